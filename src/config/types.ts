@@ -1,0 +1,70 @@
+// The validated configuration, as every part of mailroom sees it. src/config/load.ts builds it from
+// defaults, an optional mailroom.toml and MAILROOM_* environment variables; nothing else reads those.
+
+export type ListenerName = "smtp" | "submission" | "submissions" | "pop3" | "pop3s" | "imap" | "imaps" | "http";
+
+export interface ListenerConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+}
+
+export interface SmtpConfig {
+  /** Octets; advertised as SIZE (RFC 1870) and enforced while the body streams in. */
+  maxMessageSize: number;
+  /** RFC 5321 §4.5.3.1.8 asks that at least 100 be accepted. */
+  maxRecipients: number;
+  /** Transactions per session (RFC 9422 MAILMAX). */
+  maxTransactions: number;
+  /** Command line, CRLF included (RFC 5321 §4.5.3.1.4: at least 512). */
+  maxCommandLine: number;
+  /** Text line inside DATA, CRLF included (RFC 5321 §4.5.3.1.6: at least 1000). */
+  maxDataLine: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Protocol errors before 421 and close. */
+  maxErrors: number;
+  /** Milliseconds. Deadlines per command and for the whole DATA phase (RFC 5321 §4.5.3.2). */
+  commandTimeout: number;
+  dataTimeout: number;
+  /** Milliseconds to wait before the greeting; a client that talks first is dropped. 0 disables. */
+  greetingDelay: number;
+  /** Accept "MAIL FROM:user@host" without angle brackets (old scripts send it). */
+  allowBareAddresses: boolean;
+}
+
+export interface AuthConfig {
+  /** Allow PLAIN/LOGIN and USER/PASS without TLS when the client is on a loopback address. */
+  allowPlaintextOnLoopback: boolean;
+  /** Milliseconds added after each failed authentication, doubling per recent failure from one IP. */
+  failureDelay: number;
+  /** Failures per IP within failureWindow after which that IP is refused outright until it passes. */
+  maxFailuresPerIp: number;
+  failureWindow: number;
+}
+
+export interface TlsConfig {
+  /** PEM files. When both are absent a self-signed certificate is generated into the data dir. */
+  cert: string | null;
+  key: string | null;
+}
+
+export interface LogConfig {
+  level: "debug" | "info" | "warn" | "error";
+  /** "auto": human-readable on a TTY, JSON lines otherwise. */
+  format: "auto" | "json" | "pretty";
+}
+
+export interface Config {
+  hostname: string;
+  dataDir: string;
+  /** "sqlite" (embedded, under dataDir) or a postgres:// URL. */
+  store: string;
+  log: LogConfig;
+  tls: TlsConfig;
+  auth: AuthConfig;
+  smtp: SmtpConfig;
+  listeners: Record<ListenerName, ListenerConfig>;
+  /** Milliseconds that in-flight transactions get to finish on SIGTERM/SIGINT. */
+  shutdownTimeout: number;
+}

@@ -1,0 +1,301 @@
+// The Store: every durable thing mailroom keeps goes through this interface. Each method is one atomic
+// operation (a single database transaction), so callers never hold a transaction open across awaits and
+// backends (SQLite in-process, PostgreSQL over the network) can implement the same contract. The contract
+// suite under test/contract/ is run against every backend; a backend is done when it passes it.
+//
+// Conventions:
+// - Addresses and domain names are stored lower-cased (the local part too: mailroom treats local parts
+//   case-insensitively, as nearly every deployed MTA does, although RFC 5321 §2.4 allows otherwise).
+// - Mailbox names are UTF-8, hierarchy separator "/"; "INBOX" is case-insensitive (RFC 9051 §5.1).
+// - Numbers that IMAP exposes (UID, UIDVALIDITY, MODSEQ) are JS numbers: they stay below 2^53.
+
+import type { Readable } from "node:stream";
+
+export interface Domain {
+  id: number;
+  name: string;
+  createdAt: Date;
+}
+
+/** Credentials are produced by src/auth/password.ts; the store keeps them opaque. */
+export interface StoredCredentials {
+  /** scrypt hash in a self-describing text form (algorithm, parameters, salt, hash). */
+  passwordHash: string;
+  /** SCRAM-SHA-256 verifier (salt, iterations, StoredKey, ServerKey), text form; never the password. */
+  scramSha256: string;
+}
+
+export interface User extends StoredCredentials {
+  id: number;
+  /** local@domain, lower-cased. */
+  address: string;
+  domainId: number;
+  createdAt: Date;
+}
+
+export interface Alias {
+  id: number;
+  /** "local@domain", or "@domain" for the domain's catch-all. */
+  source: string;
+  /** A full address; may be local or remote. */
+  destination: string;
+}
+
+export type SpecialUse = "\\Drafts" | "\\Sent" | "\\Trash" | "\\Junk" | "\\Archive" | "\\All" | "\\Flagged";
+
+/** Mailboxes created for every new user (IMAP SPECIAL-USE, RFC 6154). */
+export const DEFAULT_MAILBOXES: ReadonlyArray<{ name: string; specialUse: SpecialUse | null }> = [
+  { name: "INBOX", specialUse: null },
+  { name: "Drafts", specialUse: "\\Drafts" },
+  { name: "Sent", specialUse: "\\Sent" },
+  { name: "Trash", specialUse: "\\Trash" },
+  { name: "Junk", specialUse: "\\Junk" },
+  { name: "Archive", specialUse: "\\Archive" },
+];
+
+export interface Mailbox {
+  id: number;
+  userId: number;
+  name: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  uidValidity: number;
+  /** The UID the next message appended will get. */
+  uidNext: number;
+  /** RFC 7162: the highest MODSEQ of any change in this mailbox (starts at 1). */
+  highestModseq: number;
+}
+
+export interface MailboxStatus {
+  messages: number;
+  /** Messages without \Seen. */
+  unseen: number;
+  /** Messages with \Recent are not tracked: IMAP4rev2 dropped \Recent (RFC 9051 §2.3.2). */
+  size: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: number;
+}
+
+/** A message as it sits in one mailbox. The bytes live in the blob named by messageId. */
+export interface MailboxMessage {
+  mailboxId: number;
+  uid: number;
+  messageId: string;
+  /** System flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and keywords, as given; order not kept. */
+  flags: string[];
+  internalDate: Date;
+  /** Octets of the stored message (CRLF line ends). */
+  size: number;
+  modseq: number;
+}
+
+/** A committed, immutable message body. */
+export interface BlobRef {
+  /** The message id: also the id shown in "250 2.0.0 Ok: queued as <id>". */
+  id: string;
+  size: number;
+}
+
+/**
+ * Streams a body into the store. Nothing is visible to readers until `finish()` resolves, and nothing
+ * is referenced by any mailbox until a `deliver()`/`append()` names it; an unreferenced body is garbage.
+ */
+export interface BlobWriter {
+  readonly id: string;
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the bytes durable (fsync) and returns the reference. */
+  finish(): Promise<BlobRef>;
+  /** Throws the bytes away; safe to call at any point, also after finish() failed. */
+  abort(): Promise<void>;
+}
+
+/** DSN parameters of one recipient (RFC 3461 §4), kept for bounces and success notices. */
+export interface RecipientDsn {
+  /** NOTIFY: absent means the default (FAILURE, DELAY at the MTA's discretion). */
+  notify?: Array<"NEVER" | "SUCCESS" | "FAILURE" | "DELAY">;
+  /** ORCPT as given: "rfc822;user@example.org" (xtext already decoded). */
+  orcpt?: string;
+}
+
+export interface EnvelopeDsn {
+  ret?: "FULL" | "HDRS";
+  envid?: string;
+}
+
+export interface QueueInput {
+  recipient: string;
+  dsn?: RecipientDsn;
+}
+
+export interface DeliveryInput {
+  blob: BlobRef;
+  /** The reverse path; "" for the null sender <>. */
+  sender: string;
+  internalDate: Date;
+  /** Local deliveries: one mailbox each (a user reached twice through aliases gets one copy). */
+  mailboxes: Array<{ mailboxId: number; flags?: string[] }>;
+  /** Remote recipients: one queue entry each. */
+  queue: QueueInput[];
+  envelopeDsn?: EnvelopeDsn;
+}
+
+export interface DeliveryResult {
+  messageId: string;
+  /** For each local mailbox in input order: the UID it got. */
+  uids: Array<{ mailboxId: number; uid: number }>;
+  queueIds: string[];
+}
+
+export type QueueState = "queued" | "delivering";
+
+export interface QueueEntry {
+  id: string;
+  messageId: string;
+  sender: string;
+  recipient: string;
+  dsn: RecipientDsn;
+  envelopeDsn: EnvelopeDsn;
+  state: QueueState;
+  attempts: number;
+  createdAt: Date;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  /** While state is "delivering": the lease; past it, the entry is due again (its claimer died). */
+  claimedUntil: Date | null;
+  /** Set once a delay notice was sent, so only one goes out. */
+  delayNotified: boolean;
+}
+
+export type FlagOperation = "add" | "remove" | "set";
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed, with their new flags and MODSEQ. */
+  updated: MailboxMessage[];
+  /** RFC 7162 UNCHANGEDSINCE: UIDs not touched because their MODSEQ was higher. */
+  modified: number[];
+}
+
+export interface CopyResult {
+  /** Pairs of source UID and destination UID, in source-UID order (UIDPLUS COPYUID). */
+  mapping: Array<[number, number]>;
+  uidValidity: number;
+}
+
+/** What changed in a mailbox; published after the change is committed. */
+export type MailboxEvent =
+  | { kind: "exists"; userId: number; mailboxId: number; uids: number[]; modseq: number }
+  | { kind: "flags"; userId: number; mailboxId: number; uids: number[]; modseq: number }
+  | { kind: "expunge"; userId: number; mailboxId: number; uids: number[]; modseq: number }
+  | { kind: "mailboxes"; userId: number };
+
+export interface MailboxEvents {
+  /** Returns the function that unsubscribes. Listeners must not throw. */
+  subscribe(listener: (event: MailboxEvent) => void): () => void;
+}
+
+/** A held maildrop lock (POP3 IN-USE, RFC 1939 §8). */
+export interface MaildropLock {
+  release(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly code:
+      | "exists"
+      | "not-found"
+      | "invalid"
+      | "in-use"
+      | "unavailable"
+      | "full"
+      | "locked"
+      | "not-empty",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "StoreError";
+  }
+}
+
+export interface Store {
+  /** Short backend name for logs: "sqlite" or "postgres". */
+  readonly kind: string;
+  readonly events: MailboxEvents;
+  close(): Promise<void>;
+
+  // Domains. Removing a domain that still has users or aliases fails with "not-empty".
+  addDomain(name: string): Promise<Domain>;
+  getDomain(name: string): Promise<Domain | null>;
+  listDomains(): Promise<Domain[]>;
+  removeDomain(name: string): Promise<void>;
+
+  // Users. addUser creates DEFAULT_MAILBOXES. removeUser deletes the user's mailboxes and messages.
+  addUser(address: string, credentials: StoredCredentials): Promise<User>;
+  getUser(address: string): Promise<User | null>;
+  getUserById(id: number): Promise<User | null>;
+  listUsers(domain?: string): Promise<User[]>;
+  removeUser(address: string): Promise<void>;
+  setCredentials(address: string, credentials: StoredCredentials): Promise<void>;
+
+  // Aliases. One source may have many destinations; adding an existing pair fails with "exists".
+  addAlias(source: string, destination: string): Promise<Alias>;
+  listAliases(domain?: string): Promise<Alias[]>;
+  /** Without destination, removes every alias of the source. */
+  removeAlias(source: string, destination?: string): Promise<void>;
+  /** Destinations of an exact source ("a@b" or "@b"); empty when none. */
+  aliasDestinations(source: string): Promise<string[]>;
+
+  // Mailboxes.
+  listMailboxes(userId: number): Promise<Mailbox[]>;
+  getMailbox(userId: number, name: string): Promise<Mailbox | null>;
+  getMailboxById(mailboxId: number): Promise<Mailbox | null>;
+  createMailbox(userId: number, name: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  /** Renaming INBOX moves its messages into a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6). */
+  renameMailbox(userId: number, from: string, to: string): Promise<void>;
+  deleteMailbox(userId: number, name: string): Promise<void>;
+  setSubscribed(userId: number, name: string, subscribed: boolean): Promise<void>;
+  mailboxStatus(mailboxId: number): Promise<MailboxStatus>;
+
+  // Bodies.
+  createBlobWriter(): Promise<BlobWriter>;
+  readBlob(messageId: string): Readable;
+  readBlobBytes(messageId: string): Promise<Buffer>;
+
+  // Messages. deliver() is the commit behind SMTP's final 250: after it resolves, the body, every
+  // mailbox entry and every queue entry are durable, all or none.
+  deliver(input: DeliveryInput): Promise<DeliveryResult>;
+  append(mailboxId: number, blob: BlobRef, flags: string[], internalDate: Date): Promise<MailboxMessage>;
+  /** Messages in UID order; with sinceModseq only those changed after it (CONDSTORE). */
+  listMessages(mailboxId: number, options?: { sinceModseq?: number }): Promise<MailboxMessage[]>;
+  getMessage(mailboxId: number, uid: number): Promise<MailboxMessage | null>;
+  updateFlags(
+    mailboxId: number,
+    uids: number[],
+    operation: FlagOperation,
+    flags: string[],
+    options?: { unchangedSince?: number },
+  ): Promise<FlagUpdateResult>;
+  /** Removes the messages; returns the UIDs actually removed. */
+  expunge(mailboxId: number, uids: number[]): Promise<number[]>;
+  /** RFC 7162 QRESYNC: UIDs expunged after the given MODSEQ. */
+  expungedSince(mailboxId: number, modseq: number): Promise<number[]>;
+  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
+  /** Copy and expunge in one transaction (RFC 6851). */
+  moveMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
+
+  /** POP3 maildrop lock: null when another live session holds it. Dies with its holder's process. */
+  lockMaildrop(userId: number): Promise<MaildropLock | null>;
+
+  // Outbound queue.
+  /** Marks up to `limit` due entries "delivering" with a lease, so no other worker takes them. */
+  claimQueueEntries(now: Date, limit: number, leaseMs: number): Promise<QueueEntry[]>;
+  /** After a failed attempt: back to "queued" with the next attempt time. */
+  deferQueueEntry(id: string, nextAttemptAt: Date, error: string, delayNotified?: boolean): Promise<void>;
+  /** Delivered or bounced: the entry is gone (the body too, once nothing references it). */
+  completeQueueEntry(id: string): Promise<void>;
+  getQueueEntry(id: string): Promise<QueueEntry | null>;
+  listQueue(): Promise<QueueEntry[]>;
+  /** Makes entries due now (all, or the one named). Returns how many. */
+  retryQueue(id?: string): Promise<number>;
+}
