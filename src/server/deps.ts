@@ -1,0 +1,20 @@
+// What the server process gives each protocol when it builds that protocol's handler.
+
+import type { SecureContext } from "node:tls";
+import type { Logger } from "pino";
+import type { Authenticator } from "../auth/types.js";
+import type { Config, ListenerName } from "../config/types.js";
+import type { ProtocolHandler } from "../net/types.js";
+import type { Store } from "../store/types.js";
+
+export interface ServiceDeps {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  authenticator: Authenticator;
+  /** The server's TLS identity, for STARTTLS upgrades and implicit-TLS listeners. */
+  tls: SecureContext;
+}
+
+/** Builds the handler for one listener; listeners whose protocol has no factory are not opened. */
+export type ProtocolFactory = (listener: ListenerName, deps: ServiceDeps) => ProtocolHandler;
