@@ -1,0 +1,45 @@
+// What a protocol session that accepts mail (SMTP today; later the HTTP API) needs from delivery: a
+// verdict per recipient, a place to stream the body, and the commit behind the final "250". Sessions get
+// a DeliveryAgent and never touch the store directly.
+
+import type { AuthenticatedUser } from "../auth/types.js";
+import type { BlobRef, BlobWriter, DeliveryResult, EnvelopeDsn, RecipientDsn } from "../store/types.js";
+
+export interface RecipientContext {
+  /** The SASL-authenticated user of the session, if any: only they may relay to other domains. */
+  authenticated: AuthenticatedUser | null;
+  remoteAddress: string;
+}
+
+export type RecipientVerdict =
+  /** A local domain and someone (user, alias or catch-all) takes the mail. */
+  | { kind: "local" }
+  /** Another domain, and this client may relay there. */
+  | { kind: "remote" }
+  /** Refused: the SMTP reply to send, e.g. 550 5.1.1 or 554 5.7.1. */
+  | { kind: "reject"; code: number; enhanced: string; text: string };
+
+export interface AcceptedRecipient {
+  /** As given in RCPT TO (lower-casing and +tag handling are delivery's business). */
+  address: string;
+  dsn?: RecipientDsn;
+}
+
+export interface AcceptedMessage {
+  blob: BlobRef;
+  /** The reverse path; "" for the null sender <>. */
+  sender: string;
+  recipients: AcceptedRecipient[];
+  envelopeDsn?: EnvelopeDsn;
+  receivedAt: Date;
+}
+
+export interface DeliveryAgent {
+  checkRecipient(address: string, context: RecipientContext): Promise<RecipientVerdict>;
+  createBlobWriter(): Promise<BlobWriter>;
+  /**
+   * Makes the message durable for every recipient: local mailboxes and queue entries in one store
+   * transaction. Resolves only when all of it is on disk; rejects (StoreError) with nothing committed.
+   */
+  commit(message: AcceptedMessage): Promise<DeliveryResult>;
+}
