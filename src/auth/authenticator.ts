@@ -1,0 +1,173 @@
+// The Authenticator every protocol is given (src/auth/types.ts). It decides which mechanisms a
+// connection may use, creates exchanges, and implements what they need: user lookup, password and
+// SCRAM checks, the per-client failure throttle, and logging (user names and addresses, never passwords).
+//
+// Failure reasons it produces:
+// - "bad-credentials": unknown user, wrong password or proof, authorisation identity not the user's own,
+//   SCRAM nonce mismatch. All look alike to the client and take the same work (see burnPasswordCheck).
+// - "throttled": this client failed too often recently; nothing was checked.
+// - "malformed": the client's message does not follow the mechanism's grammar.
+// - "unavailable": authentication cannot be done here and now: cleartext login was asked for where it is
+//   not allowed (verifyPassword without TLS; protocols check plaintextAllowed() first to give the precise
+//   "encryption required" reply), or the user store failed or holds unreadable credentials (logged).
+
+import { createHmac, randomBytes } from "node:crypto";
+import { BlockList, isIPv4, isIPv6 } from "node:net";
+import type { Logger } from "pino";
+import type { AuthConfig } from "../config/types.js";
+import type { User } from "../store/types.js";
+import { burnPasswordCheck, dummyPasswordHash, verifyPasswordHash } from "./password.js";
+import type { CredentialBackend, ScramCredentials } from "./sasl/backend.js";
+import { failure } from "./sasl/exchange.js";
+import { LoginExchange } from "./sasl/login.js";
+import { normalizeUsername, PlainExchange } from "./sasl/plain.js";
+import { type ScramServerOptions, ScramSha256Exchange } from "./sasl/scram-server.js";
+import { DEFAULT_SCRAM_ITERATIONS, parseScramVerifier } from "./scram-verifier.js";
+import { FailureThrottle } from "./throttle.js";
+import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "./types.js";
+
+export interface AuthenticatorOptions {
+  lookupUser(address: string): Promise<User | null>;
+  config: AuthConfig;
+  logger?: Logger;
+  /** Clock for the throttle window (milliseconds). */
+  now?: () => number;
+  /** How failure delays are waited out; tests inject one that records instead of sleeping. */
+  sleep?: (ms: number) => Promise<void>;
+  /** SCRAM server nonce source; tests inject a fixed one. */
+  scramServerNonce?: ScramServerOptions["serverNonce"];
+}
+
+const CLEARTEXT_MECHANISMS = ["PLAIN", "LOGIN"];
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const { lookupUser, config, logger } = options;
+  const throttle = new FailureThrottle({
+    failureDelay: config.failureDelay,
+    maxFailuresPerIp: config.maxFailuresPerIp,
+    failureWindow: config.failureWindow,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  // Keys the made-up SCRAM salt of unknown users: stable per name within a process, so asking twice
+  // does not reveal that the user is unknown, and unpredictable from outside.
+  const fakeSaltKey = randomBytes(32);
+  // Compute the unknown-user hash now, so the first unknown user does not take twice as long.
+  dummyPasswordHash().catch((error: unknown) =>
+    logger?.error({ err: error }, "could not prepare password hashing"),
+  );
+
+  function plaintextAllowed(context: AuthContext): boolean {
+    return context.secure || (config.allowPlaintextOnLoopback && isLoopback(context.remoteAddress));
+  }
+
+  function backendFor(context: AuthContext): CredentialBackend {
+    const ip = context.remoteAddress;
+
+    const backend: CredentialBackend = {
+      refusal() {
+        if (!throttle.isThrottled(ip)) return null;
+        logger?.info({ ip }, "authentication refused: too many recent failures from this client");
+        return "throttled";
+      },
+
+      async failed(username, mechanism, why) {
+        logger?.info({ ip, username, mechanism, why }, "authentication failed");
+        await throttle.penalize(ip);
+        return failure("bad-credentials");
+      },
+
+      succeeded(user, mechanism) {
+        logger?.info({ ip, username: user.address, mechanism }, "authenticated");
+        return { kind: "success", user };
+      },
+
+      async checkPassword(username, password, mechanism) {
+        const refusal = backend.refusal();
+        if (refusal) return failure(refusal);
+        const address = normalizeUsername(username);
+        const user = await lookupUser(address);
+        if (!user) {
+          await burnPasswordCheck(password);
+          return backend.failed(address, mechanism, "unknown user");
+        }
+        if (!(await verifyPasswordHash(password, user.passwordHash))) {
+          return backend.failed(address, mechanism, "wrong password");
+        }
+        return backend.succeeded(authenticatedUser(user), mechanism);
+      },
+
+      async scramCredentials(username): Promise<ScramCredentials> {
+        const user = await lookupUser(username);
+        if (user) return { user: authenticatedUser(user), verifier: parseScramVerifier(user.scramSha256) };
+        return {
+          user: null,
+          verifier: {
+            iterations: DEFAULT_SCRAM_ITERATIONS,
+            salt: createHmac("sha256", fakeSaltKey).update(username).digest().subarray(0, 16),
+            storedKey: randomBytes(32),
+            serverKey: randomBytes(32),
+          },
+        };
+      },
+    };
+    return backend;
+  }
+
+  const onError = (context: AuthContext) => (error: unknown) => {
+    logger?.error({ ip: context.remoteAddress, err: error }, "authentication could not be performed");
+  };
+
+  return {
+    plaintextAllowed,
+
+    mechanisms(context) {
+      return plaintextAllowed(context) ? ["SCRAM-SHA-256", ...CLEARTEXT_MECHANISMS] : ["SCRAM-SHA-256"];
+    },
+
+    begin(mechanism, context): SaslExchange | null {
+      // RFC 4422 §3.1: mechanism names are upper case; accept any case from the client.
+      const name = mechanism.toUpperCase();
+      if (name === "SCRAM-SHA-256") {
+        const scramOptions = options.scramServerNonce ? { serverNonce: options.scramServerNonce } : {};
+        return new ScramSha256Exchange(backendFor(context), onError(context), scramOptions);
+      }
+      if (!CLEARTEXT_MECHANISMS.includes(name) || !plaintextAllowed(context)) return null;
+      return name === "PLAIN"
+        ? new PlainExchange(backendFor(context), onError(context))
+        : new LoginExchange(backendFor(context), onError(context));
+    },
+
+    async verifyPassword(username, password, context): Promise<SaslStep> {
+      if (!plaintextAllowed(context)) {
+        logger?.info(
+          { ip: context.remoteAddress, username },
+          "cleartext login refused: connection not secure",
+        );
+        return failure("unavailable");
+      }
+      if (username === "" || password === "") return failure("malformed");
+      try {
+        return await backendFor(context).checkPassword(username, password, "password");
+      } catch (error) {
+        onError(context)(error);
+        return failure("unavailable");
+      }
+    },
+  };
+}
+
+function authenticatedUser(user: User): AuthenticatedUser {
+  return { userId: user.id, address: user.address };
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+
+/** 127.0.0.0/8, ::1, and IPv4-mapped 127.x (BlockList matches ::ffff:a.b.c.d against IPv4 rules). */
+export function isLoopback(remoteAddress: string): boolean {
+  if (isIPv4(remoteAddress)) return LOOPBACK.check(remoteAddress, "ipv4");
+  if (isIPv6(remoteAddress)) return LOOPBACK.check(remoteAddress, "ipv6");
+  return false;
+}

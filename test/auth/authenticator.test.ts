@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createAuthenticator, isLoopback } from "../../src/auth/authenticator.js";
+import { plainInitialResponse, scramClient } from "../../src/auth/sasl/scram-client.js";
+import {
+  assertChallenge,
+  assertFailure,
+  assertSuccess,
+  authConfig,
+  captureLogger,
+  LOOPBACK,
+  makeUser,
+  REMOTE,
+  REMOTE_TLS,
+  userDirectory,
+} from "./helpers.js";
+
+const users = [await makeUser(7, "alice@example.org", "s3cret")];
+const lookupUser = userDirectory(users);
+
+describe("mechanisms and the cleartext rule", () => {
+  const auth = createAuthenticator({ lookupUser, config: authConfig() });
+  const strict = createAuthenticator({ lookupUser, config: authConfig({ allowPlaintextOnLoopback: false }) });
+
+  it("offers PLAIN and LOGIN only under TLS or on loopback when configured", () => {
+    assert.deepEqual(auth.mechanisms(REMOTE), ["SCRAM-SHA-256"]);
+    assert.deepEqual(auth.mechanisms(REMOTE_TLS), ["SCRAM-SHA-256", "PLAIN", "LOGIN"]);
+    assert.deepEqual(auth.mechanisms(LOOPBACK), ["SCRAM-SHA-256", "PLAIN", "LOGIN"]);
+    assert.deepEqual(strict.mechanisms(LOOPBACK), ["SCRAM-SHA-256"]);
+    assert.deepEqual(strict.mechanisms({ remoteAddress: "127.0.0.1", secure: true }), [
+      "SCRAM-SHA-256",
+      "PLAIN",
+      "LOGIN",
+    ]);
+  });
+
+  it("recognises loopback addresses", () => {
+    for (const a of ["127.0.0.1", "127.10.20.30", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"]) {
+      assert.equal(isLoopback(a), true, a);
+      assert.equal(auth.plaintextAllowed({ remoteAddress: a, secure: false }), true, a);
+    }
+    for (const a of ["128.0.0.1", "10.0.0.1", "::2", "::ffff:10.0.0.1", "fe80::1", "localhost", ""]) {
+      assert.equal(isLoopback(a), false, a);
+      assert.equal(auth.plaintextAllowed({ remoteAddress: a, secure: false }), false, a);
+    }
+  });
+
+  it("begin() returns null for unknown or disallowed mechanisms", () => {
+    assert.equal(auth.begin("CRAM-MD5", REMOTE_TLS), null);
+    assert.equal(auth.begin("SCRAM-SHA-256-PLUS", REMOTE_TLS), null);
+    assert.equal(auth.begin("PLAIN", REMOTE), null);
+    assert.equal(auth.begin("LOGIN", REMOTE), null);
+    assert.equal(auth.begin("scram-sha-256", REMOTE)?.mechanism, "SCRAM-SHA-256");
+    assert.equal(auth.begin("login", LOOPBACK)?.mechanism, "LOGIN");
+  });
+});
+
+describe("verifyPassword", () => {
+  it("checks the password where cleartext is allowed", async () => {
+    const auth = createAuthenticator({ lookupUser, config: authConfig() });
+    const ok = await auth.verifyPassword("ALICE@example.org", "s3cret", REMOTE_TLS);
+    assertSuccess(ok, "alice@example.org");
+    assert.equal(ok.kind === "success" && ok.user.userId, 7);
+    assertFailure(await auth.verifyPassword("alice@example.org", "wrong", LOOPBACK), "bad-credentials");
+    assertFailure(await auth.verifyPassword("nobody@example.org", "s3cret", LOOPBACK), "bad-credentials");
+    assertFailure(await auth.verifyPassword("", "s3cret", LOOPBACK), "malformed");
+  });
+
+  it("refuses cleartext on an insecure remote connection without checking", async () => {
+    let lookups = 0;
+    const auth = createAuthenticator({
+      lookupUser: async (a) => {
+        lookups++;
+        return lookupUser(a);
+      },
+      config: authConfig(),
+    });
+    assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", REMOTE), "unavailable");
+    assert.equal(lookups, 0);
+  });
+
+  it("reports a failing user store as unavailable and logs it", async () => {
+    const { logger, lines } = captureLogger();
+    const auth = createAuthenticator({
+      lookupUser: async () => {
+        throw new Error("database is locked");
+      },
+      config: authConfig(),
+      logger,
+    });
+    assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", REMOTE_TLS), "unavailable");
+    const exchange = auth.begin("SCRAM-SHA-256", REMOTE)!;
+    assertFailure(await exchange.start(scramClient("alice@example.org", "s3cret").first()), "unavailable");
+    assert.ok(lines.some((l) => l.includes("database is locked")));
+  });
+
+  it("reports unreadable stored credentials as unavailable", async () => {
+    const broken = { ...users[0]!, passwordHash: "garbage", scramSha256: "garbage" };
+    const auth = createAuthenticator({ lookupUser: async () => broken, config: authConfig() });
+    assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", REMOTE_TLS), "unavailable");
+    const exchange = auth.begin("SCRAM-SHA-256", REMOTE)!;
+    assertFailure(await exchange.start(scramClient("alice@example.org", "s3cret").first()), "unavailable");
+  });
+});
+
+describe("throttling through the authenticator", () => {
+  function setup() {
+    let now = 5_000_000;
+    const slept: number[] = [];
+    let lookups = 0;
+    const { logger, lines } = captureLogger();
+    const auth = createAuthenticator({
+      lookupUser: async (a) => {
+        lookups++;
+        return lookupUser(a);
+      },
+      config: authConfig({ failureDelay: 1000, maxFailuresPerIp: 3, failureWindow: 60_000 }),
+      logger,
+      now: () => now,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    return { auth, slept, lines, lookups: () => lookups, advance: (ms: number) => (now += ms) };
+  }
+
+  it("delays failures, refuses past the limit without checking, and lets the window pass", async () => {
+    const t = setup();
+    assertFailure(await t.auth.verifyPassword("alice@example.org", "bad1", LOOPBACK), "bad-credentials");
+    assertFailure(
+      await t.auth.begin("PLAIN", LOOPBACK)!.start(plainInitialResponse("alice@example.org", "bad2")),
+      "bad-credentials",
+    );
+    // A success from the same client neither waits nor clears the count.
+    assertSuccess(await t.auth.verifyPassword("alice@example.org", "s3cret", LOOPBACK), "alice@example.org");
+    const scram = scramClient("alice@example.org", "bad3");
+    const exchange = t.auth.begin("SCRAM-SHA-256", LOOPBACK)!;
+    const serverFirst = assertChallenge(await exchange.start(scram.first()));
+    assertFailure(await exchange.next(await scram.final(serverFirst)), "bad-credentials");
+    assert.deepEqual(t.slept, [1000, 2000, 4000]);
+
+    const before = t.lookups();
+    assertFailure(await t.auth.verifyPassword("alice@example.org", "s3cret", LOOPBACK), "throttled");
+    assertFailure(await t.auth.begin("SCRAM-SHA-256", LOOPBACK)!.start(null), "throttled");
+    assertFailure(await t.auth.begin("LOGIN", LOOPBACK)!.start(null), "throttled");
+    assert.equal(t.lookups(), before, "nothing was looked up while throttled");
+    assert.deepEqual(t.slept, [1000, 2000, 4000], "refusals are immediate");
+
+    assertSuccess(
+      await t.auth.verifyPassword("alice@example.org", "s3cret", {
+        remoteAddress: "198.51.100.1",
+        secure: true,
+      }),
+      "alice@example.org",
+    );
+
+    t.advance(60_000);
+    assertSuccess(await t.auth.verifyPassword("alice@example.org", "s3cret", LOOPBACK), "alice@example.org");
+  });
+
+  it("logs failures with ip and user name but never the password", async () => {
+    const t = setup();
+    await t.auth.verifyPassword("alice@example.org", "hunter2-secret", LOOPBACK);
+    await t.auth.begin("PLAIN", LOOPBACK)!.start(plainInitialResponse("nobody@example.org", "other-secret"));
+    const log = t.lines.join("");
+    assert.match(log, /alice@example\.org/);
+    assert.match(log, /nobody@example\.org/);
+    assert.match(log, /127\.0\.0\.1/);
+    assert.doesNotMatch(log, /hunter2-secret|other-secret/);
+  });
+});
