@@ -1,0 +1,278 @@
+// The socket side of POP3: feeds lines to the sans-IO session one command at a time (the socket is
+// paused while a command is pending, so pipelined input waits in the kernel, not in memory), writes its
+// replies, streams message bodies with backpressure, and performs STLS and closing.
+
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { Logger } from "pino";
+import { upgradeToTls } from "../net/starttls.js";
+import type { ConnectionInfo, ProtocolHandler, RejectReason } from "../net/types.js";
+import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
+import { type LineItem, LineReader } from "./line-reader.js";
+import { REPLY } from "./replies.js";
+import { type Pop3Output, type Pop3Result, Pop3Session } from "./session.js";
+
+/** RFC 1939 §3: the autologout timer must be at least 10 minutes. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+
+export interface Pop3HandlerOptions {
+  /** Milliseconds without traffic before the connection is dropped. */
+  idleTimeoutMs?: number;
+  /** Bad commands tolerated before the session closes the connection. */
+  maxErrors?: number;
+}
+
+/** Time a refused client gets to read its goodbye before the socket is destroyed. */
+const REJECT_LINGER_MS = 5_000;
+
+class Pop3Connection {
+  private readonly session: Pop3Session;
+  private readonly reader = new LineReader();
+  private readonly queue: LineItem[] = [];
+  private socket: Socket | TLSSocket;
+  private processing = false;
+  private closed = false;
+  private upgrading = false;
+  private draining = false;
+  private finished = false;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+
+  constructor(
+    socket: Socket | TLSSocket,
+    info: ConnectionInfo,
+    private readonly deps: ServiceDeps,
+    private readonly options: Required<Pop3HandlerOptions>,
+    private readonly logger: Logger,
+    private readonly onClosed: () => void,
+  ) {
+    this.socket = socket;
+    this.session = new Pop3Session({
+      store: deps.store,
+      authenticator: deps.authenticator,
+      remoteAddress: info.remoteAddress,
+      secure: info.secure,
+      tlsAvailable: !info.secure,
+      hostname: deps.config.hostname,
+      maxErrors: options.maxErrors,
+      logger,
+    });
+    this.attach(socket);
+    void this.writeResult(this.session.greeting());
+  }
+
+  /** New sessions are not taken once draining; one in TRANSACTION finishes when its client QUITs. */
+  drain(): void {
+    this.draining = true;
+    this.closeIfDrainable();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    this.socket = socket;
+    socket.on("data", this.onData);
+    socket.on("error", (error) => this.logger.debug({ err: error }, "pop3 connection error"));
+    socket.once("close", () => this.handleClose());
+    // RFC 1939 §3: when the autologout timer expires the server closes without a reply and without
+    // entering UPDATE, so nothing is deleted.
+    socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy());
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed || this.upgrading) return;
+    this.reader.limit = this.session.lineLimit;
+    for (const item of this.reader.push(chunk)) this.queue.push(item);
+    if (this.queue.length > 0) void this.process();
+  }
+
+  private async process(): Promise<void> {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.closed && !this.upgrading) {
+        const item = this.queue.shift();
+        if (item === undefined) break;
+        // Again on every turn: after STLS the socket is a new TLSSocket that is not paused yet.
+        this.socket.pause();
+        const result = await this.session.handle(item);
+        await this.writeResult(result);
+        this.reader.limit = this.session.lineLimit;
+        this.shutdownIfDraining();
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, "pop3 session failed");
+      this.socket.destroy();
+    } finally {
+      this.processing = false;
+      if (!this.closed && !this.upgrading) this.socket.resume();
+    }
+  }
+
+  private async writeResult(result: Pop3Result): Promise<void> {
+    for (const part of result.output) {
+      if (this.closed) break;
+      await this.writeOutput(part);
+    }
+    if (this.closed) return;
+    if (result.action === "close") {
+      this.closed = true;
+      this.socket.end();
+      await this.session.close();
+    } else if (result.action === "starttls") {
+      await this.startTls();
+    }
+  }
+
+  private async writeOutput(part: Pop3Output): Promise<void> {
+    if (typeof part === "string") {
+      if (!this.socket.write(part)) await this.writable();
+      return;
+    }
+    try {
+      for await (const chunk of part) {
+        if (this.closed) break;
+        if (!this.socket.write(chunk)) await this.writable();
+      }
+    } catch (error) {
+      // The +OK is already out: the only honest way to report a failed read is to drop the connection.
+      this.logger.error({ err: error }, "pop3 message body could not be read; closing the connection");
+      this.socket.destroy();
+      this.closed = true;
+    }
+  }
+
+  private writable(): Promise<void> {
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off("drain", done);
+        socket.off("close", done);
+        resolve();
+      };
+      socket.once("drain", done);
+      socket.once("close", done);
+    });
+  }
+
+  /** RFC 2595 §4: anything the client pipelined after STLS is discarded, never read as commands. */
+  private async startTls(): Promise<void> {
+    this.upgrading = true;
+    this.queue.length = 0;
+    this.reader.reset();
+    const plain = this.socket as Socket;
+    plain.off("data", this.onData);
+    plain.setTimeout(0);
+    plain.pause();
+    try {
+      const secure = await upgradeToTls(plain, this.deps.tls);
+      this.session.tlsStarted();
+      this.upgrading = false;
+      this.attach(secure);
+    } catch (error) {
+      this.logger.info({ err: error }, "pop3 STLS handshake failed");
+      this.upgrading = false;
+      plain.destroy();
+      this.handleClose();
+    }
+  }
+
+  private closeIfDrainable(): void {
+    if (!this.processing) this.shutdownIfDraining();
+  }
+
+  /** Sessions still in AUTHORIZATION hold nothing worth waiting for: they are told to come back later. */
+  private shutdownIfDraining(): void {
+    if (!this.draining || this.closed || this.upgrading) return;
+    if (this.session.state !== "authorization") return;
+    void this.writeResult({ output: [REPLY.shuttingDown], action: "close" });
+  }
+
+  private handleClose(): void {
+    if (this.upgrading || this.finished) return;
+    this.finished = true;
+    this.closed = true;
+    this.queue.length = 0;
+    this.session.close().then(
+      () => this.onClosed(),
+      (error: unknown) => {
+        this.logger.error({ err: error }, "pop3 could not release the maildrop lock");
+        this.onClosed();
+      },
+    );
+  }
+}
+
+export function createPop3Handler(
+  listener: "pop3" | "pop3s",
+  deps: ServiceDeps,
+  options: Pop3HandlerOptions = {},
+): ProtocolHandler {
+  const settings: Required<Pop3HandlerOptions> = {
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxErrors: options.maxErrors ?? 10,
+  };
+  const logger = deps.logger.child({ listener });
+  const connections = new Set<Pop3Connection>();
+  let draining = false;
+  let idleWaiters: Array<() => void> = [];
+
+  const settleIfIdle = () => {
+    if (connections.size > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  const reject = (socket: Socket | TLSSocket, reason: RejectReason) => {
+    try {
+      logger.debug({ reason }, "pop3 connection refused");
+      socket.on("error", () => {});
+      socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
+      socket.end(REPLY.busy);
+    } catch {
+      socket.destroy();
+    }
+  };
+
+  return {
+    accept(socket, info) {
+      if (draining) {
+        reject(socket, "shutting-down");
+        return;
+      }
+      const connection: Pop3Connection = new Pop3Connection(socket, info, deps, settings, logger, () => {
+        connections.delete(connection);
+        settleIfIdle();
+      });
+      connections.add(connection);
+    },
+
+    reject(socket, _info, reason) {
+      reject(socket, reason);
+    },
+
+    drain() {
+      draining = true;
+      for (const connection of connections) connection.drain();
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        settleIfIdle();
+      });
+    },
+
+    destroyAll() {
+      for (const connection of connections) connection.destroy();
+    },
+  };
+}
+
+/** Registered for the "pop3" (STLS offered) and "pop3s" (implicit TLS) listeners. */
+export const pop3Protocol: ProtocolFactory = (listener, deps) => {
+  if (listener !== "pop3" && listener !== "pop3s") {
+    throw new Error(`the POP3 protocol cannot serve the "${listener}" listener; use "pop3" or "pop3s"`);
+  }
+  return createPop3Handler(listener, deps);
+};

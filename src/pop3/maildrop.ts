@@ -1,0 +1,101 @@
+// The maildrop of one POP3 session: a snapshot of the user's INBOX taken at login, with the "deleted"
+// marks of the TRANSACTION state. Nothing is removed from the store until commit() (the UPDATE state,
+// RFC 1939 §6), and then in one expunge call, which the store performs atomically.
+
+import type { Mailbox, MaildropLock, Store } from "../store/types.js";
+
+export interface MaildropMessage {
+  /** 1-based message number, fixed for the session (RFC 1939 §5). */
+  number: number;
+  uid: number;
+  messageId: string;
+  /** Exact octet count of the stored CRLF bytes; RFC 1939 §11 allows approximations, we need none. */
+  size: number;
+  deleted: boolean;
+}
+
+export type OpenResult = { kind: "opened"; maildrop: Maildrop } | { kind: "in-use" } | { kind: "no-inbox" };
+
+export class Maildrop {
+  private released = false;
+
+  private constructor(
+    private readonly store: Store,
+    readonly mailbox: Mailbox,
+    readonly messages: MaildropMessage[],
+    private readonly lock: MaildropLock,
+  ) {}
+
+  /** Takes the maildrop lock (RFC 1939 §8: exclusive access), then the snapshot. */
+  static async open(store: Store, userId: number): Promise<OpenResult> {
+    const lock = await store.lockMaildrop(userId);
+    if (lock === null) return { kind: "in-use" };
+    try {
+      const mailbox = await store.getMailbox(userId, "INBOX");
+      if (mailbox === null) {
+        await lock.release();
+        return { kind: "no-inbox" };
+      }
+      const rows = await store.listMessages(mailbox.id);
+      const messages = rows.map((row, index) => ({
+        number: index + 1,
+        uid: row.uid,
+        messageId: row.messageId,
+        size: row.size,
+        deleted: false,
+      }));
+      return { kind: "opened", maildrop: new Maildrop(store, mailbox, messages, lock) };
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  /** Messages not marked deleted, and their total size (STAT, RFC 1939 §5). */
+  stat(): { count: number; size: number } {
+    let count = 0;
+    let size = 0;
+    for (const message of this.messages) {
+      if (message.deleted) continue;
+      count++;
+      size += message.size;
+    }
+    return { count, size };
+  }
+
+  get(number: number): MaildropMessage | undefined {
+    return this.messages[number - 1];
+  }
+
+  /**
+   * The UIDL value: `<uidValidity>.<uid>` of the INBOX row. A UID alone can repeat if INBOX is ever
+   * recreated, but IMAP guarantees the pair never names two different messages (RFC 9051 §2.3.1.1), so
+   * the value is stable forever as RFC 1939 §7 demands, and it is the same message IMAP shows by that UID.
+   */
+  uniqueId(message: MaildropMessage): string {
+    return `${this.mailbox.uidValidity}.${message.uid}`;
+  }
+
+  reset(): void {
+    for (const message of this.messages) message.deleted = false;
+  }
+
+  /** The UPDATE state: removes the marked messages, then releases the lock. Returns how many went. */
+  async commit(): Promise<number> {
+    try {
+      const uids = this.messages.filter((message) => message.deleted).map((message) => message.uid);
+      if (uids.length === 0) return 0;
+      const removed = await this.store.expunge(this.mailbox.id, uids);
+      return removed.length;
+    } finally {
+      await this.release();
+    }
+  }
+
+  /** Gives up the lock without deleting anything (connection dropped, RFC 1939 §6). Idempotent. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.lock.release();
+  }
+}
