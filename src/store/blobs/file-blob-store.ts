@@ -1,0 +1,241 @@
+// Message bodies as files: <root>/messages/<fan-out>/<id>. A body is written to <root>/tmp first and
+// renamed into place only after fsync, so a crash leaves either a complete body or a stray temp file.
+
+import { constants, type promises as fsp } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import type { Logger } from "pino";
+import { isStoreId, newMessageId } from "../ids.js";
+import { type BlobRef, type BlobWriter, StoreError } from "../types.js";
+import { fileError } from "./errors.js";
+
+type FileHandle = fsp.FileHandle;
+
+const READ_CHUNK = 64 * 1024;
+
+export interface FileBlobStoreOptions {
+  root: string;
+  logger: Logger;
+  /** Opens a temp file for writing; replaceable so tests can make writes fail like a full disk. */
+  openTemp?: (path: string) => Promise<FileHandle>;
+}
+
+export class FileBlobStore {
+  readonly messagesDir: string;
+  readonly tmpDir: string;
+  private readonly logger: Logger;
+  private readonly openTemp: (path: string) => Promise<FileHandle>;
+
+  constructor(options: FileBlobStoreOptions) {
+    this.messagesDir = join(options.root, "messages");
+    this.tmpDir = join(options.root, "tmp");
+    this.logger = options.logger;
+    this.openTemp = options.openTemp ?? ((path) => open(path, "wx", 0o600));
+  }
+
+  /** Creates the directories and removes temp files left by processes that are gone. */
+  async init(): Promise<void> {
+    try {
+      await mkdir(this.messagesDir, { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+    } catch (error) {
+      throw fileError(error, this.messagesDir, "creating the message directories");
+    }
+    await this.sweepTemp();
+  }
+
+  // Temp files carry their writer's pid: the admin CLI and the server share a data directory, so a
+  // temp file is only garbage when the process that writes it no longer exists.
+  private async sweepTemp(): Promise<void> {
+    const names = await readdir(this.tmpDir);
+    for (const name of names) {
+      const pid = Number(name.split(".")[1]);
+      if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || processAlive(pid))) continue;
+      try {
+        await unlink(join(this.tmpDir, name));
+      } catch (error) {
+        this.logger.warn({ err: error, file: name }, "could not remove a stale temp body");
+      }
+    }
+  }
+
+  pathOf(id: string): string {
+    if (!isStoreId(id)) throw new StoreError("not-found", `no message body with id "${id}"`);
+    // The id starts with its creation time, which changes slowly; the random tail spreads the files.
+    return join(this.messagesDir, id.slice(-2), id);
+  }
+
+  /**
+   * `isReferenced` tells whether a committed row names the body: abort() after a successful finish()
+   * (the delivery that was to reference it failed) removes the file only when nothing does.
+   */
+  async createWriter(isReferenced: (id: string) => boolean = () => true): Promise<BlobWriter> {
+    const id = newMessageId();
+    const tmpPath = join(this.tmpDir, `${id}.${process.pid}`);
+    let handle: FileHandle;
+    try {
+      handle = await this.openTemp(tmpPath);
+    } catch (error) {
+      throw fileError(error, tmpPath, "creating a temp file for a message body");
+    }
+    return new FileBlobWriter(id, tmpPath, this.pathOf(id), handle, isReferenced);
+  }
+
+  /** The size of a finished body, or null when there is none. */
+  async sizeOf(id: string): Promise<number | null> {
+    if (!isStoreId(id)) return null;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(this.pathOf(id), constants.O_RDONLY);
+      return (await handle.stat()).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw fileError(error, this.pathOf(id), "checking a message body");
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  read(id: string): Readable {
+    const path = this.pathOf(id);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let handle: FileHandle;
+      try {
+        handle = await open(path, constants.O_RDONLY);
+      } catch (error) {
+        throw fileError(error, path, "reading a message body");
+      }
+      try {
+        for (;;) {
+          const buffer = Buffer.allocUnsafe(READ_CHUNK);
+          const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, null);
+          if (bytesRead === 0) return;
+          yield buffer.subarray(0, bytesRead);
+        }
+      } catch (error) {
+        throw fileError(error, path, "reading a message body");
+      } finally {
+        await handle.close();
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  async readBytes(id: string): Promise<Buffer> {
+    const path = this.pathOf(id);
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw fileError(error, path, "reading a message body");
+    }
+  }
+
+  /** Removes bodies no database row references any more; a failure only leaves harmless garbage. */
+  async remove(ids: Iterable<string>): Promise<void> {
+    for (const id of ids) {
+      try {
+        await unlink(this.pathOf(id));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+          this.logger.warn({ err: error, messageId: id }, "could not remove an unreferenced message body");
+        }
+      }
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function fsyncDirectory(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+type WriterState = "open" | "finishing" | "finished" | "failed" | "aborted";
+
+class FileBlobWriter implements BlobWriter {
+  private size = 0;
+  private state: WriterState = "open";
+  private handleOpen = true;
+
+  constructor(
+    readonly id: string,
+    private readonly tmpPath: string,
+    private readonly finalPath: string,
+    private readonly handle: FileHandle,
+    private readonly isReferenced: (id: string) => boolean,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.state !== "open") {
+      throw new StoreError("invalid", `message body ${this.id} is ${this.state}; it takes no more bytes`);
+    }
+    try {
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.byteLength - offset, null);
+        offset += bytesWritten;
+      }
+      this.size += chunk.byteLength;
+    } catch (error) {
+      // Part of the chunk may be on disk: the body is unusable, only abort() remains.
+      this.state = "failed";
+      throw fileError(error, this.tmpPath, "writing a message body");
+    }
+  }
+
+  async finish(): Promise<BlobRef> {
+    if (this.state !== "open") {
+      throw new StoreError("invalid", `message body ${this.id} is ${this.state}; it cannot be finished`);
+    }
+    this.state = "finishing";
+    try {
+      await this.handle.sync();
+      await this.closeHandle();
+      const dir = dirname(this.finalPath);
+      const created = await mkdir(dir, { recursive: true });
+      await rename(this.tmpPath, this.finalPath);
+      await fsyncDirectory(dir);
+      if (created !== undefined) await fsyncDirectory(dirname(dir));
+    } catch (error) {
+      this.state = "failed";
+      throw fileError(error, this.tmpPath, "saving a message body");
+    }
+    this.state = "finished";
+    return { id: this.id, size: this.size };
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === "aborted") return;
+    if (this.state === "finished") {
+      if (this.isReferenced(this.id)) return;
+      this.state = "aborted";
+      await unlink(this.finalPath).catch(() => undefined);
+      return;
+    }
+    const failed = this.state === "failed";
+    this.state = "aborted";
+    await this.closeHandle().catch(() => undefined);
+    await unlink(this.tmpPath).catch(() => undefined);
+    // finish() may have failed after the rename (at the directory fsync): no caller got a reference.
+    if (failed) await unlink(this.finalPath).catch(() => undefined);
+  }
+
+  private async closeHandle(): Promise<void> {
+    if (!this.handleOpen) return;
+    this.handleOpen = false;
+    await this.handle.close();
+  }
+}

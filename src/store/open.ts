@@ -1,0 +1,18 @@
+import type { Logger } from "pino";
+import { openSqliteStore } from "./sqlite/index.js";
+import { type Store, StoreError } from "./types.js";
+
+/** Opens the backend named by the `store` setting: "sqlite", or a postgres:// URL. */
+export async function openStore(options: { store: string; dataDir: string; logger: Logger }): Promise<Store> {
+  const { store, dataDir, logger } = options;
+  if (store === "sqlite") return openSqliteStore({ dataDir, logger });
+  if (/^postgres(ql)?:\/\//i.test(store)) {
+    // Loaded only when asked for, so SQLite installs never load the PostgreSQL driver.
+    const { openPostgresStore } = await import("./postgres/index.js");
+    return openPostgresStore({ url: store, logger });
+  }
+  throw new StoreError(
+    "invalid",
+    `store "${store}" is not known; use "sqlite" or a PostgreSQL URL like postgres://user:password@host/db`,
+  );
+}

@@ -1,0 +1,131 @@
+// Versioned schema. PRAGMA user_version holds the number of migrations applied; each migration runs in
+// its own transaction. Append new migrations to the end of MIGRATIONS; never edit a released one.
+
+import type Database from "better-sqlite3";
+import { StoreError } from "../types.js";
+
+type Migration = (db: Database.Database) => void;
+
+const MIGRATIONS: Migration[] = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO meta (key, value) VALUES ('last_uid_validity', 0);
+
+      CREATE TABLE domains (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        domain_id INTEGER NOT NULL REFERENCES domains(id),
+        password_hash TEXT NOT NULL,
+        scram_sha256 TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX users_domain ON users(domain_id);
+
+      CREATE TABLE aliases (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        domain_id INTEGER NOT NULL REFERENCES domains(id),
+        UNIQUE (source, destination)
+      ) STRICT;
+      CREATE INDEX aliases_domain ON aliases(domain_id);
+
+      CREATE TABLE mailboxes (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        special_use TEXT,
+        subscribed INTEGER NOT NULL,
+        uid_validity INTEGER NOT NULL,
+        uid_next INTEGER NOT NULL,
+        highest_modseq INTEGER NOT NULL,
+        UNIQUE (user_id, name)
+      ) STRICT;
+
+      CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE mailbox_messages (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+        uid INTEGER NOT NULL,
+        message_id TEXT NOT NULL REFERENCES messages(id),
+        flags TEXT NOT NULL,
+        seen INTEGER NOT NULL,
+        internal_date INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) STRICT;
+      CREATE INDEX mailbox_messages_message ON mailbox_messages(message_id);
+      CREATE INDEX mailbox_messages_modseq ON mailbox_messages(mailbox_id, modseq);
+
+      CREATE TABLE expunged (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) STRICT;
+      CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+
+      CREATE TABLE queue (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL REFERENCES messages(id),
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        dsn TEXT NOT NULL,
+        envelope_dsn TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'delivering')),
+        attempts INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        claimed_until INTEGER,
+        delay_notified INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX queue_due ON queue(state, next_attempt_at);
+      CREATE INDEX queue_message ON queue(message_id);
+    `);
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Reads the stored version and refuses, without writing anything, a database from a newer build. */
+export function checkSchemaVersion(db: Database.Database, path: string): number {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(
+      "invalid",
+      `${path} was created by a newer mailroom (schema ${version}, this build knows ${SCHEMA_VERSION}); upgrade mailroom`,
+    );
+  }
+  return version;
+}
+
+export function migrate(db: Database.Database, path: string): void {
+  for (;;) {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const step = db.transaction(() => {
+      const version = checkSchemaVersion(db, path);
+      const migration = MIGRATIONS[version];
+      if (migration === undefined) return false;
+      migration(db);
+      db.pragma(`user_version = ${version + 1}`);
+      return true;
+    });
+    if (!step.immediate()) return;
+  }
+}

@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { FileBlobStore } from "../../src/store/blobs/file-blob-store.js";
+import { newMessageId, newQueueId } from "../../src/store/ids.js";
+import { openStore } from "../../src/store/open.js";
+import { openSqliteStore } from "../../src/store/sqlite/index.js";
+import { type Store, StoreError } from "../../src/store/types.js";
+import { CREDENTIALS, silentLogger, withTempDir } from "./helpers.js";
+
+async function withStore(fn: (store: Store, dataDir: string) => Promise<void>): Promise<void> {
+  await withTempDir(async (dataDir) => {
+    const store = await openSqliteStore({ dataDir, logger: silentLogger });
+    try {
+      await fn(store, dataDir);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+async function body(store: Store, text: string) {
+  const writer = await store.createBlobWriter();
+  await writer.write(Buffer.from(text));
+  return writer.finish();
+}
+
+test("ids are 20 filename-safe characters, distinct, and ordered by time", async () => {
+  const first = newMessageId();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = newQueueId();
+  for (const id of [first, second]) assert.match(id, /^[0-9a-z]{20}$/);
+  assert.ok(first < second);
+  const many = new Set(Array.from({ length: 1000 }, () => newMessageId()));
+  assert.equal(many.size, 1000);
+});
+
+test("openStore picks sqlite and refuses unknown backends with a clear error", async () => {
+  await withTempDir(async (dataDir) => {
+    const store = await openStore({ store: "sqlite", dataDir, logger: silentLogger });
+    assert.equal(store.kind, "sqlite");
+    await store.close();
+    await assert.rejects(
+      openStore({ store: "mysql://x", dataDir, logger: silentLogger }),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreError);
+        assert.equal(error.code, "invalid");
+        assert.match(error.message, /use "sqlite" or a PostgreSQL URL/);
+        return true;
+      },
+    );
+  });
+});
+
+test("a listener that throws neither breaks the change nor other listeners", async () => {
+  await withStore(async (store) => {
+    await store.addDomain("ev.example");
+    const user = await store.addUser("u@ev.example", CREDENTIALS);
+    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    store.events.subscribe(() => {
+      throw new Error("listener bug");
+    });
+    const seen: string[] = [];
+    store.events.subscribe((event) => seen.push(event.kind));
+    const blob = await body(store, "x");
+    const result = await store.deliver({
+      blob,
+      sender: "",
+      internalDate: new Date(),
+      mailboxes: [{ mailboxId: inbox.id }],
+      queue: [],
+    });
+    await store.updateFlags(inbox.id, [result.uids[0]!.uid], "add", ["\\Seen"]);
+    assert.deepEqual(seen, ["exists", "flags"]);
+    assert.equal((await store.listMessages(inbox.id)).length, 1);
+  });
+});
+
+test("deliveries in one group: each caller gets its own result or error", async () => {
+  await withStore(async (store) => {
+    await store.addDomain("group.example");
+    const user = await store.addUser("g@group.example", CREDENTIALS);
+    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    const blobs = await Promise.all(Array.from({ length: 20 }, (_, i) => body(store, `message ${i}`)));
+    const outcomes = await Promise.allSettled(
+      blobs.map((blob, i) =>
+        store.deliver({
+          blob,
+          sender: "",
+          internalDate: new Date(),
+          mailboxes: [{ mailboxId: i % 5 === 0 ? 999_999 : inbox.id }],
+          queue: [],
+        }),
+      ),
+    );
+    const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [i] : []));
+    assert.deepEqual(failed, [0, 5, 10, 15]);
+    const listed = await store.listMessages(inbox.id);
+    assert.equal(listed.length, 16);
+    assert.deepEqual(
+      listed.map((m) => m.uid),
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
+  });
+});
+
+test("close waits for deliveries already accepted; a closed store refuses work", async () => {
+  await withTempDir(async (dataDir) => {
+    const store = await openSqliteStore({ dataDir, logger: silentLogger });
+    await store.addDomain("close.example");
+    const user = await store.addUser("c@close.example", CREDENTIALS);
+    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    const blob = await body(store, "last one");
+    const pending = store.deliver({
+      blob,
+      sender: "",
+      internalDate: new Date(),
+      mailboxes: [{ mailboxId: inbox.id }],
+      queue: [],
+    });
+    await new Promise((resolve) => setImmediate(resolve, 0));
+    await store.close();
+    await pending;
+    await assert.rejects(
+      store.listDomains(),
+      (e: unknown) => e instanceof StoreError && e.code === "unavailable",
+    );
+    const reopened = await openSqliteStore({ dataDir, logger: silentLogger });
+    assert.equal((await reopened.listMessages(inbox.id)).length, 1);
+    await reopened.close();
+  });
+});
+
+test("blob ids that are not store ids never reach the filesystem", async () => {
+  await withStore(async (store) => {
+    await assert.rejects(
+      store.readBlobBytes("../mailroom.db"),
+      (e: unknown) => e instanceof StoreError && e.code === "not-found",
+    );
+  });
+});
+
+test("opening sweeps temp files of dead processes and keeps those of live ones", async () => {
+  await withTempDir(async (root) => {
+    const first = new FileBlobStore({ root, logger: silentLogger });
+    await first.init();
+    const live = `${newMessageId()}.${process.ppid}`;
+    const dead = `${newMessageId()}.2147483646`;
+    await writeFile(join(root, "tmp", live), "in progress");
+    await writeFile(join(root, "tmp", dead), "left by a crash");
+    await new FileBlobStore({ root, logger: silentLogger }).init();
+    assert.deepEqual(await readdir(join(root, "tmp")), [live]);
+  });
+});
+
+test("abort after finish removes a body no delivery took, and keeps a delivered one", async () => {
+  await withStore(async (store) => {
+    await store.addDomain("abort.example");
+    const user = await store.addUser("a@abort.example", CREDENTIALS);
+    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    const unused = await store.createBlobWriter();
+    await unused.write(Buffer.from("never delivered"));
+    await unused.finish();
+    await unused.abort();
+    await assert.rejects(
+      store.readBlobBytes(unused.id),
+      (e: unknown) => e instanceof StoreError && e.code === "not-found",
+    );
+
+    const used = await store.createBlobWriter();
+    await used.write(Buffer.from("delivered"));
+    const blob = await used.finish();
+    await store.deliver({
+      blob,
+      sender: "",
+      internalDate: new Date(),
+      mailboxes: [{ mailboxId: inbox.id }],
+      queue: [],
+    });
+    await used.abort();
+    assert.equal((await store.readBlobBytes(blob.id)).toString(), "delivered");
+  });
+});
