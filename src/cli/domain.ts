@@ -1,0 +1,104 @@
+// `mailroom domain …`: the domains this server receives mail for.
+
+import { StoreError } from "../store/types.js";
+import { domainArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
+import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
+import { withStore } from "./context.js";
+
+const HELP_COMMAND = "mailroom domain --help";
+
+const HELP = `Usage: mailroom domain <action> [options]
+
+Manage the domains this server receives mail for.
+
+Actions:
+  add NAME        receive mail for NAME (e.g. example.org)
+  list            list the domains served here
+  remove NAME     stop serving NAME (refused while it still has users or aliases)
+
+Options:
+  --config FILE   configuration file
+  --data-dir DIR  data directory (overrides the configuration)
+  -h, --help      show this help
+`;
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, storeOptions, HELP_COMMAND);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const [action, ...args] = positionals;
+  switch (action) {
+    case "add": {
+      expectPositionals(args, ["NAME"], [], HELP_COMMAND);
+      const name = domainArgument(args[0] ?? "", HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        if (await store.getDomain(name)) throw new CliError(`domain ${name} is already served here`);
+        try {
+          await store.addDomain(name);
+        } catch (err) {
+          if (err instanceof StoreError && err.code === "exists") {
+            throw new CliError(`domain ${name} is already served here`);
+          }
+          throw err;
+        }
+        io.stderr.write(`added domain ${name}\n`);
+        return ExitCode.ok;
+      });
+    }
+    case "list": {
+      expectPositionals(args, [], [], HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        const domains = await store.listDomains();
+        for (const domain of domains) io.stdout.write(`${domain.name}\n`);
+        if (domains.length === 0)
+          io.stderr.write("no domains yet; add one with 'mailroom domain add NAME'\n");
+        return ExitCode.ok;
+      });
+    }
+    case "remove": {
+      expectPositionals(args, ["NAME"], [], HELP_COMMAND);
+      const name = domainArgument(args[0] ?? "", HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        if (!(await store.getDomain(name))) {
+          throw new CliError(`domain ${name} is not served here; see 'mailroom domain list'`);
+        }
+        const users = (await store.listUsers(name)).length;
+        const aliases = (await store.listAliases(name)).length;
+        if (users > 0 || aliases > 0) throw inUseError(name, users, aliases);
+        try {
+          await store.removeDomain(name);
+        } catch (err) {
+          // Someone added a user or alias between the check and the removal.
+          if (err instanceof StoreError && err.code === "not-empty") throw inUseError(name, 0, 0);
+          throw err;
+        }
+        io.stderr.write(`removed domain ${name}\n`);
+        return ExitCode.ok;
+      });
+    }
+    case undefined:
+      throw usageError("missing action (add, list or remove)", HELP_COMMAND);
+    default:
+      throw usageError(`unknown action '${action}'`, HELP_COMMAND);
+  }
+}
+
+function inUseError(name: string, users: number, aliases: number): CliError {
+  const parts = [
+    users > 0 ? `${users} user${users === 1 ? "" : "s"}` : "",
+    aliases > 0 ? `${aliases} alias${aliases === 1 ? "" : "es"}` : "",
+  ].filter(Boolean);
+  const what = parts.length > 0 ? parts.join(" and ") : "users or aliases";
+  return new CliError(
+    `domain ${name} still has ${what}; remove them first (see 'mailroom user list ${name}' and 'mailroom alias list ${name}')`,
+  );
+}
+
+export const domainCommand: CliCommand = {
+  name: "domain",
+  summary: "add, list and remove the domains served here",
+  help: HELP,
+  run,
+};

@@ -1,0 +1,127 @@
+// `mailroom user …`: mail accounts (an address, a password, a set of mailboxes).
+
+import { hashPassword } from "../auth/password.js";
+import { StoreError } from "../store/types.js";
+import {
+  addressArgument,
+  domainArgument,
+  expectPositionals,
+  parseCommandArgs,
+  storeOptions,
+  usageError,
+} from "./args.js";
+import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
+import { withStore } from "./context.js";
+import { readNewPassword } from "./prompt.js";
+
+const HELP_COMMAND = "mailroom user --help";
+
+const HELP = `Usage: mailroom user <action> [options]
+
+Manage mail accounts. Each user is a full address on a domain served here.
+
+Actions:
+  add EMAIL        create a user; asks for the password twice on a terminal
+  list [DOMAIN]    list users, of every domain or of one
+  remove EMAIL     delete a user with all of its mailboxes and mail
+  passwd EMAIL     set a new password
+
+Options:
+  --password-stdin  read the password from the first line of stdin (also the
+                    default when stdin is not a terminal)
+  --config FILE     configuration file
+  --data-dir DIR    data directory (overrides the configuration)
+  -h, --help        show this help
+`;
+
+const userOptions = { ...storeOptions, "password-stdin": { type: "boolean" } } as const;
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, userOptions, HELP_COMMAND);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const fromStdin = values["password-stdin"] === true;
+  const [action, ...args] = positionals;
+  switch (action) {
+    case "add": {
+      expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      const domain = address.slice(address.lastIndexOf("@") + 1);
+      return withStore(values, io, async ({ store }) => {
+        // Checked before asking for a password, so nobody types one twice for nothing.
+        if (!(await store.getDomain(domain))) {
+          throw new CliError(
+            `domain ${domain} is not served here; add it with 'mailroom domain add ${domain}'`,
+          );
+        }
+        if (await store.getUser(address)) throw existsError(address);
+        const credentials = await hashPassword(await readNewPassword(io, fromStdin));
+        try {
+          await store.addUser(address, credentials);
+        } catch (err) {
+          if (err instanceof StoreError && err.code === "exists") throw existsError(address);
+          throw err;
+        }
+        io.stderr.write(`added user ${address}\n`);
+        return ExitCode.ok;
+      });
+    }
+    case "list": {
+      expectPositionals(args, [], ["DOMAIN"], HELP_COMMAND);
+      const domain = args[0] === undefined ? undefined : domainArgument(args[0], HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        if (domain !== undefined && !(await store.getDomain(domain))) {
+          throw new CliError(`domain ${domain} is not served here; see 'mailroom domain list'`);
+        }
+        const users = await store.listUsers(domain);
+        for (const user of users) io.stdout.write(`${user.address}\n`);
+        if (users.length === 0) io.stderr.write("no users yet; add one with 'mailroom user add EMAIL'\n");
+        return ExitCode.ok;
+      });
+    }
+    case "remove": {
+      expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        if (!(await store.getUser(address))) throw unknownUserError(address);
+        await store.removeUser(address);
+        io.stderr.write(`removed user ${address} and all of its mail\n`);
+        return ExitCode.ok;
+      });
+    }
+    case "passwd": {
+      expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        if (!(await store.getUser(address))) throw unknownUserError(address);
+        const credentials = await hashPassword(await readNewPassword(io, fromStdin));
+        await store.setCredentials(address, credentials);
+        io.stderr.write(`changed the password of ${address}\n`);
+        return ExitCode.ok;
+      });
+    }
+    case undefined:
+      throw usageError("missing action (add, list, remove or passwd)", HELP_COMMAND);
+    default:
+      throw usageError(`unknown action '${action}'`, HELP_COMMAND);
+  }
+}
+
+function existsError(address: string): CliError {
+  return new CliError(
+    `user ${address} already exists; to change its password use 'mailroom user passwd ${address}'`,
+  );
+}
+
+export function unknownUserError(address: string): CliError {
+  return new CliError(`there is no user ${address} here; see 'mailroom user list'`);
+}
+
+export const userCommand: CliCommand = {
+  name: "user",
+  summary: "add, list and remove users, and set their passwords",
+  help: HELP,
+  run,
+};

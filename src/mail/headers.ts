@@ -1,0 +1,63 @@
+// Reading just enough of a stored message to describe it: the header block, with From and Subject
+// decoded from RFC 2047 encoded words.
+
+import type { Readable } from "node:stream";
+import PostalMime from "postal-mime";
+
+/** Header blocks longer than this are cut: a listing needs a few fields, not a hostile 1 GB header. */
+export const MAX_HEADER_BLOCK = 64 * 1024;
+
+export interface HeaderSummary {
+  /** "Name <address>", the bare address, or "" when there is no From. */
+  from: string;
+  subject: string;
+  /** The Date header, when present and parseable. */
+  date: Date | null;
+}
+
+/**
+ * Reads a message stream up to and including the empty line that ends its header block (RFC 5322
+ * §2.1), at most `limit` bytes, and stops reading there.
+ */
+export async function readHeaderBlock(stream: Readable, limit = MAX_HEADER_BLOCK): Promise<Buffer> {
+  let sofar = Buffer.alloc(0);
+  try {
+    for await (const chunk of stream) {
+      sofar = Buffer.concat([sofar, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)]);
+      const end = headerEnd(sofar);
+      if (end !== -1) return sofar.subarray(0, Math.min(end, limit));
+      if (sofar.length >= limit) return sofar.subarray(0, limit);
+    }
+    return sofar;
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Index just past the blank line ending the header block, or -1. Bare LF is tolerated. */
+function headerEnd(bytes: Buffer): number {
+  if (bytes[0] === 0x0a) return 1;
+  if (bytes[0] === 0x0d && bytes[1] === 0x0a) return 2;
+  const crlf = bytes.indexOf("\r\n\r\n");
+  const lf = bytes.indexOf("\n\n");
+  if (crlf === -1) return lf === -1 ? -1 : lf + 2;
+  if (lf === -1 || crlf < lf) return crlf + 4;
+  return lf + 2;
+}
+
+export async function summarizeHeaders(block: Buffer): Promise<HeaderSummary> {
+  // Terminate the block so the parser sees an (empty) body even when the block was cut short.
+  const parsed = await PostalMime.parse(Buffer.concat([block, Buffer.from("\r\n\r\n")]));
+  const from = parsed.from;
+  let fromText = "";
+  if (from) {
+    const address = "address" in from && typeof from.address === "string" ? from.address : "";
+    fromText = from.name && address ? `${from.name} <${address}>` : from.name || address;
+  }
+  const date = parsed.date ? new Date(parsed.date) : null;
+  return {
+    from: fromText,
+    subject: parsed.subject ?? "",
+    date: date && !Number.isNaN(date.getTime()) ? date : null,
+  };
+}

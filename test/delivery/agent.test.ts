@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
+import { createDeliveryAgent } from "../../src/delivery/agent.js";
+import type { DeliveryAgent, RecipientContext } from "../../src/delivery/types.js";
+import { type DeliveryInput, type Store, StoreError } from "../../src/store/types.js";
+import { dummyCredentials, openTempStore } from "./helpers.js";
+
+const logger = pino({ level: "silent" });
+const anonymous: RecipientContext = { authenticated: null, remoteAddress: "192.0.2.1" };
+const signedIn: RecipientContext = {
+  authenticated: { userId: 1, address: "alice@example.org" },
+  remoteAddress: "192.0.2.1",
+};
+
+describe("DeliveryAgent on the SQLite store", () => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let agent: DeliveryAgent;
+  const deliverCalls: DeliveryInput[] = [];
+
+  before(async () => {
+    ({ store, cleanup } = await openTempStore());
+    // Watch deliver() to check the commit is a single call.
+    const realDeliver = store.deliver.bind(store);
+    store.deliver = (input) => {
+      deliverCalls.push(input);
+      return realDeliver(input);
+    };
+    agent = createDeliveryAgent({ store, logger });
+    await store.addDomain("example.org");
+    await store.addUser("alice@example.org", dummyCredentials);
+    await store.addUser("bob@example.org", dummyCredentials);
+    await store.addAlias("team@example.org", "alice@example.org");
+    await store.addAlias("team@example.org", "bob@example.org");
+    await store.addAlias("fwd@example.org", "friend@remote.test");
+  });
+  after(() => cleanup());
+
+  test("a local user, an alias and a +tag are local", async () => {
+    for (const address of [
+      "alice@example.org",
+      "TEAM@example.org",
+      "bob+lists@example.org",
+      "fwd@example.org",
+    ]) {
+      assert.deepEqual(await agent.checkRecipient(address, anonymous), { kind: "local" }, address);
+    }
+  });
+
+  test("nobody on a local domain is 550 5.1.1", async () => {
+    const verdict = await agent.checkRecipient("ghost@example.org", anonymous);
+    assert.deepEqual(verdict, {
+      kind: "reject",
+      code: 550,
+      enhanced: "5.1.1",
+      text: "<ghost@example.org>: no such user here",
+    });
+  });
+
+  test("another domain is 554 5.7.1 without authentication: never an open relay", async () => {
+    const verdict = await agent.checkRecipient("someone@remote.test", anonymous);
+    assert.deepEqual(verdict, {
+      kind: "reject",
+      code: 554,
+      enhanced: "5.7.1",
+      text: "<someone@remote.test>: relay access denied",
+    });
+  });
+
+  test("another domain is remote for an authenticated user", async () => {
+    assert.deepEqual(await agent.checkRecipient("someone@remote.test", signedIn), { kind: "remote" });
+  });
+
+  test("a failing store gives a temporary 451 4.3.0", async () => {
+    const failing = new Proxy(store, {
+      get(target, property) {
+        if (property === "getDomain")
+          return () => Promise.reject(new StoreError("unavailable", "database is locked"));
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const failingAgent = createDeliveryAgent({ store: failing, logger });
+    const verdict = await failingAgent.checkRecipient("alice@example.org", anonymous);
+    assert.equal(verdict.kind, "reject");
+    assert.ok(verdict.kind === "reject" && verdict.code === 451 && verdict.enhanced === "4.3.0");
+  });
+
+  test("commit: one store call, each user once, remote recipients queued with DSN", async () => {
+    const body = Buffer.from("Subject: hi\r\n\r\nhello\r\n");
+    const writer = await agent.createBlobWriter();
+    await writer.write(body);
+    const blob = await writer.finish();
+    deliverCalls.length = 0;
+    const receivedAt = new Date("2025-07-01T10:00:00Z");
+    const result = await agent.commit({
+      blob,
+      sender: "sender@remote.test",
+      receivedAt,
+      recipients: [
+        { address: "alice@example.org" },
+        { address: "team@example.org" },
+        { address: "Bob+x@example.org" },
+        { address: "fwd@example.org", dsn: { notify: ["FAILURE"] } },
+        { address: "other@remote.test", dsn: { orcpt: "rfc822;other@remote.test" } },
+        { address: "other@remote.test" },
+      ],
+      envelopeDsn: { ret: "HDRS", envid: "env-1" },
+    });
+    assert.equal(deliverCalls.length, 1);
+    assert.equal(result.uids.length, 2);
+    assert.equal(result.queueIds.length, 2);
+
+    for (const address of ["alice@example.org", "bob@example.org"]) {
+      const user = await store.getUser(address);
+      assert.ok(user);
+      const inbox = await store.getMailbox(user.id, "INBOX");
+      assert.ok(inbox);
+      const messages = await store.listMessages(inbox.id);
+      assert.equal(messages.length, 1, `${address} gets exactly one copy`);
+      assert.equal(messages[0]?.internalDate.getTime(), receivedAt.getTime());
+      assert.deepEqual(await store.readBlobBytes(messages[0]?.messageId ?? ""), body);
+    }
+
+    const queue = await store.listQueue();
+    const byRecipient = new Map(queue.map((entry) => [entry.recipient, entry]));
+    assert.deepEqual([...byRecipient.keys()].sort(), ["friend@remote.test", "other@remote.test"]);
+    const forwarded = byRecipient.get("friend@remote.test");
+    assert.deepEqual(forwarded?.dsn.notify, ["FAILURE"]);
+    assert.equal(forwarded?.dsn.orcpt, "rfc822;fwd@example.org");
+    assert.equal(byRecipient.get("other@remote.test")?.dsn.orcpt, "rfc822;other@remote.test");
+    assert.equal(forwarded?.sender, "sender@remote.test");
+    assert.deepEqual(forwarded?.envelopeDsn, { ret: "HDRS", envid: "env-1" });
+    for (const entry of queue) await store.completeQueueEntry(entry.id);
+  });
+
+  test("commit refuses, committing nothing, when a recipient has vanished since RCPT", async () => {
+    await store.addUser("temp@example.org", dummyCredentials);
+    const writer = await agent.createBlobWriter();
+    await writer.write(Buffer.from("Subject: late\r\n\r\n"));
+    const blob = await writer.finish();
+    await store.removeUser("temp@example.org");
+    const alice = await store.getUser("alice@example.org");
+    assert.ok(alice);
+    const inbox = await store.getMailbox(alice.id, "INBOX");
+    assert.ok(inbox);
+    const before = (await store.listMessages(inbox.id)).length;
+    await assert.rejects(
+      agent.commit({
+        blob,
+        sender: "",
+        receivedAt: new Date(),
+        recipients: [{ address: "alice@example.org" }, { address: "temp@example.org" }],
+      }),
+      (err: unknown) =>
+        err instanceof StoreError && err.code === "not-found" && /temp@example\.org/.test(err.message),
+    );
+    assert.equal((await store.listMessages(inbox.id)).length, before);
+    assert.deepEqual(await store.listQueue(), []);
+  });
+});
