@@ -1,0 +1,200 @@
+// Message bodies as rows of blob_chunks (see the schema for why). A writer keeps at most one chunk in
+// memory: every full chunk is inserted as it fills, in its own transaction with synchronous_commit off
+// (no fsync wait per chunk), while the blob row stays "not complete" and so invisible. finish() inserts
+// the last chunk and marks the blob complete in one synchronously committed transaction; its WAL flush
+// also covers every earlier chunk, because WAL is written in order. Readers fetch one chunk per query.
+
+import { Readable } from "node:stream";
+import type pg from "pg";
+import { newMessageId } from "../ids.js";
+import { type BlobRef, type BlobWriter, StoreError } from "../types.js";
+import { type ServerAddress, toStoreError } from "./errors.js";
+
+export const CHUNK_BYTES = 256 * 1024;
+
+export class PostgresBlobWriter implements BlobWriter {
+  readonly id = newMessageId();
+  private buffer = Buffer.alloc(CHUNK_BYTES);
+  private filled = 0;
+  private size = 0;
+  private nextSeq = 0;
+  private rowInserted = false;
+  private state: "open" | "finished" | "aborted" = "open";
+  /** Operations run one after another even when a caller does not await each write. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly server: ServerAddress,
+  ) {}
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.serially(async () => {
+      this.assertOpen();
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const take = Math.min(CHUNK_BYTES - this.filled, chunk.byteLength - offset);
+        this.buffer.set(chunk.subarray(offset, offset + take), this.filled);
+        this.filled += take;
+        offset += take;
+        this.size += take;
+        if (this.filled === CHUNK_BYTES) await this.flushFullChunk();
+      }
+    });
+  }
+
+  finish(): Promise<BlobRef> {
+    return this.serially(async () => {
+      this.assertOpen();
+      await this.inTransaction(async (client) => {
+        await this.insertPending(client);
+        await client.query("UPDATE blobs SET complete = true, size = $2 WHERE id = $1", [this.id, this.size]);
+      });
+      this.state = "finished";
+      this.buffer = Buffer.alloc(0);
+      return { id: this.id, size: this.size };
+    });
+  }
+
+  abort(): Promise<void> {
+    // Runs after whatever is in flight, and whatever that did; a referenced body is left alone.
+    const run = async () => {
+      this.state = "aborted";
+      this.buffer = Buffer.alloc(0);
+      try {
+        await this.pool.query(
+          `DELETE FROM blobs b WHERE b.id = $1
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_id = b.id)
+             AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = b.id)`,
+          [this.id],
+        );
+      } catch (error) {
+        // A delivery referencing the body committed meanwhile (foreign key): the body stays.
+        if ((error as { code?: string }).code !== "23503") throw toStoreError(error, this.server);
+      }
+    };
+    const next = this.tail.then(run, run);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  private serially<T>(operation: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(operation);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  private assertOpen(): void {
+    if (this.state !== "open") {
+      throw new StoreError("invalid", `the body writer for ${this.id} is already ${this.state}`);
+    }
+  }
+
+  private async flushFullChunk(): Promise<void> {
+    await this.inTransaction(async (client) => {
+      // Durability comes from finish(): its synchronous commit flushes this transaction's WAL too.
+      await client.query("SET LOCAL synchronous_commit = off");
+      await this.insertPending(client);
+    });
+  }
+
+  /** Inserts the blob row if needed and the buffered bytes as the next chunk. */
+  private async insertPending(client: pg.PoolClient): Promise<void> {
+    if (!this.rowInserted) {
+      await client.query("INSERT INTO blobs (id) VALUES ($1)", [this.id]);
+    }
+    if (this.filled > 0) {
+      await client.query("INSERT INTO blob_chunks (blob_id, seq, bytes) VALUES ($1, $2, $3)", [
+        this.id,
+        this.nextSeq,
+        this.buffer.subarray(0, this.filled),
+      ]);
+    }
+    this.rowInserted = true;
+    if (this.filled > 0) this.nextSeq++;
+    this.filled = 0;
+  }
+
+  private async inTransaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toStoreError(error, this.server);
+    }
+    try {
+      await client.query("BEGIN");
+      await work(client);
+      await client.query("COMMIT");
+      client.release();
+    } catch (error) {
+      await client.query("ROLLBACK").then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw toStoreError(error, this.server);
+    }
+  }
+}
+
+interface BlobHead {
+  size: string;
+  complete: boolean;
+  chunks: string;
+}
+
+async function readHead(pool: pg.Pool | pg.PoolClient, id: string): Promise<{ chunks: number }> {
+  const result = await pool.query<BlobHead>(
+    "SELECT size, complete, (SELECT count(*) FROM blob_chunks WHERE blob_id = $1) AS chunks FROM blobs WHERE id = $1",
+    [id],
+  );
+  const head = result.rows[0];
+  if (!head?.complete) throw new StoreError("not-found", `no message body with id ${id}`);
+  return { chunks: Number(head.chunks) };
+}
+
+export function readBlobStream(pool: pg.Pool, server: ServerAddress, id: string): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      const { chunks: count } = await readHead(pool, id);
+      for (let seq = 0; seq < count; seq++) {
+        const result = await pool.query<{ bytes: Buffer }>(
+          "SELECT bytes FROM blob_chunks WHERE blob_id = $1 AND seq = $2",
+          [id, seq],
+        );
+        const row = result.rows[0];
+        if (!row) throw new StoreError("not-found", `message body ${id} was deleted while being read`);
+        yield row.bytes;
+      }
+    } catch (error) {
+      throw toStoreError(error, server);
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+export async function readBlobBytes(pool: pg.Pool, server: ServerAddress, id: string): Promise<Buffer> {
+  try {
+    const client = await pool.connect();
+    try {
+      // One snapshot for the head and the chunks, so a concurrent delete cannot leave a gap.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      await readHead(client, id);
+      const result = await client.query<{ bytes: Buffer }>(
+        "SELECT bytes FROM blob_chunks WHERE blob_id = $1 ORDER BY seq",
+        [id],
+      );
+      await client.query("COMMIT");
+      client.release();
+      return Buffer.concat(result.rows.map((row) => row.bytes));
+    } catch (error) {
+      await client.query("ROLLBACK").then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw error;
+    }
+  } catch (error) {
+    throw toStoreError(error, server);
+  }
+}

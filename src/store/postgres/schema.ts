@@ -1,0 +1,146 @@
+// Versioned schema. Each entry of MIGRATIONS is applied once, in order, and recorded in
+// mailroom_schema. Several nodes may start at the same moment against one database, so the whole check-
+// and-apply runs in one transaction holding a transaction-scoped advisory lock: the second node waits,
+// then sees the work done. Append new migrations; never edit a released one.
+
+import type pg from "pg";
+import { StoreError } from "../types.js";
+
+/** Key of the advisory lock serialising migrations: "mailroom" in ASCII read as an int8. */
+const MIGRATION_LOCK_KEY = "7881696737372368749";
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE counters (
+    name text PRIMARY KEY,
+    value bigint NOT NULL
+  );
+  INSERT INTO counters (name, value) VALUES ('uid_validity', 0);
+
+  CREATE TABLE domains (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+
+  CREATE TABLE users (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    address text NOT NULL UNIQUE,
+    domain_id bigint NOT NULL REFERENCES domains (id),
+    password_hash text NOT NULL,
+    scram_sha256 text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX users_domain ON users (domain_id);
+
+  CREATE TABLE aliases (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source text NOT NULL,
+    destination text NOT NULL,
+    domain_id bigint NOT NULL REFERENCES domains (id),
+    UNIQUE (source, destination)
+  );
+  CREATE INDEX aliases_domain ON aliases (domain_id);
+
+  CREATE TABLE mailboxes (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    special_use text,
+    subscribed boolean NOT NULL DEFAULT true,
+    uid_validity bigint NOT NULL,
+    uid_next bigint NOT NULL DEFAULT 1,
+    highest_modseq bigint NOT NULL DEFAULT 1,
+    UNIQUE (user_id, name)
+  );
+
+  -- Bodies live in the database, not on a file system, so nodes sharing this database need no shared
+  -- storage. A body is split into bytea chunks so writers and readers stream it piece by piece (a
+  -- single bytea value would have to be built and fetched whole, in memory); each chunk is small enough
+  -- for TOAST to store out of line without bloating the row, and large enough that per-row overhead is
+  -- negligible. A blob row is invisible to readers until complete; its chunks go with it on delete.
+  CREATE TABLE blobs (
+    id text PRIMARY KEY,
+    size bigint NOT NULL DEFAULT 0,
+    complete boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE blob_chunks (
+    blob_id text NOT NULL REFERENCES blobs (id) ON DELETE CASCADE,
+    seq integer NOT NULL,
+    bytes bytea NOT NULL,
+    PRIMARY KEY (blob_id, seq)
+  );
+
+  CREATE TABLE messages (
+    mailbox_id bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+    uid bigint NOT NULL,
+    message_id text NOT NULL REFERENCES blobs (id),
+    flags text[] NOT NULL,
+    internal_date timestamptz NOT NULL,
+    size bigint NOT NULL,
+    modseq bigint NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  );
+  CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
+  CREATE INDEX messages_message_id ON messages (message_id);
+
+  CREATE TABLE expunged (
+    mailbox_id bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+    uid bigint NOT NULL,
+    modseq bigint NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  );
+  CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);
+
+  CREATE TABLE queue (
+    id text PRIMARY KEY,
+    message_id text NOT NULL REFERENCES blobs (id),
+    sender text NOT NULL,
+    recipient text NOT NULL,
+    dsn jsonb NOT NULL,
+    envelope_dsn jsonb NOT NULL,
+    state text NOT NULL CHECK (state IN ('queued', 'delivering')),
+    attempts integer NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL,
+    next_attempt_at timestamptz NOT NULL,
+    last_error text,
+    claimed_until timestamptz,
+    delay_notified boolean NOT NULL DEFAULT false
+  );
+  CREATE INDEX queue_due ON queue (next_attempt_at);
+  CREATE INDEX queue_message_id ON queue (message_id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema up to SCHEMA_VERSION; refuses a database a newer mailroom has already upgraded. */
+export async function migrate(client: pg.ClientBase): Promise<{ from: number; to: number }> {
+  await client.query("BEGIN");
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS mailroom_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    const result = await client.query<{ version: number | null }>(
+      "SELECT max(version) AS version FROM mailroom_schema",
+    );
+    const current = result.rows[0]?.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreError(
+        "invalid",
+        `this database was set up by a newer mailroom (schema ${current}, this build knows ${SCHEMA_VERSION}); upgrade mailroom`,
+      );
+    }
+    for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+      await client.query(MIGRATIONS[version - 1] as string);
+      await client.query("INSERT INTO mailroom_schema (version) VALUES ($1)", [version]);
+    }
+    await client.query("COMMIT");
+    return { from: current, to: SCHEMA_VERSION };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
