@@ -1,0 +1,275 @@
+// The socket adapter: connects a listener's sockets to SmtpSession. It feeds the session one chunk at a
+// time (pausing the socket while the session works, so input is never buffered without bound), writes
+// the replies, performs the effects (STARTTLS, close) and turns the session's deadlines into timers.
+
+import type { Socket } from "node:net";
+import type { SecureContext, TLSSocket } from "node:tls";
+import type { Logger } from "pino";
+import type { Authenticator } from "../../auth/types.js";
+import type { ListenerName, SmtpConfig } from "../../config/types.js";
+import { createDeliveryAgent } from "../../delivery/agent.js";
+import type { DeliveryAgent } from "../../delivery/types.js";
+import { upgradeToTls } from "../../net/starttls.js";
+import type { ConnectionInfo, ProtocolHandler, RejectReason } from "../../net/types.js";
+import type { ProtocolFactory } from "../../server/deps.js";
+import { formatReply, reply } from "../protocol/reply.js";
+import { type SessionOutput, SmtpSession, type TlsInfo } from "./session.js";
+
+export interface SmtpHandlerOptions {
+  listener: ListenerName;
+  hostname: string;
+  config: SmtpConfig;
+  agent: DeliveryAgent;
+  authenticator: Authenticator;
+  logger: Logger;
+  /** For STARTTLS. */
+  tls: SecureContext;
+}
+
+/** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
+const LISTENER_POLICY: Partial<Record<ListenerName, { starttls: boolean; authRequired: boolean }>> = {
+  smtp: { starttls: true, authRequired: false },
+  submission: { starttls: true, authRequired: true },
+  submissions: { starttls: false, authRequired: true },
+};
+
+/** Milliseconds a closing socket may linger for the client to read the last reply. */
+const CLOSE_GRACE = 10_000;
+
+function tlsInfo(socket: TLSSocket): TlsInfo {
+  return { protocol: socket.getProtocol() ?? "TLS", cipher: socket.getCipher()?.name ?? "unknown" };
+}
+
+type Operation = () => Promise<SessionOutput | null>;
+
+class SmtpConnection {
+  private socket: Socket | TLSSocket;
+  private readonly queue: Operation[] = [];
+  private running = false;
+  private ended = false;
+  private upgrading = false;
+  private disposeQueued = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly onData = (chunk: Buffer) => this.enqueue(() => this.session.receive(chunk));
+
+  constructor(
+    socket: Socket | TLSSocket,
+    private readonly session: SmtpSession,
+    private readonly tls: SecureContext,
+    private readonly logger: Logger,
+    private readonly onGone: () => void,
+  ) {
+    this.socket = socket;
+    this.attach(socket);
+    this.enqueue(async () => session.start());
+  }
+
+  drain(): void {
+    this.enqueue(async () => this.session.drain());
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    socket.on("data", this.onData);
+    socket.on("error", (error) => this.logger.debug({ err: error }, "smtp connection error"));
+    socket.once("close", () => this.gone());
+  }
+
+  /** The socket closed (or failed its TLS upgrade): stop, and let the session clean up once. */
+  private gone(): void {
+    if (this.disposeQueued) return;
+    this.ended = true;
+    this.clearTimer();
+    this.queue.length = 0;
+    this.queueDispose();
+    void this.run();
+  }
+
+  private queueDispose(): void {
+    if (this.disposeQueued) return;
+    this.disposeQueued = true;
+    this.queue.push(async () => {
+      await this.session.dispose();
+      this.onGone();
+      return null;
+    });
+  }
+
+  private enqueue(operation: Operation): void {
+    if (this.ended) return;
+    this.queue.push(operation);
+    this.socket.pause();
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    while (this.queue.length > 0) {
+      const operation = this.queue.shift()!;
+      let output: SessionOutput | null;
+      try {
+        output = await operation();
+      } catch (error) {
+        this.logger.error({ err: error }, "smtp session failed");
+        output = {
+          replies: [formatReply(reply(421, "4.3.0", "Internal error, closing connection; try again later"))],
+          effects: [{ kind: "close" }],
+        };
+      }
+      if (output !== null && !this.ended) await this.apply(output);
+    }
+    this.running = false;
+    if (!this.ended && !this.upgrading) {
+      this.socket.resume();
+      this.schedule();
+    }
+  }
+
+  private async apply(output: SessionOutput): Promise<void> {
+    if (output.replies.length > 0) await this.write(output.replies.join(""));
+    for (const effect of output.effects) {
+      if (effect.kind === "close") {
+        this.close();
+        return;
+      }
+      await this.startTls();
+    }
+  }
+
+  /** Waits for the kernel to take the bytes when the socket's buffer is full (backpressure). */
+  private write(text: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.write(text)) return resolve();
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+
+  private close(): void {
+    this.ended = true;
+    this.queue.length = 0;
+    this.clearTimer();
+    this.socket.end();
+    const socket = this.socket;
+    setTimeout(() => socket.destroy(), CLOSE_GRACE).unref();
+    this.queueDispose();
+  }
+
+  private async startTls(): Promise<void> {
+    const plain = this.socket as Socket;
+    this.upgrading = true;
+    this.queue.length = 0;
+    plain.off("data", this.onData);
+    // RFC 3207 §4.2: plaintext the client sent after STARTTLS is dropped, never read as commands.
+    while (plain.read() !== null);
+    this.clearTimer();
+    try {
+      const secure = await upgradeToTls(plain, this.tls);
+      this.socket = secure;
+      this.upgrading = false;
+      this.attach(secure);
+      this.session.tlsStarted(tlsInfo(secure));
+    } catch (error) {
+      this.logger.debug({ err: error }, "STARTTLS handshake failed");
+      this.upgrading = false;
+      this.gone();
+    }
+  }
+
+  private schedule(): void {
+    this.clearTimer();
+    const deadline = this.session.nextDeadline();
+    if (deadline === null) return;
+    this.timer = setTimeout(
+      () => this.enqueue(() => this.session.tick()),
+      Math.max(0, deadline - Date.now()),
+    );
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+/** The SMTP ProtocolHandler with a DeliveryAgent of the caller's choosing (tests pass a fake one). */
+export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler {
+  const policy = LISTENER_POLICY[options.listener];
+  if (policy === undefined) throw new Error(`SMTP cannot serve the "${options.listener}" listener`);
+  const connections = new Set<SmtpConnection>();
+  let idle: Array<() => void> = [];
+  const notifyIdle = () => {
+    if (connections.size > 0) return;
+    for (const resolve of idle) resolve();
+    idle = [];
+  };
+
+  return {
+    accept(socket, info: ConnectionInfo) {
+      const logger = options.logger.child({ protocol: "smtp", client: info.remoteAddress });
+      const secure = info.secure ? tlsInfo(socket as TLSSocket) : null;
+      const session = new SmtpSession({
+        hostname: options.hostname,
+        config: options.config,
+        agent: options.agent,
+        authenticator: options.authenticator,
+        logger,
+        remoteAddress: info.remoteAddress,
+        tls: secure,
+        starttls: policy.starttls && !info.secure,
+        authRequired: policy.authRequired,
+      });
+      const connection: SmtpConnection = new SmtpConnection(socket, session, options.tls, logger, () => {
+        connections.delete(connection);
+        notifyIdle();
+      });
+      connections.add(connection);
+    },
+
+    reject(socket, _info, reason: RejectReason) {
+      const text =
+        reason === "shutting-down"
+          ? reply(421, "4.3.2", `${options.hostname} Service shutting down, try again later`)
+          : reply(421, "4.7.0", `${options.hostname} Too many connections, try again later`);
+      socket.on("error", () => undefined);
+      try {
+        socket.end(formatReply(text));
+      } catch {
+        socket.destroy();
+      }
+      setTimeout(() => socket.destroy(), CLOSE_GRACE).unref();
+    },
+
+    drain() {
+      const finished = new Promise<void>((resolve) => idle.push(resolve));
+      for (const connection of connections) connection.drain();
+      notifyIdle();
+      return finished;
+    },
+
+    destroyAll() {
+      for (const connection of connections) connection.destroy();
+    },
+  };
+}
+
+export const smtpProtocol: ProtocolFactory = (listener, deps) =>
+  createSmtpHandler({
+    listener,
+    hostname: deps.config.hostname,
+    config: deps.config.smtp,
+    agent: createDeliveryAgent({ store: deps.store, logger: deps.logger }),
+    authenticator: deps.authenticator,
+    logger: deps.logger,
+    tls: deps.tls,
+  });

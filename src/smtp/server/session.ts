@@ -1,0 +1,820 @@
+// The SMTP server session, sans-IO: bytes in (`receive`), replies and effects out. It holds no socket;
+// the adapter (handler.ts) feeds it one chunk at a time and performs the effects. Policy (recipients,
+// storage, authentication) is reached through the DeliveryAgent and Authenticator it was given.
+
+import type { Logger } from "pino";
+import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/types.js";
+import type { SmtpConfig } from "../../config/types.js";
+import type { AcceptedRecipient, DeliveryAgent } from "../../delivery/types.js";
+import { type BlobWriter, StoreError } from "../../store/types.js";
+import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
+import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
+import { DataDecoder, LineEndChecker } from "../protocol/data-decoder.js";
+import { type MailParameters, mailParameters, parseParams, rcptParameters } from "../protocol/params.js";
+import { formatReply, type Reply, reply } from "../protocol/reply.js";
+import { receivedHeader, returnPathHeader, withProtocol } from "../protocol/trace.js";
+import { MAX_AUTH_LINE, SmtpAuthExchange } from "./auth.js";
+
+export type SessionEffect =
+  /** Write the replies, then upgrade the connection and call `tlsStarted()`. */
+  | { kind: "starttls" }
+  /** Write the replies, then close the connection. */
+  | { kind: "close" };
+
+export interface SessionOutput {
+  /** Formatted replies, CRLF-terminated, to write in order. */
+  replies: string[];
+  effects: SessionEffect[];
+}
+
+export interface TlsInfo {
+  protocol: string;
+  cipher: string;
+}
+
+export interface SmtpSessionOptions {
+  /** This server's name, for the greeting and Received. */
+  hostname: string;
+  config: SmtpConfig;
+  agent: DeliveryAgent;
+  authenticator: Authenticator;
+  logger: Logger;
+  remoteAddress: string;
+  /** Set when the connection is already encrypted (implicit TLS). */
+  tls: TlsInfo | null;
+  /** Whether STARTTLS may be offered on this listener. */
+  starttls: boolean;
+  /** Submission: MAIL is refused until AUTH succeeded (RFC 6409 §4.3 allows requiring it). */
+  authRequired: boolean;
+  /** Milliseconds clock for deadlines; Date.now by default. */
+  now?: () => number;
+}
+
+type Phase = "greeting" | "command" | "auth" | "data" | "bdat" | "tls-pending" | "closed";
+
+interface Recipient {
+  accepted: AcceptedRecipient;
+  /** As written, for the Received header. */
+  display: string;
+  local: boolean;
+}
+
+/** Per transaction (MAIL to the end of DATA/BDAT LAST, or RSET). */
+interface Envelope {
+  sender: MailboxAddress | null;
+  params: MailParameters;
+  recipients: Recipient[];
+  /** BDAT transaction state, once the first chunk arrived. */
+  bdat: BdatTransfer | null;
+}
+
+interface BdatTransfer {
+  /** Null once the transaction failed: later chunks are read and thrown away. */
+  writer: BlobWriter | null;
+  size: number;
+  lineEnds: LineEndChecker;
+  failure: Reply | null;
+  startedAt: number;
+}
+
+interface DataTransfer {
+  writer: BlobWriter | null;
+  decoder: DataDecoder;
+  failure: Reply | null;
+  startedAt: number;
+}
+
+/** The chunk being read after a BDAT command. */
+interface BdatChunk {
+  remaining: number;
+  last: boolean;
+  /** Why this chunk is being read only to be thrown away, if it is. */
+  refusal: Reply | null;
+}
+
+const ERROR_CODES = new Set([500, 501, 502, 503, 504, 530, 535, 555]);
+
+const HELP_TEXT = [
+  "mailroom SMTP server. Commands:",
+  "EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
+  "See RFC 5321 for their syntax",
+];
+
+export class SmtpSession {
+  private phase: Phase = "greeting";
+  private buffer: Buffer = Buffer.alloc(0);
+  /** Reading past an over-long command line up to its LF. */
+  private discardingLine = false;
+  private outbox: string[] = [];
+  private effects: SessionEffect[] = [];
+
+  private heloName: string | null = null;
+  private esmtp = false;
+  private tls: TlsInfo | null;
+  private user: AuthenticatedUser | null = null;
+  private auth: SmtpAuthExchange | null = null;
+  private envelope: Envelope | null = null;
+  private data: DataTransfer | null = null;
+  private bdatChunk: BdatChunk | null = null;
+  private transactions = 0;
+  private errors = 0;
+  private draining = false;
+
+  private readonly now: () => number;
+  private readonly greetAt: number;
+  private commandDeadline = Number.POSITIVE_INFINITY;
+  private dataDeadline = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly options: SmtpSessionOptions) {
+    this.now = options.now ?? Date.now;
+    this.tls = options.tls;
+    this.greetAt = this.now() + options.config.greetingDelay;
+  }
+
+  /** Call once when the connection opens. Without a greeting delay, returns the greeting. */
+  start(): SessionOutput {
+    if (this.options.config.greetingDelay <= 0) this.greet();
+    return this.flush();
+  }
+
+  get closed(): boolean {
+    return this.phase === "closed";
+  }
+
+  /** Clock time (from `now`) at which `tick()` has something to do, or null. */
+  nextDeadline(): number | null {
+    switch (this.phase) {
+      case "greeting":
+        return this.greetAt;
+      case "command":
+      case "auth":
+        return this.envelope?.bdat ? Math.min(this.commandDeadline, this.dataDeadline) : this.commandDeadline;
+      case "data":
+      case "bdat":
+        return this.dataDeadline;
+      default:
+        return null;
+    }
+  }
+
+  /** Sends the delayed greeting, or ends the session when its deadline has passed. */
+  async tick(): Promise<SessionOutput> {
+    const deadline = this.nextDeadline();
+    if (deadline === null || this.now() < deadline) return this.flush();
+    if (this.phase === "greeting") {
+      this.greet();
+      return this.flush();
+    }
+    // RFC 5321 §4.5.3.2: the server may close a connection that is idle past its timeout.
+    await this.abortTransfer();
+    this.send(reply(421, "4.4.2", `${this.options.hostname} Timeout exceeded, closing connection`));
+    this.close();
+    return this.flush();
+  }
+
+  /** Feeds bytes from the client. Not reentrant: await each call before the next. */
+  async receive(chunk: Uint8Array): Promise<SessionOutput> {
+    if (this.phase === "closed" || this.phase === "tls-pending") return this.flush();
+    if (this.phase === "greeting") {
+      // A client that talks before the greeting is not waiting for the server: typical of spam bots.
+      this.send(reply(554, "5.5.0", "Protocol error: client sent data before the greeting"));
+      this.close();
+      return this.flush();
+    }
+    this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
+    while (this.buffer.length > 0 && this.readingInput()) {
+      if (this.phase === "data") {
+        await this.receiveData();
+        this.closeIfDrainedAndIdle();
+      } else if (this.phase === "bdat") {
+        await this.receiveBdat();
+        this.closeIfDrainedAndIdle();
+      } else if (!(await this.receiveLine())) {
+        break;
+      }
+    }
+    return this.flush();
+  }
+
+  /** Closing and STARTTLS stop input processing (and drop what is buffered) in the middle of a chunk. */
+  private readingInput(): boolean {
+    return this.phase !== "closed" && this.phase !== "tls-pending";
+  }
+
+  /** The TLS handshake after STARTTLS completed: RFC 3207 §4.2, forget everything learnt before it. */
+  tlsStarted(info: TlsInfo): SessionOutput {
+    this.tls = info;
+    this.heloName = null;
+    this.esmtp = false;
+    this.user = null;
+    this.envelope = null;
+    this.buffer = Buffer.alloc(0);
+    this.phase = "command";
+    this.commandDeadline = this.now() + this.options.config.commandTimeout;
+    return this.flush();
+  }
+
+  /** Shutting down: finish the transaction in flight, then say goodbye. */
+  drain(): SessionOutput {
+    this.draining = true;
+    if (this.phase === "greeting") this.close();
+    else this.closeIfDrainedAndIdle();
+    return this.flush();
+  }
+
+  /** The connection is gone: throw away a half-received message. */
+  async dispose(): Promise<void> {
+    await this.abortTransfer();
+    this.phase = "closed";
+  }
+
+  // ----- input framing -----
+
+  /** Handles one command (or AUTH response) line if a whole one is buffered; false when more is needed. */
+  private async receiveLine(): Promise<boolean> {
+    const lf = this.buffer.indexOf(0x0a);
+    const limit = this.lineLimit();
+    if (lf === -1) {
+      if (this.buffer.length > limit) {
+        this.discardingLine = true;
+        this.buffer = Buffer.alloc(0);
+      }
+      return false;
+    }
+    const raw = this.buffer.subarray(0, lf);
+    this.buffer = this.buffer.subarray(lf + 1);
+    if (this.discardingLine || lf + 1 > limit) {
+      this.discardingLine = false;
+      // RFC 5321 §4.5.3.1.4: over-long command lines are refused, never executed in part.
+      this.send(reply(500, "5.5.6", `Line too long; the limit is ${limit} octets including CRLF`));
+      this.afterCommand();
+      return true;
+    }
+    const line = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
+    if (this.phase === "auth") await this.authResponse(line);
+    else await this.command(line);
+    this.afterCommand();
+    return true;
+  }
+
+  private lineLimit(): number {
+    const limit = this.options.config.maxCommandLine;
+    if (this.phase === "auth") return Math.max(limit, MAX_AUTH_LINE);
+    const start = this.buffer.subarray(0, 5).toString("latin1").toUpperCase();
+    return start === "AUTH " ? Math.max(limit, MAX_AUTH_LINE) : limit;
+  }
+
+  private afterCommand(): void {
+    if (this.phase === "command" || this.phase === "auth") {
+      this.commandDeadline = this.now() + this.options.config.commandTimeout;
+    }
+    if (this.phase === "command") this.closeIfDrainedAndIdle();
+  }
+
+  private closeIfDrainedAndIdle(): void {
+    if (!this.draining || this.envelope !== null || this.phase !== "command") return;
+    this.send(reply(421, "4.3.2", `${this.options.hostname} Service shutting down, try again later`));
+    this.close();
+  }
+
+  // ----- commands -----
+
+  private async command(bytes: Buffer): Promise<void> {
+    const verbEnd = bytes.indexOf(0x20);
+    const verb = bytes
+      .subarray(0, verbEnd === -1 ? bytes.length : verbEnd)
+      .toString("latin1")
+      .toUpperCase();
+    // 8-bit octets are allowed only in MAIL/RCPT arguments, and only under SMTPUTF8 (RFC 6531 §3.3),
+    // which MAIL and RCPT check themselves once they know whether SMTPUTF8 applies.
+    const eightBitAllowed = this.esmtp && (verb === "MAIL" || verb === "RCPT");
+    if (findForbiddenByte(bytes, eightBitAllowed) !== null) {
+      this.send(reply(500, "5.5.2", "Command contains NUL, CR or non-ASCII octets"));
+      return;
+    }
+    let line: string;
+    try {
+      line = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      this.send(reply(500, "5.5.2", "Command is not valid UTF-8"));
+      return;
+    }
+    const eightBit = bytes.some((byte) => byte >= 0x80);
+    const { verb: parsedVerb, args } = parseCommandLine(line);
+    switch (parsedVerb) {
+      case "EHLO":
+      case "HELO":
+        return this.send(this.hello(parsedVerb, args));
+      case "MAIL":
+        return this.mail(args, eightBit);
+      case "RCPT":
+        return this.rcpt(args, eightBit);
+      case "DATA":
+        return this.dataCommand(args);
+      case "BDAT":
+        return this.bdatCommand(args);
+      case "RSET":
+        if (args.trim() !== "") return this.send(reply(501, "5.5.4", "RSET takes no arguments"));
+        await this.resetTransaction();
+        return this.send(reply(250, "2.0.0", "Ok"));
+      case "NOOP":
+        return this.send(reply(250, "2.0.0", "Ok"));
+      case "QUIT":
+        this.send(reply(221, "2.0.0", `${this.options.hostname} Bye`));
+        await this.abortTransfer();
+        return this.close();
+      case "VRFY":
+        // RFC 5321 §3.5.3: 252 neither confirms nor denies, so VRFY cannot be used to probe for users.
+        return this.send(
+          reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"),
+        );
+      case "EXPN":
+        return this.send(reply(502, "5.5.1", "EXPN is not available"));
+      case "HELP":
+        return this.send(reply(214, "2.0.0", HELP_TEXT));
+      case "STARTTLS":
+        return this.send(this.startTls(args));
+      case "AUTH":
+        return this.authCommand(args);
+      case "TURN":
+      case "ETRN":
+      case "SEND":
+      case "SOML":
+      case "SAML":
+        return this.send(reply(502, "5.5.1", `${parsedVerb} is not implemented`));
+      default:
+        return this.send(reply(500, "5.5.2", "Command not recognized"));
+    }
+  }
+
+  private hello(verb: "EHLO" | "HELO", args: string): Reply {
+    const name = args.trim();
+    if (!isValidHeloName(name)) {
+      return reply(501, "5.5.4", `Syntax: ${verb} hostname (a domain name or an address literal)`);
+    }
+    // RFC 5321 §4.1.4: EHLO/HELO mid-session resets the transaction, as RSET does.
+    this.discardEnvelope();
+    this.heloName = name;
+    this.esmtp = verb === "EHLO";
+    const first = `${this.options.hostname} Hello ${name}`;
+    if (verb === "HELO") return reply(250, null, first);
+    const config = this.options.config;
+    const lines = [
+      first,
+      `SIZE ${config.maxMessageSize}`,
+      "8BITMIME",
+      "PIPELINING",
+      "ENHANCEDSTATUSCODES",
+      "SMTPUTF8",
+      "CHUNKING",
+      "BINARYMIME",
+      "DSN",
+    ];
+    if (this.options.starttls && this.tls === null) lines.push("STARTTLS");
+    if (this.user === null) {
+      const mechanisms = this.options.authenticator.mechanisms(this.authContext());
+      if (mechanisms.length > 0) lines.push(`AUTH ${mechanisms.join(" ")}`);
+    }
+    lines.push(`LIMITS RCPTMAX=${config.maxRecipients} MAILMAX=${config.maxTransactions}`, "HELP");
+    return reply(250, null, lines);
+  }
+
+  private async mail(args: string, eightBit: boolean): Promise<void> {
+    if (this.heloName === null) return this.send(reply(503, "5.5.1", "Send EHLO or HELO first"));
+    if (this.envelope !== null) return this.send(reply(503, "5.5.1", "Nested MAIL command; send RSET first"));
+    if (this.options.authRequired && this.user === null) {
+      return this.send(reply(530, "5.7.0", "Authentication required; log in with AUTH first"));
+    }
+    if (this.transactions >= this.options.config.maxTransactions) {
+      // RFC 9422 MAILMAX: the advertised transaction limit; later MAIL commands get a temporary 452.
+      return this.send(reply(452, "4.5.3", "Too many transactions in this session; reconnect to send more"));
+    }
+    if (!/^FROM:/i.test(args))
+      return this.send(reply(501, "5.5.4", "Syntax: MAIL FROM:<address> [parameters]"));
+    const path = parsePath(args.slice(5), { utf8: true, allowBare: this.options.config.allowBareAddresses });
+    if (!path.ok) return this.send(reply(501, "5.1.7", `Bad sender address: ${path.error}`));
+    if (path.postmaster) return this.send(reply(501, "5.1.7", "Bad sender address: missing @domain"));
+    const params = parseParams(path.rest);
+    if (!params.ok) return this.send(params.reply);
+    if (!this.esmtp && params.value.length > 0) {
+      return this.send(reply(555, "5.5.4", "MAIL parameters need EHLO, not HELO"));
+    }
+    const mailParams = mailParameters(params.value, this.options.config.maxMessageSize);
+    if (!mailParams.ok) return this.send(mailParams.reply);
+    if (eightBit && !mailParams.value.smtputf8) {
+      return this.send(reply(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter"));
+    }
+    this.transactions += 1;
+    this.envelope = { sender: path.mailbox, params: mailParams.value, recipients: [], bdat: null };
+    this.send(reply(250, "2.1.0", "Sender ok"));
+  }
+
+  private async rcpt(args: string, eightBit: boolean): Promise<void> {
+    const envelope = this.envelope;
+    if (envelope === null) return this.send(reply(503, "5.5.1", "Send MAIL first"));
+    if (envelope.bdat !== null) return this.send(reply(503, "5.5.1", "RCPT is not allowed after BDAT"));
+    if (!/^TO:/i.test(args)) return this.send(reply(501, "5.5.4", "Syntax: RCPT TO:<address> [parameters]"));
+    if (envelope.recipients.length >= this.options.config.maxRecipients) {
+      // RFC 5321 §4.5.3.1.10: 452 tells the client to send the remaining recipients in another transaction.
+      return this.send(reply(452, "4.5.3", "Too many recipients"));
+    }
+    if (eightBit && !envelope.params.smtputf8) {
+      return this.send(reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 on MAIL"));
+    }
+    const path = parsePath(args.slice(3), {
+      utf8: envelope.params.smtputf8,
+      allowBare: this.options.config.allowBareAddresses,
+    });
+    if (!path.ok) return this.send(reply(501, "5.1.3", `Bad recipient address: ${path.error}`));
+    let routingAddress: string;
+    let display: string;
+    if (path.postmaster) {
+      // RFC 5321 §4.5.1: <Postmaster> without a domain reaches this server's postmaster.
+      routingAddress = `postmaster@${this.options.hostname.toLowerCase()}`;
+      display = "Postmaster";
+    } else if (path.mailbox === null) {
+      return this.send(reply(501, "5.1.3", "Bad recipient address: <> is only a sender"));
+    } else {
+      routingAddress = path.mailbox.routingAddress;
+      display = path.mailbox.address;
+    }
+    const params = parseParams(path.rest);
+    if (!params.ok) return this.send(params.reply);
+    if (!this.esmtp && params.value.length > 0) {
+      return this.send(reply(555, "5.5.4", "RCPT parameters need EHLO, not HELO"));
+    }
+    const dsn = rcptParameters(params.value);
+    if (!dsn.ok) return this.send(dsn.reply);
+    let verdict: Awaited<ReturnType<DeliveryAgent["checkRecipient"]>>;
+    try {
+      verdict = await this.options.agent.checkRecipient(routingAddress, {
+        authenticated: this.user,
+        remoteAddress: this.options.remoteAddress,
+      });
+    } catch (error) {
+      this.options.logger.warn({ err: error, recipient: routingAddress }, "recipient check failed");
+      return this.send(reply(451, "4.3.0", "Temporary failure checking the recipient; try again later"));
+    }
+    if (verdict.kind === "reject") return this.send(reply(verdict.code, verdict.enhanced, verdict.text));
+    const accepted: AcceptedRecipient = { address: routingAddress };
+    if (dsn.value !== null) accepted.dsn = dsn.value;
+    envelope.recipients.push({ accepted, display, local: verdict.kind === "local" });
+    this.send(reply(250, "2.1.5", "Recipient ok"));
+  }
+
+  private transactionRefusal(): Reply | null {
+    const envelope = this.envelope;
+    if (envelope === null) return reply(503, "5.5.1", "Send MAIL first");
+    // RFC 5321 §3.3 and RFC 2920 §3.1: no accepted recipient means no data, with 554 under pipelining.
+    if (envelope.recipients.length === 0) return reply(554, "5.5.1", "No valid recipients");
+    return null;
+  }
+
+  private async dataCommand(args: string): Promise<void> {
+    if (args.trim() !== "") return this.send(reply(501, "5.5.4", "DATA takes no arguments"));
+    const refusal = this.transactionRefusal();
+    if (refusal !== null) return this.send(refusal);
+    const envelope = this.envelope!;
+    if (envelope.bdat !== null) return this.send(reply(503, "5.5.1", "DATA is not allowed after BDAT"));
+    // RFC 3030 §3: a BINARYMIME body can only be sent with BDAT.
+    if (envelope.params.body === "BINARYMIME")
+      return this.send(reply(503, "5.5.1", "BODY=BINARYMIME requires BDAT"));
+    const writer = await this.openBlob(envelope);
+    if ("code" in writer) return this.send(writer);
+    const config = this.options.config;
+    this.data = {
+      writer,
+      decoder: new DataDecoder({ maxLine: config.maxDataLine, maxSize: config.maxMessageSize }),
+      failure: null,
+      startedAt: this.now(),
+    };
+    this.dataDeadline = this.now() + config.dataTimeout;
+    this.phase = "data";
+    this.send(reply(354, null, "End data with <CR><LF>.<CR><LF>"));
+  }
+
+  private async receiveData(): Promise<void> {
+    const transfer = this.data!;
+    const progress = transfer.decoder.feed(this.buffer);
+    this.buffer = progress.rest;
+    if (progress.data.length > 0 && transfer.failure === null && transfer.decoder.error === null) {
+      await this.writeBlob(transfer, Buffer.concat(progress.data));
+    }
+    if (!progress.done) return;
+    this.phase = "command";
+    this.data = null;
+    const decoderError = transfer.decoder.error;
+    if (decoderError !== null) {
+      transfer.failure = {
+        "too-big": reply(
+          552,
+          "5.3.4",
+          `Message too big; the limit is ${this.options.config.maxMessageSize} octets`,
+        ),
+        "line-too-long": reply(
+          500,
+          "5.5.2",
+          `Line too long; the limit is ${this.options.config.maxDataLine} octets`,
+        ),
+        "bare-line-end": reply(550, "5.6.11", "Message contains a bare CR or LF; lines must end with CRLF"),
+      }[decoderError];
+    }
+    await this.completeMessage(transfer, transfer.decoder.size);
+  }
+
+  private async bdatCommand(args: string): Promise<void> {
+    const match = /^([0-9]{1,15})( +LAST)? *$/i.exec(args);
+    if (match === null) {
+      // Without a chunk size the end of the chunk cannot be found: the octets that follow would be read
+      // as commands, so the connection is closed instead.
+      this.send(reply(421, "4.5.2", "Malformed BDAT command (syntax: BDAT size [LAST]); closing connection"));
+      await this.abortTransfer();
+      return this.close();
+    }
+    const size = Number(match[1]);
+    const last = match[2] !== undefined;
+    // RFC 3030 §2: the chunk's octets are read even when the command is refused.
+    let refusal = this.transactionRefusal();
+    const envelope = this.envelope;
+    if (refusal === null && envelope !== null) {
+      if (envelope.bdat === null) {
+        const opened = await this.openBlob(envelope);
+        const failed = "code" in opened;
+        if (failed) refusal = opened;
+        envelope.bdat = {
+          writer: failed ? null : opened,
+          size: 0,
+          lineEnds: new LineEndChecker(),
+          failure: failed ? opened : null,
+          startedAt: this.now(),
+        };
+        this.dataDeadline = this.now() + this.options.config.dataTimeout;
+      } else if (envelope.bdat.failure !== null) {
+        refusal = reply(503, "5.5.1", "An earlier BDAT chunk failed; send RSET and start again");
+      }
+    }
+    this.bdatChunk = { remaining: size, last, refusal };
+    this.phase = "bdat";
+    if (size === 0) await this.finishBdatChunk();
+  }
+
+  private async receiveBdat(): Promise<void> {
+    const chunk = this.bdatChunk!;
+    const take = Math.min(chunk.remaining, this.buffer.length);
+    const piece = this.buffer.subarray(0, take);
+    this.buffer = this.buffer.subarray(take);
+    chunk.remaining -= take;
+    const transfer = this.envelope?.bdat;
+    if (chunk.refusal === null && transfer && transfer.failure === null) {
+      transfer.size += piece.length;
+      if (transfer.size > this.options.config.maxMessageSize) {
+        transfer.failure = reply(
+          552,
+          "5.3.4",
+          `Message too big; the limit is ${this.options.config.maxMessageSize} octets`,
+        );
+        await this.abortWriter(transfer);
+      } else {
+        if (this.envelope!.params.body !== "BINARYMIME") transfer.lineEnds.feed(piece);
+        await this.writeBlob(transfer, piece);
+      }
+    }
+    if (chunk.remaining === 0) await this.finishBdatChunk();
+  }
+
+  private async finishBdatChunk(): Promise<void> {
+    const chunk = this.bdatChunk!;
+    this.bdatChunk = null;
+    this.phase = "command";
+    const transfer = this.envelope?.bdat;
+    if (chunk.refusal !== null || !transfer) {
+      this.send(chunk.refusal ?? reply(503, "5.5.1", "Send MAIL first"));
+      if (chunk.last && this.envelope?.bdat) this.discardEnvelope();
+      return;
+    }
+    if (!chunk.last) {
+      this.send(transfer.failure ?? reply(250, "2.0.0", `${transfer.size} octets received`));
+      return;
+    }
+    if (
+      transfer.failure === null &&
+      this.envelope!.params.body !== "BINARYMIME" &&
+      transfer.lineEnds.finish()
+    ) {
+      transfer.failure = reply(
+        550,
+        "5.6.11",
+        "Message contains a bare CR or LF; lines must end with CRLF (or use BODY=BINARYMIME)",
+      );
+    }
+    await this.completeMessage(transfer, transfer.size);
+  }
+
+  // ----- the message -----
+
+  /** Creates the blob and writes the trace headers; on failure returns the reply to send. */
+  private async openBlob(envelope: Envelope): Promise<BlobWriter | Reply> {
+    let writer: BlobWriter | null = null;
+    try {
+      writer = await this.options.agent.createBlobWriter();
+      const only = envelope.recipients.length === 1 ? envelope.recipients[0]!.display : null;
+      const sender = envelope.sender?.address ?? "";
+      // RFC 5321 §4.4: Return-Path is added by the final delivery; it is written only when some
+      // recipient is local, and the relay strips it before sending onwards.
+      const returnPath = envelope.recipients.some((recipient) => recipient.local)
+        ? returnPathHeader(sender)
+        : "";
+      const received = receivedHeader({
+        heloName: this.heloName!,
+        remoteAddress: this.options.remoteAddress,
+        hostname: this.options.hostname,
+        protocol: withProtocol({
+          esmtp: this.esmtp,
+          utf8: envelope.params.smtputf8,
+          tls: this.tls !== null,
+          authenticated: this.user !== null,
+        }),
+        tls: this.tls,
+        id: writer.id,
+        recipient: only,
+        date: new Date(),
+      });
+      await writer.write(Buffer.from(returnPath + received, "utf8"));
+      return writer;
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "could not start storing a message");
+      if (writer !== null) await writer.abort().catch(() => undefined);
+      return storeFailureReply(error);
+    }
+  }
+
+  private async writeBlob(transfer: DataTransfer | BdatTransfer, bytes: Buffer): Promise<void> {
+    const writer = transfer.writer;
+    if (writer === null) return;
+    try {
+      await writer.write(bytes);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "writing a message body failed");
+      transfer.failure = storeFailureReply(error);
+      await this.abortWriter(transfer);
+    }
+  }
+
+  private async abortWriter(transfer: DataTransfer | BdatTransfer): Promise<void> {
+    const writer = transfer.writer;
+    transfer.writer = null;
+    if (writer !== null) await writer.abort().catch(() => undefined);
+  }
+
+  /** The end of the data: commit, and reply 250 only once the agent says the message is durable. */
+  private async completeMessage(transfer: DataTransfer | BdatTransfer, size: number): Promise<void> {
+    const envelope = this.envelope!;
+    this.envelope = null;
+    if (transfer.failure !== null || transfer.writer === null) {
+      await this.abortWriter(transfer);
+      this.send(
+        transfer.failure ?? reply(451, "4.3.0", "Temporary failure storing the message; try again later"),
+      );
+      return;
+    }
+    const writer = transfer.writer;
+    try {
+      const blob = await writer.finish();
+      const result = await this.options.agent.commit({
+        blob,
+        sender: envelope.sender?.routingAddress ?? "",
+        recipients: envelope.recipients.map((recipient) => recipient.accepted),
+        ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
+        receivedAt: new Date(),
+      });
+      this.options.logger.info(
+        {
+          id: result.messageId,
+          client: this.options.remoteAddress,
+          from: envelope.sender?.routingAddress ?? "",
+          recipients: envelope.recipients.map((recipient) => recipient.accepted.address),
+          size,
+          tls: this.tls?.protocol ?? null,
+          user: this.user?.address ?? null,
+          ms: this.now() - transfer.startedAt,
+        },
+        "message accepted",
+      );
+      this.send(reply(250, "2.0.0", `Ok: queued as ${result.messageId}`));
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "committing a message failed");
+      await writer.abort().catch(() => undefined);
+      this.send(storeFailureReply(error));
+    }
+  }
+
+  private async abortTransfer(): Promise<void> {
+    if (this.data !== null) await this.abortWriter(this.data);
+    if (this.envelope?.bdat) await this.abortWriter(this.envelope.bdat);
+    this.data = null;
+    this.bdatChunk = null;
+    this.envelope = null;
+  }
+
+  private async resetTransaction(): Promise<void> {
+    if (this.envelope?.bdat) await this.abortWriter(this.envelope.bdat);
+    this.envelope = null;
+  }
+
+  /** Drops the envelope without waiting; a BDAT blob in progress is aborted in the background. */
+  private discardEnvelope(): void {
+    const writer = this.envelope?.bdat?.writer;
+    if (writer) writer.abort().catch(() => undefined);
+    this.envelope = null;
+  }
+
+  // ----- STARTTLS and AUTH -----
+
+  private startTls(args: string): Reply {
+    if (args.trim() !== "") return reply(501, "5.5.4", "STARTTLS takes no arguments");
+    if (!this.options.starttls) return reply(502, "5.5.1", "STARTTLS is not offered here");
+    if (this.tls !== null) return reply(503, "5.5.1", "TLS is already active");
+    if (this.user !== null) return reply(503, "5.5.1", "STARTTLS is not allowed after AUTH");
+    if (this.envelope !== null) return reply(503, "5.5.1", "STARTTLS is not allowed during a transaction");
+    // RFC 3207 §4.2 / §6: whatever the client sent after STARTTLS in plaintext is thrown away, so nothing
+    // injected before the handshake can be taken as a command sent over TLS.
+    this.buffer = Buffer.alloc(0);
+    this.phase = "tls-pending";
+    this.effects.push({ kind: "starttls" });
+    return reply(220, "2.0.0", "Ready to start TLS");
+  }
+
+  private authContext(): AuthContext {
+    return { remoteAddress: this.options.remoteAddress, secure: this.tls !== null };
+  }
+
+  private async authCommand(args: string): Promise<void> {
+    if (!this.esmtp) return this.send(reply(503, "5.5.1", "Send EHLO first"));
+    if (this.user !== null) return this.send(reply(503, "5.5.1", "Already authenticated"));
+    if (this.envelope !== null)
+      return this.send(reply(503, "5.5.1", "AUTH is not allowed during a transaction"));
+    const { exchange, progress } = await SmtpAuthExchange.begin(
+      args,
+      this.options.authenticator,
+      this.authContext(),
+    );
+    this.auth = exchange;
+    this.authProgress(progress);
+  }
+
+  private async authResponse(bytes: Buffer): Promise<void> {
+    const exchange = this.auth!;
+    this.authProgress(await exchange.respond(bytes.toString("latin1")));
+  }
+
+  private authProgress(progress: Awaited<ReturnType<SmtpAuthExchange["respond"]>>): void {
+    if (progress.kind === "continue") {
+      this.phase = "auth";
+    } else {
+      this.phase = "command";
+      this.auth = null;
+      if (progress.user !== null) this.user = progress.user;
+    }
+    this.send(progress.reply);
+  }
+
+  // ----- output -----
+
+  private greet(): void {
+    this.phase = "command";
+    this.commandDeadline = this.now() + this.options.config.commandTimeout;
+    this.send(reply(220, null, `${this.options.hostname} ESMTP mailroom`));
+  }
+
+  private send(value: Reply): void {
+    this.outbox.push(formatReply(value));
+    if (!ERROR_CODES.has(value.code)) return;
+    this.errors += 1;
+    if (this.errors >= this.options.config.maxErrors && this.phase !== "closed") {
+      this.outbox.push(
+        formatReply(reply(421, "4.7.0", `${this.options.hostname} Too many errors, closing connection`)),
+      );
+      this.discardEnvelope();
+      this.close();
+    }
+  }
+
+  private close(): void {
+    this.phase = "closed";
+    this.buffer = Buffer.alloc(0);
+    this.effects.push({ kind: "close" });
+  }
+
+  private flush(): SessionOutput {
+    const output = { replies: this.outbox, effects: this.effects };
+    this.outbox = [];
+    this.effects = [];
+    return output;
+  }
+}
+
+function storeFailureReply(error: unknown): Reply {
+  if (error instanceof StoreError && error.code === "full")
+    return reply(452, "4.3.1", "Insufficient system storage");
+  return reply(451, "4.3.0", "Temporary failure storing the message; try again later");
+}
