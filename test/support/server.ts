@@ -1,0 +1,176 @@
+// A real `mailroom serve` process for integration tests: its own data dir and free loopback ports, the
+// CLI run against the same data dir, and the server's JSON log lines kept for assertions.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+const mainScript = join(root, "src/cli/main.ts");
+const tsxArgs = ["--import", "tsx"];
+
+const serverListeners = ["smtp", "submission", "submissions", "pop3", "pop3s"] as const;
+export type TestListener = (typeof serverListeners)[number];
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestServer {
+  dataDir: string;
+  ports: Record<TestListener, number>;
+  /** Environment that points the CLI and the server at this instance. */
+  env: NodeJS.ProcessEnv;
+  logs(): Array<Record<string, unknown>>;
+  cli(args: string[], input?: string): Promise<CliResult>;
+  /** SIGTERM and wait; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same data dir and ports (after stop or kill). */
+  restart(): Promise<void>;
+  /** Stops the process if running and removes the data dir. */
+  cleanup(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once("error", () => done(false));
+  });
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [...tsxArgs, mainScript, ...args], { cwd: root, env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once("error", reject);
+    child.once("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end(input ?? "");
+  });
+}
+
+export async function startTestServer(
+  options: { store?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), "mailroom-it-"));
+  const ports = {} as Record<TestListener, number>;
+  for (const name of serverListeners) ports[name] = await freePort();
+
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    MAILROOM_DATA_DIR: dataDir,
+    MAILROOM_HOSTNAME: "mx.mailroom.test",
+    MAILROOM_LOG_FORMAT: "json",
+    MAILROOM_LOG_LEVEL: "info",
+    ...(options.store ? { MAILROOM_STORE: options.store } : {}),
+    ...options.env,
+  };
+  for (const name of serverListeners) {
+    env[`MAILROOM_LISTENERS_${name.toUpperCase()}_HOST`] = "127.0.0.1";
+    env[`MAILROOM_LISTENERS_${name.toUpperCase()}_PORT`] = String(ports[name]);
+  }
+
+  const logLines: string[] = [];
+  let child: ChildProcess | null = null;
+  let exited: Promise<number | null> = Promise.resolve(null);
+
+  const launch = async () => {
+    const proc = spawn(process.execPath, [...tsxArgs, mainScript, "serve"], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = proc;
+    let stderr = "";
+    let buffered = "";
+    proc.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      logLines.push(...lines.filter((line) => line.length > 0));
+    });
+    proc.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    exited = new Promise((done) => proc.once("exit", (code) => done(code)));
+    let running = true;
+    void exited.then(() => {
+      running = false;
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (!running)
+        throw new Error(`mailroom serve exited during start-up:\n${stderr}\n${logLines.join("\n")}`);
+      const up = await Promise.all(serverListeners.map((name) => canConnect(ports[name])));
+      if (up.every(Boolean)) return;
+      if (Date.now() > deadline) {
+        proc.kill("SIGKILL");
+        throw new Error(
+          `mailroom serve did not open its ports within 20 s:\n${stderr}\n${logLines.join("\n")}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  const signal = async (name: NodeJS.Signals) => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(name);
+    const code = await exited;
+    child = null;
+    return code;
+  };
+
+  await launch();
+  return {
+    dataDir,
+    ports,
+    env,
+    logs: () =>
+      logLines.flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+    cli: (args, input) => runCli(args, env, input),
+    stop: () => signal("SIGTERM"),
+    kill: async () => {
+      await signal("SIGKILL");
+    },
+    restart: launch,
+    cleanup: async () => {
+      await signal("SIGKILL");
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
