@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { POSTGRES_SKIP_REASON, startTestPostgres } from "./postgres.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const mainScript = join(root, "src/cli/main.ts");
@@ -173,4 +174,27 @@ export async function startTestServer(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface IntegrationBackend {
+  name: "sqlite" | "postgres";
+  /** The store setting for the server and CLI; undefined means the embedded default. */
+  store?: string;
+  /** Set when this backend cannot run here (PostgreSQL missing outside CI). */
+  skip?: string;
+  release(): Promise<void>;
+}
+
+/**
+ * Every protocol's integration tests run on both stores (issue 7): the embedded SQLite default and a
+ * fresh database on the throwaway PostgreSQL cluster.
+ */
+export async function integrationBackends(): Promise<IntegrationBackend[]> {
+  const postgres = await startTestPostgres();
+  return [
+    { name: "sqlite", release: async () => {} },
+    postgres
+      ? { name: "postgres", store: postgres.url, release: () => postgres.stop() }
+      : { name: "postgres", skip: POSTGRES_SKIP_REASON, release: async () => {} },
+  ];
 }
