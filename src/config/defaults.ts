@@ -1,0 +1,73 @@
+// The configuration mailroom runs with when nothing is set. Ports sit above 1024 so a first start needs
+// no privileges; production deployments move them to 25/587/465/110/995/143/993 in the config file.
+
+import os from "node:os";
+import path from "node:path";
+import type { Config, ListenerName } from "./types.js";
+
+export const LISTENER_NAMES: readonly ListenerName[] = [
+  "smtp",
+  "submission",
+  "submissions",
+  "pop3",
+  "pop3s",
+  "imap",
+  "imaps",
+  "http",
+];
+
+/** Listeners that speak TLS from the first byte (RFC 8314 §3.3 for submissions, §3.2 for pop3s/imaps). */
+export const IMPLICIT_TLS_LISTENERS: ReadonlySet<ListenerName> = new Set(["submissions", "pop3s", "imaps"]);
+
+export const DEFAULT_PORTS: Readonly<Record<ListenerName, number>> = {
+  smtp: 2525,
+  submission: 2587,
+  submissions: 2465,
+  pop3: 2110,
+  pop3s: 2995,
+  imap: 2143,
+  imaps: 2993,
+  http: 8025,
+};
+
+const MIB = 1024 * 1024;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+export function defaultConfig(options: { hostname?: string; cwd?: string } = {}): Config {
+  const listeners = Object.fromEntries(
+    // A mail server exists to be reached from other machines, so listen on every interface.
+    LISTENER_NAMES.map((name) => [name, { enabled: true, host: "0.0.0.0", port: DEFAULT_PORTS[name] }]),
+  ) as Config["listeners"];
+  return {
+    hostname: options.hostname ?? os.hostname(),
+    dataDir: path.resolve(options.cwd ?? process.cwd(), "data"),
+    store: "sqlite",
+    log: { level: "info", format: "auto" },
+    tls: { cert: null, key: null },
+    auth: {
+      allowPlaintextOnLoopback: true,
+      failureDelay: 1000,
+      maxFailuresPerIp: 10,
+      failureWindow: 15 * MINUTE,
+    },
+    smtp: {
+      maxMessageSize: 25 * MIB,
+      maxRecipients: 100,
+      maxTransactions: 100,
+      maxCommandLine: 512,
+      // RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including CRLF.
+      maxDataLine: 1000,
+      maxConnections: 500,
+      maxConnectionsPerIp: 20,
+      maxErrors: 10,
+      // RFC 5321 §4.5.3.2 asks servers to wait at least 5 minutes for a command; 10 for the DATA phase.
+      commandTimeout: 5 * MINUTE,
+      dataTimeout: 10 * MINUTE,
+      greetingDelay: 0,
+      allowBareAddresses: false,
+    },
+    listeners,
+    shutdownTimeout: 10 * SECOND,
+  };
+}

@@ -1,0 +1,86 @@
+// Every settable configuration key, its type and its bounds. load.ts derives the TOML key names
+// (snake_case) and the environment variable names (MAILROOM_ + upper snake) from the Config paths here,
+// so the three spellings can never drift apart.
+
+import { LISTENER_NAMES } from "./defaults.js";
+
+export type FieldKind =
+  | { type: "string" }
+  | { type: "boolean" }
+  | { type: "integer"; min: number; max?: number }
+  | { type: "duration"; min: number }
+  | { type: "size"; min: number }
+  | { type: "enum"; values: readonly string[] }
+  /** A file or directory; relative paths resolve against the config file's directory (or the cwd for env). */
+  | { type: "path"; nullable: boolean };
+
+export interface Field {
+  /** Property path in Config, e.g. ["smtp", "maxMessageSize"]. */
+  path: readonly string[];
+  kind: FieldKind;
+  /** Shown in errors after "must be", when the type alone does not say enough. */
+  rule?: string;
+}
+
+const positive = { type: "integer", min: 1 } as const;
+
+const listenerFields: Field[] = LISTENER_NAMES.flatMap((name) => [
+  { path: ["listeners", name, "enabled"], kind: { type: "boolean" } },
+  { path: ["listeners", name, "host"], kind: { type: "string" } },
+  {
+    path: ["listeners", name, "port"],
+    // 0 asks the operating system for any free port (the log says which): handy for tests.
+    kind: { type: "integer", min: 0, max: 65535 },
+    rule: "a port number from 1 to 65535 (or 0 for any free port)",
+  },
+]);
+
+export const FIELDS: readonly Field[] = [
+  { path: ["hostname"], kind: { type: "string" } },
+  { path: ["dataDir"], kind: { type: "path", nullable: false } },
+  { path: ["store"], kind: { type: "string" } },
+  { path: ["shutdownTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["log", "level"], kind: { type: "enum", values: ["debug", "info", "warn", "error"] } },
+  { path: ["log", "format"], kind: { type: "enum", values: ["auto", "json", "pretty"] } },
+  { path: ["tls", "cert"], kind: { type: "path", nullable: true } },
+  { path: ["tls", "key"], kind: { type: "path", nullable: true } },
+  { path: ["auth", "allowPlaintextOnLoopback"], kind: { type: "boolean" } },
+  { path: ["auth", "failureDelay"], kind: { type: "duration", min: 0 } },
+  { path: ["auth", "maxFailuresPerIp"], kind: positive },
+  { path: ["auth", "failureWindow"], kind: { type: "duration", min: 1 } },
+  { path: ["smtp", "maxMessageSize"], kind: { type: "size", min: 1 } },
+  { path: ["smtp", "maxRecipients"], kind: positive },
+  { path: ["smtp", "maxTransactions"], kind: positive },
+  {
+    path: ["smtp", "maxCommandLine"],
+    kind: { type: "integer", min: 512 },
+    rule: "at least 512 (RFC 5321 §4.5.3.1.4)",
+  },
+  {
+    path: ["smtp", "maxDataLine"],
+    kind: { type: "integer", min: 1000 },
+    rule: "at least 1000 (RFC 5321 §4.5.3.1.6)",
+  },
+  { path: ["smtp", "maxConnections"], kind: positive },
+  { path: ["smtp", "maxConnectionsPerIp"], kind: positive },
+  { path: ["smtp", "maxErrors"], kind: positive },
+  { path: ["smtp", "commandTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["smtp", "dataTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["smtp", "greetingDelay"], kind: { type: "duration", min: 0 } },
+  { path: ["smtp", "allowBareAddresses"], kind: { type: "boolean" } },
+  ...listenerFields,
+];
+
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** "smtp.max_message_size": how the key is spelled in mailroom.toml. */
+export function tomlKey(field: Pick<Field, "path">): string {
+  return field.path.map(snakeCase).join(".");
+}
+
+/** "MAILROOM_SMTP_MAX_MESSAGE_SIZE". */
+export function envName(field: Pick<Field, "path">): string {
+  return `MAILROOM_${field.path.map((part) => snakeCase(part).toUpperCase()).join("_")}`;
+}

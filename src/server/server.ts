@@ -1,0 +1,217 @@
+// The `mailroom serve` process: prepares the data directory, takes the single-instance lock, loads TLS,
+// opens the store, starts one listener per enabled protocol, and shuts all of it down in reverse order.
+
+import { mkdir, open, rm } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import { createAuthenticator } from "../auth/authenticator.js";
+import { IMPLICIT_TLS_LISTENERS, LISTENER_NAMES } from "../config/defaults.js";
+import { ConfigError } from "../config/load.js";
+import type { Config, ListenerName } from "../config/types.js";
+import { type Listener, startListener } from "../net/listener.js";
+import { loadTls } from "../net/tls.js";
+import type { ProtocolHandler } from "../net/types.js";
+import { openStore } from "../store/open.js";
+import type { Store } from "../store/types.js";
+import type { ProtocolFactory, ServiceDeps } from "./deps.js";
+import { acquireInstanceLock, type InstanceLock, InstanceLockError } from "./instance-lock.js";
+
+export interface RunningServer {
+  addresses: Partial<Record<ListenerName, { host: string; port: number }>>;
+  /** Graceful shutdown; resolves once everything is closed. Calling it again returns the same promise. */
+  stop(): Promise<void>;
+}
+
+/** The data directory cannot be created or written (permissions, a file in the way, a full disk). */
+export class DataDirError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "DataDirError";
+  }
+}
+
+function dataDirError(dataDir: string, error: unknown): DataDirError {
+  const code = (error as NodeJS.ErrnoException).code ?? "error";
+  let message: string;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+    case "EROFS":
+      message = `data directory ${dataDir} is not writable (${code}); choose another with --data-dir or fix its permissions`;
+      break;
+    case "ENOSPC":
+    case "EDQUOT":
+      message = `data directory ${dataDir} is on a full disk (${code}); free some space or choose another with --data-dir`;
+      break;
+    case "ENOTDIR":
+    case "EEXIST":
+      message = `data directory ${dataDir} cannot be created (${code}: part of the path is a file, not a directory); choose another with --data-dir`;
+      break;
+    default:
+      message = `data directory ${dataDir} cannot be used (${code}); choose another with --data-dir`;
+  }
+  return new DataDirError(message, code, { cause: error });
+}
+
+/** Creates the directory and proves it takes data: a writable directory on a full disk is no better. */
+async function prepareDataDir(dataDir: string): Promise<void> {
+  const probe = path.join(dataDir, `.write-test.${process.pid}`);
+  try {
+    await mkdir(dataDir, { recursive: true });
+    const handle = await open(probe, "w", 0o600);
+    try {
+      await handle.write(Buffer.alloc(4096));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw dataDirError(dataDir, error);
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
+}
+
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface OpenService {
+  listener: Listener;
+  handler: ProtocolHandler;
+}
+
+export async function runServer(
+  config: Config,
+  logger: Logger,
+  protocols: Partial<Record<ListenerName, ProtocolFactory>>,
+): Promise<RunningServer> {
+  // What has been set up so far, undone in reverse order when a later step fails.
+  const undo: Array<() => Promise<void>> = [];
+  const services: OpenService[] = [];
+  let lock: InstanceLock;
+  let store: Store;
+
+  try {
+    await prepareDataDir(config.dataDir);
+    const heldLock = await acquireInstanceLock(config.dataDir).catch((error: unknown) => {
+      throw error instanceof InstanceLockError ? error : dataDirError(config.dataDir, error);
+    });
+    lock = heldLock;
+    undo.push(() => heldLock.release());
+
+    const tls = await loadTls(config, logger).catch((error: unknown) => {
+      throw error instanceof ConfigError ? error : dataDirError(config.dataDir, error);
+    });
+    const openedStore = await openStore({ store: config.store, dataDir: config.dataDir, logger });
+    store = openedStore;
+    undo.push(() => openedStore.close());
+
+    const authenticator = createAuthenticator({
+      lookupUser: (address) => openedStore.getUser(address),
+      config: config.auth,
+      logger,
+    });
+    const deps: ServiceDeps = { config, store: openedStore, logger, authenticator, tls: tls.context };
+
+    for (const name of LISTENER_NAMES) {
+      const listenerConfig = config.listeners[name];
+      const factory = protocols[name];
+      if (!listenerConfig.enabled) continue;
+      if (!factory) {
+        logger.debug(`${name} is not available in this build; not listening on port ${listenerConfig.port}`);
+        continue;
+      }
+      const handler = factory(name, deps);
+      // The SMTP limits are the server's connection limits; each listener keeps its own counts.
+      const listener = await startListener({
+        name,
+        config: listenerConfig,
+        implicitTls: IMPLICIT_TLS_LISTENERS.has(name),
+        secureContext: tls.context,
+        maxConnections: config.smtp.maxConnections,
+        maxConnectionsPerIp: config.smtp.maxConnectionsPerIp,
+        handler,
+        logger,
+      }).catch((error: unknown) => {
+        handler.destroyAll();
+        throw error;
+      });
+      services.push({ listener, handler });
+      undo.push(async () => {
+        await listener.close();
+        handler.destroyAll();
+      });
+      logger.info(`${name} listening on ${listener.address.host}:${listener.address.port}`);
+    }
+    if (services.length === 0) {
+      logger.warn(
+        "no listener is open: every enabled listener lacks a protocol implementation in this build",
+      );
+    }
+    logger.info(
+      { pid: process.pid, hostname: config.hostname, dataDir: config.dataDir, store: openedStore.kind },
+      "mailroom serve started",
+    );
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      await step().catch((cleanupError: unknown) => {
+        logger.warn({ err: cleanupError }, "cleanup after a failed start went wrong");
+      });
+    }
+    throw error;
+  }
+
+  const addresses: RunningServer["addresses"] = {};
+  for (const { listener } of services) addresses[listener.name] = listener.address;
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = async () => {
+    await Promise.all(services.map(({ listener }) => listener.close()));
+    const drained = Promise.all(
+      services.map(({ listener, handler }) =>
+        handler.drain().catch((error: unknown) => {
+          logger.warn({ listener: listener.name, err: error }, "draining connections failed");
+        }),
+      ),
+    );
+    if (!(await withTimeout(drained, config.shutdownTimeout))) {
+      logger.warn(`connections still open after ${config.shutdownTimeout} ms; closing them`);
+    }
+    for (const { listener, handler } of services) {
+      try {
+        handler.destroyAll();
+      } catch (error) {
+        logger.warn({ listener: listener.name, err: error }, "closing connections failed");
+      }
+    }
+    await store.close().catch((error: unknown) => {
+      logger.error({ err: error }, "closing the store failed");
+    });
+    // The lock goes last, so a new server cannot start while this one still writes to the store.
+    await lock.release().catch((error: unknown) => {
+      logger.error({ err: error }, "removing the instance lock failed");
+    });
+    logger.info("mailroom serve stopped");
+  };
+
+  return {
+    addresses,
+    stop() {
+      stopping ??= shutdown();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import assert from "node:assert/strict";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config/load.js";
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "mailroom-config-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function writeToml(name: string, text: string): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+/** Loads and expects a ConfigError; returns its message. */
+async function failure(options: Parameters<typeof loadConfig>[0]): Promise<string> {
+  try {
+    await loadConfig(options);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    assert.ok(!error.message.includes("\n"), "the message is one line");
+    return error.message;
+  }
+  assert.fail("loadConfig accepted a bad configuration");
+}
+
+describe("defaults", () => {
+  test("with no file and no environment", async () => {
+    const config = await loadConfig({ env: {} });
+    assert.equal(config.hostname, os.hostname());
+    assert.equal(config.dataDir, path.resolve("data"));
+    assert.equal(config.store, "sqlite");
+    assert.deepEqual(config.log, { level: "info", format: "auto" });
+    assert.deepEqual(config.tls, { cert: null, key: null });
+    assert.deepEqual(config.listeners.smtp, { enabled: true, host: "0.0.0.0", port: 2525 });
+    assert.equal(config.listeners.submission.port, 2587);
+    assert.equal(config.listeners.submissions.port, 2465);
+    assert.equal(config.listeners.pop3.port, 2110);
+    assert.equal(config.listeners.pop3s.port, 2995);
+    assert.equal(config.listeners.imap.port, 2143);
+    assert.equal(config.listeners.imaps.port, 2993);
+    assert.equal(config.listeners.http.port, 8025);
+    assert.equal(config.smtp.maxMessageSize, 25 * 1024 * 1024);
+    assert.equal(config.smtp.maxDataLine, 1000);
+    assert.equal(config.smtp.commandTimeout, 300_000);
+    assert.equal(config.smtp.dataTimeout, 600_000);
+    assert.equal(config.auth.failureWindow, 900_000);
+    assert.equal(config.shutdownTimeout, 10_000);
+  });
+});
+
+describe("file and environment", () => {
+  test("a TOML file sets nested keys; relative paths resolve against the file's directory", async () => {
+    await mkdir(path.join(dir, "conf"), { recursive: true });
+    const file = await writeToml(
+      "conf/mailroom.toml",
+      `hostname = "mail.example.org"
+data_dir = "../state"
+shutdown_timeout = "30s"
+[log]
+level = "debug"
+format = "json"
+[smtp]
+max_message_size = "10MiB"
+max_recipients = 250
+command_timeout = 60000
+allow_bare_addresses = true
+[auth]
+failure_window = "1h"
+[listeners.smtp]
+port = 25
+[listeners.http]
+enabled = false
+`,
+    );
+    const config = await loadConfig({ file, env: {} });
+    assert.equal(config.hostname, "mail.example.org");
+    assert.equal(config.dataDir, path.join(dir, "state"));
+    assert.equal(config.shutdownTimeout, 30_000);
+    assert.deepEqual(config.log, { level: "debug", format: "json" });
+    assert.equal(config.smtp.maxMessageSize, 10 * 1024 * 1024);
+    assert.equal(config.smtp.maxRecipients, 250);
+    assert.equal(config.smtp.commandTimeout, 60_000);
+    assert.equal(config.smtp.allowBareAddresses, true);
+    assert.equal(config.auth.failureWindow, 3_600_000);
+    assert.equal(config.listeners.smtp.port, 25);
+    assert.equal(config.listeners.http.enabled, false);
+    assert.equal(config.listeners.pop3.port, 2110, "untouched keys keep their defaults");
+  });
+
+  test("environment beats the file, and --data-dir beats both", async () => {
+    const file = await writeToml("precedence.toml", `data_dir = "/from/file"\n[listeners.smtp]\nport = 25\n`);
+    const env = {
+      MAILROOM_LISTENERS_SMTP_PORT: "2626",
+      MAILROOM_DATA_DIR: "/from/env",
+      MAILROOM_SMTP_MAX_MESSAGE_SIZE: "1MB",
+      MAILROOM_LOG_LEVEL: "warn",
+      MAILROOM_AUTH_ALLOW_PLAINTEXT_ON_LOOPBACK: "no",
+      PATH: "/usr/bin",
+    };
+    const fromEnv = await loadConfig({ file, env });
+    assert.equal(fromEnv.listeners.smtp.port, 2626);
+    assert.equal(fromEnv.dataDir, "/from/env");
+    assert.equal(fromEnv.smtp.maxMessageSize, 1_000_000);
+    assert.equal(fromEnv.log.level, "warn");
+    assert.equal(fromEnv.auth.allowPlaintextOnLoopback, false);
+    const fromOption = await loadConfig({ file, env, dataDir: "relative/dir" });
+    assert.equal(fromOption.dataDir, path.resolve("relative/dir"));
+  });
+
+  test("MAILROOM_CONFIG names the file when no file option is given", async () => {
+    const file = await writeToml("byenv.toml", `hostname = "env.example"\n`);
+    const config = await loadConfig({ env: { MAILROOM_CONFIG: file } });
+    assert.equal(config.hostname, "env.example");
+  });
+
+  test("MAILROOM_TEST_ variables belong to test suites and are not configuration", async () => {
+    const config = await loadConfig({ env: { MAILROOM_TEST_POSTGRES_URL: "postgres://x" } });
+    assert.equal(config.store, "sqlite");
+  });
+});
+
+describe("every error names its key", () => {
+  test("unknown key, with a suggestion", async () => {
+    const file = await writeToml("typo.toml", `[smtp]\nmax_mesage_size = 10\n`);
+    const message = await failure({ file, env: {} });
+    assert.match(
+      message,
+      /unknown key smtp\.max_mesage_size in .*typo\.toml; did you mean smtp\.max_message_size\?/,
+    );
+  });
+
+  test("a camelCase key points at its snake_case spelling", async () => {
+    const file = await writeToml("camel.toml", `shutdownTimeout = 5\n`);
+    assert.match(
+      await failure({ file, env: {} }),
+      /unknown key shutdownTimeout .*did you mean shutdown_timeout\?/,
+    );
+  });
+
+  test("a key in the wrong section points at the right one", async () => {
+    const file = await writeToml("section.toml", `max_recipients = 5\n`);
+    assert.match(
+      await failure({ file, env: {} }),
+      /unknown key max_recipients .*did you mean smtp\.max_recipients\?/,
+    );
+  });
+
+  test("unknown section", async () => {
+    const file = await writeToml("section2.toml", `[smpt]\nmax_errors = 3\n`);
+    assert.match(await failure({ file, env: {} }), /unknown key smpt in .*did you mean smtp\?/);
+  });
+
+  test("wrong types", async () => {
+    const cases: Array<[string, RegExp]> = [
+      [`hostname = 5`, /hostname in .* must be a string, got 5/],
+      [
+        `[smtp]\nmax_recipients = "many"`,
+        /smtp\.max_recipients in .* must be a positive integer, got "many"/,
+      ],
+      [`[smtp]\nallow_bare_addresses = "yes"`, /smtp\.allow_bare_addresses in .* must be true or false/],
+      [
+        `[log]\nlevel = "loud"`,
+        /log\.level in .* must be one of "debug", "info", "warn", "error", got "loud"/,
+      ],
+      [`[smtp]\ncommand_timeout = "soon"`, /smtp\.command_timeout in .* must be a duration/],
+      [`[smtp]\nmax_message_size = "big"`, /smtp\.max_message_size in .* must be a size/],
+      [`smtp = 3`, /smtp in .* must be a table \(\[smtp\]\), got 3/],
+      [`[listeners.smtp]\nport = 2.5`, /listeners\.smtp\.port in .* must be a port number/],
+    ];
+    for (const [text, pattern] of cases) {
+      const file = await writeToml("types.toml", `${text}\n`);
+      assert.match(await failure({ file, env: {} }), pattern, text);
+    }
+  });
+
+  test("bad ports", async () => {
+    for (const port of [70000, -1]) {
+      const file = await writeToml("port.toml", `[listeners.imap]\nport = ${port}\n`);
+      assert.match(
+        await failure({ file, env: {} }),
+        /listeners\.imap\.port in .* must be a port number from 1 to 65535/,
+      );
+    }
+    assert.match(
+      await failure({ env: { MAILROOM_LISTENERS_POP3_PORT: "http" } }),
+      /^MAILROOM_LISTENERS_POP3_PORT must be a port number/,
+    );
+  });
+
+  test("two listeners on one port", async () => {
+    const file = await writeToml("dup.toml", `[listeners.pop3]\nport = 2525\n`);
+    assert.match(
+      await failure({ file, env: {} }),
+      /listeners\.pop3\.port in .* and listeners\.smtp\.port both use port 2525/,
+    );
+  });
+
+  test("non-positive limits", async () => {
+    for (const key of ["max_connections", "max_connections_per_ip", "max_errors", "max_transactions"]) {
+      const file = await writeToml("limits.toml", `[smtp]\n${key} = 0\n`);
+      assert.match(
+        await failure({ file, env: {} }),
+        new RegExp(`smtp\\.${key} in .* must be a positive integer, got 0`),
+      );
+    }
+    const file = await writeToml("lines.toml", `[smtp]\nmax_command_line = 100\n`);
+    assert.match(await failure({ file, env: {} }), /smtp\.max_command_line .* at least 512 \(RFC 5321/);
+    assert.match(
+      await failure({ env: { MAILROOM_SHUTDOWN_TIMEOUT: "0" } }),
+      /MAILROOM_SHUTDOWN_TIMEOUT must be a duration/,
+    );
+  });
+
+  test("unknown MAILROOM_ variable, with a suggestion", async () => {
+    assert.match(
+      await failure({ env: { MAILROOM_SMTP_MAX_MESAGE_SIZE: "1" } }),
+      /unknown environment variable MAILROOM_SMTP_MAX_MESAGE_SIZE; did you mean MAILROOM_SMTP_MAX_MESSAGE_SIZE\?/,
+    );
+  });
+
+  test("several problems are reported together", async () => {
+    const message = await failure({ env: { MAILROOM_LOG_LEVEL: "x", MAILROOM_STORE: "mysql://db" } });
+    assert.match(message, /^2 configuration problems: /);
+    assert.match(message, /MAILROOM_LOG_LEVEL/);
+    assert.match(message, /MAILROOM_STORE must be "sqlite" or a postgres:\/\/ URL/);
+  });
+
+  test("bad hostname", async () => {
+    assert.match(
+      await failure({ env: { MAILROOM_HOSTNAME: "not a host" } }),
+      /^MAILROOM_HOSTNAME must be a host name/,
+    );
+  });
+
+  test("cert and key: both or neither, and readable", async () => {
+    const cert = path.join(dir, "cert.pem");
+    await writeFile(cert, "x");
+    assert.match(
+      await failure({ env: { MAILROOM_TLS_CERT: cert } }),
+      /MAILROOM_TLS_CERT is set but tls\.key is not; set both/,
+    );
+    const file = await writeToml("tls.toml", `[tls]\ncert = "cert.pem"\nkey = "missing-key.pem"\n`);
+    assert.match(
+      await failure({ file, env: {} }),
+      /tls\.key in .*tls\.toml: the file .*missing-key\.pem does not exist/,
+    );
+    if (process.getuid?.() !== 0) {
+      await chmod(cert, 0o000);
+      const key = path.join(dir, "key.pem");
+      await writeFile(key, "x");
+      assert.match(
+        await failure({ env: { MAILROOM_TLS_CERT: cert, MAILROOM_TLS_KEY: key } }),
+        /MAILROOM_TLS_CERT: the file .* cannot be read \(EACCES\)/,
+      );
+    }
+    assert.match(
+      await failure({ env: { MAILROOM_TLS_CERT: dir, MAILROOM_TLS_KEY: cert } }),
+      /MAILROOM_TLS_CERT: the file .* is not a regular file/,
+    );
+  });
+
+  test("missing file and invalid TOML", async () => {
+    assert.match(
+      await failure({ file: path.join(dir, "nope.toml"), env: {} }),
+      /cannot read config file .*nope\.toml \(ENOENT\); check the --config path/,
+    );
+    const file = await writeToml("broken.toml", `[smtp\nx = 1\n`);
+    assert.match(
+      await failure({ file, env: {} }),
+      /config file .*broken\.toml is not valid TOML \(line 1, column/,
+    );
+  });
+});
