@@ -1,0 +1,43 @@
+/** ENVELOPE (RFC 9051 §7.5.2): header fields of a message, as written (encoded words not decoded). */
+import type { ImapValue } from "../protocol/value.js";
+import { type ImapAddress, parseAddressList } from "./address.js";
+import { fieldValue, findField } from "./header.js";
+import { adjacent, nstring } from "./imap-values.js";
+import type { MessagePart } from "./structure.js";
+
+function addressValue(address: ImapAddress): ImapValue {
+  // The source route (addr-adl) is always NIL: RFC 9051 §7.5.2 treats routes as obsolete.
+  return [nstring(address.name), null, nstring(address.mailbox), nstring(address.host)];
+}
+
+function addressList(addresses: readonly ImapAddress[]): ImapValue {
+  if (addresses.length === 0) return null;
+  return [adjacent(addresses.map(addressValue))];
+}
+
+/**
+ * The ENVELOPE of a message (the whole message, or an embedded message/rfc822's part.message).
+ * Sender and Reply-To fall back to From when absent or empty, as RFC 9051 §7.5.2 requires.
+ */
+export function envelopeOf(part: MessagePart, message: Buffer): ImapValue {
+  const text = (key: string): string | null => {
+    const field = findField(part.fields, key);
+    return field === undefined ? null : fieldValue(message, field);
+  };
+  const addresses = (key: string): ImapAddress[] => parseAddressList(text(key) ?? "");
+  const from = addresses("from");
+  const sender = addresses("sender");
+  const replyTo = addresses("reply-to");
+  return [
+    nstring(text("date")),
+    nstring(text("subject")),
+    addressList(from),
+    addressList(sender.length > 0 ? sender : from),
+    addressList(replyTo.length > 0 ? replyTo : from),
+    addressList(addresses("to")),
+    addressList(addresses("cc")),
+    addressList(addresses("bcc")),
+    nstring(text("in-reply-to")),
+    nstring(text("message-id")),
+  ];
+}

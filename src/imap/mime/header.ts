@@ -1,0 +1,96 @@
+/**
+ * Header block scanning (RFC 5322 §2.2): finds the fields of a header and where the body starts, with
+ * byte offsets into the stored message so sections can be cut out exactly.
+ */
+import { TextDecoder } from "node:util";
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+
+export interface HeaderField {
+  /** Field name as written, e.g. "Content-Type". Empty for a line that is not a field (no colon). */
+  name: string;
+  /** Lower-cased name, for matching. */
+  key: string;
+  /** Offset of the first byte of the field. */
+  start: number;
+  /** Offset just past the field's last line terminator (continuation lines included). */
+  end: number;
+  /** Offset of the first byte after the colon. */
+  valueStart: number;
+}
+
+export interface HeaderBlock {
+  fields: HeaderField[];
+  /** Offset just past the blank line that ends the header; equals `end` when there is no blank line. */
+  bodyStart: number;
+}
+
+/** Offset just past the next LF at or after `pos`, or `end` when the range holds no more LF. */
+export function nextLine(message: Buffer, pos: number, end: number): number {
+  const at = message.subarray(pos, end).indexOf(LF);
+  return at < 0 ? end : pos + at + 1;
+}
+
+/** Scans the header in [start, end): fields up to the first empty line. */
+export function scanHeader(message: Buffer, start: number, end: number): HeaderBlock {
+  const fields: HeaderField[] = [];
+  let pos = start;
+  let current: HeaderField | null = null;
+  while (pos < end) {
+    const lineEnd = nextLine(message, pos, end);
+    const first = message[pos];
+    const isBlank = first === LF || (first === CR && (pos + 1 === end || message[pos + 1] === LF));
+    if (isBlank) return { fields, bodyStart: lineEnd };
+    if (current !== null && (first === SP || first === HTAB)) {
+      current.end = lineEnd;
+    } else {
+      const colon = message.subarray(pos, lineEnd).indexOf(COLON);
+      const name = colon < 0 ? "" : message.toString("latin1", pos, pos + colon).trimEnd();
+      // A line without a colon (or with spaces in the name) is not a field; it is kept so offsets stay
+      // contiguous, but it never matches a field name.
+      const valid = colon > 0 && !/[\s]/.test(name);
+      current = {
+        name: valid ? name : "",
+        key: valid ? name.toLowerCase() : "",
+        start: pos,
+        end: lineEnd,
+        valueStart: colon < 0 ? lineEnd : pos + colon + 1,
+      };
+      fields.push(current);
+    }
+    pos = lineEnd;
+  }
+  return { fields, bodyStart: end };
+}
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+
+/** Bytes as text: UTF-8 when they are valid UTF-8 (RFC 6532), otherwise Latin-1, never failing. */
+export function bytesToText(bytes: Uint8Array): string {
+  for (const b of bytes) {
+    if (b >= 0x80) {
+      try {
+        return utf8Strict.decode(bytes);
+      } catch {
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+      }
+    }
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+/** The field's value unfolded (RFC 5322 §2.2.3: CRLF before WSP removed) and trimmed, undecoded. */
+export function fieldValue(message: Buffer, field: HeaderField): string {
+  return bytesToText(message.subarray(field.valueStart, field.end))
+    .replace(/\r?\n(?=[ \t])/g, "")
+    .replace(/\r?\n$/, "")
+    .trim();
+}
+
+export function findField(fields: readonly HeaderField[], key: string): HeaderField | undefined {
+  return fields.find((f) => f.key === key);
+}
