@@ -1,0 +1,216 @@
+// `mailroom queue …`: looking at and steering the outbound queue. Changes are made in the store; a
+// running server sees them at its next poll.
+
+import { readHeaderBlock } from "../mail/headers.js";
+import type { QueueEntry, Store } from "../store/types.js";
+import { expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
+import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
+import { withStore } from "./context.js";
+import { localDate } from "./mail.js";
+
+const HELP_COMMAND = "mailroom queue --help";
+
+const HELP = `Usage: mailroom queue <action> [options]
+
+Look at and steer the outbound queue (mail waiting to be relayed to other domains).
+
+Actions:
+  list          list queued entries: id, sender, recipient, attempts, next try, last error
+  show ID       one entry in full, with its DSN parameters and the message's header
+  retry [ID]    make one entry (or every waiting entry) due now; a running server takes it at its
+                next poll
+  delete ID     remove an entry without delivering it (the sender is not notified)
+
+Options:
+  --json          list, show: print JSON instead of text
+  --force         delete: also remove an entry that is being delivered right now
+  --config FILE   configuration file
+  --data-dir DIR  data directory (overrides the configuration)
+  -h, --help      show this help
+`;
+
+const queueOptions = { ...storeOptions, json: { type: "boolean" }, force: { type: "boolean" } } as const;
+
+export interface QueueListing {
+  id: string;
+  messageId: string;
+  sender: string;
+  recipient: string;
+  state: string;
+  attempts: number;
+  createdAt: string;
+  nextAttemptAt: string;
+  lastError: string | null;
+}
+
+function listing(entry: QueueEntry): QueueListing {
+  return {
+    id: entry.id,
+    messageId: entry.messageId,
+    sender: entry.sender,
+    recipient: entry.recipient,
+    state: entry.state,
+    attempts: entry.attempts,
+    createdAt: entry.createdAt.toISOString(),
+    nextAttemptAt: entry.nextAttemptAt.toISOString(),
+    lastError: entry.lastError,
+  };
+}
+
+/** Control characters from a remote's reply or a header could drive the terminal; show them inert. */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\uFFFD");
+}
+
+export function formatQueueTable(entries: QueueListing[]): string {
+  const rows = entries.map((entry) => ({
+    id: entry.id,
+    sender: printable(entry.sender === "" ? "<>" : entry.sender),
+    recipient: printable(entry.recipient),
+    attempts: String(entry.attempts),
+    next: entry.state === "delivering" ? "delivering" : localDate(entry.nextAttemptAt),
+    error: printable((entry.lastError ?? "").replace(/\s+/g, " ")),
+  }));
+  const header = {
+    id: "ID",
+    sender: "SENDER",
+    recipient: "RECIPIENT",
+    attempts: "ATTEMPTS",
+    next: "NEXT TRY",
+    error: "LAST ERROR",
+  };
+  const all = [header, ...rows];
+  const width = (key: keyof typeof header): number => Math.max(...all.map((row) => [...row[key]].length));
+  const pad = (text: string, size: number): string => text + " ".repeat(Math.max(0, size - [...text].length));
+  const line = (row: typeof header): string =>
+    [
+      pad(row.id, width("id")),
+      pad(row.sender, width("sender")),
+      pad(row.recipient, width("recipient")),
+      row.attempts.padStart(width("attempts")),
+      pad(row.next, width("next")),
+      row.error,
+    ]
+      .join("  ")
+      .trimEnd();
+  return `${all.map(line).join("\n")}\n`;
+}
+
+async function requireEntry(store: Store, id: string): Promise<QueueEntry> {
+  const entry = await store.getQueueEntry(id);
+  if (!entry) throw new CliError(`there is no queue entry '${id}'; see 'mailroom queue list'`);
+  return entry;
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, queueOptions, HELP_COMMAND);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const [action, ...args] = positionals;
+  switch (action) {
+    case "list": {
+      expectPositionals(args, [], [], HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        const entries = (await store.listQueue()).map(listing);
+        if (values.json) io.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+        else if (entries.length === 0) io.stderr.write("the queue is empty\n");
+        else io.stdout.write(formatQueueTable(entries));
+        return ExitCode.ok;
+      });
+    }
+    case "show": {
+      expectPositionals(args, ["ID"], [], HELP_COMMAND);
+      return withStore(values, io, async ({ store }) => {
+        const entry = await requireEntry(store, args[0] ?? "");
+        let header = "";
+        try {
+          header = (await readHeaderBlock(store.readBlob(entry.messageId))).toString("utf8");
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          io.stderr.write(`warning: cannot read the stored message: ${reason}\n`);
+        }
+        if (values.json) {
+          const shown = {
+            ...listing(entry),
+            dsn: entry.dsn,
+            envelopeDsn: entry.envelopeDsn,
+            delayNotified: entry.delayNotified,
+            header,
+          };
+          io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+          return ExitCode.ok;
+        }
+        const lines = [
+          `id:              ${entry.id}`,
+          `message:         ${entry.messageId}`,
+          `sender:          ${printable(entry.sender === "" ? "<>" : entry.sender)}`,
+          `recipient:       ${printable(entry.recipient)}`,
+          `state:           ${entry.state}${entry.claimedUntil ? ` (lease until ${entry.claimedUntil.toISOString()})` : ""}`,
+          `created:         ${entry.createdAt.toISOString()}`,
+          `attempts:        ${entry.attempts}`,
+          `next attempt:    ${entry.nextAttemptAt.toISOString()}`,
+          `last error:      ${printable(entry.lastError ?? "-")}`,
+          `delay notified:  ${entry.delayNotified ? "yes" : "no"}`,
+          `NOTIFY:          ${entry.dsn.notify?.join(",") ?? "(default: FAILURE,DELAY)"}`,
+          `ORCPT:           ${printable(entry.dsn.orcpt ?? "-")}`,
+          `RET:             ${entry.envelopeDsn.ret ?? "(default)"}`,
+          `ENVID:           ${printable(entry.envelopeDsn.envid ?? "-")}`,
+          "",
+          printable(header.replace(/\r\n/g, "\n")).trimEnd(),
+        ];
+        io.stdout.write(`${lines.join("\n")}\n`);
+        return ExitCode.ok;
+      });
+    }
+    case "retry": {
+      expectPositionals(args, [], ["ID"], HELP_COMMAND);
+      const id = args[0];
+      return withStore(values, io, async ({ store }) => {
+        if (id !== undefined) {
+          const entry = await requireEntry(store, id);
+          if (entry.state === "delivering") {
+            throw new CliError(
+              `queue entry ${id} is being delivered right now; see 'mailroom queue show ${id}'`,
+            );
+          }
+        }
+        const count = await store.retryQueue(id);
+        const what = count === 1 ? "1 entry is" : `${count} entries are`;
+        io.stdout.write(
+          `${what} due now; a running server takes ${count === 1 ? "it" : "them"} at its next poll\n`,
+        );
+        return ExitCode.ok;
+      });
+    }
+    case "delete": {
+      expectPositionals(args, ["ID"], [], HELP_COMMAND);
+      const id = args[0] ?? "";
+      return withStore(values, io, async ({ store }) => {
+        const entry = await requireEntry(store, id);
+        if (entry.state === "delivering" && !values.force) {
+          throw new CliError(
+            `queue entry ${id} is being delivered right now and may still arrive; wait, or use --force to remove it anyway`,
+          );
+        }
+        io.stdout.write(
+          `removing queue entry ${entry.id}: ${entry.sender === "" ? "<>" : entry.sender} -> ${entry.recipient} (${entry.attempts} attempts, last error: ${entry.lastError ?? "none"})\n`,
+        );
+        await store.completeQueueEntry(entry.id);
+        return ExitCode.ok;
+      });
+    }
+    case undefined:
+      throw usageError("missing action (list, show, retry or delete)", HELP_COMMAND);
+    default:
+      throw usageError(`unknown action '${action}'`, HELP_COMMAND);
+  }
+}
+
+export const queueCommand: CliCommand = {
+  name: "queue",
+  summary: "list, inspect, retry and delete outbound queue entries",
+  help: HELP,
+  run,
+};

@@ -1,0 +1,105 @@
+// Notices to the sender (RFC 3464 reports) about a queue entry: failed, delayed, or relayed. A notice
+// is a new message from the null sender <>, committed like any other: into the sender's INBOX when the
+// sender is local, else into the queue for the sender's domain.
+
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Logger } from "pino";
+import { resolveRecipient } from "../delivery/route.js";
+import { type DsnRecipient, deliveryReport } from "../mail/dsn.js";
+import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
+import { hasEightBitBytes, ReturnPathStripper } from "./body.js";
+
+export interface NoticeContext {
+  store: Store;
+  logger: Logger;
+  hostname: string;
+  deliver: (input: DeliveryInput) => Promise<DeliveryResult>;
+}
+
+/** The stored message without the Return-Path added at acceptance. */
+export function outgoingBody(store: Store, messageId: string): Readable {
+  const stripper = new ReturnPathStripper();
+  // pipeline destroys the stripper with the source's error, so the reader sees a failed read.
+  pipeline(store.readBlob(messageId), stripper).catch(() => {});
+  return stripper;
+}
+
+/**
+ * Sends one report about `recipients`, all of which belong to `entry`'s message (same sender and
+ * envelope). Returns the new message's id, or null when nothing was sent (null sender, or a sender
+ * that no longer resolves to anyone).
+ */
+export async function sendNotice(
+  context: NoticeContext,
+  entry: QueueEntry,
+  recipients: DsnRecipient[],
+  now: Date,
+): Promise<string | null> {
+  const { store, logger } = context;
+  if (entry.sender === "") {
+    // RFC 5321 §4.5.5 / RFC 3461 §6.2: a notice about a notice would loop; it is dropped.
+    logger.warn(
+      { messageId: entry.messageId, recipients: recipients.map((each) => each.finalRecipient) },
+      "queue: not reporting on a message from the null sender <> (a notice is never sent to <>)",
+    );
+    return null;
+  }
+  const route = await resolveRecipient(store, entry.sender);
+  const mailboxes: DeliveryInput["mailboxes"] = [];
+  for (const user of route.users) {
+    const inbox = await store.getMailbox(user.id, "INBOX");
+    if (inbox) mailboxes.push({ mailboxId: inbox.id });
+  }
+  if (mailboxes.length === 0 && route.remote.length === 0) {
+    logger.warn(
+      { sender: entry.sender, messageId: entry.messageId },
+      "queue: the sender of a failed message cannot be reached; notice dropped",
+    );
+    return null;
+  }
+  const failed = recipients.some((each) => each.action === "failed");
+  // RFC 3461 §4.3: RET governs failure reports; other reports carry the header only.
+  const ret = failed ? (entry.envelopeDsn.ret ?? "FULL") : "HDRS";
+  const eightBit = await hasEightBitBytes(outgoingBody(store, entry.messageId));
+  const writer = await store.createBlobWriter();
+  try {
+    // Stored like every other accepted message: with the Return-Path of its (null) sender first.
+    await writer.write(Buffer.from("Return-Path: <>\r\n"));
+    const report = deliveryReport(
+      {
+        reportingMta: context.hostname,
+        to: entry.sender,
+        ...(entry.envelopeDsn.envid !== undefined ? { envid: entry.envelopeDsn.envid } : {}),
+        arrivalDate: entry.createdAt,
+        recipients,
+        ret,
+        originalEightBit: eightBit,
+        date: now,
+      },
+      outgoingBody(store, entry.messageId),
+    );
+    for await (const chunk of report) await writer.write(chunk);
+    const blob = await writer.finish();
+    const result = await context.deliver({
+      blob,
+      sender: "",
+      internalDate: now,
+      mailboxes,
+      queue: route.remote.map((recipient) => ({ recipient })),
+    });
+    logger.info(
+      {
+        notice: result.messageId,
+        about: entry.messageId,
+        to: entry.sender,
+        actions: recipients.map((each) => each.action),
+      },
+      "queue: delivery notice sent",
+    );
+    return result.messageId;
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}

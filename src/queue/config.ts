@@ -1,0 +1,56 @@
+// How the outbound queue relays mail: where to connect, how often to retry, and when to give up.
+// The lead maps the configuration file onto this; everything here has a default.
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export interface RelayConfig {
+  /** The port remote MX hosts listen on (25; tests point it at a loopback server). */
+  port: number;
+  /** "host:port" of the DNS server for MX/A/AAAA lookups; null uses the system's resolvers. */
+  resolver: string | null;
+  /** Milliseconds to wait after the 1st, 2nd, … failed attempt; the last value repeats from then on. */
+  retrySchedule: number[];
+  /** Milliseconds after acceptance when a still-undelivered message is returned to its sender. */
+  maxAge: number;
+  /** Milliseconds after acceptance when the sender is told (once) that delivery is delayed. */
+  delayNotice: number;
+  /** Milliseconds between looks at the queue for due entries. */
+  pollInterval: number;
+  /** Milliseconds a claimed entry stays reserved for this runner; past it another runner may take it. */
+  leaseMs: number;
+  /** Deliveries (one message to one domain) in flight at once. */
+  concurrency: number;
+  /** Deliveries to any one domain in flight at once, so one slow domain cannot take every slot. */
+  perDomainConcurrency: number;
+  /** EHLO name; the server's hostname when absent. */
+  heloName?: string;
+  /** Milliseconds to establish the TCP connection. */
+  connectTimeout: number;
+  /** Milliseconds to wait for each reply (RFC 5321 §4.5.3.2 suggests 5 minutes). */
+  commandTimeout: number;
+  /** Milliseconds to wait for the reply to the final dot (RFC 5321 §4.5.3.2.6: 10 minutes). */
+  dataTimeout: number;
+  /** Idle connections kept open for reuse, each for this many milliseconds. */
+  idleTimeout: number;
+}
+
+export function defaultRelayConfig(): RelayConfig {
+  return {
+    port: 25,
+    resolver: null,
+    retrySchedule: [5 * MINUTE, 10 * MINUTE, 20 * MINUTE, 40 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR],
+    maxAge: 5 * DAY,
+    delayNotice: 4 * HOUR,
+    pollInterval: 10 * SECOND,
+    leaseMs: 10 * MINUTE,
+    concurrency: 20,
+    perDomainConcurrency: 4,
+    connectTimeout: 30 * SECOND,
+    commandTimeout: 5 * MINUTE,
+    dataTimeout: 10 * MINUTE,
+    idleTimeout: 30 * SECOND,
+  };
+}

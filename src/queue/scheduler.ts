@@ -1,0 +1,335 @@
+// The queue runner (accept → queue → scheduler → transport): claims due queue entries, groups them per
+// message and recipient domain, relays each group in one SMTP transaction, and records every
+// recipient's outcome — delivered, retried later with backoff, or returned to the sender.
+//
+// Crash safety: an entry is recorded before and after each attempt. The lease taken by
+// claimQueueEntries is the "before"; completeQueueEntry/deferQueueEntry right after the remote's reply
+// is the "after". A crash between the remote's 250 and that record leaves the entry leased; once the
+// lease runs out another runner sends it again. That duplicate is the price of never losing mail, which
+// RFC 5321 §6.1 asks for: a receiver must not lose a message it accepted, duplicates are tolerable.
+
+import type { Logger } from "pino";
+import { splitAddress } from "../delivery/route.js";
+import type { DsnRecipient } from "../mail/dsn.js";
+import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
+import { hasEightBitBytes } from "./body.js";
+import { outgoingBody, sendNotice } from "./bounce.js";
+import type { RelayConfig } from "./config.js";
+import { createMxLookup, type MxLookup } from "./mx.js";
+import { dueForDelayNotice, hasExpired, retryDelay, wantsNotice } from "./retry.js";
+import { type Connect, type RecipientResult, RelayTransport } from "./transport.js";
+
+export interface QueueRunnerOptions {
+  store: Store;
+  logger: Logger;
+  config: RelayConfig;
+  /** This server's name: EHLO (unless config.heloName) and Reporting-MTA of notices. */
+  hostname: string;
+  /** Commits delivery notices; store.deliver when absent (the server may pass its group commit). */
+  deliverLocal?: (input: DeliveryInput) => Promise<DeliveryResult>;
+  /** The clock for due times, backoff and expiry; tests move it instead of waiting. */
+  now?: () => Date;
+  /** MX resolution; from config.resolver when absent. */
+  lookup?: MxLookup;
+  /** Opens SMTP connections; the SMTP client's connectSmtp when absent. */
+  connect?: Connect;
+}
+
+export interface QueueRunner {
+  /** Finishes the deliveries under way, releases unstarted claims, closes pooled connections. */
+  stop(): Promise<void>;
+  /** Looks at the queue now instead of at the next poll (e.g. after new mail was queued). */
+  wake(): void;
+  /** Runs one pass now and resolves when every delivery it started has been recorded. */
+  runNow(): Promise<void>;
+}
+
+/** RFC 5321 §4.5.3.1.8: every server takes at least 100 recipients per transaction. */
+const MAX_GROUP_RECIPIENTS = 100;
+/** Entries claimed per free delivery slot, so one pass fills slots without hoarding leases. */
+const CLAIM_PER_SLOT = 10;
+
+interface Group {
+  messageId: string;
+  domain: string;
+  entries: QueueEntry[];
+}
+
+function groupEntries(entries: QueueEntry[]): { groups: Group[]; unroutable: QueueEntry[] } {
+  const byKey = new Map<string, Group>();
+  const groups: Group[] = [];
+  const unroutable: QueueEntry[] = [];
+  for (const entry of entries) {
+    const domain = splitAddress(entry.recipient)?.domain.toLowerCase();
+    if (!domain) {
+      unroutable.push(entry);
+      continue;
+    }
+    const key = `${entry.messageId}\u0000${domain}`;
+    let group = byKey.get(key);
+    if (!group || group.entries.length >= MAX_GROUP_RECIPIENTS) {
+      group = { messageId: entry.messageId, domain, entries: [] };
+      byKey.set(key, group);
+      groups.push(group);
+    }
+    group.entries.push(entry);
+  }
+  return { groups, unroutable };
+}
+
+export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
+  const { store, logger, config, hostname } = options;
+  const now = options.now ?? (() => new Date());
+  const deliver = options.deliverLocal ?? ((input: DeliveryInput) => store.deliver(input));
+  const transport = new RelayTransport({
+    config,
+    heloName: config.heloName ?? hostname,
+    lookup: options.lookup ?? createMxLookup({ server: config.resolver }),
+    logger,
+    ...(options.connect ? { connect: options.connect } : {}),
+  });
+  const notices = { store, logger, hostname, deliver };
+
+  let stopping = false;
+  let timer: NodeJS.Timeout | null = null;
+  let pass: Promise<void> | null = null;
+  let passAgain = false;
+  const pending: Group[] = [];
+  const active = new Set<Promise<void>>();
+  const activeByDomain = new Map<string, number>();
+  /** Entries claimed and not yet recorded: a lease that ran out under us must not start a twin. */
+  const held = new Set<string>();
+
+  const schedule = (): void => {
+    if (stopping) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void tick(), config.pollInterval);
+  };
+
+  const tick = (): Promise<void> => {
+    if (pass) {
+      passAgain = true;
+      return pass;
+    }
+    pass = (async () => {
+      try {
+        do {
+          passAgain = false;
+          await claimAndStart();
+        } while (passAgain && !stopping);
+      } catch (err) {
+        logger.error({ err }, "queue: a pass over the queue failed; trying again at the next poll");
+      } finally {
+        pass = null;
+        schedule();
+      }
+    })();
+    return pass;
+  };
+
+  async function claimAndStart(): Promise<void> {
+    startPending();
+    const free = config.concurrency - active.size;
+    if (stopping || free <= 0 || pending.length > 0) return;
+    const claimed = await store.claimQueueEntries(now(), free * CLAIM_PER_SLOT, config.leaseMs);
+    const fresh = claimed.filter((entry) => !held.has(entry.id));
+    for (const entry of fresh) held.add(entry.id);
+    const { groups, unroutable } = groupEntries(fresh);
+    for (const entry of unroutable) {
+      await record(
+        [entry],
+        [
+          {
+            address: entry.recipient,
+            status: "permanent",
+            enhanced: "5.1.3",
+            detail: `'${entry.recipient}' is not an address with a domain`,
+            fromRemote: false,
+            remoteMta: null,
+            remoteHandlesDsn: false,
+          },
+        ],
+      );
+    }
+    pending.push(...groups);
+    startPending();
+  }
+
+  function startPending(): void {
+    for (let i = 0; i < pending.length && active.size < config.concurrency; ) {
+      const group = pending[i] as Group;
+      const running = activeByDomain.get(group.domain) ?? 0;
+      if (running >= config.perDomainConcurrency) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      activeByDomain.set(group.domain, running + 1);
+      const work: Promise<void> = relay(group)
+        .catch((err) =>
+          logger.error({ err, messageId: group.messageId, domain: group.domain }, "queue: delivery failed"),
+        )
+        .finally(() => {
+          active.delete(work);
+          const left = (activeByDomain.get(group.domain) ?? 1) - 1;
+          if (left > 0) activeByDomain.set(group.domain, left);
+          else activeByDomain.delete(group.domain);
+          if (!stopping) {
+            startPending();
+            // A slot came free: more due entries may be waiting beyond this pass's claim.
+            if (pending.length === 0) void tick();
+          }
+        });
+      active.add(work);
+    }
+  }
+
+  async function relay(group: Group): Promise<void> {
+    const first = group.entries[0] as QueueEntry;
+    let results: RecipientResult[];
+    try {
+      const eightBit = await hasEightBitBytes(outgoingBody(store, group.messageId));
+      results = await transport.deliver(group.domain, {
+        sender: first.sender,
+        recipients: group.entries.map((entry) => ({ address: entry.recipient, dsn: entry.dsn })),
+        envelopeDsn: first.envelopeDsn,
+        body: () => outgoingBody(store, group.messageId),
+        eightBit,
+      });
+    } catch (err) {
+      // Only reading the stored body can land here (the transport itself never throws).
+      const reason = err instanceof Error ? err.message : String(err);
+      results = group.entries.map((entry) => ({
+        address: entry.recipient,
+        status: "temporary",
+        enhanced: "4.3.0",
+        detail: `cannot read the stored message: ${reason}`,
+        fromRemote: false,
+        remoteMta: null,
+        remoteHandlesDsn: false,
+      }));
+    }
+    await record(group.entries, results);
+  }
+
+  /** The "after" record of each recipient, and the notices its sender asked for. */
+  async function record(entries: QueueEntry[], results: RecipientResult[]): Promise<void> {
+    const at = now();
+    const failed: DsnRecipient[] = [];
+    const delayed: DsnRecipient[] = [];
+    const relayed: DsnRecipient[] = [];
+    const updates: Array<() => Promise<void>> = [];
+    entries.forEach((entry, index) => {
+      const result = results[index] as RecipientResult;
+      const base: DsnRecipient = {
+        finalRecipient: entry.recipient,
+        ...(entry.dsn.orcpt !== undefined ? { originalRecipient: entry.dsn.orcpt } : {}),
+        action: "failed",
+        status: result.enhanced,
+        ...(result.remoteMta !== null ? { remoteMta: result.remoteMta } : {}),
+        diagnostic: result.detail,
+        diagnosticType: result.fromRemote ? "smtp" : "x-mailroom",
+        lastAttemptDate: at,
+      };
+      const log = {
+        id: entry.id,
+        messageId: entry.messageId,
+        recipient: entry.recipient,
+        attempts: entry.attempts,
+        result: result.detail,
+      };
+      if (result.status === "delivered") {
+        logger.info(log, "queue: delivered");
+        updates.push(() => store.completeQueueEntry(entry.id));
+        // RFC 3461 §6.2.1: a DSN-capable next hop got NOTIFY and takes the success report over;
+        // otherwise this hop says "relayed", as it cannot know of the final delivery.
+        if (wantsNotice(entry.dsn, "SUCCESS") && !result.remoteHandlesDsn)
+          relayed.push({ ...base, action: "relayed" });
+      } else if (result.status === "permanent" || hasExpired(entry, config, at)) {
+        const expired = result.status !== "permanent";
+        logger.warn({ ...log, expired }, "queue: returning to sender");
+        updates.push(() => store.completeQueueEntry(entry.id));
+        if (wantsNotice(entry.dsn, "FAILURE")) {
+          failed.push(
+            expired
+              ? {
+                  ...base,
+                  // RFC 3463 X.4.7: delivery time expired; the last reason stays in Diagnostic-Code.
+                  status: "4.4.7",
+                }
+              : base,
+          );
+        }
+      } else {
+        const next = new Date(at.getTime() + retryDelay(config.retrySchedule, entry.attempts));
+        const notify = dueForDelayNotice(entry, config, at);
+        logger.info({ ...log, next: next.toISOString() }, "queue: deferred");
+        updates.push(() => store.deferQueueEntry(entry.id, next, result.detail, notify ? true : undefined));
+        if (notify) {
+          delayed.push({
+            ...base,
+            action: "delayed",
+            willRetryUntil: new Date(entry.createdAt.getTime() + config.maxAge),
+          });
+        }
+      }
+    });
+    const first = entries[0];
+    // Notices are committed before the entries are recorded: a crash in between repeats a notice
+    // rather than losing it.
+    if (first) {
+      for (const recipients of [failed, delayed, relayed]) {
+        if (recipients.length === 0) continue;
+        try {
+          await sendNotice(notices, first, recipients, at);
+        } catch (err) {
+          logger.error({ err, messageId: first.messageId }, "queue: could not send a delivery notice");
+        }
+      }
+    }
+    for (const [index, update] of updates.entries()) {
+      const entry = entries[index] as QueueEntry;
+      try {
+        await update();
+      } catch (err) {
+        // E.g. `mailroom queue delete` removed the entry while it was being delivered.
+        logger.warn({ err, id: entry.id }, "queue: could not record the outcome of an entry");
+      } finally {
+        held.delete(entry.id);
+      }
+    }
+  }
+
+  async function waitForActive(): Promise<void> {
+    while (active.size > 0 || pass) {
+      await Promise.all([...active, pass]);
+    }
+  }
+
+  schedule();
+  void tick();
+
+  return {
+    wake(): void {
+      if (!stopping) void tick();
+    },
+    async runNow(): Promise<void> {
+      await tick();
+      await waitForActive();
+    },
+    async stop(): Promise<void> {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await waitForActive();
+      // Claimed but never started: due again at once for whichever runner looks next.
+      for (const entry of pending.splice(0).flatMap((group) => group.entries)) {
+        await store
+          .deferQueueEntry(entry.id, now(), entry.lastError ?? "not tried: the queue runner stopped")
+          .catch((err) => logger.warn({ err, id: entry.id }, "queue: could not release a claimed entry"));
+        held.delete(entry.id);
+      }
+      await transport.close();
+    },
+  };
+}

@@ -1,0 +1,323 @@
+// The relay transport: hands one message to a domain's MX hosts with the SMTP client, trying hosts in
+// order (RFC 5321 §5.1), and keeps connections open for the next message to the same host.
+
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+import {
+  type ClientEnvelope,
+  connectSmtp,
+  type Reply,
+  SmtpClientError,
+  type SmtpClientOptions,
+  type SmtpConnection,
+} from "../smtp/client/client.js";
+import type { EnvelopeDsn, RecipientDsn } from "../store/types.js";
+import type { RelayConfig } from "./config.js";
+import { type MxHost, type MxLookup, RouteError } from "./mx.js";
+
+export type Connect = (options: SmtpClientOptions) => Promise<SmtpConnection>;
+
+export interface RelayMessage {
+  sender: string;
+  recipients: Array<{ address: string; dsn: RecipientDsn }>;
+  envelopeDsn: EnvelopeDsn;
+  /** A fresh stream of the body to send (CRLF line ends, without Return-Path), for each attempt. */
+  body: () => Readable;
+  eightBit: boolean;
+}
+
+export type RecipientStatus = "delivered" | "temporary" | "permanent";
+
+export interface RecipientResult {
+  address: string;
+  status: RecipientStatus;
+  /** RFC 3463 code for a DSN. */
+  enhanced: string;
+  /** The remote's reply as text, or mailroom's reason when there was no reply. */
+  detail: string;
+  /** Whether `detail` is a reply from the remote (DSN Diagnostic-Code type "smtp"). */
+  fromRemote: boolean;
+  remoteMta: string | null;
+  /** The remote takes over DSN duties (it advertised DSN and got NOTIFY), RFC 3461 §6.2.1. */
+  remoteHandlesDsn: boolean;
+}
+
+interface Failure {
+  detail: string;
+  enhanced: string;
+  fromRemote: boolean;
+  remoteMta: string | null;
+  permanent: boolean;
+}
+
+type HostAttempt = { done: RecipientResult[] } | { failure: Failure };
+
+export function formatReply(reply: Reply): string {
+  const text = reply.text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+  const enhanced = reply.enhanced !== null && !text.startsWith(reply.enhanced) ? `${reply.enhanced} ` : "";
+  return `${reply.code} ${enhanced}${text}`.trim();
+}
+
+function enhancedOf(reply: Reply): string {
+  return reply.enhanced ?? `${Math.floor(reply.code / 100)}.0.0`;
+}
+
+function failureFromError(err: unknown, remoteMta: string): Failure {
+  if (err instanceof SmtpClientError) {
+    if (err.reply) {
+      return {
+        detail: formatReply(err.reply),
+        enhanced: enhancedOf(err.reply),
+        fromRemote: true,
+        remoteMta,
+        permanent: !err.temporary,
+      };
+    }
+    return {
+      detail: `${remoteMta}: ${err.message}`,
+      // RFC 3463: 4.4.1 no answer from host, 4.4.2 bad connection.
+      enhanced: err.stage === "connect" ? "4.4.1" : "4.4.2",
+      fromRemote: false,
+      remoteMta,
+      permanent: false,
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    detail: `${remoteMta}: ${message}`,
+    enhanced: "4.3.0",
+    fromRemote: false,
+    remoteMta,
+    permanent: false,
+  };
+}
+
+/** Stages before any transaction started: a failure there is the host's, so the next host is tried. */
+const SESSION_STAGES = new Set(["connect", "tls", "greeting", "ehlo", "starttls", "auth"]);
+
+interface IdleConnection {
+  connection: SmtpConnection;
+  timer: NodeJS.Timeout;
+}
+
+export class RelayTransport {
+  private readonly idle = new Map<string, IdleConnection[]>();
+  private closed = false;
+
+  constructor(
+    private readonly options: {
+      config: RelayConfig;
+      heloName: string;
+      lookup: MxLookup;
+      logger: Logger;
+      connect?: Connect;
+    },
+  ) {}
+
+  /** Delivers to the recipients of one domain; never throws: every recipient gets a result. */
+  async deliver(domain: string, message: RelayMessage): Promise<RecipientResult[]> {
+    let hosts: MxHost[];
+    try {
+      hosts = await this.options.lookup(domain);
+    } catch (err) {
+      const route =
+        err instanceof RouteError
+          ? err
+          : new RouteError(`cannot route mail to ${domain}: ${String(err)}`, false, "4.4.3");
+      return this.allFailed(message, {
+        detail: route.message,
+        enhanced: route.status,
+        fromRemote: false,
+        remoteMta: null,
+        permanent: route.permanent,
+      });
+    }
+    let last: Failure | null = null;
+    for (const host of hosts) {
+      for (const address of host.addresses) {
+        const attempt = await this.tryHost(host, address, message);
+        if ("done" in attempt) return attempt.done;
+        last = attempt.failure;
+        this.options.logger.info(
+          { domain, host: host.name, address, error: last.detail },
+          "relay: host failed, trying the next",
+        );
+        if (last.permanent) return this.allFailed(message, last);
+      }
+    }
+    return this.allFailed(
+      message,
+      last ?? {
+        detail: `no MX host of ${domain} could be tried`,
+        enhanced: "4.4.1",
+        fromRemote: false,
+        remoteMta: null,
+        permanent: false,
+      },
+    );
+  }
+
+  /** Closes idle connections politely; later deliveries still work but are no longer pooled. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.idle.values()].flat();
+    this.idle.clear();
+    await Promise.all(
+      all.map(async ({ connection, timer }) => {
+        clearTimeout(timer);
+        await connection.quit().catch(() => connection.destroy());
+      }),
+    );
+  }
+
+  private allFailed(message: RelayMessage, failure: Failure): RecipientResult[] {
+    return message.recipients.map((recipient) => ({
+      address: recipient.address,
+      status: failure.permanent ? "permanent" : "temporary",
+      enhanced: failure.enhanced,
+      detail: failure.detail,
+      fromRemote: failure.fromRemote,
+      remoteMta: failure.remoteMta,
+      remoteHandlesDsn: false,
+    }));
+  }
+
+  private async tryHost(
+    host: MxHost,
+    address: string,
+    message: RelayMessage,
+    fresh = false,
+  ): Promise<HostAttempt> {
+    const key = `${address}:${this.options.config.port}`;
+    const pooled = fresh ? null : this.takeIdle(key);
+    let connection: SmtpConnection;
+    if (pooled) {
+      connection = pooled;
+    } else {
+      try {
+        connection = await this.connect(host, address);
+      } catch (err) {
+        const failure = failureFromError(err, host.name);
+        // A server refusing us before any transaction is that host's problem: try the next one.
+        return { failure: { ...failure, permanent: false } };
+      }
+    }
+    const envelope: ClientEnvelope = {
+      from: message.sender,
+      to: message.recipients.map((recipient) => ({
+        address: recipient.address,
+        ...(recipient.dsn.notify ? { notify: recipient.dsn.notify } : {}),
+        ...(recipient.dsn.orcpt ? { orcpt: recipient.dsn.orcpt } : {}),
+      })),
+      ...(message.envelopeDsn.ret ? { ret: message.envelopeDsn.ret } : {}),
+      ...(message.envelopeDsn.envid ? { envid: message.envelopeDsn.envid } : {}),
+      eightBit: message.eightBit,
+      smtputf8: /[^\x00-\x7f]/.test(message.sender + message.recipients.map((each) => each.address).join("")),
+    };
+    try {
+      const result = await connection.send(envelope, message.body);
+      const remoteHandlesDsn = connection.extensions.has("DSN");
+      const results = message.recipients.map((recipient, index): RecipientResult => {
+        const outcome =
+          result.recipients.find((each) => each.address.toLowerCase() === recipient.address) ??
+          result.recipients[index];
+        // An accepted recipient's fate is the reply to the data; a refused one's is its RCPT reply.
+        const reply = !outcome ? null : outcome.accepted ? result.data : outcome.reply;
+        if (!reply) {
+          return {
+            address: recipient.address,
+            status: "temporary",
+            enhanced: "4.4.2",
+            detail: `${host.name} gave no reply for this recipient`,
+            fromRemote: false,
+            remoteMta: host.name,
+            remoteHandlesDsn: false,
+          };
+        }
+        const status: RecipientStatus =
+          reply.code < 400 ? "delivered" : reply.code >= 500 ? "permanent" : "temporary";
+        return {
+          address: recipient.address,
+          status,
+          enhanced: enhancedOf(reply),
+          detail: formatReply(reply),
+          fromRemote: true,
+          remoteMta: host.name,
+          remoteHandlesDsn,
+        };
+      });
+      const complete = result.data !== null && result.data.code < 400;
+      void this.keep(key, connection, complete);
+      return { done: results };
+    } catch (err) {
+      connection.destroy();
+      const stage = err instanceof SmtpClientError ? err.stage : null;
+      // A pooled connection the remote closed while idle fails at the first command without a reply:
+      // that says nothing about the message, so try once more on a new connection.
+      if (pooled && stage === "mail" && err instanceof SmtpClientError && err.reply === null) {
+        return this.tryHost(host, address, message, true);
+      }
+      const failure = failureFromError(err, host.name);
+      if (stage !== null && SESSION_STAGES.has(stage)) return { failure: { ...failure, permanent: false } };
+      return { failure };
+    }
+  }
+
+  private connect(host: MxHost, address: string): Promise<SmtpConnection> {
+    const { config, heloName } = this.options;
+    const connect = this.options.connect ?? connectSmtp;
+    return connect({
+      host: address,
+      port: config.port,
+      // Opportunistic STARTTLS (RFC 3207): MX certificates are rarely verifiable, so encrypt when
+      // offered and do not refuse an unverified or absent certificate.
+      tls: "opportunistic",
+      tlsOptions: { servername: host.name },
+      heloName,
+      timeouts: {
+        connect: config.connectTimeout,
+        command: config.commandTimeout,
+        dataEnd: config.dataTimeout,
+      },
+    });
+  }
+
+  private takeIdle(key: string): SmtpConnection | null {
+    const list = this.idle.get(key);
+    const entry = list?.pop();
+    if (list && list.length === 0) this.idle.delete(key);
+    if (!entry) return null;
+    clearTimeout(entry.timer);
+    return entry.connection;
+  }
+
+  /** Returns a connection to the pool, after RSET when its transaction did not end cleanly. */
+  private async keep(key: string, connection: SmtpConnection, complete: boolean): Promise<void> {
+    try {
+      if (!complete) await connection.reset();
+    } catch {
+      connection.destroy();
+      return;
+    }
+    const list = this.idle.get(key) ?? [];
+    if (this.closed || list.length >= this.options.config.perDomainConcurrency) {
+      await connection.quit().catch(() => connection.destroy());
+      return;
+    }
+    const entry: IdleConnection = {
+      connection,
+      timer: setTimeout(() => {
+        const current = this.idle.get(key);
+        if (current) {
+          const at = current.indexOf(entry);
+          if (at !== -1) current.splice(at, 1);
+          if (current.length === 0) this.idle.delete(key);
+        }
+        connection.quit().catch(() => connection.destroy());
+      }, this.options.config.idleTimeout),
+    };
+    entry.timer.unref();
+    list.push(entry);
+    this.idle.set(key, list);
+  }
+}
