@@ -1,0 +1,60 @@
+// mailroom's own SMTP server (the session adapter with an in-memory delivery agent) on a loopback port,
+// for client tests against the real thing.
+
+import { once } from "node:events";
+import { createServer, type Server } from "node:net";
+import { createSecureContext } from "node:tls";
+import { generate } from "selfsigned";
+import type { Authenticator } from "../../../src/auth/types.js";
+import type { ListenerName } from "../../../src/config/types.js";
+import { createSmtpHandler } from "../../../src/smtp/server/handler.js";
+import { FakeAgent, FakeAuthenticator, silentLogger, testConfig } from "../fakes.js";
+
+export interface RealServer {
+  port: number;
+  agent: FakeAgent;
+  /** The PEM certificate the server presents on STARTTLS. */
+  cert: string;
+  close(): Promise<void>;
+}
+
+export async function startRealServer(
+  options: { listener?: ListenerName; authenticator?: Authenticator; maxMessageSize?: number } = {},
+): Promise<RealServer> {
+  const pems = await generate([{ name: "commonName", value: "localhost" }], { keySize: 2048 });
+  const agent = new FakeAgent();
+  const listener = options.listener ?? "smtp";
+  const handler = createSmtpHandler({
+    listener,
+    hostname: "mx.example.org",
+    config: testConfig({ maxMessageSize: options.maxMessageSize ?? 100_000, maxRecipients: 50 }),
+    agent,
+    authenticator: options.authenticator ?? new FakeAuthenticator(),
+    logger: silentLogger,
+    tls: createSecureContext({ key: pems.private, cert: pems.cert }),
+  });
+  const server: Server = createServer((socket) =>
+    handler.accept(socket, {
+      listener,
+      remoteAddress: socket.remoteAddress ?? "",
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? "",
+      localPort: socket.localPort ?? 0,
+      secure: false,
+    }),
+  );
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  if (address === null || typeof address !== "object") throw new Error("no address");
+  return {
+    port: address.port,
+    agent,
+    cert: pems.cert,
+    close: async () => {
+      handler.destroyAll();
+      server.close();
+      await once(server, "close");
+    },
+  };
+}
