@@ -4,6 +4,7 @@ import { StoreError } from "../store/types.js";
 import { domainArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
+import { createDomainKey, recordText } from "./dkim.js";
 
 const HELP_COMMAND = "mailroom domain --help";
 
@@ -12,7 +13,8 @@ const HELP = `Usage: mailroom domain <action> [options]
 Manage the domains this server receives mail for.
 
 Actions:
-  add NAME        receive mail for NAME (e.g. example.org)
+  add NAME        receive mail for NAME (e.g. example.org); creates its DKIM key and prints
+                  the DNS TXT record to publish (see 'mailroom dkim')
   list            list the domains served here
   remove NAME     stop serving NAME (refused while it still has users or aliases)
 
@@ -44,6 +46,13 @@ async function run(argv: string[], io: CliIo): Promise<number> {
           throw err;
         }
         io.stderr.write(`added domain ${name}\n`);
+        try {
+          io.stdout.write(recordText(name, await createDomainKey(store, name)));
+        } catch (err) {
+          throw new CliError(
+            `added domain ${name}, but creating its DKIM key failed (${err instanceof Error ? err.message : String(err)}); run 'mailroom dkim rotate ${name}'`,
+          );
+        }
         return ExitCode.ok;
       });
     }

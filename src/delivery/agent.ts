@@ -1,11 +1,22 @@
 // The DeliveryAgent behind SMTP: recipient verdicts from routing, and the single-transaction commit of
 // an accepted message to local mailboxes and the outbound queue.
 
+import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { BlobWriter, DeliveryResult, QueueInput, RecipientDsn, Store } from "../store/types.js";
+import { authorAddress, signMessage } from "../mail/dkim.js";
+import { readHeaderBlock } from "../mail/headers.js";
+import type { BlobRef, BlobWriter, DeliveryResult, QueueInput, RecipientDsn, Store } from "../store/types.js";
 import { StoreError } from "../store/types.js";
-import { resolveRecipient } from "./route.js";
-import type { AcceptedMessage, DeliveryAgent, RecipientContext, RecipientVerdict } from "./types.js";
+import { ownsAddress, resolveRecipient, splitAddress } from "./route.js";
+import type {
+  AcceptedMessage,
+  DeliveryAgent,
+  RecipientContext,
+  RecipientVerdict,
+  SenderVerdict,
+  SignedMessage,
+  SigningContext,
+} from "./types.js";
 
 export function createDeliveryAgent(options: { store: Store; logger: Logger }): DeliveryAgent {
   const { store, logger } = options;
@@ -77,11 +88,91 @@ export function createDeliveryAgent(options: { store: Store; logger: Logger }): 
     return result;
   }
 
+  async function checkSender(address: string, context: RecipientContext): Promise<SenderVerdict> {
+    const user = context.authenticated;
+    // RFC 5321 §4.5.5 and RFC 8098 §2.1: notifications (a read receipt from the user's mail program
+    // among them) are sent with the null reverse path, so <> stays open to authenticated users.
+    if (user === null || address === "") return { kind: "accept" };
+    let owned: boolean;
+    try {
+      owned = await ownsAddress(store, address, user);
+    } catch (err) {
+      logger.warn({ err, sender: address }, "sender lookup failed");
+      return {
+        kind: "reject",
+        code: 451,
+        enhanced: "4.3.0",
+        text: `<${address}>: temporary failure checking this sender; try again later`,
+      };
+    }
+    if (owned) return { kind: "accept" };
+    return {
+      kind: "reject",
+      code: 550,
+      enhanced: "5.7.1",
+      text: `<${address}>: not owned by user ${user.address}; send from your own address or one of its aliases`,
+    };
+  }
+
+  async function sign(blob: BlobRef, context: SigningContext): Promise<SignedMessage | null> {
+    const author = authorAddress(await readHeaderBlock(store.readBlob(blob.id)));
+    const domain = author === null ? null : splitAddress(author)?.domain;
+    if (!author || !domain) return null;
+    const key = await store.getDkimKey(domain).catch((err: unknown) => {
+      if (err instanceof StoreError && err.code === "invalid") return null;
+      throw err;
+    });
+    if (key === null) return null;
+    // Signing a From: the user does not own would lend the domain's name to a forgery.
+    if (!(await ownsAddress(store, author, context.authenticated))) {
+      logger.info(
+        { from: author, user: context.authenticated.address },
+        "not DKIM-signed: From: not the user's",
+      );
+      return null;
+    }
+    const signature = await signMessage(store.readBlob(blob.id), domain, key);
+    const writer = await store.createBlobWriter();
+    try {
+      await copyWithInsert(store.readBlob(blob.id), writer, context.traceLength, Buffer.from(signature));
+      return { blob: await writer.finish(), discard: () => writer.abort() };
+    } catch (err) {
+      await writer.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+
   return {
     checkRecipient,
+    checkSender,
+    sign,
     commit,
     createBlobWriter: (): Promise<BlobWriter> => store.createBlobWriter(),
   };
+}
+
+/** Streams `source` into `writer` with `insert` placed after its first `offset` octets. */
+async function copyWithInsert(
+  source: Readable,
+  writer: BlobWriter,
+  offset: number,
+  insert: Buffer,
+): Promise<void> {
+  let before = offset;
+  let inserted = false;
+  for await (const data of source) {
+    let chunk = data as Buffer;
+    if (!inserted && chunk.length >= before) {
+      await writer.write(chunk.subarray(0, before));
+      await writer.write(insert);
+      inserted = true;
+      chunk = chunk.subarray(before);
+    } else if (!inserted) {
+      before -= chunk.length;
+    }
+    if (chunk.length > 0) await writer.write(chunk);
+  }
+  if (!inserted) throw new Error(`message body is shorter than its ${offset} octets of trace fields`);
 }
 
 /**

@@ -114,6 +114,34 @@ export async function resolveRecipient(store: Store, address: string): Promise<R
 }
 
 /**
+ * Whether the user may send as `address`: their own address, a +tag form of it, or an alias source
+ * whose chain reaches them. Catch-alls do not count: they would hand every address of a domain to
+ * whoever receives its stray mail. Another user's address is never theirs, tagged or not.
+ */
+export async function ownsAddress(
+  store: Store,
+  address: string,
+  user: { userId: number; address: string },
+): Promise<boolean> {
+  const target = address.trim().toLowerCase();
+  const parts = splitAddress(target);
+  if (!parts) return false;
+  const own = user.address.trim().toLowerCase();
+  const base = stripPlusTag(parts.local);
+  const candidates = base === null ? [target] : [target, `${base}@${parts.domain}`];
+  for (const candidate of candidates) {
+    if (candidate === own) return true;
+    const holder = await nothingIfInvalid(store.getUser(candidate), null);
+    if (holder) return holder.id === user.userId;
+    const destinations = await nothingIfInvalid(store.aliasDestinations(candidate), []);
+    if (destinations.length === 0) continue;
+    const resolution = await resolveRecipient(store, candidate);
+    return resolution.users.some((reached) => reached.id === user.userId);
+  }
+  return false;
+}
+
+/**
  * An address the store refuses as malformed (e.g. a quoted local part, which RFC 5321 allows but the
  * store does not keep) cannot name a user or alias: for routing that is "nobody", not a failure.
  */

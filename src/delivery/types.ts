@@ -19,6 +19,27 @@ export type RecipientVerdict =
   /** Refused: the SMTP reply to send, e.g. 550 5.1.1 or 554 5.7.1. */
   | { kind: "reject"; code: number; enhanced: string; text: string };
 
+export type SenderVerdict =
+  | { kind: "accept" }
+  /** Refused: the SMTP reply to send, e.g. 550 5.7.1. */
+  | { kind: "reject"; code: number; enhanced: string; text: string };
+
+export interface SigningContext {
+  /** The session's user: mail is signed only for them, and only when they own the From: address. */
+  authenticated: AuthenticatedUser;
+  /**
+   * Octets at the start of the blob that this server prepended (trace fields): the signature goes after
+   * them, so Return-Path stays first (RFC 5321 §4.4).
+   */
+  traceLength: number;
+}
+
+/** A message rewritten with a signature: a new, finished blob, and how to throw it away unused. */
+export interface SignedMessage {
+  blob: BlobRef;
+  discard(): Promise<void>;
+}
+
 export interface AcceptedRecipient {
   /** As given in RCPT TO (lower-casing and +tag handling are delivery's business). */
   address: string;
@@ -42,4 +63,14 @@ export interface DeliveryAgent {
    * transaction. Resolves only when all of it is on disk; rejects (StoreError) with nothing committed.
    */
   commit(message: AcceptedMessage): Promise<DeliveryResult>;
+  /**
+   * MAIL FROM of an authenticated session: may this user send as this reverse path ("" for <>)?
+   * Optional: without it every sender is accepted.
+   */
+  checkSender?(address: string, context: RecipientContext): Promise<SenderVerdict>;
+  /**
+   * DKIM-signs a finished message when its From: domain is served here and has a key, and the user owns
+   * the From: address. Null when the message is not to be signed. Rejects when signing failed.
+   */
+  sign?(blob: BlobRef, context: SigningContext): Promise<SignedMessage | null>;
 }

@@ -17,6 +17,19 @@ export interface Domain {
   createdAt: Date;
 }
 
+/** A domain's DKIM signing key (RFC 6376). The store keeps the PEM opaque; src/mail/dkim.ts reads it. */
+export interface DkimKeyInput {
+  /** The selector (s= tag): DNS labels, stored lower-cased. */
+  selector: string;
+  /** PKCS#8 PEM of the private key. */
+  privateKeyPem: string;
+  algorithm: "rsa-sha256" | "ed25519-sha256";
+}
+
+export interface DkimKey extends DkimKeyInput {
+  createdAt: Date;
+}
+
 /** Credentials are produced by src/auth/password.ts; the store keeps them opaque. */
 export interface StoredCredentials {
   /** scrypt hash in a self-describing text form (algorithm, parameters, salt, hash). */
@@ -229,6 +242,10 @@ export interface Store {
   getDomain(name: string): Promise<Domain | null>;
   listDomains(): Promise<Domain[]>;
   removeDomain(name: string): Promise<void>;
+  /** Sets (or replaces: rotation) the domain's one DKIM key; "not-found" for a domain not served here. */
+  setDkimKey(domain: string, key: DkimKeyInput): Promise<void>;
+  /** The domain's DKIM key; null when it has none or is not served here. Removed with the domain. */
+  getDkimKey(domain: string): Promise<DkimKey | null>;
 
   // Users. addUser creates DEFAULT_MAILBOXES. removeUser deletes the user's mailboxes and messages.
   addUser(address: string, credentials: StoredCredentials): Promise<User>;

@@ -118,6 +118,67 @@ export function runStoreContract(name: string, open: OpenStore): void {
       });
     });
 
+    describe("DKIM keys", () => {
+      const pem = (tag: string) => `-----BEGIN PRIVATE KEY-----\n${tag}\n-----END PRIVATE KEY-----\n`;
+
+      test("set, get (domain case-insensitive), replace on rotation", async () => {
+        const { domain } = await freshUser();
+        assert.equal(await store.getDkimKey(domain), null);
+        const before = Date.now();
+        await store.setDkimKey(domain.toUpperCase(), {
+          selector: "MR202406",
+          privateKeyPem: pem("first"),
+          algorithm: "rsa-sha256",
+        });
+        const first = await store.getDkimKey(domain.toUpperCase());
+        assert.ok(first);
+        assert.equal(first.selector, "mr202406");
+        assert.equal(first.privateKeyPem, pem("first"));
+        assert.equal(first.algorithm, "rsa-sha256");
+        assert.ok(first.createdAt instanceof Date);
+        assert.ok(first.createdAt.getTime() >= before - 5_000);
+        await store.setDkimKey(domain, {
+          selector: "mr202407",
+          privateKeyPem: pem("second"),
+          algorithm: "ed25519-sha256",
+        });
+        const second = await store.getDkimKey(domain);
+        assert.deepEqual(
+          [second?.selector, second?.privateKeyPem, second?.algorithm],
+          ["mr202407", pem("second"), "ed25519-sha256"],
+        );
+      });
+
+      test("keys are per domain and go with the domain", async () => {
+        const a = `dkim-a-${randomBytes(3).toString("hex")}.example`;
+        const b = `dkim-b-${randomBytes(3).toString("hex")}.example`;
+        await store.addDomain(a);
+        await store.addDomain(b);
+        await store.setDkimKey(a, { selector: "sa", privateKeyPem: pem("a"), algorithm: "rsa-sha256" });
+        assert.equal(await store.getDkimKey(b), null);
+        await store.removeDomain(a);
+        assert.equal(await store.getDkimKey(a), null);
+        await store.addDomain(a);
+        assert.equal(await store.getDkimKey(a), null, "a re-added domain starts without the old key");
+      });
+
+      test("error codes: not-found for an unserved domain, invalid input changes nothing", async () => {
+        const { domain } = await freshUser();
+        const good = { selector: "s1", privateKeyPem: pem("k"), algorithm: "rsa-sha256" } as const;
+        await rejectsWith(store.setDkimKey("unserved-dkim.example", good), "not-found");
+        await rejectsWith(store.setDkimKey("not a domain", good), "invalid");
+        await store.setDkimKey(domain, good);
+        await rejectsWith(store.setDkimKey(domain, { ...good, selector: "bad selector" }), "invalid");
+        await rejectsWith(store.setDkimKey(domain, { ...good, selector: "" }), "invalid");
+        await rejectsWith(store.setDkimKey(domain, { ...good, privateKeyPem: "not a key" }), "invalid");
+        await rejectsWith(
+          store.setDkimKey(domain, { ...good, algorithm: "rsa-sha1" as unknown as "rsa-sha256" }),
+          "invalid",
+        );
+        assert.equal((await store.getDkimKey(domain))?.selector, "s1");
+      });
+    });
+
     describe("users", () => {
       test("addUser lower-cases, creates the default mailboxes, and can be found", async () => {
         await store.addDomain("users.example");

@@ -27,10 +27,12 @@ export interface SmtpHandlerOptions {
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
-const LISTENER_POLICY: Partial<Record<ListenerName, { starttls: boolean; authRequired: boolean }>> = {
-  smtp: { starttls: true, authRequired: false },
-  submission: { starttls: true, authRequired: true },
-  submissions: { starttls: false, authRequired: true },
+const LISTENER_POLICY: Partial<
+  Record<ListenerName, { starttls: boolean; authRequired: boolean; submission: boolean }>
+> = {
+  smtp: { starttls: true, authRequired: false, submission: false },
+  submission: { starttls: true, authRequired: true, submission: true },
+  submissions: { starttls: false, authRequired: true, submission: true },
 };
 
 /** Milliseconds a closing socket may linger for the client to read the last reply. */
@@ -228,6 +230,7 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         tls: secure,
         starttls: policy.starttls && !info.secure,
         authRequired: policy.authRequired,
+        submission: policy.submission,
       });
       const connection: SmtpConnection = new SmtpConnection(socket, session, options.tls, logger, () => {
         connections.delete(connection);

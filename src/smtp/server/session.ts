@@ -2,18 +2,20 @@
 // the adapter (handler.ts) feeds it one chunk at a time and performs the effects. Policy (recipients,
 // storage, authentication) is reached through the DeliveryAgent and Authenticator it was given.
 
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/types.js";
 import type { SmtpConfig } from "../../config/types.js";
-import type { AcceptedRecipient, DeliveryAgent } from "../../delivery/types.js";
-import { type BlobWriter, StoreError } from "../../store/types.js";
+import type { AcceptedRecipient, DeliveryAgent, SignedMessage } from "../../delivery/types.js";
+import { type BlobRef, type BlobWriter, StoreError } from "../../store/types.js";
 import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
 import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
 import { DataDecoder, LineEndChecker } from "../protocol/data-decoder.js";
 import { type MailParameters, mailParameters, parseParams, rcptParameters } from "../protocol/params.js";
 import { formatReply, type Reply, reply } from "../protocol/reply.js";
-import { receivedHeader, returnPathHeader, withProtocol } from "../protocol/trace.js";
+import { receivedHeader, returnPathHeader, rfc5322Date, withProtocol } from "../protocol/trace.js";
 import { MAX_AUTH_LINE, SmtpAuthExchange } from "./auth.js";
+import { SubmissionHeaders } from "./submission-headers.js";
 
 export type SessionEffect =
   /** Write the replies, then upgrade the connection and call `tlsStarted()`. */
@@ -46,6 +48,8 @@ export interface SmtpSessionOptions {
   starttls: boolean;
   /** Submission: MAIL is refused until AUTH succeeded (RFC 6409 §4.3 allows requiring it). */
   authRequired: boolean;
+  /** A submission listener: missing Date and Message-ID fields are added (RFC 6409 §8). */
+  submission?: boolean;
   /** Milliseconds clock for deadlines; Date.now by default. */
   now?: () => number;
 }
@@ -66,11 +70,14 @@ interface Envelope {
   recipients: Recipient[];
   /** BDAT transaction state, once the first chunk arrived. */
   bdat: BdatTransfer | null;
+  /** Octets of trace fields this server wrote at the start of the blob. */
+  traceLength: number;
 }
 
 interface BdatTransfer {
   /** Null once the transaction failed: later chunks are read and thrown away. */
   writer: BlobWriter | null;
+  headers: SubmissionHeaders | null;
   size: number;
   lineEnds: LineEndChecker;
   failure: Reply | null;
@@ -79,6 +86,7 @@ interface BdatTransfer {
 
 interface DataTransfer {
   writer: BlobWriter | null;
+  headers: SubmissionHeaders | null;
   decoder: DataDecoder;
   failure: Reply | null;
   startedAt: number;
@@ -404,9 +412,33 @@ export class SmtpSession {
     if (eightBit && !mailParams.value.smtputf8) {
       return this.send(reply(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter"));
     }
+    const refusal = await this.senderRefusal(path.mailbox?.routingAddress ?? "");
+    if (refusal !== null) return this.send(refusal);
     this.transactions += 1;
-    this.envelope = { sender: path.mailbox, params: mailParams.value, recipients: [], bdat: null };
+    this.envelope = {
+      sender: path.mailbox,
+      params: mailParams.value,
+      recipients: [],
+      bdat: null,
+      traceLength: 0,
+    };
     this.send(reply(250, "2.1.0", "Sender ok"));
+  }
+
+  /** An authenticated user sends only as themselves (the agent's policy); null when allowed. */
+  private async senderRefusal(address: string): Promise<Reply | null> {
+    const check = this.options.agent.checkSender;
+    if (this.user === null || check === undefined) return null;
+    try {
+      const verdict = await check.call(this.options.agent, address, {
+        authenticated: this.user,
+        remoteAddress: this.options.remoteAddress,
+      });
+      return verdict.kind === "reject" ? reply(verdict.code, verdict.enhanced, verdict.text) : null;
+    } catch (error) {
+      this.options.logger.warn({ err: error, sender: address }, "sender check failed");
+      return reply(451, "4.3.0", "Temporary failure checking the sender; try again later");
+    }
   }
 
   private async rcpt(args: string, eightBit: boolean): Promise<void> {
@@ -484,6 +516,7 @@ export class SmtpSession {
     const config = this.options.config;
     this.data = {
       writer,
+      headers: this.submissionHeaders(),
       decoder: new DataDecoder({ maxLine: config.maxDataLine, maxSize: config.maxMessageSize }),
       failure: null,
       startedAt: this.now(),
@@ -543,6 +576,7 @@ export class SmtpSession {
         if (failed) refusal = opened;
         envelope.bdat = {
           writer: failed ? null : opened,
+          headers: this.submissionHeaders(),
           size: 0,
           lineEnds: new LineEndChecker(),
           failure: failed ? opened : null,
@@ -639,7 +673,9 @@ export class SmtpSession {
         recipient: only,
         date: new Date(),
       });
-      await writer.write(Buffer.from(returnPath + received, "utf8"));
+      const trace = Buffer.from(returnPath + received, "utf8");
+      await writer.write(trace);
+      envelope.traceLength = trace.length;
       return writer;
     } catch (error) {
       this.options.logger.warn({ err: error }, "could not start storing a message");
@@ -648,9 +684,21 @@ export class SmtpSession {
     }
   }
 
-  private async writeBlob(transfer: DataTransfer | BdatTransfer, bytes: Buffer): Promise<void> {
+  /** Submission listeners complete the header section; MX mail is stored exactly as received. */
+  private submissionHeaders(): SubmissionHeaders | null {
+    if (!this.options.submission) return null;
+    const hostname = this.options.hostname;
+    return new SubmissionHeaders({
+      date: () => rfc5322Date(new Date()),
+      messageId: () => `<${Date.now().toString(36)}.${randomBytes(9).toString("hex")}@${hostname}>`,
+    });
+  }
+
+  private async writeBlob(transfer: DataTransfer | BdatTransfer, data: Buffer): Promise<void> {
     const writer = transfer.writer;
     if (writer === null) return;
+    const bytes = transfer.headers ? transfer.headers.push(data) : data;
+    if (bytes.length === 0) return;
     try {
       await writer.write(bytes);
     } catch (error) {
@@ -677,9 +725,23 @@ export class SmtpSession {
       );
       return;
     }
+    const rest = transfer.headers?.finish();
+    if (rest && rest.length > 0) {
+      transfer.headers = null;
+      await this.writeBlob(transfer, rest);
+      if (transfer.writer === null) {
+        this.send(
+          transfer.failure ?? reply(451, "4.3.0", "Temporary failure storing the message; try again later"),
+        );
+        return;
+      }
+    }
     const writer = transfer.writer;
+    let signed: SignedMessage | null = null;
     try {
-      const blob = await writer.finish();
+      const received = await writer.finish();
+      signed = await this.signed(received, envelope.traceLength);
+      const blob = signed?.blob ?? received;
       const result = await this.options.agent.commit({
         blob,
         sender: envelope.sender?.routingAddress ?? "",
@@ -701,10 +763,28 @@ export class SmtpSession {
         "message accepted",
       );
       this.send(reply(250, "2.0.0", `Ok: queued as ${result.messageId}`));
+      // The unsigned original is referenced by nothing now: abort removes it.
+      if (signed !== null) await writer.abort().catch(() => undefined);
     } catch (error) {
       this.options.logger.warn({ err: error }, "committing a message failed");
+      if (signed !== null) await signed.discard().catch(() => undefined);
       await writer.abort().catch(() => undefined);
-      this.send(storeFailureReply(error));
+      this.send(error instanceof SigningError ? error.reply : storeFailureReply(error));
+    }
+  }
+
+  /** DKIM signing of an authenticated user's mail, through the agent; null when it is not signed. */
+  private async signed(blob: BlobRef, traceLength: number): Promise<SignedMessage | null> {
+    const sign = this.options.agent.sign;
+    if (this.user === null || sign === undefined) return null;
+    try {
+      return await sign.call(this.options.agent, blob, { authenticated: this.user, traceLength });
+    } catch (error) {
+      this.options.logger.error({ err: error }, "DKIM signing failed; the message was refused");
+      if (error instanceof StoreError) throw error;
+      throw new SigningError(
+        reply(451, "4.3.0", "Temporary failure signing the message (DKIM); try again later"),
+      );
     }
   }
 
@@ -810,6 +890,14 @@ export class SmtpSession {
     this.outbox = [];
     this.effects = [];
     return output;
+  }
+}
+
+/** Signing failed for a reason other than storage: the client gets this reply. */
+class SigningError extends Error {
+  constructor(readonly reply: Reply) {
+    super(reply.lines.join(" "));
+    this.name = "SigningError";
   }
 }
 

@@ -111,6 +111,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX queue_due ON queue (next_attempt_at);
   CREATE INDEX queue_message_id ON queue (message_id);
   `,
+  // One DKIM key per domain: rotation replaces it (the old selector's DNS record is the operator's to keep).
+  `
+  CREATE TABLE dkim_keys (
+    domain_id bigint PRIMARY KEY REFERENCES domains (id) ON DELETE CASCADE,
+    selector text NOT NULL,
+    private_key_pem text NOT NULL,
+    algorithm text NOT NULL CHECK (algorithm IN ('rsa-sha256', 'ed25519-sha256')),
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import pg from "pg";
 import type { Logger } from "pino";
+import { normalizeDkimKey } from "../dkim-key.js";
 import { newQueueId } from "../ids.js";
 import {
   type Alias,
@@ -15,6 +16,8 @@ import {
   DEFAULT_MAILBOXES,
   type DeliveryInput,
   type DeliveryResult,
+  type DkimKey,
+  type DkimKeyInput,
   type Domain,
   type FlagOperation,
   type FlagUpdateResult,
@@ -318,6 +321,45 @@ export class PostgresStore implements Store {
       }
       await client.query("DELETE FROM domains WHERE id = $1", [id]);
     });
+  }
+
+  async setDkimKey(domain: string, key: DkimKeyInput): Promise<void> {
+    const name = normalizeDomain(domain);
+    const checked = normalizeDkimKey(key);
+    await this.tx(async ({ client }) => {
+      const result = await client.query(
+        `INSERT INTO dkim_keys (domain_id, selector, private_key_pem, algorithm)
+           SELECT id, $2, $3, $4 FROM domains WHERE name = $1
+           ON CONFLICT (domain_id) DO UPDATE SET selector = excluded.selector,
+             private_key_pem = excluded.private_key_pem, algorithm = excluded.algorithm,
+             created_at = now()`,
+        [name, checked.selector, checked.privateKeyPem, checked.algorithm],
+      );
+      if (result.rowCount === 0) {
+        throw new StoreError("not-found", `domain ${name} is not served here; add it first`);
+      }
+    });
+  }
+
+  async getDkimKey(domain: string): Promise<DkimKey | null> {
+    const rows = await this.read<{
+      selector: string;
+      private_key_pem: string;
+      algorithm: DkimKey["algorithm"];
+      created_at: Date;
+    }>(
+      `SELECT k.selector, k.private_key_pem, k.algorithm, k.created_at
+         FROM dkim_keys k JOIN domains d ON d.id = k.domain_id WHERE d.name = $1`,
+      [normalizeDomain(domain)],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      selector: row.selector,
+      privateKeyPem: row.private_key_pem,
+      algorithm: row.algorithm,
+      createdAt: row.created_at,
+    };
   }
 
   // ---- users ----

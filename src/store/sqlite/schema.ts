@@ -99,6 +99,18 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX queue_message ON queue(message_id);
     `);
   },
+  (db) => {
+    // One key per domain: rotation replaces it (the old selector's DNS record is the operator's to keep).
+    db.exec(`
+      CREATE TABLE dkim_keys (
+        domain_id INTEGER PRIMARY KEY REFERENCES domains(id),
+        selector TEXT NOT NULL,
+        private_key_pem TEXT NOT NULL,
+        algorithm TEXT NOT NULL CHECK (algorithm IN ('rsa-sha256', 'ed25519-sha256')),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

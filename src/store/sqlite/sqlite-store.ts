@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import type Database from "better-sqlite3";
 import type { Logger } from "pino";
 import type { FileBlobStore } from "../blobs/file-blob-store.js";
+import { normalizeDkimKey } from "../dkim-key.js";
 import { newQueueId } from "../ids.js";
 import {
   type Alias,
@@ -16,6 +17,8 @@ import {
   DEFAULT_MAILBOXES,
   type DeliveryInput,
   type DeliveryResult,
+  type DkimKey,
+  type DkimKeyInput,
   type Domain,
   type EnvelopeDsn,
   type FlagOperation,
@@ -54,6 +57,12 @@ const MAX_GROUP = 256;
 interface DomainRow {
   id: number;
   name: string;
+  created_at: number;
+}
+interface DkimKeyRow {
+  selector: string;
+  private_key_pem: string;
+  algorithm: DkimKey["algorithm"];
   created_at: number;
 }
 interface UserRow {
@@ -317,7 +326,45 @@ export class SqliteStore implements Store {
           `domain ${domain} still has ${users} user(s) and ${aliases} alias(es); remove them first`,
         );
       }
+      this.run("DELETE FROM dkim_keys WHERE domain_id = ?", row.id);
       this.run("DELETE FROM domains WHERE id = ?", row.id);
+    });
+  }
+
+  setDkimKey(domain: string, key: DkimKeyInput): Promise<void> {
+    return this.write(() => {
+      const name = normalizeDomain(domain);
+      const checked = normalizeDkimKey(key);
+      const row = this.get<DomainRow>("SELECT * FROM domains WHERE name = ?", name);
+      if (!row) throw new StoreError("not-found", `domain ${name} is not served here; add it first`);
+      this.run(
+        `INSERT INTO dkim_keys (domain_id, selector, private_key_pem, algorithm, created_at)
+           VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (domain_id) DO UPDATE SET selector = excluded.selector,
+             private_key_pem = excluded.private_key_pem, algorithm = excluded.algorithm,
+             created_at = excluded.created_at`,
+        row.id,
+        checked.selector,
+        checked.privateKeyPem,
+        checked.algorithm,
+        Date.now(),
+      );
+    });
+  }
+
+  getDkimKey(domain: string): Promise<DkimKey | null> {
+    return this.read(() => {
+      const row = this.get<DkimKeyRow>(
+        `SELECT k.* FROM dkim_keys k JOIN domains d ON d.id = k.domain_id WHERE d.name = ?`,
+        normalizeDomain(domain),
+      );
+      if (!row) return null;
+      return {
+        selector: row.selector,
+        privateKeyPem: row.private_key_pem,
+        algorithm: row.algorithm,
+        createdAt: new Date(row.created_at),
+      };
     });
   }
 
