@@ -1,0 +1,101 @@
+/** What the command implementations need from the session that runs them. */
+
+import type { Logger } from "pino";
+import { type Mailbox, type Store, StoreError } from "../../store/types.js";
+import { decodeMailboxUtf7, encodeMailboxUtf7 } from "../protocol/utf7.js";
+import type { ImapValue } from "../protocol/value.js";
+import type { SelectedMailbox } from "../selected.js";
+
+export interface ImapContext {
+  readonly store: Store;
+  readonly logger: Logger | undefined;
+  readonly userId: number;
+  selected: SelectedMailbox | null;
+  /** RFC 7162: CONDSTORE is in force (enabled or implied by a CONDSTORE-using command). */
+  condstore: boolean;
+  readonly qresync: boolean;
+  /** Mailbox names are UTF-8 on the wire (IMAP4rev2 or UTF8=ACCEPT enabled). */
+  readonly utf8Names: boolean;
+  /** IMAP4rev2 enabled: SEARCH answers with ESEARCH (RFC 9051 §7.3.4). */
+  readonly rev2: boolean;
+  /** UIDs saved by SEARCH ... RETURN (SAVE) (RFC 5182). */
+  savedUids: Set<number>;
+  /** Largest message APPEND accepts. */
+  readonly maxMessageSize: number;
+  select(mailbox: SelectedMailbox | null): void;
+}
+
+/** A failure the client caused or may fix: becomes a tagged NO with the response code, if any. */
+export class CommandFailure extends Error {
+  constructor(
+    readonly code: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = "CommandFailure";
+  }
+}
+
+/** A command the client may not issue now (e.g. STORE in a read-only mailbox): tagged BAD. */
+export class CommandRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandRefused";
+  }
+}
+
+/** The wire form of a mailbox name into the store's UTF-8 name (RFC 9051 §5.1, RFC 3501 §5.1.3). */
+export function decodeName(context: ImapContext, raw: string): string {
+  let name = raw;
+  if (!context.utf8Names) {
+    const decoded = decodeMailboxUtf7(raw);
+    if (decoded === null) {
+      throw new CommandFailure(
+        "CANNOT",
+        `"${raw}" is not valid modified UTF-7; encode non-ASCII names as RFC 3501 §5.1.3 says`,
+      );
+    }
+    name = decoded;
+  }
+  if (name.toUpperCase() === "INBOX") return "INBOX";
+  if (/^inbox\//i.test(name)) return `INBOX${name.slice(5)}`;
+  return name;
+}
+
+export function encodeName(context: ImapContext, name: string): ImapValue {
+  return context.utf8Names ? name : encodeMailboxUtf7(name);
+}
+
+/** Finds a mailbox of the logged-in user; a missing one is NO [NONEXISTENT]. */
+export async function requireMailbox(context: ImapContext, name: string): Promise<Mailbox> {
+  const mailbox = await context.store.getMailbox(context.userId, name);
+  if (mailbox === null)
+    throw new CommandFailure("NONEXISTENT", `mailbox "${name}" does not exist; LIST shows the ones that do`);
+  return mailbox;
+}
+
+/** Turns a store refusal into the NO the client should see (RFC 5530 response codes). */
+export function storeFailure(error: unknown): never {
+  if (error instanceof StoreError) {
+    const code =
+      error.code === "exists"
+        ? "ALREADYEXISTS"
+        : error.code === "not-found"
+          ? "NONEXISTENT"
+          : error.code === "in-use"
+            ? "INUSE"
+            : error.code === "full"
+              ? "OVERQUOTA"
+              : error.code === "unavailable"
+                ? "UNAVAILABLE"
+                : "CANNOT";
+    throw new CommandFailure(code, error.message);
+  }
+  throw error;
+}
+
+export function requireSelected(context: ImapContext): SelectedMailbox {
+  if (context.selected === null)
+    throw new CommandRefused("no mailbox is selected; SELECT or EXAMINE one first");
+  return context.selected;
+}

@@ -1,0 +1,73 @@
+/** STORE and UID STORE (RFC 9051 §6.4.6), with UNCHANGEDSINCE (RFC 7162 §3.1.3). */
+
+import type { Command } from "../protocol/command.js";
+import { formatSequence } from "../protocol/sequence.js";
+import { flagList, untaggedValues } from "../responses.js";
+import { CommandRefused, type ImapContext, requireSelected } from "./context.js";
+import { resolveTargets } from "./targets.js";
+
+const SETTABLE_SYSTEM_FLAGS = new Set(["\\ANSWERED", "\\FLAGGED", "\\DELETED", "\\SEEN", "\\DRAFT"]);
+
+/** Canonical spelling of system flags; keywords are kept as given. \Recent cannot be stored (RFC 9051 §2.3.2). */
+export function normalizeFlags(flags: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const flag of flags) {
+    if (flag.startsWith("\\")) {
+      const upper = flag.toUpperCase();
+      if (!SETTABLE_SYSTEM_FLAGS.has(upper))
+        throw new CommandRefused(
+          `${flag} cannot be stored; only \\Answered, \\Flagged, \\Deleted, \\Seen and \\Draft`,
+        );
+      out.add(`\\${upper[1]}${upper.slice(2).toLowerCase()}`);
+    } else {
+      out.add(flag);
+    }
+  }
+  return [...out];
+}
+
+export async function storeFlags(
+  context: ImapContext,
+  command: Extract<Command, { name: "STORE" }>,
+): Promise<{ output: Buffer[]; code: string | null }> {
+  const view = requireSelected(context);
+  if (view.readOnly)
+    throw new CommandRefused("the mailbox is read-only (EXAMINE); SELECT it to change flags");
+  if (command.unchangedSince !== null) context.condstore = true;
+  const flags = normalizeFlags(command.flags);
+  const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
+  const uids = targets.map((t) => t.uid);
+  const result = await context.store.updateFlags(
+    view.mailbox.id,
+    uids,
+    command.operation,
+    flags,
+    command.unchangedSince === null ? undefined : { unchangedSince: command.unchangedSince },
+  );
+  for (const message of result.updated) view.noteFlags(message);
+  const out: Buffer[] = [];
+  const updated = new Set(result.updated.map((m) => m.uid));
+  const refused = new Set(result.modified);
+  for (const { uid } of targets) {
+    if (refused.has(uid)) continue;
+    const index = view.indexOf(uid);
+    const message = view.messages[index];
+    if (message === undefined) continue;
+    // .SILENT suppresses the echo, but with CONDSTORE a change still reports its MODSEQ (RFC 7162 §3.1.3).
+    if (command.silent && !(context.condstore && command.unchangedSince !== null && updated.has(uid)))
+      continue;
+    const data = [];
+    if (!command.silent) data.push({ atom: "FLAGS" }, flagList(message.flags));
+    if (command.uid) data.push({ atom: "UID" }, uid);
+    if (context.condstore) data.push({ atom: "MODSEQ" }, [message.modseq]);
+    out.push(untaggedValues([index + 1, { atom: "FETCH" }, data]));
+  }
+  let code: string | null = null;
+  if (result.modified.length > 0) {
+    const numbers = command.uid
+      ? result.modified
+      : result.modified.map((uid) => view.seqOf(uid)).filter((s) => s > 0);
+    code = `MODIFIED ${formatSequence(numbers)}`;
+  }
+  return { output: out, code };
+}

@@ -1,0 +1,119 @@
+/** Commands that add or remove messages: APPEND, COPY, MOVE (RFC 6851), EXPUNGE, UID EXPUNGE (RFC 4315). */
+
+import type { Command } from "../protocol/command.js";
+import { formatOrdered, inSequenceSet } from "../protocol/sequence.js";
+import { untagged } from "../responses.js";
+import type { SequenceSet } from "../search/types.js";
+import type { SyncOptions } from "../selected.js";
+import {
+  CommandFailure,
+  CommandRefused,
+  decodeName,
+  type ImapContext,
+  requireSelected,
+  storeFailure,
+} from "./context.js";
+import { normalizeFlags } from "./store-flags.js";
+import { resolveTargets } from "./targets.js";
+
+export async function append(
+  context: ImapContext,
+  command: Extract<Command, { name: "APPEND" }>,
+): Promise<string> {
+  const name = decodeName(context, command.mailbox);
+  const mailbox = await context.store.getMailbox(context.userId, name);
+  // RFC 9051 §6.3.12: TRYCREATE tells the client it may CREATE the mailbox and try again.
+  if (mailbox === null)
+    throw new CommandFailure("TRYCREATE", `mailbox "${name}" does not exist; CREATE it first`);
+  if (command.message.length > context.maxMessageSize) {
+    throw new CommandFailure(
+      "TOOBIG",
+      `the message is larger than the ${context.maxMessageSize} octets allowed`,
+    );
+  }
+  if (command.message.length === 0) throw new CommandFailure("CANNOT", "an empty message cannot be appended");
+  const flags = normalizeFlags(command.flags);
+  const writer = await context.store.createBlobWriter();
+  try {
+    await writer.write(command.message);
+    const blob = await writer.finish();
+    const added = await context.store.append(mailbox.id, blob, flags, command.date ?? new Date());
+    const status = await context.store.getMailboxById(mailbox.id);
+    return `[APPENDUID ${status?.uidValidity ?? mailbox.uidValidity} ${added.uid}]`;
+  } catch (error) {
+    await writer.abort();
+    return storeFailure(error);
+  }
+}
+
+export async function copyOrMove(
+  context: ImapContext,
+  command: Extract<Command, { name: "COPY" | "MOVE" }>,
+  sync: SyncOptions,
+): Promise<{ output: Buffer[]; code: string | null }> {
+  const view = requireSelected(context);
+  if (command.name === "MOVE" && view.readOnly) {
+    throw new CommandRefused("the mailbox is read-only (EXAMINE); SELECT it to move messages out");
+  }
+  const name = decodeName(context, command.mailbox);
+  const destination = await context.store.getMailbox(context.userId, name);
+  if (destination === null)
+    throw new CommandFailure("TRYCREATE", `mailbox "${name}" does not exist; CREATE it first`);
+  const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
+  if (targets.length === 0) return { output: [], code: null };
+  const uids = targets.map((t) => t.uid);
+  let result: Awaited<ReturnType<typeof context.store.copyMessages>>;
+  try {
+    result =
+      command.name === "MOVE"
+        ? await context.store.moveMessages(view.mailbox.id, uids, destination.id)
+        : await context.store.copyMessages(view.mailbox.id, uids, destination.id);
+  } catch (error) {
+    return storeFailure(error);
+  }
+  if (result.mapping.length === 0) {
+    // RFC 9051 §7.1: a message expunged meanwhile means the copy did not happen as asked.
+    throw new CommandFailure("EXPUNGEISSUED", "the messages were expunged by another session");
+  }
+  const copyuid = `COPYUID ${result.uidValidity} ${formatOrdered(result.mapping.map((m) => m[0]))} ${formatOrdered(
+    result.mapping.map((m) => m[1]),
+  )}`;
+  if (command.name === "COPY") return { output: [], code: copyuid };
+  // RFC 6851 §4.3: COPYUID goes in an untagged OK before the expunge responses.
+  const output = [untagged(`OK [${copyuid}] moved`)];
+  output.push(
+    ...view.removeExpunged(
+      result.mapping.map((m) => m[0]),
+      sync,
+    ),
+  );
+  return { output, code: null };
+}
+
+/** EXPUNGE, UID EXPUNGE, and CLOSE's silent variant: removes \Deleted messages (within `set` if given). */
+export async function expunge(
+  context: ImapContext,
+  set: SequenceSet | null,
+  sync: SyncOptions,
+  silent = false,
+): Promise<Buffer[]> {
+  const view = requireSelected(context);
+  if (view.readOnly) {
+    if (silent) return [];
+    throw new CommandRefused("the mailbox is read-only (EXAMINE); SELECT it to expunge");
+  }
+  const messages = await context.store.listMessages(view.mailbox.id);
+  const maxUid = view.maxUid;
+  const uids = messages
+    .filter((m) => m.flags.includes("\\Deleted") && view.indexOf(m.uid) >= 0)
+    .filter(
+      (m) =>
+        set === null ||
+        (set.kind === "saved" ? context.savedUids.has(m.uid) : inSequenceSet(set, m.uid, maxUid)),
+    )
+    .map((m) => m.uid);
+  if (uids.length === 0) return [];
+  const removed = await context.store.expunge(view.mailbox.id, uids);
+  if (silent) return [];
+  return view.removeExpunged(removed, sync);
+}

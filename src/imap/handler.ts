@@ -1,0 +1,266 @@
+/**
+ * The socket side of IMAP: frames the byte stream into commands (answering "+" for synchronizing
+ * literals), feeds them to the sans-IO session one at a time, writes its responses with backpressure,
+ * and performs STARTTLS and closing. Pipelined commands wait in a bounded queue; past it the socket is
+ * paused so the rest waits in the kernel.
+ */
+
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { Logger } from "pino";
+import { upgradeToTls } from "../net/starttls.js";
+import type { ConnectionInfo, ProtocolHandler, RejectReason } from "../net/types.js";
+import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
+import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameItem } from "./protocol/framer.js";
+import { type ImapResult, ImapSession } from "./session.js";
+
+/** RFC 9051 §5.4: an inactivity timer of at least 30 minutes. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+
+export interface ImapHandlerOptions {
+  idleTimeoutMs?: number;
+  maxErrors?: number;
+  /** Largest APPEND literal; defaults to the SMTP message size limit. */
+  maxMessageSize?: number;
+}
+
+const REJECT_LINGER_MS = 5_000;
+/** Framed items waiting while a command runs; past this the socket is paused. */
+const MAX_QUEUED = 64;
+
+class ImapConnection {
+  private readonly session: ImapSession;
+  private readonly framer: CommandFramer;
+  private readonly queue: FrameItem[] = [];
+  private socket: Socket | TLSSocket;
+  private processing = false;
+  private closed = false;
+  private upgrading = false;
+  private finished = false;
+  private draining = false;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+
+  constructor(
+    socket: Socket | TLSSocket,
+    info: ConnectionInfo,
+    private readonly deps: ServiceDeps,
+    private readonly options: Required<ImapHandlerOptions>,
+    private readonly logger: Logger,
+    private readonly onClosed: () => void,
+  ) {
+    this.socket = socket;
+    this.framer = new CommandFramer({ ...DEFAULT_FRAMER_LIMITS, maxLiteral: options.maxMessageSize });
+    this.session = new ImapSession({
+      store: deps.store,
+      authenticator: deps.authenticator,
+      remoteAddress: info.remoteAddress,
+      secure: info.secure,
+      tlsAvailable: !info.secure,
+      hostname: deps.config.hostname,
+      maxMessageSize: options.maxMessageSize,
+      maxErrors: options.maxErrors,
+      push: (data) => {
+        if (!this.closed) this.socket.write(data);
+      },
+      logger,
+    });
+    this.attach(socket);
+    void this.writeResult(this.session.greeting());
+  }
+
+  /** Shutdown: idle and not-yet-authenticated sessions are told BYE now; busy ones after their command. */
+  drain(): void {
+    this.draining = true;
+    if (!this.processing) this.sayGoodbyeIfDraining();
+  }
+
+  private sayGoodbyeIfDraining(): void {
+    if (!this.draining || this.closed || this.upgrading) return;
+    void this.writeResult({ output: [Buffer.from("* BYE server shutting down\r\n")], action: "close" });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    this.socket = socket;
+    socket.on("data", this.onData);
+    socket.on("error", (error) => this.logger.debug({ err: error }, "imap connection error"));
+    socket.once("close", () => this.handleClose());
+    socket.setTimeout(this.options.idleTimeoutMs, () => {
+      void this.writeResult({
+        output: [Buffer.from("* BYE autologout; idle for too long\r\n")],
+        action: "close",
+      });
+    });
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed || this.upgrading) return;
+    this.framer.lineMode = this.session.lineMode;
+    for (const item of this.framer.push(chunk)) {
+      // "+" for a synchronizing literal is answered at once: the client is waiting for it.
+      if (item.kind === "continue" && !this.processing && this.queue.length === 0) {
+        this.socket.write("+ Ready for literal data\r\n");
+        continue;
+      }
+      this.queue.push(item);
+    }
+    if (this.queue.length >= MAX_QUEUED) this.socket.pause();
+    if (this.queue.length > 0) void this.process();
+  }
+
+  private async process(): Promise<void> {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.closed && !this.upgrading) {
+        const item = this.queue.shift();
+        if (item === undefined) break;
+        const result = await this.session.handle(item);
+        await this.writeResult(result);
+        this.framer.lineMode = this.session.lineMode;
+        if (this.queue.length === 0) this.sayGoodbyeIfDraining();
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, "imap session failed");
+      this.socket.destroy();
+    } finally {
+      this.processing = false;
+      if (!this.closed && !this.upgrading && this.queue.length < MAX_QUEUED) this.socket.resume();
+    }
+  }
+
+  private async writeResult(result: ImapResult): Promise<void> {
+    for (const data of result.output) {
+      if (this.closed) return;
+      if (!this.socket.write(data)) await this.writable();
+    }
+    if (this.closed) return;
+    if (result.action === "close") {
+      this.closed = true;
+      this.session.close();
+      this.socket.end();
+    } else if (result.action === "starttls") {
+      await this.startTls();
+    }
+  }
+
+  private writable(): Promise<void> {
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off("drain", done);
+        socket.off("close", done);
+        resolve();
+      };
+      socket.once("drain", done);
+      socket.once("close", done);
+    });
+  }
+
+  /** RFC 9051 §6.2.1: anything the client pipelined after STARTTLS is discarded, never read as commands. */
+  private async startTls(): Promise<void> {
+    this.upgrading = true;
+    this.queue.length = 0;
+    this.framer.reset();
+    const plain = this.socket as Socket;
+    plain.off("data", this.onData);
+    plain.setTimeout(0);
+    plain.pause();
+    try {
+      const secure = await upgradeToTls(plain, this.deps.tls);
+      this.session.tlsStarted();
+      this.upgrading = false;
+      this.attach(secure);
+    } catch (error) {
+      this.logger.info({ err: error }, "imap STARTTLS handshake failed");
+      this.upgrading = false;
+      plain.destroy();
+      this.handleClose();
+    }
+  }
+
+  private handleClose(): void {
+    if (this.upgrading || this.finished) return;
+    this.finished = true;
+    this.closed = true;
+    this.queue.length = 0;
+    this.session.close();
+    this.onClosed();
+  }
+}
+
+export function createImapHandler(
+  listener: "imap" | "imaps",
+  deps: ServiceDeps,
+  options: ImapHandlerOptions = {},
+): ProtocolHandler {
+  const settings: Required<ImapHandlerOptions> = {
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxErrors: options.maxErrors ?? 20,
+    maxMessageSize: options.maxMessageSize ?? deps.config.smtp.maxMessageSize,
+  };
+  const logger = deps.logger.child({ listener });
+  const connections = new Set<ImapConnection>();
+  let draining = false;
+  let idleWaiters: Array<() => void> = [];
+
+  const settleIfIdle = () => {
+    if (connections.size > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  const reject = (socket: Socket | TLSSocket, reason: RejectReason) => {
+    try {
+      logger.debug({ reason }, "imap connection refused");
+      socket.on("error", () => {});
+      socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
+      const text =
+        reason === "shutting-down" ? "server shutting down" : "too many connections; try again later";
+      socket.end(`* BYE ${text}\r\n`);
+    } catch {
+      socket.destroy();
+    }
+  };
+
+  return {
+    accept(socket, info) {
+      if (draining) {
+        reject(socket, "shutting-down");
+        return;
+      }
+      const connection: ImapConnection = new ImapConnection(socket, info, deps, settings, logger, () => {
+        connections.delete(connection);
+        settleIfIdle();
+      });
+      connections.add(connection);
+    },
+    reject(socket, _info, reason) {
+      reject(socket, reason);
+    },
+    drain() {
+      draining = true;
+      for (const connection of connections) connection.drain();
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        settleIfIdle();
+      });
+    },
+    destroyAll() {
+      for (const connection of connections) connection.destroy();
+    },
+  };
+}
+
+/** Registered for the "imap" (STARTTLS offered) and "imaps" (implicit TLS) listeners. */
+export const imapProtocol: ProtocolFactory = (listener, deps) => {
+  if (listener !== "imap" && listener !== "imaps") {
+    throw new Error(`the IMAP protocol cannot serve the "${listener}" listener; use "imap" or "imaps"`);
+  }
+  return createImapHandler(listener, deps);
+};

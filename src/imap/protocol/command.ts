@@ -1,0 +1,634 @@
+/**
+ * Parses a framed command into a typed command (RFC 9051 §6 and §9, with the extensions mailroom
+ * advertises). Syntax errors throw ParseError; meaning (does the mailbox exist?) is the session's job.
+ */
+
+import type { SearchKey, SequenceSet } from "../search/types.js";
+import { Cursor, ParseError } from "./cursor.js";
+import type { CommandFrame } from "./framer.js";
+import { parseSearchProgram } from "./search.js";
+import { parseSequenceSet } from "./sequence.js";
+
+/** Same shape as src/imap/mime/section.ts SectionSpec (RFC 9051 §6.4.5 section-spec). */
+export interface SectionSpec {
+  part: number[];
+  text?: "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT" | "TEXT" | "MIME";
+  fields?: string[];
+}
+
+export interface Partial {
+  offset: number;
+  length: number;
+}
+
+export type FetchItem =
+  | {
+      kind:
+        | "FLAGS"
+        | "UID"
+        | "INTERNALDATE"
+        | "RFC822.SIZE"
+        | "ENVELOPE"
+        | "BODYSTRUCTURE"
+        | "BODY"
+        | "MODSEQ"
+        | "RFC822"
+        | "RFC822.HEADER"
+        | "RFC822.TEXT";
+    }
+  /** BODY[section]<partial>; `label` is how the response names it (RFC 9051 §7.5.2). */
+  | { kind: "section"; peek: boolean; section: SectionSpec; partial: Partial | null; label: string }
+  | { kind: "binary"; peek: boolean; part: number[]; partial: Partial | null; label: string }
+  | { kind: "binary.size"; part: number[]; label: string };
+
+export interface StatusItemsRequest {
+  items: string[];
+}
+
+export interface ListReturn {
+  subscribed: boolean;
+  children: boolean;
+  specialUse: boolean;
+  status: string[] | null;
+}
+
+export interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  knownUids: SequenceSet | null;
+}
+
+export type Command =
+  | {
+      name:
+        | "CAPABILITY"
+        | "NOOP"
+        | "LOGOUT"
+        | "STARTTLS"
+        | "CHECK"
+        | "CLOSE"
+        | "UNSELECT"
+        | "EXPUNGE"
+        | "IDLE"
+        | "NAMESPACE";
+    }
+  | { name: "LOGIN"; user: string; password: string }
+  | { name: "AUTHENTICATE"; mechanism: string; initial: string | null }
+  | { name: "ENABLE"; capabilities: string[] }
+  | { name: "ID"; params: Array<[string, string | null]> | null }
+  | { name: "SELECT" | "EXAMINE"; mailbox: string; condstore: boolean; qresync: QresyncParams | null }
+  | { name: "CREATE" | "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE"; mailbox: string }
+  | { name: "RENAME"; from: string; to: string }
+  | {
+      name: "LIST";
+      reference: string;
+      patterns: string[];
+      selection: { subscribed: boolean; remote: boolean; recursiveMatch: boolean; specialUse: boolean };
+      returns: ListReturn;
+      extended: boolean;
+    }
+  | { name: "LSUB"; reference: string; pattern: string }
+  | { name: "STATUS"; mailbox: string; items: string[] }
+  | { name: "APPEND"; mailbox: string; flags: string[]; date: Date | null; message: Buffer }
+  | {
+      name: "FETCH";
+      uid: boolean;
+      set: SequenceSet;
+      items: FetchItem[];
+      changedSince: number | null;
+      vanished: boolean;
+    }
+  | {
+      name: "STORE";
+      uid: boolean;
+      set: SequenceSet;
+      operation: "add" | "remove" | "set";
+      silent: boolean;
+      flags: string[];
+      unchangedSince: number | null;
+    }
+  | {
+      name: "SEARCH";
+      uid: boolean;
+      /** null: a plain SEARCH; otherwise ESEARCH RETURN options (empty list means ALL). */
+      returns: string[] | null;
+      key: SearchKey;
+    }
+  | { name: "COPY" | "MOVE"; uid: boolean; set: SequenceSet; mailbox: string }
+  | { name: "UID EXPUNGE"; set: SequenceSet };
+
+export interface ParsedCommand {
+  tag: string;
+  command: Command;
+}
+
+/** Thrown with the tag when the tag was readable, so the BAD can be tagged. */
+export class CommandError extends Error {
+  constructor(
+    readonly tag: string | null,
+    message: string,
+    /** True when the error is about an unsupported charset (NO [BADCHARSET], RFC 9051 §6.4.4). */
+    readonly badCharset = false,
+  ) {
+    super(message);
+    this.name = "CommandError";
+  }
+}
+
+const NO_ARGS = new Set([
+  "CAPABILITY",
+  "NOOP",
+  "LOGOUT",
+  "STARTTLS",
+  "CHECK",
+  "CLOSE",
+  "UNSELECT",
+  "EXPUNGE",
+  "IDLE",
+  "NAMESPACE",
+]);
+
+export function parseCommand(frame: CommandFrame): ParsedCommand {
+  const cursor = new Cursor(frame);
+  let tag: string | null = null;
+  try {
+    tag = cursor.token("a tag", " ");
+    if (/[(){%*"\\+\x00-\x1f\x7f]/.test(tag)) {
+      throw new ParseError("the tag contains characters a tag may not have");
+    }
+    cursor.space();
+    const name = cursor.atom("a command name").toUpperCase();
+    const command = parseArguments(name, cursor);
+    cursor.end();
+    return { tag, command };
+  } catch (error) {
+    if (error instanceof ParseError) {
+      const badTag = tag !== null && /[(){%*"\\+\x00-\x1f\x7f]/.test(tag) ? null : tag;
+      throw new CommandError(badTag, error.message, error.message.startsWith("BADCHARSET"));
+    }
+    throw error;
+  }
+}
+
+function parseArguments(name: string, cursor: Cursor): Command {
+  if (NO_ARGS.has(name)) return { name } as Command;
+  switch (name) {
+    case "LOGIN": {
+      cursor.space();
+      const user = cursor.astring("a user name");
+      cursor.space();
+      const password = cursor.astring("a password");
+      return { name, user, password };
+    }
+    case "AUTHENTICATE": {
+      cursor.space();
+      const mechanism = cursor.atom("a SASL mechanism name").toUpperCase();
+      let initial: string | null = null;
+      if (!cursor.atEnd()) {
+        cursor.space();
+        // RFC 4959 §3: "=" stands for an empty initial response.
+        initial = cursor.accept("=") ? "" : cursor.token("a base64 initial response");
+      }
+      return { name, mechanism, initial };
+    }
+    case "ENABLE": {
+      const capabilities: string[] = [];
+      do {
+        cursor.space();
+        capabilities.push(cursor.atom("a capability name").toUpperCase());
+      } while (!cursor.atEnd());
+      return { name, capabilities };
+    }
+    case "ID": {
+      cursor.space();
+      if (cursor.lookingAtWord("NIL")) {
+        cursor.accept("NIL");
+        return { name, params: null };
+      }
+      const flat = cursor.list(() => cursor.nstring());
+      if (flat.length % 2 !== 0 || flat.length > 60)
+        throw new ParseError("ID takes up to 30 field-value pairs");
+      const params: Array<[string, string | null]> = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        const key = flat[i];
+        if (key === null || key === undefined) throw new ParseError("an ID field name may not be NIL");
+        params.push([key, flat[i + 1] ?? null]);
+      }
+      return { name, params };
+    }
+    case "SELECT":
+    case "EXAMINE":
+      return parseSelect(name, cursor);
+    case "CREATE":
+    case "DELETE":
+    case "SUBSCRIBE":
+    case "UNSUBSCRIBE": {
+      cursor.space();
+      const mailbox = cursor.astring("a mailbox name");
+      // RFC 4466 create-param list (e.g. USE for CREATE-SPECIAL-USE) is not offered: refuse clearly.
+      return { name, mailbox };
+    }
+    case "RENAME": {
+      cursor.space();
+      const from = cursor.astring("the existing mailbox name");
+      cursor.space();
+      const to = cursor.astring("the new mailbox name");
+      return { name, from, to };
+    }
+    case "LIST":
+      return parseList(cursor);
+    case "LSUB": {
+      cursor.space();
+      const reference = cursor.astring("a reference name");
+      cursor.space();
+      const pattern = cursor.listMailbox();
+      return { name, reference, pattern };
+    }
+    case "STATUS": {
+      cursor.space();
+      const mailbox = cursor.astring("a mailbox name");
+      cursor.space();
+      const items = cursor.list(() => cursor.atom("a status item").toUpperCase(), false);
+      for (const item of items) {
+        if (!STATUS_ITEMS.has(item)) throw new ParseError(`unknown STATUS item ${item}`);
+      }
+      return { name, mailbox, items };
+    }
+    case "APPEND":
+      return parseAppend(cursor);
+    case "FETCH":
+    case "STORE":
+    case "SEARCH":
+    case "COPY":
+    case "MOVE":
+      return parseMessageCommand(name, false, cursor);
+    case "UID": {
+      cursor.space();
+      const sub = cursor.atom("FETCH, STORE, SEARCH, COPY, MOVE or EXPUNGE after UID").toUpperCase();
+      if (sub === "EXPUNGE") {
+        cursor.space();
+        return { name: "UID EXPUNGE", set: parseSequenceSet(cursor) };
+      }
+      if (!["FETCH", "STORE", "SEARCH", "COPY", "MOVE"].includes(sub)) {
+        throw new ParseError(
+          `UID ${sub} is not a command; use UID FETCH, STORE, SEARCH, COPY, MOVE or EXPUNGE`,
+        );
+      }
+      return parseMessageCommand(sub, true, cursor);
+    }
+    default:
+      throw new ParseError(`unknown command ${name}`);
+  }
+}
+
+export const STATUS_ITEMS = new Set([
+  "MESSAGES",
+  "UIDNEXT",
+  "UIDVALIDITY",
+  "UNSEEN",
+  "DELETED",
+  "SIZE",
+  "RECENT",
+  "HIGHESTMODSEQ",
+]);
+
+function parseSelect(name: "SELECT" | "EXAMINE", cursor: Cursor): Command {
+  cursor.space();
+  const mailbox = cursor.astring("a mailbox name");
+  let condstore = false;
+  let qresync: QresyncParams | null = null;
+  if (!cursor.atEnd()) {
+    cursor.space();
+    cursor.list(() => {
+      const param = cursor.atom("a SELECT parameter").toUpperCase();
+      if (param === "CONDSTORE") {
+        condstore = true;
+      } else if (param === "QRESYNC") {
+        cursor.space();
+        cursor.expect("(");
+        const uidValidity = cursor.nzNumber("a UIDVALIDITY");
+        cursor.space();
+        const modseq = cursor.nzNumber("a MODSEQ");
+        let knownUids: SequenceSet | null = null;
+        if (cursor.accept(" ")) {
+          if (cursor.peek() !== 0x28) knownUids = parseSequenceSet(cursor);
+          // RFC 7162 §3.2.5.2 seq-match-data: accepted and not used; VANISHED falls back to the
+          // full expunge history, which is correct if a little longer.
+          if (cursor.accept(" ") || cursor.peek() === 0x28) {
+            cursor.expect("(");
+            parseSequenceSet(cursor);
+            cursor.space();
+            parseSequenceSet(cursor);
+            cursor.expect(")");
+          }
+        }
+        cursor.expect(")");
+        qresync = { uidValidity, modseq, knownUids };
+      } else {
+        throw new ParseError(`unknown SELECT parameter ${param}`);
+      }
+      return param;
+    });
+  }
+  return { name, mailbox, condstore: condstore || qresync !== null, qresync };
+}
+
+function parseList(cursor: Cursor): Command {
+  cursor.space();
+  const selection = { subscribed: false, remote: false, recursiveMatch: false, specialUse: false };
+  let extended = false;
+  // RFC 5258 list-select-opts
+  if (cursor.peek() === 0x28) {
+    extended = true;
+    cursor.list(() => {
+      const option = cursor.atom("a LIST selection option").toUpperCase();
+      if (option === "SUBSCRIBED") selection.subscribed = true;
+      else if (option === "REMOTE") selection.remote = true;
+      else if (option === "RECURSIVEMATCH") selection.recursiveMatch = true;
+      else if (option === "SPECIAL-USE") selection.specialUse = true;
+      else throw new ParseError(`unknown LIST selection option ${option}`);
+      return option;
+    });
+    // RFC 5258 §3: RECURSIVEMATCH alone is meaningless and must be rejected.
+    if (selection.recursiveMatch && !selection.subscribed && !selection.specialUse) {
+      throw new ParseError("RECURSIVEMATCH needs another selection option such as SUBSCRIBED");
+    }
+    cursor.space();
+  }
+  const reference = cursor.astring("a reference name");
+  cursor.space();
+  let patterns: string[];
+  if (cursor.peek() === 0x28) {
+    extended = true;
+    patterns = cursor.list(() => cursor.listMailbox(), false);
+  } else {
+    patterns = [cursor.listMailbox()];
+  }
+  const returns: ListReturn = { subscribed: false, children: false, specialUse: false, status: null };
+  if (!cursor.atEnd()) {
+    cursor.space();
+    cursor.expect("RETURN", "RETURN");
+    cursor.space();
+    extended = true;
+    cursor.list(() => {
+      const option = cursor.atom("a LIST return option").toUpperCase();
+      if (option === "SUBSCRIBED") returns.subscribed = true;
+      else if (option === "CHILDREN") returns.children = true;
+      else if (option === "SPECIAL-USE") returns.specialUse = true;
+      else if (option === "STATUS") {
+        cursor.space();
+        returns.status = cursor.list(() => {
+          const item = cursor.atom("a status item").toUpperCase();
+          if (!STATUS_ITEMS.has(item)) throw new ParseError(`unknown STATUS item ${item}`);
+          return item;
+        }, false);
+      } else throw new ParseError(`unknown LIST return option ${option}`);
+      return option;
+    });
+  }
+  return { name: "LIST", reference, patterns, selection, returns, extended };
+}
+
+const MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+
+/** RFC 9051 §9 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be space-padded). */
+export function parseDateTime(text: string): Date {
+  const match = /^([ \d]?\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(text);
+  if (match === null) throw new ParseError('expected a date-time like "17-Jul-1996 02:44:25 -0700"');
+  const [, day, mon, year, hh, mm, ss, sign, zh, zm] = match;
+  const month = MONTHS.indexOf((mon ?? "").toUpperCase());
+  if (month < 0) throw new ParseError(`unknown month ${mon}`);
+  const offset = (Number(zh) * 60 + Number(zm)) * (sign === "-" ? -1 : 1);
+  const utc =
+    Date.UTC(Number(year), month, Number(day), Number(hh), Number(mm), Number(ss)) - offset * 60_000;
+  const date = new Date(utc);
+  if (
+    Number.isNaN(date.getTime()) ||
+    Number(day) > 31 ||
+    Number(hh) > 23 ||
+    Number(mm) > 59 ||
+    Number(ss) > 60
+  ) {
+    throw new ParseError(`invalid date-time ${text}`);
+  }
+  return date;
+}
+
+function parseAppend(cursor: Cursor): Command {
+  cursor.space();
+  const mailbox = cursor.astring("a mailbox name");
+  cursor.space();
+  let flags: string[] = [];
+  let date: Date | null = null;
+  if (cursor.peek() === 0x28) {
+    flags = cursor.list(() => cursor.flag());
+    cursor.space();
+  }
+  if (cursor.peek() === 0x22) {
+    date = parseDateTime(cursor.string("a date-time"));
+    cursor.space();
+  }
+  // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
+  const message = cursor.stringBytes("the message as a literal");
+  return { name: "APPEND", mailbox, flags, date, message };
+}
+
+function parseMessageCommand(name: string, uid: boolean, cursor: Cursor): Command {
+  cursor.space();
+  if (name === "SEARCH") return parseSearch(uid, cursor);
+  const set = parseSequenceSet(cursor);
+  cursor.space();
+  switch (name) {
+    case "FETCH":
+      return parseFetch(uid, set, cursor);
+    case "STORE":
+      return parseStore(uid, set, cursor);
+    default:
+      return { name: name as "COPY" | "MOVE", uid, set, mailbox: cursor.astring("a mailbox name") };
+  }
+}
+
+function parseSearch(uid: boolean, cursor: Cursor): Command {
+  let returns: string[] | null = null;
+  if (cursor.accept("RETURN ")) {
+    returns = cursor.list(() => {
+      const option = cursor.atom("a SEARCH return option").toUpperCase();
+      if (!["MIN", "MAX", "ALL", "COUNT", "SAVE"].includes(option)) {
+        throw new ParseError(`unknown SEARCH return option ${option}`);
+      }
+      return option;
+    });
+    cursor.space();
+  }
+  const key = parseSearchProgram(cursor);
+  return { name: "SEARCH", uid, returns, key };
+}
+
+const FETCH_ATTRIBUTES = new Set([
+  "FLAGS",
+  "UID",
+  "INTERNALDATE",
+  "RFC822.SIZE",
+  "ENVELOPE",
+  "BODYSTRUCTURE",
+  "BODY",
+  "MODSEQ",
+  "RFC822",
+  "RFC822.HEADER",
+  "RFC822.TEXT",
+]);
+
+const MACROS: Record<string, FetchItem[]> = {
+  ALL: [{ kind: "FLAGS" }, { kind: "INTERNALDATE" }, { kind: "RFC822.SIZE" }, { kind: "ENVELOPE" }],
+  FAST: [{ kind: "FLAGS" }, { kind: "INTERNALDATE" }, { kind: "RFC822.SIZE" }],
+  FULL: [
+    { kind: "FLAGS" },
+    { kind: "INTERNALDATE" },
+    { kind: "RFC822.SIZE" },
+    { kind: "ENVELOPE" },
+    { kind: "BODY" },
+  ],
+};
+
+function parseFetch(uid: boolean, set: SequenceSet, cursor: Cursor): Command {
+  let items: FetchItem[];
+  const macro = Object.keys(MACROS).find((m) => cursor.lookingAtWord(m));
+  if (macro !== undefined) {
+    cursor.accept(macro);
+    items = [...(MACROS[macro] ?? [])];
+  } else if (cursor.peek() === 0x28) {
+    items = cursor.list(() => parseFetchItem(cursor), false);
+  } else {
+    items = [parseFetchItem(cursor)];
+  }
+  let changedSince: number | null = null;
+  let vanished = false;
+  if (!cursor.atEnd()) {
+    cursor.space();
+    cursor.list(() => {
+      const modifier = cursor.atom("a FETCH modifier").toUpperCase();
+      if (modifier === "CHANGEDSINCE") {
+        cursor.space();
+        changedSince = cursor.number("a MODSEQ");
+      } else if (modifier === "VANISHED") {
+        vanished = true;
+      } else {
+        throw new ParseError(`unknown FETCH modifier ${modifier}`);
+      }
+      return modifier;
+    }, false);
+    // RFC 7162 §3.2.6: VANISHED only with UID FETCH and CHANGEDSINCE.
+    if (vanished && (!uid || changedSince === null)) {
+      throw new ParseError("VANISHED needs UID FETCH with CHANGEDSINCE");
+    }
+  }
+  if (uid && !items.some((item) => item.kind === "UID")) items.push({ kind: "UID" });
+  if (changedSince !== null && !items.some((item) => item.kind === "MODSEQ")) items.push({ kind: "MODSEQ" });
+  return { name: "FETCH", uid, set, items, changedSince, vanished };
+}
+
+function parsePartNumbers(cursor: Cursor): number[] {
+  const part: number[] = [];
+  while (cursor.peek() >= 0x31 && cursor.peek() <= 0x39) {
+    part.push(cursor.nzNumber("a part number"));
+    if (part.length > 100) throw new ParseError("the section part path is too deep");
+    if (!cursor.accept(".")) break;
+    if (!(cursor.peek() >= 0x31 && cursor.peek() <= 0x39)) {
+      // The dot belongs to a section text after the part numbers: "1.HEADER".
+      return part;
+    }
+  }
+  return part;
+}
+
+function parsePartial(cursor: Cursor): Partial | null {
+  if (!cursor.accept("<")) return null;
+  const offset = cursor.number("a partial offset");
+  cursor.expect(".", '"." between offset and length');
+  const length = cursor.nzNumber("a partial length");
+  cursor.expect(">");
+  return { offset, length };
+}
+
+function parseFetchItem(cursor: Cursor): FetchItem {
+  const word = cursor.match(/^[A-Za-z0-9.]+/)?.toUpperCase();
+  if (word === undefined) throw new ParseError("expected a FETCH item");
+  if (word === "BINARY" || word === "BINARY.PEEK" || word === "BINARY.SIZE") {
+    cursor.expect("[", `"[" after ${word}`);
+    const part = parsePartNumbers(cursor);
+    cursor.expect("]", '"]" closing the part');
+    const path = part.join(".");
+    if (word === "BINARY.SIZE") return { kind: "binary.size", part, label: `BINARY.SIZE[${path}]` };
+    const partial = parsePartial(cursor);
+    return { kind: "binary", peek: word === "BINARY.PEEK", part, partial, label: `BINARY[${path}]` };
+  }
+  if ((word === "BODY" || word === "BODY.PEEK") && cursor.peek() === 0x5b) {
+    cursor.expect("[");
+    const section = parseSection(cursor);
+    cursor.expect("]", '"]" closing the section');
+    const partial = parsePartial(cursor);
+    const label = `BODY[${sectionLabel(section)}]${partial === null ? "" : `<${partial.offset}>`}`;
+    return { kind: "section", peek: word === "BODY.PEEK", section, partial, label };
+  }
+  if (word === "BODY.PEEK") throw new ParseError("BODY.PEEK needs a section, e.g. BODY.PEEK[]");
+  if (!FETCH_ATTRIBUTES.has(word)) throw new ParseError(`unknown FETCH item ${word}`);
+  return { kind: word } as FetchItem;
+}
+
+function parseSection(cursor: Cursor): SectionSpec {
+  const part = parsePartNumbers(cursor);
+  if (cursor.peek() === 0x5d) return { part };
+  const text = cursor.atom("a section text (HEADER, HEADER.FIELDS, TEXT or MIME)").toUpperCase();
+  if (text === "HEADER" || text === "TEXT") return { part, text };
+  if (text === "MIME") {
+    if (part.length === 0) throw new ParseError("MIME needs a part number, e.g. BODY[1.MIME]");
+    return { part, text };
+  }
+  if (text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT") {
+    cursor.space();
+    const fields = cursor.list(() => cursor.astring("a header field name"), false);
+    return { part, text, fields };
+  }
+  throw new ParseError(`unknown section ${text}`);
+}
+
+function sectionLabel(section: SectionSpec): string {
+  const parts = section.part.join(".");
+  if (section.text === undefined) return parts;
+  const prefix = parts === "" ? "" : `${parts}.`;
+  if (section.fields !== undefined) {
+    const fields = section.fields.map((f) =>
+      /^[\x21-\x7e]+$/.test(f) && !/[(){%*"\\\]]/.test(f) ? f : JSON.stringify(f),
+    );
+    return `${prefix}${section.text} (${fields.join(" ").toUpperCase()})`;
+  }
+  return `${prefix}${section.text}`;
+}
+
+function parseStore(uid: boolean, set: SequenceSet, cursor: Cursor): Command {
+  let unchangedSince: number | null = null;
+  if (cursor.peek() === 0x28) {
+    cursor.list(() => {
+      cursor.expect("UNCHANGEDSINCE", "UNCHANGEDSINCE");
+      cursor.space();
+      unchangedSince = cursor.number("a MODSEQ");
+      return null;
+    }, false);
+    cursor.space();
+  }
+  const item = cursor.atom("+FLAGS, -FLAGS or FLAGS", "+").toUpperCase();
+  const match = /^([+-]?)FLAGS(\.SILENT)?$/.exec(item);
+  if (match === null) throw new ParseError("expected +FLAGS, -FLAGS or FLAGS (optionally .SILENT)");
+  const operation = match[1] === "+" ? "add" : match[1] === "-" ? "remove" : "set";
+  cursor.space();
+  let flags: string[];
+  if (cursor.peek() === 0x28) {
+    flags = cursor.list(() => cursor.flag());
+  } else {
+    flags = [cursor.flag()];
+    while (cursor.accept(" ")) flags.push(cursor.flag());
+  }
+  return { name: "STORE", uid, set, operation, silent: match[2] !== undefined, flags, unchangedSince };
+}
+
+export { ParseError };

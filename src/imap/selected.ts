@@ -1,0 +1,159 @@
+/**
+ * The selected mailbox as one session's client knows it: the message sequence (sequence number =
+ * index + 1), each message's flags and MODSEQ as last reported, and the changes other sessions made
+ * that this client has not been told yet. Changes arrive as store events and are reported at the
+ * moments RFC 9051 §7 allows: EXISTS and FETCH FLAGS after any command, EXPUNGE/VANISHED only where
+ * §7.5.1 permits (not during FETCH, STORE or SEARCH).
+ */
+
+import type { Mailbox, MailboxEvent, MailboxMessage, Store } from "../store/types.js";
+import { formatSequence } from "./protocol/sequence.js";
+import { flagList, untagged, untaggedValues } from "./responses.js";
+
+export interface ViewMessage {
+  uid: number;
+  flags: string[];
+  modseq: number;
+}
+
+export interface SyncOptions {
+  allowExpunge: boolean;
+  /** QRESYNC enabled: report expunges as VANISHED (RFC 7162 §3.2.10). */
+  vanished: boolean;
+  /** CONDSTORE enabled: unsolicited FETCH responses carry MODSEQ (RFC 7162 §3.1.4). */
+  condstore: boolean;
+  /** The command was a UID command: unsolicited FETCH responses carry UID. */
+  uid: boolean;
+}
+
+export class SelectedMailbox {
+  readonly messages: ViewMessage[];
+  private readonly pendingExists = new Set<number>();
+  private readonly pendingFlags = new Set<number>();
+  private readonly pendingExpunge = new Set<number>();
+  private highestUid: number;
+  /** Set when something happened that sync() should look at. */
+  private dirty = false;
+
+  constructor(
+    readonly mailbox: Mailbox,
+    readonly readOnly: boolean,
+    messages: MailboxMessage[],
+  ) {
+    this.messages = messages.map((m) => ({ uid: m.uid, flags: [...m.flags], modseq: m.modseq }));
+    this.highestUid = this.messages.at(-1)?.uid ?? 0;
+  }
+
+  get exists(): number {
+    return this.messages.length;
+  }
+
+  get hasPending(): boolean {
+    return this.dirty;
+  }
+
+  /** Called from the store's event bus: record only; the report happens at the next sync. */
+  observe(event: MailboxEvent): void {
+    if (event.kind === "mailboxes" || event.mailboxId !== this.mailbox.id) return;
+    const target =
+      event.kind === "exists"
+        ? this.pendingExists
+        : event.kind === "flags"
+          ? this.pendingFlags
+          : this.pendingExpunge;
+    for (const uid of event.uids) target.add(uid);
+    this.dirty = true;
+  }
+
+  seqOf(uid: number): number {
+    const index = this.indexOf(uid);
+    return index < 0 ? 0 : index + 1;
+  }
+
+  indexOf(uid: number): number {
+    let lo = 0;
+    let hi = this.messages.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const found = (this.messages[mid] as ViewMessage).uid;
+      if (found === uid) return mid;
+      if (found < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  get maxUid(): number {
+    return this.messages.at(-1)?.uid ?? 0;
+  }
+
+  /** Records what this session itself changed, so it is not reported back as someone else's change. */
+  noteFlags(message: MailboxMessage): void {
+    const index = this.indexOf(message.uid);
+    const view = this.messages[index];
+    if (view === undefined) return;
+    view.flags = [...message.flags];
+    view.modseq = message.modseq;
+  }
+
+  /** Removes messages this session expunged; returns the responses announcing it. */
+  removeExpunged(uids: readonly number[], options: SyncOptions): Buffer[] {
+    const gone = uids.filter((uid) => this.indexOf(uid) >= 0).sort((a, b) => a - b);
+    for (const uid of gone) this.pendingExpunge.delete(uid);
+    if (gone.length === 0) return [];
+    if (options.vanished) {
+      for (const uid of gone) this.messages.splice(this.indexOf(uid), 1);
+      return [untagged(`VANISHED ${formatSequence(gone)}`)];
+    }
+    const out: Buffer[] = [];
+    // Highest first, so each sequence number is still the one the client knows when it reads it.
+    for (const uid of [...gone].reverse()) {
+      const index = this.indexOf(uid);
+      this.messages.splice(index, 1);
+      out.push(untagged(`${index + 1} EXPUNGE`));
+    }
+    return out;
+  }
+
+  /** Reports what changed since the last sync, in the order expunges, new messages, flag changes. */
+  async sync(store: Store, options: SyncOptions): Promise<Buffer[]> {
+    if (!this.dirty) return [];
+    const out: Buffer[] = [];
+    if (options.allowExpunge && this.pendingExpunge.size > 0) {
+      const uids = [...this.pendingExpunge];
+      this.pendingExpunge.clear();
+      out.push(...this.removeExpunged(uids, options));
+    }
+    if (this.pendingExists.size > 0) {
+      const fresh = [...this.pendingExists].filter((uid) => uid > this.highestUid).sort((a, b) => a - b);
+      this.pendingExists.clear();
+      let added = 0;
+      for (const uid of fresh) {
+        const message = await store.getMessage(this.mailbox.id, uid);
+        if (message === null) continue;
+        this.messages.push({ uid, flags: [...message.flags], modseq: message.modseq });
+        this.highestUid = uid;
+        added++;
+      }
+      if (added > 0) out.push(untagged(`${this.messages.length} EXISTS`));
+    }
+    if (this.pendingFlags.size > 0) {
+      const uids = [...this.pendingFlags].sort((a, b) => a - b);
+      this.pendingFlags.clear();
+      for (const uid of uids) {
+        const view = this.messages[this.indexOf(uid)];
+        if (view === undefined) continue;
+        const message = await store.getMessage(this.mailbox.id, uid);
+        if (message === null || message.modseq <= view.modseq) continue;
+        view.flags = [...message.flags];
+        view.modseq = message.modseq;
+        const data = [{ atom: "FLAGS" }, flagList(view.flags)];
+        if (options.uid) data.push({ atom: "UID" }, uid);
+        if (options.condstore) data.push({ atom: "MODSEQ" }, [view.modseq]);
+        out.push(untaggedValues([this.seqOf(uid), { atom: "FETCH" }, data]));
+      }
+    }
+    this.dirty = this.pendingExpunge.size > 0;
+    return out;
+  }
+}

@@ -1,0 +1,566 @@
+/**
+ * The IMAP session, sans-IO (RFC 9051 states: not authenticated, authenticated, selected, logout).
+ * The adapter hands it framed commands and raw lines (SASL responses, IDLE's DONE) one at a time and
+ * performs what it returns: bytes to write, and whether to start TLS or close. While the client is in
+ * IDLE, changes seen on the store's event bus are written at once through `push`.
+ */
+
+import type { Logger } from "pino";
+import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
+import type { MailboxEvent, Store } from "../store/types.js";
+import {
+  CommandFailure,
+  CommandRefused,
+  type ImapContext,
+  requireSelected,
+  storeFailure,
+} from "./commands/context.js";
+import { fetch } from "./commands/fetch.js";
+import * as mailboxes from "./commands/mailboxes.js";
+import { search } from "./commands/search.js";
+import { select } from "./commands/select.js";
+import { storeFlags } from "./commands/store-flags.js";
+import { append, copyOrMove, expunge } from "./commands/transfer.js";
+import { type Command, CommandError, parseCommand } from "./protocol/command.js";
+import type { FrameItem } from "./protocol/framer.js";
+import { continuation, tagged, untagged } from "./responses.js";
+import type { SelectedMailbox, SyncOptions } from "./selected.js";
+
+export type ImapState = "not-authenticated" | "authenticated" | "selected" | "logout";
+
+export interface ImapResult {
+  output: Buffer[];
+  /** "starttls": write the output, drop anything pipelined, upgrade, then call tlsStarted(). */
+  action: "continue" | "starttls" | "close";
+}
+
+export interface ImapSessionOptions {
+  store: Store;
+  authenticator: Authenticator;
+  remoteAddress: string;
+  /** True when the connection is already encrypted (implicit TLS). */
+  secure: boolean;
+  /** Whether STARTTLS can be offered. */
+  tlsAvailable: boolean;
+  hostname?: string;
+  /** Largest message APPEND accepts, in octets. */
+  maxMessageSize?: number;
+  /** BAD responses tolerated before the session says BYE. */
+  maxErrors?: number;
+  /** Writes unsolicited responses while the client is in IDLE. */
+  push?: (data: Buffer) => void;
+  logger?: Logger;
+}
+
+type SaslPhase =
+  | { kind: "exchange"; tag: string; exchange: SaslExchange }
+  | { kind: "final"; tag: string; user: AuthenticatedUser };
+
+const ANY_STATE = new Set(["CAPABILITY", "NOOP", "LOGOUT", "ID"]);
+const NOT_AUTHENTICATED = new Set(["STARTTLS", "AUTHENTICATE", "LOGIN"]);
+const SELECTED = new Set([
+  "CLOSE",
+  "UNSELECT",
+  "EXPUNGE",
+  "UID EXPUNGE",
+  "SEARCH",
+  "FETCH",
+  "STORE",
+  "COPY",
+  "MOVE",
+  "CHECK",
+]);
+/** RFC 9051 §7.5.1: no EXPUNGE while answering these (their UID forms are fine). */
+const NO_EXPUNGE_DURING = new Set(["FETCH", "STORE", "SEARCH"]);
+
+const ENABLEABLE = new Set(["CONDSTORE", "QRESYNC", "IMAP4REV2", "UTF8=ACCEPT"]);
+
+export class ImapSession implements ImapContext {
+  private stateValue: ImapState = "not-authenticated";
+  private secure: boolean;
+  private user: AuthenticatedUser | null = null;
+  private sasl: SaslPhase | null = null;
+  private idleTag: string | null = null;
+  private idleWork: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | null = null;
+  private errors = 0;
+  private readonly enabled = new Set<string>();
+  private readonly hostname: string;
+  private readonly maxErrors: number;
+  selected: SelectedMailbox | null = null;
+  condstore = false;
+  savedUids = new Set<number>();
+  readonly maxMessageSize: number;
+
+  constructor(private readonly options: ImapSessionOptions) {
+    this.secure = options.secure;
+    this.hostname = options.hostname ?? "localhost";
+    this.maxErrors = options.maxErrors ?? 20;
+    this.maxMessageSize = options.maxMessageSize ?? 50 * 1024 * 1024;
+  }
+
+  get store(): Store {
+    return this.options.store;
+  }
+
+  get logger(): Logger | undefined {
+    return this.options.logger;
+  }
+
+  get userId(): number {
+    if (this.user === null) throw new Error("no user is logged in");
+    return this.user.userId;
+  }
+
+  get state(): ImapState {
+    return this.stateValue;
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has("QRESYNC");
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has("IMAP4REV2");
+  }
+
+  get utf8Names(): boolean {
+    return this.rev2 || this.enabled.has("UTF8=ACCEPT");
+  }
+
+  /** True while input lines are SASL responses or IDLE's DONE rather than commands. */
+  get lineMode(): boolean {
+    return this.sasl !== null || this.idleTag !== null;
+  }
+
+  /** True while in IDLE: the adapter may then close the connection on shutdown with a BYE. */
+  get idling(): boolean {
+    return this.idleTag !== null;
+  }
+
+  select(mailbox: SelectedMailbox | null): void {
+    this.selected = mailbox;
+    this.stateValue =
+      mailbox === null ? (this.user === null ? "not-authenticated" : "authenticated") : "selected";
+  }
+
+  greeting(): ImapResult {
+    return this.result([
+      untagged(`OK [CAPABILITY ${this.capabilities().join(" ")}] ${this.hostname} IMAP server ready`),
+    ]);
+  }
+
+  capabilities(): string[] {
+    const caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"];
+    if (this.stateValue === "not-authenticated") {
+      if (this.options.tlsAvailable && !this.secure) caps.push("STARTTLS");
+      if (!this.options.authenticator.plaintextAllowed(this.authContext)) caps.push("LOGINDISABLED");
+      for (const mechanism of this.options.authenticator.mechanisms(this.authContext))
+        caps.push(`AUTH=${mechanism}`);
+      return caps;
+    }
+    caps.push(
+      "NAMESPACE",
+      "UNSELECT",
+      "UIDPLUS",
+      "MOVE",
+      "CHILDREN",
+      "SPECIAL-USE",
+      "LIST-EXTENDED",
+      "LIST-STATUS",
+      "STATUS=SIZE",
+      "ESEARCH",
+      "SEARCHRES",
+      "CONDSTORE",
+      "QRESYNC",
+      "BINARY",
+      "UTF8=ACCEPT",
+      `APPENDLIMIT=${this.maxMessageSize}`,
+    );
+    return caps;
+  }
+
+  async handle(item: FrameItem): Promise<ImapResult> {
+    if (this.stateValue === "logout") return { output: [], action: "close" };
+    switch (item.kind) {
+      case "continue":
+        return this.result([continuation("Ready for literal data")]);
+      case "error": {
+        const text =
+          item.reason === "line-too-long"
+            ? "[TOOBIG] the command line is too long"
+            : item.reason === "literal-too-large"
+              ? `[TOOBIG] the literal is larger than the ${this.maxMessageSize} octets allowed`
+              : "[TOOBIG] the command has too many literals";
+        return this.bad(item.tag, text);
+      }
+      case "line":
+        return this.handleLine(item.line.toString("utf8"));
+      case "command":
+        return this.handleFrame(item);
+    }
+  }
+
+  /** After the TLS handshake: nothing said before it carries over (RFC 9051 §6.2.1). */
+  tlsStarted(): void {
+    this.secure = true;
+  }
+
+  close(): void {
+    this.stateValue = "logout";
+    this.sasl = null;
+    this.idleTag = null;
+    this.selected = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  private get authContext(): AuthContext {
+    return { remoteAddress: this.options.remoteAddress, secure: this.secure };
+  }
+
+  private result(output: Buffer[], action: ImapResult["action"] = "continue"): ImapResult {
+    return { output, action };
+  }
+
+  private bad(tag: string | null, text: string): ImapResult {
+    this.errors++;
+    if (this.errors > this.maxErrors) {
+      this.close();
+      return this.result([untagged("BYE too many invalid commands; closing the connection")], "close");
+    }
+    return this.result([tag === null ? untagged(`BAD ${text}`) : tagged(tag, "BAD", text)]);
+  }
+
+  private async handleFrame(item: Extract<FrameItem, { kind: "command" }>): Promise<ImapResult> {
+    let parsed: ReturnType<typeof parseCommand>;
+    try {
+      parsed = parseCommand(item.frame);
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error;
+      if (error.badCharset && error.tag !== null) {
+        return this.result([
+          tagged(
+            error.tag,
+            "NO",
+            `[BADCHARSET (UTF-8 US-ASCII)] ${error.message.replace(/^BADCHARSET: /, "")}`,
+          ),
+        ]);
+      }
+      return this.bad(error.tag, `${error.message}`);
+    }
+    const { tag, command } = parsed;
+    const name = command.name;
+    if (!ANY_STATE.has(name)) {
+      if (this.stateValue === "not-authenticated" && !NOT_AUTHENTICATED.has(name)) {
+        return this.bad(tag, `${name} needs a logged-in session; LOGIN or AUTHENTICATE first`);
+      }
+      if (this.stateValue !== "not-authenticated" && NOT_AUTHENTICATED.has(name)) {
+        return this.bad(tag, `${name} is only valid before logging in`);
+      }
+      if (SELECTED.has(name) && this.stateValue !== "selected") {
+        return this.bad(tag, `${name} needs a selected mailbox; SELECT or EXAMINE one first`);
+      }
+    }
+    const sync: SyncOptions = {
+      allowExpunge: !NO_EXPUNGE_DURING.has(name) || ("uid" in command && command.uid),
+      vanished: this.qresync,
+      condstore: this.condstore,
+      uid: "uid" in command && command.uid,
+    };
+    try {
+      const result = await this.execute(tag, command, sync);
+      if (
+        result.action === "continue" &&
+        this.selected !== null &&
+        !this.lineMode &&
+        name !== "SELECT" &&
+        name !== "EXAMINE"
+      ) {
+        // Untagged updates go before the tagged completion (RFC 9051 §7).
+        const last = result.output.pop();
+        sync.condstore = this.condstore;
+        result.output.push(...(await this.selected.sync(this.store, sync)));
+        if (last !== undefined) result.output.push(last);
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof CommandFailure) {
+        return this.result([
+          tagged(tag, "NO", `${error.code === null ? "" : `[${error.code}] `}${error.message}`),
+        ]);
+      }
+      if (error instanceof CommandRefused) return this.bad(tag, error.message);
+      try {
+        storeFailure(error);
+      } catch (mapped) {
+        if (mapped instanceof CommandFailure) {
+          return this.result([
+            tagged(tag, "NO", `${mapped.code === null ? "" : `[${mapped.code}] `}${mapped.message}`),
+          ]);
+        }
+      }
+      this.logger?.error({ err: error, command: name }, "imap command failed");
+      return this.result([
+        tagged(tag, "NO", "[SERVERBUG] the server could not complete the command; try again later"),
+      ]);
+    }
+  }
+
+  private ok(tag: string, output: Buffer[], text: string, code: string | null = null): ImapResult {
+    output.push(tagged(tag, "OK", code === null ? text : `[${code}] ${text}`));
+    return this.result(output);
+  }
+
+  private async execute(tag: string, command: Command, sync: SyncOptions): Promise<ImapResult> {
+    switch (command.name) {
+      case "CAPABILITY":
+        return this.ok(
+          tag,
+          [untagged(`CAPABILITY ${this.capabilities().join(" ")}`)],
+          "CAPABILITY completed",
+        );
+      case "NOOP":
+      case "CHECK":
+        return this.ok(tag, [], `${command.name} completed`);
+      case "LOGOUT":
+        this.close();
+        return this.result([untagged("BYE logging out"), tagged(tag, "OK", "LOGOUT completed")], "close");
+      case "ID":
+        // RFC 2971 §3.3: fields about the server; the client's are only logged.
+        if (command.params !== null)
+          this.logger?.debug({ id: Object.fromEntries(command.params) }, "imap client id");
+        return this.ok(tag, [untagged('ID ("name" "mailroom")')], "ID completed");
+      case "STARTTLS":
+        if (!this.options.tlsAvailable || this.secure)
+          return this.bad(tag, "TLS is already active or not available here");
+        return this.result([tagged(tag, "OK", "begin TLS negotiation now")], "starttls");
+      case "LOGIN":
+        return this.login(tag, command.user, command.password);
+      case "AUTHENTICATE":
+        return this.authenticate(tag, command.mechanism, command.initial);
+      case "ENABLE": {
+        const enabled: string[] = [];
+        for (const capability of command.capabilities) {
+          if (!ENABLEABLE.has(capability) || this.enabled.has(capability)) continue;
+          this.enabled.add(capability);
+          enabled.push(capability);
+          // RFC 7162 §3.2.3: enabling QRESYNC implies CONDSTORE.
+          if (capability === "QRESYNC" || capability === "CONDSTORE") this.condstore = true;
+        }
+        return this.ok(tag, [untagged(`ENABLED${enabled.map((c) => ` ${c}`).join("")}`)], "ENABLE completed");
+      }
+      case "SELECT":
+      case "EXAMINE": {
+        const { output, code } = await select(this, command);
+        return this.ok(tag, output, `${command.name} completed`, code);
+      }
+      case "CREATE":
+        await mailboxes.create(this, command.mailbox);
+        return this.ok(tag, [], "CREATE completed");
+      case "DELETE":
+        await mailboxes.remove(this, command.mailbox);
+        return this.ok(tag, [], "DELETE completed");
+      case "RENAME":
+        await mailboxes.rename(this, command.from, command.to);
+        return this.ok(tag, [], "RENAME completed");
+      case "SUBSCRIBE":
+      case "UNSUBSCRIBE":
+        await mailboxes.subscribe(this, command.mailbox, command.name === "SUBSCRIBE");
+        return this.ok(tag, [], `${command.name} completed`);
+      case "LIST":
+      case "LSUB":
+        return this.ok(tag, await mailboxes.list(this, command), `${command.name} completed`);
+      case "NAMESPACE":
+        return this.ok(tag, mailboxes.namespace(), "NAMESPACE completed");
+      case "STATUS":
+        return this.ok(tag, await mailboxes.status(this, command), "STATUS completed");
+      case "APPEND":
+        return this.ok(tag, [], "APPEND completed", (await append(this, command)).slice(1, -1));
+      case "IDLE":
+        this.idleTag = tag;
+        return this.result([continuation("idling")]);
+      case "CLOSE":
+        // RFC 9051 §6.4.1: CLOSE expunges silently; no EXPUNGE responses.
+        await expunge(this, null, sync, true);
+        this.select(null);
+        return this.ok(tag, [], "CLOSE completed");
+      case "UNSELECT":
+        this.select(null);
+        return this.ok(tag, [], "UNSELECT completed");
+      case "EXPUNGE":
+        return this.ok(tag, await expunge(this, null, sync), "EXPUNGE completed");
+      case "UID EXPUNGE":
+        return this.ok(tag, await expunge(this, command.set, sync), "UID EXPUNGE completed");
+      case "FETCH": {
+        const { output, code } = await fetch(this, command);
+        return this.ok(tag, output, `${command.uid ? "UID " : ""}FETCH completed`, code);
+      }
+      case "STORE": {
+        const { output, code } = await storeFlags(this, command);
+        return this.ok(tag, output, `${command.uid ? "UID " : ""}STORE completed`, code);
+      }
+      case "SEARCH":
+        return this.ok(tag, await search(this, tag, command), `${command.uid ? "UID " : ""}SEARCH completed`);
+      case "COPY":
+      case "MOVE": {
+        requireSelected(this);
+        const { output, code } = await copyOrMove(this, command, sync);
+        return this.ok(tag, output, `${command.uid ? "UID " : ""}${command.name} completed`, code);
+      }
+    }
+  }
+
+  private async login(tag: string, username: string, password: string): Promise<ImapResult> {
+    if (!this.options.authenticator.plaintextAllowed(this.authContext)) {
+      return this.result([
+        tagged(tag, "NO", "[PRIVACYREQUIRED] LOGIN needs an encrypted connection; use STARTTLS first"),
+      ]);
+    }
+    const step = await this.options.authenticator.verifyPassword(username, password, this.authContext);
+    return this.finishAuth(tag, step);
+  }
+
+  private async authenticate(tag: string, mechanism: string, initial: string | null): Promise<ImapResult> {
+    const exchange = this.options.authenticator.begin(mechanism, this.authContext);
+    if (exchange === null) {
+      const plaintext = mechanism === "PLAIN" || mechanism === "LOGIN";
+      if (plaintext && !this.options.authenticator.plaintextAllowed(this.authContext)) {
+        return this.result([
+          tagged(
+            tag,
+            "NO",
+            `[PRIVACYREQUIRED] ${mechanism} needs an encrypted connection; use STARTTLS first`,
+          ),
+        ]);
+      }
+      return this.result([
+        tagged(tag, "NO", `[CANNOT] mechanism ${mechanism} is not supported; see the AUTH= capabilities`),
+      ]);
+    }
+    let initialBytes: Buffer | null = null;
+    if (initial !== null) {
+      const decoded = decodeBase64(initial);
+      if (decoded === null) return this.bad(tag, "the initial response is not valid base64");
+      initialBytes = decoded;
+    }
+    this.sasl = { kind: "exchange", tag, exchange };
+    return this.saslStep(tag, await exchange.start(initialBytes));
+  }
+
+  private async saslStep(tag: string, step: SaslStep): Promise<ImapResult> {
+    if (step.kind === "challenge") return this.result([continuation(step.data.toString("base64"))]);
+    if (step.kind === "success" && step.data !== undefined && step.data.length > 0) {
+      // RFC 9051 §6.2.2: additional data with success goes in a final challenge, answered empty.
+      this.sasl = { kind: "final", tag, user: step.user };
+      return this.result([continuation(step.data.toString("base64"))]);
+    }
+    this.sasl = null;
+    return this.finishAuth(tag, step);
+  }
+
+  private finishAuth(tag: string, step: SaslStep): ImapResult {
+    if (step.kind === "success") return this.loggedIn(tag, step.user);
+    if (step.kind === "challenge")
+      return this.result([tagged(tag, "NO", "[AUTHENTICATIONFAILED] authentication failed")]);
+    switch (step.reason) {
+      case "malformed":
+        return this.bad(tag, "the authentication data does not follow the mechanism's format");
+      case "throttled":
+        return this.result([
+          tagged(tag, "NO", "[UNAVAILABLE] too many failed logins from your address; wait and retry"),
+        ]);
+      case "unavailable":
+        return this.result([
+          tagged(tag, "NO", "[UNAVAILABLE] authentication is not possible right now; try again later"),
+        ]);
+      default:
+        return this.result([tagged(tag, "NO", "[AUTHENTICATIONFAILED] invalid user name or password")]);
+    }
+  }
+
+  private loggedIn(tag: string, user: AuthenticatedUser): ImapResult {
+    this.user = user;
+    this.stateValue = "authenticated";
+    this.unsubscribe = this.store.events.subscribe((event) => this.onEvent(event));
+    return this.result([
+      tagged(tag, "OK", `[CAPABILITY ${this.capabilities().join(" ")}] logged in as ${user.address}`),
+    ]);
+  }
+
+  private onEvent(event: MailboxEvent): void {
+    if (event.kind === "mailboxes" || this.user === null || event.userId !== this.user.userId) return;
+    const selected = this.selected;
+    if (selected === null) return;
+    selected.observe(event);
+    if (this.idleTag !== null) {
+      this.idleWork = this.idleWork
+        .then(() => this.flushIdle())
+        .catch((error: unknown) => {
+          this.logger?.error({ err: error }, "imap idle update failed");
+        });
+    }
+  }
+
+  /** RFC 2177: while idling, changes are reported as they happen (expunges included: no command runs). */
+  private async flushIdle(): Promise<void> {
+    const selected = this.selected;
+    if (this.idleTag === null || selected === null || !selected.hasPending) return;
+    const output = await selected.sync(this.store, {
+      allowExpunge: true,
+      vanished: this.qresync,
+      condstore: this.condstore,
+      uid: false,
+    });
+    if (this.idleTag === null) return;
+    for (const data of output) this.options.push?.(data);
+  }
+
+  private async handleLine(line: string): Promise<ImapResult> {
+    if (this.idleTag !== null) {
+      const tag = this.idleTag;
+      await this.idleWork;
+      this.idleTag = null;
+      const output: Buffer[] = [];
+      if (this.selected !== null) {
+        output.push(
+          ...(await this.selected.sync(this.store, {
+            allowExpunge: true,
+            vanished: this.qresync,
+            condstore: this.condstore,
+            uid: false,
+          })),
+        );
+      }
+      if (line.toUpperCase() !== "DONE") {
+        output.push(...this.bad(tag, 'IDLE ends with "DONE"').output);
+        return this.result(output);
+      }
+      output.push(tagged(tag, "OK", "IDLE terminated"));
+      return this.result(output);
+    }
+    const phase = this.sasl;
+    if (phase === null) return this.bad(null, "unexpected line");
+    if (line === "*") {
+      this.sasl = null;
+      return this.bad(phase.tag, "authentication cancelled");
+    }
+    const response = decodeBase64(line);
+    if (response === null) {
+      this.sasl = null;
+      return this.bad(phase.tag, "the response is not valid base64");
+    }
+    if (phase.kind === "final") {
+      this.sasl = null;
+      if (response.length !== 0)
+        return this.bad(phase.tag, "expected an empty response after the server's final data");
+      return this.loggedIn(phase.tag, phase.user);
+    }
+    return this.saslStep(phase.tag, await phase.exchange.next(response));
+  }
+}
+
+function decodeBase64(text: string): Buffer | null {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return null;
+  return Buffer.from(text, "base64");
+}

@@ -1,0 +1,193 @@
+// Real clients (python3 imaplib, curl, a raw socket) against the IMAP adapter on 127.0.0.1, with a real
+// SQLite store and authenticator.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { createSecureContext, createServer as createTlsServer, connect as tlsConnect } from "node:tls";
+import { promisify } from "node:util";
+import { pino } from "pino";
+import { generate } from "selfsigned";
+import { defaultConfig } from "../../src/config/defaults.js";
+import { createImapHandler } from "../../src/imap/handler.js";
+import type { ProtocolHandler } from "../../src/net/types.js";
+import type { ServiceDeps } from "../../src/server/deps.js";
+import { ADDRESS, createFixture, type ImapFixture, message, PASSWORD } from "./fixtures.js";
+
+const run = promisify(execFile);
+
+interface Running {
+  handler: ProtocolHandler;
+  server: Server;
+  port: number;
+}
+
+/** Reads a raw IMAP conversation: waits until the text received so far matches. */
+class RawClient {
+  text = "";
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly socket: Socket) {
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      this.text += chunk;
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    socket.on("error", () => {});
+  }
+
+  async until(pattern: RegExp): Promise<string> {
+    const deadline = Date.now() + 5000;
+    while (!pattern.test(this.text)) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${pattern}; got ${JSON.stringify(this.text)}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+    return this.text;
+  }
+}
+
+describe("IMAP adapter with real clients", () => {
+  let fixture: ImapFixture;
+  let plain: Running;
+  let implicit: Running;
+
+  before(async () => {
+    fixture = await createFixture();
+    await fixture.deliver(message("first", "Hello Alice\r\n"));
+    const pems = await generate([{ name: "commonName", value: "mail.example.test" }], { keySize: 2048 });
+    const deps: ServiceDeps = {
+      config: defaultConfig({ hostname: "mail.example.test" }),
+      store: fixture.store,
+      logger: pino({ level: "silent" }),
+      authenticator: fixture.authenticator,
+      tls: createSecureContext({ key: pems.private, cert: pems.cert }),
+    };
+    const info = (socket: Socket, listener: "imap" | "imaps") => ({
+      listener,
+      remoteAddress: socket.remoteAddress ?? "",
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? "",
+      localPort: socket.localPort ?? 0,
+      secure: listener === "imaps",
+    });
+    const plainHandler = createImapHandler("imap", deps);
+    const server = createServer((socket) => plainHandler.accept(socket, info(socket, "imap")));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    plain = { handler: plainHandler, server, port: (server.address() as AddressInfo).port };
+    const tlsHandler = createImapHandler("imaps", deps);
+    const tlsServer = createTlsServer({ key: pems.private, cert: pems.cert }, (socket) =>
+      tlsHandler.accept(socket, info(socket, "imaps")),
+    );
+    tlsServer.listen(0, "127.0.0.1");
+    await once(tlsServer, "listening");
+    implicit = { handler: tlsHandler, server: tlsServer, port: (tlsServer.address() as AddressInfo).port };
+  });
+
+  after(async () => {
+    for (const running of [plain, implicit]) {
+      running.handler.destroyAll();
+      running.server.close();
+    }
+    await fixture.cleanup();
+  });
+
+  test("python imaplib: login, list, select, append, fetch, store, search, copy, expunge", async () => {
+    const script = `
+import imaplib, sys
+port = int(sys.argv[1])
+m = imaplib.IMAP4("127.0.0.1", port)
+m.login(sys.argv[2], sys.argv[3])
+typ, boxes = m.list()
+assert typ == "OK" and any(b'"Sent"' in b for b in boxes), boxes
+typ, data = m.select("INBOX")
+assert typ == "OK" and data[0] == b"1", data
+msg = b"Subject: from python\\r\\n\\r\\nbody line\\r\\n"
+typ, data = m.append("INBOX", "(\\\\Flagged)", None, msg)
+assert typ == "OK" and b"APPENDUID" in data[0], data
+m.noop()
+typ, data = m.uid("FETCH", "2", "(BODY.PEEK[] FLAGS)")
+assert typ == "OK" and data[0][1] == msg, data
+assert b"\\\\Flagged" in data[1], data
+typ, data = m.store("1", "+FLAGS", "(\\\\Deleted)")
+assert typ == "OK", data
+typ, data = m.search(None, "FLAGGED")
+assert data == [b"2"], data
+typ, data = m.copy("2", "Archive")
+assert typ == "OK", data
+typ, data = m.expunge()
+assert data == [b"1"], data
+typ, data = m.status("Archive", "(MESSAGES)")
+assert b"MESSAGES 1" in data[0], data
+m.close()
+m.logout()
+print("ok")
+`;
+    const { stdout } = await run("python3", ["-c", script, String(plain.port), ADDRESS, PASSWORD]);
+    assert.equal(stdout.trim(), "ok");
+  });
+
+  test("curl over imaps: LIST and FETCH by UID return the stored bytes", async () => {
+    const raw = message("for curl", "curl body\r\n");
+    const archive = await fixture.store.getMailbox(fixture.userId, "Drafts");
+    assert.ok(archive !== null);
+    const uid = await fixture.deliver(raw, archive.id);
+    const base = `imaps://127.0.0.1:${implicit.port}`;
+    const auth = ["-k", "-s", "--user", `${ADDRESS}:${PASSWORD}`];
+    const list = await run("curl", [...auth, `${base}/`]);
+    assert.match(list.stdout, /\* LIST \(\\HasNoChildren \\Drafts\) "\/" "?Drafts"?/);
+    const fetched = await run("curl", [...auth, `${base}/Drafts/;UID=${uid}`], { encoding: "buffer" });
+    assert.deepEqual(fetched.stdout, Buffer.from(raw));
+  });
+
+  test("curl over imap with STARTTLS required", async () => {
+    const { stdout } = await run("curl", [
+      "-k",
+      "-s",
+      "--ssl-reqd",
+      "--user",
+      `${ADDRESS}:${PASSWORD}`,
+      "-X",
+      "STATUS INBOX (MESSAGES)",
+      `imap://127.0.0.1:${plain.port}/`,
+    ]);
+    assert.match(stdout, /\* STATUS "?INBOX"? \(MESSAGES \d+\)/);
+  });
+
+  test("raw socket: STARTTLS drops pipelined commands; IDLE hears a delivery at once", async () => {
+    const socket = connect(plain.port, "127.0.0.1");
+    const client = new RawClient(socket);
+    await client.until(/^\* OK .*\r\n/);
+    socket.write("s1 STARTTLS\r\ns2 LOGIN injected\r\n");
+    const beforeTls = await client.until(/s1 OK/);
+    assert.doesNotMatch(beforeTls, /s2/);
+    const secure = new RawClient(tlsConnect({ socket, rejectUnauthorized: false }) as unknown as Socket);
+    secure.socket.write("s3 CAPABILITY\r\n");
+    const afterTls = await secure.until(/s3 OK/);
+    assert.doesNotMatch(afterTls, /s2/, "the command pipelined after STARTTLS was discarded");
+    assert.doesNotMatch(afterTls, /STARTTLS/);
+    secure.socket.destroy();
+
+    const idle = new RawClient(connect(plain.port, "127.0.0.1"));
+    await idle.until(/^\* OK/);
+    idle.socket.write(`a LOGIN {${ADDRESS.length}}\r\n`);
+    await idle.until(/\+ Ready/);
+    idle.socket.write(`${ADDRESS} "${PASSWORD}"\r\nb SELECT Junk\r\nc IDLE\r\n`);
+    await idle.until(/\+ idling\r\n/);
+    const junk = await fixture.store.getMailbox(fixture.userId, "Junk");
+    assert.ok(junk !== null);
+    const raw = message("idle", "wake up\r\n");
+    await fixture.deliver(raw, junk.id);
+    await idle.until(/\* 1 EXISTS\r\n/);
+    idle.socket.write("DONE\r\nd FETCH 1 BODY.PEEK[]\r\ne LOGOUT\r\n");
+    const text = await idle.until(/e OK/);
+    assert.ok(text.includes(`* 1 FETCH (BODY[] {${raw.length}}\r\n${raw})`));
+    idle.socket.destroy();
+  });
+});

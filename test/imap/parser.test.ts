@@ -1,0 +1,315 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { type Command, CommandError, parseCommand } from "../../src/imap/protocol/command.js";
+import { Cursor } from "../../src/imap/protocol/cursor.js";
+import { CommandFramer, type FrameItem } from "../../src/imap/protocol/framer.js";
+import { formatSequence, inSequenceSet, parseSequenceSet } from "../../src/imap/protocol/sequence.js";
+import { decodeMailboxUtf7, encodeMailboxUtf7 } from "../../src/imap/protocol/utf7.js";
+import { encodeValue, type ImapValue } from "../../src/imap/protocol/value.js";
+
+function frames(input: string | Buffer, framer = new CommandFramer()): FrameItem[] {
+  return framer.push(typeof input === "string" ? Buffer.from(input, "utf8") : input);
+}
+
+function parse(line: string): Command {
+  const items = frames(line.endsWith("\r\n") ? line : `${line}\r\n`).filter((i) => i.kind === "command");
+  const item = items[0];
+  assert.ok(item !== undefined && item.kind === "command", `no command framed from ${line}`);
+  return parseCommand(item.frame).command;
+}
+
+function parseError(line: string): CommandError {
+  try {
+    parse(line);
+  } catch (error) {
+    assert.ok(error instanceof CommandError);
+    return error;
+  }
+  assert.fail(`expected ${line} to be rejected`);
+}
+
+describe("framer", () => {
+  test("asks for continuation on a synchronizing literal and assembles the command", () => {
+    const framer = new CommandFramer();
+    const first = frames("a LOGIN {5}\r\n", framer);
+    assert.deepEqual(first, [{ kind: "continue" }]);
+    const second = frames('alice "pw"\r\n', framer);
+    assert.equal(second.length, 1);
+    const item = second[0];
+    assert.ok(item?.kind === "command");
+    assert.deepEqual(parseCommand(item.frame).command, { name: "LOGIN", user: "alice", password: "pw" });
+  });
+
+  test("LITERAL+ needs no continuation", () => {
+    const items = frames("a LOGIN {5+}\r\nalice {2+}\r\npw\r\n");
+    assert.equal(items.length, 1);
+    const item = items[0];
+    assert.ok(item?.kind === "command");
+    assert.deepEqual(parseCommand(item.frame).command, { name: "LOGIN", user: "alice", password: "pw" });
+  });
+
+  test("a literal may contain CRLF and braces and arrive in pieces", () => {
+    const framer = new CommandFramer();
+    const data = "x\r\n{3}\r\ny";
+    const input = `a APPEND INBOX {${Buffer.byteLength(data)}+}\r\n${data}\r\n`;
+    const items: FrameItem[] = [];
+    for (const ch of input) items.push(...framer.push(Buffer.from(ch)));
+    assert.equal(items.length, 1);
+    const item = items[0];
+    assert.ok(item?.kind === "command");
+    const command = parseCommand(item.frame).command;
+    assert.ok(command.name === "APPEND");
+    assert.equal(command.message.toString(), data);
+  });
+
+  test("refuses an oversized synchronizing literal without waiting for it", () => {
+    const framer = new CommandFramer({ maxLine: 1000, maxLiteral: 10, maxLiterals: 5 });
+    const items = frames("t1 APPEND INBOX {11}\r\nt2 NOOP\r\n", framer);
+    assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "literal-too-large" });
+    assert.ok(items[1]?.kind === "command");
+  });
+
+  test("throws away an oversized non-synchronizing literal, then reads on", () => {
+    const framer = new CommandFramer({ maxLine: 1000, maxLiteral: 10, maxLiterals: 5 });
+    const items = frames("t1 APPEND INBOX {13+}\r\nt2 NOOP\r\nxx\r\nt3 NOOP\r\n", framer);
+    assert.equal(items.length, 2);
+    assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "literal-too-large" });
+    const next = items[1];
+    assert.ok(next?.kind === "command");
+    assert.equal(parseCommand(next.frame).tag, "t3");
+  });
+
+  test("drops an overlong line and recovers at the next one", () => {
+    const framer = new CommandFramer({ maxLine: 20, maxLiteral: 10, maxLiterals: 5 });
+    const items = frames(`t1 NOOP ${"x".repeat(50)}\r\nt2 NOOP\r\n`, framer);
+    assert.equal(items[0]?.kind, "error");
+    assert.equal(items.length, 2);
+    assert.ok(items[1]?.kind === "command");
+  });
+
+  test("fast-check: any split of the input frames the same commands", () => {
+    const input = Buffer.from('a LOGIN {5}\r\nalice "pw"\r\nb APPEND INBOX {3+}\r\nabc\r\nc NOOP\r\n');
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: input.length - 1 }), { maxLength: 6 }), (cuts) => {
+        const framer = new CommandFramer();
+        const points = [...new Set(cuts)].sort((x, y) => x - y);
+        const items: FrameItem[] = [];
+        let start = 0;
+        for (const p of [...points, input.length]) {
+          items.push(...framer.push(input.subarray(start, p)));
+          start = p;
+        }
+        const tags = items.flatMap((i) => (i.kind === "command" ? [parseCommand(i.frame).tag] : []));
+        assert.deepEqual(tags, ["a", "b", "c"]);
+        assert.equal(items.filter((i) => i.kind === "continue").length, 1);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe("command parser", () => {
+  test("FETCH with sections, partials, BINARY and macros", () => {
+    const command = parse(
+      "a UID FETCH 1:*,5 (FLAGS BODY.PEEK[1.2.HEADER.FIELDS (From To)]<0.100> BINARY[2] BINARY.SIZE[2] BODY[])",
+    );
+    assert.ok(command.name === "FETCH");
+    assert.equal(command.uid, true);
+    assert.deepEqual(command.set, {
+      kind: "ranges",
+      ranges: [
+        { start: 1, end: "*" },
+        { start: 5, end: 5 },
+      ],
+    });
+    const kinds = command.items.map((i) =>
+      i.kind === "section" || i.kind === "binary" || i.kind === "binary.size" ? i.label : i.kind,
+    );
+    assert.deepEqual(kinds, [
+      "FLAGS",
+      "BODY[1.2.HEADER.FIELDS (FROM TO)]<0>",
+      "BINARY[2]",
+      "BINARY.SIZE[2]",
+      "BODY[]",
+      "UID",
+    ]);
+    const section = command.items[1];
+    assert.ok(section?.kind === "section");
+    assert.deepEqual(section.section, { part: [1, 2], text: "HEADER.FIELDS", fields: ["From", "To"] });
+    assert.deepEqual(section.partial, { offset: 0, length: 100 });
+    assert.equal(section.peek, true);
+    const fast = parse("a FETCH 1 FAST");
+    assert.ok(fast.name === "FETCH");
+    assert.deepEqual(
+      fast.items.map((i) => i.kind),
+      ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+    );
+  });
+
+  test("STORE, COPY, MOVE, UID EXPUNGE and CONDSTORE modifiers", () => {
+    assert.deepEqual(parse("a STORE 2:4 (UNCHANGEDSINCE 7) -FLAGS.SILENT (\\Seen $Junk)"), {
+      name: "STORE",
+      uid: false,
+      set: { kind: "ranges", ranges: [{ start: 2, end: 4 }] },
+      operation: "remove",
+      silent: true,
+      flags: ["\\Seen", "$Junk"],
+      unchangedSince: 7,
+    });
+    assert.deepEqual(parse('a UID MOVE $ "Old mail"'), {
+      name: "MOVE",
+      uid: true,
+      set: { kind: "saved" },
+      mailbox: "Old mail",
+    });
+    assert.deepEqual(parse("a UID EXPUNGE 3:5"), {
+      name: "UID EXPUNGE",
+      set: { kind: "ranges", ranges: [{ start: 3, end: 5 }] },
+    });
+    const fetch = parse("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12 VANISHED)");
+    assert.ok(fetch.name === "FETCH" && fetch.vanished && fetch.changedSince === 12);
+  });
+
+  test("SEARCH keys become the shared AST", () => {
+    const command = parse(
+      'a SEARCH CHARSET UTF-8 OR FROM "bob" NOT SEEN SINCE 1-Feb-2024 2:* UID 5 LARGER 10 (DELETED FLAGGED)',
+    );
+    assert.ok(command.name === "SEARCH");
+    assert.deepEqual(command.key, {
+      type: "and",
+      keys: [
+        {
+          type: "or",
+          left: { type: "header", field: "from", value: "bob" },
+          right: { type: "not", key: { type: "flag", flag: "\\Seen", set: true } },
+        },
+        { type: "internalDate", op: "since", date: { year: 2024, month: 2, day: 1 } },
+        { type: "sequence", set: { kind: "ranges", ranges: [{ start: 2, end: "*" }] } },
+        { type: "uid", set: { kind: "ranges", ranges: [{ start: 5, end: 5 }] } },
+        { type: "size", op: "larger", octets: 10 },
+        {
+          type: "and",
+          keys: [
+            { type: "flag", flag: "\\Deleted", set: true },
+            { type: "flag", flag: "\\Flagged", set: true },
+          ],
+        },
+      ],
+    });
+    const esearch = parse("a UID SEARCH RETURN (MIN COUNT SAVE) MODSEQ 5");
+    assert.ok(esearch.name === "SEARCH");
+    assert.deepEqual(esearch.returns, ["MIN", "COUNT", "SAVE"]);
+    assert.deepEqual(esearch.key, { type: "modseq", modseq: 5n });
+  });
+
+  test("LIST-EXTENDED, STATUS, SELECT with QRESYNC, APPEND with date", () => {
+    const list = parse('a LIST (SUBSCRIBED) "" ("INBOX" "Work/%") RETURN (CHILDREN STATUS (MESSAGES SIZE))');
+    assert.ok(list.name === "LIST");
+    assert.deepEqual(list.patterns, ["INBOX", "Work/%"]);
+    assert.equal(list.selection.subscribed, true);
+    assert.deepEqual(list.returns.status, ["MESSAGES", "SIZE"]);
+    assert.deepEqual(parse("a STATUS INBOX (MESSAGES UIDNEXT)"), {
+      name: "STATUS",
+      mailbox: "INBOX",
+      items: ["MESSAGES", "UIDNEXT"],
+    });
+    const select = parse("a SELECT INBOX (QRESYNC (67890007 715194045000 41:211,214:541))");
+    assert.ok(select.name === "SELECT");
+    assert.equal(select.condstore, true);
+    assert.equal(select.qresync?.uidValidity, 67890007);
+    const append = parse('a APPEND Drafts (\\Draft) "17-Jul-1996 02:44:25 -0700" {1+}\r\nx');
+    assert.ok(append.name === "APPEND");
+    assert.equal(append.date?.toISOString(), "1996-07-17T09:44:25.000Z");
+    assert.deepEqual(append.flags, ["\\Draft"]);
+  });
+
+  test("syntax errors name what was expected and keep the tag", () => {
+    assert.equal(parseError("t1 FETCH").tag, "t1");
+    assert.match(parseError("t1 FETCH 1 (FLAGS").message, /expected/);
+    assert.match(parseError("t1 BOGUS").message, /unknown command BOGUS/);
+    assert.match(parseError("t1 FETCH 0 FLAGS").message, /must not be 0/);
+    assert.match(parseError('t1 LOGIN "unterminated').message, /unterminated/);
+    assert.equal(parseError("t1  NOOP").tag, "t1");
+    assert.equal(parseError("t1 SEARCH CHARSET KOI8-R ALL").badCharset, true);
+    assert.match(parseError(`t1 SEARCH ${"NOT ".repeat(100)}ALL`).message, /nested too deeply/);
+  });
+});
+
+describe("sequence sets", () => {
+  test("membership treats ranges as unordered and * as the highest number", () => {
+    const set = parseSequenceSet(new Cursor({ lines: [Buffer.from("4:2,9:*")], literals: [] }));
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 9, 12].map((n) => inSequenceSet(set, n, 12)),
+      [false, true, true, true, false, true, true],
+    );
+  });
+
+  test("fast-check: formatSequence round-trips through the parser", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 40 }),
+        (numbers) => {
+          const text = formatSequence(numbers);
+          const set = parseSequenceSet(new Cursor({ lines: [Buffer.from(text)], literals: [] }));
+          for (let n = 1; n <= 500; n++) assert.equal(inSequenceSet(set, n, 500), numbers.includes(n));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("values", () => {
+  test("quotes safe strings, uses literals otherwise, NIL for null, atoms raw", () => {
+    const value: ImapValue = [
+      null,
+      42,
+      'say "hi"',
+      "two\r\nlines",
+      Buffer.from("ab"),
+      { atom: "\\Seen" },
+      [],
+    ];
+    assert.equal(
+      encodeValue(value).toString(),
+      '(NIL 42 "say \\"hi\\"" {10}\r\ntwo\r\nlines {2}\r\nab \\Seen ())',
+    );
+  });
+
+  test("fast-check: an encoded string parses back to the same bytes", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 60 }), (text) => {
+        const encoded = encodeValue(text);
+        const items = new CommandFramer().push(
+          Buffer.concat([Buffer.from("a LOGIN "), encoded, Buffer.from(" x\r\n")]),
+        );
+        const last = items.at(-1);
+        assert.ok(last?.kind === "command");
+        const command = parseCommand(last.frame).command;
+        assert.ok(command.name === "LOGIN");
+        assert.equal(command.user, text);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("modified UTF-7", () => {
+  test("matches RFC 3501's example and escapes &", () => {
+    assert.equal(encodeMailboxUtf7("~peter/mail/台北/日本語"), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+    assert.equal(encodeMailboxUtf7("A&B"), "A&-B");
+    assert.equal(decodeMailboxUtf7("~peter/mail/&U,BTFw-/&ZeVnLIqe-"), "~peter/mail/台北/日本語");
+    assert.equal(decodeMailboxUtf7("&Jjo"), null);
+    assert.equal(decodeMailboxUtf7("&AGE-"), null, "printable ASCII must not be encoded");
+  });
+
+  test("fast-check: decode(encode(name)) is the name", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 20 }), (name) => {
+        assert.equal(decodeMailboxUtf7(encodeMailboxUtf7(name)), name);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

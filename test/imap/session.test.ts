@@ -1,0 +1,285 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { ADDRESS, createFixture, type ImapFixture, message, PASSWORD, SessionDriver } from "./fixtures.js";
+
+let fixture: ImapFixture;
+beforeEach(async () => {
+  fixture = await createFixture();
+});
+afterEach(async () => {
+  await fixture.cleanup();
+});
+
+async function selected(mailbox = "INBOX"): Promise<SessionDriver> {
+  const driver = new SessionDriver(fixture);
+  await driver.login();
+  const reply = await driver.command(`S1 SELECT ${mailbox}`);
+  assert.match(reply, /S1 OK \[READ-WRITE\]/);
+  return driver;
+}
+
+describe("not authenticated", () => {
+  test("greeting and CAPABILITY offer STARTTLS and AUTH, and no mailbox commands", async () => {
+    const driver = new SessionDriver(fixture);
+    assert.match(driver.greeting(), /^\* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 .*STARTTLS.*AUTH=PLAIN/);
+    assert.match(await driver.command("a SELECT INBOX"), /^a BAD SELECT needs a logged-in session/);
+    assert.match(await driver.command("b STARTTLS"), /^b OK/);
+    assert.equal(driver.action, "starttls");
+  });
+
+  test("LOGIN: wrong password is NO, right one is OK with capabilities", async () => {
+    const driver = new SessionDriver(fixture);
+    assert.match(await driver.command(`a LOGIN ${ADDRESS} wrong`), /^a NO \[AUTHENTICATIONFAILED\]/);
+    assert.match(
+      await driver.command(`b LOGIN ${ADDRESS} "${PASSWORD}"`),
+      /^b OK \[CAPABILITY .*UIDPLUS.*\] logged in/,
+    );
+    assert.match(
+      await driver.command(`c LOGIN ${ADDRESS} "${PASSWORD}"`),
+      /^c BAD LOGIN is only valid before/,
+    );
+  });
+
+  test("LOGIN over plaintext from a remote address is refused with PRIVACYREQUIRED", async () => {
+    const driver = new SessionDriver(fixture, { remoteAddress: "192.0.2.7" });
+    assert.match(driver.greeting(), /LOGINDISABLED/);
+    assert.match(await driver.command(`a LOGIN ${ADDRESS} "${PASSWORD}"`), /^a NO \[PRIVACYREQUIRED\]/);
+  });
+
+  test("AUTHENTICATE PLAIN with SASL-IR, with a continuation, and cancelled", async () => {
+    const token = Buffer.from(`\0${ADDRESS}\0${PASSWORD}`).toString("base64");
+    const first = new SessionDriver(fixture);
+    assert.match(await first.command(`a AUTHENTICATE PLAIN ${token}`), /^a OK/);
+    const second = new SessionDriver(fixture);
+    assert.equal(await second.command("a AUTHENTICATE PLAIN"), "+ \r\n");
+    assert.match(await second.command(token), /^a OK/);
+    const third = new SessionDriver(fixture);
+    await third.command("a AUTHENTICATE PLAIN");
+    assert.match(await third.command("*"), /^a BAD authentication cancelled/);
+    assert.match(await third.command("b NOOP"), /^b OK/);
+  });
+
+  test("syntax errors are BAD, tagged when the tag is readable; too many end the session", async () => {
+    const driver = new SessionDriver(fixture, { maxErrors: 2 });
+    assert.match(await driver.command("a FETCH"), /^a BAD/);
+    assert.match(await driver.command("("), /^\* BAD/);
+    assert.match(await driver.command("b BOGUS"), /^\* BYE/);
+    assert.equal(driver.action, "close");
+  });
+});
+
+describe("authenticated", () => {
+  test("LIST shows the special-use mailboxes; CREATE, RENAME, DELETE, SUBSCRIBE work", async () => {
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    const list = await driver.command('a LIST "" "*"');
+    assert.match(list, /\* LIST \(\\HasNoChildren\) "\/" "INBOX"/);
+    assert.match(list, /\* LIST \(\\HasNoChildren \\Sent\) "\/" "Sent"/);
+    assert.match(await driver.command("b CREATE Work/Projects/"), /^b OK/);
+    assert.match(
+      await driver.command('c LIST "" Work/%'),
+      /\* LIST \(\\HasNoChildren\) "\/" "Work\/Projects"/,
+    );
+    assert.match(await driver.command('c2 LIST "" %'), /\* LIST \(\\HasChildren\) "\/" "Work"/);
+    assert.match(await driver.command("d CREATE Work"), /^d NO \[ALREADYEXISTS\]/);
+    assert.match(await driver.command("e RENAME Work Play"), /^e OK/);
+    assert.match(await driver.command('f LIST "" "Play/*"'), /"Play\/Projects"/);
+    assert.match(await driver.command("g DELETE INBOX"), /^g NO/);
+    assert.match(await driver.command("h SUBSCRIBE Play"), /^h OK/);
+    assert.match(await driver.command('i LSUB "" *'), /\* LSUB \(\\HasChildren\) "\/" "Play"/);
+    assert.match(
+      await driver.command('j LIST (SUBSCRIBED) "" * RETURN (SPECIAL-USE)'),
+      /\\Subscribed\) "\/" "Play"\r\n/,
+    );
+    assert.match(await driver.command("k DELETE Nothing"), /^k NO \[NONEXISTENT\]/);
+    assert.match(await driver.command('l LIST "" ""'), /\* LIST \(\\Noselect\) "\/" ""/);
+  });
+
+  test("mailbox names are modified UTF-7 for rev1 clients and UTF-8 once enabled", async () => {
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    assert.match(await driver.command("a CREATE &ZeVnLIqe-"), /^a OK/);
+    assert.ok((await fixture.store.getMailbox(fixture.userId, "日本語")) !== null);
+    assert.match(await driver.command('b LIST "" *'), /"&ZeVnLIqe-"/);
+    assert.match(await driver.command("c CREATE &Jjo"), /^c NO/);
+    assert.match(await driver.command("d ENABLE UTF8=ACCEPT"), /\* ENABLED UTF8=ACCEPT/);
+    assert.ok((await driver.command('e LIST "" *')).includes(Buffer.from('"日本語"').toString("latin1")));
+  });
+
+  test("STATUS with SIZE, NAMESPACE, ID, APPEND with APPENDUID and TRYCREATE", async () => {
+    await fixture.deliver(message("one"));
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    const body = message("appended");
+    const reply = await driver.send(`a APPEND Sent (\\Seen) {${Buffer.byteLength(body)}}\r\n`);
+    assert.equal(reply, "+ Ready for literal data\r\n");
+    const sent = await fixture.store.getMailbox(fixture.userId, "Sent");
+    assert.ok(sent !== null);
+    assert.match(await driver.send(`${body}\r\n`), new RegExp(`^a OK \\[APPENDUID ${sent.uidValidity} 1\\]`));
+    assert.match(
+      await driver.command("b STATUS Sent (MESSAGES UNSEEN SIZE UIDNEXT)"),
+      new RegExp(`\\* STATUS "Sent" \\(MESSAGES 1 UNSEEN 0 SIZE ${Buffer.byteLength(body)} UIDNEXT 2\\)`),
+    );
+    assert.match(await driver.command("c APPEND Nowhere {1+}\r\nx"), /^c NO \[TRYCREATE\]/);
+    assert.match(await driver.command("d NAMESPACE"), /\* NAMESPACE \(\("" "\/"\)\) NIL NIL/);
+    assert.match(await driver.command('e ID ("name" "test")'), /\* ID \("name" "mailroom"\)/);
+  });
+});
+
+describe("selected", () => {
+  test("SELECT reports the mailbox; FETCH BODY[] is byte-identical and sets \\Seen, BODY.PEEK does not", async () => {
+    const raw = message("hello", "caf\u00e9 line\r\n");
+    await fixture.deliver(raw);
+    await fixture.deliver(message("second"));
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    const select = await driver.command("a SELECT INBOX");
+    assert.match(select, /\* 2 EXISTS/);
+    assert.match(select, new RegExp(`\\* OK \\[UIDVALIDITY ${fixture.inbox.uidValidity}\\]`));
+    assert.match(select, /\* OK \[UIDNEXT 3\]/);
+    assert.match(select, /\* OK \[HIGHESTMODSEQ \d+\]/);
+    assert.match(select, /\* OK \[PERMANENTFLAGS \(.*\\\*\)\]/);
+    const peek = await driver.command("b FETCH 1 (BODY.PEEK[] FLAGS)");
+    const bytes = Buffer.from(raw, "utf8");
+    assert.equal(
+      peek,
+      `* 1 FETCH (BODY[] {${bytes.length}}\r\n${bytes.toString("latin1")} FLAGS ())\r\nb OK FETCH completed\r\n`,
+    );
+    assert.match(
+      await driver.command("c FETCH 1 BODY[]<0.4>"),
+      /BODY\[\]<0> \{4\}\r\nFrom FLAGS \(\\Seen\)\)/,
+    );
+    assert.match(
+      await driver.command("d FETCH 1 (BODY[HEADER.FIELDS (Subject)])"),
+      /BODY\[HEADER.FIELDS \(SUBJECT\)\] \{18\}\r\nSubject: hello\r\n\r\n\)/,
+    );
+    assert.match(
+      await driver.command("e UID FETCH 2 (INTERNALDATE RFC822.SIZE)"),
+      /\* 2 FETCH \(INTERNALDATE "01-Feb-2024 10:00:00 \+0000" RFC822.SIZE \d+ UID 2\)/,
+    );
+    assert.match(await driver.command("f FETCH 3 FLAGS"), /^f BAD message number 3 does not exist/);
+    assert.match(await driver.command("g UID FETCH 99 FLAGS"), /^g OK/);
+  });
+
+  test("STORE, SEARCH, ESEARCH, EXPUNGE and read-only EXAMINE", async () => {
+    for (const s of ["a", "b", "c"]) await fixture.deliver(message(s));
+    const driver = await selected();
+    assert.equal(
+      await driver.command("a STORE 1:2 +FLAGS (\\Deleted $Work)"),
+      "* 1 FETCH (FLAGS (\\Deleted $Work))\r\n* 2 FETCH (FLAGS (\\Deleted $Work))\r\na OK STORE completed\r\n",
+    );
+    assert.equal(await driver.command("b STORE 2 -FLAGS.SILENT (\\Deleted)"), "b OK STORE completed\r\n");
+    assert.match(await driver.command("c SEARCH DELETED"), /^\* SEARCH 1\r\n/);
+    assert.match(await driver.command('c2 SEARCH SUBJECT "b"'), /^\* SEARCH 2\r\n/);
+    assert.match(
+      await driver.command("d UID SEARCH RETURN (MIN MAX COUNT ALL) KEYWORD $Work"),
+      /^\* ESEARCH \(TAG "d"\) UID MIN 1 MAX 2 COUNT 2 ALL 1:2\r\n/,
+    );
+    assert.match(await driver.command("e SEARCH CHARSET KOI8-R ALL"), /^e NO \[BADCHARSET/);
+    assert.equal(await driver.command("f EXPUNGE"), "* 1 EXPUNGE\r\nf OK EXPUNGE completed\r\n");
+    assert.match(await driver.command("g STORE 1 FLAGS (\\Recent)"), /^g BAD/);
+    assert.match(await driver.command("h EXAMINE INBOX"), /h OK \[READ-ONLY\]/);
+    assert.match(await driver.command("i STORE 1 +FLAGS (\\Seen)"), /^i BAD the mailbox is read-only/);
+    assert.match(await driver.command("j FETCH 1 BODY[]"), /FETCH \(BODY\[\] \{\d+\}[\s\S]*\)\r\nj OK/);
+    assert.doesNotMatch(await driver.command("k FETCH 1 FLAGS"), /\\Seen/);
+  });
+
+  test("COPY and MOVE answer with COPYUID; MOVE expunges; CLOSE expunges silently", async () => {
+    for (const s of ["a", "b", "c"]) await fixture.deliver(message(s));
+    const trash = await fixture.store.getMailbox(fixture.userId, "Trash");
+    assert.ok(trash !== null);
+    const driver = await selected();
+    assert.equal(
+      await driver.command("a COPY 1:2 Trash"),
+      `a OK [COPYUID ${trash.uidValidity} 1:2 1:2] COPY completed\r\n`,
+    );
+    assert.equal(
+      await driver.command("b UID MOVE 2 Trash"),
+      `* OK [COPYUID ${trash.uidValidity} 2 3] moved\r\n* 2 EXPUNGE\r\nb OK UID MOVE completed\r\n`,
+    );
+    assert.match(await driver.command("c COPY 1 Nowhere"), /^c NO \[TRYCREATE\]/);
+    await driver.command("d STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert.equal(await driver.command("e CLOSE"), "e OK CLOSE completed\r\n");
+    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 1);
+    assert.match(await driver.command("f FETCH 1 FLAGS"), /^f BAD FETCH needs a selected mailbox/);
+  });
+
+  test("two sessions: flags and new messages are reported, expunges never during FETCH", async () => {
+    await fixture.deliver(message("a"));
+    await fixture.deliver(message("b"));
+    const one = await selected();
+    const two = await selected();
+    await one.command("a STORE 1 +FLAGS (\\Flagged)");
+    assert.equal(await two.command("b NOOP"), "* 1 FETCH (FLAGS (\\Flagged))\r\nb OK NOOP completed\r\n");
+    await one.command("c STORE 2 +FLAGS.SILENT (\\Deleted)");
+    await one.command("d EXPUNGE");
+    await fixture.deliver(message("c"));
+    const during = await two.command("e FETCH 1 FLAGS");
+    assert.doesNotMatch(during, /EXPUNGE/);
+    assert.match(during, /\* 3 EXISTS/, "EXISTS counts the message the client still knows");
+    assert.equal(await two.command("f NOOP"), "* 2 EXPUNGE\r\nf OK NOOP completed\r\n");
+    assert.match(await two.command("g FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]"), /Subject: c/);
+  });
+
+  test("BINARY decodes a base64 part; UID EXPUNGE removes only the named \\Deleted messages", async () => {
+    const mime =
+      "From: a@example.org\r\nSubject: att\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n" +
+      "--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+      `--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from("a\0b").toString("base64")}\r\n--XX--\r\n`;
+    await fixture.deliver(mime);
+    await fixture.deliver(message("other"), fixture.inbox.id, ["\\Deleted"]);
+    await fixture.deliver(message("third"), fixture.inbox.id, ["\\Deleted"]);
+    const driver = await selected();
+    assert.equal(
+      await driver.command("a FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2])"),
+      "* 1 FETCH (BINARY[2] ~{3}\r\na\0b BINARY.SIZE[2] 3)\r\na OK FETCH completed\r\n",
+    );
+    assert.match(
+      await driver.command("b FETCH 1 BODYSTRUCTURE"),
+      /\("text" "plain" .*\("application" "octet-stream" .*"base64" 4 .*"mixed"/,
+    );
+    assert.equal(await driver.command("c UID EXPUNGE 3"), "* 3 EXPUNGE\r\nc OK UID EXPUNGE completed\r\n");
+    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 2);
+  });
+
+  test("IDLE hears a delivery at once and ends with DONE", async () => {
+    const driver = await selected();
+    assert.equal(await driver.command("a IDLE"), "+ idling\r\n");
+    const raw = message("pushed", "exact bytes\r\n");
+    await fixture.deliver(raw);
+    for (let i = 0; i < 50 && driver.pushed.length === 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(Buffer.concat(driver.pushed).toString(), "* 1 EXISTS\r\n");
+    assert.equal(await driver.command("DONE"), "a OK IDLE terminated\r\n");
+    const fetched = await driver.command("b FETCH 1 BODY.PEEK[]");
+    assert.ok(fetched.includes(`{${raw.length}}\r\n${raw})`));
+  });
+
+  test("CONDSTORE: UNCHANGEDSINCE refuses stale changes, CHANGEDSINCE filters; QRESYNC reports VANISHED", async () => {
+    for (const s of ["a", "b", "c"]) await fixture.deliver(message(s));
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    assert.match(await driver.command("a ENABLE QRESYNC"), /ENABLED QRESYNC/);
+    await driver.command("b SELECT INBOX");
+    const before = (await fixture.store.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const stored = await driver.command("c STORE 1 +FLAGS (\\Seen)");
+    assert.match(stored, /\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)/);
+    assert.match(
+      await driver.command(`d STORE 1,2 (UNCHANGEDSINCE ${before}) +FLAGS (\\Answered)`),
+      /d OK \[MODIFIED 1\]/,
+    );
+    const changed = await driver.command(`e FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})`);
+    assert.match(changed, /\* 1 FETCH/);
+    assert.match(changed, /\* 2 FETCH/);
+    assert.doesNotMatch(changed, /\* 3 FETCH/);
+    await driver.command("f STORE 3 +FLAGS.SILENT (\\Deleted)");
+    assert.match(await driver.command("g EXPUNGE"), /^\* VANISHED 3\r\n/);
+    const modseq = (await fixture.store.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const other = new SessionDriver(fixture);
+    await other.login();
+    await other.command("a ENABLE QRESYNC");
+    const resync = await other.command(`b SELECT INBOX (QRESYNC (${fixture.inbox.uidValidity} ${before}))`);
+    assert.match(resync, /\* VANISHED \(EARLIER\) 3\r\n/);
+    assert.match(resync, /\* 1 FETCH \(UID 1 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)/);
+    assert.ok(modseq > before);
+  });
+});
