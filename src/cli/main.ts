@@ -8,8 +8,12 @@ import { ConfigError } from "../config/load.js";
 import { StoreError } from "../store/types.js";
 import { aliasCommand } from "./alias.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
+import { dkimCommand } from "./dkim.js";
 import { domainCommand } from "./domain.js";
 import { mailCommand } from "./mail.js";
+import { queueCommand } from "./queue.js";
+import { sendCommand } from "./send.js";
+import { sendmailCommand } from "./sendmail.js";
 import { serveCommand } from "./serve.js";
 import { userCommand } from "./user.js";
 
@@ -19,6 +23,10 @@ export const commands: readonly CliCommand[] = [
   userCommand,
   aliasCommand,
   mailCommand,
+  queueCommand,
+  dkimCommand,
+  sendCommand,
+  sendmailCommand,
 ];
 
 export function usage(available: readonly CliCommand[] = commands): string {

@@ -3,6 +3,7 @@
 
 import os from "node:os";
 import path from "node:path";
+import { defaultRelayConfig } from "../queue/config.js";
 import type { Config, ListenerName } from "./types.js";
 
 export const LISTENER_NAMES: readonly ListenerName[] = [
@@ -67,6 +68,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
       greetingDelay: 0,
       allowBareAddresses: false,
     },
+    relay: defaultRelayConfig(),
     listeners,
     shutdownTimeout: 10 * SECOND,
   };

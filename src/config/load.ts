@@ -80,6 +80,8 @@ function expectation(field: Field): string {
       return kind.min === 1 ? "a positive integer" : `an integer of at least ${kind.min}`;
     case "duration":
       return `a duration in milliseconds or like "30s", "5m", "1h"${kind.min > 0 ? ", greater than 0" : ""}`;
+    case "durations":
+      return 'a non-empty list of durations, like ["5m", "1h"] (or "5m,1h" in the environment)';
     case "size":
       return `a size in bytes or like "25MB", "10KiB"${kind.min > 0 ? ", greater than 0" : ""}`;
     case "enum":
@@ -98,7 +100,8 @@ function convert(raw: unknown, field: Field, source: Source): Converted {
   const kind = field.kind;
   switch (kind.type) {
     case "string":
-      return typeof raw === "string" ? { ok: true, value: raw } : fail;
+      if (typeof raw !== "string") return fail;
+      return { ok: true, value: raw === "" && kind.nullable ? null : raw };
     case "boolean":
       if (typeof raw === "boolean") return { ok: true, value: raw };
       if (fromEnv && typeof raw === "string") {
@@ -123,6 +126,22 @@ function convert(raw: unknown, field: Field, source: Source): Converted {
       if (typeof raw === "string") value = kind.type === "duration" ? parseDuration(raw) : parseSize(raw);
       if (value === null || value < kind.min) return fail;
       return { ok: true, value };
+    }
+    case "durations": {
+      const items = fromEnv && typeof raw === "string" ? raw.split(",") : raw;
+      if (!Array.isArray(items) || items.length === 0) return fail;
+      const values: number[] = [];
+      for (const item of items) {
+        const value =
+          typeof item === "number" && Number.isSafeInteger(item)
+            ? item
+            : typeof item === "string"
+              ? parseDuration(item.trim())
+              : null;
+        if (value === null || value < kind.min) return fail;
+        values.push(value);
+      }
+      return { ok: true, value: values };
     }
     case "path": {
       if (typeof raw !== "string") return fail;

@@ -5,10 +5,13 @@
 import { LISTENER_NAMES } from "./defaults.js";
 
 export type FieldKind =
-  | { type: "string" }
+  /** nullable: an empty string means "not set" (null). */
+  | { type: "string"; nullable?: boolean }
   | { type: "boolean" }
   | { type: "integer"; min: number; max?: number }
   | { type: "duration"; min: number }
+  /** A list of durations: a TOML array, or comma-separated in the environment ("5m,10m,1h"). */
+  | { type: "durations"; min: number }
   | { type: "size"; min: number }
   | { type: "enum"; values: readonly string[] }
   /** A file or directory; relative paths resolve against the config file's directory (or the cwd for env). */
@@ -68,6 +71,27 @@ export const FIELDS: readonly Field[] = [
   { path: ["smtp", "dataTimeout"], kind: { type: "duration", min: 1 } },
   { path: ["smtp", "greetingDelay"], kind: { type: "duration", min: 0 } },
   { path: ["smtp", "allowBareAddresses"], kind: { type: "boolean" } },
+  {
+    path: ["relay", "port"],
+    kind: { type: "integer", min: 1, max: 65535 },
+    rule: "a port number from 1 to 65535",
+  },
+  {
+    path: ["relay", "resolver"],
+    kind: { type: "string", nullable: true },
+    rule: 'a DNS server as "host:port", or "" for the system resolvers',
+  },
+  { path: ["relay", "retrySchedule"], kind: { type: "durations", min: 1 } },
+  { path: ["relay", "maxAge"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "delayNotice"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "pollInterval"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "leaseMs"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "concurrency"], kind: positive },
+  { path: ["relay", "perDomainConcurrency"], kind: positive },
+  { path: ["relay", "connectTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "commandTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "dataTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "idleTimeout"], kind: { type: "duration", min: 1 } },
   ...listenerFields,
 ];
 

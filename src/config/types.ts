@@ -1,7 +1,17 @@
 // The validated configuration, as every part of mailroom sees it. src/config/load.ts builds it from
 // defaults, an optional mailroom.toml and MAILROOM_* environment variables; nothing else reads those.
 
-export type ListenerName = "smtp" | "submission" | "submissions" | "pop3" | "pop3s" | "imap" | "imaps" | "http";
+import type { RelayConfig } from "../queue/config.js";
+
+export type ListenerName =
+  | "smtp"
+  | "submission"
+  | "submissions"
+  | "pop3"
+  | "pop3s"
+  | "imap"
+  | "imaps"
+  | "http";
 
 export interface ListenerConfig {
   enabled: boolean;
@@ -64,6 +74,8 @@ export interface Config {
   tls: TlsConfig;
   auth: AuthConfig;
   smtp: SmtpConfig;
+  /** How the outbound queue relays mail to other domains. */
+  relay: RelayConfig;
   listeners: Record<ListenerName, ListenerConfig>;
   /** Milliseconds that in-flight transactions get to finish on SIGTERM/SIGINT. */
   shutdownTimeout: number;

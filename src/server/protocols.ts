@@ -2,6 +2,7 @@
 // protocol joins the server by registering its factory in this one place.
 
 import type { ListenerName } from "../config/types.js";
+import { imapProtocol } from "../imap/handler.js";
 import { pop3Protocol } from "../pop3/handler.js";
 import { smtpProtocol } from "../smtp/server/handler.js";
 import type { ProtocolFactory } from "./deps.js";
@@ -12,4 +13,6 @@ export const protocols: Partial<Record<ListenerName, ProtocolFactory>> = {
   submissions: smtpProtocol,
   pop3: pop3Protocol,
   pop3s: pop3Protocol,
+  imap: imapProtocol,
+  imaps: imapProtocol,
 };

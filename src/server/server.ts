@@ -11,6 +11,7 @@ import type { Config, ListenerName } from "../config/types.js";
 import { type Listener, startListener } from "../net/listener.js";
 import { loadTls } from "../net/tls.js";
 import type { ProtocolHandler } from "../net/types.js";
+import { type QueueRunner, startQueueRunner } from "../queue/scheduler.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/types.js";
 import type { ProtocolFactory, ServiceDeps } from "./deps.js";
@@ -103,6 +104,7 @@ export async function runServer(
   const services: OpenService[] = [];
   let lock: InstanceLock;
   let store: Store;
+  let queue: QueueRunner;
 
   try {
     await prepareDataDir(config.dataDir);
@@ -124,6 +126,15 @@ export async function runServer(
       config: config.auth,
       logger,
     });
+    const runner = startQueueRunner({
+      store: openedStore,
+      logger,
+      config: config.relay,
+      hostname: config.hostname,
+    });
+    queue = runner;
+    undo.push(() => runner.stop());
+
     const deps: ServiceDeps = { config, store: openedStore, logger, authenticator, tls: tls.context };
 
     for (const name of LISTENER_NAMES) {
@@ -197,6 +208,10 @@ export async function runServer(
         logger.warn({ listener: listener.name, err: error }, "closing connections failed");
       }
     }
+    // After the sessions, so nothing queues mail behind the runner's back; before the store it needs.
+    await queue.stop().catch((error: unknown) => {
+      logger.error({ err: error }, "stopping the queue runner failed");
+    });
     await store.close().catch((error: unknown) => {
       logger.error({ err: error }, "closing the store failed");
     });
