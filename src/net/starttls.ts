@@ -7,17 +7,26 @@ import type { Socket } from "node:net";
 import { type SecureContext, TLSSocket } from "node:tls";
 
 /** Resolves once the handshake completes; rejects (and destroys the socket) if it fails or stalls. */
-export function upgradeToTls(socket: Socket, secureContext: SecureContext, timeoutMs = 30_000): Promise<TLSSocket> {
+export function upgradeToTls(
+  socket: Socket,
+  secureContext: SecureContext,
+  timeoutMs = 30_000,
+): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const secure = new TLSSocket(socket, { isServer: true, secureContext });
     const timer = setTimeout(() => fail(new Error("TLS handshake timed out")), timeoutMs);
     const fail = (error: Error) => {
       clearTimeout(timer);
+      socket.off("close", closedEarly);
       secure.destroy();
       reject(error);
     };
+    // A client that hangs up mid-handshake makes the TLS socket emit nothing; the plain one says so.
+    const closedEarly = () => fail(new Error("connection closed during the TLS handshake"));
+    socket.once("close", closedEarly);
     secure.once("secure", () => {
       clearTimeout(timer);
+      socket.off("close", closedEarly);
       secure.off("error", fail);
       resolve(secure);
     });
