@@ -752,7 +752,6 @@ export class SmtpSession {
       this.options.logger.info(
         {
           id: result.messageId,
-          client: this.options.remoteAddress,
           from: envelope.sender?.routingAddress ?? "",
           recipients: envelope.recipients.map((recipient) => recipient.accepted.address),
           size,
