@@ -12,7 +12,7 @@ const root = resolve(import.meta.dirname, "../..");
 const mainScript = join(root, "src/cli/main.ts");
 const tsxArgs = ["--import", "tsx"];
 
-const serverListeners = ["smtp", "submission", "submissions", "pop3", "pop3s"] as const;
+const serverListeners = ["smtp", "submission", "submissions", "pop3", "pop3s", "imap", "imaps"] as const;
 export type TestListener = (typeof serverListeners)[number];
 
 export interface CliResult {
