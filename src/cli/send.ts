@@ -2,7 +2,7 @@
 // domain's MX hosts. Shares the submission and the reporting of outcomes with `mailroom sendmail`.
 
 import { Resolver } from "node:dns/promises";
-import { access, constants } from "node:fs/promises";
+import { access, constants, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { splitAddress } from "../delivery/route.js";
@@ -44,6 +44,8 @@ Options:
                           465 with --tls implicit); use port 587 for a submission service
   --tls MODE              starttls (required, certificate verified), implicit (TLS from the start),
                           none; default: starttls with --user, else STARTTLS when offered
+  --ca-file FILE          trust this PEM certificate for --server (e.g. a mailroom's self-signed
+                          data/tls/cert.pem) instead of the system's certificate authorities
   --user NAME             authenticate (SCRAM-SHA-256, PLAIN or LOGIN, the best offered)
   --password-stdin        read the password from the first line of stdin (the body follows it)
   -v, --verbose           print the SMTP dialogue on stderr (passwords masked)
@@ -65,6 +67,7 @@ const sendOptions = {
   attach: { type: "string", multiple: true },
   server: { type: "string" },
   tls: { type: "string" },
+  "ca-file": { type: "string" },
   user: { type: "string" },
   "password-stdin": { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
@@ -444,10 +447,13 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (target) {
     const tls: ClientTls =
       (tlsChoice as ClientTls | undefined) ?? (values.user !== undefined ? "starttls" : "opportunistic");
+    const caFile = values["ca-file"];
+    const ca = caFile === undefined ? undefined : await readCaFile(caFile);
     await submitTo(
       {
         ...target,
         tls,
+        ...(ca !== undefined ? { tlsOptions: { ca } } : {}),
         ...(values.user !== undefined ? { user: values.user, password: password ?? "" } : {}),
       },
       envelope,
@@ -467,6 +473,18 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     );
   }
   return outcomes.exitCode();
+}
+
+async function readCaFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new CliError(
+      `cannot read --ca-file ${file} (${code}); give the PEM file of the server's certificate`,
+      ExitCode.noInput,
+    );
+  }
 }
 
 export const sendCommand: CliCommand = {

@@ -237,6 +237,52 @@ for (const backend of await integrationBackends()) {
         assert.match(stdout, /250 2\.0\.0 Ok: queued as/);
       });
 
+      test("mailroom send over submission: verified STARTTLS with --ca-file, AUTH, delivered locally", async () => {
+        const subject = uniqueSubject("send-ca-file");
+        const refused = await server.cli(
+          [
+            "send",
+            "--server",
+            `127.0.0.1:${server.ports.submission}`,
+            "--user",
+            "alice@example.org",
+            "--password-stdin",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "alice@example.org",
+            "--subject",
+            subject,
+          ],
+          `${password}\nbody\n`,
+        );
+        assert.equal(refused.code, 75, "an unknown self-signed certificate is not trusted");
+        assert.match(refused.stderr, /self-signed certificate/);
+        const sent = await server.cli(
+          [
+            "send",
+            "--server",
+            `127.0.0.1:${server.ports.submission}`,
+            "--ca-file",
+            join(server.dataDir, "tls", "cert.pem"),
+            "--user",
+            "alice@example.org",
+            "--password-stdin",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "alice@example.org",
+            "--subject",
+            subject,
+          ],
+          `${password}\nsent with mailroom send\n`,
+        );
+        assert.equal(sent.code, 0, sent.stderr);
+        const { trace, rest } = splitTrace(await fetchBySubject("alice@example.org", subject));
+        assert.match(trace, /with ESMTPSA/);
+        assert.match(rest.toString("utf8"), /sent with mailroom send/);
+      });
+
       test("smuggling: a bare-LF dot line does not end DATA, so no second message appears", async () => {
         const subject = uniqueSubject("smuggle");
         const smuggled = uniqueSubject("smuggled");
