@@ -8,8 +8,9 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
+import { connectionSetHandler } from "../net/connection-set.js";
 import { upgradeToTls } from "../net/starttls.js";
-import type { ConnectionInfo, ProtocolHandler, RejectReason } from "../net/types.js";
+import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameItem } from "./protocol/framer.js";
 import { type ImapResult, ImapSession } from "./session.js";
@@ -24,7 +25,6 @@ export interface ImapHandlerOptions {
   maxMessageSize?: number;
 }
 
-const REJECT_LINGER_MS = 5_000;
 /** Framed items waiting while a command runs; past this the socket is paused. */
 const MAX_QUEUED = 64;
 
@@ -204,57 +204,12 @@ export function createImapHandler(
     maxMessageSize: options.maxMessageSize ?? deps.config.smtp.maxMessageSize,
   };
   const logger = deps.logger.child({ listener });
-  const connections = new Set<ImapConnection>();
-  let draining = false;
-  let idleWaiters: Array<() => void> = [];
-
-  const settleIfIdle = () => {
-    if (connections.size > 0) return;
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const resolve of waiters) resolve();
-  };
-
-  const reject = (socket: Socket | TLSSocket, reason: RejectReason) => {
-    try {
-      logger.debug({ reason }, "imap connection refused");
-      socket.on("error", () => {});
-      socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
-      const text =
-        reason === "shutting-down" ? "server shutting down" : "too many connections; try again later";
-      socket.end(`* BYE ${text}\r\n`);
-    } catch {
-      socket.destroy();
-    }
-  };
-
-  return {
-    accept(socket, info) {
-      if (draining) {
-        reject(socket, "shutting-down");
-        return;
-      }
-      const connection: ImapConnection = new ImapConnection(socket, info, deps, settings, logger, () => {
-        connections.delete(connection);
-        settleIfIdle();
-      });
-      connections.add(connection);
-    },
-    reject(socket, _info, reason) {
-      reject(socket, reason);
-    },
-    drain() {
-      draining = true;
-      for (const connection of connections) connection.drain();
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        settleIfIdle();
-      });
-    },
-    destroyAll() {
-      for (const connection of connections) connection.destroy();
-    },
-  };
+  return connectionSetHandler({
+    logger,
+    goodbye: (reason) =>
+      `* BYE ${reason === "shutting-down" ? "server shutting down" : "too many connections; try again later"}\r\n`,
+    open: (socket, info, closed) => new ImapConnection(socket, info, deps, settings, logger, closed),
+  });
 }
 
 /** Registered for the "imap" (STARTTLS offered) and "imaps" (implicit TLS) listeners. */

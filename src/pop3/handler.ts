@@ -5,8 +5,9 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
+import { connectionSetHandler } from "../net/connection-set.js";
 import { upgradeToTls } from "../net/starttls.js";
-import type { ConnectionInfo, ProtocolHandler, RejectReason } from "../net/types.js";
+import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
 import { type LineItem, LineReader } from "./line-reader.js";
 import { REPLY } from "./replies.js";
@@ -21,9 +22,6 @@ export interface Pop3HandlerOptions {
   /** Bad commands tolerated before the session closes the connection. */
   maxErrors?: number;
 }
-
-/** Time a refused client gets to read its goodbye before the socket is destroyed. */
-const REJECT_LINGER_MS = 5_000;
 
 class Pop3Connection {
   private readonly session: Pop3Session;
@@ -215,58 +213,11 @@ export function createPop3Handler(
     maxErrors: options.maxErrors ?? 10,
   };
   const logger = deps.logger.child({ listener });
-  const connections = new Set<Pop3Connection>();
-  let draining = false;
-  let idleWaiters: Array<() => void> = [];
-
-  const settleIfIdle = () => {
-    if (connections.size > 0) return;
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const resolve of waiters) resolve();
-  };
-
-  const reject = (socket: Socket | TLSSocket, reason: RejectReason) => {
-    try {
-      logger.debug({ reason }, "pop3 connection refused");
-      socket.on("error", () => {});
-      socket.setTimeout(REJECT_LINGER_MS, () => socket.destroy());
-      socket.end(REPLY.busy);
-    } catch {
-      socket.destroy();
-    }
-  };
-
-  return {
-    accept(socket, info) {
-      if (draining) {
-        reject(socket, "shutting-down");
-        return;
-      }
-      const connection: Pop3Connection = new Pop3Connection(socket, info, deps, settings, logger, () => {
-        connections.delete(connection);
-        settleIfIdle();
-      });
-      connections.add(connection);
-    },
-
-    reject(socket, _info, reason) {
-      reject(socket, reason);
-    },
-
-    drain() {
-      draining = true;
-      for (const connection of connections) connection.drain();
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        settleIfIdle();
-      });
-    },
-
-    destroyAll() {
-      for (const connection of connections) connection.destroy();
-    },
-  };
+  return connectionSetHandler({
+    logger,
+    goodbye: () => REPLY.busy,
+    open: (socket, info, closed) => new Pop3Connection(socket, info, deps, settings, logger, closed),
+  });
 }
 
 /** Registered for the "pop3" (STLS offered) and "pop3s" (implicit TLS) listeners. */

@@ -9,8 +9,9 @@ import type { Authenticator } from "../../auth/types.js";
 import type { ListenerName, SmtpConfig } from "../../config/types.js";
 import { createDeliveryAgent } from "../../delivery/agent.js";
 import type { DeliveryAgent } from "../../delivery/types.js";
+import { connectionSetHandler } from "../../net/connection-set.js";
 import { upgradeToTls } from "../../net/starttls.js";
-import type { ConnectionInfo, ProtocolHandler, RejectReason } from "../../net/types.js";
+import type { ConnectionInfo, ProtocolHandler } from "../../net/types.js";
 import type { ProtocolFactory } from "../../server/deps.js";
 import { formatReply, reply } from "../protocol/reply.js";
 import { type SessionOutput, SmtpSession, type TlsInfo } from "./session.js";
@@ -208,16 +209,15 @@ class SmtpConnection {
 export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler {
   const policy = LISTENER_POLICY[options.listener];
   if (policy === undefined) throw new Error(`SMTP cannot serve the "${options.listener}" listener`);
-  const connections = new Set<SmtpConnection>();
-  let idle: Array<() => void> = [];
-  const notifyIdle = () => {
-    if (connections.size > 0) return;
-    for (const resolve of idle) resolve();
-    idle = [];
-  };
-
-  return {
-    accept(socket, info: ConnectionInfo) {
+  return connectionSetHandler({
+    logger: options.logger,
+    goodbye: (reason) =>
+      formatReply(
+        reason === "shutting-down"
+          ? reply(421, "4.3.2", `${options.hostname} Service shutting down, try again later`)
+          : reply(421, "4.7.0", `${options.hostname} Too many connections, try again later`),
+      ),
+    open(socket, info: ConnectionInfo, closed) {
       const logger = options.logger.child({ protocol: "smtp", client: info.remoteAddress });
       const secure = info.secure ? tlsInfo(socket as TLSSocket) : null;
       const session = new SmtpSession({
@@ -232,38 +232,9 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         authRequired: policy.authRequired,
         submission: policy.submission,
       });
-      const connection: SmtpConnection = new SmtpConnection(socket, session, options.tls, logger, () => {
-        connections.delete(connection);
-        notifyIdle();
-      });
-      connections.add(connection);
+      return new SmtpConnection(socket, session, options.tls, logger, closed);
     },
-
-    reject(socket, _info, reason: RejectReason) {
-      const text =
-        reason === "shutting-down"
-          ? reply(421, "4.3.2", `${options.hostname} Service shutting down, try again later`)
-          : reply(421, "4.7.0", `${options.hostname} Too many connections, try again later`);
-      socket.on("error", () => undefined);
-      try {
-        socket.end(formatReply(text));
-      } catch {
-        socket.destroy();
-      }
-      setTimeout(() => socket.destroy(), CLOSE_GRACE).unref();
-    },
-
-    drain() {
-      const finished = new Promise<void>((resolve) => idle.push(resolve));
-      for (const connection of connections) connection.drain();
-      notifyIdle();
-      return finished;
-    },
-
-    destroyAll() {
-      for (const connection of connections) connection.destroy();
-    },
-  };
+  });
 }
 
 export const smtpProtocol: ProtocolFactory = (listener, deps) =>
