@@ -420,21 +420,14 @@ export class Pop3Session {
     return this.reply(ok(status), output);
   }
 
-  /**
-   * POP3 itself has no flags; setting \Seen once RETR has sent the whole message is common practice, so
-   * that the message shows as read in IMAP too.
-   */
+  /** Notes the message as retrieved once its whole body has gone out (the maildrop marks it \Seen later). */
   private async *markSeenAfter(
     maildrop: Maildrop,
     message: MaildropMessage,
     body: AsyncIterable<Buffer>,
   ): AsyncGenerator<Buffer> {
     yield* body;
-    try {
-      await this.options.store.updateFlags(maildrop.mailbox.id, [message.uid], "add", ["\\Seen"]);
-    } catch (error) {
-      this.options.logger?.warn({ err: error, uid: message.uid }, "pop3 could not set \\Seen after RETR");
-    }
+    maildrop.noteRetrieved(message);
   }
 
   private async quit(maildrop: Maildrop): Promise<Pop3Result> {

@@ -267,17 +267,24 @@ describe("POP3 session", () => {
       await driver.send("QUIT");
     });
 
-    test("RETR sets \\Seen, TOP does not", async () => {
+    test("RETR marks \\Seen when the session ends (QUIT or a dropped connection), TOP does not", async () => {
       const driver = new SessionDriver(fixture);
       await driver.login();
       await driver.send("TOP 1 0");
-      let rows = await fixture.store.listMessages(fixture.inbox.id);
-      assert.ok(!rows[0]?.flags.includes("\\Seen"));
       await driver.send("RETR 1");
+      let rows = await fixture.store.listMessages(fixture.inbox.id);
+      assert.ok(!rows[0]?.flags.includes("\\Seen"), "one flag write per session, not per RETR");
+      await driver.send("QUIT");
       rows = await fixture.store.listMessages(fixture.inbox.id);
       assert.ok(rows[0]?.flags.includes("\\Seen"));
       assert.ok(!rows[1]?.flags.includes("\\Seen"));
-      await driver.send("QUIT");
+
+      const dropped = new SessionDriver(fixture);
+      await dropped.login();
+      await dropped.send("RETR 2");
+      await dropped.session.close();
+      rows = await fixture.store.listMessages(fixture.inbox.id);
+      assert.ok(rows[1]?.flags.includes("\\Seen"));
     });
 
     test("TOP sends the header, the blank line and m body lines", async () => {
