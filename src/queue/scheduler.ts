@@ -53,9 +53,14 @@ interface Group {
   messageId: string;
   domain: string;
   entries: QueueEntry[];
+  /** When this runner's lease on the entries began (the clock of `now`). */
+  claimedAt: number;
 }
 
-function groupEntries(entries: QueueEntry[]): { groups: Group[]; unroutable: QueueEntry[] } {
+function groupEntries(
+  entries: QueueEntry[],
+  claimedAt: number,
+): { groups: Group[]; unroutable: QueueEntry[] } {
   const byKey = new Map<string, Group>();
   const groups: Group[] = [];
   const unroutable: QueueEntry[] = [];
@@ -68,7 +73,7 @@ function groupEntries(entries: QueueEntry[]): { groups: Group[]; unroutable: Que
     const key = `${entry.messageId}\u0000${domain}`;
     let group = byKey.get(key);
     if (!group || group.entries.length >= MAX_GROUP_RECIPIENTS) {
-      group = { messageId: entry.messageId, domain, entries: [] };
+      group = { messageId: entry.messageId, domain, entries: [], claimedAt };
       byKey.set(key, group);
       groups.push(group);
     }
@@ -131,10 +136,11 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     startPending();
     const free = config.concurrency - active.size;
     if (stopping || free <= 0 || pending.length > 0) return;
-    const claimed = await store.claimQueueEntries(now(), free * CLAIM_PER_SLOT, config.leaseMs);
+    const claimedAt = now();
+    const claimed = await store.claimQueueEntries(claimedAt, free * CLAIM_PER_SLOT, config.leaseMs);
     const fresh = claimed.filter((entry) => !held.has(entry.id));
     for (const entry of fresh) held.add(entry.id);
-    const { groups, unroutable } = groupEntries(fresh);
+    const { groups, unroutable } = groupEntries(fresh, claimedAt.getTime());
     for (const entry of unroutable) {
       await record(
         [entry],
@@ -158,6 +164,15 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   function startPending(): void {
     for (let i = 0; i < pending.length && active.size < config.concurrency; ) {
       const group = pending[i] as Group;
+      // A group that waited for a slot through half its lease is let go unstarted: past the lease another
+      // runner may claim and send it, and starting it here too would deliver it twice. It comes back due
+      // once the lease runs out.
+      if (now().getTime() - group.claimedAt > config.leaseMs / 2) {
+        pending.splice(i, 1);
+        for (const entry of group.entries) held.delete(entry.id);
+        logger.debug({ messageId: group.messageId, domain: group.domain }, "queue: claim too old, left");
+        continue;
+      }
       const running = activeByDomain.get(group.domain) ?? 0;
       if (running >= config.perDomainConcurrency) {
         i++;
