@@ -1,0 +1,187 @@
+// Issue 6, IMAP against a running mailroom with python3 imaplib, on both stores: the commands imapflow
+// (imap-clients.test.ts) does not send, each checked against what `mailroom mail` shows.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import nodemailer from "nodemailer";
+import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+
+const run = promisify(execFile);
+const user = "bob@example.org";
+const password = "imap secret";
+const root = join(import.meta.dirname, "../..");
+
+for (const backend of await integrationBackends()) {
+  describe(`IMAP with python3 imaplib, ${backend.name} store`, { skip: backend.skip }, () => {
+    let server: TestServer;
+
+    const storedBytes = async (mailbox: string, uid: number): Promise<Buffer> => {
+      const { stdout } = await run(
+        process.execPath,
+        ["--import", "tsx", "src/cli/main.ts", "mail", "cat", user, mailbox, String(uid)],
+        { cwd: root, env: server.env, encoding: "buffer" },
+      );
+      return stdout;
+    };
+
+    const listing = async (
+      mailbox = "INBOX",
+    ): Promise<Array<{ uid: number; subject: string; flags: string[] }>> => {
+      const result = await server.cli(["mail", "list", user, mailbox, "--json"]);
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout) as Array<{ uid: number; subject: string; flags: string[] }>;
+    };
+
+    const send = async (subject: string) => {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server.ports.smtp,
+        ignoreTLS: true,
+      });
+      try {
+        await transport.sendMail({
+          from: "carol@remote.test",
+          to: user,
+          subject,
+          text: `${subject} body\nGrüße\n`,
+          attachments: [{ filename: "data.bin", content: Buffer.from([0, 1, 2, 255, 13, 10, 46]) }],
+        });
+      } finally {
+        transport.close();
+      }
+    };
+
+    before(async () => {
+      server = await startTestServer({ store: backend.store });
+      assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
+      assert.equal((await server.cli(["user", "add", user, "--password-stdin"], `${password}\n`)).code, 0);
+      await send("first");
+      await send("second");
+    });
+
+    after(async () => {
+      await server?.cleanup();
+      await backend.release();
+    });
+
+    test("python3 imaplib: EXAMINE, NAMESPACE, ID, ENABLE, UNSELECT, partial BODY, UID SEARCH, STORE .SILENT, LSUB, RENAME INBOX", async () => {
+      const [first] = await listing();
+      assert.ok(first);
+      const expectedBytes = await storedBytes("INBOX", first.uid);
+      const script = String.raw`
+import imaplib, json, sys
+port, password, uid = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+out = {}
+m = imaplib.IMAP4('127.0.0.1', port)
+m.starttls()
+out['caps'] = list(m.capabilities)
+m.login('bob@example.org', password)
+out['id'] = m.xatom('ID', '("name" "imaplib")')[0]
+out['id_untagged'] = [x.decode() for x in m.untagged_responses.pop('ID', [])]
+out['enable'] = m.enable('CONDSTORE')[0]
+out['namespace'] = m.namespace()[1][0].decode()
+typ, data = m.select('INBOX', readonly=True)
+out['examine'] = [typ, data[0].decode()]
+out['readonly'] = [x.decode() for x in m.untagged_responses.get('READ-ONLY', [])]
+typ, data = m.uid('FETCH', uid, '(BODY.PEEK[]<0.10>)')
+out['partial'] = data[0][1].hex()
+out['partial_head'] = data[0][0].decode()
+out['unselect'] = m.unselect()[0]
+m.select('INBOX')
+out['uidsearch'] = m.uid('SEARCH', 'ALL')[1][0].decode()
+out['search_subject'] = m.uid('SEARCH', 'SUBJECT', 'first')[1][0].decode()
+m.uid('SEARCH', 'RETURN', '(MIN MAX COUNT)', 'ALL')
+out['esearch'] = [x.decode() for x in m.untagged_responses.pop('ESEARCH', [])]
+out['copy'] = m.copy('1:*', 'Archive')[1][0].decode()
+typ, data = m.uid('STORE', uid, '+FLAGS.SILENT', '(\\Answered)')
+out['silent'] = [typ, [x.decode() if isinstance(x, bytes) else x for x in data]]
+typ, data = m.uid('FETCH', uid, '(FLAGS)')
+out['flags_after'] = data[0].decode()
+m.close()
+m.create('Lists')
+out['subscribe'] = m.subscribe('Lists')[0]
+out['lsub'] = [x.decode() for x in m.lsub()[1] if x]
+out['unsubscribe'] = m.unsubscribe('Lists')[0]
+out['append'] = m.append('Lists', None, None, b'Subject: to expunge\r\n\r\nbody\r\n')[1][0].decode()
+m.select('Lists')
+m.store('1', '+FLAGS', '(\\Deleted)')
+out['expunge'] = [x.decode() if isinstance(x, bytes) else x for x in m.expunge()[1]]
+m.close()
+out['lsub_after'] = [x.decode() for x in m.lsub('""', 'Lists')[1] if x]
+typ, data = m.status('INBOX', '(MESSAGES SIZE)')
+out['status'] = data[0].decode()
+out['rename_inbox'] = m.rename('INBOX', '"Old Inbox"')[0]
+out['inbox_after'] = m.status('INBOX', '(MESSAGES)')[1][0].decode()
+out['old_after'] = m.status('"Old Inbox"', '(MESSAGES)')[1][0].decode()
+out['noop'] = m.noop()[0]
+out['logout'] = m.logout()[0]
+print(json.dumps(out))
+`;
+      const before = await listing();
+      const { stdout } = await run("python3", [
+        "-c",
+        script,
+        String(server.ports.imap),
+        password,
+        String(first.uid),
+      ]);
+      const out = JSON.parse(stdout) as Record<string, unknown>;
+      // imaplib asks for CAPABILITY again after STARTTLS; the upgraded session no longer offers it.
+      assert.ok(!(out.caps as string[]).includes("STARTTLS"));
+      assert.ok((out.caps as string[]).includes("AUTH=PLAIN"));
+      assert.equal(out.id, "OK");
+      assert.match(String(out.id_untagged), /"name"/i);
+      assert.equal(out.enable, "OK");
+      assert.match(String(out.namespace), /^\(\("" "\/"\)\) NIL NIL$/);
+      assert.equal((out.examine as string[])[0], "OK");
+      assert.equal((out.examine as string[])[1], String(before.length));
+      assert.equal((out.readonly as string[]).length, 1, "EXAMINE answers [READ-ONLY]");
+      assert.equal(
+        Buffer.from(String(out.partial), "hex").toString("latin1"),
+        expectedBytes.subarray(0, 10).toString("latin1"),
+      );
+      assert.match(String(out.partial_head), /BODY\[\]<0> \{10\}/);
+      assert.equal(out.unselect, "OK");
+      assert.deepEqual(
+        String(out.uidsearch).split(" ").map(Number),
+        before.map((m) => m.uid),
+      );
+      assert.equal(String(out.search_subject), String(first.uid));
+      const uids = before.map((m) => m.uid);
+      // RFC 4731: RETURN options get one ESEARCH response carrying the tag and the UID marker.
+      assert.equal((out.esearch as string[]).length, 1);
+      assert.match(
+        String((out.esearch as string[])[0]),
+        new RegExp(
+          `^\\(TAG "\\w+"\\) UID MIN ${Math.min(...uids)} MAX ${Math.max(...uids)} COUNT ${uids.length}$`,
+        ),
+      );
+      // COPYUID (RFC 4315 §3) names the source UIDs, as a list or a range.
+      assert.match(String(out.copy), /^\[COPYUID \d+ \d+[:,]\d+ \d+[:,]\d+\] /);
+      assert.equal((out.silent as [string, unknown[]])[0], "OK");
+      assert.deepEqual((out.silent as [string, unknown[]])[1], [null], ".SILENT sends no FETCH back");
+      assert.match(String(out.flags_after), /\\Answered/);
+      assert.equal(out.subscribe, "OK");
+      assert.ok((out.lsub as string[]).some((line) => line.endsWith(' "/" "Lists"')));
+      assert.equal(out.unsubscribe, "OK");
+      assert.deepEqual(out.lsub_after, []);
+      assert.match(String(out.append), /^\[APPENDUID \d+ 1\] /);
+      assert.deepEqual(out.expunge, ["1"], "EXPUNGE reports the removed sequence number");
+      const totalSize = before.reduce((sum, m) => sum + (m as unknown as { size: number }).size, 0);
+      assert.match(String(out.status), new RegExp(`MESSAGES ${before.length}\\b`));
+      assert.match(String(out.status), new RegExp(`SIZE ${totalSize}\\b`));
+      assert.equal(out.rename_inbox, "OK");
+      assert.match(String(out.inbox_after), /MESSAGES 0\b/);
+      assert.match(String(out.old_after), new RegExp(`MESSAGES ${before.length}\\b`));
+      assert.equal(out.logout, "BYE");
+      assert.deepEqual(await listing(), []);
+      assert.deepEqual(
+        (await listing("Old Inbox")).map((m) => m.subject),
+        before.map((m) => m.subject),
+      );
+    });
+  });
+}
