@@ -300,7 +300,9 @@ export class RelayTransport {
       return;
     }
     const list = this.idle.get(key) ?? [];
-    if (this.closed || list.length >= this.options.config.perDomainConcurrency) {
+    // The pool is keyed by host address, and many domains may share one MX host: up to `concurrency`
+    // deliveries can run against it at once, so that many idle connections can be reused.
+    if (this.closed || list.length >= this.options.config.concurrency) {
       await connection.quit().catch(() => connection.destroy());
       return;
     }
