@@ -4,7 +4,9 @@
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { authorAddress, signMessage } from "../mail/dkim.js";
+import type { DsnRecipient } from "../mail/dsn.js";
 import { readHeaderBlock } from "../mail/headers.js";
+import { sendNotice } from "../queue/bounce.js";
 import type { BlobRef, BlobWriter, DeliveryResult, QueueInput, RecipientDsn, Store } from "../store/types.js";
 import { StoreError } from "../store/types.js";
 import { ownsAddress, resolveRecipient, splitAddress } from "./route.js";
@@ -18,8 +20,13 @@ import type {
   SigningContext,
 } from "./types.js";
 
-export function createDeliveryAgent(options: { store: Store; logger: Logger }): DeliveryAgent {
+export function createDeliveryAgent(options: {
+  store: Store;
+  logger: Logger;
+  hostname?: string;
+}): DeliveryAgent {
   const { store, logger } = options;
+  const hostname = options.hostname ?? "localhost";
 
   async function checkRecipient(address: string, context: RecipientContext): Promise<RecipientVerdict> {
     let resolution: Awaited<ReturnType<typeof resolveRecipient>>;
@@ -48,6 +55,7 @@ export function createDeliveryAgent(options: { store: Store; logger: Logger }): 
 
   async function commit(message: AcceptedMessage): Promise<DeliveryResult> {
     const mailboxes: Array<{ mailboxId: number }> = [];
+    const delivered: DsnRecipient[] = [];
     const seenUsers = new Set<number>();
     const queue: QueueInput[] = [];
     const queued = new Set<string>();
@@ -66,6 +74,16 @@ export function createDeliveryAgent(options: { store: Store; logger: Logger }): 
         mailboxes.push({ mailboxId: inbox.id });
       }
       const given = recipient.address.trim().toLowerCase();
+      if (resolution.users.length > 0 && recipient.dsn?.notify?.includes("SUCCESS")) {
+        delivered.push({
+          finalRecipient: given,
+          ...(recipient.dsn.orcpt !== undefined ? { originalRecipient: recipient.dsn.orcpt } : {}),
+          action: "delivered",
+          status: "2.0.0",
+          diagnostic: "delivered to the recipient's mailbox",
+          diagnosticType: "x-mailroom",
+        });
+      }
       for (const target of resolution.remote) {
         if (queued.has(target)) continue;
         queued.add(target);
@@ -85,6 +103,24 @@ export function createDeliveryAgent(options: { store: Store; logger: Logger }): 
       { messageId: result.messageId, mailboxes: mailboxes.length, queued: queue.length },
       "message committed",
     );
+    if (delivered.length > 0) {
+      // RFC 3461 §5.2.2: as the final MTA for these recipients we owe the success notice they asked for.
+      // The message is already committed; a notice that cannot be made is logged, never a reason to fail.
+      const subject = {
+        messageId: result.messageId,
+        sender: message.sender,
+        envelopeDsn: message.envelopeDsn ?? {},
+        createdAt: message.receivedAt,
+      };
+      await sendNotice(
+        { store, logger, hostname, deliver: (input) => store.deliver(input) },
+        subject,
+        delivered,
+        new Date(),
+      ).catch((err: unknown) =>
+        logger.warn({ err, messageId: result.messageId }, "success notice could not be sent"),
+      );
+    }
     return result;
   }
 

@@ -10,6 +10,9 @@ import { type DsnRecipient, deliveryReport } from "../mail/dsn.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
 import { hasEightBitBytes, ReturnPathStripper } from "./body.js";
 
+/** What a notice needs to know about the message it reports on: a queue entry, or a local delivery. */
+export type NoticeSubject = Pick<QueueEntry, "messageId" | "sender" | "envelopeDsn" | "createdAt">;
+
 export interface NoticeContext {
   store: Store;
   logger: Logger;
@@ -32,7 +35,7 @@ export function outgoingBody(store: Store, messageId: string): Readable {
  */
 export async function sendNotice(
   context: NoticeContext,
-  entry: QueueEntry,
+  entry: NoticeSubject,
   recipients: DsnRecipient[],
   now: Date,
 ): Promise<string | null> {

@@ -159,4 +159,34 @@ describe("DeliveryAgent on the SQLite store", () => {
     assert.equal((await store.listMessages(inbox.id)).length, before);
     assert.deepEqual(await store.listQueue(), []);
   });
+
+  test("NOTIFY=SUCCESS for a local recipient sends the sender a 'delivered' report (RFC 3461 §5.2.2)", async () => {
+    const writer = await agent.createBlobWriter();
+    await writer.write(Buffer.from("Subject: please confirm\r\n\r\nbody\r\n"));
+    const blob = await writer.finish();
+    const result = await agent.commit({
+      blob,
+      sender: "alice@example.org",
+      recipients: [
+        { address: "bob@example.org", dsn: { notify: ["SUCCESS"], orcpt: "rfc822;bob@example.org" } },
+      ],
+      envelopeDsn: { envid: "conf-1" },
+      receivedAt: new Date(),
+    });
+    const alice = await store.getUser("alice@example.org");
+    const inbox = alice && (await store.getMailbox(alice.id, "INBOX"));
+    assert.ok(inbox);
+    const reports = [];
+    for (const row of await store.listMessages(inbox.id)) {
+      const text = (await store.readBlobBytes(row.messageId)).toString("latin1");
+      if (text.includes("multipart/report")) reports.push(text);
+    }
+    assert.equal(reports.length, 1);
+    const [report] = reports;
+    assert.match(report ?? "", /^Return-Path: <>\r\n/);
+    assert.match(report ?? "", /Action: delivered/);
+    assert.match(report ?? "", /Final-Recipient: rfc822; ?bob@example\.org/);
+    assert.match(report ?? "", /Original-Envelope-Id: conf-1/);
+    assert.ok(result.messageId);
+  });
 });

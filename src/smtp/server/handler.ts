@@ -242,7 +242,7 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) =>
     listener,
     hostname: deps.config.hostname,
     config: deps.config.smtp,
-    agent: createDeliveryAgent({ store: deps.store, logger: deps.logger }),
+    agent: createDeliveryAgent({ store: deps.store, logger: deps.logger, hostname: deps.config.hostname }),
     authenticator: deps.authenticator,
     logger: deps.logger,
     tls: deps.tls,
