@@ -227,46 +227,35 @@ for (const backend of await integrationBackends()) {
       });
     }
 
-    test("curl smtp:// --ssl-reqd with --user", async () => {
-      const subject = uniqueSubject("curl-587");
-      const file = join(server.dataDir, `${subject}.eml`);
-      await writeFile(file, bareMessage(subject));
-      await run("curl", [
-        "-sS",
-        "--insecure",
-        "--ssl-reqd",
-        `smtp://127.0.0.1:${server.ports.submission}`,
-        "--user",
-        `alice@example.org:${alicePassword}`,
-        "--mail-from",
-        "alice@example.org",
-        "--mail-rcpt",
-        "bob@example.org",
-        "--upload-file",
-        file,
-      ]);
-      await assertSubmitted(subject);
-    });
-
-    test("curl smtps:// with --user", async () => {
-      const subject = uniqueSubject("curl-465");
-      const file = join(server.dataDir, `${subject}.eml`);
-      await writeFile(file, bareMessage(subject));
-      await run("curl", [
-        "-sS",
-        "--insecure",
-        `smtps://127.0.0.1:${server.ports.submissions}`,
-        "--user",
-        `alice@example.org:${alicePassword}`,
-        "--mail-from",
-        "alice@example.org",
-        "--mail-rcpt",
-        "bob@example.org",
-        "--upload-file",
-        file,
-      ]);
-      await assertSubmitted(subject);
-    });
+    for (const { label, url, tlsArgs } of [
+      {
+        label: "curl smtp:// --ssl-reqd",
+        url: () => `smtp://127.0.0.1:${server.ports.submission}`,
+        tlsArgs: ["--ssl-reqd"],
+      },
+      { label: "curl smtps://", url: () => `smtps://127.0.0.1:${server.ports.submissions}`, tlsArgs: [] },
+    ]) {
+      test(`${label} with --user`, async () => {
+        const subject = uniqueSubject(label.startsWith("curl smtps") ? "curl-465" : "curl-587");
+        const file = join(server.dataDir, `${subject}.eml`);
+        await writeFile(file, bareMessage(subject));
+        await run("curl", [
+          "-sS",
+          "--insecure",
+          ...tlsArgs,
+          url(),
+          "--user",
+          `alice@example.org:${alicePassword}`,
+          "--mail-from",
+          "alice@example.org",
+          "--mail-rcpt",
+          "bob@example.org",
+          "--upload-file",
+          file,
+        ]);
+        await assertSubmitted(subject);
+      });
+    }
 
     for (const secure of [false, true]) {
       test(`nodemailer with auth, ${secure ? "implicit TLS" : "STARTTLS"}`, async () => {
