@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { connectionSetHandler } from "../net/connection-set.js";
 import { upgradeToTls } from "../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
+import { whenWritable } from "../net/writable.js";
 import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameItem } from "./protocol/framer.js";
 import { type ImapResult, ImapSession } from "./session.js";
@@ -135,7 +136,7 @@ class ImapConnection {
   private async writeResult(result: ImapResult): Promise<void> {
     for (const data of result.output) {
       if (this.closed) return;
-      if (!this.socket.write(data)) await this.writable();
+      if (!this.socket.write(data)) await whenWritable(this.socket);
     }
     if (this.closed) return;
     if (result.action === "close") {
@@ -145,20 +146,6 @@ class ImapConnection {
     } else if (result.action === "starttls") {
       await this.startTls();
     }
-  }
-
-  private writable(): Promise<void> {
-    const socket = this.socket;
-    if (socket.destroyed || !socket.writable) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off("drain", done);
-        socket.off("close", done);
-        resolve();
-      };
-      socket.once("drain", done);
-      socket.once("close", done);
-    });
   }
 
   /** RFC 9051 §6.2.1: anything the client pipelined after STARTTLS is discarded, never read as commands. */

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { connectionSetHandler } from "../net/connection-set.js";
 import { upgradeToTls } from "../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
+import { whenWritable } from "../net/writable.js";
 import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
 import { type LineItem, LineReader } from "./line-reader.js";
 import { REPLY } from "./replies.js";
@@ -125,13 +126,13 @@ class Pop3Connection {
 
   private async writeOutput(part: Pop3Output): Promise<void> {
     if (typeof part === "string") {
-      if (!this.socket.write(part)) await this.writable();
+      if (!this.socket.write(part)) await whenWritable(this.socket);
       return;
     }
     try {
       for await (const chunk of part) {
         if (this.closed) break;
-        if (!this.socket.write(chunk)) await this.writable();
+        if (!this.socket.write(chunk)) await whenWritable(this.socket);
       }
     } catch (error) {
       // The +OK is already out: the only honest way to report a failed read is to drop the connection.
@@ -139,20 +140,6 @@ class Pop3Connection {
       this.socket.destroy();
       this.closed = true;
     }
-  }
-
-  private writable(): Promise<void> {
-    const socket = this.socket;
-    if (socket.destroyed || !socket.writable) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off("drain", done);
-        socket.off("close", done);
-        resolve();
-      };
-      socket.once("drain", done);
-      socket.once("close", done);
-    });
   }
 
   /** RFC 2595 §4: anything the client pipelined after STLS is discarded, never read as commands. */
