@@ -3,7 +3,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { POSTGRES_SKIP_REASON, startTestPostgres } from "./postgres.js";
@@ -38,18 +38,6 @@ export interface TestServer {
   cleanup(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 function canConnect(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = createConnection({ host: "127.0.0.1", port });
@@ -59,6 +47,16 @@ function canConnect(port: number): Promise<boolean> {
     });
     socket.once("error", () => done(false));
   });
+}
+
+/** Ports from the server's "<listener> listening on host:port" log lines. */
+function boundPorts(lines: readonly string[]): Map<string, number> {
+  const bound = new Map<string, number>();
+  for (const line of lines) {
+    const match = /"msg":"(\w+) listening on [^"]*:(\d+)"/.exec(line);
+    if (match?.[1] && match[2]) bound.set(match[1], Number(match[2]));
+  }
+  return bound;
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
@@ -82,8 +80,10 @@ export async function startTestServer(
   options: { store?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "mailroom-it-"));
+  // Port 0 on the first start: the server binds free ports itself and logs them, so no other process
+  // can take a port between our choosing it and the server binding it. Restarts reuse those ports.
   const ports = {} as Record<TestListener, number>;
-  for (const name of serverListeners) ports[name] = await freePort();
+  for (const name of serverListeners) ports[name] = 0;
 
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -131,8 +131,19 @@ export async function startTestServer(
     for (;;) {
       if (!running)
         throw new Error(`mailroom serve exited during start-up:\n${stderr}\n${logLines.join("\n")}`);
-      const up = await Promise.all(serverListeners.map((name) => canConnect(ports[name])));
-      if (up.every(Boolean)) return;
+      if (serverListeners.some((name) => ports[name] === 0)) {
+        const bound = boundPorts(logLines);
+        if (serverListeners.every((name) => bound.has(name))) {
+          for (const name of serverListeners) {
+            ports[name] = bound.get(name) ?? 0;
+            env[`MAILROOM_LISTENERS_${name.toUpperCase()}_PORT`] = String(ports[name]);
+          }
+        }
+      }
+      if (serverListeners.every((name) => ports[name] !== 0)) {
+        const up = await Promise.all(serverListeners.map((name) => canConnect(ports[name])));
+        if (up.every(Boolean)) return;
+      }
       if (Date.now() > deadline) {
         proc.kill("SIGKILL");
         throw new Error(
