@@ -6,53 +6,17 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import nodemailer from "nodemailer";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+import { mailboxHelpers, password, user } from "./imap-helpers.js";
 
 const run = promisify(execFile);
-const user = "bob@example.org";
-const password = "imap secret";
-const root = join(import.meta.dirname, "../..");
+const _root = join(import.meta.dirname, "../..");
 
 for (const backend of await integrationBackends()) {
   describe(`IMAP with python3 imaplib, ${backend.name} store`, { skip: backend.skip }, () => {
     let server: TestServer;
 
-    const storedBytes = async (mailbox: string, uid: number): Promise<Buffer> => {
-      const { stdout } = await run(
-        process.execPath,
-        ["--import", "tsx", "src/cli/main.ts", "mail", "cat", user, mailbox, String(uid)],
-        { cwd: root, env: server.env, encoding: "buffer" },
-      );
-      return stdout;
-    };
-
-    const listing = async (
-      mailbox = "INBOX",
-    ): Promise<Array<{ uid: number; subject: string; flags: string[] }>> => {
-      const result = await server.cli(["mail", "list", user, mailbox, "--json"]);
-      assert.equal(result.code, 0, result.stderr);
-      return JSON.parse(result.stdout) as Array<{ uid: number; subject: string; flags: string[] }>;
-    };
-
-    const send = async (subject: string) => {
-      const transport = nodemailer.createTransport({
-        host: "127.0.0.1",
-        port: server.ports.smtp,
-        ignoreTLS: true,
-      });
-      try {
-        await transport.sendMail({
-          from: "carol@remote.test",
-          to: user,
-          subject,
-          text: `${subject} body\nGrüße\n`,
-          attachments: [{ filename: "data.bin", content: Buffer.from([0, 1, 2, 255, 13, 10, 46]) }],
-        });
-      } finally {
-        transport.close();
-      }
-    };
+    const { storedBytes, listing, send } = mailboxHelpers(() => server);
 
     before(async () => {
       server = await startTestServer({ store: backend.store });
