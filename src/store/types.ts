@@ -103,6 +103,20 @@ export interface MailboxMessage {
   modseq: number;
 }
 
+/**
+ * How far into a message the store looks for the end of its header section (see readHeaderBlocks);
+ * bounds the memory a writer spends on it.
+ */
+export const HEADER_BLOCK_LIMIT = 256 * 1024;
+
+export interface ListMessagesOptions {
+  sinceModseq?: number;
+  /** Lowest UID wanted (inclusive). */
+  uidFrom?: number;
+  /** Highest UID wanted (inclusive). */
+  uidTo?: number;
+}
+
 /** A committed, immutable message body. */
 export interface BlobRef {
   /** The message id: also the id shown in "250 2.0.0 Ok: queued as <id>". */
@@ -231,6 +245,31 @@ export class StoreError extends Error {
   }
 }
 
+/** A mailbox as `mailroom migrate` copies it from another store: its IMAP numbers are kept. */
+export interface MailboxImport {
+  name: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+}
+
+/** A mailbox entry as `mailroom migrate` copies it: same UID, flags, date and MODSEQ as the source. */
+export interface MessageImport {
+  uid: number;
+  blob: BlobRef;
+  flags: string[];
+  internalDate: Date;
+  modseq: number;
+}
+
+/** One expunged UID and the MODSEQ of its expunge (RFC 7162 QRESYNC history). */
+export interface ExpungedUid {
+  uid: number;
+  modseq: number;
+}
+
 export interface Store {
   /** Short backend name for logs: "sqlite" or "postgres". */
   readonly kind: string;
@@ -271,20 +310,45 @@ export interface Store {
   /** Renaming INBOX moves its messages into a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6). */
   renameMailbox(userId: number, from: string, to: string): Promise<void>;
   deleteMailbox(userId: number, name: string): Promise<void>;
+  /**
+   * Subscriptions are names, kept apart from mailboxes (RFC 9051 §6.3.9): a name may be subscribed
+   * whether or not its mailbox exists, deleteMailbox keeps it, renameMailbox moves it (with the
+   * inferiors' names), and new mailboxes start subscribed. "not-found" only for an unknown user.
+   */
   setSubscribed(userId: number, name: string, subscribed: boolean): Promise<void>;
+  /** The user's subscribed names, existing mailboxes or not, sorted by name. */
+  listSubscriptions(userId: number): Promise<string[]>;
   mailboxStatus(mailboxId: number): Promise<MailboxStatus>;
 
   // Bodies.
-  createBlobWriter(): Promise<BlobWriter>;
+  /**
+   * `id` (import only): the body keeps the id it has in another store, since "queued as" and queue
+   * entries name it; "invalid" unless it has the form of a store id, "exists" when a finished body
+   * already has it.
+   */
+  createBlobWriter(options?: { id?: string }): Promise<BlobWriter>;
   readBlob(messageId: string): Readable;
   readBlobBytes(messageId: string): Promise<Buffer>;
+  /**
+   * The header section of each named message: its bytes from the start up to and including the empty
+   * line that ends it (CRLF CRLF), exactly as stored. A message whose first line is empty has the header
+   * block CRLF. A message with no empty line at all (RFC 5322 §3.5 allows a message without a body) is
+   * all header: its block is the whole message, when that is at most HEADER_BLOCK_LIMIT octets.
+   * Missing from the map when unknown (the message has no header end within HEADER_BLOCK_LIMIT octets,
+   * was stored before headers were kept, or the id names no message); callers then read the blob.
+   * One round trip for the whole list.
+   */
+  readHeaderBlocks(messageIds: readonly string[]): Promise<Map<string, Buffer>>;
 
   // Messages. deliver() is the commit behind SMTP's final 250: after it resolves, the body, every
   // mailbox entry and every queue entry are durable, all or none.
   deliver(input: DeliveryInput): Promise<DeliveryResult>;
   append(mailboxId: number, blob: BlobRef, flags: string[], internalDate: Date): Promise<MailboxMessage>;
-  /** Messages in UID order; with sinceModseq only those changed after it (CONDSTORE). */
-  listMessages(mailboxId: number, options?: { sinceModseq?: number }): Promise<MailboxMessage[]>;
+  /**
+   * Messages in UID order; with sinceModseq only those changed after it (CONDSTORE); with uidFrom
+   * and/or uidTo only UIDs in that inclusive range (an indexed range scan, not a filtered full list).
+   */
+  listMessages(mailboxId: number, options?: ListMessagesOptions): Promise<MailboxMessage[]>;
   getMessage(mailboxId: number, uid: number): Promise<MailboxMessage | null>;
   updateFlags(
     mailboxId: number,
@@ -315,4 +379,43 @@ export interface Store {
   listQueue(): Promise<QueueEntry[]>;
   /** Makes entries due now (all, or the one named). Returns how many. */
   retryQueue(id?: string): Promise<number>;
+  /**
+   * Extends to `until` the leases of the named entries that are still "delivering" and still held by
+   * this store instance (the one whose claimQueueEntries took them, or its renewal). An entry whose
+   * lease ran out and was claimed by another instance, or that was recorded meanwhile, is not held.
+   * Returns the ids renewed. One runner per store instance: runners sharing an instance share leases.
+   */
+  renewQueueLeases(ids: readonly string[], until: Date): Promise<string[]>;
+
+  // Import (`mailroom migrate`): copying another store's state while keeping its ids and IMAP numbers.
+  // The importing store is not expected to serve clients meanwhile, so these publish no events.
+  /** The ids among `messageIds` whose body is finished in this store. One round trip. */
+  hasBlobs(messageIds: readonly string[]): Promise<Set<string>>;
+  /** The mailbox's whole expunge history, in UID order. */
+  listExpunged(mailboxId: number): Promise<ExpungedUid[]>;
+  /**
+   * Creates the named mailbox with the given UIDVALIDITY, or updates it: special-use and subscription
+   * are set, UIDNEXT and HIGHESTMODSEQ only ever grow. An existing mailbox under another UIDVALIDITY
+   * adopts the given one when it holds no messages, and fails with "not-empty" (changing nothing) when
+   * it does. Keeps the store's UIDVALIDITY counter above every imported value, so mailboxes created
+   * later still get new, higher ones (RFC 9051 §2.3.1.1).
+   */
+  importMailbox(userId: number, mailbox: MailboxImport): Promise<Mailbox>;
+  /**
+   * Inserts the entries under their UIDs, or updates flags, date and MODSEQ of a UID present; one
+   * transaction. Every body must be finished in this store. UIDNEXT stays above the highest UID and
+   * HIGHESTMODSEQ at or above the highest MODSEQ.
+   */
+  importMessages(mailboxId: number, messages: readonly MessageImport[]): Promise<void>;
+  /**
+   * Records expunged UIDs with their MODSEQ, removing any entry still present under such a UID (and
+   * bodies nothing references any more). HIGHESTMODSEQ stays at or above every MODSEQ given.
+   */
+  importExpunged(mailboxId: number, expunged: readonly ExpungedUid[]): Promise<void>;
+  /**
+   * Inserts or replaces the queue entry with the same id; its body must be finished in this store. An
+   * entry "delivering" in the source arrives "queued", due when its lease ends: the worker that held it
+   * is on the other store and will not report back here.
+   */
+  importQueueEntry(entry: QueueEntry): Promise<void>;
 }

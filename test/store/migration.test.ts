@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
-import { SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
+import { migrate, SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
 import { StoreError } from "../../src/store/types.js";
 import { CREDENTIALS, silentLogger, withTempDir } from "./helpers.js";
 
@@ -70,5 +70,50 @@ test("a file that is not a database gets a clear error", async () => {
       assert.match(error.message, /damaged or not a mailroom database/);
       return true;
     });
+  });
+});
+
+test("a schema 2 database upgrades: old messages have no header block, subscriptions carry over", async () => {
+  await withTempDir(async (dataDir) => {
+    const path = join(dataDir, "mailroom.db");
+    const old = new Database(path);
+    migrate(old, path, 2);
+    const now = Date.now();
+    old.exec(`
+      INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
+      INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
+        VALUES (1, 'a@old.example', 1, 'h', 's', ${now});
+      INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
+        VALUES (1, 1, 'INBOX', NULL, 1, 1, 2, 2), (2, 1, 'Junk', '\\Junk', 0, 2, 1, 1),
+               (3, 1, 'Lists', NULL, 1, 3, 1, 1);
+      INSERT INTO messages (id, size, created_at) VALUES ('01aaaaaaaaaaaaaaaaaa', 22, ${now});
+      INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
+        VALUES (1, 1, '01aaaaaaaaaaaaaaaaaa', '[]', 0, ${now}, 22, 2);
+    `);
+    assert.equal(old.pragma("user_version", { simple: true }), 2);
+    old.close();
+
+    const store = await openSqliteStore({ dataDir, logger: silentLogger });
+    try {
+      const db = new Database(path, { readonly: true });
+      assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+      db.close();
+      assert.deepEqual(await store.listSubscriptions(1), ["INBOX", "Lists"]);
+      assert.equal((await store.getMailbox(1, "Junk"))?.subscribed, false);
+      assert.deepEqual(
+        (await store.listMessages(1)).map((m) => m.messageId),
+        ["01aaaaaaaaaaaaaaaaaa"],
+      );
+      assert.equal((await store.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa"])).size, 0);
+      const writer = await store.createBlobWriter();
+      await writer.write(Buffer.from("Subject: new\r\n\r\nbody\r\n"));
+      const fresh = await writer.finish();
+      await store.append(1, fresh, [], new Date());
+      const blocks = await store.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa", fresh.id]);
+      assert.deepEqual([...blocks.keys()], [fresh.id]);
+      assert.equal(blocks.get(fresh.id)?.toString(), "Subject: new\r\n\r\n");
+    } finally {
+      await store.close();
+    }
   });
 });

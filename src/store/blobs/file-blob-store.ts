@@ -6,6 +6,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
+import { HeaderCapture } from "../header-capture.js";
 import { isStoreId, newMessageId } from "../ids.js";
 import { type BlobRef, type BlobWriter, StoreError } from "../types.js";
 import { fileError } from "./errors.js";
@@ -70,8 +71,10 @@ export class FileBlobStore {
    * `isReferenced` tells whether a committed row names the body: abort() after a successful finish()
    * (the delivery that was to reference it failed) removes the file only when nothing does.
    */
-  async createWriter(isReferenced: (id: string) => boolean = () => true): Promise<BlobWriter> {
-    const id = newMessageId();
+  async createWriter(
+    isReferenced: (id: string) => boolean = () => true,
+    id: string = newMessageId(),
+  ): Promise<FileBlobWriter> {
     const tmpPath = join(this.tmpDir, `${id}.${process.pid}`);
     let handle: FileHandle;
     try {
@@ -165,8 +168,9 @@ async function fsyncDirectory(path: string): Promise<void> {
 
 type WriterState = "open" | "finishing" | "finished" | "failed" | "aborted";
 
-class FileBlobWriter implements BlobWriter {
+export class FileBlobWriter implements BlobWriter {
   private size = 0;
+  private readonly header = new HeaderCapture();
   private state: WriterState = "open";
   private handleOpen = true;
 
@@ -189,6 +193,7 @@ class FileBlobWriter implements BlobWriter {
         offset += bytesWritten;
       }
       this.size += chunk.byteLength;
+      this.header.feed(chunk);
     } catch (error) {
       // Part of the chunk may be on disk: the body is unusable, only abort() remains.
       this.state = "failed";
@@ -215,6 +220,11 @@ class FileBlobWriter implements BlobWriter {
     }
     this.state = "finished";
     return { id: this.id, size: this.size };
+  }
+
+  /** The message's header block (see Store.readHeaderBlocks) once finished; null when unknown. */
+  headerBlock(): Buffer | null {
+    return this.state === "finished" ? this.header.result() : null;
   }
 
   async abort(): Promise<void> {

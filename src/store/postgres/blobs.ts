@@ -6,6 +6,7 @@
 
 import { Readable } from "node:stream";
 import type pg from "pg";
+import { HeaderCapture } from "../header-capture.js";
 import { newMessageId } from "../ids.js";
 import { type BlobRef, type BlobWriter, StoreError } from "../types.js";
 import { type ServerAddress, toStoreError } from "./errors.js";
@@ -13,12 +14,12 @@ import { type ServerAddress, toStoreError } from "./errors.js";
 export const CHUNK_BYTES = 256 * 1024;
 
 export class PostgresBlobWriter implements BlobWriter {
-  readonly id = newMessageId();
   private buffer = Buffer.alloc(CHUNK_BYTES);
   private filled = 0;
   private size = 0;
   private nextSeq = 0;
   private rowInserted = false;
+  private readonly header = new HeaderCapture();
   private state: "open" | "finished" | "aborted" = "open";
   /** Operations run one after another even when a caller does not await each write. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -26,11 +27,13 @@ export class PostgresBlobWriter implements BlobWriter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly server: ServerAddress,
+    readonly id: string = newMessageId(),
   ) {}
 
   write(chunk: Uint8Array): Promise<void> {
     return this.serially(async () => {
       this.assertOpen();
+      this.header.feed(chunk);
       let offset = 0;
       while (offset < chunk.byteLength) {
         const take = Math.min(CHUNK_BYTES - this.filled, chunk.byteLength - offset);
@@ -48,7 +51,12 @@ export class PostgresBlobWriter implements BlobWriter {
       this.assertOpen();
       await this.inTransaction(async (client) => {
         await this.insertPending(client);
-        await client.query("UPDATE blobs SET complete = true, size = $2 WHERE id = $1", [this.id, this.size]);
+        // The header block (Store.readHeaderBlocks) becomes visible with the body, in the same commit.
+        await client.query("UPDATE blobs SET complete = true, size = $2, header = $3 WHERE id = $1", [
+          this.id,
+          this.size,
+          this.header.result(),
+        ]);
       });
       this.state = "finished";
       this.buffer = Buffer.alloc(0);

@@ -111,6 +111,27 @@ const MIGRATIONS: Migration[] = [
       ) STRICT;
     `);
   },
+  (db) => {
+    // header: the message's header block (Store.readHeaderBlocks), kept so IMAP answers header FETCH
+    // and SEARCH without reading the body file; NULL for messages stored before it was kept.
+    // subscriptions: RFC 9051 §6.3.9 forbids dropping a subscribed name when its mailbox goes, so names
+    // live apart from mailboxes; mailboxes.subscribed is no longer read once they are copied here.
+    db.exec(`
+      ALTER TABLE messages ADD COLUMN header BLOB;
+
+      CREATE TABLE subscriptions (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        PRIMARY KEY (user_id, name)
+      ) STRICT;
+      INSERT INTO subscriptions (user_id, name) SELECT user_id, name FROM mailboxes WHERE subscribed = 1;
+    `);
+  },
+  (db) => {
+    // claimed_by: the store instance holding a "delivering" entry's lease, so renewQueueLeases extends
+    // only leases still its own, never one another process took over after it ran out.
+    db.exec("ALTER TABLE queue ADD COLUMN claimed_by TEXT;");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -127,13 +148,14 @@ export function checkSchemaVersion(db: Database.Database, path: string): number 
   return version;
 }
 
-export function migrate(db: Database.Database, path: string): void {
+/** Applies the migrations not yet applied; `target` (tests build older databases with it) stops early. */
+export function migrate(db: Database.Database, path: string, target = SCHEMA_VERSION): void {
   for (;;) {
     // Re-read inside the write lock: another process may have migrated meanwhile.
     const step = db.transaction(() => {
       const version = checkSchemaVersion(db, path);
       const migration = MIGRATIONS[version];
-      if (migration === undefined) return false;
+      if (migration === undefined || version >= target) return false;
       migration(db);
       db.pragma(`user_version = ${version + 1}`);
       return true;

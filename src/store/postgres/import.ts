@@ -1,0 +1,275 @@
+// The import family of the PostgreSQL store (`mailroom migrate`): rows written with the ids and IMAP
+// numbers another store gave them. Each function runs inside the caller's transaction, on its client;
+// PostgresStore only delegates to them.
+
+import type pg from "pg";
+import { isStoreId } from "../ids.js";
+import {
+  type ExpungedUid,
+  type Mailbox,
+  type MailboxImport,
+  type MessageImport,
+  type QueueEntry,
+  StoreError,
+} from "../types.js";
+import { normalizeFlags, normalizeMailboxName } from "./names.js";
+import { type MailboxRow, toMailbox } from "./rows.js";
+
+const SPECIAL_USES = new Set(["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"]);
+
+function invalid(message: string): never {
+  throw new StoreError("invalid", message);
+}
+
+function requireCount(value: unknown, what: string, min: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    invalid(`${what} must be a whole number of at least ${min}, not ${String(value)}`);
+  }
+  return value as number;
+}
+
+function requireDate(value: unknown, what: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) invalid(`${what} must be a valid date`);
+  return value;
+}
+
+async function lockMailbox(client: pg.ClientBase, mailboxId: number): Promise<MailboxRow> {
+  const result = await client.query<MailboxRow>("SELECT * FROM mailboxes WHERE id = $1 FOR UPDATE", [
+    mailboxId,
+  ]);
+  const row = result.rows[0];
+  if (!row) throw new StoreError("not-found", `no mailbox with id ${mailboxId}`);
+  return row;
+}
+
+/**
+ * Readies `id` for an imported body: "exists" when a finished body has it; an unfinished one is what a
+ * broken-off earlier import left behind, and is removed so the body can be written again.
+ */
+export async function claimBlobId(client: pg.ClientBase, id: string): Promise<void> {
+  if (typeof id !== "string" || !isStoreId(id)) {
+    invalid(`"${String(id)}" is not a message id of the form mailroom gives them`);
+  }
+  const found = await client.query<{ complete: boolean }>("SELECT complete FROM blobs WHERE id = $1", [id]);
+  if (found.rows[0]?.complete) throw new StoreError("exists", `message body ${id} is already in this store`);
+  if (found.rows[0]) await client.query("DELETE FROM blobs WHERE id = $1 AND NOT complete", [id]);
+}
+
+export async function hasBlobs(client: pg.ClientBase, messageIds: readonly string[]): Promise<Set<string>> {
+  if (!Array.isArray(messageIds)) invalid("hasBlobs needs a list of message ids");
+  const ids = [...new Set(messageIds.filter((id) => typeof id === "string"))];
+  if (ids.length === 0) return new Set();
+  const result = await client.query<{ id: string }>(
+    "SELECT id FROM blobs WHERE id = ANY($1::text[]) AND complete",
+    [ids],
+  );
+  return new Set(result.rows.map((row) => row.id));
+}
+
+export async function listExpunged(client: pg.ClientBase, mailboxId: number): Promise<ExpungedUid[]> {
+  const exists = await client.query("SELECT 1 FROM mailboxes WHERE id = $1", [mailboxId]);
+  if (exists.rows.length === 0) throw new StoreError("not-found", `no mailbox with id ${mailboxId}`);
+  const result = await client.query<{ uid: string; modseq: string }>(
+    "SELECT uid, modseq FROM expunged WHERE mailbox_id = $1 ORDER BY uid",
+    [mailboxId],
+  );
+  return result.rows.map((row) => ({ uid: Number(row.uid), modseq: Number(row.modseq) }));
+}
+
+export async function importMailbox(
+  client: pg.ClientBase,
+  userId: number,
+  input: MailboxImport,
+): Promise<Mailbox> {
+  const name = normalizeMailboxName(input?.name);
+  if (input.specialUse !== null && !SPECIAL_USES.has(input.specialUse)) {
+    invalid(`"${String(input.specialUse)}" is not a special-use attribute of RFC 6154`);
+  }
+  const uidValidity = requireCount(input.uidValidity, "UIDVALIDITY", 1);
+  const uidNext = requireCount(input.uidNext, "UIDNEXT", 1);
+  const highestModseq = requireCount(input.highestModseq, "HIGHESTMODSEQ", 1);
+  const subscribed = input.subscribed === true;
+  const user = await client.query("SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE", [userId]);
+  if (user.rows.length === 0) throw new StoreError("not-found", `no user with id ${userId}`);
+  const found = await client.query<MailboxRow>(
+    "SELECT * FROM mailboxes WHERE user_id = $1 AND name = $2 FOR UPDATE",
+    [userId, name],
+  );
+  const existing = found.rows[0];
+  let result: pg.QueryResult<MailboxRow>;
+  if (existing === undefined) {
+    result = await client.query<MailboxRow>(
+      `INSERT INTO mailboxes (user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [userId, name, input.specialUse, subscribed, uidValidity, uidNext, highestModseq],
+    );
+  } else if (Number(existing.uid_validity) === uidValidity) {
+    result = await client.query<MailboxRow>(
+      `UPDATE mailboxes SET special_use = $2, subscribed = $3, uid_next = greatest(uid_next, $4),
+         highest_modseq = greatest(highest_modseq, $5) WHERE id = $1 RETURNING *`,
+      [existing.id, input.specialUse, subscribed, uidNext, highestModseq],
+    );
+  } else {
+    const held = await client.query("SELECT 1 FROM messages WHERE mailbox_id = $1 LIMIT 1", [existing.id]);
+    if (held.rows.length > 0) {
+      throw new StoreError(
+        "not-empty",
+        `mailbox "${name}" holds messages under UIDVALIDITY ${existing.uid_validity}, not ${uidValidity}`,
+      );
+    }
+    // Empty (as addUser leaves it): nothing a client could have cached, so it takes the source's numbers.
+    await client.query("DELETE FROM expunged WHERE mailbox_id = $1", [existing.id]);
+    result = await client.query<MailboxRow>(
+      `UPDATE mailboxes SET special_use = $2, subscribed = $3, uid_validity = $4, uid_next = $5,
+         highest_modseq = $6 WHERE id = $1 RETURNING *`,
+      [existing.id, input.specialUse, subscribed, uidValidity, uidNext, highestModseq],
+    );
+  }
+  if (subscribed) {
+    await client.query("INSERT INTO subscriptions (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+      userId,
+      name,
+    ]);
+  } else {
+    await client.query("DELETE FROM subscriptions WHERE user_id = $1 AND name = $2", [userId, name]);
+  }
+  await client.query("UPDATE counters SET value = greatest(value, $1) WHERE name = 'uid_validity'", [
+    uidValidity,
+  ]);
+  return toMailbox(result.rows[0] as MailboxRow);
+}
+
+export async function importMessages(
+  client: pg.ClientBase,
+  mailboxId: number,
+  messages: readonly MessageImport[],
+): Promise<void> {
+  if (!Array.isArray(messages)) invalid("importMessages needs a list of messages");
+  const rows = messages.map((message) => {
+    const uid = requireCount(message?.uid, "a UID", 1);
+    const id = message.blob?.id;
+    if (typeof id !== "string") invalid(`UID ${uid} needs a body reference`);
+    return {
+      uid,
+      message_id: id,
+      claimed: message.blob.size,
+      flags: normalizeFlags(message.flags),
+      internal_date: requireDate(message.internalDate, "the internal date").toISOString(),
+      modseq: requireCount(message.modseq, "a MODSEQ", 1),
+    };
+  });
+  await lockMailbox(client, mailboxId);
+  if (rows.length === 0) return;
+  const bodies = await client.query<{ id: string; size: string }>(
+    "SELECT id, size FROM blobs WHERE id = ANY($1::text[]) AND complete FOR KEY SHARE",
+    [[...new Set(rows.map((row) => row.message_id))]],
+  );
+  const sizes = new Map(bodies.rows.map((row) => [row.id, Number(row.size)]));
+  for (const row of rows) {
+    const size = sizes.get(row.message_id);
+    if (size === undefined) {
+      throw new StoreError("not-found", `no finished message body ${row.message_id} for UID ${row.uid}`);
+    }
+    if (size !== row.claimed) {
+      invalid(`message body ${row.message_id} has ${size} bytes, not the ${row.claimed} claimed`);
+    }
+  }
+  await client.query(
+    `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
+     SELECT $1, r.uid, r.message_id, ARRAY(SELECT jsonb_array_elements_text(r.flags)), r.internal_date,
+            b.size, r.modseq
+     FROM jsonb_to_recordset($2::jsonb) AS r(uid bigint, message_id text, flags jsonb,
+                                             internal_date timestamptz, modseq bigint)
+     JOIN blobs b ON b.id = r.message_id
+     ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
+       internal_date = excluded.internal_date, size = excluded.size, modseq = excluded.modseq`,
+    [mailboxId, JSON.stringify(rows)],
+  );
+  const uids = rows.map((row) => row.uid);
+  await client.query("DELETE FROM expunged WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])", [
+    mailboxId,
+    uids,
+  ]);
+  await client.query(
+    "UPDATE mailboxes SET uid_next = greatest(uid_next, $2), highest_modseq = greatest(highest_modseq, $3) WHERE id = $1",
+    [mailboxId, Math.max(...uids) + 1, Math.max(...rows.map((row) => row.modseq))],
+  );
+}
+
+export async function importExpunged(
+  client: pg.ClientBase,
+  mailboxId: number,
+  expunged: readonly ExpungedUid[],
+): Promise<string[]> {
+  if (!Array.isArray(expunged)) invalid("importExpunged needs a list of UIDs with MODSEQs");
+  const rows = expunged.map((entry) => ({
+    uid: requireCount(entry?.uid, "a UID", 1),
+    modseq: requireCount(entry.modseq, "a MODSEQ", 1),
+  }));
+  await lockMailbox(client, mailboxId);
+  if (rows.length === 0) return [];
+  const uids = rows.map((row) => row.uid);
+  const removed = await client.query<{ message_id: string }>(
+    "DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING message_id",
+    [mailboxId, uids],
+  );
+  await client.query(
+    `INSERT INTO expunged (mailbox_id, uid, modseq)
+     SELECT $1, r.uid, r.modseq FROM jsonb_to_recordset($2::jsonb) AS r(uid bigint, modseq bigint)
+     ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`,
+    [mailboxId, JSON.stringify(rows)],
+  );
+  await client.query(
+    "UPDATE mailboxes SET uid_next = greatest(uid_next, $2), highest_modseq = greatest(highest_modseq, $3) WHERE id = $1",
+    [mailboxId, Math.max(...uids) + 1, Math.max(...rows.map((row) => row.modseq))],
+  );
+  return removed.rows.map((row) => row.message_id);
+}
+
+export async function importQueueEntry(client: pg.ClientBase, entry: QueueEntry): Promise<void> {
+  if (typeof entry !== "object" || entry === null) invalid("a queue entry must be an object");
+  if (typeof entry.id !== "string" || !isStoreId(entry.id))
+    invalid(`"${String(entry.id)}" is not a queue id`);
+  if (typeof entry.sender !== "string") invalid('the sender must be text ("" for <>)');
+  if (typeof entry.recipient !== "string" || !entry.recipient.includes("@")) {
+    invalid(`queue recipient "${String(entry.recipient)}" is not an address`);
+  }
+  const attempts = requireCount(entry.attempts, "the attempt count", 0);
+  const createdAt = requireDate(entry.createdAt, "the creation time");
+  const due =
+    entry.state === "delivering" && entry.claimedUntil !== null
+      ? requireDate(entry.claimedUntil, "the lease end")
+      : requireDate(entry.nextAttemptAt, "the next attempt time");
+  const body = await client.query("SELECT 1 FROM blobs WHERE id = $1 AND complete FOR KEY SHARE", [
+    entry.messageId,
+  ]);
+  if (body.rows.length === 0) {
+    throw new StoreError(
+      "not-found",
+      `message body ${String(entry.messageId)} of queue entry ${entry.id} is not in this store; copy it first`,
+    );
+  }
+  await client.query(
+    `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, attempts, created_at,
+                        next_attempt_at, last_error, claimed_until, delay_notified)
+     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, NULL, $11)
+     ON CONFLICT (id) DO UPDATE SET message_id = excluded.message_id, sender = excluded.sender,
+       recipient = excluded.recipient, dsn = excluded.dsn, envelope_dsn = excluded.envelope_dsn,
+       state = 'queued', attempts = excluded.attempts, created_at = excluded.created_at,
+       next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, claimed_until = NULL,
+       delay_notified = excluded.delay_notified`,
+    [
+      entry.id,
+      entry.messageId,
+      entry.sender,
+      entry.recipient,
+      JSON.stringify(entry.dsn ?? {}),
+      JSON.stringify(entry.envelopeDsn ?? {}),
+      attempts,
+      createdAt,
+      due,
+      entry.lastError ?? null,
+      entry.delayNotified === true,
+    ],
+  );
+}

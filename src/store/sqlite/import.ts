@@ -1,0 +1,294 @@
+// The import family of the SQLite store (`mailroom migrate` into SQLite, and the contract suite): rows
+// written with the ids and IMAP numbers another store gave them. Each function runs inside the caller's
+// write transaction; SqliteStore only delegates to them.
+
+import type Database from "better-sqlite3";
+import { isStoreId } from "../ids.js";
+import {
+  type ExpungedUid,
+  type Mailbox,
+  type MailboxImport,
+  type MessageImport,
+  type QueueEntry,
+  StoreError,
+} from "../types.js";
+import { normalizeFlags, normalizeMailboxName, requireDate, requireUids } from "./validate.js";
+
+/** What an import needs from the store beyond the database handle. */
+export interface SqliteImportContext {
+  db: Database.Database;
+  /** The header block captured when the body was written here, if still remembered. */
+  headerOf(messageId: string): Buffer | null;
+  /** Bodies whose last reference went; the store removes their files after the commit. */
+  unreferenced: Set<string>;
+}
+
+interface MailboxRow {
+  id: number;
+  user_id: number;
+  name: string;
+  special_use: string | null;
+  subscribed: number;
+  uid_validity: number;
+  uid_next: number;
+  highest_modseq: number;
+}
+
+const SPECIAL_USES = new Set(["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"]);
+/** Ids per statement; far below SQLite's bound-parameter limit. */
+const ID_BATCH = 500;
+
+function invalid(message: string): never {
+  throw new StoreError("invalid", message);
+}
+
+function requireCount(value: unknown, what: string, min: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    invalid(`${what} must be a whole number of at least ${min}, not ${String(value)}`);
+  }
+  return value as number;
+}
+
+function toMailbox(row: MailboxRow): Mailbox {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    specialUse: row.special_use as Mailbox["specialUse"],
+    subscribed: row.subscribed === 1,
+    uidValidity: row.uid_validity,
+    uidNext: row.uid_next,
+    highestModseq: row.highest_modseq,
+  };
+}
+
+function requireMailbox(db: Database.Database, mailboxId: number): MailboxRow {
+  const row = db.prepare("SELECT * FROM mailboxes WHERE id = ?").get(mailboxId) as MailboxRow | undefined;
+  if (!row) throw new StoreError("not-found", `mailbox ${mailboxId} does not exist`);
+  return row;
+}
+
+export function hasBlobs(db: Database.Database, messageIds: readonly string[]): Set<string> {
+  if (!Array.isArray(messageIds)) invalid("hasBlobs needs a list of message ids");
+  const ids = [...new Set(messageIds.filter((id) => typeof id === "string" && isStoreId(id)))];
+  const found = new Set<string>();
+  for (let start = 0; start < ids.length; start += ID_BATCH) {
+    const batch = ids.slice(start, start + ID_BATCH);
+    const rows = db
+      .prepare(`SELECT id FROM messages WHERE id IN (${batch.map(() => "?").join(",")})`)
+      .all(...batch) as Array<{ id: string }>;
+    for (const row of rows) found.add(row.id);
+  }
+  return found;
+}
+
+export function listExpunged(db: Database.Database, mailboxId: number): ExpungedUid[] {
+  requireMailbox(db, mailboxId);
+  return db
+    .prepare("SELECT uid, modseq FROM expunged WHERE mailbox_id = ? ORDER BY uid")
+    .all(mailboxId) as ExpungedUid[];
+}
+
+export function importMailbox(context: SqliteImportContext, userId: number, input: MailboxImport): Mailbox {
+  const { db } = context;
+  const name = normalizeMailboxName(input?.name);
+  if (input.specialUse !== null && !SPECIAL_USES.has(input.specialUse)) {
+    invalid(`"${String(input.specialUse)}" is not a special-use attribute of RFC 6154`);
+  }
+  const uidValidity = requireCount(input.uidValidity, "UIDVALIDITY", 1);
+  const uidNext = requireCount(input.uidNext, "UIDNEXT", 1);
+  const highestModseq = requireCount(input.highestModseq, "HIGHESTMODSEQ", 1);
+  const subscribed = input.subscribed ? 1 : 0;
+  if (!db.prepare("SELECT 1 FROM users WHERE id = ?").get(userId)) {
+    throw new StoreError("not-found", `user ${userId} does not exist`);
+  }
+  const existing = db.prepare("SELECT * FROM mailboxes WHERE user_id = ? AND name = ?").get(userId, name) as
+    | MailboxRow
+    | undefined;
+  let row: MailboxRow;
+  if (existing === undefined) {
+    row = db
+      .prepare(
+        `INSERT INTO mailboxes (user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      )
+      .get(userId, name, input.specialUse, subscribed, uidValidity, uidNext, highestModseq) as MailboxRow;
+  } else if (existing.uid_validity === uidValidity) {
+    row = db
+      .prepare(
+        `UPDATE mailboxes SET special_use = ?, subscribed = ?, uid_next = max(uid_next, ?),
+           highest_modseq = max(highest_modseq, ?) WHERE id = ? RETURNING *`,
+      )
+      .get(input.specialUse, subscribed, uidNext, highestModseq, existing.id) as MailboxRow;
+  } else {
+    if (db.prepare("SELECT 1 FROM mailbox_messages WHERE mailbox_id = ? LIMIT 1").get(existing.id)) {
+      throw new StoreError(
+        "not-empty",
+        `mailbox "${name}" holds messages under UIDVALIDITY ${existing.uid_validity}, not ${uidValidity}`,
+      );
+    }
+    // Empty (as addUser leaves it): nothing a client could have cached, so it takes the source's numbers.
+    db.prepare("DELETE FROM expunged WHERE mailbox_id = ?").run(existing.id);
+    row = db
+      .prepare(
+        `UPDATE mailboxes SET special_use = ?, subscribed = ?, uid_validity = ?, uid_next = ?,
+           highest_modseq = ? WHERE id = ? RETURNING *`,
+      )
+      .get(input.specialUse, subscribed, uidValidity, uidNext, highestModseq, existing.id) as MailboxRow;
+  }
+  if (subscribed === 1) {
+    db.prepare("INSERT INTO subscriptions (user_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING").run(
+      userId,
+      name,
+    );
+  } else {
+    db.prepare("DELETE FROM subscriptions WHERE user_id = ? AND name = ?").run(userId, name);
+  }
+  db.prepare("UPDATE meta SET value = max(value, ?) WHERE key = 'last_uid_validity'").run(uidValidity);
+  return toMailbox(row);
+}
+
+export function importMessages(
+  context: SqliteImportContext,
+  mailboxId: number,
+  messages: readonly MessageImport[],
+): void {
+  const { db } = context;
+  if (!Array.isArray(messages)) invalid("importMessages needs a list of messages");
+  const mailbox = requireMailbox(db, mailboxId);
+  let maxUid = 0;
+  let maxModseq = 0;
+  const insertBody = db.prepare(
+    "INSERT INTO messages (id, size, created_at, header) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+  );
+  const bodySize = db.prepare("SELECT size FROM messages WHERE id = ?");
+  const upsert = db.prepare(
+    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
+       seen = excluded.seen, internal_date = excluded.internal_date, size = excluded.size,
+       modseq = excluded.modseq`,
+  );
+  const unexpunge = db.prepare("DELETE FROM expunged WHERE mailbox_id = ? AND uid = ?");
+  for (const message of messages) {
+    const uid = requireCount(message?.uid, "a UID", 1);
+    const modseq = requireCount(message.modseq, "a MODSEQ", 1);
+    const flags = normalizeFlags(message.flags);
+    const internalDate = requireDate(message.internalDate, "the internal date").getTime();
+    const id = message.blob?.id;
+    if (typeof id !== "string" || !isStoreId(id)) invalid(`UID ${uid} needs a body reference`);
+    // The file was written by a BlobWriter of this store; its row appears with the first reference.
+    insertBody.run(id, message.blob.size, Date.now(), context.headerOf(id));
+    const stored = bodySize.get(id) as { size: number };
+    if (stored.size !== message.blob.size) {
+      invalid(`message body ${id} has ${stored.size} bytes, not the ${message.blob.size} claimed`);
+    }
+    upsert.run(
+      mailboxId,
+      uid,
+      id,
+      JSON.stringify(flags),
+      flags.includes("\\Seen") ? 1 : 0,
+      internalDate,
+      stored.size,
+      modseq,
+    );
+    unexpunge.run(mailboxId, uid);
+    maxUid = Math.max(maxUid, uid);
+    maxModseq = Math.max(maxModseq, modseq);
+  }
+  db.prepare(
+    "UPDATE mailboxes SET uid_next = max(uid_next, ?), highest_modseq = max(highest_modseq, ?) WHERE id = ?",
+  ).run(maxUid + 1, maxModseq, mailbox.id);
+}
+
+export function importExpunged(
+  context: SqliteImportContext,
+  mailboxId: number,
+  expunged: readonly ExpungedUid[],
+): void {
+  const { db } = context;
+  if (!Array.isArray(expunged)) invalid("importExpunged needs a list of UIDs with MODSEQs");
+  requireMailbox(db, mailboxId);
+  requireUids(expunged.map((entry) => entry?.uid));
+  const remove = db.prepare(
+    "DELETE FROM mailbox_messages WHERE mailbox_id = ? AND uid = ? RETURNING message_id",
+  );
+  const record = db.prepare(
+    `INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)
+     ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`,
+  );
+  const bodies = new Set<string>();
+  let maxModseq = 0;
+  for (const entry of expunged) {
+    const modseq = requireCount(entry.modseq, "a MODSEQ", 1);
+    const gone = remove.get(mailboxId, entry.uid) as { message_id: string } | undefined;
+    if (gone) bodies.add(gone.message_id);
+    record.run(mailboxId, entry.uid, modseq);
+    maxModseq = Math.max(maxModseq, modseq);
+  }
+  db.prepare(
+    "UPDATE mailboxes SET highest_modseq = max(highest_modseq, ?), uid_next = max(uid_next, ?) WHERE id = ?",
+  ).run(maxModseq, Math.max(0, ...expunged.map((entry) => entry.uid)) + 1, mailboxId);
+  const drop = db.prepare(
+    `DELETE FROM messages WHERE id = ?
+       AND NOT EXISTS (SELECT 1 FROM mailbox_messages WHERE message_id = ?)
+       AND NOT EXISTS (SELECT 1 FROM queue WHERE message_id = ?)`,
+  );
+  for (const id of bodies) {
+    if (drop.run(id, id, id).changes > 0) context.unreferenced.add(id);
+  }
+}
+
+/** `bodySize`: the size of the entry's body file in this store, null when there is none. */
+export function importQueueEntry(
+  context: SqliteImportContext,
+  entry: QueueEntry,
+  bodySize: number | null,
+): void {
+  const { db } = context;
+  if (typeof entry !== "object" || entry === null) invalid("a queue entry must be an object");
+  if (typeof entry.id !== "string" || !isStoreId(entry.id))
+    invalid(`"${String(entry.id)}" is not a queue id`);
+  if (typeof entry.sender !== "string") invalid('the sender must be text ("" for <>)');
+  if (typeof entry.recipient !== "string" || !entry.recipient.includes("@")) {
+    invalid(`queue recipient "${String(entry.recipient)}" is not an address`);
+  }
+  requireCount(entry.attempts, "the attempt count", 0);
+  const createdAt = requireDate(entry.createdAt, "the creation time").getTime();
+  const due =
+    entry.state === "delivering" && entry.claimedUntil !== null
+      ? requireDate(entry.claimedUntil, "the lease end")
+      : requireDate(entry.nextAttemptAt, "the next attempt time");
+  if (bodySize === null) {
+    throw new StoreError(
+      "not-found",
+      `message body ${String(entry.messageId)} of queue entry ${entry.id} is not in this store; copy it first`,
+    );
+  }
+  db.prepare(
+    "INSERT INTO messages (id, size, created_at, header) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+  ).run(entry.messageId, bodySize, Date.now(), context.headerOf(entry.messageId));
+  db.prepare(
+    `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, attempts, created_at,
+                        next_attempt_at, last_error, claimed_until, delay_notified)
+     VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, NULL, ?)
+     ON CONFLICT (id) DO UPDATE SET message_id = excluded.message_id, sender = excluded.sender,
+       recipient = excluded.recipient, dsn = excluded.dsn, envelope_dsn = excluded.envelope_dsn,
+       state = 'queued', attempts = excluded.attempts, created_at = excluded.created_at,
+       next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, claimed_until = NULL,
+       delay_notified = excluded.delay_notified`,
+  ).run(
+    entry.id,
+    entry.messageId,
+    entry.sender,
+    entry.recipient,
+    JSON.stringify(entry.dsn ?? {}),
+    JSON.stringify(entry.envelopeDsn ?? {}),
+    entry.attempts,
+    createdAt,
+    due.getTime(),
+    entry.lastError ?? null,
+    entry.delayNotified ? 1 : 0,
+  );
+}

@@ -1,0 +1,79 @@
+// Contract for listMessages' UID range and its exact results: run inside runStoreContract.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Mailbox, Store } from "../../src/store/types.js";
+
+export interface ListMessagesContext {
+  store(): Store;
+  freshUser(): Promise<{ inbox: Mailbox }>;
+}
+
+export function describeListMessages(context: ListMessagesContext): void {
+  describe("listMessages ranges", () => {
+    async function fill(count: number) {
+      const store = context.store();
+      const { inbox } = await context.freshUser();
+      for (let n = 1; n <= count; n++) {
+        const writer = await store.createBlobWriter();
+        await writer.write(Buffer.from(`Subject: ${n}\r\n\r\nbody ${"x".repeat(n)}\r\n`));
+        const blob = await writer.finish();
+        const flags = n % 3 === 0 ? ["\\Seen", "$Work"] : n % 3 === 1 ? [] : ["\\Flagged"];
+        await store.append(inbox.id, blob, flags, new Date(Date.UTC(2024, 0, n, 1, 2, 3, n)));
+      }
+      return { store, inbox };
+    }
+
+    test("uidFrom and uidTo are inclusive, either may be absent, and results match the full list", async () => {
+      const { store, inbox } = await fill(8);
+      await store.expunge(inbox.id, [4]);
+      const all = await store.listMessages(inbox.id);
+      assert.deepEqual(
+        all.map((m) => m.uid),
+        [1, 2, 3, 5, 6, 7, 8],
+      );
+      const within = (from: number, to: number) => all.filter((m) => m.uid >= from && m.uid <= to);
+      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 3, uidTo: 6 }), within(3, 6));
+      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 6 }), within(6, Infinity));
+      assert.deepEqual(await store.listMessages(inbox.id, { uidTo: 2 }), within(0, 2));
+      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 4, uidTo: 4 }), []);
+      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 7, uidTo: 3 }), []);
+      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 9 }), []);
+      for (const message of all) assert.deepEqual(await store.getMessage(inbox.id, message.uid), message);
+      const third = all.find((m) => m.uid === 3)!;
+      assert.deepEqual([...third.flags].sort(), ["$Work", "\\Seen"]);
+      assert.equal(third.internalDate.getTime(), Date.UTC(2024, 0, 3, 1, 2, 3, 3));
+    });
+
+    test("a UID range combines with sinceModseq", async () => {
+      const { store, inbox } = await fill(6);
+      const before = (await store.getMailboxById(inbox.id))!.highestModseq;
+      await store.updateFlags(inbox.id, [2, 5], "add", ["\\Answered"]);
+      const changed = await store.listMessages(inbox.id, { sinceModseq: before, uidFrom: 3 });
+      assert.deepEqual(
+        changed.map((m) => m.uid),
+        [5],
+      );
+      assert.ok(changed[0]!.flags.includes("\\Answered"));
+      assert.deepEqual(
+        (await store.listMessages(inbox.id, { sinceModseq: before, uidTo: 4 })).map((m) => m.uid),
+        [2],
+      );
+    });
+
+    test("bad bounds are refused", async () => {
+      const { store, inbox } = await fill(1);
+      for (const options of [
+        { uidFrom: -1 },
+        { uidTo: 1.5 },
+        { uidFrom: Number.NaN },
+        { sinceModseq: Number.NaN },
+      ]) {
+        await assert.rejects(
+          store.listMessages(inbox.id, options),
+          (error: unknown) => (error as { code?: string }).code === "invalid",
+        );
+      }
+    });
+  });
+}
