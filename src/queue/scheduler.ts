@@ -7,6 +7,12 @@
 // is the "after". A crash between the remote's 250 and that record leaves the entry leased; once the
 // lease runs out another runner sends it again. That duplicate is the price of never losing mail, which
 // RFC 5321 §6.1 asks for: a receiver must not lose a message it accepted, duplicates are tolerable.
+//
+// Long deliveries: while a group is being relayed its leases are renewed every lease/3, so a slow remote
+// does not let the lease run out and another node send the same message in parallel. An entry whose
+// renewal reports it no longer held (its lease ran out anyway, e.g. the database was unreachable, and
+// another runner took it over) has its outcome left unrecorded: the runner now holding it records its
+// own, and recording both would complete or defer the entry twice and send duplicate notices.
 
 import type { Logger } from "pino";
 import { splitAddress } from "../delivery/route.js";
@@ -199,8 +205,45 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     }
   }
 
+  /** Renews the group's leases every lease/3 until finish(), which returns the ids no longer held. */
+  function keepLeased(group: Group): { finish(): Promise<Set<string>> } {
+    const ids = group.entries.map((entry) => entry.id);
+    const lost = new Set<string>();
+    let leaseEnd = group.claimedAt + config.leaseMs;
+    let renewing: Promise<void> = Promise.resolve();
+    const renew = (): Promise<void> => {
+      renewing = renewing.then(async () => {
+        const wanted = ids.filter((id) => !lost.has(id));
+        if (wanted.length === 0) return;
+        const until = now().getTime() + config.leaseMs;
+        try {
+          const renewed = new Set(await store.renewQueueLeases(wanted, new Date(until)));
+          for (const id of wanted) if (!renewed.has(id)) lost.add(id);
+          leaseEnd = until;
+        } catch (err) {
+          logger.warn(
+            { err, messageId: group.messageId, domain: group.domain },
+            "queue: could not renew delivery leases; retrying at the next renewal",
+          );
+        }
+      });
+      return renewing;
+    };
+    const timer = setInterval(() => void renew(), Math.max(1, Math.floor(config.leaseMs / 3)));
+    return {
+      async finish(): Promise<Set<string>> {
+        clearInterval(timer);
+        await renewing;
+        // Renewals failed for a while: the lease may have run out and been taken, so ask before recording.
+        if (now().getTime() > leaseEnd - config.leaseMs / 3) await renew();
+        return lost;
+      },
+    };
+  }
+
   async function relay(group: Group): Promise<void> {
     const first = group.entries[0] as QueueEntry;
+    const lease = keepLeased(group);
     let results: RecipientResult[];
     try {
       const eightBit = await hasEightBitBytes(outgoingBody(store, group.messageId));
@@ -224,7 +267,23 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         remoteHandlesDsn: false,
       }));
     }
-    await record(group.entries, results);
+    const lost = await lease.finish();
+    const kept: QueueEntry[] = [];
+    const keptResults: RecipientResult[] = [];
+    group.entries.forEach((entry, index) => {
+      const result = results[index] as RecipientResult;
+      if (!lost.has(entry.id)) {
+        kept.push(entry);
+        keptResults.push(result);
+        return;
+      }
+      held.delete(entry.id);
+      logger.warn(
+        { id: entry.id, messageId: entry.messageId, recipient: entry.recipient, result: result.detail },
+        "queue: lease lost during delivery to another runner, which records the outcome; the recipient may get the message twice",
+      );
+    });
+    if (kept.length > 0) await record(kept, keptResults);
   }
 
   /** The "after" record of each recipient, and the notices its sender asked for. */

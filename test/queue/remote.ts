@@ -12,14 +12,15 @@ export interface RemoteTransaction {
   connection: number;
 }
 
-export type DataEnd = string | "drop" | "hang";
+/** A reply line, "drop" (close mid-DATA), "hang" (never reply), or a reply sent after a stall. */
+export type DataEnd = string | "drop" | "hang" | { reply: string; afterMs: number };
 
 export interface RemoteScript {
   /** EHLO keywords after the first line. */
   extensions?: string[];
   /** The reply line to RCPT TO for an address; "250 2.1.5 Ok" when absent. */
   rcpt?: (address: string, attempt: number) => string;
-  /** The reply to the final dot, or "drop" (close mid-DATA) / "hang" (never reply). */
+  /** The reply to the final dot. */
   dataEnd?: (transaction: RemoteTransaction, attempt: number) => DataEnd;
 }
 
@@ -79,7 +80,19 @@ export function startRemote(script: RemoteScript = {}, host = "127.0.0.1"): Prom
           buffer = buffer.subarray(end + 5);
           inData = false;
           transaction.body = Buffer.from(raw.replace(/^\./gm, ""), "latin1");
-          const reply = script.dataEnd ? script.dataEnd(transaction, attempt) : "250 2.0.0 Ok: queued";
+          const scripted = script.dataEnd ? script.dataEnd(transaction, attempt) : "250 2.0.0 Ok: queued";
+          if (typeof scripted === "object") {
+            // The client sends nothing more until this reply, so the loop has nothing left to read.
+            const timer = setTimeout(() => {
+              if (scripted.reply.startsWith("2")) transactions.push(transaction);
+              say(scripted.reply);
+            }, scripted.afterMs);
+            socket.once("close", () => clearTimeout(timer));
+            from = "";
+            to = [];
+            continue;
+          }
+          const reply = scripted;
           if (reply === "hang") return;
           if (reply === "drop") {
             socket.destroy();

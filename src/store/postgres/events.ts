@@ -4,6 +4,15 @@
 // own notifications too, and that echo is the one delivery: the writing method waits for the echo before
 // it resolves, so a caller's own subscribers have seen the event by then, exactly once. If the echo is
 // late (listener reconnecting), the writer delivers locally and the late echo is dropped.
+//
+// NOTIFY is fire-and-forget: whatever is sent while the LISTEN connection is down never arrives. So the
+// bus keeps, per mailbox, the highest MODSEQ and the UIDNEXT it has accounted for (seeded from the
+// mailboxes table at every connect, raised by each event it hands out). When the connection is lost it
+// freezes a copy; after reconnecting and LISTENing again it reads what changed beyond that copy
+// (messages and expunges with a higher MODSEQ, mailboxes added or gone) and hands it out as ordinary
+// events. Changes just before the loss or just after the new LISTEN may be reported twice; subscribers
+// (src/imap/selected.ts) treat events as "look again at these UIDs", so a repeat costs a lookup only.
+// Memory: two small maps of one entry per mailbox in the database.
 
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -16,6 +25,23 @@ export const EVENT_CHANNEL = "mailroom_events";
 const UIDS_PER_NOTIFICATION = 500;
 const ECHO_TIMEOUT_MS = 2_000;
 const LATE_ECHO_MEMORY_MS = 60_000;
+/** Rows read per catch-up query, so a long outage is replayed in bounded pieces. */
+const CATCH_UP_BATCH = 1_000;
+
+/** What this instance has accounted for in one mailbox. Replaced, never mutated, so copies stay put. */
+interface MailboxMark {
+  userId: number;
+  modseq: number;
+  /** UIDs from here on are new to subscribers (an "exists"); below, a change is a "flags". */
+  uidNext: number;
+}
+
+interface ChangedMailbox {
+  id: number;
+  userId: number;
+  since: number;
+  uidNext: number;
+}
 
 interface Payload {
   origin: string;
@@ -45,6 +71,10 @@ export class NotifyEventBus implements MailboxEvents {
   private closed = false;
   private reconnectDelayMs = 100;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly marks = new Map<number, MailboxMark>();
+  /** The marks as they were when the listener was lost; null while listening. */
+  private baseline: Map<number, MailboxMark> | null = null;
+  private backendPid: number | null = null;
 
   constructor(
     private readonly config: pg.ClientConfig,
@@ -61,6 +91,11 @@ export class NotifyEventBus implements MailboxEvents {
   /** Connects the listener; rejects if the first connection fails (the store then fails to open). */
   async start(): Promise<void> {
     await this.connect();
+  }
+
+  /** The server process id of the LISTEN connection; null while disconnected (tests cut it with it). */
+  get listenerPid(): number | null {
+    return this.connected ? this.backendPid : null;
   }
 
   async close(): Promise<void> {
@@ -132,6 +167,7 @@ export class NotifyEventBus implements MailboxEvents {
   }
 
   private emit(event: MailboxEvent): void {
+    this.note(event);
     for (const listener of [...this.listeners]) {
       try {
         listener(event);
@@ -164,6 +200,17 @@ export class NotifyEventBus implements MailboxEvents {
     this.emit(payload.event);
   }
 
+  private note(event: MailboxEvent): void {
+    if (event.kind === "mailboxes") return;
+    const mark = this.marks.get(event.mailboxId);
+    const uidNext = event.kind === "exists" ? Math.max(...event.uids) + 1 : 0;
+    this.marks.set(event.mailboxId, {
+      userId: event.userId,
+      modseq: Math.max(mark?.modseq ?? 0, event.modseq),
+      uidNext: Math.max(mark?.uidNext ?? 0, uidNext),
+    });
+  }
+
   private async connect(): Promise<void> {
     const client = new pg.Client(this.config);
     client.on("notification", (message) => this.onNotification(message));
@@ -172,21 +219,138 @@ export class NotifyEventBus implements MailboxEvents {
       this.lost(client);
     });
     client.on("end", () => this.lost(client));
-    await client.connect();
-    await client.query(`LISTEN ${EVENT_CHANNEL}`);
-    if (this.closed) {
+    try {
+      await client.connect();
+      // LISTEN first: a change committed from here on is either notified or already in the catch-up.
+      await client.query(`LISTEN ${EVENT_CHANNEL}`);
+      if (this.closed) {
+        await client.end().catch(() => {});
+        return;
+      }
+      const pid = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      this.backendPid = pid.rows[0]?.pid ?? null;
+      await this.catchUp(client);
+    } catch (error) {
       await client.end().catch(() => {});
-      return;
+      throw error;
     }
     this.client = client;
     this.connected = true;
     this.reconnectDelayMs = 100;
   }
 
+  /** Seeds the marks from the mailboxes table and, after an outage, hands out what was missed. */
+  private async catchUp(client: pg.Client): Promise<void> {
+    const result = await client.query<{
+      id: string;
+      user_id: string;
+      highest_modseq: string;
+      uid_next: string;
+    }>("SELECT id, user_id, highest_modseq, uid_next FROM mailboxes");
+    const current = new Map<number, MailboxMark>();
+    for (const row of result.rows) {
+      current.set(Number(row.id), {
+        userId: Number(row.user_id),
+        modseq: Number(row.highest_modseq),
+        uidNext: Number(row.uid_next),
+      });
+    }
+    const baseline = this.baseline;
+    if (baseline !== null) {
+      await this.replayGap(client, baseline, current);
+      this.baseline = null;
+    }
+    for (const [id, mark] of current) {
+      const live = this.marks.get(id);
+      this.marks.set(
+        id,
+        live === undefined
+          ? mark
+          : {
+              userId: mark.userId,
+              modseq: Math.max(live.modseq, mark.modseq),
+              uidNext: Math.max(live.uidNext, mark.uidNext),
+            },
+      );
+    }
+    for (const id of [...this.marks.keys()]) if (!current.has(id)) this.marks.delete(id);
+  }
+
+  private async replayGap(
+    client: pg.Client,
+    baseline: Map<number, MailboxMark>,
+    current: Map<number, MailboxMark>,
+  ): Promise<void> {
+    const listsChanged = new Set<number>();
+    const changed: ChangedMailbox[] = [];
+    for (const [id, mark] of current) {
+      const before = baseline.get(id);
+      // A mailbox this instance had not accounted for was created during the outage (or after the
+      // last connect without a message since): every entry in it is news.
+      if (before === undefined) listsChanged.add(mark.userId);
+      const since = before?.modseq ?? 0;
+      if (mark.modseq > since) {
+        changed.push({ id, userId: mark.userId, since, uidNext: before?.uidNext ?? 0 });
+      }
+    }
+    for (const [id, before] of baseline) if (!current.has(id)) listsChanged.add(before.userId);
+    for (const userId of listsChanged) this.emit({ kind: "mailboxes", userId });
+    if (changed.length === 0) return;
+    this.logger.info({ mailboxes: changed.length }, "replaying mailbox changes missed while reconnecting");
+    const byId = new Map(changed.map((mailbox) => [mailbox.id, mailbox]));
+    const ids = changed.map((mailbox) => mailbox.id);
+    const sinces = changed.map((mailbox) => mailbox.since);
+    for (const table of ["messages", "expunged"] as const) {
+      let after: [number, number] = [0, 0];
+      for (;;) {
+        const rows = await client.query<{ mailbox_id: string; uid: string; modseq: string }>(
+          `SELECT t.mailbox_id, t.uid, t.modseq FROM ${table} t
+             JOIN unnest($1::bigint[], $2::bigint[]) AS c(id, since)
+               ON t.mailbox_id = c.id AND t.modseq > c.since
+           WHERE (t.mailbox_id, t.uid) > ($3, $4)
+           ORDER BY t.mailbox_id, t.uid LIMIT ${CATCH_UP_BATCH}`,
+          [ids, sinces, after[0], after[1]],
+        );
+        this.replayRows(table, rows.rows, byId);
+        const last = rows.rows.at(-1);
+        if (last === undefined || rows.rows.length < CATCH_UP_BATCH) break;
+        after = [Number(last.mailbox_id), Number(last.uid)];
+      }
+    }
+  }
+
+  private replayRows(
+    table: "messages" | "expunged",
+    rows: ReadonlyArray<{ mailbox_id: string; uid: string; modseq: string }>,
+    byId: Map<number, ChangedMailbox>,
+  ): void {
+    const events = new Map<string, Extract<MailboxEvent, { uids: number[] }>>();
+    for (const row of rows) {
+      const mailbox = byId.get(Number(row.mailbox_id));
+      if (mailbox === undefined) continue;
+      const uid = Number(row.uid);
+      const kind = table === "expunged" ? "expunge" : uid >= mailbox.uidNext ? "exists" : "flags";
+      const key = `${kind}:${mailbox.id}`;
+      const uids: number[] = [];
+      const event = events.get(key) ?? {
+        kind,
+        userId: mailbox.userId,
+        mailboxId: mailbox.id,
+        uids,
+        modseq: 0,
+      };
+      event.uids.push(uid);
+      event.modseq = Math.max(event.modseq, Number(row.modseq));
+      events.set(key, event);
+    }
+    for (const event of events.values()) this.emit(event);
+  }
+
   private lost(client: pg.Client): void {
     if (this.client !== client) return;
     this.client = null;
     this.connected = false;
+    this.baseline ??= new Map(this.marks);
     client.end().catch(() => {});
     // Echoes of events committed before this point can no longer arrive: their writers deliver locally.
     for (const entry of this.own.values()) {
