@@ -11,6 +11,7 @@ import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { dkimCommand } from "./dkim.js";
 import { domainCommand } from "./domain.js";
 import { mailCommand } from "./mail.js";
+import { migrateCommand } from "./migrate.js";
 import { queueCommand } from "./queue.js";
 import { sendCommand } from "./send.js";
 import { sendmailCommand } from "./sendmail.js";
@@ -27,6 +28,7 @@ export const commands: readonly CliCommand[] = [
   dkimCommand,
   sendCommand,
   sendmailCommand,
+  migrateCommand,
 ];
 
 export function usage(available: readonly CliCommand[] = commands): string {
