@@ -24,7 +24,20 @@ export interface ImapHandlerOptions {
   maxErrors?: number;
   /** Largest APPEND literal; defaults to the SMTP message size limit. */
   maxMessageSize?: number;
+  /**
+   * Longest command line outside literals, in octets with the CRLF (default 64 KiB); a longer one is
+   * answered BAD [TOOBIG] and skipped.
+   */
+  maxLineLength?: number;
+  /**
+   * Largest literal held in memory: every literal except APPEND's message, which streams to disk
+   * (default 64 KiB); a larger one is answered BAD [TOOBIG].
+   */
+  maxLiteralSize?: number;
 }
+
+/** Short responses are gathered up to this many octets before they are written. */
+const WRITE_GATHER_BYTES = 32 * 1024;
 
 /** Framed items waiting while a command runs; past this the socket is paused. */
 const MAX_QUEUED = 64;
@@ -50,7 +63,11 @@ class ImapConnection {
     private readonly onClosed: () => void,
   ) {
     this.socket = socket;
-    this.framer = new CommandFramer({ ...DEFAULT_FRAMER_LIMITS, maxLiteral: options.maxMessageSize });
+    this.framer = new CommandFramer({
+      ...DEFAULT_FRAMER_LIMITS,
+      maxLine: options.maxLineLength,
+      maxLiteral: options.maxLiteralSize,
+    });
     this.session = new ImapSession({
       store: deps.store,
       authenticator: deps.authenticator,
@@ -108,7 +125,8 @@ class ImapConnection {
       }
       this.queue.push(item);
     }
-    if (this.queue.length >= MAX_QUEUED) this.socket.pause();
+    // Waiting for the session's verdict on an APPEND literal: the rest stays in the kernel meanwhile.
+    if (this.queue.length >= MAX_QUEUED || this.framer.awaitingVerdict) this.socket.pause();
     if (this.queue.length > 0) void this.process();
   }
 
@@ -121,6 +139,9 @@ class ImapConnection {
         if (item === undefined) break;
         const result = await this.session.handle(item);
         await this.writeResult(result);
+        if (item.kind === "literal-start" && item.sync) {
+          this.queue.push(...this.framer.resolveLiteral(result.literal === "accepted"));
+        }
         this.framer.lineMode = this.session.lineMode;
         if (this.queue.length === 0) this.sayGoodbyeIfDraining();
       }
@@ -129,15 +150,44 @@ class ImapConnection {
       this.socket.destroy();
     } finally {
       this.processing = false;
-      if (!this.closed && !this.upgrading && this.queue.length < MAX_QUEUED) this.socket.resume();
+      if (!this.closed && !this.upgrading && this.queue.length < MAX_QUEUED && !this.framer.awaitingVerdict)
+        this.socket.resume();
     }
   }
 
+  /**
+   * Writes the result piece by piece, pulling the next piece only once the socket has room, so a slow
+   * reader holds a streamed FETCH at the session instead of in memory. Small pieces are gathered into
+   * one write (fewer system calls for many short responses); when the connection closes, the stream is
+   * stopped (for-await's early exit calls return(), which ends the session's generator).
+   */
   private async writeResult(result: ImapResult): Promise<void> {
-    for (const data of result.output) {
-      if (this.closed) return;
+    let gathered: Buffer[] = [];
+    let gatheredBytes = 0;
+    const flush = async () => {
+      if (gathered.length === 0) return;
+      const data = gathered.length === 1 ? (gathered[0] as Buffer) : Buffer.concat(gathered, gatheredBytes);
+      gathered = [];
+      gatheredBytes = 0;
       if (!this.socket.write(data)) await whenWritable(this.socket);
+    };
+    for await (const data of result.output) {
+      if (this.closed) break;
+      if (data.length >= WRITE_GATHER_BYTES) {
+        await flush();
+        if (this.closed) break;
+        if (!this.socket.write(data)) await whenWritable(this.socket);
+        if (this.closed) break;
+        continue;
+      }
+      gathered.push(data);
+      gatheredBytes += data.length;
+      if (gatheredBytes >= WRITE_GATHER_BYTES) {
+        await flush();
+        if (this.closed) break;
+      }
     }
+    if (!this.closed) await flush();
     if (this.closed) return;
     if (result.action === "close") {
       this.closed = true;
@@ -189,6 +239,8 @@ export function createImapHandler(
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxErrors: options.maxErrors ?? 20,
     maxMessageSize: options.maxMessageSize ?? deps.config.smtp.maxMessageSize,
+    maxLineLength: options.maxLineLength ?? DEFAULT_FRAMER_LIMITS.maxLine,
+    maxLiteralSize: options.maxLiteralSize ?? DEFAULT_FRAMER_LIMITS.maxLiteral,
   };
   const logger = deps.logger.child({ listener });
   return connectionSetHandler({

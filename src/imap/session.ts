@@ -7,7 +7,7 @@
 
 import type { Logger } from "pino";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
-import type { MailboxEvent, Store } from "../store/types.js";
+import type { BlobWriter, MailboxEvent, Store } from "../store/types.js";
 import {
   CommandFailure,
   CommandRefused,
@@ -15,12 +15,19 @@ import {
   requireSelected,
   storeFailure,
 } from "./commands/context.js";
-import { fetch } from "./commands/fetch.js";
+import { FetchStreamBroken, fetch } from "./commands/fetch.js";
 import * as mailboxes from "./commands/mailboxes.js";
 import { search } from "./commands/search.js";
 import { select } from "./commands/select.js";
 import { storeFlags } from "./commands/store-flags.js";
-import { append, copyOrMove, expunge } from "./commands/transfer.js";
+import {
+  type AppendTarget,
+  append,
+  completeAppend,
+  copyOrMove,
+  expunge,
+  prepareAppend,
+} from "./commands/transfer.js";
 import { type Command, CommandError, parseCommand } from "./protocol/command.js";
 import type { FrameItem } from "./protocol/framer.js";
 import { continuation, tagged, untagged } from "./responses.js";
@@ -28,10 +35,31 @@ import type { SelectedMailbox, SyncOptions } from "./selected.js";
 
 export type ImapState = "not-authenticated" | "authenticated" | "selected" | "logout";
 
+/**
+ * Response bytes in order. A long answer (FETCH) is a lazy stream: the adapter pulls one piece, writes it
+ * with backpressure, then pulls the next, and stops pulling (return()) when the client goes away. The
+ * session takes no other input until the stream has ended.
+ */
+export type ImapOutput = Iterable<Buffer> | AsyncIterable<Buffer>;
+
 export interface ImapResult {
-  output: Buffer[];
+  output: ImapOutput;
   /** "starttls": write the output, drop anything pipelined, upgrade, then call tlsStarted(). */
   action: "continue" | "starttls" | "close";
+  /**
+   * The verdict on a streamed literal ("literal-start"); for a synchronizing one the adapter passes it
+   * to CommandFramer.resolveLiteral() after writing the output ("+" or the refusal).
+   */
+  literal?: "accepted" | "refused";
+}
+
+/** A result whose output is already complete in memory. */
+export interface BufferedResult extends ImapResult {
+  output: Buffer[];
+}
+
+function isBuffered(result: ImapResult): result is BufferedResult {
+  return Array.isArray(result.output);
 }
 
 export interface ImapSessionOptions {
@@ -51,6 +79,11 @@ export interface ImapSessionOptions {
   push?: (data: Buffer) => void;
   logger?: Logger;
 }
+
+/** APPEND's message while it streams in: written to a blob, or (refused LITERAL+) thrown away. */
+type Upload =
+  | { kind: "writing"; target: AppendTarget; writer: BlobWriter; failure: unknown; stored: boolean }
+  | { kind: "refused"; result: BufferedResult };
 
 type SaslPhase =
   | { kind: "exchange"; tag: string; exchange: SaslExchange }
@@ -84,6 +117,7 @@ export class ImapSession implements ImapContext {
   private idleWork: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private errors = 0;
+  private upload: Upload | null = null;
   private readonly enabled = new Set<string>();
   private readonly hostname: string;
   private readonly maxErrors: number;
@@ -144,7 +178,7 @@ export class ImapSession implements ImapContext {
       mailbox === null ? (this.user === null ? "not-authenticated" : "authenticated") : "selected";
   }
 
-  greeting(): ImapResult {
+  greeting(): BufferedResult {
     return this.result([
       untagged(`OK [CAPABILITY ${this.capabilities().join(" ")}] ${this.hostname} IMAP server ready`),
     ]);
@@ -190,14 +224,106 @@ export class ImapSession implements ImapContext {
           item.reason === "line-too-long"
             ? "[TOOBIG] the command line is too long"
             : item.reason === "literal-too-large"
-              ? `[TOOBIG] the literal is larger than the ${this.maxMessageSize} octets allowed`
+              ? `[TOOBIG] the literal is larger than the ${item.limit ?? 0} octets allowed here`
               : "[TOOBIG] the command has too many literals";
         return this.bad(item.tag, text);
       }
       case "line":
         return this.handleLine(item.line.toString("utf8"));
+      case "literal-start":
+        return this.beginUpload(item);
+      case "literal-data":
+        await this.receiveUpload(item.data);
+        return this.result([]);
       case "command":
+        if (item.frame.streamed !== undefined) return this.finishUpload(item);
         return this.handleFrame(item);
+    }
+  }
+
+  /**
+   * APPEND announced its message: check the command, the mailbox and the size before the client sends
+   * it (RFC 7889 §3: too big is NO [TOOBIG], not a "+"), then open the blob writer the bytes go to.
+   */
+  private async beginUpload(item: Extract<FrameItem, { kind: "literal-start" }>): Promise<ImapResult> {
+    await this.dropUpload();
+    const refuse = (result: BufferedResult): ImapResult => {
+      if (item.sync) return { ...result, literal: "refused" };
+      // RFC 7888 §4: a non-synchronizing literal is on its way regardless; it is read and thrown
+      // away, and the answer goes out once the command has been read to its end.
+      this.upload = { kind: "refused", result };
+      return { output: [], action: "continue", literal: "refused" };
+    };
+    let parsed: ReturnType<typeof parseCommand>;
+    try {
+      parsed = parseCommand({
+        lines: [...item.frame.lines, Buffer.alloc(0)],
+        literals: [...item.frame.literals, Buffer.alloc(0)],
+      });
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error;
+      return refuse(this.bad(error.tag ?? item.tag, error.message));
+    }
+    const { tag, command } = parsed;
+    if (command.name !== "APPEND") return refuse(this.bad(tag, "only APPEND may stream a message"));
+    if (this.stateValue === "not-authenticated") {
+      return refuse(this.bad(tag, "APPEND needs a logged-in session; LOGIN or AUTHENTICATE first"));
+    }
+    try {
+      const target = await prepareAppend(this, command, item.size);
+      const writer = await this.store.createBlobWriter();
+      this.upload = { kind: "writing", target, writer, failure: null, stored: false };
+    } catch (error) {
+      return refuse(this.failure(tag, "APPEND", error));
+    }
+    return {
+      output: item.sync ? [continuation("Ready for literal data")] : [],
+      action: "continue",
+      literal: "accepted",
+    };
+  }
+
+  private async receiveUpload(data: Buffer): Promise<void> {
+    const upload = this.upload;
+    if (upload?.kind !== "writing" || upload.failure !== null) return;
+    try {
+      await upload.writer.write(data);
+    } catch (error) {
+      // Reported when the command ends; the rest of the literal is still read and thrown away.
+      upload.failure = error;
+    }
+  }
+
+  private async finishUpload(item: Extract<FrameItem, { kind: "command" }>): Promise<ImapResult> {
+    const upload = this.upload;
+    if (upload?.kind === "refused") {
+      this.upload = null;
+      return upload.result;
+    }
+    try {
+      if (upload?.kind === "writing" && upload.failure !== null) {
+        const tag = parseCommand(item.frame).tag;
+        return this.failure(tag, "APPEND", upload.failure);
+      }
+      return await this.handleFrame(item);
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error;
+      return this.bad(error.tag, error.message);
+    } finally {
+      await this.dropUpload();
+    }
+  }
+
+  /** Throws away an upload that was not stored (refused, failed, cut short). */
+  private async dropUpload(): Promise<void> {
+    const upload = this.upload;
+    this.upload = null;
+    if (upload?.kind === "writing" && !upload.stored) {
+      try {
+        await upload.writer.abort();
+      } catch (error) {
+        this.logger?.warn({ err: error }, "imap could not discard an unfinished APPEND");
+      }
     }
   }
 
@@ -211,6 +337,8 @@ export class ImapSession implements ImapContext {
     this.sasl = null;
     this.idleTag = null;
     this.selected = null;
+    // The connection dropped mid-APPEND: the partial message is thrown away.
+    void this.dropUpload();
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
@@ -219,11 +347,11 @@ export class ImapSession implements ImapContext {
     return { remoteAddress: this.options.remoteAddress, secure: this.secure };
   }
 
-  private result(output: Buffer[], action: ImapResult["action"] = "continue"): ImapResult {
+  private result(output: Buffer[], action: ImapResult["action"] = "continue"): BufferedResult {
     return { output, action };
   }
 
-  private bad(tag: string | null, text: string): ImapResult {
+  private bad(tag: string | null, text: string): BufferedResult {
     this.errors++;
     if (this.errors > this.maxErrors) {
       this.close();
@@ -271,6 +399,7 @@ export class ImapSession implements ImapContext {
     try {
       const result = await this.execute(tag, command, sync);
       if (
+        isBuffered(result) &&
         result.action === "continue" &&
         this.selected !== null &&
         !this.lineMode &&
@@ -285,29 +414,63 @@ export class ImapSession implements ImapContext {
       }
       return result;
     } catch (error) {
-      if (error instanceof CommandFailure) {
-        return this.result([
-          tagged(tag, "NO", `${error.code === null ? "" : `[${error.code}] `}${error.message}`),
-        ]);
-      }
-      if (error instanceof CommandRefused) return this.bad(tag, error.message);
-      try {
-        storeFailure(error);
-      } catch (mapped) {
-        if (mapped instanceof CommandFailure) {
-          return this.result([
-            tagged(tag, "NO", `${mapped.code === null ? "" : `[${mapped.code}] `}${mapped.message}`),
-          ]);
-        }
-      }
-      this.logger?.error({ err: error, command: name }, "imap command failed");
-      return this.result([
-        tagged(tag, "NO", "[SERVERBUG] the server could not complete the command; try again later"),
-      ]);
+      return this.failure(tag, name, error);
     }
   }
 
-  private ok(tag: string, output: Buffer[], text: string, code: string | null = null): ImapResult {
+  /** The tagged NO or BAD a failed command gets. */
+  private failure(tag: string, name: string, error: unknown): BufferedResult {
+    if (error instanceof CommandFailure) {
+      return this.result([
+        tagged(tag, "NO", `${error.code === null ? "" : `[${error.code}] `}${error.message}`),
+      ]);
+    }
+    if (error instanceof CommandRefused) return this.bad(tag, error.message);
+    try {
+      storeFailure(error);
+    } catch (mapped) {
+      if (mapped instanceof CommandFailure) {
+        return this.result([
+          tagged(tag, "NO", `${mapped.code === null ? "" : `[${mapped.code}] `}${mapped.message}`),
+        ]);
+      }
+    }
+    this.logger?.error({ err: error, command: name }, "imap command failed");
+    return this.result([
+      tagged(tag, "NO", "[SERVERBUG] the server could not complete the command; try again later"),
+    ]);
+  }
+
+  /**
+   * A command answered as a stream: its untagged responses as they are produced, then the pending
+   * mailbox updates and the tagged completion (RFC 9051 §7), whose response code is only known at the
+   * end. A failure part-way ends the stream with a tagged NO after what was already sent; a
+   * FetchStreamBroken (a literal cut short) is rethrown so the adapter drops the connection.
+   */
+  private async *streamed(
+    tag: string,
+    name: string,
+    body: AsyncIterable<Buffer>,
+    sync: SyncOptions,
+    completion: () => string,
+  ): AsyncGenerator<Buffer, void, undefined> {
+    let text: string;
+    try {
+      yield* body;
+      text = completion();
+    } catch (error) {
+      if (error instanceof FetchStreamBroken) throw error;
+      yield* this.failure(tag, name, error).output;
+      return;
+    }
+    if (this.selected !== null && this.stateValue !== "logout") {
+      sync.condstore = this.condstore;
+      yield* await this.selected.sync(this.store, sync);
+    }
+    yield tagged(tag, "OK", text);
+  }
+
+  private ok(tag: string, output: Buffer[], text: string, code: string | null = null): BufferedResult {
     output.push(tagged(tag, "OK", code === null ? text : `[${code}] ${text}`));
     return this.result(output);
   }
@@ -375,8 +538,13 @@ export class ImapSession implements ImapContext {
         return this.ok(tag, mailboxes.namespace(), "NAMESPACE completed");
       case "STATUS":
         return this.ok(tag, await mailboxes.status(this, command), "STATUS completed");
-      case "APPEND":
-        return this.ok(tag, [], "APPEND completed", (await append(this, command)).slice(1, -1));
+      case "APPEND": {
+        const upload = this.upload;
+        if (upload?.kind !== "writing")
+          return this.ok(tag, [], "APPEND completed", await append(this, command));
+        upload.stored = true;
+        return this.ok(tag, [], "APPEND completed", await completeAppend(this, upload.target, upload.writer));
+      }
       case "IDLE":
         this.idleTag = tag;
         return this.result([continuation("idling")]);
@@ -393,8 +561,15 @@ export class ImapSession implements ImapContext {
       case "UID EXPUNGE":
         return this.ok(tag, await expunge(this, command.set, sync), "UID EXPUNGE completed");
       case "FETCH": {
-        const { output, code } = await fetch(this, command);
-        return this.ok(tag, output, `${command.uid ? "UID " : ""}FETCH completed`, code);
+        const run = fetch(this, command);
+        const text = `${command.uid ? "UID " : ""}FETCH completed`;
+        return {
+          output: this.streamed(tag, command.name, run.responses, sync, () => {
+            const code = run.code();
+            return code === null ? text : `[${code}] ${text}`;
+          }),
+          action: "continue",
+        };
       }
       case "STORE": {
         const { output, code } = await storeFlags(this, command);

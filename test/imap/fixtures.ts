@@ -9,7 +9,7 @@ import { hashPassword } from "../../src/auth/password.js";
 import type { Authenticator } from "../../src/auth/types.js";
 import type { AuthConfig } from "../../src/config/types.js";
 import { CommandFramer } from "../../src/imap/protocol/framer.js";
-import { ImapSession, type ImapSessionOptions } from "../../src/imap/session.js";
+import { type ImapOutput, ImapSession, type ImapSessionOptions } from "../../src/imap/session.js";
 import { openStore } from "../../src/store/open.js";
 import type { Mailbox, Store } from "../../src/store/types.js";
 
@@ -76,6 +76,13 @@ export async function createFixture(): Promise<ImapFixture> {
   };
 }
 
+/** Reads a session's output to its end, as the adapter would write it. */
+export async function collect(output: ImapOutput): Promise<Buffer[]> {
+  const pieces: Buffer[] = [];
+  for await (const piece of output) pieces.push(piece);
+  return pieces;
+}
+
 /** Drives a session the way the adapter does: bytes in, framed, answered; "+" for literals included. */
 export class SessionDriver {
   readonly session: ImapSession;
@@ -104,9 +111,12 @@ export class SessionDriver {
   async send(bytes: string | Buffer): Promise<string> {
     this.framer.lineMode = this.session.lineMode;
     const out: Buffer[] = [];
-    for (const item of this.framer.push(typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes)) {
+    const queue = this.framer.push(typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes);
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
       const result = await this.session.handle(item);
-      out.push(...result.output);
+      out.push(...(await collect(result.output)));
+      if (item.kind === "literal-start" && item.sync)
+        queue.unshift(...this.framer.resolveLiteral(result.literal === "accepted"));
       this.action = result.action;
       this.framer.lineMode = this.session.lineMode;
     }

@@ -52,44 +52,85 @@ describe("framer", () => {
   test("a literal may contain CRLF and braces and arrive in pieces", () => {
     const framer = new CommandFramer();
     const data = "x\r\n{3}\r\ny";
-    const input = `a APPEND INBOX {${Buffer.byteLength(data)}+}\r\n${data}\r\n`;
+    const input = `a LOGIN {${Buffer.byteLength(data)}+}\r\n${data} pw\r\n`;
     const items: FrameItem[] = [];
     for (const ch of input) items.push(...framer.push(Buffer.from(ch)));
     assert.equal(items.length, 1);
     const item = items[0];
     assert.ok(item?.kind === "command");
     const command = parseCommand(item.frame).command;
-    assert.ok(command.name === "APPEND");
-    assert.equal(command.message.toString(), data);
+    assert.ok(command.name === "LOGIN");
+    assert.equal(command.user, data);
   });
 
   test("refuses an oversized synchronizing literal without waiting for it", () => {
     const framer = new CommandFramer({ maxLine: 1000, maxLiteral: 10, maxLiterals: 5 });
-    const items = frames("t1 APPEND INBOX {11}\r\nt2 NOOP\r\n", framer);
-    assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "literal-too-large" });
+    const items = frames("t1 LOGIN {11}\r\nt2 NOOP\r\n", framer);
+    assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "literal-too-large", limit: 10 });
     assert.ok(items[1]?.kind === "command");
   });
 
   test("throws away an oversized non-synchronizing literal, then reads on", () => {
     const framer = new CommandFramer({ maxLine: 1000, maxLiteral: 10, maxLiterals: 5 });
-    const items = frames("t1 APPEND INBOX {13+}\r\nt2 NOOP\r\nxx\r\nt3 NOOP\r\n", framer);
+    const items = frames("t1 LOGIN {13+}\r\nt2 NOOP\r\nxx\r\nt3 NOOP\r\n", framer);
     assert.equal(items.length, 2);
-    assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "literal-too-large" });
+    assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "literal-too-large", limit: 10 });
     const next = items[1];
     assert.ok(next?.kind === "command");
     assert.equal(parseCommand(next.frame).tag, "t3");
   });
 
-  test("drops an overlong line and recovers at the next one", () => {
-    const framer = new CommandFramer({ maxLine: 20, maxLiteral: 10, maxLiterals: 5 });
-    const items = frames(`t1 NOOP ${"x".repeat(50)}\r\nt2 NOOP\r\n`, framer);
-    assert.equal(items[0]?.kind, "error");
-    assert.equal(items.length, 2);
-    assert.ok(items[1]?.kind === "command");
+  test("APPEND's synchronizing message literal waits for the verdict, then streams past the memory limit", () => {
+    const framer = new CommandFramer({ maxLine: 1000, maxLiteral: 10, maxLiterals: 5 });
+    const start = frames("t1 APPEND INBOX (\\Seen) {20}\r\n0123456789", framer);
+    assert.equal(start.length, 1);
+    const announced = start[0];
+    assert.ok(announced?.kind === "literal-start");
+    assert.equal(announced.size, 20);
+    assert.equal(announced.sync, true);
+    assert.equal(announced.tag, "t1");
+    assert.ok(framer.awaitingVerdict);
+    // Bytes sent before the "+" are held, not framed.
+    assert.deepEqual(frames("abcdefghij\r\n", framer), []);
+    const rest = framer.resolveLiteral(true);
+    const data = rest.flatMap((i) => (i.kind === "literal-data" ? [i.data] : []));
+    assert.equal(Buffer.concat(data).toString(), "0123456789abcdefghij");
+    const last = rest[rest.length - 1];
+    assert.ok(last?.kind === "command");
+    assert.equal(last.frame.streamed, 0);
+    const parsed = parseCommand(last.frame).command;
+    assert.ok(parsed.name === "APPEND");
+    assert.deepEqual(parsed.flags, ["\\Seen"]);
+    assert.equal(parsed.message.length, 0);
   });
 
-  test("fast-check: any split of the input frames the same commands", () => {
-    const input = Buffer.from('a LOGIN {5}\r\nalice "pw"\r\nb APPEND INBOX {3+}\r\nabc\r\nc NOOP\r\n');
+  test("a refused synchronizing APPEND literal is forgotten; the next command is read", () => {
+    const framer = new CommandFramer();
+    assert.equal(frames("t1 APPEND Nowhere {20}\r\n", framer)[0]?.kind, "literal-start");
+    assert.deepEqual(frames("t2 NOOP\r\n", framer), []);
+    const next = framer.resolveLiteral(false);
+    assert.equal(next.length, 1);
+    assert.ok(next[0]?.kind === "command");
+    assert.equal(parseCommand(next[0].frame).tag, "t2");
+  });
+
+  test("a mailbox literal in APPEND is held; the message literal after it streams", () => {
+    const items = frames("t1 APPEND {5+}\r\nINBOX {3+}\r\nabc\r\n");
+    assert.deepEqual(
+      items.map((i) => i.kind),
+      ["literal-start", "literal-data", "command"],
+    );
+    const last = items[2];
+    assert.ok(last?.kind === "command");
+    const parsed = parseCommand(last.frame).command;
+    assert.ok(parsed.name === "APPEND");
+    assert.equal(parsed.mailbox, "INBOX");
+  });
+
+  test("fast-check: any split of the input frames the same commands and literal bytes", () => {
+    const input = Buffer.from(
+      'a LOGIN {5}\r\nalice "pw"\r\nb APPEND INBOX {3+}\r\nabc\r\nc NOOP\r\nd APPEND INBOX {6}\r\nxy\r\nz!\r\n',
+    );
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: input.length - 1 }), { maxLength: 6 }), (cuts) => {
         const framer = new CommandFramer();
@@ -97,12 +138,25 @@ describe("framer", () => {
         const items: FrameItem[] = [];
         let start = 0;
         for (const p of [...points, input.length]) {
-          items.push(...framer.push(input.subarray(start, p)));
+          const pending = framer.push(input.subarray(start, p));
+          for (let item = pending.shift(); item !== undefined; item = pending.shift()) {
+            items.push(item);
+            if (item.kind === "literal-start" && item.sync) pending.unshift(...framer.resolveLiteral(true));
+          }
           start = p;
         }
         const tags = items.flatMap((i) => (i.kind === "command" ? [parseCommand(i.frame).tag] : []));
-        assert.deepEqual(tags, ["a", "b", "c"]);
+        assert.deepEqual(tags, ["a", "b", "c", "d"]);
         assert.equal(items.filter((i) => i.kind === "continue").length, 1);
+        const streamed = items.flatMap((i) => (i.kind === "literal-data" ? [i.data] : []));
+        assert.equal(Buffer.concat(streamed).toString(), "abcxy\r\nz!");
+        assert.deepEqual(
+          items.flatMap((i) => (i.kind === "literal-start" ? [[i.tag, i.size, i.sync]] : [])),
+          [
+            ["b", 3, false],
+            ["d", 6, true],
+          ],
+        );
       }),
       { numRuns: 150 },
     );

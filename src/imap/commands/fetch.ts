@@ -1,4 +1,12 @@
-/** FETCH and UID FETCH (RFC 9051 §6.4.5), with BINARY (RFC 3516) and CONDSTORE/QRESYNC (RFC 7162). */
+/**
+ * FETCH and UID FETCH (RFC 9051 §6.4.5), with BINARY (RFC 3516) and CONDSTORE/QRESYNC (RFC 7162).
+ *
+ * The responses are produced lazily, one message at a time, so a fetch of a whole mailbox never sits in
+ * memory: the adapter pulls each piece and writes it with backpressure before asking for the next. Work
+ * is matched to what the items need: flags, UID, dates and sizes come from the message list alone;
+ * header items from the header blocks the store keeps (read in batches); only body items read the
+ * message file, a few ahead of the one being written, and large bodies go out in pieces.
+ */
 
 import type { MailboxMessage } from "../../store/types.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
@@ -11,21 +19,60 @@ import { encodeValue, type ImapValue } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
 import type { SelectedMailbox } from "../selected.js";
 import { CommandFailure, type ImapContext, requireSelected } from "./context.js";
-import { resolveTargets } from "./targets.js";
+import { resolveTargets, type Target } from "./targets.js";
 
 type FetchCommand = Extract<Command, { name: "FETCH" }>;
 
-const BODY_ITEMS = new Set([
-  "ENVELOPE",
-  "BODYSTRUCTURE",
-  "BODY",
-  "RFC822",
-  "RFC822.HEADER",
-  "RFC822.TEXT",
-  "section",
-  "binary",
-  "binary.size",
-]);
+/** Messages whose metadata (and header blocks) are read with one store call each. */
+export const FETCH_BATCH = 200;
+/** Message bodies read ahead of the one being written: at most this many… */
+const PREFETCH_COUNT = 8;
+/** …and at most this many octets between them. */
+const PREFETCH_BYTES = 4 * 1024 * 1024;
+/** A whole-message literal larger than this is read from the store as a stream, in pieces. */
+export const STREAM_THRESHOLD = 1024 * 1024;
+/** Pieces at least this large are handed out as they are instead of being copied into a response. */
+const LARGE_PIECE = 16 * 1024;
+
+/** What an item needs beyond the message list: nothing, the header section, or the whole message. */
+type Need = 0 | 1 | 2;
+const NEED_NOTHING: Need = 0;
+const NEED_HEADER: Need = 1;
+const NEED_MESSAGE: Need = 2;
+
+const HEADER_TEXTS = new Set(["HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"]);
+
+function needOf(item: FetchItem): Need {
+  switch (item.kind) {
+    case "FLAGS":
+    case "UID":
+    case "INTERNALDATE":
+    case "RFC822.SIZE":
+    case "MODSEQ":
+      return NEED_NOTHING;
+    // ENVELOPE reads only the top-level header fields (see envelopeOf).
+    case "ENVELOPE":
+    case "RFC822.HEADER":
+      return NEED_HEADER;
+    case "section":
+      return item.section.part.length === 0 && HEADER_TEXTS.has(item.section.text ?? "")
+        ? NEED_HEADER
+        : NEED_MESSAGE;
+    default:
+      return NEED_MESSAGE;
+  }
+}
+
+/** BODY[], BODY.PEEK[] and RFC822 without a partial: the stored octets as they are, fit for streaming. */
+function isWholeMessage(item: FetchItem): boolean {
+  if (item.kind === "RFC822") return true;
+  return (
+    item.kind === "section" &&
+    item.partial === null &&
+    item.section.part.length === 0 &&
+    item.section.text === undefined
+  );
+}
 
 function setsSeen(item: FetchItem): boolean {
   return (
@@ -35,31 +82,35 @@ function setsSeen(item: FetchItem): boolean {
   );
 }
 
-/** Loads a message's bytes and MIME structure once, only when an item needs them. */
+/**
+ * A body literal failed after its length was announced: the response cannot be completed, so the
+ * connection must be dropped rather than answered (the client would read the wrong octets).
+ */
+export class FetchStreamBroken extends Error {
+  constructor(cause: unknown) {
+    super("a message body could not be read while it was being sent", { cause });
+    this.name = "FetchStreamBroken";
+  }
+}
+
+/** A message's bytes (or just its header block) and MIME structure, parsed once when first needed. */
 class MessageContent {
-  private bytes: Buffer | null = null;
   private structure: MessagePart | null = null;
 
+  /** `bytes` is the whole message, or only its header section when `headerOnly`. */
   constructor(
-    private readonly context: ImapContext,
-    private readonly message: MailboxMessage,
+    readonly bytes: Buffer,
+    readonly headerOnly: boolean,
   ) {}
 
-  async load(): Promise<Buffer> {
-    this.bytes ??= await this.context.store.readBlobBytes(this.message.messageId);
-    return this.bytes;
-  }
-
-  async part(): Promise<MessagePart> {
-    const bytes = await this.load();
-    this.structure ??= parseMessageStructure(bytes);
+  part(): MessagePart {
+    this.structure ??= parseMessageStructure(this.bytes);
     return this.structure;
   }
 
-  async section(section: SectionSpec): Promise<Buffer | null> {
-    const bytes = await this.load();
-    if (section.part.length === 0 && section.text === undefined) return bytes;
-    return sectionBytes(bytes, await this.part(), section);
+  section(section: SectionSpec): Buffer | null {
+    if (section.part.length === 0 && section.text === undefined) return this.bytes;
+    return sectionBytes(this.bytes, this.part(), section);
   }
 }
 
@@ -71,21 +122,36 @@ function applyPartial(data: Buffer, partial: Partial | null): Buffer {
   );
 }
 
-/** RFC 3516 §4.2: binary content with NUL octets must go as literal8. */
-function binaryLiteral(data: Buffer): Buffer {
-  const prefix = data.includes(0) ? "~" : "";
-  return Buffer.concat([Buffer.from(`${prefix}{${data.length}}\r\n`), data]);
+export interface FetchRun {
+  /** The untagged responses, produced as they are pulled. */
+  responses: AsyncGenerator<Buffer, void, undefined>;
+  /** The tagged completion's response code; final once `responses` is exhausted. */
+  code(): string | null;
 }
 
-export async function fetch(
-  context: ImapContext,
-  command: FetchCommand,
-): Promise<{ output: Buffer[]; code: string | null }> {
+/**
+ * Checks the command and returns its responses as a lazy stream. Errors in the command itself (no
+ * mailbox selected, a message number beyond the mailbox) are thrown here, before any response.
+ */
+export function fetch(context: ImapContext, command: FetchCommand): FetchRun {
   const view = requireSelected(context);
   if (command.changedSince !== null || command.items.some((i) => i.kind === "MODSEQ"))
     context.condstore = true;
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
-  const out: Buffer[] = [];
+  const state = { missing: false };
+  return {
+    responses: fetchResponses(context, view, command, targets, state),
+    code: () => (state.missing ? "EXPUNGEISSUED" : null),
+  };
+}
+
+async function* fetchResponses(
+  context: ImapContext,
+  view: SelectedMailbox,
+  command: FetchCommand,
+  targets: readonly Target[],
+  state: { missing: boolean },
+): AsyncGenerator<Buffer, void, undefined> {
   if (command.vanished && command.changedSince !== null) {
     const known = new Set(targets.map((t) => t.uid));
     const set = command.set;
@@ -93,35 +159,110 @@ export async function fetch(
     const vanished = expunged.filter(
       (uid) => known.has(uid) || (set.kind === "ranges" && inRanges(set, uid)),
     );
-    if (vanished.length > 0) out.push(untagged(`VANISHED (EARLIER) ${formatSequence(vanished)}`));
+    if (vanished.length > 0) yield untagged(`VANISHED (EARLIER) ${formatSequence(vanished)}`);
   }
-  const messages = await loadMessages(
-    context,
-    view,
-    targets.map((t) => t.uid),
-  );
-  let missing = false;
+  const need = command.items.reduce<Need>((most, item) => Math.max(most, needOf(item)) as Need, NEED_NOTHING);
+  // Streamed bodies are not in memory, so every other item must be answerable from the list alone.
+  const streamable = command.items.every((item) => needOf(item) === NEED_NOTHING || isWholeMessage(item));
   const markSeen = !view.readOnly && command.items.some(setsSeen);
-  for (const { uid } of targets) {
-    let message = messages.get(uid);
-    if (message === undefined) {
-      missing = true;
-      continue;
-    }
-    if (command.changedSince !== null && message.modseq <= command.changedSince) continue;
-    let flagsChanged = false;
-    if (markSeen && !message.flags.includes("\\Seen")) {
-      const result = await context.store.updateFlags(view.mailbox.id, [uid], "add", ["\\Seen"]);
-      const updated = result.updated[0];
-      if (updated !== undefined) {
-        message = updated;
-        view.noteFlags(updated);
-        flagsChanged = true;
+  for (let start = 0; start < targets.length; start += FETCH_BATCH) {
+    const batch = targets.slice(start, start + FETCH_BATCH);
+    const listed = await loadMessages(context, view, batch);
+    const messages: MailboxMessage[] = [];
+    for (const { uid } of batch) {
+      const message = listed.get(uid);
+      if (message === undefined) {
+        state.missing = true;
+      } else if (command.changedSince === null || message.modseq > command.changedSince) {
+        messages.push(message);
       }
     }
-    out.push(await fetchResponse(context, view, message, command.items, flagsChanged));
+    const headers =
+      need === NEED_HEADER
+        ? await context.store.readHeaderBlocks(messages.map((m) => m.messageId))
+        : new Map<string, Buffer>();
+    // Bodies streamed from the store are not read ahead; everything else a body item needs is.
+    const bodies = new BodyReader(
+      context,
+      messages.map((m) => (need === NEED_MESSAGE && !(streamable && m.size > STREAM_THRESHOLD) ? m : null)),
+    );
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        let message = messages[i] as MailboxMessage;
+        let content: MessageContent | null = null;
+        if (need === NEED_HEADER) {
+          const header = headers.get(message.messageId);
+          content =
+            header === undefined
+              ? new MessageContent(await context.store.readBlobBytes(message.messageId), false)
+              : new MessageContent(header, true);
+        } else if (need === NEED_MESSAGE) {
+          const bytes = await bodies.take(i);
+          if (bytes !== null) content = new MessageContent(bytes, false);
+        }
+        let flagsChanged = false;
+        if (markSeen && !message.flags.includes("\\Seen")) {
+          const result = await context.store.updateFlags(view.mailbox.id, [message.uid], "add", ["\\Seen"]);
+          const updated = result.updated[0];
+          if (updated !== undefined) {
+            message = updated;
+            view.noteFlags(updated);
+            flagsChanged = true;
+          }
+        }
+        yield* fetchResponse(context, view, message, command.items, content, flagsChanged);
+      }
+    } finally {
+      bodies.close();
+    }
   }
-  return { output: out, code: missing ? "EXPUNGEISSUED" : null };
+}
+
+/**
+ * Reads message bodies a few ahead of the one being answered (bounded in count and octets), so the
+ * disk works while the previous body is written to the client. A null slot is a message not read here.
+ */
+class BodyReader {
+  private readonly loads = new Map<number, Promise<Buffer>>();
+  private next = 0;
+  private aheadBytes = 0;
+
+  constructor(
+    private readonly context: ImapContext,
+    private readonly messages: ReadonlyArray<MailboxMessage | null>,
+  ) {}
+
+  async take(index: number): Promise<Buffer | null> {
+    if (this.messages[index] === null) return null;
+    this.fill(index);
+    const load = this.loads.get(index);
+    if (load === undefined) return null;
+    this.loads.delete(index);
+    this.aheadBytes -= this.messages[index]?.size ?? 0;
+    return load;
+  }
+
+  /** Forgets what was read ahead (the consumer stopped); the reads finish and are dropped. */
+  close(): void {
+    this.loads.clear();
+    this.next = this.messages.length;
+  }
+
+  private fill(current: number): void {
+    if (this.next < current) this.next = current;
+    while (this.next < this.messages.length && this.next < current + PREFETCH_COUNT) {
+      const message = this.messages[this.next];
+      if (message !== null && message !== undefined) {
+        if (this.next > current && this.aheadBytes + message.size > PREFETCH_BYTES) return;
+        const load = this.context.store.readBlobBytes(message.messageId);
+        // A read-ahead nobody awaits (the client went away) must not become an unhandled rejection.
+        load.catch(() => {});
+        this.loads.set(this.next, load);
+        this.aheadBytes += message.size;
+      }
+      this.next++;
+    }
+  }
 }
 
 function inRanges(set: { ranges: Array<{ start: number | "*"; end: number | "*" }> }, uid: number): boolean {
@@ -132,46 +273,100 @@ function inRanges(set: { ranges: Array<{ start: number | "*"; end: number | "*" 
   });
 }
 
-export async function loadMessages(
+/** The messages of `targets` (in mailbox order) as the store has them now; expunged ones are absent. */
+async function loadMessages(
   context: ImapContext,
   view: SelectedMailbox,
-  uids: readonly number[],
+  targets: readonly Target[],
 ): Promise<Map<number, MailboxMessage>> {
   const map = new Map<number, MailboxMessage>();
-  if (uids.length <= 20) {
-    for (const uid of uids) {
-      const message = await context.store.getMessage(view.mailbox.id, uid);
-      if (message !== null) map.set(uid, message);
-    }
+  const first = targets[0];
+  const last = targets[targets.length - 1];
+  if (first === undefined || last === undefined) return map;
+  if (targets.length === 1) {
+    const message = await context.store.getMessage(view.mailbox.id, first.uid);
+    if (message !== null) map.set(first.uid, message);
     return map;
   }
-  const wanted = new Set(uids);
-  for (const message of await context.store.listMessages(view.mailbox.id)) {
+  const wanted = new Set(targets.map((t) => t.uid));
+  const listed = await context.store.listMessages(view.mailbox.id, { uidFrom: first.uid, uidTo: last.uid });
+  for (const message of listed) {
     if (wanted.has(message.uid)) map.set(message.uid, message);
   }
   return map;
 }
 
-async function fetchResponse(
+/** Collects a response's text, handing out large buffers (body literals) as separate pieces uncopied. */
+class ResponsePieces {
+  private text: Buffer[] = [];
+  private ready: Buffer[] = [];
+
+  add(data: Buffer): void {
+    if (data.length >= LARGE_PIECE) {
+      this.flushText();
+      this.ready.push(data);
+    } else {
+      this.text.push(data);
+    }
+  }
+
+  addText(text: string): void {
+    this.text.push(Buffer.from(text, "latin1"));
+  }
+
+  /** The pieces gathered so far, in order; the builder is empty afterwards. */
+  take(): Buffer[] {
+    this.flushText();
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
+  }
+
+  private flushText(): void {
+    if (this.text.length === 0) return;
+    this.ready.push(this.text.length === 1 ? (this.text[0] as Buffer) : Buffer.concat(this.text));
+    this.text = [];
+  }
+}
+
+function messageRequired(content: MessageContent | null): MessageContent {
+  if (content === null || content.headerOnly) throw new Error("fetch item needs the whole message");
+  return content;
+}
+
+function headerRequired(content: MessageContent | null): MessageContent {
+  if (content === null) throw new Error("fetch item needs the message header");
+  return content;
+}
+
+/** One `* n FETCH (...)` response, as one piece or (with large literals) several. */
+async function* fetchResponse(
   context: ImapContext,
   view: SelectedMailbox,
   message: MailboxMessage,
   items: readonly FetchItem[],
+  content: MessageContent | null,
   flagsChanged: boolean,
-): Promise<Buffer> {
-  const content = new MessageContent(context, message);
-  const parts: Buffer[] = [];
-  const add = (name: string, value: ImapValue | Buffer) => {
-    parts.push(
-      Buffer.concat([
-        Buffer.from(`${name} `),
-        Buffer.isBuffer(value) ? encodeValue(value) : encodeValue(value),
-      ]),
-    );
+): AsyncGenerator<Buffer, void, undefined> {
+  const out = new ResponsePieces();
+  out.addText(`* ${view.seqOf(message.uid)} FETCH (`);
+  let first = true;
+  const name = (label: string) => {
+    out.addText(first ? `${label} ` : ` ${label} `);
+    first = false;
+  };
+  const add = (label: string, value: ImapValue) => {
+    name(label);
+    out.add(encodeValue(value));
+  };
+  const literal = (label: string, data: Buffer, binary = false) => {
+    name(label);
+    // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
+    out.addText(`${binary && data.includes(0) ? "~" : ""}{${data.length}}\r\n`);
+    out.add(data);
   };
   let sentFlags = false;
   for (const item of items) {
-    if (BODY_ITEMS.has(item.kind)) await content.load();
     switch (item.kind) {
       case "FLAGS":
         add("FLAGS", flagList(message.flags));
@@ -189,32 +384,57 @@ async function fetchResponse(
       case "MODSEQ":
         add("MODSEQ", [message.modseq]);
         break;
-      case "ENVELOPE":
-        add("ENVELOPE", envelopeOf(await content.part(), await content.load()));
+      case "ENVELOPE": {
+        const header = headerRequired(content);
+        add("ENVELOPE", envelopeOf(header.part(), header.bytes));
         break;
-      case "BODYSTRUCTURE":
-        add("BODYSTRUCTURE", bodyStructureOf(await content.part(), await content.load(), true));
+      }
+      case "BODYSTRUCTURE": {
+        const whole = messageRequired(content);
+        add("BODYSTRUCTURE", bodyStructureOf(whole.part(), whole.bytes, true));
         break;
-      case "BODY":
-        add("BODY", bodyStructureOf(await content.part(), await content.load(), false));
+      }
+      case "BODY": {
+        const whole = messageRequired(content);
+        add("BODY", bodyStructureOf(whole.part(), whole.bytes, false));
         break;
+      }
       case "RFC822":
-        add("RFC822", await content.load());
+        if (content === null) {
+          name("RFC822");
+          yield* out.take();
+          yield* streamBlob(context, message);
+        } else {
+          literal("RFC822", messageRequired(content).bytes);
+        }
         break;
       case "RFC822.HEADER":
-        add("RFC822.HEADER", (await content.section({ part: [], text: "HEADER" })) ?? Buffer.alloc(0));
+        literal(
+          "RFC822.HEADER",
+          headerRequired(content).section({ part: [], text: "HEADER" }) ?? Buffer.alloc(0),
+        );
         break;
       case "RFC822.TEXT":
-        add("RFC822.TEXT", (await content.section({ part: [], text: "TEXT" })) ?? Buffer.alloc(0));
+        literal(
+          "RFC822.TEXT",
+          messageRequired(content).section({ part: [], text: "TEXT" }) ?? Buffer.alloc(0),
+        );
         break;
       case "section": {
-        const data = await content.section(item.section);
+        if (content === null) {
+          name(item.label);
+          yield* out.take();
+          yield* streamBlob(context, message);
+          break;
+        }
+        const source = needOf(item) === NEED_HEADER ? headerRequired(content) : messageRequired(content);
         // RFC 9051 §6.4.5: a part that does not exist is returned as an empty string.
-        add(item.label, applyPartial(data ?? Buffer.alloc(0), item.partial));
+        literal(item.label, applyPartial(source.section(item.section) ?? Buffer.alloc(0), item.partial));
         break;
       }
       case "binary": {
-        const data = binaryBytes(await content.load(), await content.part(), item.part);
+        const whole = messageRequired(content);
+        const data = binaryBytes(whole.bytes, whole.part(), item.part);
         if (data === "unknown-cte") {
           throw new CommandFailure(
             "UNKNOWN-CTE",
@@ -222,17 +442,13 @@ async function fetchResponse(
           );
         }
         const label = item.partial === null ? item.label : `${item.label}<${item.partial.offset}>`;
-        if (data === null) {
-          add(label, null);
-        } else {
-          parts.push(
-            Buffer.concat([Buffer.from(`${label} `), binaryLiteral(applyPartial(data, item.partial))]),
-          );
-        }
+        if (data === null) add(label, null);
+        else literal(label, applyPartial(data, item.partial), true);
         break;
       }
       case "binary.size": {
-        const data = binaryBytes(await content.load(), await content.part(), item.part);
+        const whole = messageRequired(content);
+        const data = binaryBytes(whole.bytes, whole.part(), item.part);
         if (data === "unknown-cte") {
           throw new CommandFailure(
             "UNKNOWN-CTE",
@@ -246,11 +462,31 @@ async function fetchResponse(
   }
   // RFC 9051 §6.4.5: when fetching sets \Seen, the new flags are reported too.
   if (flagsChanged && !sentFlags) add("FLAGS", flagList(message.flags));
-  const seq = view.seqOf(message.uid);
-  const joined: Buffer[] = [];
-  parts.forEach((part, i) => {
-    if (i > 0) joined.push(Buffer.from(" "));
-    joined.push(part);
-  });
-  return Buffer.concat([Buffer.from(`* ${seq} FETCH (`), ...joined, Buffer.from(")\r\n")]);
+  out.addText(")\r\n");
+  yield* out.take();
+}
+
+/** A whole message as a literal read from the store in pieces; its length is the size the store recorded. */
+async function* streamBlob(
+  context: ImapContext,
+  message: MailboxMessage,
+): AsyncGenerator<Buffer, void, undefined> {
+  yield Buffer.from(`{${message.size}}\r\n`, "latin1");
+  let sent = 0;
+  const stream = context.store.readBlob(message.messageId);
+  try {
+    for await (const chunk of stream) {
+      const data = chunk as Buffer;
+      if (sent + data.length > message.size)
+        throw new Error(`message ${message.messageId} is longer than its size`);
+      sent += data.length;
+      yield data;
+    }
+  } catch (error) {
+    throw new FetchStreamBroken(error);
+  } finally {
+    stream.destroy();
+  }
+  if (sent !== message.size)
+    throw new FetchStreamBroken(new Error(`message ${message.messageId} is shorter than its size`));
 }

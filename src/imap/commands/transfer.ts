@@ -1,5 +1,6 @@
 /** Commands that add or remove messages: APPEND, COPY, MOVE (RFC 6851), EXPUNGE, UID EXPUNGE (RFC 4315). */
 
+import type { BlobWriter, Mailbox } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import { formatOrdered, inSequenceSet } from "../protocol/sequence.js";
 import { untagged } from "../responses.js";
@@ -16,34 +17,68 @@ import {
 import { normalizeFlags } from "./store-flags.js";
 import { resolveTargets } from "./targets.js";
 
-export async function append(
+/** Where an APPEND puts its message, checked before the client sends the message. */
+export interface AppendTarget {
+  mailbox: Mailbox;
+  flags: string[];
+  date: Date;
+}
+
+/**
+ * Checks an APPEND before its message arrives (so a synchronizing literal is refused instead of read):
+ * the mailbox must exist and the announced size fit APPENDLIMIT (RFC 7889: NO [TOOBIG]).
+ */
+export async function prepareAppend(
   context: ImapContext,
   command: Extract<Command, { name: "APPEND" }>,
-): Promise<string> {
+  size: number,
+): Promise<AppendTarget> {
   const name = decodeName(context, command.mailbox);
   const mailbox = await context.store.getMailbox(context.userId, name);
   // RFC 9051 §6.3.12: TRYCREATE tells the client it may CREATE the mailbox and try again.
   if (mailbox === null)
     throw new CommandFailure("TRYCREATE", `mailbox "${name}" does not exist; CREATE it first`);
-  if (command.message.length > context.maxMessageSize) {
+  if (size > context.maxMessageSize) {
     throw new CommandFailure(
       "TOOBIG",
       `the message is larger than the ${context.maxMessageSize} octets allowed`,
     );
   }
-  if (command.message.length === 0) throw new CommandFailure("CANNOT", "an empty message cannot be appended");
-  const flags = normalizeFlags(command.flags);
-  const writer = await context.store.createBlobWriter();
+  if (size === 0) throw new CommandFailure("CANNOT", "an empty message cannot be appended");
+  return { mailbox, flags: normalizeFlags(command.flags), date: command.date ?? new Date() };
+}
+
+/** Stores a message whose bytes went into `writer`; returns the APPENDUID response code (RFC 4315). */
+export async function completeAppend(
+  context: ImapContext,
+  target: AppendTarget,
+  writer: BlobWriter,
+): Promise<string> {
   try {
-    await writer.write(command.message);
     const blob = await writer.finish();
-    const added = await context.store.append(mailbox.id, blob, flags, command.date ?? new Date());
-    const status = await context.store.getMailboxById(mailbox.id);
-    return `[APPENDUID ${status?.uidValidity ?? mailbox.uidValidity} ${added.uid}]`;
+    const added = await context.store.append(target.mailbox.id, blob, target.flags, target.date);
+    const status = await context.store.getMailboxById(target.mailbox.id);
+    return `APPENDUID ${status?.uidValidity ?? target.mailbox.uidValidity} ${added.uid}`;
   } catch (error) {
     await writer.abort();
     return storeFailure(error);
   }
+}
+
+/** APPEND whose message came inside the command (a quoted string rather than a streamed literal). */
+export async function append(
+  context: ImapContext,
+  command: Extract<Command, { name: "APPEND" }>,
+): Promise<string> {
+  const target = await prepareAppend(context, command, command.message.length);
+  const writer = await context.store.createBlobWriter();
+  try {
+    await writer.write(command.message);
+  } catch (error) {
+    await writer.abort();
+    return storeFailure(error);
+  }
+  return completeAppend(context, target, writer);
 }
 
 export async function copyOrMove(

@@ -1,14 +1,19 @@
 /**
  * Splits the client's byte stream into whole commands: a command is its lines plus the literals they
  * announce (RFC 9051 §4.3). Synchronizing literals ({n}) need a "+" continuation before the client
- * sends them; non-synchronizing ones ({n+}, RFC 7888) arrive without one. Everything is bounded: the
- * length of a line, of one literal, of the whole command and the number of literals.
+ * sends them; non-synchronizing ones ({n+}, RFC 7888) arrive without one. Everything held in memory is
+ * bounded: the length of a line, of one literal, of the whole command and the number of literals.
+ *
+ * APPEND's message literal is not held: it is handed on in pieces as they arrive ("literal-start", then
+ * "literal-data" items), so the session can write it to disk. For a synchronizing one the framer then
+ * waits for the session's verdict (resolveLiteral) before reading further: the "+" or the refusal
+ * comes from the session, after it has checked the mailbox and the size.
  */
 
 export interface FramerLimits {
   /** Longest line outside literals, CRLF included. */
   maxLine: number;
-  /** Largest literal a command may carry (APPEND's message). */
+  /** Largest literal held in memory (every literal except APPEND's message, which is streamed). */
   maxLiteral: number;
   /** Literals in one command. */
   maxLiterals: number;
@@ -16,7 +21,7 @@ export interface FramerLimits {
 
 export const DEFAULT_FRAMER_LIMITS: FramerLimits = {
   maxLine: 64 * 1024,
-  maxLiteral: 50 * 1024 * 1024,
+  maxLiteral: 64 * 1024,
   maxLiterals: 1000,
 };
 
@@ -24,6 +29,11 @@ export const DEFAULT_FRAMER_LIMITS: FramerLimits = {
 export interface CommandFrame {
   lines: Buffer[];
   literals: Buffer[];
+  /**
+   * Index of the literal that was streamed (APPEND's message): in `lines` its size reads {0} and in
+   * `literals` it is empty; its bytes went out as "literal-data" items.
+   */
+  streamed?: number;
 }
 
 export type FrameItem =
@@ -32,14 +42,26 @@ export type FrameItem =
   | { kind: "line"; line: Buffer }
   /** The client waits for "+" before sending a synchronizing literal. */
   | { kind: "continue" }
+  /**
+   * APPEND's message literal is announced: `frame` is the command so far (its last line ends in the
+   * literal, whose size reads {0}). When `sync`, the framer reads nothing more until resolveLiteral().
+   */
+  | { kind: "literal-start"; tag: string | null; frame: CommandFrame; size: number; sync: boolean }
+  /** The next piece of the streamed literal; the pieces add up to the announced size. */
+  | { kind: "literal-data"; data: Buffer }
   /** The command could not be read and was dropped; `tag` is its tag when known. */
   | {
       kind: "error";
       tag: string | null;
       reason: "line-too-long" | "literal-too-large" | "too-many-literals";
+      /** For literal-too-large: the largest literal accepted. */
+      limit?: number;
     };
 
 const LITERAL_AT_END = /\{(\d{1,20})(\+?)\}$/;
+/** The first line of an APPEND (tag SP "APPEND" SP …), and one whose literal is the mailbox name. */
+const APPEND_LINE = /^[^ ]+ APPEND /i;
+const APPEND_MAILBOX_LITERAL = /^[^ ]+ APPEND ~?\{\d+\+?\}$/i;
 
 export class CommandFramer {
   /**
@@ -59,6 +81,13 @@ export class CommandFramer {
   /** True while throwing away the rest of an overlong line. */
   private skippingLine = false;
   private commandBytes = 0;
+  /** True while the current literal is streamed out as "literal-data" instead of held. */
+  private streaming = false;
+  /** Index of the streamed literal in the command being read. */
+  private streamedIndex: number | null = null;
+  /** Waiting for resolveLiteral(); input meanwhile is held here (the adapter pauses the socket). */
+  private awaiting = false;
+  private held: Buffer[] = [];
 
   constructor(readonly limits: FramerLimits = DEFAULT_FRAMER_LIMITS) {}
 
@@ -73,12 +102,39 @@ export class CommandFramer {
     this.discardRemaining = 0;
     this.skippingLine = false;
     this.commandBytes = 0;
+    this.streaming = false;
+    this.streamedIndex = null;
+    this.awaiting = false;
+    this.held = [];
+  }
+
+  /** True after a synchronizing streamed literal was announced, until resolveLiteral(). */
+  get awaitingVerdict(): boolean {
+    return this.awaiting;
+  }
+
+  /**
+   * The session's verdict on the synchronizing literal announced by "literal-start": accepted, its bytes
+   * are expected next; refused, the client will not send them (it got a tagged NO instead of "+"), so
+   * the command is forgotten. Returns the items framed from input held meanwhile.
+   */
+  resolveLiteral(accepted: boolean): FrameItem[] {
+    if (!this.awaiting) return [];
+    this.awaiting = false;
+    if (!accepted) this.dropCommand();
+    const held = this.held;
+    this.held = [];
+    return held.length === 0 ? [] : this.push(Buffer.concat(held));
   }
 
   push(chunk: Buffer): FrameItem[] {
     const items: FrameItem[] = [];
     let data = chunk;
     while (data.length > 0) {
+      if (this.awaiting) {
+        this.held.push(data);
+        break;
+      }
       if (this.discardRemaining > 0) {
         const n = Math.min(this.discardRemaining, data.length);
         this.discardRemaining -= n;
@@ -87,12 +143,14 @@ export class CommandFramer {
       }
       if (this.literalRemaining > 0) {
         const n = Math.min(this.literalRemaining, data.length);
-        this.literalParts.push(data.subarray(0, n));
+        if (this.streaming) items.push({ kind: "literal-data", data: data.subarray(0, n) });
+        else this.literalParts.push(data.subarray(0, n));
         this.literalRemaining -= n;
         data = data.subarray(n);
         if (this.literalRemaining === 0) {
-          this.literals.push(Buffer.concat(this.literalParts));
+          this.literals.push(this.streaming ? Buffer.alloc(0) : Buffer.concat(this.literalParts));
           this.literalParts = [];
+          this.streaming = false;
         }
         continue;
       }
@@ -123,9 +181,7 @@ export class CommandFramer {
     if (this.pendingLength + data.length > this.limits.maxLine) {
       const head = this.lines[0] ?? Buffer.concat([...this.pending, data]);
       items.push({ kind: "error", tag: tagOf(head), reason: "line-too-long" });
-      this.lines = [];
-      this.literals = [];
-      this.commandBytes = 0;
+      this.dropCommand();
       this.pending = [];
       this.pendingLength = 0;
       // Everything up to the next line break belongs to the dropped line.
@@ -146,25 +202,31 @@ export class CommandFramer {
     this.commandBytes += line.length;
     const match = LITERAL_AT_END.exec(line.subarray(Math.max(0, line.length - 24)).toString("latin1"));
     if (match === null) {
-      items.push({ kind: "command", frame: { lines: this.lines, literals: this.literals } });
-      this.lines = [];
-      this.literals = [];
-      this.commandBytes = 0;
+      const frame: CommandFrame = { lines: this.lines, literals: this.literals };
+      if (this.streamedIndex !== null) frame.streamed = this.streamedIndex;
+      items.push({ kind: "command", frame });
+      this.dropCommand();
       return;
     }
     const size = Number(match[1]);
     const nonSync = match[2] === "+";
     const tag = tagOf(this.lines[0] ?? line);
+    if (Number.isSafeInteger(size) && this.isAppendMessage()) {
+      this.startStreamed(line, match[0].length, tag, size, !nonSync, items);
+      return;
+    }
     const tooMany = this.literals.length + 1 > this.limits.maxLiterals;
     const tooLarge =
       !Number.isSafeInteger(size) ||
       size > this.limits.maxLiteral ||
       this.commandBytes + size > this.limits.maxLiteral + this.limits.maxLine;
     if (tooMany || tooLarge) {
-      items.push({ kind: "error", tag, reason: tooMany ? "too-many-literals" : "literal-too-large" });
-      this.lines = [];
-      this.literals = [];
-      this.commandBytes = 0;
+      items.push(
+        tooMany
+          ? { kind: "error", tag, reason: "too-many-literals" }
+          : { kind: "error", tag, reason: "literal-too-large", limit: this.limits.maxLiteral },
+      );
+      this.dropCommand();
       // A synchronizing literal is never sent once refused; a non-synchronizing one is already on
       // its way and is thrown away so its bytes are not read as commands (RFC 7888 §4).
       if (nonSync) this.discardRemaining = Number.isSafeInteger(size) ? size : Number.MAX_SAFE_INTEGER;
@@ -177,6 +239,54 @@ export class CommandFramer {
     } else {
       this.literalRemaining = size;
     }
+  }
+
+  /** APPEND's message: a literal after the mailbox name, the first such in the command. */
+  private isAppendMessage(): boolean {
+    const first = this.lines[0];
+    if (this.streamedIndex !== null || first === undefined) return false;
+    const head = first.subarray(0, 64).toString("latin1");
+    if (!APPEND_LINE.test(head)) return false;
+    // The mailbox itself may be a literal: "a APPEND {5}" on the first line.
+    return !(this.lines.length === 1 && APPEND_MAILBOX_LITERAL.test(first.toString("latin1")));
+  }
+
+  private startStreamed(
+    line: Buffer,
+    markerLength: number,
+    tag: string | null,
+    size: number,
+    sync: boolean,
+    items: FrameItem[],
+  ): void {
+    // The command keeps a {0} literal in its place, so it parses as usual once complete.
+    const last = this.lines.length - 1;
+    this.lines[last] = Buffer.concat([line.subarray(0, line.length - markerLength), Buffer.from("{0}")]);
+    this.streamedIndex = this.literals.length;
+    items.push({
+      kind: "literal-start",
+      tag,
+      frame: { lines: [...this.lines], literals: [...this.literals] },
+      size,
+      sync,
+    });
+    this.awaiting = sync;
+    if (size === 0) {
+      this.literals.push(Buffer.alloc(0));
+    } else {
+      this.streaming = true;
+      this.literalRemaining = size;
+    }
+  }
+
+  private dropCommand(): void {
+    this.lines = [];
+    this.literals = [];
+    this.commandBytes = 0;
+    this.literalRemaining = 0;
+    this.literalParts = [];
+    this.streaming = false;
+    this.streamedIndex = null;
   }
 }
 

@@ -1,0 +1,278 @@
+// FETCH as a lazy stream and APPEND's streamed literal, driven through the sans-IO session.
+
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { STREAM_THRESHOLD } from "../../src/imap/commands/fetch.js";
+import { CommandFramer } from "../../src/imap/protocol/framer.js";
+import type { ImapOutput } from "../../src/imap/session.js";
+import type { BlobWriter, Store } from "../../src/store/types.js";
+import { collect, createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
+
+let fixture: ImapFixture;
+beforeEach(async () => {
+  fixture = await createFixture();
+});
+afterEach(async () => {
+  await fixture.cleanup();
+});
+
+interface CountingStore {
+  store: Store;
+  calls: { readBlob: number; readBlobBytes: number; readHeaderBlocks: number; aborts: number };
+}
+
+/** The fixture's store, counting body reads; `hideHeaders` makes readHeaderBlocks omit those ids. */
+function countingStore(hideHeaders: ReadonlySet<string> = new Set()): CountingStore {
+  const calls = { readBlob: 0, readBlobBytes: 0, readHeaderBlocks: 0, aborts: 0 };
+  const target = fixture.store;
+  const store = new Proxy(target, {
+    get(object, key) {
+      if (key === "readBlob" || key === "readBlobBytes") {
+        return (id: string) => {
+          calls[key]++;
+          return object[key](id);
+        };
+      }
+      if (key === "readHeaderBlocks") {
+        return async (ids: readonly string[]) => {
+          calls.readHeaderBlocks++;
+          const blocks = await object.readHeaderBlocks(ids);
+          for (const id of hideHeaders) blocks.delete(id);
+          return blocks;
+        };
+      }
+      if (key === "createBlobWriter") {
+        return async (): Promise<BlobWriter> => {
+          const writer = await object.createBlobWriter();
+          return {
+            id: writer.id,
+            write: (chunk) => writer.write(chunk),
+            finish: () => writer.finish(),
+            abort: () => {
+              calls.aborts++;
+              return writer.abort();
+            },
+          };
+        };
+      }
+      const value = Reflect.get(object, key, object);
+      return typeof value === "function" ? value.bind(object) : value;
+    },
+  });
+  return { store, calls };
+}
+
+async function selectedDriver(store: Store): Promise<SessionDriver> {
+  const driver = new SessionDriver(fixture, { store });
+  await driver.login();
+  assert.match(await driver.command("S1 SELECT INBOX"), /S1 OK/);
+  return driver;
+}
+
+/** Sends one command and returns the session's output stream unread. */
+async function start(driver: SessionDriver, line: string): Promise<ImapOutput> {
+  const items = driver.framer.push(Buffer.from(`${line}\r\n`));
+  assert.equal(items.length, 1);
+  const item = items[0];
+  assert.ok(item !== undefined);
+  return (await driver.session.handle(item)).output;
+}
+
+async function deliverMany(
+  count: number,
+  body = (i: number) => `Body of message ${i}.\r\n`,
+): Promise<string[]> {
+  const raws: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const raw = message(`message ${i}`, body(i));
+    raws.push(raw);
+    await fixture.deliver(raw);
+  }
+  return raws;
+}
+
+/** Every `* n FETCH (... BODY[] {size}\r\n<bytes>)` literal of a FETCH answer, in order. */
+function bodyLiterals(output: Buffer): Buffer[] {
+  const found: Buffer[] = [];
+  let pos = 0;
+  for (;;) {
+    const at = output.indexOf("BODY[] {", pos, "latin1");
+    if (at < 0) return found;
+    const close = output.indexOf("}\r\n", at, "latin1");
+    const size = Number(output.toString("latin1", at + 8, close));
+    found.push(output.subarray(close + 3, close + 3 + size));
+    pos = close + 3 + size;
+  }
+}
+
+describe("FETCH streams its responses", () => {
+  test("one piece per message, the tagged completion last", async () => {
+    await deliverMany(30);
+    const driver = await selectedDriver(fixture.store);
+    const pieces = await collect(await start(driver, "F1 FETCH 1:* (UID FLAGS)"));
+    assert.equal(pieces.length, 31);
+    pieces.slice(0, 30).forEach((piece, i) => {
+      assert.equal(piece.toString(), `* ${i + 1} FETCH (UID ${i + 1} FLAGS ())\r\n`);
+    });
+    assert.match(pieces[30]?.toString() ?? "", /^F1 OK FETCH completed\r\n$/);
+  });
+
+  test("lazy: a consumer that stops after three messages leaves the other bodies unread", async () => {
+    await deliverMany(60);
+    const counting = countingStore();
+    const driver = await selectedDriver(counting.store);
+    const output = (await start(driver, "F1 UID FETCH 1:* (BODY.PEEK[])")) as AsyncIterable<Buffer>;
+    const iterator = output[Symbol.asyncIterator]();
+    for (let i = 0; i < 3; i++)
+      assert.match((await iterator.next()).value?.toString() ?? "", /^\* \d+ FETCH/);
+    await iterator.return?.();
+    const reads = counting.calls.readBlobBytes + counting.calls.readBlob;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(counting.calls.readBlobBytes + counting.calls.readBlob, reads, "no reads after the stop");
+    assert.ok(reads <= 3 + 8, `read ${reads} bodies for 3 messages (read-ahead is at most 8)`);
+    assert.match(await driver.command("N1 NOOP"), /N1 OK/);
+  });
+
+  test("\\Seen is set as each message is produced, not for messages never sent", async () => {
+    await deliverMany(5);
+    const driver = await selectedDriver(fixture.store);
+    const output = (await start(driver, "F1 FETCH 1:5 (BODY[TEXT])")) as AsyncIterable<Buffer>;
+    const iterator = output[Symbol.asyncIterator]();
+    assert.match(
+      (await iterator.next()).value?.toString() ?? "",
+      /^\* 1 FETCH \(BODY\[TEXT\] .*FLAGS \(\\Seen\)\)/s,
+    );
+    assert.match((await iterator.next()).value?.toString() ?? "", /^\* 2 FETCH/);
+    await iterator.return?.();
+    const flags = (await fixture.store.listMessages(fixture.inbox.id)).map((m) => m.flags.includes("\\Seen"));
+    assert.deepEqual(flags, [true, true, false, false, false]);
+  });
+
+  test("header items read header blocks, never a message body", async () => {
+    const raws = await deliverMany(12);
+    const counting = countingStore();
+    const driver = await selectedDriver(counting.store);
+    const text = await driver.command(
+      "F1 FETCH 1:* (UID ENVELOPE RFC822.HEADER BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)])",
+    );
+    assert.equal(counting.calls.readBlob + counting.calls.readBlobBytes, 0);
+    assert.equal(counting.calls.readHeaderBlocks, 1);
+    raws.forEach((raw, i) => {
+      const header = raw.slice(0, raw.indexOf("\r\n\r\n") + 4);
+      assert.ok(text.includes(`RFC822.HEADER {${header.length}}\r\n${header}`), `header of message ${i + 1}`);
+      const subject = `Subject: message ${i + 1}\r\n\r\n`;
+      assert.ok(text.includes(`BODY[HEADER.FIELDS (SUBJECT)] {${subject.length}}\r\n${subject}`));
+      assert.ok(text.includes(`"message ${i + 1}" (("Bob" NIL "bob" "example.org"))`));
+    });
+    assert.match(text, /F1 OK FETCH completed/);
+  });
+
+  test("a message without a header block falls back to its body, with the same answer", async () => {
+    await deliverMany(4);
+    const command = "F1 FETCH 1:* (ENVELOPE BODY.PEEK[HEADER])";
+    const plain = await (await selectedDriver(fixture.store)).command(command);
+    const hidden = (await fixture.store.listMessages(fixture.inbox.id))[2]?.messageId;
+    assert.ok(hidden !== undefined);
+    const counting = countingStore(new Set([hidden]));
+    const fallback = await (await selectedDriver(counting.store)).command(command);
+    assert.equal(counting.calls.readBlob + counting.calls.readBlobBytes, 1);
+    assert.equal(fallback, plain);
+  });
+
+  test("flags, sizes and dates need no body and no header", async () => {
+    await deliverMany(3);
+    const counting = countingStore();
+    const driver = await selectedDriver(counting.store);
+    assert.match(
+      await driver.command("F1 FETCH 1:* FAST"),
+      /\* 3 FETCH \(FLAGS \(\) INTERNALDATE "01-Feb-2024 10:00:00 \+0000" RFC822\.SIZE \d+\)/,
+    );
+    assert.deepEqual(counting.calls, { readBlob: 0, readBlobBytes: 0, readHeaderBlocks: 0, aborts: 0 });
+  });
+
+  test("full bodies are exact, small ones read ahead and a large one streamed in pieces", async () => {
+    const binary = Buffer.alloc(STREAM_THRESHOLD + 70_000);
+    for (let i = 0; i < binary.length; i++) binary[i] = (i * 7 + (i >> 9)) & 0xff;
+    const large = Buffer.concat([Buffer.from("Subject: large\r\n\r\n"), binary]);
+    const raws = [Buffer.from(message("one")), large, Buffer.from(message("three", "é\r\n.\r\n"))];
+    for (const raw of raws) await fixture.deliver(raw);
+    const counting = countingStore();
+    const driver = await selectedDriver(counting.store);
+    const pieces = await collect(await start(driver, "F1 UID FETCH 1:* (UID BODY.PEEK[])"));
+    const output = Buffer.concat(pieces);
+    assert.deepEqual(bodyLiterals(output), raws);
+    assert.equal(counting.calls.readBlob, 1, "the large body is streamed");
+    assert.equal(counting.calls.readBlobBytes, 2);
+    assert.ok(pieces.length > 5, "the large body arrives in several pieces");
+    assert.ok(
+      pieces.every((p) => p.length <= STREAM_THRESHOLD),
+      "no piece holds the whole large body",
+    );
+    assert.match(output.toString("latin1"), /F1 OK UID FETCH completed\r\n$/);
+  });
+
+  test("a UID range only lists messages in that range and answers EXPUNGEISSUED for a vanished one", async () => {
+    await deliverMany(6);
+    const driver = await selectedDriver(fixture.store);
+    await fixture.store.expunge(fixture.inbox.id, [4]);
+    const text = await driver.command("F1 FETCH 3:5 (UID)");
+    assert.match(text, /\* 3 FETCH \(UID 3\)\r\n\* 5 FETCH \(UID 5\)\r\n/);
+    assert.match(text, /F1 OK \[EXPUNGEISSUED\] FETCH completed/);
+  });
+});
+
+describe("APPEND streams its literal", () => {
+  test("a synchronizing literal is checked first, then written to a blob in pieces", async () => {
+    const counting = countingStore();
+    const driver = new SessionDriver(fixture, { store: counting.store });
+    await driver.login();
+    const raw = Buffer.from(message("streamed", "x".repeat(10_000)));
+    assert.equal(
+      await driver.send(`a APPEND INBOX (\\Seen) {${raw.length}}\r\n`),
+      "+ Ready for literal data\r\n",
+    );
+    for (let at = 0; at < raw.length; at += 999)
+      assert.equal(await driver.send(raw.subarray(at, at + 999)), "");
+    assert.match(await driver.send("\r\n"), /^a OK \[APPENDUID \d+ 1\] APPEND completed/);
+    const stored = await fixture.store.getMessage(fixture.inbox.id, 1);
+    assert.ok(stored !== null);
+    assert.deepEqual(stored.flags, ["\\Seen"]);
+    assert.deepEqual(await fixture.store.readBlobBytes(stored.messageId), raw);
+    assert.equal(counting.calls.aborts, 0);
+  });
+
+  test("too big or to a missing mailbox: NO before the client sends it; LITERAL+ bytes are thrown away", async () => {
+    const counting = countingStore();
+    const driver = new SessionDriver(fixture, { store: counting.store, maxMessageSize: 100 });
+    await driver.login();
+    assert.match(await driver.send("a APPEND INBOX {101}\r\n"), /^a NO \[TOOBIG\] .*100 octets/);
+    assert.match(await driver.send("b APPEND Nowhere {10}\r\n"), /^b NO \[TRYCREATE\]/);
+    const text = await driver.send(`c APPEND INBOX {150+}\r\n${"y".repeat(150)}\r\nd NOOP\r\n`);
+    assert.match(text, /^c NO \[TOOBIG\].*\r\nd OK NOOP completed\r\n$/);
+    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 0);
+    assert.equal(counting.calls.aborts, 0, "no writer was opened for a refused APPEND");
+  });
+
+  test("a command that turns out malformed after the literal stores nothing", async () => {
+    const counting = countingStore();
+    const driver = new SessionDriver(fixture, { store: counting.store });
+    await driver.login();
+    assert.match(await driver.send("a APPEND INBOX {5+}\r\nhello junk\r\n"), /^a BAD/);
+    assert.equal(counting.calls.aborts, 1);
+    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 0);
+  });
+
+  test("the framer's verdict handshake: a refused synchronizing literal is not read", async () => {
+    const framer = new CommandFramer();
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    const items = framer.push(Buffer.from("a APPEND Nowhere {4}\r\n"));
+    const first = items[0];
+    assert.ok(first?.kind === "literal-start");
+    const result = await driver.session.handle(first);
+    assert.equal(result.literal, "refused");
+    assert.deepEqual(framer.resolveLiteral(false), []);
+    const next = framer.push(Buffer.from("b NOOP\r\n"));
+    assert.equal(next[0]?.kind, "command");
+  });
+});
