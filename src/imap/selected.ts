@@ -14,7 +14,26 @@ export interface ViewMessage {
   uid: number;
   flags: string[];
   modseq: number;
+  /** Immutable for the life of the entry, so SEARCH can use them without asking the store again. */
+  readonly messageId: string;
+  readonly internalDate: Date;
+  readonly size: number;
 }
+
+/** Shares `m.flags` rather than copying it: flag arrays are never changed in place, only replaced. */
+function viewMessage(m: MailboxMessage): ViewMessage {
+  return {
+    uid: m.uid,
+    flags: m.flags,
+    modseq: m.modseq,
+    messageId: m.messageId,
+    internalDate: m.internalDate,
+    size: m.size,
+  };
+}
+
+/** Past this many messages to look up one by one, one listing of the mailbox is cheaper. */
+const FLAG_READS_BEFORE_LISTING = 200;
 
 export interface SyncOptions {
   allowExpunge: boolean;
@@ -40,7 +59,7 @@ export class SelectedMailbox {
     readonly readOnly: boolean,
     messages: MailboxMessage[],
   ) {
-    this.messages = messages.map((m) => ({ uid: m.uid, flags: [...m.flags], modseq: m.modseq }));
+    this.messages = messages.map(viewMessage);
     this.highestUid = this.messages.at(-1)?.uid ?? 0;
   }
 
@@ -87,6 +106,36 @@ export class SelectedMailbox {
     return this.messages.at(-1)?.uid ?? 0;
   }
 
+  /** UIDs another session expunged that this client has not been told about yet. */
+  get unreportedExpunges(): ReadonlySet<number> {
+    return this.pendingExpunge;
+  }
+
+  /**
+   * The current flags and MODSEQ of the messages other sessions changed since the last sync, read from
+   * the store (the truth) without updating this view: the change must still be reported as an
+   * unsolicited FETCH at the next sync. A message missing from the store has been expunged meanwhile.
+   */
+  async unreportedFlagChanges(
+    store: Store,
+  ): Promise<Map<number, { flags: string[]; modseq: number } | null>> {
+    const current = new Map<number, { flags: string[]; modseq: number } | null>();
+    const uids = [...this.pendingFlags].filter((uid) => this.indexOf(uid) >= 0);
+    if (uids.length > FLAG_READS_BEFORE_LISTING) {
+      const listed = new Map((await store.listMessages(this.mailbox.id)).map((m) => [m.uid, m]));
+      for (const uid of uids) {
+        const message = listed.get(uid);
+        current.set(uid, message === undefined ? null : { flags: message.flags, modseq: message.modseq });
+      }
+      return current;
+    }
+    for (const uid of uids) {
+      const message = await store.getMessage(this.mailbox.id, uid);
+      current.set(uid, message === null ? null : { flags: message.flags, modseq: message.modseq });
+    }
+    return current;
+  }
+
   /** Records what this session itself changed, so it is not reported back as someone else's change. */
   noteFlags(message: MailboxMessage): void {
     const index = this.indexOf(message.uid);
@@ -131,7 +180,7 @@ export class SelectedMailbox {
       for (const uid of fresh) {
         const message = await store.getMessage(this.mailbox.id, uid);
         if (message === null) continue;
-        this.messages.push({ uid, flags: [...message.flags], modseq: message.modseq });
+        this.messages.push(viewMessage(message));
         this.highestUid = uid;
         added++;
       }

@@ -52,35 +52,43 @@ export async function list(
     return [untaggedValues([{ atom: "LIST" }, [{ atom: "\\Noselect" }], SEPARATOR, ""])];
   }
   const mailboxes = await context.store.listMailboxes(context.userId);
-  const names = new Set(mailboxes.map((m) => m.name));
+  const wantSubscriptions = lsub || selection.subscribed || returns.subscribed;
+  const subscribed = new Set(wantSubscriptions ? await context.store.listSubscriptions(context.userId) : []);
+  const existing = new Map(mailboxes.map((m) => [m.name, m]));
+  const names = new Set(existing.keys());
+  // RFC 9051 §6.3.9 and RFC 5258 §3.4: a subscription outlives its mailbox; when subscriptions are what
+  // is asked for, such a name is still listed, marked \NonExistent (LSUB marks it \Noselect).
+  if (lsub || selection.subscribed) for (const name of subscribed) names.add(name);
   const matchers = patterns.map((p) => patternToRegExp(canonicalPattern(context, command.reference, p)));
   const out: Buffer[] = [];
-  const sorted = [...mailboxes].sort((a, b) =>
-    a.name === "INBOX" ? -1 : b.name === "INBOX" ? 1 : a.name.localeCompare(b.name),
-  );
-  for (const mailbox of sorted) {
-    if (!matchers.some((re) => re.test(mailbox.name))) continue;
-    if (selection.subscribed && !mailbox.subscribed) continue;
-    if (selection.specialUse && mailbox.specialUse === null) continue;
+  const sorted = [...names].sort((a, b) => (a === "INBOX" ? -1 : b === "INBOX" ? 1 : a.localeCompare(b)));
+  for (const name of sorted) {
+    if (!matchers.some((re) => re.test(name))) continue;
+    const mailbox = existing.get(name) ?? null;
+    const isSubscribed = subscribed.has(name);
+    if ((lsub || selection.subscribed) && !isSubscribed) continue;
+    if (selection.specialUse && mailbox?.specialUse == null) continue;
     const attributes: ImapValue[] = [];
-    const hasChildren = [...names].some((n) => n.startsWith(`${mailbox.name}${SEPARATOR}`));
-    // RFC 3348 CHILDREN / RFC 5258 §3.5: always cheap here, so always given.
+    if (mailbox === null) {
+      // RFC 5258 §3.4 / RFC 9051 §7.3.1: \NonExistent implies \Noselect, which LSUB (RFC 3501 §6.3.9)
+      // knows instead.
+      attributes.push({ atom: lsub ? "\\Noselect" : "\\NonExistent" });
+    }
+    // RFC 3348 CHILDREN / RFC 5258 §4: children are existing mailboxes below the name, whether the name
+    // itself exists or not. Always cheap here, so always given.
+    const hasChildren = mailboxes.some((m) => m.name.startsWith(`${name}${SEPARATOR}`));
     attributes.push({ atom: hasChildren ? "\\HasChildren" : "\\HasNoChildren" });
-    if (mailbox.specialUse !== null && (!lsub || returns.specialUse))
+    if (mailbox?.specialUse != null && (!lsub || returns.specialUse))
       attributes.push({ atom: mailbox.specialUse });
-    if ((returns.subscribed || selection.subscribed) && mailbox.subscribed && !lsub) {
+    // RFC 5258 §3.1: the SUBSCRIBED selection option implies the SUBSCRIBED return option.
+    if ((returns.subscribed || selection.subscribed) && isSubscribed && !lsub) {
       attributes.push({ atom: "\\Subscribed" });
     }
     out.push(
-      untaggedValues([
-        { atom: lsub ? "LSUB" : "LIST" },
-        attributes,
-        SEPARATOR,
-        encodeName(context, mailbox.name),
-      ]),
+      untaggedValues([{ atom: lsub ? "LSUB" : "LIST" }, attributes, SEPARATOR, encodeName(context, name)]),
     );
-    if (returns.status !== null) {
-      // RFC 5819: a STATUS response follows each selectable mailbox.
+    if (returns.status !== null && mailbox !== null) {
+      // RFC 5819 §2: a STATUS response follows each selectable mailbox, none for a \NonExistent one.
       out.push(await statusResponse(context, mailbox, returns.status));
     }
   }
@@ -184,9 +192,14 @@ export async function rename(context: ImapContext, from: string, to: string): Pr
   }
 }
 
+/**
+ * SUBSCRIBE checks that the mailbox exists, as RFC 9051 §6.3.7 allows ("MAY validate"): a typo then
+ * fails at once instead of leaving a name that lists as \NonExistent. UNSUBSCRIBE takes any name, since
+ * removing a subscription whose mailbox was deleted (RFC 9051 §6.3.9 keeps it) is what it is for.
+ */
 export async function subscribe(context: ImapContext, raw: string, subscribed: boolean): Promise<void> {
   const name = decodeName(context, raw);
-  await requireMailbox(context, name);
+  if (subscribed) await requireMailbox(context, name);
   try {
     await context.store.setSubscribed(context.userId, name, subscribed);
   } catch (error) {

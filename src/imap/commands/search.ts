@@ -1,11 +1,17 @@
 /** SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH results (RFC 4731) and SAVE (RFC 5182). */
 
+import type { Store } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import { formatSequence } from "../protocol/sequence.js";
 import { untagged } from "../responses.js";
-import { keyNeedsBody, matches } from "../search/evaluate.js";
-import type { SearchKey } from "../search/types.js";
+import { evaluate, KeyCost, keyCost, keyReadsHeader } from "../search/evaluate.js";
+import type { SearchContext, SearchData, SearchKey } from "../search/types.js";
 import { type ImapContext, requireSelected } from "./context.js";
+
+/** Messages decided per round: one header-block query per batch, and a bound on what is held at once. */
+const BATCH = 500;
+/** Bodies read concurrently, so the latency of one file read hides behind the others. */
+const BODY_READS_IN_FLIGHT = 4;
 
 function usesModseq(key: SearchKey): boolean {
   if (key.type === "modseq") return true;
@@ -15,57 +21,165 @@ function usesModseq(key: SearchKey): boolean {
   return false;
 }
 
+interface Candidate {
+  data: SearchData;
+  messageId: string;
+}
+
+interface Hit {
+  seq: number;
+  uid: number;
+  modseq: number;
+}
+
+/** Reads a body; a message expunged by another session meanwhile (its blob gone) is no match. */
+async function readBody(store: Store, mailboxId: number, candidate: Candidate): Promise<Buffer | null> {
+  try {
+    return await store.readBlobBytes(candidate.messageId);
+  } catch (error) {
+    if ((await store.getMessage(mailboxId, candidate.data.uid)) === null) return null;
+    throw error;
+  }
+}
+
+/**
+ * The messages of the selected mailbox matching `key`, in mailbox order. Each batch is decided in up to
+ * three rounds: from the view alone (flags, size, dates), then from the stored header sections, then
+ * from the whole messages, each round only for the messages the previous one left undecided.
+ */
+async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]> {
+  const view = requireSelected(context);
+  const store = context.store;
+  // SEARCH must see the flags as they are, not as this client was last told (another session's STORE
+  // may be pending report). Only the messages named by pending flag events can differ from the view, so
+  // only those are read from the store; the view itself is left alone so the next sync still reports the
+  // change as FETCH FLAGS. Messages another session expunged (reported later, never during SEARCH, RFC
+  // 9051 §7.5.1) are left out, as the store no longer has them.
+  const changed = await view.unreportedFlagChanges(store);
+  const expunged = view.unreportedExpunges;
+  const searchContext: SearchContext = {
+    maxSeq: view.exists,
+    maxUid: view.maxUid,
+    savedUids: context.savedUids,
+  };
+  const cost = keyCost(key);
+  const tryHeaders = keyReadsHeader(key);
+  const hits: Hit[] = [];
+  for (let start = 0; start < view.messages.length; start += BATCH) {
+    const end = Math.min(start + BATCH, view.messages.length);
+    const decided = new Map<number, boolean>();
+    let undecided: Candidate[] = [];
+    for (let i = start; i < end; i++) {
+      const known = view.messages[i];
+      if (known === undefined || expunged.has(known.uid)) continue;
+      const current = changed.get(known.uid);
+      if (current === null) continue;
+      const data: SearchData = {
+        seq: i + 1,
+        uid: known.uid,
+        flags: current?.flags ?? known.flags,
+        internalDate: known.internalDate,
+        size: known.size,
+        modseq: BigInt(current?.modseq ?? known.modseq),
+      };
+      const result = evaluate(key, data, searchContext);
+      if (result === undefined) undecided.push({ data, messageId: known.messageId });
+      else decided.set(i, result);
+    }
+    if (undecided.length > 0 && tryHeaders) {
+      const headers = await store.readHeaderBlocks([...new Set(undecided.map((c) => c.messageId))]);
+      const left: Candidate[] = [];
+      for (const candidate of undecided) {
+        const header = headers.get(candidate.messageId);
+        // Without a stored header section the whole message is read in the next round.
+        const result =
+          header === undefined ? undefined : evaluate(key, { ...candidate.data, header }, searchContext);
+        if (result === undefined) left.push(candidate);
+        else decided.set(candidate.data.seq - 1, result);
+      }
+      undecided = left;
+    }
+    if (undecided.length > 0 && cost !== KeyCost.Metadata) {
+      let next = 0;
+      const worker = async () => {
+        while (next < undecided.length) {
+          const candidate = undecided[next++] as Candidate;
+          const message = await readBody(store, view.mailbox.id, candidate);
+          const result =
+            message === null ? false : evaluate(key, { ...candidate.data, message }, searchContext);
+          decided.set(candidate.data.seq - 1, result === true);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(BODY_READS_IN_FLIGHT, undecided.length) }, worker));
+    }
+    for (let i = start; i < end; i++) {
+      if (decided.get(i) !== true) continue;
+      const known = view.messages[i] as (typeof view.messages)[number];
+      hits.push({ seq: i + 1, uid: known.uid, modseq: changed.get(known.uid)?.modseq ?? known.modseq });
+    }
+  }
+  return hits;
+}
+
+/** The matches MIN and MAX name (the first and the last: hits are in ascending order). */
+function minAndMax(found: readonly Hit[], options: readonly string[]): Hit[] {
+  const first = found[0];
+  const last = found.at(-1);
+  if (first === undefined || last === undefined) return [];
+  if (options.includes("MIN") && options.includes("MAX")) return first === last ? [first] : [first, last];
+  if (options.includes("MIN")) return [first];
+  return options.includes("MAX") ? [last] : [];
+}
+
+/** RFC 5182 §2.4: SAVE with MIN and/or MAX and no other option saves just those; otherwise every match. */
+function savedResult(found: readonly Hit[], options: readonly string[]): readonly Hit[] {
+  const others = options.filter((o) => o !== "SAVE");
+  const minMaxOnly = others.length > 0 && others.every((o) => o === "MIN" || o === "MAX");
+  return minMaxOnly ? minAndMax(found, others) : found;
+}
+
+function highestModseq(hits: readonly Hit[]): number {
+  return hits.reduce((max, h) => Math.max(max, h.modseq), 0);
+}
+
 export async function search(
   context: ImapContext,
   tag: string,
   command: Extract<Command, { name: "SEARCH" }>,
 ): Promise<Buffer[]> {
-  const view = requireSelected(context);
   const modseqSearch = usesModseq(command.key);
+  // RFC 7162 §3.1: a SEARCH with the MODSEQ criterion is a CONDSTORE enabling command.
   if (modseqSearch) context.condstore = true;
-  const withBody = keyNeedsBody(command.key);
-  const messages = new Map((await context.store.listMessages(view.mailbox.id)).map((m) => [m.uid, m]));
-  const searchContext = { maxSeq: view.exists, maxUid: view.maxUid, savedUids: context.savedUids };
-  const found: Array<{ seq: number; uid: number; modseq: number }> = [];
-  for (let i = 0; i < view.messages.length; i++) {
-    const known = view.messages[i];
-    if (known === undefined) continue;
-    const message = messages.get(known.uid);
-    if (message === undefined) continue;
-    const bytes = withBody ? await context.store.readBlobBytes(message.messageId) : null;
-    const hit = matches(
-      command.key,
-      {
-        seq: i + 1,
-        uid: message.uid,
-        flags: message.flags,
-        internalDate: message.internalDate,
-        size: message.size,
-        modseq: BigInt(message.modseq),
-        body: () => bytes ?? Buffer.alloc(0),
-      },
-      searchContext,
-    );
-    if (hit) found.push({ seq: i + 1, uid: message.uid, modseq: message.modseq });
-  }
+  // Hits are in mailbox order, which is ascending in both sequence numbers and UIDs.
+  const found = await findMatches(context, command.key);
   const numbers = found.map((f) => (command.uid ? f.uid : f.seq));
-  const highest = found.reduce((max, f) => Math.max(max, f.modseq), 0);
+  // RFC 9051 §6.4.4 and §7.3.4: IMAP4rev2 answers every SEARCH with ESEARCH, as if RETURN (ALL).
   const returns = command.returns ?? (context.rev2 ? ["ALL"] : null);
   if (returns === null) {
-    const suffix = modseqSearch && found.length > 0 ? ` (MODSEQ ${highest})` : "";
+    // RFC 7162 §3.1.5: with the MODSEQ criterion, the highest MODSEQ of the messages returned; none
+    // when nothing matched.
+    const suffix = modseqSearch && found.length > 0 ? ` (MODSEQ ${highestModseq(found)})` : "";
     return [untagged(`SEARCH${numbers.map((n) => ` ${n}`).join("")}${suffix}`)];
   }
+  // RFC 4731 §3.1: RETURN () means RETURN (ALL).
   const options = returns.length === 0 ? ["ALL"] : returns;
   if (options.includes("SAVE")) {
-    context.savedUids = new Set(found.map((f) => f.uid));
+    context.savedUids = new Set(savedResult(found, options).map((f) => f.uid));
     // RFC 5182 §2.4: SAVE alone produces no ESEARCH response.
     if (options.length === 1) return [];
   }
   let text = `ESEARCH (TAG "${tag.replace(/[\\"]/g, "\\$&")}")${command.uid ? " UID" : ""}`;
-  if (options.includes("MIN") && numbers.length > 0) text += ` MIN ${Math.min(...numbers)}`;
-  if (options.includes("MAX") && numbers.length > 0) text += ` MAX ${Math.max(...numbers)}`;
+  const first = numbers[0];
+  const last = numbers.at(-1);
+  if (options.includes("MIN") && first !== undefined) text += ` MIN ${first}`;
+  if (options.includes("MAX") && last !== undefined) text += ` MAX ${last}`;
   if (options.includes("COUNT")) text += ` COUNT ${numbers.length}`;
   if (options.includes("ALL") && numbers.length > 0) text += ` ALL ${formatSequence(numbers)}`;
-  if (modseqSearch && found.length > 0) text += ` MODSEQ ${highest}`;
+  if (modseqSearch && found.length > 0) {
+    // RFC 7162 §3.1.5 with RFC 4731 §3.2: the highest MODSEQ of the messages being returned — with only
+    // MIN and/or MAX requested, of those messages; with ALL or COUNT, of every match.
+    const returned = options.includes("ALL") || options.includes("COUNT") ? found : minAndMax(found, options);
+    text += ` MODSEQ ${highestModseq(returned)}`;
+  }
   return [untagged(text)];
 }

@@ -56,6 +56,8 @@ export interface QresyncParams {
   uidValidity: number;
   modseq: number;
   knownUids: SequenceSet | null;
+  /** RFC 7162 §3.2.5.2 seq-match-data: message numbers and the UIDs the client knows them by. */
+  seqMatch?: { sequences: SequenceSet; uids: SequenceSet };
 }
 
 export type Command =
@@ -310,20 +312,20 @@ function parseSelect(name: "SELECT" | "EXAMINE", cursor: Cursor): Command {
         cursor.space();
         const modseq = cursor.nzNumber("a MODSEQ");
         let knownUids: SequenceSet | null = null;
+        let seqMatch: QresyncParams["seqMatch"];
         if (cursor.accept(" ")) {
           if (cursor.peek() !== 0x28) knownUids = parseSequenceSet(cursor);
-          // RFC 7162 §3.2.5.2 seq-match-data: accepted and not used; VANISHED falls back to the
-          // full expunge history, which is correct if a little longer.
           if (cursor.accept(" ") || cursor.peek() === 0x28) {
             cursor.expect("(");
-            parseSequenceSet(cursor);
+            const sequences = parseSequenceSet(cursor);
             cursor.space();
-            parseSequenceSet(cursor);
+            const uids = parseSequenceSet(cursor);
             cursor.expect(")");
+            seqMatch = { sequences, uids };
           }
         }
         cursor.expect(")");
-        qresync = { uidValidity, modseq, knownUids };
+        qresync = { uidValidity, modseq, knownUids, ...(seqMatch === undefined ? {} : { seqMatch }) };
       } else {
         throw new ParseError(`unknown SELECT parameter ${param}`);
       }

@@ -1,32 +1,72 @@
 /**
- * SEARCH evaluation (RFC 9051 §6.4.4). Evaluation is synchronous over one message; the message bytes are
- * requested through SearchableMessage.body() only when a key needs them (see keyNeedsBody), at most once.
+ * SEARCH evaluation (RFC 9051 §6.4.4). A key is evaluated with whatever is at hand for a message: its
+ * flags, size and dates always; its header section or its whole bytes only when given. A key that needs
+ * data not at hand evaluates to `undefined` (unknown), and AND/OR/NOT follow three-valued logic, so a
+ * caller can test the cheap keys first and fetch headers or bodies only for the messages still undecided.
  */
 import { decodeCharset } from "../mime/charset.js";
 import { decodeEncodedWords } from "../mime/encoded-words.js";
-import { fieldValue, type HeaderField } from "../mime/header.js";
+import { fieldValue, type HeaderField, scanHeader } from "../mime/header.js";
 import { parameter } from "../mime/params.js";
 import { isEmbeddedMessage, type MessagePart, parseMessageStructure } from "../mime/structure.js";
 import { decodeTransfer, transferEncodingOf } from "../mime/transfer-encoding.js";
-import type { SearchableMessage, SearchContext, SearchDate, SearchKey, SequenceSet } from "./types.js";
+import type {
+  SearchableMessage,
+  SearchContext,
+  SearchData,
+  SearchDate,
+  SearchKey,
+  SequenceSet,
+} from "./types.js";
 
-/** True when evaluating `key` may read the message bytes (header, body or text keys, SENT* dates). */
-export function keyNeedsBody(key: SearchKey): boolean {
+/**
+ * What evaluating a key may read, cheapest first: Metadata (flags, size, dates, UID, sequence number,
+ * MODSEQ: all in the selected mailbox's view), Header (FROM, SUBJECT, HEADER, SENT* dates …), Body
+ * (BODY, TEXT: the decoded body).
+ */
+export const KeyCost = { Metadata: 0, Header: 1, Body: 2 } as const;
+export type KeyCost = (typeof KeyCost)[keyof typeof KeyCost];
+
+/** The costliest data any part of `key` may read. */
+export function keyCost(key: SearchKey): KeyCost {
   switch (key.type) {
     case "header":
+    case "sentDate":
+      return KeyCost.Header;
     case "body":
     case "text":
+      return KeyCost.Body;
+    case "not":
+      return keyCost(key.key);
+    case "or":
+      return Math.max(keyCost(key.left), keyCost(key.right)) as KeyCost;
+    case "and":
+      return key.keys.reduce<KeyCost>((max, k) => Math.max(max, keyCost(k)) as KeyCost, KeyCost.Metadata);
+    default:
+      return KeyCost.Metadata;
+  }
+}
+
+/** Whether some part of `key` reads header fields (and so is worth trying on the header section). */
+export function keyReadsHeader(key: SearchKey): boolean {
+  switch (key.type) {
+    case "header":
     case "sentDate":
       return true;
     case "not":
-      return keyNeedsBody(key.key);
+      return keyReadsHeader(key.key);
     case "or":
-      return keyNeedsBody(key.left) || keyNeedsBody(key.right);
+      return keyReadsHeader(key.left) || keyReadsHeader(key.right);
     case "and":
-      return key.keys.some(keyNeedsBody);
+      return key.keys.some(keyReadsHeader);
     default:
       return false;
   }
+}
+
+/** True when evaluating `key` may read the message bytes (header, body or text keys, SENT* dates). */
+export function keyNeedsBody(key: SearchKey): boolean {
+  return keyCost(key) !== KeyCost.Metadata;
 }
 
 /** Whether `value` is in `set`, with "*" standing for `largest` (RFC 9051 §9: ranges may be reversed). */
@@ -129,29 +169,40 @@ function hasFlag(flags: ReadonlySet<string> | readonly string[], flag: string): 
 
 class Evaluation {
   private parsed: ParsedMessage | null = null;
+  private headerFields: { bytes: Buffer; fields: HeaderField[] } | null = null;
 
   constructor(
-    private readonly message: SearchableMessage,
+    private readonly message: SearchData,
     private readonly context: SearchContext,
   ) {}
 
-  private get structure(): ParsedMessage {
-    if (this.parsed === null) {
-      const bytes = this.message.body();
+  /** The whole message parsed, or null when its bytes are not at hand. */
+  private get structure(): ParsedMessage | null {
+    if (this.parsed === null && this.message.message !== undefined) {
+      const bytes = this.message.message;
       this.parsed = { bytes, root: parseMessageStructure(bytes) };
     }
     return this.parsed;
   }
 
-  private headerText(): string {
-    const p = this.structure;
+  /** The top-level header fields, from the whole message or else from the header section alone. */
+  private get header(): { bytes: Buffer; fields: HeaderField[] } | null {
+    if (this.headerFields === null) {
+      const bytes = this.message.message ?? this.message.header;
+      if (bytes === undefined) return null;
+      // Only field boundaries are found here; values are decoded for the fields a key names.
+      this.headerFields = { bytes, fields: scanHeader(bytes, 0, bytes.length).fields };
+    }
+    return this.headerFields;
+  }
+
+  private headerText(p: ParsedMessage): string {
     p.headerText ??= foldCase(decodedHeader(p.bytes, p.root.fields));
     return p.headerText;
   }
 
   /** BODY searches the decoded body; TEXT also the MIME headers of the parts (RFC 9051 §6.4.4). */
-  private bodyText(withMimeHeaders: boolean): string {
-    const p = this.structure;
+  private bodyText(p: ParsedMessage, withMimeHeaders: boolean): string {
     const cached = withMimeHeaders ? p.fullText : p.bodyText;
     if (cached !== undefined) return cached;
     const out: string[] = [];
@@ -162,27 +213,30 @@ class Evaluation {
     return text;
   }
 
-  private headerMatches(field: string, value: string): boolean {
-    const { bytes, root } = this.structure;
+  private headerMatches(field: string, value: string): boolean | undefined {
     const key = field.toLowerCase();
     // Lines that are not fields carry the empty key; no field name matches them.
     if (key === "") return false;
+    const header = this.header;
+    if (header === null) return undefined;
     const wanted = foldCase(value);
     // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
-    return root.fields.some(
-      (f) => f.key === key && foldCase(decodeEncodedWords(fieldValue(bytes, f))).includes(wanted),
+    return header.fields.some(
+      (f) => f.key === key && foldCase(decodeEncodedWords(fieldValue(header.bytes, f))).includes(wanted),
     );
   }
 
-  private sentDate(): SearchDate {
-    const { bytes, root } = this.structure;
-    const field = root.fields.find((f) => f.key === "date");
-    const day = field === undefined ? null : sentDay(fieldValue(bytes, field));
+  private sentDate(): SearchDate | undefined {
+    const header = this.header;
+    if (header === null) return undefined;
+    const field = header.fields.find((f) => f.key === "date");
+    const day = field === undefined ? null : sentDay(fieldValue(header.bytes, field));
     // Without a usable Date: header the internal date stands in, so SENT* keys still order messages.
     return day ?? utcDay(this.message.internalDate);
   }
 
-  test(key: SearchKey): boolean {
+  /** true or false when decided; undefined when the key needs data that is not at hand. */
+  test(key: SearchKey): boolean | undefined {
     const m = this.message;
     switch (key.type) {
       case "all":
@@ -191,25 +245,46 @@ class Evaluation {
         return hasFlag(m.flags, key.flag) === key.set;
       case "header":
         return this.headerMatches(key.field, key.value);
-      case "body":
-        return this.bodyText(false).includes(foldCase(key.value));
+      case "body": {
+        const p = this.structure;
+        return p === null ? undefined : this.bodyText(p, false).includes(foldCase(key.value));
+      }
       case "text": {
+        const p = this.structure;
+        if (p === null) return undefined;
         const wanted = foldCase(key.value);
-        return this.headerText().includes(wanted) || this.bodyText(true).includes(wanted);
+        return this.headerText(p).includes(wanted) || this.bodyText(p, true).includes(wanted);
       }
       case "internalDate":
         // RFC 9051 §6.4.4: internal date "disregarding time and timezone"; stored dates are UTC.
         return compareDay(utcDay(m.internalDate), key.op, key.date);
-      case "sentDate":
-        return compareDay(this.sentDate(), key.op, key.date);
+      case "sentDate": {
+        const sent = this.sentDate();
+        return sent === undefined ? undefined : compareDay(sent, key.op, key.date);
+      }
       case "size":
         return key.op === "larger" ? m.size > key.octets : m.size < key.octets;
-      case "not":
-        return !this.test(key.key);
-      case "or":
-        return this.test(key.left) || this.test(key.right);
-      case "and":
-        return key.keys.every((k) => this.test(k));
+      case "not": {
+        const inner = this.test(key.key);
+        return inner === undefined ? undefined : !inner;
+      }
+      case "or": {
+        const left = this.test(key.left);
+        if (left === true) return true;
+        const right = this.test(key.right);
+        if (right === true) return true;
+        return left === undefined || right === undefined ? undefined : false;
+      }
+      case "and": {
+        // Unknown parts do not stop the loop: a later part that is false decides the whole.
+        let unknown = false;
+        for (const k of key.keys) {
+          const result = this.test(k);
+          if (result === false) return false;
+          if (result === undefined) unknown = true;
+        }
+        return unknown ? undefined : true;
+      }
       case "sequence":
         return sequenceSetContains(key.set, m.seq, this.context.maxSeq, this.context.savedUids, m.uid);
       case "uid":
@@ -227,7 +302,17 @@ class Evaluation {
   }
 }
 
-/** Whether `message` matches `key`. Never throws on any message bytes. */
-export function matches(key: SearchKey, message: SearchableMessage, context: SearchContext): boolean {
+/**
+ * Whether `message` matches `key` with the data it carries: undefined when that is not enough (a header
+ * key without `header` or `message`, a body key without `message`). Never throws on any message bytes.
+ */
+export function evaluate(key: SearchKey, message: SearchData, context: SearchContext): boolean | undefined {
   return new Evaluation(message, context).test(key);
+}
+
+/** Whether `message` matches `key`; reads the bytes through `message.body()` only if the key needs them. */
+export function matches(key: SearchKey, message: SearchableMessage, context: SearchContext): boolean {
+  const cheap = evaluate(key, message, context);
+  if (cheap !== undefined) return cheap;
+  return evaluate(key, { ...message, message: message.body() }, context) === true;
 }

@@ -68,7 +68,23 @@ export type SearchKey =
   | { type: "age"; op: "older" | "younger"; seconds: number };
 
 /**
- * One message as the evaluator sees it. `body()` returns the full stored message bytes; it is called
+ * One message as the evaluator sees it: what is always known, and the bytes when they have been read.
+ * `header` is the header section (the message's first octets up to and including the empty line that
+ * ends it); `message` is the whole stored message and, when present, is used for header keys too.
+ */
+export interface SearchData {
+  seq: number;
+  uid: number;
+  flags: ReadonlySet<string> | readonly string[];
+  internalDate: Date;
+  size: number;
+  modseq: bigint;
+  header?: Buffer;
+  message?: Buffer;
+}
+
+/**
+ * One message as `matches` sees it. `body()` returns the full stored message bytes; it is called
  * only when a key needs them (see keyNeedsBody in evaluate.ts), so flag-only searches never read bodies.
  */
 export interface SearchableMessage {
