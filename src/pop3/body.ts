@@ -8,6 +8,7 @@ const CR = 0x0d;
 const TERMINATOR = Buffer.from(".\r\n");
 const CRLF = Buffer.from("\r\n");
 const DOT_BUFFER = Buffer.from(".");
+const CRLF_TERMINATOR = Buffer.concat([CRLF, TERMINATOR]);
 
 export class DotStuffer {
   private atLineStart = true;
@@ -98,4 +99,24 @@ export async function* multilineBody(
   } finally {
     await rest.return?.();
   }
+}
+
+/**
+ * A whole multi-line response in one buffer: the status line, the body with every line that starts
+ * with "." given another "." (RFC 1939 §3), a CRLF if the body lacks a final one, then ".CRLF". The
+ * same bytes DotStuffer produces, with one copy and no per-line work for lines that need none.
+ */
+export function stuffedResponse(status: string, body: Buffer): Buffer {
+  const parts: Buffer[] = [Buffer.from(status, "latin1")];
+  let start = 0;
+  if (body[0] === DOT) parts.push(DOT_BUFFER);
+  for (;;) {
+    const dotLine = body.indexOf("\n.", start, "latin1");
+    if (dotLine === -1) break;
+    parts.push(body.subarray(start, dotLine + 1), DOT_BUFFER);
+    start = dotLine + 1;
+  }
+  parts.push(body.subarray(start));
+  parts.push(body.length === 0 || body[body.length - 1] === LF ? TERMINATOR : CRLF_TERMINATOR);
+  return Buffer.concat(parts);
 }

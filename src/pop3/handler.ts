@@ -1,6 +1,7 @@
-// The socket side of POP3: feeds lines to the sans-IO session one command at a time (the socket is
-// paused while a command is pending, so pipelined input waits in the kernel, not in memory), writes its
-// replies, streams message bodies with backpressure, and performs STLS and closing.
+// The socket side of POP3: feeds lines to the sans-IO session one command at a time, writes its
+// replies, streams message bodies with backpressure, and performs STLS and closing. Before login the
+// socket is paused while a command is pending, so pipelined input waits in the kernel; after it, up to
+// MAX_QUEUED pipelined commands are read ahead, and the session starts reading their bodies early.
 
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -10,9 +11,15 @@ import { upgradeToTls } from "../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import { whenWritable } from "../net/writable.js";
 import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
-import { type LineItem, LineReader } from "./line-reader.js";
+import { type LineItem, LineReader, MAX_COMMAND_LINE, MAX_SASL_LINE } from "./line-reader.js";
 import { REPLY } from "./replies.js";
-import { type Pop3Output, type Pop3Result, Pop3Session } from "./session.js";
+import {
+  DEFAULT_MAX_ERRORS,
+  type Pop3Output,
+  type Pop3Result,
+  Pop3Session,
+  READ_AHEAD_MESSAGES,
+} from "./session.js";
 
 /** RFC 1939 §3: the autologout timer must be at least 10 minutes. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
@@ -22,7 +29,14 @@ export interface Pop3HandlerOptions {
   idleTimeoutMs?: number;
   /** Bad commands tolerated before the session closes the connection. */
   maxErrors?: number;
+  /** Longest command line, CRLF included (RFC 2449 §4: at least 255). */
+  maxLineLength?: number;
+  /** Longest base64 line of a SASL exchange (RFC 5034 §4), CRLF included. */
+  maxSaslLineLength?: number;
 }
+
+/** Pipelined commands read ahead while one runs; past this the socket is paused. */
+const MAX_QUEUED = 64;
 
 class Pop3Connection {
   private readonly session: Pop3Session;
@@ -53,6 +67,8 @@ class Pop3Connection {
       tlsAvailable: !info.secure,
       hostname: deps.config.hostname,
       maxErrors: options.maxErrors,
+      maxLineLength: options.maxLineLength,
+      maxSaslLineLength: options.maxSaslLineLength,
       logger,
     });
     this.attach(socket);
@@ -83,6 +99,7 @@ class Pop3Connection {
     if (this.closed || this.upgrading) return;
     this.reader.limit = this.session.lineLimit;
     for (const item of this.reader.push(chunk)) this.queue.push(item);
+    if (this.queue.length >= MAX_QUEUED) this.socket.pause();
     if (this.queue.length > 0) void this.process();
   }
 
@@ -93,8 +110,12 @@ class Pop3Connection {
       while (!this.closed && !this.upgrading) {
         const item = this.queue.shift();
         if (item === undefined) break;
-        // Again on every turn: after STLS the socket is a new TLSSocket that is not paused yet.
-        this.socket.pause();
+        // In TRANSACTION nothing changes how the next line is read, so pipelined commands keep coming
+        // in while this one runs, up to MAX_QUEUED. Before it, a command may change that (SASL, STLS),
+        // so the rest waits in the kernel; again on every turn, as after STLS the socket is a new one.
+        if (this.session.state === "transaction" && this.queue.length < MAX_QUEUED) this.socket.resume();
+        else this.socket.pause();
+        for (const next of this.queue.slice(0, READ_AHEAD_MESSAGES)) this.session.readAheadFor(next);
         const result = await this.session.handle(item);
         await this.writeResult(result);
         this.reader.limit = this.session.lineLimit;
@@ -197,7 +218,9 @@ export function createPop3Handler(
 ): ProtocolHandler {
   const settings: Required<Pop3HandlerOptions> = {
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-    maxErrors: options.maxErrors ?? 10,
+    maxErrors: options.maxErrors ?? DEFAULT_MAX_ERRORS,
+    maxLineLength: options.maxLineLength ?? MAX_COMMAND_LINE,
+    maxSaslLineLength: options.maxSaslLineLength ?? MAX_SASL_LINE,
   };
   const logger = deps.logger.child({ listener });
   return connectionSetHandler({

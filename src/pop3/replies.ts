@@ -24,7 +24,8 @@ export const REPLY = {
   busy: err("[SYS/TEMP] server busy or shutting down, try again later"),
   shuttingDown: err("[SYS/TEMP] server shutting down, try again later"),
   tooManyErrors: err("too many bad commands; closing the connection"),
-  overlong: err("line too long (POP3 commands are limited to 255 octets, RFC 2449); line ignored"),
+  overlong: (limit: number) =>
+    err(`line too long (this server takes lines of up to ${limit} octets, CRLF included); line ignored`),
   storeUnavailable: err("[SYS/TEMP] the mail store is unavailable right now; try again later"),
   plaintextRefused: err(
     "[AUTH] plaintext passwords are not accepted on an unencrypted connection; use STLS first, or AUTH SCRAM-SHA-256",

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
 import type { Store } from "../store/types.js";
-import { multilineBody } from "./body.js";
+import { multilineBody, stuffedResponse } from "./body.js";
 import { parseCommand, parseNumber } from "./command.js";
 import { type LineItem, MAX_COMMAND_LINE, MAX_SASL_LINE } from "./line-reader.js";
 import { Maildrop, type MaildropMessage } from "./maildrop.js";
@@ -33,10 +33,29 @@ export interface Pop3SessionOptions {
   hostname?: string;
   /** Bad commands tolerated before the session closes the connection. */
   maxErrors?: number;
+  /** Longest command line, CRLF included (RFC 2449 §4: at least 255). */
+  maxLineLength?: number;
+  /** Longest base64 line of a SASL exchange, CRLF included. */
+  maxSaslLineLength?: number;
   logger?: Logger;
 }
 
 export const DEFAULT_MAX_ERRORS = 10;
+
+/**
+ * Bodies up to this size are read with one call and sent as one buffer; larger ones stream in chunks.
+ * Most mail is a few kilobytes, so this covers nearly every RETR without holding much memory.
+ */
+export const WHOLE_BODY_LIMIT = 256 * 1024;
+
+/** Bodies read ahead for pipelined RETRs (RFC 2449 §6.6 PIPELINING): at most this many, and bytes. */
+export const READ_AHEAD_MESSAGES = 16;
+export const READ_AHEAD_BYTES = 2 * 1024 * 1024;
+
+interface ReadAhead {
+  body: Promise<Buffer>;
+  size: number;
+}
 
 const AUTHORIZATION_VERBS = new Set(["USER", "PASS", "APOP", "AUTH", "STLS"]);
 const TRANSACTION_VERBS = new Set(["STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP", "UIDL"]);
@@ -57,11 +76,18 @@ export class Pop3Session {
   private maildrop: Maildrop | null = null;
   private errors = 0;
   private readonly maxErrors: number;
+  private readonly maxLineLength: number;
+  private readonly maxSaslLineLength: number;
   private readonly hostname: string;
+  /** Bodies being read for RETRs the client has already sent, by message number. */
+  private readonly readAhead = new Map<number, ReadAhead>();
+  private readAheadBytes = 0;
 
   constructor(private readonly options: Pop3SessionOptions) {
     this.secure = options.secure;
     this.maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
+    this.maxLineLength = options.maxLineLength ?? MAX_COMMAND_LINE;
+    this.maxSaslLineLength = options.maxSaslLineLength ?? MAX_SASL_LINE;
     this.hostname = options.hostname ?? "localhost";
   }
 
@@ -71,7 +97,7 @@ export class Pop3Session {
 
   /** The longest line the next input may be (CRLF included). */
   get lineLimit(): number {
-    return this.sasl === null ? MAX_COMMAND_LINE : MAX_SASL_LINE;
+    return this.sasl === null ? this.maxLineLength : this.maxSaslLineLength;
   }
 
   /**
@@ -85,8 +111,9 @@ export class Pop3Session {
   async handle(item: LineItem): Promise<Pop3Result> {
     if (this.stateValue === "closed") return { output: [], action: "close" };
     if (item.kind === "overlong") {
+      const limit = this.lineLimit;
       this.sasl = null;
-      return this.fail(REPLY.overlong);
+      return this.fail(REPLY.overlong(limit));
     }
     const line = item.line.toString("utf8");
     if (this.sasl !== null) return this.saslResponse(line);
@@ -94,6 +121,32 @@ export class Pop3Session {
     if (this.stateValue === "authorization")
       return this.authorizationCommand(command.verb, command.args, command.rest);
     return this.transactionCommand(command.verb, command.args);
+  }
+
+  /**
+   * A line the client pipelined behind the one being handled: when it is a RETR of a small message,
+   * start reading that body now, so the store's latency overlaps with writing the replies before it.
+   * It is only a hint; handle() still checks everything when the line's turn comes.
+   */
+  readAheadFor(item: LineItem): void {
+    if (this.maildrop === null || this.sasl !== null || item.kind !== "line") return;
+    if (this.readAhead.size >= READ_AHEAD_MESSAGES) return;
+    const command = parseCommand(item.line.toString("latin1"));
+    if (command.verb !== "RETR" || command.args.length !== 1) return;
+    const number = parseNumber(command.args[0] ?? "");
+    if (number !== null) this.startReadAhead(this.maildrop, number);
+  }
+
+  private startReadAhead(maildrop: Maildrop, number: number): void {
+    const message = number === 0 ? undefined : maildrop.get(number);
+    if (message === undefined || message.deleted || this.readAhead.has(number)) return;
+    if (this.readAhead.size >= READ_AHEAD_MESSAGES) return;
+    if (message.size > WHOLE_BODY_LIMIT || this.readAheadBytes + message.size > READ_AHEAD_BYTES) return;
+    const body = this.options.store.readBlobBytes(message.messageId);
+    // A failed read is reported when its RETR is handled (or never, if the session ends first).
+    body.catch(() => undefined);
+    this.readAhead.set(number, { body, size: message.size });
+    this.readAheadBytes += message.size;
   }
 
   /** After the TLS handshake: RFC 2595 §4 makes both sides forget what was said before it. */
@@ -107,6 +160,8 @@ export class Pop3Session {
   async close(): Promise<void> {
     this.stateValue = "closed";
     this.sasl = null;
+    this.readAhead.clear();
+    this.readAheadBytes = 0;
     const maildrop = this.maildrop;
     this.maildrop = null;
     if (maildrop !== null) await maildrop.release();
@@ -342,8 +397,15 @@ export class Pop3Session {
         return this.reply(ok(`message ${found.number} deleted`));
       }
       case "RETR": {
+        const ahead = this.takeReadAhead(args);
         const found = this.messageArgument(maildrop, "RETR", args, 1);
         if (typeof found === "string") return this.fail(found);
+        // Clients that do not pipeline still fetch in order: the next body is read while this one goes out.
+        this.startReadAhead(maildrop, found.number + 1);
+        if (ahead !== null || found.size <= WHOLE_BODY_LIMIT) {
+          const read = ahead ?? this.options.store.readBlobBytes(found.messageId);
+          return this.sendWholeMessage(maildrop, found, read);
+        }
         return this.sendMessage(maildrop, found, `${found.size} octets`);
       }
       case "TOP": {
@@ -394,6 +456,35 @@ export class Pop3Session {
       return err(`no message ${number}; this maildrop has ${maildrop.messages.length}`);
     if (message.deleted) return err(`message ${number} is deleted; RSET undeletes it`);
     return message;
+  }
+
+  private takeReadAhead(args: string[]): Promise<Buffer> | null {
+    const number = args.length === 1 ? parseNumber(args[0] ?? "") : null;
+    const ahead = number === null ? undefined : this.readAhead.get(number);
+    if (number === null || ahead === undefined) return null;
+    this.readAhead.delete(number);
+    this.readAheadBytes -= ahead.size;
+    return ahead.body;
+  }
+
+  /** RETR of a body read in one piece: status line, stuffed body and terminator go out as one write. */
+  private async sendWholeMessage(
+    maildrop: Maildrop,
+    message: MaildropMessage,
+    read: Promise<Buffer>,
+  ): Promise<Pop3Result> {
+    let body: Buffer;
+    try {
+      body = await read;
+    } catch (error) {
+      this.options.logger?.error(
+        { err: error, messageId: message.messageId },
+        "pop3 could not read a message",
+      );
+      return this.fail(err(`[SYS/TEMP] message ${message.number} could not be read; try again later`));
+    }
+    const response = stuffedResponse(ok(`${message.size} octets`), body);
+    return this.reply(this.markSeenAfter(maildrop, message, oneChunk(response)));
   }
 
   private async sendMessage(
@@ -452,6 +543,10 @@ export class Pop3Session {
       };
     }
   }
+}
+
+async function* oneChunk(chunk: Buffer): AsyncGenerator<Buffer> {
+  yield chunk;
 }
 
 /** Strict base64 (RFC 4648 §4, with padding): anything else is a malformed SASL response. */
