@@ -4,7 +4,7 @@
 import os from "node:os";
 import path from "node:path";
 import { defaultRelayConfig } from "../queue/config.js";
-import type { Config, ListenerName } from "./types.js";
+import type { Config, ImapConfig, ListenerName, Pop3Config } from "./types.js";
 
 export const LISTENER_NAMES: readonly ListenerName[] = [
   "smtp",
@@ -31,9 +31,33 @@ export const DEFAULT_PORTS: Readonly<Record<ListenerName, number>> = {
   http: 8025,
 };
 
-const MIB = 1024 * 1024;
+const KIB = 1024;
+const MIB = 1024 * KIB;
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
+
+export function defaultImapConfig(): ImapConfig {
+  return {
+    // RFC 9051 §5.4: an inactivity autologout timer of at least 30 minutes.
+    idleTimeout: 30 * MINUTE,
+    maxErrors: 20,
+    maxLineLength: 64 * KIB,
+    // APPEND's message streams to disk under smtp.maxMessageSize; other literals are small strings.
+    maxLiteralSize: 64 * KIB,
+  };
+}
+
+export function defaultPop3Config(): Pop3Config {
+  return {
+    // RFC 1939 §3: an autologout timer of at least 10 minutes.
+    idleTimeout: 10 * MINUTE,
+    maxErrors: 10,
+    // RFC 2449 §4: command lines are at most 255 octets, CRLF included.
+    maxLineLength: 255,
+    // A SASL response (RFC 5034 §4) can outgrow a command line: a SCRAM client-final with a long name.
+    maxSaslLineLength: 8192,
+  };
+}
 
 export function defaultConfig(options: { hostname?: string; cwd?: string } = {}): Config {
   const listeners = Object.fromEntries(
@@ -68,6 +92,8 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
       greetingDelay: 0,
       allowBareAddresses: false,
     },
+    imap: defaultImapConfig(),
+    pop3: defaultPop3Config(),
     relay: defaultRelayConfig(),
     listeners,
     shutdownTimeout: 10 * SECOND,

@@ -26,6 +26,7 @@ export interface Field {
 }
 
 const positive = { type: "integer", min: 1 } as const;
+const MINUTE = 60_000;
 
 const listenerFields: Field[] = LISTENER_NAMES.flatMap((name) => [
   { path: ["listeners", name, "enabled"], kind: { type: "boolean" } },
@@ -71,6 +72,38 @@ export const FIELDS: readonly Field[] = [
   { path: ["smtp", "dataTimeout"], kind: { type: "duration", min: 1 } },
   { path: ["smtp", "greetingDelay"], kind: { type: "duration", min: 0 } },
   { path: ["smtp", "allowBareAddresses"], kind: { type: "boolean" } },
+  {
+    path: ["imap", "idleTimeout"],
+    kind: { type: "duration", min: 30 * MINUTE },
+    rule: 'a duration of at least 30 minutes, like "30m" or "1h" (RFC 9051 §5.4)',
+  },
+  { path: ["imap", "maxErrors"], kind: positive },
+  {
+    path: ["imap", "maxLineLength"],
+    kind: { type: "size", min: 8192 },
+    rule: 'a size of at least 8192 octets, like "64KiB" (RFC 7162 §4)',
+  },
+  {
+    path: ["imap", "maxLiteralSize"],
+    kind: { type: "size", min: 1024 },
+    rule: 'a size of at least 1024 octets, like "64KiB" (APPEND is bounded by smtp.max_message_size)',
+  },
+  {
+    path: ["pop3", "idleTimeout"],
+    kind: { type: "duration", min: 10 * MINUTE },
+    rule: 'a duration of at least 10 minutes, like "10m" or "1h" (RFC 1939 §3)',
+  },
+  { path: ["pop3", "maxErrors"], kind: positive },
+  {
+    path: ["pop3", "maxLineLength"],
+    kind: { type: "size", min: 255 },
+    rule: 'a size of at least 255 octets, like "255" or "1KiB" (RFC 2449 §4)',
+  },
+  {
+    path: ["pop3", "maxSaslLineLength"],
+    kind: { type: "size", min: 1024 },
+    rule: 'a size of at least 1024 octets, like "8KiB" (room for a SCRAM-SHA-256 exchange, RFC 5034 §4)',
+  },
   {
     path: ["relay", "port"],
     kind: { type: "integer", min: 1, max: 65535 },

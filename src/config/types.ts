@@ -59,6 +59,28 @@ export interface TlsConfig {
   key: string | null;
 }
 
+export interface ImapConfig {
+  /** Milliseconds without a command before "* BYE" and close (RFC 9051 §5.4: at least 30 minutes). */
+  idleTimeout: number;
+  /** Protocol errors before "* BYE" and close. */
+  maxErrors: number;
+  /** Command line outside literals, CRLF included (RFC 7162 §4: servers accept at least 8192). */
+  maxLineLength: number;
+  /** Literal held in memory (every literal but APPEND's, which smtp.maxMessageSize bounds). */
+  maxLiteralSize: number;
+}
+
+export interface Pop3Config {
+  /** Milliseconds without a command before the connection is dropped (RFC 1939 §3: at least 10 minutes). */
+  idleTimeout: number;
+  /** Bad commands before the session closes the connection. */
+  maxErrors: number;
+  /** Command line, CRLF included (RFC 2449 §4: at least 255). */
+  maxLineLength: number;
+  /** One base64 line of a SASL exchange (RFC 5034 §4), CRLF included. */
+  maxSaslLineLength: number;
+}
+
 export interface LogConfig {
   level: "debug" | "info" | "warn" | "error";
   /** "auto": human-readable on a TTY, JSON lines otherwise. */
@@ -74,6 +96,10 @@ export interface Config {
   tls: TlsConfig;
   auth: AuthConfig;
   smtp: SmtpConfig;
+  /** IMAP limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
+  imap?: ImapConfig;
+  /** POP3 limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
+  pop3?: Pop3Config;
   /** How the outbound queue relays mail to other domains. */
   relay: RelayConfig;
   listeners: Record<ListenerName, ListenerConfig>;
