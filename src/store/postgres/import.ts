@@ -4,6 +4,7 @@
 
 import type pg from "pg";
 import { isStoreId } from "../ids.js";
+import { invalid, requireCount, requireDate, SPECIAL_USES } from "../input-checks.js";
 import {
   type ExpungedUid,
   type Mailbox,
@@ -14,24 +15,6 @@ import {
 } from "../types.js";
 import { normalizeFlags, normalizeMailboxName } from "./names.js";
 import { type MailboxRow, toMailbox } from "./rows.js";
-
-const SPECIAL_USES = new Set(["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"]);
-
-function invalid(message: string): never {
-  throw new StoreError("invalid", message);
-}
-
-function requireCount(value: unknown, what: string, min: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min) {
-    invalid(`${what} must be a whole number of at least ${min}, not ${String(value)}`);
-  }
-  return value as number;
-}
-
-function requireDate(value: unknown, what: string): Date {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) invalid(`${what} must be a valid date`);
-  return value;
-}
 
 async function lockMailbox(client: pg.ClientBase, mailboxId: number): Promise<MailboxRow> {
   const result = await client.query<MailboxRow>("SELECT * FROM mailboxes WHERE id = $1 FOR UPDATE", [

@@ -4,6 +4,7 @@
 
 import type Database from "better-sqlite3";
 import { isStoreId } from "../ids.js";
+import { invalid, requireCount, SPECIAL_USES } from "../input-checks.js";
 import {
   type ExpungedUid,
   type Mailbox,
@@ -34,20 +35,8 @@ interface MailboxRow {
   highest_modseq: number;
 }
 
-const SPECIAL_USES = new Set(["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"]);
 /** Ids per statement; far below SQLite's bound-parameter limit. */
 const ID_BATCH = 500;
-
-function invalid(message: string): never {
-  throw new StoreError("invalid", message);
-}
-
-function requireCount(value: unknown, what: string, min: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min) {
-    invalid(`${what} must be a whole number of at least ${min}, not ${String(value)}`);
-  }
-  return value as number;
-}
 
 function toMailbox(row: MailboxRow): Mailbox {
   return {

@@ -108,7 +108,4 @@ export function requireUids(uids: readonly number[]): number[] {
   return [...new Set(uids)].sort((a, b) => a - b);
 }
 
-export function requireDate(value: unknown, what: string): Date {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) invalid(`${what} must be a valid date`);
-  return value;
-}
+export { requireDate } from "../input-checks.js";
