@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { type AddressInfo, connect, createServer, type Server } from "node:net";
+import { connect } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -14,10 +14,10 @@ import { generate } from "selfsigned";
 import { defaultConfig } from "../../src/config/defaults.js";
 import { ConfigError, loadConfig } from "../../src/config/load.js";
 import { envName, FIELDS, tomlKey } from "../../src/config/schema.js";
-import type { ProtocolHandler } from "../../src/net/types.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
 import { protocols } from "../../src/server/protocols.js";
 import { ADDRESS, createFixture, PASSWORD, type Pop3Fixture } from "../pop3/fixtures.js";
+import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 
 let dir: string;
 before(async () => {
@@ -176,11 +176,8 @@ max_sasl_line_length = "16KiB"
 describe("the configured limits reach the handlers", () => {
   let fixture: Pop3Fixture;
   let deps: ServiceDeps;
-  let handler: ProtocolHandler;
-  let server: Server;
-  let port: number;
-  let imapHandler: ProtocolHandler;
-  let imapServer: Server;
+  let pop3: LoopbackServer;
+  let imap: LoopbackServer;
 
   before(async () => {
     fixture = await createFixture();
@@ -198,48 +195,21 @@ describe("the configured limits reach the handlers", () => {
     };
     const factory = protocols.pop3;
     assert.ok(factory, "pop3 has a protocol factory");
-    handler = factory("pop3", deps);
-    server = createServer((socket) =>
-      handler.accept(socket, {
-        listener: "pop3",
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? "",
-        localPort: socket.localPort ?? 0,
-        secure: false,
-      }),
-    );
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    port = (server.address() as AddressInfo).port;
+    pop3 = await listenOnLoopback(factory("pop3", deps), "pop3");
     const imapFactory = protocols.imap;
     assert.ok(imapFactory, "imap has a protocol factory");
-    imapHandler = imapFactory("imap", deps);
-    imapServer = createServer((socket) =>
-      imapHandler.accept(socket, {
-        listener: "imap",
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? "",
-        localPort: socket.localPort ?? 0,
-        secure: false,
-      }),
-    );
-    imapServer.listen(0, "127.0.0.1");
-    await once(imapServer, "listening");
+    imap = await listenOnLoopback(imapFactory("imap", deps), "imap");
   });
 
   after(async () => {
-    handler.destroyAll();
-    server.close();
-    imapHandler.destroyAll();
-    imapServer.close();
+    await pop3.close();
+    await imap.close();
     await fixture.cleanup();
   });
 
   /** Sends the lines, then reads until the server closes (or 5 s pass); returns all it said. */
   async function conversation(lines: string[]): Promise<{ text: string; closed: boolean }> {
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect(pop3.port, "127.0.0.1");
     socket.setEncoding("latin1");
     let text = "";
     socket.on("data", (chunk: string) => {
@@ -282,7 +252,7 @@ describe("the configured limits reach the handlers", () => {
   test("imap.max_literal_size: a larger literal is refused with [TOOBIG] naming the limit", {
     timeout: 5000,
   }, async () => {
-    const socket = connect((imapServer.address() as AddressInfo).port, "127.0.0.1");
+    const socket = connect(imap.port, "127.0.0.1");
     socket.setEncoding("latin1");
     let text = "";
     const tagged = new Promise<void>((resolve) => {

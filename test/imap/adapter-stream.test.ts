@@ -2,8 +2,7 @@
 // streamed to the blob store (whole, and cut short by a disconnect).
 
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import { defaultConfig } from "../../src/config/defaults.js";
@@ -11,6 +10,7 @@ import { createImapHandler } from "../../src/imap/handler.js";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
 import type { BlobWriter, Store } from "../../src/store/types.js";
+import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { ADDRESS, createFixture, type ImapFixture, PASSWORD } from "./fixtures.js";
 
 const MESSAGES = 200;
@@ -67,7 +67,7 @@ class Client {
 describe("IMAP adapter streaming", () => {
   let fixture: ImapFixture;
   let handler: ProtocolHandler;
-  let server: Server;
+  let running: LoopbackServer;
   let port: number;
   const serverSockets: Socket[] = [];
   const writers = { opened: 0, aborted: 0 };
@@ -115,25 +115,12 @@ describe("IMAP adapter streaming", () => {
       tls: undefined as unknown as ServiceDeps["tls"],
     };
     handler = createImapHandler("imap", deps, { maxMessageSize: 8 * 1024 * 1024 });
-    server = createServer((socket) => {
-      serverSockets.push(socket);
-      handler.accept(socket, {
-        listener: "imap",
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? "",
-        localPort: socket.localPort ?? 0,
-        secure: false,
-      });
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    port = (server.address() as AddressInfo).port;
+    running = await listenOnLoopback(handler, "imap", { onSocket: (socket) => serverSockets.push(socket) });
+    port = running.port;
   });
 
   after(async () => {
-    handler.destroyAll();
-    server.close();
+    await running.close();
     await fixture.cleanup();
   });
 

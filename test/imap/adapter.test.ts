@@ -3,10 +3,9 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { once } from "node:events";
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { createSecureContext, createServer as createTlsServer, connect as tlsConnect } from "node:tls";
+import { createSecureContext, connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { generate } from "selfsigned";
@@ -14,14 +13,13 @@ import { defaultConfig } from "../../src/config/defaults.js";
 import { createImapHandler } from "../../src/imap/handler.js";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
+import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { ADDRESS, createFixture, type ImapFixture, message, PASSWORD } from "./fixtures.js";
 
 const run = promisify(execFile);
 
-interface Running {
+interface Running extends LoopbackServer {
   handler: ProtocolHandler;
-  server: Server;
-  port: number;
 }
 
 /** Reads a raw IMAP conversation: waits until the text received so far matches. */
@@ -68,33 +66,15 @@ describe("IMAP adapter with real clients", () => {
       authenticator: fixture.authenticator,
       tls: createSecureContext({ key: pems.private, cert: pems.cert }),
     };
-    const info = (socket: Socket, listener: "imap" | "imaps") => ({
-      listener,
-      remoteAddress: socket.remoteAddress ?? "",
-      remotePort: socket.remotePort ?? 0,
-      localAddress: socket.localAddress ?? "",
-      localPort: socket.localPort ?? 0,
-      secure: listener === "imaps",
-    });
     const plainHandler = createImapHandler("imap", deps);
-    const server = createServer((socket) => plainHandler.accept(socket, info(socket, "imap")));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    plain = { handler: plainHandler, server, port: (server.address() as AddressInfo).port };
+    plain = { handler: plainHandler, ...(await listenOnLoopback(plainHandler, "imap")) };
     const tlsHandler = createImapHandler("imaps", deps);
-    const tlsServer = createTlsServer({ key: pems.private, cert: pems.cert }, (socket) =>
-      tlsHandler.accept(socket, info(socket, "imaps")),
-    );
-    tlsServer.listen(0, "127.0.0.1");
-    await once(tlsServer, "listening");
-    implicit = { handler: tlsHandler, server: tlsServer, port: (tlsServer.address() as AddressInfo).port };
+    const tls = { key: pems.private, cert: pems.cert };
+    implicit = { handler: tlsHandler, ...(await listenOnLoopback(tlsHandler, "imaps", { tls })) };
   });
 
   after(async () => {
-    for (const running of [plain, implicit]) {
-      running.handler.destroyAll();
-      running.server.close();
-    }
+    for (const running of [plain, implicit]) await running.close();
     await fixture.cleanup();
   });
 

@@ -4,14 +4,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
-import {
-  createSecureContext,
-  createServer as createTlsServer,
-  type TLSSocket,
-  connect as tlsConnect,
-} from "node:tls";
+import { createSecureContext, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { generate } from "selfsigned";
@@ -19,6 +14,7 @@ import { defaultConfig } from "../../src/config/defaults.js";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import { createPop3Handler, type Pop3HandlerOptions } from "../../src/pop3/handler.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
+import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { ADDRESS, createFixture, PASSWORD, type Pop3Fixture } from "./fixtures.js";
 
 const run = promisify(execFile);
@@ -29,10 +25,8 @@ const MESSAGES = [
   "Subject: third\r\nX-Test: yes\r\n\r\nline 1\r\nline 2\r\nline 3\r\n",
 ];
 
-interface Running {
+interface Running extends LoopbackServer {
   handler: ProtocolHandler;
-  server: Server;
-  port: number;
 }
 
 class LineClient {
@@ -120,19 +114,7 @@ describe("POP3 adapter over sockets", () => {
 
   async function startPlain(options: Pop3HandlerOptions = {}): Promise<Running> {
     const handler = createPop3Handler("pop3", deps, options);
-    const server = createServer((socket) =>
-      handler.accept(socket, {
-        listener: "pop3",
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? "",
-        localPort: socket.localPort ?? 0,
-        secure: false,
-      }),
-    );
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    return { handler, server, port: (server.address() as AddressInfo).port };
+    return { handler, ...(await listenOnLoopback(handler, "pop3")) };
   }
 
   before(async () => {
@@ -149,30 +131,14 @@ describe("POP3 adapter over sockets", () => {
     };
     plain = await startPlain();
     const implicitHandler = createPop3Handler("pop3s", deps);
-    const tlsServer = createTlsServer({ key, cert }, (socket) =>
-      implicitHandler.accept(socket, {
-        listener: "pop3s",
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? "",
-        localPort: socket.localPort ?? 0,
-        secure: true,
-      }),
-    );
-    tlsServer.listen(0, "127.0.0.1");
-    await once(tlsServer, "listening");
     implicit = {
       handler: implicitHandler,
-      server: tlsServer,
-      port: (tlsServer.address() as AddressInfo).port,
+      ...(await listenOnLoopback(implicitHandler, "pop3s", { tls: { key, cert } })),
     };
   });
 
   after(async () => {
-    for (const running of [plain, implicit, ...extra]) {
-      running.handler.destroyAll();
-      running.server.close();
-    }
+    for (const running of [plain, implicit, ...extra]) await running.close();
     await fixture.cleanup();
   });
 

@@ -2,14 +2,13 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { once } from "node:events";
-import { createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { promisify } from "node:util";
 import { generate } from "selfsigned";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import { createSmtpHandler } from "../../src/smtp/server/handler.js";
+import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { FakeAgent, FakeAuthenticator, silentLogger, testConfig } from "./fakes.js";
 
 const run = promisify(execFile);
@@ -44,7 +43,7 @@ with smtplib.SMTP("127.0.0.1", port, local_hostname="python.example") as client:
 
 describe("real clients", () => {
   let context: SecureContext;
-  let server: Server;
+  let running: LoopbackServer;
   let handler: ProtocolHandler;
   let agent: FakeAgent;
   let port: number;
@@ -62,27 +61,12 @@ describe("real clients", () => {
       logger: silentLogger,
       tls: context,
     });
-    server = createServer((socket) =>
-      handler.accept(socket, {
-        listener: "submission",
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? "",
-        localPort: socket.localPort ?? 0,
-        secure: false,
-      }),
-    );
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const address = server.address();
-    assert.ok(address !== null && typeof address === "object");
-    port = address.port;
+    running = await listenOnLoopback(handler, "submission");
+    port = running.port;
   });
 
   after(async () => {
-    handler.destroyAll();
-    server.close();
-    await once(server, "close");
+    await running.close();
   });
 
   test("python3 smtplib: STARTTLS, AUTH, pipelined recipients, dot-stuffing", async (t) => {

@@ -1,13 +1,12 @@
 // mailroom's own SMTP server (the session adapter with an in-memory delivery agent) on a loopback port,
 // for client tests against the real thing.
 
-import { once } from "node:events";
-import { createServer, type Server } from "node:net";
 import { createSecureContext } from "node:tls";
 import { generate } from "selfsigned";
 import type { Authenticator } from "../../../src/auth/types.js";
 import type { ListenerName } from "../../../src/config/types.js";
 import { createSmtpHandler } from "../../../src/smtp/server/handler.js";
+import { listenOnLoopback } from "../../support/listen.js";
 import { FakeAgent, FakeAuthenticator, silentLogger, testConfig } from "../fakes.js";
 
 export interface RealServer {
@@ -33,28 +32,6 @@ export async function startRealServer(
     logger: silentLogger,
     tls: createSecureContext({ key: pems.private, cert: pems.cert }),
   });
-  const server: Server = createServer((socket) =>
-    handler.accept(socket, {
-      listener,
-      remoteAddress: socket.remoteAddress ?? "",
-      remotePort: socket.remotePort ?? 0,
-      localAddress: socket.localAddress ?? "",
-      localPort: socket.localPort ?? 0,
-      secure: false,
-    }),
-  );
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  if (address === null || typeof address !== "object") throw new Error("no address");
-  return {
-    port: address.port,
-    agent,
-    cert: pems.cert,
-    close: async () => {
-      handler.destroyAll();
-      server.close();
-      await once(server, "close");
-    },
-  };
+  const running = await listenOnLoopback(handler, listener);
+  return { port: running.port, agent, cert: pems.cert, close: running.close };
 }
