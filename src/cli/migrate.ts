@@ -26,15 +26,16 @@ const HELP_COMMAND = "mailroom migrate --help";
 const HELP = `Usage: mailroom migrate --from sqlite:DIR --to postgres://USER:PASSWORD@HOST/DB [--dry-run]
 
 Copy a single-node installation (SQLite) into PostgreSQL: domains, DKIM keys, users (password hashes
-as they are), aliases, mailboxes, messages (bytes, UIDs, UIDVALIDITY, flags, MODSEQ kept) and the
-outbound queue. The source is only read, and may keep serving while this runs.
+as they are), aliases, mailboxes, subscriptions (names without a mailbox too), messages (bytes, UIDs,
+UIDVALIDITY, flags, MODSEQ kept) and the outbound queue. The source is only read, and may keep
+serving while this runs.
 
 Each run makes the target match the source and copies only what differs, so:
   1. run it while the old node serves (copies everything; may take long),
   2. stop the old node (mailroom serve) and run it again (copies the last changes; seconds),
   3. set store = "postgres://…" in the configuration and start the nodes.
-Messages and queue entries gone from the source are removed from the target. A target mailbox that
-holds messages under another UIDVALIDITY stops the run before anything is written.
+Messages, subscriptions and queue entries gone from the source are removed from the target. A target
+mailbox that holds messages under another UIDVALIDITY stops the run before anything is written.
 
 Options:
   --from SOURCE   the data directory of the SQLite installation: sqlite:DIR or just DIR
@@ -65,6 +66,7 @@ export interface MigrationSummary {
   users: { added: number; updated: number; unchanged: number };
   aliases: { added: number; removed: number; unchanged: number };
   mailboxes: { created: number; updated: number; removed: number };
+  subscriptions: { added: number; removed: number; unchanged: number };
   messages: { new: number; updated: number; unchanged: number; expunged: number; vanished: number };
   bodies: { copied: number; bytes: number };
   queue: { added: number; updated: number; unchanged: number; removed: number };
@@ -79,6 +81,7 @@ function emptySummary(): MigrationSummary {
     users: { added: 0, updated: 0, unchanged: 0 },
     aliases: { added: 0, removed: 0, unchanged: 0 },
     mailboxes: { created: 0, updated: 0, removed: 0 },
+    subscriptions: { added: 0, removed: 0, unchanged: 0 },
     messages: { new: 0, updated: 0, unchanged: 0, expunged: 0, vanished: 0 },
     bodies: { copied: 0, bytes: 0 },
     queue: { added: 0, updated: 0, unchanged: 0, removed: 0 },
@@ -239,7 +242,10 @@ class Mirror {
       }
     }
     this.progress = new MigrationProgress(this.stderr, total);
-    for (const user of users) await this.mailboxesOf(user);
+    for (const user of users) {
+      await this.mailboxesOf(user);
+      await this.subscriptionsOf(user);
+    }
     await this.queue();
     this.progress.finish();
     return this.summary;
@@ -353,6 +359,27 @@ class Mirror {
       if (names.has(extra.name) || extra.name === "INBOX") continue;
       this.summary.mailboxes.removed++;
       if (!this.dryRun) await this.target.deleteMailbox(targetUser.id, extra.name);
+    }
+  }
+
+  /**
+   * Subscriptions are names apart from mailboxes (RFC 9051 §6.3.9): a name subscribed in the source
+   * whose mailbox is gone is copied too, so LIST (SUBSCRIBED) still shows it as \NonExistent.
+   */
+  private async subscriptionsOf(user: User): Promise<void> {
+    const targetUser = await this.target.getUser(user.address);
+    const present = new Set(targetUser === null ? [] : await this.target.listSubscriptions(targetUser.id));
+    for (const name of await this.source.listSubscriptions(user.id)) {
+      if (present.delete(name)) {
+        this.summary.subscriptions.unchanged++;
+        continue;
+      }
+      this.summary.subscriptions.added++;
+      if (!this.dryRun && targetUser !== null) await this.target.setSubscribed(targetUser.id, name, true);
+    }
+    for (const name of present) {
+      this.summary.subscriptions.removed++;
+      if (!this.dryRun && targetUser !== null) await this.target.setSubscribed(targetUser.id, name, false);
     }
   }
 
@@ -510,6 +537,7 @@ export function formatSummary(summary: MigrationSummary, seconds: number, dryRun
     `  users      ${n(s.users.added)} added, ${n(s.users.updated)} updated, ${n(s.users.unchanged)} unchanged`,
     `  aliases    ${n(s.aliases.added)} added, ${n(s.aliases.removed)} removed, ${n(s.aliases.unchanged)} unchanged`,
     `  mailboxes  ${n(s.mailboxes.created)} created, ${n(s.mailboxes.updated)} updated, ${n(s.mailboxes.removed)} removed`,
+    `  subscriptions ${n(s.subscriptions.added)} added, ${n(s.subscriptions.removed)} removed, ${n(s.subscriptions.unchanged)} unchanged`,
     `  messages   ${n(s.messages.new)} new, ${n(s.messages.updated)} updated, ${n(s.messages.unchanged)} unchanged, ${n(s.messages.expunged)} expunged`,
     `  bodies     ${n(s.bodies.copied)} copied (${formatBytes(s.bodies.bytes)})`,
     `  queue      ${n(s.queue.added)} added, ${n(s.queue.updated)} updated, ${n(s.queue.unchanged)} unchanged, ${n(s.queue.removed)} removed`,

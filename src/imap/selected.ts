@@ -32,6 +32,33 @@ function viewMessage(m: MailboxMessage): ViewMessage {
   };
 }
 
+type ChangeKind = "exists" | "flags" | "expunge";
+
+/**
+ * Changes to a user's mailboxes seen while SELECT or EXAMINE is reading one of them. The listing may or
+ * may not already show each change, so they are handed to the new view, whose sync() reports only what
+ * the listing lacks. Kept as sets of UIDs per mailbox: bounded by what changed, however many events.
+ */
+export class ChangesDuringSelect {
+  private readonly byMailbox = new Map<number, Record<ChangeKind, Set<number>>>();
+
+  record(event: MailboxEvent): void {
+    if (event.kind === "mailboxes") return;
+    let changes = this.byMailbox.get(event.mailboxId);
+    if (changes === undefined) {
+      changes = { exists: new Set(), flags: new Set(), expunge: new Set() };
+      this.byMailbox.set(event.mailboxId, changes);
+    }
+    for (const uid of event.uids) changes[event.kind].add(uid);
+  }
+
+  replayInto(view: SelectedMailbox): void {
+    const changes = this.byMailbox.get(view.mailbox.id);
+    if (changes === undefined) return;
+    for (const kind of ["exists", "flags", "expunge"] as const) view.observeUids(kind, changes[kind]);
+  }
+}
+
 /** Past this many messages to look up one by one, one listing of the mailbox is cheaper. */
 const FLAG_READS_BEFORE_LISTING = 200;
 
@@ -74,14 +101,23 @@ export class SelectedMailbox {
   /** Called from the store's event bus: record only; the report happens at the next sync. */
   observe(event: MailboxEvent): void {
     if (event.kind === "mailboxes" || event.mailboxId !== this.mailbox.id) return;
+    this.observeUids(event.kind, event.uids);
+  }
+
+  /**
+   * Records changes to this mailbox. Safe to repeat, and for changes the initial listing already shows:
+   * sync() announces only UIDs above the highest known one, flags whose MODSEQ is newer than the view's,
+   * and expunges of messages still in the view.
+   */
+  observeUids(kind: ChangeKind, uids: Iterable<number>): void {
     const target =
-      event.kind === "exists"
-        ? this.pendingExists
-        : event.kind === "flags"
-          ? this.pendingFlags
-          : this.pendingExpunge;
-    for (const uid of event.uids) target.add(uid);
-    this.dirty = true;
+      kind === "exists" ? this.pendingExists : kind === "flags" ? this.pendingFlags : this.pendingExpunge;
+    let any = false;
+    for (const uid of uids) {
+      target.add(uid);
+      any = true;
+    }
+    if (any) this.dirty = true;
   }
 
   seqOf(uid: number): number {

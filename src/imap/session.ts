@@ -31,7 +31,7 @@ import {
 import { type Command, CommandError, parseCommand } from "./protocol/command.js";
 import type { FrameItem } from "./protocol/framer.js";
 import { continuation, tagged, untagged } from "./responses.js";
-import type { SelectedMailbox, SyncOptions } from "./selected.js";
+import { ChangesDuringSelect, type SelectedMailbox, type SyncOptions } from "./selected.js";
 
 export type ImapState = "not-authenticated" | "authenticated" | "selected" | "logout";
 
@@ -116,6 +116,8 @@ export class ImapSession implements ImapContext {
   private idleTag: string | null = null;
   private idleWork: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
+  /** Set while SELECT or EXAMINE runs: no view is installed then, yet no change may be lost. */
+  private selecting: ChangesDuringSelect | null = null;
   private errors = 0;
   private upload: Upload | null = null;
   private readonly enabled = new Set<string>();
@@ -515,8 +517,16 @@ export class ImapSession implements ImapContext {
       }
       case "SELECT":
       case "EXAMINE": {
-        const { output, code } = await select(this, command);
-        return this.ok(tag, output, `${command.name} completed`, code);
+        const changes = new ChangesDuringSelect();
+        this.selecting = changes;
+        try {
+          const { output, code } = await select(this, command);
+          // Reported at the next command (or at once in IDLE), as any change seen after SELECT.
+          if (this.selected !== null) changes.replayInto(this.selected);
+          return this.ok(tag, output, `${command.name} completed`, code);
+        } finally {
+          this.selecting = null;
+        }
       }
       case "CREATE":
         await mailboxes.create(this, command.mailbox);
@@ -545,9 +555,15 @@ export class ImapSession implements ImapContext {
         upload.stored = true;
         return this.ok(tag, [], "APPEND completed", await completeAppend(this, upload.target, upload.writer));
       }
-      case "IDLE":
+      case "IDLE": {
+        // Changes noted since the last command (e.g. while SELECT ran) are reported now, not only
+        // when the next change wakes the IDLE (RFC 9051 §6.3.13).
+        const output = [continuation("idling")];
+        if (this.selected !== null) output.push(...(await this.selected.sync(this.store, idleSync(this))));
         this.idleTag = tag;
-        return this.result([continuation("idling")]);
+        if (this.selected?.hasPending) this.scheduleIdleFlush();
+        return this.result(output);
+      }
       case "CLOSE":
         // RFC 9051 §6.4.1: CLOSE expunges silently; no EXPUNGE responses.
         await expunge(this, null, sync, true);
@@ -665,28 +681,26 @@ export class ImapSession implements ImapContext {
 
   private onEvent(event: MailboxEvent): void {
     if (event.kind === "mailboxes" || this.user === null || event.userId !== this.user.userId) return;
+    this.selecting?.record(event);
     const selected = this.selected;
     if (selected === null) return;
     selected.observe(event);
-    if (this.idleTag !== null) {
-      this.idleWork = this.idleWork
-        .then(() => this.flushIdle())
-        .catch((error: unknown) => {
-          this.logger?.error({ err: error }, "imap idle update failed");
-        });
-    }
+    if (this.idleTag !== null) this.scheduleIdleFlush();
+  }
+
+  private scheduleIdleFlush(): void {
+    this.idleWork = this.idleWork
+      .then(() => this.flushIdle())
+      .catch((error: unknown) => {
+        this.logger?.error({ err: error }, "imap idle update failed");
+      });
   }
 
   /** RFC 2177: while idling, changes are reported as they happen (expunges included: no command runs). */
   private async flushIdle(): Promise<void> {
     const selected = this.selected;
     if (this.idleTag === null || selected === null || !selected.hasPending) return;
-    const output = await selected.sync(this.store, {
-      allowExpunge: true,
-      vanished: this.qresync,
-      condstore: this.condstore,
-      uid: false,
-    });
+    const output = await selected.sync(this.store, idleSync(this));
     if (this.idleTag === null) return;
     for (const data of output) this.options.push?.(data);
   }
@@ -698,14 +712,7 @@ export class ImapSession implements ImapContext {
       this.idleTag = null;
       const output: Buffer[] = [];
       if (this.selected !== null) {
-        output.push(
-          ...(await this.selected.sync(this.store, {
-            allowExpunge: true,
-            vanished: this.qresync,
-            condstore: this.condstore,
-            uid: false,
-          })),
-        );
+        output.push(...(await this.selected.sync(this.store, idleSync(this))));
       }
       if (line.toUpperCase() !== "DONE") {
         output.push(...this.bad(tag, 'IDLE ends with "DONE"').output);
@@ -733,6 +740,11 @@ export class ImapSession implements ImapContext {
     }
     return this.saslStep(phase.tag, await phase.exchange.next(response));
   }
+}
+
+/** IDLE runs no command, so expunges may be reported (RFC 9051 §7.5.1). */
+function idleSync(session: ImapSession): SyncOptions {
+  return { allowExpunge: true, vanished: session.qresync, condstore: session.condstore, uid: false };
 }
 
 function decodeBase64(text: string): Buffer | null {

@@ -91,6 +91,9 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
       await alice.mailboxOpen("INBOX");
       await alice.messageFlagsAdd("1", ["\\Flagged", "$Important"], { uid: true });
       await alice.messageDelete("2", { uid: true });
+      // New mailboxes start subscribed, and deleting one keeps the subscription (RFC 9051 §6.3.9).
+      await alice.mailboxCreate("Old Projects");
+      await alice.mailboxDelete("Old Projects");
     } finally {
       await alice.logout();
     }
@@ -98,6 +101,15 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     first = await runCli(["migrate", "--from", `sqlite:${source.dataDir}`, "--to", pg.url], source.env);
     await send(source, ["bob@example.org"], "the last one");
     assert.equal(await source.stop(), 0);
+    // A name only the target has subscribed: the next run must take it away.
+    const target = await openPostgresStore({ url: pg.url, logger: silent });
+    try {
+      const alice = await target.getUser("alice@example.org");
+      assert.ok(alice);
+      await target.setSubscribed(alice.id, "Stray", true);
+    } finally {
+      await target.close();
+    }
     second = await runCli(["migrate", "--from", source.dataDir], { ...source.env, MAILROOM_STORE: pg.url });
   });
 
@@ -114,6 +126,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     assert.match(first.stdout, /aliases\s+2 added/);
     assert.match(first.stdout, /messages\s+3 new, 0 updated/);
     assert.match(first.stdout, /queue\s+1 added/);
+    assert.match(first.stdout, /subscriptions\s+[1-9]\d* added, 0 removed/);
     assert.match(first.stdout, /dkim keys\s+1 copied/);
     // "to both" is stored once though two mailboxes hold it; plus the alias message and the queued one.
     assert.match(first.stdout, /bodies\s+3 copied/);
@@ -124,6 +137,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     assert.match(second.stdout, /messages\s+1 new, 0 updated, 3 unchanged, 0 expunged/);
     assert.match(second.stdout, /users\s+0 added, 0 updated, 2 unchanged/);
     assert.match(second.stdout, /bodies\s+1 copied/);
+    assert.match(second.stdout, /subscriptions\s+0 added, 1 removed, [1-9]\d* unchanged/);
     assert.match(second.stdout, /queue\s+0 added, [01] updated, [01] unchanged, 0 removed/);
   });
 
@@ -133,6 +147,33 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     assert.match(dry.stdout, /^dry run: nothing was copied/);
     assert.match(dry.stdout, /messages\s+0 new, 0 updated, 4 unchanged, 0 expunged/);
     assert.match(dry.stdout, /bodies\s+0 copied/);
+    assert.match(dry.stdout, /subscriptions\s+0 added, 0 removed/);
+  });
+
+  test("subscriptions are copied, names whose mailbox is gone included", async () => {
+    const old = await openSqliteStore({ dataDir: source.dataDir, logger: silent });
+    const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
+    try {
+      for (const address of Object.keys(passwords)) {
+        const sourceUser = await old.getUser(address);
+        const targetUser = await pgStore.getUser(address);
+        assert.ok(sourceUser && targetUser);
+        assert.deepEqual(
+          await pgStore.listSubscriptions(targetUser.id),
+          await old.listSubscriptions(sourceUser.id),
+          address,
+        );
+      }
+      const alice = await pgStore.getUser("alice@example.org");
+      assert.ok(alice);
+      const subscribed = await pgStore.listSubscriptions(alice.id);
+      assert.ok(subscribed.includes("Old Projects"), `subscriptions: ${subscribed.join(", ")}`);
+      assert.ok(!subscribed.includes("Stray"), "the target-only subscription was removed");
+      assert.equal(await pgStore.getMailbox(alice.id, "Old Projects"), null);
+    } finally {
+      await pgStore.close();
+      await old.close();
+    }
   });
 
   test("a server on PostgreSQL shows the same mailboxes, bytes, flags, passwords, queue and DKIM key", async () => {
