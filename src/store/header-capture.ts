@@ -1,7 +1,7 @@
 // Finds a message's header section while its body is being written, so the store can keep it next to
 // the message row and IMAP can answer header FETCH and SEARCH without reading the body file.
 
-import { HEADER_BLOCK_LIMIT } from "./types.js";
+import { HEADER_BLOCK_LIMIT, StoreError } from "./types.js";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -68,4 +68,49 @@ function findHeaderEnd(bytes: Buffer, from: number, length: number): number {
   const window = bytes.subarray(0, length);
   const at = window.indexOf("\r\n\r\n", from, "latin1");
   return at === -1 ? -1 : at + 4;
+}
+
+/** The header block of a whole message read from its body (see Store.readHeaderBlocks); null when unknown. */
+export function headerBlockOf(message: Uint8Array): Buffer | null {
+  const capture = new HeaderCapture();
+  capture.feed(message);
+  return capture.result();
+}
+
+/**
+ * Whether `block` can be the header block of a stored message of `messageSize` octets, judged without
+ * reading the body: at most HEADER_BLOCK_LIMIT octets, and either the header section up to its first
+ * empty line (a lone CRLF when the message starts with one), or the whole message when it has no empty
+ * line (RFC 5322 §3.5).
+ */
+export function isHeaderBlockFor(block: unknown, messageSize: number): block is Buffer {
+  if (!Buffer.isBuffer(block) || block.length > HEADER_BLOCK_LIMIT || block.length > messageSize)
+    return false;
+  if (block.length >= 2 && block[0] === CR && block[1] === LF) return block.length === 2;
+  const firstEnd = block.indexOf("\r\n\r\n", 0, "latin1");
+  if (firstEnd !== -1) return firstEnd === block.length - 4;
+  return block.length === messageSize;
+}
+
+/** The entries of a saveHeaderBlocks argument, or "invalid" when it is not a map of ids to buffers. */
+export function headerBlockEntries(blocks: ReadonlyMap<string, Buffer>): Array<[string, Buffer]> {
+  if (!(blocks instanceof Map)) {
+    throw new StoreError("invalid", "saveHeaderBlocks needs a Map from message ids to header blocks");
+  }
+  const entries = [...blocks.entries()] as Array<[unknown, unknown]>;
+  for (const [id, block] of entries) {
+    if (typeof id !== "string" || !Buffer.isBuffer(block)) {
+      throw new StoreError("invalid", "saveHeaderBlocks needs message ids (strings) mapped to Buffers");
+    }
+  }
+  return entries as Array<[string, Buffer]>;
+}
+
+/** The "invalid" error for a block that cannot be the header block of message `id`. */
+export function notAHeaderBlock(id: string): StoreError {
+  return new StoreError(
+    "invalid",
+    `the block given for message ${id} is not its header section (it must end at the first empty ` +
+      `line, or be the whole message when there is none, within ${HEADER_BLOCK_LIMIT} octets); nothing was saved`,
+  );
 }

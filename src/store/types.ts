@@ -339,6 +339,14 @@ export interface Store {
    * One round trip for the whole list.
    */
   readHeaderBlocks(messageIds: readonly string[]): Promise<Map<string, Buffer>>;
+  /**
+   * Keeps header blocks that a reader extracted from whole bodies (messages stored before headers were
+   * kept), so later header reads skip the body. Only fills a missing block, never replaces one; ids of
+   * no stored message are ignored. Each block must end with CRLF CRLF at its first empty line (or be
+   * CRLF alone), or be the whole message when it has no empty line, and be at most HEADER_BLOCK_LIMIT
+   * octets; otherwise "invalid" and nothing is saved. One transaction.
+   */
+  saveHeaderBlocks(blocks: ReadonlyMap<string, Buffer>): Promise<void>;
 
   // Messages. deliver() is the commit behind SMTP's final 250: after it resolves, the body, every
   // mailbox entry and every queue entry are durable, all or none.

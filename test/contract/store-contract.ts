@@ -17,6 +17,7 @@ import { describeHeaderBlocks } from "./header-blocks.js";
 import { describeImport } from "./import.js";
 import { describeListMessages } from "./list-messages.js";
 import { describeQueueLeases } from "./queue-leases.js";
+import { describeSaveHeaderBlocks } from "./save-header-blocks.js";
 import { describeSubscriptions } from "./subscriptions.js";
 
 type OpenStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
@@ -101,6 +102,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeImport({ store: () => store, freshUser });
     describeListMessages({ store: () => store, freshUser });
     describeQueueLeases({ store: () => store });
+    describeSaveHeaderBlocks({ store: () => store, freshUser });
     describeSubscriptions({ store: () => store, freshUser });
 
     describe("domains", () => {

@@ -133,7 +133,7 @@ describe("FETCH streams its responses", () => {
     assert.match(await driver.command("N1 NOOP"), /N1 OK/);
   });
 
-  test("\\Seen is set as each message is produced, not for messages never sent", async () => {
+  test("\\Seen is set for the whole batch before its first response (one store call per batch)", async () => {
     await deliverMany(5);
     const driver = await selectedDriver(fixture.store);
     const output = (await start(driver, "F1 FETCH 1:5 (BODY[TEXT])")) as AsyncIterable<Buffer>;
@@ -145,7 +145,9 @@ describe("FETCH streams its responses", () => {
     assert.match((await iterator.next()).value?.toString() ?? "", /^\* 2 FETCH/);
     await iterator.return?.();
     const flags = (await fixture.store.listMessages(fixture.inbox.id)).map((m) => m.flags.includes("\\Seen"));
-    assert.deepEqual(flags, [true, true, false, false, false]);
+    // The batch (up to FETCH_BATCH messages) is marked at once, so a client that stops reading mid-batch
+    // may leave a few messages \Seen; header-backfill.test.ts checks one call per batch across a boundary.
+    assert.deepEqual(flags, [true, true, true, true, true]);
   });
 
   test("header items read header blocks, never a message body", async () => {

@@ -8,6 +8,7 @@
  * message file, a few ahead of the one being written, and large bodies go out in pieces.
  */
 
+import { headerBlockOf } from "../../store/header-capture.js";
 import type { MailboxMessage } from "../../store/types.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
@@ -181,6 +182,9 @@ async function* fetchResponses(
       need === NEED_HEADER
         ? await context.store.readHeaderBlocks(messages.map((m) => m.messageId))
         : new Map<string, Buffer>();
+    const seen = markSeen ? await markBatchSeen(context, view, messages) : new Set<number>();
+    // Header blocks found by reading whole bodies, for the store to keep (see saveHeaderBlocksLater).
+    const backfill = new Map<string, Buffer>();
     // Bodies streamed from the store are not read ahead; everything else a body item needs is.
     const bodies = new BodyReader(
       context,
@@ -188,34 +192,69 @@ async function* fetchResponses(
     );
     try {
       for (let i = 0; i < messages.length; i++) {
-        let message = messages[i] as MailboxMessage;
+        const message = messages[i] as MailboxMessage;
         let content: MessageContent | null = null;
         if (need === NEED_HEADER) {
           const header = headers.get(message.messageId);
-          content =
-            header === undefined
-              ? new MessageContent(await context.store.readBlobBytes(message.messageId), false)
-              : new MessageContent(header, true);
+          if (header === undefined) {
+            const bytes = await context.store.readBlobBytes(message.messageId);
+            const block = headerBlockOf(bytes);
+            if (block !== null) backfill.set(message.messageId, block);
+            content = new MessageContent(bytes, false);
+          } else {
+            content = new MessageContent(header, true);
+          }
         } else if (need === NEED_MESSAGE) {
           const bytes = await bodies.take(i);
           if (bytes !== null) content = new MessageContent(bytes, false);
         }
-        let flagsChanged = false;
-        if (markSeen && !message.flags.includes("\\Seen")) {
-          const result = await context.store.updateFlags(view.mailbox.id, [message.uid], "add", ["\\Seen"]);
-          const updated = result.updated[0];
-          if (updated !== undefined) {
-            message = updated;
-            view.noteFlags(updated);
-            flagsChanged = true;
-          }
-        }
-        yield* fetchResponse(context, view, message, command.items, content, flagsChanged);
+        yield* fetchResponse(context, view, message, command.items, content, seen.has(message.uid));
       }
     } finally {
       bodies.close();
+      saveHeaderBlocksLater(context, backfill);
     }
   }
+}
+
+/**
+ * Sets \Seen on the batch's unseen messages with one store call, before any of their responses, so each
+ * response can report the new flags (RFC 9051 §6.4.5). Replaces those entries of `messages` with the
+ * store's updated ones and returns their UIDs.
+ */
+async function markBatchSeen(
+  context: ImapContext,
+  view: SelectedMailbox,
+  messages: MailboxMessage[],
+): Promise<Set<number>> {
+  const unseen = messages.filter((m) => !m.flags.includes("\\Seen")).map((m) => m.uid);
+  const changed = new Set<number>();
+  if (unseen.length === 0) return changed;
+  const result = await context.store.updateFlags(view.mailbox.id, unseen, "add", ["\\Seen"]);
+  const updated = new Map(result.updated.map((m) => [m.uid, m]));
+  for (let i = 0; i < messages.length; i++) {
+    const fresh = updated.get((messages[i] as MailboxMessage).uid);
+    if (fresh === undefined) continue;
+    messages[i] = fresh;
+    view.noteFlags(fresh);
+    changed.add(fresh.uid);
+  }
+  return changed;
+}
+
+/**
+ * Hands header blocks read from whole bodies (messages stored before the store kept them) to the store,
+ * so the next header read of those messages skips the body. Not awaited: the command's answer does not
+ * depend on it, and a failure only means the body is read again next time.
+ */
+export function saveHeaderBlocksLater(context: ImapContext, blocks: ReadonlyMap<string, Buffer>): void {
+  if (blocks.size === 0) return;
+  context.store.saveHeaderBlocks(blocks).catch((error: unknown) => {
+    context.logger?.debug(
+      { err: error, count: blocks.size },
+      "could not keep header blocks read from bodies",
+    );
+  });
 }
 
 /**

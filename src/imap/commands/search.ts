@@ -1,5 +1,6 @@
 /** SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH results (RFC 4731) and SAVE (RFC 5182). */
 
+import { headerBlockOf } from "../../store/header-capture.js";
 import type { Store } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import { formatSequence } from "../protocol/sequence.js";
@@ -7,6 +8,7 @@ import { untagged } from "../responses.js";
 import { evaluate, KeyCost, keyCost, keyReadsHeader } from "../search/evaluate.js";
 import type { SearchContext, SearchData, SearchKey } from "../search/types.js";
 import { type ImapContext, requireSelected } from "./context.js";
+import { saveHeaderBlocksLater } from "./fetch.js";
 
 /** Messages decided per round: one header-block query per batch, and a bound on what is held at once. */
 const BATCH = 500;
@@ -100,17 +102,27 @@ async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]>
       undecided = left;
     }
     if (undecided.length > 0 && cost !== KeyCost.Metadata) {
+      // Header blocks found in the bodies read here, for the store to keep (see saveHeaderBlocksLater).
+      const backfill = new Map<string, Buffer>();
       let next = 0;
       const worker = async () => {
         while (next < undecided.length) {
           const candidate = undecided[next++] as Candidate;
           const message = await readBody(store, view.mailbox.id, candidate);
+          if (tryHeaders && message !== null) {
+            const block = headerBlockOf(message);
+            if (block !== null) backfill.set(candidate.messageId, block);
+          }
           const result =
             message === null ? false : evaluate(key, { ...candidate.data, message }, searchContext);
           decided.set(candidate.data.seq - 1, result === true);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(BODY_READS_IN_FLIGHT, undecided.length) }, worker));
+      try {
+        await Promise.all(Array.from({ length: Math.min(BODY_READS_IN_FLIGHT, undecided.length) }, worker));
+      } finally {
+        saveHeaderBlocksLater(context, backfill);
+      }
     }
     for (let i = start; i < end; i++) {
       if (decided.get(i) !== true) continue;

@@ -1,7 +1,7 @@
 // Message bodies as files: <root>/messages/<fan-out>/<id>. A body is written to <root>/tmp first and
 // renamed into place only after fsync, so a crash leaves either a complete body or a stray temp file.
 
-import { constants, type promises as fsp } from "node:fs";
+import { constants, close as fsClose, open as fsOpen, type promises as fsp, read as fsRead } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
@@ -100,35 +100,61 @@ export class FileBlobStore {
     }
   }
 
-  read(id: string): Readable {
+  /**
+   * `size` (the size the database recorded) lets the stream stop after that many octets instead of
+   * spending one more trip to the thread pool on a read that only reports the end of the file.
+   */
+  read(id: string, size?: number): Readable {
     const path = this.pathOf(id);
     async function* chunks(): AsyncGenerator<Buffer> {
-      let handle: FileHandle;
+      let fd: number;
       try {
-        handle = await open(path, constants.O_RDONLY);
+        fd = await openForReading(path);
       } catch (error) {
         throw fileError(error, path, "reading a message body");
       }
       try {
-        for (;;) {
-          const buffer = Buffer.allocUnsafe(READ_CHUNK);
-          const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, null);
+        let left = size ?? Number.POSITIVE_INFINITY;
+        while (left > 0) {
+          const length = Math.min(READ_CHUNK, left);
+          const buffer = Buffer.allocUnsafe(length);
+          const bytesRead = await readInto(fd, buffer, 0, null);
           if (bytesRead === 0) return;
+          left -= bytesRead;
           yield buffer.subarray(0, bytesRead);
         }
       } catch (error) {
         throw fileError(error, path, "reading a message body");
       } finally {
-        await handle.close();
+        await closeFd(fd);
       }
     }
     return Readable.from(chunks(), { objectMode: false });
   }
 
-  async readBytes(id: string): Promise<Buffer> {
+  /**
+   * The whole body in one buffer. With `size` known this is three trips to the thread pool (open, one
+   * read into a buffer of that size, close) instead of readFile's four or more (it also fstat()s and
+   * reads until end of file); see bench/store/blob-read.ts. Reads stay asynchronous: a synchronous
+   * read of a body that is not in the page cache would stall every connection of the process.
+   */
+  async readBytes(id: string, size?: number): Promise<Buffer> {
     const path = this.pathOf(id);
     try {
-      return await readFile(path);
+      if (size === undefined || !Number.isSafeInteger(size) || size < 0) return await readFile(path);
+      const fd = await openForReading(path);
+      try {
+        const buffer = Buffer.allocUnsafe(size);
+        let filled = 0;
+        while (filled < size) {
+          const bytesRead = await readInto(fd, buffer, filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return filled === size ? buffer : buffer.subarray(0, filled);
+      } finally {
+        await closeFd(fd);
+      }
     } catch (error) {
       throw fileError(error, path, "reading a message body");
     }
@@ -146,6 +172,27 @@ export class FileBlobStore {
       }
     }
   }
+}
+
+// The callback forms of open/read/close: each is one trip to the thread pool like the FileHandle forms,
+// without a FileHandle object to create, track and release per body (measured in bench/store/blob-read.ts).
+function openForReading(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fsOpen(path, constants.O_RDONLY, (error, fd) => (error ? reject(error) : resolve(fd)));
+  });
+}
+
+/** Reads into buffer[offset..] at `position` (null: the file's current position); resolves octets read. */
+function readInto(fd: number, buffer: Buffer, offset: number, position: number | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fsRead(fd, buffer, offset, buffer.length - offset, position, (error, bytesRead) =>
+      error ? reject(error) : resolve(bytesRead),
+    );
+  });
+}
+
+function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsClose(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 function processAlive(pid: number): boolean {

@@ -8,6 +8,7 @@ import type { Readable } from "node:stream";
 import pg from "pg";
 import type { Logger } from "pino";
 import { normalizeDkimKey } from "../dkim-key.js";
+import { headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { newQueueId } from "../ids.js";
 import { checkListOptions } from "../list-options.js";
 import {
@@ -741,6 +742,30 @@ export class PostgresStore implements Store {
     );
     for (const row of rows) found.set(row.id, row.header);
     return found;
+  }
+
+  async saveHeaderBlocks(blocks: ReadonlyMap<string, Buffer>): Promise<void> {
+    const entries = headerBlockEntries(blocks);
+    if (entries.length === 0) return;
+    await this.tx(async ({ client }) => {
+      const ids = entries.map(([id]) => id);
+      const sizes = await client.query<{ id: string; size: string }>(
+        "SELECT id, size FROM blobs WHERE id = ANY($1::text[]) AND complete",
+        [ids],
+      );
+      const known = new Map(sizes.rows.map((row) => [row.id, Number(row.size)]));
+      const kept = entries.filter(([id]) => known.has(id));
+      for (const [id, block] of kept) {
+        if (!isHeaderBlockFor(block, known.get(id) as number)) throw notAHeaderBlock(id);
+      }
+      if (kept.length === 0) return;
+      await client.query(
+        `UPDATE blobs SET header = given.header
+           FROM unnest($1::text[], $2::bytea[]) AS given(id, header)
+          WHERE blobs.id = given.id AND blobs.header IS NULL`,
+        [kept.map(([id]) => id), kept.map(([, block]) => block)],
+      );
+    });
   }
 
   // ---- messages ----
