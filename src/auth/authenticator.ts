@@ -5,7 +5,8 @@
 // Failure reasons it produces:
 // - "bad-credentials": unknown user, wrong password or proof, authorisation identity not the user's own,
 //   SCRAM nonce mismatch. All look alike to the client and take the same work (see burnPasswordCheck).
-// - "throttled": this client failed too often recently; nothing was checked.
+// - "throttled": this client failed too often recently (on this node, or on any node when the store
+//   shares failures: see cluster-throttle.ts); nothing was checked.
 // - "malformed": the client's message does not follow the mechanism's grammar.
 // - "unavailable": authentication cannot be done here and now: cleartext login was asked for where it is
 //   not allowed (verifyPassword without TLS; protocols check plaintextAllowed() first to give the precise
@@ -16,6 +17,7 @@ import { BlockList, isIPv4, isIPv6 } from "node:net";
 import type { Logger } from "pino";
 import type { AuthConfig } from "../config/types.js";
 import type { User } from "../store/types.js";
+import { ClusterThrottle, type SharedFailureLog } from "./cluster-throttle.js";
 import { burnPasswordCheck, dummyPasswordHash, verifyPasswordHash } from "./password.js";
 import type { CredentialBackend, ScramCredentials } from "./sasl/backend.js";
 import { failure } from "./sasl/exchange.js";
@@ -23,7 +25,6 @@ import { LoginExchange } from "./sasl/login.js";
 import { normalizeUsername, PlainExchange } from "./sasl/plain.js";
 import { type ScramServerOptions, ScramSha256Exchange } from "./sasl/scram-server.js";
 import { DEFAULT_SCRAM_ITERATIONS, parseScramVerifier } from "./scram-verifier.js";
-import { FailureThrottle } from "./throttle.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "./types.js";
 
 export interface AuthenticatorOptions {
@@ -36,18 +37,26 @@ export interface AuthenticatorOptions {
   sleep?: (ms: number) => Promise<void>;
   /** SCRAM server nonce source; tests inject a fixed one. */
   scramServerNonce?: ScramServerOptions["serverNonce"];
+  /**
+   * Where failures are counted across nodes: the Store, when it offers recordAuthFailure and
+   * recentAuthFailures (PostgreSQL). Without it, or with a store lacking them, each node counts alone.
+   */
+  failureLog?: SharedFailureLog;
 }
 
 const CLEARTEXT_MECHANISMS = ["PLAIN", "LOGIN"];
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { lookupUser, config, logger } = options;
-  const throttle = new FailureThrottle({
+  const throttle = new ClusterThrottle({
     failureDelay: config.failureDelay,
     maxFailuresPerIp: config.maxFailuresPerIp,
     failureWindow: config.failureWindow,
     ...(options.now ? { now: options.now } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.failureLog ? { shared: options.failureLog } : {}),
+    onSharedError: (error) =>
+      logger?.warn({ err: error }, "could not record an authentication failure for the other nodes"),
   });
   // Keys the made-up SCRAM salt of unknown users: stable per name within a process, so asking twice
   // does not reveal that the user is unknown, and unpredictable from outside.
@@ -65,8 +74,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const ip = context.remoteAddress;
 
     const backend: CredentialBackend = {
-      refusal() {
-        if (!throttle.isThrottled(ip)) return null;
+      async refusal() {
+        if (!(await throttle.isThrottled(ip))) return null;
         logger?.info({ ip }, "authentication refused: too many recent failures from this client");
         return "throttled";
       },
@@ -83,7 +92,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       },
 
       async checkPassword(username, password, mechanism) {
-        const refusal = backend.refusal();
+        const refusal = await backend.refusal();
         if (refusal) return failure(refusal);
         const address = normalizeUsername(username);
         const user = await lookupUser(address);

@@ -61,7 +61,12 @@ export class FailureThrottle {
     this.failures.delete(key);
     this.failures.set(key, times);
     this.enforceCap();
-    const factor = Math.min(2 ** (times.length - 1), this.maxDelayFactor);
+    return this.delayFor(times.length);
+  }
+
+  /** Milliseconds to wait before answering the failure that brought a client's count to `failures`. */
+  delayFor(failures: number): number {
+    const factor = Math.min(2 ** (Math.max(1, failures) - 1), this.maxDelayFactor);
     return this.options.failureDelay * factor;
   }
 

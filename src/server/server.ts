@@ -125,6 +125,8 @@ export async function runServer(
       lookupUser: (address) => openedStore.getUser(address),
       config: config.auth,
       logger,
+      // On PostgreSQL every node counts a client's failures in one table; SQLite leaves it in memory.
+      failureLog: openedStore,
     });
     const runner = startQueueRunner({
       store: openedStore,

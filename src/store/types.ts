@@ -426,4 +426,15 @@ export interface Store {
    * is on the other store and will not report back here.
    */
   importQueueEntry(entry: QueueEntry): Promise<void>;
+
+  // Authentication failures shared by the nodes of a cluster (src/auth/cluster-throttle.ts). Optional: a
+  // store serving one node leaves them out and the authenticator counts in its own memory only.
+  /**
+   * Records a failed authentication of `key` (a client key, see src/auth/throttle.ts clientKey) at `at`
+   * and returns how many failures of that key lie inside the window (at − windowMs, at], this one
+   * included. Also forgets a bounded batch of failures older than the window, so the record stays small.
+   */
+  recordAuthFailure?(key: string, at: Date, windowMs: number): Promise<number>;
+  /** How many failures of `key` were recorded after `since`. */
+  recentAuthFailures?(key: string, since: Date): Promise<number>;
 }

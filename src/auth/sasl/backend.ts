@@ -11,8 +11,11 @@ export interface ScramCredentials {
 }
 
 export interface CredentialBackend {
-  /** A failure to answer with at once (the client is throttled), or null to go ahead. */
-  refusal(): SaslFailure | null;
+  /**
+   * A failure to answer with at once (the client is throttled), or null to go ahead. Asynchronous: the
+   * count may be shared by the nodes of a cluster, in the store.
+   */
+  refusal(): Promise<SaslFailure | null>;
   /** Checks a cleartext password end to end: throttle, lookup, hash check, delay on failure, log. */
   checkPassword(username: string, password: string, mechanism: string): Promise<SaslStep>;
   scramCredentials(username: string): Promise<ScramCredentials>;

@@ -16,7 +16,7 @@ export class LoginExchange extends MechanismExchange {
   }
 
   protected async onStart(initial: Buffer | null): Promise<SaslStep> {
-    const refusal = this.backend.refusal();
+    const refusal = await this.backend.refusal();
     if (refusal) return failure(refusal);
     // Some clients send the user name as an initial response (draft §2 allows it).
     if (initial === null) return challenge("Username:");

@@ -28,7 +28,7 @@ export class PlainExchange extends MechanismExchange {
     if (authcid === "" || password === "") return failure("malformed");
     // We do not support acting as another user (RFC 4616 §2 leaves authorisation policy to the server).
     if (authzid !== "" && normalizeUsername(authzid) !== normalizeUsername(authcid)) {
-      const refusal = this.backend.refusal();
+      const refusal = await this.backend.refusal();
       if (refusal) return failure(refusal);
       return this.backend.failed(authcid, this.mechanism, "authorization identity differs from user");
     }

@@ -45,7 +45,7 @@ export class ScramSha256Exchange extends MechanismExchange {
   }
 
   protected async onStart(initial: Buffer | null): Promise<SaslStep> {
-    const refusal = this.backend.refusal();
+    const refusal = await this.backend.refusal();
     if (refusal) return failure(refusal);
     // SCRAM is client-first: without an initial response, an empty challenge asks for it (RFC 4422 §5).
     if (initial === null) return challenge(Buffer.alloc(0));

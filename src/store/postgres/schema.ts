@@ -141,6 +141,19 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE queue ADD COLUMN claimed_by text;
   `,
+  // auth_failures: recent failed authentications per client key, so the throttle counts across every node
+  // (Store.recordAuthFailure). UNLOGGED: it skips the write-ahead log, so failures cost no WAL traffic
+  // or fsync; a crash empties it (and standbys do not have it), which only forgets failures a window
+  // old at most: clients get a fresh allowance, nothing durable is lost. Rows carry the recording node's
+  // clock; those older than the window are pruned on insert, in bounded batches (by the `at` index).
+  `
+  CREATE UNLOGGED TABLE auth_failures (
+    key text NOT NULL,
+    at timestamptz NOT NULL
+  );
+  CREATE INDEX auth_failures_key_at ON auth_failures (key, at);
+  CREATE INDEX auth_failures_at ON auth_failures (at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
