@@ -33,6 +33,51 @@ function canonicalPattern(context: ImapContext, reference: string, pattern: stri
   return decodeName(context, raw);
 }
 
+/**
+ * The names a LIST or LSUB answers for, and why each one is there. RFC 5258 §3.3 gives two reasons to
+ * list a name: it meets the selection criteria, or (RECURSIVEMATCH) a descendant that the patterns do
+ * not reach meets them. RFC 3501 §6.3.8-9 and RFC 5258 example 11 add a third: a hierarchy level that
+ * is not itself a mailbox but holds ones the patterns miss.
+ */
+type Listed =
+  | { name: string; reason: "selected"; childInfo: boolean }
+  | { name: string; reason: "childinfo" }
+  | { name: string; reason: "level" };
+
+function ancestors(name: string): string[] {
+  const levels = name.split(SEPARATOR);
+  const out: string[] = [];
+  for (let i = 1; i < levels.length; i++) out.push(levels.slice(0, i).join(SEPARATOR));
+  return out;
+}
+
+function listedNames(
+  candidates: Iterable<string>,
+  selected: ReadonlySet<string>,
+  matches: (name: string) => boolean,
+  recursiveMatch: boolean,
+  reportLevels: boolean,
+): Listed[] {
+  const out: Listed[] = [];
+  const selectedNames = [...selected];
+  for (const name of candidates) {
+    if (!matches(name)) continue;
+    const below = selectedNames.filter((other) => other.startsWith(`${name}${SEPARATOR}`));
+    if (selected.has(name)) {
+      // RFC 5258 §3.5 and example 9: a listed name with selected descendants carries CHILDINFO,
+      // whether or not those descendants match the patterns.
+      out.push({ name, reason: "selected", childInfo: recursiveMatch && below.length > 0 });
+      continue;
+    }
+    // RFC 5258 §3.5: a name that is listed only for its descendants is suppressed when every such
+    // descendant is listed anyway.
+    if (!below.some((other) => !matches(other))) continue;
+    if (recursiveMatch) out.push({ name, reason: "childinfo" });
+    else if (reportLevels) out.push({ name, reason: "level" });
+  }
+  return out;
+}
+
 export async function list(
   context: ImapContext,
   command: Extract<Command, { name: "LIST" | "LSUB" }>,
@@ -52,27 +97,49 @@ export async function list(
     return [untaggedValues([{ atom: "LIST" }, [{ atom: "\\Noselect" }], SEPARATOR, ""])];
   }
   const mailboxes = await context.store.listMailboxes(context.userId);
-  const wantSubscriptions = lsub || selection.subscribed || returns.subscribed;
+  const bySubscription = lsub || selection.subscribed;
+  const wantSubscriptions = bySubscription || returns.subscribed;
   const subscribed = new Set(wantSubscriptions ? await context.store.listSubscriptions(context.userId) : []);
   const existing = new Map(mailboxes.map((m) => [m.name, m]));
-  const names = new Set(existing.keys());
-  // RFC 9051 §6.3.9 and RFC 5258 §3.4: a subscription outlives its mailbox; when subscriptions are what
-  // is asked for, such a name is still listed, marked \NonExistent (LSUB marks it \Noselect).
-  if (lsub || selection.subscribed) for (const name of subscribed) names.add(name);
+  // RFC 9051 §6.3.9 and RFC 5258 §3.1: a subscription outlives its mailbox; when subscriptions are what
+  // is asked for, such a name still meets the criteria and is listed \NonExistent (LSUB: \Noselect).
+  const selected = new Set<string>();
+  for (const name of bySubscription ? subscribed : existing.keys()) {
+    if (selection.specialUse && existing.get(name)?.specialUse == null) continue;
+    selected.add(name);
+  }
+  const candidates = new Set(selected);
+  for (const name of selected) for (const parent of ancestors(name)) candidates.add(parent);
   const matchers = patterns.map((p) => patternToRegExp(canonicalPattern(context, command.reference, p)));
+  const matches = (name: string): boolean => matchers.some((re) => re.test(name));
+  const sorted = [...candidates].sort((a, b) =>
+    a === "INBOX" ? -1 : b === "INBOX" ? 1 : a.localeCompare(b),
+  );
+  // RFC 5258 §3 allows a name outside the criteria only through RECURSIVEMATCH, so missing levels are
+  // reported when the criteria are "every mailbox" (plain LIST) or for LSUB, where RFC 3501 §6.3.9
+  // requires it.
+  const reportLevels = lsub || (!selection.subscribed && !selection.specialUse);
+  const listed = listedNames(sorted, selected, matches, selection.recursiveMatch, reportLevels);
+  // RFC 5258 §3.5: CHILDINFO names the selection options that caused it (RFC 6154 adds SPECIAL-USE).
+  const childInfo: ImapValue[] = [];
+  if (selection.subscribed) childInfo.push("SUBSCRIBED");
+  if (selection.specialUse) childInfo.push("SPECIAL-USE");
+
   const out: Buffer[] = [];
-  const sorted = [...names].sort((a, b) => (a === "INBOX" ? -1 : b === "INBOX" ? 1 : a.localeCompare(b)));
-  for (const name of sorted) {
-    if (!matchers.some((re) => re.test(name))) continue;
+  for (const entry of listed) {
+    const name = entry.name;
     const mailbox = existing.get(name) ?? null;
     const isSubscribed = subscribed.has(name);
-    if ((lsub || selection.subscribed) && !isSubscribed) continue;
-    if (selection.specialUse && mailbox?.specialUse == null) continue;
     const attributes: ImapValue[] = [];
-    if (mailbox === null) {
-      // RFC 5258 §3.4 / RFC 9051 §7.3.1: \NonExistent implies \Noselect, which LSUB (RFC 3501 §6.3.9)
-      // knows instead.
-      attributes.push({ atom: lsub ? "\\Noselect" : "\\NonExistent" });
+    if (lsub && (mailbox === null || entry.reason !== "selected")) {
+      // RFC 3501 §6.3.9: LSUB marks a name it lists only for its subscribed inferiors \Noselect.
+      attributes.push({ atom: "\\Noselect" });
+    } else if (mailbox === null) {
+      // RFC 5258 §3 and example 11: a missing name is \NonExistent (which implies \Noselect). A rev1
+      // client using the RFC 3501 form of LIST knows only \Noselect (RFC 3501 §6.3.8).
+      const extended = command.name === "LIST" && command.extended;
+      const legacy = entry.reason === "level" && !context.rev2 && !extended;
+      attributes.push({ atom: legacy ? "\\Noselect" : "\\NonExistent" });
     }
     // RFC 3348 CHILDREN / RFC 5258 §4: children are existing mailboxes below the name, whether the name
     // itself exists or not. Always cheap here, so always given.
@@ -84,11 +151,18 @@ export async function list(
     if ((returns.subscribed || selection.subscribed) && isSubscribed && !lsub) {
       attributes.push({ atom: "\\Subscribed" });
     }
-    out.push(
-      untaggedValues([{ atom: lsub ? "LSUB" : "LIST" }, attributes, SEPARATOR, encodeName(context, name)]),
-    );
-    if (returns.status !== null && mailbox !== null) {
-      // RFC 5819 §2: a STATUS response follows each selectable mailbox, none for a \NonExistent one.
+    const response: ImapValue[] = [
+      { atom: lsub ? "LSUB" : "LIST" },
+      attributes,
+      SEPARATOR,
+      encodeName(context, name),
+    ];
+    const withChildInfo = entry.reason === "childinfo" || (entry.reason === "selected" && entry.childInfo);
+    if (withChildInfo) response.push(["CHILDINFO", childInfo]);
+    out.push(untaggedValues(response));
+    if (returns.status !== null && mailbox !== null && entry.reason === "selected") {
+      // RFC 5819 §2: a STATUS response follows each selectable mailbox that meets the criteria, none
+      // for a \NonExistent one.
       out.push(await statusResponse(context, mailbox, returns.status));
     }
   }

@@ -1,0 +1,216 @@
+// LIST-EXTENDED (RFC 5258): RECURSIVEMATCH with its CHILDINFO extended data item, and hierarchy levels
+// that exist only as the prefix of deeper mailboxes. The hierarchies are those of RFC 5258 §5.
+
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { createFixture, type ImapFixture, SessionDriver } from "./fixtures.js";
+
+let fixture: ImapFixture;
+let driver: SessionDriver;
+
+/**
+ * Leaves exactly `mailboxes` (plus INBOX) and exactly `subscriptions`. Mailboxes are created through the
+ * store so missing parents stay missing, as after a DELETE of the parent (RFC 9051 §6.3.4).
+ */
+async function hierarchy(mailboxes: string[], subscriptions: string[]): Promise<void> {
+  const { store, userId } = fixture;
+  for (const mailbox of await store.listMailboxes(userId)) {
+    if (mailbox.name !== "INBOX") await store.deleteMailbox(userId, mailbox.name);
+  }
+  for (const name of mailboxes) await store.createMailbox(userId, name);
+  for (const name of await store.listSubscriptions(userId)) await store.setSubscribed(userId, name, false);
+  for (const name of subscriptions) await store.setSubscribed(userId, name, true);
+}
+
+/** The untagged LIST (or LSUB) lines of a reply, in order, after checking it ended OK. */
+async function listing(line: string, verb = "LIST"): Promise<string[]> {
+  const reply = await driver.command(line);
+  const tag = line.split(" ")[0];
+  assert.match(reply, new RegExp(`${tag} OK`), reply);
+  return reply.split("\r\n").filter((l) => l.startsWith(`* ${verb} `));
+}
+
+beforeEach(async () => {
+  fixture = await createFixture();
+  driver = new SessionDriver(fixture);
+  await driver.login();
+});
+afterEach(async () => {
+  await fixture.cleanup();
+});
+
+describe("RECURSIVEMATCH and CHILDINFO (RFC 5258 §3.1, §3.5, example 8)", () => {
+  const mailboxes = ["Foo", "Foo/Bar", "Foo/Baz", "Moo"];
+
+  test("A: a parent that is not subscribed is listed for its subscribed child only with RECURSIVEMATCH", async () => {
+    await hierarchy(mailboxes, ["Foo/Baz"]);
+    assert.deepEqual(await listing('C02 LIST (SUBSCRIBED) "" "*"'), [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "Foo/Baz"',
+    ]);
+    assert.deepEqual(await listing('C03 LIST (SUBSCRIBED) "" "%"'), []);
+    assert.deepEqual(await listing('C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"'), [
+      '* LIST (\\HasChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+  });
+
+  test("A1: a subscribed parent keeps \\Subscribed and gains CHILDINFO", async () => {
+    await hierarchy(mailboxes, ["Foo", "Foo/Baz"]);
+    assert.deepEqual(await listing('C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"'), [
+      '* LIST (\\HasChildren \\Subscribed) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+  });
+
+  test("A2: a parent that does not exist is \\NonExistent with CHILDINFO", async () => {
+    await hierarchy(["Foo/Bar", "Foo/Baz", "Moo"], ["Foo/Baz"]);
+    assert.deepEqual(await listing('C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"'), [
+      '* LIST (\\NonExistent \\HasChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+  });
+
+  test("B: with nothing subscribed there is nothing to list, children or not", async () => {
+    await hierarchy(mailboxes, []);
+    assert.deepEqual(await listing('C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"'), []);
+  });
+
+  test("C: subscribed parents without subscribed children get no CHILDINFO", async () => {
+    await hierarchy(mailboxes, ["Foo", "Moo"]);
+    assert.deepEqual(await listing('C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)'), [
+      '* LIST (\\HasChildren \\Subscribed) "/" "Foo"',
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "Moo"',
+    ]);
+  });
+});
+
+describe("CHILDINFO whether or not the children match the pattern (RFC 5258 examples 9 and 10)", () => {
+  test("example 9: only non-redundant CHILDINFO for unselected parents; selected ones always carry it", async () => {
+    await hierarchy(
+      [
+        "foo2",
+        "foo2/bar1",
+        "foo2/bar2",
+        "baz2",
+        "baz2/bar2",
+        "baz2/bar22",
+        "baz2/bar222",
+        "eps2",
+        "eps2/mamba",
+        "qux2/bar2",
+      ],
+      ["foo2/bar1", "foo2/bar2", "baz2/bar2", "baz2/bar22", "baz2/bar222", "eps2", "eps2/mamba", "qux2/bar2"],
+    );
+    // baz2 and qux2 are left out: every subscribed child of theirs is listed (RFC 5258 §3.5 SHOULD).
+    assert.deepEqual(await listing('D03 LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"'), [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar2"',
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar22"',
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar222"',
+      '* LIST (\\HasChildren \\Subscribed) "/" "eps2" ("CHILDINFO" ("SUBSCRIBED"))',
+      '* LIST (\\HasChildren) "/" "foo2" ("CHILDINFO" ("SUBSCRIBED"))',
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "foo2/bar2"',
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "qux2/bar2"',
+    ]);
+    // CHILDINFO MUST NOT appear without RECURSIVEMATCH (RFC 5258 §3.5).
+    const plain = await listing('D04 LIST (SUBSCRIBED) "" "*"');
+    assert.equal(plain.length, 8);
+    assert.ok(
+      plain.every((l) => !l.includes("CHILDINFO")),
+      plain.join("\n"),
+    );
+  });
+
+  test("example 10: CHILDINFO for a subscribed child that does not exist, with \\HasNoChildren", async () => {
+    await hierarchy(["foo"], ["foo/bar"]);
+    assert.deepEqual(await listing('a1 LIST "" ("foo" "foo/*")'), ['* LIST (\\HasNoChildren) "/" "foo"']);
+    assert.deepEqual(await listing('a2 LIST (SUBSCRIBED) "" "foo/*"'), [
+      '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "foo/bar"',
+    ]);
+    assert.deepEqual(await listing('a3 LIST (SUBSCRIBED RECURSIVEMATCH) "" foo RETURN (CHILDREN)'), [
+      '* LIST (\\HasNoChildren) "/" "foo" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+  });
+
+  test("SPECIAL-USE RECURSIVEMATCH names SPECIAL-USE in CHILDINFO; STATUS only for matching mailboxes", async () => {
+    await hierarchy(["Old"], []);
+    await fixture.store.createMailbox(fixture.userId, "Old/Sent", "\\Sent");
+    assert.deepEqual(
+      await listing('s1 LIST (SPECIAL-USE RECURSIVEMATCH) "" "%" RETURN (STATUS (MESSAGES))'),
+      ['* LIST (\\HasChildren) "/" "Old" ("CHILDINFO" ("SPECIAL-USE"))'],
+    );
+    assert.doesNotMatch(
+      await driver.command('s2 LIST (SPECIAL-USE RECURSIVEMATCH) "" "%" RETURN (STATUS (MESSAGES))'),
+      /\* STATUS/,
+    );
+  });
+});
+
+describe("RECURSIVEMATCH needs a base selection option (RFC 5258 §3.1, §6)", () => {
+  test("alone or only with REMOTE it is BAD; with SUBSCRIBED and REMOTE it is fine", async () => {
+    await hierarchy(["Foo/Baz"], ["Foo/Baz"]);
+    assert.match(await driver.command('b1 LIST (RECURSIVEMATCH) "" "*"'), /^b1 BAD .*RECURSIVEMATCH/m);
+    assert.match(await driver.command('b2 LIST (REMOTE RECURSIVEMATCH) "" "*"'), /^b2 BAD .*RECURSIVEMATCH/m);
+    assert.deepEqual(await listing('b3 LIST (SUBSCRIBED REMOTE RECURSIVEMATCH) "" "%"'), [
+      '* LIST (\\NonExistent \\HasChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+  });
+});
+
+describe("hierarchy levels that are not mailboxes (RFC 5258 example 11, RFC 3501 §6.3.8-9)", () => {
+  beforeEach(async () => {
+    await hierarchy(["music/rock"], ["music/rock"]);
+  });
+
+  test("extended LIST with % returns the missing level as \\NonExistent \\HasChildren", async () => {
+    assert.deepEqual(await listing('a2 LIST () "" %'), [
+      '* LIST (\\HasNoChildren) "/" "INBOX"',
+      '* LIST (\\NonExistent \\HasChildren) "/" "music"',
+    ]);
+  });
+
+  test("a rev1 client's plain LIST gets \\Noselect; after ENABLE IMAP4rev2 it gets \\NonExistent", async () => {
+    assert.deepEqual(await listing('r1 LIST "" "%"'), [
+      '* LIST (\\HasNoChildren) "/" "INBOX"',
+      '* LIST (\\Noselect \\HasChildren) "/" "music"',
+    ]);
+    assert.match(await driver.command("r2 ENABLE IMAP4rev2"), /r2 OK/);
+    assert.deepEqual(await listing('r3 LIST "" "%"'), [
+      '* LIST (\\HasNoChildren) "/" "INBOX"',
+      '* LIST (\\NonExistent \\HasChildren) "/" "music"',
+    ]);
+  });
+
+  test("a level is not listed when the patterns reach everything below it", async () => {
+    assert.deepEqual(await listing('a1 LIST "" *'), [
+      '* LIST (\\HasNoChildren) "/" "INBOX"',
+      '* LIST (\\HasNoChildren) "/" "music/rock"',
+    ]);
+    assert.deepEqual(await listing('a3 LIST "" (% music/rock)'), [
+      '* LIST (\\HasNoChildren) "/" "INBOX"',
+      '* LIST (\\HasNoChildren) "/" "music/rock"',
+    ]);
+    assert.deepEqual(await listing('a4 LIST "" "music/%"'), ['* LIST (\\HasNoChildren) "/" "music/rock"']);
+  });
+
+  test("deeper levels: each missing level on the way is reported once", async () => {
+    await hierarchy(["a/b/c"], []);
+    assert.deepEqual(await listing('d1 LIST () "" "a/%"'), [
+      '* LIST (\\NonExistent \\HasChildren) "/" "a/b"',
+    ]);
+    assert.deepEqual(await listing('d2 LIST () "" "%/%"'), [
+      '* LIST (\\NonExistent \\HasChildren) "/" "a/b"',
+    ]);
+  });
+
+  test("a level gets no STATUS, and LIST (SUBSCRIBED) without RECURSIVEMATCH does not report it", async () => {
+    const reply = await driver.command('s1 LIST () "" "%" RETURN (STATUS (MESSAGES))');
+    assert.match(reply, /\* LIST \(\\NonExistent \\HasChildren\) "\/" "music"\r\n/);
+    assert.doesNotMatch(reply, /STATUS "music"/);
+    assert.match(reply, /\* STATUS "INBOX" \(MESSAGES 0\)/);
+    assert.deepEqual(await listing('s2 LIST (SUBSCRIBED) "" "%"'), []);
+  });
+
+  test("LSUB with % returns an unsubscribed parent of a subscribed name as \\Noselect", async () => {
+    assert.deepEqual(await listing('l1 LSUB "" "%"', "LSUB"), [
+      '* LSUB (\\Noselect \\HasChildren) "/" "music"',
+    ]);
+    assert.deepEqual(await listing('l2 LSUB "" "*"', "LSUB"), ['* LSUB (\\HasNoChildren) "/" "music/rock"']);
+  });
+});
