@@ -2,9 +2,10 @@
 // renamed into place only after fsync, so a crash leaves either a complete body or a stray temp file.
 
 import { constants, close as fsClose, open as fsOpen, type promises as fsp, read as fsRead } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 import { HeaderCapture } from "../header-capture.js";
 import { isStoreId, newMessageId } from "../ids.js";
@@ -14,6 +15,23 @@ import { fileError } from "./errors.js";
 type FileHandle = fsp.FileHandle;
 
 const READ_CHUNK = 64 * 1024;
+/** Body ids per `referenced` question during a sweep: bounds the query and the memory one batch holds. */
+const SWEEP_BATCH = 500;
+
+export interface OrphanSweepOptions {
+  /** Which of the given ids a committed row names; those bodies are kept whatever their age. */
+  referenced: (ids: string[]) => Set<string>;
+  /** Files last modified at or after this time (ms since the epoch) are kept: a delivery may hold them. */
+  cutoff: number;
+  /** Asked between directories and batches; true ends the sweep early (the store is closing). */
+  stop?: () => boolean;
+}
+
+/** What a sweep removed. */
+export interface OrphanSweepResult {
+  files: number;
+  bytes: number;
+}
 
 export interface FileBlobStoreOptions {
   root: string;
@@ -57,6 +75,63 @@ export class FileBlobStore {
         await unlink(join(this.tmpDir, name));
       } catch (error) {
         this.logger.warn({ err: error, file: name }, "could not remove a stale temp body");
+      }
+    }
+  }
+
+  /**
+   * Removes finished bodies no row references once they are old enough, one fan-out directory at a
+   * time with a turn of the event loop between directories, so a large store never stalls the process.
+   * Failures are logged and skipped: the next sweep tries again.
+   */
+  async sweepOrphans(options: OrphanSweepOptions): Promise<OrphanSweepResult> {
+    const removed: OrphanSweepResult = { files: 0, bytes: 0 };
+    let dirs: string[];
+    try {
+      dirs = await readdir(this.messagesDir);
+    } catch (error) {
+      this.logger.warn({ err: error, dir: this.messagesDir }, "could not list message bodies to sweep");
+      return removed;
+    }
+    for (const dir of dirs) {
+      if (options.stop?.()) break;
+      await this.sweepDirectory(join(this.messagesDir, dir), options, removed);
+      await yieldToEventLoop();
+    }
+    return removed;
+  }
+
+  private async sweepDirectory(dir: string, options: OrphanSweepOptions, removed: OrphanSweepResult) {
+    let names: string[];
+    try {
+      names = (await readdir(dir, { withFileTypes: true }))
+        .filter((entry) => entry.isFile() && isStoreId(entry.name))
+        .map((entry) => entry.name);
+    } catch (error) {
+      // A stray non-directory in messages/ is not ours to judge.
+      if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") {
+        this.logger.warn({ err: error, dir }, "could not list message bodies to sweep");
+      }
+      return;
+    }
+    for (let start = 0; start < names.length; start += SWEEP_BATCH) {
+      if (options.stop?.()) return;
+      const batch = names.slice(start, start + SWEEP_BATCH);
+      const referenced = options.referenced(batch);
+      for (const id of batch) {
+        if (referenced.has(id)) continue;
+        const path = join(dir, id);
+        try {
+          const stats = await lstat(path);
+          if (!stats.isFile() || stats.mtimeMs >= options.cutoff) continue;
+          await unlink(path);
+          removed.files++;
+          removed.bytes += stats.size;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+            this.logger.warn({ err: error, messageId: id }, "could not remove an orphaned message body");
+          }
+        }
       }
     }
   }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type Database from "better-sqlite3";
 import type { Logger } from "pino";
-import type { FileBlobStore } from "../blobs/file-blob-store.js";
+import type { FileBlobStore, OrphanSweepResult } from "../blobs/file-blob-store.js";
 import { normalizeDkimKey } from "../dkim-key.js";
 import { headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId, newQueueId } from "../ids.js";
@@ -66,6 +66,13 @@ const MAX_GROUP = 256;
  * Past this many bytes the oldest are dropped: such a message merely has no header block kept.
  */
 const FINISHED_HEADER_BYTES = 16 * 1024 * 1024;
+/**
+ * A body file no row names is swept only once it is this old: a younger one may belong to a delivery
+ * still in flight here or in another process (the admin CLI and the server share the data directory).
+ */
+export const ORPHAN_BODY_GRACE_MS = 24 * 60 * 60 * 1000;
+/** An open store sweeps orphaned body files at open and then this often. */
+const ORPHAN_SWEEP_INTERVAL_MS = 24 * 60 * 60 * 1000;
 /** Messages per listMessages statement: bounds the JSON text one page makes (about 100 bytes each). */
 const LIST_PAGE = 50_000;
 const LIST_COLUMNS = "json_array(uid, message_id, json(flags), internal_date, size, modseq)";
@@ -236,6 +243,10 @@ export class SqliteStore implements Store {
   private readonly finishedHeaders = new Map<string, Buffer>();
   private finishedHeaderBytes = 0;
   private closed = false;
+  /** The last sweep of orphaned body files started; each waits for the one before, so none overlap. */
+  private orphanSweep: Promise<OrphanSweepResult> = Promise.resolve({ files: 0, bytes: 0 });
+  private orphanSweepRunning = false;
+  private readonly orphanSweepTimer: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly db: Database.Database,
@@ -244,11 +255,58 @@ export class SqliteStore implements Store {
     private readonly logger: Logger,
   ) {
     this.events = new EventBus(logger);
+    // Runs in the background: the first await inside is a directory listing, so open returns at once.
+    void this.sweepOrphanBodies();
+    this.orphanSweepTimer = setInterval(() => {
+      if (!this.orphanSweepRunning) void this.sweepOrphanBodies();
+    }, ORPHAN_SWEEP_INTERVAL_MS);
+    this.orphanSweepTimer.unref();
+  }
+
+  /**
+   * Removes body files that no message row references and that are older than the grace period: left
+   * by a crash between BlobWriter.finish() and deliver(), a delivery that failed, or an unlink lost
+   * after the last reference went. `now` and `graceMs` exist for tests. Never rejects.
+   */
+  sweepOrphanBodies(options: { now?: number; graceMs?: number } = {}): Promise<OrphanSweepResult> {
+    const run = async (): Promise<OrphanSweepResult> => {
+      if (this.closed) return { files: 0, bytes: 0 };
+      this.orphanSweepRunning = true;
+      try {
+        const removed = await this.blobs.sweepOrphans({
+          cutoff: (options.now ?? Date.now()) - (options.graceMs ?? ORPHAN_BODY_GRACE_MS),
+          referenced: (ids) => this.referencedBodies(ids),
+          stop: () => this.closed,
+        });
+        if (removed.files > 0) this.logger.info(removed, "removed orphaned message bodies");
+        return removed;
+      } catch (error) {
+        this.logger.warn({ err: error }, "could not sweep orphaned message bodies; the next sweep retries");
+        return { files: 0, bytes: 0 };
+      } finally {
+        this.orphanSweepRunning = false;
+      }
+    };
+    this.orphanSweep = this.orphanSweep.then(run);
+    return this.orphanSweep;
+  }
+
+  /** The ids among `ids` that a message row names. */
+  private referencedBodies(ids: string[]): Set<string> {
+    // Once closing, the database may be gone: keeping everything is the safe answer.
+    if (this.closed) return new Set(ids);
+    const rows = this.all<{ id: string }>(
+      "SELECT id FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(ids),
+    );
+    return new Set(rows.map((row) => row.id));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.orphanSweepTimer);
+    await this.orphanSweep;
     await Promise.allSettled([...this.inflight]);
     while (this.groupCommit !== null) await this.groupCommit;
     this.db.close();
