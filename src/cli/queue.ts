@@ -1,7 +1,11 @@
 // `mailroom queue …`: looking at and steering the outbound queue. Changes are made in the store; a
-// running server sees them at its next poll.
+// running server sees them at its next poll, except after `retry`, which wakes the server on this
+// machine at once (SIGUSR1 to the pid in <data-dir>/serve.pid).
 
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { readHeaderBlock } from "../mail/headers.js";
+import { LOCK_FILE_NAME } from "../server/instance-lock.js";
 import type { QueueEntry, Store } from "../store/types.js";
 import { expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
@@ -17,7 +21,8 @@ Look at and steer the outbound queue (mail waiting to be relayed to other domain
 Actions:
   list          list queued entries: id, sender, recipient, attempts, next try, last error
   show ID       one entry in full, with its DSN parameters and the message's header
-  retry [ID]    make one entry (or every waiting entry) due now; a running server takes it at its
+  retry [ID]    make one entry (or every waiting entry) due now and tell the server running on this
+                data dir to send it at once; PostgreSQL nodes on other machines take it at their
                 next poll
   delete ID     remove an entry without delivering it (the sender is not notified)
 
@@ -96,6 +101,72 @@ export function formatQueueTable(entries: QueueListing[]): string {
   return `${all.map(line).join("\n")}\n`;
 }
 
+/** What became of the attempt to wake the server that holds a data directory's serve.pid. */
+export type WakeOutcome =
+  | { kind: "told"; pid: number }
+  | { kind: "none" }
+  | { kind: "denied"; pid: number; reason: string };
+
+/**
+ * The pid in serve.pid may be stale (the server was killed) and since reused by an unrelated process,
+ * for which SIGUSR1 means "terminate". Where /proc exists, only a process started with a `serve`
+ * argument is signalled; elsewhere a live pid in a lock file the server removes on exit is trusted.
+ */
+async function looksLikeServer(pid: number): Promise<boolean> {
+  try {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0");
+    return argv.includes("serve");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") return true;
+    // No such process, or no /proc on this system at all.
+    return readFile("/proc/self/cmdline").then(
+      () => false,
+      () => true,
+    );
+  }
+}
+
+/** Sends SIGUSR1 to the `mailroom serve` holding dataDir's lock, which then runs a queue pass at once. */
+export async function wakeQueueServer(dataDir: string): Promise<WakeOutcome> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dataDir, LOCK_FILE_NAME), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "none" };
+    const reason = error instanceof Error ? error.message : String(error);
+    return { kind: "denied", pid: 0, reason: `cannot read ${LOCK_FILE_NAME}: ${reason}` };
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return { kind: "none" };
+  if (!(await looksLikeServer(pid))) return { kind: "none" };
+  try {
+    process.kill(pid, "SIGUSR1");
+    return { kind: "told", pid };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") return { kind: "none" };
+    const reason = code === "EPERM" ? "it runs as another user" : String(code ?? error);
+    return { kind: "denied", pid, reason };
+  }
+}
+
+function describeWake(outcome: WakeOutcome, count: number, storeKind: string): string {
+  const them = count === 1 ? "it" : "them";
+  // Nodes on other machines share a PostgreSQL database but not this data directory's serve.pid.
+  const others =
+    storeKind === "postgres" ? `; other nodes sharing the database take ${them} at their next poll` : "";
+  switch (outcome.kind) {
+    case "told":
+      return `told the server (pid ${outcome.pid})${others}`;
+    case "denied":
+      return `could not tell the server${outcome.pid > 0 ? ` (pid ${outcome.pid})` : ""} (${outcome.reason}); it takes ${them} at its next poll${others}`;
+    case "none":
+      return storeKind === "postgres"
+        ? `no server running on this data dir; a node sharing the database takes ${them} at its next poll`
+        : `no server running here, ${them === "it" ? "it goes" : "they go"} out when the server starts`;
+  }
+}
+
 async function requireEntry(store: Store, id: string): Promise<QueueEntry> {
   const entry = await store.getQueueEntry(id);
   if (!entry) throw new CliError(`there is no queue entry '${id}'; see 'mailroom queue list'`);
@@ -167,7 +238,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "retry": {
       expectPositionals(args, [], ["ID"], HELP_COMMAND);
       const id = args[0];
-      return withStore(values, io, async ({ store }) => {
+      return withStore(values, io, async ({ config, store }) => {
         if (id !== undefined) {
           const entry = await requireEntry(store, id);
           if (entry.state === "delivering") {
@@ -177,10 +248,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
           }
         }
         const count = await store.retryQueue(id);
+        if (count === 0) {
+          io.stdout.write(
+            "0 entries are due now: nothing is waiting (entries being delivered are left alone)\n",
+          );
+          return ExitCode.ok;
+        }
         const what = count === 1 ? "1 entry is" : `${count} entries are`;
-        io.stdout.write(
-          `${what} due now; a running server takes ${count === 1 ? "it" : "them"} at its next poll\n`,
-        );
+        const outcome = await wakeQueueServer(config.dataDir);
+        io.stdout.write(`${what} due now; ${describeWake(outcome, count, store.kind)}\n`);
         return ExitCode.ok;
       });
     }

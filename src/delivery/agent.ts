@@ -24,6 +24,8 @@ export function createDeliveryAgent(options: {
   store: Store;
   logger: Logger;
   hostname?: string;
+  /** Called after a commit that queued remote recipients, so the relay can start at once. */
+  onQueued?: () => void;
 }): DeliveryAgent {
   const { store, logger } = options;
   const hostname = options.hostname ?? "localhost";
@@ -103,6 +105,7 @@ export function createDeliveryAgent(options: {
       { messageId: result.messageId, mailboxes: mailboxes.length, queued: queue.length },
       "message committed",
     );
+    if (queue.length > 0) options.onQueued?.();
     if (delivered.length > 0) {
       // RFC 3461 §5.2.2: as the final MTA for these recipients we owe the success notice they asked for.
       // The message is already committed; a notice that cannot be made is logged, never a reason to fail.

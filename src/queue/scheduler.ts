@@ -44,7 +44,10 @@ export interface QueueRunnerOptions {
 export interface QueueRunner {
   /** Finishes the deliveries under way, releases unstarted claims, closes pooled connections. */
   stop(): Promise<void>;
-  /** Looks at the queue now instead of at the next poll (e.g. after new mail was queued). */
+  /**
+   * Looks at the queue now instead of at the next poll (e.g. after new mail was queued, or on
+   * `mailroom queue retry`'s SIGUSR1). Calls during a pass coalesce into one more pass after it.
+   */
   wake(): void;
   /** Runs one pass now and resolves when every delivery it started has been recorded. */
   runNow(): Promise<void>;

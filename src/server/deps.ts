@@ -14,6 +14,8 @@ export interface ServiceDeps {
   authenticator: Authenticator;
   /** The server's TLS identity, for STARTTLS upgrades and implicit-TLS listeners. */
   tls: SecureContext;
+  /** Asks this node's queue runner to look at the queue now (new remote recipients were committed). */
+  wakeQueue?: () => void;
 }
 
 /** Builds the handler for one listener; listeners whose protocol has no factory are not opened. */

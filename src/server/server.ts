@@ -106,6 +106,20 @@ export async function runServer(
   let store: Store;
   let queue: QueueRunner;
 
+  // `mailroom queue retry` sends SIGUSR1 to the pid in serve.pid for a queue pass now. The handler goes
+  // in before the lock exists and comes out after it is gone: Node opens its debugger on a SIGUSR1 that
+  // nothing listens for. Before the runner starts there is nothing to wake (its first pass is at start);
+  // signals during a pass coalesce into one more pass (QueueRunner.wake).
+  let wakeQueue: () => void = () => {};
+  const onQueueSignal = (): void => {
+    logger.debug("SIGUSR1: looking at the queue now");
+    wakeQueue();
+  };
+  process.on("SIGUSR1", onQueueSignal);
+  undo.push(async () => {
+    process.off("SIGUSR1", onQueueSignal);
+  });
+
   try {
     await prepareDataDir(config.dataDir);
     const heldLock = await acquireInstanceLock(config.dataDir).catch((error: unknown) => {
@@ -135,9 +149,17 @@ export async function runServer(
       hostname: config.hostname,
     });
     queue = runner;
+    wakeQueue = () => runner.wake();
     undo.push(() => runner.stop());
 
-    const deps: ServiceDeps = { config, store: openedStore, logger, authenticator, tls: tls.context };
+    const deps: ServiceDeps = {
+      config,
+      store: openedStore,
+      logger,
+      authenticator,
+      tls: tls.context,
+      wakeQueue: () => runner.wake(),
+    };
 
     for (const name of LISTENER_NAMES) {
       const listenerConfig = config.listeners[name];
@@ -221,6 +243,7 @@ export async function runServer(
     await lock.release().catch((error: unknown) => {
       logger.error({ err: error }, "removing the instance lock failed");
     });
+    process.off("SIGUSR1", onQueueSignal);
     logger.info("mailroom serve stopped");
   };
 

@@ -242,7 +242,12 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) =>
     listener,
     hostname: deps.config.hostname,
     config: deps.config.smtp,
-    agent: createDeliveryAgent({ store: deps.store, logger: deps.logger, hostname: deps.config.hostname }),
+    agent: createDeliveryAgent({
+      store: deps.store,
+      logger: deps.logger,
+      hostname: deps.config.hostname,
+      ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
+    }),
     authenticator: deps.authenticator,
     logger: deps.logger,
     tls: deps.tls,
