@@ -8,7 +8,8 @@ import { after, before, describe, test } from "node:test";
 import nodemailer from "nodemailer";
 import { type Remote, startRemote } from "../queue/remote.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
-import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+import { startSendingServer } from "../support/sending-server.js";
+import { integrationBackends, type TestServer } from "../support/server.js";
 
 const alicePassword = "alice's long passphrase";
 
@@ -47,24 +48,14 @@ for (const backend of await integrationBackends()) {
         "example.net": { mx: [{ preference: 10, exchange: "mx.example.net" }] },
         "mx.example.net": { a: ["127.0.0.1"] },
       });
-      server = await startTestServer({
+      server = await startSendingServer({
         store: backend.store,
-        env: {
-          MAILROOM_LISTENERS_HTTP_ENABLED: "false",
-          MAILROOM_HOSTNAME: "mx.example.org",
-          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
-          MAILROOM_RELAY_PORT: String(remote.port),
-          MAILROOM_RELAY_POLL_INTERVAL: "10m",
-          MAILROOM_RELAY_RETRY_SCHEDULE: "1h",
-          MAILROOM_RELAY_CONNECT_TIMEOUT: "2s",
-        },
+        dns,
+        relayPort: remote.port,
+        pollInterval: "10m",
+        retrySchedule: "1h",
+        user: { address: "alice@example.org", password: alicePassword },
       });
-      assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
-      const alice = await server.cli(
-        ["user", "add", "alice@example.org", "--password-stdin"],
-        `${alicePassword}\n`,
-      );
-      assert.equal(alice.code, 0, alice.stderr);
     });
 
     after(async () => {

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import nodemailer from "nodemailer";
 import { startTestDns, type TestDns } from "../support/dns.js";
+import { startSendingServer } from "../support/sending-server.js";
 import { integrationBackends, runCli, startTestServer, type TestServer } from "../support/server.js";
 
 const alicePassword = "alice's long passphrase";
@@ -145,24 +146,14 @@ for (const backend of await integrationBackends()) {
         "example.net": { mx: [{ preference: 10, exchange: "mx.example.net" }] },
         "mx.example.net": { a: ["127.0.0.1"] },
       });
-      serverA = await startTestServer({
+      serverA = await startSendingServer({
         store: backend.store,
-        env: {
-          ...UNUSED_LISTENERS_OFF,
-          MAILROOM_HOSTNAME: "mx.example.org",
-          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
-          MAILROOM_RELAY_PORT: String(serverB.ports.smtp),
-          MAILROOM_RELAY_POLL_INTERVAL: "200ms",
-          MAILROOM_RELAY_RETRY_SCHEDULE: "1s",
-          MAILROOM_RELAY_CONNECT_TIMEOUT: "2s",
-        },
+        dns,
+        relayPort: serverB.ports.smtp,
+        pollInterval: "200ms",
+        retrySchedule: "1s",
+        user: { address: "alice@example.org", password: alicePassword },
       });
-      assert.equal((await serverA.cli(["domain", "add", "example.org"])).code, 0);
-      const alice = await serverA.cli(
-        ["user", "add", "alice@example.org", "--password-stdin"],
-        `${alicePassword}\n`,
-      );
-      assert.equal(alice.code, 0, alice.stderr);
     });
 
     after(async () => {
