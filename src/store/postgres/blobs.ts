@@ -2,7 +2,8 @@
 // memory: every full chunk is inserted as it fills, in its own transaction with synchronous_commit off
 // (no fsync wait per chunk), while the blob row stays "not complete" and so invisible. finish() inserts
 // the last chunk and marks the blob complete in one synchronously committed transaction; its WAL flush
-// also covers every earlier chunk, because WAL is written in order. Readers fetch one chunk per query.
+// also covers every earlier chunk, because WAL is written in order. Readers fetch a small body (and the
+// first chunks of a large one) together with its head in one statement, the rest one chunk per query.
 
 import { Readable } from "node:stream";
 import type pg from "pg";
@@ -145,6 +146,60 @@ export class PostgresBlobWriter implements BlobWriter {
   }
 }
 
+/**
+ * A body of at most this many chunks is read with one statement. A single statement sees one snapshot
+ * (also under READ COMMITTED), so the head and its chunks agree without BEGIN/COMMIT round trips; the
+ * bound keeps what that statement buffers to 1 MiB. Larger bodies take the transactional path.
+ */
+export const SINGLE_QUERY_CHUNKS = 4;
+
+/** Larger than any body: the stream takes the first chunks of every body, however large. */
+const ANY_SIZE = "9223372036854775807";
+
+interface HeadWithChunkRow {
+  size: string;
+  chunks: string;
+  seq: number | null;
+  bytes: Buffer | null;
+}
+
+interface HeadWithFirstChunks {
+  size: number;
+  /** How many chunks the body has in all. */
+  chunks: number;
+  /** Chunks 0, 1, … in order, as many as were asked for and exist; empty when the body was too large. */
+  first: Buffer[];
+}
+
+/**
+ * The complete blob's head and its chunks with seq < SINGLE_QUERY_CHUNKS, when its size is at most
+ * maxSize, in one statement. The LEFT JOIN keeps the head row for a body with no chunks (empty) or too
+ * large a size. A chunk missing among the first ends `first` there; callers notice by counting.
+ */
+async function readHeadWithFirstChunks(
+  pool: pg.Pool,
+  id: string,
+  maxSize: string,
+): Promise<HeadWithFirstChunks> {
+  const result = await pool.query<HeadWithChunkRow>({
+    name: "mailroom-blob-head-first-chunks",
+    text: `SELECT b.size, (SELECT count(*) FROM blob_chunks n WHERE n.blob_id = b.id) AS chunks, c.seq, c.bytes
+             FROM blobs b
+             LEFT JOIN blob_chunks c ON c.blob_id = b.id AND c.seq < $2 AND b.size <= $3
+            WHERE b.id = $1 AND b.complete
+            ORDER BY c.seq`,
+    values: [id, SINGLE_QUERY_CHUNKS, maxSize],
+  });
+  const head = result.rows[0];
+  if (!head) throw new StoreError("not-found", `no message body with id ${id}`);
+  const first: Buffer[] = [];
+  for (const row of result.rows) {
+    if (row.seq !== first.length || row.bytes === null) break;
+    first.push(row.bytes);
+  }
+  return { size: Number(head.size), chunks: Number(head.chunks), first };
+}
+
 interface BlobHead {
   size: string;
   complete: boolean;
@@ -164,8 +219,9 @@ async function readHead(pool: pg.Pool | pg.PoolClient, id: string): Promise<{ ch
 export function readBlobStream(pool: pg.Pool, server: ServerAddress, id: string): Readable {
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
-      const { chunks: count } = await readHead(pool, id);
-      for (let seq = 0; seq < count; seq++) {
+      const { chunks: count, first } = await readHeadWithFirstChunks(pool, id, ANY_SIZE);
+      yield* first;
+      for (let seq = first.length; seq < count; seq++) {
         const result = await pool.query<{ bytes: Buffer }>(
           "SELECT bytes FROM blob_chunks WHERE blob_id = $1 AND seq = $2",
           [id, seq],
@@ -183,26 +239,37 @@ export function readBlobStream(pool: pg.Pool, server: ServerAddress, id: string)
 
 export async function readBlobBytes(pool: pg.Pool, server: ServerAddress, id: string): Promise<Buffer> {
   try {
-    const client = await pool.connect();
-    try {
-      // One snapshot for the head and the chunks, so a concurrent delete cannot leave a gap.
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      await readHead(client, id);
-      const result = await client.query<{ bytes: Buffer }>(
-        "SELECT bytes FROM blob_chunks WHERE blob_id = $1 ORDER BY seq",
-        [id],
-      );
-      await client.query("COMMIT");
-      client.release();
-      return Buffer.concat(result.rows.map((row) => row.bytes));
-    } catch (error) {
-      await client.query("ROLLBACK").then(
-        () => client.release(),
-        (rollbackError: Error) => client.release(rollbackError),
-      );
-      throw error;
+    const head = await readHeadWithFirstChunks(pool, id, String(SINGLE_QUERY_CHUNKS * CHUNK_BYTES));
+    if (head.first.length === head.chunks) {
+      const bytes = Buffer.concat(head.first);
+      // Complete and consistent in one snapshot. A size that disagrees means damaged rows, which the
+      // transactional path returns as they are, as it always has.
+      if (bytes.length === head.size) return bytes;
     }
+    return await readBlobBytesInTransaction(pool, id);
   } catch (error) {
     throw toStoreError(error, server);
+  }
+}
+
+async function readBlobBytesInTransaction(pool: pg.Pool, id: string): Promise<Buffer> {
+  const client = await pool.connect();
+  try {
+    // One snapshot for the head and the chunks, so a concurrent delete cannot leave a gap.
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await readHead(client, id);
+    const result = await client.query<{ bytes: Buffer }>(
+      "SELECT bytes FROM blob_chunks WHERE blob_id = $1 ORDER BY seq",
+      [id],
+    );
+    await client.query("COMMIT");
+    client.release();
+    return Buffer.concat(result.rows.map((row) => row.bytes));
+  } catch (error) {
+    await client.query("ROLLBACK").then(
+      () => client.release(),
+      (rollbackError: Error) => client.release(rollbackError),
+    );
+    throw error;
   }
 }
