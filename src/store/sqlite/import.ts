@@ -13,6 +13,7 @@ import {
   type QueueEntry,
   StoreError,
 } from "../types.js";
+import { type MailboxRow, toMailbox } from "./mailbox-row.js";
 import { normalizeFlags, normalizeMailboxName, requireDate, requireUids } from "./validate.js";
 
 /** What an import needs from the store beyond the database handle. */
@@ -24,32 +25,8 @@ export interface SqliteImportContext {
   unreferenced: Set<string>;
 }
 
-interface MailboxRow {
-  id: number;
-  user_id: number;
-  name: string;
-  special_use: string | null;
-  subscribed: number;
-  uid_validity: number;
-  uid_next: number;
-  highest_modseq: number;
-}
-
 /** Ids per statement; far below SQLite's bound-parameter limit. */
 const ID_BATCH = 500;
-
-function toMailbox(row: MailboxRow): Mailbox {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    name: row.name,
-    specialUse: row.special_use as Mailbox["specialUse"],
-    subscribed: row.subscribed === 1,
-    uidValidity: row.uid_validity,
-    uidNext: row.uid_next,
-    highestModseq: row.highest_modseq,
-  };
-}
 
 function requireMailbox(db: Database.Database, mailboxId: number): MailboxRow {
   const row = db.prepare("SELECT * FROM mailboxes WHERE id = ?").get(mailboxId) as MailboxRow | undefined;

@@ -11,6 +11,7 @@ import type { FileBlobStore, OrphanSweepResult } from "../blobs/file-blob-store.
 import { normalizeDkimKey } from "../dkim-key.js";
 import { headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId, newQueueId } from "../ids.js";
+import { SPECIAL_USES } from "../input-checks.js";
 import { checkListOptions } from "../list-options.js";
 import {
   type Alias,
@@ -46,6 +47,7 @@ import {
 import { sqliteError } from "./errors.js";
 import { EventBus } from "./event-bus.js";
 import * as imports from "./import.js";
+import { type MailboxRow, toMailbox } from "./mailbox-row.js";
 import {
   flagKey,
   isInbox,
@@ -116,16 +118,6 @@ interface AliasRow {
   source: string;
   destination: string;
 }
-interface MailboxRow {
-  id: number;
-  user_id: number;
-  name: string;
-  special_use: string | null;
-  subscribed: number;
-  uid_validity: number;
-  uid_next: number;
-  highest_modseq: number;
-}
 interface MessageRow {
   mailbox_id: number;
   uid: number;
@@ -176,16 +168,6 @@ const toUser = (row: UserRow): User => ({
   scramSha256: row.scram_sha256,
   createdAt: new Date(row.created_at),
 });
-const toMailbox = (row: MailboxRow): Mailbox => ({
-  id: row.id,
-  userId: row.user_id,
-  name: row.name,
-  specialUse: row.special_use as SpecialUse | null,
-  subscribed: row.subscribed === 1,
-  uidValidity: row.uid_validity,
-  uidNext: row.uid_next,
-  highestModseq: row.highest_modseq,
-});
 const toMessage = (row: MessageRow): MailboxMessage => ({
   mailboxId: row.mailbox_id,
   uid: row.uid,
@@ -217,16 +199,6 @@ const MAILBOX_SELECT = `SELECT id, user_id, name, special_use,
       AS subscribed,
     uid_validity, uid_next, highest_modseq
   FROM mailboxes`;
-
-const SPECIAL_USES = new Set<string>([
-  "\\Drafts",
-  "\\Sent",
-  "\\Trash",
-  "\\Junk",
-  "\\Archive",
-  "\\All",
-  "\\Flagged",
-]);
 
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
