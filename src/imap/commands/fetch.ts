@@ -378,6 +378,18 @@ function headerRequired(content: MessageContent | null): MessageContent {
   return content;
 }
 
+/** RFC 3516: a part whose transfer encoding cannot be decoded is a NO [UNKNOWN-CTE]. */
+function decodedPart(whole: MessageContent, part: number[]): Buffer | null {
+  const data = binaryBytes(whole.bytes, whole.part(), part);
+  if (data === "unknown-cte") {
+    throw new CommandFailure(
+      "UNKNOWN-CTE",
+      `part ${part.join(".")} has a transfer encoding the server cannot decode`,
+    );
+  }
+  return data;
+}
+
 /** One `* n FETCH (...)` response, as one piece or (with large literals) several. */
 async function* fetchResponse(
   context: ImapContext,
@@ -472,28 +484,14 @@ async function* fetchResponse(
         break;
       }
       case "binary": {
-        const whole = messageRequired(content);
-        const data = binaryBytes(whole.bytes, whole.part(), item.part);
-        if (data === "unknown-cte") {
-          throw new CommandFailure(
-            "UNKNOWN-CTE",
-            `part ${item.part.join(".")} has a transfer encoding the server cannot decode`,
-          );
-        }
+        const data = decodedPart(messageRequired(content), item.part);
         const label = item.partial === null ? item.label : `${item.label}<${item.partial.offset}>`;
         if (data === null) add(label, null);
         else literal(label, applyPartial(data, item.partial), true);
         break;
       }
       case "binary.size": {
-        const whole = messageRequired(content);
-        const data = binaryBytes(whole.bytes, whole.part(), item.part);
-        if (data === "unknown-cte") {
-          throw new CommandFailure(
-            "UNKNOWN-CTE",
-            `part ${item.part.join(".")} has a transfer encoding the server cannot decode`,
-          );
-        }
+        const data = decodedPart(messageRequired(content), item.part);
         add(item.label, data === null ? null : data.length);
         break;
       }
