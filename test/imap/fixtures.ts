@@ -1,79 +1,19 @@
-// A real SQLite store and authenticator with one user, and a driver for sans-IO IMAP sessions.
+// The shared mail fixture (test/support/mail-fixture.ts) as IMAP tests use it, and a driver for sans-IO IMAP sessions.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pino } from "pino";
-import { createAuthenticator } from "../../src/auth/authenticator.js";
-import { hashPassword } from "../../src/auth/password.js";
-import type { Authenticator } from "../../src/auth/types.js";
-import type { AuthConfig } from "../../src/config/types.js";
 import { CommandFramer } from "../../src/imap/protocol/framer.js";
 import { type ImapOutput, ImapSession, type ImapSessionOptions } from "../../src/imap/session.js";
-import { openStore } from "../../src/store/open.js";
-import type { Mailbox, Store } from "../../src/store/types.js";
+import { ADDRESS, createMailFixture, type MailFixture, PASSWORD } from "../support/mail-fixture.js";
 
-export const ADDRESS = "alice@example.test";
-export const PASSWORD = "correct horse battery";
+export { ADDRESS, PASSWORD };
 
-export const AUTH_CONFIG: AuthConfig = {
-  allowPlaintextOnLoopback: true,
-  failureDelay: 0,
-  maxFailuresPerIp: 1000,
-  failureWindow: 60_000,
-};
+export type ImapFixture = MailFixture;
 
-export interface ImapFixture {
-  store: Store;
-  authenticator: Authenticator;
-  inbox: Mailbox;
-  userId: number;
-  dataDir: string;
-  /** Delivers raw bytes to a mailbox (INBOX by default), as SMTP would; returns the UID. */
-  deliver(message: string | Buffer, mailboxId?: number, flags?: string[]): Promise<number>;
-  cleanup(): Promise<void>;
-}
-
-export async function createFixture(): Promise<ImapFixture> {
-  const dataDir = await mkdtemp(join(tmpdir(), "mailroom-imap-"));
-  const logger = pino({ level: "silent" });
-  const store = await openStore({ store: "sqlite", dataDir, logger });
-  await store.addDomain("example.test");
-  const user = await store.addUser(ADDRESS, await hashPassword(PASSWORD));
-  const inbox = await store.getMailbox(user.id, "INBOX");
-  if (inbox === null) throw new Error("the store created no INBOX");
-  const authenticator = createAuthenticator({
-    lookupUser: (address) => store.getUser(address),
-    config: AUTH_CONFIG,
-    logger,
-    sleep: async () => {},
+export function createFixture(): Promise<ImapFixture> {
+  return createMailFixture({
+    dirPrefix: "mailroom-imap-",
+    encoding: "utf8",
+    internalDate: () => new Date("2024-02-01T10:00:00Z"),
   });
-  return {
-    store,
-    authenticator,
-    inbox,
-    userId: user.id,
-    dataDir,
-    async deliver(message, mailboxId = inbox.id, flags) {
-      const writer = await store.createBlobWriter();
-      await writer.write(typeof message === "string" ? Buffer.from(message, "utf8") : message);
-      const blob = await writer.finish();
-      const result = await store.deliver({
-        blob,
-        sender: "",
-        internalDate: new Date("2024-02-01T10:00:00Z"),
-        mailboxes: [{ mailboxId, ...(flags === undefined ? {} : { flags }) }],
-        queue: [],
-      });
-      const placed = result.uids[0];
-      if (placed === undefined) throw new Error("deliver placed nothing");
-      return placed.uid;
-    },
-    async cleanup() {
-      await store.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Reads a session's output to its end, as the adapter would write it. */

@@ -1,76 +1,18 @@
-// A real SQLite store and authenticator with one user, for the POP3 session and socket tests.
+// The shared mail fixture (test/support/mail-fixture.ts) as POP3 tests use it, and a driver for POP3 sessions.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pino } from "pino";
-import { createAuthenticator } from "../../src/auth/authenticator.js";
-import { hashPassword } from "../../src/auth/password.js";
-import type { Authenticator } from "../../src/auth/types.js";
-import type { AuthConfig } from "../../src/config/types.js";
 import { type Pop3Output, Pop3Session, type Pop3SessionOptions } from "../../src/pop3/session.js";
-import { openStore } from "../../src/store/open.js";
-import type { Mailbox, Store } from "../../src/store/types.js";
+import { ADDRESS, createMailFixture, type MailFixture, PASSWORD } from "../support/mail-fixture.js";
 
-export const ADDRESS = "alice@example.test";
-export const PASSWORD = "correct horse battery";
+export { ADDRESS, PASSWORD };
 
-export const AUTH_CONFIG: AuthConfig = {
-  allowPlaintextOnLoopback: true,
-  failureDelay: 0,
-  maxFailuresPerIp: 1000,
-  failureWindow: 60_000,
-};
+export type Pop3Fixture = MailFixture;
 
-export interface Pop3Fixture {
-  store: Store;
-  authenticator: Authenticator;
-  inbox: Mailbox;
-  userId: number;
-  /** Delivers raw bytes to the INBOX; returns the UID. */
-  deliver(message: string | Buffer): Promise<number>;
-  cleanup(): Promise<void>;
-}
-
-export async function createFixture(): Promise<Pop3Fixture> {
-  const dataDir = await mkdtemp(join(tmpdir(), "mailroom-pop3-"));
-  const logger = pino({ level: "silent" });
-  const store = await openStore({ store: "sqlite", dataDir, logger });
-  await store.addDomain("example.test");
-  const user = await store.addUser(ADDRESS, await hashPassword(PASSWORD));
-  const inbox = await store.getMailbox(user.id, "INBOX");
-  if (inbox === null) throw new Error("the store created no INBOX");
-  const authenticator = createAuthenticator({
-    lookupUser: (address) => store.getUser(address),
-    config: AUTH_CONFIG,
-    logger,
-    sleep: async () => {},
+export function createFixture(): Promise<Pop3Fixture> {
+  return createMailFixture({
+    dirPrefix: "mailroom-pop3-",
+    encoding: "latin1",
+    internalDate: () => new Date(),
   });
-  return {
-    store,
-    authenticator,
-    inbox,
-    userId: user.id,
-    async deliver(message) {
-      const writer = await store.createBlobWriter();
-      await writer.write(typeof message === "string" ? Buffer.from(message, "latin1") : message);
-      const blob = await writer.finish();
-      const result = await store.deliver({
-        blob,
-        sender: "",
-        internalDate: new Date(),
-        mailboxes: [{ mailboxId: inbox.id }],
-        queue: [],
-      });
-      const placed = result.uids[0];
-      if (placed === undefined) throw new Error("deliver placed nothing");
-      return placed.uid;
-    },
-    async cleanup() {
-      await store.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 export async function collect(output: Pop3Output[]): Promise<string> {
