@@ -113,11 +113,11 @@ async function loadMessages(
 ) {
   const store = await openStore({ store: "sqlite", dataDir, logger: pino({ level: "warn" }) });
   try {
-    const user = await store.getUser(address);
-    const inbox = user && (await store.getMailbox(user.id, "INBOX"));
+    const user = await store.directory.getUser(address);
+    const inbox = user && (await store.mailboxes.getMailbox(user.id, "INBOX"));
     if (!inbox) throw new Error(`${address} has no INBOX after "mailroom user add"`);
     const deliver = async (message: Buffer, internalDate: Date) => {
-      const writer = await store.createBlobWriter();
+      const writer = await store.blobs.createBlobWriter();
       let blob: BlobRef;
       try {
         await writer.write(message);
@@ -126,7 +126,7 @@ async function loadMessages(
         await writer.abort();
         throw error;
       }
-      await store.deliver({
+      await store.messages.deliver({
         blob,
         sender: "sender@example.org",
         internalDate,

@@ -120,7 +120,7 @@ const config = await loadConfig({ env: process.env });
 const logger = createLogger(config.log, process.stdout);
 const store = await openStore({ store: config.store, dataDir: config.dataDir, logger });
 const tls = await loadTls(config, logger);
-const authenticator = createAuthenticator({ lookupUser: (address) => store.getUser(address), config: config.auth, logger });
+const authenticator = createAuthenticator({ lookupUser: (address) => store.directory.getUser(address), config: config.auth, logger });
 const deps = { config, store, logger, authenticator, tls: tls.context };
 const handler = pop3Protocol("pop3", deps);
 const listener = await startListener({
@@ -183,8 +183,8 @@ async function cli(mode: MailroomMode, entry: string, args: string[], env: NodeJ
 async function addUserThroughStore(dataDir: string, domain: string, address: string, password: string) {
   const store = await openStore({ store: "sqlite", dataDir, logger: pino({ level: "warn" }) });
   try {
-    await store.addDomain(domain);
-    await store.addUser(address, await hashPassword(password));
+    await store.directory.addDomain(domain);
+    await store.directory.addUser(address, await hashPassword(password));
   } finally {
     await store.close();
   }
@@ -203,12 +203,12 @@ async function loadMessages(
 ): Promise<number[]> {
   const store = await openStore({ store: "sqlite", dataDir, logger: pino({ level: "warn" }) });
   try {
-    const user = await store.getUser(address);
-    const inbox = user && (await store.getMailbox(user.id, "INBOX"));
+    const user = await store.directory.getUser(address);
+    const inbox = user && (await store.mailboxes.getMailbox(user.id, "INBOX"));
     if (!inbox) throw new Error(`${address} has no INBOX after "mailroom user add"`);
     const corpusSize = new Map<string, number>();
     const deliver = async (message: Buffer, internalDate: Date) => {
-      const writer = await store.createBlobWriter();
+      const writer = await store.blobs.createBlobWriter();
       let blob: BlobRef;
       try {
         await writer.write(message);
@@ -218,7 +218,7 @@ async function loadMessages(
         throw error;
       }
       corpusSize.set(blob.id, message.length);
-      await store.deliver({
+      await store.messages.deliver({
         blob,
         sender: "sender@example.org",
         internalDate,
@@ -234,7 +234,7 @@ async function loadMessages(
       if (inFlight.length >= concurrency) await Promise.all(inFlight.splice(0));
     }
     await Promise.all(inFlight);
-    return (await store.listMessages(inbox.id)).map((row) => {
+    return (await store.messages.listMessages(inbox.id)).map((row) => {
       const size = corpusSize.get(row.messageId);
       if (size === undefined)
         throw new Error(`INBOX holds message ${row.messageId}, which the benchmark did not deliver`);

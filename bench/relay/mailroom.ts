@@ -75,10 +75,10 @@ async function fillQueue(dataDir: string, options: RelayRunOptions): Promise<voi
     let next = 0;
     const worker = async () => {
       for (let index = next++; index < options.messages; index = next++) {
-        const writer = await store.createBlobWriter();
+        const writer = await store.blobs.createBlobWriter();
         await writer.write(benchMessage(index, options.domains, options.size));
         const blob = await writer.finish();
-        await store.deliver({
+        await store.messages.deliver({
           blob,
           sender: SENDER,
           internalDate: new Date(),
@@ -130,7 +130,7 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
     async queued() {
       const opened = await store();
       try {
-        return (await opened.listQueue()).length;
+        return (await opened.queue.list()).length;
       } finally {
         await opened.close();
       }

@@ -38,20 +38,20 @@ async function median(label: string, fn: () => Promise<unknown>): Promise<void> 
 const dataDir = await mkdtemp(join(tmpdir(), "mailroom-bench-store-"));
 const store = await openSqliteStore({ dataDir, logger: pino({ level: "silent" }) });
 try {
-  await store.addDomain("bench.example");
-  const user = await store.addUser("user@bench.example", { passwordHash: "h", scramSha256: "s" });
-  const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+  await store.directory.addDomain("bench.example");
+  const user = await store.directory.addUser("user@bench.example", { passwordHash: "h", scramSha256: "s" });
+  const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
   const filling = performance.now();
   for (let next = 0; next < COUNT; ) {
     const batch = Array.from({ length: Math.min(CONCURRENCY, COUNT - next) }, (_, i) => next + i);
     next += batch.length;
     await Promise.all(
       batch.map(async (n) => {
-        const writer = await store.createBlobWriter();
+        const writer = await store.blobs.createBlobWriter();
         await writer.write(Buffer.from(message(n)));
         const blob = await writer.finish();
         const flags = FLAG_SETS[n % FLAG_SETS.length] as string[];
-        await store.deliver({
+        await store.messages.deliver({
           blob,
           sender: "s@example.net",
           internalDate: new Date(),
@@ -63,22 +63,24 @@ try {
   }
   console.log(`filled ${COUNT} messages in ${((performance.now() - filling) / 1000).toFixed(1)} s`);
 
-  const all = await store.listMessages(inbox.id);
+  const all = await store.messages.listMessages(inbox.id);
   const ids = all.map((m) => m.messageId);
   const middle = Math.floor(COUNT / 2);
-  await median(`listMessages, ${COUNT} messages`, () => store.listMessages(inbox.id));
+  await median(`listMessages, ${COUNT} messages`, () => store.messages.listMessages(inbox.id));
   await median("listMessages, sinceModseq (last 100 changed)", () =>
-    store.listMessages(inbox.id, { sinceModseq: (all.at(-100)?.modseq ?? 1) - 1 }),
+    store.messages.listMessages(inbox.id, { sinceModseq: (all.at(-100)?.modseq ?? 1) - 1 }),
   );
   await median("listMessages, 250-UID range", () =>
-    store.listMessages(inbox.id, { uidFrom: middle, uidTo: middle + 249 }),
+    store.messages.listMessages(inbox.id, { uidFrom: middle, uidTo: middle + 249 }),
   );
-  await median("getMessage", () => store.getMessage(inbox.id, middle));
-  await median("mailboxStatus", () => store.mailboxStatus(inbox.id));
-  await median(`readHeaderBlocks, ${ids.length} ids`, () => store.readHeaderBlocks(ids));
-  await median("readHeaderBlocks, 500 ids", () => store.readHeaderBlocks(ids.slice(middle, middle + 500)));
+  await median("getMessage", () => store.messages.getMessage(inbox.id, middle));
+  await median("mailboxStatus", () => store.mailboxes.mailboxStatus(inbox.id));
+  await median(`readHeaderBlocks, ${ids.length} ids`, () => store.blobs.readHeaderBlocks(ids));
+  await median("readHeaderBlocks, 500 ids", () =>
+    store.blobs.readHeaderBlocks(ids.slice(middle, middle + 500)),
+  );
   await median("readBlobBytes x 500 (what headers replace)", async () => {
-    for (const id of ids.slice(middle, middle + 500)) await store.readBlobBytes(id);
+    for (const id of ids.slice(middle, middle + 500)) await store.blobs.readBlobBytes(id);
   });
 } finally {
   await store.close();

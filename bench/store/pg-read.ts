@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       next += batch;
       const refs = await Promise.all(
         Array.from({ length: batch }, async () => {
-          const writer = await store.createBlobWriter();
+          const writer = await store.blobs.createBlobWriter();
           await writer.write(body);
           return writer.finish();
         }),
@@ -44,8 +44,8 @@ async function main(): Promise<void> {
       ids.push(...refs.map((ref) => ref.id));
     }
     const readers: Array<[string, (id: string) => Promise<Buffer>]> = [
-      ["readBlobBytes", (id) => store.readBlobBytes(id)],
-      ["readBlob (stream)", (id) => drain(store.readBlob(id))],
+      ["readBlobBytes", (id) => store.blobs.readBlobBytes(id)],
+      ["readBlob (stream)", (id) => drain(store.blobs.readBlob(id))],
     ];
     console.log(`PostgreSQL: ${COUNT} bodies of ${SIZE} octets; ${PASSES} passes each; medians`);
     for (const [label, read] of readers) {

@@ -16,8 +16,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import type { Logger } from "pino";
 import type { AuthConfig } from "../config/types.js";
-import type { User } from "../store/types.js";
-import { ClusterThrottle, type SharedFailureLog } from "./cluster-throttle.js";
+import type { AuthFailureStore, User } from "../store/types.js";
+import { ClusterThrottle } from "./cluster-throttle.js";
 import { burnPasswordCheck, dummyPasswordHash, verifyPasswordHash } from "./password.js";
 import type { CredentialBackend, ScramCredentials } from "./sasl/backend.js";
 import { failure } from "./sasl/exchange.js";
@@ -41,7 +41,7 @@ export interface AuthenticatorOptions {
    * Where failures are counted across nodes: the Store, when it offers recordAuthFailure and
    * recentAuthFailures (PostgreSQL). Without it, or with a store lacking them, each node counts alone.
    */
-  failureLog?: SharedFailureLog;
+  failureLog?: AuthFailureStore;
 }
 
 const CLEARTEXT_MECHANISMS = ["PLAIN", "LOGIN"];

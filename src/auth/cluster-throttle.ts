@@ -6,24 +6,17 @@
 // client is refused as soon as either count reaches the limit. The in-memory count answers first: a
 // client already over the limit on this node is refused without a database round trip.
 
-import type { Store } from "../store/types.js";
+import type { AuthFailureStore } from "../store/types.js";
 import { clientKey, FailureThrottle, type ThrottleOptions } from "./throttle.js";
 
-/** The part of a Store the throttle uses; a store without these members leaves the count per node. */
-export type SharedFailureLog = Pick<Store, "recordAuthFailure" | "recentAuthFailures">;
-
 export interface ClusterThrottleOptions extends ThrottleOptions {
-  shared?: SharedFailureLog;
+  /** The store's shared failure record; without it the count stays per node. */
+  shared?: AuthFailureStore;
   /**
    * Told when a failure could not be recorded in the shared log; that failure then counts on this node
    * only (the attempt has already failed, so its answer does not change).
    */
   onSharedError?: (error: unknown) => void;
-}
-
-interface SharedCounter {
-  record(key: string, at: Date, windowMs: number): Promise<number>;
-  recent(key: string, since: Date): Promise<number>;
 }
 
 const defaultSleep = (ms: number) =>
@@ -33,7 +26,7 @@ const defaultSleep = (ms: number) =>
 
 export class ClusterThrottle {
   private readonly local: FailureThrottle;
-  private readonly shared: SharedCounter | null;
+  private readonly shared: AuthFailureStore | null;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -41,14 +34,7 @@ export class ClusterThrottle {
     this.local = new FailureThrottle(options);
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
-    const log = options.shared;
-    this.shared =
-      log?.recordAuthFailure && log.recentAuthFailures
-        ? {
-            record: log.recordAuthFailure.bind(log),
-            recent: log.recentAuthFailures.bind(log),
-          }
-        : null;
+    this.shared = options.shared ?? null;
   }
 
   /**

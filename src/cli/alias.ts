@@ -57,19 +57,19 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         throw new CliError(`an alias from ${source} to itself would loop; nothing added`);
       const domain = source.slice(source.lastIndexOf("@") + 1);
       return withStore(values, io, async ({ store }) => {
-        if (!(await store.getDomain(domain))) {
+        if (!(await store.directory.getDomain(domain))) {
           throw new CliError(
             `domain ${domain} is not served here; add it with 'mailroom domain add ${domain}'`,
           );
         }
         // Routing looks for a user before an alias, so such an alias would silently never apply.
-        if (!source.startsWith("@") && (await store.getUser(source))) {
+        if (!source.startsWith("@") && (await store.directory.getUser(source))) {
           throw new CliError(
             `${source} is a user here, and mail to it goes to that user; an alias would never apply`,
           );
         }
         try {
-          await store.addAlias(source, destination);
+          await store.directory.addAlias(source, destination);
         } catch (err) {
           if (err instanceof StoreError && err.code === "exists") {
             throw new CliError(`the alias ${source} -> ${destination} already exists`);
@@ -90,10 +90,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, [], ["DOMAIN"], HELP_COMMAND);
       const domain = args[0] === undefined ? undefined : domainArgument(args[0], HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        if (domain !== undefined && !(await store.getDomain(domain))) {
+        if (domain !== undefined && !(await store.directory.getDomain(domain))) {
           throw new CliError(`domain ${domain} is not served here; see 'mailroom domain list'`);
         }
-        const aliases = await store.listAliases(domain);
+        const aliases = await store.directory.listAliases(domain);
         const width = Math.max(0, ...aliases.map((alias) => alias.source.length));
         for (const alias of aliases) io.stdout.write(`${alias.source.padEnd(width)}  ${alias.destination}\n`);
         if (aliases.length === 0)
@@ -106,7 +106,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       const source = sourceArgument(args[0] ?? "");
       const destination = args[1] === undefined ? undefined : addressArgument(args[1], HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        const destinations = await store.aliasDestinations(source);
+        const destinations = await store.directory.aliasDestinations(source);
         if (destinations.length === 0) {
           throw new CliError(`there is no alias ${source} here; see 'mailroom alias list'`);
         }
@@ -115,7 +115,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
             `${source} does not forward to ${destination}; it forwards to ${destinations.join(", ")}`,
           );
         }
-        await store.removeAlias(source, destination);
+        await store.directory.removeAlias(source, destination);
         const removed = destination === undefined ? destinations : [destination];
         for (const target of removed) io.stderr.write(`removed alias ${source} -> ${target}\n`);
         return ExitCode.ok;

@@ -40,13 +40,13 @@ export async function createDomainKey(
   domain: string,
   algorithm: DkimAlgorithm = "rsa-sha256",
 ): Promise<{ selector: string; privateKeyPem: string; algorithm: DkimAlgorithm }> {
-  const current = await store.getDkimKey(domain);
+  const current = await store.directory.getDkimKey(domain);
   const key = {
     selector: selectorFor(new Date(), current?.selector ?? null),
     privateKeyPem: await generateDkimKey(algorithm),
     algorithm,
   };
-  await store.setDkimKey(domain, key);
+  await store.directory.setDkimKey(domain, key);
   return key;
 }
 
@@ -57,7 +57,7 @@ function algorithmOption(value: string | boolean | undefined): DkimAlgorithm {
 }
 
 async function requireDomain(store: Store, domain: string): Promise<void> {
-  if (!(await store.getDomain(domain))) {
+  if (!(await store.directory.getDomain(domain))) {
     throw new CliError(`domain ${domain} is not served here; add it with 'mailroom domain add ${domain}'`);
   }
 }
@@ -76,7 +76,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       const domain = domainArgument(args[0] ?? "", HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
         await requireDomain(store, domain);
-        const key = await store.getDkimKey(domain);
+        const key = await store.directory.getDkimKey(domain);
         if (!key) {
           throw new CliError(
             `domain ${domain} has no DKIM key yet; create one with 'mailroom dkim rotate ${domain}'`,
@@ -92,7 +92,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       const algorithm = algorithmOption(values.algorithm);
       return withStore(values, io, async ({ store }) => {
         await requireDomain(store, domain);
-        const previous = await store.getDkimKey(domain);
+        const previous = await store.directory.getDkimKey(domain);
         const key = await createDomainKey(store, domain, algorithm);
         io.stdout.write(recordText(domain, key));
         const keepOld = previous

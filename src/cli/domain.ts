@@ -36,9 +36,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["NAME"], [], HELP_COMMAND);
       const name = domainArgument(args[0] ?? "", HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        if (await store.getDomain(name)) throw new CliError(`domain ${name} is already served here`);
+        if (await store.directory.getDomain(name))
+          throw new CliError(`domain ${name} is already served here`);
         try {
-          await store.addDomain(name);
+          await store.directory.addDomain(name);
         } catch (err) {
           if (err instanceof StoreError && err.code === "exists") {
             throw new CliError(`domain ${name} is already served here`);
@@ -59,7 +60,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "list": {
       expectPositionals(args, [], [], HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        const domains = await store.listDomains();
+        const domains = await store.directory.listDomains();
         for (const domain of domains) io.stdout.write(`${domain.name}\n`);
         if (domains.length === 0)
           io.stderr.write("no domains yet; add one with 'mailroom domain add NAME'\n");
@@ -70,14 +71,14 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["NAME"], [], HELP_COMMAND);
       const name = domainArgument(args[0] ?? "", HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        if (!(await store.getDomain(name))) {
+        if (!(await store.directory.getDomain(name))) {
           throw new CliError(`domain ${name} is not served here; see 'mailroom domain list'`);
         }
-        const users = (await store.listUsers(name)).length;
-        const aliases = (await store.listAliases(name)).length;
+        const users = (await store.directory.listUsers(name)).length;
+        const aliases = (await store.directory.listAliases(name)).length;
         if (users > 0 || aliases > 0) throw inUseError(name, users, aliases);
         try {
-          await store.removeDomain(name);
+          await store.directory.removeDomain(name);
         } catch (err) {
           // Someone added a user or alias between the check and the removal.
           if (err instanceof StoreError && err.code === "not-empty") throw inUseError(name, 0, 0);

@@ -54,7 +54,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       const mailboxName = args[1] ?? "INBOX";
       return withStore(values, io, async ({ store }) => {
         const { mailbox } = await openMailbox(store, address, mailboxName);
-        const messages = await store.listMessages(mailbox.id);
+        const messages = await store.messages.listMessages(mailbox.id);
         const listing: MessageListing[] = [];
         for (const message of messages) listing.push(await describe(store, message, io));
         if (values.json) {
@@ -75,14 +75,14 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       if (uid < 1) throw usageError(`'${uidText}' is not a UID (a positive whole number)`, HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
         const { mailbox } = await openMailbox(store, address, args[1] ?? "");
-        const message = await store.getMessage(mailbox.id, uid);
+        const message = await store.messages.getMessage(mailbox.id, uid);
         if (!message) {
           throw new CliError(
             `there is no message with UID ${uid} in ${mailbox.name} of ${address}; see 'mailroom mail list ${address} ${mailbox.name}'`,
           );
         }
         // The stdout stream stays open: it is the process's, not this command's, to end.
-        await pipeline(store.readBlob(message.messageId), io.stdout, { end: false });
+        await pipeline(store.blobs.readBlob(message.messageId), io.stdout, { end: false });
         return ExitCode.ok;
       });
     }
@@ -98,11 +98,11 @@ async function openMailbox(
   address: string,
   name: string,
 ): Promise<{ user: User; mailbox: Mailbox }> {
-  const user = await store.getUser(address);
+  const user = await store.directory.getUser(address);
   if (!user) throw unknownUserError(address);
-  const mailbox = await store.getMailbox(user.id, name);
+  const mailbox = await store.mailboxes.getMailbox(user.id, name);
   if (!mailbox) {
-    const names = (await store.listMailboxes(user.id)).map((each) => each.name);
+    const names = (await store.mailboxes.listMailboxes(user.id)).map((each) => each.name);
     throw new CliError(`${address} has no mailbox '${name}'; its mailboxes are: ${names.join(", ")}`);
   }
   return { user, mailbox };
@@ -120,7 +120,7 @@ async function describe(store: Store, message: MailboxMessage, io: CliIo): Promi
     messageId: message.messageId,
   };
   try {
-    const summary = await summarizeHeaders(await readHeaderBlock(store.readBlob(message.messageId)));
+    const summary = await summarizeHeaders(await readHeaderBlock(store.blobs.readBlob(message.messageId)));
     listing.from = summary.from;
     listing.subject = summary.subject;
     listing.date = summary.date ? summary.date.toISOString() : null;

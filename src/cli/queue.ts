@@ -168,7 +168,7 @@ function describeWake(outcome: WakeOutcome, count: number, storeKind: string): s
 }
 
 async function requireEntry(store: Store, id: string): Promise<QueueEntry> {
-  const entry = await store.getQueueEntry(id);
+  const entry = await store.queue.get(id);
   if (!entry) throw new CliError(`there is no queue entry '${id}'; see 'mailroom queue list'`);
   return entry;
 }
@@ -184,7 +184,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "list": {
       expectPositionals(args, [], [], HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        const entries = (await store.listQueue()).map(listing);
+        const entries = (await store.queue.list()).map(listing);
         if (values.json) io.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
         else if (entries.length === 0) io.stderr.write("the queue is empty\n");
         else io.stdout.write(formatQueueTable(entries));
@@ -197,7 +197,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         const entry = await requireEntry(store, args[0] ?? "");
         let header = "";
         try {
-          header = (await readHeaderBlock(store.readBlob(entry.messageId))).toString("utf8");
+          header = (await readHeaderBlock(store.blobs.readBlob(entry.messageId))).toString("utf8");
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
           io.stderr.write(`warning: cannot read the stored message: ${reason}\n`);
@@ -247,7 +247,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
             );
           }
         }
-        const count = await store.retryQueue(id);
+        const count = await store.queue.retry(id);
         if (count === 0) {
           io.stdout.write(
             "0 entries are due now: nothing is waiting (entries being delivered are left alone)\n",
@@ -273,7 +273,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(
           `removing queue entry ${entry.id}: ${entry.sender === "" ? "<>" : entry.sender} -> ${entry.recipient} (${entry.attempts} attempts, last error: ${entry.lastError ?? "none"})\n`,
         );
-        await store.completeQueueEntry(entry.id);
+        await store.queue.complete(entry.id);
         return ExitCode.ok;
       });
     }

@@ -51,15 +51,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       const domain = address.slice(address.lastIndexOf("@") + 1);
       return withStore(values, io, async ({ store }) => {
         // Checked before asking for a password, so nobody types one twice for nothing.
-        if (!(await store.getDomain(domain))) {
+        if (!(await store.directory.getDomain(domain))) {
           throw new CliError(
             `domain ${domain} is not served here; add it with 'mailroom domain add ${domain}'`,
           );
         }
-        if (await store.getUser(address)) throw existsError(address);
+        if (await store.directory.getUser(address)) throw existsError(address);
         const credentials = await hashPassword(await readNewPassword(io, fromStdin));
         try {
-          await store.addUser(address, credentials);
+          await store.directory.addUser(address, credentials);
         } catch (err) {
           if (err instanceof StoreError && err.code === "exists") throw existsError(address);
           throw err;
@@ -72,10 +72,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, [], ["DOMAIN"], HELP_COMMAND);
       const domain = args[0] === undefined ? undefined : domainArgument(args[0], HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        if (domain !== undefined && !(await store.getDomain(domain))) {
+        if (domain !== undefined && !(await store.directory.getDomain(domain))) {
           throw new CliError(`domain ${domain} is not served here; see 'mailroom domain list'`);
         }
-        const users = await store.listUsers(domain);
+        const users = await store.directory.listUsers(domain);
         for (const user of users) io.stdout.write(`${user.address}\n`);
         if (users.length === 0) io.stderr.write("no users yet; add one with 'mailroom user add EMAIL'\n");
         return ExitCode.ok;
@@ -85,8 +85,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        if (!(await store.getUser(address))) throw unknownUserError(address);
-        await store.removeUser(address);
+        if (!(await store.directory.getUser(address))) throw unknownUserError(address);
+        await store.directory.removeUser(address);
         io.stderr.write(`removed user ${address} and all of its mail\n`);
         return ExitCode.ok;
       });
@@ -95,9 +95,9 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
       return withStore(values, io, async ({ store }) => {
-        if (!(await store.getUser(address))) throw unknownUserError(address);
+        if (!(await store.directory.getUser(address))) throw unknownUserError(address);
         const credentials = await hashPassword(await readNewPassword(io, fromStdin));
-        await store.setCredentials(address, credentials);
+        await store.directory.setCredentials(address, credentials);
         io.stderr.write(`changed the password of ${address}\n`);
         return ExitCode.ok;
       });

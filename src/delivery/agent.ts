@@ -20,8 +20,11 @@ import type {
   SigningContext,
 } from "./types.js";
 
+/** The store parts a delivery agent works with: routing, mailboxes, the commit, bodies and signing. */
+export type DeliveryStore = Pick<Store, "directory" | "mailboxes" | "messages" | "blobs">;
+
 export function createDeliveryAgent(options: {
-  store: Store;
+  store: DeliveryStore;
   logger: Logger;
   hostname?: string;
   /** Called after a commit that queued remote recipients, so the relay can start at once. */
@@ -71,7 +74,7 @@ export function createDeliveryAgent(options: {
       for (const user of resolution.users) {
         if (seenUsers.has(user.id)) continue;
         seenUsers.add(user.id);
-        const inbox = await store.getMailbox(user.id, "INBOX");
+        const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
         if (!inbox) throw new StoreError("not-found", `${user.address} has no INBOX`);
         mailboxes.push({ mailboxId: inbox.id });
       }
@@ -93,7 +96,7 @@ export function createDeliveryAgent(options: {
       }
     }
 
-    const result = await store.deliver({
+    const result = await store.messages.deliver({
       blob: message.blob,
       sender: message.sender,
       internalDate: message.receivedAt,
@@ -116,7 +119,7 @@ export function createDeliveryAgent(options: {
         createdAt: message.receivedAt,
       };
       await sendNotice(
-        { store, logger, hostname, deliver: (input) => store.deliver(input) },
+        { store, logger, hostname, deliver: (input) => store.messages.deliver(input) },
         subject,
         delivered,
         new Date(),
@@ -154,10 +157,10 @@ export function createDeliveryAgent(options: {
   }
 
   async function sign(blob: BlobRef, context: SigningContext): Promise<SignedMessage | null> {
-    const author = authorAddress(await readHeaderBlock(store.readBlob(blob.id)));
+    const author = authorAddress(await readHeaderBlock(store.blobs.readBlob(blob.id)));
     const domain = author === null ? null : splitAddress(author)?.domain;
     if (!author || !domain) return null;
-    const key = await store.getDkimKey(domain).catch((err: unknown) => {
+    const key = await store.directory.getDkimKey(domain).catch((err: unknown) => {
       if (err instanceof StoreError && err.code === "invalid") return null;
       throw err;
     });
@@ -170,10 +173,15 @@ export function createDeliveryAgent(options: {
       );
       return null;
     }
-    const signature = await signMessage(store.readBlob(blob.id), domain, key);
-    const writer = await store.createBlobWriter();
+    const signature = await signMessage(store.blobs.readBlob(blob.id), domain, key);
+    const writer = await store.blobs.createBlobWriter();
     try {
-      await copyWithInsert(store.readBlob(blob.id), writer, context.traceLength, Buffer.from(signature));
+      await copyWithInsert(
+        store.blobs.readBlob(blob.id),
+        writer,
+        context.traceLength,
+        Buffer.from(signature),
+      );
       return { blob: await writer.finish(), discard: () => writer.abort() };
     } catch (err) {
       await writer.abort().catch(() => undefined);
@@ -186,7 +194,7 @@ export function createDeliveryAgent(options: {
     checkSender,
     sign,
     commit,
-    createBlobWriter: (): Promise<BlobWriter> => store.createBlobWriter(),
+    createBlobWriter: (): Promise<BlobWriter> => store.blobs.createBlobWriter(),
   };
 }
 

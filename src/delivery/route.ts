@@ -36,7 +36,10 @@ export function stripPlusTag(local: string): string | null {
   return local.slice(0, plus);
 }
 
-export async function resolveRecipient(store: Store, address: string): Promise<Resolution> {
+export async function resolveRecipient(
+  store: Pick<Store, "directory">,
+  address: string,
+): Promise<Resolution> {
   const resolution: Resolution = { localDomain: false, users: [], remote: [], truncated: [] };
   const seenUsers = new Set<number>();
   const seenRemote = new Set<string>();
@@ -48,7 +51,7 @@ export async function resolveRecipient(store: Store, address: string): Promise<R
   const isLocalDomain = async (domain: string): Promise<boolean> => {
     const cached = domainCache.get(domain);
     if (cached !== undefined) return cached;
-    const local = (await nothingIfInvalid(store.getDomain(domain), null)) !== null;
+    const local = (await nothingIfInvalid(store.directory.getDomain(domain), null)) !== null;
     domainCache.set(domain, local);
     return local;
   };
@@ -60,7 +63,7 @@ export async function resolveRecipient(store: Store, address: string): Promise<R
   };
 
   const expandAliases = async (source: string, depth: number): Promise<boolean> => {
-    const destinations = await nothingIfInvalid(store.aliasDestinations(source), []);
+    const destinations = await nothingIfInvalid(store.directory.aliasDestinations(source), []);
     if (destinations.length === 0) return false;
     for (const destination of destinations) await expand(destination, depth + 1);
     return true;
@@ -68,7 +71,7 @@ export async function resolveRecipient(store: Store, address: string): Promise<R
 
   // Tries one local address: exact user, then exact alias. True when it matched something.
   const tryExact = async (target: string, depth: number): Promise<boolean> => {
-    const user = await nothingIfInvalid(store.getUser(target), null);
+    const user = await nothingIfInvalid(store.directory.getUser(target), null);
     if (user) {
       if (!seenUsers.has(user.id)) {
         seenUsers.add(user.id);
@@ -119,7 +122,7 @@ export async function resolveRecipient(store: Store, address: string): Promise<R
  * whoever receives its stray mail. Another user's address is never theirs, tagged or not.
  */
 export async function ownsAddress(
-  store: Store,
+  store: Pick<Store, "directory">,
   address: string,
   user: { userId: number; address: string },
 ): Promise<boolean> {
@@ -131,9 +134,9 @@ export async function ownsAddress(
   const candidates = base === null ? [target] : [target, `${base}@${parts.domain}`];
   for (const candidate of candidates) {
     if (candidate === own) return true;
-    const holder = await nothingIfInvalid(store.getUser(candidate), null);
+    const holder = await nothingIfInvalid(store.directory.getUser(candidate), null);
     if (holder) return holder.id === user.userId;
-    const destinations = await nothingIfInvalid(store.aliasDestinations(candidate), []);
+    const destinations = await nothingIfInvalid(store.directory.aliasDestinations(candidate), []);
     if (destinations.length === 0) continue;
     const resolution = await resolveRecipient(store, candidate);
     return resolution.users.some((reached) => reached.id === user.userId);

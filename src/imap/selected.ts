@@ -153,12 +153,12 @@ export class SelectedMailbox {
    * unsolicited FETCH at the next sync. A message missing from the store has been expunged meanwhile.
    */
   async unreportedFlagChanges(
-    store: Store,
+    store: Pick<Store, "messages">,
   ): Promise<Map<number, { flags: string[]; modseq: number } | null>> {
     const current = new Map<number, { flags: string[]; modseq: number } | null>();
     const uids = [...this.pendingFlags].filter((uid) => this.indexOf(uid) >= 0);
     if (uids.length > FLAG_READS_BEFORE_LISTING) {
-      const listed = new Map((await store.listMessages(this.mailbox.id)).map((m) => [m.uid, m]));
+      const listed = new Map((await store.messages.listMessages(this.mailbox.id)).map((m) => [m.uid, m]));
       for (const uid of uids) {
         const message = listed.get(uid);
         current.set(uid, message === undefined ? null : { flags: message.flags, modseq: message.modseq });
@@ -166,7 +166,7 @@ export class SelectedMailbox {
       return current;
     }
     for (const uid of uids) {
-      const message = await store.getMessage(this.mailbox.id, uid);
+      const message = await store.messages.getMessage(this.mailbox.id, uid);
       current.set(uid, message === null ? null : { flags: message.flags, modseq: message.modseq });
     }
     return current;
@@ -201,7 +201,7 @@ export class SelectedMailbox {
   }
 
   /** Reports what changed since the last sync, in the order expunges, new messages, flag changes. */
-  async sync(store: Store, options: SyncOptions): Promise<Buffer[]> {
+  async sync(store: Pick<Store, "messages">, options: SyncOptions): Promise<Buffer[]> {
     if (!this.dirty) return [];
     const out: Buffer[] = [];
     if (options.allowExpunge && this.pendingExpunge.size > 0) {
@@ -214,7 +214,7 @@ export class SelectedMailbox {
       this.pendingExists.clear();
       let added = 0;
       for (const uid of fresh) {
-        const message = await store.getMessage(this.mailbox.id, uid);
+        const message = await store.messages.getMessage(this.mailbox.id, uid);
         if (message === null) continue;
         this.messages.push(viewMessage(message));
         this.highestUid = uid;
@@ -228,7 +228,7 @@ export class SelectedMailbox {
       for (const uid of uids) {
         const view = this.messages[this.indexOf(uid)];
         if (view === undefined) continue;
-        const message = await store.getMessage(this.mailbox.id, uid);
+        const message = await store.messages.getMessage(this.mailbox.id, uid);
         if (message === null || message.modseq <= view.modseq) continue;
         view.flags = [...message.flags];
         view.modseq = message.modseq;

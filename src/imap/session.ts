@@ -7,11 +7,12 @@
 
 import type { Logger } from "pino";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
-import type { BlobWriter, MailboxEvent, Store } from "../store/types.js";
+import type { BlobWriter, MailboxEvent } from "../store/types.js";
 import {
   CommandFailure,
   CommandRefused,
   type ImapContext,
+  type ImapStore,
   requireSelected,
   storeFailure,
 } from "./commands/context.js";
@@ -63,7 +64,7 @@ function isBuffered(result: ImapResult): result is BufferedResult {
 }
 
 export interface ImapSessionOptions {
-  store: Store;
+  store: ImapStore;
   authenticator: Authenticator;
   remoteAddress: string;
   /** True when the connection is already encrypted (implicit TLS). */
@@ -135,7 +136,7 @@ export class ImapSession implements ImapContext {
     this.maxMessageSize = options.maxMessageSize ?? 50 * 1024 * 1024;
   }
 
-  get store(): Store {
+  get store(): ImapStore {
     return this.options.store;
   }
 
@@ -273,7 +274,7 @@ export class ImapSession implements ImapContext {
     }
     try {
       const target = await prepareAppend(this, command, item.size);
-      const writer = await this.store.createBlobWriter();
+      const writer = await this.store.blobs.createBlobWriter();
       this.upload = { kind: "writing", target, writer, failure: null, stored: false };
     } catch (error) {
       return refuse(this.failure(tag, "APPEND", error));

@@ -2,7 +2,8 @@
 // marks of the TRANSACTION state. Nothing is removed from the store until commit() (the UPDATE state,
 // RFC 1939 §6), and then in one expunge call, which the store performs atomically.
 
-import type { Mailbox, MaildropLock, Store } from "../store/types.js";
+import type { Mailbox, MaildropLock } from "../store/types.js";
+import type { Pop3Store } from "./session.js";
 
 export interface MaildropMessage {
   /** 1-based message number, fixed for the session (RFC 1939 §5). */
@@ -22,23 +23,23 @@ export class Maildrop {
   private readonly retrieved = new Set<number>();
 
   private constructor(
-    private readonly store: Store,
+    private readonly store: Pop3Store,
     readonly mailbox: Mailbox,
     readonly messages: MaildropMessage[],
     private readonly lock: MaildropLock,
   ) {}
 
   /** Takes the maildrop lock (RFC 1939 §8: exclusive access), then the snapshot. */
-  static async open(store: Store, userId: number): Promise<OpenResult> {
-    const lock = await store.lockMaildrop(userId);
+  static async open(store: Pop3Store, userId: number): Promise<OpenResult> {
+    const lock = await store.locks.lockMaildrop(userId);
     if (lock === null) return { kind: "in-use" };
     try {
-      const mailbox = await store.getMailbox(userId, "INBOX");
+      const mailbox = await store.mailboxes.getMailbox(userId, "INBOX");
       if (mailbox === null) {
         await lock.release();
         return { kind: "no-inbox" };
       }
-      const rows = await store.listMessages(mailbox.id);
+      const rows = await store.messages.listMessages(mailbox.id);
       const messages = rows.map((row, index) => ({
         number: index + 1,
         uid: row.uid,
@@ -97,7 +98,7 @@ export class Maildrop {
       const uids = this.messages.filter((message) => message.deleted).map((message) => message.uid);
       for (const uid of uids) this.retrieved.delete(uid);
       if (uids.length === 0) return 0;
-      const removed = await this.store.expunge(this.mailbox.id, uids);
+      const removed = await this.store.messages.expunge(this.mailbox.id, uids);
       return removed.length;
     } finally {
       await this.release();
@@ -113,7 +114,7 @@ export class Maildrop {
     this.released = true;
     try {
       if (this.retrieved.size > 0) {
-        await this.store.updateFlags(this.mailbox.id, [...this.retrieved], "add", ["\\Seen"]);
+        await this.store.messages.updateFlags(this.mailbox.id, [...this.retrieved], "add", ["\\Seen"]);
       }
     } finally {
       await this.lock.release();

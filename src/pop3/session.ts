@@ -22,8 +22,11 @@ export interface Pop3Result {
   action: "continue" | "starttls" | "close";
 }
 
+/** The store parts POP3 uses: INBOX, its messages and bodies, and the maildrop lock. */
+export type Pop3Store = Pick<Store, "mailboxes" | "messages" | "blobs" | "locks">;
+
 export interface Pop3SessionOptions {
-  store: Store;
+  store: Pop3Store;
   authenticator: Authenticator;
   remoteAddress: string;
   /** True when the connection is already encrypted (implicit TLS). */
@@ -142,7 +145,7 @@ export class Pop3Session {
     if (message === undefined || message.deleted || this.readAhead.has(number)) return;
     if (this.readAhead.size >= READ_AHEAD_MESSAGES) return;
     if (message.size > WHOLE_BODY_LIMIT || this.readAheadBytes + message.size > READ_AHEAD_BYTES) return;
-    const body = this.options.store.readBlobBytes(message.messageId);
+    const body = this.options.store.blobs.readBlobBytes(message.messageId);
     // A failed read is reported when its RETR is handled (or never, if the session ends first).
     body.catch(() => undefined);
     this.readAhead.set(number, { body, size: message.size });
@@ -403,7 +406,7 @@ export class Pop3Session {
         // Clients that do not pipeline still fetch in order: the next body is read while this one goes out.
         this.startReadAhead(maildrop, found.number + 1);
         if (ahead !== null || found.size <= WHOLE_BODY_LIMIT) {
-          const read = ahead ?? this.options.store.readBlobBytes(found.messageId);
+          const read = ahead ?? this.options.store.blobs.readBlobBytes(found.messageId);
           return this.sendWholeMessage(maildrop, found, read);
         }
         return this.sendMessage(maildrop, found, `${found.size} octets`);
@@ -497,7 +500,7 @@ export class Pop3Session {
     let rest: AsyncIterator<Uint8Array>;
     let first: IteratorResult<Uint8Array>;
     try {
-      rest = this.options.store.readBlob(message.messageId)[Symbol.asyncIterator]();
+      rest = this.options.store.blobs.readBlob(message.messageId)[Symbol.asyncIterator]();
       first = await rest.next();
     } catch (error) {
       this.options.logger?.error(

@@ -14,17 +14,17 @@ import { hasEightBitBytes, ReturnPathStripper } from "./body.js";
 export type NoticeSubject = Pick<QueueEntry, "messageId" | "sender" | "envelopeDsn" | "createdAt">;
 
 export interface NoticeContext {
-  store: Store;
+  store: Pick<Store, "directory" | "blobs" | "mailboxes">;
   logger: Logger;
   hostname: string;
   deliver: (input: DeliveryInput) => Promise<DeliveryResult>;
 }
 
 /** The stored message without the Return-Path added at acceptance. */
-export function outgoingBody(store: Store, messageId: string): Readable {
+export function outgoingBody(store: Pick<Store, "blobs">, messageId: string): Readable {
   const stripper = new ReturnPathStripper();
   // pipeline destroys the stripper with the source's error, so the reader sees a failed read.
-  pipeline(store.readBlob(messageId), stripper).catch(() => {});
+  pipeline(store.blobs.readBlob(messageId), stripper).catch(() => {});
   return stripper;
 }
 
@@ -51,7 +51,7 @@ export async function sendNotice(
   const route = await resolveRecipient(store, entry.sender);
   const mailboxes: DeliveryInput["mailboxes"] = [];
   for (const user of route.users) {
-    const inbox = await store.getMailbox(user.id, "INBOX");
+    const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
     if (inbox) mailboxes.push({ mailboxId: inbox.id });
   }
   if (mailboxes.length === 0 && route.remote.length === 0) {
@@ -65,7 +65,7 @@ export async function sendNotice(
   // RFC 3461 §4.3: RET governs failure reports; other reports carry the header only.
   const ret = failed ? (entry.envelopeDsn.ret ?? "FULL") : "HDRS";
   const eightBit = await hasEightBitBytes(outgoingBody(store, entry.messageId));
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   try {
     // Stored like every other accepted message: with the Return-Path of its (null) sender first.
     await writer.write(Buffer.from("Return-Path: <>\r\n"));

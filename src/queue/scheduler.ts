@@ -25,13 +25,16 @@ import { createMxLookup, type MxLookup } from "./mx.js";
 import { dueForDelayNotice, hasExpired, retryDelay, wantsNotice } from "./retry.js";
 import { type Connect, type RecipientResult, RelayTransport } from "./transport.js";
 
+/** The store parts the relay uses: the queue, bodies to send, and routing and the commit of notices. */
+export type RelayStore = Pick<Store, "queue" | "blobs" | "messages" | "mailboxes" | "directory">;
+
 export interface QueueRunnerOptions {
-  store: Store;
+  store: RelayStore;
   logger: Logger;
   config: RelayConfig;
   /** This server's name: EHLO (unless config.heloName) and Reporting-MTA of notices. */
   hostname: string;
-  /** Commits delivery notices; store.deliver when absent (the server may pass its group commit). */
+  /** Commits delivery notices; store.messages.deliver when absent (the server may pass its group commit). */
   deliverLocal?: (input: DeliveryInput) => Promise<DeliveryResult>;
   /** The clock for due times, backoff and expiry; tests move it instead of waiting. */
   now?: () => Date;
@@ -94,7 +97,7 @@ function groupEntries(
 export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   const { store, logger, config, hostname } = options;
   const now = options.now ?? (() => new Date());
-  const deliver = options.deliverLocal ?? ((input: DeliveryInput) => store.deliver(input));
+  const deliver = options.deliverLocal ?? ((input: DeliveryInput) => store.messages.deliver(input));
   const transport = new RelayTransport({
     config,
     heloName: config.heloName ?? hostname,
@@ -146,7 +149,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     const free = config.concurrency - active.size;
     if (stopping || free <= 0 || pending.length > 0) return;
     const claimedAt = now();
-    const claimed = await store.claimQueueEntries(claimedAt, free * CLAIM_PER_SLOT, config.leaseMs);
+    const claimed = await store.queue.claim(claimedAt, free * CLAIM_PER_SLOT, config.leaseMs);
     const fresh = claimed.filter((entry) => !held.has(entry.id));
     for (const entry of fresh) held.add(entry.id);
     const { groups, unroutable } = groupEntries(fresh, claimedAt.getTime());
@@ -220,7 +223,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         if (wanted.length === 0) return;
         const until = now().getTime() + config.leaseMs;
         try {
-          const renewed = new Set(await store.renewQueueLeases(wanted, new Date(until)));
+          const renewed = new Set(await store.queue.renewLeases(wanted, new Date(until)));
           for (const id of wanted) if (!renewed.has(id)) lost.add(id);
           leaseEnd = until;
         } catch (err) {
@@ -317,7 +320,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       };
       if (result.status === "delivered") {
         logger.info(log, "queue: delivered");
-        updates.push(() => store.completeQueueEntry(entry.id));
+        updates.push(() => store.queue.complete(entry.id));
         // RFC 3461 §6.2.1: a DSN-capable next hop got NOTIFY and takes the success report over;
         // otherwise this hop says "relayed", as it cannot know of the final delivery.
         if (wantsNotice(entry.dsn, "SUCCESS") && !result.remoteHandlesDsn)
@@ -325,7 +328,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       } else if (result.status === "permanent" || hasExpired(entry, config, at)) {
         const expired = result.status !== "permanent";
         logger.warn({ ...log, expired }, "queue: returning to sender");
-        updates.push(() => store.completeQueueEntry(entry.id));
+        updates.push(() => store.queue.complete(entry.id));
         if (wantsNotice(entry.dsn, "FAILURE")) {
           failed.push(
             expired
@@ -341,7 +344,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         const next = new Date(at.getTime() + retryDelay(config.retrySchedule, entry.attempts));
         const notify = dueForDelayNotice(entry, config, at);
         logger.info({ ...log, next: next.toISOString() }, "queue: deferred");
-        updates.push(() => store.deferQueueEntry(entry.id, next, result.detail, notify ? true : undefined));
+        updates.push(() => store.queue.defer(entry.id, next, result.detail, notify ? true : undefined));
         if (notify) {
           delayed.push({
             ...base,
@@ -401,8 +404,8 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       await waitForActive();
       // Claimed but never started: due again at once for whichever runner looks next.
       for (const entry of pending.splice(0).flatMap((group) => group.entries)) {
-        await store
-          .deferQueueEntry(entry.id, now(), entry.lastError ?? "not tried: the queue runner stopped")
+        await store.queue
+          .defer(entry.id, now(), entry.lastError ?? "not tried: the queue runner stopped")
           .catch((err) => logger.warn({ err, id: entry.id }, "queue: could not release a claimed entry"));
         held.delete(entry.id);
       }

@@ -136,11 +136,11 @@ export async function runServer(
     undo.push(() => openedStore.close());
 
     const authenticator = createAuthenticator({
-      lookupUser: (address) => openedStore.getUser(address),
+      lookupUser: (address) => openedStore.directory.getUser(address),
       config: config.auth,
       logger,
       // On PostgreSQL every node counts a client's failures in one table; SQLite leaves it in memory.
-      failureLog: openedStore,
+      failureLog: openedStore.authFailures,
     });
     const runner = startQueueRunner({
       store: openedStore,

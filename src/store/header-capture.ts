@@ -70,7 +70,7 @@ function findHeaderEnd(bytes: Buffer, from: number, length: number): number {
   return at === -1 ? -1 : at + 4;
 }
 
-/** The header block of a whole message read from its body (see Store.readHeaderBlocks); null when unknown. */
+/** The header block of a whole message read from its body (see BlobStore.readHeaderBlocks); null when unknown. */
 export function headerBlockOf(message: Uint8Array): Buffer | null {
   const capture = new HeaderCapture();
   capture.feed(message);

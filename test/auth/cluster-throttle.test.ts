@@ -1,24 +1,25 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ClusterThrottle, type SharedFailureLog } from "../../src/auth/cluster-throttle.js";
+import { ClusterThrottle } from "../../src/auth/cluster-throttle.js";
+import type { AuthFailureStore } from "../../src/store/types.js";
 
 /** An in-memory shared log with the Store contract's semantics (the PostgreSQL one is tested there). */
 function memoryLog() {
   const rows: Array<{ key: string; at: number }> = [];
-  const log: SharedFailureLog = {
-    async recordAuthFailure(key, at, windowMs) {
+  const log: AuthFailureStore = {
+    async record(key, at, windowMs) {
       rows.push({ key, at: at.getTime() });
       const cutoff = at.getTime() - windowMs;
       return rows.filter((row) => row.key === key && row.at > cutoff).length;
     },
-    async recentAuthFailures(key, since) {
+    async recent(key, since) {
       return rows.filter((row) => row.key === key && row.at > since.getTime()).length;
     },
   };
   return { log, rows };
 }
 
-function node(shared: SharedFailureLog | undefined, clock: { now: number }, errors: unknown[] = []) {
+function node(shared: AuthFailureStore | undefined, clock: { now: number }, errors: unknown[] = []) {
   const slept: number[] = [];
   const throttle = new ClusterThrottle({
     failureDelay: 100,
@@ -64,11 +65,11 @@ describe("ClusterThrottle", () => {
     const clock = { now: 5_000 };
     let reads = 0;
     const { log } = memoryLog();
-    const counting: SharedFailureLog = {
-      recordAuthFailure: log.recordAuthFailure,
-      recentAuthFailures: async (key, since) => {
+    const counting: AuthFailureStore = {
+      record: log.record,
+      recent: async (key, since) => {
         reads++;
-        return log.recentAuthFailures!(key, since);
+        return log.recent(key, since);
       },
     };
     const a = node(counting, clock);
@@ -81,8 +82,8 @@ describe("ClusterThrottle", () => {
 
   it("counts per node when the store offers no shared log", async () => {
     const clock = { now: 0 };
-    const a = node({}, clock);
-    const b = node({}, clock);
+    const a = node(undefined, clock);
+    const b = node(undefined, clock);
     for (let i = 0; i < 3; i++) await a.throttle.penalize("192.0.2.1");
     assert.equal(await a.throttle.isThrottled("192.0.2.1"), true);
     assert.equal(await b.throttle.isThrottled("192.0.2.1"), false);
@@ -91,11 +92,11 @@ describe("ClusterThrottle", () => {
   it("falls back to the local count when a failure cannot be recorded, and reports it", async () => {
     const clock = { now: 0 };
     const errors: unknown[] = [];
-    const broken: SharedFailureLog = {
-      recordAuthFailure: async () => {
+    const broken: AuthFailureStore = {
+      record: async () => {
         throw new Error("database unreachable");
       },
-      recentAuthFailures: async () => 0,
+      recent: async () => 0,
     };
     const a = node(broken, clock, errors);
     await a.throttle.penalize("192.0.2.7");
@@ -106,9 +107,9 @@ describe("ClusterThrottle", () => {
   });
 
   it("rejects when the shared count cannot be read", async () => {
-    const failing: SharedFailureLog = {
-      recordAuthFailure: async () => 1,
-      recentAuthFailures: async () => {
+    const failing: AuthFailureStore = {
+      record: async () => 1,
+      recent: async () => {
         throw new Error("database unreachable");
       },
     };

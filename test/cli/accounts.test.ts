@@ -10,7 +10,7 @@ describe("domain, user and alias commands", () => {
     runCli([...argv, "--data-dir", dataDir], options);
   const passwordOf = async (address: string, password: string): Promise<boolean> =>
     withTestStore(dataDir, async (store) => {
-      const user = await store.getUser(address);
+      const user = await store.directory.getUser(address);
       assert.ok(user, `${address} exists`);
       return verifyPasswordHash(password, user.passwordHash);
     });
@@ -70,7 +70,7 @@ describe("domain, user and alias commands", () => {
     assert.match(empty.stderr, /empty password refused/);
     const none = await cli(["user", "add", "carol@example.org"], { stdin: "" });
     assert.equal(none.code, 1);
-    assert.equal(await withTestStore(dataDir, (store) => store.getUser("carol@example.org")), null);
+    assert.equal(await withTestStore(dataDir, (store) => store.directory.getUser("carol@example.org")), null);
   });
 
   test("a password longer than the bound is refused", async () => {
@@ -184,7 +184,9 @@ describe("domain, user and alias commands", () => {
     assert.match(wrong.stderr, /team@example.org does not forward to carol@example.org; it forwards to/);
     const one = await cli(["alias", "remove", "team@example.org", "bob@example.org"]);
     assert.equal(one.code, 0);
-    const left = await withTestStore(dataDir, (store) => store.aliasDestinations("team@example.org"));
+    const left = await withTestStore(dataDir, (store) =>
+      store.directory.aliasDestinations("team@example.org"),
+    );
     assert.deepEqual(left, ["alice@example.org"]);
     assert.equal((await cli(["alias", "remove", "@xn--bcher-kva.example"])).code, 0);
     const gone = await cli(["alias", "remove", "@xn--bcher-kva.example"]);

@@ -21,7 +21,7 @@ describe("DKIM keys from the command line", () => {
   let dataDir: string;
   let cleanup: () => Promise<void>;
   const cli = (argv: string[]) => runCli([...argv, "--data-dir", dataDir], { commands: withDkim });
-  const storedKey = (domain: string) => withTestStore(dataDir, (store) => store.getDkimKey(domain));
+  const storedKey = (domain: string) => withTestStore(dataDir, (store) => store.directory.getDkimKey(domain));
 
   before(async () => {
     ({ dataDir, cleanup } = await makeDataDir());
@@ -86,7 +86,7 @@ describe("DKIM keys from the command line", () => {
   });
 
   test("show for a domain without a key says how to make one", async () => {
-    await withTestStore(dataDir, (store) => store.addDomain("keyless.example"));
+    await withTestStore(dataDir, (store) => store.directory.addDomain("keyless.example"));
     const run = await cli(["dkim", "show", "keyless.example"]);
     assert.deepEqual(
       [run.code, run.stderr],

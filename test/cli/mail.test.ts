@@ -18,10 +18,10 @@ const second = Buffer.concat([
 ]);
 
 async function deliver(store: Store, mailboxId: number, body: Buffer, at: Date): Promise<void> {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   await writer.write(body);
   const blob = await writer.finish();
-  await store.deliver({
+  await store.messages.deliver({
     blob,
     sender: "x@remote.test",
     internalDate: at,
@@ -38,9 +38,12 @@ describe("mail list and mail cat", () => {
   before(async () => {
     ({ dataDir, cleanup } = await makeDataDir());
     await withTestStore(dataDir, async (store) => {
-      await store.addDomain("example.org");
-      const user = await store.addUser("alice@example.org", { passwordHash: "x", scramSha256: "x" });
-      const inbox = await store.getMailbox(user.id, "INBOX");
+      await store.directory.addDomain("example.org");
+      const user = await store.directory.addUser("alice@example.org", {
+        passwordHash: "x",
+        scramSha256: "x",
+      });
+      const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
       assert.ok(inbox);
       await deliver(store, inbox.id, first, new Date("2025-07-01T10:00:05Z"));
       await deliver(store, inbox.id, second, new Date("2025-07-02T11:30:00Z"));

@@ -26,13 +26,9 @@ describe("mailroom queue", () => {
       });
       ids = queued.queueIds;
       const second = ids[1] ?? "";
-      await store.claimQueueEntries(new Date(Date.now() + 1000), 10, 60_000);
-      await store.deferQueueEntry(
-        ids[0] ?? "",
-        new Date(Date.now() + 3_600_000),
-        "451 4.7.1 Greylisted\x1b[31m",
-      );
-      await store.deferQueueEntry(second, new Date(Date.now() + 3_600_000), "421 4.4.2 Timeout");
+      await store.queue.claim(new Date(Date.now() + 1000), 10, 60_000);
+      await store.queue.defer(ids[0] ?? "", new Date(Date.now() + 3_600_000), "451 4.7.1 Greylisted\x1b[31m");
+      await store.queue.defer(second, new Date(Date.now() + 3_600_000), "421 4.4.2 Timeout");
     });
   });
   after(() => cleanup());
@@ -71,9 +67,9 @@ describe("mailroom queue", () => {
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout.toString(), /^1 entry is due now/);
     await withTestStore(dataDir, async (store) => {
-      const entry = await store.getQueueEntry(ids[0] ?? "");
+      const entry = await store.queue.get(ids[0] ?? "");
       assert.ok(entry && entry.nextAttemptAt.getTime() <= Date.now());
-      const other = await store.getQueueEntry(ids[1] ?? "");
+      const other = await store.queue.get(ids[1] ?? "");
       assert.ok(other && other.nextAttemptAt.getTime() > Date.now(), "only the named entry");
     });
     const all = await cli(["retry"]);
@@ -88,8 +84,8 @@ describe("mailroom queue", () => {
       /removing queue entry .*alice@example\.org -> carol@remote\.test \(1 attempts/,
     );
     await withTestStore(dataDir, async (store) => {
-      assert.equal(await store.getQueueEntry(ids[1] ?? ""), null);
-      assert.ok(await store.getQueueEntry(ids[0] ?? ""));
+      assert.equal(await store.queue.get(ids[1] ?? ""), null);
+      assert.ok(await store.queue.get(ids[0] ?? ""));
     });
     assert.equal((await cli(["delete"])).code, 64);
     assert.equal((await cli(["frobnicate"])).code, 64);

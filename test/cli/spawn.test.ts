@@ -38,7 +38,7 @@ describe("the mailroom binary", () => {
   let dataDir: string;
   let cleanup: () => Promise<void>;
   const hashOf = (address: string): Promise<string> =>
-    withTestStore(dataDir, async (store) => (await store.getUser(address))?.passwordHash ?? "");
+    withTestStore(dataDir, async (store) => (await store.directory.getUser(address))?.passwordHash ?? "");
 
   before(async () => {
     ({ dataDir, cleanup } = await makeDataDir());
@@ -63,7 +63,7 @@ describe("the mailroom binary", () => {
         mailroom("alias", "add", "team@example.org", "alice@example.org", "--data-dir", dataDir),
       );
       assert.equal(added.code, 0, added.stderr);
-      assert.deepEqual(await server.aliasDestinations("team@example.org"), ["alice@example.org"]);
+      assert.deepEqual(await server.directory.aliasDestinations("team@example.org"), ["alice@example.org"]);
     } finally {
       await server.close();
     }

@@ -1,4 +1,4 @@
-// Contract for Store.readHeaderBlocks: run inside runStoreContract against every backend.
+// Contract for BlobStore.readHeaderBlocks: run inside runStoreContract against every backend.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -10,13 +10,13 @@ export interface HeaderBlockContext {
 }
 
 async function writeChunks(store: Store, chunks: Array<string | Buffer>): Promise<BlobRef> {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   for (const chunk of chunks) await writer.write(Buffer.from(chunk));
   return writer.finish();
 }
 
 async function deliver(store: Store, mailboxId: number, blob: BlobRef): Promise<number> {
-  const result = await store.deliver({
+  const result = await store.messages.deliver({
     blob,
     sender: "a@example.net",
     internalDate: new Date(),
@@ -34,15 +34,20 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
       const header = "From: a@example.net\r\nSubject: delivered\r\n\tfolded\r\n\r\n";
       const delivered = await writeChunks(store, [`${header}Body\r\n\r\nmore\r\n`]);
       await deliver(store, inbox.id, delivered);
-      const sent = (await store.getMailbox(user.id, "Sent"))!;
+      const sent = (await store.mailboxes.getMailbox(user.id, "Sent"))!;
       const appendedHeader = "Subject: =?utf-8?q?caf=C3=A9?=\r\nX-Bin: \u00e9\r\n\r\n";
       const appended = await writeChunks(store, [Buffer.from(`${appendedHeader}Hi\r\n`, "latin1")]);
-      await store.append(sent.id, appended, [], new Date());
-      const blocks = await store.readHeaderBlocks([delivered.id, appended.id, "0000000000zzzzzzzzzz", "x"]);
+      await store.messages.append(sent.id, appended, [], new Date());
+      const blocks = await store.blobs.readHeaderBlocks([
+        delivered.id,
+        appended.id,
+        "0000000000zzzzzzzzzz",
+        "x",
+      ]);
       assert.deepEqual([...blocks.keys()].sort(), [delivered.id, appended.id].sort());
       assert.deepEqual(blocks.get(delivered.id), Buffer.from(header));
       assert.deepEqual(blocks.get(appended.id), Buffer.from(appendedHeader, "latin1"));
-      assert.equal((await store.readHeaderBlocks([])).size, 0);
+      assert.equal((await store.blobs.readHeaderBlocks([])).size, 0);
     });
 
     test("the empty line may be split across writes, in every possible place", async () => {
@@ -59,7 +64,7 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
       const oneByteAtATime = await writeChunks(store, [...message]);
       await deliver(store, inbox.id, oneByteAtATime);
       ids.push(oneByteAtATime.id);
-      const blocks = await store.readHeaderBlocks(ids);
+      const blocks = await store.blobs.readHeaderBlocks(ids);
       for (const id of ids) assert.equal(blocks.get(id)?.toString(), message.slice(0, end + 4));
     });
 
@@ -71,8 +76,8 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
       const message = `${long}\r\nbody\r\n`;
       const blob = await writeChunks(store, [message.slice(0, 70_000), message.slice(70_000)]);
       await deliver(store, inbox.id, blob);
-      assert.equal((await store.readHeaderBlocks([blob.id])).has(blob.id), false);
-      assert.equal((await store.readBlobBytes(blob.id)).toString(), message);
+      assert.equal((await store.blobs.readHeaderBlocks([blob.id])).has(blob.id), false);
+      assert.equal((await store.blobs.readBlobBytes(blob.id)).toString(), message);
     });
 
     test("a header ending exactly at the limit is kept", async () => {
@@ -83,7 +88,7 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
       assert.equal(header.length, HEADER_BLOCK_LIMIT);
       const blob = await writeChunks(store, [header, "body\r\n"]);
       await deliver(store, inbox.id, blob);
-      assert.equal((await store.readHeaderBlocks([blob.id])).get(blob.id)?.length, HEADER_BLOCK_LIMIT);
+      assert.equal((await store.blobs.readHeaderBlocks([blob.id])).get(blob.id)?.length, HEADER_BLOCK_LIMIT);
     });
 
     test("a message without an empty line is all header; an empty first line is the whole header", async () => {
@@ -95,7 +100,7 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
       const b = await writeChunks(store, [noHeader]);
       await deliver(store, inbox.id, a);
       await deliver(store, inbox.id, b);
-      const blocks = await store.readHeaderBlocks([a.id, b.id]);
+      const blocks = await store.blobs.readHeaderBlocks([a.id, b.id]);
       assert.equal(blocks.get(a.id)?.toString(), headerOnly);
       assert.equal(blocks.get(b.id)?.toString(), "\r\n");
     });
@@ -106,16 +111,16 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
       const header = "Subject: travels\r\n\r\n";
       const blob = await writeChunks(store, [`${header}body\r\n`]);
       const uid = await deliver(store, inbox.id, blob);
-      const archive = (await store.getMailbox(user.id, "Archive"))!;
-      const trash = (await store.getMailbox(user.id, "Trash"))!;
-      await store.copyMessages(inbox.id, [uid], archive.id);
-      await store.moveMessages(inbox.id, [uid], trash.id);
+      const archive = (await store.mailboxes.getMailbox(user.id, "Archive"))!;
+      const trash = (await store.mailboxes.getMailbox(user.id, "Trash"))!;
+      await store.messages.copyMessages(inbox.id, [uid], archive.id);
+      await store.messages.moveMessages(inbox.id, [uid], trash.id);
       const ids = [
-        ...(await store.listMessages(archive.id)).map((m) => m.messageId),
-        ...(await store.listMessages(trash.id)).map((m) => m.messageId),
+        ...(await store.messages.listMessages(archive.id)).map((m) => m.messageId),
+        ...(await store.messages.listMessages(trash.id)).map((m) => m.messageId),
       ];
       assert.deepEqual(ids, [blob.id, blob.id]);
-      assert.equal((await store.readHeaderBlocks(ids)).get(blob.id)?.toString(), header);
+      assert.equal((await store.blobs.readHeaderBlocks(ids)).get(blob.id)?.toString(), header);
     });
 
     test("a long list is answered whole, with duplicates", async () => {
@@ -128,7 +133,12 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
         known.push(blob.id);
       }
       const unknown = Array.from({ length: 1200 }, (_, n) => `0000000000${String(n).padStart(10, "0")}`);
-      const blocks = await store.readHeaderBlocks([...unknown.slice(0, 700), ...known, ...known, ...unknown]);
+      const blocks = await store.blobs.readHeaderBlocks([
+        ...unknown.slice(0, 700),
+        ...known,
+        ...known,
+        ...unknown,
+      ]);
       assert.deepEqual([...blocks.keys()].sort(), [...known].sort());
       for (const [n, id] of known.entries())
         assert.equal(blocks.get(id)?.toString(), `Subject: ${n}\r\n\r\n`);
@@ -137,7 +147,7 @@ export function describeHeaderBlocks(context: HeaderBlockContext): void {
     test("readHeaderBlocks refuses what is not a list of ids", async () => {
       const store = context.store();
       await assert.rejects(
-        store.readHeaderBlocks([1 as unknown as string]),
+        store.blobs.readHeaderBlocks([1 as unknown as string]),
         (error: unknown) => (error as { code?: string }).code === "invalid",
       );
     });

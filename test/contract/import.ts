@@ -4,29 +4,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { newMessageId, newQueueId } from "../../src/store/ids.js";
-import {
-  type BlobRef,
-  type Mailbox,
-  type QueueEntry,
-  type Store,
-  StoreError,
-} from "../../src/store/types.js";
+import type { BlobRef, Mailbox, QueueEntry, Store } from "../../src/store/types.js";
+import { rejectsWith } from "./support.js";
 
 export interface ImportContext {
   store(): Store;
   freshUser(): Promise<{ inbox: Mailbox; user: { id: number } }>;
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: StoreError["code"]): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof StoreError, `expected a StoreError, got ${String(error)}`);
-    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    return true;
-  });
-}
-
 async function body(store: Store, text: string, id = newMessageId()): Promise<BlobRef> {
-  const writer = await store.createBlobWriter({ id });
+  const writer = await store.blobs.createBlobWriter({ id });
   assert.equal(writer.id, id);
   await writer.write(Buffer.from(text));
   return writer.finish();
@@ -42,16 +29,16 @@ export function describeImport(context: ImportContext): void {
       const id = newMessageId();
       const ref = await body(store, text("kept id"), id);
       assert.deepEqual(ref, { id, size: Buffer.byteLength(text("kept id")) });
-      await store.importMessages(inbox.id, [
+      await store.imports.importMessages(inbox.id, [
         { uid: 1, blob: ref, flags: [], internalDate: new Date(), modseq: 1 },
       ]);
-      assert.equal((await store.readBlobBytes(id)).toString(), text("kept id"));
-      await rejectsWith(store.createBlobWriter({ id }), "exists");
-      await rejectsWith(store.createBlobWriter({ id: "../../etc/passwd" }), "invalid");
-      const unfinished = await store.createBlobWriter();
+      assert.equal((await store.blobs.readBlobBytes(id)).toString(), text("kept id"));
+      await rejectsWith(store.blobs.createBlobWriter({ id }), "exists");
+      await rejectsWith(store.blobs.createBlobWriter({ id: "../../etc/passwd" }), "invalid");
+      const unfinished = await store.blobs.createBlobWriter();
       await unfinished.write(Buffer.from("half"));
       const absent = newMessageId();
-      const found = await store.hasBlobs([id, absent, unfinished.id]);
+      const found = await store.imports.hasBlobs([id, absent, unfinished.id]);
       assert.deepEqual([...found], [id]);
       await unfinished.abort();
     });
@@ -59,7 +46,7 @@ export function describeImport(context: ImportContext): void {
     test("importMailbox creates with the given numbers, adopts an empty mailbox, refuses a full one", async () => {
       const store = context.store();
       const { user, inbox } = await context.freshUser();
-      const created = await store.importMailbox(user.id, {
+      const created = await store.imports.importMailbox(user.id, {
         name: "Projects/Old",
         specialUse: "\\Archive",
         subscribed: false,
@@ -73,10 +60,10 @@ export function describeImport(context: ImportContext): void {
       assert.equal(created.uidValidity, 1_000_000_001);
       assert.equal(created.uidNext, 40);
       assert.equal(created.highestModseq, 90);
-      assert.deepEqual(await store.getMailbox(user.id, "Projects/Old"), created);
+      assert.deepEqual(await store.mailboxes.getMailbox(user.id, "Projects/Old"), created);
 
       // A second import with lower numbers never moves UIDNEXT or HIGHESTMODSEQ back.
-      const again = await store.importMailbox(user.id, {
+      const again = await store.imports.importMailbox(user.id, {
         name: "Projects/Old",
         specialUse: null,
         subscribed: true,
@@ -91,7 +78,7 @@ export function describeImport(context: ImportContext): void {
       assert.equal(again.specialUse, null);
 
       // INBOX as addUser made it: empty, so it takes the source's UIDVALIDITY.
-      const adopted = await store.importMailbox(user.id, {
+      const adopted = await store.imports.importMailbox(user.id, {
         name: "INBOX",
         specialUse: null,
         subscribed: true,
@@ -104,11 +91,11 @@ export function describeImport(context: ImportContext): void {
       assert.equal(adopted.uidNext, 3);
 
       const ref = await body(store, text("occupied"));
-      await store.importMessages(inbox.id, [
+      await store.imports.importMessages(inbox.id, [
         { uid: 1, blob: ref, flags: [], internalDate: new Date(), modseq: 2 },
       ]);
       await rejectsWith(
-        store.importMailbox(user.id, {
+        store.imports.importMailbox(user.id, {
           name: "INBOX",
           specialUse: null,
           subscribed: true,
@@ -118,13 +105,13 @@ export function describeImport(context: ImportContext): void {
         }),
         "not-empty",
       );
-      assert.equal((await store.getMailbox(user.id, "INBOX"))?.uidValidity, 7, "nothing changed");
+      assert.equal((await store.mailboxes.getMailbox(user.id, "INBOX"))?.uidValidity, 7, "nothing changed");
 
       // Mailboxes created afterwards still get a UIDVALIDITY above every imported one.
-      const fresh = await store.createMailbox(user.id, "Later");
+      const fresh = await store.mailboxes.createMailbox(user.id, "Later");
       assert.ok(fresh.uidValidity > 1_000_000_001);
       await rejectsWith(
-        store.importMailbox(user.id, {
+        store.imports.importMailbox(user.id, {
           name: "Bad",
           specialUse: null,
           subscribed: true,
@@ -139,7 +126,7 @@ export function describeImport(context: ImportContext): void {
     test("importMessages inserts under the given UIDs and updates flags of present ones", async () => {
       const store = context.store();
       const { user } = await context.freshUser();
-      const mailbox = await store.importMailbox(user.id, {
+      const mailbox = await store.imports.importMailbox(user.id, {
         name: "Imported",
         specialUse: null,
         subscribed: true,
@@ -150,11 +137,11 @@ export function describeImport(context: ImportContext): void {
       const shared = await body(store, text("shared"));
       const other = await body(store, text("other"));
       const date = new Date("2024-03-01T10:00:00Z");
-      await store.importMessages(mailbox.id, [
+      await store.imports.importMessages(mailbox.id, [
         { uid: 3, blob: shared, flags: ["\\Seen", "$Label1"], internalDate: date, modseq: 7 },
         { uid: 9, blob: other, flags: [], internalDate: date, modseq: 4 },
       ]);
-      let listed = await store.listMessages(mailbox.id);
+      let listed = await store.messages.listMessages(mailbox.id);
       assert.deepEqual(
         listed.map((m) => [
           m.uid,
@@ -169,24 +156,24 @@ export function describeImport(context: ImportContext): void {
           [9, other.id, [], date.getTime(), 4, other.size],
         ],
       );
-      let status = await store.mailboxStatus(mailbox.id);
+      let status = await store.mailboxes.mailboxStatus(mailbox.id);
       assert.equal(status.uidNext, 10);
       assert.equal(status.highestModseq, 7);
       assert.equal(status.unseen, 1);
 
-      await store.importMessages(mailbox.id, [
+      await store.imports.importMessages(mailbox.id, [
         { uid: 9, blob: other, flags: ["\\Flagged"], internalDate: date, modseq: 12 },
       ]);
-      listed = await store.listMessages(mailbox.id);
+      listed = await store.messages.listMessages(mailbox.id);
       assert.equal(listed.length, 2);
       assert.deepEqual(listed[1]?.flags, ["\\Flagged"]);
       assert.equal(listed[1]?.modseq, 12);
-      status = await store.mailboxStatus(mailbox.id);
+      status = await store.mailboxes.mailboxStatus(mailbox.id);
       assert.equal(status.highestModseq, 12);
 
       // A delivery after the import continues above the imported UIDs.
       const next = await body(store, text("after"));
-      const delivered = await store.deliver({
+      const delivered = await store.messages.deliver({
         blob: next,
         sender: "",
         internalDate: new Date(),
@@ -196,13 +183,13 @@ export function describeImport(context: ImportContext): void {
       assert.equal(delivered.uids[0]?.uid, 10);
 
       await rejectsWith(
-        store.importMessages(mailbox.id, [
+        store.imports.importMessages(mailbox.id, [
           { uid: 20, blob: { id: newMessageId(), size: 3 }, flags: [], internalDate: date, modseq: 13 },
         ]),
         "not-found",
       );
       await rejectsWith(
-        store.importMessages(mailbox.id, [
+        store.imports.importMessages(mailbox.id, [
           {
             uid: 21,
             blob: { id: shared.id, size: shared.size + 1 },
@@ -213,13 +200,17 @@ export function describeImport(context: ImportContext): void {
         ]),
         "invalid",
       );
-      assert.equal((await store.listMessages(mailbox.id)).length, 3, "a refused batch changes nothing");
+      assert.equal(
+        (await store.messages.listMessages(mailbox.id)).length,
+        3,
+        "a refused batch changes nothing",
+      );
     });
 
     test("importExpunged removes present UIDs and keeps the MODSEQs for QRESYNC", async () => {
       const store = context.store();
       const { user } = await context.freshUser();
-      const mailbox = await store.importMailbox(user.id, {
+      const mailbox = await store.imports.importMailbox(user.id, {
         name: "History",
         specialUse: null,
         subscribed: true,
@@ -228,24 +219,28 @@ export function describeImport(context: ImportContext): void {
         highestModseq: 1,
       });
       const ref = await body(store, text("soon gone"));
-      await store.importMessages(mailbox.id, [
+      await store.imports.importMessages(mailbox.id, [
         { uid: 5, blob: ref, flags: [], internalDate: new Date(), modseq: 3 },
       ]);
-      await store.importExpunged(mailbox.id, [
+      await store.imports.importExpunged(mailbox.id, [
         { uid: 2, modseq: 4 },
         { uid: 5, modseq: 8 },
       ]);
-      assert.deepEqual(await store.listMessages(mailbox.id), []);
-      assert.deepEqual(await store.listExpunged(mailbox.id), [
+      assert.deepEqual(await store.messages.listMessages(mailbox.id), []);
+      assert.deepEqual(await store.imports.listExpunged(mailbox.id), [
         { uid: 2, modseq: 4 },
         { uid: 5, modseq: 8 },
       ]);
-      assert.deepEqual(await store.expungedSince(mailbox.id, 4), [5]);
-      const status = await store.mailboxStatus(mailbox.id);
+      assert.deepEqual(await store.messages.expungedSince(mailbox.id, 4), [5]);
+      const status = await store.mailboxes.mailboxStatus(mailbox.id);
       assert.equal(status.highestModseq, 8);
       assert.equal(status.uidNext, 6);
-      assert.deepEqual([...(await store.hasBlobs([ref.id]))], [], "the body nothing references is gone");
-      await rejectsWith(store.listExpunged(987_654_321), "not-found");
+      assert.deepEqual(
+        [...(await store.imports.hasBlobs([ref.id]))],
+        [],
+        "the body nothing references is gone",
+      );
+      await rejectsWith(store.imports.listExpunged(987_654_321), "not-found");
     });
 
     test("importQueueEntry keeps the id; a delivering entry arrives queued and due at its lease end", async () => {
@@ -267,8 +262,8 @@ export function describeImport(context: ImportContext): void {
         claimedUntil: leaseEnd,
         delayNotified: true,
       };
-      await store.importQueueEntry(entry);
-      assert.deepEqual(await store.getQueueEntry(entry.id), {
+      await store.imports.importQueueEntry(entry);
+      assert.deepEqual(await store.queue.get(entry.id), {
         ...entry,
         state: "queued",
         nextAttemptAt: leaseEnd,
@@ -281,13 +276,13 @@ export function describeImport(context: ImportContext): void {
         claimedUntil: null,
         lastError: null,
       };
-      await store.importQueueEntry(updated);
-      assert.deepEqual(await store.getQueueEntry(entry.id), updated);
-      assert.equal((await store.listQueue()).filter((each) => each.id === entry.id).length, 1);
+      await store.imports.importQueueEntry(updated);
+      assert.deepEqual(await store.queue.get(entry.id), updated);
+      assert.equal((await store.queue.list()).filter((each) => each.id === entry.id).length, 1);
       // Other tests count every queued entry: leave none behind.
-      await store.completeQueueEntry(entry.id);
+      await store.queue.complete(entry.id);
       await rejectsWith(
-        store.importQueueEntry({ ...entry, id: newQueueId(), messageId: newMessageId() }),
+        store.imports.importQueueEntry({ ...entry, id: newQueueId(), messageId: newMessageId() }),
         "not-found",
       );
     });

@@ -15,31 +15,32 @@ export function describeListMessages(context: ListMessagesContext): void {
       const store = context.store();
       const { inbox } = await context.freshUser();
       for (let n = 1; n <= count; n++) {
-        const writer = await store.createBlobWriter();
+        const writer = await store.blobs.createBlobWriter();
         await writer.write(Buffer.from(`Subject: ${n}\r\n\r\nbody ${"x".repeat(n)}\r\n`));
         const blob = await writer.finish();
         const flags = n % 3 === 0 ? ["\\Seen", "$Work"] : n % 3 === 1 ? [] : ["\\Flagged"];
-        await store.append(inbox.id, blob, flags, new Date(Date.UTC(2024, 0, n, 1, 2, 3, n)));
+        await store.messages.append(inbox.id, blob, flags, new Date(Date.UTC(2024, 0, n, 1, 2, 3, n)));
       }
       return { store, inbox };
     }
 
     test("uidFrom and uidTo are inclusive, either may be absent, and results match the full list", async () => {
       const { store, inbox } = await fill(8);
-      await store.expunge(inbox.id, [4]);
-      const all = await store.listMessages(inbox.id);
+      await store.messages.expunge(inbox.id, [4]);
+      const all = await store.messages.listMessages(inbox.id);
       assert.deepEqual(
         all.map((m) => m.uid),
         [1, 2, 3, 5, 6, 7, 8],
       );
       const within = (from: number, to: number) => all.filter((m) => m.uid >= from && m.uid <= to);
-      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 3, uidTo: 6 }), within(3, 6));
-      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 6 }), within(6, Infinity));
-      assert.deepEqual(await store.listMessages(inbox.id, { uidTo: 2 }), within(0, 2));
-      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 4, uidTo: 4 }), []);
-      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 7, uidTo: 3 }), []);
-      assert.deepEqual(await store.listMessages(inbox.id, { uidFrom: 9 }), []);
-      for (const message of all) assert.deepEqual(await store.getMessage(inbox.id, message.uid), message);
+      assert.deepEqual(await store.messages.listMessages(inbox.id, { uidFrom: 3, uidTo: 6 }), within(3, 6));
+      assert.deepEqual(await store.messages.listMessages(inbox.id, { uidFrom: 6 }), within(6, Infinity));
+      assert.deepEqual(await store.messages.listMessages(inbox.id, { uidTo: 2 }), within(0, 2));
+      assert.deepEqual(await store.messages.listMessages(inbox.id, { uidFrom: 4, uidTo: 4 }), []);
+      assert.deepEqual(await store.messages.listMessages(inbox.id, { uidFrom: 7, uidTo: 3 }), []);
+      assert.deepEqual(await store.messages.listMessages(inbox.id, { uidFrom: 9 }), []);
+      for (const message of all)
+        assert.deepEqual(await store.messages.getMessage(inbox.id, message.uid), message);
       const third = all.find((m) => m.uid === 3)!;
       assert.deepEqual([...third.flags].sort(), ["$Work", "\\Seen"]);
       assert.equal(third.internalDate.getTime(), Date.UTC(2024, 0, 3, 1, 2, 3, 3));
@@ -47,16 +48,16 @@ export function describeListMessages(context: ListMessagesContext): void {
 
     test("a UID range combines with sinceModseq", async () => {
       const { store, inbox } = await fill(6);
-      const before = (await store.getMailboxById(inbox.id))!.highestModseq;
-      await store.updateFlags(inbox.id, [2, 5], "add", ["\\Answered"]);
-      const changed = await store.listMessages(inbox.id, { sinceModseq: before, uidFrom: 3 });
+      const before = (await store.mailboxes.getMailboxById(inbox.id))!.highestModseq;
+      await store.messages.updateFlags(inbox.id, [2, 5], "add", ["\\Answered"]);
+      const changed = await store.messages.listMessages(inbox.id, { sinceModseq: before, uidFrom: 3 });
       assert.deepEqual(
         changed.map((m) => m.uid),
         [5],
       );
       assert.ok(changed[0]!.flags.includes("\\Answered"));
       assert.deepEqual(
-        (await store.listMessages(inbox.id, { sinceModseq: before, uidTo: 4 })).map((m) => m.uid),
+        (await store.messages.listMessages(inbox.id, { sinceModseq: before, uidTo: 4 })).map((m) => m.uid),
         [2],
       );
     });
@@ -70,7 +71,7 @@ export function describeListMessages(context: ListMessagesContext): void {
         { sinceModseq: Number.NaN },
       ]) {
         await assert.rejects(
-          store.listMessages(inbox.id, options),
+          store.messages.listMessages(inbox.id, options),
           (error: unknown) => (error as { code?: string }).code === "invalid",
         );
       }

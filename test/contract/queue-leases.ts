@@ -15,10 +15,10 @@ const LEASE_MS = 60_000;
 export function describeQueueLeases(context: QueueLeasesContext): void {
   describe("queue lease renewal", () => {
     async function queueOne(store: Store, recipient: string): Promise<string> {
-      const writer = await store.createBlobWriter();
+      const writer = await store.blobs.createBlobWriter();
       await writer.write(Buffer.from(`Subject: lease\r\n\r\nfor ${recipient}\r\n`));
       const blob = await writer.finish();
-      const result = await store.deliver({
+      const result = await store.messages.deliver({
         blob,
         sender: "s@example.net",
         internalDate: new Date(),
@@ -32,8 +32,8 @@ export function describeQueueLeases(context: QueueLeasesContext): void {
 
     /** Claims are global: settles every entry other tests left due, far in the future. */
     async function drain(store: Store): Promise<void> {
-      for (const entry of await store.claimQueueEntries(new Date(Date.now() + 20 * 86_400_000), 1000, 1))
-        await store.completeQueueEntry(entry.id);
+      for (const entry of await store.queue.claim(new Date(Date.now() + 20 * 86_400_000), 1000, 1))
+        await store.queue.complete(entry.id);
     }
 
     test("a held lease is extended: the entry is not due again until the new end", async () => {
@@ -41,24 +41,24 @@ export function describeQueueLeases(context: QueueLeasesContext): void {
       await drain(store);
       const id = await queueOne(store, "renew@remote.example");
       const claimedAt = new Date(Date.now() + 1000);
-      const [claimed] = await store.claimQueueEntries(claimedAt, 10, LEASE_MS);
+      const [claimed] = await store.queue.claim(claimedAt, 10, LEASE_MS);
       assert.equal(claimed?.id, id);
 
       const until = new Date(claimedAt.getTime() + 5 * LEASE_MS);
-      assert.deepEqual(await store.renewQueueLeases([id], until), [id]);
-      const renewed = await store.getQueueEntry(id);
+      assert.deepEqual(await store.queue.renewLeases([id], until), [id]);
+      const renewed = await store.queue.get(id);
       assert.equal(renewed?.state, "delivering");
       assert.equal(renewed?.claimedUntil?.getTime(), until.getTime());
       assert.equal(renewed?.attempts, 1, "a renewal is not a new attempt");
       // Past the original lease but before the renewed one, nobody may take it.
       const pastFirstLease = new Date(claimedAt.getTime() + 2 * LEASE_MS);
-      assert.deepEqual(await store.claimQueueEntries(pastFirstLease, 10, LEASE_MS), []);
+      assert.deepEqual(await store.queue.claim(pastFirstLease, 10, LEASE_MS), []);
       const pastRenewal = new Date(until.getTime() + 1);
       assert.deepEqual(
-        (await store.claimQueueEntries(pastRenewal, 10, LEASE_MS)).map((entry) => entry.id),
+        (await store.queue.claim(pastRenewal, 10, LEASE_MS)).map((entry) => entry.id),
         [id],
       );
-      await store.completeQueueEntry(id);
+      await store.queue.complete(id);
     });
 
     test("entries not delivering, recorded or unknown are not renewed, and nothing changes", async () => {
@@ -69,28 +69,28 @@ export function describeQueueLeases(context: QueueLeasesContext): void {
       );
       assert.ok(held && deferred && completed && waiting);
       const claimedAt = new Date(Date.now() + 1000);
-      const claimed = await store.claimQueueEntries(claimedAt, 10, LEASE_MS);
+      const claimed = await store.queue.claim(claimedAt, 10, LEASE_MS);
       assert.equal(claimed.length, 4);
       const later = new Date(claimedAt.getTime() + 86_400_000);
-      await store.deferQueueEntry(deferred, later, "451 4.3.0 later");
-      await store.completeQueueEntry(completed);
+      await store.queue.defer(deferred, later, "451 4.3.0 later");
+      await store.queue.complete(completed);
       // `waiting` goes back to "queued" too, then is asked for while not claimed by anyone.
-      await store.deferQueueEntry(waiting, later, "451 4.3.0 later");
+      await store.queue.defer(waiting, later, "451 4.3.0 later");
 
       const until = new Date(claimedAt.getTime() + 3 * LEASE_MS);
-      const renewed = await store.renewQueueLeases(
+      const renewed = await store.queue.renewLeases(
         [held, deferred, completed, waiting, "no-such-entry", held],
         until,
       );
       assert.deepEqual(renewed, [held]);
-      const afterDefer = await store.getQueueEntry(deferred);
+      const afterDefer = await store.queue.get(deferred);
       assert.equal(afterDefer?.state, "queued");
       assert.equal(afterDefer?.claimedUntil, null);
       assert.equal(afterDefer?.nextAttemptAt.getTime(), later.getTime());
-      assert.equal(await store.getQueueEntry(completed), null);
-      assert.deepEqual(await store.renewQueueLeases([], until), []);
+      assert.equal(await store.queue.get(completed), null);
+      assert.deepEqual(await store.queue.renewLeases([], until), []);
 
-      for (const id of [held, deferred, waiting]) await store.completeQueueEntry(id);
+      for (const id of [held, deferred, waiting]) await store.queue.complete(id);
     });
   });
 }

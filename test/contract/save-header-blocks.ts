@@ -17,10 +17,10 @@ export interface SaveHeaderBlocksContext {
 }
 
 async function deliverBody(store: Store, mailboxId: number, body: string | Buffer): Promise<BlobRef> {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   await writer.write(Buffer.from(body));
   const blob = await writer.finish();
-  await store.deliver({
+  await store.messages.deliver({
     blob,
     sender: "a@example.net",
     internalDate: new Date(),
@@ -44,14 +44,14 @@ export function describeSaveHeaderBlocks(context: SaveHeaderBlocksContext): void
       const header = "Subject: kept\r\n\r\n";
       const blob = await deliverBody(store, inbox.id, `${header}body\r\n`);
       const other = "Subject: other\r\n\r\n";
-      await store.saveHeaderBlocks(
+      await store.blobs.saveHeaderBlocks(
         new Map([
           [blob.id, Buffer.from(other)],
           ["0000000000zzzzzzzzzz", Buffer.from(other)],
         ]),
       );
-      assert.deepEqual((await store.readHeaderBlocks([blob.id])).get(blob.id), Buffer.from(header));
-      await store.saveHeaderBlocks(new Map());
+      assert.deepEqual((await store.blobs.readHeaderBlocks([blob.id])).get(blob.id), Buffer.from(header));
+      await store.blobs.saveHeaderBlocks(new Map());
     });
 
     test("a block that cannot be the message's header is refused and nothing is saved", async () => {
@@ -69,14 +69,14 @@ export function describeSaveHeaderBlocks(context: SaveHeaderBlocksContext): void
         [small.id, Buffer.from("Subject: s\r\n\r\nbody\r\n\r\nand more than the message\r\n\r\n")],
       ];
       for (const [id, block] of refused) {
-        await assert.rejects(store.saveHeaderBlocks(new Map([[id, block]])), isInvalid);
+        await assert.rejects(store.blobs.saveHeaderBlocks(new Map([[id, block]])), isInvalid);
       }
       await assert.rejects(
-        store.saveHeaderBlocks(new Map<string, Buffer>([["x", "text" as unknown as Buffer]])),
+        store.blobs.saveHeaderBlocks(new Map<string, Buffer>([["x", "text" as unknown as Buffer]])),
         isInvalid,
       );
-      await assert.rejects(store.saveHeaderBlocks([] as unknown as Map<string, Buffer>), isInvalid);
-      assert.equal((await store.readHeaderBlocks([long.id])).size, 0);
+      await assert.rejects(store.blobs.saveHeaderBlocks([] as unknown as Map<string, Buffer>), isInvalid);
+      assert.equal((await store.blobs.readHeaderBlocks([long.id])).size, 0);
     });
   });
 }

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { createDeliveryAgent } from "../../src/delivery/agent.js";
 import type { DeliveryAgent, RecipientContext } from "../../src/delivery/types.js";
 import { type DeliveryInput, type Store, StoreError } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { dummyCredentials, openTempStore } from "./helpers.js";
 
 const logger = pino({ level: "silent" });
@@ -22,18 +23,21 @@ describe("DeliveryAgent on the SQLite store", () => {
   before(async () => {
     ({ store, cleanup } = await openTempStore());
     // Watch deliver() to check the commit is a single call.
-    const realDeliver = store.deliver.bind(store);
-    store.deliver = (input) => {
-      deliverCalls.push(input);
-      return realDeliver(input);
-    };
-    agent = createDeliveryAgent({ store, logger });
-    await store.addDomain("example.org");
-    await store.addUser("alice@example.org", dummyCredentials);
-    await store.addUser("bob@example.org", dummyCredentials);
-    await store.addAlias("team@example.org", "alice@example.org");
-    await store.addAlias("team@example.org", "bob@example.org");
-    await store.addAlias("fwd@example.org", "friend@remote.test");
+    const watched = spyStore(store, {
+      messages: (messages) => ({
+        deliver: (input) => {
+          deliverCalls.push(input);
+          return messages.deliver(input);
+        },
+      }),
+    });
+    agent = createDeliveryAgent({ store: watched, logger });
+    await store.directory.addDomain("example.org");
+    await store.directory.addUser("alice@example.org", dummyCredentials);
+    await store.directory.addUser("bob@example.org", dummyCredentials);
+    await store.directory.addAlias("team@example.org", "alice@example.org");
+    await store.directory.addAlias("team@example.org", "bob@example.org");
+    await store.directory.addAlias("fwd@example.org", "friend@remote.test");
   });
   after(() => cleanup());
 
@@ -73,13 +77,10 @@ describe("DeliveryAgent on the SQLite store", () => {
   });
 
   test("a failing store gives a temporary 451 4.3.0", async () => {
-    const failing = new Proxy(store, {
-      get(target, property) {
-        if (property === "getDomain")
-          return () => Promise.reject(new StoreError("unavailable", "database is locked"));
-        const value = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const failing = spyStore(store, {
+      directory: () => ({
+        getDomain: () => Promise.reject(new StoreError("unavailable", "database is locked")),
+      }),
     });
     const failingAgent = createDeliveryAgent({ store: failing, logger });
     const verdict = await failingAgent.checkRecipient("alice@example.org", anonymous);
@@ -113,17 +114,17 @@ describe("DeliveryAgent on the SQLite store", () => {
     assert.equal(result.queueIds.length, 2);
 
     for (const address of ["alice@example.org", "bob@example.org"]) {
-      const user = await store.getUser(address);
+      const user = await store.directory.getUser(address);
       assert.ok(user);
-      const inbox = await store.getMailbox(user.id, "INBOX");
+      const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
       assert.ok(inbox);
-      const messages = await store.listMessages(inbox.id);
+      const messages = await store.messages.listMessages(inbox.id);
       assert.equal(messages.length, 1, `${address} gets exactly one copy`);
       assert.equal(messages[0]?.internalDate.getTime(), receivedAt.getTime());
-      assert.deepEqual(await store.readBlobBytes(messages[0]?.messageId ?? ""), body);
+      assert.deepEqual(await store.blobs.readBlobBytes(messages[0]?.messageId ?? ""), body);
     }
 
-    const queue = await store.listQueue();
+    const queue = await store.queue.list();
     const byRecipient = new Map(queue.map((entry) => [entry.recipient, entry]));
     assert.deepEqual([...byRecipient.keys()].sort(), ["friend@remote.test", "other@remote.test"]);
     const forwarded = byRecipient.get("friend@remote.test");
@@ -132,20 +133,20 @@ describe("DeliveryAgent on the SQLite store", () => {
     assert.equal(byRecipient.get("other@remote.test")?.dsn.orcpt, "rfc822;other@remote.test");
     assert.equal(forwarded?.sender, "sender@remote.test");
     assert.deepEqual(forwarded?.envelopeDsn, { ret: "HDRS", envid: "env-1" });
-    for (const entry of queue) await store.completeQueueEntry(entry.id);
+    for (const entry of queue) await store.queue.complete(entry.id);
   });
 
   test("commit refuses, committing nothing, when a recipient has vanished since RCPT", async () => {
-    await store.addUser("temp@example.org", dummyCredentials);
+    await store.directory.addUser("temp@example.org", dummyCredentials);
     const writer = await agent.createBlobWriter();
     await writer.write(Buffer.from("Subject: late\r\n\r\n"));
     const blob = await writer.finish();
-    await store.removeUser("temp@example.org");
-    const alice = await store.getUser("alice@example.org");
+    await store.directory.removeUser("temp@example.org");
+    const alice = await store.directory.getUser("alice@example.org");
     assert.ok(alice);
-    const inbox = await store.getMailbox(alice.id, "INBOX");
+    const inbox = await store.mailboxes.getMailbox(alice.id, "INBOX");
     assert.ok(inbox);
-    const before = (await store.listMessages(inbox.id)).length;
+    const before = (await store.messages.listMessages(inbox.id)).length;
     await assert.rejects(
       agent.commit({
         blob,
@@ -156,8 +157,8 @@ describe("DeliveryAgent on the SQLite store", () => {
       (err: unknown) =>
         err instanceof StoreError && err.code === "not-found" && /temp@example\.org/.test(err.message),
     );
-    assert.equal((await store.listMessages(inbox.id)).length, before);
-    assert.deepEqual(await store.listQueue(), []);
+    assert.equal((await store.messages.listMessages(inbox.id)).length, before);
+    assert.deepEqual(await store.queue.list(), []);
   });
 
   test("NOTIFY=SUCCESS for a local recipient sends the sender a 'delivered' report (RFC 3461 §5.2.2)", async () => {
@@ -173,12 +174,12 @@ describe("DeliveryAgent on the SQLite store", () => {
       envelopeDsn: { envid: "conf-1" },
       receivedAt: new Date(),
     });
-    const alice = await store.getUser("alice@example.org");
-    const inbox = alice && (await store.getMailbox(alice.id, "INBOX"));
+    const alice = await store.directory.getUser("alice@example.org");
+    const inbox = alice && (await store.mailboxes.getMailbox(alice.id, "INBOX"));
     assert.ok(inbox);
     const reports = [];
-    for (const row of await store.listMessages(inbox.id)) {
-      const text = (await store.readBlobBytes(row.messageId)).toString("latin1");
+    for (const row of await store.messages.listMessages(inbox.id)) {
+      const text = (await store.blobs.readBlobBytes(row.messageId)).toString("latin1");
       if (text.includes("multipart/report")) reports.push(text);
     }
     assert.equal(reports.length, 1);

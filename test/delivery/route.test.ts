@@ -35,25 +35,25 @@ describe("resolveRecipient against the SQLite store", () => {
 
   before(async () => {
     ({ store, cleanup } = await openTempStore());
-    await store.addDomain("example.org");
-    await store.addDomain("example.net");
+    await store.directory.addDomain("example.org");
+    await store.directory.addDomain("example.net");
     for (const user of ["alice", "bob", "carol"])
-      await store.addUser(`${user}@example.org`, dummyCredentials);
-    await store.addAlias("team@example.org", "alice@example.org");
-    await store.addAlias("team@example.org", "bob@example.org");
-    await store.addAlias("first@example.org", "second@example.org");
-    await store.addAlias("second@example.org", "carol@example.org");
-    await store.addAlias("loop1@example.org", "loop2@example.org");
-    await store.addAlias("loop2@example.org", "loop1@example.org");
-    await store.addAlias("ring1@example.org", "ring2@example.org");
-    await store.addAlias("ring2@example.org", "ring1@example.org");
-    await store.addAlias("ring2@example.org", "alice@example.org");
-    await store.addAlias("fwd@example.org", "someone@remote.test");
-    await store.addAlias("fwd@example.org", "bob@example.org");
-    await store.addAlias("both@example.org", "alice@example.org");
-    await store.addAlias("both@example.org", "team@example.org");
-    await store.addAlias("bob+special@example.org", "carol@example.org");
-    await store.addAlias("@example.net", "carol@example.org");
+      await store.directory.addUser(`${user}@example.org`, dummyCredentials);
+    await store.directory.addAlias("team@example.org", "alice@example.org");
+    await store.directory.addAlias("team@example.org", "bob@example.org");
+    await store.directory.addAlias("first@example.org", "second@example.org");
+    await store.directory.addAlias("second@example.org", "carol@example.org");
+    await store.directory.addAlias("loop1@example.org", "loop2@example.org");
+    await store.directory.addAlias("loop2@example.org", "loop1@example.org");
+    await store.directory.addAlias("ring1@example.org", "ring2@example.org");
+    await store.directory.addAlias("ring2@example.org", "ring1@example.org");
+    await store.directory.addAlias("ring2@example.org", "alice@example.org");
+    await store.directory.addAlias("fwd@example.org", "someone@remote.test");
+    await store.directory.addAlias("fwd@example.org", "bob@example.org");
+    await store.directory.addAlias("both@example.org", "alice@example.org");
+    await store.directory.addAlias("both@example.org", "team@example.org");
+    await store.directory.addAlias("bob+special@example.org", "carol@example.org");
+    await store.directory.addAlias("@example.net", "carol@example.org");
   });
   after(() => cleanup());
 
@@ -134,8 +134,9 @@ describe("resolveRecipient against the SQLite store", () => {
 
   test("chains deeper than the bound are cut and reported", async () => {
     const hops = MAX_ALIAS_DEPTH + 2;
-    for (let i = 0; i < hops; i++) await store.addAlias(`deep${i}@example.org`, `deep${i + 1}@example.org`);
-    await store.addAlias(`deep${hops}@example.org`, "alice@example.org");
+    for (let i = 0; i < hops; i++)
+      await store.directory.addAlias(`deep${i}@example.org`, `deep${i + 1}@example.org`);
+    await store.directory.addAlias(`deep${hops}@example.org`, "alice@example.org");
     const resolution = await resolveRecipient(store, "deep0@example.org");
     assert.deepEqual(resolution.users, []);
     assert.equal(resolution.truncated.length, 1);

@@ -32,23 +32,23 @@ describe("submission policy of the DeliveryAgent", () => {
   before(async () => {
     ({ store, cleanup } = await openTempStore());
     agent = createDeliveryAgent({ store, logger });
-    await store.addDomain("example.org");
-    await store.addDomain("unsigned.example");
-    alice = await store.addUser("alice@example.org", dummyCredentials);
-    bob = await store.addUser("bob@example.org", dummyCredentials);
-    await store.addUser("alice+work@example.org", dummyCredentials);
-    await store.addAlias("sales@example.org", "alice@example.org");
-    await store.addAlias("team@example.org", "alice@example.org");
-    await store.addAlias("team@example.org", "bob@example.org");
-    await store.addAlias("chain@example.org", "sales@example.org");
-    await store.addAlias("@example.org", "bob@example.org");
-    await store.addAlias("fwd@unsigned.example", "friend@remote.test");
-    await store.setDkimKey("example.org", {
+    await store.directory.addDomain("example.org");
+    await store.directory.addDomain("unsigned.example");
+    alice = await store.directory.addUser("alice@example.org", dummyCredentials);
+    bob = await store.directory.addUser("bob@example.org", dummyCredentials);
+    await store.directory.addUser("alice+work@example.org", dummyCredentials);
+    await store.directory.addAlias("sales@example.org", "alice@example.org");
+    await store.directory.addAlias("team@example.org", "alice@example.org");
+    await store.directory.addAlias("team@example.org", "bob@example.org");
+    await store.directory.addAlias("chain@example.org", "sales@example.org");
+    await store.directory.addAlias("@example.org", "bob@example.org");
+    await store.directory.addAlias("fwd@unsigned.example", "friend@remote.test");
+    await store.directory.setDkimKey("example.org", {
       selector: "mr202406",
       privateKeyPem: await generateDkimKey("rsa-sha256"),
       algorithm: "rsa-sha256",
     });
-    key = (await store.getDkimKey("example.org"))!;
+    key = (await store.directory.getDkimKey("example.org"))!;
   });
   after(() => cleanup());
 
@@ -129,7 +129,7 @@ describe("submission policy of the DeliveryAgent", () => {
     const last = output.replies.at(-1) ?? "";
     assert.match(last, /^250 2\.0\.0 Ok: queued as /, output.replies.join(""));
     assert.ok(committed);
-    return store.readBlobBytes(committed);
+    return store.blobs.readBlobBytes(committed);
   }
 
   async function verify(message: Buffer) {
@@ -159,10 +159,10 @@ describe("submission policy of the DeliveryAgent", () => {
     assert.match(text, /h=[^;]*Message-ID/i);
     assert.deepEqual(await verify(stored), ["pass"]);
     // Both the local mailbox and the queue got the signed copy: one blob.
-    const inbox = await store.getMailbox(bob.id, "INBOX");
-    const [entry] = await store.listMessages(inbox!.id);
-    assert.equal((await store.readBlobBytes(entry!.messageId)).toString("utf8"), text);
-    const queued = (await store.listQueue()).find((item) => item.messageId === entry!.messageId);
+    const inbox = await store.mailboxes.getMailbox(bob.id, "INBOX");
+    const [entry] = await store.messages.listMessages(inbox!.id);
+    assert.equal((await store.blobs.readBlobBytes(entry!.messageId)).toString("utf8"), text);
+    const queued = (await store.queue.list()).find((item) => item.messageId === entry!.messageId);
     assert.ok(queued);
   });
 

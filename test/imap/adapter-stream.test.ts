@@ -9,8 +9,9 @@ import { defaultConfig } from "../../src/config/defaults.js";
 import { createImapHandler } from "../../src/imap/handler.js";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
-import type { BlobWriter, Store } from "../../src/store/types.js";
+import type { BlobWriter } from "../../src/store/types.js";
 import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
+import { spyStore } from "../support/store-spy.js";
 import { ADDRESS, createFixture, type ImapFixture, PASSWORD } from "./fixtures.js";
 
 const MESSAGES = 200;
@@ -79,34 +80,31 @@ describe("IMAP adapter streaming", () => {
       const body = Buffer.alloc(BODY_SIZE, 0x61 + (i % 26));
       await fixture.deliver(Buffer.concat([Buffer.from(`Subject: big ${i}\r\n\r\n`), body]));
     }
-    const target = fixture.store;
-    const store = new Proxy(target, {
-      get(object, key) {
-        if (key === "readBlob" || key === "readBlobBytes") {
-          return (id: string) => {
-            reads.bodies++;
-            return object[key](id);
+    const store = spyStore(fixture.store, {
+      blobs: (blobs) => ({
+        readBlob: (id) => {
+          reads.bodies++;
+          return blobs.readBlob(id);
+        },
+        readBlobBytes: (id) => {
+          reads.bodies++;
+          return blobs.readBlobBytes(id);
+        },
+        createBlobWriter: async (): Promise<BlobWriter> => {
+          const writer = await blobs.createBlobWriter();
+          writers.opened++;
+          return {
+            id: writer.id,
+            write: (chunk) => writer.write(chunk),
+            finish: () => writer.finish(),
+            abort: () => {
+              writers.aborted++;
+              return writer.abort();
+            },
           };
-        }
-        if (key === "createBlobWriter") {
-          return async (): Promise<BlobWriter> => {
-            const writer = await object.createBlobWriter();
-            writers.opened++;
-            return {
-              id: writer.id,
-              write: (chunk) => writer.write(chunk),
-              finish: () => writer.finish(),
-              abort: () => {
-                writers.aborted++;
-                return writer.abort();
-              },
-            };
-          };
-        }
-        const value = Reflect.get(object, key, object);
-        return typeof value === "function" ? value.bind(object) : value;
-      },
-    }) as Store;
+        },
+      }),
+    });
     const deps: ServiceDeps = {
       config: defaultConfig({ hostname: "mail.example.test" }),
       store,
@@ -197,19 +195,22 @@ describe("IMAP adapter streaming", () => {
     client.socket.write(message);
     client.socket.write("\r\n");
     const second = (await client.until(/A2 OK \[APPENDUID \d+ \d+\]/)).match(/A2 OK \[APPENDUID \d+ (\d+)\]/);
-    const drafts = await fixture.store.getMailbox(fixture.userId, "Drafts");
+    const drafts = await fixture.store.mailboxes.getMailbox(fixture.userId, "Drafts");
     assert.ok(drafts !== null);
     for (const uid of [Number(first?.[1]), Number(second?.[1])]) {
-      const stored = await fixture.store.getMessage(drafts.id, uid);
+      const stored = await fixture.store.messages.getMessage(drafts.id, uid);
       assert.ok(stored !== null);
-      assert.ok((await fixture.store.readBlobBytes(stored.messageId)).equals(message), `UID ${uid} intact`);
+      assert.ok(
+        (await fixture.store.blobs.readBlobBytes(stored.messageId)).equals(message),
+        `UID ${uid} intact`,
+      );
     }
     client.socket.destroy();
   });
 
   test("a client that disconnects mid-APPEND leaves no message, and the writer is aborted", async () => {
     const { client } = await loggedIn();
-    const trash = await fixture.store.getMailbox(fixture.userId, "Trash");
+    const trash = await fixture.store.mailboxes.getMailbox(fixture.userId, "Trash");
     assert.ok(trash !== null);
     const abortedBefore = writers.aborted;
     const openedBefore = writers.opened;
@@ -223,6 +224,6 @@ describe("IMAP adapter streaming", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(writers.opened, openedBefore + 1);
     assert.equal(writers.aborted, abortedBefore + 1);
-    assert.equal((await fixture.store.listMessages(trash.id)).length, 0);
+    assert.equal((await fixture.store.messages.listMessages(trash.id)).length, 0);
   });
 });

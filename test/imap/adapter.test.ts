@@ -115,7 +115,7 @@ print("ok")
 
   test("curl over imaps: LIST and FETCH by UID return the stored bytes", async () => {
     const raw = message("for curl", "curl body\r\n");
-    const archive = await fixture.store.getMailbox(fixture.userId, "Drafts");
+    const archive = await fixture.store.mailboxes.getMailbox(fixture.userId, "Drafts");
     assert.ok(archive !== null);
     const uid = await fixture.deliver(raw, archive.id);
     const base = `imaps://127.0.0.1:${implicit.port}`;
@@ -160,7 +160,7 @@ print("ok")
     await idle.until(/\+ Ready/);
     idle.socket.write(`${ADDRESS} "${PASSWORD}"\r\nb SELECT Junk\r\nc IDLE\r\n`);
     await idle.until(/\+ idling\r\n/);
-    const junk = await fixture.store.getMailbox(fixture.userId, "Junk");
+    const junk = await fixture.store.mailboxes.getMailbox(fixture.userId, "Junk");
     assert.ok(junk !== null);
     const raw = message("idle", "wake up\r\n");
     await fixture.deliver(raw, junk.id);

@@ -6,6 +6,7 @@ import { STREAM_THRESHOLD } from "../../src/imap/commands/fetch.js";
 import { CommandFramer } from "../../src/imap/protocol/framer.js";
 import type { ImapOutput } from "../../src/imap/session.js";
 import type { BlobWriter, Store } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { collect, createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
 
 let fixture: ImapFixture;
@@ -24,40 +25,35 @@ interface CountingStore {
 /** The fixture's store, counting body reads; `hideHeaders` makes readHeaderBlocks omit those ids. */
 function countingStore(hideHeaders: ReadonlySet<string> = new Set()): CountingStore {
   const calls = { readBlob: 0, readBlobBytes: 0, readHeaderBlocks: 0, aborts: 0 };
-  const target = fixture.store;
-  const store = new Proxy(target, {
-    get(object, key) {
-      if (key === "readBlob" || key === "readBlobBytes") {
-        return (id: string) => {
-          calls[key]++;
-          return object[key](id);
+  const store = spyStore(fixture.store, {
+    blobs: (blobs) => ({
+      readBlob: (id) => {
+        calls.readBlob++;
+        return blobs.readBlob(id);
+      },
+      readBlobBytes: (id) => {
+        calls.readBlobBytes++;
+        return blobs.readBlobBytes(id);
+      },
+      readHeaderBlocks: async (ids) => {
+        calls.readHeaderBlocks++;
+        const blocks = await blobs.readHeaderBlocks(ids);
+        for (const id of hideHeaders) blocks.delete(id);
+        return blocks;
+      },
+      createBlobWriter: async (): Promise<BlobWriter> => {
+        const writer = await blobs.createBlobWriter();
+        return {
+          id: writer.id,
+          write: (chunk) => writer.write(chunk),
+          finish: () => writer.finish(),
+          abort: () => {
+            calls.aborts++;
+            return writer.abort();
+          },
         };
-      }
-      if (key === "readHeaderBlocks") {
-        return async (ids: readonly string[]) => {
-          calls.readHeaderBlocks++;
-          const blocks = await object.readHeaderBlocks(ids);
-          for (const id of hideHeaders) blocks.delete(id);
-          return blocks;
-        };
-      }
-      if (key === "createBlobWriter") {
-        return async (): Promise<BlobWriter> => {
-          const writer = await object.createBlobWriter();
-          return {
-            id: writer.id,
-            write: (chunk) => writer.write(chunk),
-            finish: () => writer.finish(),
-            abort: () => {
-              calls.aborts++;
-              return writer.abort();
-            },
-          };
-        };
-      }
-      const value = Reflect.get(object, key, object);
-      return typeof value === "function" ? value.bind(object) : value;
-    },
+      },
+    }),
   });
   return { store, calls };
 }
@@ -144,7 +140,9 @@ describe("FETCH streams its responses", () => {
     );
     assert.match((await iterator.next()).value?.toString() ?? "", /^\* 2 FETCH/);
     await iterator.return?.();
-    const flags = (await fixture.store.listMessages(fixture.inbox.id)).map((m) => m.flags.includes("\\Seen"));
+    const flags = (await fixture.store.messages.listMessages(fixture.inbox.id)).map((m) =>
+      m.flags.includes("\\Seen"),
+    );
     // The batch (up to FETCH_BATCH messages) is marked at once, so a client that stops reading mid-batch
     // may leave a few messages \Seen; header-backfill.test.ts checks one call per batch across a boundary.
     assert.deepEqual(flags, [true, true, true, true, true]);
@@ -173,7 +171,7 @@ describe("FETCH streams its responses", () => {
     await deliverMany(4);
     const command = "F1 FETCH 1:* (ENVELOPE BODY.PEEK[HEADER])";
     const plain = await (await selectedDriver(fixture.store)).command(command);
-    const hidden = (await fixture.store.listMessages(fixture.inbox.id))[2]?.messageId;
+    const hidden = (await fixture.store.messages.listMessages(fixture.inbox.id))[2]?.messageId;
     assert.ok(hidden !== undefined);
     const counting = countingStore(new Set([hidden]));
     const fallback = await (await selectedDriver(counting.store)).command(command);
@@ -216,7 +214,7 @@ describe("FETCH streams its responses", () => {
   test("a UID range only lists messages in that range and answers EXPUNGEISSUED for a vanished one", async () => {
     await deliverMany(6);
     const driver = await selectedDriver(fixture.store);
-    await fixture.store.expunge(fixture.inbox.id, [4]);
+    await fixture.store.messages.expunge(fixture.inbox.id, [4]);
     const text = await driver.command("F1 FETCH 3:5 (UID)");
     assert.match(text, /\* 3 FETCH \(UID 3\)\r\n\* 5 FETCH \(UID 5\)\r\n/);
     assert.match(text, /F1 OK \[EXPUNGEISSUED\] FETCH completed/);
@@ -236,10 +234,10 @@ describe("APPEND streams its literal", () => {
     for (let at = 0; at < raw.length; at += 999)
       assert.equal(await driver.send(raw.subarray(at, at + 999)), "");
     assert.match(await driver.send("\r\n"), /^a OK \[APPENDUID \d+ 1\] APPEND completed/);
-    const stored = await fixture.store.getMessage(fixture.inbox.id, 1);
+    const stored = await fixture.store.messages.getMessage(fixture.inbox.id, 1);
     assert.ok(stored !== null);
     assert.deepEqual(stored.flags, ["\\Seen"]);
-    assert.deepEqual(await fixture.store.readBlobBytes(stored.messageId), raw);
+    assert.deepEqual(await fixture.store.blobs.readBlobBytes(stored.messageId), raw);
     assert.equal(counting.calls.aborts, 0);
   });
 
@@ -251,7 +249,7 @@ describe("APPEND streams its literal", () => {
     assert.match(await driver.send("b APPEND Nowhere {10}\r\n"), /^b NO \[TRYCREATE\]/);
     const text = await driver.send(`c APPEND INBOX {150+}\r\n${"y".repeat(150)}\r\nd NOOP\r\n`);
     assert.match(text, /^c NO \[TOOBIG\].*\r\nd OK NOOP completed\r\n$/);
-    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 0);
+    assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 0);
     assert.equal(counting.calls.aborts, 0, "no writer was opened for a refused APPEND");
   });
 
@@ -261,7 +259,7 @@ describe("APPEND streams its literal", () => {
     await driver.login();
     assert.match(await driver.send("a APPEND INBOX {5+}\r\nhello junk\r\n"), /^a BAD/);
     assert.equal(counting.calls.aborts, 1);
-    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 0);
+    assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 0);
   });
 
   test("the framer's verdict handshake: a refused synchronizing literal is not read", async () => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { FETCH_BATCH } from "../../src/imap/commands/fetch.js";
 import type { FlagOperation, Store } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
 
 let fixture: ImapFixture;
@@ -27,30 +28,28 @@ interface Watched {
 function watch(): Watched {
   const target = fixture.store;
   const watched: Watched = { store: target, bodyReads: 0, saves: [], flagCalls: [] };
-  watched.store = new Proxy(target, {
-    get(object, key) {
-      if (key === "readBlob" || key === "readBlobBytes") {
-        return (id: string) => {
-          watched.bodyReads++;
-          return object[key](id);
-        };
-      }
-      if (key === "saveHeaderBlocks") {
-        return (blocks: ReadonlyMap<string, Buffer>) => {
-          const saved = object.saveHeaderBlocks(blocks);
-          watched.saves.push(saved);
-          return saved;
-        };
-      }
-      if (key === "updateFlags") {
-        return (mailboxId: number, uids: number[], operation: FlagOperation, flags: string[]) => {
-          watched.flagCalls.push({ uids: [...uids], operation, flags: [...flags] });
-          return object.updateFlags(mailboxId, uids, operation, flags);
-        };
-      }
-      const value = Reflect.get(object, key, object);
-      return typeof value === "function" ? value.bind(object) : value;
-    },
+  watched.store = spyStore(target, {
+    blobs: (blobs) => ({
+      readBlob: (id) => {
+        watched.bodyReads++;
+        return blobs.readBlob(id);
+      },
+      readBlobBytes: (id) => {
+        watched.bodyReads++;
+        return blobs.readBlobBytes(id);
+      },
+      saveHeaderBlocks: (blocks) => {
+        const saved = blobs.saveHeaderBlocks(blocks);
+        watched.saves.push(saved);
+        return saved;
+      },
+    }),
+    messages: (messages) => ({
+      updateFlags: (mailboxId, uids, operation, flags) => {
+        watched.flagCalls.push({ uids: [...uids], operation, flags: [...flags] });
+        return messages.updateFlags(mailboxId, uids, operation, flags);
+      },
+    }),
   });
   return watched;
 }
@@ -106,13 +105,8 @@ describe("header blocks for messages stored without one", () => {
   test("a failing save does not fail the command", async () => {
     await fixture.deliver(message("only"));
     dropHeaderBlocks();
-    const target = fixture.store;
-    const failing = new Proxy(target, {
-      get(object, key) {
-        if (key === "saveHeaderBlocks") return () => Promise.reject(new Error("disk on fire"));
-        const value = Reflect.get(object, key, object);
-        return typeof value === "function" ? value.bind(object) : value;
-      },
+    const failing = spyStore(fixture.store, {
+      blobs: () => ({ saveHeaderBlocks: () => Promise.reject(new Error("disk on fire")) }),
     });
     const driver = await selected(failing);
     assert.match(await driver.command("F1 FETCH 1 (BODY.PEEK[HEADER])"), /Subject: only\r\n[\s\S]*F1 OK/);
@@ -134,7 +128,7 @@ describe("FETCH sets \\Seen once per batch", () => {
     );
     assert.match(answer, /\* 2 FETCH \(BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: two\r\n\r\n\)/);
     assert.match(answer, /\* 3 FETCH \([\s\S]*FLAGS \((\\Flagged \\Seen|\\Seen \\Flagged)\)\)/);
-    const status = await fixture.store.mailboxStatus(fixture.inbox.id);
+    const status = await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id);
     assert.equal(status.unseen, 0);
     await driver.command("F2 FETCH 1:3 (BODY[HEADER.FIELDS (SUBJECT)])");
     assert.equal(watched.flagCalls.length, 1, "nothing left to mark");

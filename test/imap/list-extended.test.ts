@@ -14,12 +14,13 @@ let driver: SessionDriver;
  */
 async function hierarchy(mailboxes: string[], subscriptions: string[]): Promise<void> {
   const { store, userId } = fixture;
-  for (const mailbox of await store.listMailboxes(userId)) {
-    if (mailbox.name !== "INBOX") await store.deleteMailbox(userId, mailbox.name);
+  for (const mailbox of await store.mailboxes.listMailboxes(userId)) {
+    if (mailbox.name !== "INBOX") await store.mailboxes.deleteMailbox(userId, mailbox.name);
   }
-  for (const name of mailboxes) await store.createMailbox(userId, name);
-  for (const name of await store.listSubscriptions(userId)) await store.setSubscribed(userId, name, false);
-  for (const name of subscriptions) await store.setSubscribed(userId, name, true);
+  for (const name of mailboxes) await store.mailboxes.createMailbox(userId, name);
+  for (const name of await store.mailboxes.listSubscriptions(userId))
+    await store.mailboxes.setSubscribed(userId, name, false);
+  for (const name of subscriptions) await store.mailboxes.setSubscribed(userId, name, true);
 }
 
 /** The untagged LIST (or LSUB) lines of a reply, in order, after checking it ended OK. */
@@ -130,7 +131,7 @@ describe("CHILDINFO whether or not the children match the pattern (RFC 5258 exam
 
   test("SPECIAL-USE RECURSIVEMATCH names SPECIAL-USE in CHILDINFO; STATUS only for matching mailboxes", async () => {
     await hierarchy(["Old"], []);
-    await fixture.store.createMailbox(fixture.userId, "Old/Sent", "\\Sent");
+    await fixture.store.mailboxes.createMailbox(fixture.userId, "Old/Sent", "\\Sent");
     assert.deepEqual(
       await listing('s1 LIST (SPECIAL-USE RECURSIVEMATCH) "" "%" RETURN (STATUS (MESSAGES))'),
       ['* LIST (\\HasChildren) "/" "Old" ("CHILDINFO" ("SPECIAL-USE"))'],

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import type { MailboxMessage, Store } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
 
 let fixture: ImapFixture;
@@ -25,21 +26,17 @@ interface Hooks {
 function storeChangingDuringListing(mailboxId: number, hooks: Hooks): Store {
   const store = fixture.store;
   let armed = true;
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === "listMessages") {
-        return async (id: number, options?: Parameters<Store["listMessages"]>[1]) => {
-          if (!armed || id !== mailboxId || options !== undefined) return target.listMessages(id, options);
-          armed = false;
-          await hooks.before?.();
-          const listed: MailboxMessage[] = await target.listMessages(id);
-          await hooks.after?.();
-          return listed;
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  return spyStore(store, {
+    messages: (messages) => ({
+      listMessages: async (id, options) => {
+        if (!armed || id !== mailboxId || options !== undefined) return messages.listMessages(id, options);
+        armed = false;
+        await hooks.before?.();
+        const listed: MailboxMessage[] = await messages.listMessages(id);
+        await hooks.after?.();
+        return listed;
+      },
+    }),
   });
 }
 
@@ -97,11 +94,11 @@ describe("changes made while SELECT reads the mailbox", () => {
     const inbox = fixture.inbox.id;
     const store = storeChangingDuringListing(inbox, {
       before: async () => {
-        await fixture.store.updateFlags(inbox, [one], "add", ["\\Answered"]);
+        await fixture.store.messages.updateFlags(inbox, [one], "add", ["\\Answered"]);
       },
       after: async () => {
-        await fixture.store.updateFlags(inbox, [two], "add", ["\\Flagged"]);
-        await fixture.store.expunge(inbox, [three]);
+        await fixture.store.messages.updateFlags(inbox, [two], "add", ["\\Flagged"]);
+        await fixture.store.messages.expunge(inbox, [three]);
       },
     });
     const driver = await loggedIn(store);
@@ -131,7 +128,7 @@ describe("changes made while SELECT reads the mailbox", () => {
   });
 
   test("a delivery to another mailbox during SELECT is not reported", async () => {
-    const other = await fixture.store.createMailbox(fixture.userId, "Other");
+    const other = await fixture.store.mailboxes.createMailbox(fixture.userId, "Other");
     const store = storeChangingDuringListing(fixture.inbox.id, {
       after: async () => {
         await fixture.deliver(message("elsewhere"), other.id);

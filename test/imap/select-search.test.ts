@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import { matches } from "../../src/imap/search/evaluate.js";
 import type { SearchKey } from "../../src/imap/search/types.js";
 import type { Store } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
 
 let fixture: ImapFixture;
@@ -28,26 +29,24 @@ function countingStore(
   hideHeaders: ReadonlySet<string> = new Set(),
 ): { store: Store; counts: Counts } {
   const counts: Counts = { blobReads: 0, headerCalls: 0, headerIds: 0 };
-  const wrapped = new Proxy(store, {
-    get(target, property) {
-      if (property === "readBlobBytes" || property === "readBlob") {
-        return (id: string) => {
-          counts.blobReads++;
-          return target[property](id);
-        };
-      }
-      if (property === "readHeaderBlocks") {
-        return async (ids: readonly string[]) => {
-          counts.headerCalls++;
-          counts.headerIds += ids.length;
-          const blocks = await target.readHeaderBlocks(ids);
-          for (const id of hideHeaders) blocks.delete(id);
-          return blocks;
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  const wrapped = spyStore(store, {
+    blobs: (blobs) => ({
+      readBlob: (id) => {
+        counts.blobReads++;
+        return blobs.readBlob(id);
+      },
+      readBlobBytes: (id) => {
+        counts.blobReads++;
+        return blobs.readBlobBytes(id);
+      },
+      readHeaderBlocks: async (ids) => {
+        counts.headerCalls++;
+        counts.headerIds += ids.length;
+        const blocks = await blobs.readHeaderBlocks(ids);
+        for (const id of hideHeaders) blocks.delete(id);
+        return blocks;
+      },
+    }),
   });
   return { store: wrapped, counts };
 }
@@ -107,7 +106,7 @@ describe("SEARCH reads only what its keys need", () => {
 
   test("a message without a stored header block falls back to its body", async () => {
     await deliverMix();
-    const listed = await fixture.store.listMessages(fixture.inbox.id);
+    const listed = await fixture.store.messages.listMessages(fixture.inbox.id);
     const hidden = new Set([listed[0]?.messageId ?? "", listed[3]?.messageId ?? ""]);
     const { store, counts } = countingStore(fixture.store, hidden);
     const driver = await session(store);
@@ -171,11 +170,11 @@ describe("SEARCH reads only what its keys need", () => {
       ],
       ['HEADER X-Missing ""', { type: "header", field: "x-missing", value: "" }],
     ];
-    const listed = await fixture.store.listMessages(fixture.inbox.id);
+    const listed = await fixture.store.messages.listMessages(fixture.inbox.id);
     for (const [program, key] of programs) {
       const expected: number[] = [];
       for (const [index, m] of listed.entries()) {
-        const bytes = await fixture.store.readBlobBytes(m.messageId);
+        const bytes = await fixture.store.blobs.readBlobBytes(m.messageId);
         const hit = matches(
           key,
           { ...m, seq: index + 1, modseq: BigInt(m.modseq), body: () => bytes },
@@ -207,11 +206,11 @@ describe("SEARCH reads only what its keys need", () => {
 describe("SEARCH and MODSEQ (RFC 7162 §3.1.5, RFC 4731 §3.2)", () => {
   async function prepared(): Promise<{ driver: SessionDriver; base: number; modseqs: number[] }> {
     for (const s of ["a", "b", "c", "d"]) await fixture.deliver(message(s));
-    const base = (await fixture.store.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const base = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
     // Later changes get higher MODSEQs: message 3, then 2.
-    await fixture.store.updateFlags(fixture.inbox.id, [3], "add", ["\\Flagged"]);
-    await fixture.store.updateFlags(fixture.inbox.id, [2], "add", ["\\Flagged"]);
-    const modseqs = (await fixture.store.listMessages(fixture.inbox.id)).map((m) => m.modseq);
+    await fixture.store.messages.updateFlags(fixture.inbox.id, [3], "add", ["\\Flagged"]);
+    await fixture.store.messages.updateFlags(fixture.inbox.id, [2], "add", ["\\Flagged"]);
+    const modseqs = (await fixture.store.messages.listMessages(fixture.inbox.id)).map((m) => m.modseq);
     return { driver: await session(), base, modseqs };
   }
 
@@ -281,9 +280,9 @@ describe("SELECT with QRESYNC seq-match-data (RFC 7162 §3.2.5.2)", () => {
    */
   async function history(): Promise<number> {
     for (let i = 1; i <= 10; i++) await fixture.deliver(message(`m${i}`));
-    const modseq = (await fixture.store.mailboxStatus(fixture.inbox.id)).highestModseq;
-    await fixture.store.expunge(fixture.inbox.id, [3]);
-    await fixture.store.expunge(fixture.inbox.id, [8]);
+    const modseq = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
+    await fixture.store.messages.expunge(fixture.inbox.id, [3]);
+    await fixture.store.messages.expunge(fixture.inbox.id, [8]);
     return modseq;
   }
 

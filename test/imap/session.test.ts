@@ -99,7 +99,7 @@ describe("authenticated", () => {
     const driver = new SessionDriver(fixture);
     await driver.login();
     assert.match(await driver.command("a CREATE &ZeVnLIqe-"), /^a OK/);
-    assert.ok((await fixture.store.getMailbox(fixture.userId, "日本語")) !== null);
+    assert.ok((await fixture.store.mailboxes.getMailbox(fixture.userId, "日本語")) !== null);
     assert.match(await driver.command('b LIST "" *'), /"&ZeVnLIqe-"/);
     assert.match(await driver.command("c CREATE &Jjo"), /^c NO/);
     assert.match(await driver.command("d ENABLE UTF8=ACCEPT"), /\* ENABLED UTF8=ACCEPT/);
@@ -113,7 +113,7 @@ describe("authenticated", () => {
     const body = message("appended");
     const reply = await driver.send(`a APPEND Sent (\\Seen) {${Buffer.byteLength(body)}}\r\n`);
     assert.equal(reply, "+ Ready for literal data\r\n");
-    const sent = await fixture.store.getMailbox(fixture.userId, "Sent");
+    const sent = await fixture.store.mailboxes.getMailbox(fixture.userId, "Sent");
     assert.ok(sent !== null);
     assert.match(await driver.send(`${body}\r\n`), new RegExp(`^a OK \\[APPENDUID ${sent.uidValidity} 1\\]`));
     assert.match(
@@ -186,7 +186,7 @@ describe("selected", () => {
 
   test("COPY and MOVE answer with COPYUID; MOVE expunges; CLOSE expunges silently", async () => {
     for (const s of ["a", "b", "c"]) await fixture.deliver(message(s));
-    const trash = await fixture.store.getMailbox(fixture.userId, "Trash");
+    const trash = await fixture.store.mailboxes.getMailbox(fixture.userId, "Trash");
     assert.ok(trash !== null);
     const driver = await selected();
     assert.equal(
@@ -200,7 +200,7 @@ describe("selected", () => {
     assert.match(await driver.command("c COPY 1 Nowhere"), /^c NO \[TRYCREATE\]/);
     await driver.command("d STORE 1 +FLAGS.SILENT (\\Deleted)");
     assert.equal(await driver.command("e CLOSE"), "e OK CLOSE completed\r\n");
-    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 1);
+    assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 1);
     assert.match(await driver.command("f FETCH 1 FLAGS"), /^f BAD FETCH needs a selected mailbox/);
   });
 
@@ -239,7 +239,7 @@ describe("selected", () => {
       /\("text" "plain" .*\("application" "octet-stream" .*"base64" 4 .*"mixed"/,
     );
     assert.equal(await driver.command("c UID EXPUNGE 3"), "* 3 EXPUNGE\r\nc OK UID EXPUNGE completed\r\n");
-    assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 2);
+    assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 2);
   });
 
   test("IDLE hears a delivery at once and ends with DONE", async () => {
@@ -260,7 +260,7 @@ describe("selected", () => {
     await driver.login();
     assert.match(await driver.command("a ENABLE QRESYNC"), /ENABLED QRESYNC/);
     await driver.command("b SELECT INBOX");
-    const before = (await fixture.store.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const before = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
     const stored = await driver.command("c STORE 1 +FLAGS (\\Seen)");
     assert.match(stored, /\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)/);
     assert.match(
@@ -273,7 +273,7 @@ describe("selected", () => {
     assert.doesNotMatch(changed, /\* 3 FETCH/);
     await driver.command("f STORE 3 +FLAGS.SILENT (\\Deleted)");
     assert.match(await driver.command("g EXPUNGE"), /^\* VANISHED 3\r\n/);
-    const modseq = (await fixture.store.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const modseq = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
     const other = new SessionDriver(fixture);
     await other.login();
     await other.command("a ENABLE QRESYNC");

@@ -104,9 +104,9 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     // A name only the target has subscribed: the next run must take it away.
     const target = await openPostgresStore({ url: pg.url, logger: silent });
     try {
-      const alice = await target.getUser("alice@example.org");
+      const alice = await target.directory.getUser("alice@example.org");
       assert.ok(alice);
-      await target.setSubscribed(alice.id, "Stray", true);
+      await target.mailboxes.setSubscribed(alice.id, "Stray", true);
     } finally {
       await target.close();
     }
@@ -155,21 +155,21 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
     try {
       for (const address of Object.keys(passwords)) {
-        const sourceUser = await old.getUser(address);
-        const targetUser = await pgStore.getUser(address);
+        const sourceUser = await old.directory.getUser(address);
+        const targetUser = await pgStore.directory.getUser(address);
         assert.ok(sourceUser && targetUser);
         assert.deepEqual(
-          await pgStore.listSubscriptions(targetUser.id),
-          await old.listSubscriptions(sourceUser.id),
+          await pgStore.mailboxes.listSubscriptions(targetUser.id),
+          await old.mailboxes.listSubscriptions(sourceUser.id),
           address,
         );
       }
-      const alice = await pgStore.getUser("alice@example.org");
+      const alice = await pgStore.directory.getUser("alice@example.org");
       assert.ok(alice);
-      const subscribed = await pgStore.listSubscriptions(alice.id);
+      const subscribed = await pgStore.mailboxes.listSubscriptions(alice.id);
       assert.ok(subscribed.includes("Old Projects"), `subscriptions: ${subscribed.join(", ")}`);
       assert.ok(!subscribed.includes("Stray"), "the target-only subscription was removed");
-      assert.equal(await pgStore.getMailbox(alice.id, "Old Projects"), null);
+      assert.equal(await pgStore.mailboxes.getMailbox(alice.id, "Old Projects"), null);
     } finally {
       await pgStore.close();
       await old.close();
@@ -181,11 +181,11 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     const target = await startTestServer({ store: pg.url, env: relayEnv });
     try {
       for (const address of Object.keys(passwords)) {
-        const user = await old.getUser(address);
+        const user = await old.directory.getUser(address);
         assert.ok(user);
-        const inbox = await old.getMailbox(user.id, "INBOX");
+        const inbox = await old.mailboxes.getMailbox(user.id, "INBOX");
         assert.ok(inbox);
-        const messages = await old.listMessages(inbox.id);
+        const messages = await old.messages.listMessages(inbox.id);
         assert.ok(messages.length >= 2);
         const client = await imap(target.ports.imap, address);
         try {
@@ -207,16 +207,22 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
           for (const [index, message] of messages.entries()) {
             const fetched = seen[index];
             assert.ok(fetched?.source);
-            assert.ok(fetched.source.equals(await old.readBlobBytes(message.messageId)), "bytes identical");
+            assert.ok(
+              fetched.source.equals(await old.blobs.readBlobBytes(message.messageId)),
+              "bytes identical",
+            );
             assert.deepEqual([...(fetched.flags ?? [])].sort(), [...message.flags].sort());
           }
         } finally {
           await client.logout();
         }
       }
-      const aliceInbox = await old.getMailbox((await old.getUser("alice@example.org"))!.id, "INBOX");
+      const aliceInbox = await old.mailboxes.getMailbox(
+        (await old.directory.getUser("alice@example.org"))!.id,
+        "INBOX",
+      );
       assert.deepEqual(
-        (await old.listMessages(aliceInbox!.id)).map((m) => [m.uid, [...m.flags].sort()]),
+        (await old.messages.listMessages(aliceInbox!.id)).map((m) => [m.uid, [...m.flags].sort()]),
         [
           [1, ["$Important", "\\Flagged"]],
           [3, []],
@@ -226,7 +232,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
 
       const queued = await target.cli(["queue", "list", "--json"]);
       assert.equal(queued.code, 0, queued.stderr);
-      const [sourceEntry] = await old.listQueue();
+      const [sourceEntry] = await old.queue.list();
       assert.ok(sourceEntry);
       const listed = JSON.parse(queued.stdout) as Array<{ id: string; recipient: string; messageId: string }>;
       assert.deepEqual(
@@ -236,19 +242,21 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
 
       const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
       try {
-        const key = await pgStore.getDkimKey("example.org");
-        const sourceKey = await old.getDkimKey("example.org");
+        const key = await pgStore.directory.getDkimKey("example.org");
+        const sourceKey = await old.directory.getDkimKey("example.org");
         assert.ok(key && sourceKey);
         assert.equal(key.selector, sourceKey.selector);
         assert.equal(key.privateKeyPem, sourceKey.privateKeyPem);
         assert.equal(key.algorithm, sourceKey.algorithm);
-        assert.deepEqual(await pgStore.aliasDestinations("team@example.org"), ["alice@example.org"]);
-        const pgAlice = await pgStore.getUser("alice@example.org");
-        const oldAlice = await old.getUser("alice@example.org");
+        assert.deepEqual(await pgStore.directory.aliasDestinations("team@example.org"), [
+          "alice@example.org",
+        ]);
+        const pgAlice = await pgStore.directory.getUser("alice@example.org");
+        const oldAlice = await old.directory.getUser("alice@example.org");
         assert.equal(pgAlice?.passwordHash, oldAlice?.passwordHash);
         assert.equal(pgAlice?.scramSha256, oldAlice?.scramSha256);
-        const pgInbox = await pgStore.getMailbox(pgAlice!.id, "INBOX");
-        assert.deepEqual(await pgStore.expungedSince(pgInbox!.id, 0), [2], "QRESYNC history kept");
+        const pgInbox = await pgStore.mailboxes.getMailbox(pgAlice!.id, "INBOX");
+        assert.deepEqual(await pgStore.messages.expungedSince(pgInbox!.id, 0), [2], "QRESYNC history kept");
       } finally {
         await pgStore.close();
       }
@@ -263,13 +271,16 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     try {
       const store = await openPostgresStore({ url: other.url, logger: silent });
       try {
-        await store.addDomain("example.org");
-        const user = await store.addUser("alice@example.org", { passwordHash: "x", scramSha256: "y" });
-        const inbox = await store.getMailbox(user.id, "INBOX");
-        const writer = await store.createBlobWriter();
+        await store.directory.addDomain("example.org");
+        const user = await store.directory.addUser("alice@example.org", {
+          passwordHash: "x",
+          scramSha256: "y",
+        });
+        const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
+        const writer = await store.blobs.createBlobWriter();
         await writer.write(Buffer.from("Subject: already here\r\n\r\nhi\r\n"));
         const blob = await writer.finish();
-        await store.deliver({
+        await store.messages.deliver({
           blob,
           sender: "",
           internalDate: new Date(),
@@ -291,7 +302,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
       assert.match(result.stderr, /nothing was copied/);
       const after = await openPostgresStore({ url: other.url, logger: silent });
       try {
-        assert.equal(await after.getUser("bob@example.org"), null, "nothing written");
+        assert.equal(await after.directory.getUser("bob@example.org"), null, "nothing written");
       } finally {
         await after.close();
       }

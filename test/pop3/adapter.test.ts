@@ -144,8 +144,8 @@ describe("POP3 adapter over sockets", () => {
 
   let uids: number[] = [];
   beforeEach(async () => {
-    const existing = await fixture.store.listMessages(fixture.inbox.id);
-    await fixture.store.expunge(
+    const existing = await fixture.store.messages.listMessages(fixture.inbox.id);
+    await fixture.store.messages.expunge(
       fixture.inbox.id,
       existing.map((message) => message.uid),
     );
@@ -215,7 +215,7 @@ print(json.dumps(out))
     assert.equal(out.uidl2, `+OK 2 ${validity}.${uids[1]}`);
     assert.match(out.dele, /^\+OK /);
     assert.match(out.quit, /^\+OK .*\(1 messages deleted\)$/);
-    const left = await fixture.store.listMessages(fixture.inbox.id);
+    const left = await fixture.store.messages.listMessages(fixture.inbox.id);
     assert.deepEqual(
       left.map((message) => message.uid),
       [uids[0], uids[2]],

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { DotStuffer, stuffedResponse } from "../../src/pop3/body.js";
 import { READ_AHEAD_MESSAGES } from "../../src/pop3/session.js";
-import type { Store } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { createFixture, type Pop3Fixture, SessionDriver } from "./fixtures.js";
 
 function streamed(status: string, body: Buffer): Buffer {
@@ -49,18 +49,14 @@ describe("read-ahead of pipelined RETRs", () => {
   /** A driver whose store counts whole-body reads. */
   function countingDriver(): { driver: SessionDriver; reads: string[] } {
     const reads: string[] = [];
-    const store = new Proxy(fixture.store, {
-      get(target, property, receiver) {
-        if (property === "readBlobBytes") {
-          return (messageId: string) => {
-            reads.push(messageId);
-            return target.readBlobBytes(messageId);
-          };
-        }
-        const value = Reflect.get(target, property, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as Store;
+    const store = spyStore(fixture.store, {
+      blobs: (blobs) => ({
+        readBlobBytes: (messageId) => {
+          reads.push(messageId);
+          return blobs.readBlobBytes(messageId);
+        },
+      }),
+    });
     return { driver: new SessionDriver({ ...fixture, store }, { store }), reads };
   }
 

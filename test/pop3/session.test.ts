@@ -22,8 +22,8 @@ describe("POP3 session", () => {
     await fixture.cleanup();
   });
   beforeEach(async () => {
-    const existing = await fixture.store.listMessages(fixture.inbox.id);
-    await fixture.store.expunge(
+    const existing = await fixture.store.messages.listMessages(fixture.inbox.id);
+    await fixture.store.messages.expunge(
       fixture.inbox.id,
       existing.map((message) => message.uid),
     );
@@ -272,10 +272,10 @@ describe("POP3 session", () => {
       await driver.login();
       await driver.send("TOP 1 0");
       await driver.send("RETR 1");
-      let rows = await fixture.store.listMessages(fixture.inbox.id);
+      let rows = await fixture.store.messages.listMessages(fixture.inbox.id);
       assert.ok(!rows[0]?.flags.includes("\\Seen"), "one flag write per session, not per RETR");
       await driver.send("QUIT");
-      rows = await fixture.store.listMessages(fixture.inbox.id);
+      rows = await fixture.store.messages.listMessages(fixture.inbox.id);
       assert.ok(rows[0]?.flags.includes("\\Seen"));
       assert.ok(!rows[1]?.flags.includes("\\Seen"));
 
@@ -283,7 +283,7 @@ describe("POP3 session", () => {
       await dropped.login();
       await dropped.send("RETR 2");
       await dropped.session.close();
-      rows = await fixture.store.listMessages(fixture.inbox.id);
+      rows = await fixture.store.messages.listMessages(fixture.inbox.id);
       assert.ok(rows[1]?.flags.includes("\\Seen"));
     });
 
@@ -344,7 +344,7 @@ describe("POP3 session", () => {
       assert.match(await driver.send("RSET"), /^\+OK maildrop has 3 messages/);
       assert.match(await driver.send("RETR 2"), /^\+OK /);
       await driver.send("QUIT");
-      assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 3);
+      assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 3);
     });
 
     test("DELE then QUIT removes exactly the marked messages", async () => {
@@ -354,7 +354,7 @@ describe("POP3 session", () => {
       await driver.send("DELE 3");
       assert.match(await driver.send("QUIT"), /^\+OK .*\(2 messages deleted\)\r\n$/);
       assert.equal(driver.lastAction, "close");
-      const left = await fixture.store.listMessages(fixture.inbox.id);
+      const left = await fixture.store.messages.listMessages(fixture.inbox.id);
       assert.deepEqual(
         left.map((message) => message.uid),
         [uids[1]],
@@ -366,7 +366,7 @@ describe("POP3 session", () => {
       await driver.login();
       await driver.send("DELE 1");
       await driver.session.close();
-      assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 3);
+      assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 3);
       const next = new SessionDriver(fixture);
       assert.match(await next.login(), /^\+OK /);
       await next.send("QUIT");
@@ -411,7 +411,7 @@ describe("POP3 session", () => {
       const driver = new SessionDriver(fixture);
       await driver.login();
       // IMAP expunged it meanwhile: the body is gone from the store.
-      await fixture.store.expunge(fixture.inbox.id, [uids[0] as number]);
+      await fixture.store.messages.expunge(fixture.inbox.id, [uids[0] as number]);
       assert.match(await driver.send("RETR 1"), /^-ERR \[SYS\/TEMP\] message 1 could not be read/);
       await driver.send("QUIT");
     });

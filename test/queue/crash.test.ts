@@ -35,19 +35,19 @@ test("a runner killed mid-delivery: after the lease a new runner delivers the en
       child.kill("SIGKILL");
       await once(child, "exit");
     }
-    const orphan = await harness.store.getQueueEntry(queueIds[0] ?? "");
+    const orphan = await harness.store.queue.get(queueIds[0] ?? "");
     assert.equal(orphan?.state, "delivering", "the dead runner's lease still holds the entry");
     assert.equal(harness.remote.transactions.length, 0);
 
     await harness.runner().runNow();
     assert.equal(harness.remote.transactions.length, 0, "the lease keeps a second runner away until it ends");
-    assert.equal((await harness.store.getQueueEntry(queueIds[0] ?? ""))?.state, "delivering");
+    assert.equal((await harness.store.queue.get(queueIds[0] ?? ""))?.state, "delivering");
 
     harness.advance(harness.config.leaseMs + 1000);
     await harness.runner().runNow();
     assert.equal(harness.remote.transactions.length, 1);
     assert.equal(harness.remote.transactions[0]?.body.toString(), "Subject: crash\r\n\r\nstill here\r\n");
-    assert.deepEqual(await harness.store.listQueue(), []);
+    assert.deepEqual(await harness.store.queue.list(), []);
     assert.deepEqual(await inboxReports(harness.store), []);
   } finally {
     await harness.close();

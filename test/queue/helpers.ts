@@ -34,8 +34,8 @@ export async function makeHarness(
 ): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), "mailroom-queue-"));
   const store = await openStore({ store: "sqlite", dataDir, logger: silent });
-  await store.addDomain("example.org");
-  await store.addUser("alice@example.org", { passwordHash: "x", scramSha256: "x" });
+  await store.directory.addDomain("example.org");
+  await store.directory.addUser("alice@example.org", { passwordHash: "x", scramSha256: "x" });
   const remote = await startRemote(script);
   const dns = await startTestDns(records(remote.port));
   const config: RelayConfig = {
@@ -86,11 +86,11 @@ export async function queueMessage(
     envelopeDsn?: EnvelopeDsn;
   },
 ): Promise<{ messageId: string; queueIds: string[] }> {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   await writer.write(Buffer.from(`Return-Path: <${options.sender}>\r\n`));
   await writer.write(Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body));
   const blob = await writer.finish();
-  const result = await store.deliver({
+  const result = await store.messages.deliver({
     blob,
     sender: options.sender,
     internalDate: new Date(),
@@ -144,11 +144,11 @@ export function parseReport(bytes: Buffer): ParsedReport {
 
 /** The notices in alice@example.org's INBOX, parsed. */
 export async function inboxReports(store: Store): Promise<ParsedReport[]> {
-  const user = await store.getUser("alice@example.org");
-  const inbox = user ? await store.getMailbox(user.id, "INBOX") : null;
+  const user = await store.directory.getUser("alice@example.org");
+  const inbox = user ? await store.mailboxes.getMailbox(user.id, "INBOX") : null;
   if (!inbox) throw new Error("alice has no INBOX");
-  const messages = await store.listMessages(inbox.id);
+  const messages = await store.messages.listMessages(inbox.id);
   return Promise.all(
-    messages.map(async (message) => parseReport(await store.readBlobBytes(message.messageId))),
+    messages.map(async (message) => parseReport(await store.blobs.readBlobBytes(message.messageId))),
   );
 }

@@ -65,7 +65,7 @@ test("a delivery stalled for several leases is renewed: the other node never sen
     await second.runner.runNow();
     assert.equal(dataAttempts, 1, "the message went to the remote once");
     assert.equal(harness.remote.transactions.length, 1);
-    assert.equal(await harness.store.getQueueEntry(queueIds[0] ?? ""), null, "recorded as delivered");
+    assert.equal(await harness.store.queue.get(queueIds[0] ?? ""), null, "recorded as delivered");
     assert.deepEqual(await inboxReports(harness.store), []);
   });
 });
@@ -92,12 +92,12 @@ test("a runner whose lease was taken over does not record its outcome: the new h
     await first;
     // The first node heard 550 but no longer held the entry: no bounce, the entry is the second's.
     assert.deepEqual(await inboxReports(harness.store), []);
-    const meanwhile = await harness.store.getQueueEntry(id);
+    const meanwhile = await harness.store.queue.get(id);
     assert.equal(meanwhile?.state, "delivering");
     assert.equal(meanwhile?.attempts, 2);
     await takeover;
     assert.equal(harness.remote.transactions.length, 1);
-    assert.equal(await harness.store.getQueueEntry(id), null, "the second node recorded the delivery");
+    assert.equal(await harness.store.queue.get(id), null, "the second node recorded the delivery");
     assert.deepEqual(await inboxReports(harness.store), []);
   });
 });

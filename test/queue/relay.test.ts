@@ -36,7 +36,7 @@ describe("relaying queued mail", () => {
     assert.equal(sent?.from, "alice@example.org");
     assert.deepEqual(sent?.to, ["bob@remote.test"]);
     assert.equal(sent?.body.toString(), BODY);
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
     assert.deepEqual(await inboxReports(h.store), [], "no notice without NOTIFY=SUCCESS");
   });
 
@@ -51,7 +51,7 @@ describe("relaying queued mail", () => {
     });
     const before = h.now().getTime();
     await h.runner().runNow();
-    const deferred = await h.store.getQueueEntry(queueIds[0] ?? "");
+    const deferred = await h.store.queue.get(queueIds[0] ?? "");
     assert.ok(deferred);
     assert.equal(deferred.state, "queued");
     assert.equal(deferred.attempts, 1);
@@ -65,7 +65,7 @@ describe("relaying queued mail", () => {
     h.advance(5 * MINUTE + 1000);
     await h.runner().runNow();
     assert.equal(h.remote.transactions.length, 1);
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
   });
 
   test("5xx: bounced at once, and the notice lands in the local sender's INBOX", async () => {
@@ -82,7 +82,7 @@ describe("relaying queued mail", () => {
       envelopeDsn: { envid: "ENV-42", ret: "HDRS" },
     });
     await h.runner().runNow();
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
     assert.deepEqual(h.remote.transactions[0]?.to, ["bob@remote.test"]);
     const reports = await inboxReports(h.store);
     assert.equal(reports.length, 1);
@@ -119,7 +119,7 @@ describe("relaying queued mail", () => {
     await queueMessage(h.store, { sender: "alice@example.org", recipients: ["bob@remote.test"], body: BODY });
     h.advance(h.config.maxAge + MINUTE);
     await h.runner().runNow();
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
     const [report] = await inboxReports(h.store);
     assert.ok(report);
     assert.equal(report.status[1]?.action, "failed");
@@ -145,12 +145,12 @@ describe("relaying queued mail", () => {
     assert.equal(reports[0]?.status[1]?.action, "delayed");
     assert.equal(reports[0]?.status[1]?.status, "4.7.1");
     assert.ok(reports[0]?.status[1]?.["will-retry-until"]);
-    assert.equal((await h.store.getQueueEntry(queueIds[0] ?? ""))?.delayNotified, true);
+    assert.equal((await h.store.queue.get(queueIds[0] ?? ""))?.delayNotified, true);
     h.advance(4 * HOUR);
     await h.runner().runNow();
     reports = await inboxReports(h.store);
     assert.equal(reports.length, 1, "only one delay notice");
-    assert.equal((await h.store.getQueueEntry(queueIds[0] ?? ""))?.attempts, 3);
+    assert.equal((await h.store.queue.get(queueIds[0] ?? ""))?.attempts, 3);
   });
 
   test("NOTIFY=NEVER suppresses the bounce", async () => {
@@ -161,7 +161,7 @@ describe("relaying queued mail", () => {
       body: BODY,
     });
     await h.runner().runNow();
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
     assert.equal((await inboxReports(h.store)).length, 0);
   });
 
@@ -170,7 +170,7 @@ describe("relaying queued mail", () => {
     await queueMessage(h.store, { sender: "alice@example.org", recipients: ["bob@remote.test"], body: BODY });
     await h.runner().runNow();
     assert.equal(h.remote.connections(), 0);
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
     const [report] = await inboxReports(h.store);
     assert.equal(report?.status[1]?.status, "5.1.10");
     assert.match(report?.status[1]?.["diagnostic-code"] ?? "", /^x-mailroom; .*does not accept mail/);
@@ -191,7 +191,7 @@ describe("relaying queued mail", () => {
     await queueMessage(h.store, { sender: "alice@example.org", recipients: ["bob@remote.test"], body: BODY });
     await h.runner().runNow();
     assert.equal(h.remote.transactions.length, 1);
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
     const asked = h.dns.queries();
     assert.ok(asked.indexOf("A down.remote.test") < asked.indexOf("A backup.remote.test"));
   });
@@ -204,7 +204,7 @@ describe("relaying queued mail", () => {
       body: BODY,
     });
     await h.runner().runNow();
-    const entry = await h.store.getQueueEntry(queueIds[0] ?? "");
+    const entry = await h.store.queue.get(queueIds[0] ?? "");
     assert.equal(entry?.state, "queued");
     assert.equal(entry?.attempts, 1);
     assert.ok(entry?.lastError);
@@ -213,7 +213,7 @@ describe("relaying queued mail", () => {
     await h.runner().runNow();
     assert.equal(h.remote.transactions.length, 1);
     assert.equal(h.remote.transactions[0]?.body.toString(), BODY);
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
   });
 
   test("recipients of one domain share one transaction; other domains get their own", async () => {
@@ -233,7 +233,7 @@ describe("relaying queued mail", () => {
       seen.sort((x, y) => x.length - y.length),
       [["c@other.test"], ["a@remote.test", "b@remote.test", "d@remote.test"]],
     );
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
   });
 
   test("connections to a host are reused for the next message", async () => {
@@ -250,7 +250,7 @@ describe("relaying queued mail", () => {
     const h = await setup({ rcpt: () => "550 5.1.1 No" });
     await queueMessage(h.store, { sender: "", recipients: ["bob@remote.test"], body: BODY });
     await h.runner().runNow();
-    assert.deepEqual(await h.store.listQueue(), []);
+    assert.deepEqual(await h.store.queue.list(), []);
     assert.equal((await inboxReports(h.store)).length, 0);
   });
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startQueueRunner } from "../../src/queue/scheduler.js";
-import type { Store } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { type Harness, makeHarness, queueMessage, silent } from "./helpers.js";
 
 /** Resolves once `probe` holds; fails after 10 s (far below the hour-long poll interval). */
@@ -42,7 +42,7 @@ describe("queue runner wake", () => {
     await until("the remote to receive the message", () => h.remote.transactions.length === 1);
     assert.deepEqual(h.remote.transactions[0]?.to, ["bob@example.net"]);
     const deadline = Date.now() + 10_000;
-    while ((await h.store.listQueue()).length > 0) {
+    while ((await h.store.queue.list()).length > 0) {
       assert.ok(Date.now() < deadline, "the delivered entry leaves the queue");
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -58,18 +58,14 @@ describe("queue runner wake coalescing", () => {
       releaseClaim = resolve;
     });
     // Counts claims and holds the first one open, so every wake below arrives during that pass.
-    const store = new Proxy(h.store, {
-      get(target, key, receiver) {
-        if (key === "claimQueueEntries") {
-          return async (...args: Parameters<Store["claimQueueEntries"]>) => {
-            claims += 1;
-            if (claims === 1) await gate;
-            return target.claimQueueEntries(...args);
-          };
-        }
-        const value = Reflect.get(target, key, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const store = spyStore(h.store, {
+      queue: (queue) => ({
+        claim: async (...args) => {
+          claims += 1;
+          if (claims === 1) await gate;
+          return queue.claim(...args);
+        },
+      }),
     });
     const runner = startQueueRunner({ store, logger: silent, config: h.config, hostname: "mx.example.org" });
     try {

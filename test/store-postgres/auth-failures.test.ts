@@ -38,8 +38,8 @@ describe("authentication failures shared on PostgreSQL", {
     const started = await startTestPostgres();
     assert.ok(started);
     database = started;
-    nodeA = (await openPostgresStore({ url: database.url, logger })) as PostgresStore;
-    nodeB = (await openPostgresStore({ url: database.url, logger })) as PostgresStore;
+    nodeA = await openPostgresStore({ url: database.url, logger });
+    nodeB = await openPostgresStore({ url: database.url, logger });
     admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
   });
@@ -54,7 +54,7 @@ describe("authentication failures shared on PostgreSQL", {
     const auth = createAuthenticator({
       lookupUser,
       config: authConfig({ failureDelay: 10, maxFailuresPerIp: 3, failureWindow: WINDOW }),
-      failureLog: store,
+      failureLog: store.authFailures,
       now: () => clock.now,
       sleep: async (ms) => {
         slept.push(ms);
@@ -94,12 +94,12 @@ describe("authentication failures shared on PostgreSQL", {
 
   test("counts what each node records, within the window only", async () => {
     const start = Date.UTC(2031, 0, 1);
-    assert.equal(await nodeA.recordAuthFailure("192.0.2.1", new Date(start), WINDOW), 1);
-    assert.equal(await nodeB.recordAuthFailure("192.0.2.1", new Date(start + 1000), WINDOW), 2);
-    assert.equal(await nodeA.recordAuthFailure("192.0.2.2", new Date(start + 1000), WINDOW), 1);
-    assert.equal(await nodeB.recentAuthFailures("192.0.2.1", new Date(start - 1)), 2);
-    assert.equal(await nodeB.recentAuthFailures("192.0.2.1", new Date(start)), 1, "the start is exclusive");
-    assert.equal(await nodeA.recordAuthFailure("192.0.2.1", new Date(start + WINDOW), WINDOW), 2);
+    assert.equal(await nodeA.authFailures.record("192.0.2.1", new Date(start), WINDOW), 1);
+    assert.equal(await nodeB.authFailures.record("192.0.2.1", new Date(start + 1000), WINDOW), 2);
+    assert.equal(await nodeA.authFailures.record("192.0.2.2", new Date(start + 1000), WINDOW), 1);
+    assert.equal(await nodeB.authFailures.recent("192.0.2.1", new Date(start - 1)), 2);
+    assert.equal(await nodeB.authFailures.recent("192.0.2.1", new Date(start)), 1, "the start is exclusive");
+    assert.equal(await nodeA.authFailures.record("192.0.2.1", new Date(start + WINDOW), WINDOW), 2);
   });
 
   test("pruning on insert keeps the table to the failures inside the window", async () => {
@@ -108,7 +108,7 @@ describe("authentication failures shared on PostgreSQL", {
     // 40 windows' worth of failures from many clients, ten per window, alternating nodes.
     for (let i = 0; i < 400; i++) {
       const store = i % 2 === 0 ? nodeA : nodeB;
-      await store.recordAuthFailure(`10.0.${i % 7}.1`, new Date(start + i * 100), window);
+      await store.authFailures.record(`10.0.${i % 7}.1`, new Date(start + i * 100), window);
     }
     const last = start + 399 * 100;
     const { rows } = await admin.query<{ total: number; recent: number }>(
@@ -128,11 +128,11 @@ describe("authentication failures shared on PostgreSQL", {
   test("bad input is refused and records nothing", async () => {
     const before = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM auth_failures");
     const invalid = (error: unknown) => error instanceof StoreError && error.code === "invalid";
-    await assert.rejects(nodeA.recordAuthFailure("", new Date(), WINDOW), invalid);
-    await assert.rejects(nodeA.recordAuthFailure("x".repeat(300), new Date(), WINDOW), invalid);
-    await assert.rejects(nodeA.recordAuthFailure("192.0.2.3", new Date(Number.NaN), WINDOW), invalid);
-    await assert.rejects(nodeA.recordAuthFailure("192.0.2.3", new Date(), 0), invalid);
-    await assert.rejects(nodeA.recentAuthFailures("192.0.2.3", new Date(Number.NaN)), invalid);
+    await assert.rejects(nodeA.authFailures.record("", new Date(), WINDOW), invalid);
+    await assert.rejects(nodeA.authFailures.record("x".repeat(300), new Date(), WINDOW), invalid);
+    await assert.rejects(nodeA.authFailures.record("192.0.2.3", new Date(Number.NaN), WINDOW), invalid);
+    await assert.rejects(nodeA.authFailures.record("192.0.2.3", new Date(), 0), invalid);
+    await assert.rejects(nodeA.authFailures.recent("192.0.2.3", new Date(Number.NaN)), invalid);
     const afterwards = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM auth_failures");
     assert.equal(afterwards.rows[0]?.n, before.rows[0]?.n);
   });

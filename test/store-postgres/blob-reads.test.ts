@@ -59,7 +59,7 @@ if (probe === null) {
   let counted: ReturnType<typeof countingPool>;
 
   async function writeBody(bytes: Buffer, piece = 100_000): Promise<string> {
-    const writer = await store.createBlobWriter();
+    const writer = await store.blobs.createBlobWriter();
     for (let offset = 0; offset < bytes.length; offset += piece) {
       await writer.write(bytes.subarray(offset, offset + piece));
     }
@@ -103,7 +103,11 @@ if (probe === null) {
           bytes,
           `stream, ${size} octets`,
         );
-        assert.deepEqual(await store.readBlobBytes(id), bytes, `store.readBlobBytes, ${size} octets`);
+        assert.deepEqual(
+          await store.blobs.readBlobBytes(id),
+          bytes,
+          `store.blobs.readBlobBytes, ${size} octets`,
+        );
       }
     });
 
@@ -132,11 +136,11 @@ if (probe === null) {
     });
 
     test("unknown, aborted and unfinished bodies are not-found, both ways", async () => {
-      const aborted = await store.createBlobWriter();
+      const aborted = await store.blobs.createBlobWriter();
       await aborted.write(Buffer.from("partial"));
       await aborted.abort();
       // Past one chunk, so a chunk row exists while the blob is still incomplete.
-      const unfinished = await store.createBlobWriter();
+      const unfinished = await store.blobs.createBlobWriter();
       await unfinished.write(randomBytes(CHUNK_BYTES + 10));
       try {
         for (const id of ["does-not-exist", aborted.id, unfinished.id]) {

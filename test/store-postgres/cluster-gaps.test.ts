@@ -17,12 +17,12 @@ const CREDENTIALS = { passwordHash: "h", scramSha256: "s" };
 const available = await startTestPostgres();
 await available?.stop();
 
-async function open(url: string): Promise<PostgresStore> {
-  return (await openPostgresStore({ url, logger })) as PostgresStore;
+function open(url: string): Promise<PostgresStore> {
+  return openPostgresStore({ url, logger });
 }
 
 async function body(store: Store, text: string): Promise<BlobRef> {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   await writer.write(Buffer.from(text));
   return writer.finish();
 }
@@ -61,7 +61,7 @@ describe("cluster gaps on PostgreSQL", { skip: available === null && POSTGRES_SK
 
   test("a lease another node took over after it ran out is no longer renewable by its old holder", async () => {
     const blob = await body(nodeA, "Subject: lease\r\n\r\n");
-    const { queueIds } = await nodeA.deliver({
+    const { queueIds } = await nodeA.messages.deliver({
       blob,
       sender: "",
       internalDate: new Date(),
@@ -71,33 +71,33 @@ describe("cluster gaps on PostgreSQL", { skip: available === null && POSTGRES_SK
     const id = queueIds[0] ?? "";
     const claimedAt = new Date(Date.now() + 1000);
     assert.deepEqual(
-      (await nodeA.claimQueueEntries(claimedAt, 10, 1000)).map((entry) => entry.id),
+      (await nodeA.queue.claim(claimedAt, 10, 1000)).map((entry) => entry.id),
       [id],
     );
-    assert.deepEqual(await nodeB.renewQueueLeases([id], new Date(claimedAt.getTime() + 5000)), []);
-    assert.deepEqual(await nodeA.renewQueueLeases([id], new Date(claimedAt.getTime() + 5000)), [id]);
+    assert.deepEqual(await nodeB.queue.renewLeases([id], new Date(claimedAt.getTime() + 5000)), []);
+    assert.deepEqual(await nodeA.queue.renewLeases([id], new Date(claimedAt.getTime() + 5000)), [id]);
     // Past the renewed lease, B takes the entry: from then on only B may renew it.
-    const takeover = await nodeB.claimQueueEntries(new Date(claimedAt.getTime() + 6000), 10, 1000);
+    const takeover = await nodeB.queue.claim(new Date(claimedAt.getTime() + 6000), 10, 1000);
     assert.deepEqual(
       takeover.map((entry) => [entry.id, entry.attempts]),
       [[id, 2]],
     );
     const end = new Date(claimedAt.getTime() + 60_000);
-    assert.deepEqual(await nodeA.renewQueueLeases([id], end), []);
-    assert.equal((await nodeA.getQueueEntry(id))?.claimedUntil?.getTime(), claimedAt.getTime() + 7000);
-    assert.deepEqual(await nodeB.renewQueueLeases([id], end), [id]);
-    await nodeB.completeQueueEntry(id);
+    assert.deepEqual(await nodeA.queue.renewLeases([id], end), []);
+    assert.equal((await nodeA.queue.get(id))?.claimedUntil?.getTime(), claimedAt.getTime() + 7000);
+    assert.deepEqual(await nodeB.queue.renewLeases([id], end), [id]);
+    await nodeB.queue.complete(id);
   });
 
   test("changes made while B's listener was cut reach B's subscribers after it reconnects", async () => {
-    const user = await nodeA.addUser("gap@nodes.example", CREDENTIALS).catch(async () => {
-      await nodeA.addDomain("nodes.example");
-      return nodeA.addUser("gap@nodes.example", CREDENTIALS);
+    const user = await nodeA.directory.addUser("gap@nodes.example", CREDENTIALS).catch(async () => {
+      await nodeA.directory.addDomain("nodes.example");
+      return nodeA.directory.addUser("gap@nodes.example", CREDENTIALS);
     });
-    const inbox = await nodeA.getMailbox(user.id, "INBOX");
+    const inbox = await nodeA.mailboxes.getMailbox(user.id, "INBOX");
     assert.ok(inbox);
     const deliver = async (subject: string) => {
-      const result = await nodeA.deliver({
+      const result = await nodeA.messages.deliver({
         blob: await body(nodeA, `Subject: ${subject}\r\n\r\n`),
         sender: "",
         internalDate: new Date(),
@@ -120,7 +120,7 @@ describe("cluster gaps on PostgreSQL", { skip: available === null && POSTGRES_SK
     const heard: MailboxEvent[] = [];
     const stop = nodeB.events.subscribe((event) => heard.push(event));
     // Warm A's pool so its writes need no new connection while the database refuses them.
-    await Promise.all([1, 2, 3, 4].map(() => nodeA.getMailboxById(inbox.id)));
+    await Promise.all([1, 2, 3, 4].map(() => nodeA.mailboxes.getMailboxById(inbox.id)));
     const pid = nodeB.events.listenerPid;
     assert.ok(pid !== null);
     const name = new URL(database.url).pathname.slice(1);
@@ -131,9 +131,9 @@ describe("cluster gaps on PostgreSQL", { skip: available === null && POSTGRES_SK
       await admin.query("SELECT pg_terminate_backend($1)", [pid]);
       await until("B noticing its listener is gone", () => nodeB.events.listenerPid === null);
       added = await deliver("during the gap");
-      await nodeA.updateFlags(inbox.id, [flagged], "add", ["\\Flagged"]);
-      assert.deepEqual(await nodeA.expunge(inbox.id, [doomed]), [doomed]);
-      created = (await nodeA.createMailbox(user.id, "Made in the gap")).id;
+      await nodeA.messages.updateFlags(inbox.id, [flagged], "add", ["\\Flagged"]);
+      assert.deepEqual(await nodeA.messages.expunge(inbox.id, [doomed]), [doomed]);
+      created = (await nodeA.mailboxes.createMailbox(user.id, "Made in the gap")).id;
       assert.ok(created > 0);
       await sleep(300);
       assert.equal(heard.length, 0, "nothing reaches B while its listener is down");

@@ -36,20 +36,20 @@ test("a schema 2 database upgrades: old bodies have no header block, subscriptio
     }
     const store = await openPostgresStore({ url: database.url, logger: pino({ level: "silent" }) });
     try {
-      const user = (await store.getUser("a@old.example"))!;
-      assert.deepEqual(await store.listSubscriptions(user.id), ["INBOX", "Lists"]);
-      assert.equal((await store.getMailbox(user.id, "Junk"))?.subscribed, false);
+      const user = (await store.directory.getUser("a@old.example"))!;
+      assert.deepEqual(await store.mailboxes.listSubscriptions(user.id), ["INBOX", "Lists"]);
+      assert.equal((await store.mailboxes.getMailbox(user.id, "Junk"))?.subscribed, false);
       assert.equal(
-        (await store.readBlobBytes("01aaaaaaaaaaaaaaaaaa")).toString(),
+        (await store.blobs.readBlobBytes("01aaaaaaaaaaaaaaaaaa")).toString(),
         "Subject: old\r\n\r\nbody\r\n",
       );
-      assert.equal((await store.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa"])).size, 0);
-      const inbox = (await store.getMailbox(user.id, "INBOX"))!;
-      const writer = await store.createBlobWriter();
+      assert.equal((await store.blobs.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa"])).size, 0);
+      const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
+      const writer = await store.blobs.createBlobWriter();
       await writer.write(Buffer.from("Subject: new\r\n\r\nbody\r\n"));
       const fresh = await writer.finish();
-      await store.append(inbox.id, fresh, [], new Date());
-      const blocks = await store.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa", fresh.id]);
+      await store.messages.append(inbox.id, fresh, [], new Date());
+      const blocks = await store.blobs.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa", fresh.id]);
       assert.deepEqual([...blocks.keys()], [fresh.id]);
       assert.equal(blocks.get(fresh.id)?.toString(), "Subject: new\r\n\r\n");
     } finally {

@@ -24,7 +24,7 @@ function open(url: string): Promise<Store> {
 }
 
 async function body(store: Store, text: string | Buffer) {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   await writer.write(typeof text === "string" ? Buffer.from(text) : text);
   return writer.finish();
 }
@@ -59,10 +59,10 @@ describe("PostgreSQL store shared by several nodes", {
     assert.ok(started);
     database = started;
     [nodeA, nodeB] = await Promise.all([open(database.url), open(database.url)]);
-    await nodeA.addDomain("nodes.example");
-    const user = await nodeA.addUser("ann@nodes.example", CREDENTIALS);
+    await nodeA.directory.addDomain("nodes.example");
+    const user = await nodeA.directory.addUser("ann@nodes.example", CREDENTIALS);
     userId = user.id;
-    const inbox = await nodeB.getMailbox(user.id, "INBOX");
+    const inbox = await nodeB.mailboxes.getMailbox(user.id, "INBOX");
     assert.ok(inbox);
     inboxId = inbox.id;
   });
@@ -76,7 +76,7 @@ describe("PostgreSQL store shared by several nodes", {
     const heard = nextEvent(nodeB, (event) => event.kind === "exists" && event.mailboxId === inboxId);
     const ownEvents: MailboxEvent[] = [];
     const stopOwn = nodeA.events.subscribe((event) => ownEvents.push(event));
-    const result = await nodeA.deliver({
+    const result = await nodeA.messages.deliver({
       blob,
       sender: "x@remote.example",
       internalDate: new Date(),
@@ -91,16 +91,16 @@ describe("PostgreSQL store shared by several nodes", {
     assert.equal(event.userId, userId);
     // The writing node hears its own event exactly once, before deliver() resolves.
     assert.equal(ownEvents.filter((e) => e.kind === "exists" && e.mailboxId === inboxId).length, 1);
-    const listed = await nodeB.listMessages(inboxId);
+    const listed = await nodeB.messages.listMessages(inboxId);
     assert.ok(listed.some((m) => m.uid === uid && m.messageId === blob.id));
-    assert.equal((await nodeB.readBlobBytes(blob.id)).toString(), "Subject: cross-node\r\n\r\nhi\r\n");
+    assert.equal((await nodeB.blobs.readBlobBytes(blob.id)).toString(), "Subject: cross-node\r\n\r\nhi\r\n");
   });
 
   test("concurrent deliveries from both nodes get distinct, increasing UIDs", async () => {
-    const box = await nodeA.createMailbox(userId, "Concurrent");
+    const box = await nodeA.mailboxes.createMailbox(userId, "Concurrent");
     const deliverFrom = async (store: Store, n: number) => {
       const blob = await body(store, `Subject: ${n}\r\n\r\n`);
-      const result = await store.deliver({
+      const result = await store.messages.deliver({
         blob,
         sender: "",
         internalDate: new Date(),
@@ -127,12 +127,12 @@ describe("PostgreSQL store shared by several nodes", {
       all,
       Array.from({ length: 30 }, (_, i) => i + 1),
     );
-    assert.equal((await nodeB.mailboxStatus(box.id)).uidNext, 31);
+    assert.equal((await nodeB.mailboxes.mailboxStatus(box.id)).uidNext, 31);
   });
 
   test("queue claims from both nodes at once never return an entry twice", async () => {
     const blob = await body(nodeA, "Subject: queued\r\n\r\n");
-    const queued = await nodeA.deliver({
+    const queued = await nodeA.messages.deliver({
       blob,
       sender: "ann@nodes.example",
       internalDate: new Date(),
@@ -143,7 +143,7 @@ describe("PostgreSQL store shared by several nodes", {
     const claimAll = async (store: Store) => {
       const ids: string[] = [];
       for (;;) {
-        const batch = await store.claimQueueEntries(now, 3, 60_000);
+        const batch = await store.queue.claim(now, 3, 60_000);
         if (batch.length === 0) return ids;
         ids.push(...batch.map((entry) => entry.id));
       }
@@ -157,29 +157,29 @@ describe("PostgreSQL store shared by several nodes", {
     const claimed = perClaimer.flat();
     assert.equal(new Set(claimed).size, claimed.length, "no entry was claimed twice");
     assert.deepEqual(claimed.sort(), [...queued.queueIds].sort(), "every entry was claimed");
-    const entries = (await nodeB.listQueue()).filter((entry) => queued.queueIds.includes(entry.id));
+    const entries = (await nodeB.queue.list()).filter((entry) => queued.queueIds.includes(entry.id));
     assert.ok(entries.every((entry) => entry.state === "delivering" && entry.attempts === 1));
-    for (const id of queued.queueIds) await nodeB.completeQueueEntry(id);
+    for (const id of queued.queueIds) await nodeB.queue.complete(id);
   });
 
   test("bodies are stored and streamed in chunks, and outlive an abort while referenced", async () => {
     const bytes = Buffer.alloc(CHUNK_BYTES * 2 + 1000);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 251;
-    const writer = await nodeA.createBlobWriter();
+    const writer = await nodeA.blobs.createBlobWriter();
     for (let offset = 0; offset < bytes.length; offset += 100_000) {
       await writer.write(bytes.subarray(offset, offset + 100_000));
     }
     const blob = await writer.finish();
     const pieces: Buffer[] = [];
-    for await (const piece of nodeB.readBlob(blob.id)) pieces.push(piece as Buffer);
+    for await (const piece of nodeB.blobs.readBlob(blob.id)) pieces.push(piece as Buffer);
     assert.deepEqual(
       pieces.map((piece) => piece.length),
       [CHUNK_BYTES, CHUNK_BYTES, 1000],
     );
     assert.deepEqual(Buffer.concat(pieces), bytes);
-    await nodeA.append(inboxId, blob, [], new Date());
+    await nodeA.messages.append(inboxId, blob, [], new Date());
     await writer.abort();
-    assert.equal((await nodeB.readBlobBytes(blob.id)).length, bytes.length);
+    assert.equal((await nodeB.blobs.readBlobBytes(blob.id)).length, bytes.length);
   });
 
   test("a maildrop lock dies with the process holding it (SIGKILL)", async () => {
@@ -191,19 +191,19 @@ describe("PostgreSQL store shared by several nodes", {
       child.stdout.setEncoding("utf8");
       const [line] = (await once(child.stdout, "data")) as [string];
       assert.equal(line.trim(), "locked");
-      assert.equal(await nodeA.lockMaildrop(userId), null, "held by the child");
+      assert.equal(await nodeA.locks.lockMaildrop(userId), null, "held by the child");
     } finally {
       child.kill("SIGKILL");
     }
     await once(child, "exit");
     // The server notices the closed connection and drops its locks; give it a moment to do so.
-    let lock = await nodeA.lockMaildrop(userId);
+    let lock = await nodeA.locks.lockMaildrop(userId);
     for (let tries = 0; lock === null && tries < 100; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      lock = await nodeA.lockMaildrop(userId);
+      lock = await nodeA.locks.lockMaildrop(userId);
     }
     assert.ok(lock, "the lock is free again after its holder was killed");
-    assert.equal(await nodeB.lockMaildrop(userId), null);
+    assert.equal(await nodeB.locks.lockMaildrop(userId), null);
     await lock.release();
   });
 
@@ -231,7 +231,7 @@ describe("PostgreSQL store shared by several nodes", {
       },
     );
     while (!done && attempt < 50) {
-      await nodeA.createMailbox(userId, `Reconnect${attempt++}`);
+      await nodeA.mailboxes.createMailbox(userId, `Reconnect${attempt++}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const event = await heard;
@@ -245,8 +245,8 @@ describe("PostgreSQL store: opening", { skip: available === null && POSTGRES_SKI
     assert.ok(database);
     try {
       const stores = await Promise.all([open(database.url), open(database.url), open(database.url)]);
-      await stores[0]?.addDomain("migrated.example");
-      assert.equal((await stores[2]?.getDomain("migrated.example"))?.name, "migrated.example");
+      await stores[0]?.directory.addDomain("migrated.example");
+      assert.equal((await stores[2]?.directory.getDomain("migrated.example"))?.name, "migrated.example");
       await Promise.all(stores.map((store) => store.close()));
       const admin = new pg.Client({ connectionString: database.url });
       await admin.connect();

@@ -44,15 +44,15 @@ test("saveHeaderBlocks fills a missing block once, checked against the message s
   const dataDir = await mkdtemp(join(tmpdir(), "mailroom-save-headers-"));
   const store = await openSqliteStore({ dataDir, logger });
   try {
-    await store.addDomain("example.test");
-    const user = await store.addUser("a@example.test", { passwordHash: "h", scramSha256: "s" });
-    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    await store.directory.addDomain("example.test");
+    const user = await store.directory.addUser("a@example.test", { passwordHash: "h", scramSha256: "s" });
+    const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
     const ids: string[] = [];
     for (const raw of ["Subject: a\r\n\r\nbody\r\n", "Subject: no body"]) {
-      const writer = await store.createBlobWriter();
+      const writer = await store.blobs.createBlobWriter();
       await writer.write(Buffer.from(raw));
       const blob = await writer.finish();
-      await store.deliver({
+      await store.messages.deliver({
         blob,
         sender: "",
         internalDate: new Date(),
@@ -65,10 +65,10 @@ test("saveHeaderBlocks fills a missing block once, checked against the message s
     const db = new Database(join(dataDir, "mailroom.db"));
     db.prepare("UPDATE messages SET header = NULL").run();
     db.close();
-    assert.equal((await store.readHeaderBlocks(ids)).size, 0);
+    assert.equal((await store.blobs.readHeaderBlocks(ids)).size, 0);
     // Not the whole message (shorter than it) and no empty line: refused, and the valid one with it.
     await assert.rejects(
-      store.saveHeaderBlocks(
+      store.blobs.saveHeaderBlocks(
         new Map([
           [withBody, Buffer.from("Subject: a\r\n\r\n")],
           [headerOnly, Buffer.from("Subject: no")],
@@ -76,15 +76,15 @@ test("saveHeaderBlocks fills a missing block once, checked against the message s
       ),
       { code: "invalid" },
     );
-    assert.equal((await store.readHeaderBlocks(ids)).size, 0);
-    await store.saveHeaderBlocks(
+    assert.equal((await store.blobs.readHeaderBlocks(ids)).size, 0);
+    await store.blobs.saveHeaderBlocks(
       new Map([
         [withBody, Buffer.from("Subject: a\r\n\r\n")],
         [headerOnly, Buffer.from("Subject: no body")],
       ]),
     );
-    await store.saveHeaderBlocks(new Map([[withBody, Buffer.from("Subject: b\r\n\r\n")]]));
-    const blocks = await store.readHeaderBlocks(ids);
+    await store.blobs.saveHeaderBlocks(new Map([[withBody, Buffer.from("Subject: b\r\n\r\n")]]));
+    const blocks = await store.blobs.readHeaderBlocks(ids);
     assert.equal(blocks.get(withBody)?.toString(), "Subject: a\r\n\r\n");
     assert.equal(blocks.get(headerOnly)?.toString(), "Subject: no body");
   } finally {

@@ -11,9 +11,9 @@ import { CREDENTIALS, FIXTURES, silentLogger, withTempDir } from "./helpers.js";
 test("a process killed mid-delivery leaves only complete messages", async () => {
   await withTempDir(async (dataDir) => {
     const setup = await openSqliteStore({ dataDir, logger: silentLogger });
-    await setup.addDomain("crash.example");
-    const user = await setup.addUser("victim@crash.example", CREDENTIALS);
-    const inbox = (await setup.getMailbox(user.id, "INBOX"))!;
+    await setup.directory.addDomain("crash.example");
+    const user = await setup.directory.addUser("victim@crash.example", CREDENTIALS);
+    const inbox = (await setup.mailboxes.getMailbox(user.id, "INBOX"))!;
     await setup.close();
 
     const child = spawn(
@@ -36,13 +36,13 @@ test("a process killed mid-delivery leaves only complete messages", async () => 
 
     const store = await openSqliteStore({ dataDir, logger: silentLogger });
     try {
-      const messages = await store.listMessages(inbox.id);
+      const messages = await store.messages.listMessages(inbox.id);
       const listed = new Map(messages.map((m) => [m.messageId, m.size]));
       // Every delivery the child saw resolve is there, with its size.
       for (const [id, size] of confirmed) assert.equal(listed.get(id), size, `confirmed message ${id}`);
       // Everything listed is whole: the body reads back with the recorded size.
       for (const message of messages) {
-        assert.equal((await store.readBlobBytes(message.messageId)).length, message.size);
+        assert.equal((await store.blobs.readBlobBytes(message.messageId)).length, message.size);
       }
       assert.deepEqual(
         messages.map((m) => m.uid),

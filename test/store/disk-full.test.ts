@@ -49,15 +49,15 @@ test("on a full tmpfs, body writes and deliveries fail with 'full' and nothing h
     try {
       const store = await openSqliteStore({ dataDir, logger: silentLogger });
       try {
-        await store.addDomain("full.example");
-        const user = await store.addUser("f@full.example", CREDENTIALS);
-        const inbox = (await store.getMailbox(user.id, "INBOX"))!;
-        const small = await store.createBlobWriter();
+        await store.directory.addDomain("full.example");
+        const user = await store.directory.addUser("f@full.example", CREDENTIALS);
+        const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
+        const small = await store.blobs.createBlobWriter();
         await small.write(Buffer.from("Subject: small\r\n\r\nx\r\n"));
         const blob = await small.finish();
 
         // A body larger than the filesystem.
-        const big = await store.createBlobWriter();
+        const big = await store.blobs.createBlobWriter();
         const chunk = Buffer.alloc(256 * 1024, 7);
         let writeError: unknown;
         for (let i = 0; i < 64 && writeError === undefined; i++) {
@@ -69,7 +69,7 @@ test("on a full tmpfs, body writes and deliveries fail with 'full' and nothing h
         await big.abort();
         assert.deepEqual(await readdir(join(dataDir, "tmp")), []);
         await assert.rejects(
-          store.readBlobBytes(big.id),
+          store.blobs.readBlobBytes(big.id),
           (e: unknown) => e instanceof StoreError && e.code === "not-found",
         );
 
@@ -80,7 +80,7 @@ test("on a full tmpfs, body writes and deliveries fail with 'full' and nothing h
         let deliverError: unknown;
         for (let i = 0; i < 400 && deliverError === undefined; i++) {
           try {
-            await store.deliver({
+            await store.messages.deliver({
               blob,
               sender: "",
               internalDate: new Date(),
@@ -93,26 +93,26 @@ test("on a full tmpfs, body writes and deliveries fail with 'full' and nothing h
           }
         }
         assert.ok(isFull(deliverError), `expected a "full" StoreError, got ${String(deliverError)}`);
-        assert.equal((await store.listMessages(inbox.id)).length, delivered);
+        assert.equal((await store.messages.listMessages(inbox.id)).length, delivered);
 
         // Once space is freed the store works again and holds exactly what succeeded.
         await unlink(join(dataDir, "filler"));
-        await store.deliver({
+        await store.messages.deliver({
           blob,
           sender: "",
           internalDate: new Date(),
           mailboxes: [{ mailboxId: inbox.id }],
           queue: [],
         });
-        assert.equal((await store.listMessages(inbox.id)).length, delivered + 1);
+        assert.equal((await store.messages.listMessages(inbox.id)).length, delivered + 1);
       } finally {
         await store.close();
       }
       const reopened = await openSqliteStore({ dataDir, logger: silentLogger });
-      const user = await reopened.getUser("f@full.example");
-      const inbox = (await reopened.getMailbox(user!.id, "INBOX"))!;
-      for (const message of await reopened.listMessages(inbox.id)) {
-        assert.equal((await reopened.readBlobBytes(message.messageId)).length, message.size);
+      const user = await reopened.directory.getUser("f@full.example");
+      const inbox = (await reopened.mailboxes.getMailbox(user!.id, "INBOX"))!;
+      for (const message of await reopened.messages.listMessages(inbox.id)) {
+        assert.equal((await reopened.blobs.readBlobBytes(message.messageId)).length, message.size);
       }
       await reopened.close();
     } finally {

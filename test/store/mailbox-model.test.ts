@@ -29,15 +29,15 @@ const operationArb: fc.Arbitrary<Operation> = fc.oneof(
 test("UIDs, flags, MODSEQ and expunged UIDs follow the model", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openSqliteStore({ dataDir, logger: silentLogger });
-    await store.addDomain("model.example");
+    await store.directory.addDomain("model.example");
     let run = 0;
-    const writer = await store.createBlobWriter();
+    const writer = await store.blobs.createBlobWriter();
     await writer.write(Buffer.from("Subject: model\r\n\r\n"));
     const blob = await writer.finish();
     // Every run shares this body; the keeper's copy stops expunges in a run from deleting it.
-    const keeper = await store.addUser("keeper@model.example", CREDENTIALS);
-    const keeperInbox = (await store.getMailbox(keeper.id, "INBOX"))!;
-    await store.deliver({
+    const keeper = await store.directory.addUser("keeper@model.example", CREDENTIALS);
+    const keeperInbox = (await store.mailboxes.getMailbox(keeper.id, "INBOX"))!;
+    await store.messages.deliver({
       blob,
       sender: "",
       internalDate: new Date(),
@@ -48,8 +48,8 @@ test("UIDs, flags, MODSEQ and expunged UIDs follow the model", async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(operationArb, { minLength: 1, maxLength: 15 }), async (operations) => {
           run += 1;
-          const user = await store.addUser(`u${run}@model.example`, CREDENTIALS);
-          const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+          const user = await store.directory.addUser(`u${run}@model.example`, CREDENTIALS);
+          const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
           const model = new Map<number, Set<string>>();
           const expunged: Array<{ uid: number; modseq: number }> = [];
           let lastUid = 0;
@@ -59,7 +59,7 @@ test("UIDs, flags, MODSEQ and expunged UIDs follow the model", async () => {
             const picked =
               op.kind === "deliver" ? [] : op.pick.map((i) => uids[i % Math.max(uids.length, 1)] ?? 1000 + i);
             if (op.kind === "deliver") {
-              const result = await store.deliver({
+              const result = await store.messages.deliver({
                 blob,
                 sender: "",
                 internalDate: new Date(),
@@ -71,7 +71,7 @@ test("UIDs, flags, MODSEQ and expunged UIDs follow the model", async () => {
               lastUid = uid;
               model.set(uid, new Set(op.flags));
             } else if (op.kind === "flags") {
-              const result = await store.updateFlags(inbox.id, picked, op.operation, op.flags);
+              const result = await store.messages.updateFlags(inbox.id, picked, op.operation, op.flags);
               const expectedChanged: number[] = [];
               for (const uid of new Set(picked)) {
                 const current = model.get(uid);
@@ -91,20 +91,20 @@ test("UIDs, flags, MODSEQ and expunged UIDs follow the model", async () => {
                 expectedChanged.sort((a, b) => a - b),
               );
             } else {
-              const removed = await store.expunge(inbox.id, picked);
+              const removed = await store.messages.expunge(inbox.id, picked);
               const expected = [...new Set(picked)].filter((uid) => model.has(uid)).sort((a, b) => a - b);
               assert.deepEqual(removed, expected);
-              const modseq = (await store.mailboxStatus(inbox.id)).highestModseq;
+              const modseq = (await store.mailboxes.mailboxStatus(inbox.id)).highestModseq;
               for (const uid of expected) {
                 model.delete(uid);
                 expunged.push({ uid, modseq });
               }
             }
-            const status = await store.mailboxStatus(inbox.id);
+            const status = await store.mailboxes.mailboxStatus(inbox.id);
             assert.ok(status.highestModseq >= lastModseq, "MODSEQ never goes down");
             lastModseq = status.highestModseq;
           }
-          const listed = await store.listMessages(inbox.id);
+          const listed = await store.messages.listMessages(inbox.id);
           assert.deepEqual(
             listed.map((m) => m.uid),
             [...model.keys()].sort((a, b) => a - b),
@@ -113,15 +113,15 @@ test("UIDs, flags, MODSEQ and expunged UIDs follow the model", async () => {
             assert.deepEqual(new Set(message.flags), model.get(message.uid));
             assert.ok(message.modseq <= lastModseq);
           }
-          const status = await store.mailboxStatus(inbox.id);
+          const status = await store.mailboxes.mailboxStatus(inbox.id);
           assert.equal(status.unseen, listed.filter((m) => !m.flags.includes("\\Seen")).length);
           assert.deepEqual(
-            await store.expungedSince(inbox.id, 0),
+            await store.messages.expungedSince(inbox.id, 0),
             expunged.map((e) => e.uid).sort((a, b) => a - b),
           );
           for (const { uid, modseq } of expunged) {
-            assert.ok((await store.expungedSince(inbox.id, modseq - 1)).includes(uid));
-            assert.ok(!(await store.expungedSince(inbox.id, modseq)).includes(uid));
+            assert.ok((await store.messages.expungedSince(inbox.id, modseq - 1)).includes(uid));
+            assert.ok(!(await store.messages.expungedSince(inbox.id, modseq)).includes(uid));
           }
         }),
         { numRuns: 60 },

@@ -18,15 +18,15 @@ test("a fresh data dir is created and migrated; reopening keeps the data", async
   await withTempDir(async (dir) => {
     const dataDir = join(dir, "nested", "data");
     const first = await openSqliteStore({ dataDir, logger: silentLogger });
-    await first.addDomain("kept.example");
-    await first.addUser("a@kept.example", CREDENTIALS);
+    await first.directory.addDomain("kept.example");
+    await first.directory.addUser("a@kept.example", CREDENTIALS);
     await first.close();
     const db = new Database(join(dataDir, "mailroom.db"), { readonly: true });
     assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
     assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
     db.close();
     const second = await openSqliteStore({ dataDir, logger: silentLogger });
-    assert.ok(await second.getUser("a@kept.example"));
+    assert.ok(await second.directory.getUser("a@kept.example"));
     await second.close();
   });
 });
@@ -34,7 +34,7 @@ test("a fresh data dir is created and migrated; reopening keeps the data", async
 test("a database from a newer mailroom is refused and left untouched", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openSqliteStore({ dataDir, logger: silentLogger });
-    await store.addDomain("future.example");
+    await store.directory.addDomain("future.example");
     await store.close();
     const path = join(dataDir, "mailroom.db");
     const db = new Database(path);
@@ -98,18 +98,18 @@ test("a schema 2 database upgrades: old messages have no header block, subscript
       const db = new Database(path, { readonly: true });
       assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
       db.close();
-      assert.deepEqual(await store.listSubscriptions(1), ["INBOX", "Lists"]);
-      assert.equal((await store.getMailbox(1, "Junk"))?.subscribed, false);
+      assert.deepEqual(await store.mailboxes.listSubscriptions(1), ["INBOX", "Lists"]);
+      assert.equal((await store.mailboxes.getMailbox(1, "Junk"))?.subscribed, false);
       assert.deepEqual(
-        (await store.listMessages(1)).map((m) => m.messageId),
+        (await store.messages.listMessages(1)).map((m) => m.messageId),
         ["01aaaaaaaaaaaaaaaaaa"],
       );
-      assert.equal((await store.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa"])).size, 0);
-      const writer = await store.createBlobWriter();
+      assert.equal((await store.blobs.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa"])).size, 0);
+      const writer = await store.blobs.createBlobWriter();
       await writer.write(Buffer.from("Subject: new\r\n\r\nbody\r\n"));
       const fresh = await writer.finish();
-      await store.append(1, fresh, [], new Date());
-      const blocks = await store.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa", fresh.id]);
+      await store.messages.append(1, fresh, [], new Date());
+      const blocks = await store.blobs.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa", fresh.id]);
       assert.deepEqual([...blocks.keys()], [fresh.id]);
       assert.equal(blocks.get(fresh.id)?.toString(), "Subject: new\r\n\r\n");
     } finally {

@@ -25,21 +25,21 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function finishedBody(store: Store, text: string) {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   await writer.write(Buffer.from(text));
   return writer.finish();
 }
 
 async function inboxOf(store: Store, address: string): Promise<number> {
-  const user = await store.addUser(address, CREDENTIALS);
-  const inbox = await store.getMailbox(user.id, "INBOX");
+  const user = await store.directory.addUser(address, CREDENTIALS);
+  const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
   assert.ok(inbox);
   return inbox.id;
 }
 
 async function deliverText(store: Store, mailboxId: number, text: string) {
   const blob = await finishedBody(store, text);
-  const result = await store.deliver({
+  const result = await store.messages.deliver({
     blob,
     sender: "",
     internalDate: new Date(),
@@ -57,7 +57,7 @@ function asSqlite(store: Store): SqliteStore {
 test("open sweeps old unreferenced bodies in the background and keeps young and referenced ones", async () => {
   await withTempDir(async (dataDir) => {
     const first = await openSqliteStore({ dataDir, logger: silentLogger });
-    await first.addDomain("sweep.example");
+    await first.directory.addDomain("sweep.example");
     const inbox = await inboxOf(first, "a@sweep.example");
     const { blob: kept } = await deliverText(first, inbox, "Subject: kept\r\n\r\nreferenced\r\n");
     // Finished but never delivered: what a crash between finish() and deliver() leaves.
@@ -83,7 +83,7 @@ test("open sweeps old unreferenced bodies in the background and keeps young and 
       assert.equal(await exists(bodyPath(dataDir, oldOrphan.id)), false);
       assert.equal(await exists(bodyPath(dataDir, youngOrphan.id)), true);
       assert.equal(await exists(stranger), true);
-      assert.equal((await store.readBlobBytes(kept.id)).length, kept.size);
+      assert.equal((await store.blobs.readBlobBytes(kept.id)).length, kept.size);
 
       const summaries = logged.filter((line) => line.msg === "removed orphaned message bodies");
       assert.equal(summaries.length, 1);
@@ -99,14 +99,14 @@ test("a body whose unlink after the last expunge was lost is swept once past the
   await withTempDir(async (dataDir) => {
     const store = asSqlite(await openSqliteStore({ dataDir, logger: silentLogger }));
     try {
-      await store.addDomain("sweep.example");
+      await store.directory.addDomain("sweep.example");
       const inbox = await inboxOf(store, "b@sweep.example");
       const { blob, result } = await deliverText(store, inbox, "Subject: gone\r\n\r\nexpunge me\r\n");
       const path = bodyPath(dataDir, blob.id);
       const bytes = await readFile(path);
       const uid = result.uids[0]?.uid;
       assert.ok(uid !== undefined);
-      assert.deepEqual(await store.expunge(inbox, [uid]), [uid]);
+      assert.deepEqual(await store.messages.expunge(inbox, [uid]), [uid]);
       assert.equal(await exists(path), false, "the expunge removed the body it no longer references");
 
       // Put the file back as a crash before the unlink reached the disk would have left it.
@@ -127,13 +127,13 @@ test("past the grace period an undelivered body goes and a delivered one stays",
   await withTempDir(async (dataDir) => {
     const store = asSqlite(await openSqliteStore({ dataDir, logger: silentLogger }));
     try {
-      await store.addDomain("sweep.example");
+      await store.directory.addDomain("sweep.example");
       const inbox = await inboxOf(store, "c@sweep.example");
       const { blob: delivered } = await deliverText(store, inbox, "Subject: stays\r\n\r\nhello\r\n");
       // A delivery that failed without aborting its writer leaves a finished body behind.
       const failed = await finishedBody(store, "Subject: failed\r\n\r\nno mailbox took me\r\n");
       await assert.rejects(
-        store.deliver({
+        store.messages.deliver({
           blob: failed,
           sender: "",
           internalDate: new Date(),
@@ -148,8 +148,8 @@ test("past the grace period an undelivered body goes and a delivered one stays",
         bytes: failed.size,
       });
       assert.equal(await exists(bodyPath(dataDir, failed.id)), false);
-      assert.equal((await store.readBlobBytes(delivered.id)).length, delivered.size);
-      assert.equal((await store.listMessages(inbox)).length, 1);
+      assert.equal((await store.blobs.readBlobBytes(delivered.id)).length, delivered.size);
+      assert.equal((await store.messages.listMessages(inbox)).length, 1);
     } finally {
       await store.close();
     }

@@ -21,7 +21,7 @@ async function withStore(fn: (store: Store, dataDir: string) => Promise<void>): 
 }
 
 async function body(store: Store, text: string) {
-  const writer = await store.createBlobWriter();
+  const writer = await store.blobs.createBlobWriter();
   await writer.write(Buffer.from(text));
   return writer.finish();
 }
@@ -55,37 +55,37 @@ test("openStore picks sqlite and refuses unknown backends with a clear error", a
 
 test("a listener that throws neither breaks the change nor other listeners", async () => {
   await withStore(async (store) => {
-    await store.addDomain("ev.example");
-    const user = await store.addUser("u@ev.example", CREDENTIALS);
-    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    await store.directory.addDomain("ev.example");
+    const user = await store.directory.addUser("u@ev.example", CREDENTIALS);
+    const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
     store.events.subscribe(() => {
       throw new Error("listener bug");
     });
     const seen: string[] = [];
     store.events.subscribe((event) => seen.push(event.kind));
     const blob = await body(store, "x");
-    const result = await store.deliver({
+    const result = await store.messages.deliver({
       blob,
       sender: "",
       internalDate: new Date(),
       mailboxes: [{ mailboxId: inbox.id }],
       queue: [],
     });
-    await store.updateFlags(inbox.id, [result.uids[0]!.uid], "add", ["\\Seen"]);
+    await store.messages.updateFlags(inbox.id, [result.uids[0]!.uid], "add", ["\\Seen"]);
     assert.deepEqual(seen, ["exists", "flags"]);
-    assert.equal((await store.listMessages(inbox.id)).length, 1);
+    assert.equal((await store.messages.listMessages(inbox.id)).length, 1);
   });
 });
 
 test("deliveries in one group: each caller gets its own result or error", async () => {
   await withStore(async (store) => {
-    await store.addDomain("group.example");
-    const user = await store.addUser("g@group.example", CREDENTIALS);
-    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    await store.directory.addDomain("group.example");
+    const user = await store.directory.addUser("g@group.example", CREDENTIALS);
+    const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
     const blobs = await Promise.all(Array.from({ length: 20 }, (_, i) => body(store, `message ${i}`)));
     const outcomes = await Promise.allSettled(
       blobs.map((blob, i) =>
-        store.deliver({
+        store.messages.deliver({
           blob,
           sender: "",
           internalDate: new Date(),
@@ -96,7 +96,7 @@ test("deliveries in one group: each caller gets its own result or error", async 
     );
     const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [i] : []));
     assert.deepEqual(failed, [0, 5, 10, 15]);
-    const listed = await store.listMessages(inbox.id);
+    const listed = await store.messages.listMessages(inbox.id);
     assert.equal(listed.length, 16);
     assert.deepEqual(
       listed.map((m) => m.uid),
@@ -108,11 +108,11 @@ test("deliveries in one group: each caller gets its own result or error", async 
 test("close waits for deliveries already accepted; a closed store refuses work", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openSqliteStore({ dataDir, logger: silentLogger });
-    await store.addDomain("close.example");
-    const user = await store.addUser("c@close.example", CREDENTIALS);
-    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+    await store.directory.addDomain("close.example");
+    const user = await store.directory.addUser("c@close.example", CREDENTIALS);
+    const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
     const blob = await body(store, "last one");
-    const pending = store.deliver({
+    const pending = store.messages.deliver({
       blob,
       sender: "",
       internalDate: new Date(),
@@ -123,11 +123,11 @@ test("close waits for deliveries already accepted; a closed store refuses work",
     await store.close();
     await pending;
     await assert.rejects(
-      store.listDomains(),
+      store.directory.listDomains(),
       (e: unknown) => e instanceof StoreError && e.code === "unavailable",
     );
     const reopened = await openSqliteStore({ dataDir, logger: silentLogger });
-    assert.equal((await reopened.listMessages(inbox.id)).length, 1);
+    assert.equal((await reopened.messages.listMessages(inbox.id)).length, 1);
     await reopened.close();
   });
 });
@@ -135,7 +135,7 @@ test("close waits for deliveries already accepted; a closed store refuses work",
 test("blob ids that are not store ids never reach the filesystem", async () => {
   await withStore(async (store) => {
     await assert.rejects(
-      store.readBlobBytes("../mailroom.db"),
+      store.blobs.readBlobBytes("../mailroom.db"),
       (e: unknown) => e instanceof StoreError && e.code === "not-found",
     );
   });
@@ -156,22 +156,22 @@ test("opening sweeps temp files of dead processes and keeps those of live ones",
 
 test("abort after finish removes a body no delivery took, and keeps a delivered one", async () => {
   await withStore(async (store) => {
-    await store.addDomain("abort.example");
-    const user = await store.addUser("a@abort.example", CREDENTIALS);
-    const inbox = (await store.getMailbox(user.id, "INBOX"))!;
-    const unused = await store.createBlobWriter();
+    await store.directory.addDomain("abort.example");
+    const user = await store.directory.addUser("a@abort.example", CREDENTIALS);
+    const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
+    const unused = await store.blobs.createBlobWriter();
     await unused.write(Buffer.from("never delivered"));
     await unused.finish();
     await unused.abort();
     await assert.rejects(
-      store.readBlobBytes(unused.id),
+      store.blobs.readBlobBytes(unused.id),
       (e: unknown) => e instanceof StoreError && e.code === "not-found",
     );
 
-    const used = await store.createBlobWriter();
+    const used = await store.blobs.createBlobWriter();
     await used.write(Buffer.from("delivered"));
     const blob = await used.finish();
-    await store.deliver({
+    await store.messages.deliver({
       blob,
       sender: "",
       internalDate: new Date(),
@@ -179,6 +179,6 @@ test("abort after finish removes a body no delivery took, and keeps a delivered 
       queue: [],
     });
     await used.abort();
-    assert.equal((await store.readBlobBytes(blob.id)).toString(), "delivered");
+    assert.equal((await store.blobs.readBlobBytes(blob.id)).toString(), "delivered");
   });
 });

@@ -12,9 +12,9 @@ test("two processes write the same data directory at once", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openSqliteStore({ dataDir, logger: silentLogger });
     try {
-      await store.addDomain("shared.example");
-      const user = await store.addUser("both@shared.example", CREDENTIALS);
-      const inbox = (await store.getMailbox(user.id, "INBOX"))!;
+      await store.directory.addDomain("shared.example");
+      const user = await store.directory.addUser("both@shared.example", CREDENTIALS);
+      const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
       const child = run(process.execPath, [
         "--import",
         "tsx",
@@ -25,10 +25,10 @@ test("two processes write the same data directory at once", async () => {
       ]);
       const mine: number[] = [];
       for (let i = 0; i < 60; i++) {
-        const writer = await store.createBlobWriter();
+        const writer = await store.blobs.createBlobWriter();
         await writer.write(Buffer.from(`Subject: parent ${i}\r\n\r\nfrom the parent\r\n`));
         const blob = await writer.finish();
-        const result = await store.deliver({
+        const result = await store.messages.deliver({
           blob,
           sender: "",
           internalDate: new Date(),
@@ -36,16 +36,19 @@ test("two processes write the same data directory at once", async () => {
           queue: [],
         });
         mine.push(result.uids[0]!.uid);
-        await store.updateFlags(inbox.id, [result.uids[0]!.uid], "add", ["\\Seen"]);
+        await store.messages.updateFlags(inbox.id, [result.uids[0]!.uid], "add", ["\\Seen"]);
       }
       const { stdout } = await child;
       assert.equal(stdout.trim(), "done");
-      const messages = await store.listMessages(inbox.id);
+      const messages = await store.messages.listMessages(inbox.id);
       assert.equal(messages.length, 120);
       assert.equal(new Set(messages.map((m) => m.uid)).size, 120);
-      assert.equal((await store.mailboxStatus(inbox.id)).uidNext, 121);
-      assert.equal((await store.mailboxStatus(inbox.id)).unseen, 60);
-      assert.ok(await store.getUser("cli@child.example"), "the child's user is visible to the parent");
+      assert.equal((await store.mailboxes.mailboxStatus(inbox.id)).uidNext, 121);
+      assert.equal((await store.mailboxes.mailboxStatus(inbox.id)).unseen, 60);
+      assert.ok(
+        await store.directory.getUser("cli@child.example"),
+        "the child's user is visible to the parent",
+      );
       for (const uid of mine) assert.ok(messages.some((m) => m.uid === uid));
     } finally {
       await store.close();

@@ -46,12 +46,12 @@ export async function createMailFixture(options: MailFixtureOptions): Promise<Ma
   const dataDir = await mkdtemp(join(tmpdir(), options.dirPrefix));
   const logger = pino({ level: "silent" });
   const store = await openStore({ store: "sqlite", dataDir, logger });
-  await store.addDomain("example.test");
-  const user = await store.addUser(ADDRESS, await hashPassword(PASSWORD));
-  const inbox = await store.getMailbox(user.id, "INBOX");
+  await store.directory.addDomain("example.test");
+  const user = await store.directory.addUser(ADDRESS, await hashPassword(PASSWORD));
+  const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
   if (inbox === null) throw new Error("the store created no INBOX");
   const authenticator = createAuthenticator({
-    lookupUser: (address) => store.getUser(address),
+    lookupUser: (address) => store.directory.getUser(address),
     config: AUTH_CONFIG,
     logger,
     sleep: async () => {},
@@ -63,10 +63,10 @@ export async function createMailFixture(options: MailFixtureOptions): Promise<Ma
     userId: user.id,
     dataDir,
     async deliver(message, mailboxId = inbox.id, flags) {
-      const writer = await store.createBlobWriter();
+      const writer = await store.blobs.createBlobWriter();
       await writer.write(typeof message === "string" ? Buffer.from(message, options.encoding) : message);
       const blob = await writer.finish();
-      const result = await store.deliver({
+      const result = await store.messages.deliver({
         blob,
         sender: "",
         internalDate: options.internalDate(),

@@ -6,8 +6,11 @@ import { decodeMailboxUtf7, encodeMailboxUtf7 } from "../protocol/utf7.js";
 import type { ImapValue } from "../protocol/value.js";
 import type { SelectedMailbox } from "../selected.js";
 
+/** The store parts IMAP reads and writes: no directory (login goes through the authenticator), no queue. */
+export type ImapStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "events">;
+
 export interface ImapContext {
-  readonly store: Store;
+  readonly store: ImapStore;
   readonly logger: Logger | undefined;
   readonly userId: number;
   selected: SelectedMailbox | null;
@@ -68,7 +71,7 @@ export function encodeName(context: ImapContext, name: string): ImapValue {
 
 /** Finds a mailbox of the logged-in user; a missing one is NO [NONEXISTENT]. */
 export async function requireMailbox(context: ImapContext, name: string): Promise<Mailbox> {
-  const mailbox = await context.store.getMailbox(context.userId, name);
+  const mailbox = await context.store.mailboxes.getMailbox(context.userId, name);
   if (mailbox === null)
     throw new CommandFailure("NONEXISTENT", `mailbox "${name}" does not exist; LIST shows the ones that do`);
   return mailbox;

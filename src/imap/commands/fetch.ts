@@ -156,7 +156,7 @@ async function* fetchResponses(
   if (command.vanished && command.changedSince !== null) {
     const known = new Set(targets.map((t) => t.uid));
     const set = command.set;
-    const expunged = await context.store.expungedSince(view.mailbox.id, command.changedSince);
+    const expunged = await context.store.messages.expungedSince(view.mailbox.id, command.changedSince);
     const vanished = expunged.filter(
       (uid) => known.has(uid) || (set.kind === "ranges" && inRanges(set, uid)),
     );
@@ -180,7 +180,7 @@ async function* fetchResponses(
     }
     const headers =
       need === NEED_HEADER
-        ? await context.store.readHeaderBlocks(messages.map((m) => m.messageId))
+        ? await context.store.blobs.readHeaderBlocks(messages.map((m) => m.messageId))
         : new Map<string, Buffer>();
     const seen = markSeen ? await markBatchSeen(context, view, messages) : new Set<number>();
     // Header blocks found by reading whole bodies, for the store to keep (see saveHeaderBlocksLater).
@@ -197,7 +197,7 @@ async function* fetchResponses(
         if (need === NEED_HEADER) {
           const header = headers.get(message.messageId);
           if (header === undefined) {
-            const bytes = await context.store.readBlobBytes(message.messageId);
+            const bytes = await context.store.blobs.readBlobBytes(message.messageId);
             const block = headerBlockOf(bytes);
             if (block !== null) backfill.set(message.messageId, block);
             content = new MessageContent(bytes, false);
@@ -230,7 +230,7 @@ async function markBatchSeen(
   const unseen = messages.filter((m) => !m.flags.includes("\\Seen")).map((m) => m.uid);
   const changed = new Set<number>();
   if (unseen.length === 0) return changed;
-  const result = await context.store.updateFlags(view.mailbox.id, unseen, "add", ["\\Seen"]);
+  const result = await context.store.messages.updateFlags(view.mailbox.id, unseen, "add", ["\\Seen"]);
   const updated = new Map(result.updated.map((m) => [m.uid, m]));
   for (let i = 0; i < messages.length; i++) {
     const fresh = updated.get((messages[i] as MailboxMessage).uid);
@@ -249,7 +249,7 @@ async function markBatchSeen(
  */
 export function saveHeaderBlocksLater(context: ImapContext, blocks: ReadonlyMap<string, Buffer>): void {
   if (blocks.size === 0) return;
-  context.store.saveHeaderBlocks(blocks).catch((error: unknown) => {
+  context.store.blobs.saveHeaderBlocks(blocks).catch((error: unknown) => {
     context.logger?.debug(
       { err: error, count: blocks.size },
       "could not keep header blocks read from bodies",
@@ -293,7 +293,7 @@ class BodyReader {
       const message = this.messages[this.next];
       if (message !== null && message !== undefined) {
         if (this.next > current && this.aheadBytes + message.size > PREFETCH_BYTES) return;
-        const load = this.context.store.readBlobBytes(message.messageId);
+        const load = this.context.store.blobs.readBlobBytes(message.messageId);
         // A read-ahead nobody awaits (the client went away) must not become an unhandled rejection.
         load.catch(() => {});
         this.loads.set(this.next, load);
@@ -323,12 +323,15 @@ async function loadMessages(
   const last = targets[targets.length - 1];
   if (first === undefined || last === undefined) return map;
   if (targets.length === 1) {
-    const message = await context.store.getMessage(view.mailbox.id, first.uid);
+    const message = await context.store.messages.getMessage(view.mailbox.id, first.uid);
     if (message !== null) map.set(first.uid, message);
     return map;
   }
   const wanted = new Set(targets.map((t) => t.uid));
-  const listed = await context.store.listMessages(view.mailbox.id, { uidFrom: first.uid, uidTo: last.uid });
+  const listed = await context.store.messages.listMessages(view.mailbox.id, {
+    uidFrom: first.uid,
+    uidTo: last.uid,
+  });
   for (const message of listed) {
     if (wanted.has(message.uid)) map.set(message.uid, message);
   }
@@ -510,7 +513,7 @@ async function* streamBlob(
 ): AsyncGenerator<Buffer, void, undefined> {
   yield Buffer.from(`{${message.size}}\r\n`, "latin1");
   let sent = 0;
-  const stream = context.store.readBlob(message.messageId);
+  const stream = context.store.blobs.readBlob(message.messageId);
   try {
     for await (const chunk of stream) {
       const data = chunk as Buffer;

@@ -96,10 +96,12 @@ export async function list(
   if (!lsub && patterns.length === 1 && patterns[0] === "") {
     return [untaggedValues([{ atom: "LIST" }, [{ atom: "\\Noselect" }], SEPARATOR, ""])];
   }
-  const mailboxes = await context.store.listMailboxes(context.userId);
+  const mailboxes = await context.store.mailboxes.listMailboxes(context.userId);
   const bySubscription = lsub || selection.subscribed;
   const wantSubscriptions = bySubscription || returns.subscribed;
-  const subscribed = new Set(wantSubscriptions ? await context.store.listSubscriptions(context.userId) : []);
+  const subscribed = new Set(
+    wantSubscriptions ? await context.store.mailboxes.listSubscriptions(context.userId) : [],
+  );
   const existing = new Map(mailboxes.map((m) => [m.name, m]));
   // RFC 9051 §6.3.9 and RFC 5258 §3.1: a subscription outlives its mailbox; when subscriptions are what
   // is asked for, such a name still meets the criteria and is listed \NonExistent (LSUB: \Noselect).
@@ -174,7 +176,7 @@ export async function statusResponse(
   mailbox: Mailbox,
   items: readonly string[],
 ): Promise<Buffer> {
-  const status = await context.store.mailboxStatus(mailbox.id);
+  const status = await context.store.mailboxes.mailboxStatus(mailbox.id);
   const values: ImapValue[] = [];
   for (const item of items) {
     values.push({ atom: item });
@@ -203,7 +205,7 @@ export async function statusResponse(
         values.push(status.highestModseq);
         break;
       case "DELETED": {
-        const messages = await context.store.listMessages(mailbox.id);
+        const messages = await context.store.messages.listMessages(mailbox.id);
         values.push(messages.filter((m) => m.flags.includes("\\Deleted")).length);
         break;
       }
@@ -224,7 +226,7 @@ export async function create(context: ImapContext, raw: string): Promise<void> {
   // RFC 9051 §6.3.4: a trailing separator only says the client means to create children under it.
   const name = decodeName(context, raw.endsWith(SEPARATOR) ? raw.slice(0, -1) : raw);
   if (name === "INBOX") throw new CommandFailure("ALREADYEXISTS", "INBOX always exists");
-  const existing = new Set((await context.store.listMailboxes(context.userId)).map((m) => m.name));
+  const existing = new Set((await context.store.mailboxes.listMailboxes(context.userId)).map((m) => m.name));
   if (existing.has(name)) throw new CommandFailure("ALREADYEXISTS", `mailbox "${name}" already exists`);
   // RFC 9051 §6.3.4: superior names needed to place the new one are created too.
   const levels = name.split(SEPARATOR);
@@ -232,9 +234,9 @@ export async function create(context: ImapContext, raw: string): Promise<void> {
     for (let i = 1; i < levels.length; i++) {
       const parent = levels.slice(0, i).join(SEPARATOR);
       if (!existing.has(parent) && parent !== "INBOX")
-        await context.store.createMailbox(context.userId, parent);
+        await context.store.mailboxes.createMailbox(context.userId, parent);
     }
-    await context.store.createMailbox(context.userId, name);
+    await context.store.mailboxes.createMailbox(context.userId, name);
   } catch (error) {
     storeFailure(error);
   }
@@ -247,7 +249,7 @@ export async function remove(context: ImapContext, raw: string): Promise<void> {
   const mailbox = await requireMailbox(context, name);
   if (context.selected?.mailbox.id === mailbox.id) context.select(null);
   try {
-    await context.store.deleteMailbox(context.userId, name);
+    await context.store.mailboxes.deleteMailbox(context.userId, name);
   } catch (error) {
     storeFailure(error);
   }
@@ -260,7 +262,7 @@ export async function rename(context: ImapContext, from: string, to: string): Pr
   if (target === "INBOX")
     throw new CommandFailure("ALREADYEXISTS", "INBOX always exists; choose another name");
   try {
-    await context.store.renameMailbox(context.userId, source, target);
+    await context.store.mailboxes.renameMailbox(context.userId, source, target);
   } catch (error) {
     storeFailure(error);
   }
@@ -275,7 +277,7 @@ export async function subscribe(context: ImapContext, raw: string, subscribed: b
   const name = decodeName(context, raw);
   if (subscribed) await requireMailbox(context, name);
   try {
-    await context.store.setSubscribed(context.userId, name, subscribed);
+    await context.store.mailboxes.setSubscribed(context.userId, name, subscribed);
   } catch (error) {
     storeFailure(error);
   }

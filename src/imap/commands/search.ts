@@ -35,11 +35,15 @@ interface Hit {
 }
 
 /** Reads a body; a message expunged by another session meanwhile (its blob gone) is no match. */
-async function readBody(store: Store, mailboxId: number, candidate: Candidate): Promise<Buffer | null> {
+async function readBody(
+  store: Pick<Store, "blobs" | "messages">,
+  mailboxId: number,
+  candidate: Candidate,
+): Promise<Buffer | null> {
   try {
-    return await store.readBlobBytes(candidate.messageId);
+    return await store.blobs.readBlobBytes(candidate.messageId);
   } catch (error) {
-    if ((await store.getMessage(mailboxId, candidate.data.uid)) === null) return null;
+    if ((await store.messages.getMessage(mailboxId, candidate.data.uid)) === null) return null;
     throw error;
   }
 }
@@ -89,7 +93,7 @@ async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]>
       else decided.set(i, result);
     }
     if (undecided.length > 0 && tryHeaders) {
-      const headers = await store.readHeaderBlocks([...new Set(undecided.map((c) => c.messageId))]);
+      const headers = await store.blobs.readHeaderBlocks([...new Set(undecided.map((c) => c.messageId))]);
       const left: Candidate[] = [];
       for (const candidate of undecided) {
         const header = headers.get(candidate.messageId);

@@ -100,7 +100,7 @@ export async function select(
   context.select(null);
   const mailbox = await requireMailbox(context, decodeName(context, command.mailbox));
   if (command.condstore) context.condstore = true;
-  const messages = await context.store.listMessages(mailbox.id);
+  const messages = await context.store.messages.listMessages(mailbox.id);
   const readOnly = command.name === "EXAMINE";
   const view = new SelectedMailbox(mailbox, readOnly, messages);
   const keywords = new Set<string>();
@@ -162,7 +162,7 @@ async function resynchronize(
   const known = qresync.knownUids;
   const largest = Math.max(view.maxUid, view.mailbox.uidNext - 1);
   const floor = qresync.seqMatch === undefined ? 0 : matchedUid(view, qresync.seqMatch);
-  const vanished = (await context.store.expungedSince(view.mailbox.id, qresync.modseq)).filter(
+  const vanished = (await context.store.messages.expungedSince(view.mailbox.id, qresync.modseq)).filter(
     // known-uids should hold no "*" (RFC 7162 §3.2.5); should one come, it is the largest UID assigned.
     (uid) => uid > floor && (known === null || inSequenceSet(known, uid, largest)),
   );

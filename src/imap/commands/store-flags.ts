@@ -37,7 +37,7 @@ export async function storeFlags(
   const flags = normalizeFlags(command.flags);
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   const uids = targets.map((t) => t.uid);
-  const result = await context.store.updateFlags(
+  const result = await context.store.messages.updateFlags(
     view.mailbox.id,
     uids,
     command.operation,

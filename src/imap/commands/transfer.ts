@@ -34,7 +34,7 @@ export async function prepareAppend(
   size: number,
 ): Promise<AppendTarget> {
   const name = decodeName(context, command.mailbox);
-  const mailbox = await context.store.getMailbox(context.userId, name);
+  const mailbox = await context.store.mailboxes.getMailbox(context.userId, name);
   // RFC 9051 §6.3.12: TRYCREATE tells the client it may CREATE the mailbox and try again.
   if (mailbox === null)
     throw new CommandFailure("TRYCREATE", `mailbox "${name}" does not exist; CREATE it first`);
@@ -56,8 +56,8 @@ export async function completeAppend(
 ): Promise<string> {
   try {
     const blob = await writer.finish();
-    const added = await context.store.append(target.mailbox.id, blob, target.flags, target.date);
-    const status = await context.store.getMailboxById(target.mailbox.id);
+    const added = await context.store.messages.append(target.mailbox.id, blob, target.flags, target.date);
+    const status = await context.store.mailboxes.getMailboxById(target.mailbox.id);
     return `APPENDUID ${status?.uidValidity ?? target.mailbox.uidValidity} ${added.uid}`;
   } catch (error) {
     await writer.abort();
@@ -71,7 +71,7 @@ export async function append(
   command: Extract<Command, { name: "APPEND" }>,
 ): Promise<string> {
   const target = await prepareAppend(context, command, command.message.length);
-  const writer = await context.store.createBlobWriter();
+  const writer = await context.store.blobs.createBlobWriter();
   try {
     await writer.write(command.message);
   } catch (error) {
@@ -91,18 +91,18 @@ export async function copyOrMove(
     throw new CommandRefused("the mailbox is read-only (EXAMINE); SELECT it to move messages out");
   }
   const name = decodeName(context, command.mailbox);
-  const destination = await context.store.getMailbox(context.userId, name);
+  const destination = await context.store.mailboxes.getMailbox(context.userId, name);
   if (destination === null)
     throw new CommandFailure("TRYCREATE", `mailbox "${name}" does not exist; CREATE it first`);
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   if (targets.length === 0) return { output: [], code: null };
   const uids = targets.map((t) => t.uid);
-  let result: Awaited<ReturnType<typeof context.store.copyMessages>>;
+  let result: Awaited<ReturnType<typeof context.store.messages.copyMessages>>;
   try {
     result =
       command.name === "MOVE"
-        ? await context.store.moveMessages(view.mailbox.id, uids, destination.id)
-        : await context.store.copyMessages(view.mailbox.id, uids, destination.id);
+        ? await context.store.messages.moveMessages(view.mailbox.id, uids, destination.id)
+        : await context.store.messages.copyMessages(view.mailbox.id, uids, destination.id);
   } catch (error) {
     return storeFailure(error);
   }
@@ -137,7 +137,7 @@ export async function expunge(
     if (silent) return [];
     throw new CommandRefused("the mailbox is read-only (EXAMINE); SELECT it to expunge");
   }
-  const messages = await context.store.listMessages(view.mailbox.id);
+  const messages = await context.store.messages.listMessages(view.mailbox.id);
   const maxUid = view.maxUid;
   const uids = messages
     .filter((m) => m.flags.includes("\\Deleted") && view.indexOf(m.uid) >= 0)
@@ -148,7 +148,7 @@ export async function expunge(
     )
     .map((m) => m.uid);
   if (uids.length === 0) return [];
-  const removed = await context.store.expunge(view.mailbox.id, uids);
+  const removed = await context.store.messages.expunge(view.mailbox.id, uids);
   if (silent) return [];
   return view.removeExpunged(removed, sync);
 }

@@ -344,7 +344,7 @@ export class FileBlobWriter implements BlobWriter {
     return { id: this.id, size: this.size };
   }
 
-  /** The message's header block (see Store.readHeaderBlocks) once finished; null when unknown. */
+  /** The message's header block (see BlobStore.readHeaderBlocks) once finished; null when unknown. */
   headerBlock(): Buffer | null {
     return this.state === "finished" ? this.header.result() : null;
   }

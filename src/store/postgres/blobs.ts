@@ -7,10 +7,12 @@
 
 import { Readable } from "node:stream";
 import type pg from "pg";
-import { HeaderCapture } from "../header-capture.js";
+import { HeaderCapture, headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { newMessageId } from "../ids.js";
-import { type BlobRef, type BlobWriter, StoreError } from "../types.js";
+import { type BlobRef, type BlobStore, type BlobWriter, StoreError } from "../types.js";
+import type { PostgresDatabase } from "./database.js";
 import { type ServerAddress, toStoreError } from "./errors.js";
+import { claimBlobId } from "./import.js";
 
 export const CHUNK_BYTES = 256 * 1024;
 
@@ -271,5 +273,62 @@ async function readBlobBytesInTransaction(pool: pg.Pool, id: string): Promise<Bu
       (rollbackError: Error) => client.release(rollbackError),
     );
     throw error;
+  }
+}
+
+/** The BlobStore part of the PostgreSQL store, on the writer and readers above. */
+export class PostgresBlobs implements BlobStore {
+  constructor(private readonly database: PostgresDatabase) {}
+
+  async createBlobWriter(options?: { id?: string }): Promise<BlobWriter> {
+    const id = options?.id;
+    if (id !== undefined) await this.database.tx(({ client }) => claimBlobId(client, id));
+    return new PostgresBlobWriter(this.database.pool, this.database.server, id);
+  }
+
+  readBlob(messageId: string): Readable {
+    return readBlobStream(this.database.pool, this.database.server, messageId);
+  }
+
+  readBlobBytes(messageId: string): Promise<Buffer> {
+    return readBlobBytes(this.database.pool, this.database.server, messageId);
+  }
+
+  async readHeaderBlocks(messageIds: readonly string[]): Promise<Map<string, Buffer>> {
+    if (!Array.isArray(messageIds) || messageIds.some((id) => typeof id !== "string")) {
+      throw new StoreError("invalid", "readHeaderBlocks needs a list of message ids (strings)");
+    }
+    const found = new Map<string, Buffer>();
+    if (messageIds.length === 0) return found;
+    const rows = await this.database.read<{ id: string; header: Buffer }>(
+      "SELECT id, header FROM blobs WHERE id = ANY($1::text[]) AND complete AND header IS NOT NULL",
+      [[...new Set(messageIds)]],
+    );
+    for (const row of rows) found.set(row.id, row.header);
+    return found;
+  }
+
+  async saveHeaderBlocks(blocks: ReadonlyMap<string, Buffer>): Promise<void> {
+    const entries = headerBlockEntries(blocks);
+    if (entries.length === 0) return;
+    await this.database.tx(async ({ client }) => {
+      const ids = entries.map(([id]) => id);
+      const sizes = await client.query<{ id: string; size: string }>(
+        "SELECT id, size FROM blobs WHERE id = ANY($1::text[]) AND complete",
+        [ids],
+      );
+      const known = new Map(sizes.rows.map((row) => [row.id, Number(row.size)]));
+      const kept = entries.filter(([id]) => known.has(id));
+      for (const [id, block] of kept) {
+        if (!isHeaderBlockFor(block, known.get(id) as number)) throw notAHeaderBlock(id);
+      }
+      if (kept.length === 0) return;
+      await client.query(
+        `UPDATE blobs SET header = given.header
+           FROM unnest($1::text[], $2::bytea[]) AS given(id, header)
+          WHERE blobs.id = given.id AND blobs.header IS NULL`,
+        [kept.map(([id]) => id), kept.map(([, block]) => block)],
+      );
+    });
   }
 }

@@ -1,18 +1,20 @@
 // The import family of the PostgreSQL store (`mailroom migrate`): rows written with the ids and IMAP
 // numbers another store gave them. Each function runs inside the caller's transaction, on its client;
-// PostgresStore only delegates to them.
+// PostgresImports, the ImportStore part at the end, runs each in a transaction of its own.
 
 import type pg from "pg";
 import { isStoreId } from "../ids.js";
 import { invalid, requireCount, requireDate, SPECIAL_USES } from "../input-checks.js";
 import {
   type ExpungedUid,
+  type ImportStore,
   type Mailbox,
   type MailboxImport,
   type MessageImport,
   type QueueEntry,
   StoreError,
 } from "../types.js";
+import { dropUnreferencedBlobs, type PostgresDatabase } from "./database.js";
 import { normalizeFlags, normalizeMailboxName } from "./names.js";
 import { type MailboxRow, toMailbox } from "./rows.js";
 
@@ -255,4 +257,35 @@ export async function importQueueEntry(client: pg.ClientBase, entry: QueueEntry)
       entry.delayNotified === true,
     ],
   );
+}
+
+export class PostgresImports implements ImportStore {
+  constructor(private readonly database: PostgresDatabase) {}
+
+  hasBlobs(messageIds: readonly string[]): Promise<Set<string>> {
+    return this.database.tx(({ client }) => hasBlobs(client, messageIds));
+  }
+
+  listExpunged(mailboxId: number): Promise<ExpungedUid[]> {
+    return this.database.tx(({ client }) => listExpunged(client, mailboxId));
+  }
+
+  importMailbox(userId: number, mailbox: MailboxImport): Promise<Mailbox> {
+    return this.database.tx(({ client }) => importMailbox(client, userId, mailbox));
+  }
+
+  importMessages(mailboxId: number, messages: readonly MessageImport[]): Promise<void> {
+    return this.database.tx(({ client }) => importMessages(client, mailboxId, messages));
+  }
+
+  importExpunged(mailboxId: number, expunged: readonly ExpungedUid[]): Promise<void> {
+    return this.database.tx(async (tx) => {
+      const bodies = await importExpunged(tx.client, mailboxId, expunged);
+      await dropUnreferencedBlobs(tx, bodies);
+    });
+  }
+
+  importQueueEntry(entry: QueueEntry): Promise<void> {
+    return this.database.tx(({ client }) => importQueueEntry(client, entry));
+  }
 }

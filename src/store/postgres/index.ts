@@ -2,12 +2,11 @@
 // starts the event listener, and hands back the Store.
 
 import type { Logger } from "pino";
-import type { Store } from "../types.js";
 import { describeServer, toStoreError } from "./errors.js";
 import { migrate } from "./schema.js";
 import { PostgresStore } from "./store.js";
 
-export async function openPostgresStore(options: { url: string; logger: Logger }): Promise<Store> {
+export async function openPostgresStore(options: { url: string; logger: Logger }): Promise<PostgresStore> {
   const server = describeServer(options.url);
   const store = new PostgresStore({ url: options.url, logger: options.logger, server });
   try {

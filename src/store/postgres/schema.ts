@@ -142,7 +142,7 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE queue ADD COLUMN claimed_by text;
   `,
   // auth_failures: recent failed authentications per client key, so the throttle counts across every node
-  // (Store.recordAuthFailure). UNLOGGED: it skips the write-ahead log, so failures cost no WAL traffic
+  // (Store.authFailures.record). UNLOGGED: it skips the write-ahead log, so failures cost no WAL traffic
   // or fsync; a crash empties it (and standbys do not have it), which only forgets failures a window
   // old at most: clients get a fresh allowance, nothing durable is lost. Rows carry the recording node's
   // clock; those older than the window are pruned on insert, in bounded batches (by the `at` index).

@@ -1,23 +1,26 @@
 // The import family of the SQLite store (`mailroom migrate` into SQLite, and the contract suite): rows
 // written with the ids and IMAP numbers another store gave them. Each function runs inside the caller's
-// write transaction; SqliteStore only delegates to them.
+// write transaction; SqliteImports, the store's ImportStore part, only delegates to them.
 
 import type Database from "better-sqlite3";
 import { isStoreId } from "../ids.js";
 import { invalid, requireCount, SPECIAL_USES } from "../input-checks.js";
 import {
   type ExpungedUid,
+  type ImportStore,
   type Mailbox,
   type MailboxImport,
   type MessageImport,
   type QueueEntry,
   StoreError,
 } from "../types.js";
-import { type MailboxRow, toMailbox } from "./mailbox-row.js";
+import type { SqliteBlobs } from "./blobs.js";
+import type { Effects, SqliteDatabase } from "./database.js";
+import { type MailboxRow, toMailbox } from "./rows.js";
 import { normalizeFlags, normalizeMailboxName, requireDate, requireUids } from "./validate.js";
 
 /** What an import needs from the store beyond the database handle. */
-export interface SqliteImportContext {
+interface SqliteImportContext {
   db: Database.Database;
   /** The header block captured when the body was written here, if still remembered. */
   headerOf(messageId: string): Buffer | null;
@@ -34,7 +37,7 @@ function requireMailbox(db: Database.Database, mailboxId: number): MailboxRow {
   return row;
 }
 
-export function hasBlobs(db: Database.Database, messageIds: readonly string[]): Set<string> {
+function hasBlobs(db: Database.Database, messageIds: readonly string[]): Set<string> {
   if (!Array.isArray(messageIds)) invalid("hasBlobs needs a list of message ids");
   const ids = [...new Set(messageIds.filter((id) => typeof id === "string" && isStoreId(id)))];
   const found = new Set<string>();
@@ -48,14 +51,14 @@ export function hasBlobs(db: Database.Database, messageIds: readonly string[]): 
   return found;
 }
 
-export function listExpunged(db: Database.Database, mailboxId: number): ExpungedUid[] {
+function listExpunged(db: Database.Database, mailboxId: number): ExpungedUid[] {
   requireMailbox(db, mailboxId);
   return db
     .prepare("SELECT uid, modseq FROM expunged WHERE mailbox_id = ? ORDER BY uid")
     .all(mailboxId) as ExpungedUid[];
 }
 
-export function importMailbox(context: SqliteImportContext, userId: number, input: MailboxImport): Mailbox {
+function importMailbox(context: SqliteImportContext, userId: number, input: MailboxImport): Mailbox {
   const { db } = context;
   const name = normalizeMailboxName(input?.name);
   if (input.specialUse !== null && !SPECIAL_USES.has(input.specialUse)) {
@@ -114,7 +117,7 @@ export function importMailbox(context: SqliteImportContext, userId: number, inpu
   return toMailbox(row);
 }
 
-export function importMessages(
+function importMessages(
   context: SqliteImportContext,
   mailboxId: number,
   messages: readonly MessageImport[],
@@ -168,7 +171,7 @@ export function importMessages(
   ).run(maxUid + 1, maxModseq, mailbox.id);
 }
 
-export function importExpunged(
+function importExpunged(
   context: SqliteImportContext,
   mailboxId: number,
   expunged: readonly ExpungedUid[],
@@ -207,11 +210,7 @@ export function importExpunged(
 }
 
 /** `bodySize`: the size of the entry's body file in this store, null when there is none. */
-export function importQueueEntry(
-  context: SqliteImportContext,
-  entry: QueueEntry,
-  bodySize: number | null,
-): void {
+function importQueueEntry(context: SqliteImportContext, entry: QueueEntry, bodySize: number | null): void {
   const { db } = context;
   if (typeof entry !== "object" || entry === null) invalid("a queue entry must be an object");
   if (typeof entry.id !== "string" || !isStoreId(entry.id))
@@ -257,4 +256,55 @@ export function importQueueEntry(
     entry.lastError ?? null,
     entry.delayNotified ? 1 : 0,
   );
+}
+
+export class SqliteImports implements ImportStore {
+  constructor(
+    private readonly database: SqliteDatabase,
+    private readonly blobs: SqliteBlobs,
+  ) {}
+
+  private context(effects: Effects): SqliteImportContext {
+    return {
+      db: this.database.db,
+      headerOf: (id) => this.blobs.headerOf(id),
+      unreferenced: effects.unreferenced,
+    };
+  }
+
+  async hasBlobs(messageIds: readonly string[]): Promise<Set<string>> {
+    const found = await this.database.read(() => hasBlobs(this.database.db, messageIds));
+    // A finished body gets its row with its first reference: until then only its file tells.
+    for (const id of new Set(messageIds)) {
+      if (!found.has(id) && (await this.database.files.sizeOf(id)) !== null) found.add(id);
+    }
+    return found;
+  }
+
+  listExpunged(mailboxId: number): Promise<ExpungedUid[]> {
+    return this.database.read(() => listExpunged(this.database.db, mailboxId));
+  }
+
+  importMailbox(userId: number, mailbox: MailboxImport): Promise<Mailbox> {
+    return this.database.write((effects) => importMailbox(this.context(effects), userId, mailbox));
+  }
+
+  async importMessages(mailboxId: number, messages: readonly MessageImport[]): Promise<void> {
+    this.database.assertOpen();
+    for (const message of messages) await this.blobs.checkBlob(message.blob);
+    await this.database.write((effects) => importMessages(this.context(effects), mailboxId, messages));
+    for (const message of messages) this.blobs.forgetHeader(message.blob.id);
+  }
+
+  importExpunged(mailboxId: number, expunged: readonly ExpungedUid[]): Promise<void> {
+    return this.database.write((effects) => importExpunged(this.context(effects), mailboxId, expunged));
+  }
+
+  async importQueueEntry(entry: QueueEntry): Promise<void> {
+    this.database.assertOpen();
+    const size =
+      typeof entry?.messageId === "string" ? await this.database.files.sizeOf(entry.messageId) : null;
+    await this.database.write((effects) => importQueueEntry(this.context(effects), entry, size));
+    this.blobs.forgetHeader(entry.messageId);
+  }
 }

@@ -4,7 +4,6 @@ import Database from "better-sqlite3";
 import type { Logger } from "pino";
 import { fileError } from "../blobs/errors.js";
 import { FileBlobStore } from "../blobs/file-blob-store.js";
-import type { Store } from "../types.js";
 import { sqliteError } from "./errors.js";
 import { checkSchemaVersion, migrate } from "./schema.js";
 import { SqliteStore } from "./sqlite-store.js";
@@ -12,7 +11,7 @@ import { SqliteStore } from "./sqlite-store.js";
 /** How long a writer waits for another process (the admin CLI, the server) to release the database. */
 const BUSY_TIMEOUT_MS = 5000;
 
-export async function openSqliteStore(options: { dataDir: string; logger: Logger }): Promise<Store> {
+export async function openSqliteStore(options: { dataDir: string; logger: Logger }): Promise<SqliteStore> {
   const { dataDir, logger } = options;
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });

@@ -1,0 +1,59 @@
+// Message bodies: written once through a BlobWriter, then immutable and shared by every mailbox entry
+// and queue entry that names them; the header block of each is kept beside it for cheap header reads.
+
+import type { Readable } from "node:stream";
+
+/**
+ * How far into a message the store looks for the end of its header section (see readHeaderBlocks);
+ * bounds the memory a writer spends on it.
+ */
+export const HEADER_BLOCK_LIMIT = 256 * 1024;
+
+/** A committed, immutable message body. */
+export interface BlobRef {
+  /** The message id: also the id shown in "250 2.0.0 Ok: queued as <id>". */
+  id: string;
+  size: number;
+}
+
+/**
+ * Streams a body into the store. Nothing is visible to readers until `finish()` resolves, and nothing
+ * is referenced by any mailbox until a `deliver()`/`append()` names it; an unreferenced body is garbage.
+ */
+export interface BlobWriter {
+  readonly id: string;
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the bytes durable (fsync) and returns the reference. */
+  finish(): Promise<BlobRef>;
+  /** Throws the bytes away; safe to call at any point, also after finish() failed. */
+  abort(): Promise<void>;
+}
+
+export interface BlobStore {
+  /**
+   * `id` (import only): the body keeps the id it has in another store, since "queued as" and queue
+   * entries name it; "invalid" unless it has the form of a store id, "exists" when a finished body
+   * already has it.
+   */
+  createBlobWriter(options?: { id?: string }): Promise<BlobWriter>;
+  readBlob(messageId: string): Readable;
+  readBlobBytes(messageId: string): Promise<Buffer>;
+  /**
+   * The header section of each named message: its bytes from the start up to and including the empty
+   * line that ends it (CRLF CRLF), exactly as stored. A message whose first line is empty has the header
+   * block CRLF. A message with no empty line at all (RFC 5322 §3.5 allows a message without a body) is
+   * all header: its block is the whole message, when that is at most HEADER_BLOCK_LIMIT octets.
+   * Missing from the map when unknown (the message has no header end within HEADER_BLOCK_LIMIT octets,
+   * was stored before headers were kept, or the id names no message); callers then read the blob.
+   * One round trip for the whole list.
+   */
+  readHeaderBlocks(messageIds: readonly string[]): Promise<Map<string, Buffer>>;
+  /**
+   * Keeps header blocks that a reader extracted from whole bodies (messages stored before headers were
+   * kept), so later header reads skip the body. Only fills a missing block, never replaces one; ids of
+   * no stored message are ignored. Each block must end with CRLF CRLF at its first empty line (or be
+   * CRLF alone), or be the whole message when it has no empty line, and be at most HEADER_BLOCK_LIMIT
+   * octets; otherwise "invalid" and nothing is saved. One transaction.
+   */
+  saveHeaderBlocks(blocks: ReadonlyMap<string, Buffer>): Promise<void>;
+}

@@ -1,0 +1,14 @@
+// Change notification: what a committed transaction changed, for IMAP IDLE and for sessions with a
+// mailbox selected. In-process for SQLite; LISTEN/NOTIFY for PostgreSQL, so every node hears it.
+
+/** What changed in a mailbox; published after the change is committed. */
+export type MailboxEvent =
+  | { kind: "exists"; userId: number; mailboxId: number; uids: number[]; modseq: number }
+  | { kind: "flags"; userId: number; mailboxId: number; uids: number[]; modseq: number }
+  | { kind: "expunge"; userId: number; mailboxId: number; uids: number[]; modseq: number }
+  | { kind: "mailboxes"; userId: number };
+
+export interface MailboxEvents {
+  /** Returns the function that unsubscribes. Listeners must not throw. */
+  subscribe(listener: (event: MailboxEvent) => void): () => void;
+}

@@ -1,0 +1,89 @@
+// Messages in mailboxes: the commit behind SMTP's 250, APPEND, listing, flags, expunge with its history,
+// copy and move. Every method is one transaction; changes are published on the store's events after it.
+
+import type { BlobRef } from "./blobs.js";
+import type { EnvelopeDsn, QueueInput } from "./queue.js";
+
+/** A message as it sits in one mailbox. The bytes live in the blob named by messageId. */
+export interface MailboxMessage {
+  mailboxId: number;
+  uid: number;
+  messageId: string;
+  /** System flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and keywords, as given; order not kept. */
+  flags: string[];
+  internalDate: Date;
+  /** Octets of the stored message (CRLF line ends). */
+  size: number;
+  modseq: number;
+}
+
+export interface ListMessagesOptions {
+  sinceModseq?: number;
+  /** Lowest UID wanted (inclusive). */
+  uidFrom?: number;
+  /** Highest UID wanted (inclusive). */
+  uidTo?: number;
+}
+
+export interface DeliveryInput {
+  blob: BlobRef;
+  /** The reverse path; "" for the null sender <>. */
+  sender: string;
+  internalDate: Date;
+  /** Local deliveries: one mailbox each (a user reached twice through aliases gets one copy). */
+  mailboxes: Array<{ mailboxId: number; flags?: string[] }>;
+  /** Remote recipients: one queue entry each. */
+  queue: QueueInput[];
+  envelopeDsn?: EnvelopeDsn;
+}
+
+export interface DeliveryResult {
+  messageId: string;
+  /** For each local mailbox in input order: the UID it got. */
+  uids: Array<{ mailboxId: number; uid: number }>;
+  queueIds: string[];
+}
+
+export type FlagOperation = "add" | "remove" | "set";
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed, with their new flags and MODSEQ. */
+  updated: MailboxMessage[];
+  /** RFC 7162 UNCHANGEDSINCE: UIDs not touched because their MODSEQ was higher. */
+  modified: number[];
+}
+
+export interface CopyResult {
+  /** Pairs of source UID and destination UID, in source-UID order (UIDPLUS COPYUID). */
+  mapping: Array<[number, number]>;
+  uidValidity: number;
+}
+
+export interface MessageStore {
+  /**
+   * The commit behind SMTP's final 250: after it resolves, the body, every mailbox entry and every queue
+   * entry are durable, all or none.
+   */
+  deliver(input: DeliveryInput): Promise<DeliveryResult>;
+  append(mailboxId: number, blob: BlobRef, flags: string[], internalDate: Date): Promise<MailboxMessage>;
+  /**
+   * Messages in UID order; with sinceModseq only those changed after it (CONDSTORE); with uidFrom
+   * and/or uidTo only UIDs in that inclusive range (an indexed range scan, not a filtered full list).
+   */
+  listMessages(mailboxId: number, options?: ListMessagesOptions): Promise<MailboxMessage[]>;
+  getMessage(mailboxId: number, uid: number): Promise<MailboxMessage | null>;
+  updateFlags(
+    mailboxId: number,
+    uids: number[],
+    operation: FlagOperation,
+    flags: string[],
+    options?: { unchangedSince?: number },
+  ): Promise<FlagUpdateResult>;
+  /** Removes the messages; returns the UIDs actually removed. */
+  expunge(mailboxId: number, uids: number[]): Promise<number[]>;
+  /** RFC 7162 QRESYNC: UIDs expunged after the given MODSEQ. */
+  expungedSince(mailboxId: number, modseq: number): Promise<number[]>;
+  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
+  /** Copy and expunge in one transaction (RFC 6851). */
+  moveMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
+}

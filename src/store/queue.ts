@@ -1,0 +1,60 @@
+// The outbound queue: one entry per remote recipient of a delivered message, claimed by a runner with a
+// lease so several workers (and nodes) never deliver the same entry twice.
+
+/** DSN parameters of one recipient (RFC 3461 §4), kept for bounces and success notices. */
+export interface RecipientDsn {
+  /** NOTIFY: absent means the default (FAILURE, DELAY at the MTA's discretion). */
+  notify?: Array<"NEVER" | "SUCCESS" | "FAILURE" | "DELAY">;
+  /** ORCPT as given: "rfc822;user@example.org" (xtext already decoded). */
+  orcpt?: string;
+}
+
+export interface EnvelopeDsn {
+  ret?: "FULL" | "HDRS";
+  envid?: string;
+}
+
+export interface QueueInput {
+  recipient: string;
+  dsn?: RecipientDsn;
+}
+
+export type QueueState = "queued" | "delivering";
+
+export interface QueueEntry {
+  id: string;
+  messageId: string;
+  sender: string;
+  recipient: string;
+  dsn: RecipientDsn;
+  envelopeDsn: EnvelopeDsn;
+  state: QueueState;
+  attempts: number;
+  createdAt: Date;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  /** While state is "delivering": the lease; past it, the entry is due again (its claimer died). */
+  claimedUntil: Date | null;
+  /** Set once a delay notice was sent, so only one goes out. */
+  delayNotified: boolean;
+}
+
+export interface QueueStore {
+  /** Marks up to `limit` due entries "delivering" with a lease, so no other worker takes them. */
+  claim(now: Date, limit: number, leaseMs: number): Promise<QueueEntry[]>;
+  /** After a failed attempt: back to "queued" with the next attempt time. */
+  defer(id: string, nextAttemptAt: Date, error: string, delayNotified?: boolean): Promise<void>;
+  /** Delivered or bounced: the entry is gone (the body too, once nothing references it). */
+  complete(id: string): Promise<void>;
+  get(id: string): Promise<QueueEntry | null>;
+  list(): Promise<QueueEntry[]>;
+  /** Makes entries due now (all, or the one named). Returns how many. */
+  retry(id?: string): Promise<number>;
+  /**
+   * Extends to `until` the leases of the named entries that are still "delivering" and still held by
+   * this store instance (the one whose claim() took them, or its renewal). An entry whose
+   * lease ran out and was claimed by another instance, or that was recorded meanwhile, is not held.
+   * Returns the ids renewed. One runner per store instance: runners sharing an instance share leases.
+   */
+  renewLeases(ids: readonly string[], until: Date): Promise<string[]>;
+}

@@ -1,0 +1,149 @@
+// Group commit: deliveries that arrive while a group is being formed share one transaction and so
+// one WAL fsync. Each runs in its own savepoint, so one bad input fails only its own caller.
+
+import type { Logger } from "pino";
+import { newQueueId } from "../ids.js";
+import type { DeliveryInput, DeliveryResult } from "../types.js";
+import type { SqliteBlobs } from "./blobs.js";
+import { type Effects, emptyEffects, type SqliteDatabase } from "./database.js";
+import { allocate, insertEntry } from "./entries.js";
+import { sqliteError } from "./errors.js";
+import { requireMailbox } from "./mailbox-rows.js";
+import { normalizeFlags } from "./validate.js";
+
+/** Deliveries committed together at most; the rest wait for the next group. */
+const MAX_GROUP = 256;
+
+interface PendingDelivery {
+  input: DeliveryInput;
+  resolve: (result: DeliveryResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export class GroupCommit {
+  private pending: PendingDelivery[] = [];
+  private current: Promise<void> | null = null;
+
+  constructor(
+    private readonly database: SqliteDatabase,
+    private readonly blobs: SqliteBlobs,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Settles once the group the delivery joins has committed (or failed). */
+  add(input: DeliveryInput): Promise<DeliveryResult> {
+    return new Promise<DeliveryResult>((resolve, reject) => {
+      this.pending.push({ input, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Waits until no group is forming or committing. */
+  async drain(): Promise<void> {
+    while (this.current !== null) await this.current;
+  }
+
+  private schedule(): void {
+    if (this.current !== null) return;
+    this.current = new Promise<void>((done) => {
+      setImmediate(() => {
+        this.commitGroup()
+          .catch((error: unknown) => this.logger.error({ err: error }, "group commit failed unexpectedly"))
+          .finally(() => {
+            this.current = null;
+            if (this.pending.length > 0) this.schedule();
+            done();
+          });
+      });
+    });
+  }
+
+  private async commitGroup(): Promise<void> {
+    const group = this.pending.splice(0, MAX_GROUP);
+    const outcomes: Array<{ result: DeliveryResult; effects: Effects } | { error: unknown }> = [];
+    const deliverOne = this.database.db.transaction((input: DeliveryInput, effects: Effects) =>
+      this.applyDelivery(input, effects),
+    );
+    try {
+      this.database.db
+        .transaction(() => {
+          for (const item of group) {
+            const effects = emptyEffects();
+            try {
+              outcomes.push({ result: deliverOne(item.input, effects), effects });
+            } catch (error) {
+              // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
+              // deliveries before this one are gone too, and the group must fail as a whole.
+              if (!this.database.db.inTransaction) throw error;
+              outcomes.push({ error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      const mapped = sqliteError(error, this.database.path);
+      for (const item of group) item.reject(mapped);
+      return;
+    }
+    this.logger.trace({ deliveries: group.length }, "group commit");
+    for (const [index, item] of group.entries()) {
+      const outcome = outcomes[index]!;
+      if ("error" in outcome) {
+        item.reject(sqliteError(outcome.error, this.database.path));
+      } else {
+        this.blobs.forgetHeader(item.input.blob.id);
+        this.database.events.publish(outcome.effects.events);
+        item.resolve(outcome.result);
+      }
+    }
+  }
+
+  private applyDelivery(input: DeliveryInput, effects: Effects): DeliveryResult {
+    this.blobs.insertMessageRow(input.blob);
+    const internalDate = input.internalDate.getTime();
+    const uids: DeliveryResult["uids"] = [];
+    for (const target of input.mailboxes) {
+      const mailbox = requireMailbox(this.database, target.mailboxId);
+      const { firstUid, modseq } = allocate(this.database, mailbox.id, 1);
+      insertEntry(
+        this.database,
+        mailbox.id,
+        firstUid,
+        input.blob.id,
+        normalizeFlags(target.flags ?? []),
+        internalDate,
+        input.blob.size,
+        modseq,
+      );
+      uids.push({ mailboxId: mailbox.id, uid: firstUid });
+      effects.events.push({
+        kind: "exists",
+        userId: mailbox.user_id,
+        mailboxId: mailbox.id,
+        uids: [firstUid],
+        modseq,
+      });
+    }
+    const queueIds: string[] = [];
+    const now = Date.now();
+    for (const entry of input.queue) {
+      const id = newQueueId();
+      // RFC 5321 §2.4: a relay must keep the case of a remote local part, so queue addresses stay as given.
+      this.database.run(
+        `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, attempts, created_at,
+                            next_attempt_at, last_error, claimed_until, delay_notified)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, NULL, NULL, 0)`,
+        id,
+        input.blob.id,
+        input.sender,
+        entry.recipient,
+        JSON.stringify(entry.dsn ?? {}),
+        JSON.stringify(input.envelopeDsn ?? {}),
+        now,
+        now,
+      );
+      queueIds.push(id);
+    }
+    return { messageId: input.blob.id, uids, queueIds };
+  }
+}

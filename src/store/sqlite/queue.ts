@@ -1,0 +1,123 @@
+// The queue part of the SQLite store: one entry per remote recipient, claimed with a lease.
+
+import { randomUUID } from "node:crypto";
+import { type QueueEntry, type QueueStore, StoreError } from "../types.js";
+import type { SqliteDatabase } from "./database.js";
+import { type QueueRow, toQueueEntry } from "./rows.js";
+import { requireDate } from "./validate.js";
+
+export class SqliteQueue implements QueueStore {
+  /** Names this instance in queue.claimed_by: the leases it took are the ones it may renew. */
+  private readonly claimer = randomUUID();
+
+  constructor(private readonly database: SqliteDatabase) {}
+
+  claim(now: Date, limit: number, leaseMs: number): Promise<QueueEntry[]> {
+    return this.database.write(() => {
+      const at = requireDate(now, "now").getTime();
+      if (!Number.isSafeInteger(limit) || limit < 0)
+        throw new StoreError("invalid", "the claim limit must be a whole number");
+      if (!Number.isFinite(leaseMs) || leaseMs <= 0)
+        throw new StoreError("invalid", "the lease must be a positive duration");
+      const due = this.database.all<{ id: string }>(
+        `SELECT id FROM queue
+         WHERE (state = 'queued' AND next_attempt_at <= ?) OR (state = 'delivering' AND claimed_until < ?)
+         ORDER BY next_attempt_at, id LIMIT ?`,
+        at,
+        at,
+        limit,
+      );
+      return due.map((row) =>
+        toQueueEntry(
+          this.database.get<QueueRow>(
+            `UPDATE queue SET state = 'delivering', claimed_until = ?, claimed_by = ?, attempts = attempts + 1
+               WHERE id = ? RETURNING *`,
+            at + leaseMs,
+            this.claimer,
+            row.id,
+          )!,
+        ),
+      );
+    });
+  }
+
+  defer(id: string, nextAttemptAt: Date, error: string, delayNotified?: boolean): Promise<void> {
+    return this.database.write(() => {
+      const next = requireDate(nextAttemptAt, "the next attempt time").getTime();
+      const result =
+        delayNotified === undefined
+          ? this.database.run(
+              `UPDATE queue SET state = 'queued', next_attempt_at = ?, last_error = ?, claimed_until = NULL WHERE id = ?`,
+              next,
+              String(error),
+              id,
+            )
+          : this.database.run(
+              `UPDATE queue SET state = 'queued', next_attempt_at = ?, last_error = ?, claimed_until = NULL,
+                 delay_notified = ? WHERE id = ?`,
+              next,
+              String(error),
+              delayNotified ? 1 : 0,
+              id,
+            );
+      if (result.changes === 0) throw new StoreError("not-found", `queue entry ${id} does not exist`);
+    });
+  }
+
+  complete(id: string): Promise<void> {
+    return this.database.write((effects) => {
+      const row = this.database.get<{ message_id: string }>(
+        "DELETE FROM queue WHERE id = ? RETURNING message_id",
+        id,
+      );
+      if (!row) throw new StoreError("not-found", `queue entry ${id} does not exist`);
+      this.database.dropUnreferenced([row.message_id], effects);
+    });
+  }
+
+  get(id: string): Promise<QueueEntry | null> {
+    return this.database.read(() => {
+      const row = this.database.get<QueueRow>("SELECT * FROM queue WHERE id = ?", id);
+      return row ? toQueueEntry(row) : null;
+    });
+  }
+
+  list(): Promise<QueueEntry[]> {
+    return this.database.read(() =>
+      this.database.all<QueueRow>("SELECT * FROM queue ORDER BY next_attempt_at, id").map(toQueueEntry),
+    );
+  }
+
+  retry(id?: string): Promise<number> {
+    return this.database.write(() => {
+      const now = Date.now();
+      const result =
+        id === undefined
+          ? this.database.run("UPDATE queue SET next_attempt_at = ? WHERE state = 'queued'", now)
+          : this.database.run(
+              "UPDATE queue SET next_attempt_at = ? WHERE state = 'queued' AND id = ?",
+              now,
+              id,
+            );
+      return result.changes;
+    });
+  }
+
+  renewLeases(ids: readonly string[], until: Date): Promise<string[]> {
+    return this.database.write(() => {
+      const at = requireDate(until, "the lease end").getTime();
+      const renewed: string[] = [];
+      for (const id of new Set(ids)) {
+        const row = this.database.get<{ id: string }>(
+          `UPDATE queue SET claimed_until = ? WHERE id = ? AND state = 'delivering' AND claimed_by = ?
+           RETURNING id`,
+          at,
+          String(id),
+          this.claimer,
+        );
+        if (row) renewed.push(row.id);
+      }
+      return renewed;
+    });
+  }
+}

@@ -1,0 +1,114 @@
+// Store contract, part `queue`: the outbound queue and its leases.
+// Run by runStoreContract (store-contract.ts) against every backend.
+
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import type { Store } from "../../src/store/types.js";
+import { describeQueueLeases } from "./queue-leases.js";
+import { type ContractContext, message, rejectsWith, writeBlob } from "./support.js";
+
+export function describeQueueContract(context: ContractContext): void {
+  describe("queue", () => {
+    let store: Store;
+    before(() => {
+      store = context.store();
+    });
+    describeQueueLeases(context);
+
+    describe("queue", () => {
+      async function queueOne(recipient: string): Promise<string> {
+        const blob = await writeBlob(store, message(recipient));
+        const result = await store.messages.deliver({
+          blob,
+          sender: "s@example.net",
+          internalDate: new Date(),
+          mailboxes: [],
+          queue: [{ recipient }],
+        });
+        return result.queueIds[0]!;
+      }
+
+      // Claims are global: each queue test moves time far ahead and settles every entry it claimed.
+      /** Empties the queue, including entries other suites left leased or due far in the future. */
+      async function drain(now: Date): Promise<void> {
+        for (const entry of await store.queue.claim(now, 1000, 60_000)) await store.queue.complete(entry.id);
+        for (const entry of await store.queue.list()) await store.queue.complete(entry.id);
+      }
+
+      test("claim, lease expiry, defer, retry, complete", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const id = await queueOne("claim@remote.example");
+        const now = new Date(Date.now() + 1000);
+        const claimed = await store.queue.claim(now, 10, 60_000);
+        assert.deepEqual(
+          claimed.map((e) => e.id),
+          [id],
+        );
+        assert.equal(claimed[0]!.state, "delivering");
+        assert.equal(claimed[0]!.attempts, 1);
+        assert.equal(claimed[0]!.claimedUntil?.getTime(), now.getTime() + 60_000);
+        assert.deepEqual(await store.queue.claim(new Date(now.getTime() + 59_000), 10, 60_000), []);
+        // Past the lease the claimer is presumed dead and the entry is due again.
+        const reclaimed = await store.queue.claim(new Date(now.getTime() + 61_000), 10, 60_000);
+        assert.deepEqual(
+          reclaimed.map((e) => [e.id, e.attempts]),
+          [[id, 2]],
+        );
+
+        const later = new Date(now.getTime() + 3_600_000);
+        await store.queue.defer(id, later, "451 4.3.0 try again", true);
+        const deferred = await store.queue.get(id);
+        assert.equal(deferred?.state, "queued");
+        assert.equal(deferred?.nextAttemptAt.getTime(), later.getTime());
+        assert.equal(deferred?.lastError, "451 4.3.0 try again");
+        assert.equal(deferred?.claimedUntil, null);
+        assert.equal(deferred?.delayNotified, true);
+        assert.deepEqual(await store.queue.claim(new Date(now.getTime() + 120_000), 10, 60_000), []);
+
+        await store.queue.defer(id, later, "second error");
+        assert.equal((await store.queue.get(id))?.delayNotified, true);
+
+        assert.equal(await store.queue.retry(id), 1);
+        const due = await store.queue.get(id);
+        assert.ok(due!.nextAttemptAt.getTime() <= Date.now());
+        assert.equal(await store.queue.retry("no-such-entry"), 0);
+        const again = await store.queue.claim(new Date(Date.now() + 1000), 10, 60_000);
+        assert.deepEqual(
+          again.map((e) => e.id),
+          [id],
+        );
+        await store.queue.complete(id);
+        assert.equal(await store.queue.get(id), null);
+        await rejectsWith(store.queue.complete(id), "not-found");
+        await rejectsWith(store.queue.defer(id, later, "x"), "not-found");
+      });
+
+      test("claim respects the limit and takes each entry once", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const ids = await Promise.all([1, 2, 3].map((n) => queueOne(`limit${n}@remote.example`)));
+        const now = new Date(Date.now() + 1000);
+        const first = await store.queue.claim(now, 2, 60_000);
+        const second = await store.queue.claim(now, 2, 60_000);
+        assert.equal(first.length, 2);
+        assert.equal(second.length, 1);
+        assert.deepEqual([...first, ...second].map((e) => e.id).sort(), [...ids].sort());
+        const listed = await store.queue.list();
+        for (const id of ids) assert.equal(listed.find((e) => e.id === id)?.state, "delivering");
+        for (const id of ids) await store.queue.complete(id);
+      });
+
+      test("retryQueue without an id makes every queued entry due", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const ids = await Promise.all([1, 2].map((n) => queueOne(`retry${n}@remote.example`)));
+        const now = new Date(Date.now() + 1000);
+        await store.queue.claim(now, 10, 60_000);
+        const farAway = new Date(Date.now() + 86_400_000);
+        for (const id of ids) await store.queue.defer(id, farAway, "later");
+        assert.equal(await store.queue.retry(), 2);
+        const claimed = await store.queue.claim(new Date(Date.now() + 1000), 10, 60_000);
+        assert.deepEqual(claimed.map((e) => e.id).sort(), [...ids].sort());
+        for (const id of ids) await store.queue.complete(id);
+      });
+    });
+  });
+}
