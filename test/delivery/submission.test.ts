@@ -115,6 +115,7 @@ describe("submission policy of the DeliveryAgent", () => {
       remoteAddress: "127.0.0.1",
       tls: { protocol: "TLSv1.3", cipher: "X" },
       starttls: false,
+      authPolicy: "tls",
       authRequired: true,
       submission: true,
     });

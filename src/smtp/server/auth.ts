@@ -1,6 +1,7 @@
 // SMTP AUTH (RFC 4954): the wire side of a SASL exchange. Mechanisms themselves live in src/auth; this
 // module base64-decodes responses, handles "*" and "=" and turns each SASL step into an SMTP reply.
 
+import { authRefusal } from "../../auth/policy.js";
 import type {
   AuthContext,
   AuthenticatedUser,
@@ -12,8 +13,6 @@ import { type Reply, reply } from "../protocol/reply.js";
 
 /** RFC 4954 §4: AUTH command and response lines may be up to 12288 octets. */
 export const MAX_AUTH_LINE = 12288;
-
-const PLAINTEXT_MECHANISMS = new Set(["PLAIN", "LOGIN"]);
 
 export type AuthProgress =
   /** Send the reply and wait for the next client line. */
@@ -57,18 +56,20 @@ export class SmtpAuthExchange {
         },
       };
     }
-    const sasl = authenticator.begin(mechanism, context);
+    const refused = authRefusal(context);
+    const sasl = refused === null ? authenticator.begin(mechanism, context) : null;
     if (sasl === null) {
-      // RFC 4954 §6: 538 when the mechanism exists but needs an encrypted connection first.
-      const needsTls =
-        PLAINTEXT_MECHANISMS.has(mechanism) && !context.secure && !authenticator.plaintextAllowed(context);
-      const refusal = needsTls
-        ? reply(
-            538,
-            "5.7.11",
-            "Encryption required for requested authentication mechanism; use STARTTLS first",
-          )
-        : reply(504, "5.5.4", `Unrecognized authentication type ${mechanism}`);
+      const refusal =
+        refused === "disabled"
+          ? reply(502, "5.5.1", "AUTH is not offered on this listener; log in on the submission port")
+          : refused === "needs-tls"
+            ? // RFC 4954 §6: 538 when authentication needs an encrypted connection first.
+              reply(
+                538,
+                "5.7.11",
+                "Encryption required for requested authentication mechanism; use STARTTLS first",
+              )
+            : reply(504, "5.5.4", `Unrecognized authentication type ${mechanism}`);
       return { exchange: null, progress: { kind: "done", reply: refusal, user: null } };
     }
     const exchange = new SmtpAuthExchange(sasl);

@@ -4,6 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { type AuthPolicy, authRefusal } from "../../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/types.js";
 import type { SmtpConfig } from "../../config/types.js";
 import type { AcceptedRecipient, DeliveryAgent, SignedMessage } from "../../delivery/types.js";
@@ -46,6 +47,8 @@ export interface SmtpSessionOptions {
   tls: TlsInfo | null;
   /** Whether STARTTLS may be offered on this listener. */
   starttls: boolean;
+  /** This listener's rule for when AUTH is offered and accepted. */
+  authPolicy: AuthPolicy;
   /** Submission: MAIL is refused until AUTH succeeded (RFC 6409 §4.3 allows requiring it). */
   authRequired: boolean;
   /** A submission listener: missing Date and Message-ID fields are added (RFC 6409 §8). */
@@ -391,7 +394,11 @@ export class SmtpSession {
     if (this.heloName === null) return this.send(reply(503, "5.5.1", "Send EHLO or HELO first"));
     if (this.envelope !== null) return this.send(reply(503, "5.5.1", "Nested MAIL command; send RSET first"));
     if (this.options.authRequired && this.user === null) {
-      return this.send(reply(530, "5.7.0", "Authentication required; log in with AUTH first"));
+      const how =
+        authRefusal(this.authContext()) === "needs-tls"
+          ? "start TLS with STARTTLS, then log in with AUTH"
+          : "log in with AUTH first";
+      return this.send(reply(530, "5.7.0", `Authentication required; ${how}`));
     }
     if (this.transactions >= this.options.config.maxTransactions) {
       // RFC 9422 MAILMAX: the advertised transaction limit; later MAIL commands get a temporary 452.
@@ -824,7 +831,11 @@ export class SmtpSession {
   }
 
   private authContext(): AuthContext {
-    return { remoteAddress: this.options.remoteAddress, secure: this.tls !== null };
+    return {
+      remoteAddress: this.options.remoteAddress,
+      secure: this.tls !== null,
+      policy: this.options.authPolicy,
+    };
   }
 
   private async authCommand(args: string): Promise<void> {
