@@ -75,6 +75,8 @@ interface Envelope {
   bdat: BdatTransfer | null;
   /** Octets of trace fields this server wrote at the start of the blob. */
   traceLength: number;
+  /** Those trace fields again, naming another blob id (for the signed copy). */
+  traceFor: (id: string) => Buffer;
 }
 
 interface BdatTransfer {
@@ -428,6 +430,7 @@ export class SmtpSession {
       recipients: [],
       bdat: null,
       traceLength: 0,
+      traceFor: () => Buffer.alloc(0),
     };
     this.send(reply(250, "2.1.0", "Sender ok"));
   }
@@ -665,7 +668,7 @@ export class SmtpSession {
       const returnPath = envelope.recipients.some((recipient) => recipient.local)
         ? returnPathHeader(sender)
         : "";
-      const received = receivedHeader({
+      const fields = {
         heloName: this.heloName!,
         remoteAddress: this.options.remoteAddress,
         hostname: this.options.hostname,
@@ -676,13 +679,14 @@ export class SmtpSession {
           authenticated: this.user !== null,
         }),
         tls: this.tls,
-        id: writer.id,
         recipient: only,
         date: new Date(),
-      });
-      const trace = Buffer.from(returnPath + received, "utf8");
+      };
+      const traceFor = (id: string) => Buffer.from(returnPath + receivedHeader({ ...fields, id }), "utf8");
+      const trace = traceFor(writer.id);
       await writer.write(trace);
       envelope.traceLength = trace.length;
+      envelope.traceFor = traceFor;
       return writer;
     } catch (error) {
       this.options.logger.warn({ err: error }, "could not start storing a message");
@@ -747,7 +751,17 @@ export class SmtpSession {
     let signed: SignedMessage | null = null;
     try {
       const received = await writer.finish();
-      signed = await this.signed(received, envelope.traceLength);
+      const refusal = await this.headerSenderRefusal(received);
+      if (refusal !== null) {
+        this.options.logger.info(
+          { user: this.user?.address ?? null, reason: refusal.lines.join(" ") },
+          "message refused: its header names a sender the user does not own",
+        );
+        await writer.abort().catch(() => undefined);
+        this.send(refusal);
+        return;
+      }
+      signed = await this.signed(received, envelope);
       const blob = signed?.blob ?? received;
       const result = await this.options.agent.commit({
         blob,
@@ -779,12 +793,27 @@ export class SmtpSession {
     }
   }
 
+  /** An authenticated user's From: and Sender: name only addresses they own (the agent's policy). */
+  private async headerSenderRefusal(blob: BlobRef): Promise<Reply | null> {
+    const check = this.options.agent.checkHeaderSenders;
+    if (this.user === null || check === undefined) return null;
+    const verdict = await check.call(this.options.agent, blob, {
+      authenticated: this.user,
+      remoteAddress: this.options.remoteAddress,
+    });
+    return verdict.kind === "reject" ? reply(verdict.code, verdict.enhanced, verdict.text) : null;
+  }
+
   /** DKIM signing of an authenticated user's mail, through the agent; null when it is not signed. */
-  private async signed(blob: BlobRef, traceLength: number): Promise<SignedMessage | null> {
+  private async signed(blob: BlobRef, envelope: Envelope): Promise<SignedMessage | null> {
     const sign = this.options.agent.sign;
     if (this.user === null || sign === undefined) return null;
     try {
-      return await sign.call(this.options.agent, blob, { authenticated: this.user, traceLength });
+      return await sign.call(this.options.agent, blob, {
+        authenticated: this.user,
+        traceLength: envelope.traceLength,
+        traceFor: envelope.traceFor,
+      });
     } catch (error) {
       this.options.logger.error({ err: error }, "DKIM signing failed; the message was refused");
       if (error instanceof StoreError) throw error;
