@@ -8,17 +8,17 @@
 // - "throttled": this client failed too often recently (on this node, or on any node when the store
 //   shares failures: see cluster-throttle.ts); nothing was checked.
 // - "malformed": the client's message does not follow the mechanism's grammar.
-// - "unavailable": authentication cannot be done here and now: cleartext login was asked for where it is
-//   not allowed (verifyPassword without TLS; protocols check plaintextAllowed() first to give the precise
-//   "encryption required" reply), or the user store failed or holds unreadable credentials (logged).
+// - "unavailable": authentication cannot be done here and now: the listener's policy refuses it
+//   (verifyPassword before TLS; protocols check authRefusal() first to give the precise "encryption
+//   required" reply), or the user store failed or holds unreadable credentials (logged).
 
 import { createHmac, randomBytes } from "node:crypto";
-import { BlockList, isIPv4, isIPv6 } from "node:net";
 import type { Logger } from "pino";
 import type { AuthConfig } from "../config/types.js";
 import type { AuthFailureStore, User } from "../store/types.js";
 import { ClusterThrottle } from "./cluster-throttle.js";
 import { burnPasswordCheck, dummyPasswordHash, verifyPasswordHash } from "./password.js";
+import { authRefusal } from "./policy.js";
 import type { CredentialBackend, ScramCredentials } from "./sasl/backend.js";
 import { failure } from "./sasl/exchange.js";
 import { LoginExchange } from "./sasl/login.js";
@@ -44,7 +44,7 @@ export interface AuthenticatorOptions {
   failureLog?: AuthFailureStore;
 }
 
-const CLEARTEXT_MECHANISMS = ["PLAIN", "LOGIN"];
+const MECHANISMS = ["SCRAM-SHA-256", "PLAIN", "LOGIN"];
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { lookupUser, config, logger } = options;
@@ -65,10 +65,6 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   dummyPasswordHash().catch((error: unknown) =>
     logger?.error({ err: error }, "could not prepare password hashing"),
   );
-
-  function plaintextAllowed(context: AuthContext): boolean {
-    return context.secure || (config.allowPlaintextOnLoopback && isLoopback(context.remoteAddress));
-  }
 
   function backendFor(context: AuthContext): CredentialBackend {
     const ip = context.remoteAddress;
@@ -128,30 +124,33 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   };
 
   return {
-    plaintextAllowed,
-
     mechanisms(context) {
-      return plaintextAllowed(context) ? ["SCRAM-SHA-256", ...CLEARTEXT_MECHANISMS] : ["SCRAM-SHA-256"];
+      return authRefusal(context) === null ? [...MECHANISMS] : [];
     },
 
     begin(mechanism, context): SaslExchange | null {
+      if (authRefusal(context) !== null) return null;
       // RFC 4422 §3.1: mechanism names are upper case; accept any case from the client.
-      const name = mechanism.toUpperCase();
-      if (name === "SCRAM-SHA-256") {
-        const scramOptions = options.scramServerNonce ? { serverNonce: options.scramServerNonce } : {};
-        return new ScramSha256Exchange(backendFor(context), onError(context), scramOptions);
+      switch (mechanism.toUpperCase()) {
+        case "SCRAM-SHA-256": {
+          const scramOptions = options.scramServerNonce ? { serverNonce: options.scramServerNonce } : {};
+          return new ScramSha256Exchange(backendFor(context), onError(context), scramOptions);
+        }
+        case "PLAIN":
+          return new PlainExchange(backendFor(context), onError(context));
+        case "LOGIN":
+          return new LoginExchange(backendFor(context), onError(context));
+        default:
+          return null;
       }
-      if (!CLEARTEXT_MECHANISMS.includes(name) || !plaintextAllowed(context)) return null;
-      return name === "PLAIN"
-        ? new PlainExchange(backendFor(context), onError(context))
-        : new LoginExchange(backendFor(context), onError(context));
     },
 
     async verifyPassword(username, password, context): Promise<SaslStep> {
-      if (!plaintextAllowed(context)) {
+      const refusal = authRefusal(context);
+      if (refusal !== null) {
         logger?.info(
-          { ip: context.remoteAddress, username },
-          "cleartext login refused: connection not secure",
+          { ip: context.remoteAddress, username, policy: context.policy, refusal },
+          "login refused by the listener's authentication policy",
         );
         return failure("unavailable");
       }
@@ -168,15 +167,4 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
 function authenticatedUser(user: User): AuthenticatedUser {
   return { userId: user.id, address: user.address };
-}
-
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
-LOOPBACK.addAddress("::1", "ipv6");
-
-/** 127.0.0.0/8, ::1, and IPv4-mapped 127.x (BlockList matches ::ffff:a.b.c.d against IPv4 rules). */
-export function isLoopback(remoteAddress: string): boolean {
-  if (isIPv4(remoteAddress)) return LOOPBACK.check(remoteAddress, "ipv4");
-  if (isIPv6(remoteAddress)) return LOOPBACK.check(remoteAddress, "ipv6");
-  return false;
 }

@@ -2,6 +2,8 @@
 // the protocol hands in the client's decoded response bytes and gets back a challenge to send, a
 // success, or a failure. Encoding (base64 on the wire, "*" to cancel, SASL-IR) stays in the protocol.
 
+import type { AuthPolicy } from "./policy.js";
+
 export type SaslStep =
   | { kind: "challenge"; data: Buffer }
   /** Authenticated. `data` is additional data with success (SCRAM's server-final), if any. */
@@ -28,16 +30,19 @@ export interface AuthContext {
   remoteAddress: string;
   /** True once TLS is in force on this connection. */
   secure: boolean;
+  /** The listener's policy: whether authentication may happen at all (see policy.ts). */
+  policy: AuthPolicy;
 }
 
 /** Given to protocol sessions: which mechanisms may be offered now, and a way to start one. */
 export interface Authenticator {
-  /** Mechanism names to advertise in this context (PLAIN/LOGIN only where plaintext is allowed). */
+  /** Mechanism names to advertise in this context: none where the policy refuses authentication. */
   mechanisms(context: AuthContext): string[];
-  /** null when the mechanism is unknown or not allowed in this context. */
+  /** null when the mechanism is unknown or the policy refuses authentication in this context. */
   begin(mechanism: string, context: AuthContext): SaslExchange | null;
-  /** Checks a user name and password directly (POP3 USER/PASS, IMAP LOGIN); throttled like SASL. */
+  /**
+   * Checks a user name and password directly (POP3 USER/PASS, IMAP LOGIN); throttled like SASL.
+   * "unavailable" where the policy refuses: protocols check authRefusal() first for the precise reply.
+   */
   verifyPassword(username: string, password: string, context: AuthContext): Promise<SaslStep>;
-  /** Whether cleartext passwords (LOGIN, USER/PASS, PLAIN) are acceptable in this context. */
-  plaintextAllowed(context: AuthContext): boolean;
 }

@@ -17,13 +17,17 @@ import { InputReader, Outcomes, parseServer, recipientArgument, submitTo } from 
 
 const HELP_COMMAND = "mailroom sendmail --help";
 const DEFAULT_SERVER = "127.0.0.1:2525";
+/** With --user: the MX listener offers no AUTH by default, so logging in goes to submission. */
+const DEFAULT_SUBMISSION_SERVER = "127.0.0.1:2587";
 
 const HELP = `Usage: mailroom sendmail [-t] [-i] [-f SENDER] [-F NAME] [RECIPIENT…]
 
 Read a message from stdin and submit it to the local mailroom, like sendmail(8): for cron, git
 send-email, mail(1) and other programs. The message goes to mailroom's "smtp" listener on
-${DEFAULT_SERVER} (set MAILROOM_SENDMAIL_SERVER=HOST:PORT to change it). Recipients in local domains are
-delivered; relaying to other domains needs authentication: --user NAME --password-stdin.
+${DEFAULT_SERVER}, or with --user to its "submission" listener on ${DEFAULT_SUBMISSION_SERVER} (STARTTLS, then
+AUTH); set MAILROOM_SENDMAIL_SERVER=HOST:PORT to change it. Recipients in local domains are delivered;
+relaying to other domains needs authentication: --user NAME --password-stdin, and then the From header
+must be one of that user's addresses.
 
 Options:
   -t                 take recipients from the To, Cc and Bcc headers (Bcc is then removed);
@@ -111,7 +115,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const sender = args.sender ?? `${userInfo().username}@${hostname()}`;
   if (sender !== "" && sender !== "<>") recipientArgument(sender, HELP_COMMAND);
-  const server = parseServer(io.env.MAILROOM_SENDMAIL_SERVER || DEFAULT_SERVER, 25, HELP_COMMAND);
+  const server = parseServer(
+    io.env.MAILROOM_SENDMAIL_SERVER || (args.user !== null ? DEFAULT_SUBMISSION_SERVER : DEFAULT_SERVER),
+    25,
+    HELP_COMMAND,
+  );
   const listed = args.recipients.flatMap((value) => recipientArgument(value, HELP_COMMAND));
   if (!args.extractRecipients && listed.length === 0) {
     throw usageError(

@@ -3,6 +3,7 @@
 
 import os from "node:os";
 import path from "node:path";
+import type { AuthPolicy } from "../auth/policy.js";
 import { defaultRelayConfig } from "../queue/config.js";
 import type { Config, ImapConfig, ListenerName, Pop3Config } from "./types.js";
 
@@ -29,6 +30,22 @@ export const DEFAULT_PORTS: Readonly<Record<ListenerName, number>> = {
   imap: 2143,
   imaps: 2993,
   http: 8025,
+};
+
+/**
+ * The safest useful policy per listener: the MX offers no AUTH at all (submission has its own ports),
+ * plain submission only after STARTTLS even from loopback, and IMAP/POP3 also in cleartext from
+ * loopback, for webmail and fetchers on the same host. Implicit-TLS listeners are always secure.
+ */
+export const DEFAULT_AUTH_POLICIES: Readonly<Record<ListenerName, AuthPolicy>> = {
+  smtp: "off",
+  submission: "tls",
+  submissions: "tls",
+  pop3: "tls-or-loopback",
+  pop3s: "tls",
+  imap: "tls-or-loopback",
+  imaps: "tls",
+  http: "tls",
 };
 
 const KIB = 1024;
@@ -62,7 +79,10 @@ export function defaultPop3Config(): Pop3Config {
 export function defaultConfig(options: { hostname?: string; cwd?: string } = {}): Config {
   const listeners = Object.fromEntries(
     // A mail server exists to be reached from other machines, so listen on every interface.
-    LISTENER_NAMES.map((name) => [name, { enabled: true, host: "0.0.0.0", port: DEFAULT_PORTS[name] }]),
+    LISTENER_NAMES.map((name) => [
+      name,
+      { enabled: true, host: "0.0.0.0", port: DEFAULT_PORTS[name], auth: DEFAULT_AUTH_POLICIES[name] },
+    ]),
   ) as Config["listeners"];
   return {
     hostname: options.hostname ?? os.hostname(),
@@ -71,7 +91,6 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     log: { level: "info", format: "auto" },
     tls: { cert: null, key: null },
     auth: {
-      allowPlaintextOnLoopback: true,
       failureDelay: 1000,
       maxFailuresPerIp: 10,
       failureWindow: 15 * MINUTE,

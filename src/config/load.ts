@@ -8,9 +8,9 @@ import net from "node:net";
 import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { defaultConfig, LISTENER_NAMES } from "./defaults.js";
-import { envName, FIELDS, type Field, tomlKey } from "./schema.js";
+import { envName, FIELDS, type Field, RETIRED_KEYS, tomlKey } from "./schema.js";
 import { closestMatch } from "./suggest.js";
-import type { Config } from "./types.js";
+import type { Config, ListenerName } from "./types.js";
 import { parseDuration, parseSize } from "./units.js";
 
 export class ConfigError extends Error {
@@ -59,6 +59,9 @@ function buildSchemaTree(): SchemaTable {
 
 const SCHEMA = buildSchemaTree();
 const FIELDS_BY_ENV = new Map(FIELDS.map((field) => [envName(field), field]));
+const RETIRED_BY_ENV = new Map(
+  [...RETIRED_KEYS].map(([key, replacement]) => [envName({ path: key.split(".") }), replacement]),
+);
 
 function describeValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
@@ -197,7 +200,10 @@ function applyTable(
   for (const [key, raw] of Object.entries(values)) {
     const entry = table.get(key);
     const fullKey = `${prefix}${key}`;
-    if (entry === undefined) {
+    const retired = RETIRED_KEYS.get(fullKey);
+    if (retired !== undefined) {
+      issues.push(`${fullKey} in ${file} is no longer supported: ${retired}`);
+    } else if (entry === undefined) {
       issues.push(`unknown key ${fullKey} in ${file}${unknownKeyHint(key, table, prefix)}`);
     } else if (entry instanceof Map) {
       if (isTable(raw)) applyTable(config, raw, entry, `${fullKey}.`, file, origins, issues);
@@ -241,6 +247,11 @@ function applyEnv(config: Config, env: NodeJS.ProcessEnv, origins: Origins, issu
     if (!name.startsWith("MAILROOM_") || raw === undefined) continue;
     if (name === CONFIG_FILE_VARIABLE || name.startsWith(RESERVED_ENV_PREFIX)) continue;
     const field = FIELDS_BY_ENV.get(name);
+    const retired = RETIRED_BY_ENV.get(name);
+    if (retired !== undefined) {
+      issues.push(`${name} is no longer supported: ${retired}`);
+      continue;
+    }
     if (!field) {
       const hint = closestMatch(name, FIELDS_BY_ENV.keys());
       issues.push(`unknown environment variable ${name}${hint ? `; did you mean ${hint}?` : ""}`);
@@ -274,6 +285,16 @@ async function checkReadableFile(file: string): Promise<string | null> {
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", ""]);
 
+/** Listeners that exist for users to log in (submission, mail reading): "off" would leave them useless. */
+const LOGIN_LISTENERS: ReadonlySet<ListenerName> = new Set([
+  "submission",
+  "submissions",
+  "pop3",
+  "pop3s",
+  "imap",
+  "imaps",
+]);
+
 async function validate(config: Config, origins: Origins, issues: string[]): Promise<void> {
   if (!HOST_NAME.test(config.hostname)) {
     issues.push(
@@ -292,6 +313,11 @@ async function validate(config: Config, origins: Origins, issues: string[]): Pro
     if (net.isIP(listener.host) === 0 && !HOST_NAME.test(listener.host)) {
       issues.push(
         `${origins.describe(["listeners", name, "host"])} must be an IP address or host name, got ${JSON.stringify(listener.host)}`,
+      );
+    }
+    if (listener.enabled && listener.auth === "off" && LOGIN_LISTENERS.has(name)) {
+      issues.push(
+        `${origins.describe(["listeners", name, "auth"])} is "off", which leaves no way to log in on the ${name} listener; use "tls", or disable the listener with enabled = false`,
       );
     }
     if (!listener.enabled || listener.port === 0) continue;

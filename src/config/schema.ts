@@ -2,6 +2,7 @@
 // (snake_case) and the environment variable names (MAILROOM_ + upper snake) from the Config paths here,
 // so the three spellings can never drift apart.
 
+import { AUTH_POLICIES } from "../auth/policy.js";
 import { LISTENER_NAMES } from "./defaults.js";
 
 export type FieldKind =
@@ -37,6 +38,7 @@ const listenerFields: Field[] = LISTENER_NAMES.flatMap((name) => [
     kind: { type: "integer", min: 0, max: 65535 },
     rule: "a port number from 1 to 65535 (or 0 for any free port)",
   },
+  { path: ["listeners", name, "auth"], kind: { type: "enum", values: AUTH_POLICIES } },
 ]);
 
 export const FIELDS: readonly Field[] = [
@@ -48,7 +50,6 @@ export const FIELDS: readonly Field[] = [
   { path: ["log", "format"], kind: { type: "enum", values: ["auto", "json", "pretty"] } },
   { path: ["tls", "cert"], kind: { type: "path", nullable: true } },
   { path: ["tls", "key"], kind: { type: "path", nullable: true } },
-  { path: ["auth", "allowPlaintextOnLoopback"], kind: { type: "boolean" } },
   { path: ["auth", "failureDelay"], kind: { type: "duration", min: 0 } },
   { path: ["auth", "maxFailuresPerIp"], kind: positive },
   { path: ["auth", "failureWindow"], kind: { type: "duration", min: 1 } },
@@ -127,6 +128,15 @@ export const FIELDS: readonly Field[] = [
   { path: ["relay", "idleTimeout"], kind: { type: "duration", min: 1 } },
   ...listenerFields,
 ];
+
+/** Keys that existed once: setting one is an error that names what replaced it. */
+export const RETIRED_KEYS: ReadonlyMap<string, string> = new Map([
+  [
+    "auth.allow_plaintext_on_loopback",
+    'each listener has its own policy now: set auth = "tls-or-loopback", "tls", "any" or "off" under ' +
+      "[listeners.imap], [listeners.pop3], [listeners.submission] … (README: Authentication per listener)",
+  ],
+]);
 
 export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);

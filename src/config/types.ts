@@ -1,6 +1,7 @@
 // The validated configuration, as every part of mailroom sees it. src/config/load.ts builds it from
 // defaults, an optional mailroom.toml and MAILROOM_* environment variables; nothing else reads those.
 
+import type { AuthPolicy } from "../auth/policy.js";
 import type { RelayConfig } from "../queue/config.js";
 
 export type ListenerName =
@@ -17,6 +18,8 @@ export interface ListenerConfig {
   enabled: boolean;
   host: string;
   port: number;
+  /** When clients may authenticate on this listener (DEFAULT_AUTH_POLICIES has each default). */
+  auth: AuthPolicy;
 }
 
 export interface SmtpConfig {
@@ -44,8 +47,6 @@ export interface SmtpConfig {
 }
 
 export interface AuthConfig {
-  /** Allow PLAIN/LOGIN and USER/PASS without TLS when the client is on a loopback address. */
-  allowPlaintextOnLoopback: boolean;
   /** Milliseconds added after each failed authentication, doubling per recent failure from one IP. */
   failureDelay: number;
   /** Failures per IP within failureWindow after which that IP is refused outright until it passes. */

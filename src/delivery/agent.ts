@@ -3,12 +3,13 @@
 
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
+import { headerFields, parseAddressList, toCrlf } from "../mail/compose.js";
 import { authorAddress, signMessage } from "../mail/dkim.js";
 import type { DsnRecipient } from "../mail/dsn.js";
 import { readHeaderBlock } from "../mail/headers.js";
 import { sendNotice } from "../queue/bounce.js";
 import type { BlobRef, BlobWriter, DeliveryResult, QueueInput, RecipientDsn, Store } from "../store/types.js";
-import { StoreError } from "../store/types.js";
+import { HEADER_BLOCK_LIMIT, StoreError } from "../store/types.js";
 import { ownsAddress, resolveRecipient, splitAddress } from "./route.js";
 import type {
   AcceptedMessage,
@@ -156,6 +157,45 @@ export function createDeliveryAgent(options: {
     };
   }
 
+  async function checkHeaderSenders(blob: BlobRef, context: RecipientContext): Promise<SenderVerdict> {
+    const user = context.authenticated;
+    if (user === null) return { kind: "accept" };
+    const refuse = (text: string): SenderVerdict => ({ kind: "reject", code: 550, enhanced: "5.7.1", text });
+    try {
+      const block = await readHeaderBlock(store.blobs.readBlob(blob.id), HEADER_BLOCK_LIMIT);
+      if (block.length < blob.size && !/\n\r?\n$/.test(block.toString("latin1"))) {
+        return refuse(
+          `the header section is longer than ${HEADER_BLOCK_LIMIT} octets, so its From: cannot be checked; shorten the header`,
+        );
+      }
+      // Bare CR or LF count as line ends here, so no field can hide inside another one's line.
+      for (const [name, value] of headerFields(toCrlf(block).toString("utf8"))) {
+        const field = AUTHOR_FIELDS.get(name.toLowerCase());
+        if (field === undefined) continue;
+        const addresses = parseAddressList(value).map((entry) => entry.address);
+        if (addresses.length === 0) {
+          return refuse(`the ${field} header names no address; put your own address (${user.address}) there`);
+        }
+        for (const address of addresses) {
+          if (!(await ownsAddress(store, address, user))) {
+            return refuse(
+              `the ${field} header names <${address}>, which is not an address of user ${user.address}; put your own address or one of its aliases there`,
+            );
+          }
+        }
+      }
+      return { kind: "accept" };
+    } catch (err) {
+      logger.warn({ err, messageId: blob.id }, "header sender check failed");
+      return {
+        kind: "reject",
+        code: 451,
+        enhanced: "4.3.0",
+        text: "temporary failure checking the From: header; try again later",
+      };
+    }
+  }
+
   async function sign(blob: BlobRef, context: SigningContext): Promise<SignedMessage | null> {
     const author = authorAddress(await readHeaderBlock(store.blobs.readBlob(blob.id)));
     const domain = author === null ? null : splitAddress(author)?.domain;
@@ -176,12 +216,8 @@ export function createDeliveryAgent(options: {
     const signature = await signMessage(store.blobs.readBlob(blob.id), domain, key);
     const writer = await store.blobs.createBlobWriter();
     try {
-      await copyWithInsert(
-        store.blobs.readBlob(blob.id),
-        writer,
-        context.traceLength,
-        Buffer.from(signature),
-      );
+      const prefix = Buffer.concat([context.traceFor(writer.id), Buffer.from(signature)]);
+      await copyReplacingPrefix(store.blobs.readBlob(blob.id), writer, context.traceLength, prefix);
       return { blob: await writer.finish(), discard: () => writer.abort() };
     } catch (err) {
       await writer.abort().catch(() => undefined);
@@ -192,34 +228,42 @@ export function createDeliveryAgent(options: {
   return {
     checkRecipient,
     checkSender,
+    checkHeaderSenders,
     sign,
     commit,
     createBlobWriter: (): Promise<BlobWriter> => store.blobs.createBlobWriter(),
   };
 }
 
-/** Streams `source` into `writer` with `insert` placed after its first `offset` octets. */
-async function copyWithInsert(
+/**
+ * The header fields whose addresses must all be the user's, and how replies name them: the author
+ * (RFC 5322 §3.6.2) and, when present, who sent it on the author's behalf. Every occurrence counts, so a
+ * second From: cannot slip past the first.
+ */
+const AUTHOR_FIELDS: ReadonlyMap<string, string> = new Map([
+  ["from", "From:"],
+  ["sender", "Sender:"],
+]);
+
+/** Streams `source` into `writer` with its first `skip` octets replaced by `prefix`. */
+async function copyReplacingPrefix(
   source: Readable,
   writer: BlobWriter,
-  offset: number,
-  insert: Buffer,
+  skip: number,
+  prefix: Buffer,
 ): Promise<void> {
-  let before = offset;
-  let inserted = false;
+  let left = skip;
+  await writer.write(prefix);
   for await (const data of source) {
     let chunk = data as Buffer;
-    if (!inserted && chunk.length >= before) {
-      await writer.write(chunk.subarray(0, before));
-      await writer.write(insert);
-      inserted = true;
-      chunk = chunk.subarray(before);
-    } else if (!inserted) {
-      before -= chunk.length;
+    if (left > 0) {
+      const dropped = Math.min(left, chunk.length);
+      left -= dropped;
+      chunk = chunk.subarray(dropped);
     }
     if (chunk.length > 0) await writer.write(chunk);
   }
-  if (!inserted) throw new Error(`message body is shorter than its ${offset} octets of trace fields`);
+  if (left > 0) throw new Error(`message body is shorter than its ${skip} octets of trace fields`);
 }
 
 /**

@@ -32,6 +32,11 @@ export interface SigningContext {
    * them, so Return-Path stays first (RFC 5321 §4.4).
    */
   traceLength: number;
+  /**
+   * The same trace fields with `id` in the Received field: the signed copy is a new blob with its own id,
+   * and that id is the one the 250 reply, the logs and the queue name.
+   */
+  traceFor(id: string): Buffer;
 }
 
 /** A message rewritten with a signature: a new, finished blob, and how to throw it away unused. */
@@ -68,6 +73,12 @@ export interface DeliveryAgent {
    * Optional: without it every sender is accepted.
    */
   checkSender?(address: string, context: RecipientContext): Promise<SenderVerdict>;
+  /**
+   * The header fields that name the author of an authenticated user's message (From:, and Sender: when
+   * present): may this user put them there? Asked once the message is received, before signing.
+   * Optional: without it the header is not checked.
+   */
+  checkHeaderSenders?(blob: BlobRef, context: RecipientContext): Promise<SenderVerdict>;
   /**
    * DKIM-signs a finished message when its From: domain is served here and has a key, and the user owns
    * the From: address. Null when the message is not to be signed. Rejects when signing failed.

@@ -8,6 +8,7 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
+import type { AuthPolicy } from "../auth/policy.js";
 import { connectionSetHandler } from "../net/connection-set.js";
 import { upgradeToTls } from "../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
@@ -59,6 +60,7 @@ class ImapConnection {
     info: ConnectionInfo,
     private readonly deps: ServiceDeps,
     private readonly options: Required<ImapHandlerOptions>,
+    authPolicy: AuthPolicy,
     private readonly logger: Logger,
     private readonly onClosed: () => void,
   ) {
@@ -74,6 +76,7 @@ class ImapConnection {
       remoteAddress: info.remoteAddress,
       secure: info.secure,
       tlsAvailable: !info.secure,
+      authPolicy,
       hostname: deps.config.hostname,
       maxMessageSize: options.maxMessageSize,
       maxErrors: options.maxErrors,
@@ -247,7 +250,8 @@ export function createImapHandler(
     logger,
     goodbye: (reason) =>
       `* BYE ${reason === "shutting-down" ? "server shutting down" : "too many connections; try again later"}\r\n`,
-    open: (socket, info, closed) => new ImapConnection(socket, info, deps, settings, logger, closed),
+    open: (socket, info, closed) =>
+      new ImapConnection(socket, info, deps, settings, deps.config.listeners[listener].auth, logger, closed),
   });
 }
 

@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from "pino";
+import { type AuthPolicy, authRefusal } from "../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
 import type { BlobWriter, MailboxEvent } from "../store/types.js";
 import {
@@ -71,6 +72,8 @@ export interface ImapSessionOptions {
   secure: boolean;
   /** Whether STARTTLS can be offered. */
   tlsAvailable: boolean;
+  /** This listener's rule for when LOGIN and AUTHENTICATE are offered and accepted. */
+  authPolicy: AuthPolicy;
   hostname?: string;
   /** Largest message APPEND accepts, in octets. */
   maxMessageSize?: number;
@@ -191,7 +194,7 @@ export class ImapSession implements ImapContext {
     const caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"];
     if (this.stateValue === "not-authenticated") {
       if (this.options.tlsAvailable && !this.secure) caps.push("STARTTLS");
-      if (!this.options.authenticator.plaintextAllowed(this.authContext)) caps.push("LOGINDISABLED");
+      if (authRefusal(this.authContext) !== null) caps.push("LOGINDISABLED");
       for (const mechanism of this.options.authenticator.mechanisms(this.authContext))
         caps.push(`AUTH=${mechanism}`);
       return caps;
@@ -347,7 +350,11 @@ export class ImapSession implements ImapContext {
   }
 
   private get authContext(): AuthContext {
-    return { remoteAddress: this.options.remoteAddress, secure: this.secure };
+    return {
+      remoteAddress: this.options.remoteAddress,
+      secure: this.secure,
+      policy: this.options.authPolicy,
+    };
   }
 
   private result(output: Buffer[], action: ImapResult["action"] = "continue"): BufferedResult {
@@ -603,29 +610,30 @@ export class ImapSession implements ImapContext {
     }
   }
 
+  /** The tagged NO for LOGIN or AUTHENTICATE where this listener's policy refuses it, else null. */
+  private loginRefusal(tag: string, command: string): BufferedResult | null {
+    const refusal = authRefusal(this.authContext);
+    if (refusal === null) return null;
+    // RFC 9051 §7.1: PRIVACYREQUIRED when the operation needs TLS first; CANNOT when it never works here.
+    const text =
+      refusal === "needs-tls"
+        ? `[PRIVACYREQUIRED] ${command} needs an encrypted connection; use STARTTLS first`
+        : "[CANNOT] logins are turned off on this listener; ask the postmaster which port to use";
+    return this.result([tagged(tag, "NO", text)]);
+  }
+
   private async login(tag: string, username: string, password: string): Promise<ImapResult> {
-    if (!this.options.authenticator.plaintextAllowed(this.authContext)) {
-      return this.result([
-        tagged(tag, "NO", "[PRIVACYREQUIRED] LOGIN needs an encrypted connection; use STARTTLS first"),
-      ]);
-    }
+    const refusal = this.loginRefusal(tag, "LOGIN");
+    if (refusal !== null) return refusal;
     const step = await this.options.authenticator.verifyPassword(username, password, this.authContext);
     return this.finishAuth(tag, step);
   }
 
   private async authenticate(tag: string, mechanism: string, initial: string | null): Promise<ImapResult> {
+    const refusal = this.loginRefusal(tag, mechanism);
+    if (refusal !== null) return refusal;
     const exchange = this.options.authenticator.begin(mechanism, this.authContext);
     if (exchange === null) {
-      const plaintext = mechanism === "PLAIN" || mechanism === "LOGIN";
-      if (plaintext && !this.options.authenticator.plaintextAllowed(this.authContext)) {
-        return this.result([
-          tagged(
-            tag,
-            "NO",
-            `[PRIVACYREQUIRED] ${mechanism} needs an encrypted connection; use STARTTLS first`,
-          ),
-        ]);
-      }
       return this.result([
         tagged(tag, "NO", `[CANNOT] mechanism ${mechanism} is not supported; see the AUTH= capabilities`),
       ]);

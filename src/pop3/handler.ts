@@ -6,6 +6,7 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
+import type { AuthPolicy } from "../auth/policy.js";
 import { connectionSetHandler } from "../net/connection-set.js";
 import { upgradeToTls } from "../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
@@ -55,6 +56,7 @@ class Pop3Connection {
     info: ConnectionInfo,
     private readonly deps: ServiceDeps,
     private readonly options: Required<Pop3HandlerOptions>,
+    authPolicy: AuthPolicy,
     private readonly logger: Logger,
     private readonly onClosed: () => void,
   ) {
@@ -65,6 +67,7 @@ class Pop3Connection {
       remoteAddress: info.remoteAddress,
       secure: info.secure,
       tlsAvailable: !info.secure,
+      authPolicy,
       hostname: deps.config.hostname,
       maxErrors: options.maxErrors,
       maxLineLength: options.maxLineLength,
@@ -226,7 +229,8 @@ export function createPop3Handler(
   return connectionSetHandler({
     logger,
     goodbye: () => REPLY.busy,
-    open: (socket, info, closed) => new Pop3Connection(socket, info, deps, settings, logger, closed),
+    open: (socket, info, closed) =>
+      new Pop3Connection(socket, info, deps, settings, deps.config.listeners[listener].auth, logger, closed),
   });
 }
 

@@ -27,9 +27,8 @@ export const REPLY = {
   overlong: (limit: number) =>
     err(`line too long (this server takes lines of up to ${limit} octets, CRLF included); line ignored`),
   storeUnavailable: err("[SYS/TEMP] the mail store is unavailable right now; try again later"),
-  plaintextRefused: err(
-    "[AUTH] plaintext passwords are not accepted on an unencrypted connection; use STLS first, or AUTH SCRAM-SHA-256",
-  ),
+  encryptionRequired: err("[AUTH] logins need an encrypted connection here; use STLS first"),
+  loginDisabled: err("[AUTH] logins are turned off on this listener; ask the postmaster which port to use"),
   badCredentials: err("[AUTH] authentication failed: wrong user name or password"),
   throttled: err("[SYS/TEMP] too many failed logins from your address; wait a few minutes and try again"),
   authUnavailable: err("[SYS/TEMP] authentication is unavailable right now; try again later"),

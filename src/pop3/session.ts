@@ -3,6 +3,7 @@
 // and authenticator calls are awaited here; sockets are not known here.
 
 import type { Logger } from "pino";
+import { type AuthPolicy, authRefusal } from "../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
 import type { Store } from "../store/types.js";
 import { multilineBody, stuffedResponse } from "./body.js";
@@ -33,6 +34,8 @@ export interface Pop3SessionOptions {
   secure: boolean;
   /** Whether STLS can be offered (a TLS identity is available and the connection is not yet secure). */
   tlsAvailable: boolean;
+  /** This listener's rule for when USER/PASS and AUTH are offered and accepted. */
+  authPolicy: AuthPolicy;
   hostname?: string;
   /** Bad commands tolerated before the session closes the connection. */
   maxErrors?: number;
@@ -64,7 +67,6 @@ const AUTHORIZATION_VERBS = new Set(["USER", "PASS", "APOP", "AUTH", "STLS"]);
 const TRANSACTION_VERBS = new Set(["STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP", "UIDL"]);
 
 /** Mechanisms that carry the password itself; refused where plaintext is not allowed. */
-const PLAINTEXT_MECHANISMS = new Set(["PLAIN", "LOGIN"]);
 
 type SaslPhase =
   | { kind: "exchange"; exchange: SaslExchange }
@@ -171,7 +173,18 @@ export class Pop3Session {
   }
 
   private get authContext(): AuthContext {
-    return { remoteAddress: this.options.remoteAddress, secure: this.secure };
+    return {
+      remoteAddress: this.options.remoteAddress,
+      secure: this.secure,
+      policy: this.options.authPolicy,
+    };
+  }
+
+  /** The reply to any login command where this listener's policy refuses it here and now, else null. */
+  private loginRefusal(): string | null {
+    const refusal = authRefusal(this.authContext);
+    if (refusal === "needs-tls") return REPLY.encryptionRequired;
+    return refusal === "disabled" ? REPLY.loginDisabled : null;
   }
 
   private reply(...output: Pop3Output[]): Pop3Result {
@@ -215,7 +228,7 @@ export class Pop3Session {
   private capabilities(): string {
     const lines = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER"];
     if (this.stateValue === "authorization") {
-      if (this.options.authenticator.plaintextAllowed(this.authContext)) lines.push("USER");
+      if (authRefusal(this.authContext) === null) lines.push("USER");
       const mechanisms = this.options.authenticator.mechanisms(this.authContext);
       if (mechanisms.length > 0) lines.push(`SASL ${mechanisms.join(" ")}`);
       if (!this.secure && this.options.tlsAvailable) lines.push("STLS");
@@ -232,8 +245,8 @@ export class Pop3Session {
   }
 
   private user(args: string[]): Pop3Result {
-    if (!this.options.authenticator.plaintextAllowed(this.authContext))
-      return this.fail(REPLY.plaintextRefused);
+    const refusal = this.loginRefusal();
+    if (refusal !== null) return this.fail(refusal);
     const [name] = args;
     if (name === undefined || args.length > 1) return this.fail(err("usage: USER <address>"));
     this.username = name;
@@ -246,8 +259,8 @@ export class Pop3Session {
     const username = this.username;
     this.username = null;
     if (username === null) return this.fail(err("send USER before PASS"));
-    if (!this.options.authenticator.plaintextAllowed(this.authContext))
-      return this.fail(REPLY.plaintextRefused);
+    const refusal = this.loginRefusal();
+    if (refusal !== null) return this.fail(refusal);
     if (password === "") return this.fail(err("usage: PASS <password>; send USER again, then PASS"));
     const step = await this.options.authenticator.verifyPassword(username, password, this.authContext);
     return this.afterStep(step);
@@ -270,14 +283,10 @@ export class Pop3Session {
       if (decoded === null) return this.fail(REPLY.saslMalformed);
       initialResponse = decoded;
     }
+    const refusal = this.loginRefusal();
+    if (refusal !== null) return this.fail(refusal);
     const exchange = this.options.authenticator.begin(mechanism, this.authContext);
     if (exchange === null) {
-      if (
-        PLAINTEXT_MECHANISMS.has(mechanism) &&
-        !this.options.authenticator.plaintextAllowed(this.authContext)
-      ) {
-        return this.fail(REPLY.plaintextRefused);
-      }
       return this.fail(err(`SASL mechanism${quoted(mechanism)} is not supported; see CAPA for the list`));
     }
     this.sasl = { kind: "exchange", exchange };

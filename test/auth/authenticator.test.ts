@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createAuthenticator, isLoopback } from "../../src/auth/authenticator.js";
+import { createAuthenticator } from "../../src/auth/authenticator.js";
+import { type AuthPolicy, authRefusal, isLoopback } from "../../src/auth/policy.js";
 import { plainInitialResponse, scramClient } from "../../src/auth/sasl/scram-client.js";
 import {
   assertChallenge,
@@ -18,39 +19,66 @@ import {
 const users = [await makeUser(7, "alice@example.org", "s3cret")];
 const lookupUser = userDirectory(users);
 
-describe("mechanisms and the cleartext rule", () => {
+describe("mechanisms and the listener's policy", () => {
   const auth = createAuthenticator({ lookupUser, config: authConfig() });
-  const strict = createAuthenticator({ lookupUser, config: authConfig({ allowPlaintextOnLoopback: false }) });
+  const ALL = ["SCRAM-SHA-256", "PLAIN", "LOGIN"];
+  const context = (policy: AuthPolicy, remoteAddress: string, secure: boolean) => ({
+    policy,
+    remoteAddress,
+    secure,
+  });
 
-  it("offers PLAIN and LOGIN only under TLS or on loopback when configured", () => {
-    assert.deepEqual(auth.mechanisms(REMOTE), ["SCRAM-SHA-256"]);
-    assert.deepEqual(auth.mechanisms(REMOTE_TLS), ["SCRAM-SHA-256", "PLAIN", "LOGIN"]);
-    assert.deepEqual(auth.mechanisms(LOOPBACK), ["SCRAM-SHA-256", "PLAIN", "LOGIN"]);
-    assert.deepEqual(strict.mechanisms(LOOPBACK), ["SCRAM-SHA-256"]);
-    assert.deepEqual(strict.mechanisms({ remoteAddress: "127.0.0.1", secure: true }), [
-      "SCRAM-SHA-256",
-      "PLAIN",
-      "LOGIN",
-    ]);
+  it("offers every mechanism where the policy allows authentication, and none (not even SCRAM) elsewhere", () => {
+    const cases: Array<[AuthPolicy, string, boolean, string[]]> = [
+      ["off", "203.0.113.7", true, []],
+      ["off", "127.0.0.1", false, []],
+      ["tls", "127.0.0.1", false, []],
+      ["tls", "203.0.113.7", false, []],
+      ["tls", "127.0.0.1", true, ALL],
+      ["tls-or-loopback", "203.0.113.7", false, []],
+      ["tls-or-loopback", "127.0.0.1", false, ALL],
+      ["tls-or-loopback", "::1", false, ALL],
+      ["tls-or-loopback", "203.0.113.7", true, ALL],
+      ["any", "203.0.113.7", false, ALL],
+    ];
+    for (const [policy, address, secure, expected] of cases) {
+      assert.deepEqual(
+        auth.mechanisms(context(policy, address, secure)),
+        expected,
+        `${policy} ${address} ${secure}`,
+      );
+      assert.equal(
+        auth.begin("SCRAM-SHA-256", context(policy, address, secure)) !== null,
+        expected.length > 0,
+      );
+    }
+  });
+
+  it("names why it refuses: turned off, or TLS first", () => {
+    assert.equal(authRefusal(context("off", "127.0.0.1", true)), "disabled");
+    assert.equal(authRefusal(context("tls", "127.0.0.1", false)), "needs-tls");
+    assert.equal(authRefusal(context("tls-or-loopback", "10.0.0.1", false)), "needs-tls");
+    assert.equal(authRefusal(context("any", "10.0.0.1", false)), null);
   });
 
   it("recognises loopback addresses", () => {
     for (const a of ["127.0.0.1", "127.10.20.30", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"]) {
       assert.equal(isLoopback(a), true, a);
-      assert.equal(auth.plaintextAllowed({ remoteAddress: a, secure: false }), true, a);
+      assert.equal(authRefusal(context("tls-or-loopback", a, false)), null, a);
     }
     for (const a of ["128.0.0.1", "10.0.0.1", "::2", "::ffff:10.0.0.1", "fe80::1", "localhost", ""]) {
       assert.equal(isLoopback(a), false, a);
-      assert.equal(auth.plaintextAllowed({ remoteAddress: a, secure: false }), false, a);
+      assert.equal(authRefusal(context("tls-or-loopback", a, false)), "needs-tls", a);
     }
   });
 
-  it("begin() returns null for unknown or disallowed mechanisms", () => {
+  it("begin() returns null for unknown or refused mechanisms", () => {
     assert.equal(auth.begin("CRAM-MD5", REMOTE_TLS), null);
     assert.equal(auth.begin("SCRAM-SHA-256-PLUS", REMOTE_TLS), null);
     assert.equal(auth.begin("PLAIN", REMOTE), null);
     assert.equal(auth.begin("LOGIN", REMOTE), null);
-    assert.equal(auth.begin("scram-sha-256", REMOTE)?.mechanism, "SCRAM-SHA-256");
+    assert.equal(auth.begin("SCRAM-SHA-256", REMOTE), null);
+    assert.equal(auth.begin("scram-sha-256", REMOTE_TLS)?.mechanism, "SCRAM-SHA-256");
     assert.equal(auth.begin("login", LOOPBACK)?.mechanism, "LOGIN");
   });
 });
@@ -89,7 +117,7 @@ describe("verifyPassword", () => {
       logger,
     });
     assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", REMOTE_TLS), "unavailable");
-    const exchange = auth.begin("SCRAM-SHA-256", REMOTE)!;
+    const exchange = auth.begin("SCRAM-SHA-256", REMOTE_TLS)!;
     assertFailure(await exchange.start(scramClient("alice@example.org", "s3cret").first()), "unavailable");
     assert.ok(lines.some((l) => l.includes("database is locked")));
   });
@@ -98,7 +126,7 @@ describe("verifyPassword", () => {
     const broken = { ...users[0]!, passwordHash: "garbage", scramSha256: "garbage" };
     const auth = createAuthenticator({ lookupUser: async () => broken, config: authConfig() });
     assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", REMOTE_TLS), "unavailable");
-    const exchange = auth.begin("SCRAM-SHA-256", REMOTE)!;
+    const exchange = auth.begin("SCRAM-SHA-256", REMOTE_TLS)!;
     assertFailure(await exchange.start(scramClient("alice@example.org", "s3cret").first()), "unavailable");
   });
 });
@@ -150,6 +178,7 @@ describe("throttling through the authenticator", () => {
       await t.auth.verifyPassword("alice@example.org", "s3cret", {
         remoteAddress: "198.51.100.1",
         secure: true,
+        policy: "tls",
       }),
       "alice@example.org",
     );

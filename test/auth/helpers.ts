@@ -3,17 +3,21 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { hashPasswordScrypt } from "../../src/auth/password.js";
 import { createScramVerifier, formatScramVerifier } from "../../src/auth/scram-verifier.js";
-import type { SaslStep } from "../../src/auth/types.js";
+import type { AuthContext, SaslStep } from "../../src/auth/types.js";
 import type { AuthConfig } from "../../src/config/types.js";
 import type { User } from "../../src/store/types.js";
 
-export const REMOTE = { remoteAddress: "203.0.113.7", secure: false };
-export const REMOTE_TLS = { remoteAddress: "203.0.113.7", secure: true };
-export const LOOPBACK = { remoteAddress: "127.0.0.1", secure: false };
+/** Contexts on an IMAP-like listener (policy "tls-or-loopback", the default of imap and pop3). */
+export const REMOTE: AuthContext = { remoteAddress: "203.0.113.7", secure: false, policy: "tls-or-loopback" };
+export const REMOTE_TLS: AuthContext = {
+  remoteAddress: "203.0.113.7",
+  secure: true,
+  policy: "tls-or-loopback",
+};
+export const LOOPBACK: AuthContext = { remoteAddress: "127.0.0.1", secure: false, policy: "tls-or-loopback" };
 
 export function authConfig(overrides: Partial<AuthConfig> = {}): AuthConfig {
   return {
-    allowPlaintextOnLoopback: true,
     failureDelay: 0,
     maxFailuresPerIp: 10,
     failureWindow: 15 * 60_000,

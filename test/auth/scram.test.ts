@@ -16,7 +16,7 @@ import {
   assertSuccess,
   authConfig,
   makeUser,
-  REMOTE,
+  REMOTE_TLS,
   userDirectory,
 } from "./helpers.js";
 
@@ -46,7 +46,7 @@ function setup(serverNonce?: () => string) {
 }
 
 function begin(serverNonce?: () => string): SaslExchange {
-  const exchange = setup(serverNonce).begin("SCRAM-SHA-256", REMOTE);
+  const exchange = setup(serverNonce).begin("SCRAM-SHA-256", REMOTE_TLS);
   assert.ok(exchange);
   return exchange;
 }
@@ -113,7 +113,7 @@ describe("SCRAM-SHA-256 server", () => {
     const authenticator = setup();
     for (let i = 0; i < 2; i++) {
       const client = scramClient("nobody@example.org", "whatever");
-      const exchange = authenticator.begin("SCRAM-SHA-256", REMOTE)!;
+      const exchange = authenticator.begin("SCRAM-SHA-256", REMOTE_TLS)!;
       const serverFirst = assertChallenge(await exchange.start(client.first()));
       assert.match(serverFirst.toString(), /,i=4096$/);
       salts.push(serverFirst.toString().split(",")[1]!);

@@ -54,7 +54,8 @@ describe("mailroom send", () => {
   before(async () => {
     [server, submission, dns] = await Promise.all([
       startRealServer(),
-      startRealServer({ listener: "submission" }),
+      // auth = "any": the -v test below logs in without TLS, which the default "tls" refuses.
+      startRealServer({ listener: "submission", authPolicy: "any" }),
       startTestDns(),
     ]);
     dir = await mkdtemp(join(tmpdir(), "mailroom-send-"));
@@ -277,12 +278,41 @@ describe("mailroom send", () => {
 
 describe("mailroom sendmail", () => {
   let server: RealServer;
+  let submission: RealServer;
   let env: NodeJS.ProcessEnv;
   before(async () => {
-    server = await startRealServer();
+    [server, submission] = await Promise.all([
+      startRealServer(),
+      startRealServer({ listener: "submission" }),
+    ]);
     env = { MAILROOM_SENDMAIL_SERVER: `127.0.0.1:${server.port}` };
   });
-  after(() => server.close());
+  after(() => Promise.all([server.close(), submission.close()]));
+
+  test("--user against a submission listener with the default policy: STARTTLS, then AUTH, then relayed", async () => {
+    const run = await runCli(
+      [
+        "sendmail",
+        "-v",
+        "-f",
+        "alice@example.org",
+        "--user",
+        "alice@example.org",
+        "--password-stdin",
+        "dave@remote.example",
+      ],
+      {
+        stdin: "secret\nSubject: out\n\nrelayed\n",
+        commands,
+        env: { MAILROOM_SENDMAIL_SERVER: `127.0.0.1:${submission.port}` },
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.stderr.indexOf("STARTTLS") < run.stderr.indexOf("AUTH PLAIN"), run.stderr);
+    assert.match(run.stderr, /^S: 235 /m);
+    const commit = submission.agent.commits.at(-1);
+    assert.deepEqual(commit?.recipients, [{ address: "dave@remote.example" }]);
+  });
 
   const lastCommit = () => {
     const commit = server.agent.commits.at(-1);

@@ -39,7 +39,7 @@ describe("defaults", () => {
     assert.equal(config.store, "sqlite");
     assert.deepEqual(config.log, { level: "info", format: "auto" });
     assert.deepEqual(config.tls, { cert: null, key: null });
-    assert.deepEqual(config.listeners.smtp, { enabled: true, host: "0.0.0.0", port: 2525 });
+    assert.deepEqual(config.listeners.smtp, { enabled: true, host: "0.0.0.0", port: 2525, auth: "off" });
     assert.equal(config.listeners.submission.port, 2587);
     assert.equal(config.listeners.submissions.port, 2465);
     assert.equal(config.listeners.pop3.port, 2110);
@@ -102,7 +102,7 @@ enabled = false
       MAILROOM_DATA_DIR: "/from/env",
       MAILROOM_SMTP_MAX_MESSAGE_SIZE: "1MB",
       MAILROOM_LOG_LEVEL: "warn",
-      MAILROOM_AUTH_ALLOW_PLAINTEXT_ON_LOOPBACK: "no",
+      MAILROOM_LISTENERS_IMAP_AUTH: "tls",
       PATH: "/usr/bin",
     };
     const fromEnv = await loadConfig({ file, env });
@@ -110,7 +110,7 @@ enabled = false
     assert.equal(fromEnv.dataDir, "/from/env");
     assert.equal(fromEnv.smtp.maxMessageSize, 1_000_000);
     assert.equal(fromEnv.log.level, "warn");
-    assert.equal(fromEnv.auth.allowPlaintextOnLoopback, false);
+    assert.equal(fromEnv.listeners.imap.auth, "tls");
     const fromOption = await loadConfig({ file, env, dataDir: "relative/dir" });
     assert.equal(fromOption.dataDir, path.resolve("relative/dir"));
   });
@@ -124,6 +124,65 @@ enabled = false
   test("MAILROOM_TEST_ variables belong to test suites and are not configuration", async () => {
     const config = await loadConfig({ env: { MAILROOM_TEST_POSTGRES_URL: "postgres://x" } });
     assert.equal(config.store, "sqlite");
+  });
+});
+
+describe("authentication policy per listener", () => {
+  test("defaults: no AUTH on the MX, TLS first for submission, loopback cleartext only for IMAP and POP3", async () => {
+    const config = await loadConfig({ env: {} });
+    const policies = Object.fromEntries(
+      Object.entries(config.listeners).map(([name, listener]) => [name, listener.auth]),
+    );
+    assert.deepEqual(policies, {
+      smtp: "off",
+      submission: "tls",
+      submissions: "tls",
+      pop3: "tls-or-loopback",
+      pop3s: "tls",
+      imap: "tls-or-loopback",
+      imaps: "tls",
+      http: "tls",
+    });
+  });
+
+  test("set per listener in the file; an unknown value lists the valid ones", async () => {
+    const file = await writeToml(
+      "auth.toml",
+      `[listeners.submission]\nauth = "any"\n[listeners.smtp]\nauth = "tls"\n`,
+    );
+    const config = await loadConfig({ file, env: {} });
+    assert.equal(config.listeners.submission.auth, "any");
+    assert.equal(config.listeners.smtp.auth, "tls");
+    const bad = await writeToml("auth-bad.toml", `[listeners.imap]\nauth = "loopback"\n`);
+    assert.match(
+      await failure({ file: bad, env: {} }),
+      /listeners\.imap\.auth in .*auth-bad\.toml must be one of "off", "tls", "tls-or-loopback", "any", got "loopback"/,
+    );
+  });
+
+  test('"off" on a listener people log in to is refused, naming the key', async () => {
+    const file = await writeToml("auth-off.toml", `[listeners.imaps]\nauth = "off"\n`);
+    assert.match(
+      await failure({ file, env: {} }),
+      /listeners\.imaps\.auth in .*auth-off\.toml is "off", which leaves no way to log in on the imaps listener; use "tls", or disable the listener/,
+    );
+    const disabled = await writeToml(
+      "auth-off-disabled.toml",
+      `[listeners.imaps]\nauth = "off"\nenabled = false\n`,
+    );
+    assert.equal((await loadConfig({ file: disabled, env: {} })).listeners.imaps.auth, "off");
+  });
+
+  test("the retired auth.allow_plaintext_on_loopback names its replacement, in the file and the environment", async () => {
+    const file = await writeToml("retired.toml", `[auth]\nallow_plaintext_on_loopback = true\n`);
+    assert.match(
+      await failure({ file, env: {} }),
+      /auth\.allow_plaintext_on_loopback in .*retired\.toml is no longer supported: each listener has its own policy now: set auth = "tls-or-loopback".* under \[listeners\.imap\]/,
+    );
+    assert.match(
+      await failure({ env: { MAILROOM_AUTH_ALLOW_PLAINTEXT_ON_LOOPBACK: "false" } }),
+      /^MAILROOM_AUTH_ALLOW_PLAINTEXT_ON_LOOPBACK is no longer supported: each listener has its own policy/,
+    );
   });
 });
 

@@ -94,8 +94,8 @@ describe("submission policy of the DeliveryAgent", () => {
     assert.equal(await verdict("anyone@remote.test", null), "accept");
   });
 
-  /** Runs one authenticated submission through a real session; returns the stored message. */
-  async function submit(message: string, from = "alice@example.org"): Promise<Buffer> {
+  /** Runs one authenticated submission through a real session; returns the last reply and the commit. */
+  async function attempt(message: string, from = "alice@example.org") {
     assert.equal(alice.id, 1, "FakeAuthenticator logs alice in as user 1");
     let committed: string | null = null;
     const watching: DeliveryAgent = {
@@ -108,13 +108,14 @@ describe("submission policy of the DeliveryAgent", () => {
     };
     const session = new SmtpSession({
       hostname: "mx.example.org",
-      config: testConfig({ maxMessageSize: 100_000 }),
+      config: testConfig({ maxMessageSize: 1_000_000 }),
       agent: watching,
       authenticator: new FakeAuthenticator(),
       logger,
       remoteAddress: "127.0.0.1",
       tls: { protocol: "TLSv1.3", cipher: "X" },
       starttls: false,
+      authPolicy: "tls",
       authRequired: true,
       submission: true,
     });
@@ -126,8 +127,17 @@ describe("submission policy of the DeliveryAgent", () => {
           `RCPT TO:<friend@remote.test>\r\nDATA\r\n${message}.\r\n`,
       ),
     );
-    const last = output.replies.at(-1) ?? "";
-    assert.match(last, /^250 2\.0\.0 Ok: queued as /, output.replies.join(""));
+    return {
+      last: output.replies.at(-1) ?? "",
+      all: output.replies.join(""),
+      committed: committed as string | null,
+    };
+  }
+
+  /** One submission that must be accepted; returns the stored message. */
+  async function submit(message: string, from = "alice@example.org"): Promise<Buffer> {
+    const { last, all, committed } = await attempt(message, from);
+    assert.match(last, /^250 2\.0\.0 Ok: queued as /, all);
     assert.ok(committed);
     return store.blobs.readBlobBytes(committed);
   }
@@ -166,10 +176,81 @@ describe("submission policy of the DeliveryAgent", () => {
     assert.ok(queued);
   });
 
-  test("not signed: a From: the user does not own, a domain without a key, no From:", async () => {
-    for (const header of ["From: bob@example.org", "From: fwd@unsigned.example", "Subject: no author"]) {
+  test("not signed: a domain without a key, no From:", async () => {
+    await store.directory.addAlias("alice@unsigned.example", "alice@example.org");
+    for (const header of ["From: alice@unsigned.example", "Subject: no author"]) {
       const stored = await submit(`${header}\r\n\r\nbody\r\n`);
       assert.doesNotMatch(stored.toString(), /DKIM-Signature:/, header);
     }
+  });
+
+  test("the Received id of signed mail is the id of the 250 reply, the mailbox and the queue", async () => {
+    const { last, committed } = await attempt("From: alice@example.org\r\nSubject: ids\r\n\r\nbody\r\n");
+    const id = /queued as (\S+)/.exec(last)?.[1];
+    assert.ok(id && committed === id, last);
+    const text = (await store.blobs.readBlobBytes(id)).toString("utf8");
+    assert.match(text, /DKIM-Signature:/);
+    const received = /^Received: (?:[^\r]*\r\n\t)*[^\r]*\r\n/m.exec(text)?.[0] ?? "";
+    assert.match(received, new RegExp(`\\bid ${id}\\b`), received);
+    assert.ok((await store.queue.list()).some((entry) => entry.messageId === id));
+  });
+
+  test("From: and Sender: may name only the user's own addresses, +tags and aliases reaching them", async () => {
+    for (const header of [
+      "From: Alice <alice@example.org>",
+      "From: alice+list@example.org",
+      "From: sales@example.org",
+      "From: team@example.org",
+      'From: "bob@example.org" <alice@example.org>',
+      "From: alice@example.org, Sales <sales@example.org>",
+      "From: team@example.org\r\nSender: alice@example.org",
+      "FROM : alice@example.org",
+      "Subject: no author at all",
+    ]) {
+      const { last } = await attempt(`${header}\r\n\r\nbody\r\n`);
+      assert.match(last, /^250 /, header);
+    }
+  });
+
+  test("a From: or Sender: naming someone else is refused with 550 5.7.1 saying which header; nothing is kept", async () => {
+    const cases: Array<[string, RegExp]> = [
+      [
+        "From: bob@example.org",
+        /^550 5\.7\.1 the From: header names <bob@example\.org>, which is not an address of user alice@example\.org; put your own address or one of its aliases there\r\n$/,
+      ],
+      ["From: alice@example.org, bob@example.org", /^550 5\.7\.1 the From: header names <bob@example\.org>/],
+      [
+        "From: alice@example.org\r\nSender: bob@example.org",
+        /^550 5\.7\.1 the Sender: header names <bob@example\.org>/,
+      ],
+      [
+        "From: alice@example.org\r\nfrom: boss@example.org",
+        /^550 5\.7\.1 the From: header names <boss@example\.org>/,
+      ],
+      ["From: Alice\r\n <boss@example.org>", /^550 5\.7\.1 the From: header names <boss@example\.org>/],
+      [
+        "From: alice@example.org <nobody@example.org>",
+        /^550 5\.7\.1 the From: header names <nobody@example\.org>/,
+      ],
+      ["From: friend@remote.test", /^550 5\.7\.1 the From: header names <friend@remote\.test>/],
+      [
+        "From: undisclosed:;",
+        /^550 5\.7\.1 the From: header names no address; put your own address \(alice@example\.org\) there/,
+      ],
+    ];
+    for (const [header, expected] of cases) {
+      const before = (await store.queue.list()).length;
+      const { last, committed } = await attempt(`${header}\r\n\r\nbody\r\n`);
+      assert.match(last, expected, header);
+      assert.equal(committed, null, header);
+      assert.equal((await store.queue.list()).length, before, header);
+    }
+  });
+
+  test("a header section too long to check is refused rather than passed unchecked", async () => {
+    const padding = `X-Pad: ${"p".repeat(900)}\r\n`.repeat(300);
+    const { last, committed } = await attempt(`${padding}From: bob@example.org\r\n\r\nbody\r\n`);
+    assert.match(last, /^550 5\.7\.1 the header section is longer than 262144 octets/);
+    assert.equal(committed, null);
   });
 });

@@ -38,6 +38,7 @@ export class SessionDriver {
       remoteAddress: "127.0.0.1",
       secure: false,
       tlsAvailable: true,
+      authPolicy: "tls-or-loopback",
       push: (data) => this.pushed.push(data),
       ...options,
     });

@@ -40,10 +40,34 @@ describe("not authenticated", () => {
     );
   });
 
-  test("LOGIN over plaintext from a remote address is refused with PRIVACYREQUIRED", async () => {
+  test("LOGIN over plaintext from a remote address is refused with PRIVACYREQUIRED, and no AUTH= at all", async () => {
     const driver = new SessionDriver(fixture, { remoteAddress: "192.0.2.7" });
-    assert.match(driver.greeting(), /LOGINDISABLED/);
+    const greeting = driver.greeting();
+    assert.match(greeting, /LOGINDISABLED/);
+    assert.doesNotMatch(greeting, /AUTH=/, "not even SCRAM is offered where logins are refused");
     assert.match(await driver.command(`a LOGIN ${ADDRESS} "${PASSWORD}"`), /^a NO \[PRIVACYREQUIRED\]/);
+    assert.match(
+      await driver.command("b AUTHENTICATE SCRAM-SHA-256"),
+      /^b NO \[PRIVACYREQUIRED\] .*STARTTLS/,
+    );
+  });
+
+  test('per-listener policy: "tls" disables LOGIN from loopback before TLS, "any" allows it from afar', async () => {
+    const tls = new SessionDriver(fixture, { authPolicy: "tls" });
+    assert.match(tls.greeting(), /LOGINDISABLED/);
+    assert.match(await tls.command(`a LOGIN ${ADDRESS} "${PASSWORD}"`), /^a NO \[PRIVACYREQUIRED\]/);
+    const secure = new SessionDriver(fixture, { authPolicy: "tls", secure: true, tlsAvailable: false });
+    const caps = secure.greeting();
+    assert.doesNotMatch(caps, /LOGINDISABLED/);
+    assert.match(caps, /AUTH=SCRAM-SHA-256 AUTH=PLAIN AUTH=LOGIN/);
+    const off = new SessionDriver(fixture, { authPolicy: "off", secure: true, tlsAvailable: false });
+    assert.match(
+      await off.command(`a LOGIN ${ADDRESS} "${PASSWORD}"`),
+      /^a NO \[CANNOT\] logins are turned off/,
+    );
+    const any = new SessionDriver(fixture, { authPolicy: "any", remoteAddress: "192.0.2.7" });
+    assert.doesNotMatch(any.greeting(), /LOGINDISABLED/);
+    assert.match(await any.command(`a LOGIN ${ADDRESS} "${PASSWORD}"`), /^a OK/);
   });
 
   test("AUTHENTICATE PLAIN with SASL-IR, with a continuation, and cancelled", async () => {

@@ -60,7 +60,7 @@ const listeners: Listener[] = [];
 async function listen(handler: ProtocolHandler, overrides: Partial<ListenerOptions> = {}): Promise<Listener> {
   const listener = await startListener({
     name: "smtp",
-    config: { enabled: true, host: "127.0.0.1", port: 0 },
+    config: { enabled: true, host: "127.0.0.1", port: 0, auth: "off" },
     implicitTls: false,
     secureContext: context,
     maxConnections: 10,
@@ -251,7 +251,7 @@ describe("listener", () => {
     await assert.rejects(
       listen(new GreetingHandler(), {
         name: "pop3",
-        config: { enabled: true, host: "127.0.0.1", port: first.address.port },
+        config: { enabled: true, host: "127.0.0.1", port: first.address.port, auth: "tls-or-loopback" },
       }),
       (error: unknown) => {
         assert.ok(error instanceof ListenError);

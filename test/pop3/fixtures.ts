@@ -39,6 +39,7 @@ export class SessionDriver {
       remoteAddress: "127.0.0.1",
       secure: false,
       tlsAvailable: true,
+      authPolicy: "tls-or-loopback",
       hostname: "mail.example.test",
       ...options,
     });

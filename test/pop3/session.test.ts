@@ -65,12 +65,13 @@ describe("POP3 session", () => {
       assert.ok(capa.endsWith("\r\n.\r\n"));
     });
 
-    test("from a remote address without TLS: no USER, no PLAIN; USER, PASS and AUTH PLAIN refused", async () => {
+    test("from a remote address without TLS: no USER, no SASL at all; USER, PASS and AUTH refused", async () => {
       const driver = new SessionDriver(fixture, { remoteAddress: "203.0.113.9" });
       const capa = await driver.send("CAPA");
       assert.ok(!capa.split("\r\n").includes("USER"));
-      assert.match(capa, /\r\nSASL SCRAM-SHA-256\r\n/);
+      assert.doesNotMatch(capa, /SASL/, "not even SCRAM is offered where AUTH would be refused");
       assert.match(capa, /\r\nSTLS\r\n/);
+      assert.match(await driver.send("AUTH SCRAM-SHA-256"), /^-ERR \[AUTH\] .*STLS/);
       assert.match(await driver.send(`USER ${ADDRESS}`), /^-ERR \[AUTH\] .*STLS/);
       assert.match(await driver.send(`PASS ${PASSWORD}`), /^-ERR /);
       assert.match(
@@ -79,6 +80,20 @@ describe("POP3 session", () => {
       );
       assert.match(await driver.send("AUTH LOGIN"), /^-ERR \[AUTH\]/);
       assert.equal(driver.session.state, "authorization");
+    });
+
+    test('per-listener policy: "tls" refuses USER from loopback before STLS, "any" takes it from afar', async () => {
+      const tls = new SessionDriver(fixture, { authPolicy: "tls" });
+      const capa = await tls.send("CAPA");
+      assert.ok(!capa.split("\r\n").includes("USER"));
+      assert.doesNotMatch(capa, /SASL/);
+      assert.match(await tls.send(`USER ${ADDRESS}`), /^-ERR \[AUTH\] .*STLS/);
+      const off = new SessionDriver(fixture, { authPolicy: "off", secure: true, tlsAvailable: false });
+      assert.match(await off.send(`USER ${ADDRESS}`), /^-ERR \[AUTH\] logins are turned off/);
+      const any = new SessionDriver(fixture, { authPolicy: "any", remoteAddress: "203.0.113.9" });
+      assert.match(await any.send(`USER ${ADDRESS}`), /^\+OK /);
+      assert.match(await any.send(`PASS ${PASSWORD}`), /^\+OK /);
+      assert.match(await any.send("QUIT"), /^\+OK /);
     });
 
     test("STLS asks for the upgrade; afterwards USER is allowed and STLS is gone", async () => {
@@ -157,8 +172,12 @@ describe("POP3 session", () => {
       await driver.send("QUIT");
     });
 
-    test("AUTH SCRAM-SHA-256 from a remote address: server-final sent as a challenge, then +OK", async () => {
-      const driver = new SessionDriver(fixture, { remoteAddress: "203.0.113.9" });
+    test("AUTH SCRAM-SHA-256 from a remote address over TLS: server-final sent as a challenge, then +OK", async () => {
+      const driver = new SessionDriver(fixture, {
+        remoteAddress: "203.0.113.9",
+        secure: true,
+        tlsAvailable: false,
+      });
       const client = scramClient(ADDRESS, PASSWORD);
       const serverFirst = await driver.send(`AUTH SCRAM-SHA-256 ${b64(client.first())}`);
       assert.match(serverFirst, /^\+ [A-Za-z0-9+/=]+\r\n$/);

@@ -2,6 +2,7 @@
 // Authenticator with PLAIN, LOGIN and a mechanism that returns additional data with success.
 
 import pino from "pino";
+import { authRefusal } from "../../src/auth/policy.js";
 import type { AuthContext, Authenticator, SaslExchange, SaslStep } from "../../src/auth/types.js";
 import type { SmtpConfig } from "../../src/config/types.js";
 import type { AcceptedMessage, DeliveryAgent, RecipientVerdict } from "../../src/delivery/types.js";
@@ -132,11 +133,8 @@ function plainExchange(mechanism: string): SaslExchange {
 
 export class FakeAuthenticator implements Authenticator {
   throttled = false;
-  plaintextAllowed(context: AuthContext): boolean {
-    return context.secure || context.remoteAddress === "127.0.0.1";
-  }
   mechanisms(context: AuthContext): string[] {
-    return this.plaintextAllowed(context) ? ["X-FINAL", "PLAIN", "LOGIN"] : ["X-FINAL"];
+    return authRefusal(context) === null ? ["X-FINAL", "PLAIN", "LOGIN"] : [];
   }
   begin(mechanism: string, context: AuthContext): SaslExchange | null {
     if (!this.mechanisms(context).includes(mechanism)) return null;
@@ -171,6 +169,7 @@ export function harness(options: Partial<SmtpSessionOptions> & { config?: SmtpCo
     remoteAddress: "192.0.2.7",
     tls: null,
     starttls: true,
+    authPolicy: "tls-or-loopback",
     authRequired: false,
     now: () => clock.now,
     ...options,

@@ -24,10 +24,13 @@ interface Running {
   accepted: Socket[];
 }
 
-async function startServer(mode: "accept" | "reject" = "accept"): Promise<Running> {
+async function startServer(
+  mode: "accept" | "reject" = "accept",
+  listener: "smtp" | "submission" = "smtp",
+): Promise<Running> {
   const agent = new FakeAgent();
   const handler = createSmtpHandler({
-    listener: "smtp",
+    listener,
     hostname: "mx.example.org",
     config: testConfig(),
     agent,
@@ -39,7 +42,7 @@ async function startServer(mode: "accept" | "reject" = "accept"): Promise<Runnin
   const server = createServer((socket) => {
     accepted.push(socket);
     const info = {
-      listener: "smtp" as const,
+      listener,
       remoteAddress: socket.remoteAddress ?? "",
       remotePort: socket.remotePort ?? 0,
       localAddress: socket.localAddress ?? "",
@@ -88,7 +91,7 @@ describe("SMTP adapter over a real socket", () => {
     secure.write("EHLO client.example\r\n");
     const ehlo = await reader.next();
     assert.doesNotMatch(ehlo, /STARTTLS/);
-    assert.match(ehlo, /AUTH X-FINAL PLAIN LOGIN/);
+    assert.doesNotMatch(ehlo, /AUTH/, "the MX offers no AUTH by default, not even over TLS");
     secure.write("MAIL FROM:<bob@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n");
     assert.match(await reader.next(), /^250 /);
     assert.match(await reader.next(), /^250 /);
@@ -103,6 +106,35 @@ describe("SMTP adapter over a real socket", () => {
     assert.ok(stored.endsWith("Subject: over TLS\r\n\r\nhello\r\n"));
     assert.equal(running.agent.commits.length, 1);
     assert.equal(running.agent.commits[0]!.sender, "bob@remote.example");
+  });
+
+  test("submission with default settings: a loopback client finds no AUTH before STARTTLS, and gets it after", async () => {
+    const running = await startServer("accept", "submission");
+    servers.push(running);
+    const plain = connect(running.port, "127.0.0.1");
+    const reader = new ReplyReader(plain);
+    await reader.next();
+    plain.write("EHLO hostile.example\r\n");
+    const before = await reader.next();
+    assert.match(before, /250-STARTTLS\r\n/);
+    assert.doesNotMatch(before, /AUTH/);
+    const credentials = Buffer.from("\0alice@example.org\0secret").toString("base64");
+    for (const mechanism of ["PLAIN", "LOGIN", "X-FINAL", "SCRAM-SHA-256"]) {
+      plain.write(`AUTH ${mechanism}${mechanism === "PLAIN" ? ` ${credentials}` : ""}\r\n`);
+      assert.match(await reader.next(), /^538 5\.7\.11 .*STARTTLS/, mechanism);
+    }
+    plain.write("MAIL FROM:<alice@example.org>\r\n");
+    assert.match(await reader.next(), /^530 5\.7\.0 .*STARTTLS/);
+    plain.write("STARTTLS\r\n");
+    assert.match(await reader.next(), /^220 /);
+    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false, servername: "localhost" });
+    await once(secure, "secureConnect");
+    reader.attach(secure);
+    secure.write("EHLO hostile.example\r\n");
+    assert.match(await reader.next(), /250-AUTH X-FINAL PLAIN LOGIN\r\n/);
+    secure.write(`AUTH PLAIN ${credentials}\r\n`);
+    assert.match(await reader.next(), /^235 /);
+    secure.end("QUIT\r\n");
   });
 
   test("a large body streamed through the socket arrives intact", async () => {

@@ -23,7 +23,7 @@ before(async () => {
 function realAuthenticator() {
   return createAuthenticator({
     lookupUser: async (address) => (address === user.address ? user : null),
-    config: { allowPlaintextOnLoopback: true, failureDelay: 0, maxFailuresPerIp: 100, failureWindow: 60_000 },
+    config: { failureDelay: 0, maxFailuresPerIp: 100, failureWindow: 60_000 },
     sleep: async () => undefined,
   });
 }
@@ -33,7 +33,7 @@ const unb64 = (reply: string) => Buffer.from(reply.slice(4).trim(), "base64");
 
 describe("AUTH with the real authenticator", () => {
   test("SCRAM-SHA-256: server-final is sent as a 334 and verified by the client", async () => {
-    const h = harness({ authenticator: realAuthenticator() });
+    const h = harness({ authenticator: realAuthenticator(), tls: { protocol: "TLSv1.3", cipher: "X" } });
     assert.match(await h.send("EHLO x\r\n"), /AUTH .*SCRAM-SHA-256/);
     const client = scramClient("alice@example.org", "pencil");
     const serverFirst = await h.send(`AUTH SCRAM-SHA-256 ${b64(client.first())}\r\n`);
@@ -49,7 +49,7 @@ describe("AUTH with the real authenticator", () => {
   });
 
   test("SCRAM-SHA-256 with a wrong password: 535 5.7.8", async () => {
-    const h = harness({ authenticator: realAuthenticator() });
+    const h = harness({ authenticator: realAuthenticator(), tls: { protocol: "TLSv1.3", cipher: "X" } });
     await h.send("EHLO x\r\n");
     const client = scramClient("alice@example.org", "wrong");
     const serverFirst = await h.send(`AUTH SCRAM-SHA-256 ${b64(client.first())}\r\n`);

@@ -29,7 +29,6 @@ describe("greeting and simple commands", () => {
       "BINARYMIME",
       "DSN",
       "STARTTLS",
-      "AUTH X-FINAL",
       "LIMITS RCPTMAX=5 MAILMAX=3",
     ]) {
       assert.ok(
@@ -38,6 +37,7 @@ describe("greeting and simple commands", () => {
       );
     }
     assert.equal(lines.at(-1), "250 HELP");
+    assert.ok(!lines.some((line) => line.slice(4).startsWith("AUTH")), "no AUTH from afar before TLS");
     assert.equal(await h.send("HELO client.example\r\n"), "250 mx.example.org Hello client.example\r\n");
   });
   test("no AUTH line when no mechanism is offered; plaintext ones over TLS", async () => {
@@ -474,16 +474,51 @@ describe("AUTH (RFC 4954)", () => {
     assert.match(await h.send("AUTH PLAIN %%%\r\n"), /^501 5\.5\.2 /);
   });
   test("additional data with success comes as a 334 the client acknowledges", async () => {
-    const h = await ready();
+    const h = await ready(loopback);
     assert.equal(await h.send("AUTH X-FINAL\r\n"), `334 ${b64("proof?")}\r\n`);
     assert.equal(await h.send(`${b64("proof")}\r\n`), `334 ${b64("v=ok")}\r\n`);
     assert.match(await h.send("\r\n"), /^235 2\.7\.0 /);
   });
-  test("plaintext mechanism without TLS: 538 5.7.11; unknown: 504", async () => {
+  test("any mechanism before TLS where the policy wants TLS: 538 5.7.11; unknown after TLS: 504", async () => {
     const h = await ready();
     assert.match(await h.send("AUTH PLAIN\r\n"), /^538 5\.7\.11 /);
-    assert.match(await h.send("AUTH CRAM-MD5\r\n"), /^504 5\.5\.4 /);
+    assert.match(await h.send("AUTH X-FINAL\r\n"), /^538 5\.7\.11 .*STARTTLS/);
     assert.match(await h.send("AUTH\r\n"), /^501 /);
+    const secure = await ready({ tls: { protocol: "TLSv1.3", cipher: "X" } });
+    assert.match(await secure.send("AUTH CRAM-MD5\r\n"), /^504 5\.5\.4 /);
+  });
+  test("per-listener policy: what EHLO offers and what AUTH answers, before and after TLS", async () => {
+    const tls = { protocol: "TLSv1.3", cipher: "X" };
+    const cases = [
+      { authPolicy: "off", remoteAddress: "127.0.0.1", tls: null, offered: false, reply: /^502 5\.5\.1 / },
+      { authPolicy: "off", remoteAddress: "127.0.0.1", tls, offered: false, reply: /^502 5\.5\.1 / },
+      { authPolicy: "tls", remoteAddress: "127.0.0.1", tls: null, offered: false, reply: /^538 5\.7\.11 / },
+      { authPolicy: "tls", remoteAddress: "127.0.0.1", tls, offered: true, reply: /^235 / },
+      { authPolicy: "tls-or-loopback", remoteAddress: "127.0.0.1", tls: null, offered: true, reply: /^235 / },
+      {
+        authPolicy: "tls-or-loopback",
+        remoteAddress: "192.0.2.7",
+        tls: null,
+        offered: false,
+        reply: /^538 /,
+      },
+      { authPolicy: "any", remoteAddress: "192.0.2.7", tls: null, offered: true, reply: /^235 / },
+    ] as const;
+    for (const { offered, reply, ...options } of cases) {
+      const label = JSON.stringify(options);
+      const h = harness(options);
+      const ehlo = await h.send("EHLO x\r\n");
+      if (offered) assert.match(ehlo, /250-AUTH X-FINAL PLAIN LOGIN\r\n/, label);
+      else assert.doesNotMatch(ehlo, /AUTH/, label);
+      assert.match(await h.send(`AUTH PLAIN ${b64("\0alice@example.org\0secret")}\r\n`), reply, label);
+    }
+  });
+  test("submission before TLS: 530 says to start TLS, then AUTH", async () => {
+    const h = await ready({ authPolicy: "tls", authRequired: true, remoteAddress: "127.0.0.1" });
+    assert.equal(
+      await h.send("MAIL FROM:<alice@example.org>\r\n"),
+      "530 5.7.0 Authentication required; start TLS with STARTTLS, then log in with AUTH\r\n",
+    );
   });
   test("throttled: 454 4.7.0", async () => {
     const authenticator = new FakeAuthenticator();

@@ -23,6 +23,14 @@ class PolicyAgent extends FakeAgent {
   signError: Error | null = null;
   senderError: Error | null = null;
   discarded: string[] = [];
+  /** What checkHeaderSenders answers; it records the blobs it was asked about. */
+  headerVerdict: SenderVerdict = { kind: "accept" };
+  headerChecks: string[] = [];
+
+  async checkHeaderSenders(blob: BlobRef): Promise<SenderVerdict> {
+    this.headerChecks.push(blob.id);
+    return this.headerVerdict;
+  }
 
   async checkSender(address: string, context: RecipientContext): Promise<SenderVerdict> {
     this.senders.push({ address, user: context.authenticated?.address ?? null });
@@ -38,7 +46,7 @@ class PolicyAgent extends FakeAgent {
     if (this.signError) throw this.signError;
     const original = this.bodies.get(blob.id)!;
     const writer = await this.createBlobWriter();
-    await writer.write(original.subarray(0, context.traceLength));
+    await writer.write(context.traceFor(writer.id));
     await writer.write(Buffer.from("DKIM-Signature: test\r\n"));
     await writer.write(original.subarray(context.traceLength));
     const ref = await writer.finish();
@@ -221,6 +229,45 @@ describe("signing through the agent", () => {
     assert.match(trace, /^Return-Path: <alice@example\.org>\r\nReceived: from client\.example /);
     assert.ok(bytes.slice(signedCall.context.traceLength).startsWith("DKIM-Signature: test\r\nFrom: alice"));
     assert.equal(signedCall.context.authenticated.address, "alice@example.org");
+  });
+
+  test("the signed copy's Received names its own id, the one in the 250 reply", async () => {
+    const h = await submission();
+    const replies = await h.send(
+      "MAIL FROM:<alice@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\nFrom: alice@example.org\r\n\r\nb\r\n.\r\n",
+    );
+    const id = /queued as (\S+)\r\n$/.exec(replies)?.[1];
+    const [signedCall] = h.agent.signed;
+    assert.ok(id && signedCall && id !== signedCall.blob, replies);
+    const bytes = h.agent.bodies.get(id)!.toString("latin1");
+    assert.match(bytes, new RegExp(`\\bid ${id}\\b`));
+    assert.ok(!bytes.includes(signedCall.blob), "the unsigned copy's id appears nowhere");
+  });
+
+  test("a From: the agent refuses: its reply, the received copy thrown away, nothing signed or committed", async () => {
+    const h = await submission();
+    h.agent.headerVerdict = {
+      kind: "reject",
+      code: 550,
+      enhanced: "5.7.1",
+      text: "the From: header names <boss@x>",
+    };
+    const replies = await h.send(
+      "MAIL FROM:<alice@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\nFrom: boss@x\r\n\r\nb\r\n.\r\n",
+    );
+    assert.deepEqual(codes(replies), ["250", "250", "354", "550"]);
+    assert.match(replies, /550 5\.7\.1 the From: header names <boss@x>\r\n$/);
+    assert.equal(h.agent.headerChecks.length, 1);
+    assert.deepEqual(h.agent.signed, []);
+    assert.equal(h.agent.commits.length, 0);
+    assert.equal(h.agent.bodies.size, 0);
+    assert.match(await h.send("MAIL FROM:<alice@example.org>\r\n"), /^250 /, "the session goes on");
+  });
+
+  test("unauthenticated mail (MX) is not checked for its From:", async () => {
+    const h = await submission({ submission: false, authenticate: false });
+    await sendData(h, "From: anyone@remote.example\r\n\r\nb\r\n");
+    assert.deepEqual(h.agent.headerChecks, []);
   });
 
   test("a signing failure refuses the message with 451 and commits nothing", async () => {

@@ -84,6 +84,7 @@ describe("authentication failures shared on PostgreSQL", {
       await b.auth.verifyPassword("carol@example.org", "right", {
         remoteAddress: "198.51.100.2",
         secure: true,
+        policy: "tls",
       }),
       "carol@example.org",
     );

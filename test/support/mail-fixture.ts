@@ -16,7 +16,6 @@ export const ADDRESS = "alice@example.test";
 export const PASSWORD = "correct horse battery";
 
 export const AUTH_CONFIG: AuthConfig = {
-  allowPlaintextOnLoopback: true,
   failureDelay: 0,
   maxFailuresPerIp: 1000,
   failureWindow: 60_000,

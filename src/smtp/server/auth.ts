@@ -1,6 +1,7 @@
 // SMTP AUTH (RFC 4954): the wire side of a SASL exchange. Mechanisms themselves live in src/auth; this
 // module base64-decodes responses, handles "*" and "=" and turns each SASL step into an SMTP reply.
 
+import { type AuthRefusal, authRefusal } from "../../auth/policy.js";
 import type {
   AuthContext,
   AuthenticatedUser,
@@ -12,8 +13,6 @@ import { type Reply, reply } from "../protocol/reply.js";
 
 /** RFC 4954 §4: AUTH command and response lines may be up to 12288 octets. */
 export const MAX_AUTH_LINE = 12288;
-
-const PLAINTEXT_MECHANISMS = new Set(["PLAIN", "LOGIN"]);
 
 export type AuthProgress =
   /** Send the reply and wait for the next client line. */
@@ -57,18 +56,10 @@ export class SmtpAuthExchange {
         },
       };
     }
-    const sasl = authenticator.begin(mechanism, context);
+    const refused = authRefusal(context);
+    const sasl = refused === null ? authenticator.begin(mechanism, context) : null;
     if (sasl === null) {
-      // RFC 4954 §6: 538 when the mechanism exists but needs an encrypted connection first.
-      const needsTls =
-        PLAINTEXT_MECHANISMS.has(mechanism) && !context.secure && !authenticator.plaintextAllowed(context);
-      const refusal = needsTls
-        ? reply(
-            538,
-            "5.7.11",
-            "Encryption required for requested authentication mechanism; use STARTTLS first",
-          )
-        : reply(504, "5.5.4", `Unrecognized authentication type ${mechanism}`);
+      const refusal = refusalReply(refused, mechanism);
       return { exchange: null, progress: { kind: "done", reply: refusal, user: null } };
     }
     const exchange = new SmtpAuthExchange(sasl);
@@ -119,6 +110,23 @@ export class SmtpAuthExchange {
       case "failure":
         return { kind: "done", reply: failureReply(result.reason), user: null };
     }
+  }
+}
+
+/** Why AUTH cannot start: the listener's policy, or a mechanism this server does not know. */
+function refusalReply(refused: AuthRefusal | null, mechanism: string): Reply {
+  switch (refused) {
+    case "disabled":
+      return reply(502, "5.5.1", "AUTH is not offered on this listener; log in on the submission port");
+    case "needs-tls":
+      // RFC 4954 §6: 538 when authentication needs an encrypted connection first.
+      return reply(
+        538,
+        "5.7.11",
+        "Encryption required for requested authentication mechanism; use STARTTLS first",
+      );
+    case null:
+      return reply(504, "5.5.4", `Unrecognized authentication type ${mechanism}`);
   }
 }
 

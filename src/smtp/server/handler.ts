@@ -5,7 +5,9 @@
 import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "pino";
+import type { AuthPolicy } from "../../auth/policy.js";
 import type { Authenticator } from "../../auth/types.js";
+import { DEFAULT_AUTH_POLICIES } from "../../config/defaults.js";
 import type { ListenerName, SmtpConfig } from "../../config/types.js";
 import { createDeliveryAgent } from "../../delivery/agent.js";
 import type { DeliveryAgent } from "../../delivery/types.js";
@@ -22,13 +24,15 @@ export interface SmtpHandlerOptions {
   config: SmtpConfig;
   agent: DeliveryAgent;
   authenticator: Authenticator;
+  /** When AUTH is offered; the listener's default (DEFAULT_AUTH_POLICIES) when absent. */
+  authPolicy?: AuthPolicy;
   logger: Logger;
   /** For STARTTLS. */
   tls: SecureContext;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
-const LISTENER_POLICY: Partial<
+const LISTENER_ROLE: Partial<
   Record<ListenerName, { starttls: boolean; authRequired: boolean; submission: boolean }>
 > = {
   smtp: { starttls: true, authRequired: false, submission: false },
@@ -207,8 +211,9 @@ class SmtpConnection {
 
 /** The SMTP ProtocolHandler with a DeliveryAgent of the caller's choosing (tests pass a fake one). */
 export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler {
-  const policy = LISTENER_POLICY[options.listener];
-  if (policy === undefined) throw new Error(`SMTP cannot serve the "${options.listener}" listener`);
+  const role = LISTENER_ROLE[options.listener];
+  if (role === undefined) throw new Error(`SMTP cannot serve the "${options.listener}" listener`);
+  const authPolicy = options.authPolicy ?? DEFAULT_AUTH_POLICIES[options.listener];
   return connectionSetHandler({
     logger: options.logger,
     goodbye: (reason) =>
@@ -228,9 +233,10 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         logger,
         remoteAddress: info.remoteAddress,
         tls: secure,
-        starttls: policy.starttls && !info.secure,
-        authRequired: policy.authRequired,
-        submission: policy.submission,
+        starttls: role.starttls && !info.secure,
+        authPolicy,
+        authRequired: role.authRequired,
+        submission: role.submission,
       });
       return new SmtpConnection(socket, session, options.tls, logger, closed);
     },
@@ -249,6 +255,7 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) =>
       ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
     }),
     authenticator: deps.authenticator,
+    authPolicy: deps.config.listeners[listener].auth,
     logger: deps.logger,
     tls: deps.tls,
   });

@@ -4,6 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { type AuthPolicy, authRefusal } from "../../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/types.js";
 import type { SmtpConfig } from "../../config/types.js";
 import type { AcceptedRecipient, DeliveryAgent, SignedMessage } from "../../delivery/types.js";
@@ -46,6 +47,8 @@ export interface SmtpSessionOptions {
   tls: TlsInfo | null;
   /** Whether STARTTLS may be offered on this listener. */
   starttls: boolean;
+  /** This listener's rule for when AUTH is offered and accepted. */
+  authPolicy: AuthPolicy;
   /** Submission: MAIL is refused until AUTH succeeded (RFC 6409 §4.3 allows requiring it). */
   authRequired: boolean;
   /** A submission listener: missing Date and Message-ID fields are added (RFC 6409 §8). */
@@ -72,6 +75,8 @@ interface Envelope {
   bdat: BdatTransfer | null;
   /** Octets of trace fields this server wrote at the start of the blob. */
   traceLength: number;
+  /** Those trace fields again, naming another blob id (for the signed copy). */
+  traceFor: (id: string) => Buffer;
 }
 
 interface BdatTransfer {
@@ -391,7 +396,11 @@ export class SmtpSession {
     if (this.heloName === null) return this.send(reply(503, "5.5.1", "Send EHLO or HELO first"));
     if (this.envelope !== null) return this.send(reply(503, "5.5.1", "Nested MAIL command; send RSET first"));
     if (this.options.authRequired && this.user === null) {
-      return this.send(reply(530, "5.7.0", "Authentication required; log in with AUTH first"));
+      const how =
+        authRefusal(this.authContext()) === "needs-tls"
+          ? "start TLS with STARTTLS, then log in with AUTH"
+          : "log in with AUTH first";
+      return this.send(reply(530, "5.7.0", `Authentication required; ${how}`));
     }
     if (this.transactions >= this.options.config.maxTransactions) {
       // RFC 9422 MAILMAX: the advertised transaction limit; later MAIL commands get a temporary 452.
@@ -421,6 +430,7 @@ export class SmtpSession {
       recipients: [],
       bdat: null,
       traceLength: 0,
+      traceFor: () => Buffer.alloc(0),
     };
     this.send(reply(250, "2.1.0", "Sender ok"));
   }
@@ -658,7 +668,7 @@ export class SmtpSession {
       const returnPath = envelope.recipients.some((recipient) => recipient.local)
         ? returnPathHeader(sender)
         : "";
-      const received = receivedHeader({
+      const fields = {
         heloName: this.heloName!,
         remoteAddress: this.options.remoteAddress,
         hostname: this.options.hostname,
@@ -669,13 +679,14 @@ export class SmtpSession {
           authenticated: this.user !== null,
         }),
         tls: this.tls,
-        id: writer.id,
         recipient: only,
         date: new Date(),
-      });
-      const trace = Buffer.from(returnPath + received, "utf8");
+      };
+      const traceFor = (id: string) => Buffer.from(returnPath + receivedHeader({ ...fields, id }), "utf8");
+      const trace = traceFor(writer.id);
       await writer.write(trace);
       envelope.traceLength = trace.length;
+      envelope.traceFor = traceFor;
       return writer;
     } catch (error) {
       this.options.logger.warn({ err: error }, "could not start storing a message");
@@ -740,7 +751,17 @@ export class SmtpSession {
     let signed: SignedMessage | null = null;
     try {
       const received = await writer.finish();
-      signed = await this.signed(received, envelope.traceLength);
+      const refusal = await this.headerSenderRefusal(received);
+      if (refusal !== null) {
+        this.options.logger.info(
+          { user: this.user?.address ?? null, reason: refusal.lines.join(" ") },
+          "message refused: its header names a sender the user does not own",
+        );
+        await writer.abort().catch(() => undefined);
+        this.send(refusal);
+        return;
+      }
+      signed = await this.signed(received, envelope);
       const blob = signed?.blob ?? received;
       const result = await this.options.agent.commit({
         blob,
@@ -772,12 +793,27 @@ export class SmtpSession {
     }
   }
 
+  /** An authenticated user's From: and Sender: name only addresses they own (the agent's policy). */
+  private async headerSenderRefusal(blob: BlobRef): Promise<Reply | null> {
+    const check = this.options.agent.checkHeaderSenders;
+    if (this.user === null || check === undefined) return null;
+    const verdict = await check.call(this.options.agent, blob, {
+      authenticated: this.user,
+      remoteAddress: this.options.remoteAddress,
+    });
+    return verdict.kind === "reject" ? reply(verdict.code, verdict.enhanced, verdict.text) : null;
+  }
+
   /** DKIM signing of an authenticated user's mail, through the agent; null when it is not signed. */
-  private async signed(blob: BlobRef, traceLength: number): Promise<SignedMessage | null> {
+  private async signed(blob: BlobRef, envelope: Envelope): Promise<SignedMessage | null> {
     const sign = this.options.agent.sign;
     if (this.user === null || sign === undefined) return null;
     try {
-      return await sign.call(this.options.agent, blob, { authenticated: this.user, traceLength });
+      return await sign.call(this.options.agent, blob, {
+        authenticated: this.user,
+        traceLength: envelope.traceLength,
+        traceFor: envelope.traceFor,
+      });
     } catch (error) {
       this.options.logger.error({ err: error }, "DKIM signing failed; the message was refused");
       if (error instanceof StoreError) throw error;
@@ -824,7 +860,11 @@ export class SmtpSession {
   }
 
   private authContext(): AuthContext {
-    return { remoteAddress: this.options.remoteAddress, secure: this.tls !== null };
+    return {
+      remoteAddress: this.options.remoteAddress,
+      secure: this.tls !== null,
+      policy: this.options.authPolicy,
+    };
   }
 
   private async authCommand(args: string): Promise<void> {

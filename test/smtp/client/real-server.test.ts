@@ -78,7 +78,8 @@ describe("client AUTH against the mailroom submission server", () => {
   let fake: RealServer;
   let real: RealServer;
   before(async () => {
-    fake = await startRealServer({ listener: "submission" });
+    // Cleartext AUTH from loopback needs a listener configured auth = "any" since the default is "tls".
+    fake = await startRealServer({ listener: "submission", authPolicy: "any" });
     const user: User = {
       id: 7,
       address: "alice@example.org",
@@ -91,7 +92,6 @@ describe("client AUTH against the mailroom submission server", () => {
       authenticator: createAuthenticator({
         lookupUser: async (address) => (address === user.address ? user : null),
         config: {
-          allowPlaintextOnLoopback: true,
           failureDelay: 0,
           maxFailuresPerIp: 100,
           failureWindow: 60_000,

@@ -3,6 +3,7 @@
 
 import { createSecureContext } from "node:tls";
 import { generate } from "selfsigned";
+import type { AuthPolicy } from "../../../src/auth/policy.js";
 import type { Authenticator } from "../../../src/auth/types.js";
 import type { ListenerName } from "../../../src/config/types.js";
 import { createSmtpHandler } from "../../../src/smtp/server/handler.js";
@@ -18,7 +19,12 @@ export interface RealServer {
 }
 
 export async function startRealServer(
-  options: { listener?: ListenerName; authenticator?: Authenticator; maxMessageSize?: number } = {},
+  options: {
+    listener?: ListenerName;
+    authenticator?: Authenticator;
+    authPolicy?: AuthPolicy;
+    maxMessageSize?: number;
+  } = {},
 ): Promise<RealServer> {
   const pems = await generate([{ name: "commonName", value: "localhost" }], { keySize: 2048 });
   const agent = new FakeAgent();
@@ -29,6 +35,7 @@ export async function startRealServer(
     config: testConfig({ maxMessageSize: options.maxMessageSize ?? 100_000, maxRecipients: 50 }),
     agent,
     authenticator: options.authenticator ?? new FakeAuthenticator(),
+    ...(options.authPolicy ? { authPolicy: options.authPolicy } : {}),
     logger: silentLogger,
     tls: createSecureContext({ key: pems.private, cert: pems.cert }),
   });
