@@ -6,7 +6,8 @@ import { access, constants, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { splitAddress } from "../delivery/route.js";
-import { addressOf, composeMessage, parseAddressList } from "../mail/compose.js";
+import { addressOf, parseAddresses } from "../mail/address-list.js";
+import { composeMessage } from "../mail/compose.js";
 import {
   type ClientEnvelope,
   type ClientTls,
@@ -150,10 +151,10 @@ export class InputReader {
 
 /** Validates an address given on the command line (without lower-casing: local parts are case-sensitive). */
 export function recipientArgument(value: string, helpCommand: string): string[] {
-  const parsed = parseAddressList(value);
+  const parsed = parseAddresses(value);
   if (parsed.length === 0)
     throw usageError(`'${value}' is not an address (expected something like bob@example.org)`, helpCommand);
-  return parsed.map(({ address }) => {
+  return parsed.map((address) => {
     const problem = checkAddress(address);
     if (!splitAddress(address) || problem)
       throw usageError(

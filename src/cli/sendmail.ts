@@ -2,14 +2,8 @@
 // mailroom. Reads one message from stdin and submits it to the local mailroom's SMTP listener.
 
 import { hostname, userInfo } from "node:os";
-import {
-  completeHeaders,
-  headerFields,
-  parseAddressList,
-  removeHeader,
-  splitMessage,
-  toCrlf,
-} from "../mail/compose.js";
+import { parseAddresses } from "../mail/address-list.js";
+import { completeHeaders, headerFields, removeHeader, splitMessage, toCrlf } from "../mail/compose.js";
 import type { ClientEnvelope } from "../smtp/client/client.js";
 import { usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
@@ -149,7 +143,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const { header, body } = splitMessage(message);
     for (const [name, value] of headerFields(header)) {
       if (!["to", "cc", "bcc"].includes(name.toLowerCase())) continue;
-      recipients.push(...parseAddressList(value).map((entry) => entry.address));
+      recipients.push(...parseAddresses(value));
     }
     message = Buffer.concat([Buffer.from(removeHeader(header, "bcc"), "latin1"), Buffer.from("\r\n"), body]);
     if (recipients.length === 0) {

@@ -3,7 +3,8 @@
 
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { headerFields, parseAddressList, toCrlf } from "../mail/compose.js";
+import { parseAddresses } from "../mail/address-list.js";
+import { headerFields, toCrlf } from "../mail/compose.js";
 import { authorAddress, signMessage } from "../mail/dkim.js";
 import type { DsnRecipient } from "../mail/dsn.js";
 import { readHeaderBlock } from "../mail/headers.js";
@@ -172,7 +173,7 @@ export function createDeliveryAgent(options: {
       for (const [name, value] of headerFields(toCrlf(block).toString("utf8"))) {
         const field = AUTHOR_FIELDS.get(name.toLowerCase());
         if (field === undefined) continue;
-        const addresses = parseAddressList(value).map((entry) => entry.address);
+        const addresses = parseAddresses(value);
         if (addresses.length === 0) {
           return refuse(`the ${field} header names no address; put your own address (${user.address}) there`);
         }

@@ -1,19 +1,18 @@
 /**
  * The socket side of IMAP: frames the byte stream into commands (answering "+" for synchronizing
- * literals), feeds them to the sans-IO session one at a time, writes its responses with backpressure,
- * and performs STARTTLS and closing. Pipelined commands wait in a bounded queue; past it the socket is
- * paused so the rest waits in the kernel.
+ * literals) and writes the session's responses with backpressure; running them, STARTTLS, draining and
+ * closing are CommandConnection's.
  */
 
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AuthPolicy } from "../auth/policy.js";
+import { CommandConnection } from "../net/command-connection.js";
 import { connectionSetHandler } from "../net/connection-set.js";
-import { upgradeToTls } from "../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import { whenWritable } from "../net/writable.js";
-import type { ProtocolFactory, ServiceDeps } from "../server/deps.js";
+import type { ServiceDeps } from "../server/deps.js";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameItem } from "./protocol/framer.js";
 import { type ImapResult, ImapSession } from "./session.js";
 
@@ -40,31 +39,27 @@ export interface ImapHandlerOptions {
 /** Short responses are gathered up to this many octets before they are written. */
 const WRITE_GATHER_BYTES = 32 * 1024;
 
-/** Framed items waiting while a command runs; past this the socket is paused. */
-const MAX_QUEUED = 64;
-
-class ImapConnection {
-  private readonly session: ImapSession;
+class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
+  protected readonly session: ImapSession;
   private readonly framer: CommandFramer;
-  private readonly queue: FrameItem[] = [];
-  private socket: Socket | TLSSocket;
-  private processing = false;
-  private closed = false;
-  private upgrading = false;
-  private finished = false;
-  private draining = false;
-  private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
     socket: Socket | TLSSocket,
     info: ConnectionInfo,
-    private readonly deps: ServiceDeps,
-    private readonly options: Required<ImapHandlerOptions>,
+    deps: ServiceDeps,
+    options: Required<ImapHandlerOptions>,
     authPolicy: AuthPolicy,
-    private readonly logger: Logger,
-    private readonly onClosed: () => void,
+    logger: Logger,
+    onClosed: () => void,
   ) {
-    this.socket = socket;
+    super(socket, {
+      protocol: "imap",
+      starttls: "STARTTLS",
+      idleTimeoutMs: options.idleTimeoutMs,
+      tls: deps.tls,
+      logger,
+      onClosed,
+    });
     this.framer = new CommandFramer({
       ...DEFAULT_FRAMER_LIMITS,
       maxLine: options.maxLineLength,
@@ -85,40 +80,10 @@ class ImapConnection {
       },
       logger,
     });
-    this.attach(socket);
-    void this.writeResult(this.session.greeting());
+    this.start();
   }
 
-  /** Shutdown: idle and not-yet-authenticated sessions are told BYE now; busy ones after their command. */
-  drain(): void {
-    this.draining = true;
-    if (!this.processing) this.sayGoodbyeIfDraining();
-  }
-
-  private sayGoodbyeIfDraining(): void {
-    if (!this.draining || this.closed || this.upgrading) return;
-    void this.writeResult({ output: [Buffer.from("* BYE server shutting down\r\n")], action: "close" });
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private attach(socket: Socket | TLSSocket): void {
-    this.socket = socket;
-    socket.on("data", this.onData);
-    socket.on("error", (error) => this.logger.debug({ err: error }, "imap connection error"));
-    socket.once("close", () => this.handleClose());
-    socket.setTimeout(this.options.idleTimeoutMs, () => {
-      void this.writeResult({
-        output: [Buffer.from("* BYE autologout; idle for too long\r\n")],
-        action: "close",
-      });
-    });
-  }
-
-  private receive(chunk: Buffer): void {
-    if (this.closed || this.upgrading) return;
+  protected frame(chunk: Buffer): void {
     this.framer.lineMode = this.session.lineMode;
     for (const item of this.framer.push(chunk)) {
       // "+" for a synchronizing literal is answered at once: the client is waiting for it.
@@ -128,34 +93,38 @@ class ImapConnection {
       }
       this.queue.push(item);
     }
-    // Waiting for the session's verdict on an APPEND literal: the rest stays in the kernel meanwhile.
-    if (this.queue.length >= MAX_QUEUED || this.framer.awaitingVerdict) this.socket.pause();
-    if (this.queue.length > 0) void this.process();
   }
 
-  private async process(): Promise<void> {
-    if (this.processing) return;
-    this.processing = true;
-    try {
-      while (!this.closed && !this.upgrading) {
-        const item = this.queue.shift();
-        if (item === undefined) break;
-        const result = await this.session.handle(item);
-        await this.writeResult(result);
-        if (item.kind === "literal-start" && item.sync) {
-          this.queue.push(...this.framer.resolveLiteral(result.literal === "accepted"));
-        }
-        this.framer.lineMode = this.session.lineMode;
-        if (this.queue.length === 0) this.sayGoodbyeIfDraining();
-      }
-    } catch (error) {
-      this.logger.error({ err: error }, "imap session failed");
-      this.socket.destroy();
-    } finally {
-      this.processing = false;
-      if (!this.closed && !this.upgrading && this.queue.length < MAX_QUEUED && !this.framer.awaitingVerdict)
-        this.socket.resume();
+  protected resetFraming(): void {
+    this.framer.reset();
+  }
+
+  /** Waiting for the session's verdict on an APPEND literal: the rest stays in the kernel meanwhile. */
+  protected override holdInput(): boolean {
+    return super.holdInput() || this.framer.awaitingVerdict;
+  }
+
+  protected override afterCommand(item: FrameItem, result: ImapResult): void {
+    if (item.kind === "literal-start" && item.sync) {
+      this.queue.push(...this.framer.resolveLiteral(result.literal === "accepted"));
     }
+    this.framer.lineMode = this.session.lineMode;
+  }
+
+  /** Every session, logged in or not, is told BYE between commands once nothing it pipelined waits. */
+  protected mayShutDown(): boolean {
+    return this.queue.length === 0;
+  }
+
+  protected shutdownResult(): ImapResult {
+    return { output: [Buffer.from("* BYE server shutting down\r\n")], action: "close" };
+  }
+
+  protected timedOut(): void {
+    void this.writeResult({
+      output: [Buffer.from("* BYE autologout; idle for too long\r\n")],
+      action: "close",
+    });
   }
 
   /**
@@ -164,7 +133,7 @@ class ImapConnection {
    * one write (fewer system calls for many short responses); when the connection closes, the stream is
    * stopped (for-await's early exit calls return(), which ends the session's generator).
    */
-  private async writeResult(result: ImapResult): Promise<void> {
+  protected async writeOutput(result: ImapResult): Promise<void> {
     let gathered: Buffer[] = [];
     let gatheredBytes = 0;
     const flush = async () => {
@@ -191,45 +160,6 @@ class ImapConnection {
       }
     }
     if (!this.closed) await flush();
-    if (this.closed) return;
-    if (result.action === "close") {
-      this.closed = true;
-      this.session.close();
-      this.socket.end();
-    } else if (result.action === "starttls") {
-      await this.startTls();
-    }
-  }
-
-  /** RFC 9051 §6.2.1: anything the client pipelined after STARTTLS is discarded, never read as commands. */
-  private async startTls(): Promise<void> {
-    this.upgrading = true;
-    this.queue.length = 0;
-    this.framer.reset();
-    const plain = this.socket as Socket;
-    plain.off("data", this.onData);
-    plain.setTimeout(0);
-    plain.pause();
-    try {
-      const secure = await upgradeToTls(plain, this.deps.tls);
-      this.session.tlsStarted();
-      this.upgrading = false;
-      this.attach(secure);
-    } catch (error) {
-      this.logger.info({ err: error }, "imap STARTTLS handshake failed");
-      this.upgrading = false;
-      plain.destroy();
-      this.handleClose();
-    }
-  }
-
-  private handleClose(): void {
-    if (this.upgrading || this.finished) return;
-    this.finished = true;
-    this.closed = true;
-    this.queue.length = 0;
-    this.session.close();
-    this.onClosed();
   }
 }
 
@@ -254,11 +184,3 @@ export function createImapHandler(
       new ImapConnection(socket, info, deps, settings, deps.config.listeners[listener].auth, logger, closed),
   });
 }
-
-/** Registered for the "imap" (STARTTLS offered) and "imaps" (implicit TLS) listeners. */
-export const imapProtocol: ProtocolFactory = (listener, deps) => {
-  if (listener !== "imap" && listener !== "imaps") {
-    throw new Error(`the IMAP protocol cannot serve the "${listener}" listener; use "imap" or "imaps"`);
-  }
-  return createImapHandler(listener, deps);
-};

@@ -2,8 +2,9 @@
 // read from a program must have before it is submitted (`mailroom sendmail`).
 
 import { randomUUID } from "node:crypto";
-import addressparser from "nodemailer/lib/addressparser";
 import MailComposer from "nodemailer/lib/mail-composer";
+import { splitAddress } from "../delivery/route.js";
+import { addressOf, formatMailbox } from "./address-list.js";
 
 export interface ComposeInput {
   /** "alice@example.org" or "Alice <alice@example.org>"; UTF-8 names are encoded (RFC 2047). */
@@ -33,26 +34,9 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   return toCrlf(await composer.compile().build());
 }
 
-export interface ParsedAddress {
-  name: string;
-  address: string;
-}
-
-/** Every address in a header value or argument ("A <a@x>, b@y, group: c@z;"), groups flattened. */
-export function parseAddressList(value: string): ParsedAddress[] {
-  return addressparser(value, { flatten: true }).filter((entry) => entry.address !== "");
-}
-
-/** The bare address of "Name <addr>" or "addr"; the input itself when it parses to nothing. */
-export function addressOf(value: string): string {
-  return parseAddressList(value)[0]?.address ?? value.trim();
-}
-
 /** RFC 5322 §3.6.4: <unique@domain>; the domain is the sender's so the id says where it came from. */
 export function newMessageId(sender: string): string {
-  const at = sender.lastIndexOf("@");
-  const domain = at > 0 && at < sender.length - 1 ? sender.slice(at + 1) : "localhost";
-  return `<${randomUUID()}@${domain}>`;
+  return `<${randomUUID()}@${splitAddress(sender)?.domain ?? "localhost"}>`;
 }
 
 /** LF and lone CR line ends become CRLF (RFC 5322 §2.3); existing CRLFs stay as they are. */
@@ -117,20 +101,11 @@ export function completeHeaders(message: Buffer, options: CompleteOptions): Buff
   const { header, body } = splitMessage(message);
   const present = new Set(headerFields(header).map(([name]) => name.toLowerCase()));
   const added: string[] = [];
-  if (!present.has("from")) {
-    added.push(`From: ${options.fullName ? `${displayName(options.fullName)} ` : ""}<${options.sender}>`);
-  }
+  if (!present.has("from")) added.push(`From: ${formatMailbox(options.fullName ?? null, options.sender)}`);
   if (!present.has("date")) added.push(`Date: ${rfc5322Date(options.now ?? new Date())}`);
   if (!present.has("message-id")) added.push(`Message-ID: ${newMessageId(options.sender)}`);
   const fields = added.map((line) => `${line}\r\n`).join("");
   return Buffer.concat([Buffer.from(`${header}${fields}\r\n`, "latin1"), body]);
-}
-
-/** A quoted-string display name, or an RFC 2047 encoded word when it is not plain ASCII. */
-function displayName(name: string): string {
-  const clean = name.replace(/[\r\n]/g, " ").trim();
-  if (/[^\x20-\x7e]/.test(clean)) return `=?UTF-8?B?${Buffer.from(clean, "utf8").toString("base64")}?=`;
-  return `"${clean.replace(/["\\]/g, "\\$&")}"`;
 }
 
 /** RFC 5322 §3.3 date-time in UTC, e.g. "Tue, 24 Nov 2026 17:54:44 +0000". */

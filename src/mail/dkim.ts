@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, ran
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { dkimSign } from "mailauth/lib/dkim/sign.js";
-import { addressParser } from "postal-mime";
+import { mailboxAddress, parseAddressList } from "./address-list.js";
 
 export type DkimAlgorithm = "rsa-sha256" | "ed25519-sha256";
 
@@ -141,8 +141,8 @@ export function authorAddress(headerBlock: Buffer): string | null {
   const from = fields.filter((field) => /^from[ \t]*:/i.test(field));
   if (from.length !== 1) return null;
   const value = from[0]!.slice(from[0]!.indexOf(":") + 1);
-  const mailboxes = addressParser(value);
-  const only = mailboxes.length === 1 ? mailboxes[0] : undefined;
-  if (!only || only.group !== undefined || !only.address?.includes("@")) return null;
-  return only.address.toLowerCase();
+  const entries = parseAddressList(value);
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only === undefined || "group" in only || only.domain === null) return null;
+  return mailboxAddress(only).toLowerCase();
 }

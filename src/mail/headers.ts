@@ -2,7 +2,9 @@
 // decoded from RFC 2047 encoded words.
 
 import type { Readable } from "node:stream";
-import PostalMime from "postal-mime";
+import { decodeEncodedWords } from "../imap/mime/encoded-words.js";
+import { fieldValue, findField, scanHeader } from "../imap/mime/header.js";
+import { mailboxAddress, parseAddressList } from "./address-list.js";
 
 /** Header blocks longer than this are cut: a listing needs a few fields, not a hostile 1 GB header. */
 export const MAX_HEADER_BLOCK = 64 * 1024;
@@ -45,19 +47,26 @@ function headerEnd(bytes: Buffer): number {
   return lf + 2;
 }
 
-export async function summarizeHeaders(block: Buffer): Promise<HeaderSummary> {
-  // Terminate the block so the parser sees an (empty) body even when the block was cut short.
-  const parsed = await PostalMime.parse(Buffer.concat([block, Buffer.from("\r\n\r\n")]));
-  const from = parsed.from;
-  let fromText = "";
-  if (from) {
-    const address = "address" in from && typeof from.address === "string" ? from.address : "";
-    fromText = from.name && address ? `${from.name} <${address}>` : from.name || address;
-  }
-  const date = parsed.date ? new Date(parsed.date) : null;
-  return {
-    from: fromText,
-    subject: parsed.subject ?? "",
-    date: date && !Number.isNaN(date.getTime()) ? date : null,
+export function summarizeHeaders(block: Buffer): HeaderSummary {
+  const { fields } = scanHeader(block, 0, block.length);
+  const value = (key: string): string => {
+    const field = findField(fields, key);
+    return field === undefined ? "" : fieldValue(block, field);
   };
+  const date = new Date(value("date"));
+  return {
+    from: describeFrom(value("from")),
+    subject: decodeEncodedWords(value("subject")),
+    date: Number.isNaN(date.getTime()) ? null : date,
+  };
+}
+
+/** The first entry of a From value: its decoded name and address, or a group's name. */
+function describeFrom(value: string): string {
+  const first = parseAddressList(value)[0];
+  if (first === undefined) return "";
+  if ("group" in first) return decodeEncodedWords(first.group);
+  const name = first.name === null ? "" : decodeEncodedWords(first.name);
+  const address = mailboxAddress(first);
+  return name && address ? `${name} <${address}>` : name || address;
 }

@@ -1,9 +1,41 @@
 /** ENVELOPE (RFC 9051 §7.5.2): header fields of a message, as written (encoded words not decoded). */
+import { type Mailbox, parseAddressList } from "../../mail/address-list.js";
 import type { ImapValue } from "../protocol/value.js";
-import { type ImapAddress, parseAddressList } from "./address.js";
 import { fieldValue, findField } from "./header.js";
 import { adjacent, nstring } from "./imap-values.js";
 import type { MessagePart } from "./structure.js";
+
+/** An address structure of RFC 9051 §7.5.2, less the source route: groups are start and end markers. */
+export interface ImapAddress {
+  name: string | null;
+  mailbox: string | null;
+  host: string | null;
+}
+
+/** Host used for an address without "@", so it is not mistaken for a group marker (host NIL). */
+export const MISSING_HOST = ".MISSING-HOST-NAME.";
+
+function imapAddress(mailbox: Mailbox): ImapAddress {
+  if (mailbox.domain !== null) return { name: mailbox.name, mailbox: mailbox.local, host: mailbox.domain };
+  if (mailbox.local === "") return { name: mailbox.name, mailbox: null, host: null };
+  return { name: mailbox.name, mailbox: mailbox.local, host: MISSING_HOST };
+}
+
+/**
+ * An address-list header value as ENVELOPE gives it: a group becomes a start marker (mailbox = group
+ * name, host NIL), its members, and an end marker (all NIL).
+ */
+export function envelopeAddresses(value: string): ImapAddress[] {
+  return parseAddressList(value).flatMap((entry) =>
+    "group" in entry
+      ? [
+          { name: null, mailbox: entry.group, host: null },
+          ...entry.mailboxes.map(imapAddress),
+          { name: null, mailbox: null, host: null },
+        ]
+      : [imapAddress(entry)],
+  );
+}
 
 function addressValue(address: ImapAddress): ImapValue {
   // The source route (addr-adl) is always NIL: RFC 9051 §7.5.2 treats routes as obsolete.
@@ -24,7 +56,7 @@ export function envelopeOf(part: MessagePart, message: Buffer): ImapValue {
     const field = findField(part.fields, key);
     return field === undefined ? null : fieldValue(message, field);
   };
-  const addresses = (key: string): ImapAddress[] => parseAddressList(text(key) ?? "");
+  const addresses = (key: string): ImapAddress[] => envelopeAddresses(text(key) ?? "");
   const from = addresses("from");
   const sender = addresses("sender");
   const replyTo = addresses("reply-to");

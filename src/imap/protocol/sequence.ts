@@ -79,15 +79,3 @@ export function inSequenceSet(
   }
   return false;
 }
-
-/** The numbers of a UID set explicitly named, for QRESYNC's known-UIDs and VANISHED (no "*" expansion past max). */
-export function expandSequenceSet(set: SequenceSet, max: number, limit = 1_000_000): number[] {
-  if (set.kind === "saved") return [];
-  const out = new Set<number>();
-  for (const range of set.ranges) {
-    const a = range.start === "*" ? max : range.start;
-    const b = range.end === "*" ? max : range.end;
-    for (let n = Math.min(a, b); n <= Math.max(a, b) && out.size < limit; n++) out.add(n);
-  }
-  return [...out].sort((x, y) => x - y);
-}

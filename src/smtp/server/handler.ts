@@ -14,6 +14,7 @@ import type { DeliveryAgent } from "../../delivery/types.js";
 import { connectionSetHandler } from "../../net/connection-set.js";
 import { upgradeToTls } from "../../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../../net/types.js";
+import { whenWritable } from "../../net/writable.js";
 import type { ProtocolFactory } from "../../server/deps.js";
 import { formatReply, reply } from "../protocol/reply.js";
 import { type SessionOutput, SmtpSession, type TlsInfo } from "./session.js";
@@ -137,7 +138,8 @@ class SmtpConnection {
   }
 
   private async apply(output: SessionOutput): Promise<void> {
-    if (output.replies.length > 0) await this.write(output.replies.join(""));
+    const replies = output.replies.join("");
+    if (replies !== "" && !this.socket.write(replies)) await whenWritable(this.socket);
     for (const effect of output.effects) {
       if (effect.kind === "close") {
         this.close();
@@ -145,20 +147,6 @@ class SmtpConnection {
       }
       await this.startTls();
     }
-  }
-
-  /** Waits for the kernel to take the bytes when the socket's buffer is full (backpressure). */
-  private write(text: string): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.socket.write(text)) return resolve();
-      const done = () => {
-        this.socket.off("drain", done);
-        this.socket.off("close", done);
-        resolve();
-      };
-      this.socket.on("drain", done);
-      this.socket.on("close", done);
-    });
   }
 
   private close(): void {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseAddressList } from "../../../src/imap/mime/address.js";
 import { bodyStructureOf } from "../../../src/imap/mime/bodystructure.js";
 import { decodeEncodedWords } from "../../../src/imap/mime/encoded-words.js";
+import { envelopeAddresses } from "../../../src/imap/mime/envelope.js";
 import { parseMediaType } from "../../../src/imap/mime/params.js";
 import { parseMessageStructure } from "../../../src/imap/mime/structure.js";
 import { encodeValue } from "../../../src/imap/protocol/value.js";
@@ -49,20 +49,20 @@ describe("encoded words (RFC 2047)", () => {
 
 describe("address lists", () => {
   test("route addresses drop the route; missing domains are not taken for groups", () => {
-    assert.deepEqual(parseAddressList("Joe <@relay.example,@r2.example:joe@example.org>, root"), [
+    assert.deepEqual(envelopeAddresses("Joe <@relay.example,@r2.example:joe@example.org>, root"), [
       { name: "Joe", mailbox: "joe", host: "example.org" },
       { name: null, mailbox: "root", host: ".MISSING-HOST-NAME." },
     ]);
   });
 
   test("quoted local parts keep their quotes; quoted names lose them", () => {
-    assert.deepEqual(parseAddressList('"Smith, J." <"john smith"@example.org>'), [
+    assert.deepEqual(envelopeAddresses('"Smith, J." <"john smith"@example.org>'), [
       { name: "Smith, J.", mailbox: '"john smith"', host: "example.org" },
     ]);
   });
 
   test("an unterminated group is closed", () => {
-    assert.deepEqual(parseAddressList("list: a@b"), [
+    assert.deepEqual(envelopeAddresses("list: a@b"), [
       { name: null, mailbox: "list", host: null },
       { name: null, mailbox: "a", host: "b" },
       { name: null, mailbox: null, host: null },
@@ -70,8 +70,8 @@ describe("address lists", () => {
   });
 
   test("empty and junk lists yield no addresses", () => {
-    assert.deepEqual(parseAddressList(""), []);
-    assert.deepEqual(parseAddressList(" , ,(just a comment)"), []);
+    assert.deepEqual(envelopeAddresses(""), []);
+    assert.deepEqual(envelopeAddresses(" , ,(just a comment)"), []);
   });
 });
 

@@ -1,16 +1,21 @@
-/**
- * RFC 5322 §3.4 address lists, parsed leniently into IMAP address structures (RFC 9051 §7.5.2):
- * name, source route (always NIL), mailbox and host, with groups as start/end markers.
- */
+// The program's one parser for RFC 5322 §3.4 address lists (From, To, Cc, …, and addresses given on the
+// command line). It is lenient, as mail in the wild needs: obsolete routes are dropped, comments give a
+// name when there is no other, a missing "@" or ";" is tolerated. Everything is kept as written, so IMAP
+// ENVELOPE can show it unchanged; callers that display a name decode its encoded words themselves.
 
-export interface ImapAddress {
+export interface Mailbox {
+  /** The display name with quotes removed; RFC 2047 encoded words are left as written. */
   name: string | null;
-  mailbox: string | null;
-  host: string | null;
+  /** The local part as written: a quoted one keeps its quotes. "" only for a named, empty "<>". */
+  local: string;
+  /** The domain as written; null when there is no "@". */
+  domain: string | null;
 }
 
-/** Host used for an address without "@", so it is not mistaken for a group marker (host NIL). */
-export const MISSING_HOST = ".MISSING-HOST-NAME.";
+export interface Group {
+  group: string;
+  mailboxes: Mailbox[];
+}
 
 type Token =
   | { kind: "word"; raw: string; text: string }
@@ -85,19 +90,28 @@ function isSpecial(t: Token | undefined, char: string): boolean {
   return t !== undefined && t.kind === "special" && t.char === char;
 }
 
-/** A display name: words joined by single spaces, quotes removed; encoded words stay as written. */
+/**
+ * A display name: words joined by single spaces, quotes removed. An unquoted "." (RFC 5322 §4.1
+ * obs-phrase, as in "Smith Jr.") joins the word before it; quoted text is never altered.
+ */
 function phrase(tokens: readonly Token[]): string | null {
-  const words: string[] = [];
+  let text = "";
+  let words = 0;
   for (const t of tokens) {
-    if (t.kind === "word") words.push(t.text);
-    else if (t.kind === "special" && t.char === ".") words.push(".");
+    if (t.kind === "word") {
+      text += words === 0 ? t.text : ` ${t.text}`;
+      words++;
+    } else if (isSpecial(t, ".")) {
+      text += ".";
+      words++;
+    }
   }
-  const text = words.join(" ").replace(/ \. /g, ". ").trim();
+  text = text.trim();
   return text === "" ? null : text;
 }
 
-/** local-part "@" domain, as written (quoted local parts keep their quotes); route prefixes dropped. */
-function addrSpec(tokens: readonly Token[]): { mailbox: string | null; host: string | null } {
+/** local-part "@" domain, as written; route prefixes dropped. Null when there is nothing. */
+function addrSpec(tokens: readonly Token[]): { local: string; domain: string | null } | null {
   let spec = tokens.filter((t) => t.kind !== "comment");
   const routeEnd = spec.findLastIndex((t) => isSpecial(t, ":"));
   if (routeEnd >= 0) spec = spec.slice(routeEnd + 1);
@@ -105,13 +119,13 @@ function addrSpec(tokens: readonly Token[]): { mailbox: string | null; host: str
   const text = (list: readonly Token[]) =>
     list.map((t) => (t.kind === "word" ? t.raw : t.kind === "special" ? t.char : "")).join("");
   if (at < 0) {
-    const mailbox = text(spec);
-    return { mailbox: mailbox === "" ? null : mailbox, host: mailbox === "" ? null : MISSING_HOST };
+    const local = text(spec);
+    return local === "" ? null : { local, domain: null };
   }
-  return { mailbox: text(spec.slice(0, at)), host: text(spec.slice(at + 1)) };
+  return { local: text(spec.slice(0, at)), domain: text(spec.slice(at + 1)) };
 }
 
-function mailbox(tokens: readonly Token[]): ImapAddress | null {
+function mailbox(tokens: readonly Token[]): Mailbox | null {
   if (!tokens.some((t) => t.kind !== "comment")) return null;
   const open = tokens.findIndex((t) => isSpecial(t, "<"));
   if (open >= 0) {
@@ -123,42 +137,37 @@ function mailbox(tokens: readonly Token[]): ImapAddress | null {
       if (comment !== undefined && comment.text !== "") name = comment.text;
     }
     const spec = addrSpec(tokens.slice(open + 1, close));
-    if (spec.mailbox === null && name === null) return null;
+    if (spec === null) return name === null ? null : { name, local: "", domain: null };
     return { name, ...spec };
   }
   // An addr-spec alone; an old-style trailing comment ("user@host (Name)") supplies the name.
-  const comment = tokens.findLast((t) => t.kind === "comment");
   const spec = addrSpec(tokens);
-  if (spec.mailbox === null) return null;
+  if (spec === null) return null;
+  const comment = tokens.findLast((t) => t.kind === "comment");
   return { name: comment !== undefined && comment.text !== "" ? comment.text : null, ...spec };
 }
 
-/**
- * Parses an address-list header value. Groups become a start marker (mailbox = group name, host NIL) and
- * an end marker (all NIL), as RFC 9051 §7.5.2 specifies.
- */
-export function parseAddressList(input: string): ImapAddress[] {
-  const tokens = tokenize(input);
-  const out: ImapAddress[] = [];
+/** Parses an address-list header value (or an argument written like one) into mailboxes and groups. */
+export function parseAddressList(value: string): Array<Mailbox | Group> {
+  const out: Array<Mailbox | Group> = [];
+  let group: Group | null = null;
   let current: Token[] = [];
   let inAngle = false;
-  let inGroup = false;
   const flush = () => {
-    const address = mailbox(current);
-    if (address !== null) out.push(address);
+    const found = mailbox(current);
+    if (found !== null) (group?.mailboxes ?? out).push(found);
     current = [];
   };
-  for (const t of tokens) {
+  for (const t of tokenize(value)) {
     if (isSpecial(t, "<")) inAngle = true;
     else if (isSpecial(t, ">")) inAngle = false;
-    if (!inAngle && !inGroup && isSpecial(t, ":") && !current.some((c) => isSpecial(c, "@"))) {
-      out.push({ name: null, mailbox: phrase(current) ?? "", host: null });
-      inGroup = true;
+    if (!inAngle && group === null && isSpecial(t, ":") && !current.some((c) => isSpecial(c, "@"))) {
+      group = { group: phrase(current) ?? "", mailboxes: [] };
+      out.push(group);
       current = [];
-    } else if (!inAngle && inGroup && isSpecial(t, ";")) {
+    } else if (!inAngle && group !== null && isSpecial(t, ";")) {
       flush();
-      out.push({ name: null, mailbox: null, host: null });
-      inGroup = false;
+      group = null;
     } else if (!inAngle && (isSpecial(t, ",") || isSpecial(t, ";"))) {
       flush();
     } else {
@@ -166,6 +175,36 @@ export function parseAddressList(input: string): ImapAddress[] {
     }
   }
   flush();
-  if (inGroup) out.push({ name: null, mailbox: null, host: null });
   return out;
+}
+
+/** "local@domain", or the local part alone when there is no "@". */
+export function mailboxAddress(mailbox: Mailbox): string {
+  return mailbox.domain === null ? mailbox.local : `${mailbox.local}@${mailbox.domain}`;
+}
+
+/** Every address with an "@" in a header value or argument ("A <a@x>, b@y, group: c@z;"), groups flattened. */
+export function parseAddresses(value: string): string[] {
+  return parseAddressList(value)
+    .flatMap((entry) => ("group" in entry ? entry.mailboxes : [entry]))
+    .filter((mailbox) => mailbox.domain !== null)
+    .map(mailboxAddress);
+}
+
+/** The bare address of "Name <addr>" or "addr"; the input itself when it holds no address. */
+export function addressOf(value: string): string {
+  return parseAddresses(value)[0] ?? value.trim();
+}
+
+/**
+ * "Name <address>" for a header field: the name as a quoted string, or as an RFC 2047 encoded word when
+ * it is not plain ASCII; "<address>" without a name.
+ */
+export function formatMailbox(name: string | null, address: string): string {
+  if (!name) return `<${address}>`;
+  const clean = name.replace(/[\r\n]/g, " ").trim();
+  const display = /[^\x20-\x7e]/.test(clean)
+    ? `=?UTF-8?B?${Buffer.from(clean, "utf8").toString("base64")}?=`
+    : `"${clean.replace(/["\\]/g, "\\$&")}"`;
+  return `${display} <${address}>`;
 }
