@@ -99,7 +99,7 @@ class Pop3Connection {
     if (this.closed || this.upgrading) return;
     this.reader.limit = this.session.lineLimit;
     for (const item of this.reader.push(chunk)) this.queue.push(item);
-    if (this.queue.length >= MAX_QUEUED) this.socket.pause();
+    if (this.queue.length >= MAX_QUEUED || this.reader.stopped) this.socket.pause();
     if (this.queue.length > 0) void this.process();
   }
 
@@ -113,7 +113,8 @@ class Pop3Connection {
         // In TRANSACTION nothing changes how the next line is read, so pipelined commands keep coming
         // in while this one runs, up to MAX_QUEUED. Before it, a command may change that (SASL, STLS),
         // so the rest waits in the kernel; again on every turn, as after STLS the socket is a new one.
-        if (this.session.state === "transaction" && this.queue.length < MAX_QUEUED) this.socket.resume();
+        if (this.session.state === "transaction" && this.queue.length < MAX_QUEUED && !this.reader.stopped)
+          this.socket.resume();
         else this.socket.pause();
         for (const next of this.queue.slice(0, READ_AHEAD_MESSAGES)) this.session.readAheadFor(next);
         const result = await this.session.handle(item);
@@ -126,7 +127,7 @@ class Pop3Connection {
       this.socket.destroy();
     } finally {
       this.processing = false;
-      if (!this.closed && !this.upgrading) this.socket.resume();
+      if (!this.closed && !this.upgrading && !this.reader.stopped) this.socket.resume();
     }
   }
 

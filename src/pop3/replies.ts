@@ -26,6 +26,10 @@ export const REPLY = {
   tooManyErrors: err("too many bad commands; closing the connection"),
   overlong: (limit: number) =>
     err(`line too long (this server takes lines of up to ${limit} octets, CRLF included); line ignored`),
+  runaway: (limit: number) =>
+    err(
+      `line too long (this server takes lines of up to ${limit} octets, CRLF included) and no line end followed; closing the connection`,
+    ),
   storeUnavailable: err("[SYS/TEMP] the mail store is unavailable right now; try again later"),
   plaintextRefused: err(
     "[AUTH] plaintext passwords are not accepted on an unencrypted connection; use STLS first, or AUTH SCRAM-SHA-256",

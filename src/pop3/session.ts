@@ -110,6 +110,12 @@ export class Pop3Session {
 
   async handle(item: LineItem): Promise<Pop3Result> {
     if (this.stateValue === "closed") return { output: [], action: "close" };
+    if (item.kind === "runaway") {
+      const limit = this.lineLimit;
+      // RFC 1939 §6: a connection that ends without QUIT never enters UPDATE, so nothing is deleted.
+      await this.close();
+      return { output: [REPLY.runaway(limit)], action: "close" };
+    }
     if (item.kind === "overlong") {
       const limit = this.lineLimit;
       this.sasl = null;

@@ -205,6 +205,23 @@ describe("POP3 session", () => {
       await driver.send("QUIT");
     });
 
+    test("a runaway line is answered and closes the session; marks are not applied", async () => {
+      const driver = new SessionDriver(fixture);
+      await driver.login();
+      assert.match(await driver.send("DELE 1"), /^\+OK /);
+      const result = await driver.session.handle({ kind: "runaway" });
+      assert.equal(result.action, "close");
+      assert.match(
+        await collect(result.output),
+        /^-ERR line too long .*no line end followed; closing the connection\r\n$/,
+      );
+      assert.equal(driver.session.state, "closed");
+      assert.equal((await fixture.store.listMessages(fixture.inbox.id)).length, 3, "nothing was deleted");
+      const again = new SessionDriver(fixture);
+      assert.match(await again.login(), /^\+OK /, "the maildrop lock was released");
+      await again.send("QUIT");
+    });
+
     test("after ten bad commands the session closes", async () => {
       const driver = new SessionDriver(fixture);
       for (let i = 1; i < 10; i++) {
