@@ -26,7 +26,8 @@ export interface ImapHandlerOptions {
   maxMessageSize?: number;
   /**
    * Longest command line outside literals, in octets with the CRLF (default 64 KiB); a longer one is
-   * answered BAD [TOOBIG] and skipped.
+   * answered BAD [TOOBIG] and skipped; when no line feed follows within OVERLONG_LINE_SLACK octets
+   * more, the session says BYE and the connection is closed.
    */
   maxLineLength?: number;
   /**
@@ -126,7 +127,8 @@ class ImapConnection {
       this.queue.push(item);
     }
     // Waiting for the session's verdict on an APPEND literal: the rest stays in the kernel meanwhile.
-    if (this.queue.length >= MAX_QUEUED || this.framer.awaitingVerdict) this.socket.pause();
+    if (this.queue.length >= MAX_QUEUED || this.framer.awaitingVerdict || this.framer.stopped)
+      this.socket.pause();
     if (this.queue.length > 0) void this.process();
   }
 
@@ -150,7 +152,13 @@ class ImapConnection {
       this.socket.destroy();
     } finally {
       this.processing = false;
-      if (!this.closed && !this.upgrading && this.queue.length < MAX_QUEUED && !this.framer.awaitingVerdict)
+      if (
+        !this.closed &&
+        !this.upgrading &&
+        this.queue.length < MAX_QUEUED &&
+        !this.framer.awaitingVerdict &&
+        !this.framer.stopped
+      )
         this.socket.resume();
     }
   }

@@ -222,6 +222,17 @@ export class ImapSession implements ImapContext {
       case "continue":
         return this.result([continuation("Ready for literal data")]);
       case "error": {
+        if (item.reason === "runaway") {
+          this.close();
+          return this.result(
+            [
+              untagged(
+                "BYE [TOOBIG] the command line is too long and no line end followed; closing the connection",
+              ),
+            ],
+            "close",
+          );
+        }
         const text =
           item.reason === "line-too-long"
             ? "[TOOBIG] the command line is too long"

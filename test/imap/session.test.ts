@@ -68,6 +68,22 @@ describe("not authenticated", () => {
   });
 });
 
+describe("overlong lines", () => {
+  test("one is BAD [TOOBIG] and skipped; one with no line feed past the slack ends the session", async () => {
+    const driver = new SessionDriver(fixture);
+    driver.greeting();
+    const skipped = await driver.send(`a NOOP ${"x".repeat(70 * 1024)}\r\nb NOOP\r\n`);
+    assert.match(skipped, /^a BAD \[TOOBIG\] the command line is too long\r\nb OK/);
+    assert.equal(driver.action, "continue");
+    const runaway = await driver.send(`c NOOP ${"x".repeat(1024 * 1024)}`);
+    assert.equal(
+      runaway,
+      "c BAD [TOOBIG] the command line is too long\r\n* BYE [TOOBIG] the command line is too long and no line end followed; closing the connection\r\n",
+    );
+    assert.equal(driver.action, "close");
+  });
+});
+
 describe("authenticated", () => {
   test("LIST shows the special-use mailboxes; CREATE, RENAME, DELETE, SUBSCRIBE work", async () => {
     const driver = new SessionDriver(fixture);
