@@ -324,6 +324,10 @@ describe("command parser", () => {
     assert.equal(parseError("t1 SEARCH CHARSET KOI8-R ALL").badCharset, true);
     assert.match(parseError(`t1 SEARCH ${"NOT ".repeat(100)}ALL`).message, /nested too deeply/);
   });
+
+  test('an astring may start with "~" unless a literal8 follows', () => {
+    assert.deepEqual(parse("t1 LOGIN ~root pw"), { name: "LOGIN", user: "~root", password: "pw" });
+  });
 });
 
 describe("sequence sets", () => {

@@ -40,6 +40,19 @@ describe("not authenticated", () => {
     );
   });
 
+  test("a user name that is not an address is an ordinary failed login", async () => {
+    const driver = new SessionDriver(fixture);
+    for (const name of ['"../../tmp/x"', '"*"', "~root"]) {
+      assert.equal(
+        await driver.command(`a LOGIN ${name} secret`),
+        "a NO [AUTHENTICATIONFAILED] invalid user name or password\r\n",
+        name,
+      );
+    }
+    const plain = Buffer.from("\0../../tmp/x\0secret").toString("base64");
+    assert.match(await driver.command(`b AUTHENTICATE PLAIN ${plain}`), /^b NO \[AUTHENTICATIONFAILED\]/);
+  });
+
   test("LOGIN over plaintext from a remote address is refused with PRIVACYREQUIRED", async () => {
     const driver = new SessionDriver(fixture, { remoteAddress: "192.0.2.7" });
     assert.match(driver.greeting(), /LOGINDISABLED/);

@@ -189,6 +189,25 @@ describe("POP3 session", () => {
       assert.equal(driver.session.state, "authorization");
     });
 
+    test("a user name that is not an address is an ordinary failed login", async () => {
+      for (const name of ["../../tmp/x", "*", "~root"]) {
+        const driver = new SessionDriver(fixture);
+        await driver.send(`USER ${name}`);
+        assert.equal(
+          await driver.send("PASS secret"),
+          "-ERR [AUTH] authentication failed: wrong user name or password\r\n",
+          name,
+        );
+        const sasl = new SessionDriver(fixture);
+        assert.equal(
+          await sasl.send(`AUTH PLAIN ${b64(`\0${name}\0secret`)}`),
+          "-ERR [AUTH] authentication failed: wrong user name or password\r\n",
+          name,
+        );
+        assert.equal(driver.session.state, "authorization");
+      }
+    });
+
     test("QUIT before login closes", async () => {
       const driver = new SessionDriver(fixture);
       assert.match(await driver.send("QUIT"), /^\+OK /);

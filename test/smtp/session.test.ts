@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { MAX_AUTH_LINE } from "../../src/smtp/server/auth.js";
 import { OVERLONG_LINE_SLACK } from "../../src/smtp/server/session.js";
 import { StoreError } from "../../src/store/types.js";
+import { createMailFixture } from "../support/mail-fixture.js";
 import { codes, FakeAgent, FakeAuthenticator, harness, testConfig } from "./fakes.js";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
@@ -509,6 +510,28 @@ describe("AUTH (RFC 4954)", () => {
     assert.match(await h.send(`${b64("\0alice@example.org\0secret")}\r\n`), /^235 /);
     const empty = await ready(loopback);
     assert.match(await empty.send("AUTH PLAIN =\r\n"), /^501 5\.5\.2 /);
+  });
+  test("a user name that is not an address is 535 5.7.8 from the real store, not a temporary failure", async () => {
+    const fixture = await createMailFixture({
+      dirPrefix: "mailroom-smtp-",
+      encoding: "utf8",
+      internalDate: () => new Date(),
+    });
+    try {
+      for (const name of ["../../tmp/x", "*", "~root"]) {
+        const h = await ready({ ...loopback, authenticator: fixture.authenticator });
+        assert.equal(
+          await h.send(`AUTH PLAIN ${b64(`\0${name}\0secret`)}\r\n`),
+          "535 5.7.8 Authentication credentials invalid\r\n",
+          name,
+        );
+        await h.send("AUTH LOGIN\r\n");
+        await h.send(`${b64(name)}\r\n`);
+        assert.match(await h.send(`${b64("secret")}\r\n`), /^535 5\.7\.8 /, name);
+      }
+    } finally {
+      await fixture.cleanup();
+    }
   });
   test("LOGIN challenges, wrong password 535 5.7.8", async () => {
     const h = await ready(loopback);
