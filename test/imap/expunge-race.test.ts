@@ -3,7 +3,9 @@
 // first session's store only lets the test run the other session's EXPUNGE at that moment.
 
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import { pino } from "pino";
 import { STREAM_THRESHOLD } from "../../src/imap/commands/fetch.js";
 import { type Store, StoreError } from "../../src/store/types.js";
 import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
@@ -135,5 +137,52 @@ describe("FETCH racing another session's EXPUNGE", () => {
     const text = await reader.command("f1 FETCH 1 BODY.PEEK[]");
     assertNoInternals(text);
     assert.equal(text, "f1 NO [UNAVAILABLE] the message could not be read right now; try again later\r\n");
+  });
+});
+
+describe("store failures in other commands", () => {
+  test("the client gets a fixed text; the store's words, naming paths, go only to the log", async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: "debug" },
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const failing = new Proxy(fixture.store, {
+      get(object, key) {
+        if (key === "createMailbox") {
+          return async () => {
+            throw new StoreError(
+              "unavailable",
+              "I/O error on /var/lib/mailroom/mailroom.db (EIO); check the disk",
+            );
+          };
+        }
+        if (key === "renameMailbox") {
+          return async () => {
+            throw new StoreError("full", "the disk holding /var/lib/mailroom/tmp is full; free space");
+          };
+        }
+        const value = Reflect.get(object, key, object);
+        return typeof value === "function" ? value.bind(object) : value;
+      },
+    });
+    const driver = new SessionDriver(fixture, { store: failing, logger });
+    await driver.login();
+    assert.equal(
+      await driver.command("a CREATE Work"),
+      "a NO [UNAVAILABLE] the mail store is unavailable right now; try again later\r\n",
+    );
+    assert.equal(
+      await driver.command("b RENAME Junk Spam"),
+      "b NO [OVERQUOTA] the server is out of storage space; try again later\r\n",
+    );
+    const log = lines.join("");
+    assert.match(log, /I\/O error on \/var\/lib\/mailroom\/mailroom\.db/);
+    assert.match(log, /the disk holding \/var\/lib\/mailroom\/tmp is full/);
   });
 });
