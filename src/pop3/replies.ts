@@ -30,6 +30,8 @@ export const REPLY = {
     err(
       `line too long (this server takes lines of up to ${limit} octets, CRLF included) and no line end followed; closing the connection`,
     ),
+  expunged: (number: number) =>
+    err(`message ${number} was deleted by another mail client since login; it can no longer be retrieved`),
   storeUnavailable: err("[SYS/TEMP] the mail store is unavailable right now; try again later"),
   plaintextRefused: err(
     "[AUTH] plaintext passwords are not accepted on an unencrypted connection; use STLS first, or AUTH SCRAM-SHA-256",
