@@ -4,7 +4,8 @@
 //
 // Failure reasons it produces:
 // - "bad-credentials": unknown user (a name that is not even an address included), wrong password or
-//   proof, authorisation identity not the user's own, SCRAM nonce mismatch. All look alike to the client and take the same work (see burnPasswordCheck).
+//   proof, authorisation identity not the user's own, SCRAM nonce mismatch. All look alike to the
+//   client and take the same work (see burnPasswordCheck).
 // - "throttled": this client failed too often recently (on this node, or on any node when the store
 //   shares failures: see cluster-throttle.ts); nothing was checked.
 // - "malformed": the client's message does not follow the mechanism's grammar.

@@ -178,7 +178,6 @@ export class CommandFramer {
       }
       this.appendPending(data.subarray(0, lf + 1), items);
       data = data.subarray(lf + 1);
-      if (this.stoppedValue) break;
       if (this.skippingLine) {
         this.skippingLine = false;
         this.skippedBytes = 0;
