@@ -3,8 +3,9 @@
 // SCRAM checks, the per-client failure throttle, and logging (user names and addresses, never passwords).
 //
 // Failure reasons it produces:
-// - "bad-credentials": unknown user, wrong password or proof, authorisation identity not the user's own,
-//   SCRAM nonce mismatch. All look alike to the client and take the same work (see burnPasswordCheck).
+// - "bad-credentials": unknown user (a name that is not even an address included), wrong password or
+//   proof, authorisation identity not the user's own, SCRAM nonce mismatch. All look alike to the
+//   client and take the same work (see burnPasswordCheck).
 // - "throttled": this client failed too often recently (on this node, or on any node when the store
 //   shares failures: see cluster-throttle.ts); nothing was checked.
 // - "malformed": the client's message does not follow the mechanism's grammar.
@@ -15,7 +16,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuthConfig } from "../config/types.js";
-import type { AuthFailureStore, User } from "../store/types.js";
+import { type AuthFailureStore, StoreError, type User } from "../store/types.js";
 import { ClusterThrottle } from "./cluster-throttle.js";
 import { burnPasswordCheck, dummyPasswordHash, verifyPasswordHash } from "./password.js";
 import { authRefusal } from "./policy.js";
@@ -66,6 +67,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     logger?.error({ err: error }, "could not prepare password hashing"),
   );
 
+  /**
+   * The user named by a client, null when there is none. A name the store refuses as no address at all
+   * ("../x", "*") is the client's mistake, not the store's failure: it is an unknown user like any other.
+   */
+  async function findUser(address: string): Promise<User | null> {
+    try {
+      return await lookupUser(address);
+    } catch (error) {
+      if (error instanceof StoreError && error.code === "invalid") return null;
+      throw error;
+    }
+  }
+
   function backendFor(context: AuthContext): CredentialBackend {
     const ip = context.remoteAddress;
 
@@ -91,7 +105,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         const refusal = await backend.refusal();
         if (refusal) return failure(refusal);
         const address = normalizeUsername(username);
-        const user = await lookupUser(address);
+        const user = await findUser(address);
         if (!user) {
           await burnPasswordCheck(password);
           return backend.failed(address, mechanism, "unknown user");
@@ -103,7 +117,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       },
 
       async scramCredentials(username): Promise<ScramCredentials> {
-        const user = await lookupUser(username);
+        const user = await findUser(username);
         if (user) return { user: authenticatedUser(user), verifier: parseScramVerifier(user.scramSha256) };
         return {
           user: null,

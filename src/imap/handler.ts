@@ -26,7 +26,8 @@ export interface ImapHandlerOptions {
   maxMessageSize?: number;
   /**
    * Longest command line outside literals, in octets with the CRLF (default 64 KiB); a longer one is
-   * answered BAD [TOOBIG] and skipped.
+   * answered BAD [TOOBIG] and skipped; when no line feed follows within OVERLONG_LINE_SLACK octets
+   * more, the session says BYE and the connection is closed.
    */
   maxLineLength?: number;
   /**
@@ -99,9 +100,12 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
     this.framer.reset();
   }
 
-  /** Waiting for the session's verdict on an APPEND literal: the rest stays in the kernel meanwhile. */
+  /**
+   * Waiting for the session's verdict on an APPEND literal, the rest stays in the kernel meanwhile;
+   * after a runaway line nothing more is read at all.
+   */
   protected override holdInput(): boolean {
-    return super.holdInput() || this.framer.awaitingVerdict;
+    return super.holdInput() || this.framer.awaitingVerdict || this.framer.stopped;
   }
 
   protected override afterCommand(item: FrameItem, result: ImapResult): void {

@@ -226,6 +226,17 @@ export class ImapSession implements ImapContext {
       case "continue":
         return this.result([continuation("Ready for literal data")]);
       case "error": {
+        if (item.reason === "runaway") {
+          this.close();
+          return this.result(
+            [
+              untagged(
+                "BYE [TOOBIG] the command line is too long and no line end followed; closing the connection",
+              ),
+            ],
+            "close",
+          );
+        }
         const text =
           item.reason === "line-too-long"
             ? "[TOOBIG] the command line is too long"
@@ -430,20 +441,21 @@ export class ImapSession implements ImapContext {
 
   /** The tagged NO or BAD a failed command gets. */
   private failure(tag: string, name: string, error: unknown): BufferedResult {
-    if (error instanceof CommandFailure) {
-      return this.result([
-        tagged(tag, "NO", `${error.code === null ? "" : `[${error.code}] `}${error.message}`),
-      ]);
-    }
     if (error instanceof CommandRefused) return this.bad(tag, error.message);
-    try {
-      storeFailure(error);
-    } catch (mapped) {
-      if (mapped instanceof CommandFailure) {
-        return this.result([
-          tagged(tag, "NO", `${mapped.code === null ? "" : `[${mapped.code}] `}${mapped.message}`),
-        ]);
+    let refusal: unknown = error;
+    if (!(error instanceof CommandFailure)) {
+      try {
+        storeFailure(error);
+      } catch (mapped) {
+        refusal = mapped;
       }
+    }
+    if (refusal instanceof CommandFailure) {
+      if (refusal.cause !== undefined)
+        this.logger?.warn({ err: refusal.cause, command: name }, "imap command failed in the store");
+      return this.result([
+        tagged(tag, "NO", `${refusal.code === null ? "" : `[${refusal.code}] `}${refusal.message}`),
+      ]);
     }
     this.logger?.error({ err: error, command: name }, "imap command failed");
     return this.result([

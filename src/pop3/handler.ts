@@ -82,6 +82,11 @@ class Pop3Connection extends CommandConnection<LineItem, Pop3Result> {
     this.reader.reset();
   }
 
+  /** After a runaway line nothing more is read: the session answers it and closes. */
+  protected override holdInput(): boolean {
+    return super.holdInput() || this.reader.stopped;
+  }
+
   /**
    * In TRANSACTION nothing changes how the next line is read, so pipelined commands keep coming in
    * while this one runs, up to the queue's bound. Before it, a command may change that (SASL, STLS), so

@@ -2,7 +2,7 @@
 // marks of the TRANSACTION state. Nothing is removed from the store until commit() (the UPDATE state,
 // RFC 1939 §6), and then in one expunge call, which the store performs atomically.
 
-import type { Mailbox, MaildropLock } from "../store/types.js";
+import { type Mailbox, type MaildropLock, StoreError } from "../store/types.js";
 import type { Pop3Store } from "./session.js";
 
 export interface MaildropMessage {
@@ -51,6 +51,16 @@ export class Maildrop {
     } catch (error) {
       await lock.release();
       throw error;
+    }
+  }
+
+  /** Whether a failed body read means the message left the mailbox after the snapshot. */
+  async expungedMeanwhile(message: MaildropMessage, error: unknown): Promise<boolean> {
+    if (!(error instanceof StoreError) || error.code !== "not-found") return false;
+    try {
+      return (await this.store.messages.getMessage(this.mailbox.id, message.uid)) === null;
+    } catch {
+      return false;
     }
   }
 

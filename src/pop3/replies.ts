@@ -26,6 +26,12 @@ export const REPLY = {
   tooManyErrors: err("too many bad commands; closing the connection"),
   overlong: (limit: number) =>
     err(`line too long (this server takes lines of up to ${limit} octets, CRLF included); line ignored`),
+  runaway: (limit: number) =>
+    err(
+      `line too long (this server takes lines of up to ${limit} octets, CRLF included) and no line end followed; closing the connection`,
+    ),
+  expunged: (number: number) =>
+    err(`message ${number} was deleted by another mail client since login; it can no longer be retrieved`),
   storeUnavailable: err("[SYS/TEMP] the mail store is unavailable right now; try again later"),
   encryptionRequired: err("[AUTH] logins need an encrypted connection here; use STLS first"),
   loginDisabled: err("[AUTH] logins are turned off on this listener; ask the postmaster which port to use"),

@@ -115,6 +115,12 @@ export class Pop3Session {
 
   async handle(item: LineItem): Promise<Pop3Result> {
     if (this.stateValue === "closed") return { output: [], action: "close" };
+    if (item.kind === "runaway") {
+      const limit = this.lineLimit;
+      // RFC 1939 §6: a connection that ends without QUIT never enters UPDATE, so nothing is deleted.
+      await this.close();
+      return { output: [REPLY.runaway(limit)], action: "close" };
+    }
     if (item.kind === "overlong") {
       const limit = this.lineLimit;
       this.sasl = null;
@@ -489,11 +495,7 @@ export class Pop3Session {
     try {
       body = await read;
     } catch (error) {
-      this.options.logger?.error(
-        { err: error, messageId: message.messageId },
-        "pop3 could not read a message",
-      );
-      return this.fail(err(`[SYS/TEMP] message ${message.number} could not be read; try again later`));
+      return this.unreadable(maildrop, message, error);
     }
     const response = stuffedResponse(ok(`${message.size} octets`), body);
     return this.reply(this.markSeenAfter(maildrop, message, oneChunk(response)));
@@ -512,15 +514,32 @@ export class Pop3Session {
       rest = this.options.store.blobs.readBlob(message.messageId)[Symbol.asyncIterator]();
       first = await rest.next();
     } catch (error) {
-      this.options.logger?.error(
-        { err: error, messageId: message.messageId },
-        "pop3 could not read a message",
-      );
-      return this.fail(err(`[SYS/TEMP] message ${message.number} could not be read; try again later`));
+      return this.unreadable(maildrop, message, error);
     }
     const body = multilineBody(first.done ? null : first.value, rest, bodyLines);
     const output = bodyLines === undefined ? this.markSeenAfter(maildrop, message, body) : body;
     return this.reply(ok(status), output);
+  }
+
+  /**
+   * A body read failed before +OK. The maildrop is a snapshot, and IMAP sessions may expunge from the
+   * same INBOX meanwhile: such a message is gone for good, which is no server failure and no client
+   * error; anything else is a temporary failure, told in fixed words (the detail goes to the log).
+   */
+  private async unreadable(
+    maildrop: Maildrop,
+    message: MaildropMessage,
+    error: unknown,
+  ): Promise<Pop3Result> {
+    if (await maildrop.expungedMeanwhile(message, error)) {
+      this.options.logger?.info(
+        { messageId: message.messageId, number: message.number },
+        "pop3 message was expunged by another session",
+      );
+      return this.reply(REPLY.expunged(message.number));
+    }
+    this.options.logger?.error({ err: error, messageId: message.messageId }, "pop3 could not read a message");
+    return this.fail(err(`[SYS/TEMP] message ${message.number} could not be read; try again later`));
   }
 
   /** Notes the message as retrieved once its whole body has gone out (the maildrop marks it \Seen later). */

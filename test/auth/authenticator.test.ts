@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { createAuthenticator } from "../../src/auth/authenticator.js";
 import { type AuthPolicy, authRefusal, isLoopback } from "../../src/auth/policy.js";
 import { plainInitialResponse, scramClient } from "../../src/auth/sasl/scram-client.js";
+import { StoreError } from "../../src/store/types.js";
 import {
   assertChallenge,
   assertFailure,
@@ -128,6 +129,50 @@ describe("verifyPassword", () => {
     assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", REMOTE_TLS), "unavailable");
     const exchange = auth.begin("SCRAM-SHA-256", REMOTE_TLS)!;
     assertFailure(await exchange.start(scramClient("alice@example.org", "s3cret").first()), "unavailable");
+  });
+});
+
+describe("user names that are not addresses", () => {
+  // As the SQLite store answers them: a name that is no address at all is refused, not looked up.
+  const strictLookup = async (address: string) => {
+    if (!/^[^@/*~]+@[a-z0-9.-]+$/.test(address))
+      throw new StoreError("invalid", `"${address}" is not a valid address; expected local@domain`);
+    return lookupUser(address);
+  };
+
+  it("fail like an unknown user, are counted by the throttle and logged at info without a stack", async () => {
+    const { logger, lines } = captureLogger();
+    const slept: number[] = [];
+    const auth = createAuthenticator({
+      lookupUser: strictLookup,
+      config: authConfig({ failureDelay: 1000, maxFailuresPerIp: 4 }),
+      logger,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    assertFailure(await auth.verifyPassword("../../tmp/x", "pw", LOOPBACK), "bad-credentials");
+    assertFailure(
+      await auth.begin("PLAIN", LOOPBACK)!.start(plainInitialResponse("*", "pw")),
+      "bad-credentials",
+    );
+    const login = auth.begin("LOGIN", LOOPBACK)!;
+    await login.start(null);
+    await login.next(Buffer.from("~root"));
+    assertFailure(await login.next(Buffer.from("pw")), "bad-credentials");
+    const scram = scramClient("../../tmp/x", "pw");
+    const exchange = auth.begin("SCRAM-SHA-256", LOOPBACK)!;
+    const serverFirst = assertChallenge(await exchange.start(scram.first()));
+    assertFailure(await exchange.next(await scram.final(serverFirst)), "bad-credentials");
+    assert.deepEqual(slept, [1000, 2000, 4000, 8000], "each one counted");
+    assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", LOOPBACK), "throttled");
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failures = entries.filter((entry) => entry.msg === "authentication failed");
+    assert.equal(failures.length, 4);
+    for (const entry of entries) {
+      assert.ok((entry.level as number) <= 30, `logged at info or below: ${JSON.stringify(entry)}`);
+      assert.equal(entry.err, undefined, "no error object, so no stack trace");
+    }
   });
 });
 

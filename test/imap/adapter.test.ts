@@ -11,6 +11,7 @@ import { pino } from "pino";
 import { generate } from "selfsigned";
 import { defaultConfig } from "../../src/config/defaults.js";
 import { createImapHandler } from "../../src/imap/handler.js";
+import { DEFAULT_FRAMER_LIMITS, OVERLONG_LINE_SLACK } from "../../src/imap/protocol/framer.js";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
 import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
@@ -54,12 +55,13 @@ describe("IMAP adapter with real clients", () => {
   let fixture: ImapFixture;
   let plain: Running;
   let implicit: Running;
+  let deps: ServiceDeps;
 
   before(async () => {
     fixture = await createFixture();
     await fixture.deliver(message("first", "Hello Alice\r\n"));
     const pems = await generate([{ name: "commonName", value: "mail.example.test" }], { keySize: 2048 });
-    const deps: ServiceDeps = {
+    deps = {
       config: defaultConfig({ hostname: "mail.example.test" }),
       store: fixture.store,
       logger: pino({ level: "silent" }),
@@ -138,6 +140,34 @@ print("ok")
       `imap://127.0.0.1:${plain.port}/`,
     ]);
     assert.match(stdout, /\* STATUS "?INBOX"? \(MESSAGES \d+\)/);
+  });
+
+  test("1 MiB without a line feed: BAD, BYE and the close come after the limit and a bounded slack", {
+    timeout: 10_000,
+  }, async () => {
+    const sockets: Socket[] = [];
+    const handler = createImapHandler("imap", deps);
+    const server = await listenOnLoopback(handler, "imap", { onSocket: (socket) => sockets.push(socket) });
+    try {
+      const socket = connect(server.port, "127.0.0.1");
+      const client = new RawClient(socket);
+      await client.until(/^\* OK .*\r\n/);
+      const closed = new Promise((resolve) => socket.once("end", resolve));
+      const started = Date.now();
+      socket.write(`t1 NOOP ${"A".repeat(1024 * 1024)}`);
+      await client.until(/\* BYE \[TOOBIG\] .*closing the connection\r\n/);
+      assert.match(client.text, /t1 BAD \[TOOBIG\] the command line is too long\r\n/);
+      await closed;
+      const elapsed = Date.now() - started;
+      const read = sockets[0]!.bytesRead;
+      // The framer stops at limit + slack; the paused socket may have taken up to two 64 KiB reads by then.
+      const bound = DEFAULT_FRAMER_LIMITS.maxLine + OVERLONG_LINE_SLACK + 128 * 1024;
+      assert.ok(read <= bound, `read ${read} octets`);
+      assert.ok(elapsed < 2_000, `closed after ${elapsed} ms`);
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
   });
 
   test("raw socket: STARTTLS drops pipelined commands; IDLE hears a delivery at once", async () => {

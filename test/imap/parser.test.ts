@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { type Command, CommandError, parseCommand } from "../../src/imap/protocol/command.js";
 import { Cursor } from "../../src/imap/protocol/cursor.js";
-import { CommandFramer, type FrameItem } from "../../src/imap/protocol/framer.js";
+import { CommandFramer, type FrameItem, OVERLONG_LINE_SLACK } from "../../src/imap/protocol/framer.js";
 import { formatSequence, inSequenceSet, parseSequenceSet } from "../../src/imap/protocol/sequence.js";
 import { decodeMailboxUtf7, encodeMailboxUtf7 } from "../../src/imap/protocol/utf7.js";
 import { encodeValue, type ImapValue } from "../../src/imap/protocol/value.js";
@@ -68,6 +68,42 @@ describe("framer", () => {
     const items = frames("t1 LOGIN {11}\r\nt2 NOOP\r\n", framer);
     assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "literal-too-large", limit: 10 });
     assert.ok(items[1]?.kind === "command");
+  });
+
+  test("an overlong line is refused once and skipped up to its line feed", () => {
+    const framer = new CommandFramer({ maxLine: 100, maxLiteral: 10, maxLiterals: 5 });
+    const items: FrameItem[] = [];
+    items.push(...frames(`t1 NOOP ${"x".repeat(100)}`, framer));
+    for (let i = 0; i < 40; i++) items.push(...frames("x".repeat(100), framer));
+    items.push(...frames("\r\nt2 NOOP\r\n", framer));
+    assert.deepEqual(items[0], { kind: "error", tag: "t1", reason: "line-too-long" });
+    assert.equal(items.length, 2);
+    assert.ok(items[1]?.kind === "command");
+    assert.equal(framer.stopped, false);
+  });
+
+  test("a line with no line feed past the limit and the slack is a runaway; nothing after it is framed", () => {
+    const framer = new CommandFramer({ maxLine: 100, maxLiteral: 10, maxLiterals: 5 });
+    const items: FrameItem[] = [];
+    let read = 0;
+    while (!items.some((item) => item.kind === "error" && item.reason === "runaway") && read < 1024 * 1024) {
+      items.push(...frames("x".repeat(100), framer));
+      read += 100;
+    }
+    const bound = 100 + OVERLONG_LINE_SLACK;
+    assert.ok(read > bound && read <= bound + 100, `reported after ${read} octets`);
+    assert.deepEqual(
+      items.map((item) => (item.kind === "error" ? item.reason : item.kind)),
+      ["line-too-long", "runaway"],
+    );
+    assert.equal(framer.stopped, true);
+    assert.deepEqual(frames("\r\nt2 NOOP\r\n", framer), []);
+    const whole = new CommandFramer({ maxLine: 100, maxLiteral: 10, maxLiterals: 5 });
+    assert.deepEqual(
+      frames("x".repeat(1024 * 1024), whole).map((item) => (item.kind === "error" ? item.reason : item.kind)),
+      ["line-too-long", "runaway"],
+      "one chunk past the slack is reported at once",
+    );
   });
 
   test("throws away an oversized non-synchronizing literal, then reads on", () => {
@@ -287,6 +323,10 @@ describe("command parser", () => {
     assert.equal(parseError("t1  NOOP").tag, "t1");
     assert.equal(parseError("t1 SEARCH CHARSET KOI8-R ALL").badCharset, true);
     assert.match(parseError(`t1 SEARCH ${"NOT ".repeat(100)}ALL`).message, /nested too deeply/);
+  });
+
+  test('an astring may start with "~" unless a literal8 follows', () => {
+    assert.deepEqual(parse("t1 LOGIN ~root pw"), { name: "LOGIN", user: "~root", password: "pw" });
   });
 });
 

@@ -40,6 +40,19 @@ describe("not authenticated", () => {
     );
   });
 
+  test("a user name that is not an address is an ordinary failed login", async () => {
+    const driver = new SessionDriver(fixture);
+    for (const name of ['"../../tmp/x"', '"*"', "~root"]) {
+      assert.equal(
+        await driver.command(`a LOGIN ${name} secret`),
+        "a NO [AUTHENTICATIONFAILED] invalid user name or password\r\n",
+        name,
+      );
+    }
+    const plain = Buffer.from("\0../../tmp/x\0secret").toString("base64");
+    assert.match(await driver.command(`b AUTHENTICATE PLAIN ${plain}`), /^b NO \[AUTHENTICATIONFAILED\]/);
+  });
+
   test("LOGIN over plaintext from a remote address is refused with PRIVACYREQUIRED, and no AUTH= at all", async () => {
     const driver = new SessionDriver(fixture, { remoteAddress: "192.0.2.7" });
     const greeting = driver.greeting();
@@ -88,6 +101,22 @@ describe("not authenticated", () => {
     assert.match(await driver.command("a FETCH"), /^a BAD/);
     assert.match(await driver.command("("), /^\* BAD/);
     assert.match(await driver.command("b BOGUS"), /^\* BYE/);
+    assert.equal(driver.action, "close");
+  });
+});
+
+describe("overlong lines", () => {
+  test("one is BAD [TOOBIG] and skipped; one with no line feed past the slack ends the session", async () => {
+    const driver = new SessionDriver(fixture);
+    driver.greeting();
+    const skipped = await driver.send(`a NOOP ${"x".repeat(70 * 1024)}\r\nb NOOP\r\n`);
+    assert.match(skipped, /^a BAD \[TOOBIG\] the command line is too long\r\nb OK/);
+    assert.equal(driver.action, "continue");
+    const runaway = await driver.send(`c NOOP ${"x".repeat(1024 * 1024)}`);
+    assert.equal(
+      runaway,
+      "c BAD [TOOBIG] the command line is too long\r\n* BYE [TOOBIG] the command line is too long and no line end followed; closing the connection\r\n",
+    );
     assert.equal(driver.action, "close");
   });
 });

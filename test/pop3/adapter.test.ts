@@ -13,6 +13,7 @@ import { generate } from "selfsigned";
 import { defaultConfig } from "../../src/config/defaults.js";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import { createPop3Handler, type Pop3HandlerOptions } from "../../src/pop3/handler.js";
+import { MAX_COMMAND_LINE, OVERLONG_LINE_SLACK } from "../../src/pop3/line-reader.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
 import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { ADDRESS, createFixture, PASSWORD, type Pop3Fixture } from "./fixtures.js";
@@ -307,6 +308,29 @@ print(json.dumps({"stls": "STLS" in capa, "user": "USER" in capa, "stat": list(p
     assert.match((await client.line()) ?? "", /^\+OK maildrop has 3 messages/);
     assert.match((await client.line()) ?? "", /\(0 messages deleted\)$/);
     assert.equal(await client.closedByServer(), true);
+  });
+
+  test("1 MiB without a line feed: -ERR and the close come after the limit and a bounded slack", {
+    timeout: 10_000,
+  }, async () => {
+    const sockets: Socket[] = [];
+    const handler = createPop3Handler("pop3", deps);
+    const server = {
+      handler,
+      ...(await listenOnLoopback(handler, "pop3", { onSocket: (s) => sockets.push(s) })),
+    };
+    extra.push(server);
+    const client = await connectClient(server.port);
+    await client.line();
+    const started = Date.now();
+    client.send("A".repeat(1024 * 1024));
+    assert.match((await client.line()) ?? "", /^-ERR line too long .*closing the connection$/);
+    assert.equal(await client.closedByServer(), true);
+    const elapsed = Date.now() - started;
+    const read = sockets[0]!.bytesRead;
+    // The reader stops at limit + slack; the paused socket may have taken up to two 64 KiB reads by then.
+    assert.ok(read <= MAX_COMMAND_LINE + OVERLONG_LINE_SLACK + 128 * 1024, `read ${read} octets`);
+    assert.ok(elapsed < 2_000, `closed after ${elapsed} ms`);
   });
 
   test("a dropped connection after DELE deletes nothing and frees the maildrop", async () => {

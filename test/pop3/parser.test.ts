@@ -3,13 +3,13 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { DotStuffer, multilineBody } from "../../src/pop3/body.js";
 import { parseCommand, parseNumber } from "../../src/pop3/command.js";
-import { LineReader, MAX_COMMAND_LINE } from "../../src/pop3/line-reader.js";
+import { LineReader, MAX_COMMAND_LINE, OVERLONG_LINE_SLACK } from "../../src/pop3/line-reader.js";
 
 function lines(reader: LineReader, ...chunks: string[]): string[] {
   return chunks.flatMap((chunk) =>
     reader
       .push(Buffer.from(chunk, "latin1"))
-      .map((item) => (item.kind === "line" ? item.line.toString("latin1") : "<overlong>")),
+      .map((item) => (item.kind === "line" ? item.line.toString("latin1") : `<${item.kind}>`)),
   );
 }
 
@@ -30,10 +30,27 @@ describe("LineReader", () => {
   test("an overlong line spread over many chunks is reported once and its bytes are not kept", () => {
     const reader = new LineReader();
     const out: string[] = [];
-    for (let i = 0; i < 100; i++) out.push(...lines(reader, "x".repeat(1000)));
+    for (let i = 0; i < 40; i++) out.push(...lines(reader, "x".repeat(100)));
     assert.ok(reader.buffered <= MAX_COMMAND_LINE);
     out.push(...lines(reader, "tail\r\nQUIT\r\n"));
     assert.deepEqual(out, ["<overlong>", "QUIT"]);
+  });
+
+  test("a line with no line feed past the limit and the slack is a runaway; nothing after it is read", () => {
+    const reader = new LineReader();
+    const out: string[] = [];
+    let read = 0;
+    while (out.length === 0 && read < 1024 * 1024) {
+      out.push(...lines(reader, "x".repeat(100)));
+      read += 100;
+    }
+    assert.deepEqual(out, ["<runaway>"]);
+    const bound = MAX_COMMAND_LINE + OVERLONG_LINE_SLACK;
+    assert.ok(read > bound && read <= bound + 100, `reported after ${read} octets`);
+    assert.equal(reader.stopped, true);
+    assert.deepEqual(lines(reader, "\r\nQUIT\r\n"), []);
+    reader.reset();
+    assert.deepEqual(lines(reader, "QUIT\r\n"), ["QUIT"]);
   });
 
   test("reset drops a partial line", () => {

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import fc from "fast-check";
 import { scramClient } from "../../src/auth/sasl/scram-client.js";
+import { WHOLE_BODY_LIMIT } from "../../src/pop3/session.js";
+import { StoreError } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
 import { ADDRESS, collect, createFixture, PASSWORD, type Pop3Fixture, SessionDriver } from "./fixtures.js";
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
@@ -208,6 +211,25 @@ describe("POP3 session", () => {
       assert.equal(driver.session.state, "authorization");
     });
 
+    test("a user name that is not an address is an ordinary failed login", async () => {
+      for (const name of ["../../tmp/x", "*", "~root"]) {
+        const driver = new SessionDriver(fixture);
+        await driver.send(`USER ${name}`);
+        assert.equal(
+          await driver.send("PASS secret"),
+          "-ERR [AUTH] authentication failed: wrong user name or password\r\n",
+          name,
+        );
+        const sasl = new SessionDriver(fixture);
+        assert.equal(
+          await sasl.send(`AUTH PLAIN ${b64(`\0${name}\0secret`)}`),
+          "-ERR [AUTH] authentication failed: wrong user name or password\r\n",
+          name,
+        );
+        assert.equal(driver.session.state, "authorization");
+      }
+    });
+
     test("QUIT before login closes", async () => {
       const driver = new SessionDriver(fixture);
       assert.match(await driver.send("QUIT"), /^\+OK /);
@@ -224,6 +246,27 @@ describe("POP3 session", () => {
       await driver.send("QUIT");
     });
 
+    test("a runaway line is answered and closes the session; marks are not applied", async () => {
+      const driver = new SessionDriver(fixture);
+      await driver.login();
+      assert.match(await driver.send("DELE 1"), /^\+OK /);
+      const result = await driver.session.handle({ kind: "runaway" });
+      assert.equal(result.action, "close");
+      assert.match(
+        await collect(result.output),
+        /^-ERR line too long .*no line end followed; closing the connection\r\n$/,
+      );
+      assert.equal(driver.session.state, "closed");
+      assert.equal(
+        (await fixture.store.messages.listMessages(fixture.inbox.id)).length,
+        3,
+        "nothing was deleted",
+      );
+      const again = new SessionDriver(fixture);
+      assert.match(await again.login(), /^\+OK /, "the maildrop lock was released");
+      await again.send("QUIT");
+    });
+
     test("after ten bad commands the session closes", async () => {
       const driver = new SessionDriver(fixture);
       for (let i = 1; i < 10; i++) {
@@ -237,6 +280,26 @@ describe("POP3 session", () => {
   });
 
   describe("TRANSACTION", () => {
+    test("RETR and TOP of a message another session expunged since login: -ERR saying so, and the session goes on", async () => {
+      const large = await fixture.deliver(`Subject: large\r\n\r\n${"y".repeat(WHOLE_BODY_LIMIT + 10)}\r\n`);
+      const driver = new SessionDriver(fixture);
+      await driver.login();
+      // As an IMAP session's EXPUNGE would, behind the POP3 session's snapshot.
+      await fixture.store.messages.expunge(fixture.inbox.id, [uids[0]!, uids[2]!, large]);
+      const gone = (n: number) =>
+        `-ERR message ${n} was deleted by another mail client since login; it can no longer be retrieved\r\n`;
+      assert.equal(await driver.send("RETR 1"), gone(1));
+      assert.equal(await driver.send("TOP 1 0"), gone(1));
+      assert.equal(await driver.send("RETR 4"), gone(4), "a body too large to read in one piece");
+      driver.session.readAheadFor({ kind: "line", line: Buffer.from("RETR 3") });
+      assert.equal(await driver.send("RETR 3"), gone(3), "a body read ahead");
+      assert.match(await driver.send("RETR 2"), /^\+OK \d+ octets\r\nSubject: two/);
+      assert.equal(driver.lastAction, "continue");
+      assert.match(await driver.send("DELE 1"), /^\+OK /);
+      // It was gone already, so the UPDATE state has nothing left to remove.
+      assert.match(await driver.send("QUIT"), /^\+OK .*\(0 messages deleted\)/);
+    });
+
     test("STAT, LIST and LIST n", async () => {
       const driver = new SessionDriver(fixture);
       await driver.login();
@@ -426,12 +489,17 @@ describe("POP3 session", () => {
       await driver.send("QUIT");
     });
 
-    test("a RETR of a message whose body vanished answers -ERR instead of a broken +OK", async () => {
-      const driver = new SessionDriver(fixture);
+    test("a RETR of a message whose body is missing though it is listed answers a fixed -ERR, no path", async () => {
+      const missing = new StoreError("not-found", "/var/lib/mailroom/messages/x5/abc does not exist");
+      const store = spyStore(fixture.store, {
+        blobs: () => ({ readBlobBytes: async () => Promise.reject(missing) }),
+      });
+      const driver = new SessionDriver(fixture, { store });
       await driver.login();
-      // IMAP expunged it meanwhile: the body is gone from the store.
-      await fixture.store.messages.expunge(fixture.inbox.id, [uids[0] as number]);
-      assert.match(await driver.send("RETR 1"), /^-ERR \[SYS\/TEMP\] message 1 could not be read/);
+      assert.equal(
+        await driver.send("RETR 1"),
+        "-ERR [SYS/TEMP] message 1 could not be read; try again later\r\n",
+      );
       await driver.send("QUIT");
     });
   });

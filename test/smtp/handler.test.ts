@@ -6,8 +6,12 @@ import { createSecureContext, type SecureContext, connect as tlsConnect } from "
 import { generate } from "selfsigned";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import { createSmtpHandler } from "../../src/smtp/server/handler.js";
+import { OVERLONG_LINE_SLACK } from "../../src/smtp/server/session.js";
 import { FakeAgent, FakeAuthenticator, silentLogger, testConfig } from "./fakes.js";
 import { ReplyReader } from "./wire.js";
+
+/** What a paused socket may already have read past the point the session stopped: two 64 KiB reads. */
+const SOCKET_READS = 128 * 1024;
 
 let secureContext: SecureContext;
 
@@ -166,6 +170,31 @@ describe("SMTP adapter over a real socket", () => {
     assert.match(await reader.next(), /^421 4\.3\.2 mx\.example\.org Service shutting down/);
     socket.end();
     await drained;
+  });
+
+  test("1 MiB without a line feed: 500 5.5.6 and the close come after the limit and a bounded slack", {
+    timeout: 10_000,
+  }, async () => {
+    const running = await startServer();
+    servers.push(running);
+    const socket = connect(running.port, "127.0.0.1");
+    socket.on("error", () => {});
+    const reader = new ReplyReader(socket);
+    await reader.next();
+    const ended = once(socket, "end");
+    const started = Date.now();
+    socket.write("A".repeat(1024 * 1024));
+    assert.match(await reader.next(), /^500 5\.5\.6 Line too long; .*closing connection\r\n$/);
+    await ended;
+    const elapsed = Date.now() - started;
+    const read = running.accepted[0]!.bytesRead;
+    // The session stops at limit + slack; the socket may have taken up to a few reads more by then.
+    assert.ok(
+      read <= testConfig().maxCommandLine + OVERLONG_LINE_SLACK + SOCKET_READS,
+      `read ${read} octets`,
+    );
+    assert.ok(elapsed < testConfig().commandTimeout / 10, `closed after ${elapsed} ms`);
+    socket.destroy();
   });
 
   test("reject() answers 421 4.7.0 and closes", async () => {

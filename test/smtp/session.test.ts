@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { MAX_AUTH_LINE } from "../../src/smtp/server/auth.js";
+import { OVERLONG_LINE_SLACK } from "../../src/smtp/server/session.js";
 import { StoreError } from "../../src/store/types.js";
+import { createMailFixture } from "../support/mail-fixture.js";
 import { codes, FakeAgent, FakeAuthenticator, harness, testConfig } from "./fakes.js";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
@@ -298,6 +301,27 @@ describe("command line limits and errors", () => {
     assert.deepEqual(codes(replies), ["500", "503"]);
     assert.match(replies, /^500 5\.5\.6 /);
   });
+  test("a line still without a line feed past the limit and the slack: 500 5.5.6 and close at once", async () => {
+    const h = await ready();
+    const limit = testConfig().maxCommandLine;
+    let read = 0;
+    let replies = "";
+    while (replies === "" && read < 1024 * 1024) {
+      replies = await h.send("A".repeat(1000));
+      read += 1000;
+    }
+    assert.match(replies, /^500 5\.5\.6 Line too long; the limit is 512 octets .*closing connection\r\n$/);
+    assert.ok(read <= limit + OVERLONG_LINE_SLACK + 1000, `answered after ${read} octets`);
+    assert.deepEqual(h.effects, ["close"]);
+    assert.equal(await h.send("\r\nNOOP\r\n"), "");
+  });
+  test("an AUTH line keeps its larger limit while it is discarded", async () => {
+    const h = await ready();
+    assert.equal(await h.send(`AUTH PLAIN ${"A".repeat(MAX_AUTH_LINE)}`), "");
+    assert.equal(await h.send("A".repeat(OVERLONG_LINE_SLACK - 100)), "");
+    assert.match(await h.send("\r\n"), /^500 5\.5\.6 Line too long; the limit is 12288 octets/);
+    assert.deepEqual(h.effects, []);
+  });
   test("NUL in a command", async () => {
     const h = await ready();
     assert.match(await h.send("NO\0OP\r\n"), /^500 5\.5\.2 /);
@@ -394,10 +418,38 @@ describe("BDAT (RFC 3030)", () => {
     assert.deepEqual(h.agent.aborted, ["msg1"]);
     assert.match(await h.send("MAIL FROM:<a@example.org>\r\n"), /^250 /);
   });
-  test("malformed BDAT closes the connection", async () => {
+  test("malformed BDAT: 501 and close, as the chunk's end cannot be found", async () => {
+    for (const command of ["BDAT x", "BDAT 12345678901234567890", "BDAT 5 LAST now", "BDAT"]) {
+      const h = await ready();
+      await h.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.org>\r\n");
+      assert.match(
+        await h.send(`${command}\r\nNOOP\r\n`),
+        /^501 5\.5\.4 Syntax: BDAT size \[LAST\]; closing connection\r\n$/,
+        command,
+      );
+      assert.deepEqual(h.effects, ["close"], command);
+    }
+  });
+  test("a BDAT chunk larger than SIZE: 552 5.3.4 before any of it is read, then close", async () => {
+    for (const size of ["10001", "999999999999999", "4294967296"]) {
+      const h = await ready();
+      await h.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.org>\r\nBDAT 3\r\nabc");
+      const replies = await h.send(`BDAT ${size} LAST\r\nQUIT\r\n`);
+      assert.equal(
+        replies,
+        "552 5.3.4 Message too big; the limit is 10000 octets; closing connection\r\n",
+        size,
+      );
+      assert.deepEqual(h.effects, ["close"], size);
+      assert.deepEqual(h.agent.aborted, ["msg1"], size);
+      assert.equal(h.agent.commits.length, 0);
+    }
+  });
+  test("a BDAT chunk of exactly SIZE is read", async () => {
     const h = await ready();
-    assert.match(await h.send("BDAT x\r\n"), /^421 /);
-    assert.deepEqual(h.effects, ["close"]);
+    await h.send("MAIL FROM:<a@example.org> BODY=BINARYMIME\r\nRCPT TO:<alice@example.org>\r\n");
+    const replies = await h.send(`BDAT 10000 LAST\r\n${"x".repeat(10_000)}`);
+    assert.match(replies, /^250 2\.0\.0 Ok: queued/);
   });
   test("DATA after BDAT and RCPT after BDAT are out of sequence", async () => {
     const h = await ready();
@@ -458,6 +510,28 @@ describe("AUTH (RFC 4954)", () => {
     assert.match(await h.send(`${b64("\0alice@example.org\0secret")}\r\n`), /^235 /);
     const empty = await ready(loopback);
     assert.match(await empty.send("AUTH PLAIN =\r\n"), /^501 5\.5\.2 /);
+  });
+  test("a user name that is not an address is 535 5.7.8 from the real store, not a temporary failure", async () => {
+    const fixture = await createMailFixture({
+      dirPrefix: "mailroom-smtp-",
+      encoding: "utf8",
+      internalDate: () => new Date(),
+    });
+    try {
+      for (const name of ["../../tmp/x", "*", "~root"]) {
+        const h = await ready({ ...loopback, authenticator: fixture.authenticator });
+        assert.equal(
+          await h.send(`AUTH PLAIN ${b64(`\0${name}\0secret`)}\r\n`),
+          "535 5.7.8 Authentication credentials invalid\r\n",
+          name,
+        );
+        await h.send("AUTH LOGIN\r\n");
+        await h.send(`${b64(name)}\r\n`);
+        assert.match(await h.send(`${b64("secret")}\r\n`), /^535 5\.7\.8 /, name);
+      }
+    } finally {
+      await fixture.cleanup();
+    }
   });
   test("LOGIN challenges, wrong password 535 5.7.8", async () => {
     const h = await ready(loopback);

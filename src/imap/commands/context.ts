@@ -30,11 +30,13 @@ export interface ImapContext {
 
 /** A failure the client caused or may fix: becomes a tagged NO with the response code, if any. */
 export class CommandFailure extends Error {
+  /** `cause`: the server-side failure behind it, which the session logs (the client sees only `message`). */
   constructor(
     readonly code: string | null,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "CommandFailure";
   }
 }
@@ -77,24 +79,39 @@ export async function requireMailbox(context: ImapContext, name: string): Promis
   return mailbox;
 }
 
-/** Turns a store refusal into the NO the client should see (RFC 5530 response codes). */
+/**
+ * Turns a store refusal into the NO the client should see (RFC 5530 response codes). Only refusals of
+ * what the client asked for ("exists", "invalid", "not-empty") carry the store's words, which name the
+ * client's own mailbox; the others describe the server (file paths, database hosts), so the client gets
+ * a fixed text and the store's is kept as the cause, for the log.
+ */
 export function storeFailure(error: unknown): never {
-  if (error instanceof StoreError) {
-    const code =
-      error.code === "exists"
-        ? "ALREADYEXISTS"
-        : error.code === "not-found"
-          ? "NONEXISTENT"
-          : error.code === "in-use"
-            ? "INUSE"
-            : error.code === "full"
-              ? "OVERQUOTA"
-              : error.code === "unavailable"
-                ? "UNAVAILABLE"
-                : "CANNOT";
-    throw new CommandFailure(code, error.message);
+  if (!(error instanceof StoreError)) throw error;
+  const cause = { cause: error };
+  switch (error.code) {
+    case "exists":
+      throw new CommandFailure("ALREADYEXISTS", error.message);
+    case "invalid":
+    case "not-empty":
+      throw new CommandFailure("CANNOT", error.message);
+    case "not-found":
+      throw new CommandFailure(
+        "NONEXISTENT",
+        "the mailbox or message no longer exists; LIST or NOOP shows what there is now",
+        cause,
+      );
+    case "in-use":
+      throw new CommandFailure("INUSE", "the mailbox is busy with another operation; try again", cause);
+    case "full":
+      throw new CommandFailure("OVERQUOTA", "the server is out of storage space; try again later", cause);
+    case "unavailable":
+    case "locked":
+      throw new CommandFailure(
+        "UNAVAILABLE",
+        "the mail store is unavailable right now; try again later",
+        cause,
+      );
   }
-  throw error;
 }
 
 export function requireSelected(context: ImapContext): SelectedMailbox {

@@ -8,8 +8,9 @@
  * message file, a few ahead of the one being written, and large bodies go out in pieces.
  */
 
+import type { Readable } from "node:stream";
 import { headerBlockOf } from "../../store/header-capture.js";
-import type { MailboxMessage } from "../../store/types.js";
+import { type MailboxMessage, StoreError } from "../../store/types.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, sectionBytes } from "../mime/section.js";
@@ -194,27 +195,84 @@ async function* fetchResponses(
       for (let i = 0; i < messages.length; i++) {
         const message = messages[i] as MailboxMessage;
         let content: MessageContent | null = null;
-        if (need === NEED_HEADER) {
-          const header = headers.get(message.messageId);
-          if (header === undefined) {
-            const bytes = await context.store.blobs.readBlobBytes(message.messageId);
-            const block = headerBlockOf(bytes);
-            if (block !== null) backfill.set(message.messageId, block);
-            content = new MessageContent(bytes, false);
-          } else {
-            content = new MessageContent(header, true);
+        let opened: OpenedBody | null = null;
+        // Every read that can fail is made before the first octet of this message's response, so a
+        // message another session expunged since the listing can still be left out cleanly.
+        try {
+          if (need === NEED_HEADER) {
+            const header = headers.get(message.messageId);
+            if (header === undefined) {
+              const bytes = await context.store.blobs.readBlobBytes(message.messageId);
+              const block = headerBlockOf(bytes);
+              if (block !== null) backfill.set(message.messageId, block);
+              content = new MessageContent(bytes, false);
+            } else {
+              content = new MessageContent(header, true);
+            }
+          } else if (need === NEED_MESSAGE) {
+            const bytes = await bodies.take(i);
+            if (bytes !== null) content = new MessageContent(bytes, false);
+            else opened = await openBody(context, message);
           }
-        } else if (need === NEED_MESSAGE) {
-          const bytes = await bodies.take(i);
-          if (bytes !== null) content = new MessageContent(bytes, false);
+        } catch (error) {
+          if (!(await expungedMeanwhile(context, view, message, error))) throw unreadable(error);
+          // RFC 9051 §7.1 EXPUNGEISSUED: the view keeps the message until the EXPUNGE is reported.
+          state.missing = true;
+          continue;
         }
-        yield* fetchResponse(context, view, message, command.items, content, seen.has(message.uid));
+        try {
+          yield* fetchResponse(context, view, message, command.items, content, seen.has(message.uid), opened);
+        } finally {
+          opened?.stream.destroy();
+        }
       }
     } finally {
       bodies.close();
       saveHeaderBlocksLater(context, backfill);
     }
   }
+}
+
+/** A body being streamed from the store whose first piece has already been read. */
+interface OpenedBody {
+  stream: Readable;
+  pieces: AsyncIterator<unknown>;
+  first: Buffer | null;
+}
+
+async function openBody(context: ImapContext, message: MailboxMessage): Promise<OpenedBody> {
+  const stream = context.store.blobs.readBlob(message.messageId);
+  const pieces = stream[Symbol.asyncIterator]();
+  try {
+    const first = await pieces.next();
+    return { stream, pieces, first: first.done ? null : (first.value as Buffer) };
+  } catch (error) {
+    stream.destroy();
+    throw error;
+  }
+}
+
+/** Whether a body read failed because the message left the mailbox after it was listed. */
+async function expungedMeanwhile(
+  context: ImapContext,
+  view: SelectedMailbox,
+  message: MailboxMessage,
+  error: unknown,
+): Promise<boolean> {
+  if (!(error instanceof StoreError) || error.code !== "not-found") return false;
+  try {
+    return (await context.store.messages.getMessage(view.mailbox.id, message.uid)) === null;
+  } catch {
+    return false;
+  }
+}
+
+/** A body that cannot be read though its message is still there: a fixed NO, the detail for the log. */
+function unreadable(error: unknown): unknown {
+  if (!(error instanceof StoreError)) return error;
+  return new CommandFailure("UNAVAILABLE", "the message could not be read right now; try again later", {
+    cause: error,
+  });
 }
 
 /**
@@ -401,7 +459,15 @@ async function* fetchResponse(
   items: readonly FetchItem[],
   content: MessageContent | null,
   flagsChanged: boolean,
+  opened: OpenedBody | null,
 ): AsyncGenerator<Buffer, void, undefined> {
+  let unused = opened;
+  /** The body opened before the response started, for the first streamed item; a new read after it. */
+  const body = () => {
+    const ready = unused;
+    unused = null;
+    return ready;
+  };
   const out = new ResponsePieces();
   out.addText(`* ${view.seqOf(message.uid)} FETCH (`);
   let first = true;
@@ -457,7 +523,7 @@ async function* fetchResponse(
         if (content === null) {
           name("RFC822");
           yield* out.take();
-          yield* streamBlob(context, message);
+          yield* streamBlob(context, message, body());
         } else {
           literal("RFC822", messageRequired(content).bytes);
         }
@@ -478,7 +544,7 @@ async function* fetchResponse(
         if (content === null) {
           name(item.label);
           yield* out.take();
-          yield* streamBlob(context, message);
+          yield* streamBlob(context, message, body());
           break;
         }
         const source = needOf(item) === NEED_HEADER ? headerRequired(content) : messageRequired(content);
@@ -510,13 +576,24 @@ async function* fetchResponse(
 async function* streamBlob(
   context: ImapContext,
   message: MailboxMessage,
+  opened: OpenedBody | null,
 ): AsyncGenerator<Buffer, void, undefined> {
   yield Buffer.from(`{${message.size}}\r\n`, "latin1");
   let sent = 0;
-  const stream = context.store.blobs.readBlob(message.messageId);
+  const stream = opened?.stream ?? context.store.blobs.readBlob(message.messageId);
+  const pieces = opened?.pieces ?? stream[Symbol.asyncIterator]();
+  let first = opened?.first ?? null;
   try {
-    for await (const chunk of stream) {
-      const data = chunk as Buffer;
+    for (;;) {
+      let data: Buffer;
+      if (first !== null) {
+        data = first;
+        first = null;
+      } else {
+        const next = await pieces.next();
+        if (next.done) break;
+        data = next.value as Buffer;
+      }
       if (sent + data.length > message.size)
         throw new Error(`message ${message.messageId} is longer than its size`);
       sent += data.length;

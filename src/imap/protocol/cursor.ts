@@ -126,7 +126,9 @@ export class Cursor {
   /** astring: an atom (resp-specials "]" allowed, RFC 9051 §9 ASTRING-CHAR) or a string. */
   astring(what = "a string"): string {
     const c = this.peek();
-    if (c === 0x22 || c === 0x7b || c === 0x7e) return this.string(what);
+    // "~" starts a literal8 only before "{"; otherwise it is an ordinary ATOM-CHAR (RFC 9051 §9).
+    if (c === 0x22 || c === 0x7b || (c === 0x7e && this.line[this.offset + 1] === 0x7b))
+      return this.string(what);
     const line = this.line;
     const start = this.offset;
     while (this.offset < line.length) {

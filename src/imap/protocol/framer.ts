@@ -25,6 +25,13 @@ export const DEFAULT_FRAMER_LIMITS: FramerLimits = {
   maxLiterals: 1000,
 };
 
+/**
+ * Octets past the line limit read while looking for the end of an overlong line. A client that sends
+ * this much more without a line feed is not speaking IMAP: the framer reports a "runaway" and reads
+ * nothing more, so the session can say BYE instead of reading until the idle timeout.
+ */
+export const OVERLONG_LINE_SLACK = 4096;
+
 /** A complete command: text lines (CRLF removed) with the literal that follows each but the last. */
 export interface CommandFrame {
   lines: Buffer[];
@@ -53,7 +60,7 @@ export type FrameItem =
   | {
       kind: "error";
       tag: string | null;
-      reason: "line-too-long" | "literal-too-large" | "too-many-literals";
+      reason: "line-too-long" | "literal-too-large" | "too-many-literals" | "runaway";
       /** For literal-too-large: the largest literal accepted. */
       limit?: number;
     };
@@ -78,8 +85,11 @@ export class CommandFramer {
   private literalParts: Buffer[] = [];
   /** Bytes of a refused literal still to be thrown away. */
   private discardRemaining = 0;
-  /** True while throwing away the rest of an overlong line. */
+  /** True while throwing away the rest of an overlong line; how much of it was thrown away. */
   private skippingLine = false;
+  private skippedBytes = 0;
+  /** Set by a runaway line: nothing more is framed until reset(). */
+  private stoppedValue = false;
   private commandBytes = 0;
   /** True while the current literal is streamed out as "literal-data" instead of held. */
   private streaming = false;
@@ -101,11 +111,18 @@ export class CommandFramer {
     this.literalParts = [];
     this.discardRemaining = 0;
     this.skippingLine = false;
+    this.skippedBytes = 0;
+    this.stoppedValue = false;
     this.commandBytes = 0;
     this.streaming = false;
     this.streamedIndex = null;
     this.awaiting = false;
     this.held = [];
+  }
+
+  /** True once a runaway line was reported. */
+  get stopped(): boolean {
+    return this.stoppedValue;
   }
 
   /** True after a synchronizing streamed literal was announced, until resolveLiteral(). */
@@ -130,7 +147,7 @@ export class CommandFramer {
   push(chunk: Buffer): FrameItem[] {
     const items: FrameItem[] = [];
     let data = chunk;
-    while (data.length > 0) {
+    while (data.length > 0 && !this.stoppedValue) {
       if (this.awaiting) {
         this.held.push(data);
         break;
@@ -163,6 +180,7 @@ export class CommandFramer {
       data = data.subarray(lf + 1);
       if (this.skippingLine) {
         this.skippingLine = false;
+        this.skippedBytes = 0;
         this.pending = [];
         this.pendingLength = 0;
         continue;
@@ -177,8 +195,12 @@ export class CommandFramer {
   }
 
   private appendPending(data: Buffer, items: FrameItem[]): void {
-    if (this.skippingLine) return;
+    if (this.skippingLine) {
+      this.skip(data, items);
+      return;
+    }
     if (this.pendingLength + data.length > this.limits.maxLine) {
+      this.skippedBytes = this.pendingLength;
       const head = this.lines[0] ?? Buffer.concat([...this.pending, data]);
       items.push({ kind: "error", tag: tagOf(head), reason: "line-too-long" });
       this.dropCommand();
@@ -186,10 +208,21 @@ export class CommandFramer {
       this.pendingLength = 0;
       // Everything up to the next line break belongs to the dropped line.
       this.skippingLine = true;
+      this.skip(data, items);
       return;
     }
     this.pending.push(data);
     this.pendingLength += data.length;
+  }
+
+  /** Throws away part of an overlong line; `data` ends at its line feed when it has one. */
+  private skip(data: Buffer, items: FrameItem[]): void {
+    this.skippedBytes += data.length;
+    if (data[data.length - 1] === 0x0a) return;
+    if (this.skippedBytes > this.limits.maxLine + OVERLONG_LINE_SLACK) {
+      this.stoppedValue = true;
+      items.push({ kind: "error", tag: null, reason: "runaway" });
+    }
   }
 
   private lineComplete(line: Buffer, items: FrameItem[]): void {

@@ -107,6 +107,13 @@ interface BdatChunk {
 
 const ERROR_CODES = new Set([500, 501, 502, 503, 504, 530, 535, 555]);
 
+/**
+ * Octets past the line limit read while looking for the end of an over-long command line. A client
+ * that sends this much more without a line feed is not speaking SMTP: it is answered and disconnected
+ * instead of being read until the command timeout.
+ */
+export const OVERLONG_LINE_SLACK = 4096;
+
 const HELP_TEXT = [
   "mailroom SMTP server. Commands:",
   "EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
@@ -116,8 +123,9 @@ const HELP_TEXT = [
 export class SmtpSession {
   private phase: Phase = "greeting";
   private buffer: Buffer = Buffer.alloc(0);
-  /** Reading past an over-long command line up to its LF. */
-  private discardingLine = false;
+  /** Octets of an over-long command line thrown away so far (0: not in one), and its limit. */
+  private discardedOctets = 0;
+  private discardLimit = 0;
   private outbox: string[] = [];
   private effects: SessionEffect[] = [];
 
@@ -222,6 +230,7 @@ export class SmtpSession {
     this.user = null;
     this.envelope = null;
     this.buffer = Buffer.alloc(0);
+    this.discardedOctets = 0;
     this.phase = "command";
     this.commandDeadline = this.now() + this.options.config.commandTimeout;
     return this.flush();
@@ -248,18 +257,16 @@ export class SmtpSession {
     const lf = this.buffer.indexOf(0x0a);
     const limit = this.lineLimit();
     if (lf === -1) {
-      if (this.buffer.length > limit) {
-        this.discardingLine = true;
-        this.buffer = Buffer.alloc(0);
-      }
+      if (this.discardedOctets > 0 || this.buffer.length > limit) this.discardOverlong(limit);
       return false;
     }
     const raw = this.buffer.subarray(0, lf);
     this.buffer = this.buffer.subarray(lf + 1);
-    if (this.discardingLine || lf + 1 > limit) {
-      this.discardingLine = false;
+    if (this.discardedOctets > 0 || lf + 1 > limit) {
+      const refused = this.discardedOctets > 0 ? this.discardLimit : limit;
+      this.discardedOctets = 0;
       // RFC 5321 §4.5.3.1.4: over-long command lines are refused, never executed in part.
-      this.send(reply(500, "5.5.6", `Line too long; the limit is ${limit} octets including CRLF`));
+      this.send(reply(500, "5.5.6", `Line too long; the limit is ${refused} octets including CRLF`));
       this.afterCommand();
       return true;
     }
@@ -268,6 +275,22 @@ export class SmtpSession {
     else await this.command(line);
     this.afterCommand();
     return true;
+  }
+
+  /** Drops the buffered part of an over-long line; past the slack, answers and closes at once. */
+  private discardOverlong(limit: number): void {
+    if (this.discardedOctets === 0) this.discardLimit = limit;
+    this.discardedOctets += this.buffer.length;
+    this.buffer = Buffer.alloc(0);
+    if (this.discardedOctets <= this.discardLimit + OVERLONG_LINE_SLACK) return;
+    this.send(
+      reply(
+        500,
+        "5.5.6",
+        `Line too long; the limit is ${this.discardLimit} octets including CRLF, and no line end followed; closing connection`,
+      ),
+    );
+    if (this.phase !== "closed") this.close();
   }
 
   private lineLimit(): number {
@@ -570,11 +593,17 @@ export class SmtpSession {
     if (match === null) {
       // Without a chunk size the end of the chunk cannot be found: the octets that follow would be read
       // as commands, so the connection is closed instead.
-      this.send(reply(421, "4.5.2", "Malformed BDAT command (syntax: BDAT size [LAST]); closing connection"));
-      await this.abortTransfer();
-      return this.close();
+      return this.refuseBdat(reply(501, "5.5.4", "Syntax: BDAT size [LAST]; closing connection"));
     }
     const size = Number(match[1]);
+    const limit = this.options.config.maxMessageSize;
+    if (size > limit) {
+      // RFC 3030 §2 has a refused chunk read anyway, but one larger than any acceptable message costs
+      // more to skip than a reconnect: it is answered before any of it is read, and the session ends.
+      return this.refuseBdat(
+        reply(552, "5.3.4", `Message too big; the limit is ${limit} octets; closing connection`),
+      );
+    }
     const last = match[2] !== undefined;
     // RFC 3030 §2: the chunk's octets are read even when the command is refused.
     let refusal = this.transactionRefusal();
@@ -600,6 +629,12 @@ export class SmtpSession {
     this.bdatChunk = { remaining: size, last, refusal };
     this.phase = "bdat";
     if (size === 0) await this.finishBdatChunk();
+  }
+
+  private async refuseBdat(refusal: Reply): Promise<void> {
+    this.send(refusal);
+    await this.abortTransfer();
+    if (this.phase !== "closed") this.close();
   }
 
   private async receiveBdat(): Promise<void> {
