@@ -28,6 +28,24 @@ const REALM = 'realm="mailroom"';
 /** Per-connection facts the listener knew and node:http does not carry. */
 const connectionInfo = new WeakMap<Socket, ConnectionInfo>();
 
+interface Running {
+  /** Requests in progress per user id, for maxConcurrentRequests and maxConcurrentUpload. */
+  api: Map<number, number>;
+  upload: Map<number, number>;
+}
+
+/** One count per store, so a client cannot double its allowance by using both http and https. */
+const runningByStore = new WeakMap<object, Running>();
+
+function runningFor(store: object): Running {
+  let running = runningByStore.get(store);
+  if (running === undefined) {
+    running = { api: new Map(), upload: new Map() };
+    runningByStore.set(store, running);
+  }
+  return running;
+}
+
 export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): ProtocolHandler {
   const { config, store, logger, authenticator } = deps;
   const limitsConfig = config.http ?? defaultHttpConfig();
@@ -45,7 +63,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   const rateLimiter = createRateLimiter(limitsConfig.requestsPerMinutePerIp);
   const policy = config.listeners[listener].auth;
   const httpsPort = config.listeners.https.port;
-  const running = { api: new Map<number, number>(), upload: new Map<number, number>() };
+  const httpsEnabled = config.listeners.https.enabled;
+  const running = runningFor(store);
   const sockets = new Set<Socket>();
   const busy = new Set<Socket>();
   let draining = false;
@@ -56,7 +75,12 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     requestTimeout: limitsConfig.requestTimeout,
     headersTimeout: Math.min(limitsConfig.requestTimeout, 60_000),
     maxHeaderSize: 16 * 1024,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, limitsConfig.requestTimeout / 4)),
   });
+  // node:http starts enforcing requestTimeout and headersTimeout on "listening". This server never
+  // listens (net/listener.ts owns the port and hands sockets over), so it is told it does; without it a
+  // client trickling headers would hold its connection for ever.
+  server.emit("listening");
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
     busy.add(socket);
@@ -124,6 +148,18 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     const url = new URL(request.url ?? "/", "http://localhost");
     const refusal = authRefusal(context);
     if (refusal === "needs-tls") {
+      request.resume();
+      if (!httpsEnabled) {
+        return sendProblem(
+          request,
+          response,
+          problem(
+            403,
+            "Forbidden",
+            "plain HTTP is served to this host only, and HTTPS is turned off here; ask the administrator",
+          ),
+        );
+      }
       // Credentials never cross a plain connection from elsewhere: send the client to HTTPS first.
       const host = hostOnly(request.headers.host) ?? config.hostname;
       response.writeHead(308, {
@@ -195,7 +231,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       });
     }
     const account = accountFor(auth.user);
-    const base = `${info.secure ? "https" : "http"}://${request.headers.host ?? `${config.hostname}`}`;
+    // The URLs in the session are the ones this client reached us by, so a proxy or port mapping works.
+    const base = `${info.secure ? "https" : "http"}://${validHost(request.headers.host) ?? config.hostname}`;
 
     switch (route.kind) {
       case "session":
@@ -492,6 +529,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     },
     destroyAll() {
       for (const socket of sockets) socket.destroy();
+      // Stops the timeout checks; it reports "not running" to the callback, since it never listened.
+      server.close(() => undefined);
     },
   };
 }
@@ -504,10 +543,15 @@ function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+/** The Host header when it is a host name or address with an optional port, else null. */
+function validHost(header: string | undefined): string | null {
+  return header !== undefined && HOST_HEADER.test(header) ? header : null;
+}
+
 function hostOnly(header: string | undefined): string | null {
-  if (header === undefined) return null;
-  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d+)?$/.exec(header);
-  return match?.[1] ?? null;
+  return header === undefined ? null : (HOST_HEADER.exec(header)?.[1] ?? null);
 }
 
 type Route =

@@ -6,6 +6,8 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -83,6 +85,7 @@ for (const backend of await integrationBackends()) {
         env: {
           MAILROOM_LISTENERS_HTTP_HOST: "0.0.0.0",
           MAILROOM_HTTP_MAX_UPLOAD_SIZE: "64KiB",
+          MAILROOM_HTTP_REQUEST_TIMEOUT: "2s",
           MAILROOM_AUTH_FAILURE_DELAY: "1ms",
           MAILROOM_AUTH_MAX_FAILURES_PER_IP: "5",
         },
@@ -331,6 +334,32 @@ for (const backend of await integrationBackends()) {
       assert.equal(inbox?.totalEmails, 0);
       assert.equal(inbox?.myRights.mayDelete, false);
       assert.equal(inbox?.isSubscribed, true);
+    });
+
+    test("keep-alive serves several requests on one connection; a client trickling headers gets 408", async () => {
+      const socket = connect(server.ports.http, "127.0.0.1");
+      socket.setEncoding("utf8");
+      let received = "";
+      socket.on("data", (chunk: string) => {
+        received += chunk;
+      });
+      await once(socket, "connect");
+      const request = `GET /.well-known/jmap HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth.Authorization}\r\n\r\n`;
+      socket.write(request + request);
+      const started = Date.now();
+      while ((received.match(/HTTP\/1\.1 200 OK/g) ?? []).length < 2 && Date.now() - started < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal((received.match(/HTTP\/1\.1 200 OK/g) ?? []).length, 2, received);
+      assert.match(received, /connection: keep-alive/i);
+
+      received = "";
+      socket.write("GET /.well-known/jmap HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+      const closed = once(socket, "close");
+      const waitStart = Date.now();
+      await closed;
+      assert.match(received, /^HTTP\/1\.1 408 /);
+      assert.ok(Date.now() - waitStart < 6_000, "closed soon after the 2 s request timeout");
     });
 
     test("plain HTTP from elsewhere is redirected to HTTPS, credentials or not", {
