@@ -11,8 +11,10 @@ import type { ListenerName } from "../config/types.js";
 import { accountFor } from "../jmap/account.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
 import { createDispatcher } from "../jmap/dispatcher.js";
-import { requestError } from "../jmap/errors.js";
+import { MethodError, requestError } from "../jmap/errors.js";
+import { mailboxState } from "../jmap/mailbox.js";
 import { CAPABILITIES, jmapMethods } from "../jmap/methods.js";
+import { parsePushParameters, pingFrame, stateFrame } from "../jmap/push.js";
 import { sessionResource } from "../jmap/session.js";
 import type { AccountContext } from "../jmap/types.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
@@ -66,6 +68,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   const httpsEnabled = config.listeners.https.enabled;
   const running = runningFor(store);
   const sockets = new Set<Socket>();
+  /** How to end each open event stream, so a drain does not wait for clients that never hang up. */
+  const streams = new Set<() => void>();
   const busy = new Set<Socket>();
   let draining = false;
   let idleWaiters: Array<() => void> = [];
@@ -244,15 +248,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       case "download":
         return download(request, response, account, route, url);
       case "eventsource":
-        return sendProblem(
-          request,
-          response,
-          problem(
-            501,
-            "Not Implemented",
-            "push over EventSource is not available yet; poll with */get and state strings",
-          ),
-        );
+        return eventSource(request, response, account, url);
     }
   }
 
@@ -481,6 +477,63 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     });
   }
 
+  /**
+   * A text/event-stream of StateChange events for the account (RFC 8620 §7.3). Commits are coalesced
+   * for a moment and an event goes out only when the state string really moved.
+   */
+  async function eventSource(
+    request: IncomingMessage,
+    response: ServerResponse,
+    account: AccountContext,
+    url: URL,
+  ): Promise<void> {
+    const parameters = parsePushParameters(url.searchParams);
+    if (parameters instanceof MethodError) {
+      return sendProblem(request, response, problem(400, "Bad Request", parameters.description));
+    }
+    const watchMailboxes = parameters.types.has("Mailbox");
+    let last = watchMailboxes ? await mailboxState(store, account.userId) : null;
+    response.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      // Reverse proxies would otherwise hold events back to fill their buffers.
+      "X-Accel-Buffering": "no",
+    });
+    response.flushHeaders();
+    let timer: NodeJS.Timeout | undefined;
+    const push = async () => {
+      timer = undefined;
+      if (response.writableEnded || last === null) return;
+      const state = await mailboxState(store, account.userId);
+      if (state === last || response.writableEnded) return;
+      last = state;
+      response.write(stateFrame(account.accountId, { Mailbox: state }));
+      if (parameters.closeAfterState) response.end();
+    };
+    const unsubscribe = watchMailboxes
+      ? store.events.subscribe((event) => {
+          if (event.userId !== account.userId || timer !== undefined) return;
+          timer = setTimeout(() => {
+            push().catch((error: unknown) => {
+              logger.warn({ err: error }, "could not compute a state for push; ending the event stream");
+              response.end();
+            });
+          }, PUSH_COALESCE_MS);
+        })
+      : () => undefined;
+    const ping =
+      parameters.ping > 0
+        ? setInterval(() => response.write(pingFrame(parameters.ping)), parameters.ping * 1000)
+        : undefined;
+    const end = () => response.end();
+    streams.add(end);
+    await new Promise<void>((resolve) => response.once("close", resolve));
+    streams.delete(end);
+    unsubscribe();
+    clearTimeout(timer);
+    clearInterval(ping);
+  }
+
   const settleIfIdle = () => {
     if (sockets.size > 0) return;
     const waiters = idleWaiters;
@@ -521,6 +574,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     },
     drain() {
       draining = true;
+      for (const end of streams) end();
       for (const socket of sockets) if (!busy.has(socket)) socket.end();
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
@@ -534,6 +588,9 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     },
   };
 }
+
+/** Deliveries often come in bursts; one state event covers a burst. */
+const PUSH_COALESCE_MS = 50;
 
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/;
 

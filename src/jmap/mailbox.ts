@@ -70,6 +70,11 @@ async function load(store: MailboxJmapStore, userId: number): Promise<Loaded> {
   return { mailboxes, subscribed, state: hash.digest("base64url").slice(0, 16) };
 }
 
+/** The Mailbox state string of the user's account now (what Mailbox/get would return as `state`). */
+export async function mailboxState(store: MailboxJmapStore, userId: number): Promise<string> {
+  return (await load(store, userId)).state;
+}
+
 function roleOf(mailbox: Mailbox): string | null {
   if (mailbox.name.toUpperCase() === "INBOX") return "inbox";
   return mailbox.specialUse ? ROLES[mailbox.specialUse] : null;

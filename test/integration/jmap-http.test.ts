@@ -336,6 +336,35 @@ for (const backend of await integrationBackends()) {
       assert.equal(inbox?.isSubscribed, true);
     });
 
+    test("EventSource: a delivery pushes a StateChange with the new Mailbox state, then closeafter=state ends it", async () => {
+      const stream = await fetch(`${base}/jmap/eventsource/?types=*&closeafter=state&ping=0`, {
+        headers: auth,
+      });
+      assert.equal(stream.status, 200);
+      assert.match(stream.headers.get("content-type") ?? "", /^text\/event-stream/);
+      const text = stream.text();
+      await run("swaks", [
+        "--server",
+        `127.0.0.1:${server.ports.smtp}`,
+        "--from",
+        "sender@example.net",
+        "--to",
+        ADDRESS,
+        "--body",
+        "pushed",
+      ]);
+      const events = await text;
+      const data = /^event: state\ndata: (.+)$/m.exec(events)?.[1];
+      assert.ok(data, events);
+      const change = JSON.parse(data) as Loose;
+      assert.equal(change["@type"], "StateChange");
+      const { json } = await api({
+        using: [MAIL],
+        methodCalls: [["Mailbox/get", { accountId, ids: [] }, "g"]],
+      });
+      assert.equal(change.changed[accountId].Mailbox, json.methodResponses[0][1].state);
+    });
+
     test("keep-alive serves several requests on one connection; a client trickling headers gets 408", async () => {
       const socket = connect(server.ports.http, "127.0.0.1");
       socket.setEncoding("utf8");
