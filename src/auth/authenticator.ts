@@ -26,10 +26,13 @@ import { LoginExchange } from "./sasl/login.js";
 import { normalizeUsername, PlainExchange } from "./sasl/plain.js";
 import { type ScramServerOptions, ScramSha256Exchange } from "./sasl/scram-server.js";
 import { DEFAULT_SCRAM_ITERATIONS, parseScramVerifier } from "./scram-verifier.js";
+import { parseToken, secretMatches } from "./tokens.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "./types.js";
 
 export interface AuthenticatorOptions {
   lookupUser(address: string): Promise<User | null>;
+  /** An app token's owner and secret hash by the token's id; without it no token is valid. */
+  lookupToken?(id: string): Promise<{ user: User; secretHash: string } | null>;
   config: AuthConfig;
   logger?: Logger;
   /** Clock for the throttle window (milliseconds). */
@@ -137,6 +140,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     logger?.error({ ip: context.remoteAddress, err: error }, "authentication could not be performed");
   };
 
+  async function checkToken(token: string, context: AuthContext, username?: string): Promise<SaslStep> {
+    const backend = backendFor(context);
+    const refusal = await backend.refusal();
+    if (refusal) return failure(refusal);
+    const parsed = parseToken(token);
+    const found = parsed && options.lookupToken ? await options.lookupToken(parsed.id) : null;
+    const who = username === undefined ? (found?.user.address ?? "") : normalizeUsername(username);
+    if (!parsed || !found || !secretMatches(parsed.secret, found.secretHash)) {
+      return backend.failed(who, "token", "unknown or revoked token");
+    }
+    if (username !== undefined && found.user.address !== who) {
+      return backend.failed(who, "token", "token of another user");
+    }
+    return backend.succeeded(authenticatedUser(found.user), "token");
+  }
+
   return {
     mechanisms(context) {
       return authRefusal(context) === null ? [...MECHANISMS] : [];
@@ -171,6 +190,24 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (username === "" || password === "") return failure("malformed");
       try {
         return await backendFor(context).checkPassword(username, password, "password");
+      } catch (error) {
+        onError(context)(error);
+        return failure("unavailable");
+      }
+    },
+
+    async verifyToken(token, context, username): Promise<SaslStep> {
+      const refusal = authRefusal(context);
+      if (refusal !== null) {
+        logger?.info(
+          { ip: context.remoteAddress, policy: context.policy, refusal },
+          "token refused by the listener's authentication policy",
+        );
+        return failure("unavailable");
+      }
+      if (token === "") return failure("malformed");
+      try {
+        return await checkToken(token, context, username);
       } catch (error) {
         onError(context)(error);
         return failure("unavailable");

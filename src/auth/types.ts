@@ -45,4 +45,9 @@ export interface Authenticator {
    * "unavailable" where the policy refuses: protocols check authRefusal() first for the precise reply.
    */
   verifyPassword(username: string, password: string, context: AuthContext): Promise<SaslStep>;
+  /**
+   * Checks an app token (src/auth/tokens.ts), throttled like a password. With `username`, the token
+   * must also be that user's (HTTP Basic with an app password).
+   */
+  verifyToken(token: string, context: AuthContext, username?: string): Promise<SaslStep>;
 }

@@ -16,12 +16,14 @@ import { queueCommand } from "./queue.js";
 import { sendCommand } from "./send.js";
 import { sendmailCommand } from "./sendmail.js";
 import { serveCommand } from "./serve.js";
+import { tokenCommand } from "./token.js";
 import { userCommand } from "./user.js";
 
 export const commands: readonly CliCommand[] = [
   serveCommand,
   domainCommand,
   userCommand,
+  tokenCommand,
   aliasCommand,
   mailCommand,
   queueCommand,

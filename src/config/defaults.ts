@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { AuthPolicy } from "../auth/policy.js";
 import { defaultRelayConfig } from "../queue/config.js";
-import type { Config, ImapConfig, ListenerName, Pop3Config } from "./types.js";
+import type { Config, HttpConfig, ImapConfig, ListenerName, Pop3Config } from "./types.js";
 
 export const LISTENER_NAMES: readonly ListenerName[] = [
   "smtp",
@@ -16,10 +16,19 @@ export const LISTENER_NAMES: readonly ListenerName[] = [
   "imap",
   "imaps",
   "http",
+  "https",
 ];
 
-/** Listeners that speak TLS from the first byte (RFC 8314 §3.3 for submissions, §3.2 for pop3s/imaps). */
-export const IMPLICIT_TLS_LISTENERS: ReadonlySet<ListenerName> = new Set(["submissions", "pop3s", "imaps"]);
+/**
+ * Listeners that speak TLS from the first byte (RFC 8314 §3.3 for submissions, §3.2 for pop3s/imaps;
+ * HTTPS by RFC 9110 §4.2.2).
+ */
+export const IMPLICIT_TLS_LISTENERS: ReadonlySet<ListenerName> = new Set([
+  "submissions",
+  "pop3s",
+  "imaps",
+  "https",
+]);
 
 export const DEFAULT_PORTS: Readonly<Record<ListenerName, number>> = {
   smtp: 2525,
@@ -30,12 +39,14 @@ export const DEFAULT_PORTS: Readonly<Record<ListenerName, number>> = {
   imap: 2143,
   imaps: 2993,
   http: 8025,
+  https: 8443,
 };
 
 /**
  * The safest useful policy per listener: the MX offers no AUTH at all (submission has its own ports),
  * plain submission only after STARTTLS even from loopback, and IMAP/POP3 also in cleartext from
- * loopback, for webmail and fetchers on the same host. Implicit-TLS listeners are always secure.
+ * loopback, for webmail and fetchers on the same host (HTTP too: a reverse proxy or webmail on the host).
+ * Implicit-TLS listeners are always secure.
  */
 export const DEFAULT_AUTH_POLICIES: Readonly<Record<ListenerName, AuthPolicy>> = {
   smtp: "off",
@@ -45,7 +56,8 @@ export const DEFAULT_AUTH_POLICIES: Readonly<Record<ListenerName, AuthPolicy>> =
   pop3s: "tls",
   imap: "tls-or-loopback",
   imaps: "tls",
-  http: "tls",
+  http: "tls-or-loopback",
+  https: "tls",
 };
 
 const KIB = 1024;
@@ -73,6 +85,20 @@ export function defaultPop3Config(): Pop3Config {
     maxLineLength: 255,
     // A SASL response (RFC 5034 §4) can outgrow a command line: a SCRAM client-final with a long name.
     maxSaslLineLength: 8192,
+  };
+}
+
+export function defaultHttpConfig(): HttpConfig {
+  return {
+    maxRequestSize: 10 * MIB,
+    maxUploadSize: 50 * MIB,
+    maxUploadsPerAccount: 1000,
+    maxUploadBytesPerAccount: 500 * MIB,
+    // RFC 8620 §6.1 asks for at least an hour; a day lets a slow client finish composing.
+    uploadExpiry: 24 * 60 * MINUTE,
+    requestTimeout: 5 * MINUTE,
+    keepAliveTimeout: 60 * SECOND,
+    requestsPerMinutePerIp: 600,
   };
 }
 
@@ -113,6 +139,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     },
     imap: defaultImapConfig(),
     pop3: defaultPop3Config(),
+    http: defaultHttpConfig(),
     relay: defaultRelayConfig(),
     listeners,
     shutdownTimeout: 10 * SECOND,

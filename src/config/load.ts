@@ -293,6 +293,8 @@ const LOGIN_LISTENERS: ReadonlySet<ListenerName> = new Set([
   "pop3s",
   "imap",
   "imaps",
+  "http",
+  "https",
 ]);
 
 async function validate(config: Config, origins: Origins, issues: string[]): Promise<void> {

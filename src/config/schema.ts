@@ -105,6 +105,18 @@ export const FIELDS: readonly Field[] = [
     kind: { type: "size", min: 1024 },
     rule: 'a size of at least 1024 octets, like "8KiB" (room for a SCRAM-SHA-256 exchange, RFC 5034 §4)',
   },
+  { path: ["http", "maxRequestSize"], kind: { type: "size", min: 1024 } },
+  { path: ["http", "maxUploadSize"], kind: { type: "size", min: 1024 } },
+  { path: ["http", "maxUploadsPerAccount"], kind: positive },
+  { path: ["http", "maxUploadBytesPerAccount"], kind: { type: "size", min: 1024 } },
+  {
+    path: ["http", "uploadExpiry"],
+    kind: { type: "duration", min: 60 * MINUTE },
+    rule: 'a duration of at least 1 hour, like "1h" or "24h" (RFC 8620 §6.1)',
+  },
+  { path: ["http", "requestTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["http", "keepAliveTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["http", "requestsPerMinutePerIp"], kind: positive },
   {
     path: ["relay", "port"],
     kind: { type: "integer", min: 1, max: 65535 },

@@ -12,7 +12,8 @@ export type ListenerName =
   | "pop3s"
   | "imap"
   | "imaps"
-  | "http";
+  | "http"
+  | "https";
 
 export interface ListenerConfig {
   enabled: boolean;
@@ -82,6 +83,24 @@ export interface Pop3Config {
   maxSaslLineLength: number;
 }
 
+export interface HttpConfig {
+  /** Octets of one JSON request body (the JMAP API's maxSizeRequest). */
+  maxRequestSize: number;
+  /** Octets of one upload (JMAP maxSizeUpload). */
+  maxUploadSize: number;
+  /** Uploads one account keeps at once before they are used or expire, and their total octets. */
+  maxUploadsPerAccount: number;
+  maxUploadBytesPerAccount: number;
+  /** Milliseconds an uploaded blob is kept when no message uses it (RFC 8620 §6.1: at least 1 hour). */
+  uploadExpiry: number;
+  /** Milliseconds for a whole request, headers and body, before 408. */
+  requestTimeout: number;
+  /** Milliseconds an idle keep-alive connection stays open. */
+  keepAliveTimeout: number;
+  /** Requests one client IP may make per minute before 429. */
+  requestsPerMinutePerIp: number;
+}
+
 export interface LogConfig {
   level: "debug" | "info" | "warn" | "error";
   /** "auto": human-readable on a TTY, JSON lines otherwise. */
@@ -101,6 +120,8 @@ export interface Config {
   imap?: ImapConfig;
   /** POP3 limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
   pop3?: Pop3Config;
+  /** HTTP and JMAP limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
+  http?: HttpConfig;
   /** How the outbound queue relays mail to other domains. */
   relay: RelayConfig;
   listeners: Record<ListenerName, ListenerConfig>;

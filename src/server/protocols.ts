@@ -4,6 +4,7 @@
 
 import { defaultImapConfig, defaultPop3Config } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
+import { createHttpHandler } from "../http/handler.js";
 import { createImapHandler } from "../imap/handler.js";
 import { createPop3Handler } from "../pop3/handler.js";
 import { smtpProtocol } from "../smtp/server/handler.js";
@@ -35,6 +36,13 @@ const pop3FromConfig: ProtocolFactory = (listener, deps) => {
   });
 };
 
+const httpFromConfig: ProtocolFactory = (listener, deps) => {
+  if (listener !== "http" && listener !== "https") {
+    throw new Error(`the HTTP protocol cannot serve the "${listener}" listener; use "http" or "https"`);
+  }
+  return createHttpHandler(listener, deps);
+};
+
 export const protocols: Partial<Record<ListenerName, ProtocolFactory>> = {
   smtp: smtpProtocol,
   submission: smtpProtocol,
@@ -43,4 +51,6 @@ export const protocols: Partial<Record<ListenerName, ProtocolFactory>> = {
   pop3s: pop3FromConfig,
   imap: imapFromConfig,
   imaps: imapFromConfig,
+  http: httpFromConfig,
+  https: httpFromConfig,
 };

@@ -137,6 +137,11 @@ export async function runServer(
 
     const authenticator = createAuthenticator({
       lookupUser: (address) => openedStore.directory.getUser(address),
+      lookupToken: async (id) => {
+        const token = await openedStore.directory.findAppToken(id);
+        const user = token ? await openedStore.directory.getUserById(token.userId) : null;
+        return token && user ? { user, secretHash: token.secretHash } : null;
+      },
       config: config.auth,
       logger,
       // On PostgreSQL every node counts a client's failures in one table; SQLite leaves it in memory.

@@ -29,6 +29,27 @@ export interface BlobWriter {
   abort(): Promise<void>;
 }
 
+/**
+ * A body uploaded over JMAP (RFC 8620 §6.1) that no message names yet: kept for its user until it
+ * expires, then swept like any unreferenced body.
+ */
+export interface Upload {
+  blobId: string;
+  userId: number;
+  /** The media type the client gave (Content-Type of the upload). */
+  type: string;
+  size: number;
+  expiresAt: Date;
+}
+
+/** A body a user may read: one of their messages, or one of their uploads not yet expired. */
+export interface ReadableBlob {
+  blobId: string;
+  size: number;
+  /** The upload's media type; null for a message ("message/rfc822" is the caller's to say). */
+  type: string | null;
+}
+
 export interface BlobStore {
   /**
    * `id` (import only): the body keeps the id it has in another store, since "queued as" and queue
@@ -56,4 +77,14 @@ export interface BlobStore {
    * octets; otherwise "invalid" and nothing is saved. One transaction.
    */
   saveHeaderBlocks(blocks: ReadonlyMap<string, Buffer>): Promise<void>;
+  /**
+   * Keeps a finished body as the user's upload until `expiresAt`. Uploads already expired (anyone's)
+   * are forgotten in the same transaction, and their bodies go unless a message names them.
+   * "not-found" for an unknown user or a body that is not finished; "invalid" for a bad type or date.
+   */
+  recordUpload(upload: { userId: number; blobId: string; type: string; expiresAt: Date }): Promise<Upload>;
+  /** The user's uploads that have not expired at `now`: how many, and their total size. */
+  uploadUsage(userId: number, now: Date): Promise<{ count: number; bytes: number }>;
+  /** The body if the user may read it at `now` (see ReadableBlob), else null. One round trip. */
+  findReadableBlob(userId: number, blobId: string, now: Date): Promise<ReadableBlob | null>;
 }

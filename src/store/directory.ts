@@ -45,6 +45,24 @@ export interface Alias {
   destination: string;
 }
 
+/**
+ * An app password / bearer token a user or admin created (`mailroom token create`). The store keeps
+ * only a hash of its secret (src/auth/tokens.ts makes both); the token itself is shown once.
+ */
+export interface AppToken {
+  /** Public part of the token, unique across users: how a presented token finds its row. */
+  id: string;
+  userId: number;
+  /** What the user called it ("phone", "webmail"), to tell tokens apart when revoking. */
+  name: string;
+  createdAt: Date;
+}
+
+export interface StoredAppToken extends AppToken {
+  /** Hash of the token's secret part; never the secret. */
+  secretHash: string;
+}
+
 export interface DirectoryStore {
   // Domains. Removing a domain that still has users or aliases fails with "not-empty".
   addDomain(name: string): Promise<Domain>;
@@ -63,6 +81,13 @@ export interface DirectoryStore {
   listUsers(domain?: string): Promise<User[]>;
   removeUser(address: string): Promise<void>;
   setCredentials(address: string, credentials: StoredCredentials): Promise<void>;
+
+  // App tokens. Removed with their user. createAppToken: "not-found" for an unknown user, "exists"
+  // for an id already taken; revokeAppToken: "not-found" unless the user has a token of that id.
+  createAppToken(userId: number, token: { id: string; name: string; secretHash: string }): Promise<AppToken>;
+  listAppTokens(userId: number): Promise<AppToken[]>;
+  revokeAppToken(userId: number, id: string): Promise<void>;
+  findAppToken(id: string): Promise<StoredAppToken | null>;
 
   // Aliases. One source may have many destinations; adding an existing pair fails with "exists".
   addAlias(source: string, destination: string): Promise<Alias>;

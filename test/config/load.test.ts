@@ -141,7 +141,8 @@ describe("authentication policy per listener", () => {
       pop3s: "tls",
       imap: "tls-or-loopback",
       imaps: "tls",
-      http: "tls",
+      http: "tls-or-loopback",
+      https: "tls",
     });
   });
 

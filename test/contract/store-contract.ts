@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe } from "node:test";
 import type { Mailbox, MailboxEvent, Store, User } from "../../src/store/types.js";
+import { describeAppTokensContract } from "./app-tokens.js";
 import { describeBlobsContract } from "./blobs.js";
 import { describeDirectoryContract } from "./directory.js";
 import { describeEventsContract } from "./events.js";
@@ -15,6 +16,7 @@ import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
 import { describeQueueContract } from "./queue.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
+import { describeUploadsContract } from "./uploads.js";
 
 type OpenStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
@@ -63,9 +65,11 @@ export function runStoreContract(name: string, open: OpenStore): void {
 
     const context: ContractContext = { store: () => store, freshUser, deliverTo, collectEvents };
     describeDirectoryContract(context);
+    describeAppTokensContract(context);
     describeMailboxesContract(context);
     describeMessagesContract(context);
     describeBlobsContract(context);
+    describeUploadsContract(context);
     describeQueueContract(context);
     describeLocksContract(context);
     describeEventsContract(context);

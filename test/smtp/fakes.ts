@@ -145,6 +145,9 @@ export class FakeAuthenticator implements Authenticator {
   async verifyPassword(): Promise<SaslStep> {
     return { kind: "failure", reason: "unavailable" };
   }
+  async verifyToken(): Promise<SaslStep> {
+    return { kind: "failure", reason: "unavailable" };
+  }
 }
 
 export interface Harness {

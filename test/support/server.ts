@@ -12,7 +12,17 @@ const root = resolve(import.meta.dirname, "../..");
 const mainScript = join(root, "src/cli/main.ts");
 const tsxArgs = ["--import", "tsx"];
 
-const serverListeners = ["smtp", "submission", "submissions", "pop3", "pop3s", "imap", "imaps"] as const;
+const serverListeners = [
+  "smtp",
+  "submission",
+  "submissions",
+  "pop3",
+  "pop3s",
+  "imap",
+  "imaps",
+  "http",
+  "https",
+] as const;
 export type TestListener = (typeof serverListeners)[number];
 
 export interface CliResult {
@@ -96,10 +106,14 @@ export async function startTestServer(
     ...options.env,
   };
   for (const name of serverListeners) {
-    env[`MAILROOM_LISTENERS_${name.toUpperCase()}_HOST`] = "127.0.0.1";
+    env[`MAILROOM_LISTENERS_${name.toUpperCase()}_HOST`] ??= "127.0.0.1";
     env[`MAILROOM_LISTENERS_${name.toUpperCase()}_PORT`] = String(ports[name]);
   }
 
+  // A listener the test turned off logs no port and takes no connections.
+  const expected = serverListeners.filter(
+    (name) => env[`MAILROOM_LISTENERS_${name.toUpperCase()}_ENABLED`] !== "false",
+  );
   const logLines: string[] = [];
   let child: ChildProcess | null = null;
   let exited: Promise<number | null> = Promise.resolve(null);
@@ -131,17 +145,17 @@ export async function startTestServer(
     for (;;) {
       if (!running)
         throw new Error(`mailroom serve exited during start-up:\n${stderr}\n${logLines.join("\n")}`);
-      if (serverListeners.some((name) => ports[name] === 0)) {
+      if (expected.some((name) => ports[name] === 0)) {
         const bound = boundPorts(logLines);
-        if (serverListeners.every((name) => bound.has(name))) {
-          for (const name of serverListeners) {
+        if (expected.every((name) => bound.has(name))) {
+          for (const name of expected) {
             ports[name] = bound.get(name) ?? 0;
             env[`MAILROOM_LISTENERS_${name.toUpperCase()}_PORT`] = String(ports[name]);
           }
         }
       }
-      if (serverListeners.every((name) => ports[name] !== 0)) {
-        const up = await Promise.all(serverListeners.map((name) => canConnect(ports[name])));
+      if (expected.every((name) => ports[name] !== 0)) {
+        const up = await Promise.all(expected.map((name) => canConnect(ports[name])));
         if (up.every(Boolean)) return;
       }
       if (Date.now() > deadline) {

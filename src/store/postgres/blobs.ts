@@ -8,9 +8,16 @@
 import { Readable } from "node:stream";
 import type pg from "pg";
 import { HeaderCapture, headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
-import { newMessageId } from "../ids.js";
-import { type BlobRef, type BlobStore, type BlobWriter, StoreError } from "../types.js";
-import type { PostgresDatabase } from "./database.js";
+import { isStoreId, newMessageId } from "../ids.js";
+import {
+  type BlobRef,
+  type BlobStore,
+  type BlobWriter,
+  type ReadableBlob,
+  StoreError,
+  type Upload,
+} from "../types.js";
+import { dropUnreferencedBlobs, type PostgresDatabase } from "./database.js";
 import { type ServerAddress, toStoreError } from "./errors.js";
 import { claimBlobId } from "./import.js";
 
@@ -330,5 +337,66 @@ export class PostgresBlobs implements BlobStore {
         [kept.map(([id]) => id), kept.map(([, block]) => block)],
       );
     });
+  }
+
+  async recordUpload(upload: {
+    userId: number;
+    blobId: string;
+    type: string;
+    expiresAt: Date;
+  }): Promise<Upload> {
+    const { userId, blobId, type, expiresAt } = upload;
+    if (typeof type !== "string" || type === "" || !(expiresAt instanceof Date) || Number.isNaN(+expiresAt)) {
+      throw new StoreError("invalid", "an upload needs a media type and an expiry date");
+    }
+    if (typeof blobId !== "string" || !isStoreId(blobId)) {
+      throw new StoreError("not-found", `no finished body ${String(blobId)}`);
+    }
+    return this.database.tx(async (tx) => {
+      const expired = await tx.client.query<{ blob_id: string }>(
+        "DELETE FROM uploads WHERE expires_at <= now() RETURNING blob_id",
+      );
+      const rows = await tx.client.query<{ size: string }>(
+        `INSERT INTO uploads (blob_id, user_id, type, size, expires_at)
+           SELECT b.id, u.id, $3, b.size, $4 FROM blobs b, users u
+            WHERE b.id = $1 AND b.complete AND u.id = $2
+           ON CONFLICT (user_id, blob_id) DO UPDATE SET type = excluded.type, expires_at = excluded.expires_at
+           RETURNING size`,
+        [blobId, userId, type, expiresAt],
+      );
+      const row = rows.rows[0];
+      if (row === undefined) {
+        throw new StoreError("not-found", `no user with id ${userId}, or no finished body ${blobId}`);
+      }
+      await dropUnreferencedBlobs(
+        tx,
+        expired.rows.map((expiredRow) => expiredRow.blob_id),
+      );
+      return { blobId, userId, type, size: Number(row.size), expiresAt: new Date(expiresAt.getTime()) };
+    });
+  }
+
+  async uploadUsage(userId: number, now: Date): Promise<{ count: number; bytes: number }> {
+    const rows = await this.database.read<{ count: string; bytes: string | null }>(
+      "SELECT count(*) AS count, sum(size) AS bytes FROM uploads WHERE user_id = $1 AND expires_at > $2",
+      [userId, now],
+    );
+    return { count: Number(rows[0]?.count ?? 0), bytes: Number(rows[0]?.bytes ?? 0) };
+  }
+
+  async findReadableBlob(userId: number, blobId: string, now: Date): Promise<ReadableBlob | null> {
+    if (typeof blobId !== "string" || !isStoreId(blobId)) return null;
+    const rows = await this.database.read<{ size: string; type: string | null }>(
+      `SELECT b.size, NULL AS type FROM blobs b
+        WHERE b.id = $1 AND b.complete AND EXISTS (
+          SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id
+           WHERE m.message_id = b.id AND x.user_id = $2)
+       UNION ALL
+       SELECT u.size, u.type FROM uploads u WHERE u.blob_id = $1 AND u.user_id = $2 AND u.expires_at > $3
+       LIMIT 1`,
+      [blobId, userId, now],
+    );
+    const row = rows[0];
+    return row ? { blobId, size: Number(row.size), type: row.type } : null;
   }
 }

@@ -99,7 +99,8 @@ export class PostgresDatabase {
       const result = await this.pool.query(
         `DELETE FROM blobs b WHERE b.created_at < now() - interval '${ORPHAN_BLOB_AGE}'
            AND (NOT b.complete OR (NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_id = b.id)
-                                   AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = b.id)))`,
+                                   AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = b.id)
+                                   AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob_id = b.id)))`,
       );
       if (result.rowCount) this.logger.info({ count: result.rowCount }, "removed orphaned message bodies");
     } catch (error) {
@@ -117,7 +118,8 @@ export async function dropUnreferencedBlobs(tx: Tx, ids: string[]): Promise<void
     await tx.client.query(
       `DELETE FROM blobs b WHERE b.id = ANY($1::text[])
          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_id = b.id)
-         AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = b.id)`,
+         AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = b.id)
+         AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.blob_id = b.id)`,
       [unique],
     );
     await tx.client.query("RELEASE SAVEPOINT drop_blobs");

@@ -4,11 +4,13 @@
 import { normalizeDkimKey } from "../dkim-key.js";
 import {
   type Alias,
+  type AppToken,
   DEFAULT_MAILBOXES,
   type DirectoryStore,
   type DkimKey,
   type DkimKeyInput,
   type Domain,
+  type StoredAppToken,
   type StoredCredentials,
   StoreError,
   type User,
@@ -183,11 +185,15 @@ export class PostgresDirectory implements DirectoryStore {
         "SELECT DISTINCT m.message_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = $1",
         [id],
       );
-      await tx.client.query("DELETE FROM users WHERE id = $1", [id]);
-      await dropUnreferencedBlobs(
-        tx,
-        bodies.rows.map((row) => row.message_id),
+      const uploads = await tx.client.query<{ blob_id: string }>(
+        "DELETE FROM uploads WHERE user_id = $1 RETURNING blob_id",
+        [id],
       );
+      await tx.client.query("DELETE FROM users WHERE id = $1", [id]);
+      await dropUnreferencedBlobs(tx, [
+        ...bodies.rows.map((row) => row.message_id),
+        ...uploads.rows.map((row) => row.blob_id),
+      ]);
       tx.events.push({ kind: "mailboxes", userId: Number(id) });
     });
   }
@@ -260,4 +266,79 @@ export class PostgresDirectory implements DirectoryStore {
     );
     return rows.map((row) => row.destination);
   }
+
+  // ---- app tokens ----
+
+  async createAppToken(
+    userId: number,
+    token: { id: string; name: string; secretHash: string },
+  ): Promise<AppToken> {
+    for (const [what, value] of [
+      ["id", token?.id],
+      ["name", token?.name],
+      ["hash", token?.secretHash],
+    ] as const) {
+      if (typeof value !== "string" || value.trim() === "") {
+        throw new StoreError("invalid", `the token ${what} must be a non-empty string`);
+      }
+    }
+    try {
+      const rows = await this.database.read<AppTokenRow>(
+        `INSERT INTO app_tokens (id, user_id, name, secret_hash)
+           SELECT $1, id, $3, $4 FROM users WHERE id = $2 RETURNING *`,
+        [token.id, userId, token.name, token.secretHash],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new StoreError("not-found", `no user with id ${userId}`);
+      const { secretHash: _, ...created } = toAppToken(row);
+      return created;
+    } catch (error) {
+      if (error instanceof StoreError && error.code === "exists") {
+        throw new StoreError("exists", `a token with id ${token.id} already exists`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async listAppTokens(userId: number): Promise<AppToken[]> {
+    const rows = await this.database.read<AppTokenRow>(
+      "SELECT * FROM app_tokens WHERE user_id = $1 ORDER BY created_at, id",
+      [userId],
+    );
+    return rows.map((row) => {
+      const { secretHash: _, ...token } = toAppToken(row);
+      return token;
+    });
+  }
+
+  async revokeAppToken(userId: number, id: string): Promise<void> {
+    const rows = await this.database.read(
+      "DELETE FROM app_tokens WHERE user_id = $1 AND id = $2 RETURNING id",
+      [userId, id],
+    );
+    if (rows.length === 0) throw new StoreError("not-found", `this user has no token ${id}`);
+  }
+
+  async findAppToken(id: string): Promise<StoredAppToken | null> {
+    const rows = await this.database.read<AppTokenRow>("SELECT * FROM app_tokens WHERE id = $1", [id]);
+    return rows[0] ? toAppToken(rows[0]) : null;
+  }
+}
+
+interface AppTokenRow {
+  id: string;
+  user_id: string;
+  name: string;
+  secret_hash: string;
+  created_at: Date;
+}
+
+function toAppToken(row: AppTokenRow): StoredAppToken {
+  return {
+    id: row.id,
+    userId: Number(row.user_id),
+    name: row.name,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+  };
 }

@@ -154,6 +154,30 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX auth_failures_key_at ON auth_failures (key, at);
   CREATE INDEX auth_failures_at ON auth_failures (at);
   `,
+  // app_tokens: app passwords / bearer tokens, looked up by their public id; only a hash of the secret.
+  // uploads: JMAP uploads (RFC 8620 §6.1) that no message names yet; the orphan sweep keeps a body an
+  // upload names, and expired rows go at the next upload, their bodies with them when unreferenced.
+  `
+  CREATE TABLE app_tokens (
+    id text PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    secret_hash text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX app_tokens_user ON app_tokens (user_id);
+
+  CREATE TABLE uploads (
+    blob_id text NOT NULL REFERENCES blobs (id),
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    type text NOT NULL,
+    size bigint NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (user_id, blob_id)
+  );
+  CREATE INDEX uploads_blob ON uploads (blob_id);
+  CREATE INDEX uploads_expiry ON uploads (expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,8 +4,15 @@
 import type { Readable } from "node:stream";
 import { headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId } from "../ids.js";
-import { type BlobRef, type BlobStore, type BlobWriter, StoreError } from "../types.js";
-import type { SqliteDatabase } from "./database.js";
+import {
+  type BlobRef,
+  type BlobStore,
+  type BlobWriter,
+  type ReadableBlob,
+  StoreError,
+  type Upload,
+} from "../types.js";
+import type { Effects, SqliteDatabase } from "./database.js";
 
 /**
  * Header blocks of finished bodies wait in memory for the deliver()/append() that stores their row.
@@ -119,6 +126,72 @@ export class SqliteBlobs implements BlobStore {
     return this.database.files.readBytes(messageId, this.recordedSize(messageId));
   }
 
+  async recordUpload(upload: {
+    userId: number;
+    blobId: string;
+    type: string;
+    expiresAt: Date;
+  }): Promise<Upload> {
+    const { userId, blobId, type, expiresAt } = upload;
+    if (typeof type !== "string" || type === "" || !(expiresAt instanceof Date) || Number.isNaN(+expiresAt)) {
+      throw new StoreError("invalid", "an upload needs a media type and an expiry date");
+    }
+    const size =
+      typeof blobId === "string" && isStoreId(blobId) ? await this.database.files.sizeOf(blobId) : null;
+    if (size === null) throw new StoreError("not-found", `no finished body ${String(blobId)}`);
+    return this.database.write((effects) => {
+      if (!this.database.get("SELECT 1 FROM users WHERE id = ?", userId)) {
+        throw new StoreError("not-found", `no user with id ${userId}`);
+      }
+      const expired = this.database
+        .all<{ blob_id: string }>("DELETE FROM uploads WHERE expires_at <= ? RETURNING blob_id", Date.now())
+        .map((row) => row.blob_id);
+      this.database.run(
+        `INSERT INTO uploads (blob_id, user_id, type, size, expires_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (user_id, blob_id) DO UPDATE SET type = excluded.type, expires_at = excluded.expires_at`,
+        blobId,
+        userId,
+        type,
+        size,
+        expiresAt.getTime(),
+      );
+      forgetUploadBodies(this.database, expired, effects);
+      return { blobId, userId, type, size, expiresAt: new Date(expiresAt.getTime()) };
+    });
+  }
+
+  uploadUsage(userId: number, now: Date): Promise<{ count: number; bytes: number }> {
+    return this.database.read(() => {
+      const row = this.database.get<{ count: number; bytes: number | null }>(
+        "SELECT count(*) AS count, sum(size) AS bytes FROM uploads WHERE user_id = ? AND expires_at > ?",
+        userId,
+        now.getTime(),
+      );
+      return { count: row?.count ?? 0, bytes: row?.bytes ?? 0 };
+    });
+  }
+
+  findReadableBlob(userId: number, blobId: string, now: Date): Promise<ReadableBlob | null> {
+    return this.database.read(() => {
+      if (typeof blobId !== "string" || !isStoreId(blobId)) return null;
+      const message = this.database.get<{ size: number }>(
+        `SELECT m.size FROM messages m WHERE m.id = ? AND EXISTS (
+           SELECT 1 FROM mailbox_messages e JOIN mailboxes b ON b.id = e.mailbox_id
+            WHERE e.message_id = m.id AND b.user_id = ?)`,
+        blobId,
+        userId,
+      );
+      if (message) return { blobId, size: message.size, type: null };
+      const upload = this.database.get<{ size: number; type: string }>(
+        "SELECT size, type FROM uploads WHERE user_id = ? AND blob_id = ? AND expires_at > ?",
+        userId,
+        blobId,
+        now.getTime(),
+      );
+      return upload ? { blobId, size: upload.size, type: upload.type } : null;
+    });
+  }
+
   /**
    * The size the messages row records, which saves the file reads an fstat and an end-of-file read
    * (a few µs here against a thread-pool trip each); undefined for a body no message references yet.
@@ -160,4 +233,18 @@ function checkImportBlobId(id: string, exists: (id: string) => boolean): void {
     throw new StoreError("invalid", `"${String(id)}" is not a message id of the form mailroom gives them`);
   }
   if (exists(id)) throw new StoreError("exists", `message body ${id} is already in this store`);
+}
+
+/** Bodies of forgotten uploads go after the commit, unless a message or another upload names them. */
+export function forgetUploadBodies(
+  database: SqliteDatabase,
+  blobIds: Iterable<string>,
+  effects: Effects,
+): void {
+  for (const id of blobIds) {
+    const kept =
+      database.get("SELECT 1 FROM messages WHERE id = ?", id) ??
+      database.get("SELECT 1 FROM uploads WHERE blob_id = ?", id);
+    if (kept === undefined) effects.unreferenced.add(id);
+  }
 }

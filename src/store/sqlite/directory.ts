@@ -4,15 +4,18 @@
 import { normalizeDkimKey } from "../dkim-key.js";
 import {
   type Alias,
+  type AppToken,
   DEFAULT_MAILBOXES,
   type DirectoryStore,
   type DkimKey,
   type DkimKeyInput,
   type Domain,
+  type StoredAppToken,
   type StoredCredentials,
   StoreError,
   type User,
 } from "../types.js";
+import { forgetUploadBodies } from "./blobs.js";
 import type { SqliteDatabase } from "./database.js";
 import { insertMailbox } from "./mailbox-rows.js";
 import { type AliasRow, type DkimKeyRow, type DomainRow, toDomain, toUser, type UserRow } from "./rows.js";
@@ -197,7 +200,12 @@ export class SqliteDirectory implements DirectoryStore {
       );
       this.database.run("DELETE FROM mailboxes WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM subscriptions WHERE user_id = ?", user.id);
+      this.database.run("DELETE FROM app_tokens WHERE user_id = ?", user.id);
+      const uploads = this.database
+        .all<{ blob_id: string }>("DELETE FROM uploads WHERE user_id = ? RETURNING blob_id", user.id)
+        .map((row) => row.blob_id);
       this.database.run("DELETE FROM users WHERE id = ?", user.id);
+      forgetUploadBodies(this.database, uploads, effects);
       this.database.dropUnreferenced(messageIds, effects);
       effects.events.push({ kind: "mailboxes", userId: user.id });
     });
@@ -287,4 +295,73 @@ export class SqliteDirectory implements DirectoryStore {
         .map((row) => row.destination),
     );
   }
+
+  // ---- app tokens ----
+
+  createAppToken(userId: number, token: { id: string; name: string; secretHash: string }): Promise<AppToken> {
+    return this.database.write(() => {
+      const id = requireText(token?.id, "the token id");
+      const name = requireText(token?.name, "the token name");
+      const secretHash = requireText(token?.secretHash, "the token hash");
+      if (!this.database.get("SELECT 1 FROM users WHERE id = ?", userId)) {
+        throw new StoreError("not-found", `no user with id ${userId}`);
+      }
+      if (this.database.get("SELECT 1 FROM app_tokens WHERE id = ?", id)) {
+        throw new StoreError("exists", `a token with id ${id} already exists`);
+      }
+      const createdAt = Date.now();
+      this.database.run(
+        "INSERT INTO app_tokens (id, user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        id,
+        userId,
+        name,
+        secretHash,
+        createdAt,
+      );
+      return { id, userId, name, createdAt: new Date(createdAt) };
+    });
+  }
+
+  listAppTokens(userId: number): Promise<AppToken[]> {
+    return this.database.read(() =>
+      this.database
+        .all<AppTokenRow>("SELECT * FROM app_tokens WHERE user_id = ? ORDER BY created_at, id", userId)
+        .map((row) => {
+          const { secretHash: _, ...token } = toAppToken(row);
+          return token;
+        }),
+    );
+  }
+
+  revokeAppToken(userId: number, id: string): Promise<void> {
+    return this.database.write(() => {
+      const result = this.database.run("DELETE FROM app_tokens WHERE user_id = ? AND id = ?", userId, id);
+      if (result.changes === 0) throw new StoreError("not-found", `this user has no token ${id}`);
+    });
+  }
+
+  findAppToken(id: string): Promise<StoredAppToken | null> {
+    return this.database.read(() => {
+      const row = this.database.get<AppTokenRow>("SELECT * FROM app_tokens WHERE id = ?", id);
+      return row ? toAppToken(row) : null;
+    });
+  }
+}
+
+interface AppTokenRow {
+  id: string;
+  user_id: number;
+  name: string;
+  secret_hash: string;
+  created_at: number;
+}
+
+function toAppToken(row: AppTokenRow): StoredAppToken {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    createdAt: new Date(row.created_at),
+  };
 }

@@ -132,6 +132,32 @@ const MIGRATIONS: Migration[] = [
     // only leases still its own, never one another process took over after it ran out.
     db.exec("ALTER TABLE queue ADD COLUMN claimed_by TEXT;");
   },
+  (db) => {
+    // app_tokens: app passwords / bearer tokens, looked up by their public id; only a hash of the secret.
+    // uploads: JMAP uploads (RFC 8620 §6.1) that no message names yet; the body file is kept while a
+    // row names it (the orphan sweep asks), and expired rows go at the next upload.
+    db.exec(`
+      CREATE TABLE app_tokens (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX app_tokens_user ON app_tokens(user_id);
+
+      CREATE TABLE uploads (
+        blob_id TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, blob_id)
+      ) STRICT;
+      CREATE INDEX uploads_blob ON uploads(blob_id);
+      CREATE INDEX uploads_expiry ON uploads(expires_at);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

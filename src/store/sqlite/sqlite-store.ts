@@ -111,12 +111,14 @@ export class SqliteStore implements Store {
     return this.orphanSweep;
   }
 
-  /** The ids among `ids` that a message row names. */
+  /** The ids among `ids` that a message row or an upload names. */
   private referencedBodies(ids: string[]): Set<string> {
     // Once closing, the database may be gone: keeping everything is the safe answer.
     if (this.database.closed) return new Set(ids);
     const rows = this.database.all<{ id: string }>(
-      "SELECT id FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+      `SELECT id FROM messages WHERE id IN (SELECT value FROM json_each(?))
+       UNION SELECT blob_id FROM uploads WHERE blob_id IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(ids),
       JSON.stringify(ids),
     );
     return new Set(rows.map((row) => row.id));

@@ -1,0 +1,670 @@
+// The HTTP adapter for the `http` and `https` listeners: node:http fed the sockets our listener accepted
+// (so connection limits and implicit TLS stay the listener's), routing, authentication, per-IP request
+// limits, and streaming of uploads and downloads. The JMAP engine (src/jmap) sees only parsed requests.
+
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { authRefusal } from "../auth/policy.js";
+import type { AuthContext } from "../auth/types.js";
+import { defaultHttpConfig } from "../config/defaults.js";
+import type { ListenerName } from "../config/types.js";
+import { accountFor } from "../jmap/account.js";
+import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
+import { createDispatcher } from "../jmap/dispatcher.js";
+import { MethodError, requestError } from "../jmap/errors.js";
+import { mailboxState } from "../jmap/mailbox.js";
+import { CAPABILITIES, jmapMethods } from "../jmap/methods.js";
+import { parsePushParameters, pingFrame, stateFrame } from "../jmap/push.js";
+import { sessionResource } from "../jmap/session.js";
+import type { AccountContext } from "../jmap/types.js";
+import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
+import type { ServiceDeps } from "../server/deps.js";
+import { StoreError } from "../store/errors.js";
+import { authenticateRequest } from "./auth.js";
+import { problem } from "./problem.js";
+import { createRateLimiter } from "./rate-limit.js";
+import { sendJson, sendProblem } from "./respond.js";
+
+const REALM = 'realm="mailroom"';
+
+/** Per-connection facts the listener knew and node:http does not carry. */
+const connectionInfo = new WeakMap<Socket, ConnectionInfo>();
+
+interface Running {
+  /** Requests in progress per user id, for maxConcurrentRequests and maxConcurrentUpload. */
+  api: Map<number, number>;
+  upload: Map<number, number>;
+}
+
+/** One count per store, so a client cannot double its allowance by using both http and https. */
+const runningByStore = new WeakMap<object, Running>();
+
+function runningFor(store: object): Running {
+  let running = runningByStore.get(store);
+  if (running === undefined) {
+    running = { api: new Map(), upload: new Map() };
+    runningByStore.set(store, running);
+  }
+  return running;
+}
+
+export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): ProtocolHandler {
+  const { config, store, logger, authenticator } = deps;
+  const limitsConfig = config.http ?? defaultHttpConfig();
+  const limits: JmapLimits = {
+    ...DEFAULT_LIMITS,
+    maxSizeUpload: limitsConfig.maxUploadSize,
+    maxSizeRequest: limitsConfig.maxRequestSize,
+  };
+  const dispatcher = createDispatcher({
+    methods: jmapMethods(store, limits),
+    capabilities: CAPABILITIES,
+    limits,
+    logger,
+  });
+  const rateLimiter = createRateLimiter(limitsConfig.requestsPerMinutePerIp);
+  const policy = config.listeners[listener].auth;
+  const httpsPort = config.listeners.https.port;
+  const httpsEnabled = config.listeners.https.enabled;
+  const running = runningFor(store);
+  const sockets = new Set<Socket>();
+  /** How to end each open event stream, so a drain does not wait for clients that never hang up. */
+  const streams = new Set<() => void>();
+  const busy = new Set<Socket>();
+  let draining = false;
+  let idleWaiters: Array<() => void> = [];
+
+  const server = http.createServer({
+    keepAliveTimeout: limitsConfig.keepAliveTimeout,
+    requestTimeout: limitsConfig.requestTimeout,
+    headersTimeout: Math.min(limitsConfig.requestTimeout, 60_000),
+    maxHeaderSize: 16 * 1024,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, limitsConfig.requestTimeout / 4)),
+  });
+  // node:http starts enforcing requestTimeout and headersTimeout on "listening". This server never
+  // listens (net/listener.ts owns the port and hands sockets over), so it is told it does; without it a
+  // client trickling headers would hold its connection for ever.
+  server.emit("listening");
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    busy.add(socket);
+    response.once("close", () => {
+      busy.delete(socket);
+      if (draining) socket.end();
+    });
+    if (draining) response.setHeader("Connection", "close");
+    handle(request, response).catch((error: unknown) => {
+      logger.error({ err: error, url: request.url }, "HTTP request failed");
+      if (!response.headersSent) {
+        void sendProblem(
+          request,
+          response,
+          problem(
+            500,
+            "Internal Server Error",
+            "the server failed on this request; the error is logged there",
+          ),
+        ).catch(() => response.destroy());
+      } else {
+        response.destroy();
+      }
+    });
+  });
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    logger.debug({ err: error, listener }, "bad HTTP request");
+    if (!socket.writable) return socket.destroy();
+    const status =
+      error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+    const body = JSON.stringify(
+      problem(
+        status,
+        http.STATUS_CODES[status] ?? "Bad Request",
+        "the request could not be read as HTTP/1.1",
+      ),
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  function infoOf(request: IncomingMessage): ConnectionInfo {
+    const info = connectionInfo.get(request.socket);
+    if (info === undefined) throw new Error("a request arrived on a socket the listener did not hand over");
+    return info;
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const info = infoOf(request);
+    const wait = rateLimiter.take(info.remoteAddress);
+    if (wait > 0) {
+      return sendProblem(
+        request,
+        response,
+        problem(
+          429,
+          "Too Many Requests",
+          `this client made too many requests; try again in ${Math.ceil(wait / 1000)} s`,
+        ),
+        { "Retry-After": String(Math.ceil(wait / 1000)) },
+      );
+    }
+    const context: AuthContext = { remoteAddress: info.remoteAddress, secure: info.secure, policy };
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const refusal = authRefusal(context);
+    if (refusal === "needs-tls") {
+      request.resume();
+      if (!httpsEnabled) {
+        return sendProblem(
+          request,
+          response,
+          problem(
+            403,
+            "Forbidden",
+            "plain HTTP is served to this host only, and HTTPS is turned off here; ask the administrator",
+          ),
+        );
+      }
+      // Credentials never cross a plain connection from elsewhere: send the client to HTTPS first.
+      const host = hostOnly(request.headers.host) ?? config.hostname;
+      response.writeHead(308, {
+        Location: `https://${host}:${httpsPort}${url.pathname}${url.search}`,
+        "Content-Length": "0",
+      });
+      response.end();
+      return;
+    }
+    if (refusal === "disabled") {
+      return sendProblem(
+        request,
+        response,
+        problem(403, "Forbidden", `logins are turned off on the ${listener} listener`),
+      );
+    }
+
+    const route = routeOf(request.method ?? "GET", url.pathname);
+    if (route.kind === "not-found") {
+      return sendProblem(
+        request,
+        response,
+        problem(
+          404,
+          "Not Found",
+          `nothing is served at ${url.pathname}; a JMAP client starts at /.well-known/jmap`,
+        ),
+      );
+    }
+    if (route.kind === "bad-method") {
+      return sendProblem(
+        request,
+        response,
+        problem(405, "Method Not Allowed", `${url.pathname} takes ${route.allow}`),
+        {
+          Allow: route.allow,
+        },
+      );
+    }
+
+    const auth = await authenticateRequest(request.headers.authorization, authenticator, context);
+    if (auth.kind !== "user") {
+      request.resume();
+      if (auth.kind === "failure" && auth.reason === "throttled") {
+        return sendProblem(
+          request,
+          response,
+          problem(
+            429,
+            "Too Many Requests",
+            "too many failed logins from this address; wait a while before trying again",
+          ),
+          { "Retry-After": "60" },
+        );
+      }
+      if (auth.kind === "failure" && auth.reason === "unavailable") {
+        return sendProblem(
+          request,
+          response,
+          problem(503, "Service Unavailable", "logins cannot be checked right now; try again shortly"),
+        );
+      }
+      const detail =
+        auth.kind === "missing"
+          ? "log in with HTTP Basic (address and password or app token) or a Bearer app token"
+          : "the address, password or token is wrong, or the token was revoked";
+      return sendProblem(request, response, problem(401, "Unauthorized", detail), {
+        "WWW-Authenticate": `Basic ${REALM}, charset="UTF-8", Bearer ${REALM}`,
+      });
+    }
+    const account = accountFor(auth.user);
+    // The URLs in the session are the ones this client reached us by, so a proxy or port mapping works.
+    const base = `${info.secure ? "https" : "http"}://${validHost(request.headers.host) ?? config.hostname}`;
+
+    switch (route.kind) {
+      case "session":
+        return sendJson(request, response, 200, sessionResource(account, limits, { base }));
+      case "api":
+        return api(request, response, account);
+      case "upload":
+        return upload(request, response, account, route.accountId);
+      case "download":
+        return download(request, response, account, route, url);
+      case "eventsource":
+        return eventSource(request, response, account, url);
+    }
+  }
+
+  async function withSlot<T>(
+    table: Map<number, number>,
+    userId: number,
+    max: number,
+    work: () => Promise<T>,
+    refuse: () => Promise<T>,
+  ): Promise<T> {
+    const now = table.get(userId) ?? 0;
+    if (now >= max) return refuse();
+    table.set(userId, now + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (table.get(userId) ?? 1) - 1;
+      if (left === 0) table.delete(userId);
+      else table.set(userId, left);
+    }
+  }
+
+  async function api(
+    request: IncomingMessage,
+    response: ServerResponse,
+    account: AccountContext,
+  ): Promise<void> {
+    await withSlot(
+      running.api,
+      account.userId,
+      limits.maxConcurrentRequests,
+      async () => {
+        const body = await readBody(request, limits.maxSizeRequest);
+        if (body === null) {
+          return sendProblem(
+            request,
+            response,
+            requestError(
+              "limit",
+              `the request is larger than ${limits.maxSizeRequest} octets (maxSizeRequest)`,
+              "maxSizeRequest",
+            ),
+            { Connection: "close" },
+          );
+        }
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body.toString("utf8"));
+        } catch {
+          return sendProblem(
+            request,
+            response,
+            requestError("notJSON", "the request body is not valid JSON (RFC 8259, UTF-8)"),
+          );
+        }
+        const result = await dispatcher.dispatch(parsed, account);
+        if (result.kind === "error") return sendProblem(request, response, result.error);
+        return sendJson(request, response, 200, result.response);
+      },
+      () => {
+        request.resume();
+        return sendProblem(
+          request,
+          response,
+          requestError(
+            "limit",
+            `this account already has ${limits.maxConcurrentRequests} API requests running; wait for one to finish`,
+            "maxConcurrentRequests",
+          ),
+        );
+      },
+    );
+  }
+
+  async function upload(
+    request: IncomingMessage,
+    response: ServerResponse,
+    account: AccountContext,
+    accountId: string,
+  ): Promise<void> {
+    if (accountId !== account.accountId) {
+      request.resume();
+      return sendProblem(
+        request,
+        response,
+        problem(404, "Not Found", `no account "${accountId}" is available to this user`),
+      );
+    }
+    const declared = Number(request.headers["content-length"] ?? Number.NaN);
+    if (declared > limits.maxSizeUpload) {
+      request.resume();
+      return sendProblem(request, response, uploadTooLarge(), { Connection: "close" });
+    }
+    await withSlot(
+      running.upload,
+      account.userId,
+      limits.maxConcurrentUpload,
+      async () => {
+        const now = new Date();
+        const usage = await store.blobs.uploadUsage(account.userId, now);
+        if (
+          usage.count >= limitsConfig.maxUploadsPerAccount ||
+          usage.bytes >= limitsConfig.maxUploadBytesPerAccount
+        ) {
+          request.resume();
+          return sendProblem(request, response, uploadsFull(usage));
+        }
+        const room = Math.min(limits.maxSizeUpload, limitsConfig.maxUploadBytesPerAccount - usage.bytes);
+        const writer = await store.blobs.createBlobWriter();
+        let size = 0;
+        try {
+          for await (const chunk of request) {
+            size += (chunk as Buffer).length;
+            if (size > room) {
+              await writer.abort();
+              const tooBig = room === limits.maxSizeUpload ? uploadTooLarge() : uploadsFull(usage);
+              return sendProblem(request, response, tooBig, { Connection: "close" });
+            }
+            await writer.write(chunk as Buffer);
+          }
+          const blob = await writer.finish();
+          const type =
+            String(request.headers["content-type"] ?? "application/octet-stream").trim() ||
+            "application/octet-stream";
+          const recorded = await store.blobs.recordUpload({
+            userId: account.userId,
+            blobId: blob.id,
+            type,
+            expiresAt: new Date(now.getTime() + limitsConfig.uploadExpiry),
+          });
+          // RFC 8620 §6.1: the response names the blob, its type and size.
+          return sendJson(request, response, 201, {
+            accountId: account.accountId,
+            blobId: recorded.blobId,
+            type: recorded.type,
+            size: recorded.size,
+          });
+        } catch (error) {
+          await writer.abort().catch(() => undefined);
+          if (error instanceof StoreError && error.code === "full") {
+            return sendProblem(
+              request,
+              response,
+              problem(507, "Insufficient Storage", "the server's disk is full; try again later"),
+            );
+          }
+          throw error;
+        }
+      },
+      () => {
+        request.resume();
+        return sendProblem(
+          request,
+          response,
+          requestError(
+            "limit",
+            `this account already has ${limits.maxConcurrentUpload} uploads running; wait for one to finish`,
+            "maxConcurrentUpload",
+          ),
+        );
+      },
+    );
+  }
+
+  /** RFC 8620 §6.1 leaves the status open; 413 says "too large" to HTTP tooling as well. */
+  function uploadTooLarge() {
+    return {
+      ...requestError(
+        "limit",
+        `the upload is larger than ${limits.maxSizeUpload} octets (maxSizeUpload)`,
+        "maxSizeUpload",
+      ),
+      status: 413,
+    };
+  }
+
+  function uploadsFull(usage: { count: number; bytes: number }) {
+    return problem(
+      413,
+      "Upload Storage Full",
+      `this account keeps ${usage.count} uploads (${usage.bytes} octets) that no message uses yet, the most it may; use them or let them expire`,
+    );
+  }
+
+  async function download(
+    request: IncomingMessage,
+    response: ServerResponse,
+    account: AccountContext,
+    route: { accountId: string; blobId: string; name: string },
+    url: URL,
+  ): Promise<void> {
+    const missing = () =>
+      sendProblem(
+        request,
+        response,
+        problem(404, "Not Found", `no blob ${route.blobId} in account ${route.accountId}`),
+      );
+    if (route.accountId !== account.accountId) return missing();
+    const blob = await store.blobs.findReadableBlob(account.userId, route.blobId, new Date());
+    if (blob === null) return missing();
+    const accept = url.searchParams.get("accept");
+    const type = accept && MEDIA_TYPE.test(accept) ? accept : (blob.type ?? "message/rfc822");
+    response.writeHead(200, {
+      "Content-Type": type,
+      "Content-Length": String(blob.size),
+      "Content-Disposition": contentDisposition(route.name),
+      // A blob id names immutable bytes (RFC 8620 §6.2), so it may be cached, by this user only.
+      "Cache-Control": "private, immutable, max-age=31536000",
+    });
+    if (request.method === "HEAD") {
+      response.end();
+      return;
+    }
+    const body = store.blobs.readBlob(blob.blobId);
+    await new Promise<void>((resolve) => {
+      body.once("error", (error) => {
+        logger.error({ err: error, blobId: blob.blobId }, "reading a blob for download failed");
+        response.destroy();
+        resolve();
+      });
+      response.once("close", () => {
+        body.destroy();
+        resolve();
+      });
+      body.pipe(response);
+    });
+  }
+
+  /**
+   * A text/event-stream of StateChange events for the account (RFC 8620 §7.3). Commits are coalesced
+   * for a moment and an event goes out only when the state string really moved.
+   */
+  async function eventSource(
+    request: IncomingMessage,
+    response: ServerResponse,
+    account: AccountContext,
+    url: URL,
+  ): Promise<void> {
+    const parameters = parsePushParameters(url.searchParams);
+    if (parameters instanceof MethodError) {
+      return sendProblem(request, response, problem(400, "Bad Request", parameters.description));
+    }
+    const watchMailboxes = parameters.types.has("Mailbox");
+    let last = watchMailboxes ? await mailboxState(store, account.userId) : null;
+    response.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      // Reverse proxies would otherwise hold events back to fill their buffers.
+      "X-Accel-Buffering": "no",
+    });
+    response.flushHeaders();
+    let timer: NodeJS.Timeout | undefined;
+    const push = async () => {
+      timer = undefined;
+      if (response.writableEnded || last === null) return;
+      const state = await mailboxState(store, account.userId);
+      if (state === last || response.writableEnded) return;
+      last = state;
+      response.write(stateFrame(account.accountId, { Mailbox: state }));
+      if (parameters.closeAfterState) response.end();
+    };
+    const unsubscribe = watchMailboxes
+      ? store.events.subscribe((event) => {
+          if (event.userId !== account.userId || timer !== undefined) return;
+          timer = setTimeout(() => {
+            push().catch((error: unknown) => {
+              logger.warn({ err: error }, "could not compute a state for push; ending the event stream");
+              response.end();
+            });
+          }, PUSH_COALESCE_MS);
+        })
+      : () => undefined;
+    const ping =
+      parameters.ping > 0
+        ? setInterval(() => response.write(pingFrame(parameters.ping)), parameters.ping * 1000)
+        : undefined;
+    const end = () => response.end();
+    streams.add(end);
+    await new Promise<void>((resolve) => response.once("close", resolve));
+    streams.delete(end);
+    unsubscribe();
+    clearTimeout(timer);
+    clearInterval(ping);
+  }
+
+  const settleIfIdle = () => {
+    if (sockets.size > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  return {
+    accept(socket, info) {
+      if (draining) {
+        socket.destroy();
+        return;
+      }
+      connectionInfo.set(socket, info);
+      sockets.add(socket);
+      socket.once("close", () => {
+        sockets.delete(socket);
+        busy.delete(socket);
+        settleIfIdle();
+      });
+      server.emit("connection", socket);
+    },
+    reject(socket, _info, reason) {
+      socket.on("error", () => undefined);
+      const body = JSON.stringify(
+        problem(
+          503,
+          "Service Unavailable",
+          reason === "shutting-down"
+            ? "the server is shutting down"
+            : "too many connections; try again shortly",
+        ),
+      );
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n${body}`,
+      );
+      setTimeout(() => socket.destroy(), 5_000).unref();
+    },
+    drain() {
+      draining = true;
+      for (const end of streams) end();
+      for (const socket of sockets) if (!busy.has(socket)) socket.end();
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        settleIfIdle();
+      });
+    },
+    destroyAll() {
+      for (const socket of sockets) socket.destroy();
+      // Stops the timeout checks; it reports "not running" to the callback, since it never listened.
+      server.close(() => undefined);
+    },
+  };
+}
+
+/** Deliveries often come in bursts; one state event covers a burst. */
+const PUSH_COALESCE_MS = 50;
+
+const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/;
+
+/** RFC 6266 with RFC 8187's encoding for names that are not plain ASCII. */
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+/** The Host header when it is a host name or address with an optional port, else null. */
+function validHost(header: string | undefined): string | null {
+  return header !== undefined && HOST_HEADER.test(header) ? header : null;
+}
+
+function hostOnly(header: string | undefined): string | null {
+  return header === undefined ? null : (HOST_HEADER.exec(header)?.[1] ?? null);
+}
+
+type Route =
+  | { kind: "session" | "api" | "eventsource" }
+  | { kind: "upload"; accountId: string }
+  | { kind: "download"; accountId: string; blobId: string; name: string }
+  | { kind: "not-found" }
+  | { kind: "bad-method"; allow: string };
+
+function routeOf(method: string, pathname: string): Route {
+  const read = method === "GET" || method === "HEAD";
+  const only = (allowed: boolean, allow: string, route: Route): Route =>
+    allowed ? route : { kind: "bad-method", allow };
+  if (pathname === "/.well-known/jmap") return only(read, "GET, HEAD", { kind: "session" });
+  if (pathname === "/jmap/api" || pathname === "/jmap/api/")
+    return only(method === "POST", "POST", { kind: "api" });
+  if (pathname === "/jmap/eventsource" || pathname === "/jmap/eventsource/")
+    return only(read, "GET", { kind: "eventsource" });
+  const upload = /^\/jmap\/upload\/([^/]+)\/?$/.exec(pathname);
+  if (upload)
+    return only(method === "POST", "POST", { kind: "upload", accountId: decode(upload[1] as string) });
+  const download = /^\/jmap\/download\/([^/]+)\/([^/]+)\/([^/]*)$/.exec(pathname);
+  if (download) {
+    return only(read, "GET, HEAD", {
+      kind: "download",
+      accountId: decode(download[1] as string),
+      blobId: decode(download[2] as string),
+      name: decode(download[3] as string),
+    });
+  }
+  return { kind: "not-found" };
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** Reads the whole body, or null once it passes `max` octets (the rest is drained, not kept). */
+async function readBody(request: IncomingMessage, max: number): Promise<Buffer | null> {
+  if (Number(request.headers["content-length"] ?? 0) > max) {
+    request.resume();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      request.resume();
+      return null;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

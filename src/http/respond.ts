@@ -1,0 +1,59 @@
+// Writing responses: JSON (compressed when the client takes it and it is worth it) and problem details.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { promisify } from "node:util";
+import zlib from "node:zlib";
+import type { Problem } from "./problem.js";
+
+const brotli = promisify(zlib.brotliCompress);
+const gzip = promisify(zlib.gzip);
+
+/** Below this a compressed body saves less than the headers and the CPU cost. */
+const COMPRESS_MIN_BYTES = 1024;
+
+function encodingFor(request: IncomingMessage): "br" | "gzip" | null {
+  const accepted = String(request.headers["accept-encoding"] ?? "")
+    .split(",")
+    .map((part) => part.trim().split(";"))
+    .filter(([, q]) => q === undefined || !/^\s*q=0(\.0*)?\s*$/.test(q))
+    .map(([name]) => name?.trim().toLowerCase());
+  if (accepted.includes("br")) return "br";
+  if (accepted.includes("gzip")) return "gzip";
+  return null;
+}
+
+export async function sendJson(
+  request: IncomingMessage,
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = "application/json",
+  headers: Record<string, string> = {},
+): Promise<void> {
+  let bytes: Buffer = Buffer.from(JSON.stringify(body));
+  const encoding = bytes.length >= COMPRESS_MIN_BYTES ? encodingFor(request) : null;
+  if (encoding === "br") {
+    // Quality 4: most of brotli's gain on JSON at a fraction of the default's (11) CPU time.
+    bytes = await brotli(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } });
+  } else if (encoding === "gzip") {
+    bytes = await gzip(bytes);
+  }
+  response.writeHead(status, {
+    "Content-Type": `${contentType}; charset=utf-8`,
+    "Content-Length": String(bytes.length),
+    "Cache-Control": "no-store",
+    Vary: "Accept-Encoding, Authorization",
+    ...(encoding ? { "Content-Encoding": encoding } : {}),
+    ...headers,
+  });
+  response.end(bytes);
+}
+
+export function sendProblem(
+  request: IncomingMessage,
+  response: ServerResponse,
+  body: Problem | { type: string; status: number; detail: string },
+  headers: Record<string, string> = {},
+): Promise<void> {
+  return sendJson(request, response, body.status, body, "application/problem+json", headers);
+}

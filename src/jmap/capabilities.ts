@@ -1,0 +1,44 @@
+// The capabilities mailroom offers and the limits it advertises in the session (RFC 8620 §2, RFC 8621
+// §1.3). Every advertised limit is enforced: the dispatcher, the methods or the HTTP adapter.
+
+export const CORE = "urn:ietf:params:jmap:core";
+export const MAIL = "urn:ietf:params:jmap:mail";
+
+export interface JmapLimits {
+  maxSizeUpload: number;
+  maxConcurrentUpload: number;
+  maxSizeRequest: number;
+  maxConcurrentRequests: number;
+  maxCallsInRequest: number;
+  maxObjectsInGet: number;
+  maxObjectsInSet: number;
+}
+
+export const DEFAULT_LIMITS: Omit<JmapLimits, "maxSizeUpload" | "maxSizeRequest"> = {
+  maxConcurrentUpload: 4,
+  maxConcurrentRequests: 4,
+  maxCallsInRequest: 32,
+  maxObjectsInGet: 500,
+  maxObjectsInSet: 500,
+};
+
+export function coreCapability(limits: JmapLimits): Record<string, unknown> {
+  return {
+    ...limits,
+    // RFC 4790 names; Mailbox/query compares names with this one only.
+    collationAlgorithms: ["i;unicode-casemap"],
+  };
+}
+
+/** RFC 8621 §1.3.1: the mail capability of an account. */
+export function mailAccountCapability(): Record<string, unknown> {
+  return {
+    // null: no limit on how many mailboxes one email may be in.
+    maxMailboxesPerEmail: null,
+    maxMailboxDepth: null,
+    maxSizeMailboxName: 255,
+    maxSizeAttachmentsPerEmail: 25 * 1024 * 1024,
+    emailQuerySortOptions: ["receivedAt"],
+    mayCreateTopLevelMailbox: true,
+  };
+}

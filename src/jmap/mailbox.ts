@@ -1,0 +1,364 @@
+// Mailbox/get and Mailbox/query (RFC 8621 §2) over the store's mailboxes part.
+//
+// The state string is a hash of what the objects are made of (each mailbox's id, name, role, subscription
+// and HIGHESTMODSEQ, which every delivery, flag change and expunge raises), so it changes whenever a
+// Mailbox's properties can have changed. It will come from the account's change history (store.changes)
+// once that exists, and then Mailbox/changes can answer from it.
+//
+// Threads are not kept yet, so every email is its own thread: totalThreads = totalEmails.
+
+import { createHash } from "node:crypto";
+import type { Mailbox, MailboxStatus, SpecialUse, Store } from "../store/types.js";
+import { MAIL } from "./capabilities.js";
+import { invalidArguments, MethodError } from "./errors.js";
+import type { Json, JsonObject, Method, MethodContext } from "./types.js";
+
+export type MailboxJmapStore = Pick<Store, "mailboxes">;
+
+const ROLES: Readonly<Record<SpecialUse, string>> = {
+  "\\Drafts": "drafts",
+  "\\Sent": "sent",
+  "\\Trash": "trash",
+  "\\Junk": "junk",
+  "\\Archive": "archive",
+  "\\All": "all",
+  "\\Flagged": "flagged",
+};
+
+const PROPERTIES = [
+  "id",
+  "name",
+  "parentId",
+  "role",
+  "sortOrder",
+  "totalEmails",
+  "unreadEmails",
+  "totalThreads",
+  "unreadThreads",
+  "myRights",
+  "isSubscribed",
+] as const;
+
+interface Loaded {
+  mailboxes: Mailbox[];
+  subscribed: Set<string>;
+  state: string;
+}
+
+export function mailboxIdOf(mailbox: Pick<Mailbox, "id">): string {
+  return `M${mailbox.id}`;
+}
+
+async function load(store: MailboxJmapStore, userId: number): Promise<Loaded> {
+  const [mailboxes, subscriptions] = await Promise.all([
+    store.mailboxes.listMailboxes(userId),
+    store.mailboxes.listSubscriptions(userId),
+  ]);
+  const subscribed = new Set(subscriptions);
+  const hash = createHash("sha256");
+  for (const mailbox of [...mailboxes].sort((a, b) => a.id - b.id)) {
+    hash.update(
+      JSON.stringify([
+        mailbox.id,
+        mailbox.name,
+        mailbox.specialUse,
+        mailbox.highestModseq,
+        subscribed.has(mailbox.name),
+      ]),
+    );
+  }
+  return { mailboxes, subscribed, state: hash.digest("base64url").slice(0, 16) };
+}
+
+/** The Mailbox state string of the user's account now (what Mailbox/get would return as `state`). */
+export async function mailboxState(store: MailboxJmapStore, userId: number): Promise<string> {
+  return (await load(store, userId)).state;
+}
+
+function roleOf(mailbox: Mailbox): string | null {
+  if (mailbox.name.toUpperCase() === "INBOX") return "inbox";
+  return mailbox.specialUse ? ROLES[mailbox.specialUse] : null;
+}
+
+/** The nearest existing ancestor is the parent; the name is what follows it ("a/b" when "x" holds "x/a/b"). */
+function placeOf(
+  mailbox: Mailbox,
+  byName: ReadonlyMap<string, Mailbox>,
+): { name: string; parent: Mailbox | null } {
+  const parts = mailbox.name.split("/");
+  for (let cut = parts.length - 1; cut > 0; cut--) {
+    const parent = byName.get(parts.slice(0, cut).join("/"));
+    if (parent) return { name: parts.slice(cut).join("/"), parent };
+  }
+  return { name: mailbox.name, parent: null };
+}
+
+interface MailboxView {
+  mailbox: Mailbox;
+  name: string;
+  parent: Mailbox | null;
+  role: string | null;
+  isSubscribed: boolean;
+}
+
+function views(loaded: Loaded): MailboxView[] {
+  const byName = new Map(loaded.mailboxes.map((mailbox) => [mailbox.name, mailbox]));
+  return loaded.mailboxes.map((mailbox) => {
+    const { name, parent } = placeOf(mailbox, byName);
+    return {
+      mailbox,
+      name,
+      parent,
+      role: roleOf(mailbox),
+      isSubscribed: loaded.subscribed.has(mailbox.name),
+    };
+  });
+}
+
+function toObject(view: MailboxView, status: MailboxStatus): Record<(typeof PROPERTIES)[number], Json> {
+  const isInbox = view.role === "inbox";
+  return {
+    id: mailboxIdOf(view.mailbox),
+    name: view.name,
+    parentId: view.parent ? mailboxIdOf(view.parent) : null,
+    role: view.role,
+    sortOrder: 0,
+    totalEmails: status.messages,
+    unreadEmails: status.unseen,
+    totalThreads: status.messages,
+    unreadThreads: status.unseen,
+    // The user owns every mailbox of their account; INBOX cannot be renamed away or deleted.
+    myRights: {
+      mayReadItems: true,
+      mayAddItems: true,
+      mayRemoveItems: true,
+      maySetSeen: true,
+      maySetKeywords: true,
+      mayCreateChild: true,
+      mayRename: !isInbox,
+      mayDelete: !isInbox,
+      maySubmit: true,
+    },
+    isSubscribed: view.isSubscribed,
+  };
+}
+
+function stringList(args: JsonObject, key: string): string[] | null {
+  const value = args[key];
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
+    throw invalidArguments(`"${key}" must be null or an array of strings`);
+  }
+  return value as string[];
+}
+
+export function mailboxGet(store: MailboxJmapStore, maxObjectsInGet: number): Method {
+  return {
+    capability: MAIL,
+    needsAccount: true,
+    writes: false,
+    async run(args: JsonObject, context: MethodContext): Promise<JsonObject> {
+      const ids = stringList(args, "ids");
+      const properties = stringList(args, "properties");
+      const unknown = (properties ?? []).filter((name) => !(PROPERTIES as readonly string[]).includes(name));
+      if (unknown.length > 0) throw invalidArguments(`Mailbox has no properties ${unknown.join(", ")}`);
+      if (ids !== null && ids.length > maxObjectsInGet) {
+        throw new MethodError(
+          "requestTooLarge",
+          `at most ${maxObjectsInGet} ids per Mailbox/get; ask in batches`,
+        );
+      }
+      const loaded = await load(store, context.account.userId);
+      const all = views(loaded);
+      const byId = new Map(all.map((view) => [mailboxIdOf(view.mailbox), view]));
+      const wanted = ids === null ? all : [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+      const notFound = ids === null ? [] : [...new Set(ids)].filter((id) => !byId.has(id));
+      const statuses = await Promise.all(
+        wanted.map((view) => store.mailboxes.mailboxStatus(view.mailbox.id)),
+      );
+      const keep = properties === null ? null : new Set(["id", ...properties]);
+      const list = wanted.map((view, index) => {
+        const object = toObject(view, statuses[index] as MailboxStatus);
+        if (keep === null) return object;
+        return Object.fromEntries(Object.entries(object).filter(([key]) => keep.has(key)));
+      });
+      return { accountId: context.account.accountId, state: loaded.state, list, notFound };
+    },
+  };
+}
+
+type Condition = (view: MailboxView) => boolean;
+
+function filterOf(filter: Json | undefined): Condition {
+  if (filter === undefined || filter === null) return () => true;
+  if (typeof filter !== "object" || Array.isArray(filter))
+    throw invalidArguments('"filter" must be an object or null');
+  if ("operator" in filter) {
+    const { operator, conditions } = filter;
+    if (!Array.isArray(conditions))
+      throw new MethodError("unsupportedFilter", "a FilterOperator needs a conditions array");
+    const parts = conditions.map(filterOf);
+    switch (operator) {
+      case "AND":
+        return (view) => parts.every((part) => part(view));
+      case "OR":
+        return (view) => parts.some((part) => part(view));
+      case "NOT":
+        return (view) => !parts.some((part) => part(view));
+      default:
+        throw new MethodError(
+          "unsupportedFilter",
+          `unknown filter operator ${JSON.stringify(operator)}; use AND, OR or NOT`,
+        );
+    }
+  }
+  const tests: Condition[] = [];
+  for (const [key, value] of Object.entries(filter)) {
+    switch (key) {
+      case "parentId":
+        if (value !== null && typeof value !== "string")
+          throw new MethodError("unsupportedFilter", "parentId must be an id or null");
+        tests.push((view) => (view.parent ? mailboxIdOf(view.parent) : null) === value);
+        break;
+      case "name":
+        if (typeof value !== "string") throw new MethodError("unsupportedFilter", "name must be a string");
+        tests.push((view) => view.name.toLowerCase().includes(value.toLowerCase()));
+        break;
+      case "role":
+        if (value !== null && typeof value !== "string")
+          throw new MethodError("unsupportedFilter", "role must be a string or null");
+        tests.push((view) => view.role === value);
+        break;
+      case "hasAnyRole":
+        if (typeof value !== "boolean")
+          throw new MethodError("unsupportedFilter", "hasAnyRole must be true or false");
+        tests.push((view) => (view.role !== null) === value);
+        break;
+      case "isSubscribed":
+        if (typeof value !== "boolean")
+          throw new MethodError("unsupportedFilter", "isSubscribed must be true or false");
+        tests.push((view) => view.isSubscribed === value);
+        break;
+      default:
+        throw new MethodError("unsupportedFilter", `Mailbox/query cannot filter on ${JSON.stringify(key)}`);
+    }
+  }
+  return (view) => tests.every((test) => test(view));
+}
+
+type Compare = (a: MailboxView, b: MailboxView) => number;
+
+function sortOf(sort: Json | undefined): Compare {
+  const comparators = sort === undefined || sort === null ? [] : sort;
+  if (!Array.isArray(comparators)) throw invalidArguments('"sort" must be an array of comparators or null');
+  const parts: Compare[] = comparators.map((comparator) => {
+    if (comparator === null || typeof comparator !== "object" || Array.isArray(comparator)) {
+      throw invalidArguments("each comparator must be an object");
+    }
+    const direction = comparator.isAscending === false ? -1 : 1;
+    if (comparator.collation !== undefined && comparator.collation !== "i;unicode-casemap") {
+      throw new MethodError(
+        "unsupportedSort",
+        `collation ${JSON.stringify(comparator.collation)} is not supported; use i;unicode-casemap`,
+      );
+    }
+    switch (comparator.property) {
+      case "name":
+        return (a, b) => direction * a.name.toLowerCase().localeCompare(b.name.toLowerCase());
+      case "sortOrder":
+        return () => 0;
+      default:
+        throw new MethodError(
+          "unsupportedSort",
+          `Mailbox/query cannot sort by ${JSON.stringify(comparator.property)}; use name or sortOrder`,
+        );
+    }
+  });
+  // Ties keep the creation order, so the result is the same on every call.
+  return (a, b) => {
+    for (const part of parts) {
+      const order = part(a, b);
+      if (order !== 0) return order;
+    }
+    return a.mailbox.id - b.mailbox.id;
+  };
+}
+
+/** Parents before children, each level in sort order (RFC 8621 §2.3 sortAsTree). */
+function asTree(views: MailboxView[], compare: Compare): MailboxView[] {
+  const children = new Map<number | null, MailboxView[]>();
+  for (const view of views) {
+    const key = view.parent?.id ?? null;
+    children.set(key, [...(children.get(key) ?? []), view]);
+  }
+  const out: MailboxView[] = [];
+  const visit = (parent: number | null) => {
+    for (const view of (children.get(parent) ?? []).sort(compare)) {
+      out.push(view);
+      visit(view.mailbox.id);
+    }
+  };
+  visit(null);
+  return out;
+}
+
+function integer(args: JsonObject, key: string, fallback: number | null, min: number): number | null {
+  const value = args[key];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw invalidArguments(`"${key}" must be an integer of at least ${min}`);
+  }
+  return value;
+}
+
+export function mailboxQuery(store: MailboxJmapStore): Method {
+  return {
+    capability: MAIL,
+    needsAccount: true,
+    writes: false,
+    async run(args: JsonObject, context: MethodContext): Promise<JsonObject> {
+      const matches = filterOf(args.filter);
+      const compare = sortOf(args.sort);
+      const position = integer(args, "position", 0, Number.MIN_SAFE_INTEGER) as number;
+      const limit = integer(args, "limit", null, 0);
+      const anchorOffset = integer(args, "anchorOffset", 0, Number.MIN_SAFE_INTEGER) as number;
+      const anchor = args.anchor ?? null;
+      if (anchor !== null && typeof anchor !== "string")
+        throw invalidArguments('"anchor" must be an id or null');
+
+      const loaded = await load(store, context.account.userId);
+      const all = views(loaded);
+      let kept: MailboxView[];
+      if (args.filterAsTree === true) {
+        // A mailbox is kept only when it and every ancestor match (RFC 8621 §2.3 filterAsTree).
+        const byId = new Map(all.map((view) => [view.mailbox.id, view]));
+        const passes = (view: MailboxView): boolean =>
+          matches(view) && (view.parent === null || passes(byId.get(view.parent.id) as MailboxView));
+        kept = all.filter(passes);
+      } else {
+        kept = all.filter(matches);
+      }
+      const ordered = args.sortAsTree === true ? asTree(kept, compare) : [...kept].sort(compare);
+      const ids = ordered.map((view) => mailboxIdOf(view.mailbox));
+
+      // RFC 8620 §5.5: a negative position counts from the end; an anchor overrides position.
+      let start: number;
+      if (anchor !== null) {
+        const at = ids.indexOf(anchor);
+        if (at === -1) throw new MethodError("anchorNotFound", `the anchor ${anchor} is not in the results`);
+        start = Math.max(0, at + anchorOffset);
+      } else {
+        start = position < 0 ? Math.max(0, ids.length + position) : position;
+      }
+      const page = ids.slice(start, limit === null ? undefined : start + limit);
+      return {
+        accountId: context.account.accountId,
+        queryState: loaded.state,
+        canCalculateChanges: false,
+        position: Math.min(start, ids.length),
+        ids: page,
+        ...(args.calculateTotal === true ? { total: ids.length } : {}),
+      };
+    },
+  };
+}

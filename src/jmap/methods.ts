@@ -1,0 +1,17 @@
+// Every JMAP method mailroom serves, by name.
+
+import type { Store } from "../store/types.js";
+import { CORE, type JmapLimits, MAIL } from "./capabilities.js";
+import { coreEcho } from "./core.js";
+import { mailboxGet, mailboxQuery } from "./mailbox.js";
+import type { MethodRegistry } from "./types.js";
+
+export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL]);
+
+export function jmapMethods(store: Pick<Store, "mailboxes">, limits: JmapLimits): MethodRegistry {
+  return new Map([
+    ["Core/echo", coreEcho],
+    ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
+    ["Mailbox/query", mailboxQuery(store)],
+  ]);
+}

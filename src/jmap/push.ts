@@ -1,0 +1,48 @@
+// Push over EventSource (RFC 8620 §7.3) without the HTTP: reading the URL's parameters, and the
+// StateChange and ping events as text/event-stream frames.
+
+import { MethodError } from "./errors.js";
+
+/** Data types whose state this server can push; Mailbox for now. */
+export const PUSHABLE_TYPES: readonly string[] = ["Mailbox"];
+
+export interface PushParameters {
+  types: ReadonlySet<string>;
+  /** Close the stream after the first state event. */
+  closeAfterState: boolean;
+  /** Seconds between pings; 0 for none. */
+  ping: number;
+}
+
+/** RFC 8620 §7.3 asks that clients may choose a ping interval; the server may raise a small one. */
+const MIN_PING_SECONDS = 10;
+const MAX_PING_SECONDS = 600;
+
+export function parsePushParameters(search: URLSearchParams): PushParameters | MethodError {
+  const types = search.get("types") ?? "*";
+  const closeafter = search.get("closeafter") ?? "no";
+  const ping = search.get("ping") ?? "0";
+  if (closeafter !== "state" && closeafter !== "no") {
+    return new MethodError("invalidArguments", 'closeafter must be "state" or "no"');
+  }
+  if (!/^\d{1,6}$/.test(ping))
+    return new MethodError("invalidArguments", "ping must be a whole number of seconds");
+  const wanted = types === "*" ? PUSHABLE_TYPES : types.split(",").filter((type) => type !== "");
+  const seconds = Number(ping);
+  return {
+    types: new Set(wanted.filter((type) => PUSHABLE_TYPES.includes(type))),
+    closeAfterState: closeafter === "state",
+    ping: seconds === 0 ? 0 : Math.min(MAX_PING_SECONDS, Math.max(MIN_PING_SECONDS, seconds)),
+  };
+}
+
+/** A StateChange (RFC 8620 §7.1) as one event-stream frame. */
+export function stateFrame(accountId: string, changed: Record<string, string>): string {
+  const data = JSON.stringify({ "@type": "StateChange", changed: { [accountId]: changed } });
+  return `event: state\ndata: ${data}\n\n`;
+}
+
+/** RFC 8620 §7.3: a ping's data names the interval actually used. */
+export function pingFrame(seconds: number): string {
+  return `event: ping\ndata: ${JSON.stringify({ interval: seconds })}\n\n`;
+}

@@ -1,0 +1,47 @@
+// The session resource (RFC 8620 §2): what the client learns at /.well-known/jmap. Its state is a hash of
+// everything else in it, so it changes exactly when the session does.
+
+import { createHash } from "node:crypto";
+import { CORE, coreCapability, type JmapLimits, MAIL, mailAccountCapability } from "./capabilities.js";
+import type { AccountContext } from "./types.js";
+
+export interface SessionUrls {
+  /** Origin the client reached us at, e.g. "https://mail.example.org:8443". */
+  base: string;
+}
+
+export function sessionResource(account: AccountContext, limits: JmapLimits, urls: SessionUrls) {
+  const accountCapabilities: Record<string, unknown> = {};
+  if (account.capabilities.has(CORE)) accountCapabilities[CORE] = {};
+  if (account.capabilities.has(MAIL)) accountCapabilities[MAIL] = mailAccountCapability();
+  const session = {
+    capabilities: { [CORE]: coreCapability(limits), [MAIL]: {} },
+    accounts: {
+      [account.accountId]: {
+        name: account.address,
+        isPersonal: true,
+        isReadOnly: account.isReadOnly,
+        accountCapabilities,
+      },
+    },
+    primaryAccounts: { [MAIL]: account.accountId },
+    username: account.address,
+    apiUrl: `${urls.base}/jmap/api/`,
+    downloadUrl: `${urls.base}/jmap/download/{accountId}/{blobId}/{name}?accept={type}`,
+    uploadUrl: `${urls.base}/jmap/upload/{accountId}/`,
+    eventSourceUrl: `${urls.base}/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}`,
+  };
+  return { ...session, state: sessionState(account, limits) };
+}
+
+/** Independent of the URL the client used, so every response's sessionState matches the resource's. */
+export function sessionState(account: AccountContext, limits: JmapLimits): string {
+  const shape = JSON.stringify([
+    account.accountId,
+    account.address,
+    account.isReadOnly,
+    [...account.capabilities],
+    limits,
+  ]);
+  return createHash("sha256").update(shape).digest("base64url").slice(0, 16);
+}

@@ -1,0 +1,183 @@
+// Mailbox/get and Mailbox/query (RFC 8621 §2) over a fake mailboxes part: roles from SPECIAL-USE, the
+// hierarchy from "/" names, counts from the status, subscriptions, the state string, and query paging.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { CORE, MAIL } from "../../src/jmap/capabilities.js";
+import { type MailboxJmapStore, mailboxGet, mailboxQuery } from "../../src/jmap/mailbox.js";
+import type { AccountContext, JsonObject, MethodContext } from "../../src/jmap/types.js";
+import type { Mailbox, MailboxStatus, SpecialUse } from "../../src/store/types.js";
+
+const account: AccountContext = {
+  accountId: "A7",
+  userId: 7,
+  address: "a@example.org",
+  isReadOnly: false,
+  capabilities: new Set([CORE, MAIL]),
+};
+const context: MethodContext = { account, using: new Set([CORE, MAIL]) };
+
+function fakeStore() {
+  const rows: Mailbox[] = [];
+  const statuses = new Map<number, MailboxStatus>();
+  const subscriptions = new Set<string>();
+  const add = (id: number, name: string, specialUse: SpecialUse | null = null, messages = 0, unseen = 0) => {
+    rows.push({
+      id,
+      userId: 7,
+      name,
+      specialUse,
+      subscribed: true,
+      uidValidity: 1,
+      uidNext: 1,
+      highestModseq: 1,
+    });
+    statuses.set(id, { messages, unseen, size: 0, uidNext: 1, uidValidity: 1, highestModseq: 1 });
+    subscriptions.add(name);
+  };
+  const store = {
+    mailboxes: {
+      listMailboxes: async () => rows.map((row) => ({ ...row })),
+      listSubscriptions: async () => [...subscriptions].sort(),
+      mailboxStatus: async (id: number) => statuses.get(id) as MailboxStatus,
+    },
+  } as unknown as MailboxJmapStore;
+  return { store, rows, statuses, subscriptions, add };
+}
+
+function standard() {
+  const fake = fakeStore();
+  fake.add(1, "INBOX", null, 5, 2);
+  fake.add(2, "Sent", "\\Sent");
+  fake.add(3, "Trash", "\\Trash");
+  fake.add(4, "Projects");
+  fake.add(5, "Projects/mailroom", null, 3, 3);
+  fake.add(6, "Projects/mailroom/http");
+  fake.add(7, "Lists/node"); // its parent "Lists" exists only as a prefix
+  fake.subscriptions.delete("Trash");
+  return fake;
+}
+
+const get = (fake: ReturnType<typeof fakeStore>, args: JsonObject = {}) =>
+  mailboxGet(fake.store, 3).run({ accountId: "A7", ...args }, context);
+const query = (fake: ReturnType<typeof fakeStore>, args: JsonObject = {}) =>
+  mailboxQuery(fake.store).run({ accountId: "A7", ...args }, context);
+
+describe("Mailbox/get", () => {
+  test("every mailbox with role, parent, leaf name, counts, rights and subscription", async () => {
+    const fake = standard();
+    const result = await get(fake);
+    const byId = new Map((result.list as JsonObject[]).map((object) => [object.id, object]));
+    assert.equal(byId.size, 7);
+    assert.deepEqual(byId.get("M1"), {
+      id: "M1",
+      name: "INBOX",
+      parentId: null,
+      role: "inbox",
+      sortOrder: 0,
+      totalEmails: 5,
+      unreadEmails: 2,
+      totalThreads: 5,
+      unreadThreads: 2,
+      myRights: {
+        mayReadItems: true,
+        mayAddItems: true,
+        mayRemoveItems: true,
+        maySetSeen: true,
+        maySetKeywords: true,
+        mayCreateChild: true,
+        mayRename: false,
+        mayDelete: false,
+        maySubmit: true,
+      },
+      isSubscribed: true,
+    });
+    assert.equal(byId.get("M2")?.role, "sent");
+    assert.equal(byId.get("M3")?.isSubscribed, false);
+    assert.equal(byId.get("M4")?.role, null);
+    assert.deepEqual([byId.get("M5")?.name, byId.get("M5")?.parentId], ["mailroom", "M4"]);
+    assert.deepEqual([byId.get("M6")?.name, byId.get("M6")?.parentId], ["http", "M5"]);
+    assert.deepEqual([byId.get("M7")?.name, byId.get("M7")?.parentId], ["Lists/node", null]);
+    assert.deepEqual(result.notFound, []);
+    assert.equal(result.accountId, "A7");
+  });
+
+  test("ids and properties pick; unknown ids are notFound; id always comes back", async () => {
+    const fake = standard();
+    const result = await get(fake, { ids: ["M2", "M99", "M2"], properties: ["role"] });
+    assert.deepEqual(result.list, [{ id: "M2", role: "sent" }]);
+    assert.deepEqual(result.notFound, ["M99"]);
+  });
+
+  test("invalidArguments for bad ids or properties; requestTooLarge past maxObjectsInGet", async () => {
+    const fake = standard();
+    await assert.rejects(get(fake, { ids: "M1" }), { type: "invalidArguments" });
+    await assert.rejects(get(fake, { properties: ["colour"] }), { type: "invalidArguments" });
+    await assert.rejects(get(fake, { ids: ["M1", "M2", "M3", "M4"] }), { type: "requestTooLarge" });
+  });
+
+  test("the state changes when a mailbox's MODSEQ, name or subscription changes, and only then", async () => {
+    const fake = standard();
+    const first = (await get(fake)).state;
+    assert.equal((await get(fake)).state, first);
+    (fake.rows[0] as Mailbox).highestModseq = 2;
+    const second = (await get(fake)).state;
+    assert.notEqual(second, first);
+    fake.subscriptions.add("Trash");
+    const third = (await get(fake)).state;
+    assert.notEqual(third, second);
+    (fake.rows[3] as Mailbox).name = "Work";
+    assert.notEqual((await get(fake)).state, third);
+  });
+});
+
+describe("Mailbox/query", () => {
+  test("filters: role, hasAnyRole, parentId, name, isSubscribed, and operators", async () => {
+    const fake = standard();
+    const ids = async (filter: JsonObject) => (await query(fake, { filter })).ids;
+    assert.deepEqual(await ids({ role: "inbox" }), ["M1"]);
+    assert.deepEqual(await ids({ hasAnyRole: true }), ["M1", "M2", "M3"]);
+    assert.deepEqual(await ids({ parentId: "M4" }), ["M5"]);
+    assert.deepEqual(await ids({ parentId: null, hasAnyRole: false }), ["M4", "M7"]);
+    assert.deepEqual(await ids({ name: "MAIL" }), ["M5"]);
+    assert.deepEqual(await ids({ isSubscribed: false }), ["M3"]);
+    assert.deepEqual(await ids({ operator: "OR", conditions: [{ role: "sent" }, { role: "trash" }] }), [
+      "M2",
+      "M3",
+    ]);
+    assert.deepEqual(await ids({ operator: "NOT", conditions: [{ hasAnyRole: true }, { parentId: null }] }), [
+      "M5",
+      "M6",
+    ]);
+    await assert.rejects(ids({ colour: "red" }), { type: "unsupportedFilter" });
+    await assert.rejects(ids({ operator: "XOR", conditions: [] }), { type: "unsupportedFilter" });
+  });
+
+  test("sort by name, sortAsTree puts parents before children, filterAsTree drops children of dropped parents", async () => {
+    const fake = standard();
+    const byName = await query(fake, { sort: [{ property: "name", isAscending: false }] });
+    assert.deepEqual(byName.ids, ["M3", "M2", "M4", "M5", "M7", "M1", "M6"]);
+    const tree = await query(fake, { sort: [{ property: "name" }], sortAsTree: true });
+    assert.deepEqual(tree.ids, ["M1", "M7", "M4", "M5", "M6", "M2", "M3"]);
+    const pruned = await query(fake, {
+      filter: { operator: "NOT", conditions: [{ name: "mailroom" }] },
+      filterAsTree: true,
+    });
+    assert.ok(!(pruned.ids as string[]).includes("M5"));
+    assert.ok(!(pruned.ids as string[]).includes("M6"), "a child of a dropped parent goes too");
+    await assert.rejects(query(fake, { sort: [{ property: "size" }] }), { type: "unsupportedSort" });
+  });
+
+  test("position, negative position, anchor with offset, limit and total", async () => {
+    const fake = standard();
+    const page = await query(fake, { position: 2, limit: 2, calculateTotal: true });
+    assert.deepEqual([page.ids, page.position, page.total], [["M3", "M4"], 2, 7]);
+    assert.deepEqual((await query(fake, { position: -2 })).ids, ["M6", "M7"]);
+    const anchored = await query(fake, { anchor: "M4", anchorOffset: -1, limit: 3 });
+    assert.deepEqual([anchored.ids, anchored.position], [["M3", "M4", "M5"], 2]);
+    await assert.rejects(query(fake, { anchor: "M99" }), { type: "anchorNotFound" });
+    await assert.rejects(query(fake, { limit: -1 }), { type: "invalidArguments" });
+    assert.equal((await query(fake)).canCalculateChanges, false);
+    assert.equal(typeof (await query(fake)).queryState, "string");
+  });
+});
