@@ -157,7 +157,7 @@ export async function loadTls(config: Config, logger: Logger): Promise<LoadedTls
   await mkdir(directory, { recursive: true, mode: 0o700 });
   // The key first: a cert.pem without its key.pem is never left behind as if it were a usable pair.
   await writeAtomically(keyPath, key, 0o600);
-  await writeAtomically(certPath, cert, 0o644);
+  await writeAtomically(certPath, cert, 0o600);
   logger.info(
     `generated a self-signed TLS certificate for ${config.hostname} at ${certPath}; set tls.cert and tls.key for a real one`,
   );

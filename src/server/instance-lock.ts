@@ -51,7 +51,7 @@ export async function acquireInstanceLock(dataDir: string): Promise<InstanceLock
   const lockPath = path.join(dataDir, LOCK_FILE_NAME);
   const candidate = path.join(dataDir, `${LOCK_FILE_NAME}.${process.pid}.tmp`);
   const pidText = `${process.pid}\n`;
-  await writeFile(candidate, pidText, { flag: "w", mode: 0o644 });
+  await writeFile(candidate, pidText, { flag: "w", mode: 0o600 });
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {

@@ -62,7 +62,7 @@ function dataDirError(dataDir: string, error: unknown): DataDirError {
 async function prepareDataDir(dataDir: string): Promise<void> {
   const probe = path.join(dataDir, `.write-test.${process.pid}`);
   try {
-    await mkdir(dataDir, { recursive: true });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const handle = await open(probe, "w", 0o600);
     try {
       await handle.write(Buffer.alloc(4096));

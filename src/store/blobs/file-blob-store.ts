@@ -56,8 +56,8 @@ export class FileBlobStore {
   /** Creates the directories and removes temp files left by processes that are gone. */
   async init(): Promise<void> {
     try {
-      await mkdir(this.messagesDir, { recursive: true });
-      await mkdir(this.tmpDir, { recursive: true });
+      await mkdir(this.messagesDir, { recursive: true, mode: 0o700 });
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw fileError(error, this.messagesDir, "creating the message directories");
     }
@@ -332,7 +332,7 @@ export class FileBlobWriter implements BlobWriter {
       await this.handle.sync();
       await this.closeHandle();
       const dir = dirname(this.finalPath);
-      const created = await mkdir(dir, { recursive: true });
+      const created = await mkdir(dir, { recursive: true, mode: 0o700 });
       await rename(this.tmpPath, this.finalPath);
       await fsyncDirectory(dir);
       if (created !== undefined) await fsyncDirectory(dirname(dir));

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { fileError } from "../blobs/errors.js";
 import { FileBlobStore } from "../blobs/file-blob-store.js";
 import { sqliteError } from "./errors.js";
+import { makeDataDirPrivate } from "./private-dir.js";
 import { checkSchemaVersion, migrate } from "./schema.js";
 import { SqliteStore } from "./sqlite-store.js";
 
@@ -17,6 +18,18 @@ export async function openSqliteStore(options: { dataDir: string; logger: Logger
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw fileError(error, dataDir, "creating the data directory");
+  }
+  let tightened: string[];
+  try {
+    tightened = await makeDataDirPrivate(dataDir);
+  } catch (error) {
+    throw fileError(error, dataDir, "making the data directory private");
+  }
+  if (tightened.length > 0) {
+    logger.warn(
+      { dataDir, paths: tightened },
+      `tightened the permissions of ${tightened.length} path(s) under ${dataDir} that other local users could read (now 0700 directories, 0600 files)`,
+    );
   }
   const path = join(dataDir, "mailroom.db");
   let db: Database.Database | undefined;
@@ -37,9 +50,11 @@ export async function openSqliteStore(options: { dataDir: string; logger: Logger
   const blobs = new FileBlobStore({ root: dataDir, logger });
   try {
     await blobs.init();
+    // Files SQLite and init() have just created (the -wal and -shm of a new database among them).
+    await makeDataDirPrivate(dataDir);
   } catch (error) {
     db.close();
-    throw error;
+    throw fileError(error, dataDir, "making the data directory private");
   }
   logger.debug({ path }, "sqlite store open");
   return new SqliteStore(db, path, blobs, logger);
