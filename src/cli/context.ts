@@ -28,6 +28,7 @@ export async function withStore<T>(
     env: io.env,
     ...(file !== undefined ? { file } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
+    onWarning: (message) => io.stderr.write(`mailroom: warning: ${message}\n`),
   });
   // Commands talk to people; the store's info-level chatter would drown their output.
   const logger = createLogger({ ...config.log, level: "warn" }, io.stderr);

@@ -100,14 +100,17 @@ export const serveCommand: CliCommand = {
     // Watched from the start, so a signal during startup still ends in an orderly stop.
     const signals = watchSignals();
     try {
+      const warnings: string[] = [];
       const config = await loadConfig({
         file: values.config,
         env: io.env,
         dataDir: values["data-dir"],
+        onWarning: (message) => warnings.push(message),
       }).catch((error: unknown) => {
         throw startupError(error);
       });
       const logger = createLogger(config.log, io.stdout);
+      for (const warning of warnings) logger.warn(warning);
       const server = await runServer(config, logger, protocols).catch((error: unknown) => {
         throw startupError(error);
       });

@@ -242,7 +242,13 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-function applyEnv(config: Config, env: NodeJS.ProcessEnv, origins: Origins, issues: string[]): void {
+function applyEnv(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  origins: Origins,
+  issues: string[],
+  warnings: string[],
+): void {
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith("MAILROOM_") || raw === undefined) continue;
     if (name === CONFIG_FILE_VARIABLE || name.startsWith(RESERVED_ENV_PREFIX)) continue;
@@ -253,8 +259,10 @@ function applyEnv(config: Config, env: NodeJS.ProcessEnv, origins: Origins, issu
       continue;
     }
     if (!field) {
+      // Only a warning: deploy scripts and other tools set MAILROOM_* variables of their own, and a
+      // mail server must not stay down for one. An unknown key in the file stays an error.
       const hint = closestMatch(name, FIELDS_BY_ENV.keys());
-      issues.push(`unknown environment variable ${name}${hint ? `; did you mean ${hint}?` : ""}`);
+      warnings.push(`ignoring unknown environment variable ${name}${hint ? `; did you mean ${hint}?` : ""}`);
       continue;
     }
     const source: Source = { kind: "env", name };
@@ -361,11 +369,14 @@ export async function loadConfig(options: {
   file?: string;
   env?: NodeJS.ProcessEnv;
   dataDir?: string;
+  /** Told each problem that does not stop the start (an unknown MAILROOM_* variable). */
+  onWarning?: (message: string) => void;
 }): Promise<Config> {
   const env = options.env ?? process.env;
   const config = defaultConfig();
   const origins = new Origins();
   const issues: string[] = [];
+  const warnings: string[] = [];
 
   const fileOption = options.file ?? (env[CONFIG_FILE_VARIABLE] || undefined);
   if (fileOption !== undefined) {
@@ -373,12 +384,13 @@ export async function loadConfig(options: {
     const values = await readConfigFile(file);
     applyTable(config, values, SCHEMA, "", file, origins, issues);
   }
-  applyEnv(config, env, origins, issues);
+  applyEnv(config, env, origins, issues, warnings);
   if (options.dataDir !== undefined) {
     config.dataDir = path.resolve(options.dataDir);
     origins.set({ path: ["dataDir"] }, "option");
   }
   await validate(config, origins, issues);
   if (issues.length > 0) throw new ConfigError(issues);
+  for (const warning of warnings) options.onWarning?.(warning);
   return config;
 }

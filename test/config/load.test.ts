@@ -279,11 +279,28 @@ describe("every error names its key", () => {
     );
   });
 
-  test("unknown MAILROOM_ variable, with a suggestion", async () => {
-    assert.match(
-      await failure({ env: { MAILROOM_SMTP_MAX_MESAGE_SIZE: "1" } }),
-      /unknown environment variable MAILROOM_SMTP_MAX_MESAGE_SIZE; did you mean MAILROOM_SMTP_MAX_MESSAGE_SIZE\?/,
+  test("an unknown MAILROOM_ variable is a warning with a suggestion, not a refusal to start", async () => {
+    const warnings: string[] = [];
+    const config = await loadConfig({
+      env: { MAILROOM_SMTP_MAX_MESAGE_SIZE: "1", MAILROOM_DIR: "/srv/deploy" },
+      onWarning: (message) => warnings.push(message),
+    });
+    assert.equal(config.smtp.maxMessageSize, 25 * 1024 * 1024, "nothing applied");
+    assert.equal(warnings.length, 2);
+    assert.ok(
+      warnings.some((w) =>
+        /unknown environment variable MAILROOM_SMTP_MAX_MESAGE_SIZE; did you mean MAILROOM_SMTP_MAX_MESSAGE_SIZE\?/.test(
+          w,
+        ),
+      ),
+      warnings.join("\n"),
     );
+    assert.ok(warnings.some((w) => w.includes("MAILROOM_DIR")));
+  });
+
+  test("an unknown key in the TOML file stays an error", async () => {
+    const file = await writeToml("unknown.toml", `[smtp]\nmax_mesage_size = 1\n`);
+    assert.match(await failure({ file, env: {} }), /unknown key smtp\.max_mesage_size/);
   });
 
   test("several problems are reported together", async () => {
