@@ -181,6 +181,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
         : path.join(REPO_ROOT, "src", "cli", "main.ts");
     const env = serverEnv(dataDir, port);
     const domain = options.address.slice(options.address.indexOf("@") + 1);
+    await cli(options.mode, entry, ["init"], env);
     await cli(options.mode, entry, ["domain", "add", domain], env);
     await cli(
       options.mode,

@@ -281,6 +281,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
     const domain = options.address.slice(options.address.indexOf("@") + 1);
     const realServe = await cliLoads(options.mode, entry, env);
     if (realServe) {
+      await cli(options.mode, entry, ["init"], env);
       await cli(options.mode, entry, ["domain", "add", domain], env);
       await cli(
         options.mode,

@@ -185,6 +185,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
         ? await build(path.join(dir, "build"))
         : path.join(REPO_ROOT, "src", "cli", "main.ts");
     const env = serverEnv(dataDir, port, options);
+    await cli(options.mode, entry, ["init"], env);
     await cli(options.mode, entry, ["domain", "add", options.domain], env);
     await cli(
       options.mode,

@@ -1,6 +1,10 @@
 // What a store-backed command runs with: the configuration (file, MAILROOM_* environment, --data-dir),
-// a quiet logger on stderr, and the open store — closed again however the command ends.
+// a quiet logger on stderr, and the open store — closed again however the command ends. A SQLite data
+// directory without a store is refused (only `serve` and `init` create one), so a command run from the
+// wrong directory or with a mistyped --data-dir cannot start a second, empty installation.
 
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/types.js";
@@ -8,19 +12,38 @@ import { createLogger } from "../log/logger.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/types.js";
 import { type ParsedArgs, stringOption } from "./args.js";
-import type { CliIo } from "./command.js";
+import { CliError, type CliIo, ExitCode } from "./command.js";
 
 export interface CliContext {
   config: Config;
   logger: Logger;
   store: Store;
+  /** False when this command created the store (`init` only). */
+  existed: boolean;
 }
 
-/** Opens config and store from the --config/--data-dir values, runs `action`, and closes the store. */
+/** Whether the SQLite data directory holds a store; a PostgreSQL store counts as there. */
+async function storeIsThere(config: Config): Promise<boolean> {
+  if (config.store !== "sqlite") return true;
+  try {
+    await stat(join(config.dataDir, "mailroom.db"));
+    return true;
+  } catch (error) {
+    // Anything else (a file where the directory should be, no permission) is for the store's open to
+    // report with its own words.
+    return (error as NodeJS.ErrnoException).code !== "ENOENT";
+  }
+}
+
+/**
+ * Opens config and store from the --config/--data-dir values, runs `action`, and closes the store.
+ * Without `create`, a data directory that holds no store stops the command (exit 66).
+ */
 export async function withStore<T>(
   values: ParsedArgs["values"],
   io: CliIo,
   action: (context: CliContext) => Promise<T>,
+  options: { create?: boolean } = {},
 ): Promise<T> {
   const file = stringOption(values, "config");
   const dataDir = stringOption(values, "data-dir");
@@ -32,9 +55,16 @@ export async function withStore<T>(
   });
   // Commands talk to people; the store's info-level chatter would drown their output.
   const logger = createLogger({ ...config.log, level: "warn" }, io.stderr);
+  const existed = await storeIsThere(config);
+  if (!existed && options.create !== true) {
+    throw new CliError(
+      `no mailroom store in ${config.dataDir}; point the command at the server's data directory with --data-dir DIR, --config FILE or MAILROOM_DATA_DIR (or create a new store there with 'mailroom init')`,
+      ExitCode.noInput,
+    );
+  }
   const store = await openStore({ store: config.store, dataDir: config.dataDir, logger });
   try {
-    return await action({ config, logger, store });
+    return await action({ config, logger, store, existed });
   } finally {
     await store.close();
   }

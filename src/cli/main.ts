@@ -10,6 +10,7 @@ import { aliasCommand } from "./alias.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { dkimCommand } from "./dkim.js";
 import { domainCommand } from "./domain.js";
+import { initCommand } from "./init.js";
 import { mailCommand } from "./mail.js";
 import { migrateCommand } from "./migrate.js";
 import { queueCommand } from "./queue.js";
@@ -21,6 +22,7 @@ import { userCommand } from "./user.js";
 
 export const commands: readonly CliCommand[] = [
   serveCommand,
+  initCommand,
   domainCommand,
   userCommand,
   tokenCommand,

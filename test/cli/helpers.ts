@@ -70,8 +70,11 @@ export async function runCli(
   return { code, stdout: out(), stderr: err().toString("utf8") };
 }
 
+/** A fresh data directory with an empty store in it, made by `mailroom init`. */
 export async function makeDataDir(): Promise<{ dataDir: string; cleanup(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), "mailroom-cli-"));
+  const init = await runCli(["init", "--data-dir", dataDir]);
+  if (init.code !== 0) throw new Error(`mailroom init failed: ${init.stderr}`);
   return { dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
 }
 

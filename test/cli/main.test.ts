@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseCommandArgs, storeOptions } from "../../src/cli/args.js";
@@ -114,6 +114,43 @@ describe("mailroom dispatcher", () => {
     const parsed = parseCommandArgs(["list", "--data-dir", "/d", "--", "--weird"], storeOptions, "x");
     assert.deepEqual(parsed.positionals, ["list", "--weird"]);
     assert.equal(parsed.values["data-dir"], "/d");
+  });
+});
+
+describe("only serve and init create a store", () => {
+  test("a command on a directory with no store stops with exit 66 and creates nothing", async () => {
+    const { dataDir, cleanup } = await makeDataDir();
+    try {
+      const wrong = join(dataDir, "typo");
+      const run = await runCli(["domain", "add", "example.org", "--data-dir", wrong]);
+      assert.equal(run.code, ExitCode.noInput);
+      assert.match(
+        run.stderr,
+        /^mailroom: no mailroom store in .*typo; point the command at .*--data-dir.*--config.*MAILROOM_DATA_DIR/,
+      );
+      assert.equal(run.stderr.trimEnd().split("\n").length, 1, "one line");
+      await assert.rejects(stat(wrong), { code: "ENOENT" });
+      const viaEnv = await runCli(["user", "list"], { env: { MAILROOM_DATA_DIR: wrong } });
+      assert.equal(viaEnv.code, ExitCode.noInput);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test("init creates the store (a 0700 directory), and a second init changes nothing", async () => {
+    const { dataDir, cleanup } = await makeDataDir();
+    try {
+      const fresh = join(dataDir, "new");
+      const first = await runCli(["init", "--data-dir", fresh]);
+      assert.equal(first.code, ExitCode.ok, first.stderr);
+      assert.match(first.stdout.toString(), /^created a mailroom store in .*new\n$/);
+      assert.equal((await stat(fresh)).mode & 0o777, 0o700);
+      const again = await runCli(["init", "--data-dir", fresh]);
+      assert.match(again.stdout.toString(), /already holds a mailroom store/);
+      assert.equal((await runCli(["domain", "add", "example.org", "--data-dir", fresh])).code, ExitCode.ok);
+    } finally {
+      await cleanup();
+    }
   });
 });
 
