@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe } from "node:test";
 import type { Mailbox, MailboxEvent, Store, User } from "../../src/store/types.js";
 import { describeBlobsContract } from "./blobs.js";
+import { describeChangesContract } from "./changes.js";
 import { describeDirectoryContract } from "./directory.js";
 import { describeEventsContract } from "./events.js";
 import { describeImport } from "./import.js";
@@ -70,5 +71,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeLocksContract(context);
     describeEventsContract(context);
     describeImport(context);
+    describeChangesContract(context);
   });
 }

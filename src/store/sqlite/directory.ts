@@ -197,6 +197,9 @@ export class SqliteDirectory implements DirectoryStore {
       );
       this.database.run("DELETE FROM mailboxes WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM subscriptions WHERE user_id = ?", user.id);
+      this.database.run("DELETE FROM thread_keys WHERE user_id = ?", user.id);
+      this.database.run("DELETE FROM changes WHERE user_id = ?", user.id);
+      this.database.run("DELETE FROM change_counters WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM users WHERE id = ?", user.id);
       this.database.dropUnreferenced(messageIds, effects);
       effects.events.push({ kind: "mailboxes", userId: user.id });
