@@ -10,7 +10,9 @@ export class StoreError extends Error {
       | "unavailable"
       | "full"
       | "locked"
-      | "not-empty",
+      | "not-empty"
+      // RFC 8620 §5.2: the history no longer reaches back to the state given (or never held it).
+      | "cannotCalculateChanges",
     message: string,
     options?: { cause?: unknown },
   ) {

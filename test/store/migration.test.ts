@@ -117,3 +117,72 @@ test("a schema 2 database upgrades: old messages have no header block, subscript
     }
   });
 });
+
+test("a schema 4 database upgrades: entries get thread ids from their header blocks, history starts at 0", async () => {
+  await withTempDir(async (dataDir) => {
+    const path = join(dataDir, "mailroom.db");
+    const old = new Database(path);
+    migrate(old, path, 4);
+    const header = (lines: string) => Buffer.from(`${lines}\r\n`);
+    const insertBody = old.prepare(
+      "INSERT INTO messages (id, size, created_at, header) VALUES (?, 100, 0, ?)",
+    );
+    const insertEntry = old.prepare(
+      `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
+       VALUES (?, ?, ?, '[]', 0, ?, 100, 2)`,
+    );
+    old.exec(`
+      INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', 0);
+      INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
+        VALUES (1, 'a@old.example', 1, 'h', 's', 0);
+      INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
+        VALUES (1, 1, 'INBOX', NULL, 1, 1, 5, 2), (2, 1, 'Archive', '\\Archive', 1, 2, 2, 2);
+    `);
+    insertBody.run(
+      "01reply0000000000000",
+      header("Message-ID: <r@x>\r\nIn-Reply-To: <p@x>\r\nSubject: Re: p\r\n"),
+    );
+    insertBody.run("01parent000000000000", header("Message-ID: <p@x>\r\nSubject: p\r\n"));
+    insertBody.run("01other0000000000000", header("Message-ID: <o@x>\r\nSubject: p\r\n"));
+    insertBody.run("01noheader0000000000", null);
+    insertEntry.run(1, 1, "01parent000000000000", 1000);
+    insertEntry.run(1, 2, "01reply0000000000000", 2000);
+    insertEntry.run(1, 3, "01other0000000000000", 3000);
+    insertEntry.run(1, 4, "01noheader0000000000", 4000);
+    insertEntry.run(2, 1, "01reply0000000000000", 2000);
+    old.close();
+
+    const store = await openSqliteStore({ dataDir, logger: silentLogger });
+    try {
+      const threads = new Map(
+        [...(await store.messages.listMessages(1)), ...(await store.messages.listMessages(2))].map((m) => [
+          `${m.mailboxId}/${m.uid}`,
+          m.threadId,
+        ]),
+      );
+      assert.deepEqual(Object.fromEntries(threads), {
+        "1/1": "01parent000000000000",
+        "1/2": "01parent000000000000",
+        "1/3": "01other0000000000000",
+        "1/4": "01noheader0000000000",
+        "2/1": "01parent000000000000",
+      });
+      for (const type of ["Email", "Mailbox", "Thread"] as const) {
+        assert.equal(await store.changes.state(1, type), "0");
+      }
+      // The backfilled keys lead new messages into the old threads.
+      const writer = await store.blobs.createBlobWriter();
+      await writer.write(
+        Buffer.from("Message-ID: <n@x>\r\nReferences: <p@x> <r@x>\r\nSubject: Re: p\r\n\r\nhi\r\n"),
+      );
+      const fresh = await writer.finish();
+      const appended = await store.messages.append(1, fresh, [], new Date());
+      assert.equal(appended.threadId, "01parent000000000000");
+      const changes = await store.changes.changesSince(1, "Thread", "0");
+      assert.deepEqual(changes.updated, ["01parent000000000000"]);
+      assert.equal((await store.messages.listThread(1, "01parent000000000000")).length, 4);
+    } finally {
+      await store.close();
+    }
+  });
+});

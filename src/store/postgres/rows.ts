@@ -54,6 +54,7 @@ export interface MessageRow {
   internal_date: Date;
   size: string;
   modseq: string;
+  thread_id: string;
 }
 
 export interface QueueRow {
@@ -113,6 +114,7 @@ export function toMessage(row: MessageRow): MailboxMessage {
     internalDate: row.internal_date,
     size: Number(row.size),
     modseq: Number(row.modseq),
+    threadId: row.thread_id,
   };
 }
 

@@ -3,12 +3,15 @@
 
 import type { Logger } from "pino";
 import { newQueueId } from "../ids.js";
+import type { ThreadHeaders } from "../threading.js";
 import type { DeliveryInput, DeliveryResult } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
+import { writeChanges } from "./changes.js";
 import { type Effects, emptyEffects, type SqliteDatabase } from "./database.js";
 import { allocate, insertEntry } from "./entries.js";
 import { sqliteError } from "./errors.js";
 import { requireMailbox } from "./mailbox-rows.js";
+import { placeEntry, storedThreadHeaders } from "./threads.js";
 import { normalizeFlags } from "./validate.js";
 
 /** Deliveries committed together at most; the rest wait for the next group. */
@@ -61,9 +64,11 @@ export class GroupCommit {
   private async commitGroup(): Promise<void> {
     const group = this.pending.splice(0, MAX_GROUP);
     const outcomes: Array<{ result: DeliveryResult; effects: Effects } | { error: unknown }> = [];
-    const deliverOne = this.database.db.transaction((input: DeliveryInput, effects: Effects) =>
-      this.applyDelivery(input, effects),
-    );
+    const deliverOne = this.database.db.transaction((input: DeliveryInput, effects: Effects) => {
+      const result = this.applyDelivery(input, effects);
+      writeChanges(this.database, effects.changes);
+      return result;
+    });
     try {
       this.database.db
         .transaction(() => {
@@ -102,9 +107,22 @@ export class GroupCommit {
     this.blobs.insertMessageRow(input.blob);
     const internalDate = input.internalDate.getTime();
     const uids: DeliveryResult["uids"] = [];
+    let headers: ThreadHeaders | undefined;
+    const threadHeaders = () => {
+      headers ??= storedThreadHeaders(this.database, input.blob.id, this.blobs.headerOf(input.blob.id));
+      return headers;
+    };
     for (const target of input.mailboxes) {
       const mailbox = requireMailbox(this.database, target.mailboxId);
       const { firstUid, modseq } = allocate(this.database, mailbox.id, 1);
+      const threadId = placeEntry(
+        this.database,
+        effects.changes,
+        mailbox.user_id,
+        input.blob.id,
+        threadHeaders,
+      );
+      effects.changes.record(mailbox.user_id, "Mailbox", mailbox.id, "u");
       insertEntry(
         this.database,
         mailbox.id,
@@ -114,6 +132,7 @@ export class GroupCommit {
         internalDate,
         input.blob.size,
         modseq,
+        threadId,
       );
       uids.push({ mailboxId: mailbox.id, uid: firstUid });
       effects.events.push({
