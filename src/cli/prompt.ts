@@ -2,6 +2,7 @@
 // (the first line of stdin).
 
 import { StringDecoder } from "node:string_decoder";
+import { ProhibitedStringError, prepareStored } from "../auth/saslprep.js";
 import { CliError, type CliIo, ExitCode } from "./command.js";
 
 /** Longest password accepted, in characters (typed) or bytes (piped): a bound, not a policy. */
@@ -18,7 +19,8 @@ export const EXIT_INTERRUPTED = 130;
 
 /**
  * Reads a new password: prompted twice without echo when stdin is a terminal (unless `fromStdin`),
- * else the first line of stdin. Refuses an empty one and one shorter than MIN_PASSWORD_LENGTH.
+ * else the first line of stdin. Refuses an empty one, one shorter than MIN_PASSWORD_LENGTH and one
+ * SASLprep prohibits (no client could log in with it).
  */
 export async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<string> {
   let password: string;
@@ -41,6 +43,12 @@ export async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<st
     throw new CliError(
       `password refused: it has ${length} character${length === 1 ? "" : "s"}, fewer than ${MIN_PASSWORD_LENGTH}; nothing was changed, choose a longer one (a few words make a good one)`,
     );
+  }
+  try {
+    prepareStored(password);
+  } catch (error) {
+    if (!(error instanceof ProhibitedStringError)) throw error;
+    throw new CliError(`password refused: ${error.message}; nothing was changed, choose another`);
   }
   return password;
 }

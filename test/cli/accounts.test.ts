@@ -89,6 +89,13 @@ describe("domain, user and alias commands", () => {
     assert.equal((await cli(["user", "remove", "short@example.org"])).code, 0);
   });
 
+  test("a password SASLprep (RFC 4013) prohibits is refused with the reason", async () => {
+    const run = await cli(["user", "add", "bell@example.org"], { stdin: "ring the \u0007 bell\n" });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /password refused: it contains a character SASLprep \(RFC 4013 §2\.3\) forbids/);
+    assert.equal(await withTestStore(dataDir, (store) => store.directory.getUser("bell@example.org")), null);
+  });
+
   test("a password longer than the bound is refused", async () => {
     const run = await cli(["user", "add", "long@example.org"], { stdin: `${"x".repeat(5000)}\n` });
     assert.equal(run.code, 1);
