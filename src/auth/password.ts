@@ -3,13 +3,14 @@
 // - a SCRAM-SHA-256 verifier (RFC 5802 §3, RFC 7677), for SCRAM, which needs StoredKey/ServerKey
 //   rather than something only a cleartext password can be checked against.
 //
-// Passwords are normalised with NFKC before either derivation. RFC 5802 §2.2 asks for SASLprep
-// (RFC 4013); NFKC is its normalisation step, and we approximate the whole profile by it (the mapping
-// and prohibition tables are not applied). Applying the same step to both forms keeps them consistent,
-// so a password typed on one client is accepted by every mechanism.
+// Passwords go through SASLprep (RFC 4013, as RFC 5802 §2.2 asks) before either derivation: the same
+// step for both forms keeps them consistent, so a password typed on one client is accepted by every
+// mechanism. Hashes made before SASLprep (NFKC alone) still verify unless the password held a
+// non-ASCII space or a character SASLprep maps to nothing.
 
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import type { StoredCredentials } from "../store/types.js";
+import { prepareQuery, prepareStored } from "./saslprep.js";
 import { createScramVerifier, formatScramVerifier } from "./scram-verifier.js";
 
 export interface ScryptParameters {
@@ -47,10 +48,6 @@ export interface ParsedScryptHash {
   hash: Buffer;
 }
 
-export function normalizePassword(password: string): string {
-  return password.normalize("NFKC");
-}
-
 export async function hashPassword(password: string): Promise<StoredCredentials> {
   const scram = await createScramVerifier(password);
   return {
@@ -59,14 +56,17 @@ export async function hashPassword(password: string): Promise<StoredCredentials>
   };
 }
 
-/** The scrypt half of hashPassword(), in the form `$scrypt$ln=14,r=8,p=1$<salt b64>$<hash b64>`. */
+/**
+ * The scrypt half of hashPassword(), in the form `$scrypt$ln=14,r=8,p=1$<salt b64>$<hash b64>`.
+ * Throws ProhibitedStringError for a password SASLprep forbids.
+ */
 export async function hashPasswordScrypt(
   password: string,
   parameters: ScryptParameters = DEFAULT_SCRYPT_PARAMETERS,
   salt: Buffer = randomBytes(SALT_BYTES),
 ): Promise<string> {
   checkParameters(parameters);
-  const hash = await deriveScrypt(password, salt, KEY_BYTES, parameters);
+  const hash = await deriveScrypt(prepareStored(password), salt, KEY_BYTES, parameters);
   return formatScryptHash({ parameters, salt, hash });
 }
 
@@ -76,8 +76,16 @@ export async function hashPasswordScrypt(
  */
 export async function verifyPasswordHash(password: string, passwordHash: string): Promise<boolean> {
   const parsed = parseScryptHash(passwordHash);
-  const candidate = await deriveScrypt(password, parsed.salt, parsed.hash.length, parsed.parameters);
-  return timingSafeEqual(candidate, parsed.hash);
+  const prepared = prepareQuery(password);
+  // A password SASLprep forbids matches nothing, but still costs a derivation, so it is refused in the
+  // same time as a wrong one.
+  const candidate = await deriveScrypt(
+    prepared ?? password,
+    parsed.salt,
+    parsed.hash.length,
+    parsed.parameters,
+  );
+  return prepared !== null && timingSafeEqual(candidate, parsed.hash);
 }
 
 export function formatScryptHash({ parameters, salt, hash }: ParsedScryptHash): string {
@@ -147,7 +155,7 @@ function checkParameters({ ln, r, p }: ScryptParameters): void {
 }
 
 function deriveScrypt(
-  password: string,
+  prepared: string,
   salt: Buffer,
   length: number,
   { ln, r, p }: ScryptParameters,
@@ -156,7 +164,7 @@ function deriveScrypt(
   // Node's default maxmem (32 MiB) is exactly 128·N·r at ln=15, which it rejects; allow twice the need.
   const maxmem = 256 * N * r * p;
   return new Promise((resolve, reject) => {
-    scrypt(normalizePassword(password), salt, length, { N, r, p, maxmem }, (error, key) => {
+    scrypt(prepared, salt, length, { N, r, p, maxmem }, (error, key) => {
       if (error) reject(error);
       else resolve(key);
     });

@@ -3,6 +3,7 @@
 // mechanism, the client, and password.ts.
 
 import { createHash, createHmac, pbkdf2, randomBytes } from "node:crypto";
+import { prepareStored } from "./saslprep.js";
 
 /** RFC 7677 §4: the iteration count SHOULD be at least 4096. Raise here for new passwords. */
 export const DEFAULT_SCRAM_ITERATIONS = 4096;
@@ -40,12 +41,13 @@ export function xorBuffers(a: Buffer, b: Buffer): Buffer {
   return out;
 }
 
-/** Hi() of RFC 5802 §2.2 is PBKDF2 with HMAC as the PRF and one output block. */
-export function saltedPassword(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
-  // SASLprep (RFC 4013) approximated by NFKC, as in password.ts.
-  const normalized = password.normalize("NFKC");
+/**
+ * Hi() of RFC 5802 §2.2 is PBKDF2 with HMAC as the PRF and one output block; `prepared` has been
+ * through SASLprep (saslprep.ts).
+ */
+export function saltedPassword(prepared: string, salt: Buffer, iterations: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    pbkdf2(normalized, salt, iterations, KEY_BYTES, "sha256", (error, key) => {
+    pbkdf2(prepared, salt, iterations, KEY_BYTES, "sha256", (error, key) => {
       if (error) reject(error);
       else resolve(key);
     });
@@ -66,7 +68,7 @@ export async function createScramVerifier(
 ): Promise<ScramVerifier> {
   const iterations = options.iterations ?? DEFAULT_SCRAM_ITERATIONS;
   const salt = options.salt ?? randomBytes(SALT_BYTES);
-  const salted = await saltedPassword(password, salt, iterations);
+  const salted = await saltedPassword(prepareStored(password), salt, iterations);
   return { iterations, salt, storedKey: sha256(clientKeyOf(salted)), serverKey: serverKeyOf(salted) };
 }
 

@@ -21,7 +21,8 @@ const HELP = `Usage: mailroom user <action> [options]
 Manage mail accounts. Each user is a full address on a domain served here.
 
 Actions:
-  add EMAIL        create a user; asks for the password twice on a terminal
+  add EMAIL        create a user; asks for the password (at least 8 characters)
+                   twice on a terminal
   list [DOMAIN]    list users, of every domain or of one
   remove EMAIL     delete a user with all of its mailboxes and mail
   passwd EMAIL     set a new password

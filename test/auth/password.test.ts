@@ -7,6 +7,7 @@ import {
   parseScryptHash,
   verifyPasswordHash,
 } from "../../src/auth/password.js";
+import { ProhibitedStringError } from "../../src/auth/saslprep.js";
 import {
   createScramVerifier,
   parseScramVerifier,
@@ -48,9 +49,28 @@ describe("hashPassword / verifyPasswordHash", () => {
     assert.equal(await verifyPasswordHash("pw", hash.replace("ln=5", "ln=6")), false);
   });
 
-  it("normalises passwords with NFKC (the SASLprep approximation)", async () => {
+  it("prepares passwords with SASLprep (RFC 4013): NFKC, mapped spaces, characters mapped to nothing", async () => {
     const hash = await hashPasswordScrypt("\uFB01le", { ln: 4, r: 8, p: 1 }); // "ﬁle" with a ligature
     assert.equal(await verifyPasswordHash("file", hash), true);
+    // RFC 4013 §3's first example: a soft hyphen maps to nothing (NFKC alone keeps it).
+    const hyphen = await hashPasswordScrypt("I\u00ADX", { ln: 4, r: 8, p: 1 });
+    assert.equal(await verifyPasswordHash("IX", hyphen), true);
+    const verifier = await createScramVerifier("I\u00ADX", { iterations: 4096, salt: Buffer.alloc(16, 1) });
+    const plain = await createScramVerifier("IX", { iterations: 4096, salt: Buffer.alloc(16, 1) });
+    assert.deepEqual(verifier, plain);
+    // An em space maps to a plain space.
+    const spaced = await hashPasswordScrypt("two\u2003words", { ln: 4, r: 8, p: 1 });
+    assert.equal(await verifyPasswordHash("two words", spaced), true);
+  });
+
+  it("refuses to store a password SASLprep prohibits, and such a login matches nothing", async () => {
+    await assert.rejects(hashPassword("bell\u0007ring"), ProhibitedStringError);
+    await assert.rejects(hashPassword("private\uE000use"), ProhibitedStringError);
+    // RFC 4013 §3: mixed right-to-left and left-to-right text is prohibited.
+    await assert.rejects(hashPassword("\u0627\u0031a"), ProhibitedStringError);
+    const hash = await hashPasswordScrypt("bellring", { ln: 4, r: 8, p: 1 });
+    assert.equal(await verifyPasswordHash("bell\u0007ring", hash), false);
+    assert.equal(await verifyPasswordHash("bellring", hash), true);
   });
 
   it("rejects a hash whose bytes were tampered with", async () => {

@@ -51,6 +51,14 @@ describe("PLAIN", () => {
     );
   });
 
+  it("applies SASLprep to the name and password (RFC 4013 §3: a soft hyphen maps to nothing)", async () => {
+    assertSuccess(
+      await begin("PLAIN").start(plain("\0ali\u00ADce@example.org\0s3\u00ADcret")),
+      "alice@example.org",
+    );
+    assertFailure(await begin("PLAIN").start(plain("\0alice@example.org\0s3cret\u0007")), "bad-credentials");
+  });
+
   it("fails a wrong password and an unknown user alike", async () => {
     assertFailure(await begin("PLAIN").start(plain("\0alice@example.org\0S3cret")), "bad-credentials");
     assertFailure(await begin("PLAIN").start(plain("\0nobody@example.org\0s3cret")), "bad-credentials");
@@ -101,6 +109,14 @@ describe("LOGIN", () => {
     const exchange = begin("LOGIN");
     assertChallenge(await exchange.start(plain("ALICE@example.org")), "Password:");
     assertSuccess(await exchange.next(plain("s3cret")), "alice@example.org");
+  });
+
+  it("applies SASLprep to the name and password (RFC 4013 §3: a soft hyphen maps to nothing)", async () => {
+    assertSuccess(
+      await begin("PLAIN").start(plain("\0ali\u00ADce@example.org\0s3\u00ADcret")),
+      "alice@example.org",
+    );
+    assertFailure(await begin("PLAIN").start(plain("\0alice@example.org\0s3cret\u0007")), "bad-credentials");
   });
 
   it("fails a wrong password and an unknown user alike", async () => {

@@ -93,6 +93,21 @@ describe("SCRAM-SHA-256 server", () => {
     assert.ok(step.kind === "success" && step.data && client.verify(step.data));
   });
 
+  it("SASLprep on both sides: a soft hyphen in the name or password maps to nothing (RFC 4013 §3)", async () => {
+    const client = scramClient("ali\u00ADce@example.org", "s3\u00ADcret");
+    assert.match(client.first().toString(), /^n,,n=alice@example\.org,r=/);
+    const exchange = begin();
+    const serverFirst = assertChallenge(await exchange.start(client.first()));
+    assertSuccess(await exchange.next(await client.final(serverFirst)), "alice@example.org");
+  });
+
+  it("the client refuses to use a password SASLprep prohibits", async () => {
+    const client = scramClient("alice@example.org", "s3cret\u0007");
+    const exchange = begin();
+    const serverFirst = assertChallenge(await exchange.start(client.first()));
+    await assert.rejects(client.final(serverFirst), /the password cannot be used: .*SASLprep/);
+  });
+
   it("decodes =2C and =3D in user names", async () => {
     const client = scramClient("a,b=c@example.org", "odd");
     assert.match(client.first().toString(), /^n,,n=a=2Cb=3Dc@example\.org,r=/);

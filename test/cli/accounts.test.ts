@@ -73,6 +73,29 @@ describe("domain, user and alias commands", () => {
     assert.equal(await withTestStore(dataDir, (store) => store.directory.getUser("carol@example.org")), null);
   });
 
+  test("a password shorter than 8 characters is refused by add and passwd, and changes nothing", async () => {
+    const short = await cli(["user", "add", "short@example.org"], { stdin: "seven77\n" });
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /password refused: it has 7 characters, fewer than 8; nothing was changed/);
+    assert.equal(await withTestStore(dataDir, (store) => store.directory.getUser("short@example.org")), null);
+    // Characters, not bytes: "pässwör" is 9 bytes of UTF-8 but 7 characters.
+    const accented = await cli(["user", "add", "short@example.org"], { stdin: "pässwör\n" });
+    assert.match(accented.stderr, /it has 7 characters/);
+    const passwd = await cli(["user", "passwd", "alice@example.org"], { stdin: "tiny\n" });
+    assert.equal(passwd.code, 1);
+    assert.equal(await passwordOf("alice@example.org", "correct horse"), true);
+    const eight = await cli(["user", "add", "short@example.org"], { stdin: "eight888\n" });
+    assert.equal(eight.code, 0, eight.stderr);
+    assert.equal((await cli(["user", "remove", "short@example.org"])).code, 0);
+  });
+
+  test("a password SASLprep (RFC 4013) prohibits is refused with the reason", async () => {
+    const run = await cli(["user", "add", "bell@example.org"], { stdin: "ring the \u0007 bell\n" });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /password refused: it contains a character SASLprep \(RFC 4013 §2\.3\) forbids/);
+    assert.equal(await withTestStore(dataDir, (store) => store.directory.getUser("bell@example.org")), null);
+  });
+
   test("a password longer than the bound is refused", async () => {
     const run = await cli(["user", "add", "long@example.org"], { stdin: `${"x".repeat(5000)}\n` });
     assert.equal(run.code, 1);
@@ -80,12 +103,12 @@ describe("domain, user and alias commands", () => {
   });
 
   test("the terminal prompt: no echo, backspace edits, asked twice", async () => {
-    const tty = { keystrokes: ["tyop\x7f\x7fpo\x1b[Dx\r", "typox\r"], rawModes: [] as boolean[] };
+    const tty = { keystrokes: ["tyop\x7f\x7fpo\x1b[D words\r", "typo words\r"], rawModes: [] as boolean[] };
     const run = await cli(["user", "add", "carol@example.org"], { tty });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, "Password: \nAgain: \nadded user carol@example.org\n");
     assert.deepEqual(tty.rawModes, [true, false]);
-    assert.equal(await passwordOf("carol@example.org", "typox"), true);
+    assert.equal(await passwordOf("carol@example.org", "typo words"), true);
   });
 
   test("the terminal prompt: different passwords or Ctrl-C change nothing", async () => {
@@ -99,15 +122,15 @@ describe("domain, user and alias commands", () => {
     assert.equal(interrupted.code, 130);
     assert.match(interrupted.stderr, /mailroom: aborted; nothing was changed\n$/);
     assert.deepEqual(tty.rawModes, [true, false]);
-    assert.equal(await passwordOf("carol@example.org", "typox"), true);
+    assert.equal(await passwordOf("carol@example.org", "typo words"), true);
   });
 
   test("user passwd with a piped password; unknown users are refused", async () => {
     const run = await cli(["user", "passwd", "alice@example.org", "--password-stdin"], {
-      stdin: "new one\n",
+      stdin: "a new one\n",
     });
     assert.deepEqual([run.code, run.stderr], [0, "changed the password of alice@example.org\n"]);
-    assert.equal(await passwordOf("alice@example.org", "new one"), true);
+    assert.equal(await passwordOf("alice@example.org", "a new one"), true);
     const unknown = await cli(["user", "passwd", "ghost@example.org"], { stdin: "x\n" });
     assert.equal(unknown.code, 1);
     assert.equal(

@@ -1,5 +1,6 @@
 // PLAIN (RFC 4616): one message, [authzid] NUL authcid NUL passwd, UTF-8.
 
+import { prepareQuery } from "../saslprep.js";
 import type { SaslStep } from "../types.js";
 import type { CredentialBackend } from "./backend.js";
 import { challenge, decodeUtf8, failure, MechanismExchange } from "./exchange.js";
@@ -36,9 +37,12 @@ export class PlainExchange extends MechanismExchange {
   }
 }
 
-/** User names are full addresses, compared lower-cased after NFKC (our approximation of SASLprep). */
+/**
+ * User names are full addresses, compared lower-cased after SASLprep. A name SASLprep forbids is left
+ * as given: it holds a character no stored address has, so it fails like an unknown user.
+ */
 export function normalizeUsername(name: string): string {
-  return name.normalize("NFKC").toLowerCase();
+  return (prepareQuery(name) ?? name).toLowerCase();
 }
 
 /** The PLAIN initial response for a client: empty authzid, then user and password. */

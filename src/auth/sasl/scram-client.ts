@@ -2,6 +2,7 @@
 // the gs2 header is "n,,". Messages are bytes; the protocol base64-encodes them on the wire.
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { ProhibitedStringError, prepareQuery } from "../saslprep.js";
 import {
   clientKeyOf,
   hmacSha256,
@@ -52,8 +53,8 @@ export function scramClient(
     throw new ScramClientError("client nonce must be printable ASCII without ','");
   const minIterations = options.minIterations ?? MIN_SCRAM_ITERATIONS;
   const maxIterations = options.maxIterations ?? MAX_SCRAM_ITERATIONS;
-  // SASLprep approximated by NFKC, as on the server.
-  const clientFirstBare = `n=${encodeSaslName(username.normalize("NFKC"))},r=${clientNonce}`;
+  // A name SASLprep forbids goes as typed, and the server refuses it like an unknown user.
+  const clientFirstBare = `n=${encodeSaslName(prepareQuery(username) ?? username)},r=${clientNonce}`;
   let expectedServerSignature: Buffer | null = null;
 
   return {
@@ -92,7 +93,10 @@ export function scramClient(
           `server asks for ${iterations} iterations, outside the accepted ${minIterations}–${maxIterations}`,
         );
       }
-      const salted = await saltedPassword(password, salt, iterations);
+      const prepared = prepareQuery(password);
+      if (prepared === null)
+        throw new ScramClientError(`the password cannot be used: ${new ProhibitedStringError().message}`);
+      const salted = await saltedPassword(prepared, salt, iterations);
       const clientKey = clientKeyOf(salted);
       const withoutProof = `c=${Buffer.from(GS2_HEADER).toString("base64")},r=${r.value}`;
       const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
