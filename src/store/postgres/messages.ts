@@ -44,11 +44,27 @@ export class PostgresMessages implements MessageStore {
     if (rows.length === 0) throw new StoreError("not-found", `no mailbox with id ${mailboxId}`);
   }
 
-  /** Locks a finished body against removal until this transaction ends; returns its size and header block. */
-  private async finishedBlob(tx: Tx, blob: BlobRef): Promise<{ size: number; header: Buffer | null }> {
-    const result = await tx.client.query<{ size: string; complete: boolean; header: Buffer | null }>(
-      "SELECT size, complete, header FROM blobs WHERE id = $1 FOR KEY SHARE",
-      [blob.id],
+  /**
+   * Locks a finished body against removal until this transaction ends; returns its size, and the thread
+   * it takes in each of `mailboxIds` (unknown ones are left to lockMailboxes to report). Threads are
+   * placed before the mailboxes are locked, so the lock, which serialises a mailbox's writers, is not
+   * held across those round trips.
+   */
+  private async finishedBlob(
+    tx: Tx,
+    blob: BlobRef,
+    mailboxIds: readonly number[],
+  ): Promise<{ size: number; threads: Map<number, string> }> {
+    const result = await tx.client.query<{
+      size: string;
+      complete: boolean;
+      header: Buffer | null;
+      owners: Array<[number, number]> | null;
+    }>(
+      `SELECT size, complete, header,
+              (SELECT json_agg(json_build_array(id, user_id)) FROM mailboxes WHERE id = ANY($2::bigint[])) AS owners
+       FROM blobs WHERE id = $1 FOR KEY SHARE`,
+      [blob.id, mailboxIds],
     );
     const row = result.rows[0];
     if (!row?.complete) {
@@ -57,7 +73,17 @@ export class PostgresMessages implements MessageStore {
         `no finished message body ${blob.id}; call finish() on its writer first`,
       );
     }
-    return { size: Number(row.size), header: row.header };
+    const threads = new Map<number, string>();
+    const byUser = new Map<number, string>();
+    for (const [mailboxId, userId] of row.owners ?? []) {
+      let threadId = byUser.get(userId);
+      if (threadId === undefined) {
+        threadId = await placeNew(tx, userId, blob.id, row.header);
+        byUser.set(userId, threadId);
+      }
+      threads.set(mailboxId, threadId);
+    }
+    return { size: Number(row.size), threads };
   }
 
   async deliver(input: DeliveryInput): Promise<DeliveryResult> {
@@ -74,7 +100,11 @@ export class PostgresMessages implements MessageStore {
       return { id: newQueueId(), recipient, dsn: entry.dsn ?? {} };
     });
     return this.database.tx(async (tx) => {
-      const { size, header } = await this.finishedBlob(tx, input.blob);
+      const { size, threads } = await this.finishedBlob(
+        tx,
+        input.blob,
+        input.mailboxes.map((entry) => entry.mailboxId),
+      );
       const locked = await lockMailboxes(
         tx,
         input.mailboxes.map((entry) => entry.mailboxId),
@@ -87,7 +117,7 @@ export class PostgresMessages implements MessageStore {
         );
         const { firstUid, modseq, userId } = await allocate(tx, mailboxId, indexes.length);
         added.set(mailboxId, { userId, uids: [], modseq });
-        const threadId = await placeNew(tx, userId, input.blob.id, header);
+        const threadId = threads.get(mailboxId) as string;
         tx.changes.record(userId, "Mailbox", mailboxId, "u");
         for (const [offset, index] of indexes.entries()) {
           const uid = firstUid + offset;
@@ -130,10 +160,10 @@ export class PostgresMessages implements MessageStore {
   ): Promise<MailboxMessage> {
     const normalized = normalizeFlags(flags);
     return this.database.tx(async (tx) => {
-      const { size, header } = await this.finishedBlob(tx, blob);
+      const { size, threads } = await this.finishedBlob(tx, blob, [mailboxId]);
       await lockMailboxes(tx, [mailboxId]);
       const { firstUid, modseq, userId } = await allocate(tx, mailboxId, 1);
-      const threadId = await placeNew(tx, userId, blob.id, header);
+      const threadId = threads.get(mailboxId) as string;
       tx.changes.record(userId, "Mailbox", mailboxId, "u");
       const result = await tx.client.query<MessageRow>(
         `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, thread_id)
