@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { createAuthenticator } from "../auth/authenticator.js";
 import { IMPLICIT_TLS_LISTENERS, LISTENER_NAMES } from "../config/defaults.js";
+import { unqualifiedHostnameWarning } from "../config/hostname.js";
 import { ConfigError } from "../config/load.js";
 import type { Config, ListenerName } from "../config/types.js";
 import { type Listener, startListener } from "../net/listener.js";
@@ -119,6 +120,9 @@ export async function runServer(
   undo.push(async () => {
     process.off("SIGUSR1", onQueueSignal);
   });
+
+  const hostnameWarning = unqualifiedHostnameWarning(config.hostname);
+  if (hostnameWarning) logger.warn({ hostname: config.hostname }, hostnameWarning);
 
   try {
     await prepareDataDir(config.dataDir);

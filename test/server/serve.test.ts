@@ -144,6 +144,27 @@ describe("mailroom serve", () => {
     assert.equal(served.stderrText(), "");
   });
 
+  test("a host name without a dot is warned about at start, and the server still runs", async () => {
+    const qualified = serve(["--data-dir", path.join(root, "qualified")]);
+    await qualified.waitForLog(/^mailroom serve started$/);
+    qualified.child.kill("SIGTERM");
+    assert.equal(await qualified.exit, 0);
+    assert.ok(!qualified.logs.some((line) => line.level === "warn"), "no warning for mail.example.test");
+
+    const served = serve(
+      ["--data-dir", path.join(root, "unqualified")],
+      serveEnv({ MAILROOM_HOSTNAME: "vm" }),
+    );
+    await served.waitForLog(/^mailroom serve started$/);
+    served.child.kill("SIGTERM");
+    assert.equal(await served.exit, 0, "the server runs with the name all the same");
+    const warning = served.logs.find((line) =>
+      /^hostname "vm" is not a fully qualified/.test(String(line.msg)),
+    );
+    assert.equal(warning?.level, "warn", `a warning among ${JSON.stringify(served.logs)}`);
+    assert.match(String(warning.msg), /Set hostname = "mail\.example\.org" .*MAILROOM_HOSTNAME/);
+  });
+
   test("a second instance on the same data dir is refused in one line", async () => {
     const dataDir = path.join(root, "shared");
     const first = serve(["--data-dir", dataDir]);
