@@ -73,22 +73,18 @@ export class PostgresChanges implements ChangeStore {
 /** Writes a transaction's changes under the next number of each user's sequence, and trims the history. */
 export async function writeChanges(tx: Tx, keep: number): Promise<void> {
   for (const { userId, rows } of tx.changes.rows()) {
-    // One round trip: the counter is bumped and the rows written under its new number together, since
-    // a delivery holds its mailbox's lock meanwhile.
     const counter = await tx.client.query<{ seq: string; floor: string }>(
-      `WITH bumped AS (
-         INSERT INTO change_counters AS c (user_id, seq, floor) VALUES ($1, 1, 0)
-         ON CONFLICT (user_id) DO UPDATE SET seq = c.seq + 1 RETURNING seq, floor
-       ), written AS (
-         INSERT INTO changes (user_id, type, seq, object_id, kind)
-         SELECT $1, r.type, bumped.seq, r.id, r.kind
-         FROM bumped, jsonb_to_recordset($2::jsonb) AS r(type text, id text, kind text)
-       )
-       SELECT seq, floor FROM bumped`,
-      [userId, JSON.stringify(rows)],
+      `INSERT INTO change_counters AS c (user_id, seq, floor) VALUES ($1, 1, 0)
+       ON CONFLICT (user_id) DO UPDATE SET seq = c.seq + 1 RETURNING seq, floor`,
+      [userId],
     );
     const seq = Number(counter.rows[0]?.seq);
     const floor = Number(counter.rows[0]?.floor);
+    await tx.client.query(
+      `INSERT INTO changes (user_id, type, seq, object_id, kind)
+       SELECT $1, r.type, $2, r.id, r.kind FROM jsonb_to_recordset($3::jsonb) AS r(type text, id text, kind text)`,
+      [userId, seq, JSON.stringify(rows)],
+    );
     const trimTo = trimFloor(seq, floor, keep);
     if (trimTo !== null) {
       await tx.client.query("DELETE FROM changes WHERE user_id = $1 AND seq <= $2", [userId, trimTo]);

@@ -44,27 +44,11 @@ export class PostgresMessages implements MessageStore {
     if (rows.length === 0) throw new StoreError("not-found", `no mailbox with id ${mailboxId}`);
   }
 
-  /**
-   * Locks a finished body against removal until this transaction ends; returns its size, and the thread
-   * it takes in each of `mailboxIds` (unknown ones are left to lockMailboxes to report). Threads are
-   * placed before the mailboxes are locked, so the lock, which serialises a mailbox's writers, is not
-   * held across those round trips.
-   */
-  private async finishedBlob(
-    tx: Tx,
-    blob: BlobRef,
-    mailboxIds: readonly number[],
-  ): Promise<{ size: number; threads: Map<number, string> }> {
-    const result = await tx.client.query<{
-      size: string;
-      complete: boolean;
-      header: Buffer | null;
-      owners: Array<[number, number]> | null;
-    }>(
-      `SELECT size, complete, header,
-              (SELECT json_agg(json_build_array(id, user_id)) FROM mailboxes WHERE id = ANY($2::bigint[])) AS owners
-       FROM blobs WHERE id = $1 FOR KEY SHARE`,
-      [blob.id, mailboxIds],
+  /** Locks a finished body against removal until this transaction ends; returns its size and header block. */
+  private async finishedBlob(tx: Tx, blob: BlobRef): Promise<{ size: number; header: Buffer | null }> {
+    const result = await tx.client.query<{ size: string; complete: boolean; header: Buffer | null }>(
+      "SELECT size, complete, header FROM blobs WHERE id = $1 FOR KEY SHARE",
+      [blob.id],
     );
     const row = result.rows[0];
     if (!row?.complete) {
@@ -73,17 +57,7 @@ export class PostgresMessages implements MessageStore {
         `no finished message body ${blob.id}; call finish() on its writer first`,
       );
     }
-    const threads = new Map<number, string>();
-    const byUser = new Map<number, string>();
-    for (const [mailboxId, userId] of row.owners ?? []) {
-      let threadId = byUser.get(userId);
-      if (threadId === undefined) {
-        threadId = await placeNew(tx, userId, blob.id, row.header);
-        byUser.set(userId, threadId);
-      }
-      threads.set(mailboxId, threadId);
-    }
-    return { size: Number(row.size), threads };
+    return { size: Number(row.size), header: row.header };
   }
 
   async deliver(input: DeliveryInput): Promise<DeliveryResult> {
@@ -100,11 +74,7 @@ export class PostgresMessages implements MessageStore {
       return { id: newQueueId(), recipient, dsn: entry.dsn ?? {} };
     });
     return this.database.tx(async (tx) => {
-      const { size, threads } = await this.finishedBlob(
-        tx,
-        input.blob,
-        input.mailboxes.map((entry) => entry.mailboxId),
-      );
+      const { size, header } = await this.finishedBlob(tx, input.blob);
       const locked = await lockMailboxes(
         tx,
         input.mailboxes.map((entry) => entry.mailboxId),
@@ -117,7 +87,7 @@ export class PostgresMessages implements MessageStore {
         );
         const { firstUid, modseq, userId } = await allocate(tx, mailboxId, indexes.length);
         added.set(mailboxId, { userId, uids: [], modseq });
-        const threadId = threads.get(mailboxId) as string;
+        const threadId = await placeNew(tx, userId, input.blob.id, header);
         tx.changes.record(userId, "Mailbox", mailboxId, "u");
         for (const [offset, index] of indexes.entries()) {
           const uid = firstUid + offset;
@@ -160,10 +130,10 @@ export class PostgresMessages implements MessageStore {
   ): Promise<MailboxMessage> {
     const normalized = normalizeFlags(flags);
     return this.database.tx(async (tx) => {
-      const { size, threads } = await this.finishedBlob(tx, blob, [mailboxId]);
+      const { size, header } = await this.finishedBlob(tx, blob);
       await lockMailboxes(tx, [mailboxId]);
       const { firstUid, modseq, userId } = await allocate(tx, mailboxId, 1);
-      const threadId = threads.get(mailboxId) as string;
+      const threadId = await placeNew(tx, userId, blob.id, header);
       tx.changes.record(userId, "Mailbox", mailboxId, "u");
       const result = await tx.client.query<MessageRow>(
         `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, thread_id)

@@ -25,28 +25,20 @@ export async function placeMessages(
   changes?: ChangeSet,
 ): Promise<Map<string, string>> {
   const ids = [...new Set(placements.map((placement) => placement.messageId))];
-  const keys = [...new Set(placements.flatMap((placement) => placement.headers.keys))];
-  // One round trip for what placing needs: the threads of messages the user has ("m"), the known keys
-  // ("k"), and which of those keys' threads still have entries ("t").
-  const found = await client.query<{ kind: "m" | "k" | "t"; a: string; b: string; c: string }>(
-    `WITH known AS (
-       SELECT key, thread_id, subject FROM thread_keys WHERE user_id = $1 AND key = ANY($3::text[])
-     )
-     (SELECT DISTINCT ON (m.message_id) 'm' AS kind, m.message_id AS a, m.thread_id AS b, '' AS c
-       FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id
-       WHERE x.user_id = $1 AND m.message_id = ANY($2::text[]))
-     UNION ALL SELECT 'k', key, thread_id, subject FROM known
-     UNION ALL (SELECT DISTINCT 't', m.thread_id, '', '' FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id
-       WHERE x.user_id = $1 AND m.thread_id IN (SELECT thread_id FROM known))`,
-    [userId, ids, keys],
+  const existing = await client.query<{ message_id: string; thread_id: string }>(
+    `SELECT DISTINCT ON (m.message_id) m.message_id, m.thread_id FROM messages m
+     JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = $1 AND m.message_id = ANY($2::text[])`,
+    [userId, ids],
   );
-  const threads = new Map<string, string>();
+  const threads = new Map(existing.rows.map((row) => [row.message_id, row.thread_id]));
+  const keys = [...new Set(placements.flatMap((placement) => placement.headers.keys))];
   const known = new Map<string, KnownKey>();
-  const live = new Set<string>();
-  for (const row of found.rows) {
-    if (row.kind === "m") threads.set(row.a, row.b);
-    else if (row.kind === "k") known.set(row.a, { threadId: row.b, subject: row.c });
-    else live.add(row.a);
+  if (keys.length > 0) {
+    const found = await client.query<{ key: string; thread_id: string; subject: string }>(
+      "SELECT key, thread_id, subject FROM thread_keys WHERE user_id = $1 AND key = ANY($2::text[])",
+      [userId, keys],
+    );
+    for (const row of found.rows) known.set(row.key, { threadId: row.thread_id, subject: row.subject });
   }
   const added: Array<{ key: string; thread_id: string; subject: string }> = [];
   const fresh: Array<{ messageId: string; threadId: string }> = [];
@@ -74,7 +66,9 @@ export async function placeMessages(
       [userId, JSON.stringify(added)],
     );
   }
-  if (changes !== undefined) {
+  if (changes !== undefined && fresh.length > 0) {
+    const joined = fresh.filter((entry) => entry.threadId !== entry.messageId).map((entry) => entry.threadId);
+    const live = new Set(await threadsWithEntries(client, userId, joined));
     for (const { messageId, threadId } of fresh) {
       changes.record(userId, "Email", messageId, "c");
       changes.record(userId, "Thread", threadId, live.has(threadId) ? "u" : "c");
