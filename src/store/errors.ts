@@ -10,9 +10,7 @@ export class StoreError extends Error {
       | "unavailable"
       | "full"
       | "locked"
-      | "not-empty"
-      // RFC 8620 §5.2: the history no longer reaches back to the state given (or never held it).
-      | "cannotCalculateChanges",
+      | "not-empty",
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -23,11 +23,6 @@ export interface MessageImport {
   flags: string[];
   internalDate: Date;
   modseq: number;
-  /**
-   * The thread it had in the source; when absent the entry is threaded as an append would be. Either
-   * way its Message-ID and references now lead later messages into that thread.
-   */
-  threadId?: string;
 }
 
 /** One expunged UID and the MODSEQ of its expunge (RFC 7162 QRESYNC history). */
@@ -66,11 +61,4 @@ export interface ImportStore {
    * is on the other store and will not report back here.
    */
   importQueueEntry(entry: QueueEntry): Promise<void>;
-  /**
-   * Imports record no changes, so the user's change history starts afresh above every state given (the
-   * source's current states): those states, and this store's own earlier ones, get
-   * "cannotCalculateChanges" and clients resynchronise instead of trusting a history that skips the
-   * import. "invalid" for a state not of the form this store's states have.
-   */
-  restartChangeHistory(userId: number, sourceStates: readonly string[]): Promise<void>;
 }

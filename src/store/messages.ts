@@ -15,8 +15,6 @@ export interface MailboxMessage {
   /** Octets of the stored message (CRLF line ends). */
   size: number;
   modseq: number;
-  /** The JMAP thread (RFC 8621 §3) of the message for this mailbox's user; ../threading.ts has the rule. */
-  threadId: string;
 }
 
 export interface ListMessagesOptions {
@@ -86,11 +84,6 @@ export interface MessageStore {
   /** RFC 7162 QRESYNC: UIDs expunged after the given MODSEQ. */
   expungedSince(mailboxId: number, modseq: number): Promise<number[]>;
   copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
-  /**
-   * The user's entries in the thread, oldest internal date first (a message in two mailboxes is listed
-   * twice); empty for a thread the user does not have.
-   */
-  listThread(userId: number, threadId: string): Promise<MailboxMessage[]>;
   /** Copy and expunge in one transaction (RFC 6851). */
   moveMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
 }

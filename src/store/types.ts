@@ -9,7 +9,6 @@
 
 import type { AuthFailureStore } from "./auth-failures.js";
 import type { BlobStore } from "./blobs.js";
-import type { ChangeStore } from "./changes.js";
 import type { DirectoryStore } from "./directory.js";
 import type { MailboxEvents } from "./events.js";
 import type { ImportStore } from "./imports.js";
@@ -25,8 +24,6 @@ export interface Store {
   readonly directory: DirectoryStore;
   /** Mailboxes, subscriptions, mailbox status. */
   readonly mailboxes: MailboxStore;
-  /** The account-wide change history (JMAP /changes), fed by every write of mailboxes and messages. */
-  readonly changes: ChangeStore;
   /** Mailbox entries: deliver, append, list, flags, expunge and its history, copy and move. */
   readonly messages: MessageStore;
   /** Message bodies and their header blocks. */
@@ -47,8 +44,6 @@ export interface Store {
 export type * from "./auth-failures.js";
 export type * from "./blobs.js";
 export { HEADER_BLOCK_LIMIT } from "./blobs.js";
-export type * from "./changes.js";
-export { CHANGE_TYPES, DEFAULT_CHANGE_HISTORY, DEFAULT_MAX_CHANGES } from "./changes.js";
 export type * from "./directory.js";
 export { StoreError } from "./errors.js";
 export type * from "./events.js";

@@ -7,7 +7,6 @@ import { before, describe, test } from "node:test";
 import { type Store, StoreError } from "../../src/store/types.js";
 import { describeListMessages } from "./list-messages.js";
 import { type ContractContext, message, rejectsWith, writeBlob } from "./support.js";
-import { describeThreads } from "./threads.js";
 
 export function describeMessagesContract(context: ContractContext): void {
   describe("messages", () => {
@@ -17,7 +16,6 @@ export function describeMessagesContract(context: ContractContext): void {
     });
     const { freshUser, deliverTo } = context;
     describeListMessages(context);
-    describeThreads(context);
 
     describe("deliver and append", () => {
       test("one body shared by several mailboxes, plus queue entries", async () => {

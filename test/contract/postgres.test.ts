@@ -3,7 +3,6 @@ import pino from "pino";
 import { openPostgresStore } from "../../src/store/postgres/index.js";
 import { POSTGRES_SKIP_REASON, startTestPostgres } from "../support/postgres.js";
 import { runStoreContract } from "./store-contract.js";
-import { CONTRACT_CHANGE_HISTORY } from "./support.js";
 
 const probe = await startTestPostgres();
 if (probe === null) {
@@ -13,11 +12,7 @@ if (probe === null) {
   runStoreContract("postgres", async () => {
     const database = await startTestPostgres();
     if (database === null) throw new Error(POSTGRES_SKIP_REASON);
-    const store = await openPostgresStore({
-      url: database.url,
-      logger: pino({ level: "silent" }),
-      changeHistory: CONTRACT_CHANGE_HISTORY,
-    });
+    const store = await openPostgresStore({ url: database.url, logger: pino({ level: "silent" }) });
     return { store, cleanup: () => database.stop() };
   });
 }

@@ -8,7 +8,6 @@ import { after, before, describe } from "node:test";
 import type { Mailbox, MailboxEvent, Store, User } from "../../src/store/types.js";
 import { describeAppTokensContract } from "./app-tokens.js";
 import { describeBlobsContract } from "./blobs.js";
-import { describeChangesContract } from "./changes.js";
 import { describeDirectoryContract } from "./directory.js";
 import { describeEventsContract } from "./events.js";
 import { describeImport } from "./import.js";
@@ -75,6 +74,5 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeLocksContract(context);
     describeEventsContract(context);
     describeImport(context);
-    describeChangesContract(context);
   });
 }

@@ -13,9 +13,6 @@ export interface ContractContext {
   collectEvents(): { events: MailboxEvent[]; stop: () => void };
 }
 
-/** The changeHistory every contract store is opened with: small, so truncation is reached quickly. */
-export const CONTRACT_CHANGE_HISTORY = 8;
-
 export const CREDENTIALS = { passwordHash: "scrypt$test$hash", scramSha256: "scram$test$verifier" };
 
 export async function rejectsWith(promise: Promise<unknown>, code: StoreError["code"]): Promise<void> {

@@ -106,8 +106,6 @@ export function storeFailure(error: unknown): never {
       throw new CommandFailure("OVERQUOTA", "the server is out of storage space; try again later", cause);
     case "unavailable":
     case "locked":
-    // Only JMAP's /changes asks for a change history; an IMAP command meeting it is a server fault.
-    case "cannotCalculateChanges":
       throw new CommandFailure(
         "UNAVAILABLE",
         "the mail store is unavailable right now; try again later",

@@ -5,7 +5,6 @@
 
 import { isDeepStrictEqual } from "node:util";
 import {
-  CHANGE_TYPES,
   type ExpungedUid,
   type Mailbox,
   type MailboxMessage,
@@ -95,7 +94,6 @@ async function findConflicts(source: Store, target: Store, users: readonly User[
 function sameMessage(a: MailboxMessage, b: MailboxMessage): boolean {
   return (
     a.messageId === b.messageId &&
-    a.threadId === b.threadId &&
     a.modseq === b.modseq &&
     a.internalDate.getTime() === b.internalDate.getTime() &&
     isDeepStrictEqual([...a.flags].sort(), [...b.flags].sort())
@@ -148,7 +146,6 @@ class Mirror {
     for (const user of users) {
       await this.mailboxesOf(user);
       await this.subscriptionsOf(user);
-      await this.changeHistoryOf(user);
     }
     await this.queue();
     this.progress.finish();
@@ -268,17 +265,6 @@ class Mirror {
   }
 
   /**
-   * The target's history starts above the source's states, so a JMAP client that synchronised with the
-   * source is told to resynchronise rather than shown a history without the imported messages in it.
-   */
-  private async changeHistoryOf(user: User): Promise<void> {
-    const targetUser = await this.target.directory.getUser(user.address);
-    if (this.dryRun || targetUser === null) return;
-    const states = await Promise.all(CHANGE_TYPES.map((type) => this.source.changes.state(user.id, type)));
-    await this.target.imports.restartChangeHistory(targetUser.id, states);
-  }
-
-  /**
    * Subscriptions are names apart from mailboxes (RFC 9051 §6.3.9): a name subscribed in the source
    * whose mailbox is gone is copied too, so LIST (SUBSCRIBED) still shows it as \NonExistent.
    */
@@ -345,7 +331,6 @@ class Mirror {
           flags: message.flags,
           internalDate: message.internalDate,
           modseq: message.modseq,
-          threadId: message.threadId,
         });
       }
       if (!this.dryRun && into !== null && imports.length > 0)

@@ -4,9 +4,7 @@
 
 import pg from "pg";
 import type { Logger } from "pino";
-import { ChangeSet } from "../change-log.js";
 import type { MailboxEvent } from "../types.js";
-import { writeChanges } from "./changes.js";
 import { isConnectionError, isRetryable, type ServerAddress, toStoreError } from "./errors.js";
 import { NotifyEventBus, type Published } from "./events.js";
 
@@ -18,8 +16,6 @@ const ORPHAN_BLOB_AGE = "1 day";
 
 export interface Tx {
   client: pg.PoolClient;
-  /** Written to the change history just before the commit. */
-  changes: ChangeSet;
   events: MailboxEvent[];
 }
 
@@ -27,8 +23,6 @@ export interface PostgresDatabaseOptions {
   url: string;
   logger: Logger;
   server: ServerAddress;
-  /** The newest change-history states kept per user. */
-  changeHistory: number;
 }
 
 export class PostgresDatabase {
@@ -38,11 +32,9 @@ export class PostgresDatabase {
   readonly events: NotifyEventBus;
   readonly server: ServerAddress;
   readonly logger: Logger;
-  private readonly changeHistory: number;
 
   constructor(options: PostgresDatabaseOptions) {
     this.server = options.server;
-    this.changeHistory = options.changeHistory;
     this.logger = options.logger;
     const connection = { connectionString: options.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
     this.pool = new pg.Pool({ ...connection, application_name: "mailroom", max: 10 });
@@ -65,12 +57,11 @@ export class PostgresDatabase {
       } catch (error) {
         throw toStoreError(error, this.server);
       }
-      const tx: Tx = { client, changes: new ChangeSet(), events: [] };
+      const tx: Tx = { client, events: [] };
       let published: Published[] = [];
       try {
         await client.query("BEGIN");
         const result = await work(tx);
-        await writeChanges(tx, this.changeHistory);
         published = await this.events.publish(client, tx.events);
         await client.query("COMMIT");
         client.release();

@@ -3,10 +3,8 @@
 // PostgresImports, the ImportStore part at the end, runs each in a transaction of its own.
 
 import type pg from "pg";
-import { highestSeq } from "../change-log.js";
 import { isStoreId } from "../ids.js";
 import { invalid, requireCount, requireDate, SPECIAL_USES } from "../input-checks.js";
-import { threadHeaders } from "../threading.js";
 import {
   type ExpungedUid,
   type ImportStore,
@@ -19,7 +17,6 @@ import {
 import { dropUnreferencedBlobs, type PostgresDatabase } from "./database.js";
 import { normalizeFlags, normalizeMailboxName } from "./names.js";
 import { type MailboxRow, toMailbox } from "./rows.js";
-import { placeMessages } from "./threads.js";
 
 async function lockMailbox(client: pg.ClientBase, mailboxId: number): Promise<MailboxRow> {
   const result = await client.query<MailboxRow>("SELECT * FROM mailboxes WHERE id = $1 FOR UPDATE", [
@@ -144,18 +141,12 @@ export async function importMessages(
       flags: normalizeFlags(message.flags),
       internal_date: requireDate(message.internalDate, "the internal date").toISOString(),
       modseq: requireCount(message.modseq, "a MODSEQ", 1),
-      given: message.threadId,
     };
   });
-  for (const row of rows) {
-    if (row.given !== undefined && (typeof row.given !== "string" || row.given === "")) {
-      invalid(`UID ${row.uid} has a thread id that is not non-empty text`);
-    }
-  }
-  const userId = Number((await lockMailbox(client, mailboxId)).user_id);
+  await lockMailbox(client, mailboxId);
   if (rows.length === 0) return;
-  const bodies = await client.query<{ id: string; size: string; header: Buffer | null }>(
-    "SELECT id, size, header FROM blobs WHERE id = ANY($1::text[]) AND complete FOR KEY SHARE",
+  const bodies = await client.query<{ id: string; size: string }>(
+    "SELECT id, size FROM blobs WHERE id = ANY($1::text[]) AND complete FOR KEY SHARE",
     [[...new Set(rows.map((row) => row.message_id))]],
   );
   const sizes = new Map(bodies.rows.map((row) => [row.id, Number(row.size)]));
@@ -168,27 +159,16 @@ export async function importMessages(
       invalid(`message body ${row.message_id} has ${size} bytes, not the ${row.claimed} claimed`);
     }
   }
-  const headers = new Map(bodies.rows.map((row) => [row.id, row.header]));
-  const threads = await placeMessages(
-    client,
-    userId,
-    rows.map((row) => ({
-      messageId: row.message_id,
-      headers: threadHeaders(headers.get(row.message_id) ?? null),
-      ...(row.given === undefined ? {} : { given: row.given }),
-    })),
-  );
   await client.query(
-    `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, thread_id)
+    `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
      SELECT $1, r.uid, r.message_id, ARRAY(SELECT jsonb_array_elements_text(r.flags)), r.internal_date,
-            b.size, r.modseq, coalesce(r.given, ($3::jsonb) ->> r.message_id)
+            b.size, r.modseq
      FROM jsonb_to_recordset($2::jsonb) AS r(uid bigint, message_id text, flags jsonb,
-                                             internal_date timestamptz, modseq bigint, given text)
+                                             internal_date timestamptz, modseq bigint)
      JOIN blobs b ON b.id = r.message_id
      ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
-       internal_date = excluded.internal_date, size = excluded.size, modseq = excluded.modseq,
-       thread_id = excluded.thread_id`,
-    [mailboxId, JSON.stringify(rows), JSON.stringify(Object.fromEntries(threads))],
+       internal_date = excluded.internal_date, size = excluded.size, modseq = excluded.modseq`,
+    [mailboxId, JSON.stringify(rows)],
   );
   const uids = rows.map((row) => row.uid);
   await client.query("DELETE FROM expunged WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])", [
@@ -292,20 +272,6 @@ export class PostgresImports implements ImportStore {
 
   importMailbox(userId: number, mailbox: MailboxImport): Promise<Mailbox> {
     return this.database.tx(({ client }) => importMailbox(client, userId, mailbox));
-  }
-
-  async restartChangeHistory(userId: number, sourceStates: readonly string[]): Promise<void> {
-    const above = highestSeq(sourceStates);
-    await this.database.tx(async ({ client }) => {
-      const user = await client.query("SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE", [userId]);
-      if (user.rows.length === 0) throw new StoreError("not-found", `no user with id ${userId}`);
-      await client.query(
-        `INSERT INTO change_counters AS c (user_id, seq, floor) VALUES ($1, $2, $2)
-         ON CONFLICT (user_id) DO UPDATE SET seq = greatest(c.seq, $2), floor = greatest(c.seq, $2)`,
-        [userId, above + 1],
-      );
-      await client.query("DELETE FROM changes WHERE user_id = $1", [userId]);
-    });
   }
 
   importMessages(mailboxId: number, messages: readonly MessageImport[]): Promise<void> {

@@ -2,20 +2,13 @@
 // starts the event listener, and hands back the Store.
 
 import type { Logger } from "pino";
-import { checkChangeHistory } from "../change-log.js";
 import { describeServer, toStoreError } from "./errors.js";
 import { migrate } from "./schema.js";
 import { PostgresStore } from "./store.js";
 
-export async function openPostgresStore(options: {
-  url: string;
-  logger: Logger;
-  /** The newest change-history states kept per user (DEFAULT_CHANGE_HISTORY when absent). */
-  changeHistory?: number;
-}): Promise<PostgresStore> {
+export async function openPostgresStore(options: { url: string; logger: Logger }): Promise<PostgresStore> {
   const server = describeServer(options.url);
-  const changeHistory = checkChangeHistory(options.changeHistory);
-  const store = new PostgresStore({ url: options.url, logger: options.logger, server, changeHistory });
+  const store = new PostgresStore({ url: options.url, logger: options.logger, server });
   try {
     const client = await store.connect();
     try {

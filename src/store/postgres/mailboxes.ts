@@ -7,7 +7,6 @@ import {
   type SpecialUse,
   StoreError,
 } from "../types.js";
-import { recordRemoved } from "./changes.js";
 import { dropUnreferencedBlobs, type PostgresDatabase, type Tx } from "./database.js";
 import { allocate, insertMailboxes } from "./mailbox-rows.js";
 import { normalizeMailboxName } from "./names.js";
@@ -61,7 +60,6 @@ export class PostgresMailboxes implements MailboxStore {
       ]);
       if (taken.rows.length > 0) throw new StoreError("exists", `mailbox ${normalized} already exists`);
       const [mailbox] = await insertMailboxes(tx, userId, [{ name: normalized, specialUse }]);
-      tx.changes.record(userId, "Mailbox", (mailbox as Mailbox).id, "c");
       tx.events.push({ kind: "mailboxes", userId });
       return mailbox as Mailbox;
     });
@@ -100,12 +98,11 @@ export class PostgresMailboxes implements MailboxStore {
           [userId, source, target, moved.rows.map((row) => row.name)],
         );
         // RFC 9051 §6.3.6: inferior hierarchical names are renamed along with the mailbox.
-        const renamed = await tx.client.query<{ id: string }>(
+        await tx.client.query(
           `UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1)
-           WHERE user_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/') RETURNING id`,
+           WHERE user_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')`,
           [userId, source, target],
         );
-        for (const row of renamed.rows) tx.changes.record(userId, "Mailbox", Number(row.id), "u");
       }
       tx.events.push({ kind: "mailboxes", userId });
     });
@@ -116,20 +113,16 @@ export class PostgresMailboxes implements MailboxStore {
     const userId = Number(inbox.user_id);
     const [created] = await insertMailboxes(tx, userId, [{ name: target, specialUse: null }]);
     const mailbox = created as Mailbox;
-    tx.changes.record(userId, "Mailbox", mailbox.id, "c");
     await tx.client.query("UPDATE mailboxes SET uid_next = $2, highest_modseq = $3 WHERE id = $1", [
       mailbox.id,
       inbox.uid_next,
       inbox.highest_modseq,
     ]);
-    const moved = await tx.client.query<{ uid: string; message_id: string }>(
-      "UPDATE messages SET mailbox_id = $2 WHERE mailbox_id = $1 RETURNING uid, message_id",
+    const moved = await tx.client.query<{ uid: string }>(
+      "UPDATE messages SET mailbox_id = $2 WHERE mailbox_id = $1 RETURNING uid",
       [inbox.id, mailbox.id],
     );
     if (moved.rows.length === 0) return;
-    // The user's messages stay theirs, in their threads: only their mailboxes changed.
-    tx.changes.record(userId, "Mailbox", Number(inbox.id), "u");
-    for (const row of moved.rows) tx.changes.record(userId, "Email", row.message_id, "u");
     const { modseq } = await allocate(tx, Number(inbox.id), 0);
     const uids = moved.rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
     await tx.client.query(
@@ -149,13 +142,11 @@ export class PostgresMailboxes implements MailboxStore {
       );
       const id = found.rows[0]?.id;
       if (id === undefined) throw new StoreError("not-found", `no mailbox ${normalized}`);
-      const bodies = await tx.client.query<{ message_id: string; thread_id: string }>(
-        "SELECT message_id, thread_id FROM messages WHERE mailbox_id = $1",
+      const bodies = await tx.client.query<{ message_id: string }>(
+        "SELECT DISTINCT message_id FROM messages WHERE mailbox_id = $1",
         [id],
       );
       await tx.client.query("DELETE FROM mailboxes WHERE id = $1", [id]);
-      await recordRemoved(tx, userId, Number(id), bodies.rows);
-      tx.changes.record(userId, "Mailbox", Number(id), "d");
       await dropUnreferencedBlobs(
         tx,
         bodies.rows.map((row) => row.message_id),
@@ -176,11 +167,6 @@ export class PostgresMailboxes implements MailboxStore {
           : "DELETE FROM subscriptions WHERE user_id = $1 AND name = $2",
         [userId, normalized],
       );
-      const mailbox = await tx.client.query<{ id: string }>(
-        "SELECT id FROM mailboxes WHERE user_id = $1 AND name = $2",
-        [userId, normalized],
-      );
-      for (const row of mailbox.rows) tx.changes.record(userId, "Mailbox", Number(row.id), "u");
       tx.events.push({ kind: "mailboxes", userId });
     });
   }

@@ -4,7 +4,6 @@
 
 import { newQueueId } from "../ids.js";
 import { checkListOptions } from "../list-options.js";
-import { threadHeaders } from "../threading.js";
 import {
   type BlobRef,
   type CopyResult,
@@ -17,24 +16,11 @@ import {
   type MessageStore,
   StoreError,
 } from "../types.js";
-import { recordRemoved } from "./changes.js";
 import { dropUnreferencedBlobs, type PostgresDatabase, type Tx } from "./database.js";
 import { toStoreError } from "./errors.js";
 import { allocate, lockMailboxes } from "./mailbox-rows.js";
 import { applyFlagOperation, normalizeFlags, sameFlags } from "./names.js";
 import { type MailboxRow, type MessageRow, toMessage } from "./rows.js";
-import { placeMessages } from "./threads.js";
-
-/** The thread of a new body for the user, from the header block kept with it. */
-async function placeNew(tx: Tx, userId: number, messageId: string, header: Buffer | null): Promise<string> {
-  const threads = await placeMessages(
-    tx.client,
-    userId,
-    [{ messageId, headers: threadHeaders(header) }],
-    tx.changes,
-  );
-  return threads.get(messageId) as string;
-}
 
 export class PostgresMessages implements MessageStore {
   constructor(private readonly database: PostgresDatabase) {}
@@ -44,10 +30,10 @@ export class PostgresMessages implements MessageStore {
     if (rows.length === 0) throw new StoreError("not-found", `no mailbox with id ${mailboxId}`);
   }
 
-  /** Locks a finished body against removal until this transaction ends; returns its size and header block. */
-  private async finishedBlob(tx: Tx, blob: BlobRef): Promise<{ size: number; header: Buffer | null }> {
-    const result = await tx.client.query<{ size: string; complete: boolean; header: Buffer | null }>(
-      "SELECT size, complete, header FROM blobs WHERE id = $1 FOR KEY SHARE",
+  /** Locks a finished body against removal until this transaction ends; returns its size. */
+  private async finishedBlobSize(tx: Tx, blob: BlobRef): Promise<number> {
+    const result = await tx.client.query<{ size: string; complete: boolean }>(
+      "SELECT size, complete FROM blobs WHERE id = $1 FOR KEY SHARE",
       [blob.id],
     );
     const row = result.rows[0];
@@ -57,7 +43,7 @@ export class PostgresMessages implements MessageStore {
         `no finished message body ${blob.id}; call finish() on its writer first`,
       );
     }
-    return { size: Number(row.size), header: row.header };
+    return Number(row.size);
   }
 
   async deliver(input: DeliveryInput): Promise<DeliveryResult> {
@@ -74,7 +60,7 @@ export class PostgresMessages implements MessageStore {
       return { id: newQueueId(), recipient, dsn: entry.dsn ?? {} };
     });
     return this.database.tx(async (tx) => {
-      const { size, header } = await this.finishedBlob(tx, input.blob);
+      const size = await this.finishedBlobSize(tx, input.blob);
       const locked = await lockMailboxes(
         tx,
         input.mailboxes.map((entry) => entry.mailboxId),
@@ -87,14 +73,12 @@ export class PostgresMessages implements MessageStore {
         );
         const { firstUid, modseq, userId } = await allocate(tx, mailboxId, indexes.length);
         added.set(mailboxId, { userId, uids: [], modseq });
-        const threadId = await placeNew(tx, userId, input.blob.id, header);
-        tx.changes.record(userId, "Mailbox", mailboxId, "u");
         for (const [offset, index] of indexes.entries()) {
           const uid = firstUid + offset;
           await tx.client.query(
-            `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, thread_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-            [mailboxId, uid, input.blob.id, mailboxFlags[index], input.internalDate, size, modseq, threadId],
+            `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [mailboxId, uid, input.blob.id, mailboxFlags[index], input.internalDate, size, modseq],
           );
           added.get(mailboxId)?.uids.push(uid);
           uids[index] = { mailboxId, uid };
@@ -130,15 +114,13 @@ export class PostgresMessages implements MessageStore {
   ): Promise<MailboxMessage> {
     const normalized = normalizeFlags(flags);
     return this.database.tx(async (tx) => {
-      const { size, header } = await this.finishedBlob(tx, blob);
+      const size = await this.finishedBlobSize(tx, blob);
       await lockMailboxes(tx, [mailboxId]);
       const { firstUid, modseq, userId } = await allocate(tx, mailboxId, 1);
-      const threadId = await placeNew(tx, userId, blob.id, header);
-      tx.changes.record(userId, "Mailbox", mailboxId, "u");
       const result = await tx.client.query<MessageRow>(
-        `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, thread_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [mailboxId, firstUid, blob.id, normalized, internalDate, size, modseq, threadId],
+        `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [mailboxId, firstUid, blob.id, normalized, internalDate, size, modseq],
       );
       tx.events.push({ kind: "exists", userId, mailboxId, uids: [firstUid], modseq });
       return toMessage(result.rows[0] as MessageRow);
@@ -152,14 +134,12 @@ export class PostgresMessages implements MessageStore {
     const changed = sinceModseq === undefined ? "" : " AND modseq > $4";
     const values =
       sinceModseq === undefined ? [mailboxId, uidFrom, uidTo] : [mailboxId, uidFrom, uidTo, sinceModseq];
-    let rows: Array<[number, string, string[], number, number, number, string]>;
+    let rows: Array<[number, string, string[], number, number, number]>;
     try {
-      const result = await this.database.pool.query<
-        [number, string, string[], number, number, number, string]
-      >({
+      const result = await this.database.pool.query<[number, string, string[], number, number, number]>({
         name: sinceModseq === undefined ? "mailroom_list_messages" : "mailroom_list_changed_messages",
         text: `SELECT uid::float8, message_id, flags, (extract(epoch FROM internal_date) * 1000)::float8,
-                      size::float8, modseq::float8, thread_id
+                      size::float8, modseq::float8
                FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3${changed} ORDER BY uid`,
         values,
         rowMode: "array",
@@ -168,7 +148,7 @@ export class PostgresMessages implements MessageStore {
     } catch (error) {
       throw toStoreError(error, this.database.server);
     }
-    return rows.map(([uid, messageId, flags, internalDate, size, modseq, threadId]) => ({
+    return rows.map(([uid, messageId, flags, internalDate, size, modseq]) => ({
       mailboxId,
       uid,
       messageId,
@@ -176,20 +156,7 @@ export class PostgresMessages implements MessageStore {
       internalDate: new Date(internalDate),
       size,
       modseq,
-      threadId,
     }));
-  }
-
-  async listThread(userId: number, threadId: string): Promise<MailboxMessage[]> {
-    if (typeof threadId !== "string" || threadId === "") {
-      throw new StoreError("invalid", "the thread id must be non-empty text");
-    }
-    const rows = await this.database.read<MessageRow>(
-      `SELECT m.* FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-       WHERE m.thread_id = $1 AND b.user_id = $2 ORDER BY m.internal_date, m.mailbox_id, m.uid`,
-      [threadId, userId],
-    );
-    return rows.map(toMessage);
   }
 
   async getMessage(mailboxId: number, uid: number): Promise<MailboxMessage | null> {
@@ -226,8 +193,6 @@ export class PostgresMessages implements MessageStore {
       }
       if (changes.length === 0) return { updated: [], modified };
       const { modseq, userId } = await allocate(tx, mailboxId, 0);
-      tx.changes.record(userId, "Mailbox", mailboxId, "u");
-      for (const change of changes) tx.changes.record(userId, "Email", change.row.message_id, "u");
       await tx.client.query(
         `UPDATE messages m SET flags = ARRAY(SELECT jsonb_array_elements_text(c.flags)), modseq = $3
          FROM jsonb_to_recordset($2::jsonb) AS c(uid bigint, flags jsonb)
@@ -258,8 +223,8 @@ export class PostgresMessages implements MessageStore {
   }
 
   private async expungeLocked(tx: Tx, mailboxId: number, uids: number[]): Promise<number[]> {
-    const removed = await tx.client.query<{ uid: string; message_id: string; thread_id: string }>(
-      "DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING uid, message_id, thread_id",
+    const removed = await tx.client.query<{ uid: string; message_id: string }>(
+      "DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING uid, message_id",
       [mailboxId, uids],
     );
     if (removed.rows.length === 0) return [];
@@ -269,7 +234,6 @@ export class PostgresMessages implements MessageStore {
       "INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, unnest($2::bigint[]), $3",
       [mailboxId, gone, modseq],
     );
-    await recordRemoved(tx, userId, mailboxId, removed.rows);
     await dropUnreferencedBlobs(
       tx,
       removed.rows.map((row) => row.message_id),
@@ -304,29 +268,18 @@ export class PostgresMessages implements MessageStore {
   ): Promise<CopyResult> {
     const locked = await lockMailboxes(tx, [from, to]);
     const target = locked.get(to) as MailboxRow;
-    const sources = await tx.client.query<{ uid: string; message_id: string; header: Buffer | null }>(
-      `SELECT m.uid, m.message_id, b.header FROM messages m JOIN blobs b ON b.id = m.message_id
-       WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid FOR UPDATE OF m`,
+    const sources = await tx.client.query<{ uid: string }>(
+      "SELECT uid FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid FOR UPDATE",
       [from, uids],
     );
     const sourceUids = sources.rows.map((row) => Number(row.uid));
     if (sourceUids.length === 0) return { mapping: [], uidValidity: Number(target.uid_validity) };
     const { firstUid, modseq, userId, uidValidity } = await allocate(tx, to, sourceUids.length);
-    // The copies take the thread the user's copy of each message has (the copied entry itself, when the
-    // mailboxes belong to one user).
-    const threads = await placeMessages(
-      tx.client,
-      userId,
-      sources.rows.map((row) => ({ messageId: row.message_id, headers: threadHeaders(row.header) })),
-      tx.changes,
-    );
-    tx.changes.record(userId, "Mailbox", to, "u");
     await tx.client.query(
-      `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, thread_id)
-       SELECT $3, $4 + row_number() OVER (ORDER BY uid) - 1, message_id, flags, internal_date, size, $5,
-              ($6::jsonb) ->> message_id
+      `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
+       SELECT $3, $4 + row_number() OVER (ORDER BY uid) - 1, message_id, flags, internal_date, size, $5
        FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])`,
-      [from, sourceUids, to, firstUid, modseq, JSON.stringify(Object.fromEntries(threads))],
+      [from, sourceUids, to, firstUid, modseq],
     );
     const mapping = sourceUids.map((uid, index): [number, number] => [uid, firstUid + index]);
     tx.events.push({ kind: "exists", userId, mailboxId: to, uids: mapping.map(([, uid]) => uid), modseq });

@@ -54,7 +54,6 @@ export interface MessageRow {
   internal_date: Date;
   size: string;
   modseq: string;
-  thread_id: string;
 }
 
 export interface QueueRow {
@@ -114,7 +113,6 @@ export function toMessage(row: MessageRow): MailboxMessage {
     internalDate: row.internal_date,
     size: Number(row.size),
     modseq: Number(row.modseq),
-    threadId: row.thread_id,
   };
 }
 

@@ -4,16 +4,12 @@
 // then sees the work done. Append new migrations; never edit a released one.
 
 import type pg from "pg";
-import { Threader, threadHeaders } from "../threading.js";
 import { StoreError } from "../types.js";
 
 /** Key of the advisory lock serialising migrations: "mailroom" in ASCII read as an int8. */
 const MIGRATION_LOCK_KEY = "7881696737372368749";
 
-/** SQL, or a function for a migration that must compute in JavaScript (it runs in the same transaction). */
-type Migration = string | ((client: pg.ClientBase) => Promise<void>);
-
-const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE counters (
     name text PRIMARY KEY,
@@ -182,96 +178,7 @@ const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX uploads_blob ON uploads (blob_id);
   CREATE INDEX uploads_expiry ON uploads (expires_at);
   `,
-  // thread_id: the entry's JMAP thread (../threading.ts), the same for every entry of one message of one
-  // user. thread_keys: per user, the Message-IDs and references seen and the thread that saw them first.
-  // changes and change_counters: the change history (../changes.ts); it starts empty at state 0.
-  // object_id sorts byte-wise whatever the database's collation: states name a position in that order.
-  async (client) => {
-    await client.query(`
-      ALTER TABLE messages ADD COLUMN thread_id text NOT NULL DEFAULT '';
-      CREATE TABLE thread_keys (
-        user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        key text NOT NULL,
-        thread_id text NOT NULL,
-        subject text NOT NULL,
-        PRIMARY KEY (user_id, key)
-      );
-      CREATE TABLE change_counters (
-        user_id bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-        seq bigint NOT NULL,
-        floor bigint NOT NULL
-      );
-      CREATE TABLE changes (
-        user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        type text NOT NULL,
-        seq bigint NOT NULL,
-        object_id text COLLATE "C" NOT NULL,
-        kind text NOT NULL CHECK (kind IN ('c', 'u', 'd')),
-        PRIMARY KEY (user_id, type, seq, object_id)
-      );
-    `);
-    await backfillThreads(client);
-    await client.query("CREATE INDEX messages_thread_id ON messages (thread_id)");
-  },
 ];
-
-/** Entries the thread backfill reads at a time: header blocks are up to 64 KiB each. */
-const BACKFILL_PAGE = 500;
-
-/**
- * Gives existing entries thread ids by the rule new messages follow, each user's messages in the order
- * they arrived: one pass over the entries with their stored header blocks, a page at a time (bodies
- * stored before header blocks were kept start threads of their own).
- */
-async function backfillThreads(client: pg.ClientBase): Promise<void> {
-  const users = await client.query<{ user_id: string }>(
-    "SELECT DISTINCT user_id FROM mailboxes ORDER BY user_id",
-  );
-  for (const { user_id: userId } of users.rows) {
-    const threader = new Threader();
-    let after: [string, string, string] = ["-infinity", "0", "0"];
-    for (;;) {
-      const page = await client.query<{
-        internal_date: string;
-        mailbox_id: string;
-        uid: string;
-        message_id: string;
-        header: Buffer | null;
-      }>(
-        `SELECT m.internal_date::text, m.mailbox_id, m.uid, m.message_id, b.header
-         FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id JOIN blobs b ON b.id = m.message_id
-         WHERE x.user_id = $1 AND (m.internal_date, m.mailbox_id, m.uid) > ($2::timestamptz, $3, $4)
-         ORDER BY m.internal_date, m.mailbox_id, m.uid LIMIT ${BACKFILL_PAGE}`,
-        [userId, ...after],
-      );
-      const last = page.rows.at(-1);
-      if (last === undefined) break;
-      const assigned = page.rows.map((row) => ({
-        mailbox_id: row.mailbox_id,
-        uid: row.uid,
-        thread_id: threader.assign(row.message_id, threadHeaders(row.header)),
-      }));
-      await client.query(
-        `UPDATE messages m SET thread_id = r.thread_id
-         FROM jsonb_to_recordset($1::jsonb) AS r(mailbox_id bigint, uid bigint, thread_id text)
-         WHERE m.mailbox_id = r.mailbox_id AND m.uid = r.uid`,
-        [JSON.stringify(assigned)],
-      );
-      after = [last.internal_date, last.mailbox_id, last.uid];
-    }
-    const keys = [...threader.entries()].map(([key, known]) => ({
-      key,
-      thread_id: known.threadId,
-      subject: known.subject,
-    }));
-    await client.query(
-      `INSERT INTO thread_keys (user_id, key, thread_id, subject)
-       SELECT $1, r.key, r.thread_id, r.subject
-       FROM jsonb_to_recordset($2::jsonb) AS r(key text, thread_id text, subject text)`,
-      [userId, JSON.stringify(keys)],
-    );
-  }
-}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -300,9 +207,7 @@ export async function migrate(
       );
     }
     for (let version = current + 1; version <= target; version++) {
-      const migration = MIGRATIONS[version - 1] as Migration;
-      if (typeof migration === "string") await client.query(migration);
-      else await migration(client);
+      await client.query(MIGRATIONS[version - 1] as string);
       await client.query("INSERT INTO mailroom_schema (version) VALUES ($1)", [version]);
     }
     await client.query("COMMIT");

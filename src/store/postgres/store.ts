@@ -8,7 +8,6 @@ import type pg from "pg";
 import type { Store } from "../types.js";
 import { PostgresAuthFailures } from "./auth-failures.js";
 import { PostgresBlobs } from "./blobs.js";
-import { PostgresChanges } from "./changes.js";
 import { PostgresDatabase, type PostgresDatabaseOptions } from "./database.js";
 import { PostgresDirectory } from "./directory.js";
 import type { NotifyEventBus } from "./events.js";
@@ -24,7 +23,6 @@ export class PostgresStore implements Store {
   readonly mailboxes: PostgresMailboxes;
   readonly messages: PostgresMessages;
   readonly blobs: PostgresBlobs;
-  readonly changes: PostgresChanges;
   readonly queue: PostgresQueue;
   readonly locks: PostgresLocks;
   readonly events: NotifyEventBus;
@@ -40,7 +38,6 @@ export class PostgresStore implements Store {
     this.mailboxes = new PostgresMailboxes(this.database);
     this.messages = new PostgresMessages(this.database);
     this.blobs = new PostgresBlobs(this.database);
-    this.changes = new PostgresChanges(this.database);
     this.queue = new PostgresQueue(this.database);
     this.locks = new PostgresLocks(this.database);
     this.events = this.database.events;

@@ -4,30 +4,17 @@
 
 import type Database from "better-sqlite3";
 import type { FileBlobStore } from "../blobs/file-blob-store.js";
-import { ChangeSet } from "../change-log.js";
 import { type MailboxEvent, StoreError } from "../types.js";
-import { writeChanges } from "./changes.js";
 import { sqliteError } from "./errors.js";
 import type { EventBus } from "./event-bus.js";
 
-/**
- * What a transaction collects: the changes it records before it commits, and what it leaves to do
- * after: events to publish, bodies nobody references any more.
- */
+/** What a committed transaction leaves to do: events to publish, bodies nobody references any more. */
 export interface Effects {
-  changes: ChangeSet;
   events: MailboxEvent[];
   unreferenced: Set<string>;
 }
 
-/** Rows per INSERT of insertRows: few enough that the statement cache holds every size used. */
-const INSERT_BATCH = 16;
-
-export const emptyEffects = (): Effects => ({
-  changes: new ChangeSet(),
-  events: [],
-  unreferenced: new Set(),
-});
+export const emptyEffects = (): Effects => ({ events: [], unreferenced: new Set() });
 
 export class SqliteDatabase {
   private readonly statements = new Map<string, Database.Statement>();
@@ -40,8 +27,6 @@ export class SqliteDatabase {
     readonly path: string,
     readonly files: FileBlobStore,
     readonly events: EventBus,
-    /** The newest states of the change history kept per user. */
-    readonly changeHistory: number,
   ) {}
 
   get closed(): boolean {
@@ -82,19 +67,6 @@ export class SqliteDatabase {
     return this.stmt(sql).run(...params);
   }
 
-  /**
-   * Inserts rows of `width` values with `insert` ("INSERT INTO t (a, b)") and `suffix` (an ON CONFLICT
-   * clause or ""): a multi-row VALUES statement per batch, prepared once per batch size. Measured several
-   * times faster than binding the rows as one JSON text, which matters on the delivery path.
-   */
-  insertRows(insert: string, suffix: string, width: number, rows: ReadonlyArray<readonly unknown[]>): void {
-    const tuple = `(${Array.from({ length: width }, () => "?").join(", ")})`;
-    for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-      const batch = rows.slice(start, start + INSERT_BATCH);
-      this.run(`${insert} VALUES ${batch.map(() => tuple).join(", ")} ${suffix}`, ...batch.flat());
-    }
-  }
-
   assertOpen(): void {
     if (this.isClosed)
       throw new StoreError("unavailable", "the store is closed; this is a bug in the caller");
@@ -115,13 +87,7 @@ export class SqliteDatabase {
     const effects = emptyEffects();
     let result: T;
     try {
-      result = this.db
-        .transaction(() => {
-          const value = fn(effects);
-          writeChanges(this, effects.changes);
-          return value;
-        })
-        .immediate();
+      result = this.db.transaction(() => fn(effects)).immediate();
     } catch (error) {
       throw sqliteError(error, this.path);
     }

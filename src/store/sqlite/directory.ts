@@ -204,9 +204,6 @@ export class SqliteDirectory implements DirectoryStore {
       const uploads = this.database
         .all<{ blob_id: string }>("DELETE FROM uploads WHERE user_id = ? RETURNING blob_id", user.id)
         .map((row) => row.blob_id);
-      this.database.run("DELETE FROM thread_keys WHERE user_id = ?", user.id);
-      this.database.run("DELETE FROM changes WHERE user_id = ?", user.id);
-      this.database.run("DELETE FROM change_counters WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM users WHERE id = ?", user.id);
       forgetUploadBodies(this.database, uploads, effects);
       this.database.dropUnreferenced(messageIds, effects);

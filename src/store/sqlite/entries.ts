@@ -2,10 +2,8 @@
 // renaming INBOX carry them from one mailbox to another. Each runs in the caller's transaction.
 
 import type { CopyResult } from "../types.js";
-import { recordRemoved } from "./changes.js";
 import type { Effects, SqliteDatabase } from "./database.js";
 import type { MailboxRow, MessageRow } from "./rows.js";
-import { placeEntry, storedThreadHeaders } from "./threads.js";
 
 export function entryRow(database: SqliteDatabase, mailboxId: number, uid: number): MessageRow | undefined {
   return database.get<MessageRow>(
@@ -39,11 +37,10 @@ export function insertEntry(
   internalDate: number,
   size: number,
   modseq: number,
-  threadId: string,
 ): void {
   database.run(
-    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq, thread_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     mailboxId,
     uid,
     messageId,
@@ -52,7 +49,6 @@ export function insertEntry(
     internalDate,
     size,
     modseq,
-    threadId,
   );
 }
 
@@ -83,7 +79,6 @@ export function expungeWithin(
       modseq,
     );
   }
-  recordRemoved(database, effects.changes, mailbox.user_id, mailbox.id, rows);
   database.dropUnreferenced(new Set(rows.map((row) => row.message_id)), effects);
   const removed = rows.map((row) => row.uid);
   effects.events.push({
@@ -111,11 +106,7 @@ export function copyWithin(
   if (rows.length === 0) return { mapping: [], uidValidity };
   const { firstUid, modseq } = allocate(database, to.id, rows.length);
   const mapping: Array<[number, number]> = rows.map((row, index) => [row.uid, firstUid + index]);
-  effects.changes.record(to.user_id, "Mailbox", to.id, "u");
   for (const [index, row] of rows.entries()) {
-    const threadId = placeEntry(database, effects.changes, to.user_id, row.message_id, () =>
-      storedThreadHeaders(database, row.message_id, null),
-    );
     insertEntry(
       database,
       to.id,
@@ -125,7 +116,6 @@ export function copyWithin(
       row.internal_date,
       row.size,
       modseq,
-      threadId,
     );
   }
   effects.events.push({

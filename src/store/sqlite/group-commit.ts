@@ -3,15 +3,12 @@
 
 import type { Logger } from "pino";
 import { newQueueId } from "../ids.js";
-import type { ThreadHeaders } from "../threading.js";
 import type { DeliveryInput, DeliveryResult } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
-import { writeChanges } from "./changes.js";
 import { type Effects, emptyEffects, type SqliteDatabase } from "./database.js";
 import { allocate, insertEntry } from "./entries.js";
 import { sqliteError } from "./errors.js";
 import { requireMailbox } from "./mailbox-rows.js";
-import { placeEntry, storedThreadHeaders } from "./threads.js";
 import { normalizeFlags } from "./validate.js";
 
 /** Deliveries committed together at most; the rest wait for the next group. */
@@ -64,11 +61,9 @@ export class GroupCommit {
   private async commitGroup(): Promise<void> {
     const group = this.pending.splice(0, MAX_GROUP);
     const outcomes: Array<{ result: DeliveryResult; effects: Effects } | { error: unknown }> = [];
-    const deliverOne = this.database.db.transaction((input: DeliveryInput, effects: Effects) => {
-      const result = this.applyDelivery(input, effects);
-      writeChanges(this.database, effects.changes);
-      return result;
-    });
+    const deliverOne = this.database.db.transaction((input: DeliveryInput, effects: Effects) =>
+      this.applyDelivery(input, effects),
+    );
     try {
       this.database.db
         .transaction(() => {
@@ -107,22 +102,9 @@ export class GroupCommit {
     this.blobs.insertMessageRow(input.blob);
     const internalDate = input.internalDate.getTime();
     const uids: DeliveryResult["uids"] = [];
-    let headers: ThreadHeaders | undefined;
-    const threadHeaders = () => {
-      headers ??= storedThreadHeaders(this.database, input.blob.id, this.blobs.headerOf(input.blob.id));
-      return headers;
-    };
     for (const target of input.mailboxes) {
       const mailbox = requireMailbox(this.database, target.mailboxId);
       const { firstUid, modseq } = allocate(this.database, mailbox.id, 1);
-      const threadId = placeEntry(
-        this.database,
-        effects.changes,
-        mailbox.user_id,
-        input.blob.id,
-        threadHeaders,
-      );
-      effects.changes.record(mailbox.user_id, "Mailbox", mailbox.id, "u");
       insertEntry(
         this.database,
         mailbox.id,
@@ -132,7 +114,6 @@ export class GroupCommit {
         internalDate,
         input.blob.size,
         modseq,
-        threadId,
       );
       uids.push({ mailboxId: mailbox.id, uid: firstUid });
       effects.events.push({

@@ -3,7 +3,6 @@
 // write transaction; SqliteImports, the store's ImportStore part, only delegates to them.
 
 import type Database from "better-sqlite3";
-import { highestSeq } from "../change-log.js";
 import { isStoreId } from "../ids.js";
 import { invalid, requireCount, SPECIAL_USES } from "../input-checks.js";
 import {
@@ -18,13 +17,11 @@ import {
 import type { SqliteBlobs } from "./blobs.js";
 import type { Effects, SqliteDatabase } from "./database.js";
 import { type MailboxRow, toMailbox } from "./rows.js";
-import { importThread, storedThreadHeaders } from "./threads.js";
 import { normalizeFlags, normalizeMailboxName, requireDate, requireUids } from "./validate.js";
 
 /** What an import needs from the store beyond the database handle. */
 interface SqliteImportContext {
   db: Database.Database;
-  database: SqliteDatabase;
   /** The header block captured when the body was written here, if still remembered. */
   headerOf(messageId: string): Buffer | null;
   /** Bodies whose last reference went; the store removes their files after the commit. */
@@ -135,11 +132,11 @@ function importMessages(
   );
   const bodySize = db.prepare("SELECT size FROM messages WHERE id = ?");
   const upsert = db.prepare(
-    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq, thread_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
        seen = excluded.seen, internal_date = excluded.internal_date, size = excluded.size,
-       modseq = excluded.modseq, thread_id = excluded.thread_id`,
+       modseq = excluded.modseq`,
   );
   const unexpunge = db.prepare("DELETE FROM expunged WHERE mailbox_id = ? AND uid = ?");
   for (const message of messages) {
@@ -149,17 +146,12 @@ function importMessages(
     const internalDate = requireDate(message.internalDate, "the internal date").getTime();
     const id = message.blob?.id;
     if (typeof id !== "string" || !isStoreId(id)) invalid(`UID ${uid} needs a body reference`);
-    if (message.threadId !== undefined && (typeof message.threadId !== "string" || message.threadId === "")) {
-      invalid(`UID ${uid} has a thread id that is not non-empty text`);
-    }
     // The file was written by a BlobWriter of this store; its row appears with the first reference.
     insertBody.run(id, message.blob.size, Date.now(), context.headerOf(id));
     const stored = bodySize.get(id) as { size: number };
     if (stored.size !== message.blob.size) {
       invalid(`message body ${id} has ${stored.size} bytes, not the ${message.blob.size} claimed`);
     }
-    const headers = storedThreadHeaders(context.database, id, context.headerOf(id));
-    const threadId = importThread(context.database, mailbox.user_id, id, headers, message.threadId);
     upsert.run(
       mailboxId,
       uid,
@@ -169,7 +161,6 @@ function importMessages(
       internalDate,
       stored.size,
       modseq,
-      threadId,
     );
     unexpunge.run(mailboxId, uid);
     maxUid = Math.max(maxUid, uid);
@@ -276,7 +267,6 @@ export class SqliteImports implements ImportStore {
   private context(effects: Effects): SqliteImportContext {
     return {
       db: this.database.db,
-      database: this.database,
       headerOf: (id) => this.blobs.headerOf(id),
       unreferenced: effects.unreferenced,
     };
@@ -308,23 +298,6 @@ export class SqliteImports implements ImportStore {
 
   importExpunged(mailboxId: number, expunged: readonly ExpungedUid[]): Promise<void> {
     return this.database.write((effects) => importExpunged(this.context(effects), mailboxId, expunged));
-  }
-
-  restartChangeHistory(userId: number, sourceStates: readonly string[]): Promise<void> {
-    return this.database.write(() => {
-      const above = highestSeq(sourceStates);
-      if (!this.database.get("SELECT 1 FROM users WHERE id = ?", userId)) {
-        throw new StoreError("not-found", `user ${userId} does not exist`);
-      }
-      this.database.run(
-        `INSERT INTO change_counters (user_id, seq, floor) VALUES (?, ?, ?)
-         ON CONFLICT (user_id) DO UPDATE SET seq = max(seq, excluded.seq), floor = max(seq, excluded.seq)`,
-        userId,
-        above + 1,
-        above + 1,
-      );
-      this.database.run("DELETE FROM changes WHERE user_id = ?", userId);
-    });
   }
 
   async importQueueEntry(entry: QueueEntry): Promise<void> {

@@ -4,7 +4,6 @@ import Database from "better-sqlite3";
 import type { Logger } from "pino";
 import { fileError } from "../blobs/errors.js";
 import { FileBlobStore } from "../blobs/file-blob-store.js";
-import { checkChangeHistory } from "../change-log.js";
 import { sqliteError } from "./errors.js";
 import { makeDataDirPrivate } from "./private-dir.js";
 import { checkSchemaVersion, migrate } from "./schema.js";
@@ -13,14 +12,8 @@ import { SqliteStore } from "./sqlite-store.js";
 /** How long a writer waits for another process (the admin CLI, the server) to release the database. */
 const BUSY_TIMEOUT_MS = 5000;
 
-export async function openSqliteStore(options: {
-  dataDir: string;
-  logger: Logger;
-  /** The newest change-history states kept per user (DEFAULT_CHANGE_HISTORY when absent). */
-  changeHistory?: number;
-}): Promise<SqliteStore> {
+export async function openSqliteStore(options: { dataDir: string; logger: Logger }): Promise<SqliteStore> {
   const { dataDir, logger } = options;
-  const changeHistory = checkChangeHistory(options.changeHistory);
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -64,5 +57,5 @@ export async function openSqliteStore(options: {
     throw fileError(error, dataDir, "making the data directory private");
   }
   logger.debug({ path }, "sqlite store open");
-  return new SqliteStore(db, path, blobs, logger, changeHistory);
+  return new SqliteStore(db, path, blobs, logger);
 }

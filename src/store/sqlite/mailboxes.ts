@@ -7,7 +7,6 @@ import {
   type SpecialUse,
   StoreError,
 } from "../types.js";
-import { recordRemoved } from "./changes.js";
 import type { SqliteDatabase } from "./database.js";
 import { copyWithin, expungeWithin } from "./entries.js";
 import { insertMailbox, requireMailbox, subscribe } from "./mailbox-rows.js";
@@ -81,7 +80,6 @@ export class SqliteMailboxes implements MailboxStore {
         throw new StoreError("not-found", `user ${userId} does not exist`);
       }
       const row = insertMailbox(this.database, userId, normalized, specialUse);
-      effects.changes.record(userId, "Mailbox", row.id, "c");
       effects.events.push({ kind: "mailboxes", userId });
       return toMailbox(row);
     });
@@ -98,7 +96,6 @@ export class SqliteMailboxes implements MailboxStore {
         // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name and leaves INBOX, empty,
         // in place; INBOX's inferior names are not renamed.
         const created = insertMailbox(this.database, userId, target, null);
-        effects.changes.record(userId, "Mailbox", created.id, "c");
         const uids = this.database
           .all<{ uid: number }>("SELECT uid FROM mailbox_messages WHERE mailbox_id = ?", row.id)
           .map((r) => r.uid);
@@ -119,12 +116,10 @@ export class SqliteMailboxes implements MailboxStore {
             throw new StoreError("exists", `mailbox "${renamed}" already exists`);
         }
         this.database.run("UPDATE mailboxes SET name = ? WHERE id = ?", target, row.id);
-        effects.changes.record(userId, "Mailbox", row.id, "u");
         const renames: Array<[string, string]> = [[source, target]];
         for (const inferior of inferiors) {
           const renamed = target + inferior.name.slice(source.length);
           this.database.run("UPDATE mailboxes SET name = ? WHERE id = ?", renamed, inferior.id);
-          effects.changes.record(userId, "Mailbox", inferior.id, "u");
           renames.push([inferior.name, renamed]);
         }
         this.moveSubscriptions(userId, renames);
@@ -143,16 +138,16 @@ export class SqliteMailboxes implements MailboxStore {
         );
       }
       const row = this.requireNamedMailbox(userId, normalized);
-      const entries = this.database.all<{ message_id: string; thread_id: string }>(
-        "SELECT message_id, thread_id FROM mailbox_messages WHERE mailbox_id = ?",
-        row.id,
-      );
+      const messageIds = this.database
+        .all<{ message_id: string }>(
+          "SELECT DISTINCT message_id FROM mailbox_messages WHERE mailbox_id = ?",
+          row.id,
+        )
+        .map((r) => r.message_id);
       this.database.run("DELETE FROM mailbox_messages WHERE mailbox_id = ?", row.id);
       this.database.run("DELETE FROM expunged WHERE mailbox_id = ?", row.id);
       this.database.run("DELETE FROM mailboxes WHERE id = ?", row.id);
-      recordRemoved(this.database, effects.changes, userId, row.id, entries);
-      effects.changes.record(userId, "Mailbox", row.id, "d");
-      this.database.dropUnreferenced(new Set(entries.map((entry) => entry.message_id)), effects);
+      this.database.dropUnreferenced(messageIds, effects);
       effects.events.push({ kind: "mailboxes", userId });
     });
   }
@@ -166,8 +161,6 @@ export class SqliteMailboxes implements MailboxStore {
       }
       if (subscribed) subscribe(this.database, userId, normalized);
       else this.database.run("DELETE FROM subscriptions WHERE user_id = ? AND name = ?", userId, normalized);
-      const mailbox = this.mailboxRow(userId, normalized);
-      if (mailbox) effects.changes.record(userId, "Mailbox", mailbox.id, "u");
       effects.events.push({ kind: "mailboxes", userId });
     });
   }

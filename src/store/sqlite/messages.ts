@@ -19,13 +19,12 @@ import type { SqliteDatabase } from "./database.js";
 import { allocate, copyWithin, entryRow, expungeWithin, insertEntry } from "./entries.js";
 import type { GroupCommit } from "./group-commit.js";
 import { requireMailbox } from "./mailbox-rows.js";
-import { type MessageRow, toMessage } from "./rows.js";
-import { placeEntry, storedThreadHeaders } from "./threads.js";
+import { toMessage } from "./rows.js";
 import { flagKey, normalizeFlags, requireDate, requireText, requireUids } from "./validate.js";
 
 /** Messages per listMessages statement: bounds the JSON text one page makes (about 100 bytes each). */
 const LIST_PAGE = 50_000;
-const LIST_COLUMNS = "json_array(uid, message_id, json(flags), internal_date, size, modseq, thread_id)";
+const LIST_COLUMNS = "json_array(uid, message_id, json(flags), internal_date, size, modseq)";
 const LIST_PAGE_SQL = `SELECT json_group_array(${LIST_COLUMNS}) FROM (
   SELECT * FROM mailbox_messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?)`;
 // "+uid" keeps the changed-since query on the (mailbox_id, modseq) index: few rows change at a time.
@@ -40,7 +39,6 @@ type ListedRow = [
   internalDate: number,
   size: number,
   modseq: number,
-  threadId: string,
 ];
 
 export class SqliteMessages implements MessageStore {
@@ -107,10 +105,6 @@ export class SqliteMessages implements MessageStore {
       const mailbox = requireMailbox(this.database, mailboxId);
       this.blobs.insertMessageRow(blob);
       const { firstUid, modseq } = allocate(this.database, mailbox.id, 1);
-      const threadId = placeEntry(this.database, effects.changes, mailbox.user_id, blob.id, () =>
-        storedThreadHeaders(this.database, blob.id, this.blobs.headerOf(blob.id)),
-      );
-      effects.changes.record(mailbox.user_id, "Mailbox", mailbox.id, "u");
       insertEntry(
         this.database,
         mailbox.id,
@@ -120,7 +114,6 @@ export class SqliteMessages implements MessageStore {
         internalDate.getTime(),
         blob.size,
         modseq,
-        threadId,
       );
       effects.events.push({ kind: "exists", userId: mailbox.user_id, mailboxId, uids: [firstUid], modseq });
       return toMessage(entryRow(this.database, mailboxId, firstUid)!);
@@ -143,7 +136,7 @@ export class SqliteMessages implements MessageStore {
                 .get(mailboxId, low, uidTo, sinceModseq, LIST_PAGE)
         ) as string;
         const rows = JSON.parse(text) as ListedRow[];
-        for (const [uid, messageId, flags, internalDate, size, modseq, threadId] of rows) {
+        for (const [uid, messageId, flags, internalDate, size, modseq] of rows) {
           messages.push({
             mailboxId,
             uid,
@@ -152,7 +145,6 @@ export class SqliteMessages implements MessageStore {
             internalDate: new Date(internalDate),
             size,
             modseq,
-            threadId,
           });
         }
         const last = rows.at(-1);
@@ -166,20 +158,6 @@ export class SqliteMessages implements MessageStore {
     return this.database.read(() => {
       const row = entryRow(this.database, mailboxId, uid);
       return row ? toMessage(row) : null;
-    });
-  }
-
-  listThread(userId: number, threadId: string): Promise<MailboxMessage[]> {
-    return this.database.read(() => {
-      requireText(threadId, "the thread id");
-      return this.database
-        .all<MessageRow>(
-          `SELECT e.* FROM mailbox_messages e JOIN mailboxes b ON b.id = e.mailbox_id
-           WHERE e.thread_id = ? AND b.user_id = ? ORDER BY e.internal_date, e.mailbox_id, e.uid`,
-          threadId,
-          userId,
-        )
-        .map(toMessage);
     });
   }
 
@@ -197,7 +175,7 @@ export class SqliteMessages implements MessageStore {
       const wanted = normalizeFlags(flags);
       const wantedKeys = new Set(wanted.map(flagKey));
       const mailbox = requireMailbox(this.database, mailboxId);
-      const changes: Array<{ uid: number; flags: string[]; messageId: string }> = [];
+      const changes: Array<{ uid: number; flags: string[] }> = [];
       const modified: number[] = [];
       for (const uid of requireUids(uids)) {
         const row = entryRow(this.database, mailboxId, uid);
@@ -215,13 +193,11 @@ export class SqliteMessages implements MessageStore {
         const before = new Set(current.map(flagKey));
         const after = new Set(next.map(flagKey));
         if (before.size === after.size && [...before].every((key) => after.has(key))) continue;
-        changes.push({ uid, flags: next, messageId: row.message_id });
+        changes.push({ uid, flags: next });
       }
       if (changes.length === 0) return { updated: [], modified };
       const { modseq } = allocate(this.database, mailbox.id, 0);
-      effects.changes.record(mailbox.user_id, "Mailbox", mailbox.id, "u");
       for (const change of changes) {
-        effects.changes.record(mailbox.user_id, "Email", change.messageId, "u");
         this.database.run(
           "UPDATE mailbox_messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
           JSON.stringify(change.flags),

@@ -55,7 +55,6 @@ export interface MessageRow {
   internal_date: number;
   size: number;
   modseq: number;
-  thread_id: string;
 }
 export interface QueueRow {
   id: string;
@@ -104,7 +103,6 @@ export const toMessage = (row: MessageRow): MailboxMessage => ({
   internalDate: new Date(row.internal_date),
   size: row.size,
   modseq: row.modseq,
-  threadId: row.thread_id,
 });
 export const toQueueEntry = (row: QueueRow): QueueEntry => ({
   id: row.id,

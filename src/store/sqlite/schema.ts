@@ -2,7 +2,6 @@
 // its own transaction. Append new migrations to the end of MIGRATIONS; never edit a released one.
 
 import type Database from "better-sqlite3";
-import { Threader, threadHeaders } from "../threading.js";
 import { StoreError } from "../types.js";
 
 type Migration = (db: Database.Database) => void;
@@ -159,84 +158,7 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX uploads_expiry ON uploads(expires_at);
     `);
   },
-  (db) => {
-    // thread_id: the entry's JMAP thread (../threading.ts), the same for every entry of one message of one
-    // user. thread_keys: per user, the Message-IDs and references seen and the thread that saw them first.
-    // changes and change_counters: the change history (../changes.ts); it starts empty at state 0.
-    // These three carry no foreign keys: they are written on every delivery, where a users lookup per
-    // row was measurable, and removeUser deletes their rows itself.
-    db.exec(`
-      ALTER TABLE mailbox_messages ADD COLUMN thread_id TEXT NOT NULL DEFAULT '';
-      CREATE TABLE thread_keys (
-        user_id INTEGER NOT NULL,
-        key TEXT NOT NULL,
-        thread_id TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        PRIMARY KEY (user_id, key)
-      ) STRICT, WITHOUT ROWID;
-      CREATE TABLE change_counters (
-        user_id INTEGER PRIMARY KEY,
-        seq INTEGER NOT NULL,
-        floor INTEGER NOT NULL
-      ) STRICT;
-      CREATE TABLE changes (
-        user_id INTEGER NOT NULL,
-        type TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        object_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('c', 'u', 'd')),
-        PRIMARY KEY (user_id, type, seq, object_id)
-      ) STRICT, WITHOUT ROWID;
-    `);
-    backfillThreads(db);
-    db.exec("CREATE INDEX mailbox_messages_thread ON mailbox_messages(thread_id);");
-  },
 ];
-
-/** Entries the thread backfill reads at a time: header blocks are up to 64 KiB each. */
-const BACKFILL_PAGE = 500;
-
-/**
- * Gives existing entries thread ids by the rule new messages follow, each user's messages in the order
- * they arrived: one pass over the entries with their stored header blocks, a page at a time (messages
- * stored before header blocks were kept start threads of their own).
- */
-function backfillThreads(db: Database.Database): void {
-  const users = db
-    .prepare("SELECT DISTINCT user_id FROM mailboxes ORDER BY user_id")
-    .pluck()
-    .all() as number[];
-  const page = db.prepare(
-    `SELECT e.internal_date, e.mailbox_id, e.uid, e.message_id, m.header
-     FROM mailbox_messages e JOIN mailboxes b ON b.id = e.mailbox_id JOIN messages m ON m.id = e.message_id
-     WHERE b.user_id = ? AND (e.internal_date, e.mailbox_id, e.uid) > (?, ?, ?)
-     ORDER BY e.internal_date, e.mailbox_id, e.uid LIMIT ${BACKFILL_PAGE}`,
-  );
-  const setThread = db.prepare("UPDATE mailbox_messages SET thread_id = ? WHERE mailbox_id = ? AND uid = ?");
-  const addKey = db.prepare(
-    "INSERT INTO thread_keys (user_id, key, thread_id, subject) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-  );
-  for (const user of users) {
-    const threader = new Threader();
-    let after: [number, number, number] = [Number.MIN_SAFE_INTEGER, 0, 0];
-    for (;;) {
-      const rows = page.all(user, ...after) as Array<{
-        internal_date: number;
-        mailbox_id: number;
-        uid: number;
-        message_id: string;
-        header: Buffer | null;
-      }>;
-      for (const row of rows) {
-        setThread.run(threader.assign(row.message_id, threadHeaders(row.header)), row.mailbox_id, row.uid);
-      }
-      const last = rows.at(-1);
-      if (last === undefined) break;
-      after = [last.internal_date, last.mailbox_id, last.uid];
-    }
-    for (const [key, known] of threader.entries()) addKey.run(user, key, known.threadId, known.subject);
-  }
-}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

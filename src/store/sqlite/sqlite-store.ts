@@ -12,7 +12,6 @@ import type { Logger } from "pino";
 import type { FileBlobStore, OrphanSweepResult } from "../blobs/file-blob-store.js";
 import type {
   BlobStore,
-  ChangeStore,
   DirectoryStore,
   ImportStore,
   LockStore,
@@ -23,7 +22,6 @@ import type {
   Store,
 } from "../types.js";
 import { SqliteBlobs } from "./blobs.js";
-import { SqliteChanges } from "./changes.js";
 import { SqliteDatabase } from "./database.js";
 import { SqliteDirectory } from "./directory.js";
 import { EventBus } from "./event-bus.js";
@@ -48,7 +46,6 @@ export class SqliteStore implements Store {
   readonly mailboxes: MailboxStore;
   readonly messages: MessageStore;
   readonly blobs: BlobStore;
-  readonly changes: ChangeStore;
   readonly queue: QueueStore;
   readonly locks: LockStore;
   readonly events: MailboxEvents;
@@ -65,17 +62,15 @@ export class SqliteStore implements Store {
     dbPath: string,
     files: FileBlobStore,
     private readonly logger: Logger,
-    changeHistory: number,
   ) {
     const events = new EventBus(logger);
     this.events = events;
-    this.database = new SqliteDatabase(db, dbPath, files, events, changeHistory);
+    this.database = new SqliteDatabase(db, dbPath, files, events);
     const blobs = new SqliteBlobs(this.database);
     this.blobs = blobs;
     this.groupCommit = new GroupCommit(this.database, blobs, logger);
     this.directory = new SqliteDirectory(this.database);
     this.mailboxes = new SqliteMailboxes(this.database);
-    this.changes = new SqliteChanges(this.database);
     this.messages = new SqliteMessages(this.database, blobs, this.groupCommit);
     this.queue = new SqliteQueue(this.database);
     this.locks = new SqliteLocks(this.database);
