@@ -184,7 +184,9 @@ describe("the configured limits reach the handlers", () => {
     const pems = await generate([{ name: "commonName", value: "mail.example.test" }], { keySize: 2048 });
     const config = defaultConfig({ hostname: "mail.example.test" });
     // Below the RFC minimum on purpose: loadConfig would refuse it, but the wiring is what is tested.
-    config.pop3 = { idleTimeout: 200, maxErrors: 2, maxLineLength: 300, maxSaslLineLength: 8192 };
+    // 1.5 s: long enough that a password check on a loaded machine (scrypt, a silent socket meanwhile)
+    // does not itself run into the idle timer, short enough to wait for.
+    config.pop3 = { idleTimeout: 1500, maxErrors: 2, maxLineLength: 300, maxSaslLineLength: 8192 };
     config.imap = { idleTimeout: 60_000, maxErrors: 20, maxLineLength: 8192, maxLiteralSize: 2048 };
     deps = {
       config,
