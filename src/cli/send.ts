@@ -14,6 +14,7 @@ import {
   connectSmtp,
   formatClientReply,
   type SendResult,
+  SmtpCertificateError,
   SmtpClientError,
   type SmtpClientOptions,
   type SmtpConnection,
@@ -52,7 +53,8 @@ Options:
   -v, --verbose           print the SMTP dialogue on stderr (passwords masked)
   -h, --help              show this help
 
-Exit status: 0 all recipients accepted, 1 some refused (each refusal is printed with the server's reply),
+Exit status: 0 all recipients accepted, 1 some refused (each refusal is printed with the server's reply) or
+the server's certificate is not trusted,
 75 a temporary failure (try again later), 64 a usage error.
 
 Test and advanced knobs (environment):
@@ -404,6 +406,16 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
   }
 
+  const tls: ClientTls =
+    (tlsChoice as ClientTls | undefined) ?? (values.user !== undefined ? "starttls" : "opportunistic");
+  const caFile = values["ca-file"];
+  const ca = caFile === undefined ? undefined : await readCaFile(caFile);
+  const tlsOptions = ca !== undefined ? { tlsOptions: { ca } } : {};
+  // Asking for a password and a body, then failing on the server's certificate, wastes the typing and
+  // invites --tls none; the server is checked first.
+  if (target && values.user !== undefined)
+    await checkServer({ ...target, tls, ...tlsOptions }, io, values.verbose === true);
+
   const input = new InputReader(io.stdin);
   let password: string | undefined;
   let text: string;
@@ -446,15 +458,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   const outcomes = new Outcomes(io, true);
   const verbose = values.verbose === true;
   if (target) {
-    const tls: ClientTls =
-      (tlsChoice as ClientTls | undefined) ?? (values.user !== undefined ? "starttls" : "opportunistic");
-    const caFile = values["ca-file"];
-    const ca = caFile === undefined ? undefined : await readCaFile(caFile);
     await submitTo(
       {
         ...target,
         tls,
-        ...(ca !== undefined ? { tlsOptions: { ca } } : {}),
+        ...tlsOptions,
         ...(values.user !== undefined ? { user: values.user, password: password ?? "" } : {}),
       },
       envelope,
@@ -474,6 +482,31 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     );
   }
   return outcomes.exitCode();
+}
+
+/** Greeting, EHLO and TLS with the server (certificate verified), then QUIT: no password is sent. */
+async function checkServer(
+  target: SubmitTarget & { tlsOptions?: SmtpClientOptions["tlsOptions"] },
+  io: CliIo,
+  verbose: boolean,
+): Promise<void> {
+  let connection: SmtpConnection;
+  try {
+    connection = await connectSmtp(clientOptions(target, io, verbose));
+  } catch (error) {
+    if (error instanceof SmtpCertificateError) {
+      throw new CliError(
+        `${error.message}. Nothing was sent. If the server is a mailroom with its own self-signed certificate, trust it with --ca-file data/tls/cert.pem (that file from the server's data directory)`,
+        ExitCode.failure,
+      );
+    }
+    if (!(error instanceof SmtpClientError)) throw error;
+    throw new CliError(
+      `${error.message}; nothing was sent`,
+      error.temporary ? ExitCode.tempFail : ExitCode.failure,
+    );
+  }
+  await connection.quit();
 }
 
 async function readCaFile(file: string): Promise<Buffer> {

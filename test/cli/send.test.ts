@@ -21,13 +21,15 @@ const commands = [sendCommand, sendmailCommand];
 /** Runs a command in-process with piped stdin, reporting CliErrors as the dispatcher (main.ts) does. */
 async function runCli(
   argv: string[],
-  options: { stdin?: string; env?: NodeJS.ProcessEnv; commands: typeof commands },
+  options: { stdin?: string; stdinOpen?: boolean; env?: NodeJS.ProcessEnv; commands: typeof commands },
 ): Promise<{ code: number; stderr: string }> {
   const [name, ...args] = argv;
   const command = options.commands.find((each) => each.name === name);
   assert.ok(command, `no command ${name}`);
   const stdin = new PassThrough();
-  stdin.end(options.stdin ?? "");
+  // An open stdin with nothing in it: a command that reads it never returns.
+  if (options.stdinOpen) stdin.write(options.stdin ?? "");
+  else stdin.end(options.stdin ?? "");
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const chunks: Buffer[] = [];
@@ -230,6 +232,51 @@ describe("mailroom send", () => {
       .map((commit) => commit.recipients.map((r) => r.address));
     assert.deepEqual(delivered, [["bob@example.org"], ["eve@xn--bcher-kva.example"]]);
     assert.ok(dns.queries().includes("A mx1.example.org"));
+  });
+
+  const sendAsAlice = (server: string) => [
+    "send",
+    "--from",
+    "alice@example.org",
+    "--to",
+    "bob@example.org",
+    "--user",
+    "alice@example.org",
+    "--password-stdin",
+    "--server",
+    server,
+  ];
+
+  test("--user against an untrusted certificate fails before reading the password, with the --ca-file hint", async () => {
+    const tlsServer = await startRealServer({ listener: "submission" });
+    try {
+      const args = sendAsAlice(`localhost:${tlsServer.port}`);
+      const refused = await runCli(args, { stdinOpen: true, commands });
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /self-signed certificate/);
+      assert.match(refused.stderr, /--ca-file data\/tls\/cert\.pem/);
+      assert.equal(tlsServer.agent.commits.length, 0);
+
+      const caFile = join(dir, "server-cert.pem");
+      await writeFile(caFile, tlsServer.cert);
+      const trusted = await runCli([...args, "--ca-file", caFile], {
+        stdin: "secret\nSubject: trusted\n\nhello\n",
+        commands,
+      });
+      assert.equal(trusted.code, 0, trusted.stderr);
+      assert.equal(tlsServer.agent.commits.length, 1);
+    } finally {
+      await tlsServer.close();
+    }
+  });
+
+  test("--user against a server that is not there: exit 75 before reading the password", async () => {
+    const closed = await startRealServer({ listener: "submission" });
+    const port = closed.port;
+    await closed.close();
+    const run = await runCli(sendAsAlice(`127.0.0.1:${port}`), { stdinOpen: true, commands });
+    assert.equal(run.code, 75, run.stderr);
+    assert.match(run.stderr, /cannot connect to 127\.0\.0\.1:\d+.*nothing was sent/);
   });
 
   test("a DNS failure is temporary: exit 75", async () => {

@@ -13,9 +13,11 @@ import {
   type ClientEnvelope,
   type ClientStage,
   formatClientReply,
+  isCertificateFailure,
   type RecipientOutcome,
   type Reply,
   type SendResult,
+  SmtpCertificateError,
   SmtpClientError,
   type SmtpClientOptions,
   type SmtpConnection,
@@ -152,12 +154,7 @@ class Connection implements SmtpConnection {
       await this.wire.startTls(tlsOptionsFor(this.options), this.timeouts.connect);
     } catch (error) {
       this.wire.destroy();
-      throw new SmtpClientError(
-        `TLS with ${this.server} failed: ${(error as Error).message}`,
-        "tls",
-        null,
-        true,
-      );
+      throw tlsFailure(this.server, error);
     }
     // RFC 3207 §4.2: everything learnt before TLS is forgotten; ask again.
     this.extensions = new Map();
@@ -365,6 +362,14 @@ class Connection implements SmtpConnection {
   }
 }
 
+/** Temporary, as a relay treats it (the server may fix its certificate); marked so a person can be told. */
+function tlsFailure(server: string, error: unknown): SmtpClientError {
+  const message = `TLS with ${server} failed: ${(error as Error).message}`;
+  return isCertificateFailure(error)
+    ? new SmtpCertificateError(message, "tls", null, true)
+    : new SmtpClientError(message, "tls", null, true);
+}
+
 /** Connects, reads the greeting, says EHLO, starts TLS and authenticates as the options ask. */
 export async function connectSmtp(options: SmtpClientOptions): Promise<SmtpConnection> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -378,6 +383,7 @@ export async function connectSmtp(options: SmtpClientOptions): Promise<SmtpConne
       timeouts.connect,
     );
   } catch (error) {
+    if (options.tls === "implicit" && isCertificateFailure(error)) throw tlsFailure(server, error);
     const stage = options.tls === "implicit" ? "tls" : "connect";
     throw new SmtpClientError(`cannot connect to ${server}: ${(error as Error).message}`, stage, null, true);
   }

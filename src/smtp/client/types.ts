@@ -90,6 +90,33 @@ export class SmtpClientError extends Error {
   }
 }
 
+/**
+ * TLS failed because the server's certificate could not be verified (self-signed, unknown issuer,
+ * expired, wrong name) rather than because the network failed; a person can fix it by trusting the
+ * certificate, which retrying never does.
+ */
+export class SmtpCertificateError extends SmtpClientError {
+  override name = "SmtpCertificateError";
+}
+
+/** Node's codes for certificate verification failures (OpenSSL's X509 verify results, and the name check). */
+const CERTIFICATE_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REVOKED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+export function isCertificateFailure(error: unknown): boolean {
+  return CERTIFICATE_CODES.has(String((error as NodeJS.ErrnoException | null)?.code));
+}
+
 export interface SmtpConnection {
   /** EHLO keywords upper-cased → their parameters ("" when none). Empty after a HELO fallback. */
   readonly extensions: ReadonlyMap<string, string>;
