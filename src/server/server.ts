@@ -14,6 +14,7 @@ import { loadTls } from "../net/tls.js";
 import type { ProtocolHandler } from "../net/types.js";
 import { type QueueRunner, startQueueRunner } from "../queue/scheduler.js";
 import { openStore } from "../store/open.js";
+import { tightenDataDir } from "../store/private-dir.js";
 import type { Store } from "../store/types.js";
 import type { ProtocolFactory, ServiceDeps } from "./deps.js";
 import { acquireInstanceLock, type InstanceLock, InstanceLockError } from "./instance-lock.js";
@@ -60,10 +61,11 @@ function dataDirError(dataDir: string, error: unknown): DataDirError {
 }
 
 /** Creates the directory and proves it takes data: a writable directory on a full disk is no better. */
-async function prepareDataDir(dataDir: string): Promise<void> {
+async function prepareDataDir(dataDir: string, logger: Logger): Promise<void> {
   const probe = path.join(dataDir, `.write-test.${process.pid}`);
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await tightenDataDir(dataDir, logger);
     const handle = await open(probe, "w", 0o600);
     try {
       await handle.write(Buffer.alloc(4096));
@@ -125,7 +127,7 @@ export async function runServer(
   if (hostnameWarning) logger.warn({ hostname: config.hostname }, hostnameWarning);
 
   try {
-    await prepareDataDir(config.dataDir);
+    await prepareDataDir(config.dataDir, logger);
     const heldLock = await acquireInstanceLock(config.dataDir).catch((error: unknown) => {
       throw error instanceof InstanceLockError ? error : dataDirError(config.dataDir, error);
     });

@@ -4,8 +4,8 @@ import Database from "better-sqlite3";
 import type { Logger } from "pino";
 import { fileError } from "../blobs/errors.js";
 import { FileBlobStore } from "../blobs/file-blob-store.js";
+import { makeDataDirPrivate, tightenDataDir } from "../private-dir.js";
 import { sqliteError } from "./errors.js";
-import { makeDataDirPrivate } from "./private-dir.js";
 import { checkSchemaVersion, migrate } from "./schema.js";
 import { SqliteStore } from "./sqlite-store.js";
 
@@ -19,17 +19,10 @@ export async function openSqliteStore(options: { dataDir: string; logger: Logger
   } catch (error) {
     throw fileError(error, dataDir, "creating the data directory");
   }
-  let tightened: string[];
   try {
-    tightened = await makeDataDirPrivate(dataDir);
+    await tightenDataDir(dataDir, logger);
   } catch (error) {
     throw fileError(error, dataDir, "making the data directory private");
-  }
-  if (tightened.length > 0) {
-    logger.warn(
-      { dataDir, paths: tightened },
-      `tightened the permissions of ${tightened.length} path(s) under ${dataDir} that other local users could read (now 0700 directories, 0600 files)`,
-    );
   }
   const path = join(dataDir, "mailroom.db");
   let db: Database.Database | undefined;

@@ -5,6 +5,7 @@
 
 import { chmod, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { Logger } from "pino";
 
 const PRIVATE_DIR = 0o700;
 const PRIVATE_FILE = 0o600;
@@ -43,4 +44,18 @@ export async function makeDataDirPrivate(dataDir: string): Promise<string[]> {
   }
   for (const name of fanOut) await tighten(join(dataDir, "messages", name), PRIVATE_DIR, changed);
   return changed;
+}
+
+/**
+ * makeDataDirPrivate with the one log line an operator needs when something was tightened. Run by
+ * `serve` for every backend (a PostgreSQL installation keeps its TLS key here too) and by the SQLite
+ * store's open.
+ */
+export async function tightenDataDir(dataDir: string, logger: Logger): Promise<void> {
+  const tightened = await makeDataDirPrivate(dataDir);
+  if (tightened.length === 0) return;
+  logger.warn(
+    { dataDir, paths: tightened },
+    `tightened the permissions of ${tightened.length} path(s) under ${dataDir} that other local users could read (now 0700 directories, 0600 files)`,
+  );
 }
