@@ -1,7 +1,8 @@
 // What a store-backed command runs with: the configuration (file, MAILROOM_* environment, --data-dir),
 // a quiet logger on stderr, and the open store — closed again however the command ends. A SQLite data
-// directory without a store is refused (only `serve` and `init` create one), so a command run from the
-// wrong directory or with a mistyped --data-dir cannot start a second, empty installation.
+// directory or a PostgreSQL database without a store is refused (only `serve` and `init` create one), so
+// a command run from the wrong directory or with a mistyped --data-dir cannot start a second, empty
+// installation.
 
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import type { Logger } from "pino";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/types.js";
 import { createLogger } from "../log/logger.js";
+import { NoStoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/types.js";
 import { type ParsedArgs, stringOption } from "./args.js";
@@ -22,7 +24,7 @@ export interface CliContext {
   existed: boolean;
 }
 
-/** Whether the SQLite data directory holds a store; a PostgreSQL store counts as there. */
+/** Whether the SQLite data directory holds a store; PostgreSQL is asked at open (NoStoreError). */
 async function storeIsThere(config: Config): Promise<boolean> {
   if (config.store !== "sqlite") return true;
   try {
@@ -55,14 +57,30 @@ export async function withStore<T>(
   });
   // Commands talk to people; the store's info-level chatter would drown their output.
   const logger = createLogger({ ...config.log, level: "warn" }, io.stderr);
-  const existed = await storeIsThere(config);
-  if (!existed && options.create !== true) {
+  const create = options.create === true;
+  let existed = await storeIsThere(config);
+  if (!existed && !create) {
     throw new CliError(
       `no mailroom store in ${config.dataDir}; point the command at the server's data directory with --data-dir DIR, --config FILE or MAILROOM_DATA_DIR (or create a new store there with 'mailroom init')`,
       ExitCode.noInput,
     );
   }
-  const store = await openStore({ store: config.store, dataDir: config.dataDir, logger });
+  const open = (create: boolean) =>
+    openStore({ store: config.store, dataDir: config.dataDir, logger, create });
+  let store: Store;
+  try {
+    store = await open(existed ? false : create);
+  } catch (error) {
+    if (!(error instanceof NoStoreError)) throw error;
+    if (!create) {
+      throw new CliError(
+        `${error.message}; point the command at the server's database with --config FILE or MAILROOM_STORE (or create the schema there with 'mailroom init')`,
+        ExitCode.noInput,
+      );
+    }
+    existed = false;
+    store = await open(true);
+  }
   try {
     return await action({ config, logger, store, existed });
   } finally {

@@ -18,3 +18,11 @@ export class StoreError extends Error {
     this.name = "StoreError";
   }
 }
+
+/** The backend holds no mailroom store and the caller did not ask to create one. */
+export class NoStoreError extends StoreError {
+  constructor(message: string) {
+    super("not-found", message);
+    this.name = "NoStoreError";
+  }
+}

@@ -16,7 +16,7 @@ test("a schema 2 database upgrades: old bodies have no header block, subscriptio
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
-      await migrate(client, 2);
+      await migrate(client, { target: 2 });
       await client.query(`
         INSERT INTO domains (name) VALUES ('old.example');
         INSERT INTO users (address, domain_id, password_hash, scram_sha256)

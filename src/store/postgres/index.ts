@@ -6,13 +6,18 @@ import { describeServer, toStoreError } from "./errors.js";
 import { migrate } from "./schema.js";
 import { PostgresStore } from "./store.js";
 
-export async function openPostgresStore(options: { url: string; logger: Logger }): Promise<PostgresStore> {
+/** `create: false` refuses a database without mailroom's schema (NoStoreError) instead of setting it up. */
+export async function openPostgresStore(options: {
+  url: string;
+  logger: Logger;
+  create?: boolean;
+}): Promise<PostgresStore> {
   const server = describeServer(options.url);
   const store = new PostgresStore({ url: options.url, logger: options.logger, server });
   try {
     const client = await store.connect();
     try {
-      const { from, to } = await migrate(client);
+      const { from, to } = await migrate(client, { create: options.create !== false });
       if (from !== to) options.logger.info({ from, to }, "upgraded the PostgreSQL schema");
     } finally {
       client.release();

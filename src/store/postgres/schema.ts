@@ -4,6 +4,7 @@
 // then sees the work done. Append new migrations; never edit a released one.
 
 import type pg from "pg";
+import { NoStoreError } from "../errors.js";
 import { StoreError } from "../types.js";
 
 /** Key of the advisory lock serialising migrations: "mailroom" in ASCII read as an int8. */
@@ -184,15 +185,25 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Brings the schema up to SCHEMA_VERSION (or `target`: tests build older databases with it); refuses a
- * database a newer mailroom has already upgraded.
+ * database a newer mailroom has already upgraded. With `create: false` a database without mailroom's
+ * schema is refused (NoStoreError) and left untouched.
  */
 export async function migrate(
   client: pg.ClientBase,
-  target = SCHEMA_VERSION,
+  options: { target?: number; create?: boolean } = {},
 ): Promise<{ from: number; to: number }> {
+  const target = options.target ?? SCHEMA_VERSION;
   await client.query("BEGIN");
   try {
     await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    if (options.create === false) {
+      const exists = await client.query<{ table: string | null }>(
+        "SELECT to_regclass('mailroom_schema')::text AS table",
+      );
+      if (exists.rows[0]?.table === null) {
+        throw new NoStoreError("the PostgreSQL database holds no mailroom store (no mailroom_schema table)");
+      }
+    }
     await client.query(
       "CREATE TABLE IF NOT EXISTS mailroom_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
     );
