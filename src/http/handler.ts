@@ -4,26 +4,28 @@
 
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { authRefusal } from "../auth/policy.js";
 import type { AuthContext } from "../auth/types.js";
 import { defaultHttpConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { accountFor } from "../jmap/account.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
-import { createDispatcher } from "../jmap/dispatcher.js";
-import { MethodError, requestError } from "../jmap/errors.js";
-import { mailboxState } from "../jmap/mailbox.js";
+import { createDispatcher, type DispatchResult } from "../jmap/dispatcher.js";
+import { requestError } from "../jmap/errors.js";
 import { CAPABILITIES, jmapMethods } from "../jmap/methods.js";
-import { parsePushParameters, pingFrame, stateFrame } from "../jmap/push.js";
 import { sessionResource } from "../jmap/session.js";
 import type { AccountContext } from "../jmap/types.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import type { ServiceDeps } from "../server/deps.js";
 import { StoreError } from "../store/errors.js";
 import { authenticateRequest } from "./auth.js";
+import { serveEventSource } from "./eventsource.js";
+import type { Problem } from "./problem.js";
 import { problem } from "./problem.js";
 import { createRateLimiter } from "./rate-limit.js";
-import { sendJson, sendProblem } from "./respond.js";
+import { rawResponse, sendJson, sendProblem } from "./respond.js";
+import { createWebSocketEndpoint } from "./websocket.js";
 
 const REALM = 'realm="mailroom"';
 
@@ -68,8 +70,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   const httpsEnabled = config.listeners.https.enabled;
   const running = runningFor(store);
   const sockets = new Set<Socket>();
-  /** How to end each open event stream, so a drain does not wait for clients that never hang up. */
-  const streams = new Set<() => void>();
+  /** How to end each open push channel (event stream, WebSocket), so a drain does not wait for them. */
+  const channels = new Set<() => void>();
   const busy = new Set<Socket>();
   let draining = false;
   let idleWaiters: Array<() => void> = [];
@@ -110,20 +112,41 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       }
     });
   });
+  const websockets = createWebSocketEndpoint({
+    store,
+    logger,
+    channels,
+    maxSizeRequest: limits.maxSizeRequest,
+    maxConcurrentRequests: limits.maxConcurrentRequests,
+    dispatch: (account, request) =>
+      withSlot<DispatchResult | "refused">(
+        running.api,
+        account.userId,
+        limits.maxConcurrentRequests,
+        () => dispatcher.dispatch(request, account),
+        async () => "refused",
+      ),
+  });
+  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handleUpgrade(request, socket, head).catch((error: unknown) => {
+      logger.error({ err: error, url: request.url }, "WebSocket handshake failed");
+      socket.destroy();
+    });
+  });
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     logger.debug({ err: error, listener }, "bad HTTP request");
     if (!socket.writable) return socket.destroy();
     const status =
       error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-    const body = JSON.stringify(
-      problem(
-        status,
-        http.STATUS_CODES[status] ?? "Bad Request",
-        "the request could not be read as HTTP/1.1",
-      ),
-    );
     socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      rawResponse(
+        status,
+        problem(
+          status,
+          http.STATUS_CODES[status] ?? "Bad Request",
+          "the request could not be read as HTTP/1.1",
+        ),
+      ),
     );
   });
 
@@ -133,13 +156,16 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     return info;
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /**
+   * What every request, plain or WebSocket handshake, passes before it is served: the per-IP limit, the
+   * listener's login policy, the route and the credentials. Returns the answer to give instead, or the
+   * account and route to serve.
+   */
+  async function admit(request: IncomingMessage): Promise<Admission> {
     const info = infoOf(request);
     const wait = rateLimiter.take(info.remoteAddress);
     if (wait > 0) {
-      return sendProblem(
-        request,
-        response,
+      return refuse(
         problem(
           429,
           "Too Many Requests",
@@ -152,11 +178,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     const url = new URL(request.url ?? "/", "http://localhost");
     const refusal = authRefusal(context);
     if (refusal === "needs-tls") {
-      request.resume();
       if (!httpsEnabled) {
-        return sendProblem(
-          request,
-          response,
+        return refuse(
           problem(
             403,
             "Forbidden",
@@ -166,26 +189,15 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       }
       // Credentials never cross a plain connection from elsewhere: send the client to HTTPS first.
       const host = hostOnly(request.headers.host) ?? config.hostname;
-      response.writeHead(308, {
-        Location: `https://${host}:${httpsPort}${url.pathname}${url.search}`,
-        "Content-Length": "0",
-      });
-      response.end();
-      return;
+      return { kind: "redirect", location: `https://${host}:${httpsPort}${url.pathname}${url.search}` };
     }
     if (refusal === "disabled") {
-      return sendProblem(
-        request,
-        response,
-        problem(403, "Forbidden", `logins are turned off on the ${listener} listener`),
-      );
+      return refuse(problem(403, "Forbidden", `logins are turned off on the ${listener} listener`));
     }
 
     const route = routeOf(request.method ?? "GET", url.pathname);
     if (route.kind === "not-found") {
-      return sendProblem(
-        request,
-        response,
+      return refuse(
         problem(
           404,
           "Not Found",
@@ -194,23 +206,15 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       );
     }
     if (route.kind === "bad-method") {
-      return sendProblem(
-        request,
-        response,
-        problem(405, "Method Not Allowed", `${url.pathname} takes ${route.allow}`),
-        {
-          Allow: route.allow,
-        },
-      );
+      return refuse(problem(405, "Method Not Allowed", `${url.pathname} takes ${route.allow}`), {
+        Allow: route.allow,
+      });
     }
 
     const auth = await authenticateRequest(request.headers.authorization, authenticator, context);
     if (auth.kind !== "user") {
-      request.resume();
       if (auth.kind === "failure" && auth.reason === "throttled") {
-        return sendProblem(
-          request,
-          response,
+        return refuse(
           problem(
             429,
             "Too Many Requests",
@@ -220,9 +224,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         );
       }
       if (auth.kind === "failure" && auth.reason === "unavailable") {
-        return sendProblem(
-          request,
-          response,
+        return refuse(
           problem(503, "Service Unavailable", "logins cannot be checked right now; try again shortly"),
         );
       }
@@ -230,14 +232,28 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         auth.kind === "missing"
           ? "log in with HTTP Basic (address and password or app token) or a Bearer app token"
           : "the address, password or token is wrong, or the token was revoked";
-      return sendProblem(request, response, problem(401, "Unauthorized", detail), {
+      return refuse(problem(401, "Unauthorized", detail), {
         "WWW-Authenticate": `Basic ${REALM}, charset="UTF-8", Bearer ${REALM}`,
       });
     }
-    const account = accountFor(auth.user);
     // The URLs in the session are the ones this client reached us by, so a proxy or port mapping works.
     const base = `${info.secure ? "https" : "http"}://${validHost(request.headers.host) ?? config.hostname}`;
+    return { kind: "admitted", account: accountFor(auth.user), route, url, base };
+  }
 
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const admission = await admit(request);
+    if (admission.kind === "refused") {
+      request.resume();
+      return sendProblem(request, response, admission.problem, admission.headers);
+    }
+    if (admission.kind === "redirect") {
+      request.resume();
+      response.writeHead(308, { Location: admission.location, "Content-Length": "0" });
+      response.end();
+      return;
+    }
+    const { account, route, url, base } = admission;
     switch (route.kind) {
       case "session":
         return sendJson(request, response, 200, sessionResource(account, limits, { base }));
@@ -248,8 +264,43 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       case "download":
         return download(request, response, account, route, url);
       case "eventsource":
-        return eventSource(request, response, account, url);
+        return serveEventSource(request, response, account, url, { store, logger, channels });
+      case "websocket":
+        return sendProblem(
+          request,
+          response,
+          problem(426, "Upgrade Required", "/jmap/ws is a WebSocket endpoint (RFC 8887)"),
+          { Upgrade: "websocket", Connection: "Upgrade" },
+        );
     }
+  }
+
+  async function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const admission = await admit(request);
+    if (admission.kind === "redirect") {
+      socket.end(
+        rawResponse(308, problem(308, "Permanent Redirect", "use HTTPS"), { Location: admission.location }),
+      );
+      return;
+    }
+    if (admission.kind === "refused") {
+      socket.end(rawResponse(admission.problem.status, admission.problem, admission.headers));
+      return;
+    }
+    if (admission.route.kind !== "websocket") {
+      socket.end(
+        rawResponse(
+          400,
+          problem(400, "Bad Request", `${admission.url.pathname} is not a WebSocket endpoint`),
+        ),
+      );
+      return;
+    }
+    if (draining) {
+      socket.end(rawResponse(503, problem(503, "Service Unavailable", "the server is shutting down")));
+      return;
+    }
+    websockets.upgrade(request, socket, head, admission.account);
   }
 
   async function withSlot<T>(
@@ -477,63 +528,6 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     });
   }
 
-  /**
-   * A text/event-stream of StateChange events for the account (RFC 8620 §7.3). Commits are coalesced
-   * for a moment and an event goes out only when the state string really moved.
-   */
-  async function eventSource(
-    request: IncomingMessage,
-    response: ServerResponse,
-    account: AccountContext,
-    url: URL,
-  ): Promise<void> {
-    const parameters = parsePushParameters(url.searchParams);
-    if (parameters instanceof MethodError) {
-      return sendProblem(request, response, problem(400, "Bad Request", parameters.description));
-    }
-    const watchMailboxes = parameters.types.has("Mailbox");
-    let last = watchMailboxes ? await mailboxState(store, account.userId) : null;
-    response.writeHead(200, {
-      "Content-Type": "text/event-stream; charset=utf-8",
-      "Cache-Control": "no-store",
-      // Reverse proxies would otherwise hold events back to fill their buffers.
-      "X-Accel-Buffering": "no",
-    });
-    response.flushHeaders();
-    let timer: NodeJS.Timeout | undefined;
-    const push = async () => {
-      timer = undefined;
-      if (response.writableEnded || last === null) return;
-      const state = await mailboxState(store, account.userId);
-      if (state === last || response.writableEnded) return;
-      last = state;
-      response.write(stateFrame(account.accountId, { Mailbox: state }));
-      if (parameters.closeAfterState) response.end();
-    };
-    const unsubscribe = watchMailboxes
-      ? store.events.subscribe((event) => {
-          if (event.userId !== account.userId || timer !== undefined) return;
-          timer = setTimeout(() => {
-            push().catch((error: unknown) => {
-              logger.warn({ err: error }, "could not compute a state for push; ending the event stream");
-              response.end();
-            });
-          }, PUSH_COALESCE_MS);
-        })
-      : () => undefined;
-    const ping =
-      parameters.ping > 0
-        ? setInterval(() => response.write(pingFrame(parameters.ping)), parameters.ping * 1000)
-        : undefined;
-    const end = () => response.end();
-    streams.add(end);
-    await new Promise<void>((resolve) => response.once("close", resolve));
-    streams.delete(end);
-    unsubscribe();
-    clearTimeout(timer);
-    clearInterval(ping);
-  }
-
   const settleIfIdle = () => {
     if (sockets.size > 0) return;
     const waiters = idleWaiters;
@@ -558,23 +552,24 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     },
     reject(socket, _info, reason) {
       socket.on("error", () => undefined);
-      const body = JSON.stringify(
-        problem(
-          503,
-          "Service Unavailable",
-          reason === "shutting-down"
-            ? "the server is shutting down"
-            : "too many connections; try again shortly",
-        ),
-      );
       socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n${body}`,
+        rawResponse(
+          503,
+          problem(
+            503,
+            "Service Unavailable",
+            reason === "shutting-down"
+              ? "the server is shutting down"
+              : "too many connections; try again shortly",
+          ),
+          { "Retry-After": "5" },
+        ),
       );
       setTimeout(() => socket.destroy(), 5_000).unref();
     },
     drain() {
       draining = true;
-      for (const end of streams) end();
+      for (const end of channels) end();
       for (const socket of sockets) if (!busy.has(socket)) socket.end();
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
@@ -588,9 +583,6 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     },
   };
 }
-
-/** Deliveries often come in bursts; one state event covers a burst. */
-const PUSH_COALESCE_MS = 50;
 
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/;
 
@@ -611,12 +603,21 @@ function hostOnly(header: string | undefined): string | null {
   return header === undefined ? null : (HOST_HEADER.exec(header)?.[1] ?? null);
 }
 
-type Route =
-  | { kind: "session" | "api" | "eventsource" }
+type Admission =
+  | { kind: "refused"; problem: Problem; headers: Record<string, string> }
+  | { kind: "redirect"; location: string }
+  | { kind: "admitted"; account: AccountContext; route: ServedRoute; url: URL; base: string };
+
+function refuse(body: Problem, headers: Record<string, string> = {}): Admission {
+  return { kind: "refused", problem: body, headers };
+}
+
+type ServedRoute =
+  | { kind: "session" | "api" | "eventsource" | "websocket" }
   | { kind: "upload"; accountId: string }
-  | { kind: "download"; accountId: string; blobId: string; name: string }
-  | { kind: "not-found" }
-  | { kind: "bad-method"; allow: string };
+  | { kind: "download"; accountId: string; blobId: string; name: string };
+
+type Route = ServedRoute | { kind: "not-found" } | { kind: "bad-method"; allow: string };
 
 function routeOf(method: string, pathname: string): Route {
   const read = method === "GET" || method === "HEAD";
@@ -627,6 +628,7 @@ function routeOf(method: string, pathname: string): Route {
     return only(method === "POST", "POST", { kind: "api" });
   if (pathname === "/jmap/eventsource" || pathname === "/jmap/eventsource/")
     return only(read, "GET", { kind: "eventsource" });
+  if (pathname === "/jmap/ws" || pathname === "/jmap/ws/") return only(read, "GET", { kind: "websocket" });
   const upload = /^\/jmap\/upload\/([^/]+)\/?$/.exec(pathname);
   if (upload)
     return only(method === "POST", "POST", { kind: "upload", accountId: decode(upload[1] as string) });

@@ -1,6 +1,6 @@
 // Writing responses: JSON (compressed when the client takes it and it is worth it) and problem details.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import type { Problem } from "./problem.js";
@@ -56,4 +56,25 @@ export function sendProblem(
   headers: Record<string, string> = {},
 ): Promise<void> {
   return sendJson(request, response, body.status, body, "application/problem+json", headers);
+}
+
+/**
+ * A whole HTTP/1.1 response carrying a problem, as text for a socket node:http no longer answers on
+ * (a bad request it could not parse, a refused connection or WebSocket handshake). It closes the
+ * connection.
+ */
+export function rawResponse(
+  status: number,
+  body: Problem | { type: string; status: number; detail: string },
+  headers: Record<string, string> = {},
+): string {
+  const text = JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`,
+    "Content-Type: application/problem+json",
+    `Content-Length: ${Buffer.byteLength(text)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    "Connection: close",
+  ];
+  return `${lines.join("\r\n")}\r\n\r\n${text}`;
 }

@@ -5,8 +5,9 @@ import { CORE, type JmapLimits, MAIL } from "./capabilities.js";
 import { coreEcho } from "./core.js";
 import { mailboxGet, mailboxQuery } from "./mailbox.js";
 import type { MethodRegistry } from "./types.js";
+import { WEBSOCKET } from "./websocket.js";
 
-export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL]);
+export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, WEBSOCKET]);
 
 export function jmapMethods(store: Pick<Store, "mailboxes">, limits: JmapLimits): MethodRegistry {
   return new Map([

@@ -1,10 +1,23 @@
-// Push over EventSource (RFC 8620 §7.3) without the HTTP: reading the URL's parameters, and the
-// StateChange and ping events as text/event-stream frames.
+// Push without the HTTP: the states of the pushable types, and for EventSource (RFC 8620 §7.3) the
+// URL's parameters and the StateChange and ping events as text/event-stream frames.
 
 import { MethodError } from "./errors.js";
+import { type MailboxJmapStore, mailboxState } from "./mailbox.js";
+import type { States } from "./state-watch.js";
 
 /** Data types whose state this server can push; Mailbox for now. */
 export const PUSHABLE_TYPES: readonly string[] = ["Mailbox"];
+
+/** The states of the given types (those this server pushes) for one account now. */
+export async function pushStates(
+  store: MailboxJmapStore,
+  userId: number,
+  types: ReadonlySet<string>,
+): Promise<States> {
+  const states: States = {};
+  if (types.has("Mailbox")) states.Mailbox = await mailboxState(store, userId);
+  return states;
+}
 
 export interface PushParameters {
   types: ReadonlySet<string>;

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { CORE, coreCapability, type JmapLimits, MAIL, mailAccountCapability } from "./capabilities.js";
 import type { AccountContext } from "./types.js";
+import { WEBSOCKET, websocketCapability } from "./websocket.js";
 
 export interface SessionUrls {
   /** Origin the client reached us at, e.g. "https://mail.example.org:8443". */
@@ -15,7 +16,12 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
   if (account.capabilities.has(CORE)) accountCapabilities[CORE] = {};
   if (account.capabilities.has(MAIL)) accountCapabilities[MAIL] = mailAccountCapability();
   const session = {
-    capabilities: { [CORE]: coreCapability(limits), [MAIL]: {} },
+    capabilities: {
+      [CORE]: coreCapability(limits),
+      [MAIL]: {},
+      // ws:// or wss:// as the client reached us: the same origin, so the same credentials and policy.
+      [WEBSOCKET]: websocketCapability(`${urls.base.replace(/^http/, "ws")}/jmap/ws`),
+    },
     accounts: {
       [account.accountId]: {
         name: account.address,

@@ -1,0 +1,59 @@
+// Push without a transport (RFC 8620 §7): watches the store's change events for one account and reports
+// the data types whose state string moved. EventSource and WebSocket push both sit on it.
+
+import type { MailboxEvents } from "../store/events.js";
+
+export type States = Record<string, string>;
+
+export interface StateWatchOptions {
+  events: MailboxEvents;
+  userId: number;
+  /** The states of the watched types now. */
+  states: () => Promise<States>;
+  /** What the client is known to have; only types whose state differs from it are reported. */
+  baseline: States;
+  onChange(changed: States, states: States): void;
+  /** Computing the states failed; the watch has stopped. */
+  onError(error: unknown): void;
+  coalesceMs?: number;
+}
+
+/** Deliveries often come in bursts; one StateChange covers a burst. */
+const COALESCE_MS = 50;
+
+/** Starts watching; returns the function that stops it. */
+export function watchStates(options: StateWatchOptions): () => void {
+  let last = options.baseline;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const check = async () => {
+    timer = undefined;
+    const now = await options.states();
+    if (stopped) return;
+    const changed = changedStates(last, now);
+    last = now;
+    if (Object.keys(changed).length > 0) options.onChange(changed, now);
+  };
+  const unsubscribe = options.events.subscribe((event) => {
+    if (event.userId !== options.userId || timer !== undefined || stopped) return;
+    timer = setTimeout(() => {
+      check().catch((error: unknown) => {
+        stop();
+        options.onError(error);
+      });
+    }, options.coalesceMs ?? COALESCE_MS);
+  });
+  const stop = () => {
+    stopped = true;
+    unsubscribe();
+    clearTimeout(timer);
+  };
+  return stop;
+}
+
+/** The entries of `now` whose state differs from `before`. */
+export function changedStates(before: States, now: States): States {
+  const changed: States = {};
+  for (const [type, state] of Object.entries(now)) if (before[type] !== state) changed[type] = state;
+  return changed;
+}
