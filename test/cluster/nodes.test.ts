@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import nodemailer from "nodemailer";
+import { clients, needs } from "../support/clients.js";
 import { POSTGRES_SKIP_REASON, startTestPostgres, type TestPostgres } from "../support/postgres.js";
 import { type ClusterNode, LineClient, startNodes } from "./helpers.js";
 
@@ -77,7 +78,9 @@ describe("three nodes on one PostgreSQL", { skip: database === null && POSTGRES_
     await database?.stop();
   });
 
-  test("mail accepted on A: IDLE on C hears it; CLI on B, IMAP on C and POP3 on B read the same bytes", async () => {
+  test("mail accepted on A: IDLE on C hears it; CLI on B, IMAP on C and POP3 on B read the same bytes", {
+    skip: needs(clients.curl),
+  }, async () => {
     const imap = await LineClient.open(node(2).imapPort);
     try {
       await imap.waitFor(/^\* OK[^\r\n]*\r\n/);

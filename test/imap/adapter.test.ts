@@ -14,6 +14,7 @@ import { createImapHandler } from "../../src/imap/handler.js";
 import { DEFAULT_FRAMER_LIMITS, OVERLONG_LINE_SLACK } from "../../src/imap/protocol/framer.js";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
+import { clients, needs } from "../support/clients.js";
 import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { ADDRESS, createFixture, type ImapFixture, message, PASSWORD } from "./fixtures.js";
 
@@ -80,7 +81,9 @@ describe("IMAP adapter with real clients", () => {
     await fixture.cleanup();
   });
 
-  test("python imaplib: login, list, select, append, fetch, store, search, copy, expunge", async () => {
+  test("python imaplib: login, list, select, append, fetch, store, search, copy, expunge", {
+    skip: needs(clients.python3),
+  }, async () => {
     const script = `
 import imaplib, sys
 port = int(sys.argv[1])
@@ -115,7 +118,9 @@ print("ok")
     assert.equal(stdout.trim(), "ok");
   });
 
-  test("curl over imaps: LIST and FETCH by UID return the stored bytes", async () => {
+  test("curl over imaps: LIST and FETCH by UID return the stored bytes", {
+    skip: needs(clients.curl),
+  }, async () => {
     const raw = message("for curl", "curl body\r\n");
     const archive = await fixture.store.mailboxes.getMailbox(fixture.userId, "Drafts");
     assert.ok(archive !== null);
@@ -128,7 +133,7 @@ print("ok")
     assert.deepEqual(fetched.stdout, Buffer.from(raw));
   });
 
-  test("curl over imap with STARTTLS required", async () => {
+  test("curl over imap with STARTTLS required", { skip: needs(clients.curl) }, async () => {
     const { stdout } = await run("curl", [
       "-k",
       "-s",

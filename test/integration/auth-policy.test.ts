@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import { ReplyReader } from "../smtp/wire.js";
+import { clients, needs } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const run = promisify(execFile);
@@ -86,7 +87,9 @@ describe("authentication policy per listener, default settings, real server on l
     secure.end("QUIT\r\n");
   });
 
-  test("swaks: AUTH without TLS finds none advertised on smtp and submission; with --tls it logs in", async () => {
+  test("swaks: AUTH without TLS finds none advertised on smtp and submission; with --tls it logs in", {
+    skip: needs(clients.swaks),
+  }, async () => {
     for (const listener of ["smtp", "submission"] as const) {
       const address = `127.0.0.1:${server.ports[listener]}`;
       const ehlo = await swaks(["--server", address, "--quit-after", "EHLO"]);
@@ -125,7 +128,9 @@ describe("authentication policy per listener, default settings, real server on l
     assert.match(secure.out, /235 2\.7\.0/);
   });
 
-  test("python3 imaplib and poplib: plaintext logins from loopback still work", async () => {
+  test("python3 imaplib and poplib: plaintext logins from loopback still work", {
+    skip: needs(clients.python3),
+  }, async () => {
     const script = `
 import imaplib, poplib, sys
 imap_port, pop3_port, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]

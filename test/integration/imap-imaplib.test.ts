@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { clients, needs } from "../support/clients.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 import { mailboxHelpers, password, user } from "./imap-helpers.js";
 
@@ -13,7 +14,9 @@ const run = promisify(execFile);
 const _root = join(import.meta.dirname, "../..");
 
 for (const backend of await integrationBackends()) {
-  describe(`IMAP with python3 imaplib, ${backend.name} store`, { skip: backend.skip }, () => {
+  describe(`IMAP with python3 imaplib, ${backend.name} store`, {
+    skip: backend.skip ?? needs(clients.python3),
+  }, () => {
     let server: TestServer;
 
     const { storedBytes, listing, send } = mailboxHelpers(() => server);

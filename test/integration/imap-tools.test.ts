@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import nodemailer from "nodemailer";
+import { clients, needs } from "../support/clients.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
 const run = promisify(execFile);
@@ -77,7 +78,9 @@ for (const backend of await integrationBackends()) {
     };
 
     for (const scheme of ["imap", "imaps"] as const) {
-      test(`curl ${scheme}://: LIST, FETCH by UID byte-identical, SEARCH`, async () => {
+      test(`curl ${scheme}://: LIST, FETCH by UID byte-identical, SEARCH`, {
+        skip: needs(clients.curl),
+      }, async () => {
         const port = scheme === "imap" ? server.ports.imap : server.ports.imaps;
         const base = `${scheme}://127.0.0.1:${port}`;
         const tls = scheme === "imaps" ? ["-k"] : [];
@@ -120,7 +123,9 @@ for (const backend of await integrationBackends()) {
       });
     }
 
-    test("mutt in batch mode saves its copy of a sent message to Sent over IMAP (APPEND)", async () => {
+    test("mutt in batch mode saves its copy of a sent message to Sent over IMAP (APPEND)", {
+      skip: needs(clients.mutt),
+    }, async () => {
       const home = join(server.dataDir, "mutt-home");
       await mkdir(home, { recursive: true });
       const rc = join(home, "muttrc");
@@ -159,7 +164,9 @@ for (const backend of await integrationBackends()) {
       assert.match(bytes, /\r\n\r\nWritten by mutt in batch mode\.\r\n$/);
     });
 
-    test("mbsync syncs INBOX to a Maildir and back, with flag changes both ways", async () => {
+    test("mbsync syncs INBOX to a Maildir and back, with flag changes both ways", {
+      skip: needs(clients.mbsync, clients.curl),
+    }, async () => {
       const home = join(server.dataDir, "mbsync-home");
       const maildir = join(home, "Mail");
       await mkdir(maildir, { recursive: true });

@@ -11,6 +11,7 @@ import { connect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { clients, needs } from "../support/clients.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
 const run = promisify(execFile);
@@ -125,7 +126,9 @@ for (const backend of await integrationBackends()) {
       assert.equal(typeof session.state, "string");
     });
 
-    test("session over HTTPS with curl; no credentials gets 401 naming Basic and Bearer", async () => {
+    test("session over HTTPS with curl; no credentials gets 401 naming Basic and Bearer", {
+      skip: needs(clients.curl),
+    }, async () => {
       const url = `https://127.0.0.1:${server.ports.https}/.well-known/jmap`;
       const ok = await curl(["--insecure", "--compressed", "-u", `${ADDRESS}:${PASSWORD}`, url]);
       assert.equal(ok.status, 200);
@@ -214,7 +217,9 @@ for (const backend of await integrationBackends()) {
       assert.equal(withoutMail.methodResponses[0][1].type, "unknownMethod");
     });
 
-    test("upload, then download the same bytes; another user's blob is not found; too large is 413", async () => {
+    test("upload, then download the same bytes; another user's blob is not found; too large is 413", {
+      skip: needs(clients.curl),
+    }, async () => {
       const bytes = Buffer.from("Subject: uploaded\r\n\r\nbody bytes\r\n");
       const uploaded = await fetch(`${base}/jmap/upload/${accountId}/`, {
         method: "POST",
@@ -270,7 +275,9 @@ for (const backend of await integrationBackends()) {
       assert.equal(JSON.parse(chunked.body).limit, "maxSizeUpload");
     });
 
-    test("download of a delivered message's blob by its id (the id SMTP said it queued as)", async () => {
+    test("download of a delivered message's blob by its id (the id SMTP said it queued as)", {
+      skip: needs(clients.swaks),
+    }, async () => {
       const { stdout } = await run("swaks", [
         "--server",
         `127.0.0.1:${server.ports.smtp}`,
@@ -297,7 +304,9 @@ for (const backend of await integrationBackends()) {
       assert.match(text, /delivered body/);
     });
 
-    test("Bearer and Basic with an app token; a revoked token no longer logs in", async () => {
+    test("Bearer and Basic with an app token; a revoked token no longer logs in", {
+      skip: needs(clients.curl),
+    }, async () => {
       const bearer = await fetch(`${base}/.well-known/jmap`, {
         headers: { Authorization: `Bearer ${bobToken}` },
       });
@@ -336,7 +345,9 @@ for (const backend of await integrationBackends()) {
       assert.equal(inbox?.isSubscribed, true);
     });
 
-    test("EventSource: a delivery pushes a StateChange with the new Mailbox state, then closeafter=state ends it", async () => {
+    test("EventSource: a delivery pushes a StateChange with the new Mailbox state, then closeafter=state ends it", {
+      skip: needs(clients.swaks),
+    }, async () => {
       const stream = await fetch(`${base}/jmap/eventsource/?types=*&closeafter=state&ping=0`, {
         headers: auth,
       });
@@ -392,7 +403,7 @@ for (const backend of await integrationBackends()) {
     });
 
     test("plain HTTP from elsewhere is redirected to HTTPS, credentials or not", {
-      skip: externalAddress() === null,
+      skip: needs(clients.curl) ?? externalAddress() === null,
     }, async () => {
       const host = externalAddress() as string;
       const redirected = await curl([

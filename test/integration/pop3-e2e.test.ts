@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import nodemailer from "nodemailer";
+import { clients, needs } from "../support/clients.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
 const run = promisify(execFile);
@@ -61,7 +62,9 @@ for (const backend of await integrationBackends()) {
       await backend.release();
     });
 
-    test("python3 poplib: STAT, LIST, UIDL and RETR match the stored bytes", async () => {
+    test("python3 poplib: STAT, LIST, UIDL and RETR match the stored bytes", {
+      skip: needs(clients.python3),
+    }, async () => {
       const script = [
         "import poplib, sys, json",
         "p = poplib.POP3('127.0.0.1', int(sys.argv[1]))",
@@ -101,7 +104,7 @@ for (const backend of await integrationBackends()) {
       assert.equal(new Set(result.uidl).size, 2);
     });
 
-    test("curl pop3:// retrieves message 1 byte for byte", async () => {
+    test("curl pop3:// retrieves message 1 byte for byte", { skip: needs(clients.curl) }, async () => {
       const { stdout } = await run(
         "curl",
         ["-sS", "--user", `bob@example.org:${password}`, `pop3://127.0.0.1:${server.ports.pop3}/1`],
@@ -112,7 +115,9 @@ for (const backend of await integrationBackends()) {
       assert.equal(stdout.toString("latin1"), (await storedBytes(first.uid)).toString("latin1"));
     });
 
-    test("fetchmail downloads every message into a local mailbox and deletes them on the server", async () => {
+    test("fetchmail downloads every message into a local mailbox and deletes them on the server", {
+      skip: needs(clients.fetchmail),
+    }, async () => {
       const before = await inbox();
       const expected = await Promise.all(before.map((message) => storedBytes(message.uid)));
       const home = join(server.dataDir, "fetchmail-home");

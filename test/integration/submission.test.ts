@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import nodemailer from "nodemailer";
+import { clients, needs } from "../support/clients.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
@@ -142,7 +143,9 @@ for (const backend of await integrationBackends()) {
       await backend.release();
     });
 
-    test("MAIL before AUTH gets 530; MAIL FROM another user's address gets 550 5.7.1", async () => {
+    test("MAIL before AUTH gets 530; MAIL FROM another user's address gets 550 5.7.1", {
+      skip: needs(clients.python3),
+    }, async () => {
       const script = [
         "import smtplib, ssl, sys",
         's = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))',
@@ -164,7 +167,7 @@ for (const backend of await integrationBackends()) {
       assert.match(stdout, /^own \(250, /m);
     });
 
-    test("swaks --auth over STARTTLS on the submission port", async () => {
+    test("swaks --auth over STARTTLS on the submission port", { skip: needs(clients.swaks) }, async () => {
       const subject = uniqueSubject("swaks-587");
       const file = join(server.dataDir, `${subject}.eml`);
       // swaks adds CRLF.CRLF after the file's last byte.
@@ -190,7 +193,9 @@ for (const backend of await integrationBackends()) {
       await assertSubmitted(subject);
     });
 
-    test("swaks --tlsc --auth on the submissions port (implicit TLS)", async () => {
+    test("swaks --tlsc --auth on the submissions port (implicit TLS)", {
+      skip: needs(clients.swaks),
+    }, async () => {
       const subject = uniqueSubject("swaks-465");
       const file = join(server.dataDir, `${subject}.eml`);
       await writeFile(file, bareMessage(subject).replace(/\r\n$/, ""));
@@ -215,7 +220,9 @@ for (const backend of await integrationBackends()) {
     });
 
     for (const implicit of [false, true]) {
-      test(`msmtp, ${implicit ? "implicit TLS (submissions)" : "STARTTLS (submission)"}`, async () => {
+      test(`msmtp, ${implicit ? "implicit TLS (submissions)" : "STARTTLS (submission)"}`, {
+        skip: needs(clients.msmtp),
+      }, async () => {
         const subject = uniqueSubject(implicit ? "msmtp-465" : "msmtp-587");
         const result = await runWithInput(
           "msmtp",
@@ -235,7 +242,7 @@ for (const backend of await integrationBackends()) {
       },
       { label: "curl smtps://", url: () => `smtps://127.0.0.1:${server.ports.submissions}`, tlsArgs: [] },
     ]) {
-      test(`${label} with --user`, async () => {
+      test(`${label} with --user`, { skip: needs(clients.curl) }, async () => {
         const subject = uniqueSubject(label.startsWith("curl smtps") ? "curl-465" : "curl-587");
         const file = join(server.dataDir, `${subject}.eml`);
         await writeFile(file, bareMessage(subject));
@@ -282,7 +289,9 @@ for (const backend of await integrationBackends()) {
       });
     }
 
-    test("python3 smtplib starttls()+login(): local copy signed, remote recipient queued", async () => {
+    test("python3 smtplib starttls()+login(): local copy signed, remote recipient queued", {
+      skip: needs(clients.python3),
+    }, async () => {
       const subject = uniqueSubject("smtplib");
       const script = [
         "import smtplib, ssl, sys",
@@ -311,7 +320,9 @@ for (const backend of await integrationBackends()) {
       assert.equal(queued[0]?.sender, "alice@example.org");
     });
 
-    test("a From: that is not the user's is refused with 550 5.7.1 naming the header, and not delivered", async () => {
+    test("a From: that is not the user's is refused with 550 5.7.1 naming the header, and not delivered", {
+      skip: needs(clients.python3),
+    }, async () => {
       const subject = uniqueSubject("foreign-from");
       const script = [
         "import smtplib, ssl, sys",

@@ -15,6 +15,7 @@ import type { ProtocolHandler } from "../../src/net/types.js";
 import { createPop3Handler, type Pop3HandlerOptions } from "../../src/pop3/handler.js";
 import { MAX_COMMAND_LINE, OVERLONG_LINE_SLACK } from "../../src/pop3/line-reader.js";
 import type { ServiceDeps } from "../../src/server/deps.js";
+import { clients, needs } from "../support/clients.js";
 import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { ADDRESS, createFixture, PASSWORD, type Pop3Fixture } from "./fixtures.js";
 
@@ -169,7 +170,9 @@ describe("POP3 adapter over sockets", () => {
     throw new Error("the maildrop lock was never released");
   }
 
-  test("python poplib: capa, stls, user/pass_, stat, list, retr, top, uidl, dele, quit", async () => {
+  test("python poplib: capa, stls, user/pass_, stat, list, retr, top, uidl, dele, quit", {
+    skip: needs(clients.python3),
+  }, async () => {
     const script = `
 import json, poplib, ssl, sys
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -224,7 +227,7 @@ print(json.dumps(out))
     assert.ok(left[0]?.flags.includes("\\Seen"), "RETR marked the message \\Seen");
   });
 
-  test("python poplib over implicit TLS (pop3s)", async () => {
+  test("python poplib over implicit TLS (pop3s)", { skip: needs(clients.python3) }, async () => {
     const script = `
 import json, poplib, ssl, sys
 context = ssl.create_default_context()
@@ -246,7 +249,9 @@ print(json.dumps({"stls": "STLS" in capa, "user": "USER" in capa, "stat": list(p
     assert.match(out.quit, /^\+OK /);
   });
 
-  test("curl pop3:// lists and retrieves by number; pop3s:// retrieves byte-exact", async () => {
+  test("curl pop3:// lists and retrieves by number; pop3s:// retrieves byte-exact", {
+    skip: needs(clients.curl),
+  }, async () => {
     const credentials = `${ADDRESS}:${PASSWORD}`;
     const list = await run("curl", [
       "-sS",

@@ -1,4 +1,4 @@
-// Real SMTP clients against the adapter (with the fake agent): python3 smtplib, and swaks when installed.
+// Real SMTP clients against the adapter (with the fake agent): python3 smtplib and swaks.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -8,19 +8,11 @@ import { promisify } from "node:util";
 import { generate } from "selfsigned";
 import type { ProtocolHandler } from "../../src/net/types.js";
 import { createSmtpHandler } from "../../src/smtp/server/handler.js";
+import { clients, needs } from "../support/clients.js";
 import { type LoopbackServer, listenOnLoopback } from "../support/listen.js";
 import { FakeAgent, FakeAuthenticator, silentLogger, testConfig } from "./fakes.js";
 
 const run = promisify(execFile);
-
-async function available(command: string, args: string[]): Promise<boolean> {
-  try {
-    await run(command, args, { timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const SMTPLIB_SCRIPT = `
 import smtplib, ssl, sys
@@ -69,8 +61,9 @@ describe("real clients", () => {
     await running.close();
   });
 
-  test("python3 smtplib: STARTTLS, AUTH, pipelined recipients, dot-stuffing", async (t) => {
-    if (!(await available("python3", ["--version"]))) return t.skip("python3 is not installed");
+  test("python3 smtplib: STARTTLS, AUTH, pipelined recipients, dot-stuffing", {
+    skip: needs(clients.python3),
+  }, async () => {
     const before = agent.commits.length;
     const { stdout } = await run("python3", ["-c", SMTPLIB_SCRIPT, String(port)], { timeout: 15_000 });
     assert.equal(stdout.trim(), "['nobody@example.org']");
@@ -89,8 +82,7 @@ describe("real clients", () => {
     );
   });
 
-  test("swaks: STARTTLS, AUTH LOGIN, PIPELINING", async (t) => {
-    if (!(await available("swaks", ["--version"]))) return t.skip("swaks is not installed");
+  test("swaks: STARTTLS, AUTH LOGIN, PIPELINING", { skip: needs(clients.swaks) }, async () => {
     const before = agent.commits.length;
     const { stdout } = await run(
       "swaks",

@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { failIfRequired, findExecutable } from "./clients.js";
 
 export interface TestPostgres {
   url: string;
@@ -17,14 +18,17 @@ export interface TestPostgres {
 }
 
 export const POSTGRES_SKIP_REASON =
-  "PostgreSQL server binaries not found; apt-get install postgresql, or set MAILROOM_TEST_POSTGRES_URL";
+  "PostgreSQL's initdb and postgres are not installed: apt-get install postgresql, or set MAILROOM_TEST_POSTGRES_URL";
 
-/** Starts (or reuses) a server and creates a fresh, empty database; null when no server can be had. */
+/**
+ * Starts (or reuses) a server and creates a fresh, empty database; null when no server can be had, which
+ * under MAILROOM_TEST_REQUIRE_CLIENTS=1 throws instead, as a missing client does.
+ */
 export async function startTestPostgres(): Promise<TestPostgres | null> {
   const external = process.env.MAILROOM_TEST_POSTGRES_URL;
   const serverUrl = external ? external : await privateCluster();
   if (serverUrl === null) {
-    if (process.env.CI) throw new Error(`${POSTGRES_SKIP_REASON} (CI is set, so this is a failure)`);
+    failIfRequired(POSTGRES_SKIP_REASON);
     return null;
   }
   return createDatabase(serverUrl);
@@ -75,11 +79,7 @@ async function findServerBinaries(): Promise<string | null> {
   const newestFirst = versions.filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
   for (const version of newestFirst) {
     const bin = join(root, version, "bin");
-    try {
-      await stat(join(bin, "initdb"));
-      await stat(join(bin, "postgres"));
-      return bin;
-    } catch {}
+    if (findExecutable(join(bin, "initdb")) && findExecutable(join(bin, "postgres"))) return bin;
   }
   return null;
 }

@@ -205,7 +205,7 @@ export interface IntegrationBackend {
   name: "sqlite" | "postgres";
   /** The store setting for the server and CLI; undefined means the embedded default. */
   store?: string;
-  /** Set when this backend cannot run here (PostgreSQL missing outside CI). */
+  /** Set when this backend cannot run here (PostgreSQL missing and MAILROOM_TEST_REQUIRE_CLIENTS unset). */
   skip?: string;
   release(): Promise<void>;
 }
