@@ -30,6 +30,7 @@ export type MethodErrorType =
   | "invalidResultReference"
   | "forbidden"
   | "accountNotFound"
+  | "fromAccountNotFound"
   | "accountNotSupportedByMethod"
   | "accountReadOnly"
   | "requestTooLarge"

@@ -275,6 +275,37 @@ for (const backend of await integrationBackends()) {
       assert.equal(JSON.parse(chunked.body).limit, "maxSizeUpload");
     });
 
+    test("Blob/copy within the one account: readable blobs are copied to themselves, others notFound", async () => {
+      const uploaded = await fetch(`${base}/jmap/upload/${accountId}/`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "text/plain" },
+        body: "copy me",
+      });
+      const { blobId } = (await uploaded.json()) as { blobId: string };
+      const bobUpload = await fetch(`${base}/jmap/upload/${accountId}/`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${bobToken}`, "Content-Type": "text/plain" },
+        body: "bob's own",
+      });
+      assert.equal(bobUpload.status, 404, "an upload names the uploader's own account only");
+      const { json } = await api({
+        using: [CORE],
+        methodCalls: [
+          ["Blob/copy", { fromAccountId: accountId, accountId, blobIds: [blobId, "Gnothere"] }, "c"],
+          ["Blob/copy", { fromAccountId: "A-elsewhere", accountId, blobIds: [blobId] }, "d"],
+        ],
+      });
+      const [copy, elsewhere] = json.methodResponses;
+      assert.equal(copy[0], "Blob/copy");
+      assert.deepEqual(copy[1].copied, { [blobId]: blobId });
+      assert.equal(copy[1].notCopied.Gnothere.type, "notFound");
+      assert.deepEqual(elsewhere, [
+        "error",
+        { type: "fromAccountNotFound", description: elsewhere[1].description },
+        "d",
+      ]);
+    });
+
     test("download of a delivered message's blob by its id (the id SMTP said it queued as)", {
       skip: needs(clients.swaks),
     }, async () => {
