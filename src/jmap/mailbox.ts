@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import type { Mailbox, MailboxStatus, SpecialUse, Store } from "../store/types.js";
 import { MAIL } from "./capabilities.js";
 import { invalidArguments, MethodError } from "./errors.js";
+import { applyWindow, readWindow } from "./query-window.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
 export type MailboxJmapStore = Pick<Store, "mailboxes">;
@@ -302,15 +303,6 @@ function asTree(views: MailboxView[], compare: Compare): MailboxView[] {
   return out;
 }
 
-function integer(args: JsonObject, key: string, fallback: number | null, min: number): number | null {
-  const value = args[key];
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw invalidArguments(`"${key}" must be an integer of at least ${min}`);
-  }
-  return value;
-}
-
 export function mailboxQuery(store: MailboxJmapStore): Method {
   return {
     capability: MAIL,
@@ -319,12 +311,7 @@ export function mailboxQuery(store: MailboxJmapStore): Method {
     async run(args: JsonObject, context: MethodContext): Promise<JsonObject> {
       const matches = filterOf(args.filter);
       const compare = sortOf(args.sort);
-      const position = integer(args, "position", 0, Number.MIN_SAFE_INTEGER) as number;
-      const limit = integer(args, "limit", null, 0);
-      const anchorOffset = integer(args, "anchorOffset", 0, Number.MIN_SAFE_INTEGER) as number;
-      const anchor = args.anchor ?? null;
-      if (anchor !== null && typeof anchor !== "string")
-        throw invalidArguments('"anchor" must be an id or null');
+      const window = readWindow(args);
 
       const loaded = await load(store, context.account.userId);
       const all = views(loaded);
@@ -341,23 +328,11 @@ export function mailboxQuery(store: MailboxJmapStore): Method {
       const ordered = args.sortAsTree === true ? asTree(kept, compare) : [...kept].sort(compare);
       const ids = ordered.map((view) => mailboxIdOf(view.mailbox));
 
-      // RFC 8620 §5.5: a negative position counts from the end; an anchor overrides position.
-      let start: number;
-      if (anchor !== null) {
-        const at = ids.indexOf(anchor);
-        if (at === -1) throw new MethodError("anchorNotFound", `the anchor ${anchor} is not in the results`);
-        start = Math.max(0, at + anchorOffset);
-      } else {
-        start = position < 0 ? Math.max(0, ids.length + position) : position;
-      }
-      const page = ids.slice(start, limit === null ? undefined : start + limit);
       return {
         accountId: context.account.accountId,
         queryState: loaded.state,
         canCalculateChanges: false,
-        position: Math.min(start, ids.length),
-        ids: page,
-        ...(args.calculateTotal === true ? { total: ids.length } : {}),
+        ...applyWindow(ids, window),
       };
     },
   };
