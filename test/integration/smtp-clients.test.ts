@@ -267,8 +267,13 @@ for (const backend of await integrationBackends()) {
           ],
           `${password}\nbody\n`,
         );
-        assert.equal(refused.code, 75, "an unknown self-signed certificate is not trusted");
+        assert.equal(
+          refused.code,
+          1,
+          "an unknown self-signed certificate is not trusted, and retrying will not help",
+        );
         assert.match(refused.stderr, /self-signed certificate/);
+        assert.match(refused.stderr, /--ca-file data\/tls\/cert\.pem/);
         const sent = await server.cli(
           [
             "send",
