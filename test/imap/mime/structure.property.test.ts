@@ -4,8 +4,8 @@ import fc from "fast-check";
 import { bodyStructureOf } from "../../../src/imap/mime/bodystructure.js";
 import { envelopeOf } from "../../../src/imap/mime/envelope.js";
 import { sectionBytes } from "../../../src/imap/mime/section.js";
-import { type MessagePart, parseMessageStructure } from "../../../src/imap/mime/structure.js";
 import { encodeValue } from "../../../src/imap/protocol/value.js";
+import { type MessagePart, parseMessageStructure } from "../../../src/mail/mime/structure.js";
 import { checkBody, checkEnvelope } from "./grammar.js";
 
 function assertWithin(part: MessagePart, lo: number, hi: number, length: number): void {
