@@ -29,6 +29,18 @@ function hasHighBytes(bytes: Uint8Array): boolean {
   return false;
 }
 
+// Node 20's TextDecoder reads windows-1252 (the WHATWG encoding of the "iso-8859-1" and "latin1" labels
+// too) as ISO-8859-1, so 0x80-0x9F come out as C1 controls; the WHATWG index maps them to these.
+const WINDOWS_1252_80_9F =
+  "\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f" +
+  "\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178";
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString("latin1")
+    .replace(/[\x80-\x9f]/g, (c) => WINDOWS_1252_80_9F[c.charCodeAt(0) - 0x80] ?? c);
+}
+
 /**
  * Decodes `bytes` in `charset` and says whether that needed a guess. An unknown or empty charset falls
  * back to UTF-8-or-Latin-1, so text in a mislabelled part is still readable and searchable; bytes that
@@ -41,6 +53,8 @@ export function decodeCharsetChecked(bytes: Uint8Array, charset: string): Decode
   }
   const decoder = decodersFor(label);
   if (decoder === null) return { text: bytesToText(bytes), problem: true };
+  // Every byte has a meaning in windows-1252 (WHATWG maps the five unassigned ones to C1 controls).
+  if (decoder.fatal.encoding === "windows-1252") return { text: decodeWindows1252(bytes), problem: false };
   try {
     return { text: decoder.fatal.decode(bytes), problem: false };
   } catch {
