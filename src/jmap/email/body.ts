@@ -221,13 +221,16 @@ function entity(match: string, name: string): string {
   return ENTITIES.get(name.toLowerCase()) ?? match;
 }
 
-/** The readable text of HTML, for the preview: no markup, scripts, styles or head; entities decoded. */
+/**
+ * The readable text of HTML, for the preview: no markup, scripts, styles or head; entities decoded. A tag
+ * never spans another "<", so a hostile run of "<" without ">" costs linear time, not quadratic.
+ */
 export function htmlToText(html: string): string {
   return html
     .replace(/<!--[\s\S]*?(?:-->|$)/g, " ")
     .replace(/<(script|style|head|title)\b[\s\S]*?(?:<\/\1\s*>|$)/gi, " ")
-    .replace(/<\/?(?:p|div|br|tr|td|th|li|ul|ol|table|h[1-6]|blockquote|pre|hr)\b[^>]*>/gi, " ")
-    .replace(/<[^>]*>/g, "")
+    .replace(/<\/?(?:p|div|br|tr|td|th|li|ul|ol|table|h[1-6]|blockquote|pre|hr)\b[^<>]*>/gi, " ")
+    .replace(/<[^<>]*>/g, "")
     .replace(/&(#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, entity);
 }
 
