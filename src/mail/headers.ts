@@ -2,9 +2,9 @@
 // decoded from RFC 2047 encoded words.
 
 import type { Readable } from "node:stream";
-import { decodeEncodedWords } from "../imap/mime/encoded-words.js";
-import { fieldValue, findField, scanHeader } from "../imap/mime/header.js";
 import { mailboxAddress, parseAddressList } from "./address-list.js";
+import { decodeEncodedWords } from "./mime/encoded-words.js";
+import { fieldValue, findField, scanHeader } from "./mime/header.js";
 
 /** Header blocks longer than this are cut: a listing needs a few fields, not a hostile 1 GB header. */
 export const MAX_HEADER_BLOCK = 64 * 1024;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { decodeEncodedWords } from "../../src/imap/mime/encoded-words.js";
 import {
   addressOf,
   formatMailbox,
@@ -11,6 +10,7 @@ import {
   parseAddresses,
   parseAddressList,
 } from "../../src/mail/address-list.js";
+import { decodeEncodedWords } from "../../src/mail/mime/encoded-words.js";
 
 const ATEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-";
 const atom = fc.string({ unit: fc.constantFrom(...ATEXT), minLength: 1, maxLength: 8 });

@@ -9,12 +9,12 @@
  */
 
 import type { Readable } from "node:stream";
+import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, sectionBytes } from "../mime/section.js";
-import { type MessagePart, parseMessageStructure } from "../mime/structure.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
 import { formatSequence } from "../protocol/sequence.js";
 import { encodeValue, type ImapValue } from "../protocol/value.js";

@@ -1,9 +1,10 @@
 /** BODY and BODYSTRUCTURE (RFC 9051 §7.5.2, grammar in §9: body, body-type-1part, body-type-mpart). */
+
+import type { MimeParameter } from "../../mail/mime/params.js";
+import { isEmbeddedMessage, isMultipart, type MessagePart } from "../../mail/mime/structure.js";
 import type { ImapValue } from "../protocol/value.js";
 import { envelopeOf } from "./envelope.js";
 import { adjacent, nstring } from "./imap-values.js";
-import type { MimeParameter } from "./params.js";
-import { isEmbeddedMessage, isMultipart, type MessagePart } from "./structure.js";
 
 // RFC 2231 §7 attribute-char: what may stay unescaped in an extended value.
 const ATTRIBUTE_CHAR = /^[A-Za-z0-9!#$&+\-.^_`{|}~]$/;

@@ -1,9 +1,9 @@
 /** ENVELOPE (RFC 9051 §7.5.2): header fields of a message, as written (encoded words not decoded). */
 import { type Mailbox, parseAddressList } from "../../mail/address-list.js";
+import { fieldValue, findField } from "../../mail/mime/header.js";
+import type { MessagePart } from "../../mail/mime/structure.js";
 import type { ImapValue } from "../protocol/value.js";
-import { fieldValue, findField } from "./header.js";
 import { adjacent, nstring } from "./imap-values.js";
-import type { MessagePart } from "./structure.js";
 
 /** An address structure of RFC 9051 §7.5.2, less the source route: groups are start and end markers. */
 export interface ImapAddress {

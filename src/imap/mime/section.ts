@@ -2,8 +2,8 @@
  * Body sections (RFC 9051 §6.4.5 BODY[section]) and decoded binary sections (RFC 3516 BINARY[part]):
  * exact slices of the stored bytes, located through the MIME tree.
  */
-import { isEmbeddedMessage, isMultipart, type MessagePart } from "./structure.js";
-import { decodeTransfer, transferEncodingOf } from "./transfer-encoding.js";
+import { isEmbeddedMessage, isMultipart, type MessagePart } from "../../mail/mime/structure.js";
+import { decodeTransfer, transferEncodingOf } from "../../mail/mime/transfer-encoding.js";
 
 export interface SectionSpec {
   part: number[];

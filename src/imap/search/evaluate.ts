@@ -4,12 +4,12 @@
  * data not at hand evaluates to `undefined` (unknown), and AND/OR/NOT follow three-valued logic, so a
  * caller can test the cheap keys first and fetch headers or bodies only for the messages still undecided.
  */
-import { decodeCharset } from "../mime/charset.js";
-import { decodeEncodedWords } from "../mime/encoded-words.js";
-import { fieldValue, type HeaderField, scanHeader } from "../mime/header.js";
-import { parameter } from "../mime/params.js";
-import { isEmbeddedMessage, type MessagePart, parseMessageStructure } from "../mime/structure.js";
-import { decodeTransfer, transferEncodingOf } from "../mime/transfer-encoding.js";
+import { decodeCharset } from "../../mail/mime/charset.js";
+import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
+import { fieldValue, type HeaderField, scanHeader } from "../../mail/mime/header.js";
+import { parameter } from "../../mail/mime/params.js";
+import { isEmbeddedMessage, type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
+import { decodeTransfer, transferEncodingOf } from "../../mail/mime/transfer-encoding.js";
 import type {
   SearchableMessage,
   SearchContext,

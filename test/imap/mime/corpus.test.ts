@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { bodyStructureOf } from "../../../src/imap/mime/bodystructure.js";
 import { envelopeOf } from "../../../src/imap/mime/envelope.js";
-import { parseMessageStructure } from "../../../src/imap/mime/structure.js";
 import { encodeValue } from "../../../src/imap/protocol/value.js";
+import { parseMessageStructure } from "../../../src/mail/mime/structure.js";
 import { checkBody, checkEnvelope } from "./grammar.js";
 
 const dir = join(import.meta.dirname, "corpus");

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { bodyStructureOf } from "../../../src/imap/mime/bodystructure.js";
-import { decodeEncodedWords } from "../../../src/imap/mime/encoded-words.js";
 import { envelopeAddresses } from "../../../src/imap/mime/envelope.js";
-import { parseMediaType } from "../../../src/imap/mime/params.js";
-import { parseMessageStructure } from "../../../src/imap/mime/structure.js";
 import { encodeValue } from "../../../src/imap/protocol/value.js";
+import { decodeEncodedWords } from "../../../src/mail/mime/encoded-words.js";
+import { parseMediaType } from "../../../src/mail/mime/params.js";
+import { parseMessageStructure } from "../../../src/mail/mime/structure.js";
 import { checkBody, GrammarError } from "./grammar.js";
 
 describe("Content-Type parameters", () => {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { binaryBytes, resolvePart, sectionBytes } from "../../../src/imap/mime/section.js";
-import { parseMessageStructure } from "../../../src/imap/mime/structure.js";
+import { parseMessageStructure } from "../../../src/mail/mime/structure.js";
 
 const corpus = (name: string) => readFileSync(join(import.meta.dirname, "corpus", `${name}.eml`));
 

@@ -4,8 +4,9 @@ import fc from "fast-check";
 import { bodyStructureOf } from "../../../src/imap/mime/bodystructure.js";
 import { envelopeOf } from "../../../src/imap/mime/envelope.js";
 import { sectionBytes } from "../../../src/imap/mime/section.js";
-import { type MessagePart, parseMessageStructure } from "../../../src/imap/mime/structure.js";
 import { encodeValue } from "../../../src/imap/protocol/value.js";
+import { type MessagePart, parseMessageStructure } from "../../../src/mail/mime/structure.js";
+import { mimeLineArb } from "../../support/mime-lines.js";
 import { checkBody, checkEnvelope } from "./grammar.js";
 
 function assertWithin(part: MessagePart, lo: number, hi: number, length: number): void {
@@ -28,24 +29,7 @@ function checkAll(message: Buffer): void {
   assert.deepEqual(sectionBytes(message, root, { part: [] }), message);
 }
 
-const lineArb = fc.oneof(
-  fc.constantFrom(
-    "",
-    "--b",
-    "--b--",
-    "--c",
-    "--c--",
-    "Content-Type: multipart/mixed; boundary=c",
-    "Content-Type: message/rfc822",
-    'Content-Type: multipart/digest; boundary="b"',
-    "Content-Type: text/plain; charset*0*=utf-8''%C3; charset*1*=%A9",
-    'From: "a" <b@c>, (x) d@e, g: h@i;',
-    "To: =?utf-8?q?=C3=A9?= <@route,@r2:x@y>",
-    " folded",
-    "Content-Transfer-Encoding: base64",
-  ),
-  fc.string({ maxLength: 30 }),
-);
+const lineArb = mimeLineArb();
 
 describe("parseMessageStructure properties", () => {
   test("never throws, offsets stay inside the buffer, output follows RFC 9051 grammar: arbitrary bytes", () => {

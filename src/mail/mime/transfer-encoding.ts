@@ -16,6 +16,15 @@ export function decodeBase64(data: Buffer): Buffer {
   return Buffer.from(data.toString("latin1").replace(/[^A-Za-z0-9+/]/g, ""), "base64");
 }
 
+/**
+ * RFC 2045 §6.8: anything but the alphabet, line breaks and padding at the end, or a length that is not
+ * a whole number of quanta, is "most likely" damage in transport; decodeBase64 skips over it.
+ */
+function isMalformedBase64(data: Buffer): boolean {
+  const text = data.toString("latin1").replace(/[\r\n \t]/g, "");
+  return text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text);
+}
+
 function hexValue(c: number | undefined): number {
   if (c === undefined) return -1;
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -24,12 +33,19 @@ function hexValue(c: number | undefined): number {
   return -1;
 }
 
+export interface DecodedBytes {
+  bytes: Buffer;
+  /** The input broke the encoding's rules somewhere (decoding went on as best it could). */
+  malformed: boolean;
+}
+
 /**
  * RFC 2045 §6.7. Trailing whitespace on a line is dropped (rule 3: it may have been added in transport),
  * "=" at end of line is a soft break, "=XX" is an octet; a malformed "=" is kept as is (§6.7 note 1).
  */
-export function decodeQuotedPrintable(data: Buffer): Buffer {
+function quotedPrintable(data: Buffer): DecodedBytes {
   const out = Buffer.alloc(data.length);
+  let malformed = false;
   let n = 0;
   let lineStart = 0;
   while (lineStart < data.length) {
@@ -59,6 +75,7 @@ export function decodeQuotedPrintable(data: Buffer): Buffer {
         i += 2;
       } else {
         out[n++] = c;
+        malformed = true;
       }
     }
     if (hasBreak && !soft) {
@@ -70,12 +87,20 @@ export function decodeQuotedPrintable(data: Buffer): Buffer {
     }
     lineStart = lineEnd + 1;
   }
-  return out.subarray(0, n);
+  return { bytes: out.subarray(0, n), malformed };
+}
+
+/** Decodes `data` with the given encoding class and says whether the input was damaged. */
+export function decodeTransferChecked(data: Buffer, encoding: TransferEncoding): DecodedBytes {
+  if (encoding === "base64") return { bytes: decodeBase64(data), malformed: isMalformedBase64(data) };
+  if (encoding === "quoted-printable") return quotedPrintable(data);
+  return { bytes: data, malformed: false };
 }
 
 /** Decodes `data` with the given encoding class. */
 export function decodeTransfer(data: Buffer, encoding: TransferEncoding): Buffer {
+  // Not through decodeTransferChecked: SEARCH and BINARY need no verdict, so they skip the base64 check.
   if (encoding === "base64") return decodeBase64(data);
-  if (encoding === "quoted-printable") return decodeQuotedPrintable(data);
+  if (encoding === "quoted-printable") return quotedPrintable(data).bytes;
   return data;
 }

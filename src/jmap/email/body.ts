@@ -1,0 +1,250 @@
+// The body of a JMAP Email (RFC 8621 §4.1.4): the EmailBodyPart tree over the MIME tree, the flat
+// textBody / htmlBody / attachments lists, decoded part contents, body values and the preview.
+
+import { decodeCharsetChecked } from "../../mail/mime/charset.js";
+import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
+import { parameter } from "../../mail/mime/params.js";
+import { isMultipart, type MessagePart } from "../../mail/mime/structure.js";
+import { decodeTransferChecked, transferEncodingOf } from "../../mail/mime/transfer-encoding.js";
+
+export interface BodyPart {
+  /** IMAP-style section numbers ("1", "2.1"); null exactly for a multipart (RFC 8621 §4.1.4). */
+  partId: string | null;
+  mime: MessagePart;
+  /** "type/subtype", lower-cased, parameters stripped. */
+  type: string;
+  name: string | null;
+  /** The Content-Disposition type, lower-cased; null without the field. */
+  disposition: string | null;
+  cid: string | null;
+  charset: string | null;
+  subParts: BodyPart[];
+}
+
+function partName(mime: MessagePart): string | null {
+  // RFC 8621 §4.1.4: the RFC 2231 filename, else Content-Type's name; both decoded, since senders put
+  // RFC 2047 words into either.
+  const raw = parameter(mime.disposition?.params ?? [], "filename") ?? parameter(mime.params, "name");
+  return raw === undefined ? null : decodeEncodedWords(raw).normalize("NFC");
+}
+
+function contentId(mime: MessagePart): string | null {
+  if (mime.id === null) return null;
+  const id = mime.id.replace(/\([^)]*\)/g, "").trim();
+  const bare = id.startsWith("<") && id.endsWith(">") ? id.slice(1, -1).trim() : id;
+  return bare === "" ? null : bare;
+}
+
+function buildPart(mime: MessagePart, path: string): BodyPart {
+  const multipart = isMultipart(mime);
+  const type = `${mime.type}/${mime.subtype}`;
+  return {
+    partId: multipart ? null : path || "1",
+    mime,
+    type,
+    name: partName(mime),
+    disposition: mime.disposition?.type.toLowerCase() ?? null,
+    cid: contentId(mime),
+    // RFC 8621 §4.1.4: the implicit charset of text (with or without Content-Type) is us-ascii.
+    charset: parameter(mime.params, "charset") ?? (mime.type === "text" ? "us-ascii" : null),
+    subParts: multipart
+      ? mime.children.map((child, i) => buildPart(child, path === "" ? `${i + 1}` : `${path}.${i + 1}`))
+      : [],
+  };
+}
+
+/**
+ * The EmailBodyPart tree of a message. An embedded message/rfc822 is a leaf: a client reads its
+ * structure with Email/parse on the part's blob (RFC 8621 §4.1.4 attachments, §4.9).
+ */
+export function bodyTree(root: MessagePart): BodyPart {
+  return buildPart(root, "");
+}
+
+/** Every part of the tree, depth first, the tree's root first. */
+export function allParts(root: BodyPart): BodyPart[] {
+  return [root, ...root.subParts.flatMap(allParts)];
+}
+
+export interface FlatBody {
+  textBody: BodyPart[];
+  htmlBody: BodyPart[];
+  attachments: BodyPart[];
+}
+
+function isInlineMediaType(type: string): boolean {
+  return type.startsWith("image/") || type.startsWith("audio/") || type.startsWith("video/");
+}
+
+/**
+ * The parseStructure algorithm of RFC 8621 §4.1.4, as the RFC gives it. textBody or htmlBody is null
+ * inside an alternative once that branch chose the other kind of text.
+ */
+function parseStructure(
+  parts: readonly BodyPart[],
+  multipartType: string,
+  inAlternative: boolean,
+  htmlBodyIn: BodyPart[] | null,
+  textBodyIn: BodyPart[] | null,
+  attachments: BodyPart[],
+): void {
+  let htmlBody = htmlBodyIn;
+  let textBody = textBodyIn;
+  const textLength = textBody ? textBody.length : -1;
+  const htmlLength = htmlBody ? htmlBody.length : -1;
+  parts.forEach((part, i) => {
+    const isInline =
+      part.disposition !== "attachment" &&
+      (part.type === "text/plain" || part.type === "text/html" || isInlineMediaType(part.type)) &&
+      // In a multipart/related only the first part is the body; a named text part that is not first
+      // is taken for an attachment.
+      (i === 0 || (multipartType !== "related" && (isInlineMediaType(part.type) || part.name === null)));
+    if (part.partId === null) {
+      const subMultiType = part.mime.subtype;
+      parseStructure(
+        part.subParts,
+        subMultiType,
+        inAlternative || subMultiType === "alternative",
+        htmlBody,
+        textBody,
+        attachments,
+      );
+    } else if (isInline) {
+      if (multipartType === "alternative") {
+        if (part.type === "text/plain") textBody?.push(part);
+        else if (part.type === "text/html") htmlBody?.push(part);
+        else attachments.push(part);
+        return;
+      }
+      if (inAlternative) {
+        if (part.type === "text/plain") htmlBody = null;
+        if (part.type === "text/html") textBody = null;
+      }
+      textBody?.push(part);
+      htmlBody?.push(part);
+      if ((!textBody || !htmlBody) && isInlineMediaType(part.type)) attachments.push(part);
+    } else {
+      attachments.push(part);
+    }
+  });
+  if (multipartType === "alternative" && textBody && htmlBody) {
+    // Only an HTML alternative was found: it serves as the text body too, and the other way round.
+    if (textLength === textBody.length && htmlLength !== htmlBody.length) {
+      textBody.push(...htmlBody.slice(htmlLength));
+    }
+    if (htmlLength === htmlBody.length && textLength !== textBody.length) {
+      htmlBody.push(...textBody.slice(textLength));
+    }
+  }
+}
+
+export function flattenBody(root: BodyPart): FlatBody {
+  const flat: FlatBody = { textBody: [], htmlBody: [], attachments: [] };
+  parseStructure([root], "mixed", false, flat.htmlBody, flat.textBody, flat.attachments);
+  return flat;
+}
+
+export interface DecodedContent {
+  bytes: Buffer;
+  /** The Content-Transfer-Encoding is unknown (the bytes are as stored) or its data was damaged. */
+  problem: boolean;
+}
+
+/** A part's body with its Content-Transfer-Encoding undone. */
+export function decodedContent(message: Buffer, part: BodyPart): DecodedContent {
+  const body = message.subarray(part.mime.bodyStart, part.mime.bodyEnd);
+  const encoding = transferEncodingOf(part.mime.encoding);
+  if (encoding === null) return { bytes: body, problem: true };
+  const { bytes, malformed } = decodeTransferChecked(body, encoding);
+  return { bytes, problem: malformed };
+}
+
+export interface PartText {
+  text: string;
+  /** RFC 8621 §4.1.4 isEncodingProblem: a transfer encoding or charset problem. */
+  problem: boolean;
+}
+
+/** A text part as a string: transfer encoding and charset decoded, CRLF as LF (RFC 8621 §4.1.4). */
+export function partText(content: DecodedContent, part: BodyPart): PartText {
+  const decoded = decodeCharsetChecked(content.bytes, part.charset ?? "us-ascii");
+  return { text: decoded.text.replaceAll("\r\n", "\n"), problem: content.problem || decoded.problem };
+}
+
+function utf8Length(codePoint: number): number {
+  // A lone surrogate is written as U+FFFD, three octets, as Buffer.from(…, "utf8") does.
+  if (codePoint < 0x80) return 1;
+  if (codePoint < 0x800) return 2;
+  return codePoint < 0x10000 ? 3 : 4;
+}
+
+/**
+ * Cuts `value` to at most `maxBytes` octets of UTF-8 (0: no limit), never inside a code point, and for
+ * HTML not inside a tag (RFC 8621 §4.2 maxBodyValueBytes).
+ */
+export function truncateValue(
+  value: string,
+  maxBytes: number,
+  html: boolean,
+): { value: string; isTruncated: boolean } {
+  if (maxBytes <= 0 || Buffer.byteLength(value, "utf8") <= maxBytes) return { value, isTruncated: false };
+  let bytes = 0;
+  let end = 0;
+  for (const ch of value) {
+    bytes += utf8Length(ch.codePointAt(0) ?? 0);
+    if (bytes > maxBytes) break;
+    end += ch.length;
+  }
+  let cut = value.slice(0, end);
+  if (html) {
+    const open = cut.lastIndexOf("<");
+    if (open >= 0 && !cut.includes(">", open)) cut = cut.slice(0, open);
+  }
+  return { value: cut, isTruncated: true };
+}
+
+const ENTITIES: ReadonlyMap<string, string> = new Map([
+  ["amp", "&"],
+  ["lt", "<"],
+  ["gt", ">"],
+  ["quot", '"'],
+  ["apos", "'"],
+  ["nbsp", " "],
+]);
+
+function entity(match: string, name: string): string {
+  if (name.startsWith("#")) {
+    const code =
+      name[1] === "x" || name[1] === "X" ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
+    return Number.isInteger(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : match;
+  }
+  return ENTITIES.get(name.toLowerCase()) ?? match;
+}
+
+/**
+ * The readable text of HTML, for the preview: no markup, scripts, styles or head; entities decoded. A tag
+ * never spans another "<", so a hostile run of "<" without ">" costs linear time, not quadratic.
+ */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<!--[\s\S]*?(?:-->|$)/g, " ")
+    .replace(/<(script|style|head|title)\b[\s\S]*?(?:<\/\1\s*>|$)/gi, " ")
+    .replace(/<\/?(?:p|div|br|tr|td|th|li|ul|ol|table|h[1-6]|blockquote|pre|hr)\b[^<>]*>/gi, " ")
+    .replace(/<[^<>]*>/g, "")
+    .replace(/&(#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, entity);
+}
+
+export const PREVIEW_LENGTH = 256;
+
+/**
+ * The preview (RFC 8621 §4.1.4): the text of the textBody's text parts, HTML stripped, white space
+ * collapsed, at most 256 characters (code points, so no surrogate pair is split).
+ */
+export function preview(texts: Iterable<{ text: string; html: boolean }>): string {
+  let out = "";
+  for (const { text, html } of texts) {
+    out = `${out} ${html ? htmlToText(text) : text}`.replace(/\s+/g, " ").trimStart();
+    if (out.length >= PREVIEW_LENGTH * 2) break;
+  }
+  return Array.from(out.trim()).slice(0, PREVIEW_LENGTH).join("");
+}
