@@ -10,6 +10,7 @@ import type { AuthContext } from "../auth/types.js";
 import { defaultHttpConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { accountFor } from "../jmap/account.js";
+import { parsePartBlobId, readUserBlob } from "../jmap/blob-parts.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
 import { createDispatcher, type DispatchResult } from "../jmap/dispatcher.js";
 import { requestError } from "../jmap/errors.js";
@@ -498,17 +499,27 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         problem(404, "Not Found", `no blob ${route.blobId} in account ${route.accountId}`),
       );
     if (route.accountId !== account.accountId) return missing();
+    const accept = url.searchParams.get("accept");
+    const asked = accept && MEDIA_TYPE.test(accept) ? accept : null;
+    const head = (type: string, size: number) =>
+      response.writeHead(200, {
+        "Content-Type": type,
+        "Content-Length": String(size),
+        "Content-Disposition": contentDisposition(route.name),
+        // A blob id names immutable bytes (RFC 8620 §6.2), so it may be cached, by this user only.
+        "Cache-Control": "private, immutable, max-age=31536000",
+      });
+    if (parsePartBlobId(route.blobId) !== null) {
+      // A body part is cut from its message on each read; messages are bounded by the size limit.
+      const part = await readUserBlob(store, account.userId, route.blobId, new Date());
+      if (part === null) return missing();
+      head(asked ?? part.type ?? "application/octet-stream", part.bytes.length);
+      response.end(request.method === "HEAD" ? undefined : part.bytes);
+      return;
+    }
     const blob = await store.blobs.findReadableBlob(account.userId, route.blobId, new Date());
     if (blob === null) return missing();
-    const accept = url.searchParams.get("accept");
-    const type = accept && MEDIA_TYPE.test(accept) ? accept : (blob.type ?? "message/rfc822");
-    response.writeHead(200, {
-      "Content-Type": type,
-      "Content-Length": String(blob.size),
-      "Content-Disposition": contentDisposition(route.name),
-      // A blob id names immutable bytes (RFC 8620 §6.2), so it may be cached, by this user only.
-      "Cache-Control": "private, immutable, max-age=31536000",
-    });
+    head(asked ?? blob.type ?? "message/rfc822", blob.size);
     if (request.method === "HEAD") {
       response.end();
       return;

@@ -3,6 +3,7 @@
 import type { Store } from "../store/types.js";
 import { CORE, type JmapLimits, MAIL } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
+import { emailParse } from "./email-parse.js";
 import { mailboxGet, mailboxQuery } from "./mailbox.js";
 import type { MethodRegistry } from "./types.js";
 import { WEBSOCKET } from "./websocket.js";
@@ -15,5 +16,6 @@ export function jmapMethods(store: Pick<Store, "mailboxes" | "blobs">, limits: J
     ["Blob/copy", blobCopy(store, limits.maxObjectsInSet)],
     ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
     ["Mailbox/query", mailboxQuery(store)],
+    ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
   ]);
 }

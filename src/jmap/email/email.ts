@@ -282,8 +282,17 @@ export class ParsedEmail {
    * attached message); null when no such part exists.
    */
   partBytes(partId: string): Buffer | null {
-    const part = allParts(this.#root).find((p) => p.partId === partId);
+    const part = this.#part(partId);
     return part === undefined ? null : this.#content(part).bytes;
+  }
+
+  /** The media type of a non-multipart part; null when no such part exists. */
+  partType(partId: string): string | null {
+    return this.#part(partId)?.type ?? null;
+  }
+
+  #part(partId: string): BodyPart | undefined {
+    return allParts(this.#root).find((p) => p.partId === partId);
   }
 
   /**

@@ -1,0 +1,173 @@
+// Email objects over JMAP against a real `mailroom serve` on both stores: Email/parse of an upload and of
+// an attached message by its part blob id, /download of a part's decoded bytes, and the argument errors.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: the assertions are the type check here
+type Loose = Record<string, any>;
+
+const ADDRESS = "alice@example.org";
+const PASSWORD = "alice's long passphrase";
+const MAIL = "urn:ietf:params:jmap:mail";
+const CORE = "urn:ietf:params:jmap:core";
+const auth = { Authorization: `Basic ${Buffer.from(`${ADDRESS}:${PASSWORD}`).toString("base64")}` };
+
+const ATTACHMENT = Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0xff, 0x10, 0x80]);
+const MESSAGE = Buffer.from(
+  [
+    "From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.net>",
+    "To: Alice <alice@example.org>",
+    "Subject: Forwarded: the plan",
+    "Date: Tue, 01 Dec 2026 10:00:00 +0100",
+    "Message-ID: <outer@example.net>",
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/mixed; boundary="b1"',
+    "",
+    "--b1",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    "See the attached plan.",
+    "--b1",
+    "Content-Type: message/rfc822",
+    "",
+    "From: Carol <carol@example.com>",
+    "Subject: the plan",
+    "Message-ID: <inner@example.com>",
+    "",
+    "Step one: lunch.",
+    "--b1",
+    'Content-Type: application/pdf; name="plan.pdf"',
+    "Content-Disposition: attachment; filename=plan.pdf",
+    "Content-Transfer-Encoding: base64",
+    "",
+    ATTACHMENT.toString("base64"),
+    "--b1--",
+    "",
+  ].join("\r\n"),
+);
+
+for (const backend of await integrationBackends()) {
+  describe(`JMAP Email objects on ${backend.name}`, { skip: backend.skip }, () => {
+    let server: TestServer;
+    let base: string;
+    let accountId: string;
+
+    const api = async (methodCalls: unknown[]) => {
+      const response = await fetch(`${base}/jmap/api/`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: JSON.stringify({ using: [CORE, MAIL], methodCalls }),
+      });
+      assert.equal(response.status, 200);
+      return ((await response.json()) as Loose).methodResponses as Loose[];
+    };
+    const upload = async (bytes: Buffer, type = "message/rfc822") => {
+      const response = await fetch(`${base}/jmap/upload/${accountId}/`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": type },
+        body: bytes,
+      });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { blobId: string }).blobId;
+    };
+
+    before(async () => {
+      server = await startTestServer(backend.store ? { store: backend.store } : {});
+      base = `http://127.0.0.1:${server.ports.http}`;
+      assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
+      const added = await server.cli(["user", "add", ADDRESS, "--password-stdin"], `${PASSWORD}\n`);
+      assert.equal(added.code, 0, added.stderr);
+      const session = (await (await fetch(`${base}/.well-known/jmap`, { headers: auth })).json()) as Loose;
+      accountId = session.primaryAccounts[MAIL];
+    });
+
+    after(async () => {
+      await server?.cleanup();
+      await backend.release();
+    });
+
+    test("Email/parse of an upload and of its attached message; /download of a part's decoded bytes", async () => {
+      const blobId = await upload(MESSAGE);
+      const [[name, result]] = (await api([
+        [
+          "Email/parse",
+          {
+            accountId,
+            blobIds: [blobId],
+            properties: [
+              "id",
+              "blobId",
+              "mailboxIds",
+              "from",
+              "subject",
+              "sentAt",
+              "messageId",
+              "attachments",
+              "bodyValues",
+              "preview",
+              "hasAttachment",
+            ],
+            fetchTextBodyValues: true,
+          },
+          "p",
+        ],
+      ])) as [[string, Loose]];
+      assert.equal(name, "Email/parse");
+      const email = result.parsed[blobId];
+      assert.equal(email.id, null);
+      assert.equal(email.mailboxIds, null);
+      assert.equal(email.blobId, blobId);
+      assert.deepEqual(email.from, [{ name: "Jürgen", email: "juergen@example.net" }]);
+      assert.equal(email.subject, "Forwarded: the plan");
+      assert.deepEqual(email.messageId, ["outer@example.net"]);
+      assert.equal(email.preview, "See the attached plan.");
+      assert.equal(email.hasAttachment, true);
+      assert.deepEqual(
+        Object.values(email.bodyValues).map((value) => (value as Loose).value),
+        ["See the attached plan."],
+      );
+      const [inner, pdf] = email.attachments as [Loose, Loose];
+      assert.equal(inner.type, "message/rfc822");
+      assert.equal(pdf.name, "plan.pdf");
+      assert.equal(pdf.size, ATTACHMENT.length);
+
+      const [[, nested]] = (await api([
+        [
+          "Email/parse",
+          { accountId, blobIds: [inner.blobId], properties: ["subject", "from", "messageId"] },
+          "q",
+        ],
+      ])) as [[string, Loose]];
+      assert.equal(nested.parsed[inner.blobId].subject, "the plan");
+      assert.deepEqual(nested.parsed[inner.blobId].messageId, ["inner@example.com"]);
+
+      const download = await fetch(`${base}/jmap/download/${accountId}/${pdf.blobId}/plan.pdf`, {
+        headers: auth,
+      });
+      assert.equal(download.status, 200);
+      assert.equal(download.headers.get("content-type"), "application/pdf");
+      assert.deepEqual(Buffer.from(await download.arrayBuffer()), ATTACHMENT);
+      const otherPart = await fetch(`${base}/jmap/download/${accountId}/${blobId}_9/x`, { headers: auth });
+      assert.equal(otherPart.status, 404);
+    });
+
+    test("Email/parse: unknown blobs are notFound, bytes without header fields notParsable; bad arguments refused", async () => {
+      const text = await upload(Buffer.from("no header here, only words\r\n"), "text/plain");
+      const responses = await api([
+        ["Email/parse", { accountId, blobIds: [text, "Gnothing"] }, "a"],
+        ["Email/parse", { accountId, blobIds: [text], properties: ["colour"] }, "b"],
+        ["Email/parse", { accountId, blobIds: [text], properties: ["header:Subject:asAddresses"] }, "c"],
+        ["Email/parse", { accountId, blobIds: "x" }, "d"],
+      ]);
+      assert.deepEqual(responses[0]?.[1].notParsable, [text]);
+      assert.deepEqual(responses[0]?.[1].notFound, ["Gnothing"]);
+      assert.equal(responses[0]?.[1].parsed, null);
+      for (const index of [1, 2, 3]) {
+        assert.equal(responses[index]?.[0], "error");
+        assert.equal(responses[index]?.[1].type, "invalidArguments", JSON.stringify(responses[index]));
+      }
+    });
+  });
+}
