@@ -101,7 +101,7 @@ export function compileRegex(pattern: string, caseInsensitive: boolean, maxLengt
   try {
     return new RegExp(js, caseInsensitive ? "si" : "s");
   } catch (e) {
-    throw new Error((e as Error).message.replace(/^Invalid regular expression: /, ""));
+    throw new Error((e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, ""));
   }
 }
 
