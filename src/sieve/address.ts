@@ -72,7 +72,9 @@ export function addressPart(
   const separator = local.indexOf(SEPARATOR);
   switch (part) {
     case "all":
-      return domain === null ? local : `${local}@${domain}`;
+      if (domain === null) return local;
+      // The null reverse path, split as local "" and domain "", stays the empty string.
+      return local === "" && domain === "" ? "" : `${local}@${domain}`;
     case "localpart":
       return local;
     case "domain":
