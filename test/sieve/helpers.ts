@@ -75,6 +75,13 @@ export function holds(test: string, requires: readonly string[] = [], options: R
   return summary(script, options).includes("fileinto yes");
 }
 
+/** True when a whole script (the requires added) files the message into "yes". */
+export function filesYes(body: string, requires: readonly string[] = [], options: RunOptions = {}): boolean {
+  return summary(`require ${JSON.stringify(["fileinto", ...requires])};\n${body}`, options).includes(
+    "fileinto yes",
+  );
+}
+
 export function runtimeError(script: string, options: RunOptions = {}): string {
   const result = run(script, options);
   assert.equal(result.status, "error", "expected a runtime error");
