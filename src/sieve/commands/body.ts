@@ -1,6 +1,6 @@
 /** The body test (RFC 5173): :raw, :content and :text over the decoded parts. */
-import { arg, type TestDef, tag } from "../definition.js";
-import { checkMatch, MATCH_TAGS, matchAny, matchKeys, matchSpec } from "../match.js";
+import { type TestDef, tag } from "../definition.js";
+import { checkMatch, MATCH_TAGS, matchKeys } from "../match.js";
 import { constant } from "./tests.js";
 
 export const BODY_TESTS: TestDef[] = [

@@ -9,17 +9,7 @@ import {
 } from "../address.js";
 import { arg, type CheckContext, type TestDef } from "../definition.js";
 import type { Position } from "../errors.js";
-import {
-  checkIndex,
-  checkMatch,
-  INDEX_TAGS,
-  keyed,
-  MATCH_TAGS,
-  matchAny,
-  matchKeys,
-  matchSpec,
-  selectIndex,
-} from "../match.js";
+import { checkIndex, checkMatch, INDEX_TAGS, keyed, MATCH_TAGS, matchKeys, selectIndex } from "../match.js";
 import { isFieldName } from "../message.js";
 import type { BoundArgs } from "../signature.js";
 
