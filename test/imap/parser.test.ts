@@ -325,8 +325,17 @@ describe("command parser", () => {
     assert.match(parseError(`t1 SEARCH ${"NOT ".repeat(100)}ALL`).message, /nested too deeply/);
   });
 
-  test('an astring may start with "~" unless a literal8 follows', () => {
+  test('"~" is an atom character everywhere but before a literal8', () => {
     assert.deepEqual(parse("t1 LOGIN ~root pw"), { name: "LOGIN", user: "~root", password: "pw" });
+    assert.deepEqual(parse("t1 CREATE ~foo"), { name: "CREATE", mailbox: "~foo" });
+    const list = parse('t1 LIST "" ~foo/%');
+    assert.ok(list.name === "LIST");
+    assert.deepEqual(list.patterns, ["~foo/%"]);
+    const lsub = parse("t1 LSUB ~ ~*");
+    assert.ok(lsub.name === "LSUB");
+    assert.deepEqual([lsub.reference, lsub.pattern], ["~", "~*"]);
+    // RFC 9051 §9: a mailbox is an astring, which has no literal8.
+    assert.match(parseError("t1 CREATE ~{3}\r\nabc").message, /unexpected text/);
   });
 });
 

@@ -148,6 +148,37 @@ describe("authenticated", () => {
     assert.match(await driver.command('l LIST "" ""'), /\* LIST \(\\Noselect\) "\/" ""/);
   });
 
+  test('"~" starts no literal in a mailbox name; LIST patterns of atom-specials are answered', async () => {
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    assert.equal(await driver.command("a CREATE ~foo"), "a OK CREATE completed\r\n");
+    assert.equal(
+      await driver.command('b LIST "" ~foo'),
+      '* LIST (\\HasNoChildren) "/" "~foo"\r\nb OK LIST completed\r\n',
+    );
+    // RFC 9051 §9 atom-specials: "(" ")" "{" SP CTL "%" "*" DQUOTE "\\" "]", quoted or as list-chars.
+    const specials = '(){ \x01\t%*\\"\\\\]';
+    for (const pattern of [
+      `"${specials}"`,
+      "%*]",
+      "]",
+      ...[..."(){ %*]"].map((c) => `"x${c}"`),
+      '"\\""',
+      '"\\\\"',
+    ]) {
+      assert.match(await driver.command(`c LIST "" ${pattern}`), /c OK LIST completed\r\n$/, pattern);
+      assert.match(
+        await driver.command(`d LIST "${specials}" ${pattern}`),
+        /d OK LIST completed\r\n$/,
+        pattern,
+      );
+    }
+    const literal = '(){ \x01%*"\\]';
+    assert.match(await driver.command(`e LIST "" {${literal.length}+}\r\n${literal}`), /e OK LIST completed/);
+    // RFC 3516 §4.4: APPEND's message is where a literal8 may come.
+    assert.match(await driver.command("f APPEND ~foo ~{3+}\r\na\0b"), /^f OK \[APPENDUID \d+ 1\]/);
+  });
+
   test("mailbox names are modified UTF-7 for rev1 clients and UTF-8 once enabled", async () => {
     const driver = new SessionDriver(fixture);
     await driver.login();

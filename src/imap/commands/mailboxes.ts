@@ -6,6 +6,7 @@ import type { ImapValue } from "../protocol/value.js";
 import { untagged, untaggedValues } from "../responses.js";
 import {
   CommandFailure,
+  canonicalName,
   decodeName,
   encodeName,
   type ImapContext,
@@ -28,9 +29,10 @@ export function patternToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`, "s");
 }
 
-function canonicalPattern(context: ImapContext, reference: string, pattern: string): string {
+/** Null for a pattern that is not modified UTF-7: it matches no name, so LIST answers OK with none. */
+function canonicalPattern(context: ImapContext, reference: string, pattern: string): string | null {
   const raw = pattern.startsWith(SEPARATOR) || reference === "" ? pattern : `${reference}${pattern}`;
-  return decodeName(context, raw);
+  return canonicalName(context, raw);
 }
 
 /**
@@ -112,7 +114,10 @@ export async function list(
   }
   const candidates = new Set(selected);
   for (const name of selected) for (const parent of ancestors(name)) candidates.add(parent);
-  const matchers = patterns.map((p) => patternToRegExp(canonicalPattern(context, command.reference, p)));
+  const matchers = patterns.flatMap((p) => {
+    const pattern = canonicalPattern(context, command.reference, p);
+    return pattern === null ? [] : [patternToRegExp(pattern)];
+  });
   const matches = (name: string): boolean => matchers.some((re) => re.test(name));
   const sorted = [...candidates].sort((a, b) =>
     a === "INBOX" ? -1 : b === "INBOX" ? 1 : a.localeCompare(b),
