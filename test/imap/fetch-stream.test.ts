@@ -192,7 +192,8 @@ describe("FETCH streams its responses", () => {
 
   test("full bodies are exact, small ones read ahead and a large one streamed in pieces", async () => {
     const binary = Buffer.alloc(STREAM_THRESHOLD + 70_000);
-    for (let i = 0; i < binary.length; i++) binary[i] = (i * 7 + (i >> 9)) & 0xff;
+    // Every octet but NUL, which no literal carries (session.test.ts shows what takes its place).
+    for (let i = 0; i < binary.length; i++) binary[i] = ((i * 7 + (i >> 9)) % 255) + 1;
     const large = Buffer.concat([Buffer.from("Subject: large\r\n\r\n"), binary]);
     const raws = [Buffer.from(message("one")), large, Buffer.from(message("three", "é\r\n.\r\n"))];
     for (const raw of raws) await fixture.deliver(raw);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import { STREAM_THRESHOLD } from "../../src/imap/commands/fetch.js";
 import { ADDRESS, createFixture, type ImapFixture, message, PASSWORD, SessionDriver } from "./fixtures.js";
 
 let fixture: ImapFixture;
@@ -324,6 +325,27 @@ describe("selected", () => {
     );
     assert.equal(await driver.command("c UID EXPUNGE 3"), "* 3 EXPUNGE\r\nc OK UID EXPUNGE completed\r\n");
     assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 2);
+  });
+
+  test("NUL octets go only in BINARY's literal8; other literals carry 0x80 in their place", async () => {
+    const raw = Buffer.from("Subject: nul\0here\r\n\r\na\0b\r\n", "latin1");
+    const large = Buffer.concat([raw, Buffer.alloc(STREAM_THRESHOLD, "x"), Buffer.from("\0\r\n")]);
+    await fixture.deliver(raw);
+    await fixture.deliver(large);
+    const driver = await selected();
+    const body = (bytes: Buffer) => Buffer.from(bytes.toString("latin1").replaceAll("\0", "\x80"), "latin1");
+    assert.equal(
+      await driver.command("a FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT]<1.3> RFC822.SIZE)"),
+      `* 1 FETCH (BODY[] {${raw.length}}\r\n${body(raw).toString("latin1")} BODY[TEXT]<1> {3}\r\n\x80b\r RFC822.SIZE ${raw.length})\r\na OK FETCH completed\r\n`,
+    );
+    assert.equal(
+      await driver.command("b FETCH 1 BINARY.PEEK[1]"),
+      "* 1 FETCH (BINARY[1] ~{5}\r\na\0b\r\n)\r\nb OK FETCH completed\r\n",
+    );
+    assert.match(await driver.command("c FETCH 1 ENVELOPE"), /\(NIL \{8\}\r\nnul\x80here NIL/);
+    const streamed = await driver.command("d FETCH 2 BODY.PEEK[]");
+    assert.ok(streamed.includes(`BODY[] {${large.length}}\r\n${body(large).toString("latin1")})`));
+    assert.doesNotMatch(streamed, /\0/);
   });
 
   test("IDLE hears a delivery at once and ends with DONE", async () => {

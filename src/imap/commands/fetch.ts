@@ -17,7 +17,7 @@ import { binaryBytes, sectionBytes } from "../mime/section.js";
 import { type MessagePart, parseMessageStructure } from "../mime/structure.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
 import { formatSequence } from "../protocol/sequence.js";
-import { encodeValue, type ImapValue } from "../protocol/value.js";
+import { encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
 import type { SelectedMailbox } from "../selected.js";
 import { CommandFailure, type ImapContext, requireSelected } from "./context.js";
@@ -482,8 +482,9 @@ async function* fetchResponse(
   const literal = (label: string, data: Buffer, binary = false) => {
     name(label);
     // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
-    out.addText(`${binary && data.includes(0) ? "~" : ""}{${data.length}}\r\n`);
-    out.add(data);
+    const literal8 = binary && data.includes(0);
+    out.addText(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
+    out.add(literal8 ? data : withoutNul(data));
   };
   let sentFlags = false;
   for (const item of items) {
@@ -597,7 +598,7 @@ async function* streamBlob(
       if (sent + data.length > message.size)
         throw new Error(`message ${message.messageId} is longer than its size`);
       sent += data.length;
-      yield data;
+      yield withoutNul(data);
     }
   } catch (error) {
     throw new FetchStreamBroken(error);
