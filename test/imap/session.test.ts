@@ -348,6 +348,17 @@ describe("selected", () => {
     assert.doesNotMatch(streamed, /\0/);
   });
 
+  test("ENVELOPE keeps a source route in the adl field (RFC 9051 §7.5.2)", async () => {
+    await fixture.deliver(
+      "From: Joe <@relay.example,@r2.example:joe@example.org>\r\nSubject: r\r\n\r\nx\r\n",
+    );
+    const driver = await selected();
+    assert.match(
+      await driver.command("a FETCH 1 ENVELOPE"),
+      /ENVELOPE \(NIL "r" \(\("Joe" "@relay\.example,@r2\.example" "joe" "example\.org"\)\) /,
+    );
+  });
+
   test("IDLE hears a delivery at once and ends with DONE", async () => {
     const driver = await selected();
     assert.equal(await driver.command("a IDLE"), "+ idling\r\n");
