@@ -271,7 +271,7 @@ describe("command parser", () => {
       keys: [
         {
           type: "or",
-          left: { type: "header", field: "from", value: "bob" },
+          left: { type: "address", field: "from", value: "bob" },
           right: { type: "not", key: { type: "flag", flag: "\\Seen", set: true } },
         },
         { type: "internalDate", op: "since", date: { year: 2024, month: 2, day: 1 } },

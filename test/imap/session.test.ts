@@ -256,6 +256,9 @@ describe("selected", () => {
     assert.equal(await driver.command("b STORE 2 -FLAGS.SILENT (\\Deleted)"), "b OK STORE completed\r\n");
     assert.match(await driver.command("c SEARCH DELETED"), /^\* SEARCH 1\r\n/);
     assert.match(await driver.command('c2 SEARCH SUBJECT "b"'), /^\* SEARCH 2\r\n/);
+    // RFC 9051 §6.4.4 FROM: the address, not the header's raw text.
+    assert.match(await driver.command('c3 SEARCH FROM "bob <bob@example.org>"'), /^\* SEARCH 1 2 3\r\n/);
+    assert.match(await driver.command('c5 SEARCH HEADER FROM "Bob <bob"'), /^\* SEARCH 1 2 3\r\n/);
     assert.match(
       await driver.command("d UID SEARCH RETURN (MIN MAX COUNT ALL) KEYWORD $Work"),
       /^\* ESEARCH \(TAG "d"\) UID MIN 1 MAX 2 COUNT 2 ALL 1:2\r\n/,
