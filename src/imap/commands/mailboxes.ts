@@ -234,14 +234,16 @@ export async function create(context: ImapContext, raw: string): Promise<void> {
   const existing = new Set((await context.store.mailboxes.listMailboxes(context.userId)).map((m) => m.name));
   if (existing.has(name)) throw new CommandFailure("ALREADYEXISTS", `mailbox "${name}" already exists`);
   // RFC 9051 §6.3.4: superior names needed to place the new one are created too.
-  const levels = name.split(SEPARATOR);
+  const created = [...ancestors(name).filter((parent) => !existing.has(parent) && parent !== "INBOX"), name];
+  const subscribed = new Set(await context.store.mailboxes.listSubscriptions(context.userId));
   try {
-    for (let i = 1; i < levels.length; i++) {
-      const parent = levels.slice(0, i).join(SEPARATOR);
-      if (!existing.has(parent) && parent !== "INBOX")
-        await context.store.mailboxes.createMailbox(context.userId, parent);
+    for (const level of created) await context.store.mailboxes.createMailbox(context.userId, level);
+    // The store subscribes what it creates, but an IMAP CREATE leaves subscriptions as they were (RFC
+    // 9051 §6.3.9: SUBSCRIBE is how a name gets one), so a name that had none before loses it again.
+    // Not atomic: a LSUB in between may see it subscribed for a moment.
+    for (const level of created) {
+      if (!subscribed.has(level)) await context.store.mailboxes.setSubscribed(context.userId, level, false);
     }
-    await context.store.mailboxes.createMailbox(context.userId, name);
   } catch (error) {
     storeFailure(error);
   }
