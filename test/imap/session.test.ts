@@ -292,6 +292,29 @@ describe("selected", () => {
     assert.match(await driver.command("f FETCH 1 FLAGS"), /^f BAD FETCH needs a selected mailbox/);
   });
 
+  test("COPY and MOVE into the selected mailbox itself give the messages new UIDs there (RFC 6851)", async () => {
+    for (const s of ["a", "b", "c"]) await fixture.deliver(message(s), fixture.inbox.id, ["$Keep"]);
+    const driver = await selected();
+    const other = await selected();
+    const validity = fixture.inbox.uidValidity;
+    assert.equal(
+      await driver.command("a COPY 1 INBOX"),
+      `* 4 EXISTS\r\na OK [COPYUID ${validity} 1 4] COPY completed\r\n`,
+    );
+    assert.equal(
+      await driver.command("b UID MOVE 2:3 INBOX"),
+      `* OK [COPYUID ${validity} 2:3 5:6] moved\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\nb OK UID MOVE completed\r\n`,
+    );
+    assert.match(
+      await driver.command("c FETCH 1:* (UID FLAGS)"),
+      /^\* 1 FETCH \(UID 1 FLAGS \(\$Keep\)\)\r\n\* 2 FETCH \(UID 4 FLAGS \(\$Keep\)\)\r\n\* 3 FETCH \(UID 5 FLAGS \(\$Keep\)\)\r\n\* 4 FETCH \(UID 6 FLAGS \(\$Keep\)\)\r\nc OK/,
+    );
+    assert.equal(
+      await other.command("d NOOP"),
+      "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\nd OK NOOP completed\r\n",
+    );
+  });
+
   test("two sessions: flags and new messages are reported, expunges never during FETCH", async () => {
     await fixture.deliver(message("a"));
     await fixture.deliver(message("b"));
