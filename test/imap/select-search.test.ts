@@ -216,9 +216,12 @@ describe("SEARCH and MODSEQ (RFC 7162 §3.1.5, RFC 4731 §3.2)", () => {
 
   test("SEARCH and UID SEARCH append the highest MODSEQ of the matches, and none when nothing matches", async () => {
     const { driver, base, modseqs } = await prepared();
+    // The first MODSEQ search turns CONDSTORE on, which is announced first (RFC 7162 §3.1).
     assert.match(
       await driver.command(`a SEARCH MODSEQ ${base + 1}`),
-      new RegExp(`^\\* SEARCH 2 3 \\(MODSEQ ${modseqs[1]}\\)\r\n`),
+      new RegExp(
+        `^\\* OK \\[HIGHESTMODSEQ ${modseqs[1]}\\] .*\r\n\\* SEARCH 2 3 \\(MODSEQ ${modseqs[1]}\\)\r\n`,
+      ),
     );
     assert.match(
       await driver.command(`b UID SEARCH MODSEQ ${base + 1} NOT UID 2`),
@@ -233,7 +236,9 @@ describe("SEARCH and MODSEQ (RFC 7162 §3.1.5, RFC 4731 §3.2)", () => {
     const { driver, base, modseqs } = await prepared();
     assert.match(
       await driver.command(`a UID SEARCH RETURN (MIN) MODSEQ ${base + 1}`),
-      new RegExp(`^\\* ESEARCH \\(TAG "a"\\) UID MIN 2 MODSEQ ${modseqs[1]}\r\n`),
+      new RegExp(
+        `^\\* OK \\[HIGHESTMODSEQ \\d+\\] .*\r\n\\* ESEARCH \\(TAG "a"\\) UID MIN 2 MODSEQ ${modseqs[1]}\r\n`,
+      ),
     );
     assert.match(
       await driver.command(`b SEARCH RETURN (MAX) MODSEQ ${base + 1}`),

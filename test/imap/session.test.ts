@@ -397,6 +397,36 @@ describe("selected", () => {
     assert.ok(fetched.includes(`{${raw.length}}\r\n${raw})`));
   });
 
+  test("a command that enables CONDSTORE while a mailbox is selected sends HIGHESTMODSEQ first (RFC 7162 §3.1)", async () => {
+    for (const s of ["a", "b"]) await fixture.deliver(message(s));
+    const highest = async () => (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const ok = async () => `* OK [HIGHESTMODSEQ ${await highest()}] CONDSTORE enabled\r\n`;
+    const commands = [
+      "FETCH 1 (FLAGS MODSEQ)",
+      "UID FETCH 1:* FLAGS (CHANGEDSINCE 1)",
+      "STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)",
+      "SEARCH MODSEQ 1",
+      "STATUS INBOX (HIGHESTMODSEQ)",
+      'LIST "" INBOX RETURN (STATUS (HIGHESTMODSEQ))',
+      "ENABLE CONDSTORE",
+    ];
+    for (const command of commands) {
+      const driver = await selected();
+      const expected = await ok();
+      const reply = await driver.command(`a ${command}`);
+      assert.ok(reply.startsWith(expected), `${command}: ${reply}`);
+      assert.match(reply, /a OK/);
+      assert.doesNotMatch(await driver.command(`c ${command}`), /\* OK \[HIGHESTMODSEQ/, command);
+    }
+    // Without a mailbox selected there is nothing to report; CONDSTORE is on all the same.
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    assert.doesNotMatch(await driver.command("a STATUS INBOX (HIGHESTMODSEQ)"), /\* OK/);
+    await driver.command("b SELECT INBOX");
+    assert.doesNotMatch(await driver.command("c FETCH 1 (MODSEQ)"), /\* OK/);
+    assert.match(await driver.command("d STORE 1 +FLAGS (\\Seen)"), /FLAGS \(\\Seen\) MODSEQ/);
+  });
+
   test("CONDSTORE: UNCHANGEDSINCE refuses stale changes, CHANGEDSINCE filters; QRESYNC reports VANISHED", async () => {
     for (const s of ["a", "b", "c"]) await fixture.deliver(message(s));
     const driver = new SessionDriver(fixture);

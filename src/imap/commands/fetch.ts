@@ -137,8 +137,6 @@ export interface FetchRun {
  */
 export function fetch(context: ImapContext, command: FetchCommand): FetchRun {
   const view = requireSelected(context);
-  if (command.changedSince !== null || command.items.some((i) => i.kind === "MODSEQ"))
-    context.condstore = true;
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   const state = { missing: false };
   return {

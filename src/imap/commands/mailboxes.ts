@@ -206,7 +206,6 @@ export async function statusResponse(
         values.push(0);
         break;
       case "HIGHESTMODSEQ":
-        context.condstore = true;
         values.push(status.highestModseq);
         break;
       case "DELETED": {

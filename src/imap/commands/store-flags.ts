@@ -33,7 +33,6 @@ export async function storeFlags(
   const view = requireSelected(context);
   if (view.readOnly)
     throw new CommandRefused("the mailbox is read-only (EXAMINE); SELECT it to change flags");
-  if (command.unchangedSince !== null) context.condstore = true;
   const flags = normalizeFlags(command.flags);
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   const uids = targets.map((t) => t.uid);
