@@ -32,6 +32,8 @@ function viewMessage(m: MailboxMessage): ViewMessage {
   };
 }
 
+const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+
 type ChangeKind = "exists" | "flags" | "expunge";
 
 /**
@@ -80,6 +82,8 @@ export class SelectedMailbox {
   private highestUid: number;
   /** Set when something happened that sync() should look at. */
   private dirty = false;
+  /** The keywords the client has been told the mailbox uses (FLAGS). */
+  private readonly keywords = new Set<string>();
 
   constructor(
     readonly mailbox: Mailbox,
@@ -88,6 +92,40 @@ export class SelectedMailbox {
   ) {
     this.messages = messages.map(viewMessage);
     this.highestUid = this.messages.at(-1)?.uid ?? 0;
+    for (const message of messages) this.addKeywords(message.flags);
+  }
+
+  /** Adds the keywords among `flags`; true when one of them was new. */
+  private addKeywords(flags: readonly string[]): boolean {
+    let added = false;
+    for (const flag of flags) {
+      if (flag.startsWith("\\") || this.keywords.has(flag)) continue;
+      this.keywords.add(flag);
+      added = true;
+    }
+    return added;
+  }
+
+  /** The FLAGS response: the system flags and every keyword the client knows of. */
+  flagsResponse(): Buffer {
+    return untaggedValues([{ atom: "FLAGS" }, flagList([...SYSTEM_FLAGS, ...this.keywords])]);
+  }
+
+  /** The PERMANENTFLAGS response: any keyword may be created, unless the mailbox is read-only. */
+  permanentFlagsResponse(): Buffer {
+    if (this.readOnly) return untagged("OK [PERMANENTFLAGS ()] read-only mailbox");
+    const flags = [...SYSTEM_FLAGS, ...this.keywords, "\\*"];
+    return untagged(`OK [PERMANENTFLAGS (${flags.join(" ")})] flags may be set`);
+  }
+
+  /**
+   * What must precede a response showing `flags`: when they hold a keyword the client has not been
+   * told of, FLAGS and PERMANENTFLAGS again (RFC 3501 §7.2.6, RFC 9051 §7.3.5), so the client knows
+   * the keyword before a FETCH shows it. A read-only view's PERMANENTFLAGS stays empty, so only FLAGS.
+   */
+  announceKeywords(flags: readonly string[]): Buffer[] {
+    if (!this.addKeywords(flags)) return [];
+    return this.readOnly ? [this.flagsResponse()] : [this.flagsResponse(), this.permanentFlagsResponse()];
   }
 
   get exists(): number {
@@ -216,6 +254,7 @@ export class SelectedMailbox {
       for (const uid of fresh) {
         const message = await store.messages.getMessage(this.mailbox.id, uid);
         if (message === null) continue;
+        out.push(...this.announceKeywords(message.flags));
         this.messages.push(viewMessage(message));
         this.highestUid = uid;
         added++;
@@ -232,6 +271,7 @@ export class SelectedMailbox {
         if (message === null || message.modseq <= view.modseq) continue;
         view.flags = [...message.flags];
         view.modseq = message.modseq;
+        out.push(...this.announceKeywords(view.flags));
         const data = [{ atom: "FLAGS" }, flagList(view.flags)];
         if (options.uid) data.push({ atom: "UID" }, uid);
         if (options.condstore) data.push({ atom: "MODSEQ" }, [view.modseq]);

@@ -251,7 +251,9 @@ describe("selected", () => {
     const driver = await selected();
     assert.equal(
       await driver.command("a STORE 1:2 +FLAGS (\\Deleted $Work)"),
-      "* 1 FETCH (FLAGS (\\Deleted $Work))\r\n* 2 FETCH (FLAGS (\\Deleted $Work))\r\na OK STORE completed\r\n",
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n" +
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags may be set\r\n" +
+        "* 1 FETCH (FLAGS (\\Deleted $Work))\r\n* 2 FETCH (FLAGS (\\Deleted $Work))\r\na OK STORE completed\r\n",
     );
     assert.equal(await driver.command("b STORE 2 -FLAGS.SILENT (\\Deleted)"), "b OK STORE completed\r\n");
     assert.match(await driver.command("c SEARCH DELETED"), /^\* SEARCH 1\r\n/);
@@ -312,6 +314,59 @@ describe("selected", () => {
     assert.equal(
       await other.command("d NOOP"),
       "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\nd OK NOOP completed\r\n",
+    );
+  });
+
+  test("a new keyword is announced with FLAGS and PERMANENTFLAGS to every session before a FETCH shows it", async () => {
+    for (const s of ["a", "b"]) await fixture.deliver(message(s), fixture.inbox.id, ["$Old"]);
+    const one = await selected();
+    const two = await selected();
+    const examining = new SessionDriver(fixture);
+    await examining.login();
+    await examining.command("e EXAMINE INBOX");
+    const flags = (...keywords: string[]) =>
+      `* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old${keywords.map((k) => ` ${k}`).join("")})\r\n`;
+    const permanent = (...keywords: string[]) =>
+      `* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old${keywords.map((k) => ` ${k}`).join("")} \\*)] flags may be set\r\n`;
+    assert.equal(
+      await one.command("a STORE 1 +FLAGS ($New)"),
+      `${flags("$New")}${permanent("$New")}* 1 FETCH (FLAGS ($Old $New))\r\na OK STORE completed\r\n`,
+    );
+    assert.equal(
+      await two.command("b NOOP"),
+      `${flags("$New")}${permanent("$New")}* 1 FETCH (FLAGS ($Old $New))\r\nb OK NOOP completed\r\n`,
+    );
+    // A read-only session can set no flag, so its PERMANENTFLAGS stays () and only FLAGS is repeated.
+    assert.equal(
+      await examining.command("c NOOP"),
+      `${flags("$New")}* 1 FETCH (FLAGS ($Old $New))\r\nc OK NOOP completed\r\n`,
+    );
+    assert.equal(await one.command("d STORE 2 +FLAGS.SILENT ($New)"), "d OK STORE completed\r\n");
+    assert.equal(
+      await one.command("e STORE 2 +FLAGS.SILENT ($Silent)"),
+      `${flags("$New", "$Silent")}${permanent("$New", "$Silent")}e OK STORE completed\r\n`,
+    );
+    // FETCH reads the flags as they are now: the keyword is announced before the FETCH that shows it.
+    const fetched = await two.command("f FETCH 2 FLAGS");
+    assert.ok(
+      fetched.startsWith(
+        `${flags("$New", "$Silent")}${permanent("$New", "$Silent")}* 2 FETCH (FLAGS ($Old $New $Silent))\r\n`,
+      ),
+      fetched,
+    );
+    assert.match(
+      await one.command("g APPEND INBOX ($Appended) {3+}\r\nx\r\n"),
+      /^\* FLAGS \([^)]* \$Appended\)\r\n\* OK \[PERMANENTFLAGS \([^)]* \$Appended \\\*\)\] .*\r\n\* 3 EXISTS\r\ng OK \[APPENDUID/,
+    );
+    const archive = await fixture.store.mailboxes.getMailbox(fixture.userId, "Archive");
+    assert.ok(archive !== null);
+    await fixture.deliver(message("c"), archive.id, ["$Copied"]);
+    const other = await selected("Archive");
+    assert.match(await other.command("h COPY 1 INBOX"), /^h OK \[COPYUID/);
+    const noop = await two.command("i NOOP");
+    assert.match(
+      noop,
+      /\* FLAGS \([^)]*\$Appended \$Copied\)\r\n\* OK \[PERMANENTFLAGS \([^)]*\$Copied \\\*\)\] .*\r\n\* 4 EXISTS\r\n/,
     );
   });
 

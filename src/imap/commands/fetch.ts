@@ -466,6 +466,8 @@ async function* fetchResponse(
     unused = null;
     return ready;
   };
+  if (flagsChanged || items.some((item) => item.kind === "FLAGS"))
+    yield* view.announceKeywords(message.flags);
   const out = new ResponsePieces();
   out.addText(`* ${view.seqOf(message.uid)} FETCH (`);
   let first = true;

@@ -44,7 +44,8 @@ export async function storeFlags(
     command.unchangedSince === null ? undefined : { unchangedSince: command.unchangedSince },
   );
   for (const message of result.updated) view.noteFlags(message);
-  const out: Buffer[] = [];
+  // Told even with .SILENT: a FETCH the client makes next would show the keyword.
+  const out = view.announceKeywords(result.updated.flatMap((m) => m.flags));
   const updated = new Set(result.updated.map((m) => m.uid));
   const refused = new Set(result.modified);
   for (const { uid } of targets) {
