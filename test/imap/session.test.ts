@@ -228,11 +228,11 @@ describe("selected", () => {
     const bytes = Buffer.from(raw, "utf8");
     assert.equal(
       peek,
-      `* 1 FETCH (BODY[] {${bytes.length}}\r\n${bytes.toString("latin1")} FLAGS ())\r\nb OK FETCH completed\r\n`,
+      `* 1 FETCH (BODY[] {${bytes.length}}\r\n${bytes.toString("latin1")} FLAGS (\\Recent))\r\nb OK FETCH completed\r\n`,
     );
     assert.match(
       await driver.command("c FETCH 1 BODY[]<0.4>"),
-      /BODY\[\]<0> \{4\}\r\nFrom FLAGS \(\\Seen\)\)/,
+      /BODY\[\]<0> \{4\}\r\nFrom FLAGS \(\\Seen \\Recent\)\)/,
     );
     assert.match(
       await driver.command("d FETCH 1 (BODY[HEADER.FIELDS (Subject)])"),
@@ -253,7 +253,7 @@ describe("selected", () => {
       await driver.command("a STORE 1:2 +FLAGS (\\Deleted $Work)"),
       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n" +
         "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags may be set\r\n" +
-        "* 1 FETCH (FLAGS (\\Deleted $Work))\r\n* 2 FETCH (FLAGS (\\Deleted $Work))\r\na OK STORE completed\r\n",
+        "* 1 FETCH (FLAGS (\\Deleted $Work \\Recent))\r\n* 2 FETCH (FLAGS (\\Deleted $Work \\Recent))\r\na OK STORE completed\r\n",
     );
     assert.equal(await driver.command("b STORE 2 -FLAGS.SILENT (\\Deleted)"), "b OK STORE completed\r\n");
     assert.match(await driver.command("c SEARCH DELETED"), /^\* SEARCH 1\r\n/);
@@ -301,19 +301,20 @@ describe("selected", () => {
     const validity = fixture.inbox.uidValidity;
     assert.equal(
       await driver.command("a COPY 1 INBOX"),
-      `* 4 EXISTS\r\na OK [COPYUID ${validity} 1 4] COPY completed\r\n`,
+      `* 4 EXISTS\r\n* 4 RECENT\r\na OK [COPYUID ${validity} 1 4] COPY completed\r\n`,
     );
     assert.equal(
       await driver.command("b UID MOVE 2:3 INBOX"),
-      `* OK [COPYUID ${validity} 2:3 5:6] moved\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\nb OK UID MOVE completed\r\n`,
+      `* OK [COPYUID ${validity} 2:3 5:6] moved\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\n* 4 RECENT\r\nb OK UID MOVE completed\r\n`,
     );
     assert.match(
       await driver.command("c FETCH 1:* (UID FLAGS)"),
-      /^\* 1 FETCH \(UID 1 FLAGS \(\$Keep\)\)\r\n\* 2 FETCH \(UID 4 FLAGS \(\$Keep\)\)\r\n\* 3 FETCH \(UID 5 FLAGS \(\$Keep\)\)\r\n\* 4 FETCH \(UID 6 FLAGS \(\$Keep\)\)\r\nc OK/,
+      /^\* 1 FETCH \(UID 1 FLAGS \(\$Keep \\Recent\)\)\r\n\* 2 FETCH \(UID 4 FLAGS \(\$Keep \\Recent\)\)\r\n\* 3 FETCH \(UID 5 FLAGS \(\$Keep \\Recent\)\)\r\n\* 4 FETCH \(UID 6 FLAGS \(\$Keep \\Recent\)\)\r\nc OK/,
     );
     assert.equal(
       await other.command("d NOOP"),
-      "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\nd OK NOOP completed\r\n",
+      // The acting session saw the copies first: they are recent to it alone.
+      "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\n* 0 RECENT\r\nd OK NOOP completed\r\n",
     );
   });
 
@@ -330,7 +331,7 @@ describe("selected", () => {
       `* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old${keywords.map((k) => ` ${k}`).join("")} \\*)] flags may be set\r\n`;
     assert.equal(
       await one.command("a STORE 1 +FLAGS ($New)"),
-      `${flags("$New")}${permanent("$New")}* 1 FETCH (FLAGS ($Old $New))\r\na OK STORE completed\r\n`,
+      `${flags("$New")}${permanent("$New")}* 1 FETCH (FLAGS ($Old $New \\Recent))\r\na OK STORE completed\r\n`,
     );
     assert.equal(
       await two.command("b NOOP"),
@@ -356,7 +357,7 @@ describe("selected", () => {
     );
     assert.match(
       await one.command("g APPEND INBOX ($Appended) {3+}\r\nx\r\n"),
-      /^\* FLAGS \([^)]* \$Appended\)\r\n\* OK \[PERMANENTFLAGS \([^)]* \$Appended \\\*\)\] .*\r\n\* 3 EXISTS\r\ng OK \[APPENDUID/,
+      /^\* FLAGS \([^)]* \$Appended\)\r\n\* OK \[PERMANENTFLAGS \([^)]* \$Appended \\\*\)\] .*\r\n\* 3 EXISTS\r\n\* 3 RECENT\r\ng OK \[APPENDUID/,
     );
     const archive = await fixture.store.mailboxes.getMailbox(fixture.userId, "Archive");
     assert.ok(archive !== null);
@@ -368,6 +369,44 @@ describe("selected", () => {
       noop,
       /\* FLAGS \([^)]*\$Appended \$Copied\)\r\n\* OK \[PERMANENTFLAGS \([^)]*\$Copied \\\*\)\] .*\r\n\* 4 EXISTS\r\n/,
     );
+  });
+
+  test("\\Recent: one session sees each new message as recent, EXAMINE takes none, IMAP4rev2 sees none", async () => {
+    await fixture.deliver(message("a"));
+    await fixture.deliver(message("b"));
+    const rev2 = new SessionDriver(fixture);
+    await rev2.login();
+    await rev2.command("r ENABLE IMAP4rev2");
+    assert.doesNotMatch(await rev2.command("r2 SELECT INBOX"), /RECENT/);
+    assert.match(await rev2.command("r3 FETCH 1 FLAGS"), /^\* 1 FETCH \(FLAGS \(\)\)\r\n/);
+    const status = new SessionDriver(fixture);
+    await status.login();
+    assert.match(await status.command("s STATUS INBOX (RECENT)"), /\* STATUS "INBOX" \(RECENT 2\)/);
+    const examining = new SessionDriver(fixture);
+    await examining.login();
+    assert.match(await examining.command("e EXAMINE INBOX"), /\* 2 RECENT\r\n/);
+    assert.match(
+      await examining.command("e2 FETCH 1:* FLAGS"),
+      /^\* 1 FETCH \(FLAGS \(\\Recent\)\)\r\n\* 2 FETCH \(FLAGS \(\\Recent\)\)\r\n/,
+    );
+    const first = new SessionDriver(fixture);
+    await first.login();
+    assert.match(await first.command("a SELECT INBOX"), /\* 2 EXISTS\r\n\* 2 RECENT\r\n/);
+    assert.match(await first.command("a2 SEARCH RECENT"), /^\* SEARCH 1 2\r\n/);
+    await first.command("a3 STORE 1 +FLAGS.SILENT (\\Seen)");
+    assert.match(await first.command("a4 SEARCH NEW"), /^\* SEARCH 2\r\n/);
+    assert.match(await first.command("a5 SEARCH OLD"), /^\* SEARCH\r\n/);
+    assert.match(await status.command("s2 STATUS INBOX (RECENT)"), /\(RECENT 0\)/);
+    const second = await selected();
+    assert.match(await second.command("b SEARCH RECENT"), /^\* SEARCH\r\n/);
+    assert.match(await second.command("b2 SEARCH OLD"), /^\* SEARCH 1 2\r\n/);
+    assert.match(await second.command("b3 FETCH 1 FLAGS"), /^\* 1 FETCH \(FLAGS \(\\Seen\)\)\r\n/);
+    // A message arriving while both have the mailbox selected is recent to the one told first.
+    await fixture.deliver(message("c"));
+    assert.equal(await second.command("b4 NOOP"), "* 3 EXISTS\r\n* 1 RECENT\r\nb4 OK NOOP completed\r\n");
+    assert.equal(await first.command("a6 NOOP"), "* 3 EXISTS\r\n* 2 RECENT\r\na6 OK NOOP completed\r\n");
+    assert.match(await second.command("b5 FETCH 3 FLAGS"), /^\* 3 FETCH \(FLAGS \(\\Recent\)\)\r\n/);
+    assert.match(await first.command("a7 FETCH 3 FLAGS"), /^\* 3 FETCH \(FLAGS \(\)\)\r\n/);
   });
 
   test("two sessions: flags and new messages are reported, expunges never during FETCH", async () => {
@@ -446,7 +485,7 @@ describe("selected", () => {
     const raw = message("pushed", "exact bytes\r\n");
     await fixture.deliver(raw);
     for (let i = 0; i < 50 && driver.pushed.length === 0; i++) await new Promise((r) => setImmediate(r));
-    assert.equal(Buffer.concat(driver.pushed).toString(), "* 1 EXISTS\r\n");
+    assert.equal(Buffer.concat(driver.pushed).toString(), "* 1 EXISTS\r\n* 1 RECENT\r\n");
     assert.equal(await driver.command("DONE"), "a OK IDLE terminated\r\n");
     const fetched = await driver.command("b FETCH 1 BODY.PEEK[]");
     assert.ok(fetched.includes(`{${raw.length}}\r\n${raw})`));
@@ -490,7 +529,7 @@ describe("selected", () => {
     await driver.command("b SELECT INBOX");
     const before = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
     const stored = await driver.command("c STORE 1 +FLAGS (\\Seen)");
-    assert.match(stored, /\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)/);
+    assert.match(stored, /\* 1 FETCH \(FLAGS \(\\Seen \\Recent\) MODSEQ \((\d+)\)\)/);
     assert.match(
       await driver.command(`d STORE 1,2 (UNCHANGEDSINCE ${before}) +FLAGS (\\Answered)`),
       /d OK \[MODIFIED 1\]/,

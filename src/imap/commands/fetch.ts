@@ -490,7 +490,7 @@ async function* fetchResponse(
   for (const item of items) {
     switch (item.kind) {
       case "FLAGS":
-        add("FLAGS", flagList(message.flags));
+        add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
         sentFlags = true;
         break;
       case "UID":
@@ -568,7 +568,7 @@ async function* fetchResponse(
     }
   }
   // RFC 9051 §6.4.5: when fetching sets \Seen, the new flags are reported too.
-  if (flagsChanged && !sentFlags) add("FLAGS", flagList(message.flags));
+  if (flagsChanged && !sentFlags) add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
   out.addText(")\r\n");
   yield* out.take();
 }

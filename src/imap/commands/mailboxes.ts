@@ -3,6 +3,7 @@
 import type { Mailbox } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import type { ImapValue } from "../protocol/value.js";
+import { recentClaims } from "../recent.js";
 import { untagged, untaggedValues } from "../responses.js";
 import {
   CommandFailure,
@@ -201,10 +202,16 @@ export async function statusResponse(
       case "SIZE":
         values.push(status.size);
         break;
-      case "RECENT":
-        // RFC 9051 §2.3.2 dropped \Recent; rev1 clients are told no message is recent.
-        values.push(0);
+      case "RECENT": {
+        // The messages the next session to select the mailbox would see as recent. IMAP4rev2 has
+        // no \Recent (RFC 9051 §2.3.2).
+        const claimed = recentClaims(context.store).claimed(mailbox);
+        const fresh = context.rev2
+          ? []
+          : await context.store.messages.listMessages(mailbox.id, { uidFrom: claimed + 1 });
+        values.push(fresh.length);
         break;
+      }
       case "HIGHESTMODSEQ":
         values.push(status.highestModseq);
         break;

@@ -83,7 +83,7 @@ async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]>
       const data: SearchData = {
         seq: i + 1,
         uid: known.uid,
-        flags: current?.flags ?? known.flags,
+        flags: view.shownFlags(known.uid, current?.flags ?? known.flags),
         internalDate: known.internalDate,
         size: known.size,
         modseq: BigInt(current?.modseq ?? known.modseq),

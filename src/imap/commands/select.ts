@@ -3,6 +3,7 @@
 import type { MailboxMessage } from "../../store/types.js";
 import type { Command, QresyncParams } from "../protocol/command.js";
 import { formatSequence, inSequenceSet } from "../protocol/sequence.js";
+import { recentClaims } from "../recent.js";
 import { flagList, untagged, untaggedValues } from "../responses.js";
 import type { SequenceSet } from "../search/types.js";
 import { SelectedMailbox } from "../selected.js";
@@ -100,7 +101,12 @@ export async function select(
   if (command.condstore) context.condstore = true;
   const messages = await context.store.messages.listMessages(mailbox.id);
   const readOnly = command.name === "EXAMINE";
-  const view = new SelectedMailbox(mailbox, readOnly, messages);
+  const view = new SelectedMailbox(
+    mailbox,
+    readOnly,
+    messages,
+    context.rev2 ? null : recentClaims(context.store),
+  );
   let firstUnseen = 0;
   // The mailbox row was read before the listing: a message delivered in between is in the view, so the
   // reported UIDNEXT and HIGHESTMODSEQ must also cover what the listing shows.
@@ -112,7 +118,7 @@ export async function select(
   }
   const uidNext = Math.max(mailbox.uidNext, view.maxUid + 1);
   const out: Buffer[] = [view.flagsResponse(), untagged(`${view.exists} EXISTS`)];
-  if (!context.rev2) out.push(untagged("0 RECENT"));
+  if (!context.rev2) out.push(untagged(`${view.recentCount} RECENT`));
   if (!context.rev2 && firstUnseen > 0) out.push(untagged(`OK [UNSEEN ${firstUnseen}] first unseen message`));
   out.push(untagged(`OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid`));
   out.push(untagged(`OK [UIDNEXT ${uidNext}] predicted next UID`));
@@ -156,7 +162,7 @@ async function resynchronize(
           { atom: "UID" },
           message.uid,
           { atom: "FLAGS" },
-          flagList(message.flags),
+          flagList(view.shownFlags(message.uid, message.flags)),
           { atom: "MODSEQ" },
           [message.modseq],
         ],

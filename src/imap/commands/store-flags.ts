@@ -57,7 +57,7 @@ export async function storeFlags(
     if (command.silent && !(context.condstore && command.unchangedSince !== null && updated.has(uid)))
       continue;
     const data = [];
-    if (!command.silent) data.push({ atom: "FLAGS" }, flagList(message.flags));
+    if (!command.silent) data.push({ atom: "FLAGS" }, flagList(view.shownFlags(uid, message.flags)));
     if (command.uid) data.push({ atom: "UID" }, uid);
     if (context.condstore) data.push({ atom: "MODSEQ" }, [message.modseq]);
     out.push(untaggedValues([index + 1, { atom: "FETCH" }, data]));

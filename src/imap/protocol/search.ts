@@ -98,12 +98,19 @@ function parseKey(cursor: Cursor, depth: number, state: { count: number }): Sear
     case "SUBJECT":
       cursor.space();
       return { type: "header", field: "subject", value: cursor.astring("a search string") };
-    // RFC 3501 keys that IMAP4rev2 dropped with \Recent: mailroom keeps no \Recent, so no message is new.
-    case "NEW":
+    // RFC 3501 keys that IMAP4rev2 dropped with \Recent; to such a session no message is recent.
     case "RECENT":
-      return { type: "not", key: { type: "all" } };
+      return { type: "flag", flag: "\\Recent", set: true };
+    case "NEW":
+      return {
+        type: "and",
+        keys: [
+          { type: "flag", flag: "\\Recent", set: true },
+          { type: "flag", flag: "\\Seen", set: false },
+        ],
+      };
     case "OLD":
-      return { type: "all" };
+      return { type: "flag", flag: "\\Recent", set: false };
     case "KEYWORD":
     case "UNKEYWORD": {
       cursor.space();
