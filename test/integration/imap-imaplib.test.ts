@@ -153,7 +153,7 @@ print(json.dumps(out))
 
     test("python3 imaplib, two connections: \\Recent for the first to select, FLAGS and PERMANENTFLAGS for a new keyword (issue 17)", async () => {
       await send("recent one");
-      const script = String.raw`
+      const script = `
 import imaplib, json, sys
 port, password = int(sys.argv[1]), sys.argv[2]
 def connect():
