@@ -8,6 +8,7 @@
 
 import type { Mailbox, MailboxEvent, MailboxMessage, Store } from "../store/types.js";
 import { formatSequence } from "./protocol/sequence.js";
+import type { RecentClaims } from "./recent.js";
 import { flagList, untagged, untaggedValues } from "./responses.js";
 
 export interface ViewMessage {
@@ -31,6 +32,8 @@ function viewMessage(m: MailboxMessage): ViewMessage {
     size: m.size,
   };
 }
+
+const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 type ChangeKind = "exists" | "flags" | "expunge";
 
@@ -80,14 +83,69 @@ export class SelectedMailbox {
   private highestUid: number;
   /** Set when something happened that sync() should look at. */
   private dirty = false;
+  /** The keywords the client has been told the mailbox uses (FLAGS). */
+  private readonly keywords = new Set<string>();
+  /** The messages recent to this session (RFC 3501 §2.3.2). */
+  private readonly recent: Set<number>;
 
+  /** `recentClaims` is null for a session that does not see \Recent (IMAP4rev2). */
   constructor(
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
     messages: MailboxMessage[],
+    private readonly recentClaims: RecentClaims | null,
   ) {
     this.messages = messages.map(viewMessage);
     this.highestUid = this.messages.at(-1)?.uid ?? 0;
+    for (const message of messages) this.addKeywords(message.flags);
+    this.recent = new Set(this.takeRecent(this.messages.map((m) => m.uid)));
+  }
+
+  /** EXAMINE sees recent messages without claiming them (RFC 3501 §6.3.2). */
+  private takeRecent(uids: readonly number[]): number[] {
+    return this.recentClaims?.take(this.mailbox, uids, !this.readOnly) ?? [];
+  }
+
+  get recentCount(): number {
+    return this.recent.size;
+  }
+
+  /** A message's flags as this session shows them: with \Recent when the message is recent to it. */
+  shownFlags(uid: number, flags: readonly string[]): readonly string[] {
+    return this.recent.has(uid) ? [...flags, "\\Recent"] : flags;
+  }
+
+  /** Adds the keywords among `flags`; true when one of them was new. */
+  private addKeywords(flags: readonly string[]): boolean {
+    let added = false;
+    for (const flag of flags) {
+      if (flag.startsWith("\\") || this.keywords.has(flag)) continue;
+      this.keywords.add(flag);
+      added = true;
+    }
+    return added;
+  }
+
+  /** The FLAGS response: the system flags and every keyword the client knows of. */
+  flagsResponse(): Buffer {
+    return untaggedValues([{ atom: "FLAGS" }, flagList([...SYSTEM_FLAGS, ...this.keywords])]);
+  }
+
+  /** The PERMANENTFLAGS response: any keyword may be created, unless the mailbox is read-only. */
+  permanentFlagsResponse(): Buffer {
+    if (this.readOnly) return untagged("OK [PERMANENTFLAGS ()] read-only mailbox");
+    const flags = [...SYSTEM_FLAGS, ...this.keywords, "\\*"];
+    return untagged(`OK [PERMANENTFLAGS (${flags.join(" ")})] flags may be set`);
+  }
+
+  /**
+   * What must precede a response showing `flags`: when they hold a keyword the client has not been
+   * told of, FLAGS and PERMANENTFLAGS again (RFC 3501 §7.2.6, RFC 9051 §7.3.5), so the client knows
+   * the keyword before a FETCH shows it. A read-only view's PERMANENTFLAGS stays empty, so only FLAGS.
+   */
+  announceKeywords(flags: readonly string[]): Buffer[] {
+    if (!this.addKeywords(flags)) return [];
+    return this.readOnly ? [this.flagsResponse()] : [this.flagsResponse(), this.permanentFlagsResponse()];
   }
 
   get exists(): number {
@@ -184,7 +242,10 @@ export class SelectedMailbox {
   /** Removes messages this session expunged; returns the responses announcing it. */
   removeExpunged(uids: readonly number[], options: SyncOptions): Buffer[] {
     const gone = uids.filter((uid) => this.indexOf(uid) >= 0).sort((a, b) => a - b);
-    for (const uid of gone) this.pendingExpunge.delete(uid);
+    for (const uid of gone) {
+      this.pendingExpunge.delete(uid);
+      this.recent.delete(uid);
+    }
     if (gone.length === 0) return [];
     if (options.vanished) {
       for (const uid of gone) this.messages.splice(this.indexOf(uid), 1);
@@ -212,15 +273,21 @@ export class SelectedMailbox {
     if (this.pendingExists.size > 0) {
       const fresh = [...this.pendingExists].filter((uid) => uid > this.highestUid).sort((a, b) => a - b);
       this.pendingExists.clear();
-      let added = 0;
+      const added: number[] = [];
       for (const uid of fresh) {
         const message = await store.messages.getMessage(this.mailbox.id, uid);
         if (message === null) continue;
+        out.push(...this.announceKeywords(message.flags));
         this.messages.push(viewMessage(message));
         this.highestUid = uid;
-        added++;
+        added.push(uid);
       }
-      if (added > 0) out.push(untagged(`${this.messages.length} EXISTS`));
+      if (added.length > 0) {
+        out.push(untagged(`${this.messages.length} EXISTS`));
+        for (const uid of this.takeRecent(added)) this.recent.add(uid);
+        // RFC 3501 §7.3.2: RECENT goes with every change of the mailbox's size.
+        if (this.recentClaims !== null) out.push(untagged(`${this.recent.size} RECENT`));
+      }
     }
     if (this.pendingFlags.size > 0) {
       const uids = [...this.pendingFlags].sort((a, b) => a - b);
@@ -232,7 +299,8 @@ export class SelectedMailbox {
         if (message === null || message.modseq <= view.modseq) continue;
         view.flags = [...message.flags];
         view.modseq = message.modseq;
-        const data = [{ atom: "FLAGS" }, flagList(view.flags)];
+        out.push(...this.announceKeywords(view.flags));
+        const data = [{ atom: "FLAGS" }, flagList(this.shownFlags(uid, view.flags))];
         if (options.uid) data.push({ atom: "UID" }, uid);
         if (options.condstore) data.push({ atom: "MODSEQ" }, [view.modseq]);
         out.push(untaggedValues([this.seqOf(uid), { atom: "FETCH" }, data]));

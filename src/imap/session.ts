@@ -19,7 +19,7 @@ import {
 } from "./commands/context.js";
 import { FetchStreamBroken, fetch } from "./commands/fetch.js";
 import * as mailboxes from "./commands/mailboxes.js";
-import { search } from "./commands/search.js";
+import { search, usesModseq } from "./commands/search.js";
 import { select } from "./commands/select.js";
 import { storeFlags } from "./commands/store-flags.js";
 import {
@@ -62,6 +62,20 @@ export interface BufferedResult extends ImapResult {
 
 function isBuffered(result: ImapResult): result is BufferedResult {
   return Array.isArray(result.output);
+}
+
+/** `result` with one more response in front of its output. */
+function startingWith(first: Buffer, result: ImapResult): ImapResult {
+  if (isBuffered(result)) {
+    result.output.unshift(first);
+    return result;
+  }
+  const rest = result.output;
+  async function* output(): AsyncGenerator<Buffer, void, undefined> {
+    yield first;
+    yield* rest;
+  }
+  return { ...result, output: output() };
 }
 
 export interface ImapSessionOptions {
@@ -111,6 +125,27 @@ const SELECTED = new Set([
 const NO_EXPUNGE_DURING = new Set(["FETCH", "STORE", "SEARCH"]);
 
 const ENABLEABLE = new Set(["CONDSTORE", "QRESYNC", "IMAP4REV2", "UTF8=ACCEPT"]);
+
+/** RFC 7162 §3.1 CONDSTORE enabling commands other than SELECT and EXAMINE, which report HIGHESTMODSEQ anyway. */
+function enablesCondstore(command: Command): boolean {
+  switch (command.name) {
+    case "ENABLE":
+      // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+      return command.capabilities.some((c) => c === "CONDSTORE" || c === "QRESYNC");
+    case "STATUS":
+      return command.items.includes("HIGHESTMODSEQ");
+    case "LIST":
+      return command.returns.status?.includes("HIGHESTMODSEQ") ?? false;
+    case "FETCH":
+      return command.changedSince !== null || command.items.some((item) => item.kind === "MODSEQ");
+    case "STORE":
+      return command.unchangedSince !== null;
+    case "SEARCH":
+      return usesModseq(command.key);
+    default:
+      return false;
+  }
+}
 
 export class ImapSession implements ImapContext {
   private stateValue: ImapState = "not-authenticated";
@@ -417,7 +452,9 @@ export class ImapSession implements ImapContext {
       condstore: this.condstore,
       uid: "uid" in command && command.uid,
     };
+    let first: Buffer | null = null;
     try {
+      first = await this.enableCondstore(command);
       const result = await this.execute(tag, command, sync);
       if (
         isBuffered(result) &&
@@ -433,10 +470,24 @@ export class ImapSession implements ImapContext {
         result.output.push(...(await this.selected.sync(this.store, sync)));
         if (last !== undefined) result.output.push(last);
       }
-      return result;
+      return first === null ? result : startingWith(first, result);
     } catch (error) {
-      return this.failure(tag, name, error);
+      const failed = this.failure(tag, name, error);
+      return first === null ? failed : startingWith(first, failed);
     }
+  }
+
+  /**
+   * Turns CONDSTORE on for a command that uses it. RFC 7162 §3.1: when that happens with a mailbox
+   * selected, the client is told the mailbox's HIGHESTMODSEQ, first, since the command's own responses
+   * may carry MODSEQs. Returns that response, or null when none is due.
+   */
+  private async enableCondstore(command: Command): Promise<Buffer | null> {
+    if (this.condstore || !enablesCondstore(command)) return null;
+    this.condstore = true;
+    if (this.selected === null) return null;
+    const { highestModseq } = await this.store.mailboxes.mailboxStatus(this.selected.mailbox.id);
+    return untagged(`OK [HIGHESTMODSEQ ${highestModseq}] CONDSTORE enabled`);
   }
 
   /** The tagged NO or BAD a failed command gets. */
@@ -530,8 +581,6 @@ export class ImapSession implements ImapContext {
           if (!ENABLEABLE.has(capability) || this.enabled.has(capability)) continue;
           this.enabled.add(capability);
           enabled.push(capability);
-          // RFC 7162 §3.2.3: enabling QRESYNC implies CONDSTORE.
-          if (capability === "QRESYNC" || capability === "CONDSTORE") this.condstore = true;
         }
         return this.ok(tag, [untagged(`ENABLED${enabled.map((c) => ` ${c}`).join("")}`)], "ENABLE completed");
       }

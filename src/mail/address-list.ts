@@ -1,5 +1,5 @@
 // The program's one parser for RFC 5322 §3.4 address lists (From, To, Cc, …, and addresses given on the
-// command line). It is lenient, as mail in the wild needs: obsolete routes are dropped, comments give a
+// command line). It is lenient, as mail in the wild needs: obsolete routes are kept apart, comments give a
 // name when there is no other, a missing "@" or ";" is tolerated. Everything is kept as written, so IMAP
 // ENVELOPE can show it unchanged; callers that display a name decode its encoded words themselves.
 
@@ -10,6 +10,8 @@ export interface Mailbox {
   local: string;
   /** The domain as written; null when there is no "@". */
   domain: string | null;
+  /** The obsolete source route (RFC 5322 §4.4 obs-route) as written, "@relay,@relay2"; absent without one. */
+  route?: string;
 }
 
 export interface Group {
@@ -110,19 +112,22 @@ function phrase(tokens: readonly Token[]): string | null {
   return text === "" ? null : text;
 }
 
-/** local-part "@" domain, as written; route prefixes dropped. Null when there is nothing. */
-function addrSpec(tokens: readonly Token[]): { local: string; domain: string | null } | null {
+type AddrSpec = Pick<Mailbox, "local" | "domain" | "route">;
+
+/** local-part "@" domain, as written, and the route before it if any. Null when there is nothing. */
+function addrSpec(tokens: readonly Token[]): AddrSpec | null {
   let spec = tokens.filter((t) => t.kind !== "comment");
-  const routeEnd = spec.findLastIndex((t) => isSpecial(t, ":"));
-  if (routeEnd >= 0) spec = spec.slice(routeEnd + 1);
-  const at = spec.findLastIndex((t) => isSpecial(t, "@"));
   const text = (list: readonly Token[]) =>
     list.map((t) => (t.kind === "word" ? t.raw : t.kind === "special" ? t.char : "")).join("");
+  const routeEnd = spec.findLastIndex((t) => isSpecial(t, ":"));
+  const route = routeEnd > 0 ? { route: text(spec.slice(0, routeEnd)) } : {};
+  if (routeEnd >= 0) spec = spec.slice(routeEnd + 1);
+  const at = spec.findLastIndex((t) => isSpecial(t, "@"));
   if (at < 0) {
     const local = text(spec);
-    return local === "" ? null : { local, domain: null };
+    return local === "" ? null : { local, domain: null, ...route };
   }
-  return { local: text(spec.slice(0, at)), domain: text(spec.slice(at + 1)) };
+  return { local: text(spec.slice(0, at)), domain: text(spec.slice(at + 1)), ...route };
 }
 
 function mailbox(tokens: readonly Token[]): Mailbox | null {

@@ -108,7 +108,7 @@ describe("FETCH streams its responses", () => {
     const pieces = await collect(await start(driver, "F1 FETCH 1:* (UID FLAGS)"));
     assert.equal(pieces.length, 31);
     pieces.slice(0, 30).forEach((piece, i) => {
-      assert.equal(piece.toString(), `* ${i + 1} FETCH (UID ${i + 1} FLAGS ())\r\n`);
+      assert.equal(piece.toString(), `* ${i + 1} FETCH (UID ${i + 1} FLAGS (\\Recent))\r\n`);
     });
     assert.match(pieces[30]?.toString() ?? "", /^F1 OK FETCH completed\r\n$/);
   });
@@ -136,7 +136,7 @@ describe("FETCH streams its responses", () => {
     const iterator = output[Symbol.asyncIterator]();
     assert.match(
       (await iterator.next()).value?.toString() ?? "",
-      /^\* 1 FETCH \(BODY\[TEXT\] .*FLAGS \(\\Seen\)\)/s,
+      /^\* 1 FETCH \(BODY\[TEXT\] .*FLAGS \(\\Seen \\Recent\)\)/s,
     );
     assert.match((await iterator.next()).value?.toString() ?? "", /^\* 2 FETCH/);
     await iterator.return?.();
@@ -185,14 +185,15 @@ describe("FETCH streams its responses", () => {
     const driver = await selectedDriver(counting.store);
     assert.match(
       await driver.command("F1 FETCH 1:* FAST"),
-      /\* 3 FETCH \(FLAGS \(\) INTERNALDATE "01-Feb-2024 10:00:00 \+0000" RFC822\.SIZE \d+\)/,
+      /\* 3 FETCH \(FLAGS \(\\Recent\) INTERNALDATE "01-Feb-2024 10:00:00 \+0000" RFC822\.SIZE \d+\)/,
     );
     assert.deepEqual(counting.calls, { readBlob: 0, readBlobBytes: 0, readHeaderBlocks: 0, aborts: 0 });
   });
 
   test("full bodies are exact, small ones read ahead and a large one streamed in pieces", async () => {
     const binary = Buffer.alloc(STREAM_THRESHOLD + 70_000);
-    for (let i = 0; i < binary.length; i++) binary[i] = (i * 7 + (i >> 9)) & 0xff;
+    // Every octet but NUL, which no literal carries (session.test.ts shows what takes its place).
+    for (let i = 0; i < binary.length; i++) binary[i] = ((i * 7 + (i >> 9)) % 255) + 1;
     const large = Buffer.concat([Buffer.from("Subject: large\r\n\r\n"), binary]);
     const raws = [Buffer.from(message("one")), large, Buffer.from(message("three", "é\r\n.\r\n"))];
     for (const raw of raws) await fixture.deliver(raw);

@@ -124,10 +124,10 @@ describe("FETCH sets \\Seen once per batch", () => {
     assert.deepEqual(watched.flagCalls, [{ uids: [1, 3], operation: "add", flags: ["\\Seen"] }]);
     assert.match(
       answer,
-      /\* 1 FETCH \(BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: one\r\n\r\n FLAGS \(\\Seen\)\)/,
+      /\* 1 FETCH \(BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: one\r\n\r\n FLAGS \(\\Seen \\Recent\)\)/,
     );
     assert.match(answer, /\* 2 FETCH \(BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: two\r\n\r\n\)/);
-    assert.match(answer, /\* 3 FETCH \([\s\S]*FLAGS \((\\Flagged \\Seen|\\Seen \\Flagged)\)\)/);
+    assert.match(answer, /\* 3 FETCH \([\s\S]*FLAGS \((\\Flagged \\Seen|\\Seen \\Flagged) \\Recent\)\)/);
     const status = await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id);
     assert.equal(status.unseen, 0);
     await driver.command("F2 FETCH 1:3 (BODY[HEADER.FIELDS (SUBJECT)])");
@@ -142,6 +142,6 @@ describe("FETCH sets \\Seen once per batch", () => {
     assert.equal(watched.flagCalls.length, 2);
     assert.equal(watched.flagCalls[0]?.uids.length, FETCH_BATCH);
     assert.deepEqual(watched.flagCalls[1]?.uids, [FETCH_BATCH + 1]);
-    assert.equal(answer.match(/FLAGS \(\\Seen\)/g)?.length, FETCH_BATCH + 1);
+    assert.equal(answer.match(/FLAGS \(\\Seen \\Recent\)/g)?.length, FETCH_BATCH + 1);
   });
 });

@@ -215,3 +215,34 @@ describe("hierarchy levels that are not mailboxes (RFC 5258 example 11, RFC 3501
     assert.deepEqual(await listing('l2 LSUB "" "*"', "LSUB"), ['* LSUB (\\HasNoChildren) "/" "music/rock"']);
   });
 });
+
+describe("CREATE leaves subscriptions alone (RFC 9051 §6.3.4, §6.3.9)", () => {
+  test("neither the mailbox nor its implied parents get subscribed; LSUB and LIST (SUBSCRIBED) show the levels", async () => {
+    await hierarchy([], []);
+    assert.match(await driver.command("a CREATE x/y/z"), /^a OK/);
+    assert.deepEqual(await listing('b LSUB "" *', "LSUB"), []);
+    assert.deepEqual(await listing('c LIST (SUBSCRIBED) "" *'), []);
+    assert.match(await driver.command("d SUBSCRIBE x/y/z"), /^d OK/);
+    // RFC 3501 §6.3.9: "%" lists the unsubscribed level that holds a subscription, flagged \Noselect.
+    assert.deepEqual(await listing('e LSUB "" %', "LSUB"), ['* LSUB (\\Noselect \\HasChildren) "/" "x"']);
+    assert.deepEqual(await listing('f LSUB "" *', "LSUB"), ['* LSUB (\\HasNoChildren) "/" "x/y/z"']);
+    assert.deepEqual(await listing('g LIST (SUBSCRIBED) "" *'), [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "x/y/z"',
+    ]);
+    // RFC 5258 §3.5: without RECURSIVEMATCH an unsubscribed parent is not listed; with it, with CHILDINFO.
+    assert.deepEqual(await listing('h LIST (SUBSCRIBED) "" %'), []);
+    assert.deepEqual(await listing('i LIST (SUBSCRIBED RECURSIVEMATCH) "" %'), [
+      '* LIST (\\HasChildren) "/" "x" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+    // A subscription outlives its mailbox (\NonExistent), and a CREATE of the name keeps it.
+    assert.match(await driver.command("j DELETE x/y/z"), /^j OK/);
+    assert.deepEqual(await listing('k LIST (SUBSCRIBED) "" *'), [
+      '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "x/y/z"',
+    ]);
+    assert.deepEqual(await listing('l LSUB "" x/*', "LSUB"), [
+      '* LSUB (\\Noselect \\HasNoChildren) "/" "x/y/z"',
+    ]);
+    assert.match(await driver.command("m CREATE x/y/z"), /^m OK/);
+    assert.deepEqual(await listing('n LSUB "" *', "LSUB"), ['* LSUB (\\HasNoChildren) "/" "x/y/z"']);
+  });
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import { STREAM_THRESHOLD } from "../../src/imap/commands/fetch.js";
 import { ADDRESS, createFixture, type ImapFixture, message, PASSWORD, SessionDriver } from "./fixtures.js";
 
 let fixture: ImapFixture;
@@ -148,6 +149,37 @@ describe("authenticated", () => {
     assert.match(await driver.command('l LIST "" ""'), /\* LIST \(\\Noselect\) "\/" ""/);
   });
 
+  test('"~" starts no literal in a mailbox name; LIST patterns of atom-specials are answered', async () => {
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    assert.equal(await driver.command("a CREATE ~foo"), "a OK CREATE completed\r\n");
+    assert.equal(
+      await driver.command('b LIST "" ~foo'),
+      '* LIST (\\HasNoChildren) "/" "~foo"\r\nb OK LIST completed\r\n',
+    );
+    // RFC 9051 §9 atom-specials: "(" ")" "{" SP CTL "%" "*" DQUOTE "\\" "]", quoted or as list-chars.
+    const specials = '(){ \x01\t%*\\"\\\\]';
+    for (const pattern of [
+      `"${specials}"`,
+      "%*]",
+      "]",
+      ...[..."(){ %*]"].map((c) => `"x${c}"`),
+      '"\\""',
+      '"\\\\"',
+    ]) {
+      assert.match(await driver.command(`c LIST "" ${pattern}`), /c OK LIST completed\r\n$/, pattern);
+      assert.match(
+        await driver.command(`d LIST "${specials}" ${pattern}`),
+        /d OK LIST completed\r\n$/,
+        pattern,
+      );
+    }
+    const literal = '(){ \x01%*"\\]';
+    assert.match(await driver.command(`e LIST "" {${literal.length}+}\r\n${literal}`), /e OK LIST completed/);
+    // RFC 3516 §4.4: APPEND's message is where a literal8 may come.
+    assert.match(await driver.command("f APPEND ~foo ~{3+}\r\na\0b"), /^f OK \[APPENDUID \d+ 1\]/);
+  });
+
   test("mailbox names are modified UTF-7 for rev1 clients and UTF-8 once enabled", async () => {
     const driver = new SessionDriver(fixture);
     await driver.login();
@@ -196,11 +228,11 @@ describe("selected", () => {
     const bytes = Buffer.from(raw, "utf8");
     assert.equal(
       peek,
-      `* 1 FETCH (BODY[] {${bytes.length}}\r\n${bytes.toString("latin1")} FLAGS ())\r\nb OK FETCH completed\r\n`,
+      `* 1 FETCH (BODY[] {${bytes.length}}\r\n${bytes.toString("latin1")} FLAGS (\\Recent))\r\nb OK FETCH completed\r\n`,
     );
     assert.match(
       await driver.command("c FETCH 1 BODY[]<0.4>"),
-      /BODY\[\]<0> \{4\}\r\nFrom FLAGS \(\\Seen\)\)/,
+      /BODY\[\]<0> \{4\}\r\nFrom FLAGS \(\\Seen \\Recent\)\)/,
     );
     assert.match(
       await driver.command("d FETCH 1 (BODY[HEADER.FIELDS (Subject)])"),
@@ -219,11 +251,16 @@ describe("selected", () => {
     const driver = await selected();
     assert.equal(
       await driver.command("a STORE 1:2 +FLAGS (\\Deleted $Work)"),
-      "* 1 FETCH (FLAGS (\\Deleted $Work))\r\n* 2 FETCH (FLAGS (\\Deleted $Work))\r\na OK STORE completed\r\n",
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n" +
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags may be set\r\n" +
+        "* 1 FETCH (FLAGS (\\Deleted $Work \\Recent))\r\n* 2 FETCH (FLAGS (\\Deleted $Work \\Recent))\r\na OK STORE completed\r\n",
     );
     assert.equal(await driver.command("b STORE 2 -FLAGS.SILENT (\\Deleted)"), "b OK STORE completed\r\n");
     assert.match(await driver.command("c SEARCH DELETED"), /^\* SEARCH 1\r\n/);
     assert.match(await driver.command('c2 SEARCH SUBJECT "b"'), /^\* SEARCH 2\r\n/);
+    // RFC 9051 §6.4.4 FROM: the address, not the header's raw text.
+    assert.match(await driver.command('c3 SEARCH FROM "bob <bob@example.org>"'), /^\* SEARCH 1 2 3\r\n/);
+    assert.match(await driver.command('c5 SEARCH HEADER FROM "Bob <bob"'), /^\* SEARCH 1 2 3\r\n/);
     assert.match(
       await driver.command("d UID SEARCH RETURN (MIN MAX COUNT ALL) KEYWORD $Work"),
       /^\* ESEARCH \(TAG "d"\) UID MIN 1 MAX 2 COUNT 2 ALL 1:2\r\n/,
@@ -255,6 +292,121 @@ describe("selected", () => {
     assert.equal(await driver.command("e CLOSE"), "e OK CLOSE completed\r\n");
     assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 1);
     assert.match(await driver.command("f FETCH 1 FLAGS"), /^f BAD FETCH needs a selected mailbox/);
+  });
+
+  test("COPY and MOVE into the selected mailbox itself give the messages new UIDs there (RFC 6851)", async () => {
+    for (const s of ["a", "b", "c"]) await fixture.deliver(message(s), fixture.inbox.id, ["$Keep"]);
+    const driver = await selected();
+    const other = await selected();
+    const validity = fixture.inbox.uidValidity;
+    assert.equal(
+      await driver.command("a COPY 1 INBOX"),
+      `* 4 EXISTS\r\n* 4 RECENT\r\na OK [COPYUID ${validity} 1 4] COPY completed\r\n`,
+    );
+    assert.equal(
+      await driver.command("b UID MOVE 2:3 INBOX"),
+      `* OK [COPYUID ${validity} 2:3 5:6] moved\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\n* 4 RECENT\r\nb OK UID MOVE completed\r\n`,
+    );
+    assert.match(
+      await driver.command("c FETCH 1:* (UID FLAGS)"),
+      /^\* 1 FETCH \(UID 1 FLAGS \(\$Keep \\Recent\)\)\r\n\* 2 FETCH \(UID 4 FLAGS \(\$Keep \\Recent\)\)\r\n\* 3 FETCH \(UID 5 FLAGS \(\$Keep \\Recent\)\)\r\n\* 4 FETCH \(UID 6 FLAGS \(\$Keep \\Recent\)\)\r\nc OK/,
+    );
+    assert.equal(
+      await other.command("d NOOP"),
+      // The acting session saw the copies first: they are recent to it alone.
+      "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 4 EXISTS\r\n* 0 RECENT\r\nd OK NOOP completed\r\n",
+    );
+  });
+
+  test("a new keyword is announced with FLAGS and PERMANENTFLAGS to every session before a FETCH shows it", async () => {
+    for (const s of ["a", "b"]) await fixture.deliver(message(s), fixture.inbox.id, ["$Old"]);
+    const one = await selected();
+    const two = await selected();
+    const examining = new SessionDriver(fixture);
+    await examining.login();
+    await examining.command("e EXAMINE INBOX");
+    const flags = (...keywords: string[]) =>
+      `* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old${keywords.map((k) => ` ${k}`).join("")})\r\n`;
+    const permanent = (...keywords: string[]) =>
+      `* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old${keywords.map((k) => ` ${k}`).join("")} \\*)] flags may be set\r\n`;
+    assert.equal(
+      await one.command("a STORE 1 +FLAGS ($New)"),
+      `${flags("$New")}${permanent("$New")}* 1 FETCH (FLAGS ($Old $New \\Recent))\r\na OK STORE completed\r\n`,
+    );
+    assert.equal(
+      await two.command("b NOOP"),
+      `${flags("$New")}${permanent("$New")}* 1 FETCH (FLAGS ($Old $New))\r\nb OK NOOP completed\r\n`,
+    );
+    // A read-only session can set no flag, so its PERMANENTFLAGS stays () and only FLAGS is repeated.
+    assert.equal(
+      await examining.command("c NOOP"),
+      `${flags("$New")}* 1 FETCH (FLAGS ($Old $New))\r\nc OK NOOP completed\r\n`,
+    );
+    assert.equal(await one.command("d STORE 2 +FLAGS.SILENT ($New)"), "d OK STORE completed\r\n");
+    assert.equal(
+      await one.command("e STORE 2 +FLAGS.SILENT ($Silent)"),
+      `${flags("$New", "$Silent")}${permanent("$New", "$Silent")}e OK STORE completed\r\n`,
+    );
+    // FETCH reads the flags as they are now: the keyword is announced before the FETCH that shows it.
+    const fetched = await two.command("f FETCH 2 FLAGS");
+    assert.ok(
+      fetched.startsWith(
+        `${flags("$New", "$Silent")}${permanent("$New", "$Silent")}* 2 FETCH (FLAGS ($Old $New $Silent))\r\n`,
+      ),
+      fetched,
+    );
+    assert.match(
+      await one.command("g APPEND INBOX ($Appended) {3+}\r\nx\r\n"),
+      /^\* FLAGS \([^)]* \$Appended\)\r\n\* OK \[PERMANENTFLAGS \([^)]* \$Appended \\\*\)\] .*\r\n\* 3 EXISTS\r\n\* 3 RECENT\r\ng OK \[APPENDUID/,
+    );
+    const archive = await fixture.store.mailboxes.getMailbox(fixture.userId, "Archive");
+    assert.ok(archive !== null);
+    await fixture.deliver(message("c"), archive.id, ["$Copied"]);
+    const other = await selected("Archive");
+    assert.match(await other.command("h COPY 1 INBOX"), /^h OK \[COPYUID/);
+    const noop = await two.command("i NOOP");
+    assert.match(
+      noop,
+      /\* FLAGS \([^)]*\$Appended \$Copied\)\r\n\* OK \[PERMANENTFLAGS \([^)]*\$Copied \\\*\)\] .*\r\n\* 4 EXISTS\r\n/,
+    );
+  });
+
+  test("\\Recent: one session sees each new message as recent, EXAMINE takes none, IMAP4rev2 sees none", async () => {
+    await fixture.deliver(message("a"));
+    await fixture.deliver(message("b"));
+    const rev2 = new SessionDriver(fixture);
+    await rev2.login();
+    await rev2.command("r ENABLE IMAP4rev2");
+    assert.doesNotMatch(await rev2.command("r2 SELECT INBOX"), /RECENT/);
+    assert.match(await rev2.command("r3 FETCH 1 FLAGS"), /^\* 1 FETCH \(FLAGS \(\)\)\r\n/);
+    const status = new SessionDriver(fixture);
+    await status.login();
+    assert.match(await status.command("s STATUS INBOX (RECENT)"), /\* STATUS "INBOX" \(RECENT 2\)/);
+    const examining = new SessionDriver(fixture);
+    await examining.login();
+    assert.match(await examining.command("e EXAMINE INBOX"), /\* 2 RECENT\r\n/);
+    assert.match(
+      await examining.command("e2 FETCH 1:* FLAGS"),
+      /^\* 1 FETCH \(FLAGS \(\\Recent\)\)\r\n\* 2 FETCH \(FLAGS \(\\Recent\)\)\r\n/,
+    );
+    const first = new SessionDriver(fixture);
+    await first.login();
+    assert.match(await first.command("a SELECT INBOX"), /\* 2 EXISTS\r\n\* 2 RECENT\r\n/);
+    assert.match(await first.command("a2 SEARCH RECENT"), /^\* SEARCH 1 2\r\n/);
+    await first.command("a3 STORE 1 +FLAGS.SILENT (\\Seen)");
+    assert.match(await first.command("a4 SEARCH NEW"), /^\* SEARCH 2\r\n/);
+    assert.match(await first.command("a5 SEARCH OLD"), /^\* SEARCH\r\n/);
+    assert.match(await status.command("s2 STATUS INBOX (RECENT)"), /\(RECENT 0\)/);
+    const second = await selected();
+    assert.match(await second.command("b SEARCH RECENT"), /^\* SEARCH\r\n/);
+    assert.match(await second.command("b2 SEARCH OLD"), /^\* SEARCH 1 2\r\n/);
+    assert.match(await second.command("b3 FETCH 1 FLAGS"), /^\* 1 FETCH \(FLAGS \(\\Seen\)\)\r\n/);
+    // A message arriving while both have the mailbox selected is recent to the one told first.
+    await fixture.deliver(message("c"));
+    assert.equal(await second.command("b4 NOOP"), "* 3 EXISTS\r\n* 1 RECENT\r\nb4 OK NOOP completed\r\n");
+    assert.equal(await first.command("a6 NOOP"), "* 3 EXISTS\r\n* 2 RECENT\r\na6 OK NOOP completed\r\n");
+    assert.match(await second.command("b5 FETCH 3 FLAGS"), /^\* 3 FETCH \(FLAGS \(\\Recent\)\)\r\n/);
+    assert.match(await first.command("a7 FETCH 3 FLAGS"), /^\* 3 FETCH \(FLAGS \(\)\)\r\n/);
   });
 
   test("two sessions: flags and new messages are reported, expunges never during FETCH", async () => {
@@ -295,16 +447,78 @@ describe("selected", () => {
     assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 2);
   });
 
+  test("NUL octets go only in BINARY's literal8; other literals carry 0x80 in their place", async () => {
+    const raw = Buffer.from("Subject: nul\0here\r\n\r\na\0b\r\n", "latin1");
+    const large = Buffer.concat([raw, Buffer.alloc(STREAM_THRESHOLD, "x"), Buffer.from("\0\r\n")]);
+    await fixture.deliver(raw);
+    await fixture.deliver(large);
+    const driver = await selected();
+    const body = (bytes: Buffer) => Buffer.from(bytes.toString("latin1").replaceAll("\0", "\x80"), "latin1");
+    assert.equal(
+      await driver.command("a FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT]<1.3> RFC822.SIZE)"),
+      `* 1 FETCH (BODY[] {${raw.length}}\r\n${body(raw).toString("latin1")} BODY[TEXT]<1> {3}\r\n\x80b\r RFC822.SIZE ${raw.length})\r\na OK FETCH completed\r\n`,
+    );
+    assert.equal(
+      await driver.command("b FETCH 1 BINARY.PEEK[1]"),
+      "* 1 FETCH (BINARY[1] ~{5}\r\na\0b\r\n)\r\nb OK FETCH completed\r\n",
+    );
+    assert.match(await driver.command("c FETCH 1 ENVELOPE"), /\(NIL \{8\}\r\nnul\x80here NIL/);
+    const streamed = await driver.command("d FETCH 2 BODY.PEEK[]");
+    assert.ok(streamed.includes(`BODY[] {${large.length}}\r\n${body(large).toString("latin1")})`));
+    assert.doesNotMatch(streamed, /\0/);
+  });
+
+  test("ENVELOPE keeps a source route in the adl field (RFC 9051 §7.5.2)", async () => {
+    await fixture.deliver(
+      "From: Joe <@relay.example,@r2.example:joe@example.org>\r\nSubject: r\r\n\r\nx\r\n",
+    );
+    const driver = await selected();
+    assert.match(
+      await driver.command("a FETCH 1 ENVELOPE"),
+      /ENVELOPE \(NIL "r" \(\("Joe" "@relay\.example,@r2\.example" "joe" "example\.org"\)\) /,
+    );
+  });
+
   test("IDLE hears a delivery at once and ends with DONE", async () => {
     const driver = await selected();
     assert.equal(await driver.command("a IDLE"), "+ idling\r\n");
     const raw = message("pushed", "exact bytes\r\n");
     await fixture.deliver(raw);
     for (let i = 0; i < 50 && driver.pushed.length === 0; i++) await new Promise((r) => setImmediate(r));
-    assert.equal(Buffer.concat(driver.pushed).toString(), "* 1 EXISTS\r\n");
+    assert.equal(Buffer.concat(driver.pushed).toString(), "* 1 EXISTS\r\n* 1 RECENT\r\n");
     assert.equal(await driver.command("DONE"), "a OK IDLE terminated\r\n");
     const fetched = await driver.command("b FETCH 1 BODY.PEEK[]");
     assert.ok(fetched.includes(`{${raw.length}}\r\n${raw})`));
+  });
+
+  test("a command that enables CONDSTORE while a mailbox is selected sends HIGHESTMODSEQ first (RFC 7162 §3.1)", async () => {
+    for (const s of ["a", "b"]) await fixture.deliver(message(s));
+    const highest = async () => (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const ok = async () => `* OK [HIGHESTMODSEQ ${await highest()}] CONDSTORE enabled\r\n`;
+    const commands = [
+      "FETCH 1 (FLAGS MODSEQ)",
+      "UID FETCH 1:* FLAGS (CHANGEDSINCE 1)",
+      "STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)",
+      "SEARCH MODSEQ 1",
+      "STATUS INBOX (HIGHESTMODSEQ)",
+      'LIST "" INBOX RETURN (STATUS (HIGHESTMODSEQ))',
+      "ENABLE CONDSTORE",
+    ];
+    for (const command of commands) {
+      const driver = await selected();
+      const expected = await ok();
+      const reply = await driver.command(`a ${command}`);
+      assert.ok(reply.startsWith(expected), `${command}: ${reply}`);
+      assert.match(reply, /a OK/);
+      assert.doesNotMatch(await driver.command(`c ${command}`), /\* OK \[HIGHESTMODSEQ/, command);
+    }
+    // Without a mailbox selected there is nothing to report; CONDSTORE is on all the same.
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    assert.doesNotMatch(await driver.command("a STATUS INBOX (HIGHESTMODSEQ)"), /\* OK/);
+    await driver.command("b SELECT INBOX");
+    assert.doesNotMatch(await driver.command("c FETCH 1 (MODSEQ)"), /\* OK/);
+    assert.match(await driver.command("d STORE 1 +FLAGS (\\Seen)"), /FLAGS \(\\Seen\) MODSEQ/);
   });
 
   test("CONDSTORE: UNCHANGEDSINCE refuses stale changes, CHANGEDSINCE filters; QRESYNC reports VANISHED", async () => {
@@ -315,7 +529,7 @@ describe("selected", () => {
     await driver.command("b SELECT INBOX");
     const before = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
     const stored = await driver.command("c STORE 1 +FLAGS (\\Seen)");
-    assert.match(stored, /\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)/);
+    assert.match(stored, /\* 1 FETCH \(FLAGS \(\\Seen \\Recent\) MODSEQ \((\d+)\)\)/);
     assert.match(
       await driver.command(`d STORE 1,2 (UNCHANGEDSINCE ${before}) +FLAGS (\\Answered)`),
       /d OK \[MODIFIED 1\]/,

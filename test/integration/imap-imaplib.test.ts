@@ -150,5 +150,56 @@ print(json.dumps(out))
         before.map((m) => m.subject),
       );
     });
+
+    test("python3 imaplib, two connections: \\Recent for the first to select, FLAGS and PERMANENTFLAGS for a new keyword (issue 17)", async () => {
+      await send("recent one");
+      const script = `
+import imaplib, json, sys
+port, password = int(sys.argv[1]), sys.argv[2]
+def connect():
+    m = imaplib.IMAP4('127.0.0.1', port)
+    m.starttls()
+    m.login('bob@example.org', password)
+    return m
+def text(values):
+    return [x.decode() for x in values if x is not None]
+out = {}
+a, b = connect(), connect()
+a.select('INBOX')
+out['a_recent'] = text(a.untagged_responses.get('RECENT', []))
+b.select('INBOX')
+out['b_recent'] = text(b.untagged_responses.get('RECENT', []))
+out['a_search'] = text(a.search(None, 'RECENT')[1])
+out['b_search'] = text(b.search(None, 'RECENT')[1])
+out['a_fetch'] = text(a.fetch('1', '(FLAGS)')[1])
+for m in (a, b):
+    m.untagged_responses.pop('FLAGS', None)
+    m.untagged_responses.pop('PERMANENTFLAGS', None)
+a.store('1', '+FLAGS', '($Issue17)')
+out['a_flags'] = text(a.untagged_responses.pop('FLAGS', []))
+out['a_permanent'] = text(a.untagged_responses.pop('PERMANENTFLAGS', []))
+b.noop()
+out['b_flags'] = text(b.untagged_responses.pop('FLAGS', []))
+out['b_permanent'] = text(b.untagged_responses.pop('PERMANENTFLAGS', []))
+out['b_fetch'] = text(b.untagged_responses.pop('FETCH', []))
+a.logout()
+b.logout()
+print(json.dumps(out))
+`;
+      const { stdout } = await run("python3", ["-c", script, String(server.ports.imap), password]);
+      const out = JSON.parse(stdout) as Record<string, string[]>;
+      const count = String((await listing()).length);
+      assert.deepEqual(out.a_recent, [count], "the first to select sees every new message as recent");
+      assert.deepEqual(out.b_recent, ["0"]);
+      assert.equal(out.a_search?.[0]?.split(" ").length, Number(count));
+      assert.deepEqual(out.b_search, [""]);
+      assert.match(String(out.a_fetch), /\\Recent/);
+      assert.equal(out.a_flags?.length, 1);
+      assert.match(String(out.a_flags), /\$Issue17\)$/);
+      assert.match(String(out.a_permanent), /\$Issue17 \\\*\)$/);
+      assert.match(String(out.b_flags), /\$Issue17\)$/);
+      assert.match(String(out.b_permanent), /\$Issue17 \\\*\)$/);
+      assert.match(String(out.b_fetch), /FLAGS \(\$Issue17\)/);
+    });
   });
 }

@@ -125,6 +125,13 @@ describe("address lists: examples", () => {
     assert.equal(addressOf(" Bob <bob@example.org> "), "bob@example.org");
   });
 
+  test("a source route is kept apart from the address, which parseAddresses gives bare", () => {
+    assert.deepEqual(parseAddressList("Joe <@a.example,@b.example:joe@example.org>"), [
+      { name: "Joe", local: "joe", domain: "example.org", route: "@a.example,@b.example" },
+    ]);
+    assert.deepEqual(parseAddresses("<@a.example:joe@example.org>"), ["joe@example.org"]);
+  });
+
   test("an empty group is kept as a group, and flattens to nothing", () => {
     assert.deepEqual(parseAddressList("undisclosed-recipients:;"), [
       { group: "undisclosed-recipients", mailboxes: [] },

@@ -49,21 +49,26 @@ export class CommandRefused extends Error {
   }
 }
 
-/** The wire form of a mailbox name into the store's UTF-8 name (RFC 9051 §5.1, RFC 3501 §5.1.3). */
-export function decodeName(context: ImapContext, raw: string): string {
-  let name = raw;
-  if (!context.utf8Names) {
-    const decoded = decodeMailboxUtf7(raw);
-    if (decoded === null) {
-      throw new CommandFailure(
-        "CANNOT",
-        `"${raw}" is not valid modified UTF-7; encode non-ASCII names as RFC 3501 §5.1.3 says`,
-      );
-    }
-    name = decoded;
-  }
+/**
+ * The wire form of a mailbox name into the store's UTF-8 name (RFC 9051 §5.1, RFC 3501 §5.1.3); null
+ * when a rev1 client sent something that is not modified UTF-7, which no mailbox can be named.
+ */
+export function canonicalName(context: ImapContext, raw: string): string | null {
+  const name = context.utf8Names ? raw : decodeMailboxUtf7(raw);
+  if (name === null) return null;
   if (name.toUpperCase() === "INBOX") return "INBOX";
   if (/^inbox\//i.test(name)) return `INBOX${name.slice(5)}`;
+  return name;
+}
+
+export function decodeName(context: ImapContext, raw: string): string {
+  const name = canonicalName(context, raw);
+  if (name === null) {
+    throw new CommandFailure(
+      "CANNOT",
+      `"${raw}" is not valid modified UTF-7; encode non-ASCII names as RFC 3501 §5.1.3 says`,
+    );
+  }
   return name;
 }
 

@@ -17,7 +17,7 @@ import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, sectionBytes } from "../mime/section.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
 import { formatSequence } from "../protocol/sequence.js";
-import { encodeValue, type ImapValue } from "../protocol/value.js";
+import { encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
 import type { SelectedMailbox } from "../selected.js";
 import { CommandFailure, type ImapContext, requireSelected } from "./context.js";
@@ -137,8 +137,6 @@ export interface FetchRun {
  */
 export function fetch(context: ImapContext, command: FetchCommand): FetchRun {
   const view = requireSelected(context);
-  if (command.changedSince !== null || command.items.some((i) => i.kind === "MODSEQ"))
-    context.condstore = true;
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   const state = { missing: false };
   return {
@@ -468,6 +466,8 @@ async function* fetchResponse(
     unused = null;
     return ready;
   };
+  if (flagsChanged || items.some((item) => item.kind === "FLAGS"))
+    yield* view.announceKeywords(message.flags);
   const out = new ResponsePieces();
   out.addText(`* ${view.seqOf(message.uid)} FETCH (`);
   let first = true;
@@ -482,14 +482,15 @@ async function* fetchResponse(
   const literal = (label: string, data: Buffer, binary = false) => {
     name(label);
     // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
-    out.addText(`${binary && data.includes(0) ? "~" : ""}{${data.length}}\r\n`);
-    out.add(data);
+    const literal8 = binary && data.includes(0);
+    out.addText(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
+    out.add(literal8 ? data : withoutNul(data));
   };
   let sentFlags = false;
   for (const item of items) {
     switch (item.kind) {
       case "FLAGS":
-        add("FLAGS", flagList(message.flags));
+        add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
         sentFlags = true;
         break;
       case "UID":
@@ -567,7 +568,7 @@ async function* fetchResponse(
     }
   }
   // RFC 9051 §6.4.5: when fetching sets \Seen, the new flags are reported too.
-  if (flagsChanged && !sentFlags) add("FLAGS", flagList(message.flags));
+  if (flagsChanged && !sentFlags) add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
   out.addText(")\r\n");
   yield* out.take();
 }
@@ -597,7 +598,7 @@ async function* streamBlob(
       if (sent + data.length > message.size)
         throw new Error(`message ${message.messageId} is longer than its size`);
       sent += data.length;
-      yield data;
+      yield withoutNul(data);
     }
   } catch (error) {
     throw new FetchStreamBroken(error);

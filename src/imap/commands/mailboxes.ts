@@ -3,9 +3,11 @@
 import type { Mailbox } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import type { ImapValue } from "../protocol/value.js";
+import { recentClaims } from "../recent.js";
 import { untagged, untaggedValues } from "../responses.js";
 import {
   CommandFailure,
+  canonicalName,
   decodeName,
   encodeName,
   type ImapContext,
@@ -28,9 +30,10 @@ export function patternToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`, "s");
 }
 
-function canonicalPattern(context: ImapContext, reference: string, pattern: string): string {
+/** Null for a pattern that is not modified UTF-7: it matches no name, so LIST answers OK with none. */
+function canonicalPattern(context: ImapContext, reference: string, pattern: string): string | null {
   const raw = pattern.startsWith(SEPARATOR) || reference === "" ? pattern : `${reference}${pattern}`;
-  return decodeName(context, raw);
+  return canonicalName(context, raw);
 }
 
 /**
@@ -112,7 +115,10 @@ export async function list(
   }
   const candidates = new Set(selected);
   for (const name of selected) for (const parent of ancestors(name)) candidates.add(parent);
-  const matchers = patterns.map((p) => patternToRegExp(canonicalPattern(context, command.reference, p)));
+  const matchers = patterns.flatMap((p) => {
+    const pattern = canonicalPattern(context, command.reference, p);
+    return pattern === null ? [] : [patternToRegExp(pattern)];
+  });
   const matches = (name: string): boolean => matchers.some((re) => re.test(name));
   const sorted = [...candidates].sort((a, b) =>
     a === "INBOX" ? -1 : b === "INBOX" ? 1 : a.localeCompare(b),
@@ -196,12 +202,17 @@ export async function statusResponse(
       case "SIZE":
         values.push(status.size);
         break;
-      case "RECENT":
-        // RFC 9051 §2.3.2 dropped \Recent; rev1 clients are told no message is recent.
-        values.push(0);
+      case "RECENT": {
+        // The messages the next session to select the mailbox would see as recent. IMAP4rev2 has
+        // no \Recent (RFC 9051 §2.3.2).
+        const claimed = recentClaims(context.store).claimed(mailbox);
+        const fresh = context.rev2
+          ? []
+          : await context.store.messages.listMessages(mailbox.id, { uidFrom: claimed + 1 });
+        values.push(fresh.length);
         break;
+      }
       case "HIGHESTMODSEQ":
-        context.condstore = true;
         values.push(status.highestModseq);
         break;
       case "DELETED": {
@@ -229,14 +240,16 @@ export async function create(context: ImapContext, raw: string): Promise<void> {
   const existing = new Set((await context.store.mailboxes.listMailboxes(context.userId)).map((m) => m.name));
   if (existing.has(name)) throw new CommandFailure("ALREADYEXISTS", `mailbox "${name}" already exists`);
   // RFC 9051 §6.3.4: superior names needed to place the new one are created too.
-  const levels = name.split(SEPARATOR);
+  const created = [...ancestors(name).filter((parent) => !existing.has(parent) && parent !== "INBOX"), name];
+  const subscribed = new Set(await context.store.mailboxes.listSubscriptions(context.userId));
   try {
-    for (let i = 1; i < levels.length; i++) {
-      const parent = levels.slice(0, i).join(SEPARATOR);
-      if (!existing.has(parent) && parent !== "INBOX")
-        await context.store.mailboxes.createMailbox(context.userId, parent);
+    for (const level of created) await context.store.mailboxes.createMailbox(context.userId, level);
+    // The store subscribes what it creates, but an IMAP CREATE leaves subscriptions as they were (RFC
+    // 9051 §6.3.9: SUBSCRIBE is how a name gets one), so a name that had none before loses it again.
+    // Not atomic: a LSUB in between may see it subscribed for a moment.
+    for (const level of created) {
+      if (!subscribed.has(level)) await context.store.mailboxes.setSubscribed(context.userId, level, false);
     }
-    await context.store.mailboxes.createMailbox(context.userId, name);
   } catch (error) {
     storeFailure(error);
   }

@@ -15,7 +15,7 @@ const BATCH = 500;
 /** Bodies read concurrently, so the latency of one file read hides behind the others. */
 const BODY_READS_IN_FLIGHT = 4;
 
-function usesModseq(key: SearchKey): boolean {
+export function usesModseq(key: SearchKey): boolean {
   if (key.type === "modseq") return true;
   if (key.type === "not") return usesModseq(key.key);
   if (key.type === "or") return usesModseq(key.left) || usesModseq(key.right);
@@ -83,7 +83,7 @@ async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]>
       const data: SearchData = {
         seq: i + 1,
         uid: known.uid,
-        flags: current?.flags ?? known.flags,
+        flags: view.shownFlags(known.uid, current?.flags ?? known.flags),
         internalDate: known.internalDate,
         size: known.size,
         modseq: BigInt(current?.modseq ?? known.modseq),
@@ -164,8 +164,6 @@ export async function search(
   command: Extract<Command, { name: "SEARCH" }>,
 ): Promise<Buffer[]> {
   const modseqSearch = usesModseq(command.key);
-  // RFC 7162 §3.1: a SEARCH with the MODSEQ criterion is a CONDSTORE enabling command.
-  if (modseqSearch) context.condstore = true;
   // Hits are in mailbox order, which is ascending in both sequence numbers and UIDs.
   const found = await findMatches(context, command.key);
   const numbers = found.map((f) => (command.uid ? f.uid : f.seq));

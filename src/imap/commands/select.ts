@@ -3,12 +3,11 @@
 import type { MailboxMessage } from "../../store/types.js";
 import type { Command, QresyncParams } from "../protocol/command.js";
 import { formatSequence, inSequenceSet } from "../protocol/sequence.js";
+import { recentClaims } from "../recent.js";
 import { flagList, untagged, untaggedValues } from "../responses.js";
 import type { SequenceSet } from "../search/types.js";
 import { SelectedMailbox } from "../selected.js";
 import { CommandRefused, decodeName, encodeName, type ImapContext, requireMailbox } from "./context.js";
-
-export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 interface NumberRanges {
   /** Ascending, disjoint [low, high] pairs. */
@@ -102,44 +101,29 @@ export async function select(
   if (command.condstore) context.condstore = true;
   const messages = await context.store.messages.listMessages(mailbox.id);
   const readOnly = command.name === "EXAMINE";
-  const view = new SelectedMailbox(mailbox, readOnly, messages);
-  const keywords = new Set<string>();
+  const view = new SelectedMailbox(
+    mailbox,
+    readOnly,
+    messages,
+    context.rev2 ? null : recentClaims(context.store),
+  );
   let firstUnseen = 0;
   // The mailbox row was read before the listing: a message delivered in between is in the view, so the
   // reported UIDNEXT and HIGHESTMODSEQ must also cover what the listing shows.
   let highestModseq = mailbox.highestModseq;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i] as MailboxMessage;
-    let seen = false;
-    for (const flag of message.flags) {
-      if (flag === "\\Seen") seen = true;
-      else if (!flag.startsWith("\\")) keywords.add(flag);
-    }
-    if (!seen && firstUnseen === 0) firstUnseen = i + 1;
+    if (firstUnseen === 0 && !message.flags.includes("\\Seen")) firstUnseen = i + 1;
     if (message.modseq > highestModseq) highestModseq = message.modseq;
   }
   const uidNext = Math.max(mailbox.uidNext, view.maxUid + 1);
-  const flags = [...SYSTEM_FLAGS, ...keywords];
-  const out: Buffer[] = [
-    untaggedValues([{ atom: "FLAGS" }, flagList(flags)]),
-    untagged(`${view.exists} EXISTS`),
-  ];
-  if (!context.rev2) out.push(untagged("0 RECENT"));
+  const out: Buffer[] = [view.flagsResponse(), untagged(`${view.exists} EXISTS`)];
+  if (!context.rev2) out.push(untagged(`${view.recentCount} RECENT`));
   if (!context.rev2 && firstUnseen > 0) out.push(untagged(`OK [UNSEEN ${firstUnseen}] first unseen message`));
   out.push(untagged(`OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid`));
   out.push(untagged(`OK [UIDNEXT ${uidNext}] predicted next UID`));
   out.push(untagged(`OK [HIGHESTMODSEQ ${highestModseq}] highest modification sequence`));
-  if (readOnly) {
-    out.push(untagged("OK [PERMANENTFLAGS ()] read-only mailbox"));
-  } else {
-    out.push(
-      untaggedValues([
-        { atom: "OK" },
-        { atom: `[PERMANENTFLAGS (${[...flags, "\\*"].join(" ")})]` },
-        { atom: "flags may be set" },
-      ]),
-    );
-  }
+  out.push(view.permanentFlagsResponse());
   if (context.rev2) {
     // RFC 9051 §6.3.2: the server returns the mailbox's LIST response, giving its canonical name.
     const attributes = mailbox.specialUse === null ? [] : [{ atom: mailbox.specialUse }];
@@ -178,7 +162,7 @@ async function resynchronize(
           { atom: "UID" },
           message.uid,
           { atom: "FLAGS" },
-          flagList(message.flags),
+          flagList(view.shownFlags(message.uid, message.flags)),
           { atom: "MODSEQ" },
           [message.modseq],
         ],

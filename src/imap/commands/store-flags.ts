@@ -33,7 +33,6 @@ export async function storeFlags(
   const view = requireSelected(context);
   if (view.readOnly)
     throw new CommandRefused("the mailbox is read-only (EXAMINE); SELECT it to change flags");
-  if (command.unchangedSince !== null) context.condstore = true;
   const flags = normalizeFlags(command.flags);
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   const uids = targets.map((t) => t.uid);
@@ -45,7 +44,8 @@ export async function storeFlags(
     command.unchangedSince === null ? undefined : { unchangedSince: command.unchangedSince },
   );
   for (const message of result.updated) view.noteFlags(message);
-  const out: Buffer[] = [];
+  // Told even with .SILENT: a FETCH the client makes next would show the keyword.
+  const out = view.announceKeywords(result.updated.flatMap((m) => m.flags));
   const updated = new Set(result.updated.map((m) => m.uid));
   const refused = new Set(result.modified);
   for (const { uid } of targets) {
@@ -57,7 +57,7 @@ export async function storeFlags(
     if (command.silent && !(context.condstore && command.unchangedSince !== null && updated.has(uid)))
       continue;
     const data = [];
-    if (!command.silent) data.push({ atom: "FLAGS" }, flagList(message.flags));
+    if (!command.silent) data.push({ atom: "FLAGS" }, flagList(view.shownFlags(uid, message.flags)));
     if (command.uid) data.push({ atom: "UID" }, uid);
     if (context.condstore) data.push({ atom: "MODSEQ" }, [message.modseq]);
     out.push(untaggedValues([index + 1, { atom: "FETCH" }, data]));

@@ -97,12 +97,23 @@ export async function copyOrMove(
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   if (targets.length === 0) return { output: [], code: null };
   const uids = targets.map((t) => t.uid);
-  let result: Awaited<ReturnType<typeof context.store.messages.copyMessages>>;
+  const messages = context.store.messages;
+  let result: Awaited<ReturnType<typeof messages.copyMessages>>;
   try {
-    result =
-      command.name === "MOVE"
-        ? await context.store.messages.moveMessages(view.mailbox.id, uids, destination.id)
-        : await context.store.messages.copyMessages(view.mailbox.id, uids, destination.id);
+    if (command.name === "COPY") {
+      result = await messages.copyMessages(view.mailbox.id, uids, destination.id);
+    } else if (destination.id === view.mailbox.id) {
+      // RFC 6851 makes no exception for the selected mailbox: the messages get new UIDs there. The
+      // store moves only between two mailboxes, so this is a copy and then an expunge, not one
+      // transaction: should the expunge fail, the copies stay beside the originals.
+      result = await messages.copyMessages(view.mailbox.id, uids, destination.id);
+      await messages.expunge(
+        view.mailbox.id,
+        result.mapping.map((m) => m[0]),
+      );
+    } else {
+      result = await messages.moveMessages(view.mailbox.id, uids, destination.id);
+    }
   } catch (error) {
     return storeFailure(error);
   }

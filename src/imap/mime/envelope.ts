@@ -5,9 +5,11 @@ import type { MessagePart } from "../../mail/mime/structure.js";
 import type { ImapValue } from "../protocol/value.js";
 import { adjacent, nstring } from "./imap-values.js";
 
-/** An address structure of RFC 9051 §7.5.2, less the source route: groups are start and end markers. */
+/** An address structure of RFC 9051 §7.5.2: groups are start and end markers. */
 export interface ImapAddress {
   name: string | null;
+  /** The source route (addr-adl), "@relay,@relay2", as the message has it. */
+  adl: string | null;
   mailbox: string | null;
   host: string | null;
 }
@@ -16,9 +18,11 @@ export interface ImapAddress {
 export const MISSING_HOST = ".MISSING-HOST-NAME.";
 
 function imapAddress(mailbox: Mailbox): ImapAddress {
-  if (mailbox.domain !== null) return { name: mailbox.name, mailbox: mailbox.local, host: mailbox.domain };
-  if (mailbox.local === "") return { name: mailbox.name, mailbox: null, host: null };
-  return { name: mailbox.name, mailbox: mailbox.local, host: MISSING_HOST };
+  const { name } = mailbox;
+  const adl = mailbox.route ?? null;
+  if (mailbox.domain !== null) return { name, adl, mailbox: mailbox.local, host: mailbox.domain };
+  if (mailbox.local === "") return { name, adl, mailbox: null, host: null };
+  return { name, adl, mailbox: mailbox.local, host: MISSING_HOST };
 }
 
 /**
@@ -29,17 +33,16 @@ export function envelopeAddresses(value: string): ImapAddress[] {
   return parseAddressList(value).flatMap((entry) =>
     "group" in entry
       ? [
-          { name: null, mailbox: entry.group, host: null },
+          { name: null, adl: null, mailbox: entry.group, host: null },
           ...entry.mailboxes.map(imapAddress),
-          { name: null, mailbox: null, host: null },
+          { name: null, adl: null, mailbox: null, host: null },
         ]
       : [imapAddress(entry)],
   );
 }
 
 function addressValue(address: ImapAddress): ImapValue {
-  // The source route (addr-adl) is always NIL: RFC 9051 §7.5.2 treats routes as obsolete.
-  return [nstring(address.name), null, nstring(address.mailbox), nstring(address.host)];
+  return [nstring(address.name), nstring(address.adl), nstring(address.mailbox), nstring(address.host)];
 }
 
 function addressList(addresses: readonly ImapAddress[]): ImapValue {

@@ -431,7 +431,7 @@ function parseAppend(cursor: Cursor): Command {
     cursor.space();
   }
   // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
-  const message = cursor.stringBytes("the message as a literal");
+  const message = cursor.stringBytes("the message as a literal", true);
   return { name: "APPEND", mailbox, flags, date, message };
 }
 

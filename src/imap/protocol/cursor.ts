@@ -111,11 +111,14 @@ export class Cursor {
     return value;
   }
 
-  /** A quoted string or literal, as bytes. */
-  stringBytes(what = "a string"): Buffer {
+  /**
+   * A quoted string or literal, as bytes. `literal8` also takes "~{n}", which RFC 3516 §4.4 allows only
+   * for APPEND's message; everywhere else "~" is an ordinary ATOM-CHAR (RFC 9051 §9).
+   */
+  stringBytes(what = "a string", literal8 = false): Buffer {
     const c = this.peek();
     if (c === 0x22) return this.quoted();
-    if (c === 0x7b || (c === 0x7e && this.line[this.offset + 1] === 0x7b)) return this.literal();
+    if (c === 0x7b || (literal8 && c === 0x7e && this.line[this.offset + 1] === 0x7b)) return this.literal();
     throw new ParseError(`expected ${what}`);
   }
 
@@ -126,9 +129,7 @@ export class Cursor {
   /** astring: an atom (resp-specials "]" allowed, RFC 9051 §9 ASTRING-CHAR) or a string. */
   astring(what = "a string"): string {
     const c = this.peek();
-    // "~" starts a literal8 only before "{"; otherwise it is an ordinary ATOM-CHAR (RFC 9051 §9).
-    if (c === 0x22 || c === 0x7b || (c === 0x7e && this.line[this.offset + 1] === 0x7b))
-      return this.string(what);
+    if (c === 0x22 || c === 0x7b) return this.string(what);
     const line = this.line;
     const start = this.offset;
     while (this.offset < line.length) {
@@ -154,7 +155,7 @@ export class Cursor {
   /** list-mailbox (RFC 9051 §9): like astring, but "%" and "*" are allowed unquoted. */
   listMailbox(): string {
     const c = this.peek();
-    if (c === 0x22 || c === 0x7b || c === 0x7e) return this.string("a mailbox pattern");
+    if (c === 0x22 || c === 0x7b) return this.string("a mailbox pattern");
     const line = this.line;
     const start = this.offset;
     while (this.offset < line.length) {

@@ -26,7 +26,7 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
   UNSEEN: ["\\Seen", false],
 };
 
-const HEADER_KEYS = new Set(["BCC", "CC", "FROM", "SUBJECT", "TO"]);
+const ADDRESS_KEYS = new Set(["BCC", "CC", "FROM", "TO"]);
 const DATE_KEYS: Record<string, ["internalDate" | "sentDate", DateComparison]> = {
   BEFORE: ["internalDate", "before"],
   ON: ["internalDate", "on"],
@@ -87,19 +87,30 @@ function parseKey(cursor: Cursor, depth: number, state: { count: number }): Sear
     cursor.space();
     return { type: date[0], op: date[1], date: parseDate(cursor) };
   }
-  if (HEADER_KEYS.has(word)) {
+  if (ADDRESS_KEYS.has(word)) {
     cursor.space();
-    return { type: "header", field: word.toLowerCase(), value: cursor.astring("a search string") };
+    const field = word.toLowerCase() as "from" | "to" | "cc" | "bcc";
+    return { type: "address", field, value: cursor.astring("a search string") };
   }
   switch (word) {
     case "ALL":
       return { type: "all" };
-    // RFC 3501 keys that IMAP4rev2 dropped with \Recent: mailroom keeps no \Recent, so no message is new.
-    case "NEW":
+    case "SUBJECT":
+      cursor.space();
+      return { type: "header", field: "subject", value: cursor.astring("a search string") };
+    // RFC 3501 keys that IMAP4rev2 dropped with \Recent; to such a session no message is recent.
     case "RECENT":
-      return { type: "not", key: { type: "all" } };
+      return { type: "flag", flag: "\\Recent", set: true };
+    case "NEW":
+      return {
+        type: "and",
+        keys: [
+          { type: "flag", flag: "\\Recent", set: true },
+          { type: "flag", flag: "\\Seen", set: false },
+        ],
+      };
     case "OLD":
-      return { type: "all" };
+      return { type: "flag", flag: "\\Recent", set: false };
     case "KEYWORD":
     case "UNKEYWORD": {
       cursor.space();

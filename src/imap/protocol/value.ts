@@ -25,6 +25,23 @@ export function isQuotable(s: string): boolean {
   return true;
 }
 
+/**
+ * Literal octets with every NUL replaced by 0x80. RFC 9051 §4.3 forbids NUL in a literal; only BINARY
+ * may send literal8 (RFC 3516 §4.2). Replacing octet for octet, as Dovecot does, keeps every length and
+ * offset (RFC822.SIZE, partial fetches) true, where refusing would leave the message unreadable to a
+ * client without BINARY. The buffer is copied only when it holds a NUL.
+ */
+export function withoutNul(data: Buffer): Buffer {
+  if (!data.includes(0)) return data;
+  const copy = Buffer.from(data);
+  for (let at = copy.indexOf(0); at >= 0; at = copy.indexOf(0, at + 1)) copy[at] = 0x80;
+  return copy;
+}
+
+function literal(data: Buffer, out: Buffer[]): void {
+  out.push(Buffer.from(`{${data.length}}\r\n`), withoutNul(data));
+}
+
 function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (m) => `\\${m}`)}"`;
 }
@@ -38,11 +55,10 @@ function pushValue(value: ImapValue, out: Buffer[]): void {
     if (isQuotable(value)) {
       out.push(Buffer.from(quote(value), "utf8"));
     } else {
-      const bytes = Buffer.from(value, "utf8");
-      out.push(Buffer.from(`{${bytes.length}}\r\n`), bytes);
+      literal(Buffer.from(value, "utf8"), out);
     }
   } else if (Buffer.isBuffer(value)) {
-    out.push(Buffer.from(`{${value.length}}\r\n`), value);
+    literal(value, out);
   } else if (Array.isArray(value)) {
     out.push(Buffer.from("("));
     value.forEach((item, i) => {
@@ -51,7 +67,7 @@ function pushValue(value: ImapValue, out: Buffer[]): void {
     });
     out.push(Buffer.from(")"));
   } else if ("literal" in value) {
-    out.push(Buffer.from(`{${value.literal.length}}\r\n`), value.literal);
+    literal(value.literal, out);
   } else {
     out.push(Buffer.from(value.atom, "utf8"));
   }

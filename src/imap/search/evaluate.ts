@@ -4,6 +4,7 @@
  * data not at hand evaluates to `undefined` (unknown), and AND/OR/NOT follow three-valued logic, so a
  * caller can test the cheap keys first and fetch headers or bodies only for the messages still undecided.
  */
+import { mailboxAddress, parseAddressList } from "../../mail/address-list.js";
 import { decodeCharset } from "../../mail/mime/charset.js";
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
 import { fieldValue, type HeaderField, scanHeader } from "../../mail/mime/header.js";
@@ -31,6 +32,7 @@ export type KeyCost = (typeof KeyCost)[keyof typeof KeyCost];
 export function keyCost(key: SearchKey): KeyCost {
   switch (key.type) {
     case "header":
+    case "address":
     case "sentDate":
       return KeyCost.Header;
     case "body":
@@ -51,6 +53,7 @@ export function keyCost(key: SearchKey): KeyCost {
 export function keyReadsHeader(key: SearchKey): boolean {
   switch (key.type) {
     case "header":
+    case "address":
     case "sentDate":
       return true;
     case "not":
@@ -161,6 +164,16 @@ function compareDay(actual: SearchDate, op: "before" | "on" | "since", wanted: S
   return a >= w;
 }
 
+/** The case-folded "name <address>" (or bare address) of each mailbox in an address-list value. */
+function addressForms(value: string): string[] {
+  return parseAddressList(value)
+    .flatMap((entry) => ("group" in entry ? entry.mailboxes : [entry]))
+    .map((mailbox) => {
+      const address = mailboxAddress(mailbox);
+      return foldCase(mailbox.name === null ? address : `${decodeEncodedWords(mailbox.name)} <${address}>`);
+    });
+}
+
 function hasFlag(flags: ReadonlySet<string> | readonly string[], flag: string): boolean {
   const wanted = flag.toLowerCase();
   for (const f of flags) if (f.toLowerCase() === wanted) return true;
@@ -226,6 +239,22 @@ class Evaluation {
     );
   }
 
+  /**
+   * FROM, TO, CC, BCC: a substring of an address as the ENVELOPE has it, "name <local@domain>" or
+   * "local@domain", as Dovecot matches (RFC 9051 §6.4.4 leaves the form open). Comments and the field's
+   * raw spelling never match; the name is matched decoded.
+   */
+  private addressMatches(field: string, value: string): boolean | undefined {
+    const header = this.header;
+    if (header === null) return undefined;
+    const wanted = foldCase(value);
+    return header.fields.some(
+      (f) =>
+        f.key === field &&
+        (wanted === "" || addressForms(fieldValue(header.bytes, f)).some((form) => form.includes(wanted))),
+    );
+  }
+
   private sentDate(): SearchDate | undefined {
     const header = this.header;
     if (header === null) return undefined;
@@ -245,6 +274,8 @@ class Evaluation {
         return hasFlag(m.flags, key.flag) === key.set;
       case "header":
         return this.headerMatches(key.field, key.value);
+      case "address":
+        return this.addressMatches(key.field, key.value);
       case "body": {
         const p = this.structure;
         return p === null ? undefined : this.bodyText(p, false).includes(foldCase(key.value));

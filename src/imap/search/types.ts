@@ -35,8 +35,8 @@ export type DateComparison = "before" | "on" | "since";
  * - ANSWERED/DELETED/DRAFT/FLAGGED/SEEN → flag {flag: "\\Answered" …, set: true};
  *   UNANSWERED/UNDELETED/UNDRAFT/UNFLAGGED/UNSEEN → same with set: false;
  *   KEYWORD k / UNKEYWORD k → flag {flag: k, set: true/false}
- * - BCC/CC/FROM/SUBJECT/TO s → header {field: "bcc" | "cc" | "from" | "subject" | "to", value: s};
- *   HEADER name s → header {field: name (any case), value: s}
+ * - BCC/CC/FROM/TO s → address {field: "bcc" | "cc" | "from" | "to", value: s};
+ *   SUBJECT s → header {field: "subject", value: s}; HEADER name s → header {field: name (any case), value: s}
  * - BODY s → body; TEXT s → text
  * - BEFORE/ON/SINCE d → internalDate {op, date}; SENTBEFORE/SENTON/SENTSINCE d → sentDate {op, date}
  * - LARGER n / SMALLER n → size {op: "larger" | "smaller", octets: n}
@@ -49,6 +49,8 @@ export type SearchKey =
   | { type: "all" }
   | { type: "flag"; flag: string; set: boolean }
   | { type: "header"; field: string; value: string }
+  /** Matched against the field's parsed addresses, not its text (see evaluate.ts). */
+  | { type: "address"; field: "from" | "to" | "cc" | "bcc"; value: string }
   | { type: "body"; value: string }
   | { type: "text"; value: string }
   | { type: "internalDate"; op: DateComparison; date: SearchDate }

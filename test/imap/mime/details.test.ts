@@ -48,24 +48,25 @@ describe("encoded words (RFC 2047)", () => {
 });
 
 describe("address lists", () => {
-  test("route addresses drop the route; missing domains are not taken for groups", () => {
-    assert.deepEqual(envelopeAddresses("Joe <@relay.example,@r2.example:joe@example.org>, root"), [
-      { name: "Joe", mailbox: "joe", host: "example.org" },
-      { name: null, mailbox: "root", host: ".MISSING-HOST-NAME." },
+  test("route addresses keep the route as adl (RFC 3501 §7.4.2); missing domains are not taken for groups", () => {
+    assert.deepEqual(envelopeAddresses("Joe <@relay.example,@r2.example:joe@example.org>, root, <@r:x@y>"), [
+      { name: "Joe", adl: "@relay.example,@r2.example", mailbox: "joe", host: "example.org" },
+      { name: null, adl: null, mailbox: "root", host: ".MISSING-HOST-NAME." },
+      { name: null, adl: "@r", mailbox: "x", host: "y" },
     ]);
   });
 
   test("quoted local parts keep their quotes; quoted names lose them", () => {
     assert.deepEqual(envelopeAddresses('"Smith, J." <"john smith"@example.org>'), [
-      { name: "Smith, J.", mailbox: '"john smith"', host: "example.org" },
+      { name: "Smith, J.", adl: null, mailbox: '"john smith"', host: "example.org" },
     ]);
   });
 
   test("an unterminated group is closed", () => {
     assert.deepEqual(envelopeAddresses("list: a@b"), [
-      { name: null, mailbox: "list", host: null },
-      { name: null, mailbox: "a", host: "b" },
-      { name: null, mailbox: null, host: null },
+      { name: null, adl: null, mailbox: "list", host: null },
+      { name: null, adl: null, mailbox: "a", host: "b" },
+      { name: null, adl: null, mailbox: null, host: null },
     ]);
   });
 

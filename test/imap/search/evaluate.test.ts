@@ -67,15 +67,43 @@ describe("search keys", () => {
   });
 
   test("FROM/TO/CC/BCC/SUBJECT search decoded header text", () => {
-    assert.equal(check({ type: "header", field: "from", value: "andré" }), true);
-    assert.equal(check({ type: "header", field: "from", value: "ANDRE@EXAMPLE" }), true);
-    assert.equal(check({ type: "header", field: "from", value: "bob" }), false);
-    assert.equal(check({ type: "header", field: "to", value: "bob@example.net" }), true);
-    assert.equal(check({ type: "header", field: "cc", value: "carol" }), true);
-    assert.equal(check({ type: "header", field: "bcc", value: "dave" }), true);
-    assert.equal(check({ type: "header", field: "bcc", value: "carol" }), false);
+    assert.equal(check({ type: "address", field: "from", value: "andré" }), true);
+    assert.equal(check({ type: "address", field: "from", value: "ANDRE@EXAMPLE" }), true);
+    assert.equal(check({ type: "address", field: "from", value: "bob" }), false);
+    assert.equal(check({ type: "address", field: "to", value: "bob@example.net" }), true);
+    assert.equal(check({ type: "address", field: "cc", value: "carol" }), true);
+    assert.equal(check({ type: "address", field: "bcc", value: "dave" }), true);
+    assert.equal(check({ type: "address", field: "bcc", value: "carol" }), false);
     assert.equal(check({ type: "header", field: "subject", value: "ÜBER DIE BRÜCKE REPORT" }), true);
     assert.equal(check({ type: "header", field: "subject", value: "w7xiZXI" }), false);
+  });
+
+  test('FROM/TO/CC/BCC match the parsed addresses as "name <address>", not comments or raw spelling', () => {
+    const raw = [
+      'From: "Bob Smith" (the boss) <bob@example.org>',
+      "To: =?UTF-8?Q?J=C3=B6rg?= <joerg@example.net>, team: ann@example.com;",
+      "Cc: carol@example.com (Carol C)",
+      "",
+      "x",
+    ].join("\r\n");
+    const m = message({ body: () => Buffer.from(raw, "utf8") });
+    const from = (value: string) => check({ type: "address", field: "from", value }, m);
+    const to = (value: string) => check({ type: "address", field: "to", value }, m);
+    assert.deepEqual(
+      ["bob smith <bob@", "Smith", "bob@example.org>", "the boss", '"Bob', 'Smith" '].map(from),
+      [true, true, true, false, false, false],
+    );
+    assert.deepEqual(
+      ["jörg <joerg@example.net>", "=?UTF-8", "ann@example.com", "team", "ann@example.com;"].map(to),
+      [true, false, true, false, false],
+    );
+    // An old-style trailing comment is the name ENVELOPE gives, so it is that name that matches.
+    assert.equal(check({ type: "address", field: "cc", value: "Carol C <carol@" }, m), true);
+    assert.equal(check({ type: "address", field: "cc", value: "(carol" }, m), false);
+    assert.equal(check({ type: "address", field: "bcc", value: "" }, m), false);
+    assert.equal(check({ type: "address", field: "from", value: "" }, m), true);
+    // HEADER still reads the field's text.
+    assert.equal(check({ type: "header", field: "from", value: "(the boss)" }, m), true);
   });
 
   test("HEADER with an empty string matches when the field exists", () => {
@@ -183,7 +211,7 @@ describe("body access", () => {
       keys: [
         { type: "body", value: "köln" },
         { type: "text", value: "report" },
-        { type: "header", field: "to", value: "bob" },
+        { type: "address", field: "to", value: "bob" },
       ],
     };
     assert.equal(keyNeedsBody(textKeys), true);
