@@ -183,7 +183,7 @@ export async function importMessages(
   );
   const refs = rows.flatMap((row) => {
     const own = owns.get(row.message_id);
-    return own === null || own === undefined ? [] : [{ hash: String(own), thread: row.thread_id }];
+    return own === null || own === undefined ? [] : [{ hash: own, thread: row.thread_id }];
   });
   await client.query(
     `INSERT INTO thread_refs (user_id, hash, thread_id)

@@ -27,8 +27,8 @@ import { type MailboxRow, type MessageRow, toMessage } from "./rows.js";
 type NewEntry = Omit<MailboxMessage, "threadId"> & { userId: number };
 
 /**
- * Inserts a delivered or appended entry in the thread its header names (`keys`; `thread` when none
- * matches) and records its Message-ID for later replies: one round trip.
+ * Inserts a delivered or appended entry in the thread of an earlier copy or of its nearest parent
+ * (`keys`; `thread` when none matches) and records its Message-ID for later replies: one round trip.
  */
 async function insertNewEntry(
   tx: Tx,
@@ -40,13 +40,15 @@ async function insertNewEntry(
     `WITH found AS (
        SELECT r.thread_id FROM unnest($10::bigint[]) WITH ORDINALITY AS k(hash, pos)
        JOIN thread_refs r ON r.user_id = $11 AND r.hash = k.hash ORDER BY k.pos LIMIT 1),
-     thread AS (SELECT coalesce((SELECT thread_id FROM found), $9) AS id),
+     parent AS (SELECT coalesce((SELECT thread_id FROM found), $9) AS id),
      recorded AS (
-       INSERT INTO thread_refs (user_id, hash, thread_id) SELECT $11, $12, id FROM thread
-       WHERE $12::bigint IS NOT NULL ON CONFLICT DO NOTHING)
+       INSERT INTO thread_refs (user_id, hash, thread_id) SELECT $11, $12, id FROM parent
+       WHERE $12::bigint IS NOT NULL
+       ON CONFLICT (user_id, hash) DO UPDATE SET thread_id = thread_refs.thread_id RETURNING thread_id)
      INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
                            thread_id, created_modseq)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, thread.id, $7 FROM thread RETURNING *`,
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, coalesce((SELECT thread_id FROM recorded), parent.id), $7
+     FROM parent RETURNING *`,
     [
       entry.mailboxId,
       entry.uid,
@@ -57,9 +59,9 @@ async function insertNewEntry(
       entry.modseq,
       entry.emailId,
       thread,
-      keys.lookups.map(String),
+      keys.parents,
       entry.userId,
-      keys.own === null ? null : String(keys.own),
+      keys.own,
     ],
   );
   return result.rows[0] as MessageRow;
@@ -68,7 +70,7 @@ async function insertNewEntry(
 /** A listed message: uid, message id, flags, internal date (ms), size, MODSEQ, email id, thread id. */
 type ListedRow = [number, string, string[], number, number, number, number, number];
 
-const NO_KEYS: ThreadKeys = { own: null, lookups: [] };
+const NO_KEYS: ThreadKeys = { own: null, parents: [] };
 
 export class PostgresMessages implements MessageStore {
   constructor(private readonly database: PostgresDatabase) {}

@@ -4,7 +4,7 @@
 // Every change takes the next value of the owner's account-wide MODSEQ (users.modseq) with one
 // statement, which also hands out email ids; the changed mailbox's HIGHESTMODSEQ becomes that value.
 
-import { bestThread, type ThreadKeys } from "../threading.js";
+import { nearestThread, type ThreadKeys } from "../threading.js";
 import { type CopyResult, StoreError } from "../types.js";
 import type { Effects, SqliteDatabase } from "./database.js";
 import type { MailboxRow, MessageRow } from "./rows.js";
@@ -73,8 +73,9 @@ export function allocate(
 }
 
 /**
- * The thread a new message of the user joins (`fresh`, its own email id, when none matches), and the
- * record of its Message-ID so later replies find it.
+ * The thread a new message of the user joins (`fresh`, its own email id, when nothing matches), and the
+ * record of its Message-ID so later replies find it. The usual reply costs one lookup of its parent; the
+ * other References are read only when the parent is not among the user's messages.
  */
 export function assignThread(
   database: SqliteDatabase,
@@ -82,36 +83,31 @@ export function assignThread(
   keys: ThreadKeys,
   fresh: number,
 ): number {
-  if (keys.own !== null && keys.lookups.length === 1) {
-    // No parents named: one statement records the id and says whether a copy came before.
-    return database
-      .stmt(
-        `INSERT INTO thread_refs (user_id, hash, thread_id) VALUES (?, ?, ?)
-         ON CONFLICT DO UPDATE SET thread_id = thread_id RETURNING thread_id`,
-      )
+  const [parent, ...others] = keys.parents;
+  let thread: number | undefined;
+  if (parent !== undefined) {
+    thread = database
+      .stmt("SELECT thread_id FROM thread_refs WHERE user_id = ? AND hash = ?")
       .pluck(true)
-      .get(userId, keys.own, fresh) as number;
+      .get(userId, parent) as number | undefined;
   }
-  let thread = fresh;
-  if (keys.lookups.length > 0) {
-    const rows = database
-      .stmt(
-        `SELECT hash, thread_id FROM thread_refs
-         WHERE user_id = ? AND hash IN (SELECT value FROM json_each(?))`,
-      )
-      .safeIntegers(true)
-      .all(userId, `[${keys.lookups.join(",")}]`) as Array<{ hash: bigint; thread_id: bigint }>;
-    thread = bestThread(keys, new Map(rows.map((row) => [row.hash, Number(row.thread_id)]))) ?? fresh;
-  }
-  if (keys.own !== null) {
-    database.run(
-      "INSERT INTO thread_refs (user_id, hash, thread_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+  if (thread === undefined && others.length > 0) {
+    const rows = database.all<{ hash: number; thread_id: number }>(
+      "SELECT hash, thread_id FROM thread_refs WHERE user_id = ? AND hash IN (SELECT value FROM json_each(?))",
       userId,
-      keys.own,
-      thread,
+      JSON.stringify(others),
     );
+    thread = nearestThread(others, new Map(rows.map((row) => [row.hash, row.thread_id])));
   }
-  return thread;
+  if (keys.own === null) return thread ?? fresh;
+  // An earlier copy of the same message keeps its thread: the conflict returns it.
+  return database
+    .stmt(
+      `INSERT INTO thread_refs (user_id, hash, thread_id) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET thread_id = thread_id RETURNING thread_id`,
+    )
+    .pluck(true)
+    .get(userId, keys.own, thread ?? fresh) as number;
 }
 
 export interface NewEntry {
