@@ -6,7 +6,9 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import { migrate, SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
+import type { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { StoreError } from "../../src/store/types.js";
+import { checkUpgradedAccount } from "../support/upgraded-account.js";
 import { CREDENTIALS, silentLogger, withTempDir } from "./helpers.js";
 
 const digest = async (path: string) =>
@@ -73,28 +75,46 @@ test("a file that is not a database gets a clear error", async () => {
   });
 });
 
-test("a schema 2 database upgrades: old messages have no header block, subscriptions carry over", async () => {
+/**
+ * Builds a database at schema `version` with the statements `setup` gives for the time `now`, then opens
+ * it (which upgrades it) for `check`.
+ */
+async function upgradeFrom(
+  version: number,
+  setup: (now: number) => string,
+  check: (store: SqliteStore, path: string) => Promise<void>,
+): Promise<void> {
   await withTempDir(async (dataDir) => {
     const path = join(dataDir, "mailroom.db");
     const old = new Database(path);
-    migrate(old, path, 2);
-    const now = Date.now();
-    old.exec(`
-      INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
-      INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
-        VALUES (1, 'a@old.example', 1, 'h', 's', ${now});
-      INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
-        VALUES (1, 1, 'INBOX', NULL, 1, 1, 2, 2), (2, 1, 'Junk', '\\Junk', 0, 2, 1, 1),
-               (3, 1, 'Lists', NULL, 1, 3, 1, 1);
-      INSERT INTO messages (id, size, created_at) VALUES ('01aaaaaaaaaaaaaaaaaa', 22, ${now});
-      INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
-        VALUES (1, 1, '01aaaaaaaaaaaaaaaaaa', '[]', 0, ${now}, 22, 2);
-    `);
-    assert.equal(old.pragma("user_version", { simple: true }), 2);
+    migrate(old, path, version);
+    old.exec(setup(Date.now()));
+    assert.equal(old.pragma("user_version", { simple: true }), version);
     old.close();
-
     const store = await openSqliteStore({ dataDir, logger: silentLogger });
     try {
+      await check(store, path);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+test("a schema 2 database upgrades: old messages have no header block, subscriptions carry over", () =>
+  upgradeFrom(
+    2,
+    (now) => `
+    INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
+    INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
+      VALUES (1, 'a@old.example', 1, 'h', 's', ${now});
+    INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
+      VALUES (1, 1, 'INBOX', NULL, 1, 1, 2, 2), (2, 1, 'Junk', '\\Junk', 0, 2, 1, 1),
+             (3, 1, 'Lists', NULL, 1, 3, 1, 1);
+    INSERT INTO messages (id, size, created_at) VALUES ('01aaaaaaaaaaaaaaaaaa', 22, ${now});
+    INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
+      VALUES (1, 1, '01aaaaaaaaaaaaaaaaaa', '[]', 0, ${now}, 22, 2);
+  `,
+    async (store, path) => {
       const db = new Database(path, { readonly: true });
       assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
       db.close();
@@ -112,8 +132,27 @@ test("a schema 2 database upgrades: old messages have no header block, subscript
       const blocks = await store.blobs.readHeaderBlocks(["01aaaaaaaaaaaaaaaaaa", fresh.id]);
       assert.deepEqual([...blocks.keys()], [fresh.id]);
       assert.equal(blocks.get(fresh.id)?.toString(), "Subject: new\r\n\r\n");
-    } finally {
-      await store.close();
-    }
-  });
-});
+    },
+  ));
+
+test("a schema 5 database upgrades: account MODSEQ, email ids, changes from the upgrade on", () =>
+  upgradeFrom(
+    5,
+    (now) => `
+    INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
+    INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
+      VALUES (1, 'a@old.example', 1, 'h', 's', ${now});
+    INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
+      VALUES (1, 1, 'INBOX', NULL, 1, 1, 4, 5), (2, 1, 'Junk', '\\Junk', 1, 2, 2, 2);
+    INSERT INTO messages (id, size, created_at) VALUES ('01aaaaaaaaaaaaaaaaaa', 22, ${now}),
+      ('01bbbbbbbbbbbbbbbbbb', 22, ${now});
+    INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
+      VALUES (1, 1, '01aaaaaaaaaaaaaaaaaa', '[]', 0, ${now}, 22, 3),
+             (1, 3, '01bbbbbbbbbbbbbbbbbb', '[]', 0, ${now + 1}, 22, 5),
+             (2, 1, '01aaaaaaaaaaaaaaaaaa', '[]', 0, ${now + 2}, 22, 2);
+    INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (1, 2, 4);
+  `,
+    async (store) => {
+      await checkUpgradedAccount(store, "a@old.example");
+    },
+  ));
