@@ -10,7 +10,9 @@ export class StoreError extends Error {
       | "unavailable"
       | "full"
       | "locked"
-      | "not-empty",
+      | "not-empty"
+      /** A changes request reaches further back than the kept history (JMAP cannotCalculateChanges). */
+      | "cannot-calculate",
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -23,6 +23,17 @@ export interface MessageImport {
   flags: string[];
   internalDate: Date;
   modseq: number;
+  /** The source's email and thread ids: kept, so a JMAP client's ids stay valid. */
+  emailId: number;
+  threadId: number;
+}
+
+/** An account's counters as `mailroom migrate` carries them. */
+export interface AccountCounters {
+  /** The account-wide MODSEQ: the JMAP state. */
+  modseq: number;
+  /** The email id the account's next email gets; ids once given, even of destroyed emails, stay taken. */
+  nextEmailId: number;
 }
 
 /** One expunged UID and the MODSEQ of its expunge (RFC 7162 QRESYNC history). */
@@ -34,6 +45,14 @@ export interface ExpungedUid {
 export interface ImportStore {
   /** The ids among `messageIds` whose body is finished in this store. One round trip. */
   hasBlobs(messageIds: readonly string[]): Promise<Set<string>>;
+  /** The account's counters. */
+  accountCounters(userId: number): Promise<AccountCounters>;
+  /**
+   * Raises the account's counters to at least those given. Changes before the resulting state cannot be
+   * told any more (emailChanges and the others refuse with "cannot-calculate"): mailbox ids are this
+   * store's own, so what a JMAP client knew of the source's mailboxes does not carry over.
+   */
+  importAccountCounters(userId: number, counters: AccountCounters): Promise<void>;
   /** The mailbox's whole expunge history, in UID order. */
   listExpunged(mailboxId: number): Promise<ExpungedUid[]>;
   /**
@@ -45,9 +64,10 @@ export interface ImportStore {
    */
   importMailbox(userId: number, mailbox: MailboxImport): Promise<Mailbox>;
   /**
-   * Inserts the entries under their UIDs, or updates flags, date and MODSEQ of a UID present; one
-   * transaction. Every body must be finished in this store. UIDNEXT stays above the highest UID and
-   * HIGHESTMODSEQ at or above the highest MODSEQ.
+   * Inserts the entries under their UIDs, or updates flags, date, MODSEQ and ids of a UID present; one
+   * transaction. Every body must be finished in this store. UIDNEXT stays above the highest UID,
+   * HIGHESTMODSEQ and the account's MODSEQ at or above the highest MODSEQ, the account's next email id
+   * above the highest one; each body's Message-ID joins its thread for later replies.
    */
   importMessages(mailboxId: number, messages: readonly MessageImport[]): Promise<void>;
   /**

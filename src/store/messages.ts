@@ -15,6 +15,10 @@ export interface MailboxMessage {
   /** Octets of the stored message (CRLF line ends). */
   size: number;
   modseq: number;
+  /** The JMAP Email id: unique within the user's account, kept by MOVE, new for COPY and APPEND. */
+  emailId: number;
+  /** The JMAP Thread id: the email id of the message that started the thread. */
+  threadId: number;
 }
 
 export interface ListMessagesOptions {

@@ -10,6 +10,7 @@
 import type { AuthFailureStore } from "./auth-failures.js";
 import type { BlobStore } from "./blobs.js";
 import type { DirectoryStore } from "./directory.js";
+import type { EmailStore } from "./emails.js";
 import type { MailboxEvents } from "./events.js";
 import type { ImportStore } from "./imports.js";
 import type { LockStore } from "./locks.js";
@@ -26,6 +27,8 @@ export interface Store {
   readonly mailboxes: MailboxStore;
   /** Mailbox entries: deliver, append, list, flags, expunge and its history, copy and move. */
   readonly messages: MessageStore;
+  /** The account view JMAP reads: emails and threads by id, the account's state and its changes. */
+  readonly emails: EmailStore;
   /** Message bodies and their header blocks. */
   readonly blobs: BlobStore;
   /** The outbound queue with leases. */
@@ -45,6 +48,7 @@ export type * from "./auth-failures.js";
 export type * from "./blobs.js";
 export { HEADER_BLOCK_LIMIT } from "./blobs.js";
 export type * from "./directory.js";
+export type * from "./emails.js";
 export { StoreError } from "./errors.js";
 export type * from "./events.js";
 export type * from "./imports.js";

@@ -30,7 +30,7 @@ export function describeImport(context: ImportContext): void {
       const ref = await body(store, text("kept id"), id);
       assert.deepEqual(ref, { id, size: Buffer.byteLength(text("kept id")) });
       await store.imports.importMessages(inbox.id, [
-        { uid: 1, blob: ref, flags: [], internalDate: new Date(), modseq: 1 },
+        { uid: 1, blob: ref, flags: [], internalDate: new Date(), modseq: 1, emailId: 1, threadId: 1 },
       ]);
       assert.equal((await store.blobs.readBlobBytes(id)).toString(), text("kept id"));
       await rejectsWith(store.blobs.createBlobWriter({ id }), "exists");
@@ -92,7 +92,7 @@ export function describeImport(context: ImportContext): void {
 
       const ref = await body(store, text("occupied"));
       await store.imports.importMessages(inbox.id, [
-        { uid: 1, blob: ref, flags: [], internalDate: new Date(), modseq: 2 },
+        { uid: 1, blob: ref, flags: [], internalDate: new Date(), modseq: 2, emailId: 1, threadId: 1 },
       ]);
       await rejectsWith(
         store.imports.importMailbox(user.id, {
@@ -138,8 +138,16 @@ export function describeImport(context: ImportContext): void {
       const other = await body(store, text("other"));
       const date = new Date("2024-03-01T10:00:00Z");
       await store.imports.importMessages(mailbox.id, [
-        { uid: 3, blob: shared, flags: ["\\Seen", "$Label1"], internalDate: date, modseq: 7 },
-        { uid: 9, blob: other, flags: [], internalDate: date, modseq: 4 },
+        {
+          uid: 3,
+          blob: shared,
+          flags: ["\\Seen", "$Label1"],
+          internalDate: date,
+          modseq: 7,
+          emailId: 3,
+          threadId: 3,
+        },
+        { uid: 9, blob: other, flags: [], internalDate: date, modseq: 4, emailId: 9, threadId: 9 },
       ]);
       let listed = await store.messages.listMessages(mailbox.id);
       assert.deepEqual(
@@ -162,7 +170,15 @@ export function describeImport(context: ImportContext): void {
       assert.equal(status.unseen, 1);
 
       await store.imports.importMessages(mailbox.id, [
-        { uid: 9, blob: other, flags: ["\\Flagged"], internalDate: date, modseq: 12 },
+        {
+          uid: 9,
+          blob: other,
+          flags: ["\\Flagged"],
+          internalDate: date,
+          modseq: 12,
+          emailId: 9,
+          threadId: 9,
+        },
       ]);
       listed = await store.messages.listMessages(mailbox.id);
       assert.equal(listed.length, 2);
@@ -184,7 +200,15 @@ export function describeImport(context: ImportContext): void {
 
       await rejectsWith(
         store.imports.importMessages(mailbox.id, [
-          { uid: 20, blob: { id: newMessageId(), size: 3 }, flags: [], internalDate: date, modseq: 13 },
+          {
+            uid: 20,
+            blob: { id: newMessageId(), size: 3 },
+            flags: [],
+            internalDate: date,
+            modseq: 13,
+            emailId: 20,
+            threadId: 20,
+          },
         ]),
         "not-found",
       );
@@ -196,6 +220,8 @@ export function describeImport(context: ImportContext): void {
             flags: [],
             internalDate: date,
             modseq: 13,
+            emailId: 21,
+            threadId: 21,
           },
         ]),
         "invalid",
@@ -220,7 +246,7 @@ export function describeImport(context: ImportContext): void {
       });
       const ref = await body(store, text("soon gone"));
       await store.imports.importMessages(mailbox.id, [
-        { uid: 5, blob: ref, flags: [], internalDate: new Date(), modseq: 3 },
+        { uid: 5, blob: ref, flags: [], internalDate: new Date(), modseq: 3, emailId: 5, threadId: 5 },
       ]);
       await store.imports.importExpunged(mailbox.id, [
         { uid: 2, modseq: 4 },

@@ -9,6 +9,7 @@ import type { Mailbox, MailboxEvent, Store, User } from "../../src/store/types.j
 import { describeAppTokensContract } from "./app-tokens.js";
 import { describeBlobsContract } from "./blobs.js";
 import { describeDirectoryContract } from "./directory.js";
+import { describeEmailsContract } from "./emails.js";
 import { describeEventsContract } from "./events.js";
 import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
@@ -68,6 +69,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeAppTokensContract(context);
     describeMailboxesContract(context);
     describeMessagesContract(context);
+    describeEmailsContract(context);
     describeBlobsContract(context);
     describeUploadsContract(context);
     describeQueueContract(context);

@@ -93,6 +93,7 @@ export function storeFailure(error: unknown): never {
       throw new CommandFailure("ALREADYEXISTS", error.message);
     case "invalid":
     case "not-empty":
+    case "cannot-calculate":
       throw new CommandFailure("CANNOT", error.message);
     case "not-found":
       throw new CommandFailure(

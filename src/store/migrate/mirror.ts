@@ -95,6 +95,8 @@ function sameMessage(a: MailboxMessage, b: MailboxMessage): boolean {
   return (
     a.messageId === b.messageId &&
     a.modseq === b.modseq &&
+    a.emailId === b.emailId &&
+    a.threadId === b.threadId &&
     a.internalDate.getTime() === b.internalDate.getTime() &&
     isDeepStrictEqual([...a.flags].sort(), [...b.flags].sort())
   );
@@ -146,6 +148,7 @@ class Mirror {
     for (const user of users) {
       await this.mailboxesOf(user);
       await this.subscriptionsOf(user);
+      await this.accountOf(user);
     }
     await this.queue();
     this.progress.finish();
@@ -264,6 +267,16 @@ class Mirror {
     }
   }
 
+  /** The account's MODSEQ and email id counters, so ids and states given in the source stay unique. */
+  private async accountOf(user: User): Promise<void> {
+    const targetUser = await this.target.directory.getUser(user.address);
+    if (this.dryRun || targetUser === null) return;
+    await this.target.imports.importAccountCounters(
+      targetUser.id,
+      await this.source.imports.accountCounters(user.id),
+    );
+  }
+
   /**
    * Subscriptions are names apart from mailboxes (RFC 9051 §6.3.9): a name subscribed in the source
    * whose mailbox is gone is copied too, so LIST (SUBSCRIBED) still shows it as \NonExistent.
@@ -331,6 +344,8 @@ class Mirror {
           flags: message.flags,
           internalDate: message.internalDate,
           modseq: message.modseq,
+          emailId: message.emailId,
+          threadId: message.threadId,
         });
       }
       if (!this.dryRun && into !== null && imports.length > 0)

@@ -136,7 +136,8 @@ export class PostgresDirectory implements DirectoryStore {
           `no domain ${domain}; add it first (mailroom domain add ${domain})`,
         );
       }
-      await insertMailboxes(tx, Number(row.id), DEFAULT_MAILBOXES);
+      // A new account's state is 1 (the column default), and its mailboxes are there from the start.
+      await insertMailboxes(tx, Number(row.id), DEFAULT_MAILBOXES, 1);
       return toUser(row);
     });
   }
@@ -187,6 +188,12 @@ export class PostgresDirectory implements DirectoryStore {
       );
       const uploads = await tx.client.query<{ blob_id: string }>(
         "DELETE FROM uploads WHERE user_id = $1 RETURNING blob_id",
+        [id],
+      );
+      // Expunge records outlive their mailboxes (for JMAP changes), so they do not go by cascade.
+      await tx.client.query(
+        `DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = $1
+           UNION ALL SELECT mailbox_id FROM mailbox_tombstones WHERE user_id = $1)`,
         [id],
       );
       await tx.client.query("DELETE FROM users WHERE id = $1", [id]);

@@ -5,7 +5,9 @@
 import type pg from "pg";
 import { isStoreId } from "../ids.js";
 import { invalid, requireCount, requireDate, SPECIAL_USES } from "../input-checks.js";
+import { threadKeys } from "../threading.js";
 import {
+  type AccountCounters,
   type ExpungedUid,
   type ImportStore,
   type Mailbox,
@@ -84,8 +86,9 @@ export async function importMailbox(
   let result: pg.QueryResult<MailboxRow>;
   if (existing === undefined) {
     result = await client.query<MailboxRow>(
-      `INSERT INTO mailboxes (user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      `INSERT INTO mailboxes (user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq,
+                              created_modseq)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT modseq FROM users WHERE id = $1)) RETURNING *`,
       [userId, name, input.specialUse, subscribed, uidValidity, uidNext, highestModseq],
     );
   } else if (Number(existing.uid_validity) === uidValidity) {
@@ -141,15 +144,18 @@ export async function importMessages(
       flags: normalizeFlags(message.flags),
       internal_date: requireDate(message.internalDate, "the internal date").toISOString(),
       modseq: requireCount(message.modseq, "a MODSEQ", 1),
+      email_id: requireCount(message.emailId, "an email id", 1),
+      thread_id: requireCount(message.threadId, "a thread id", 1),
     };
   });
-  await lockMailbox(client, mailboxId);
+  const mailbox = await lockMailbox(client, mailboxId);
   if (rows.length === 0) return;
-  const bodies = await client.query<{ id: string; size: string }>(
-    "SELECT id, size FROM blobs WHERE id = ANY($1::text[]) AND complete FOR KEY SHARE",
+  const bodies = await client.query<{ id: string; size: string; header: Buffer | null }>(
+    "SELECT id, size, header FROM blobs WHERE id = ANY($1::text[]) AND complete FOR KEY SHARE",
     [[...new Set(rows.map((row) => row.message_id))]],
   );
   const sizes = new Map(bodies.rows.map((row) => [row.id, Number(row.size)]));
+  const owns = new Map(bodies.rows.map((row) => [row.id, threadKeys(row.header).own]));
   for (const row of rows) {
     const size = sizes.get(row.message_id);
     if (size === undefined) {
@@ -159,16 +165,37 @@ export async function importMessages(
       invalid(`message body ${row.message_id} has ${size} bytes, not the ${row.claimed} claimed`);
     }
   }
+  // Imported history lies below the account's changes floor (importAccountCounters), so the creation
+  // MODSEQ only has to be no later than the entry's own.
   await client.query(
-    `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
+    `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
+                           thread_id, created_modseq)
      SELECT $1, r.uid, r.message_id, ARRAY(SELECT jsonb_array_elements_text(r.flags)), r.internal_date,
-            b.size, r.modseq
+            b.size, r.modseq, r.email_id, r.thread_id, r.modseq
      FROM jsonb_to_recordset($2::jsonb) AS r(uid bigint, message_id text, flags jsonb,
-                                             internal_date timestamptz, modseq bigint)
+                                             internal_date timestamptz, modseq bigint, email_id bigint,
+                                             thread_id bigint)
      JOIN blobs b ON b.id = r.message_id
      ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
-       internal_date = excluded.internal_date, size = excluded.size, modseq = excluded.modseq`,
+       internal_date = excluded.internal_date, size = excluded.size, modseq = excluded.modseq,
+       email_id = excluded.email_id, thread_id = excluded.thread_id, created_modseq = excluded.created_modseq`,
     [mailboxId, JSON.stringify(rows)],
+  );
+  const refs = rows.flatMap((row) => {
+    const own = owns.get(row.message_id);
+    return own === null || own === undefined ? [] : [{ hash: String(own), thread: row.thread_id }];
+  });
+  await client.query(
+    `INSERT INTO thread_refs (user_id, hash, thread_id)
+     SELECT $1, r.hash, r.thread FROM unnest($2::bigint[], $3::bigint[]) AS r(hash, thread)
+     ON CONFLICT DO NOTHING`,
+    [mailbox.user_id, refs.map((ref) => ref.hash), refs.map((ref) => ref.thread)],
+  );
+  await raiseCounters(
+    client,
+    Number(mailbox.user_id),
+    Math.max(...rows.map((row) => row.modseq)),
+    Math.max(...rows.map((row) => row.email_id)) + 1,
   );
   const uids = rows.map((row) => row.uid);
   await client.query("DELETE FROM expunged WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])", [
@@ -191,7 +218,7 @@ export async function importExpunged(
     uid: requireCount(entry?.uid, "a UID", 1),
     modseq: requireCount(entry.modseq, "a MODSEQ", 1),
   }));
-  await lockMailbox(client, mailboxId);
+  const mailbox = await lockMailbox(client, mailboxId);
   if (rows.length === 0) return [];
   const uids = rows.map((row) => row.uid);
   const removed = await client.query<{ message_id: string }>(
@@ -208,7 +235,46 @@ export async function importExpunged(
     "UPDATE mailboxes SET uid_next = greatest(uid_next, $2), highest_modseq = greatest(highest_modseq, $3) WHERE id = $1",
     [mailboxId, Math.max(...uids) + 1, Math.max(...rows.map((row) => row.modseq))],
   );
+  await raiseCounters(client, Number(mailbox.user_id), Math.max(...rows.map((row) => row.modseq)), 1);
   return removed.rows.map((row) => row.message_id);
+}
+
+/** Keeps the account's MODSEQ at or above every mailbox's, and its next email id above every id. */
+async function raiseCounters(
+  client: pg.ClientBase,
+  userId: number,
+  modseq: number,
+  nextEmailId: number,
+): Promise<void> {
+  await client.query(
+    "UPDATE users SET modseq = greatest(modseq, $2), next_email_id = greatest(next_email_id, $3) WHERE id = $1",
+    [userId, modseq, nextEmailId],
+  );
+}
+
+export async function accountCounters(client: pg.ClientBase, userId: number): Promise<AccountCounters> {
+  const result = await client.query<{ modseq: string; next_email_id: string }>(
+    "SELECT modseq, next_email_id FROM users WHERE id = $1",
+    [userId],
+  );
+  const row = result.rows[0];
+  if (!row) throw new StoreError("not-found", `no user with id ${userId}`);
+  return { modseq: Number(row.modseq), nextEmailId: Number(row.next_email_id) };
+}
+
+export async function importAccountCounters(
+  client: pg.ClientBase,
+  userId: number,
+  counters: AccountCounters,
+): Promise<void> {
+  const modseq = requireCount(counters?.modseq, "the account MODSEQ", 1);
+  const nextEmailId = requireCount(counters.nextEmailId, "the next email id", 1);
+  const result = await client.query(
+    `UPDATE users SET modseq = greatest(modseq, $2), next_email_id = greatest(next_email_id, $3),
+       changes_floor = greatest(modseq, $2) WHERE id = $1`,
+    [userId, modseq, nextEmailId],
+  );
+  if (result.rowCount === 0) throw new StoreError("not-found", `no user with id ${userId}`);
 }
 
 export async function importQueueEntry(client: pg.ClientBase, entry: QueueEntry): Promise<void> {
@@ -268,6 +334,14 @@ export class PostgresImports implements ImportStore {
 
   listExpunged(mailboxId: number): Promise<ExpungedUid[]> {
     return this.database.tx(({ client }) => listExpunged(client, mailboxId));
+  }
+
+  accountCounters(userId: number): Promise<AccountCounters> {
+    return this.database.tx(({ client }) => accountCounters(client, userId));
+  }
+
+  importAccountCounters(userId: number, counters: AccountCounters): Promise<void> {
+    return this.database.tx(({ client }) => importAccountCounters(client, userId, counters));
   }
 
   importMailbox(userId: number, mailbox: MailboxImport): Promise<Mailbox> {

@@ -8,9 +8,10 @@ import {
   StoreError,
 } from "../types.js";
 import { dropUnreferencedBlobs, type PostgresDatabase, type Tx } from "./database.js";
-import { allocate, insertMailboxes } from "./mailbox-rows.js";
+import { insertMailboxes, nextUserModseq } from "./mailbox-rows.js";
+import { recordExpunged } from "./messages.js";
 import { normalizeMailboxName } from "./names.js";
-import { type MailboxRow, toMailbox } from "./rows.js";
+import { type MailboxRow, type MessageRow, toMailbox } from "./rows.js";
 
 /** Mailbox rows with `subscribed` read from the subscriptions table, which holds the truth since schema 3. */
 const MAILBOX_SELECT = `SELECT id, user_id, name, special_use,
@@ -52,14 +53,13 @@ export class PostgresMailboxes implements MailboxStore {
   async createMailbox(userId: number, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
     const normalized = normalizeMailboxName(name);
     return this.database.tx(async (tx) => {
-      const user = await tx.client.query("SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE", [userId]);
-      if (user.rows.length === 0) throw new StoreError("not-found", `no user with id ${userId}`);
+      const modseq = await nextUserModseq(tx, userId);
       const taken = await tx.client.query("SELECT 1 FROM mailboxes WHERE user_id = $1 AND name = $2", [
         userId,
         normalized,
       ]);
       if (taken.rows.length > 0) throw new StoreError("exists", `mailbox ${normalized} already exists`);
-      const [mailbox] = await insertMailboxes(tx, userId, [{ name: normalized, specialUse }]);
+      const [mailbox] = await insertMailboxes(tx, userId, [{ name: normalized, specialUse }], modseq);
       tx.events.push({ kind: "mailboxes", userId });
       return mailbox as Mailbox;
     });
@@ -83,7 +83,8 @@ export class PostgresMailboxes implements MailboxStore {
         target,
       ]);
       if (taken.rows.length > 0) throw new StoreError("exists", `mailbox ${target} already exists`);
-      if (source === "INBOX") await this.moveInboxTo(tx, mailbox, target);
+      const modseq = await nextUserModseq(tx, userId);
+      if (source === "INBOX") await this.moveInboxTo(tx, mailbox, target, modseq);
       else {
         // Subscriptions move with the mailboxes; a new name already subscribed stays subscribed.
         const moved = await tx.client.query<{ name: string }>(
@@ -99,36 +100,33 @@ export class PostgresMailboxes implements MailboxStore {
         );
         // RFC 9051 §6.3.6: inferior hierarchical names are renamed along with the mailbox.
         await tx.client.query(
-          `UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1)
+          `UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1), highest_modseq = $4
            WHERE user_id = $1 AND (name = $2 OR left(name, length($2) + 1) = $2 || '/')`,
-          [userId, source, target],
+          [userId, source, target, modseq],
         );
       }
       tx.events.push({ kind: "mailboxes", userId });
     });
   }
 
-  /** RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox and leaves INBOX empty. */
-  private async moveInboxTo(tx: Tx, inbox: MailboxRow, target: string): Promise<void> {
+  /**
+   * RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox and leaves INBOX empty. The rows
+   * move, UIDs and email ids kept: JMAP sees the same emails in another mailbox.
+   */
+  private async moveInboxTo(tx: Tx, inbox: MailboxRow, target: string, modseq: number): Promise<void> {
     const userId = Number(inbox.user_id);
-    const [created] = await insertMailboxes(tx, userId, [{ name: target, specialUse: null }]);
+    const [created] = await insertMailboxes(tx, userId, [{ name: target, specialUse: null }], modseq);
     const mailbox = created as Mailbox;
-    await tx.client.query("UPDATE mailboxes SET uid_next = $2, highest_modseq = $3 WHERE id = $1", [
-      mailbox.id,
-      inbox.uid_next,
-      inbox.highest_modseq,
-    ]);
-    const moved = await tx.client.query<{ uid: string }>(
-      "UPDATE messages SET mailbox_id = $2 WHERE mailbox_id = $1 RETURNING uid",
-      [inbox.id, mailbox.id],
+    await tx.client.query("UPDATE mailboxes SET uid_next = $2 WHERE id = $1", [mailbox.id, inbox.uid_next]);
+    const moved = await tx.client.query<MessageRow>(
+      "UPDATE messages SET mailbox_id = $2, modseq = $3 WHERE mailbox_id = $1 RETURNING *",
+      [inbox.id, mailbox.id, modseq],
     );
     if (moved.rows.length === 0) return;
-    const { modseq } = await allocate(tx, Number(inbox.id), 0);
-    const uids = moved.rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
-    await tx.client.query(
-      "INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, unnest($2::bigint[]), $3",
-      [inbox.id, uids, modseq],
-    );
+    await tx.client.query("UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1", [inbox.id, modseq]);
+    const rows = moved.rows.sort((a, b) => Number(a.uid) - Number(b.uid));
+    await recordExpunged(tx, Number(inbox.id), rows, modseq);
+    const uids = rows.map((row) => Number(row.uid));
     tx.events.push({ kind: "expunge", userId, mailboxId: Number(inbox.id), uids, modseq });
   }
 
@@ -136,15 +134,25 @@ export class PostgresMailboxes implements MailboxStore {
     const normalized = normalizeMailboxName(name);
     if (normalized === "INBOX") throw new StoreError("invalid", "INBOX cannot be deleted (RFC 9051 §6.3.5)");
     await this.database.tx(async (tx) => {
-      const found = await tx.client.query<{ id: string }>(
-        "SELECT id FROM mailboxes WHERE user_id = $1 AND name = $2 FOR UPDATE",
+      const found = await tx.client.query<{ id: string; created_modseq: string }>(
+        "SELECT id, created_modseq FROM mailboxes WHERE user_id = $1 AND name = $2 FOR UPDATE",
         [userId, normalized],
       );
       const id = found.rows[0]?.id;
       if (id === undefined) throw new StoreError("not-found", `no mailbox ${normalized}`);
+      const modseq = await nextUserModseq(tx, userId);
+      // The entries stay as expunge records beside the tombstone, so JMAP clients learn they are gone.
       const bodies = await tx.client.query<{ message_id: string }>(
-        "SELECT DISTINCT message_id FROM messages WHERE mailbox_id = $1",
-        [id],
+        `WITH gone AS (
+           INSERT INTO expunged (mailbox_id, uid, modseq, email_id, thread_id, created_modseq)
+           SELECT mailbox_id, uid, $2, email_id, thread_id, created_modseq FROM messages WHERE mailbox_id = $1
+           ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq)
+         SELECT DISTINCT message_id FROM messages WHERE mailbox_id = $1`,
+        [id, modseq],
+      );
+      await tx.client.query(
+        "INSERT INTO mailbox_tombstones (mailbox_id, user_id, created_modseq, modseq) VALUES ($1, $2, $3, $4)",
+        [id, userId, found.rows[0]?.created_modseq, modseq],
       );
       await tx.client.query("DELETE FROM mailboxes WHERE id = $1", [id]);
       await dropUnreferencedBlobs(
@@ -159,14 +167,19 @@ export class PostgresMailboxes implements MailboxStore {
   async setSubscribed(userId: number, name: string, subscribed: boolean): Promise<void> {
     const normalized = normalizeMailboxName(name);
     await this.database.tx(async (tx) => {
-      const user = await tx.client.query("SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE", [userId]);
-      if (user.rows.length === 0) throw new StoreError("not-found", `no user with id ${userId}`);
+      const modseq = await nextUserModseq(tx, userId);
       await tx.client.query(
         subscribed
           ? "INSERT INTO subscriptions (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING"
           : "DELETE FROM subscriptions WHERE user_id = $1 AND name = $2",
         [userId, normalized],
       );
+      // isSubscribed is a property of the JMAP Mailbox: the mailbox of that name, if any, changed.
+      await tx.client.query("UPDATE mailboxes SET highest_modseq = $3 WHERE user_id = $1 AND name = $2", [
+        userId,
+        normalized,
+        modseq,
+      ]);
       tx.events.push({ kind: "mailboxes", userId });
     });
   }

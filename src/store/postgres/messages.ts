@@ -4,6 +4,7 @@
 
 import { newQueueId } from "../ids.js";
 import { checkListOptions } from "../list-options.js";
+import { type ThreadKeys, threadKeys } from "../threading.js";
 import {
   type BlobRef,
   type CopyResult,
@@ -22,6 +23,53 @@ import { allocate, lockMailboxes } from "./mailbox-rows.js";
 import { applyFlagOperation, normalizeFlags, sameFlags } from "./names.js";
 import { type MailboxRow, type MessageRow, toMessage } from "./rows.js";
 
+/** A new entry, before its thread is known. */
+type NewEntry = Omit<MailboxMessage, "threadId"> & { userId: number };
+
+/**
+ * Inserts a delivered or appended entry in the thread its header names (`keys`; `thread` when none
+ * matches) and records its Message-ID for later replies: one round trip.
+ */
+async function insertNewEntry(
+  tx: Tx,
+  entry: NewEntry,
+  keys: ThreadKeys,
+  thread: number,
+): Promise<MessageRow> {
+  const result = await tx.client.query<MessageRow>(
+    `WITH found AS (
+       SELECT r.thread_id FROM unnest($10::bigint[]) WITH ORDINALITY AS k(hash, pos)
+       JOIN thread_refs r ON r.user_id = $11 AND r.hash = k.hash ORDER BY k.pos LIMIT 1),
+     thread AS (SELECT coalesce((SELECT thread_id FROM found), $9) AS id),
+     recorded AS (
+       INSERT INTO thread_refs (user_id, hash, thread_id) SELECT $11, $12, id FROM thread
+       WHERE $12::bigint IS NOT NULL ON CONFLICT DO NOTHING)
+     INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
+                           thread_id, created_modseq)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, thread.id, $7 FROM thread RETURNING *`,
+    [
+      entry.mailboxId,
+      entry.uid,
+      entry.messageId,
+      entry.flags,
+      entry.internalDate,
+      entry.size,
+      entry.modseq,
+      entry.emailId,
+      thread,
+      keys.lookups.map(String),
+      entry.userId,
+      keys.own === null ? null : String(keys.own),
+    ],
+  );
+  return result.rows[0] as MessageRow;
+}
+
+/** A listed message: uid, message id, flags, internal date (ms), size, MODSEQ, email id, thread id. */
+type ListedRow = [number, string, string[], number, number, number, number, number];
+
+const NO_KEYS: ThreadKeys = { own: null, lookups: [] };
+
 export class PostgresMessages implements MessageStore {
   constructor(private readonly database: PostgresDatabase) {}
 
@@ -30,10 +78,10 @@ export class PostgresMessages implements MessageStore {
     if (rows.length === 0) throw new StoreError("not-found", `no mailbox with id ${mailboxId}`);
   }
 
-  /** Locks a finished body against removal until this transaction ends; returns its size. */
-  private async finishedBlobSize(tx: Tx, blob: BlobRef): Promise<number> {
-    const result = await tx.client.query<{ size: string; complete: boolean }>(
-      "SELECT size, complete FROM blobs WHERE id = $1 FOR KEY SHARE",
+  /** Locks a finished body against removal until this transaction ends; returns its size and header. */
+  private async finishedBlob(tx: Tx, blob: BlobRef): Promise<{ size: number; keys: ThreadKeys }> {
+    const result = await tx.client.query<{ size: string; complete: boolean; header: Buffer | null }>(
+      "SELECT size, complete, header FROM blobs WHERE id = $1 FOR KEY SHARE",
       [blob.id],
     );
     const row = result.rows[0];
@@ -43,7 +91,7 @@ export class PostgresMessages implements MessageStore {
         `no finished message body ${blob.id}; call finish() on its writer first`,
       );
     }
-    return Number(row.size);
+    return { size: Number(row.size), keys: threadKeys(row.header) };
   }
 
   async deliver(input: DeliveryInput): Promise<DeliveryResult> {
@@ -60,26 +108,47 @@ export class PostgresMessages implements MessageStore {
       return { id: newQueueId(), recipient, dsn: entry.dsn ?? {} };
     });
     return this.database.tx(async (tx) => {
-      const size = await this.finishedBlobSize(tx, input.blob);
+      const { size, keys } = await this.finishedBlob(tx, input.blob);
       const locked = await lockMailboxes(
         tx,
         input.mailboxes.map((entry) => entry.mailboxId),
       );
       const uids: Array<{ mailboxId: number; uid: number }> = [];
       const added = new Map<number, { userId: number; uids: number[]; modseq: number }>();
-      for (const mailboxId of locked.keys()) {
+      /** A user reached in two mailboxes gets two emails of one thread. */
+      const threads = new Map<number, number>();
+      // Users are locked in id order (allocate), so deliveries to several users cannot deadlock.
+      const order = [...locked.values()].sort(
+        (a, b) => Number(a.user_id) - Number(b.user_id) || Number(a.id) - Number(b.id),
+      );
+      for (const row of order) {
+        const mailboxId = Number(row.id);
         const indexes = input.mailboxes.flatMap((entry, index) =>
           entry.mailboxId === mailboxId ? [index] : [],
         );
-        const { firstUid, modseq, userId } = await allocate(tx, mailboxId, indexes.length);
+        const allocation = await allocate(tx, mailboxId, indexes.length, indexes.length);
+        const { firstUid, modseq, userId, firstEmailId } = allocation;
         added.set(mailboxId, { userId, uids: [], modseq });
         for (const [offset, index] of indexes.entries()) {
           const uid = firstUid + offset;
-          await tx.client.query(
-            `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-            [mailboxId, uid, input.blob.id, mailboxFlags[index], input.internalDate, size, modseq],
+          const known = threads.get(userId);
+          const inserted = await insertNewEntry(
+            tx,
+            {
+              mailboxId,
+              uid,
+              messageId: input.blob.id,
+              flags: mailboxFlags[index] as string[],
+              internalDate: input.internalDate,
+              size,
+              modseq,
+              emailId: firstEmailId + offset,
+              userId,
+            },
+            known === undefined ? keys : NO_KEYS,
+            known ?? firstEmailId + offset,
           );
+          threads.set(userId, Number(inserted.thread_id));
           added.get(mailboxId)?.uids.push(uid);
           uids[index] = { mailboxId, uid };
         }
@@ -114,16 +183,27 @@ export class PostgresMessages implements MessageStore {
   ): Promise<MailboxMessage> {
     const normalized = normalizeFlags(flags);
     return this.database.tx(async (tx) => {
-      const size = await this.finishedBlobSize(tx, blob);
+      const { size, keys } = await this.finishedBlob(tx, blob);
       await lockMailboxes(tx, [mailboxId]);
-      const { firstUid, modseq, userId } = await allocate(tx, mailboxId, 1);
-      const result = await tx.client.query<MessageRow>(
-        `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-        [mailboxId, firstUid, blob.id, normalized, internalDate, size, modseq],
+      const { firstUid, modseq, userId, firstEmailId } = await allocate(tx, mailboxId, 1, 1);
+      const row = await insertNewEntry(
+        tx,
+        {
+          mailboxId,
+          uid: firstUid,
+          messageId: blob.id,
+          flags: normalized,
+          internalDate,
+          size,
+          modseq,
+          emailId: firstEmailId,
+          userId,
+        },
+        keys,
+        firstEmailId,
       );
       tx.events.push({ kind: "exists", userId, mailboxId, uids: [firstUid], modseq });
-      return toMessage(result.rows[0] as MessageRow);
+      return toMessage(row);
     });
   }
 
@@ -134,12 +214,12 @@ export class PostgresMessages implements MessageStore {
     const changed = sinceModseq === undefined ? "" : " AND modseq > $4";
     const values =
       sinceModseq === undefined ? [mailboxId, uidFrom, uidTo] : [mailboxId, uidFrom, uidTo, sinceModseq];
-    let rows: Array<[number, string, string[], number, number, number]>;
+    let rows: ListedRow[];
     try {
-      const result = await this.database.pool.query<[number, string, string[], number, number, number]>({
+      const result = await this.database.pool.query<ListedRow>({
         name: sinceModseq === undefined ? "mailroom_list_messages" : "mailroom_list_changed_messages",
         text: `SELECT uid::float8, message_id, flags, (extract(epoch FROM internal_date) * 1000)::float8,
-                      size::float8, modseq::float8
+                      size::float8, modseq::float8, email_id::float8, thread_id::float8
                FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3${changed} ORDER BY uid`,
         values,
         rowMode: "array",
@@ -148,7 +228,7 @@ export class PostgresMessages implements MessageStore {
     } catch (error) {
       throw toStoreError(error, this.database.server);
     }
-    return rows.map(([uid, messageId, flags, internalDate, size, modseq]) => ({
+    return rows.map(([uid, messageId, flags, internalDate, size, modseq, emailId, threadId]) => ({
       mailboxId,
       uid,
       messageId,
@@ -156,6 +236,8 @@ export class PostgresMessages implements MessageStore {
       internalDate: new Date(internalDate),
       size,
       modseq,
+      emailId,
+      threadId,
     }));
   }
 
@@ -222,23 +304,30 @@ export class PostgresMessages implements MessageStore {
     });
   }
 
-  private async expungeLocked(tx: Tx, mailboxId: number, uids: number[]): Promise<number[]> {
-    const removed = await tx.client.query<{ uid: string; message_id: string }>(
-      "DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING uid, message_id",
+  /** `moved`: the MODSEQ and owner a move already took for its copy; otherwise the expunge takes one. */
+  private async expungeLocked(
+    tx: Tx,
+    mailboxId: number,
+    uids: number[],
+    moved?: { modseq: number; userId: number },
+  ): Promise<number[]> {
+    const removed = await tx.client.query<MessageRow>(
+      "DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING *",
       [mailboxId, uids],
     );
     if (removed.rows.length === 0) return [];
-    const gone = removed.rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
-    const { modseq, userId } = await allocate(tx, mailboxId, 0);
-    await tx.client.query(
-      "INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, unnest($2::bigint[]), $3",
-      [mailboxId, gone, modseq],
-    );
+    const rows = removed.rows.sort((a, b) => Number(a.uid) - Number(b.uid));
+    let at = moved;
+    if (at === undefined) at = await allocate(tx, mailboxId, 0);
+    else
+      await tx.client.query("UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1", [mailboxId, at.modseq]);
+    await recordExpunged(tx, mailboxId, rows, at.modseq);
     await dropUnreferencedBlobs(
       tx,
-      removed.rows.map((row) => row.message_id),
+      rows.map((row) => row.message_id),
     );
-    tx.events.push({ kind: "expunge", userId, mailboxId, uids: gone, modseq });
+    const gone = rows.map((row) => Number(row.uid));
+    tx.events.push({ kind: "expunge", userId: at.userId, mailboxId, uids: gone, modseq: at.modseq });
     return gone;
   }
 
@@ -274,16 +363,43 @@ export class PostgresMessages implements MessageStore {
     );
     const sourceUids = sources.rows.map((row) => Number(row.uid));
     if (sourceUids.length === 0) return { mapping: [], uidValidity: Number(target.uid_validity) };
-    const { firstUid, modseq, userId, uidValidity } = await allocate(tx, to, sourceUids.length);
+    const allocation = await allocate(tx, to, sourceUids.length, move ? 0 : sourceUids.length);
+    const { firstUid, modseq, userId, uidValidity, firstEmailId } = allocation;
+    // A copy is a new email in the same thread; a move carries the email over, id and creation kept.
     await tx.client.query(
-      `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq)
-       SELECT $3, $4 + row_number() OVER (ORDER BY uid) - 1, message_id, flags, internal_date, size, $5
+      `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
+                             thread_id, created_modseq)
+       SELECT $3, $4 + row_number() OVER (ORDER BY uid) - 1, message_id, flags, internal_date, size, $5,
+              CASE WHEN $6 THEN email_id ELSE $7 + row_number() OVER (ORDER BY uid) - 1 END, thread_id,
+              CASE WHEN $6 THEN created_modseq ELSE $5 END
        FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])`,
-      [from, sourceUids, to, firstUid, modseq],
+      [from, sourceUids, to, firstUid, modseq, move, firstEmailId],
     );
     const mapping = sourceUids.map((uid, index): [number, number] => [uid, firstUid + index]);
     tx.events.push({ kind: "exists", userId, mailboxId: to, uids: mapping.map(([, uid]) => uid), modseq });
-    if (move) await this.expungeLocked(tx, from, sourceUids);
+    if (move) await this.expungeLocked(tx, from, sourceUids, { modseq, userId });
     return { mapping, uidValidity };
   }
+}
+
+/** Records entries as expunged at `modseq`, with their email and thread ids (for Email/changes). */
+export async function recordExpunged(
+  tx: Tx,
+  mailboxId: number,
+  rows: readonly MessageRow[],
+  modseq: number,
+): Promise<void> {
+  await tx.client.query(
+    `INSERT INTO expunged (mailbox_id, uid, modseq, email_id, thread_id, created_modseq)
+     SELECT $1, r.uid, $2, r.email_id, r.thread_id, r.created_modseq
+     FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS r(uid, email_id, thread_id, created_modseq)`,
+    [
+      mailboxId,
+      modseq,
+      rows.map((row) => row.uid),
+      rows.map((row) => row.email_id),
+      rows.map((row) => row.thread_id),
+      rows.map((row) => row.created_modseq),
+    ],
+  );
 }

@@ -54,6 +54,9 @@ export interface MessageRow {
   internal_date: Date;
   size: string;
   modseq: string;
+  email_id: string;
+  thread_id: string;
+  created_modseq: string;
 }
 
 export interface QueueRow {
@@ -113,6 +116,8 @@ export function toMessage(row: MessageRow): MailboxMessage {
     internalDate: row.internal_date,
     size: Number(row.size),
     modseq: Number(row.modseq),
+    emailId: Number(row.email_id),
+    threadId: Number(row.thread_id),
   };
 }
 

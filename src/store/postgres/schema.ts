@@ -179,6 +179,55 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX uploads_blob ON uploads (blob_id);
   CREATE INDEX uploads_expiry ON uploads (expires_at);
   `,
+  // JMAP (RFC 8620/8621) groundwork. users.modseq: the account-wide MODSEQ every change of the user's
+  // mailboxes and messages takes (under the user row's lock), so it is the account's state; per-mailbox
+  // MODSEQs still only increase, which is all RFC 7162 asks. next_email_id: email ids, per user, never
+  // reused. changes_floor: the oldest state whose changes can be told; expunges before this schema kept
+  // no email ids, so it starts at the state now. Each existing message is its own thread.
+  // expunged loses its foreign key: a deleted mailbox's entries stay as expunge records, next to the
+  // mailbox's tombstone, so Email/changes and Mailbox/changes can report them destroyed.
+  // thread_refs: a hash of each delivered message's Message-ID, per user, to its thread (threading.ts).
+  `
+  ALTER TABLE users ADD COLUMN modseq bigint NOT NULL DEFAULT 1,
+    ADD COLUMN next_email_id bigint NOT NULL DEFAULT 1,
+    ADD COLUMN changes_floor bigint NOT NULL DEFAULT 0;
+  ALTER TABLE mailboxes ADD COLUMN created_modseq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN email_id bigint NOT NULL DEFAULT 0,
+    ADD COLUMN thread_id bigint NOT NULL DEFAULT 0,
+    ADD COLUMN created_modseq bigint NOT NULL DEFAULT 0;
+  UPDATE messages m SET email_id = numbered.n, thread_id = numbered.n, created_modseq = m.modseq
+    FROM (SELECT e.mailbox_id, e.uid,
+                 row_number() OVER (PARTITION BY b.user_id ORDER BY e.internal_date, e.mailbox_id, e.uid) AS n
+          FROM messages e JOIN mailboxes b ON b.id = e.mailbox_id) AS numbered
+    WHERE m.mailbox_id = numbered.mailbox_id AND m.uid = numbered.uid;
+  UPDATE users u SET
+    modseq = greatest(1, coalesce((SELECT max(highest_modseq) FROM mailboxes WHERE user_id = u.id), 1)),
+    next_email_id = 1 + coalesce((SELECT max(m.email_id) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                                  WHERE b.user_id = u.id), 0);
+  UPDATE users SET changes_floor = modseq;
+  CREATE INDEX messages_email ON messages (mailbox_id, email_id);
+  CREATE INDEX messages_thread ON messages (mailbox_id, thread_id);
+
+  ALTER TABLE expunged DROP CONSTRAINT expunged_mailbox_id_fkey,
+    ADD COLUMN email_id bigint NOT NULL DEFAULT 0,
+    ADD COLUMN thread_id bigint NOT NULL DEFAULT 0,
+    ADD COLUMN created_modseq bigint NOT NULL DEFAULT 0;
+
+  CREATE TABLE mailbox_tombstones (
+    mailbox_id bigint PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_modseq bigint NOT NULL,
+    modseq bigint NOT NULL
+  );
+  CREATE INDEX mailbox_tombstones_user ON mailbox_tombstones (user_id, modseq);
+
+  CREATE TABLE thread_refs (
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    hash bigint NOT NULL,
+    thread_id bigint NOT NULL,
+    PRIMARY KEY (user_id, hash)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,6 +10,7 @@ import { PostgresAuthFailures } from "./auth-failures.js";
 import { PostgresBlobs } from "./blobs.js";
 import { PostgresDatabase, type PostgresDatabaseOptions } from "./database.js";
 import { PostgresDirectory } from "./directory.js";
+import { PostgresEmails } from "./emails.js";
 import type { NotifyEventBus } from "./events.js";
 import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
@@ -22,6 +23,7 @@ export class PostgresStore implements Store {
   readonly directory: PostgresDirectory;
   readonly mailboxes: PostgresMailboxes;
   readonly messages: PostgresMessages;
+  readonly emails: PostgresEmails;
   readonly blobs: PostgresBlobs;
   readonly queue: PostgresQueue;
   readonly locks: PostgresLocks;
@@ -37,6 +39,7 @@ export class PostgresStore implements Store {
     this.directory = new PostgresDirectory(this.database);
     this.mailboxes = new PostgresMailboxes(this.database);
     this.messages = new PostgresMessages(this.database);
+    this.emails = new PostgresEmails(this.database);
     this.blobs = new PostgresBlobs(this.database);
     this.queue = new PostgresQueue(this.database);
     this.locks = new PostgresLocks(this.database);

@@ -74,15 +74,24 @@ export class SqliteBlobs implements BlobStore {
     return this.finishedHeaders.get(id) ?? null;
   }
 
-  /** The body's row, written with its first reference, in the caller's transaction. */
-  insertMessageRow(blob: BlobRef): void {
+  /**
+   * The body's row, written with its first reference, in the caller's transaction; returns the header
+   * block it keeps (read back only when this process no longer remembers it).
+   */
+  insertMessageRow(blob: BlobRef): Buffer | null {
+    const header = this.headerOf(blob.id);
     this.database.run(
       "INSERT INTO messages (id, size, created_at, header) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
       blob.id,
       blob.size,
       Date.now(),
-      this.headerOf(blob.id),
+      header,
     );
+    if (header !== null) return header;
+    return this.database
+      .stmt("SELECT header FROM messages WHERE id = ?")
+      .pluck(true)
+      .get(blob.id) as Buffer | null;
   }
 
   readHeaderBlocks(messageIds: readonly string[]): Promise<Map<string, Buffer>> {

@@ -141,8 +141,9 @@ export class SqliteDirectory implements DirectoryStore {
         scram,
         Date.now(),
       )!;
+      // A new account's state is 1 (the column default), and its mailboxes are there from the start.
       for (const mailbox of DEFAULT_MAILBOXES)
-        insertMailbox(this.database, row.id, mailbox.name, mailbox.specialUse);
+        insertMailbox(this.database, row.id, mailbox.name, mailbox.specialUse, 1);
       effects.events.push({ kind: "mailboxes", userId: row.id });
       return toUser(row);
     });
@@ -195,9 +196,13 @@ export class SqliteDirectory implements DirectoryStore {
         user.id,
       );
       this.database.run(
-        "DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ?)",
+        `DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ?
+           UNION ALL SELECT mailbox_id FROM mailbox_tombstones WHERE user_id = ?)`,
+        user.id,
         user.id,
       );
+      this.database.run("DELETE FROM mailbox_tombstones WHERE user_id = ?", user.id);
+      this.database.run("DELETE FROM thread_refs WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM mailboxes WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM subscriptions WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM app_tokens WHERE user_id = ?", user.id);

@@ -3,12 +3,12 @@
 
 import type { Logger } from "pino";
 import { newQueueId } from "../ids.js";
+import { threadKeys } from "../threading.js";
 import type { DeliveryInput, DeliveryResult } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
 import { type Effects, emptyEffects, type SqliteDatabase } from "./database.js";
-import { allocate, insertEntry } from "./entries.js";
+import { allocate, assignThread, insertEntry } from "./entries.js";
 import { sqliteError } from "./errors.js";
-import { requireMailbox } from "./mailbox-rows.js";
 import { normalizeFlags } from "./validate.js";
 
 /** Deliveries committed together at most; the rest wait for the next group. */
@@ -99,30 +99,32 @@ export class GroupCommit {
   }
 
   private applyDelivery(input: DeliveryInput, effects: Effects): DeliveryResult {
-    this.blobs.insertMessageRow(input.blob);
+    const keys = threadKeys(this.blobs.insertMessageRow(input.blob));
     const internalDate = input.internalDate.getTime();
     const uids: DeliveryResult["uids"] = [];
+    /** A user reached in two mailboxes gets two emails of one thread. */
+    const threads = new Map<number, number>();
     for (const target of input.mailboxes) {
-      const mailbox = requireMailbox(this.database, target.mailboxId);
-      const { firstUid, modseq } = allocate(this.database, mailbox.id, 1);
-      insertEntry(
-        this.database,
-        mailbox.id,
-        firstUid,
-        input.blob.id,
-        normalizeFlags(target.flags ?? []),
+      const { userId, firstUid, modseq, firstEmailId } = allocate(this.database, target.mailboxId, 1, 1);
+      let threadId = threads.get(userId);
+      if (threadId === undefined) {
+        threadId = assignThread(this.database, userId, keys, firstEmailId);
+        threads.set(userId, threadId);
+      }
+      insertEntry(this.database, {
+        mailboxId: target.mailboxId,
+        uid: firstUid,
+        messageId: input.blob.id,
+        flags: normalizeFlags(target.flags ?? []),
         internalDate,
-        input.blob.size,
+        size: input.blob.size,
         modseq,
-      );
-      uids.push({ mailboxId: mailbox.id, uid: firstUid });
-      effects.events.push({
-        kind: "exists",
-        userId: mailbox.user_id,
-        mailboxId: mailbox.id,
-        uids: [firstUid],
-        modseq,
+        emailId: firstEmailId,
+        threadId,
+        createdModseq: modseq,
       });
+      uids.push({ mailboxId: target.mailboxId, uid: firstUid });
+      effects.events.push({ kind: "exists", userId, mailboxId: target.mailboxId, uids: [firstUid], modseq });
     }
     const queueIds: string[] = [];
     const now = Date.now();

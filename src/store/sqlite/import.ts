@@ -5,7 +5,9 @@
 import type Database from "better-sqlite3";
 import { isStoreId } from "../ids.js";
 import { invalid, requireCount, SPECIAL_USES } from "../input-checks.js";
+import { threadKeys } from "../threading.js";
 import {
+  type AccountCounters,
   type ExpungedUid,
   type ImportStore,
   type Mailbox,
@@ -16,6 +18,7 @@ import {
 } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
 import type { Effects, SqliteDatabase } from "./database.js";
+import { NEW_MAILBOX_ID } from "./mailbox-rows.js";
 import { type MailboxRow, toMailbox } from "./rows.js";
 import { normalizeFlags, normalizeMailboxName, requireDate, requireUids } from "./validate.js";
 
@@ -78,10 +81,20 @@ function importMailbox(context: SqliteImportContext, userId: number, input: Mail
   if (existing === undefined) {
     row = db
       .prepare(
-        `INSERT INTO mailboxes (user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        `INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next,
+                                highest_modseq, created_modseq)
+         VALUES (${NEW_MAILBOX_ID}, ?, ?, ?, ?, ?, ?, ?, (SELECT modseq FROM users WHERE id = ?)) RETURNING *`,
       )
-      .get(userId, name, input.specialUse, subscribed, uidValidity, uidNext, highestModseq) as MailboxRow;
+      .get(
+        userId,
+        name,
+        input.specialUse,
+        subscribed,
+        uidValidity,
+        uidNext,
+        highestModseq,
+        userId,
+      ) as MailboxRow;
   } else if (existing.uid_validity === uidValidity) {
     row = db
       .prepare(
@@ -127,28 +140,38 @@ function importMessages(
   const mailbox = requireMailbox(db, mailboxId);
   let maxUid = 0;
   let maxModseq = 0;
+  let maxEmailId = 0;
   const insertBody = db.prepare(
     "INSERT INTO messages (id, size, created_at, header) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
   );
-  const bodySize = db.prepare("SELECT size FROM messages WHERE id = ?");
+  const storedBody = db.prepare("SELECT size, header FROM messages WHERE id = ?");
+  // Imported history lies below the account's changes floor (importAccountCounters), so the creation
+  // MODSEQ only has to be no later than the entry's own.
   const upsert = db.prepare(
-    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq,
+                                   email_id, thread_id, created_modseq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
        seen = excluded.seen, internal_date = excluded.internal_date, size = excluded.size,
-       modseq = excluded.modseq`,
+       modseq = excluded.modseq, email_id = excluded.email_id, thread_id = excluded.thread_id,
+       created_modseq = excluded.created_modseq`,
+  );
+  const threadRef = db.prepare(
+    "INSERT INTO thread_refs (user_id, hash, thread_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
   );
   const unexpunge = db.prepare("DELETE FROM expunged WHERE mailbox_id = ? AND uid = ?");
   for (const message of messages) {
     const uid = requireCount(message?.uid, "a UID", 1);
     const modseq = requireCount(message.modseq, "a MODSEQ", 1);
+    const emailId = requireCount(message.emailId, "an email id", 1);
+    const threadId = requireCount(message.threadId, "a thread id", 1);
     const flags = normalizeFlags(message.flags);
     const internalDate = requireDate(message.internalDate, "the internal date").getTime();
     const id = message.blob?.id;
     if (typeof id !== "string" || !isStoreId(id)) invalid(`UID ${uid} needs a body reference`);
     // The file was written by a BlobWriter of this store; its row appears with the first reference.
     insertBody.run(id, message.blob.size, Date.now(), context.headerOf(id));
-    const stored = bodySize.get(id) as { size: number };
+    const stored = storedBody.get(id) as { size: number; header: Buffer | null };
     if (stored.size !== message.blob.size) {
       invalid(`message body ${id} has ${stored.size} bytes, not the ${message.blob.size} claimed`);
     }
@@ -161,14 +184,44 @@ function importMessages(
       internalDate,
       stored.size,
       modseq,
+      emailId,
+      threadId,
+      modseq,
     );
+    const own = threadKeys(stored.header).own;
+    if (own !== null) threadRef.run(mailbox.user_id, own, threadId);
     unexpunge.run(mailboxId, uid);
     maxUid = Math.max(maxUid, uid);
     maxModseq = Math.max(maxModseq, modseq);
+    maxEmailId = Math.max(maxEmailId, emailId);
   }
   db.prepare(
     "UPDATE mailboxes SET uid_next = max(uid_next, ?), highest_modseq = max(highest_modseq, ?) WHERE id = ?",
   ).run(maxUid + 1, maxModseq, mailbox.id);
+  raiseCounters(db, mailbox.user_id, maxModseq, maxEmailId + 1);
+}
+
+/** Keeps the account's MODSEQ at or above every mailbox's, and its next email id above every id. */
+function raiseCounters(db: Database.Database, userId: number, modseq: number, nextEmailId: number): void {
+  db.prepare(
+    "UPDATE users SET modseq = max(modseq, ?), next_email_id = max(next_email_id, ?) WHERE id = ?",
+  ).run(modseq, nextEmailId, userId);
+}
+
+function accountCounters(db: Database.Database, userId: number): AccountCounters {
+  const row = db.prepare("SELECT modseq, next_email_id FROM users WHERE id = ?").get(userId) as
+    | { modseq: number; next_email_id: number }
+    | undefined;
+  if (!row) throw new StoreError("not-found", `user ${userId} does not exist`);
+  return { modseq: row.modseq, nextEmailId: row.next_email_id };
+}
+
+function importAccountCounters(db: Database.Database, userId: number, counters: AccountCounters): void {
+  const modseq = requireCount(counters?.modseq, "the account MODSEQ", 1);
+  const nextEmailId = requireCount(counters.nextEmailId, "the next email id", 1);
+  accountCounters(db, userId);
+  raiseCounters(db, userId, modseq, nextEmailId);
+  db.prepare("UPDATE users SET changes_floor = modseq WHERE id = ?").run(userId);
 }
 
 function importExpunged(
@@ -178,13 +231,14 @@ function importExpunged(
 ): void {
   const { db } = context;
   if (!Array.isArray(expunged)) invalid("importExpunged needs a list of UIDs with MODSEQs");
-  requireMailbox(db, mailboxId);
+  const mailbox = requireMailbox(db, mailboxId);
   requireUids(expunged.map((entry) => entry?.uid));
   const remove = db.prepare(
     "DELETE FROM mailbox_messages WHERE mailbox_id = ? AND uid = ? RETURNING message_id",
   );
+  // Below the changes floor (importAccountCounters): the records need no email ids.
   const record = db.prepare(
-    `INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)
+    `INSERT INTO expunged (mailbox_id, uid, modseq, email_id, thread_id, created_modseq) VALUES (?, ?, ?, 0, 0, 0)
      ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`,
   );
   const bodies = new Set<string>();
@@ -199,6 +253,7 @@ function importExpunged(
   db.prepare(
     "UPDATE mailboxes SET highest_modseq = max(highest_modseq, ?), uid_next = max(uid_next, ?) WHERE id = ?",
   ).run(maxModseq, Math.max(0, ...expunged.map((entry) => entry.uid)) + 1, mailboxId);
+  raiseCounters(db, mailbox.user_id, maxModseq, 1);
   const drop = db.prepare(
     `DELETE FROM messages WHERE id = ?
        AND NOT EXISTS (SELECT 1 FROM mailbox_messages WHERE message_id = ?)
@@ -283,6 +338,14 @@ export class SqliteImports implements ImportStore {
 
   listExpunged(mailboxId: number): Promise<ExpungedUid[]> {
     return this.database.read(() => listExpunged(this.database.db, mailboxId));
+  }
+
+  accountCounters(userId: number): Promise<AccountCounters> {
+    return this.database.read(() => accountCounters(this.database.db, userId));
+  }
+
+  importAccountCounters(userId: number, counters: AccountCounters): Promise<void> {
+    return this.database.write(() => importAccountCounters(this.database.db, userId, counters));
   }
 
   importMailbox(userId: number, mailbox: MailboxImport): Promise<Mailbox> {

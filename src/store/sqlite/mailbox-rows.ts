@@ -14,11 +14,20 @@ function nextUidValidity(database: SqliteDatabase): number {
   )!.value;
 }
 
+/**
+ * The id a new mailbox gets: above every mailbox id a tombstone still names, since SQLite would hand out
+ * the highest deleted rowid again, and JMAP ids must not come back (RFC 8620 §1.2).
+ */
+export const NEW_MAILBOX_ID = `(SELECT max(coalesce((SELECT max(id) FROM mailboxes), 0),
+  coalesce((SELECT max(mailbox_id) FROM mailbox_tombstones), 0)) + 1)`;
+
+/** `modseq`: the account MODSEQ the mailbox is created at, its first HIGHESTMODSEQ. */
 export function insertMailbox(
   database: SqliteDatabase,
   userId: number,
   name: string,
   specialUse: SpecialUse | null,
+  modseq: number,
 ): MailboxRow {
   if (specialUse !== null && !SPECIAL_USES.has(specialUse)) {
     throw new StoreError("invalid", `"${String(specialUse)}" is not a special-use attribute of RFC 6154`);
@@ -30,12 +39,15 @@ export function insertMailbox(
   // mailboxes.ts).
   subscribe(database, userId, name);
   return database.get<MailboxRow>(
-    `INSERT INTO mailboxes (user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
-     VALUES (?, ?, ?, 1, ?, 1, 1) RETURNING *`,
+    `INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next,
+                            highest_modseq, created_modseq)
+     VALUES (${NEW_MAILBOX_ID}, ?, ?, ?, 1, ?, 1, ?, ?) RETURNING *`,
     userId,
     name,
     specialUse,
     nextUidValidity(database),
+    modseq,
+    modseq,
   )!;
 }
 

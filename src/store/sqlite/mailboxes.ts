@@ -8,9 +8,9 @@ import {
   StoreError,
 } from "../types.js";
 import type { SqliteDatabase } from "./database.js";
-import { copyWithin, expungeWithin } from "./entries.js";
+import { copyWithin, nextUserModseq, recordExpunged } from "./entries.js";
 import { insertMailbox, requireMailbox, subscribe } from "./mailbox-rows.js";
-import { type MailboxRow, toMailbox } from "./rows.js";
+import { type MailboxRow, type MessageRow, toMailbox } from "./rows.js";
 import { isInbox, normalizeMailboxName } from "./validate.js";
 
 /** Mailbox rows with `subscribed` read from the subscriptions table, which holds the truth since schema 3. */
@@ -79,7 +79,13 @@ export class SqliteMailboxes implements MailboxStore {
       if (!this.database.get("SELECT 1 FROM users WHERE id = ?", userId)) {
         throw new StoreError("not-found", `user ${userId} does not exist`);
       }
-      const row = insertMailbox(this.database, userId, normalized, specialUse);
+      const row = insertMailbox(
+        this.database,
+        userId,
+        normalized,
+        specialUse,
+        nextUserModseq(this.database, userId),
+      );
       effects.events.push({ kind: "mailboxes", userId });
       return toMailbox(row);
     });
@@ -92,15 +98,16 @@ export class SqliteMailboxes implements MailboxStore {
       const row = this.requireNamedMailbox(userId, source);
       if (this.mailboxRow(userId, target))
         throw new StoreError("exists", `mailbox "${target}" already exists`);
+      const modseq = nextUserModseq(this.database, userId);
       if (isInbox(source)) {
         // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name and leaves INBOX, empty,
         // in place; INBOX's inferior names are not renamed.
-        const created = insertMailbox(this.database, userId, target, null);
+        // The messages move: JMAP sees the same emails in a new mailbox.
+        const created = insertMailbox(this.database, userId, target, null, modseq);
         const uids = this.database
           .all<{ uid: number }>("SELECT uid FROM mailbox_messages WHERE mailbox_id = ?", row.id)
           .map((r) => r.uid);
-        copyWithin(this.database, row, uids, created, effects);
-        expungeWithin(this.database, row, uids, effects);
+        copyWithin(this.database, row, uids, created, effects, true);
       } else {
         if (target.startsWith(`${source}/`)) {
           throw new StoreError("invalid", `cannot rename "${source}" to "${target}", a name inside itself`);
@@ -115,11 +122,12 @@ export class SqliteMailboxes implements MailboxStore {
           if (this.mailboxRow(userId, renamed))
             throw new StoreError("exists", `mailbox "${renamed}" already exists`);
         }
-        this.database.run("UPDATE mailboxes SET name = ? WHERE id = ?", target, row.id);
+        const rename = "UPDATE mailboxes SET name = ?, highest_modseq = ? WHERE id = ?";
+        this.database.run(rename, target, modseq, row.id);
         const renames: Array<[string, string]> = [[source, target]];
         for (const inferior of inferiors) {
           const renamed = target + inferior.name.slice(source.length);
-          this.database.run("UPDATE mailboxes SET name = ? WHERE id = ?", renamed, inferior.id);
+          this.database.run(rename, renamed, modseq, inferior.id);
           renames.push([inferior.name, renamed]);
         }
         this.moveSubscriptions(userId, renames);
@@ -138,15 +146,23 @@ export class SqliteMailboxes implements MailboxStore {
         );
       }
       const row = this.requireNamedMailbox(userId, normalized);
-      const messageIds = this.database
-        .all<{ message_id: string }>(
-          "SELECT DISTINCT message_id FROM mailbox_messages WHERE mailbox_id = ?",
-          row.id,
-        )
-        .map((r) => r.message_id);
+      const modseq = nextUserModseq(this.database, userId);
+      const entries = this.database.all<MessageRow>(
+        "SELECT * FROM mailbox_messages WHERE mailbox_id = ?",
+        row.id,
+      );
+      // The entries stay as expunge records beside the tombstone, so JMAP clients learn they are gone.
+      recordExpunged(this.database, entries, modseq);
       this.database.run("DELETE FROM mailbox_messages WHERE mailbox_id = ?", row.id);
-      this.database.run("DELETE FROM expunged WHERE mailbox_id = ?", row.id);
       this.database.run("DELETE FROM mailboxes WHERE id = ?", row.id);
+      this.database.run(
+        "INSERT INTO mailbox_tombstones (mailbox_id, user_id, created_modseq, modseq) VALUES (?, ?, ?, ?)",
+        row.id,
+        userId,
+        row.created_modseq,
+        modseq,
+      );
+      const messageIds = new Set(entries.map((entry) => entry.message_id));
       this.database.dropUnreferenced(messageIds, effects);
       effects.events.push({ kind: "mailboxes", userId });
     });
@@ -161,6 +177,13 @@ export class SqliteMailboxes implements MailboxStore {
       }
       if (subscribed) subscribe(this.database, userId, normalized);
       else this.database.run("DELETE FROM subscriptions WHERE user_id = ? AND name = ?", userId, normalized);
+      // isSubscribed is a property of the JMAP Mailbox: the mailbox of that name, if any, changed.
+      this.database.run(
+        "UPDATE mailboxes SET highest_modseq = ? WHERE user_id = ? AND name = ?",
+        nextUserModseq(this.database, userId),
+        userId,
+        normalized,
+      );
       effects.events.push({ kind: "mailboxes", userId });
     });
   }

@@ -2,6 +2,7 @@
 // copied and moved. deliver() commits through the group commit (./group-commit.ts).
 
 import { checkListOptions } from "../list-options.js";
+import { threadKeys } from "../threading.js";
 import {
   type BlobRef,
   type CopyResult,
@@ -16,7 +17,7 @@ import {
 } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
 import type { SqliteDatabase } from "./database.js";
-import { allocate, copyWithin, entryRow, expungeWithin, insertEntry } from "./entries.js";
+import { allocate, assignThread, copyWithin, entryRow, expungeWithin, insertEntry } from "./entries.js";
 import type { GroupCommit } from "./group-commit.js";
 import { requireMailbox } from "./mailbox-rows.js";
 import { toMessage } from "./rows.js";
@@ -24,7 +25,8 @@ import { flagKey, normalizeFlags, requireDate, requireText, requireUids } from "
 
 /** Messages per listMessages statement: bounds the JSON text one page makes (about 100 bytes each). */
 const LIST_PAGE = 50_000;
-const LIST_COLUMNS = "json_array(uid, message_id, json(flags), internal_date, size, modseq)";
+const LIST_COLUMNS =
+  "json_array(uid, message_id, json(flags), internal_date, size, modseq, email_id, thread_id)";
 const LIST_PAGE_SQL = `SELECT json_group_array(${LIST_COLUMNS}) FROM (
   SELECT * FROM mailbox_messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?)`;
 // "+uid" keeps the changed-since query on the (mailbox_id, modseq) index: few rows change at a time.
@@ -39,6 +41,8 @@ type ListedRow = [
   internalDate: number,
   size: number,
   modseq: number,
+  emailId: number,
+  threadId: number,
 ];
 
 export class SqliteMessages implements MessageStore {
@@ -103,18 +107,20 @@ export class SqliteMessages implements MessageStore {
   private appendChecked(mailboxId: number, blob: BlobRef, normalizedFlags: string[], internalDate: Date) {
     return this.database.write((effects) => {
       const mailbox = requireMailbox(this.database, mailboxId);
-      this.blobs.insertMessageRow(blob);
-      const { firstUid, modseq } = allocate(this.database, mailbox.id, 1);
-      insertEntry(
-        this.database,
-        mailbox.id,
-        firstUid,
-        blob.id,
-        normalizedFlags,
-        internalDate.getTime(),
-        blob.size,
+      const keys = threadKeys(this.blobs.insertMessageRow(blob));
+      const { firstUid, modseq, firstEmailId } = allocate(this.database, mailbox.id, 1, 1);
+      insertEntry(this.database, {
+        mailboxId: mailbox.id,
+        uid: firstUid,
+        messageId: blob.id,
+        flags: normalizedFlags,
+        internalDate: internalDate.getTime(),
+        size: blob.size,
         modseq,
-      );
+        emailId: firstEmailId,
+        threadId: assignThread(this.database, mailbox.user_id, keys, firstEmailId),
+        createdModseq: modseq,
+      });
       effects.events.push({ kind: "exists", userId: mailbox.user_id, mailboxId, uids: [firstUid], modseq });
       return toMessage(entryRow(this.database, mailboxId, firstUid)!);
     }, true);
@@ -136,7 +142,7 @@ export class SqliteMessages implements MessageStore {
                 .get(mailboxId, low, uidTo, sinceModseq, LIST_PAGE)
         ) as string;
         const rows = JSON.parse(text) as ListedRow[];
-        for (const [uid, messageId, flags, internalDate, size, modseq] of rows) {
+        for (const [uid, messageId, flags, internalDate, size, modseq, emailId, threadId] of rows) {
           messages.push({
             mailboxId,
             uid,
@@ -145,6 +151,8 @@ export class SqliteMessages implements MessageStore {
             internalDate: new Date(internalDate),
             size,
             modseq,
+            emailId,
+            threadId,
           });
         }
         const last = rows.at(-1);
@@ -196,7 +204,7 @@ export class SqliteMessages implements MessageStore {
         changes.push({ uid, flags: next });
       }
       if (changes.length === 0) return { updated: [], modified };
-      const { modseq } = allocate(this.database, mailbox.id, 0);
+      const { modseq } = allocate(this.database, mailbox.id, 0, 0);
       for (const change of changes) {
         this.database.run(
           "UPDATE mailbox_messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
@@ -251,14 +259,7 @@ export class SqliteMessages implements MessageStore {
       const to = requireMailbox(this.database, toMailboxId);
       if (from.id === to.id)
         throw new StoreError("invalid", "cannot move messages into the mailbox they are in");
-      const result = copyWithin(this.database, from, requireUids(uids), to, effects);
-      expungeWithin(
-        this.database,
-        from,
-        result.mapping.map(([uid]) => uid),
-        effects,
-      );
-      return result;
+      return copyWithin(this.database, from, requireUids(uids), to, effects, true);
     });
   }
 }

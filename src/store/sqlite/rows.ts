@@ -46,6 +46,7 @@ export interface MailboxRow {
   uid_validity: number;
   uid_next: number;
   highest_modseq: number;
+  created_modseq: number;
 }
 export interface MessageRow {
   mailbox_id: number;
@@ -55,6 +56,9 @@ export interface MessageRow {
   internal_date: number;
   size: number;
   modseq: number;
+  email_id: number;
+  thread_id: number;
+  created_modseq: number;
 }
 export interface QueueRow {
   id: string;
@@ -103,6 +107,8 @@ export const toMessage = (row: MessageRow): MailboxMessage => ({
   internalDate: new Date(row.internal_date),
   size: row.size,
   modseq: row.modseq,
+  emailId: row.email_id,
+  threadId: row.thread_id,
 });
 export const toQueueEntry = (row: QueueRow): QueueEntry => ({
   id: row.id,

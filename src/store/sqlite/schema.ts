@@ -158,6 +158,65 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX uploads_expiry ON uploads(expires_at);
     `);
   },
+  (db) => {
+    // JMAP (RFC 8620/8621) groundwork. users.modseq: the account-wide MODSEQ every change of the user's
+    // mailboxes and messages takes, so it is the account's state; per-mailbox MODSEQs still only
+    // increase, which is all RFC 7162 asks. next_email_id: email ids, per user, never reused.
+    // changes_floor: the oldest state whose changes can be told; expunges before this schema recorded no
+    // email ids, so it starts at the state now. Each existing message is its own thread.
+    // expunged loses its foreign key: a deleted mailbox's entries stay as expunge records, next to the
+    // mailbox's tombstone, so Email/changes and Mailbox/changes can report them destroyed.
+    // thread_refs: a hash of each delivered message's Message-ID, per user, to its thread (threading.ts).
+    db.exec(`
+      ALTER TABLE users ADD COLUMN modseq INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE users ADD COLUMN next_email_id INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE users ADD COLUMN changes_floor INTEGER NOT NULL DEFAULT 0;
+      UPDATE users SET modseq = max(1, coalesce((SELECT max(highest_modseq) FROM mailboxes WHERE user_id = users.id), 1));
+      ALTER TABLE mailboxes ADD COLUMN created_modseq INTEGER NOT NULL DEFAULT 0;
+
+      ALTER TABLE mailbox_messages ADD COLUMN email_id INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE mailbox_messages ADD COLUMN thread_id INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE mailbox_messages ADD COLUMN created_modseq INTEGER NOT NULL DEFAULT 0;
+      UPDATE mailbox_messages SET email_id = numbered.n, thread_id = numbered.n, created_modseq = modseq
+        FROM (SELECT m.mailbox_id, m.uid,
+                     row_number() OVER (PARTITION BY b.user_id ORDER BY m.internal_date, m.mailbox_id, m.uid) AS n
+              FROM mailbox_messages m JOIN mailboxes b ON b.id = m.mailbox_id) AS numbered
+        WHERE mailbox_messages.mailbox_id = numbered.mailbox_id AND mailbox_messages.uid = numbered.uid;
+      UPDATE users SET changes_floor = modseq, next_email_id = 1 + coalesce((SELECT max(m.email_id)
+        FROM mailbox_messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = users.id), 0);
+      CREATE INDEX mailbox_messages_email ON mailbox_messages(mailbox_id, email_id);
+      CREATE INDEX mailbox_messages_thread ON mailbox_messages(mailbox_id, thread_id);
+
+      CREATE TABLE expunged_new (
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        email_id INTEGER NOT NULL,
+        thread_id INTEGER NOT NULL,
+        created_modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) STRICT;
+      INSERT INTO expunged_new SELECT mailbox_id, uid, modseq, 0, 0, 0 FROM expunged;
+      DROP TABLE expunged;
+      ALTER TABLE expunged_new RENAME TO expunged;
+      CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+
+      CREATE TABLE mailbox_tombstones (
+        mailbox_id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_modseq INTEGER NOT NULL,
+        modseq INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX mailbox_tombstones_user ON mailbox_tombstones(user_id, modseq);
+
+      CREATE TABLE thread_refs (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        hash INTEGER NOT NULL,
+        thread_id INTEGER NOT NULL,
+        PRIMARY KEY (user_id, hash)
+      ) STRICT, WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

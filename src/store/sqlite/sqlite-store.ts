@@ -13,6 +13,7 @@ import type { FileBlobStore, OrphanSweepResult } from "../blobs/file-blob-store.
 import type {
   BlobStore,
   DirectoryStore,
+  EmailStore,
   ImportStore,
   LockStore,
   MailboxEvents,
@@ -24,6 +25,7 @@ import type {
 import { SqliteBlobs } from "./blobs.js";
 import { SqliteDatabase } from "./database.js";
 import { SqliteDirectory } from "./directory.js";
+import { SqliteEmails } from "./emails.js";
 import { EventBus } from "./event-bus.js";
 import { GroupCommit } from "./group-commit.js";
 import { SqliteImports } from "./import.js";
@@ -45,6 +47,7 @@ export class SqliteStore implements Store {
   readonly directory: DirectoryStore;
   readonly mailboxes: MailboxStore;
   readonly messages: MessageStore;
+  readonly emails: EmailStore;
   readonly blobs: BlobStore;
   readonly queue: QueueStore;
   readonly locks: LockStore;
@@ -72,6 +75,7 @@ export class SqliteStore implements Store {
     this.directory = new SqliteDirectory(this.database);
     this.mailboxes = new SqliteMailboxes(this.database);
     this.messages = new SqliteMessages(this.database, blobs, this.groupCommit);
+    this.emails = new SqliteEmails(this.database);
     this.queue = new SqliteQueue(this.database);
     this.locks = new SqliteLocks(this.database);
     this.imports = new SqliteImports(this.database, blobs);
