@@ -32,6 +32,8 @@ export const clients = {
     package: "python3-dkim",
     file: "/usr/lib/python3/dist-packages/dkim/__init__.py",
   },
+  /** Pigeonhole's script tester, the reference the Sieve engine is compared with. */
+  sieveTest: { binary: "sieve-test", package: "dovecot-sieve" },
   swaks: { binary: "swaks", package: "swaks" },
 } satisfies Record<string, Client>;
 
