@@ -1,8 +1,12 @@
-// Email objects over JMAP against a real `mailroom serve` on both stores: Email/parse of an upload and of
-// an attached message by its part blob id, /download of a part's decoded bytes, and the argument errors.
+// Email objects over JMAP against a real `mailroom serve` on both stores: mail delivered by SMTP read with
+// Email/query, Email/get and Thread/get; changes made over IMAP (imapflow) seen in Email/changes and
+// Mailbox/changes; blobs byte-identical to IMAP's BODY[]; Email/parse of an upload and of an attached
+// message by its part blob id, /download of a part's decoded bytes, and the argument errors.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { ImapFlow } from "imapflow";
+import nodemailer from "nodemailer";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the assertions are the type check here
@@ -86,6 +90,168 @@ for (const backend of await integrationBackends()) {
     after(async () => {
       await server?.cleanup();
       await backend.release();
+    });
+
+    const deliver = async (message: Record<string, string>) => {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server.ports.smtp,
+        secure: false,
+        ignoreTLS: true,
+      });
+      await transport.sendMail({ from: "juergen@example.net", to: ADDRESS, ...message });
+      transport.close();
+    };
+    const imap = async () => {
+      const client = new ImapFlow({
+        host: "127.0.0.1",
+        port: server.ports.imap,
+        secure: false,
+        auth: { user: ADDRESS, pass: PASSWORD },
+        tls: { rejectUnauthorized: false },
+        logger: false,
+      });
+      await client.connect();
+      return client;
+    };
+
+    test("delivered mail: Email/query with collapseThreads, Email/get, Thread/get; blobs equal IMAP's BODY[]", async () => {
+      await deliver({ subject: "Plans", text: "first", messageId: "<plans-1@example.net>" });
+      await deliver({
+        subject: "Re: Plans",
+        text: "a reply",
+        messageId: "<plans-2@example.net>",
+        inReplyTo: "<plans-1@example.net>",
+        references: "<plans-1@example.net>",
+      });
+      await deliver({ subject: "Unrelated", text: "other", messageId: "<other@example.net>" });
+      const [mailboxes] = (await api([
+        ["Mailbox/get", { accountId, ids: null, properties: ["role", "totalEmails", "totalThreads"] }, "m"],
+      ])) as [Loose];
+      const inbox = (mailboxes[1].list as Loose[]).find((mailbox) => mailbox.role === "inbox") as Loose;
+      assert.equal(inbox.totalEmails, 3);
+      assert.equal(inbox.totalThreads, 2);
+
+      const responses = await api([
+        [
+          "Email/query",
+          {
+            accountId,
+            filter: { inMailbox: inbox.id },
+            sort: [{ property: "receivedAt", isAscending: false }],
+            collapseThreads: true,
+            calculateTotal: true,
+          },
+          "q",
+        ],
+        [
+          "Email/get",
+          {
+            accountId,
+            "#ids": { resultOf: "q", name: "Email/query", path: "/ids" },
+            properties: [
+              "subject",
+              "threadId",
+              "mailboxIds",
+              "keywords",
+              "preview",
+              "blobId",
+              "from",
+              "receivedAt",
+            ],
+          },
+          "g",
+        ],
+        [
+          "Thread/get",
+          { accountId, "#ids": { resultOf: "g", name: "Email/get", path: "/list/*/threadId" } },
+          "t",
+        ],
+      ]);
+      const [query, get, threads] = responses as [Loose, Loose, Loose];
+      assert.equal(query[1].total, 2);
+      assert.deepEqual(
+        (get[1].list as Loose[]).map((email) => email.subject),
+        ["Unrelated", "Re: Plans"],
+      );
+      const reply = get[1].list[1] as Loose;
+      assert.deepEqual(reply.mailboxIds, { [inbox.id]: true });
+      assert.deepEqual(reply.keywords, {});
+      assert.equal(reply.preview, "a reply");
+      assert.deepEqual(reply.from, [{ name: null, email: "juergen@example.net" }]);
+      assert.match(reply.receivedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      const thread = (threads[1].list as Loose[]).find((each) => each.id === reply.threadId) as Loose;
+      assert.equal(thread.emailIds.length, 2, JSON.stringify(threads[1]));
+      assert.equal(thread.emailIds[1], reply.id, "oldest first");
+
+      const download = await fetch(`${base}/jmap/download/${accountId}/${reply.blobId}/m.eml`, {
+        headers: auth,
+      });
+      const viaHttp = Buffer.from(await download.arrayBuffer());
+      const client = await imap();
+      try {
+        await client.mailboxOpen("INBOX");
+        const fetched = await client.fetchOne("2", { source: true });
+        assert.ok(fetched && fetched.source !== undefined);
+        assert.deepEqual(viaHttp, fetched.source);
+      } finally {
+        await client.logout();
+      }
+    });
+
+    test("IMAP changes show in Email/changes and Mailbox/changes; keywords map to flags; EXPUNGE is destroyed", async () => {
+      const [[, before]] = (await api([["Email/get", { accountId, ids: [], properties: ["id"] }, "s"]])) as [
+        [string, Loose],
+      ];
+      const since = before.state as string;
+      const [[, listed]] = (await api([
+        ["Email/query", { accountId, sort: [{ property: "subject" }] }, "q"],
+      ])) as [[string, Loose]];
+      const ids = listed.ids as string[];
+      const client = await imap();
+      try {
+        await client.mailboxOpen("INBOX");
+        await client.messageFlagsAdd("1", ["\\Flagged", "Work"]);
+        await client.messageFlagsAdd("3", ["\\Deleted"]);
+        await client.messageDelete("3");
+      } finally {
+        await client.logout();
+      }
+      const responses = await api([
+        ["Email/changes", { accountId, sinceState: since }, "c"],
+        ["Mailbox/changes", { accountId, sinceState: since }, "m"],
+        [
+          "Email/get",
+          {
+            accountId,
+            "#ids": { resultOf: "c", name: "Email/changes", path: "/updated" },
+            properties: ["keywords", "subject"],
+          },
+          "g",
+        ],
+        ["Email/changes", { accountId, sinceState: "s999999" }, "future"],
+        ["Email/changes", { accountId, sinceState: "not-a-state" }, "bad"],
+        ["Email/queryChanges", { accountId, sinceQueryState: since }, "qc"],
+      ]);
+      const [changes, mailboxChanges, updated, future, bad, queryChanges] = responses as Loose[];
+      assert.equal(changes?.[1].oldState, since);
+      assert.notEqual(changes?.[1].newState, since);
+      assert.equal(changes?.[1].updated.length, 1, JSON.stringify(changes));
+      assert.equal(changes?.[1].destroyed.length, 1, JSON.stringify(changes));
+      assert.ok(ids.includes(changes?.[1].destroyed[0]));
+      const flaggedId = changes?.[1].updated[0];
+      assert.deepEqual(updated?.[1].list[0].keywords, { $flagged: true, work: true });
+      assert.equal(updated?.[1].list[0].id, flaggedId);
+      assert.equal(mailboxChanges?.[1].updated.length, 1);
+      assert.equal(mailboxChanges?.[1].updatedProperties, null);
+      assert.equal(future?.[1].type, "cannotCalculateChanges");
+      assert.equal(bad?.[1].type, "cannotCalculateChanges");
+      assert.equal(queryChanges?.[1].type, "cannotCalculateChanges");
+      const [[, gone]] = (await api([
+        ["Email/get", { accountId, ids: [changes?.[1].destroyed[0], "Enope"] }, "x"],
+      ])) as [[string, Loose]];
+      assert.deepEqual(gone.list, []);
+      assert.equal(gone.notFound.length, 2);
     });
 
     test("Email/parse of an upload and of its attached message; /download of a part's decoded bytes", async () => {
