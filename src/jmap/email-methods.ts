@@ -84,7 +84,7 @@ export function emailGet(store: EmailJmapStore, maxObjects: number): Method {
     needsAccount: true,
     writes: false,
     async run(args, context) {
-      const wanted = readIds(args, maxObjects, "Email/get");
+      const wanted = readIds(args, maxObjects, "Email/get", context);
       const { properties, body } = readEmailArguments(args, GET_DEFAULTS);
       const userId = context.account.userId;
       let rows: MailboxMessage[];

@@ -5,6 +5,7 @@ import { CORE, type JmapLimits, MAIL } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
 import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
+import { emailSet } from "./email-set.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
 import { threadChanges, threadGet } from "./thread.js";
 import type { MethodRegistry } from "./types.js";
@@ -12,7 +13,7 @@ import { WEBSOCKET } from "./websocket.js";
 
 export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, WEBSOCKET]);
 
-export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails">;
+export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages">;
 
 export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([
@@ -26,6 +27,7 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Email/query", emailQuery(store)],
     ["Email/queryChanges", emailQueryChanges],
     ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
+    ["Email/set", emailSet(store, limits.maxObjectsInSet)],
     ["Thread/get", threadGet(store, limits.maxObjectsInGet)],
     ["Thread/changes", threadChanges(store)],
   ]);

@@ -17,7 +17,7 @@ export function threadGet(store: ThreadJmapStore, maxObjects: number): Method {
     writes: false,
     async run(args, context) {
       // RFC 8621 §3.1: there is no "all threads"; ids null returns none.
-      const wanted = readIds(args, maxObjects, "Thread/get") ?? [];
+      const wanted = readIds(args, maxObjects, "Thread/get", context) ?? [];
       const userId = context.account.userId;
       const numbers = wanted.map(parseThreadId).filter((id): id is number => id !== null);
       const [threads, modseq] = await Promise.all([

@@ -254,6 +254,112 @@ for (const backend of await integrationBackends()) {
       assert.equal(gone.notFound.length, 2);
     });
 
+    test("Email/set: a draft with an attachment, keywords and a move, destroy, and the SetErrors", async () => {
+      const [mailboxes] = (await api([
+        ["Mailbox/get", { accountId, ids: null, properties: ["role"] }, "m"],
+      ])) as [Loose];
+      const role = (name: string) =>
+        (mailboxes[1].list as Loose[]).find((mailbox) => mailbox.role === name)?.id as string;
+      const drafts = role("drafts");
+      const inbox = role("inbox");
+      const attachment = await upload(Buffer.from("attached notes\n"), "text/plain");
+      const responses = await api([
+        [
+          "Email/set",
+          {
+            accountId,
+            create: {
+              d1: {
+                mailboxIds: { [drafts]: true },
+                keywords: { $draft: true },
+                from: [{ name: "Alice", email: ADDRESS }],
+                to: [{ name: "Bob", email: "bob@example.net" }],
+                bcc: [{ email: "hidden@example.net" }],
+                subject: "Draft with notes",
+                textBody: [{ partId: "t", type: "text/plain" }],
+                bodyValues: { t: { value: "Here are my notes." } },
+                attachments: [{ blobId: attachment, type: "text/plain", name: "notes.txt" }],
+              },
+              bad: { mailboxIds: { [drafts]: true, [inbox]: true } },
+            },
+          },
+          "c",
+        ],
+        [
+          "Email/get",
+          {
+            accountId,
+            ids: ["#d1"],
+            properties: ["subject", "bcc", "keywords", "mailboxIds", "attachments", "preview"],
+          },
+          "g",
+        ],
+      ]);
+      const [set, get] = responses as [Loose, Loose];
+      const created = set[1].created.d1 as Loose;
+      assert.match(created.id, /^E\d+$/);
+      assert.equal(set[1].notCreated.bad.type, "tooManyMailboxes");
+      const draft = get[1].list[0] as Loose;
+      assert.equal(draft.subject, "Draft with notes");
+      assert.deepEqual(draft.bcc, [{ name: null, email: "hidden@example.net" }]);
+      assert.deepEqual(draft.keywords, { $draft: true });
+      assert.deepEqual(draft.mailboxIds, { [drafts]: true });
+      assert.equal(draft.preview, "Here are my notes.");
+      assert.equal(draft.attachments[0].name, "notes.txt");
+
+      const client = await imap();
+      try {
+        const lock = await client.getMailboxLock("Drafts");
+        try {
+          const message = await client.fetchOne("*", { flags: true, envelope: true });
+          assert.ok(message);
+          assert.equal(message.envelope?.subject, "Draft with notes");
+          assert.ok(message.flags?.has("\\Draft"));
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await client.logout();
+      }
+
+      const moved = await api([
+        [
+          "Email/set",
+          {
+            accountId,
+            update: {
+              [created.id]: {
+                "keywords/$seen": true,
+                [`mailboxIds/${drafts}`]: null,
+                [`mailboxIds/${inbox}`]: true,
+              },
+              Enothere: { "keywords/$seen": true },
+            },
+          },
+          "u",
+        ],
+        ["Email/get", { accountId, ids: [created.id], properties: ["keywords", "mailboxIds"] }, "g"],
+        ["Email/set", { accountId, update: { [created.id]: { subject: "changed" } } }, "bad"],
+        ["Email/set", { accountId, ifInState: "s1", destroy: [created.id] }, "stale"],
+      ]);
+      const [update, after, immutable, stale] = moved as [Loose, Loose, Loose, Loose];
+      assert.deepEqual(update[1].updated, { [created.id]: null });
+      assert.equal(update[1].notUpdated.Enothere.type, "notFound");
+      assert.deepEqual(after[1].list[0].keywords, { $draft: true, $seen: true });
+      assert.deepEqual(after[1].list[0].mailboxIds, { [inbox]: true }, "MOVE keeps the id");
+      assert.equal(immutable[1].notUpdated[created.id].type, "invalidProperties");
+      assert.deepEqual(immutable[1].notUpdated[created.id].properties, ["subject"]);
+      assert.equal(stale[0], "error");
+      assert.equal(stale[1].type, "stateMismatch");
+
+      const destroyed = await api([
+        ["Email/set", { accountId, destroy: [created.id] }, "d"],
+        ["Email/get", { accountId, ids: [created.id], properties: ["id"] }, "g"],
+      ]);
+      assert.deepEqual(destroyed[0]?.[1].destroyed, [created.id]);
+      assert.deepEqual(destroyed[1]?.[1].notFound, [created.id]);
+    });
+
     test("Email/parse of an upload and of its attached message; /download of a part's decoded bytes", async () => {
       const blobId = await upload(MESSAGE);
       const [[name, result]] = (await api([
