@@ -4,7 +4,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { MethodError } from "../jmap/errors.js";
-import type { MailboxJmapStore } from "../jmap/mailbox.js";
 import { parsePushParameters, pingFrame, pushStates, stateFrame } from "../jmap/push.js";
 import { watchStates } from "../jmap/state-watch.js";
 import type { AccountContext } from "../jmap/types.js";
@@ -13,7 +12,7 @@ import { problem } from "./problem.js";
 import { sendProblem } from "./respond.js";
 
 export interface PushDeps {
-  store: MailboxJmapStore & Pick<Store, "events">;
+  store: Pick<Store, "emails" | "events">;
   logger: Logger;
   /** How to end each open push channel, so a drain does not wait for clients that never hang up. */
   channels: Set<() => void>;

@@ -1,6 +1,8 @@
 // The capabilities mailroom offers and the limits it advertises in the session (RFC 8620 §2, RFC 8621
 // §1.3). Every advertised limit is enforced: the dispatcher, the methods or the HTTP adapter.
 
+import { SORT_PROPERTIES } from "./email-query.js";
+
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
 
@@ -33,12 +35,12 @@ export function coreCapability(limits: JmapLimits): Record<string, unknown> {
 /** RFC 8621 §1.3.1: the mail capability of an account. */
 export function mailAccountCapability(): Record<string, unknown> {
   return {
-    // null: no limit on how many mailboxes one email may be in.
-    maxMailboxesPerEmail: null,
+    // An email is one mailbox entry, as in IMAP (RFC 8621 §1.3.1 allows 1).
+    maxMailboxesPerEmail: 1,
     maxMailboxDepth: null,
     maxSizeMailboxName: 255,
     maxSizeAttachmentsPerEmail: 25 * 1024 * 1024,
-    emailQuerySortOptions: ["receivedAt"],
+    emailQuerySortOptions: [...SORT_PROPERTIES],
     mayCreateTopLevelMailbox: true,
   };
 }

@@ -26,6 +26,17 @@ function flag(args: JsonObject, key: string): boolean {
   return value;
 }
 
+/** RFC 8621 §4.2 and §4.9: the default properties run up to "attachments" in EMAIL_PROPERTIES' order. */
+function defaultsFrom(first: string): readonly string[] {
+  const all = [...EMAIL_PROPERTIES];
+  return all.slice(all.indexOf(first), all.indexOf("attachments") + 1);
+}
+
+/** Email/get's defaults: the store's properties and the parsed ones. */
+export const GET_DEFAULTS = defaultsFrom("id");
+/** Email/parse's: a parsed blob has no store properties (RFC 8621 §4.9). */
+export const PARSE_DEFAULTS = defaultsFrom("messageId");
+
 export interface EmailReadArguments {
   properties: string[];
   body: BodyArguments;

@@ -4,19 +4,10 @@
 import type { Store } from "../store/types.js";
 import { partBlobId, readUserBlob } from "./blob-parts.js";
 import { MAIL } from "./capabilities.js";
-import { EMAIL_PROPERTIES, parseEmail } from "./email/email.js";
-import { readEmailArguments } from "./email-arguments.js";
+import { parseEmail } from "./email/email.js";
+import { PARSE_DEFAULTS, readEmailArguments } from "./email-arguments.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import type { JsonObject, Method } from "./types.js";
-
-/**
- * RFC 8621 §4.9: the properties returned when the client names none — messageId through attachments,
- * which is how EMAIL_PROPERTIES lists them.
- */
-const PARSE_DEFAULTS = (() => {
-  const all = [...EMAIL_PROPERTIES];
-  return all.slice(all.indexOf("messageId"), all.indexOf("attachments") + 1);
-})();
 
 /** A parsed blob is in no mailbox and has no thread: these are null (§4.9). */
 const METADATA = new Set(["id", "threadId", "mailboxIds", "keywords", "receivedAt"]);

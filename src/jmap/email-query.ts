@@ -31,13 +31,14 @@ export interface EmailFacts {
   subject: string;
   /** The Date header in milliseconds; null when absent or unparseable. */
   sentAt: number | null;
-  hasAttachment: boolean;
   /** Every field of that name (case-insensitive), values unfolded and decoded. */
   header(name: string): string[];
 }
 
 export interface QuerySource {
   facts(email: QueryEmail): Promise<EmailFacts>;
+  /** RFC 8621 §4.1.4's hasAttachment, which needs the whole body structure. */
+  hasAttachment(email: QueryEmail): Promise<boolean>;
   /** The decoded text of the email's text parts (RFC 8621 §4.4.1 "body"). */
   bodyText(email: QueryEmail): Promise<string>;
 }
@@ -147,7 +148,7 @@ function conditionTest(key: string, value: Json, threads: Threads): Test {
     case "hasAttachment": {
       if (typeof value !== "boolean")
         throw new MethodError("unsupportedFilter", "hasAttachment must be true or false");
-      return async (email, source) => (await source.facts(email)).hasAttachment === value;
+      return async (email, source) => (await source.hasAttachment(email)) === value;
     }
     case "from":
     case "to":
@@ -350,8 +351,10 @@ export async function runEmailQuery(
   emails: readonly QueryEmail[],
   query: EmailQuery,
   source: QuerySource,
+  /** Every email of the account, when `emails` are only some (threads reach across mailboxes). */
+  threadMates: readonly QueryEmail[] = emails,
 ): Promise<string[]> {
-  const threads = threadsOf(emails);
+  const threads = threadsOf(threadMates);
   const test = compileFilter(query.filter, threads);
   const comparators = query.sort === undefined || query.sort === null ? [] : query.sort;
   if (!Array.isArray(comparators)) throw invalidArguments('"sort" must be an array of comparators or null');

@@ -1,20 +1,15 @@
-// Mailbox/get and Mailbox/query (RFC 8621 §2) over the store's mailboxes part.
-//
-// The state string is a hash of what the objects are made of (each mailbox's id, name, role, subscription
-// and HIGHESTMODSEQ, which every delivery, flag change and expunge raises), so it changes whenever a
-// Mailbox's properties can have changed. It will come from the account's change history (store.changes)
-// once that exists, and then Mailbox/changes can answer from it.
-//
-// Threads are not kept yet, so every email is its own thread: totalThreads = totalEmails.
+// Mailbox/get, Mailbox/query and Mailbox/changes (RFC 8621 §2) over the store's mailboxes part. The
+// state is the account's (ids.ts): every change to a mailbox or the messages in it raises it.
 
-import { createHash } from "node:crypto";
 import type { Mailbox, MailboxStatus, SpecialUse, Store } from "../store/types.js";
 import { MAIL } from "./capabilities.js";
+import { changesMethod } from "./changes.js";
 import { invalidArguments, MethodError } from "./errors.js";
+import { mailboxIdOf, stateOf } from "./ids.js";
 import { applyWindow, readWindow } from "./query-window.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
-export type MailboxJmapStore = Pick<Store, "mailboxes">;
+export type MailboxJmapStore = Pick<Store, "mailboxes" | "emails">;
 
 const ROLES: Readonly<Record<SpecialUse, string>> = {
   "\\Drafts": "drafts",
@@ -46,34 +41,13 @@ interface Loaded {
   state: string;
 }
 
-export function mailboxIdOf(mailbox: Pick<Mailbox, "id">): string {
-  return `M${mailbox.id}`;
-}
-
 async function load(store: MailboxJmapStore, userId: number): Promise<Loaded> {
-  const [mailboxes, subscriptions] = await Promise.all([
+  const [mailboxes, subscriptions, modseq] = await Promise.all([
     store.mailboxes.listMailboxes(userId),
     store.mailboxes.listSubscriptions(userId),
+    store.emails.accountState(userId),
   ]);
-  const subscribed = new Set(subscriptions);
-  const hash = createHash("sha256");
-  for (const mailbox of [...mailboxes].sort((a, b) => a.id - b.id)) {
-    hash.update(
-      JSON.stringify([
-        mailbox.id,
-        mailbox.name,
-        mailbox.specialUse,
-        mailbox.highestModseq,
-        subscribed.has(mailbox.name),
-      ]),
-    );
-  }
-  return { mailboxes, subscribed, state: hash.digest("base64url").slice(0, 16) };
-}
-
-/** The Mailbox state string of the user's account now (what Mailbox/get would return as `state`). */
-export async function mailboxState(store: MailboxJmapStore, userId: number): Promise<string> {
-  return (await load(store, userId)).state;
+  return { mailboxes, subscribed: new Set(subscriptions), state: stateOf(modseq) };
 }
 
 function roleOf(mailbox: Mailbox): string | null {
@@ -116,7 +90,32 @@ function views(loaded: Loaded): MailboxView[] {
   });
 }
 
-function toObject(view: MailboxView, status: MailboxStatus): Record<(typeof PROPERTIES)[number], Json> {
+interface ThreadCounts {
+  total: number;
+  unread: number;
+}
+
+/** RFC 8621 §2: threads with an email here, and those with an unread email here. */
+async function threadCounts(
+  store: MailboxJmapStore,
+  userId: number,
+  mailboxId: number,
+): Promise<ThreadCounts> {
+  const emails = await store.emails.listEmails(userId, { mailboxId });
+  const all = new Set<number>();
+  const unread = new Set<number>();
+  for (const email of emails) {
+    all.add(email.threadId);
+    if (!email.flags.some((flag) => flag.toLowerCase() === "\\seen")) unread.add(email.threadId);
+  }
+  return { total: all.size, unread: unread.size };
+}
+
+function toObject(
+  view: MailboxView,
+  status: MailboxStatus,
+  threads: ThreadCounts | null,
+): Record<(typeof PROPERTIES)[number], Json> {
   const isInbox = view.role === "inbox";
   return {
     id: mailboxIdOf(view.mailbox),
@@ -126,8 +125,8 @@ function toObject(view: MailboxView, status: MailboxStatus): Record<(typeof PROP
     sortOrder: 0,
     totalEmails: status.messages,
     unreadEmails: status.unseen,
-    totalThreads: status.messages,
-    unreadThreads: status.unseen,
+    totalThreads: threads?.total ?? null,
+    unreadThreads: threads?.unread ?? null,
     // The user owns every mailbox of their account; INBOX cannot be renamed away or deleted.
     myRights: {
       mayReadItems: true,
@@ -178,8 +177,15 @@ export function mailboxGet(store: MailboxJmapStore, maxObjectsInGet: number): Me
         wanted.map((view) => store.mailboxes.mailboxStatus(view.mailbox.id)),
       );
       const keep = properties === null ? null : new Set(["id", ...properties]);
+      // Counting threads reads every entry of the mailbox: only when asked for.
+      const countThreads = keep === null || keep.has("totalThreads") || keep.has("unreadThreads");
+      const threads = await Promise.all(
+        wanted.map((view) =>
+          countThreads ? threadCounts(store, context.account.userId, view.mailbox.id) : null,
+        ),
+      );
       const list = wanted.map((view, index) => {
-        const object = toObject(view, statuses[index] as MailboxStatus);
+        const object = toObject(view, statuses[index] as MailboxStatus, threads[index] ?? null);
         if (keep === null) return object;
         return Object.fromEntries(Object.entries(object).filter(([key]) => keep.has(key)));
       });
@@ -336,4 +342,14 @@ export function mailboxQuery(store: MailboxJmapStore): Method {
       };
     },
   };
+}
+
+export function mailboxChanges(store: MailboxJmapStore): Method {
+  return changesMethod({
+    type: "Mailbox",
+    idOf: (id) => mailboxIdOf({ id }),
+    changes: (userId, since, max) => store.emails.mailboxChanges(userId, since, max),
+    // Counts and names are not told apart: any property may have changed (RFC 8621 §2.2).
+    extra: { updatedProperties: null },
+  });
 }

@@ -3,19 +3,32 @@
 import type { Store } from "../store/types.js";
 import { CORE, type JmapLimits, MAIL } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
+import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
-import { mailboxGet, mailboxQuery } from "./mailbox.js";
+import { emailSet } from "./email-set.js";
+import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
+import { threadChanges, threadGet } from "./thread.js";
 import type { MethodRegistry } from "./types.js";
 import { WEBSOCKET } from "./websocket.js";
 
 export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, WEBSOCKET]);
 
-export function jmapMethods(store: Pick<Store, "mailboxes" | "blobs">, limits: JmapLimits): MethodRegistry {
+export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages">;
+
+export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([
     ["Core/echo", coreEcho],
     ["Blob/copy", blobCopy(store, limits.maxObjectsInSet)],
     ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
     ["Mailbox/query", mailboxQuery(store)],
+    ["Mailbox/changes", mailboxChanges(store)],
+    ["Email/get", emailGet(store, limits.maxObjectsInGet)],
+    ["Email/changes", emailChanges(store)],
+    ["Email/query", emailQuery(store)],
+    ["Email/queryChanges", emailQueryChanges],
     ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
+    ["Email/set", emailSet(store, limits.maxObjectsInSet)],
+    ["Thread/get", threadGet(store, limits.maxObjectsInGet)],
+    ["Thread/changes", threadChanges(store)],
   ]);
 }

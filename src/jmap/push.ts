@@ -1,21 +1,23 @@
 // Push without the HTTP: the states of the pushable types, and for EventSource (RFC 8620 §7.3) the
 // URL's parameters and the StateChange and ping events as text/event-stream frames.
 
+import type { Store } from "../store/types.js";
 import { MethodError } from "./errors.js";
-import { type MailboxJmapStore, mailboxState } from "./mailbox.js";
+import { stateOf } from "./ids.js";
 import type { States } from "./state-watch.js";
 
-/** Data types whose state this server can push; Mailbox for now. */
-export const PUSHABLE_TYPES: readonly string[] = ["Mailbox"];
+/** Data types whose state this server can push. */
+export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread"];
 
-/** The states of the given types (those this server pushes) for one account now. */
+/** The states of the given types (those this server pushes) for one account now: all one (ids.ts). */
 export async function pushStates(
-  store: MailboxJmapStore,
+  store: Pick<Store, "emails">,
   userId: number,
   types: ReadonlySet<string>,
 ): Promise<States> {
+  const state = stateOf(await store.emails.accountState(userId));
   const states: States = {};
-  if (types.has("Mailbox")) states.Mailbox = await mailboxState(store, userId);
+  for (const type of PUSHABLE_TYPES) if (types.has(type)) states[type] = state;
   return states;
 }
 

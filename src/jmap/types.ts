@@ -34,6 +34,11 @@ export interface MethodContext {
   account: AccountContext;
   /** The capabilities the request named in `using`. */
   using: ReadonlySet<string>;
+  /**
+   * Creation id → id of what /set and /import calls created, in this request and in the request's own
+   * createdIds (RFC 8620 §3.3); "#" + a creation id stands for the id in later arguments.
+   */
+  createdIds: Map<string, string>;
 }
 
 export interface Method {

@@ -1,8 +1,12 @@
-// Email objects over JMAP against a real `mailroom serve` on both stores: Email/parse of an upload and of
-// an attached message by its part blob id, /download of a part's decoded bytes, and the argument errors.
+// Email objects over JMAP against a real `mailroom serve` on both stores: mail delivered by SMTP read with
+// Email/query, Email/get and Thread/get; changes made over IMAP (imapflow) seen in Email/changes and
+// Mailbox/changes; blobs byte-identical to IMAP's BODY[]; Email/parse of an upload and of an attached
+// message by its part blob id, /download of a part's decoded bytes, and the argument errors.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { ImapFlow } from "imapflow";
+import nodemailer from "nodemailer";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the assertions are the type check here
@@ -86,6 +90,274 @@ for (const backend of await integrationBackends()) {
     after(async () => {
       await server?.cleanup();
       await backend.release();
+    });
+
+    const deliver = async (message: Record<string, string>) => {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server.ports.smtp,
+        secure: false,
+        ignoreTLS: true,
+      });
+      await transport.sendMail({ from: "juergen@example.net", to: ADDRESS, ...message });
+      transport.close();
+    };
+    const imap = async () => {
+      const client = new ImapFlow({
+        host: "127.0.0.1",
+        port: server.ports.imap,
+        secure: false,
+        auth: { user: ADDRESS, pass: PASSWORD },
+        tls: { rejectUnauthorized: false },
+        logger: false,
+      });
+      await client.connect();
+      return client;
+    };
+
+    test("delivered mail: Email/query with collapseThreads, Email/get, Thread/get; blobs equal IMAP's BODY[]", async () => {
+      await deliver({ subject: "Plans", text: "first", messageId: "<plans-1@example.net>" });
+      await deliver({
+        subject: "Re: Plans",
+        text: "a reply",
+        messageId: "<plans-2@example.net>",
+        inReplyTo: "<plans-1@example.net>",
+        references: "<plans-1@example.net>",
+      });
+      await deliver({ subject: "Unrelated", text: "other", messageId: "<other@example.net>" });
+      const [mailboxes] = (await api([
+        ["Mailbox/get", { accountId, ids: null, properties: ["role", "totalEmails", "totalThreads"] }, "m"],
+      ])) as [Loose];
+      const inbox = (mailboxes[1].list as Loose[]).find((mailbox) => mailbox.role === "inbox") as Loose;
+      assert.equal(inbox.totalEmails, 3);
+      assert.equal(inbox.totalThreads, 2);
+
+      const responses = await api([
+        [
+          "Email/query",
+          {
+            accountId,
+            filter: { inMailbox: inbox.id },
+            sort: [{ property: "receivedAt", isAscending: false }],
+            collapseThreads: true,
+            calculateTotal: true,
+          },
+          "q",
+        ],
+        [
+          "Email/get",
+          {
+            accountId,
+            "#ids": { resultOf: "q", name: "Email/query", path: "/ids" },
+            properties: [
+              "subject",
+              "threadId",
+              "mailboxIds",
+              "keywords",
+              "preview",
+              "blobId",
+              "from",
+              "receivedAt",
+            ],
+          },
+          "g",
+        ],
+        [
+          "Thread/get",
+          { accountId, "#ids": { resultOf: "g", name: "Email/get", path: "/list/*/threadId" } },
+          "t",
+        ],
+      ]);
+      const [query, get, threads] = responses as [Loose, Loose, Loose];
+      assert.equal(query[1].total, 2);
+      assert.deepEqual(
+        (get[1].list as Loose[]).map((email) => email.subject),
+        ["Unrelated", "Re: Plans"],
+      );
+      const reply = get[1].list[1] as Loose;
+      assert.deepEqual(reply.mailboxIds, { [inbox.id]: true });
+      assert.deepEqual(reply.keywords, {});
+      assert.equal(reply.preview, "a reply");
+      assert.deepEqual(reply.from, [{ name: null, email: "juergen@example.net" }]);
+      assert.match(reply.receivedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      const thread = (threads[1].list as Loose[]).find((each) => each.id === reply.threadId) as Loose;
+      assert.equal(thread.emailIds.length, 2, JSON.stringify(threads[1]));
+      assert.equal(thread.emailIds[1], reply.id, "oldest first");
+
+      const download = await fetch(`${base}/jmap/download/${accountId}/${reply.blobId}/m.eml`, {
+        headers: auth,
+      });
+      const viaHttp = Buffer.from(await download.arrayBuffer());
+      const client = await imap();
+      try {
+        await client.mailboxOpen("INBOX");
+        const fetched = await client.fetchOne("2", { source: true });
+        assert.ok(fetched && fetched.source !== undefined);
+        assert.deepEqual(viaHttp, fetched.source);
+      } finally {
+        await client.logout();
+      }
+    });
+
+    test("IMAP changes show in Email/changes and Mailbox/changes; keywords map to flags; EXPUNGE is destroyed", async () => {
+      const [[, before]] = (await api([["Email/get", { accountId, ids: [], properties: ["id"] }, "s"]])) as [
+        [string, Loose],
+      ];
+      const since = before.state as string;
+      const [[, listed]] = (await api([
+        ["Email/query", { accountId, sort: [{ property: "subject" }] }, "q"],
+      ])) as [[string, Loose]];
+      const ids = listed.ids as string[];
+      const client = await imap();
+      try {
+        await client.mailboxOpen("INBOX");
+        await client.messageFlagsAdd("1", ["\\Flagged", "Work"]);
+        await client.messageFlagsAdd("3", ["\\Deleted"]);
+        await client.messageDelete("3");
+      } finally {
+        await client.logout();
+      }
+      const responses = await api([
+        ["Email/changes", { accountId, sinceState: since }, "c"],
+        ["Mailbox/changes", { accountId, sinceState: since }, "m"],
+        [
+          "Email/get",
+          {
+            accountId,
+            "#ids": { resultOf: "c", name: "Email/changes", path: "/updated" },
+            properties: ["keywords", "subject"],
+          },
+          "g",
+        ],
+        ["Email/changes", { accountId, sinceState: "s999999" }, "future"],
+        ["Email/changes", { accountId, sinceState: "not-a-state" }, "bad"],
+        ["Email/queryChanges", { accountId, sinceQueryState: since }, "qc"],
+      ]);
+      const [changes, mailboxChanges, updated, future, bad, queryChanges] = responses as Loose[];
+      assert.equal(changes?.[1].oldState, since);
+      assert.notEqual(changes?.[1].newState, since);
+      assert.equal(changes?.[1].updated.length, 1, JSON.stringify(changes));
+      assert.equal(changes?.[1].destroyed.length, 1, JSON.stringify(changes));
+      assert.ok(ids.includes(changes?.[1].destroyed[0]));
+      const flaggedId = changes?.[1].updated[0];
+      assert.deepEqual(updated?.[1].list[0].keywords, { $flagged: true, work: true });
+      assert.equal(updated?.[1].list[0].id, flaggedId);
+      assert.equal(mailboxChanges?.[1].updated.length, 1);
+      assert.equal(mailboxChanges?.[1].updatedProperties, null);
+      assert.equal(future?.[1].type, "cannotCalculateChanges");
+      assert.equal(bad?.[1].type, "cannotCalculateChanges");
+      assert.equal(queryChanges?.[1].type, "cannotCalculateChanges");
+      const [[, gone]] = (await api([
+        ["Email/get", { accountId, ids: [changes?.[1].destroyed[0], "Enope"] }, "x"],
+      ])) as [[string, Loose]];
+      assert.deepEqual(gone.list, []);
+      assert.equal(gone.notFound.length, 2);
+    });
+
+    test("Email/set: a draft with an attachment, keywords and a move, destroy, and the SetErrors", async () => {
+      const [mailboxes] = (await api([
+        ["Mailbox/get", { accountId, ids: null, properties: ["role"] }, "m"],
+      ])) as [Loose];
+      const role = (name: string) =>
+        (mailboxes[1].list as Loose[]).find((mailbox) => mailbox.role === name)?.id as string;
+      const drafts = role("drafts");
+      const inbox = role("inbox");
+      const attachment = await upload(Buffer.from("attached notes\n"), "text/plain");
+      const responses = await api([
+        [
+          "Email/set",
+          {
+            accountId,
+            create: {
+              d1: {
+                mailboxIds: { [drafts]: true },
+                keywords: { $draft: true },
+                from: [{ name: "Alice", email: ADDRESS }],
+                to: [{ name: "Bob", email: "bob@example.net" }],
+                bcc: [{ email: "hidden@example.net" }],
+                subject: "Draft with notes",
+                textBody: [{ partId: "t", type: "text/plain" }],
+                bodyValues: { t: { value: "Here are my notes." } },
+                attachments: [{ blobId: attachment, type: "text/plain", name: "notes.txt" }],
+              },
+              bad: { mailboxIds: { [drafts]: true, [inbox]: true } },
+            },
+          },
+          "c",
+        ],
+        [
+          "Email/get",
+          {
+            accountId,
+            ids: ["#d1"],
+            properties: ["subject", "bcc", "keywords", "mailboxIds", "attachments", "preview"],
+          },
+          "g",
+        ],
+      ]);
+      const [set, get] = responses as [Loose, Loose];
+      const created = set[1].created.d1 as Loose;
+      assert.match(created.id, /^E\d+$/);
+      assert.equal(set[1].notCreated.bad.type, "tooManyMailboxes");
+      const draft = get[1].list[0] as Loose;
+      assert.equal(draft.subject, "Draft with notes");
+      assert.deepEqual(draft.bcc, [{ name: null, email: "hidden@example.net" }]);
+      assert.deepEqual(draft.keywords, { $draft: true });
+      assert.deepEqual(draft.mailboxIds, { [drafts]: true });
+      assert.equal(draft.preview, "Here are my notes.");
+      assert.equal(draft.attachments[0].name, "notes.txt");
+
+      const client = await imap();
+      try {
+        const lock = await client.getMailboxLock("Drafts");
+        try {
+          const message = await client.fetchOne("*", { flags: true, envelope: true });
+          assert.ok(message);
+          assert.equal(message.envelope?.subject, "Draft with notes");
+          assert.ok(message.flags?.has("\\Draft"));
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await client.logout();
+      }
+
+      const moved = await api([
+        [
+          "Email/set",
+          {
+            accountId,
+            update: {
+              [created.id]: {
+                "keywords/$seen": true,
+                [`mailboxIds/${drafts}`]: null,
+                [`mailboxIds/${inbox}`]: true,
+              },
+              Enothere: { "keywords/$seen": true },
+            },
+          },
+          "u",
+        ],
+        ["Email/get", { accountId, ids: [created.id], properties: ["keywords", "mailboxIds"] }, "g"],
+        ["Email/set", { accountId, update: { [created.id]: { subject: "changed" } } }, "bad"],
+        ["Email/set", { accountId, ifInState: "s1", destroy: [created.id] }, "stale"],
+      ]);
+      const [update, after, immutable, stale] = moved as [Loose, Loose, Loose, Loose];
+      assert.deepEqual(update[1].updated, { [created.id]: null });
+      assert.equal(update[1].notUpdated.Enothere.type, "notFound");
+      assert.deepEqual(after[1].list[0].keywords, { $draft: true, $seen: true });
+      assert.deepEqual(after[1].list[0].mailboxIds, { [inbox]: true }, "MOVE keeps the id");
+      assert.equal(immutable[1].notUpdated[created.id].type, "invalidProperties");
+      assert.deepEqual(immutable[1].notUpdated[created.id].properties, ["subject"]);
+      assert.equal(stale[0], "error");
+      assert.equal(stale[1].type, "stateMismatch");
+
+      const destroyed = await api([
+        ["Email/set", { accountId, destroy: [created.id] }, "d"],
+        ["Email/get", { accountId, ids: [created.id], properties: ["id"] }, "g"],
+      ]);
+      assert.deepEqual(destroyed[0]?.[1].destroyed, [created.id]);
+      assert.deepEqual(destroyed[1]?.[1].notFound, [created.id]);
     });
 
     test("Email/parse of an upload and of its attached message; /download of a part's decoded bytes", async () => {

@@ -15,7 +15,7 @@ import type { Json } from "../../src/jmap/types.js";
 const day = (n: number) => Date.UTC(2026, 0, n);
 
 interface Fixture extends QueryEmail {
-  facts: Omit<EmailFacts, "header"> & { headers: Record<string, string[]> };
+  facts: Omit<EmailFacts, "header"> & { headers: Record<string, string[]>; hasAttachment: boolean };
   body: string;
 }
 
@@ -109,6 +109,9 @@ const source: QuerySource & { factReads: number } = {
       ...fixture.facts,
       header: (name: string) => fixture.facts.headers[name.toLowerCase()] ?? [],
     };
+  },
+  async hasAttachment(row) {
+    return (row as Fixture).facts.hasAttachment;
   },
   async bodyText(row) {
     return (row as Fixture).body;

@@ -1,5 +1,6 @@
 // Mailbox/get and Mailbox/query (RFC 8621 §2) over a fake mailboxes part: roles from SPECIAL-USE, the
-// hierarchy from "/" names, counts from the status, subscriptions, the state string, and query paging.
+// hierarchy from "/" names, counts from the status and the entries' threads, subscriptions, the account's
+// state string, and query paging.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -15,13 +16,23 @@ const account: AccountContext = {
   isReadOnly: false,
   capabilities: new Set([CORE, MAIL]),
 };
-const context: MethodContext = { account, using: new Set([CORE, MAIL]) };
+const context: MethodContext = { account, using: new Set([CORE, MAIL]), createdIds: new Map() };
 
 function fakeStore() {
   const rows: Mailbox[] = [];
   const statuses = new Map<number, MailboxStatus>();
   const subscriptions = new Set<string>();
+  const entries = new Map<number, Array<{ threadId: number; flags: string[] }>>();
+  const account = { modseq: 1 };
   const add = (id: number, name: string, specialUse: SpecialUse | null = null, messages = 0, unseen = 0) => {
+    // Each email its own thread, the first `unseen` of them unread.
+    entries.set(
+      id,
+      Array.from({ length: messages }, (_, index) => ({
+        threadId: id * 100 + index,
+        flags: index < unseen ? [] : ["\\Seen"],
+      })),
+    );
     rows.push({
       id,
       userId: 7,
@@ -41,8 +52,13 @@ function fakeStore() {
       listSubscriptions: async () => [...subscriptions].sort(),
       mailboxStatus: async (id: number) => statuses.get(id) as MailboxStatus,
     },
+    emails: {
+      accountState: async () => account.modseq,
+      listEmails: async (_userId: number, filter: { mailboxId: number }) =>
+        entries.get(filter.mailboxId) ?? [],
+    },
   } as unknown as MailboxJmapStore;
-  return { store, rows, statuses, subscriptions, add };
+  return { store, rows, statuses, subscriptions, add, account, entries };
 }
 
 function standard() {
@@ -116,18 +132,20 @@ describe("Mailbox/get", () => {
     await assert.rejects(get(fake, { ids: ["M1", "M2", "M3", "M4"] }), { type: "requestTooLarge" });
   });
 
-  test("the state changes when a mailbox's MODSEQ, name or subscription changes, and only then", async () => {
+  test("the state is the account's MODSEQ; threads are counted from the entries, once per thread", async () => {
     const fake = standard();
     const first = (await get(fake)).state;
-    assert.equal((await get(fake)).state, first);
-    (fake.rows[0] as Mailbox).highestModseq = 2;
-    const second = (await get(fake)).state;
-    assert.notEqual(second, first);
-    fake.subscriptions.add("Trash");
-    const third = (await get(fake)).state;
-    assert.notEqual(third, second);
-    (fake.rows[3] as Mailbox).name = "Work";
-    assert.notEqual((await get(fake)).state, third);
+    assert.equal(first, "s1");
+    fake.account.modseq = 9;
+    assert.equal((await get(fake)).state, "s9");
+    fake.entries.set(4, [
+      { threadId: 1, flags: ["\\Seen"] },
+      { threadId: 1, flags: [] },
+      { threadId: 2, flags: ["\\Seen"] },
+    ]);
+    const [projects] = (await get(fake, { ids: ["M4"], properties: ["totalThreads", "unreadThreads"] }))
+      .list as JsonObject[];
+    assert.deepEqual(projects, { id: "M4", totalThreads: 2, unreadThreads: 1 });
   });
 });
 

@@ -10,16 +10,16 @@ const parse = (query: string) => parsePushParameters(new URLSearchParams(query))
 describe("push parameters and frames", () => {
   test("types (* or a list, unknown ones dropped), closeafter, and a ping clamped to 10..600 s", () => {
     assert.deepEqual(parse("types=*&closeafter=state&ping=0"), {
-      types: new Set(["Mailbox"]),
+      types: new Set(["Mailbox", "Email", "Thread"]),
       closeAfterState: true,
       ping: 0,
     });
-    assert.deepEqual(parse("types=Email,Mailbox&closeafter=no&ping=1"), {
-      types: new Set(["Mailbox"]),
+    assert.deepEqual(parse("types=Email,Mailbox,EmailSubmission&closeafter=no&ping=1"), {
+      types: new Set(["Email", "Mailbox"]),
       closeAfterState: false,
       ping: 10,
     });
-    assert.deepEqual(parse("types=Email&ping=100000"), {
+    assert.deepEqual(parse("types=CalendarEvent&ping=100000"), {
       types: new Set(),
       closeAfterState: false,
       ping: 600,

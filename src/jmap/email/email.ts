@@ -112,6 +112,9 @@ const CONVENIENCE: ReadonlyMap<string, HeaderProperty> = new Map([
   ["sentAt", header("Date", "Date")],
 ]);
 
+/** The Email properties the header section alone determines (besides "header:…" ones). */
+export const HEADER_PROPERTIES: ReadonlySet<string> = new Set([...CONVENIENCE.keys(), "headers"]);
+
 export type EmailBodyValue = { value: string; isEncodingProblem: boolean; isTruncated: boolean };
 
 /** The body arguments of Email/get and Email/parse (RFC 8621 §4.2, §4.9). */

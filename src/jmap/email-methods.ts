@@ -1,0 +1,282 @@
+// Email/get, Email/changes, Email/query and Email/queryChanges (RFC 8621 §4.2–4.5) over the store's
+// emails part. An email is one mailbox entry (maxMailboxesPerEmail is 1); what its bytes say comes from
+// email/ — from the stored header block alone when only header properties are asked for, so a message
+// list never reads a body file.
+
+import type { MailboxMessage, Store } from "../store/types.js";
+import { partBlobId } from "./blob-parts.js";
+import { MAIL } from "./capabilities.js";
+import { changesMethod } from "./changes.js";
+import { EMAIL_PROPERTIES, HEADER_PROPERTIES, type ParsedEmail, parseEmail } from "./email/email.js";
+import { GET_DEFAULTS, readEmailArguments } from "./email-arguments.js";
+import {
+  type EmailFacts,
+  type FactAddress,
+  type QueryEmail,
+  type QuerySource,
+  runEmailQuery,
+} from "./email-query.js";
+import { invalidArguments, MethodError } from "./errors.js";
+import { readIds } from "./get-ids.js";
+import { emailIdOf, mailboxIdOf, parseEmailId, parseMailboxId, stateOf, threadIdOf } from "./ids.js";
+import { keywordOf, keywordsOf } from "./keywords.js";
+import { applyWindow, readWindow } from "./query-window.js";
+import type { Json, JsonObject, Method } from "./types.js";
+
+export type EmailJmapStore = Pick<Store, "emails" | "blobs">;
+
+/** Properties the store knows without the message's bytes: the first seven EMAIL_PROPERTIES list. */
+const STORE_PROPERTIES = new Set([...EMAIL_PROPERTIES].slice(0, 7));
+
+/**
+ * RFC 8620 §1.4 UTCDate, to the second: IMAP's INTERNALDATE has no fractions, and both protocols show
+ * one receivedAt.
+ */
+export function utcDate(date: Date): string {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
+function storeProperty(row: MailboxMessage, name: string): Json | undefined {
+  switch (name) {
+    case "id":
+      return emailIdOf(row.emailId);
+    case "blobId":
+      return row.messageId;
+    case "threadId":
+      return threadIdOf(row.threadId);
+    case "mailboxIds":
+      return { [mailboxIdOf({ id: row.mailboxId })]: true };
+    case "keywords":
+      return keywordsOf(row.flags);
+    case "size":
+      return row.size;
+    case "receivedAt":
+      return utcDate(row.internalDate);
+    default:
+      return undefined;
+  }
+}
+
+/** Bytes per message, header blocks where they suffice, in as few store round trips as there are kinds. */
+async function loadBytes(
+  store: EmailJmapStore,
+  rows: readonly MailboxMessage[],
+  headersOnly: boolean,
+): Promise<Map<string, Buffer>> {
+  const bytes = new Map<string, Buffer>();
+  if (headersOnly) {
+    for (const [id, block] of await store.blobs.readHeaderBlocks(rows.map((row) => row.messageId))) {
+      bytes.set(id, block);
+    }
+  }
+  for (const row of rows) {
+    if (!bytes.has(row.messageId)) bytes.set(row.messageId, await store.blobs.readBlobBytes(row.messageId));
+  }
+  return bytes;
+}
+
+const parsed = (row: MailboxMessage, bytes: Buffer): ParsedEmail =>
+  parseEmail(bytes, { partBlobId: (partId) => partBlobId(row.messageId, partId) });
+
+export function emailGet(store: EmailJmapStore, maxObjects: number): Method {
+  return {
+    capability: MAIL,
+    needsAccount: true,
+    writes: false,
+    async run(args, context) {
+      const wanted = readIds(args, maxObjects, "Email/get", context);
+      const { properties, body } = readEmailArguments(args, GET_DEFAULTS);
+      const userId = context.account.userId;
+      let rows: MailboxMessage[];
+      const notFound: string[] = [];
+      if (wanted !== null) {
+        const numbers = wanted.map(parseEmailId);
+        const found = await store.emails.getEmails(
+          userId,
+          numbers.filter((id): id is number => id !== null),
+        );
+        const byId = new Map(found.map((row) => [row.emailId, row]));
+        rows = [];
+        for (const [index, id] of wanted.entries()) {
+          const row = numbers[index] === null ? undefined : byId.get(numbers[index] as number);
+          if (row) rows.push(row);
+          else notFound.push(id);
+        }
+      } else {
+        rows = await store.emails.listEmails(userId);
+        if (rows.length > maxObjects) {
+          throw new MethodError(
+            "requestTooLarge",
+            `the account has ${rows.length} emails, more than ${maxObjects} (maxObjectsInGet); ask for ids from Email/query`,
+          );
+        }
+      }
+      const state = stateOf(await store.emails.accountState(userId));
+      const parsedNames = properties.filter((name) => !STORE_PROPERTIES.has(name));
+      const needsBytes = parsedNames.length > 0;
+      const headersOnly = parsedNames.every(
+        (name) => HEADER_PROPERTIES.has(name) || name.startsWith("header:"),
+      );
+      const bytes = needsBytes ? await loadBytes(store, rows, headersOnly) : new Map<string, Buffer>();
+      const list = rows.map((row) => {
+        const object: JsonObject = { id: emailIdOf(row.emailId) };
+        for (const name of properties) {
+          const value = storeProperty(row, name);
+          if (value !== undefined) object[name] = value;
+        }
+        const data = bytes.get(row.messageId);
+        if (data !== undefined) Object.assign(object, parsed(row, data).properties(parsedNames, body));
+        return object;
+      });
+      return { accountId: context.account.accountId, state, list, notFound };
+    },
+  };
+}
+
+export function emailChanges(store: EmailJmapStore): Method {
+  return changesMethod({
+    type: "Email",
+    idOf: emailIdOf,
+    changes: (userId, since, max) => store.emails.emailChanges(userId, since, max),
+  });
+}
+
+function asFactAddresses(value: Json | undefined): FactAddress[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((entry) => {
+    const address = (entry ?? {}) as { name?: string | null; email?: string | null };
+    return { name: address.name ?? null, email: address.email ?? null };
+  });
+}
+
+/** Facts for Email/query from header blocks (one round trip for all) and, for bodies, the whole message. */
+function querySource(store: EmailJmapStore, rows: readonly MailboxMessage[]): QuerySource {
+  const byEmail = new Map(rows.map((row) => [row.emailId, row]));
+  let headers: Promise<Map<string, Buffer>> | undefined;
+  const facts = new Map<number, Promise<EmailFacts>>();
+  const whole = new Map<number, Promise<ParsedEmail>>();
+  const message = (row: MailboxMessage) => {
+    let email = whole.get(row.emailId);
+    if (email === undefined) {
+      email = store.blobs.readBlobBytes(row.messageId).then((data) => parsed(row, data));
+      whole.set(row.emailId, email);
+    }
+    return email;
+  };
+  const rowOf = (email: QueryEmail) => byEmail.get(parseEmailId(email.id) as number) as MailboxMessage;
+  return {
+    facts(email) {
+      const row = rowOf(email);
+      let known = facts.get(row.emailId);
+      if (known === undefined) {
+        headers ??= store.blobs.readHeaderBlocks(rows.map((each) => each.messageId));
+        known = headers.then(async (blocks) => {
+          const block = blocks.get(row.messageId);
+          const header = block ? parsed(row, block) : await message(row);
+          const values = header.properties(["from", "to", "cc", "bcc", "subject", "sentAt"]);
+          const sentAt = typeof values.sentAt === "string" ? Date.parse(values.sentAt) : Number.NaN;
+          return {
+            from: asFactAddresses(values.from),
+            to: asFactAddresses(values.to),
+            cc: asFactAddresses(values.cc),
+            bcc: asFactAddresses(values.bcc),
+            subject: typeof values.subject === "string" ? values.subject : "",
+            sentAt: Number.isNaN(sentAt) ? null : sentAt,
+            header: (name: string) => {
+              const all = header.header(`header:${name}:asText:all`);
+              return Array.isArray(all) ? (all as string[]) : [];
+            },
+          };
+        });
+        facts.set(row.emailId, known);
+      }
+      return known;
+    },
+    async hasAttachment(email) {
+      return (await message(rowOf(email))).hasAttachment;
+    },
+    async bodyText(email) {
+      const values = (await message(rowOf(email))).bodyValues({ fetchAllBodyValues: true });
+      return Object.values(values)
+        .map((value) => value.value)
+        .join("\n");
+    },
+  };
+}
+
+export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes">): Method {
+  return {
+    capability: MAIL,
+    needsAccount: true,
+    writes: false,
+    async run(args, context) {
+      const window = readWindow(args);
+      const { filter, sort, collapseThreads } = args;
+      if (collapseThreads !== undefined && collapseThreads !== null && typeof collapseThreads !== "boolean") {
+        throw invalidArguments('"collapseThreads" must be true or false');
+      }
+      const userId = context.account.userId;
+      // A filter that is one mailbox (what a mail client's list asks) reads only that mailbox's entries.
+      const only =
+        filter !== null &&
+        typeof filter === "object" &&
+        !Array.isArray(filter) &&
+        typeof filter.inMailbox === "string"
+          ? parseMailboxId(filter.inMailbox)
+          : null;
+      const [rows, modseq] = await Promise.all([
+        store.emails.listEmails(userId, only === null ? undefined : { mailboxId: only }),
+        store.emails.accountState(userId),
+      ]);
+      const threadRows = only === null ? rows : await store.emails.listEmails(userId);
+      const emails: QueryEmail[] = rows.map(toQueryEmail);
+      const threadMates = only === null ? emails : threadRows.map(toQueryEmail);
+      const ids = await runEmailQuery(
+        emails,
+        {
+          ...(filter !== undefined ? { filter } : {}),
+          ...(sort !== undefined ? { sort } : {}),
+          collapseThreads: collapseThreads === true,
+        },
+        querySource(store, threadRows),
+        threadMates,
+      );
+      return {
+        accountId: context.account.accountId,
+        queryState: stateOf(modseq),
+        // Each answer is computed afresh; Email/queryChanges says so (RFC 8620 §5.6).
+        canCalculateChanges: false,
+        ...applyWindow(ids, window),
+      };
+    },
+  };
+}
+
+function toQueryEmail(row: MailboxMessage): QueryEmail {
+  const keywords = new Set<string>();
+  for (const flag of row.flags) {
+    const keyword = keywordOf(flag);
+    if (keyword !== null) keywords.add(keyword);
+  }
+  return {
+    id: emailIdOf(row.emailId),
+    threadId: threadIdOf(row.threadId),
+    mailboxId: mailboxIdOf({ id: row.mailboxId }),
+    receivedAt: row.internalDate.getTime(),
+    size: row.size,
+    keywords,
+  };
+}
+
+/** RFC 8620 §5.6 lets a server decline: every Email/query answer says canCalculateChanges false. */
+export const emailQueryChanges: Method = {
+  capability: MAIL,
+  needsAccount: true,
+  writes: false,
+  async run() {
+    throw new MethodError(
+      "cannotCalculateChanges",
+      "this server does not keep query results; run Email/query again",
+    );
+  },
+};
