@@ -13,6 +13,7 @@ import type {
   JmapRequest,
   JmapResponse,
   JsonObject,
+  MethodContext,
   MethodRegistry,
 } from "./types.js";
 
@@ -93,12 +94,13 @@ export function createDispatcher(options: DispatcherOptions) {
     }
 
     const using = new Set(request.using);
+    const createdIds = new Map(Object.entries(request.createdIds ?? {}));
     const responses: Invocation[] = [];
     for (const [name, args, callId] of request.methodCalls) {
       let answer: JsonObject;
       let answerName = name;
       try {
-        answer = await call(name, args, account, using, responses);
+        answer = await call(name, args, { account, using, createdIds }, responses);
       } catch (error) {
         answerName = "error";
         answer = methodErrorArguments(error, name);
@@ -109,18 +111,18 @@ export function createDispatcher(options: DispatcherOptions) {
       methodResponses: responses,
       sessionState: sessionState(account, limits),
     };
-    // No method creates anything yet, so the ids come back as they were sent (RFC 8620 §3.4).
-    if (request.createdIds !== undefined) response.createdIds = request.createdIds;
+    // RFC 8620 §3.4: only a request that sent createdIds gets them back, with this request's creations.
+    if (request.createdIds !== undefined) response.createdIds = Object.fromEntries(createdIds);
     return { kind: "response", response };
   }
 
   async function call(
     name: string,
     args: JsonObject,
-    account: AccountContext,
-    using: ReadonlySet<string>,
+    context: MethodContext,
     earlier: readonly Invocation[],
   ): Promise<JsonObject> {
+    const { account, using } = context;
     const method = methods.get(name);
     // RFC 8620 §3.6.2: a method of a capability the request did not name in "using" is unknown too.
     if (method === undefined || !using.has(method.capability)) {
@@ -146,7 +148,7 @@ export function createDispatcher(options: DispatcherOptions) {
         throw new MethodError("accountReadOnly", `account "${accountId}" is read-only`);
       }
     }
-    return method.run(resolved, { account, using });
+    return method.run(resolved, context);
   }
 
   function methodErrorArguments(error: unknown, name: string): JsonObject {

@@ -34,6 +34,11 @@ export interface MethodContext {
   account: AccountContext;
   /** The capabilities the request named in `using`. */
   using: ReadonlySet<string>;
+  /**
+   * Creation id → id of everything created so far in this request (RFC 8620 §3.3, §5.3), seeded from
+   * the request's createdIds: a /set adds what it creates, and "#creationId" in later calls names it.
+   */
+  createdIds: Map<string, string>;
 }
 
 export interface Method {

@@ -16,7 +16,7 @@ const account: AccountContext = {
   isReadOnly: false,
   capabilities: new Set([CORE, MAIL]),
 };
-const context: MethodContext = { account, using: new Set([CORE, MAIL]) };
+const context: MethodContext = { account, using: new Set([CORE, MAIL]), createdIds: new Map() };
 
 function fakeStore() {
   const rows: Mailbox[] = [];
