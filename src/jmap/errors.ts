@@ -37,7 +37,8 @@ export type MethodErrorType =
   | "unsupportedFilter"
   | "unsupportedSort"
   | "anchorNotFound"
-  | "cannotCalculateChanges";
+  | "cannotCalculateChanges"
+  | "stateMismatch";
 
 /** Thrown by a method (or the dispatcher for it): becomes ["error", {type, description}, callId]. */
 export class MethodError extends Error {

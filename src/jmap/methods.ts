@@ -6,6 +6,7 @@ import { blobCopy, coreEcho } from "./core.js";
 import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
+import { mailboxSet } from "./mailbox-set.js";
 import { threadChanges, threadGet } from "./thread.js";
 import type { MethodRegistry } from "./types.js";
 import { WEBSOCKET } from "./websocket.js";
@@ -21,6 +22,7 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
     ["Mailbox/query", mailboxQuery(store)],
     ["Mailbox/changes", mailboxChanges(store)],
+    ["Mailbox/set", mailboxSet(store, limits.maxObjectsInSet)],
     ["Email/get", emailGet(store, limits.maxObjectsInGet)],
     ["Email/changes", emailChanges(store)],
     ["Email/query", emailQuery(store)],
