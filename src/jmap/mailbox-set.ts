@@ -10,6 +10,7 @@ import { invalidArguments } from "./errors.js";
 import { mailboxIdOf } from "./ids.js";
 import { load, type MailboxView, ROLES, toObject, views } from "./mailbox.js";
 import {
+  attempt,
   checkState,
   invalidProperty,
   listOrNull,
@@ -17,7 +18,6 @@ import {
   readSetArguments,
   refuse,
   resolveId,
-  SetRefusal,
 } from "./set.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
@@ -264,14 +264,4 @@ export function mailboxSet(store: MailboxSetStore, maxObjectsInSet: number): Met
       };
     },
   };
-}
-
-/** Runs one create, update or destroy; its refusal goes into `failures` under its key. */
-async function attempt(failures: JsonObject, key: string, work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (error) {
-    if (!(error instanceof SetRefusal)) throw error;
-    failures[key] = error.error;
-  }
 }

@@ -3,6 +3,7 @@
 import type { Store } from "../store/types.js";
 import { CORE, type JmapLimits, MAIL } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
+import { emailImport } from "./email-import.js";
 import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
@@ -13,7 +14,7 @@ import { WEBSOCKET } from "./websocket.js";
 
 export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, WEBSOCKET]);
 
-export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails">;
+export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages">;
 
 export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([
@@ -28,6 +29,7 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Email/query", emailQuery(store)],
     ["Email/queryChanges", emailQueryChanges],
     ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
+    ["Email/import", emailImport(store, limits.maxObjectsInSet)],
     ["Thread/get", threadGet(store, limits.maxObjectsInGet)],
     ["Thread/changes", threadChanges(store)],
   ]);

@@ -25,7 +25,8 @@ export function invalidProperty(property: string, description: string): never {
   refuse("invalidProperties", description, [property]);
 }
 
-function objectMap(args: JsonObject, key: string): Map<string, JsonObject> {
+/** A map argument of objects (create, update, Email/import's emails); empty when null or absent. */
+export function objectMap(args: JsonObject, key: string): Map<string, JsonObject> {
   const value = args[key];
   if (value === undefined || value === null) return new Map();
   if (typeof value !== "object" || Array.isArray(value)) {
@@ -58,6 +59,15 @@ export function checkState(ifInState: string | null, state: string): void {
   }
 }
 
+export function checkSetSize(count: number, maxObjectsInSet: number, method: string): void {
+  if (count > maxObjectsInSet) {
+    throw new MethodError(
+      "requestTooLarge",
+      `${method} names ${count} objects; at most ${maxObjectsInSet} are allowed (maxObjectsInSet)`,
+    );
+  }
+}
+
 export interface SetArguments {
   ifInState: string | null;
   create: Map<string, JsonObject>;
@@ -77,13 +87,7 @@ export function readSetArguments(args: JsonObject, maxObjectsInSet: number, meth
     throw invalidArguments('"destroy" must be null or an array of ids');
   }
   const destroyed = [...new Set((destroy ?? []) as string[])];
-  const count = create.size + update.size + destroyed.length;
-  if (count > maxObjectsInSet) {
-    throw new MethodError(
-      "requestTooLarge",
-      `${method} names ${count} objects; at most ${maxObjectsInSet} are allowed (maxObjectsInSet)`,
-    );
-  }
+  checkSetSize(create.size + update.size + destroyed.length, maxObjectsInSet, method);
   return { ifInState: readIfInState(args), create, update, destroy: destroyed };
 }
 
@@ -102,4 +106,14 @@ export function orNull(map: JsonObject): JsonObject | null {
 
 export function listOrNull(list: Json[]): Json[] | null {
   return list.length > 0 ? list : null;
+}
+
+/** Runs one create, update or destroy; its refusal goes into `failures` under its key. */
+export async function attempt(failures: JsonObject, key: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!(error instanceof SetRefusal)) throw error;
+    failures[key] = error.error;
+  }
 }
