@@ -5,6 +5,8 @@ import { SORT_PROPERTIES } from "./email-query.js";
 
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
+/** RFC 8621 §1.3.2; only its Identity/get and Identity/changes are served so far. */
+export const SUBMISSION = "urn:ietf:params:jmap:submission";
 
 export interface JmapLimits {
   maxSizeUpload: number;
@@ -46,4 +48,9 @@ export function mailAccountCapability(): Record<string, unknown> {
     emailQuerySortOptions: [...SORT_PROPERTIES],
     mayCreateTopLevelMailbox: true,
   };
+}
+
+/** RFC 8621 §1.3.2: the submission capability of an account. */
+export function submissionAccountCapability(): Record<string, unknown> {
+  return { maxDelayedSend: 0, submissionExtensions: {} };
 }
