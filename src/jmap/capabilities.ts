@@ -5,6 +5,8 @@ import { SORT_PROPERTIES } from "./email-query.js";
 
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
+/** RFC 8621 §1.3.2; only its Identity/get and Identity/changes are served so far. */
+export const SUBMISSION = "urn:ietf:params:jmap:submission";
 
 export interface JmapLimits {
   maxSizeUpload: number;
@@ -32,15 +34,23 @@ export function coreCapability(limits: JmapLimits): Record<string, unknown> {
   };
 }
 
+/** Octets of a Mailbox's name (its own level, not the path above it), as Mailbox/set enforces. */
+export const MAX_MAILBOX_NAME_BYTES = 255;
+
 /** RFC 8621 §1.3.1: the mail capability of an account. */
 export function mailAccountCapability(): Record<string, unknown> {
   return {
     // An email is one mailbox entry, as in IMAP (RFC 8621 §1.3.1 allows 1).
     maxMailboxesPerEmail: 1,
     maxMailboxDepth: null,
-    maxSizeMailboxName: 255,
+    maxSizeMailboxName: MAX_MAILBOX_NAME_BYTES,
     maxSizeAttachmentsPerEmail: 25 * 1024 * 1024,
     emailQuerySortOptions: [...SORT_PROPERTIES],
     mayCreateTopLevelMailbox: true,
   };
+}
+
+/** RFC 8621 §1.3.2: the submission capability of an account. */
+export function submissionAccountCapability(): Record<string, unknown> {
+  return { maxDelayedSend: 0, submissionExtensions: {} };
 }

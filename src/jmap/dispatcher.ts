@@ -111,7 +111,7 @@ export function createDispatcher(options: DispatcherOptions) {
       methodResponses: responses,
       sessionState: sessionState(account, limits),
     };
-    // RFC 8620 §3.4: only a request that sent createdIds gets them back, with what it created added.
+    // RFC 8620 §3.4: only a request that sent createdIds gets them back, with this request's creations.
     if (request.createdIds !== undefined) response.createdIds = Object.fromEntries(createdIds);
     return { kind: "response", response };
   }

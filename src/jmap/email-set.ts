@@ -7,35 +7,19 @@ import { toCrlf } from "../mail/compose.js";
 import type { MailboxMessage, Store } from "../store/types.js";
 import { MAIL } from "./capabilities.js";
 import { HEADER_PROPERTIES } from "./email/email.js";
-import { MethodError } from "./errors.js";
-import { emailIdOf, parseEmailId, parseMailboxId, stateOf, threadIdOf } from "./ids.js";
+import { createdEmail } from "./email-import.js";
+import { parseEmailId, parseMailboxId, stateOf } from "./ids.js";
 import { flagOf, isValidKeyword, keywordOf } from "./keywords.js";
+import { attempt, checkState, readSetArguments, resolveId, SetRefusal, SetResults, setError } from "./set.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
 type EmailSetStore = Pick<Store, "emails" | "messages" | "mailboxes" | "blobs">;
 
-export interface SetError extends JsonObject {
-  type: string;
-  description: string;
-}
-
-function setError(type: string, description: string, properties?: string[]): SetError {
-  return { type, description, ...(properties ? { properties } : {}) };
-}
-
-class SetFailure extends Error {
-  constructor(readonly error: SetError) {
-    super(error.description);
-  }
-}
-
 const invalid = (property: string, why: string) =>
-  new SetFailure(setError("invalidProperties", `${property}: ${why}`, [property]));
+  new SetRefusal(setError("invalidProperties", `${property}: ${why}`, [property]));
 
 /** "#creationId" stands for what an earlier create in this request made (RFC 8620 §5.3). */
-function resolveId(id: string, context: MethodContext): string {
-  return id.startsWith("#") ? (context.createdIds.get(id.slice(1)) ?? id) : id;
-}
+const idIn = (id: string, context: MethodContext) => resolveId(id, context.createdIds) ?? id;
 
 function keywordSet(value: Json, property: string): Set<string> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -57,9 +41,9 @@ async function onlyMailbox(
   ids: Iterable<string>,
   context: MethodContext,
 ): Promise<number> {
-  const list = [...ids].map((id) => resolveId(id, context));
+  const list = [...ids].map((id) => idIn(id, context));
   if (list.length !== 1) {
-    throw new SetFailure(
+    throw new SetRefusal(
       setError("tooManyMailboxes", "an email is in exactly one mailbox here (maxMailboxesPerEmail 1)", [
         "mailboxIds",
       ]),
@@ -123,7 +107,7 @@ async function updateEmail(
   patch: Json,
 ): Promise<void> {
   if (patch === null || typeof patch !== "object" || Array.isArray(patch)) {
-    throw new SetFailure(setError("invalidPatch", "an update is a PatchObject"));
+    throw new SetRefusal(setError("invalidPatch", "an update is a PatchObject"));
   }
   const { keywords, mailboxIds } = applyPatch(row, patch);
   const target = await onlyMailbox(store, context.account.userId, mailboxIds, context);
@@ -215,7 +199,7 @@ async function composeEmail(store: EmailSetStore, userId: number, object: JsonOb
       if (typeof part?.blobId !== "string") throw invalid("attachments", "each attachment needs a blobId");
       const blob = await store.blobs.findReadableBlob(userId, part.blobId, now);
       if (blob === null)
-        throw new SetFailure({
+        throw new SetRefusal({
           ...setError("blobNotFound", `no blob ${part.blobId}`),
           notFound: [part.blobId],
         });
@@ -273,7 +257,7 @@ async function composeEmail(store: EmailSetStore, userId: number, object: JsonOb
 
 async function createEmail(store: EmailSetStore, context: MethodContext, object: Json): Promise<JsonObject> {
   if (object === null || typeof object !== "object" || Array.isArray(object)) {
-    throw new SetFailure(setError("invalidProperties", "an Email to create is an object"));
+    throw new SetRefusal(setError("invalidProperties", "an Email to create is an object"));
   }
   const userId = context.account.userId;
   const mailboxId = await onlyMailbox(store, userId, mailboxIdSet(object.mailboxIds ?? null), context);
@@ -299,21 +283,7 @@ async function createEmail(store: EmailSetStore, context: MethodContext, object:
     await writer.abort();
     throw error;
   }
-  return {
-    id: emailIdOf(added.emailId),
-    blobId: added.messageId,
-    threadId: threadIdOf(added.threadId),
-    size: added.size,
-  };
-}
-
-function objectArgument(args: JsonObject, key: string): JsonObject | null {
-  const value = args[key];
-  if (value === undefined || value === null) return null;
-  if (typeof value !== "object" || Array.isArray(value)) {
-    throw new MethodError("invalidArguments", `"${key}" must be an object or null`);
-  }
-  return value;
+  return createdEmail(added);
 }
 
 export function emailSet(store: EmailSetStore, maxObjects: number): Method {
@@ -322,98 +292,44 @@ export function emailSet(store: EmailSetStore, maxObjects: number): Method {
     needsAccount: true,
     writes: true,
     async run(args, context) {
-      const create = objectArgument(args, "create");
-      const update = objectArgument(args, "update");
-      const destroyList = args.destroy ?? null;
-      if (
-        destroyList !== null &&
-        (!Array.isArray(destroyList) || destroyList.some((id) => typeof id !== "string"))
-      ) {
-        throw new MethodError("invalidArguments", '"destroy" must be a list of ids or null');
-      }
-      const destroy = (destroyList ?? []) as string[];
-      const count = Object.keys(create ?? {}).length + Object.keys(update ?? {}).length + destroy.length;
-      if (count > maxObjects) {
-        throw new MethodError(
-          "requestTooLarge",
-          `at most ${maxObjects} objects per Email/set (maxObjectsInSet)`,
-        );
-      }
+      const { ifInState, create, update, destroy } = readSetArguments(args, maxObjects, "Email/set");
       const userId = context.account.userId;
       const oldState = stateOf(await store.emails.accountState(userId));
-      if (args.ifInState !== undefined && args.ifInState !== null && args.ifInState !== oldState) {
-        throw new MethodError(
-          "stateMismatch",
-          `the account is at ${oldState}, not ${String(args.ifInState)}`,
-        );
-      }
-      const created: JsonObject = {};
-      const notCreated: JsonObject = {};
-      const updated: JsonObject = {};
-      const notUpdated: JsonObject = {};
-      const destroyed: string[] = [];
-      const notDestroyed: JsonObject = {};
-      const attempt = async (onError: (error: SetError) => void, work: () => Promise<void>) => {
-        try {
-          await work();
-        } catch (error) {
-          if (!(error instanceof SetFailure)) throw error;
-          onError(error.error);
-        }
-      };
+      checkState(ifInState, oldState);
+      const results = new SetResults();
+      const { created, updated, destroyed, notCreated, notUpdated, notDestroyed } = results;
       const find = async (id: string): Promise<MailboxMessage> => {
-        const emailId = parseEmailId(resolveId(id, context));
+        const emailId = parseEmailId(idIn(id, context));
         const [row] = emailId === null ? [] : await store.emails.getEmails(userId, [emailId]);
-        if (row === undefined) throw new SetFailure(setError("notFound", `no email ${id}`));
+        if (row === undefined) throw new SetRefusal(setError("notFound", `no email ${id}`));
         return row;
       };
       // RFC 8620 §5.3: creates, then updates, then destroys.
-      for (const [creationId, object] of Object.entries(create ?? {})) {
-        await attempt(
-          (error) => {
-            notCreated[creationId] = error;
-          },
-          async () => {
-            created[creationId] = await createEmail(store, context, object);
-            context.createdIds.set(creationId, created[creationId].id as string);
-          },
-        );
+      for (const [creationId, object] of create) {
+        await attempt(notCreated, creationId, async () => {
+          const made = await createEmail(store, context, object);
+          created[creationId] = made;
+          context.createdIds.set(creationId, made.id as string);
+        });
       }
-      for (const [id, patch] of Object.entries(update ?? {})) {
-        await attempt(
-          (error) => {
-            notUpdated[id] = error;
-          },
-          async () => {
-            await updateEmail(store, context, await find(id), patch);
-            updated[id] = null;
-          },
-        );
+      for (const [id, patch] of update) {
+        await attempt(notUpdated, id, async () => {
+          await updateEmail(store, context, await find(id), patch);
+          updated[id] = null;
+        });
       }
       for (const id of destroy) {
-        await attempt(
-          (error) => {
-            notDestroyed[id] = error;
-          },
-          async () => {
-            const row = await find(id);
-            await store.messages.expunge(row.mailboxId, [row.uid]);
-            destroyed.push(id);
-          },
-        );
+        await attempt(notDestroyed, id, async () => {
+          const row = await find(id);
+          await store.messages.expunge(row.mailboxId, [row.uid]);
+          destroyed.push(id);
+        });
       }
-      const orNull = (object: JsonObject) => (Object.keys(object).length > 0 ? object : null);
-      return {
-        accountId: context.account.accountId,
+      return results.response(
+        context.account.accountId,
         oldState,
-        newState: stateOf(await store.emails.accountState(userId)),
-        created: orNull(created),
-        updated: orNull(updated),
-        destroyed: destroyed.length > 0 ? destroyed : null,
-        notCreated: orNull(notCreated),
-        notUpdated: orNull(notUpdated),
-        notDestroyed: orNull(notDestroyed),
-      };
+        stateOf(await store.emails.accountState(userId)),
+      );
     },
   };
 }

@@ -11,7 +11,7 @@ import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
 export type MailboxJmapStore = Pick<Store, "mailboxes" | "emails">;
 
-const ROLES: Readonly<Record<SpecialUse, string>> = {
+export const ROLES: Readonly<Record<SpecialUse, string>> = {
   "\\Drafts": "drafts",
   "\\Sent": "sent",
   "\\Trash": "trash",
@@ -35,13 +35,13 @@ const PROPERTIES = [
   "isSubscribed",
 ] as const;
 
-interface Loaded {
+export interface Loaded {
   mailboxes: Mailbox[];
   subscribed: Set<string>;
   state: string;
 }
 
-async function load(store: MailboxJmapStore, userId: number): Promise<Loaded> {
+export async function load(store: MailboxJmapStore, userId: number): Promise<Loaded> {
   const [mailboxes, subscriptions, modseq] = await Promise.all([
     store.mailboxes.listMailboxes(userId),
     store.mailboxes.listSubscriptions(userId),
@@ -68,7 +68,7 @@ function placeOf(
   return { name: mailbox.name, parent: null };
 }
 
-interface MailboxView {
+export interface MailboxView {
   mailbox: Mailbox;
   name: string;
   parent: Mailbox | null;
@@ -76,7 +76,7 @@ interface MailboxView {
   isSubscribed: boolean;
 }
 
-function views(loaded: Loaded): MailboxView[] {
+export function views(loaded: Loaded): MailboxView[] {
   const byName = new Map(loaded.mailboxes.map((mailbox) => [mailbox.name, mailbox]));
   return loaded.mailboxes.map((mailbox) => {
     const { name, parent } = placeOf(mailbox, byName);
@@ -90,7 +90,7 @@ function views(loaded: Loaded): MailboxView[] {
   });
 }
 
-interface ThreadCounts {
+export interface ThreadCounts {
   total: number;
   unread: number;
 }
@@ -111,7 +111,7 @@ async function threadCounts(
   return { total: all.size, unread: unread.size };
 }
 
-function toObject(
+export function toObject(
   view: MailboxView,
   status: MailboxStatus,
   threads: ThreadCounts | null,

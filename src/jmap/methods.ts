@@ -1,17 +1,20 @@
 // Every JMAP method mailroom serves, by name.
 
 import type { Store } from "../store/types.js";
-import { CORE, type JmapLimits, MAIL } from "./capabilities.js";
+import { CORE, type JmapLimits, MAIL, SUBMISSION } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
+import { emailImport } from "./email-import.js";
 import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
 import { emailSet } from "./email-set.js";
+import { identityChanges, identityGet } from "./identity.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
+import { mailboxSet } from "./mailbox-set.js";
 import { threadChanges, threadGet } from "./thread.js";
 import type { MethodRegistry } from "./types.js";
 import { WEBSOCKET } from "./websocket.js";
 
-export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, WEBSOCKET]);
+export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, SUBMISSION, WEBSOCKET]);
 
 export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages">;
 
@@ -22,13 +25,17 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
     ["Mailbox/query", mailboxQuery(store)],
     ["Mailbox/changes", mailboxChanges(store)],
+    ["Mailbox/set", mailboxSet(store, limits.maxObjectsInSet)],
     ["Email/get", emailGet(store, limits.maxObjectsInGet)],
     ["Email/changes", emailChanges(store)],
     ["Email/query", emailQuery(store)],
     ["Email/queryChanges", emailQueryChanges],
     ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
     ["Email/set", emailSet(store, limits.maxObjectsInSet)],
+    ["Email/import", emailImport(store, limits.maxObjectsInSet)],
     ["Thread/get", threadGet(store, limits.maxObjectsInGet)],
     ["Thread/changes", threadChanges(store)],
+    ["Identity/get", identityGet(limits.maxObjectsInGet)],
+    ["Identity/changes", identityChanges],
   ]);
 }

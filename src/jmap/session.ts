@@ -2,7 +2,15 @@
 // everything else in it, so it changes exactly when the session does.
 
 import { createHash } from "node:crypto";
-import { CORE, coreCapability, type JmapLimits, MAIL, mailAccountCapability } from "./capabilities.js";
+import {
+  CORE,
+  coreCapability,
+  type JmapLimits,
+  MAIL,
+  mailAccountCapability,
+  SUBMISSION,
+  submissionAccountCapability,
+} from "./capabilities.js";
 import type { AccountContext } from "./types.js";
 import { WEBSOCKET, websocketCapability } from "./websocket.js";
 
@@ -15,10 +23,12 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
   const accountCapabilities: Record<string, unknown> = {};
   if (account.capabilities.has(CORE)) accountCapabilities[CORE] = {};
   if (account.capabilities.has(MAIL)) accountCapabilities[MAIL] = mailAccountCapability();
+  if (account.capabilities.has(SUBMISSION)) accountCapabilities[SUBMISSION] = submissionAccountCapability();
   const session = {
     capabilities: {
       [CORE]: coreCapability(limits),
       [MAIL]: {},
+      [SUBMISSION]: {},
       // ws:// or wss:// as the client reached us: the same origin, so the same credentials and policy.
       [WEBSOCKET]: websocketCapability(`${urls.base.replace(/^http/, "ws")}/jmap/ws`),
     },
@@ -30,7 +40,7 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
         accountCapabilities,
       },
     },
-    primaryAccounts: { [MAIL]: account.accountId },
+    primaryAccounts: { [MAIL]: account.accountId, [SUBMISSION]: account.accountId },
     username: account.address,
     apiUrl: `${urls.base}/jmap/api/`,
     downloadUrl: `${urls.base}/jmap/download/{accountId}/{blobId}/{name}?accept={type}`,

@@ -35,8 +35,8 @@ export interface MethodContext {
   /** The capabilities the request named in `using`. */
   using: ReadonlySet<string>;
   /**
-   * Creation id → id of what /set and /import calls created, in this request and in the request's own
-   * createdIds (RFC 8620 §3.3); "#" + a creation id stands for the id in later arguments.
+   * Creation id → id of everything created so far in this request (RFC 8620 §3.3, §5.3), seeded from
+   * the request's createdIds: a /set adds what it creates, and "#creationId" in later calls names it.
    */
   createdIds: Map<string, string>;
 }

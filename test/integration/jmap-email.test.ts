@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+import { jmapUser } from "./jmap-helpers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the assertions are the type check here
 type Loose = Record<string, any>;
@@ -67,24 +67,14 @@ for (const backend of await integrationBackends()) {
       assert.equal(response.status, 200);
       return ((await response.json()) as Loose).methodResponses as Loose[];
     };
-    const upload = async (bytes: Buffer, type = "message/rfc822") => {
-      const response = await fetch(`${base}/jmap/upload/${accountId}/`, {
-        method: "POST",
-        headers: { ...auth, "Content-Type": type },
-        body: bytes,
-      });
-      assert.equal(response.status, 201);
-      return ((await response.json()) as { blobId: string }).blobId;
-    };
+    const user = jmapUser(() => server, ADDRESS, PASSWORD);
+    const upload = (bytes: Buffer, type?: string) => user.upload(accountId, bytes, type);
 
     before(async () => {
       server = await startTestServer(backend.store ? { store: backend.store } : {});
       base = `http://127.0.0.1:${server.ports.http}`;
-      assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
-      const added = await server.cli(["user", "add", ADDRESS, "--password-stdin"], `${PASSWORD}\n`);
-      assert.equal(added.code, 0, added.stderr);
-      const session = (await (await fetch(`${base}/.well-known/jmap`, { headers: auth })).json()) as Loose;
-      accountId = session.primaryAccounts[MAIL];
+      await user.add();
+      accountId = (await user.session()).primaryAccounts[MAIL];
     });
 
     after(async () => {
@@ -102,18 +92,7 @@ for (const backend of await integrationBackends()) {
       await transport.sendMail({ from: "juergen@example.net", to: ADDRESS, ...message });
       transport.close();
     };
-    const imap = async () => {
-      const client = new ImapFlow({
-        host: "127.0.0.1",
-        port: server.ports.imap,
-        secure: false,
-        auth: { user: ADDRESS, pass: PASSWORD },
-        tls: { rejectUnauthorized: false },
-        logger: false,
-      });
-      await client.connect();
-      return client;
-    };
+    const imap = user.imap;
 
     test("delivered mail: Email/query with collapseThreads, Email/get, Thread/get; blobs equal IMAP's BODY[]", async () => {
       await deliver({ subject: "Plans", text: "first", messageId: "<plans-1@example.net>" });

@@ -36,6 +36,16 @@ const methods = new Map<string, Method>([
   ["Broken/get", method({ run: () => Promise.reject(new Error("disk on fire at /var/secret/path")) })],
   ["Away/get", method({ run: () => Promise.reject(new StoreError("unavailable", "db down")) })],
   ["Refuse/get", method({ run: () => Promise.reject(new MethodError("forbidden", "not yours")) })],
+  [
+    "Make/set",
+    method({
+      writes: true,
+      run: async (args, context) => {
+        context.createdIds.set(String(args.cid), `id-${String(args.cid)}`);
+        return { seen: Object.fromEntries(context.createdIds) };
+      },
+    }),
+  ],
 ]);
 
 const dispatcher = createDispatcher({
@@ -190,5 +200,25 @@ describe("JMAP dispatcher", () => {
     );
     assert.notEqual(other.sessionState, response.sessionState);
     assert.equal("createdIds" in other, false);
+  });
+
+  test("a method's creations reach later calls and the response's createdIds (RFC 8620 §3.4)", async () => {
+    const response = await respond({
+      using: [CORE, MAIL],
+      methodCalls: [
+        ["Make/set", { accountId: "A1", cid: "a" }, "0"],
+        ["Make/set", { accountId: "A1", cid: "b" }, "1"],
+      ],
+      createdIds: { old: "id-old" },
+    });
+    assert.deepEqual(response.methodResponses[1]?.[1], {
+      seen: { old: "id-old", a: "id-a", b: "id-b" },
+    });
+    assert.deepEqual(response.createdIds, { old: "id-old", a: "id-a", b: "id-b" });
+    const without = await respond({
+      using: [CORE, MAIL],
+      methodCalls: [["Make/set", { accountId: "A1", cid: "a" }, "0"]],
+    });
+    assert.equal("createdIds" in without, false);
   });
 });

@@ -4,19 +4,12 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CORE, MAIL } from "../../src/jmap/capabilities.js";
 import { type MailboxJmapStore, mailboxGet, mailboxQuery } from "../../src/jmap/mailbox.js";
-import type { AccountContext, JsonObject, MethodContext } from "../../src/jmap/types.js";
+import type { JsonObject } from "../../src/jmap/types.js";
 import type { Mailbox, MailboxStatus, SpecialUse } from "../../src/store/types.js";
+import { mailboxRow, methodContext } from "./fixtures.js";
 
-const account: AccountContext = {
-  accountId: "A7",
-  userId: 7,
-  address: "a@example.org",
-  isReadOnly: false,
-  capabilities: new Set([CORE, MAIL]),
-};
-const context: MethodContext = { account, using: new Set([CORE, MAIL]), createdIds: new Map() };
+const context = methodContext();
 
 function fakeStore() {
   const rows: Mailbox[] = [];
@@ -33,16 +26,7 @@ function fakeStore() {
         flags: index < unseen ? [] : ["\\Seen"],
       })),
     );
-    rows.push({
-      id,
-      userId: 7,
-      name,
-      specialUse,
-      subscribed: true,
-      uidValidity: 1,
-      uidNext: 1,
-      highestModseq: 1,
-    });
+    rows.push(mailboxRow(id, name, specialUse));
     statuses.set(id, { messages, unseen, size: 0, uidNext: 1, uidValidity: 1, highestModseq: 1 });
     subscriptions.add(name);
   };
