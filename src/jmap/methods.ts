@@ -10,6 +10,7 @@ import { emailSet } from "./email-set.js";
 import { identityChanges, identityGet } from "./identity.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
 import { mailboxSet } from "./mailbox-set.js";
+import { searchSnippetGet } from "./search-snippet.js";
 import { threadChanges, threadGet } from "./thread.js";
 import type { MethodRegistry } from "./types.js";
 import { WEBSOCKET } from "./websocket.js";
@@ -33,6 +34,7 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
     ["Email/set", emailSet(store, limits.maxObjectsInSet)],
     ["Email/import", emailImport(store, limits.maxObjectsInSet)],
+    ["SearchSnippet/get", searchSnippetGet(store, limits.maxObjectsInGet)],
     ["Thread/get", threadGet(store, limits.maxObjectsInGet)],
     ["Thread/changes", threadChanges(store)],
     ["Identity/get", identityGet(limits.maxObjectsInGet)],

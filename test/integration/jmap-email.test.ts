@@ -178,6 +178,28 @@ for (const backend of await integrationBackends()) {
       }
     });
 
+    test("SearchSnippet/get marks the searched words in subject and body of what Email/query found", async () => {
+      const responses = await api([
+        ["Email/query", { accountId, filter: { text: "reply" } }, "q"],
+        [
+          "SearchSnippet/get",
+          {
+            accountId,
+            filter: { text: "reply" },
+            "#emailIds": { resultOf: "q", name: "Email/query", path: "/ids" },
+          },
+          "s",
+        ],
+        ["SearchSnippet/get", { accountId, filter: { subject: "plans" }, emailIds: ["Enope"] }, "n"],
+      ]);
+      const [query, snippets, missing] = responses as [Loose, Loose, Loose];
+      assert.equal(query[1].ids.length, 1);
+      assert.deepEqual(snippets[1].list, [
+        { emailId: query[1].ids[0], subject: null, preview: "a <mark>reply</mark>" },
+      ]);
+      assert.deepEqual(missing[1].notFound, ["Enope"]);
+    });
+
     test("IMAP changes show in Email/changes and Mailbox/changes; keywords map to flags; EXPUNGE is destroyed", async () => {
       const [[, before]] = (await api([["Email/get", { accountId, ids: [], properties: ["id"] }, "s"]])) as [
         [string, Loose],
