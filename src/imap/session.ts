@@ -249,6 +249,7 @@ export class ImapSession implements ImapContext {
       "CONDSTORE",
       "QRESYNC",
       "BINARY",
+      "OBJECTID",
       "UTF8=ACCEPT",
       `APPENDLIMIT=${this.maxMessageSize}`,
     );
@@ -598,8 +599,12 @@ export class ImapSession implements ImapContext {
         }
       }
       case "CREATE":
-        await mailboxes.create(this, command.mailbox);
-        return this.ok(tag, [], "CREATE completed");
+        return this.ok(
+          tag,
+          [],
+          "CREATE completed",
+          `MAILBOXID (${await mailboxes.create(this, command.mailbox)})`,
+        );
       case "DELETE":
         await mailboxes.remove(this, command.mailbox);
         return this.ok(tag, [], "DELETE completed");

@@ -1,25 +1,10 @@
-// The ids and state strings JMAP clients see (RFC 8620 §1.2: 1-255 characters of A-Za-z0-9-_). Each kind
-// has its own letter, so an id handed to the wrong method is simply not found, and the numbers behind
-// them stay the store's.
+// The ids and state strings JMAP clients see: the object ids IMAP shows too (mail/object-ids.ts), read
+// back into the store's numbers, and the one state string. An id handed to the wrong method is simply
+// not found, since each kind has its own letter.
 
-import type { Mailbox } from "../store/types.js";
+import { numberAfter } from "../mail/object-ids.js";
 
-export function mailboxIdOf(mailbox: Pick<Mailbox, "id">): string {
-  return `M${mailbox.id}`;
-}
-
-export function emailIdOf(emailId: number): string {
-  return `E${emailId}`;
-}
-
-export function threadIdOf(threadId: number): string {
-  return `T${threadId}`;
-}
-
-function numberAfter(prefix: string, id: string): number | null {
-  if (!id.startsWith(prefix) || !/^\d{1,15}$/.test(id.slice(1))) return null;
-  return Number(id.slice(1));
-}
+export { emailIdOf, mailboxIdOf, threadIdOf } from "../mail/object-ids.js";
 
 export const parseMailboxId = (id: string) => numberAfter("M", id);
 export const parseEmailId = (id: string) => numberAfter("E", id);

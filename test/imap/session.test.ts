@@ -149,10 +149,36 @@ describe("authenticated", () => {
     assert.match(await driver.command('l LIST "" ""'), /\* LIST \(\\Noselect\) "\/" ""/);
   });
 
+  test("OBJECTID (RFC 8474): CREATE and STATUS name the mailbox id, SELECT says it, FETCH gives email and thread ids", async () => {
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    assert.match(await driver.command("c CAPABILITY"), / OBJECTID /);
+    const created = /MAILBOXID \((M\d+)\)/.exec(await driver.command("a CREATE Objects"))?.[1];
+    assert.ok(created);
+    assert.equal(
+      await driver.command("b STATUS Objects (MAILBOXID MESSAGES)"),
+      `* STATUS "Objects" (MAILBOXID (${created}) MESSAGES 0)\r\nb OK STATUS completed\r\n`,
+    );
+    const message = "Subject: one\r\n\r\nbody\r\n";
+    for (const tag of ["p", "q"]) {
+      assert.match(
+        await driver.command(`${tag} APPEND INBOX {${message.length}+}\r\n${message}`),
+        /OK \[APPENDUID/,
+      );
+    }
+    const selected = await driver.command("d SELECT INBOX");
+    const inbox = /\* OK \[MAILBOXID \((M\d+)\)\]/.exec(selected)?.[1];
+    assert.ok(inbox && inbox !== created, selected);
+    const fetched = await driver.command("e FETCH 1:* (EMAILID THREADID)");
+    const ids = [...fetched.matchAll(/EMAILID \((E\d+)\) THREADID \((T\d+)\)/g)];
+    assert.ok(ids.length >= 2, fetched);
+    assert.equal(new Set(ids.map((match) => match[1])).size, ids.length, "each email its own id");
+  });
+
   test('"~" starts no literal in a mailbox name; LIST patterns of atom-specials are answered', async () => {
     const driver = new SessionDriver(fixture);
     await driver.login();
-    assert.equal(await driver.command("a CREATE ~foo"), "a OK CREATE completed\r\n");
+    assert.match(await driver.command("a CREATE ~foo"), /^a OK \[MAILBOXID \(M\d+\)\] CREATE completed\r\n$/);
     assert.equal(
       await driver.command('b LIST "" ~foo'),
       '* LIST (\\HasNoChildren) "/" "~foo"\r\nb OK LIST completed\r\n',

@@ -178,6 +178,34 @@ for (const backend of await integrationBackends()) {
       }
     });
 
+    test("IMAP OBJECTID (RFC 8474): imapflow sees the JMAP ids of the mailbox, the email and its thread", async () => {
+      const [[, query], [, get]] = (await api([
+        ["Email/query", { accountId, filter: { subject: "Re: Plans" } }, "q"],
+        [
+          "Email/get",
+          {
+            accountId,
+            "#ids": { resultOf: "q", name: "Email/query", path: "/ids" },
+            properties: ["threadId", "mailboxIds"],
+          },
+          "g",
+        ],
+      ])) as [[string, Loose], [string, Loose]];
+      const email = get.list[0] as Loose;
+      const client = await imap();
+      try {
+        const mailbox = await client.mailboxOpen("INBOX");
+        assert.deepEqual({ [String(mailbox.mailboxId)]: true }, email.mailboxIds);
+        const fetched = await client.fetchOne("2", { emailId: true, threadId: true, envelope: true });
+        assert.ok(fetched);
+        assert.equal(fetched.envelope?.subject, "Re: Plans");
+        assert.equal(fetched.emailId, query.ids[0]);
+        assert.equal(fetched.threadId, email.threadId);
+      } finally {
+        await client.logout();
+      }
+    });
+
     test("SearchSnippet/get marks the searched words in subject and body of what Email/query found", async () => {
       const responses = await api([
         ["Email/query", { accountId, filter: { text: "reply" } }, "q"],

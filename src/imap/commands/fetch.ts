@@ -10,6 +10,7 @@
 
 import type { Readable } from "node:stream";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
+import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
@@ -51,6 +52,8 @@ function needOf(item: FetchItem): Need {
     case "INTERNALDATE":
     case "RFC822.SIZE":
     case "MODSEQ":
+    case "EMAILID":
+    case "THREADID":
       return NEED_NOTHING;
     // ENVELOPE reads only the top-level header fields (see envelopeOf).
     case "ENVELOPE":
@@ -504,6 +507,13 @@ async function* fetchResponse(
         break;
       case "MODSEQ":
         add("MODSEQ", [message.modseq]);
+        break;
+      // RFC 8474 §5.1: the ids JMAP uses for the same email and thread.
+      case "EMAILID":
+        add("EMAILID", [{ atom: emailIdOf(message.emailId) }]);
+        break;
+      case "THREADID":
+        add("THREADID", [{ atom: threadIdOf(message.threadId) }]);
         break;
       case "ENVELOPE": {
         const header = headerRequired(content);

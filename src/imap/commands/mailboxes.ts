@@ -1,5 +1,6 @@
 /** Commands on mailboxes as names: LIST, LSUB, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, STATUS, NAMESPACE. */
 
+import { mailboxIdOf } from "../../mail/object-ids.js";
 import type { Mailbox } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import type { ImapValue } from "../protocol/value.js";
@@ -215,6 +216,9 @@ export async function statusResponse(
       case "HIGHESTMODSEQ":
         values.push(status.highestModseq);
         break;
+      case "MAILBOXID":
+        values.push([{ atom: mailboxIdOf(mailbox) }]);
+        break;
       case "DELETED": {
         const messages = await context.store.messages.listMessages(mailbox.id);
         values.push(messages.filter((m) => m.flags.includes("\\Deleted")).length);
@@ -233,7 +237,8 @@ export async function status(
   return [await statusResponse(context, mailbox, command.items)];
 }
 
-export async function create(context: ImapContext, raw: string): Promise<void> {
+/** Creates the mailbox (and missing parents); returns its object id for RFC 8474's MAILBOXID code. */
+export async function create(context: ImapContext, raw: string): Promise<string> {
   // RFC 9051 §6.3.4: a trailing separator only says the client means to create children under it.
   const name = decodeName(context, raw.endsWith(SEPARATOR) ? raw.slice(0, -1) : raw);
   if (name === "INBOX") throw new CommandFailure("ALREADYEXISTS", "INBOX always exists");
@@ -253,6 +258,8 @@ export async function create(context: ImapContext, raw: string): Promise<void> {
   } catch (error) {
     storeFailure(error);
   }
+  const mailbox = await requireMailbox(context, name);
+  return mailboxIdOf(mailbox);
 }
 
 export async function remove(context: ImapContext, raw: string): Promise<void> {

@@ -1,5 +1,6 @@
 /** SELECT and EXAMINE (RFC 9051 §6.3.2–3), with CONDSTORE and QRESYNC (RFC 7162 §3.1.2, §3.2.5). */
 
+import { mailboxIdOf } from "../../mail/object-ids.js";
 import type { MailboxMessage } from "../../store/types.js";
 import type { Command, QresyncParams } from "../protocol/command.js";
 import { formatSequence, inSequenceSet } from "../protocol/sequence.js";
@@ -123,6 +124,7 @@ export async function select(
   out.push(untagged(`OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid`));
   out.push(untagged(`OK [UIDNEXT ${uidNext}] predicted next UID`));
   out.push(untagged(`OK [HIGHESTMODSEQ ${highestModseq}] highest modification sequence`));
+  out.push(untagged(`OK [MAILBOXID (${mailboxIdOf(mailbox)})] the id JMAP uses too (RFC 8474)`));
   out.push(view.permanentFlagsResponse());
   if (context.rev2) {
     // RFC 9051 §6.3.2: the server returns the mailbox's LIST response, giving its canonical name.

@@ -32,6 +32,8 @@ export type FetchItem =
         | "BODYSTRUCTURE"
         | "BODY"
         | "MODSEQ"
+        | "EMAILID"
+        | "THREADID"
         | "RFC822"
         | "RFC822.HEADER"
         | "RFC822.TEXT";
@@ -292,6 +294,7 @@ export const STATUS_ITEMS = new Set([
   "SIZE",
   "RECENT",
   "HIGHESTMODSEQ",
+  "MAILBOXID",
 ]);
 
 function parseSelect(name: "SELECT" | "EXAMINE", cursor: Cursor): Command {
@@ -475,6 +478,8 @@ const FETCH_ATTRIBUTES = new Set([
   "BODYSTRUCTURE",
   "BODY",
   "MODSEQ",
+  "EMAILID",
+  "THREADID",
   "RFC822",
   "RFC822.HEADER",
   "RFC822.TEXT",
