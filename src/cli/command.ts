@@ -24,6 +24,7 @@ export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 64,
+  dataError: 65,
   noInput: 66,
   unavailable: 69,
   software: 70,

@@ -17,6 +17,7 @@ import { queueCommand } from "./queue.js";
 import { sendCommand } from "./send.js";
 import { sendmailCommand } from "./sendmail.js";
 import { serveCommand } from "./serve.js";
+import { sieveCommand } from "./sieve.js";
 import { tokenCommand } from "./token.js";
 import { userCommand } from "./user.js";
 
@@ -27,6 +28,7 @@ export const commands: readonly CliCommand[] = [
   userCommand,
   tokenCommand,
   aliasCommand,
+  sieveCommand,
   mailCommand,
   queueCommand,
   dkimCommand,
