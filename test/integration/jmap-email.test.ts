@@ -12,6 +12,17 @@ import { jmapUser } from "./jmap-helpers.js";
 // biome-ignore lint/suspicious/noExplicitAny: the assertions are the type check here
 type Loose = Record<string, any>;
 
+/** The part of jmap-jam's client these tests use. */
+interface Jam {
+  getPrimaryAccount(): Promise<string>;
+  request(invocation: [string, Loose]): Promise<[Loose, unknown]>;
+}
+// Imported by a computed name: jmap-jam's types pull in .ts sources this project's settings reject.
+const jamModule = "jmap-jam";
+const { default: JamClient } = (await import(jamModule)) as {
+  default: new (options: { sessionUrl: string; bearerToken: string }) => Jam;
+};
+
 const ADDRESS = "alice@example.org";
 const PASSWORD = "alice's long passphrase";
 const MAIL = "urn:ietf:params:jmap:mail";
@@ -176,6 +187,42 @@ for (const backend of await integrationBackends()) {
       } finally {
         await client.logout();
       }
+    });
+
+    test("jmap-jam: Email/query, Email/get, Thread/get and a keyword set with an app token", async () => {
+      const created = await server.cli(["token", "create", ADDRESS, "--name", "jam"]);
+      assert.equal(created.code, 0, created.stderr);
+      const jam = new JamClient({
+        sessionUrl: `${base}/.well-known/jmap`,
+        bearerToken: created.stdout.trim(),
+      });
+      const account = await jam.getPrimaryAccount();
+      assert.equal(account, accountId);
+      const [query] = await jam.request([
+        "Email/query",
+        { accountId, filter: { subject: "Plans" }, sort: [{ property: "receivedAt", isAscending: true }] },
+      ]);
+      assert.equal(query.ids.length, 2);
+      const [emails] = await jam.request([
+        "Email/get",
+        { accountId, ids: query.ids, properties: ["subject", "threadId"] },
+      ]);
+      assert.deepEqual(
+        (emails.list as Loose[]).map((email) => email.subject),
+        ["Plans", "Re: Plans"],
+      );
+      const [threads] = await jam.request(["Thread/get", { accountId, ids: [emails.list[0].threadId] }]);
+      assert.deepEqual(threads.list[0].emailIds, query.ids);
+      const [set] = await jam.request([
+        "Email/set",
+        { accountId, update: { [query.ids[1]]: { "keywords/$seen": true } } },
+      ]);
+      assert.deepEqual(set.updated, { [query.ids[1]]: null });
+      const [after] = await jam.request([
+        "Email/get",
+        { accountId, ids: [query.ids[1]], properties: ["keywords"] },
+      ]);
+      assert.deepEqual(after.list[0].keywords, { $seen: true });
     });
 
     test("IMAP OBJECTID (RFC 8474): imapflow sees the JMAP ids of the mailbox, the email and its thread", async () => {
