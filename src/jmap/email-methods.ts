@@ -14,6 +14,7 @@ import {
   type FactAddress,
   type QueryEmail,
   type QuerySource,
+  readsThreadMates,
   runEmailQuery,
 } from "./email-query.js";
 import { invalidArguments, MethodError } from "./errors.js";
@@ -228,19 +229,19 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes">): Me
         store.emails.listEmails(userId, only === null ? undefined : { mailboxId: only }),
         store.emails.accountState(userId),
       ]);
-      const threadRows = only === null ? rows : await store.emails.listEmails(userId);
+      const query = {
+        ...(filter !== undefined ? { filter } : {}),
+        ...(sort !== undefined ? { sort } : {}),
+        collapseThreads: collapseThreads === true,
+      };
       const emails: QueryEmail[] = rows.map(toQueryEmail);
-      const threadMates = only === null ? emails : threadRows.map(toQueryEmail);
-      const ids = await runEmailQuery(
-        emails,
-        {
-          ...(filter !== undefined ? { filter } : {}),
-          ...(sort !== undefined ? { sort } : {}),
-          collapseThreads: collapseThreads === true,
-        },
-        querySource(store, threadRows),
-        threadMates,
-      );
+      // Threads reach across mailboxes, but only thread-keyword conditions and sorts look beyond the
+      // queried mailbox; a plain mailbox list reads its own entries once.
+      const threadMates =
+        only !== null && readsThreadMates(query)
+          ? (await store.emails.listEmails(userId)).map(toQueryEmail)
+          : emails;
+      const ids = await runEmailQuery(emails, query, querySource(store, rows), threadMates);
       return {
         accountId: context.account.accountId,
         queryState: stateOf(modseq),

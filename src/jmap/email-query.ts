@@ -337,6 +337,32 @@ export const SORT_PROPERTIES = [
   "someInThreadHaveKeyword",
 ];
 
+const THREAD_KEYWORD = /^(all|some|none)InThreadHaveKeyword$/;
+
+/**
+ * Whether a query looks at other emails of a thread (the thread-keyword conditions and sorts); only then
+ * must the caller hand in the emails outside the ones queried.
+ */
+export function readsThreadMates(query: EmailQuery): boolean {
+  const inFilter = (node: Json | undefined): boolean => {
+    if (node === null || typeof node !== "object" || Array.isArray(node)) return false;
+    if (Array.isArray(node.conditions)) return node.conditions.some(inFilter);
+    return Object.keys(node).some((key) => THREAD_KEYWORD.test(key));
+  };
+  const sorts = Array.isArray(query.sort) ? query.sort : [];
+  return (
+    inFilter(query.filter) ||
+    sorts.some(
+      (comparator) =>
+        comparator !== null &&
+        typeof comparator === "object" &&
+        !Array.isArray(comparator) &&
+        typeof comparator.property === "string" &&
+        THREAD_KEYWORD.test(comparator.property),
+    )
+  );
+}
+
 export interface EmailQuery {
   filter?: Json;
   sort?: Json;

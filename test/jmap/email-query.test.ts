@@ -7,6 +7,7 @@ import {
   type EmailFacts,
   type QueryEmail,
   type QuerySource,
+  readsThreadMates,
   runEmailQuery,
 } from "../../src/jmap/email-query.js";
 import { MethodError } from "../../src/jmap/errors.js";
@@ -218,6 +219,21 @@ describe("Email/query engine", () => {
     await expectError({ sort: [{ property: "subject", collation: "i;octet" }] }, "unsupportedSort");
     await expectError({ sort: [{ property: "hasKeyword" }] }, "invalidArguments");
     await expectError({ filter: [] as never }, "invalidArguments");
+  });
+
+  test("only thread-keyword conditions and sorts need the emails outside the queried ones", () => {
+    assert.equal(readsThreadMates({ filter: { inMailbox: "M1" }, collapseThreads: true }), false);
+    assert.equal(readsThreadMates({ sort: [{ property: "receivedAt" }] }), false);
+    assert.equal(
+      readsThreadMates({
+        filter: { operator: "AND", conditions: [{ inMailbox: "M1" }, { noneInThreadHaveKeyword: "$seen" }] },
+      }),
+      true,
+    );
+    assert.equal(
+      readsThreadMates({ sort: [{ property: "someInThreadHaveKeyword", keyword: "$flagged" }] }),
+      true,
+    );
   });
 
   test("base subject removes reply and forward markers and list tags (RFC 5256 §2.1)", () => {
