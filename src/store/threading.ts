@@ -1,8 +1,10 @@
 // Threads from a message's header block (RFC 5322 §3.6.4): a message joins the thread of an earlier copy
 // with its own Message-ID, else of the nearest message it names in In-Reply-To or References. Both keep
 // a per-user table from a hash of each delivered message's own Message-ID to its thread, so joining
-// costs one indexed lookup. A parent delivered after its reply starts a thread of its own, and subjects
-// are not compared: both would need more lookups per delivery than the budget allows.
+// costs one indexed lookup. A reply also records the parents it names that are not there yet, so a
+// parent delivered after its reply joins the reply's thread. Subjects are not compared, and two
+// threads that a late message turns out to connect stay two: both would need more lookups (or
+// rewriting ids clients already hold) per delivery than the budget allows.
 
 /** References looked up per message: the nearest parents; longer References chains add nothing. */
 const MAX_REFERENCES = 16;

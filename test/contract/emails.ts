@@ -124,6 +124,24 @@ export function describeEmailsContract(context: ContractContext): void {
       assert.equal(theirs.threadId, theirs.emailId);
     });
 
+    test("threads: a parent delivered after its reply joins the reply's thread", async () => {
+      const { user, inbox } = await freshUser();
+      const reply = await deliver(inbox.id, mail("late-r1@x", "In-Reply-To: <late-root@x>\r\n"));
+      const deeper = await deliver(
+        inbox.id,
+        mail("late-r2@x", "References: <late-root@x> <late-r1@x>\r\n"),
+      );
+      const root = await deliver(inbox.id, mail("late-root@x"));
+      const middle = await deliver(inbox.id, mail("late-mid@x", "In-Reply-To: <never-seen@x>\r\n"));
+      const missing = await deliver(inbox.id, mail("never-seen@x"));
+      assert.equal(deeper.threadId, reply.threadId);
+      assert.equal(root.threadId, reply.threadId, "the late parent joins the thread its reply started");
+      assert.notEqual(middle.threadId, reply.threadId);
+      assert.equal(missing.threadId, middle.threadId);
+      const [thread] = await store.emails.getThreads(user.id, [reply.threadId]);
+      assert.deepEqual(new Set(thread?.emailIds), new Set([reply.emailId, deeper.emailId, root.emailId]));
+    });
+
     test("emailChanges: created, updated, destroyed; MOVE is an update; created and destroyed is left out", async () => {
       const { user, inbox } = await freshUser();
       const archive = (await store.mailboxes.getMailbox(user.id, "Archive"))!;

@@ -28,7 +28,8 @@ type NewEntry = Omit<MailboxMessage, "threadId"> & { userId: number };
 
 /**
  * Inserts a delivered or appended entry in the thread of an earlier copy or of its nearest parent
- * (`keys`; `thread` when none matches) and records its Message-ID for later replies: one round trip.
+ * (`keys`; `thread` when none matches) and records its Message-ID for later replies, and its unseen
+ * parents' for their late arrival: one round trip.
  */
 async function insertNewEntry(
   tx: Tx,
@@ -44,7 +45,14 @@ async function insertNewEntry(
      recorded AS (
        INSERT INTO thread_refs (user_id, hash, thread_id) SELECT $11, $12, id FROM parent
        WHERE $12::bigint IS NOT NULL
-       ON CONFLICT (user_id, hash) DO UPDATE SET thread_id = thread_refs.thread_id RETURNING thread_id)
+       ON CONFLICT (user_id, hash) DO UPDATE SET thread_id = thread_refs.thread_id RETURNING thread_id),
+     -- Parents not seen yet are claimed for this thread, so a parent that arrives after its reply
+     -- joins it (threading.ts).
+     claimed AS (
+       INSERT INTO thread_refs (user_id, hash, thread_id)
+       SELECT DISTINCT $11, k.hash, coalesce((SELECT thread_id FROM recorded), parent.id)
+       FROM unnest($10::bigint[]) AS k(hash), parent WHERE k.hash IS DISTINCT FROM $12::bigint
+       ON CONFLICT (user_id, hash) DO NOTHING)
      INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
                            thread_id, created_modseq)
      SELECT $1, $2, $3, $4, $5, $6, $7, $8, coalesce((SELECT thread_id FROM recorded), parent.id), $7

@@ -99,15 +99,33 @@ export function assignThread(
     );
     thread = nearestThread(others, new Map(rows.map((row) => [row.hash, row.thread_id])));
   }
-  if (keys.own === null) return thread ?? fresh;
-  // An earlier copy of the same message keeps its thread: the conflict returns it.
+  const own = recordOwn(database, userId, keys.own, thread ?? fresh);
+  // Parents not seen yet are claimed for this thread, so a parent that arrives after its reply (a
+  // slow relay, an import in another order) joins it instead of starting a thread of its own.
+  const unseen = keys.parents.filter((hash) => hash !== keys.own);
+  if (unseen.length > 0) {
+    database.run(
+      `INSERT INTO thread_refs (user_id, hash, thread_id) SELECT ?, value, ? FROM json_each(?) WHERE true
+       ON CONFLICT DO NOTHING`,
+      userId,
+      own,
+      JSON.stringify(unseen),
+    );
+  }
+  return own;
+}
+
+function recordOwn(database: SqliteDatabase, userId: number, own: number | null, thread: number): number {
+  if (own === null) return thread;
+  // An earlier copy of the same message, or a reply that named it first, keeps its thread: the
+  // conflict returns it.
   return database
     .stmt(
       `INSERT INTO thread_refs (user_id, hash, thread_id) VALUES (?, ?, ?)
        ON CONFLICT DO UPDATE SET thread_id = thread_id RETURNING thread_id`,
     )
     .pluck(true)
-    .get(userId, keys.own, thread ?? fresh) as number;
+    .get(userId, own, thread) as number;
 }
 
 export interface NewEntry {
