@@ -4,7 +4,7 @@
 // touched. Mail access runs as Debian's `mail` account (Dovecot refuses UID 0).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -20,6 +20,11 @@ export interface DovecotOptions {
   password: string;
   /** The messages, written into the Maildir's new/ in order. */
   messages: Iterable<Buffer>;
+  /**
+   * Each message's INTERNALDATE (the file's mtime, which Dovecot's Maildir takes as the received
+   * date); by default every file keeps the time it was written.
+   */
+  receivedAt?: (index: number) => Date;
 }
 
 export interface DovecotInstance {
@@ -45,14 +50,22 @@ async function account(name: string): Promise<{ uid: number; gid: number }> {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-async function writeMaildir(maildir: string, messages: Iterable<Buffer>): Promise<void> {
+async function writeMaildir(
+  maildir: string,
+  messages: Iterable<Buffer>,
+  receivedAt: ((index: number) => Date) | undefined,
+): Promise<void> {
   for (const sub of ["new", "cur", "tmp"]) await mkdir(path.join(maildir, sub), { recursive: true });
   let index = 0;
   const writes: Promise<void>[] = [];
   for (const message of messages) {
     // maildir(5) names; S= and W= (RFC 822 size with CRLF) spare Dovecot reading the file for sizes.
     const name = `1767225600.M${index}P1.bench,S=${message.length},W=${message.length}`;
-    writes.push(writeFile(path.join(maildir, "new", name), message));
+    const file = path.join(maildir, "new", name);
+    const date = receivedAt?.(index);
+    writes.push(
+      writeFile(file, message).then(() => (date === undefined ? undefined : utimes(file, date, date))),
+    );
     index++;
     if (writes.length >= 64) await Promise.all(writes.splice(0));
   }
@@ -108,7 +121,7 @@ export async function startDovecot(options: DovecotOptions): Promise<DovecotInst
   // The login and mail processes drop root; they must be able to reach the home below this dir.
   await chmod(dir, 0o755);
   const home = path.join(dir, "home");
-  await writeMaildir(path.join(home, "Maildir"), options.messages);
+  await writeMaildir(path.join(home, "Maildir"), options.messages, options.receivedAt);
   await run("chown", ["-R", `${owner.uid}:${owner.gid}`, home]);
   const passwd = path.join(dir, "passwd");
   await writeFile(

@@ -31,6 +31,8 @@ export interface MailroomOptions {
   loadConcurrency?: number;
   /** Writes a V8 CPU profile of `mailroom serve` into this dir when it stops (node --cpu-prof). */
   cpuProfileDir?: string;
+  /** Also opens the plain `http` listener (JMAP) on loopback and makes an app token for the user. */
+  http?: boolean;
 }
 
 export interface MailroomInstance {
@@ -38,6 +40,8 @@ export interface MailroomInstance {
   port: number;
   pid: number;
   mode: MailroomMode;
+  /** The `http` listener's port and a bearer token for the user, when asked for. */
+  http?: { port: number; token: string };
   /** Seconds the store took to take in the corpus (context, not a benchmark figure). */
   loadSeconds: number;
   memory(): Promise<ProcessMemory>;
@@ -47,7 +51,7 @@ export interface MailroomInstance {
 
 const OTHER_LISTENERS = ["smtp", "submission", "submissions", "pop3", "pop3s", "imaps", "http"];
 
-function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
+function serverEnv(dataDir: string, port: number, httpPort: number | null): NodeJS.ProcessEnv {
   // Inherited MAILROOM_* variables would change what is measured.
   const env: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith("MAILROOM_")),
@@ -59,6 +63,13 @@ function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
   env.MAILROOM_LISTENERS_IMAP_HOST = "127.0.0.1";
   env.MAILROOM_LISTENERS_IMAP_PORT = String(port);
   for (const name of OTHER_LISTENERS) env[`MAILROOM_LISTENERS_${name.toUpperCase()}_ENABLED`] = "false";
+  if (httpPort !== null) {
+    env.MAILROOM_LISTENERS_HTTP_ENABLED = "true";
+    env.MAILROOM_LISTENERS_HTTP_HOST = "127.0.0.1";
+    env.MAILROOM_LISTENERS_HTTP_PORT = String(httpPort);
+    // One client sends every request of a run; the per-IP limit is for the open internet.
+    env.MAILROOM_HTTP_REQUESTS_PER_MINUTE_PER_IP = "1000000";
+  }
   return env;
 }
 
@@ -87,7 +98,13 @@ function commandLine(mode: MailroomMode, entry: string, args: string[]): string[
   return mode === "tsx" ? ["--import", "tsx", entry, ...args] : [entry, ...args];
 }
 
-async function cli(mode: MailroomMode, entry: string, args: string[], env: NodeJS.ProcessEnv, stdin = "") {
+async function cli(
+  mode: MailroomMode,
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin = "",
+): Promise<string> {
   const child = spawn(process.execPath, commandLine(mode, entry, args), {
     cwd: REPO_ROOT,
     env,
@@ -102,6 +119,7 @@ async function cli(mode: MailroomMode, entry: string, args: string[], env: NodeJ
   child.stdin.end(stdin);
   const [code] = (await once(child, "exit")) as [number | null];
   if (code !== 0) throw new Error(`mailroom ${args.join(" ")} exited with ${code}: ${output.trim()}`);
+  return output;
 }
 
 /** Delivers the corpus into the user's INBOX, a window of deliveries at a time. */
@@ -179,7 +197,8 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
       options.mode === "build"
         ? await build(path.join(dir, "build"))
         : path.join(REPO_ROOT, "src", "cli", "main.ts");
-    const env = serverEnv(dataDir, port);
+    const httpPort = options.http ? await freePort(host) : null;
+    const env = serverEnv(dataDir, port, httpPort);
     const domain = options.address.slice(options.address.indexOf("@") + 1);
     await cli(options.mode, entry, ["init"], env);
     await cli(options.mode, entry, ["domain", "add", domain], env);
@@ -190,6 +209,13 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
       env,
       `${options.password}\n`,
     );
+    let http: { port: number; token: string } | undefined;
+    if (httpPort !== null) {
+      const printed = await cli(options.mode, entry, ["token", "create", options.address], env);
+      const token = /mrt_[0-9a-f]+_[A-Za-z0-9_-]+/.exec(printed)?.[0];
+      if (token === undefined) throw new Error(`mailroom token create printed no token: ${printed.trim()}`);
+      http = { port: httpPort, token };
+    }
     const loadStarted = performance.now();
     await loadMessages(dataDir, options.address, options.messages, options.loadConcurrency ?? 32);
     const loadSeconds = (performance.now() - loadStarted) / 1000;
@@ -214,6 +240,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
       port,
       pid,
       mode: options.mode,
+      ...(http ? { http } : {}),
       loadSeconds,
       memory: () => readProcessMemory(pid),
       logTail,

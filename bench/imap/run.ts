@@ -8,11 +8,11 @@
 //                                       [--chunk N] [--window N] [--mode build|tsx] [--cpu-prof DIR]
 //                                       [--out FILE]
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import type { GroupMemory } from "../lib/proc.js";
+import { writeReport } from "../lib/report.js";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
 import { generateCorpus, generateMessage } from "../pop3/corpus.js";
 import { REPO_ROOT } from "../pop3/mailroom.js";
@@ -448,16 +448,7 @@ async function main(): Promise<void> {
       },
       loadSeconds: mailroom.loadSeconds,
     });
-    await writeFile(settings.out, text);
-    // The repository's lint formats markdown tables too; keep the report passing it.
-    await promisify(execFile)(
-      path.join(REPO_ROOT, "node_modules", ".bin", "biome"),
-      ["format", "--write", settings.out],
-      {
-        cwd: REPO_ROOT,
-      },
-    ).catch(() => process.stderr.write(`bench: could not format ${settings.out} with biome\n`));
-    process.stdout.write(await readFile(settings.out, "utf8"));
+    await writeReport(settings.out, text);
   } finally {
     await stopAll();
   }
