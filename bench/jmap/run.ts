@@ -39,7 +39,7 @@ const STEP_LABEL: Record<Step, [string, string]> = {
 
 function usage(): never {
   process.stderr.write(
-    "usage: node --import tsx bench/jmap/run.ts [--quick] [--messages N] [--repetitions N] [--mode build|tsx] [--out FILE]\n",
+    "usage: node --import tsx bench/jmap/run.ts [--quick] [--messages N] [--repetitions N] [--mode build|tsx] [--cpu-prof DIR] [--out FILE]\n",
   );
   process.exit(2);
 }
@@ -51,6 +51,7 @@ function options() {
       messages: { type: "string" },
       repetitions: { type: "string" },
       mode: { type: "string", default: "build" },
+      "cpu-prof": { type: "string" },
       out: { type: "string", default: path.join(REPO_ROOT, "bench", "jmap", "RESULTS.md") },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -68,6 +69,7 @@ function options() {
     messages: positive(values.messages, values.quick ? 1000 : 10_000),
     repetitions: positive(values.repetitions, values.quick ? 3 : 7),
     mode: checkedMode,
+    cpuProfileDir: values["cpu-prof"],
     out: values.out,
   };
 }
@@ -369,6 +371,7 @@ async function main(): Promise<void> {
       password: PASSWORD,
       messages: threadedCorpus(settings.messages, SEED),
       mode: settings.mode,
+      cpuProfileDir: settings.cpuProfileDir,
       http: true,
     });
     const http = mailroom.http;

@@ -127,10 +127,7 @@ export function describeEmailsContract(context: ContractContext): void {
     test("threads: a parent delivered after its reply joins the reply's thread", async () => {
       const { user, inbox } = await freshUser();
       const reply = await deliver(inbox.id, mail("late-r1@x", "In-Reply-To: <late-root@x>\r\n"));
-      const deeper = await deliver(
-        inbox.id,
-        mail("late-r2@x", "References: <late-root@x> <late-r1@x>\r\n"),
-      );
+      const deeper = await deliver(inbox.id, mail("late-r2@x", "References: <late-root@x> <late-r1@x>\r\n"));
       const root = await deliver(inbox.id, mail("late-root@x"));
       const middle = await deliver(inbox.id, mail("late-mid@x", "In-Reply-To: <never-seen@x>\r\n"));
       const missing = await deliver(inbox.id, mail("never-seen@x"));
