@@ -225,6 +225,29 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes">): Me
         typeof filter.inMailbox === "string"
           ? parseMailboxId(filter.inMailbox)
           : null;
+      if (
+        only !== null &&
+        isMailboxList(filter as JsonObject, sort) &&
+        window.anchor === null &&
+        window.position >= 0
+      ) {
+        const [page, modseq] = await Promise.all([
+          store.emails.pageMailbox(userId, only, {
+            collapseThreads: collapseThreads === true,
+            position: window.position,
+            limit: window.limit,
+          }),
+          store.emails.accountState(userId),
+        ]);
+        return {
+          accountId: context.account.accountId,
+          queryState: stateOf(modseq),
+          canCalculateChanges: false,
+          position: Math.min(window.position, page.total),
+          ids: page.emailIds.map(emailIdOf),
+          ...(window.calculateTotal ? { total: page.total } : {}),
+        };
+      }
       const [rows, modseq] = await Promise.all([
         store.emails.listEmails(userId, only === null ? undefined : { mailboxId: only }),
         store.emails.accountState(userId),
@@ -251,6 +274,26 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes">): Me
       };
     },
   };
+}
+
+/**
+ * What a mail client's list asks — one mailbox, newest first (or the default order, which is the same) —
+ * which the database sorts and windows; runEmailQuery's order for it is identical.
+ */
+function isMailboxList(filter: JsonObject, sort: Json | undefined): boolean {
+  if (Object.keys(filter).length !== 1) return false;
+  if (sort === undefined || sort === null) return true;
+  if (!Array.isArray(sort) || sort.length > 1) return false;
+  if (sort.length === 0) return true;
+  const comparator = sort[0];
+  if (comparator === null || typeof comparator !== "object" || Array.isArray(comparator)) return false;
+  const { property, isAscending, collation, ...rest } = comparator;
+  return (
+    property === "receivedAt" &&
+    isAscending === false &&
+    (collation === undefined || collation === "i;unicode-casemap") &&
+    Object.keys(rest).length === 0
+  );
 }
 
 function toQueryEmail(row: MailboxMessage): QueryEmail {

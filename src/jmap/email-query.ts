@@ -369,9 +369,12 @@ export interface EmailQuery {
   collapseThreads?: boolean;
 }
 
+/** Ties go to the older email id, the order the store's pageMailbox uses too. */
+const emailNumber = (id: string) => Number(id.slice(1));
+
 /**
  * The ids of the matching emails in order. Without a sort the newest come first, as mail clients show
- * them; ties are broken by receivedAt (newest first) and then id, so the order is stable (RFC 8620 §5.5).
+ * them; ties are broken by receivedAt (newest first) and then email id, so the order is stable (RFC 8620 §5.5).
  */
 export async function runEmailQuery(
   emails: readonly QueryEmail[],
@@ -402,7 +405,7 @@ export async function runEmailQuery(
       const order = key.compare(a, b, lookup);
       if (order !== 0) return order;
     }
-    return b.receivedAt - a.receivedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    return b.receivedAt - a.receivedAt || emailNumber(a.id) - emailNumber(b.id);
   });
   if (query.collapseThreads !== true) return matching.map((email) => email.id);
   const seen = new Set<string>();

@@ -20,6 +20,16 @@ export interface Thread {
   emailIds: number[];
 }
 
+/** Which page of a mailbox `pageMailbox` returns. */
+export interface MailboxPage {
+  /** One email per thread: each thread's newest in the mailbox, placed where that email falls. */
+  collapseThreads: boolean;
+  /** Emails (or threads) to skip from the newest. */
+  position: number;
+  /** At most this many ids; null for all. */
+  limit: number | null;
+}
+
 export interface EmailStore {
   /** The account's current state: its MODSEQ. "not-found" for an unknown user. */
   accountState(userId: number): Promise<number>;
@@ -38,6 +48,16 @@ export interface EmailStore {
   getEmails(userId: number, emailIds: readonly number[]): Promise<MailboxMessage[]>;
   /** All of the user's emails, or those of one mailbox; unsorted (the JMAP query engine sorts). */
   listEmails(userId: number, filter?: { mailboxId?: number }): Promise<MailboxMessage[]>;
+  /**
+   * A mail client's list: a mailbox's email ids newest first (receivedAt descending, then email id
+   * ascending), sorted and windowed by the database, with the count of all emails (or threads). An
+   * unknown mailbox or another user's gives no ids and a total of 0.
+   */
+  pageMailbox(
+    userId: number,
+    mailboxId: number,
+    page: MailboxPage,
+  ): Promise<{ emailIds: number[]; total: number }>;
   /** The threads among `threadIds` that still hold emails; unknown ids are left out. */
   getThreads(userId: number, threadIds: readonly number[]): Promise<Thread[]>;
 }

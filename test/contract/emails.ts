@@ -317,5 +317,60 @@ export function describeEmailsContract(context: ContractContext): void {
       );
       assert.deepEqual(await store.messages.expungedSince(inbox.id, seen.at(-2)!), [first.uid]);
     });
+
+    test("pageMailbox: newest first, ties by email id, one per thread when collapsed, windowed, counted", async () => {
+      const { user, inbox } = await freshUser();
+      const other = await freshUser();
+      const archive = (await store.mailboxes.getMailbox(user.id, "Archive"))!;
+      const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
+      // Two threads of three, one single, one tie in time, and a thread member elsewhere.
+      const a1 = await deliver(inbox.id, mail("pa1@x"), at(1));
+      const b1 = await deliver(inbox.id, mail("pb1@x"), at(2));
+      const a2 = await deliver(inbox.id, mail("pa2@x", "In-Reply-To: <pa1@x>\r\n"), at(3));
+      const single = await deliver(inbox.id, mail("ps@x"), at(5));
+      const b2 = await deliver(inbox.id, mail("pb2@x", "In-Reply-To: <pb1@x>\r\n"), at(5));
+      const a3 = await deliver(inbox.id, mail("pa3@x", "In-Reply-To: <pa2@x>\r\n"), at(6));
+      await deliver(archive.id, mail("pa4@x", "In-Reply-To: <pa3@x>\r\n"), at(9));
+      const newestFirst = [a3, single, b2, a2, b1, a1].map((entry) => entry.emailId);
+      assert.ok(single.emailId < b2.emailId, "the tie is broken by the lower email id first");
+
+      const all = await store.emails.pageMailbox(user.id, inbox.id, {
+        collapseThreads: false,
+        position: 0,
+        limit: null,
+      });
+      assert.deepEqual(all, { emailIds: newestFirst, total: 6 });
+      const page = await store.emails.pageMailbox(user.id, inbox.id, {
+        collapseThreads: false,
+        position: 2,
+        limit: 3,
+      });
+      assert.deepEqual(page, { emailIds: newestFirst.slice(2, 5), total: 6 });
+      const threads = await store.emails.pageMailbox(user.id, inbox.id, {
+        collapseThreads: true,
+        position: 0,
+        limit: null,
+      });
+      assert.deepEqual(threads, { emailIds: [a3.emailId, single.emailId, b2.emailId], total: 3 });
+      const second = await store.emails.pageMailbox(user.id, inbox.id, {
+        collapseThreads: true,
+        position: 1,
+        limit: 1,
+      });
+      assert.deepEqual(second, { emailIds: [single.emailId], total: 3 });
+      const past = await store.emails.pageMailbox(user.id, inbox.id, {
+        collapseThreads: false,
+        position: 10,
+        limit: 5,
+      });
+      assert.deepEqual(past, { emailIds: [], total: 6 });
+
+      const foreign = await store.emails.pageMailbox(other.user.id, inbox.id, {
+        collapseThreads: false,
+        position: 0,
+        limit: null,
+      });
+      assert.deepEqual(foreign, { emailIds: [], total: 0 }, "another user's mailbox lists nothing");
+    });
   });
 }

@@ -189,6 +189,44 @@ for (const backend of await integrationBackends()) {
       }
     });
 
+    test("a mailbox list paged by the database answers as the general query engine does", async () => {
+      const [mailboxes] = (await api([
+        ["Mailbox/get", { accountId, ids: null, properties: ["role"] }, "m"],
+      ])) as [Loose];
+      const inbox = (mailboxes[1].list as Loose[]).find((mailbox) => mailbox.role === "inbox") as Loose;
+      // The same question twice: as the plain list (pageMailbox) and wrapped in an AND (runEmailQuery).
+      const both = async (args: Loose) => {
+        const [plain, wrapped] = await api([
+          ["Email/query", { accountId, filter: { inMailbox: inbox.id }, calculateTotal: true, ...args }, "a"],
+          [
+            "Email/query",
+            {
+              accountId,
+              filter: { operator: "AND", conditions: [{ inMailbox: inbox.id }] },
+              calculateTotal: true,
+              ...args,
+            },
+            "b",
+          ],
+        ]);
+        assert.equal(plain?.[0], "Email/query");
+        const { ids, total, position } = (plain as Loose)[1] as Loose;
+        const expected = (wrapped as Loose)[1] as Loose;
+        assert.deepEqual(
+          { ids, total, position },
+          { ids: expected.ids, total: expected.total, position: expected.position },
+        );
+        return ids as string[];
+      };
+      const everything = await both({});
+      assert.equal(everything.length, 3);
+      assert.deepEqual(await both({ sort: [{ property: "receivedAt", isAscending: false }] }), everything);
+      assert.deepEqual(await both({ position: 1, limit: 1 }), everything.slice(1, 2));
+      assert.equal((await both({ collapseThreads: true })).length, 2);
+      assert.equal((await both({ collapseThreads: true, position: 1 })).length, 1);
+      assert.deepEqual(await both({ position: 7 }), []);
+    });
+
     test("jmap-jam: Email/query, Email/get, Thread/get and a keyword set with an app token", async () => {
       const created = await server.cli(["token", "create", ADDRESS, "--name", "jam"]);
       assert.equal(created.code, 0, created.stderr);

@@ -11,7 +11,7 @@ import {
   summarise,
   threadSummaries,
 } from "../change-pages.js";
-import type { Changes, EmailStore, MailboxMessage, Thread } from "../types.js";
+import type { Changes, EmailStore, MailboxMessage, MailboxPage, Thread } from "../types.js";
 import { StoreError } from "../types.js";
 import type { PostgresDatabase, Tx } from "./database.js";
 import { type MessageRow, toMessage } from "./rows.js";
@@ -164,6 +164,32 @@ export class PostgresEmails implements EmailStore {
             [userId, filter.mailboxId],
           );
     return found.map(toMessage);
+  }
+
+  async pageMailbox(
+    userId: number,
+    mailboxId: number,
+    page: MailboxPage,
+  ): Promise<{ emailIds: number[]; total: number }> {
+    const entries = `SELECT email_id, thread_id, internal_date FROM messages
+      WHERE mailbox_id = $2 AND mailbox_id IN (${USER_MAILBOXES})`;
+    // A thread stands where its newest email in the mailbox stands (RFC 8621 §4.4.3).
+    const listed = page.collapseThreads
+      ? `SELECT email_id, internal_date FROM (SELECT email_id, internal_date, row_number() OVER
+           (PARTITION BY thread_id ORDER BY internal_date DESC, email_id) AS rank FROM (${entries}) e) r
+         WHERE rank = 1`
+      : entries;
+    const counted = page.collapseThreads ? "count(DISTINCT thread_id)" : "count(*)";
+    // One statement, so the page and the total come from one snapshot.
+    const found = await this.database.read<{ ids: number[] | null; total: number }>(
+      `SELECT (SELECT array_agg(email_id::float8 ORDER BY internal_date DESC, email_id) FROM
+                (SELECT email_id, internal_date FROM (${listed}) l ORDER BY internal_date DESC, email_id
+                 LIMIT $3 OFFSET $4) p) AS ids,
+              (SELECT ${counted} FROM (${entries}) t)::float8 AS total`,
+      [userId, mailboxId, page.limit, page.position],
+    );
+    const row = found[0];
+    return { emailIds: row?.ids ?? [], total: row?.total ?? 0 };
   }
 
   async getThreads(userId: number, threadIds: readonly number[]): Promise<Thread[]> {

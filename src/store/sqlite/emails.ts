@@ -10,7 +10,7 @@ import {
   summarise,
   threadSummaries,
 } from "../change-pages.js";
-import type { Changes, EmailStore, MailboxMessage, Thread } from "../types.js";
+import type { Changes, EmailStore, MailboxMessage, MailboxPage, Thread } from "../types.js";
 import { StoreError } from "../types.js";
 import type { SqliteDatabase } from "./database.js";
 import { type MessageRow, toMessage } from "./rows.js";
@@ -159,6 +159,39 @@ export class SqliteEmails implements EmailStore {
               filter.mailboxId,
             );
       return rows.map(toMessage);
+    });
+  }
+
+  pageMailbox(
+    userId: number,
+    mailboxId: number,
+    page: MailboxPage,
+  ): Promise<{ emailIds: number[]; total: number }> {
+    return this.database.read(() => {
+      const entries = `SELECT email_id, thread_id, internal_date FROM mailbox_messages
+        WHERE mailbox_id = ? AND mailbox_id IN (${USER_MAILBOXES})`;
+      // A thread stands where its newest email in the mailbox stands (RFC 8621 §4.4.3).
+      const listed = page.collapseThreads
+        ? `SELECT email_id, internal_date FROM (SELECT email_id, internal_date, row_number() OVER
+             (PARTITION BY thread_id ORDER BY internal_date DESC, email_id) AS rank FROM (${entries}))
+           WHERE rank = 1`
+        : entries;
+      const ids = this.database
+        .all<{ email_id: number }>(
+          `SELECT email_id FROM (${listed}) ORDER BY internal_date DESC, email_id LIMIT ? OFFSET ?`,
+          mailboxId,
+          userId,
+          page.limit ?? -1,
+          page.position,
+        )
+        .map((row) => row.email_id);
+      const counted = page.collapseThreads ? "count(DISTINCT thread_id)" : "count(*)";
+      const total = this.database.get<{ total: number }>(
+        `SELECT ${counted} AS total FROM (${entries})`,
+        mailboxId,
+        userId,
+      );
+      return { emailIds: ids, total: total?.total ?? 0 };
     });
   }
 
