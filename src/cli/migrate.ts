@@ -22,7 +22,7 @@ const HELP_COMMAND = "mailroom migrate --help";
 const HELP = `Usage: mailroom migrate --from sqlite:DIR --to postgres://USER:PASSWORD@HOST/DB [--dry-run]
 
 Copy a single-node installation (SQLite) into PostgreSQL: domains, DKIM keys, users (password hashes
-as they are), aliases, mailboxes, subscriptions (names without a mailbox too), messages (bytes, UIDs,
+as they are), aliases, mailboxes, subscriptions (names without a mailbox too), vacation settings, messages (bytes, UIDs,
 UIDVALIDITY, flags, MODSEQ kept) and the outbound queue. The source is only read, and may keep
 serving while this runs.
 
@@ -136,6 +136,7 @@ export function formatSummary(summary: MigrationSummary, seconds: number, dryRun
     `  messages   ${n(s.messages.new)} new, ${n(s.messages.updated)} updated, ${n(s.messages.unchanged)} unchanged, ${n(s.messages.expunged)} expunged`,
     `  bodies     ${n(s.bodies.copied)} copied (${formatBytes(s.bodies.bytes)})`,
     `  queue      ${n(s.queue.added)} added, ${n(s.queue.updated)} updated, ${n(s.queue.unchanged)} unchanged, ${n(s.queue.removed)} removed`,
+    `  vacation   ${n(s.vacation.copied)} copied, ${n(s.vacation.unchanged)} unchanged`,
   ];
   if (s.messages.vanished > 0) {
     lines.push(

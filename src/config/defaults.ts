@@ -136,6 +136,8 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
       dataTimeout: 10 * MINUTE,
       greetingDelay: 0,
       allowBareAddresses: false,
+      // RFC 3834 §2 suggests no more than one reply per sender in a period of several days.
+      vacationPeriod: 7 * 24 * 60 * MINUTE,
     },
     imap: defaultImapConfig(),
     pop3: defaultPop3Config(),

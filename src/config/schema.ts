@@ -73,6 +73,7 @@ export const FIELDS: readonly Field[] = [
   { path: ["smtp", "dataTimeout"], kind: { type: "duration", min: 1 } },
   { path: ["smtp", "greetingDelay"], kind: { type: "duration", min: 0 } },
   { path: ["smtp", "allowBareAddresses"], kind: { type: "boolean" } },
+  { path: ["smtp", "vacationPeriod"], kind: { type: "duration", min: 1 } },
   {
     path: ["imap", "idleTimeout"],
     kind: { type: "duration", min: 30 * MINUTE },

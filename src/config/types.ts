@@ -45,6 +45,8 @@ export interface SmtpConfig {
   greetingDelay: number;
   /** Accept "MAIL FROM:user@host" without angle brackets (old scripts send it). */
   allowBareAddresses: boolean;
+  /** Milliseconds: a vacation auto-reply goes to one sender at most once in this period (RFC 3834 §2). */
+  vacationPeriod: number;
 }
 
 export interface AuthConfig {

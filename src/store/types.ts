@@ -17,6 +17,7 @@ import type { LockStore } from "./locks.js";
 import type { MailboxStore } from "./mailboxes.js";
 import type { MessageStore } from "./messages.js";
 import type { QueueStore } from "./queue.js";
+import type { VacationStore } from "./vacation.js";
 
 export interface Store {
   /** Short backend name for logs: "sqlite" or "postgres". */
@@ -41,6 +42,8 @@ export interface Store {
   readonly imports: ImportStore;
   /** Failures counted across the nodes of a cluster; absent where one node counts in memory. */
   readonly authFailures?: AuthFailureStore;
+  /** Vacation auto-reply settings and the reply log (RFC 3834 once-per-period). */
+  readonly vacation: VacationStore;
   close(): Promise<void>;
 }
 
@@ -57,3 +60,4 @@ export type * from "./mailboxes.js";
 export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
 export type * from "./queue.js";
+export type * from "./vacation.js";

@@ -18,6 +18,7 @@ import { describeMessagesContract } from "./messages.js";
 import { describeQueueContract } from "./queue.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeUploadsContract } from "./uploads.js";
+import { describeVacationContract } from "./vacation.js";
 
 type OpenStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
@@ -74,6 +75,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeUploadsContract(context);
     describeQueueContract(context);
     describeLocksContract(context);
+    describeVacationContract(context);
     describeEventsContract(context);
     describeImport(context);
   });

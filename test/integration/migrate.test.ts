@@ -63,6 +63,14 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
   let first: { code: number | null; stdout: string; stderr: string };
   let second: { code: number | null; stdout: string; stderr: string };
   let relayEnv: NodeJS.ProcessEnv;
+  const vacation = {
+    isEnabled: true,
+    fromDate: new Date("2026-12-01T00:00:00.000Z"),
+    toDate: null,
+    subject: "Away",
+    textBody: "Back soon.",
+    htmlBody: null,
+  };
 
   before(async () => {
     // SERVFAIL for the remote domain: a temporary failure, so its entry stays in the queue.
@@ -101,6 +109,14 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     first = await runCli(["migrate", "--from", `sqlite:${source.dataDir}`, "--to", pg.url], source.env);
     await send(source, ["bob@example.org"], "the last one");
     assert.equal(await source.stop(), 0);
+    const stopped = await openSqliteStore({ dataDir: source.dataDir, logger: silent });
+    try {
+      const bob = await stopped.directory.getUser("bob@example.org");
+      assert.ok(bob);
+      await stopped.vacation.setVacation(bob.id, vacation);
+    } finally {
+      await stopped.close();
+    }
     // A name only the target has subscribed: the next run must take it away.
     const target = await openPostgresStore({ url: pg.url, logger: silent });
     try {
@@ -173,6 +189,19 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     } finally {
       await pgStore.close();
       await old.close();
+    }
+  });
+
+  test("the vacation setting is copied", async () => {
+    assert.match(first.stdout, /vacation\s+0 copied/);
+    assert.match(second.stdout, /vacation\s+1 copied/);
+    const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
+    try {
+      const bob = await pgStore.directory.getUser("bob@example.org");
+      assert.ok(bob);
+      assert.deepEqual(await pgStore.vacation.getVacation(bob.id), vacation);
+    } finally {
+      await pgStore.close();
     }
   });
 

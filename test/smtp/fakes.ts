@@ -25,6 +25,7 @@ export function testConfig(overrides: Partial<SmtpConfig> = {}): SmtpConfig {
     dataTimeout: 120_000,
     greetingDelay: 0,
     allowBareAddresses: false,
+    vacationPeriod: 7 * 24 * 3600_000,
     ...overrides,
   };
 }

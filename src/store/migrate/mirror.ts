@@ -28,6 +28,7 @@ export interface MigrationSummary {
   messages: { new: number; updated: number; unchanged: number; expunged: number; vanished: number };
   bodies: { copied: number; bytes: number };
   queue: { added: number; updated: number; unchanged: number; removed: number };
+  vacation: { copied: number; unchanged: number };
   /** Target users the source does not have: left as they are, named so the operator can decide. */
   extraUsers: string[];
 }
@@ -43,6 +44,7 @@ function emptySummary(): MigrationSummary {
     messages: { new: 0, updated: 0, unchanged: 0, expunged: 0, vanished: 0 },
     bodies: { copied: 0, bytes: 0 },
     queue: { added: 0, updated: 0, unchanged: 0, removed: 0 },
+    vacation: { copied: 0, unchanged: 0 },
     extraUsers: [],
   };
 }
@@ -148,6 +150,7 @@ class Mirror {
     for (const user of users) {
       await this.mailboxesOf(user);
       await this.subscriptionsOf(user);
+      await this.vacationOf(user);
       await this.accountOf(user);
     }
     await this.queue();
@@ -300,6 +303,22 @@ class Mirror {
       if (!this.dryRun && targetUser !== null)
         await this.target.mailboxes.setSubscribed(targetUser.id, name, false);
     }
+  }
+
+  /**
+   * The vacation setting. The reply log is not copied: at worst a sender gets one more auto-reply
+   * after the move, which RFC 3834 §2's once-per-period rule tolerates.
+   */
+  private async vacationOf(user: User): Promise<void> {
+    const setting = await this.source.vacation.getVacation(user.id);
+    const targetUser = await this.target.directory.getUser(user.address);
+    const current = targetUser === null ? null : await this.target.vacation.getVacation(targetUser.id);
+    if (current !== null && isDeepStrictEqual(current, setting)) {
+      this.summary.vacation.unchanged++;
+      return;
+    }
+    this.summary.vacation.copied++;
+    if (!this.dryRun && targetUser !== null) await this.target.vacation.setVacation(targetUser.id, setting);
   }
 
   /** `into` is null in a dry run for a mailbox the target does not have yet. */

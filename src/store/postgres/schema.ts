@@ -228,6 +228,24 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, hash)
   );
   `,
+  // Vacation auto-replies (store/vacation.ts): the setting, and whom each user answered when.
+  `
+  CREATE TABLE vacation (
+    user_id bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    enabled boolean NOT NULL,
+    from_date timestamptz,
+    to_date timestamptz,
+    subject text,
+    text_body text,
+    html_body text
+  );
+  CREATE TABLE vacation_replies (
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    sender text NOT NULL,
+    at timestamptz NOT NULL,
+    PRIMARY KEY (user_id, sender)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

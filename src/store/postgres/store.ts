@@ -17,6 +17,7 @@ import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
+import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
   readonly kind = "postgres";
@@ -27,6 +28,7 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobs;
   readonly queue: PostgresQueue;
   readonly locks: PostgresLocks;
+  readonly vacation: PostgresVacation;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
   /** PostgreSQL serves several nodes, so failures are counted where all of them see them. */
@@ -43,6 +45,7 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobs(this.database);
     this.queue = new PostgresQueue(this.database);
     this.locks = new PostgresLocks(this.database);
+    this.vacation = new PostgresVacation(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);
     this.authFailures = new PostgresAuthFailures(this.database);

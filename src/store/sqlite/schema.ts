@@ -217,6 +217,26 @@ const MIGRATIONS: Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `);
   },
+  (db) => {
+    // Vacation auto-replies (store/vacation.ts): the setting, and whom each user answered when.
+    db.exec(`
+      CREATE TABLE vacation (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        enabled INTEGER NOT NULL,
+        from_date INTEGER,
+        to_date INTEGER,
+        subject TEXT,
+        text_body TEXT,
+        html_body TEXT
+      ) STRICT;
+      CREATE TABLE vacation_replies (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        sender TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, sender)
+      ) STRICT, WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

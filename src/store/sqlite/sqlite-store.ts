@@ -33,6 +33,7 @@ import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
 import { SqliteQueue } from "./queue.js";
+import { SqliteVacation } from "./vacation.js";
 
 /**
  * A body file no row names is swept only once it is this old: a younger one may belong to a delivery
@@ -51,6 +52,7 @@ export class SqliteStore implements Store {
   readonly blobs: BlobStore;
   readonly queue: QueueStore;
   readonly locks: LockStore;
+  readonly vacation: SqliteVacation;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
   private readonly database: SqliteDatabase;
@@ -78,6 +80,7 @@ export class SqliteStore implements Store {
     this.emails = new SqliteEmails(this.database);
     this.queue = new SqliteQueue(this.database);
     this.locks = new SqliteLocks(this.database);
+    this.vacation = new SqliteVacation(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
     void this.sweepOrphanBodies();

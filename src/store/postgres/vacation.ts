@@ -1,0 +1,66 @@
+// The vacation part of the PostgreSQL store: tables vacation and vacation_replies.
+
+import type { VacationSetting, VacationStore } from "../types.js";
+import type { PostgresDatabase } from "./database.js";
+
+interface VacationRow {
+  enabled: boolean;
+  from_date: Date | null;
+  to_date: Date | null;
+  subject: string | null;
+  text_body: string | null;
+  html_body: string | null;
+}
+
+export class PostgresVacation implements VacationStore {
+  constructor(private readonly database: PostgresDatabase) {}
+
+  async getVacation(userId: number): Promise<VacationSetting> {
+    const [row] = await this.database.read<VacationRow>("SELECT * FROM vacation WHERE user_id = $1", [
+      userId,
+    ]);
+    return {
+      isEnabled: row?.enabled ?? false,
+      fromDate: row?.from_date ?? null,
+      toDate: row?.to_date ?? null,
+      subject: row?.subject ?? null,
+      textBody: row?.text_body ?? null,
+      htmlBody: row?.html_body ?? null,
+    };
+  }
+
+  async setVacation(userId: number, setting: VacationSetting): Promise<void> {
+    await this.database.read(
+      `INSERT INTO vacation (user_id, enabled, from_date, to_date, subject, text_body, html_body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, from_date = excluded.from_date,
+         to_date = excluded.to_date, subject = excluded.subject, text_body = excluded.text_body,
+         html_body = excluded.html_body`,
+      [
+        userId,
+        setting.isEnabled,
+        setting.fromDate,
+        setting.toDate,
+        setting.subject,
+        setting.textBody,
+        setting.htmlBody,
+      ],
+    );
+  }
+
+  async lastReply(userId: number, sender: string): Promise<Date | null> {
+    const [row] = await this.database.read<{ at: Date }>(
+      "SELECT at FROM vacation_replies WHERE user_id = $1 AND sender = $2",
+      [userId, sender.toLowerCase()],
+    );
+    return row?.at ?? null;
+  }
+
+  async recordReply(userId: number, sender: string, at: Date): Promise<void> {
+    await this.database.read(
+      `INSERT INTO vacation_replies (user_id, sender, at) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at`,
+      [userId, sender.toLowerCase(), at],
+    );
+  }
+}
