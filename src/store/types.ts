@@ -12,6 +12,7 @@ import type { BlobStore } from "./blobs.js";
 import type { DirectoryStore } from "./directory.js";
 import type { EmailStore } from "./emails.js";
 import type { MailboxEvents } from "./events.js";
+import type { IdentityStore } from "./identities.js";
 import type { ImportStore } from "./imports.js";
 import type { LockStore } from "./locks.js";
 import type { MailboxStore } from "./mailboxes.js";
@@ -32,6 +33,8 @@ export interface Store {
   readonly emails: EmailStore;
   /** Message bodies and their header blocks. */
   readonly blobs: BlobStore;
+  /** The identities a user sends as over JMAP (RFC 8621 §6). */
+  readonly identities: IdentityStore;
   /** The outbound queue with leases. */
   readonly queue: QueueStore;
   /** Locks held by live sessions (POP3 maildrops). */
@@ -54,6 +57,7 @@ export type * from "./directory.js";
 export type * from "./emails.js";
 export { StoreError } from "./errors.js";
 export type * from "./events.js";
+export type * from "./identities.js";
 export type * from "./imports.js";
 export type * from "./locks.js";
 export type * from "./mailboxes.js";

@@ -11,6 +11,7 @@ import { describeBlobsContract } from "./blobs.js";
 import { describeDirectoryContract } from "./directory.js";
 import { describeEmailsContract } from "./emails.js";
 import { describeEventsContract } from "./events.js";
+import { describeIdentitiesContract } from "./identities.js";
 import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
 import { describeMailboxesContract } from "./mailboxes.js";
@@ -74,6 +75,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeBlobsContract(context);
     describeUploadsContract(context);
     describeQueueContract(context);
+    describeIdentitiesContract(context);
     describeLocksContract(context);
     describeVacationContract(context);
     describeEventsContract(context);

@@ -246,6 +246,24 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, sender)
   );
   `,
+  // JMAP identities (RFC 8621 §6, src/store/identities.ts): destroyed rows stay, flagged, so that
+  // Identity/changes can report them; state is the user's identity change number at the last write.
+  `
+  CREATE TABLE identities (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    email text NOT NULL,
+    reply_to text,
+    bcc text,
+    text_signature text NOT NULL,
+    html_signature text NOT NULL,
+    created_state bigint NOT NULL,
+    state bigint NOT NULL,
+    destroyed boolean NOT NULL DEFAULT false
+  );
+  CREATE INDEX identities_user ON identities (user_id, state);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import { PostgresDatabase, type PostgresDatabaseOptions } from "./database.js";
 import { PostgresDirectory } from "./directory.js";
 import { PostgresEmails } from "./emails.js";
 import type { NotifyEventBus } from "./events.js";
+import { PostgresIdentities } from "./identities.js";
 import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
@@ -27,6 +28,7 @@ export class PostgresStore implements Store {
   readonly emails: PostgresEmails;
   readonly blobs: PostgresBlobs;
   readonly queue: PostgresQueue;
+  readonly identities: PostgresIdentities;
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
   readonly events: NotifyEventBus;
@@ -44,6 +46,7 @@ export class PostgresStore implements Store {
     this.emails = new PostgresEmails(this.database);
     this.blobs = new PostgresBlobs(this.database);
     this.queue = new PostgresQueue(this.database);
+    this.identities = new PostgresIdentities(this.database);
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
     this.events = this.database.events;

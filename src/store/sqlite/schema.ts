@@ -237,6 +237,26 @@ const MIGRATIONS: Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `);
   },
+  (db) => {
+    // JMAP identities (RFC 8621 §6, src/store/identities.ts): destroyed rows stay, flagged, so that
+    // Identity/changes can report them; state is the user's identity change number at the last write.
+    db.exec(`
+      CREATE TABLE identities (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        email TEXT NOT NULL,
+        reply_to TEXT,
+        bcc TEXT,
+        text_signature TEXT NOT NULL,
+        html_signature TEXT NOT NULL,
+        created_state INTEGER NOT NULL,
+        state INTEGER NOT NULL,
+        destroyed INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX identities_user ON identities(user_id, state);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

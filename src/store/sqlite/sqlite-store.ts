@@ -14,6 +14,7 @@ import type {
   BlobStore,
   DirectoryStore,
   EmailStore,
+  IdentityStore,
   ImportStore,
   LockStore,
   MailboxEvents,
@@ -28,6 +29,7 @@ import { SqliteDirectory } from "./directory.js";
 import { SqliteEmails } from "./emails.js";
 import { EventBus } from "./event-bus.js";
 import { GroupCommit } from "./group-commit.js";
+import { SqliteIdentities } from "./identities.js";
 import { SqliteImports } from "./import.js";
 import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
@@ -51,6 +53,7 @@ export class SqliteStore implements Store {
   readonly emails: EmailStore;
   readonly blobs: BlobStore;
   readonly queue: QueueStore;
+  readonly identities: IdentityStore;
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
   readonly events: MailboxEvents;
@@ -79,6 +82,7 @@ export class SqliteStore implements Store {
     this.messages = new SqliteMessages(this.database, blobs, this.groupCommit);
     this.emails = new SqliteEmails(this.database);
     this.queue = new SqliteQueue(this.database);
+    this.identities = new SqliteIdentities(this.database);
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
     this.imports = new SqliteImports(this.database, blobs);

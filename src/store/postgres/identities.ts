@@ -1,0 +1,99 @@
+// The identities part of the PostgreSQL store (src/store/identities.ts says what it keeps).
+
+import {
+  checkIdentityFields,
+  type IdentityChanges,
+  type IdentityFields,
+  type IdentityRow,
+  type IdentityStore,
+  identityChangesOf,
+  identityValues,
+  type StoredIdentity,
+  toIdentity,
+} from "../identities.js";
+import { StoreError } from "../types.js";
+import type { PostgresDatabase, Tx } from "./database.js";
+
+const STATE = "SELECT coalesce(max(state), 0)::bigint AS state FROM identities WHERE user_id = $1";
+
+export class PostgresIdentities implements IdentityStore {
+  constructor(private readonly database: PostgresDatabase) {}
+
+  /** The next state, with the user's row locked so that concurrent writers number their changes apart. */
+  private async nextState(tx: Tx, userId: number): Promise<number> {
+    await tx.client.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [userId]);
+    const result = await tx.client.query<{ state: string }>(STATE, [userId]);
+    return Number(result.rows[0]?.state ?? 0) + 1;
+  }
+
+  async list(userId: number): Promise<{ state: number; identities: StoredIdentity[] }> {
+    const rows = await this.database.read<IdentityRow & { user_state: string }>(
+      `SELECT i.*, (${STATE}) AS user_state FROM identities i
+        WHERE i.user_id = $1 AND NOT i.destroyed ORDER BY i.id`,
+      [userId],
+    );
+    const state =
+      rows[0] !== undefined
+        ? Number(rows[0].user_state)
+        : Number((await this.database.read<{ state: string }>(STATE, [userId]))[0]?.state ?? 0);
+    return { state, identities: rows.map(toIdentity) };
+  }
+
+  async create(userId: number, fields: IdentityFields): Promise<{ state: number; identity: StoredIdentity }> {
+    const checked = checkIdentityFields(fields) as IdentityFields;
+    if (checked.email === undefined) throw new StoreError("invalid", "an identity needs an email");
+    return this.database.tx(async (tx) => {
+      const state = await this.nextState(tx, userId);
+      const result = await tx.client.query<IdentityRow>(
+        `INSERT INTO identities (user_id, name, email, reply_to, bcc, text_signature, html_signature,
+                                 created_state, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *`,
+        [userId, ...identityValues(checked), state],
+      );
+      return { state, identity: toIdentity(result.rows[0]!) };
+    });
+  }
+
+  async update(userId: number, id: number, fields: Partial<IdentityFields>): Promise<{ state: number }> {
+    const checked = checkIdentityFields(fields);
+    return this.database.tx(async (tx) => {
+      const state = await this.nextState(tx, userId);
+      const next = { ...toIdentity(await this.live(tx, userId, id)), ...checked };
+      await tx.client.query(
+        `UPDATE identities SET name = $1, email = $2, reply_to = $3, bcc = $4, text_signature = $5,
+                               html_signature = $6, state = $7 WHERE id = $8`,
+        [...identityValues(next), state, id],
+      );
+      return { state };
+    });
+  }
+
+  destroy(userId: number, id: number): Promise<{ state: number }> {
+    return this.database.tx(async (tx) => {
+      const state = await this.nextState(tx, userId);
+      await this.live(tx, userId, id);
+      await tx.client.query("UPDATE identities SET destroyed = true, state = $1 WHERE id = $2", [state, id]);
+      return { state };
+    });
+  }
+
+  async changes(userId: number, sinceState: number): Promise<IdentityChanges | null> {
+    const state = Number((await this.database.read<{ state: string }>(STATE, [userId]))[0]?.state ?? 0);
+    if (sinceState > state) return null;
+    // Read after the state: a change committed in between shows up here and again next time, never lost.
+    const rows = await this.database.read<IdentityRow>(
+      "SELECT * FROM identities WHERE user_id = $1 AND state > $2 AND state <= $3 ORDER BY id",
+      [userId, sinceState, state],
+    );
+    return identityChangesOf(rows, sinceState, state);
+  }
+
+  private async live(tx: Tx, userId: number, id: number): Promise<IdentityRow> {
+    const result = await tx.client.query<IdentityRow>(
+      "SELECT * FROM identities WHERE id = $1 AND user_id = $2 AND NOT destroyed",
+      [id, userId],
+    );
+    if (result.rows[0] === undefined) throw new StoreError("not-found", `identity ${id} does not exist`);
+    return result.rows[0];
+  }
+}

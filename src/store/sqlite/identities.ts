@@ -1,0 +1,103 @@
+// The identities part of the SQLite store (src/store/identities.ts says what it keeps).
+
+import {
+  checkIdentityFields,
+  type IdentityChanges,
+  type IdentityFields,
+  type IdentityRow,
+  type IdentityStore,
+  identityChangesOf,
+  identityValues,
+  type StoredIdentity,
+  toIdentity,
+} from "../identities.js";
+import { StoreError } from "../types.js";
+import type { SqliteDatabase } from "./database.js";
+
+export class SqliteIdentities implements IdentityStore {
+  constructor(private readonly database: SqliteDatabase) {}
+
+  private stateOf(userId: number): number {
+    return this.database.get<{ state: number }>(
+      "SELECT coalesce(max(state), 0) AS state FROM identities WHERE user_id = ?",
+      userId,
+    )!.state;
+  }
+
+  list(userId: number): Promise<{ state: number; identities: StoredIdentity[] }> {
+    return this.database.read(() => ({
+      state: this.stateOf(userId),
+      identities: this.database
+        .all<IdentityRow>("SELECT * FROM identities WHERE user_id = ? AND destroyed = 0 ORDER BY id", userId)
+        .map(toIdentity),
+    }));
+  }
+
+  create(userId: number, fields: IdentityFields): Promise<{ state: number; identity: StoredIdentity }> {
+    return this.database.write(() => {
+      const checked = checkIdentityFields(fields) as IdentityFields;
+      if (checked.email === undefined) throw new StoreError("invalid", "an identity needs an email");
+      const state = this.stateOf(userId) + 1;
+      const row = this.database.get<IdentityRow>(
+        `INSERT INTO identities (user_id, name, email, reply_to, bcc, text_signature, html_signature,
+                                 created_state, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        userId,
+        ...identityValues(checked),
+        state,
+        state,
+      )!;
+      return { state, identity: toIdentity(row) };
+    });
+  }
+
+  update(userId: number, id: number, fields: Partial<IdentityFields>): Promise<{ state: number }> {
+    return this.database.write(() => {
+      const checked = checkIdentityFields(fields);
+      const row = this.live(userId, id);
+      const current = toIdentity(row);
+      const next = { ...current, ...checked };
+      const state = this.stateOf(userId) + 1;
+      this.database.run(
+        `UPDATE identities SET name = ?, email = ?, reply_to = ?, bcc = ?, text_signature = ?,
+                               html_signature = ?, state = ? WHERE id = ?`,
+        ...identityValues(next),
+        state,
+        id,
+      );
+      return { state };
+    });
+  }
+
+  destroy(userId: number, id: number): Promise<{ state: number }> {
+    return this.database.write(() => {
+      this.live(userId, id);
+      const state = this.stateOf(userId) + 1;
+      this.database.run("UPDATE identities SET destroyed = 1, state = ? WHERE id = ?", state, id);
+      return { state };
+    });
+  }
+
+  changes(userId: number, sinceState: number): Promise<IdentityChanges | null> {
+    return this.database.read(() => {
+      const state = this.stateOf(userId);
+      if (sinceState > state) return null;
+      const rows = this.database.all<IdentityRow>(
+        "SELECT * FROM identities WHERE user_id = ? AND state > ? ORDER BY id",
+        userId,
+        sinceState,
+      );
+      return identityChangesOf(rows, sinceState, state);
+    });
+  }
+
+  private live(userId: number, id: number): IdentityRow {
+    const row = this.database.get<IdentityRow>(
+      "SELECT * FROM identities WHERE id = ? AND user_id = ? AND destroyed = 0",
+      id,
+      userId,
+    );
+    if (!row) throw new StoreError("not-found", `identity ${id} does not exist`);
+    return row;
+  }
+}
