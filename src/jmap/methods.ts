@@ -3,6 +3,7 @@
 import type { Store } from "../store/types.js";
 import { CORE, type JmapLimits, MAIL, SUBMISSION } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
+import { emailCopy } from "./email-copy.js";
 import { emailImport } from "./email-import.js";
 import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
@@ -33,6 +34,7 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Email/queryChanges", emailQueryChanges],
     ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
     ["Email/set", emailSet(store, limits.maxObjectsInSet)],
+    ["Email/copy", emailCopy(limits.maxObjectsInSet)],
     ["Email/import", emailImport(store, limits.maxObjectsInSet)],
     ["SearchSnippet/get", searchSnippetGet(store, limits.maxObjectsInGet)],
     ["Thread/get", threadGet(store, limits.maxObjectsInGet)],

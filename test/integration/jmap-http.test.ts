@@ -306,6 +306,25 @@ for (const backend of await integrationBackends()) {
       ]);
     });
 
+    test("Email/copy: within the one account invalidArguments, from any other fromAccountNotFound", async () => {
+      const create = { c1: { id: "Mnothere", mailboxIds: { Mnothere: true } } };
+      const { json } = await api({
+        using: [CORE, MAIL],
+        methodCalls: [
+          ["Email/copy", { fromAccountId: accountId, accountId, create }, "same"],
+          [
+            "Email/copy",
+            { fromAccountId: "A-elsewhere", accountId, create, onSuccessDestroyOriginal: true },
+            "other",
+          ],
+        ],
+      });
+      const [same, other] = json.methodResponses;
+      assert.deepEqual([same[0], same[1].type, same[2]], ["error", "invalidArguments", "same"]);
+      assert.match(same[1].description, /fromAccountId must differ/);
+      assert.deepEqual([other[0], other[1].type, other[2]], ["error", "fromAccountNotFound", "other"]);
+    });
+
     test("download of a delivered message's blob by its id (the id SMTP said it queued as)", {
       skip: needs(clients.swaks),
     }, async () => {
