@@ -264,6 +264,13 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX identities_user ON identities (user_id, state);
   `,
+  // Storage quotas (store/quotas.ts): a row only for users with a limit.
+  `
+  CREATE TABLE quotas (
+    user_id bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    storage_limit bigint NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

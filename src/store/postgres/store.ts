@@ -18,6 +18,7 @@ import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
+import { PostgresQuotas } from "./quotas.js";
 import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
@@ -31,6 +32,7 @@ export class PostgresStore implements Store {
   readonly identities: PostgresIdentities;
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
+  readonly quotas: PostgresQuotas;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
   /** PostgreSQL serves several nodes, so failures are counted where all of them see them. */
@@ -49,6 +51,7 @@ export class PostgresStore implements Store {
     this.identities = new PostgresIdentities(this.database);
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
+    this.quotas = new PostgresQuotas(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);
     this.authFailures = new PostgresAuthFailures(this.database);

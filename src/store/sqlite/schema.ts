@@ -257,6 +257,15 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX identities_user ON identities(user_id, state);
     `);
   },
+  (db) => {
+    // Storage quotas (store/quotas.ts): a row only for users with a limit.
+    db.exec(`
+      CREATE TABLE quotas (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        storage_limit INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -35,6 +35,7 @@ import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
 import { SqliteQueue } from "./queue.js";
+import { SqliteQuotas } from "./quotas.js";
 import { SqliteVacation } from "./vacation.js";
 
 /**
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
   readonly identities: IdentityStore;
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
+  readonly quotas: SqliteQuotas;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
   private readonly database: SqliteDatabase;
@@ -85,6 +87,7 @@ export class SqliteStore implements Store {
     this.identities = new SqliteIdentities(this.database);
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
+    this.quotas = new SqliteQuotas(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
     void this.sweepOrphanBodies();
