@@ -1,6 +1,7 @@
 // `mailroom user …`: mail accounts (an address, a password, a set of mailboxes).
 
 import { hashPassword } from "../auth/password.js";
+import { parseSize } from "../config/units.js";
 import { StoreError } from "../store/types.js";
 import {
   addressArgument,
@@ -26,6 +27,11 @@ Actions:
   list [DOMAIN]    list users, of every domain or of one
   remove EMAIL     delete a user with all of its mailboxes and mail
   passwd EMAIL     set a new password
+  quota EMAIL [SIZE|none]
+                   show the user's storage use and limit, or set the limit
+                   ("500MB", "2GiB", octets) or remove it ("none"); past it
+                   SMTP refuses mail with 552 5.2.2 and IMAP APPEND/COPY with
+                   NO [OVERQUOTA]
 
 Options:
   --password-stdin  read the password from the first line of stdin (also the
@@ -103,11 +109,49 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         return ExitCode.ok;
       });
     }
+    case "quota": {
+      expectPositionals(args, ["EMAIL"], ["SIZE"], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      const limit = args[1] === undefined ? undefined : quotaArgument(args[1]);
+      return withStore(values, io, async ({ store }) => {
+        const user = await store.directory.getUser(address);
+        if (!user) throw unknownUserError(address);
+        if (limit !== undefined) await store.quotas.setQuota(user.id, limit);
+        const quota = await store.quotas.getQuota(user.id);
+        const used = formatOctets(quota.used);
+        io.stdout.write(
+          quota.limit === null
+            ? `${address}: ${used} in use, no limit\n`
+            : `${address}: ${used} of ${formatOctets(quota.limit)} in use (${Math.floor((quota.used / quota.limit) * 100)}%)\n`,
+        );
+        return ExitCode.ok;
+      });
+    }
     case undefined:
-      throw usageError("missing action (add, list, remove or passwd)", HELP_COMMAND);
+      throw usageError("missing action (add, list, remove, passwd or quota)", HELP_COMMAND);
     default:
       throw usageError(`unknown action '${action}'`, HELP_COMMAND);
   }
+}
+
+function quotaArgument(text: string): number | null {
+  if (text.toLowerCase() === "none") return null;
+  const octets = parseSize(text);
+  if (octets === null || octets <= 0) {
+    throw usageError(`'${text}' is not a size; give one like 500MB or 2GiB, or 'none'`, HELP_COMMAND);
+  }
+  return octets;
+}
+
+function formatOctets(octets: number): string {
+  const units = ["octets", "KiB", "MiB", "GiB", "TiB"];
+  let value = octets;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${octets} octets` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function existsError(address: string): CliError {
@@ -122,7 +166,7 @@ export function unknownUserError(address: string): CliError {
 
 export const userCommand: CliCommand = {
   name: "user",
-  summary: "add, list and remove users, and set their passwords",
+  summary: "add, list and remove users, and set their passwords and quotas",
   help: HELP,
   run,
 };

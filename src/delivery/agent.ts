@@ -9,7 +9,15 @@ import { authorAddress, signMessage } from "../mail/dkim.js";
 import type { DsnRecipient } from "../mail/dsn.js";
 import { readHeaderBlock } from "../mail/headers.js";
 import { sendNotice } from "../queue/bounce.js";
-import type { BlobRef, BlobWriter, DeliveryResult, QueueInput, RecipientDsn, Store } from "../store/types.js";
+import type {
+  BlobRef,
+  BlobWriter,
+  DeliveryResult,
+  QueueInput,
+  RecipientDsn,
+  Store,
+  User,
+} from "../store/types.js";
 import { HEADER_BLOCK_LIMIT, StoreError } from "../store/types.js";
 import { ownsAddress, resolveRecipient, splitAddress } from "./route.js";
 import type {
@@ -23,7 +31,7 @@ import type {
 } from "./types.js";
 
 /** The store parts a delivery agent works with: routing, mailboxes, the commit, bodies and signing. */
-export type DeliveryStore = Pick<Store, "directory" | "mailboxes" | "messages" | "blobs">;
+export type DeliveryStore = Pick<Store, "directory" | "mailboxes" | "messages" | "blobs" | "quotas">;
 
 export function createDeliveryAgent(options: {
   store: DeliveryStore;
@@ -34,6 +42,20 @@ export function createDeliveryAgent(options: {
 }): DeliveryAgent {
   const { store, logger } = options;
   const hostname = options.hostname ?? "localhost";
+
+  /** Whether every one of these users is at or over their storage limit; a failed lookup counts as room. */
+  async function allFull(users: readonly User[]): Promise<boolean> {
+    for (const user of users) {
+      try {
+        const quota = await store.quotas.getQuota(user.id);
+        if (quota.limit === null || quota.used < quota.limit) return false;
+      } catch (err) {
+        logger.warn({ err, user: user.address }, "quota lookup failed; taking the mail");
+        return false;
+      }
+    }
+    return true;
+  }
 
   async function checkRecipient(address: string, context: RecipientContext): Promise<RecipientVerdict> {
     let resolution: Awaited<ReturnType<typeof resolveRecipient>>;
@@ -52,6 +74,20 @@ export function createDeliveryAgent(options: {
       logger.warn({ recipient: address, cutAt: resolution.truncated }, "alias chain too deep; cut short");
     }
     if (resolution.localDomain) {
+      if (
+        resolution.users.length > 0 &&
+        resolution.remote.length === 0 &&
+        (await allFull(resolution.users))
+      ) {
+        // RFC 3463 5.2.2 mailbox full; 552 as RFC 5321 §4.2.3 has it for exceeded storage. Mail for an
+        // alias that still reaches someone with room is taken (and may take the others over their limit).
+        return {
+          kind: "reject",
+          code: 552,
+          enhanced: "5.2.2",
+          text: `<${address}>: mailbox full; the recipient must delete mail before more can arrive`,
+        };
+      }
       if (resolution.users.length > 0 || resolution.remote.length > 0) return { kind: "local" };
       return { kind: "reject", code: 550, enhanced: "5.1.1", text: `<${address}>: no such user here` };
     }

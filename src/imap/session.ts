@@ -19,6 +19,7 @@ import {
 } from "./commands/context.js";
 import { FetchStreamBroken, fetch } from "./commands/fetch.js";
 import * as mailboxes from "./commands/mailboxes.js";
+import { getQuota, getQuotaRoot } from "./commands/quota.js";
 import { search, usesModseq } from "./commands/search.js";
 import { select } from "./commands/select.js";
 import { sort, thread } from "./commands/sort.js";
@@ -259,6 +260,8 @@ export class ImapSession implements ImapContext {
       "QRESYNC",
       "BINARY",
       "OBJECTID",
+      "QUOTA",
+      "QUOTA=RES-STORAGE",
       "UTF8=ACCEPT",
       `APPENDLIMIT=${this.maxMessageSize}`,
     );
@@ -629,6 +632,15 @@ export class ImapSession implements ImapContext {
         return this.ok(tag, await mailboxes.list(this, command), `${command.name} completed`);
       case "NAMESPACE":
         return this.ok(tag, mailboxes.namespace(), "NAMESPACE completed");
+      case "GETQUOTAROOT":
+        return this.ok(tag, await getQuotaRoot(this, command.mailbox), "GETQUOTAROOT completed");
+      case "GETQUOTA":
+        return this.ok(tag, await getQuota(this, command.root), "GETQUOTA completed");
+      case "SETQUOTA":
+        throw new CommandFailure(
+          "NOPERM",
+          "quotas are set by the administrator (mailroom user quota USER SIZE), not over IMAP",
+        );
       case "STATUS":
         return this.ok(tag, await mailboxes.status(this, command), "STATUS completed");
       case "APPEND": {

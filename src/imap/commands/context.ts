@@ -7,7 +7,7 @@ import type { ImapValue } from "../protocol/value.js";
 import type { SelectedMailbox } from "../selected.js";
 
 /** The store parts IMAP reads and writes: no directory (login goes through the authenticator), no queue. */
-export type ImapStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "events">;
+export type ImapStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "events" | "quotas">;
 
 export interface ImapContext {
   readonly store: ImapStore;

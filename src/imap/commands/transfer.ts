@@ -14,6 +14,7 @@ import {
   requireSelected,
   storeFailure,
 } from "./context.js";
+import { requireRoom } from "./quota.js";
 import { normalizeFlags } from "./store-flags.js";
 import { resolveTargets } from "./targets.js";
 
@@ -45,6 +46,7 @@ export async function prepareAppend(
     );
   }
   if (size === 0) throw new CommandFailure("CANNOT", "an empty message cannot be appended");
+  await requireRoom(context, size);
   return { mailbox, flags: normalizeFlags(command.flags), date: command.date ?? new Date() };
 }
 
@@ -97,6 +99,13 @@ export async function copyOrMove(
   const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
   if (targets.length === 0) return { output: [], code: null };
   const uids = targets.map((t) => t.uid);
+  // A move between two mailboxes leaves the user's usage as it was; a copy (or a move onto itself) adds.
+  if (command.name === "COPY" || destination.id === view.mailbox.id) {
+    await requireRoom(
+      context,
+      targets.reduce((sum, t) => sum + (view.messages[t.seq - 1]?.size ?? 0), 0),
+    );
+  }
   const messages = context.store.messages;
   let result: Awaited<ReturnType<typeof messages.copyMessages>>;
   try {

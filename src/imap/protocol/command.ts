@@ -112,6 +112,8 @@ export type Command =
       extended: boolean;
     }
   | { name: "LSUB"; reference: string; pattern: string }
+  | { name: "GETQUOTAROOT"; mailbox: string }
+  | { name: "GETQUOTA" | "SETQUOTA"; root: string }
   | { name: "STATUS"; mailbox: string; items: string[] }
   | { name: "APPEND"; mailbox: string; flags: string[]; date: Date | null; message: Buffer }
   | {
@@ -282,6 +284,20 @@ function parseArguments(name: string, cursor: Cursor): Command {
     }
     case "APPEND":
       return parseAppend(cursor);
+    case "GETQUOTAROOT":
+      cursor.space();
+      return { name, mailbox: cursor.astring("a mailbox name") };
+    case "GETQUOTA":
+      cursor.space();
+      return { name, root: cursor.astring("a quota root") };
+    case "SETQUOTA": {
+      // RFC 9208 §4.1.3: SETQUOTA root (resource limit ...); read whole so the refusal is a NO, not a BAD.
+      cursor.space();
+      const root = cursor.astring("a quota root");
+      cursor.space();
+      cursor.list(() => cursor.atom("a resource name or limit"));
+      return { name, root };
+    }
     case "FETCH":
     case "STORE":
     case "SEARCH":

@@ -1,0 +1,94 @@
+// Storage quotas end to end on both stores: `mailroom user quota` sets and shows the limit, IMAP
+// GETQUOTAROOT (python3 imaplib) reports it, and once the mailboxes are full SMTP refuses at RCPT with
+// 552 5.2.2 (nodemailer) while mail for a user with room still arrives.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import nodemailer from "nodemailer";
+import { clients, needs } from "../support/clients.js";
+import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+
+const run = promisify(execFile);
+const password = "quota test password";
+
+for (const backend of await integrationBackends()) {
+  describe(`storage quotas, ${backend.name} store`, { skip: backend.skip ?? needs(clients.python3) }, () => {
+    let server: TestServer;
+
+    before(async () => {
+      server = await startTestServer({ store: backend.store });
+      assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
+      for (const user of ["full@example.org", "roomy@example.org"]) {
+        assert.equal((await server.cli(["user", "add", user, "--password-stdin"], `${password}\n`)).code, 0);
+      }
+    });
+
+    after(async () => {
+      await server?.cleanup();
+      await backend.release();
+    });
+
+    const send = async (to: string, text: string) => {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server.ports.smtp,
+        ignoreTLS: true,
+      });
+      try {
+        return await transport.sendMail({ from: "sender@remote.test", to, subject: "quota", text });
+      } finally {
+        transport.close();
+      }
+    };
+
+    test("the CLI sets and shows a limit; a bad size is a usage error", async () => {
+      const shown = await server.cli(["user", "quota", "full@example.org", "4KiB"]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /^full@example\.org: 0 octets of 4\.0 KiB in use \(0%\)\n$/);
+      const bad = await server.cli(["user", "quota", "full@example.org", "lots"]);
+      assert.equal(bad.code, 64);
+      assert.match(bad.stderr, /'lots' is not a size/);
+      const none = await server.cli(["user", "quota", "roomy@example.org"]);
+      assert.match(none.stdout, /roomy@example\.org: 0 octets in use, no limit/);
+    });
+
+    test("a full mailbox: 552 5.2.2 at RCPT, IMAP shows the usage, the other user still gets mail", async () => {
+      await send("full@example.org", "x".repeat(5000));
+      await assert.rejects(
+        send("full@example.org", "one more"),
+        (error: { responseCode?: number; response?: string }) => {
+          assert.equal(error.responseCode, 552);
+          assert.match(String(error.response), /5\.2\.2 <full@example\.org>: mailbox full/);
+          return true;
+        },
+      );
+      await send("roomy@example.org", "fine");
+      const script = String.raw`
+import imaplib, json, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login(sys.argv[2], sys.argv[3])
+typ, data = m.getquotaroot('INBOX')
+print(json.dumps([typ] + [x.decode() for part in data for x in part]))
+`;
+      const { stdout } = await run("python3", [
+        "-c",
+        script,
+        String(server.ports.imap),
+        "full@example.org",
+        password,
+      ]);
+      const [typ, root, quota] = JSON.parse(stdout) as string[];
+      assert.equal(typ, "OK");
+      assert.match(String(root), /"?INBOX"? ""/);
+      assert.match(String(quota), /^"" \(STORAGE (\d+) 4\)$/);
+      assert.ok(
+        Number(/STORAGE (\d+)/.exec(String(quota))?.[1]) >= 5,
+        "usage counts the 5,000-octet message",
+      );
+      const shown = await server.cli(["user", "quota", "full@example.org"]);
+      assert.match(shown.stdout, /of 4\.0 KiB in use \(1\d\d%\)/);
+    });
+  });
+}
