@@ -87,6 +87,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
       await ok(["user", "add", user, "--password-stdin"], `${password}\n`);
     }
     await ok(["alias", "add", "team@example.org", "alice@example.org"]);
+    await ok(["user", "quota", "alice@example.org", "1GiB"]);
     // A local alias with a remote destination: its mail is queued without relay permission.
     await ok(["alias", "add", "away@example.org", "dave@remote.test"]);
     await send(source, ["alice@example.org", "bob@example.org"], "to both");
@@ -189,6 +190,19 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     } finally {
       await pgStore.close();
       await old.close();
+    }
+  });
+
+  test("the storage limit is copied, and left alone when unchanged", async () => {
+    assert.match(first.stdout, /quotas\s+\d+ copied/);
+    assert.match(second.stdout, /quotas\s+0 copied, \d+ unchanged/);
+    const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
+    try {
+      const alice = await pgStore.directory.getUser("alice@example.org");
+      assert.ok(alice);
+      assert.equal((await pgStore.quotas.getQuota(alice.id)).limit, 1024 ** 3);
+    } finally {
+      await pgStore.close();
     }
   });
 

@@ -29,6 +29,7 @@ export interface MigrationSummary {
   bodies: { copied: number; bytes: number };
   queue: { added: number; updated: number; unchanged: number; removed: number };
   vacation: { copied: number; unchanged: number };
+  quotas: { copied: number; unchanged: number };
   /** Target users the source does not have: left as they are, named so the operator can decide. */
   extraUsers: string[];
 }
@@ -45,6 +46,7 @@ function emptySummary(): MigrationSummary {
     bodies: { copied: 0, bytes: 0 },
     queue: { added: 0, updated: 0, unchanged: 0, removed: 0 },
     vacation: { copied: 0, unchanged: 0 },
+    quotas: { copied: 0, unchanged: 0 },
     extraUsers: [],
   };
 }
@@ -151,6 +153,7 @@ class Mirror {
       await this.mailboxesOf(user);
       await this.subscriptionsOf(user);
       await this.vacationOf(user);
+      await this.quotaOf(user);
       await this.accountOf(user);
     }
     await this.queue();
@@ -319,6 +322,19 @@ class Mirror {
     }
     this.summary.vacation.copied++;
     if (!this.dryRun && targetUser !== null) await this.target.vacation.setVacation(targetUser.id, setting);
+  }
+
+  /** The storage limit (the usage follows from the messages). */
+  private async quotaOf(user: User): Promise<void> {
+    const { limit } = await this.source.quotas.getQuota(user.id);
+    const targetUser = await this.target.directory.getUser(user.address);
+    const current = targetUser === null ? null : (await this.target.quotas.getQuota(targetUser.id)).limit;
+    if (targetUser !== null && current === limit) {
+      this.summary.quotas.unchanged++;
+      return;
+    }
+    this.summary.quotas.copied++;
+    if (!this.dryRun && targetUser !== null) await this.target.quotas.setQuota(targetUser.id, limit);
   }
 
   /** `into` is null in a dry run for a mailbox the target does not have yet. */
