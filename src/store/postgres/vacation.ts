@@ -48,19 +48,14 @@ export class PostgresVacation implements VacationStore {
     );
   }
 
-  async lastReply(userId: number, sender: string): Promise<Date | null> {
-    const [row] = await this.database.read<{ at: Date }>(
-      "SELECT at FROM vacation_replies WHERE user_id = $1 AND sender = $2",
-      [userId, sender.toLowerCase()],
-    );
-    return row?.at ?? null;
-  }
-
-  async recordReply(userId: number, sender: string, at: Date): Promise<void> {
-    await this.database.read(
+  async claimReply(userId: number, sender: string, at: Date, period: number): Promise<boolean> {
+    const rows = await this.database.read(
       `INSERT INTO vacation_replies (user_id, sender, at) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at`,
-      [userId, sender.toLowerCase(), at],
+       ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at
+       WHERE vacation_replies.at <= excluded.at - $4 * interval '1 millisecond'
+       RETURNING 1`,
+      [userId, sender.toLowerCase(), at, period],
     );
+    return rows.length === 1;
   }
 }

@@ -50,26 +50,18 @@ export class SqliteVacation implements VacationStore {
     });
   }
 
-  lastReply(userId: number, sender: string): Promise<Date | null> {
-    return this.database.read(() => {
-      const row = this.database.get<{ at: number }>(
-        "SELECT at FROM vacation_replies WHERE user_id = ? AND sender = ?",
-        userId,
-        sender.toLowerCase(),
-      );
-      return toDate(row?.at ?? null);
-    });
-  }
-
-  recordReply(userId: number, sender: string, at: Date): Promise<void> {
+  claimReply(userId: number, sender: string, at: Date, period: number): Promise<boolean> {
     return this.database.write(() => {
-      this.database.run(
+      const result = this.database.run(
         `INSERT INTO vacation_replies (user_id, sender, at) VALUES (?, ?, ?)
-         ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at`,
+         ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at
+         WHERE vacation_replies.at <= excluded.at - ?`,
         userId,
         sender.toLowerCase(),
         at.getTime(),
+        period,
       );
+      return result.changes === 1;
     });
   }
 }
