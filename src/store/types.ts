@@ -65,3 +65,4 @@ export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
 export type * from "./queue.js";
 export type * from "./vacation.js";
+export { NO_VACATION } from "./vacation.js";

@@ -5,6 +5,16 @@ import type { VacationSetting } from "../mail/auto-reply.js";
 
 export type { VacationSetting };
 
+/** The setting of a user who never set one: disabled and empty. */
+export const NO_VACATION: VacationSetting = Object.freeze({
+  isEnabled: false,
+  fromDate: null,
+  toDate: null,
+  subject: null,
+  textBody: null,
+  htmlBody: null,
+});
+
 export interface VacationStore {
   /** The user's setting; a user who never set one has a disabled, empty one. */
   getVacation(userId: number): Promise<VacationSetting>;

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import type { Store } from "../../src/store/types.js";
+import { NO_VACATION, type Store } from "../../src/store/types.js";
 import type { ContractContext } from "./support.js";
 
 export function describeVacationContract(context: ContractContext): void {
@@ -16,14 +16,7 @@ export function describeVacationContract(context: ContractContext): void {
 
     test("a user without a setting has a disabled, empty one", async () => {
       const { user } = await freshUser();
-      assert.deepEqual(await store.vacation.getVacation(user.id), {
-        isEnabled: false,
-        fromDate: null,
-        toDate: null,
-        subject: null,
-        textBody: null,
-        htmlBody: null,
-      });
+      assert.deepEqual(await store.vacation.getVacation(user.id), NO_VACATION);
     });
 
     test("the setting is kept and replaced whole, per user", async () => {

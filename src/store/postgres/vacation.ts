@@ -1,6 +1,6 @@
 // The vacation part of the PostgreSQL store: tables vacation and vacation_replies.
 
-import type { VacationSetting, VacationStore } from "../types.js";
+import { NO_VACATION, type VacationSetting, type VacationStore } from "../types.js";
 import type { PostgresDatabase } from "./database.js";
 
 interface VacationRow {
@@ -19,13 +19,14 @@ export class PostgresVacation implements VacationStore {
     const [row] = await this.database.read<VacationRow>("SELECT * FROM vacation WHERE user_id = $1", [
       userId,
     ]);
+    if (row === undefined) return { ...NO_VACATION };
     return {
-      isEnabled: row?.enabled ?? false,
-      fromDate: row?.from_date ?? null,
-      toDate: row?.to_date ?? null,
-      subject: row?.subject ?? null,
-      textBody: row?.text_body ?? null,
-      htmlBody: row?.html_body ?? null,
+      isEnabled: row.enabled,
+      fromDate: row.from_date,
+      toDate: row.to_date,
+      subject: row.subject,
+      textBody: row.text_body,
+      htmlBody: row.html_body,
     };
   }
 

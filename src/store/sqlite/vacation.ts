@@ -1,6 +1,6 @@
 // The vacation part of the SQLite store: tables vacation and vacation_replies.
 
-import type { VacationSetting, VacationStore } from "../types.js";
+import { NO_VACATION, type VacationSetting, type VacationStore } from "../types.js";
 import type { SqliteDatabase } from "./database.js";
 
 interface VacationRow {
@@ -20,13 +20,14 @@ export class SqliteVacation implements VacationStore {
   getVacation(userId: number): Promise<VacationSetting> {
     return this.database.read(() => {
       const row = this.database.get<VacationRow>("SELECT * FROM vacation WHERE user_id = ?", userId);
+      if (row === undefined) return { ...NO_VACATION };
       return {
-        isEnabled: row?.enabled === 1,
-        fromDate: toDate(row?.from_date ?? null),
-        toDate: toDate(row?.to_date ?? null),
-        subject: row?.subject ?? null,
-        textBody: row?.text_body ?? null,
-        htmlBody: row?.html_body ?? null,
+        isEnabled: row.enabled === 1,
+        fromDate: toDate(row.from_date),
+        toDate: toDate(row.to_date),
+        subject: row.subject,
+        textBody: row.text_body,
+        htmlBody: row.html_body,
       };
     });
   }
