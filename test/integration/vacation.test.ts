@@ -1,5 +1,5 @@
-// Vacation auto-replies at delivery, through a real `mailroom serve`: mail sent with swaks to a user who
-// is away is answered through the outbound queue, from <>, once per sender, and never to list mail. The
+// Vacation auto-replies at delivery, through a real `mailroom serve`: with the setting made by `mailroom
+// vacation`, mail sent with swaks to a user who is away is answered through the outbound queue, from <>, once per sender, and never to list mail. The
 // remote MX refuses every recipient for now (451) and retries wait an hour, so whatever the server
 // queued stays listed by `mailroom queue list` for the test to count. The reply is committed before the
 // 250, so the queue is read right after swaks returns.
@@ -8,8 +8,6 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { pino } from "pino";
-import { openStore } from "../../src/store/open.js";
 import { type Remote, startRemote } from "../queue/remote.js";
 import { clients, needs } from "../support/clients.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
@@ -40,25 +38,14 @@ for (const backend of await integrationBackends()) {
         retrySchedule: "1h",
         user: { address: "alice@example.org", password: "alice's long passphrase" },
       });
-      const store = await openStore({
-        store: backend.store ?? "sqlite",
-        dataDir: server.dataDir,
-        logger: pino({ level: "silent" }),
-      });
-      try {
-        const alice = await store.directory.getUser("alice@example.org");
-        assert.ok(alice);
-        await store.vacation.setVacation(alice.id, {
-          isEnabled: true,
-          fromDate: new Date(Date.now() - 3600_000),
-          toDate: null,
-          subject: null,
-          textBody: "I am away until Monday.",
-          htmlBody: null,
-        });
-      } finally {
-        await store.close();
-      }
+      const on = await server.cli([
+        "vacation",
+        "alice@example.org",
+        "--on",
+        "--text",
+        "I am away until Monday.",
+      ]);
+      assert.equal(on.code, 0, on.stderr);
     });
 
     after(async () => {
