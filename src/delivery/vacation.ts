@@ -1,15 +1,17 @@
 // Vacation auto-replies at local delivery (JMAP VacationResponse, RFC 8621 §8): after a message is
 // committed, each local recipient whose vacation is on answers its sender once per period, under RFC
 // 3834's rules (mail/auto-reply.ts). The reply is committed like a delivery notice: into the sender's
-// INBOX when the sender is local, else into the outbound queue the relay sends from.
+// INBOX when the sender is local, else into the outbound queue the relay sends from; DKIM-signed when the
+// user's domain has a key.
 
 import type { Logger } from "pino";
 import { buildAutoReply, noReplyReason, vacationActive } from "../mail/auto-reply.js";
 import { headerFields, toCrlf } from "../mail/compose.js";
+import { signMessage } from "../mail/dkim.js";
 import { readHeaderBlock } from "../mail/headers.js";
 import type { Store, User } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT } from "../store/types.js";
-import { generatedTargets } from "./route.js";
+import { generatedTargets, splitAddress } from "./route.js";
 
 export type VacationDeliveryStore = Pick<
   Store,
@@ -89,11 +91,16 @@ async function commitReply(
   const targets = await generatedTargets(store, to);
   if (targets.mailboxes.length === 0 && targets.queue.length === 0) return;
   const reply = await buildAutoReply({ from: user.address, to, fields, setting, now });
+  // Signed as the user's submitted mail is: the reply's From: is the user's own address, and without a
+  // signature a domain with a DMARC policy would have its own replies refused or filed as spam.
+  const domain = splitAddress(user.address)?.domain;
+  const key = domain === undefined ? null : await store.directory.getDkimKey(domain);
+  const signature = domain === undefined || key === null ? "" : await signMessage(reply, domain, key, now);
   const writer = await store.blobs.createBlobWriter();
   try {
     // RFC 3834 §3.3: sent from the null reverse path, so no bounce or other responder answers it. Stored
     // like every accepted message, with its Return-Path first (the relay strips it).
-    await writer.write(Buffer.from("Return-Path: <>\r\n"));
+    await writer.write(Buffer.from(`Return-Path: <>\r\n${signature}`));
     await writer.write(reply);
     const blob = await writer.finish();
     const result = await store.messages.deliver({ blob, sender: "", internalDate: now, ...targets });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { dkimVerify } from "mailauth/lib/dkim/verify.js";
 import { pino } from "pino";
+import { dkimTxtRecord, generateDkimKey } from "../../src/mail/dkim.js";
 import { createDeliveryAgent } from "../../src/delivery/agent.js";
 import type { DeliveryAgent } from "../../src/delivery/types.js";
 import { type Store, StoreError, type VacationSetting } from "../../src/store/types.js";
@@ -75,6 +77,33 @@ describe("vacation auto-replies at delivery (SQLite store)", () => {
     assert.match(replies[0] ?? "", /\r\nSubject: Away\r\n/);
     assert.match(replies[0] ?? "", /\r\nIn-Reply-To: <m\d+@x>\r\n/);
     assert.match(replies[0] ?? "", /Back on Monday\./);
+  });
+
+  test("the reply is DKIM-signed when the user's domain has a key, and verifies", async () => {
+    await store.directory.addDomain("signed.example");
+    await store.directory.addUser("erin@signed.example", dummyCredentials);
+    await store.directory.setDkimKey("signed.example", {
+      selector: "mr202612",
+      privateKeyPem: await generateDkimKey("ed25519-sha256"),
+      algorithm: "ed25519-sha256",
+    });
+    const key = await store.directory.getDkimKey("signed.example");
+    assert.ok(key);
+    await setVacation("erin@signed.example", away);
+    await deliver(agent, "bob@example.org", "erin@signed.example", "To: erin@signed.example\r\n");
+    const [reply] = (await inbox("bob@example.org")).filter((text) => text.includes("From: erin@"));
+    assert.match(reply ?? "", /^Return-Path: <>\r\nDKIM-Signature: [^\r]*d=signed\.example;/);
+    const record = dkimTxtRecord("signed.example", key);
+    const result = await dkimVerify(Buffer.from(reply ?? ""), {
+      resolver: async (name: string, type: string) => {
+        if (type === "TXT" && name === record.name) return [[record.value]];
+        throw Object.assign(new Error(`no ${type} for ${name}`), { code: "ENOTFOUND" });
+      },
+    });
+    assert.deepEqual(
+      result.results.map((entry) => entry.status.result),
+      ["pass"],
+    );
   });
 
   test("no reply to oneself, to Bcc copies, or outside the vacation's dates", async () => {
