@@ -21,6 +21,7 @@ import { FetchStreamBroken, fetch } from "./commands/fetch.js";
 import * as mailboxes from "./commands/mailboxes.js";
 import { search, usesModseq } from "./commands/search.js";
 import { select } from "./commands/select.js";
+import { sort, thread } from "./commands/sort.js";
 import { storeFlags } from "./commands/store-flags.js";
 import {
   type AppendTarget,
@@ -115,6 +116,8 @@ const SELECTED = new Set([
   "EXPUNGE",
   "UID EXPUNGE",
   "SEARCH",
+  "SORT",
+  "THREAD",
   "FETCH",
   "STORE",
   "COPY",
@@ -122,7 +125,7 @@ const SELECTED = new Set([
   "CHECK",
 ]);
 /** RFC 9051 §7.5.1: no EXPUNGE while answering these (their UID forms are fine). */
-const NO_EXPUNGE_DURING = new Set(["FETCH", "STORE", "SEARCH"]);
+const NO_EXPUNGE_DURING = new Set(["FETCH", "STORE", "SEARCH", "SORT", "THREAD"]);
 
 const ENABLEABLE = new Set(["CONDSTORE", "QRESYNC", "IMAP4REV2", "UTF8=ACCEPT"]);
 
@@ -141,6 +144,8 @@ function enablesCondstore(command: Command): boolean {
     case "STORE":
       return command.unchangedSince !== null;
     case "SEARCH":
+    case "SORT":
+    case "THREAD":
       return usesModseq(command.key);
     default:
       return false;
@@ -246,6 +251,10 @@ export class ImapSession implements ImapContext {
       "STATUS=SIZE",
       "ESEARCH",
       "SEARCHRES",
+      "SORT",
+      "SORT=DISPLAY",
+      "THREAD=ORDEREDSUBJECT",
+      "THREAD=REFERENCES",
       "CONDSTORE",
       "QRESYNC",
       "BINARY",
@@ -667,6 +676,10 @@ export class ImapSession implements ImapContext {
       }
       case "SEARCH":
         return this.ok(tag, await search(this, tag, command), `${command.uid ? "UID " : ""}SEARCH completed`);
+      case "SORT":
+        return this.ok(tag, await sort(this, command), `${command.uid ? "UID " : ""}SORT completed`);
+      case "THREAD":
+        return this.ok(tag, await thread(this, command), `${command.uid ? "UID " : ""}THREAD completed`);
       case "COPY":
       case "MOVE": {
         requireSelected(this);

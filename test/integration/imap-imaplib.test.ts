@@ -34,6 +34,39 @@ for (const backend of await integrationBackends()) {
       await backend.release();
     });
 
+    test("python3 imaplib: SORT, UID SORT and UID THREAD (RFC 5256)", async () => {
+      const script = String.raw`
+import imaplib, json, sys
+port, password = int(sys.argv[1]), sys.argv[2]
+out = {}
+m = imaplib.IMAP4('127.0.0.1', port)
+m.starttls()
+m.login('bob@example.org', password)
+out['caps'] = m.capability()[1][0].decode().split()
+m.select('INBOX', readonly=True)
+out['sort'] = m.sort('(SUBJECT)', 'UTF-8', 'ALL')[1][0].decode()
+out['uid_sort'] = m.uid('SORT', '(REVERSE SUBJECT)', 'UTF-8', 'ALL')[1][0].decode()
+out['uid_sort_some'] = m.uid('SORT', '(DATE)', 'UTF-8', 'SUBJECT', 'second')[1][0].decode()
+out['uid_thread'] = m.uid('THREAD', 'REFERENCES', 'UTF-8', 'ALL')[1][0].decode()
+out['thread'] = m.thread('ORDEREDSUBJECT', 'UTF-8', 'ALL')[1][0].decode()
+m.logout()
+print(json.dumps(out))
+`;
+      const { stdout } = await run("python3", ["-c", script, String(server.ports.imap), password]);
+      const out = JSON.parse(stdout) as Record<string, string | string[]>;
+      for (const cap of ["SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"])
+        assert.ok(out.caps?.includes(cap));
+      const [first, second] = await listing();
+      assert.ok(first && second);
+      // Base subjects "first" < "second", sequence numbers 1 and 2.
+      assert.equal(out.sort, "1 2");
+      assert.equal(out.uid_sort, `${second.uid} ${first.uid}`);
+      assert.equal(out.uid_sort_some, String(second.uid));
+      // Two unrelated messages: two threads, by sent date.
+      assert.equal(out.uid_thread, `(${first.uid})(${second.uid})`);
+      assert.equal(out.thread, "(1)(2)");
+    });
+
     test("python3 imaplib: EXAMINE, NAMESPACE, ID, ENABLE, UNSELECT, partial BODY, UID SEARCH, STORE .SILENT, LSUB, RENAME INBOX", async () => {
       const [first] = await listing();
       assert.ok(first);

@@ -23,19 +23,19 @@ export function usesModseq(key: SearchKey): boolean {
   return false;
 }
 
-interface Candidate {
+export interface Candidate {
   data: SearchData;
   messageId: string;
 }
 
-interface Hit {
+export interface Hit {
   seq: number;
   uid: number;
   modseq: number;
 }
 
 /** Reads a body; a message expunged by another session meanwhile (its blob gone) is no match. */
-async function readBody(
+export async function readBody(
   store: Pick<Store, "blobs" | "messages">,
   mailboxId: number,
   candidate: Candidate,
@@ -53,7 +53,7 @@ async function readBody(
  * three rounds: from the view alone (flags, size, dates), then from the stored header sections, then
  * from the whole messages, each round only for the messages the previous one left undecided.
  */
-async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]> {
+export async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]> {
   const view = requireSelected(context);
   const store = context.store;
   // SEARCH must see the flags as they are, not as this client was last told (another session's STORE

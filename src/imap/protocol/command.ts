@@ -6,7 +6,7 @@
 import type { SearchKey, SequenceSet } from "../search/types.js";
 import { Cursor, ParseError } from "./cursor.js";
 import type { CommandFrame } from "./framer.js";
-import { parseSearchProgram } from "./search.js";
+import { parseSearchCriteria, parseSearchProgram } from "./search.js";
 import { parseSequenceSet } from "./sequence.js";
 
 /** Same shape as src/imap/mime/section.ts SectionSpec (RFC 9051 §6.4.5 section-spec). */
@@ -61,6 +61,26 @@ export interface QresyncParams {
   /** RFC 7162 §3.2.5.2 seq-match-data: message numbers and the UIDs the client knows them by. */
   seqMatch?: { sequences: SequenceSet; uids: SequenceSet };
 }
+
+/** RFC 5256 §3 sort keys, with RFC 5957's DISPLAYFROM and DISPLAYTO. */
+export const SORT_KEYS = [
+  "ARRIVAL",
+  "CC",
+  "DATE",
+  "FROM",
+  "SIZE",
+  "SUBJECT",
+  "TO",
+  "DISPLAYFROM",
+  "DISPLAYTO",
+] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+export interface SortCriterion {
+  key: SortKey;
+  reverse: boolean;
+}
+export const THREAD_ALGORITHMS = ["ORDEREDSUBJECT", "REFERENCES"] as const;
+export type ThreadAlgorithm = (typeof THREAD_ALGORITHMS)[number];
 
 export type Command =
   | {
@@ -118,6 +138,8 @@ export type Command =
       returns: string[] | null;
       key: SearchKey;
     }
+  | { name: "SORT"; uid: boolean; criteria: SortCriterion[]; key: SearchKey }
+  | { name: "THREAD"; uid: boolean; algorithm: ThreadAlgorithm; key: SearchKey }
   | { name: "COPY" | "MOVE"; uid: boolean; set: SequenceSet; mailbox: string }
   | { name: "UID EXPUNGE"; set: SequenceSet };
 
@@ -263,19 +285,23 @@ function parseArguments(name: string, cursor: Cursor): Command {
     case "FETCH":
     case "STORE":
     case "SEARCH":
+    case "SORT":
+    case "THREAD":
     case "COPY":
     case "MOVE":
       return parseMessageCommand(name, false, cursor);
     case "UID": {
       cursor.space();
-      const sub = cursor.atom("FETCH, STORE, SEARCH, COPY, MOVE or EXPUNGE after UID").toUpperCase();
+      const sub = cursor
+        .atom("FETCH, STORE, SEARCH, SORT, THREAD, COPY, MOVE or EXPUNGE after UID")
+        .toUpperCase();
       if (sub === "EXPUNGE") {
         cursor.space();
         return { name: "UID EXPUNGE", set: parseSequenceSet(cursor) };
       }
-      if (!["FETCH", "STORE", "SEARCH", "COPY", "MOVE"].includes(sub)) {
+      if (!["FETCH", "STORE", "SEARCH", "SORT", "THREAD", "COPY", "MOVE"].includes(sub)) {
         throw new ParseError(
-          `UID ${sub} is not a command; use UID FETCH, STORE, SEARCH, COPY, MOVE or EXPUNGE`,
+          `UID ${sub} is not a command; use UID FETCH, STORE, SEARCH, SORT, THREAD, COPY, MOVE or EXPUNGE`,
         );
       }
       return parseMessageCommand(sub, true, cursor);
@@ -441,6 +467,8 @@ function parseAppend(cursor: Cursor): Command {
 function parseMessageCommand(name: string, uid: boolean, cursor: Cursor): Command {
   cursor.space();
   if (name === "SEARCH") return parseSearch(uid, cursor);
+  if (name === "SORT") return parseSort(uid, cursor);
+  if (name === "THREAD") return parseThread(uid, cursor);
   const set = parseSequenceSet(cursor);
   cursor.space();
   switch (name) {
@@ -467,6 +495,41 @@ function parseSearch(uid: boolean, cursor: Cursor): Command {
   }
   const key = parseSearchProgram(cursor);
   return { name: "SEARCH", uid, returns, key };
+}
+
+/** RFC 5256 §4: SORT SP "(" [REVERSE SP] sort-key *(SP [REVERSE SP] sort-key) ")" SP search-criteria. */
+function parseSort(uid: boolean, cursor: Cursor): Command {
+  const words = cursor.list(() => cursor.atom("a sort key").toUpperCase());
+  const criteria: SortCriterion[] = [];
+  let reverse = false;
+  for (const word of words) {
+    if (word === "REVERSE") {
+      if (reverse) throw new ParseError("REVERSE must be followed by a sort key");
+      reverse = true;
+      continue;
+    }
+    if (!(SORT_KEYS as readonly string[]).includes(word)) {
+      throw new ParseError(
+        `unknown sort key ${word}; use ${SORT_KEYS.join(", ")}, each perhaps after REVERSE`,
+      );
+    }
+    criteria.push({ key: word as SortKey, reverse });
+    reverse = false;
+  }
+  if (reverse || criteria.length === 0)
+    throw new ParseError("SORT needs at least one sort key, and a key after REVERSE");
+  cursor.space();
+  return { name: "SORT", uid, criteria, key: parseSearchCriteria(cursor) };
+}
+
+/** RFC 5256 §4: THREAD SP thread-alg SP search-criteria. */
+function parseThread(uid: boolean, cursor: Cursor): Command {
+  const algorithm = cursor.atom("a threading algorithm").toUpperCase();
+  if (!(THREAD_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new ParseError(`unknown threading algorithm ${algorithm}; use ${THREAD_ALGORITHMS.join(" or ")}`);
+  }
+  cursor.space();
+  return { name: "THREAD", uid, algorithm: algorithm as ThreadAlgorithm, key: parseSearchCriteria(cursor) };
 }
 
 const FETCH_ATTRIBUTES = new Set([

@@ -41,13 +41,23 @@ export function parseSearchProgram(cursor: Cursor): SearchKey {
   if (cursor.lookingAtWord("CHARSET")) {
     cursor.accept("CHARSET");
     cursor.space();
-    const charset = cursor.astring("a charset name").toUpperCase();
-    // RFC 9051 §6.4.4: UTF-8 must be supported; US-ASCII is its subset. Others get [BADCHARSET].
-    if (charset !== "UTF-8" && charset !== "US-ASCII") {
-      throw new ParseError(`BADCHARSET: charset ${charset} is not supported; use UTF-8`);
-    }
-    cursor.space();
+    return parseSearchCriteria(cursor);
   }
+  return parseSearchKeys(cursor);
+}
+
+/** SORT's and THREAD's search-criteria (RFC 5256 §4): charset SP search-key *(SP search-key), charset required. */
+export function parseSearchCriteria(cursor: Cursor): SearchKey {
+  const charset = cursor.astring("a charset name").toUpperCase();
+  // RFC 9051 §6.4.4: UTF-8 must be supported; US-ASCII is its subset. Others get [BADCHARSET].
+  if (charset !== "UTF-8" && charset !== "US-ASCII") {
+    throw new ParseError(`BADCHARSET: charset ${charset} is not supported; use UTF-8`);
+  }
+  cursor.space();
+  return parseSearchKeys(cursor);
+}
+
+function parseSearchKeys(cursor: Cursor): SearchKey {
   const state = { count: 0 };
   const keys: SearchKey[] = [parseKey(cursor, 0, state)];
   while (!cursor.atEnd()) {

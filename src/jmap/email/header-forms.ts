@@ -3,8 +3,9 @@
 
 import { TextDecoder } from "node:util";
 import { type Mailbox, mailboxAddress, parseAddressList } from "../../mail/address-list.js";
+import { dateTime } from "../../mail/date-time.js";
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
-import type { HeaderField } from "../../mail/mime/header.js";
+import { type HeaderField, withoutComments } from "../../mail/mime/header.js";
 import type { Json } from "../types.js";
 
 export type EmailAddress = { name: string | null; email: string };
@@ -170,33 +171,6 @@ export function addressesForm(raw: string): EmailAddress[] {
   return groupedAddressesForm(raw).flatMap((group) => group.addresses);
 }
 
-/** Removes RFC 5322 comments, leaving quoted strings and <…> alone (a URL may hold parentheses). */
-function withoutComments(text: string): string {
-  let out = "";
-  let depth = 0;
-  let quoted = false;
-  let angle = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] ?? "";
-    if (depth > 0) {
-      if (c === "\\") i++;
-      else if (c === "(") depth++;
-      else if (c === ")") depth--;
-      continue;
-    }
-    if (c === "(" && !quoted && !angle) {
-      depth = 1;
-      out += " ";
-      continue;
-    }
-    if (c === '"' && !angle) quoted = !quoted;
-    else if (c === "<" && !quoted) angle = true;
-    else if (c === ">" && !quoted) angle = false;
-    out += c;
-  }
-  return out;
-}
-
 /**
  * The MessageIds form (RFC 8621 §4.1.2.5) and the URLs form (§4.1.2.7, RFC 2369 §2) have one shape: "<…>"
  * items between white space (and commas, which RFC 2369 URL lists use and References fields in the wild
@@ -221,75 +195,6 @@ function bracketedList(raw: string): string[] | null {
   return items.length === 0 ? null : items;
 }
 
-const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const DAYS = new Set(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
-// RFC 5322 §4.3 obs-zone; the military letters are "-0000", as their meaning was never agreed on.
-const ZONES: ReadonlyMap<string, number> = new Map([
-  ["ut", 0],
-  ["gmt", 0],
-  ["est", -300],
-  ["edt", -240],
-  ["cst", -360],
-  ["cdt", -300],
-  ["mst", -420],
-  ["mdt", -360],
-  ["pst", -480],
-  ["pdt", -420],
-]);
-const DATE_TIME =
-  /^(?:([a-z]{3}) ?, ?)?(\d{1,2}) ([a-z]{3}) (\d{2,4}) (\d{1,2}) ?: ?(\d{2})(?: ?: ?(\d{2}))? ([+-]\d{4}|[a-z]{1,3})$/;
-
-function daysInMonth(year: number, month: number): number {
-  if (month !== 1) return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month] ?? 0;
-  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-}
-
-function two(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
-/**
- * The Date form (RFC 8621 §4.1.2.6): an RFC 5322 §3.3 date-time (obsolete forms included) as an
- * RFC 8620 Date, which keeps the sender's offset ("-0000", no known offset, becomes RFC 3339's "-00:00");
- * null when it does not parse or names no real time.
- */
-export function dateForm(raw: string): string | null {
-  const text = withoutComments(unfold(raw)).trim().replace(/\s+/g, " ").toLowerCase();
-  const m = DATE_TIME.exec(text);
-  if (m === null) return null;
-  const [, weekday, dayText = "", monthText = "", yearText = "", hourText = "", minuteText = ""] = m;
-  const [secondText = "0", zoneText = ""] = [m[7], m[8]];
-  if (weekday !== undefined && !DAYS.has(weekday)) return null;
-  const month = MONTHS.indexOf(monthText);
-  let year = Number(yearText);
-  // RFC 5322 §4.3 obs-year.
-  if (yearText.length === 2) year += year < 50 ? 2000 : 1900;
-  else if (yearText.length === 3) year += 1900;
-  const day = Number(dayText);
-  const hour = Number(hourText);
-  const minute = Number(minuteText);
-  const second = Number(secondText);
-  if (month < 0 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) {
-    return null;
-  }
-  let offset: string;
-  if (/^[+-]\d{4}$/.test(zoneText)) {
-    if (Number(zoneText.slice(3)) > 59) return null;
-    offset = `${zoneText.slice(0, 3)}:${zoneText.slice(3)}`;
-  } else {
-    const minutes = ZONES.get(zoneText);
-    if (minutes === undefined) {
-      if (zoneText.length !== 1 || zoneText === "j") return null;
-      offset = "-00:00";
-    } else {
-      const sign = minutes < 0 ? "-" : "+";
-      offset = `${sign}${two(Math.abs(minutes) / 60)}:00`;
-    }
-  }
-  const date = `${String(year).padStart(4, "0")}-${two(month + 1)}-${two(day)}`;
-  return `${date}T${two(hour)}:${two(minute)}:${two(second)}${offset}`;
-}
-
 /** One field's value in a form. */
 export function formValue(form: HeaderForm, raw: string): Json {
   switch (form) {
@@ -305,7 +210,7 @@ export function formValue(form: HeaderForm, raw: string): Json {
     case "URLs":
       return bracketedList(raw);
     case "Date":
-      return dateForm(raw);
+      return dateTime(raw);
   }
 }
 

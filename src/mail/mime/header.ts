@@ -94,3 +94,30 @@ export function fieldValue(message: Buffer, field: HeaderField): string {
 export function findField(fields: readonly HeaderField[], key: string): HeaderField | undefined {
   return fields.find((f) => f.key === key);
 }
+
+/** Removes RFC 5322 comments, leaving quoted strings and <…> alone (a URL may hold parentheses). */
+export function withoutComments(text: string): string {
+  let out = "";
+  let depth = 0;
+  let quoted = false;
+  let angle = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] ?? "";
+    if (depth > 0) {
+      if (c === "\\") i++;
+      else if (c === "(") depth++;
+      else if (c === ")") depth--;
+      continue;
+    }
+    if (c === "(" && !quoted && !angle) {
+      depth = 1;
+      out += " ";
+      continue;
+    }
+    if (c === '"' && !angle) quoted = !quoted;
+    else if (c === "<" && !quoted) angle = true;
+    else if (c === ">" && !quoted) angle = false;
+    out += c;
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/** SORT, THREAD and their UID forms (RFC 5256): the SEARCH matches, ordered or threaded by header facts. */
+
+import { headerBlockOf } from "../../store/header-capture.js";
+import type { Command } from "../protocol/command.js";
+import { untagged } from "../responses.js";
+import type { SearchKey } from "../search/types.js";
+import { type SortFacts, sortFacts } from "../sort/facts.js";
+import { sortMessages } from "../sort/sort.js";
+import { threadMessages } from "../sort/thread.js";
+import { type ImapContext, requireSelected } from "./context.js";
+import { saveHeaderBlocksLater } from "./fetch.js";
+import { findMatches, readBody } from "./search.js";
+
+/** Header sections asked of the store at once. */
+const BATCH = 1000;
+
+/** The sort facts of every SEARCH match, from the stored header sections (a body only where none is kept). */
+async function matchFacts(context: ImapContext, key: SearchKey): Promise<SortFacts[]> {
+  const view = requireSelected(context);
+  const hits = await findMatches(context, key);
+  // The view entries are taken before anything else is awaited: the hits' sequence numbers index it.
+  const matched = hits.flatMap((hit) => {
+    const known = view.messages[hit.seq - 1];
+    return known === undefined ? [] : [{ hit, known }];
+  });
+  const facts: SortFacts[] = [];
+  for (let start = 0; start < matched.length; start += BATCH) {
+    const batch = matched.slice(start, start + BATCH);
+    const headers = await context.store.blobs.readHeaderBlocks([
+      ...new Set(batch.map((b) => b.known.messageId)),
+    ]);
+    const backfill = new Map<string, Buffer>();
+    for (const { hit, known } of batch) {
+      let header = headers.get(known.messageId) ?? null;
+      if (header === null) {
+        const data = {
+          seq: hit.seq,
+          uid: hit.uid,
+          flags: known.flags,
+          internalDate: known.internalDate,
+          size: known.size,
+          modseq: BigInt(hit.modseq),
+        };
+        const body = await readBody(context.store, view.mailbox.id, { data, messageId: known.messageId });
+        header = body === null ? null : headerBlockOf(body);
+        if (header !== null) backfill.set(known.messageId, header);
+      }
+      facts.push(
+        sortFacts({ seq: hit.seq, uid: hit.uid, size: known.size, internalDate: known.internalDate }, header),
+      );
+    }
+    saveHeaderBlocksLater(context, backfill);
+  }
+  return facts;
+}
+
+export async function sort(
+  context: ImapContext,
+  command: Extract<Command, { name: "SORT" }>,
+): Promise<Buffer[]> {
+  const sorted = sortMessages(await matchFacts(context, command.key), command.criteria);
+  const numbers = sorted.map((m) => (command.uid ? m.uid : m.seq));
+  return [untagged(`SORT${numbers.map((n) => ` ${n}`).join("")}`)];
+}
+
+export async function thread(
+  context: ImapContext,
+  command: Extract<Command, { name: "THREAD" }>,
+): Promise<Buffer[]> {
+  const lists = threadMessages(await matchFacts(context, command.key), command.algorithm, (m) =>
+    command.uid ? m.uid : m.seq,
+  );
+  return [untagged(lists === "" ? "THREAD" : `THREAD ${lists}`)];
+}

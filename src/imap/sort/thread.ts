@@ -1,0 +1,233 @@
+/**
+ * THREAD's two algorithms of RFC 5256 §3 — ORDEREDSUBJECT and REFERENCES — and the thread-list answer
+ * of §4. Trees are walked with explicit stacks, never recursion: a hostile mailbox can chain thousands
+ * of replies.
+ */
+
+import type { ThreadAlgorithm } from "../protocol/command.js";
+import type { SortFacts } from "./facts.js";
+
+interface Node {
+  /** null for a dummy: a message that is referred to but not among those threaded. */
+  message: SortFacts | null;
+  parent: Node | null;
+  children: Node[];
+}
+
+function node(message: SortFacts | null): Node {
+  return { message, parent: null, children: [] };
+}
+
+function unlink(child: Node): void {
+  const parent = child.parent;
+  if (parent === null) return;
+  parent.children.splice(parent.children.indexOf(child), 1);
+  child.parent = null;
+}
+
+function link(parent: Node, child: Node): void {
+  child.parent = parent;
+  parent.children.push(child);
+}
+
+/** Whether `a` is `b` or lies under it: linking `a` as the parent of `b` would then make a loop. */
+function within(a: Node, b: Node): boolean {
+  for (let n: Node | null = a; n !== null; n = n.parent) if (n === b) return true;
+  return false;
+}
+
+/** Every node under `root` (root included), each before its descendants. */
+function preorder(root: Node): Node[] {
+  const out: Node[] = [];
+  const stack = [root];
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+    out.push(n);
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i] as Node);
+  }
+  return out;
+}
+
+/** The message a node is sorted by: its own, or a dummy's first child's (its children sorted already). */
+function sortMessage(n: Node): SortFacts {
+  let m: Node = n;
+  while (m.message === null) m = m.children[0] as Node;
+  return m.message;
+}
+
+/** RFC 5256 §2.2: by sent date, ties (and unreadable dates, already the internal date) by mailbox order. */
+function bySentDate(a: Node, b: Node): number {
+  const x = sortMessage(a);
+  const y = sortMessage(b);
+  return x.sentDate - y.sentDate || x.seq - y.seq;
+}
+
+/** Sorts every set of siblings, the deepest first so a dummy's first child is known when it is compared. */
+function sortSiblings(root: Node): void {
+  const nodes = preorder(root);
+  for (let i = nodes.length - 1; i >= 0; i--) (nodes[i] as Node).children.sort(bySentDate);
+}
+
+function references(messages: readonly SortFacts[]): Node {
+  const byId = new Map<string, Node>();
+  const containers: Node[] = [];
+  const container = (id: string): Node => {
+    let found = byId.get(id);
+    if (found === undefined) {
+      found = node(null);
+      byId.set(id, found);
+      containers.push(found);
+    }
+    return found;
+  };
+  for (const message of [...messages].sort((a, b) => a.seq - b.seq)) {
+    // Step 1: a missing or repeated Message-ID (the lowest sequence number keeps it) gets a unique one.
+    const existing = message.messageId === null ? undefined : byId.get(message.messageId);
+    let own: Node;
+    if (message.messageId !== null && (existing === undefined || existing.message === null)) {
+      own = container(message.messageId);
+      own.message = message;
+    } else {
+      own = node(message);
+      containers.push(own);
+    }
+    // Step 1A: each reference the parent of the next, unless one is set already or it would loop.
+    const refs = message.references.map(container);
+    for (let i = 1; i < refs.length; i++) {
+      const parent = refs[i - 1] as Node;
+      const child = refs[i] as Node;
+      if (child.parent === null && !within(parent, child)) link(parent, child);
+    }
+    // Step 1B: the last reference is this message's parent, replacing what a truncated References set.
+    const last = refs.at(-1);
+    unlink(own);
+    if (last !== undefined && !within(last, own)) link(last, own);
+  }
+  // Step 2: the messages without a parent are the roots.
+  const root = node(null);
+  for (const c of containers) if (c.parent === null) link(root, c);
+  // Step 4: dummies go; their children take their place, except several children at the top level.
+  const nodes = preorder(root);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const parent = nodes[i] as Node;
+    const kept: Node[] = [];
+    for (const child of parent.children) {
+      if (child.message !== null) kept.push(child);
+      else if (child.children.length === 0) child.parent = null;
+      else if (parent !== root || child.children.length === 1) {
+        for (const grandchild of child.children) {
+          grandchild.parent = parent;
+          kept.push(grandchild);
+        }
+      } else kept.push(child);
+    }
+    parent.children = kept;
+  }
+  // Step 5: the top level by sent date, a dummy by its earliest child.
+  for (const top of root.children) if (top.message === null) top.children.sort(bySentDate);
+  root.children.sort(bySentDate);
+  mergeBySubject(root);
+  // Step 7.
+  sortSiblings(root);
+  return root;
+}
+
+/** Step 6: threads whose subjects agree are gathered, the original before the replies. */
+function mergeBySubject(root: Node): void {
+  const subjectOf = (n: Node) => sortMessage(n).subject.text;
+  const isReply = (n: Node) => n.message?.subject.isReplyOrForward === true;
+  const table = new Map<string, Node>();
+  for (const top of root.children) {
+    const subject = subjectOf(top);
+    if (subject === "") continue;
+    const held = table.get(subject);
+    if (held === undefined) table.set(subject, top);
+    else if (held.message !== null && (top.message === null || (isReply(held) && !isReply(top)))) {
+      table.set(subject, top);
+    }
+  }
+  for (const top of [...root.children]) {
+    // A thread already moved under another (a table entry that came later in the list) is done.
+    if (top.parent !== root) continue;
+    const subject = subjectOf(top);
+    if (subject === "") continue;
+    const held = table.get(subject);
+    if (held === undefined || held === top) continue;
+    if (held.message === null && top.message === null) {
+      unlink(top);
+      for (const child of [...top.children]) {
+        unlink(child);
+        link(held, child);
+      }
+    } else if (held.message === null || (isReply(top) && !isReply(held))) {
+      unlink(top);
+      link(held, top);
+    } else {
+      const dummy = node(null);
+      unlink(held);
+      unlink(top);
+      link(root, dummy);
+      link(dummy, held);
+      link(dummy, top);
+      table.set(subject, dummy);
+    }
+  }
+}
+
+/** Sorted by base subject and sent date, cut where the subject changes; each first message the parent. */
+function orderedSubject(messages: readonly SortFacts[]): Node {
+  const sorted = [...messages].sort((a, b) => {
+    const x = a.subject.text;
+    const y = b.subject.text;
+    return x < y ? -1 : x > y ? 1 : a.sentDate - b.sentDate || a.seq - b.seq;
+  });
+  const root = node(null);
+  let first: Node | null = null;
+  for (const message of sorted) {
+    const n = node(message);
+    if (first !== null && sortMessage(first).subject.text === message.subject.text) link(first, n);
+    else {
+      link(root, n);
+      first = n;
+    }
+  }
+  root.children.sort(bySentDate);
+  return root;
+}
+
+/**
+ * The THREAD response's thread-lists (RFC 5256 §4): a parent then its only child in one list
+ * ("(1 2 3)"), several children each in their own ("(1 (2)(3 4))"), a dummy as a list of lists.
+ */
+function format(root: Node, numberOf: (m: SortFacts) => number): string {
+  const out: string[] = [];
+  const work: Array<Node | string> = [...root.children].reverse();
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    if (typeof item === "string") {
+      out.push(item);
+      continue;
+    }
+    out.push("(");
+    let n = item;
+    if (n.message !== null) {
+      const chain = [numberOf(n.message)];
+      while (n.children.length === 1) {
+        n = n.children[0] as Node;
+        chain.push(numberOf(n.message as SortFacts));
+      }
+      out.push(chain.join(" "));
+      if (n.children.length > 0) out.push(" ");
+    }
+    work.push(")");
+    for (let i = n.children.length - 1; i >= 0; i--) work.push(n.children[i] as Node);
+  }
+  return out.join("");
+}
+
+export function threadMessages(
+  messages: readonly SortFacts[],
+  algorithm: ThreadAlgorithm,
+  numberOf: (m: SortFacts) => number,
+): string {
+  const root = algorithm === "REFERENCES" ? references(messages) : orderedSubject(messages);
+  return format(root, numberOf);
+}
