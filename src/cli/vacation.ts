@@ -2,6 +2,7 @@
 // edits (store part `vacation`). Options change only what they name, so `--off` keeps the text for the
 // next `--on`. A running server reads the setting at each delivery, so changes apply at once.
 
+import { DEFAULT_TEXT } from "../mail/auto-reply.js";
 import type { VacationSetting } from "../store/types.js";
 import {
   addressArgument,
@@ -24,7 +25,7 @@ on, mail to the user is answered once per sender per [smtp] vacation_period, nev
 mail or the null sender (RFC 3834). Without options, shows the setting.
 
 Options:
-  --on              turn the auto-reply on (it needs a text or HTML body, given now or before)
+  --on              turn the auto-reply on (without --text or --html, a short default text is sent)
   --off             turn it off; the text and dates are kept for the next --on
   --subject TEXT    the reply's subject (default: "Re: " and the original subject); "" for the default
   --text TEXT       the reply's plain-text body; "" removes it
@@ -112,16 +113,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const current = await store.vacation.getVacation(user.id);
     const setting = { ...current, ...changes };
     if (Object.keys(changes).length > 0) {
-      if (setting.isEnabled && setting.textBody === null && setting.htmlBody === null) {
-        throw new CliError(`a vacation reply needs a body: give --text (or --html) with --on`);
-      }
       if (setting.fromDate && setting.toDate && setting.toDate <= setting.fromDate) {
         throw new CliError(
           `--until ${setting.toDate.toISOString()} is not after --from ${setting.fromDate.toISOString()}: no mail would be answered`,
         );
       }
       await store.vacation.setVacation(user.id, setting);
-      io.stderr.write(`vacation of ${address} ${setting.isEnabled ? "on" : "off"}\n`);
+      const defaultBody = setting.isEnabled && setting.textBody === null && setting.htmlBody === null;
+      const note = defaultBody ? `; no --text given, so replies say: ${DEFAULT_TEXT.trim()}` : "";
+      io.stderr.write(`vacation of ${address} ${setting.isEnabled ? "on" : "off"}${note}\n`);
     }
     if (values.json) io.stdout.write(`${JSON.stringify(setting, null, 2)}\n`);
     else if (Object.keys(changes).length === 0) io.stdout.write(describe(address, setting));

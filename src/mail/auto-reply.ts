@@ -88,6 +88,9 @@ export interface ReplyInput {
   now: Date;
 }
 
+export const DEFAULT_TEXT =
+  "This is an automatic reply: I am away and will read your message when I am back.\n";
+
 /** A complete reply message with CRLF line ends (RFC 3834 §3). */
 export async function buildAutoReply(input: ReplyInput): Promise<Buffer> {
   const field = (name: string) =>
@@ -97,7 +100,8 @@ export async function buildAutoReply(input: ReplyInput): Promise<Buffer> {
   const original = field("subject") ?? "";
   // RFC 3834 §3.1.5: "Auto:" or the original subject; "Re:" is what mail clients thread on (RFC 5322 §3.6.5).
   const subject = input.setting.subject ?? (/^re:/i.test(original) ? original : `Re: ${original}`.trim());
-  const text = input.setting.textBody ?? (input.setting.htmlBody ? undefined : "");
+  // RFC 8621 §8.1: with neither body set, "an appropriate default body SHOULD be generated".
+  const text = input.setting.textBody ?? (input.setting.htmlBody ? undefined : DEFAULT_TEXT);
   const composer = new MailComposer({
     from: input.from,
     to: input.to,

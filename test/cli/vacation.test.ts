@@ -66,11 +66,14 @@ describe("mailroom vacation", () => {
     assert.equal(JSON.parse(json.stdout.toString()).subject, "Away");
   });
 
-  test("refusals: no body, a bad date, an empty window, both --on and --off, an unknown user", async () => {
-    assert.equal((await cli(["vacation", "alice@example.org", "--text", ""])).code, 0);
-    const nobody = await cli(["vacation", "alice@example.org", "--on"]);
-    assert.equal(nobody.code, 1);
-    assert.match(nobody.stderr, /needs a body/);
+  test("--on without a body says the default text is sent", async () => {
+    const on = await cli(["vacation", "alice@example.org", "--on", "--text", ""]);
+    assert.equal(on.code, 0);
+    assert.match(on.stderr, /no --text given, so replies say: This is an automatic reply/);
+    assert.equal((await cli(["vacation", "alice@example.org", "--off"])).code, 0);
+  });
+
+  test("refusals: a bad date, an empty window, both --on and --off, an unknown user", async () => {
     const date = await cli(["vacation", "alice@example.org", "--from", "next week"]);
     assert.equal(date.code, 64);
     assert.match(date.stderr, /is not a date/);

@@ -133,6 +133,11 @@ describe("buildAutoReply", () => {
     assert.doesNotMatch(raw, /[^\r]\n/);
   });
 
+  it("has a default body when neither is set (RFC 8621 §8.1)", async () => {
+    const { body } = await reply({ subject: null, textBody: null, htmlBody: null });
+    assert.match(body, /This is an automatic reply: I am away/);
+  });
+
   it("uses the set subject and an HTML body", async () => {
     const { map, raw } = await reply({ subject: "Out of office", textBody: null, htmlBody: "<p>Away</p>" });
     assert.equal(map.get("subject"), "Out of office");
