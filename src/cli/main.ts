@@ -20,6 +20,7 @@ import { serveCommand } from "./serve.js";
 import { sieveCommand } from "./sieve.js";
 import { tokenCommand } from "./token.js";
 import { userCommand } from "./user.js";
+import { vacationCommand } from "./vacation.js";
 
 export const commands: readonly CliCommand[] = [
   serveCommand,
@@ -29,6 +30,7 @@ export const commands: readonly CliCommand[] = [
   tokenCommand,
   aliasCommand,
   sieveCommand,
+  vacationCommand,
   mailCommand,
   queueCommand,
   dkimCommand,

@@ -29,9 +29,16 @@ import type {
   SignedMessage,
   SigningContext,
 } from "./types.js";
+import { type DeliveredMessage, sendAutoReplies } from "./vacation.js";
 
-/** The store parts a delivery agent works with: routing, mailboxes, the commit, bodies and signing. */
-export type DeliveryStore = Pick<Store, "directory" | "mailboxes" | "messages" | "blobs" | "quotas">;
+/**
+ * The store parts a delivery agent works with: routing, mailboxes, the commit, bodies and signing, and
+ * the recipients' vacation settings and storage quotas.
+ */
+export type DeliveryStore = Pick<
+  Store,
+  "directory" | "mailboxes" | "messages" | "blobs" | "vacation" | "quotas"
+>;
 
 export function createDeliveryAgent(options: {
   store: DeliveryStore;
@@ -39,6 +46,11 @@ export function createDeliveryAgent(options: {
   hostname?: string;
   /** Called after a commit that queued remote recipients, so the relay can start at once. */
   onQueued?: () => void;
+  /**
+   * Milliseconds between two vacation auto-replies to one sender ([smtp] vacation_period); without it,
+   * no auto-replies are sent.
+   */
+  vacationPeriod?: number;
 }): DeliveryAgent {
   const { store, logger } = options;
   const hostname = options.hostname ?? "localhost";
@@ -100,6 +112,7 @@ export function createDeliveryAgent(options: {
     const mailboxes: Array<{ mailboxId: number }> = [];
     const delivered: DsnRecipient[] = [];
     const seenUsers = new Set<number>();
+    const localRecipients: Array<DeliveredMessage["recipients"][number]> = [];
     const queue: QueueInput[] = [];
     const queued = new Set<string>();
 
@@ -112,6 +125,7 @@ export function createDeliveryAgent(options: {
       for (const user of resolution.users) {
         if (seenUsers.has(user.id)) continue;
         seenUsers.add(user.id);
+        localRecipients.push({ user, address: recipient.address.trim().toLowerCase() });
         const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
         if (!inbox) throw new StoreError("not-found", `${user.address} has no INBOX`);
         mailboxes.push({ mailboxId: inbox.id });
@@ -163,6 +177,17 @@ export function createDeliveryAgent(options: {
         new Date(),
       ).catch((err: unknown) =>
         logger.warn({ err, messageId: result.messageId }, "success notice could not be sent"),
+      );
+    }
+    if (options.vacationPeriod !== undefined && localRecipients.length > 0) {
+      await sendAutoReplies(
+        {
+          store,
+          logger,
+          period: options.vacationPeriod,
+          ...(options.onQueued ? { onQueued: options.onQueued } : {}),
+        },
+        { messageId: result.messageId, sender: message.sender, recipients: localRecipients },
       );
     }
     return result;

@@ -1,7 +1,7 @@
 // Where mail for an address goes: local users (through aliases, +tags and catch-alls) and remote
 // addresses. Pure policy over the Store; it writes nothing.
 
-import { type Store, StoreError, type User } from "../store/types.js";
+import { type DeliveryInput, type Store, StoreError, type User } from "../store/types.js";
 
 /** How many alias hops an address may take before the rest of the chain is ignored. */
 export const MAX_ALIAS_DEPTH = 10;
@@ -114,6 +114,24 @@ export async function resolveRecipient(
   if (parts) resolution.localDomain = await isLocalDomain(parts.domain);
   await expand(top, 0);
   return resolution;
+}
+
+/**
+ * Where a message this server writes (a delivery notice, an auto-reply) to `address` goes: the INBOX of
+ * each local user it reaches, and a queue entry for each remote address. Both empty when it reaches
+ * no one.
+ */
+export async function generatedTargets(
+  store: Pick<Store, "directory" | "mailboxes">,
+  address: string,
+): Promise<Pick<DeliveryInput, "mailboxes" | "queue">> {
+  const route = await resolveRecipient(store, address);
+  const mailboxes: DeliveryInput["mailboxes"] = [];
+  for (const user of route.users) {
+    const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
+    if (inbox) mailboxes.push({ mailboxId: inbox.id });
+  }
+  return { mailboxes, queue: route.remote.map((recipient) => ({ recipient })) };
 }
 
 /**

@@ -27,7 +27,7 @@ export type EmailImportStore = Pick<Store, "blobs" | "messages" | "mailboxes" | 
 const PROPERTIES = new Set(["blobId", "mailboxIds", "keywords", "receivedAt"]);
 
 /** RFC 8620 §1.4 UTCDate: "Z", no offset; fractions allowed and dropped by the store's second grain. */
-const UTC_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
+export const UTC_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
 
 function readFlags(value: Json | undefined): string[] {
   if (value === undefined) return [];

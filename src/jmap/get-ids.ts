@@ -1,4 +1,5 @@
-// The "ids" argument of a /get (RFC 8620 §5.1): null for all, or a list of ids, at most maxObjectsInGet.
+// The "ids" and "properties" arguments of a /get (RFC 8620 §5.1): null for all, or a list of ids (at most
+// maxObjectsInGet) or of property names.
 
 import { invalidArguments, MethodError } from "./errors.js";
 import type { JsonObject, MethodContext } from "./types.js";
@@ -27,4 +28,17 @@ export function readIds(
     throw new MethodError("requestTooLarge", `at most ${maxObjects} ids per ${method} (maxObjectsInGet)`);
   }
   return wanted;
+}
+
+/** The properties asked for, always with "id" (RFC 8620 §5.1), or null for all; refuses unknown names. */
+export function readProperties(args: JsonObject, names: readonly string[]): Set<string> | null {
+  const { properties } = args;
+  if (properties === undefined || properties === null) return null;
+  if (
+    !Array.isArray(properties) ||
+    properties.some((name) => !(names as readonly unknown[]).includes(name))
+  ) {
+    throw invalidArguments(`"properties" must be null or a list of ${names.join(", ")}`);
+  }
+  return new Set(["id", ...(properties as string[])]);
 }

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { SUBMISSION } from "./capabilities.js";
 import { invalidArguments, MethodError } from "./errors.js";
-import { readIds } from "./get-ids.js";
+import { readIds, readProperties } from "./get-ids.js";
 import type { AccountContext, JsonObject, Method } from "./types.js";
 
 const PROPERTIES = [
@@ -55,16 +55,7 @@ export function identityGet(maxObjects: number): Method {
     writes: false,
     async run(args, context) {
       const wanted = readIds(args, maxObjects, "Identity/get", context);
-      const { properties } = args;
-      if (
-        properties !== undefined &&
-        properties !== null &&
-        (!Array.isArray(properties) ||
-          properties.some((name) => !(PROPERTIES as readonly unknown[]).includes(name)))
-      ) {
-        throw invalidArguments(`"properties" must be null or a list of ${PROPERTIES.join(", ")}`);
-      }
-      const keep = Array.isArray(properties) ? new Set(["id", ...(properties as string[])]) : null;
+      const keep = readProperties(args, PROPERTIES);
       const all = identitiesOf(context.account);
       const list = all
         .filter((identity) => wanted === null || wanted.includes(identity.id as string))

@@ -1,7 +1,7 @@
 // Every JMAP method mailroom serves, by name.
 
 import type { Store } from "../store/types.js";
-import { CORE, type JmapLimits, MAIL, SUBMISSION } from "./capabilities.js";
+import { CORE, type JmapLimits, MAIL, SUBMISSION, VACATION_RESPONSE } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
 import { emailCopy } from "./email-copy.js";
 import { emailImport } from "./email-import.js";
@@ -14,11 +14,18 @@ import { mailboxSet } from "./mailbox-set.js";
 import { searchSnippetGet } from "./search-snippet.js";
 import { threadChanges, threadGet } from "./thread.js";
 import type { MethodRegistry } from "./types.js";
+import { vacationResponseGet, vacationResponseSet } from "./vacation-response.js";
 import { WEBSOCKET } from "./websocket.js";
 
-export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, SUBMISSION, WEBSOCKET]);
+export const CAPABILITIES: ReadonlySet<string> = new Set([
+  CORE,
+  MAIL,
+  SUBMISSION,
+  VACATION_RESPONSE,
+  WEBSOCKET,
+]);
 
-export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages">;
+export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages" | "vacation">;
 
 export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([
@@ -41,5 +48,7 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Thread/changes", threadChanges(store)],
     ["Identity/get", identityGet(limits.maxObjectsInGet)],
     ["Identity/changes", identityChanges],
+    ["VacationResponse/get", vacationResponseGet(store, limits.maxObjectsInGet)],
+    ["VacationResponse/set", vacationResponseSet(store, limits.maxObjectsInSet)],
   ]);
 }

@@ -10,6 +10,7 @@ import {
   mailAccountCapability,
   SUBMISSION,
   submissionAccountCapability,
+  VACATION_RESPONSE,
 } from "./capabilities.js";
 import type { AccountContext } from "./types.js";
 import { WEBSOCKET, websocketCapability } from "./websocket.js";
@@ -24,11 +25,13 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
   if (account.capabilities.has(CORE)) accountCapabilities[CORE] = {};
   if (account.capabilities.has(MAIL)) accountCapabilities[MAIL] = mailAccountCapability();
   if (account.capabilities.has(SUBMISSION)) accountCapabilities[SUBMISSION] = submissionAccountCapability();
+  if (account.capabilities.has(VACATION_RESPONSE)) accountCapabilities[VACATION_RESPONSE] = {};
   const session = {
     capabilities: {
       [CORE]: coreCapability(limits),
       [MAIL]: {},
       [SUBMISSION]: {},
+      [VACATION_RESPONSE]: {},
       // ws:// or wss:// as the client reached us: the same origin, so the same credentials and policy.
       [WEBSOCKET]: websocketCapability(`${urls.base.replace(/^http/, "ws")}/jmap/ws`),
     },
@@ -40,7 +43,11 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
         accountCapabilities,
       },
     },
-    primaryAccounts: { [MAIL]: account.accountId, [SUBMISSION]: account.accountId },
+    primaryAccounts: {
+      [MAIL]: account.accountId,
+      [SUBMISSION]: account.accountId,
+      [VACATION_RESPONSE]: account.accountId,
+    },
     username: account.address,
     apiUrl: `${urls.base}/jmap/api/`,
     downloadUrl: `${urls.base}/jmap/download/{accountId}/{blobId}/{name}?accept={type}`,

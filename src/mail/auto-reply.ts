@@ -1,6 +1,7 @@
 // RFC 3834 rules for automatic replies (JMAP VacationResponse, RFC 8621 §8, and the Sieve "vacation"
 // extension, RFC 5230, share them): whether a delivered message may be answered at all, and the reply.
-// Pure: the caller looks up the reply log and the setting, and queues what buildAutoReply returns.
+// Pure: the caller reads the setting, claims the reply in the store's reply log (once per sender per
+// period, atomically) and queues what buildAutoReply returns.
 
 import MailComposer from "nodemailer/lib/mail-composer";
 import { parseAddresses } from "./address-list.js";
@@ -32,8 +33,8 @@ export type NoReplyReason =
   | "mailing-list"
   | "precedence"
   | "system-sender"
-  | "not-addressed"
-  | "recently-replied";
+  | "own-address"
+  | "not-addressed";
 
 export interface ReplyCheck {
   /** The envelope sender (MAIL FROM); "" for the null return path <>. */
@@ -42,11 +43,6 @@ export interface ReplyCheck {
   fields: ReadonlyArray<readonly [string, string]>;
   /** Every address of the user (lower-cased comparison); the reply goes only when one is in To or Cc. */
   userAddresses: readonly string[];
-  /** When this user last auto-replied to this sender; null if never. */
-  lastReply: Date | null;
-  /** Milliseconds: at most one reply per sender in this period (RFC 3834 §2, "once per period"). */
-  period: number;
-  now: Date;
 }
 
 // RFC 3834 §2: replies to these would reach software or a whole list rather than a person. "owner-" and
@@ -60,6 +56,9 @@ export function noReplyReason(check: ReplyCheck): NoReplyReason | null {
   if (sender === "" || sender === "<>") return "null-sender";
   const at = sender.lastIndexOf("@");
   if (SYSTEM_LOCAL.test(at === -1 ? sender : sender.slice(0, at))) return "system-sender";
+  const mine = new Set(check.userAddresses.map((address) => address.toLowerCase()));
+  // A message from oneself (a copy to self, or a forged sender) would have the user answer themselves.
+  if (mine.has(sender.toLowerCase())) return "own-address";
   const fields = check.fields.map(([name, value]) => [name.toLowerCase(), value.trim()] as const);
   for (const [name, value] of fields) {
     // RFC 3834 §5.1: any value but "no" marks an automatic message (parameters may follow a ";").
@@ -71,15 +70,11 @@ export function noReplyReason(check: ReplyCheck): NoReplyReason | null {
   }
   // RFC 3834 §2 allows replying only when the user is an explicit recipient; Bcc and list copies are not.
   // We choose To and Cc (not Resent-To), as Sieve vacation's default address check does (RFC 5230 §4.5).
-  const mine = new Set(check.userAddresses.map((address) => address.toLowerCase()));
   const addressed = fields
     .filter(([name]) => name === "to" || name === "cc")
     .flatMap(([, value]) => parseAddresses(value))
     .some((address) => mine.has(address.toLowerCase()));
-  if (!addressed) return "not-addressed";
-  if (check.lastReply && check.now.getTime() - check.lastReply.getTime() < check.period)
-    return "recently-replied";
-  return null;
+  return addressed ? null : "not-addressed";
 }
 
 export interface ReplyInput {
@@ -93,6 +88,9 @@ export interface ReplyInput {
   now: Date;
 }
 
+export const DEFAULT_TEXT =
+  "This is an automatic reply: I am away and will read your message when I am back.\n";
+
 /** A complete reply message with CRLF line ends (RFC 3834 §3). */
 export async function buildAutoReply(input: ReplyInput): Promise<Buffer> {
   const field = (name: string) =>
@@ -102,7 +100,8 @@ export async function buildAutoReply(input: ReplyInput): Promise<Buffer> {
   const original = field("subject") ?? "";
   // RFC 3834 §3.1.5: "Auto:" or the original subject; "Re:" is what mail clients thread on (RFC 5322 §3.6.5).
   const subject = input.setting.subject ?? (/^re:/i.test(original) ? original : `Re: ${original}`.trim());
-  const text = input.setting.textBody ?? (input.setting.htmlBody ? undefined : "");
+  // RFC 8621 §8.1: with neither body set, "an appropriate default body SHOULD be generated".
+  const text = input.setting.textBody ?? (input.setting.htmlBody ? undefined : DEFAULT_TEXT);
   const composer = new MailComposer({
     from: input.from,
     to: input.to,

@@ -5,7 +5,7 @@
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
-import { resolveRecipient } from "../delivery/route.js";
+import { generatedTargets } from "../delivery/route.js";
 import { type DsnRecipient, deliveryReport } from "../mail/dsn.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
 import { hasEightBitBytes, ReturnPathStripper } from "./body.js";
@@ -48,13 +48,8 @@ export async function sendNotice(
     );
     return null;
   }
-  const route = await resolveRecipient(store, entry.sender);
-  const mailboxes: DeliveryInput["mailboxes"] = [];
-  for (const user of route.users) {
-    const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
-    if (inbox) mailboxes.push({ mailboxId: inbox.id });
-  }
-  if (mailboxes.length === 0 && route.remote.length === 0) {
+  const targets = await generatedTargets(store, entry.sender);
+  if (targets.mailboxes.length === 0 && targets.queue.length === 0) {
     logger.warn(
       { sender: entry.sender, messageId: entry.messageId },
       "queue: the sender of a failed message cannot be reached; notice dropped",
@@ -88,8 +83,7 @@ export async function sendNotice(
       blob,
       sender: "",
       internalDate: now,
-      mailboxes,
-      queue: route.remote.map((recipient) => ({ recipient })),
+      ...targets,
     });
     logger.info(
       {

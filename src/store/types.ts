@@ -69,3 +69,4 @@ export type * from "./messages.js";
 export type * from "./queue.js";
 export type * from "./quotas.js";
 export type * from "./vacation.js";
+export { NO_VACATION } from "./vacation.js";

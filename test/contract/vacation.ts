@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import type { Store } from "../../src/store/types.js";
+import { NO_VACATION, type Store } from "../../src/store/types.js";
 import type { ContractContext } from "./support.js";
 
 export function describeVacationContract(context: ContractContext): void {
@@ -16,14 +16,7 @@ export function describeVacationContract(context: ContractContext): void {
 
     test("a user without a setting has a disabled, empty one", async () => {
       const { user } = await freshUser();
-      assert.deepEqual(await store.vacation.getVacation(user.id), {
-        isEnabled: false,
-        fromDate: null,
-        toDate: null,
-        subject: null,
-        textBody: null,
-        htmlBody: null,
-      });
+      assert.deepEqual(await store.vacation.getVacation(user.id), NO_VACATION);
     });
 
     test("the setting is kept and replaced whole, per user", async () => {
@@ -45,17 +38,29 @@ export function describeVacationContract(context: ContractContext): void {
       assert.equal((await store.vacation.getVacation(other.id)).isEnabled, false);
     });
 
-    test("the reply log keeps the last reply per user and sender, case-insensitively", async () => {
+    test("a reply is claimed once per sender per period, case-insensitively, per user", async () => {
       const { user } = await freshUser();
       const { user: other } = await freshUser();
-      assert.equal(await store.vacation.lastReply(user.id, "bob@example.net"), null);
+      const week = 7 * 24 * 3600_000;
       const first = new Date("2026-12-01T10:00:00.000Z");
-      const second = new Date("2026-12-09T10:00:00.000Z");
-      await store.vacation.recordReply(user.id, "Bob@Example.NET", first);
-      assert.deepEqual(await store.vacation.lastReply(user.id, "bob@example.net"), first);
-      await store.vacation.recordReply(user.id, "bob@example.net", second);
-      assert.deepEqual(await store.vacation.lastReply(user.id, "BOB@example.net"), second);
-      assert.equal(await store.vacation.lastReply(other.id, "bob@example.net"), null);
+      const later = (ms: number) => new Date(first.getTime() + ms);
+      assert.equal(await store.vacation.claimReply(user.id, "Bob@Example.NET", first, week), true);
+      assert.equal(await store.vacation.claimReply(user.id, "bob@example.net", first, week), false);
+      assert.equal(await store.vacation.claimReply(user.id, "BOB@example.net", later(week - 1), week), false);
+      assert.equal(await store.vacation.claimReply(other.id, "bob@example.net", first, week), true);
+      assert.equal(await store.vacation.claimReply(user.id, "carol@example.net", first, week), true);
+      // The period runs from the last reply sent, not from the last refused claim.
+      assert.equal(await store.vacation.claimReply(user.id, "bob@example.net", later(week), week), true);
+      assert.equal(await store.vacation.claimReply(user.id, "bob@example.net", later(week + 1), week), false);
+    });
+
+    test("claims made at once: exactly one wins", async () => {
+      const { user } = await freshUser();
+      const at = new Date("2026-12-01T10:00:00.000Z");
+      const claims = await Promise.all(
+        Array.from({ length: 8 }, () => store.vacation.claimReply(user.id, "dave@example.net", at, 60_000)),
+      );
+      assert.equal(claims.filter(Boolean).length, 1);
     });
   });
 }

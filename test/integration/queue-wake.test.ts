@@ -8,16 +8,10 @@ import { after, before, describe, test } from "node:test";
 import nodemailer from "nodemailer";
 import { type Remote, startRemote } from "../queue/remote.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
-import { startSendingServer } from "../support/sending-server.js";
+import { listQueue, startSendingServer } from "../support/sending-server.js";
 import { integrationBackends, type TestServer } from "../support/server.js";
 
 const alicePassword = "alice's long passphrase";
-
-interface QueueListed {
-  recipient: string;
-  attempts: number;
-  lastError: string | null;
-}
 
 /** Polls until `probe` returns a value; fails after 20 s, far below the 10-minute poll interval. */
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -65,11 +59,7 @@ for (const backend of await integrationBackends()) {
       await backend.release();
     });
 
-    async function queue(): Promise<QueueListed[]> {
-      const result = await server.cli(["queue", "list", "--json"]);
-      assert.equal(result.code, 0, result.stderr);
-      return JSON.parse(result.stdout) as QueueListed[];
-    }
+    const queue = () => listQueue(server);
 
     async function retry(): Promise<string> {
       const result = await server.cli(["queue", "retry"]);

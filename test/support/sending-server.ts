@@ -2,6 +2,7 @@
 // port, with one local domain and one user who can submit. Shared by the relay and queue tests.
 
 import assert from "node:assert/strict";
+import type { QueueListing } from "../../src/cli/queue.js";
 import type { TestDns } from "./dns.js";
 import { startTestServer, type TestServer } from "./server.js";
 
@@ -40,4 +41,11 @@ export async function startSendingServer(options: SendingServerOptions): Promise
   );
   assert.equal(user.code, 0, user.stderr);
   return server;
+}
+
+/** `mailroom queue list --json` of the server's data dir. */
+export async function listQueue(server: TestServer): Promise<QueueListing[]> {
+  const result = await server.cli(["queue", "list", "--json"]);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as QueueListing[];
 }

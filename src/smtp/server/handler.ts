@@ -241,6 +241,7 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) =>
       logger: deps.logger,
       hostname: deps.config.hostname,
       ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
+      vacationPeriod: deps.config.smtp.vacationPeriod,
     }),
     authenticator: deps.authenticator,
     authPolicy: deps.config.listeners[listener].auth,

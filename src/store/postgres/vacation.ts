@@ -1,6 +1,6 @@
 // The vacation part of the PostgreSQL store: tables vacation and vacation_replies.
 
-import type { VacationSetting, VacationStore } from "../types.js";
+import { NO_VACATION, type VacationSetting, type VacationStore } from "../types.js";
 import type { PostgresDatabase } from "./database.js";
 
 interface VacationRow {
@@ -19,13 +19,14 @@ export class PostgresVacation implements VacationStore {
     const [row] = await this.database.read<VacationRow>("SELECT * FROM vacation WHERE user_id = $1", [
       userId,
     ]);
+    if (row === undefined) return { ...NO_VACATION };
     return {
-      isEnabled: row?.enabled ?? false,
-      fromDate: row?.from_date ?? null,
-      toDate: row?.to_date ?? null,
-      subject: row?.subject ?? null,
-      textBody: row?.text_body ?? null,
-      htmlBody: row?.html_body ?? null,
+      isEnabled: row.enabled,
+      fromDate: row.from_date,
+      toDate: row.to_date,
+      subject: row.subject,
+      textBody: row.text_body,
+      htmlBody: row.html_body,
     };
   }
 
@@ -48,19 +49,14 @@ export class PostgresVacation implements VacationStore {
     );
   }
 
-  async lastReply(userId: number, sender: string): Promise<Date | null> {
-    const [row] = await this.database.read<{ at: Date }>(
-      "SELECT at FROM vacation_replies WHERE user_id = $1 AND sender = $2",
-      [userId, sender.toLowerCase()],
-    );
-    return row?.at ?? null;
-  }
-
-  async recordReply(userId: number, sender: string, at: Date): Promise<void> {
-    await this.database.read(
+  async claimReply(userId: number, sender: string, at: Date, period: number): Promise<boolean> {
+    const rows = await this.database.read(
       `INSERT INTO vacation_replies (user_id, sender, at) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at`,
-      [userId, sender.toLowerCase(), at],
+       ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at
+       WHERE vacation_replies.at <= excluded.at - $4 * interval '1 millisecond'
+       RETURNING 1`,
+      [userId, sender.toLowerCase(), at, period],
     );
+    return rows.length === 1;
   }
 }

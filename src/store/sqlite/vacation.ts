@@ -1,6 +1,6 @@
 // The vacation part of the SQLite store: tables vacation and vacation_replies.
 
-import type { VacationSetting, VacationStore } from "../types.js";
+import { NO_VACATION, type VacationSetting, type VacationStore } from "../types.js";
 import type { SqliteDatabase } from "./database.js";
 
 interface VacationRow {
@@ -20,13 +20,14 @@ export class SqliteVacation implements VacationStore {
   getVacation(userId: number): Promise<VacationSetting> {
     return this.database.read(() => {
       const row = this.database.get<VacationRow>("SELECT * FROM vacation WHERE user_id = ?", userId);
+      if (row === undefined) return { ...NO_VACATION };
       return {
-        isEnabled: row?.enabled === 1,
-        fromDate: toDate(row?.from_date ?? null),
-        toDate: toDate(row?.to_date ?? null),
-        subject: row?.subject ?? null,
-        textBody: row?.text_body ?? null,
-        htmlBody: row?.html_body ?? null,
+        isEnabled: row.enabled === 1,
+        fromDate: toDate(row.from_date),
+        toDate: toDate(row.to_date),
+        subject: row.subject,
+        textBody: row.text_body,
+        htmlBody: row.html_body,
       };
     });
   }
@@ -50,26 +51,18 @@ export class SqliteVacation implements VacationStore {
     });
   }
 
-  lastReply(userId: number, sender: string): Promise<Date | null> {
-    return this.database.read(() => {
-      const row = this.database.get<{ at: number }>(
-        "SELECT at FROM vacation_replies WHERE user_id = ? AND sender = ?",
-        userId,
-        sender.toLowerCase(),
-      );
-      return toDate(row?.at ?? null);
-    });
-  }
-
-  recordReply(userId: number, sender: string, at: Date): Promise<void> {
+  claimReply(userId: number, sender: string, at: Date, period: number): Promise<boolean> {
     return this.database.write(() => {
-      this.database.run(
+      const result = this.database.run(
         `INSERT INTO vacation_replies (user_id, sender, at) VALUES (?, ?, ?)
-         ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at`,
+         ON CONFLICT (user_id, sender) DO UPDATE SET at = excluded.at
+         WHERE vacation_replies.at <= excluded.at - ?`,
         userId,
         sender.toLowerCase(),
         at.getTime(),
+        period,
       );
+      return result.changes === 1;
     });
   }
 }
