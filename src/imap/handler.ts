@@ -11,7 +11,6 @@ import type { AuthPolicy } from "../auth/policy.js";
 import { CommandConnection } from "../net/command-connection.js";
 import { connectionSetHandler } from "../net/connection-set.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
-import { whenWritable } from "../net/writable.js";
 import type { ServiceDeps } from "../server/deps.js";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameItem } from "./protocol/framer.js";
 import { type ImapResult, ImapSession } from "./session.js";
@@ -77,7 +76,9 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
       maxMessageSize: options.maxMessageSize,
       maxErrors: options.maxErrors,
       push: (data) => {
-        if (!this.closed) this.socket.write(data);
+        if (this.closed) return;
+        this.write(data);
+        this.flushOutput();
       },
       logger,
     });
@@ -89,7 +90,8 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
     for (const item of this.framer.push(chunk)) {
       // "+" for a synchronizing literal is answered at once: the client is waiting for it.
       if (item.kind === "continue" && !this.processing && this.queue.length === 0) {
-        this.socket.write("+ Ready for literal data\r\n");
+        this.write("+ Ready for literal data\r\n");
+        this.flushOutput();
         continue;
       }
       this.queue.push(item);
@@ -145,14 +147,14 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
       const data = gathered.length === 1 ? (gathered[0] as Buffer) : Buffer.concat(gathered, gatheredBytes);
       gathered = [];
       gatheredBytes = 0;
-      if (!this.socket.write(data)) await whenWritable(this.socket);
+      if (!this.write(data)) await this.waitWritable();
     };
     for await (const data of result.output) {
       if (this.closed) break;
       if (data.length >= WRITE_GATHER_BYTES) {
         await flush();
         if (this.closed) break;
-        if (!this.socket.write(data)) await whenWritable(this.socket);
+        if (!this.write(data)) await this.waitWritable();
         if (this.closed) break;
         continue;
       }
@@ -163,7 +165,10 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
         if (this.closed) break;
       }
     }
-    if (!this.closed) await flush();
+    if (!this.closed) {
+      await flush();
+      this.flushOutput();
+    }
   }
 }
 

@@ -48,8 +48,8 @@ export type ImapOutput = Iterable<Buffer> | AsyncIterable<Buffer>;
 
 export interface ImapResult {
   output: ImapOutput;
-  /** "starttls": write the output, drop anything pipelined, upgrade, then call tlsStarted(). */
-  action: "continue" | "starttls" | "close";
+  /** "starttls" and "compress": see CommandResult (src/net/command-connection.ts). */
+  action: "continue" | "starttls" | "compress" | "close";
   /**
    * The verdict on a streamed literal ("literal-start"); for a synchronizing one the adapter passes it
    * to CommandFramer.resolveLiteral() after writing the output ("+" or the refusal).
@@ -164,6 +164,8 @@ export class ImapSession implements ImapContext {
   /** Set while SELECT or EXAMINE runs: no view is installed then, yet no change may be lost. */
   private selecting: ChangesDuringSelect | null = null;
   private errors = 0;
+  /** COMPRESS succeeded on this connection (RFC 4978). */
+  private compressed = false;
   private upload: Upload | null = null;
   private readonly enabled = new Set<string>();
   private readonly hostname: string;
@@ -262,6 +264,7 @@ export class ImapSession implements ImapContext {
       "OBJECTID",
       "QUOTA",
       "QUOTA=RES-STORAGE",
+      "COMPRESS=DEFLATE",
       "UTF8=ACCEPT",
       `APPENDLIMIT=${this.maxMessageSize}`,
     );
@@ -632,6 +635,16 @@ export class ImapSession implements ImapContext {
         return this.ok(tag, await mailboxes.list(this, command), `${command.name} completed`);
       case "NAMESPACE":
         return this.ok(tag, mailboxes.namespace(), "NAMESPACE completed");
+      case "COMPRESS":
+        // RFC 4978 §3: DEFLATE is the one mechanism; a second COMPRESS is NO [COMPRESSIONACTIVE].
+        if (command.mechanism !== "DEFLATE") {
+          return this.bad(tag, `unknown compression mechanism ${command.mechanism}; DEFLATE is offered`);
+        }
+        if (this.compressed) {
+          return this.result([tagged(tag, "NO", "[COMPRESSIONACTIVE] DEFLATE is already active")]);
+        }
+        this.compressed = true;
+        return this.result([tagged(tag, "OK", "DEFLATE active")], "compress");
       case "GETQUOTAROOT":
         return this.ok(tag, await getQuotaRoot(this, command.mailbox), "GETQUOTAROOT completed");
       case "GETQUOTA":

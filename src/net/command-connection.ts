@@ -6,12 +6,18 @@
 
 import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
 import type { Logger } from "pino";
 import { upgradeToTls } from "./starttls.js";
+import { whenWritable } from "./writable.js";
 
 export interface CommandResult {
-  /** "starttls": write the output, drop anything pipelined, upgrade, then call tlsStarted(). */
-  action: "continue" | "starttls" | "close";
+  /**
+   * "starttls": write the output, drop anything pipelined, upgrade, then call tlsStarted().
+   * "compress": write the output, then deflate both directions from the next octet on (IMAP COMPRESS,
+   * RFC 4978).
+   */
+  action: "continue" | "starttls" | "compress" | "close";
 }
 
 export interface CommandSession<Item, Result extends CommandResult> {
@@ -47,7 +53,13 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
   private upgrading = false;
   private draining = false;
   private finished = false;
-  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  /** Set once COMPRESS succeeded: what the client sends is inflated, what is written deflated. */
+  private inflate: InflateRaw | null = null;
+  private deflate: DeflateRaw | null = null;
+  private readonly onData = (chunk: Buffer) => {
+    if (this.inflate === null) this.receive(chunk);
+    else this.inflate.write(chunk);
+  };
 
   constructor(
     protected socket: Socket | TLSSocket,
@@ -101,6 +113,31 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
     this.socket.destroy();
   }
 
+  /** Writes to the client, deflated once compression is on; false means wait (see waitWritable). */
+  protected write(data: Buffer | string): boolean {
+    return this.deflate === null ? this.socket.write(data) : this.deflate.write(data);
+  }
+
+  /** Sends what was written so far: with compression, a sync flush ends the deflate block (RFC 4978 §4). */
+  protected flushOutput(): void {
+    this.deflate?.flush(constants.Z_SYNC_FLUSH);
+  }
+
+  /** Resolves once write() may be called again (or the socket is gone). */
+  protected waitWritable(): Promise<void> {
+    const deflate = this.deflate;
+    if (deflate === null) return whenWritable(this.socket as Socket);
+    return new Promise((resolve) => {
+      const done = () => {
+        deflate.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      deflate.once("drain", done);
+      this.socket.once("close", done);
+    });
+  }
+
   private attach(socket: Socket | TLSSocket): void {
     this.socket = socket;
     socket.on("data", this.onData);
@@ -150,11 +187,42 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
     if (this.closed) return;
     if (result.action === "close") {
       this.closed = true;
-      this.socket.end();
+      // A deflate stream piped into the socket ends it once its last block is out.
+      if (this.deflate !== null) this.deflate.end();
+      else this.socket.end();
       await this.session.close();
     } else if (result.action === "starttls") {
       await this.startTls();
+    } else if (result.action === "compress") {
+      this.startCompression();
     }
+  }
+
+  /**
+   * From here on both directions are raw DEFLATE (RFC 1951) streams. Anything framed after the
+   * command is dropped, as for STARTTLS: the client waits for the tagged OK before compressing.
+   */
+  private startCompression(): void {
+    this.queue.length = 0;
+    this.resetFraming();
+    const inflate = createInflateRaw();
+    const deflate = createDeflateRaw();
+    inflate.on("data", (chunk: Buffer) => this.receive(chunk));
+    inflate.on("error", (error) => {
+      this.logger.info({ err: error }, `${this.options.protocol} client sent a broken DEFLATE stream`);
+      this.socket.destroy();
+    });
+    deflate.on("error", (error) => {
+      this.logger.warn({ err: error }, `${this.options.protocol} could not compress output`);
+      this.socket.destroy();
+    });
+    deflate.pipe(this.socket);
+    this.socket.once("close", () => {
+      inflate.destroy();
+      deflate.destroy();
+    });
+    this.inflate = inflate;
+    this.deflate = deflate;
   }
 
   /**

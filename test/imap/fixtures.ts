@@ -29,7 +29,7 @@ export class SessionDriver {
   readonly framer = new CommandFramer();
   /** Unsolicited output pushed while idling. */
   readonly pushed: Buffer[] = [];
-  action: "continue" | "starttls" | "close" = "continue";
+  action: "continue" | "starttls" | "compress" | "close" = "continue";
 
   constructor(fixture: ImapFixture, options: Partial<ImapSessionOptions> = {}) {
     this.session = new ImapSession({

@@ -112,6 +112,7 @@ export type Command =
       extended: boolean;
     }
   | { name: "LSUB"; reference: string; pattern: string }
+  | { name: "COMPRESS"; mechanism: string }
   | { name: "GETQUOTAROOT"; mailbox: string }
   | { name: "GETQUOTA" | "SETQUOTA"; root: string }
   | { name: "STATUS"; mailbox: string; items: string[] }
@@ -284,6 +285,9 @@ function parseArguments(name: string, cursor: Cursor): Command {
     }
     case "APPEND":
       return parseAppend(cursor);
+    case "COMPRESS":
+      cursor.space();
+      return { name, mechanism: cursor.atom("a compression mechanism").toUpperCase() };
     case "GETQUOTAROOT":
       cursor.space();
       return { name, mailbox: cursor.astring("a mailbox name") };
