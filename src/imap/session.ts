@@ -249,6 +249,7 @@ export class ImapSession implements ImapContext {
       "MOVE",
       "CHILDREN",
       "SPECIAL-USE",
+      "CREATE-SPECIAL-USE",
       "LIST-EXTENDED",
       "LIST-STATUS",
       "STATUS=SIZE",
@@ -618,7 +619,7 @@ export class ImapSession implements ImapContext {
           tag,
           [],
           "CREATE completed",
-          `MAILBOXID (${await mailboxes.create(this, command.mailbox)})`,
+          `MAILBOXID (${await mailboxes.create(this, command.mailbox, command.use)})`,
         );
       case "DELETE":
         await mailboxes.remove(this, command.mailbox);

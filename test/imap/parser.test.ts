@@ -325,9 +325,19 @@ describe("command parser", () => {
     assert.match(parseError(`t1 SEARCH ${"NOT ".repeat(100)}ALL`).message, /nested too deeply/);
   });
 
+  test("CREATE takes RFC 6154's USE parameter and refuses others", () => {
+    assert.deepEqual(parse("t1 CREATE Receipts (USE (\\Archive))"), {
+      name: "CREATE",
+      mailbox: "Receipts",
+      use: ["\\Archive"],
+    });
+    assert.match(parseError("t1 CREATE Receipts (COLOR red)").message, /unknown CREATE parameter COLOR/);
+    assert.match(parseError("t1 CREATE Receipts ()").message, /must not be empty/);
+  });
+
   test('"~" is an atom character everywhere but before a literal8', () => {
     assert.deepEqual(parse("t1 LOGIN ~root pw"), { name: "LOGIN", user: "~root", password: "pw" });
-    assert.deepEqual(parse("t1 CREATE ~foo"), { name: "CREATE", mailbox: "~foo" });
+    assert.deepEqual(parse("t1 CREATE ~foo"), { name: "CREATE", mailbox: "~foo", use: [] });
     const list = parse('t1 LIST "" ~foo/%');
     assert.ok(list.name === "LIST");
     assert.deepEqual(list.patterns, ["~foo/%"]);

@@ -1,7 +1,7 @@
 /** Commands on mailboxes as names: LIST, LSUB, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, STATUS, NAMESPACE. */
 
 import { mailboxIdOf } from "../../mail/object-ids.js";
-import type { Mailbox } from "../../store/types.js";
+import type { Mailbox, SpecialUse } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import type { ImapValue } from "../protocol/value.js";
 import { recentClaims } from "../recent.js";
@@ -238,7 +238,32 @@ export async function status(
 }
 
 /** Creates the mailbox (and missing parents); returns its object id for RFC 8474's MAILBOXID code. */
-export async function create(context: ImapContext, raw: string): Promise<string> {
+/** The special uses a CREATE may give: \All and \Flagged would name virtual mailboxes, which mailroom has not. */
+const CREATABLE_USES: ReadonlySet<string> = new Set(["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive"]);
+
+/** RFC 6154 §3: one attribute per mailbox here; anything else is NO [USEATTR], and nothing is created. */
+function specialUseOf(use: readonly string[]): SpecialUse | null {
+  if (use.length === 0) return null;
+  const [first] = use;
+  if (use.length > 1 || first === undefined) {
+    throw new CommandFailure("USEATTR", "a mailbox here has at most one special use; give one");
+  }
+  const known = [...CREATABLE_USES].find((u) => u.toLowerCase() === first.toLowerCase());
+  if (known === undefined) {
+    throw new CommandFailure(
+      "USEATTR",
+      `${first} cannot be given to a new mailbox; use one of ${[...CREATABLE_USES].join(" ")}`,
+    );
+  }
+  return known as SpecialUse;
+}
+
+export async function create(
+  context: ImapContext,
+  raw: string,
+  use: readonly string[] = [],
+): Promise<string> {
+  const specialUse = specialUseOf(use);
   // RFC 9051 §6.3.4: a trailing separator only says the client means to create children under it.
   const name = decodeName(context, raw.endsWith(SEPARATOR) ? raw.slice(0, -1) : raw);
   if (name === "INBOX") throw new CommandFailure("ALREADYEXISTS", "INBOX always exists");
@@ -248,7 +273,9 @@ export async function create(context: ImapContext, raw: string): Promise<string>
   const created = [...ancestors(name).filter((parent) => !existing.has(parent) && parent !== "INBOX"), name];
   const subscribed = new Set(await context.store.mailboxes.listSubscriptions(context.userId));
   try {
-    for (const level of created) await context.store.mailboxes.createMailbox(context.userId, level);
+    for (const level of created) {
+      await context.store.mailboxes.createMailbox(context.userId, level, level === name ? specialUse : null);
+    }
     // The store subscribes what it creates, but an IMAP CREATE leaves subscriptions as they were (RFC
     // 9051 §6.3.9: SUBSCRIBE is how a name gets one), so a name that had none before loses it again.
     // Not atomic: a LSUB in between may see it subscribed for a moment.

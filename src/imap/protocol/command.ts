@@ -101,7 +101,8 @@ export type Command =
   | { name: "ENABLE"; capabilities: string[] }
   | { name: "ID"; params: Array<[string, string | null]> | null }
   | { name: "SELECT" | "EXAMINE"; mailbox: string; condstore: boolean; qresync: QresyncParams | null }
-  | { name: "CREATE" | "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE"; mailbox: string }
+  | { name: "CREATE"; mailbox: string; use: string[] }
+  | { name: "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE"; mailbox: string }
   | { name: "RENAME"; from: string; to: string }
   | {
       name: "LIST";
@@ -248,14 +249,28 @@ function parseArguments(name: string, cursor: Cursor): Command {
     case "SELECT":
     case "EXAMINE":
       return parseSelect(name, cursor);
-    case "CREATE":
+    case "CREATE": {
+      cursor.space();
+      const mailbox = cursor.astring("a mailbox name");
+      // RFC 4466 §2.1 create-params; the one known is RFC 6154 §3's USE (special-use attributes).
+      let use: string[] = [];
+      if (cursor.lookingAt(" (")) {
+        cursor.space();
+        cursor.list(() => {
+          const param = cursor.atom("a CREATE parameter").toUpperCase();
+          if (param !== "USE")
+            throw new ParseError(`unknown CREATE parameter ${param}; USE is the one offered`);
+          cursor.space();
+          use = cursor.list(() => cursor.flag());
+        }, false);
+      }
+      return { name, mailbox, use };
+    }
     case "DELETE":
     case "SUBSCRIBE":
     case "UNSUBSCRIBE": {
       cursor.space();
-      const mailbox = cursor.astring("a mailbox name");
-      // RFC 4466 create-param list (e.g. USE for CREATE-SPECIAL-USE) is not offered: refuse clearly.
-      return { name, mailbox };
+      return { name, mailbox: cursor.astring("a mailbox name") };
     }
     case "RENAME": {
       cursor.space();
