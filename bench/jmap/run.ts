@@ -238,7 +238,13 @@ function sortResults(untagged: { text: string }[]): number[] {
   return (line?.text.slice("* SORT".length).trim().split(/\s+/) ?? []).filter(Boolean).map(Number);
 }
 
-async function dovecotRound(imap: Imap, other: Imap, preview: string): Promise<Round> {
+/** The IMAP side of a round, against Dovecot or against mailroom's own IMAP. */
+async function imapRound(
+  imap: Imap,
+  other: Imap,
+  preview: string,
+  arrival: Map<number, number>,
+): Promise<Round> {
   const timings = {} as Timings;
   const answers = {} as Record<Step, Answer>;
   const [listMs, list] = await timed(async () => {
@@ -250,11 +256,12 @@ async function dovecotRound(imap: Imap, other: Imap, preview: string): Promise<R
   const [threadsMs, threads] = await timed(async () => {
     const done = await imap.ok("UID THREAD REFERENCES UTF-8 ALL");
     const line = done.untagged.find((response) => response.text.startsWith("* THREAD"));
-    // UIDs grow with arrival here (checked before the rounds), so a thread's newest message is its
-    // largest UID.
+    // A thread's newest message is the one that arrived last (`arrival`: UID → position, from an
+    // untimed UID SORT (ARRIVAL) before the rounds; mailroom loads in parallel, so UIDs are not in order).
+    const rank = (uid: number) => arrival.get(uid) ?? -1;
     const newest = threadGroups(line?.text.slice("* THREAD".length) ?? "")
-      .map((group) => Math.max(...group))
-      .sort((a, b) => b - a)
+      .map((group) => group.reduce((a, b) => (rank(b) > rank(a) ? b : a)))
+      .sort((a, b) => rank(b) - rank(a))
       .slice(0, PAGE);
     return fetchPage(imap, newest, preview);
   });
@@ -270,7 +277,7 @@ async function dovecotRound(imap: Imap, other: Imap, preview: string): Promise<R
   answers.text = text;
   const status = await other.ok("STATUS INBOX (HIGHESTMODSEQ)");
   const modseq = /HIGHESTMODSEQ (\d+)/.exec(status.untagged.map((response) => response.text).join(" "))?.[1];
-  if (modseq === undefined) throw new Error("Dovecot's STATUS gave no HIGHESTMODSEQ");
+  if (modseq === undefined) throw new Error("STATUS gave no HIGHESTMODSEQ");
   await flagHundred(other);
   // The other session's changes reach this one as unsolicited FETCHes with its next command; take
   // them now so the timed FETCH answers only what it asked.
@@ -286,12 +293,15 @@ async function dovecotRound(imap: Imap, other: Imap, preview: string): Promise<R
 
 // ---- shared ----
 
-let flagRound = 0;
-/** Another client flags (or, every other round, unflags) 100 messages spread over the mailbox. */
+/** Flag operations so far per mailbox (its other session), so each one flips all 100 flags. */
+const flagRounds = new Map<Imap, number>();
+/** Another client flags (or, every other time on that mailbox, unflags) 100 messages spread over it. */
 async function flagHundred(other: Imap): Promise<void> {
   const step = Math.max(1, Math.floor(settings.messages / FLAG_CHANGES));
   const uids = Array.from({ length: FLAG_CHANGES }, (_, index) => 1 + index * step);
-  const sign = flagRound++ % 4 < 2 ? "+" : "-";
+  const done = flagRounds.get(other) ?? 0;
+  flagRounds.set(other, done + 1);
+  const sign = done % 2 === 0 ? "+" : "-";
   for (const uid of uids) await other.ok(`UID STORE ${uid} ${sign}FLAGS.SILENT (\\Flagged)`);
 }
 
@@ -325,25 +335,26 @@ async function machineFacts(dovecotVersion: string, loadStart: number[], preview
   ];
 }
 
-function report(facts: string[], runs: Record<"mailroom" | "dovecot", Round[]>): string {
+function report(facts: string[], runs: Record<"mailroom" | "mailroomImap" | "dovecot", Round[]>): string {
   const rows = STEPS.map((step) => {
     const ours = median(runs.mailroom.map((round) => round.timings[step]));
     const theirs = median(runs.dovecot.map((round) => round.timings[step]));
+    const oursImap = median(runs.mailroomImap.map((round) => round.timings[step]));
     const [jmapLabel, imapLabel] = STEP_LABEL[step];
-    return `| ${step} | ${jmapLabel} | ${formatNumber(ours, 1)} | ${imapLabel} | ${formatNumber(theirs, 1)} | ${formatRatio(ours, theirs)} |`;
+    return `| ${step} | ${jmapLabel} | ${formatNumber(ours, 1)} | ${imapLabel} | ${formatNumber(theirs, 1)} | ${formatRatio(ours, theirs)} | ${formatNumber(oursImap, 1)} | ${formatRatio(oursImap, theirs)} |`;
   });
   return [
     "# JMAP: mailroom's JMAP beside Dovecot's IMAP (`bench/jmap/`)",
     "",
     "Written by `node --import tsx bench/jmap/run.ts`; medians of the timed rounds in milliseconds, from the",
-    "client's first byte out to its last byte in (lower is better; the ratio is mailroom ÷ Dovecot, below 1 is",
-    "mailroom faster).",
+    "client's first byte out to its last byte in (lower is better; the ratios are mailroom ÷ Dovecot, below 1",
+    "is mailroom faster). The last two columns send mailroom's own IMAP the same commands Dovecot gets.",
     "",
     ...facts,
     `- Rounds: ${runs.mailroom.length} timed per server after one untimed first pass`,
     "",
-    "| step | mailroom (JMAP) | ms | Dovecot (IMAP) | ms | ratio |",
-    "|---|---|---:|---|---:|---:|",
+    "| step | mailroom (JMAP) | ms | Dovecot (IMAP) | ms | ratio | mailroom (IMAP) ms | ratio |",
+    "|---|---|---:|---|---:|---:|---:|---:|",
     ...rows,
     "",
   ].join("\n");
@@ -389,33 +400,42 @@ async function main(): Promise<void> {
     const mailroomOther = await imapSession(mailroom.host, mailroom.port, false);
     const dovecotImap = await imapSession(dovecot.host, dovecot.port, true);
     const dovecotOther = await imapSession(dovecot.host, dovecot.port, false);
-    const byArrival = sortResults((await dovecotImap.ok("UID SORT (ARRIVAL) UTF-8 ALL")).untagged);
-    if (byArrival.some((uid, index) => index > 0 && uid < (byArrival[index - 1] as number))) {
-      throw new Error(
-        "Dovecot gave the Maildir's messages UIDs out of arrival order; the threads step needs them in order",
-      );
-    }
     const preview = dovecotImap.capabilities.has("PREVIEW") ? "PREVIEW" : "BODY.PEEK[TEXT]<0.256>";
-    const runs = { mailroom: [] as Round[], dovecot: [] as Round[] };
+    // mailroom's IMAP has no PREVIEW (RFC 8970): it gets the first 256 octets of the text instead.
+    const mailroomImap = await imapSession(mailroom.host, mailroom.port, true);
+    const runs = { mailroom: [] as Round[], mailroomImap: [] as Round[], dovecot: [] as Round[] };
     const runMailroom = () => mailroomRound(jmap, inbox, mailroomOther);
-    const runDovecot = () => dovecotRound(dovecotImap, dovecotOther, preview);
+    const arrivalOf = async (imap: Imap) =>
+      new Map(
+        sortResults((await imap.ok("UID SORT (ARRIVAL) UTF-8 ALL")).untagged).map((uid, i) => [uid, i]),
+      );
+    const dovecotArrival = await arrivalOf(dovecotImap);
+    const mailroomArrival = await arrivalOf(mailroomImap);
+    const runDovecot = () => imapRound(dovecotImap, dovecotOther, preview, dovecotArrival);
+    const runMailroomImap = () =>
+      imapRound(mailroomImap, mailroomOther, "BODY.PEEK[TEXT]<0.256>", mailroomArrival);
     await runMailroom();
     await runDovecot();
+    await runMailroomImap();
     for (let repetition = 0; repetition < settings.repetitions; repetition++) {
       const ours = repetition % 2 === 0 ? await runMailroom() : undefined;
       const theirs = await runDovecot();
       const mine = ours ?? (await runMailroom());
+      const mineImap = await runMailroomImap();
       for (const step of STEPS) {
-        const problem = compare(step, mine.answers[step], theirs.answers[step]);
+        const problem =
+          compare(step, mine.answers[step], theirs.answers[step]) ??
+          compare(step, mineImap.answers[step], theirs.answers[step]);
         if (problem) throw new Error(`round ${repetition + 1}: ${problem}`);
       }
       runs.mailroom.push(mine);
+      runs.mailroomImap.push(mineImap);
       runs.dovecot.push(theirs);
       process.stderr.write(
-        `bench: round ${repetition + 1}: ${STEPS.map((step) => `${step} ${formatNumber(mine.timings[step], 1)}/${formatNumber(theirs.timings[step], 1)} ms`).join(", ")}\n`,
+        `bench: round ${repetition + 1}: ${STEPS.map((step) => `${step} ${formatNumber(mine.timings[step], 1)}/${formatNumber(theirs.timings[step], 1)}/${formatNumber(mineImap.timings[step], 1)} ms`).join(", ")}\n`,
       );
     }
-    for (const imap of [mailroomOther, dovecotImap, dovecotOther]) await imap.logout();
+    for (const imap of [mailroomOther, mailroomImap, dovecotImap, dovecotOther]) await imap.logout();
     const text = report(await machineFacts(dovecot.version, loadStart, preview), runs);
     await writeReport(settings.out, text);
   } finally {

@@ -15,7 +15,7 @@ import { findMatches, readBody } from "./search.js";
 const BATCH = 1000;
 
 /** The sort facts of every SEARCH match, from the stored header sections (a body only where none is kept). */
-async function matchFacts(context: ImapContext, key: SearchKey): Promise<SortFacts[]> {
+async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = true): Promise<SortFacts[]> {
   const view = requireSelected(context);
   const hits = await findMatches(context, key);
   // The view entries are taken before anything else is awaited: the hits' sequence numbers index it.
@@ -26,13 +26,13 @@ async function matchFacts(context: ImapContext, key: SearchKey): Promise<SortFac
   const facts: SortFacts[] = [];
   for (let start = 0; start < matched.length; start += BATCH) {
     const batch = matched.slice(start, start + BATCH);
-    const headers = await context.store.blobs.readHeaderBlocks([
-      ...new Set(batch.map((b) => b.known.messageId)),
-    ]);
+    const headers = headersNeeded
+      ? await context.store.blobs.readHeaderBlocks([...new Set(batch.map((b) => b.known.messageId))])
+      : new Map<string, Buffer>();
     const backfill = new Map<string, Buffer>();
     for (const { hit, known } of batch) {
       let header = headers.get(known.messageId) ?? null;
-      if (header === null) {
+      if (header === null && headersNeeded) {
         const data = {
           seq: hit.seq,
           uid: hit.uid,
@@ -58,7 +58,9 @@ export async function sort(
   context: ImapContext,
   command: Extract<Command, { name: "SORT" }>,
 ): Promise<Buffer[]> {
-  const sorted = sortMessages(await matchFacts(context, command.key), command.criteria);
+  // ARRIVAL and SIZE are in the view: no header section is read for them.
+  const headersNeeded = command.criteria.some((c) => c.key !== "ARRIVAL" && c.key !== "SIZE");
+  const sorted = sortMessages(await matchFacts(context, command.key, headersNeeded), command.criteria);
   const numbers = sorted.map((m) => (command.uid ? m.uid : m.seq));
   return [untagged(`SORT${numbers.map((n) => ` ${n}`).join("")}`)];
 }
