@@ -266,6 +266,7 @@ export class ImapSession implements ImapContext {
       "QUOTA",
       "QUOTA=RES-STORAGE",
       "COMPRESS=DEFLATE",
+      "UNAUTHENTICATE",
       "UTF8=ACCEPT",
       `APPENDLIMIT=${this.maxMessageSize}`,
     );
@@ -636,6 +637,18 @@ export class ImapSession implements ImapContext {
         return this.ok(tag, await mailboxes.list(this, command), `${command.name} completed`);
       case "NAMESPACE":
         return this.ok(tag, mailboxes.namespace(), "NAMESPACE completed");
+      case "UNAUTHENTICATE":
+        // RFC 8437 §3: back to the state of a new connection — no user, no mailbox, nothing enabled —
+        // keeping only what lies under IMAP: TLS and COMPRESS.
+        this.select(null);
+        this.unsubscribe?.();
+        this.unsubscribe = null;
+        this.user = null;
+        this.stateValue = "not-authenticated";
+        this.enabled.clear();
+        this.condstore = false;
+        this.savedUids = new Set();
+        return this.result([tagged(tag, "OK", "logged out; LOGIN or AUTHENTICATE to go on as someone")]);
       case "COMPRESS":
         // RFC 4978 §3: DEFLATE is the one mechanism; a second COMPRESS is NO [COMPRESSIONACTIVE].
         if (command.mechanism !== "DEFLATE") {

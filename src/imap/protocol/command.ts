@@ -94,7 +94,8 @@ export type Command =
         | "UNSELECT"
         | "EXPUNGE"
         | "IDLE"
-        | "NAMESPACE";
+        | "NAMESPACE"
+        | "UNAUTHENTICATE";
     }
   | { name: "LOGIN"; user: string; password: string }
   | { name: "AUTHENTICATE"; mechanism: string; initial: string | null }
@@ -176,6 +177,7 @@ const NO_ARGS = new Set([
   "EXPUNGE",
   "IDLE",
   "NAMESPACE",
+  "UNAUTHENTICATE",
 ]);
 
 export function parseCommand(frame: CommandFrame): ParsedCommand {
