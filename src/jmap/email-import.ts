@@ -18,11 +18,12 @@ import {
   orNull,
   readIfInState,
   refuse,
+  requireRoom,
   resolveId,
 } from "./set.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
-export type EmailImportStore = Pick<Store, "blobs" | "messages" | "mailboxes" | "emails">;
+export type EmailImportStore = Pick<Store, "blobs" | "messages" | "mailboxes" | "emails" | "quotas">;
 
 const PROPERTIES = new Set(["blobId", "mailboxIds", "keywords", "receivedAt"]);
 
@@ -110,6 +111,7 @@ export function emailImport(store: EmailImportStore, maxObjectsInSet: number): M
           ) {
             refuse("invalidEmail", "the blob is not an RFC 5322 message: it has no header fields");
           }
+          await requireRoom(store, userId, blob.size);
           let entry: Awaited<ReturnType<typeof store.messages.append>>;
           try {
             entry = await store.messages.append(

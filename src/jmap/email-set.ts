@@ -10,10 +10,19 @@ import { HEADER_PROPERTIES } from "./email/email.js";
 import { createdEmail } from "./email-import.js";
 import { parseEmailId, parseMailboxId, stateOf } from "./ids.js";
 import { flagOf, isValidKeyword, keywordOf } from "./keywords.js";
-import { attempt, checkState, readSetArguments, resolveId, SetRefusal, SetResults, setError } from "./set.js";
+import {
+  attempt,
+  checkState,
+  readSetArguments,
+  requireRoom,
+  resolveId,
+  SetRefusal,
+  SetResults,
+  setError,
+} from "./set.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
-type EmailSetStore = Pick<Store, "emails" | "messages" | "mailboxes" | "blobs">;
+type EmailSetStore = Pick<Store, "emails" | "messages" | "mailboxes" | "blobs" | "quotas">;
 
 const invalid = (property: string, why: string) =>
   new SetRefusal(setError("invalidProperties", `${property}: ${why}`, [property]));
@@ -268,6 +277,7 @@ async function createEmail(store: EmailSetStore, context: MethodContext, object:
     throw invalid("receivedAt", "must be a UTCDate");
   }
   const bytes = await composeEmail(store, userId, object);
+  await requireRoom(store, userId, bytes.length);
   const writer = await store.blobs.createBlobWriter();
   let added: MailboxMessage;
   try {

@@ -25,7 +25,7 @@ export const CAPABILITIES: ReadonlySet<string> = new Set([
   WEBSOCKET,
 ]);
 
-export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages" | "vacation">;
+export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages" | "vacation" | "quotas">;
 
 export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([

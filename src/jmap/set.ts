@@ -1,6 +1,7 @@
 // What every /set-shaped method shares (RFC 8620 §5.3, RFC 8621 §4.8): reading create/update/destroy
 // within maxObjectsInSet, ifInState, "#creationId" ids, SetErrors, and maps that are null when empty.
 
+import type { Store } from "../store/types.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import type { Json, JsonObject } from "./types.js";
 
@@ -19,6 +20,20 @@ export class SetRefusal extends Error {
 
 export function refuse(type: string, description: string, properties?: readonly string[]): never {
   throw new SetRefusal(setError(type, description, properties));
+}
+
+/**
+ * Refuses, with RFC 8620 §5.3's overQuota, an addition of `size` octets that would take the user past
+ * their storage limit — the same limit IMAP APPEND and SMTP delivery keep.
+ */
+export async function requireRoom(store: Pick<Store, "quotas">, userId: number, size: number): Promise<void> {
+  const quota = await store.quotas.getQuota(userId);
+  if (quota.limit !== null && quota.used + size > quota.limit) {
+    refuse(
+      "overQuota",
+      `this would take the account over its ${quota.limit}-octet quota (${quota.used} in use); destroy some mail first`,
+    );
+  }
 }
 
 export function invalidProperty(property: string, description: string): never {

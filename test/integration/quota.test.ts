@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import nodemailer from "nodemailer";
 import { clients, needs } from "../support/clients.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+import { jmapUser } from "./jmap-helpers.js";
 
 const run = promisify(execFile);
 const password = "quota test password";
@@ -89,6 +90,42 @@ print(json.dumps([typ] + [x.decode() for part in data for x in part]))
       );
       const shown = await server.cli(["user", "quota", "full@example.org"]);
       assert.match(shown.stdout, /of 4\.0 KiB in use \(1\d\d%\)/);
+    });
+
+    test("JMAP Email/import past the limit is overQuota, and nothing is added", async () => {
+      const jmap = jmapUser(() => server, "full@example.org", password);
+      const session = await jmap.session();
+      const accountId = session.primaryAccounts["urn:ietf:params:jmap:mail"] as string;
+      const blobId = await jmap.upload(
+        accountId,
+        Buffer.from("From: a@example.org\r\nSubject: more\r\n\r\nhi\r\n"),
+      );
+      const call = async (methodCalls: unknown[]) => {
+        const response = await fetch(session.apiUrl, {
+          method: "POST",
+          headers: { ...jmap.auth, "Content-Type": "application/json" },
+          body: JSON.stringify({
+            using: ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+            methodCalls,
+          }),
+        });
+        return ((await response.json()) as { methodResponses: Array<[string, Record<string, unknown>]> })
+          .methodResponses;
+      };
+      const [[, boxes]] = (await call([
+        ["Mailbox/query", { accountId, filter: { role: "inbox" } }, "m"],
+      ])) as [[string, { ids: string[] }]];
+      const before = await server.cli(["user", "quota", "full@example.org"]);
+      const [[name, result]] = (await call([
+        [
+          "Email/import",
+          { accountId, emails: { k: { blobId, mailboxIds: { [boxes.ids[0] as string]: true } } } },
+          "i",
+        ],
+      ])) as [[string, Record<string, unknown>]];
+      assert.equal(name, "Email/import");
+      assert.equal((result.notCreated as Record<string, { type: string }>).k?.type, "overQuota");
+      assert.equal((await server.cli(["user", "quota", "full@example.org"])).stdout, before.stdout);
     });
   });
 }

@@ -13,7 +13,7 @@ import { mailboxRow, methodContext } from "./fixtures.js";
 const MESSAGE = Buffer.from("From: b@example.net\r\nSubject: hi\r\n\r\nbody\r\n");
 
 function fakeStore() {
-  const state = { modseq: 10 };
+  const state = { modseq: 10, quota: { limit: null as number | null, used: 0 } };
   const appended: Array<{ mailboxId: number; blob: BlobRef; flags: string[]; date: Date }> = [];
   const blobs = new Map([
     ["up1", MESSAGE],
@@ -25,6 +25,7 @@ function fakeStore() {
   ]);
   const store = {
     emails: { accountState: async () => state.modseq },
+    quotas: { getQuota: async () => state.quota },
     mailboxes: { getMailboxById: async (id: number) => mailboxes.get(id) ?? null },
     blobs: {
       findReadableBlob: async (_userId: number, blobId: string) => {
@@ -128,6 +129,21 @@ describe("Email/import", () => {
     });
     assert.equal(fake.appended.length, 0);
     assert.equal(response.newState, response.oldState);
+  });
+
+  test("an import past the account's storage limit is overQuota, and nothing is appended", async () => {
+    const fake = setup();
+    fake.state.quota = { limit: MESSAGE.length + 10, used: 20 };
+    const response = await fake.run({ emails: { k1: { blobId: "up1", mailboxIds: { M1: true } } } });
+    assert.equal(response.created, null);
+    assert.equal(
+      (response.notCreated as JsonObject).k1 && ((response.notCreated as JsonObject).k1 as JsonObject).type,
+      "overQuota",
+    );
+    assert.equal(fake.appended.length, 0);
+    fake.state.quota = { limit: MESSAGE.length + 10, used: 10 };
+    const fits = await fake.run({ emails: { k2: { blobId: "up1", mailboxIds: { M1: true } } } });
+    assert.ok((fits.created as JsonObject).k2);
   });
 
   test("ifInState must be the state; more than maxObjectsInSet emails is requestTooLarge", async () => {
