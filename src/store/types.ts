@@ -18,6 +18,7 @@ import type { LockStore } from "./locks.js";
 import type { MailboxStore } from "./mailboxes.js";
 import type { MessageStore } from "./messages.js";
 import type { QueueStore } from "./queue.js";
+import type { SearchIndex } from "./search-index.js";
 import type { VacationStore } from "./vacation.js";
 
 export interface Store {
@@ -47,6 +48,8 @@ export interface Store {
   readonly authFailures?: AuthFailureStore;
   /** Vacation auto-reply settings and the reply log (RFC 3834 once-per-period). */
   readonly vacation: VacationStore;
+  /** The full-text index of stored bodies, searched per user. */
+  readonly search: SearchIndex;
   close(): Promise<void>;
 }
 
@@ -64,4 +67,5 @@ export type * from "./mailboxes.js";
 export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
 export type * from "./queue.js";
+export type * from "./search-index.js";
 export type * from "./vacation.js";

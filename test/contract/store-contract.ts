@@ -17,6 +17,7 @@ import { describeLocksContract } from "./locks.js";
 import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
 import { describeQueueContract } from "./queue.js";
+import { describeSearchContract } from "./search.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeUploadsContract } from "./uploads.js";
 import { describeVacationContract } from "./vacation.js";
@@ -78,6 +79,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeIdentitiesContract(context);
     describeLocksContract(context);
     describeVacationContract(context);
+    describeSearchContract(context);
     describeEventsContract(context);
     describeImport(context);
   });

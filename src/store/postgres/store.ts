@@ -18,6 +18,7 @@ import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
+import { PostgresSearchIndex } from "./search-index.js";
 import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
@@ -33,6 +34,7 @@ export class PostgresStore implements Store {
   readonly vacation: PostgresVacation;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
+  readonly search: PostgresSearchIndex;
   /** PostgreSQL serves several nodes, so failures are counted where all of them see them. */
   readonly authFailures: PostgresAuthFailures;
   private readonly database: PostgresDatabase;
@@ -51,6 +53,7 @@ export class PostgresStore implements Store {
     this.vacation = new PostgresVacation(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);
+    this.search = new PostgresSearchIndex(this.database);
     this.authFailures = new PostgresAuthFailures(this.database);
   }
 

@@ -1,0 +1,110 @@
+// The full-text index of the SQLite store on FTS5 (schema: search_docs, search_text). Documents are
+// written in the caller's transaction by indexDocument; the schema's trigger removes them with their
+// body's row.
+
+import { searchWords } from "../../mail/search-text.js";
+import {
+  CATCH_UP_BATCH,
+  checkSearch,
+  documentOf,
+  type SearchDocument,
+  type SearchIndex,
+  type SearchScope,
+} from "../search-index.js";
+import type { SqliteBlobs } from "./blobs.js";
+import type { SqliteDatabase } from "./database.js";
+
+const USER_MAILBOXES = "SELECT id FROM mailboxes WHERE user_id = ?";
+
+/** Indexes a body unless it is already; in the caller's transaction. */
+export function indexDocument(database: SqliteDatabase, messageId: string, document: SearchDocument): void {
+  const id = database
+    .stmt("INSERT INTO search_docs (message_id) VALUES (?) ON CONFLICT DO NOTHING RETURNING id")
+    .pluck(true)
+    .get(messageId) as number | undefined;
+  if (id === undefined) return;
+  database.run(
+    `INSERT INTO search_text (rowid, subject, "from", "to", cc, bcc, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    id,
+    document.subject,
+    document.from,
+    document.to,
+    document.cc,
+    document.bcc,
+    document.body,
+  );
+}
+
+/**
+ * An FTS5 phrase of the words, the last a prefix; the words hold only letters, digits and marks, so
+ * nothing in them needs quoting.
+ */
+function matchExpression(scope: SearchScope, words: readonly string[]): string {
+  const phrase = `"${words.join(" ")}" *`;
+  return scope === "text" ? phrase : `{${scope}} : ${phrase}`;
+}
+
+export class SqliteSearchIndex implements SearchIndex {
+  constructor(
+    private readonly database: SqliteDatabase,
+    private readonly blobs: SqliteBlobs,
+  ) {}
+
+  async search(
+    userId: number,
+    scope: SearchScope,
+    text: string,
+    options?: { mailboxId?: number },
+  ): Promise<string[]> {
+    this.database.assertOpen();
+    checkSearch(scope, text, options);
+    const words = searchWords(text);
+    if (words.length === 0) return [];
+    await this.catchUp(userId);
+    const mailboxId = options?.mailboxId;
+    const entries =
+      mailboxId === undefined
+        ? `m.mailbox_id IN (${USER_MAILBOXES})`
+        : `m.mailbox_id = ? AND m.mailbox_id IN (${USER_MAILBOXES})`;
+    return this.database.read(
+      () =>
+        this.database
+          .stmt(
+            `SELECT d.message_id FROM search_text JOIN search_docs d ON d.id = search_text.rowid
+           WHERE search_text MATCH ?
+             AND EXISTS (SELECT 1 FROM mailbox_messages m WHERE m.message_id = d.message_id AND ${entries})`,
+          )
+          .pluck(true)
+          .all(
+            matchExpression(scope, words),
+            ...(mailboxId === undefined ? [] : [mailboxId]),
+            userId,
+          ) as string[],
+    );
+  }
+
+  /** Indexes the user's bodies that are not yet (stored before the index existed, or imported). */
+  private async catchUp(userId: number): Promise<void> {
+    for (;;) {
+      const missing = await this.database.read(
+        () =>
+          this.database
+            .stmt(
+              `SELECT DISTINCT m.message_id FROM mailbox_messages m WHERE m.mailbox_id IN (${USER_MAILBOXES})
+               AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.message_id = m.message_id) LIMIT ?`,
+            )
+            .pluck(true)
+            .all(userId, CATCH_UP_BATCH) as string[],
+      );
+      if (missing.length === 0) return;
+      const documents = await Promise.all(missing.map((id) => documentOf(this.blobs, id)));
+      await this.database.write(() => {
+        for (const [index, id] of missing.entries()) {
+          // A body expunged while it was read must not leave a document behind.
+          if (this.database.get("SELECT 1 FROM messages WHERE id = ?", id) === undefined) continue;
+          indexDocument(this.database, id, documents[index]!);
+        }
+      });
+    }
+  }
+}
