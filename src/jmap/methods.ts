@@ -18,7 +18,7 @@ import { WEBSOCKET } from "./websocket.js";
 
 export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, SUBMISSION, WEBSOCKET]);
 
-export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages">;
+export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages" | "search">;
 
 export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([

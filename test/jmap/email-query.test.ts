@@ -242,4 +242,28 @@ describe("Email/query engine", () => {
     assert.equal(baseSubject("[Fwd: a note]"), "a note");
     assert.equal(baseSubject("  plain   subject "), "plain subject");
   });
+
+  test("text conditions ask a source's index, once per email, and read no facts or bodies", async () => {
+    const asked: string[] = [];
+    const indexed: QuerySource = {
+      ...source,
+      async facts() {
+        throw new Error("facts read");
+      },
+      async bodyText() {
+        throw new Error("body read");
+      },
+      async search(row, scope, text) {
+        asked.push(`${row.id} ${scope} ${text}`);
+        return row.id === "e3" && scope === "body" && text === "quarterly rep";
+      },
+    };
+    const filter: Json = { operator: "OR", conditions: [{ body: "quarterly rep" }, { subject: "zzz" }] };
+    assert.deepEqual(await runEmailQuery(EMAILS, { filter }, indexed), ["e3"]);
+    assert.ok(asked.includes("e1 subject zzz") && asked.includes("e3 body quarterly rep"));
+    assert.ok(!asked.includes("e3 subject zzz"), "OR stops at the first match");
+    // A text without words is no index query: it is a substring of what the headers say.
+    const wordless = { ...indexed, facts: source.facts };
+    assert.deepEqual(await runEmailQuery(EMAILS, { filter: { subject: "?" } }, wordless), ["e2", "e1"]);
+  });
 });
