@@ -202,12 +202,12 @@ function querySource(
     async hasAttachment(email) {
       return (await message(rowOf(email))).hasAttachment;
     },
-    async search(email, field, text) {
-      const key = `${field}\u0000${text}`;
+    async search(email, fields, text) {
+      const key = `${fields.join(" ")}\u0000${text}`;
       let found = searches.get(key);
       if (found === undefined) {
         const options = scope.mailboxId === null ? undefined : { mailboxId: scope.mailboxId };
-        found = store.search.search(scope.userId, field, text, options).then((ids) => new Set(ids));
+        found = store.search.search(scope.userId, fields, text, options).then((ids) => new Set(ids));
         searches.set(key, found);
       }
       return (await found).has(rowOf(email).messageId);

@@ -3,7 +3,7 @@
 // comparators that need them (most queries — a mailbox sorted by receivedAt — read none).
 
 import { searchWords } from "../mail/search-text.js";
-import type { SearchScope } from "../store/types.js";
+import type { SearchField } from "../store/types.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import { isValidKeyword } from "./keywords.js";
 import type { Json, JsonObject } from "./types.js";
@@ -44,11 +44,11 @@ export interface QuerySource {
   /** The decoded text of the email's text parts (RFC 8621 §4.4.1 "body"). */
   bodyText(email: QueryEmail): Promise<string>;
   /**
-   * Whether the full-text index finds the words of `text` in the email's `scope` (store/search-index.ts:
+   * Whether the full-text index finds the words of `text` in one of the email's `fields` (search-index.ts:
    * a phrase, the last word a prefix). A source without one (unit tests) leaves it out, and the text
    * conditions read facts and bodies instead, as substrings; so does a text without any word.
    */
-  search?(email: QueryEmail, scope: SearchScope, text: string): Promise<boolean>;
+  search?(email: QueryEmail, fields: readonly SearchField[], text: string): Promise<boolean>;
 }
 
 type Test = (email: QueryEmail, source: QuerySource) => Promise<boolean> | boolean;
@@ -105,10 +105,13 @@ export function threadsOf(emails: readonly QueryEmail[]): Threads {
 }
 
 /** A text condition answered by the source's full-text index where it has one and the text has words. */
-function indexed(scope: SearchScope, text: string, unindexed: Test): Test {
+function indexed(fields: readonly SearchField[], text: string, unindexed: Test): Test {
   if (searchWords(text).length === 0) return unindexed;
-  return (email, source) => (source.search ? source.search(email, scope, text) : unindexed(email, source));
+  return (email, source) => (source.search ? source.search(email, fields, text) : unindexed(email, source));
 }
+
+/** RFC 8621 §4.4.1 "text": From, To, Cc, Bcc, Subject, or any text part (attached messages are parts). */
+const TEXT_FIELDS: readonly SearchField[] = ["subject", "from", "to", "cc", "bcc", "body"];
 
 function conditionTest(key: string, value: Json, threads: Threads): Test {
   switch (key) {
@@ -169,22 +172,24 @@ function conditionTest(key: string, value: Json, threads: Threads): Test {
     case "cc":
     case "bcc": {
       const text = requireString(key, value);
-      return indexed(key, text, async (email, source) =>
+      return indexed([key], text, async (email, source) =>
         addressesContain((await source.facts(email))[key], text),
       );
     }
     case "subject": {
       const text = requireString(key, value);
-      return indexed(key, text, async (email, source) => contains((await source.facts(email)).subject, text));
+      return indexed([key], text, async (email, source) =>
+        contains((await source.facts(email)).subject, text),
+      );
     }
     case "body": {
       const text = requireString(key, value);
-      return indexed(key, text, async (email, source) => contains(await source.bodyText(email), text));
+      return indexed([key], text, async (email, source) => contains(await source.bodyText(email), text));
     }
     case "text": {
       // RFC 8621 §4.4.1: From, To, Cc, Bcc, Subject, or any text part.
       const text = requireString(key, value);
-      return indexed(key, text, async (email, source) => {
+      return indexed(TEXT_FIELDS, text, async (email, source) => {
         const facts = await source.facts(email);
         if ([facts.from, facts.to, facts.cc, facts.bcc].some((list) => addressesContain(list, text)))
           return true;

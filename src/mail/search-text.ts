@@ -8,10 +8,14 @@ import { decodeCharset } from "./mime/charset.js";
 import { decodeEncodedWords } from "./mime/encoded-words.js";
 import { fieldValue } from "./mime/header.js";
 import { parameter } from "./mime/params.js";
-import { isMultipart, type MessagePart, parseMessageStructure } from "./mime/structure.js";
+import { isEmbeddedMessage, isMultipart, type MessagePart, parseMessageStructure } from "./mime/structure.js";
 import { decodeTransfer, transferEncodingOf } from "./mime/transfer-encoding.js";
 
-export const SEARCH_FIELDS = ["subject", "from", "to", "cc", "bcc", "body"] as const;
+/**
+ * body: the text parts of the message itself (JMAP's "body"); attached: the header fields and text
+ * parts of attached messages (message/rfc822), which IMAP's BODY and TEXT search too.
+ */
+export const SEARCH_FIELDS = ["subject", "from", "to", "cc", "bcc", "body", "attached"] as const;
 export type SearchField = (typeof SEARCH_FIELDS)[number];
 /** Each field's words, folded, separated by one space. */
 export type SearchDocument = Record<SearchField, string>;
@@ -51,24 +55,41 @@ function joinWords(texts: readonly string[]): string {
   return out;
 }
 
-/** The decoded text of every text/* part outside attached messages, HTML as its readable text. */
-function* partTexts(message: Buffer, part: MessagePart): Generator<string> {
+/** The decoded header fields of a part, names and values, for an attached message's words. */
+function headerTexts(message: Buffer, part: MessagePart): string[] {
+  return part.fields
+    .filter((field) => field.key !== "")
+    .map((field) => `${field.name} ${decodeEncodedWords(fieldValue(message, field))}`);
+}
+
+/**
+ * The decoded text of the text/* parts, HTML as its readable text, into `body`; what attached
+ * messages hold (their header fields too) into `attached`.
+ */
+function collectTexts(message: Buffer, part: MessagePart, body: string[], attached: string[]): void {
   if (isMultipart(part)) {
-    for (const child of part.children) yield* partTexts(message, child);
+    for (const child of part.children) collectTexts(message, child, body, attached);
     return;
   }
-  // An attached message/rfc822 is one part of the body, as JMAP's bodyStructure shows it.
+  if (isEmbeddedMessage(part) && part.message !== null) {
+    attached.push(...headerTexts(message, part.message));
+    collectTexts(message, part.message, attached, attached);
+    return;
+  }
   if (part.type !== "text") return;
   const raw = message.subarray(part.bodyStart, part.bodyEnd);
   const encoding = transferEncodingOf(part.encoding);
   const bytes = encoding === null ? raw : decodeTransfer(raw, encoding);
   const text = decodeCharset(bytes, parameter(part.params, "charset") ?? "us-ascii");
-  yield part.subtype === "html" ? htmlToText(text) : text;
+  body.push(part.subtype === "html" ? htmlToText(text) : text);
 }
 
 /** The index document of a stored message: its decoded headers and text parts as words. */
 export function searchDocument(message: Buffer): SearchDocument {
   const root = parseMessageStructure(message);
+  const body: string[] = [];
+  const attached: string[] = [];
+  collectTexts(message, root, body, attached);
   const header = (name: string) =>
     joinWords(
       root.fields
@@ -81,9 +102,18 @@ export function searchDocument(message: Buffer): SearchDocument {
     to: header("to"),
     cc: header("cc"),
     bcc: header("bcc"),
-    body: joinWords([...partTexts(message, root)]),
+    body: joinWords(body),
+    attached: joinWords(attached),
   };
 }
 
 /** The document of a body that cannot be read: it is marked indexed, and nothing finds it. */
-export const EMPTY_DOCUMENT: SearchDocument = { subject: "", from: "", to: "", cc: "", bcc: "", body: "" };
+export const EMPTY_DOCUMENT: SearchDocument = {
+  subject: "",
+  from: "",
+  to: "",
+  cc: "",
+  bcc: "",
+  body: "",
+  attached: "",
+};

@@ -1,5 +1,5 @@
-// The full-text index (issue 14): the words of each stored body's subject, addresses and text parts
-// (src/mail/search-text.ts makes them), written in the transaction that stores the body's first mailbox
+// The full-text index (issue 14): the words of each stored body's subject, addresses, text parts and
+// attached messages (src/mail/search-text.ts makes them), written in the transaction that stores the body's first mailbox
 // entry and removed with the body's row. A body is indexed once, whatever mailboxes and users hold it;
 // a search answers only for the user's own entries.
 //
@@ -18,19 +18,16 @@ import { StoreError } from "./errors.js";
 
 export type { SearchDocument, SearchField } from "../mail/search-text.js";
 
-/** A field of the index, or "text": any of them (RFC 8621 §4.4.1). */
-export type SearchScope = SearchField | "text";
-
 export interface SearchIndex {
   /**
-   * The message ids (bodies) of the user's entries, in `mailboxId` only when given, whose `scope` holds
-   * the words of `text` in order, the last one as a prefix (so "quarterly rep" finds "Quarterly
-   * report"). Words are folded and split by searchWords; a text without any word finds nothing.
-   * Each id once, in no particular order.
+   * The message ids (bodies) of the user's entries, in `mailboxId` only when given, where one of
+   * `fields` holds the words of `text` in order, the last one as a prefix (so "quarterly rep" finds
+   * "Quarterly report"). Words are folded and split by searchWords; a text without any word finds
+   * nothing. Each id once, in no particular order.
    */
   search(
     userId: number,
-    scope: SearchScope,
+    fields: readonly SearchField[],
     text: string,
     options?: { mailboxId?: number },
   ): Promise<string[]>;
@@ -52,9 +49,17 @@ export async function documentOf(
   }
 }
 
-export function checkSearch(scope: SearchScope, text: string, options?: { mailboxId?: number }): void {
-  if (scope !== "text" && !(SEARCH_FIELDS as readonly string[]).includes(scope)) {
-    throw new StoreError("invalid", `${String(scope)} is not a search field`);
+export function checkSearch(
+  fields: readonly SearchField[],
+  text: string,
+  options?: { mailboxId?: number },
+): void {
+  if (
+    !Array.isArray(fields) ||
+    fields.length === 0 ||
+    fields.some((field) => !(SEARCH_FIELDS as readonly string[]).includes(field))
+  ) {
+    throw new StoreError("invalid", `search fields must be some of ${SEARCH_FIELDS.join(", ")}`);
   }
   if (typeof text !== "string") throw new StoreError("invalid", "the search text must be a string");
   const mailboxId = options?.mailboxId;

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import type { BlobRef, Store } from "../../src/store/types.js";
+import type { BlobRef, SearchField, Store } from "../../src/store/types.js";
 import { type ContractContext, writeBlob } from "./support.js";
 
 const REPORT = [
@@ -25,6 +25,29 @@ const REPORT = [
   "",
   "<html><head><title>ignored heading</title></head><body><p>Revenue <b>grew</b>&nbsp;strongly</p></body></html>",
   "--b--",
+  "",
+].join("\r\n");
+
+/** Every field but attached messages: JMAP's "text". */
+const TEXT: SearchField[] = ["subject", "from", "to", "cc", "bcc", "body"];
+
+const FORWARD = [
+  "From: a@example.net",
+  "Subject: Fwd: minutes",
+  'Content-Type: multipart/mixed; boundary="m"',
+  "",
+  "--m",
+  "Content-Type: text/plain",
+  "",
+  "See the attached note.",
+  "--m",
+  "Content-Type: message/rfc822",
+  "",
+  "From: Original Sender <origin@example.com>",
+  "Subject: Board minutes",
+  "",
+  "The budget was approved.",
+  "--m--",
   "",
 ].join("\r\n");
 
@@ -53,8 +76,8 @@ export function describeSearchContract(context: ContractContext): void {
     test("a delivered message is found by word in each field, decoded, HTML as text", async () => {
       const { user, inbox } = await context.freshUser();
       const { id } = await deliver([inbox.id], REPORT);
-      const found = (scope: Parameters<Store["search"]["search"]>[1], text: string) =>
-        store.search.search(user.id, scope, text);
+      const found = (field: SearchField | "text", text: string) =>
+        store.search.search(user.id, field === "text" ? TEXT : [field], text);
       assert.deepEqual(await found("subject", "quarterly"), [id]);
       assert.deepEqual(await found("subject", "QUARTERLY"), [id]);
       assert.deepEqual(await found("from", "Renée"), [id]);
@@ -74,10 +97,23 @@ export function describeSearchContract(context: ContractContext): void {
       assert.deepEqual(await found("text", "  ...  "), [], "no words, nothing found");
     });
 
+    test("an attached message's header and text are the attached field, not the body", async () => {
+      const { user, inbox } = await context.freshUser();
+      const { id } = await deliver([inbox.id], FORWARD);
+      const found = (fields: SearchField[], text: string) => store.search.search(user.id, fields, text);
+      assert.deepEqual(await found(["body"], "attached note"), [id]);
+      assert.deepEqual(await found(["body"], "budget"), []);
+      assert.deepEqual(await found(["attached"], "budget was approved"), [id]);
+      assert.deepEqual(await found(["attached"], "origin@example.com"), [id]);
+      assert.deepEqual(await found(["attached"], "board minutes"), [id]);
+      assert.deepEqual(await found(["subject"], "board"), []);
+      assert.deepEqual(await found(["body", "attached"], "budget"), [id]);
+    });
+
     test("the last word is a prefix; several words are a phrase", async () => {
       const { user, inbox } = await context.freshUser();
       const { id } = await deliver([inbox.id], plain("Budget", "the quarterly report is late"));
-      const found = (text: string) => store.search.search(user.id, "body", text);
+      const found = (text: string) => store.search.search(user.id, ["body"], text);
       assert.deepEqual(await found("quart"), [id]);
       assert.deepEqual(await found("quarterly rep"), [id]);
       assert.deepEqual(await found("quarterly-report"), [id]);
@@ -91,15 +127,18 @@ export function describeSearchContract(context: ContractContext): void {
       const archive = await store.mailboxes.createMailbox(user.id, "Search archive");
       const blob = await writeBlob(store, plain("Invoice", "payment overdue"));
       const appended = await store.messages.append(archive.id, blob, [], new Date());
-      assert.deepEqual(await store.search.search(user.id, "body", "overdue"), [blob.id]);
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue"), [blob.id]);
       await store.messages.copyMessages(archive.id, [appended.uid], inbox.id);
-      assert.deepEqual(await store.search.search(user.id, "body", "overdue"), [blob.id]);
-      assert.deepEqual(await store.search.search(user.id, "body", "overdue", { mailboxId: inbox.id }), [
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue"), [blob.id]);
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue", { mailboxId: inbox.id }), [
         blob.id,
       ]);
       await store.messages.expunge(archive.id, [appended.uid]);
-      assert.deepEqual(await store.search.search(user.id, "body", "overdue", { mailboxId: archive.id }), []);
-      assert.deepEqual(await store.search.search(user.id, "body", "overdue"), [blob.id]);
+      assert.deepEqual(
+        await store.search.search(user.id, ["body"], "overdue", { mailboxId: archive.id }),
+        [],
+      );
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue"), [blob.id]);
     });
 
     test("an expunged message is no longer found", async () => {
@@ -107,13 +146,13 @@ export function describeSearchContract(context: ContractContext): void {
       const kept = await deliver([inbox.id], plain("Kept", "zebra crossing"));
       const gone = await deliver([inbox.id], plain("Gone", "zebra stripes"));
       assert.deepEqual(
-        (await store.search.search(user.id, "body", "zebra")).sort(),
+        (await store.search.search(user.id, ["body"], "zebra")).sort(),
         [kept.id, gone.id].sort(),
       );
       const listed = await store.messages.listMessages(inbox.id);
       const uid = listed.find((entry) => entry.messageId === gone.id)!.uid;
       await store.messages.expunge(inbox.id, [uid]);
-      assert.deepEqual(await store.search.search(user.id, "body", "zebra"), [kept.id]);
+      assert.deepEqual(await store.search.search(user.id, ["body"], "zebra"), [kept.id]);
     });
 
     test("a user finds only their own messages, also of a body delivered to several users", async () => {
@@ -123,13 +162,13 @@ export function describeSearchContract(context: ContractContext): void {
       const shared = await deliver([alice.inbox.id, bob.inbox.id], plain("Party", "rooftop party friday"));
       const own = await deliver([alice.inbox.id], plain("Secret", "rooftop keys"));
       assert.deepEqual(
-        (await store.search.search(alice.user.id, "body", "rooftop")).sort(),
+        (await store.search.search(alice.user.id, ["body"], "rooftop")).sort(),
         [shared.id, own.id].sort(),
       );
-      assert.deepEqual(await store.search.search(bob.user.id, "body", "rooftop"), [shared.id]);
-      assert.deepEqual(await store.search.search(carol.user.id, "text", "rooftop"), []);
+      assert.deepEqual(await store.search.search(bob.user.id, ["body"], "rooftop"), [shared.id]);
+      assert.deepEqual(await store.search.search(carol.user.id, TEXT, "rooftop"), []);
       assert.deepEqual(
-        await store.search.search(bob.user.id, "body", "rooftop", { mailboxId: alice.inbox.id }),
+        await store.search.search(bob.user.id, ["body"], "rooftop", { mailboxId: alice.inbox.id }),
         [],
       );
     });
@@ -152,7 +191,7 @@ export function describeSearchContract(context: ContractContext): void {
         })),
       );
       assert.deepEqual(
-        (await store.search.search(user.id, "body", "walrus")).sort(),
+        (await store.search.search(user.id, ["body"], "walrus")).sort(),
         blobs.map((blob) => blob.id).sort(),
       );
     });

@@ -278,9 +278,10 @@ const MIGRATIONS: readonly string[] = [
     "to" tsvector NOT NULL,
     cc tsvector NOT NULL,
     bcc tsvector NOT NULL,
-    body tsvector NOT NULL
+    body tsvector NOT NULL,
+    attached tsvector NOT NULL
   );
-  CREATE INDEX search_docs_words ON search_docs USING gin (subject, "from", "to", cc, bcc, body);
+  CREATE INDEX search_docs_words ON search_docs USING gin (subject, "from", "to", cc, bcc, body, attached);
   `,
 ];
 

@@ -8,8 +8,8 @@ import {
   documentOf,
   type SearchDocument,
   type SearchIndex,
-  type SearchScope,
 } from "../search-index.js";
+import type { SearchField } from "../types.js";
 import { readBlobBytes } from "./blobs.js";
 import type { PostgresDatabase } from "./database.js";
 
@@ -20,15 +20,23 @@ export async function indexDocument(
   document: SearchDocument,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO search_docs (message_id, subject, "from", "to", cc, bcc, body)
+    `INSERT INTO search_docs (message_id, subject, "from", "to", cc, bcc, body, attached)
      VALUES ($1, to_tsvector('simple', $2), to_tsvector('simple', $3), to_tsvector('simple', $4),
-             to_tsvector('simple', $5), to_tsvector('simple', $6), to_tsvector('simple', $7))
+             to_tsvector('simple', $5), to_tsvector('simple', $6), to_tsvector('simple', $7),
+             to_tsvector('simple', $8))
      ON CONFLICT DO NOTHING`,
-    [messageId, document.subject, document.from, document.to, document.cc, document.bcc, document.body],
+    [
+      messageId,
+      document.subject,
+      document.from,
+      document.to,
+      document.cc,
+      document.bcc,
+      document.body,
+      document.attached,
+    ],
   );
 }
-
-const COLUMNS = ["subject", '"from"', '"to"', "cc", "bcc", "body"];
 
 /** A tsquery phrase of the words, the last a prefix; the words hold only letters, digits and marks. */
 function tsquery(words: readonly string[]): string {
@@ -40,16 +48,16 @@ export class PostgresSearchIndex implements SearchIndex {
 
   async search(
     userId: number,
-    scope: SearchScope,
+    fields: readonly SearchField[],
     text: string,
     options?: { mailboxId?: number },
   ): Promise<string[]> {
-    checkSearch(scope, text, options);
+    checkSearch(fields, text, options);
     const words = searchWords(text);
     if (words.length === 0) return [];
     await this.catchUp(userId);
-    const columns = scope === "text" ? COLUMNS : [scope === "from" || scope === "to" ? `"${scope}"` : scope];
-    const matches = columns.map((column) => `d.${column} @@ q`).join(" OR ");
+    // Column names are the schema's (checkSearch): quoted, as "from" and "to" are SQL words.
+    const matches = fields.map((field) => `d."${field}" @@ q`).join(" OR ");
     const mailboxId = options?.mailboxId;
     const rows = await this.database.read<{ message_id: string }>(
       `SELECT d.message_id FROM search_docs d, to_tsquery('simple', $1) q

@@ -271,7 +271,7 @@ const MIGRATIONS: Migration[] = [
         message_id TEXT NOT NULL UNIQUE
       ) STRICT;
       CREATE VIRTUAL TABLE search_text USING fts5(
-        subject, "from", "to", cc, bcc, body,
+        subject, "from", "to", cc, bcc, body, attached,
         content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
       );
       CREATE TRIGGER search_docs_drop AFTER DELETE ON messages BEGIN

@@ -9,8 +9,8 @@ import {
   documentOf,
   type SearchDocument,
   type SearchIndex,
-  type SearchScope,
 } from "../search-index.js";
+import type { SearchField } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
 import type { SqliteDatabase } from "./database.js";
 
@@ -24,7 +24,8 @@ export function indexDocument(database: SqliteDatabase, messageId: string, docum
     .get(messageId) as number | undefined;
   if (id === undefined) return;
   database.run(
-    `INSERT INTO search_text (rowid, subject, "from", "to", cc, bcc, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO search_text (rowid, subject, "from", "to", cc, bcc, body, attached)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     id,
     document.subject,
     document.from,
@@ -32,16 +33,16 @@ export function indexDocument(database: SqliteDatabase, messageId: string, docum
     document.cc,
     document.bcc,
     document.body,
+    document.attached,
   );
 }
 
 /**
- * An FTS5 phrase of the words, the last a prefix; the words hold only letters, digits and marks, so
- * nothing in them needs quoting.
+ * An FTS5 phrase of the words, the last a prefix, in the given columns; the words hold only letters,
+ * digits and marks and the column names are the schema's, so nothing needs quoting.
  */
-function matchExpression(scope: SearchScope, words: readonly string[]): string {
-  const phrase = `"${words.join(" ")}" *`;
-  return scope === "text" ? phrase : `{${scope}} : ${phrase}`;
+function matchExpression(fields: readonly SearchField[], words: readonly string[]): string {
+  return `{${fields.join(" ")}} : "${words.join(" ")}" *`;
 }
 
 export class SqliteSearchIndex implements SearchIndex {
@@ -52,12 +53,12 @@ export class SqliteSearchIndex implements SearchIndex {
 
   async search(
     userId: number,
-    scope: SearchScope,
+    fields: readonly SearchField[],
     text: string,
     options?: { mailboxId?: number },
   ): Promise<string[]> {
     this.database.assertOpen();
-    checkSearch(scope, text, options);
+    checkSearch(fields, text, options);
     const words = searchWords(text);
     if (words.length === 0) return [];
     await this.catchUp(userId);
@@ -78,7 +79,7 @@ export class SqliteSearchIndex implements SearchIndex {
           )
           .pluck(true)
           .all(
-            matchExpression(scope, words),
+            matchExpression(fields, words),
             ...(mailboxId === undefined ? [] : [mailboxId]),
             userId,
           ) as string[],
