@@ -151,8 +151,14 @@ function asFactAddresses(value: Json | undefined): FactAddress[] {
 }
 
 /** Facts for Email/query from header blocks (one round trip for all) and, for bodies, the whole message. */
-function querySource(store: EmailJmapStore, rows: readonly MailboxMessage[]): QuerySource {
+function querySource(
+  store: EmailJmapStore & Pick<Store, "search">,
+  rows: readonly MailboxMessage[],
+  scope: { userId: number; mailboxId: number | null },
+): QuerySource {
   const byEmail = new Map(rows.map((row) => [row.emailId, row]));
+  /** Each distinct text condition asks the index once: the bodies it finds, by field and text. */
+  const searches = new Map<string, Promise<Set<string>>>();
   let headers: Promise<Map<string, Buffer>> | undefined;
   const facts = new Map<number, Promise<EmailFacts>>();
   const whole = new Map<number, Promise<ParsedEmail>>();
@@ -196,6 +202,16 @@ function querySource(store: EmailJmapStore, rows: readonly MailboxMessage[]): Qu
     async hasAttachment(email) {
       return (await message(rowOf(email))).hasAttachment;
     },
+    async search(email, fields, text) {
+      const key = `${fields.join(" ")}\u0000${text}`;
+      let found = searches.get(key);
+      if (found === undefined) {
+        const options = scope.mailboxId === null ? undefined : { mailboxId: scope.mailboxId };
+        found = store.search.search(scope.userId, fields, text, options).then((ids) => new Set(ids));
+        searches.set(key, found);
+      }
+      return (await found).has(rowOf(email).messageId);
+    },
     async bodyText(email) {
       const values = (await message(rowOf(email))).bodyValues({ fetchAllBodyValues: true });
       return Object.values(values)
@@ -205,7 +221,7 @@ function querySource(store: EmailJmapStore, rows: readonly MailboxMessage[]): Qu
   };
 }
 
-export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes">): Method {
+export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "search">): Method {
   return {
     capability: MAIL,
     needsAccount: true,
@@ -264,7 +280,8 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes">): Me
         only !== null && readsThreadMates(query)
           ? (await store.emails.listEmails(userId)).map(toQueryEmail)
           : emails;
-      const ids = await runEmailQuery(emails, query, querySource(store, rows), threadMates);
+      const source = querySource(store, rows, { userId, mailboxId: only });
+      const ids = await runEmailQuery(emails, query, source, threadMates);
       return {
         accountId: context.account.accountId,
         queryState: stateOf(modseq),

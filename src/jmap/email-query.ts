@@ -2,6 +2,8 @@
 // the store: the method hands in the rows and a source of parsed facts, fetched only for conditions and
 // comparators that need them (most queries — a mailbox sorted by receivedAt — read none).
 
+import { searchWords } from "../mail/search-text.js";
+import type { SearchField } from "../store/types.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import { isValidKeyword } from "./keywords.js";
 import type { Json, JsonObject } from "./types.js";
@@ -41,6 +43,12 @@ export interface QuerySource {
   hasAttachment(email: QueryEmail): Promise<boolean>;
   /** The decoded text of the email's text parts (RFC 8621 §4.4.1 "body"). */
   bodyText(email: QueryEmail): Promise<string>;
+  /**
+   * Whether the full-text index finds the words of `text` in one of the email's `fields` (search-index.ts:
+   * a phrase, the last word a prefix). A source without one (unit tests) leaves it out, and the text
+   * conditions read facts and bodies instead, as substrings; so does a text without any word.
+   */
+  search?(email: QueryEmail, fields: readonly SearchField[], text: string): Promise<boolean>;
 }
 
 type Test = (email: QueryEmail, source: QuerySource) => Promise<boolean> | boolean;
@@ -95,6 +103,15 @@ export function threadsOf(emails: readonly QueryEmail[]): Threads {
   }
   return threads;
 }
+
+/** A text condition answered by the source's full-text index where it has one and the text has words. */
+function indexed(fields: readonly SearchField[], text: string, unindexed: Test): Test {
+  if (searchWords(text).length === 0) return unindexed;
+  return (email, source) => (source.search ? source.search(email, fields, text) : unindexed(email, source));
+}
+
+/** RFC 8621 §4.4.1 "text": From, To, Cc, Bcc, Subject, or any text part (attached messages are parts). */
+const TEXT_FIELDS: readonly SearchField[] = ["subject", "from", "to", "cc", "bcc", "body"];
 
 function conditionTest(key: string, value: Json, threads: Threads): Test {
   switch (key) {
@@ -155,26 +172,30 @@ function conditionTest(key: string, value: Json, threads: Threads): Test {
     case "cc":
     case "bcc": {
       const text = requireString(key, value);
-      return async (email, source) => addressesContain((await source.facts(email))[key], text);
+      return indexed([key], text, async (email, source) =>
+        addressesContain((await source.facts(email))[key], text),
+      );
     }
     case "subject": {
       const text = requireString(key, value);
-      return async (email, source) => contains((await source.facts(email)).subject, text);
+      return indexed([key], text, async (email, source) =>
+        contains((await source.facts(email)).subject, text),
+      );
     }
     case "body": {
       const text = requireString(key, value);
-      return async (email, source) => contains(await source.bodyText(email), text);
+      return indexed([key], text, async (email, source) => contains(await source.bodyText(email), text));
     }
     case "text": {
       // RFC 8621 §4.4.1: From, To, Cc, Bcc, Subject, or any text part.
       const text = requireString(key, value);
-      return async (email, source) => {
+      return indexed(TEXT_FIELDS, text, async (email, source) => {
         const facts = await source.facts(email);
         if ([facts.from, facts.to, facts.cc, facts.bcc].some((list) => addressesContain(list, text)))
           return true;
         if (contains(facts.subject, text)) return true;
         return contains(await source.bodyText(email), text);
-      };
+      });
     }
     case "header": {
       if (

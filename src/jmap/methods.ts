@@ -25,7 +25,10 @@ export const CAPABILITIES: ReadonlySet<string> = new Set([
   WEBSOCKET,
 ]);
 
-export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages" | "vacation" | "quotas">;
+export type JmapStore = Pick<
+  Store,
+  "mailboxes" | "blobs" | "emails" | "messages" | "vacation" | "quotas" | "search"
+>;
 
 export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([

@@ -1,10 +1,10 @@
 // SearchSnippet/get (RFC 8621 §5): for emails a query found, the subject and a piece of the body with
 // the searched-for words marked, as HTML — what a mail client shows under each result.
 
+import { htmlToText } from "../mail/html-text.js";
 import type { Store } from "../store/types.js";
 import { partBlobId } from "./blob-parts.js";
 import { MAIL } from "./capabilities.js";
-import { htmlToText } from "./email/body.js";
 import { parseEmail } from "./email/email.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import { parseEmailId } from "./ids.js";

@@ -242,4 +242,33 @@ describe("Email/query engine", () => {
     assert.equal(baseSubject("[Fwd: a note]"), "a note");
     assert.equal(baseSubject("  plain   subject "), "plain subject");
   });
+
+  test("text conditions ask a source's index, once per email, and read no facts or bodies", async () => {
+    const asked: string[] = [];
+    const indexed: QuerySource = {
+      ...source,
+      async facts() {
+        throw new Error("facts read");
+      },
+      async bodyText() {
+        throw new Error("body read");
+      },
+      async search(row, fields, text) {
+        asked.push(`${row.id} ${fields.join("+")} ${text}`);
+        return row.id === "e3" && fields.join("+") === "body" && text === "quarterly rep";
+      },
+    };
+    const filter: Json = { operator: "OR", conditions: [{ body: "quarterly rep" }, { subject: "zzz" }] };
+    assert.deepEqual(await runEmailQuery(EMAILS, { filter }, indexed), ["e3"]);
+    assert.ok(asked.includes("e1 subject zzz") && asked.includes("e3 body quarterly rep"));
+    assert.ok(!asked.includes("e3 subject zzz"), "OR stops at the first match");
+    await runEmailQuery(EMAILS, { filter: { text: "noon" } }, indexed);
+    assert.ok(
+      asked.includes("e1 subject+from+to+cc+bcc+body noon"),
+      "text: headers and body, not attached messages",
+    );
+    // A text without words is no index query: it is a substring of what the headers say.
+    const wordless = { ...indexed, facts: source.facts };
+    assert.deepEqual(await runEmailQuery(EMAILS, { filter: { subject: "?" } }, wordless), ["e2", "e1"]);
+  });
 });

@@ -4,6 +4,7 @@
 
 import { newQueueId } from "../ids.js";
 import { checkListOptions } from "../list-options.js";
+import { documentOf, type SearchDocument } from "../search-index.js";
 import { type ThreadKeys, threadKeys } from "../threading.js";
 import {
   type BlobRef,
@@ -17,11 +18,13 @@ import {
   type MessageStore,
   StoreError,
 } from "../types.js";
+import { readBlobBytes } from "./blobs.js";
 import { dropUnreferencedBlobs, type PostgresDatabase, type Tx } from "./database.js";
 import { toStoreError } from "./errors.js";
 import { allocate, lockMailboxes } from "./mailbox-rows.js";
 import { applyFlagOperation, normalizeFlags, sameFlags } from "./names.js";
 import { type MailboxRow, type MessageRow, toMessage } from "./rows.js";
+import { indexDocument } from "./search-index.js";
 
 /** A new entry, before its thread is known. */
 type NewEntry = Omit<MailboxMessage, "threadId"> & { userId: number };
@@ -88,6 +91,12 @@ export class PostgresMessages implements MessageStore {
     if (rows.length === 0) throw new StoreError("not-found", `no mailbox with id ${mailboxId}`);
   }
 
+  /** Read before the transaction, so no connection waits on the parse. */
+  private documentOf(blob: BlobRef): Promise<SearchDocument> {
+    const { pool, server } = this.database;
+    return documentOf({ readBlobBytes: (id) => readBlobBytes(pool, server, id) }, blob.id);
+  }
+
   /** Locks a finished body against removal until this transaction ends; returns its size and header. */
   private async finishedBlob(tx: Tx, blob: BlobRef): Promise<{ size: number; keys: ThreadKeys }> {
     const result = await tx.client.query<{ size: string; complete: boolean; header: Buffer | null }>(
@@ -117,8 +126,10 @@ export class PostgresMessages implements MessageStore {
       }
       return { id: newQueueId(), recipient, dsn: entry.dsn ?? {} };
     });
+    const document = input.mailboxes.length > 0 ? await this.documentOf(input.blob) : null;
     return this.database.tx(async (tx) => {
       const { size, keys } = await this.finishedBlob(tx, input.blob);
+      if (document !== null) await indexDocument(tx.client, input.blob.id, document);
       const locked = await lockMailboxes(
         tx,
         input.mailboxes.map((entry) => entry.mailboxId),
@@ -192,8 +203,10 @@ export class PostgresMessages implements MessageStore {
     internalDate: Date,
   ): Promise<MailboxMessage> {
     const normalized = normalizeFlags(flags);
+    const document = await this.documentOf(blob);
     return this.database.tx(async (tx) => {
       const { size, keys } = await this.finishedBlob(tx, blob);
+      await indexDocument(tx.client, blob.id, document);
       await lockMailboxes(tx, [mailboxId]);
       const { firstUid, modseq, userId, firstEmailId } = await allocate(tx, mailboxId, 1, 1);
       const row = await insertNewEntry(

@@ -271,6 +271,25 @@ const MIGRATIONS: readonly string[] = [
     storage_limit bigint NOT NULL
   );
   `,
+  // The full-text index (store/search-index.ts): one row per indexed body, a tsvector per field, one
+  // GIN index over all of them; rows go with their body. The words arrive folded and split
+  // (mail/search-text.ts), so the 'simple' configuration (no stemming, no stop words) keeps them as
+  // they are, as SQLite's FTS5 does. Unlike FTS5, a tsvector keeps positions only up to 16,383, so a
+  // phrase of words past that point in a long body is not found. Bodies already stored are indexed by
+  // their owner's first search.
+  `
+  CREATE TABLE search_docs (
+    message_id text PRIMARY KEY REFERENCES blobs (id) ON DELETE CASCADE,
+    subject tsvector NOT NULL,
+    "from" tsvector NOT NULL,
+    "to" tsvector NOT NULL,
+    cc tsvector NOT NULL,
+    bcc tsvector NOT NULL,
+    body tsvector NOT NULL,
+    attached tsvector NOT NULL
+  );
+  CREATE INDEX search_docs_words ON search_docs USING gin (subject, "from", "to", cc, bcc, body, attached);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

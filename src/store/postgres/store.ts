@@ -19,6 +19,7 @@ import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
 import { PostgresQuotas } from "./quotas.js";
+import { PostgresSearchIndex } from "./search-index.js";
 import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
@@ -35,6 +36,7 @@ export class PostgresStore implements Store {
   readonly quotas: PostgresQuotas;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
+  readonly search: PostgresSearchIndex;
   /** PostgreSQL serves several nodes, so failures are counted where all of them see them. */
   readonly authFailures: PostgresAuthFailures;
   private readonly database: PostgresDatabase;
@@ -54,6 +56,7 @@ export class PostgresStore implements Store {
     this.quotas = new PostgresQuotas(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);
+    this.search = new PostgresSearchIndex(this.database);
     this.authFailures = new PostgresAuthFailures(this.database);
   }
 

@@ -3,12 +3,14 @@
 
 import type { Logger } from "pino";
 import { newQueueId } from "../ids.js";
+import type { SearchDocument } from "../search-index.js";
 import { threadKeys } from "../threading.js";
 import type { DeliveryInput, DeliveryResult } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
 import { type Effects, emptyEffects, type SqliteDatabase } from "./database.js";
 import { allocate, assignThread, insertEntry } from "./entries.js";
 import { sqliteError } from "./errors.js";
+import { indexDocument } from "./search-index.js";
 import { normalizeFlags } from "./validate.js";
 
 /** Deliveries committed together at most; the rest wait for the next group. */
@@ -16,6 +18,8 @@ const MAX_GROUP = 256;
 
 interface PendingDelivery {
   input: DeliveryInput;
+  /** The body's full-text document; null when no mailbox receives it. */
+  document: SearchDocument | null;
   resolve: (result: DeliveryResult) => void;
   reject: (error: unknown) => void;
 }
@@ -31,9 +35,9 @@ export class GroupCommit {
   ) {}
 
   /** Settles once the group the delivery joins has committed (or failed). */
-  add(input: DeliveryInput): Promise<DeliveryResult> {
+  add(input: DeliveryInput, document: SearchDocument | null): Promise<DeliveryResult> {
     return new Promise<DeliveryResult>((resolve, reject) => {
-      this.pending.push({ input, resolve, reject });
+      this.pending.push({ input, document, resolve, reject });
       this.schedule();
     });
   }
@@ -61,8 +65,8 @@ export class GroupCommit {
   private async commitGroup(): Promise<void> {
     const group = this.pending.splice(0, MAX_GROUP);
     const outcomes: Array<{ result: DeliveryResult; effects: Effects } | { error: unknown }> = [];
-    const deliverOne = this.database.db.transaction((input: DeliveryInput, effects: Effects) =>
-      this.applyDelivery(input, effects),
+    const deliverOne = this.database.db.transaction((item: PendingDelivery, effects: Effects) =>
+      this.applyDelivery(item, effects),
     );
     try {
       this.database.db
@@ -70,7 +74,7 @@ export class GroupCommit {
           for (const item of group) {
             const effects = emptyEffects();
             try {
-              outcomes.push({ result: deliverOne(item.input, effects), effects });
+              outcomes.push({ result: deliverOne(item, effects), effects });
             } catch (error) {
               // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
               // deliveries before this one are gone too, and the group must fail as a whole.
@@ -98,8 +102,9 @@ export class GroupCommit {
     }
   }
 
-  private applyDelivery(input: DeliveryInput, effects: Effects): DeliveryResult {
+  private applyDelivery({ input, document }: PendingDelivery, effects: Effects): DeliveryResult {
     const keys = threadKeys(this.blobs.insertMessageRow(input.blob));
+    if (document !== null) indexDocument(this.database, input.blob.id, document);
     const internalDate = input.internalDate.getTime();
     const uids: DeliveryResult["uids"] = [];
     /** A user reached in two mailboxes gets two emails of one thread. */

@@ -2,6 +2,7 @@
 // copied and moved. deliver() commits through the group commit (./group-commit.ts).
 
 import { checkListOptions } from "../list-options.js";
+import { documentOf, type SearchDocument } from "../search-index.js";
 import { threadKeys } from "../threading.js";
 import {
   type BlobRef,
@@ -21,6 +22,7 @@ import { allocate, assignThread, copyWithin, entryRow, expungeWithin, insertEntr
 import type { GroupCommit } from "./group-commit.js";
 import { requireMailbox } from "./mailbox-rows.js";
 import { toMessage } from "./rows.js";
+import { indexDocument } from "./search-index.js";
 import { flagKey, normalizeFlags, requireDate, requireText, requireUids } from "./validate.js";
 
 /** Messages per listMessages statement: bounds the JSON text one page makes (about 100 bytes each). */
@@ -55,7 +57,12 @@ export class SqliteMessages implements MessageStore {
   async deliver(input: DeliveryInput): Promise<DeliveryResult> {
     this.database.assertOpen();
     this.validateDelivery(input);
-    return this.database.track(this.blobs.checkBlob(input.blob).then(() => this.groupCommit.add(input)));
+    return this.database.track(
+      this.blobs
+        .checkBlob(input.blob)
+        .then(() => (input.mailboxes.length > 0 ? documentOf(this.blobs, input.blob.id) : null))
+        .then((document) => this.groupCommit.add(input, document)),
+    );
   }
 
   private validateDelivery(input: DeliveryInput): void {
@@ -96,7 +103,8 @@ export class SqliteMessages implements MessageStore {
     return this.database.track(
       this.blobs
         .checkBlob(blob)
-        .then(() => this.appendChecked(mailboxId, blob, normalizedFlags, internalDate))
+        .then(() => documentOf(this.blobs, blob.id))
+        .then((document) => this.appendChecked(mailboxId, blob, normalizedFlags, internalDate, document))
         .then((message) => {
           this.blobs.forgetHeader(blob.id);
           return message;
@@ -104,10 +112,17 @@ export class SqliteMessages implements MessageStore {
     );
   }
 
-  private appendChecked(mailboxId: number, blob: BlobRef, normalizedFlags: string[], internalDate: Date) {
+  private appendChecked(
+    mailboxId: number,
+    blob: BlobRef,
+    normalizedFlags: string[],
+    internalDate: Date,
+    document: SearchDocument,
+  ) {
     return this.database.write((effects) => {
       const mailbox = requireMailbox(this.database, mailboxId);
       const keys = threadKeys(this.blobs.insertMessageRow(blob));
+      indexDocument(this.database, blob.id, document);
       const { firstUid, modseq, firstEmailId } = allocate(this.database, mailbox.id, 1, 1);
       insertEntry(this.database, {
         mailboxId: mailbox.id,

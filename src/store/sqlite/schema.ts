@@ -266,6 +266,29 @@ const MIGRATIONS: Migration[] = [
       ) STRICT;
     `);
   },
+  (db) => {
+    // The full-text index (store/search-index.ts). search_docs names the indexed bodies and gives each
+    // the integer rowid FTS5 needs (messages has a text key, and its implicit rowid may change on
+    // VACUUM); search_text is contentless, so the words are not kept twice, and contentless_delete
+    // lets the trigger remove a row with its body, whichever path deletes the body's row. The words
+    // arrive folded and split (mail/search-text.ts), so the tokenizer only splits at the spaces;
+    // diacritics are kept, as i;unicode-casemap keeps them. Bodies already stored are indexed by their
+    // owner's first search.
+    db.exec(`
+      CREATE TABLE search_docs (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE
+      ) STRICT;
+      CREATE VIRTUAL TABLE search_text USING fts5(
+        subject, "from", "to", cc, bcc, body, attached,
+        content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+      );
+      CREATE TRIGGER search_docs_drop AFTER DELETE ON messages BEGIN
+        DELETE FROM search_text WHERE rowid = (SELECT id FROM search_docs WHERE message_id = old.id);
+        DELETE FROM search_docs WHERE message_id = old.id;
+      END;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

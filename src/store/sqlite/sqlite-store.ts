@@ -21,6 +21,7 @@ import type {
   MailboxStore,
   MessageStore,
   QueueStore,
+  SearchIndex,
   Store,
 } from "../types.js";
 import { SqliteBlobs } from "./blobs.js";
@@ -36,6 +37,7 @@ import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
 import { SqliteQueue } from "./queue.js";
 import { SqliteQuotas } from "./quotas.js";
+import { SqliteSearchIndex } from "./search-index.js";
 import { SqliteVacation } from "./vacation.js";
 
 /**
@@ -60,6 +62,7 @@ export class SqliteStore implements Store {
   readonly quotas: SqliteQuotas;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
+  readonly search: SearchIndex;
   private readonly database: SqliteDatabase;
   private readonly groupCommit: GroupCommit;
   /** The last sweep of orphaned body files started; each waits for the one before, so none overlap. */
@@ -89,6 +92,7 @@ export class SqliteStore implements Store {
     this.vacation = new SqliteVacation(this.database);
     this.quotas = new SqliteQuotas(this.database);
     this.imports = new SqliteImports(this.database, blobs);
+    this.search = new SqliteSearchIndex(this.database, blobs);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
     void this.sweepOrphanBodies();
     this.orphanSweepTimer = setInterval(() => {

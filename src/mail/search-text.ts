@@ -1,0 +1,119 @@
+// What the full-text index keeps of a message (issue 14), and how a search text becomes words. Both
+// backends are handed the same words, already folded and split here, so SQLite FTS5 and PostgreSQL's
+// tsvector index the same tokens whatever their own tokenizers would have made of the raw text (the
+// 'simple' parser alone would keep "alice@example.com" as one token where FTS5 makes three).
+
+import { htmlToText } from "./html-text.js";
+import { decodeCharset } from "./mime/charset.js";
+import { decodeEncodedWords } from "./mime/encoded-words.js";
+import { fieldValue } from "./mime/header.js";
+import { parameter } from "./mime/params.js";
+import { isEmbeddedMessage, isMultipart, type MessagePart, parseMessageStructure } from "./mime/structure.js";
+import { decodeTransfer, transferEncodingOf } from "./mime/transfer-encoding.js";
+
+/**
+ * body: the text parts of the message itself (JMAP's "body"); attached: the header fields and text
+ * parts of attached messages (message/rfc822), which IMAP's BODY and TEXT search too.
+ */
+export const SEARCH_FIELDS = ["subject", "from", "to", "cc", "bcc", "body", "attached"] as const;
+export type SearchField = (typeof SEARCH_FIELDS)[number];
+/** Each field's words, folded, separated by one space. */
+export type SearchDocument = Record<SearchField, string>;
+
+/**
+ * Characters of words kept per field: PostgreSQL refuses a tsvector over 1 MiB, and this bound keeps
+ * the worst case (every word distinct) under it. Words past it are not found.
+ */
+export const MAX_FIELD_CHARS = 256 * 1024;
+/** Longer words (base64 runs, hashes) are cut to this many characters, in documents and queries alike. */
+export const MAX_WORD_CHARS = 100;
+
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+
+/**
+ * The words of a text: RFC 8621's i;unicode-casemap fold (NFKC, lower case), split at everything that
+ * is not a letter, digit or mark.
+ */
+export function searchWords(text: string): string[] {
+  const words = text.normalize("NFKC").toLowerCase().match(WORD) ?? [];
+  return words.map((word) => (word.length > MAX_WORD_CHARS ? cutWord(word) : word));
+}
+
+function cutWord(word: string): string {
+  // By code points, so no surrogate pair is split.
+  return Array.from(word).slice(0, MAX_WORD_CHARS).join("");
+}
+
+function joinWords(texts: readonly string[]): string {
+  let out = "";
+  for (const text of texts) {
+    for (const word of searchWords(text)) {
+      if (out.length + word.length + 1 > MAX_FIELD_CHARS) return out;
+      out = out === "" ? word : `${out} ${word}`;
+    }
+  }
+  return out;
+}
+
+/** The decoded header fields of a part, names and values, for an attached message's words. */
+function headerTexts(message: Buffer, part: MessagePart): string[] {
+  return part.fields
+    .filter((field) => field.key !== "")
+    .map((field) => `${field.name} ${decodeEncodedWords(fieldValue(message, field))}`);
+}
+
+/**
+ * The decoded text of the text/* parts, HTML as its readable text, into `body`; what attached
+ * messages hold (their header fields too) into `attached`.
+ */
+function collectTexts(message: Buffer, part: MessagePart, body: string[], attached: string[]): void {
+  if (isMultipart(part)) {
+    for (const child of part.children) collectTexts(message, child, body, attached);
+    return;
+  }
+  if (isEmbeddedMessage(part) && part.message !== null) {
+    attached.push(...headerTexts(message, part.message));
+    collectTexts(message, part.message, attached, attached);
+    return;
+  }
+  if (part.type !== "text") return;
+  const raw = message.subarray(part.bodyStart, part.bodyEnd);
+  const encoding = transferEncodingOf(part.encoding);
+  const bytes = encoding === null ? raw : decodeTransfer(raw, encoding);
+  const text = decodeCharset(bytes, parameter(part.params, "charset") ?? "us-ascii");
+  body.push(part.subtype === "html" ? htmlToText(text) : text);
+}
+
+/** The index document of a stored message: its decoded headers and text parts as words. */
+export function searchDocument(message: Buffer): SearchDocument {
+  const root = parseMessageStructure(message);
+  const body: string[] = [];
+  const attached: string[] = [];
+  collectTexts(message, root, body, attached);
+  const header = (name: string) =>
+    joinWords(
+      root.fields
+        .filter((field) => field.key === name)
+        .map((field) => decodeEncodedWords(fieldValue(message, field))),
+    );
+  return {
+    subject: header("subject"),
+    from: header("from"),
+    to: header("to"),
+    cc: header("cc"),
+    bcc: header("bcc"),
+    body: joinWords(body),
+    attached: joinWords(attached),
+  };
+}
+
+/** The document of a body that cannot be read: it is marked indexed, and nothing finds it. */
+export const EMPTY_DOCUMENT: SearchDocument = {
+  subject: "",
+  from: "",
+  to: "",
+  cc: "",
+  bcc: "",
+  body: "",
+  attached: "",
+};

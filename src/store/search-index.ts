@@ -1,0 +1,69 @@
+// The full-text index (issue 14): the words of each stored body's subject, addresses, text parts and
+// attached messages (src/mail/search-text.ts makes them), written in the transaction that stores the body's first mailbox
+// entry and removed with the body's row. A body is indexed once, whatever mailboxes and users hold it;
+// a search answers only for the user's own entries.
+//
+// Bodies stored before the index existed (or by `mailroom migrate`'s import, which keeps ids and copies
+// rows in bulk) are indexed by the first search of a user who holds them, in batches: only users who
+// search pay for it, and a search never answers from a partial index.
+
+import {
+  EMPTY_DOCUMENT,
+  SEARCH_FIELDS,
+  type SearchDocument,
+  type SearchField,
+  searchDocument,
+} from "../mail/search-text.js";
+import { StoreError } from "./errors.js";
+
+export type { SearchDocument, SearchField } from "../mail/search-text.js";
+
+export interface SearchIndex {
+  /**
+   * The message ids (bodies) of the user's entries, in `mailboxId` only when given, where one of
+   * `fields` holds the words of `text` in order, the last one as a prefix (so "quarterly rep" finds
+   * "Quarterly report"). Words are folded and split by searchWords; a text without any word finds
+   * nothing. Each id once, in no particular order.
+   */
+  search(
+    userId: number,
+    fields: readonly SearchField[],
+    text: string,
+    options?: { mailboxId?: number },
+  ): Promise<string[]>;
+}
+
+/** Bodies indexed per transaction when a search catches up on bodies stored before the index. */
+export const CATCH_UP_BATCH = 200;
+
+/** The document of a stored body; an unreadable one (gone meanwhile) is marked indexed, empty. */
+export async function documentOf(
+  blobs: { readBlobBytes(messageId: string): Promise<Buffer> },
+  messageId: string,
+): Promise<SearchDocument> {
+  try {
+    return searchDocument(await blobs.readBlobBytes(messageId));
+  } catch (error) {
+    if (error instanceof StoreError && error.code === "not-found") return EMPTY_DOCUMENT;
+    throw error;
+  }
+}
+
+export function checkSearch(
+  fields: readonly SearchField[],
+  text: string,
+  options?: { mailboxId?: number },
+): void {
+  if (
+    !Array.isArray(fields) ||
+    fields.length === 0 ||
+    fields.some((field) => !(SEARCH_FIELDS as readonly string[]).includes(field))
+  ) {
+    throw new StoreError("invalid", `search fields must be some of ${SEARCH_FIELDS.join(", ")}`);
+  }
+  if (typeof text !== "string") throw new StoreError("invalid", "the search text must be a string");
+  const mailboxId = options?.mailboxId;
+  if (mailboxId !== undefined && !Number.isSafeInteger(mailboxId)) {
+    throw new StoreError("invalid", "the mailbox id must be an integer");
+  }
+}

@@ -1,0 +1,199 @@
+// Store contract, part `search`: the full-text index, filled at delivery and append, found by word,
+// prefix and phrase per field, emptied by expunge, and only ever the searching user's messages.
+// Run by runStoreContract (store-contract.ts) against every backend.
+
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import type { BlobRef, SearchField, Store } from "../../src/store/types.js";
+import { type ContractContext, writeBlob } from "./support.js";
+
+const REPORT = [
+  "From: =?UTF-8?Q?Ren=C3=A9e_Dupont?= <renee@sender.example>",
+  "To: Team <team@example.org>",
+  "Cc: boss@example.org",
+  "Subject: Quarterly report",
+  "MIME-Version: 1.0",
+  'Content-Type: multipart/alternative; boundary="b"',
+  "",
+  "--b",
+  "Content-Type: text/plain; charset=utf-8",
+  "Content-Transfer-Encoding: quoted-printable",
+  "",
+  "Figures for the caf=C3=A9 are attached.",
+  "--b",
+  "Content-Type: text/html; charset=utf-8",
+  "",
+  "<html><head><title>ignored heading</title></head><body><p>Revenue <b>grew</b>&nbsp;strongly</p></body></html>",
+  "--b--",
+  "",
+].join("\r\n");
+
+/** Every field but attached messages: JMAP's "text". */
+const TEXT: SearchField[] = ["subject", "from", "to", "cc", "bcc", "body"];
+
+const FORWARD = [
+  "From: a@example.net",
+  "Subject: Fwd: minutes",
+  'Content-Type: multipart/mixed; boundary="m"',
+  "",
+  "--m",
+  "Content-Type: text/plain",
+  "",
+  "See the attached note.",
+  "--m",
+  "Content-Type: message/rfc822",
+  "",
+  "From: Original Sender <origin@example.com>",
+  "Subject: Board minutes",
+  "",
+  "The budget was approved.",
+  "--m--",
+  "",
+].join("\r\n");
+
+const plain = (subject: string, body: string) =>
+  `From: a@example.net\r\nTo: b@example.org\r\nSubject: ${subject}\r\n\r\n${body}\r\n`;
+
+export function describeSearchContract(context: ContractContext): void {
+  describe("search", () => {
+    let store: Store;
+    before(() => {
+      store = context.store();
+    });
+
+    async function deliver(mailboxIds: number[], bytes: string): Promise<BlobRef> {
+      const blob = await writeBlob(store, bytes);
+      await store.messages.deliver({
+        blob,
+        sender: "a@example.net",
+        internalDate: new Date(),
+        mailboxes: mailboxIds.map((mailboxId) => ({ mailboxId })),
+        queue: [],
+      });
+      return blob;
+    }
+
+    test("a delivered message is found by word in each field, decoded, HTML as text", async () => {
+      const { user, inbox } = await context.freshUser();
+      const { id } = await deliver([inbox.id], REPORT);
+      const found = (field: SearchField | "text", text: string) =>
+        store.search.search(user.id, field === "text" ? TEXT : [field], text);
+      assert.deepEqual(await found("subject", "quarterly"), [id]);
+      assert.deepEqual(await found("subject", "QUARTERLY"), [id]);
+      assert.deepEqual(await found("from", "Renée"), [id]);
+      assert.deepEqual(await found("from", "renee@sender.example"), [id]);
+      assert.deepEqual(await found("to", "team"), [id]);
+      assert.deepEqual(await found("cc", "boss"), [id]);
+      assert.deepEqual(await found("bcc", "boss"), []);
+      assert.deepEqual(await found("body", "café"), [id]);
+      assert.deepEqual(await found("body", "cafe"), [], "diacritics are kept");
+      assert.deepEqual(await found("body", "grew strongly"), [id]);
+      assert.deepEqual(await found("body", "html"), [], "markup is not text");
+      assert.deepEqual(await found("body", "ignored"), [], "nor is the head");
+      assert.deepEqual(await found("body", "quarterly"), []);
+      assert.deepEqual(await found("text", "quarterly"), [id]);
+      assert.deepEqual(await found("text", "revenue"), [id]);
+      assert.deepEqual(await found("text", "missing"), []);
+      assert.deepEqual(await found("text", "  ...  "), [], "no words, nothing found");
+    });
+
+    test("an attached message's header and text are the attached field, not the body", async () => {
+      const { user, inbox } = await context.freshUser();
+      const { id } = await deliver([inbox.id], FORWARD);
+      const found = (fields: SearchField[], text: string) => store.search.search(user.id, fields, text);
+      assert.deepEqual(await found(["body"], "attached note"), [id]);
+      assert.deepEqual(await found(["body"], "budget"), []);
+      assert.deepEqual(await found(["attached"], "budget was approved"), [id]);
+      assert.deepEqual(await found(["attached"], "origin@example.com"), [id]);
+      assert.deepEqual(await found(["attached"], "board minutes"), [id]);
+      assert.deepEqual(await found(["subject"], "board"), []);
+      assert.deepEqual(await found(["body", "attached"], "budget"), [id]);
+    });
+
+    test("the last word is a prefix; several words are a phrase", async () => {
+      const { user, inbox } = await context.freshUser();
+      const { id } = await deliver([inbox.id], plain("Budget", "the quarterly report is late"));
+      const found = (text: string) => store.search.search(user.id, ["body"], text);
+      assert.deepEqual(await found("quart"), [id]);
+      assert.deepEqual(await found("quarterly rep"), [id]);
+      assert.deepEqual(await found("quarterly-report"), [id]);
+      assert.deepEqual(await found("report quarterly"), []);
+      assert.deepEqual(await found("the report"), []);
+      assert.deepEqual(await found("uarterly"), [], "words match from their start");
+    });
+
+    test("an appended message is indexed; a copy is found in both mailboxes; mailboxId narrows", async () => {
+      const { user, inbox } = await context.freshUser();
+      const archive = await store.mailboxes.createMailbox(user.id, "Search archive");
+      const blob = await writeBlob(store, plain("Invoice", "payment overdue"));
+      const appended = await store.messages.append(archive.id, blob, [], new Date());
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue"), [blob.id]);
+      await store.messages.copyMessages(archive.id, [appended.uid], inbox.id);
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue"), [blob.id]);
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue", { mailboxId: inbox.id }), [
+        blob.id,
+      ]);
+      await store.messages.expunge(archive.id, [appended.uid]);
+      assert.deepEqual(
+        await store.search.search(user.id, ["body"], "overdue", { mailboxId: archive.id }),
+        [],
+      );
+      assert.deepEqual(await store.search.search(user.id, ["body"], "overdue"), [blob.id]);
+    });
+
+    test("an expunged message is no longer found", async () => {
+      const { user, inbox } = await context.freshUser();
+      const kept = await deliver([inbox.id], plain("Kept", "zebra crossing"));
+      const gone = await deliver([inbox.id], plain("Gone", "zebra stripes"));
+      assert.deepEqual(
+        (await store.search.search(user.id, ["body"], "zebra")).sort(),
+        [kept.id, gone.id].sort(),
+      );
+      const listed = await store.messages.listMessages(inbox.id);
+      const uid = listed.find((entry) => entry.messageId === gone.id)!.uid;
+      await store.messages.expunge(inbox.id, [uid]);
+      assert.deepEqual(await store.search.search(user.id, ["body"], "zebra"), [kept.id]);
+    });
+
+    test("a user finds only their own messages, also of a body delivered to several users", async () => {
+      const alice = await context.freshUser();
+      const bob = await context.freshUser();
+      const carol = await context.freshUser();
+      const shared = await deliver([alice.inbox.id, bob.inbox.id], plain("Party", "rooftop party friday"));
+      const own = await deliver([alice.inbox.id], plain("Secret", "rooftop keys"));
+      assert.deepEqual(
+        (await store.search.search(alice.user.id, ["body"], "rooftop")).sort(),
+        [shared.id, own.id].sort(),
+      );
+      assert.deepEqual(await store.search.search(bob.user.id, ["body"], "rooftop"), [shared.id]);
+      assert.deepEqual(await store.search.search(carol.user.id, TEXT, "rooftop"), []);
+      assert.deepEqual(
+        await store.search.search(bob.user.id, ["body"], "rooftop", { mailboxId: alice.inbox.id }),
+        [],
+      );
+    });
+
+    test("imported messages (not indexed when written) are found at the owner's first search", async () => {
+      const { user, inbox } = await context.freshUser();
+      const blobs: BlobRef[] = [];
+      for (let index = 1; index <= 3; index++)
+        blobs.push(await writeBlob(store, plain(`Old ${index}`, "walrus")));
+      await store.imports.importMessages(
+        inbox.id,
+        blobs.map((blob, index) => ({
+          uid: index + 1,
+          blob,
+          flags: [],
+          internalDate: new Date(),
+          modseq: index + 1,
+          emailId: index + 1,
+          threadId: index + 1,
+        })),
+      );
+      assert.deepEqual(
+        (await store.search.search(user.id, ["body"], "walrus")).sort(),
+        blobs.map((blob) => blob.id).sort(),
+      );
+    });
+  });
+}
