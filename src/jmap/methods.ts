@@ -7,7 +7,7 @@ import { emailImport } from "./email-import.js";
 import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
 import { emailSet } from "./email-set.js";
-import { identityChanges, identityGet } from "./identity.js";
+import { identityChanges, identityGet, identitySet } from "./identity.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
 import { mailboxSet } from "./mailbox-set.js";
 import { searchSnippetGet } from "./search-snippet.js";
@@ -17,7 +17,10 @@ import { WEBSOCKET } from "./websocket.js";
 
 export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, SUBMISSION, WEBSOCKET]);
 
-export type JmapStore = Pick<Store, "mailboxes" | "blobs" | "emails" | "messages">;
+export type JmapStore = Pick<
+  Store,
+  "mailboxes" | "blobs" | "emails" | "messages" | "identities" | "directory"
+>;
 
 export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
   return new Map([
@@ -37,7 +40,8 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["SearchSnippet/get", searchSnippetGet(store, limits.maxObjectsInGet)],
     ["Thread/get", threadGet(store, limits.maxObjectsInGet)],
     ["Thread/changes", threadChanges(store)],
-    ["Identity/get", identityGet(limits.maxObjectsInGet)],
-    ["Identity/changes", identityChanges],
+    ["Identity/get", identityGet(store, limits.maxObjectsInGet)],
+    ["Identity/changes", identityChanges(store)],
+    ["Identity/set", identitySet(store, limits.maxObjectsInSet)],
   ]);
 }
