@@ -18,6 +18,7 @@ import type { LockStore } from "./locks.js";
 import type { MailboxStore } from "./mailboxes.js";
 import type { MessageStore } from "./messages.js";
 import type { QueueStore } from "./queue.js";
+import type { SubmissionStore } from "./submissions.js";
 
 export interface Store {
   /** Short backend name for logs: "sqlite" or "postgres". */
@@ -34,6 +35,8 @@ export interface Store {
   readonly blobs: BlobStore;
   /** The identities a user sends as over JMAP (RFC 8621 §6). */
   readonly identities: IdentityStore;
+  /** The EmailSubmissions a user made over JMAP (RFC 8621 §7), with the relay's outcomes. */
+  readonly submissions: SubmissionStore;
   /** The outbound queue with leases. */
   readonly queue: QueueStore;
   /** Locks held by live sessions (POP3 maildrops). */
@@ -61,3 +64,4 @@ export type * from "./mailboxes.js";
 export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
 export type * from "./queue.js";
+export type * from "./submissions.js";

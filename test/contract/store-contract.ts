@@ -17,6 +17,7 @@ import { describeLocksContract } from "./locks.js";
 import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
 import { describeQueueContract } from "./queue.js";
+import { describeSubmissionsContract } from "./submissions.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeUploadsContract } from "./uploads.js";
 
@@ -75,6 +76,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeUploadsContract(context);
     describeQueueContract(context);
     describeIdentitiesContract(context);
+    describeSubmissionsContract(context);
     describeLocksContract(context);
     describeEventsContract(context);
     describeImport(context);

@@ -18,6 +18,7 @@ import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
+import { PostgresSubmissions } from "./submissions.js";
 
 export class PostgresStore implements Store {
   readonly kind = "postgres";
@@ -28,6 +29,7 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobs;
   readonly queue: PostgresQueue;
   readonly identities: PostgresIdentities;
+  readonly submissions: PostgresSubmissions;
   readonly locks: PostgresLocks;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
@@ -45,6 +47,7 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobs(this.database);
     this.queue = new PostgresQueue(this.database);
     this.identities = new PostgresIdentities(this.database);
+    this.submissions = new PostgresSubmissions(this.database);
     this.locks = new PostgresLocks(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);

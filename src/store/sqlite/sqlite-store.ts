@@ -22,6 +22,7 @@ import type {
   MessageStore,
   QueueStore,
   Store,
+  SubmissionStore,
 } from "../types.js";
 import { SqliteBlobs } from "./blobs.js";
 import { SqliteDatabase } from "./database.js";
@@ -35,6 +36,7 @@ import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
 import { SqliteQueue } from "./queue.js";
+import { SqliteSubmissions } from "./submissions.js";
 
 /**
  * A body file no row names is swept only once it is this old: a younger one may belong to a delivery
@@ -53,6 +55,7 @@ export class SqliteStore implements Store {
   readonly blobs: BlobStore;
   readonly queue: QueueStore;
   readonly identities: IdentityStore;
+  readonly submissions: SubmissionStore;
   readonly locks: LockStore;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
@@ -81,6 +84,7 @@ export class SqliteStore implements Store {
     this.emails = new SqliteEmails(this.database);
     this.queue = new SqliteQueue(this.database);
     this.identities = new SqliteIdentities(this.database);
+    this.submissions = new SqliteSubmissions(this.database);
     this.locks = new SqliteLocks(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
