@@ -5,7 +5,7 @@ import { SORT_PROPERTIES } from "./email-query.js";
 
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
-/** RFC 8621 §1.3.2; its Identity methods are served, EmailSubmission not yet. */
+/** RFC 8621 §1.3.2: Identity and EmailSubmission. */
 export const SUBMISSION = "urn:ietf:params:jmap:submission";
 
 export interface JmapLimits {

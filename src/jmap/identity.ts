@@ -9,8 +9,7 @@ import { ownsAddress } from "../delivery/route.js";
 import { StoreError } from "../store/errors.js";
 import type { IdentityAddress, IdentityFields, Store, StoredIdentity } from "../store/types.js";
 import { SUBMISSION } from "./capabilities.js";
-import { invalidArguments, MethodError } from "./errors.js";
-import { readIds } from "./get-ids.js";
+import { type ListedType, listedChanges, listedGet, stateString } from "./listed.js";
 import {
   attempt,
   checkState,
@@ -42,7 +41,7 @@ function hashOf(text: string): string {
   return createHash("sha256").update(text).digest("base64url").slice(0, 12);
 }
 
-function defaultIdentity(account: AccountContext): IdentityObject {
+function defaultIdentity(account: Pick<AccountContext, "address">): IdentityObject {
   return {
     id: `I${hashOf(account.address)}`,
     // The directory keeps no display name for a user.
@@ -59,93 +58,41 @@ function defaultIdentity(account: AccountContext): IdentityObject {
 /** Stored identities are "S" and the row id: never a default identity's "I" and hash. */
 function toObject(identity: StoredIdentity): IdentityObject {
   const { id, ...fields } = identity;
-  return { id: `S${id}`, ...(fields as unknown as Record<string, Json>), mayDelete: true } as IdentityObject;
+  return {
+    id: TYPE.idOf(id),
+    ...(fields as unknown as Record<string, Json>),
+    mayDelete: true,
+  } as IdentityObject;
 }
 
 function storedIdOf(id: string | null): number | null {
   return id !== null && /^S[1-9][0-9]{0,15}$/.test(id) ? Number(id.slice(1)) : null;
 }
 
-const stateString = (state: number) => `i${state}`;
-
-function parseState(state: unknown): number | null {
-  return typeof state === "string" && /^i(0|[1-9][0-9]{0,15})$/.test(state) ? Number(state.slice(1)) : null;
-}
-
 /** All of the user's identities, default first, and their state. */
 export async function identitiesOf(
   store: IdentityMethodStore,
-  account: AccountContext,
+  account: Pick<AccountContext, "userId" | "address">,
 ): Promise<{ state: string; list: IdentityObject[] }> {
   const { state, identities } = await store.identities.list(account.userId);
-  return { state: stateString(state), list: [defaultIdentity(account), ...identities.map(toObject)] };
+  return { state: stateString(TYPE, state), list: [defaultIdentity(account), ...identities.map(toObject)] };
 }
+
+const TYPE: ListedType = {
+  name: "Identity",
+  capability: SUBMISSION,
+  properties: PROPERTIES,
+  stateLetter: "i",
+  idOf: (id) => `S${id}`,
+};
 
 export function identityGet(store: IdentityMethodStore, maxObjects: number): Method {
-  return {
-    capability: SUBMISSION,
-    needsAccount: true,
-    writes: false,
-    async run(args, context) {
-      const wanted = readIds(args, maxObjects, "Identity/get", context);
-      const { properties } = args;
-      if (
-        properties !== undefined &&
-        properties !== null &&
-        (!Array.isArray(properties) ||
-          properties.some((name) => !(PROPERTIES as readonly unknown[]).includes(name)))
-      ) {
-        throw invalidArguments(`"properties" must be null or a list of ${PROPERTIES.join(", ")}`);
-      }
-      const keep = Array.isArray(properties) ? new Set(["id", ...(properties as string[])]) : null;
-      const { state, list: all } = await identitiesOf(store, context.account);
-      const list = all
-        .filter((identity) => wanted === null || wanted.includes(identity.id as string))
-        .map((identity) =>
-          keep === null
-            ? identity
-            : Object.fromEntries(Object.entries(identity).filter(([key]) => keep.has(key))),
-        );
-      return {
-        accountId: context.account.accountId,
-        state,
-        list,
-        notFound: (wanted ?? []).filter((id) => !all.some((identity) => identity.id === id)),
-      };
-    },
-  };
+  return listedGet(TYPE, maxObjects, (userId, address) => identitiesOf(store, { userId, address }));
 }
 
-/** RFC 8620 §5.2 from the store's identity changes; maxChanges is not needed, an account has few. */
+/** RFC 8620 §5.2 from the store's identity changes. */
 export function identityChanges(store: IdentityMethodStore): Method {
-  return {
-    capability: SUBMISSION,
-    needsAccount: true,
-    writes: false,
-    async run(args, context) {
-      const since = parseState(args.sinceState);
-      if (typeof args.sinceState !== "string") {
-        throw invalidArguments('"sinceState" must be a state string');
-      }
-      const changes = since === null ? null : await store.identities.changes(context.account.userId, since);
-      if (changes === null) {
-        throw new MethodError(
-          "cannotCalculateChanges",
-          `${JSON.stringify(args.sinceState)} is not a state of this account's identities; fetch them again`,
-        );
-      }
-      const ids = (list: number[]) => list.map((id) => `S${id}`);
-      return {
-        accountId: context.account.accountId,
-        oldState: args.sinceState,
-        newState: stateString(changes.state),
-        hasMoreChanges: false,
-        created: ids(changes.created),
-        updated: ids(changes.updated),
-        destroyed: ids(changes.destroyed),
-      };
-    },
-  };
+  return listedChanges(TYPE, (userId, since) => store.identities.changes(userId, since));
 }
 
 const SETTABLE = ["name", "email", "replyTo", "bcc", "textSignature", "htmlSignature"] as const;

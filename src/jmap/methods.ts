@@ -11,19 +11,42 @@ import { identityChanges, identityGet, identitySet } from "./identity.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
 import { mailboxSet } from "./mailbox-set.js";
 import { searchSnippetGet } from "./search-snippet.js";
+import {
+  emailSubmissionChanges,
+  emailSubmissionGet,
+  emailSubmissionQuery,
+  emailSubmissionQueryChanges,
+  emailSubmissionSet,
+  type SubmissionDeps,
+} from "./submission.js";
 import { threadChanges, threadGet } from "./thread.js";
-import type { MethodRegistry } from "./types.js";
+import type { Method, MethodRegistry } from "./types.js";
 import { WEBSOCKET } from "./websocket.js";
 
 export const CAPABILITIES: ReadonlySet<string> = new Set([CORE, MAIL, SUBMISSION, WEBSOCKET]);
 
 export type JmapStore = Pick<
   Store,
-  "mailboxes" | "blobs" | "emails" | "messages" | "identities" | "directory"
+  "mailboxes" | "blobs" | "emails" | "messages" | "identities" | "directory" | "submissions"
 >;
 
-export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
-  return new Map([
+/** `sending` is how EmailSubmission reaches delivery; without it the EmailSubmission methods are absent. */
+export function jmapMethods(
+  store: JmapStore,
+  limits: JmapLimits,
+  sending?: Omit<SubmissionDeps, "store">,
+): MethodRegistry {
+  const submission = sending && { store, ...sending };
+  const submissionMethods: Array<[string, Method]> = submission
+    ? [
+        ["EmailSubmission/get", emailSubmissionGet(submission, limits.maxObjectsInGet)],
+        ["EmailSubmission/changes", emailSubmissionChanges(submission)],
+        ["EmailSubmission/query", emailSubmissionQuery(submission, limits.maxObjectsInGet)],
+        ["EmailSubmission/queryChanges", emailSubmissionQueryChanges],
+        ["EmailSubmission/set", emailSubmissionSet(submission, limits.maxObjectsInSet)],
+      ]
+    : [];
+  return new Map<string, Method>([
     ["Core/echo", coreEcho],
     ["Blob/copy", blobCopy(store, limits.maxObjectsInSet)],
     ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
@@ -43,5 +66,6 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["Identity/get", identityGet(store, limits.maxObjectsInGet)],
     ["Identity/changes", identityChanges(store)],
     ["Identity/set", identitySet(store, limits.maxObjectsInSet)],
+    ...submissionMethods,
   ]);
 }
