@@ -18,6 +18,7 @@ import type {
   SubmissionAddress,
   SubmissionEnvelope,
 } from "../store/types.js";
+import { StoreError } from "../store/types.js";
 import { SUBMISSION } from "./capabilities.js";
 import { emailSet } from "./email-set.js";
 import { invalidArguments, MethodError } from "./errors.js";
@@ -416,7 +417,11 @@ export function emailSubmissionSet(deps: SubmissionDeps, maxObjectsInSet: number
         await attempt(results.notDestroyed, id, async () => {
           const storedId = storedIdOf(resolveId(id, context.createdIds));
           if (storedId === null) refuse("notFound", `there is no EmailSubmission ${id}`);
-          await store.submissions.destroy(account.userId, storedId);
+          await store.submissions.destroy(account.userId, storedId).catch((error: unknown) => {
+            if (error instanceof StoreError && error.code === "not-found")
+              refuse("notFound", `there is no EmailSubmission ${id}`);
+            throw error;
+          });
           results.destroyed.push(id);
         });
       }

@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { startTestDns, type TestDns } from "../support/dns.js";
+import { eventually } from "../support/eventually.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 import { jmapUser } from "./jmap-helpers.js";
 
@@ -21,6 +23,9 @@ const SUBMISSION = "urn:ietf:params:jmap:submission";
 for (const backend of await integrationBackends()) {
   describe(`JMAP EmailSubmission on ${backend.name}`, { skip: backend.skip }, () => {
     let server: TestServer;
+    // A second server, for example.net, is the remote MX; the test DNS server points at it.
+    let remote: TestServer;
+    let dns: TestDns;
     const erin = jmapUser(() => server, "erin@example.org", "erin's long passphrase");
     const frank = jmapUser(() => server, "frank@example.org", "frank's long passphrase");
     const accounts = new Map<typeof erin, string>();
@@ -51,7 +56,27 @@ for (const backend of await integrationBackends()) {
     });
 
     before(async () => {
-      server = await startTestServer(backend.store ? { store: backend.store } : {});
+      // The remote stays on SQLite so that two servers never share one database.
+      remote = await startTestServer({
+        env: { MAILROOM_LISTENERS_HTTP_ENABLED: "false", MAILROOM_HOSTNAME: "mx.example.net" },
+      });
+      assert.equal((await remote.cli(["domain", "add", "example.net"])).code, 0);
+      const bob = await remote.cli(["user", "add", "bob@example.net", "--password-stdin"], "bob's secret\n");
+      assert.equal(bob.code, 0, bob.stderr);
+      dns = await startTestDns({
+        "example.net": { mx: [{ preference: 10, exchange: "mx.example.net" }] },
+        "mx.example.net": { a: ["127.0.0.1"] },
+      });
+      server = await startTestServer({
+        ...(backend.store ? { store: backend.store } : {}),
+        env: {
+          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
+          MAILROOM_RELAY_PORT: String(remote.ports.smtp),
+          MAILROOM_RELAY_POLL_INTERVAL: "200ms",
+          MAILROOM_RELAY_RETRY_SCHEDULE: "1s",
+          MAILROOM_RELAY_CONNECT_TIMEOUT: "2s",
+        },
+      });
       await erin.add();
       const added = await server.cli(
         ["user", "add", "frank@example.org", "--password-stdin"],
@@ -63,6 +88,8 @@ for (const backend of await integrationBackends()) {
 
     after(async () => {
       await server?.cleanup();
+      await remote?.cleanup();
+      await dns?.close();
       await backend.release();
     });
 
@@ -249,6 +276,48 @@ for (const backend of await integrationBackends()) {
       ]);
       assert.equal(fine.ids.length, 1);
       assert.deepEqual(forged.ids, []);
+    });
+
+    test("to a remote MX found by DNS: deliveryStatus goes from queued to yes with the remote's reply", async () => {
+      const accountId = accounts.get(erin) as string;
+      const mailboxes = await roles(erin);
+      const [[, identities]] = await api(erin, [["Identity/get", { accountId }, "i"]]);
+      const responses = await api(erin, [
+        [
+          "Email/set",
+          {
+            accountId,
+            create: {
+              d: draft(mailboxes.drafts, { to: [{ email: "bob@example.net" }], subject: "Over the wire" }),
+            },
+          },
+          "e",
+        ],
+        [
+          "EmailSubmission/set",
+          {
+            accountId,
+            create: { s: { identityId: identities.list[0].id, emailId: "#d" } },
+            onSuccessDestroyEmail: ["#s"],
+          },
+          "s",
+        ],
+      ]);
+      const [, [, set], [implicitName, implicit]] = responses;
+      assert.equal(set.notCreated, null, JSON.stringify(set.notCreated));
+      const id = set.created.s.id as string;
+      assert.equal(implicitName, "Email/set");
+      assert.equal(implicit.destroyed.length, 1);
+
+      const status = await eventually("the relay's outcome in deliveryStatus", async () => {
+        const [[, got]] = await api(erin, [["EmailSubmission/get", { accountId, ids: [id] }, "g"]]);
+        const each = got.list[0].deliveryStatus["bob@example.net"] as Loose;
+        return each.delivered === "queued" ? undefined : each;
+      });
+      assert.equal(status.delivered, "yes");
+      assert.match(status.smtpReply, /^250 /);
+      const listed = await remote.cli(["mail", "list", "bob@example.net", "--json"]);
+      assert.match(listed.stdout, /Over the wire/);
     });
   });
 }
