@@ -63,13 +63,9 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   const dispatcher = createDispatcher({
     methods: jmapMethods(store, limits, {
       // The agent port 587 is given: EmailSubmission obeys the same sender, signing and queue rules.
-      agent: createDeliveryAgent({
-        store,
-        logger,
-        hostname: config.hostname,
-        ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
-      }),
+      agent: createDeliveryAgent({ store, logger, hostname: config.hostname }),
       hostname: config.hostname,
+      ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
     }),
     capabilities: CAPABILITIES,
     limits,

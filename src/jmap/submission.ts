@@ -49,6 +49,11 @@ export interface SubmissionDeps {
   agent: DeliveryAgent;
   /** Named in the Received field this server adds. */
   hostname: string;
+  /**
+   * Starts the relay. The agent is given no onQueued of its own: the relay is woken only once the
+   * submission is recorded, so the outcome it reports has a record to land in.
+   */
+  wakeQueue?: () => void;
 }
 
 const PROPERTIES = [
@@ -350,11 +355,12 @@ async function createSubmission(
     messageId: outcome.result.messageId,
     deliveryStatus,
   });
+  if (Object.values(deliveryStatus).some((status) => status.delivered === "queued")) deps.wakeQueue?.();
   return submission;
 }
 
 export function emailSubmissionSet(deps: SubmissionDeps, maxObjectsInSet: number): Method {
-  const emails = emailSet(deps.store as Parameters<typeof emailSet>[0], maxObjectsInSet);
+  const emails = emailSet(deps.store, maxObjectsInSet);
   return {
     capability: SUBMISSION,
     needsAccount: true,
@@ -423,6 +429,9 @@ export function emailSubmissionSet(deps: SubmissionDeps, maxObjectsInSet: number
             throw error;
           });
           results.destroyed.push(id);
+          // §7.5: onSuccess… applies to a destroy that succeeded too, naming the email it had sent.
+          const gone = live.get(idOf(storedId));
+          if (gone !== undefined) sent.set(id, gone.emailId);
         });
       }
       const newState = (await submissionsOf(store, account.userId)).state;
