@@ -136,6 +136,8 @@ export function formatSummary(summary: MigrationSummary, seconds: number, dryRun
     `  messages   ${n(s.messages.new)} new, ${n(s.messages.updated)} updated, ${n(s.messages.unchanged)} unchanged, ${n(s.messages.expunged)} expunged`,
     `  bodies     ${n(s.bodies.copied)} copied (${formatBytes(s.bodies.bytes)})`,
     `  queue      ${n(s.queue.added)} added, ${n(s.queue.updated)} updated, ${n(s.queue.unchanged)} unchanged, ${n(s.queue.removed)} removed`,
+    `  identities ${n(s.identities.added)} added, ${n(s.identities.unchanged)} unchanged`,
+    `  submissions ${n(s.submissions.added)} added, ${n(s.submissions.unchanged)} unchanged`,
   ];
   if (s.messages.vanished > 0) {
     lines.push(
