@@ -138,6 +138,8 @@ export function formatSummary(summary: MigrationSummary, seconds: number, dryRun
     `  queue      ${n(s.queue.added)} added, ${n(s.queue.updated)} updated, ${n(s.queue.unchanged)} unchanged, ${n(s.queue.removed)} removed`,
     `  vacation   ${n(s.vacation.copied)} copied, ${n(s.vacation.unchanged)} unchanged`,
     `  quotas     ${n(s.quotas.copied)} copied, ${n(s.quotas.unchanged)} unchanged`,
+    `  identities ${n(s.identities.added)} added, ${n(s.identities.unchanged)} unchanged`,
+    `  submissions ${n(s.submissions.added)} added, ${n(s.submissions.unchanged)} unchanged`,
   ];
   if (s.messages.vanished > 0) {
     lines.push(

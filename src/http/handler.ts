@@ -9,6 +9,7 @@ import { authRefusal } from "../auth/policy.js";
 import type { AuthContext } from "../auth/types.js";
 import { defaultHttpConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
+import { createDeliveryAgent } from "../delivery/agent.js";
 import { accountFor } from "../jmap/account.js";
 import { parsePartBlobId, readUserBlob } from "../jmap/blob-parts.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
@@ -60,7 +61,12 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     maxSizeRequest: limitsConfig.maxRequestSize,
   };
   const dispatcher = createDispatcher({
-    methods: jmapMethods(store, limits),
+    methods: jmapMethods(store, limits, {
+      // The agent port 587 is given: EmailSubmission obeys the same sender, signing and queue rules.
+      agent: createDeliveryAgent({ store, logger, hostname: config.hostname }),
+      hostname: config.hostname,
+      ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
+    }),
     capabilities: CAPABILITIES,
     limits,
     logger,

@@ -5,7 +5,7 @@ import { SORT_PROPERTIES } from "./email-query.js";
 
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
-/** RFC 8621 §1.3.2; only its Identity/get and Identity/changes are served so far. */
+/** RFC 8621 §1.3.2: Identity and EmailSubmission. */
 export const SUBMISSION = "urn:ietf:params:jmap:submission";
 /** RFC 8621 §1.3.3: VacationResponse/get and /set; its capability objects are empty. */
 export const VACATION_RESPONSE = "urn:ietf:params:jmap:vacationresponse";

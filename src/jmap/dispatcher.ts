@@ -99,13 +99,15 @@ export function createDispatcher(options: DispatcherOptions) {
     for (const [name, args, callId] of request.methodCalls) {
       let answer: JsonObject;
       let answerName = name;
+      const followUps: Array<[string, JsonObject]> = [];
       try {
-        answer = await call(name, args, { account, using, createdIds }, responses);
+        answer = await call(name, args, { account, using, createdIds, followUps }, responses);
       } catch (error) {
         answerName = "error";
         answer = methodErrorArguments(error, name);
       }
       responses.push([answerName, answer, callId]);
+      for (const [followName, followAnswer] of followUps) responses.push([followName, followAnswer, callId]);
     }
     const response: JmapResponse = {
       methodResponses: responses,

@@ -8,12 +8,20 @@ import { emailImport } from "./email-import.js";
 import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-methods.js";
 import { emailParse } from "./email-parse.js";
 import { emailSet } from "./email-set.js";
-import { identityChanges, identityGet } from "./identity.js";
+import { identityChanges, identityGet, identitySet } from "./identity.js";
 import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
 import { mailboxSet } from "./mailbox-set.js";
 import { searchSnippetGet } from "./search-snippet.js";
+import {
+  emailSubmissionChanges,
+  emailSubmissionGet,
+  emailSubmissionQuery,
+  emailSubmissionQueryChanges,
+  emailSubmissionSet,
+  type SubmissionDeps,
+} from "./submission.js";
 import { threadChanges, threadGet } from "./thread.js";
-import type { MethodRegistry } from "./types.js";
+import type { Method, MethodRegistry } from "./types.js";
 import { vacationResponseGet, vacationResponseSet } from "./vacation-response.js";
 import { WEBSOCKET } from "./websocket.js";
 
@@ -27,11 +35,35 @@ export const CAPABILITIES: ReadonlySet<string> = new Set([
 
 export type JmapStore = Pick<
   Store,
-  "mailboxes" | "blobs" | "emails" | "messages" | "vacation" | "quotas" | "search"
+  | "mailboxes"
+  | "blobs"
+  | "emails"
+  | "messages"
+  | "vacation"
+  | "quotas"
+  | "search"
+  | "identities"
+  | "directory"
+  | "submissions"
 >;
 
-export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistry {
-  return new Map([
+/** `sending` is how EmailSubmission reaches delivery; without it the EmailSubmission methods are absent. */
+export function jmapMethods(
+  store: JmapStore,
+  limits: JmapLimits,
+  sending?: Omit<SubmissionDeps, "store">,
+): MethodRegistry {
+  const submission = sending && { store, ...sending };
+  const submissionMethods: Array<[string, Method]> = submission
+    ? [
+        ["EmailSubmission/get", emailSubmissionGet(submission, limits.maxObjectsInGet)],
+        ["EmailSubmission/changes", emailSubmissionChanges(submission)],
+        ["EmailSubmission/query", emailSubmissionQuery(submission, limits.maxObjectsInGet)],
+        ["EmailSubmission/queryChanges", emailSubmissionQueryChanges],
+        ["EmailSubmission/set", emailSubmissionSet(submission, limits.maxObjectsInSet)],
+      ]
+    : [];
+  return new Map<string, Method>([
     ["Core/echo", coreEcho],
     ["Blob/copy", blobCopy(store, limits.maxObjectsInSet)],
     ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
@@ -49,9 +81,11 @@ export function jmapMethods(store: JmapStore, limits: JmapLimits): MethodRegistr
     ["SearchSnippet/get", searchSnippetGet(store, limits.maxObjectsInGet)],
     ["Thread/get", threadGet(store, limits.maxObjectsInGet)],
     ["Thread/changes", threadChanges(store)],
-    ["Identity/get", identityGet(limits.maxObjectsInGet)],
-    ["Identity/changes", identityChanges],
+    ["Identity/get", identityGet(store, limits.maxObjectsInGet)],
+    ["Identity/changes", identityChanges(store)],
+    ["Identity/set", identitySet(store, limits.maxObjectsInSet)],
     ["VacationResponse/get", vacationResponseGet(store, limits.maxObjectsInGet)],
     ["VacationResponse/set", vacationResponseSet(store, limits.maxObjectsInSet)],
+    ...submissionMethods,
   ]);
 }

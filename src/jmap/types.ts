@@ -39,6 +39,11 @@ export interface MethodContext {
    * the request's createdIds: a /set adds what it creates, and "#creationId" in later calls names it.
    */
   createdIds: Map<string, string>;
+  /**
+   * Responses a method adds after its own, with its call id (RFC 8621 §7.5: EmailSubmission/set's
+   * implicit Email/set). Absent where nothing collects them.
+   */
+  followUps?: Array<[string, JsonObject]>;
 }
 
 export interface Method {

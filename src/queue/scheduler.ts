@@ -26,7 +26,9 @@ import { dueForDelayNotice, hasExpired, retryDelay, wantsNotice } from "./retry.
 import { type Connect, type RecipientResult, RelayTransport } from "./transport.js";
 
 /** The store parts the relay uses: the queue, bodies to send, and routing and the commit of notices. */
-export type RelayStore = Pick<Store, "queue" | "blobs" | "messages" | "mailboxes" | "directory">;
+/** `submissions`, when there, hears each recipient's outcome (a JMAP EmailSubmission's deliveryStatus). */
+export type RelayStore = Pick<Store, "queue" | "blobs" | "messages" | "mailboxes" | "directory"> &
+  Partial<Pick<Store, "submissions">>;
 
 export interface QueueRunnerOptions {
   store: RelayStore;
@@ -320,7 +322,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       };
       if (result.status === "delivered") {
         logger.info(log, "queue: delivered");
-        updates.push(() => store.queue.complete(entry.id));
+        updates.push(() => store.queue.complete(entry.id).then(() => report(entry, "yes", result.detail)));
         // RFC 3461 §6.2.1: a DSN-capable next hop got NOTIFY and takes the success report over;
         // otherwise this hop says "relayed", as it cannot know of the final delivery.
         if (wantsNotice(entry.dsn, "SUCCESS") && !result.remoteHandlesDsn)
@@ -328,7 +330,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       } else if (result.status === "permanent" || hasExpired(entry, config, at)) {
         const expired = result.status !== "permanent";
         logger.warn({ ...log, expired }, "queue: returning to sender");
-        updates.push(() => store.queue.complete(entry.id));
+        updates.push(() => store.queue.complete(entry.id).then(() => report(entry, "no", result.detail)));
         if (wantsNotice(entry.dsn, "FAILURE")) {
           failed.push(
             expired
@@ -344,7 +346,11 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         const next = new Date(at.getTime() + retryDelay(config.retrySchedule, entry.attempts));
         const notify = dueForDelayNotice(entry, config, at);
         logger.info({ ...log, next: next.toISOString() }, "queue: deferred");
-        updates.push(() => store.queue.defer(entry.id, next, result.detail, notify ? true : undefined));
+        updates.push(() =>
+          store.queue
+            .defer(entry.id, next, result.detail, notify ? true : undefined)
+            .then(() => report(entry, "queued", result.detail)),
+        );
         if (notify) {
           delayed.push({
             ...base,
@@ -378,6 +384,19 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         held.delete(entry.id);
       }
     }
+  }
+
+  /** The outcome as RFC 8621 §7 deliveryStatus; a failure here must not undo the queue's record. */
+  async function report(entry: QueueEntry, delivered: "yes" | "no" | "queued", reply: string): Promise<void> {
+    await store.submissions
+      ?.recordDelivery(entry.messageId, entry.recipient, {
+        smtpReply: reply,
+        delivered,
+        displayed: "unknown",
+      })
+      .catch((err: unknown) =>
+        logger.warn({ err, id: entry.id }, "queue: could not record the outcome for its EmailSubmission"),
+      );
   }
 
   async function waitForActive(): Promise<void> {

@@ -111,8 +111,11 @@ export function toIdentity(row: IdentityRow): StoredIdentity {
   };
 }
 
+/** What changes need of a row kept with tombstones (identities, submissions). */
+export type ChangeRow = Pick<IdentityRow, "id" | "created_state" | "destroyed">;
+
 /** Sorts rows changed after `since` into created, updated and destroyed (RFC 8620 §5.2). */
-export function identityChangesOf(rows: IdentityRow[], since: number, state: number): IdentityChanges {
+export function identityChangesOf(rows: ChangeRow[], since: number, state: number): IdentityChanges {
   const changes: IdentityChanges = { state, created: [], updated: [], destroyed: [] };
   for (const row of rows) {
     const born = Number(row.created_state) > since;

@@ -20,6 +20,7 @@ import type { MessageStore } from "./messages.js";
 import type { QueueStore } from "./queue.js";
 import type { QuotaStore } from "./quotas.js";
 import type { SearchIndex } from "./search-index.js";
+import type { SubmissionStore } from "./submissions.js";
 import type { VacationStore } from "./vacation.js";
 
 export interface Store {
@@ -37,6 +38,8 @@ export interface Store {
   readonly blobs: BlobStore;
   /** The identities a user sends as over JMAP (RFC 8621 §6). */
   readonly identities: IdentityStore;
+  /** The EmailSubmissions a user made over JMAP (RFC 8621 §7), with the relay's outcomes. */
+  readonly submissions: SubmissionStore;
   /** The outbound queue with leases. */
   readonly queue: QueueStore;
   /** Locks held by live sessions (POP3 maildrops). */
@@ -72,5 +75,6 @@ export type * from "./messages.js";
 export type * from "./queue.js";
 export type * from "./quotas.js";
 export type * from "./search-index.js";
+export type * from "./submissions.js";
 export type * from "./vacation.js";
 export { NO_VACATION } from "./vacation.js";

@@ -19,6 +19,7 @@ import { describeMessagesContract } from "./messages.js";
 import { describeQueueContract } from "./queue.js";
 import { describeQuotasContract } from "./quotas.js";
 import { describeSearchContract } from "./search.js";
+import { describeSubmissionsContract } from "./submissions.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeUploadsContract } from "./uploads.js";
 import { describeVacationContract } from "./vacation.js";
@@ -78,6 +79,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeUploadsContract(context);
     describeQueueContract(context);
     describeIdentitiesContract(context);
+    describeSubmissionsContract(context);
     describeLocksContract(context);
     describeVacationContract(context);
     describeQuotasContract(context);

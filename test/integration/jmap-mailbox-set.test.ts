@@ -1,4 +1,4 @@
-// Mailbox/set, Email/import and Identity/get against a real `mailroom serve` on both stores: mailboxes
+// Mailbox/set, Email/import and Identity/get, /set, /changes against a real `mailroom serve` on both stores: mailboxes
 // created, renamed and destroyed over JMAP seen by an IMAP client (imapflow) and in Mailbox/changes;
 // creation ids used by later calls and returned in createdIds; an upload imported into a new mailbox,
 // read with Email/get and byte-identical over IMAP BODY[] and /download; the refusals.
@@ -33,7 +33,7 @@ const MESSAGE = Buffer.from(
 );
 
 for (const backend of await integrationBackends()) {
-  describe(`JMAP Mailbox/set, Email/import and Identity/get on ${backend.name}`, {
+  describe(`JMAP Mailbox/set, Email/import and Identity on ${backend.name}`, {
     skip: backend.skip,
   }, () => {
     let server: TestServer;
@@ -80,24 +80,68 @@ for (const backend of await integrationBackends()) {
       await backend.release();
     });
 
-    test("the session offers submission; Identity/get is the user's own address", async () => {
+    test("the session offers submission; Identity/get is the user's own address; Identity/set and /changes", async () => {
       assert.ok(session.capabilities[SUBMISSION]);
       assert.equal(session.primaryAccounts[SUBMISSION], accountId);
       assert.deepEqual(session.accounts[accountId].accountCapabilities[SUBMISSION], {
         maxDelayedSend: 0,
         submissionExtensions: {},
       });
-      const [[name, identities], [setName, set]] = (await api([
-        ["Identity/get", { accountId }, "i"],
-        ["Identity/set", { accountId, create: { x: { email: ADDRESS } } }, "s"],
-      ])) as Calls;
+      const [[name, identities]] = (await api([["Identity/get", { accountId }, "i"]])) as Calls;
       assert.equal(name, "Identity/get");
       assert.equal(identities.list.length, 1);
       assert.equal(identities.list[0].email, ADDRESS);
       assert.equal(identities.list[0].name, "");
       assert.equal(identities.list[0].mayDelete, false);
-      assert.equal(setName, "error");
-      assert.equal(set.type, "unknownMethod");
+
+      // An alias reaching carol is hers to send as, as on port 587; another domain's address is not.
+      const alias = await server.cli(["alias", "add", "help@example.org", ADDRESS]);
+      assert.equal(alias.code, 0, alias.stderr);
+      const [[, set], [, got], [, changes]] = (await api([
+        [
+          "Identity/set",
+          {
+            accountId,
+            ifInState: identities.state,
+            create: {
+              help: {
+                name: "Help desk",
+                email: "help@example.org",
+                replyTo: [{ name: null, email: ADDRESS }],
+              },
+              far: { email: "carol@elsewhere.example" },
+            },
+          },
+          "s",
+        ],
+        [
+          "Identity/get",
+          { accountId, ids: ["#help"], properties: ["name", "email", "replyTo", "mayDelete"] },
+          "g",
+        ],
+        ["Identity/changes", { accountId, sinceState: identities.state }, "c"],
+      ])) as Calls;
+      const id = set.created.help.id as string;
+      assert.equal(set.notCreated.far.type, "forbiddenFrom");
+      assert.deepEqual(got.list, [
+        {
+          id,
+          name: "Help desk",
+          email: "help@example.org",
+          replyTo: [{ name: null, email: ADDRESS }],
+          mayDelete: true,
+        },
+      ]);
+      assert.deepEqual(changes.created, [id]);
+      assert.equal(changes.newState, set.newState);
+
+      const [[, destroyed], [, afterDestroy]] = (await api([
+        ["Identity/set", { accountId, destroy: [id, identities.list[0].id] }, "d"],
+        ["Identity/changes", { accountId, sinceState: set.newState }, "c"],
+      ])) as Calls;
+      assert.deepEqual(destroyed.destroyed, [id]);
+      assert.equal(destroyed.notDestroyed[identities.list[0].id].type, "forbidden");
+      assert.deepEqual(afterDestroy.destroyed, [id]);
     });
 
     test("create a parent and a child, rename and move them, destroy them: IMAP LIST and Mailbox/changes follow", async () => {

@@ -110,13 +110,38 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     first = await runCli(["migrate", "--from", `sqlite:${source.dataDir}`, "--to", pg.url], source.env);
     await send(source, ["bob@example.org"], "the last one");
     assert.equal(await source.stop(), 0);
-    const stopped = await openSqliteStore({ dataDir: source.dataDir, logger: silent });
+    // JMAP identities and submissions made in the source since the first run: the second carries them.
+    const sourceStore = await openSqliteStore({ dataDir: source.dataDir, logger: silent });
     try {
-      const bob = await stopped.directory.getUser("bob@example.org");
+      const alice = await sourceStore.directory.getUser("alice@example.org");
+      assert.ok(alice);
+      const bob = await sourceStore.directory.getUser("bob@example.org");
       assert.ok(bob);
-      await stopped.vacation.setVacation(bob.id, vacation);
+      await sourceStore.vacation.setVacation(bob.id, vacation);
+      await sourceStore.identities.create(alice.id, {
+        name: "Alice at work",
+        email: "team@example.org",
+        replyTo: null,
+        bcc: null,
+        textSignature: "-- Alice",
+        htmlSignature: "",
+      });
+      await sourceStore.submissions.create(alice.id, {
+        identityId: "S1",
+        emailId: "E1",
+        threadId: "T1",
+        envelope: {
+          mailFrom: { email: "alice@example.org", parameters: null },
+          rcptTo: [{ email: "bob@example.org", parameters: null }],
+        },
+        sendAt: new Date("2026-03-01T10:00:00Z"),
+        messageId: "m-sent",
+        deliveryStatus: {
+          "bob@example.org": { smtpReply: "250 2.0.0 delivered", delivered: "yes", displayed: "unknown" },
+        },
+      });
     } finally {
-      await stopped.close();
+      await sourceStore.close();
     }
     // A name only the target has subscribed: the next run must take it away.
     const target = await openPostgresStore({ url: pg.url, logger: silent });
@@ -156,6 +181,8 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     assert.match(second.stdout, /bodies\s+1 copied/);
     assert.match(second.stdout, /subscriptions\s+0 added, 1 removed, [1-9]\d* unchanged/);
     assert.match(second.stdout, /queue\s+0 added, [01] updated, [01] unchanged, 0 removed/);
+    assert.match(second.stdout, /identities\s+1 added, 0 unchanged/);
+    assert.match(second.stdout, /submissions\s+1 added, 0 unchanged/);
   });
 
   test("a dry run after both runs finds nothing to copy and writes nothing", async () => {
@@ -165,6 +192,8 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     assert.match(dry.stdout, /messages\s+0 new, 0 updated, 4 unchanged, 0 expunged/);
     assert.match(dry.stdout, /bodies\s+0 copied/);
     assert.match(dry.stdout, /subscriptions\s+0 added, 0 removed/);
+    assert.match(dry.stdout, /identities\s+0 added, 1 unchanged/);
+    assert.match(dry.stdout, /submissions\s+0 added, 1 unchanged/);
   });
 
   test("subscriptions are copied, names whose mailbox is gone included", async () => {

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import nodemailer from "nodemailer";
 import { clients, needs } from "../support/clients.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
+import { eventually } from "../support/eventually.js";
 import { startSendingServer } from "../support/sending-server.js";
 import { integrationBackends, runCli, startTestServer, type TestServer } from "../support/server.js";
 
@@ -58,16 +59,6 @@ async function queue(server: TestServer): Promise<QueueListed[]> {
 }
 
 /** Polls until `probe` returns a value (the relay runs on its own schedule); fails after 20 s. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
 async function arrived(server: TestServer, address: string, match: (m: Listed) => boolean): Promise<string> {
   const found = await eventually(`a message for ${address}`, async () =>
     (await inbox(server, address)).find(match),

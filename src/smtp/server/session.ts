@@ -7,8 +7,9 @@ import type { Logger } from "pino";
 import { type AuthPolicy, authRefusal } from "../../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/types.js";
 import type { SmtpConfig } from "../../config/types.js";
-import type { AcceptedRecipient, DeliveryAgent, SignedMessage } from "../../delivery/types.js";
-import { type BlobRef, type BlobWriter, StoreError } from "../../store/types.js";
+import { SigningFailure, submitReceived } from "../../delivery/submit.js";
+import type { AcceptedRecipient, DeliveryAgent } from "../../delivery/types.js";
+import { type BlobWriter, StoreError } from "../../store/types.js";
 import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
 import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
 import { DataDecoder, LineEndChecker } from "../protocol/data-decoder.js";
@@ -783,28 +784,34 @@ export class SmtpSession {
       }
     }
     const writer = transfer.writer;
-    let signed: SignedMessage | null = null;
     try {
       const received = await writer.finish();
-      const refusal = await this.headerSenderRefusal(received);
-      if (refusal !== null) {
+      const outcome = await submitReceived(
+        this.options.agent,
+        writer,
+        {
+          blob: received,
+          sender: envelope.sender?.routingAddress ?? "",
+          recipients: envelope.recipients.map((recipient) => recipient.accepted),
+          ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
+          receivedAt: new Date(),
+        },
+        {
+          authenticated: this.user,
+          remoteAddress: this.options.remoteAddress,
+          traceLength: envelope.traceLength,
+          traceFor: envelope.traceFor,
+        },
+      );
+      if (outcome.kind === "refused") {
         this.options.logger.info(
-          { user: this.user?.address ?? null, reason: refusal.lines.join(" ") },
+          { user: this.user?.address ?? null, reason: outcome.text },
           "message refused: its header names a sender the user does not own",
         );
-        await writer.abort().catch(() => undefined);
-        this.send(refusal);
+        this.send(reply(outcome.code, outcome.enhanced, outcome.text));
         return;
       }
-      signed = await this.signed(received, envelope);
-      const blob = signed?.blob ?? received;
-      const result = await this.options.agent.commit({
-        blob,
-        sender: envelope.sender?.routingAddress ?? "",
-        recipients: envelope.recipients.map((recipient) => recipient.accepted),
-        ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
-        receivedAt: new Date(),
-      });
+      const { result } = outcome;
       this.options.logger.info(
         {
           id: result.messageId,
@@ -818,43 +825,15 @@ export class SmtpSession {
         "message accepted",
       );
       this.send(reply(250, "2.0.0", `Ok: queued as ${result.messageId}`));
-      // The unsigned original is referenced by nothing now: abort removes it.
-      if (signed !== null) await writer.abort().catch(() => undefined);
     } catch (error) {
-      this.options.logger.warn({ err: error }, "committing a message failed");
-      if (signed !== null) await signed.discard().catch(() => undefined);
       await writer.abort().catch(() => undefined);
-      this.send(error instanceof SigningError ? error.reply : storeFailureReply(error));
-    }
-  }
-
-  /** An authenticated user's From: and Sender: name only addresses they own (the agent's policy). */
-  private async headerSenderRefusal(blob: BlobRef): Promise<Reply | null> {
-    const check = this.options.agent.checkHeaderSenders;
-    if (this.user === null || check === undefined) return null;
-    const verdict = await check.call(this.options.agent, blob, {
-      authenticated: this.user,
-      remoteAddress: this.options.remoteAddress,
-    });
-    return verdict.kind === "reject" ? reply(verdict.code, verdict.enhanced, verdict.text) : null;
-  }
-
-  /** DKIM signing of an authenticated user's mail, through the agent; null when it is not signed. */
-  private async signed(blob: BlobRef, envelope: Envelope): Promise<SignedMessage | null> {
-    const sign = this.options.agent.sign;
-    if (this.user === null || sign === undefined) return null;
-    try {
-      return await sign.call(this.options.agent, blob, {
-        authenticated: this.user,
-        traceLength: envelope.traceLength,
-        traceFor: envelope.traceFor,
-      });
-    } catch (error) {
-      this.options.logger.error({ err: error }, "DKIM signing failed; the message was refused");
-      if (error instanceof StoreError) throw error;
-      throw new SigningError(
-        reply(451, "4.3.0", "Temporary failure signing the message (DKIM); try again later"),
-      );
+      if (error instanceof SigningFailure) {
+        this.options.logger.error({ err: error.reason }, "DKIM signing failed; the message was refused");
+        this.send(reply(451, "4.3.0", "Temporary failure signing the message (DKIM); try again later"));
+        return;
+      }
+      this.options.logger.warn({ err: error }, "committing a message failed");
+      this.send(storeFailureReply(error));
     }
   }
 
@@ -964,14 +943,6 @@ export class SmtpSession {
     this.outbox = [];
     this.effects = [];
     return output;
-  }
-}
-
-/** Signing failed for a reason other than storage: the client gets this reply. */
-class SigningError extends Error {
-  constructor(readonly reply: Reply) {
-    super(reply.lines.join(" "));
-    this.name = "SigningError";
   }
 }
 

@@ -30,6 +30,9 @@ export interface MigrationSummary {
   queue: { added: number; updated: number; unchanged: number; removed: number };
   vacation: { copied: number; unchanged: number };
   quotas: { copied: number; unchanged: number };
+  /** JMAP identities and EmailSubmissions, matched by content: they get new ids in the target. */
+  identities: { added: number; unchanged: number };
+  submissions: { added: number; unchanged: number };
   /** Target users the source does not have: left as they are, named so the operator can decide. */
   extraUsers: string[];
 }
@@ -47,6 +50,8 @@ function emptySummary(): MigrationSummary {
     queue: { added: 0, updated: 0, unchanged: 0, removed: 0 },
     vacation: { copied: 0, unchanged: 0 },
     quotas: { copied: 0, unchanged: 0 },
+    identities: { added: 0, unchanged: 0 },
+    submissions: { added: 0, unchanged: 0 },
     extraUsers: [],
   };
 }
@@ -155,6 +160,8 @@ class Mirror {
       await this.vacationOf(user);
       await this.quotaOf(user);
       await this.accountOf(user);
+      await this.identitiesOf(user);
+      await this.submissionsOf(user);
     }
     await this.queue();
     this.progress.finish();
@@ -274,6 +281,52 @@ class Mirror {
   }
 
   /** The account's MODSEQ and email id counters, so ids and states given in the source stay unique. */
+  /** Live identities only: their tombstones mean nothing to a client of the target, whose state starts anew. */
+  private identitiesOf(user: User): Promise<void> {
+    return this.byContent(
+      user,
+      this.summary.identities,
+      async (store, userId) => (await store.identities.list(userId)).identities,
+      ({ id: _, ...fields }) => fields,
+      (userId, fields) => this.target.identities.create(userId, fields),
+    );
+  }
+
+  /** Message ids are kept by the import, so a copied submission still hears its recipients' outcomes. */
+  private submissionsOf(user: User): Promise<void> {
+    return this.byContent(
+      user,
+      this.summary.submissions,
+      async (store, userId) => (await store.submissions.list(userId)).submissions,
+      ({ id: _, ...fields }) => fields,
+      (userId, fields) => this.target.submissions.create(userId, fields),
+      // The relay's later outcomes do not make a submission another one.
+      ({ deliveryStatus: __, ...rest }) => rest,
+    );
+  }
+
+  /** Copies the user's objects the target lacks, compared by their fields without the id. */
+  private async byContent<T extends { id: number }, F>(
+    user: User,
+    counts: { added: number; unchanged: number },
+    list: (store: Store, userId: number) => Promise<T[]>,
+    fieldsOf: (object: T) => F,
+    create: (userId: number, fields: F) => Promise<unknown>,
+    compared: (fields: F) => unknown = (fields) => fields,
+  ): Promise<void> {
+    const targetUser = await this.target.directory.getUser(user.address);
+    const key = (object: T) => JSON.stringify(compared(fieldsOf(object)));
+    const present = new Set(targetUser === null ? [] : (await list(this.target, targetUser.id)).map(key));
+    for (const object of await list(this.source, user.id)) {
+      if (present.has(key(object))) {
+        counts.unchanged++;
+        continue;
+      }
+      counts.added++;
+      if (!this.dryRun && targetUser !== null) await create(targetUser.id, fieldsOf(object));
+    }
+  }
+
   private async accountOf(user: User): Promise<void> {
     const targetUser = await this.target.directory.getUser(user.address);
     if (this.dryRun || targetUser === null) return;

@@ -16,14 +16,21 @@ import type { PostgresDatabase, Tx } from "./database.js";
 
 const STATE = "SELECT coalesce(max(state), 0)::bigint AS state FROM identities WHERE user_id = $1";
 
+/**
+ * The next state of a part kept with per-user change numbers (`stateSql` reads the current one), with
+ * the user's row locked so that concurrent writers number their changes apart.
+ */
+export async function lockedNextState(tx: Tx, stateSql: string, userId: number): Promise<number> {
+  await tx.client.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [userId]);
+  const result = await tx.client.query<{ state: string }>(stateSql, [userId]);
+  return Number(result.rows[0]?.state ?? 0) + 1;
+}
+
 export class PostgresIdentities implements IdentityStore {
   constructor(private readonly database: PostgresDatabase) {}
 
-  /** The next state, with the user's row locked so that concurrent writers number their changes apart. */
-  private async nextState(tx: Tx, userId: number): Promise<number> {
-    await tx.client.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [userId]);
-    const result = await tx.client.query<{ state: string }>(STATE, [userId]);
-    return Number(result.rows[0]?.state ?? 0) + 1;
+  private nextState(tx: Tx, userId: number): Promise<number> {
+    return lockedNextState(tx, STATE, userId);
   }
 
   async list(userId: number): Promise<{ state: number; identities: StoredIdentity[] }> {

@@ -290,6 +290,26 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX search_docs_words ON search_docs USING gin (subject, "from", "to", cc, bcc, body, attached);
   `,
+  // JMAP EmailSubmissions (RFC 8621 §7, src/store/submissions.ts): kept with tombstones like
+  // identities; message_id is the delivered message, which its queue entries name.
+  `
+  CREATE TABLE submissions (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    message_id text NOT NULL,
+    identity_id text NOT NULL,
+    email_id text NOT NULL,
+    thread_id text NOT NULL,
+    envelope text NOT NULL,
+    send_at bigint NOT NULL,
+    delivery_status text NOT NULL,
+    created_state bigint NOT NULL,
+    state bigint NOT NULL,
+    destroyed boolean NOT NULL DEFAULT false
+  );
+  CREATE INDEX submissions_user ON submissions (user_id, state);
+  CREATE INDEX submissions_message ON submissions (message_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

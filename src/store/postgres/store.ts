@@ -20,6 +20,7 @@ import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
 import { PostgresQuotas } from "./quotas.js";
 import { PostgresSearchIndex } from "./search-index.js";
+import { PostgresSubmissions } from "./submissions.js";
 import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
@@ -31,6 +32,7 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobs;
   readonly queue: PostgresQueue;
   readonly identities: PostgresIdentities;
+  readonly submissions: PostgresSubmissions;
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
   readonly quotas: PostgresQuotas;
@@ -51,6 +53,7 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobs(this.database);
     this.queue = new PostgresQueue(this.database);
     this.identities = new PostgresIdentities(this.database);
+    this.submissions = new PostgresSubmissions(this.database);
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
     this.quotas = new PostgresQuotas(this.database);

@@ -289,6 +289,28 @@ const MIGRATIONS: Migration[] = [
       END;
     `);
   },
+  (db) => {
+    // JMAP EmailSubmissions (RFC 8621 §7, src/store/submissions.ts): kept with tombstones like
+    // identities; message_id is the delivered message, which its queue entries name.
+    db.exec(`
+      CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        message_id TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        email_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        envelope TEXT NOT NULL,
+        send_at INTEGER NOT NULL,
+        delivery_status TEXT NOT NULL,
+        created_state INTEGER NOT NULL,
+        state INTEGER NOT NULL,
+        destroyed INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX submissions_user ON submissions(user_id, state);
+      CREATE INDEX submissions_message ON submissions(message_id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

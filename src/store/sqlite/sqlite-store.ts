@@ -23,6 +23,7 @@ import type {
   QueueStore,
   SearchIndex,
   Store,
+  SubmissionStore,
 } from "../types.js";
 import { SqliteBlobs } from "./blobs.js";
 import { SqliteDatabase } from "./database.js";
@@ -38,6 +39,7 @@ import { SqliteMessages } from "./messages.js";
 import { SqliteQueue } from "./queue.js";
 import { SqliteQuotas } from "./quotas.js";
 import { SqliteSearchIndex } from "./search-index.js";
+import { SqliteSubmissions } from "./submissions.js";
 import { SqliteVacation } from "./vacation.js";
 
 /**
@@ -57,6 +59,7 @@ export class SqliteStore implements Store {
   readonly blobs: BlobStore;
   readonly queue: QueueStore;
   readonly identities: IdentityStore;
+  readonly submissions: SubmissionStore;
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
   readonly quotas: SqliteQuotas;
@@ -88,6 +91,7 @@ export class SqliteStore implements Store {
     this.emails = new SqliteEmails(this.database);
     this.queue = new SqliteQueue(this.database);
     this.identities = new SqliteIdentities(this.database);
+    this.submissions = new SqliteSubmissions(this.database);
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
     this.quotas = new SqliteQuotas(this.database);
