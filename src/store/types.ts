@@ -19,6 +19,7 @@ import type { MailboxStore } from "./mailboxes.js";
 import type { MessageStore } from "./messages.js";
 import type { QueueStore } from "./queue.js";
 import type { QuotaStore } from "./quotas.js";
+import type { SieveScriptStore } from "./sieve-scripts.js";
 import type { VacationStore } from "./vacation.js";
 
 export interface Store {
@@ -50,6 +51,8 @@ export interface Store {
   readonly vacation: VacationStore;
   /** Storage limits per user and what their mailboxes hold (IMAP QUOTA, SMTP 552 5.2.2). */
   readonly quotas: QuotaStore;
+  /** Each user's Sieve scripts, one active: what delivery runs (issue 18). */
+  readonly sieveScripts: SieveScriptStore;
   close(): Promise<void>;
 }
 
@@ -68,5 +71,6 @@ export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
 export type * from "./queue.js";
 export type * from "./quotas.js";
+export type * from "./sieve-scripts.js";
 export type * from "./vacation.js";
 export { NO_VACATION } from "./vacation.js";

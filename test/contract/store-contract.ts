@@ -18,6 +18,7 @@ import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
 import { describeQueueContract } from "./queue.js";
 import { describeQuotasContract } from "./quotas.js";
+import { describeSieveScriptsContract } from "./sieve-scripts.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeUploadsContract } from "./uploads.js";
 import { describeVacationContract } from "./vacation.js";
@@ -80,6 +81,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeLocksContract(context);
     describeVacationContract(context);
     describeQuotasContract(context);
+    describeSieveScriptsContract(context);
     describeEventsContract(context);
     describeImport(context);
   });

@@ -19,6 +19,7 @@ import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
 import { PostgresQuotas } from "./quotas.js";
+import { PostgresSieveScripts } from "./sieve-scripts.js";
 import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
@@ -32,6 +33,7 @@ export class PostgresStore implements Store {
   readonly identities: PostgresIdentities;
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
+  readonly sieveScripts: PostgresSieveScripts;
   readonly quotas: PostgresQuotas;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
@@ -51,6 +53,7 @@ export class PostgresStore implements Store {
     this.identities = new PostgresIdentities(this.database);
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
+    this.sieveScripts = new PostgresSieveScripts(this.database);
     this.quotas = new PostgresQuotas(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);

@@ -36,6 +36,7 @@ import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
 import { SqliteQueue } from "./queue.js";
 import { SqliteQuotas } from "./quotas.js";
+import { SqliteSieveScripts } from "./sieve-scripts.js";
 import { SqliteVacation } from "./vacation.js";
 
 /**
@@ -57,6 +58,7 @@ export class SqliteStore implements Store {
   readonly identities: IdentityStore;
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
+  readonly sieveScripts: SqliteSieveScripts;
   readonly quotas: SqliteQuotas;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
@@ -87,6 +89,7 @@ export class SqliteStore implements Store {
     this.identities = new SqliteIdentities(this.database);
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
+    this.sieveScripts = new SqliteSieveScripts(this.database);
     this.quotas = new SqliteQuotas(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
