@@ -23,7 +23,7 @@ const HELP = `Usage: mailroom migrate --from sqlite:DIR --to postgres://USER:PAS
 
 Copy a single-node installation (SQLite) into PostgreSQL: domains, DKIM keys, users (password hashes
 as they are), aliases, mailboxes, subscriptions (names without a mailbox too), vacation settings,
-quotas, messages (bytes, UIDs, UIDVALIDITY, flags, MODSEQ kept) and the outbound queue. The source is only read, and may keep
+quotas, Sieve scripts (and which is active), messages (bytes, UIDs, UIDVALIDITY, flags, MODSEQ kept) and the outbound queue. The source is only read, and may keep
 serving while this runs.
 
 Each run makes the target match the source and copies only what differs, so:
@@ -140,6 +140,7 @@ export function formatSummary(summary: MigrationSummary, seconds: number, dryRun
     `  quotas     ${n(s.quotas.copied)} copied, ${n(s.quotas.unchanged)} unchanged`,
     `  identities ${n(s.identities.added)} added, ${n(s.identities.unchanged)} unchanged`,
     `  submissions ${n(s.submissions.added)} added, ${n(s.submissions.unchanged)} unchanged`,
+    `  sieve      ${n(s.sieveScripts.copied)} copied, ${n(s.sieveScripts.removed)} removed, ${n(s.sieveScripts.unchanged)} unchanged`,
   ];
   if (s.messages.vanished > 0) {
     lines.push(

@@ -1,20 +1,41 @@
-// `mailroom sieve check FILE…`: reads Sieve scripts and reports every error with its line and column,
-// as delivery and ManageSieve's CHECKSCRIPT will (RFC 5804 §2.12), before a script is put in place.
+// `mailroom sieve …`: each user's Sieve scripts (store part `sieveScripts`). `check FILE…` reports every
+// error with its line and column, as delivery and ManageSieve's CHECKSCRIPT will (RFC 5804 §2.12); `put`
+// refuses a script with errors the same way, so only valid scripts are stored; the active one is what
+// delivery runs, read at each delivery, so changes apply at once.
 
 import { readFile } from "node:fs/promises";
 import { CAPABILITIES, check } from "../sieve/index.js";
-import { parseCommandArgs, usageError } from "./args.js";
-import { type CliCommand, type CliIo, ExitCode } from "./command.js";
+import { addressArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
+import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
+import { withStore } from "./context.js";
+import { unknownUserError } from "./user.js";
 
 const HELP_COMMAND = "mailroom sieve --help";
 
 const HELP = `Usage: mailroom sieve check FILE... | -
+       mailroom sieve put EMAIL NAME FILE | -
+       mailroom sieve activate EMAIL NAME | --none
+       mailroom sieve list EMAIL
+       mailroom sieve get EMAIL NAME
+       mailroom sieve delete EMAIL NAME
 
-Check Sieve scripts (RFC 5228 and the extensions listed below) without running them: every syntax,
-"require" and argument error is printed as FILE:LINE:COLUMN: message. Use - to read one script from
-stdin.
+check     check Sieve scripts (RFC 5228 and the extensions listed below) without running them: every
+          syntax, "require" and argument error is printed as FILE:LINE:COLUMN: message
+put       store (or replace) the user's script NAME; refused, with the same errors, unless valid;
+          a replaced active script stays active
+activate  make NAME the one script run when mail is delivered to the user; --none runs none
+list      the user's scripts, the active one marked with *
+get       print the script NAME
+delete    remove the script NAME (the active one too: then none runs)
 
-Exit status: 0 every script is valid, 65 some script has errors, 66 a file cannot be read.
+Use - to read a script from stdin.
+
+Options:
+  --config FILE     configuration file
+  --data-dir DIR    data directory (overrides the configuration)
+  -h, --help        show this help
+
+Exit status: 0 done, 65 a script has errors, 66 a file cannot be read, 1 no such user or script.
 
 Extensions: ${CAPABILITIES.join(" ")}
 `;
@@ -33,19 +54,17 @@ async function readScript(file: string, io: CliIo): Promise<string | null> {
   }
 }
 
-async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {}, HELP_COMMAND);
-  if (values.help) {
-    io.stdout.write(HELP);
-    return ExitCode.ok;
-  }
-  const [action, ...files] = positionals;
-  if (action !== "check") {
-    throw usageError(
-      action === undefined ? "missing action (check)" : `unknown action '${action}'; use check`,
-      HELP_COMMAND,
-    );
-  }
+const sieveOptions = { ...storeOptions, none: { type: "boolean" } } as const;
+
+/** Prints each error as FILE:LINE:COLUMN: message; true when there was none. */
+function report(file: string, source: string, io: CliIo): boolean {
+  const errors = check(source);
+  // SieveError's message starts with "LINE:COLUMN: " when it has a position.
+  for (const error of errors) io.stdout.write(`${file}:${error.position ? "" : " "}${error.message}\n`);
+  return errors.length === 0;
+}
+
+async function checkFiles(files: string[], io: CliIo): Promise<number> {
   if (files.length === 0) throw usageError("missing FILE (or - for stdin)", HELP_COMMAND);
   let status: number = ExitCode.ok;
   for (const file of files) {
@@ -54,21 +73,100 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       status = ExitCode.noInput;
       continue;
     }
-    const errors = check(source);
-    if (errors.length === 0) {
-      io.stdout.write(`${file}: ok\n`);
-      continue;
-    }
-    // SieveError's message starts with "LINE:COLUMN: " when it has a position.
-    for (const error of errors) io.stdout.write(`${file}:${error.position ? "" : " "}${error.message}\n`);
-    if (status === ExitCode.ok) status = ExitCode.dataError;
+    if (report(file, source, io)) io.stdout.write(`${file}: ok\n`);
+    else if (status === ExitCode.ok) status = ExitCode.dataError;
   }
   return status;
 }
 
+// RFC 5804 §1.6: a script name is non-empty UTF-8 without control characters; 128 bytes is the
+// least a server must accept, and more than enough here.
+function scriptName(name: string): string {
+  if (name === "" || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name) || Buffer.byteLength(name) > 128) {
+    throw usageError(`'${name}' is not a script name (1 to 128 bytes, no control characters)`, HELP_COMMAND);
+  }
+  return name;
+}
+
+const ACTIONS: Record<string, { required: string[]; optional?: string[] }> = {
+  put: { required: ["EMAIL", "NAME", "FILE"] },
+  activate: { required: ["EMAIL"], optional: ["NAME"] },
+  list: { required: ["EMAIL"] },
+  get: { required: ["EMAIL", "NAME"] },
+  delete: { required: ["EMAIL", "NAME"] },
+};
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, sieveOptions, HELP_COMMAND);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const [action, ...rest] = positionals;
+  if (action === "check") return checkFiles(rest, io);
+  const shape = action === undefined ? undefined : ACTIONS[action];
+  if (shape === undefined) {
+    const known = ["check", ...Object.keys(ACTIONS)].join(", ");
+    throw usageError(
+      action === undefined ? `missing action (${known})` : `unknown action '${action}'; use ${known}`,
+      HELP_COMMAND,
+    );
+  }
+  expectPositionals(rest, shape.required, shape.optional ?? [], HELP_COMMAND);
+  const address = addressArgument(rest[0] ?? "", HELP_COMMAND);
+  const name = rest[1] === undefined ? null : scriptName(rest[1]);
+  if (action === "activate" && (name === null) === !values.none) {
+    throw usageError("give either NAME or --none", HELP_COMMAND);
+  }
+  let source: string | null = null;
+  if (action === "put") {
+    const file = rest[2] ?? "-";
+    source = await readScript(file, io);
+    if (source === null) return ExitCode.noInput;
+    if (!report(file, source, io)) return ExitCode.dataError;
+  }
+  return withStore(values, io, async ({ store }) => {
+    const user = await store.directory.getUser(address);
+    if (!user) throw unknownUserError(address);
+    const scripts = store.sieveScripts;
+    const missing = () =>
+      new CliError(`${address} has no Sieve script '${name}'; see 'mailroom sieve list ${address}'`);
+    switch (action) {
+      case "put":
+        await scripts.putScript(user.id, name as string, source as string);
+        io.stderr.write(`script '${name}' of ${address} stored\n`);
+        break;
+      case "activate":
+        if (!(await scripts.activateScript(user.id, name))) throw missing();
+        io.stderr.write(
+          name === null
+            ? `no script of ${address} is active\n`
+            : `script '${name}' of ${address} is active\n`,
+        );
+        break;
+      case "list":
+        for (const script of await scripts.listScripts(user.id)) {
+          io.stdout.write(`${script.active ? "*" : " "} ${script.name}\n`);
+        }
+        break;
+      case "get": {
+        const script = await scripts.getScript(user.id, name as string);
+        if (script === undefined) throw missing();
+        io.stdout.write(script.source);
+        break;
+      }
+      case "delete":
+        if (!(await scripts.deleteScript(user.id, name as string))) throw missing();
+        io.stderr.write(`script '${name}' of ${address} deleted\n`);
+        break;
+    }
+    return ExitCode.ok;
+  });
+}
+
 export const sieveCommand: CliCommand = {
   name: "sieve",
-  summary: "check Sieve scripts (line and column of every error)",
+  summary: "check Sieve scripts and manage each user's (put, activate, list, get, delete)",
   help: HELP,
   run,
 };

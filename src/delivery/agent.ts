@@ -20,6 +20,7 @@ import type {
 } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT, StoreError } from "../store/types.js";
 import { ownsAddress, resolveRecipient, splitAddress } from "./route.js";
+import { KEEP, messageForScripts, planDelivery, type SievePlan } from "./sieve.js";
 import type {
   AcceptedMessage,
   DeliveryAgent,
@@ -33,11 +34,11 @@ import { type DeliveredMessage, sendAutoReplies } from "./vacation.js";
 
 /**
  * The store parts a delivery agent works with: routing, mailboxes, the commit, bodies and signing, and
- * the recipients' vacation settings and storage quotas.
+ * the recipients' vacation settings, storage quotas and Sieve scripts.
  */
 export type DeliveryStore = Pick<
   Store,
-  "directory" | "mailboxes" | "messages" | "blobs" | "vacation" | "quotas"
+  "directory" | "mailboxes" | "messages" | "blobs" | "vacation" | "quotas" | "sieveScripts"
 >;
 
 export function createDeliveryAgent(options: {
@@ -108,8 +109,33 @@ export function createDeliveryAgent(options: {
     return { kind: "reject", code: 554, enhanced: "5.7.1", text: `<${address}>: relay access denied` };
   }
 
+  /**
+   * The mailbox a script files into: created for :create (RFC 5490 §3.2), else INBOX when it does not
+   * exist (RFC 5228 §4.1: a fileinto that cannot be done is a keep), logged.
+   */
+  async function scriptMailbox(user: User, target: SievePlan["file"][number]) {
+    const found = await store.mailboxes.getMailbox(user.id, target.mailbox);
+    if (found !== null || target.mailbox === "INBOX") return found;
+    if (target.create) {
+      try {
+        return await store.mailboxes.createMailbox(user.id, target.mailbox);
+      } catch (err) {
+        // Another delivery may have created it meanwhile; any other refusal (a bad name) is a keep.
+        const raced = await store.mailboxes.getMailbox(user.id, target.mailbox);
+        if (raced !== null) return raced;
+        logger.warn(
+          { err, user: user.address, mailbox: target.mailbox },
+          "sieve: mailbox not created; kept in INBOX",
+        );
+        return null;
+      }
+    }
+    logger.info({ user: user.address, mailbox: target.mailbox }, "sieve: no such mailbox; kept in INBOX");
+    return null;
+  }
+
   async function commit(message: AcceptedMessage): Promise<DeliveryResult> {
-    const mailboxes: Array<{ mailboxId: number }> = [];
+    const mailboxes: Array<{ mailboxId: number; flags: string[] }> = [];
     const delivered: DsnRecipient[] = [];
     const seenUsers = new Set<number>();
     const localRecipients: Array<DeliveredMessage["recipients"][number]> = [];
@@ -126,9 +152,6 @@ export function createDeliveryAgent(options: {
         if (seenUsers.has(user.id)) continue;
         seenUsers.add(user.id);
         localRecipients.push({ user, address: recipient.address.trim().toLowerCase() });
-        const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
-        if (!inbox) throw new StoreError("not-found", `${user.address} has no INBOX`);
-        mailboxes.push({ mailboxId: inbox.id });
       }
       const given = recipient.address.trim().toLowerCase();
       if (resolution.users.length > 0 && recipient.dsn?.notify?.includes("SUCCESS")) {
@@ -146,6 +169,47 @@ export function createDeliveryAgent(options: {
         queued.add(target);
         queue.push({ recipient: target, dsn: forwardedDsn(recipient.dsn, given, target) });
       }
+    }
+
+    // Read only when some recipient has an active script; unreadable, every script is a keep.
+    const bytes =
+      localRecipients.length === 0
+        ? null
+        : await messageForScripts(
+            store,
+            localRecipients.map(({ user }) => user),
+            message.blob.id,
+          ).catch((err: unknown) => {
+            logger.warn({ err, messageId: message.blob.id }, "sieve: message unreadable; scripts not run");
+            return null;
+          });
+    const kept: typeof localRecipients = [];
+    for (const local of localRecipients) {
+      const { user } = local;
+      const plan =
+        bytes === null
+          ? KEEP
+          : await planDelivery({ store, logger }, user, bytes, { from: message.sender, to: local.address });
+      const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
+      if (!inbox) throw new StoreError("not-found", `${user.address} has no INBOX`);
+      for (const target of plan.file) {
+        const mailbox = (await scriptMailbox(user, target)) ?? inbox;
+        const twin = mailboxes.find((entry) => entry.mailboxId === mailbox.id);
+        if (twin === undefined) mailboxes.push({ mailboxId: mailbox.id, flags: target.flags });
+        else twin.flags = [...new Set([...twin.flags, ...target.flags])];
+      }
+      if (plan.file.length > 0) kept.push(local);
+      for (const target of plan.redirect) {
+        const address = target.toLowerCase();
+        if (queued.has(address)) continue;
+        queued.add(address);
+        queue.push({ recipient: address });
+      }
+    }
+    if (mailboxes.length === 0 && queue.length === 0) {
+      // Every recipient's script discarded it (RFC 5228 §4.5): accepted, and stored nowhere.
+      logger.info({ messageId: message.blob.id }, "sieve: discarded for every recipient");
+      return { messageId: message.blob.id, uids: [], queueIds: [] };
     }
 
     const result = await store.messages.deliver({
@@ -179,7 +243,7 @@ export function createDeliveryAgent(options: {
         logger.warn({ err, messageId: result.messageId }, "success notice could not be sent"),
       );
     }
-    if (options.vacationPeriod !== undefined && localRecipients.length > 0) {
+    if (options.vacationPeriod !== undefined && kept.length > 0) {
       await sendAutoReplies(
         {
           store,
@@ -187,7 +251,7 @@ export function createDeliveryAgent(options: {
           period: options.vacationPeriod,
           ...(options.onQueued ? { onQueued: options.onQueued } : {}),
         },
-        { messageId: result.messageId, sender: message.sender, recipients: localRecipients },
+        { messageId: result.messageId, sender: message.sender, recipients: kept },
       );
     }
     return result;

@@ -20,6 +20,7 @@ import type { MessageStore } from "./messages.js";
 import type { QueueStore } from "./queue.js";
 import type { QuotaStore } from "./quotas.js";
 import type { SearchIndex } from "./search-index.js";
+import type { SieveScriptStore } from "./sieve-scripts.js";
 import type { SubmissionStore } from "./submissions.js";
 import type { VacationStore } from "./vacation.js";
 
@@ -56,6 +57,8 @@ export interface Store {
   readonly quotas: QuotaStore;
   /** The full-text index of stored bodies, searched per user. */
   readonly search: SearchIndex;
+  /** Each user's Sieve scripts, one active: what delivery runs (issue 18). */
+  readonly sieveScripts: SieveScriptStore;
   close(): Promise<void>;
 }
 
@@ -75,6 +78,7 @@ export type * from "./messages.js";
 export type * from "./queue.js";
 export type * from "./quotas.js";
 export type * from "./search-index.js";
+export type * from "./sieve-scripts.js";
 export type * from "./submissions.js";
 export type * from "./vacation.js";
 export { NO_VACATION } from "./vacation.js";

@@ -1,5 +1,6 @@
 // `mailroom sieve check`: valid scripts say ok, invalid ones name file, line and column, and the exit
-// status tells a script error (65) from an unreadable file (66) and a usage error (64).
+// status tells a script error (65) from an unreadable file (66) and a usage error (64). `mailroom sieve
+// put|activate|list|get|delete`: a user's scripts in a real store, invalid ones refused.
 
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -9,6 +10,7 @@ import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { CliError } from "../../src/cli/command.js";
 import { sieveCommand } from "../../src/cli/sieve.js";
+import { makeDataDir, runCli, withTestStore } from "./helpers.js";
 
 async function run(argv: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
   const input = new PassThrough();
@@ -60,5 +62,75 @@ describe("mailroom sieve check", () => {
     assert.equal((await run([])).code, 64);
     assert.equal((await run(["check"])).code, 64);
     assert.equal((await run(["put", "x"])).code, 64);
+  });
+});
+
+describe("mailroom sieve put|activate|list|get|delete", () => {
+  let dataDir: string;
+  let cleanup: () => Promise<void>;
+  const cli = (argv: string[], stdin?: string) => runCli([...argv, "--data-dir", dataDir], { stdin });
+  const lists =
+    'require ["fileinto", "mailbox"];\nif header :contains "list-id" "dev" { fileinto :create "Lists"; }\n';
+
+  before(async () => {
+    ({ dataDir, cleanup } = await makeDataDir());
+    assert.equal((await cli(["domain", "add", "example.org"])).code, 0);
+    assert.equal(
+      (await cli(["user", "add", "alice@example.org", "--password-stdin"], "long password\n")).code,
+      0,
+    );
+  });
+  after(() => cleanup());
+
+  test("put from a file and from stdin, list with the active one marked, get prints the source", async () => {
+    const file = join(dataDir, "lists.sieve");
+    await writeFile(file, lists);
+    const put = await cli(["sieve", "put", "Alice@example.org", "lists", file]);
+    assert.deepEqual([put.code, put.stderr], [0, "script 'lists' of alice@example.org stored\n"]);
+    assert.equal((await cli(["sieve", "put", "alice@example.org", "plain", "-"], "keep;\n")).code, 0);
+    assert.equal((await cli(["sieve", "list", "alice@example.org"])).stdout.toString(), "  lists\n  plain\n");
+    const activate = await cli(["sieve", "activate", "alice@example.org", "lists"]);
+    assert.deepEqual(
+      [activate.code, activate.stderr],
+      [0, "script 'lists' of alice@example.org is active\n"],
+    );
+    assert.equal((await cli(["sieve", "list", "alice@example.org"])).stdout.toString(), "* lists\n  plain\n");
+    assert.equal((await cli(["sieve", "get", "alice@example.org", "lists"])).stdout.toString(), lists);
+    const active = await withTestStore(dataDir, async (store) => {
+      const user = await store.directory.getUser("alice@example.org");
+      assert.ok(user);
+      return store.sieveScripts.getActiveScript(user.id);
+    });
+    assert.deepEqual(active, { name: "lists", source: lists, active: true });
+  });
+
+  test("an invalid script is refused with FILE:LINE:COLUMN and nothing is stored", async () => {
+    const bad = await cli(
+      ["sieve", "put", "alice@example.org", "bad", "-"],
+      'if true {\n  fileinto "Food";\n}\n',
+    );
+    assert.equal(bad.code, 65);
+    assert.match(bad.stdout.toString(), /^-:2:3: .*fileinto/m);
+    assert.equal((await cli(["sieve", "get", "alice@example.org", "bad"])).code, 1);
+    assert.doesNotMatch((await cli(["sieve", "list", "alice@example.org"])).stdout.toString(), /bad/);
+  });
+
+  test("activate --none, delete, and the refusals: unknown user, unknown script, bad name", async () => {
+    assert.equal((await cli(["sieve", "put", "alice@example.org", "gone", "-"], "discard;\n")).code, 0);
+    assert.equal((await cli(["sieve", "activate", "alice@example.org", "gone"])).code, 0);
+    assert.equal((await cli(["sieve", "delete", "alice@example.org", "gone"])).code, 0);
+    assert.doesNotMatch((await cli(["sieve", "list", "alice@example.org"])).stdout.toString(), /\*/);
+    assert.equal((await cli(["sieve", "activate", "alice@example.org", "plain"])).code, 0);
+    assert.equal((await cli(["sieve", "activate", "alice@example.org", "--none"])).code, 0);
+    assert.doesNotMatch((await cli(["sieve", "list", "alice@example.org"])).stdout.toString(), /\*/);
+    const unknownScript = await cli(["sieve", "delete", "alice@example.org", "gone"]);
+    assert.equal(unknownScript.code, 1);
+    assert.match(unknownScript.stderr, /has no Sieve script 'gone'/);
+    const unknownUser = await cli(["sieve", "list", "nobody@example.org"]);
+    assert.equal(unknownUser.code, 1);
+    assert.match(unknownUser.stderr, /there is no user nobody@example\.org/);
+    assert.equal((await cli(["sieve", "activate", "alice@example.org"])).code, 64);
+    assert.equal((await cli(["sieve", "activate", "alice@example.org", "plain", "--none"])).code, 64);
+    assert.equal((await cli(["sieve", "get", "alice@example.org", "a\nb"])).code, 64);
   });
 });

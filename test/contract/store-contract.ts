@@ -19,6 +19,7 @@ import { describeMessagesContract } from "./messages.js";
 import { describeQueueContract } from "./queue.js";
 import { describeQuotasContract } from "./quotas.js";
 import { describeSearchContract } from "./search.js";
+import { describeSieveScriptsContract } from "./sieve-scripts.js";
 import { describeSubmissionsContract } from "./submissions.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeUploadsContract } from "./uploads.js";
@@ -84,6 +85,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeVacationContract(context);
     describeQuotasContract(context);
     describeSearchContract(context);
+    describeSieveScriptsContract(context);
     describeEventsContract(context);
     describeImport(context);
   });

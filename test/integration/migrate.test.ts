@@ -71,6 +71,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     textBody: "Back soon.",
     htmlBody: null,
   };
+  const sieveSource = 'require "fileinto";\nif header :contains "list-id" "dev" { fileinto "Lists"; }\n';
 
   before(async () => {
     // SERVFAIL for the remote domain: a temporary failure, so its entry stays in the queue.
@@ -140,6 +141,9 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
           "bob@example.org": { smtpReply: "250 2.0.0 delivered", delivered: "yes", displayed: "unknown" },
         },
       });
+      await sourceStore.sieveScripts.putScript(bob.id, "old", "keep;");
+      await sourceStore.sieveScripts.putScript(bob.id, "lists", sieveSource);
+      await sourceStore.sieveScripts.activateScript(bob.id, "lists");
     } finally {
       await sourceStore.close();
     }
@@ -191,6 +195,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     assert.match(dry.stdout, /^dry run: nothing was copied/);
     assert.match(dry.stdout, /messages\s+0 new, 0 updated, 4 unchanged, 0 expunged/);
     assert.match(dry.stdout, /bodies\s+0 copied/);
+    assert.match(dry.stdout, /sieve\s+0 copied, 0 removed, 2 unchanged/);
     assert.match(dry.stdout, /subscriptions\s+0 added, 0 removed/);
     assert.match(dry.stdout, /identities\s+0 added, 1 unchanged/);
     assert.match(dry.stdout, /submissions\s+0 added, 1 unchanged/);
@@ -243,6 +248,22 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
       const bob = await pgStore.directory.getUser("bob@example.org");
       assert.ok(bob);
       assert.deepEqual(await pgStore.vacation.getVacation(bob.id), vacation);
+    } finally {
+      await pgStore.close();
+    }
+  });
+
+  test("Sieve scripts are copied with the active mark", async () => {
+    assert.match(first.stdout, /sieve\s+0 copied, 0 removed/);
+    assert.match(second.stdout, /sieve\s+2 copied, 0 removed, 0 unchanged/);
+    const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
+    try {
+      const bob = await pgStore.directory.getUser("bob@example.org");
+      assert.ok(bob);
+      assert.deepEqual(await pgStore.sieveScripts.listScripts(bob.id), [
+        { name: "lists", source: sieveSource, active: true },
+        { name: "old", source: "keep;", active: false },
+      ]);
     } finally {
       await pgStore.close();
     }

@@ -33,6 +33,7 @@ export interface MigrationSummary {
   /** JMAP identities and EmailSubmissions, matched by content: they get new ids in the target. */
   identities: { added: number; unchanged: number };
   submissions: { added: number; unchanged: number };
+  sieveScripts: { copied: number; removed: number; unchanged: number };
   /** Target users the source does not have: left as they are, named so the operator can decide. */
   extraUsers: string[];
 }
@@ -52,6 +53,7 @@ function emptySummary(): MigrationSummary {
     quotas: { copied: 0, unchanged: 0 },
     identities: { added: 0, unchanged: 0 },
     submissions: { added: 0, unchanged: 0 },
+    sieveScripts: { copied: 0, removed: 0, unchanged: 0 },
     extraUsers: [],
   };
 }
@@ -159,6 +161,7 @@ class Mirror {
       await this.subscriptionsOf(user);
       await this.vacationOf(user);
       await this.quotaOf(user);
+      await this.sieveScriptsOf(user);
       await this.accountOf(user);
       await this.identitiesOf(user);
       await this.submissionsOf(user);
@@ -388,6 +391,33 @@ class Mirror {
     }
     this.summary.quotas.copied++;
     if (!this.dryRun && targetUser !== null) await this.target.quotas.setQuota(targetUser.id, limit);
+  }
+
+  /** The user's Sieve scripts, with which one is active; scripts only the target has go. */
+  private async sieveScriptsOf(user: User): Promise<void> {
+    const wanted = await this.source.sieveScripts.listScripts(user.id);
+    const targetUser = await this.target.directory.getUser(user.address);
+    const present = targetUser === null ? [] : await this.target.sieveScripts.listScripts(targetUser.id);
+    const write = !this.dryRun && targetUser !== null;
+    const counts = this.summary.sieveScripts;
+    for (const script of wanted) {
+      const current = present.find((other) => other.name === script.name);
+      if (current !== undefined && isDeepStrictEqual(current, script)) {
+        counts.unchanged++;
+        continue;
+      }
+      counts.copied++;
+      if (write) await this.target.sieveScripts.putScript(targetUser.id, script.name, script.source);
+    }
+    for (const script of present) {
+      if (wanted.some((other) => other.name === script.name)) continue;
+      counts.removed++;
+      if (write) await this.target.sieveScripts.deleteScript(targetUser.id, script.name);
+    }
+    const active = wanted.find((script) => script.active)?.name ?? null;
+    if (write && active !== (present.find((script) => script.active)?.name ?? null)) {
+      await this.target.sieveScripts.activateScript(targetUser.id, active);
+    }
   }
 
   /** `into` is null in a dry run for a mailbox the target does not have yet. */

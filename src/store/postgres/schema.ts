@@ -310,6 +310,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX submissions_user ON submissions (user_id, state);
   CREATE INDEX submissions_message ON submissions (message_id);
   `,
+  // Sieve scripts (store/sieve-scripts.ts, issue 18): each user's scripts by name, one active.
+  `
+  CREATE TABLE sieve_scripts (
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    source text NOT NULL,
+    active boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (user_id, name)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -20,6 +20,7 @@ import { PostgresMessages } from "./messages.js";
 import { PostgresQueue } from "./queue.js";
 import { PostgresQuotas } from "./quotas.js";
 import { PostgresSearchIndex } from "./search-index.js";
+import { PostgresSieveScripts } from "./sieve-scripts.js";
 import { PostgresSubmissions } from "./submissions.js";
 import { PostgresVacation } from "./vacation.js";
 
@@ -35,6 +36,7 @@ export class PostgresStore implements Store {
   readonly submissions: PostgresSubmissions;
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
+  readonly sieveScripts: PostgresSieveScripts;
   readonly quotas: PostgresQuotas;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
@@ -56,6 +58,7 @@ export class PostgresStore implements Store {
     this.submissions = new PostgresSubmissions(this.database);
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
+    this.sieveScripts = new PostgresSieveScripts(this.database);
     this.quotas = new PostgresQuotas(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);

@@ -311,6 +311,18 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX submissions_message ON submissions(message_id);
     `);
   },
+  (db) => {
+    // Sieve scripts (store/sieve-scripts.ts, issue 18): each user's scripts by name, one active.
+    db.exec(`
+      CREATE TABLE sieve_scripts (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, name)
+      ) STRICT, WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -39,6 +39,7 @@ import { SqliteMessages } from "./messages.js";
 import { SqliteQueue } from "./queue.js";
 import { SqliteQuotas } from "./quotas.js";
 import { SqliteSearchIndex } from "./search-index.js";
+import { SqliteSieveScripts } from "./sieve-scripts.js";
 import { SqliteSubmissions } from "./submissions.js";
 import { SqliteVacation } from "./vacation.js";
 
@@ -62,6 +63,7 @@ export class SqliteStore implements Store {
   readonly submissions: SubmissionStore;
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
+  readonly sieveScripts: SqliteSieveScripts;
   readonly quotas: SqliteQuotas;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
@@ -94,6 +96,7 @@ export class SqliteStore implements Store {
     this.submissions = new SqliteSubmissions(this.database);
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
+    this.sieveScripts = new SqliteSieveScripts(this.database);
     this.quotas = new SqliteQuotas(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     this.search = new SqliteSearchIndex(this.database, blobs);
