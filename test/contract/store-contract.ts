@@ -15,6 +15,7 @@ import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
 import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
+import { describePushSubscriptionsContract } from "./push-subscriptions.js";
 import { describeQueueContract } from "./queue.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeUploadsContract } from "./uploads.js";
@@ -74,6 +75,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeUploadsContract(context);
     describeQueueContract(context);
     describeLocksContract(context);
+    describePushSubscriptionsContract(context);
     describeEventsContract(context);
     describeImport(context);
   });

@@ -16,6 +16,7 @@ import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
+import { PostgresPushSubscriptions } from "./push-subscriptions.js";
 import { PostgresQueue } from "./queue.js";
 
 export class PostgresStore implements Store {
@@ -27,6 +28,7 @@ export class PostgresStore implements Store {
   readonly blobs: PostgresBlobs;
   readonly queue: PostgresQueue;
   readonly locks: PostgresLocks;
+  readonly pushSubscriptions: PostgresPushSubscriptions;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
   /** PostgreSQL serves several nodes, so failures are counted where all of them see them. */
@@ -43,6 +45,7 @@ export class PostgresStore implements Store {
     this.blobs = new PostgresBlobs(this.database);
     this.queue = new PostgresQueue(this.database);
     this.locks = new PostgresLocks(this.database);
+    this.pushSubscriptions = new PostgresPushSubscriptions(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);
     this.authFailures = new PostgresAuthFailures(this.database);

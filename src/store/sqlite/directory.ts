@@ -206,6 +206,7 @@ export class SqliteDirectory implements DirectoryStore {
       this.database.run("DELETE FROM mailboxes WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM subscriptions WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM app_tokens WHERE user_id = ?", user.id);
+      this.database.run("DELETE FROM push_subscriptions WHERE user_id = ?", user.id);
       const uploads = this.database
         .all<{ blob_id: string }>("DELETE FROM uploads WHERE user_id = ? RETURNING blob_id", user.id)
         .map((row) => row.blob_id);

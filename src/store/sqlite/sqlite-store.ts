@@ -19,6 +19,7 @@ import type {
   MailboxEvents,
   MailboxStore,
   MessageStore,
+  PushSubscriptionStore,
   QueueStore,
   Store,
 } from "../types.js";
@@ -32,6 +33,7 @@ import { SqliteImports } from "./import.js";
 import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
+import { SqlitePushSubscriptions } from "./push-subscriptions.js";
 import { SqliteQueue } from "./queue.js";
 
 /**
@@ -51,6 +53,7 @@ export class SqliteStore implements Store {
   readonly blobs: BlobStore;
   readonly queue: QueueStore;
   readonly locks: LockStore;
+  readonly pushSubscriptions: PushSubscriptionStore;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
   private readonly database: SqliteDatabase;
@@ -78,6 +81,7 @@ export class SqliteStore implements Store {
     this.emails = new SqliteEmails(this.database);
     this.queue = new SqliteQueue(this.database);
     this.locks = new SqliteLocks(this.database);
+    this.pushSubscriptions = new SqlitePushSubscriptions(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
     void this.sweepOrphanBodies();
