@@ -1,6 +1,7 @@
 // JMAP push subscriptions (RFC 8620 §7.2): where a user's devices asked to be told of state changes.
-// The URL and the encryption keys are kept because every push needs them; the verification code is
-// kept only as a hash, which is all checking the client's answer needs.
+// The URL and the encryption keys are kept because every push needs them. Until the client proves it
+// reads the URL, its verification code is kept only as a hash (all checking the answer needs); the code
+// the client then sets is kept, for PushSubscription/get, as it proves nothing any more.
 
 /** RFC 8291 Web Push encryption keys, base64url as the client gave them. */
 export interface PushKeys {
@@ -23,12 +24,12 @@ export interface NewPushSubscription {
 
 export interface PushSubscriptionRecord extends NewPushSubscription {
   userId: number;
-  /** The client has sent back the verification code; only then is the URL pushed to. */
-  verified: boolean;
+  /** The code the client sent back, which verified the subscription; null until then (no pushes). */
+  verificationCode: string | null;
 }
 
 export interface PushSubscriptionPatch {
-  verified?: true;
+  verificationCode?: string;
   expires?: Date;
   types?: string[] | null;
 }

@@ -37,7 +37,7 @@ export function describePushSubscriptionsContract(context: ContractContext): voi
       const keys = { p256dh: "BPub", auth: "c2VjcmV0" };
       const first = subscription({ keys, types: ["Email", "Mailbox"] });
       const created = await store.pushSubscriptions.createPushSubscription(user.id, first, limits);
-      assert.deepEqual(created, { ...first, userId: user.id, verified: false });
+      assert.deepEqual(created, { ...first, userId: user.id, verificationCode: null });
       const second = subscription({ deviceClientId: "laptop" });
       await store.pushSubscriptions.createPushSubscription(user.id, second, limits);
       const listed = await store.pushSubscriptions.listPushSubscriptions(user.id, NOW);
@@ -55,30 +55,32 @@ export function describePushSubscriptionsContract(context: ContractContext): voi
       );
     });
 
-    test("update verifies, moves the expiry and sets or clears types; only the owner's", async () => {
+    test("update sets the verification code, moves the expiry and sets or clears types; only the owner's", async () => {
       const { user } = await context.freshUser();
       const { user: other } = await context.freshUser();
       const made = subscription({ types: ["Email"] });
       await store.pushSubscriptions.createPushSubscription(user.id, made, limits);
       assert.equal(
-        await store.pushSubscriptions.updatePushSubscription(other.id, made.id, { verified: true }),
+        await store.pushSubscriptions.updatePushSubscription(other.id, made.id, {
+          verificationCode: "code-1",
+        }),
         null,
       );
       assert.equal(
-        await store.pushSubscriptions.updatePushSubscription(user.id, "nope", { verified: true }),
+        await store.pushSubscriptions.updatePushSubscription(user.id, "nope", { verificationCode: "code-1" }),
         null,
       );
       const verified = await store.pushSubscriptions.updatePushSubscription(user.id, made.id, {
-        verified: true,
+        verificationCode: "code-1",
       });
-      assert.equal(verified?.verified, true);
+      assert.equal(verified?.verificationCode, "code-1");
       assert.deepEqual(verified?.types, ["Email"]);
       const sooner = new Date("2026-12-05T00:00:00Z");
       const moved = await store.pushSubscriptions.updatePushSubscription(user.id, made.id, {
         expires: sooner,
         types: null,
       });
-      assert.deepEqual([moved?.verified, moved?.expires, moved?.types], [true, sooner, null]);
+      assert.deepEqual([moved?.verificationCode, moved?.expires, moved?.types], ["code-1", sooner, null]);
       const typed = await store.pushSubscriptions.updatePushSubscription(user.id, made.id, {
         types: ["Mailbox"],
       });
@@ -113,7 +115,9 @@ export function describePushSubscriptionsContract(context: ContractContext): voi
       const soon = new Date(NOW.getTime() + 60_000);
       const expiring = subscription({ expires: soon });
       await store.pushSubscriptions.createPushSubscription(user.id, expiring, limits);
-      await store.pushSubscriptions.updatePushSubscription(user.id, expiring.id, { verified: true });
+      await store.pushSubscriptions.updatePushSubscription(user.id, expiring.id, {
+        verificationCode: "code-1",
+      });
       await store.pushSubscriptions.createPushSubscription(user.id, subscription(), limits);
       await store.pushSubscriptions.createPushSubscription(user.id, subscription(), limits);
       await rejectsWith(

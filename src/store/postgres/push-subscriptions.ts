@@ -16,7 +16,7 @@ interface Row {
   url: string;
   keys: { p256dh: string; auth: string } | null;
   verification_hash: string;
-  verified: boolean;
+  verification_code: string | null;
   expires_at: Date;
   types: string[] | null;
 }
@@ -29,7 +29,7 @@ function toRecord(row: Row): PushSubscriptionRecord {
     url: row.url,
     keys: row.keys,
     verificationHash: row.verification_hash,
-    verified: row.verified,
+    verificationCode: row.verification_code,
     expires: row.expires_at,
     types: row.types,
   };
@@ -60,8 +60,8 @@ export class PostgresPushSubscriptions implements PushSubscriptionStore {
       }
       const inserted = await client.query<Row>(
         `INSERT INTO push_subscriptions
-           (id, user_id, device_client_id, url, keys, verification_hash, verified, expires_at, types)
-           VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8)
+           (id, user_id, device_client_id, url, keys, verification_hash, expires_at, types)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO NOTHING RETURNING *`,
         [
           subscription.id,
@@ -92,7 +92,7 @@ export class PostgresPushSubscriptions implements PushSubscriptionStore {
 
   async listVerifiedPushSubscriptions(now: Date): Promise<PushSubscriptionRecord[]> {
     const rows = await this.database.read<Row>(
-      "SELECT * FROM push_subscriptions WHERE verified AND expires_at > $1 ORDER BY created_at, id",
+      "SELECT * FROM push_subscriptions WHERE verification_code IS NOT NULL AND expires_at > $1 ORDER BY created_at, id",
       [now],
     );
     return rows.map(toRecord);
@@ -105,14 +105,14 @@ export class PostgresPushSubscriptions implements PushSubscriptionStore {
   ): Promise<PushSubscriptionRecord | null> {
     const rows = await this.database.read<Row>(
       `UPDATE push_subscriptions SET
-         verified = verified OR $3,
+         verification_code = coalesce($3, verification_code),
          expires_at = coalesce($4, expires_at),
          types = CASE WHEN $5 THEN $6::jsonb ELSE types END
        WHERE user_id = $1 AND id = $2 RETURNING *`,
       [
         userId,
         id,
-        patch.verified === true,
+        patch.verificationCode ?? null,
         patch.expires ?? null,
         patch.types !== undefined,
         patch.types === undefined || patch.types === null ? null : JSON.stringify(patch.types),

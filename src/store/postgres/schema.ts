@@ -228,7 +228,8 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, hash)
   );
   `,
-  // push_subscriptions: JMAP PushSubscription (RFC 8620 §7.2); the verification code only as a hash.
+  // push_subscriptions: JMAP PushSubscription (RFC 8620 §7.2); the verification code only as a hash
+  // until the client sends it back.
   `
   CREATE TABLE push_subscriptions (
     id text PRIMARY KEY,
@@ -237,7 +238,7 @@ const MIGRATIONS: readonly string[] = [
     url text NOT NULL,
     keys jsonb,
     verification_hash text NOT NULL,
-    verified boolean NOT NULL,
+    verification_code text,
     expires_at timestamptz NOT NULL,
     types jsonb,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp()

@@ -16,7 +16,7 @@ interface Row {
   url: string;
   keys: string | null;
   verification_hash: string;
-  verified: number;
+  verification_code: string | null;
   expires_at: number;
   types: string | null;
 }
@@ -29,7 +29,7 @@ function toRecord(row: Row): PushSubscriptionRecord {
     url: row.url,
     keys: row.keys === null ? null : JSON.parse(row.keys),
     verificationHash: row.verification_hash,
-    verified: row.verified === 1,
+    verificationCode: row.verification_code,
     expires: new Date(row.expires_at),
     types: row.types === null ? null : JSON.parse(row.types),
   };
@@ -61,8 +61,8 @@ export class SqlitePushSubscriptions implements PushSubscriptionStore {
       }
       this.database.run(
         `INSERT INTO push_subscriptions
-           (id, user_id, device_client_id, url, keys, verification_hash, verified, expires_at, types)
-           VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+           (id, user_id, device_client_id, url, keys, verification_hash, expires_at, types)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         subscription.id,
         userId,
         subscription.deviceClientId,
@@ -72,7 +72,7 @@ export class SqlitePushSubscriptions implements PushSubscriptionStore {
         subscription.expires.getTime(),
         subscription.types === null ? null : JSON.stringify(subscription.types),
       );
-      return { ...subscription, userId, verified: false };
+      return { ...subscription, userId, verificationCode: null };
     });
   }
 
@@ -92,7 +92,7 @@ export class SqlitePushSubscriptions implements PushSubscriptionStore {
     return this.database.read(() =>
       this.database
         .all<Row>(
-          "SELECT * FROM push_subscriptions WHERE verified = 1 AND expires_at > ? ORDER BY rowid",
+          "SELECT * FROM push_subscriptions WHERE verification_code IS NOT NULL AND expires_at > ? ORDER BY rowid",
           now.getTime(),
         )
         .map(toRecord),
@@ -113,8 +113,8 @@ export class SqlitePushSubscriptions implements PushSubscriptionStore {
       if (row === undefined) return null;
       const updated = { ...toRecord(row), ...patch };
       this.database.run(
-        "UPDATE push_subscriptions SET verified = ?, expires_at = ?, types = ? WHERE id = ?",
-        updated.verified ? 1 : 0,
+        "UPDATE push_subscriptions SET verification_code = ?, expires_at = ?, types = ? WHERE id = ?",
+        updated.verificationCode,
         updated.expires.getTime(),
         updated.types === null ? null : JSON.stringify(updated.types),
         id,

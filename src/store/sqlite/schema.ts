@@ -219,7 +219,7 @@ const MIGRATIONS: Migration[] = [
   },
   (db) => {
     // push_subscriptions: JMAP PushSubscription (RFC 8620 §7.2); keys and types as JSON, the
-    // verification code only as a hash.
+    // verification code only as a hash until the client sends it back.
     db.exec(`
       CREATE TABLE push_subscriptions (
         id TEXT PRIMARY KEY,
@@ -228,7 +228,7 @@ const MIGRATIONS: Migration[] = [
         url TEXT NOT NULL,
         keys TEXT,
         verification_hash TEXT NOT NULL,
-        verified INTEGER NOT NULL,
+        verification_code TEXT,
         expires_at INTEGER NOT NULL,
         types TEXT
       ) STRICT;
