@@ -6,11 +6,12 @@
 import type { MailboxMessage, Store } from "../store/types.js";
 import { partBlobId } from "./blob-parts.js";
 import { MAIL } from "./capabilities.js";
-import { changesMethod } from "./changes.js";
+import { changesMethod, queryChangesMethod } from "./changes.js";
 import { EMAIL_PROPERTIES, HEADER_PROPERTIES, type ParsedEmail, parseEmail } from "./email/email.js";
 import { GET_DEFAULTS, readEmailArguments } from "./email-arguments.js";
 import {
   type EmailFacts,
+  type EmailQuery,
   type FactAddress,
   type QueryEmail,
   type QuerySource,
@@ -221,6 +222,57 @@ function querySource(
   };
 }
 
+/** Email/query's filter, sort and collapseThreads arguments. */
+function emailQueryOf(args: JsonObject): EmailQuery & { collapseThreads: boolean } {
+  const { filter, sort, collapseThreads } = args;
+  if (collapseThreads !== undefined && collapseThreads !== null && typeof collapseThreads !== "boolean") {
+    throw invalidArguments('"collapseThreads" must be true or false');
+  }
+  return {
+    ...(filter !== undefined ? { filter } : {}),
+    ...(sort !== undefined ? { sort } : {}),
+    collapseThreads: collapseThreads === true,
+  };
+}
+
+/**
+ * The mailbox of a filter with an inMailbox condition at its top: such a query (what a mail client's list
+ * asks) reads only that mailbox's entries.
+ */
+function inMailboxOf(filter: Json | undefined): number | null {
+  return filter !== null &&
+    typeof filter === "object" &&
+    !Array.isArray(filter) &&
+    typeof filter.inMailbox === "string"
+    ? parseMailboxId(filter.inMailbox)
+    : null;
+}
+
+/** Email/query's whole result (before any window) at the account state it was read in. */
+async function queryResult(
+  store: EmailJmapStore & Pick<Store, "mailboxes" | "search">,
+  args: JsonObject,
+  userId: number,
+): Promise<{ ids: string[]; state: number }> {
+  const query = emailQueryOf(args);
+  const { filter } = query;
+  const only = inMailboxOf(filter);
+  const [rows, state] = await Promise.all([
+    store.emails.listEmails(userId, only === null ? undefined : { mailboxId: only }),
+    store.emails.accountState(userId),
+  ]);
+  const emails: QueryEmail[] = rows.map(toQueryEmail);
+  // Threads reach across mailboxes, but only thread-keyword conditions and sorts look beyond the
+  // queried mailbox; a plain mailbox list reads its own entries once.
+  const threadMates =
+    only !== null && readsThreadMates(query)
+      ? (await store.emails.listEmails(userId)).map(toQueryEmail)
+      : emails;
+  const source = querySource(store, rows, { userId, mailboxId: only });
+  const ids = await runEmailQuery(emails, query, source, threadMates);
+  return { ids, state };
+}
+
 export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "search">): Method {
   return {
     capability: MAIL,
@@ -228,19 +280,9 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "se
     writes: false,
     async run(args, context) {
       const window = readWindow(args);
-      const { filter, sort, collapseThreads } = args;
-      if (collapseThreads !== undefined && collapseThreads !== null && typeof collapseThreads !== "boolean") {
-        throw invalidArguments('"collapseThreads" must be true or false');
-      }
+      const { filter, sort, collapseThreads } = emailQueryOf(args);
       const userId = context.account.userId;
-      // A filter that is one mailbox (what a mail client's list asks) reads only that mailbox's entries.
-      const only =
-        filter !== null &&
-        typeof filter === "object" &&
-        !Array.isArray(filter) &&
-        typeof filter.inMailbox === "string"
-          ? parseMailboxId(filter.inMailbox)
-          : null;
+      const only = inMailboxOf(filter);
       if (
         only !== null &&
         isMailboxList(filter as JsonObject, sort) &&
@@ -249,7 +291,7 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "se
       ) {
         const [page, modseq] = await Promise.all([
           store.emails.pageMailbox(userId, only, {
-            collapseThreads: collapseThreads === true,
+            collapseThreads,
             position: window.position,
             limit: window.limit,
           }),
@@ -258,35 +300,17 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "se
         return {
           accountId: context.account.accountId,
           queryState: stateOf(modseq),
-          canCalculateChanges: false,
+          canCalculateChanges: true,
           position: Math.min(window.position, page.total),
           ids: page.emailIds.map(emailIdOf),
           ...(window.calculateTotal ? { total: page.total } : {}),
         };
       }
-      const [rows, modseq] = await Promise.all([
-        store.emails.listEmails(userId, only === null ? undefined : { mailboxId: only }),
-        store.emails.accountState(userId),
-      ]);
-      const query = {
-        ...(filter !== undefined ? { filter } : {}),
-        ...(sort !== undefined ? { sort } : {}),
-        collapseThreads: collapseThreads === true,
-      };
-      const emails: QueryEmail[] = rows.map(toQueryEmail);
-      // Threads reach across mailboxes, but only thread-keyword conditions and sorts look beyond the
-      // queried mailbox; a plain mailbox list reads its own entries once.
-      const threadMates =
-        only !== null && readsThreadMates(query)
-          ? (await store.emails.listEmails(userId)).map(toQueryEmail)
-          : emails;
-      const source = querySource(store, rows, { userId, mailboxId: only });
-      const ids = await runEmailQuery(emails, query, source, threadMates);
+      const { ids, state } = await queryResult(store, args, userId);
       return {
         accountId: context.account.accountId,
-        queryState: stateOf(modseq),
-        // Each answer is computed afresh; Email/queryChanges says so (RFC 8620 §5.6).
-        canCalculateChanges: false,
+        queryState: stateOf(state),
+        canCalculateChanges: true,
         ...applyWindow(ids, window),
       };
     },
@@ -329,15 +353,30 @@ function toQueryEmail(row: MailboxMessage): QueryEmail {
   };
 }
 
-/** RFC 8620 §5.6 lets a server decline: every Email/query answer says canCalculateChanges false. */
-export const emailQueryChanges: Method = {
-  capability: MAIL,
-  needsAccount: true,
-  writes: false,
-  async run() {
-    throw new MethodError(
-      "cannotCalculateChanges",
-      "this server does not keep query results; run Email/query again",
-    );
-  },
-};
+/**
+ * Email/queryChanges (RFC 8620 §5.6): every email changed since the old state counts as changed. When
+ * threads count (collapseThreads, or a thread-keyword filter or sort), an email's place can move
+ * because a thread mate changed, so every email of a changed thread counts as changed.
+ */
+export function emailQueryChanges(store: EmailJmapStore & Pick<Store, "mailboxes" | "search">): Method {
+  return queryChangesMethod({
+    type: "Email",
+    result: (args, userId) => queryResult(store, args, userId),
+    async changed(args, userId, since) {
+      const changed = new Set<string>();
+      const emails = await store.emails.emailChanges(userId, since);
+      const changedEmails = [...emails.created, ...emails.updated, ...emails.destroyed];
+      for (const id of changedEmails) changed.add(emailIdOf(id));
+      const query = emailQueryOf(args);
+      if (query.collapseThreads || readsThreadMates(query)) {
+        const threadChanges = await store.emails.threadChanges(userId, since);
+        const threads = new Set([...threadChanges.created, ...threadChanges.updated]);
+        const all = await store.emails.listEmails(userId);
+        const touched = new Set(changedEmails);
+        for (const row of all) if (touched.has(row.emailId)) threads.add(row.threadId);
+        for (const row of all) if (threads.has(row.threadId)) changed.add(emailIdOf(row.emailId));
+      }
+      return changed;
+    },
+  });
+}

@@ -38,6 +38,8 @@ export type MethodErrorType =
   | "unsupportedSort"
   | "anchorNotFound"
   | "cannotCalculateChanges"
+  // RFC 8620 §5.6: a /queryChanges with more changes than maxChanges.
+  | "tooManyChanges"
   | "stateMismatch";
 
 /** Thrown by a method (or the dispatcher for it): becomes ["error", {type, description}, callId]. */

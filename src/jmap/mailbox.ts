@@ -1,11 +1,11 @@
-// Mailbox/get, Mailbox/query and Mailbox/changes (RFC 8621 §2) over the store's mailboxes part. The
+// Mailbox/get, Mailbox/query, Mailbox/queryChanges and Mailbox/changes (RFC 8621 §2) over the store's mailboxes part. The
 // state is the account's (ids.ts): every change to a mailbox or the messages in it raises it.
 
 import type { Mailbox, MailboxStatus, SpecialUse, Store } from "../store/types.js";
 import { MAIL } from "./capabilities.js";
-import { changesMethod } from "./changes.js";
+import { changesMethod, queryChangesMethod } from "./changes.js";
 import { invalidArguments, MethodError } from "./errors.js";
-import { mailboxIdOf, stateOf } from "./ids.js";
+import { mailboxIdOf, parseState, stateOf } from "./ids.js";
 import { applyWindow, readWindow } from "./query-window.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
@@ -309,39 +309,69 @@ function asTree(views: MailboxView[], compare: Compare): MailboxView[] {
   return out;
 }
 
+/** Mailbox/query's whole result (before any window) and the state it was read at. */
+async function queryResult(
+  store: MailboxJmapStore,
+  args: JsonObject,
+  userId: number,
+): Promise<{ ids: string[]; state: string }> {
+  const matches = filterOf(args.filter);
+  const compare = sortOf(args.sort);
+  const loaded = await load(store, userId);
+  const all = views(loaded);
+  let kept: MailboxView[];
+  if (args.filterAsTree === true) {
+    // A mailbox is kept only when it and every ancestor match (RFC 8621 §2.3 filterAsTree).
+    const byId = new Map(all.map((view) => [view.mailbox.id, view]));
+    const passes = (view: MailboxView): boolean =>
+      matches(view) && (view.parent === null || passes(byId.get(view.parent.id) as MailboxView));
+    kept = all.filter(passes);
+  } else {
+    kept = all.filter(matches);
+  }
+  const ordered = args.sortAsTree === true ? asTree(kept, compare) : [...kept].sort(compare);
+  return { ids: ordered.map((view) => mailboxIdOf(view.mailbox)), state: loaded.state };
+}
+
 export function mailboxQuery(store: MailboxJmapStore): Method {
   return {
     capability: MAIL,
     needsAccount: true,
     writes: false,
     async run(args: JsonObject, context: MethodContext): Promise<JsonObject> {
-      const matches = filterOf(args.filter);
-      const compare = sortOf(args.sort);
       const window = readWindow(args);
-
-      const loaded = await load(store, context.account.userId);
-      const all = views(loaded);
-      let kept: MailboxView[];
-      if (args.filterAsTree === true) {
-        // A mailbox is kept only when it and every ancestor match (RFC 8621 §2.3 filterAsTree).
-        const byId = new Map(all.map((view) => [view.mailbox.id, view]));
-        const passes = (view: MailboxView): boolean =>
-          matches(view) && (view.parent === null || passes(byId.get(view.parent.id) as MailboxView));
-        kept = all.filter(passes);
-      } else {
-        kept = all.filter(matches);
-      }
-      const ordered = args.sortAsTree === true ? asTree(kept, compare) : [...kept].sort(compare);
-      const ids = ordered.map((view) => mailboxIdOf(view.mailbox));
-
+      const { ids, state } = await queryResult(store, args, context.account.userId);
       return {
         accountId: context.account.accountId,
-        queryState: loaded.state,
-        canCalculateChanges: false,
+        queryState: state,
+        canCalculateChanges: true,
         ...applyWindow(ids, window),
       };
     },
   };
+}
+
+/**
+ * Mailbox/queryChanges (RFC 8620 §5.6). A mailbox's name and parent come from the names of the others
+ * (placeOf), and a tree query places it by its ancestors, so when a mailbox came or went, or the query
+ * is a tree, every mailbox counts as changed; otherwise only those updated since.
+ */
+export function mailboxQueryChanges(store: MailboxJmapStore): Method {
+  return queryChangesMethod({
+    type: "Mailbox",
+    async result(args, userId) {
+      const { ids, state } = await queryResult(store, args, userId);
+      return { ids, state: parseState(state) as number };
+    },
+    async changed(args, userId, since, result) {
+      const changes = await store.emails.mailboxChanges(userId, since);
+      const cameOrWent = [...changes.created, ...changes.destroyed];
+      const changed = new Set([...changes.updated, ...cameOrWent].map((id) => mailboxIdOf({ id })));
+      const tree = args.sortAsTree === true || args.filterAsTree === true;
+      if (cameOrWent.length > 0 || (tree && changed.size > 0)) for (const id of result) changed.add(id);
+      return changed;
+    },
+  });
 }
 
 export function mailboxChanges(store: MailboxJmapStore): Method {

@@ -9,7 +9,7 @@ import { emailChanges, emailGet, emailQuery, emailQueryChanges } from "./email-m
 import { emailParse } from "./email-parse.js";
 import { emailSet } from "./email-set.js";
 import { identityChanges, identityGet, identitySet } from "./identity.js";
-import { mailboxChanges, mailboxGet, mailboxQuery } from "./mailbox.js";
+import { mailboxChanges, mailboxGet, mailboxQuery, mailboxQueryChanges } from "./mailbox.js";
 import { mailboxSet } from "./mailbox-set.js";
 import { searchSnippetGet } from "./search-snippet.js";
 import {
@@ -68,12 +68,13 @@ export function jmapMethods(
     ["Blob/copy", blobCopy(store, limits.maxObjectsInSet)],
     ["Mailbox/get", mailboxGet(store, limits.maxObjectsInGet)],
     ["Mailbox/query", mailboxQuery(store)],
+    ["Mailbox/queryChanges", mailboxQueryChanges(store)],
     ["Mailbox/changes", mailboxChanges(store)],
     ["Mailbox/set", mailboxSet(store, limits.maxObjectsInSet)],
     ["Email/get", emailGet(store, limits.maxObjectsInGet)],
     ["Email/changes", emailChanges(store)],
     ["Email/query", emailQuery(store)],
-    ["Email/queryChanges", emailQueryChanges],
+    ["Email/queryChanges", emailQueryChanges(store)],
     ["Email/parse", emailParse(store, limits.maxObjectsInGet)],
     ["Email/set", emailSet(store, limits.maxObjectsInSet)],
     ["Email/copy", emailCopy(limits.maxObjectsInSet)],

@@ -17,6 +17,7 @@ import type { ImportStore } from "./imports.js";
 import type { LockStore } from "./locks.js";
 import type { MailboxStore } from "./mailboxes.js";
 import type { MessageStore } from "./messages.js";
+import type { PushSubscriptionStore } from "./push-subscriptions.js";
 import type { QueueStore } from "./queue.js";
 import type { QuotaStore } from "./quotas.js";
 import type { SearchIndex } from "./search-index.js";
@@ -47,6 +48,8 @@ export interface Store {
   readonly locks: LockStore;
   /** What committed changes did, for IDLE and selected mailboxes. */
   readonly events: MailboxEvents;
+  /** JMAP push subscriptions (RFC 8620 §7.2). */
+  readonly pushSubscriptions: PushSubscriptionStore;
   /** What `mailroom migrate` writes with. */
   readonly imports: ImportStore;
   /** Failures counted across the nodes of a cluster; absent where one node counts in memory. */
@@ -75,6 +78,7 @@ export type * from "./locks.js";
 export type * from "./mailboxes.js";
 export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
+export type * from "./push-subscriptions.js";
 export type * from "./queue.js";
 export type * from "./quotas.js";
 export type * from "./search-index.js";

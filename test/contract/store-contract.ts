@@ -16,6 +16,7 @@ import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
 import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
+import { describePushSubscriptionsContract } from "./push-subscriptions.js";
 import { describeQueueContract } from "./queue.js";
 import { describeQuotasContract } from "./quotas.js";
 import { describeSearchContract } from "./search.js";
@@ -86,6 +87,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeQuotasContract(context);
     describeSearchContract(context);
     describeSieveScriptsContract(context);
+    describePushSubscriptionsContract(context);
     describeEventsContract(context);
     describeImport(context);
   });

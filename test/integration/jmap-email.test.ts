@@ -318,9 +318,10 @@ for (const backend of await integrationBackends()) {
         [string, Loose],
       ];
       const since = before.state as string;
-      const [[, listed]] = (await api([
+      const [[, listed], [, mailboxesListed]] = (await api([
         ["Email/query", { accountId, sort: [{ property: "subject" }] }, "q"],
-      ])) as [[string, Loose]];
+        ["Mailbox/query", { accountId, sort: [{ property: "name" }] }, "mq"],
+      ])) as [[string, Loose], [string, Loose]];
       const ids = listed.ids as string[];
       const client = await imap();
       try {
@@ -345,9 +346,38 @@ for (const backend of await integrationBackends()) {
         ],
         ["Email/changes", { accountId, sinceState: "s999999" }, "future"],
         ["Email/changes", { accountId, sinceState: "not-a-state" }, "bad"],
-        ["Email/queryChanges", { accountId, sinceQueryState: since }, "qc"],
+        [
+          "Email/queryChanges",
+          {
+            accountId,
+            sinceQueryState: listed.queryState,
+            sort: [{ property: "subject" }],
+            calculateTotal: true,
+          },
+          "qc",
+        ],
+        ["Email/query", { accountId, sort: [{ property: "subject" }] }, "now"],
+        ["Email/queryChanges", { accountId, sinceQueryState: "s999999" }, "qcFuture"],
+        [
+          "Email/queryChanges",
+          { accountId, sinceQueryState: listed.queryState, sort: [{ property: "subject" }], maxChanges: 2 },
+          "qcMax",
+        ],
+        [
+          "Email/queryChanges",
+          { accountId, sinceQueryState: listed.queryState, sort: [{ property: "subject" }], upToId: ids[0] },
+          "qcUpTo",
+        ],
+        [
+          "Mailbox/queryChanges",
+          { accountId, sinceQueryState: mailboxesListed.queryState, sort: [{ property: "name" }] },
+          "mqc",
+        ],
+        ["Mailbox/query", { accountId, sort: [{ property: "name" }] }, "mqNow"],
       ]);
-      const [changes, mailboxChanges, updated, future, bad, queryChanges] = responses as Loose[];
+      const [changes, mailboxChanges, updated, future, bad, queryChanges, now, qcFuture, ...more] =
+        responses as Loose[];
+      const [qcMax, qcUpTo, mailboxQueryChanges, mailboxesNow] = more;
       assert.equal(changes?.[1].oldState, since);
       assert.notEqual(changes?.[1].newState, since);
       assert.equal(changes?.[1].updated.length, 1, JSON.stringify(changes));
@@ -360,7 +390,28 @@ for (const backend of await integrationBackends()) {
       assert.equal(mailboxChanges?.[1].updatedProperties, null);
       assert.equal(future?.[1].type, "cannotCalculateChanges");
       assert.equal(bad?.[1].type, "cannotCalculateChanges");
-      assert.equal(queryChanges?.[1].type, "cannotCalculateChanges");
+      // RFC 8620 §5.6: the old result with removed dropped and added spliced in is the new result.
+      assert.equal(listed.canCalculateChanges, true);
+      const applied = ids.filter((id) => !queryChanges?.[1].removed.includes(id));
+      for (const { id, index } of queryChanges?.[1].added ?? []) applied.splice(index, 0, id);
+      assert.deepEqual(applied, now?.[1].ids, JSON.stringify(queryChanges));
+      assert.equal(queryChanges?.[1].newQueryState, now?.[1].queryState);
+      assert.equal(queryChanges?.[1].total, now?.[1].ids.length);
+      assert.ok(queryChanges?.[1].removed.includes(changes?.[1].destroyed[0]));
+      assert.equal(qcFuture?.[1].type, "cannotCalculateChanges");
+      // Two removed and one added back: more than maxChanges 2.
+      assert.deepEqual([qcMax?.[0], qcMax?.[1].type], ["error", "tooManyChanges"]);
+      assert.deepEqual(qcUpTo?.[1].added, queryChanges?.[1].added);
+      // The INBOX's counts changed; its place did not.
+      assert.equal(mailboxesListed.canCalculateChanges, true);
+      assert.deepEqual(mailboxQueryChanges?.[1].removed, [mailboxChanges?.[1].updated[0]]);
+      assert.deepEqual(mailboxQueryChanges?.[1].added, [
+        {
+          id: mailboxChanges?.[1].updated[0],
+          index: mailboxesNow?.[1].ids.indexOf(mailboxChanges?.[1].updated[0]),
+        },
+      ]);
+      assert.equal(mailboxQueryChanges?.[1].newQueryState, mailboxesNow?.[1].queryState);
       const [[, gone]] = (await api([
         ["Email/get", { accountId, ids: [changes?.[1].destroyed[0], "Enope"] }, "x"],
       ])) as [[string, Loose]];

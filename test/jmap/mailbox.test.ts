@@ -4,9 +4,15 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type MailboxJmapStore, mailboxGet, mailboxQuery } from "../../src/jmap/mailbox.js";
+import {
+  type MailboxJmapStore,
+  mailboxGet,
+  mailboxQuery,
+  mailboxQueryChanges,
+} from "../../src/jmap/mailbox.js";
+import { applyQueryChanges } from "../../src/jmap/query-changes.js";
 import type { JsonObject } from "../../src/jmap/types.js";
-import type { Mailbox, MailboxStatus, SpecialUse } from "../../src/store/types.js";
+import type { Changes, Mailbox, MailboxStatus, SpecialUse } from "../../src/store/types.js";
 import { mailboxRow, methodContext } from "./fixtures.js";
 
 const context = methodContext();
@@ -17,6 +23,8 @@ function fakeStore() {
   const subscriptions = new Set<string>();
   const entries = new Map<number, Array<{ threadId: number; flags: string[] }>>();
   const account = { modseq: 1 };
+  /** What mailboxChanges answers, whatever the state asked about. */
+  const changes: Changes = { created: [], updated: [], destroyed: [], newState: 1, hasMoreChanges: false };
   const add = (id: number, name: string, specialUse: SpecialUse | null = null, messages = 0, unseen = 0) => {
     // Each email its own thread, the first `unseen` of them unread.
     entries.set(
@@ -38,11 +46,12 @@ function fakeStore() {
     },
     emails: {
       accountState: async () => account.modseq,
+      mailboxChanges: async () => changes,
       listEmails: async (_userId: number, filter: { mailboxId: number }) =>
         entries.get(filter.mailboxId) ?? [],
     },
   } as unknown as MailboxJmapStore;
-  return { store, rows, statuses, subscriptions, add, account, entries };
+  return { store, rows, statuses, subscriptions, add, account, entries, changes };
 }
 
 function standard() {
@@ -179,7 +188,46 @@ describe("Mailbox/query", () => {
     assert.deepEqual([anchored.ids, anchored.position], [["M3", "M4", "M5"], 2]);
     await assert.rejects(query(fake, { anchor: "M99" }), { type: "anchorNotFound" });
     await assert.rejects(query(fake, { limit: -1 }), { type: "invalidArguments" });
-    assert.equal((await query(fake)).canCalculateChanges, false);
+    assert.equal((await query(fake)).canCalculateChanges, true);
     assert.equal(typeof (await query(fake)).queryState, "string");
+  });
+});
+
+describe("Mailbox/queryChanges", () => {
+  const queryChanges = (fake: ReturnType<typeof fakeStore>, args: JsonObject) =>
+    mailboxQueryChanges(fake.store).run({ accountId: "A7", ...args }, context);
+  const byName = { sort: [{ property: "name" }] };
+
+  test("a renamed mailbox moves; the others stay", async () => {
+    const fake = standard();
+    const before = await query(fake, byName);
+    (fake.rows[1] as Mailbox).name = "Archive"; // was Sent
+    fake.account.modseq = 2;
+    fake.changes.updated.push(2);
+    const after = await query(fake, byName);
+    const answer = await queryChanges(fake, { ...byName, sinceQueryState: before.queryState as string });
+    assert.deepEqual(answer.removed, ["M2"]);
+    assert.deepEqual(applyQueryChanges(before.ids as string[], answer as never), after.ids);
+    assert.equal(answer.newQueryState, after.queryState);
+  });
+
+  test("a mailbox that came or went, or a tree query, counts every mailbox as changed", async () => {
+    const fake = standard();
+    const tree = { ...byName, sortAsTree: true };
+    const before = await query(fake, tree);
+    fake.add(8, "Lists"); // now the parent of "Lists/node", whose name becomes "node"
+    fake.changes.created.push(8);
+    const answer = await queryChanges(fake, { ...tree, sinceQueryState: before.queryState as string });
+    assert.equal((answer.removed as string[]).length, 8);
+    assert.deepEqual(
+      applyQueryChanges(before.ids as string[], answer as never),
+      (await query(fake, tree)).ids,
+    );
+    await assert.rejects(
+      queryChanges(fake, { sinceQueryState: before.queryState as string, maxChanges: 2 }),
+      {
+        type: "tooManyChanges",
+      },
+    );
   });
 });

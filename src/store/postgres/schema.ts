@@ -320,6 +320,24 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, name)
   );
   `,
+  // push_subscriptions: JMAP PushSubscription (RFC 8620 §7.2); the verification code only as a hash
+  // until the client sends it back.
+  `
+  CREATE TABLE push_subscriptions (
+    id text PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    device_client_id text NOT NULL,
+    url text NOT NULL,
+    keys jsonb,
+    verification_hash text NOT NULL,
+    verification_code text,
+    expires_at timestamptz NOT NULL,
+    types jsonb,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  );
+  CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
+  CREATE INDEX push_subscriptions_expiry ON push_subscriptions (expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

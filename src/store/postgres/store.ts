@@ -17,6 +17,7 @@ import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
+import { PostgresPushSubscriptions } from "./push-subscriptions.js";
 import { PostgresQueue } from "./queue.js";
 import { PostgresQuotas } from "./quotas.js";
 import { PostgresSearchIndex } from "./search-index.js";
@@ -38,6 +39,7 @@ export class PostgresStore implements Store {
   readonly vacation: PostgresVacation;
   readonly sieveScripts: PostgresSieveScripts;
   readonly quotas: PostgresQuotas;
+  readonly pushSubscriptions: PostgresPushSubscriptions;
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
   readonly search: PostgresSearchIndex;
@@ -60,6 +62,7 @@ export class PostgresStore implements Store {
     this.vacation = new PostgresVacation(this.database);
     this.sieveScripts = new PostgresSieveScripts(this.database);
     this.quotas = new PostgresQuotas(this.database);
+    this.pushSubscriptions = new PostgresPushSubscriptions(this.database);
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);
     this.search = new PostgresSearchIndex(this.database);

@@ -208,6 +208,7 @@ export class SqliteDirectory implements DirectoryStore {
       this.database.run("DELETE FROM identities WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM submissions WHERE user_id = ?", user.id);
       this.database.run("DELETE FROM app_tokens WHERE user_id = ?", user.id);
+      this.database.run("DELETE FROM push_subscriptions WHERE user_id = ?", user.id);
       const uploads = this.database
         .all<{ blob_id: string }>("DELETE FROM uploads WHERE user_id = ? RETURNING blob_id", user.id)
         .map((row) => row.blob_id);

@@ -323,6 +323,25 @@ const MIGRATIONS: Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `);
   },
+  (db) => {
+    // push_subscriptions: JMAP PushSubscription (RFC 8620 §7.2); keys and types as JSON, the
+    // verification code only as a hash until the client sends it back.
+    db.exec(`
+      CREATE TABLE push_subscriptions (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        device_client_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        keys TEXT,
+        verification_hash TEXT NOT NULL,
+        verification_code TEXT,
+        expires_at INTEGER NOT NULL,
+        types TEXT
+      ) STRICT;
+      CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
+      CREATE INDEX push_subscriptions_expiry ON push_subscriptions(expires_at);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -20,6 +20,7 @@ import type {
   MailboxEvents,
   MailboxStore,
   MessageStore,
+  PushSubscriptionStore,
   QueueStore,
   SearchIndex,
   Store,
@@ -36,6 +37,7 @@ import { SqliteImports } from "./import.js";
 import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
+import { SqlitePushSubscriptions } from "./push-subscriptions.js";
 import { SqliteQueue } from "./queue.js";
 import { SqliteQuotas } from "./quotas.js";
 import { SqliteSearchIndex } from "./search-index.js";
@@ -65,6 +67,7 @@ export class SqliteStore implements Store {
   readonly vacation: SqliteVacation;
   readonly sieveScripts: SqliteSieveScripts;
   readonly quotas: SqliteQuotas;
+  readonly pushSubscriptions: PushSubscriptionStore;
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
   readonly search: SearchIndex;
@@ -98,6 +101,7 @@ export class SqliteStore implements Store {
     this.vacation = new SqliteVacation(this.database);
     this.sieveScripts = new SqliteSieveScripts(this.database);
     this.quotas = new SqliteQuotas(this.database);
+    this.pushSubscriptions = new SqlitePushSubscriptions(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     this.search = new SqliteSearchIndex(this.database, blobs);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
