@@ -26,6 +26,7 @@ import type { Problem } from "./problem.js";
 import { problem } from "./problem.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { rawResponse, sendJson, sendProblem } from "./respond.js";
+import { serveStatic, staticPathOf } from "./static.js";
 import { createWebSocketEndpoint } from "./websocket.js";
 
 const REALM = 'realm="mailroom"';
@@ -243,6 +244,14 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const file = staticPathOf(
+      request.method ?? "GET",
+      new URL(request.url ?? "/", "http://localhost").pathname,
+    );
+    if (file !== null && rateLimiter.take(infoOf(request).remoteAddress) === 0) {
+      request.resume();
+      return serveStatic(request, response, file);
+    }
     const admission = await admit(request);
     if (admission.kind === "refused") {
       request.resume();

@@ -1,0 +1,234 @@
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { type EmailFull, type EmailSummary, Jmap, type Mailbox } from "./jmap.js";
+import { sanitizedHtml, textDocument } from "./message.js";
+
+const PAGE = 50;
+const SUMMARY = ["id", "blobId", "from", "subject", "preview", "receivedAt", "keywords", "mailboxIds"];
+
+export function App() {
+  const [jmap, setJmap] = useState<Jmap | null>(null);
+  return jmap ? <Mail jmap={jmap} logout={() => setJmap(null)} /> : <Login onLogin={setJmap} />;
+}
+
+function Login({ onLogin }: { onLogin: (jmap: Jmap) => void }) {
+  const [error, setError] = useState("");
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    try {
+      onLogin(await Jmap.login(String(form.get("username")), String(form.get("password"))));
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <form class="login" onSubmit={submit}>
+      <h1>mailroom</h1>
+      <input name="username" placeholder="address" autocomplete="username" required />
+      <input name="password" type="password" placeholder="password or app password" required />
+      <button type="submit">Log in</button>
+      {error && <p class="error">{error}</p>}
+    </form>
+  );
+}
+
+function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
+  const [mailboxes, setMailboxes] = useState<Mailbox[]>([]);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [emails, setEmails] = useState<EmailSummary[]>([]);
+  const [total, setTotal] = useState(0);
+  const [limit, setLimit] = useState(PAGE);
+  const [open, setOpen] = useState<EmailFull | null>(null);
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => jmap.push(() => setTick((n) => n + 1)), [jmap]);
+
+  useEffect(() => {
+    jmap
+      .call([["Mailbox/get", { ids: null }]])
+      .then(([result]) => {
+        const list = ((result?.list ?? []) as Mailbox[]).sort(
+          (a, b) => a.sortOrder - b.sortOrder || a.name.localeCompare(b.name),
+        );
+        setMailboxes(list);
+        setSelected((current) => current ?? list.find((m) => m.role === "inbox")?.id ?? list[0]?.id ?? null);
+      })
+      .catch(() => {});
+  }, [jmap, tick]);
+
+  useEffect(() => {
+    if (selected === null) return;
+    jmap
+      .call([
+        [
+          "Email/query",
+          {
+            filter: { inMailbox: selected },
+            sort: [{ property: "receivedAt", isAscending: false }],
+            limit,
+            calculateTotal: true,
+          },
+        ],
+        ["Email/get", { "#ids": { resultOf: "0", name: "Email/query", path: "/ids" }, properties: SUMMARY }],
+      ])
+      .then(([query, get]) => {
+        setTotal(Number(query?.total ?? 0));
+        setEmails((get?.list ?? []) as EmailSummary[]);
+      })
+      .catch(() => {});
+  }, [jmap, selected, limit, tick]);
+
+  const setKeyword = useCallback(
+    async (id: string, keyword: string, on: boolean) => {
+      await jmap.call([["Email/set", { update: { [id]: { [`keywords/${keyword}`]: on ? true : null } } }]]);
+      setOpen((current) =>
+        current && current.id === id
+          ? { ...current, keywords: { ...current.keywords, [keyword]: on } }
+          : current,
+      );
+      setTick((n) => n + 1);
+    },
+    [jmap],
+  );
+
+  const show = async (id: string) => {
+    const [result] = await jmap.call([
+      [
+        "Email/get",
+        {
+          ids: [id],
+          properties: [...SUMMARY, "htmlBody", "textBody", "attachments", "bodyValues"],
+          fetchHTMLBodyValues: true,
+          fetchTextBodyValues: true,
+        },
+      ],
+    ]);
+    const email = ((result?.list ?? []) as EmailFull[])[0];
+    if (!email) return;
+    setOpen(email);
+    if (!email.keywords.$seen) await setKeyword(id, "$seen", true);
+  };
+
+  return (
+    <div class="layout">
+      <nav>
+        <div class="toolbar">
+          <button type="button" onClick={logout}>
+            Log out
+          </button>
+        </div>
+        <ul>
+          {mailboxes.map((mailbox) => (
+            <li
+              key={mailbox.id}
+              class={mailbox.id === selected ? "selected" : ""}
+              data-role={mailbox.role ?? ""}
+            >
+              <button
+                type="button"
+                class="row"
+                onClick={() => {
+                  setSelected(mailbox.id);
+                  setLimit(PAGE);
+                  setOpen(null);
+                }}
+              >
+                {mailbox.name}
+                {mailbox.role && <span class="role">{mailbox.role}</span>}
+                {mailbox.unreadEmails > 0 && <span class="count">{mailbox.unreadEmails}</span>}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <section class="list">
+        <ul>
+          {emails.map((email) => (
+            <li
+              key={email.id}
+              data-id={email.id}
+              class={`${email.keywords.$seen ? "" : "unread"} ${open?.id === email.id ? "selected" : ""}`}
+            >
+              <button type="button" class="row" onClick={() => show(email.id)}>
+                <div class="from">
+                  {email.keywords.$flagged && <span class="flagged">★ </span>}
+                  {sender(email)}
+                  <span class="date"> · {new Date(email.receivedAt).toLocaleString()}</span>
+                </div>
+                <div class="subject">{email.subject ?? "(no subject)"}</div>
+                <div class="preview">{email.preview}</div>
+              </button>
+            </li>
+          ))}
+        </ul>
+        {emails.length < total && (
+          <button type="button" onClick={() => setLimit((n) => n + PAGE)}>
+            More
+          </button>
+        )}
+      </section>
+      {open ? <Reader jmap={jmap} email={open} setKeyword={setKeyword} /> : <section />}
+    </div>
+  );
+}
+
+function sender(email: EmailSummary): string {
+  const from = email.from?.[0];
+  return from ? from.name || from.email : "(unknown sender)";
+}
+
+function Reader({
+  jmap,
+  email,
+  setKeyword,
+}: {
+  jmap: Jmap;
+  email: EmailFull;
+  setKeyword: (id: string, keyword: string, on: boolean) => Promise<void>;
+}) {
+  const html = email.htmlBody.find((part) => part.type === "text/html");
+  const doc = html?.partId
+    ? sanitizedHtml(email.bodyValues[html.partId]?.value ?? "")
+    : textDocument(email.textBody.map((part) => email.bodyValues[part.partId ?? ""]?.value ?? "").join("\n"));
+  const flagged = Boolean(email.keywords.$flagged);
+  const save = async (part: EmailFull["attachments"][number]) => {
+    if (!part.blobId) return;
+    const name = part.name ?? "attachment";
+    const url = URL.createObjectURL(await jmap.download(part.blobId, name, part.type));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    link.click();
+    URL.revokeObjectURL(url);
+  };
+  return (
+    <section class="reader">
+      <div class="toolbar">
+        <button type="button" onClick={() => setKeyword(email.id, "$flagged", !flagged)}>
+          {flagged ? "Unflag" : "Flag"}
+        </button>
+        <button type="button" onClick={() => setKeyword(email.id, "$seen", false)}>
+          Mark unread
+        </button>
+      </div>
+      <header>
+        <h2>{email.subject ?? "(no subject)"}</h2>
+        <div class="from">{sender(email)}</div>
+        {email.attachments.length > 0 && (
+          <ul class="attachments">
+            {email.attachments.map((part) => (
+              <li key={part.partId}>
+                <button type="button" class="link" onClick={() => save(part)}>
+                  {part.name ?? "attachment"}
+                </button>{" "}
+                ({Math.ceil(part.size / 1024)} KB)
+              </li>
+            ))}
+          </ul>
+        )}
+      </header>
+      {/* No allow-scripts: the message can run nothing; no allow-same-origin: it cannot reach us. */}
+      <iframe title="message" sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc={doc} />
+    </section>
+  );
+}

@@ -1,0 +1,122 @@
+// A small JMAP client (RFC 8620, RFC 8621): the session, method calls, download URLs and push.
+// The credentials live in this object only; logging out drops it.
+
+export interface Mailbox {
+  id: string;
+  name: string;
+  role: string | null;
+  unreadEmails: number;
+  totalEmails: number;
+  sortOrder: number;
+}
+
+export interface EmailSummary {
+  id: string;
+  blobId: string;
+  from: { name: string | null; email: string }[] | null;
+  subject: string | null;
+  preview: string;
+  receivedAt: string;
+  keywords: Record<string, boolean>;
+  mailboxIds: Record<string, boolean>;
+}
+
+export interface BodyPart {
+  partId: string | null;
+  blobId: string | null;
+  type: string;
+  name: string | null;
+  size: number;
+}
+
+export interface EmailFull extends EmailSummary {
+  htmlBody: BodyPart[];
+  textBody: BodyPart[];
+  attachments: BodyPart[];
+  bodyValues: Record<string, { value: string }>;
+}
+
+const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"];
+
+export class Jmap {
+  private constructor(
+    private readonly auth: string,
+    private readonly session: {
+      apiUrl: string;
+      downloadUrl: string;
+      eventSourceUrl: string;
+      primaryAccounts: Record<string, string>;
+    },
+  ) {}
+
+  readonly accountId = (): string => this.session.primaryAccounts["urn:ietf:params:jmap:mail"] ?? "";
+
+  static async login(username: string, password: string): Promise<Jmap> {
+    const bytes = new TextEncoder().encode(`${username}:${password}`);
+    const auth = `Basic ${btoa(String.fromCharCode(...bytes))}`;
+    const response = await fetch("/.well-known/jmap", { headers: { Authorization: auth } });
+    if (response.status === 401) throw new Error("wrong address or password");
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    return new Jmap(auth, await response.json());
+  }
+
+  async call(calls: [string, Record<string, unknown>][]): Promise<Record<string, unknown>[]> {
+    const accountId = this.accountId();
+    const response = await fetch(this.session.apiUrl, {
+      method: "POST",
+      headers: { Authorization: this.auth, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        using: USING,
+        methodCalls: calls.map(([name, args], i) => [name, { accountId, ...args }, String(i)]),
+      }),
+    });
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    const body = (await response.json()) as { methodResponses: [string, Record<string, unknown>][] };
+    return body.methodResponses.map(([name, args]) => {
+      if (name === "error") throw new Error(`JMAP error: ${String(args.type)}`);
+      return args;
+    });
+  }
+
+  /** Download through the session's template (RFC 8620 §6.2), fetched with our credentials. */
+  async download(blobId: string, name: string, type: string): Promise<Blob> {
+    const url = this.session.downloadUrl
+      .replace("{accountId}", encodeURIComponent(this.accountId()))
+      .replace("{blobId}", encodeURIComponent(blobId))
+      .replace("{name}", encodeURIComponent(name))
+      .replace("{type}", encodeURIComponent(type));
+    const response = await fetch(url, { headers: { Authorization: this.auth } });
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    return response.blob();
+  }
+
+  /**
+   * Push (RFC 8620 §7.3). EventSource cannot send an Authorization header, so the stream is read
+   * with fetch instead; each StateChange calls onChange.
+   */
+  push(onChange: () => void): () => void {
+    const controller = new AbortController();
+    const url = this.session.eventSourceUrl
+      .replace("{types}", "*")
+      .replace("{closeafter}", "no")
+      .replace("{ping}", "30");
+    const run = async () => {
+      const response = await fetch(url, {
+        headers: { Authorization: this.auth, Accept: "text/event-stream" },
+        signal: controller.signal,
+      });
+      const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      while (reader) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        const events = buffer.split("\n\n");
+        buffer = events.pop() ?? "";
+        if (events.some((event) => /^event: ?state$/m.test(event))) onChange();
+      }
+    };
+    run().catch(() => {});
+    return () => controller.abort();
+  }
+}
