@@ -160,8 +160,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
 
   /**
    * What every request, plain or WebSocket handshake, passes before it is served: the per-IP limit, the
-   * listener's login policy, the route and the credentials. Returns the answer to give instead, or the
-   * account and route to serve.
+   * listener's login policy, the route and the credentials. Returns the answer to give instead, the
+   * webmail file to serve (no credentials needed), or the account and route to serve.
    */
   async function admit(request: IncomingMessage): Promise<Admission> {
     const info = infoOf(request);
@@ -193,6 +193,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       const host = hostOnly(request.headers.host) ?? config.hostname;
       return { kind: "redirect", location: `https://${host}:${httpsPort}${url.pathname}${url.search}` };
     }
+    // The webmail's files need no login, but come over plain HTTP only where credentials may: a page
+    // a network attacker could rewrite would read the password typed into it.
+    const file = staticPathOf(request.method ?? "GET", url.pathname);
+    if (file !== null) return { kind: "webmail", file };
     if (refusal === "disabled") {
       return refuse(problem(403, "Forbidden", `logins are turned off on the ${listener} listener`));
     }
@@ -244,14 +248,6 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const file = staticPathOf(
-      request.method ?? "GET",
-      new URL(request.url ?? "/", "http://localhost").pathname,
-    );
-    if (file !== null && rateLimiter.take(infoOf(request).remoteAddress) === 0) {
-      request.resume();
-      return serveStatic(request, response, file);
-    }
     const admission = await admit(request);
     if (admission.kind === "refused") {
       request.resume();
@@ -262,6 +258,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       response.writeHead(308, { Location: admission.location, "Content-Length": "0" });
       response.end();
       return;
+    }
+    if (admission.kind === "webmail") {
+      request.resume();
+      return serveStatic(request, response, admission.file);
     }
     const { account, route, url, base } = admission;
     switch (route.kind) {
@@ -297,13 +297,9 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       socket.end(rawResponse(admission.problem.status, admission.problem, admission.headers));
       return;
     }
-    if (admission.route.kind !== "websocket") {
-      socket.end(
-        rawResponse(
-          400,
-          problem(400, "Bad Request", `${admission.url.pathname} is not a WebSocket endpoint`),
-        ),
-      );
+    if (admission.kind === "webmail" || admission.route.kind !== "websocket") {
+      const { pathname } = new URL(request.url ?? "/", "http://localhost");
+      socket.end(rawResponse(400, problem(400, "Bad Request", `${pathname} is not a WebSocket endpoint`)));
       return;
     }
     if (draining) {
@@ -626,6 +622,7 @@ function hostOnly(header: string | undefined): string | null {
 type Admission =
   | { kind: "refused"; problem: Problem; headers: Record<string, string> }
   | { kind: "redirect"; location: string }
+  | { kind: "webmail"; file: string }
   | { kind: "admitted"; account: AccountContext; route: ServedRoute; url: URL; base: string };
 
 function refuse(body: Problem, headers: Record<string, string> = {}): Admission {

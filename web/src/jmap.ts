@@ -54,7 +54,7 @@ export class Jmap {
   static async login(username: string, password: string): Promise<Jmap> {
     const bytes = new TextEncoder().encode(`${username}:${password}`);
     const auth = `Basic ${btoa(String.fromCharCode(...bytes))}`;
-    const response = await fetch("/.well-known/jmap", { headers: { Authorization: auth } });
+    const response = await authorized(auth, "/.well-known/jmap");
     if (response.status === 401) throw new Error("wrong address or password");
     if (!response.ok) throw new Error(`the server answered ${response.status}`);
     return new Jmap(auth, await response.json());
@@ -62,9 +62,9 @@ export class Jmap {
 
   async call(calls: [string, Record<string, unknown>][]): Promise<Record<string, unknown>[]> {
     const accountId = this.accountId();
-    const response = await fetch(this.session.apiUrl, {
+    const response = await authorized(this.auth, this.session.apiUrl, {
       method: "POST",
-      headers: { Authorization: this.auth, "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({
         using: USING,
         methodCalls: calls.map(([name, args], i) => [name, { accountId, ...args }, String(i)]),
@@ -85,7 +85,7 @@ export class Jmap {
       .replace("{blobId}", encodeURIComponent(blobId))
       .replace("{name}", encodeURIComponent(name))
       .replace("{type}", encodeURIComponent(type));
-    const response = await fetch(url, { headers: { Authorization: this.auth } });
+    const response = await authorized(this.auth, url);
     if (!response.ok) throw new Error(`the server answered ${response.status}`);
     return response.blob();
   }
@@ -101,8 +101,8 @@ export class Jmap {
       .replace("{closeafter}", "no")
       .replace("{ping}", "30");
     const run = async () => {
-      const response = await fetch(url, {
-        headers: { Authorization: this.auth, Accept: "text/event-stream" },
+      const response = await authorized(this.auth, url, {
+        headers: { Accept: "text/event-stream" },
         signal: controller.signal,
       });
       const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
@@ -119,4 +119,17 @@ export class Jmap {
     run().catch(() => {});
     return () => controller.abort();
   }
+}
+
+/**
+ * A fetch carrying our own Authorization header. Credentials mode "omit" keeps the browser out of it: a
+ * 401 with a Basic challenge then comes back to us instead of opening the browser's login dialog (Fetch
+ * §4.5, which prompts only when credentials are included), and no cookie is sent.
+ */
+function authorized(
+  auth: string,
+  url: string,
+  init: RequestInit & { headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return fetch(url, { ...init, credentials: "omit", headers: { ...init.headers, Authorization: auth } });
 }

@@ -1,0 +1,152 @@
+// The webmail (web/) in Debian's Chromium, headless, driven by playwright-core against a real
+// `mailroom serve`: log in, mail delivered by SMTP appears without a reload (push), opening it marks it
+// read and shows its HTML sanitized, and a hostile message runs nothing and loads nothing — checked by
+// a loopback "remote" server that must see no request at all.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { jmapUser } from "../integration/jmap-helpers.js";
+import { clients, needs } from "../support/clients.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+const ADDRESS = "alice@example.org";
+const PASSWORD = "alice's long passphrase";
+const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
+
+function isBuilt(): boolean {
+  const built = statSync(`${webDir}dist/index.html`, { throwIfNoEntry: false });
+  if (!built) return false;
+  const sources = readdirSync(`${webDir}src`, { recursive: true, encoding: "utf8" });
+  return sources.every((name) => statSync(`${webDir}src/${name}`).mtimeMs <= built.mtimeMs);
+}
+
+describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let base = "";
+  const remoteHits: string[] = [];
+  const remote = http.createServer((request, response) => {
+    remoteHits.push(request.url ?? "");
+    response.end();
+  });
+  let remoteBase = "";
+  const user = jmapUser(() => server, ADDRESS, PASSWORD);
+
+  before(async () => {
+    // The server serves web/dist; build it when this checkout has not, or web/src changed since.
+    if (!isBuilt()) {
+      const built = spawnSync("npm", ["run", "build"], { cwd: webDir, encoding: "utf8" });
+      assert.equal(built.status, 0, built.stderr);
+    }
+    await new Promise<void>((resolve) => remote.listen(0, "127.0.0.1", resolve));
+    remoteBase = `http://127.0.0.1:${(remote.address() as AddressInfo).port}`;
+    server = await startTestServer();
+    base = `http://127.0.0.1:${server.ports.http}`;
+    await user.add();
+    browser = await chromium.launch({ executablePath: clients.chromium.binary, headless: true });
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.cleanup();
+    remote.close();
+  });
+
+  const button = (name: string) => page.getByRole("button", { name, exact: true });
+
+  const deliver = (message: Record<string, string>) => user.deliver(message, "Bob <bob@example.net>");
+
+  test("index.html is revalidated, assets are cached for good, both under a strict CSP", async () => {
+    const index = await fetch(`${base}/`);
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get("cache-control"), "no-cache");
+    const csp = index.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())?.[1];
+    assert.ok(asset);
+    const script = await fetch(`${base}${asset}`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get("cache-control") ?? "", /immutable/);
+    assert.equal((await fetch(`${base}/assets/nope.js`)).status, 404);
+  });
+
+  test("a wrong password is refused; the right one shows the mailboxes with roles", async () => {
+    await page.goto(`${base}/`);
+    await page.fill("input[name=username]", ADDRESS);
+    await page.fill("input[name=password]", "wrong");
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".error");
+    await page.fill("input[name=password]", PASSWORD);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("nav li[data-role=inbox]");
+    const stored = await page.evaluate("JSON.stringify({ ...localStorage, ...sessionStorage })");
+    assert.equal(stored, "{}", "credentials are held in memory only");
+  });
+
+  test("delivered mail appears live; opening it marks it read and shows the sanitized HTML", async () => {
+    await deliver({ subject: "Hello live", html: "<p>Hi <b id=bold>there</b></p>", text: "Hi there" });
+    const row = page.locator(".list li", { hasText: "Hello live" });
+    await row.waitFor();
+    assert.match((await row.getAttribute("class")) ?? "", /unread/);
+    const inboxCount = page.locator("nav li[data-role=inbox] .count");
+    assert.equal(await inboxCount.textContent(), "1");
+    await row.locator("button").click();
+    const frame = page.frameLocator("iframe[title=message]");
+    assert.equal(await frame.locator("#bold").textContent(), "there");
+    await row.and(page.locator(".unread")).waitFor({ state: "detached" });
+    await inboxCount.waitFor({ state: "detached" });
+    await button("Mark unread").click();
+    await page.locator(".list li.unread", { hasText: "Hello live" }).waitFor();
+    assert.equal(await inboxCount.textContent(), "1");
+    await button("Flag").click();
+    await row.locator(".flagged").waitFor();
+    await button("Unflag").click();
+    await row.locator(".flagged").waitFor({ state: "detached" });
+  });
+
+  test("a hostile message runs no script and loads nothing remote", async () => {
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      dialog.dismiss().catch(() => {});
+    });
+    const r = remoteBase;
+    await deliver({
+      subject: "Hostile",
+      text: "plain",
+      html: [
+        `<script>alert("script"); fetch("${r}/script")</script>`,
+        `<img id=pixel src="${r}/pixel.png">`,
+        `<img src="x" onerror="alert('onerror'); new Image().src='${r}/onerror'">`,
+        `<a id=js href="javascript:alert('link');fetch('${r}/link')">click me</a>`,
+        `<link rel="stylesheet" href="${r}/style.css">`,
+        `<style>body { background: url(${r}/background) }</style>`,
+        `<div style="background-image: url(${r}/inline)">styled</div>`,
+        `<iframe src="${r}/frame"></iframe>`,
+        `<svg><image href="${r}/svg"/></svg>`,
+        `<p id=kept>kept text</p>`,
+      ].join("\n"),
+    });
+    const row = page.locator(".list li", { hasText: "Hostile" });
+    await row.waitFor();
+    await row.locator("button").click();
+    const frame = page.frameLocator("iframe[title=message]");
+    assert.equal(await frame.locator("#kept").textContent(), "kept text");
+    const html = await frame.locator("html").innerHTML();
+    assert.doesNotMatch(html, /<script|onerror|javascript:|<iframe|<link|<style/i);
+    await frame.locator("#js").click();
+    // Round-trip through the server once more so anything the frame started has had its turn.
+    await page.reload();
+    assert.deepEqual(remoteHits, []);
+    assert.deepEqual(dialogs, []);
+  });
+});
