@@ -22,13 +22,25 @@ function Login({ onLogin }: { onLogin: (jmap: Jmap) => void }) {
     }
   };
   return (
-    <form class="login" onSubmit={submit}>
-      <h1>mailroom</h1>
-      <input name="username" placeholder="address" autocomplete="username" required />
-      <input name="password" type="password" placeholder="password or app password" required />
-      <button type="submit">Log in</button>
-      {error && <p class="error">{error}</p>}
-    </form>
+    <main>
+      <form class="login" onSubmit={submit}>
+        <h1>mailroom</h1>
+        <label>
+          Address
+          <input name="username" autocomplete="username" required />
+        </label>
+        <label>
+          Password or app password
+          <input name="password" type="password" autocomplete="current-password" required />
+        </label>
+        <button type="submit">Log in</button>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+      </form>
+    </main>
   );
 }
 
@@ -110,8 +122,9 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   };
 
   return (
-    <div class="layout">
-      <nav>
+    <main class="layout">
+      <h1 class="visually-hidden">mailroom</h1>
+      <nav aria-label="Mailboxes">
         <div class="toolbar">
           <button type="button" onClick={logout}>
             Log out
@@ -141,7 +154,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           ))}
         </ul>
       </nav>
-      <section class="list">
+      <section class="list" aria-label="Messages">
         <ul>
           {emails.map((email) => (
             <li
@@ -168,7 +181,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         )}
       </section>
       {open ? <Reader jmap={jmap} email={open} setKeyword={setKeyword} /> : <section />}
-    </div>
+    </main>
   );
 }
 
@@ -202,7 +215,7 @@ function Reader({
     URL.revokeObjectURL(url);
   };
   return (
-    <section class="reader">
+    <section class="reader" aria-label="Message">
       <div class="toolbar">
         <button type="button" onClick={() => setKeyword(email.id, "$flagged", !flagged)}>
           {flagged ? "Unflag" : "Flag"}
