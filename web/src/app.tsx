@@ -103,6 +103,29 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
     [jmap],
   );
 
+  const trash = mailboxes.find((mailbox) => mailbox.role === "trash");
+
+  /** maxMailboxesPerEmail is 1 here, so a move replaces the whole set. */
+  const move = useCallback(
+    async (id: string, mailboxId: string) => {
+      await jmap.call([["Email/set", { update: { [id]: { mailboxIds: { [mailboxId]: true } } } }]]);
+      setOpen(null);
+      setTick((n) => n + 1);
+    },
+    [jmap],
+  );
+
+  /** Delete moves to Trash; in Trash (or with no Trash) it destroys for good. */
+  const remove = useCallback(
+    async (id: string) => {
+      if (trash && trash.id !== selected) return move(id, trash.id);
+      await jmap.call([["Email/set", { destroy: [id] }]]);
+      setOpen(null);
+      setTick((n) => n + 1);
+    },
+    [jmap, trash, selected, move],
+  );
+
   const show = async (id: string) => {
     const [result] = await jmap.call([
       [
@@ -180,7 +203,17 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           </button>
         )}
       </section>
-      {open ? <Reader jmap={jmap} email={open} setKeyword={setKeyword} /> : <section />}
+      {open ? (
+        <Reader
+          jmap={jmap}
+          email={open}
+          mailboxes={mailboxes}
+          actions={{ setKeyword, move, remove }}
+          inTrash={trash !== undefined && trash.id === selected}
+        />
+      ) : (
+        <section />
+      )}
     </main>
   );
 }
@@ -190,15 +223,28 @@ function sender(email: EmailSummary): string {
   return from ? from.name || from.email : "(unknown sender)";
 }
 
+interface Actions {
+  setKeyword: (id: string, keyword: string, on: boolean) => Promise<void>;
+  move: (id: string, mailboxId: string) => Promise<void>;
+  remove: (id: string) => Promise<void>;
+}
+
 function Reader({
   jmap,
   email,
-  setKeyword,
+  mailboxes,
+  actions,
+  inTrash,
 }: {
   jmap: Jmap;
   email: EmailFull;
-  setKeyword: (id: string, keyword: string, on: boolean) => Promise<void>;
+  mailboxes: Mailbox[];
+  actions: Actions;
+  inTrash: boolean;
 }) {
+  const { setKeyword, move, remove } = actions;
+  const archive = mailboxes.find((mailbox) => mailbox.role === "archive");
+  const current = Object.keys(email.mailboxIds);
   const html = email.htmlBody.find((part) => part.type === "text/html");
   const doc = html?.partId
     ? sanitizedHtml(email.bodyValues[html.partId]?.value ?? "")
@@ -223,6 +269,31 @@ function Reader({
         <button type="button" onClick={() => setKeyword(email.id, "$seen", false)}>
           Mark unread
         </button>
+        {archive && !current.includes(archive.id) && (
+          <button type="button" onClick={() => move(email.id, archive.id)}>
+            Archive
+          </button>
+        )}
+        <button type="button" onClick={() => remove(email.id)}>
+          {inTrash ? "Delete for good" : "Delete"}
+        </button>
+        <select
+          aria-label="Move to"
+          value=""
+          onChange={(event) => {
+            const target = event.currentTarget.value;
+            if (target) move(email.id, target);
+          }}
+        >
+          <option value="">Move to…</option>
+          {mailboxes
+            .filter((mailbox) => !current.includes(mailbox.id))
+            .map((mailbox) => (
+              <option key={mailbox.id} value={mailbox.id}>
+                {mailbox.name}
+              </option>
+            ))}
+        </select>
       </div>
       <header>
         <h2>{email.subject ?? "(no subject)"}</h2>
