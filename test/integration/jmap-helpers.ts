@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { ImapFlow } from "imapflow";
-import nodemailer from "nodemailer";
+import nodemailer, { type SendMailOptions } from "nodemailer";
 import type { TestServer } from "../support/server.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests assert what they read of it
@@ -36,7 +36,7 @@ export function jmapUser(server: () => TestServer, address: string, password: st
       return ((await response.json()) as { blobId: string }).blobId;
     },
     /** Delivers a message to this user over the server's SMTP listener (nodemailer message fields). */
-    async deliver(message: Record<string, string>, from: string): Promise<void> {
+    async deliver(message: SendMailOptions, from: string): Promise<void> {
       const transport = nodemailer.createTransport({
         host: "127.0.0.1",
         port: server().ports.smtp,

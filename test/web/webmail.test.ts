@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { SendMailOptions } from "nodemailer";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { jmapUser } from "../integration/jmap-helpers.js";
 import { clients, needs } from "../support/clients.js";
@@ -113,9 +114,26 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     const body = (await response.json()) as { methodResponses: [string, { list: { subject: string }[] }][] };
     return (body.methodResponses[1]?.[1].list ?? []).map((email) => email.subject);
   };
+  /**
+   * Waits until the list shows exactly these subjects, in any order; fails naming what it shows. Polled
+   * from here: waitForFunction would need eval, which the page's CSP forbids.
+   */
+  const listShows = async (expected: string[]) => {
+    const want = [...expected].sort();
+    const shown = async () => (await page.locator(".list li .subject").allTextContents()).sort();
+    for (let round = 0; round < 200; round++) {
+      if (JSON.stringify(await shown()) === JSON.stringify(want)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(await shown(), want);
+  };
+  const searchFor = async (query: string) => {
+    await page.getByRole("searchbox", { name: "Search mail" }).fill(query);
+    await page.getByRole("searchbox", { name: "Search mail" }).press("Enter");
+  };
   const button = (name: string) => page.getByRole("button", { name, exact: true });
 
-  const deliver = (message: Record<string, string>) => user.deliver(message, "Bob <bob@example.net>");
+  const deliver = (message: SendMailOptions) => user.deliver(message, "Bob <bob@example.net>");
 
   test("index.html is revalidated, assets are cached for good, both under a strict CSP", async () => {
     const index = await fetch(`${base}/`);
@@ -231,5 +249,36 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     const left = await subjects();
     assert.ok(left.includes("Keep me") && left.includes("Archive me"), left.join(", "));
     assert.ok(!left.includes("Throw away"), left.join(", "));
+  });
+
+  test("the search box's operators find mail in all mailboxes; choosing a mailbox leaves the search", async () => {
+    await deliver({
+      from: "Carol <carol@example.net>",
+      subject: "Invoice March",
+      text: "please pay",
+      attachments: [{ filename: "invoice.txt", content: "42 EUR" }],
+    });
+    await deliver({ subject: "Lunch", text: "pizza at noon" });
+    await mailbox("inbox").click();
+    await row("Lunch").waitFor();
+
+    await searchFor("from:carol");
+    await listShows(["Invoice March"]);
+    assert.equal(await page.locator(".status").textContent(), "1 found in all mailboxes");
+    await searchFor("has:attachment");
+    await listShows(["Invoice March"]);
+    await searchFor("pizza");
+    await listShows(["Lunch"]);
+    await searchFor("is:unread -from:carol");
+    await listShows(["Lunch", "Hello live"]);
+    await searchFor('subject:"keep me"');
+    await listShows(["Keep me"]);
+    await searchFor("to:alice before:2000-01-01");
+    await listShows([]);
+    await searchFor("to:alice after:2000-01-01 subject:m");
+    await listShows(["Invoice March", "Keep me", "Archive me"]);
+    await mailbox("inbox").click();
+    await listShows(["Lunch", "Invoice March", "Hostile", "Hello live"]);
+    await page.locator(".status").waitFor({ state: "detached" });
   });
 });

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { type EmailFull, type EmailSummary, Jmap, type Mailbox } from "./jmap.js";
 import { sanitizedHtml, textDocument } from "./message.js";
+import { searchFilter } from "./search.js";
 
 const PAGE = 50;
 const SUMMARY = ["id", "blobId", "from", "subject", "preview", "receivedAt", "keywords", "mailboxIds"];
@@ -47,6 +48,8 @@ function Login({ onLogin }: { onLogin: (jmap: Jmap) => void }) {
 function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   const [mailboxes, setMailboxes] = useState<Mailbox[]>([]);
   const [selected, setSelected] = useState<string | null>(null);
+  /** While set, the list shows this search over all mailboxes instead of the selected mailbox. */
+  const [search, setSearch] = useState("");
   const [emails, setEmails] = useState<EmailSummary[]>([]);
   const [total, setTotal] = useState(0);
   const [limit, setLimit] = useState(PAGE);
@@ -69,13 +72,14 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   }, [jmap, tick]);
 
   useEffect(() => {
-    if (selected === null) return;
+    const filter = search ? searchFilter(search) : selected && { inMailbox: selected };
+    if (!filter) return;
     jmap
       .call([
         [
           "Email/query",
           {
-            filter: { inMailbox: selected },
+            filter,
             sort: [{ property: "receivedAt", isAscending: false }],
             limit,
             calculateTotal: true,
@@ -88,7 +92,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         setEmails((get?.list ?? []) as EmailSummary[]);
       })
       .catch(() => {});
-  }, [jmap, selected, limit, tick]);
+  }, [jmap, selected, search, limit, tick]);
 
   const setKeyword = useCallback(
     async (id: string, keyword: string, on: boolean) => {
@@ -117,13 +121,13 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
 
   /** Delete moves to Trash; in Trash (or with no Trash) it destroys for good. */
   const remove = useCallback(
-    async (id: string) => {
-      if (trash && trash.id !== selected) return move(id, trash.id);
-      await jmap.call([["Email/set", { destroy: [id] }]]);
+    async (email: EmailSummary) => {
+      if (trash && !email.mailboxIds[trash.id]) return move(email.id, trash.id);
+      await jmap.call([["Email/set", { destroy: [email.id] }]]);
       setOpen(null);
       setTick((n) => n + 1);
     },
-    [jmap, trash, selected, move],
+    [jmap, trash, move],
   );
 
   const show = async (id: string) => {
@@ -157,7 +161,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           {mailboxes.map((mailbox) => (
             <li
               key={mailbox.id}
-              class={mailbox.id === selected ? "selected" : ""}
+              class={mailbox.id === selected && !search ? "selected" : ""}
               data-role={mailbox.role ?? ""}
             >
               <button
@@ -165,6 +169,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
                 class="row"
                 onClick={() => {
                   setSelected(mailbox.id);
+                  setSearch("");
                   setLimit(PAGE);
                   setOpen(null);
                 }}
@@ -178,6 +183,30 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         </ul>
       </nav>
       <section class="list" aria-label="Messages">
+        <search>
+          <form
+            class="toolbar"
+            onSubmit={(event) => {
+              event.preventDefault();
+              const query = new FormData(event.currentTarget).get("q");
+              setSearch(String(query ?? "").trim());
+              setLimit(PAGE);
+              setOpen(null);
+            }}
+          >
+            <input
+              name="q"
+              type="search"
+              aria-label="Search mail"
+              placeholder="from: to: subject: is:unread has:attachment before: after:"
+            />
+          </form>
+        </search>
+        {search && (
+          <p class="status" aria-live="polite">
+            {total} found in all mailboxes
+          </p>
+        )}
         <ul>
           {emails.map((email) => (
             <li
@@ -209,7 +238,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           email={open}
           mailboxes={mailboxes}
           actions={{ setKeyword, move, remove }}
-          inTrash={trash !== undefined && trash.id === selected}
+          inTrash={trash !== undefined && Boolean(open.mailboxIds[trash.id])}
         />
       ) : (
         <section />
@@ -226,7 +255,7 @@ function sender(email: EmailSummary): string {
 interface Actions {
   setKeyword: (id: string, keyword: string, on: boolean) => Promise<void>;
   move: (id: string, mailboxId: string) => Promise<void>;
-  remove: (id: string) => Promise<void>;
+  remove: (email: EmailSummary) => Promise<void>;
 }
 
 function Reader({
@@ -274,7 +303,7 @@ function Reader({
             Archive
           </button>
         )}
-        <button type="button" onClick={() => remove(email.id)}>
+        <button type="button" onClick={() => remove(email)}>
           {inTrash ? "Delete for good" : "Delete"}
         </button>
         <select
