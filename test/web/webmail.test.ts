@@ -1,8 +1,9 @@
 // The webmail (web/) in Debian's Chromium, headless, driven by playwright-core against a real
 // `mailroom serve`: log in, mail delivered by SMTP appears without a reload (push), opening it marks it
 // read and shows its HTML sanitized, and a hostile message runs nothing and loads nothing — checked by
-// a loopback "remote" server that must see no request at all; flags, moves and deletes go through; and
-// axe-core finds no serious accessibility violation on the screens.
+// a loopback "remote" server that must see no request at all; flags, moves, deletes and searches go
+// through; dark mode follows the system; and axe-core finds no serious accessibility violation on the
+// screens, light or dark.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -280,5 +281,16 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     await mailbox("inbox").click();
     await listShows(["Lunch", "Invoice March", "Hostile", "Hello live"]);
     await page.locator(".status").waitFor({ state: "detached" });
+  });
+
+  test("dark mode follows the system's preference, and axe finds nothing serious there either", async () => {
+    const background = () => page.evaluate("getComputedStyle(document.body).backgroundColor");
+    assert.equal(await background(), "rgb(255, 255, 255)");
+    await row("Lunch").locator("button").click();
+    await page.emulateMedia({ colorScheme: "dark" });
+    assert.equal(await background(), "rgb(22, 24, 28)");
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.emulateMedia({ colorScheme: "light" });
+    assert.equal(await background(), "rgb(255, 255, 255)");
   });
 });
