@@ -2,7 +2,7 @@
 // `mailroom serve`: log in, mail delivered by SMTP appears without a reload (push), opening it marks it
 // read and shows its HTML sanitized, and a hostile message runs nothing and loads nothing — checked by
 // a loopback "remote" server that must see no request at all; flags, moves, deletes and searches go
-// through; dark mode follows the system; and axe-core finds no serious accessibility violation on the
+// through, by mouse and by keyboard; dark mode follows the system; and axe-core finds no serious accessibility violation on the
 // screens, light or dark.
 
 import assert from "node:assert/strict";
@@ -292,5 +292,41 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     assert.deepEqual(await seriousViolations(page), []);
     await page.emulateMedia({ colorScheme: "light" });
     assert.equal(await background(), "rgb(255, 255, 255)");
+  });
+
+  test("keyboard: j and k move through the list, Enter opens, e archives, # deletes", async () => {
+    // The inbox, newest first: Lunch (open since the last test), Invoice March, Hostile, Hello live.
+    const cursorOn = (subject: string) => row(subject).and(page.locator(".cursor")).waitFor();
+    const key = (name: string) => page.keyboard.press(name);
+    await cursorOn("Lunch");
+    await key("j");
+    await cursorOn("Invoice March");
+    await key("j");
+    await cursorOn("Hostile");
+    await key("k");
+    await cursorOn("Invoice March");
+    assert.equal(
+      await page.evaluate("document.activeElement.closest('li').dataset.id"),
+      await row("Invoice March").getAttribute("data-id"),
+    );
+    await key("Enter");
+    await page.getByRole("heading", { name: "Invoice March" }).waitFor();
+    await key("e");
+    await row("Invoice March").waitFor({ state: "detached" });
+    await cursorOn("Hostile");
+    await key("#");
+    await listShows(["Lunch", "Hello live"]);
+    await cursorOn("Hello live");
+    // Typed into the search box, the same letters are just text.
+    const searchbox = page.getByRole("searchbox", { name: "Search mail" });
+    await searchbox.fill("");
+    await searchbox.press("k");
+    assert.equal(await searchbox.inputValue(), "k");
+    await cursorOn("Hello live");
+    await searchbox.fill("");
+    await mailbox("archive").click();
+    await listShows(["Invoice March", "Archive me"]);
+    await mailbox("trash").click();
+    await listShows(["Hostile"]);
   });
 });

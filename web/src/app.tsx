@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { type EmailFull, type EmailSummary, Jmap, type Mailbox } from "./jmap.js";
 import { sanitizedHtml, textDocument } from "./message.js";
 import { searchFilter } from "./search.js";
+import { useShortcuts } from "./shortcuts.js";
 
 const PAGE = 50;
 const SUMMARY = ["id", "blobId", "from", "subject", "preview", "receivedAt", "keywords", "mailboxIds"];
@@ -54,6 +55,8 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   const [total, setTotal] = useState(0);
   const [limit, setLimit] = useState(PAGE);
   const [open, setOpen] = useState<EmailFull | null>(null);
+  /** The message the keyboard is on: j/k move it, Enter opens it, e and # act on it. */
+  const [cursor, setCursor] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
 
   useEffect(() => jmap.push(() => setTick((n) => n + 1)), [jmap]);
@@ -145,8 +148,35 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
     const email = ((result?.list ?? []) as EmailFull[])[0];
     if (!email) return;
     setOpen(email);
+    setCursor(id);
     if (!email.keywords.$seen) await setKeyword(id, "$seen", true);
   };
+
+  const archive = mailboxes.find((mailbox) => mailbox.role === "archive");
+  const current = emails.findIndex((email) => email.id === cursor);
+  const step = (by: number) => {
+    const next = emails[current === -1 ? 0 : Math.min(Math.max(current + by, 0), emails.length - 1)];
+    if (next) setCursor(next.id);
+  };
+  /** Acts on the message under the cursor, then moves the cursor on to the one below (or above). */
+  const thenNext = (act: (email: EmailSummary) => void) => {
+    const email = emails[current];
+    if (!email) return;
+    setCursor((emails[current + 1] ?? emails[current - 1])?.id ?? null);
+    act(email);
+  };
+  useShortcuts({
+    next: () => step(1),
+    previous: () => step(-1),
+    open: () => cursor && show(cursor),
+    archive: () =>
+      thenNext((email) => archive && !email.mailboxIds[archive.id] && move(email.id, archive.id)),
+    remove: () => thenNext((email) => remove(email)),
+  });
+  useEffect(() => {
+    if (cursor)
+      document.querySelector<HTMLElement>(`.list li[data-id="${CSS.escape(cursor)}"] button`)?.focus();
+  }, [cursor]);
 
   return (
     <main class="layout">
@@ -212,7 +242,11 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
             <li
               key={email.id}
               data-id={email.id}
-              class={`${email.keywords.$seen ? "" : "unread"} ${open?.id === email.id ? "selected" : ""}`}
+              class={[
+                email.keywords.$seen ? "" : "unread",
+                open?.id === email.id ? "selected" : "",
+                cursor === email.id ? "cursor" : "",
+              ].join(" ")}
             >
               <button type="button" class="row" onClick={() => show(email.id)}>
                 <div class="from">
@@ -299,11 +333,11 @@ function Reader({
           Mark unread
         </button>
         {archive && !current.includes(archive.id) && (
-          <button type="button" onClick={() => move(email.id, archive.id)}>
+          <button type="button" aria-keyshortcuts="e" onClick={() => move(email.id, archive.id)}>
             Archive
           </button>
         )}
-        <button type="button" onClick={() => remove(email)}>
+        <button type="button" aria-keyshortcuts="#" onClick={() => remove(email)}>
           {inTrash ? "Delete for good" : "Delete"}
         </button>
         <select
