@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -328,5 +330,21 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     await listShows(["Invoice March", "Archive me"]);
     await mailbox("trash").click();
     await listShows(["Hostile"]);
+  });
+
+  test("a plain-text message is shown as text; its attachment downloads byte for byte", async () => {
+    const bytes = randomBytes(5000);
+    await deliver({
+      subject: "Report",
+      text: "see <b>attached</b>",
+      attachments: [{ filename: "data.bin", content: bytes, contentType: "application/octet-stream" }],
+    });
+    await mailbox("inbox").click();
+    await row("Report").locator("button").click();
+    const frame = page.frameLocator("iframe[title=message]");
+    assert.equal((await frame.locator("pre").textContent())?.trim(), "see <b>attached</b>");
+    const [download] = await Promise.all([page.waitForEvent("download"), button("data.bin").click()]);
+    assert.equal(download.suggestedFilename(), "data.bin");
+    assert.deepEqual(await readFile(await download.path()), bytes);
   });
 });
