@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { type EmailFull, type EmailSummary, Jmap, type Mailbox } from "./jmap.js";
+import { type Address, type EmailFull, type EmailSummary, Jmap, type Mailbox } from "./jmap.js";
 import { sanitizedHtml, textDocument } from "./message.js";
 import { searchFilter } from "./search.js";
 import { useShortcuts } from "./shortcuts.js";
@@ -61,10 +61,14 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
 
   useEffect(() => jmap.push(() => setTick((n) => n + 1)), [jmap]);
 
+  // Each read below is dropped if a newer one has started: answers may come back out of order, and an
+  // older one (a push arriving just before a new search, say) must not overwrite a newer.
   useEffect(() => {
+    let stale = false;
     jmap
       .call([["Mailbox/get", { ids: null }]])
       .then(([result]) => {
+        if (stale) return;
         const list = ((result?.list ?? []) as Mailbox[]).sort(
           (a, b) => a.sortOrder - b.sortOrder || a.name.localeCompare(b.name),
         );
@@ -72,11 +76,15 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         setSelected((current) => current ?? list.find((m) => m.role === "inbox")?.id ?? list[0]?.id ?? null);
       })
       .catch(() => {});
+    return () => {
+      stale = true;
+    };
   }, [jmap, tick]);
 
   useEffect(() => {
     const filter = search ? searchFilter(search) : selected && { inMailbox: selected };
     if (!filter) return;
+    let stale = false;
     jmap
       .call([
         [
@@ -91,10 +99,14 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         ["Email/get", { "#ids": { resultOf: "0", name: "Email/query", path: "/ids" }, properties: SUMMARY }],
       ])
       .then(([query, get]) => {
+        if (stale) return;
         setTotal(Number(query?.total ?? 0));
         setEmails((get?.list ?? []) as EmailSummary[]);
       })
       .catch(() => {});
+    return () => {
+      stale = true;
+    };
   }, [jmap, selected, search, limit, tick]);
 
   const setKeyword = useCallback(
@@ -139,7 +151,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         "Email/get",
         {
           ids: [id],
-          properties: [...SUMMARY, "htmlBody", "textBody", "attachments", "bodyValues"],
+          properties: [...SUMMARY, "to", "cc", "htmlBody", "textBody", "attachments", "bodyValues"],
           fetchHTMLBodyValues: true,
           fetchTextBodyValues: true,
         },
@@ -268,6 +280,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
       </section>
       {open ? (
         <Reader
+          key={open.id}
           jmap={jmap}
           email={open}
           mailboxes={mailboxes}
@@ -279,6 +292,12 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
       )}
     </main>
   );
+}
+
+function addresses(list: Address[] | null): string {
+  return (list ?? [])
+    .map((address) => (address.name ? `${address.name} <${address.email}>` : address.email))
+    .join(", ");
 }
 
 function sender(email: EmailSummary): string {
@@ -308,15 +327,18 @@ function Reader({
   const { setKeyword, move, remove } = actions;
   const archive = mailboxes.find((mailbox) => mailbox.role === "archive");
   const current = Object.keys(email.mailboxIds);
+  const [plain, setPlain] = useState(false);
   const html = email.htmlBody.find((part) => part.type === "text/html");
-  const doc = html?.partId
-    ? sanitizedHtml(email.bodyValues[html.partId]?.value ?? "")
-    : textDocument(email.textBody.map((part) => email.bodyValues[part.partId ?? ""]?.value ?? "").join("\n"));
+  const doc =
+    html?.partId && !plain
+      ? sanitizedHtml(email.bodyValues[html.partId]?.value ?? "")
+      : textDocument(
+          email.textBody.map((part) => email.bodyValues[part.partId ?? ""]?.value ?? "").join("\n"),
+        );
   const flagged = Boolean(email.keywords.$flagged);
-  const save = async (part: EmailFull["attachments"][number]) => {
-    if (!part.blobId) return;
-    const name = part.name ?? "attachment";
-    const url = URL.createObjectURL(await jmap.download(part.blobId, name, part.type));
+  const save = async (blobId: string | null, name: string, type: string) => {
+    if (!blobId) return;
+    const url = URL.createObjectURL(await jmap.download(blobId, name, type));
     const link = document.createElement("a");
     link.href = url;
     link.download = name;
@@ -360,12 +382,39 @@ function Reader({
       </div>
       <header>
         <h2>{email.subject ?? "(no subject)"}</h2>
-        <div class="from">{sender(email)}</div>
+        <dl class="headers">
+          <dt>From</dt>
+          <dd>{addresses(email.from)}</dd>
+          <dt>To</dt>
+          <dd>{addresses(email.to)}</dd>
+          {email.cc && email.cc.length > 0 && (
+            <>
+              <dt>Cc</dt>
+              <dd>{addresses(email.cc)}</dd>
+            </>
+          )}
+          <dt>Date</dt>
+          <dd>{new Date(email.receivedAt).toLocaleString()}</dd>
+        </dl>
+        <div class="toolbar">
+          {html && (
+            <button type="button" onClick={() => setPlain(!plain)}>
+              {plain ? "Show HTML" : "Show plain text"}
+            </button>
+          )}
+          <button type="button" onClick={() => save(email.blobId, "message.eml", "message/rfc822")}>
+            Download source
+          </button>
+        </div>
         {email.attachments.length > 0 && (
           <ul class="attachments">
             {email.attachments.map((part) => (
               <li key={part.partId}>
-                <button type="button" class="link" onClick={() => save(part)}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => save(part.blobId, part.name ?? "attachment", part.type)}
+                >
                   {part.name ?? "attachment"}
                 </button>{" "}
                 ({Math.ceil(part.size / 1024)} KB)

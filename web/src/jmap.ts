@@ -10,10 +10,15 @@ export interface Mailbox {
   sortOrder: number;
 }
 
+export interface Address {
+  name: string | null;
+  email: string;
+}
+
 export interface EmailSummary {
   id: string;
   blobId: string;
-  from: { name: string | null; email: string }[] | null;
+  from: Address[] | null;
   subject: string | null;
   preview: string;
   receivedAt: string;
@@ -30,11 +35,16 @@ export interface BodyPart {
 }
 
 export interface EmailFull extends EmailSummary {
+  to: Address[] | null;
+  cc: Address[] | null;
   htmlBody: BodyPart[];
   textBody: BodyPart[];
   attachments: BodyPart[];
   bodyValues: Record<string, { value: string }>;
 }
+
+/** How long a dropped push stream waits before it is opened again. */
+const RECONNECT_MS = 3000;
 
 const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"];
 
@@ -92,7 +102,9 @@ export class Jmap {
 
   /**
    * Push (RFC 8620 §7.3). EventSource cannot send an Authorization header, so the stream is read
-   * with fetch instead; each StateChange calls onChange.
+   * with fetch instead; each StateChange calls onChange. So does each (re)connection: what changed
+   * while no stream was open, between the caller's first read and the stream's start or during a
+   * dropped connection, would otherwise never be told. A dropped stream is opened again.
    */
   push(onChange: () => void): () => void {
     const controller = new AbortController();
@@ -100,23 +112,31 @@ export class Jmap {
       .replace("{types}", "*")
       .replace("{closeafter}", "no")
       .replace("{ping}", "30");
-    const run = async () => {
+    const listen = async () => {
       const response = await authorized(this.auth, url, {
         headers: { Accept: "text/event-stream" },
         signal: controller.signal,
       });
-      const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+      if (!response.ok || !response.body) throw new Error(`the server answered ${response.status}`);
+      onChange();
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
-      while (reader) {
+      for (;;) {
         const { value, done } = await reader.read();
-        if (done) break;
+        if (done) return;
         buffer += value;
         const events = buffer.split("\n\n");
         buffer = events.pop() ?? "";
         if (events.some((event) => /^event: ?state$/m.test(event))) onChange();
       }
     };
-    run().catch(() => {});
+    const run = async () => {
+      while (!controller.signal.aborted) {
+        await listen().catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+      }
+    };
+    run();
     return () => controller.abort();
   }
 }
