@@ -363,4 +363,28 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
       await imap.logout();
     }
   });
+
+  test("mailboxes are created and deleted; one that holds mail is refused, saying why", async () => {
+    const named = (name: string) => page.locator("nav li", { hasText: name });
+    const create = async (name: string) => {
+      await page.getByLabel("New mailbox name").fill(name);
+      await button("Create").click();
+      await named(name).waitFor();
+    };
+    await create("Projects");
+    await named("Projects").locator("button").click();
+    await button("Delete mailbox Projects").click();
+    await named("Projects").waitFor({ state: "detached" });
+
+    await create("Full");
+    await mailbox("inbox").click();
+    await row("Lunch").locator("button").click();
+    await page.getByLabel("Move to").selectOption({ label: "Full" });
+    await row("Lunch").waitFor({ state: "detached" });
+    await named("Full").locator("button").click();
+    await row("Lunch").waitFor();
+    await button("Delete mailbox Full").click();
+    await page.locator("nav [role=alert]").waitFor();
+    assert.equal(await named("Full").count(), 1);
+  });
 });

@@ -223,6 +223,11 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
             </li>
           ))}
         </ul>
+        <MailboxForms
+          jmap={jmap}
+          selected={mailboxes.find((mailbox) => mailbox.id === selected && !search)}
+          changed={() => setTick((n) => n + 1)}
+        />
       </nav>
       <section class="list" aria-label="Messages">
         <search>
@@ -291,6 +296,52 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         <section />
       )}
     </main>
+  );
+}
+
+/** Creating a mailbox at the top level, and deleting the selected one when it is empty and no role's. */
+function MailboxForms({
+  jmap,
+  selected,
+  changed,
+}: {
+  jmap: Jmap;
+  selected: Mailbox | undefined;
+  changed: () => void;
+}) {
+  const [error, setError] = useState("");
+  const set = async (args: Record<string, unknown>) => {
+    const [result] = await jmap.call([["Mailbox/set", args]]);
+    const refused = Object.values({ ...(result?.notCreated ?? {}), ...(result?.notDestroyed ?? {}) })[0] as
+      | { type: string; description?: string }
+      | undefined;
+    setError(refused ? (refused.description ?? refused.type) : "");
+    changed();
+  };
+  return (
+    <div class="mailbox-forms">
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          const form = event.currentTarget;
+          const name = String(new FormData(form).get("name") ?? "").trim();
+          if (name) set({ create: { new: { name, parentId: null } } }).then(() => form.reset());
+        }}
+      >
+        <input name="name" aria-label="New mailbox name" placeholder="New mailbox" required />
+        <button type="submit">Create</button>
+      </form>
+      {selected && !selected.role && (
+        <button type="button" onClick={() => set({ destroy: [selected.id], onDestroyRemoveEmails: false })}>
+          Delete mailbox {selected.name}
+        </button>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
 
