@@ -27,6 +27,7 @@ import type { Problem } from "./problem.js";
 import { problem } from "./problem.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { rawResponse, sendJson, sendProblem } from "./respond.js";
+import { serveStatic, staticPathOf } from "./static.js";
 import { createWebSocketEndpoint } from "./websocket.js";
 
 const REALM = 'realm="mailroom"';
@@ -165,8 +166,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
 
   /**
    * What every request, plain or WebSocket handshake, passes before it is served: the per-IP limit, the
-   * listener's login policy, the route and the credentials. Returns the answer to give instead, or the
-   * account and route to serve.
+   * listener's login policy, the route and the credentials. Returns the answer to give instead, the
+   * webmail file to serve (no credentials needed), or the account and route to serve.
    */
   async function admit(request: IncomingMessage): Promise<Admission> {
     const info = infoOf(request);
@@ -198,6 +199,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       const host = hostOnly(request.headers.host) ?? config.hostname;
       return { kind: "redirect", location: `https://${host}:${httpsPort}${url.pathname}${url.search}` };
     }
+    // The webmail's files need no login, but come over plain HTTP only where credentials may: a page
+    // a network attacker could rewrite would read the password typed into it.
+    const file = staticPathOf(request.method ?? "GET", url.pathname);
+    if (file !== null) return { kind: "webmail", file };
     if (refusal === "disabled") {
       return refuse(problem(403, "Forbidden", `logins are turned off on the ${listener} listener`));
     }
@@ -260,6 +265,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       response.end();
       return;
     }
+    if (admission.kind === "webmail") {
+      request.resume();
+      return serveStatic(request, response, admission.file);
+    }
     const { account, route, url, base } = admission;
     switch (route.kind) {
       case "session":
@@ -294,13 +303,9 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       socket.end(rawResponse(admission.problem.status, admission.problem, admission.headers));
       return;
     }
-    if (admission.route.kind !== "websocket") {
-      socket.end(
-        rawResponse(
-          400,
-          problem(400, "Bad Request", `${admission.url.pathname} is not a WebSocket endpoint`),
-        ),
-      );
+    if (admission.kind === "webmail" || admission.route.kind !== "websocket") {
+      const { pathname } = new URL(request.url ?? "/", "http://localhost");
+      socket.end(rawResponse(400, problem(400, "Bad Request", `${pathname} is not a WebSocket endpoint`)));
       return;
     }
     if (draining) {
@@ -623,6 +628,7 @@ function hostOnly(header: string | undefined): string | null {
 type Admission =
   | { kind: "refused"; problem: Problem; headers: Record<string, string> }
   | { kind: "redirect"; location: string }
+  | { kind: "webmail"; file: string }
   | { kind: "admitted"; account: AccountContext; route: ServedRoute; url: URL; base: string };
 
 function refuse(body: Problem, headers: Record<string, string> = {}): Admission {

@@ -5,7 +5,6 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import nodemailer from "nodemailer";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 import { jmapUser } from "./jmap-helpers.js";
 
@@ -93,16 +92,7 @@ for (const backend of await integrationBackends()) {
       await backend.release();
     });
 
-    const deliver = async (message: Record<string, string>) => {
-      const transport = nodemailer.createTransport({
-        host: "127.0.0.1",
-        port: server.ports.smtp,
-        secure: false,
-        ignoreTLS: true,
-      });
-      await transport.sendMail({ from: "juergen@example.net", to: ADDRESS, ...message });
-      transport.close();
-    };
+    const deliver = (message: Record<string, string>) => user.deliver(message, "juergen@example.net");
     const imap = user.imap;
 
     test("delivered mail: Email/query with collapseThreads, Email/get, Thread/get; blobs equal IMAP's BODY[]", async () => {

@@ -1,8 +1,10 @@
 // What the JMAP integration tests share: one user added with the CLI, their session resource and
-// uploads over HTTP, and an IMAP connection as the same user, against a running `mailroom serve`.
+// uploads over HTTP, mail delivered to them by SMTP, and an IMAP connection as the same user, against a
+// running `mailroom serve`.
 
 import assert from "node:assert/strict";
 import { ImapFlow } from "imapflow";
+import nodemailer, { type SendMailOptions } from "nodemailer";
 import type { TestServer } from "../support/server.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests assert what they read of it
@@ -32,6 +34,17 @@ export function jmapUser(server: () => TestServer, address: string, password: st
       });
       assert.equal(response.status, 201);
       return ((await response.json()) as { blobId: string }).blobId;
+    },
+    /** Delivers a message to this user over the server's SMTP listener (nodemailer message fields). */
+    async deliver(message: SendMailOptions, from: string): Promise<void> {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server().ports.smtp,
+        secure: false,
+        ignoreTLS: true,
+      });
+      await transport.sendMail({ from, to: address, ...message });
+      transport.close();
     },
     async imap(): Promise<ImapFlow> {
       const client = new ImapFlow({

@@ -452,7 +452,7 @@ for (const backend of await integrationBackends()) {
       assert.ok(Date.now() - waitStart < 6_000, "closed soon after the 2 s request timeout");
     });
 
-    test("plain HTTP from elsewhere is redirected to HTTPS, credentials or not", {
+    test("plain HTTP from elsewhere is redirected to HTTPS, credentials or not, the webmail too", {
       skip: needs(clients.curl) ?? externalAddress() === null,
     }, async () => {
       const host = externalAddress() as string;
@@ -467,6 +467,10 @@ for (const backend of await integrationBackends()) {
         new RegExp(`location: https://${host.replace(/\./g, "\\.")}:\\d+/\\.well-known/jmap`, "i"),
       );
       assert.equal(redirected.body, "");
+      // The webmail too: a page served in the clear could be rewritten to read the password typed in.
+      const webmail = await curl([`http://${host}:${server.ports.http}/`]);
+      assert.equal(webmail.status, 308);
+      assert.match(webmail.headers, /location: https:\/\/[^\s]+:\d+\/\r?\n/i);
     });
 
     test("failed logins go through the shared throttle: past the limit even the right password gets 429", async () => {

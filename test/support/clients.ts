@@ -16,6 +16,8 @@ export interface Client {
 }
 
 export const clients = {
+  /** Debian's build, driven headless by playwright-core in the webmail tests. */
+  chromium: { binary: "/usr/bin/chromium", package: "chromium" },
   curl: { binary: "curl", package: "curl" },
   fetchmail: { binary: "fetchmail", package: "fetchmail" },
   mbsync: { binary: "mbsync", package: "isync" },
