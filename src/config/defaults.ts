@@ -99,6 +99,7 @@ export function defaultHttpConfig(): HttpConfig {
     requestTimeout: 5 * MINUTE,
     keepAliveTimeout: 60 * SECOND,
     requestsPerMinutePerIp: 600,
+    pushAllowPrivate: false,
   };
 }
 

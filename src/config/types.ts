@@ -101,6 +101,11 @@ export interface HttpConfig {
   keepAliveTimeout: number;
   /** Requests one client IP may make per minute before 429. */
   requestsPerMinutePerIp: number;
+  /**
+   * Let JMAP PushSubscription URLs name loopback, private and link-local addresses, over plain http
+   * too. Off: a client could otherwise make the server POST into its own network.
+   */
+  pushAllowPrivate: boolean;
 }
 
 export interface LogConfig {

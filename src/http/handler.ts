@@ -62,12 +62,17 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     maxSizeRequest: limitsConfig.maxRequestSize,
   };
   const dispatcher = createDispatcher({
-    methods: jmapMethods(store, limits, {
-      // The agent port 587 is given: EmailSubmission obeys the same sender, signing and queue rules.
-      agent: createDeliveryAgent({ store, logger, hostname: config.hostname }),
-      hostname: config.hostname,
-      ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
-    }),
+    methods: jmapMethods(
+      store,
+      limits,
+      {
+        // The agent port 587 is given: EmailSubmission obeys the same sender, signing and queue rules.
+        agent: createDeliveryAgent({ store, logger, hostname: config.hostname }),
+        hostname: config.hostname,
+        ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
+      },
+      deps.push,
+    ),
     capabilities: CAPABILITIES,
     limits,
     logger,

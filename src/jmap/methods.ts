@@ -11,6 +11,7 @@ import { emailSet } from "./email-set.js";
 import { identityChanges, identityGet, identitySet } from "./identity.js";
 import { mailboxChanges, mailboxGet, mailboxQuery, mailboxQueryChanges } from "./mailbox.js";
 import { mailboxSet } from "./mailbox-set.js";
+import { type PushSender, pushSubscriptionGet, pushSubscriptionSet } from "./push-subscription.js";
 import { searchSnippetGet } from "./search-snippet.js";
 import {
   emailSubmissionChanges,
@@ -45,14 +46,32 @@ export type JmapStore = Pick<
   | "identities"
   | "directory"
   | "submissions"
+  | "pushSubscriptions"
 >;
 
-/** `sending` is how EmailSubmission reaches delivery; without it the EmailSubmission methods are absent. */
+/**
+ * `sending` is how EmailSubmission reaches delivery, `push` how PushSubscription verifies and notifies;
+ * without one, its type's methods are absent.
+ */
 export function jmapMethods(
   store: JmapStore,
   limits: JmapLimits,
   sending?: Omit<SubmissionDeps, "store">,
+  push?: PushSender,
 ): MethodRegistry {
+  const { maxObjectsInGet, maxObjectsInSet } = limits;
+  const pushMethods: Array<[string, Method]> = push
+    ? [
+        [
+          "PushSubscription/get",
+          pushSubscriptionGet({ store, sender: push, maxObjectsInGet, maxObjectsInSet }),
+        ],
+        [
+          "PushSubscription/set",
+          pushSubscriptionSet({ store, sender: push, maxObjectsInGet, maxObjectsInSet }),
+        ],
+      ]
+    : [];
   const submission = sending && { store, ...sending };
   const submissionMethods: Array<[string, Method]> = submission
     ? [
@@ -88,5 +107,6 @@ export function jmapMethods(
     ["VacationResponse/get", vacationResponseGet(store, limits.maxObjectsInGet)],
     ["VacationResponse/set", vacationResponseSet(store, limits.maxObjectsInSet)],
     ...submissionMethods,
+    ...pushMethods,
   ]);
 }

@@ -4,6 +4,7 @@ import type { SecureContext } from "node:tls";
 import type { Logger } from "pino";
 import type { Authenticator } from "../auth/types.js";
 import type { Config, ListenerName } from "../config/types.js";
+import type { PushSender } from "../jmap/push-subscription.js";
 import type { ProtocolHandler } from "../net/types.js";
 import type { Store } from "../store/types.js";
 
@@ -16,6 +17,8 @@ export interface ServiceDeps {
   tls: SecureContext;
   /** Asks this node's queue runner to look at the queue now (new remote recipients were committed). */
   wakeQueue?: () => void;
+  /** POSTs to JMAP PushSubscription URLs; without it PushSubscription/get and /set are not offered. */
+  push?: PushSender;
 }
 
 /** Builds the handler for one listener; listeners whose protocol has no factory are not opened. */

@@ -5,10 +5,11 @@ import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { createAuthenticator } from "../auth/authenticator.js";
-import { IMPLICIT_TLS_LISTENERS, LISTENER_NAMES } from "../config/defaults.js";
+import { defaultHttpConfig, IMPLICIT_TLS_LISTENERS, LISTENER_NAMES } from "../config/defaults.js";
 import { unqualifiedHostnameWarning } from "../config/hostname.js";
 import { ConfigError } from "../config/load.js";
 import type { Config, ListenerName } from "../config/types.js";
+import { type RunningPushSender, startPushSender } from "../http/push-sender.js";
 import { type Listener, startListener } from "../net/listener.js";
 import { loadTls } from "../net/tls.js";
 import type { ProtocolHandler } from "../net/types.js";
@@ -108,6 +109,7 @@ export async function runServer(
   let lock: InstanceLock;
   let store: Store;
   let queue: QueueRunner;
+  let push: RunningPushSender;
 
   // `mailroom queue retry` sends SIGUSR1 to the pid in serve.pid for a queue pass now. The handler goes
   // in before the lock exists and comes out after it is gone: Node opens its debugger on a SIGUSR1 that
@@ -162,6 +164,13 @@ export async function runServer(
     queue = runner;
     wakeQueue = () => runner.wake();
     undo.push(() => runner.stop());
+    const pushSender = await startPushSender({
+      store: openedStore,
+      logger,
+      allowPrivate: (config.http ?? defaultHttpConfig()).pushAllowPrivate,
+    });
+    push = pushSender;
+    undo.push(() => pushSender.stop());
 
     const deps: ServiceDeps = {
       config,
@@ -170,6 +179,7 @@ export async function runServer(
       authenticator,
       tls: tls.context,
       wakeQueue: () => runner.wake(),
+      push: pushSender,
     };
 
     for (const name of LISTENER_NAMES) {
@@ -246,6 +256,9 @@ export async function runServer(
     // After the sessions, so nothing queues mail behind the runner's back; before the store it needs.
     await queue.stop().catch((error: unknown) => {
       logger.error({ err: error }, "stopping the queue runner failed");
+    });
+    await push.stop().catch((error: unknown) => {
+      logger.error({ err: error }, "stopping push delivery failed");
     });
     await store.close().catch((error: unknown) => {
       logger.error({ err: error }, "closing the store failed");
