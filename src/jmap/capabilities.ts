@@ -9,6 +9,8 @@ export const MAIL = "urn:ietf:params:jmap:mail";
 export const SUBMISSION = "urn:ietf:params:jmap:submission";
 /** RFC 8621 §1.3.3: VacationResponse/get and /set; its capability objects are empty. */
 export const VACATION_RESPONSE = "urn:ietf:params:jmap:vacationresponse";
+/** RFC 9425 §2.1: Quota/get, /changes, /query, /queryChanges; its capability objects are empty. */
+export const QUOTA = "urn:ietf:params:jmap:quota";
 
 export interface JmapLimits {
   maxSizeUpload: number;

@@ -7,7 +7,7 @@ import type { Changes } from "../store/types.js";
 import { MAIL } from "./capabilities.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import { parseState, stateOf } from "./ids.js";
-import { queryChangesOf } from "./query-changes.js";
+import { type QueryChanges, queryChangesOf } from "./query-changes.js";
 import type { JsonObject, Method } from "./types.js";
 
 /** The maxChanges of /changes and /queryChanges (RFC 8620 §5.2, §5.6): a positive integer, or none. */
@@ -18,6 +18,28 @@ export function readMaxChanges(args: JsonObject): number | undefined {
     throw invalidArguments('"maxChanges" must be a positive integer or null');
   }
   return maxChanges;
+}
+
+/** upToId of /queryChanges: checked, and not used (§5.6 lets a server report changes past it). */
+export function checkUpToId(args: JsonObject): void {
+  const { upToId } = args;
+  if (upToId !== undefined && upToId !== null && typeof upToId !== "string") {
+    throw invalidArguments('"upToId" must be null or an id');
+  }
+}
+
+/** removed/added for the new result and the changed ids, or tooManyChanges past maxChanges. */
+export function limitedQueryChanges(
+  ids: readonly string[],
+  changed: ReadonlySet<string>,
+  maxChanges: number | undefined,
+): QueryChanges {
+  const changes = queryChangesOf(ids, changed);
+  const count = changes.removed.length + changes.added.length;
+  if (maxChanges !== undefined && count > maxChanges) {
+    throw new MethodError("tooManyChanges", `${count} changes exceed maxChanges ${maxChanges}`);
+  }
+  return changes;
 }
 
 /** A state this server gave; anything else cannot be calculated from (RFC 8620 §5.2, §5.6). */
@@ -92,14 +114,12 @@ export function queryChangesMethod(options: {
     needsAccount: true,
     writes: false,
     async run(args, context) {
-      const { sinceQueryState, upToId, calculateTotal } = args;
+      const { sinceQueryState, calculateTotal } = args;
       if (typeof sinceQueryState !== "string") {
         throw invalidArguments('"sinceQueryState" must be a state string');
       }
       const maxChanges = readMaxChanges(args);
-      if (upToId !== undefined && upToId !== null && typeof upToId !== "string") {
-        throw invalidArguments('"upToId" must be null or an id');
-      }
+      checkUpToId(args);
       const since = sinceOf(sinceQueryState);
       const userId = context.account.userId;
       const { ids, state } = await options.result(args, userId);
@@ -107,11 +127,7 @@ export function queryChangesMethod(options: {
         options.changed(args, userId, since, ids),
         `${options.type}/queryChanges cannot tell; run ${options.type}/query again`,
       );
-      const changes = queryChangesOf(ids, changed);
-      const count = changes.removed.length + changes.added.length;
-      if (maxChanges !== undefined && count > maxChanges) {
-        throw new MethodError("tooManyChanges", `${count} changes exceed maxChanges ${maxChanges}`);
-      }
+      const changes = limitedQueryChanges(ids, changed, maxChanges);
       return {
         accountId: context.account.accountId,
         oldQueryState: sinceQueryState,

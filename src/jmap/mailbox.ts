@@ -5,6 +5,7 @@ import type { Mailbox, MailboxStatus, SpecialUse, Store } from "../store/types.j
 import { MAIL } from "./capabilities.js";
 import { changesMethod, queryChangesMethod } from "./changes.js";
 import { invalidArguments, MethodError } from "./errors.js";
+import { type Condition, compileFilter } from "./filter.js";
 import { mailboxIdOf, parseState, stateOf } from "./ids.js";
 import { applyWindow, readWindow } from "./query-window.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
@@ -194,63 +195,32 @@ export function mailboxGet(store: MailboxJmapStore, maxObjectsInGet: number): Me
   };
 }
 
-type Condition = (view: MailboxView) => boolean;
-
-function filterOf(filter: Json | undefined): Condition {
-  if (filter === undefined || filter === null) return () => true;
-  if (typeof filter !== "object" || Array.isArray(filter))
-    throw invalidArguments('"filter" must be an object or null');
-  if ("operator" in filter) {
-    const { operator, conditions } = filter;
-    if (!Array.isArray(conditions))
-      throw new MethodError("unsupportedFilter", "a FilterOperator needs a conditions array");
-    const parts = conditions.map(filterOf);
-    switch (operator) {
-      case "AND":
-        return (view) => parts.every((part) => part(view));
-      case "OR":
-        return (view) => parts.some((part) => part(view));
-      case "NOT":
-        return (view) => !parts.some((part) => part(view));
-      default:
-        throw new MethodError(
-          "unsupportedFilter",
-          `unknown filter operator ${JSON.stringify(operator)}; use AND, OR or NOT`,
-        );
-    }
-  }
-  const tests: Condition[] = [];
-  for (const [key, value] of Object.entries(filter)) {
+function filterOf(filter: Json | undefined): Condition<MailboxView> {
+  return compileFilter<MailboxView>(filter, (key, value) => {
     switch (key) {
       case "parentId":
         if (value !== null && typeof value !== "string")
           throw new MethodError("unsupportedFilter", "parentId must be an id or null");
-        tests.push((view) => (view.parent ? mailboxIdOf(view.parent) : null) === value);
-        break;
+        return (view) => (view.parent ? mailboxIdOf(view.parent) : null) === value;
       case "name":
         if (typeof value !== "string") throw new MethodError("unsupportedFilter", "name must be a string");
-        tests.push((view) => view.name.toLowerCase().includes(value.toLowerCase()));
-        break;
+        return (view) => view.name.toLowerCase().includes(value.toLowerCase());
       case "role":
         if (value !== null && typeof value !== "string")
           throw new MethodError("unsupportedFilter", "role must be a string or null");
-        tests.push((view) => view.role === value);
-        break;
+        return (view) => view.role === value;
       case "hasAnyRole":
         if (typeof value !== "boolean")
           throw new MethodError("unsupportedFilter", "hasAnyRole must be true or false");
-        tests.push((view) => (view.role !== null) === value);
-        break;
+        return (view) => (view.role !== null) === value;
       case "isSubscribed":
         if (typeof value !== "boolean")
           throw new MethodError("unsupportedFilter", "isSubscribed must be true or false");
-        tests.push((view) => view.isSubscribed === value);
-        break;
+        return (view) => view.isSubscribed === value;
       default:
         throw new MethodError("unsupportedFilter", `Mailbox/query cannot filter on ${JSON.stringify(key)}`);
     }
-  }
-  return (view) => tests.every((test) => test(view));
+  });
 }
 
 type Compare = (a: MailboxView, b: MailboxView) => number;

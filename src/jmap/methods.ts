@@ -1,7 +1,7 @@
 // Every JMAP method mailroom serves, by name.
 
 import type { Store } from "../store/types.js";
-import { CORE, type JmapLimits, MAIL, SUBMISSION, VACATION_RESPONSE } from "./capabilities.js";
+import { CORE, type JmapLimits, MAIL, QUOTA, SUBMISSION, VACATION_RESPONSE } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
 import { emailCopy } from "./email-copy.js";
 import { emailImport } from "./email-import.js";
@@ -12,6 +12,7 @@ import { identityChanges, identityGet, identitySet } from "./identity.js";
 import { mailboxChanges, mailboxGet, mailboxQuery, mailboxQueryChanges } from "./mailbox.js";
 import { mailboxSet } from "./mailbox-set.js";
 import { type PushSender, pushSubscriptionGet, pushSubscriptionSet } from "./push-subscription.js";
+import { quotaChanges, quotaGet, quotaQuery, quotaQueryChanges } from "./quota.js";
 import { searchSnippetGet } from "./search-snippet.js";
 import {
   emailSubmissionChanges,
@@ -31,6 +32,7 @@ export const CAPABILITIES: ReadonlySet<string> = new Set([
   MAIL,
   SUBMISSION,
   VACATION_RESPONSE,
+  QUOTA,
   WEBSOCKET,
 ]);
 
@@ -106,6 +108,10 @@ export function jmapMethods(
     ["Identity/set", identitySet(store, limits.maxObjectsInSet)],
     ["VacationResponse/get", vacationResponseGet(store, limits.maxObjectsInGet)],
     ["VacationResponse/set", vacationResponseSet(store, limits.maxObjectsInSet)],
+    ["Quota/get", quotaGet(store, maxObjectsInGet)],
+    ["Quota/changes", quotaChanges(store)],
+    ["Quota/query", quotaQuery(store)],
+    ["Quota/queryChanges", quotaQueryChanges(store)],
     ...submissionMethods,
     ...pushMethods,
   ]);

@@ -4,20 +4,25 @@
 import type { Store } from "../store/types.js";
 import { MethodError } from "./errors.js";
 import { stateOf } from "./ids.js";
+import { quotaState } from "./quota.js";
 import type { States } from "./state-watch.js";
 
 /** Data types whose state this server can push. */
-export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread"];
+export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread", "Quota"];
 
-/** The states of the given types (those this server pushes) for one account now: all one (ids.ts). */
+/**
+ * The states of the given types (those this server pushes) for one account now: the mail types share
+ * one (ids.ts); Quota's moves with the usage, so with every delivery and expunge.
+ */
 export async function pushStates(
-  store: Pick<Store, "emails">,
+  store: Pick<Store, "emails" | "quotas">,
   userId: number,
   types: ReadonlySet<string>,
 ): Promise<States> {
   const state = stateOf(await store.emails.accountState(userId));
   const states: States = {};
-  for (const type of PUSHABLE_TYPES) if (types.has(type)) states[type] = state;
+  for (const type of PUSHABLE_TYPES) if (types.has(type) && type !== "Quota") states[type] = state;
+  if (types.has("Quota")) states.Quota = await quotaState(store, userId);
   return states;
 }
 

@@ -8,6 +8,7 @@ import {
   type JmapLimits,
   MAIL,
   mailAccountCapability,
+  QUOTA,
   SUBMISSION,
   submissionAccountCapability,
   VACATION_RESPONSE,
@@ -26,12 +27,14 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
   if (account.capabilities.has(MAIL)) accountCapabilities[MAIL] = mailAccountCapability();
   if (account.capabilities.has(SUBMISSION)) accountCapabilities[SUBMISSION] = submissionAccountCapability();
   if (account.capabilities.has(VACATION_RESPONSE)) accountCapabilities[VACATION_RESPONSE] = {};
+  if (account.capabilities.has(QUOTA)) accountCapabilities[QUOTA] = {};
   const session = {
     capabilities: {
       [CORE]: coreCapability(limits),
       [MAIL]: {},
       [SUBMISSION]: {},
       [VACATION_RESPONSE]: {},
+      [QUOTA]: {},
       // ws:// or wss:// as the client reached us: the same origin, so the same credentials and policy.
       [WEBSOCKET]: websocketCapability(`${urls.base.replace(/^http/, "ws")}/jmap/ws`),
     },
@@ -47,6 +50,7 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
       [MAIL]: account.accountId,
       [SUBMISSION]: account.accountId,
       [VACATION_RESPONSE]: account.accountId,
+      [QUOTA]: account.accountId,
     },
     username: account.address,
     apiUrl: `${urls.base}/jmap/api/`,

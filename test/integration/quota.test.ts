@@ -127,5 +127,84 @@ print(json.dumps([typ] + [x.decode() for part in data for x in part]))
       assert.equal((result.notCreated as Record<string, { type: string }>).k?.type, "overQuota");
       assert.equal((await server.cli(["user", "quota", "full@example.org"])).stdout, before.stdout);
     });
+
+    test("JMAP Quota (RFC 9425): the same limit and usage in octets; changes and queryChanges follow", async () => {
+      const jmap = jmapUser(() => server, "full@example.org", password);
+      const session = await jmap.session();
+      const QUOTA = "urn:ietf:params:jmap:quota";
+      assert.deepEqual(session.capabilities[QUOTA], {});
+      const accountId = session.primaryAccounts[QUOTA] as string;
+      const call = async (methodCalls: unknown[], using = [QUOTA, "urn:ietf:params:jmap:mail"]) => {
+        const response = await fetch(session.apiUrl, {
+          method: "POST",
+          headers: { ...jmap.auth, "Content-Type": "application/json" },
+          body: JSON.stringify({ using: ["urn:ietf:params:jmap:core", ...using], methodCalls }),
+        });
+        // biome-ignore lint/suspicious/noExplicitAny: the assertions are the type check here
+        return ((await response.json()) as { methodResponses: any }).methodResponses;
+      };
+      const [[, got], [, query]] = await call([
+        ["Quota/get", { accountId, ids: null }, "g"],
+        ["Quota/query", { accountId, filter: { resourceType: "octets", type: "Email" } }, "q"],
+      ]);
+      assert.equal(got.list.length, 1);
+      const [quota] = got.list;
+      assert.equal(quota.hardLimit, 4096);
+      assert.equal(quota.resourceType, "octets");
+      assert.equal(quota.scope, "account");
+      assert.equal(quota.name, "full@example.org");
+      assert.deepEqual(quota.types, ["Email"]);
+      // The CLI counts the same octets (it shows KiB).
+      const cli = (await server.cli(["user", "quota", "full@example.org"])).stdout;
+      assert.ok(cli.includes(`${(quota.used / 1024).toFixed(1)} KiB of 4.0 KiB`), cli);
+      assert.ok(quota.used > 0);
+      assert.deepEqual(query.ids, [quota.id]);
+      // Without the mail capability the Quota's only type is hidden, so there is no Quota (§4.1).
+      const [[, hidden]] = await call([["Quota/get", { accountId, ids: null }, "g"]], [QUOTA]);
+      assert.deepEqual(hidden.list, []);
+
+      // Less mail: only the usage moved, and a push says so.
+      const stream = await fetch(
+        session.eventSourceUrl
+          .replace("{types}", "Quota")
+          .replace("{closeafter}", "state")
+          .replace("{ping}", "0"),
+        { headers: jmap.auth },
+      );
+      assert.equal(stream.status, 200);
+      const pushed = stream.text();
+      const [[, inbox]] = await call(
+        [["Email/query", { accountId, filter: {}, limit: 1 }, "e"]],
+        ["urn:ietf:params:jmap:mail"],
+      );
+      await call([["Email/set", { accountId, destroy: inbox.ids }, "d"]], ["urn:ietf:params:jmap:mail"]);
+      const [[, changes], [, queryChanges], [, after]] = await call([
+        ["Quota/changes", { accountId, sinceState: got.state }, "c"],
+        [
+          "Quota/queryChanges",
+          { accountId, sinceQueryState: query.queryState, filter: { type: "Email" } },
+          "qc",
+        ],
+        ["Quota/get", { accountId, ids: [quota.id, "nope"], properties: ["used"] }, "g"],
+      ]);
+      assert.deepEqual(changes.updated, [quota.id]);
+      assert.deepEqual(changes.updatedProperties, ["used"]);
+      assert.deepEqual(queryChanges.removed, [quota.id]);
+      assert.deepEqual(queryChanges.added, [{ id: quota.id, index: 0 }]);
+      assert.ok(after.list[0].used < quota.used);
+      assert.deepEqual(Object.keys(after.list[0]).sort(), ["id", "used"]);
+      assert.deepEqual(after.notFound, ["nope"]);
+      const data = /^event: state\ndata: (.+)$/m.exec(await pushed)?.[1];
+      assert.ok(data);
+      assert.deepEqual(JSON.parse(data).changed, { [accountId]: { Quota: after.state } });
+
+      // The limit removed: the Quota is gone.
+      assert.equal((await server.cli(["user", "quota", "full@example.org", "none"])).code, 0);
+      const [[, gone]] = await call([["Quota/changes", { accountId, sinceState: after.state }, "c"]]);
+      assert.deepEqual(gone.destroyed, [quota.id]);
+      assert.equal((await server.cli(["user", "quota", "full@example.org", "4KiB"])).code, 0);
+      const [[, bad]] = await call([["Quota/changes", { accountId, sinceState: "x1" }, "c"]]);
+      assert.equal(bad.type, "cannotCalculateChanges");
+    });
   });
 }
