@@ -258,7 +258,7 @@ async function composeEmail(store: EmailSetStore, userId: number, object: JsonOb
     attachments,
   } as ConstructorParameters<typeof MailComposer>[0]);
   const root = composer.compile();
-  // A draft keeps its Bcc; submission removes it when the message is sent (as nodemailer's own
+  // A draft keeps its Bcc; EmailSubmission removes it when the message is sent (as nodemailer's own
   // stream transport asks the same way).
   root.keepBcc = true;
   return toCrlf(await root.build());

@@ -255,6 +255,22 @@ function envelopeFromHeader(header: Buffer, identityEmail: string): SubmissionEn
   return { mailFrom: { email: from as string, parameters: null }, rcptTo };
 }
 
+/**
+ * The header block with every Bcc field (and its folded lines) taken out. A draft keeps its Bcc so the
+ * writer can see it; the sent message must not show it to the other recipients (RFC 5322 §3.6.3: the
+ * usual way is to remove the field from the copy that is sent), and the envelope already names them.
+ */
+export function withoutBcc(header: Buffer): Buffer {
+  const lines = header.toString("latin1").split(/(?<=\n)/);
+  let dropping = false;
+  const kept = lines.filter((line) => {
+    if (line.startsWith(" ") || line.startsWith("\t")) return !dropping;
+    dropping = /^bcc[ \t]*:/i.test(line);
+    return !dropping;
+  });
+  return kept.length === lines.length ? header : Buffer.from(kept.join(""), "latin1");
+}
+
 async function createSubmission(
   deps: SubmissionDeps,
   context: MethodContext,
@@ -326,7 +342,19 @@ async function createSubmission(
   try {
     const trace = traceFor(writer.id);
     await writer.write(trace);
-    for await (const chunk of store.blobs.readBlob(email.messageId)) await writer.write(chunk as Buffer);
+    // The header block read above ends at its blank line, unless it was cut at the reader's limit:
+    // either way the bytes after it are the rest of the message, copied as they are.
+    await writer.write(withoutBcc(header));
+    let skip = header.length;
+    for await (const chunk of store.blobs.readBlob(email.messageId)) {
+      const bytes = chunk as Buffer;
+      if (skip >= bytes.length) {
+        skip -= bytes.length;
+        continue;
+      }
+      await writer.write(skip > 0 ? bytes.subarray(skip) : bytes);
+      skip = 0;
+    }
     const blob = await writer.finish();
     outcome = await submitReceived(
       agent,

@@ -186,6 +186,61 @@ for (const backend of await integrationBackends()) {
       assert.match(received["header:Received"], /JMAP EmailSubmission/);
     });
 
+    test("Bcc: its recipients get the message through the envelope, and no copy shows the field", async () => {
+      const accountId = accounts.get(erin) as string;
+      const mailboxes = await roles(erin);
+      const [[, identities]] = await api(erin, [["Identity/get", { accountId }, "i"]]);
+      const [[, emailSet], [, set]] = await api(erin, [
+        [
+          "Email/set",
+          {
+            accountId,
+            create: {
+              d: draft(mailboxes.drafts, { subject: "Blind copy", bcc: [{ email: "erin@example.org" }] }),
+            },
+          },
+          "e",
+        ],
+        [
+          "EmailSubmission/set",
+          { accountId, create: { s: { identityId: identities.list[0].id, emailId: "#d" } } },
+          "s",
+        ],
+      ]);
+      assert.equal(set.notCreated, null, JSON.stringify(set.notCreated));
+      const [[, sent]] = await api(erin, [
+        ["EmailSubmission/get", { accountId, ids: [set.created.s.id], properties: ["envelope"] }, "g"],
+      ]);
+      assert.deepEqual(sent.list[0].envelope.rcptTo, [
+        { email: "frank@example.org", parameters: null },
+        { email: "erin@example.org", parameters: null },
+      ]);
+      const copies = async (who: typeof erin) => {
+        const account = accounts.get(who) as string;
+        const [[, found]] = await api(who, [
+          ["Email/query", { accountId: account, filter: { subject: "Blind copy" } }, "q"],
+        ]);
+        const [[, got]] = await api(who, [
+          [
+            "Email/get",
+            { accountId: account, ids: found.ids, properties: ["id", "header:Bcc", "mailboxIds"] },
+            "g",
+          ],
+        ]);
+        return got.list as Loose[];
+      };
+      const [toFrank] = await copies(frank);
+      assert.ok(toFrank);
+      assert.equal(toFrank["header:Bcc"], null);
+      // Erin has her draft (which keeps the field) and the copy the Bcc delivered (which does not).
+      const erins = await copies(erin);
+      const kept = erins.find((each) => each.id === emailSet.created.d.id);
+      const delivered = erins.find((each) => each.id !== emailSet.created.d.id);
+      assert.match(kept?.["header:Bcc"] ?? "", /erin@example\.org/);
+      assert.ok(delivered);
+      assert.equal(delivered["header:Bcc"], null);
+    });
+
     test("refusals: another user's From:, another MAIL FROM, an unknown local recipient; cannotUnsend; destroy", async () => {
       const accountId = accounts.get(erin) as string;
       const mailboxes = await roles(erin);

@@ -16,6 +16,7 @@ import {
   emailSubmissionQueryChanges,
   emailSubmissionSet,
   type SubmissionDeps,
+  withoutBcc,
 } from "../../src/jmap/submission.js";
 import type { AccountContext, JsonObject } from "../../src/jmap/types.js";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
@@ -111,5 +112,20 @@ describe("EmailSubmission arguments", () => {
       isError("invalidArguments"),
     );
     await assert.rejects(set.run(args({ ifInState: "u3" }), context()), isError("stateMismatch"));
+  });
+});
+
+describe("withoutBcc", () => {
+  test("drops every Bcc field with its folded lines, whatever its case, and nothing else", () => {
+    const header = Buffer.from(
+      "From: a@example.org\r\nBCC: x@example.org,\r\n\ty@example.org\r\nTo: b@example.org\r\n" +
+        "bcc : z@example.org\r\nSubject: Bcc: in a subject\r\n folded\r\n\r\n",
+    );
+    assert.equal(
+      withoutBcc(header).toString(),
+      "From: a@example.org\r\nTo: b@example.org\r\nSubject: Bcc: in a subject\r\n folded\r\n\r\n",
+    );
+    const none = Buffer.from("From: a@example.org\r\n\r\n");
+    assert.equal(withoutBcc(none), none);
   });
 });
