@@ -98,7 +98,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         hostname,
         ...(extraCa !== undefined ? { extraCa } : {}),
       }),
-      gatherPort25(probe, timeout, null),
+      gatherPort25(probe, timeout, config.relay.smarthost),
     ]);
     const addresses = host.addresses.ok ? host.addresses.value : [];
     const findings: Finding[] = [...checkHost(host)];
