@@ -48,6 +48,14 @@ export interface RelayConfig {
   smarthostPassword: string | null;
 }
 
+/** "host:port" (IPv6 in brackets) split, or null when it is not that. */
+export function smarthostParts(value: string): { host: string; port: number } | null {
+  const at = value.lastIndexOf(":");
+  const port = Number(value.slice(at + 1));
+  const host = value.slice(0, at).replace(/^\[|\]$/g, "");
+  return host !== "" && Number.isInteger(port) && port >= 1 && port <= 65535 ? { host, port } : null;
+}
+
 /** Whether mail for `domain` goes through the smarthost rather than to the domain's MX hosts. */
 export function usesSmarthost(config: RelayConfig, domain: string): boolean {
   if (config.smarthost === null) return false;

@@ -13,7 +13,7 @@ import {
   type SmtpConnection,
 } from "../smtp/client/client.js";
 import type { EnvelopeDsn, RecipientDsn } from "../store/types.js";
-import { type RelayConfig, usesSmarthost } from "./config.js";
+import { type RelayConfig, smarthostParts, usesSmarthost } from "./config.js";
 import { type MxHost, type MxLookup, RouteError } from "./mx.js";
 
 export type Connect = (options: SmtpClientOptions) => Promise<SmtpConnection>;
@@ -103,13 +103,6 @@ interface Route {
   port: number;
   open(host: MxHost, address: string): Promise<SmtpConnection>;
   explain(failure: Failure, stage: string | null): Failure;
-}
-
-function smarthostParts(value: string): { host: string; port: number } | null {
-  const at = value.lastIndexOf(":");
-  const port = Number(value.slice(at + 1));
-  const host = value.slice(0, at).replace(/^\[|\]$/g, "");
-  return at > 0 && Number.isInteger(port) && port >= 1 && port <= 65535 ? { host, port } : null;
 }
 
 interface IdleConnection {
