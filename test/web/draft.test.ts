@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
   emailObject,
+  envelopeOf,
   formatAddresses,
   forwardDraft,
   newDraft,
@@ -175,5 +176,18 @@ describe("webmail drafts", () => {
     assert.equal(withSignature(body, work, alice), "Hello\n");
     assert.equal(withSignature("Hello\n\n", alice, home), "Hello\n\n-- \nA.");
     assert.equal(withSignature("signature edited away", work, home), "signature edited away");
+  });
+
+  test("the envelope names every recipient once, Bcc included", () => {
+    const draft = {
+      ...newDraft(alice),
+      to: "Bob <bob@example.net>, carol@example.net",
+      cc: "BOB@example.net",
+      bcc: "hidden@example.net",
+    };
+    assert.deepEqual(envelopeOf(draft, alice), {
+      mailFrom: { email: "alice@example.org" },
+      rcptTo: [{ email: "bob@example.net" }, { email: "carol@example.net" }, { email: "hidden@example.net" }],
+    });
   });
 });

@@ -446,7 +446,7 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
   const inDrafts = async (subject: string) =>
     emailsOf(user, { inMailbox: await roleId("drafts"), subject }, ["subject", "preview", "keywords"]);
 
-  test("compose: a new message reaches a local user with its headers, a copy in Sent and no draft left; axe passes", async () => {
+  test("compose: a new message reaches a local user with its headers, Bcc hidden, a copy in Sent and no draft left; axe passes", async () => {
     await button("New message").click();
     await page.locator("input[name=to]:focus").waitFor();
     await field("To").fill("Carl <carl@example.org>");
@@ -463,11 +463,14 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
       mail.to?.map((to) => [to.name, to.address]),
       [["Carl", CARL]],
     );
+    assert.equal(headerOf(mail, "bcc"), undefined, "the Bcc recipient stays hidden");
     assert.ok(headerOf(mail, "message-id"));
     assert.equal(mail.text?.trim(), "Shall we meet?\nTomorrow at ten.");
 
     const sent = await emailsOf(user, { inMailbox: await roleId("sent"), subject: "Plans" }, ["keywords"]);
     assert.equal(sent.length, 1);
+    const bcc = await emailsOf(user, { inMailbox: await roleId("inbox"), subject: "Plans" }, ["subject"]);
+    assert.equal(bcc.length, 1, "the Bcc recipient got it");
     assert.equal(sent[0]?.keywords.$draft, undefined);
     assert.deepEqual(await inDrafts("Plans"), []);
     await mailbox("sent").click();
@@ -576,15 +579,20 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     assert.deepEqual(got["photo.bin"], photo);
   });
 
-  test("a refused send says why and keeps the message as a draft", async () => {
+  test("a refused send says why and keeps the message as a draft, its Bcc too", async () => {
     await button("New message").click();
     await field("To").fill("nobody@example.org");
+    await field("Bcc").fill(CARL);
     await field("Subject").fill("Nowhere");
     await button("Send").click();
     const alert = page.locator(".compose [role=alert]");
     await alert.waitFor();
     assert.match((await alert.textContent()) ?? "", /^Not sent: .*refused.*nobody@example\.org/);
-    assert.equal((await inDrafts("Nowhere")).length, 1);
+    const drafts = await roleId("drafts");
+    await until(
+      () => emailsOf(user, { inMailbox: drafts, subject: "Nowhere" }, ["bcc"]),
+      (list) => list.length === 1 && list[0]?.bcc?.[0]?.email === CARL,
+    );
     await button("Discard").click();
     await composePane().waitFor({ state: "detached" });
     assert.deepEqual(await inDrafts("Nowhere"), []);

@@ -4,7 +4,7 @@
 // onSuccessUpdateEmail moves it to Sent and clears $draft (§7.5) in the same request.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Attachment, type Draft, emailObject, formatSize, withSignature } from "./draft.js";
+import { type Attachment, type Draft, emailObject, envelopeOf, formatSize, withSignature } from "./draft.js";
 import type { Identity, Jmap, Mailbox } from "./jmap.js";
 import { explain, Notices, type SetError } from "./notices.js";
 
@@ -110,11 +110,13 @@ export function Compose({
     setError("");
     await serially(async () => {
       const [set, submission, moved] = await jmap.call([
-        replaceCalls(draft),
+        replaceCalls({ ...draft, bcc: "" }),
         [
           "EmailSubmission/set",
           {
-            create: { send: { identityId: identity.id, emailId: "#draft" } },
+            create: {
+              send: { identityId: identity.id, emailId: "#draft", envelope: envelopeOf(draft, identity) },
+            },
             onSuccessUpdateEmail: {
               "#send": {
                 [`mailboxIds/${drafts.id}`]: null,
@@ -139,6 +141,8 @@ export function Compose({
       .catch((e: Error) => {
         setError(`Not sent: ${e.message}`);
         setSending(false);
+        // What was sent had no Bcc field; the draft left in Drafts gets it back.
+        if (draft.bcc) save(draft);
       });
   };
 

@@ -218,6 +218,20 @@ export function emailObject(
   };
 }
 
+/**
+ * The SMTP envelope of a send (RFC 8621 §7): every To, Cc and Bcc address once. The webmail sends the
+ * message itself without its Bcc field and names the Bcc recipients here only, so no recipient learns
+ * of them (RFC 5322 §3.6.3, its first way); a saved draft keeps the field.
+ */
+export function envelopeOf(draft: Draft, identity: Identity): Record<string, unknown> {
+  const seen = new Set<string>();
+  const rcptTo = [draft.to, draft.cc, draft.bcc]
+    .flatMap(parseAddresses)
+    .filter((address) => !seen.has(address.email.toLowerCase()) && seen.add(address.email.toLowerCase()))
+    .map((address) => ({ email: address.email }));
+  return { mailFrom: { email: identity.email }, rcptTo };
+}
+
 /** Sizes as people read them. */
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
