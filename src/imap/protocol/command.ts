@@ -118,7 +118,8 @@ export type Command =
   | { name: "GETQUOTAROOT"; mailbox: string }
   | { name: "GETQUOTA" | "SETQUOTA"; root: string }
   | { name: "STATUS"; mailbox: string; items: string[] }
-  | { name: "APPEND"; mailbox: string; flags: string[]; date: Date | null; message: Buffer }
+  /** One message per part; several are MULTIAPPEND (RFC 3502), stored all or none. */
+  | { name: "APPEND"; mailbox: string; parts: AppendPart[] }
   | {
       name: "FETCH";
       uid: boolean;
@@ -482,23 +483,34 @@ export function parseDateTime(text: string): Date {
   return date;
 }
 
+export interface AppendPart {
+  flags: string[];
+  date: Date | null;
+  message: Buffer;
+}
+
 function parseAppend(cursor: Cursor): Command {
   cursor.space();
   const mailbox = cursor.astring("a mailbox name");
-  cursor.space();
-  let flags: string[] = [];
-  let date: Date | null = null;
-  if (cursor.peek() === 0x28) {
-    flags = cursor.list(() => cursor.flag());
+  const parts: AppendPart[] = [];
+  // RFC 3502 §6: append = "APPEND" SP mailbox 1*append-message.
+  do {
     cursor.space();
-  }
-  if (cursor.peek() === 0x22) {
-    date = parseDateTime(cursor.string("a date-time"));
-    cursor.space();
-  }
-  // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
-  const message = cursor.stringBytes("the message as a literal", true);
-  return { name: "APPEND", mailbox, flags, date, message };
+    let flags: string[] = [];
+    let date: Date | null = null;
+    if (cursor.peek() === 0x28) {
+      flags = cursor.list(() => cursor.flag());
+      cursor.space();
+    }
+    if (cursor.peek() === 0x22) {
+      date = parseDateTime(cursor.string("a date-time"));
+      cursor.space();
+    }
+    // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
+    const message = cursor.stringBytes("the message as a literal", true);
+    parts.push({ flags, date, message });
+  } while (cursor.peek() === 0x20);
+  return { name: "APPEND", mailbox, parts };
 }
 
 function parseMessageCommand(name: string, uid: boolean, cursor: Cursor): Command {

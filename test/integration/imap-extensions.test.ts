@@ -1,0 +1,96 @@
+// Issue 17's extensions against a running mailroom with python3 imaplib, on both stores: MULTIAPPEND
+// (RFC 3502), each checked against what `mailroom mail` shows. imaplib sends commands it has no method
+// for through its own tagging and response reading (`_new_tag`, `send`, `_command_complete`).
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { clients, needs } from "../support/clients.js";
+import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+import { mailboxHelpers, password, user } from "./imap-helpers.js";
+
+const run = promisify(execFile);
+
+/** Python that logs in over STARTTLS as `m`, with `raw(text)` sending one tagged command as bytes. */
+const PRELUDE = String.raw`
+import imaplib, json, sys
+port, password = int(sys.argv[1]), sys.argv[2]
+out = {}
+m = imaplib.IMAP4('127.0.0.1', port)
+m.starttls()
+m.login('bob@example.org', password)
+def raw(command):
+    tag = m._new_tag()
+    m.tagged_commands[tag] = None
+    m.send(tag + b' ' + command + b'\r\n')
+    typ, data = m._get_tagged_response(tag)
+    return typ, [d.decode() if isinstance(d, bytes) else d for d in data]
+`;
+
+async function python(server: TestServer, body: string): Promise<Record<string, unknown>> {
+  const { stdout } = await run("python3", [
+    "-c",
+    `${PRELUDE}\n${body}\nprint(json.dumps(out))`,
+    String(server.ports.imap),
+    password,
+  ]);
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+for (const backend of await integrationBackends()) {
+  describe(`IMAP extensions with python3 imaplib, ${backend.name} store`, {
+    skip: backend.skip ?? needs(clients.python3),
+  }, () => {
+    let server: TestServer;
+    const { storedBytes, listing, send } = mailboxHelpers(() => server);
+
+    before(async () => {
+      server = await startTestServer({ store: backend.store });
+      assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
+      assert.equal((await server.cli(["user", "add", user, "--password-stdin"], `${password}\n`)).code, 0);
+      await send("first");
+    });
+
+    after(async () => {
+      await server?.cleanup();
+      await backend.release();
+    });
+
+    test("MULTIAPPEND: two messages in one APPEND, APPENDUID with both UIDs; a refused one stores none", async () => {
+      const out = await python(
+        server,
+        String.raw`
+out['caps'] = m.capability()[1][0].decode().split()
+m.create('Multi')
+one = b'Subject: multi one\r\n\r\nfirst body\r\n'
+two = b'Subject: multi two\r\n\r\nsecond body\r\n'
+cmd = b'APPEND Multi (\\Seen) {%d+}\r\n%s (\\Flagged) {%d+}\r\n%s' % (len(one), one, len(two), two)
+out['ok'] = raw(cmd)
+cmd = b'APPEND Multi {%d+}\r\n%s {%d+}\r\n%s' % (len(one), one, 0, b'')
+out['refused'] = raw(cmd)
+m.logout()
+`,
+      );
+      assert.ok((out.caps as string[]).includes("MULTIAPPEND"));
+      const [okType, okData] = out.ok as [string, string[]];
+      assert.equal(okType, "OK");
+      const stored = await listing("Multi");
+      assert.deepEqual(
+        stored.map((m) => [m.subject, m.flags]),
+        [
+          ["multi one", ["\\Seen"]],
+          ["multi two", ["\\Flagged"]],
+        ],
+      );
+      assert.match(okData[0] ?? "", new RegExp(`^\\[APPENDUID \\d+ ${stored[0]?.uid}:${stored[1]?.uid}\\]`));
+      assert.equal(
+        (await storedBytes("Multi", stored[1]?.uid ?? 0)).toString(),
+        "Subject: multi two\r\n\r\nsecond body\r\n",
+      );
+      const [refusedType] = out.refused as [string, string[]];
+      assert.equal(refusedType, "NO");
+      assert.equal((await listing("Multi")).length, 2, "the refused MULTIAPPEND stored nothing");
+    });
+  });
+}
