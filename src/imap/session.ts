@@ -267,6 +267,7 @@ export class ImapSession implements ImapContext {
       "QRESYNC",
       "BINARY",
       "OBJECTID",
+      "SAVEDATE",
       "QUOTA",
       "QUOTA=RES-STORAGE",
       "COMPRESS=DEFLATE",

@@ -328,6 +328,22 @@ describe("command parser", () => {
     assert.ok(esearch.name === "SEARCH");
     assert.deepEqual(esearch.returns, ["MIN", "COUNT", "SAVE"]);
     assert.deepEqual(esearch.key, { type: "modseq", modseq: 5n });
+    const saved = parse(
+      "a SEARCH SAVEDATESUPPORTED SAVEDON 3-Apr-2025 SAVEDBEFORE 4-Apr-2025 SAVEDSINCE 1-Jan-2025",
+    );
+    assert.ok(saved.name === "SEARCH");
+    assert.deepEqual(saved.key, {
+      type: "and",
+      keys: [
+        { type: "all" },
+        { type: "savedDate", op: "on", date: { year: 2025, month: 4, day: 3 } },
+        { type: "savedDate", op: "before", date: { year: 2025, month: 4, day: 4 } },
+        { type: "savedDate", op: "since", date: { year: 2025, month: 1, day: 1 } },
+      ],
+    });
+    const fetch = parse("a UID FETCH 1:* (SAVEDATE)");
+    assert.ok(fetch.name === "FETCH");
+    assert.deepEqual(fetch.items, [{ kind: "SAVEDATE" }, { kind: "UID" }]);
   });
 
   test("LIST-EXTENDED, STATUS, SELECT with QRESYNC, APPEND with date", () => {

@@ -92,5 +92,37 @@ m.logout()
       assert.equal(refusedType, "NO");
       assert.equal((await listing("Multi")).length, 2, "the refused MULTIAPPEND stored nothing");
     });
+
+    test("SAVEDATE: FETCH SAVEDATE and SEARCH SAVEDON/SAVEDBEFORE on an APPEND dated 1996 and its COPY", async () => {
+      const out = await python(
+        server,
+        String.raw`
+import datetime
+out['caps'] = m.capability()[1][0].decode().split()
+m.create('Saved')
+m.append('Saved', None, '"17-Jul-1996 02:44:25 -0700"', b'Subject: saved\r\n\r\nbody\r\n')
+m.select('Saved')
+out['fetch'] = m.fetch('1', '(INTERNALDATE SAVEDATE)')[1][0].decode()
+today = datetime.datetime.now(datetime.timezone.utc).strftime('%d-%b-%Y')
+out['on'] = m.search(None, 'SAVEDON', today)[1][0].decode()
+out['before'] = m.search(None, 'SAVEDBEFORE', today)[1][0].decode()
+out['old'] = m.search(None, 'ON', '17-Jul-1996')[1][0].decode()
+m.copy('1', 'INBOX')
+m.select('INBOX')
+n = m.search(None, 'SAVEDATESUPPORTED', 'SAVEDON', today, 'SUBJECT', 'saved')[1][0].decode()
+out['copied'] = n
+m.logout()
+`,
+      );
+      assert.ok((out.caps as string[]).includes("SAVEDATE"));
+      const fetched = /INTERNALDATE "([^"]+)" SAVEDATE "([^"]+)"/.exec(out.fetch as string);
+      assert.ok(fetched, String(out.fetch));
+      assert.equal(fetched[1], "17-Jul-1996 09:44:25 +0000");
+      assert.ok(new Date(fetched[2] ?? "").getUTCFullYear() > 2020, "the save date is the APPEND's");
+      assert.equal(out.on, "1");
+      assert.equal(out.before, "");
+      assert.equal(out.old, "1");
+      assert.match(out.copied as string, /^\d+$/, "the copy in INBOX is saved today too");
+    });
   });
 }

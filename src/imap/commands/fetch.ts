@@ -54,6 +54,7 @@ function needOf(item: FetchItem): Need {
     case "MODSEQ":
     case "EMAILID":
     case "THREADID":
+    case "SAVEDATE":
       return NEED_NOTHING;
     // ENVELOPE reads only the top-level header fields (see envelopeOf).
     case "ENVELOPE":
@@ -514,6 +515,10 @@ async function* fetchResponse(
         break;
       case "THREADID":
         add("THREADID", [{ atom: threadIdOf(message.threadId) }]);
+        break;
+      // RFC 8514 §4.2: every message here has a save date, so never NIL.
+      case "SAVEDATE":
+        add("SAVEDATE", formatInternalDate(message.savedDate));
         break;
       case "ENVELOPE": {
         const header = headerRequired(content);

@@ -85,6 +85,7 @@ export async function findMatches(context: ImapContext, key: SearchKey): Promise
         uid: known.uid,
         flags: view.shownFlags(known.uid, current?.flags ?? known.flags),
         internalDate: known.internalDate,
+        savedDate: known.savedDate,
         size: known.size,
         modseq: BigInt(current?.modseq ?? known.modseq),
       };

@@ -38,6 +38,7 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
           uid: hit.uid,
           flags: known.flags,
           internalDate: known.internalDate,
+          savedDate: known.savedDate,
           size: known.size,
           modseq: BigInt(hit.modseq),
         };

@@ -34,6 +34,7 @@ export type FetchItem =
         | "MODSEQ"
         | "EMAILID"
         | "THREADID"
+        | "SAVEDATE"
         | "RFC822"
         | "RFC822.HEADER"
         | "RFC822.TEXT";
@@ -592,6 +593,7 @@ const FETCH_ATTRIBUTES = new Set([
   "MODSEQ",
   "EMAILID",
   "THREADID",
+  "SAVEDATE",
   "RFC822",
   "RFC822.HEADER",
   "RFC822.TEXT",
