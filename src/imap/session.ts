@@ -268,6 +268,7 @@ export class ImapSession implements ImapContext {
       "BINARY",
       "OBJECTID",
       "SAVEDATE",
+      "PREVIEW",
       "QUOTA",
       "QUOTA=RES-STORAGE",
       "COMPRESS=DEFLATE",

@@ -344,6 +344,10 @@ describe("command parser", () => {
     const fetch = parse("a UID FETCH 1:* (SAVEDATE)");
     assert.ok(fetch.name === "FETCH");
     assert.deepEqual(fetch.items, [{ kind: "SAVEDATE" }, { kind: "UID" }]);
+    const preview = parse("a FETCH 1 (PREVIEW (LAZY) PREVIEW FLAGS)");
+    assert.ok(preview.name === "FETCH");
+    assert.deepEqual(preview.items, [{ kind: "PREVIEW" }, { kind: "PREVIEW" }, { kind: "FLAGS" }]);
+    assert.match(parseError("a FETCH 1 (PREVIEW (LAZY FAST))").message, /PREVIEW modifier FAST/);
   });
 
   test("LIST-EXTENDED, STATUS, SELECT with QRESYNC, APPEND with date", () => {

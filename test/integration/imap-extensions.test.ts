@@ -124,5 +124,24 @@ m.logout()
       assert.equal(out.old, "1");
       assert.match(out.copied as string, /^\d+$/, "the copy in INBOX is saved today too");
     });
+
+    test("PREVIEW: the text body's first characters, as JMAP's preview has them, with and without LAZY", async () => {
+      const out = await python(
+        server,
+        `
+out['caps'] = m.capability()[1][0].decode().split()
+m.select('INBOX', readonly=True)
+typ, data = m.fetch('1', '(PREVIEW)')
+out['preview'] = data[0][1].decode('utf-8') if isinstance(data[0], tuple) else data[0].decode()
+typ, data = m.fetch('1', '(PREVIEW (LAZY) FLAGS)')
+out['lazy'] = data[0][1].decode('utf-8') if isinstance(data[0], tuple) else data[0].decode()
+m.logout()
+`,
+      );
+      assert.ok((out.caps as string[]).includes("PREVIEW"));
+      // The text part of "first" (see imap-helpers.ts send), its line breaks collapsed; the attachment is not text.
+      assert.equal(out.preview, "first body Grüße");
+      assert.equal(out.lazy, "first body Grüße");
+    });
   });
 }

@@ -9,6 +9,7 @@
  */
 
 import type { Readable } from "node:stream";
+import { messagePreview, truncateValue } from "../../mail/body.js";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
@@ -34,6 +35,12 @@ const PREFETCH_COUNT = 8;
 const PREFETCH_BYTES = 4 * 1024 * 1024;
 /** A whole-message literal larger than this is read from the store as a stream, in pieces. */
 export const STREAM_THRESHOLD = 1024 * 1024;
+/**
+ * PREVIEW (RFC 8970 §3.1) is JMAP's preview cut shorter: at most 200 characters and, for clients that
+ * count octets, at most 256 octets of UTF-8.
+ */
+const PREVIEW_LENGTH = 200;
+const PREVIEW_OCTETS = 256;
 /** Pieces at least this large are handed out as they are instead of being copied into a response. */
 const LARGE_PIECE = 16 * 1024;
 
@@ -520,6 +527,17 @@ async function* fetchResponse(
       case "SAVEDATE":
         add("SAVEDATE", formatInternalDate(message.savedDate));
         break;
+      case "PREVIEW": {
+        const whole = messageRequired(content);
+        const text = truncateValue(
+          messagePreview(whole.bytes, whole.part(), PREVIEW_LENGTH),
+          PREVIEW_OCTETS,
+          false,
+        ).value;
+        // UTF-8 text goes as a literal, which may carry 8-bit octets in any session (RFC 9051 §4.3).
+        add("PREVIEW", /^[\x20-\x7e]*$/.test(text) ? text : { literal: Buffer.from(text, "utf8") });
+        break;
+      }
       case "ENVELOPE": {
         const header = headerRequired(content);
         add("ENVELOPE", envelopeOf(header.part(), header.bytes));

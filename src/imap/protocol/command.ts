@@ -35,6 +35,7 @@ export type FetchItem =
         | "EMAILID"
         | "THREADID"
         | "SAVEDATE"
+        | "PREVIEW"
         | "RFC822"
         | "RFC822.HEADER"
         | "RFC822.TEXT";
@@ -692,6 +693,19 @@ function parseFetchItem(cursor: Cursor): FetchItem {
     return { kind: "section", peek: word === "BODY.PEEK", section, partial, label };
   }
   if (word === "BODY.PEEK") throw new ParseError("BODY.PEEK needs a section, e.g. BODY.PEEK[]");
+  if (word === "PREVIEW") {
+    // RFC 8970 §3.1: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"]; LAZY is the one modifier, and
+    // the preview is cheap enough here to be made whether or not the client allows it to be left out.
+    if (cursor.lookingAt(" (")) {
+      cursor.space();
+      cursor.list(() => {
+        const modifier = cursor.atom("a PREVIEW modifier").toUpperCase();
+        if (modifier !== "LAZY") throw new ParseError(`unknown PREVIEW modifier ${modifier}`);
+        return modifier;
+      }, false);
+    }
+    return { kind: "PREVIEW" };
+  }
   if (!FETCH_ATTRIBUTES.has(word)) throw new ParseError(`unknown FETCH item ${word}`);
   return { kind: word } as FetchItem;
 }
