@@ -261,6 +261,8 @@ export class ImapSession implements ImapContext {
       "SEARCHRES",
       "SORT",
       "SORT=DISPLAY",
+      "ESORT",
+      "PARTIAL",
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",
       "CONDSTORE",
@@ -747,7 +749,7 @@ export class ImapSession implements ImapContext {
       case "SEARCH":
         return this.ok(tag, await search(this, tag, command), `${command.uid ? "UID " : ""}SEARCH completed`);
       case "SORT":
-        return this.ok(tag, await sort(this, command), `${command.uid ? "UID " : ""}SORT completed`);
+        return this.ok(tag, await sort(this, tag, command), `${command.uid ? "UID " : ""}SORT completed`);
       case "THREAD":
         return this.ok(tag, await thread(this, command), `${command.uid ? "UID " : ""}THREAD completed`);
       case "COPY":

@@ -143,5 +143,39 @@ m.logout()
       assert.equal(out.preview, "first body Grüße");
       assert.equal(out.lazy, "first body Grüße");
     });
+
+    test("ESORT and PARTIAL: SORT RETURN and SEARCH RETURN (PARTIAL) answered with ESEARCH, UID FETCH (PARTIAL)", async () => {
+      const out = await python(
+        server,
+        `
+out['caps'] = m.capability()[1][0].decode().split()
+m.select('Multi', readonly=True)
+def esearch(command):
+    typ, data = raw(command)
+    return [typ, [d.decode() if isinstance(d, bytes) else str(d) for d in m.untagged_responses.pop('ESEARCH', [])]]
+out['sort'] = esearch(b'UID SORT RETURN (MIN MAX COUNT ALL) (REVERSE SUBJECT) UTF-8 ALL')
+out['partial'] = esearch(b'UID SEARCH RETURN (PARTIAL -1:-1) ALL')
+typ, data = m.uid('FETCH', '1:*', '(UID) (PARTIAL 1:1)')
+out['fetch'] = [d.decode() for d in data if isinstance(d, bytes)]
+m.logout()
+`,
+      );
+      for (const cap of ["ESORT", "PARTIAL"]) assert.ok((out.caps as string[]).includes(cap), cap);
+      const [one, two] = await listing("Multi");
+      assert.ok(one && two);
+      // "multi two" sorts after "multi one"; REVERSE puts it first.
+      assert.deepEqual(out.sort, [
+        "OK",
+        [
+          `(TAG "${(out.sort as [string, string[]])[1][0]?.match(/TAG "([^"]+)"/)?.[1]}") UID MIN ${two.uid} MAX ${one.uid} COUNT 2 ALL ${two.uid},${one.uid}`,
+        ],
+      ]);
+      assert.match(
+        (out.partial as [string, string[]])[1][0] ?? "",
+        new RegExp(`UID PARTIAL \\(-1:-1 ${two.uid}\\)$`),
+      );
+      assert.equal((out.fetch as string[]).length, 1);
+      assert.match((out.fetch as string[])[0] ?? "", new RegExp(`UID ${one.uid}\\)`));
+    });
   });
 }

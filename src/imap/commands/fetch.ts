@@ -18,7 +18,7 @@ import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, sectionBytes } from "../mime/section.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
-import { formatSequence } from "../protocol/sequence.js";
+import { formatSequence, partialWindow } from "../protocol/sequence.js";
 import { encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
 import type { SelectedMailbox } from "../selected.js";
@@ -148,7 +148,8 @@ export interface FetchRun {
  */
 export function fetch(context: ImapContext, command: FetchCommand): FetchRun {
   const view = requireSelected(context);
-  const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
+  const named = resolveTargets(view, command.set, command.uid, context.savedUids);
+  const targets = command.partial === null ? named : partialWindow(named, command.partial);
   const state = { missing: false };
   return {
     responses: fetchResponses(context, view, command, targets, state),
