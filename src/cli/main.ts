@@ -9,6 +9,7 @@ import { StoreError } from "../store/types.js";
 import { aliasCommand } from "./alias.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { dkimCommand } from "./dkim.js";
+import { doctorCommand } from "./doctor.js";
 import { domainCommand } from "./domain.js";
 import { initCommand } from "./init.js";
 import { mailCommand } from "./mail.js";
@@ -34,6 +35,7 @@ export const commands: readonly CliCommand[] = [
   mailCommand,
   queueCommand,
   dkimCommand,
+  doctorCommand,
   sendCommand,
   sendmailCommand,
   migrateCommand,

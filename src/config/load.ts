@@ -7,6 +7,7 @@ import { access, readFile, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
+import { smarthostParts } from "../queue/config.js";
 import { defaultConfig, LISTENER_NAMES } from "./defaults.js";
 import { envName, FIELDS, type Field, RETIRED_KEYS, tomlKey } from "./schema.js";
 import { closestMatch } from "./suggest.js";
@@ -362,6 +363,30 @@ async function validate(config: Config, origins: Origins, issues: string[]): Pro
     if (file === null) continue;
     const problem = await checkReadableFile(file);
     if (problem) issues.push(`${origins.describe(["tls", name])}: the file ${file} ${problem}`);
+  }
+
+  const relay = config.relay;
+  if (relay.smarthost !== null && smarthostParts(relay.smarthost) === null) {
+    issues.push(
+      `${origins.describe(["relay", "smarthost"])} must be "host:port" (e.g. "smtp.provider.example:587"), got ${JSON.stringify(relay.smarthost)}`,
+    );
+  }
+  if (
+    relay.smarthostUser !== null &&
+    relay.smarthostPasswordFile === null &&
+    relay.smarthostPassword === null
+  ) {
+    issues.push(
+      `${origins.describe(["relay", "smarthostUser"])} is set but there is no password; set relay.smarthost_password_file or MAILROOM_RELAY_SMARTHOST_PASSWORD`,
+    );
+  }
+  if (relay.smarthostPasswordFile !== null) {
+    const problem = await checkReadableFile(relay.smarthostPasswordFile);
+    if (problem) {
+      issues.push(
+        `${origins.describe(["relay", "smarthostPasswordFile"])}: the file ${relay.smarthostPasswordFile} ${problem}`,
+      );
+    }
   }
 }
 

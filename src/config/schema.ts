@@ -140,6 +140,20 @@ export const FIELDS: readonly Field[] = [
   { path: ["relay", "commandTimeout"], kind: { type: "duration", min: 1 } },
   { path: ["relay", "dataTimeout"], kind: { type: "duration", min: 1 } },
   { path: ["relay", "idleTimeout"], kind: { type: "duration", min: 1 } },
+  {
+    path: ["relay", "smarthost"],
+    kind: { type: "string", nullable: true },
+    rule: 'a relay host as "host:port", or "" to deliver to each domain\'s MX',
+  },
+  {
+    path: ["relay", "smarthostDomains"],
+    kind: { type: "string", nullable: true },
+    rule: 'recipient domains, comma-separated ("example.net,example.com"), or "" for all',
+  },
+  { path: ["relay", "smarthostTls"], kind: { type: "enum", values: ["starttls", "implicit"] } },
+  { path: ["relay", "smarthostUser"], kind: { type: "string", nullable: true } },
+  { path: ["relay", "smarthostPasswordFile"], kind: { type: "path", nullable: true } },
+  { path: ["relay", "smarthostPassword"], kind: { type: "string", nullable: true } },
   ...listenerFields,
 ];
 

@@ -18,6 +18,7 @@ export interface ViewMessage {
   /** Immutable for the life of the entry, so SEARCH can use them without asking the store again. */
   readonly messageId: string;
   readonly internalDate: Date;
+  readonly savedDate: Date;
   readonly size: number;
 }
 
@@ -29,6 +30,7 @@ function viewMessage(m: MailboxMessage): ViewMessage {
     modseq: m.modseq,
     messageId: m.messageId,
     internalDate: m.internalDate,
+    savedDate: m.savedDate,
     size: m.size,
   };
 }

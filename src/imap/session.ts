@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import { type AuthPolicy, authRefusal } from "../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
-import type { BlobWriter, MailboxEvent } from "../store/types.js";
+import type { MailboxEvent } from "../store/types.js";
 import {
   CommandFailure,
   CommandRefused,
@@ -25,7 +25,7 @@ import { select } from "./commands/select.js";
 import { sort, thread } from "./commands/sort.js";
 import { storeFlags } from "./commands/store-flags.js";
 import {
-  type AppendTarget,
+  type AppendUpload,
   append,
   completeAppend,
   copyOrMove,
@@ -100,9 +100,12 @@ export interface ImapSessionOptions {
   logger?: Logger;
 }
 
-/** APPEND's message while it streams in: written to a blob, or (refused LITERAL+) thrown away. */
+/**
+ * APPEND's messages while they stream in: each written to a blob (the last one receiving), or (refused
+ * LITERAL+) thrown away.
+ */
 type Upload =
-  | { kind: "writing"; target: AppendTarget; writer: BlobWriter; failure: unknown; stored: boolean }
+  | { kind: "writing"; parts: AppendUpload[]; size: number; failure: unknown; stored: boolean }
   | { kind: "refused"; result: BufferedResult };
 
 type SaslPhase =
@@ -247,6 +250,7 @@ export class ImapSession implements ImapContext {
       "UNSELECT",
       "UIDPLUS",
       "MOVE",
+      "MULTIAPPEND",
       "CHILDREN",
       "SPECIAL-USE",
       "CREATE-SPECIAL-USE",
@@ -257,12 +261,16 @@ export class ImapSession implements ImapContext {
       "SEARCHRES",
       "SORT",
       "SORT=DISPLAY",
+      "ESORT",
+      "PARTIAL",
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",
       "CONDSTORE",
       "QRESYNC",
       "BINARY",
       "OBJECTID",
+      "SAVEDATE",
+      "PREVIEW",
       "QUOTA",
       "QUOTA=RES-STORAGE",
       "COMPRESS=DEFLATE",
@@ -316,8 +324,17 @@ export class ImapSession implements ImapContext {
    * it (RFC 7889 §3: too big is NO [TOOBIG], not a "+"), then open the blob writer the bytes go to.
    */
   private async beginUpload(item: Extract<FrameItem, { kind: "literal-start" }>): Promise<ImapResult> {
-    await this.dropUpload();
-    const refuse = (result: BufferedResult): ImapResult => {
+    // A later MULTIAPPEND message continues the command's upload; a refused one stays refused.
+    if (item.part > 0 && this.upload?.kind === "refused") {
+      if (!item.sync) return { output: [], action: "continue", literal: "refused" };
+      const { result } = this.upload;
+      this.upload = null;
+      return { ...result, literal: "refused" };
+    }
+    const earlier = item.part > 0 && this.upload?.kind === "writing" ? this.upload : null;
+    if (earlier === null) await this.dropUpload();
+    const refuse = async (result: BufferedResult): Promise<ImapResult> => {
+      if (earlier !== null) await this.dropUpload();
       if (item.sync) return { ...result, literal: "refused" };
       // RFC 7888 §4: a non-synchronizing literal is on its way regardless; it is read and thrown
       // away, and the answer goes out once the command has been read to its end.
@@ -340,9 +357,21 @@ export class ImapSession implements ImapContext {
       return refuse(this.bad(tag, "APPEND needs a logged-in session; LOGIN or AUTHENTICATE first"));
     }
     try {
-      const target = await prepareAppend(this, command, item.size);
+      if (earlier?.failure) throw earlier.failure;
+      const target = await prepareAppend(this, command, item.size, earlier?.size ?? 0);
       const writer = await this.store.blobs.createBlobWriter();
-      this.upload = { kind: "writing", target, writer, failure: null, stored: false };
+      if (earlier === null) {
+        this.upload = {
+          kind: "writing",
+          parts: [{ target, writer }],
+          size: item.size,
+          failure: null,
+          stored: false,
+        };
+      } else {
+        earlier.parts.push({ target, writer });
+        earlier.size += item.size;
+      }
     } catch (error) {
       return refuse(this.failure(tag, "APPEND", error));
     }
@@ -355,9 +384,10 @@ export class ImapSession implements ImapContext {
 
   private async receiveUpload(data: Buffer): Promise<void> {
     const upload = this.upload;
-    if (upload?.kind !== "writing" || upload.failure !== null) return;
+    const writer = upload?.kind === "writing" ? upload.parts[upload.parts.length - 1]?.writer : undefined;
+    if (upload?.kind !== "writing" || upload.failure !== null || writer === undefined) return;
     try {
-      await upload.writer.write(data);
+      await writer.write(data);
     } catch (error) {
       // Reported when the command ends; the rest of the literal is still read and thrown away.
       upload.failure = error;
@@ -390,7 +420,7 @@ export class ImapSession implements ImapContext {
     this.upload = null;
     if (upload?.kind === "writing" && !upload.stored) {
       try {
-        await upload.writer.abort();
+        for (const part of upload.parts) await part.writer.abort();
       } catch (error) {
         this.logger?.warn({ err: error }, "imap could not discard an unfinished APPEND");
       }
@@ -674,8 +704,11 @@ export class ImapSession implements ImapContext {
         const upload = this.upload;
         if (upload?.kind !== "writing")
           return this.ok(tag, [], "APPEND completed", await append(this, command));
+        if (upload.parts.length !== command.parts.length) {
+          throw new CommandFailure("CANNOT", "send every APPEND message as a literal, or none");
+        }
         upload.stored = true;
-        return this.ok(tag, [], "APPEND completed", await completeAppend(this, upload.target, upload.writer));
+        return this.ok(tag, [], "APPEND completed", await completeAppend(this, upload.parts));
       }
       case "IDLE": {
         // Changes noted since the last command (e.g. while SELECT ran) are reported now, not only
@@ -716,7 +749,7 @@ export class ImapSession implements ImapContext {
       case "SEARCH":
         return this.ok(tag, await search(this, tag, command), `${command.uid ? "UID " : ""}SEARCH completed`);
       case "SORT":
-        return this.ok(tag, await sort(this, command), `${command.uid ? "UID " : ""}SORT completed`);
+        return this.ok(tag, await sort(this, tag, command), `${command.uid ? "UID " : ""}SORT completed`);
       case "THREAD":
         return this.ok(tag, await thread(this, command), `${command.uid ? "UID " : ""}THREAD completed`);
       case "COPY":

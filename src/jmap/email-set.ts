@@ -5,6 +5,7 @@
 import MailComposer from "nodemailer/lib/mail-composer";
 import { toCrlf } from "../mail/compose.js";
 import type { MailboxMessage, Store } from "../store/types.js";
+import { readUserBlob } from "./blob-parts.js";
 import { MAIL } from "./capabilities.js";
 import { HEADER_PROPERTIES } from "./email/email.js";
 import { createdEmail } from "./email-import.js";
@@ -206,14 +207,16 @@ async function composeEmail(store: EmailSetStore, userId: number, object: JsonOb
     for (const entry of list) {
       const part = entry as JsonObject;
       if (typeof part?.blobId !== "string") throw invalid("attachments", "each attachment needs a blobId");
-      const blob = await store.blobs.findReadableBlob(userId, part.blobId, now);
+      // An upload, or a part of a message the user has (RFC 8621 §4.1.4), as when a draft is saved
+      // again or a message forwarded with its attachments.
+      const blob = await readUserBlob(store, userId, part.blobId, now);
       if (blob === null)
         throw new SetRefusal({
           ...setError("blobNotFound", `no blob ${part.blobId}`),
           notFound: [part.blobId],
         });
       attachments.push({
-        content: await store.blobs.readBlobBytes(blob.blobId),
+        content: blob.bytes,
         contentType: typeof part.type === "string" ? part.type : (blob.type ?? "application/octet-stream"),
         ...(typeof part.name === "string" ? { filename: part.name } : {}),
         ...(typeof part.cid === "string" ? { cid: part.cid } : {}),

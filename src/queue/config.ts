@@ -35,6 +35,33 @@ export interface RelayConfig {
   dataTimeout: number;
   /** Idle connections kept open for reuse, each for this many milliseconds. */
   idleTimeout: number;
+  /** "host:port" every outbound message goes through instead of the MX hosts (when port 25 is blocked). */
+  smarthost: string | null;
+  /** Comma-separated recipient domains the smarthost is for; null sends all outbound mail through it. */
+  smarthostDomains: string | null;
+  /** TLS to the smarthost is never optional: STARTTLS required, or TLS from the first byte. */
+  smarthostTls: "starttls" | "implicit";
+  /** AUTH user name at the smarthost; null sends without AUTH. */
+  smarthostUser: string | null;
+  /** File holding the password (its first line); MAILROOM_RELAY_SMARTHOST_PASSWORD is the other way. */
+  smarthostPasswordFile: string | null;
+  smarthostPassword: string | null;
+}
+
+/** "host:port" (IPv6 in brackets) split, or null when it is not that. */
+export function smarthostParts(value: string): { host: string; port: number } | null {
+  const at = value.lastIndexOf(":");
+  const port = Number(value.slice(at + 1));
+  const host = value.slice(0, at).replace(/^\[|\]$/g, "");
+  return host !== "" && Number.isInteger(port) && port >= 1 && port <= 65535 ? { host, port } : null;
+}
+
+/** Whether mail for `domain` goes through the smarthost rather than to the domain's MX hosts. */
+export function usesSmarthost(config: RelayConfig, domain: string): boolean {
+  if (config.smarthost === null) return false;
+  if (config.smarthostDomains === null) return true;
+  const listed = config.smarthostDomains.split(",").map((each) => each.trim().toLowerCase());
+  return listed.includes(domain.toLowerCase());
 }
 
 export function defaultRelayConfig(): RelayConfig {
@@ -52,5 +79,11 @@ export function defaultRelayConfig(): RelayConfig {
     commandTimeout: 5 * MINUTE,
     dataTimeout: 10 * MINUTE,
     idleTimeout: 30 * SECOND,
+    smarthost: null,
+    smarthostDomains: null,
+    smarthostTls: "starttls",
+    smarthostUser: null,
+    smarthostPasswordFile: null,
+    smarthostPassword: null,
   };
 }

@@ -143,6 +143,13 @@ function shuffle<T>(items: T[], random: () => number): T[] {
   return items;
 }
 
+/** A resolver asking the relay's DNS server ("host:port", or null for the system's): one place for both. */
+export function createResolver(server: string | null, timeout = 5000): Resolver {
+  const resolver = new Resolver({ timeout, tries: 2 });
+  if (server !== null) resolver.setServers([server]);
+  return resolver;
+}
+
 export function createMxLookup(options: {
   /** "host:port" of the DNS server; null for the system's. */
   server: string | null;
@@ -152,8 +159,7 @@ export function createMxLookup(options: {
   /** Milliseconds since the epoch; replaceable so tests can move time past a TTL. */
   now?: () => number;
 }): MxLookup {
-  const resolver = new Resolver({ timeout: options.timeout ?? 5000, tries: 2 });
-  if (options.server !== null) resolver.setServers([options.server]);
+  const resolver = createResolver(options.server, options.timeout);
   const random = options.random ?? Math.random;
   const settings = { ...DNS_CACHE_DEFAULTS, ...options.cache };
   const cache = new DnsCache(settings, options.now ?? Date.now);

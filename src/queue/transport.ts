@@ -1,6 +1,7 @@
 // The relay transport: hands one message to a domain's MX hosts with the SMTP client, trying hosts in
 // order (RFC 5321 §5.1), and keeps connections open for the next message to the same host.
 
+import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import {
@@ -12,7 +13,7 @@ import {
   type SmtpConnection,
 } from "../smtp/client/client.js";
 import type { EnvelopeDsn, RecipientDsn } from "../store/types.js";
-import type { RelayConfig } from "./config.js";
+import { type RelayConfig, smarthostParts, usesSmarthost } from "./config.js";
 import { type MxHost, type MxLookup, RouteError } from "./mx.js";
 
 export type Connect = (options: SmtpClientOptions) => Promise<SmtpConnection>;
@@ -92,8 +93,17 @@ function failureFromError(err: unknown, remoteMta: string): Failure {
   };
 }
 
+const stageOf = (err: unknown): string | null => (err instanceof SmtpClientError ? err.stage : null);
+
 /** Stages before any transaction started: a failure there is the host's, so the next host is tried. */
 const SESSION_STAGES = new Set(["connect", "tls", "greeting", "ehlo", "starttls", "auth"]);
+
+/** How a host is reached: an MX on the relay port, or the smarthost with its TLS and AUTH. */
+interface Route {
+  port: number;
+  open(host: MxHost, address: string): Promise<SmtpConnection>;
+  explain(failure: Failure, stage: string | null): Failure;
+}
 
 interface IdleConnection {
   connection: SmtpConnection;
@@ -116,6 +126,7 @@ export class RelayTransport {
 
   /** Delivers to the recipients of one domain; never throws: every recipient gets a result. */
   async deliver(domain: string, message: RelayMessage): Promise<RecipientResult[]> {
+    if (usesSmarthost(this.options.config, domain)) return this.viaSmarthost(message);
     let hosts: MxHost[];
     try {
       hosts = await this.options.lookup(domain);
@@ -157,6 +168,83 @@ export class RelayTransport {
     );
   }
 
+  private async viaSmarthost(message: RelayMessage): Promise<RecipientResult[]> {
+    const { config } = this.options;
+    const setting = config.smarthost ?? "";
+    const parts = smarthostParts(setting);
+    if (!parts) {
+      return this.allFailed(message, {
+        detail: `[relay] smarthost "${setting}" is not "host:port"; fix relay.smarthost`,
+        enhanced: "4.3.5",
+        fromRemote: false,
+        remoteMta: null,
+        permanent: false,
+      });
+    }
+    const host: MxHost = { name: parts.host, preference: 0, addresses: [parts.host] };
+    const attempt = await this.tryHost(host, parts.host, message, false, this.smarthostRoute(parts.port));
+    if ("done" in attempt) return attempt.done;
+    this.options.logger.info(
+      { smarthost: setting, error: attempt.failure.detail },
+      "relay: smarthost failed",
+    );
+    return this.allFailed(message, attempt.failure);
+  }
+
+  private smarthostRoute(port: number): Route {
+    const { config, heloName } = this.options;
+    const where = `smarthost ${config.smarthost}`;
+    return {
+      port,
+      open: async (host) => {
+        const auth = config.smarthostUser === null ? undefined : await this.smarthostCredentials();
+        const connect = this.options.connect ?? connectSmtp;
+        // Never "opportunistic": credentials and mail go to the smarthost only over verified TLS.
+        return connect({
+          host: host.name,
+          port,
+          tls: config.smarthostTls,
+          heloName,
+          ...(auth ? { auth } : {}),
+          timeouts: {
+            connect: config.connectTimeout,
+            command: config.commandTimeout,
+            dataEnd: config.dataTimeout,
+          },
+        });
+      },
+      explain: (failure, stage) => {
+        const hint =
+          stage === "auth"
+            ? `${where} refused AUTH: ${failure.detail}; check relay.smarthost_user and smarthost_password_file (or MAILROOM_RELAY_SMARTHOST_PASSWORD)`
+            : stage === "starttls" || stage === "tls"
+              ? `${where}: ${failure.detail}; TLS is required: set smarthost_tls = "implicit" for a TLS port, or trust its certificate`
+              : `${where}: ${failure.detail}`;
+        return { ...failure, detail: hint };
+      },
+    };
+  }
+
+  private async smarthostCredentials(): Promise<{ user: string; password: string }> {
+    const { config } = this.options;
+    const user = config.smarthostUser ?? "";
+    if (config.smarthostPasswordFile !== null) {
+      let text: string;
+      try {
+        text = await readFile(config.smarthostPasswordFile, "utf8");
+      } catch (err) {
+        throw new Error(
+          `cannot read relay.smarthost_password_file ${config.smarthostPasswordFile} (${(err as NodeJS.ErrnoException).code})`,
+        );
+      }
+      return { user, password: text.split(/\r?\n/)[0] ?? "" };
+    }
+    if (config.smarthostPassword !== null) return { user, password: config.smarthostPassword };
+    throw new Error(
+      "relay.smarthost_user is set but no password: set smarthost_password_file or MAILROOM_RELAY_SMARTHOST_PASSWORD",
+    );
+  }
+
   /** Closes idle connections politely; later deliveries still work but are no longer pooled. */
   async close(): Promise<void> {
     this.closed = true;
@@ -187,17 +275,18 @@ export class RelayTransport {
     address: string,
     message: RelayMessage,
     fresh = false,
+    route: Route = this.direct,
   ): Promise<HostAttempt> {
-    const key = `${address}:${this.options.config.port}`;
+    const key = `${address}:${route.port}`;
     const pooled = fresh ? null : this.takeIdle(key);
     let connection: SmtpConnection;
     if (pooled) {
       connection = pooled;
     } else {
       try {
-        connection = await this.connect(host, address);
+        connection = await route.open(host, address);
       } catch (err) {
-        const failure = failureFromError(err, host.name);
+        const failure = route.explain(failureFromError(err, host.name), stageOf(err));
         // A server refusing us before any transaction is that host's problem: try the next one.
         return { failure: { ...failure, permanent: false } };
       }
@@ -255,12 +344,20 @@ export class RelayTransport {
       // A pooled connection the remote closed while idle fails at the first command without a reply:
       // that says nothing about the message, so try once more on a new connection.
       if (pooled && stage === "mail" && err instanceof SmtpClientError && err.reply === null) {
-        return this.tryHost(host, address, message, true);
+        return this.tryHost(host, address, message, true, route);
       }
-      const failure = failureFromError(err, host.name);
+      const failure = route.explain(failureFromError(err, host.name), stage);
       if (stage !== null && SESSION_STAGES.has(stage)) return { failure: { ...failure, permanent: false } };
       return { failure };
     }
+  }
+
+  private get direct(): Route {
+    return {
+      port: this.options.config.port,
+      open: (host, address) => this.connect(host, address),
+      explain: (failure) => failure,
+    };
   }
 
   private connect(host: MxHost, address: string): Promise<SmtpConnection> {

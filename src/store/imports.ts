@@ -22,6 +22,8 @@ export interface MessageImport {
   blob: BlobRef;
   flags: string[];
   internalDate: Date;
+  /** RFC 8514 SAVEDATE, kept from the source; absent, the internal date (as for entries older than it). */
+  savedDate?: Date;
   modseq: number;
   /** The source's email and thread ids: kept, so a JMAP client's ids stay valid. */
   emailId: number;

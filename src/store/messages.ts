@@ -12,6 +12,11 @@ export interface MailboxMessage {
   /** System flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and keywords, as given; order not kept. */
   flags: string[];
   internalDate: Date;
+  /**
+   * When the message entered this mailbox (RFC 8514 SAVEDATE): its delivery, APPEND, COPY or MOVE.
+   * Entries stored before the store kept it have their internal date here.
+   */
+  savedDate: Date;
   /** Octets of the stored message (CRLF line ends). */
   size: number;
   modseq: number;

@@ -356,3 +356,38 @@ describe("every error names its key", () => {
     );
   });
 });
+
+describe("[relay] smarthost", () => {
+  test("read from the file and the environment", async () => {
+    const passwordFile = await writeToml("smarthost-password", "secret\n");
+    const file = await writeToml(
+      "smarthost.toml",
+      '[relay]\nsmarthost = "smtp.provider.example:465"\nsmarthost_tls = "implicit"\nsmarthost_user = "me@example.org"\nsmarthost_password_file = "smarthost-password"\n',
+    );
+    const config = await loadConfig({ file, env: { MAILROOM_RELAY_SMARTHOST_DOMAINS: "example.net" } });
+    assert.deepEqual(
+      [config.relay.smarthost, config.relay.smarthostTls, config.relay.smarthostUser],
+      ["smtp.provider.example:465", "implicit", "me@example.org"],
+    );
+    assert.equal(config.relay.smarthostPasswordFile, passwordFile);
+    assert.equal(config.relay.smarthostDomains, "example.net");
+  });
+
+  test("a malformed host, a user without password, an unreadable file, plaintext TLS are refused", async () => {
+    assert.match(
+      await failure({ env: { MAILROOM_RELAY_SMARTHOST: "smtp.provider.example" } }),
+      /MAILROOM_RELAY_SMARTHOST must be "host:port"/,
+    );
+    assert.match(
+      await failure({
+        env: { MAILROOM_RELAY_SMARTHOST: "smtp.provider.example:587", MAILROOM_RELAY_SMARTHOST_USER: "me" },
+      }),
+      /MAILROOM_RELAY_SMARTHOST_USER is set but there is no password/,
+    );
+    assert.match(
+      await failure({ env: { MAILROOM_RELAY_SMARTHOST_PASSWORD_FILE: path.join(dir, "absent") } }),
+      /MAILROOM_RELAY_SMARTHOST_PASSWORD_FILE: the file .*absent/,
+    );
+    assert.match(await failure({ env: { MAILROOM_RELAY_SMARTHOST_TLS: "none" } }), /SMARTHOST_TLS/);
+  });
+});

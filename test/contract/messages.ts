@@ -331,6 +331,63 @@ export function describeMessagesContract(context: ContractContext): void {
           message("a"),
         );
       });
+
+      test("save dates (RFC 8514): now at append, delivery, copy and move; import keeps or defaults them", async () => {
+        const { user, inbox } = await freshUser();
+        const trash = (await store.mailboxes.getMailbox(user.id, "Trash"))!;
+        const old = new Date("2001-02-03T04:05:06.000Z");
+        const before = Date.now();
+        const appended = await store.messages.append(inbox.id, await writeBlob(store, message("s")), [], old);
+        assert.equal(appended.internalDate.getTime(), old.getTime());
+        assert.ok(appended.savedDate.getTime() >= before && appended.savedDate.getTime() <= Date.now());
+        const delivered = await deliverTo(inbox.id, "d");
+        const deliveredEntry = await store.messages.getMessage(inbox.id, delivered.uid);
+        assert.ok((deliveredEntry?.savedDate.getTime() ?? 0) >= before);
+        const listed = await store.messages.listMessages(inbox.id);
+        assert.deepEqual(
+          listed.map((m) => m.savedDate.getTime()),
+          [appended.savedDate.getTime(), deliveredEntry?.savedDate.getTime()],
+        );
+        const beforeCopy = Date.now();
+        const copy = await store.messages.copyMessages(inbox.id, [appended.uid], trash.id);
+        const moved = await store.messages.moveMessages(inbox.id, [delivered.uid], trash.id);
+        for (const uid of [copy.mapping[0]?.[1], moved.mapping[0]?.[1]]) {
+          const entry = await store.messages.getMessage(trash.id, uid ?? 0);
+          assert.ok(entry);
+          assert.ok(entry.savedDate.getTime() >= beforeCopy, "a copy or move is saved anew");
+        }
+        const archive = (await store.mailboxes.getMailbox(user.id, "Archive"))!;
+        const saved = new Date("2010-01-01T00:00:00.000Z");
+        await store.imports.importMessages(archive.id, [
+          {
+            uid: 1,
+            blob: await writeBlob(store, message("i1")),
+            flags: [],
+            internalDate: old,
+            savedDate: saved,
+            modseq: 1,
+            emailId: 9001,
+            threadId: 9001,
+          },
+          {
+            uid: 2,
+            blob: await writeBlob(store, message("i2")),
+            flags: [],
+            internalDate: old,
+            modseq: 2,
+            emailId: 9002,
+            threadId: 9002,
+          },
+        ]);
+        assert.deepEqual(
+          (await store.messages.listMessages(archive.id)).map((m) => m.savedDate.toISOString()),
+          [saved.toISOString(), old.toISOString()],
+        );
+        assert.equal(
+          (await store.messages.getMessage(archive.id, 2))?.savedDate.toISOString(),
+          old.toISOString(),
+        );
+      });
     });
   });
 }

@@ -133,11 +133,48 @@ describe("framer", () => {
     assert.equal(Buffer.concat(data).toString(), "0123456789abcdefghij");
     const last = rest[rest.length - 1];
     assert.ok(last?.kind === "command");
-    assert.equal(last.frame.streamed, 0);
+    assert.deepEqual(last.frame.streamed, [0]);
     const parsed = parseCommand(last.frame).command;
     assert.ok(parsed.name === "APPEND");
-    assert.deepEqual(parsed.flags, ["\\Seen"]);
-    assert.equal(parsed.message.length, 0);
+    assert.deepEqual(parsed.parts[0]?.flags, ["\\Seen"]);
+    assert.equal(parsed.parts[0]?.message.length, 0);
+  });
+
+  test("MULTIAPPEND: every message literal streams, each announced with its part number", () => {
+    const framer = new CommandFramer({ maxLine: 1000, maxLiteral: 4, maxLiterals: 5 });
+    const items = frames(
+      't1 APPEND INBOX (\\Seen) {10+}\r\n0123456789 "17-Jul-1996 02:44:25 -0700" {6+}\r\nabcdef\r\n',
+      framer,
+    );
+    const starts = items.flatMap((i) => (i.kind === "literal-start" ? [i] : []));
+    assert.deepEqual(
+      starts.map((s) => [s.part, s.size]),
+      [
+        [0, 10],
+        [1, 6],
+      ],
+    );
+    const last = items[items.length - 1];
+    assert.ok(last?.kind === "command");
+    assert.deepEqual(last.frame.streamed, [0, 1]);
+    const parsed = parseCommand(last.frame).command;
+    assert.ok(parsed.name === "APPEND");
+    assert.deepEqual(
+      parsed.parts.map((p) => [p.flags, p.date?.toISOString() ?? null]),
+      [
+        [["\\Seen"], null],
+        [[], "1996-07-17T09:44:25.000Z"],
+      ],
+    );
+  });
+
+  test("MULTIAPPEND past the literal count limit is refused", () => {
+    const framer = new CommandFramer({ maxLine: 1000, maxLiteral: 4, maxLiterals: 2 });
+    const items = frames("t1 APPEND INBOX {1+}\r\na {1+}\r\nb {1+}\r\nc\r\nt2 NOOP\r\n", framer);
+    assert.ok(items.some((i) => i.kind === "error" && i.reason === "too-many-literals"));
+    const last = items[items.length - 1];
+    assert.ok(last?.kind === "command");
+    assert.equal(parseCommand(last.frame).tag, "t2");
   });
 
   test("a refused synchronizing APPEND literal is forgotten; the next command is read", () => {
@@ -291,6 +328,26 @@ describe("command parser", () => {
     assert.ok(esearch.name === "SEARCH");
     assert.deepEqual(esearch.returns, ["MIN", "COUNT", "SAVE"]);
     assert.deepEqual(esearch.key, { type: "modseq", modseq: 5n });
+    const saved = parse(
+      "a SEARCH SAVEDATESUPPORTED SAVEDON 3-Apr-2025 SAVEDBEFORE 4-Apr-2025 SAVEDSINCE 1-Jan-2025",
+    );
+    assert.ok(saved.name === "SEARCH");
+    assert.deepEqual(saved.key, {
+      type: "and",
+      keys: [
+        { type: "all" },
+        { type: "savedDate", op: "on", date: { year: 2025, month: 4, day: 3 } },
+        { type: "savedDate", op: "before", date: { year: 2025, month: 4, day: 4 } },
+        { type: "savedDate", op: "since", date: { year: 2025, month: 1, day: 1 } },
+      ],
+    });
+    const fetch = parse("a UID FETCH 1:* (SAVEDATE)");
+    assert.ok(fetch.name === "FETCH");
+    assert.deepEqual(fetch.items, [{ kind: "SAVEDATE" }, { kind: "UID" }]);
+    const preview = parse("a FETCH 1 (PREVIEW (LAZY) PREVIEW FLAGS)");
+    assert.ok(preview.name === "FETCH");
+    assert.deepEqual(preview.items, [{ kind: "PREVIEW" }, { kind: "PREVIEW" }, { kind: "FLAGS" }]);
+    assert.match(parseError("a FETCH 1 (PREVIEW (LAZY FAST))").message, /PREVIEW modifier FAST/);
   });
 
   test("LIST-EXTENDED, STATUS, SELECT with QRESYNC, APPEND with date", () => {
@@ -310,8 +367,8 @@ describe("command parser", () => {
     assert.equal(select.qresync?.uidValidity, 67890007);
     const append = parse('a APPEND Drafts (\\Draft) "17-Jul-1996 02:44:25 -0700" {1+}\r\nx');
     assert.ok(append.name === "APPEND");
-    assert.equal(append.date?.toISOString(), "1996-07-17T09:44:25.000Z");
-    assert.deepEqual(append.flags, ["\\Draft"]);
+    assert.equal(append.parts[0]?.date?.toISOString(), "1996-07-17T09:44:25.000Z");
+    assert.deepEqual(append.parts[0]?.flags, ["\\Draft"]);
   });
 
   test("syntax errors name what was expected and keep the tag", () => {

@@ -462,6 +462,36 @@ for (const backend of await integrationBackends()) {
       assert.equal(draft.preview, "Here are my notes.");
       assert.equal(draft.attachments[0].name, "notes.txt");
 
+      // Saved again (or forwarded), a draft carries the attachment by its part's blob id (§4.1.4).
+      const [[, again], [, reread]] = (await api([
+        [
+          "Email/set",
+          {
+            accountId,
+            create: {
+              d2: {
+                mailboxIds: { [drafts]: true },
+                subject: "Draft saved again",
+                textBody: [{ partId: "t", type: "text/plain" }],
+                bodyValues: { t: { value: "Still my notes." } },
+                attachments: [{ blobId: draft.attachments[0].blobId, type: "text/plain", name: "notes.txt" }],
+              },
+            },
+          },
+          "a",
+        ],
+        [
+          "Email/get",
+          { accountId, ids: ["#d2"], properties: ["attachments", "bodyValues"], fetchAllBodyValues: true },
+          "r",
+        ],
+        ["Email/set", { accountId, destroy: ["#d2"] }, "x"],
+      ])) as [[string, Loose], [string, Loose]];
+      assert.deepEqual(again.notCreated ?? {}, {});
+      const part = reread.list[0].attachments[0] as Loose;
+      assert.equal(part.name, "notes.txt");
+      assert.equal(reread.list[0].bodyValues?.[part.partId]?.value, "attached notes\n");
+
       const client = await imap();
       try {
         const lock = await client.getMailboxLock("Drafts");

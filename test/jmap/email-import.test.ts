@@ -44,6 +44,7 @@ function fakeStore() {
           messageId: blob.id,
           flags,
           internalDate: date,
+          savedDate: date,
           size: blob.size,
           modseq: state.modseq,
           emailId: 100 + appended.length,

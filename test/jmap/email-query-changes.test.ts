@@ -25,6 +25,7 @@ function fakeStore() {
       messageId: `b${emailId}`,
       flags,
       internalDate: new Date(Date.UTC(2026, 0, day)),
+      savedDate: new Date(Date.UTC(2026, 0, day)),
       size: 100,
       modseq: account.modseq,
       emailId,

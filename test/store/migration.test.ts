@@ -156,3 +156,27 @@ test("a schema 5 database upgrades: account MODSEQ, email ids, changes from the 
       await checkUpgradedAccount(store, "a@old.example");
     },
   ));
+
+test("the SAVEDATE column arrives empty: entries stored before it show their internal date", () =>
+  upgradeFrom(
+    SCHEMA_VERSION - 1,
+    (now) => `
+    INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
+    INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
+      VALUES (1, 'a@old.example', 1, 'h', 's', ${now});
+    INSERT INTO mailboxes (id, user_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq)
+      VALUES (1, 1, 'INBOX', NULL, 1, 1, 2, 2);
+    INSERT INTO messages (id, size, created_at) VALUES ('01aaaaaaaaaaaaaaaaaa', 22, ${now});
+    INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq,
+                                  email_id, thread_id, created_modseq)
+      VALUES (1, 1, '01aaaaaaaaaaaaaaaaaa', '[]', 0, 981173106000, 22, 2, 1, 1, 2);
+  `,
+    async (store) => {
+      const [listed] = await store.messages.listMessages(1);
+      assert.equal(listed?.savedDate.toISOString(), "2001-02-03T04:05:06.000Z");
+      assert.equal(
+        (await store.messages.getMessage(1, 1))?.savedDate.toISOString(),
+        "2001-02-03T04:05:06.000Z",
+      );
+    },
+  ));

@@ -11,6 +11,10 @@ export interface TestDnsName {
   mx?: Array<{ preference: number; exchange: string }>;
   a?: string[];
   aaaa?: string[];
+  /** TXT records, each one string (split into 255-octet strings on the wire) or its strings. */
+  txt?: Array<string | string[]>;
+  /** PTR targets, for reverse names like "5.113.0.203.in-addr.arpa". */
+  ptr?: string[];
   /** Answer SERVFAIL for every query of this name (a temporary DNS failure). */
   servfail?: boolean;
 }
@@ -57,6 +61,14 @@ function answerFor(query: dnsPacket.DecodedPacket, records: Map<string, TestDnsN
         });
     } else if (question.type === "A") {
       for (const ip of entry.a ?? []) answers.push({ type: "A", name: question.name, ttl: TTL, data: ip });
+    } else if (question.type === "TXT") {
+      for (const text of entry.txt ?? []) {
+        const strings = typeof text === "string" ? (text.match(/[\s\S]{1,255}/g) ?? [""]) : text;
+        answers.push({ type: "TXT", name: question.name, ttl: TTL, data: strings });
+      }
+    } else if (question.type === "PTR") {
+      for (const target of entry.ptr ?? [])
+        answers.push({ type: "PTR", name: question.name, ttl: TTL, data: target });
     } else if (question.type === "AAAA") {
       for (const ip of entry.aaaa ?? [])
         answers.push({ type: "AAAA", name: question.name, ttl: TTL, data: ip });

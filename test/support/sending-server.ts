@@ -17,6 +17,8 @@ export interface SendingServerOptions {
   /** The local user; its domain is added first. */
   user: { address: string; password: string };
   hostname?: string;
+  /** More settings for the server (e.g. MAILROOM_RELAY_SMARTHOST). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startSendingServer(options: SendingServerOptions): Promise<TestServer> {
@@ -30,6 +32,7 @@ export async function startSendingServer(options: SendingServerOptions): Promise
       MAILROOM_RELAY_POLL_INTERVAL: options.pollInterval,
       MAILROOM_RELAY_RETRY_SCHEDULE: options.retrySchedule,
       MAILROOM_RELAY_CONNECT_TIMEOUT: "2s",
+      ...options.env,
     },
   });
   const domain = options.user.address.slice(options.user.address.indexOf("@") + 1);

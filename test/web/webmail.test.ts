@@ -2,8 +2,10 @@
 // `mailroom serve`: log in, mail delivered by SMTP appears without a reload (push), opening it marks it
 // read and shows its HTML sanitized, and a hostile message runs nothing and loads nothing — checked by
 // a loopback "remote" server that must see no request at all; flags, moves, deletes and searches go
-// through, by mouse and by keyboard; dark mode follows the system; and axe-core finds no serious accessibility violation on the
-// screens, light or dark.
+// through, by mouse and by keyboard; dark mode follows the system; mail written in it (new, reply,
+// forward, with attachments) reaches a second local user with its headers and lands in Sent, drafts
+// survive a reload, a refused send says why, settings save the vacation response and identities; and
+// axe-core finds no serious accessibility violation on the screens, light or dark, wide or phone-sized.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -17,12 +19,25 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { SendMailOptions } from "nodemailer";
 import { type Browser, chromium, type Page } from "playwright-core";
+import PostalMime, { type Email as ParsedMail } from "postal-mime";
 import { jmapUser } from "../integration/jmap-helpers.js";
 import { clients, needs } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const ADDRESS = "alice@example.org";
 const PASSWORD = "alice's long passphrase";
+/** A second local user, whom the webmail's messages are sent to. */
+const CARL = "carl@example.org";
+const CARL_PASSWORD = "carl's long passphrase";
+const USING = [
+  "urn:ietf:params:jmap:core",
+  "urn:ietf:params:jmap:mail",
+  "urn:ietf:params:jmap:submission",
+  "urn:ietf:params:jmap:vacationresponse",
+];
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests assert what they read of it
+type Loose = Record<string, any>;
 const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -61,6 +76,7 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
   });
   let remoteBase = "";
   const user = jmapUser(() => server, ADDRESS, PASSWORD);
+  const carl = jmapUser(() => server, CARL, CARL_PASSWORD);
 
   before(async () => {
     // The server serves web/dist; build it when this checkout has not, or web/src changed since.
@@ -73,6 +89,8 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     server = await startTestServer();
     base = `http://127.0.0.1:${server.ports.http}`;
     await user.add();
+    const added = await server.cli(["user", "add", CARL, "--password-stdin"], `${CARL_PASSWORD}\n`);
+    assert.equal(added.code, 0, added.stderr);
     browser = await chromium.launch({ executablePath: clients.chromium.binary, headless: true });
     page = await browser.newPage();
   });
@@ -92,31 +110,32 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
   };
   const mailbox = (role: string) => page.locator(`nav li[data-role=${role}] button`);
   const row = (subject: string) => page.locator(".list li", { hasText: subject });
-  /** The subjects of all the account's mail, as the server has it. */
-  const subjects = async (): Promise<string[]> => {
-    const session = await user.session();
+  /** The arguments of each method response to these calls, made by `who` in their own account. */
+  const api = async (who: typeof user, calls: [string, Loose][]): Promise<Loose[]> => {
+    const session = await who.session();
+    const accountId = session.primaryAccounts["urn:ietf:params:jmap:mail"];
     const response = await fetch(session.apiUrl, {
       method: "POST",
-      headers: { ...user.auth, "Content-Type": "application/json" },
+      headers: { ...who.auth, "Content-Type": "application/json" },
       body: JSON.stringify({
-        using: ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
-        methodCalls: [
-          ["Email/query", { accountId: session.primaryAccounts["urn:ietf:params:jmap:mail"] }, "q"],
-          [
-            "Email/get",
-            {
-              accountId: session.primaryAccounts["urn:ietf:params:jmap:mail"],
-              "#ids": { resultOf: "q", name: "Email/query", path: "/ids" },
-              properties: ["subject"],
-            },
-            "g",
-          ],
-        ],
+        using: USING,
+        methodCalls: calls.map(([name, args], i) => [name, { accountId, ...args }, String(i)]),
       }),
     });
-    const body = (await response.json()) as { methodResponses: [string, { list: { subject: string }[] }][] };
-    return (body.methodResponses[1]?.[1].list ?? []).map((email) => email.subject);
+    const body = (await response.json()) as { methodResponses: [string, Loose][] };
+    return body.methodResponses.map(([, args]) => args);
   };
+  /** The account's emails matching the filter, with these properties. */
+  const emailsOf = async (who: typeof user, filter: Loose, properties: string[]): Promise<Loose[]> => {
+    const [, get] = await api(who, [
+      ["Email/query", { filter }],
+      ["Email/get", { "#ids": { resultOf: "0", name: "Email/query", path: "/ids" }, properties }],
+    ]);
+    return get?.list ?? [];
+  };
+  /** The subjects of all the account's mail, as the server has it. */
+  const subjects = async (): Promise<string[]> =>
+    (await emailsOf(user, {}, ["subject"])).map((email) => email.subject);
   /**
    * Waits until the list shows exactly these subjects, in any order; fails naming what it shows. Polled
    * from here: waitForFunction would need eval, which the page's CSP forbids.
@@ -386,5 +405,249 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     await button("Delete mailbox Full").click();
     await page.locator("nav [role=alert]").waitFor();
     assert.equal(await named("Full").count(), 1);
+  });
+
+  // Compose, reply, drafts, attachments and settings. Messages go to Carl, a second local user, whose
+  // copy is read back through JMAP and parsed as the bytes his mailbox holds.
+
+  const field = (label: string) => page.getByLabel(label, { exact: true });
+  const composePane = () => page.locator("section.compose");
+  /** Polls until the check holds; fails with its last answer. */
+  const until = async <T>(read: () => Promise<T>, holds: (value: T) => boolean): Promise<T> => {
+    let value = await read();
+    for (let round = 0; round < 200 && !holds(value); round++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      value = await read();
+    }
+    assert.ok(holds(value), JSON.stringify(value));
+    return value;
+  };
+  /** The message with this subject in Carl's mailboxes, as he received it. */
+  const carlGot = async (subject: string): Promise<ParsedMail> => {
+    const [email] = await until(
+      () => emailsOf(carl, { subject }, ["blobId", "subject"]),
+      (list) => list.some((each) => each.subject === subject),
+    );
+    const session = await carl.session();
+    const url = (session.downloadUrl as string)
+      .replace("{accountId}", session.primaryAccounts["urn:ietf:params:jmap:mail"])
+      .replace("{blobId}", email?.blobId)
+      .replace("{name}", "m.eml")
+      .replace("{type}", "message/rfc822");
+    const raw = Buffer.from(await (await fetch(url, { headers: carl.auth })).arrayBuffer());
+    return PostalMime.parse(raw);
+  };
+  const headerOf = (mail: ParsedMail, name: string) =>
+    mail.headers.find((header) => header.key === name)?.value;
+  const roleId = async (role: string): Promise<string> => {
+    const [mailboxes] = await api(user, [["Mailbox/get", { ids: null }]]);
+    return ((mailboxes?.list ?? []) as Loose[]).find((mailbox) => mailbox.role === role)?.id;
+  };
+  const inDrafts = async (subject: string) =>
+    emailsOf(user, { inMailbox: await roleId("drafts"), subject }, ["subject", "preview", "keywords"]);
+
+  test("compose: a new message reaches a local user with its headers, Bcc hidden, a copy in Sent and no draft left; axe passes", async () => {
+    await button("New message").click();
+    await page.locator("input[name=to]:focus").waitFor();
+    await field("To").fill("Carl <carl@example.org>");
+    await field("Bcc").fill(ADDRESS);
+    await field("Subject").fill("Plans");
+    await field("Message").fill("Shall we meet?\nTomorrow at ten.");
+    assert.deepEqual(await seriousViolations(page), []);
+    await button("Send").click();
+    await composePane().waitFor({ state: "detached" });
+
+    const mail = await carlGot("Plans");
+    assert.equal(mail.from?.address, ADDRESS);
+    assert.deepEqual(
+      mail.to?.map((to) => [to.name, to.address]),
+      [["Carl", CARL]],
+    );
+    assert.equal(headerOf(mail, "bcc"), undefined, "the Bcc recipient stays hidden");
+    assert.ok(headerOf(mail, "message-id"));
+    assert.equal(mail.text?.trim(), "Shall we meet?\nTomorrow at ten.");
+
+    const sent = await emailsOf(user, { inMailbox: await roleId("sent"), subject: "Plans" }, ["keywords"]);
+    assert.equal(sent.length, 1);
+    const bcc = await emailsOf(user, { inMailbox: await roleId("inbox"), subject: "Plans" }, ["subject"]);
+    assert.equal(bcc.length, 1, "the Bcc recipient got it");
+    assert.equal(sent[0]?.keywords.$draft, undefined);
+    assert.deepEqual(await inDrafts("Plans"), []);
+    await mailbox("sent").click();
+    await row("Plans").waitFor();
+  });
+
+  test("reply all quotes the message, threads it and says Re:, starting in the body; forward says Fwd:", async () => {
+    await user.deliver(
+      {
+        subject: "Question",
+        text: "Are you coming?\nBring cake.",
+        messageId: "<q1@example.org>",
+        cc: "Dave <dave@example.net>",
+        envelope: { from: CARL, to: [ADDRESS] },
+      },
+      "Carl <carl@example.org>",
+    );
+    await mailbox("inbox").click();
+    await row("Question").locator("button").click();
+    await button("Reply all").click();
+    assert.equal(await field("To").inputValue(), "Carl <carl@example.org>");
+    assert.equal(await field("Cc").inputValue(), "Dave <dave@example.net>");
+    assert.equal(await field("Subject").inputValue(), "Re: Question");
+    assert.match(await field("Message").inputValue(), /wrote:\n> Are you coming\?\n> Bring cake\.$/);
+    await page.locator("textarea[name=body]:focus").waitFor();
+    await page.keyboard.type("Yes, with cake.");
+    // Dave is remote; the relay is not what this test is about.
+    await field("Cc").fill("");
+    await button("Send").click();
+    await composePane().waitFor({ state: "detached" });
+
+    const reply = await carlGot("Re: Question");
+    assert.equal(reply.inReplyTo, "<q1@example.org>");
+    assert.match(reply.references ?? "", /<q1@example\.org>/);
+    assert.match(
+      reply.text ?? "",
+      /^Yes, with cake\.\n\nOn .*, Carl wrote:\n> Are you coming\?\n> Bring cake\./,
+    );
+
+    await row("Question").locator("button").click();
+    await button("Forward").click();
+    assert.equal(await field("Subject").inputValue(), "Fwd: Question");
+    assert.equal(await field("To").inputValue(), "");
+    assert.match(await field("Message").inputValue(), /Forwarded message[\s\S]*Are you coming\?/);
+    await button("Close").click();
+    await composePane().waitFor({ state: "detached" });
+    assert.deepEqual(await inDrafts("Fwd: Question"), [], "an untouched forward leaves no draft");
+  });
+
+  test("a draft is saved while typing, kept once in Drafts, and opened again after a reload", async () => {
+    await button("New message").click();
+    await field("To").fill(CARL);
+    await field("Subject").fill("Unfinished");
+    await field("Message").fill("half a thought");
+    await page.locator(".compose .status", { hasText: "Draft saved" }).waitFor();
+    await field("Message").fill("half a thought, and more");
+    await until(
+      () => inDrafts("Unfinished"),
+      (list) => list.length === 1 && list[0]?.preview === "half a thought, and more",
+    );
+    await page.reload();
+    await logIn();
+    await mailbox("drafts").click();
+    await row("Unfinished").locator("button").click();
+    assert.equal(await field("To").inputValue(), CARL);
+    assert.equal(await field("Subject").inputValue(), "Unfinished");
+    assert.equal(await field("Message").inputValue(), "half a thought, and more");
+    await button("Discard").click();
+    await row("Unfinished").waitFor({ state: "detached" });
+    assert.deepEqual(await inDrafts("Unfinished"), []);
+  });
+
+  test("attachments by the file picker and by drag-and-drop show name and size, and arrive byte for byte", async () => {
+    const notes = Buffer.from("my notes\n");
+    const photo = randomBytes(3000);
+    await button("New message").click();
+    await field("To").fill(CARL);
+    await field("Subject").fill("Files");
+    await field("Attach files (or drop them here)").setInputFiles({
+      name: "notes.txt",
+      mimeType: "text/plain",
+      buffer: notes,
+    });
+    await page.locator(".compose .attachments li", { hasText: "notes.txt (9 B)" }).waitFor();
+    // A drop as the browser makes one, built in the page (DataTransfer cannot be made elsewhere).
+    const transfer = await page.evaluateHandle(`(() => {
+      const bytes = Uint8Array.from(atob("${photo.toString("base64")}"), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], "photo.bin", { type: "application/octet-stream" }));
+      return data;
+    })()`);
+    await page.dispatchEvent("section.compose", "drop", { dataTransfer: transfer });
+    await page.locator(".compose .attachments li", { hasText: "photo.bin (2.9 KB)" }).waitFor();
+    await button("Send").click();
+    await composePane().waitFor({ state: "detached" });
+
+    const mail = await carlGot("Files");
+    const got = Object.fromEntries(
+      mail.attachments.map((attachment) => [
+        attachment.filename,
+        Buffer.from(attachment.content as ArrayBuffer),
+      ]),
+    );
+    assert.deepEqual(Object.keys(got).sort(), ["notes.txt", "photo.bin"]);
+    assert.deepEqual(got["notes.txt"], notes);
+    assert.deepEqual(got["photo.bin"], photo);
+  });
+
+  test("a refused send says why and keeps the message as a draft, its Bcc too", async () => {
+    await button("New message").click();
+    await field("To").fill("nobody@example.org");
+    await field("Bcc").fill(CARL);
+    await field("Subject").fill("Nowhere");
+    await button("Send").click();
+    const alert = page.locator(".compose [role=alert]");
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? "", /^Not sent: .*refused.*nobody@example\.org/);
+    const drafts = await roleId("drafts");
+    await until(
+      () => emailsOf(user, { inMailbox: drafts, subject: "Nowhere" }, ["bcc"]),
+      (list) => list.length === 1 && list[0]?.bcc?.[0]?.email === CARL,
+    );
+    await button("Discard").click();
+    await composePane().waitFor({ state: "detached" });
+    assert.deepEqual(await inDrafts("Nowhere"), []);
+  });
+
+  test("on a phone-sized screen one pane shows at a time, with a way back; axe passes there", async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    try {
+      const nav = page.locator("nav");
+      assert.ok(await nav.isVisible());
+      await button("New message").click();
+      await composePane().waitFor();
+      assert.ok(await nav.isHidden());
+      assert.deepEqual(await seriousViolations(page), []);
+      await button("Close").click();
+      await nav.waitFor();
+      await mailbox("inbox").click();
+      await row("Question").locator("button").click();
+      await page.locator(".reader").waitFor();
+      assert.ok(await page.locator(".list").isHidden());
+      await button("Back").click();
+      await row("Question").waitFor();
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
+  });
+
+  test("settings: the vacation response is saved; a named identity with a signature is sent as", async () => {
+    await button("Settings").click();
+    await field("Answer incoming mail automatically").check();
+    await field("Subject").fill("Away");
+    await field("Reply text").fill("Back on Monday.");
+    await button("Save vacation response").click();
+    await page.getByText("Vacation response saved").waitFor();
+    const [vacation] = await api(user, [["VacationResponse/get", { ids: null }]]);
+    assert.equal(vacation?.list[0].isEnabled, true);
+    assert.equal(vacation?.list[0].subject, "Away");
+    assert.equal(vacation?.list[0].textBody, "Back on Monday.");
+
+    await field("Name of the new identity").fill("Alice Liddell");
+    await field("Signature of the new identity").fill("Alice, in the garden");
+    await button("Add identity").click();
+    await page.getByRole("form", { name: "Identity Alice Liddell" }).waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+    await button("Close").click();
+
+    await button("New message").click();
+    await field("From").selectOption({ label: `Alice Liddell <${ADDRESS}>` });
+    assert.equal(await field("Message").inputValue(), "\n\n-- \nAlice, in the garden");
+    await field("To").fill(CARL);
+    await field("Subject").fill("Signed");
+    await button("Send").click();
+    await composePane().waitFor({ state: "detached" });
+    const mail = await carlGot("Signed");
+    assert.deepEqual([mail.from?.name, mail.from?.address], ["Alice Liddell", ADDRESS]);
+    assert.match(mail.text ?? "", /-- \nAlice, in the garden/);
   });
 });

@@ -1,11 +1,29 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { type Address, type EmailFull, type EmailSummary, Jmap, type Mailbox } from "./jmap.js";
+import { Compose } from "./compose.js";
+import { type Draft, forwardDraft, newDraft, replyDraft, resumedDraft } from "./draft.js";
+import {
+  type Address,
+  type EmailFull,
+  type EmailSummary,
+  type Identity,
+  Jmap,
+  type Mailbox,
+} from "./jmap.js";
 import { sanitizedHtml, textDocument } from "./message.js";
 import { searchFilter } from "./search.js";
+import { Settings } from "./settings.js";
 import { useShortcuts } from "./shortcuts.js";
 
 const PAGE = 50;
 const SUMMARY = ["id", "blobId", "from", "subject", "preview", "receivedAt", "keywords", "mailboxIds"];
+const FULL = [
+  ...SUMMARY,
+  ...["to", "cc", "bcc", "replyTo", "sentAt", "messageId", "inReplyTo", "references"],
+  ...["htmlBody", "textBody", "attachments", "bodyValues"],
+];
+
+/** What the right-hand pane shows besides a message: a message being written, or the settings. */
+type Pane = { kind: "compose"; draft: Draft; draftId: string | null; key: number } | { kind: "settings" };
 
 export function App() {
   const [jmap, setJmap] = useState<Jmap | null>(null);
@@ -58,8 +76,23 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   /** The message the keyboard is on: j/k move it, Enter opens it, e and # act on it. */
   const [cursor, setCursor] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
+  const [pane, setPane] = useState<Pane | null>(null);
+  const [identities, setIdentities] = useState<Identity[]>([]);
 
   useEffect(() => jmap.push(() => setTick((n) => n + 1)), [jmap]);
+
+  useEffect(() => {
+    if (pane !== null) return;
+    jmap
+      .call([["Identity/get", { ids: null }]])
+      .then(([result]) => setIdentities((result?.list ?? []) as Identity[]))
+      .catch(() => {});
+  }, [jmap, pane]);
+
+  const compose = (draft: Draft, draftId: string | null = null) => {
+    setOpen(null);
+    setPane({ kind: "compose", draft, draftId, key: Date.now() });
+  };
 
   // Each read below is dropped if a newer one has started: answers may come back out of order, and an
   // older one (a push arriving just before a new search, say) must not overwrite a newer.
@@ -151,7 +184,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
         "Email/get",
         {
           ids: [id],
-          properties: [...SUMMARY, "to", "cc", "htmlBody", "textBody", "attachments", "bodyValues"],
+          properties: FULL,
           fetchHTMLBodyValues: true,
           fetchTextBodyValues: true,
         },
@@ -159,8 +192,13 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
     ]);
     const email = ((result?.list ?? []) as EmailFull[])[0];
     if (!email) return;
-    setOpen(email);
     setCursor(id);
+    if (email.keywords.$draft) {
+      compose(resumedDraft(email, identities), email.id);
+      return;
+    }
+    setPane(null);
+    setOpen(email);
     if (!email.keywords.$seen) await setKeyword(id, "$seen", true);
   };
 
@@ -191,10 +229,16 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   }, [cursor]);
 
   return (
-    <main class="layout">
+    <main class={`layout${open || pane ? " pane-open" : ""}`}>
       <h1 class="visually-hidden">mailroom</h1>
       <nav aria-label="Mailboxes">
         <div class="toolbar">
+          <button type="button" onClick={() => compose(newDraft(identities[0]))}>
+            New message
+          </button>
+          <button type="button" onClick={() => setPane({ kind: "settings" })}>
+            Settings
+          </button>
           <button type="button" onClick={logout}>
             Log out
           </button>
@@ -214,6 +258,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
                   setSearch("");
                   setLimit(PAGE);
                   setOpen(null);
+                  setPane(null);
                 }}
               >
                 {mailbox.name}
@@ -283,7 +328,22 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           </button>
         )}
       </section>
-      {open ? (
+      {pane?.kind === "compose" ? (
+        <Compose
+          key={pane.key}
+          jmap={jmap}
+          mailboxes={mailboxes}
+          identities={identities}
+          initial={pane.draft}
+          draftId={pane.draftId}
+          close={() => {
+            setPane(null);
+            setTick((n) => n + 1);
+          }}
+        />
+      ) : pane?.kind === "settings" ? (
+        <Settings jmap={jmap} close={() => setPane(null)} />
+      ) : open ? (
         <Reader
           key={open.id}
           jmap={jmap}
@@ -291,6 +351,9 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           mailboxes={mailboxes}
           actions={{ setKeyword, move, remove }}
           inTrash={trash !== undefined && Boolean(open.mailboxIds[trash.id])}
+          reply={(all) => compose(replyDraft(open, identityFor(open, identities), all))}
+          forward={() => compose(forwardDraft(open, identityFor(open, identities)))}
+          close={() => setOpen(null)}
         />
       ) : (
         <section />
@@ -345,6 +408,12 @@ function MailboxForms({
   );
 }
 
+/** The identity a reply goes out as: the one the message was sent to, else the first. */
+function identityFor(email: EmailFull, identities: Identity[]): Identity | undefined {
+  const to = [...(email.to ?? []), ...(email.cc ?? [])].map((address) => address.email.toLowerCase());
+  return identities.find((identity) => to.includes(identity.email.toLowerCase())) ?? identities[0];
+}
+
 function addresses(list: Address[] | null): string {
   return (list ?? [])
     .map((address) => (address.name ? `${address.name} <${address.email}>` : address.email))
@@ -368,12 +437,18 @@ function Reader({
   mailboxes,
   actions,
   inTrash,
+  reply,
+  forward,
+  close,
 }: {
   jmap: Jmap;
   email: EmailFull;
   mailboxes: Mailbox[];
   actions: Actions;
   inTrash: boolean;
+  reply: (all: boolean) => void;
+  forward: () => void;
+  close: () => void;
 }) {
   const { setKeyword, move, remove } = actions;
   const archive = mailboxes.find((mailbox) => mailbox.role === "archive");
@@ -399,6 +474,18 @@ function Reader({
   return (
     <section class="reader" aria-label="Message">
       <div class="toolbar">
+        <button type="button" class="back" onClick={close}>
+          Back
+        </button>
+        <button type="button" onClick={() => reply(false)}>
+          Reply
+        </button>
+        <button type="button" onClick={() => reply(true)}>
+          Reply all
+        </button>
+        <button type="button" onClick={forward}>
+          Forward
+        </button>
         <button type="button" onClick={() => setKeyword(email.id, "$flagged", !flagged)}>
           {flagged ? "Unflag" : "Flag"}
         </button>

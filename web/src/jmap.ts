@@ -37,6 +37,12 @@ export interface BodyPart {
 export interface EmailFull extends EmailSummary {
   to: Address[] | null;
   cc: Address[] | null;
+  bcc: Address[] | null;
+  replyTo: Address[] | null;
+  sentAt: string | null;
+  messageId: string[] | null;
+  inReplyTo: string[] | null;
+  references: string[] | null;
   htmlBody: BodyPart[];
   textBody: BodyPart[];
   attachments: BodyPart[];
@@ -46,17 +52,40 @@ export interface EmailFull extends EmailSummary {
 /** How long a dropped push stream waits before it is opened again. */
 const RECONNECT_MS = 3000;
 
-const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"];
+export interface Identity {
+  id: string;
+  name: string;
+  email: string;
+  textSignature: string;
+  mayDelete: boolean;
+}
+
+/** What the upload endpoint answers (RFC 8620 §6.1). */
+export interface Uploaded {
+  blobId: string;
+  type: string;
+  size: number;
+}
+
+interface Session {
+  apiUrl: string;
+  downloadUrl: string;
+  uploadUrl: string;
+  eventSourceUrl: string;
+  primaryAccounts: Record<string, string>;
+}
+
+const USING = [
+  "urn:ietf:params:jmap:core",
+  "urn:ietf:params:jmap:mail",
+  "urn:ietf:params:jmap:submission",
+  "urn:ietf:params:jmap:vacationresponse",
+];
 
 export class Jmap {
   private constructor(
     private readonly auth: string,
-    private readonly session: {
-      apiUrl: string;
-      downloadUrl: string;
-      eventSourceUrl: string;
-      primaryAccounts: Record<string, string>;
-    },
+    private readonly session: Session,
   ) {}
 
   readonly accountId = (): string => this.session.primaryAccounts["urn:ietf:params:jmap:mail"] ?? "";
@@ -67,7 +96,7 @@ export class Jmap {
     const response = await authorized(auth, "/.well-known/jmap");
     if (response.status === 401) throw new Error("wrong address or password");
     if (!response.ok) throw new Error(`the server answered ${response.status}`);
-    return new Jmap(auth, await response.json());
+    return new Jmap(auth, (await response.json()) as Session);
   }
 
   async call(calls: [string, Record<string, unknown>][]): Promise<Record<string, unknown>[]> {
@@ -98,6 +127,21 @@ export class Jmap {
     const response = await authorized(this.auth, url);
     if (!response.ok) throw new Error(`the server answered ${response.status}`);
     return response.blob();
+  }
+
+  /** Upload through the session's template (RFC 8620 §6.1); the blob id goes into an Email/set. */
+  async upload(file: Blob): Promise<Uploaded> {
+    const url = this.session.uploadUrl.replace("{accountId}", encodeURIComponent(this.accountId()));
+    const response = await authorized(this.auth, url, {
+      method: "POST",
+      headers: { "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+    if (!response.ok) {
+      const problem = (await response.json().catch(() => ({}))) as { detail?: string };
+      throw new Error(problem.detail ?? `the server answered ${response.status}`);
+    }
+    return (await response.json()) as Uploaded;
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 
 import type { Readable } from "node:stream";
+import { messagePreview, truncateValue } from "../../mail/body.js";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
@@ -17,7 +18,7 @@ import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, sectionBytes } from "../mime/section.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
-import { formatSequence } from "../protocol/sequence.js";
+import { formatSequence, partialWindow } from "../protocol/sequence.js";
 import { encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
 import type { SelectedMailbox } from "../selected.js";
@@ -34,6 +35,12 @@ const PREFETCH_COUNT = 8;
 const PREFETCH_BYTES = 4 * 1024 * 1024;
 /** A whole-message literal larger than this is read from the store as a stream, in pieces. */
 export const STREAM_THRESHOLD = 1024 * 1024;
+/**
+ * PREVIEW (RFC 8970 §3.1) is JMAP's preview cut shorter: at most 200 characters and, for clients that
+ * count octets, at most 256 octets of UTF-8.
+ */
+const PREVIEW_LENGTH = 200;
+const PREVIEW_OCTETS = 256;
 /** Pieces at least this large are handed out as they are instead of being copied into a response. */
 const LARGE_PIECE = 16 * 1024;
 
@@ -54,6 +61,7 @@ function needOf(item: FetchItem): Need {
     case "MODSEQ":
     case "EMAILID":
     case "THREADID":
+    case "SAVEDATE":
       return NEED_NOTHING;
     // ENVELOPE reads only the top-level header fields (see envelopeOf).
     case "ENVELOPE":
@@ -140,7 +148,8 @@ export interface FetchRun {
  */
 export function fetch(context: ImapContext, command: FetchCommand): FetchRun {
   const view = requireSelected(context);
-  const targets = resolveTargets(view, command.set, command.uid, context.savedUids);
+  const named = resolveTargets(view, command.set, command.uid, context.savedUids);
+  const targets = command.partial === null ? named : partialWindow(named, command.partial);
   const state = { missing: false };
   return {
     responses: fetchResponses(context, view, command, targets, state),
@@ -515,6 +524,21 @@ async function* fetchResponse(
       case "THREADID":
         add("THREADID", [{ atom: threadIdOf(message.threadId) }]);
         break;
+      // RFC 8514 §4.2: every message here has a save date, so never NIL.
+      case "SAVEDATE":
+        add("SAVEDATE", formatInternalDate(message.savedDate));
+        break;
+      case "PREVIEW": {
+        const whole = messageRequired(content);
+        const text = truncateValue(
+          messagePreview(whole.bytes, whole.part(), PREVIEW_LENGTH),
+          PREVIEW_OCTETS,
+          false,
+        ).value;
+        // UTF-8 text goes as a literal, which may carry 8-bit octets in any session (RFC 9051 §4.3).
+        add("PREVIEW", /^[\x20-\x7e]*$/.test(text) ? text : { literal: Buffer.from(text, "utf8") });
+        break;
+      }
       case "ENVELOPE": {
         const header = headerRequired(content);
         add("ENVELOPE", envelopeOf(header.part(), header.bytes));

@@ -2,8 +2,8 @@
 
 import { headerBlockOf } from "../../store/header-capture.js";
 import type { Store } from "../../store/types.js";
-import type { Command } from "../protocol/command.js";
-import { formatSequence } from "../protocol/sequence.js";
+import type { Command, PartialRange } from "../protocol/command.js";
+import { formatOrdered, formatSequence, partialWindow } from "../protocol/sequence.js";
 import { untagged } from "../responses.js";
 import { evaluate, KeyCost, keyCost, keyReadsHeader } from "../search/evaluate.js";
 import type { SearchContext, SearchData, SearchKey } from "../search/types.js";
@@ -85,6 +85,7 @@ export async function findMatches(context: ImapContext, key: SearchKey): Promise
         uid: known.uid,
         flags: view.shownFlags(known.uid, current?.flags ?? known.flags),
         internalDate: known.internalDate,
+        savedDate: known.savedDate,
         size: known.size,
         modseq: BigInt(current?.modseq ?? known.modseq),
       };
@@ -147,8 +148,47 @@ function minAndMax(found: readonly Hit[], options: readonly string[]): Hit[] {
   return options.includes("MAX") ? [last] : [];
 }
 
-/** RFC 5182 §2.4: SAVE with MIN and/or MAX and no other option saves just those; otherwise every match. */
-function savedResult(found: readonly Hit[], options: readonly string[]): readonly Hit[] {
+/**
+ * The ESEARCH response (RFC 4731 §3.1) to SEARCH or, for ESORT (RFC 5267 §3.2), to SORT: `numbers` in
+ * result order, so MIN and MAX are the first and the last of it; `ordered` keeps ALL and PARTIAL sets in
+ * that order (a sort order) instead of ascending. `suffix` goes at the end (MODSEQ).
+ */
+export function esearchResponse(
+  tag: string,
+  uid: boolean,
+  numbers: readonly number[],
+  options: readonly string[],
+  partial: PartialRange | null,
+  ordered: boolean,
+  suffix = "",
+): Buffer {
+  const format = ordered ? formatOrdered : formatSequence;
+  let text = `ESEARCH (TAG "${tag.replace(/[\\"]/g, "\\$&")}")${uid ? " UID" : ""}`;
+  const first = numbers[0];
+  const last = numbers.at(-1);
+  if (options.includes("MIN") && first !== undefined) text += ` MIN ${first}`;
+  if (options.includes("MAX") && last !== undefined) text += ` MAX ${last}`;
+  if (options.includes("COUNT")) text += ` COUNT ${numbers.length}`;
+  if (options.includes("ALL") && numbers.length > 0) text += ` ALL ${format(numbers)}`;
+  if (partial !== null) {
+    // RFC 9394 §3.1: the range as asked, then the numbers in it, or NIL when it holds none.
+    const sign = partial.fromEnd ? "-" : "";
+    const window = partialWindow(numbers, partial);
+    text += ` PARTIAL (${sign}${partial.first}:${sign}${partial.last} ${window.length === 0 ? "NIL" : format(window)})`;
+  }
+  return untagged(text + suffix);
+}
+
+/**
+ * RFC 5182 §2.4: SAVE with MIN and/or MAX and no other option saves just those; with PARTIAL, the
+ * window (RFC 9394 §3.1); otherwise every match.
+ */
+function savedResult(
+  found: readonly Hit[],
+  options: readonly string[],
+  partial: PartialRange | null,
+): readonly Hit[] {
+  if (partial !== null) return partialWindow(found, partial);
   const others = options.filter((o) => o !== "SAVE");
   const minMaxOnly = others.length > 0 && others.every((o) => o === "MIN" || o === "MAX");
   return minMaxOnly ? minAndMax(found, others) : found;
@@ -178,22 +218,22 @@ export async function search(
   // RFC 4731 §3.1: RETURN () means RETURN (ALL).
   const options = returns.length === 0 ? ["ALL"] : returns;
   if (options.includes("SAVE")) {
-    context.savedUids = new Set(savedResult(found, options).map((f) => f.uid));
+    context.savedUids = new Set(savedResult(found, options, command.partial).map((f) => f.uid));
     // RFC 5182 §2.4: SAVE alone produces no ESEARCH response.
     if (options.length === 1) return [];
   }
-  let text = `ESEARCH (TAG "${tag.replace(/[\\"]/g, "\\$&")}")${command.uid ? " UID" : ""}`;
-  const first = numbers[0];
-  const last = numbers.at(-1);
-  if (options.includes("MIN") && first !== undefined) text += ` MIN ${first}`;
-  if (options.includes("MAX") && last !== undefined) text += ` MAX ${last}`;
-  if (options.includes("COUNT")) text += ` COUNT ${numbers.length}`;
-  if (options.includes("ALL") && numbers.length > 0) text += ` ALL ${formatSequence(numbers)}`;
+  let suffix = "";
   if (modseqSearch && found.length > 0) {
     // RFC 7162 §3.1.5 with RFC 4731 §3.2: the highest MODSEQ of the messages being returned — with only
-    // MIN and/or MAX requested, of those messages; with ALL or COUNT, of every match.
-    const returned = options.includes("ALL") || options.includes("COUNT") ? found : minAndMax(found, options);
-    text += ` MODSEQ ${highestModseq(returned)}`;
+    // MIN, MAX and/or PARTIAL requested, of those messages; with ALL or COUNT, of every match.
+    const returned =
+      options.includes("ALL") || options.includes("COUNT")
+        ? found
+        : [
+            ...minAndMax(found, options),
+            ...(command.partial === null ? [] : partialWindow(found, command.partial)),
+          ];
+    if (returned.length > 0) suffix = ` MODSEQ ${highestModseq(returned)}`;
   }
-  return [untagged(text)];
+  return [esearchResponse(tag, command.uid, numbers, options, command.partial, false, suffix)];
 }

@@ -9,7 +9,7 @@ import { sortMessages } from "../sort/sort.js";
 import { threadMessages } from "../sort/thread.js";
 import { type ImapContext, requireSelected } from "./context.js";
 import { saveHeaderBlocksLater } from "./fetch.js";
-import { findMatches, readBody } from "./search.js";
+import { esearchResponse, findMatches, readBody } from "./search.js";
 
 /** Header sections asked of the store at once. */
 const BATCH = 1000;
@@ -38,6 +38,7 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
           uid: hit.uid,
           flags: known.flags,
           internalDate: known.internalDate,
+          savedDate: known.savedDate,
           size: known.size,
           modseq: BigInt(hit.modseq),
         };
@@ -56,13 +57,17 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
 
 export async function sort(
   context: ImapContext,
+  tag: string,
   command: Extract<Command, { name: "SORT" }>,
 ): Promise<Buffer[]> {
   // ARRIVAL and SIZE are in the view: no header section is read for them.
   const headersNeeded = command.criteria.some((c) => c.key !== "ARRIVAL" && c.key !== "SIZE");
   const sorted = sortMessages(await matchFacts(context, command.key, headersNeeded), command.criteria);
   const numbers = sorted.map((m) => (command.uid ? m.uid : m.seq));
-  return [untagged(`SORT${numbers.map((n) => ` ${n}`).join("")}`)];
+  if (command.returns === null) return [untagged(`SORT${numbers.map((n) => ` ${n}`).join("")}`)];
+  // RFC 5267 §3.2: ESORT answers with ESEARCH, MIN and MAX the first and last in sort order, ALL in it.
+  const options = command.returns.length === 0 ? ["ALL"] : command.returns;
+  return [esearchResponse(tag, command.uid, numbers, options, command.partial, true)];
 }
 
 export async function thread(

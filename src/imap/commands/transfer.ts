@@ -1,6 +1,6 @@
 /** Commands that add or remove messages: APPEND, COPY, MOVE (RFC 6851), EXPUNGE, UID EXPUNGE (RFC 4315). */
 
-import type { BlobWriter, Mailbox } from "../../store/types.js";
+import type { BlobRef, BlobWriter, Mailbox } from "../../store/types.js";
 import type { Command } from "../protocol/command.js";
 import { formatOrdered, inSequenceSet } from "../protocol/sequence.js";
 import { untagged } from "../responses.js";
@@ -18,21 +18,29 @@ import { requireRoom } from "./quota.js";
 import { normalizeFlags } from "./store-flags.js";
 import { resolveTargets } from "./targets.js";
 
-/** Where an APPEND puts its message, checked before the client sends the message. */
+/** Where one APPEND message goes, checked before the client sends it. */
 export interface AppendTarget {
   mailbox: Mailbox;
   flags: string[];
   date: Date;
 }
 
+/** One message of an APPEND whose bytes went into `writer`. */
+export interface AppendUpload {
+  target: AppendTarget;
+  writer: BlobWriter;
+}
+
 /**
- * Checks an APPEND before its message arrives (so a synchronizing literal is refused instead of read):
- * the mailbox must exist and the announced size fit APPENDLIMIT (RFC 7889: NO [TOOBIG]).
+ * Checks the last message of an APPEND so far before it arrives (so a synchronizing literal is refused
+ * instead of read): the mailbox must exist and the announced size fit APPENDLIMIT (RFC 7889: NO
+ * [TOOBIG]) and, with the `earlier` octets of the command's previous MULTIAPPEND messages, the quota.
  */
 export async function prepareAppend(
   context: ImapContext,
   command: Extract<Command, { name: "APPEND" }>,
   size: number,
+  earlier = 0,
 ): Promise<AppendTarget> {
   const name = decodeName(context, command.mailbox);
   const mailbox = await context.store.mailboxes.getMailbox(context.userId, name);
@@ -46,41 +54,68 @@ export async function prepareAppend(
     );
   }
   if (size === 0) throw new CommandFailure("CANNOT", "an empty message cannot be appended");
-  await requireRoom(context, size);
-  return { mailbox, flags: normalizeFlags(command.flags), date: command.date ?? new Date() };
+  await requireRoom(context, earlier + size);
+  const part = command.parts[command.parts.length - 1];
+  return { mailbox, flags: normalizeFlags(part?.flags ?? []), date: part?.date ?? new Date() };
 }
 
-/** Stores a message whose bytes went into `writer`; returns the APPENDUID response code (RFC 4315). */
-export async function completeAppend(
-  context: ImapContext,
-  target: AppendTarget,
-  writer: BlobWriter,
-): Promise<string> {
+/**
+ * Stores the messages of one APPEND, all or none (RFC 3502 §3): every body is made durable first, then
+ * each is appended; should one append fail, the ones before it are expunged again, so a client never
+ * sees part of a MULTIAPPEND succeed. Returns the APPENDUID response code (RFC 4315: a UID set).
+ */
+export async function completeAppend(context: ImapContext, uploads: AppendUpload[]): Promise<string> {
+  const first = uploads[0];
+  if (first === undefined) throw new Error("an APPEND without a message");
+  const mailbox = first.target.mailbox;
+  const blobs: BlobRef[] = [];
   try {
-    const blob = await writer.finish();
-    const added = await context.store.messages.append(target.mailbox.id, blob, target.flags, target.date);
-    const status = await context.store.mailboxes.getMailboxById(target.mailbox.id);
-    return `APPENDUID ${status?.uidValidity ?? target.mailbox.uidValidity} ${added.uid}`;
+    for (const upload of uploads) blobs.push(await upload.writer.finish());
   } catch (error) {
-    await writer.abort();
+    await abortAll(uploads);
     return storeFailure(error);
   }
+  const uids: number[] = [];
+  try {
+    for (const [i, blob] of blobs.entries()) {
+      const target = uploads[i]?.target ?? first.target;
+      uids.push((await context.store.messages.append(mailbox.id, blob, target.flags, target.date)).uid);
+    }
+  } catch (error) {
+    // Bodies not named by any mailbox entry are garbage the store sweeps; the entries made are undone.
+    if (uids.length > 0) await context.store.messages.expunge(mailbox.id, uids);
+    return storeFailure(error);
+  }
+  const status = await context.store.mailboxes.getMailboxById(mailbox.id);
+  return `APPENDUID ${status?.uidValidity ?? mailbox.uidValidity} ${formatOrdered(uids)}`;
 }
 
-/** APPEND whose message came inside the command (a quoted string rather than a streamed literal). */
+async function abortAll(uploads: AppendUpload[]): Promise<void> {
+  for (const upload of uploads) await upload.writer.abort();
+}
+
+/** APPEND whose messages came inside the command (quoted strings rather than streamed literals). */
 export async function append(
   context: ImapContext,
   command: Extract<Command, { name: "APPEND" }>,
 ): Promise<string> {
-  const target = await prepareAppend(context, command, command.message.length);
-  const writer = await context.store.blobs.createBlobWriter();
+  const uploads: AppendUpload[] = [];
+  let earlier = 0;
   try {
-    await writer.write(command.message);
+    for (const [i, part] of command.parts.entries()) {
+      const partial = { ...command, parts: command.parts.slice(0, i + 1) };
+      const target = await prepareAppend(context, partial, part.message.length, earlier);
+      earlier += part.message.length;
+      const writer = await context.store.blobs.createBlobWriter();
+      uploads.push({ target, writer });
+      await writer.write(part.message);
+    }
   } catch (error) {
-    await writer.abort();
+    await abortAll(uploads);
+    if (error instanceof CommandFailure) throw error;
     return storeFailure(error);
   }
-  return completeAppend(context, target, writer);
+  return completeAppend(context, uploads);
 }
 
 export async function copyOrMove(

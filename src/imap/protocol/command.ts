@@ -34,6 +34,8 @@ export type FetchItem =
         | "MODSEQ"
         | "EMAILID"
         | "THREADID"
+        | "SAVEDATE"
+        | "PREVIEW"
         | "RFC822"
         | "RFC822.HEADER"
         | "RFC822.TEXT";
@@ -118,7 +120,8 @@ export type Command =
   | { name: "GETQUOTAROOT"; mailbox: string }
   | { name: "GETQUOTA" | "SETQUOTA"; root: string }
   | { name: "STATUS"; mailbox: string; items: string[] }
-  | { name: "APPEND"; mailbox: string; flags: string[]; date: Date | null; message: Buffer }
+  /** One message per part; several are MULTIAPPEND (RFC 3502), stored all or none. */
+  | { name: "APPEND"; mailbox: string; parts: AppendPart[] }
   | {
       name: "FETCH";
       uid: boolean;
@@ -126,6 +129,8 @@ export type Command =
       items: FetchItem[];
       changedSince: number | null;
       vanished: boolean;
+      /** RFC 9394 §3.3 PARTIAL: only this window of the messages the set names, in UID order. */
+      partial: PartialRange | null;
     }
   | {
       name: "STORE";
@@ -141,9 +146,19 @@ export type Command =
       uid: boolean;
       /** null: a plain SEARCH; otherwise ESEARCH RETURN options (empty list means ALL). */
       returns: string[] | null;
+      /** RETURN (PARTIAL range), RFC 9394; "PARTIAL" is then among `returns` too. */
+      partial: PartialRange | null;
       key: SearchKey;
     }
-  | { name: "SORT"; uid: boolean; criteria: SortCriterion[]; key: SearchKey }
+  | {
+      name: "SORT";
+      uid: boolean;
+      /** null: a plain SORT; otherwise ESORT RETURN options (RFC 5267 §3; empty list means ALL). */
+      returns: string[] | null;
+      partial: PartialRange | null;
+      criteria: SortCriterion[];
+      key: SearchKey;
+    }
   | { name: "THREAD"; uid: boolean; algorithm: ThreadAlgorithm; key: SearchKey }
   | { name: "COPY" | "MOVE"; uid: boolean; set: SequenceSet; mailbox: string }
   | { name: "UID EXPUNGE"; set: SequenceSet };
@@ -482,23 +497,34 @@ export function parseDateTime(text: string): Date {
   return date;
 }
 
+export interface AppendPart {
+  flags: string[];
+  date: Date | null;
+  message: Buffer;
+}
+
 function parseAppend(cursor: Cursor): Command {
   cursor.space();
   const mailbox = cursor.astring("a mailbox name");
-  cursor.space();
-  let flags: string[] = [];
-  let date: Date | null = null;
-  if (cursor.peek() === 0x28) {
-    flags = cursor.list(() => cursor.flag());
+  const parts: AppendPart[] = [];
+  // RFC 3502 §6: append = "APPEND" SP mailbox 1*append-message.
+  do {
     cursor.space();
-  }
-  if (cursor.peek() === 0x22) {
-    date = parseDateTime(cursor.string("a date-time"));
-    cursor.space();
-  }
-  // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
-  const message = cursor.stringBytes("the message as a literal", true);
-  return { name: "APPEND", mailbox, flags, date, message };
+    let flags: string[] = [];
+    let date: Date | null = null;
+    if (cursor.peek() === 0x28) {
+      flags = cursor.list(() => cursor.flag());
+      cursor.space();
+    }
+    if (cursor.peek() === 0x22) {
+      date = parseDateTime(cursor.string("a date-time"));
+      cursor.space();
+    }
+    // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
+    const message = cursor.stringBytes("the message as a literal", true);
+    parts.push({ flags, date, message });
+  } while (cursor.peek() === 0x20);
+  return { name: "APPEND", mailbox, parts };
 }
 
 function parseMessageCommand(name: string, uid: boolean, cursor: Cursor): Command {
@@ -518,24 +544,69 @@ function parseMessageCommand(name: string, uid: boolean, cursor: Cursor): Comman
   }
 }
 
-function parseSearch(uid: boolean, cursor: Cursor): Command {
-  let returns: string[] | null = null;
-  if (cursor.accept("RETURN ")) {
-    returns = cursor.list(() => {
-      const option = cursor.atom("a SEARCH return option").toUpperCase();
-      if (!["MIN", "MAX", "ALL", "COUNT", "SAVE"].includes(option)) {
-        throw new ParseError(`unknown SEARCH return option ${option}`);
-      }
-      return option;
-    });
-    cursor.space();
-  }
-  const key = parseSearchProgram(cursor);
-  return { name: "SEARCH", uid, returns, key };
+/**
+ * RFC 9394 partial-range: positions 1-based in the result, counted from its end when negative ("-1:-50"
+ * is the last fifty). Stored low position first.
+ */
+export interface PartialRange {
+  first: number;
+  last: number;
+  fromEnd: boolean;
 }
 
-/** RFC 5256 §4: SORT SP "(" [REVERSE SP] sort-key *(SP [REVERSE SP] sort-key) ")" SP search-criteria. */
+function parsePartialRange(cursor: Cursor): PartialRange {
+  const fromEnd = cursor.accept("-");
+  const a = cursor.nzNumber("a partial range position");
+  cursor.expect(":", '":" in the partial range');
+  if (cursor.accept("-") !== fromEnd) {
+    throw new ParseError("both ends of a partial range count from the same end, e.g. 1:100 or -1:-100");
+  }
+  const b = cursor.nzNumber("a partial range position");
+  return { first: Math.min(a, b), last: Math.max(a, b), fromEnd };
+}
+
+/** RETURN (option …) of SEARCH (RFC 4731) and SORT (RFC 5267), with PARTIAL (RFC 9394). */
+function parseReturnOptions(
+  cursor: Cursor,
+  command: string,
+  allowed: readonly string[],
+): { returns: string[] | null; partial: PartialRange | null } {
+  if (!cursor.accept("RETURN ")) return { returns: null, partial: null };
+  let partial: PartialRange | null = null;
+  const returns = cursor.list(() => {
+    const option = cursor.atom(`a ${command} return option`).toUpperCase();
+    if (!allowed.includes(option)) throw new ParseError(`unknown ${command} return option ${option}`);
+    if (option === "PARTIAL") {
+      cursor.space();
+      partial = parsePartialRange(cursor);
+    }
+    return option;
+  });
+  // RFC 9394 §3.1: PARTIAL is a window on what ALL would return; asking for both is a mistake.
+  if (partial !== null && returns.includes("ALL")) throw new ParseError("PARTIAL and ALL cannot be combined");
+  cursor.space();
+  return { returns, partial };
+}
+
+function parseSearch(uid: boolean, cursor: Cursor): Command {
+  const { returns, partial } = parseReturnOptions(cursor, "SEARCH", [
+    "MIN",
+    "MAX",
+    "ALL",
+    "COUNT",
+    "SAVE",
+    "PARTIAL",
+  ]);
+  const key = parseSearchProgram(cursor);
+  return { name: "SEARCH", uid, returns, partial, key };
+}
+
+/**
+ * RFC 5256 §4: SORT SP "(" [REVERSE SP] sort-key *(SP [REVERSE SP] sort-key) ")" SP search-criteria, with
+ * ESORT's RETURN options before the sort keys (RFC 5267 §3).
+ */
 function parseSort(uid: boolean, cursor: Cursor): Command {
+  const { returns, partial } = parseReturnOptions(cursor, "SORT", ["MIN", "MAX", "ALL", "COUNT", "PARTIAL"]);
   const words = cursor.list(() => cursor.atom("a sort key").toUpperCase());
   const criteria: SortCriterion[] = [];
   let reverse = false;
@@ -556,7 +627,7 @@ function parseSort(uid: boolean, cursor: Cursor): Command {
   if (reverse || criteria.length === 0)
     throw new ParseError("SORT needs at least one sort key, and a key after REVERSE");
   cursor.space();
-  return { name: "SORT", uid, criteria, key: parseSearchCriteria(cursor) };
+  return { name: "SORT", uid, returns, partial, criteria, key: parseSearchCriteria(cursor) };
 }
 
 /** RFC 5256 §4: THREAD SP thread-alg SP search-criteria. */
@@ -580,6 +651,7 @@ const FETCH_ATTRIBUTES = new Set([
   "MODSEQ",
   "EMAILID",
   "THREADID",
+  "SAVEDATE",
   "RFC822",
   "RFC822.HEADER",
   "RFC822.TEXT",
@@ -610,6 +682,7 @@ function parseFetch(uid: boolean, set: SequenceSet, cursor: Cursor): Command {
   }
   let changedSince: number | null = null;
   let vanished = false;
+  let partial: PartialRange | null = null;
   if (!cursor.atEnd()) {
     cursor.space();
     cursor.list(() => {
@@ -619,6 +692,9 @@ function parseFetch(uid: boolean, set: SequenceSet, cursor: Cursor): Command {
         changedSince = cursor.number("a MODSEQ");
       } else if (modifier === "VANISHED") {
         vanished = true;
+      } else if (modifier === "PARTIAL") {
+        cursor.space();
+        partial = parsePartialRange(cursor);
       } else {
         throw new ParseError(`unknown FETCH modifier ${modifier}`);
       }
@@ -631,7 +707,7 @@ function parseFetch(uid: boolean, set: SequenceSet, cursor: Cursor): Command {
   }
   if (uid && !items.some((item) => item.kind === "UID")) items.push({ kind: "UID" });
   if (changedSince !== null && !items.some((item) => item.kind === "MODSEQ")) items.push({ kind: "MODSEQ" });
-  return { name: "FETCH", uid, set, items, changedSince, vanished };
+  return { name: "FETCH", uid, set, items, changedSince, vanished, partial };
 }
 
 function parsePartNumbers(cursor: Cursor): number[] {
@@ -678,6 +754,19 @@ function parseFetchItem(cursor: Cursor): FetchItem {
     return { kind: "section", peek: word === "BODY.PEEK", section, partial, label };
   }
   if (word === "BODY.PEEK") throw new ParseError("BODY.PEEK needs a section, e.g. BODY.PEEK[]");
+  if (word === "PREVIEW") {
+    // RFC 8970 §3.1: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"]; LAZY is the one modifier, and
+    // the preview is cheap enough here to be made whether or not the client allows it to be left out.
+    if (cursor.lookingAt(" (")) {
+      cursor.space();
+      cursor.list(() => {
+        const modifier = cursor.atom("a PREVIEW modifier").toUpperCase();
+        if (modifier !== "LAZY") throw new ParseError(`unknown PREVIEW modifier ${modifier}`);
+        return modifier;
+      }, false);
+    }
+    return { kind: "PREVIEW" };
+  }
   if (!FETCH_ATTRIBUTES.has(word)) throw new ParseError(`unknown FETCH item ${word}`);
   return { kind: word } as FetchItem;
 }

@@ -4,8 +4,8 @@
  * sends them; non-synchronizing ones ({n+}, RFC 7888) arrive without one. Everything held in memory is
  * bounded: the length of a line, of one literal, of the whole command and the number of literals.
  *
- * APPEND's message literal is not held: it is handed on in pieces as they arrive ("literal-start", then
- * "literal-data" items), so the session can write it to disk. For a synchronizing one the framer then
+ * APPEND's message literals (several with MULTIAPPEND, RFC 3502) are not held: each is handed on in
+ * pieces as they arrive ("literal-start", then "literal-data" items), so the session can write it to disk. For a synchronizing one the framer then
  * waits for the session's verdict (resolveLiteral) before reading further: the "+" or the refusal
  * comes from the session, after it has checked the mailbox and the size.
  */
@@ -37,10 +37,10 @@ export interface CommandFrame {
   lines: Buffer[];
   literals: Buffer[];
   /**
-   * Index of the literal that was streamed (APPEND's message): in `lines` its size reads {0} and in
-   * `literals` it is empty; its bytes went out as "literal-data" items.
+   * Indexes of the literals that were streamed (APPEND's messages): in `lines` their sizes read {0} and
+   * in `literals` they are empty; their bytes went out as "literal-data" items.
    */
-  streamed?: number;
+  streamed?: number[];
 }
 
 export type FrameItem =
@@ -50,10 +50,18 @@ export type FrameItem =
   /** The client waits for "+" before sending a synchronizing literal. */
   | { kind: "continue" }
   /**
-   * APPEND's message literal is announced: `frame` is the command so far (its last line ends in the
-   * literal, whose size reads {0}). When `sync`, the framer reads nothing more until resolveLiteral().
+   * One of APPEND's message literals is announced: `frame` is the command so far (its last line ends in
+   * the literal, whose size reads {0}); `part` counts the messages before it in this command. When
+   * `sync`, the framer reads nothing more until resolveLiteral().
    */
-  | { kind: "literal-start"; tag: string | null; frame: CommandFrame; size: number; sync: boolean }
+  | {
+      kind: "literal-start";
+      tag: string | null;
+      frame: CommandFrame;
+      part: number;
+      size: number;
+      sync: boolean;
+    }
   /** The next piece of the streamed literal; the pieces add up to the announced size. */
   | { kind: "literal-data"; data: Buffer }
   /** The command could not be read and was dropped; `tag` is its tag when known. */
@@ -93,8 +101,8 @@ export class CommandFramer {
   private commandBytes = 0;
   /** True while the current literal is streamed out as "literal-data" instead of held. */
   private streaming = false;
-  /** Index of the streamed literal in the command being read. */
-  private streamedIndex: number | null = null;
+  /** Indexes of the streamed literals in the command being read. */
+  private streamedIndexes: number[] = [];
   /** Waiting for resolveLiteral(); input meanwhile is held here (the adapter pauses the socket). */
   private awaiting = false;
   private held: Buffer[] = [];
@@ -115,7 +123,7 @@ export class CommandFramer {
     this.stoppedValue = false;
     this.commandBytes = 0;
     this.streaming = false;
-    this.streamedIndex = null;
+    this.streamedIndexes = [];
     this.awaiting = false;
     this.held = [];
   }
@@ -236,7 +244,7 @@ export class CommandFramer {
     const match = LITERAL_AT_END.exec(line.subarray(Math.max(0, line.length - 24)).toString("latin1"));
     if (match === null) {
       const frame: CommandFrame = { lines: this.lines, literals: this.literals };
-      if (this.streamedIndex !== null) frame.streamed = this.streamedIndex;
+      if (this.streamedIndexes.length > 0) frame.streamed = this.streamedIndexes;
       items.push({ kind: "command", frame });
       this.dropCommand();
       return;
@@ -244,11 +252,11 @@ export class CommandFramer {
     const size = Number(match[1]);
     const nonSync = match[2] === "+";
     const tag = tagOf(this.lines[0] ?? line);
-    if (Number.isSafeInteger(size) && this.isAppendMessage()) {
+    const tooMany = this.literals.length + 1 > this.limits.maxLiterals;
+    if (!tooMany && Number.isSafeInteger(size) && this.isAppendMessage()) {
       this.startStreamed(line, match[0].length, tag, size, !nonSync, items);
       return;
     }
-    const tooMany = this.literals.length + 1 > this.limits.maxLiterals;
     const tooLarge =
       !Number.isSafeInteger(size) ||
       size > this.limits.maxLiteral ||
@@ -274,10 +282,13 @@ export class CommandFramer {
     }
   }
 
-  /** APPEND's message: a literal after the mailbox name, the first such in the command. */
+  /**
+   * APPEND's message: any literal after the mailbox name (flags are atoms and the date a quoted string,
+   * so every later literal of an APPEND is a message, one per MULTIAPPEND part).
+   */
   private isAppendMessage(): boolean {
     const first = this.lines[0];
-    if (this.streamedIndex !== null || first === undefined) return false;
+    if (first === undefined) return false;
     const head = first.subarray(0, 64).toString("latin1");
     if (!APPEND_LINE.test(head)) return false;
     // The mailbox itself may be a literal: "a APPEND {5}" on the first line.
@@ -295,11 +306,13 @@ export class CommandFramer {
     // The command keeps a {0} literal in its place, so it parses as usual once complete.
     const last = this.lines.length - 1;
     this.lines[last] = Buffer.concat([line.subarray(0, line.length - markerLength), Buffer.from("{0}")]);
-    this.streamedIndex = this.literals.length;
+    const part = this.streamedIndexes.length;
+    this.streamedIndexes = [...this.streamedIndexes, this.literals.length];
     items.push({
       kind: "literal-start",
       tag,
       frame: { lines: [...this.lines], literals: [...this.literals] },
+      part,
       size,
       sync,
     });
@@ -319,7 +332,7 @@ export class CommandFramer {
     this.literalRemaining = 0;
     this.literalParts = [];
     this.streaming = false;
-    this.streamedIndex = null;
+    this.streamedIndexes = [];
   }
 }
 

@@ -27,13 +27,16 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
 };
 
 const ADDRESS_KEYS = new Set(["BCC", "CC", "FROM", "TO"]);
-const DATE_KEYS: Record<string, ["internalDate" | "sentDate", DateComparison]> = {
+const DATE_KEYS: Record<string, ["internalDate" | "sentDate" | "savedDate", DateComparison]> = {
   BEFORE: ["internalDate", "before"],
   ON: ["internalDate", "on"],
   SINCE: ["internalDate", "since"],
   SENTBEFORE: ["sentDate", "before"],
   SENTON: ["sentDate", "on"],
   SENTSINCE: ["sentDate", "since"],
+  SAVEDBEFORE: ["savedDate", "before"],
+  SAVEDON: ["savedDate", "on"],
+  SAVEDSINCE: ["savedDate", "since"],
 };
 
 /** [CHARSET charset SP] search-key *(SP search-key); the keys are ANDed. */
@@ -104,6 +107,8 @@ function parseKey(cursor: Cursor, depth: number, state: { count: number }): Sear
   }
   switch (word) {
     case "ALL":
+    // RFC 8514 §4.3: every mailbox here keeps save dates, so this matches every message.
+    case "SAVEDATESUPPORTED":
       return { type: "all" };
     case "SUBJECT":
       cursor.space();

@@ -4,6 +4,7 @@
  */
 
 import type { SequenceNumber, SequenceRange, SequenceSet } from "../search/types.js";
+import type { PartialRange } from "./command.js";
 import { type Cursor, ParseError } from "./cursor.js";
 
 /** Upper bound on ranges in one set, so a hostile command cannot make us build a huge structure. */
@@ -78,4 +79,14 @@ export function inSequenceSet(
     if (n >= Math.min(a, b) && n <= Math.max(a, b)) return true;
   }
   return false;
+}
+
+/**
+ * The items at positions `range.first`..`range.last` (1-based) of `items`, counted from the end when
+ * `range.fromEnd` (RFC 9394 §3.1), in the items' order.
+ */
+export function partialWindow<T>(items: readonly T[], range: PartialRange): T[] {
+  if (!range.fromEnd) return items.slice(range.first - 1, range.last);
+  const n = items.length;
+  return items.slice(Math.max(0, n - range.last), Math.max(0, n - range.first + 1));
 }

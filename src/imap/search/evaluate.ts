@@ -289,6 +289,8 @@ class Evaluation {
       case "internalDate":
         // RFC 9051 §6.4.4: internal date "disregarding time and timezone"; stored dates are UTC.
         return compareDay(utcDay(m.internalDate), key.op, key.date);
+      case "savedDate":
+        return compareDay(utcDay(m.savedDate), key.op, key.date);
       case "sentDate": {
         const sent = this.sentDate();
         return sent === undefined ? undefined : compareDay(sent, key.op, key.date);

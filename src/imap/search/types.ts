@@ -38,7 +38,8 @@ export type DateComparison = "before" | "on" | "since";
  * - BCC/CC/FROM/TO s → address {field: "bcc" | "cc" | "from" | "to", value: s};
  *   SUBJECT s → header {field: "subject", value: s}; HEADER name s → header {field: name (any case), value: s}
  * - BODY s → body; TEXT s → text
- * - BEFORE/ON/SINCE d → internalDate {op, date}; SENTBEFORE/SENTON/SENTSINCE d → sentDate {op, date}
+ * - BEFORE/ON/SINCE d → internalDate {op, date}; SENTBEFORE/SENTON/SENTSINCE d → sentDate {op, date};
+ *   SAVEDBEFORE/SAVEDON/SAVEDSINCE d (RFC 8514) → savedDate {op, date}; SAVEDATESUPPORTED → all
  * - LARGER n / SMALLER n → size {op: "larger" | "smaller", octets: n}
  * - NOT k → not; OR a b → or; "(" k k … ")" and the top-level list → and
  * - a bare sequence set → sequence; UID set → uid
@@ -55,6 +56,7 @@ export type SearchKey =
   | { type: "text"; value: string }
   | { type: "internalDate"; op: DateComparison; date: SearchDate }
   | { type: "sentDate"; op: DateComparison; date: SearchDate }
+  | { type: "savedDate"; op: DateComparison; date: SearchDate }
   | { type: "size"; op: "larger" | "smaller"; octets: number }
   | { type: "not"; key: SearchKey }
   | { type: "or"; left: SearchKey; right: SearchKey }
@@ -79,6 +81,8 @@ export interface SearchData {
   uid: number;
   flags: ReadonlySet<string> | readonly string[];
   internalDate: Date;
+  /** RFC 8514: when the message entered the mailbox. */
+  savedDate: Date;
   size: number;
   modseq: bigint;
   header?: Buffer;
@@ -94,6 +98,7 @@ export interface SearchableMessage {
   uid: number;
   flags: ReadonlySet<string> | readonly string[];
   internalDate: Date;
+  savedDate: Date;
   size: number;
   modseq: bigint;
   body(): Buffer;

@@ -2,10 +2,6 @@
 // from the message itself. Sans-IO: the store supplies the bytes and decides the ids of part blobs.
 // Every piece is worked out on first use, so a listing that asks for subject and from never decodes a body.
 
-import { type HeaderField, scanHeader } from "../../mail/mime/header.js";
-import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
-import { invalidArguments } from "../errors.js";
-import type { Json, JsonObject } from "../types.js";
 import {
   allParts,
   type BodyPart,
@@ -18,7 +14,11 @@ import {
   partText,
   preview,
   truncateValue,
-} from "./body.js";
+} from "../../mail/body.js";
+import { type HeaderField, scanHeader } from "../../mail/mime/header.js";
+import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
+import { invalidArguments } from "../errors.js";
+import type { Json, JsonObject } from "../types.js";
 import {
   type EmailHeader,
   emailHeaders,
@@ -245,14 +245,7 @@ export class ParsedEmail {
   }
 
   get preview(): string {
-    const texts = function* (email: ParsedEmail, parts: readonly BodyPart[]) {
-      for (const part of parts) {
-        if (part.type === "text/plain" || part.type === "text/html") {
-          yield { text: email.#text(part).text, html: part.type === "text/html" };
-        }
-      }
-    };
-    return preview(texts(this, this.#body.textBody));
+    return preview(this.#body.textBody, (part) => this.#text(part).text);
   }
 
   /**

@@ -109,6 +109,7 @@ function sameMessage(a: MailboxMessage, b: MailboxMessage): boolean {
     a.emailId === b.emailId &&
     a.threadId === b.threadId &&
     a.internalDate.getTime() === b.internalDate.getTime() &&
+    a.savedDate.getTime() === b.savedDate.getTime() &&
     isDeepStrictEqual([...a.flags].sort(), [...b.flags].sort())
   );
 }
@@ -461,6 +462,7 @@ class Mirror {
           blob: { id: message.messageId, size: message.size },
           flags: message.flags,
           internalDate: message.internalDate,
+          savedDate: message.savedDate,
           modseq: message.modseq,
           emailId: message.emailId,
           threadId: message.threadId,

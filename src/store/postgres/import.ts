@@ -143,6 +143,10 @@ export async function importMessages(
       claimed: message.blob.size,
       flags: normalizeFlags(message.flags),
       internal_date: requireDate(message.internalDate, "the internal date").toISOString(),
+      saved_at:
+        message.savedDate === undefined
+          ? null
+          : requireDate(message.savedDate, "the save date").toISOString(),
       modseq: requireCount(message.modseq, "a MODSEQ", 1),
       email_id: requireCount(message.emailId, "an email id", 1),
       thread_id: requireCount(message.threadId, "a thread id", 1),
@@ -169,15 +173,15 @@ export async function importMessages(
   // MODSEQ only has to be no later than the entry's own.
   await client.query(
     `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
-                           thread_id, created_modseq)
+                           thread_id, created_modseq, saved_at)
      SELECT $1, r.uid, r.message_id, ARRAY(SELECT jsonb_array_elements_text(r.flags)), r.internal_date,
-            b.size, r.modseq, r.email_id, r.thread_id, r.modseq
+            b.size, r.modseq, r.email_id, r.thread_id, r.modseq, r.saved_at
      FROM jsonb_to_recordset($2::jsonb) AS r(uid bigint, message_id text, flags jsonb,
                                              internal_date timestamptz, modseq bigint, email_id bigint,
-                                             thread_id bigint)
+                                             thread_id bigint, saved_at timestamptz)
      JOIN blobs b ON b.id = r.message_id
      ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
-       internal_date = excluded.internal_date, size = excluded.size, modseq = excluded.modseq,
+       internal_date = excluded.internal_date, saved_at = excluded.saved_at, size = excluded.size, modseq = excluded.modseq,
        email_id = excluded.email_id, thread_id = excluded.thread_id, created_modseq = excluded.created_modseq`,
     [mailboxId, JSON.stringify(rows)],
   );

@@ -57,8 +57,8 @@ async function insertNewEntry(
        FROM unnest($10::bigint[]) AS k(hash), parent WHERE k.hash IS DISTINCT FROM $12::bigint
        ON CONFLICT (user_id, hash) DO NOTHING)
      INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
-                           thread_id, created_modseq)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, coalesce((SELECT thread_id FROM recorded), parent.id), $7
+                           thread_id, created_modseq, saved_at)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, coalesce((SELECT thread_id FROM recorded), parent.id), $7, $13
      FROM parent RETURNING *`,
     [
       entry.mailboxId,
@@ -73,13 +73,17 @@ async function insertNewEntry(
       keys.parents,
       entry.userId,
       keys.own,
+      entry.savedDate,
     ],
   );
   return result.rows[0] as MessageRow;
 }
 
-/** A listed message: uid, message id, flags, internal date (ms), size, MODSEQ, email id, thread id. */
-type ListedRow = [number, string, string[], number, number, number, number, number];
+/**
+ * A listed message: uid, message id, flags, internal date (ms), save date (ms), size, MODSEQ, email id,
+ * thread id.
+ */
+type ListedRow = [number, string, string[], number, number, number, number, number, number];
 
 const NO_KEYS: ThreadKeys = { own: null, parents: [] };
 
@@ -161,6 +165,7 @@ export class PostgresMessages implements MessageStore {
               messageId: input.blob.id,
               flags: mailboxFlags[index] as string[],
               internalDate: input.internalDate,
+              savedDate: new Date(),
               size,
               modseq,
               emailId: firstEmailId + offset,
@@ -217,6 +222,7 @@ export class PostgresMessages implements MessageStore {
           messageId: blob.id,
           flags: normalized,
           internalDate,
+          savedDate: new Date(),
           size,
           modseq,
           emailId: firstEmailId,
@@ -242,7 +248,7 @@ export class PostgresMessages implements MessageStore {
       const result = await this.database.pool.query<ListedRow>({
         name: sinceModseq === undefined ? "mailroom_list_messages" : "mailroom_list_changed_messages",
         text: `SELECT uid::float8, message_id, flags, (extract(epoch FROM internal_date) * 1000)::float8,
-                      size::float8, modseq::float8, email_id::float8, thread_id::float8
+                      (extract(epoch FROM coalesce(saved_at, internal_date)) * 1000)::float8, size::float8, modseq::float8, email_id::float8, thread_id::float8
                FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3${changed} ORDER BY uid`,
         values,
         rowMode: "array",
@@ -251,12 +257,13 @@ export class PostgresMessages implements MessageStore {
     } catch (error) {
       throw toStoreError(error, this.database.server);
     }
-    return rows.map(([uid, messageId, flags, internalDate, size, modseq, emailId, threadId]) => ({
+    return rows.map(([uid, messageId, flags, internalDate, savedAt, size, modseq, emailId, threadId]) => ({
       mailboxId,
       uid,
       messageId,
       flags,
       internalDate: new Date(internalDate),
+      savedDate: new Date(savedAt),
       size,
       modseq,
       emailId,
@@ -391,12 +398,13 @@ export class PostgresMessages implements MessageStore {
     // A copy is a new email in the same thread; a move carries the email over, id and creation kept.
     await tx.client.query(
       `INSERT INTO messages (mailbox_id, uid, message_id, flags, internal_date, size, modseq, email_id,
-                             thread_id, created_modseq)
+                             thread_id, created_modseq, saved_at)
        SELECT $3, $4 + row_number() OVER (ORDER BY uid) - 1, message_id, flags, internal_date, size, $5,
               CASE WHEN $6 THEN email_id ELSE $7 + row_number() OVER (ORDER BY uid) - 1 END, thread_id,
-              CASE WHEN $6 THEN created_modseq ELSE $5 END
+              CASE WHEN $6 THEN created_modseq ELSE $5 END, $8
        FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])`,
-      [from, sourceUids, to, firstUid, modseq, move, firstEmailId],
+      // RFC 8514 §1: a copy or a move is saved into `to` now.
+      [from, sourceUids, to, firstUid, modseq, move, firstEmailId, new Date()],
     );
     const mapping = sourceUids.map((uid, index): [number, number] => [uid, firstUid + index]);
     tx.events.push({ kind: "exists", userId, mailboxId: to, uids: mapping.map(([, uid]) => uid), modseq });

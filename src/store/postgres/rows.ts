@@ -52,6 +52,7 @@ export interface MessageRow {
   message_id: string;
   flags: string[];
   internal_date: Date;
+  saved_at: Date | null;
   size: string;
   modseq: string;
   email_id: string;
@@ -114,6 +115,7 @@ export function toMessage(row: MessageRow): MailboxMessage {
     messageId: row.message_id,
     flags: row.flags,
     internalDate: row.internal_date,
+    savedDate: row.saved_at ?? row.internal_date,
     size: Number(row.size),
     modseq: Number(row.modseq),
     emailId: Number(row.email_id),

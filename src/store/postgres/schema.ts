@@ -338,6 +338,9 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
   CREATE INDEX push_subscriptions_expiry ON push_subscriptions (expires_at);
   `,
+  // RFC 8514 SAVEDATE: when an entry entered its mailbox. Older entries keep NULL, read as their
+  // internal date, so the migration rewrites no rows.
+  `ALTER TABLE messages ADD COLUMN saved_at timestamptz`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -134,6 +134,8 @@ export interface NewEntry {
   messageId: string;
   flags: string[];
   internalDate: number;
+  /** RFC 8514 SAVEDATE, epoch milliseconds. */
+  savedAt: number;
   size: number;
   modseq: number;
   emailId: number;
@@ -143,15 +145,16 @@ export interface NewEntry {
 
 export function insertEntry(database: SqliteDatabase, entry: NewEntry): void {
   database.run(
-    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq,
-                                   email_id, thread_id, created_modseq)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, saved_at, size,
+                                   modseq, email_id, thread_id, created_modseq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     entry.mailboxId,
     entry.uid,
     entry.messageId,
     JSON.stringify(entry.flags),
     entry.flags.includes("\\Seen") ? 1 : 0,
     entry.internalDate,
+    entry.savedAt,
     entry.size,
     entry.modseq,
     entry.emailId,
@@ -239,6 +242,8 @@ export function copyWithin(
   if (rows.length === 0) return { mapping: [], uidValidity };
   const { firstUid, modseq, firstEmailId } = allocate(database, to.id, rows.length, move ? 0 : rows.length);
   const mapping: Array<[number, number]> = rows.map((row, index) => [row.uid, firstUid + index]);
+  // RFC 8514 §1: a copy or a move is saved into `to` now.
+  const savedAt = Date.now();
   for (const [index, row] of rows.entries()) {
     insertEntry(database, {
       mailboxId: to.id,
@@ -246,6 +251,7 @@ export function copyWithin(
       messageId: row.message_id,
       flags: JSON.parse(row.flags),
       internalDate: row.internal_date,
+      savedAt,
       size: row.size,
       modseq,
       emailId: move ? row.email_id : firstEmailId + index,

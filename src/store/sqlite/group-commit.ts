@@ -122,6 +122,7 @@ export class GroupCommit {
         messageId: input.blob.id,
         flags: normalizeFlags(target.flags ?? []),
         internalDate,
+        savedAt: Date.now(),
         size: input.blob.size,
         modseq,
         emailId: firstEmailId,

@@ -148,11 +148,12 @@ function importMessages(
   // Imported history lies below the account's changes floor (importAccountCounters), so the creation
   // MODSEQ only has to be no later than the entry's own.
   const upsert = db.prepare(
-    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, size, modseq,
-                                   email_id, thread_id, created_modseq)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, seen, internal_date, saved_at, size,
+                                   modseq, email_id, thread_id, created_modseq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (mailbox_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags,
-       seen = excluded.seen, internal_date = excluded.internal_date, size = excluded.size,
+       seen = excluded.seen, internal_date = excluded.internal_date, saved_at = excluded.saved_at,
+       size = excluded.size,
        modseq = excluded.modseq, email_id = excluded.email_id, thread_id = excluded.thread_id,
        created_modseq = excluded.created_modseq`,
   );
@@ -167,6 +168,10 @@ function importMessages(
     const threadId = requireCount(message.threadId, "a thread id", 1);
     const flags = normalizeFlags(message.flags);
     const internalDate = requireDate(message.internalDate, "the internal date").getTime();
+    const savedAt =
+      message.savedDate === undefined
+        ? internalDate
+        : requireDate(message.savedDate, "the save date").getTime();
     const id = message.blob?.id;
     if (typeof id !== "string" || !isStoreId(id)) invalid(`UID ${uid} needs a body reference`);
     // The file was written by a BlobWriter of this store; its row appears with the first reference.
@@ -182,6 +187,7 @@ function importMessages(
       JSON.stringify(flags),
       flags.includes("\\Seen") ? 1 : 0,
       internalDate,
+      savedAt,
       stored.size,
       modseq,
       emailId,

@@ -28,7 +28,7 @@ import { flagKey, normalizeFlags, requireDate, requireText, requireUids } from "
 /** Messages per listMessages statement: bounds the JSON text one page makes (about 100 bytes each). */
 const LIST_PAGE = 50_000;
 const LIST_COLUMNS =
-  "json_array(uid, message_id, json(flags), internal_date, size, modseq, email_id, thread_id)";
+  "json_array(uid, message_id, json(flags), internal_date, coalesce(saved_at, internal_date), size, modseq, email_id, thread_id)";
 const LIST_PAGE_SQL = `SELECT json_group_array(${LIST_COLUMNS}) FROM (
   SELECT * FROM mailbox_messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?)`;
 // "+uid" keeps the changed-since query on the (mailbox_id, modseq) index: few rows change at a time.
@@ -41,6 +41,7 @@ type ListedRow = [
   messageId: string,
   flags: string[],
   internalDate: number,
+  savedAt: number,
   size: number,
   modseq: number,
   emailId: number,
@@ -130,6 +131,7 @@ export class SqliteMessages implements MessageStore {
         messageId: blob.id,
         flags: normalizedFlags,
         internalDate: internalDate.getTime(),
+        savedAt: Date.now(),
         size: blob.size,
         modseq,
         emailId: firstEmailId,
@@ -157,13 +159,14 @@ export class SqliteMessages implements MessageStore {
                 .get(mailboxId, low, uidTo, sinceModseq, LIST_PAGE)
         ) as string;
         const rows = JSON.parse(text) as ListedRow[];
-        for (const [uid, messageId, flags, internalDate, size, modseq, emailId, threadId] of rows) {
+        for (const [uid, messageId, flags, internalDate, savedAt, size, modseq, emailId, threadId] of rows) {
           messages.push({
             mailboxId,
             uid,
             messageId,
             flags,
             internalDate: new Date(internalDate),
+            savedDate: new Date(savedAt),
             size,
             modseq,
             emailId,

@@ -54,6 +54,7 @@ export interface MessageRow {
   message_id: string;
   flags: string;
   internal_date: number;
+  saved_at: number | null;
   size: number;
   modseq: number;
   email_id: number;
@@ -105,6 +106,7 @@ export const toMessage = (row: MessageRow): MailboxMessage => ({
   messageId: row.message_id,
   flags: JSON.parse(row.flags) as string[],
   internalDate: new Date(row.internal_date),
+  savedDate: new Date(row.saved_at ?? row.internal_date),
   size: row.size,
   modseq: row.modseq,
   emailId: row.email_id,

@@ -342,6 +342,11 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX push_subscriptions_expiry ON push_subscriptions(expires_at);
     `);
   },
+  (db) => {
+    // RFC 8514 SAVEDATE: when an entry entered its mailbox. Older entries keep NULL, read as their
+    // internal date, so the migration rewrites no rows.
+    db.exec("ALTER TABLE mailbox_messages ADD COLUMN saved_at INTEGER");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

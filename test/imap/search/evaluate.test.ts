@@ -35,6 +35,7 @@ function message(overrides: Partial<SearchableMessage> = {}): SearchableMessage 
     uid: 40,
     flags: ["\\Seen", "\\Flagged", "$Important"],
     internalDate: new Date("2025-04-01T06:30:00Z"),
+    savedDate: new Date("2025-04-03T23:59:59Z"),
     size: 2000,
     modseq: 17n,
     reads: 0,
@@ -131,6 +132,15 @@ describe("search keys", () => {
     assert.equal(check({ type: "internalDate", op: "before", date: day(2025, 4, 2) }), true);
     assert.equal(check({ type: "internalDate", op: "since", date: day(2025, 4, 1) }), true);
     assert.equal(check({ type: "internalDate", op: "since", date: day(2025, 4, 2) }), false);
+  });
+
+  test("SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514) compare the save date's day, not the internal date's", () => {
+    assert.equal(check({ type: "savedDate", op: "on", date: day(2025, 4, 3) }), true);
+    assert.equal(check({ type: "savedDate", op: "on", date: day(2025, 4, 1) }), false);
+    assert.equal(check({ type: "savedDate", op: "before", date: day(2025, 4, 3) }), false);
+    assert.equal(check({ type: "savedDate", op: "before", date: day(2025, 4, 4) }), true);
+    assert.equal(check({ type: "savedDate", op: "since", date: day(2025, 4, 3) }), true);
+    assert.equal(check({ type: "savedDate", op: "since", date: day(2025, 4, 4) }), false);
   });
 
   test("SENTBEFORE/SENTON/SENTSINCE use the Date: header's own day, not UTC", () => {

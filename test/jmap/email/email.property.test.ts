@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { truncateValue } from "../../../src/jmap/email/body.js";
 import {
   BODY_PART_PROPERTIES,
   EMAIL_PROPERTIES,
@@ -12,6 +11,7 @@ import {
   parseEmail,
 } from "../../../src/jmap/email/email.js";
 import { parseHeaderProperty } from "../../../src/jmap/email/header-forms.js";
+import { truncateValue } from "../../../src/mail/body.js";
 import { mimeLineArb } from "../../support/mime-lines.js";
 
 const FORMS = [

@@ -1,12 +1,13 @@
-// The body of a JMAP Email (RFC 8621 §4.1.4): the EmailBodyPart tree over the MIME tree, the flat
-// textBody / htmlBody / attachments lists, decoded part contents, body values and the preview.
+// A message's body as JMAP defines it (RFC 8621 §4.1.4): the EmailBodyPart tree over the MIME tree, the
+// flat textBody / htmlBody / attachments lists, decoded part contents, body values and the preview —
+// shared by JMAP's Email and IMAP's PREVIEW (RFC 8970), so both show the same text.
 
-import { htmlToText } from "../../mail/html-text.js";
-import { decodeCharsetChecked } from "../../mail/mime/charset.js";
-import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
-import { parameter } from "../../mail/mime/params.js";
-import { isMultipart, type MessagePart } from "../../mail/mime/structure.js";
-import { decodeTransferChecked, transferEncodingOf } from "../../mail/mime/transfer-encoding.js";
+import { htmlToText } from "./html-text.js";
+import { decodeCharsetChecked } from "./mime/charset.js";
+import { decodeEncodedWords } from "./mime/encoded-words.js";
+import { parameter } from "./mime/params.js";
+import { isMultipart, type MessagePart } from "./mime/structure.js";
+import { decodeTransferChecked, transferEncodingOf } from "./mime/transfer-encoding.js";
 
 export interface BodyPart {
   /** IMAP-style section numbers ("1", "2.1"); null exactly for a multipart (RFC 8621 §4.1.4). */
@@ -207,14 +208,27 @@ export function truncateValue(
 export const PREVIEW_LENGTH = 256;
 
 /**
- * The preview (RFC 8621 §4.1.4): the text of the textBody's text parts, HTML stripped, white space
- * collapsed, at most 256 characters (code points, so no surrogate pair is split).
+ * The preview (RFC 8621 §4.1.4): the text of the textBody's text parts (`textOf` decodes one), HTML
+ * stripped, white space collapsed, at most `length` characters (code points, so no surrogate pair is
+ * split). Parts after the first `length` characters are not decoded.
  */
-export function preview(texts: Iterable<{ text: string; html: boolean }>): string {
+export function preview(
+  textBody: readonly BodyPart[],
+  textOf: (part: BodyPart) => string,
+  length = PREVIEW_LENGTH,
+): string {
   let out = "";
-  for (const { text, html } of texts) {
-    out = `${out} ${html ? htmlToText(text) : text}`.replace(/\s+/g, " ").trimStart();
-    if (out.length >= PREVIEW_LENGTH * 2) break;
+  for (const part of textBody) {
+    if (part.type !== "text/plain" && part.type !== "text/html") continue;
+    const text = textOf(part);
+    out = `${out} ${part.type === "text/html" ? htmlToText(text) : text}`.replace(/\s+/g, " ").trimStart();
+    if (out.length >= length * 2) break;
   }
-  return Array.from(out.trim()).slice(0, PREVIEW_LENGTH).join("");
+  return Array.from(out.trim()).slice(0, length).join("");
+}
+
+/** The preview of a message already parsed into `root`, its parts decoded as they are needed. */
+export function messagePreview(message: Buffer, root: MessagePart, length = PREVIEW_LENGTH): string {
+  const { textBody } = flattenBody(bodyTree(root));
+  return preview(textBody, (part) => partText(decodedContent(message, part), part).text, length);
 }

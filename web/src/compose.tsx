@@ -1,0 +1,294 @@
+// The compose pane: a message is a draft in Drafts from the first keystroke on, saved again a moment
+// after each change (Email/set destroys the old draft and creates the new one in the same call: an
+// email's content is immutable, RFC 8621 §4.6), and sent by EmailSubmission/set, whose
+// onSuccessUpdateEmail moves it to Sent and clears $draft (§7.5) in the same request.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { type Attachment, type Draft, emailObject, envelopeOf, formatSize, withSignature } from "./draft.js";
+import type { Identity, Jmap, Mailbox } from "./jmap.js";
+import { explain, Notices, type SetError } from "./notices.js";
+
+/** How long typing must pause before the draft is saved. */
+const SAVE_AFTER_MS = 800;
+
+export function Compose({
+  jmap,
+  mailboxes,
+  identities,
+  initial,
+  draftId,
+  close,
+}: {
+  jmap: Jmap;
+  mailboxes: Mailbox[];
+  identities: Identity[];
+  initial: Draft;
+  /** The draft in Drafts this pane continues, if it was opened from there. */
+  draftId: string | null;
+  close: () => void;
+}) {
+  const [draft, setDraft] = useState(initial);
+  const [status, setStatus] = useState("");
+  const [error, setError] = useState("");
+  const [sending, setSending] = useState(false);
+  const [dragging, setDragging] = useState(false);
+  const drafts = mailboxes.find((mailbox) => mailbox.role === "drafts");
+  const sent = mailboxes.find((mailbox) => mailbox.role === "sent");
+  const identity = identities.find((each) => each.id === draft.identityId) ?? identities[0];
+
+  // The saved draft's id, and the chain every save and the send wait on, so two saves never race.
+  const saved = useRef(draftId);
+  const queue = useRef<Promise<unknown>>(Promise.resolve());
+  /** Changed since the last save began; what is left unsaved is saved when the pane closes. */
+  const dirty = useRef(false);
+  const latest = useRef(draft);
+  latest.current = draft;
+  const done = useRef(false);
+  const first = useRef<HTMLInputElement>(null);
+  const body = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    // A reply starts in the body, above the quote; anything else at the first address field.
+    if (initial.inReplyTo && !draftId) {
+      body.current?.focus();
+      body.current?.setSelectionRange(0, 0);
+    } else first.current?.focus();
+  }, []);
+
+  const serially = <T,>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.current.then(work, work);
+    queue.current = next.catch(() => {});
+    return next;
+  };
+
+  /** The calls that replace the saved draft with this one, created as "draft". */
+  const replaceCalls = (current: Draft): [string, Record<string, unknown>] => [
+    "Email/set",
+    {
+      create: { draft: emailObject(current, identity, drafts?.id ?? "") },
+      ...(saved.current ? { destroy: [saved.current] } : {}),
+    },
+  ];
+
+  const save = (current: Draft) =>
+    serially(async () => {
+      if (done.current || !drafts) return;
+      dirty.current = false;
+      const [result] = await jmap.call([replaceCalls(current)]);
+      const created = (result?.created as Record<string, { id: string }> | undefined)?.draft;
+      const refused = (result?.notCreated as Record<string, SetError> | undefined)?.draft;
+      if (created) {
+        saved.current = created.id;
+        setStatus(`Draft saved at ${new Date().toLocaleTimeString()}`);
+      } else if (refused) setStatus(`The draft could not be saved: ${explain(refused)}`);
+    }).catch((e: Error) => setStatus(`The draft could not be saved: ${e.message}`));
+
+  useEffect(() => {
+    if (!dirty.current) return;
+    const timer = setTimeout(() => save(draft), SAVE_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [draft]);
+  useEffect(
+    () => () => {
+      if (dirty.current) save(latest.current);
+    },
+    [],
+  );
+
+  const update = (fields: Partial<Draft>) => {
+    dirty.current = true;
+    setDraft((current) => ({ ...current, ...fields }));
+  };
+
+  const send = async (event: Event) => {
+    event.preventDefault();
+    if (!drafts || !sent || !identity) {
+      setError("this account has no Drafts or Sent mailbox, or no identity to send as");
+      return;
+    }
+    setSending(true);
+    setError("");
+    await serially(async () => {
+      const [set, submission, moved] = await jmap.call([
+        replaceCalls({ ...draft, bcc: "" }),
+        [
+          "EmailSubmission/set",
+          {
+            create: {
+              send: { identityId: identity.id, emailId: "#draft", envelope: envelopeOf(draft, identity) },
+            },
+            onSuccessUpdateEmail: {
+              "#send": {
+                [`mailboxIds/${drafts.id}`]: null,
+                [`mailboxIds/${sent.id}`]: true,
+                "keywords/$draft": null,
+              },
+            },
+          },
+        ],
+      ]);
+      const created = (set?.created as Record<string, { id: string }> | undefined)?.draft;
+      // Whatever happens to the send, the old draft is gone and this one is what Drafts holds.
+      if (created) saved.current = created.id;
+      const refused =
+        (set?.notCreated as Record<string, SetError> | undefined)?.draft ??
+        (submission?.notCreated as Record<string, SetError> | undefined)?.send ??
+        (moved?.notUpdated ? Object.values(moved.notUpdated as Record<string, SetError>)[0] : undefined);
+      if (refused) throw new Error(explain(refused));
+      done.current = true;
+    })
+      .then(close)
+      .catch((e: Error) => {
+        setError(`Not sent: ${e.message}`);
+        setSending(false);
+        // What was sent had no Bcc field; the draft left in Drafts gets it back.
+        if (draft.bcc) save(draft);
+      });
+  };
+
+  const discard = async () => {
+    done.current = true;
+    await serially(async () => {
+      if (saved.current) await jmap.call([["Email/set", { destroy: [saved.current] }]]);
+    }).catch(() => {});
+    close();
+  };
+
+  const attach = async (files: FileList | null) => {
+    if (!files) return;
+    setError("");
+    for (const file of Array.from(files)) {
+      try {
+        const uploaded = await jmap.upload(file);
+        const attachment: Attachment = {
+          blobId: uploaded.blobId,
+          name: file.name,
+          type: file.type || uploaded.type,
+          size: uploaded.size,
+        };
+        dirty.current = true;
+        setDraft((current) => ({ ...current, attachments: [...current.attachments, attachment] }));
+      } catch (e) {
+        setError(`${file.name} could not be attached: ${(e as Error).message}`);
+      }
+    }
+  };
+
+  const field = (name: "to" | "cc" | "bcc", label: string) => (
+    <label>
+      {label}
+      <input
+        ref={name === "to" ? first : undefined}
+        name={name}
+        type="text"
+        autocomplete="email"
+        value={draft[name]}
+        onInput={(event) => update({ [name]: event.currentTarget.value })}
+      />
+    </label>
+  );
+
+  return (
+    <section
+      class={`compose${dragging ? " dragging" : ""}`}
+      aria-label="New message"
+      onDragOver={(event) => {
+        if (!event.dataTransfer?.types.includes("Files")) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDragging(false);
+        attach(event.dataTransfer?.files ?? null);
+      }}
+    >
+      <form onSubmit={send}>
+        <div class="toolbar">
+          <button type="submit" disabled={sending}>
+            {sending ? "Sending…" : "Send"}
+          </button>
+          <button type="button" onClick={discard}>
+            Discard
+          </button>
+          <button type="button" onClick={close}>
+            Close
+          </button>
+        </div>
+        <div class="fields">
+          {/* Labelled by for/id, not by nesting: a nested select's chosen option would join its name. */}
+          <label for="compose-from">From</label>
+          <select
+            id="compose-from"
+            name="identity"
+            value={identity?.id ?? ""}
+            onChange={(event) => {
+              const next = identities.find((each) => each.id === event.currentTarget.value);
+              update({ identityId: next?.id ?? "", body: withSignature(draft.body, identity, next) });
+            }}
+          >
+            {identities.map((each) => (
+              <option key={each.id} value={each.id}>
+                {each.name ? `${each.name} <${each.email}>` : each.email}
+              </option>
+            ))}
+          </select>
+          {field("to", "To")}
+          {field("cc", "Cc")}
+          {field("bcc", "Bcc")}
+          <label>
+            Subject
+            <input
+              name="subject"
+              type="text"
+              value={draft.subject}
+              onInput={(event) => update({ subject: event.currentTarget.value })}
+            />
+          </label>
+          <label class="body">
+            Message
+            <textarea
+              ref={body}
+              name="body"
+              value={draft.body}
+              onInput={(event) => update({ body: event.currentTarget.value })}
+            />
+          </label>
+          <label>
+            Attach files (or drop them here)
+            <input
+              type="file"
+              multiple
+              onChange={(event) => {
+                const input = event.currentTarget;
+                attach(input.files).then(() => {
+                  input.value = "";
+                });
+              }}
+            />
+          </label>
+          {draft.attachments.length > 0 && (
+            <ul class="attachments" aria-label="Attachments">
+              {draft.attachments.map((attachment, index) => (
+                <li key={attachment.blobId}>
+                  {attachment.name} ({formatSize(attachment.size)}){" "}
+                  <button
+                    type="button"
+                    aria-label={`Remove ${attachment.name}`}
+                    onClick={() =>
+                      update({ attachments: draft.attachments.filter((_, other) => other !== index) })
+                    }
+                  >
+                    Remove
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <Notices error={error} status={status} />
+      </form>
+    </section>
+  );
+}
