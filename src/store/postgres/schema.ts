@@ -338,6 +338,9 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
   CREATE INDEX push_subscriptions_expiry ON push_subscriptions (expires_at);
   `,
+  // structure: the message's IMAP ENVELOPE, BODY and BODYSTRUCTURE answers, encoded once
+  // (BlobStore.readStructures), so FETCH of them reads no body chunks; NULL until first computed.
+  `ALTER TABLE blobs ADD COLUMN structure bytea;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

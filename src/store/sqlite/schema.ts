@@ -342,6 +342,11 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX push_subscriptions_expiry ON push_subscriptions(expires_at);
     `);
   },
+  (db) => {
+    // structure: the message's IMAP ENVELOPE, BODY and BODYSTRUCTURE answers, encoded once
+    // (BlobStore.readStructures), so FETCH of them reads no body file; NULL until first computed.
+    db.exec("ALTER TABLE messages ADD COLUMN structure BLOB");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
