@@ -78,6 +78,16 @@ export interface BlobStore {
    */
   saveHeaderBlocks(blocks: ReadonlyMap<string, Buffer>): Promise<void>;
   /**
+   * The stored structure (see src/store/structure.ts) of each named message; missing from the map when
+   * not yet computed or when the id names no message. One round trip for the whole list.
+   */
+  readStructures(messageIds: readonly string[]): Promise<Map<string, Buffer>>;
+  /**
+   * Keeps structures a reader computed from whole bodies. Only fills a missing one, never replaces it;
+   * ids of no stored message are ignored; "invalid" (nothing saved) for a value that is not a Buffer.
+   */
+  saveStructures(structures: ReadonlyMap<string, Buffer>): Promise<void>;
+  /**
    * Keeps a finished body as the user's upload until `expiresAt`. Uploads already expired (anyone's)
    * are forgotten in the same transaction, and their bodies go unless a message names them.
    * "not-found" for an unknown user or a body that is not finished; "invalid" for a bad type or date.

@@ -7,6 +7,7 @@ import { before, describe, test } from "node:test";
 import { type Store, StoreError } from "../../src/store/types.js";
 import { describeHeaderBlocks } from "./header-blocks.js";
 import { describeSaveHeaderBlocks } from "./save-header-blocks.js";
+import { describeStructures } from "./structures.js";
 import { type ContractContext, rejectsWith, streamToBuffer, writeBlob } from "./support.js";
 
 export function describeBlobsContract(context: ContractContext): void {
@@ -18,6 +19,7 @@ export function describeBlobsContract(context: ContractContext): void {
     const { freshUser } = context;
     describeHeaderBlocks(context);
     describeSaveHeaderBlocks(context);
+    describeStructures(context);
 
     describe("blobs", () => {
       test("byte-exact round trip: empty, binary, 2 MB", async () => {

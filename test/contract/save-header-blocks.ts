@@ -16,7 +16,7 @@ export interface SaveHeaderBlocksContext {
   freshUser(): Promise<{ inbox: Mailbox }>;
 }
 
-async function deliverBody(store: Store, mailboxId: number, body: string | Buffer): Promise<BlobRef> {
+export async function deliverBody(store: Store, mailboxId: number, body: string | Buffer): Promise<BlobRef> {
   const writer = await store.blobs.createBlobWriter();
   await writer.write(Buffer.from(body));
   const blob = await writer.finish();
@@ -30,7 +30,7 @@ async function deliverBody(store: Store, mailboxId: number, body: string | Buffe
   return blob;
 }
 
-function isInvalid(error: unknown): boolean {
+export function isInvalid(error: unknown): boolean {
   assert.ok(error instanceof StoreError, `expected a StoreError, got ${String(error)}`);
   assert.equal(error.code, "invalid");
   return true;

@@ -13,6 +13,7 @@ import { messagePreview, truncateValue } from "../../mail/body.js";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
+import { decodeStructure, encodeStructure, type MessageStructure } from "../../store/structure.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
@@ -107,7 +108,7 @@ export class FetchStreamBroken extends Error {
 }
 
 /** A message's bytes (or just its header block) and MIME structure, parsed once when first needed. */
-class MessageContent {
+export class MessageContent {
   private structure: MessagePart | null = null;
 
   /** `bytes` is the whole message, or only its header section when `headerOnly`. */
@@ -174,6 +175,13 @@ async function* fetchResponses(
     if (vanished.length > 0) yield untagged(`VANISHED (EARLIER) ${formatSequence(vanished)}`);
   }
   const need = command.items.reduce<Need>((most, item) => Math.max(most, needOf(item)) as Need, NEED_NOTHING);
+  // ENVELOPE, BODY and BODYSTRUCTURE come from the stored structure when there is one; a message
+  // without one yet is answered as before (ENVELOPE from the header block), and when its whole body
+  // was read for that, its structure is kept (see saveStructuresLater).
+  const structural = command.items.some(isStructural);
+  const needBesides = command.items
+    .filter((item) => !isStructural(item))
+    .reduce<Need>((most, item) => Math.max(most, needOf(item)) as Need, NEED_NOTHING);
   // Streamed bodies are not in memory, so every other item must be answerable from the list alone.
   const streamable = command.items.every((item) => needOf(item) === NEED_NOTHING || isWholeMessage(item));
   const markSeen = !view.readOnly && command.items.some(setsSeen);
@@ -189,21 +197,30 @@ async function* fetchResponses(
         messages.push(message);
       }
     }
-    const headers =
-      need === NEED_HEADER
-        ? await context.store.blobs.readHeaderBlocks(messages.map((m) => m.messageId))
-        : new Map<string, Buffer>();
+    const structures = structural
+      ? await readStructures(context, messages)
+      : new Map<string, MessageStructure>();
+    const needs = messages.map((m) => (structures.has(m.messageId) ? needBesides : need));
+    const headers = needs.includes(NEED_HEADER)
+      ? await context.store.blobs.readHeaderBlocks(
+          messages.filter((_, i) => needs[i] === NEED_HEADER).map((m) => m.messageId),
+        )
+      : new Map<string, Buffer>();
     const seen = markSeen ? await markBatchSeen(context, view, messages) : new Set<number>();
     // Header blocks found by reading whole bodies, for the store to keep (see saveHeaderBlocksLater).
     const backfill = new Map<string, Buffer>();
+    const computed = new Map<string, Buffer>();
     // Bodies streamed from the store are not read ahead; everything else a body item needs is.
     const bodies = new BodyReader(
       context,
-      messages.map((m) => (need === NEED_MESSAGE && !(streamable && m.size > STREAM_THRESHOLD) ? m : null)),
+      messages.map((m, i) =>
+        needs[i] === NEED_MESSAGE && !(streamable && m.size > STREAM_THRESHOLD) ? m : null,
+      ),
     );
     try {
       for (let i = 0; i < messages.length; i++) {
         const message = messages[i] as MailboxMessage;
+        const need = needs[i] as Need;
         let content: MessageContent | null = null;
         let opened: OpenedBody | null = null;
         // Every read that can fail is made before the first octet of this message's response, so a
@@ -231,7 +248,21 @@ async function* fetchResponses(
           continue;
         }
         try {
-          yield* fetchResponse(context, view, message, command.items, content, seen.has(message.uid), opened);
+          let structure = structures.get(message.messageId) ?? null;
+          if (structural && structure === null && content !== null && !content.headerOnly) {
+            structure = structureOf(content);
+            computed.set(message.messageId, encodeStructure(structure));
+          }
+          yield* fetchResponse(
+            context,
+            view,
+            message,
+            command.items,
+            content,
+            seen.has(message.uid),
+            opened,
+            structure,
+          );
         } finally {
           opened?.stream.destroy();
         }
@@ -239,8 +270,44 @@ async function* fetchResponses(
     } finally {
       bodies.close();
       saveHeaderBlocksLater(context, backfill);
+      saveStructuresLater(context, computed);
     }
   }
+}
+
+function isStructural(item: FetchItem): boolean {
+  return item.kind === "ENVELOPE" || item.kind === "BODY" || item.kind === "BODYSTRUCTURE";
+}
+
+/** The batch's stored structures that decode; a damaged one is left out and so computed again. */
+async function readStructures(
+  context: ImapContext,
+  messages: readonly MailboxMessage[],
+): Promise<Map<string, MessageStructure>> {
+  const found = new Map<string, MessageStructure>();
+  for (const [id, bytes] of await context.store.blobs.readStructures(messages.map((m) => m.messageId))) {
+    const structure = decodeStructure(bytes);
+    if (structure !== null) found.set(id, structure);
+  }
+  return found;
+}
+
+/** The structure answers of a whole message, encoded exactly as FETCH writes them. */
+export function structureOf(content: MessageContent): MessageStructure {
+  const part = content.part();
+  return {
+    envelope: encodeValue(envelopeOf(part, content.bytes)),
+    body: encodeValue(bodyStructureOf(part, content.bytes, false)),
+    bodyStructure: encodeValue(bodyStructureOf(part, content.bytes, true)),
+  };
+}
+
+/** Like saveHeaderBlocksLater, for structures computed from bodies read by this FETCH. */
+function saveStructuresLater(context: ImapContext, structures: ReadonlyMap<string, Buffer>): void {
+  if (structures.size === 0) return;
+  context.store.blobs.saveStructures(structures).catch((error: unknown) => {
+    context.logger?.debug({ err: error, count: structures.size }, "could not keep message structures");
+  });
 }
 
 /** A body being streamed from the store whose first piece has already been read. */
@@ -470,6 +537,7 @@ async function* fetchResponse(
   content: MessageContent | null,
   flagsChanged: boolean,
   opened: OpenedBody | null,
+  structure: MessageStructure | null,
 ): AsyncGenerator<Buffer, void, undefined> {
   let unused = opened;
   /** The body opened before the response started, for the first streamed item; a new read after it. */
@@ -540,20 +608,23 @@ async function* fetchResponse(
         break;
       }
       case "ENVELOPE": {
-        const header = headerRequired(content);
-        add("ENVELOPE", envelopeOf(header.part(), header.bytes));
+        name("ENVELOPE");
+        if (structure !== null) {
+          out.add(structure.envelope);
+        } else {
+          const header = headerRequired(content);
+          out.add(encodeValue(envelopeOf(header.part(), header.bytes)));
+        }
         break;
       }
-      case "BODYSTRUCTURE": {
-        const whole = messageRequired(content);
-        add("BODYSTRUCTURE", bodyStructureOf(whole.part(), whole.bytes, true));
+      case "BODYSTRUCTURE":
+        name("BODYSTRUCTURE");
+        out.add(structure?.bodyStructure ?? structureOf(messageRequired(content)).bodyStructure);
         break;
-      }
-      case "BODY": {
-        const whole = messageRequired(content);
-        add("BODY", bodyStructureOf(whole.part(), whole.bytes, false));
+      case "BODY":
+        name("BODY");
+        out.add(structure?.body ?? structureOf(messageRequired(content)).body);
         break;
-      }
       case "RFC822":
         if (content === null) {
           name("RFC822");

@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import type pg from "pg";
 import { HeaderCapture, headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId, newMessageId } from "../ids.js";
+import { structureEntries } from "../structure.js";
 import {
   type BlobRef,
   type BlobStore,
@@ -335,6 +336,33 @@ export class PostgresBlobs implements BlobStore {
            FROM unnest($1::text[], $2::bytea[]) AS given(id, header)
           WHERE blobs.id = given.id AND blobs.header IS NULL`,
         [kept.map(([id]) => id), kept.map(([, block]) => block)],
+      );
+    });
+  }
+
+  async readStructures(messageIds: readonly string[]): Promise<Map<string, Buffer>> {
+    if (!Array.isArray(messageIds) || messageIds.some((id) => typeof id !== "string")) {
+      throw new StoreError("invalid", "readStructures needs a list of message ids (strings)");
+    }
+    const found = new Map<string, Buffer>();
+    if (messageIds.length === 0) return found;
+    const rows = await this.database.read<{ id: string; structure: Buffer }>(
+      "SELECT id, structure FROM blobs WHERE id = ANY($1::text[]) AND complete AND structure IS NOT NULL",
+      [[...new Set(messageIds)]],
+    );
+    for (const row of rows) found.set(row.id, row.structure);
+    return found;
+  }
+
+  async saveStructures(structures: ReadonlyMap<string, Buffer>): Promise<void> {
+    const entries = structureEntries(structures);
+    if (entries.length === 0) return;
+    await this.database.tx(async ({ client }) => {
+      await client.query(
+        `UPDATE blobs SET structure = given.structure
+           FROM unnest($1::text[], $2::bytea[]) AS given(id, structure)
+          WHERE blobs.id = given.id AND blobs.complete AND blobs.structure IS NULL`,
+        [entries.map(([id]) => id), entries.map(([, structure]) => structure)],
       );
     });
   }

@@ -341,6 +341,9 @@ const MIGRATIONS: readonly string[] = [
   // RFC 8514 SAVEDATE: when an entry entered its mailbox. Older entries keep NULL, read as their
   // internal date, so the migration rewrites no rows.
   `ALTER TABLE messages ADD COLUMN saved_at timestamptz`,
+  // structure: the message's IMAP ENVELOPE, BODY and BODYSTRUCTURE answers, encoded once
+  // (BlobStore.readStructures), so FETCH of them reads no body chunks; NULL until first computed.
+  `ALTER TABLE blobs ADD COLUMN structure bytea;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,6 +4,7 @@
 import type { Readable } from "node:stream";
 import { headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId } from "../ids.js";
+import { structureEntries } from "../structure.js";
 import {
   type BlobRef,
   type BlobStore,
@@ -123,6 +124,38 @@ export class SqliteBlobs implements BlobStore {
         if (row === undefined) continue;
         if (!isHeaderBlockFor(block, row.size)) throw notAHeaderBlock(id);
         this.database.run("UPDATE messages SET header = ? WHERE id = ? AND header IS NULL", block, id);
+      }
+    });
+  }
+
+  readStructures(messageIds: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.database.read(() => {
+      if (!Array.isArray(messageIds) || messageIds.some((id) => typeof id !== "string")) {
+        throw new StoreError("invalid", "readStructures needs a list of message ids (strings)");
+      }
+      const found = new Map<string, Buffer>();
+      const rows = this.database
+        .stmt(
+          "SELECT id, structure FROM messages WHERE structure IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+        )
+        .raw(true)
+        .all(JSON.stringify(messageIds)) as Array<[string, Buffer]>;
+      for (const [id, structure] of rows) found.set(id, structure);
+      return found;
+    });
+  }
+
+  async saveStructures(structures: ReadonlyMap<string, Buffer>): Promise<void> {
+    this.database.assertOpen();
+    const entries = structureEntries(structures);
+    if (entries.length === 0) return;
+    await this.database.write(() => {
+      for (const [id, structure] of entries) {
+        this.database.run(
+          "UPDATE messages SET structure = ? WHERE id = ? AND structure IS NULL",
+          structure,
+          id,
+        );
       }
     });
   }

@@ -347,6 +347,11 @@ const MIGRATIONS: Migration[] = [
     // internal date, so the migration rewrites no rows.
     db.exec("ALTER TABLE mailbox_messages ADD COLUMN saved_at INTEGER");
   },
+  (db) => {
+    // structure: the message's IMAP ENVELOPE, BODY and BODYSTRUCTURE answers, encoded once
+    // (BlobStore.readStructures), so FETCH of them reads no body file; NULL until first computed.
+    db.exec("ALTER TABLE messages ADD COLUMN structure BLOB");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
