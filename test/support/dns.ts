@@ -11,6 +11,8 @@ export interface TestDnsName {
   mx?: Array<{ preference: number; exchange: string }>;
   a?: string[];
   aaaa?: string[];
+  /** TXT records (SPF, DKIM keys, DMARC); longer than 255 octets they are split into strings. */
+  txt?: string[];
   /** Answer SERVFAIL for every query of this name (a temporary DNS failure). */
   servfail?: boolean;
 }
@@ -57,6 +59,11 @@ function answerFor(query: dnsPacket.DecodedPacket, records: Map<string, TestDnsN
         });
     } else if (question.type === "A") {
       for (const ip of entry.a ?? []) answers.push({ type: "A", name: question.name, ttl: TTL, data: ip });
+    } else if (question.type === "TXT") {
+      for (const text of entry.txt ?? []) {
+        const chunks = text.match(/.{1,255}/gs) ?? [""];
+        answers.push({ type: "TXT", name: question.name, ttl: TTL, data: chunks });
+      }
     } else if (question.type === "AAAA") {
       for (const ip of entry.aaaa ?? [])
         answers.push({ type: "AAAA", name: question.name, ttl: TTL, data: ip });
