@@ -137,6 +137,36 @@ for (const backend of await integrationBackends()) {
       assert.match(field, /dmarc=pass[^;]*header\.from=good\.test/);
     });
 
+    test("a second message from the same domain is checked from the cache: no DNS query repeated", async () => {
+      const raw = await signed(message("alice@good.test", "good two"), "good.test", good.pem);
+      await send("alice@good.test", raw);
+      const before = dns.queries().length;
+      await send(
+        "alice@good.test",
+        await signed(message("alice@good.test", "good three"), "good.test", good.pem),
+      );
+      assert.deepEqual(dns.queries().slice(before), []);
+      assert.ok((await headers("INBOX")).some((each) => /Subject: good three/.test(each)));
+    });
+
+    test("mail from an authenticated user on submission is not checked", async () => {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server.ports.submission,
+        requireTLS: true,
+        auth: { user, pass: password },
+        tls: { rejectUnauthorized: false },
+      });
+      try {
+        await transport.sendMail({ from: user, to: user, subject: "own mail", text: "hi\n" });
+      } finally {
+        transport.close();
+      }
+      const mine = (await headers("INBOX")).find((each) => /Subject: own mail/.test(each));
+      assert.ok(mine);
+      assert.ok(!/Authentication-Results/i.test(mine), mine);
+    });
+
     test("a forgery of a p=reject domain gets 550 5.7.1 at the end of DATA and is not stored", async () => {
       const raw = await signed(message("ceo@strict.test", "forged reject"), "other.test", other.pem);
       await assert.rejects(
