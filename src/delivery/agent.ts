@@ -7,7 +7,7 @@ import { parseAddresses } from "../mail/address-list.js";
 import { headerFields, toCrlf } from "../mail/compose.js";
 import { authorAddress, signMessage } from "../mail/dkim.js";
 import type { DsnRecipient } from "../mail/dsn.js";
-import { readHeaderBlock } from "../mail/headers.js";
+import { readHeaderBlock, skipOctets } from "../mail/headers.js";
 import { sendNotice } from "../queue/bounce.js";
 import type {
   BlobRef,
@@ -386,18 +386,8 @@ async function copyReplacingPrefix(
   skip: number,
   prefix: Buffer,
 ): Promise<void> {
-  let left = skip;
   await writer.write(prefix);
-  for await (const data of source) {
-    let chunk = data as Buffer;
-    if (left > 0) {
-      const dropped = Math.min(left, chunk.length);
-      left -= dropped;
-      chunk = chunk.subarray(dropped);
-    }
-    if (chunk.length > 0) await writer.write(chunk);
-  }
-  if (left > 0) throw new Error(`message body is shorter than its ${skip} octets of trace fields`);
+  for await (const chunk of skipOctets(source, skip)) await writer.write(chunk);
 }
 
 /**

@@ -11,6 +11,7 @@
 import { Readable } from "node:stream";
 import { authenticate, spf } from "mailauth";
 import type { Logger } from "pino";
+import { skipOctets } from "../mail/headers.js";
 import type { CachedResolve } from "../queue/dns.js";
 import type { BlobRef, BlobStore } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT } from "../store/types.js";
@@ -165,20 +166,7 @@ interface ArcLink {
 
 /** The message as it arrived: the blob without the trace fields this server wrote before it. */
 function messageStream(blobs: InboundTrustOptions["blobs"], message: ReceivedMessage): Readable {
-  return Readable.from(skip(blobs.readBlob(message.blob.id), message.traceLength));
-}
-
-async function* skip(source: Readable, octets: number): AsyncGenerator<Buffer> {
-  let left = octets;
-  for await (const data of source) {
-    let chunk = data as Buffer;
-    if (left > 0) {
-      const dropped = Math.min(left, chunk.length);
-      left -= dropped;
-      chunk = chunk.subarray(dropped);
-    }
-    if (chunk.length > 0) yield chunk;
-  }
+  return Readable.from(skipOctets(blobs.readBlob(message.blob.id), message.traceLength));
 }
 
 /**
@@ -196,7 +184,7 @@ async function rewrite(
   try {
     await writer.write(Buffer.concat([message.traceFor(writer.id), Buffer.from(field, "latin1")]));
     let head: Buffer | null = Buffer.alloc(0);
-    for await (const chunk of skip(blobs.readBlob(message.blob.id), message.traceLength)) {
+    for await (const chunk of skipOctets(blobs.readBlob(message.blob.id), message.traceLength)) {
       if (head === null) {
         await writer.write(chunk);
         continue;
