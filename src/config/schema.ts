@@ -133,6 +133,7 @@ export const FIELDS: readonly Field[] = [
   { path: ["trust", "verify"], kind: { type: "boolean" } },
   { path: ["trust", "enforceDmarc"], kind: { type: "boolean" } },
   { path: ["trust", "trustedArcSealers"], kind: { type: "domains" } },
+  { path: ["trust", "dnsbl"], kind: { type: "domains" } },
   { path: ["relay", "retrySchedule"], kind: { type: "durations", min: 1 } },
   { path: ["relay", "maxAge"], kind: { type: "duration", min: 1 } },
   { path: ["relay", "delayNotice"], kind: { type: "duration", min: 1 } },

@@ -116,6 +116,8 @@ export interface TrustConfig {
   enforceDmarc: boolean;
   /** Domains whose valid ARC seal overrides a DMARC fail (mailing lists, forwarders the admin trusts). */
   trustedArcSealers: string[];
+  /** DNS blocklist zones for the connecting address, checked at RCPT (554 5.7.1 with the zone's reason). */
+  dnsbl: string[];
 }
 
 export interface Config {

@@ -8,6 +8,7 @@
 // so by the end of DATA their answers are in the cache (or in flight, shared), and `finish` waits only
 // for DKIM's key lookups and DMARC's record. The SMTP session calls these two; it knows nothing of DNS.
 
+import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import { authenticate, spf } from "mailauth";
 import type { Logger } from "pino";
@@ -44,6 +45,8 @@ export type TrustOutcome =
   | { kind: "accept"; blob: BlobRef; junk: boolean; discard(): Promise<void> };
 
 export interface TrustCheck {
+  /** Why the connecting address is refused (a DNS blocklist's TXT reason), or null; asked at RCPT. */
+  blocklisted: Promise<string | null>;
   finish(message: ReceivedMessage): Promise<TrustOutcome>;
 }
 
@@ -59,6 +62,8 @@ export interface InboundTrustOptions {
   resolve: CachedResolve;
   policy: TrustPolicy;
   logger: Logger;
+  /** DNS blocklist zones (e.g. "zen.spamhaus.org") the connecting IPv4 address is looked up in. */
+  dnsbl?: readonly string[];
   /** For DMARC pct= sampling; Math.random by default. */
   random?: () => number;
 }
@@ -71,6 +76,23 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
   // mailauth's resolver contract is node:dns's resolve(name, rrtype).
   const resolver = options.resolve as (name: string, rrtype: string) => Promise<string[]>;
   const random = options.random ?? Math.random;
+
+  // One lookup per address and zone while the cache keeps it, however many transactions ask.
+  const listing = async (ip: string): Promise<string | null> => {
+    if (isIP(ip) !== 4) return null;
+    const name = ip.split(".").reverse().join(".");
+    for (const zone of options.dnsbl ?? []) {
+      const query = `${name}.${zone}`;
+      // RFC 5782 §2.1: listed is an A record in 127.0.0.0/8; NXDOMAIN (or our DNS failing) is not listed.
+      const found = (await options.resolve(query, "A").catch(() => [])) as string[];
+      if (!found.some((address) => address.startsWith("127."))) continue;
+      // RFC 5782 §2.1: the TXT record, when there is one, is the reason to give the client.
+      const text = (await options.resolve(query, "TXT").catch(() => [])) as string[][];
+      const reason = text[0]?.join("") ?? "";
+      return `${ip} is listed by ${zone}${reason === "" ? "" : `: ${reason}`}`;
+    }
+    return null;
+  };
 
   return {
     begin(envelope) {
@@ -91,6 +113,7 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
           ? quiet(spf({ sender: `postmaster@${helo}`, ip, helo, mta: hostname, resolver }))
           : Promise.resolve(null);
       return {
+        blocklisted: listing(ip),
         async finish(message) {
           let result: AuthResult | null = null;
           try {

@@ -57,6 +57,7 @@ for (const backend of await integrationBackends()) {
         "soft.test": { txt: ["v=spf1 -all"] },
         "_dmarc.soft.test": { txt: ["v=DMARC1; p=quarantine"] },
         "s1._domainkey.other.test": { txt: [other.record] },
+        "1.0.0.127.zen.test": { a: ["127.0.0.2"], txt: ["Listed: see https://zen.test/query/127.0.0.1"] },
       });
       server = await startTestServer({
         store: backend.store,
@@ -185,6 +186,43 @@ for (const backend of await integrationBackends()) {
       await send("news@soft.test", message("news@soft.test", "quarantined one"));
       assert.ok((await headers("Junk")).some((each) => /quarantined one/.test(each)));
       assert.ok(!(await headers("INBOX")).some((each) => /quarantined one/.test(each)));
+    });
+
+    test("a DNS blocklist listing the client: 554 5.7.1 at RCPT with the zone's reason", async () => {
+      const listed = await startTestServer({
+        store: backend.store,
+        env: {
+          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
+          MAILROOM_TRUST_DNSBL: "clean.test,zen.test",
+        },
+      });
+      try {
+        const transport = nodemailer.createTransport({
+          host: "127.0.0.1",
+          port: listed.ports.smtp,
+          ignoreTLS: true,
+        });
+        try {
+          await assert.rejects(
+            transport.sendMail({
+              envelope: { from: "alice@good.test", to: [user] },
+              raw: message("alice@good.test", "listed"),
+            }),
+            (err: { responseCode?: number; response?: string }) => {
+              assert.equal(err.responseCode, 554);
+              assert.match(
+                err.response ?? "",
+                /5\.7\.1 127\.0\.0\.1 is listed by zen\.test: Listed: see https:\/\/zen\.test/,
+              );
+              return true;
+            },
+          );
+        } finally {
+          transport.close();
+        }
+      } finally {
+        await listed.cleanup();
+      }
     });
   });
 }

@@ -246,6 +246,7 @@ function inboundTrust(deps: Parameters<ProtocolFactory>[1]): InboundTrust | unde
     resolve: createDnsResolver({ server: deps.config.relay.resolver }),
     policy: { enforceDmarc: trust.enforceDmarc, trustedArcSealers: trust.trustedArcSealers },
     logger: deps.logger.child({ component: "trust" }),
+    dnsbl: trust.dnsbl,
   });
 }
 

@@ -501,6 +501,8 @@ export class SmtpSession {
     if (eightBit && !envelope.params.smtputf8) {
       return this.send(reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 on MAIL"));
     }
+    const listed = envelope.trust === null ? null : await envelope.trust.blocklisted;
+    if (listed !== null) return this.send(reply(554, "5.7.1", listed));
     const path = parsePath(args.slice(3), {
       utf8: envelope.params.smtputf8,
       allowBare: this.options.config.allowBareAddresses,
