@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { checkDomain, checkHost, checkPort25, checkTls, type Finding } from "../dns/checks.js";
 import { gatherDomain, gatherHost, gatherPort25, gatherTls } from "../dns/gather.js";
 import { domainRecords } from "../dns/records.js";
-import { createResolver } from "../queue/mx.js";
+import { createResolver } from "../queue/dns.js";
 import { domainArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";

@@ -144,6 +144,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     pop3: defaultPop3Config(),
     http: defaultHttpConfig(),
     relay: defaultRelayConfig(),
+    trust: { verify: true, enforceDmarc: true, trustedArcSealers: [], dnsbl: [] },
     listeners,
     shutdownTimeout: 10 * SECOND,
   };

@@ -86,6 +86,8 @@ function expectation(field: Field): string {
       return `a duration in milliseconds or like "30s", "5m", "1h"${kind.min > 0 ? ", greater than 0" : ""}`;
     case "durations":
       return 'a non-empty list of durations, like ["5m", "1h"] (or "5m,1h" in the environment)';
+    case "domains":
+      return 'a list of domain names, like ["lists.example.org"] (or comma-separated in the environment)';
     case "size":
       return `a size in bytes or like "25MB", "10KiB"${kind.min > 0 ? ", greater than 0" : ""}`;
     case "enum":
@@ -146,6 +148,16 @@ function convert(raw: unknown, field: Field, source: Source): Converted {
         values.push(value);
       }
       return { ok: true, value: values };
+    }
+    case "domains": {
+      const items = fromEnv && typeof raw === "string" ? raw.split(",").filter((item) => item.trim()) : raw;
+      if (!Array.isArray(items)) return fail;
+      const names: string[] = [];
+      for (const item of items) {
+        if (typeof item !== "string" || !/^[a-z0-9.-]+$/i.test(item.trim())) return fail;
+        names.push(item.trim().toLowerCase().replace(/\.$/, ""));
+      }
+      return { ok: true, value: names };
     }
     case "path": {
       if (typeof raw !== "string") return fail;

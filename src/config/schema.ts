@@ -13,6 +13,8 @@ export type FieldKind =
   | { type: "duration"; min: number }
   /** A list of durations: a TOML array, or comma-separated in the environment ("5m,10m,1h"). */
   | { type: "durations"; min: number }
+  /** A list of domain names, possibly empty: a TOML array, or comma-separated in the environment. */
+  | { type: "domains" }
   | { type: "size"; min: number }
   | { type: "enum"; values: readonly string[] }
   /** A file or directory; relative paths resolve against the config file's directory (or the cwd for env). */
@@ -129,6 +131,10 @@ export const FIELDS: readonly Field[] = [
     kind: { type: "string", nullable: true },
     rule: 'a DNS server as "host:port", or "" for the system resolvers',
   },
+  { path: ["trust", "verify"], kind: { type: "boolean" } },
+  { path: ["trust", "enforceDmarc"], kind: { type: "boolean" } },
+  { path: ["trust", "trustedArcSealers"], kind: { type: "domains" } },
+  { path: ["trust", "dnsbl"], kind: { type: "domains" } },
   { path: ["relay", "retrySchedule"], kind: { type: "durations", min: 1 } },
   { path: ["relay", "maxAge"], kind: { type: "duration", min: 1 } },
   { path: ["relay", "delayNotice"], kind: { type: "duration", min: 1 } },

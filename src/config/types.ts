@@ -114,6 +114,17 @@ export interface LogConfig {
   format: "auto" | "json" | "pretty";
 }
 
+export interface TrustConfig {
+  /** SPF, DKIM, DMARC and ARC checks on mail received on the MX listener (resolved via [relay] resolver). */
+  verify: boolean;
+  /** Apply the sender domain's DMARC policy (p=reject: 550; p=quarantine: Junk); false only records it. */
+  enforceDmarc: boolean;
+  /** Domains whose valid ARC seal overrides a DMARC fail (mailing lists, forwarders the admin trusts). */
+  trustedArcSealers: string[];
+  /** DNS blocklist zones for the connecting address, checked at RCPT (554 5.7.1 with the zone's reason). */
+  dnsbl: string[];
+}
+
 export interface Config {
   hostname: string;
   dataDir: string;
@@ -131,6 +142,8 @@ export interface Config {
   http?: HttpConfig;
   /** How the outbound queue relays mail to other domains. */
   relay: RelayConfig;
+  /** Authentication of MX mail; defaultConfig() always fills it (optional so the seam grows compatibly). */
+  trust?: TrustConfig;
   listeners: Record<ListenerName, ListenerConfig>;
   /** Milliseconds that in-flight transactions get to finish on SIGTERM/SIGINT. */
   shutdownTimeout: number;

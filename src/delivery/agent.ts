@@ -7,7 +7,7 @@ import { parseAddresses } from "../mail/address-list.js";
 import { headerFields, toCrlf } from "../mail/compose.js";
 import { authorAddress, signMessage } from "../mail/dkim.js";
 import type { DsnRecipient } from "../mail/dsn.js";
-import { readHeaderBlock } from "../mail/headers.js";
+import { readHeaderBlock, skipOctets } from "../mail/headers.js";
 import { sendNotice } from "../queue/bounce.js";
 import type {
   BlobRef,
@@ -134,6 +134,12 @@ export function createDeliveryAgent(options: {
     return null;
   }
 
+  /** The user's mailbox with the \\Junk special use (RFC 6154), if any. */
+  async function junkMailbox(user: User) {
+    const all = await store.mailboxes.listMailboxes(user.id);
+    return all.find((mailbox) => mailbox.specialUse === "\\Junk") ?? null;
+  }
+
   async function commit(message: AcceptedMessage): Promise<DeliveryResult> {
     const mailboxes: Array<{ mailboxId: number; flags: string[] }> = [];
     const delivered: DsnRecipient[] = [];
@@ -192,8 +198,10 @@ export function createDeliveryAgent(options: {
           : await planDelivery({ store, logger }, user, bytes, { from: message.sender, to: local.address });
       const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
       if (!inbox) throw new StoreError("not-found", `${user.address} has no INBOX`);
+      // Quarantine (DMARC p=quarantine) turns the keep into Junk; without a Junk mailbox it stays a keep.
+      const keep = message.junk ? ((await junkMailbox(user)) ?? inbox) : inbox;
       for (const target of plan.file) {
-        const mailbox = (await scriptMailbox(user, target)) ?? inbox;
+        const mailbox = target.mailbox === "INBOX" ? keep : ((await scriptMailbox(user, target)) ?? inbox);
         const twin = mailboxes.find((entry) => entry.mailboxId === mailbox.id);
         if (twin === undefined) mailboxes.push({ mailboxId: mailbox.id, flags: target.flags });
         else twin.flags = [...new Set([...twin.flags, ...target.flags])];
@@ -378,18 +386,8 @@ async function copyReplacingPrefix(
   skip: number,
   prefix: Buffer,
 ): Promise<void> {
-  let left = skip;
   await writer.write(prefix);
-  for await (const data of source) {
-    let chunk = data as Buffer;
-    if (left > 0) {
-      const dropped = Math.min(left, chunk.length);
-      left -= dropped;
-      chunk = chunk.subarray(dropped);
-    }
-    if (chunk.length > 0) await writer.write(chunk);
-  }
-  if (left > 0) throw new Error(`message body is shorter than its ${skip} octets of trace fields`);
+  for await (const chunk of skipOctets(source, skip)) await writer.write(chunk);
 }
 
 /**

@@ -58,6 +58,8 @@ export interface AcceptedMessage {
   recipients: AcceptedRecipient[];
   envelopeDsn?: EnvelopeDsn;
   receivedAt: Date;
+  /** The trust policy quarantined it: local copies that would go to INBOX go to the Junk mailbox. */
+  junk?: boolean;
 }
 
 export interface DeliveryAgent {

@@ -70,3 +70,21 @@ function describeFrom(value: string): string {
   const address = mailboxAddress(first);
   return name && address ? `${name} <${address}>` : name || address;
 }
+
+/**
+ * The chunks of `source` without its first `octets` octets (the trace fields this server wrote before a
+ * message). Throws when the source is shorter than that.
+ */
+export async function* skipOctets(source: Readable, octets: number): AsyncGenerator<Buffer> {
+  let left = octets;
+  for await (const data of source) {
+    let chunk = data as Buffer;
+    if (left > 0) {
+      const dropped = Math.min(left, chunk.length);
+      left -= dropped;
+      chunk = chunk.subarray(dropped);
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+  if (left > 0) throw new Error(`message body is shorter than its ${octets} octets of trace fields`);
+}

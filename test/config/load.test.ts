@@ -391,3 +391,31 @@ describe("[relay] smarthost", () => {
     assert.match(await failure({ env: { MAILROOM_RELAY_SMARTHOST_TLS: "none" } }), /SMARTHOST_TLS/);
   });
 });
+
+describe("[trust]", () => {
+  test("defaults check and enforce, trust no sealer, query no blocklist", async () => {
+    const config = await loadConfig({ env: {} });
+    assert.deepEqual(config.trust, { verify: true, enforceDmarc: true, trustedArcSealers: [], dnsbl: [] });
+  });
+
+  test("domain lists from the file (lower-cased, trailing dot dropped) and the environment", async () => {
+    const file = await writeToml(
+      "trust.toml",
+      '[trust]\nenforce_dmarc = false\ntrusted_arc_sealers = ["Lists.Example.org."]\ndnsbl = ["zen.test"]\n',
+    );
+    const config = await loadConfig({ file, env: {} });
+    assert.deepEqual(config.trust, {
+      verify: true,
+      enforceDmarc: false,
+      trustedArcSealers: ["lists.example.org"],
+      dnsbl: ["zen.test"],
+    });
+    const fromEnv = await loadConfig({ env: { MAILROOM_TRUST_DNSBL: "a.test, b.test" } });
+    assert.deepEqual(fromEnv.trust?.dnsbl, ["a.test", "b.test"]);
+  });
+
+  test("a list item that is not a domain name names the key", async () => {
+    const file = await writeToml("bad-trust.toml", '[trust]\ndnsbl = ["not a domain"]\n');
+    assert.match(await failure({ file, env: {} }), /trust\.dnsbl/);
+  });
+});

@@ -55,7 +55,10 @@ function uniqueSubject(label: string): string {
   return `${label}-${process.pid}-${counter}`;
 }
 
-/** Splits the trace headers mailroom prepends (Return-Path, Received and their folded lines) from the rest. */
+/**
+ * Splits the trace headers mailroom prepends (Return-Path, Received, its Authentication-Results, and their
+ * folded lines) from the rest.
+ */
 function splitTrace(bytes: Buffer): { trace: string; rest: Buffer } {
   const text = bytes.toString("latin1");
   let offset = 0;
@@ -63,7 +66,7 @@ function splitTrace(bytes: Buffer): { trace: string; rest: Buffer } {
     const lineEnd = text.indexOf("\r\n", offset);
     if (lineEnd < 0) break;
     const line = text.slice(offset, lineEnd);
-    const traceField = /^(Return-Path|Received):/i.test(line);
+    const traceField = /^(Return-Path|Received|Authentication-Results: mx\.mailroom\.test;)/i.test(line);
     const folded = offset > 0 && /^[ \t]/.test(line);
     if (!traceField && !folded) break;
     offset = lineEnd + 2;

@@ -102,6 +102,10 @@ export async function startTestServer(
     MAILROOM_HOSTNAME: "mx.mailroom.test",
     MAILROOM_LOG_FORMAT: "json",
     MAILROOM_LOG_LEVEL: "info",
+    // Tests reach no network: a DNS server is one the test starts, else a closed loopback port, which
+    // refuses at once (the SPF/DKIM checks of MX mail look up every sender; the machine's resolver may
+    // be slow to time out).
+    MAILROOM_RELAY_RESOLVER: "127.0.0.1:9",
     ...(options.store ? { MAILROOM_STORE: options.store } : {}),
     ...options.env,
   };

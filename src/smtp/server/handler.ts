@@ -15,7 +15,9 @@ import { connectionSetHandler } from "../../net/connection-set.js";
 import { upgradeToTls } from "../../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../../net/types.js";
 import { whenWritable } from "../../net/writable.js";
+import { createDnsResolver } from "../../queue/dns.js";
 import type { ProtocolFactory } from "../../server/deps.js";
+import { createInboundTrust, type InboundTrust } from "../../trust/inbound.js";
 import { formatReply, reply } from "../protocol/reply.js";
 import { type SessionOutput, SmtpSession, type TlsInfo } from "./session.js";
 
@@ -30,6 +32,8 @@ export interface SmtpHandlerOptions {
   logger: Logger;
   /** For STARTTLS. */
   tls: SecureContext;
+  /** Authentication of mail from other MTAs; only the MX listener ("smtp") uses it. */
+  trust?: InboundTrust;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
@@ -225,14 +229,30 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         authPolicy,
         authRequired: role.authRequired,
         submission: role.submission,
+        ...(options.trust && !role.submission ? { trust: options.trust } : {}),
       });
       return new SmtpConnection(socket, session, options.tls, logger, closed);
     },
   });
 }
 
-export const smtpProtocol: ProtocolFactory = (listener, deps) =>
-  createSmtpHandler({
+/** The [trust] checks over the [relay] resolver's DNS server, when verification is on. */
+function inboundTrust(deps: Parameters<ProtocolFactory>[1]): InboundTrust | undefined {
+  const trust = deps.config.trust;
+  if (!trust?.verify) return undefined;
+  return createInboundTrust({
+    hostname: deps.config.hostname,
+    blobs: deps.store.blobs,
+    resolve: createDnsResolver({ server: deps.config.relay.resolver }),
+    policy: { enforceDmarc: trust.enforceDmarc, trustedArcSealers: trust.trustedArcSealers },
+    logger: deps.logger.child({ component: "trust" }),
+    dnsbl: trust.dnsbl,
+  });
+}
+
+export const smtpProtocol: ProtocolFactory = (listener, deps) => {
+  const trust = listener === "smtp" ? inboundTrust(deps) : undefined;
+  return createSmtpHandler({
     listener,
     hostname: deps.config.hostname,
     config: deps.config.smtp,
@@ -247,4 +267,6 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) =>
     authPolicy: deps.config.listeners[listener].auth,
     logger: deps.logger,
     tls: deps.tls,
+    ...(trust ? { trust } : {}),
   });
+};

@@ -9,7 +9,9 @@ import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/t
 import type { SmtpConfig } from "../../config/types.js";
 import { SigningFailure, submitReceived } from "../../delivery/submit.js";
 import type { AcceptedRecipient, DeliveryAgent } from "../../delivery/types.js";
+import type { BlobRef } from "../../store/types.js";
 import { type BlobWriter, StoreError } from "../../store/types.js";
+import type { InboundTrust, TrustCheck } from "../../trust/inbound.js";
 import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
 import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
 import { DataDecoder, LineEndChecker } from "../protocol/data-decoder.js";
@@ -56,6 +58,8 @@ export interface SmtpSessionOptions {
   submission?: boolean;
   /** Milliseconds clock for deadlines; Date.now by default. */
   now?: () => number;
+  /** SPF/DKIM/DMARC/ARC for mail from other MTAs (never for an authenticated session's mail). */
+  trust?: InboundTrust;
 }
 
 type Phase = "greeting" | "command" | "auth" | "data" | "bdat" | "tls-pending" | "closed";
@@ -78,6 +82,8 @@ interface Envelope {
   traceLength: number;
   /** Those trace fields again, naming another blob id (for the signed copy). */
   traceFor: (id: string) => Buffer;
+  /** The inbound authentication begun at MAIL FROM; null for authenticated or submission mail. */
+  trust: TrustCheck | null;
 }
 
 interface BdatTransfer {
@@ -455,6 +461,14 @@ export class SmtpSession {
       bdat: null,
       traceLength: 0,
       traceFor: () => Buffer.alloc(0),
+      trust:
+        this.options.trust && this.user === null && !this.options.submission
+          ? this.options.trust.begin({
+              remoteAddress: this.options.remoteAddress,
+              helo: this.heloName,
+              sender: path.mailbox?.routingAddress ?? "",
+            })
+          : null,
     };
     this.send(reply(250, "2.1.0", "Sender ok"));
   }
@@ -487,6 +501,8 @@ export class SmtpSession {
     if (eightBit && !envelope.params.smtputf8) {
       return this.send(reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 on MAIL"));
     }
+    const listed = envelope.trust === null ? null : await envelope.trust.blocklisted;
+    if (listed !== null) return this.send(reply(554, "5.7.1", listed));
     const path = parsePath(args.slice(3), {
       utf8: envelope.params.smtputf8,
       allowBare: this.options.config.allowBareAddresses,
@@ -784,13 +800,32 @@ export class SmtpSession {
       }
     }
     const writer = transfer.writer;
+    let checked: { blob: BlobRef; junk: boolean; discard(): Promise<void> } | null = null;
     try {
       const received = await writer.finish();
+      if (envelope.trust !== null) {
+        const verdict = await envelope.trust.finish({
+          blob: received,
+          traceLength: envelope.traceLength,
+          traceFor: envelope.traceFor,
+        });
+        if (verdict.kind === "reject") {
+          await writer.abort().catch(() => undefined);
+          this.options.logger.info(
+            { from: envelope.sender?.routingAddress ?? "", reason: verdict.text },
+            "message refused by the trust policy",
+          );
+          this.send(reply(verdict.code, verdict.enhanced, verdict.text));
+          return;
+        }
+        checked = verdict;
+      }
       const outcome = await submitReceived(
         this.options.agent,
         writer,
         {
-          blob: received,
+          blob: checked?.blob ?? received,
+          ...(checked?.junk ? { junk: true } : {}),
           sender: envelope.sender?.routingAddress ?? "",
           recipients: envelope.recipients.map((recipient) => recipient.accepted),
           ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
@@ -811,6 +846,8 @@ export class SmtpSession {
         this.send(reply(outcome.code, outcome.enhanced, outcome.text));
         return;
       }
+      // The copy with Authentication-Results took the original's place: nothing references it now.
+      if (checked !== null) await writer.abort().catch(() => undefined);
       const { result } = outcome;
       this.options.logger.info(
         {
@@ -827,6 +864,7 @@ export class SmtpSession {
       this.send(reply(250, "2.0.0", `Ok: queued as ${result.messageId}`));
     } catch (error) {
       await writer.abort().catch(() => undefined);
+      if (checked !== null) await checked.discard().catch(() => undefined);
       if (error instanceof SigningFailure) {
         this.options.logger.error({ err: error.reason }, "DKIM signing failed; the message was refused");
         this.send(reply(451, "4.3.0", "Temporary failure signing the message (DKIM); try again later"));

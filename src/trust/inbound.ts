@@ -1,0 +1,239 @@
+// Authentication of mail received on the MX listener (issue 18): SPF for MAIL FROM and HELO (RFC 7208),
+// every DKIM signature (RFC 6376), DMARC alignment and policy (RFC 7489), the ARC chain (RFC 8617), by
+// mailauth's `authenticate`, over the shared cached resolver (queue/dns.ts) so the answers of one
+// sender's burst are asked once. The outcome is one Authentication-Results field (RFC 8601) prepended
+// to the stored copy, and the policy's verdict (policy.ts).
+//
+// Off the critical path where it can be: `begin` runs at MAIL FROM and starts both SPF checks at once,
+// so by the end of DATA their answers are in the cache (or in flight, shared), and `finish` waits only
+// for DKIM's key lookups and DMARC's record. The SMTP session calls these two; it knows nothing of DNS.
+
+import { isIP } from "node:net";
+import { Readable } from "node:stream";
+import { authenticate, spf } from "mailauth";
+import type { Logger } from "pino";
+import { skipOctets } from "../mail/headers.js";
+import type { CachedResolve } from "../queue/dns.js";
+import type { BlobRef, BlobStore } from "../store/types.js";
+import { HEADER_BLOCK_LIMIT } from "../store/types.js";
+import { authenticationResultsField, withoutOwnResults } from "./authentication-results.js";
+import { type AuthenticationFacts, decide, type TrustPolicy, type TrustVerdict } from "./policy.js";
+
+export interface InboundEnvelope {
+  remoteAddress: string;
+  /** The EHLO/HELO name as given. */
+  helo: string;
+  /** The reverse path; "" for <>. */
+  sender: string;
+}
+
+/** The stored message as the session has it after the final dot. */
+export interface ReceivedMessage {
+  blob: BlobRef;
+  /** Octets of trace fields this server wrote first, and those fields naming another blob id. */
+  traceLength: number;
+  traceFor(id: string): Buffer;
+}
+
+export type TrustOutcome =
+  /** Refused at the end of DATA; nothing is to be stored. */
+  | { kind: "reject"; code: number; enhanced: string; text: string }
+  /**
+   * A new finished blob carrying Authentication-Results, to commit instead of the original (which the
+   * caller then removes); `discard` removes it when the commit fails.
+   */
+  | { kind: "accept"; blob: BlobRef; junk: boolean; discard(): Promise<void> };
+
+export interface TrustCheck {
+  /** Why the connecting address is refused (a DNS blocklist's TXT reason), or null; asked at RCPT. */
+  blocklisted: Promise<string | null>;
+  finish(message: ReceivedMessage): Promise<TrustOutcome>;
+}
+
+export interface InboundTrust {
+  /** At MAIL FROM: starts the SPF checks. */
+  begin(envelope: InboundEnvelope): TrustCheck;
+}
+
+export interface InboundTrustOptions {
+  /** Our authserv-id (RFC 8601 §2.5): the server's hostname. */
+  hostname: string;
+  blobs: Pick<BlobStore, "readBlob" | "createBlobWriter">;
+  resolve: CachedResolve;
+  policy: TrustPolicy;
+  logger: Logger;
+  /** DNS blocklist zones (e.g. "zen.spamhaus.org") the connecting IPv4 address is looked up in. */
+  dnsbl?: readonly string[];
+  /** For DMARC pct= sampling; Math.random by default. */
+  random?: () => number;
+}
+
+type SpfResult = Awaited<ReturnType<typeof spf>>;
+type AuthResult = Awaited<ReturnType<typeof authenticate>>;
+
+export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
+  const { hostname, blobs, logger } = options;
+  // mailauth's resolver contract is node:dns's resolve(name, rrtype).
+  const resolver = options.resolve as (name: string, rrtype: string) => Promise<string[]>;
+  const random = options.random ?? Math.random;
+
+  // One lookup per address and zone while the cache keeps it, however many transactions ask.
+  const listing = async (ip: string): Promise<string | null> => {
+    if (isIP(ip) !== 4) return null;
+    const name = ip.split(".").reverse().join(".");
+    for (const zone of options.dnsbl ?? []) {
+      const query = `${name}.${zone}`;
+      // RFC 5782 §2.1: listed is an A record in 127.0.0.0/8; NXDOMAIN (or our DNS failing) is not listed.
+      const found = (await options.resolve(query, "A").catch(() => [])) as string[];
+      if (!found.some((address) => address.startsWith("127."))) continue;
+      // RFC 5782 §2.1: the TXT record, when there is one, is the reason to give the client.
+      const text = (await options.resolve(query, "TXT").catch(() => [])) as string[][];
+      const reason = text[0]?.join("") ?? "";
+      return `${ip} is listed by ${zone}${reason === "" ? "" : `: ${reason}`}`;
+    }
+    return null;
+  };
+
+  return {
+    begin(envelope) {
+      const helo = heloIdentity(envelope.helo);
+      const ip = envelope.remoteAddress;
+      // Settled here so an unawaited failure never surfaces as an unhandled rejection.
+      const quiet = (check: Promise<SpfResult>) =>
+        check.catch((err: unknown) => {
+          logger.warn({ err }, "SPF check failed");
+          return null;
+        });
+      // The same query mailauth's authenticate makes later, started now: its answers wait in the cache.
+      const early = quiet(spf({ sender: envelope.sender, ip, helo, mta: hostname, resolver }));
+      // RFC 7208 §2.3: the HELO identity is checked on its own too, unless it is an address literal;
+      // with <> the MAIL FROM check already is the HELO check (§2.4).
+      const heloCheck =
+        envelope.sender !== "" && !helo.startsWith("[")
+          ? quiet(spf({ sender: `postmaster@${helo}`, ip, helo, mta: hostname, resolver }))
+          : Promise.resolve(null);
+      return {
+        blocklisted: listing(ip),
+        async finish(message) {
+          let result: AuthResult | null = null;
+          try {
+            await early;
+            result = await authenticate(messageStream(blobs, message), {
+              sender: envelope.sender,
+              ip,
+              helo,
+              mta: hostname,
+              resolver,
+              disableBimi: true,
+            });
+          } catch (err) {
+            // Our own failure is never the sender's: the mail is taken unverified, and the log says so.
+            logger.warn({ err }, "authenticating a received message failed; taken unverified");
+          }
+          const heloResult = await heloCheck;
+          const rows = result === null ? [] : resultRows(result, heloResult, helo);
+          const verdict: TrustVerdict =
+            result === null
+              ? { kind: "accept", junk: false, reason: null }
+              : decide(facts(result), options.policy, random);
+          if (verdict.kind === "reject") return verdict;
+          if (verdict.reason !== null) logger.info({ reason: verdict.reason }, "trust policy");
+          const field = authenticationResultsField(hostname, rows);
+          return { kind: "accept", ...(await rewrite(blobs, message, field, hostname)), junk: verdict.junk };
+        },
+      };
+    },
+  };
+}
+
+/** mailauth wants an address literal in brackets for the HELO identity. */
+function heloIdentity(helo: string): string {
+  return /^[0-9.]+$|:/.test(helo) && !helo.startsWith("[") ? `[${helo}]` : helo;
+}
+
+/** One resinfo per result, in RFC 8601 §2.7's method order as mailauth gives them. */
+function resultRows(result: AuthResult, heloResult: SpfResult | null, helo: string): string[] {
+  const rows: string[] = [];
+  for (const signature of result.dkim.results ?? []) rows.push(signature.info);
+  if (result.spf) rows.push(result.spf.info);
+  if (heloResult) rows.push(`spf=${heloResult.status.result} smtp.helo=${helo}`);
+  if (result.arc && result.arc.info) rows.push(result.arc.info);
+  if (result.dmarc && result.dmarc.info) rows.push(result.dmarc.info);
+  return rows;
+}
+
+function facts(result: AuthResult): AuthenticationFacts {
+  const dmarc = result.dmarc;
+  const arc = result.arc;
+  const chain = arc ? (arc as { chain?: ArcLink[] }).chain : undefined;
+  return {
+    dmarc: dmarc
+      ? {
+          result: dmarc.status.result,
+          policy: dmarc.policy ?? null,
+          pct: typeof dmarc.pct === "number" ? dmarc.pct : 100,
+        }
+      : null,
+    arc: arc
+      ? {
+          result: arc.status.result,
+          sealer: (Array.isArray(chain) ? chain.at(-1) : undefined)?.["arc-seal"]?.parsed?.d?.value ?? null,
+        }
+      : null,
+  };
+}
+
+interface ArcLink {
+  "arc-seal"?: { parsed?: { d?: { value?: string } } };
+}
+
+/** The message as it arrived: the blob without the trace fields this server wrote before it. */
+function messageStream(blobs: InboundTrustOptions["blobs"], message: ReceivedMessage): Readable {
+  return Readable.from(skipOctets(blobs.readBlob(message.blob.id), message.traceLength));
+}
+
+/**
+ * A copy of the message: our trace fields (naming the copy's id), the Authentication-Results field,
+ * then the message with any Authentication-Results claiming our name removed. The header section is
+ * held in memory (it is bounded by HEADER_BLOCK_LIMIT); the body is streamed through.
+ */
+async function rewrite(
+  blobs: InboundTrustOptions["blobs"],
+  message: ReceivedMessage,
+  field: string,
+  hostname: string,
+): Promise<{ blob: BlobRef; discard(): Promise<void> }> {
+  const writer = await blobs.createBlobWriter();
+  try {
+    await writer.write(Buffer.concat([message.traceFor(writer.id), Buffer.from(field, "latin1")]));
+    let head: Buffer | null = Buffer.alloc(0);
+    for await (const chunk of skipOctets(blobs.readBlob(message.blob.id), message.traceLength)) {
+      if (head === null) {
+        await writer.write(chunk);
+        continue;
+      }
+      head = Buffer.concat([head, chunk]);
+      const end = headerEnd(head);
+      if (end < 0 && head.length <= HEADER_BLOCK_LIMIT) continue;
+      // Past the limit without an empty line the whole of it is taken as the header, as the store does.
+      const cut = end < 0 ? head.length : end;
+      const header = withoutOwnResults(head.subarray(0, cut).toString("latin1"), hostname);
+      await writer.write(Buffer.concat([Buffer.from(header, "latin1"), head.subarray(cut)]));
+      head = null;
+    }
+    if (head !== null && head.length > 0) {
+      await writer.write(Buffer.from(withoutOwnResults(head.toString("latin1"), hostname), "latin1"));
+    }
+    return { blob: await writer.finish(), discard: () => writer.abort() };
+  } catch (err) {
+    await writer.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The offset just past the empty line that ends the header section, or -1 if it is not there yet. */
+function headerEnd(bytes: Buffer): number {
+  if (bytes.subarray(0, 2).toString("latin1") === "\r\n") return 2;
+  const at = bytes.indexOf("\r\n\r\n");
+  return at < 0 ? -1 : at + 4;
+}

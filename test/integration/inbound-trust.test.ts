@@ -1,0 +1,228 @@
+// Authentication of MX mail through a real `mailroom serve` on both stores: a loopback DNS server
+// publishes SPF, DKIM and DMARC records for three sender domains; messages DKIM-signed with mailauth's
+// dkimSign (keys made here) are sent with nodemailer over SMTP, and read back with imapflow over IMAP.
+// Good mail gets our Authentication-Results (and a forged one claiming our name is gone); a forgery of a
+// p=reject domain gets 550 5.7.1 and is stored nowhere; a p=quarantine failure lands in Junk.
+
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { ImapFlow } from "imapflow";
+import { dkimSign } from "mailauth";
+import nodemailer from "nodemailer";
+import { startTestDns, type TestDns } from "../support/dns.js";
+import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+
+const user = "dana@example.org";
+const password = "dana's trust passphrase";
+const HOST = "mx.mailroom.test";
+
+function keyPair() {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const der = publicKey.export({ type: "spki", format: "der" }).toString("base64");
+  return { pem, record: `v=DKIM1; k=rsa; p=${der}` };
+}
+
+async function signed(message: string, domain: string, pem: string): Promise<string> {
+  // mailauth 4.x signs with signatureData; its bundled types still describe the older flat options.
+  const options = { signatureData: [{ signingDomain: domain, selector: "s1", privateKey: pem }] };
+  const result = await dkimSign(message, options as unknown as Parameters<typeof dkimSign>[1]);
+  assert.deepEqual(result.errors, []);
+  assert.match(result.signatures, /^DKIM-Signature:/);
+  return result.signatures + message;
+}
+
+function message(from: string, subject: string, extra = ""): string {
+  return (
+    `${extra}From: <${from}>\r\nTo: <${user}>\r\nSubject: ${subject}\r\n` +
+    `Date: Thu, 03 Dec 2026 22:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W/g, "")}@test>\r\n\r\nhello\r\n`
+  );
+}
+
+for (const backend of await integrationBackends()) {
+  describe(`inbound authentication, ${backend.name} store`, { skip: backend.skip ?? false }, () => {
+    let server: TestServer;
+    let dns: TestDns;
+    const good = keyPair();
+    const other = keyPair();
+
+    before(async () => {
+      dns = await startTestDns({
+        "good.test": { txt: ["v=spf1 ip4:127.0.0.1 -all"] },
+        "s1._domainkey.good.test": { txt: [good.record] },
+        "_dmarc.good.test": { txt: ["v=DMARC1; p=reject"] },
+        "strict.test": { txt: ["v=spf1 -all"] },
+        "_dmarc.strict.test": { txt: ["v=DMARC1; p=reject"] },
+        "soft.test": { txt: ["v=spf1 -all"] },
+        "_dmarc.soft.test": { txt: ["v=DMARC1; p=quarantine"] },
+        "s1._domainkey.other.test": { txt: [other.record] },
+        "1.0.0.127.zen.test": { a: ["127.0.0.2"], txt: ["Listed: see https://zen.test/query/127.0.0.1"] },
+      });
+      server = await startTestServer({
+        store: backend.store,
+        env: { MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}` },
+      });
+      assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
+      assert.equal((await server.cli(["user", "add", user, "--password-stdin"], `${password}\n`)).code, 0);
+    });
+
+    after(async () => {
+      await server?.cleanup();
+      await dns?.close();
+      await backend.release();
+    });
+
+    const send = async (from: string, raw: string) => {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server.ports.smtp,
+        ignoreTLS: true,
+        name: "client.good.test",
+      });
+      try {
+        return await transport.sendMail({ envelope: { from, to: [user] }, raw });
+      } finally {
+        transport.close();
+      }
+    };
+
+    /** The header section of each message in `mailbox`, in UID order. */
+    const headers = async (mailbox: string): Promise<string[]> => {
+      const client = new ImapFlow({
+        host: "127.0.0.1",
+        port: server.ports.imap,
+        secure: false,
+        doSTARTTLS: false,
+        auth: { user, pass: password },
+        logger: false,
+      });
+      await client.connect();
+      try {
+        const lock = await client.getMailboxLock(mailbox);
+        try {
+          const out: string[] = [];
+          if ((client.mailbox as { exists: number }).exists === 0) return out;
+          for await (const each of client.fetch("1:*", { headers: true })) {
+            out.push(each.headers?.toString("latin1") ?? "");
+          }
+          return out;
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await client.logout();
+      }
+    };
+
+    test("signed mail passes SPF, DKIM and DMARC; one Authentication-Results, the forged one removed", async () => {
+      const forged = `Authentication-Results: ${HOST.toUpperCase()}; dkim=pass header.d=evil.test\r\nAuthentication-Results: other.example; spf=none\r\n`;
+      await send(
+        "alice@good.test",
+        await signed(message("alice@good.test", "good one", forged), "good.test", good.pem),
+      );
+      const inbox = await headers("INBOX");
+      const header = inbox.find((each) => /Subject: good one/.test(each));
+      assert.ok(header, inbox.join("\n---\n"));
+      const ours = header.match(/^Authentication-Results:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*/gim) ?? [];
+      assert.equal(ours.filter((field) => field.includes(`${HOST};`)).length, 1, ours.join("\n"));
+      assert.ok(!/dkim=pass header\.d=evil\.test/.test(header), "the forged field claiming our name stayed");
+      assert.ok(
+        /Authentication-Results: other\.example; spf=none/.test(header),
+        "another server's field was removed",
+      );
+      const field = ours.find((each) => each.includes(`${HOST};`))!.replace(/\r\n[ \t]+/g, " ");
+      assert.match(field, /dkim=pass[^;]*header\.i=@good\.test/);
+      assert.match(field, /spf=pass[^;]*smtp\.mailfrom=alice@good\.test/);
+      assert.match(field, /spf=\w+ smtp\.helo=client\.good\.test/);
+      assert.match(field, /dmarc=pass[^;]*header\.from=good\.test/);
+    });
+
+    test("a second message from the same domain is checked from the cache: no DNS query repeated", async () => {
+      const raw = await signed(message("alice@good.test", "good two"), "good.test", good.pem);
+      await send("alice@good.test", raw);
+      const before = dns.queries().length;
+      await send(
+        "alice@good.test",
+        await signed(message("alice@good.test", "good three"), "good.test", good.pem),
+      );
+      assert.deepEqual(dns.queries().slice(before), []);
+      assert.ok((await headers("INBOX")).some((each) => /Subject: good three/.test(each)));
+    });
+
+    test("mail from an authenticated user on submission is not checked", async () => {
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: server.ports.submission,
+        requireTLS: true,
+        auth: { user, pass: password },
+        tls: { rejectUnauthorized: false },
+      });
+      try {
+        await transport.sendMail({ from: user, to: user, subject: "own mail", text: "hi\n" });
+      } finally {
+        transport.close();
+      }
+      const mine = (await headers("INBOX")).find((each) => /Subject: own mail/.test(each));
+      assert.ok(mine);
+      assert.ok(!/Authentication-Results/i.test(mine), mine);
+    });
+
+    test("a forgery of a p=reject domain gets 550 5.7.1 at the end of DATA and is not stored", async () => {
+      const raw = await signed(message("ceo@strict.test", "forged reject"), "other.test", other.pem);
+      await assert.rejects(
+        send("ceo@strict.test", raw),
+        (err: { responseCode?: number; response?: string }) => {
+          assert.equal(err.responseCode, 550);
+          assert.match(err.response ?? "", /5\.7\.1/);
+          return true;
+        },
+      );
+      const all = [...(await headers("INBOX")), ...(await headers("Junk"))];
+      assert.ok(!all.some((each) => /forged reject/.test(each)));
+    });
+
+    test("a DMARC fail of a p=quarantine domain is delivered into Junk", async () => {
+      await send("news@soft.test", message("news@soft.test", "quarantined one"));
+      assert.ok((await headers("Junk")).some((each) => /quarantined one/.test(each)));
+      assert.ok(!(await headers("INBOX")).some((each) => /quarantined one/.test(each)));
+    });
+
+    test("a DNS blocklist listing the client: 554 5.7.1 at RCPT with the zone's reason", async () => {
+      const listed = await startTestServer({
+        store: backend.store,
+        env: {
+          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
+          MAILROOM_TRUST_DNSBL: "clean.test,zen.test",
+        },
+      });
+      try {
+        const transport = nodemailer.createTransport({
+          host: "127.0.0.1",
+          port: listed.ports.smtp,
+          ignoreTLS: true,
+        });
+        try {
+          await assert.rejects(
+            transport.sendMail({
+              envelope: { from: "alice@good.test", to: [user] },
+              raw: message("alice@good.test", "listed"),
+            }),
+            (err: { responseCode?: number; response?: string }) => {
+              assert.equal(err.responseCode, 554);
+              assert.match(
+                err.response ?? "",
+                /5\.7\.1 127\.0\.0\.1 is listed by zen\.test: Listed: see https:\/\/zen\.test/,
+              );
+              return true;
+            },
+          );
+        } finally {
+          transport.close();
+        }
+      } finally {
+        await listed.cleanup();
+      }
+    });
+  });
+}
