@@ -9,6 +9,7 @@ import { authorAddress, signMessage } from "../mail/dkim.js";
 import type { DsnRecipient } from "../mail/dsn.js";
 import { readHeaderBlock, skipOctets } from "../mail/headers.js";
 import { sendNotice } from "../queue/bounce.js";
+import type { VacationAction } from "../sieve/index.js";
 import type {
   BlobRef,
   BlobWriter,
@@ -19,18 +20,20 @@ import type {
   User,
 } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT, StoreError } from "../store/types.js";
+import { type Refusal, refusalReplyText, sendRefusalNotices } from "./refusal.js";
 import { ownsAddress, resolveRecipient, splitAddress } from "./route.js";
 import { KEEP, messageForScripts, planDelivery, type SievePlan } from "./sieve.js";
-import type {
-  AcceptedMessage,
-  DeliveryAgent,
-  RecipientContext,
-  RecipientVerdict,
-  SenderVerdict,
-  SignedMessage,
-  SigningContext,
+import {
+  type AcceptedMessage,
+  type DeliveryAgent,
+  type RecipientContext,
+  type RecipientVerdict,
+  ScriptRefusal,
+  type SenderVerdict,
+  type SignedMessage,
+  type SigningContext,
 } from "./types.js";
-import { type DeliveredMessage, sendAutoReplies } from "./vacation.js";
+import { type DeliveredMessage, sendAutoReplies, sendScriptReply } from "./vacation.js";
 
 /**
  * The store parts a delivery agent works with: routing, mailboxes, the commit, bodies and signing, and
@@ -190,6 +193,8 @@ export function createDeliveryAgent(options: {
             return null;
           });
     const kept: typeof localRecipients = [];
+    const refusals: Refusal[] = [];
+    const scriptReplies: Array<{ local: (typeof localRecipients)[number]; action: VacationAction }> = [];
     for (const local of localRecipients) {
       const { user } = local;
       const plan =
@@ -206,7 +211,10 @@ export function createDeliveryAgent(options: {
         if (twin === undefined) mailboxes.push({ mailboxId: mailbox.id, flags: target.flags });
         else twin.flags = [...new Set([...twin.flags, ...target.flags])];
       }
-      if (plan.file.length > 0) kept.push(local);
+      if (plan.reject !== null) refusals.push({ ...local, ...plan.reject });
+      // A script's vacation answers instead of the VacationResponse: one reply per message (RFC 3834 §2).
+      if (plan.vacation !== null) scriptReplies.push({ local, action: plan.vacation });
+      else if (plan.file.length > 0) kept.push(local);
       for (const target of plan.redirect) {
         const address = target.toLowerCase();
         if (queued.has(address)) continue;
@@ -214,9 +222,38 @@ export function createDeliveryAgent(options: {
         queue.push({ recipient: address });
       }
     }
+    if (
+      message.canRefuse &&
+      refusals.length > 0 &&
+      refusals.length === localRecipients.length &&
+      queue.length === 0
+    ) {
+      // RFC 5429 §2.1.1: refused in the SMTP dialogue, so the sending server reports it (ereject must be
+      // refused so when it can be; reject may). Nothing is committed.
+      logger.info(
+        { messageId: message.blob.id, recipients: refusals.map((each) => each.address) },
+        "sieve: rejected by every recipient's script",
+      );
+      throw new ScriptRefusal(refusalReplyText(refusals[0]!.reason));
+    }
+    const refused = async (messageId: string) => {
+      if (refusals.length === 0 || bytes === null) return;
+      await sendRefusalNotices(
+        { store, logger, hostname, ...(options.onQueued ? { onQueued: options.onQueued } : {}) },
+        {
+          messageId,
+          sender: message.sender,
+          envelopeDsn: message.envelopeDsn ?? {},
+          receivedAt: message.receivedAt,
+          bytes,
+        },
+        refusals,
+      );
+    };
     if (mailboxes.length === 0 && queue.length === 0) {
-      // Every recipient's script discarded it (RFC 5228 §4.5): accepted, and stored nowhere.
-      logger.info({ messageId: message.blob.id }, "sieve: discarded for every recipient");
+      // Every recipient's script discarded or rejected it (RFC 5228 §4.5): accepted, and stored nowhere.
+      logger.info({ messageId: message.blob.id }, "sieve: discarded or rejected for every recipient");
+      await refused(message.blob.id);
       return { messageId: message.blob.id, uids: [], queueIds: [] };
     }
 
@@ -249,6 +286,15 @@ export function createDeliveryAgent(options: {
         new Date(),
       ).catch((err: unknown) =>
         logger.warn({ err, messageId: result.messageId }, "success notice could not be sent"),
+      );
+    }
+    await refused(result.messageId);
+    for (const { local, action } of scriptReplies) {
+      await sendScriptReply(
+        { store, logger, ...(options.onQueued ? { onQueued: options.onQueued } : {}) },
+        { messageId: result.messageId, sender: message.sender },
+        local,
+        action,
       );
     }
     if (options.vacationPeriod !== undefined && kept.length > 0) {

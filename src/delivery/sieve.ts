@@ -1,10 +1,11 @@
 // The user's active Sieve script at local delivery (RFC 5228; issue 18): the interpreter (src/sieve,
-// sans IO) gives actions, and this turns them into where the copy goes, with which flags, and where it
-// is forwarded. A script never costs a message: a missing, broken or failing script, or a store error
+// sans IO) gives actions, and this turns them into where the copy goes, with which flags, where it is
+// forwarded, whether it is refused (reject/ereject, refusal.ts) and what auto-reply it sends (vacation,
+// vacation.ts). A script never costs a message: a missing, broken or failing script, or a store error
 // reading it, is the implicit keep into INBOX (RFC 5228 §2.10.6), logged.
 
 import type { Logger } from "pino";
-import { compile, evaluate, type SieveAction } from "../sieve/index.js";
+import { compile, evaluate, type SieveAction, type VacationAction } from "../sieve/index.js";
 import type { Store, User } from "../store/types.js";
 
 export type SieveDeliveryStore = Pick<Store, "sieveScripts" | "mailboxes" | "blobs">;
@@ -15,7 +16,14 @@ export interface SievePlan {
   file: Array<{ mailbox: string; flags: string[]; create: boolean }>;
   /** Addresses the message is forwarded to (RFC 5228 §4.2). */
   redirect: string[];
-  /** Actions this adapter does not carry out yet, for the log; the message is then kept as well. */
+  /**
+   * reject/ereject (RFC 5429): the message is refused for this user, with the script's reason. It is
+   * then neither filed nor forwarded (the interpreter refuses a script that combines them).
+   */
+  reject: { reason: string; extended: boolean } | null;
+  /** The script's auto-reply (RFC 5230), sent after the commit under RFC 3834's rules. */
+  vacation: VacationAction | null;
+  /** Actions not carried out, for the log (a looping redirect); the message is then kept as well. */
   unsupported: string[];
 }
 
@@ -23,6 +31,8 @@ export interface SievePlan {
 export const KEEP: SievePlan = Object.freeze({
   file: [{ mailbox: "INBOX", flags: [], create: false }],
   redirect: [],
+  reject: null,
+  vacation: null,
   unsupported: [],
 });
 
@@ -33,15 +43,13 @@ export const KEEP: SievePlan = Object.freeze({
  */
 export const REDIRECT_HOP_LIMIT = 30;
 
-/**
- * The plan for a script's actions. Pure. `hops` counts the message's Received fields. reject/ereject and
- * vacation are not carried out yet: the message is kept in INBOX too, so nothing a script meant to
- * refuse or answer is lost.
- */
+/** The plan for a script's actions. Pure. `hops` counts the message's Received fields. */
 export function planActions(actions: readonly SieveAction[], hops: number): SievePlan {
   const file = new Map<string, { mailbox: string; flags: string[]; create: boolean }>();
   const redirect: string[] = [];
   const unsupported: string[] = [];
+  let reject: SievePlan["reject"] = null;
+  let vacation: SievePlan["vacation"] = null;
   const store = (mailbox: string, flags: readonly string[], create: boolean) => {
     // INBOX is case-insensitive (RFC 3501 §5.1); other names are as written.
     const name = mailbox.toUpperCase() === "INBOX" ? "INBOX" : mailbox;
@@ -68,13 +76,14 @@ export function planActions(actions: readonly SieveAction[], hops: number): Siev
       case "deleteheader":
         break;
       case "reject":
+        reject = { reason: action.reason, extended: action.extended };
+        break;
       case "vacation":
-        unsupported.push(action.type === "reject" && action.extended ? "ereject" : action.type);
-        store("INBOX", [], false);
+        vacation = action;
         break;
     }
   }
-  return { file: [...file.values()], redirect, unsupported };
+  return { file: [...file.values()], redirect, reject, vacation, unsupported };
 }
 
 /**

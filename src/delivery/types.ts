@@ -60,6 +60,24 @@ export interface AcceptedMessage {
   receivedAt: Date;
   /** The trust policy quarantined it: local copies that would go to INBOX go to the Junk mailbox. */
   junk?: boolean;
+  /**
+   * The caller can still refuse the message in its protocol (SMTP at the end of DATA): when every
+   * recipient's Sieve script rejects it, commit then throws ScriptRefusal instead of sending notices.
+   */
+  canRefuse?: boolean;
+}
+
+/**
+ * Every recipient's Sieve script refused the message (reject/ereject, RFC 5429 §2.1.1): nothing was
+ * committed, and the session answers with `text`, the script's reason.
+ */
+export class ScriptRefusal extends Error {
+  readonly code = 550;
+  readonly enhanced = "5.7.1";
+  constructor(readonly text: string) {
+    super(text);
+    this.name = "ScriptRefusal";
+  }
 }
 
 export interface DeliveryAgent {
@@ -67,7 +85,8 @@ export interface DeliveryAgent {
   createBlobWriter(): Promise<BlobWriter>;
   /**
    * Makes the message durable for every recipient: local mailboxes and queue entries in one store
-   * transaction. Resolves only when all of it is on disk; rejects (StoreError) with nothing committed.
+   * transaction. Resolves only when all of it is on disk; rejects (StoreError, or ScriptRefusal when
+   * `canRefuse`) with nothing committed.
    */
   commit(message: AcceptedMessage): Promise<DeliveryResult>;
   /**

@@ -4,14 +4,17 @@
 // INBOX when the sender is local, else into the outbound queue the relay sends from; DKIM-signed when the
 // user's domain has a key.
 
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { parseAddresses } from "../mail/address-list.js";
 import { buildAutoReply, noReplyReason, vacationActive } from "../mail/auto-reply.js";
-import { headerFields, toCrlf } from "../mail/compose.js";
+import { headerFields, removeHeader, splitMessage, toCrlf } from "../mail/compose.js";
 import { signMessage } from "../mail/dkim.js";
 import { readHeaderBlock } from "../mail/headers.js";
+import type { VacationAction } from "../sieve/index.js";
 import type { Store, User } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT } from "../store/types.js";
-import { generatedTargets, splitAddress } from "./route.js";
+import { generatedTargets, ownsAddress, splitAddress } from "./route.js";
 
 export type VacationDeliveryStore = Pick<
   Store,
@@ -69,7 +72,10 @@ export async function sendAutoReplies(context: VacationContext, message: Deliver
       if (!(await context.store.vacation.claimReply(user.id, message.sender, now, context.period))) {
         continue;
       }
-      await commitReply(context, user, message.sender, fields, setting, now);
+      const to = message.sender;
+      await commitReply(context, user, to, now, () =>
+        buildAutoReply({ from: user.address, to, fields: fields ?? [], setting, now }),
+      );
     } catch (err) {
       context.logger.warn(
         { err, user: user.address, sender: message.sender, messageId: message.messageId },
@@ -79,18 +85,101 @@ export async function sendAutoReplies(context: VacationContext, message: Deliver
   }
 }
 
+/**
+ * A Sieve script's vacation action (RFC 5230), for a message already committed: the same RFC 3834
+ * checks and the same reply log as VacationResponse, with the script's period, subject, :from,
+ * :addresses, :mime body and :handle. Never rejects, like sendAutoReplies.
+ */
+export async function sendScriptReply(
+  context: Omit<VacationContext, "period">,
+  message: Omit<DeliveredMessage, "recipients">,
+  recipient: { user: User; address: string },
+  action: VacationAction,
+): Promise<void> {
+  const { user, address } = recipient;
+  const to = message.sender;
+  try {
+    if (to === "") return;
+    const fields = headerFields(
+      toCrlf(
+        await readHeaderBlock(context.store.blobs.readBlob(message.messageId), HEADER_BLOCK_LIMIT),
+      ).toString("utf8"),
+    );
+    const reason = noReplyReason({
+      envelopeSender: to,
+      fields,
+      userAddresses: [user.address, address, ...action.addresses],
+    });
+    if (reason !== null) {
+      context.logger.debug({ user: user.address, sender: to, reason }, "sieve vacation: no reply");
+      return;
+    }
+    const now = new Date();
+    // RFC 5230 §4.2: one memory per :handle, so two vacation actions with different texts each answer
+    // once. Kept in the same log as VacationResponse, under a key of their own.
+    const key = `${to}#sieve:${createHash("sha256").update(action.handle).digest("hex").slice(0, 16)}`;
+    if (!(await context.store.vacation.claimReply(user.id, key, now, action.seconds * 1000))) return;
+    const from = await replyFrom(context.store, user, action.from);
+    await commitReply(context, user, to, now, async () => {
+      const original = fields.find(([name]) => name.toLowerCase() === "subject")?.[1].trim() ?? "";
+      // RFC 5230 §4.4: without :subject, "Auto:" and the original subject.
+      const subject = action.subject ?? `Auto: ${original}`.trim();
+      const reply = await buildAutoReply({
+        from,
+        to,
+        fields,
+        setting: { subject, textBody: action.mime ? "" : action.reason, htmlBody: null },
+        now,
+      });
+      return action.mime ? withMimeBody(reply, action.reason) : reply;
+    });
+  } catch (err) {
+    context.logger.warn(
+      { err, user: user.address, sender: to, messageId: message.messageId },
+      "sieve vacation: auto-reply could not be sent",
+    );
+  }
+}
+
+/**
+ * RFC 5230 §4.3 lets the site refuse a :from that is not the user's: one the user may not send as
+ * (delivery's ownsAddress, the rule of port 587) is replaced by their own address, logged.
+ */
+async function replyFrom(store: VacationDeliveryStore, user: User, from: string | null): Promise<string> {
+  if (from === null) return user.address;
+  const [address] = parseAddresses(from);
+  if (
+    address !== undefined &&
+    (await ownsAddress(store, address, { userId: user.id, address: user.address }))
+  )
+    return from;
+  return user.address;
+}
+
+/**
+ * RFC 5230 §5.8: with :mime the reason is a MIME entity (its own header fields, then its body); it takes
+ * the place of the reply's body and content fields.
+ */
+function withMimeBody(reply: Buffer, entity: string): Buffer {
+  let { header } = splitMessage(reply);
+  for (const name of ["content-type", "content-transfer-encoding", "mime-version"]) {
+    header = removeHeader(header, name);
+  }
+  const body = toCrlf(Buffer.from(entity.replace(/^\s*\n/, ""), "utf8"));
+  return Buffer.concat([Buffer.from(`${header}MIME-Version: 1.0\r\n`, "latin1"), body]);
+}
+
 async function commitReply(
-  context: VacationContext,
+  context: Omit<VacationContext, "period">,
   user: User,
   to: string,
-  fields: ReadonlyArray<readonly [string, string]>,
-  setting: Parameters<typeof buildAutoReply>[0]["setting"],
   now: Date,
+  build: () => Promise<Buffer>,
 ): Promise<void> {
   const { store, logger } = context;
   const targets = await generatedTargets(store, to);
   if (targets.mailboxes.length === 0 && targets.queue.length === 0) return;
-  const reply = await buildAutoReply({ from: user.address, to, fields, setting, now });
+  const reply = await build();
   // Signed as the user's submitted mail is: the reply's From: is the user's own address, and without a
   // signature a domain with a DMARC policy would have its own replies refused or filed as spam.
   const domain = splitAddress(user.address)?.domain;

@@ -30,17 +30,27 @@ describe("planActions", () => {
           { mailbox: "INBOX", flags: ["$Work", "\\Flagged"], create: false },
         ],
         redirect: [],
+        reject: null,
+        vacation: null,
         unsupported: [],
       },
     );
-    assert.deepEqual(planActions([{ type: "discard" }], 0), { file: [], redirect: [], unsupported: [] });
+    assert.deepEqual(planActions([{ type: "discard" }], 0), {
+      file: [],
+      redirect: [],
+      reject: null,
+      vacation: null,
+      unsupported: [],
+    });
   });
 
-  test("redirect forwards unless the message is looping; reject and vacation are kept and named", () => {
+  test("redirect forwards unless the message is looping; reject files nothing and keeps its reason", () => {
     const redirect = { type: "redirect", address: "bob@remote.test", copy: false } as const;
     assert.deepEqual(planActions([redirect], 2), {
       file: [],
       redirect: ["bob@remote.test"],
+      reject: null,
+      vacation: null,
       unsupported: [],
     });
     const looping = planActions([redirect], REDIRECT_HOP_LIMIT);
@@ -48,7 +58,10 @@ describe("planActions", () => {
     assert.deepEqual(looping.redirect, []);
     assert.match(looping.unsupported[0] ?? "", /looping/);
     const reject = planActions([{ type: "reject", reason: "no", extended: true }], 0);
-    assert.deepEqual([reject.file, reject.unsupported], [KEEP.file, ["ereject"]]);
+    assert.deepEqual(
+      [reject.file, reject.reject, reject.unsupported],
+      [[], { reason: "no", extended: true }, []],
+    );
   });
 
   test("receivedCount counts the header's Received fields, not the body's", () => {

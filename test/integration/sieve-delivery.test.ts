@@ -1,7 +1,7 @@
 // Sieve at delivery through a real `mailroom serve` on both stores: a script installed with `mailroom
 // sieve put` and `activate` files list mail into a folder (created by :create), discards, and flags;
 // mail is sent with nodemailer over SMTP and read back with imapflow over IMAP. A script that fails at
-// run time leaves the mail in INBOX.
+// run time leaves the mail in INBOX. A script's ereject is the SMTP reply at the end of DATA.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -101,6 +101,27 @@ for (const backend of await integrationBackends()) {
       assert.equal(inbox.at(-1)?.subject, "still delivered");
       const logged = server.logs().some((line) => String(line.msg).startsWith("sieve: script failed"));
       assert.ok(logged, "the failure is logged");
+    });
+
+    test("ereject for the only recipient is refused at the end of DATA with the script's reason", async () => {
+      await install(
+        'require "ereject"; if header :contains "subject" "offer" { ereject "No offers, thanks"; }',
+      );
+      const before = (await read("INBOX")) ?? [];
+      await assert.rejects(
+        send("special offer"),
+        (error: Error & { responseCode?: number; response?: string }) => {
+          assert.equal(error.responseCode, 550);
+          assert.match(error.response ?? "", /^550 5\.7\.1 No offers, thanks/);
+          return true;
+        },
+      );
+      await send("not an advert");
+      const inbox = (await read("INBOX")) ?? [];
+      assert.deepEqual(
+        inbox.slice(before.length).map((message) => message.subject),
+        ["not an advert"],
+      );
     });
   });
 }

@@ -8,7 +8,7 @@ import { type AuthPolicy, authRefusal } from "../../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/types.js";
 import type { SmtpConfig } from "../../config/types.js";
 import { SigningFailure, submitReceived } from "../../delivery/submit.js";
-import type { AcceptedRecipient, DeliveryAgent } from "../../delivery/types.js";
+import { type AcceptedRecipient, type DeliveryAgent, ScriptRefusal } from "../../delivery/types.js";
 import type { BlobRef } from "../../store/types.js";
 import { type BlobWriter, StoreError } from "../../store/types.js";
 import type { InboundTrust, TrustCheck } from "../../trust/inbound.js";
@@ -830,6 +830,7 @@ export class SmtpSession {
           recipients: envelope.recipients.map((recipient) => recipient.accepted),
           ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
           receivedAt: new Date(),
+          canRefuse: true,
         },
         {
           authenticated: this.user,
@@ -865,6 +866,14 @@ export class SmtpSession {
     } catch (error) {
       await writer.abort().catch(() => undefined);
       if (checked !== null) await checked.discard().catch(() => undefined);
+      if (error instanceof ScriptRefusal) {
+        this.options.logger.info(
+          { from: envelope.sender?.routingAddress ?? "", reason: error.text },
+          "message refused by the recipients' Sieve scripts",
+        );
+        this.send(reply(error.code, error.enhanced, error.text));
+        return;
+      }
       if (error instanceof SigningFailure) {
         this.options.logger.error({ err: error.reason }, "DKIM signing failed; the message was refused");
         this.send(reply(451, "4.3.0", "Temporary failure signing the message (DKIM); try again later"));
