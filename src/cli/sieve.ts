@@ -5,6 +5,7 @@
 
 import { readFile } from "node:fs/promises";
 import { CAPABILITIES, check } from "../sieve/index.js";
+import { isScriptName } from "../store/sieve-scripts.js";
 import { addressArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
@@ -82,7 +83,7 @@ async function checkFiles(files: string[], io: CliIo): Promise<number> {
 // RFC 5804 §1.6: a script name is non-empty UTF-8 without control characters; 128 bytes is the
 // least a server must accept, and more than enough here.
 function scriptName(name: string): string {
-  if (name === "" || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name) || Buffer.byteLength(name) > 128) {
+  if (!isScriptName(name)) {
     throw usageError(`'${name}' is not a script name (1 to 128 bytes, no control characters)`, HELP_COMMAND);
   }
   return name;

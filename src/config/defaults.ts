@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { AuthPolicy } from "../auth/policy.js";
 import { defaultRelayConfig } from "../queue/config.js";
-import type { Config, HttpConfig, ImapConfig, ListenerName, Pop3Config } from "./types.js";
+import type { Config, HttpConfig, ImapConfig, ListenerName, ManageSieveConfig, Pop3Config } from "./types.js";
 
 export const LISTENER_NAMES: readonly ListenerName[] = [
   "smtp",
@@ -17,6 +17,7 @@ export const LISTENER_NAMES: readonly ListenerName[] = [
   "imaps",
   "http",
   "https",
+  "managesieve",
 ];
 
 /**
@@ -40,6 +41,8 @@ export const DEFAULT_PORTS: Readonly<Record<ListenerName, number>> = {
   imaps: 2993,
   http: 8025,
   https: 8443,
+  // RFC 5804 §1.8: ManageSieve's registered port, already above 1024.
+  managesieve: 4190,
 };
 
 /**
@@ -58,6 +61,7 @@ export const DEFAULT_AUTH_POLICIES: Readonly<Record<ListenerName, AuthPolicy>> =
   imaps: "tls",
   http: "tls-or-loopback",
   https: "tls",
+  managesieve: "tls-or-loopback",
 };
 
 const KIB = 1024;
@@ -85,6 +89,17 @@ export function defaultPop3Config(): Pop3Config {
     maxLineLength: 255,
     // A SASL response (RFC 5034 §4) can outgrow a command line: a SCRAM client-final with a long name.
     maxSaslLineLength: 8192,
+  };
+}
+
+export function defaultManageSieveConfig(): ManageSieveConfig {
+  return {
+    idleTimeout: 30 * MINUTE,
+    maxLineLength: 8 * KIB,
+    // Pigeonhole's sieve_max_script_size; the engine's own bound (sieve/limits.ts) is the same.
+    maxScriptSize: 1 * MIB,
+    maxScripts: 32,
+    maxErrors: 10,
   };
 }
 
@@ -142,6 +157,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     },
     imap: defaultImapConfig(),
     pop3: defaultPop3Config(),
+    managesieve: defaultManageSieveConfig(),
     http: defaultHttpConfig(),
     relay: defaultRelayConfig(),
     trust: { verify: true, enforceDmarc: true, trustedArcSealers: [], dnsbl: [] },

@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { smarthostParts } from "../queue/config.js";
+import { DEFAULT_LIMITS } from "../sieve/limits.js";
 import { defaultConfig, LISTENER_NAMES } from "./defaults.js";
 import { envName, FIELDS, type Field, RETIRED_KEYS, tomlKey } from "./schema.js";
 import { closestMatch } from "./suggest.js";
@@ -316,6 +317,7 @@ const LOGIN_LISTENERS: ReadonlySet<ListenerName> = new Set([
   "imaps",
   "http",
   "https",
+  "managesieve",
 ]);
 
 async function validate(config: Config, origins: Origins, issues: string[]): Promise<void> {
@@ -327,6 +329,14 @@ async function validate(config: Config, origins: Origins, issues: string[]): Pro
   if (config.store !== "sqlite" && !/^postgres(ql)?:\/\/./.test(config.store)) {
     issues.push(
       `${origins.describe(["store"])} must be "sqlite" or a postgres:// URL, got ${JSON.stringify(config.store)}`,
+    );
+  }
+
+  const scriptSize = config.managesieve?.maxScriptSize;
+  if (scriptSize !== undefined && scriptSize > DEFAULT_LIMITS.maxScriptSize) {
+    // Delivery compiles scripts under the engine's bound: a larger one could be stored but never run.
+    issues.push(
+      `${origins.describe(["managesieve", "maxScriptSize"])} must be at most ${DEFAULT_LIMITS.maxScriptSize} octets (1MiB, the Sieve engine's limit), got ${scriptSize}`,
     );
   }
 

@@ -13,7 +13,8 @@ export type ListenerName =
   | "imap"
   | "imaps"
   | "http"
-  | "https";
+  | "https"
+  | "managesieve";
 
 export interface ListenerConfig {
   enabled: boolean;
@@ -85,6 +86,19 @@ export interface Pop3Config {
   maxSaslLineLength: number;
 }
 
+export interface ManageSieveConfig {
+  /** Milliseconds without a command before the connection is dropped. */
+  idleTimeout: number;
+  /** Octets of one command line outside its literals, CRLF included. */
+  maxLineLength: number;
+  /** Octets of one script (PUTSCRIPT, CHECKSCRIPT; HAVESPACE answers by it). */
+  maxScriptSize: number;
+  /** Scripts one user may keep. */
+  maxScripts: number;
+  /** Commands answered NO in a row before the connection is closed with BYE. */
+  maxErrors: number;
+}
+
 export interface HttpConfig {
   /** Octets of one JSON request body (the JMAP API's maxSizeRequest). */
   maxRequestSize: number;
@@ -138,6 +152,8 @@ export interface Config {
   imap?: ImapConfig;
   /** POP3 limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
   pop3?: Pop3Config;
+  /** ManageSieve limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
+  managesieve?: ManageSieveConfig;
   /** HTTP and JMAP limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
   http?: HttpConfig;
   /** How the outbound queue relays mail to other domains. */

@@ -23,7 +23,8 @@ export interface CommandResult {
 export interface CommandSession<Item, Result extends CommandResult> {
   greeting(): Result;
   handle(item: Item): Promise<Result>;
-  tlsStarted(): void;
+  /** After the handshake; a result returned is written at once (ManageSieve's capabilities, RFC 5804 §2.2). */
+  tlsStarted(): void | Result;
   close(): void | Promise<void>;
 }
 
@@ -239,9 +240,10 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
     plain.pause();
     try {
       const secure = await upgradeToTls(plain, this.options.tls);
-      this.session.tlsStarted();
+      const unasked = this.session.tlsStarted();
       this.upgrading = false;
       this.attach(secure);
+      if (unasked) await this.writeResult(unasked);
     } catch (error) {
       this.logger.info({ err: error }, `${this.options.protocol} ${this.options.starttls} handshake failed`);
       this.upgrading = false;

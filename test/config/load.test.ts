@@ -143,7 +143,24 @@ describe("authentication policy per listener", () => {
       imaps: "tls",
       http: "tls-or-loopback",
       https: "tls",
+      managesieve: "tls-or-loopback",
     });
+  });
+
+  test("[managesieve] limits load from the file and the environment; a script size over the engine's is refused", async () => {
+    const file = await writeToml(
+      "managesieve.toml",
+      `[managesieve]\nmax_scripts = 5\nmax_script_size = "64KiB"\n`,
+    );
+    const config = await loadConfig({ file, env: { MAILROOM_MANAGESIEVE_MAX_ERRORS: "4" } });
+    assert.equal(config.managesieve?.maxScripts, 5);
+    assert.equal(config.managesieve?.maxScriptSize, 64 * 1024);
+    assert.equal(config.managesieve?.maxErrors, 4);
+    assert.equal(config.listeners.managesieve.port, 4190);
+    await assert.rejects(
+      loadConfig({ env: { MAILROOM_MANAGESIEVE_MAX_SCRIPT_SIZE: "2MiB" } }),
+      /managesieve.*max_script_size|MAILROOM_MANAGESIEVE_MAX_SCRIPT_SIZE.*at most 1048576/,
+    );
   });
 
   test("set per listener in the file; an unknown value lists the valid ones", async () => {

@@ -71,5 +71,34 @@ export function describeSieveScriptsContract(context: ContractContext): void {
       await scripts.deleteScript(user.id, "a");
       assert.equal(await scripts.getActiveScript(user.id), undefined);
     });
+
+    test("renameScript keeps source and active mark; a missing source or a taken name changes nothing", async () => {
+      const { user } = await freshUser();
+      const { user: other } = await freshUser();
+      const scripts = store.sieveScripts;
+      await scripts.putScript(user.id, "old", "keep;");
+      await scripts.putScript(user.id, "taken", "discard;");
+      await scripts.putScript(other.id, "new", "stop;");
+      await scripts.activateScript(user.id, "old");
+      assert.equal(await scripts.renameScript(user.id, "missing", "x"), "not-found");
+      assert.equal(await scripts.renameScript(user.id, "missing", "taken"), "not-found");
+      assert.equal(await scripts.renameScript(user.id, "old", "taken"), "exists");
+      assert.equal(await scripts.renameScript(user.id, "old", "new"), "renamed");
+      assert.deepEqual(await scripts.getActiveScript(user.id), {
+        name: "new",
+        source: "keep;",
+        active: true,
+      });
+      assert.equal(await scripts.getScript(user.id, "old"), undefined);
+      assert.deepEqual(await scripts.getScript(other.id, "new"), {
+        name: "new",
+        source: "stop;",
+        active: false,
+      });
+      assert.deepEqual(
+        (await scripts.listScripts(user.id)).map((script) => script.name),
+        ["new", "taken"],
+      );
+    });
   });
 }

@@ -34,6 +34,13 @@ export const clients = {
     package: "python3-dkim",
     file: "/usr/lib/python3/dist-packages/dkim/__init__.py",
   },
+  /** sievelib's ManageSieve client (`from sievelib.managesieve import Client`), for Debian's interpreter. */
+  pythonSievelib: {
+    binary: "/usr/bin/python3",
+    package: "python3-sievelib",
+    file: "/usr/lib/python3/dist-packages/sievelib/managesieve.py",
+  },
+  sieveConnect: { binary: "sieve-connect", package: "sieve-connect" },
   /** Pigeonhole's script tester, the reference the Sieve engine is compared with. */
   sieveTest: { binary: "sieve-test", package: "dovecot-sieve" },
   swaks: { binary: "swaks", package: "swaks" },

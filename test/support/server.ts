@@ -22,6 +22,7 @@ const serverListeners = [
   "imaps",
   "http",
   "https",
+  "managesieve",
 ] as const;
 export type TestListener = (typeof serverListeners)[number];
 

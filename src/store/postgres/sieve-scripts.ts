@@ -1,6 +1,6 @@
 // The Sieve scripts part of the PostgreSQL store: table sieve_scripts.
 
-import type { SieveScript, SieveScriptStore } from "../types.js";
+import { type SieveScript, type SieveScriptStore, StoreError } from "../types.js";
 import type { PostgresDatabase } from "./database.js";
 
 export class PostgresSieveScripts implements SieveScriptStore {
@@ -35,6 +35,20 @@ export class PostgresSieveScripts implements SieveScriptStore {
       [userId, name],
     );
     return rows.length === 1;
+  }
+
+  async renameScript(userId: number, from: string, to: string): Promise<"renamed" | "not-found" | "exists"> {
+    // The unique (user_id, name) key decides a race between two renames onto one name.
+    try {
+      const rows = await this.database.read(
+        "UPDATE sieve_scripts SET name = $3 WHERE user_id = $1 AND name = $2 RETURNING 1",
+        [userId, from, to],
+      );
+      return rows.length === 1 ? "renamed" : "not-found";
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "exists") return "exists";
+      throw err;
+    }
   }
 
   async activateScript(userId: number, name: string | null): Promise<boolean> {

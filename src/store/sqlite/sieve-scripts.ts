@@ -60,6 +60,18 @@ export class SqliteSieveScripts implements SieveScriptStore {
     );
   }
 
+  renameScript(userId: number, from: string, to: string): Promise<"renamed" | "not-found" | "exists"> {
+    return this.database.write(() => {
+      const exists = (name: string) =>
+        this.database.get("SELECT 1 FROM sieve_scripts WHERE user_id = ? AND name = ?", userId, name) !==
+        undefined;
+      if (!exists(from)) return "not-found";
+      if (exists(to)) return "exists";
+      this.database.run("UPDATE sieve_scripts SET name = ? WHERE user_id = ? AND name = ?", to, userId, from);
+      return "renamed";
+    });
+  }
+
   activateScript(userId: number, name: string | null): Promise<boolean> {
     return this.database.write(() => {
       if (name !== null) {
