@@ -19,7 +19,16 @@ const HOST = "127.0.0.1";
 const DOMAIN = "bench.test";
 const user = (index: number) => `u${index}@${DOMAIN}`;
 const MAIN = path.join(REPO_ROOT, "src", "cli", "main.ts");
-const OTHER_LISTENERS = ["submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http"];
+const OTHER_LISTENERS = [
+  "submission",
+  "submissions",
+  "pop3",
+  "pop3s",
+  "imap",
+  "imaps",
+  "http",
+  "managesieve",
+];
 
 interface Setup {
   name: string;

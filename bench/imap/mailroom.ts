@@ -49,7 +49,16 @@ export interface MailroomInstance {
   stop(): Promise<void>;
 }
 
-const OTHER_LISTENERS = ["smtp", "submission", "submissions", "pop3", "pop3s", "imaps", "http"];
+const OTHER_LISTENERS = [
+  "smtp",
+  "submission",
+  "submissions",
+  "pop3",
+  "pop3s",
+  "imaps",
+  "http",
+  "managesieve",
+];
 
 function serverEnv(dataDir: string, port: number, httpPort: number | null): NodeJS.ProcessEnv {
   // Inherited MAILROOM_* variables would change what is measured.

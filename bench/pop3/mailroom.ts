@@ -51,7 +51,16 @@ export interface MailroomInstance {
   stop(): Promise<void>;
 }
 
-const OTHER_LISTENERS = ["smtp", "submission", "submissions", "pop3s", "imap", "imaps", "http"];
+const OTHER_LISTENERS = [
+  "smtp",
+  "submission",
+  "submissions",
+  "pop3s",
+  "imap",
+  "imaps",
+  "http",
+  "managesieve",
+];
 
 function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
   // Inherited MAILROOM_* variables would change what is measured; start from a clean slate.

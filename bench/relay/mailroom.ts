@@ -111,7 +111,17 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
     MAILROOM_RELAY_RESOLVER: options.resolver,
     MAILROOM_RELAY_PORT: String(options.sinkPort),
   });
-  for (const name of ["smtp", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http"])
+  for (const name of [
+    "smtp",
+    "submission",
+    "submissions",
+    "pop3",
+    "pop3s",
+    "imap",
+    "imaps",
+    "http",
+    "managesieve",
+  ])
     env[`MAILROOM_LISTENERS_${name.toUpperCase()}_ENABLED`] = "false";
 
   const logPath = path.join(dir, "serve.log");

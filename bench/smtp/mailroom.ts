@@ -41,7 +41,16 @@ export interface MailroomInstance {
   stop(): Promise<void>;
 }
 
-const OTHER_LISTENERS = ["submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http"];
+const OTHER_LISTENERS = [
+  "submission",
+  "submissions",
+  "pop3",
+  "pop3s",
+  "imap",
+  "imaps",
+  "http",
+  "managesieve",
+];
 
 function serverEnv(dataDir: string, port: number, options: MailroomOptions): NodeJS.ProcessEnv {
   // Inherited MAILROOM_* variables would change what is measured; start from a clean slate.
