@@ -1,5 +1,5 @@
 // `mailroom sieve …`: each user's Sieve scripts (store part `sieveScripts`). `check FILE…` reports every
-// error with its line and column, as delivery and ManageSieve's CHECKSCRIPT will (RFC 5804 §2.12); `put`
+// error with its line and column, as delivery and ManageSieve's CHECKSCRIPT do (RFC 5804 §2.12); `put`
 // refuses a script with errors the same way, so only valid scripts are stored; the active one is what
 // delivery runs, read at each delivery, so changes apply at once.
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { ScriptRefusal } from "../../src/delivery/types.js";
 import { MAX_AUTH_LINE } from "../../src/smtp/server/auth.js";
 import { OVERLONG_LINE_SLACK } from "../../src/smtp/server/session.js";
 import { StoreError } from "../../src/store/types.js";
@@ -184,6 +185,16 @@ describe("a message over DATA", () => {
     await h.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n");
     assert.equal(await h.send("x\r\n.\r\n"), "452 4.3.1 Insufficient system storage\r\n");
     assert.equal(h.agent.commits.length, 0);
+  });
+  test("every recipient's Sieve script refuses: 550 5.7.1 with the reason, the blob removed, the session goes on", async () => {
+    const h = await ready();
+    h.agent.commitError = new ScriptRefusal("No offers, thanks");
+    await h.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n");
+    assert.equal(await h.send("x\r\n.\r\n"), "550 5.7.1 No offers, thanks\r\n");
+    assert.ok(h.agent.aborted.includes("msg1"));
+    assert.equal(h.agent.commits.length, 0);
+    h.agent.commitError = null;
+    assert.deepEqual(codes(await h.send("MAIL FROM:<a@example.org>\r\n")), ["250"]);
   });
   test("blob write failure mid-body: data still read to the end, then 451", async () => {
     const h = await ready();
