@@ -131,6 +131,11 @@ print(json.dumps(out))
       assert.match(list.stdout, /^"filing" ACTIVE$/m);
       const download = await sieveConnect("--download", "--remotesieve", "filing", "--localsieve", "-");
       assert.equal(download.stdout, FILING);
+      const logins = server.logs().filter((line) => line.msg === "managesieve login");
+      assert.ok(
+        logins.length >= 4 && logins.every((line) => line.secure === true),
+        "sieve-connect used STARTTLS",
+      );
 
       await send("[reports] weekly");
       await send("hello");
@@ -179,7 +184,7 @@ out["get"] = c.getscript("vacation")
       const queue = await server.cli(["queue", "list"]);
       assert.match(queue.stdout, /reports@elsewhere\.test/);
 
-      const cleanup = await sievelib(String.raw`
+      const cleanup = await sievelib(`
 out["deactivate"] = c.setactive("")
 out["delete"] = c.deletescript("vacation")
 out["list"] = c.listscripts()
