@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import fc from "fast-check";
 import { scramClient } from "../../src/auth/sasl/scram-client.js";
 import { type Item, ManageSieveParser } from "../../src/managesieve/parser.js";
 import {
@@ -200,6 +201,36 @@ describe("ManageSieve session", () => {
         ["b", "keep;"],
         ["c", "keep;"],
       ],
+    );
+  });
+
+  test("property: arbitrary input before login never throws, never logs in, answers every line", async () => {
+    const words = fc.constantFrom(
+      "CAPABILITY",
+      "PUTSCRIPT",
+      "LISTSCRIPTS",
+      "AUTHENTICATE",
+      "NOOP",
+      "HAVESPACE",
+      '"x"',
+      "{3+}",
+      "\\",
+      '"',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.oneof(words, fc.string({ maxLength: 8 })), { maxLength: 5 }), { maxLength: 8 }),
+        async (lines) => {
+          const driver = new Driver(fixture);
+          for (const line of lines) {
+            const out = await driver.send(`${line.join(" ").replace(/[\r\n]/g, "")}\r\n`);
+            assert.match(out, /^((OK|NO|BYE)[^\r]*\r\n|"[^\r]*\r\n|\{\d+\}\r\n[\s\S]*)*$/);
+            if (driver.lastAction === "close") break;
+          }
+          assert.notEqual(driver.session.state, "authenticated");
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
