@@ -303,3 +303,41 @@ export function createTraceRecorder(options: {
     flush: () => write(),
   };
 }
+
+/** How often `serve` prunes traces past `[trace] retention`. */
+export const TRACE_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Prunes traces whose last event is older than `retention` now and then every interval. Every node
+ * may run it: a second prune finds nothing. A failed prune is logged and tried at the next interval.
+ */
+export function startTracePruner(options: {
+  store: Pick<Store, "traces">;
+  logger: Logger;
+  retention: number;
+  intervalMs?: number;
+  now?: () => Date;
+}): { stop(): Promise<void> } {
+  const { store, logger, retention } = options;
+  const now = options.now ?? (() => new Date());
+  let running: Promise<void> = Promise.resolve();
+  const prune = (): void => {
+    running = running.then(async () => {
+      try {
+        const removed = await store.traces.prune(new Date(now().getTime() - retention));
+        if (removed > 0) logger.info({ removed }, "trace: pruned delivery traces past their retention");
+      } catch (err) {
+        logger.warn({ err }, "trace: pruning delivery traces failed; trying again later");
+      }
+    });
+  };
+  prune();
+  const timer = setInterval(prune, options.intervalMs ?? TRACE_PRUNE_INTERVAL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
