@@ -151,7 +151,11 @@ export function createDeliveryAgent(options: {
     const queued = new Set<string>();
     const at = message.receivedAt;
     const trace: TraceEventInput[] = [];
-    if (message.origin) trace.push(traceEvents.session(at, message.sender, message.origin));
+    // The session came first: before the RCPT refusals it saw.
+    const began = new Date(
+      Math.min(at.getTime(), ...(message.refused ?? []).map((each) => each.at.getTime())),
+    );
+    if (message.origin) trace.push(traceEvents.session(began, message.sender, message.origin));
     for (const refusal of message.refused ?? []) {
       trace.push(traceEvents.refused(refusal.at, refusal.address, refusal.reply));
     }

@@ -27,7 +27,7 @@ export interface SessionFacts {
 /** A relay attempt's outcome for one recipient, as the queue runner recorded it. */
 export interface RelayFacts {
   queueId: string;
-  /** Attempts before this one. */
+  /** Which attempt this was, counting from 1. */
   attempt: number;
   mx: string | null;
   tls: boolean | null;
@@ -118,7 +118,7 @@ export function describeEvent(event: Pick<TraceEvent, "kind" | "recipient" | "da
       const where = data.mx
         ? ` via ${text(data.mx)}${data.tls === true ? " (TLS)" : data.tls === false ? " (no TLS)" : ""}`
         : "";
-      const attempt = `attempt ${Number(data.attempt ?? 0) + 1}`;
+      const attempt = `attempt ${Number(data.attempt ?? 0)}`;
       const reply = text(data.reply);
       if (data.result === "delivered") return `${who} delivered${where}, ${attempt}: ${reply}`;
       if (data.result === "deferred") {

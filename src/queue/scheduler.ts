@@ -394,6 +394,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       };
       const facts = {
         queueId: entry.id,
+        // claim() counted this attempt already.
         attempt: entry.attempts,
         mx: result.remoteMta,
         tls: result.tls ?? null,

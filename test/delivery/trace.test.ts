@@ -48,7 +48,7 @@ const walk = [
   traceEvents.queued(t(0), "nobody@example.net"),
   traceEvents.relay(t(1), "bob@example.net", {
     queueId: "Q1",
-    attempt: 0,
+    attempt: 1,
     mx: "mx.example.net",
     tls: true,
     reply: "451 4.7.1 greylisted",
@@ -57,7 +57,7 @@ const walk = [
   }),
   traceEvents.relay(t(2), "bob@example.net", {
     queueId: "Q1",
-    attempt: 1,
+    attempt: 2,
     mx: "mx.example.net",
     tls: false,
     reply: "250 2.0.0 Ok",
@@ -65,7 +65,7 @@ const walk = [
   }),
   traceEvents.relay(t(2), "nobody@example.net", {
     queueId: "Q2",
-    attempt: 1,
+    attempt: 2,
     mx: "mx.example.net",
     tls: true,
     reply: "550 5.1.1 no such user",
@@ -152,7 +152,7 @@ describe("delivery trace", () => {
       sentence(
         traceEvents.relay(t(0), "r@y.example", {
           queueId: "Q",
-          attempt: 9,
+          attempt: 10,
           mx: null,
           tls: null,
           reply: "no MX",
