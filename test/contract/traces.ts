@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { before, describe, test } from "node:test";
-import type { Store } from "../../src/store/types.js";
+import type { Store, TraceEventInput } from "../../src/store/types.js";
 import { type ContractContext, message, rejectsWith, writeBlob } from "./support.js";
 
 const unique = (label: string) => `${label}-${randomBytes(4).toString("hex")}`;
@@ -117,7 +117,8 @@ export function describeTracesContract(context: ContractContext): void {
       );
     });
 
-    test("events given with a delivery are committed with it", async () => {
+    /** Delivers a fresh message into a fresh user's INBOX with these trace events. */
+    async function deliverTraced(trace: TraceEventInput[]) {
       const { inbox } = await context.freshUser();
       const blob = await writeBlob(store, message(unique("traced")));
       const result = await store.messages.deliver({
@@ -126,10 +127,15 @@ export function describeTracesContract(context: ContractContext): void {
         internalDate: new Date(),
         mailboxes: [{ mailboxId: inbox.id }],
         queue: [],
-        trace: [
-          { at: new Date(), kind: "mailbox", recipient: "user@x.example", sender: "a@example.net", data: {} },
-        ],
+        trace,
       });
+      return { inbox, result };
+    }
+
+    test("events given with a delivery are committed with it", async () => {
+      const { result } = await deliverTraced([
+        { at: new Date(), kind: "mailbox", recipient: "user@x.example", sender: "a@example.net", data: {} },
+      ]);
       const events = await store.traces.getTrace(result.messageId);
       assert.deepEqual(
         events.map((event) => event.kind),
@@ -138,16 +144,9 @@ export function describeTracesContract(context: ContractContext): void {
     });
 
     test("a trace event that cannot be written does not fail the delivery it came with", async () => {
-      const { inbox } = await context.freshUser();
-      const blob = await writeBlob(store, message(unique("untraced")));
-      const result = await store.messages.deliver({
-        blob,
-        sender: "a@example.net",
-        internalDate: new Date(),
-        mailboxes: [{ mailboxId: inbox.id }],
-        queue: [],
-        trace: [{ at: new Date(Number.NaN), kind: "mailbox", data: {} }],
-      });
+      const { inbox, result } = await deliverTraced([
+        { at: new Date(Number.NaN), kind: "mailbox", data: {} },
+      ]);
       assert.equal(result.uids.length, 1);
       assert.deepEqual(await store.traces.getTrace(result.messageId), []);
       assert.equal((await store.messages.listMessages(inbox.id)).length, 1);

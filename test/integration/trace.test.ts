@@ -6,11 +6,10 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import nodemailer from "nodemailer";
 import { type Remote, startRemote } from "../queue/remote.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
 import { eventually } from "../support/eventually.js";
-import { startSendingServer } from "../support/sending-server.js";
+import { startSendingServer, submitMail } from "../support/sending-server.js";
 import { integrationBackends, type TestServer } from "../support/server.js";
 
 const alicePassword = "alice's long passphrase";
@@ -69,26 +68,19 @@ for (const backend of await integrationBackends()) {
       );
       assert.equal(carol.code, 0, carol.stderr);
 
-      const transport = nodemailer.createTransport({
-        host: "127.0.0.1",
-        port: server.ports.submission,
-        requireTLS: true,
-        auth: { user: "alice@example.org", pass: alicePassword },
-        tls: { rejectUnauthorized: false },
-      });
-      try {
-        const info = await transport.sendMail({
+      const info = await submitMail(
+        server,
+        { user: "alice@example.org", pass: alicePassword },
+        {
           from: "alice@example.org",
           to: ["carol@example.org", "ghost@example.org", "bob@example.net", "nobody@example.net"],
           subject: "traced",
           text: "follow me",
-        });
-        assert.deepEqual(info.rejected, ["ghost@example.org"]);
-        messageId = /queued as (\S+)/.exec(info.response)?.[1] ?? "";
-        assert.ok(messageId, info.response);
-      } finally {
-        transport.close();
-      }
+        },
+      );
+      assert.deepEqual(info.rejected, ["ghost@example.org"]);
+      messageId = /queued as (\S+)/.exec(info.response)?.[1] ?? "";
+      assert.ok(messageId, info.response);
       trace = await eventually("the trace to reach the DSN", async () => {
         const shown = await server.cli(["trace", messageId, "--json"]);
         if (shown.code !== 0) return undefined;
