@@ -16,6 +16,7 @@ export interface SessionFacts {
   protocol: "smtp" | "jmap";
   /** The listener's name ("smtp", "submission", …), when the message came through one. */
   listener?: string;
+  /** The client's address; "" when the protocol adapter does not know it. */
   client: string;
   helo?: string | null;
   /** The TLS protocol ("TLSv1.3"), or null for a cleartext session. */
@@ -88,10 +89,12 @@ export function describeEvent(event: Pick<TraceEvent, "kind" | "recipient" | "da
   switch (event.kind) {
     case "session": {
       const parts = [
-        `<${text(data.sender)}> by ${text(data.protocol) || "smtp"}${data.listener ? ` on ${text(data.listener)}` : ""} from ${text(data.client) || "?"}`,
+        `<${text(data.sender)}> by ${text(data.protocol) || "smtp"}${data.listener ? ` on ${text(data.listener)}` : ""}${data.client ? ` from ${text(data.client)}` : ""}`,
       ];
       if (data.helo) parts.push(`HELO ${text(data.helo)}`);
-      parts.push(data.tls ? `TLS ${text(data.tls)}` : "no TLS");
+      // JMAP's adapter does not say: then nothing is claimed either way.
+      if (data.tls) parts.push(`TLS ${text(data.tls)}`);
+      else if (data.tls === null) parts.push("no TLS");
       parts.push(data.user ? `user ${text(data.user)}` : "not authenticated");
       return parts.join(", ");
     }

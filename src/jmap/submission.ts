@@ -367,7 +367,7 @@ async function createSubmission(
           .map(({ email: address }): AcceptedRecipient => ({ address })),
         receivedAt,
         // The HTTP peer's address is not known down here; the account is what the trace needs.
-        origin: { protocol: "jmap", client: "JMAP EmailSubmission", user: account.address },
+        origin: { protocol: "jmap", client: "", user: account.address },
       },
       { authenticated: user, remoteAddress: "jmap", traceLength: trace.length, traceFor },
     );

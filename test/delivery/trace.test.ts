@@ -166,6 +166,12 @@ describe("delivery trace", () => {
       sentence(traceEvents.notice(t(0), "M1", "failed")),
       "delivery notice (failed) about message M1",
     );
+    assert.equal(
+      sentence(
+        traceEvents.session(t(0), "u@x.example", { protocol: "jmap", client: "", user: "u@x.example" }),
+      ),
+      "<u@x.example> by jmap, user u@x.example",
+    );
     assert.equal(describeEvent({ kind: "future", recipient: null, data: { a: 1 } }), '{"a":1}');
     const discarded = summarize(
       stored("M", [
