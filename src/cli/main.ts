@@ -20,6 +20,7 @@ import { sendmailCommand } from "./sendmail.js";
 import { serveCommand } from "./serve.js";
 import { sieveCommand } from "./sieve.js";
 import { tokenCommand } from "./token.js";
+import { traceCommand } from "./trace.js";
 import { userCommand } from "./user.js";
 import { vacationCommand } from "./vacation.js";
 
@@ -34,6 +35,7 @@ export const commands: readonly CliCommand[] = [
   vacationCommand,
   mailCommand,
   queueCommand,
+  traceCommand,
   dkimCommand,
   doctorCommand,
   sendCommand,

@@ -63,7 +63,7 @@ function listing(entry: QueueEntry): QueueListing {
 }
 
 /** Control characters from a remote's reply or a header could drive the terminal; show them inert. */
-function printable(text: string): string {
+export function printable(text: string): string {
   return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\uFFFD");
 }
 

@@ -118,6 +118,9 @@ export function defaultHttpConfig(): HttpConfig {
   };
 }
 
+/** How long a delivery trace is kept after its last event when [trace] retention is not set. */
+export const DEFAULT_TRACE_RETENTION = 30 * 24 * 60 * MINUTE;
+
 export function defaultConfig(options: { hostname?: string; cwd?: string } = {}): Config {
   const listeners = Object.fromEntries(
     // A mail server exists to be reached from other machines, so listen on every interface.
@@ -161,6 +164,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     http: defaultHttpConfig(),
     relay: defaultRelayConfig(),
     trust: { verify: true, enforceDmarc: true, trustedArcSealers: [], dnsbl: [] },
+    trace: { retention: DEFAULT_TRACE_RETENTION },
     listeners,
     shutdownTimeout: 10 * SECOND,
   };

@@ -148,6 +148,8 @@ export const FIELDS: readonly Field[] = [
   { path: ["trust", "enforceDmarc"], kind: { type: "boolean" } },
   { path: ["trust", "trustedArcSealers"], kind: { type: "domains" } },
   { path: ["trust", "dnsbl"], kind: { type: "domains" } },
+  // At least a minute: pruning every trace younger than that would leave nothing to look at.
+  { path: ["trace", "retention"], kind: { type: "duration", min: MINUTE } },
   { path: ["relay", "retrySchedule"], kind: { type: "durations", min: 1 } },
   { path: ["relay", "maxAge"], kind: { type: "duration", min: 1 } },
   { path: ["relay", "delayNotice"], kind: { type: "duration", min: 1 } },

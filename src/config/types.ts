@@ -139,6 +139,11 @@ export interface TrustConfig {
   dnsbl: string[];
 }
 
+export interface TraceConfig {
+  /** Milliseconds a message's delivery trace is kept after its last event; then the server prunes it. */
+  retention: number;
+}
+
 export interface Config {
   hostname: string;
   dataDir: string;
@@ -160,6 +165,8 @@ export interface Config {
   relay: RelayConfig;
   /** Authentication of MX mail; defaultConfig() always fills it (optional so the seam grows compatibly). */
   trust?: TrustConfig;
+  /** Delivery traces; defaultConfig() always fills it (optional so the seam grows compatibly). */
+  trace?: TraceConfig;
   listeners: Record<ListenerName, ListenerConfig>;
   /** Milliseconds that in-flight transactions get to finish on SIGTERM/SIGINT. */
   shutdownTimeout: number;

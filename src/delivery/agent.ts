@@ -17,12 +17,14 @@ import type {
   QueueInput,
   RecipientDsn,
   Store,
+  TraceEventInput,
   User,
 } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT, StoreError } from "../store/types.js";
 import { type Refusal, refusalReplyText, sendRefusalNotices } from "./refusal.js";
 import { ownsAddress, resolveRecipient, splitAddress } from "./route.js";
 import { KEEP, messageForScripts, planDelivery, type SievePlan } from "./sieve.js";
+import { traceEvents } from "./trace.js";
 import {
   type AcceptedMessage,
   type DeliveryAgent,
@@ -41,7 +43,7 @@ import { type DeliveredMessage, sendAutoReplies, sendScriptReply } from "./vacat
  */
 export type DeliveryStore = Pick<
   Store,
-  "directory" | "mailboxes" | "messages" | "blobs" | "vacation" | "quotas" | "sieveScripts"
+  "directory" | "mailboxes" | "messages" | "blobs" | "vacation" | "quotas" | "sieveScripts" | "traces"
 >;
 
 export function createDeliveryAgent(options: {
@@ -150,9 +152,21 @@ export function createDeliveryAgent(options: {
     const localRecipients: Array<DeliveredMessage["recipients"][number]> = [];
     const queue: QueueInput[] = [];
     const queued = new Set<string>();
+    const at = message.receivedAt;
+    const trace: TraceEventInput[] = [];
+    // The session came first: before the RCPT refusals it saw.
+    const began = new Date(
+      Math.min(at.getTime(), ...(message.refused ?? []).map((each) => each.at.getTime())),
+    );
+    if (message.origin) trace.push(traceEvents.session(began, message.sender, message.origin));
+    for (const refusal of message.refused ?? []) {
+      trace.push(traceEvents.refused(refusal.at, refusal.address, refusal.reply));
+    }
 
     for (const recipient of message.recipients) {
       const resolution = await resolveRecipient(store, recipient.address);
+      trace.push(traceEvents.accepted(at, recipient.address.trim().toLowerCase()));
+      for (const step of resolution.steps) trace.push(traceEvents.route(at, step.via, step.from, step.to));
       if (resolution.users.length === 0 && resolution.remote.length === 0) {
         // Accepted at RCPT time but gone since (user or alias removed): refuse rather than drop it.
         throw new StoreError("not-found", `<${recipient.address}>: no longer exists here`);
@@ -177,6 +191,7 @@ export function createDeliveryAgent(options: {
         if (queued.has(target)) continue;
         queued.add(target);
         queue.push({ recipient: target, dsn: forwardedDsn(recipient.dsn, given, target) });
+        trace.push(traceEvents.queued(at, target));
       }
     }
 
@@ -205,8 +220,22 @@ export function createDeliveryAgent(options: {
       if (!inbox) throw new StoreError("not-found", `${user.address} has no INBOX`);
       // Quarantine (DMARC p=quarantine) turns the keep into Junk; without a Junk mailbox it stays a keep.
       const keep = message.junk ? ((await junkMailbox(user)) ?? inbox) : inbox;
+      if (plan !== KEEP) {
+        trace.push(
+          traceEvents.sieve(at, user.address, {
+            file: plan.file.map((target) => target.mailbox),
+            redirect: plan.redirect,
+            discard: plan.file.length === 0 && plan.reject === null,
+            reject: plan.reject === null ? null : plan.reject.extended ? "ereject" : "reject",
+            notDone: plan.unsupported,
+          }),
+        );
+      }
       for (const target of plan.file) {
         const mailbox = target.mailbox === "INBOX" ? keep : ((await scriptMailbox(user, target)) ?? inbox);
+        trace.push(
+          traceEvents.mailbox(at, user.address, mailbox.name, mailbox.id !== inbox.id && mailbox === keep),
+        );
         const twin = mailboxes.find((entry) => entry.mailboxId === mailbox.id);
         if (twin === undefined) mailboxes.push({ mailboxId: mailbox.id, flags: target.flags });
         else twin.flags = [...new Set([...twin.flags, ...target.flags])];
@@ -220,6 +249,7 @@ export function createDeliveryAgent(options: {
         if (queued.has(address)) continue;
         queued.add(address);
         queue.push({ recipient: address });
+        trace.push(traceEvents.queued(at, address));
       }
     }
     if (
@@ -254,6 +284,7 @@ export function createDeliveryAgent(options: {
       // Every recipient's script discarded or rejected it (RFC 5228 §4.5): accepted, and stored nowhere.
       logger.info({ messageId: message.blob.id }, "sieve: discarded or rejected for every recipient");
       await refused(message.blob.id);
+      await recordTrace(message.blob.id, trace);
       return { messageId: message.blob.id, uids: [], queueIds: [] };
     }
 
@@ -264,6 +295,7 @@ export function createDeliveryAgent(options: {
       mailboxes,
       queue,
       ...(message.envelopeDsn ? { envelopeDsn: message.envelopeDsn } : {}),
+      trace,
     });
     logger.debug(
       { messageId: result.messageId, mailboxes: mailboxes.length, queued: queue.length },
@@ -279,14 +311,20 @@ export function createDeliveryAgent(options: {
         envelopeDsn: message.envelopeDsn ?? {},
         createdAt: message.receivedAt,
       };
-      await sendNotice(
+      const sentAt = new Date();
+      const notice = await sendNotice(
         { store, logger, hostname, deliver: (input) => store.messages.deliver(input) },
         subject,
         delivered,
-        new Date(),
-      ).catch((err: unknown) =>
-        logger.warn({ err, messageId: result.messageId }, "success notice could not be sent"),
-      );
+        sentAt,
+      ).catch((err: unknown) => {
+        logger.warn({ err, messageId: result.messageId }, "success notice could not be sent");
+        return null;
+      });
+      if (notice !== null) {
+        const recipients = delivered.map((each) => each.finalRecipient);
+        await recordTrace(result.messageId, [traceEvents.dsn(sentAt, notice, "delivered", recipients)]);
+      }
     }
     await refused(result.messageId);
     for (const { local, action } of scriptReplies) {
@@ -309,6 +347,13 @@ export function createDeliveryAgent(options: {
       );
     }
     return result;
+  }
+
+  /** Trace events outside a delivery's transaction; a failure is logged, never the caller's. */
+  async function recordTrace(messageId: string, events: TraceEventInput[]): Promise<void> {
+    await store.traces
+      .record(messageId, events)
+      .catch((err: unknown) => logger.warn({ err, messageId }, "trace events not recorded"));
   }
 
   async function checkSender(address: string, context: RecipientContext): Promise<SenderVerdict> {

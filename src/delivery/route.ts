@@ -15,6 +15,14 @@ export interface Resolution {
   remote: string[];
   /** Addresses where an alias chain was cut for being deeper than MAX_ALIAS_DEPTH, for logs. */
   truncated: string[];
+  /** How the address was rewritten on the way, in order: for the delivery trace. */
+  steps: RouteStep[];
+}
+
+export interface RouteStep {
+  via: "alias" | "catch-all" | "plus-tag";
+  from: string;
+  to: string;
 }
 
 export interface ParsedAddress {
@@ -40,7 +48,7 @@ export async function resolveRecipient(
   store: Pick<Store, "directory">,
   address: string,
 ): Promise<Resolution> {
-  const resolution: Resolution = { localDomain: false, users: [], remote: [], truncated: [] };
+  const resolution: Resolution = { localDomain: false, users: [], remote: [], truncated: [], steps: [] };
   const seenUsers = new Set<number>();
   const seenRemote = new Set<string>();
   // Every address (and "@domain" catch-all) is expanded at most once: this stops loops, and a
@@ -62,10 +70,15 @@ export async function resolveRecipient(
     resolution.remote.push(target);
   };
 
-  const expandAliases = async (source: string, depth: number): Promise<boolean> => {
+  /** `shownAs`: the address a catch-all took, named in the step instead of "@domain". */
+  const expandAliases = async (source: string, depth: number, shownAs = source): Promise<boolean> => {
     const destinations = await nothingIfInvalid(store.directory.aliasDestinations(source), []);
     if (destinations.length === 0) return false;
-    for (const destination of destinations) await expand(destination, depth + 1);
+    const via = source.startsWith("@") ? "catch-all" : "alias";
+    for (const destination of destinations) {
+      resolution.steps.push({ via, from: shownAs, to: destination.trim().toLowerCase() });
+      await expand(destination, depth + 1);
+    }
     return true;
   };
 
@@ -100,13 +113,14 @@ export async function resolveRecipient(
     const base = stripPlusTag(parts.local);
     if (base !== null) {
       // Plus-addressing: "user+tag@" is "user@" (then its catch-all) when nothing claims the tag itself.
+      resolution.steps.push({ via: "plus-tag", from: target, to: `${base}@${parts.domain}` });
       await expand(`${base}@${parts.domain}`, depth);
       return;
     }
     const catchAll = `@${parts.domain}`;
     if (expanded.has(catchAll)) return;
     expanded.add(catchAll);
-    await expandAliases(catchAll, depth);
+    await expandAliases(catchAll, depth, target);
   }
 
   const top = address.trim().toLowerCase();

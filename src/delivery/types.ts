@@ -4,6 +4,7 @@
 
 import type { AuthenticatedUser } from "../auth/types.js";
 import type { BlobRef, BlobWriter, DeliveryResult, EnvelopeDsn, RecipientDsn } from "../store/types.js";
+import type { SessionFacts } from "./trace.js";
 
 export interface RecipientContext {
   /** The SASL-authenticated user of the session, if any: only they may relay to other domains. */
@@ -60,6 +61,10 @@ export interface AcceptedMessage {
   receivedAt: Date;
   /** The trust policy quarantined it: local copies that would go to INBOX go to the Junk mailbox. */
   junk?: boolean;
+  /** The session that brought it, for the delivery trace. */
+  origin?: SessionFacts;
+  /** Recipients refused in the same transaction (RCPT), with the reply and when, for the trace. */
+  refused?: Array<{ address: string; reply: string; at: Date }>;
   /**
    * The caller can still refuse the message in its protocol (SMTP at the end of DATA): when every
    * recipient's Sieve script rejects it, commit then throws ScriptRefusal instead of sending notices.

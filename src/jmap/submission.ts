@@ -366,6 +366,8 @@ async function createSubmission(
           .filter(({ email: address }) => deliveryStatus[address.toLowerCase()] !== undefined)
           .map(({ email: address }): AcceptedRecipient => ({ address })),
         receivedAt,
+        // The HTTP peer's address is not known down here; the account is what the trace needs.
+        origin: { protocol: "jmap", client: "", user: account.address },
       },
       { authenticated: user, remoteAddress: "jmap", traceLength: trace.length, traceFor },
     );

@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { generatedTargets } from "../delivery/route.js";
+import { traceEvents } from "../delivery/trace.js";
 import { type DsnRecipient, deliveryReport } from "../mail/dsn.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
 import { hasEightBitBytes, ReturnPathStripper } from "./body.js";
@@ -84,6 +85,15 @@ export async function sendNotice(
       sender: "",
       internalDate: now,
       ...targets,
+      trace: [
+        traceEvents.notice(
+          now,
+          entry.messageId,
+          [...new Set(recipients.map((each) => each.action))].join(", "),
+        ),
+        ...(targets.mailboxes.length > 0 ? [traceEvents.mailbox(now, entry.sender, "INBOX", false)] : []),
+        ...targets.queue.map((target) => traceEvents.queued(now, target.recipient)),
+      ],
     });
     logger.info(
       {

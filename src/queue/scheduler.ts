@@ -13,9 +13,17 @@
 // renewal reports it no longer held (its lease ran out anyway, e.g. the database was unreachable, and
 // another runner took it over) has its outcome left unrecorded: the runner now holding it records its
 // own, and recording both would complete or defer the entry twice and send duplicate notices.
+//
+// One notice per message (issue 16; RFC 3464 reports many recipients in one): a message's entries are
+// grouped per recipient domain, and the notices its groups call for are gathered until no group of that
+// message is waiting or being delivered by this runner; then one report per kind (failed, delayed,
+// relayed) lists them all. The entries a gathered notice reports on are recorded only after it is
+// committed, as before (a crash repeats a notice rather than losing it), and their leases are renewed
+// while they wait. A recipient that fails at a later retry, when the rest are done, gets a later notice.
 
 import type { Logger } from "pino";
 import { splitAddress } from "../delivery/route.js";
+import { createTraceRecorder, traceEvents } from "../delivery/trace.js";
 import type { DsnRecipient } from "../mail/dsn.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
 import { hasEightBitBytes } from "./body.js";
@@ -27,8 +35,9 @@ import { type Connect, type RecipientResult, RelayTransport } from "./transport.
 
 /** The store parts the relay uses: the queue, bodies to send, and routing and the commit of notices. */
 /** `submissions`, when there, hears each recipient's outcome (a JMAP EmailSubmission's deliveryStatus). */
+/** `traces`, when there, gets each attempt and notice for the message's delivery trace. */
 export type RelayStore = Pick<Store, "queue" | "blobs" | "messages" | "mailboxes" | "directory"> &
-  Partial<Pick<Store, "submissions">>;
+  Partial<Pick<Store, "submissions" | "traces">>;
 
 export interface QueueRunnerOptions {
   store: RelayStore;
@@ -69,6 +78,20 @@ interface Group {
   entries: QueueEntry[];
   /** When this runner's lease on the entries began (the clock of `now`). */
   claimedAt: number;
+}
+
+/** What a message's finished groups left to report, and the records that wait for the report. */
+interface Gathered {
+  /** The first entry: sender, envelope and arrival, the same for every entry of the message. */
+  subject: QueueEntry;
+  failed: DsnRecipient[];
+  delayed: DsnRecipient[];
+  relayed: DsnRecipient[];
+  /** The entries reported on, each with its record, run after the notices. */
+  entries: QueueEntry[];
+  updates: Array<() => Promise<void>>;
+  /** Lease renewals of entries that wait for other groups. */
+  leases: Array<{ finish(): Promise<Set<string>> }>;
 }
 
 function groupEntries(
@@ -118,6 +141,28 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   const activeByDomain = new Map<string, number>();
   /** Entries claimed and not yet recorded: a lease that ran out under us must not start a twin. */
   const held = new Set<string>();
+  /** Per message: its groups waiting or being delivered here. */
+  const inFlight = new Map<string, number>();
+  /** Per message: the notices its finished groups call for, sent once inFlight reaches zero. */
+  const gathered = new Map<string, Gathered>();
+  const recorder = store.traces ? createTraceRecorder({ store: { traces: store.traces }, logger }) : null;
+
+  const begin = (messageId: string): void => {
+    inFlight.set(messageId, (inFlight.get(messageId) ?? 0) + 1);
+  };
+  /** A group of the message is recorded or let go; the last one sends what was gathered. */
+  const end = async (messageId: string): Promise<void> => {
+    const left = (inFlight.get(messageId) ?? 1) - 1;
+    if (left > 0) {
+      inFlight.set(messageId, left);
+      return;
+    }
+    inFlight.delete(messageId);
+    const waiting = gathered.get(messageId);
+    if (waiting === undefined) return;
+    gathered.delete(messageId);
+    await sendGathered(waiting);
+  };
 
   const schedule = (): void => {
     if (stopping) return;
@@ -155,7 +200,9 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     const fresh = claimed.filter((entry) => !held.has(entry.id));
     for (const entry of fresh) held.add(entry.id);
     const { groups, unroutable } = groupEntries(fresh, claimedAt.getTime());
+    for (const group of groups) begin(group.messageId);
     for (const entry of unroutable) {
+      begin(entry.messageId);
       await record(
         [entry],
         [
@@ -170,6 +217,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
           },
         ],
       );
+      await end(entry.messageId);
     }
     pending.push(...groups);
     startPending();
@@ -185,6 +233,9 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         pending.splice(i, 1);
         for (const entry of group.entries) held.delete(entry.id);
         logger.debug({ messageId: group.messageId, domain: group.domain }, "queue: claim too old, left");
+        void end(group.messageId).catch((err: unknown) =>
+          logger.error({ err, messageId: group.messageId }, "queue: could not send a delivery notice"),
+        );
         continue;
       }
       const running = activeByDomain.get(group.domain) ?? 0;
@@ -197,6 +248,10 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       const work: Promise<void> = relay(group)
         .catch((err) =>
           logger.error({ err, messageId: group.messageId, domain: group.domain }, "queue: delivery failed"),
+        )
+        .then(() => end(group.messageId))
+        .catch((err) =>
+          logger.error({ err, messageId: group.messageId }, "queue: could not send a delivery notice"),
         )
         .finally(() => {
           active.delete(work);
@@ -294,13 +349,30 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     if (kept.length > 0) await record(kept, keptResults);
   }
 
-  /** The "after" record of each recipient, and the notices its sender asked for. */
+  /**
+   * The "after" record of each recipient, its trace, and the notices its sender asked for: an entry
+   * without a notice is recorded now; one with a notice waits, gathered with the rest of its message.
+   */
   async function record(entries: QueueEntry[], results: RecipientResult[]): Promise<void> {
     const at = now();
-    const failed: DsnRecipient[] = [];
-    const delayed: DsnRecipient[] = [];
-    const relayed: DsnRecipient[] = [];
-    const updates: Array<() => Promise<void>> = [];
+    const first = entries[0];
+    if (!first) return;
+    let waiting = gathered.get(first.messageId);
+    const gather = (): Gathered => {
+      waiting ??= {
+        subject: first,
+        failed: [],
+        delayed: [],
+        relayed: [],
+        entries: [],
+        updates: [],
+        leases: [],
+      };
+      gathered.set(first.messageId, waiting);
+      return waiting;
+    };
+    const immediate: Array<{ entry: QueueEntry; update: () => Promise<void> }> = [];
+    const waitingEntries: QueueEntry[] = [];
     entries.forEach((entry, index) => {
       const result = results[index] as RecipientResult;
       const base: DsnRecipient = {
@@ -320,61 +392,142 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         attempts: entry.attempts,
         result: result.detail,
       };
+      const facts = {
+        queueId: entry.id,
+        // claim() counted this attempt already.
+        attempt: entry.attempts,
+        mx: result.remoteMta,
+        tls: result.tls ?? null,
+        reply: result.detail,
+      };
+      let update: () => Promise<void>;
+      let notice: DsnRecipient | null = null;
+      let kind: "failed" | "delayed" | "relayed" = "failed";
       if (result.status === "delivered") {
         logger.info(log, "queue: delivered");
-        updates.push(() => store.queue.complete(entry.id).then(() => report(entry, "yes", result.detail)));
+        recorder?.add(entry.messageId, [
+          traceEvents.relay(at, entry.recipient, { ...facts, result: "delivered" }),
+        ]);
+        update = () => store.queue.complete(entry.id).then(() => report(entry, "yes", result.detail));
         // RFC 3461 §6.2.1: a DSN-capable next hop got NOTIFY and takes the success report over;
         // otherwise this hop says "relayed", as it cannot know of the final delivery.
-        if (wantsNotice(entry.dsn, "SUCCESS") && !result.remoteHandlesDsn)
-          relayed.push({ ...base, action: "relayed" });
+        if (wantsNotice(entry.dsn, "SUCCESS") && !result.remoteHandlesDsn) {
+          notice = { ...base, action: "relayed" };
+          kind = "relayed";
+        }
       } else if (result.status === "permanent" || hasExpired(entry, config, at)) {
         const expired = result.status !== "permanent";
         logger.warn({ ...log, expired }, "queue: returning to sender");
-        updates.push(() => store.queue.complete(entry.id).then(() => report(entry, "no", result.detail)));
+        recorder?.add(entry.messageId, [
+          traceEvents.relay(at, entry.recipient, {
+            ...facts,
+            result: "bounced",
+            ...(expired ? { expired: true } : {}),
+          }),
+        ]);
+        update = () => store.queue.complete(entry.id).then(() => report(entry, "no", result.detail));
         if (wantsNotice(entry.dsn, "FAILURE")) {
-          failed.push(
-            expired
-              ? {
-                  ...base,
-                  // RFC 3463 X.4.7: delivery time expired; the last reason stays in Diagnostic-Code.
-                  status: "4.4.7",
-                }
-              : base,
-          );
+          // RFC 3463 X.4.7: delivery time expired; the last reason stays in Diagnostic-Code.
+          notice = expired ? { ...base, status: "4.4.7" } : base;
         }
       } else {
         const next = new Date(at.getTime() + retryDelay(config.retrySchedule, entry.attempts));
         const notify = dueForDelayNotice(entry, config, at);
         logger.info({ ...log, next: next.toISOString() }, "queue: deferred");
-        updates.push(() =>
+        recorder?.add(entry.messageId, [
+          traceEvents.relay(at, entry.recipient, { ...facts, result: "deferred", next: next.toISOString() }),
+        ]);
+        update = () =>
           store.queue
             .defer(entry.id, next, result.detail, notify ? true : undefined)
-            .then(() => report(entry, "queued", result.detail)),
-        );
+            .then(() => report(entry, "queued", result.detail));
         if (notify) {
-          delayed.push({
+          notice = {
             ...base,
             action: "delayed",
             willRetryUntil: new Date(entry.createdAt.getTime() + config.maxAge),
-          });
+          };
+          kind = "delayed";
         }
       }
+      if (notice === null) {
+        immediate.push({ entry, update });
+        return;
+      }
+      const into = gather();
+      into[kind].push(notice);
+      into.entries.push(entry);
+      into.updates.push(update);
+      waitingEntries.push(entry);
     });
-    const first = entries[0];
+    await runUpdates(immediate);
+    // Other groups of the message are still on their way: keep these leases while they wait.
+    if (waitingEntries.length > 0 && (inFlight.get(first.messageId) ?? 0) > 1) {
+      gather().leases.push(
+        keepLeased({
+          messageId: first.messageId,
+          domain: "",
+          entries: waitingEntries,
+          claimedAt: at.getTime(),
+        }),
+      );
+    }
+  }
+
+  /** One report per kind for every gathered recipient still held, then their records. */
+  async function sendGathered(waiting: Gathered): Promise<void> {
+    const lost = new Set<string>();
+    for (const lease of waiting.leases) for (const id of await lease.finish()) lost.add(id);
+    const keptUpdates: Array<{ entry: QueueEntry; update: () => Promise<void> }> = [];
+    const keptRecipients = new Set<string>();
+    waiting.entries.forEach((entry, index) => {
+      if (lost.has(entry.id)) {
+        held.delete(entry.id);
+        logger.warn(
+          { id: entry.id, messageId: entry.messageId, recipient: entry.recipient },
+          "queue: lease lost while waiting for the message's other recipients; the runner now holding it reports",
+        );
+        return;
+      }
+      keptRecipients.add(entry.recipient);
+      keptUpdates.push({ entry, update: waiting.updates[index] as () => Promise<void> });
+    });
+    const at = now();
     // Notices are committed before the entries are recorded: a crash in between repeats a notice
     // rather than losing it.
-    if (first) {
-      for (const recipients of [failed, delayed, relayed]) {
-        if (recipients.length === 0) continue;
-        try {
-          await sendNotice(notices, first, recipients, at);
-        } catch (err) {
-          logger.error({ err, messageId: first.messageId }, "queue: could not send a delivery notice");
+    for (const [action, all] of [
+      ["failed", waiting.failed],
+      ["delayed", waiting.delayed],
+      ["relayed", waiting.relayed],
+    ] as const) {
+      const recipients = all.filter((each) => keptRecipients.has(each.finalRecipient));
+      if (recipients.length === 0) continue;
+      try {
+        const id = await sendNotice(notices, waiting.subject, recipients, at);
+        if (id !== null) {
+          recorder?.add(waiting.subject.messageId, [
+            traceEvents.dsn(
+              at,
+              id,
+              action,
+              recipients.map((each) => each.finalRecipient),
+            ),
+          ]);
         }
+      } catch (err) {
+        logger.error(
+          { err, messageId: waiting.subject.messageId },
+          "queue: could not send a delivery notice",
+        );
       }
     }
-    for (const [index, update] of updates.entries()) {
-      const entry = entries[index] as QueueEntry;
+    await runUpdates(keptUpdates);
+  }
+
+  async function runUpdates(
+    updates: Array<{ entry: QueueEntry; update: () => Promise<void> }>,
+  ): Promise<void> {
+    for (const { entry, update } of updates) {
       try {
         await update();
       } catch (err) {
@@ -422,12 +575,19 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       timer = null;
       await waitForActive();
       // Claimed but never started: due again at once for whichever runner looks next.
-      for (const entry of pending.splice(0).flatMap((group) => group.entries)) {
-        await store.queue
-          .defer(entry.id, now(), entry.lastError ?? "not tried: the queue runner stopped")
-          .catch((err) => logger.warn({ err, id: entry.id }, "queue: could not release a claimed entry"));
-        held.delete(entry.id);
+      for (const group of pending.splice(0)) {
+        for (const entry of group.entries) {
+          await store.queue
+            .defer(entry.id, now(), entry.lastError ?? "not tried: the queue runner stopped")
+            .catch((err) => logger.warn({ err, id: entry.id }, "queue: could not release a claimed entry"));
+          held.delete(entry.id);
+        }
+        // The message's other groups are done: what they gathered goes now, not at the next start.
+        await end(group.messageId).catch((err: unknown) =>
+          logger.error({ err, messageId: group.messageId }, "queue: could not send a delivery notice"),
+        );
       }
+      await recorder?.flush();
       await transport.close();
     },
   };

@@ -41,6 +41,8 @@ export interface RecipientResult {
   remoteMta: string | null;
   /** The remote takes over DSN duties (it advertised DSN and got NOTIFY), RFC 3461 §6.2.1. */
   remoteHandlesDsn: boolean;
+  /** Whether the transaction with remoteMta ran over TLS; absent when no transaction ran. */
+  tls?: boolean;
 }
 
 interface Failure {
@@ -306,6 +308,7 @@ export class RelayTransport {
     try {
       const result = await connection.send(envelope, message.body);
       const remoteHandlesDsn = connection.extensions.has("DSN");
+      const tls = connection.secure;
       const results = message.recipients.map((recipient, index): RecipientResult => {
         const outcome =
           result.recipients.find((each) => each.address.toLowerCase() === recipient.address) ??
@@ -321,6 +324,7 @@ export class RelayTransport {
             fromRemote: false,
             remoteMta: host.name,
             remoteHandlesDsn: false,
+            tls,
           };
         }
         const status: RecipientStatus =
@@ -333,6 +337,7 @@ export class RelayTransport {
           fromRemote: true,
           remoteMta: host.name,
           remoteHandlesDsn,
+          tls,
         };
       });
       const complete = result.data !== null && result.data.code < 400;

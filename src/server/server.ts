@@ -5,10 +5,16 @@ import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { createAuthenticator } from "../auth/authenticator.js";
-import { defaultHttpConfig, IMPLICIT_TLS_LISTENERS, LISTENER_NAMES } from "../config/defaults.js";
+import {
+  DEFAULT_TRACE_RETENTION,
+  defaultHttpConfig,
+  IMPLICIT_TLS_LISTENERS,
+  LISTENER_NAMES,
+} from "../config/defaults.js";
 import { unqualifiedHostnameWarning } from "../config/hostname.js";
 import { ConfigError } from "../config/load.js";
 import type { Config, ListenerName } from "../config/types.js";
+import { startTracePruner } from "../delivery/trace.js";
 import { type RunningPushSender, startPushSender } from "../http/push-sender.js";
 import { type Listener, startListener } from "../net/listener.js";
 import { loadTls } from "../net/tls.js";
@@ -109,6 +115,7 @@ export async function runServer(
   let lock: InstanceLock;
   let store: Store;
   let queue: QueueRunner;
+  let traces: { stop(): Promise<void> };
   let push: RunningPushSender;
 
   // `mailroom queue retry` sends SIGUSR1 to the pid in serve.pid for a queue pass now. The handler goes
@@ -164,6 +171,13 @@ export async function runServer(
     queue = runner;
     wakeQueue = () => runner.wake();
     undo.push(() => runner.stop());
+    const pruner = startTracePruner({
+      store: openedStore,
+      logger,
+      retention: config.trace?.retention ?? DEFAULT_TRACE_RETENTION,
+    });
+    traces = pruner;
+    undo.push(() => pruner.stop());
     const pushSender = await startPushSender({
       store: openedStore,
       logger,
@@ -257,6 +271,7 @@ export async function runServer(
     await queue.stop().catch((error: unknown) => {
       logger.error({ err: error }, "stopping the queue runner failed");
     });
+    await traces.stop();
     await push.stop().catch((error: unknown) => {
       logger.error({ err: error }, "stopping push delivery failed");
     });

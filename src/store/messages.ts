@@ -3,6 +3,7 @@
 
 import type { BlobRef } from "./blobs.js";
 import type { EnvelopeDsn, QueueInput } from "./queue.js";
+import type { TraceEventInput } from "./traces.js";
 
 /** A message as it sits in one mailbox. The bytes live in the blob named by messageId. */
 export interface MailboxMessage {
@@ -44,6 +45,11 @@ export interface DeliveryInput {
   /** Remote recipients: one queue entry each. */
   queue: QueueInput[];
   envelopeDsn?: EnvelopeDsn;
+  /**
+   * Events for the message's trace, written in the same transaction as the delivery (no extra commit)
+   * but in a savepoint of their own: a trace that cannot be written never fails the delivery.
+   */
+  trace?: TraceEventInput[];
 }
 
 export interface DeliveryResult {

@@ -23,6 +23,7 @@ import type { QuotaStore } from "./quotas.js";
 import type { SearchIndex } from "./search-index.js";
 import type { SieveScriptStore } from "./sieve-scripts.js";
 import type { SubmissionStore } from "./submissions.js";
+import type { TraceStore } from "./traces.js";
 import type { VacationStore } from "./vacation.js";
 
 export interface Store {
@@ -62,6 +63,8 @@ export interface Store {
   readonly search: SearchIndex;
   /** Each user's Sieve scripts, one active: what delivery runs (issue 18). */
   readonly sieveScripts: SieveScriptStore;
+  /** Each message's delivery timeline, keyed by its id, with bounded retention (issue 16). */
+  readonly traces: TraceStore;
   close(): Promise<void>;
 }
 
@@ -84,5 +87,6 @@ export type * from "./quotas.js";
 export type * from "./search-index.js";
 export type * from "./sieve-scripts.js";
 export type * from "./submissions.js";
+export type * from "./traces.js";
 export type * from "./vacation.js";
 export { NO_VACATION } from "./vacation.js";

@@ -23,6 +23,7 @@ import { describeSearchContract } from "./search.js";
 import { describeSieveScriptsContract } from "./sieve-scripts.js";
 import { describeSubmissionsContract } from "./submissions.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
+import { describeTracesContract } from "./traces.js";
 import { describeUploadsContract } from "./uploads.js";
 import { describeVacationContract } from "./vacation.js";
 
@@ -88,6 +89,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeSearchContract(context);
     describeSieveScriptsContract(context);
     describePushSubscriptionsContract(context);
+    describeTracesContract(context);
     describeEventsContract(context);
     describeImport(context);
   });

@@ -191,3 +191,78 @@ describe("DeliveryAgent on the SQLite store", () => {
     assert.ok(result.messageId);
   });
 });
+
+describe("DeliveryAgent: the commit's trace", () => {
+  test("session, refusals, routes (alias, catch-all, +tag), Sieve, mailboxes and queueing, in one commit", async () => {
+    const { store, cleanup } = await openTempStore();
+    try {
+      await store.directory.addDomain("example.org");
+      const alice = await store.directory.addUser("alice@example.org", dummyCredentials);
+      await store.directory.addUser("bob@example.org", dummyCredentials);
+      await store.directory.addAlias("team@example.org", "bob@example.org");
+      await store.directory.addAlias("team@example.org", "friend@remote.test");
+      await store.directory.addAlias("@example.org", "alice@example.org");
+      await store.sieveScripts.putScript(alice.id, "main", 'require "fileinto"; fileinto "INBOX";');
+      await store.sieveScripts.activateScript(alice.id, "main");
+      const agent = createDeliveryAgent({ store, logger });
+      const writer = await agent.createBlobWriter();
+      await writer.write(Buffer.from("From: x@remote.test\r\nSubject: t\r\n\r\nhi\r\n"));
+      const blob = await writer.finish();
+      const receivedAt = new Date();
+      const refusedAt = new Date(receivedAt.getTime() - 1000);
+      const result = await agent.commit({
+        blob,
+        sender: "x@remote.test",
+        recipients: [
+          { address: "team@example.org" },
+          { address: "bob+news@example.org" },
+          { address: "stray@example.org" },
+        ],
+        receivedAt,
+        origin: {
+          protocol: "smtp",
+          listener: "smtp",
+          client: "192.0.2.9",
+          helo: "mx.remote.test",
+          tls: null,
+          user: null,
+        },
+        refused: [{ address: "ghost@other.test", reply: "554 5.7.1 relay access denied", at: refusedAt }],
+      });
+      const events = await store.traces.getTrace(result.messageId);
+      const shown = events.map((event) => [
+        event.kind,
+        event.recipient,
+        event.data.via ?? event.data.mailbox ?? event.data.verdict ?? null,
+      ]);
+      assert.deepEqual(shown, [
+        ["session", null, null],
+        ["recipient", "ghost@other.test", "refused"],
+        ["recipient", "team@example.org", "accepted"],
+        ["route", "team@example.org", "alias"],
+        ["route", "team@example.org", "alias"],
+        ["queued", "friend@remote.test", null],
+        ["recipient", "bob+news@example.org", "accepted"],
+        ["route", "bob+news@example.org", "plus-tag"],
+        ["recipient", "stray@example.org", "accepted"],
+        ["route", "stray@example.org", "catch-all"],
+        ["mailbox", "bob@example.org", "INBOX"],
+        ["sieve", "alice@example.org", null],
+        ["mailbox", "alice@example.org", "INBOX"],
+      ]);
+      assert.equal(events[0]?.at.getTime(), refusedAt.getTime(), "the session comes before its refusals");
+      assert.deepEqual(events[0]?.data, {
+        protocol: "smtp",
+        listener: "smtp",
+        client: "192.0.2.9",
+        helo: "mx.remote.test",
+        tls: null,
+        user: null,
+        sender: "x@remote.test",
+      });
+      assert.deepEqual(events.find((event) => event.kind === "sieve")?.data.file, ["INBOX"]);
+    } finally {
+      await cleanup();
+    }
+  });
+});

@@ -236,6 +236,80 @@ describe("relaying queued mail", () => {
     assert.deepEqual(await h.store.queue.list(), []);
   });
 
+  test("recipients of several domains that fail together get one DSN listing them all", async () => {
+    const h = await setup(
+      {
+        rcpt: (address) =>
+          address.startsWith("ok@") ? "250 2.1.5 Ok" : `550 5.1.1 <${address}> No such user here`,
+      },
+      () => ({
+        ...oneMx(),
+        "other.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+        "third.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+      }),
+    );
+    const { messageId } = await queueMessage(h.store, {
+      sender: "alice@example.org",
+      recipients: ["x@remote.test", "ok@remote.test", "y@other.test", "z@third.test"],
+      body: BODY,
+    });
+    await h.runner().runNow();
+    assert.deepEqual(await h.store.queue.list(), []);
+    const reports = await inboxReports(h.store);
+    assert.equal(reports.length, 1, "one notice for the message, not one per domain");
+    const failed = reports[0]?.status.slice(1).map((each) => each["final-recipient"]);
+    assert.deepEqual(failed?.sort(), [
+      "rfc822; x@remote.test",
+      "rfc822; y@other.test",
+      "rfc822; z@third.test",
+    ]);
+    // The trace names the notice once, with every recipient it reports.
+    await h.runner().stop();
+    const dsns = (await h.store.traces.getTrace(messageId)).filter((event) => event.kind === "dsn");
+    assert.equal(dsns.length, 1);
+    assert.deepEqual([...((dsns[0]?.data.recipients ?? []) as string[])].sort(), [
+      "x@remote.test",
+      "y@other.test",
+      "z@third.test",
+    ]);
+  });
+
+  test("a recipient that fails at a later retry gets its own later DSN", async () => {
+    let deferOther = true;
+    const h = await setup(
+      {
+        rcpt: (address) => {
+          if (address === "y@other.test" && deferOther) return "451 4.3.0 try later";
+          return `550 5.1.1 <${address}> No such user here`;
+        },
+      },
+      () => ({ ...oneMx(), "other.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] } }),
+    );
+    await queueMessage(h.store, {
+      sender: "alice@example.org",
+      recipients: ["x@remote.test", "y@other.test"],
+      body: BODY,
+    });
+    await h.runner().runNow();
+    let reports = await inboxReports(h.store);
+    assert.equal(reports.length, 1, "the failure is not held back for a recipient waiting to be retried");
+    assert.deepEqual(
+      reports[0]?.status.slice(1).map((each) => each["final-recipient"]),
+      ["rfc822; x@remote.test"],
+    );
+    const [waiting] = await h.store.queue.list();
+    assert.equal(waiting?.recipient, "y@other.test");
+    deferOther = false;
+    h.advance(HOUR);
+    await h.runner().runNow();
+    reports = await inboxReports(h.store);
+    assert.equal(reports.length, 2);
+    assert.deepEqual(
+      reports.map((report) => report.status.slice(1).map((each) => each["final-recipient"])).sort(),
+      [["rfc822; x@remote.test"], ["rfc822; y@other.test"]],
+    );
+  });
+
   test("connections to a host are reused for the next message", async () => {
     const h = await setup();
     await queueMessage(h.store, { sender: "alice@example.org", recipients: ["a@remote.test"], body: BODY });

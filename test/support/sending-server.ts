@@ -2,6 +2,8 @@
 // port, with one local domain and one user who can submit. Shared by the relay and queue tests.
 
 import assert from "node:assert/strict";
+import nodemailer from "nodemailer";
+import type Mail from "nodemailer/lib/mailer/index.js";
 import type { QueueListing } from "../../src/cli/queue.js";
 import type { TestDns } from "./dns.js";
 import { startTestServer, type TestServer } from "./server.js";
@@ -51,4 +53,24 @@ export async function listQueue(server: TestServer): Promise<QueueListing[]> {
   const result = await server.cli(["queue", "list", "--json"]);
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as QueueListing[];
+}
+
+/** Submits a message on the server's submission port (STARTTLS, AUTH) with nodemailer; its info. */
+export async function submitMail(
+  server: TestServer,
+  auth: { user: string; pass: string },
+  mail: Mail.Options,
+): Promise<{ response: string; rejected: unknown[] }> {
+  const transport = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: server.ports.submission,
+    requireTLS: true,
+    auth,
+    tls: { rejectUnauthorized: false },
+  });
+  try {
+    return await transport.sendMail(mail);
+  } finally {
+    transport.close();
+  }
 }

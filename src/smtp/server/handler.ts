@@ -229,6 +229,7 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         authPolicy,
         authRequired: role.authRequired,
         submission: role.submission,
+        listener: options.listener,
         ...(options.trust && !role.submission ? { trust: options.trust } : {}),
       });
       return new SmtpConnection(socket, session, options.tls, logger, closed);

@@ -60,6 +60,8 @@ export interface SmtpSessionOptions {
   now?: () => number;
   /** SPF/DKIM/DMARC/ARC for mail from other MTAs (never for an authenticated session's mail). */
   trust?: InboundTrust;
+  /** The listener's name, for the delivery trace. */
+  listener?: string;
 }
 
 type Phase = "greeting" | "command" | "auth" | "data" | "bdat" | "tls-pending" | "closed";
@@ -84,6 +86,8 @@ interface Envelope {
   traceFor: (id: string) => Buffer;
   /** The inbound authentication begun at MAIL FROM; null for authenticated or submission mail. */
   trust: TrustCheck | null;
+  /** Recipients refused by policy in this transaction, for the delivery trace (bounded by maxRecipients). */
+  refused: Array<{ address: string; reply: string; at: Date }>;
 }
 
 interface BdatTransfer {
@@ -461,6 +465,7 @@ export class SmtpSession {
       bdat: null,
       traceLength: 0,
       traceFor: () => Buffer.alloc(0),
+      refused: [],
       trust:
         this.options.trust && this.user === null && !this.options.submission
           ? this.options.trust.begin({
@@ -502,7 +507,10 @@ export class SmtpSession {
       return this.send(reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 on MAIL"));
     }
     const listed = envelope.trust === null ? null : await envelope.trust.blocklisted;
-    if (listed !== null) return this.send(reply(554, "5.7.1", listed));
+    if (listed !== null) {
+      this.noteRefusal(envelope, args, `554 5.7.1 ${listed}`);
+      return this.send(reply(554, "5.7.1", listed));
+    }
     const path = parsePath(args.slice(3), {
       utf8: envelope.params.smtputf8,
       allowBare: this.options.config.allowBareAddresses,
@@ -537,11 +545,21 @@ export class SmtpSession {
       this.options.logger.warn({ err: error, recipient: routingAddress }, "recipient check failed");
       return this.send(reply(451, "4.3.0", "Temporary failure checking the recipient; try again later"));
     }
-    if (verdict.kind === "reject") return this.send(reply(verdict.code, verdict.enhanced, verdict.text));
+    if (verdict.kind === "reject") {
+      this.noteRefusal(envelope, routingAddress, `${verdict.code} ${verdict.enhanced} ${verdict.text}`);
+      return this.send(reply(verdict.code, verdict.enhanced, verdict.text));
+    }
     const accepted: AcceptedRecipient = { address: routingAddress };
     if (dsn.value !== null) accepted.dsn = dsn.value;
     envelope.recipients.push({ accepted, display, local: verdict.kind === "local" });
     this.send(reply(250, "2.1.5", "Recipient ok"));
+  }
+
+  /** Keeps a policy refusal for the trace of the message this transaction may still deliver. */
+  private noteRefusal(envelope: Envelope, address: string, text: string): void {
+    if (envelope.refused.length >= this.options.config.maxRecipients) return;
+    const bare = /<([^>]*)>/.exec(address)?.[1] ?? address;
+    envelope.refused.push({ address: bare.toLowerCase(), reply: text, at: new Date() });
   }
 
   private transactionRefusal(): Reply | null {
@@ -831,6 +849,15 @@ export class SmtpSession {
           ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
           receivedAt: new Date(),
           canRefuse: true,
+          origin: {
+            protocol: "smtp",
+            ...(this.options.listener ? { listener: this.options.listener } : {}),
+            client: this.options.remoteAddress,
+            helo: this.heloName,
+            tls: this.tls?.protocol ?? null,
+            user: this.user?.address ?? null,
+          },
+          refused: envelope.refused,
         },
         {
           authenticated: this.user,

@@ -25,6 +25,7 @@ import { allocate, lockMailboxes } from "./mailbox-rows.js";
 import { applyFlagOperation, normalizeFlags, sameFlags } from "./names.js";
 import { type MailboxRow, type MessageRow, toMessage } from "./rows.js";
 import { indexDocument } from "./search-index.js";
+import { insertTraceEventsSafely } from "./traces.js";
 
 /** A new entry, before its thread is known. */
 type NewEntry = Omit<MailboxMessage, "threadId"> & { userId: number };
@@ -196,6 +197,10 @@ export class PostgresMessages implements MessageStore {
           uids: change.uids,
           modseq: change.modseq,
         });
+      }
+      const traceError = await insertTraceEventsSafely(tx, input.blob.id, input.trace ?? []);
+      if (traceError !== null) {
+        this.database.logger.warn({ err: traceError, messageId: input.blob.id }, "trace events not recorded");
       }
       return { messageId: input.blob.id, uids, queueIds: recipients.map((entry) => entry.id) };
     });

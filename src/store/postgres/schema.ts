@@ -344,6 +344,28 @@ const MIGRATIONS: readonly string[] = [
   // structure: the message's IMAP ENVELOPE, BODY and BODYSTRUCTURE answers, encoded once
   // (BlobStore.readStructures), so FETCH of them reads no body chunks; NULL until first computed.
   `ALTER TABLE blobs ADD COLUMN structure bytea;`,
+  // Delivery traces (store/traces.ts, issue 16): one row per message with its sender and the span of
+  // its events (pruned whole by last_at), and the events themselves.
+  `
+  CREATE TABLE traces (
+    message_id text PRIMARY KEY,
+    sender text,
+    first_at timestamptz NOT NULL,
+    last_at timestamptz NOT NULL
+  );
+  CREATE INDEX traces_last ON traces (last_at);
+  CREATE INDEX traces_sender ON traces (sender, last_at);
+  CREATE TABLE trace_events (
+    seq bigserial PRIMARY KEY,
+    message_id text NOT NULL REFERENCES traces (message_id) ON DELETE CASCADE,
+    at timestamptz NOT NULL,
+    kind text NOT NULL,
+    recipient text,
+    data jsonb NOT NULL
+  );
+  CREATE INDEX trace_events_message ON trace_events (message_id, at);
+  CREATE INDEX trace_events_recipient ON trace_events (recipient) WHERE recipient IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -23,6 +23,7 @@ import { PostgresQuotas } from "./quotas.js";
 import { PostgresSearchIndex } from "./search-index.js";
 import { PostgresSieveScripts } from "./sieve-scripts.js";
 import { PostgresSubmissions } from "./submissions.js";
+import { PostgresTraces } from "./traces.js";
 import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
@@ -43,6 +44,7 @@ export class PostgresStore implements Store {
   readonly events: NotifyEventBus;
   readonly imports: PostgresImports;
   readonly search: PostgresSearchIndex;
+  readonly traces: PostgresTraces;
   /** PostgreSQL serves several nodes, so failures are counted where all of them see them. */
   readonly authFailures: PostgresAuthFailures;
   private readonly database: PostgresDatabase;
@@ -66,6 +68,7 @@ export class PostgresStore implements Store {
     this.events = this.database.events;
     this.imports = new PostgresImports(this.database);
     this.search = new PostgresSearchIndex(this.database);
+    this.traces = new PostgresTraces(this.database);
     this.authFailures = new PostgresAuthFailures(this.database);
   }
 

@@ -11,6 +11,7 @@ import { type Effects, emptyEffects, type SqliteDatabase } from "./database.js";
 import { allocate, assignThread, insertEntry } from "./entries.js";
 import { sqliteError } from "./errors.js";
 import { indexDocument } from "./search-index.js";
+import { insertTraceEvents } from "./traces.js";
 import { normalizeFlags } from "./validate.js";
 
 /** Deliveries committed together at most; the rest wait for the next group. */
@@ -152,6 +153,20 @@ export class GroupCommit {
       );
       queueIds.push(id);
     }
+    if (input.trace !== undefined && input.trace.length > 0) this.recordTrace(input);
     return { messageId: input.blob.id, uids, queueIds };
+  }
+
+  /** The delivery's trace events in a savepoint of their own: failing, they cost the trace only. */
+  private recordTrace(input: DeliveryInput): void {
+    try {
+      this.database.db.transaction(() =>
+        insertTraceEvents(this.database, input.blob.id, input.trace ?? []),
+      )();
+    } catch (error) {
+      // Disk full or I/O errors roll back the whole transaction: then the delivery fails with them.
+      if (!this.database.db.inTransaction) throw error;
+      this.logger.warn({ err: error, messageId: input.blob.id }, "trace events not recorded");
+    }
   }
 }

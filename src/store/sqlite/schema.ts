@@ -352,6 +352,30 @@ const MIGRATIONS: Migration[] = [
     // (BlobStore.readStructures), so FETCH of them reads no body file; NULL until first computed.
     db.exec("ALTER TABLE messages ADD COLUMN structure BLOB");
   },
+  (db) => {
+    // Delivery traces (store/traces.ts, issue 16): one row per message with its sender and the span of
+    // its events (pruned whole by last_at), and the events themselves.
+    db.exec(`
+      CREATE TABLE traces (
+        message_id TEXT PRIMARY KEY,
+        sender TEXT,
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX traces_last ON traces(last_at);
+      CREATE INDEX traces_sender ON traces(sender, last_at);
+      CREATE TABLE trace_events (
+        seq INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        recipient TEXT,
+        data TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX trace_events_message ON trace_events(message_id, at);
+      CREATE INDEX trace_events_recipient ON trace_events(recipient) WHERE recipient IS NOT NULL;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

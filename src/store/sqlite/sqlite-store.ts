@@ -43,6 +43,7 @@ import { SqliteQuotas } from "./quotas.js";
 import { SqliteSearchIndex } from "./search-index.js";
 import { SqliteSieveScripts } from "./sieve-scripts.js";
 import { SqliteSubmissions } from "./submissions.js";
+import { SqliteTraces } from "./traces.js";
 import { SqliteVacation } from "./vacation.js";
 
 /**
@@ -71,6 +72,7 @@ export class SqliteStore implements Store {
   readonly events: MailboxEvents;
   readonly imports: ImportStore;
   readonly search: SearchIndex;
+  readonly traces: SqliteTraces;
   private readonly database: SqliteDatabase;
   private readonly groupCommit: GroupCommit;
   /** The last sweep of orphaned body files started; each waits for the one before, so none overlap. */
@@ -104,6 +106,7 @@ export class SqliteStore implements Store {
     this.pushSubscriptions = new SqlitePushSubscriptions(this.database);
     this.imports = new SqliteImports(this.database, blobs);
     this.search = new SqliteSearchIndex(this.database, blobs);
+    this.traces = new SqliteTraces(this.database);
     // Runs in the background: the first await inside is a directory listing, so open returns at once.
     void this.sweepOrphanBodies();
     this.orphanSweepTimer = setInterval(() => {
