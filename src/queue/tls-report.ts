@@ -68,7 +68,8 @@ export function tlsReportJson(input: TlsReportInput, reportId: string): Record<s
         ? {
             "failure-details": failures.map((row) => ({
               "result-type": row.resultType,
-              "receiving-mx-hostname": row.mxHost,
+              // Policy failures (fetch, invalid) happen before any MX is chosen.
+              ...(row.mxHost !== "" ? { "receiving-mx-hostname": row.mxHost } : {}),
               "failed-session-count": row.count,
             })),
           }
