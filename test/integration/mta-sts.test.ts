@@ -16,11 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import nodemailer from "nodemailer";
 import { generate } from "selfsigned";
 import { startTestDns, type TestDns } from "../support/dns.js";
 import { eventually } from "../support/eventually.js";
-import { listQueue, startSendingServer } from "../support/sending-server.js";
+import { listQueue, startSendingServer, submitMessage } from "../support/sending-server.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
 const alice = { address: "alice@example.org", password: "alice's long passphrase" };
@@ -77,20 +76,8 @@ for (const backend of await integrationBackends()) {
     let policyServer: Server;
     let secrets: string;
 
-    async function submit(to: string, subject: string): Promise<void> {
-      const transport = nodemailer.createTransport({
-        host: "127.0.0.1",
-        port: serverA.ports.submission,
-        requireTLS: true,
-        auth: { user: alice.address, pass: alice.password },
-        tls: { rejectUnauthorized: false },
-      });
-      try {
-        await transport.sendMail({ from: alice.address, to, subject, text: `mta-sts test ${subject}` });
-      } finally {
-        transport.close();
-      }
-    }
+    const submit = (to: string, subject: string): Promise<void> =>
+      submitMessage(serverA, alice, { to, subject, text: `mta-sts test ${subject}` });
 
     before(async () => {
       secrets = await mkdtemp(join(tmpdir(), "mailroom-mta-sts-"));

@@ -2,6 +2,7 @@
 // port, with one local domain and one user who can submit. Shared by the relay and queue tests.
 
 import assert from "node:assert/strict";
+import nodemailer from "nodemailer";
 import type { QueueListing } from "../../src/cli/queue.js";
 import type { TestDns } from "./dns.js";
 import { startTestServer, type TestServer } from "./server.js";
@@ -51,4 +52,24 @@ export async function listQueue(server: TestServer): Promise<QueueListing[]> {
   const result = await server.cli(["queue", "list", "--json"]);
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as QueueListing[];
+}
+
+/** Submits one plain-text message as `user` on the server's submission port (STARTTLS, AUTH). */
+export async function submitMessage(
+  server: TestServer,
+  user: { address: string; password: string },
+  message: { to: string; subject: string; text: string },
+): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: server.ports.submission,
+    requireTLS: true,
+    auth: { user: user.address, pass: user.password },
+    tls: { rejectUnauthorized: false },
+  });
+  try {
+    await transport.sendMail({ from: user.address, ...message });
+  } finally {
+    transport.close();
+  }
 }
