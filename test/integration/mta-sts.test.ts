@@ -16,11 +16,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { generate } from "selfsigned";
 import { startTestDns, type TestDns } from "../support/dns.js";
 import { eventually } from "../support/eventually.js";
 import { listQueue, startSendingServer, submitMessage } from "../support/sending-server.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
+import { makeTestCa, signedCertificate } from "../support/test-ca.js";
 
 const alice = { address: "alice@example.org", password: "alice's long passphrase" };
 
@@ -30,20 +30,6 @@ const POLICIES: Record<string, string> = {
   "mta-sts.bad.example": "version: STSv1\r\nmode: enforce\r\nmx: *.example.net\r\nmax_age: 86400\r\n",
   "mta-sts.testing.example": "version: STSv1\r\nmode: testing\r\nmx: *.example.net\r\nmax_age: 86400\r\n",
 };
-
-async function signed(ca: { key: string; cert: string }, names: string[]) {
-  return generate([{ name: "commonName", value: names[0] as string }], {
-    keySize: 2048,
-    algorithm: "sha256",
-    ca,
-    extensions: [
-      { name: "basicConstraints", cA: false },
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: names.map((value) => ({ type: 2, value })) },
-    ],
-  });
-}
 
 interface Listed {
   uid: number;
@@ -81,22 +67,14 @@ for (const backend of await integrationBackends()) {
 
     before(async () => {
       secrets = await mkdtemp(join(tmpdir(), "mailroom-mta-sts-"));
-      const caPems = await generate([{ name: "commonName", value: "mailroom test CA" }], {
-        keySize: 2048,
-        algorithm: "sha256",
-        extensions: [
-          { name: "basicConstraints", cA: true, critical: true },
-          { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-        ],
-      });
-      const ca = { key: caPems.private, cert: caPems.cert };
-      const mx = await signed(ca, ["mx.example.net"]);
-      const web = await signed(ca, Object.keys(POLICIES));
+      const ca = await makeTestCa();
+      const mx = await signedCertificate(ca, ["mx.example.net"]);
+      const web = await signedCertificate(ca, Object.keys(POLICIES));
       await writeFile(join(secrets, "ca.pem"), ca.cert);
       await writeFile(join(secrets, "mx.pem"), mx.cert);
-      await writeFile(join(secrets, "mx.key"), mx.private, { mode: 0o600 });
+      await writeFile(join(secrets, "mx.key"), mx.key, { mode: 0o600 });
 
-      policyServer = createServer({ key: web.private, cert: web.cert }, (request, response) => {
+      policyServer = createServer({ key: web.key, cert: web.cert }, (request, response) => {
         const host = (request.headers.host ?? "").replace(/:\d+$/, "");
         const policy = POLICIES[host];
         if (request.url !== "/.well-known/mta-sts.txt" || policy === undefined) {

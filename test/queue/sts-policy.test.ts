@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { rootCertificates } from "node:tls";
-import { generate } from "selfsigned";
 import { createDnsResolver } from "../../src/queue/dns.js";
 import { fetchStsPolicy, type StsFetchResult } from "../../src/queue/sts-fetch.js";
 import { StsPolicies } from "../../src/queue/sts-policy.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/types.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
+import { makeTestCa, signedCertificate } from "../support/test-ca.js";
 import { silent } from "./helpers.js";
 
 const POLICY = "version: STSv1\r\nmode: enforce\r\nmx: mx.example.net\r\nmax_age: 3600\r\n";
@@ -109,32 +109,13 @@ describe("MTA-STS policy fetch (RFC 8461 §3.3)", () => {
   let dns: TestDns;
 
   before(async () => {
-    const caPems = await generate([{ name: "commonName", value: "fetch test CA" }], {
-      keySize: 2048,
-      algorithm: "sha256",
-      extensions: [
-        { name: "basicConstraints", cA: true, critical: true },
-        { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-      ],
-    });
-    ca = caPems.cert;
-    const leaf = await generate([{ name: "commonName", value: "mta-sts.ok.example" }], {
-      keySize: 2048,
-      algorithm: "sha256",
-      ca: { key: caPems.private, cert: caPems.cert },
-      extensions: [
-        { name: "basicConstraints", cA: false },
-        { name: "extKeyUsage", serverAuth: true },
-        {
-          name: "subjectAltName",
-          altNames: ["ok", "redirect", "html", "big"].map((name) => ({
-            type: 2,
-            value: `mta-sts.${name}.example`,
-          })),
-        },
-      ],
-    });
-    server = createServer({ key: leaf.private, cert: leaf.cert }, (request, response) => {
+    const authority = await makeTestCa("fetch test CA");
+    ca = authority.cert;
+    const leaf = await signedCertificate(
+      authority,
+      ["ok", "redirect", "html", "big"].map((name) => `mta-sts.${name}.example`),
+    );
+    server = createServer({ key: leaf.key, cert: leaf.cert }, (request, response) => {
       const host = (request.headers.host ?? "").split(".")[1];
       if (host === "redirect") response.writeHead(301, { location: "https://elsewhere.example/" }).end();
       else if (host === "html") response.writeHead(200, { "content-type": "text/html" }).end(POLICY);
