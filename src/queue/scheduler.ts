@@ -71,6 +71,7 @@ export interface QueueRunner {
 
 /** How often the runner looks whether yesterday's TLS reports are due (claimed once per day in the store). */
 const TLS_REPORT_CHECK_MS = 60 * 60_000;
+const TLS_REPORT_FIRST_CHECK_MS = 60_000;
 
 /** The system's CA roots plus [relay] tls_ca_file, or undefined when there is no such file. */
 export function relayCertificateAuthorities(config: RelayConfig): string[] | undefined {
@@ -178,15 +179,16 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     if (run.sent.length > 0) void tick();
     return run;
   };
-  const reportTimer =
-    config.tlsReports && reportContext
-      ? setInterval(() => {
-          tlsReports(previousUtcDay(now())).catch((err: unknown) =>
-            logger.error({ err }, "relay: the daily TLS report run failed; trying again in an hour"),
-          );
-        }, TLS_REPORT_CHECK_MS)
-      : null;
+  const reportCheck = (): void => {
+    tlsReports(previousUtcDay(now())).catch((err: unknown) =>
+      logger.error({ err }, "relay: the daily TLS report run failed; trying again in an hour"),
+    );
+  };
+  const reportTimer = config.tlsReports && reportContext ? setInterval(reportCheck, TLS_REPORT_CHECK_MS) : null;
+  // A server restarted more often than hourly still reports: the first check comes soon after start.
+  const firstReportCheck = reportTimer ? setTimeout(reportCheck, TLS_REPORT_FIRST_CHECK_MS) : null;
   reportTimer?.unref();
+  firstReportCheck?.unref();
 
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
@@ -501,6 +503,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     async stop(): Promise<void> {
       stopping = true;
       if (reportTimer) clearInterval(reportTimer);
+      if (firstReportCheck) clearTimeout(firstReportCheck);
       if (timer) clearTimeout(timer);
       timer = null;
       await waitForActive();

@@ -77,7 +77,10 @@ export class StsPolicies {
         ? useCached()
         : { kind: "failed", resultType: "sts-policy-invalid", reason: record.reason };
     }
-    if (fresh && cached.id === record.value) return useCached();
+    // §5.1: refreshed before it expires, not only when the id changes, so that a fetch blocked later
+    // finds a policy still cached; past half its max_age the cached one is fetched again.
+    const refreshDue = cached !== null && at - cached.fetchedAt.getTime() > (cached.policy.maxAge * 1000) / 2;
+    if (fresh && cached.id === record.value && !refreshDue) return useCached();
     const backoff = this.failedUntil.get(domain);
     if (backoff && backoff.until > at) return fresh ? useCached() : backoff.outcome;
     const fetched = await this.options.fetch(domain);

@@ -84,6 +84,30 @@ describe("MTA-STS policy lifecycle (RFC 8461 §5.1)", () => {
     offset = 0;
   });
 
+  test("past half its max_age a policy is fetched again under the same id, and the cached one kept if that fails", async () => {
+    const fetched: string[] = [];
+    let ok = true;
+    const fetch = async (domain: string): Promise<StsFetchResult> => {
+      fetched.push(domain);
+      return ok ? { ok: true, text: POLICY } : { ok: false, webpki: false, reason: "timed out" };
+    };
+    dns.set({ "_mta-sts.five.example": { txt: ["v=STSv1; id=e1"] } });
+    await policies(fetch).forDomain("five.example");
+    offset = 1000_000;
+    await policies(fetch).forDomain("five.example");
+    assert.equal(fetched.length, 1, "not yet half of max_age");
+    offset = 1801_000;
+    ok = false;
+    assert.equal((await policies(fetch).forDomain("five.example")).kind, "policy");
+    assert.equal(fetched.length, 2);
+    ok = true;
+    await policies(fetch).forDomain("five.example");
+    assert.equal(fetched.length, 3);
+    const kept = await store.mtaSts.getPolicy("five.example");
+    assert.ok(kept && kept.fetchedAt.getTime() > Date.now() + 1000_000, "the refresh restarts max_age");
+    offset = 0;
+  });
+
   test("a record but no usable policy: failed with the RFC 8460 result type; none at all without a record", async () => {
     dns.set({
       "_mta-sts.two.example": { txt: ["v=STSv1; id=b1"] },
