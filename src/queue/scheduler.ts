@@ -184,7 +184,8 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       logger.error({ err }, "relay: the daily TLS report run failed; trying again in an hour"),
     );
   };
-  const reportTimer = config.tlsReports && reportContext ? setInterval(reportCheck, TLS_REPORT_CHECK_MS) : null;
+  const reportTimer =
+    config.tlsReports && reportContext ? setInterval(reportCheck, TLS_REPORT_CHECK_MS) : null;
   // A server restarted more often than hourly still reports: the first check comes soon after start.
   const firstReportCheck = reportTimer ? setTimeout(reportCheck, TLS_REPORT_FIRST_CHECK_MS) : null;
   reportTimer?.unref();
