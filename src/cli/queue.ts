@@ -5,6 +5,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { readHeaderBlock } from "../mail/headers.js";
+import { createDnsResolver } from "../queue/dns.js";
+import { previousUtcDay, sendTlsReports } from "../queue/tls-reporter.js";
 import { LOCK_FILE_NAME } from "../server/instance-lock.js";
 import type { QueueEntry, Store } from "../store/types.js";
 import { expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
@@ -25,16 +27,24 @@ Actions:
                 data dir to send it at once; PostgreSQL nodes on other machines take it at their
                 next poll
   delete ID     remove an entry without delivering it (the sender is not notified)
+  tls-report    queue the TLS reports (RFC 8460) of one UTC day now, rather than at the server's
+                hourly check; a day is reported once, whoever sends it
 
 Options:
   --json          list, show: print JSON instead of text
   --force         delete: also remove an entry that is being delivered right now
+  --day DAY       tls-report: the UTC day, YYYY-MM-DD (default: yesterday)
   --config FILE   configuration file
   --data-dir DIR  data directory (overrides the configuration)
   -h, --help      show this help
 `;
 
-const queueOptions = { ...storeOptions, json: { type: "boolean" }, force: { type: "boolean" } } as const;
+const queueOptions = {
+  ...storeOptions,
+  json: { type: "boolean" },
+  force: { type: "boolean" },
+  day: { type: "string" },
+} as const;
 
 export interface QueueListing {
   id: string;
@@ -277,8 +287,46 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         return ExitCode.ok;
       });
     }
+    case "tls-report": {
+      expectPositionals(args, [], [], HELP_COMMAND);
+      const day = typeof values.day === "string" ? values.day : previousUtcDay(new Date());
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
+        throw usageError(`--day '${day}' is not a date as YYYY-MM-DD`, HELP_COMMAND);
+      }
+      return withStore(values, io, async ({ config, store, logger }) => {
+        const run = await sendTlsReports(
+          {
+            store,
+            resolve: createDnsResolver({ server: config.relay.resolver }),
+            hostname: config.hostname,
+            deliver: (input) => store.messages.deliver(input),
+            logger,
+            now: () => new Date(),
+          },
+          day,
+        );
+        if (!run.claimed) {
+          io.stdout.write(`the TLS reports of ${day} were already sent (by the server or an earlier run)\n`);
+          return ExitCode.ok;
+        }
+        for (const sent of run.sent) {
+          io.stdout.write(
+            `${sent.policyDomain}: report queued for ${sent.to.join(", ")} (message ${sent.messageId})\n`,
+          );
+        }
+        for (const skipped of run.skipped)
+          io.stdout.write(`${skipped.policyDomain}: not reported: ${skipped.reason}\n`);
+        if (run.sent.length + run.skipped.length === 0)
+          io.stdout.write(`no TLS sessions were counted on ${day}\n`);
+        if (run.sent.length > 0) {
+          const outcome = await wakeQueueServer(config.dataDir);
+          io.stdout.write(`${describeWake(outcome, run.sent.length, store.kind)}\n`);
+        }
+        return ExitCode.ok;
+      });
+    }
     case undefined:
-      throw usageError("missing action (list, show, retry or delete)", HELP_COMMAND);
+      throw usageError("missing action (list, show, retry, delete or tls-report)", HELP_COMMAND);
     default:
       throw usageError(`unknown action '${action}'`, HELP_COMMAND);
   }

@@ -410,6 +410,11 @@ async function validate(config: Config, origins: Origins, issues: string[]): Pro
       );
     }
   }
+  if (relay.tlsCaFile !== null) {
+    const problem = await checkReadableFile(relay.tlsCaFile);
+    if (problem)
+      issues.push(`${origins.describe(["relay", "tlsCaFile"])}: the file ${relay.tlsCaFile} ${problem}`);
+  }
 }
 
 export async function loadConfig(options: {

@@ -175,6 +175,16 @@ export const FIELDS: readonly Field[] = [
   { path: ["relay", "smarthostUser"], kind: { type: "string", nullable: true } },
   { path: ["relay", "smarthostPasswordFile"], kind: { type: "path", nullable: true } },
   { path: ["relay", "smarthostPassword"], kind: { type: "string", nullable: true } },
+  { path: ["relay", "mtaSts"], kind: { type: "boolean" } },
+  { path: ["relay", "tlsCaFile"], kind: { type: "path", nullable: true } },
+  {
+    path: ["relay", "mtaStsPort"],
+    kind: { type: "integer", min: 1, max: 65535 },
+    rule: "a port number from 1 to 65535 (443 outside tests)",
+  },
+  { path: ["relay", "mtaStsFetchTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["relay", "mtaStsMaxPolicySize"], kind: { type: "size", min: 256 } },
+  { path: ["relay", "tlsReports"], kind: { type: "boolean" } },
   ...listenerFields,
 ];
 

@@ -46,6 +46,21 @@ export interface RelayConfig {
   /** File holding the password (its first line); MAILROOM_RELAY_SMARTHOST_PASSWORD is the other way. */
   smarthostPasswordFile: string | null;
   smarthostPassword: string | null;
+  /** MTA-STS (RFC 8461): look up each recipient domain's policy and apply it; off delivers as before. */
+  mtaSts: boolean;
+  /**
+   * PEM file of CA certificates trusted, besides the system's, for MTA-STS policy fetches and MX
+   * certificate checks (a private deployment's own CA; tests). null: the system's roots only.
+   */
+  tlsCaFile: string | null;
+  /** TEST ONLY: the port policies are fetched from. RFC 8461 §3.3 fixes it at 443. */
+  mtaStsPort: number;
+  /** Milliseconds a policy fetch may take, connection to last byte (RFC 8461 §3.3 suggests a minute). */
+  mtaStsFetchTimeout: number;
+  /** Bytes a policy file may have (RFC 8461 §3.3 suggests 64 KiB). */
+  mtaStsMaxPolicySize: number;
+  /** TLS-RPT (RFC 8460): count TLS sessions to domains with a policy and mail the daily reports. */
+  tlsReports: boolean;
 }
 
 /** "host:port" (IPv6 in brackets) split, or null when it is not that. */
@@ -85,5 +100,11 @@ export function defaultRelayConfig(): RelayConfig {
     smarthostUser: null,
     smarthostPasswordFile: null,
     smarthostPassword: null,
+    mtaSts: true,
+    tlsCaFile: null,
+    mtaStsPort: 443,
+    mtaStsFetchTimeout: MINUTE,
+    mtaStsMaxPolicySize: 64 * 1024,
+    tlsReports: true,
   };
 }

@@ -21,6 +21,8 @@
 // committed, as before (a crash repeats a notice rather than losing it), and their leases are renewed
 // while they wait. A recipient that fails at a later retry, when the rest are done, gets a later notice.
 
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
 import type { Logger } from "pino";
 import { splitAddress } from "../delivery/route.js";
 import { createTraceRecorder, traceEvents } from "../delivery/trace.js";
@@ -29,15 +31,20 @@ import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/
 import { hasEightBitBytes } from "./body.js";
 import { outgoingBody, sendNotice } from "./bounce.js";
 import type { RelayConfig } from "./config.js";
+import { type CachedResolve, createDnsResolver } from "./dns.js";
 import { createMxLookup, type MxLookup } from "./mx.js";
 import { dueForDelayNotice, hasExpired, retryDelay, wantsNotice } from "./retry.js";
-import { type Connect, type RecipientResult, RelayTransport } from "./transport.js";
+import { fetchStsPolicy } from "./sts-fetch.js";
+import { StsPolicies } from "./sts-policy.js";
+import { previousUtcDay, sendTlsReports, type TlsReportRun, utcDay } from "./tls-reporter.js";
+import { type Connect, type RecipientResult, RelayTransport, type TransportSts } from "./transport.js";
 
 /** The store parts the relay uses: the queue, bodies to send, and routing and the commit of notices. */
 /** `submissions`, when there, hears each recipient's outcome (a JMAP EmailSubmission's deliveryStatus). */
 /** `traces`, when there, gets each attempt and notice for the message's delivery trace. */
+/** `mtaSts`, when there (and [relay] mta_sts on), keeps MTA-STS policies and TLS-RPT counts. */
 export type RelayStore = Pick<Store, "queue" | "blobs" | "messages" | "mailboxes" | "directory"> &
-  Partial<Pick<Store, "submissions" | "traces">>;
+  Partial<Pick<Store, "submissions" | "traces" | "mtaSts">>;
 
 export interface QueueRunnerOptions {
   store: RelayStore;
@@ -53,6 +60,8 @@ export interface QueueRunnerOptions {
   lookup?: MxLookup;
   /** Opens SMTP connections; the SMTP client's connectSmtp when absent. */
   connect?: Connect;
+  /** The cached resolver for MX, MTA-STS and TLS-RPT lookups; from config.resolver when absent. */
+  resolve?: CachedResolve;
 }
 
 export interface QueueRunner {
@@ -65,6 +74,26 @@ export interface QueueRunner {
   wake(): void;
   /** Runs one pass now and resolves when every delivery it started has been recorded. */
   runNow(): Promise<void>;
+  /** The TLS-RPT run for `day` (the previous UTC day when absent), as the hourly check does it. */
+  sendTlsReports(day?: string): Promise<TlsReportRun>;
+}
+
+/** How often the runner looks whether yesterday's TLS reports are due (claimed once per day in the store). */
+const TLS_REPORT_CHECK_MS = 60 * 60_000;
+const TLS_REPORT_FIRST_CHECK_MS = 60_000;
+
+/** The system's CA roots plus [relay] tls_ca_file, or undefined when there is no such file. */
+export function relayCertificateAuthorities(config: RelayConfig): string[] | undefined {
+  if (config.tlsCaFile === null) return undefined;
+  let extra: string;
+  try {
+    extra = readFileSync(config.tlsCaFile, "utf8");
+  } catch (err) {
+    throw new Error(
+      `cannot read relay.tls_ca_file ${config.tlsCaFile} (${(err as NodeJS.ErrnoException).code}); fix the path or unset it`,
+    );
+  }
+  return [...rootCertificates, extra];
 }
 
 /** RFC 5321 §4.5.3.1.8: every server takes at least 100 recipients per transaction. */
@@ -123,14 +152,67 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   const { store, logger, config, hostname } = options;
   const now = options.now ?? (() => new Date());
   const deliver = options.deliverLocal ?? ((input: DeliveryInput) => store.messages.deliver(input));
+  const resolve = options.resolve ?? createDnsResolver({ server: config.resolver });
+  const mtaSts = store.mtaSts;
+  let sts: TransportSts | undefined;
+  if (config.mtaSts && mtaSts) {
+    const ca = relayCertificateAuthorities(config);
+    sts = {
+      policies: new StsPolicies({
+        store: { mtaSts },
+        resolve,
+        fetch: (domain) =>
+          fetchStsPolicy(domain, {
+            resolve,
+            port: config.mtaStsPort,
+            timeout: config.mtaStsFetchTimeout,
+            maxSize: config.mtaStsMaxPolicySize,
+            ...(ca ? { ca } : {}),
+          }),
+        now,
+        logger,
+      }),
+      record: (row) => {
+        if (!config.tlsReports) return;
+        mtaSts
+          .recordTlsSessions(utcDay(now()), row)
+          .catch((err: unknown) =>
+            logger.warn({ err, domain: row.policyDomain }, "relay: could not count a TLS session"),
+          );
+      },
+      ...(ca ? { ca } : {}),
+    };
+  }
   const transport = new RelayTransport({
     config,
     heloName: config.heloName ?? hostname,
-    lookup: options.lookup ?? createMxLookup({ server: config.resolver }),
+    lookup: options.lookup ?? createMxLookup({ server: config.resolver, resolve }),
     logger,
     ...(options.connect ? { connect: options.connect } : {}),
+    ...(sts ? { sts } : {}),
   });
   const notices = { store, logger, hostname, deliver };
+  const reportContext = mtaSts
+    ? { store: { ...store, mtaSts }, resolve, hostname, deliver, logger, now }
+    : null;
+  const tlsReports = async (day: string): Promise<TlsReportRun> => {
+    if (!reportContext) return { claimed: false, sent: [], skipped: [] };
+    const run = await sendTlsReports(reportContext, day);
+    // The reports are queued: send them now rather than at the next poll.
+    if (run.sent.length > 0) void tick();
+    return run;
+  };
+  const reportCheck = (): void => {
+    tlsReports(previousUtcDay(now())).catch((err: unknown) =>
+      logger.error({ err }, "relay: the daily TLS report run failed; trying again in an hour"),
+    );
+  };
+  const reportTimer =
+    config.tlsReports && reportContext ? setInterval(reportCheck, TLS_REPORT_CHECK_MS) : null;
+  // A server restarted more often than hourly still reports: the first check comes soon after start.
+  const firstReportCheck = reportTimer ? setTimeout(reportCheck, TLS_REPORT_FIRST_CHECK_MS) : null;
+  reportTimer?.unref();
+  firstReportCheck?.unref();
 
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
@@ -569,8 +651,13 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       await tick();
       await waitForActive();
     },
+    sendTlsReports(day?: string): Promise<TlsReportRun> {
+      return tlsReports(day ?? previousUtcDay(now()));
+    },
     async stop(): Promise<void> {
       stopping = true;
+      if (reportTimer) clearInterval(reportTimer);
+      if (firstReportCheck) clearTimeout(firstReportCheck);
       if (timer) clearTimeout(timer);
       timer = null;
       await waitForActive();

@@ -8,15 +8,28 @@ import {
   type ClientEnvelope,
   connectSmtp,
   type Reply,
+  SmtpCertificateError,
   SmtpClientError,
   type SmtpClientOptions,
   type SmtpConnection,
 } from "../smtp/client/client.js";
 import type { EnvelopeDsn, RecipientDsn } from "../store/types.js";
 import { type RelayConfig, smarthostParts, usesSmarthost } from "./config.js";
+import { mxAllowed, policyLines } from "./mta-sts.js";
 import { type MxHost, type MxLookup, RouteError } from "./mx.js";
+import type { StsOutcome, StsPolicies } from "./sts-policy.js";
+import type { TlsResultType, TlsSessionCount } from "./tls-report.js";
 
 export type Connect = (options: SmtpClientOptions) => Promise<SmtpConnection>;
+
+/** MTA-STS for the transport: the policies, where TLS-RPT counts go, and the CAs MX certificates are checked against. */
+export interface TransportSts {
+  policies: StsPolicies;
+  /** Counts one TLS session (RFC 8460); never throws (a failing store is logged by the caller's function). */
+  record(row: TlsSessionCount): void;
+  /** The system's roots plus [relay] tls_ca_file; undefined: the system's. */
+  ca?: string[];
+}
 
 export interface RelayMessage {
   sender: string;
@@ -100,9 +113,22 @@ const stageOf = (err: unknown): string | null => (err instanceof SmtpClientError
 /** Stages before any transaction started: a failure there is the host's, so the next host is tried. */
 const SESSION_STAGES = new Set(["connect", "tls", "greeting", "ehlo", "starttls", "auth"]);
 
+/** The RFC 8460 §4.3 result type of a failed verified connection; null when the failure was not TLS's. */
+function tlsResultOf(err: unknown): TlsResultType | null {
+  if (!(err instanceof SmtpClientError)) return null;
+  if (err.stage === "starttls") return "starttls-not-supported";
+  if (err.stage !== "tls") return null;
+  if (!(err instanceof SmtpCertificateError)) return "validation-failure";
+  if (err.certificateCode === "ERR_TLS_CERT_ALTNAME_INVALID") return "certificate-host-mismatch";
+  if (err.certificateCode === "CERT_HAS_EXPIRED") return "certificate-expired";
+  return "certificate-not-trusted";
+}
+
 /** How a host is reached: an MX on the relay port, or the smarthost with its TLS and AUTH. */
 interface Route {
   port: number;
+  /** Pooled connections are kept apart per security level: a verified one may serve an opportunistic delivery, not the reverse. */
+  pool: string;
   open(host: MxHost, address: string): Promise<SmtpConnection>;
   explain(failure: Failure, stage: string | null): Failure;
 }
@@ -123,6 +149,7 @@ export class RelayTransport {
       lookup: MxLookup;
       logger: Logger;
       connect?: Connect;
+      sts?: TransportSts;
     },
   ) {}
 
@@ -145,10 +172,34 @@ export class RelayTransport {
         permanent: route.permanent,
       });
     }
+    const sts: StsOutcome = this.options.sts
+      ? await this.options.sts.policies.forDomain(domain)
+      : { kind: "none" };
+    if (sts.kind === "failed") this.count(domain, sts, "", sts.resultType);
+    let route = this.direct;
+    if (sts.kind === "policy") {
+      const { policy } = sts;
+      const allowed = hosts.filter((host) => mxAllowed(policy.mx, host.name));
+      for (const host of hosts)
+        if (!allowed.includes(host)) this.count(domain, sts, host.name, "validation-failure");
+      if (policy.mode === "enforce") {
+        if (allowed.length === 0) {
+          return this.allFailed(message, {
+            detail: `MTA-STS: the enforced policy of ${domain} allows only the MX hosts ${policy.mx.join(", ")}, and none of its MX records (${hosts.map((host) => host.name).join(", ")}) matches; the message waits until one does (the domain's MX records or its policy need fixing)`,
+            enhanced: "4.7.5",
+            fromRemote: false,
+            remoteMta: null,
+            permanent: false,
+          });
+        }
+        hosts = allowed;
+      }
+      route = this.stsRoute(domain, sts);
+    }
     let last: Failure | null = null;
     for (const host of hosts) {
       for (const address of host.addresses) {
-        const attempt = await this.tryHost(host, address, message);
+        const attempt = await this.tryHost(host, address, message, false, route);
         if ("done" in attempt) return attempt.done;
         last = attempt.failure;
         this.options.logger.info(
@@ -198,6 +249,7 @@ export class RelayTransport {
     const where = `smarthost ${config.smarthost}`;
     return {
       port,
+      pool: "smarthost",
       open: async (host) => {
         const auth = config.smarthostUser === null ? undefined : await this.smarthostCredentials();
         const connect = this.options.connect ?? connectSmtp;
@@ -279,7 +331,7 @@ export class RelayTransport {
     fresh = false,
     route: Route = this.direct,
   ): Promise<HostAttempt> {
-    const key = `${address}:${route.port}`;
+    const key = `${address}:${route.port}:${route.pool}`;
     const pooled = fresh ? null : this.takeIdle(key);
     let connection: SmtpConnection;
     if (pooled) {
@@ -360,21 +412,75 @@ export class RelayTransport {
   private get direct(): Route {
     return {
       port: this.options.config.port,
+      pool: "opportunistic",
       open: (host, address) => this.connect(host, address),
       explain: (failure) => failure,
     };
   }
 
-  private connect(host: MxHost, address: string): Promise<SmtpConnection> {
+  /**
+   * An MX under an MTA-STS policy (RFC 8461 §4.2): STARTTLS and a certificate valid (PKIX) for the MX
+   * name. Enforce: a host that fails is not used, so the message is never sent to it in clear. Testing:
+   * the failure is counted for TLS-RPT and the message goes as without a policy (§5).
+   */
+  private stsRoute(domain: string, sts: StsOutcome & { kind: "policy" }): Route {
+    const enforce = sts.policy.mode === "enforce";
+    return {
+      port: this.options.config.port,
+      pool: enforce ? "verified" : "sts-testing",
+      open: async (host, address) => {
+        try {
+          const connection = await this.connect(host, address, true);
+          this.count(domain, sts, host.name, "");
+          return connection;
+        } catch (err) {
+          const result = tlsResultOf(err);
+          if (result === null) throw err;
+          this.count(domain, sts, host.name, result);
+          if (enforce) throw err;
+          this.options.logger.info(
+            { domain, host: host.name, result },
+            "relay: MTA-STS (testing) check failed; delivering anyway, as the policy's mode asks",
+          );
+          return this.connect(host, address);
+        }
+      },
+      explain: (failure, stage) =>
+        enforce && (stage === "tls" || stage === "starttls")
+          ? {
+              ...failure,
+              enhanced: "4.7.5",
+              detail: `MTA-STS: ${domain} enforces TLS with a valid certificate and ${failure.remoteMta} failed it (${failure.detail}); not sent in clear, the message waits for a host that passes`,
+            }
+          : failure,
+    };
+  }
+
+  private count(domain: string, sts: StsOutcome, mxHost: string, resultType: TlsResultType): void {
+    this.options.sts?.record({
+      policyDomain: domain,
+      policyType: sts.kind === "policy" ? "sts" : "no-policy-found",
+      policyString: sts.kind === "policy" ? policyLines(sts.policy) : [],
+      mxHost,
+      resultType,
+      count: 1,
+    });
+  }
+
+  private connect(host: MxHost, address: string, verified = false): Promise<SmtpConnection> {
     const { config, heloName } = this.options;
     const connect = this.options.connect ?? connectSmtp;
+    const ca = this.options.sts?.ca;
     return connect({
       host: address,
       port: config.port,
-      // Opportunistic STARTTLS (RFC 3207): MX certificates are rarely verifiable, so encrypt when
-      // offered and do not refuse an unverified or absent certificate.
-      tls: "opportunistic",
-      tlsOptions: { servername: host.name },
+      // Without a policy, opportunistic STARTTLS (RFC 3207): MX certificates are rarely verifiable, so
+      // encrypt when offered and do not refuse an unverified or absent certificate. Under MTA-STS,
+      // STARTTLS is required and the certificate must be valid for the MX name.
+      tls: verified ? "starttls" : "opportunistic",
+      tlsOptions: verified
+        ? { servername: host.name, rejectUnauthorized: true, ...(ca ? { ca } : {}) }
+        : { servername: host.name },
       heloName,
       timeouts: {
         connect: config.connectTimeout,

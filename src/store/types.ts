@@ -17,6 +17,7 @@ import type { ImportStore } from "./imports.js";
 import type { LockStore } from "./locks.js";
 import type { MailboxStore } from "./mailboxes.js";
 import type { MessageStore } from "./messages.js";
+import type { MtaStsStore } from "./mta-sts.js";
 import type { PushSubscriptionStore } from "./push-subscriptions.js";
 import type { QueueStore } from "./queue.js";
 import type { QuotaStore } from "./quotas.js";
@@ -65,6 +66,8 @@ export interface Store {
   readonly sieveScripts: SieveScriptStore;
   /** Each message's delivery timeline, keyed by its id, with bounded retention (issue 16). */
   readonly traces: TraceStore;
+  /** The relay's cached MTA-STS policies and its TLS-RPT session counts (RFC 8461, RFC 8460). */
+  readonly mtaSts: MtaStsStore;
   close(): Promise<void>;
 }
 
@@ -81,6 +84,7 @@ export type * from "./locks.js";
 export type * from "./mailboxes.js";
 export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
+export type * from "./mta-sts.js";
 export type * from "./push-subscriptions.js";
 export type * from "./queue.js";
 export type * from "./quotas.js";

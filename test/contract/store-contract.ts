@@ -16,6 +16,7 @@ import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
 import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
+import { describeMtaStsContract } from "./mta-sts.js";
 import { describePushSubscriptionsContract } from "./push-subscriptions.js";
 import { describeQueueContract } from "./queue.js";
 import { describeQuotasContract } from "./quotas.js";
@@ -88,6 +89,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeQuotasContract(context);
     describeSearchContract(context);
     describeSieveScriptsContract(context);
+    describeMtaStsContract(context);
     describePushSubscriptionsContract(context);
     describeTracesContract(context);
     describeEventsContract(context);

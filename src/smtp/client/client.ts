@@ -366,7 +366,9 @@ class Connection implements SmtpConnection {
 function tlsFailure(server: string, error: unknown): SmtpClientError {
   const message = `TLS with ${server} failed: ${(error as Error).message}`;
   return isCertificateFailure(error)
-    ? new SmtpCertificateError(message, "tls", null, true)
+    ? Object.assign(new SmtpCertificateError(message, "tls", null, true), {
+        certificateCode: String((error as NodeJS.ErrnoException).code),
+      })
     : new SmtpClientError(message, "tls", null, true);
 }
 

@@ -97,6 +97,8 @@ export class SmtpClientError extends Error {
  */
 export class SmtpCertificateError extends SmtpClientError {
   override name = "SmtpCertificateError";
+  /** Node's code for what failed (ERR_TLS_CERT_ALTNAME_INVALID, CERT_HAS_EXPIRED …), for TLS-RPT. */
+  certificateCode = "";
 }
 
 /** Node's codes for certificate verification failures (OpenSSL's X509 verify results, and the name check). */

@@ -366,6 +366,33 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX trace_events_message ON trace_events (message_id, at);
   CREATE INDEX trace_events_recipient ON trace_events (recipient) WHERE recipient IS NOT NULL;
   `,
+  // MTA-STS and TLS-RPT (store/mta-sts.ts): each recipient domain's cached policy, the day's TLS
+  // session counts per policy domain, MX host and result (result '' is success), and the days whose
+  // reports were claimed for sending.
+  `
+  CREATE TABLE mta_sts_policies (
+    domain text PRIMARY KEY,
+    id text NOT NULL,
+    mode text NOT NULL,
+    mx jsonb NOT NULL,
+    max_age bigint NOT NULL,
+    fetched_at timestamptz NOT NULL
+  );
+  CREATE TABLE tls_sessions (
+    day text NOT NULL,
+    policy_domain text NOT NULL,
+    mx_host text NOT NULL,
+    result_type text NOT NULL,
+    policy_type text NOT NULL,
+    policy_string jsonb NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (day, policy_domain, mx_host, result_type)
+  );
+  CREATE TABLE tls_report_days (
+    day text PRIMARY KEY,
+    claimed_at timestamptz NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -17,6 +17,7 @@ import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
+import { PostgresMtaSts } from "./mta-sts.js";
 import { PostgresPushSubscriptions } from "./push-subscriptions.js";
 import { PostgresQueue } from "./queue.js";
 import { PostgresQuotas } from "./quotas.js";
@@ -39,6 +40,7 @@ export class PostgresStore implements Store {
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
   readonly sieveScripts: PostgresSieveScripts;
+  readonly mtaSts: PostgresMtaSts;
   readonly quotas: PostgresQuotas;
   readonly pushSubscriptions: PostgresPushSubscriptions;
   readonly events: NotifyEventBus;
@@ -63,6 +65,7 @@ export class PostgresStore implements Store {
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
     this.sieveScripts = new PostgresSieveScripts(this.database);
+    this.mtaSts = new PostgresMtaSts(this.database);
     this.quotas = new PostgresQuotas(this.database);
     this.pushSubscriptions = new PostgresPushSubscriptions(this.database);
     this.events = this.database.events;

@@ -376,6 +376,35 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX trace_events_recipient ON trace_events(recipient) WHERE recipient IS NOT NULL;
     `);
   },
+  (db) => {
+    // MTA-STS and TLS-RPT (store/mta-sts.ts): each recipient domain's cached policy, the day's TLS
+    // session counts per policy domain, MX host and result (result "" is success), and the days whose
+    // reports were claimed for sending.
+    db.exec(`
+      CREATE TABLE mta_sts_policies (
+        domain TEXT PRIMARY KEY,
+        id TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        mx TEXT NOT NULL,
+        max_age INTEGER NOT NULL,
+        fetched_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE tls_sessions (
+        day TEXT NOT NULL,
+        policy_domain TEXT NOT NULL,
+        mx_host TEXT NOT NULL,
+        result_type TEXT NOT NULL,
+        policy_type TEXT NOT NULL,
+        policy_string TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, policy_domain, mx_host, result_type)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE tls_report_days (
+        day TEXT PRIMARY KEY,
+        claimed_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -37,6 +37,7 @@ import { SqliteImports } from "./import.js";
 import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
+import { SqliteMtaSts } from "./mta-sts.js";
 import { SqlitePushSubscriptions } from "./push-subscriptions.js";
 import { SqliteQueue } from "./queue.js";
 import { SqliteQuotas } from "./quotas.js";
@@ -67,6 +68,7 @@ export class SqliteStore implements Store {
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
   readonly sieveScripts: SqliteSieveScripts;
+  readonly mtaSts: SqliteMtaSts;
   readonly quotas: SqliteQuotas;
   readonly pushSubscriptions: PushSubscriptionStore;
   readonly events: MailboxEvents;
@@ -102,6 +104,7 @@ export class SqliteStore implements Store {
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
     this.sieveScripts = new SqliteSieveScripts(this.database);
+    this.mtaSts = new SqliteMtaSts(this.database);
     this.quotas = new SqliteQuotas(this.database);
     this.pushSubscriptions = new SqlitePushSubscriptions(this.database);
     this.imports = new SqliteImports(this.database, blobs);
