@@ -23,7 +23,7 @@ import { outgoingBody, sendNotice } from "./bounce.js";
 import type { RelayConfig } from "./config.js";
 import { createMxLookup, type MxLookup } from "./mx.js";
 import { dueForDelayNotice, hasExpired, retryDelay, wantsNotice } from "./retry.js";
-import { type Connect, type RecipientResult, RelayTransport } from "./transport.js";
+import { type Connect, type RecipientResult, RelayTransport, type Transport } from "./transport.js";
 
 /** The store parts the relay uses: the queue, bodies to send, and routing and the commit of notices. */
 /** `submissions`, when there, hears each recipient's outcome (a JMAP EmailSubmission's deliveryStatus). */
@@ -44,6 +44,8 @@ export interface QueueRunnerOptions {
   lookup?: MxLookup;
   /** Opens SMTP connections; the SMTP client's connectSmtp when absent. */
   connect?: Connect;
+  /** Takes the place of the SMTP relay (capture mode); lookup and connect are then never used. */
+  transport?: Transport;
 }
 
 export interface QueueRunner {
@@ -100,13 +102,15 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   const { store, logger, config, hostname } = options;
   const now = options.now ?? (() => new Date());
   const deliver = options.deliverLocal ?? ((input: DeliveryInput) => store.messages.deliver(input));
-  const transport = new RelayTransport({
-    config,
-    heloName: config.heloName ?? hostname,
-    lookup: options.lookup ?? createMxLookup({ server: config.resolver }),
-    logger,
-    ...(options.connect ? { connect: options.connect } : {}),
-  });
+  const transport =
+    options.transport ??
+    new RelayTransport({
+      config,
+      heloName: config.heloName ?? hostname,
+      lookup: options.lookup ?? createMxLookup({ server: config.resolver }),
+      logger,
+      ...(options.connect ? { connect: options.connect } : {}),
+    });
   const notices = { store, logger, hostname, deliver };
 
   let stopping = false;

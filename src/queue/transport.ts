@@ -43,6 +43,13 @@ export interface RecipientResult {
   remoteHandlesDsn: boolean;
 }
 
+/** What the queue runner hands a message to: the SMTP relay, or capture mode's keeper. */
+export interface Transport {
+  /** Delivers to the recipients of one domain; never throws: every recipient gets a result. */
+  deliver(domain: string, message: RelayMessage): Promise<RecipientResult[]>;
+  close(): Promise<void>;
+}
+
 interface Failure {
   detail: string;
   enhanced: string;
@@ -110,7 +117,7 @@ interface IdleConnection {
   timer: NodeJS.Timeout;
 }
 
-export class RelayTransport {
+export class RelayTransport implements Transport {
   private readonly idle = new Map<string, IdleConnection[]>();
   private closed = false;
 
