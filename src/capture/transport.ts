@@ -8,6 +8,9 @@ import type { RecipientResult, RelayMessage, Transport } from "../queue/transpor
 import type { Store } from "../store/types.js";
 import { CATCH_ALL_ADDRESS, type Provisioner } from "./provision.js";
 
+/** Message ids remembered as already in the catch-all. */
+const FILED_MEMORY = 10_000;
+
 export type CaptureTransportStore = Pick<Store, "blobs" | "messages" | "mailboxes">;
 
 export function createCaptureTransport(options: {
@@ -16,14 +19,36 @@ export function createCaptureTransport(options: {
   logger: Logger;
 }): Transport {
   const { store, provisioner, logger } = options;
+  // The runner hands a message over once per recipient domain; the catch-all takes its first copy
+  // only. Kept in memory and bounded: after a restart between two domains it may get a second one.
+  const filed = new Set<string>();
+  const remember = (messageId: string): void => {
+    filed.add(messageId);
+    if (filed.size > FILED_MEMORY) filed.delete(filed.values().next().value as string);
+  };
 
   function results(message: RelayMessage, result: Omit<RecipientResult, "address">): RecipientResult[] {
     return message.recipients.map(({ address }) => ({ address, ...result }));
   }
 
   async function capture(message: RelayMessage): Promise<number> {
+    const addresses = message.recipients.map((recipient) => recipient.address);
+    const id = message.messageId;
+    const first = id === undefined || !filed.has(id);
+    if (first) addresses.push(CATCH_ALL_ADDRESS);
+    // Claimed before the commit: the runner delivers a message's domains in parallel.
+    if (first && id !== undefined) remember(id);
+    try {
+      return await file(message, addresses);
+    } catch (err) {
+      if (first && id !== undefined) filed.delete(id);
+      throw err;
+    }
+  }
+
+  async function file(message: RelayMessage, addresses: string[]): Promise<number> {
     const mailboxes: Array<{ mailboxId: number }> = [];
-    for (const address of [...message.recipients.map((recipient) => recipient.address), CATCH_ALL_ADDRESS]) {
+    for (const address of addresses) {
       const user = await provisioner.ensureUser(address);
       const inbox = user === null ? null : await store.mailboxes.getMailbox(user.id, "INBOX");
       if (inbox !== null && !mailboxes.some((entry) => entry.mailboxId === inbox.id)) {

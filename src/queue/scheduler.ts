@@ -260,6 +260,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     try {
       const eightBit = await hasEightBitBytes(outgoingBody(store, group.messageId));
       results = await transport.deliver(group.domain, {
+        messageId: group.messageId,
         sender: first.sender,
         recipients: group.entries.map((entry) => ({ address: entry.recipient, dsn: entry.dsn })),
         envelopeDsn: first.envelopeDsn,

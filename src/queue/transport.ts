@@ -19,6 +19,8 @@ import { type MxHost, type MxLookup, RouteError } from "./mx.js";
 export type Connect = (options: SmtpClientOptions) => Promise<SmtpConnection>;
 
 export interface RelayMessage {
+  /** The queued message's id; one message to several domains is handed over once per domain. */
+  messageId?: string;
   sender: string;
   recipients: Array<{ address: string; dsn: RecipientDsn }>;
   envelopeDsn: EnvelopeDsn;
