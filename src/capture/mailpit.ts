@@ -495,33 +495,33 @@ async function everyEmail(backend: MailpitBackend, account: AccountContext): Pro
 
 /**
  * Removes these catch-all messages and every recipient's copy of them. A copy is the same stored body
- * (one delivery, one blob), found through its Message-ID where it has one and confirmed by blob id.
+ * (one delivery, one blob) with the same arrival time, so each account is asked for its emails of
+ * that second only and they are confirmed by blob id.
  */
 async function removeEverywhere(backend: MailpitBackend, ids: string[]): Promise<void> {
   const catchAll = await backend.catchAll();
   const blobs = new Set<string>();
-  const messageIds = new Set<string>();
-  let withoutMessageId = false;
+  const seconds = new Set<string>();
   for (let at = 0; at < ids.length; at += PAGE) {
     const [got] = await call(backend, catchAll, [
       [
         "Email/get",
-        { accountId: catchAll.accountId, ids: ids.slice(at, at + PAGE), properties: ["blobId", "messageId"] },
+        {
+          accountId: catchAll.accountId,
+          ids: ids.slice(at, at + PAGE),
+          properties: ["blobId", "receivedAt"],
+        },
         "g",
       ],
     ]);
     for (const email of (got?.list ?? []) as JsonObject[]) {
       blobs.add(String(email.blobId));
-      const first = Array.isArray(email.messageId) ? email.messageId[0] : undefined;
-      if (typeof first === "string") messageIds.add(first);
-      else withoutMessageId = true;
+      seconds.add(String(email.receivedAt));
     }
   }
   if (blobs.size === 0) return;
   for (const account of await backend.accounts()) {
-    const candidates = withoutMessageId
-      ? await everyEmail(backend, account)
-      : await candidatesById(backend, account, [...messageIds]);
+    const candidates = await receivedDuring(backend, account, [...seconds]);
     const copies: string[] = [];
     for (let at = 0; at < candidates.length; at += PAGE) {
       const [got] = await call(backend, account, [
@@ -539,25 +539,27 @@ async function removeEverywhere(backend: MailpitBackend, ids: string[]): Promise
   }
 }
 
-async function candidatesById(
+/** The account's emails that arrived in any of these seconds (JMAP UTCDates, RFC 8621 §4.1.1 receivedAt). */
+async function receivedDuring(
   backend: MailpitBackend,
   account: AccountContext,
-  messageIds: string[],
+  seconds: string[],
 ): Promise<string[]> {
-  const found: string[] = [];
-  // A few Message-IDs per query keep each filter small; JMAP allows 32 calls per request.
-  for (let at = 0; at < messageIds.length; at += 16) {
-    const calls: Invocation[] = messageIds
-      .slice(at, at + 16)
-      .map((messageId, index) => [
-        "Email/query",
-        { accountId: account.accountId, filter: { header: ["Message-ID", messageId] } },
-        `q${index}`,
-      ]);
-    for (const queried of await call(backend, account, calls))
-      found.push(...((queried.ids ?? []) as string[]));
+  const found = new Set<string>();
+  // JMAP allows 32 method calls per request.
+  for (let at = 0; at < seconds.length; at += 30) {
+    const calls: Invocation[] = seconds.slice(at, at + 30).map((second, index) => {
+      const start = Math.floor(Date.parse(second) / 1000) * 1000;
+      const utc = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+      // RFC 8621 §4.4.1: "after" is receivedAt >= the date, "before" is receivedAt < it.
+      const filter = { after: utc(start), before: utc(start + 1000) };
+      return ["Email/query", { accountId: account.accountId, filter }, `q${index}`];
+    });
+    for (const queried of await call(backend, account, calls)) {
+      for (const id of (queried.ids ?? []) as string[]) found.add(id);
+    }
   }
-  return found;
+  return [...found];
 }
 
 async function deleteMessages(backend: MailpitBackend, body: Buffer | null): Promise<MailpitResponse> {

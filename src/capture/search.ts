@@ -3,8 +3,8 @@
 //
 // Terms are separated by spaces and all must match; "quoted text" is one term; a leading "-" or "!"
 // negates a term. Supported: free text, from:, to:, cc:, bcc:, addressed: (to, cc or bcc), subject:,
-// message-id:, is:read/unread, has:attachment, before:/after: (a date), larger:/smaller: (a size such
-// as 100K or 2M). tag: and the other Mailpit keys name things mailroom does not keep: an error says so.
+// is:read/unread, has:attachment, before:/after: (a date), larger:/smaller: (a size such as 100K or
+// 2M). tag:, message-id:, reply-to: and return-path: are refused with an error that says so.
 
 import type { Json, JsonObject } from "../jmap/types.js";
 
@@ -74,8 +74,6 @@ function condition(text: string): JsonObject | string {
       return { [key]: value };
     case "addressed":
       return { operator: "OR", conditions: [{ to: value }, { cc: value }, { bcc: value }] };
-    case "message-id":
-      return { header: ["Message-ID", value.replace(/^<|>$/g, "")] };
     case "is": {
       const flag = value.toLowerCase();
       if (flag === "read" || flag === "seen") return { hasKeyword: "$seen" };
@@ -98,11 +96,12 @@ function condition(text: string): JsonObject | string {
       if (size === null) return `${key}:${value} needs a size such as 100K or 2M`;
       return key === "larger" ? { minSize: size + 1 } : { maxSize: size - 1 };
     }
+    case "message-id":
     case "tag":
     case "is-tagged":
     case "reply-to":
     case "return-path":
-      return `${key}: searches are not supported by mailroom's capture mode (it keeps no tags); see the README's Mailpit list`;
+      return `${key}: searches are not supported by mailroom's capture mode (it keeps no tags, and matches no Message-ID, Reply-To or Return-Path); see the README's Mailpit list`;
     default:
       // Mailpit too reads an unknown "word:thing" as text to look for.
       return { text };
