@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
@@ -136,6 +136,39 @@ for (const backend of await integrationBackends()) {
         }
       } finally {
         await client.logout();
+      }
+    }
+
+    /** USER/PASS/STAT over a plain POP3 connection: the maildrop's message count. */
+    async function pop3Count(user: string): Promise<number> {
+      const socket = createConnection({ host: "127.0.0.1", port: server.ports.pop3 });
+      socket.setEncoding("utf8");
+      let buffered = "";
+      const waiting: Array<(line: string) => void> = [];
+      socket.on("data", (chunk: string) => {
+        buffered += chunk;
+        for (let end = buffered.indexOf("\r\n"); end >= 0; end = buffered.indexOf("\r\n")) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          waiting.shift()?.(line);
+        }
+      });
+      const next = () => new Promise<string>((resolve) => waiting.push(resolve));
+      const send = (line: string) => {
+        const reply = next();
+        socket.write(`${line}\r\n`);
+        return reply;
+      };
+      try {
+        assert.match(await next(), /^\+OK/);
+        assert.match(await send(`USER ${user}`), /^\+OK/);
+        assert.match(await send(`PASS any-${tag()}`), /^\+OK/);
+        const stat = await send("STAT");
+        assert.match(stat, /^\+OK \d+ \d+/);
+        await send("QUIT");
+        return Number(stat.split(" ")[1]);
+      } finally {
+        socket.destroy();
       }
     }
 
