@@ -46,12 +46,20 @@ export interface AuthenticatorOptions {
    * recentAuthFailures (PostgreSQL). Without it, or with a store lacking them, each node counts alone.
    */
   failureLog?: AuthFailureStore;
+  /**
+   * Capture mode: every password is right for every user lookupUser finds (it makes them). SCRAM is
+   * then not offered: its proof can only be checked against the one stored password.
+   */
+  acceptAnyPassword?: boolean;
 }
 
 const MECHANISMS = ["SCRAM-SHA-256", "PLAIN", "LOGIN"];
+const PASSWORD_MECHANISMS = ["PLAIN", "LOGIN"];
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { lookupUser, config, logger } = options;
+  const anyPassword = options.acceptAnyPassword === true;
+  const offered = anyPassword ? PASSWORD_MECHANISMS : MECHANISMS;
   const throttle = new ClusterThrottle({
     failureDelay: config.failureDelay,
     maxFailuresPerIp: config.maxFailuresPerIp,
@@ -113,7 +121,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           await burnPasswordCheck(password);
           return backend.failed(address, mechanism, "unknown user");
         }
-        if (!(await verifyPasswordHash(password, user.passwordHash))) {
+        if (!anyPassword && !(await verifyPasswordHash(password, user.passwordHash))) {
           return backend.failed(address, mechanism, "wrong password");
         }
         return backend.succeeded(authenticatedUser(user), mechanism);
@@ -158,7 +166,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   return {
     mechanisms(context) {
-      return authRefusal(context) === null ? [...MECHANISMS] : [];
+      return authRefusal(context) === null ? [...offered] : [];
     },
 
     begin(mechanism, context): SaslExchange | null {
@@ -166,6 +174,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // RFC 4422 §3.1: mechanism names are upper case; accept any case from the client.
       switch (mechanism.toUpperCase()) {
         case "SCRAM-SHA-256": {
+          if (anyPassword) return null;
           const scramOptions = options.scramServerNonce ? { serverNonce: options.scramServerNonce } : {};
           return new ScramSha256Exchange(backendFor(context), onError(context), scramOptions);
         }

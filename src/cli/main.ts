@@ -8,6 +8,7 @@ import { ConfigError } from "../config/load.js";
 import { StoreError } from "../store/types.js";
 import { aliasCommand } from "./alias.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
+import { devCommand } from "./dev.js";
 import { dkimCommand } from "./dkim.js";
 import { doctorCommand } from "./doctor.js";
 import { domainCommand } from "./domain.js";
@@ -26,6 +27,7 @@ import { vacationCommand } from "./vacation.js";
 
 export const commands: readonly CliCommand[] = [
   serveCommand,
+  devCommand,
   initCommand,
   domainCommand,
   userCommand,

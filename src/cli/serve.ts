@@ -11,7 +11,7 @@ import { DataDirError, runServer } from "../server/server.js";
 import { StoreError } from "../store/types.js";
 import { type CliCommand, CliError, ExitCode } from "./command.js";
 
-const HELP = `Usage: mailroom serve [--config FILE] [--data-dir DIR]
+const HELP = `Usage: mailroom serve [--config FILE] [--data-dir DIR] [--capture]
 
 Runs the mail server: SMTP, submission, POP3 and IMAP listeners on one store. Stops gracefully on
 SIGTERM or SIGINT (Ctrl-C): listeners close, open sessions get shutdown_timeout to finish. A second
@@ -21,6 +21,7 @@ Options:
   --config FILE    read settings from this TOML file (also: MAILROOM_CONFIG=FILE)
   --data-dir DIR   keep the database, messages and generated TLS certificate here (default ./data);
                    beats data_dir in the file and MAILROOM_DATA_DIR
+  --capture        developer capture mode, as 'mailroom dev' (see 'mailroom dev --help')
   -h, --help       show this text
 
 Every setting can also come from the environment: MAILROOM_<SECTION>_<KEY>, e.g.
@@ -71,60 +72,69 @@ function watchSignals() {
   };
 }
 
+/** Parses serve's (and dev's) options, runs the server and waits for a signal to stop it. */
+export async function runServe(
+  argv: string[],
+  io: Parameters<CliCommand["run"]>[1],
+  command: { name: string; help: string; capture: boolean },
+): Promise<number> {
+  let values: { config?: string; "data-dir"?: string; capture?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: "string" },
+        "data-dir": { type: "string" },
+        capture: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    const detail = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+    throw new CliError(`${detail}; see 'mailroom ${command.name} --help'`, ExitCode.usage);
+  }
+  if (values.help) {
+    io.stdout.write(command.help);
+    return ExitCode.ok;
+  }
+
+  // Watched from the start, so a signal during startup still ends in an orderly stop.
+  const signals = watchSignals();
+  try {
+    const warnings: string[] = [];
+    const config = await loadConfig({
+      file: values.config,
+      env: io.env,
+      dataDir: values["data-dir"],
+      onWarning: (message) => warnings.push(message),
+      capture: command.capture || values.capture === true,
+    }).catch((error: unknown) => {
+      throw startupError(error);
+    });
+    const logger = createLogger(config.log, io.stdout);
+    for (const warning of warnings) logger.warn(warning);
+    const server = await runServer(config, logger, protocols).catch((error: unknown) => {
+      throw startupError(error);
+    });
+    const signal = await signals.first;
+    logger.info({ signal }, "shutting down");
+    try {
+      await server.stop();
+    } catch (error) {
+      logger.error({ err: error }, "shutdown failed");
+      return ExitCode.software;
+    }
+    return ExitCode.ok;
+  } finally {
+    signals.dispose();
+  }
+}
+
 export const serveCommand: CliCommand = {
   name: "serve",
   summary: "run the mail server until stopped",
   help: HELP,
-  async run(argv, io) {
-    let values: { config?: string; "data-dir"?: string; help?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          config: { type: "string" },
-          "data-dir": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (error) {
-      const detail = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
-      throw new CliError(`${detail}; see 'mailroom serve --help'`, ExitCode.usage);
-    }
-    if (values.help) {
-      io.stdout.write(HELP);
-      return ExitCode.ok;
-    }
-
-    // Watched from the start, so a signal during startup still ends in an orderly stop.
-    const signals = watchSignals();
-    try {
-      const warnings: string[] = [];
-      const config = await loadConfig({
-        file: values.config,
-        env: io.env,
-        dataDir: values["data-dir"],
-        onWarning: (message) => warnings.push(message),
-      }).catch((error: unknown) => {
-        throw startupError(error);
-      });
-      const logger = createLogger(config.log, io.stdout);
-      for (const warning of warnings) logger.warn(warning);
-      const server = await runServer(config, logger, protocols).catch((error: unknown) => {
-        throw startupError(error);
-      });
-      const signal = await signals.first;
-      logger.info({ signal }, "shutting down");
-      try {
-        await server.stop();
-      } catch (error) {
-        logger.error({ err: error }, "shutdown failed");
-        return ExitCode.software;
-      }
-      return ExitCode.ok;
-    } finally {
-      signals.dispose();
-    }
-  },
+  run: (argv, io) => runServe(argv, io, { name: "serve", help: HELP, capture: false }),
 };

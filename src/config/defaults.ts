@@ -169,3 +169,19 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     shutdownTimeout: 10 * SECOND,
   };
 }
+
+/**
+ * What capture mode changes before the file and the environment are applied (they may still move
+ * ports or the data dir): a data directory of its own beside the project, listeners on loopback only
+ * (anyone who reaches them reads every captured message), logins in cleartext from there, and no
+ * SPF/DKIM/DMARC lookups of what test code sends.
+ */
+export function applyCaptureDefaults(config: Config, cwd: string = process.cwd()): void {
+  config.capture = true;
+  config.dataDir = path.resolve(cwd, ".mailroom-dev");
+  for (const name of LISTENER_NAMES) {
+    config.listeners[name].host = "127.0.0.1";
+    config.listeners[name].auth = "any";
+  }
+  if (config.trust) config.trust.verify = false;
+}

@@ -9,7 +9,7 @@ import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { smarthostParts } from "../queue/config.js";
 import { DEFAULT_LIMITS } from "../sieve/limits.js";
-import { defaultConfig, LISTENER_NAMES } from "./defaults.js";
+import { applyCaptureDefaults, defaultConfig, LISTENER_NAMES } from "./defaults.js";
 import { envName, FIELDS, type Field, RETIRED_KEYS, tomlKey } from "./schema.js";
 import { closestMatch } from "./suggest.js";
 import type { Config, ListenerName } from "./types.js";
@@ -423,9 +423,12 @@ export async function loadConfig(options: {
   dataDir?: string;
   /** Told each problem that does not stop the start (an unknown MAILROOM_* variable). */
   onWarning?: (message: string) => void;
+  /** Developer capture mode: its defaults (applyCaptureDefaults) go under the file and environment. */
+  capture?: boolean;
 }): Promise<Config> {
   const env = options.env ?? process.env;
   const config = defaultConfig();
+  if (options.capture) applyCaptureDefaults(config);
   const origins = new Origins();
   const issues: string[] = [];
   const warnings: string[] = [];

@@ -170,4 +170,10 @@ export interface Config {
   listeners: Record<ListenerName, ListenerConfig>;
   /** Milliseconds that in-flight transactions get to finish on SIGTERM/SIGINT. */
   shutdownTimeout: number;
+  /**
+   * Developer capture mode (`mailroom dev`, `serve --capture`): every address is a local inbox, any
+   * password logs in, nothing leaves. Set by the command line only, never by a file or the
+   * environment, so a production config cannot turn a server into an open catcher by accident.
+   */
+  capture?: boolean;
 }

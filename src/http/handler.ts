@@ -7,6 +7,9 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { authRefusal } from "../auth/policy.js";
 import type { AuthContext } from "../auth/types.js";
+import { captureAgent } from "../capture/agent.js";
+import { createMailpitBackend } from "../capture/backend.js";
+import { answerMailpit, isMailpitPath, type MailpitBackend } from "../capture/mailpit.js";
 import { defaultHttpConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { createDeliveryAgent } from "../delivery/agent.js";
@@ -61,13 +64,14 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     maxSizeUpload: limitsConfig.maxUploadSize,
     maxSizeRequest: limitsConfig.maxRequestSize,
   };
+  const agent = createDeliveryAgent({ store, logger, hostname: config.hostname });
   const dispatcher = createDispatcher({
     methods: jmapMethods(
       store,
       limits,
       {
         // The agent port 587 is given: EmailSubmission obeys the same sender, signing and queue rules.
-        agent: createDeliveryAgent({ store, logger, hostname: config.hostname }),
+        agent: deps.capture ? captureAgent(agent, deps.capture.provisioner) : agent,
         hostname: config.hostname,
         ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
       },
@@ -77,6 +81,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     limits,
     logger,
   });
+  // Capture mode only: Mailpit's API, without login as Mailpit has it (the listeners are on loopback).
+  const mailpit: MailpitBackend | null = deps.capture
+    ? createMailpitBackend({ store, dispatcher, provisioner: deps.capture.provisioner })
+    : null;
   const rateLimiter = createRateLimiter(limitsConfig.requestsPerMinutePerIp);
   const policy = config.listeners[listener].auth;
   const httpsPort = config.listeners.https.port;
@@ -204,6 +212,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       const host = hostOnly(request.headers.host) ?? config.hostname;
       return { kind: "redirect", location: `https://${host}:${httpsPort}${url.pathname}${url.search}` };
     }
+    if (mailpit !== null && isMailpitPath(url.pathname)) return { kind: "mailpit", backend: mailpit, url };
     // The webmail's files need no login, but come over plain HTTP only where credentials may: a page
     // a network attacker could rewrite would read the password typed into it.
     const file = staticPathOf(request.method ?? "GET", url.pathname);
@@ -274,6 +283,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       request.resume();
       return serveStatic(request, response, admission.file);
     }
+    if (admission.kind === "mailpit") return mailpitApi(request, response, admission.backend, admission.url);
     const { account, route, url, base } = admission;
     switch (route.kind) {
       case "session":
@@ -308,7 +318,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       socket.end(rawResponse(admission.problem.status, admission.problem, admission.headers));
       return;
     }
-    if (admission.kind === "webmail" || admission.route.kind !== "websocket") {
+    if (admission.kind !== "admitted" || admission.route.kind !== "websocket") {
       const { pathname } = new URL(request.url ?? "/", "http://localhost");
       socket.end(rawResponse(400, problem(400, "Bad Request", `${pathname} is not a WebSocket endpoint`)));
       return;
@@ -337,6 +347,30 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       if (left === 0) table.delete(userId);
       else table.set(userId, left);
     }
+  }
+
+  async function mailpitApi(
+    request: IncomingMessage,
+    response: ServerResponse,
+    backend: MailpitBackend,
+    url: URL,
+  ): Promise<void> {
+    const body = await readBody(request, limits.maxSizeRequest);
+    if (body === null) {
+      response.writeHead(413, { "Content-Type": "text/plain; charset=utf-8", Connection: "close" });
+      response.end(`the request is larger than ${limits.maxSizeRequest} octets; send fewer IDs at once`);
+      return;
+    }
+    const answer = await answerMailpit(
+      { method: request.method ?? "GET", path: url.pathname, query: url.searchParams, body },
+      backend,
+    );
+    response.writeHead(answer.status, {
+      "Content-Type": answer.contentType,
+      "Content-Length": String(Buffer.byteLength(answer.body)),
+      "Cache-Control": "no-store",
+    });
+    response.end(request.method === "HEAD" ? undefined : answer.body);
   }
 
   async function api(
@@ -634,6 +668,7 @@ type Admission =
   | { kind: "refused"; problem: Problem; headers: Record<string, string> }
   | { kind: "redirect"; location: string }
   | { kind: "webmail"; file: string }
+  | { kind: "mailpit"; backend: MailpitBackend; url: URL }
   | { kind: "admitted"; account: AccountContext; route: ServedRoute; url: URL; base: string };
 
 function refuse(body: Problem, headers: Record<string, string> = {}): Admission {

@@ -37,7 +37,13 @@ import { dueForDelayNotice, hasExpired, retryDelay, wantsNotice } from "./retry.
 import { fetchStsPolicy } from "./sts-fetch.js";
 import { StsPolicies } from "./sts-policy.js";
 import { previousUtcDay, sendTlsReports, type TlsReportRun, utcDay } from "./tls-reporter.js";
-import { type Connect, type RecipientResult, RelayTransport, type TransportSts } from "./transport.js";
+import {
+  type Connect,
+  type RecipientResult,
+  RelayTransport,
+  type Transport,
+  type TransportSts,
+} from "./transport.js";
 
 /** The store parts the relay uses: the queue, bodies to send, and routing and the commit of notices. */
 /** `submissions`, when there, hears each recipient's outcome (a JMAP EmailSubmission's deliveryStatus). */
@@ -62,6 +68,8 @@ export interface QueueRunnerOptions {
   connect?: Connect;
   /** The cached resolver for MX, MTA-STS and TLS-RPT lookups; from config.resolver when absent. */
   resolve?: CachedResolve;
+  /** Takes the place of the SMTP relay (capture mode); lookup and connect are then never used. */
+  transport?: Transport;
 }
 
 export interface QueueRunner {
@@ -183,14 +191,16 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       ...(ca ? { ca } : {}),
     };
   }
-  const transport = new RelayTransport({
-    config,
-    heloName: config.heloName ?? hostname,
-    lookup: options.lookup ?? createMxLookup({ server: config.resolver, resolve }),
-    logger,
-    ...(options.connect ? { connect: options.connect } : {}),
-    ...(sts ? { sts } : {}),
-  });
+  const transport =
+    options.transport ??
+    new RelayTransport({
+      config,
+      heloName: config.heloName ?? hostname,
+      lookup: options.lookup ?? createMxLookup({ server: config.resolver, resolve }),
+      logger,
+      ...(options.connect ? { connect: options.connect } : {}),
+      ...(sts ? { sts } : {}),
+    });
   const notices = { store, logger, hostname, deliver };
   const reportContext = mtaSts
     ? { store: { ...store, mtaSts }, resolve, hostname, deliver, logger, now }
@@ -393,6 +403,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     try {
       const eightBit = await hasEightBitBytes(outgoingBody(store, group.messageId));
       results = await transport.deliver(group.domain, {
+        messageId: group.messageId,
         sender: first.sender,
         recipients: group.entries.map((entry) => ({ address: entry.recipient, dsn: entry.dsn })),
         envelopeDsn: first.envelopeDsn,

@@ -32,6 +32,8 @@ export interface TransportSts {
 }
 
 export interface RelayMessage {
+  /** The queued message's id; one message to several domains is handed over once per domain. */
+  messageId?: string;
   sender: string;
   recipients: Array<{ address: string; dsn: RecipientDsn }>;
   envelopeDsn: EnvelopeDsn;
@@ -56,6 +58,13 @@ export interface RecipientResult {
   remoteHandlesDsn: boolean;
   /** Whether the transaction with remoteMta ran over TLS; absent when no transaction ran. */
   tls?: boolean;
+}
+
+/** What the queue runner hands a message to: the SMTP relay, or capture mode's keeper. */
+export interface Transport {
+  /** Delivers to the recipients of one domain; never throws: every recipient gets a result. */
+  deliver(domain: string, message: RelayMessage): Promise<RecipientResult[]>;
+  close(): Promise<void>;
 }
 
 interface Failure {
@@ -138,7 +147,7 @@ interface IdleConnection {
   timer: NodeJS.Timeout;
 }
 
-export class RelayTransport {
+export class RelayTransport implements Transport {
   private readonly idle = new Map<string, IdleConnection[]>();
   private closed = false;
 

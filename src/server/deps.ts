@@ -3,6 +3,7 @@
 import type { SecureContext } from "node:tls";
 import type { Logger } from "pino";
 import type { Authenticator } from "../auth/types.js";
+import type { Provisioner } from "../capture/provision.js";
 import type { Config, ListenerName } from "../config/types.js";
 import type { PushSender } from "../jmap/push-subscription.js";
 import type { ProtocolHandler } from "../net/types.js";
@@ -19,6 +20,8 @@ export interface ServiceDeps {
   wakeQueue?: () => void;
   /** POSTs to JMAP PushSubscription URLs; without it PushSubscription/get and /set are not offered. */
   push?: PushSender;
+  /** Capture mode (`mailroom dev`): present only then; every protocol takes any address and login. */
+  capture?: { provisioner: Provisioner };
 }
 
 /** Builds the handler for one listener; listeners whose protocol has no factory are not opened. */

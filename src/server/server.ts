@@ -5,6 +5,8 @@ import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { createAuthenticator } from "../auth/authenticator.js";
+import { CATCH_ALL_ADDRESS, createProvisioner, type Provisioner } from "../capture/provision.js";
+import { createCaptureTransport } from "../capture/transport.js";
 import {
   DEFAULT_TRACE_RETENTION,
   defaultHttpConfig,
@@ -133,7 +135,8 @@ export async function runServer(
   });
 
   const hostnameWarning = unqualifiedHostnameWarning(config.hostname);
-  if (hostnameWarning) logger.warn({ hostname: config.hostname }, hostnameWarning);
+  // Capture mode sends nothing out, so no other server ever sees the name.
+  if (hostnameWarning && !config.capture) logger.warn({ hostname: config.hostname }, hostnameWarning);
 
   try {
     await prepareDataDir(config.dataDir, logger);
@@ -150,8 +153,20 @@ export async function runServer(
     store = openedStore;
     undo.push(() => openedStore.close());
 
+    let provisioner: Provisioner | undefined;
+    if (config.capture) {
+      const made = createProvisioner(openedStore, logger);
+      provisioner = made;
+      await made.ensureUser(CATCH_ALL_ADDRESS);
+      logger.warn(
+        `capture mode: mail for any address is kept in its own inbox and in ${CATCH_ALL_ADDRESS} (log in as "dev"), any password logs in, and nothing is sent out; never run it where real mail arrives`,
+      );
+    }
+
     const authenticator = createAuthenticator({
-      lookupUser: (address) => openedStore.directory.getUser(address),
+      lookupUser: (address) =>
+        provisioner ? provisioner.loginUser(address) : openedStore.directory.getUser(address),
+      acceptAnyPassword: provisioner !== undefined,
       lookupToken: async (id) => {
         const token = await openedStore.directory.findAppToken(id);
         const user = token ? await openedStore.directory.getUserById(token.userId) : null;
@@ -167,6 +182,9 @@ export async function runServer(
       logger,
       config: config.relay,
       hostname: config.hostname,
+      ...(provisioner
+        ? { transport: createCaptureTransport({ store: openedStore, provisioner, logger }) }
+        : {}),
     });
     queue = runner;
     wakeQueue = () => runner.wake();
@@ -194,6 +212,7 @@ export async function runServer(
       tls: tls.context,
       wakeQueue: () => runner.wake(),
       push: pushSender,
+      ...(provisioner ? { capture: { provisioner } } : {}),
     };
 
     for (const name of LISTENER_NAMES) {

@@ -88,7 +88,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): 
 }
 
 export async function startTestServer(
-  options: { store?: string; env?: NodeJS.ProcessEnv } = {},
+  /** command: the CLI words that start the server, `serve` by default (`dev` for capture mode). */
+  options: { store?: string; env?: NodeJS.ProcessEnv; command?: string[] } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "mailroom-it-"));
   // Port 0 on the first start: the server binds free ports itself and logs them, so no other process
@@ -124,7 +125,7 @@ export async function startTestServer(
   let exited: Promise<number | null> = Promise.resolve(null);
 
   const launch = async () => {
-    const proc = spawn(process.execPath, [...tsxArgs, mainScript, "serve"], {
+    const proc = spawn(process.execPath, [...tsxArgs, mainScript, ...(options.command ?? ["serve"])], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "pipe"],

@@ -7,6 +7,7 @@ import type { SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AuthPolicy } from "../../auth/policy.js";
 import type { Authenticator } from "../../auth/types.js";
+import { captureAgent } from "../../capture/agent.js";
 import { DEFAULT_AUTH_POLICIES } from "../../config/defaults.js";
 import type { ListenerName, SmtpConfig } from "../../config/types.js";
 import { createDeliveryAgent } from "../../delivery/agent.js";
@@ -34,6 +35,8 @@ export interface SmtpHandlerOptions {
   tls: SecureContext;
   /** Authentication of mail from other MTAs; only the MX listener ("smtp") uses it. */
   trust?: InboundTrust;
+  /** Submission listeners take MAIL without AUTH too (capture mode). */
+  authOptional?: boolean;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
@@ -227,7 +230,7 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         tls: secure,
         starttls: role.starttls && !info.secure,
         authPolicy,
-        authRequired: role.authRequired,
+        authRequired: role.authRequired && options.authOptional !== true,
         submission: role.submission,
         listener: options.listener,
         ...(options.trust && !role.submission ? { trust: options.trust } : {}),
@@ -253,17 +256,20 @@ function inboundTrust(deps: Parameters<ProtocolFactory>[1]): InboundTrust | unde
 
 export const smtpProtocol: ProtocolFactory = (listener, deps) => {
   const trust = listener === "smtp" ? inboundTrust(deps) : undefined;
+  const agent = createDeliveryAgent({
+    store: deps.store,
+    logger: deps.logger,
+    hostname: deps.config.hostname,
+    ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
+    vacationPeriod: deps.config.smtp.vacationPeriod,
+  });
   return createSmtpHandler({
     listener,
     hostname: deps.config.hostname,
     config: deps.config.smtp,
-    agent: createDeliveryAgent({
-      store: deps.store,
-      logger: deps.logger,
-      hostname: deps.config.hostname,
-      ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
-      vacationPeriod: deps.config.smtp.vacationPeriod,
-    }),
+    agent: deps.capture ? captureAgent(agent, deps.capture.provisioner) : agent,
+    // Capture mode: test code may submit on 587 without logging in (it may log in with anything too).
+    ...(deps.capture ? { authOptional: true } : {}),
     authenticator: deps.authenticator,
     authPolicy: deps.config.listeners[listener].auth,
     logger: deps.logger,
