@@ -77,6 +77,8 @@ export function defaultImapConfig(): ImapConfig {
     maxLineLength: 64 * KIB,
     // APPEND's message streams to disk under smtp.maxMessageSize; other literals are small strings.
     maxLiteralSize: 64 * KIB,
+    // Each re-evaluated as its mailbox changes; RFC 5267 §4.3.1 asks for at least one.
+    maxUpdateContexts: 5,
   };
 }
 

@@ -92,6 +92,7 @@ export const FIELDS: readonly Field[] = [
     kind: { type: "size", min: 1024 },
     rule: 'a size of at least 1024 octets, like "64KiB" (APPEND is bounded by smtp.max_message_size)',
   },
+  { path: ["imap", "maxUpdateContexts"], kind: positive },
   {
     path: ["pop3", "idleTimeout"],
     kind: { type: "duration", min: 10 * MINUTE },

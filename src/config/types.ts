@@ -73,6 +73,8 @@ export interface ImapConfig {
   maxLineLength: number;
   /** Literal held in memory (every literal but APPEND's, which smtp.maxMessageSize bounds). */
   maxLiteralSize: number;
+  /** SEARCH/SORT RETURN (UPDATE) results one session keeps up to date at once (RFC 5267 §4.3.1). */
+  maxUpdateContexts: number;
 }
 
 export interface Pop3Config {

@@ -12,6 +12,7 @@ import { CommandConnection } from "../net/command-connection.js";
 import { connectionSetHandler } from "../net/connection-set.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import type { ServiceDeps } from "../server/deps.js";
+import { DEFAULT_MAX_UPDATE_CONTEXTS } from "./commands/updates.js";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameItem } from "./protocol/framer.js";
 import { type ImapResult, ImapSession } from "./session.js";
 
@@ -34,6 +35,8 @@ export interface ImapHandlerOptions {
    * (default 64 KiB); a larger one is answered BAD [TOOBIG].
    */
   maxLiteralSize?: number;
+  /** Updating searches per session (RFC 5267 §4.3.1); more are answered NO [NOUPDATE]. */
+  maxUpdateContexts?: number;
 }
 
 /** Short responses are gathered up to this many octets before they are written. */
@@ -75,6 +78,7 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
       hostname: deps.config.hostname,
       maxMessageSize: options.maxMessageSize,
       maxErrors: options.maxErrors,
+      maxUpdateContexts: options.maxUpdateContexts,
       push: (data) => {
         if (this.closed) return;
         this.write(data);
@@ -183,6 +187,7 @@ export function createImapHandler(
     maxMessageSize: options.maxMessageSize ?? deps.config.smtp.maxMessageSize,
     maxLineLength: options.maxLineLength ?? DEFAULT_FRAMER_LIMITS.maxLine,
     maxLiteralSize: options.maxLiteralSize ?? DEFAULT_FRAMER_LIMITS.maxLiteral,
+    maxUpdateContexts: options.maxUpdateContexts ?? DEFAULT_MAX_UPDATE_CONTEXTS,
   };
   const logger = deps.logger.child({ listener });
   return connectionSetHandler({

@@ -89,6 +89,11 @@ export class SelectedMailbox {
   private readonly keywords = new Set<string>();
   /** The messages recent to this session (RFC 3501 §2.3.2). */
   private readonly recent: Set<number>;
+  /**
+   * Responses due before messages leave the view, while their sequence numbers still hold: the
+   * REMOVEFROM of updating searches (RFC 5267 §4.3.4).
+   */
+  beforeRemove: ((uids: readonly number[]) => Buffer[]) | null = null;
 
   /** `recentClaims` is null for a session that does not see \Recent (IMAP4rev2). */
   constructor(
@@ -202,6 +207,11 @@ export class SelectedMailbox {
     return this.messages.at(-1)?.uid ?? 0;
   }
 
+  /** The highest UID ever in the view: expunges do not lower it. */
+  get highestKnownUid(): number {
+    return this.highestUid;
+  }
+
   /** UIDs another session expunged that this client has not been told about yet. */
   get unreportedExpunges(): ReadonlySet<number> {
     return this.pendingExpunge;
@@ -249,11 +259,12 @@ export class SelectedMailbox {
       this.recent.delete(uid);
     }
     if (gone.length === 0) return [];
+    const out = this.beforeRemove?.(gone) ?? [];
     if (options.vanished) {
       for (const uid of gone) this.messages.splice(this.indexOf(uid), 1);
-      return [untagged(`VANISHED ${formatSequence(gone)}`)];
+      out.push(untagged(`VANISHED ${formatSequence(gone)}`));
+      return out;
     }
-    const out: Buffer[] = [];
     // Highest first, so each sequence number is still the one the client knows when it reads it.
     for (const uid of [...gone].reverse()) {
       const index = this.indexOf(uid);

@@ -20,9 +20,9 @@ import {
 import { FetchStreamBroken, fetch } from "./commands/fetch.js";
 import * as mailboxes from "./commands/mailboxes.js";
 import { getQuota, getQuotaRoot } from "./commands/quota.js";
-import { search, usesModseq } from "./commands/search.js";
+import { findMatches, search, usesModseq } from "./commands/search.js";
 import { select } from "./commands/select.js";
-import { sort, thread } from "./commands/sort.js";
+import { sort, sortedMatches, thread } from "./commands/sort.js";
 import { storeFlags } from "./commands/store-flags.js";
 import {
   type AppendUpload,
@@ -32,6 +32,7 @@ import {
   expunge,
   prepareAppend,
 } from "./commands/transfer.js";
+import { DEFAULT_MAX_UPDATE_CONTEXTS, UpdateContexts } from "./commands/updates.js";
 import { type Command, CommandError, parseCommand } from "./protocol/command.js";
 import type { FrameItem } from "./protocol/framer.js";
 import { continuation, tagged, untagged } from "./responses.js";
@@ -93,6 +94,8 @@ export interface ImapSessionOptions {
   hostname?: string;
   /** Largest message APPEND accepts, in octets. */
   maxMessageSize?: number;
+  /** SEARCH and SORT RETURN (UPDATE) results kept up to date at once (RFC 5267 §4.3.1). */
+  maxUpdateContexts?: number;
   /** BAD responses tolerated before the session says BYE. */
   maxErrors?: number;
   /** Writes unsolicited responses while the client is in IDLE. */
@@ -127,6 +130,7 @@ const SELECTED = new Set([
   "COPY",
   "MOVE",
   "CHECK",
+  "CANCELUPDATE",
 ]);
 /** RFC 9051 §7.5.1: no EXPUNGE while answering these (their UID forms are fine). */
 const NO_EXPUNGE_DURING = new Set(["FETCH", "STORE", "SEARCH", "SORT", "THREAD"]);
@@ -177,12 +181,14 @@ export class ImapSession implements ImapContext {
   condstore = false;
   savedUids = new Set<number>();
   readonly maxMessageSize: number;
+  readonly updates: UpdateContexts;
 
   constructor(private readonly options: ImapSessionOptions) {
     this.secure = options.secure;
     this.hostname = options.hostname ?? "localhost";
     this.maxErrors = options.maxErrors ?? 20;
     this.maxMessageSize = options.maxMessageSize ?? 50 * 1024 * 1024;
+    this.updates = new UpdateContexts(options.maxUpdateContexts ?? DEFAULT_MAX_UPDATE_CONTEXTS);
   }
 
   get store(): ImapStore {
@@ -225,6 +231,9 @@ export class ImapSession implements ImapContext {
   }
 
   select(mailbox: SelectedMailbox | null): void {
+    // RFC 5267 §4.3: updates cease when the mailbox is no longer selected.
+    this.updates.clear();
+    if (mailbox !== null) mailbox.beforeRemove = (uids) => this.updates.removed(mailbox, uids);
     this.selected = mailbox;
     this.stateValue =
       mailbox === null ? (this.user === null ? "not-authenticated" : "authenticated") : "selected";
@@ -263,6 +272,8 @@ export class ImapSession implements ImapContext {
       "SORT=DISPLAY",
       "ESORT",
       "PARTIAL",
+      "CONTEXT=SEARCH",
+      "CONTEXT=SORT",
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",
       "CONDSTORE",
@@ -515,7 +526,7 @@ export class ImapSession implements ImapContext {
         // Untagged updates go before the tagged completion (RFC 9051 §7).
         const last = result.output.pop();
         sync.condstore = this.condstore;
-        result.output.push(...(await this.selected.sync(this.store, sync)));
+        result.output.push(...(await this.syncSelected(sync)));
         if (last !== undefined) result.output.push(last);
       }
       return first === null ? result : startingWith(first, result);
@@ -586,7 +597,7 @@ export class ImapSession implements ImapContext {
     }
     if (this.selected !== null && this.stateValue !== "logout") {
       sync.condstore = this.condstore;
-      yield* await this.selected.sync(this.store, sync);
+      yield* await this.syncSelected(sync);
     }
     yield tagged(tag, "OK", text);
   }
@@ -714,7 +725,7 @@ export class ImapSession implements ImapContext {
         // Changes noted since the last command (e.g. while SELECT ran) are reported now, not only
         // when the next change wakes the IDLE (RFC 9051 §6.3.13).
         const output = [continuation("idling")];
-        if (this.selected !== null) output.push(...(await this.selected.sync(this.store, idleSync(this))));
+        if (this.selected !== null) output.push(...(await this.syncSelected(idleSync(this))));
         this.idleTag = tag;
         if (this.selected?.hasPending) this.scheduleIdleFlush();
         return this.result(output);
@@ -750,6 +761,9 @@ export class ImapSession implements ImapContext {
         return this.ok(tag, await search(this, tag, command), `${command.uid ? "UID " : ""}SEARCH completed`);
       case "SORT":
         return this.ok(tag, await sort(this, tag, command), `${command.uid ? "UID " : ""}SORT completed`);
+      case "CANCELUPDATE":
+        this.updates.cancel(command.tags);
+        return this.ok(tag, [], "CANCELUPDATE completed; no further updates for those searches");
       case "THREAD":
         return this.ok(tag, await thread(this, command), `${command.uid ? "UID " : ""}THREAD completed`);
       case "COPY":
@@ -845,7 +859,26 @@ export class ImapSession implements ImapContext {
     const selected = this.selected;
     if (selected === null) return;
     selected.observe(event);
+    if (event.mailboxId === selected.mailbox.id) this.updates.observe(event.uids);
     if (this.idleTag !== null) this.scheduleIdleFlush();
+  }
+
+  /**
+   * The selected mailbox's pending updates, then what they change in the updating searches: ADDTO after
+   * the EXISTS that numbers the new messages (RFC 5267 §4.3.3).
+   */
+  private async syncSelected(options: SyncOptions): Promise<Buffer[]> {
+    const view = this.selected;
+    if (view === null) return [];
+    const output = await view.sync(this.store, options);
+    output.push(
+      ...(await this.updates.refresh(view, async (key, criteria, only) =>
+        criteria === null
+          ? (await findMatches(this, key, only)).map((hit) => hit.uid)
+          : (await sortedMatches(this, key, criteria)).map((facts) => facts.uid),
+      )),
+    );
+    return output;
   }
 
   private scheduleIdleFlush(): void {
@@ -859,8 +892,8 @@ export class ImapSession implements ImapContext {
   /** RFC 2177: while idling, changes are reported as they happen (expunges included: no command runs). */
   private async flushIdle(): Promise<void> {
     const selected = this.selected;
-    if (this.idleTag === null || selected === null || !selected.hasPending) return;
-    const output = await selected.sync(this.store, idleSync(this));
+    if (this.idleTag === null || selected === null || (!selected.hasPending && !this.updates.stale)) return;
+    const output = await this.syncSelected(idleSync(this));
     if (this.idleTag === null) return;
     for (const data of output) this.options.push?.(data);
   }
@@ -872,7 +905,7 @@ export class ImapSession implements ImapContext {
       this.idleTag = null;
       const output: Buffer[] = [];
       if (this.selected !== null) {
-        output.push(...(await this.selected.sync(this.store, idleSync(this))));
+        output.push(...(await this.syncSelected(idleSync(this))));
       }
       if (line.toUpperCase() !== "DONE") {
         output.push(...this.bad(tag, 'IDLE ends with "DONE"').output);

@@ -21,6 +21,7 @@ const imapFromConfig: ProtocolFactory = (listener, deps) => {
     maxErrors: limits.maxErrors,
     maxLineLength: limits.maxLineLength,
     maxLiteralSize: limits.maxLiteralSize,
+    maxUpdateContexts: limits.maxUpdateContexts,
   });
 };
 

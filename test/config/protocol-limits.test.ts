@@ -47,6 +47,7 @@ describe("[imap] and [pop3] configuration", () => {
       maxErrors: 20,
       maxLineLength: 64 * 1024,
       maxLiteralSize: 64 * 1024,
+      maxUpdateContexts: 5,
     });
     assert.deepEqual(config.pop3, {
       idleTimeout: 10 * MINUTE,
@@ -69,6 +70,7 @@ describe("[imap] and [pop3] configuration", () => {
       "MAILROOM_IMAP_MAX_ERRORS",
       "MAILROOM_IMAP_MAX_LINE_LENGTH",
       "MAILROOM_IMAP_MAX_LITERAL_SIZE",
+      "MAILROOM_IMAP_MAX_UPDATE_CONTEXTS",
     ]);
   });
 
@@ -81,6 +83,7 @@ idle_timeout = "1h"
 max_errors = 5
 max_line_length = "16KiB"
 max_literal_size = "1MiB"
+max_update_contexts = 2
 [pop3]
 idle_timeout = "15m"
 max_errors = 3
@@ -94,6 +97,7 @@ max_sasl_line_length = "16KiB"
       maxErrors: 5,
       maxLineLength: 16 * 1024,
       maxLiteralSize: 1024 * 1024,
+      maxUpdateContexts: 2,
     });
     assert.deepEqual(fromFile.pop3, {
       idleTimeout: 15 * MINUTE,
@@ -108,6 +112,7 @@ max_sasl_line_length = "16KiB"
         MAILROOM_IMAP_MAX_ERRORS: "7",
         MAILROOM_POP3_MAX_LINE_LENGTH: "512",
         MAILROOM_IMAP_MAX_LITERAL_SIZE: "2MiB",
+        MAILROOM_IMAP_MAX_UPDATE_CONTEXTS: "3",
       },
     });
     assert.equal(overridden.pop3?.idleTimeout, 20 * MINUTE);
@@ -115,6 +120,7 @@ max_sasl_line_length = "16KiB"
     assert.equal(overridden.pop3?.maxErrors, 3, "keys not in the environment keep the file's value");
     assert.equal(overridden.imap?.maxErrors, 7);
     assert.equal(overridden.imap?.maxLiteralSize, 2 * 1024 * 1024);
+    assert.equal(overridden.imap?.maxUpdateContexts, 3);
     assert.equal(overridden.imap?.maxLineLength, 16 * 1024);
   });
 
@@ -187,7 +193,13 @@ describe("the configured limits reach the handlers", () => {
     // 1.5 s: long enough that a password check on a loaded machine (scrypt, a silent socket meanwhile)
     // does not itself run into the idle timer, short enough to wait for.
     config.pop3 = { idleTimeout: 1500, maxErrors: 2, maxLineLength: 300, maxSaslLineLength: 8192 };
-    config.imap = { idleTimeout: 60_000, maxErrors: 20, maxLineLength: 8192, maxLiteralSize: 2048 };
+    config.imap = {
+      idleTimeout: 60_000,
+      maxErrors: 20,
+      maxLineLength: 8192,
+      maxLiteralSize: 2048,
+      maxUpdateContexts: 1,
+    };
     deps = {
       config,
       store: fixture.store,

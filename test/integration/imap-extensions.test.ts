@@ -1,5 +1,5 @@
 // Issue 17's extensions against a running mailroom with python3 imaplib, on both stores: MULTIAPPEND
-// (RFC 3502), each checked against what `mailroom mail` shows. imaplib sends commands it has no method
+// (RFC 3502), CONTEXT=SEARCH/SORT (RFC 5267 §4), each checked against what `mailroom mail` shows. imaplib sends commands it has no method
 // for through its own tagging and response reading (`_new_tag`, `send`, `_command_complete`).
 
 import assert from "node:assert/strict";
@@ -176,6 +176,74 @@ m.logout()
       );
       assert.equal((out.fetch as string[]).length, 1);
       assert.match((out.fetch as string[])[0] ?? "", new RegExp(`UID ${one.uid}\\)`));
+    });
+
+    test("CONTEXT=SEARCH and CONTEXT=SORT: updates on another session's STORE, new mail and EXPUNGE; CANCELUPDATE", async () => {
+      const out = await python(
+        server,
+        String.raw`
+import time
+out['caps'] = m.capability()[1][0].decode().split()
+m.create('Ctx')
+for subject in (b'ctx b', b'ctx a'):
+    m.append('Ctx', None, None, b'Subject: ' + subject + b'\r\n\r\nbody\r\n')
+m.select('Ctx')
+def untagged(name):
+    return [d.decode() if isinstance(d, bytes) else str(d) for d in m.untagged_responses.pop(name, [])]
+def updates(n):
+    # Another session's change reaches this one as a store event (PostgreSQL: LISTEN/NOTIFY), maybe
+    # a moment after that session's command completed: NOOP until the updates are in.
+    got = []
+    for _ in range(100):
+        m.noop()
+        got += untagged('ESEARCH')
+        if len(got) >= n:
+            break
+        time.sleep(0.05)
+    return got
+raw(b'UID SEARCH RETURN (UPDATE COUNT) FLAGGED')
+raw(b'UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL')
+out['initial'] = untagged('ESEARCH')
+other = imaplib.IMAP4('127.0.0.1', port)
+other.starttls()
+other.login('bob@example.org', password)
+other.select('Ctx')
+other.uid('STORE', '1', '+FLAGS', '(\\Flagged)')
+other.append('Ctx', None, None, b'Subject: ctx 0\r\n\r\nbody\r\n')
+out['changed'] = updates(2)
+other.uid('STORE', '1', '+FLAGS', '(\\Deleted)')
+other.expunge()
+other.logout()
+out['expunged'] = updates(2)
+tags = [t.split('"')[1] for t in out['initial']]
+out['cancel'] = raw(b'CANCELUPDATE "%s" "%s"' % (tags[0].encode(), tags[1].encode()))
+m.append('Ctx', '(\\Flagged)', None, b'Subject: ctx late\r\n\r\nbody\r\n')
+time.sleep(0.3)
+m.noop()
+out['after'] = untagged('ESEARCH')
+out['tags'] = tags
+m.logout()
+`,
+      );
+      for (const cap of ["CONTEXT=SEARCH", "CONTEXT=SORT"])
+        assert.ok((out.caps as string[]).includes(cap), cap);
+      const [search, sorted] = out.tags as [string, string];
+      const uids = (await listing("Ctx")).map((m) => m.uid);
+      // What is left: "ctx a" (UID 2) and "ctx 0" (UID 3), and "ctx late" added after CANCELUPDATE.
+      assert.deepEqual(uids, [2, 3, 4]);
+      assert.deepEqual(out.initial, [`(TAG "${search}") UID COUNT 0`, `(TAG "${sorted}") UID ALL 2,1`]);
+      // The flag change adds UID 1 to the FLAGGED search; "ctx 0" sorts first.
+      assert.deepEqual(out.changed, [
+        `(TAG "${search}") UID ADDTO (0 1)`,
+        `(TAG "${sorted}") UID ADDTO (1 3)`,
+      ]);
+      // UID 1 ("ctx b", last in subject order) is expunged: removed from both.
+      assert.deepEqual(out.expunged, [
+        `(TAG "${search}") UID REMOVEFROM (0 1)`,
+        `(TAG "${sorted}") UID REMOVEFROM (3 1)`,
+      ]);
+      assert.equal((out.cancel as [string, string[]])[0], "OK");
+      assert.deepEqual(out.after, [], "no updates after CANCELUPDATE");
     });
   });
 }

@@ -5,6 +5,7 @@ import { type Mailbox, type Store, StoreError } from "../../store/types.js";
 import { decodeMailboxUtf7, encodeMailboxUtf7 } from "../protocol/utf7.js";
 import type { ImapValue } from "../protocol/value.js";
 import type { SelectedMailbox } from "../selected.js";
+import type { UpdateContexts } from "./updates.js";
 
 /** The store parts IMAP reads and writes: no directory (login goes through the authenticator), no queue. */
 export type ImapStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "events" | "quotas">;
@@ -23,6 +24,8 @@ export interface ImapContext {
   readonly rev2: boolean;
   /** UIDs saved by SEARCH ... RETURN (SAVE) (RFC 5182). */
   savedUids: Set<number>;
+  /** The updating searches (RFC 5267 §4.3) on the selected mailbox. */
+  readonly updates: UpdateContexts;
   /** Largest message APPEND accepts. */
   readonly maxMessageSize: number;
   select(mailbox: SelectedMailbox | null): void;

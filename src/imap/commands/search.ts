@@ -9,6 +9,7 @@ import { evaluate, KeyCost, keyCost, keyReadsHeader } from "../search/evaluate.j
 import type { SearchContext, SearchData, SearchKey } from "../search/types.js";
 import { type ImapContext, requireSelected } from "./context.js";
 import { saveHeaderBlocksLater } from "./fetch.js";
+import { resultOptions } from "./updates.js";
 
 /** Messages decided per round: one header-block query per batch, and a bound on what is held at once. */
 const BATCH = 500;
@@ -53,7 +54,12 @@ export async function readBody(
  * three rounds: from the view alone (flags, size, dates), then from the stored header sections, then
  * from the whole messages, each round only for the messages the previous one left undecided.
  */
-export async function findMatches(context: ImapContext, key: SearchKey): Promise<Hit[]> {
+export async function findMatches(
+  context: ImapContext,
+  key: SearchKey,
+  /** Only these UIDs are considered (an updating search re-evaluating what changed, RFC 5267 §4.3). */
+  only?: ReadonlySet<number>,
+): Promise<Hit[]> {
   const view = requireSelected(context);
   const store = context.store;
   // SEARCH must see the flags as they are, not as this client was last told (another session's STORE
@@ -77,7 +83,8 @@ export async function findMatches(context: ImapContext, key: SearchKey): Promise
     let undecided: Candidate[] = [];
     for (let i = start; i < end; i++) {
       const known = view.messages[i];
-      if (known === undefined || expunged.has(known.uid)) continue;
+      if (known === undefined || expunged.has(known.uid) || (only !== undefined && !only.has(known.uid)))
+        continue;
       const current = changed.get(known.uid);
       if (current === null) continue;
       const data: SearchData = {
@@ -203,6 +210,7 @@ export async function search(
   tag: string,
   command: Extract<Command, { name: "SEARCH" }>,
 ): Promise<Buffer[]> {
+  context.updates.checkTag(tag, command.returns);
   const modseqSearch = usesModseq(command.key);
   // Hits are in mailbox order, which is ascending in both sequence numbers and UIDs.
   const found = await findMatches(context, command.key);
@@ -215,12 +223,13 @@ export async function search(
     const suffix = modseqSearch && found.length > 0 ? ` (MODSEQ ${highestModseq(found)})` : "";
     return [untagged(`SEARCH${numbers.map((n) => ` ${n}`).join("")}${suffix}`)];
   }
-  // RFC 4731 §3.1: RETURN () means RETURN (ALL).
-  const options = returns.length === 0 ? ["ALL"] : returns;
+  const options = resultOptions(returns);
+  const hits = found.map((f) => f.uid);
+  const updates = context.updates.start(context, tag, { ...command, options }, null, hits);
   if (options.includes("SAVE")) {
     context.savedUids = new Set(savedResult(found, options, command.partial).map((f) => f.uid));
     // RFC 5182 §2.4: SAVE alone produces no ESEARCH response.
-    if (options.length === 1) return [];
+    if (options.every((o) => o === "SAVE" || o === "UPDATE" || o === "CONTEXT")) return updates;
   }
   let suffix = "";
   if (modseqSearch && found.length > 0) {
@@ -235,5 +244,5 @@ export async function search(
           ];
     if (returned.length > 0) suffix = ` MODSEQ ${highestModseq(returned)}`;
   }
-  return [esearchResponse(tag, command.uid, numbers, options, command.partial, false, suffix)];
+  return [esearchResponse(tag, command.uid, numbers, options, command.partial, false, suffix), ...updates];
 }

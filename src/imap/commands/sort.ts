@@ -1,7 +1,7 @@
 /** SORT, THREAD and their UID forms (RFC 5256): the SEARCH matches, ordered or threaded by header facts. */
 
 import { headerBlockOf } from "../../store/header-capture.js";
-import type { Command } from "../protocol/command.js";
+import type { Command, SortCriterion } from "../protocol/command.js";
 import { untagged } from "../responses.js";
 import type { SearchKey } from "../search/types.js";
 import { type SortFacts, sortFacts } from "../sort/facts.js";
@@ -10,6 +10,7 @@ import { threadMessages } from "../sort/thread.js";
 import { type ImapContext, requireSelected } from "./context.js";
 import { saveHeaderBlocksLater } from "./fetch.js";
 import { esearchResponse, findMatches, readBody } from "./search.js";
+import { resultOptions } from "./updates.js";
 
 /** Header sections asked of the store at once. */
 const BATCH = 1000;
@@ -55,19 +56,31 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
   return facts;
 }
 
+/** The SEARCH matches of `key` in the order of `criteria`. */
+export async function sortedMatches(
+  context: ImapContext,
+  key: SearchKey,
+  criteria: readonly SortCriterion[],
+): Promise<SortFacts[]> {
+  // ARRIVAL and SIZE are in the view: no header section is read for them.
+  const headersNeeded = criteria.some((c) => c.key !== "ARRIVAL" && c.key !== "SIZE");
+  return sortMessages(await matchFacts(context, key, headersNeeded), criteria);
+}
+
 export async function sort(
   context: ImapContext,
   tag: string,
   command: Extract<Command, { name: "SORT" }>,
 ): Promise<Buffer[]> {
-  // ARRIVAL and SIZE are in the view: no header section is read for them.
-  const headersNeeded = command.criteria.some((c) => c.key !== "ARRIVAL" && c.key !== "SIZE");
-  const sorted = sortMessages(await matchFacts(context, command.key, headersNeeded), command.criteria);
+  context.updates.checkTag(tag, command.returns);
+  const sorted = await sortedMatches(context, command.key, command.criteria);
   const numbers = sorted.map((m) => (command.uid ? m.uid : m.seq));
   if (command.returns === null) return [untagged(`SORT${numbers.map((n) => ` ${n}`).join("")}`)];
   // RFC 5267 §3.2: ESORT answers with ESEARCH, MIN and MAX the first and last in sort order, ALL in it.
-  const options = command.returns.length === 0 ? ["ALL"] : command.returns;
-  return [esearchResponse(tag, command.uid, numbers, options, command.partial, true)];
+  const options = resultOptions(command.returns);
+  const uids = sorted.map((m) => m.uid);
+  const updates = context.updates.start(context, tag, { ...command, options }, command.criteria, uids);
+  return [esearchResponse(tag, command.uid, numbers, options, command.partial, true), ...updates];
 }
 
 export async function thread(

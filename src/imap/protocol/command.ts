@@ -161,7 +161,9 @@ export type Command =
     }
   | { name: "THREAD"; uid: boolean; algorithm: ThreadAlgorithm; key: SearchKey }
   | { name: "COPY" | "MOVE"; uid: boolean; set: SequenceSet; mailbox: string }
-  | { name: "UID EXPUNGE"; set: SequenceSet };
+  | { name: "UID EXPUNGE"; set: SequenceSet }
+  /** RFC 5267 §4.3.5: the tags of the updating searches to stop. */
+  | { name: "CANCELUPDATE"; tags: string[] };
 
 export interface ParsedCommand {
   tag: string;
@@ -317,6 +319,15 @@ function parseArguments(name: string, cursor: Cursor): Command {
     }
     case "APPEND":
       return parseAppend(cursor);
+    case "CANCELUPDATE": {
+      // RFC 5267 §5: "CANCELUPDATE" 1*(SP quoted).
+      const tags: string[] = [];
+      do {
+        cursor.space();
+        tags.push(cursor.string("the quoted tag of an updating SEARCH or SORT"));
+      } while (cursor.peek() === 0x20);
+      return { name, tags };
+    }
     case "COMPRESS":
       cursor.space();
       return { name, mechanism: cursor.atom("a compression mechanism").toUpperCase() };
@@ -565,7 +576,10 @@ function parsePartialRange(cursor: Cursor): PartialRange {
   return { first: Math.min(a, b), last: Math.max(a, b), fromEnd };
 }
 
-/** RETURN (option …) of SEARCH (RFC 4731) and SORT (RFC 5267), with PARTIAL (RFC 9394). */
+/**
+ * RETURN (option …) of SEARCH (RFC 4731) and SORT (RFC 5267), with PARTIAL (RFC 9394) and the context
+ * options UPDATE and CONTEXT (RFC 5267 §4.2, §4.3).
+ */
 function parseReturnOptions(
   cursor: Cursor,
   command: string,
@@ -596,6 +610,8 @@ function parseSearch(uid: boolean, cursor: Cursor): Command {
     "COUNT",
     "SAVE",
     "PARTIAL",
+    "UPDATE",
+    "CONTEXT",
   ]);
   const key = parseSearchProgram(cursor);
   return { name: "SEARCH", uid, returns, partial, key };
@@ -606,7 +622,15 @@ function parseSearch(uid: boolean, cursor: Cursor): Command {
  * ESORT's RETURN options before the sort keys (RFC 5267 §3).
  */
 function parseSort(uid: boolean, cursor: Cursor): Command {
-  const { returns, partial } = parseReturnOptions(cursor, "SORT", ["MIN", "MAX", "ALL", "COUNT", "PARTIAL"]);
+  const { returns, partial } = parseReturnOptions(cursor, "SORT", [
+    "MIN",
+    "MAX",
+    "ALL",
+    "COUNT",
+    "PARTIAL",
+    "UPDATE",
+    "CONTEXT",
+  ]);
   const words = cursor.list(() => cursor.atom("a sort key").toUpperCase());
   const criteria: SortCriterion[] = [];
   let reverse = false;
