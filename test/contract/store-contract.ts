@@ -11,6 +11,7 @@ import { describeBlobsContract } from "./blobs.js";
 import { describeDirectoryContract } from "./directory.js";
 import { describeEmailsContract } from "./emails.js";
 import { describeEventsContract } from "./events.js";
+import { describeFilterContract } from "./filter.js";
 import { describeIdentitiesContract } from "./identities.js";
 import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
@@ -87,6 +88,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeQuotasContract(context);
     describeSearchContract(context);
     describeSieveScriptsContract(context);
+    describeFilterContract(context);
     describePushSubscriptionsContract(context);
     describeEventsContract(context);
     describeImport(context);

@@ -12,6 +12,7 @@ import { PostgresDatabase, type PostgresDatabaseOptions } from "./database.js";
 import { PostgresDirectory } from "./directory.js";
 import { PostgresEmails } from "./emails.js";
 import type { NotifyEventBus } from "./events.js";
+import { PostgresGreylist, PostgresSpamScans } from "./filter.js";
 import { PostgresIdentities } from "./identities.js";
 import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
@@ -38,6 +39,8 @@ export class PostgresStore implements Store {
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
   readonly sieveScripts: PostgresSieveScripts;
+  readonly spamScans: PostgresSpamScans;
+  readonly greylist: PostgresGreylist;
   readonly quotas: PostgresQuotas;
   readonly pushSubscriptions: PostgresPushSubscriptions;
   readonly events: NotifyEventBus;
@@ -61,6 +64,8 @@ export class PostgresStore implements Store {
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
     this.sieveScripts = new PostgresSieveScripts(this.database);
+    this.spamScans = new PostgresSpamScans(this.database);
+    this.greylist = new PostgresGreylist(this.database);
     this.quotas = new PostgresQuotas(this.database);
     this.pushSubscriptions = new PostgresPushSubscriptions(this.database);
     this.events = this.database.events;

@@ -31,6 +31,7 @@ import { SqliteDatabase } from "./database.js";
 import { SqliteDirectory } from "./directory.js";
 import { SqliteEmails } from "./emails.js";
 import { EventBus } from "./event-bus.js";
+import { SqliteGreylist, SqliteSpamScans } from "./filter.js";
 import { GroupCommit } from "./group-commit.js";
 import { SqliteIdentities } from "./identities.js";
 import { SqliteImports } from "./import.js";
@@ -66,6 +67,8 @@ export class SqliteStore implements Store {
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
   readonly sieveScripts: SqliteSieveScripts;
+  readonly spamScans: SqliteSpamScans;
+  readonly greylist: SqliteGreylist;
   readonly quotas: SqliteQuotas;
   readonly pushSubscriptions: PushSubscriptionStore;
   readonly events: MailboxEvents;
@@ -100,6 +103,8 @@ export class SqliteStore implements Store {
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
     this.sieveScripts = new SqliteSieveScripts(this.database);
+    this.spamScans = new SqliteSpamScans(this.database);
+    this.greylist = new SqliteGreylist(this.database);
     this.quotas = new SqliteQuotas(this.database);
     this.pushSubscriptions = new SqlitePushSubscriptions(this.database);
     this.imports = new SqliteImports(this.database, blobs);
