@@ -3,7 +3,14 @@
 // a DeliveryAgent and never touch the store directly.
 
 import type { AuthenticatedUser } from "../auth/types.js";
-import type { BlobRef, BlobWriter, DeliveryResult, EnvelopeDsn, RecipientDsn } from "../store/types.js";
+import type {
+  BlobRef,
+  BlobWriter,
+  DeliveryResult,
+  EnvelopeDsn,
+  RecipientDsn,
+  SpamScan,
+} from "../store/types.js";
 
 export interface RecipientContext {
   /** The SASL-authenticated user of the session, if any: only they may relay to other domains. */
@@ -60,6 +67,8 @@ export interface AcceptedMessage {
   receivedAt: Date;
   /** The trust policy quarantined it: local copies that would go to INBOX go to the Junk mailbox. */
   junk?: boolean;
+  /** rspamd's verdict, when it scanned the message: stored with it, and Sieve's spamtest score. */
+  spam?: SpamScan;
 }
 
 export interface DeliveryAgent {

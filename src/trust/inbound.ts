@@ -202,7 +202,7 @@ interface ArcLink {
 }
 
 /** The message as it arrived: the blob without the trace fields this server wrote before it. */
-function messageStream(blobs: InboundTrustOptions["blobs"], message: ReceivedMessage): Readable {
+export function messageStream(blobs: Pick<BlobStore, "readBlob">, message: ReceivedMessage): Readable {
   return Readable.from(skipOctets(blobs.readBlob(message.blob.id), message.traceLength));
 }
 
