@@ -91,6 +91,12 @@ export async function startRspamd(): Promise<TestRspamd> {
     );
     children.push(redis);
     for (const name of NETWORK_MODULES) await writeFile(join(local, `${name}.conf`), "enabled = false;\n");
+    // No greylist or add-header action below the reject score: a plain message scored without working
+    // DNS (no PTR, no MX for the sender) is still "no action", so the reject test is about GTUBE alone.
+    await writeFile(
+      join(local, "actions.conf"),
+      "reject = 15;\nadd_header = null;\nrewrite_subject = null;\ngreylist = null;\n",
+    );
     await writeFile(join(local, "redis.conf"), `servers = "127.0.0.1:${redisPort}";\n`);
     // min_learns 1: the classifier answers after the first learn, so a test can see it work.
     await writeFile(join(local, "classifier-bayes.conf"), "min_learns = 1;\nautolearn = false;\n");
