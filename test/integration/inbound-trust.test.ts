@@ -58,6 +58,8 @@ for (const backend of await integrationBackends()) {
         "_dmarc.soft.test": { txt: ["v=DMARC1; p=quarantine"] },
         "s1._domainkey.other.test": { txt: [other.record] },
         "1.0.0.127.zen.test": { a: ["127.0.0.2"], txt: ["Listed: see https://zen.test/query/127.0.0.1"] },
+        // ::1, its 32 nibbles reversed (RFC 5782 §2.4).
+        [`1${".0".repeat(31)}.zen.test`]: { a: ["127.0.0.4"], txt: ["Listed: IPv6 ::1"] },
       });
       server = await startTestServer({
         store: backend.store,
@@ -220,6 +222,42 @@ for (const backend of await integrationBackends()) {
         } finally {
           transport.close();
         }
+      } finally {
+        await listed.cleanup();
+      }
+    });
+
+    test("an IPv6 client listed under its nibble-reversed name: 554 5.7.1 at RCPT", async () => {
+      const listed = await startTestServer({
+        store: backend.store,
+        env: {
+          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
+          MAILROOM_TRUST_DNSBL: "clean.test,zen.test",
+          MAILROOM_LISTENERS_SMTP_HOST: "::1",
+        },
+      });
+      try {
+        const transport = nodemailer.createTransport({
+          host: "::1",
+          port: listed.ports.smtp,
+          ignoreTLS: true,
+        });
+        try {
+          await assert.rejects(
+            transport.sendMail({
+              envelope: { from: "alice@good.test", to: [user] },
+              raw: message("alice@good.test", "listed over IPv6"),
+            }),
+            (err: { responseCode?: number; response?: string }) => {
+              assert.equal(err.responseCode, 554);
+              assert.match(err.response ?? "", /5\.7\.1 ::1 is listed by zen\.test: Listed: IPv6 ::1/);
+              return true;
+            },
+          );
+        } finally {
+          transport.close();
+        }
+        assert.ok(dns.queries().includes(`A 1${".0".repeat(31)}.clean.test`), dns.queries().join("\n"));
       } finally {
         await listed.cleanup();
       }
