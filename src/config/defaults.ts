@@ -167,6 +167,16 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     relay: defaultRelayConfig(),
     trust: { verify: true, enforceDmarc: true, trustedArcSealers: [], dnsbl: [] },
     trace: { retention: DEFAULT_TRACE_RETENTION },
+    filter: {
+      rspamd: null,
+      rspamdController: null,
+      rspamdTimeout: 15 * SECOND,
+      greylisting: false,
+      // Postgrey's defaults: a retry after 5 minutes passes; a triplet is forgotten after 35 days.
+      greylistDelay: 5 * 60 * SECOND,
+      greylistExpiry: 35 * 24 * 60 * 60 * SECOND,
+      greylistWhitelist: ["127.0.0.0/8", "::1/128"],
+    },
     listeners,
     shutdownTimeout: 10 * SECOND,
   };

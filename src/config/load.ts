@@ -9,6 +9,7 @@ import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { smarthostParts } from "../queue/config.js";
 import { DEFAULT_LIMITS } from "../sieve/limits.js";
+import { parseNetwork } from "../trust/greylist.js";
 import { applyCaptureDefaults, defaultConfig, LISTENER_NAMES } from "./defaults.js";
 import { envName, FIELDS, type Field, RETIRED_KEYS, tomlKey } from "./schema.js";
 import { closestMatch } from "./suggest.js";
@@ -89,6 +90,8 @@ function expectation(field: Field): string {
       return 'a non-empty list of durations, like ["5m", "1h"] (or "5m,1h" in the environment)';
     case "domains":
       return 'a list of domain names, like ["lists.example.org"] (or comma-separated in the environment)';
+    case "networks":
+      return 'a list of networks, like ["192.0.2.0/24", "2001:db8::/32"] (or comma-separated in the environment)';
     case "size":
       return `a size in bytes or like "25MB", "10KiB"${kind.min > 0 ? ", greater than 0" : ""}`;
     case "enum":
@@ -159,6 +162,17 @@ function convert(raw: unknown, field: Field, source: Source): Converted {
         names.push(item.trim().toLowerCase().replace(/\.$/, ""));
       }
       return { ok: true, value: names };
+    }
+    case "networks": {
+      const items = fromEnv && typeof raw === "string" ? raw.split(",").filter((item) => item.trim()) : raw;
+      if (!Array.isArray(items)) return fail;
+      const networks: string[] = [];
+      for (const item of items) {
+        const network = typeof item === "string" ? parseNetwork(item.trim()) : null;
+        if (network === null) return fail;
+        networks.push(network.text);
+      }
+      return { ok: true, value: networks };
     }
     case "path": {
       if (typeof raw !== "string") return fail;

@@ -15,6 +15,8 @@ export type FieldKind =
   | { type: "durations"; min: number }
   /** A list of domain names, possibly empty: a TOML array, or comma-separated in the environment. */
   | { type: "domains" }
+  /** A list of networks in CIDR notation ("192.0.2.0/24", "2001:db8::/32"; a bare address is /32 or /128). */
+  | { type: "networks" }
   | { type: "size"; min: number }
   | { type: "enum"; values: readonly string[] }
   /** A file or directory; relative paths resolve against the config file's directory (or the cwd for env). */
@@ -151,6 +153,21 @@ export const FIELDS: readonly Field[] = [
   { path: ["trust", "dnsbl"], kind: { type: "domains" } },
   // At least a minute: pruning every trace younger than that would leave nothing to look at.
   { path: ["trace", "retention"], kind: { type: "duration", min: MINUTE } },
+  {
+    path: ["filter", "rspamd"],
+    kind: { type: "string", nullable: true },
+    rule: 'rspamd\'s normal worker as "http://host:port", or "" for no scanning',
+  },
+  {
+    path: ["filter", "rspamdController"],
+    kind: { type: "string", nullable: true },
+    rule: 'rspamd\'s controller worker as "http://host:port", or "" for the rspamd host on port 11334',
+  },
+  { path: ["filter", "rspamdTimeout"], kind: { type: "duration", min: 1 } },
+  { path: ["filter", "greylisting"], kind: { type: "boolean" } },
+  { path: ["filter", "greylistDelay"], kind: { type: "duration", min: 0 } },
+  { path: ["filter", "greylistExpiry"], kind: { type: "duration", min: 1 } },
+  { path: ["filter", "greylistWhitelist"], kind: { type: "networks" } },
   { path: ["relay", "retrySchedule"], kind: { type: "durations", min: 1 } },
   { path: ["relay", "maxAge"], kind: { type: "duration", min: 1 } },
   { path: ["relay", "delayNotice"], kind: { type: "duration", min: 1 } },

@@ -146,6 +146,23 @@ export interface TraceConfig {
   retention: number;
 }
 
+export interface FilterConfig {
+  /** rspamd's normal worker (POST /checkv2), e.g. "http://127.0.0.1:11333"; null: no scanning. */
+  rspamd: string | null;
+  /** rspamd's controller worker (learnspam/learnham); null: the rspamd host on port 11334. */
+  rspamdController: string | null;
+  /** Milliseconds a scan may take before the message is accepted unscanned. */
+  rspamdTimeout: number;
+  /** Greylisting of unauthenticated MX clients by (network, sender, recipient); off by default. */
+  greylisting: boolean;
+  /** Milliseconds a new triplet is deferred before a retry is accepted. */
+  greylistDelay: number;
+  /** Milliseconds a triplet is remembered after it was last seen. */
+  greylistExpiry: number;
+  /** Networks (CIDR) never greylisted. */
+  greylistWhitelist: string[];
+}
+
 export interface Config {
   hostname: string;
   dataDir: string;
@@ -169,6 +186,8 @@ export interface Config {
   trust?: TrustConfig;
   /** Delivery traces; defaultConfig() always fills it (optional so the seam grows compatibly). */
   trace?: TraceConfig;
+  /** Spam filtering of MX mail; defaultConfig() always fills it (optional so the seam grows compatibly). */
+  filter?: FilterConfig;
   listeners: Record<ListenerName, ListenerConfig>;
   /** Milliseconds that in-flight transactions get to finish on SIGTERM/SIGINT. */
   shutdownTimeout: number;

@@ -43,7 +43,15 @@ import { type DeliveredMessage, sendAutoReplies, sendScriptReply } from "./vacat
  */
 export type DeliveryStore = Pick<
   Store,
-  "directory" | "mailboxes" | "messages" | "blobs" | "vacation" | "quotas" | "sieveScripts" | "traces"
+  | "directory"
+  | "mailboxes"
+  | "messages"
+  | "blobs"
+  | "vacation"
+  | "quotas"
+  | "sieveScripts"
+  | "traces"
+  | "spamScans"
 >;
 
 export function createDeliveryAgent(options: {
@@ -215,7 +223,11 @@ export function createDeliveryAgent(options: {
       const plan =
         bytes === null
           ? KEEP
-          : await planDelivery({ store, logger }, user, bytes, { from: message.sender, to: local.address });
+          : await planDelivery({ store, logger }, user, bytes, {
+              from: message.sender,
+              to: local.address,
+              ...(message.spam ? { spam: message.spam } : {}),
+            });
       const inbox = await store.mailboxes.getMailbox(user.id, "INBOX");
       if (!inbox) throw new StoreError("not-found", `${user.address} has no INBOX`);
       // Quarantine (DMARC p=quarantine) turns the keep into Junk; without a Junk mailbox it stays a keep.
@@ -301,6 +313,14 @@ export function createDeliveryAgent(options: {
       { messageId: result.messageId, mailboxes: mailboxes.length, queued: queue.length },
       "message committed",
     );
+    if (message.spam) {
+      // After the commit: the message is safe already, and a scan that cannot be kept is only logged.
+      await store.spamScans
+        .recordScan(result.messageId, message.spam)
+        .catch((err: unknown) =>
+          logger.warn({ err, messageId: result.messageId }, "the spam scan could not be stored"),
+        );
+    }
     if (queue.length > 0) options.onQueued?.();
     if (delivered.length > 0) {
       // RFC 3461 §5.2.2: as the final MTA for these recipients we owe the success notice they asked for.

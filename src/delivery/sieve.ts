@@ -6,7 +6,8 @@
 
 import type { Logger } from "pino";
 import { compile, evaluate, type SieveAction, type VacationAction } from "../sieve/index.js";
-import type { Store, User } from "../store/types.js";
+import type { SpamScan, Store, User } from "../store/types.js";
+import { spamtestScore } from "../trust/spam-verdict.js";
 
 export type SieveDeliveryStore = Pick<Store, "sieveScripts" | "mailboxes" | "blobs">;
 
@@ -94,7 +95,7 @@ export async function planDelivery(
   context: { store: SieveDeliveryStore; logger: Logger },
   user: User,
   message: Buffer,
-  envelope: { from: string; to: string },
+  envelope: { from: string; to: string; spam?: SpamScan },
 ): Promise<SievePlan> {
   const { store, logger } = context;
   try {
@@ -103,8 +104,8 @@ export async function planDelivery(
     const mailboxes = (await store.mailboxes.listMailboxes(user.id)).map((mailbox) => mailbox.name);
     const result = evaluate(compile(script.source), {
       message,
-      envelope,
-      environment: { mailboxes },
+      envelope: { from: envelope.from, to: envelope.to },
+      environment: { mailboxes, ...(envelope.spam ? { spam: spamtestScore(envelope.spam) } : {}) },
     });
     if (result.status === "error") {
       logger.warn(

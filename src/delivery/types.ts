@@ -3,7 +3,14 @@
 // a DeliveryAgent and never touch the store directly.
 
 import type { AuthenticatedUser } from "../auth/types.js";
-import type { BlobRef, BlobWriter, DeliveryResult, EnvelopeDsn, RecipientDsn } from "../store/types.js";
+import type {
+  BlobRef,
+  BlobWriter,
+  DeliveryResult,
+  EnvelopeDsn,
+  RecipientDsn,
+  SpamScan,
+} from "../store/types.js";
 import type { SessionFacts } from "./trace.js";
 
 export interface RecipientContext {
@@ -61,6 +68,8 @@ export interface AcceptedMessage {
   receivedAt: Date;
   /** The trust policy quarantined it: local copies that would go to INBOX go to the Junk mailbox. */
   junk?: boolean;
+  /** rspamd's verdict, when it scanned the message: stored with it, and Sieve's spamtest score. */
+  spam?: SpamScan;
   /** The session that brought it, for the delivery trace. */
   origin?: SessionFacts;
   /** Recipients refused in the same transaction (RCPT), with the reply and when, for the trace. */

@@ -25,6 +25,8 @@ import { type QueueRunner, startQueueRunner } from "../queue/scheduler.js";
 import { openStore } from "../store/open.js";
 import { tightenDataDir } from "../store/private-dir.js";
 import type { Store } from "../store/types.js";
+import { createRspamdClient } from "../trust/rspamd.js";
+import { withJunkTraining } from "../trust/training.js";
 import type { ProtocolFactory, ServiceDeps } from "./deps.js";
 import { acquireInstanceLock, type InstanceLock, InstanceLockError } from "./instance-lock.js";
 
@@ -206,7 +208,7 @@ export async function runServer(
 
     const deps: ServiceDeps = {
       config,
-      store: openedStore,
+      store: junkTraining(openedStore, config, logger),
       logger,
       authenticator,
       tls: tls.context,
@@ -312,4 +314,18 @@ export async function runServer(
       return stopping;
     },
   };
+}
+
+/** With [filter] rspamd set, the protocols get a store whose moves into and out of Junk train rspamd. */
+function junkTraining(store: Store, config: Config, logger: Logger): Store {
+  const filter = config.filter;
+  if (!filter || filter.rspamd === null) return store;
+  const trainingLogger = logger.child({ component: "filter" });
+  const rspamd = createRspamdClient({
+    url: filter.rspamd,
+    controllerUrl: filter.rspamdController,
+    timeout: filter.rspamdTimeout,
+    logger: trainingLogger,
+  });
+  return withJunkTraining(store, rspamd, trainingLogger);
 }

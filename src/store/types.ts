@@ -12,6 +12,7 @@ import type { BlobStore } from "./blobs.js";
 import type { DirectoryStore } from "./directory.js";
 import type { EmailStore } from "./emails.js";
 import type { MailboxEvents } from "./events.js";
+import type { GreylistStore } from "./greylist.js";
 import type { IdentityStore } from "./identities.js";
 import type { ImportStore } from "./imports.js";
 import type { LockStore } from "./locks.js";
@@ -23,6 +24,7 @@ import type { QueueStore } from "./queue.js";
 import type { QuotaStore } from "./quotas.js";
 import type { SearchIndex } from "./search-index.js";
 import type { SieveScriptStore } from "./sieve-scripts.js";
+import type { SpamScanStore } from "./spam-scans.js";
 import type { SubmissionStore } from "./submissions.js";
 import type { TraceStore } from "./traces.js";
 import type { VacationStore } from "./vacation.js";
@@ -68,6 +70,10 @@ export interface Store {
   readonly traces: TraceStore;
   /** The relay's cached MTA-STS policies and its TLS-RPT session counts (RFC 8461, RFC 8460). */
   readonly mtaSts: MtaStsStore;
+  /** rspamd's verdict on received messages (issue 18). */
+  readonly spamScans: SpamScanStore;
+  /** Greylisting triplets, shared by the nodes of a cluster (issue 18). */
+  readonly greylist: GreylistStore;
   close(): Promise<void>;
 }
 
@@ -78,6 +84,7 @@ export type * from "./directory.js";
 export type * from "./emails.js";
 export { StoreError } from "./errors.js";
 export type * from "./events.js";
+export type * from "./greylist.js";
 export type * from "./identities.js";
 export type * from "./imports.js";
 export type * from "./locks.js";
@@ -90,6 +97,7 @@ export type * from "./queue.js";
 export type * from "./quotas.js";
 export type * from "./search-index.js";
 export type * from "./sieve-scripts.js";
+export type * from "./spam-scans.js";
 export type * from "./submissions.js";
 export type * from "./traces.js";
 export type * from "./vacation.js";

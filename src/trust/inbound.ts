@@ -17,6 +17,7 @@ import type { CachedResolve } from "../queue/dns.js";
 import type { BlobRef, BlobStore } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT } from "../store/types.js";
 import { authenticationResultsField, withoutOwnResults } from "./authentication-results.js";
+import { expandIpv6 } from "./greylist.js";
 import { type AuthenticationFacts, decide, type TrustPolicy, type TrustVerdict } from "./policy.js";
 
 export interface InboundEnvelope {
@@ -62,7 +63,7 @@ export interface InboundTrustOptions {
   resolve: CachedResolve;
   policy: TrustPolicy;
   logger: Logger;
-  /** DNS blocklist zones (e.g. "zen.spamhaus.org") the connecting IPv4 address is looked up in. */
+  /** DNS blocklist zones (e.g. "zen.spamhaus.org") the connecting address, IPv4 or IPv6, is looked up in. */
   dnsbl?: readonly string[];
   /** For DMARC pct= sampling; Math.random by default. */
   random?: () => number;
@@ -79,8 +80,8 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
 
   // One lookup per address and zone while the cache keeps it, however many transactions ask.
   const listing = async (ip: string): Promise<string | null> => {
-    if (isIP(ip) !== 4) return null;
-    const name = ip.split(".").reverse().join(".");
+    const name = blocklistName(ip);
+    if (name === null) return null;
     for (const zone of options.dnsbl ?? []) {
       const query = `${name}.${zone}`;
       // RFC 5782 §2.1: listed is an A record in 127.0.0.0/8; NXDOMAIN (or our DNS failing) is not listed.
@@ -146,6 +147,19 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
   };
 }
 
+/**
+ * The query name of an address under a blocklist zone: IPv4 octets reversed (RFC 5782 §2.1), IPv6
+ * nibbles reversed, all 32 of them (§2.4). An IPv4-mapped IPv6 client is its IPv4 address.
+ */
+export function blocklistName(address: string): string | null {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const ip = mapped ? mapped[1]! : address;
+  const family = isIP(ip);
+  if (family === 4) return ip.split(".").reverse().join(".");
+  if (family === 6) return [...expandIpv6(ip).join("")].reverse().join(".");
+  return null;
+}
+
 /** mailauth wants an address literal in brackets for the HELO identity. */
 function heloIdentity(helo: string): string {
   return /^[0-9.]+$|:/.test(helo) && !helo.startsWith("[") ? `[${helo}]` : helo;
@@ -188,7 +202,7 @@ interface ArcLink {
 }
 
 /** The message as it arrived: the blob without the trace fields this server wrote before it. */
-function messageStream(blobs: InboundTrustOptions["blobs"], message: ReceivedMessage): Readable {
+export function messageStream(blobs: Pick<BlobStore, "readBlob">, message: ReceivedMessage): Readable {
   return Readable.from(skipOctets(blobs.readBlob(message.blob.id), message.traceLength));
 }
 

@@ -11,6 +11,7 @@ import { describeBlobsContract } from "./blobs.js";
 import { describeDirectoryContract } from "./directory.js";
 import { describeEmailsContract } from "./emails.js";
 import { describeEventsContract } from "./events.js";
+import { describeFilterContract } from "./filter.js";
 import { describeIdentitiesContract } from "./identities.js";
 import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
@@ -90,6 +91,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeSearchContract(context);
     describeSieveScriptsContract(context);
     describeMtaStsContract(context);
+    describeFilterContract(context);
     describePushSubscriptionsContract(context);
     describeTracesContract(context);
     describeEventsContract(context);

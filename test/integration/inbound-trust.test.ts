@@ -58,6 +58,8 @@ for (const backend of await integrationBackends()) {
         "_dmarc.soft.test": { txt: ["v=DMARC1; p=quarantine"] },
         "s1._domainkey.other.test": { txt: [other.record] },
         "1.0.0.127.zen.test": { a: ["127.0.0.2"], txt: ["Listed: see https://zen.test/query/127.0.0.1"] },
+        // ::1, its 32 nibbles reversed (RFC 5782 §2.4).
+        [`1${".0".repeat(31)}.zen.test`]: { a: ["127.0.0.4"], txt: ["Listed: IPv6 ::1"] },
       });
       server = await startTestServer({
         store: backend.store,
@@ -188,32 +190,27 @@ for (const backend of await integrationBackends()) {
       assert.ok(!(await headers("INBOX")).some((each) => /quarantined one/.test(each)));
     });
 
-    test("a DNS blocklist listing the client: 554 5.7.1 at RCPT with the zone's reason", async () => {
+    /** A server with two blocklist zones whose SMTP listener is on `host`; the 554 reply must match `reason`. */
+    const refusedAsListed = async (host: string, reason: RegExp) => {
       const listed = await startTestServer({
         store: backend.store,
         env: {
           MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
           MAILROOM_TRUST_DNSBL: "clean.test,zen.test",
+          MAILROOM_LISTENERS_SMTP_HOST: host,
         },
       });
       try {
-        const transport = nodemailer.createTransport({
-          host: "127.0.0.1",
-          port: listed.ports.smtp,
-          ignoreTLS: true,
-        });
+        const transport = nodemailer.createTransport({ host, port: listed.ports.smtp, ignoreTLS: true });
         try {
           await assert.rejects(
             transport.sendMail({
               envelope: { from: "alice@good.test", to: [user] },
-              raw: message("alice@good.test", "listed"),
+              raw: message("alice@good.test", `listed on ${host}`),
             }),
             (err: { responseCode?: number; response?: string }) => {
               assert.equal(err.responseCode, 554);
-              assert.match(
-                err.response ?? "",
-                /5\.7\.1 127\.0\.0\.1 is listed by zen\.test: Listed: see https:\/\/zen\.test/,
-              );
+              assert.match(err.response ?? "", reason);
               return true;
             },
           );
@@ -223,6 +220,19 @@ for (const backend of await integrationBackends()) {
       } finally {
         await listed.cleanup();
       }
+    };
+
+    test("a DNS blocklist listing the client: 554 5.7.1 at RCPT with the zone's reason", async () => {
+      await refusedAsListed(
+        "127.0.0.1",
+        /5\.7\.1 127\.0\.0\.1 is listed by zen\.test: Listed: see https:\/\/zen\.test/,
+      );
+    });
+
+    test("an IPv6 client listed under its nibble-reversed name: 554 5.7.1 at RCPT", async () => {
+      await refusedAsListed("::1", /5\.7\.1 ::1 is listed by zen\.test: Listed: IPv6 ::1/);
+      // RFC 5782 §2.4: all 32 nibbles, reversed, asked of each zone in turn.
+      assert.ok(dns.queries().includes(`A 1${".0".repeat(31)}.clean.test`), dns.queries().join("\n"));
     });
   });
 }

@@ -49,9 +49,9 @@ export interface TestServer {
   cleanup(): Promise<void>;
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((done) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
+    const socket = createConnection({ host, port });
     socket.once("connect", () => {
       socket.destroy();
       done(true);
@@ -161,7 +161,11 @@ export async function startTestServer(
         }
       }
       if (expected.every((name) => ports[name] !== 0)) {
-        const up = await Promise.all(expected.map((name) => canConnect(ports[name])));
+        const up = await Promise.all(
+          expected.map((name) =>
+            canConnect(ports[name], env[`MAILROOM_LISTENERS_${name.toUpperCase()}_HOST`]),
+          ),
+        );
         if (up.every(Boolean)) return;
       }
       if (Date.now() > deadline) {

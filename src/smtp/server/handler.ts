@@ -18,7 +18,9 @@ import type { ConnectionInfo, ProtocolHandler } from "../../net/types.js";
 import { whenWritable } from "../../net/writable.js";
 import { createDnsResolver } from "../../queue/dns.js";
 import type { ProtocolFactory } from "../../server/deps.js";
+import { createInboundFilter, type InboundFilter } from "../../trust/filter.js";
 import { createInboundTrust, type InboundTrust } from "../../trust/inbound.js";
+import { createRspamdClient } from "../../trust/rspamd.js";
 import { formatReply, reply } from "../protocol/reply.js";
 import { type SessionOutput, SmtpSession, type TlsInfo } from "./session.js";
 
@@ -37,6 +39,7 @@ export interface SmtpHandlerOptions {
   trust?: InboundTrust;
   /** Submission listeners take MAIL without AUTH too (capture mode). */
   authOptional?: boolean;
+  filter?: InboundFilter;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
@@ -234,6 +237,7 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         submission: role.submission,
         listener: options.listener,
         ...(options.trust && !role.submission ? { trust: options.trust } : {}),
+        ...(options.filter && !role.submission ? { filter: options.filter } : {}),
       });
       return new SmtpConnection(socket, session, options.tls, logger, closed);
     },
@@ -254,6 +258,37 @@ function inboundTrust(deps: Parameters<ProtocolFactory>[1]): InboundTrust | unde
   });
 }
 
+/** Greylisting and rspamd from [filter], when either is on. */
+function inboundFilter(deps: Parameters<ProtocolFactory>[1]): InboundFilter | undefined {
+  const filter = deps.config.filter;
+  if (!filter || (filter.rspamd === null && !filter.greylisting)) return undefined;
+  const logger = deps.logger.child({ component: "filter" });
+  return createInboundFilter({
+    logger,
+    blobs: deps.store.blobs,
+    ...(filter.rspamd !== null
+      ? {
+          rspamd: createRspamdClient({
+            url: filter.rspamd,
+            controllerUrl: filter.rspamdController,
+            timeout: filter.rspamdTimeout,
+            logger,
+          }),
+        }
+      : {}),
+    ...(filter.greylisting
+      ? {
+          greylist: {
+            store: deps.store.greylist,
+            delay: filter.greylistDelay,
+            expiry: filter.greylistExpiry,
+            whitelist: filter.greylistWhitelist,
+          },
+        }
+      : {}),
+  });
+}
+
 export const smtpProtocol: ProtocolFactory = (listener, deps) => {
   const trust = listener === "smtp" ? inboundTrust(deps) : undefined;
   const agent = createDeliveryAgent({
@@ -263,6 +298,7 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
     ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
     vacationPeriod: deps.config.smtp.vacationPeriod,
   });
+  const filter = listener === "smtp" ? inboundFilter(deps) : undefined;
   return createSmtpHandler({
     listener,
     hostname: deps.config.hostname,
@@ -275,5 +311,6 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
     logger: deps.logger,
     tls: deps.tls,
     ...(trust ? { trust } : {}),
+    ...(filter ? { filter } : {}),
   });
 };

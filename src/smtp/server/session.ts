@@ -11,6 +11,7 @@ import { SigningFailure, submitReceived } from "../../delivery/submit.js";
 import { type AcceptedRecipient, type DeliveryAgent, ScriptRefusal } from "../../delivery/types.js";
 import type { BlobRef } from "../../store/types.js";
 import { type BlobWriter, StoreError } from "../../store/types.js";
+import type { InboundFilter } from "../../trust/filter.js";
 import type { InboundTrust, TrustCheck } from "../../trust/inbound.js";
 import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
 import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
@@ -62,6 +63,8 @@ export interface SmtpSessionOptions {
   trust?: InboundTrust;
   /** The listener's name, for the delivery trace. */
   listener?: string;
+  /** Greylisting and rspamd for MX mail (issue 18). */
+  filter?: InboundFilter;
 }
 
 type Phase = "greeting" | "command" | "auth" | "data" | "bdat" | "tls-pending" | "closed";
@@ -88,6 +91,8 @@ interface Envelope {
   trust: TrustCheck | null;
   /** Recipients refused by policy in this transaction, for the delivery trace (bounded by maxRecipients). */
   refused: Array<{ address: string; reply: string; at: Date }>;
+  /** Our greylisting passed some recipient (or exempts the client): rspamd's greylist action is not applied again. */
+  greylistPassed: boolean;
 }
 
 interface BdatTransfer {
@@ -474,6 +479,7 @@ export class SmtpSession {
               sender: path.mailbox?.routingAddress ?? "",
             })
           : null,
+      greylistPassed: false,
     };
     this.send(reply(250, "2.1.0", "Sender ok"));
   }
@@ -548,6 +554,18 @@ export class SmtpSession {
     if (verdict.kind === "reject") {
       this.noteRefusal(envelope, routingAddress, `${verdict.code} ${verdict.enhanced} ${verdict.text}`);
       return this.send(reply(verdict.code, verdict.enhanced, verdict.text));
+    }
+    if (this.options.filter && this.user === null && !this.options.submission) {
+      const answer = await this.options.filter.greylist({
+        remoteAddress: this.options.remoteAddress,
+        sender: envelope.sender?.routingAddress ?? "",
+        recipient: routingAddress,
+      });
+      if (answer.kind === "defer") {
+        this.noteRefusal(envelope, routingAddress, `${answer.code} ${answer.enhanced} ${answer.text}`);
+        return this.send(reply(answer.code, answer.enhanced, answer.text));
+      }
+      if (answer.kind === "pass") envelope.greylistPassed = true;
     }
     const accepted: AcceptedRecipient = { address: routingAddress };
     if (dsn.value !== null) accepted.dsn = dsn.value;
@@ -838,12 +856,25 @@ export class SmtpSession {
         }
         checked = verdict;
       }
+      const scanned = await this.scanMessage(envelope, received, checked?.blob ?? received);
+      if (scanned?.kind === "reject") {
+        await writer.abort().catch(() => undefined);
+        if (checked !== null) await checked.discard().catch(() => undefined);
+        this.options.logger.info(
+          { from: envelope.sender?.routingAddress ?? "", reason: scanned.text },
+          "message refused by the spam filter",
+        );
+        this.send(reply(scanned.code, scanned.enhanced, scanned.text));
+        return;
+      }
+      const spam = scanned?.scan ?? null;
       const outcome = await submitReceived(
         this.options.agent,
         writer,
         {
           blob: checked?.blob ?? received,
-          ...(checked?.junk ? { junk: true } : {}),
+          ...(checked?.junk || scanned?.junk ? { junk: true } : {}),
+          ...(spam !== null ? { spam } : {}),
           sender: envelope.sender?.routingAddress ?? "",
           recipients: envelope.recipients.map((recipient) => recipient.accepted),
           ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
@@ -886,6 +917,7 @@ export class SmtpSession {
           tls: this.tls?.protocol ?? null,
           user: this.user?.address ?? null,
           ms: this.now() - transfer.startedAt,
+          ...(spam !== null ? { spamScore: spam.score, spamAction: spam.action } : {}),
         },
         "message accepted",
       );
@@ -909,6 +941,27 @@ export class SmtpSession {
       this.options.logger.warn({ err: error }, "committing a message failed");
       this.send(storeFailureReply(error));
     }
+  }
+
+  /** rspamd's verdict on MX mail (null when there is no filter or this is submission); never rejects. */
+  private async scanMessage(
+    envelope: Envelope,
+    received: BlobRef,
+    stored: BlobRef,
+  ): Promise<Awaited<ReturnType<InboundFilter["scan"]>> | null> {
+    if (!this.options.filter || this.options.submission) return null;
+    return this.options.filter.scan(
+      { blob: received, traceLength: envelope.traceLength, traceFor: envelope.traceFor },
+      {
+        remoteAddress: this.options.remoteAddress,
+        helo: this.heloName ?? "",
+        sender: envelope.sender?.routingAddress ?? "",
+        recipients: envelope.recipients.map((recipient) => recipient.accepted.address),
+        queueId: stored.id,
+        user: this.user?.address ?? null,
+      },
+      envelope.greylistPassed,
+    );
   }
 
   private async abortTransfer(): Promise<void> {

@@ -393,6 +393,25 @@ const MIGRATIONS: readonly string[] = [
     claimed_at timestamptz NOT NULL
   );
   `,
+  // Spam filtering (issue 18): rspamd's verdict per message, gone with its body; greylisting triplets
+  // by key, shared by every node, pruned by last sighting.
+  `
+  CREATE TABLE spam_scans (
+    message_id text PRIMARY KEY REFERENCES blobs (id) ON DELETE CASCADE,
+    score double precision NOT NULL,
+    required_score double precision NOT NULL,
+    action text NOT NULL,
+    symbols text[] NOT NULL,
+    scanned_at timestamptz NOT NULL
+  );
+  CREATE TABLE greylist (
+    key text PRIMARY KEY,
+    first_seen timestamptz NOT NULL,
+    last_seen timestamptz NOT NULL,
+    passed boolean NOT NULL
+  );
+  CREATE INDEX greylist_last_seen ON greylist (last_seen);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

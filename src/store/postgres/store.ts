@@ -12,6 +12,7 @@ import { PostgresDatabase, type PostgresDatabaseOptions } from "./database.js";
 import { PostgresDirectory } from "./directory.js";
 import { PostgresEmails } from "./emails.js";
 import type { NotifyEventBus } from "./events.js";
+import { PostgresGreylist, PostgresSpamScans } from "./filter.js";
 import { PostgresIdentities } from "./identities.js";
 import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
@@ -41,6 +42,8 @@ export class PostgresStore implements Store {
   readonly vacation: PostgresVacation;
   readonly sieveScripts: PostgresSieveScripts;
   readonly mtaSts: PostgresMtaSts;
+  readonly spamScans: PostgresSpamScans;
+  readonly greylist: PostgresGreylist;
   readonly quotas: PostgresQuotas;
   readonly pushSubscriptions: PostgresPushSubscriptions;
   readonly events: NotifyEventBus;
@@ -66,6 +69,8 @@ export class PostgresStore implements Store {
     this.vacation = new PostgresVacation(this.database);
     this.sieveScripts = new PostgresSieveScripts(this.database);
     this.mtaSts = new PostgresMtaSts(this.database);
+    this.spamScans = new PostgresSpamScans(this.database);
+    this.greylist = new PostgresGreylist(this.database);
     this.quotas = new PostgresQuotas(this.database);
     this.pushSubscriptions = new PostgresPushSubscriptions(this.database);
     this.events = this.database.events;

@@ -405,6 +405,27 @@ const MIGRATIONS: Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `);
   },
+  (db) => {
+    // Spam filtering (issue 18): rspamd's verdict per message, gone with its message; greylisting
+    // triplets by key, pruned by last sighting.
+    db.exec(`
+      CREATE TABLE spam_scans (
+        message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+        score REAL NOT NULL,
+        required_score REAL NOT NULL,
+        action TEXT NOT NULL,
+        symbols TEXT NOT NULL,
+        scanned_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE greylist (
+        key TEXT PRIMARY KEY,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        passed INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX greylist_last_seen ON greylist(last_seen);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -31,6 +31,7 @@ import { SqliteDatabase } from "./database.js";
 import { SqliteDirectory } from "./directory.js";
 import { SqliteEmails } from "./emails.js";
 import { EventBus } from "./event-bus.js";
+import { SqliteGreylist, SqliteSpamScans } from "./filter.js";
 import { GroupCommit } from "./group-commit.js";
 import { SqliteIdentities } from "./identities.js";
 import { SqliteImports } from "./import.js";
@@ -69,6 +70,8 @@ export class SqliteStore implements Store {
   readonly vacation: SqliteVacation;
   readonly sieveScripts: SqliteSieveScripts;
   readonly mtaSts: SqliteMtaSts;
+  readonly spamScans: SqliteSpamScans;
+  readonly greylist: SqliteGreylist;
   readonly quotas: SqliteQuotas;
   readonly pushSubscriptions: PushSubscriptionStore;
   readonly events: MailboxEvents;
@@ -105,6 +108,8 @@ export class SqliteStore implements Store {
     this.vacation = new SqliteVacation(this.database);
     this.sieveScripts = new SqliteSieveScripts(this.database);
     this.mtaSts = new SqliteMtaSts(this.database);
+    this.spamScans = new SqliteSpamScans(this.database);
+    this.greylist = new SqliteGreylist(this.database);
     this.quotas = new SqliteQuotas(this.database);
     this.pushSubscriptions = new SqlitePushSubscriptions(this.database);
     this.imports = new SqliteImports(this.database, blobs);
