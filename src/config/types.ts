@@ -13,7 +13,8 @@ export type ListenerName =
   | "imap"
   | "imaps"
   | "http"
-  | "https";
+  | "https"
+  | "metrics";
 
 export interface ListenerConfig {
   enabled: boolean;
@@ -125,6 +126,11 @@ export interface TrustConfig {
   dnsbl: string[];
 }
 
+export interface MetricsConfig {
+  /** Milliseconds /readyz waits for the store's answer before it reports 503. */
+  readyTimeout: number;
+}
+
 export interface Config {
   hostname: string;
   dataDir: string;
@@ -140,6 +146,8 @@ export interface Config {
   pop3?: Pop3Config;
   /** HTTP and JMAP limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
   http?: HttpConfig;
+  /** The metrics listener's settings; defaultConfig() always fills it (optional so the seam grows compatibly). */
+  metrics?: MetricsConfig;
   /** How the outbound queue relays mail to other domains. */
   relay: RelayConfig;
   /** Authentication of MX mail; defaultConfig() always fills it (optional so the seam grows compatibly). */

@@ -17,6 +17,7 @@
 import type { Logger } from "pino";
 import { splitAddress } from "../delivery/route.js";
 import type { DsnRecipient } from "../mail/dsn.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
 import { hasEightBitBytes } from "./body.js";
 import { outgoingBody, sendNotice } from "./bounce.js";
@@ -36,6 +37,8 @@ export interface QueueRunnerOptions {
   config: RelayConfig;
   /** This server's name: EHLO (unless config.heloName) and Reporting-MTA of notices. */
   hostname: string;
+  /** Counts each attempt's outcome (delivered, deferred, bounced) for /metrics. */
+  metrics?: Pick<Metrics, "deliveryAttempt">;
   /** Commits delivery notices; store.messages.deliver when absent (the server may pass its group commit). */
   deliverLocal?: (input: DeliveryInput) => Promise<DeliveryResult>;
   /** The clock for due times, backoff and expiry; tests move it instead of waiting. */
@@ -287,7 +290,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       }
       held.delete(entry.id);
       logger.warn(
-        { id: entry.id, messageId: entry.messageId, recipient: entry.recipient, result: result.detail },
+        { queueId: entry.id, messageId: entry.messageId, to: entry.recipient, result: result.detail },
         "queue: lease lost during delivery to another runner, which records the outcome; the recipient may get the message twice",
       );
     });
@@ -314,14 +317,16 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         lastAttemptDate: at,
       };
       const log = {
-        id: entry.id,
+        proto: "queue",
+        queueId: entry.id,
         messageId: entry.messageId,
-        recipient: entry.recipient,
+        to: entry.recipient,
         attempts: entry.attempts,
         result: result.detail,
       };
       if (result.status === "delivered") {
         logger.info(log, "queue: delivered");
+        options.metrics?.deliveryAttempt("delivered");
         updates.push(() => store.queue.complete(entry.id).then(() => report(entry, "yes", result.detail)));
         // RFC 3461 §6.2.1: a DSN-capable next hop got NOTIFY and takes the success report over;
         // otherwise this hop says "relayed", as it cannot know of the final delivery.
@@ -330,6 +335,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       } else if (result.status === "permanent" || hasExpired(entry, config, at)) {
         const expired = result.status !== "permanent";
         logger.warn({ ...log, expired }, "queue: returning to sender");
+        options.metrics?.deliveryAttempt("bounced");
         updates.push(() => store.queue.complete(entry.id).then(() => report(entry, "no", result.detail)));
         if (wantsNotice(entry.dsn, "FAILURE")) {
           failed.push(
@@ -346,6 +352,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         const next = new Date(at.getTime() + retryDelay(config.retrySchedule, entry.attempts));
         const notify = dueForDelayNotice(entry, config, at);
         logger.info({ ...log, next: next.toISOString() }, "queue: deferred");
+        options.metrics?.deliveryAttempt("deferred");
         updates.push(() =>
           store.queue
             .defer(entry.id, next, result.detail, notify ? true : undefined)

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Authenticator } from "../auth/types.js";
 import type { Config, ListenerName } from "../config/types.js";
 import type { PushSender } from "../jmap/push-subscription.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ProtocolHandler } from "../net/types.js";
 import type { Store } from "../store/types.js";
 
@@ -19,6 +20,8 @@ export interface ServiceDeps {
   wakeQueue?: () => void;
   /** POSTs to JMAP PushSubscription URLs; without it PushSubscription/get and /set are not offered. */
   push?: PushSender;
+  /** What the process counts for /metrics; handlers built without it (unit tests) count nothing. */
+  metrics?: Metrics;
 }
 
 /** Builds the handler for one listener; listeners whose protocol has no factory are not opened. */

@@ -6,6 +6,7 @@ import { defaultImapConfig, defaultPop3Config } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { createHttpHandler } from "../http/handler.js";
 import { createImapHandler } from "../imap/handler.js";
+import { metricsProtocol } from "../metrics/handler.js";
 import { createPop3Handler } from "../pop3/handler.js";
 import { smtpProtocol } from "../smtp/server/handler.js";
 import type { ProtocolFactory } from "./deps.js";
@@ -53,4 +54,5 @@ export const protocols: Partial<Record<ListenerName, ProtocolFactory>> = {
   imaps: imapFromConfig,
   http: httpFromConfig,
   https: httpFromConfig,
+  metrics: metricsProtocol,
 };

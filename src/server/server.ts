@@ -4,12 +4,19 @@
 import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { createAuthenticator } from "../auth/authenticator.js";
-import { defaultHttpConfig, IMPLICIT_TLS_LISTENERS, LISTENER_NAMES } from "../config/defaults.js";
+import { createAuthenticator, forProtocol } from "../auth/authenticator.js";
+import {
+  defaultHttpConfig,
+  IMPLICIT_TLS_LISTENERS,
+  LISTENER_NAMES,
+  LISTENER_PROTOCOLS,
+} from "../config/defaults.js";
 import { unqualifiedHostnameWarning } from "../config/hostname.js";
 import { ConfigError } from "../config/load.js";
 import type { Config, ListenerName } from "../config/types.js";
 import { type RunningPushSender, startPushSender } from "../http/push-sender.js";
+import { createMetrics, type Metrics } from "../metrics/metrics.js";
+import { timedStore } from "../metrics/store.js";
 import { type Listener, startListener } from "../net/listener.js";
 import { loadTls } from "../net/tls.js";
 import type { ProtocolHandler } from "../net/types.js";
@@ -22,6 +29,8 @@ import { acquireInstanceLock, type InstanceLock, InstanceLockError } from "./ins
 
 export interface RunningServer {
   addresses: Partial<Record<ListenerName, { host: string; port: number }>>;
+  /** What /metrics shows; an embedding program may read it directly. */
+  metrics: Metrics;
   /** Graceful shutdown; resolves once everything is closed. Calling it again returns the same promise. */
   stop(): Promise<void>;
 }
@@ -105,6 +114,7 @@ export async function runServer(
 ): Promise<RunningServer> {
   // What has been set up so far, undone in reverse order when a later step fails.
   const undo: Array<() => Promise<void>> = [];
+  const metrics = createMetrics();
   const services: OpenService[] = [];
   let lock: InstanceLock;
   let store: Store;
@@ -139,9 +149,12 @@ export async function runServer(
     const tls = await loadTls(config, logger).catch((error: unknown) => {
       throw error instanceof ConfigError ? error : dataDirError(config.dataDir, error);
     });
-    const openedStore = await openStore({ store: config.store, dataDir: config.dataDir, logger });
-    store = openedStore;
-    undo.push(() => openedStore.close());
+    const rawStore = await openStore({ store: config.store, dataDir: config.dataDir, logger });
+    store = rawStore;
+    undo.push(() => rawStore.close());
+    // Everything below sees the timed view, so store latency is measured for every caller in one place.
+    const openedStore = timedStore(rawStore, metrics);
+    metrics.watchQueue(rawStore.queue);
 
     const authenticator = createAuthenticator({
       lookupUser: (address) => openedStore.directory.getUser(address),
@@ -154,12 +167,14 @@ export async function runServer(
       logger,
       // On PostgreSQL every node counts a client's failures in one table; SQLite leaves it in memory.
       failureLog: openedStore.authFailures,
+      onFailure: (proto, reason) => metrics.authFailed(proto, reason),
     });
     const runner = startQueueRunner({
       store: openedStore,
       logger,
       config: config.relay,
       hostname: config.hostname,
+      metrics,
     });
     queue = runner;
     wakeQueue = () => runner.wake();
@@ -180,6 +195,7 @@ export async function runServer(
       tls: tls.context,
       wakeQueue: () => runner.wake(),
       push: pushSender,
+      metrics,
     };
 
     for (const name of LISTENER_NAMES) {
@@ -190,7 +206,8 @@ export async function runServer(
         logger.debug(`${name} is not available in this build; not listening on port ${listenerConfig.port}`);
         continue;
       }
-      const handler = factory(name, deps);
+      const proto = LISTENER_PROTOCOLS[name];
+      const handler = factory(name, { ...deps, authenticator: forProtocol(authenticator, proto) });
       // The SMTP limits are the server's connection limits; each listener keeps its own counts.
       const listener = await startListener({
         name,
@@ -201,6 +218,7 @@ export async function runServer(
         maxConnectionsPerIp: config.smtp.maxConnectionsPerIp,
         handler,
         logger,
+        metrics,
       }).catch((error: unknown) => {
         handler.destroyAll();
         throw error;
@@ -273,6 +291,7 @@ export async function runServer(
 
   return {
     addresses,
+    metrics,
     stop() {
       stopping ??= shutdown();
       return stopping;

@@ -143,6 +143,7 @@ describe("authentication policy per listener", () => {
       imaps: "tls",
       http: "tls-or-loopback",
       https: "tls",
+      metrics: "off",
     });
   });
 

@@ -22,6 +22,7 @@ const serverListeners = [
   "imaps",
   "http",
   "https",
+  "metrics",
 ] as const;
 export type TestListener = (typeof serverListeners)[number];
 

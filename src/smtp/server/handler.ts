@@ -11,6 +11,7 @@ import { DEFAULT_AUTH_POLICIES } from "../../config/defaults.js";
 import type { ListenerName, SmtpConfig } from "../../config/types.js";
 import { createDeliveryAgent } from "../../delivery/agent.js";
 import type { DeliveryAgent } from "../../delivery/types.js";
+import type { Metrics } from "../../metrics/metrics.js";
 import { connectionSetHandler } from "../../net/connection-set.js";
 import { upgradeToTls } from "../../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../../net/types.js";
@@ -34,6 +35,8 @@ export interface SmtpHandlerOptions {
   tls: SecureContext;
   /** Authentication of mail from other MTAs; only the MX listener ("smtp") uses it. */
   trust?: InboundTrust;
+  /** Counts accepted messages and refused transaction steps, for /metrics. */
+  metrics?: Pick<Metrics, "smtpAccepted" | "smtpRefused">;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
@@ -215,7 +218,12 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
           : reply(421, "4.7.0", `${options.hostname} Too many connections, try again later`),
       ),
     open(socket, info: ConnectionInfo, closed) {
-      const logger = options.logger.child({ protocol: "smtp", client: info.remoteAddress });
+      const logger = options.logger.child({
+        proto: "smtp",
+        listener: options.listener,
+        client: info.remoteAddress,
+      });
+      const { metrics, listener } = options;
       const secure = info.secure ? tlsInfo(socket as TLSSocket) : null;
       const session = new SmtpSession({
         hostname: options.hostname,
@@ -230,6 +238,15 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         authRequired: role.authRequired,
         submission: role.submission,
         ...(options.trust && !role.submission ? { trust: options.trust } : {}),
+        ...(metrics
+          ? {
+              events: {
+                accepted: () => metrics.smtpAccepted(listener),
+                refused: (stage, refusal) =>
+                  metrics.smtpRefused(listener, stage, refusal.code, refusal.enhanced),
+              },
+            }
+          : {}),
       });
       return new SmtpConnection(socket, session, options.tls, logger, closed);
     },
@@ -245,7 +262,7 @@ function inboundTrust(deps: Parameters<ProtocolFactory>[1]): InboundTrust | unde
     blobs: deps.store.blobs,
     resolve: createDnsResolver({ server: deps.config.relay.resolver }),
     policy: { enforceDmarc: trust.enforceDmarc, trustedArcSealers: trust.trustedArcSealers },
-    logger: deps.logger.child({ component: "trust" }),
+    logger: deps.logger.child({ proto: "smtp", component: "trust" }),
     dnsbl: trust.dnsbl,
   });
 }
@@ -258,7 +275,7 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
     config: deps.config.smtp,
     agent: createDeliveryAgent({
       store: deps.store,
-      logger: deps.logger,
+      logger: deps.logger.child({ proto: "smtp", listener }),
       hostname: deps.config.hostname,
       ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
       vacationPeriod: deps.config.smtp.vacationPeriod,
@@ -268,5 +285,6 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
     logger: deps.logger,
     tls: deps.tls,
     ...(trust ? { trust } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 };
