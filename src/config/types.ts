@@ -127,7 +127,7 @@ export interface TrustConfig {
 }
 
 export interface MetricsConfig {
-  /** Milliseconds /readyz waits for the store's answer before it reports 503. */
+  /** Milliseconds /readyz waits for the store before it reports 503 (and /metrics for its queue gauges). */
   readyTimeout: number;
 }
 

@@ -72,8 +72,10 @@ export function createMetricsHandler(options: MetricsHandlerOptions): ProtocolHa
         return text(
           response,
           200,
-          await options.metrics.registry.expose((error) =>
-            options.logger.warn({ err: error }, "a metrics collector failed; its gauges show old values"),
+          await options.metrics.registry.expose(
+            (error) =>
+              options.logger.warn({ err: error }, "a metrics collector failed; its gauges show old values"),
+            options.readyTimeoutMs,
           ),
           EXPOSITION_CONTENT_TYPE,
         );

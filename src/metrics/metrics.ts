@@ -183,7 +183,7 @@ export function createMetrics(): Metrics {
   );
   const jmap = registry.histogram(
     "mailroom_jmap_request_duration_seconds",
-    "JMAP API requests, from parsed request to response.",
+    "JMAP API requests over HTTP, from the parsed request to its response object.",
   );
   const queueSize = registry.gauge(
     "mailroom_queue_size",

@@ -208,15 +208,26 @@ export class Registry {
     this.collectors.push(collector);
   }
 
-  /** The text exposition; a collector that fails leaves its gauges at their last values. */
-  async expose(onCollectorError?: (error: unknown) => void): Promise<string> {
-    for (const collector of this.collectors) {
-      try {
-        await collector();
-      } catch (error) {
-        onCollectorError?.(error);
-      }
-    }
+  /**
+   * The text exposition. A collector that fails, or has not finished within `timeoutMs`, is reported
+   * and leaves its gauges at their last values: a hung store must not hang the scrape.
+   */
+  async expose(onCollectorError?: (error: unknown) => void, timeoutMs = 5_000): Promise<string> {
+    await Promise.all(
+      this.collectors.map(async (collector) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`a collector took over ${timeoutMs} ms`)), timeoutMs);
+        });
+        try {
+          await Promise.race([Promise.resolve().then(collector), timeout]);
+        } catch (error) {
+          onCollectorError?.(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
     return [...this.metrics.values()].map((metric) => metric.expose()).join("");
   }
 
