@@ -51,6 +51,8 @@ export interface AuthenticatorOptions {
    * then not offered: its proof can only be checked against the one stored password.
    */
   acceptAnyPassword?: boolean;
+  /** Told each failed or throttled attempt, with the protocol it came over (metrics). */
+  onFailure?: (proto: string, reason: "bad-credentials" | "throttled") => void;
 }
 
 const MECHANISMS = ["SCRAM-SHA-256", "PLAIN", "LOGIN"];
@@ -93,22 +95,28 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   function backendFor(context: AuthContext): CredentialBackend {
     const ip = context.remoteAddress;
+    const proto = context.proto ?? "unknown";
 
     const backend: CredentialBackend = {
       async refusal() {
         if (!(await throttle.isThrottled(ip))) return null;
-        logger?.info({ ip }, "authentication refused: too many recent failures from this client");
+        logger?.info(
+          { client: ip, proto },
+          "authentication refused: too many recent failures from this client",
+        );
+        options.onFailure?.(proto, "throttled");
         return "throttled";
       },
 
       async failed(username, mechanism, why) {
-        logger?.info({ ip, username, mechanism, why }, "authentication failed");
+        logger?.info({ client: ip, proto, user: username, mechanism, why }, "authentication failed");
+        options.onFailure?.(proto, "bad-credentials");
         await throttle.penalize(ip);
         return failure("bad-credentials");
       },
 
       succeeded(user, mechanism) {
-        logger?.info({ ip, username: user.address, mechanism }, "authenticated");
+        logger?.info({ client: ip, proto, user: user.address, mechanism }, "authenticated");
         return { kind: "success", user };
       },
 
@@ -145,7 +153,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
 
   const onError = (context: AuthContext) => (error: unknown) => {
-    logger?.error({ ip: context.remoteAddress, err: error }, "authentication could not be performed");
+    logger?.error(
+      { client: context.remoteAddress, proto: context.proto ?? "unknown", err: error },
+      "authentication could not be performed",
+    );
   };
 
   async function checkToken(token: string, context: AuthContext, username?: string): Promise<SaslStep> {
@@ -191,7 +202,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const refusal = authRefusal(context);
       if (refusal !== null) {
         logger?.info(
-          { ip: context.remoteAddress, username, policy: context.policy, refusal },
+          {
+            client: context.remoteAddress,
+            proto: context.proto ?? "unknown",
+            user: username,
+            policy: context.policy,
+            refusal,
+          },
           "login refused by the listener's authentication policy",
         );
         return failure("unavailable");
@@ -209,7 +226,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const refusal = authRefusal(context);
       if (refusal !== null) {
         logger?.info(
-          { ip: context.remoteAddress, policy: context.policy, refusal },
+          {
+            client: context.remoteAddress,
+            proto: context.proto ?? "unknown",
+            policy: context.policy,
+            refusal,
+          },
           "token refused by the listener's authentication policy",
         );
         return failure("unavailable");
@@ -222,6 +244,21 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         return failure("unavailable");
       }
     },
+  };
+}
+
+/**
+ * The authenticator as one protocol sees it: every context it is given names that protocol, so log
+ * lines and failure counts say where an attempt came from without each session having to.
+ */
+export function forProtocol(authenticator: Authenticator, proto: string): Authenticator {
+  const tag = (context: AuthContext): AuthContext => ({ ...context, proto });
+  return {
+    mechanisms: (context) => authenticator.mechanisms(tag(context)),
+    begin: (mechanism, context) => authenticator.begin(mechanism, tag(context)),
+    verifyPassword: (username, password, context) =>
+      authenticator.verifyPassword(username, password, tag(context)),
+    verifyToken: (token, context, username) => authenticator.verifyToken(token, tag(context), username),
   };
 }
 

@@ -32,6 +32,8 @@ export interface AuthContext {
   secure: boolean;
   /** The listener's policy: whether authentication may happen at all (see policy.ts). */
   policy: AuthPolicy;
+  /** The protocol asking ("smtp", "imap", "pop3", "http"), for logs and metrics; forProtocol() sets it. */
+  proto?: string;
 }
 
 /** Given to protocol sessions: which mechanisms may be offered now, and a way to start one. */

@@ -5,7 +5,15 @@ import os from "node:os";
 import path from "node:path";
 import type { AuthPolicy } from "../auth/policy.js";
 import { defaultRelayConfig } from "../queue/config.js";
-import type { Config, HttpConfig, ImapConfig, ListenerName, ManageSieveConfig, Pop3Config } from "./types.js";
+import type {
+  Config,
+  HttpConfig,
+  ImapConfig,
+  ListenerName,
+  ManageSieveConfig,
+  MetricsConfig,
+  Pop3Config,
+} from "./types.js";
 
 export const LISTENER_NAMES: readonly ListenerName[] = [
   "smtp",
@@ -18,7 +26,25 @@ export const LISTENER_NAMES: readonly ListenerName[] = [
   "http",
   "https",
   "managesieve",
+  "metrics",
 ];
+
+/** The protocol each listener speaks: the `proto` of its log lines and metrics. */
+export const LISTENER_PROTOCOLS: Readonly<
+  Record<ListenerName, "smtp" | "imap" | "pop3" | "http" | "managesieve" | "metrics">
+> = {
+  smtp: "smtp",
+  submission: "smtp",
+  submissions: "smtp",
+  pop3: "pop3",
+  pop3s: "pop3",
+  imap: "imap",
+  imaps: "imap",
+  http: "http",
+  https: "http",
+  managesieve: "managesieve",
+  metrics: "metrics",
+};
 
 /**
  * Listeners that speak TLS from the first byte (RFC 8314 §3.3 for submissions, §3.2 for pop3s/imaps;
@@ -43,6 +69,8 @@ export const DEFAULT_PORTS: Readonly<Record<ListenerName, number>> = {
   https: 8443,
   // RFC 5804 §1.8: ManageSieve's registered port, already above 1024.
   managesieve: 4190,
+  // Next to the port range the Prometheus wiki's default port allocations page keeps for exporters.
+  metrics: 9465,
 };
 
 /**
@@ -62,6 +90,8 @@ export const DEFAULT_AUTH_POLICIES: Readonly<Record<ListenerName, AuthPolicy>> =
   http: "tls-or-loopback",
   https: "tls",
   managesieve: "tls-or-loopback",
+  // Nothing logs in on the metrics listener; it answers only /metrics, /healthz and /readyz.
+  metrics: "off",
 };
 
 const KIB = 1024;
@@ -122,13 +152,23 @@ export function defaultHttpConfig(): HttpConfig {
 
 /** How long a delivery trace is kept after its last event when [trace] retention is not set. */
 export const DEFAULT_TRACE_RETENTION = 30 * 24 * 60 * MINUTE;
+export function defaultMetricsConfig(): MetricsConfig {
+  // Longer than a healthy store ever takes, shorter than a Kubernetes probe's default 1 s × retries.
+  return { readyTimeout: 2 * SECOND };
+}
 
 export function defaultConfig(options: { hostname?: string; cwd?: string } = {}): Config {
   const listeners = Object.fromEntries(
     // A mail server exists to be reached from other machines, so listen on every interface.
+    // Except metrics: what it shows (queue sizes, failure counts) is for the operator's own scraper.
     LISTENER_NAMES.map((name) => [
       name,
-      { enabled: true, host: "0.0.0.0", port: DEFAULT_PORTS[name], auth: DEFAULT_AUTH_POLICIES[name] },
+      {
+        enabled: true,
+        host: name === "metrics" ? "127.0.0.1" : "0.0.0.0",
+        port: DEFAULT_PORTS[name],
+        auth: DEFAULT_AUTH_POLICIES[name],
+      },
     ]),
   ) as Config["listeners"];
   return {
@@ -164,6 +204,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     pop3: defaultPop3Config(),
     managesieve: defaultManageSieveConfig(),
     http: defaultHttpConfig(),
+    metrics: defaultMetricsConfig(),
     relay: defaultRelayConfig(),
     trust: { verify: true, enforceDmarc: true, trustedArcSealers: [], dnsbl: [] },
     trace: { retention: DEFAULT_TRACE_RETENTION },

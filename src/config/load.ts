@@ -36,7 +36,8 @@ export class ConfigError extends Error {
 const CONFIG_FILE_VARIABLE = "MAILROOM_CONFIG";
 const RESERVED_ENV_PREFIX = "MAILROOM_TEST_";
 
-type Source = { kind: "file"; file: string } | { kind: "env"; name: string };
+/** `base`: what relative paths resolve against, when not the file's directory (settings given in code). */
+type Source = { kind: "file"; file: string; base?: string } | { kind: "env"; name: string };
 type Converted = { ok: true; value: unknown } | { ok: false; expected: string };
 
 /** A TOML table in the schema: child key (snake_case) → nested table or leaf field. */
@@ -177,7 +178,7 @@ function convert(raw: unknown, field: Field, source: Source): Converted {
     case "path": {
       if (typeof raw !== "string") return fail;
       if (raw === "") return kind.nullable ? { ok: true, value: null } : fail;
-      const base = source.kind === "file" ? path.dirname(source.file) : process.cwd();
+      const base = source.kind === "file" ? (source.base ?? path.dirname(source.file)) : process.cwd();
       return { ok: true, value: path.resolve(base, raw) };
     }
   }
@@ -224,6 +225,7 @@ function applyTable(
   file: string,
   origins: Origins,
   issues: string[],
+  base?: string,
 ): void {
   for (const [key, raw] of Object.entries(values)) {
     const entry = table.get(key);
@@ -234,10 +236,10 @@ function applyTable(
     } else if (entry === undefined) {
       issues.push(`unknown key ${fullKey} in ${file}${unknownKeyHint(key, table, prefix)}`);
     } else if (entry instanceof Map) {
-      if (isTable(raw)) applyTable(config, raw, entry, `${fullKey}.`, file, origins, issues);
+      if (isTable(raw)) applyTable(config, raw, entry, `${fullKey}.`, file, origins, issues, base);
       else issues.push(`${fullKey} in ${file} must be a table ([${fullKey}]), got ${describeValue(raw)}`);
     } else {
-      const source: Source = { kind: "file", file };
+      const source: Source = base === undefined ? { kind: "file", file } : { kind: "file", file, base };
       const result = convert(raw, entry, source);
       if (result.ok) {
         setAt(config, entry.path, result.value);
@@ -431,10 +433,17 @@ async function validate(config: Config, origins: Origins, issues: string[]): Pro
   }
 }
 
+const SETTINGS_ORIGIN = "the createServer() settings";
+
 export async function loadConfig(options: {
   file?: string;
   env?: NodeJS.ProcessEnv;
   dataDir?: string;
+  /**
+   * Settings given in code (createServer): a table shaped like mailroom.toml, snake_case keys, applied
+   * after the file and before the environment; relative paths resolve against the working directory.
+   */
+  settings?: Record<string, unknown>;
   /** Told each problem that does not stop the start (an unknown MAILROOM_* variable). */
   onWarning?: (message: string) => void;
   /** Developer capture mode: its defaults (applyCaptureDefaults) go under the file and environment. */
@@ -452,6 +461,9 @@ export async function loadConfig(options: {
     const file = path.resolve(fileOption);
     const values = await readConfigFile(file);
     applyTable(config, values, SCHEMA, "", file, origins, issues);
+  }
+  if (options.settings !== undefined) {
+    applyTable(config, options.settings, SCHEMA, "", SETTINGS_ORIGIN, origins, issues, process.cwd());
   }
   applyEnv(config, env, origins, issues, warnings);
   if (options.dataDir !== undefined) {

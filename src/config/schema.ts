@@ -137,6 +137,7 @@ export const FIELDS: readonly Field[] = [
   { path: ["http", "keepAliveTimeout"], kind: { type: "duration", min: 1 } },
   { path: ["http", "requestsPerMinutePerIp"], kind: positive },
   { path: ["http", "pushAllowPrivate"], kind: { type: "boolean" } },
+  { path: ["metrics", "readyTimeout"], kind: { type: "duration", min: 1 } },
   {
     path: ["relay", "port"],
     kind: { type: "integer", min: 1, max: 65535 },

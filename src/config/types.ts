@@ -14,7 +14,8 @@ export type ListenerName =
   | "imaps"
   | "http"
   | "https"
-  | "managesieve";
+  | "managesieve"
+  | "metrics";
 
 export interface ListenerConfig {
   enabled: boolean;
@@ -163,6 +164,11 @@ export interface FilterConfig {
   greylistWhitelist: string[];
 }
 
+export interface MetricsConfig {
+  /** Milliseconds /readyz waits for the store before it reports 503 (and /metrics for its queue gauges). */
+  readyTimeout: number;
+}
+
 export interface Config {
   hostname: string;
   dataDir: string;
@@ -180,6 +186,8 @@ export interface Config {
   managesieve?: ManageSieveConfig;
   /** HTTP and JMAP limits; defaultConfig() always fills it (optional only so the seam grows compatibly). */
   http?: HttpConfig;
+  /** The metrics listener's settings; defaultConfig() always fills it (optional so the seam grows compatibly). */
+  metrics?: MetricsConfig;
   /** How the outbound queue relays mail to other domains. */
   relay: RelayConfig;
   /** Authentication of MX mail; defaultConfig() always fills it (optional so the seam grows compatibly). */

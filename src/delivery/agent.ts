@@ -88,7 +88,7 @@ export function createDeliveryAgent(options: {
     try {
       resolution = await resolveRecipient(store, address);
     } catch (err) {
-      logger.warn({ err, recipient: address }, "recipient lookup failed");
+      logger.warn({ err, to: address }, "recipient lookup failed");
       return {
         kind: "reject",
         code: 451,
@@ -97,7 +97,7 @@ export function createDeliveryAgent(options: {
       };
     }
     if (resolution.truncated.length > 0) {
-      logger.warn({ recipient: address, cutAt: resolution.truncated }, "alias chain too deep; cut short");
+      logger.warn({ to: address, cutAt: resolution.truncated }, "alias chain too deep; cut short");
     }
     if (resolution.localDomain) {
       if (
@@ -385,7 +385,7 @@ export function createDeliveryAgent(options: {
     try {
       owned = await ownsAddress(store, address, user);
     } catch (err) {
-      logger.warn({ err, sender: address }, "sender lookup failed");
+      logger.warn({ err, from: address }, "sender lookup failed");
       return {
         kind: "reject",
         code: 451,

@@ -406,7 +406,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
             requestError("notJSON", "the request body is not valid JSON (RFC 8259, UTF-8)"),
           );
         }
-        const result = await dispatcher.dispatch(parsed, account);
+        const stop = deps.metrics?.jmapRequest();
+        const result = await dispatcher.dispatch(parsed, account).finally(() => stop?.());
         if (result.kind === "error") return sendProblem(request, response, result.error);
         return sendJson(request, response, 200, result.response);
       },

@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AuthPolicy } from "../auth/policy.js";
+import { imapCommandLabel } from "../metrics/metrics.js";
 import { CommandConnection } from "../net/command-connection.js";
 import { connectionSetHandler } from "../net/connection-set.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
@@ -62,6 +63,7 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
       tls: deps.tls,
       logger,
       onClosed,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
     this.framer = new CommandFramer({
       ...DEFAULT_FRAMER_LIMITS,
@@ -112,6 +114,13 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
    */
   protected override holdInput(): boolean {
     return super.holdInput() || this.framer.awaitingVerdict || this.framer.stopped;
+  }
+
+  /** A command's first line names it; APPEND's streamed messages are timed as part of APPEND. */
+  protected override commandName(item: FrameItem): string | null {
+    if (item.kind === "command") return imapCommandLabel(item.frame.lines[0]?.toString("latin1") ?? "");
+    if (item.kind === "literal-start") return "APPEND";
+    return null;
   }
 
   protected override afterCommand(item: FrameItem, result: ImapResult): void {
@@ -189,12 +198,20 @@ export function createImapHandler(
     maxLiteralSize: options.maxLiteralSize ?? DEFAULT_FRAMER_LIMITS.maxLiteral,
     maxUpdateContexts: options.maxUpdateContexts ?? DEFAULT_MAX_UPDATE_CONTEXTS,
   };
-  const logger = deps.logger.child({ listener });
+  const logger = deps.logger.child({ proto: "imap", listener });
   return connectionSetHandler({
     logger,
     goodbye: (reason) =>
       `* BYE ${reason === "shutting-down" ? "server shutting down" : "too many connections; try again later"}\r\n`,
     open: (socket, info, closed) =>
-      new ImapConnection(socket, info, deps, settings, deps.config.listeners[listener].auth, logger, closed),
+      new ImapConnection(
+        socket,
+        info,
+        deps,
+        settings,
+        deps.config.listeners[listener].auth,
+        logger.child({ client: info.remoteAddress }),
+        closed,
+      ),
   });
 }

@@ -204,6 +204,11 @@ export class ImapSession implements ImapContext {
     return this.user.userId;
   }
 
+  /** A user is logged in (whether or not a mailbox is selected). */
+  get authenticated(): boolean {
+    return this.user !== null && this.stateValue !== "logout";
+  }
+
   get state(): ImapState {
     return this.stateValue;
   }

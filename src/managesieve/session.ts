@@ -70,6 +70,10 @@ const FAILURE_TEXT: Record<Exclude<SaslStep, { kind: "challenge" | "success" }>[
 export class ManageSieveSession {
   private stateValue: ManageSieveState = "unauthenticated";
   private user: AuthenticatedUser | null = null;
+
+  get authenticated(): boolean {
+    return this.user !== null;
+  }
   private secure: boolean;
   private sasl: SaslExchange | null = null;
   private errors = 0;

@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
 import type { Logger } from "pino";
+import type { Metrics } from "../metrics/metrics.js";
 import { upgradeToTls } from "./starttls.js";
 import { whenWritable } from "./writable.js";
 
@@ -26,11 +27,13 @@ export interface CommandSession<Item, Result extends CommandResult> {
   /** After the handshake; a result returned is written at once (ManageSieve's capabilities, RFC 5804 §2.2). */
   tlsStarted(): void | Result;
   close(): void | Promise<void>;
+  /** A user is logged in: the session counts as open in mailroom_sessions_open. */
+  readonly authenticated: boolean;
 }
 
 export interface CommandConnectionOptions {
-  /** For log messages: "imap", "pop3". */
-  protocol: string;
+  /** For log messages and metrics. */
+  protocol: "imap" | "pop3" | "managesieve";
   /** The protocol's name for STARTTLS, for log messages. */
   starttls: string;
   idleTimeoutMs: number;
@@ -39,6 +42,8 @@ export interface CommandConnectionOptions {
   logger: Logger;
   /** Called once, when the socket is gone and the session closed. */
   onClosed: () => void;
+  /** Command latencies and open sessions, for /metrics. */
+  metrics?: Pick<Metrics, "commandTimer" | "sessionOpened" | "sessionClosed">;
 }
 
 /** Framed items waiting while a command runs; past this the socket is paused. */
@@ -54,6 +59,8 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
   private upgrading = false;
   private draining = false;
   private finished = false;
+  /** Counted in mailroom_sessions_open (from the command that logged in until the close). */
+  private countedSession = false;
   /** Set once COMPRESS succeeded: what the client sends is inflated, what is written deflated. */
   private inflate: InflateRaw | null = null;
   private deflate: DeflateRaw | null = null;
@@ -86,6 +93,14 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
 
   /** What the protocol does when the client has been silent for idleTimeoutMs. */
   protected abstract timedOut(): void;
+
+  /**
+   * The command's name for its latency histogram, from a vocabulary the protocol defines (an unknown
+   * verb is "other"), or null for items that are not commands (the pieces of a streamed literal).
+   */
+  protected commandName(_item: Item): string | null {
+    return null;
+  }
 
   /** Runs just before an item goes to the session. */
   protected beforeCommand(): void {}
@@ -164,8 +179,12 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
         const item = this.queue.shift();
         if (item === undefined) break;
         this.beforeCommand();
+        const name = this.options.metrics ? this.commandName(item) : null;
+        const stop = name === null ? null : this.options.metrics?.commandTimer(this.options.protocol, name);
         const result = await this.session.handle(item);
         await this.writeResult(result);
+        stop?.();
+        this.countSession();
         this.afterCommand(item, result);
         this.shutDownIfDraining();
       }
@@ -252,9 +271,16 @@ export abstract class CommandConnection<Item, Result extends CommandResult> {
     }
   }
 
+  private countSession(): void {
+    if (this.countedSession || this.finished || !this.session.authenticated) return;
+    this.countedSession = true;
+    this.options.metrics?.sessionOpened(this.options.protocol);
+  }
+
   private handleClose(): void {
     if (this.upgrading || this.finished) return;
     this.finished = true;
+    if (this.countedSession) this.options.metrics?.sessionClosed(this.options.protocol);
     this.closed = true;
     this.queue.length = 0;
     const closed = () => this.options.onClosed();

@@ -4,7 +4,9 @@
 import net, { type Socket } from "node:net";
 import { type SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "pino";
+import { LISTENER_PROTOCOLS } from "../config/defaults.js";
 import type { ListenerConfig, ListenerName } from "../config/types.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ConnectionInfo, ProtocolHandler, RejectReason } from "./types.js";
 
 export interface ListenerOptions {
@@ -19,6 +21,8 @@ export interface ListenerOptions {
   logger: Logger;
   /** Milliseconds an implicit-TLS client gets to finish its handshake. */
   handshakeTimeout?: number;
+  /** Counts connections handed to the protocol (open, total) and refused, for /metrics. */
+  metrics?: Pick<Metrics, "connectionOpened" | "connectionClosed" | "connectionRefused">;
 }
 
 export interface Listener {
@@ -66,7 +70,8 @@ function canonicalAddress(address: string): string {
 }
 
 export async function startListener(options: ListenerOptions): Promise<Listener> {
-  const { name, config, handler, logger } = options;
+  const { name, config, handler, logger, metrics } = options;
+  const proto = LISTENER_PROTOCOLS[name];
   const handshakeTimeout = options.handshakeTimeout ?? 30_000;
   const perIp = new Map<string, number>();
   const handshaking = new Set<TLSSocket>();
@@ -97,9 +102,13 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     // each one back for the peer's delayed ACK (~40 ms per round trip, measured in bench/pop3).
     socket.setNoDelay(true);
     try {
-      if (reason === null) handler.accept(socket, info);
-      else {
-        logger.debug({ listener: name, remoteAddress: info.remoteAddress, reason }, "connection refused");
+      if (reason === null) {
+        metrics?.connectionOpened(proto, name);
+        socket.once("close", () => metrics?.connectionClosed(proto, name));
+        handler.accept(socket, info);
+      } else {
+        logger.debug({ proto, listener: name, client: info.remoteAddress, reason }, "connection refused");
+        metrics?.connectionRefused(proto, name, reason);
         handler.reject(socket, info, reason);
       }
     } catch (error) {
@@ -112,7 +121,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const secure = new TLSSocket(socket, { isServer: true, secureContext: options.secureContext });
     handshaking.add(secure);
     const timer = setTimeout(() => {
-      logger.debug({ listener: name, remoteAddress: info.remoteAddress }, "TLS handshake timed out");
+      logger.debug({ listener: name, client: info.remoteAddress }, "TLS handshake timed out");
       secure.destroy();
     }, handshakeTimeout);
     const abandon = () => {
@@ -120,7 +129,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       handshaking.delete(secure);
     };
     secure.on("error", (error) => {
-      logger.debug({ listener: name, remoteAddress: info.remoteAddress, err: error }, "TLS connection error");
+      logger.debug({ listener: name, client: info.remoteAddress, err: error }, "TLS connection error");
     });
     secure.once("close", abandon);
     secure.once("secure", () => {
@@ -139,7 +148,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     }
     // Kept for the socket's life: an unhandled 'error' (ECONNRESET) would otherwise crash the process.
     socket.on("error", (error) => {
-      logger.debug({ listener: name, remoteAddress: remote, err: error }, "connection error");
+      logger.debug({ listener: name, client: remote, err: error }, "connection error");
     });
     const ip = canonicalAddress(remote);
     const info: ConnectionInfo = {

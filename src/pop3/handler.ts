@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AuthPolicy } from "../auth/policy.js";
+import { pop3CommandLabel } from "../metrics/metrics.js";
 import { CommandConnection } from "../net/command-connection.js";
 import { connectionSetHandler } from "../net/connection-set.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
@@ -56,6 +57,7 @@ class Pop3Connection extends CommandConnection<LineItem, Pop3Result> {
       tls: deps.tls,
       logger,
       onClosed,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
     this.session = new Pop3Session({
       store: deps.store,
@@ -92,6 +94,12 @@ class Pop3Connection extends CommandConnection<LineItem, Pop3Result> {
    * while this one runs, up to the queue's bound. Before it, a command may change that (SASL, STLS), so
    * the rest waits in the kernel; again on every turn, as after STLS the socket is a new one.
    */
+  /** During a SASL exchange the lines are base64 responses, not commands: they are not timed. */
+  protected override commandName(item: LineItem): string | null {
+    if (item.kind !== "line" || this.session.inSasl) return null;
+    return pop3CommandLabel(item.line.toString("latin1"));
+  }
+
   protected override beforeCommand(): void {
     if (this.session.state === "transaction" && !this.holdInput()) this.socket.resume();
     else this.socket.pause();
@@ -159,12 +167,20 @@ export function createPop3Handler(
     maxLineLength: options.maxLineLength ?? MAX_COMMAND_LINE,
     maxSaslLineLength: options.maxSaslLineLength ?? MAX_SASL_LINE,
   };
-  const logger = deps.logger.child({ listener });
+  const logger = deps.logger.child({ proto: "pop3", listener });
   return connectionSetHandler({
     logger,
     goodbye: () => REPLY.busy,
     open: (socket, info, closed) =>
-      new Pop3Connection(socket, info, deps, settings, deps.config.listeners[listener].auth, logger, closed),
+      new Pop3Connection(
+        socket,
+        info,
+        deps,
+        settings,
+        deps.config.listeners[listener].auth,
+        logger.child({ client: info.remoteAddress }),
+        closed,
+      ),
   });
 }
 

@@ -96,6 +96,16 @@ export class Pop3Session {
     this.hostname = options.hostname ?? "localhost";
   }
 
+  /** A SASL exchange is under way: the next line is a response to a challenge. */
+  get inSasl(): boolean {
+    return this.sasl !== null;
+  }
+
+  /** A user is logged in and holds the maildrop. */
+  get authenticated(): boolean {
+    return this.stateValue === "transaction";
+  }
+
   get state(): Pop3State {
     return this.stateValue;
   }
@@ -336,10 +346,7 @@ export class Pop3Session {
         return this.login(step.user);
       case "failure":
         this.sasl = null;
-        this.options.logger?.info(
-          { remoteAddress: this.options.remoteAddress, reason: step.reason },
-          "pop3 login failed",
-        );
+        this.options.logger?.info({ reason: step.reason }, "pop3 login failed");
         switch (step.reason) {
           case "malformed":
             return this.fail(REPLY.saslMalformed);
@@ -370,10 +377,7 @@ export class Pop3Session {
     }
     this.maildrop = opened.maildrop;
     this.stateValue = "transaction";
-    this.options.logger?.info(
-      { remoteAddress: this.options.remoteAddress, user: user.address, secure: this.secure },
-      "pop3 login",
-    );
+    this.options.logger?.info({ user: user.address, secure: this.secure }, "pop3 login");
     const { count, size } = opened.maildrop.stat();
     return this.reply(ok(`${user.address} has ${count} messages (${size} octets)`));
   }

@@ -27,6 +27,7 @@ import type { Logger } from "pino";
 import { splitAddress } from "../delivery/route.js";
 import { createTraceRecorder, traceEvents } from "../delivery/trace.js";
 import type { DsnRecipient } from "../mail/dsn.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
 import { hasEightBitBytes } from "./body.js";
 import { outgoingBody, sendNotice } from "./bounce.js";
@@ -58,6 +59,8 @@ export interface QueueRunnerOptions {
   config: RelayConfig;
   /** This server's name: EHLO (unless config.heloName) and Reporting-MTA of notices. */
   hostname: string;
+  /** Counts each attempt's outcome (delivered, deferred, bounced) for /metrics. */
+  metrics?: Pick<Metrics, "deliveryAttempt">;
   /** Commits delivery notices; store.messages.deliver when absent (the server may pass its group commit). */
   deliverLocal?: (input: DeliveryInput) => Promise<DeliveryResult>;
   /** The clock for due times, backoff and expiry; tests move it instead of waiting. */
@@ -435,7 +438,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       }
       held.delete(entry.id);
       logger.warn(
-        { id: entry.id, messageId: entry.messageId, recipient: entry.recipient, result: result.detail },
+        { queueId: entry.id, messageId: entry.messageId, to: entry.recipient, result: result.detail },
         "queue: lease lost during delivery to another runner, which records the outcome; the recipient may get the message twice",
       );
     });
@@ -479,9 +482,10 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         lastAttemptDate: at,
       };
       const log = {
-        id: entry.id,
+        proto: "queue",
+        queueId: entry.id,
         messageId: entry.messageId,
-        recipient: entry.recipient,
+        to: entry.recipient,
         attempts: entry.attempts,
         result: result.detail,
       };
@@ -498,6 +502,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       let kind: "failed" | "delayed" | "relayed" = "failed";
       if (result.status === "delivered") {
         logger.info(log, "queue: delivered");
+        options.metrics?.deliveryAttempt("delivered");
         recorder?.add(entry.messageId, [
           traceEvents.relay(at, entry.recipient, { ...facts, result: "delivered" }),
         ]);
@@ -511,6 +516,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       } else if (result.status === "permanent" || hasExpired(entry, config, at)) {
         const expired = result.status !== "permanent";
         logger.warn({ ...log, expired }, "queue: returning to sender");
+        options.metrics?.deliveryAttempt("bounced");
         recorder?.add(entry.messageId, [
           traceEvents.relay(at, entry.recipient, {
             ...facts,
@@ -527,6 +533,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         const next = new Date(at.getTime() + retryDelay(config.retrySchedule, entry.attempts));
         const notify = dueForDelayNotice(entry, config, at);
         logger.info({ ...log, next: next.toISOString() }, "queue: deferred");
+        options.metrics?.deliveryAttempt("deferred");
         recorder?.add(entry.messageId, [
           traceEvents.relay(at, entry.recipient, { ...facts, result: "deferred", next: next.toISOString() }),
         ]);

@@ -6,6 +6,7 @@ import type { Authenticator } from "../auth/types.js";
 import type { Provisioner } from "../capture/provision.js";
 import type { Config, ListenerName } from "../config/types.js";
 import type { PushSender } from "../jmap/push-subscription.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ProtocolHandler } from "../net/types.js";
 import type { Store } from "../store/types.js";
 
@@ -22,6 +23,8 @@ export interface ServiceDeps {
   push?: PushSender;
   /** Capture mode (`mailroom dev`): present only then; every protocol takes any address and login. */
   capture?: { provisioner: Provisioner };
+  /** What the process counts for /metrics; handlers built without it (unit tests) count nothing. */
+  metrics?: Metrics;
 }
 
 /** Builds the handler for one listener; listeners whose protocol has no factory are not opened. */

@@ -7,6 +7,7 @@ import type { ListenerName } from "../config/types.js";
 import { createHttpHandler } from "../http/handler.js";
 import { createImapHandler } from "../imap/handler.js";
 import { manageSieveFromConfig } from "../managesieve/handler.js";
+import { metricsProtocol } from "../metrics/handler.js";
 import { createPop3Handler } from "../pop3/handler.js";
 import { smtpProtocol } from "../smtp/server/handler.js";
 import type { ProtocolFactory } from "./deps.js";
@@ -56,4 +57,5 @@ export const protocols: Partial<Record<ListenerName, ProtocolFactory>> = {
   http: httpFromConfig,
   https: httpFromConfig,
   managesieve: manageSieveFromConfig,
+  metrics: metricsProtocol,
 };

@@ -4,7 +4,7 @@
 import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { createAuthenticator } from "../auth/authenticator.js";
+import { createAuthenticator, forProtocol } from "../auth/authenticator.js";
 import { CATCH_ALL_ADDRESS, createProvisioner, type Provisioner } from "../capture/provision.js";
 import { createCaptureTransport } from "../capture/transport.js";
 import {
@@ -12,12 +12,15 @@ import {
   defaultHttpConfig,
   IMPLICIT_TLS_LISTENERS,
   LISTENER_NAMES,
+  LISTENER_PROTOCOLS,
 } from "../config/defaults.js";
 import { unqualifiedHostnameWarning } from "../config/hostname.js";
 import { ConfigError } from "../config/load.js";
 import type { Config, ListenerName } from "../config/types.js";
 import { startTracePruner } from "../delivery/trace.js";
 import { type RunningPushSender, startPushSender } from "../http/push-sender.js";
+import { createMetrics, type Metrics } from "../metrics/metrics.js";
+import { timedStore } from "../metrics/store.js";
 import { type Listener, startListener } from "../net/listener.js";
 import { loadTls } from "../net/tls.js";
 import type { ProtocolHandler } from "../net/types.js";
@@ -32,6 +35,8 @@ import { acquireInstanceLock, type InstanceLock, InstanceLockError } from "./ins
 
 export interface RunningServer {
   addresses: Partial<Record<ListenerName, { host: string; port: number }>>;
+  /** What /metrics shows; an embedding program may read it directly. */
+  metrics: Metrics;
   /** Graceful shutdown; resolves once everything is closed. Calling it again returns the same promise. */
   stop(): Promise<void>;
 }
@@ -115,6 +120,7 @@ export async function runServer(
 ): Promise<RunningServer> {
   // What has been set up so far, undone in reverse order when a later step fails.
   const undo: Array<() => Promise<void>> = [];
+  const metrics = createMetrics();
   const services: OpenService[] = [];
   let lock: InstanceLock;
   let store: Store;
@@ -151,9 +157,12 @@ export async function runServer(
     const tls = await loadTls(config, logger).catch((error: unknown) => {
       throw error instanceof ConfigError ? error : dataDirError(config.dataDir, error);
     });
-    const openedStore = await openStore({ store: config.store, dataDir: config.dataDir, logger });
-    store = openedStore;
-    undo.push(() => openedStore.close());
+    const rawStore = await openStore({ store: config.store, dataDir: config.dataDir, logger });
+    store = rawStore;
+    undo.push(() => rawStore.close());
+    // Everything below sees the timed view, so store latency is measured for every caller in one place.
+    const openedStore = timedStore(rawStore, metrics);
+    metrics.watchQueue(rawStore.queue);
 
     let provisioner: Provisioner | undefined;
     if (config.capture) {
@@ -178,6 +187,7 @@ export async function runServer(
       logger,
       // On PostgreSQL every node counts a client's failures in one table; SQLite leaves it in memory.
       failureLog: openedStore.authFailures,
+      onFailure: (proto, reason) => metrics.authFailed(proto, reason),
     });
     const runner = startQueueRunner({
       store: openedStore,
@@ -187,6 +197,7 @@ export async function runServer(
       ...(provisioner
         ? { transport: createCaptureTransport({ store: openedStore, provisioner, logger }) }
         : {}),
+      metrics,
     });
     queue = runner;
     wakeQueue = () => runner.wake();
@@ -215,6 +226,7 @@ export async function runServer(
       wakeQueue: () => runner.wake(),
       push: pushSender,
       ...(provisioner ? { capture: { provisioner } } : {}),
+      metrics,
     };
 
     for (const name of LISTENER_NAMES) {
@@ -225,7 +237,8 @@ export async function runServer(
         logger.debug(`${name} is not available in this build; not listening on port ${listenerConfig.port}`);
         continue;
       }
-      const handler = factory(name, deps);
+      const proto = LISTENER_PROTOCOLS[name];
+      const handler = factory(name, { ...deps, authenticator: forProtocol(authenticator, proto) });
       // The SMTP limits are the server's connection limits; each listener keeps its own counts.
       const listener = await startListener({
         name,
@@ -236,6 +249,7 @@ export async function runServer(
         maxConnectionsPerIp: config.smtp.maxConnectionsPerIp,
         handler,
         logger,
+        metrics,
       }).catch((error: unknown) => {
         handler.destroyAll();
         throw error;
@@ -309,6 +323,7 @@ export async function runServer(
 
   return {
     addresses,
+    metrics,
     stop() {
       stopping ??= shutdown();
       return stopping;

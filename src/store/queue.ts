@@ -39,6 +39,12 @@ export interface QueueEntry {
   delayNotified: boolean;
 }
 
+export interface QueueStats {
+  size: number;
+  /** null when the queue is empty. */
+  oldestCreatedAt: Date | null;
+}
+
 export interface QueueStore {
   /** Marks up to `limit` due entries "delivering" with a lease, so no other worker takes them. */
   claim(now: Date, limit: number, leaseMs: number): Promise<QueueEntry[]>;
@@ -48,6 +54,8 @@ export interface QueueStore {
   complete(id: string): Promise<void>;
   get(id: string): Promise<QueueEntry | null>;
   list(): Promise<QueueEntry[]>;
+  /** How many entries wait (queued or delivering) and when the oldest was queued: for metrics and readiness. */
+  stats(): Promise<QueueStats>;
   /** Makes entries due now (all, or the one named). Returns how many. */
   retry(id?: string): Promise<number>;
   /**

@@ -144,6 +144,7 @@ describe("authentication policy per listener", () => {
       http: "tls-or-loopback",
       https: "tls",
       managesieve: "tls-or-loopback",
+      metrics: "off",
     });
   });
 

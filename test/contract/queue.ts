@@ -109,6 +109,24 @@ export function describeQueueContract(context: ContractContext): void {
         assert.deepEqual(claimed.map((e) => e.id).sort(), [...ids].sort());
         for (const id of ids) await store.queue.complete(id);
       });
+
+      test("stats count queued and delivering entries and name the oldest", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        assert.deepEqual(await store.queue.stats(), { size: 0, oldestCreatedAt: null });
+        const before = Date.now();
+        const first = await queueOne("stats1@remote.example");
+        const second = await queueOne("stats2@remote.example");
+        const created = (await store.queue.get(first))!.createdAt;
+        await store.queue.claim(new Date(Date.now() + 1000), 1, 60_000);
+        const stats = await store.queue.stats();
+        assert.equal(stats.size, 2);
+        assert.equal(stats.oldestCreatedAt?.getTime(), created.getTime());
+        assert.ok(created.getTime() >= before - 1000, "the oldest is one of these entries");
+        await store.queue.complete(first);
+        assert.equal((await store.queue.stats()).size, 1);
+        await store.queue.complete(second);
+        assert.deepEqual(await store.queue.stats(), { size: 0, oldestCreatedAt: null });
+      });
     });
   });
 }

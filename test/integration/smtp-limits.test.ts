@@ -140,13 +140,13 @@ describe("SMTP limits on a running server", () => {
     assert.ok(id);
     let line: Record<string, unknown> | undefined;
     for (let wait = 0; wait < 50 && !line; wait++) {
-      line = server.logs().find((entry) => entry.msg === "message accepted" && entry.id === id);
+      line = server.logs().find((entry) => entry.msg === "message accepted" && entry.messageId === id);
       if (!line) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(line, "the accepted message was logged");
     assert.equal(line.client, "127.0.0.1");
     assert.equal(line.from, "logged@remote.test");
-    assert.deepEqual(line.recipients, ["alice@example.org"]);
+    assert.deepEqual(line.to, ["alice@example.org"]);
     assert.equal(typeof line.size, "number");
     assert.equal(line.tls, null);
     assert.equal(typeof line.ms, "number");

@@ -23,6 +23,7 @@ const serverListeners = [
   "http",
   "https",
   "managesieve",
+  "metrics",
 ] as const;
 export type TestListener = (typeof serverListeners)[number];
 

@@ -12,6 +12,7 @@ import { DEFAULT_AUTH_POLICIES } from "../../config/defaults.js";
 import type { ListenerName, SmtpConfig } from "../../config/types.js";
 import { createDeliveryAgent } from "../../delivery/agent.js";
 import type { DeliveryAgent } from "../../delivery/types.js";
+import type { Metrics } from "../../metrics/metrics.js";
 import { connectionSetHandler } from "../../net/connection-set.js";
 import { upgradeToTls } from "../../net/starttls.js";
 import type { ConnectionInfo, ProtocolHandler } from "../../net/types.js";
@@ -40,6 +41,8 @@ export interface SmtpHandlerOptions {
   /** Submission listeners take MAIL without AUTH too (capture mode). */
   authOptional?: boolean;
   filter?: InboundFilter;
+  /** Counts accepted messages and refused transaction steps, for /metrics. */
+  metrics?: Pick<Metrics, "smtpAccepted" | "smtpRefused">;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
@@ -221,7 +224,12 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
           : reply(421, "4.7.0", `${options.hostname} Too many connections, try again later`),
       ),
     open(socket, info: ConnectionInfo, closed) {
-      const logger = options.logger.child({ protocol: "smtp", client: info.remoteAddress });
+      const logger = options.logger.child({
+        proto: "smtp",
+        listener: options.listener,
+        client: info.remoteAddress,
+      });
+      const { metrics, listener } = options;
       const secure = info.secure ? tlsInfo(socket as TLSSocket) : null;
       const session = new SmtpSession({
         hostname: options.hostname,
@@ -238,6 +246,15 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         listener: options.listener,
         ...(options.trust && !role.submission ? { trust: options.trust } : {}),
         ...(options.filter && !role.submission ? { filter: options.filter } : {}),
+        ...(metrics
+          ? {
+              events: {
+                accepted: () => metrics.smtpAccepted(listener),
+                refused: (stage, refusal) =>
+                  metrics.smtpRefused(listener, stage, refusal.code, refusal.enhanced),
+              },
+            }
+          : {}),
       });
       return new SmtpConnection(socket, session, options.tls, logger, closed);
     },
@@ -253,7 +270,7 @@ function inboundTrust(deps: Parameters<ProtocolFactory>[1]): InboundTrust | unde
     blobs: deps.store.blobs,
     resolve: createDnsResolver({ server: deps.config.relay.resolver }),
     policy: { enforceDmarc: trust.enforceDmarc, trustedArcSealers: trust.trustedArcSealers },
-    logger: deps.logger.child({ component: "trust" }),
+    logger: deps.logger.child({ proto: "smtp", component: "trust" }),
     dnsbl: trust.dnsbl,
   });
 }
@@ -293,7 +310,7 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
   const trust = listener === "smtp" ? inboundTrust(deps) : undefined;
   const agent = createDeliveryAgent({
     store: deps.store,
-    logger: deps.logger,
+    logger: deps.logger.child({ proto: "smtp", listener }),
     hostname: deps.config.hostname,
     ...(deps.wakeQueue ? { onQueued: deps.wakeQueue } : {}),
     vacationPeriod: deps.config.smtp.vacationPeriod,
@@ -312,5 +329,6 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
     tls: deps.tls,
     ...(trust ? { trust } : {}),
     ...(filter ? { filter } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 };

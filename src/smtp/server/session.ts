@@ -39,7 +39,27 @@ export interface TlsInfo {
   cipher: string;
 }
 
+export type SmtpStage = "mail" | "rcpt" | "data";
+
+/** The verbs that are steps of a mail transaction; a refusal of one is a refusal of (part of) a message. */
+const TRANSACTION_STAGES: Readonly<Record<string, SmtpStage>> = {
+  MAIL: "mail",
+  RCPT: "rcpt",
+  DATA: "data",
+  BDAT: "data",
+};
+
+/** What the session tells its owner about messages (the handler counts them for /metrics). */
+export interface SmtpSessionEvents {
+  /** A message was committed and 250 is being sent. */
+  accepted(): void;
+  /** A MAIL, RCPT or message body was answered with a 4xx or 5xx reply. */
+  refused(stage: SmtpStage, reply: Reply): void;
+}
+
 export interface SmtpSessionOptions {
+  /** Told of each accepted and refused message step. */
+  events?: SmtpSessionEvents;
   /** This server's name, for the greeting and Received. */
   hostname: string;
   config: SmtpConfig;
@@ -138,6 +158,8 @@ const HELP_TEXT = [
 
 export class SmtpSession {
   private phase: Phase = "greeting";
+  /** The transaction step the reply being sent answers, or null outside MAIL, RCPT and the body. */
+  private stage: SmtpStage | null = null;
   private buffer: Buffer = Buffer.alloc(0);
   /** Octets of an over-long command line thrown away so far (0: not in one), and its limit. */
   private discardedOctets = 0;
@@ -331,7 +353,18 @@ export class SmtpSession {
 
   // ----- commands -----
 
+  /** Runs one command with `stage` naming its part of a transaction, so refusals are counted by stage. */
   private async command(bytes: Buffer): Promise<void> {
+    const verb = bytes.subarray(0, 4).toString("latin1").toUpperCase();
+    this.stage = TRANSACTION_STAGES[verb] ?? null;
+    try {
+      await this.runCommand(bytes);
+    } finally {
+      this.stage = null;
+    }
+  }
+
+  private async runCommand(bytes: Buffer): Promise<void> {
     const verbEnd = bytes.indexOf(0x20);
     const verb = bytes
       .subarray(0, verbEnd === -1 ? bytes.length : verbEnd)
@@ -495,7 +528,7 @@ export class SmtpSession {
       });
       return verdict.kind === "reject" ? reply(verdict.code, verdict.enhanced, verdict.text) : null;
     } catch (error) {
-      this.options.logger.warn({ err: error, sender: address }, "sender check failed");
+      this.options.logger.warn({ err: error, from: address }, "sender check failed");
       return reply(451, "4.3.0", "Temporary failure checking the sender; try again later");
     }
   }
@@ -548,7 +581,7 @@ export class SmtpSession {
         remoteAddress: this.options.remoteAddress,
       });
     } catch (error) {
-      this.options.logger.warn({ err: error, recipient: routingAddress }, "recipient check failed");
+      this.options.logger.warn({ err: error, to: routingAddress }, "recipient check failed");
       return this.send(reply(451, "4.3.0", "Temporary failure checking the recipient; try again later"));
     }
     if (verdict.kind === "reject") {
@@ -815,6 +848,15 @@ export class SmtpSession {
 
   /** The end of the data: commit, and reply 250 only once the agent says the message is durable. */
   private async completeMessage(transfer: DataTransfer | BdatTransfer, size: number): Promise<void> {
+    this.stage = "data";
+    try {
+      await this.commitMessage(transfer, size);
+    } finally {
+      this.stage = null;
+    }
+  }
+
+  private async commitMessage(transfer: DataTransfer | BdatTransfer, size: number): Promise<void> {
     const envelope = this.envelope!;
     this.envelope = null;
     if (transfer.failure !== null || transfer.writer === null) {
@@ -910,9 +952,9 @@ export class SmtpSession {
       const { result } = outcome;
       this.options.logger.info(
         {
-          id: result.messageId,
+          messageId: result.messageId,
           from: envelope.sender?.routingAddress ?? "",
-          recipients: envelope.recipients.map((recipient) => recipient.accepted.address),
+          to: envelope.recipients.map((recipient) => recipient.accepted.address),
           size,
           tls: this.tls?.protocol ?? null,
           user: this.user?.address ?? null,
@@ -921,6 +963,7 @@ export class SmtpSession {
         },
         "message accepted",
       );
+      this.options.events?.accepted();
       this.send(reply(250, "2.0.0", `Ok: queued as ${result.messageId}`));
     } catch (error) {
       await writer.abort().catch(() => undefined);
@@ -1048,6 +1091,7 @@ export class SmtpSession {
 
   private send(value: Reply): void {
     this.outbox.push(formatReply(value));
+    if (this.stage !== null && value.code >= 400) this.options.events?.refused(this.stage, value);
     if (!ERROR_CODES.has(value.code)) return;
     this.errors += 1;
     if (this.errors >= this.options.config.maxErrors && this.phase !== "closed") {

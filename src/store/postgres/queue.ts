@@ -2,7 +2,7 @@
 // several nodes never deliver the same entry twice.
 
 import { randomUUID } from "node:crypto";
-import { type QueueEntry, type QueueStore, StoreError } from "../types.js";
+import { type QueueEntry, type QueueStats, type QueueStore, StoreError } from "../types.js";
 import { dropUnreferencedBlobs, type PostgresDatabase } from "./database.js";
 import { type QueueRow, toQueueEntry } from "./rows.js";
 
@@ -64,6 +64,14 @@ export class PostgresQueue implements QueueStore {
     return (await this.database.read<QueueRow>("SELECT * FROM queue ORDER BY created_at, id")).map(
       toQueueEntry,
     );
+  }
+
+  async stats(): Promise<QueueStats> {
+    const rows = await this.database.read<{ size: string; oldest: Date | null }>(
+      "SELECT count(*) AS size, min(created_at) AS oldest FROM queue",
+    );
+    const row = rows[0];
+    return { size: Number(row?.size ?? 0), oldestCreatedAt: row?.oldest ?? null };
   }
 
   async retry(id?: string): Promise<number> {

@@ -1,7 +1,7 @@
 // The queue part of the SQLite store: one entry per remote recipient, claimed with a lease.
 
 import { randomUUID } from "node:crypto";
-import { type QueueEntry, type QueueStore, StoreError } from "../types.js";
+import { type QueueEntry, type QueueStats, type QueueStore, StoreError } from "../types.js";
 import type { SqliteDatabase } from "./database.js";
 import { type QueueRow, toQueueEntry } from "./rows.js";
 import { requireDate } from "./validate.js";
@@ -86,6 +86,18 @@ export class SqliteQueue implements QueueStore {
     return this.database.read(() =>
       this.database.all<QueueRow>("SELECT * FROM queue ORDER BY next_attempt_at, id").map(toQueueEntry),
     );
+  }
+
+  stats(): Promise<QueueStats> {
+    return this.database.read(() => {
+      const row = this.database.get<{ size: number; oldest: number | null }>(
+        "SELECT count(*) AS size, min(created_at) AS oldest FROM queue",
+      );
+      return {
+        size: row?.size ?? 0,
+        oldestCreatedAt: row?.oldest == null ? null : new Date(row.oldest),
+      };
+    });
   }
 
   retry(id?: string): Promise<number> {
