@@ -11,6 +11,8 @@ import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { dkimCommand } from "./dkim.js";
 import { doctorCommand } from "./doctor.js";
 import { domainCommand } from "./domain.js";
+import { exportCommand } from "./export.js";
+import { importCommand } from "./import.js";
 import { initCommand } from "./init.js";
 import { mailCommand } from "./mail.js";
 import { migrateCommand } from "./migrate.js";
@@ -39,6 +41,8 @@ export const commands: readonly CliCommand[] = [
   sendCommand,
   sendmailCommand,
   migrateCommand,
+  importCommand,
+  exportCommand,
 ];
 
 export function usage(available: readonly CliCommand[] = commands): string {

@@ -88,13 +88,6 @@ export function maildirInfo(flags: readonly string[], letterOf: (keyword: string
   return `:2,${[...letters].sort().join("")}${[...keywordLetters].sort().join("")}`;
 }
 
-/** Flags of a message that a Maildir file name carries as keyword letters (not a system letter). */
-export function maildirKeywords(flags: readonly string[]): string[] {
-  return flags.filter(
-    (flag) => !isSystemFlag(flag) && !MAILDIR_LETTERS.some(([, name]) => lower(name) === lower(flag)),
-  );
-}
-
 /**
  * A `dovecot-keywords` file: "N keyword" lines, N from 0 to 25. Lines that do not have that form are
  * ignored (Dovecot writes nothing else there); a slot given twice keeps the last.
