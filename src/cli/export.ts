@@ -5,18 +5,10 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type ExportFormat, type ExportSummary, emptyExportSummary, exportUser } from "../mailio/exporter.js";
 import { MAILDIR_LAYOUTS, type MaildirLayout } from "../mailio/maildir.js";
-import { MBOX_VARIANTS, type MboxVariant } from "../mailio/mbox.js";
-import {
-  addressArgument,
-  expectPositionals,
-  parseCommandArgs,
-  storeOptions,
-  stringOption,
-  usageError,
-} from "./args.js";
+import { expectPositionals, parseCommandArgs, storeOptions, stringOption, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
-import { n, TransferProgress } from "./transfer.js";
+import { mboxVariantOption, n, TransferProgress, userOrAll } from "./transfer.js";
 import { unknownUserError } from "./user.js";
 
 const HELP_COMMAND = "mailroom export --help";
@@ -86,22 +78,17 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   }
   expectPositionals(positionals, ["PATH"], [], HELP_COMMAND);
   const path = positionals[0] ?? "";
-  const user = stringOption(values, "user");
-  if ((user === undefined) === (values.all !== true))
-    throw usageError("give either --user EMAIL or --all", HELP_COMMAND);
+  const address = userOrAll(values, HELP_COMMAND);
   const formatName = stringOption(values, "format") ?? "maildir";
   const layout = stringOption(values, "layout") ?? "maildir++";
-  const variant = stringOption(values, "mbox-variant") ?? "mboxrd";
+  const variant = mboxVariantOption(values, HELP_COMMAND);
   if (!MAILDIR_LAYOUTS.includes(layout as MaildirLayout))
     throw usageError(`unknown --layout '${layout}' (maildir++ or fs)`, HELP_COMMAND);
-  if (!MBOX_VARIANTS.includes(variant as MboxVariant))
-    throw usageError(`unknown --mbox-variant '${variant}' (mboxrd or mboxo)`, HELP_COMMAND);
   let format: ExportFormat;
   if (formatName === "maildir") format = { kind: "maildir", layout: layout as MaildirLayout };
-  else if (formatName === "mbox") format = { kind: "mbox", variant: variant as MboxVariant };
+  else if (formatName === "mbox") format = { kind: "mbox", variant };
   else throw usageError(`unknown --format '${formatName}' (maildir or mbox)`, HELP_COMMAND);
   const mailboxName = stringOption(values, "mailbox");
-  const address = user === undefined ? undefined : addressArgument(user, HELP_COMMAND);
   await assertFreeTarget(path);
   return withStore(values, io, async ({ store }) => {
     const users =

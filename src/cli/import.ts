@@ -4,20 +4,13 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { emptyImportSummary, ImportStopped, type ImportSummary, UserImport } from "../mailio/importer.js";
 import { isMaildir, NotMaildirError } from "../mailio/maildir.js";
-import { MBOX_VARIANTS, MboxFormatError, type MboxVariant } from "../mailio/mbox.js";
+import { MboxFormatError, type MboxVariant } from "../mailio/mbox.js";
 import { listMboxFiles, type MessageSource, maildirSource, mboxSource } from "../mailio/sources.js";
 import type { Store } from "../store/types.js";
-import {
-  addressArgument,
-  expectPositionals,
-  parseCommandArgs,
-  storeOptions,
-  stringOption,
-  usageError,
-} from "./args.js";
+import { expectPositionals, parseCommandArgs, storeOptions, stringOption, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
-import { n, TransferProgress, userEntries } from "./transfer.js";
+import { mboxVariantOption, n, TransferProgress, userEntries, userOrAll } from "./transfer.js";
 import { unknownUserError } from "./user.js";
 
 const HELP_COMMAND = "mailroom import --help";
@@ -75,20 +68,13 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   }
   expectPositionals(positionals, ["PATH"], [], HELP_COMMAND);
   const path = positionals[0] ?? "";
-  const user = stringOption(values, "user");
-  if ((user === undefined) === (values.all !== true)) {
-    throw usageError("give either --user EMAIL or --all", HELP_COMMAND);
-  }
+  const address = userOrAll(values, HELP_COMMAND);
   const format = stringOption(values, "format");
   if (format !== undefined && format !== "maildir" && format !== "mbox") {
     throw usageError(`unknown --format '${format}' (maildir or mbox)`, HELP_COMMAND);
   }
-  const variant = stringOption(values, "mbox-variant") ?? "mboxrd";
-  if (!MBOX_VARIANTS.includes(variant as MboxVariant)) {
-    throw usageError(`unknown --mbox-variant '${variant}' (mboxrd or mboxo)`, HELP_COMMAND);
-  }
+  const variant = mboxVariantOption(values, HELP_COMMAND);
   const mailbox = stringOption(values, "mailbox");
-  const address = user === undefined ? undefined : addressArgument(user, HELP_COMMAND);
   try {
     await stat(path);
   } catch {
@@ -101,7 +87,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const plan: Plan = {
       format,
       mailbox,
-      variant: variant as MboxVariant,
+      variant,
       maxMessageSize: config.smtp.maxMessageSize,
     };
     const progress = new TransferProgress(io.stderr, "imported");

@@ -3,6 +3,8 @@
 
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { MBOX_VARIANTS, type MboxVariant } from "../mailio/mbox.js";
+import { addressArgument, type ParsedArgs, stringOption, usageError } from "./args.js";
 
 const count = new Intl.NumberFormat("en-US");
 export const n = (value: number): string => count.format(value);
@@ -75,4 +77,20 @@ export async function userEntries(root: string): Promise<Array<{ address: string
     }
   }
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+/** --user EMAIL (the address) or --all (undefined): exactly one of them. */
+export function userOrAll(values: ParsedArgs["values"], helpCommand: string): string | undefined {
+  const user = stringOption(values, "user");
+  if ((user === undefined) === (values.all !== true))
+    throw usageError("give either --user EMAIL or --all", helpCommand);
+  return user === undefined ? undefined : addressArgument(user, helpCommand);
+}
+
+export function mboxVariantOption(values: ParsedArgs["values"], helpCommand: string): MboxVariant {
+  const variant = stringOption(values, "mbox-variant") ?? "mboxrd";
+  if (!MBOX_VARIANTS.includes(variant as MboxVariant)) {
+    throw usageError(`unknown --mbox-variant '${variant}' (mboxrd or mboxo)`, helpCommand);
+  }
+  return variant as MboxVariant;
 }
