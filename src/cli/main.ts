@@ -12,6 +12,8 @@ import { devCommand } from "./dev.js";
 import { dkimCommand } from "./dkim.js";
 import { doctorCommand } from "./doctor.js";
 import { domainCommand } from "./domain.js";
+import { exportCommand } from "./export.js";
+import { importCommand } from "./import.js";
 import { initCommand } from "./init.js";
 import { mailCommand } from "./mail.js";
 import { migrateCommand } from "./migrate.js";
@@ -43,6 +45,8 @@ export const commands: readonly CliCommand[] = [
   sendCommand,
   sendmailCommand,
   migrateCommand,
+  importCommand,
+  exportCommand,
 ];
 
 export function usage(available: readonly CliCommand[] = commands): string {
