@@ -1,11 +1,11 @@
-// `mailroom import` of Maildirs that Dovecot itself wrote, in both of its layouts (Maildir++ and
+// `mailroom import` of Maildirs that Dovecot itself wrote, and `--from imap://` of its mailboxes, in both of its layouts (Maildir++ and
 // LAYOUT=fs): a real Dovecot is given the messages over IMAP (APPEND with flags, keywords and dates,
 // a nested folder, a STORE), and what mailroom imports from its files must be what Dovecot's IMAP
 // said it held — the same bytes, flags, keywords, internal dates and folder names — and its own
 // index files (dovecot-uidlist, dovecot.index*) must be ignored, not imported as mail.
 
 import assert from "node:assert/strict";
-import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -122,6 +122,17 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
+/** A fresh SQLite data dir with alice in it, and the environment that points the CLI there. */
+async function freshMailroom(work: string): Promise<{ dataDir: string; env: NodeJS.ProcessEnv }> {
+  const dataDir = join(work, "data");
+  const env = { MAILROOM_DATA_DIR: dataDir };
+  assert.equal((await runCli(["init"], { env })).code, 0);
+  assert.equal((await runCli(["domain", "add", "example.org"], { env })).code, 0);
+  const added = await runCli(["user", "add", ADDRESS, "--password-stdin"], { env, stdin: `${PASSWORD}\n` });
+  assert.equal(added.code, 0, added.stderr);
+  return { dataDir, env };
+}
+
 describe("mailroom import of a Maildir Dovecot wrote", { skip }, () => {
   for (const [layout, mailLocation] of [
     ["Maildir++", "maildir:~/Maildir"],
@@ -148,19 +159,56 @@ describe("mailroom import of a Maildir Dovecot wrote", { skip }, () => {
         `Dovecot wrote its own files beside the mail: ${files.join(", ")}`,
       );
 
-      const dataDir = join(work, "data");
-      const env = { MAILROOM_DATA_DIR: dataDir };
-      assert.equal((await runCli(["init"], { env })).code, 0);
-      assert.equal((await runCli(["domain", "add", "example.org"], { env })).code, 0);
-      const added = await runCli(["user", "add", ADDRESS, "--password-stdin"], {
-        env,
-        stdin: `${PASSWORD}\n`,
-      });
-      assert.equal(added.code, 0, added.stderr);
+      const { dataDir, env } = await freshMailroom(work);
       const imported = await runCli(["import", "--user", ADDRESS, join(work, "Maildir")], { env });
       assert.equal(imported.code, 0, `${imported.stdout}${imported.stderr}`);
       assert.match(imported.stdout.toString(), /imported 3 messages .* 0 already there/);
       assert.deepEqual(await mailroomRows(dataDir), seen);
     });
   }
+
+  test("--from imap://: Dovecot's mailboxes over IMAP, the same as its IMAP shows; again: nothing added", async () => {
+    const work = await mkdtemp(join(tmpdir(), "mailroom-imap-import-"));
+    cleanups.push(() => rm(work, { recursive: true, force: true }));
+    const dovecot = await startDovecot({ user: ADDRESS, password: PASSWORD, messages: [] });
+    try {
+      const seen = await fillDovecot(dovecot);
+      const { dataDir, env } = await freshMailroom(work);
+      const passwordFile = join(work, "password");
+      await writeFile(passwordFile, `${PASSWORD}\n`);
+      // The user holds an "@": written as is, the last "@" ends it.
+      const from = `imap://${ADDRESS}@${dovecot.host}:${dovecot.port}`;
+      const args = ["import", "--user", ADDRESS, "--from", from, "--password-file", passwordFile];
+      const first = await runCli(args, { env });
+      assert.equal(first.code, 0, `${first.stdout}${first.stderr}`);
+      assert.match(first.stdout.toString(), /imported 3 messages .* 0 already there/);
+      assert.deepEqual(await mailroomRows(dataDir), seen);
+      const again = await runCli(args, { env });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout.toString(), /imported 0 messages .* 3 already there/);
+
+      const wrong = join(work, "wrong");
+      await writeFile(wrong, "not-the-password\n");
+      const refused = await runCli(["import", "--user", ADDRESS, "--from", from, "--password-file", wrong], {
+        env,
+      });
+      assert.equal(refused.code, 69);
+      assert.match(
+        refused.stderr,
+        /refused the login of alice@example\.org: check the user name and password/,
+      );
+      const nobody = await runCli(
+        ["import", "--user", ADDRESS, "--from", "imap://a@127.0.0.1:1", "--password-file", wrong],
+        { env },
+      );
+      assert.equal(nobody.code, 69);
+      assert.match(nobody.stderr, /could not connect to imap:\/\/a@127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+      const bad = await runCli(["import", "--user", ADDRESS, "--from", "ftp://x"], { env });
+      assert.equal(bad.code, 64);
+      assert.match(bad.stderr, /is not an IMAP address/);
+      assert.deepEqual(await mailroomRows(dataDir), seen, "nothing changed by the failed runs");
+    } finally {
+      await dovecot.stop();
+    }
+  });
 });
