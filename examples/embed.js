@@ -1,24 +1,16 @@
 // A mailroom inside your own Node program: `npm install mailroom-server`, then `node embed.js DATA_DIR`.
 // It starts SMTP and IMAP on loopback ports the system picks, adds a user, sends that user a message
 // through mailroom's own SMTP client, prints where to read it, and stops cleanly on SIGTERM or Ctrl-C.
-import { createServer } from "mailroom-server";
+import { createServer, LISTENER_NAMES } from "mailroom-server";
 import { connectSmtp } from "mailroom-server/smtp";
 
+// Every listener is on by default; this program opens just two, on loopback.
 const only = (names) =>
   Object.fromEntries(
-    [
-      "smtp",
-      "submission",
-      "submissions",
-      "pop3",
-      "pop3s",
-      "imap",
-      "imaps",
-      "http",
-      "https",
-      "managesieve",
-      "metrics",
-    ].map((name) => [name, names.includes(name) ? { host: "127.0.0.1", port: 0 } : { enabled: false }]),
+    LISTENER_NAMES.map((name) => [
+      name,
+      names.includes(name) ? { host: "127.0.0.1", port: 0 } : { enabled: false },
+    ]),
   );
 
 const server = await createServer({
