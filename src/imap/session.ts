@@ -8,17 +8,20 @@
 import type { Logger } from "pino";
 import { type AuthPolicy, authRefusal } from "../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
+import { defaultImapConfig } from "../config/defaults.js";
 import type { MailboxEvent } from "../store/types.js";
 import {
   CommandFailure,
   CommandRefused,
   type ImapContext,
   type ImapStore,
+  type MetadataLimits,
   requireSelected,
   storeFailure,
 } from "./commands/context.js";
 import { FetchStreamBroken, fetch } from "./commands/fetch.js";
 import * as mailboxes from "./commands/mailboxes.js";
+import { getMetadata, setMetadata } from "./commands/metadata.js";
 import { getQuota, getQuotaRoot } from "./commands/quota.js";
 import { findMatches, search, usesModseq } from "./commands/search.js";
 import { select } from "./commands/select.js";
@@ -96,6 +99,8 @@ export interface ImapSessionOptions {
   maxMessageSize?: number;
   /** SEARCH and SORT RETURN (UPDATE) results kept up to date at once (RFC 5267 §4.3.1). */
   maxUpdateContexts?: number;
+  /** METADATA (RFC 5464) limits; by default those of a default [imap] section. */
+  metadataLimits?: MetadataLimits;
   /** BAD responses tolerated before the session says BYE. */
   maxErrors?: number;
   /** Writes unsolicited responses while the client is in IDLE. */
@@ -181,6 +186,7 @@ export class ImapSession implements ImapContext {
   condstore = false;
   savedUids = new Set<number>();
   readonly maxMessageSize: number;
+  readonly metadataLimits: MetadataLimits;
   readonly updates: UpdateContexts;
 
   constructor(private readonly options: ImapSessionOptions) {
@@ -188,6 +194,11 @@ export class ImapSession implements ImapContext {
     this.hostname = options.hostname ?? "localhost";
     this.maxErrors = options.maxErrors ?? 20;
     this.maxMessageSize = options.maxMessageSize ?? 50 * 1024 * 1024;
+    const defaults = defaultImapConfig();
+    this.metadataLimits = options.metadataLimits ?? {
+      maxSize: defaults.metadataMaxSize,
+      maxEntries: defaults.metadataMaxEntries,
+    };
     this.updates = new UpdateContexts(options.maxUpdateContexts ?? DEFAULT_MAX_UPDATE_CONTEXTS);
   }
 
@@ -289,6 +300,7 @@ export class ImapSession implements ImapContext {
       "PREVIEW",
       "QUOTA",
       "QUOTA=RES-STORAGE",
+      "METADATA",
       "COMPRESS=DEFLATE",
       "UNAUTHENTICATE",
       "UTF8=ACCEPT",
@@ -709,6 +721,13 @@ export class ImapSession implements ImapContext {
         return this.ok(tag, await getQuotaRoot(this, command.mailbox), "GETQUOTAROOT completed");
       case "GETQUOTA":
         return this.ok(tag, await getQuota(this, command.root), "GETQUOTA completed");
+      case "GETMETADATA": {
+        const { output, code } = await getMetadata(this, command);
+        return this.ok(tag, output, "GETMETADATA completed", code);
+      }
+      case "SETMETADATA":
+        await setMetadata(this, command);
+        return this.ok(tag, [], "SETMETADATA completed");
       case "SETQUOTA":
         throw new CommandFailure(
           "NOPERM",

@@ -119,6 +119,14 @@ export type Command =
   | { name: "COMPRESS"; mechanism: string }
   | { name: "GETQUOTAROOT"; mailbox: string }
   | { name: "GETQUOTA" | "SETQUOTA"; root: string }
+  | {
+      name: "GETMETADATA";
+      mailbox: string;
+      entries: string[];
+      maxSize: number | null;
+      depth: 0 | 1 | "infinity";
+    }
+  | { name: "SETMETADATA"; mailbox: string; changes: Array<{ entry: string; value: Buffer | null }> }
   | { name: "STATUS"; mailbox: string; items: string[] }
   /** One message per part; several are MULTIAPPEND (RFC 3502), stored all or none. */
   | { name: "APPEND"; mailbox: string; parts: AppendPart[] }
@@ -337,6 +345,23 @@ function parseArguments(name: string, cursor: Cursor): Command {
     case "GETQUOTA":
       cursor.space();
       return { name, root: cursor.astring("a quota root") };
+    case "GETMETADATA":
+      return parseGetMetadata(cursor);
+    case "SETMETADATA": {
+      // RFC 5464 §4.3: SETMETADATA mailbox (entry value ...), value = nstring / literal8.
+      cursor.space();
+      const mailbox = cursor.astring("a mailbox name");
+      cursor.space();
+      const changes = cursor.list(() => {
+        const entry = metadataEntry(cursor);
+        cursor.space();
+        let value: Buffer | null = null;
+        if (cursor.lookingAtWord("NIL")) cursor.expect("NIL");
+        else value = cursor.stringBytes("a value, a literal or NIL", true);
+        return { entry, value };
+      }, false);
+      return { name, mailbox, changes };
+    }
     case "SETQUOTA": {
       // RFC 9208 §4.1.3: SETQUOTA root (resource limit ...); read whole so the refusal is a NO, not a BAD.
       cursor.space();
@@ -852,3 +877,47 @@ function parseStore(uid: boolean, set: SequenceSet, cursor: Cursor): Command {
 }
 
 export { ParseError };
+
+/**
+ * An entry name (RFC 5464 §3.2): under /private or /shared, no "*" or "%", no empty component, no control
+ * characters; compared without regard to case, so it is lower-cased here. A bad one is BAD (§4.1).
+ */
+function metadataEntry(cursor: Cursor): string {
+  const entry = cursor.astring("an entry name");
+  const lower = entry.toLowerCase();
+  if (!/^\/(private|shared)(\/|$)/.test(lower)) {
+    throw new ParseError(`entry ${entry} is not under /private or /shared`);
+  }
+  if (/[*%\x00-\x1f\x7f]/.test(entry) || entry.includes("//") || entry.endsWith("/")) {
+    throw new ParseError(`entry ${entry} is not a valid entry name (RFC 5464 §3.2)`);
+  }
+  return lower;
+}
+
+function parseGetMetadata(cursor: Cursor): Command {
+  // RFC 5464 §4.2: GETMETADATA [(MAXSIZE n DEPTH d)] mailbox (entry / "(" entry *(SP entry) ")").
+  let maxSize: number | null = null;
+  let depth: 0 | 1 | "infinity" = 0;
+  cursor.space();
+  if (cursor.peek() === 0x28) {
+    cursor.list(() => {
+      const option = cursor.atom("MAXSIZE or DEPTH").toUpperCase();
+      cursor.space();
+      if (option === "MAXSIZE") maxSize = cursor.number("a size in octets");
+      else if (option === "DEPTH") {
+        const value = cursor.atom("0, 1 or infinity").toLowerCase();
+        if (value !== "0" && value !== "1" && value !== "infinity") {
+          throw new ParseError(`DEPTH must be 0, 1 or infinity, not ${value}`);
+        }
+        depth = value === "infinity" ? value : (Number(value) as 0 | 1);
+      } else throw new ParseError(`unknown GETMETADATA option ${option}; MAXSIZE and DEPTH are`);
+      return option;
+    }, false);
+    cursor.space();
+  }
+  const mailbox = cursor.astring("a mailbox name");
+  cursor.space();
+  const entries =
+    cursor.peek() === 0x28 ? cursor.list(() => metadataEntry(cursor), false) : [metadataEntry(cursor)];
+  return { name: "GETMETADATA", mailbox, entries, maxSize, depth };
+}
