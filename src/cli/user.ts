@@ -23,7 +23,11 @@ Manage mail accounts. Each user is a full address on a domain served here.
 
 Actions:
   add EMAIL        create a user; asks for the password (at least 8 characters)
-                   twice on a terminal
+                   twice on a terminal; with --admin the user may use the web
+                   admin (/admin)
+  admin EMAIL on|off
+                   grant or take away the admin role (the web admin at /admin
+                   and its API)
   list [DOMAIN]    list users, of every domain or of one
   remove EMAIL     delete a user with all of its mailboxes and mail
   passwd EMAIL     set a new password
@@ -34,6 +38,7 @@ Actions:
                    NO [OVERQUOTA]
 
 Options:
+  --admin           for add: make the new user an admin
   --password-stdin  read the password from the first line of stdin (also the
                     default when stdin is not a terminal)
   --config FILE     configuration file
@@ -41,7 +46,11 @@ Options:
   -h, --help        show this help
 `;
 
-const userOptions = { ...storeOptions, "password-stdin": { type: "boolean" } } as const;
+const userOptions = {
+  ...storeOptions,
+  "password-stdin": { type: "boolean" },
+  admin: { type: "boolean" },
+} as const;
 
 async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, userOptions, HELP_COMMAND);
@@ -66,12 +75,12 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         if (await store.directory.getUser(address)) throw existsError(address);
         const credentials = await hashPassword(await readNewPassword(io, fromStdin));
         try {
-          await store.directory.addUser(address, credentials);
+          await store.directory.addUser(address, credentials, { admin: values.admin === true });
         } catch (err) {
           if (err instanceof StoreError && err.code === "exists") throw existsError(address);
           throw err;
         }
-        io.stderr.write(`added user ${address}\n`);
+        io.stderr.write(`added user ${address}${values.admin === true ? " (an admin)" : ""}\n`);
         return ExitCode.ok;
       });
     }
@@ -109,6 +118,17 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         return ExitCode.ok;
       });
     }
+    case "admin": {
+      expectPositionals(args, ["EMAIL", "on|off"], [], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      const admin = switchArgument(args[1] ?? "");
+      return withStore(values, io, async ({ store }) => {
+        if (!(await store.directory.getUser(address))) throw unknownUserError(address);
+        await store.directory.setAdmin(address, admin);
+        io.stderr.write(`${address} is ${admin ? "now an admin" : "no longer an admin"}\n`);
+        return ExitCode.ok;
+      });
+    }
     case "quota": {
       expectPositionals(args, ["EMAIL"], ["SIZE"], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
@@ -128,10 +148,17 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       });
     }
     case undefined:
-      throw usageError("missing action (add, list, remove, passwd or quota)", HELP_COMMAND);
+      throw usageError("missing action (add, list, remove, passwd, admin or quota)", HELP_COMMAND);
     default:
       throw usageError(`unknown action '${action}'`, HELP_COMMAND);
   }
+}
+
+function switchArgument(text: string): boolean {
+  const word = text.toLowerCase();
+  if (word === "on") return true;
+  if (word === "off") return false;
+  throw usageError(`'${text}' is neither on nor off`, HELP_COMMAND);
 }
 
 function quotaArgument(text: string): number | null {
