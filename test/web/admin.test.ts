@@ -2,9 +2,10 @@
 // against a real `mailroom serve`, as the webmail's test does: the page is served under the strict CSP;
 // a user without the role is refused at login; an admin sees the status with the bound listeners, adds
 // a domain and copies its records, adds a user who can then log in, resets a password and grants the
-// role, adds an alias and a catch-all and removes one, and sees a deferred message in the queue with
-// its trace before deleting it — each checked against the server through the CLI or a login; axe-core
-// finds no serious accessibility violation on the screens.
+// role, removes a user once the page has asked, adds an alias and a catch-all and removes one, and sees
+// a deferred message in the queue with its trace before deleting it — each checked against the server
+// through the CLI or a login; axe-core finds no serious accessibility violation on the screens, light or
+// dark, wide or phone-sized.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -155,7 +156,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     await page.getByRole("alert").filter({ hasText: "domain shop.test is already served here" }).waitFor();
   });
 
-  test("users: add one who can then log in, reset the password, grant the role", async () => {
+  test("users: add one who can then log in, reset the password, grant the role; removal asks first", async () => {
     await section("Users");
     await page.getByLabel("Address").fill("bob@shop.test");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
@@ -181,6 +182,24 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     });
     assert.equal(admin.status, 200);
     assert.deepEqual(await seriousViolations(page), []);
+
+    // Removing a user deletes their mail, so the page asks first; dismissed, nothing happens.
+    await page.getByLabel("Address").fill("temp@shop.test");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Add user" }).click();
+    await waitForStatus(/added temp@shop\.test/);
+    const remove = page.getByRole("button", { name: "Remove temp@shop.test" });
+    page.once("dialog", (dialog) => void dialog.dismiss());
+    await remove.click();
+    assert.equal((await server.cli(["user", "list", "shop.test"])).stdout.includes("temp@shop.test"), true);
+    page.once("dialog", (dialog) => {
+      assert.match(dialog.message(), /Remove temp@shop\.test with all of its mailboxes and mail\?/);
+      void dialog.accept();
+    });
+    await remove.click();
+    await waitForStatus(/removed temp@shop\.test and all of its mail/);
+    await page.locator("tr[data-user='temp@shop.test']").waitFor({ state: "detached" });
+    assert.equal((await server.cli(["user", "list", "shop.test"])).stdout.includes("temp@shop.test"), false);
   });
 
   test("aliases: an address and a catch-all are added and listed; one is removed", async () => {
@@ -203,6 +222,22 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     const left = await server.cli(["alias", "list", "shop.test"]);
     assert.doesNotMatch(left.stdout, /sales@/);
     assert.deepEqual(await seriousViolations(page), []);
+  });
+
+  test("dark mode follows the system's preference; axe finds nothing serious there, nor on a phone", async () => {
+    await section("Status");
+    const background = () => page.evaluate("getComputedStyle(document.body).backgroundColor");
+    const light = await background();
+    await page.emulateMedia({ colorScheme: "dark" });
+    assert.notEqual(await background(), light);
+    assert.deepEqual(await seriousViolations(page), []);
+    await section("Domains");
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 390, height: 800 });
+    await section("Users");
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   test("queue: a deferred message is listed, shown with its trace, and deleted", async () => {

@@ -350,6 +350,8 @@ function UsersSection({ client, report }: SectionProps) {
     if (await act(report, () => client.setAdmin(user.address, !user.admin), done)) reload();
   };
   const remove = async (address: string) => {
+    // The only action here that destroys mail: asked once more.
+    if (!window.confirm(`Remove ${address} with all of its mailboxes and mail?`)) return;
     if (await act(report, () => client.removeUser(address), `removed ${address} and all of its mail`))
       reload();
   };
