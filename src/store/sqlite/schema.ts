@@ -426,6 +426,10 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX greylist_last_seen ON greylist(last_seen);
     `);
   },
+  (db) => {
+    // The web admin (issue 16): who may use it. Existing users are not admins.
+    db.exec("ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1))");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
