@@ -199,6 +199,8 @@ describe("the configured limits reach the handlers", () => {
       maxLineLength: 8192,
       maxLiteralSize: 2048,
       maxUpdateContexts: 1,
+      metadataMaxSize: 1024,
+      metadataMaxEntries: 10,
     };
     deps = {
       config,

@@ -416,6 +416,17 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN admin boolean NOT NULL DEFAULT false;
   `,
+  // IMAP METADATA (RFC 5464, issue 17): a mailbox's entries, or the server's (no mailbox) per user;
+  // gone with their mailbox or user.
+  `
+  CREATE TABLE metadata (
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    mailbox_id bigint REFERENCES mailboxes (id) ON DELETE CASCADE,
+    entry text NOT NULL,
+    value bytea NOT NULL
+  );
+  CREATE UNIQUE INDEX metadata_entry ON metadata (user_id, coalesce(mailbox_id, 0), entry);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -430,6 +430,19 @@ const MIGRATIONS: Migration[] = [
     // The web admin (issue 16): who may use it. Existing users are not admins.
     db.exec("ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1))");
   },
+  (db) => {
+    // IMAP METADATA (RFC 5464, issue 17): a mailbox's entries, or the server's (no mailbox) per user;
+    // gone with their mailbox or user.
+    db.exec(`
+      CREATE TABLE metadata (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        mailbox_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,
+        entry TEXT NOT NULL,
+        value BLOB NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX metadata_entry ON metadata(user_id, ifnull(mailbox_id, 0), entry);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
