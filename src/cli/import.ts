@@ -2,6 +2,7 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { MAX_PASSWORD_LENGTH } from "../auth/new-password.js";
 import { type ImapLocation, ImapSourceError, imapSource, parseImapLocation } from "../mailio/imap-source.js";
 import { emptyImportSummary, ImportStopped, type ImportSummary, UserImport } from "../mailio/importer.js";
 import { isMaildir, NotMaildirError } from "../mailio/maildir.js";
@@ -11,7 +12,7 @@ import type { Store } from "../store/types.js";
 import { expectPositionals, parseCommandArgs, storeOptions, stringOption, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
-import { MAX_PASSWORD_LENGTH, promptHidden } from "./prompt.js";
+import { promptHidden } from "./prompt.js";
 import { mboxVariantOption, n, TransferProgress, userEntries, userOrAll } from "./transfer.js";
 import { unknownUserError } from "./user.js";
 

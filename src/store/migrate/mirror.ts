@@ -211,13 +211,18 @@ class Mirror {
       const existing = await this.target.directory.getUser(user.address);
       if (existing === null) {
         this.summary.users.added++;
-        if (!this.dryRun) await this.target.directory.addUser(user.address, credentials);
+        if (!this.dryRun)
+          await this.target.directory.addUser(user.address, credentials, { admin: user.admin });
       } else if (
         existing.passwordHash !== credentials.passwordHash ||
-        existing.scramSha256 !== credentials.scramSha256
+        existing.scramSha256 !== credentials.scramSha256 ||
+        existing.admin !== user.admin
       ) {
         this.summary.users.updated++;
-        if (!this.dryRun) await this.target.directory.setCredentials(user.address, credentials);
+        if (!this.dryRun) {
+          await this.target.directory.setCredentials(user.address, credentials);
+          await this.target.directory.setAdmin(user.address, user.admin);
+        }
       } else {
         this.summary.users.unchanged++;
       }

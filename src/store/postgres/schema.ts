@@ -412,6 +412,10 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX greylist_last_seen ON greylist (last_seen);
   `,
+  // The web admin (issue 16): who may use it. Existing users are not admins.
+  `
+  ALTER TABLE users ADD COLUMN admin boolean NOT NULL DEFAULT false;
+  `,
   // IMAP METADATA (RFC 5464, issue 17): a mailbox's entries, or the server's (no mailbox) per user;
   // gone with their mailbox or user.
   `

@@ -427,6 +427,10 @@ const MIGRATIONS: Migration[] = [
     `);
   },
   (db) => {
+    // The web admin (issue 16): who may use it. Existing users are not admins.
+    db.exec("ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1))");
+  },
+  (db) => {
     // IMAP METADATA (RFC 5464, issue 17): a mailbox's entries, or the server's (no mailbox) per user;
     // gone with their mailbox or user.
     db.exec(`
