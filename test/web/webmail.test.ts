@@ -423,7 +423,8 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     return value;
   };
   /** The message with this subject in Carl's mailboxes, as he received it. */
-  const carlGot = async (subject: string): Promise<ParsedMail> => {
+  const carlGot = async (subject: string): Promise<ParsedMail> => PostalMime.parse(await carlGotRaw(subject));
+  const carlGotRaw = async (subject: string): Promise<Buffer> => {
     const [email] = await until(
       () => emailsOf(carl, { subject }, ["blobId", "subject"]),
       (list) => list.some((each) => each.subject === subject),
@@ -434,8 +435,7 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
       .replace("{blobId}", email?.blobId)
       .replace("{name}", "m.eml")
       .replace("{type}", "message/rfc822");
-    const raw = Buffer.from(await (await fetch(url, { headers: carl.auth })).arrayBuffer());
-    return PostalMime.parse(raw);
+    return Buffer.from(await (await fetch(url, { headers: carl.auth })).arrayBuffer());
   };
   const headerOf = (mail: ParsedMail, name: string) =>
     mail.headers.find((header) => header.key === name)?.value;
@@ -518,6 +518,19 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     await button("Close").click();
     await composePane().waitFor({ state: "detached" });
     assert.deepEqual(await inDrafts("Fwd: Question"), [], "an untouched forward leaves no draft");
+
+    await row("Question").locator("button").click();
+    await button("Forward as attachment").click();
+    assert.equal(await field("Subject").inputValue(), "Fwd: Question");
+    await page.locator(".compose .attachments", { hasText: "Question.eml" }).waitFor();
+    await field("To").fill(CARL);
+    await button("Send").click();
+    await composePane().waitFor({ state: "detached" });
+    const raw = (await carlGotRaw("Fwd: Question")).toString("latin1");
+    const part = raw.slice(raw.search(/Content-Type: message\/rfc822/i));
+    assert.ok(part.length < raw.length, "the original is attached as message/rfc822");
+    assert.match(part, /Message-ID: <q1@example\.org>/i, "with its own header");
+    assert.match(part, /Are you coming\?/);
   });
 
   test("a draft is saved while typing, kept once in Drafts, and opened again after a reload", async () => {

@@ -1,6 +1,13 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { Compose } from "./compose.js";
-import { type Draft, forwardDraft, newDraft, replyDraft, resumedDraft } from "./draft.js";
+import {
+  type Draft,
+  forwardAsAttachmentDraft,
+  forwardDraft,
+  newDraft,
+  replyDraft,
+  resumedDraft,
+} from "./draft.js";
 import {
   type Address,
   type EmailFull,
@@ -19,7 +26,7 @@ const SUMMARY = ["id", "blobId", "from", "subject", "preview", "receivedAt", "ke
 const FULL = [
   ...SUMMARY,
   ...["to", "cc", "bcc", "replyTo", "sentAt", "messageId", "inReplyTo", "references"],
-  ...["htmlBody", "textBody", "attachments", "bodyValues"],
+  ...["htmlBody", "textBody", "attachments", "bodyValues", "size"],
 ];
 
 /** What the right-hand pane shows besides a message: a message being written, or the settings. */
@@ -352,7 +359,9 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           actions={{ setKeyword, move, remove }}
           inTrash={trash !== undefined && Boolean(open.mailboxIds[trash.id])}
           reply={(all) => compose(replyDraft(open, identityFor(open, identities), all))}
-          forward={() => compose(forwardDraft(open, identityFor(open, identities)))}
+          forward={(attached) =>
+            compose((attached ? forwardAsAttachmentDraft : forwardDraft)(open, identityFor(open, identities)))
+          }
           close={() => setOpen(null)}
         />
       ) : (
@@ -447,7 +456,8 @@ function Reader({
   actions: Actions;
   inTrash: boolean;
   reply: (all: boolean) => void;
-  forward: () => void;
+  /** Inline below a summary, or (attached) the whole message as message/rfc822. */
+  forward: (attached: boolean) => void;
   close: () => void;
 }) {
   const { setKeyword, move, remove } = actions;
@@ -483,8 +493,11 @@ function Reader({
         <button type="button" onClick={() => reply(true)}>
           Reply all
         </button>
-        <button type="button" onClick={forward}>
+        <button type="button" onClick={() => forward(false)}>
           Forward
+        </button>
+        <button type="button" onClick={() => forward(true)}>
+          Forward as attachment
         </button>
         <button type="button" onClick={() => setKeyword(email.id, "$flagged", !flagged)}>
           {flagged ? "Unflag" : "Flag"}

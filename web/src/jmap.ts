@@ -47,6 +47,7 @@ export interface EmailFull extends EmailSummary {
   textBody: BodyPart[];
   attachments: BodyPart[];
   bodyValues: Record<string, { value: string }>;
+  size: number;
 }
 
 /** How long a dropped push stream waits before it is opened again. */
