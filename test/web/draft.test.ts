@@ -32,6 +32,7 @@ function email(fields: Partial<EmailFull>): EmailFull {
   return {
     id: "E1",
     blobId: "B1",
+    threadId: "T1",
     from: [{ name: "Bob", email: "bob@example.net" }],
     to: [{ name: null, email: "Alice@example.org" }],
     cc: null,

@@ -533,6 +533,52 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     assert.match(part, /Are you coming\?/);
   });
 
+  test("conversations: a thread is one row with its count; the reader lists its messages and opens each", async () => {
+    await user.deliver(
+      {
+        subject: "Lunch",
+        text: "Noon at the usual place?",
+        messageId: "<lunch1@example.org>",
+        envelope: { from: CARL, to: [ADDRESS] },
+      },
+      "Carl <carl@example.org>",
+    );
+    await user.deliver(
+      {
+        subject: "Re: Lunch",
+        text: "Make it half past.",
+        messageId: "<lunch2@example.org>",
+        inReplyTo: "<lunch1@example.org>",
+        references: "<lunch1@example.org>",
+        envelope: { from: CARL, to: [ADDRESS] },
+      },
+      "Carl <carl@example.org>",
+    );
+    await mailbox("inbox").click();
+    await row("Re: Lunch").waitFor();
+    assert.equal(await row("Lunch").count(), 2, "one row per message while conversations are off");
+    await page.getByLabel("Conversations").check();
+    await until(
+      () => row("Lunch").count(),
+      (count) => count === 1,
+    );
+    assert.equal((await row("Re: Lunch").locator(".count").textContent())?.trim(), "2");
+    await row("Re: Lunch").locator("button").click();
+    const thread = page.getByRole("navigation", { name: "Conversation" });
+    await thread.getByRole("button").nth(1).waitFor();
+    assert.equal(await thread.getByRole("button").count(), 2);
+    await thread.getByRole("button").first().click();
+    await page.locator(".reader h2", { hasText: /^Lunch$/ }).waitFor();
+    await page.reload();
+    await logIn();
+    assert.ok(await page.getByLabel("Conversations").isChecked(), "the choice is kept");
+    await page.getByLabel("Conversations").uncheck();
+    await until(
+      () => row("Lunch").count(),
+      (count) => count === 2,
+    );
+  });
+
   test("a draft is saved while typing, kept once in Drafts, and opened again after a reload", async () => {
     await button("New message").click();
     await field("To").fill(CARL);

@@ -18,6 +18,7 @@ export interface Address {
 export interface EmailSummary {
   id: string;
   blobId: string;
+  threadId: string;
   from: Address[] | null;
   subject: string | null;
   preview: string;
