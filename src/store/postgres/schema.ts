@@ -427,6 +427,10 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX metadata_entry ON metadata (user_id, coalesce(mailbox_id, 0), entry);
   `,
+  // JMAP EmailSubmission undoStatus "canceled" (RFC 8621 §7.5, issue 14): taken back from the queue.
+  `
+  ALTER TABLE submissions ADD COLUMN canceled boolean NOT NULL DEFAULT false;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -443,6 +443,12 @@ const MIGRATIONS: Migration[] = [
       CREATE UNIQUE INDEX metadata_entry ON metadata(user_id, ifnull(mailbox_id, 0), entry);
     `);
   },
+  (db) => {
+    // JMAP EmailSubmission undoStatus "canceled" (RFC 8621 §7.5, issue 14): taken back from the queue.
+    db.exec(
+      "ALTER TABLE submissions ADD COLUMN canceled INTEGER NOT NULL DEFAULT 0 CHECK (canceled IN (0, 1))",
+    );
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
