@@ -121,6 +121,22 @@ describe("IMAP CATENATE (RFC 4469)", () => {
     assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 1);
   });
 
+  test("a TEXT part past the in-memory literal limit streams; a failing later MULTIAPPEND part stores none", async () => {
+    const { driver } = await seed();
+    const big = `X-Pad: ${"p".repeat(100 * 1024)}\r\n`;
+    const text = await driver.send(
+      `a APPEND INBOX CATENATE (TEXT {${big.length}+}\r\n${big} URL "/INBOX/;UID=1/;SECTION=TEXT")\r\n`,
+    );
+    assert.match(text, /^a OK \[APPENDUID \d+ 2\]/);
+    const body = multipart.subarray(multipart.indexOf("\r\n\r\n") + 4).toString();
+    assert.equal((await stored(2)).toString(), big + body);
+    const refused = await driver.send(
+      `b APPEND INBOX {5+}\r\nhello CATENATE (TEXT {3+}\r\nabc URL "/INBOX/;UID=77") {5+}\r\nworld\r\n`,
+    );
+    assert.match(refused, /^b NO \[BADURL \/INBOX\/;UID=77\] /);
+    assert.equal((await fixture.store.messages.listMessages(fixture.inbox.id)).length, 2);
+  });
+
   test("a URL given as a literal is read as the URL, not streamed as a message", async () => {
     const { driver } = await seed();
     const url = "/INBOX/;UID=1/;SECTION=2";
