@@ -27,16 +27,9 @@ import { findMatches, search, usesModseq } from "./commands/search.js";
 import { select } from "./commands/select.js";
 import { sort, sortedMatches, thread } from "./commands/sort.js";
 import { storeFlags } from "./commands/store-flags.js";
-import {
-  type AppendUpload,
-  append,
-  completeAppend,
-  copyOrMove,
-  expunge,
-  prepareAppend,
-} from "./commands/transfer.js";
+import { type AppendUpload, append, copyOrMove, expunge, writeAppend } from "./commands/transfer.js";
 import { DEFAULT_MAX_UPDATE_CONTEXTS, UpdateContexts } from "./commands/updates.js";
-import { type Command, CommandError, parseCommand } from "./protocol/command.js";
+import { type Command, CommandError, parseAppendPrefix, parseCommand } from "./protocol/command.js";
 import type { FrameItem } from "./protocol/framer.js";
 import { continuation, tagged, untagged } from "./responses.js";
 import { ChangesDuringSelect, type SelectedMailbox, type SyncOptions } from "./selected.js";
@@ -110,10 +103,10 @@ export interface ImapSessionOptions {
 
 /**
  * APPEND's messages while they stream in: each written to a blob (the last one receiving), or (refused
- * LITERAL+) thrown away.
+ * LITERAL+) thrown away. `stored`: the writers were handed to append(), which stores or aborts them.
  */
 type Upload =
-  | { kind: "writing"; parts: AppendUpload[]; size: number; failure: unknown; stored: boolean }
+  | { kind: "writing"; parts: AppendUpload[]; failure: unknown; stored: boolean }
   | { kind: "refused"; result: BufferedResult };
 
 type SaslPhase =
@@ -276,6 +269,7 @@ export class ImapSession implements ImapContext {
       "UIDPLUS",
       "MOVE",
       "MULTIAPPEND",
+      "CATENATE",
       "CHILDREN",
       "SPECIAL-USE",
       "CREATE-SPECIAL-USE",
@@ -362,7 +356,7 @@ export class ImapSession implements ImapContext {
     const earlier = item.part > 0 && this.upload?.kind === "writing" ? this.upload : null;
     if (earlier === null) await this.dropUpload();
     const refuse = async (result: BufferedResult): Promise<ImapResult> => {
-      if (earlier !== null) await this.dropUpload();
+      await this.dropUpload();
       if (item.sync) return { ...result, literal: "refused" };
       // RFC 7888 §4: a non-synchronizing literal is on its way regardless; it is read and thrown
       // away, and the answer goes out once the command has been read to its end.
@@ -371,7 +365,7 @@ export class ImapSession implements ImapContext {
     };
     let parsed: ReturnType<typeof parseCommand>;
     try {
-      parsed = parseCommand({
+      parsed = parseAppendPrefix({
         lines: [...item.frame.lines, Buffer.alloc(0)],
         literals: [...item.frame.literals, Buffer.alloc(0)],
       });
@@ -384,22 +378,18 @@ export class ImapSession implements ImapContext {
     if (this.stateValue === "not-authenticated") {
       return refuse(this.bad(tag, "APPEND needs a logged-in session; LOGIN or AUTHENTICATE first"));
     }
+    // RFC 4469 §5: a URL that does not resolve, or a result past the limit, may be answered at any
+    // literal, here instead of the "+", so the client sends no more of a command that is bound to fail.
+    const upload: Extract<Upload, { kind: "writing" }> = earlier ?? {
+      kind: "writing",
+      parts: [],
+      failure: null,
+      stored: false,
+    };
+    this.upload = upload;
     try {
       if (earlier?.failure) throw earlier.failure;
-      const target = await prepareAppend(this, command, item.size, earlier?.size ?? 0);
-      const writer = await this.store.blobs.createBlobWriter();
-      if (earlier === null) {
-        this.upload = {
-          kind: "writing",
-          parts: [{ target, writer }],
-          size: item.size,
-          failure: null,
-          stored: false,
-        };
-      } else {
-        earlier.parts.push({ target, writer });
-        earlier.size += item.size;
-      }
+      await writeAppend(this, command, upload.parts, item.size);
     } catch (error) {
       return refuse(this.failure(tag, "APPEND", error));
     }
@@ -739,11 +729,8 @@ export class ImapSession implements ImapContext {
         const upload = this.upload;
         if (upload?.kind !== "writing")
           return this.ok(tag, [], "APPEND completed", await append(this, command));
-        if (upload.parts.length !== command.parts.length) {
-          throw new CommandFailure("CANNOT", "send every APPEND message as a literal, or none");
-        }
         upload.stored = true;
-        return this.ok(tag, [], "APPEND completed", await completeAppend(this, upload.parts));
+        return this.ok(tag, [], "APPEND completed", await append(this, command, upload.parts));
       }
       case "IDLE": {
         // Changes noted since the last command (e.g. while SELECT ran) are reported now, not only

@@ -65,7 +65,11 @@ export class CommandRefused extends Error {
  */
 export function canonicalName(context: ImapContext, raw: string): string | null {
   const name = context.utf8Names ? raw : decodeMailboxUtf7(raw);
-  if (name === null) return null;
+  return name === null ? null : inboxCased(name);
+}
+
+/** INBOX is named without regard to case, also as the start of a name below it (RFC 9051 §5.1). */
+export function inboxCased(name: string): string {
   if (name.toUpperCase() === "INBOX") return "INBOX";
   if (/^inbox\//i.test(name)) return `INBOX${name.slice(5)}`;
   return name;

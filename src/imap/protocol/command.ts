@@ -206,6 +206,22 @@ const NO_ARGS = new Set([
 ]);
 
 export function parseCommand(frame: CommandFrame): ParsedCommand {
+  return parseFrame(frame, parseArguments);
+}
+
+/**
+ * An APPEND read up to one of its message literals that is about to stream (the frame of a framer
+ * "literal-start", with that literal empty): the command so far, which may stop right after a CATENATE
+ * TEXT literal, inside its list (RFC 4469 §5), since the rest has not arrived yet.
+ */
+export function parseAppendPrefix(frame: CommandFrame): ParsedCommand {
+  return parseFrame(frame, (name, cursor) => {
+    if (name !== "APPEND") throw new ParseError("only APPEND may stream a message");
+    return parseAppend(cursor, true);
+  });
+}
+
+function parseFrame(frame: CommandFrame, parse: (name: string, cursor: Cursor) => Command): ParsedCommand {
   const cursor = new Cursor(frame);
   let tag: string | null = null;
   try {
@@ -215,7 +231,7 @@ export function parseCommand(frame: CommandFrame): ParsedCommand {
     }
     cursor.space();
     const name = cursor.atom("a command name").toUpperCase();
-    const command = parseArguments(name, cursor);
+    const command = parse(name, cursor);
     cursor.end();
     return { tag, command };
   } catch (error) {
@@ -533,13 +549,20 @@ export function parseDateTime(text: string): Date {
   return date;
 }
 
+/** RFC 4469 cat-part: a TEXT literal, or the IMAP URL of a message or part the user has. */
+export type CatenatePart = { kind: "text"; text: Buffer } | { kind: "url"; url: string };
+
 export interface AppendPart {
   flags: string[];
   date: Date | null;
+  /** The message; empty for a CATENATE one, whose pieces are in `catenate`. */
   message: Buffer;
+  /** RFC 4469: the message is these pieces, in order. */
+  catenate?: CatenatePart[];
 }
 
-function parseAppend(cursor: Cursor): Command {
+/** `prefix`: see parseAppendPrefix. */
+function parseAppend(cursor: Cursor, prefix = false): Command {
   cursor.space();
   const mailbox = cursor.astring("a mailbox name");
   const parts: AppendPart[] = [];
@@ -556,11 +579,45 @@ function parseAppend(cursor: Cursor): Command {
       date = parseDateTime(cursor.string("a date-time"));
       cursor.space();
     }
+    if (cursor.lookingAtWord("CATENATE")) {
+      cursor.expect("CATENATE");
+      cursor.space();
+      const catenate = parseCatenate(cursor, prefix);
+      parts.push({ flags, date, message: Buffer.alloc(0), catenate });
+      if (prefix && cursor.atEnd()) break;
+      continue;
+    }
     // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
     const message = cursor.stringBytes("the message as a literal", true);
     parts.push({ flags, date, message });
   } while (cursor.peek() === 0x20);
   return { name: "APPEND", mailbox, parts };
+}
+
+/**
+ * RFC 4469 §5: "(" cat-part *(SP cat-part) ")", cat-part = "TEXT" SP literal / "URL" SP astring. With
+ * `prefix`, the input may end right after a TEXT literal: the list goes on in a part not yet read.
+ */
+function parseCatenate(cursor: Cursor, prefix: boolean): CatenatePart[] {
+  cursor.expect("(", '"(" opening the CATENATE parts');
+  const pieces: CatenatePart[] = [];
+  for (;;) {
+    const word = cursor.atom("TEXT or URL").toUpperCase();
+    cursor.space();
+    if (word === "TEXT") {
+      // A literal only (a quoted string is no text-literal); literal8 as for any APPEND data (RFC 3516).
+      const c = cursor.peek();
+      if (c !== 0x7b && c !== 0x7e) throw new ParseError("TEXT takes a literal, e.g. TEXT {12}");
+      pieces.push({ kind: "text", text: cursor.stringBytes("a literal after TEXT", true) });
+      if (prefix && cursor.atEnd()) return pieces;
+    } else if (word === "URL") {
+      pieces.push({ kind: "url", url: cursor.astring("an IMAP URL") });
+    } else {
+      throw new ParseError(`unknown CATENATE part ${word}; use TEXT or URL`);
+    }
+    if (cursor.accept(")")) return pieces;
+    cursor.space();
+  }
 }
 
 function parseMessageCommand(name: string, uid: boolean, cursor: Cursor): Command {
@@ -820,9 +877,20 @@ function parseFetchItem(cursor: Cursor): FetchItem {
   return { kind: word } as FetchItem;
 }
 
+/**
+ * A section-spec on its own, as an IMAP URL's ;SECTION= carries it (RFC 5092 §3, percent-decoded): "1.2",
+ * "HEADER", "1.MIME", "HEADER.FIELDS (SUBJECT)". Throws ParseError.
+ */
+export function parseSectionText(text: string): SectionSpec {
+  const cursor = new Cursor({ lines: [Buffer.from(text, "utf8")], literals: [] });
+  const section = parseSection(cursor);
+  cursor.end();
+  return section;
+}
+
 function parseSection(cursor: Cursor): SectionSpec {
   const part = parsePartNumbers(cursor);
-  if (cursor.peek() === 0x5d) return { part };
+  if (cursor.peek() === 0x5d || cursor.peek() === -1) return { part };
   const text = cursor.atom("a section text (HEADER, HEADER.FIELDS, TEXT or MIME)").toUpperCase();
   if (text === "HEADER" || text === "TEXT") return { part, text };
   if (text === "MIME") {
