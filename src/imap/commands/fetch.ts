@@ -10,6 +10,7 @@
 
 import type { Readable } from "node:stream";
 import { messagePreview, truncateValue } from "../../mail/body.js";
+import { type HeaderBlock, scanHeader } from "../../mail/mime/header.js";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
@@ -17,7 +18,7 @@ import { decodeStructure, encodeStructure, type MessageStructure } from "../../s
 import { type MailboxMessage, StoreError } from "../../store/types.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
-import { binaryBytes, sectionBytes } from "../mime/section.js";
+import { binaryBytes, isTopHeader, sectionBytes, topHeaderBytes } from "../mime/section.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
 import { formatSequence, partialWindow } from "../protocol/sequence.js";
 import { encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
@@ -110,6 +111,7 @@ export class FetchStreamBroken extends Error {
 /** A message's bytes (or just its header block) and MIME structure, parsed once when first needed. */
 export class MessageContent {
   private structure: MessagePart | null = null;
+  private header: HeaderBlock | null = null;
 
   /** `bytes` is the whole message, or only its header section when `headerOnly`. */
   constructor(
@@ -124,6 +126,12 @@ export class MessageContent {
 
   section(section: SectionSpec): Buffer | null {
     if (section.part.length === 0 && section.text === undefined) return this.bytes;
+    // The message's own header needs only its top-level fields: a header FETCH of a whole mailbox
+    // would otherwise parse every header block as a MIME tree.
+    if (isTopHeader(section)) {
+      this.header ??= this.structure ?? scanHeader(this.bytes, 0, this.bytes.length);
+      return topHeaderBytes(this.bytes, this.header, section);
+    }
     return sectionBytes(this.bytes, this.part(), section);
   }
 }

@@ -89,11 +89,15 @@ export function sequenceSetContains(
   return false;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
  * Case-insensitive comparison form, close to i;unicode-casemap (RFC 5051, which RFC 9051 §6.4.4 names):
  * full upper-then-lower case mapping and compatibility decomposition.
  */
 export function foldCase(text: string): string {
+  // ASCII text maps to itself under NFKD and through upper case, so lower case alone is the same answer.
+  if (ASCII.test(text)) return text.toLowerCase();
   return text.toUpperCase().toLowerCase().normalize("NFKD");
 }
 

@@ -31,8 +31,10 @@ export interface HeaderBlock {
 
 /** Offset just past the next LF at or after `pos`, or `end` when the range holds no more LF. */
 export function nextLine(message: Buffer, pos: number, end: number): number {
-  const at = message.subarray(pos, end).indexOf(LF);
-  return at < 0 ? end : pos + at + 1;
+  // Up to the buffer's end an offset search will do, with no subarray per line (a header is scanned
+  // line by line); a range ending earlier must not look past its end.
+  const at = end === message.length ? message.indexOf(LF, pos) : message.subarray(pos, end).indexOf(LF) + pos;
+  return at < pos ? end : at + 1;
 }
 
 /** Scans the header in [start, end): fields up to the first empty line. */
@@ -48,7 +50,13 @@ export function scanHeader(message: Buffer, start: number, end: number): HeaderB
     if (current !== null && (first === SP || first === HTAB)) {
       current.end = lineEnd;
     } else {
-      const colon = message.subarray(pos, lineEnd).indexOf(COLON);
+      let colon = -1;
+      for (let i = pos; i < lineEnd; i++) {
+        if (message[i] === COLON) {
+          colon = i - pos;
+          break;
+        }
+      }
       const name = colon < 0 ? "" : message.toString("latin1", pos, pos + colon).trimEnd();
       // A line without a colon (or with spaces in the name) is not a field; it is kept so offsets stay
       // contiguous, but it never matches a field name.
