@@ -99,7 +99,7 @@ export class SelectedMailbox {
   constructor(
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
-    messages: MailboxMessage[],
+    messages: readonly MailboxMessage[],
     private readonly recentClaims: RecentClaims | null,
   ) {
     this.messages = messages.map(viewMessage);

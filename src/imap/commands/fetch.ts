@@ -16,6 +16,7 @@ import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import { decodeStructure, encodeStructure, type MessageStructure } from "../../store/structure.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
+import { imapCaches } from "../caches.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, isTopHeader, sectionBytes, topHeaderBytes } from "../mime/section.js";
@@ -210,7 +211,8 @@ async function* fetchResponses(
       : new Map<string, MessageStructure>();
     const needs = messages.map((m) => (structures.has(m.messageId) ? needBesides : need));
     const headers = needs.includes(NEED_HEADER)
-      ? await context.store.blobs.readHeaderBlocks(
+      ? await imapCaches(context.store).headers.read(
+          context.store,
           messages.filter((_, i) => needs[i] === NEED_HEADER).map((m) => m.messageId),
         )
       : new Map<string, Buffer>();
