@@ -20,7 +20,11 @@ export const HEADER_CACHE_BYTES = 32 * 1024 * 1024;
 /** Mailbox entries kept over all listings per store; a mailbox larger than this is listed each time. */
 export const LISTING_CACHE_MESSAGES = 200_000;
 
-/** Header blocks by message id, the least recently used dropped past `maxBytes`. */
+/**
+ * Header blocks by message id, the oldest kept dropped first past `maxBytes`. Not reordered on use: a
+ * header FETCH or SEARCH of a whole mailbox touches every block, and moving each would cost more than
+ * the store read it saves.
+ */
 export class HeaderBlockCache {
   private readonly blocks = new Map<string, Buffer>();
   private bytes = 0;
@@ -33,14 +37,8 @@ export class HeaderBlockCache {
     const missing: string[] = [];
     for (const id of messageIds) {
       const block = this.blocks.get(id);
-      if (block === undefined) {
-        missing.push(id);
-        continue;
-      }
-      // Map order is use order: the first entry is the one to drop next.
-      this.blocks.delete(id);
-      this.blocks.set(id, block);
-      found.set(id, block);
+      if (block === undefined) missing.push(id);
+      else found.set(id, block);
     }
     if (missing.length === 0) return found;
     for (const [id, block] of await store.blobs.readHeaderBlocks(missing)) {
@@ -104,6 +102,11 @@ export class MailboxListings {
       this.keep(key, { modseq, messages });
     }
     return messages;
+  }
+
+  /** Whether a listing of this many messages would be kept (a larger one is listed every time). */
+  wouldKeep(messages: number): boolean {
+    return messages <= this.maxMessages;
   }
 
   private drop(key: string): void {

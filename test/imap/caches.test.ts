@@ -115,7 +115,7 @@ describe("kept header blocks", () => {
     return { store, asked };
   }
 
-  test("are read from the store once, and the least recently used go past the bound", async () => {
+  test("are read from the store once, and the oldest kept go past the bound", async () => {
     for (let n = 1; n <= 3; n++) await fixture.deliver(message(`m${n}`));
     const ids = (await fixture.store.messages.listMessages(fixture.inbox.id)).map((m) => m.messageId);
     const { store, asked } = countingStore();

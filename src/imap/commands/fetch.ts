@@ -472,15 +472,40 @@ async function loadMessages(
     if (message !== null) map.set(first.uid, message);
     return map;
   }
-  const wanted = new Set(targets.map((t) => t.uid));
-  const listed = await context.store.messages.listMessages(view.mailbox.id, {
-    uidFrom: first.uid,
-    uidTo: last.uid,
-  });
-  for (const message of listed) {
-    if (wanted.has(message.uid)) map.set(message.uid, message);
+  const caches = imapCaches(context.store);
+  if (!caches.listings.wouldKeep(view.exists)) {
+    const wanted = new Set(targets.map((t) => t.uid));
+    const listed = await context.store.messages.listMessages(view.mailbox.id, {
+      uidFrom: first.uid,
+      uidTo: last.uid,
+    });
+    for (const message of listed) {
+      if (wanted.has(message.uid)) map.set(message.uid, message);
+    }
+    return map;
+  }
+  // The mailbox as it is now: its row, then the kept listing brought up to it (see caches.ts), which
+  // for an unchanged mailbox reads no entries at all. A deleted mailbox has no messages left.
+  const mailbox = await context.store.mailboxes.getMailboxById(view.mailbox.id);
+  if (mailbox === null || mailbox.uidValidity !== view.mailbox.uidValidity) return map;
+  const listed = await caches.listings.list(context.store, mailbox);
+  for (const { uid } of targets) {
+    const message = listed[lowestIndexFrom(listed, uid)];
+    if (message?.uid === uid) map.set(uid, message);
   }
   return map;
+}
+
+/** Index of the first message whose UID is at least `uid` in a UID-ordered listing. */
+function lowestIndexFrom(listed: readonly MailboxMessage[], uid: number): number {
+  let lo = 0;
+  let hi = listed.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((listed[mid] as MailboxMessage).uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Collects a response's text, handing out large buffers (body literals) as separate pieces uncopied. */

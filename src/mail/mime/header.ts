@@ -2,6 +2,7 @@
  * Header block scanning (RFC 5322 §2.2): finds the fields of a header and where the body starts, with
  * byte offsets into the stored message so sections can be cut out exactly.
  */
+import { isAscii } from "node:buffer";
 import { TextDecoder } from "node:util";
 
 const LF = 0x0a;
@@ -79,13 +80,11 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 /** Bytes as text: UTF-8 when they are valid UTF-8 (RFC 6532), otherwise Latin-1, never failing. */
 export function bytesToText(bytes: Uint8Array): string {
-  for (const b of bytes) {
-    if (b >= 0x80) {
-      try {
-        return utf8Strict.decode(bytes);
-      } catch {
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-      }
+  if (!isAscii(bytes)) {
+    try {
+      return utf8Strict.decode(bytes);
+    } catch {
+      // Not UTF-8: Latin-1 below.
     }
   }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
