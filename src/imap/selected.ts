@@ -11,28 +11,20 @@ import { formatSequence } from "./protocol/sequence.js";
 import type { RecentClaims } from "./recent.js";
 import { flagList, untagged, untaggedValues } from "./responses.js";
 
+/**
+ * One message as the client was last told of it. Never changed in place: an entry whose flags change is
+ * replaced, so the view can start from the store's listing (shared with other sessions, see caches.ts)
+ * without copying 10,000 entries.
+ */
 export interface ViewMessage {
-  uid: number;
-  flags: string[];
-  modseq: number;
+  readonly uid: number;
+  readonly flags: readonly string[];
+  readonly modseq: number;
   /** Immutable for the life of the entry, so SEARCH can use them without asking the store again. */
   readonly messageId: string;
   readonly internalDate: Date;
   readonly savedDate: Date;
   readonly size: number;
-}
-
-/** Shares `m.flags` rather than copying it: flag arrays are never changed in place, only replaced. */
-function viewMessage(m: MailboxMessage): ViewMessage {
-  return {
-    uid: m.uid,
-    flags: m.flags,
-    modseq: m.modseq,
-    messageId: m.messageId,
-    internalDate: m.internalDate,
-    savedDate: m.savedDate,
-    size: m.size,
-  };
 }
 
 const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
@@ -99,13 +91,19 @@ export class SelectedMailbox {
   constructor(
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
-    messages: MailboxMessage[],
+    messages: readonly MailboxMessage[],
     private readonly recentClaims: RecentClaims | null,
   ) {
-    this.messages = messages.map(viewMessage);
+    this.messages = [...messages];
     this.highestUid = this.messages.at(-1)?.uid ?? 0;
     for (const message of messages) this.addKeywords(message.flags);
-    this.recent = new Set(this.takeRecent(this.messages.map((m) => m.uid)));
+    // Only UIDs above the highest one claimed can be recent (UIDs only grow): the rest are not looked at.
+    const claimed = recentClaims?.claimed(mailbox) ?? 0;
+    const unclaimed: number[] = [];
+    for (let i = this.messages.length - 1; i >= 0 && (this.messages[i] as ViewMessage).uid > claimed; i--) {
+      unclaimed.push((this.messages[i] as ViewMessage).uid);
+    }
+    this.recent = new Set(this.takeRecent(unclaimed.reverse()));
   }
 
   /** EXAMINE sees recent messages without claiming them (RFC 3501 §6.3.2). */
@@ -247,8 +245,7 @@ export class SelectedMailbox {
     const index = this.indexOf(message.uid);
     const view = this.messages[index];
     if (view === undefined) return;
-    view.flags = [...message.flags];
-    view.modseq = message.modseq;
+    this.messages[index] = { ...view, flags: [...message.flags], modseq: message.modseq };
   }
 
   /** Removes messages this session expunged; returns the responses announcing it. */
@@ -291,7 +288,7 @@ export class SelectedMailbox {
         const message = await store.messages.getMessage(this.mailbox.id, uid);
         if (message === null) continue;
         out.push(...this.announceKeywords(message.flags));
-        this.messages.push(viewMessage(message));
+        this.messages.push(message);
         this.highestUid = uid;
         added.push(uid);
       }
@@ -306,12 +303,14 @@ export class SelectedMailbox {
       const uids = [...this.pendingFlags].sort((a, b) => a - b);
       this.pendingFlags.clear();
       for (const uid of uids) {
-        const view = this.messages[this.indexOf(uid)];
-        if (view === undefined) continue;
+        const index = this.indexOf(uid);
+        const known = this.messages[index];
+        if (known === undefined) continue;
         const message = await store.messages.getMessage(this.mailbox.id, uid);
-        if (message === null || message.modseq <= view.modseq) continue;
-        view.flags = [...message.flags];
-        view.modseq = message.modseq;
+        if (message === null || message.modseq <= known.modseq) continue;
+        // The entry may be in the view's first listing, shared with other sessions: replaced, not changed.
+        const view = { ...known, flags: [...message.flags], modseq: message.modseq };
+        this.messages[index] = view;
         out.push(...this.announceKeywords(view.flags));
         const data = [{ atom: "FLAGS" }, flagList(this.shownFlags(uid, view.flags))];
         if (options.uid) data.push({ atom: "UID" }, uid);

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { MailboxListings } from "../../src/imap/caches.js";
 import type { Mailbox, Store } from "../../src/store/types.js";
 
 export interface ListMessagesContext {
@@ -60,6 +61,46 @@ export function describeListMessages(context: ListMessagesContext): void {
         (await store.messages.listMessages(inbox.id, { sinceModseq: before, uidTo: 4 })).map((m) => m.uid),
         [2],
       );
+    });
+
+    test("the entries changed and the UIDs expunged since a HIGHESTMODSEQ bring a kept listing up to date", async () => {
+      // What IMAP's listing cache (src/imap/caches.ts) relies on: every change to a mailbox's entries
+      // raises its HIGHESTMODSEQ, and listMessages(sinceModseq) with expungedSince names all of them.
+      const { store, inbox } = await fill(6);
+      const other = await store.mailboxes.createMailbox(inbox.userId, "Other");
+      const listings = new MailboxListings();
+      let highest = 0;
+      const check = async (step: string) => {
+        const mailbox = (await store.mailboxes.getMailboxById(inbox.id))!;
+        assert.ok(mailbox.highestModseq > highest, `${step} raised HIGHESTMODSEQ`);
+        highest = mailbox.highestModseq;
+        assert.deepEqual(
+          await listings.list(store, mailbox),
+          await store.messages.listMessages(inbox.id),
+          `the kept listing after ${step}`,
+        );
+      };
+      await check("filling");
+      await store.messages.updateFlags(inbox.id, [2, 5], "add", ["\\Answered", "$Later"]);
+      await check("adding flags");
+      await store.messages.updateFlags(inbox.id, [5], "set", []);
+      await check("setting flags");
+      await store.messages.expunge(inbox.id, [1, 4]);
+      await check("an expunge");
+      const writer = await store.blobs.createBlobWriter();
+      await writer.write(Buffer.from("Subject: new\r\n\r\nnew\r\n"));
+      await store.messages.append(
+        inbox.id,
+        await writer.finish(),
+        ["\\Seen"],
+        new Date(Date.UTC(2024, 1, 1)),
+      );
+      await check("an append");
+      await store.messages.copyMessages(inbox.id, [2, 3], other.id);
+      await store.messages.copyMessages(other.id, [1], inbox.id);
+      await check("a copy in");
+      await store.messages.moveMessages(inbox.id, [3, 6], other.id);
+      await check("a move out");
     });
 
     test("bad bounds are refused", async () => {

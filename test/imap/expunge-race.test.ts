@@ -21,7 +21,11 @@ afterEach(async () => {
 
 interface RacingStore {
   store: Store;
-  /** Runs once, right after the next message listing resolves and before any body is read. */
+  /**
+   * Runs once, right after the next message listing resolves and before any body is read; a FETCH
+   * of several messages lists them from the kept listing, brought up to the mailbox row it reads first
+   * (src/imap/caches.ts), so that row counts as the listing.
+   */
   afterListing(hook: () => Promise<void>): void;
 }
 
@@ -37,6 +41,9 @@ function racingStore(options: { hideHeaders?: boolean } = {}): RacingStore {
     messages: (messages) => ({
       listMessages: async (...args) => afterward(await messages.listMessages(...args)),
       getMessage: async (...args) => afterward(await messages.getMessage(...args)),
+    }),
+    mailboxes: (mailboxes) => ({
+      getMailboxById: async (...args) => afterward(await mailboxes.getMailboxById(...args)),
     }),
     ...(options.hideHeaders ? { blobs: () => ({ readHeaderBlocks: async () => new Map() }) } : {}),
   });

@@ -10,14 +10,16 @@
 
 import type { Readable } from "node:stream";
 import { messagePreview, truncateValue } from "../../mail/body.js";
+import { type HeaderBlock, scanHeader } from "../../mail/mime/header.js";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import { decodeStructure, encodeStructure, type MessageStructure } from "../../store/structure.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
+import { imapCaches } from "../caches.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
-import { binaryBytes, sectionBytes } from "../mime/section.js";
+import { binaryBytes, isTopHeader, sectionBytes, topHeaderBytes } from "../mime/section.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
 import { formatSequence, partialWindow } from "../protocol/sequence.js";
 import { encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
@@ -110,6 +112,7 @@ export class FetchStreamBroken extends Error {
 /** A message's bytes (or just its header block) and MIME structure, parsed once when first needed. */
 export class MessageContent {
   private structure: MessagePart | null = null;
+  private header: HeaderBlock | null = null;
 
   /** `bytes` is the whole message, or only its header section when `headerOnly`. */
   constructor(
@@ -124,6 +127,12 @@ export class MessageContent {
 
   section(section: SectionSpec): Buffer | null {
     if (section.part.length === 0 && section.text === undefined) return this.bytes;
+    // The message's own header needs only its top-level fields: a header FETCH of a whole mailbox
+    // would otherwise parse every header block as a MIME tree.
+    if (isTopHeader(section)) {
+      this.header ??= this.structure ?? scanHeader(this.bytes, 0, this.bytes.length);
+      return topHeaderBytes(this.bytes, this.header, section);
+    }
     return sectionBytes(this.bytes, this.part(), section);
   }
 }
@@ -202,7 +211,8 @@ async function* fetchResponses(
       : new Map<string, MessageStructure>();
     const needs = messages.map((m) => (structures.has(m.messageId) ? needBesides : need));
     const headers = needs.includes(NEED_HEADER)
-      ? await context.store.blobs.readHeaderBlocks(
+      ? await imapCaches(context.store).headers.read(
+          context.store,
           messages.filter((_, i) => needs[i] === NEED_HEADER).map((m) => m.messageId),
         )
       : new Map<string, Buffer>();
@@ -462,15 +472,40 @@ async function loadMessages(
     if (message !== null) map.set(first.uid, message);
     return map;
   }
-  const wanted = new Set(targets.map((t) => t.uid));
-  const listed = await context.store.messages.listMessages(view.mailbox.id, {
-    uidFrom: first.uid,
-    uidTo: last.uid,
-  });
-  for (const message of listed) {
-    if (wanted.has(message.uid)) map.set(message.uid, message);
+  const caches = imapCaches(context.store);
+  if (!caches.listings.wouldKeep(view.exists)) {
+    const wanted = new Set(targets.map((t) => t.uid));
+    const listed = await context.store.messages.listMessages(view.mailbox.id, {
+      uidFrom: first.uid,
+      uidTo: last.uid,
+    });
+    for (const message of listed) {
+      if (wanted.has(message.uid)) map.set(message.uid, message);
+    }
+    return map;
+  }
+  // The mailbox as it is now: its row, then the kept listing brought up to it (see caches.ts), which
+  // for an unchanged mailbox reads no entries at all. A deleted mailbox has no messages left.
+  const mailbox = await context.store.mailboxes.getMailboxById(view.mailbox.id);
+  if (mailbox === null || mailbox.uidValidity !== view.mailbox.uidValidity) return map;
+  const listed = await caches.listings.list(context.store, mailbox);
+  for (const { uid } of targets) {
+    const message = listed[lowestIndexFrom(listed, uid)];
+    if (message?.uid === uid) map.set(uid, message);
   }
   return map;
+}
+
+/** Index of the first message whose UID is at least `uid` in a UID-ordered listing. */
+function lowestIndexFrom(listed: readonly MailboxMessage[], uid: number): number {
+  let lo = 0;
+  let hi = listed.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((listed[mid] as MailboxMessage).uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Collects a response's text, handing out large buffers (body literals) as separate pieces uncopied. */

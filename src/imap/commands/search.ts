@@ -2,6 +2,7 @@
 
 import { headerBlockOf } from "../../store/header-capture.js";
 import type { Store } from "../../store/types.js";
+import { imapCaches } from "../caches.js";
 import type { Command, PartialRange } from "../protocol/command.js";
 import { formatOrdered, formatSequence, partialWindow } from "../protocol/sequence.js";
 import { untagged } from "../responses.js";
@@ -101,7 +102,9 @@ export async function findMatches(
       else decided.set(i, result);
     }
     if (undecided.length > 0 && tryHeaders) {
-      const headers = await store.blobs.readHeaderBlocks([...new Set(undecided.map((c) => c.messageId))]);
+      const headers = await imapCaches(store).headers.read(store, [
+        ...new Set(undecided.map((c) => c.messageId)),
+      ]);
       const left: Candidate[] = [];
       for (const candidate of undecided) {
         const header = headers.get(candidate.messageId);

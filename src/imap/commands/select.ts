@@ -2,6 +2,7 @@
 
 import { mailboxIdOf } from "../../mail/object-ids.js";
 import type { MailboxMessage } from "../../store/types.js";
+import { imapCaches } from "../caches.js";
 import type { Command, QresyncParams } from "../protocol/command.js";
 import { formatSequence, inSequenceSet } from "../protocol/sequence.js";
 import { recentClaims } from "../recent.js";
@@ -100,7 +101,8 @@ export async function select(
   context.select(null);
   const mailbox = await requireMailbox(context, decodeName(context, command.mailbox));
   if (command.condstore) context.condstore = true;
-  const messages = await context.store.messages.listMessages(mailbox.id);
+  // The listing kept from an earlier SELECT of this mailbox, brought up to date (see caches.ts).
+  const messages = await imapCaches(context.store).listings.list(context.store, mailbox);
   const readOnly = command.name === "EXAMINE";
   const view = new SelectedMailbox(
     mailbox,

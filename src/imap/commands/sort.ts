@@ -1,6 +1,7 @@
 /** SORT, THREAD and their UID forms (RFC 5256): the SEARCH matches, ordered or threaded by header facts. */
 
 import { headerBlockOf } from "../../store/header-capture.js";
+import { imapCaches } from "../caches.js";
 import type { Command, SortCriterion } from "../protocol/command.js";
 import { untagged } from "../responses.js";
 import type { SearchKey } from "../search/types.js";
@@ -28,7 +29,9 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
   for (let start = 0; start < matched.length; start += BATCH) {
     const batch = matched.slice(start, start + BATCH);
     const headers = headersNeeded
-      ? await context.store.blobs.readHeaderBlocks([...new Set(batch.map((b) => b.known.messageId))])
+      ? await imapCaches(context.store).headers.read(context.store, [
+          ...new Set(batch.map((b) => b.known.messageId)),
+        ])
       : new Map<string, Buffer>();
     const backfill = new Map<string, Buffer>();
     for (const { hit, known } of batch) {

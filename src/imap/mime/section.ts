@@ -2,6 +2,7 @@
  * Body sections (RFC 9051 §6.4.5 BODY[section]) and decoded binary sections (RFC 3516 BINARY[part]):
  * exact slices of the stored bytes, located through the MIME tree.
  */
+import type { HeaderBlock, HeaderField } from "../../mail/mime/header.js";
 import { isEmbeddedMessage, isMultipart, type MessagePart } from "../../mail/mime/structure.js";
 import { decodeTransfer, transferEncodingOf } from "../../mail/mime/transfer-encoding.js";
 
@@ -50,10 +51,15 @@ function messageAt(root: MessagePart, path: readonly number[]): MessagePart | nu
   return part?.message ?? null;
 }
 
-function headerFields(message: Buffer, owner: MessagePart, names: readonly string[], keep: boolean): Buffer {
+function headerFields(
+  message: Buffer,
+  fields: readonly HeaderField[],
+  names: readonly string[],
+  keep: boolean,
+): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const lines: Buffer[] = [];
-  for (const field of owner.fields) {
+  for (const field of fields) {
     if (field.key === "") continue;
     if (wanted.has(field.key) === keep) lines.push(message.subarray(field.start, field.end));
   }
@@ -84,10 +90,33 @@ export function sectionBytes(message: Buffer, part: MessagePart, section: Sectio
     case "TEXT":
       return message.subarray(owner.bodyStart, owner.bodyEnd);
     case "HEADER.FIELDS":
-      return headerFields(message, owner, section.fields ?? [], true);
+      return headerFields(message, owner.fields, section.fields ?? [], true);
     case "HEADER.FIELDS.NOT":
-      return headerFields(message, owner, section.fields ?? [], false);
+      return headerFields(message, owner.fields, section.fields ?? [], false);
   }
+}
+
+/**
+ * HEADER, HEADER.FIELDS and HEADER.FIELDS.NOT of the message itself (no part number) from its top-level
+ * header alone: the same octets as sectionBytes gives, without parsing the MIME structure below it.
+ */
+export function topHeaderBytes(
+  message: Buffer,
+  header: HeaderBlock,
+  section: { text: "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT"; fields?: string[] },
+): Buffer {
+  if (section.text === "HEADER") return message.subarray(0, header.bodyStart);
+  return headerFields(message, header.fields, section.fields ?? [], section.text === "HEADER.FIELDS");
+}
+
+/** Whether a section is the message's own HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT (see topHeaderBytes). */
+export function isTopHeader(
+  section: SectionSpec,
+): section is SectionSpec & { text: "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT" } {
+  return (
+    section.part.length === 0 &&
+    (section.text === "HEADER" || section.text === "HEADER.FIELDS" || section.text === "HEADER.FIELDS.NOT")
+  );
 }
 
 /**

@@ -4,6 +4,7 @@
  * data not at hand evaluates to `undefined` (unknown), and AND/OR/NOT follow three-valued logic, so a
  * caller can test the cheap keys first and fetch headers or bodies only for the messages still undecided.
  */
+import { isAscii } from "node:buffer";
 import { mailboxAddress, parseAddressList } from "../../mail/address-list.js";
 import { decodeCharset } from "../../mail/mime/charset.js";
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
@@ -89,11 +90,15 @@ export function sequenceSetContains(
   return false;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
  * Case-insensitive comparison form, close to i;unicode-casemap (RFC 5051, which RFC 9051 §6.4.4 names):
  * full upper-then-lower case mapping and compatibility decomposition.
  */
 export function foldCase(text: string): string {
+  // ASCII text maps to itself under NFKD and through upper case, so lower case alone is the same answer.
+  if (ASCII.test(text)) return text.toLowerCase();
   return text.toUpperCase().toLowerCase().normalize("NFKD");
 }
 
@@ -174,6 +179,19 @@ function addressForms(value: string): string[] {
     });
 }
 
+/**
+ * True when no field of a header block can hold the folded text `wanted`, told without splitting the
+ * block into fields: in a block of ASCII octets without encoded words, a field's folded value is its
+ * raw text with the line folds removed (RFC 5322 §2.2.3), lower-cased. A fold keeps its white space, so
+ * text without white space that the lower-cased block lacks is in no value. Most messages of a SUBJECT
+ * or HEADER search are ruled out this way; the rest are decided field by field.
+ */
+function holdsNowhere(block: Buffer, wanted: string): boolean {
+  if (!ASCII.test(wanted) || /\s/.test(wanted)) return false;
+  if (!isAscii(block) || block.includes("=?")) return false;
+  return !block.toString("latin1").toLowerCase().includes(wanted);
+}
+
 function hasFlag(flags: ReadonlySet<string> | readonly string[], flag: string): boolean {
   const wanted = flag.toLowerCase();
   for (const f of flags) if (f.toLowerCase() === wanted) return true;
@@ -230,9 +248,11 @@ class Evaluation {
     const key = field.toLowerCase();
     // Lines that are not fields carry the empty key; no field name matches them.
     if (key === "") return false;
+    const wanted = foldCase(value);
+    const block = this.message.message === undefined ? this.message.header : undefined;
+    if (block !== undefined && holdsNowhere(block, wanted)) return false;
     const header = this.header;
     if (header === null) return undefined;
-    const wanted = foldCase(value);
     // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
     return header.fields.some(
       (f) => f.key === key && foldCase(decodeEncodedWords(fieldValue(header.bytes, f))).includes(wanted),

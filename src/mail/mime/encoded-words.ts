@@ -24,6 +24,8 @@ function decodeQ(text: string): Buffer {
  * (RFC 2047 §6.2), so a word split over several encoded words joins up again.
  */
 export function decodeEncodedWords(text: string): string {
+  // Most header values hold no encoded word; they need no regular expression pass.
+  if (!text.includes("=?")) return text;
   let out = "";
   let last = 0;
   let previousWasEncoded = false;

@@ -2,6 +2,7 @@
  * Header block scanning (RFC 5322 §2.2): finds the fields of a header and where the body starts, with
  * byte offsets into the stored message so sections can be cut out exactly.
  */
+import { isAscii } from "node:buffer";
 import { TextDecoder } from "node:util";
 
 const LF = 0x0a;
@@ -31,8 +32,10 @@ export interface HeaderBlock {
 
 /** Offset just past the next LF at or after `pos`, or `end` when the range holds no more LF. */
 export function nextLine(message: Buffer, pos: number, end: number): number {
-  const at = message.subarray(pos, end).indexOf(LF);
-  return at < 0 ? end : pos + at + 1;
+  // Up to the buffer's end an offset search will do, with no subarray per line (a header is scanned
+  // line by line); a range ending earlier must not look past its end.
+  const at = end === message.length ? message.indexOf(LF, pos) : message.subarray(pos, end).indexOf(LF) + pos;
+  return at < pos ? end : at + 1;
 }
 
 /** Scans the header in [start, end): fields up to the first empty line. */
@@ -48,7 +51,13 @@ export function scanHeader(message: Buffer, start: number, end: number): HeaderB
     if (current !== null && (first === SP || first === HTAB)) {
       current.end = lineEnd;
     } else {
-      const colon = message.subarray(pos, lineEnd).indexOf(COLON);
+      let colon = -1;
+      for (let i = pos; i < lineEnd; i++) {
+        if (message[i] === COLON) {
+          colon = i - pos;
+          break;
+        }
+      }
       const name = colon < 0 ? "" : message.toString("latin1", pos, pos + colon).trimEnd();
       // A line without a colon (or with spaces in the name) is not a field; it is kept so offsets stay
       // contiguous, but it never matches a field name.
@@ -71,13 +80,11 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 /** Bytes as text: UTF-8 when they are valid UTF-8 (RFC 6532), otherwise Latin-1, never failing. */
 export function bytesToText(bytes: Uint8Array): string {
-  for (const b of bytes) {
-    if (b >= 0x80) {
-      try {
-        return utf8Strict.decode(bytes);
-      } catch {
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-      }
+  if (!isAscii(bytes)) {
+    try {
+      return utf8Strict.decode(bytes);
+    } catch {
+      // Not UTF-8: Latin-1 below.
     }
   }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");

@@ -1,0 +1,169 @@
+/**
+ * What the IMAP sessions of one process keep between commands and share, so the reading commands do not
+ * ask the store again for what it already told them (issue 19): the header blocks of message bodies, and
+ * the message listing of each mailbox that was selected. Both are kept per store, like the \Recent
+ * claims (recent.ts), and bounded.
+ *
+ * Header blocks never change: a body's bytes are fixed under its id, so a kept block is always right.
+ * A listing does change; it is kept with the MODSEQ it is complete up to and brought up to date with
+ * the changes since then (the entries with a higher MODSEQ and the UIDs expunged after it, RFC 7162
+ * §3.1.2 and §3.2.5 give both), so a SELECT of a large mailbox reads only what changed. Every change to
+ * a mailbox's entries raises its HIGHESTMODSEQ, and MODSEQs are taken in commit order (one writer on
+ * SQLite, the user's counter row locked on PostgreSQL), so when the mailbox row shows HIGHESTMODSEQ M,
+ * every change up to M is committed and visible to the reads that follow.
+ */
+
+import type { Mailbox, MailboxMessage, Store } from "../store/types.js";
+
+/** Octets of header blocks kept per store: about 10,000 messages of typical header size. */
+export const HEADER_CACHE_BYTES = 32 * 1024 * 1024;
+/** Mailbox entries kept over all listings per store; a mailbox larger than this is listed each time. */
+export const LISTING_CACHE_MESSAGES = 200_000;
+
+/**
+ * Header blocks by message id, the oldest kept dropped first past `maxBytes`. Not reordered on use: a
+ * header FETCH or SEARCH of a whole mailbox touches every block, and moving each would cost more than
+ * the store read it saves.
+ */
+export class HeaderBlockCache {
+  private readonly blocks = new Map<string, Buffer>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = HEADER_CACHE_BYTES) {}
+
+  /** Like BlobStore.readHeaderBlocks: the known blocks of `messageIds`, asking the store only for the rest. */
+  async read(store: Pick<Store, "blobs">, messageIds: readonly string[]): Promise<Map<string, Buffer>> {
+    const found = new Map<string, Buffer>();
+    const missing: string[] = [];
+    for (const id of messageIds) {
+      const block = this.blocks.get(id);
+      if (block === undefined) missing.push(id);
+      else found.set(id, block);
+    }
+    if (missing.length === 0) return found;
+    for (const [id, block] of await store.blobs.readHeaderBlocks(missing)) {
+      found.set(id, block);
+      this.keep(id, block);
+    }
+    return found;
+  }
+
+  private keep(id: string, block: Buffer): void {
+    if (block.length > this.maxBytes || this.blocks.has(id)) return;
+    this.blocks.set(id, block);
+    this.bytes += block.length;
+    for (const [oldest, dropped] of this.blocks) {
+      if (this.bytes <= this.maxBytes) break;
+      this.blocks.delete(oldest);
+      this.bytes -= dropped.length;
+    }
+  }
+}
+
+interface Listing {
+  /** Every change up to this MODSEQ is in `messages` (later ones may be too). */
+  modseq: number;
+  /** In UID order; shared, so never changed in place (SelectedMailbox copies what it changes). */
+  messages: readonly MailboxMessage[];
+}
+
+/** Mailbox listings kept across SELECTs, keyed by mailbox id and UIDVALIDITY; least recently used dropped. */
+export class MailboxListings {
+  private readonly listings = new Map<string, Listing>();
+  private count = 0;
+
+  constructor(private readonly maxMessages = LISTING_CACHE_MESSAGES) {}
+
+  /**
+   * The mailbox's entries in UID order, at least as recent as `mailbox` (a row read just before): every
+   * change up to its HIGHESTMODSEQ is in them. The array is shared and must not be changed.
+   */
+  async list(store: Pick<Store, "messages">, mailbox: Mailbox): Promise<readonly MailboxMessage[]> {
+    const key = `${mailbox.id}/${mailbox.uidValidity}`;
+    const kept = this.listings.get(key);
+    if (kept !== undefined) this.drop(key);
+    let messages: readonly MailboxMessage[];
+    if (kept !== undefined && kept.modseq >= mailbox.highestModseq) {
+      messages = kept.messages;
+    } else if (kept === undefined) {
+      messages = await store.messages.listMessages(mailbox.id);
+    } else {
+      // The changed entries first, then the expunges: an entry expunged after the first read is still
+      // named by the second, so it cannot come back.
+      const changed = await store.messages.listMessages(mailbox.id, { sinceModseq: kept.modseq });
+      const expunged = await store.messages.expungedSince(mailbox.id, kept.modseq);
+      messages = merged(kept.messages, changed, new Set(expunged));
+    }
+    const modseq = Math.max(mailbox.highestModseq, kept?.modseq ?? 0);
+    // Another session may have kept a newer listing meanwhile; the newer one stays.
+    const current = this.listings.get(key);
+    if (current === undefined || current.modseq < modseq) {
+      if (current !== undefined) this.drop(key);
+      this.keep(key, { modseq, messages });
+    }
+    return messages;
+  }
+
+  /** Whether a listing of this many messages would be kept (a larger one is listed every time). */
+  wouldKeep(messages: number): boolean {
+    return messages <= this.maxMessages;
+  }
+
+  private drop(key: string): void {
+    const listing = this.listings.get(key);
+    if (listing === undefined) return;
+    this.listings.delete(key);
+    this.count -= listing.messages.length;
+  }
+
+  private keep(key: string, listing: Listing): void {
+    if (listing.messages.length > this.maxMessages) return;
+    this.listings.set(key, listing);
+    this.count += listing.messages.length;
+    for (const [oldest] of this.listings) {
+      if (this.count <= this.maxMessages) break;
+      this.drop(oldest);
+    }
+  }
+}
+
+/** `kept` with the `changed` entries put in (both in UID order) and the `expunged` UIDs left out. */
+function merged(
+  kept: readonly MailboxMessage[],
+  changed: readonly MailboxMessage[],
+  expunged: ReadonlySet<number>,
+): MailboxMessage[] {
+  const out: MailboxMessage[] = [];
+  let next = 0;
+  const takeChangedBelow = (uid: number) => {
+    for (; next < changed.length && (changed[next] as MailboxMessage).uid < uid; next++) {
+      const entry = changed[next] as MailboxMessage;
+      if (!expunged.has(entry.uid)) out.push(entry);
+    }
+  };
+  for (const entry of kept) {
+    takeChangedBelow(entry.uid);
+    const update = changed[next];
+    if (update !== undefined && update.uid === entry.uid) next++;
+    if (!expunged.has(entry.uid)) out.push(update?.uid === entry.uid ? update : entry);
+  }
+  takeChangedBelow(Number.POSITIVE_INFINITY);
+  return out;
+}
+
+export interface ImapCaches {
+  headers: HeaderBlockCache;
+  listings: MailboxListings;
+}
+
+/** One set of caches for every session on the same store: the process's, as the server has one store. */
+const cachesByStore = new WeakMap<object, ImapCaches>();
+
+export function imapCaches(store: object): ImapCaches {
+  let caches = cachesByStore.get(store);
+  if (caches === undefined) {
+    caches = { headers: new HeaderBlockCache(), listings: new MailboxListings() };
+    cachesByStore.set(store, caches);
+  }
+  return caches;
+}

@@ -1,0 +1,135 @@
+// What the IMAP sessions of a process keep between commands (src/imap/caches.ts): a SELECT after other
+// sessions' changes still shows the mailbox as it is, and the kept header blocks and listings stay bounded.
+
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { HeaderBlockCache, MailboxListings } from "../../src/imap/caches.js";
+import type { Store } from "../../src/store/types.js";
+import { spyStore } from "../support/store-spy.js";
+import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
+
+let fixture: ImapFixture;
+beforeEach(async () => {
+  fixture = await createFixture();
+});
+afterEach(async () => {
+  await fixture.cleanup();
+});
+
+async function session(): Promise<SessionDriver> {
+  const driver = new SessionDriver(fixture);
+  await driver.login();
+  return driver;
+}
+
+/** UID and flags of every message, as `FETCH 1:* (UID FLAGS)` reports them. */
+function uidsAndFlags(reply: string): string[] {
+  return [...reply.matchAll(/^\* \d+ FETCH \(UID (\d+) FLAGS \(([^)]*)\)\)/gm)].map(
+    (m) => `${m[1]} ${(m[2] ?? "").split(" ").filter(Boolean).sort().join(" ")}`,
+  );
+}
+
+describe("the listing SELECT starts from", () => {
+  test("a second SELECT shows the flag changes, expunges and new messages made since the first", async () => {
+    for (let n = 1; n <= 5; n++) await fixture.deliver(message(`m${n}`));
+    const reader = await session();
+    assert.match(await reader.command("a SELECT INBOX"), /\* 5 EXISTS/);
+    assert.match(await reader.command("b CLOSE"), /b OK/);
+
+    const writer = await session();
+    await writer.command("c SELECT INBOX");
+    assert.match(await writer.command("d STORE 2 +FLAGS.SILENT (\\Flagged $Later)"), /d OK/);
+    assert.match(await writer.command("e STORE 3 +FLAGS.SILENT (\\Deleted)"), /e OK/);
+    assert.match(await writer.command("f EXPUNGE"), /\* 3 EXPUNGE/);
+    await fixture.deliver(message("m6"), undefined, ["\\Seen"]);
+
+    const select = await reader.command("g SELECT INBOX");
+    assert.match(select, /\* 5 EXISTS/);
+    assert.match(select, /OK \[UIDNEXT 7\]/);
+    assert.match(select, /\* FLAGS \([^)]*\$Later/);
+    const expected = ["1 ", "2 $Later \\Flagged", "4 ", "5 ", "6 \\Seen"];
+    // The new message is recent to this session, the first to learn of it (RFC 3501 §2.3.2).
+    assert.deepEqual(uidsAndFlags(await reader.command("h FETCH 1:* (UID FLAGS)")), [
+      ...expected.slice(0, 4),
+      "6 \\Recent \\Seen",
+    ]);
+    // A third session on the same store sees the same mailbox.
+    const third = await session();
+    assert.match(await third.command("i EXAMINE INBOX"), /\* 5 EXISTS/);
+    assert.deepEqual(uidsAndFlags(await third.command("j FETCH 1:* (UID FLAGS)")), expected);
+  });
+
+  test("an unchanged mailbox is not listed again; a changed one only since its HIGHESTMODSEQ", async () => {
+    for (let n = 1; n <= 4; n++) await fixture.deliver(message(`m${n}`));
+    const calls: Array<number | undefined> = [];
+    const store = spyStore(fixture.store, {
+      messages: (messages) => ({
+        listMessages: (mailboxId, options) => {
+          calls.push(options?.sinceModseq);
+          return messages.listMessages(mailboxId, options);
+        },
+      }),
+    });
+    const listings = new MailboxListings();
+    const inbox = async () => (await fixture.store.mailboxes.getMailboxById(fixture.inbox.id))!;
+    const first = await inbox();
+    assert.equal((await listings.list(store, first)).length, 4);
+    assert.equal((await listings.list(store, await inbox())).length, 4);
+    assert.deepEqual(calls, [undefined]);
+    await fixture.store.messages.updateFlags(fixture.inbox.id, [1], "add", ["\\Seen"]);
+    const listed = await listings.list(store, await inbox());
+    assert.deepEqual(calls, [undefined, first.highestModseq]);
+    assert.deepEqual(listed[0]?.flags, ["\\Seen"]);
+  });
+
+  test("past its bound a listing is not kept", async () => {
+    for (let n = 1; n <= 3; n++) await fixture.deliver(message(`m${n}`));
+    let calls = 0;
+    const store = spyStore(fixture.store, {
+      messages: (messages) => ({
+        listMessages: (mailboxId, options) => {
+          calls++;
+          return messages.listMessages(mailboxId, options);
+        },
+      }),
+    });
+    const listings = new MailboxListings(2);
+    const inbox = (await fixture.store.mailboxes.getMailboxById(fixture.inbox.id))!;
+    await listings.list(store, inbox);
+    await listings.list(store, inbox);
+    assert.equal(calls, 2);
+  });
+});
+
+describe("kept header blocks", () => {
+  function countingStore(): { store: Store; asked: string[] } {
+    const asked: string[] = [];
+    const store = spyStore(fixture.store, {
+      blobs: (blobs) => ({
+        readHeaderBlocks: (ids) => {
+          asked.push(...ids);
+          return blobs.readHeaderBlocks(ids);
+        },
+      }),
+    });
+    return { store, asked };
+  }
+
+  test("are read from the store once, and the oldest kept go past the bound", async () => {
+    for (let n = 1; n <= 3; n++) await fixture.deliver(message(`m${n}`));
+    const ids = (await fixture.store.messages.listMessages(fixture.inbox.id)).map((m) => m.messageId);
+    const { store, asked } = countingStore();
+    const one = (await fixture.store.blobs.readHeaderBlocks([ids[0]!])).get(ids[0]!)!;
+    // Room for two of these blocks (the test messages' headers differ by a digit at most).
+    const cache = new HeaderBlockCache(one.length * 2 + 1);
+    const first = await cache.read(store, ids);
+    assert.equal(first.size, 3);
+    assert.ok(first.get(ids[1]!)?.toString("latin1").includes("Subject: m2\r\n"));
+    asked.length = 0;
+    const again = await cache.read(store, [ids[1]!, ids[2]!]);
+    assert.deepEqual(asked, []);
+    assert.deepEqual(again, new Map([ids[1]!, ids[2]!].map((id) => [id, first.get(id)])));
+    await cache.read(store, [ids[0]!]);
+    assert.deepEqual(asked, [ids[0]]);
+  });
+});
