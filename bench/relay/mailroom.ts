@@ -59,6 +59,10 @@ export interface RelayRunOptions {
   /** "host:port" of the DNS server that MXes every bench domain to the sink. */
   resolver: string;
   sinkPort: number;
+  /** Extra node options for the measured process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** MAILROOM_* settings on top of the bench's (e.g. MAILROOM_RELAY_CONCURRENCY), to try a setting. */
+  env?: Record<string, string>;
 }
 
 export interface PreparedRun {
@@ -110,7 +114,9 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
     MAILROOM_LOG_LEVEL: "warn",
     MAILROOM_RELAY_RESOLVER: options.resolver,
     MAILROOM_RELAY_PORT: String(options.sinkPort),
+    ...options.env,
   });
+  // Every listener off, so a port another program holds on a shared machine cannot stop the run.
   for (const name of [
     "smtp",
     "submission",
@@ -120,7 +126,9 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
     "imap",
     "imaps",
     "http",
+    "https",
     "managesieve",
+    "metrics",
   ])
     env[`MAILROOM_LISTENERS_${name.toUpperCase()}_ENABLED`] = "false";
 
@@ -130,7 +138,7 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
   return {
     async start() {
       const log = await open(logPath, "w");
-      child = spawn(process.execPath, [options.build.entry, "serve"], {
+      child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.build.entry, "serve"], {
         cwd: REPO_ROOT,
         env,
         stdio: ["ignore", log.fd, log.fd],

@@ -31,6 +31,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
 import { hasEightBitBytes } from "./body.js";
 import { outgoingBody, sendNotice } from "./bounce.js";
+import { createCompleteBatch } from "./complete-batch.js";
 import type { RelayConfig } from "./config.js";
 import { type CachedResolve, createDnsResolver } from "./dns.js";
 import { createMxLookup, type MxLookup } from "./mx.js";
@@ -241,6 +242,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   /** Per message: the notices its finished groups call for, sent once inFlight reaches zero. */
   const gathered = new Map<string, Gathered>();
   const recorder = store.traces ? createTraceRecorder({ store: { traces: store.traces }, logger }) : null;
+  const completed = createCompleteBatch((ids) => store.queue.completeMany(ids));
 
   const begin = (messageId: string): void => {
     inFlight.set(messageId, (inFlight.get(messageId) ?? 0) + 1);
@@ -506,7 +508,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         recorder?.add(entry.messageId, [
           traceEvents.relay(at, entry.recipient, { ...facts, result: "delivered" }),
         ]);
-        update = () => store.queue.complete(entry.id).then(() => report(entry, "yes", result.detail));
+        update = () => completed.complete(entry.id).then(() => report(entry, "yes", result.detail));
         // RFC 3461 §6.2.1: a DSN-capable next hop got NOTIFY and takes the success report over;
         // otherwise this hop says "relayed", as it cannot know of the final delivery.
         if (wantsNotice(entry.dsn, "SUCCESS") && !result.remoteHandlesDsn) {
@@ -524,7 +526,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
             ...(expired ? { expired: true } : {}),
           }),
         ]);
-        update = () => store.queue.complete(entry.id).then(() => report(entry, "no", result.detail));
+        update = () => completed.complete(entry.id).then(() => report(entry, "no", result.detail));
         if (wantsNotice(entry.dsn, "FAILURE")) {
           // RFC 3463 X.4.7: delivery time expired; the last reason stays in Diagnostic-Code.
           notice = expired ? { ...base, status: "4.4.7" } : base;

@@ -75,6 +75,25 @@ export class SqliteQueue implements QueueStore {
     });
   }
 
+  completeMany(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.database.write((effects) => {
+      const removed: string[] = [];
+      const messageIds = new Set<string>();
+      for (const id of new Set(ids)) {
+        const row = this.database.get<{ message_id: string }>(
+          "DELETE FROM queue WHERE id = ? RETURNING message_id",
+          String(id),
+        );
+        if (!row) continue;
+        removed.push(id);
+        messageIds.add(row.message_id);
+      }
+      this.database.dropUnreferenced(messageIds, effects);
+      return removed;
+    });
+  }
+
   get(id: string): Promise<QueueEntry | null> {
     return this.database.read(() => {
       const row = this.database.get<QueueRow>("SELECT * FROM queue WHERE id = ?", id);
