@@ -10,6 +10,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import pino from "pino";
+import { loadConfig } from "../../src/config/load.js";
+import { loadTls } from "../../src/net/tls.js";
 import { openStore } from "../../src/store/open.js";
 import { benchMessage, recipientOf, SENDER } from "./message.js";
 
@@ -131,6 +133,10 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
     "metrics",
   ])
     env[`MAILROOM_LISTENERS_${name.toUpperCase()}_ENABLED`] = "false";
+
+  // The TLS certificate a first start generates is made now, untimed: Postfix's side starts nothing at
+  // release either, and key generation is no part of relaying.
+  await loadTls(await loadConfig({ env, dataDir }), pino({ level: "silent" }));
 
   const logPath = path.join(dir, "serve.log");
   let child: ReturnType<typeof spawn> | null = null;

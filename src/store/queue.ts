@@ -55,7 +55,9 @@ export interface QueueStore {
   /**
    * complete() for several entries in one transaction (the relay records a burst of 250s with one
    * commit, so one fsync). Returns the ids that were there and are now gone; ids that name no entry
-   * (deleted meanwhile, or repeated) are left out rather than failing the others.
+   * (deleted meanwhile, or repeated) are left out rather than failing the others. The commit need not
+   * be durable at once (no fsync waited for): a power loss may bring entries back, to be sent again,
+   * but never a row without its body.
    */
   completeMany(ids: readonly string[]): Promise<string[]>;
   get(id: string): Promise<QueueEntry | null>;

@@ -77,7 +77,8 @@ export class SqliteQueue implements QueueStore {
 
   completeMany(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.database.write((effects) => {
+    // Relaxed: an entry whose removal a power loss undoes is delivered again, never lost (see writeRelaxed).
+    return this.database.writeRelaxed((effects) => {
       const removed: string[] = [];
       const messageIds = new Set<string>();
       for (const id of new Set(ids)) {
