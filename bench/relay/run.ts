@@ -159,7 +159,13 @@ Produced by \`node --import tsx bench/relay/run.ts --messages ${messages} --doma
 - CPU: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), shared with other work on the machine: load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" / ")}
 - Node ${process.version}; mailroom compiled with tsconfig.build.json; Postfix ${await postfixVersion()}
 - Load: ${messages} messages of ${size} octets, one recipient each, over ${domains} domains; the sink is Postfix's smtp-sink on loopback.
-- mailroom: queue filled through the Store API (SQLite) with no server running; then \`mailroom serve\` with default relay settings (concurrency 20, 4 per domain), MX found through a loopback DNS server.
+- mailroom: queue filled through the Store API (SQLite) with no server running; then \`mailroom serve\` with ${
+  Object.keys(mailroomEnv).length === 0
+    ? "default relay settings (concurrency 20, 4 per domain)"
+    : `default relay settings but ${Object.entries(mailroomEnv)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(", ")}`
+}, MX found through a loopback DNS server.
 - Postfix: relayhost = [127.0.0.1]:SINK, default_destination_concurrency_limit = 20; load injected over SMTP while defer_transports = smtp, then released (reload + \`postqueue -f\`).
 
 | | mailroom | Postfix | mailroom / Postfix |
