@@ -78,6 +78,18 @@ test("without another commit the freed bodies go after a checkpoint, within a se
   });
 });
 
+test("close() makes relaxed commits durable and removes the bodies they freed", async () => {
+  await withTempDir(async (dataDir) => {
+    const store = await openSqliteStore({ dataDir, logger: silentLogger });
+    const { id } = await queueOne(store, "closing@remote.example");
+    await store.queue.claim(new Date(Date.now() + 1000), 10, 600_000);
+    assert.deepEqual(await store.queue.completeMany([id]), [id]);
+    assert.equal(await bodyFiles(dataDir), 1);
+    await store.close();
+    assert.equal(await bodyFiles(dataDir), 0);
+  });
+});
+
 test("a process killed right after completeMany resolved keeps the entries completed", async () => {
   await withTempDir(async (dataDir) => {
     const setup = await openSqliteStore({ dataDir, logger: silentLogger });

@@ -168,13 +168,26 @@ export class SqliteDatabase {
     }
   }
 
-  /**
-   * No durable commit came: a checkpoint syncs the WAL and then the database file. A checkpoint that
-   * could not copy every frame (a reader in another process) is tried again later.
-   */
+  /** No durable commit came: a checkpoint makes the relaxed ones durable, or is tried again later. */
   private async makeDurable(): Promise<void> {
     this.durabilityTimer = null;
-    if (this.isClosed || this.awaitingDurability.size === 0) return;
+    if (this.isClosed) return;
+    if (await this.checkpointRelaxed()) return;
+    this.durabilityTimer = setTimeout(() => void this.makeDurable(), RELAXED_SYNC_MS);
+    this.durabilityTimer.unref();
+  }
+
+  /** On close, after the last write: the bodies of relaxed commits go now rather than at a later sweep. */
+  async settleRelaxed(): Promise<void> {
+    await this.checkpointRelaxed();
+  }
+
+  /**
+   * A passive checkpoint syncs the WAL and then the database file. One that could not copy every frame
+   * (a reader in another process) proves nothing: false, and the bodies wait.
+   */
+  private async checkpointRelaxed(): Promise<boolean> {
+    if (this.awaitingDurability.size === 0) return true;
     const waiting = [...this.awaitingDurability];
     let complete = false;
     try {
@@ -187,14 +200,11 @@ export class SqliteDatabase {
     } catch {
       complete = false;
     }
-    if (!complete) {
-      this.durabilityTimer = setTimeout(() => void this.makeDurable(), RELAXED_SYNC_MS);
-      this.durabilityTimer.unref();
-      return;
-    }
+    if (!complete) return false;
     const effects = emptyEffects();
     this.durable(waiting, effects);
     await this.afterCommit(effects);
+    return true;
   }
 
   private async afterCommit(effects: Effects): Promise<void> {

@@ -174,6 +174,7 @@ export class SqliteStore implements Store {
     await this.orphanSweep;
     await this.database.settleInflight();
     await this.groupCommit.drain();
+    await this.database.settleRelaxed();
     this.database.close();
   }
 }
