@@ -25,12 +25,16 @@ export interface DovecotOptions {
    * date); by default every file keeps the time it was written.
    */
   receivedAt?: (index: number) => Date;
+  /** Dovecot's mail_location; by default Maildir++ folders in ~/Maildir. */
+  mailLocation?: string;
 }
 
 export interface DovecotInstance {
   host: string;
   port: number;
   version: string;
+  /** The user's home, which holds the Maildir (removed by stop). */
+  home: string;
   /** Sum of RSS and Pss over the master and every process it forked. */
   memory(): Promise<GroupMemory>;
   logTail(lines: number): Promise<string>;
@@ -72,7 +76,7 @@ async function writeMaildir(
   await Promise.all(writes);
 }
 
-function config(dir: string, port: number, mailUid: number): string {
+function config(dir: string, port: number, mailUid: number, mailLocation: string): string {
   return `# Written by bench/imap/dovecot.ts for one benchmark run.
 protocols = imap
 listen = 127.0.0.1
@@ -84,7 +88,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
 first_valid_uid = ${mailUid}
-mail_location = maildir:~/Maildir
+mail_location = ${mailLocation}
 namespace inbox {
   inbox = yes
 }
@@ -134,7 +138,7 @@ export async function startDovecot(options: DovecotOptions): Promise<DovecotInst
   // The auth process reads it as the internal user `dovecot`.
   await chown(passwd, 0, (await account("dovecot")).gid);
   const configPath = path.join(dir, "dovecot.conf");
-  await writeFile(configPath, config(dir, port, owner.uid));
+  await writeFile(configPath, config(dir, port, owner.uid, options.mailLocation ?? "maildir:~/Maildir"));
   const logTail = async (lines: number) => {
     const text = await readFile(path.join(dir, "dovecot.log"), "utf8").catch(() => "");
     return text.trimEnd().split("\n").slice(-lines).join("\n");
@@ -170,6 +174,7 @@ export async function startDovecot(options: DovecotOptions): Promise<DovecotInst
       host,
       port,
       version,
+      home,
       memory: async () => sumMemory([pid, ...(await childPids(pid))]),
       logTail,
       stop,

@@ -4,7 +4,8 @@
 // Terms are separated by spaces and all must match; "quoted text" is one term; a leading "-" or "!"
 // negates a term. Supported: free text, from:, to:, cc:, bcc:, addressed: (to, cc or bcc), subject:,
 // is:read/unread, has:attachment, before:/after: (a date), larger:/smaller: (a size such as 100K or
-// 2M). tag:, message-id:, reply-to: and return-path: are refused with an error that says so.
+// 2M), message-id:, reply-to: and return-path: (a substring of the field). tag: is refused with an error
+// that says so.
 
 import type { Json, JsonObject } from "../jmap/types.js";
 
@@ -97,11 +98,13 @@ function condition(text: string): JsonObject | string {
       return key === "larger" ? { minSize: size + 1 } : { maxSize: size - 1 };
     }
     case "message-id":
-    case "tag":
-    case "is-tagged":
     case "reply-to":
     case "return-path":
-      return `${key}: searches are not supported by mailroom's capture mode (it keeps no tags, and matches no Message-ID, Reply-To or Return-Path); see the README's Mailpit list`;
+      // A substring of the field as it arrived, so "message-id:abc@host" finds "<abc@host>".
+      return { header: [key, value] };
+    case "tag":
+    case "is-tagged":
+      return `${key}: searches are not supported by mailroom's capture mode (it keeps no tags); see the README's Mailpit list`;
     default:
       // Mailpit too reads an unknown "word:thing" as text to look for.
       return { text };

@@ -1,7 +1,6 @@
 // `mailroom alias …`: addresses that forward to other addresses, and per-domain catch-alls.
 
-import { resolveRecipient } from "../delivery/route.js";
-import { StoreError } from "../store/types.js";
+import { withAdmin } from "./admin.js";
 import {
   addressArgument,
   domainArgument,
@@ -10,8 +9,7 @@ import {
   storeOptions,
   usageError,
 } from "./args.js";
-import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
-import { withStore } from "./context.js";
+import { type CliCommand, type CliIo, ExitCode } from "./command.js";
 
 const HELP_COMMAND = "mailroom alias --help";
 
@@ -53,47 +51,18 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["SOURCE", "DEST"], [], HELP_COMMAND);
       const source = sourceArgument(args[0] ?? "");
       const destination = addressArgument(args[1] ?? "", HELP_COMMAND);
-      if (source === destination)
-        throw new CliError(`an alias from ${source} to itself would loop; nothing added`);
-      const domain = source.slice(source.lastIndexOf("@") + 1);
-      return withStore(values, io, async ({ store }) => {
-        if (!(await store.directory.getDomain(domain))) {
-          throw new CliError(
-            `domain ${domain} is not served here; add it with 'mailroom domain add ${domain}'`,
-          );
-        }
-        // Routing looks for a user before an alias, so such an alias would silently never apply.
-        if (!source.startsWith("@") && (await store.directory.getUser(source))) {
-          throw new CliError(
-            `${source} is a user here, and mail to it goes to that user; an alias would never apply`,
-          );
-        }
-        try {
-          await store.directory.addAlias(source, destination);
-        } catch (err) {
-          if (err instanceof StoreError && err.code === "exists") {
-            throw new CliError(`the alias ${source} -> ${destination} already exists`);
-          }
-          throw err;
-        }
-        io.stderr.write(`added alias ${source} -> ${destination}\n`);
-        const reach = await resolveRecipient(store, destination);
-        if (reach.localDomain && reach.users.length === 0 && reach.remote.length === 0) {
-          io.stderr.write(
-            `warning: ${destination} is neither a user nor an alias here yet; mail to ${source} is refused until it is\n`,
-          );
-        }
+      return withAdmin(values, io, async ({ admin }) => {
+        const added = await admin.addAlias(source, destination);
+        io.stderr.write(`added alias ${added.source} -> ${added.destination}\n`);
+        if (added.warning !== null) io.stderr.write(`warning: ${added.warning}\n`);
         return ExitCode.ok;
       });
     }
     case "list": {
       expectPositionals(args, [], ["DOMAIN"], HELP_COMMAND);
       const domain = args[0] === undefined ? undefined : domainArgument(args[0], HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        if (domain !== undefined && !(await store.directory.getDomain(domain))) {
-          throw new CliError(`domain ${domain} is not served here; see 'mailroom domain list'`);
-        }
-        const aliases = await store.directory.listAliases(domain);
+      return withAdmin(values, io, async ({ admin }) => {
+        const aliases = await admin.listAliases(domain);
         const width = Math.max(0, ...aliases.map((alias) => alias.source.length));
         for (const alias of aliases) io.stdout.write(`${alias.source.padEnd(width)}  ${alias.destination}\n`);
         if (aliases.length === 0)
@@ -105,18 +74,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["SOURCE"], ["DEST"], HELP_COMMAND);
       const source = sourceArgument(args[0] ?? "");
       const destination = args[1] === undefined ? undefined : addressArgument(args[1], HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        const destinations = await store.directory.aliasDestinations(source);
-        if (destinations.length === 0) {
-          throw new CliError(`there is no alias ${source} here; see 'mailroom alias list'`);
-        }
-        if (destination !== undefined && !destinations.includes(destination)) {
-          throw new CliError(
-            `${source} does not forward to ${destination}; it forwards to ${destinations.join(", ")}`,
-          );
-        }
-        await store.directory.removeAlias(source, destination);
-        const removed = destination === undefined ? destinations : [destination];
+      return withAdmin(values, io, async ({ admin }) => {
+        const removed = await admin.removeAlias(source, destination);
         for (const target of removed) io.stderr.write(`removed alias ${source} -> ${target}\n`);
         return ExitCode.ok;
       });

@@ -1,9 +1,8 @@
 // Option parsing shared by the subcommands: node:util parseArgs, with its errors turned into usage
 // errors that point at the command's help.
 
-import { domainToASCII } from "node:url";
 import { parseArgs } from "node:util";
-import { splitAddress } from "../delivery/route.js";
+import { ADDRESS_EXAMPLE, DOMAIN_EXAMPLE, domainName, mailAddress } from "../admin/names.js";
 import { CliError, ExitCode } from "./command.js";
 
 export type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
@@ -57,36 +56,20 @@ export function stringOption(values: ParsedArgs["values"], name: string): string
   return typeof value === "string" ? value : undefined;
 }
 
-/**
- * A domain name as typed, lower-cased; internationalised names become their ASCII (A-label) form so
- * they match what arrives in SMTP envelopes.
- */
+/** A domain name as typed, in the form the store keeps (src/admin/names.ts). */
 export function domainArgument(value: string, helpCommand: string): string {
-  const ascii = domainToASCII(value.trim().toLowerCase());
-  // RFC 5321 §4.1.2: sub-domain = Let-dig [Ldh-str], at least two of them here.
-  const labels = ascii.split(".");
-  const valid =
-    ascii.length <= 253 &&
-    labels.length >= 2 &&
-    labels.every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label));
-  if (!valid) {
-    throw usageError(
-      `'${value}' is not a valid domain name (expected something like example.org)`,
-      helpCommand,
-    );
+  const domain = domainName(value);
+  if (domain === null) {
+    throw usageError(`'${value}' is not a valid domain name (${DOMAIN_EXAMPLE})`, helpCommand);
   }
-  return ascii;
+  return domain;
 }
 
 /** A full address local@domain, lower-cased, with the domain in ASCII form. */
 export function addressArgument(value: string, helpCommand: string): string {
-  const parts = splitAddress(value.trim());
-  // RFC 5321 §4.5.3.1.1: a local part is at most 64 octets.
-  if (!parts || Buffer.byteLength(parts.local) > 64 || /[\s\x00-\x1f\x7f<>]/.test(parts.local)) {
-    throw usageError(
-      `'${value}' is not a valid address (expected something like alice@example.org)`,
-      helpCommand,
-    );
+  const address = mailAddress(value);
+  if (address === null) {
+    throw usageError(`'${value}' is not a valid address (${ADDRESS_EXAMPLE})`, helpCommand);
   }
-  return `${parts.local.toLowerCase()}@${domainArgument(parts.domain, helpCommand)}`;
+  return address;
 }

@@ -1,7 +1,8 @@
 // `mailroom dkim …`: the DKIM keys mail from the served domains is signed with, and the DNS records
 // that publish them.
 
-import { type DkimAlgorithm, dkimTxtRecord, generateDkimKey, selectorFor } from "../mail/dkim.js";
+import { createDomainKey } from "../admin/service.js";
+import { type DkimAlgorithm, dkimTxtRecord } from "../mail/dkim.js";
 import type { Store } from "../store/types.js";
 import { domainArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
@@ -32,22 +33,6 @@ const options = { ...storeOptions, algorithm: { type: "string" } } as const;
 export function recordText(domain: string, key: Parameters<typeof dkimTxtRecord>[1]): string {
   const record = dkimTxtRecord(domain, key);
   return `; DKIM key for ${domain} (selector ${key.selector}, ${key.algorithm}): publish this TXT record\n${record.zoneLine}\n`;
-}
-
-/** Makes and stores a new key for a served domain, with a selector unlike the current one. */
-export async function createDomainKey(
-  store: Store,
-  domain: string,
-  algorithm: DkimAlgorithm = "rsa-sha256",
-): Promise<{ selector: string; privateKeyPem: string; algorithm: DkimAlgorithm }> {
-  const current = await store.directory.getDkimKey(domain);
-  const key = {
-    selector: selectorFor(new Date(), current?.selector ?? null),
-    privateKeyPem: await generateDkimKey(algorithm),
-    algorithm,
-  };
-  await store.directory.setDkimKey(domain, key);
-  return key;
 }
 
 function algorithmOption(value: string | boolean | undefined): DkimAlgorithm {

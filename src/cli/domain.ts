@@ -1,13 +1,11 @@
 // `mailroom domain …`: the domains this server receives mail for.
 
 import { isIP } from "node:net";
-import type { Config } from "../config/types.js";
-import { domainRecords, recordsText } from "../dns/records.js";
-import { type Store, StoreError } from "../store/types.js";
+import { AdminError, type DomainRecords } from "../admin/service.js";
+import { recordsText } from "../dns/records.js";
+import { withAdmin } from "./admin.js";
 import { domainArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
-import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
-import { withStore } from "./context.js";
-import { createDomainKey } from "./dkim.js";
+import { type CliCommand, type CliIo, ExitCode } from "./command.js";
 
 const HELP_COMMAND = "mailroom domain --help";
 
@@ -44,18 +42,13 @@ function addressesOption(value: string | boolean | undefined): string[] {
   return addresses;
 }
 
-async function printRecords(
-  store: Store,
-  config: Config,
-  name: string,
-  addresses: string[],
-  io: CliIo,
-): Promise<void> {
-  const dkim = await store.directory.getDkimKey(name);
-  const records = domainRecords({ domain: name, hostname: config.hostname, dkim, addresses });
-  io.stdout.write(recordsText(records, config.hostname));
-  if (!dkim)
-    io.stderr.write(`domain ${name} has no DKIM key; create one with 'mailroom dkim rotate ${name}'\n`);
+function printRecords(shown: DomainRecords, hostname: string, io: CliIo): void {
+  io.stdout.write(recordsText(shown.records, hostname));
+  if (!shown.dkim) {
+    io.stderr.write(
+      `domain ${shown.domain} has no DKIM key; create one with 'mailroom dkim rotate ${shown.domain}'\n`,
+    );
+  }
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
@@ -70,26 +63,17 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["NAME"], [], HELP_COMMAND);
       const name = domainArgument(args[0] ?? "", HELP_COMMAND);
       const addresses = addressesOption(values.address);
-      return withStore(values, io, async ({ store, config }) => {
-        if (await store.directory.getDomain(name))
-          throw new CliError(`domain ${name} is already served here`);
+      return withAdmin(values, io, async ({ admin, config }) => {
+        let shown: DomainRecords;
         try {
-          await store.directory.addDomain(name);
-        } catch (err) {
-          if (err instanceof StoreError && err.code === "exists") {
-            throw new CliError(`domain ${name} is already served here`);
-          }
-          throw err;
+          shown = await admin.addDomain(name, addresses);
+        } catch (error) {
+          if (error instanceof AdminError && error.code === "incomplete")
+            io.stderr.write(`added domain ${name}\n`);
+          throw error;
         }
         io.stderr.write(`added domain ${name}\n`);
-        try {
-          await createDomainKey(store, name);
-        } catch (err) {
-          throw new CliError(
-            `added domain ${name}, but creating its DKIM key failed (${err instanceof Error ? err.message : String(err)}); run 'mailroom dkim rotate ${name}'`,
-          );
-        }
-        await printRecords(store, config, name, addresses, io);
+        printRecords(shown, config.hostname, io);
         return ExitCode.ok;
       });
     }
@@ -97,18 +81,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["NAME"], [], HELP_COMMAND);
       const name = domainArgument(args[0] ?? "", HELP_COMMAND);
       const addresses = addressesOption(values.address);
-      return withStore(values, io, async ({ store, config }) => {
-        if (!(await store.directory.getDomain(name))) {
-          throw new CliError(`domain ${name} is not served here; see 'mailroom domain list'`);
-        }
-        await printRecords(store, config, name, addresses, io);
+      return withAdmin(values, io, async ({ admin, config }) => {
+        printRecords(await admin.domainRecords(name, addresses), config.hostname, io);
         return ExitCode.ok;
       });
     }
     case "list": {
       expectPositionals(args, [], [], HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        const domains = await store.directory.listDomains();
+      return withAdmin(values, io, async ({ admin }) => {
+        const domains = await admin.listDomains();
         for (const domain of domains) io.stdout.write(`${domain.name}\n`);
         if (domains.length === 0)
           io.stderr.write("no domains yet; add one with 'mailroom domain add NAME'\n");
@@ -118,20 +99,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "remove": {
       expectPositionals(args, ["NAME"], [], HELP_COMMAND);
       const name = domainArgument(args[0] ?? "", HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        if (!(await store.directory.getDomain(name))) {
-          throw new CliError(`domain ${name} is not served here; see 'mailroom domain list'`);
-        }
-        const users = (await store.directory.listUsers(name)).length;
-        const aliases = (await store.directory.listAliases(name)).length;
-        if (users > 0 || aliases > 0) throw inUseError(name, users, aliases);
-        try {
-          await store.directory.removeDomain(name);
-        } catch (err) {
-          // Someone added a user or alias between the check and the removal.
-          if (err instanceof StoreError && err.code === "not-empty") throw inUseError(name, 0, 0);
-          throw err;
-        }
+      return withAdmin(values, io, async ({ admin }) => {
+        await admin.removeDomain(name);
         io.stderr.write(`removed domain ${name}\n`);
         return ExitCode.ok;
       });
@@ -141,17 +110,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     default:
       throw usageError(`unknown action '${action}'`, HELP_COMMAND);
   }
-}
-
-function inUseError(name: string, users: number, aliases: number): CliError {
-  const parts = [
-    users > 0 ? `${users} user${users === 1 ? "" : "s"}` : "",
-    aliases > 0 ? `${aliases} alias${aliases === 1 ? "" : "es"}` : "",
-  ].filter(Boolean);
-  const what = parts.length > 0 ? parts.join(" and ") : "users or aliases";
-  return new CliError(
-    `domain ${name} still has ${what}; remove them first (see 'mailroom user list ${name}' and 'mailroom alias list ${name}')`,
-  );
 }
 
 export const domainCommand: CliCommand = {

@@ -1,7 +1,9 @@
 // `mailroom import`: old mail into users' mailboxes, from a Maildir or mbox files (src/mailio/).
 
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { MAX_PASSWORD_LENGTH } from "../auth/new-password.js";
+import { type ImapLocation, ImapSourceError, imapSource, parseImapLocation } from "../mailio/imap-source.js";
 import { emptyImportSummary, ImportStopped, type ImportSummary, UserImport } from "../mailio/importer.js";
 import { isMaildir, NotMaildirError } from "../mailio/maildir.js";
 import { MboxFormatError, type MboxVariant } from "../mailio/mbox.js";
@@ -10,6 +12,7 @@ import type { Store } from "../store/types.js";
 import { expectPositionals, parseCommandArgs, storeOptions, stringOption, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
+import { promptHidden } from "./prompt.js";
 import { mboxVariantOption, n, TransferProgress, userEntries, userOrAll } from "./transfer.js";
 import { unknownUserError } from "./user.js";
 
@@ -17,6 +20,7 @@ const HELP_COMMAND = "mailroom import --help";
 
 const HELP = `Usage: mailroom import --user EMAIL [options] PATH
        mailroom import --all [options] DIR
+       mailroom import --user EMAIL --from imaps://USER@HOST[:PORT] [--password-file FILE] [--ca FILE]
 
 Copy mail into mailroom from a Maildir (Dovecot, Courier) or mbox files. Running the same import again
 adds only what is missing: a message whose Message-ID, Date and size are already in the mailbox is left.
@@ -26,12 +30,21 @@ an mbox file (into INBOX, or --mailbox), or with --format mbox a directory of mb
 each; Work.sbd/ or Work/ holds Work's subfolders). With --all, DIR holds one entry per user, named by
 address (alice@example.org) or as domain/local-part (example.org/alice); a user entry may hold Maildir/.
 
+With --from, the mail comes from another IMAP server: every mailbox of the account USER there (a USER
+with "@" may be written as is or as %40), with its flags and arrival dates; that server's mail and flags
+are only read. imaps:// is TLS from the start (port 993); imap:// must offer STARTTLS (port 143), except
+on a loopback address. The certificate is verified; --ca FILE adds a CA (PEM) to trust. The password is
+the first line of --password-file, or MAILROOM_IMPORT_PASSWORD, or asked for on a terminal.
+
 Options:
   --user EMAIL          the user whose mailboxes receive the mail
   --all                 every user with an entry in DIR
   --format FORMAT       maildir or mbox (default: maildir for a directory, mbox for a file)
   --mailbox NAME        the mailbox an mbox file goes to (default INBOX)
   --mbox-variant V      mboxrd (default) or mboxo: how ">From " lines were quoted
+  --from URL            import from an IMAP server instead of files (see above)
+  --password-file FILE  with --from: the password, on the file's first line
+  --ca FILE             with --from: a CA certificate (PEM) to trust for the server
   --config FILE         configuration file
   --data-dir DIR        data directory (overrides the configuration)
   -h, --help            show this help
@@ -49,7 +62,13 @@ const importOptions = {
   format: { type: "string" },
   mailbox: { type: "string" },
   "mbox-variant": { type: "string" },
+  from: { type: "string" },
+  "password-file": { type: "string" },
+  ca: { type: "string" },
 } as const;
+
+/** Environment variable holding the password of an --from import when no file is given. */
+const PASSWORD_ENV = "MAILROOM_IMPORT_PASSWORD";
 
 type Format = "maildir" | "mbox";
 
@@ -65,6 +84,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (values.help) {
     io.stdout.write(HELP);
     return ExitCode.ok;
+  }
+  const from = stringOption(values, "from");
+  if (from !== undefined) return runFromImap(from, values, positionals, io);
+  for (const option of ["password-file", "ca"]) {
+    if (values[option] !== undefined) throw usageError(`--${option} goes with --from`, HELP_COMMAND);
   }
   expectPositionals(positionals, ["PATH"], [], HELP_COMMAND);
   const path = positionals[0] ?? "";
@@ -132,6 +156,100 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
     return ExitCode.ok;
   });
+}
+
+/** `import --user EMAIL --from URL`: one user's mail from another IMAP server. */
+async function runFromImap(
+  from: string,
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  io: CliIo,
+): Promise<number> {
+  if (values.all === true)
+    throw usageError("--from imports one user: give --user EMAIL, not --all", HELP_COMMAND);
+  for (const option of ["format", "mailbox", "mbox-variant"]) {
+    if (values[option] !== undefined) throw usageError(`--${option} is for files, not --from`, HELP_COMMAND);
+  }
+  expectPositionals(positionals, [], [], HELP_COMMAND);
+  const address = userOrAll(values, HELP_COMMAND) as string;
+  let location: ImapLocation;
+  try {
+    location = parseImapLocation(from);
+  } catch (error) {
+    if (error instanceof ImapSourceError) throw usageError(error.message, HELP_COMMAND);
+    throw error;
+  }
+  const caFile = stringOption(values, "ca");
+  const ca = caFile === undefined ? undefined : await readInput(caFile, "the CA file");
+  const password = await importPassword(stringOption(values, "password-file"), location, io);
+  return withStore(values, io, async ({ store, config }) => {
+    const found = await store.directory.getUser(address);
+    if (!found) throw unknownUserError(address);
+    const maxMessageSize = config.smtp.maxMessageSize;
+    const progress = new TransferProgress(io.stderr, "imported");
+    const summary = emptyImportSummary();
+    const engine = new UserImport(
+      store,
+      found.id,
+      { maxMessageSize, onMessage: (s) => progress.update(s.imported + s.duplicates) },
+      summary,
+    );
+    try {
+      await engine.run(imapSource({ location, password, maxMessageSize, ...(ca ? { ca } : {}) }));
+    } catch (error) {
+      progress.finish();
+      if (error instanceof ImapSourceError || error instanceof ImportStopped) {
+        io.stdout.write(formatImportSummary(summary, 1, progress.seconds()));
+        const stopped = error instanceof ImportStopped;
+        throw new CliError(
+          stopped || summary.imported === 0
+            ? error.message
+            : `${error.message}; what was imported stays, and running the same import again continues`,
+          stopped ? ExitCode.tempFail : ExitCode.unavailable,
+        );
+      }
+      throw error;
+    }
+    progress.finish();
+    io.stdout.write(formatImportSummary(summary, 1, progress.seconds()));
+    if (summary.skipped.length > 0) {
+      io.stderr.write(
+        `mailroom: ${n(summary.skipped.length)} skipped (listed above); fix what they say and run the import again: what is imported stays, once\n`,
+      );
+      return ExitCode.dataError;
+    }
+    return ExitCode.ok;
+  });
+}
+
+async function readInput(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    throw new CliError(`${path} (${what}) cannot be read; check the path`, ExitCode.noInput);
+  }
+}
+
+/** The --from server's password: --password-file's first line, the environment, or a prompt. */
+async function importPassword(file: string | undefined, location: ImapLocation, io: CliIo): Promise<string> {
+  let password: string | undefined;
+  if (file !== undefined) {
+    password = (await readInput(file, "the password file")).split(/\r?\n/)[0];
+  } else if (io.env[PASSWORD_ENV] !== undefined) {
+    password = io.env[PASSWORD_ENV];
+  } else if (io.stdin.isTTY && typeof io.stdin.setRawMode === "function") {
+    [password] = await promptHidden(io, [`Password of ${location.user} at ${location.host}: `]);
+  } else {
+    throw new CliError(
+      `no password for ${location.label}: give --password-file FILE or set ${PASSWORD_ENV}`,
+      ExitCode.usage,
+    );
+  }
+  if (!password) throw new CliError(`the password for ${location.label} is empty`, ExitCode.usage);
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    throw new CliError(`the password for ${location.label} is longer than ${MAX_PASSWORD_LENGTH} characters`);
+  }
+  return password;
 }
 
 /**

@@ -2,9 +2,10 @@
 // The `mailroom` program: finds the subcommand, runs it, and turns every failure into one line on
 // stderr and a sysexits(3)-style exit code.
 
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../config/load.js";
+import { version } from "../server/version.js";
 import { StoreError } from "../store/types.js";
 import { aliasCommand } from "./alias.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
@@ -62,14 +63,6 @@ ${lines.join("\n")}
 Run 'mailroom <command> --help' for a command's options.
 Other options: -h, --help (this text), -V, --version.
 `;
-}
-
-export function version(): string {
-  // Read at run time: the same relative path works from src/cli (tsx) and from dist/cli (built).
-  const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version?: string;
-  };
-  return packageJson.version ?? "unknown";
 }
 
 const isHelp = (arg: string | undefined): boolean => arg === "--help" || arg === "-h";

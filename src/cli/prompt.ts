@@ -2,17 +2,8 @@
 // (the first line of stdin).
 
 import { StringDecoder } from "node:string_decoder";
-import { ProhibitedStringError, prepareStored } from "../auth/saslprep.js";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, newPasswordProblem } from "../auth/new-password.js";
 import { CliError, type CliIo, ExitCode } from "./command.js";
-
-/** Longest password accepted, in characters (typed) or bytes (piped): a bound, not a policy. */
-export const MAX_PASSWORD_LENGTH = 1024;
-
-/**
- * Shortest new password accepted, in characters: below this, guessing over SMTP AUTH, POP3 and IMAP
- * (even throttled) is within reach of anyone on the internet.
- */
-export const MIN_PASSWORD_LENGTH = 8;
 
 /** The exit code of a process ended by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -38,17 +29,13 @@ export async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<st
         : "empty password refused; type at least one character",
     );
   }
-  const length = [...password].length;
-  if (length < MIN_PASSWORD_LENGTH) {
-    throw new CliError(
-      `password refused: it has ${length} character${length === 1 ? "" : "s"}, fewer than ${MIN_PASSWORD_LENGTH}; nothing was changed, choose a longer one (a few words make a good one)`,
-    );
-  }
-  try {
-    prepareStored(password);
-  } catch (error) {
-    if (!(error instanceof ProhibitedStringError)) throw error;
-    throw new CliError(`password refused: ${error.message}; nothing was changed, choose another`);
+  const problem = newPasswordProblem(password);
+  if (problem !== null) {
+    const advice =
+      [...password].length < MIN_PASSWORD_LENGTH
+        ? "choose a longer one (a few words make a good one)"
+        : "choose another";
+    throw new CliError(`password refused: ${problem}; nothing was changed, ${advice}`);
   }
   return password;
 }

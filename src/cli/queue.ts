@@ -4,13 +4,13 @@
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { readHeaderBlock } from "../mail/headers.js";
+import type { QueueListing } from "../admin/service.js";
 import { createDnsResolver } from "../queue/dns.js";
 import { previousUtcDay, sendTlsReports } from "../queue/tls-reporter.js";
 import { LOCK_FILE_NAME } from "../server/instance-lock.js";
-import type { QueueEntry, Store } from "../store/types.js";
+import { withAdmin } from "./admin.js";
 import { expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
-import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
+import { type CliCommand, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
 import { localDate } from "./mail.js";
 
@@ -46,31 +46,7 @@ const queueOptions = {
   day: { type: "string" },
 } as const;
 
-export interface QueueListing {
-  id: string;
-  messageId: string;
-  sender: string;
-  recipient: string;
-  state: string;
-  attempts: number;
-  createdAt: string;
-  nextAttemptAt: string;
-  lastError: string | null;
-}
-
-function listing(entry: QueueEntry): QueueListing {
-  return {
-    id: entry.id,
-    messageId: entry.messageId,
-    sender: entry.sender,
-    recipient: entry.recipient,
-    state: entry.state,
-    attempts: entry.attempts,
-    createdAt: entry.createdAt.toISOString(),
-    nextAttemptAt: entry.nextAttemptAt.toISOString(),
-    lastError: entry.lastError,
-  };
-}
+export type { QueueListing };
 
 /** Control characters from a remote's reply or a header could drive the terminal; show them inert. */
 export function printable(text: string): string {
@@ -177,12 +153,6 @@ function describeWake(outcome: WakeOutcome, count: number, storeKind: string): s
   }
 }
 
-async function requireEntry(store: Store, id: string): Promise<QueueEntry> {
-  const entry = await store.queue.get(id);
-  if (!entry) throw new CliError(`there is no queue entry '${id}'; see 'mailroom queue list'`);
-  return entry;
-}
-
 async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, queueOptions, HELP_COMMAND);
   if (values.help) {
@@ -193,8 +163,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   switch (action) {
     case "list": {
       expectPositionals(args, [], [], HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        const entries = (await store.queue.list()).map(listing);
+      return withAdmin(values, io, async ({ admin }) => {
+        const entries = await admin.listQueue();
         if (values.json) io.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
         else if (entries.length === 0) io.stderr.write("the queue is empty\n");
         else io.stdout.write(formatQueueTable(entries));
@@ -203,24 +173,12 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
     case "show": {
       expectPositionals(args, ["ID"], [], HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        const entry = await requireEntry(store, args[0] ?? "");
-        let header = "";
-        try {
-          header = (await readHeaderBlock(store.blobs.readBlob(entry.messageId))).toString("utf8");
-        } catch (err) {
-          const reason = err instanceof Error ? err.message : String(err);
-          io.stderr.write(`warning: cannot read the stored message: ${reason}\n`);
-        }
+      return withAdmin(values, io, async ({ admin }) => {
+        const { entry, header, headerError } = await admin.showQueueEntry(args[0] ?? "");
+        if (headerError !== null) io.stderr.write(`warning: ${headerError}\n`);
         if (values.json) {
-          const shown = {
-            ...listing(entry),
-            dsn: entry.dsn,
-            envelopeDsn: entry.envelopeDsn,
-            delayNotified: entry.delayNotified,
-            header,
-          };
-          io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+          const { claimedUntil: _, ...shown } = entry;
+          io.stdout.write(`${JSON.stringify({ ...shown, header }, null, 2)}\n`);
           return ExitCode.ok;
         }
         const lines = [
@@ -228,10 +186,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
           `message:         ${entry.messageId}`,
           `sender:          ${printable(entry.sender === "" ? "<>" : entry.sender)}`,
           `recipient:       ${printable(entry.recipient)}`,
-          `state:           ${entry.state}${entry.claimedUntil ? ` (lease until ${entry.claimedUntil.toISOString()})` : ""}`,
-          `created:         ${entry.createdAt.toISOString()}`,
+          `state:           ${entry.state}${entry.claimedUntil ? ` (lease until ${entry.claimedUntil})` : ""}`,
+          `created:         ${entry.createdAt}`,
           `attempts:        ${entry.attempts}`,
-          `next attempt:    ${entry.nextAttemptAt.toISOString()}`,
+          `next attempt:    ${entry.nextAttemptAt}`,
           `last error:      ${printable(entry.lastError ?? "-")}`,
           `delay notified:  ${entry.delayNotified ? "yes" : "no"}`,
           `NOTIFY:          ${entry.dsn.notify?.join(",") ?? "(default: FAILURE,DELAY)"}`,
@@ -247,17 +205,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
     case "retry": {
       expectPositionals(args, [], ["ID"], HELP_COMMAND);
-      const id = args[0];
-      return withStore(values, io, async ({ config, store }) => {
-        if (id !== undefined) {
-          const entry = await requireEntry(store, id);
-          if (entry.state === "delivering") {
-            throw new CliError(
-              `queue entry ${id} is being delivered right now; see 'mailroom queue show ${id}'`,
-            );
-          }
-        }
-        const count = await store.queue.retry(id);
+      return withAdmin(values, io, async ({ admin, config, store }) => {
+        const count = await admin.retryQueue(args[0]);
         if (count === 0) {
           io.stdout.write(
             "0 entries are due now: nothing is waiting (entries being delivered are left alone)\n",
@@ -272,18 +221,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
     case "delete": {
       expectPositionals(args, ["ID"], [], HELP_COMMAND);
-      const id = args[0] ?? "";
-      return withStore(values, io, async ({ store }) => {
-        const entry = await requireEntry(store, id);
-        if (entry.state === "delivering" && !values.force) {
-          throw new CliError(
-            `queue entry ${id} is being delivered right now and may still arrive; wait, or use --force to remove it anyway`,
-          );
-        }
+      return withAdmin(values, io, async ({ admin }) => {
+        const entry = await admin.deleteQueueEntry(args[0] ?? "", { force: values.force === true });
         io.stdout.write(
           `removing queue entry ${entry.id}: ${entry.sender === "" ? "<>" : entry.sender} -> ${entry.recipient} (${entry.attempts} attempts, last error: ${entry.lastError ?? "none"})\n`,
         );
-        await store.queue.complete(entry.id);
         return ExitCode.ok;
       });
     }

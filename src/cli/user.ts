@@ -1,8 +1,7 @@
 // `mailroom user …`: mail accounts (an address, a password, a set of mailboxes).
 
-import { hashPassword } from "../auth/password.js";
 import { parseSize } from "../config/units.js";
-import { StoreError } from "../store/types.js";
+import { withAdmin } from "./admin.js";
 import {
   addressArgument,
   domainArgument,
@@ -23,7 +22,11 @@ Manage mail accounts. Each user is a full address on a domain served here.
 
 Actions:
   add EMAIL        create a user; asks for the password (at least 8 characters)
-                   twice on a terminal
+                   twice on a terminal; with --admin the user may use the web
+                   admin (/admin)
+  admin EMAIL on|off
+                   grant or take away the admin role (the web admin at /admin
+                   and its API)
   list [DOMAIN]    list users, of every domain or of one
   remove EMAIL     delete a user with all of its mailboxes and mail
   passwd EMAIL     set a new password
@@ -34,6 +37,7 @@ Actions:
                    NO [OVERQUOTA]
 
 Options:
+  --admin           for add: make the new user an admin
   --password-stdin  read the password from the first line of stdin (also the
                     default when stdin is not a terminal)
   --config FILE     configuration file
@@ -41,7 +45,11 @@ Options:
   -h, --help        show this help
 `;
 
-const userOptions = { ...storeOptions, "password-stdin": { type: "boolean" } } as const;
+const userOptions = {
+  ...storeOptions,
+  "password-stdin": { type: "boolean" },
+  admin: { type: "boolean" },
+} as const;
 
 async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, userOptions, HELP_COMMAND);
@@ -55,34 +63,21 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "add": {
       expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
-      const domain = address.slice(address.lastIndexOf("@") + 1);
-      return withStore(values, io, async ({ store }) => {
+      return withAdmin(values, io, async ({ admin }) => {
         // Checked before asking for a password, so nobody types one twice for nothing.
-        if (!(await store.directory.getDomain(domain))) {
-          throw new CliError(
-            `domain ${domain} is not served here; add it with 'mailroom domain add ${domain}'`,
-          );
-        }
-        if (await store.directory.getUser(address)) throw existsError(address);
-        const credentials = await hashPassword(await readNewPassword(io, fromStdin));
-        try {
-          await store.directory.addUser(address, credentials);
-        } catch (err) {
-          if (err instanceof StoreError && err.code === "exists") throw existsError(address);
-          throw err;
-        }
-        io.stderr.write(`added user ${address}\n`);
+        await admin.checkNewUser(address);
+        const added = await admin.addUser(address, await readNewPassword(io, fromStdin), {
+          admin: values.admin === true,
+        });
+        io.stderr.write(`added user ${added.address}${added.admin ? " (an admin)" : ""}\n`);
         return ExitCode.ok;
       });
     }
     case "list": {
       expectPositionals(args, [], ["DOMAIN"], HELP_COMMAND);
       const domain = args[0] === undefined ? undefined : domainArgument(args[0], HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        if (domain !== undefined && !(await store.directory.getDomain(domain))) {
-          throw new CliError(`domain ${domain} is not served here; see 'mailroom domain list'`);
-        }
-        const users = await store.directory.listUsers(domain);
+      return withAdmin(values, io, async ({ admin }) => {
+        const users = await admin.listUsers(domain);
         for (const user of users) io.stdout.write(`${user.address}\n`);
         if (users.length === 0) io.stderr.write("no users yet; add one with 'mailroom user add EMAIL'\n");
         return ExitCode.ok;
@@ -91,9 +86,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "remove": {
       expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        if (!(await store.directory.getUser(address))) throw unknownUserError(address);
-        await store.directory.removeUser(address);
+      return withAdmin(values, io, async ({ admin }) => {
+        await admin.removeUser(address);
         io.stderr.write(`removed user ${address} and all of its mail\n`);
         return ExitCode.ok;
       });
@@ -101,11 +95,20 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "passwd": {
       expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        if (!(await store.directory.getUser(address))) throw unknownUserError(address);
-        const credentials = await hashPassword(await readNewPassword(io, fromStdin));
-        await store.directory.setCredentials(address, credentials);
+      return withAdmin(values, io, async ({ admin }) => {
+        await admin.checkUser(address);
+        await admin.setPassword(address, await readNewPassword(io, fromStdin));
         io.stderr.write(`changed the password of ${address}\n`);
+        return ExitCode.ok;
+      });
+    }
+    case "admin": {
+      expectPositionals(args, ["EMAIL", "on|off"], [], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      const on = switchArgument(args[1] ?? "");
+      return withAdmin(values, io, async ({ admin }) => {
+        await admin.setAdmin(address, on);
+        io.stderr.write(`${address} is ${on ? "now an admin" : "no longer an admin"}\n`);
         return ExitCode.ok;
       });
     }
@@ -128,10 +131,17 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       });
     }
     case undefined:
-      throw usageError("missing action (add, list, remove, passwd or quota)", HELP_COMMAND);
+      throw usageError("missing action (add, list, remove, passwd, admin or quota)", HELP_COMMAND);
     default:
       throw usageError(`unknown action '${action}'`, HELP_COMMAND);
   }
+}
+
+function switchArgument(text: string): boolean {
+  const word = text.toLowerCase();
+  if (word === "on") return true;
+  if (word === "off") return false;
+  throw usageError(`'${text}' is neither on nor off`, HELP_COMMAND);
 }
 
 function quotaArgument(text: string): number | null {
@@ -152,12 +162,6 @@ function formatOctets(octets: number): string {
     unit++;
   }
   return unit === 0 ? `${octets} octets` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function existsError(address: string): CliError {
-  return new CliError(
-    `user ${address} already exists; to change its password use 'mailroom user passwd ${address}'`,
-  );
 }
 
 export function unknownUserError(address: string): CliError {

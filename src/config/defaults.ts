@@ -109,6 +109,9 @@ export function defaultImapConfig(): ImapConfig {
     maxLiteralSize: 64 * KIB,
     // Each re-evaluated as its mailbox changes; RFC 5267 §4.3.1 asks for at least one.
     maxUpdateContexts: 5,
+    // Comments and client settings are small; a value must also fit the literal limit to be set.
+    metadataMaxSize: 16 * KIB,
+    metadataMaxEntries: 1000,
   };
 }
 

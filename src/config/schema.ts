@@ -96,6 +96,12 @@ export const FIELDS: readonly Field[] = [
   },
   { path: ["imap", "maxUpdateContexts"], kind: positive },
   {
+    path: ["imap", "metadataMaxSize"],
+    kind: { type: "size", min: 1 },
+    rule: 'a size like "16KiB"; SETMETADATA values also pass through imap.max_literal_size',
+  },
+  { path: ["imap", "metadataMaxEntries"], kind: positive },
+  {
     path: ["pop3", "idleTimeout"],
     kind: { type: "duration", min: 10 * MINUTE },
     rule: 'a duration of at least 10 minutes, like "10m" or "1h" (RFC 1939 §3)',

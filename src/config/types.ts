@@ -76,6 +76,10 @@ export interface ImapConfig {
   maxLiteralSize: number;
   /** SEARCH/SORT RETURN (UPDATE) results one session keeps up to date at once (RFC 5267 §4.3.1). */
   maxUpdateContexts: number;
+  /** METADATA (RFC 5464): octets of one entry's value; larger ones are refused with [METADATA MAXSIZE]. */
+  metadataMaxSize: number;
+  /** METADATA entries one user may hold over all mailboxes and the server; more: [METADATA TOOMANY]. */
+  metadataMaxEntries: number;
 }
 
 export interface Pop3Config {

@@ -5,6 +5,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { type AdminApi, createAdminApi } from "../admin/api.js";
+import { createAdminService, type ServerRuntime } from "../admin/service.js";
 import { authRefusal } from "../auth/policy.js";
 import type { AuthContext } from "../auth/types.js";
 import { captureAgent } from "../capture/agent.js";
@@ -23,6 +25,7 @@ import { sessionResource } from "../jmap/session.js";
 import type { AccountContext } from "../jmap/types.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import type { ServiceDeps } from "../server/deps.js";
+import { version } from "../server/version.js";
 import { StoreError } from "../store/errors.js";
 import { authenticateRequest } from "./auth.js";
 import { serveEventSource } from "./eventsource.js";
@@ -85,6 +88,13 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   const mailpit: MailpitBackend | null = deps.capture
     ? createMailpitBackend({ store, dispatcher, provisioner: deps.capture.provisioner })
     : null;
+  // Built without a running server (unit tests), the status names no listener and counts from here.
+  const runtime: ServerRuntime = deps.runtime ?? { startedAt: new Date(), listeners: () => [] };
+  const adminApi: AdminApi = createAdminApi({
+    service: createAdminService({ store, hostname: config.hostname, version: version() }),
+    runtime,
+    ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
+  });
   const rateLimiter = createRateLimiter(limitsConfig.requestsPerMinutePerIp);
   const policy = config.listeners[listener].auth;
   const httpsPort = config.listeners.https.port;
@@ -264,6 +274,19 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     }
     // The URLs in the session are the ones this client reached us by, so a proxy or port mapping works.
     const base = `${info.secure ? "https" : "http"}://${validHost(request.headers.host) ?? config.hostname}`;
+    if (route.kind === "admin") {
+      // Read at every request, so taking the role away (`mailroom user admin U off`) applies at once.
+      const user = await store.directory.getUserById(auth.user.userId);
+      if (user?.admin !== true) {
+        return refuse(
+          problem(
+            403,
+            "Forbidden",
+            `${auth.user.address} is not an admin; an admin grants the role with 'mailroom user admin ${auth.user.address} on'`,
+          ),
+        );
+      }
+    }
     return { kind: "admitted", account: accountFor(auth.user), route, url, base };
   }
 
@@ -303,7 +326,48 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
           problem(426, "Upgrade Required", "/jmap/ws is a WebSocket endpoint (RFC 8887)"),
           { Upgrade: "websocket", Connection: "Upgrade" },
         );
+      case "admin":
+        return admin(request, response, route.path, url);
     }
+  }
+
+  async function admin(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    url: URL,
+  ): Promise<void> {
+    const body = await readBody(request, limits.maxSizeRequest);
+    if (body === null) {
+      return sendProblem(
+        request,
+        response,
+        problem(413, "Content Too Large", `the request is larger than ${limits.maxSizeRequest} octets`),
+        { Connection: "close" },
+      );
+    }
+    const type = request.headers["content-type"];
+    const answer = await adminApi({
+      method: request.method ?? "GET",
+      path,
+      query: url.searchParams,
+      contentType: type === undefined ? null : (type.split(";")[0] ?? "").trim().toLowerCase(),
+      body,
+    });
+    if (answer.status === 204) {
+      response.writeHead(204, { "Cache-Control": "no-store" });
+      response.end();
+      return;
+    }
+    const isProblem = answer.status >= 400;
+    return sendJson(
+      request,
+      response,
+      answer.status,
+      answer.body,
+      isProblem ? "application/problem+json" : "application/json",
+      answer.headers ?? {},
+    );
   }
 
   async function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -678,6 +742,8 @@ function refuse(body: Problem, headers: Record<string, string> = {}): Admission 
 
 type ServedRoute =
   | { kind: "session" | "api" | "eventsource" | "websocket" }
+  /** The admin API: `path` is what follows /admin/api; any method, the API itself answers 405. */
+  | { kind: "admin"; path: string }
   | { kind: "upload"; accountId: string }
   | { kind: "download"; accountId: string; blobId: string; name: string };
 
@@ -688,6 +754,8 @@ function routeOf(method: string, pathname: string): Route {
   const only = (allowed: boolean, allow: string, route: Route): Route =>
     allowed ? route : { kind: "bad-method", allow };
   if (pathname === "/.well-known/jmap") return only(read, "GET, HEAD", { kind: "session" });
+  if (pathname === "/admin/api" || pathname.startsWith("/admin/api/"))
+    return { kind: "admin", path: pathname.slice("/admin/api".length) };
   if (pathname === "/jmap/api" || pathname === "/jmap/api/")
     return only(method === "POST", "POST", { kind: "api" });
   if (pathname === "/jmap/eventsource" || pathname === "/jmap/eventsource/")

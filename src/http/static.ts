@@ -1,5 +1,5 @@
-// The webmail's built files (web/dist) at `/`: a thin file server, no credentials needed, since the
-// client authenticates each JMAP request itself. Names under /assets/ carry a content hash (Vite), so
+// The webmail's built files (web/dist) at `/`, and the web admin's page at `/admin`: a thin file server,
+// no credentials needed, since the page authenticates each JMAP or /admin/api request itself. Names under /assets/ carry a content hash (Vite), so
 // they may be cached for a year; index.html must be revalidated so a new build is picked up at once.
 
 import { readFile } from "node:fs/promises";
@@ -30,6 +30,7 @@ export const WEB_CSP =
 export function staticPathOf(method: string, pathname: string): string | null {
   if (method !== "GET" && method !== "HEAD") return null;
   if (pathname === "/" || pathname === "/index.html") return "index.html";
+  if (pathname === "/admin" || pathname === "/admin/") return "admin.html";
   const asset = /^\/assets\/([A-Za-z0-9._-]+)$/.exec(pathname);
   return asset ? `assets/${asset[1]}` : null;
 }
@@ -43,10 +44,9 @@ export async function serveStatic(
   try {
     body = await readFile(path.join(ROOT, file));
   } catch {
-    const text =
-      file === "index.html"
-        ? "the webmail is not built; run `npm run build` (it builds web/ too)\n"
-        : "no such file\n";
+    const text = file.endsWith(".html")
+      ? "the webmail and web admin are not built; run `npm run build` (it builds web/ too)\n"
+      : "no such file\n";
     response.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
     response.end(text);
     return;

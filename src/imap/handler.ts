@@ -8,11 +8,13 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AuthPolicy } from "../auth/policy.js";
+import { defaultImapConfig } from "../config/defaults.js";
 import { imapCommandLabel } from "../metrics/metrics.js";
 import { CommandConnection } from "../net/command-connection.js";
 import { connectionSetHandler } from "../net/connection-set.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
 import type { ServiceDeps } from "../server/deps.js";
+import type { MetadataLimits } from "./commands/context.js";
 import { DEFAULT_MAX_UPDATE_CONTEXTS } from "./commands/updates.js";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameItem } from "./protocol/framer.js";
 import { type ImapResult, ImapSession } from "./session.js";
@@ -38,6 +40,8 @@ export interface ImapHandlerOptions {
   maxLiteralSize?: number;
   /** Updating searches per session (RFC 5267 §4.3.1); more are answered NO [NOUPDATE]. */
   maxUpdateContexts?: number;
+  /** METADATA (RFC 5464) value size and entries per user. */
+  metadataLimits?: MetadataLimits;
 }
 
 /** Short responses are gathered up to this many octets before they are written. */
@@ -81,6 +85,7 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
       maxMessageSize: options.maxMessageSize,
       maxErrors: options.maxErrors,
       maxUpdateContexts: options.maxUpdateContexts,
+      metadataLimits: options.metadataLimits,
       push: (data) => {
         if (this.closed) return;
         this.write(data);
@@ -197,6 +202,10 @@ export function createImapHandler(
     maxLineLength: options.maxLineLength ?? DEFAULT_FRAMER_LIMITS.maxLine,
     maxLiteralSize: options.maxLiteralSize ?? DEFAULT_FRAMER_LIMITS.maxLiteral,
     maxUpdateContexts: options.maxUpdateContexts ?? DEFAULT_MAX_UPDATE_CONTEXTS,
+    metadataLimits: options.metadataLimits ?? {
+      maxSize: defaultImapConfig().metadataMaxSize,
+      maxEntries: defaultImapConfig().metadataMaxEntries,
+    },
   };
   const logger = deps.logger.child({ proto: "imap", listener });
   return connectionSetHandler({

@@ -8,32 +8,28 @@
 import type { Logger } from "pino";
 import { type AuthPolicy, authRefusal } from "../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
+import { defaultImapConfig } from "../config/defaults.js";
 import type { MailboxEvent } from "../store/types.js";
 import {
   CommandFailure,
   CommandRefused,
   type ImapContext,
   type ImapStore,
+  type MetadataLimits,
   requireSelected,
   storeFailure,
 } from "./commands/context.js";
 import { FetchStreamBroken, fetch } from "./commands/fetch.js";
 import * as mailboxes from "./commands/mailboxes.js";
+import { getMetadata, setMetadata } from "./commands/metadata.js";
 import { getQuota, getQuotaRoot } from "./commands/quota.js";
 import { findMatches, search, usesModseq } from "./commands/search.js";
 import { select } from "./commands/select.js";
 import { sort, sortedMatches, thread } from "./commands/sort.js";
 import { storeFlags } from "./commands/store-flags.js";
-import {
-  type AppendUpload,
-  append,
-  completeAppend,
-  copyOrMove,
-  expunge,
-  prepareAppend,
-} from "./commands/transfer.js";
+import { type AppendUpload, append, copyOrMove, expunge, writeAppend } from "./commands/transfer.js";
 import { DEFAULT_MAX_UPDATE_CONTEXTS, UpdateContexts } from "./commands/updates.js";
-import { type Command, CommandError, parseCommand } from "./protocol/command.js";
+import { type Command, CommandError, parseAppendPrefix, parseCommand } from "./protocol/command.js";
 import type { FrameItem } from "./protocol/framer.js";
 import { continuation, tagged, untagged } from "./responses.js";
 import { ChangesDuringSelect, type SelectedMailbox, type SyncOptions } from "./selected.js";
@@ -96,6 +92,8 @@ export interface ImapSessionOptions {
   maxMessageSize?: number;
   /** SEARCH and SORT RETURN (UPDATE) results kept up to date at once (RFC 5267 §4.3.1). */
   maxUpdateContexts?: number;
+  /** METADATA (RFC 5464) limits; by default those of a default [imap] section. */
+  metadataLimits?: MetadataLimits;
   /** BAD responses tolerated before the session says BYE. */
   maxErrors?: number;
   /** Writes unsolicited responses while the client is in IDLE. */
@@ -105,10 +103,10 @@ export interface ImapSessionOptions {
 
 /**
  * APPEND's messages while they stream in: each written to a blob (the last one receiving), or (refused
- * LITERAL+) thrown away.
+ * LITERAL+) thrown away. `stored`: the writers were handed to append(), which stores or aborts them.
  */
 type Upload =
-  | { kind: "writing"; parts: AppendUpload[]; size: number; failure: unknown; stored: boolean }
+  | { kind: "writing"; parts: AppendUpload[]; failure: unknown; stored: boolean }
   | { kind: "refused"; result: BufferedResult };
 
 type SaslPhase =
@@ -181,6 +179,7 @@ export class ImapSession implements ImapContext {
   condstore = false;
   savedUids = new Set<number>();
   readonly maxMessageSize: number;
+  readonly metadataLimits: MetadataLimits;
   readonly updates: UpdateContexts;
 
   constructor(private readonly options: ImapSessionOptions) {
@@ -188,6 +187,11 @@ export class ImapSession implements ImapContext {
     this.hostname = options.hostname ?? "localhost";
     this.maxErrors = options.maxErrors ?? 20;
     this.maxMessageSize = options.maxMessageSize ?? 50 * 1024 * 1024;
+    const defaults = defaultImapConfig();
+    this.metadataLimits = options.metadataLimits ?? {
+      maxSize: defaults.metadataMaxSize,
+      maxEntries: defaults.metadataMaxEntries,
+    };
     this.updates = new UpdateContexts(options.maxUpdateContexts ?? DEFAULT_MAX_UPDATE_CONTEXTS);
   }
 
@@ -265,6 +269,7 @@ export class ImapSession implements ImapContext {
       "UIDPLUS",
       "MOVE",
       "MULTIAPPEND",
+      "CATENATE",
       "CHILDREN",
       "SPECIAL-USE",
       "CREATE-SPECIAL-USE",
@@ -289,6 +294,7 @@ export class ImapSession implements ImapContext {
       "PREVIEW",
       "QUOTA",
       "QUOTA=RES-STORAGE",
+      "METADATA",
       "COMPRESS=DEFLATE",
       "UNAUTHENTICATE",
       "UTF8=ACCEPT",
@@ -350,7 +356,7 @@ export class ImapSession implements ImapContext {
     const earlier = item.part > 0 && this.upload?.kind === "writing" ? this.upload : null;
     if (earlier === null) await this.dropUpload();
     const refuse = async (result: BufferedResult): Promise<ImapResult> => {
-      if (earlier !== null) await this.dropUpload();
+      await this.dropUpload();
       if (item.sync) return { ...result, literal: "refused" };
       // RFC 7888 §4: a non-synchronizing literal is on its way regardless; it is read and thrown
       // away, and the answer goes out once the command has been read to its end.
@@ -359,7 +365,7 @@ export class ImapSession implements ImapContext {
     };
     let parsed: ReturnType<typeof parseCommand>;
     try {
-      parsed = parseCommand({
+      parsed = parseAppendPrefix({
         lines: [...item.frame.lines, Buffer.alloc(0)],
         literals: [...item.frame.literals, Buffer.alloc(0)],
       });
@@ -372,22 +378,18 @@ export class ImapSession implements ImapContext {
     if (this.stateValue === "not-authenticated") {
       return refuse(this.bad(tag, "APPEND needs a logged-in session; LOGIN or AUTHENTICATE first"));
     }
+    // RFC 4469 §5: a URL that does not resolve, or a result past the limit, may be answered at any
+    // literal, here instead of the "+", so the client sends no more of a command that is bound to fail.
+    const upload: Extract<Upload, { kind: "writing" }> = earlier ?? {
+      kind: "writing",
+      parts: [],
+      failure: null,
+      stored: false,
+    };
+    this.upload = upload;
     try {
       if (earlier?.failure) throw earlier.failure;
-      const target = await prepareAppend(this, command, item.size, earlier?.size ?? 0);
-      const writer = await this.store.blobs.createBlobWriter();
-      if (earlier === null) {
-        this.upload = {
-          kind: "writing",
-          parts: [{ target, writer }],
-          size: item.size,
-          failure: null,
-          stored: false,
-        };
-      } else {
-        earlier.parts.push({ target, writer });
-        earlier.size += item.size;
-      }
+      await writeAppend(this, command, upload.parts, item.size);
     } catch (error) {
       return refuse(this.failure(tag, "APPEND", error));
     }
@@ -709,6 +711,13 @@ export class ImapSession implements ImapContext {
         return this.ok(tag, await getQuotaRoot(this, command.mailbox), "GETQUOTAROOT completed");
       case "GETQUOTA":
         return this.ok(tag, await getQuota(this, command.root), "GETQUOTA completed");
+      case "GETMETADATA": {
+        const { output, code } = await getMetadata(this, command);
+        return this.ok(tag, output, "GETMETADATA completed", code);
+      }
+      case "SETMETADATA":
+        await setMetadata(this, command);
+        return this.ok(tag, [], "SETMETADATA completed");
       case "SETQUOTA":
         throw new CommandFailure(
           "NOPERM",
@@ -720,11 +729,8 @@ export class ImapSession implements ImapContext {
         const upload = this.upload;
         if (upload?.kind !== "writing")
           return this.ok(tag, [], "APPEND completed", await append(this, command));
-        if (upload.parts.length !== command.parts.length) {
-          throw new CommandFailure("CANNOT", "send every APPEND message as a literal, or none");
-        }
         upload.stored = true;
-        return this.ok(tag, [], "APPEND completed", await completeAppend(this, upload.parts));
+        return this.ok(tag, [], "APPEND completed", await append(this, command, upload.parts));
       }
       case "IDLE": {
         // Changes noted since the last command (e.g. while SELECT ran) are reported now, not only

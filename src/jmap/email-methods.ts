@@ -8,6 +8,7 @@ import { partBlobId } from "./blob-parts.js";
 import { MAIL } from "./capabilities.js";
 import { changesMethod, queryChangesMethod } from "./changes.js";
 import { EMAIL_PROPERTIES, HEADER_PROPERTIES, type ParsedEmail, parseEmail } from "./email/email.js";
+import { headerFilterProperty } from "./email/header-forms.js";
 import { GET_DEFAULTS, readEmailArguments } from "./email-arguments.js";
 import {
   type EmailFacts,
@@ -191,7 +192,8 @@ function querySource(
             subject: typeof values.subject === "string" ? values.subject : "",
             sentAt: Number.isNaN(sentAt) ? null : sentAt,
             header: (name: string) => {
-              const all = header.header(`header:${name}:asText:all`);
+              const property = headerFilterProperty(name);
+              const all = property === null ? [] : header.header(property);
               return Array.isArray(all) ? (all as string[]) : [];
             },
           };

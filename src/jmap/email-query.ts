@@ -4,6 +4,7 @@
 
 import { searchWords } from "../mail/search-text.js";
 import type { SearchField } from "../store/types.js";
+import { headerFilterProperty } from "./email/header-forms.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import { isValidKeyword } from "./keywords.js";
 import type { Json, JsonObject } from "./types.js";
@@ -207,6 +208,12 @@ function conditionTest(key: string, value: Json, threads: Threads): Test {
         throw new MethodError("unsupportedFilter", "header must be [name] or [name, text]");
       }
       const [name, text] = value as [string, string | undefined];
+      if (headerFilterProperty(name) === null) {
+        throw new MethodError(
+          "unsupportedFilter",
+          `header: ${JSON.stringify(name)} is not a header field name`,
+        );
+      }
       return async (email, source) => {
         const values = (await source.facts(email)).header(name);
         return text === undefined ? values.length > 0 : values.some((field) => contains(field, text));

@@ -49,6 +49,8 @@ export type JmapStore = Pick<
   | "directory"
   | "submissions"
   | "pushSubscriptions"
+  /** EmailSubmission takes a canceled submission's entries back (undoStatus, RFC 8621 §7). */
+  | "queue"
 >;
 
 /**

@@ -2,8 +2,10 @@
 // the envelope's sender and recipients get the delivery agent's verdicts, then delivery/submit.ts checks
 // From:/Sender:, DKIM-signs and commits to local mailboxes and the outbound queue. The record is kept by
 // the store's submissions part; the relay writes each remote recipient's outcome into it, which is the
-// deliveryStatus a client reads. The queue cannot take a message back once committed, so undoStatus is
-// "final" from the start and an update to "canceled" is refused with cannotUnsend (§7.5).
+// deliveryStatus a client reads. undoStatus (§7) is "pending" while every recipient is remote and still
+// waits in the queue (a remote that defers keeps it there), "final" once any recipient has it (local
+// ones at once); an update to "canceled" takes every queue entry back at once, or, when one is being
+// delivered or none is left, is refused with cannotUnsend (§7.5).
 
 import { ownsAddress } from "../delivery/route.js";
 import { submitReceived } from "../delivery/submit.js";
@@ -40,8 +42,31 @@ import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
 export type SubmissionMethodStore = Pick<
   Store,
-  "submissions" | "identities" | "directory" | "emails" | "blobs" | "messages" | "mailboxes" | "quotas"
+  | "submissions"
+  | "identities"
+  | "directory"
+  | "emails"
+  | "blobs"
+  | "messages"
+  | "mailboxes"
+  | "quotas"
+  | "queue"
 >;
+
+/** What the recipients of a submission taken back from the queue are told (RFC 8621 §7 DeliveryStatus). */
+const CANCELED: DeliveryStatus = {
+  smtpReply: "554 5.7.0 canceled by the sender before delivery",
+  delivered: "no",
+  displayed: "unknown",
+};
+
+function undoStatusOf(submission: StoredSubmission): "pending" | "final" | "canceled" {
+  if (submission.canceled) return "canceled";
+  const statuses = Object.values(submission.deliveryStatus);
+  return statuses.length > 0 && statuses.every((status) => status.delivered === "queued")
+    ? "pending"
+    : "final";
+}
 
 export interface SubmissionDeps {
   store: SubmissionMethodStore;
@@ -88,7 +113,7 @@ function toObject(submission: StoredSubmission): Record<(typeof PROPERTIES)[numb
     threadId: submission.threadId,
     envelope: submission.envelope as unknown as JsonObject,
     sendAt: submission.sendAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
-    undoStatus: "final",
+    undoStatus: undoStatusOf(submission),
     deliveryStatus: submission.deliveryStatus as unknown as JsonObject,
     // No DSNs or MDNs are matched to submissions yet.
     dsnBlobIds: [],
@@ -424,7 +449,8 @@ export function emailSubmissionSet(deps: SubmissionDeps, maxObjectsInSet: number
           context.createdIds.set(creationId, id);
           sent.set(`#${creationId}`, submission.emailId);
           sent.set(id, submission.emailId);
-          results.created[creationId] = { id, undoStatus: "final", sendAt: toObject(submission).sendAt };
+          const created = toObject(submission);
+          results.created[creationId] = { id, undoStatus: created.undoStatus, sendAt: created.sendAt };
         });
       }
       const live = new Map(
@@ -437,16 +463,28 @@ export function emailSubmissionSet(deps: SubmissionDeps, maxObjectsInSet: number
           const keys = Object.keys(patch);
           if (keys.some((key) => key !== "undoStatus"))
             invalidProperty(keys.find((key) => key !== "undoStatus") as string, "only undoStatus can change");
-          if (patch.undoStatus === "final") {
+          const current = undoStatusOf(submission);
+          if (patch.undoStatus === current) {
             results.updated[id] = null;
             return;
           }
           if (patch.undoStatus !== "canceled")
             invalidProperty("undoStatus", 'undoStatus may only become "canceled"');
-          refuse(
-            "cannotUnsend",
-            "the message has been committed to its recipients and can no longer be recalled",
+          const taken =
+            current === "pending" ? await store.queue.cancelMessage(submission.messageId) : "none";
+          if (taken !== "canceled") {
+            refuse(
+              "cannotUnsend",
+              taken === "in-flight"
+                ? "the message is being delivered right now and can no longer be recalled"
+                : "the message has reached a recipient and can no longer be recalled",
+            );
+          }
+          const statuses = Object.fromEntries(
+            Object.keys(submission.deliveryStatus).map((address) => [address, CANCELED]),
           );
+          await store.submissions.markCanceled(account.userId, submission.id, statuses);
+          results.updated[id] = null;
         });
       }
       for (const id of destroy) {

@@ -1,11 +1,13 @@
 // Line ends between the store and the files: mailroom stores messages with CRLF (RFC 5322 §2.1), while
 // Maildir and mbox files conventionally hold LF. The two conversions are chosen so a store → file →
 // store round trip gives back the same bytes: only a message whose every line ends in CRLF is written
-// with LF, and only a file with no CR at all is read as LF text. Anything else (binary parts, stray CRs)
-// is copied byte for byte both ways.
+// with LF, and only a file with no CRLF at all is read as LF text — a stray CR in it is kept, as
+// Dovecot's IMAP serves such a file. Anything else (binary parts, a file already in CRLF) is copied
+// byte for byte both ways.
 
 const CR = 0x0d;
 const LF = 0x0a;
+const CRLF = Buffer.from("\r\n");
 
 /** Whether every CR in `bytes` is followed by LF and every LF preceded by CR. */
 function onlyCrlf(bytes: Uint8Array): boolean {
@@ -26,9 +28,9 @@ export function toFileLineEnds(stored: Buffer): Buffer {
   return out;
 }
 
-/** The stored form of a file's message: LF → CRLF when it holds no CR at all, else unchanged. */
+/** The stored form of a file's message: LF → CRLF when it holds no CRLF at all, else unchanged. */
 export function toStoredLineEnds(file: Buffer): Buffer {
-  if (file.includes(CR)) return file;
+  if (file.includes(CRLF)) return file;
   const lines = countByte(file, LF);
   if (lines === 0) return file;
   const out = Buffer.allocUnsafe(file.length + lines);

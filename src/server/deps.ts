@@ -2,6 +2,7 @@
 
 import type { SecureContext } from "node:tls";
 import type { Logger } from "pino";
+import type { ServerRuntime } from "../admin/service.js";
 import type { Authenticator } from "../auth/types.js";
 import type { Provisioner } from "../capture/provision.js";
 import type { Config, ListenerName } from "../config/types.js";
@@ -25,6 +26,8 @@ export interface ServiceDeps {
   capture?: { provisioner: Provisioner };
   /** What the process counts for /metrics; handlers built without it (unit tests) count nothing. */
   metrics?: Metrics;
+  /** When the process started and which listeners it has open, for the web admin's status. */
+  runtime?: ServerRuntime;
 }
 
 /** Builds the handler for one listener; listeners whose protocol has no factory are not opened. */

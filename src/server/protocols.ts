@@ -23,6 +23,7 @@ const imapFromConfig: ProtocolFactory = (listener, deps) => {
     maxLineLength: limits.maxLineLength,
     maxLiteralSize: limits.maxLiteralSize,
     maxUpdateContexts: limits.maxUpdateContexts,
+    metadataLimits: { maxSize: limits.metadataMaxSize, maxEntries: limits.metadataMaxEntries },
   });
 };
 

@@ -121,6 +121,7 @@ export async function runServer(
   // What has been set up so far, undone in reverse order when a later step fails.
   const undo: Array<() => Promise<void>> = [];
   const metrics = createMetrics();
+  const startedAt = new Date();
   const services: OpenService[] = [];
   let lock: InstanceLock;
   let store: Store;
@@ -227,6 +228,15 @@ export async function runServer(
       push: pushSender,
       ...(provisioner ? { capture: { provisioner } } : {}),
       metrics,
+      runtime: {
+        startedAt,
+        listeners: () =>
+          services.map(({ listener }) => ({
+            name: listener.name,
+            host: listener.address.host,
+            port: listener.address.port,
+          })),
+      },
     };
 
     for (const name of LISTENER_NAMES) {

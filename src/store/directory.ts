@@ -34,6 +34,8 @@ export interface User extends StoredCredentials {
   /** local@domain, lower-cased. */
   address: string;
   domainId: number;
+  /** May use the web admin (/admin) and its API; set by `mailroom user add --admin` or `user admin`. */
+  admin: boolean;
   createdAt: Date;
 }
 
@@ -74,13 +76,16 @@ export interface DirectoryStore {
   /** The domain's DKIM key; null when it has none or is not served here. Removed with the domain. */
   getDkimKey(domain: string): Promise<DkimKey | null>;
 
-  // Users. addUser creates DEFAULT_MAILBOXES. removeUser deletes the user's mailboxes and messages.
-  addUser(address: string, credentials: StoredCredentials): Promise<User>;
+  // Users. addUser creates DEFAULT_MAILBOXES (the user is no admin unless `options.admin`). removeUser
+  // deletes the user's mailboxes and messages.
+  addUser(address: string, credentials: StoredCredentials, options?: { admin?: boolean }): Promise<User>;
   getUser(address: string): Promise<User | null>;
   getUserById(id: number): Promise<User | null>;
   listUsers(domain?: string): Promise<User[]>;
   removeUser(address: string): Promise<void>;
   setCredentials(address: string, credentials: StoredCredentials): Promise<void>;
+  /** Grants or takes away the admin role; "not-found" for an unknown user. */
+  setAdmin(address: string, admin: boolean): Promise<void>;
 
   // App tokens. Removed with their user. createAppToken: "not-found" for an unknown user, "exists"
   // for an id already taken; revokeAppToken: "not-found" unless the user has a token of that id.

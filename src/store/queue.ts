@@ -73,4 +73,10 @@ export interface QueueStore {
    * Returns the ids renewed. One runner per store instance: runners sharing an instance share leases.
    */
   renewLeases(ids: readonly string[], until: Date): Promise<string[]>;
+  /**
+   * Takes back every entry of message `messageId` at once, when none is being delivered: "canceled"
+   * (the entries are gone, the body too once nothing references it), "in-flight" (one is "delivering":
+   * nothing changed), or "none" (the message has no entries).
+   */
+  cancelMessage(messageId: string): Promise<"canceled" | "in-flight" | "none">;
 }

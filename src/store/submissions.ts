@@ -33,6 +33,8 @@ export interface SubmissionFields {
   messageId: string;
   /** By recipient address, lower-cased. */
   deliveryStatus: Record<string, DeliveryStatus>;
+  /** Canceled before any recipient got it (RFC 8621 §7 undoStatus "canceled"); false when absent. */
+  canceled?: boolean;
 }
 
 export interface StoredSubmission extends SubmissionFields {
@@ -52,6 +54,15 @@ export interface SubmissionStore {
    * message that has this recipient. Nothing when there is none (mail sent by SMTP, or destroyed).
    */
   recordDelivery(messageId: string, recipient: string, status: DeliveryStatus): Promise<void>;
+  /**
+   * Marks the user's live submission canceled with these final statuses (its queue entries are the
+   * queue part's to take back first); `not-found` for one the user does not have.
+   */
+  markCanceled(
+    userId: number,
+    id: number,
+    deliveryStatus: Record<string, DeliveryStatus>,
+  ): Promise<{ state: number }>;
 }
 
 /** The row as both backends keep it: envelope and statuses as JSON text. */
@@ -63,6 +74,7 @@ export interface SubmissionRow extends ChangeRow {
   envelope: string;
   send_at: number | string | Date;
   delivery_status: string;
+  canceled: number | boolean;
   state: number | string;
 }
 
@@ -76,10 +88,11 @@ export function toSubmission(row: SubmissionRow): StoredSubmission {
     sendAt: row.send_at instanceof Date ? row.send_at : new Date(Number(row.send_at)),
     messageId: row.message_id,
     deliveryStatus: JSON.parse(row.delivery_status) as Record<string, DeliveryStatus>,
+    canceled: row.canceled === true || row.canceled === 1,
   };
 }
 
-/** message_id, identity_id, email_id, thread_id, envelope, send_at (ms), delivery_status, checked. */
+/** message_id, identity_id, email_id, thread_id, envelope, send_at (ms), delivery_status, canceled, checked. */
 export function submissionValues(fields: SubmissionFields): unknown[] {
   if (fields.envelope.rcptTo.length === 0)
     throw new StoreError("invalid", "a submission needs at least one recipient");
@@ -91,5 +104,6 @@ export function submissionValues(fields: SubmissionFields): unknown[] {
     JSON.stringify(fields.envelope),
     fields.sendAt.getTime(),
     JSON.stringify(fields.deliveryStatus),
+    fields.canceled === true,
   ];
 }

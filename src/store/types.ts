@@ -18,6 +18,7 @@ import type { ImportStore } from "./imports.js";
 import type { LockStore } from "./locks.js";
 import type { MailboxStore } from "./mailboxes.js";
 import type { MessageStore } from "./messages.js";
+import type { MetadataStore } from "./metadata.js";
 import type { MtaStsStore } from "./mta-sts.js";
 import type { PushSubscriptionStore } from "./push-subscriptions.js";
 import type { QueueStore } from "./queue.js";
@@ -66,6 +67,8 @@ export interface Store {
   readonly search: SearchIndex;
   /** Each user's Sieve scripts, one active: what delivery runs (issue 18). */
   readonly sieveScripts: SieveScriptStore;
+  /** IMAP METADATA (RFC 5464): entries on mailboxes and the server. */
+  readonly metadata: MetadataStore;
   /** Each message's delivery timeline, keyed by its id, with bounded retention (issue 16). */
   readonly traces: TraceStore;
   /** The relay's cached MTA-STS policies and its TLS-RPT session counts (RFC 8461, RFC 8460). */
@@ -91,6 +94,7 @@ export type * from "./locks.js";
 export type * from "./mailboxes.js";
 export { DEFAULT_MAILBOXES } from "./mailboxes.js";
 export type * from "./messages.js";
+export type * from "./metadata.js";
 export type * from "./mta-sts.js";
 export type * from "./push-subscriptions.js";
 export type * from "./queue.js";

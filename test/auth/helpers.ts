@@ -36,6 +36,7 @@ export async function makeUser(
     id,
     address,
     domainId: 1,
+    admin: false,
     createdAt: new Date(0),
     passwordHash: await hashPasswordScrypt(password, { ln: 4, r: 8, p: 1 }),
     scramSha256: formatScramVerifier(await createScramVerifier(password, scram)),

@@ -139,6 +139,28 @@ describe("domain, user and alias commands", () => {
     );
   });
 
+  test("user add --admin, user admin on|off; unknown users and bad switches are refused", async () => {
+    const isAdmin = (address: string) =>
+      withTestStore(dataDir, async (store) => (await store.directory.getUser(address))?.admin);
+    const added = await cli(["user", "add", "root@example.org", "--admin"], { stdin: "root password\n" });
+    assert.deepEqual([added.code, added.stderr], [0, "added user root@example.org (an admin)\n"]);
+    assert.equal(await isAdmin("root@example.org"), true);
+    assert.equal(await isAdmin("alice@example.org"), false);
+    const on = await cli(["user", "admin", "Alice@example.org", "on"]);
+    assert.deepEqual([on.code, on.stderr], [0, "alice@example.org is now an admin\n"]);
+    assert.equal(await isAdmin("alice@example.org"), true);
+    const off = await cli(["user", "admin", "alice@example.org", "OFF"]);
+    assert.deepEqual([off.code, off.stderr], [0, "alice@example.org is no longer an admin\n"]);
+    assert.equal(await isAdmin("alice@example.org"), false);
+    const bad = await cli(["user", "admin", "alice@example.org", "maybe"]);
+    assert.equal(bad.code, 64);
+    assert.match(bad.stderr, /'maybe' is neither on nor off/);
+    const ghost = await cli(["user", "admin", "ghost@example.org", "on"]);
+    assert.equal(ghost.code, 1);
+    assert.match(ghost.stderr, /there is no user ghost@example.org here/);
+    assert.equal((await cli(["user", "remove", "root@example.org"])).code, 0);
+  });
+
   test("user list, of all domains or one", async () => {
     const all = await cli(["user", "list"]);
     assert.deepEqual(all.stdout.toString().trim().split("\n").sort(), [

@@ -48,6 +48,8 @@ describe("[imap] and [pop3] configuration", () => {
       maxLineLength: 64 * 1024,
       maxLiteralSize: 64 * 1024,
       maxUpdateContexts: 5,
+      metadataMaxSize: 16 * 1024,
+      metadataMaxEntries: 1000,
     });
     assert.deepEqual(config.pop3, {
       idleTimeout: 10 * MINUTE,
@@ -71,6 +73,8 @@ describe("[imap] and [pop3] configuration", () => {
       "MAILROOM_IMAP_MAX_LINE_LENGTH",
       "MAILROOM_IMAP_MAX_LITERAL_SIZE",
       "MAILROOM_IMAP_MAX_UPDATE_CONTEXTS",
+      "MAILROOM_IMAP_METADATA_MAX_SIZE",
+      "MAILROOM_IMAP_METADATA_MAX_ENTRIES",
     ]);
   });
 
@@ -84,6 +88,8 @@ max_errors = 5
 max_line_length = "16KiB"
 max_literal_size = "1MiB"
 max_update_contexts = 2
+metadata_max_size = "4KiB"
+metadata_max_entries = 50
 [pop3]
 idle_timeout = "15m"
 max_errors = 3
@@ -98,6 +104,8 @@ max_sasl_line_length = "16KiB"
       maxLineLength: 16 * 1024,
       maxLiteralSize: 1024 * 1024,
       maxUpdateContexts: 2,
+      metadataMaxSize: 4 * 1024,
+      metadataMaxEntries: 50,
     });
     assert.deepEqual(fromFile.pop3, {
       idleTimeout: 15 * MINUTE,
@@ -199,6 +207,8 @@ describe("the configured limits reach the handlers", () => {
       maxLineLength: 8192,
       maxLiteralSize: 2048,
       maxUpdateContexts: 1,
+      metadataMaxSize: 1024,
+      metadataMaxEntries: 10,
     };
     deps = {
       config,

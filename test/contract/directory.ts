@@ -167,6 +167,30 @@ export function describeDirectoryContract(context: ContractContext): void {
         assert.equal(changed?.scramSha256, "new-scram");
       });
 
+      test("the admin role: off by default, set at add or later, seen by every lookup", async () => {
+        const { domain, user } = await freshUser();
+        assert.equal(user.admin, false);
+        assert.equal((await store.directory.getUser(user.address))?.admin, false);
+        const boss = await store.directory.addUser(`Boss@${domain}`, CREDENTIALS, { admin: true });
+        assert.equal(boss.admin, true);
+        assert.equal((await store.directory.getUserById(boss.id))?.admin, true);
+        await store.directory.setAdmin(user.address.toUpperCase(), true);
+        assert.equal((await store.directory.getUser(user.address))?.admin, true);
+        await store.directory.setAdmin(`boss@${domain}`, false);
+        const listed = await store.directory.listUsers(domain);
+        assert.deepEqual(
+          listed.map((u) => [u.address, u.admin]),
+          [
+            [`boss@${domain}`, false],
+            [user.address, true],
+          ],
+        );
+        // Setting it to what it already is succeeds and changes nothing else.
+        await store.directory.setAdmin(user.address, true);
+        assert.equal((await store.directory.getUser(user.address))?.passwordHash, user.passwordHash);
+        await rejectsWith(store.directory.setAdmin("ghost@nowhere.example", true), "not-found");
+      });
+
       test("removeUser removes the user, its mailboxes and its messages", async () => {
         const { user, inbox } = await freshUser();
         const { blob } = await deliverTo(inbox.id, "to be removed");

@@ -173,6 +173,29 @@ export function describeQueueContract(context: ContractContext): void {
         await bodyGoesAway(entry.messageId);
       });
 
+      test("cancelMessage takes back all of a message's waiting entries, none while one is delivering", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const blob = await writeBlob(store, message("cancel@remote.example"));
+        const delivered = await store.messages.deliver({
+          blob,
+          sender: "s@example.net",
+          internalDate: new Date(),
+          mailboxes: [],
+          queue: [{ recipient: "cancel1@remote.example" }, { recipient: "cancel2@remote.example" }],
+        });
+        const [first] = delivered.queueIds;
+        assert.ok(first);
+        const [claimed] = await store.queue.claim(new Date(Date.now() + 1000), 1, 60_000);
+        assert.ok(claimed);
+        assert.equal(await store.queue.cancelMessage(delivered.messageId), "in-flight");
+        assert.equal((await store.queue.list()).length, 2, "nothing taken while one is being delivered");
+        await store.queue.defer(claimed.id, new Date(Date.now() + 86_400_000), "451 later");
+        assert.equal(await store.queue.cancelMessage(delivered.messageId), "canceled");
+        assert.deepEqual(await store.queue.list(), []);
+        await rejectsWith(store.blobs.readBlobBytes(delivered.messageId), "not-found");
+        assert.equal(await store.queue.cancelMessage(delivered.messageId), "none");
+      });
+
       test("stats count queued and delivering entries and name the oldest", async () => {
         await drain(new Date(Date.now() + 10 * 86_400_000));
         assert.deepEqual(await store.queue.stats(), { size: 0, oldestCreatedAt: null });

@@ -17,6 +17,7 @@ import { describeImport } from "./import.js";
 import { describeLocksContract } from "./locks.js";
 import { describeMailboxesContract } from "./mailboxes.js";
 import { describeMessagesContract } from "./messages.js";
+import { describeMetadataContract } from "./metadata.js";
 import { describeMtaStsContract } from "./mta-sts.js";
 import { describePushSubscriptionsContract } from "./push-subscriptions.js";
 import { describeQueueContract } from "./queue.js";
@@ -87,6 +88,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeSubmissionsContract(context);
     describeLocksContract(context);
     describeVacationContract(context);
+    describeMetadataContract(context);
     describeQuotasContract(context);
     describeSearchContract(context);
     describeSieveScriptsContract(context);

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { encodeStructure } from "../../src/store/structure.js";
-import { type Mailbox, type Store, StoreError } from "../../src/store/types.js";
+import type { Mailbox, Store } from "../../src/store/types.js";
 import { deliverBody, isInvalid } from "./save-header-blocks.js";
 
 export interface StructuresContext {

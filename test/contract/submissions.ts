@@ -32,6 +32,31 @@ export function describeSubmissionsContract(context: ContractContext): void {
       },
     });
 
+    test("markCanceled keeps the mark and the statuses, counts as a change, and only for the user's own", async () => {
+      const { user } = await freshUser();
+      const { user: other } = await freshUser();
+      const { state, submission } = await store.submissions.create(
+        user.id,
+        fields(`m-${user.id}-cancel`, user.address),
+      );
+      const gone = { smtpReply: "554 5.7.0 canceled", delivered: "no", displayed: "unknown" } as const;
+      const statuses = { "far@remote.test": gone, "near@example.test": gone };
+      await assert.rejects(store.submissions.markCanceled(other.id, submission.id, statuses), {
+        code: "not-found",
+      });
+      const { state: after } = await store.submissions.markCanceled(user.id, submission.id, statuses);
+      const [listed] = (await store.submissions.list(user.id)).submissions;
+      assert.equal(listed?.canceled, true);
+      assert.deepEqual(listed?.deliveryStatus, statuses);
+      assert.deepEqual((await store.submissions.changes(user.id, state))?.updated, [submission.id]);
+      assert.ok(after > state);
+      const copied = await store.submissions.create(other.id, {
+        ...fields(`m-${other.id}-copy`, other.address),
+        canceled: true,
+      });
+      assert.equal(copied.submission.canceled, true, "create keeps a canceled mark (migrate copies it)");
+    });
+
     test("create, record an outcome, destroy: each reported by changes; another user sees nothing", async () => {
       const { user } = await freshUser();
       const { user: other } = await freshUser();
@@ -41,7 +66,10 @@ export function describeSubmissionsContract(context: ContractContext): void {
         user.id,
         fields(messageId, user.address),
       );
-      assert.deepEqual({ ...submission, id: 0 }, { ...fields(messageId, user.address), id: 0 });
+      assert.deepEqual(
+        { ...submission, id: 0 },
+        { ...fields(messageId, user.address), id: 0, canceled: false },
+      );
       assert.deepEqual(await store.submissions.list(user.id), { state: s1, submissions: [submission] });
       assert.deepEqual(await store.submissions.list(other.id), { state: 0, submissions: [] });
       assert.deepEqual(await store.submissions.changes(user.id, 0), {

@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { type Command, CommandError, parseCommand } from "../../src/imap/protocol/command.js";
-import { Cursor } from "../../src/imap/protocol/cursor.js";
+import {
+  type Command,
+  CommandError,
+  parseAppendPrefix,
+  parseCommand,
+  parseSectionText,
+} from "../../src/imap/protocol/command.js";
+import { Cursor, ParseError } from "../../src/imap/protocol/cursor.js";
 import { CommandFramer, type FrameItem, OVERLONG_LINE_SLACK } from "../../src/imap/protocol/framer.js";
 import { formatSequence, inSequenceSet, parseSequenceSet } from "../../src/imap/protocol/sequence.js";
+import { badUrlText, parseMessageUrl } from "../../src/imap/protocol/url.js";
 import { decodeMailboxUtf7, encodeMailboxUtf7 } from "../../src/imap/protocol/utf7.js";
 import { encodeValue, type ImapValue } from "../../src/imap/protocol/value.js";
 
@@ -403,6 +410,200 @@ describe("command parser", () => {
     assert.deepEqual([lsub.reference, lsub.pattern], ["~", "~*"]);
     // RFC 9051 §9: a mailbox is an astring, which has no literal8.
     assert.match(parseError("t1 CREATE ~{3}\r\nabc").message, /unexpected text/);
+  });
+});
+
+describe("CATENATE (RFC 4469) and IMAP URLs (RFC 5092)", () => {
+  test("TEXT literals stream like messages; a URL literal is held; the prefix parses up to each TEXT", () => {
+    const items = frames(
+      "a APPEND INBOX (\\Seen) CATENATE (TEXT {3+}\r\nabc URL {5+}\r\n/x;UI TEXT {2+}\r\nde) {1+}\r\nz\r\n",
+    );
+    assert.deepEqual(
+      items.map((i) => i.kind),
+      [
+        "literal-start",
+        "literal-data",
+        "literal-start",
+        "literal-data",
+        "literal-start",
+        "literal-data",
+        "command",
+      ],
+    );
+    const starts = items.flatMap((i) => (i.kind === "literal-start" ? [i] : []));
+    assert.deepEqual(
+      starts.map((i) => [i.part, i.size]),
+      [
+        [0, 3],
+        [1, 2],
+        [2, 1],
+      ],
+    );
+    const prefixes = starts.map((start) => {
+      const parsed = parseAppendPrefix({
+        lines: [...start.frame.lines, Buffer.alloc(0)],
+        literals: [...start.frame.literals, Buffer.alloc(0)],
+      }).command;
+      assert.ok(parsed.name === "APPEND");
+      return parsed.parts.map((part) => part.catenate?.map((piece) => piece.kind) ?? "message");
+    });
+    assert.deepEqual(prefixes, [[["text"]], [["text", "url", "text"]], [["text", "url", "text"], "message"]]);
+    const last = items[items.length - 1];
+    assert.ok(last?.kind === "command");
+    const command = parseCommand(last.frame).command;
+    assert.ok(command.name === "APPEND");
+    assert.deepEqual(command.parts[0]?.flags, ["\\Seen"]);
+    assert.deepEqual(command.parts[0]?.catenate?.[1], { kind: "url", url: "/x;UI" });
+    assert.equal(command.parts.length, 2);
+  });
+
+  test("URL-only CATENATE parses inside the command; bad cat-parts are BAD", () => {
+    const append = parse('a APPEND Drafts CATENATE (URL "/INBOX/;UID=3" URL /a;UIDVALIDITY=1/;UID=2)');
+    assert.ok(append.name === "APPEND");
+    assert.deepEqual(append.parts[0]?.catenate, [
+      { kind: "url", url: "/INBOX/;UID=3" },
+      { kind: "url", url: "/a;UIDVALIDITY=1/;UID=2" },
+    ]);
+    assert.match(parseError("t1 APPEND INBOX CATENATE ()").message, /TEXT or URL/);
+    assert.match(parseError('t1 APPEND INBOX CATENATE (TEXT "quoted")').message, /TEXT takes a literal/);
+    assert.match(parseError("t1 APPEND INBOX CATENATE (FILE x)").message, /unknown CATENATE part FILE/);
+    assert.match(parseError('t1 APPEND INBOX CATENATE (URL "/a/;UID=1"').message, /expected/);
+  });
+
+  test("message URLs: mailbox, UIDVALIDITY, UID, section, partial; everything else is null", () => {
+    assert.deepEqual(parseMessageUrl("/INBOX;UIDVALIDITY=385759045/;UID=20/;SECTION=1.2"), {
+      mailbox: "INBOX",
+      uidValidity: 385759045,
+      uid: 20,
+      section: { part: [1, 2] },
+      partial: null,
+    });
+    assert.deepEqual(
+      parseMessageUrl("/Lists/Caf%C3%A9/;uid=7/;section=HEADER.FIELDS%20(SUBJECT%20FROM)/;partial=10.20"),
+      {
+        mailbox: "Lists/Café",
+        uidValidity: null,
+        uid: 7,
+        section: { part: [], text: "HEADER.FIELDS", fields: ["SUBJECT", "FROM"] },
+        partial: { offset: 10, length: 20 },
+      },
+    );
+    assert.deepEqual(parseMessageUrl("/a;UIDVALIDITY=1/;UID=2/;SECTION=1.MIME")?.section, {
+      part: [1],
+      text: "MIME",
+    });
+    for (const url of [
+      "imap://bob@example.org/INBOX/;UID=1",
+      "//example.org/INBOX/;UID=1",
+      "/INBOX",
+      "/INBOX;UIDVALIDITY=5",
+      "/INBOX;UID=1",
+      "/INBOX;UIDVALIDITY=1;UID=1",
+      "/INBOX/;UID=0",
+      "/INBOX/;UID=99999999999",
+      "/INBOX/;UID=1/;SECTION=BOGUS",
+      "/INBOX/;UID=1/;SECTION=",
+      "/INBOX/;UID=1/;PARTIAL=3.0",
+      "/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=anonymous:internal:00",
+      "/IN%ZZBOX/;UID=1",
+      "/IN%00BOX/;UID=1",
+      "/%FF/;UID=1",
+      "/;UID=1",
+      "/INBOX?SUBJECT%20x",
+    ]) {
+      assert.equal(parseMessageUrl(url), null, url);
+    }
+    assert.equal(badUrlText("/a]b\r\n/;UID=1"), "/ab/;UID=1");
+  });
+
+  test("fast-check: arbitrary URLs never throw; a built one parses back", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 80 }), (url) => {
+        const parsed = parseMessageUrl(url);
+        assert.ok(parsed === null || parsed.uid > 0);
+        assert.doesNotMatch(badUrlText(url), /[\]\r\n\0]/);
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(
+        fc
+          .string({ unit: "grapheme", minLength: 1, maxLength: 12 })
+          .filter((name) => !/[\x00-\x1f\x7f]/.test(name)),
+        fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+        fc.option(fc.integer({ min: 1, max: 2 ** 32 - 1 }), { nil: null }),
+        fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 4 }),
+        (mailbox, uid, uidValidity, part) => {
+          const validity = uidValidity === null ? "/" : `;UIDVALIDITY=${uidValidity}/`;
+          const section = part.length === 0 ? "" : `/;SECTION=${part.join(".")}`;
+          const url = `/${encodeURIComponent(mailbox)}${validity};UID=${uid}${section}`;
+          assert.deepEqual(parseMessageUrl(url), {
+            mailbox,
+            uidValidity,
+            uid,
+            section: part.length === 0 ? null : { part },
+            partial: null,
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test("fast-check: arbitrary input never throws anything but ParseError (CommandError from commands)", () => {
+    const pieces = fc.constantFrom(
+      "TEXT ",
+      "URL ",
+      "{3}",
+      "~{2}",
+      "(",
+      ")",
+      " ",
+      '"/INBOX/;UID=1"',
+      "CATENATE ",
+      "\\Seen",
+      "abc",
+      "\r\n",
+      "\0",
+    );
+    const tails = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.array(pieces, { maxLength: 12 }).map((parts) => parts.join("")),
+    );
+    const onlyCommandErrors = (run: () => unknown): void => {
+      try {
+        run();
+      } catch (error) {
+        assert.ok(error instanceof CommandError, String(error));
+      }
+    };
+    fc.assert(
+      fc.property(tails, fc.uint8Array({ maxLength: 8 }), (tail, literal) => {
+        const lines = `a APPEND INBOX CATENATE (${tail}`
+          .split("\r\n")
+          .map((line) => Buffer.from(line, "latin1"));
+        const literals = lines.slice(0, -1).map(() => Buffer.from(literal));
+        onlyCommandErrors(() => parseCommand({ lines, literals }));
+        onlyCommandErrors(() => parseAppendPrefix({ lines, literals }));
+        for (const item of frames(Buffer.from(`a APPEND INBOX CATENATE (${tail}\r\n`, "latin1"))) {
+          if (item.kind === "command") onlyCommandErrors(() => parseCommand(item.frame));
+          if (item.kind === "literal-start") {
+            onlyCommandErrors(() =>
+              parseAppendPrefix({
+                lines: [...item.frame.lines, Buffer.alloc(0)],
+                literals: [...item.frame.literals, Buffer.alloc(0)],
+              }),
+            );
+          }
+        }
+        try {
+          parseSectionText(tail);
+        } catch (error) {
+          assert.ok(error instanceof ParseError, String(error));
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -302,11 +302,13 @@ for (const backend of await integrationBackends()) {
         subject: `find ${word}`,
         text: "x",
       });
+      const messageId = `<${word}.2@myapp.test>`;
       await smtp().sendMail({
         from: "other@myapp.test",
         to: `t-${tag()}@example.test`,
         subject: "not this",
         text: word,
+        messageId,
       });
       const found = await eventually("both searchable", async () => {
         const { body } = await api<Listing>(`/search?query=${word}`);
@@ -319,6 +321,14 @@ for (const backend of await integrationBackends()) {
       assert.deepEqual(
         bySender.body.messages.map((message) => message.Subject),
         [`find ${word}`],
+      );
+
+      const byMessageId = await api<Listing>(
+        `/search?query=${encodeURIComponent(`message-id:${word}.2@myapp.test`)}`,
+      );
+      assert.deepEqual(
+        byMessageId.body.messages.map((message) => message.Subject),
+        ["not this"],
       );
 
       const ids = found.messages.map((message) => message.ID);

@@ -281,6 +281,26 @@ for (const backend of await integrationBackends()) {
       }
     });
 
+    test("a header filter on a field without a Text form (Message-ID) matches its raw value", async () => {
+      const [[name, byId], [, present], [, subject], [, bad]] = (await api([
+        ["Email/query", { accountId, filter: { header: ["Message-ID", "plans-2@example"] } }, "m"],
+        ["Email/query", { accountId, filter: { header: ["In-Reply-To"] } }, "p"],
+        ["Email/query", { accountId, filter: { header: ["Subject", "unrelated"] } }, "s"],
+        ["Email/query", { accountId, filter: { header: ["Bad Name", "x"] } }, "b"],
+      ])) as [[string, Loose], [string, Loose], [string, Loose], [string, Loose]];
+      assert.equal(name, "Email/query", JSON.stringify(byId));
+      assert.deepEqual(present.ids, byId.ids, "only the reply has an In-Reply-To field");
+      const [[, found]] = (await api([
+        ["Email/get", { accountId, ids: byId.ids, properties: ["messageId"] }, "g"],
+      ])) as [[string, Loose]];
+      assert.deepEqual(
+        (found.list as Loose[]).map((email) => email.messageId),
+        [["plans-2@example.net"]],
+      );
+      assert.equal(subject.ids.length, 1);
+      assert.equal(bad.type, "unsupportedFilter");
+    });
+
     test("SearchSnippet/get marks the searched words in subject and body of what Email/query found", async () => {
       const responses = await api([
         ["Email/query", { accountId, filter: { text: "reply" } }, "q"],

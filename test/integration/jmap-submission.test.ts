@@ -66,6 +66,9 @@ for (const backend of await integrationBackends()) {
       dns = await startTestDns({
         "example.net": { mx: [{ preference: 10, exchange: "mx.example.net" }] },
         "mx.example.net": { a: ["127.0.0.1"] },
+        // Nothing listens on 127.0.0.2: mail for down.test waits in the queue, retried.
+        "down.test": { mx: [{ preference: 10, exchange: "mx.down.test" }] },
+        "mx.down.test": { a: ["127.0.0.2"] },
       });
       server = await startTestServer({
         ...(backend.store ? { store: backend.store } : {}),
@@ -373,6 +376,62 @@ for (const backend of await integrationBackends()) {
       assert.match(status.smtpReply, /^250 /);
       const listed = await remote.cli(["mail", "list", "bob@example.net", "--json"]);
       assert.match(listed.stdout, /Over the wire/);
+    });
+
+    test("undoStatus: pending while a remote recipient waits in the queue; canceled takes it back", async () => {
+      const accountId = accounts.get(erin) as string;
+      const mailboxes = await roles(erin);
+      const [[, identities]] = await api(erin, [["Identity/get", { accountId }, "i"]]);
+      const [, [, set]] = await api(erin, [
+        [
+          "Email/set",
+          {
+            accountId,
+            create: {
+              d: draft(mailboxes.drafts, { to: [{ email: "carl@down.test" }], subject: "Never mind" }),
+            },
+          },
+          "e",
+        ],
+        [
+          "EmailSubmission/set",
+          { accountId, create: { s: { identityId: identities.list[0].id, emailId: "#d" } } },
+          "s",
+        ],
+      ]);
+      assert.equal(set.notCreated, null, JSON.stringify(set.notCreated));
+      const id = set.created.s.id as string;
+      assert.equal(set.created.s.undoStatus, "pending");
+      await eventually("a deferral recorded", async () => {
+        const [[, got]] = await api(erin, [["EmailSubmission/get", { accountId, ids: [id] }, "g"]]);
+        const each = got.list[0].deliveryStatus["carl@down.test"] as Loose;
+        return each.delivered === "queued" && each.smtpReply !== "250 2.0.0 queued for relay"
+          ? each
+          : undefined;
+      });
+      // A retry may hold the entry for a moment: then the server says so, and asking again succeeds.
+      const canceled = await eventually("the cancel accepted", async () => {
+        const [[, update]] = await api(erin, [
+          ["EmailSubmission/set", { accountId, update: { [id]: { undoStatus: "canceled" } } }, "u"],
+        ]);
+        if (update.notUpdated?.[id]) {
+          assert.match(update.notUpdated[id].description, /being delivered right now/);
+          return undefined;
+        }
+        return update;
+      });
+      assert.deepEqual(Object.keys(canceled.updated), [id]);
+      const [[, got]] = await api(erin, [["EmailSubmission/get", { accountId, ids: [id] }, "g"]]);
+      assert.equal(got.list[0].undoStatus, "canceled");
+      assert.equal(got.list[0].deliveryStatus["carl@down.test"].delivered, "no");
+      assert.match(got.list[0].deliveryStatus["carl@down.test"].smtpReply, /^554 5\.7\.0 canceled/);
+      const queue = await server.cli(["queue", "list"]);
+      assert.equal(queue.code, 0, queue.stderr);
+      assert.ok(!queue.stdout.includes("carl@down.test"), queue.stdout);
+      const [[, again]] = await api(erin, [
+        ["EmailSubmission/set", { accountId, update: { [id]: { undoStatus: "canceled" } } }, "u"],
+      ]);
+      assert.deepEqual(Object.keys(again.updated), [id], "canceled again is no change");
     });
   });
 }

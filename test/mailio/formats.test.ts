@@ -207,17 +207,20 @@ describe("maildir names", () => {
 });
 
 describe("line ends", () => {
-  test("store → file → store gives the same bytes for CRLF text and for anything with a CR", () => {
+  test("store → file → store gives the same bytes for CRLF text and for anything with a CRLF", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom("a", "\r\n", "\r", "\n", "x y"), { maxLength: 30 }), (pieces) => {
         const stored = Buffer.from(pieces.join(""));
-        const hasBareLfOnly = !stored.includes(0x0d) && stored.includes(0x0a);
-        if (hasBareLfOnly) return; // not a stored form: the store keeps CRLF line ends
+        const lfWithoutCrlf = !stored.includes("\r\n") && stored.includes(0x0a);
+        if (lfWithoutCrlf) return; // not a stored form: the store keeps CRLF line ends
         assert.deepEqual(toStoredLineEnds(toFileLineEnds(stored)), stored);
       }),
     );
     assert.equal(toFileLineEnds(Buffer.from("a\r\nb\r\n")).toString(), "a\nb\n");
     assert.equal(toFileLineEnds(Buffer.from("a\r\nb\rc\r\n")).toString(), "a\r\nb\rc\r\n");
     assert.equal(toStoredLineEnds(Buffer.from("a\nb\n")).toString(), "a\r\nb\r\n");
+    // A stray CR in LF text stays, as Dovecot's IMAP serves it; a file already in CRLF is left alone.
+    assert.equal(toStoredLineEnds(Buffer.from("a\rb\nc\n")).toString(), "a\rb\r\nc\r\n");
+    assert.equal(toStoredLineEnds(Buffer.from("a\r\nb\nc")).toString(), "a\r\nb\nc");
   });
 });

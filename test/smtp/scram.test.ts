@@ -15,6 +15,7 @@ before(async () => {
     id: 7,
     address: "alice@example.org",
     domainId: 1,
+    admin: false,
     createdAt: new Date(),
     ...(await hashPassword("pencil")),
   };

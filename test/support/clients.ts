@@ -19,6 +19,8 @@ export const clients = {
   /** Debian's build, driven headless by playwright-core in the webmail tests. */
   chromium: { binary: "/usr/bin/chromium", package: "chromium" },
   curl: { binary: "curl", package: "curl" },
+  /** Dovecot's IMAP server, which writes the Maildirs `mailroom import` is tested on. */
+  dovecot: { binary: "/usr/sbin/dovecot", package: "dovecot-imapd", file: "/usr/lib/dovecot/imap" },
   fetchmail: { binary: "fetchmail", package: "fetchmail" },
   mbsync: { binary: "mbsync", package: "isync" },
   msmtp: { binary: "msmtp", package: "msmtp" },

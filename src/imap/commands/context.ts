@@ -8,7 +8,13 @@ import type { SelectedMailbox } from "../selected.js";
 import type { UpdateContexts } from "./updates.js";
 
 /** The store parts IMAP reads and writes: no directory (login goes through the authenticator), no queue. */
-export type ImapStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "events" | "quotas">;
+export type ImapStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "events" | "quotas" | "metadata">;
+
+/** METADATA (RFC 5464) limits: octets of one value, entries per user. */
+export interface MetadataLimits {
+  maxSize: number;
+  maxEntries: number;
+}
 
 export interface ImapContext {
   readonly store: ImapStore;
@@ -28,6 +34,7 @@ export interface ImapContext {
   readonly updates: UpdateContexts;
   /** Largest message APPEND accepts. */
   readonly maxMessageSize: number;
+  readonly metadataLimits: MetadataLimits;
   select(mailbox: SelectedMailbox | null): void;
 }
 
@@ -58,7 +65,11 @@ export class CommandRefused extends Error {
  */
 export function canonicalName(context: ImapContext, raw: string): string | null {
   const name = context.utf8Names ? raw : decodeMailboxUtf7(raw);
-  if (name === null) return null;
+  return name === null ? null : inboxCased(name);
+}
+
+/** INBOX is named without regard to case, also as the start of a name below it (RFC 9051 §5.1). */
+export function inboxCased(name: string): string {
   if (name.toUpperCase() === "INBOX") return "INBOX";
   if (/^inbox\//i.test(name)) return `INBOX${name.slice(5)}`;
   return name;

@@ -6,6 +6,7 @@ import { formatOrdered, inSequenceSet } from "../protocol/sequence.js";
 import { untagged } from "../responses.js";
 import type { SequenceSet } from "../search/types.js";
 import type { SyncOptions } from "../selected.js";
+import { tooBig, writeUrl } from "./catenate.js";
 import {
   CommandFailure,
   CommandRefused,
@@ -18,45 +19,94 @@ import { requireRoom } from "./quota.js";
 import { normalizeFlags } from "./store-flags.js";
 import { resolveTargets } from "./targets.js";
 
-/** Where one APPEND message goes, checked before the client sends it. */
+/** Where one APPEND message goes, checked before any of it is written. */
 export interface AppendTarget {
   mailbox: Mailbox;
   flags: string[];
   date: Date;
 }
 
-/** One message of an APPEND whose bytes went into `writer`. */
+/**
+ * One message of an APPEND being written to `writer`: its octets so far and, of its pieces (a CATENATE
+ * part's TEXT and URL parts, or the one message literal), how many are in the writer.
+ */
 export interface AppendUpload {
   target: AppendTarget;
   writer: BlobWriter;
+  size: number;
+  written: number;
 }
 
-/**
- * Checks the last message of an APPEND so far before it arrives (so a synchronizing literal is refused
- * instead of read): the mailbox must exist and the announced size fit APPENDLIMIT (RFC 7889: NO
- * [TOOBIG]) and, with the `earlier` octets of the command's previous MULTIAPPEND messages, the quota.
- */
-export async function prepareAppend(
+type AppendCommand = Extract<Command, { name: "APPEND" }>;
+
+async function appendTarget(
   context: ImapContext,
-  command: Extract<Command, { name: "APPEND" }>,
-  size: number,
-  earlier = 0,
+  command: AppendCommand,
+  index: number,
 ): Promise<AppendTarget> {
   const name = decodeName(context, command.mailbox);
   const mailbox = await context.store.mailboxes.getMailbox(context.userId, name);
   // RFC 9051 §6.3.12: TRYCREATE tells the client it may CREATE the mailbox and try again.
   if (mailbox === null)
     throw new CommandFailure("TRYCREATE", `mailbox "${name}" does not exist; CREATE it first`);
-  if (size > context.maxMessageSize) {
-    throw new CommandFailure(
-      "TOOBIG",
-      `the message is larger than the ${context.maxMessageSize} octets allowed`,
-    );
-  }
-  if (size === 0) throw new CommandFailure("CANNOT", "an empty message cannot be appended");
-  await requireRoom(context, earlier + size);
-  const part = command.parts[command.parts.length - 1];
+  const part = command.parts[index];
   return { mailbox, flags: normalizeFlags(part?.flags ?? []), date: part?.date ?? new Date() };
+}
+
+/**
+ * Writes the APPEND's messages as far as the command has come: each message gets its target (the mailbox
+ * must exist) and writer when first seen, then its pieces not yet written go in — a quoted message,
+ * CATENATE's URL parts (catenate.ts), TEXT parts that arrived inside the command. With `streaming`, the
+ * last piece of the last message is a literal of that many octets that the client sends next (so it is
+ * checked, not written): it must fit APPENDLIMIT (RFC 7889: NO [TOOBIG], for CATENATE the whole result,
+ * RFC 4469 §5) and, with everything before it in this command, the quota. Without it the command is
+ * complete and every message checked for emptiness. A failure leaves the writers in `uploads` to the
+ * caller.
+ */
+export async function writeAppend(
+  context: ImapContext,
+  command: AppendCommand,
+  uploads: AppendUpload[],
+  streaming: number | null,
+): Promise<void> {
+  for (const [i, part] of command.parts.entries()) {
+    const literal = streaming !== null && i === command.parts.length - 1;
+    let upload = uploads[i];
+    if (upload === undefined) {
+      const target = await appendTarget(context, command, i);
+      // A literal that cannot fit is refused before a writer is opened for it.
+      if (literal && streaming > context.maxMessageSize) throw tooBig(context);
+      upload = { target, writer: await context.store.blobs.createBlobWriter(), size: 0, written: 0 };
+      uploads.push(upload);
+    }
+    const pieces = part.catenate ?? [{ kind: "text" as const, text: part.message }];
+    const end = literal ? pieces.length - 1 : pieces.length;
+    for (; upload.written < end; upload.written++) {
+      const piece = pieces[upload.written];
+      if (piece === undefined) break;
+      const room = context.maxMessageSize - upload.size;
+      if (piece.kind === "url") {
+        upload.size += await writeUrl(context, piece.url, upload.writer, room);
+        continue;
+      }
+      if (piece.text.length > room) throw tooBig(context);
+      await upload.writer.write(piece.text);
+      upload.size += piece.text.length;
+    }
+    if (literal) {
+      if (streaming > context.maxMessageSize - upload.size) throw tooBig(context);
+      if (part.catenate === undefined && streaming === 0)
+        throw new CommandFailure("CANNOT", "an empty message cannot be appended");
+      upload.size += streaming;
+      upload.written = pieces.length;
+    } else if (upload.size === 0) {
+      throw new CommandFailure("CANNOT", "an empty message cannot be appended");
+    }
+  }
+  await requireRoom(
+    context,
+    uploads.reduce((sum, upload) => sum + upload.size, 0),
+  );
 }
 
 /**
@@ -64,7 +114,7 @@ export async function prepareAppend(
  * each is appended; should one append fail, the ones before it are expunged again, so a client never
  * sees part of a MULTIAPPEND succeed. Returns the APPENDUID response code (RFC 4315: a UID set).
  */
-export async function completeAppend(context: ImapContext, uploads: AppendUpload[]): Promise<string> {
+async function completeAppend(context: ImapContext, uploads: AppendUpload[]): Promise<string> {
   const first = uploads[0];
   if (first === undefined) throw new Error("an APPEND without a message");
   const mailbox = first.target.mailbox;
@@ -94,22 +144,18 @@ async function abortAll(uploads: AppendUpload[]): Promise<void> {
   for (const upload of uploads) await upload.writer.abort();
 }
 
-/** APPEND whose messages came inside the command (quoted strings rather than streamed literals). */
+/**
+ * The complete APPEND: writes what is not yet written (messages and CATENATE parts that came inside the
+ * command; `uploads` holds the ones streamed so far) and stores them all, or none. Takes over the
+ * writers: whatever happens, none is left open.
+ */
 export async function append(
   context: ImapContext,
-  command: Extract<Command, { name: "APPEND" }>,
+  command: AppendCommand,
+  uploads: AppendUpload[] = [],
 ): Promise<string> {
-  const uploads: AppendUpload[] = [];
-  let earlier = 0;
   try {
-    for (const [i, part] of command.parts.entries()) {
-      const partial = { ...command, parts: command.parts.slice(0, i + 1) };
-      const target = await prepareAppend(context, partial, part.message.length, earlier);
-      earlier += part.message.length;
-      const writer = await context.store.blobs.createBlobWriter();
-      uploads.push({ target, writer });
-      await writer.write(part.message);
-    }
+    await writeAppend(context, command, uploads, null);
   } catch (error) {
     await abortAll(uploads);
     if (error instanceof CommandFailure) throw error;

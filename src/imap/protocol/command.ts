@@ -119,6 +119,14 @@ export type Command =
   | { name: "COMPRESS"; mechanism: string }
   | { name: "GETQUOTAROOT"; mailbox: string }
   | { name: "GETQUOTA" | "SETQUOTA"; root: string }
+  | {
+      name: "GETMETADATA";
+      mailbox: string;
+      entries: string[];
+      maxSize: number | null;
+      depth: 0 | 1 | "infinity";
+    }
+  | { name: "SETMETADATA"; mailbox: string; changes: Array<{ entry: string; value: Buffer | null }> }
   | { name: "STATUS"; mailbox: string; items: string[] }
   /** One message per part; several are MULTIAPPEND (RFC 3502), stored all or none. */
   | { name: "APPEND"; mailbox: string; parts: AppendPart[] }
@@ -198,6 +206,22 @@ const NO_ARGS = new Set([
 ]);
 
 export function parseCommand(frame: CommandFrame): ParsedCommand {
+  return parseFrame(frame, parseArguments);
+}
+
+/**
+ * An APPEND read up to one of its message literals that is about to stream (the frame of a framer
+ * "literal-start", with that literal empty): the command so far, which may stop right after a CATENATE
+ * TEXT literal, inside its list (RFC 4469 §5), since the rest has not arrived yet.
+ */
+export function parseAppendPrefix(frame: CommandFrame): ParsedCommand {
+  return parseFrame(frame, (name, cursor) => {
+    if (name !== "APPEND") throw new ParseError("only APPEND may stream a message");
+    return parseAppend(cursor, true);
+  });
+}
+
+function parseFrame(frame: CommandFrame, parse: (name: string, cursor: Cursor) => Command): ParsedCommand {
   const cursor = new Cursor(frame);
   let tag: string | null = null;
   try {
@@ -207,7 +231,7 @@ export function parseCommand(frame: CommandFrame): ParsedCommand {
     }
     cursor.space();
     const name = cursor.atom("a command name").toUpperCase();
-    const command = parseArguments(name, cursor);
+    const command = parse(name, cursor);
     cursor.end();
     return { tag, command };
   } catch (error) {
@@ -337,6 +361,23 @@ function parseArguments(name: string, cursor: Cursor): Command {
     case "GETQUOTA":
       cursor.space();
       return { name, root: cursor.astring("a quota root") };
+    case "GETMETADATA":
+      return parseGetMetadata(cursor);
+    case "SETMETADATA": {
+      // RFC 5464 §4.3: SETMETADATA mailbox (entry value ...), value = nstring / literal8.
+      cursor.space();
+      const mailbox = cursor.astring("a mailbox name");
+      cursor.space();
+      const changes = cursor.list(() => {
+        const entry = metadataEntry(cursor);
+        cursor.space();
+        let value: Buffer | null = null;
+        if (cursor.lookingAtWord("NIL")) cursor.expect("NIL");
+        else value = cursor.stringBytes("a value, a literal or NIL", true);
+        return { entry, value };
+      }, false);
+      return { name, mailbox, changes };
+    }
     case "SETQUOTA": {
       // RFC 9208 §4.1.3: SETQUOTA root (resource limit ...); read whole so the refusal is a NO, not a BAD.
       cursor.space();
@@ -508,13 +549,20 @@ export function parseDateTime(text: string): Date {
   return date;
 }
 
+/** RFC 4469 cat-part: a TEXT literal, or the IMAP URL of a message or part the user has. */
+export type CatenatePart = { kind: "text"; text: Buffer } | { kind: "url"; url: string };
+
 export interface AppendPart {
   flags: string[];
   date: Date | null;
+  /** The message; empty for a CATENATE one, whose pieces are in `catenate`. */
   message: Buffer;
+  /** RFC 4469: the message is these pieces, in order. */
+  catenate?: CatenatePart[];
 }
 
-function parseAppend(cursor: Cursor): Command {
+/** `prefix`: see parseAppendPrefix. */
+function parseAppend(cursor: Cursor, prefix = false): Command {
   cursor.space();
   const mailbox = cursor.astring("a mailbox name");
   const parts: AppendPart[] = [];
@@ -531,11 +579,45 @@ function parseAppend(cursor: Cursor): Command {
       date = parseDateTime(cursor.string("a date-time"));
       cursor.space();
     }
+    if (cursor.lookingAtWord("CATENATE")) {
+      cursor.expect("CATENATE");
+      cursor.space();
+      const catenate = parseCatenate(cursor, prefix);
+      parts.push({ flags, date, message: Buffer.alloc(0), catenate });
+      if (prefix && cursor.atEnd()) break;
+      continue;
+    }
     // RFC 3516 §4.4: literal8 "~{n}" carries binary content.
     const message = cursor.stringBytes("the message as a literal", true);
     parts.push({ flags, date, message });
   } while (cursor.peek() === 0x20);
   return { name: "APPEND", mailbox, parts };
+}
+
+/**
+ * RFC 4469 §5: "(" cat-part *(SP cat-part) ")", cat-part = "TEXT" SP literal / "URL" SP astring. With
+ * `prefix`, the input may end right after a TEXT literal: the list goes on in a part not yet read.
+ */
+function parseCatenate(cursor: Cursor, prefix: boolean): CatenatePart[] {
+  cursor.expect("(", '"(" opening the CATENATE parts');
+  const pieces: CatenatePart[] = [];
+  for (;;) {
+    const word = cursor.atom("TEXT or URL").toUpperCase();
+    cursor.space();
+    if (word === "TEXT") {
+      // A literal only (a quoted string is no text-literal); literal8 as for any APPEND data (RFC 3516).
+      const c = cursor.peek();
+      if (c !== 0x7b && c !== 0x7e) throw new ParseError("TEXT takes a literal, e.g. TEXT {12}");
+      pieces.push({ kind: "text", text: cursor.stringBytes("a literal after TEXT", true) });
+      if (prefix && cursor.atEnd()) return pieces;
+    } else if (word === "URL") {
+      pieces.push({ kind: "url", url: cursor.astring("an IMAP URL") });
+    } else {
+      throw new ParseError(`unknown CATENATE part ${word}; use TEXT or URL`);
+    }
+    if (cursor.accept(")")) return pieces;
+    cursor.space();
+  }
 }
 
 function parseMessageCommand(name: string, uid: boolean, cursor: Cursor): Command {
@@ -795,9 +877,20 @@ function parseFetchItem(cursor: Cursor): FetchItem {
   return { kind: word } as FetchItem;
 }
 
+/**
+ * A section-spec on its own, as an IMAP URL's ;SECTION= carries it (RFC 5092 §3, percent-decoded): "1.2",
+ * "HEADER", "1.MIME", "HEADER.FIELDS (SUBJECT)". Throws ParseError.
+ */
+export function parseSectionText(text: string): SectionSpec {
+  const cursor = new Cursor({ lines: [Buffer.from(text, "utf8")], literals: [] });
+  const section = parseSection(cursor);
+  cursor.end();
+  return section;
+}
+
 function parseSection(cursor: Cursor): SectionSpec {
   const part = parsePartNumbers(cursor);
-  if (cursor.peek() === 0x5d) return { part };
+  if (cursor.peek() === 0x5d || cursor.peek() === -1) return { part };
   const text = cursor.atom("a section text (HEADER, HEADER.FIELDS, TEXT or MIME)").toUpperCase();
   if (text === "HEADER" || text === "TEXT") return { part, text };
   if (text === "MIME") {
@@ -852,3 +945,47 @@ function parseStore(uid: boolean, set: SequenceSet, cursor: Cursor): Command {
 }
 
 export { ParseError };
+
+/**
+ * An entry name (RFC 5464 §3.2): under /private or /shared, no "*" or "%", no empty component, no control
+ * characters; compared without regard to case, so it is lower-cased here. A bad one is BAD (§4.1).
+ */
+function metadataEntry(cursor: Cursor): string {
+  const entry = cursor.astring("an entry name");
+  const lower = entry.toLowerCase();
+  if (!/^\/(private|shared)(\/|$)/.test(lower)) {
+    throw new ParseError(`entry ${entry} is not under /private or /shared`);
+  }
+  if (/[*%\x00-\x1f\x7f]/.test(entry) || entry.includes("//") || entry.endsWith("/")) {
+    throw new ParseError(`entry ${entry} is not a valid entry name (RFC 5464 §3.2)`);
+  }
+  return lower;
+}
+
+function parseGetMetadata(cursor: Cursor): Command {
+  // RFC 5464 §4.2: GETMETADATA [(MAXSIZE n DEPTH d)] mailbox (entry / "(" entry *(SP entry) ")").
+  let maxSize: number | null = null;
+  let depth: 0 | 1 | "infinity" = 0;
+  cursor.space();
+  if (cursor.peek() === 0x28) {
+    cursor.list(() => {
+      const option = cursor.atom("MAXSIZE or DEPTH").toUpperCase();
+      cursor.space();
+      if (option === "MAXSIZE") maxSize = cursor.number("a size in octets");
+      else if (option === "DEPTH") {
+        const value = cursor.atom("0, 1 or infinity").toLowerCase();
+        if (value !== "0" && value !== "1" && value !== "infinity") {
+          throw new ParseError(`DEPTH must be 0, 1 or infinity, not ${value}`);
+        }
+        depth = value === "infinity" ? value : (Number(value) as 0 | 1);
+      } else throw new ParseError(`unknown GETMETADATA option ${option}; MAXSIZE and DEPTH are`);
+      return option;
+    }, false);
+    cursor.space();
+  }
+  const mailbox = cursor.astring("a mailbox name");
+  cursor.space();
+  const entries =
+    cursor.peek() === 0x28 ? cursor.list(() => metadataEntry(cursor), false) : [metadataEntry(cursor)];
+  return { name: "GETMETADATA", mailbox, entries, maxSize, depth };
+}

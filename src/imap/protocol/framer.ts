@@ -4,8 +4,8 @@
  * sends them; non-synchronizing ones ({n+}, RFC 7888) arrive without one. Everything held in memory is
  * bounded: the length of a line, of one literal, of the whole command and the number of literals.
  *
- * APPEND's message literals (several with MULTIAPPEND, RFC 3502) are not held: each is handed on in
- * pieces as they arrive ("literal-start", then "literal-data" items), so the session can write it to disk. For a synchronizing one the framer then
+ * APPEND's message literals (several with MULTIAPPEND, RFC 3502; CATENATE's TEXT parts, RFC 4469) are not
+ * held: each is handed on in pieces as they arrive ("literal-start", then "literal-data" items), so the session can write it to disk. For a synchronizing one the framer then
  * waits for the session's verdict (resolveLiteral) before reading further: the "+" or the refusal
  * comes from the session, after it has checked the mailbox and the size.
  */
@@ -51,7 +51,8 @@ export type FrameItem =
   | { kind: "continue" }
   /**
    * One of APPEND's message literals is announced: `frame` is the command so far (its last line ends in
-   * the literal, whose size reads {0}); `part` counts the messages before it in this command. When
+   * the literal, whose size reads {0}); `part` counts the streamed literals before it in this command
+   * (messages, or CATENATE TEXT parts). When
    * `sync`, the framer reads nothing more until resolveLiteral().
    */
   | {
@@ -77,6 +78,9 @@ const LITERAL_AT_END = /\{(\d{1,20})(\+?)\}$/;
 /** The first line of an APPEND (tag SP "APPEND" SP …), and one whose literal is the mailbox name. */
 const APPEND_LINE = /^[^ ]+ APPEND /i;
 const APPEND_MAILBOX_LITERAL = /^[^ ]+ APPEND ~?\{\d+\+?\}$/i;
+/** A CATENATE URL given as a literal (RFC 4469 §5: "URL" SP astring), and a mailbox that is named URL. */
+const URL_LITERAL = /[ (]URL $/i;
+const APPEND_TO_URL = /^[^ ]+ APPEND URL $/i;
 
 export class CommandFramer {
   /**
@@ -253,7 +257,7 @@ export class CommandFramer {
     const nonSync = match[2] === "+";
     const tag = tagOf(this.lines[0] ?? line);
     const tooMany = this.literals.length + 1 > this.limits.maxLiterals;
-    if (!tooMany && Number.isSafeInteger(size) && this.isAppendMessage()) {
+    if (!tooMany && Number.isSafeInteger(size) && this.isAppendMessage(line, match[0].length)) {
       this.startStreamed(line, match[0].length, tag, size, !nonSync, items);
       return;
     }
@@ -284,15 +288,20 @@ export class CommandFramer {
 
   /**
    * APPEND's message: any literal after the mailbox name (flags are atoms and the date a quoted string,
-   * so every later literal of an APPEND is a message, one per MULTIAPPEND part).
+   * so every later literal of an APPEND is a message, one per MULTIAPPEND part, or a CATENATE TEXT
+   * part) except a CATENATE URL's, which is held like any other literal.
    */
-  private isAppendMessage(): boolean {
+  private isAppendMessage(line: Buffer, markerLength: number): boolean {
     const first = this.lines[0];
     if (first === undefined) return false;
     const head = first.subarray(0, 64).toString("latin1");
     if (!APPEND_LINE.test(head)) return false;
     // The mailbox itself may be a literal: "a APPEND {5}" on the first line.
-    return !(this.lines.length === 1 && APPEND_MAILBOX_LITERAL.test(first.toString("latin1")));
+    if (this.lines.length === 1 && APPEND_MAILBOX_LITERAL.test(first.toString("latin1"))) return false;
+    const before = line.subarray(0, line.length - markerLength);
+    const tail = before.subarray(Math.max(0, before.length - 5)).toString("latin1");
+    if (!URL_LITERAL.test(tail)) return true;
+    return this.lines.length === 1 && APPEND_TO_URL.test(before.toString("latin1"));
   }
 
   private startStreamed(

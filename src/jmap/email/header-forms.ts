@@ -103,6 +103,18 @@ export function parseHeaderProperty(property: string): HeaderPropertyResult {
   return { ok: true, header: { name, key, form, all } };
 }
 
+/**
+ * The property a `header` filter (RFC 8621 §4.4.1) matches its text against: the decoded Text form where
+ * the field may be asked for it, else the Raw form, as fields such as Message-ID have no Text form and
+ * asking for one is refused. Null for a name that is no field name.
+ */
+export function headerFilterProperty(name: string): string | null {
+  const text = `header:${name}:asText:all`;
+  if (parseHeaderProperty(text).ok) return text;
+  const raw = `header:${name}:all`;
+  return parseHeaderProperty(raw).ok ? raw : null;
+}
+
 const LF = 0x0a;
 const CR = 0x0d;
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });

@@ -117,15 +117,19 @@ export class PostgresDirectory implements DirectoryStore {
 
   // ---- users ----
 
-  async addUser(address: string, credentials: StoredCredentials): Promise<User> {
+  async addUser(
+    address: string,
+    credentials: StoredCredentials,
+    options: { admin?: boolean } = {},
+  ): Promise<User> {
     const normalized = normalizeAddress(address);
     const domain = normalized.slice(normalized.lastIndexOf("@") + 1);
     return this.database.tx(async (tx) => {
       const result = await tx.client.query<UserRow>(
-        `INSERT INTO users (address, domain_id, password_hash, scram_sha256)
-         SELECT $1, d.id, $3, $4 FROM domains d WHERE d.name = $2
+        `INSERT INTO users (address, domain_id, password_hash, scram_sha256, admin)
+         SELECT $1, d.id, $3, $4, $5 FROM domains d WHERE d.name = $2
          ON CONFLICT (address) DO NOTHING RETURNING *`,
-        [normalized, domain, credentials.passwordHash, credentials.scramSha256],
+        [normalized, domain, credentials.passwordHash, credentials.scramSha256, options.admin === true],
       );
       const row = result.rows[0];
       if (!row) {
@@ -211,6 +215,15 @@ export class PostgresDirectory implements DirectoryStore {
       "UPDATE users SET password_hash = $2, scram_sha256 = $3 WHERE address = $1 RETURNING id",
       [normalized, credentials.passwordHash, credentials.scramSha256],
     );
+    if (rows.length === 0) throw new StoreError("not-found", `no user ${normalized}`);
+  }
+
+  async setAdmin(address: string, admin: boolean): Promise<void> {
+    const normalized = normalizeAddress(address);
+    const rows = await this.database.read("UPDATE users SET admin = $2 WHERE address = $1 RETURNING id", [
+      normalized,
+      admin,
+    ]);
     if (rows.length === 0) throw new StoreError("not-found", `no user ${normalized}`);
   }
 

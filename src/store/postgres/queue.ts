@@ -120,4 +120,19 @@ export class PostgresQueue implements QueueStore {
     );
     return rows.map((row) => row.id);
   }
+
+  cancelMessage(messageId: string): Promise<"canceled" | "in-flight" | "none"> {
+    return this.database.tx(async (tx) => {
+      // Locked rows cannot be claimed meanwhile (claim skips locked rows), so the check holds to the delete.
+      const rows = await tx.client.query<{ state: string }>(
+        "SELECT state FROM queue WHERE message_id = $1 FOR UPDATE",
+        [messageId],
+      );
+      if (rows.rows.length === 0) return "none";
+      if (rows.rows.some((row) => row.state === "delivering")) return "in-flight";
+      await tx.client.query("DELETE FROM queue WHERE message_id = $1", [messageId]);
+      await dropUnreferencedBlobs(tx, [messageId]);
+      return "canceled";
+    });
+  }
 }

@@ -26,6 +26,7 @@ export interface UserRow {
   domain_id: string;
   password_hash: string;
   scram_sha256: string;
+  admin: boolean;
   created_at: Date;
 }
 
@@ -87,6 +88,7 @@ export function toUser(row: UserRow): User {
     domainId: Number(row.domain_id),
     passwordHash: row.password_hash,
     scramSha256: row.scram_sha256,
+    admin: row.admin,
     createdAt: row.created_at,
   };
 }

@@ -412,6 +412,25 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX greylist_last_seen ON greylist (last_seen);
   `,
+  // The web admin (issue 16): who may use it. Existing users are not admins.
+  `
+  ALTER TABLE users ADD COLUMN admin boolean NOT NULL DEFAULT false;
+  `,
+  // IMAP METADATA (RFC 5464, issue 17): a mailbox's entries, or the server's (no mailbox) per user;
+  // gone with their mailbox or user.
+  `
+  CREATE TABLE metadata (
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    mailbox_id bigint REFERENCES mailboxes (id) ON DELETE CASCADE,
+    entry text NOT NULL,
+    value bytea NOT NULL
+  );
+  CREATE UNIQUE INDEX metadata_entry ON metadata (user_id, coalesce(mailbox_id, 0), entry);
+  `,
+  // JMAP EmailSubmission undoStatus "canceled" (RFC 8621 §7.5, issue 14): taken back from the queue.
+  `
+  ALTER TABLE submissions ADD COLUMN canceled boolean NOT NULL DEFAULT false;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -18,6 +18,7 @@ import { PostgresImports } from "./import.js";
 import { PostgresLocks } from "./locks.js";
 import { PostgresMailboxes } from "./mailboxes.js";
 import { PostgresMessages } from "./messages.js";
+import { PostgresMetadata } from "./metadata.js";
 import { PostgresMtaSts } from "./mta-sts.js";
 import { PostgresPushSubscriptions } from "./push-subscriptions.js";
 import { PostgresQueue } from "./queue.js";
@@ -40,6 +41,7 @@ export class PostgresStore implements Store {
   readonly submissions: PostgresSubmissions;
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
+  readonly metadata: PostgresMetadata;
   readonly sieveScripts: PostgresSieveScripts;
   readonly mtaSts: PostgresMtaSts;
   readonly spamScans: PostgresSpamScans;
@@ -67,6 +69,7 @@ export class PostgresStore implements Store {
     this.submissions = new PostgresSubmissions(this.database);
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
+    this.metadata = new PostgresMetadata(this.database);
     this.sieveScripts = new PostgresSieveScripts(this.database);
     this.mtaSts = new PostgresMtaSts(this.database);
     this.spamScans = new PostgresSpamScans(this.database);

@@ -47,8 +47,8 @@ export class PostgresSubmissions implements SubmissionStore {
       const state = await this.nextState(tx, userId);
       const result = await tx.client.query<SubmissionRow>(
         `INSERT INTO submissions (user_id, message_id, identity_id, email_id, thread_id, envelope, send_at,
-                                  delivery_status, created_state, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING *`,
+                                  delivery_status, canceled, created_state, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING *`,
         [userId, ...values, state],
       );
       return { state, submission: toSubmission(result.rows[0]!) };
@@ -95,6 +95,23 @@ export class PostgresSubmissions implements SubmissionStore {
           WHERE message_id = $1 AND NOT destroyed AND delivery_status::jsonb ? $2`,
         [messageId, recipient.toLowerCase(), JSON.stringify(status), state],
       );
+    });
+  }
+
+  markCanceled(
+    userId: number,
+    id: number,
+    deliveryStatus: Record<string, DeliveryStatus>,
+  ): Promise<{ state: number }> {
+    return this.database.tx(async (tx) => {
+      const state = await this.nextState(tx, userId);
+      const result = await tx.client.query(
+        `UPDATE submissions SET canceled = true, delivery_status = $1, state = $2
+          WHERE id = $3 AND user_id = $4 AND NOT destroyed`,
+        [JSON.stringify(deliveryStatus), state, id, userId],
+      );
+      if (result.rowCount === 0) throw new StoreError("not-found", `submission ${id} does not exist`);
+      return { state };
     });
   }
 }

@@ -117,7 +117,7 @@ export class SqliteDirectory implements DirectoryStore {
 
   // ---- users ----
 
-  addUser(address: string, credentials: StoredCredentials): Promise<User> {
+  addUser(address: string, credentials: StoredCredentials, options: { admin?: boolean } = {}): Promise<User> {
     return this.database.write((effects) => {
       const { address: normalized, domain } = normalizeAddress(address);
       const passwordHash = requireText(credentials?.passwordHash, "the password hash");
@@ -133,12 +133,13 @@ export class SqliteDirectory implements DirectoryStore {
         throw new StoreError("exists", `user ${normalized} already exists`);
       }
       const row = this.database.get<UserRow>(
-        `INSERT INTO users (address, domain_id, password_hash, scram_sha256, created_at)
-         VALUES (?, ?, ?, ?, ?) RETURNING *`,
+        `INSERT INTO users (address, domain_id, password_hash, scram_sha256, admin, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
         normalized,
         domainRow.id,
         passwordHash,
         scram,
+        options.admin === true ? 1 : 0,
         Date.now(),
       )!;
       // A new account's state is 1 (the column default), and its mailboxes are there from the start.
@@ -226,6 +227,18 @@ export class SqliteDirectory implements DirectoryStore {
         "UPDATE users SET password_hash = ?, scram_sha256 = ? WHERE address = ?",
         requireText(credentials?.passwordHash, "the password hash"),
         requireText(credentials?.scramSha256, "the SCRAM-SHA-256 verifier"),
+        normalized,
+      );
+      if (result.changes === 0) throw new StoreError("not-found", `user ${normalized} does not exist`);
+    });
+  }
+
+  setAdmin(address: string, admin: boolean): Promise<void> {
+    return this.database.write(() => {
+      const normalized = normalizeAddress(address).address;
+      const result = this.database.run(
+        "UPDATE users SET admin = ? WHERE address = ?",
+        admin ? 1 : 0,
         normalized,
       );
       if (result.changes === 0) throw new StoreError("not-found", `user ${normalized} does not exist`);

@@ -152,4 +152,18 @@ export class SqliteQueue implements QueueStore {
       return renewed;
     });
   }
+
+  cancelMessage(messageId: string): Promise<"canceled" | "in-flight" | "none"> {
+    return this.database.write((effects) => {
+      const states = this.database.all<{ state: string }>(
+        "SELECT state FROM queue WHERE message_id = ?",
+        messageId,
+      );
+      if (states.length === 0) return "none";
+      if (states.some((row) => row.state === "delivering")) return "in-flight";
+      this.database.run("DELETE FROM queue WHERE message_id = ?", messageId);
+      this.database.dropUnreferenced([messageId], effects);
+      return "canceled";
+    });
+  }
 }

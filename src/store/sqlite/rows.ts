@@ -30,6 +30,7 @@ export interface UserRow {
   domain_id: number;
   password_hash: string;
   scram_sha256: string;
+  admin: number;
   created_at: number;
 }
 export interface AliasRow {
@@ -88,6 +89,7 @@ export const toUser = (row: UserRow): User => ({
   domainId: row.domain_id,
   passwordHash: row.password_hash,
   scramSha256: row.scram_sha256,
+  admin: row.admin === 1,
   createdAt: new Date(row.created_at),
 });
 export const toMailbox = (row: MailboxRow): Mailbox => ({

@@ -426,6 +426,29 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX greylist_last_seen ON greylist(last_seen);
     `);
   },
+  (db) => {
+    // The web admin (issue 16): who may use it. Existing users are not admins.
+    db.exec("ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1))");
+  },
+  (db) => {
+    // IMAP METADATA (RFC 5464, issue 17): a mailbox's entries, or the server's (no mailbox) per user;
+    // gone with their mailbox or user.
+    db.exec(`
+      CREATE TABLE metadata (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        mailbox_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,
+        entry TEXT NOT NULL,
+        value BLOB NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX metadata_entry ON metadata(user_id, ifnull(mailbox_id, 0), entry);
+    `);
+  },
+  (db) => {
+    // JMAP EmailSubmission undoStatus "canceled" (RFC 8621 §7.5, issue 14): taken back from the queue.
+    db.exec(
+      "ALTER TABLE submissions ADD COLUMN canceled INTEGER NOT NULL DEFAULT 0 CHECK (canceled IN (0, 1))",
+    );
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -38,6 +38,7 @@ import { SqliteImports } from "./import.js";
 import { SqliteLocks } from "./locks.js";
 import { SqliteMailboxes } from "./mailboxes.js";
 import { SqliteMessages } from "./messages.js";
+import { SqliteMetadata } from "./metadata.js";
 import { SqliteMtaSts } from "./mta-sts.js";
 import { SqlitePushSubscriptions } from "./push-subscriptions.js";
 import { SqliteQueue } from "./queue.js";
@@ -68,6 +69,7 @@ export class SqliteStore implements Store {
   readonly submissions: SubmissionStore;
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
+  readonly metadata: SqliteMetadata;
   readonly sieveScripts: SqliteSieveScripts;
   readonly mtaSts: SqliteMtaSts;
   readonly spamScans: SqliteSpamScans;
@@ -106,6 +108,7 @@ export class SqliteStore implements Store {
     this.submissions = new SqliteSubmissions(this.database);
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
+    this.metadata = new SqliteMetadata(this.database);
     this.sieveScripts = new SqliteSieveScripts(this.database);
     this.mtaSts = new SqliteMtaSts(this.database);
     this.spamScans = new SqliteSpamScans(this.database);

@@ -41,10 +41,10 @@ export class SqliteSubmissions implements SubmissionStore {
       const state = this.stateOf(userId) + 1;
       const row = this.database.get<SubmissionRow>(
         `INSERT INTO submissions (user_id, message_id, identity_id, email_id, thread_id, envelope, send_at,
-                                  delivery_status, created_state, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+                                  delivery_status, canceled, created_state, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
         userId,
-        ...values,
+        ...values.map((value) => (typeof value === "boolean" ? Number(value) : value)),
         state,
         state,
       )!;
@@ -101,6 +101,26 @@ export class SqliteSubmissions implements SubmissionStore {
         this.stateOf(row.user_id) + 1,
         row.id,
       );
+    });
+  }
+
+  markCanceled(
+    userId: number,
+    id: number,
+    deliveryStatus: Record<string, DeliveryStatus>,
+  ): Promise<{ state: number }> {
+    return this.database.write(() => {
+      const state = this.stateOf(userId) + 1;
+      const result = this.database.run(
+        `UPDATE submissions SET canceled = 1, delivery_status = ?, state = ?
+          WHERE id = ? AND user_id = ? AND destroyed = 0`,
+        JSON.stringify(deliveryStatus),
+        state,
+        id,
+        userId,
+      );
+      if (result.changes === 0) throw new StoreError("not-found", `submission ${id} does not exist`);
+      return { state };
     });
   }
 }

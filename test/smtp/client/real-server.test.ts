@@ -84,6 +84,7 @@ describe("client AUTH against the mailroom submission server", () => {
       id: 7,
       address: "alice@example.org",
       domainId: 1,
+      admin: false,
       createdAt: new Date(),
       ...(await hashPassword("pencil")),
     };

@@ -1,0 +1,270 @@
+// The web admin's JSON API under /admin/api (issue 16), sans IO: a parsed request of an admin user in,
+// a status and a JSON body (or an RFC 7807 problem) out. Every operation is the admin service's, the
+// same the CLI runs. http/handler.ts authenticates, checks the admin role and reads the body first.
+//
+// A request that changes something must carry its body as application/json (an empty object will do):
+// a page elsewhere can send a form or text/plain to this origin without asking, never JSON, so a
+// browser that remembers Basic credentials cannot be made to act for its admin (no CORS is offered).
+
+import { problem } from "../http/problem.js";
+import { AdminError, type AdminService, type ServerRuntime } from "./service.js";
+
+export interface AdminRequest {
+  method: string;
+  /** The path below /admin/api, e.g. "/domains/example.org/records", still percent-encoded. */
+  path: string;
+  query: URLSearchParams;
+  /** The media type the client gave its body, without parameters, lower-cased; null when none. */
+  contentType: string | null;
+  body: Buffer;
+}
+
+export interface AdminResponse {
+  status: number;
+  /** A JSON value, a Problem for errors; null for 204. */
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface AdminApiDeps {
+  service: AdminService;
+  runtime: ServerRuntime;
+  /** Asks the queue runner to look at the queue now, after a retry. */
+  wakeQueue?: () => void;
+}
+
+type Json = Record<string, unknown>;
+
+const STATUS_OF: Record<AdminError["code"], number> = {
+  invalid: 400,
+  "not-found": 404,
+  exists: 409,
+  conflict: 409,
+  incomplete: 500,
+};
+
+const TITLE_OF: Record<number, string> = {
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  415: "Unsupported Media Type",
+  500: "Internal Server Error",
+};
+
+function fail(status: number, detail: string, extra: Record<string, unknown> = {}): AdminResponse {
+  return { status, body: problem(status, TITLE_OF[status] ?? "Error", detail, extra) };
+}
+
+class BadInput extends Error {}
+
+function field(body: Json, name: string): string {
+  const value = body[name];
+  if (typeof value !== "string") throw new BadInput(`"${name}" must be a string`);
+  return value;
+}
+
+function optionalField(body: Json, name: string): string | undefined {
+  return body[name] === undefined ? undefined : field(body, name);
+}
+
+function flag(body: Json, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") throw new BadInput(`"${name}" must be true or false`);
+  return value;
+}
+
+function addressList(value: unknown, name: string): string[] {
+  if (value === undefined || value === null || value === "") return [];
+  const list = typeof value === "string" ? value.split(",") : value;
+  if (!Array.isArray(list) || !list.every((each) => typeof each === "string")) {
+    throw new BadInput(`"${name}" must be a list of IP addresses`);
+  }
+  return list.map((each) => each.trim()).filter(Boolean);
+}
+
+function parseBody(request: AdminRequest): Json {
+  if (request.body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(request.body.toString("utf8"));
+  } catch {
+    throw new BadInput("the request body is not valid JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new BadInput("the request body must be a JSON object");
+  }
+  return parsed as Json;
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new BadInput(`'${part}' is not a valid URL path segment`);
+  }
+}
+
+interface Route {
+  /** Method → what it does; a path matched with a method not here is a 405. */
+  methods: Partial<
+    Record<string, (params: string[], body: Json, query: URLSearchParams) => Promise<AdminResponse>>
+  >;
+  pattern: RegExp;
+}
+
+const ok = (body: unknown): AdminResponse => ({ status: 200, body });
+const created = (body: unknown): AdminResponse => ({ status: 201, body });
+const noContent: AdminResponse = { status: 204, body: null };
+
+function routes(deps: AdminApiDeps): Route[] {
+  const { service } = deps;
+  const segment = "([^/]+)";
+  const at = (path: string) => new RegExp(`^${path}/?$`);
+  return [
+    { pattern: at("/status"), methods: { GET: async () => ok(await service.status(deps.runtime)) } },
+    {
+      pattern: at("/domains"),
+      methods: {
+        GET: async () => ok({ domains: await service.listDomains() }),
+        POST: async (_, body) =>
+          created(await service.addDomain(field(body, "name"), addressList(body.addresses, "addresses"))),
+      },
+    },
+    {
+      pattern: at(`/domains/${segment}`),
+      methods: {
+        DELETE: async ([name]) => {
+          await service.removeDomain(name as string);
+          return noContent;
+        },
+      },
+    },
+    {
+      pattern: at(`/domains/${segment}/records`),
+      methods: {
+        GET: async ([name], _, query) =>
+          ok(await service.domainRecords(name as string, addressList(query.get("addresses"), "addresses"))),
+      },
+    },
+    {
+      pattern: at("/users"),
+      methods: {
+        GET: async (_, __, query) => ok({ users: await service.listUsers(query.get("domain") ?? undefined) }),
+        POST: async (_, body) =>
+          created(
+            await service.addUser(field(body, "address"), field(body, "password"), {
+              admin: flag(body, "admin") === true,
+            }),
+          ),
+      },
+    },
+    {
+      pattern: at(`/users/${segment}`),
+      methods: {
+        DELETE: async ([address]) => {
+          await service.removeUser(address as string);
+          return noContent;
+        },
+      },
+    },
+    {
+      pattern: at(`/users/${segment}/password`),
+      methods: {
+        PUT: async ([address], body) => {
+          await service.setPassword(address as string, field(body, "password"));
+          return noContent;
+        },
+      },
+    },
+    {
+      pattern: at(`/users/${segment}/admin`),
+      methods: {
+        PUT: async ([address], body) => {
+          const admin = flag(body, "admin");
+          if (admin === undefined) throw new BadInput(`"admin" must be true or false`);
+          return ok(await service.setAdmin(address as string, admin));
+        },
+      },
+    },
+    {
+      pattern: at("/aliases"),
+      methods: {
+        GET: async (_, __, query) =>
+          ok({ aliases: await service.listAliases(query.get("domain") ?? undefined) }),
+        POST: async (_, body) =>
+          created(await service.addAlias(field(body, "source"), field(body, "destination"))),
+      },
+    },
+    {
+      pattern: at(`/aliases/${segment}`),
+      methods: {
+        DELETE: async ([source], _, query) =>
+          ok({ removed: await service.removeAlias(source as string, query.get("destination") ?? undefined) }),
+      },
+    },
+    { pattern: at("/queue"), methods: { GET: async () => ok({ entries: await service.listQueue() }) } },
+    {
+      pattern: at("/queue/retry"),
+      methods: {
+        POST: async (_, body) => retried(deps, await service.retryQueue(optionalField(body, "id"))),
+      },
+    },
+    {
+      pattern: at(`/queue/${segment}`),
+      methods: {
+        GET: async ([id]) => ok(await service.showQueueEntry(id as string)),
+        DELETE: async ([id], _, query) =>
+          ok({
+            removed: await service.deleteQueueEntry(id as string, { force: query.get("force") === "true" }),
+          }),
+      },
+    },
+    {
+      pattern: at(`/queue/${segment}/retry`),
+      methods: { POST: async ([id]) => retried(deps, await service.retryQueue(id as string)) },
+    },
+  ];
+}
+
+function retried(deps: AdminApiDeps, due: number): AdminResponse {
+  if (due > 0) deps.wakeQueue?.();
+  return ok({ due });
+}
+
+const CHANGES = new Set(["POST", "PUT", "DELETE", "PATCH"]);
+
+export function createAdminApi(deps: AdminApiDeps) {
+  const table = routes(deps);
+  return async function answer(request: AdminRequest): Promise<AdminResponse> {
+    const method = request.method === "HEAD" ? "GET" : request.method;
+    for (const route of table) {
+      const match = route.pattern.exec(request.path);
+      if (!match) continue;
+      const run = route.methods[method];
+      if (run === undefined) {
+        const allow = Object.keys(route.methods).join(", ");
+        return { ...fail(405, `${request.path} takes ${allow}`), headers: { Allow: allow } };
+      }
+      if (CHANGES.has(method) && request.contentType !== "application/json") {
+        return fail(
+          415,
+          "a request that changes something must send its body as application/json ({} will do)",
+        );
+      }
+      try {
+        const params = match.slice(1).map(decode);
+        return await run(params, CHANGES.has(method) ? parseBody(request) : {}, request.query);
+      } catch (error) {
+        if (error instanceof BadInput) return fail(400, error.message);
+        if (error instanceof AdminError)
+          return fail(STATUS_OF[error.code], error.message, { code: error.code });
+        throw error;
+      }
+    }
+    return fail(404, `there is no admin API at /admin/api${request.path}; see README.md (Admin API)`);
+  };
+}
+
+export type AdminApi = ReturnType<typeof createAdminApi>;

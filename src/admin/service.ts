@@ -1,0 +1,532 @@
+// The admin operations (issue 16), one code path for the `mailroom domain|user|alias|queue` commands and
+// the web admin's /admin/api: domains with the DNS records they need, users, aliases and catch-alls,
+// the outbound queue with each message's delivery trace, and the server's status. Checks that the
+// store would make anyway are made here first, so each refusal says what is wrong in words; the
+// store's own codes still decide races (someone adding a user between a check and a removal).
+// Errors carry a neutral message and, apart, what to do about it in CLI words: the CLI prints both,
+// the HTTP API only the message.
+
+import { newPasswordProblem } from "../auth/new-password.js";
+import { hashPassword } from "../auth/password.js";
+import { resolveRecipient } from "../delivery/route.js";
+import { loadTrace, type MessageTrace } from "../delivery/trace.js";
+import { type DnsRecordToPublish, domainRecords } from "../dns/records.js";
+import { type DkimAlgorithm, generateDkimKey, selectorFor } from "../mail/dkim.js";
+import { readHeaderBlock } from "../mail/headers.js";
+import { type QueueEntry, type Store, StoreError } from "../store/types.js";
+import { ADDRESS_EXAMPLE, aliasSource, DOMAIN_EXAMPLE, domainName, mailAddress } from "./names.js";
+
+/** The parts the admin operations touch, and the store's kind for the status. */
+export type AdminStore = Pick<Store, "kind" | "directory" | "queue" | "blobs" | "traces">;
+
+export type AdminErrorCode =
+  /** The input is not what the operation takes (a bad name, a weak password). */
+  | "invalid"
+  | "not-found"
+  | "exists"
+  /** The operation cannot be done in the present state (a domain still in use, an entry in delivery). */
+  | "conflict"
+  /** Part of it was done and part failed: the message says which. */
+  | "incomplete";
+
+export class AdminError extends Error {
+  constructor(
+    readonly code: AdminErrorCode,
+    message: string,
+    /** What to do next, in the words of the CLI ("see 'mailroom user list'"). */
+    readonly hint: string | null = null,
+  ) {
+    super(message);
+    this.name = "AdminError";
+  }
+}
+
+export interface DomainSummary {
+  name: string;
+  createdAt: string;
+  users: number;
+  aliases: number;
+  /** The selector of the domain's DKIM key; null when it has none. */
+  dkimSelector: string | null;
+}
+
+export interface DomainRecords {
+  domain: string;
+  records: DnsRecordToPublish[];
+  /** False when the domain has no DKIM key (so no DKIM record is listed). */
+  dkim: boolean;
+}
+
+export interface UserSummary {
+  address: string;
+  admin: boolean;
+  createdAt: string;
+}
+
+export interface AliasSummary {
+  source: string;
+  destination: string;
+  /** The source is "@domain": mail for the domain's addresses that match no user or alias. */
+  catchAll: boolean;
+}
+
+export interface QueueListing {
+  id: string;
+  messageId: string;
+  sender: string;
+  recipient: string;
+  state: string;
+  attempts: number;
+  createdAt: string;
+  nextAttemptAt: string;
+  lastError: string | null;
+}
+
+export interface QueueEntryDetail {
+  entry: QueueListing & {
+    claimedUntil: string | null;
+    dsn: QueueEntry["dsn"];
+    envelopeDsn: QueueEntry["envelopeDsn"];
+    delayNotified: boolean;
+  };
+  /** The stored message's header block; "" when it could not be read (`headerError` says why). */
+  header: string;
+  headerError: string | null;
+  /** The message's delivery trace; null when the store has none (pruned, or from before traces). */
+  trace: MessageTrace | null;
+}
+
+/** What only the running server knows; the status of a CLI without a server has none of it. */
+export interface ServerRuntime {
+  startedAt: Date;
+  /** The listeners open now, with the addresses they are bound to. */
+  listeners(): Array<{ name: string; host: string; port: number }>;
+}
+
+export interface ServerStatus {
+  version: string;
+  hostname: string;
+  store: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  listeners: Array<{ name: string; host: string; port: number }>;
+  counts: { domains: number; users: number; aliases: number; queued: number };
+  /** When the oldest queued entry was queued; null when the queue is empty. */
+  oldestQueuedAt: string | null;
+}
+
+export interface AdminServiceOptions {
+  store: AdminStore;
+  /** The server's hostname: the MX target and PTR name of every domain's records. */
+  hostname: string;
+  version: string;
+  now?: () => Date;
+}
+
+export type AdminService = ReturnType<typeof createAdminService>;
+
+function requireDomainName(value: string): string {
+  const name = domainName(value);
+  if (name === null)
+    throw new AdminError("invalid", `'${value}' is not a valid domain name (${DOMAIN_EXAMPLE})`);
+  return name;
+}
+
+function requireAddress(value: string): string {
+  const address = mailAddress(value);
+  if (address === null)
+    throw new AdminError("invalid", `'${value}' is not a valid address (${ADDRESS_EXAMPLE})`);
+  return address;
+}
+
+function requireAliasSource(value: string): string {
+  const source = aliasSource(value);
+  if (source === null) {
+    throw new AdminError("invalid", `'${value}' is neither an address nor @domain (a catch-all)`);
+  }
+  return source;
+}
+
+function requirePassword(password: string): void {
+  const problem = newPasswordProblem(password);
+  if (problem !== null) throw new AdminError("invalid", `password refused: ${problem}; nothing was changed`);
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf("@") + 1);
+}
+
+function unknownDomain(name: string, hint: string = "see 'mailroom domain list'"): AdminError {
+  return new AdminError("not-found", `domain ${name} is not served here`, hint);
+}
+
+function unknownUser(address: string): AdminError {
+  return new AdminError("not-found", `there is no user ${address} here`, "see 'mailroom user list'");
+}
+
+function inUse(name: string, users: number, aliases: number): AdminError {
+  const parts = [
+    users > 0 ? `${users} user${users === 1 ? "" : "s"}` : "",
+    aliases > 0 ? `${aliases} alias${aliases === 1 ? "" : "es"}` : "",
+  ].filter(Boolean);
+  const what = parts.length > 0 ? parts.join(" and ") : "users or aliases";
+  return new AdminError(
+    "conflict",
+    `domain ${name} still has ${what}; remove them first`,
+    `see 'mailroom user list ${name}' and 'mailroom alias list ${name}'`,
+  );
+}
+
+export function queueListing(entry: QueueEntry): QueueListing {
+  return {
+    id: entry.id,
+    messageId: entry.messageId,
+    sender: entry.sender,
+    recipient: entry.recipient,
+    state: entry.state,
+    attempts: entry.attempts,
+    createdAt: entry.createdAt.toISOString(),
+    nextAttemptAt: entry.nextAttemptAt.toISOString(),
+    lastError: entry.lastError,
+  };
+}
+
+/** Makes and stores a new DKIM key for a served domain, with a selector unlike the current one. */
+export async function createDomainKey(
+  store: Pick<Store, "directory">,
+  domain: string,
+  algorithm: DkimAlgorithm = "rsa-sha256",
+): Promise<{ selector: string; privateKeyPem: string; algorithm: DkimAlgorithm }> {
+  const current = await store.directory.getDkimKey(domain);
+  const key = {
+    selector: selectorFor(new Date(), current?.selector ?? null),
+    privateKeyPem: await generateDkimKey(algorithm),
+    algorithm,
+  };
+  await store.directory.setDkimKey(domain, key);
+  return key;
+}
+
+export function createAdminService(options: AdminServiceOptions) {
+  const { store, hostname } = options;
+  const now = options.now ?? (() => new Date());
+  const directory = store.directory;
+
+  async function requireServedDomain(name: string, hint?: string): Promise<void> {
+    if (!(await directory.getDomain(name))) throw unknownDomain(name, hint);
+  }
+
+  async function requireUser(address: string) {
+    const user = await directory.getUser(address);
+    if (!user) throw unknownUser(address);
+    return user;
+  }
+
+  async function requireEntry(id: string): Promise<QueueEntry> {
+    const entry = await store.queue.get(id);
+    if (!entry)
+      throw new AdminError("not-found", `there is no queue entry '${id}'`, "see 'mailroom queue list'");
+    return entry;
+  }
+
+  /** The checks addUser makes before the password is needed: the CLI runs them before asking for one. */
+  async function checkNewUser(value: string): Promise<string> {
+    const address = requireAddress(value);
+    const domain = domainOf(address);
+    await requireServedDomain(domain, `add it with 'mailroom domain add ${domain}'`);
+    if (await directory.getUser(address)) throw userExists(address);
+    return address;
+  }
+
+  /** The user must exist; the CLI runs it before asking for a password. */
+  async function checkUser(value: string): Promise<string> {
+    const address = requireAddress(value);
+    await requireUser(address);
+    return address;
+  }
+
+  async function recordsOf(name: string, addresses: readonly string[]): Promise<DomainRecords> {
+    const dkim = await directory.getDkimKey(name);
+    return {
+      domain: name,
+      records: domainRecords({ domain: name, hostname, dkim, addresses }),
+      dkim: dkim !== null,
+    };
+  }
+
+  return {
+    hostname,
+
+    // ---- domains ----
+
+    async listDomains(): Promise<DomainSummary[]> {
+      const [domains, users, aliases] = await Promise.all([
+        directory.listDomains(),
+        directory.listUsers(),
+        directory.listAliases(),
+      ]);
+      const count = (addresses: string[], name: string) =>
+        addresses.filter((address) => domainOf(address) === name).length;
+      const userAddresses = users.map((user) => user.address);
+      const sources = aliases.map((alias) => alias.source);
+      return Promise.all(
+        domains.map(async (domain) => ({
+          name: domain.name,
+          createdAt: domain.createdAt.toISOString(),
+          users: count(userAddresses, domain.name),
+          aliases: count(sources, domain.name),
+          dkimSelector: (await directory.getDkimKey(domain.name))?.selector ?? null,
+        })),
+      );
+    },
+
+    /** Serves a new domain and gives it its first DKIM key; answers the records to publish. */
+    async addDomain(value: string, addresses: readonly string[] = []): Promise<DomainRecords> {
+      const name = requireDomainName(value);
+      const exists = () => new AdminError("exists", `domain ${name} is already served here`);
+      if (await directory.getDomain(name)) throw exists();
+      try {
+        await directory.addDomain(name);
+      } catch (error) {
+        if (error instanceof StoreError && error.code === "exists") throw exists();
+        throw error;
+      }
+      try {
+        await createDomainKey(store, name);
+      } catch (error) {
+        throw new AdminError(
+          "incomplete",
+          `added domain ${name}, but creating its DKIM key failed (${error instanceof Error ? error.message : String(error)})`,
+          `run 'mailroom dkim rotate ${name}'`,
+        );
+      }
+      return recordsOf(name, addresses);
+    },
+
+    async domainRecords(value: string, addresses: readonly string[] = []): Promise<DomainRecords> {
+      const name = requireDomainName(value);
+      await requireServedDomain(name);
+      return recordsOf(name, addresses);
+    },
+
+    /** Refused while the domain still has users or aliases. */
+    async removeDomain(value: string): Promise<void> {
+      const name = requireDomainName(value);
+      await requireServedDomain(name);
+      const users = (await directory.listUsers(name)).length;
+      const aliases = (await directory.listAliases(name)).length;
+      if (users > 0 || aliases > 0) throw inUse(name, users, aliases);
+      try {
+        await directory.removeDomain(name);
+      } catch (error) {
+        // Someone added a user or alias between the check and the removal.
+        if (error instanceof StoreError && error.code === "not-empty") throw inUse(name, 0, 0);
+        throw error;
+      }
+    },
+
+    // ---- users ----
+
+    async listUsers(domain?: string): Promise<UserSummary[]> {
+      const name = domain === undefined ? undefined : requireDomainName(domain);
+      if (name !== undefined) await requireServedDomain(name);
+      return (await directory.listUsers(name)).map((user) => ({
+        address: user.address,
+        admin: user.admin,
+        createdAt: user.createdAt.toISOString(),
+      }));
+    },
+
+    checkNewUser,
+
+    async addUser(value: string, password: string, settings: { admin?: boolean } = {}): Promise<UserSummary> {
+      const address = await checkNewUser(value);
+      requirePassword(password);
+      const credentials = await hashPassword(password);
+      try {
+        const user = await directory.addUser(address, credentials, { admin: settings.admin === true });
+        return { address: user.address, admin: user.admin, createdAt: user.createdAt.toISOString() };
+      } catch (error) {
+        if (error instanceof StoreError && error.code === "exists") throw userExists(address);
+        throw error;
+      }
+    },
+
+    checkUser,
+
+    async setPassword(value: string, password: string): Promise<void> {
+      const address = await checkUser(value);
+      requirePassword(password);
+      await directory.setCredentials(address, await hashPassword(password));
+    },
+
+    async setAdmin(value: string, admin: boolean): Promise<UserSummary> {
+      const address = await checkUser(value);
+      await directory.setAdmin(address, admin);
+      const user = await requireUser(address);
+      return { address: user.address, admin: user.admin, createdAt: user.createdAt.toISOString() };
+    },
+
+    /** Deletes the user with all of its mailboxes and mail. */
+    async removeUser(value: string): Promise<void> {
+      const address = await checkUser(value);
+      await directory.removeUser(address);
+    },
+
+    // ---- aliases ----
+
+    async listAliases(domain?: string): Promise<AliasSummary[]> {
+      const name = domain === undefined ? undefined : requireDomainName(domain);
+      if (name !== undefined) await requireServedDomain(name);
+      return (await directory.listAliases(name)).map((alias) => ({
+        source: alias.source,
+        destination: alias.destination,
+        catchAll: alias.source.startsWith("@"),
+      }));
+    },
+
+    /** Adds SOURCE → DEST; `warning` says when mail to it is refused for now (DEST reaches nobody yet). */
+    async addAlias(
+      sourceValue: string,
+      destinationValue: string,
+    ): Promise<AliasSummary & { warning: string | null }> {
+      const source = requireAliasSource(sourceValue);
+      const destination = requireAddress(destinationValue);
+      if (source === destination) {
+        throw new AdminError("invalid", `an alias from ${source} to itself would loop; nothing added`);
+      }
+      const domain = domainOf(source);
+      await requireServedDomain(domain, `add it with 'mailroom domain add ${domain}'`);
+      // Routing looks for a user before an alias, so such an alias would silently never apply.
+      if (!source.startsWith("@") && (await directory.getUser(source))) {
+        throw new AdminError(
+          "conflict",
+          `${source} is a user here, and mail to it goes to that user; an alias would never apply`,
+        );
+      }
+      try {
+        await directory.addAlias(source, destination);
+      } catch (error) {
+        if (error instanceof StoreError && error.code === "exists") {
+          throw new AdminError("exists", `the alias ${source} -> ${destination} already exists`);
+        }
+        throw error;
+      }
+      const reach = await resolveRecipient(store, destination);
+      const warning =
+        reach.localDomain && reach.users.length === 0 && reach.remote.length === 0
+          ? `${destination} is neither a user nor an alias here yet; mail to ${source} is refused until it is`
+          : null;
+      return { source, destination, catchAll: source.startsWith("@"), warning };
+    },
+
+    /** Removes one destination of SOURCE, or all of them; answers the destinations removed. */
+    async removeAlias(sourceValue: string, destinationValue?: string): Promise<string[]> {
+      const source = requireAliasSource(sourceValue);
+      const destination = destinationValue === undefined ? undefined : requireAddress(destinationValue);
+      const destinations = await directory.aliasDestinations(source);
+      if (destinations.length === 0) {
+        throw new AdminError("not-found", `there is no alias ${source} here`, "see 'mailroom alias list'");
+      }
+      if (destination !== undefined && !destinations.includes(destination)) {
+        throw new AdminError(
+          "not-found",
+          `${source} does not forward to ${destination}; it forwards to ${destinations.join(", ")}`,
+        );
+      }
+      await directory.removeAlias(source, destination);
+      return destination === undefined ? destinations : [destination];
+    },
+
+    // ---- the queue ----
+
+    async listQueue(): Promise<QueueListing[]> {
+      return (await store.queue.list()).map(queueListing);
+    },
+
+    /** One entry in full: DSN parameters, the message's header block and its delivery trace. */
+    async showQueueEntry(id: string): Promise<QueueEntryDetail> {
+      const entry = await requireEntry(id);
+      let header = "";
+      let headerError: string | null = null;
+      try {
+        header = (await readHeaderBlock(store.blobs.readBlob(entry.messageId))).toString("utf8");
+      } catch (error) {
+        headerError = `cannot read the stored message: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      return {
+        entry: {
+          ...queueListing(entry),
+          claimedUntil: entry.claimedUntil?.toISOString() ?? null,
+          dsn: entry.dsn,
+          envelopeDsn: entry.envelopeDsn,
+          delayNotified: entry.delayNotified,
+        },
+        header,
+        headerError,
+        trace: await loadTrace(store, entry.messageId),
+      };
+    },
+
+    /**
+     * Makes one entry (or every waiting one) due now; answers how many. Waking the queue runner is the
+     * caller's: the server wakes its own, the CLI signals the server on its data directory.
+     */
+    async retryQueue(id?: string): Promise<number> {
+      if (id !== undefined) {
+        const entry = await requireEntry(id);
+        if (entry.state === "delivering") {
+          throw new AdminError(
+            "conflict",
+            `queue entry ${id} is being delivered right now`,
+            `see 'mailroom queue show ${id}'`,
+          );
+        }
+      }
+      return store.queue.retry(id);
+    },
+
+    /** Removes an entry without delivering it (the sender is not notified); answers what it was. */
+    async deleteQueueEntry(id: string, settings: { force?: boolean } = {}): Promise<QueueListing> {
+      const entry = await requireEntry(id);
+      if (entry.state === "delivering" && settings.force !== true) {
+        throw new AdminError(
+          "conflict",
+          `queue entry ${id} is being delivered right now and may still arrive`,
+          "wait, or use --force to remove it anyway",
+        );
+      }
+      await store.queue.complete(entry.id);
+      return queueListing(entry);
+    },
+
+    // ---- status ----
+
+    async status(runtime: ServerRuntime): Promise<ServerStatus> {
+      const [domains, users, aliases, queue] = await Promise.all([
+        directory.listDomains(),
+        directory.listUsers(),
+        directory.listAliases(),
+        store.queue.stats(),
+      ]);
+      return {
+        version: options.version,
+        hostname,
+        store: store.kind,
+        startedAt: runtime.startedAt.toISOString(),
+        uptimeSeconds: Math.max(0, Math.floor((now().getTime() - runtime.startedAt.getTime()) / 1000)),
+        listeners: runtime.listeners(),
+        counts: { domains: domains.length, users: users.length, aliases: aliases.length, queued: queue.size },
+        oldestQueuedAt: queue.oldestCreatedAt?.toISOString() ?? null,
+      };
+    },
+  };
+}
+
+function userExists(address: string): AdminError {
+  return new AdminError(
+    "exists",
+    `user ${address} already exists`,
+    `to change its password use 'mailroom user passwd ${address}'`,
+  );
+}

@@ -1,0 +1,278 @@
+// The web admin (web/src/admin, at /admin) in Debian's Chromium, headless, driven by playwright-core
+// against a real `mailroom serve`, as the webmail's test does: the page is served under the strict CSP;
+// a user without the role is refused at login; an admin sees the status with the bound listeners, adds
+// a domain and copies its records, adds a user who can then log in, resets a password and grants the
+// role, removes a user once the page has asked, adds an alias and a catch-all and removes one, and sees
+// a deferred message in the queue with its trace before deleting it — each checked against the server
+// through the CLI or a login; axe-core finds no serious accessibility violation on the screens, light or
+// dark, wide or phone-sized.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import nodemailer from "nodemailer";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { clients, needs } from "../support/clients.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+const ADMIN = "root@example.org";
+const ALICE = "alice@example.org";
+const PASSWORD = "a long enough passphrase";
+
+const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's serious and critical violations on the page as it is now, as "rule: node, node". */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const violations = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
+  )) as { id: string; impact: string; nodes: { target: string[] }[] }[];
+  return violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+}
+
+function isBuilt(): boolean {
+  const built = ["index.html", "admin.html"].map((page) =>
+    statSync(`${webDir}dist/${page}`, { throwIfNoEntry: false }),
+  );
+  if (built.some((stat) => !stat)) return false;
+  const oldest = Math.min(...built.map((stat) => stat?.mtimeMs ?? 0));
+  const sources = readdirSync(`${webDir}src`, { recursive: true, encoding: "utf8" });
+  return sources.every((name) => statSync(`${webDir}src/${name}`).mtimeMs <= oldest);
+}
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+
+describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let base = "";
+
+  before(async () => {
+    // The server serves web/dist; build it when this checkout has not, or web/src changed since.
+    if (!isBuilt()) {
+      const built = spawnSync("npm", ["run", "build"], { cwd: webDir, encoding: "utf8" });
+      assert.equal(built.status, 0, built.stderr);
+    }
+    server = await startTestServer({ env: { MAILROOM_AUTH_FAILURE_DELAY: "1ms" } });
+    base = `http://127.0.0.1:${server.ports.http}`;
+    assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
+    for (const [address, extra] of [
+      [ADMIN, ["--admin"]],
+      [ALICE, []],
+    ] as const) {
+      const added = await server.cli(["user", "add", address, ...extra, "--password-stdin"], `${PASSWORD}\n`);
+      assert.equal(added.code, 0, added.stderr);
+    }
+    browser = await chromium.launch({ executablePath: clients.chromium.binary, headless: true });
+    context = await browser.newContext();
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.cleanup();
+  });
+
+  const logIn = async (address: string) => {
+    await page.getByLabel("Address").fill(address);
+    await page.getByLabel("Password or app password").fill(PASSWORD);
+    await page.click("button[type=submit]");
+  };
+  const section = async (name: string) => {
+    await page
+      .getByRole("navigation", { name: "Sections" })
+      .getByRole("button", { name, exact: true })
+      .click();
+    await page.getByRole("heading", { level: 2, name }).waitFor();
+  };
+  /** Waits for the status line to say this; a refusal shown instead fails at once, with its words. */
+  const waitForStatus = async (text: RegExp) => {
+    const said = page.locator(".status", { hasText: text });
+    const refused = page.getByRole("alert");
+    await said.or(refused).first().waitFor();
+    if ((await said.count()) === 0) assert.fail(`refused: ${await refused.textContent()}`);
+  };
+
+  test("/admin is served under the strict CSP, from the same hashed assets", async () => {
+    const response = await fetch(`${base}/admin`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("cache-control"), "no-cache");
+    assert.match(
+      response.headers.get("content-security-policy") ?? "",
+      /default-src 'none'.*script-src 'self'/,
+    );
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(await response.text())?.[1];
+    assert.ok(asset);
+    assert.equal((await fetch(`${base}${asset}`)).status, 200);
+  });
+
+  test("a user without the role is refused at login; an admin sees the status; axe passes both", async () => {
+    await page.goto(`${base}/admin`);
+    assert.deepEqual(await seriousViolations(page), []);
+    await logIn(ALICE);
+    await page.getByRole("alert").filter({ hasText: "not an admin" }).waitFor();
+    await logIn(ADMIN);
+    await page.getByRole("heading", { level: 2, name: "Status" }).waitFor();
+    const http = page.locator(".listeners tr", { hasText: /^http/ }).first();
+    assert.equal(await http.locator("td").nth(1).textContent(), `127.0.0.1:${server.ports.http}`);
+    assert.match((await page.locator(".facts").textContent()) ?? "", /sqlite/);
+    assert.deepEqual(await seriousViolations(page), []);
+    const stored = await page.evaluate("JSON.stringify({ ...localStorage, ...sessionStorage })");
+    assert.equal(stored, "{}", "credentials are held in memory only");
+  });
+
+  test("domains: add one, its records are shown and the copy button copies a record", async () => {
+    await section("Domains");
+    await page.getByLabel("New domain").fill("shop.test");
+    await page.getByRole("button", { name: "Add domain" }).click();
+    await waitForStatus(/added shop\.test/);
+    await page.locator("tr[data-domain='shop.test']").waitFor();
+    const mx = page.locator(".records li[data-kind=MX] code");
+    assert.equal(await mx.textContent(), "shop.test. IN MX 10 mx.mailroom.test.");
+    assert.equal(await page.locator(".records li[data-kind=DKIM]").count(), 1);
+    await page.getByRole("button", { name: "Copy the MX record" }).click();
+    await waitForStatus(/copied the MX record/);
+    assert.equal(
+      await page.evaluate("navigator.clipboard.readText()"),
+      "shop.test. IN MX 10 mx.mailroom.test.",
+    );
+    const listed = await server.cli(["domain", "list"]);
+    assert.match(listed.stdout, /^shop\.test$/m);
+    assert.deepEqual(await seriousViolations(page), []);
+    // A refusal says why.
+    await page.getByLabel("New domain").fill("shop.test");
+    await page.getByRole("button", { name: "Add domain" }).click();
+    await page.getByRole("alert").filter({ hasText: "domain shop.test is already served here" }).waitFor();
+  });
+
+  test("users: add one who can then log in, reset the password, grant the role; removal asks first", async () => {
+    await section("Users");
+    await page.getByLabel("Address").fill("bob@shop.test");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Add user" }).click();
+    await waitForStatus(/added bob@shop\.test/);
+    const bob = page.locator("tr[data-user='bob@shop.test']");
+    await bob.waitFor();
+    const login = (password: string) =>
+      fetch(`${base}/.well-known/jmap`, { headers: { Authorization: basic("bob@shop.test", password) } });
+    assert.equal((await login(PASSWORD)).status, 200);
+
+    await page.getByLabel("New password for bob@shop.test").fill("bob's new passphrase");
+    await page.getByRole("button", { name: "Reset the password of bob@shop.test" }).click();
+    await waitForStatus(/changed the password of bob@shop\.test/);
+    assert.equal((await login(PASSWORD)).status, 401);
+    assert.equal((await login("bob's new passphrase")).status, 200);
+
+    await page.getByRole("button", { name: "Make admin for bob@shop.test" }).click();
+    await waitForStatus(/bob@shop\.test is now an admin/);
+    await bob.locator("td", { hasText: "yes" }).waitFor();
+    const admin = await fetch(`${base}/admin/api/status`, {
+      headers: { Authorization: basic("bob@shop.test", "bob's new passphrase") },
+    });
+    assert.equal(admin.status, 200);
+    assert.deepEqual(await seriousViolations(page), []);
+
+    // Removing a user deletes their mail, so the page asks first; dismissed, nothing happens.
+    await page.getByLabel("Address").fill("temp@shop.test");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Add user" }).click();
+    await waitForStatus(/added temp@shop\.test/);
+    const remove = page.getByRole("button", { name: "Remove temp@shop.test" });
+    page.once("dialog", (dialog) => void dialog.dismiss());
+    await remove.click();
+    assert.equal((await server.cli(["user", "list", "shop.test"])).stdout.includes("temp@shop.test"), true);
+    page.once("dialog", (dialog) => {
+      assert.match(dialog.message(), /Remove temp@shop\.test with all of its mailboxes and mail\?/);
+      void dialog.accept();
+    });
+    await remove.click();
+    await waitForStatus(/removed temp@shop\.test and all of its mail/);
+    await page.locator("tr[data-user='temp@shop.test']").waitFor({ state: "detached" });
+    assert.equal((await server.cli(["user", "list", "shop.test"])).stdout.includes("temp@shop.test"), false);
+  });
+
+  test("aliases: an address and a catch-all are added and listed; one is removed", async () => {
+    await section("Aliases");
+    const add = async (source: string, destination: string) => {
+      await page.getByLabel("Source").fill(source);
+      await page.getByLabel("Destination").fill(destination);
+      await page.getByRole("button", { name: "Add alias" }).click();
+      await waitForStatus(new RegExp(`added ${source.replace(".", "\\.")}`));
+    };
+    await add("sales@shop.test", "bob@shop.test");
+    await add("@shop.test", "bob@shop.test");
+    await page.locator("tr[data-alias='@shop.test']", { hasText: "(catch-all)" }).waitFor();
+    const listed = await server.cli(["alias", "list", "shop.test"]);
+    assert.match(listed.stdout, /@shop\.test\s+bob@shop\.test/);
+    assert.match(listed.stdout, /sales@shop\.test\s+bob@shop\.test/);
+    await page.getByRole("button", { name: "Remove sales@shop.test to bob@shop.test" }).click();
+    await waitForStatus(/removed sales@shop\.test/);
+    await page.locator("tr[data-alias='sales@shop.test']").waitFor({ state: "detached" });
+    const left = await server.cli(["alias", "list", "shop.test"]);
+    assert.doesNotMatch(left.stdout, /sales@/);
+    assert.deepEqual(await seriousViolations(page), []);
+  });
+
+  test("dark mode follows the system's preference; axe finds nothing serious there, nor on a phone", async () => {
+    await section("Status");
+    const background = () => page.evaluate("getComputedStyle(document.body).backgroundColor");
+    const light = await background();
+    await page.emulateMedia({ colorScheme: "dark" });
+    assert.notEqual(await background(), light);
+    assert.deepEqual(await seriousViolations(page), []);
+    await section("Domains");
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 390, height: 800 });
+    await section("Users");
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test("queue: a deferred message is listed, shown with its trace, and deleted", async () => {
+    // The relay's resolver is a closed port, so the remote recipient waits in the queue.
+    const transport = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: server.ports.submission,
+      secure: false,
+      requireTLS: true,
+      auth: { user: ADMIN, pass: PASSWORD },
+      tls: { rejectUnauthorized: false },
+    });
+    await transport.sendMail({ from: ADMIN, to: "far@remote.test", subject: "waiting", text: "hi\n" });
+    transport.close();
+    await section("Queue");
+    const row = page.locator("tbody tr", { hasText: "far@remote.test" });
+    for (let tries = 0; (await row.count()) === 0; tries++) {
+      assert.ok(tries < 60, "the queued entry appears");
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await page.waitForTimeout(250);
+    }
+    const id = await row.getAttribute("data-entry");
+    assert.ok(id);
+    await page.getByRole("button", { name: `Show entry ${id}` }).click();
+    const entry = page.getByRole("region", { name: `Queue entry ${id}` });
+    await entry.locator(".trace li", { hasText: "queued" }).first().waitFor();
+    assert.match((await entry.locator("pre").textContent()) ?? "", /Subject: waiting/);
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.getByRole("button", { name: `Delete entry ${id}` }).click();
+    await waitForStatus(/removed entry/);
+    await row.waitFor({ state: "detached" });
+    const queue = await server.cli(["queue", "list", "--json"]);
+    assert.equal(
+      (JSON.parse(queue.stdout) as { id: string }[]).some((each) => each.id === id),
+      false,
+    );
+  });
+});
