@@ -10,6 +10,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import pino from "pino";
+import { loadConfig } from "../../src/config/load.js";
+import { loadTls } from "../../src/net/tls.js";
 import { openStore } from "../../src/store/open.js";
 import { benchMessage, recipientOf, SENDER } from "./message.js";
 
@@ -59,6 +61,10 @@ export interface RelayRunOptions {
   /** "host:port" of the DNS server that MXes every bench domain to the sink. */
   resolver: string;
   sinkPort: number;
+  /** Extra node options for the measured process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** MAILROOM_* settings on top of the bench's (e.g. MAILROOM_RELAY_CONCURRENCY), to try a setting. */
+  env?: Record<string, string>;
 }
 
 export interface PreparedRun {
@@ -110,7 +116,9 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
     MAILROOM_LOG_LEVEL: "warn",
     MAILROOM_RELAY_RESOLVER: options.resolver,
     MAILROOM_RELAY_PORT: String(options.sinkPort),
+    ...options.env,
   });
+  // Every listener off, so a port another program holds on a shared machine cannot stop the run.
   for (const name of [
     "smtp",
     "submission",
@@ -120,9 +128,15 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
     "imap",
     "imaps",
     "http",
+    "https",
     "managesieve",
+    "metrics",
   ])
     env[`MAILROOM_LISTENERS_${name.toUpperCase()}_ENABLED`] = "false";
+
+  // The TLS certificate a first start generates is made now, untimed: Postfix's side starts nothing at
+  // release either, and key generation is no part of relaying.
+  await loadTls(await loadConfig({ env, dataDir }), pino({ level: "silent" }));
 
   const logPath = path.join(dir, "serve.log");
   let child: ReturnType<typeof spawn> | null = null;
@@ -130,7 +144,7 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
   return {
     async start() {
       const log = await open(logPath, "w");
-      child = spawn(process.execPath, [options.build.entry, "serve"], {
+      child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.build.entry, "serve"], {
         cwd: REPO_ROOT,
         env,
         stdio: ["ignore", log.fd, log.fd],

@@ -3,6 +3,8 @@
 // (or --out) and prints it.
 //
 //   node --import tsx bench/relay/run.ts [--messages 2000] [--domains 5] [--size 1024] [--repetitions 3]
+//   node --import tsx bench/relay/run.ts --profile DIR   (one mailroom run under --cpu-prof, no report)
+//   … --mailroom-env MAILROOM_RELAY_CONCURRENCY=40        (a setting to try; repeatable)
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -35,6 +37,8 @@ const { values } = parseArgs({
     size: { type: "string", default: "1024" },
     repetitions: { type: "string", default: "3" },
     out: { type: "string", default: path.join(import.meta.dirname, "RESULTS.md") },
+    profile: { type: "string" },
+    "mailroom-env": { type: "string", multiple: true, default: [] },
   },
 });
 const messages = Number(values.messages);
@@ -42,10 +46,27 @@ const domains = Number(values.domains);
 const size = Number(values.size);
 const repetitions = Number(values.repetitions);
 const TIMEOUT_MS = 10 * 60_000;
+const mailroomEnv = Object.fromEntries(
+  (values["mailroom-env"] ?? []).map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0 || !pair.startsWith("MAILROOM_"))
+      throw new Error(`--mailroom-env ${pair}: not MAILROOM_NAME=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 
-async function runMailroom(build: MailroomBuild, resolver: string): Promise<RunFigures> {
+async function runMailroom(build: MailroomBuild, resolver: string, nodeArgs?: string[]): Promise<RunFigures> {
   const sink = await startSink();
-  const prepared = await prepareMailroom({ build, messages, domains, size, resolver, sinkPort: sink.port });
+  const prepared = await prepareMailroom({
+    build,
+    messages,
+    domains,
+    size,
+    resolver,
+    sinkPort: sink.port,
+    env: mailroomEnv,
+    ...(nodeArgs ? { nodeArgs } : {}),
+  });
   try {
     const releasedAt = performance.now();
     await prepared.start();
@@ -93,6 +114,21 @@ for (let index = 0; index < domains; index++)
   records[domainOf(index, domains)] = { mx: [{ preference: 10, exchange: "mx.relay.bench.invalid" }] };
 const dns = await startTestDns(records);
 const build = await buildMailroom();
+if (values.profile !== undefined) {
+  try {
+    const figures = await runMailroom(build, `${dns.address}:${dns.port}`, [
+      "--cpu-prof",
+      `--cpu-prof-dir=${path.resolve(values.profile)}`,
+    ]);
+    process.stdout.write(
+      `profiled run: ${formatNumber(figures.rate)} msg/s, ${formatNumber(figures.totalMs)} ms total; profile in ${values.profile}\n`,
+    );
+  } finally {
+    await build.remove();
+    await dns.close();
+  }
+  process.exit(0);
+}
 const loadAtStart = os.loadavg();
 const runs: Record<System, RunFigures[]> = { mailroom: [], postfix: [] };
 try {
@@ -123,7 +159,13 @@ Produced by \`node --import tsx bench/relay/run.ts --messages ${messages} --doma
 - CPU: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), shared with other work on the machine: load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" / ")}
 - Node ${process.version}; mailroom compiled with tsconfig.build.json; Postfix ${await postfixVersion()}
 - Load: ${messages} messages of ${size} octets, one recipient each, over ${domains} domains; the sink is Postfix's smtp-sink on loopback.
-- mailroom: queue filled through the Store API (SQLite) with no server running; then \`mailroom serve\` with default relay settings (concurrency 20, 4 per domain), MX found through a loopback DNS server.
+- mailroom: queue filled through the Store API (SQLite) with no server running; then \`mailroom serve\` with ${
+  Object.keys(mailroomEnv).length === 0
+    ? "default relay settings (concurrency 20, 4 per domain)"
+    : `default relay settings but ${Object.entries(mailroomEnv)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(", ")}`
+}, MX found through a loopback DNS server.
 - Postfix: relayhost = [127.0.0.1]:SINK, default_destination_concurrency_limit = 20; load injected over SMTP while defer_transports = smtp, then released (reload + \`postqueue -f\`).
 
 | | mailroom | Postfix | mailroom / Postfix |

@@ -59,7 +59,8 @@ export function createCaptureTransport(options: {
     try {
       // The queue's copy has its Return-Path removed for sending; a mailbox copy keeps one (RFC 5321 §4.4).
       await writer.write(Buffer.from(`Return-Path: <${message.sender}>\r\n`));
-      for await (const chunk of message.body()) await writer.write(chunk as Buffer);
+      if (Buffer.isBuffer(message.body)) await writer.write(message.body);
+      else for await (const chunk of message.body()) await writer.write(chunk as Buffer);
       const blob = await writer.finish();
       await store.messages.deliver({
         blob,

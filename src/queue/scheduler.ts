@@ -29,8 +29,9 @@ import { createTraceRecorder, traceEvents } from "../delivery/trace.js";
 import type { DsnRecipient } from "../mail/dsn.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/types.js";
-import { hasEightBitBytes } from "./body.js";
+import { loadOutgoing } from "./body.js";
 import { outgoingBody, sendNotice } from "./bounce.js";
+import { createCompleteBatch } from "./complete-batch.js";
 import type { RelayConfig } from "./config.js";
 import { type CachedResolve, createDnsResolver } from "./dns.js";
 import { createMxLookup, type MxLookup } from "./mx.js";
@@ -109,7 +110,11 @@ export function relayCertificateAuthorities(config: RelayConfig): string[] | und
 
 /** RFC 5321 §4.5.3.1.8: every server takes at least 100 recipients per transaction. */
 const MAX_GROUP_RECIPIENTS = 100;
-/** Entries claimed per free delivery slot, so one pass fills slots without hoarding leases. */
+/**
+ * Entries claimed per delivery slot: the runner holds at most concurrency × this many waiting groups,
+ * and claims again once fewer than `concurrency` wait — one claim (one commit) per many deliveries
+ * rather than one per freed slot, without hoarding leases other nodes could use.
+ */
 const CLAIM_PER_SLOT = 10;
 
 interface Group {
@@ -232,7 +237,14 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   let pass: Promise<void> | null = null;
   let passAgain = false;
   const pending: Group[] = [];
+  /** Every started group until it is recorded; stop() waits for them. */
   const active = new Set<Promise<void>>();
+  /**
+   * Groups whose SMTP transaction is under way: what `concurrency` and `perDomainConcurrency` limit.
+   * A group's slot is free once the remote has replied, while its outcome is still being recorded,
+   * so its connection can carry the next message during the commit.
+   */
+  let sending = 0;
   const activeByDomain = new Map<string, number>();
   /** Entries claimed and not yet recorded: a lease that ran out under us must not start a twin. */
   const held = new Set<string>();
@@ -241,6 +253,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   /** Per message: the notices its finished groups call for, sent once inFlight reaches zero. */
   const gathered = new Map<string, Gathered>();
   const recorder = store.traces ? createTraceRecorder({ store: { traces: store.traces }, logger }) : null;
+  const completed = createCompleteBatch((ids) => store.queue.completeMany(ids));
 
   const begin = (messageId: string): void => {
     inFlight.set(messageId, (inFlight.get(messageId) ?? 0) + 1);
@@ -288,10 +301,10 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
 
   async function claimAndStart(): Promise<void> {
     startPending();
-    const free = config.concurrency - active.size;
-    if (stopping || free <= 0 || pending.length > 0) return;
+    const wanted = config.concurrency * CLAIM_PER_SLOT - pending.length;
+    if (stopping || sending >= config.concurrency || pending.length >= config.concurrency) return;
     const claimedAt = now();
-    const claimed = await store.queue.claim(claimedAt, free * CLAIM_PER_SLOT, config.leaseMs);
+    const claimed = await store.queue.claim(claimedAt, wanted, config.leaseMs);
     const fresh = claimed.filter((entry) => !held.has(entry.id));
     for (const entry of fresh) held.add(entry.id);
     const { groups, unroutable } = groupEntries(fresh, claimedAt.getTime());
@@ -319,7 +332,12 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   }
 
   function startPending(): void {
-    for (let i = 0; i < pending.length && active.size < config.concurrency; ) {
+    // Started but unrecorded groups are bounded too, so a slow store holds back new deliveries
+    // rather than letting 250s pile up unrecorded (each would be sent again after a crash).
+    for (
+      let i = 0;
+      i < pending.length && sending < config.concurrency && active.size < 2 * config.concurrency;
+    ) {
       const group = pending[i] as Group;
       // A group that waited for a slot through half its lease is let go unstarted: past the lease another
       // runner may claim and send it, and starting it here too would deliver it twice. It comes back due
@@ -340,7 +358,22 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       }
       pending.splice(i, 1);
       activeByDomain.set(group.domain, running + 1);
-      const work: Promise<void> = relay(group)
+      sending++;
+      let slotHeld = true;
+      const freeSlot = (): void => {
+        if (!slotHeld) return;
+        slotHeld = false;
+        sending--;
+        const left = (activeByDomain.get(group.domain) ?? 1) - 1;
+        if (left > 0) activeByDomain.set(group.domain, left);
+        else activeByDomain.delete(group.domain);
+        if (!stopping) {
+          startPending();
+          // A slot came free: more due entries may be waiting beyond what is claimed.
+          if (pending.length < config.concurrency) void tick();
+        }
+      };
+      const work: Promise<void> = relay(group, freeSlot)
         .catch((err) =>
           logger.error({ err, messageId: group.messageId, domain: group.domain }, "queue: delivery failed"),
         )
@@ -350,14 +383,8 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         )
         .finally(() => {
           active.delete(work);
-          const left = (activeByDomain.get(group.domain) ?? 1) - 1;
-          if (left > 0) activeByDomain.set(group.domain, left);
-          else activeByDomain.delete(group.domain);
-          if (!stopping) {
-            startPending();
-            // A slot came free: more due entries may be waiting beyond this pass's claim.
-            if (pending.length === 0) void tick();
-          }
+          freeSlot();
+          if (!stopping) startPending();
         });
       active.add(work);
     }
@@ -399,18 +426,19 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     };
   }
 
-  async function relay(group: Group): Promise<void> {
+  /** Delivers the group and records its outcome; `delivered` is called once the remote has answered. */
+  async function relay(group: Group, delivered: () => void): Promise<void> {
     const first = group.entries[0] as QueueEntry;
     const lease = keepLeased(group);
     let results: RecipientResult[];
     try {
-      const eightBit = await hasEightBitBytes(outgoingBody(store, group.messageId));
+      const { body, eightBit } = await loadOutgoing(() => outgoingBody(store, group.messageId));
       results = await transport.deliver(group.domain, {
         messageId: group.messageId,
         sender: first.sender,
         recipients: group.entries.map((entry) => ({ address: entry.recipient, dsn: entry.dsn })),
         envelopeDsn: first.envelopeDsn,
-        body: () => outgoingBody(store, group.messageId),
+        body,
         eightBit,
       });
     } catch (err) {
@@ -426,6 +454,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         remoteHandlesDsn: false,
       }));
     }
+    delivered();
     const lost = await lease.finish();
     const kept: QueueEntry[] = [];
     const keptResults: RecipientResult[] = [];
@@ -506,7 +535,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         recorder?.add(entry.messageId, [
           traceEvents.relay(at, entry.recipient, { ...facts, result: "delivered" }),
         ]);
-        update = () => store.queue.complete(entry.id).then(() => report(entry, "yes", result.detail));
+        update = () => completed.complete(entry.id).then(() => report(entry, "yes", result.detail));
         // RFC 3461 §6.2.1: a DSN-capable next hop got NOTIFY and takes the success report over;
         // otherwise this hop says "relayed", as it cannot know of the final delivery.
         if (wantsNotice(entry.dsn, "SUCCESS") && !result.remoteHandlesDsn) {
@@ -524,7 +553,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
             ...(expired ? { expired: true } : {}),
           }),
         ]);
-        update = () => store.queue.complete(entry.id).then(() => report(entry, "no", result.detail));
+        update = () => completed.complete(entry.id).then(() => report(entry, "no", result.detail));
         if (wantsNotice(entry.dsn, "FAILURE")) {
           // RFC 3463 X.4.7: delivery time expired; the last reason stays in Diagnostic-Code.
           notice = expired ? { ...base, status: "4.4.7" } : base;

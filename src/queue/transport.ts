@@ -37,8 +37,11 @@ export interface RelayMessage {
   sender: string;
   recipients: Array<{ address: string; dsn: RecipientDsn }>;
   envelopeDsn: EnvelopeDsn;
-  /** A fresh stream of the body to send (CRLF line ends, without Return-Path), for each attempt. */
-  body: () => Readable;
+  /**
+   * The body to send (CRLF line ends, without Return-Path): in memory when small, else a function
+   * giving a fresh stream of it for each attempt.
+   */
+  body: Buffer | (() => Readable);
   eightBit: boolean;
 }
 

@@ -52,6 +52,14 @@ export interface QueueStore {
   defer(id: string, nextAttemptAt: Date, error: string, delayNotified?: boolean): Promise<void>;
   /** Delivered or bounced: the entry is gone (the body too, once nothing references it). */
   complete(id: string): Promise<void>;
+  /**
+   * complete() for several entries in one transaction (the relay records a burst of 250s with one
+   * commit, so one fsync). Returns the ids that were there and are now gone; ids that name no entry
+   * (deleted meanwhile, or repeated) are left out rather than failing the others. The commit need not
+   * be durable at once (no fsync waited for): a power loss may bring entries back, to be sent again,
+   * but never a row without its body.
+   */
+  completeMany(ids: readonly string[]): Promise<string[]>;
   get(id: string): Promise<QueueEntry | null>;
   list(): Promise<QueueEntry[]>;
   /** How many entries wait (queued or delivering) and when the oldest was queued: for metrics and readiness. */

@@ -44,9 +44,13 @@ export interface TraceQuery {
 }
 
 export interface TraceStore {
-  /** Appends events to the message's trace, all in one transaction. */
+  /** Appends events to the message's trace, all in one transaction; need not be durable at once (below). */
   record(messageId: string, events: readonly TraceEventInput[]): Promise<void>;
-  /** Appends events to several messages' traces in one transaction (the relay's batches). */
+  /**
+   * Appends events to several messages' traces in one transaction (the relay's batches). Like record(),
+   * it need not be durable at once (no fsync waited for): a power loss may lose the last events, which
+   * describe mail already handled and are nothing the mail itself depends on.
+   */
   recordMany(batch: ReadonlyArray<{ messageId: string; events: readonly TraceEventInput[] }>): Promise<void>;
   /** The message's events in order; empty for an unknown (or pruned) id. */
   getTrace(messageId: string): Promise<TraceEvent[]>;

@@ -110,6 +110,69 @@ export function describeQueueContract(context: ContractContext): void {
         for (const id of ids) await store.queue.complete(id);
       });
 
+      /** completeMany's commit may become durable a little later; the bodies it frees go then. */
+      async function bodyGoesAway(messageId: string): Promise<void> {
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          const readable = await store.blobs.readBlobBytes(messageId).then(
+            () => true,
+            () => false,
+          );
+          if (!readable) return;
+          assert.ok(Date.now() < deadline, `the body of ${messageId} is still there`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+
+      test("completeMany removes several entries in one call and skips unknown ones", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const ids = await Promise.all([1, 2, 3].map((n) => queueOne(`many${n}@remote.example`)));
+        const [first, second, third] = ids as [string, string, string];
+        const claimed = await store.queue.claim(new Date(Date.now() + 1000), 10, 60_000);
+        assert.deepEqual(claimed.map((e) => e.id).sort(), [...ids].sort());
+        assert.deepEqual(await store.queue.completeMany([]), []);
+        // Given order kept; a repeated id and one that names nothing are left out, the rest still go.
+        assert.deepEqual(await store.queue.completeMany([second, "no-such-entry", first, second]), [
+          second,
+          first,
+        ]);
+        assert.equal(await store.queue.get(first), null);
+        assert.equal(await store.queue.get(second), null);
+        assert.equal((await store.queue.get(third))?.state, "delivering");
+        // Their bodies went with them; the third's is still there to send.
+        await bodyGoesAway((claimed.find((e) => e.id === first) as { messageId: string }).messageId);
+        assert.match(
+          (
+            await store.blobs.readBlobBytes(
+              (claimed.find((e) => e.id === third) as { messageId: string }).messageId,
+            )
+          ).toString(),
+          /many3@remote\.example/,
+        );
+        assert.deepEqual(await store.queue.completeMany([first]), []);
+        assert.deepEqual(await store.queue.completeMany([third]), [third]);
+        assert.deepEqual(await store.queue.stats(), { size: 0, oldestCreatedAt: null });
+      });
+
+      test("completeMany keeps a body another entry of the message still needs", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const blob = await writeBlob(store, message("shared1@remote.example"));
+        const result = await store.messages.deliver({
+          blob,
+          sender: "s@example.net",
+          internalDate: new Date(),
+          mailboxes: [],
+          queue: [{ recipient: "shared1@remote.example" }, { recipient: "shared2@other.example" }],
+        });
+        const [one, two] = result.queueIds as [string, string];
+        const entry = await store.queue.get(one);
+        assert.ok(entry);
+        assert.deepEqual(await store.queue.completeMany([one]), [one]);
+        assert.match((await store.blobs.readBlobBytes(entry.messageId)).toString(), /shared1/);
+        assert.deepEqual(await store.queue.completeMany([two]), [two]);
+        await bodyGoesAway(entry.messageId);
+      });
+
       test("cancelMessage takes back all of a message's waiting entries, none while one is delivering", async () => {
         await drain(new Date(Date.now() + 10 * 86_400_000));
         const blob = await writeBlob(store, message("cancel@remote.example"));

@@ -405,7 +405,9 @@ for (const backend of await integrationBackends()) {
       await eventually("a deferral recorded", async () => {
         const [[, got]] = await api(erin, [["EmailSubmission/get", { accountId, ids: [id] }, "g"]]);
         const each = got.list[0].deliveryStatus["carl@down.test"] as Loose;
-        return each.delivered === "queued" && each.smtpReply !== "250 2.0.0 queued for relay" ? each : undefined;
+        return each.delivered === "queued" && each.smtpReply !== "250 2.0.0 queued for relay"
+          ? each
+          : undefined;
       });
       // A retry may hold the entry for a moment: then the server says so, and asking again succeeds.
       const canceled = await eventually("the cancel accepted", async () => {

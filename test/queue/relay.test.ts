@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
+import { IN_MEMORY_BODY_LIMIT } from "../../src/queue/body.js";
 import type { TestDnsRecords } from "../support/dns.js";
 import { type Harness, inboxReports, makeHarness, queueMessage } from "./helpers.js";
 import type { RemoteScript } from "./remote.js";
@@ -319,6 +322,119 @@ describe("relaying queued mail", () => {
     await h.runner().runNow();
     assert.equal(h.remote.transactions.length, 2);
     assert.equal(h.remote.connections(), 1);
+  });
+
+  const threeDomains = (): TestDnsRecords => ({
+    "a.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+    "b.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+    "c.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+    "mx.remote.test": { a: ["127.0.0.1"] },
+  });
+  const burstBody = (n: number, tag = ""): string =>
+    `From: alice@example.org\r\nSubject: burst ${n}${tag}\r\n\r\nMessage ${n}.\r\n`;
+
+  test("a burst to several domains: each message arrives once over reused connections, the queue ends empty", async () => {
+    const h = await setup({}, threeDomains, { concurrency: 6, perDomainConcurrency: 2 });
+    const count = 90;
+    for (let n = 0; n < count; n++) {
+      const domain = ["a.test", "b.test", "c.test"][n % 3];
+      await queueMessage(h.store, {
+        sender: "alice@example.org",
+        recipients: [`user${n}@${domain}`],
+        body: burstBody(n),
+      });
+    }
+    await h.runner().runNow();
+    const subjects = h.remote.transactions.map(
+      (each) => /Subject: (burst \d+)/.exec(each.body.toString())?.[1],
+    );
+    assert.equal(subjects.length, count, "one transaction per message");
+    assert.equal(new Set(subjects).size, count, "no message twice");
+    assert.ok(h.remote.connections() <= 6, `${h.remote.connections()} connections for 6 slots`);
+    assert.deepEqual(await h.store.queue.stats(), { size: 0, oldestCreatedAt: null });
+    // The bodies go once the batched records are durable (a checkpoint follows within a second).
+    const files = async () =>
+      (await readdir(join(h.dataDir, "messages"), { recursive: true, withFileTypes: true })).filter((each) =>
+        each.isFile(),
+      ).length;
+    const deadline = Date.now() + 5000;
+    while ((await files()) > 0) {
+      assert.ok(Date.now() < deadline, "every sent body is removed");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+
+  test("in a burst only the messages the remote accepted leave the queue", async () => {
+    const h = await setup(
+      {
+        dataEnd: (transaction) => {
+          const text = transaction.body.toString();
+          if (text.includes("(defer)")) return "451 4.3.0 Not now";
+          if (text.includes("(refuse)")) return "554 5.6.0 Not this one";
+          return "250 2.0.0 Ok: queued";
+        },
+      },
+      threeDomains,
+      { concurrency: 6, perDomainConcurrency: 2 },
+    );
+    const fate = (n: number): string => (n % 5 === 1 ? " (defer)" : n % 5 === 3 ? " (refuse)" : "");
+    const ids = new Map<string, number>();
+    for (let n = 0; n < 40; n++) {
+      const domain = ["a.test", "b.test", "c.test"][n % 3];
+      const { queueIds } = await queueMessage(h.store, {
+        sender: "alice@example.org",
+        recipients: [`user${n}@${domain}`],
+        body: burstBody(n, fate(n)),
+      });
+      ids.set(queueIds[0] as string, n);
+    }
+    await h.runner().runNow();
+    const left = await h.store.queue.list();
+    assert.deepEqual(
+      left.map((entry) => ids.get(entry.id)).sort((x, y) => (x ?? 0) - (y ?? 0)),
+      [...ids.values()].filter((n) => n % 5 === 1),
+      "exactly the deferred messages wait",
+    );
+    for (const entry of left) {
+      assert.equal(entry.state, "queued");
+      assert.match(entry.lastError ?? "", /451 4\.3\.0 Not now/);
+    }
+    assert.equal(h.remote.transactions.length, 24, "the accepted ones, once each");
+    const bounced = (await inboxReports(h.store)).flatMap((report) =>
+      report.status.slice(1).map((each) => each["final-recipient"]),
+    );
+    assert.deepEqual(
+      bounced.sort(),
+      [...ids.values()]
+        .filter((n) => n % 5 === 3)
+        .map((n) => `rfc822; user${n}@${["a.test", "b.test", "c.test"][n % 3]}`)
+        .sort(),
+    );
+  });
+
+  test("a body past the in-memory limit is streamed whole; an 8-bit byte at its end still asks for 8BITMIME", async () => {
+    const h = await setup();
+    const line = `${"x".repeat(998)}\r\n`;
+    const body = Buffer.concat([
+      Buffer.from("From: alice@example.org\r\nSubject: big\r\n\r\n"),
+      Buffer.from(line.repeat(Math.ceil((IN_MEMORY_BODY_LIMIT * 1.5) / line.length))),
+      Buffer.from("caf\u00e9\r\n", "utf8"),
+    ]);
+    await queueMessage(h.store, { sender: "alice@example.org", recipients: ["bob@remote.test"], body });
+    await queueMessage(h.store, {
+      sender: "alice@example.org",
+      recipients: ["carol@remote.test"],
+      body: BODY,
+    });
+    await h.runner().runNow();
+    const big = h.remote.transactions.find((each) => each.to[0] === "bob@remote.test");
+    const small = h.remote.transactions.find((each) => each.to[0] === "carol@remote.test");
+    assert.ok(big && small);
+    assert.ok(big.body.equals(body), "the large body arrives byte for byte");
+    assert.match(big.mail, /BODY=8BITMIME/);
+    assert.equal(small.body.toString(), BODY);
+    assert.doesNotMatch(small.mail, /BODY=8BITMIME/);
+    assert.deepEqual(await h.store.queue.list(), []);
   });
 
   test("a bounce of a bounce is dropped, not sent to <>", async () => {

@@ -6,6 +6,8 @@ import { createServer, type Socket } from "node:net";
 export interface RemoteTransaction {
   from: string;
   to: string[];
+  /** The MAIL command line as sent, parameters included. */
+  mail: string;
   /** The message as received, dot-stuffing undone, without the terminating ".". */
   body: Buffer;
   /** Which connection (1-based) carried it. */
@@ -51,6 +53,7 @@ export function startRemote(script: RemoteScript = {}, host = "127.0.0.1"): Prom
     let buffer = Buffer.alloc(0);
     let inData = false;
     let from = "";
+    let mail = "";
     let to: string[] = [];
     let attempt = 0;
     const say = (line: string): void => {
@@ -66,7 +69,7 @@ export function startRemote(script: RemoteScript = {}, host = "127.0.0.1"): Prom
             onDataStart?.();
           }
           const end = buffer.indexOf("\r\n.\r\n");
-          const transaction: RemoteTransaction = { from, to, body: Buffer.alloc(0), connection };
+          const transaction: RemoteTransaction = { from, to, mail, body: Buffer.alloc(0), connection };
           if (end === -1) {
             if (script.dataEnd && buffer.length > 0) {
               if (script.dataEnd(transaction, attempt) === "drop") {
@@ -118,6 +121,7 @@ export function startRemote(script: RemoteScript = {}, host = "127.0.0.1"): Prom
         } else if (verb === "HELO") say("250 remote.test");
         else if (verb === "MAIL") {
           from = /<([^>]*)>/.exec(line)?.[1] ?? "";
+          mail = line;
           to = [];
           say("250 2.1.0 Ok");
         } else if (verb === "RCPT") {

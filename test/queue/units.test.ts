@@ -4,7 +4,7 @@ import { buffer } from "node:stream/consumers";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { deliveryReport } from "../../src/mail/dsn.js";
-import { ReturnPathStripper } from "../../src/queue/body.js";
+import { IN_MEMORY_BODY_LIMIT, loadOutgoing, ReturnPathStripper } from "../../src/queue/body.js";
 import { createMxLookup, RouteError } from "../../src/queue/mx.js";
 import { retryDelay } from "../../src/queue/retry.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
@@ -39,9 +39,47 @@ describe("ReturnPathStripper", () => {
     );
   });
 
+  test("drops it from a first chunk far longer than the field (bodies are read in 64 KiB chunks)", async () => {
+    const rest = `From: a@example.org\r\n\r\n${"y".repeat(70_000)}\r\n`;
+    assert.equal(await strip([Buffer.from(`Return-Path: <a@example.org>\r\n${rest}`)]), rest);
+    // A field longer than any we write is not ours: left as it is.
+    const long = `Return-Path: <${"a".repeat(5000)}@example.org>\r\n${rest}`;
+    assert.equal(await strip([Buffer.from(long)]), long);
+  });
+
   test("a short message and a Return-Path-like prefix of another field pass through", async () => {
     assert.equal(await strip([Buffer.from("Ret")]), "Ret");
     assert.equal(await strip([Buffer.from("Return-Paths: no\r\n\r\n")]), "Return-Paths: no\r\n\r\n");
+  });
+});
+
+describe("loadOutgoing", () => {
+  const chunked = (bytes: Buffer) => () => Readable.from([bytes.subarray(0, 100), bytes.subarray(100)]);
+
+  test("a small body is read once into memory, with its 8-bit answer", async () => {
+    let opened = 0;
+    const ascii = Buffer.from(`Subject: a\r\n\r\n${"z".repeat(500)}\r\n`);
+    const loaded = await loadOutgoing(() => {
+      opened++;
+      return chunked(ascii)();
+    });
+    assert.ok(Buffer.isBuffer(loaded.body) && loaded.body.equals(ascii));
+    assert.equal(loaded.eightBit, false);
+    assert.equal(opened, 1);
+    const eight = Buffer.from(`Subject: a\r\n\r\n${"z".repeat(500)}\u00e9\r\n`, "utf8");
+    assert.equal((await loadOutgoing(chunked(eight))).eightBit, true);
+  });
+
+  test("a body past the limit is left to stream, and an 8-bit byte anywhere in it is seen", async () => {
+    const big = Buffer.alloc(IN_MEMORY_BODY_LIMIT + 10, 0x61);
+    const plain = await loadOutgoing(chunked(big));
+    assert.equal(typeof plain.body, "function");
+    assert.equal(plain.eightBit, false);
+    big[big.length - 1] = 0xe9;
+    const eight = await loadOutgoing(chunked(big));
+    assert.equal(typeof eight.body, "function");
+    assert.equal(eight.eightBit, true);
+    assert.ok((await buffer((eight.body as () => Readable)())).equals(big));
   });
 });
 

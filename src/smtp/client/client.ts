@@ -241,6 +241,11 @@ class Connection implements SmtpConnection {
 
   private async sendData(body: Buffer | (() => Readable)): Promise<RawReply> {
     const stuffer = new DotStuffer();
+    if (Buffer.isBuffer(body)) {
+      // Body and terminator in one write: with Nagle off each write is a packet (and a syscall) of its own.
+      await this.writeBody(Buffer.concat([stuffer.push(body), stuffer.end()]));
+      return this.read("data", this.timeouts.dataEnd);
+    }
     await this.streamBody(body, async (chunk) => {
       await this.writeBody(stuffer.push(chunk));
       return true;

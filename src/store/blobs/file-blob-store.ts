@@ -18,6 +18,9 @@ const READ_CHUNK = 64 * 1024;
 /** Body ids per `referenced` question during a sweep: bounds the query and the memory one batch holds. */
 const SWEEP_BATCH = 500;
 
+/** Unlinks in flight at once when removing many bodies: the libuv pool has 4 threads by default. */
+const REMOVE_PARALLELISM = 8;
+
 export interface OrphanSweepOptions {
   /** Which of the given ids a committed row names; those bodies are kept whatever their age. */
   referenced: (ids: string[]) => Set<string>;
@@ -237,7 +240,7 @@ export class FileBlobStore {
 
   /** Removes bodies no database row references any more; a failure only leaves harmless garbage. */
   async remove(ids: Iterable<string>): Promise<void> {
-    for (const id of ids) {
+    const removeOne = async (id: string): Promise<void> => {
       try {
         await unlink(this.pathOf(id));
       } catch (error) {
@@ -245,7 +248,12 @@ export class FileBlobStore {
           this.logger.warn({ err: error, messageId: id }, "could not remove an unreferenced message body");
         }
       }
-    }
+    };
+    // A batch (the relay's completed entries, an expunge) goes to the thread pool a few at a time
+    // rather than one after the other, each unlink being a round trip of its own.
+    const all = [...ids];
+    for (let at = 0; at < all.length; at += REMOVE_PARALLELISM)
+      await Promise.all(all.slice(at, at + REMOVE_PARALLELISM).map(removeOne));
   }
 }
 

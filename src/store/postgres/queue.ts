@@ -55,6 +55,26 @@ export class PostgresQueue implements QueueStore {
     });
   }
 
+  async completeMany(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.database.tx(async (tx) => {
+      // The commit does not wait for the WAL flush: one a crash of the server undoes brings the entries
+      // back and they are sent again, a duplicate (RFC 5321 §6.1), never a loss; the bodies go in the
+      // same transaction, so nothing can name a missing body.
+      await tx.client.query("SET LOCAL synchronous_commit = off");
+      const removed = await tx.client.query<{ id: string; message_id: string }>(
+        "DELETE FROM queue WHERE id = ANY($1::text[]) RETURNING id, message_id",
+        [[...new Set(ids)]],
+      );
+      await dropUnreferencedBlobs(
+        tx,
+        removed.rows.map((row) => row.message_id),
+      );
+      const gone = new Set(removed.rows.map((row) => row.id));
+      return [...new Set(ids)].filter((id) => gone.has(id));
+    });
+  }
+
   async get(id: string): Promise<QueueEntry | null> {
     const rows = await this.database.read<QueueRow>("SELECT * FROM queue WHERE id = $1", [id]);
     return rows[0] ? toQueueEntry(rows[0]) : null;

@@ -97,6 +97,8 @@ export class PostgresTraces implements TraceStore {
     // Message ids in a fixed order, so two nodes recording for the same messages cannot deadlock.
     const ordered = [...batch].sort((a, b) => (a.messageId < b.messageId ? -1 : 1));
     await this.database.tx(async (tx) => {
+      // Not waiting for the WAL flush: a crash may lose the last events, never mail (see TraceStore).
+      await tx.client.query("SET LOCAL synchronous_commit = off");
       for (const { messageId, events } of ordered) await insertTraceEvents(tx.client, messageId, events);
     });
   }

@@ -16,11 +16,20 @@ export interface Effects {
 
 export const emptyEffects = (): Effects => ({ events: [], unreferenced: new Set() });
 
+/** How soon a relaxed commit is made durable when no durable commit comes first. */
+const RELAXED_SYNC_MS = 500;
+
 export class SqliteDatabase {
   private readonly statements = new Map<string, Database.Statement>();
   /** deliver()/append() calls past their first await: close() lets them finish. */
   private readonly inflight = new Set<Promise<unknown>>();
   private isClosed = false;
+  /**
+   * Bodies whose last reference went in a relaxed commit (writeRelaxed) not yet known durable: a power
+   * loss could bring their rows back, so the files stay until a durable commit or checkpoint follows.
+   */
+  private readonly awaitingDurability = new Set<string>();
+  private durabilityTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly db: Database.Database,
@@ -43,7 +52,17 @@ export class SqliteDatabase {
   }
 
   close(): void {
+    if (this.durabilityTimer) clearTimeout(this.durabilityTimer);
+    this.durabilityTimer = null;
+    // Bodies still awaiting durability stay as files: the orphan sweep of a later start removes them
+    // once their rows are certainly gone.
+    this.awaitingDurability.clear();
     this.db.close();
+  }
+
+  /** Whether a body's removal waits for a relaxed commit to become durable (the orphan sweep keeps it). */
+  awaitsDurability(messageId: string): boolean {
+    return this.awaitingDurability.has(messageId);
   }
 
   stmt(sql: string): Database.Statement {
@@ -86,13 +105,106 @@ export class SqliteDatabase {
     if (!(acceptedBeforeClose && this.db.open)) this.assertOpen();
     const effects = emptyEffects();
     let result: T;
+    // Relaxed commits before this one are durable once it is, if it wrote anything (a commit without
+    // changes writes no WAL frame, so it syncs nothing): the fsync covers the whole WAL file.
+    const relaxedBefore = this.awaitingDurability.size > 0 ? [...this.awaitingDurability] : null;
+    const changesBefore = relaxedBefore ? this.totalChanges() : 0;
     try {
       result = this.db.transaction(() => fn(effects)).immediate();
     } catch (error) {
       throw sqliteError(error, this.path);
     }
+    if (relaxedBefore && this.totalChanges() > changesBefore) this.durable(relaxedBefore, effects);
     await this.afterCommit(effects);
     return result;
+  }
+
+  /**
+   * write() without waiting for the disk, for records whose loss in a power cut is harmless: the
+   * commit goes to the WAL without an fsync (synchronous = NORMAL for this transaction; an application
+   * crash loses nothing, only an OS crash or power loss can undo it). The next durable commit, or a
+   * checkpoint within RELAXED_SYNC_MS, makes it durable. Bodies it leaves unreferenced are removed only
+   * then, so an undone commit never names a missing file. Used by the relay for delivered queue entries:
+   * one undone comes back and is sent again, the duplicate RFC 5321 §6.1 accepts, and the event loop is
+   * not held for an fsync per burst of 250s.
+   */
+  async writeRelaxed<T>(fn: (effects: Effects) => T): Promise<T> {
+    this.assertOpen();
+    const effects = emptyEffects();
+    let result: T;
+    try {
+      this.db.pragma("synchronous = NORMAL");
+      try {
+        result = this.db.transaction(() => fn(effects)).immediate();
+      } finally {
+        this.db.pragma("synchronous = FULL");
+      }
+    } catch (error) {
+      throw sqliteError(error, this.path);
+    }
+    this.events.publish(effects.events);
+    for (const id of effects.unreferenced) this.awaitingDurability.add(id);
+    if (this.awaitingDurability.size > 0 && this.durabilityTimer === null) {
+      this.durabilityTimer = setTimeout(() => void this.makeDurable(), RELAXED_SYNC_MS);
+      // A process that exits first leaves the files to the orphan sweep of its next start.
+      this.durabilityTimer.unref();
+    }
+    return result;
+  }
+
+  private totalChanges(): number {
+    return this.get<{ n: number }>("SELECT total_changes() AS n")?.n ?? 0;
+  }
+
+  /** `ids` are durable now: their files go with this commit's, and the timer stops when none wait. */
+  private durable(ids: string[], effects: Effects): void {
+    for (const id of ids) {
+      this.awaitingDurability.delete(id);
+      effects.unreferenced.add(id);
+    }
+    if (this.awaitingDurability.size === 0 && this.durabilityTimer) {
+      clearTimeout(this.durabilityTimer);
+      this.durabilityTimer = null;
+    }
+  }
+
+  /** No durable commit came: a checkpoint makes the relaxed ones durable, or is tried again later. */
+  private async makeDurable(): Promise<void> {
+    this.durabilityTimer = null;
+    if (this.isClosed) return;
+    if (await this.checkpointRelaxed()) return;
+    this.durabilityTimer = setTimeout(() => void this.makeDurable(), RELAXED_SYNC_MS);
+    this.durabilityTimer.unref();
+  }
+
+  /** On close, after the last write: the bodies of relaxed commits go now rather than at a later sweep. */
+  async settleRelaxed(): Promise<void> {
+    await this.checkpointRelaxed();
+  }
+
+  /**
+   * A passive checkpoint syncs the WAL and then the database file. One that could not copy every frame
+   * (a reader in another process) proves nothing: false, and the bodies wait.
+   */
+  private async checkpointRelaxed(): Promise<boolean> {
+    if (this.awaitingDurability.size === 0) return true;
+    const waiting = [...this.awaitingDurability];
+    let complete = false;
+    try {
+      const [row] = this.db.pragma("wal_checkpoint(PASSIVE)") as Array<{
+        busy: number;
+        log: number;
+        checkpointed: number;
+      }>;
+      complete = row !== undefined && row.busy === 0 && row.checkpointed === row.log;
+    } catch {
+      complete = false;
+    }
+    if (!complete) return false;
+    const effects = emptyEffects();
+    this.durable(waiting, effects);
+    await this.afterCommit(effects);
+    return true;
   }
 
   private async afterCommit(effects: Effects): Promise<void> {

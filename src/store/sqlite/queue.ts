@@ -75,6 +75,26 @@ export class SqliteQueue implements QueueStore {
     });
   }
 
+  completeMany(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    // Relaxed: an entry whose removal a power loss undoes is delivered again, never lost (see writeRelaxed).
+    return this.database.writeRelaxed((effects) => {
+      const removed: string[] = [];
+      const messageIds = new Set<string>();
+      for (const id of new Set(ids)) {
+        const row = this.database.get<{ message_id: string }>(
+          "DELETE FROM queue WHERE id = ? RETURNING message_id",
+          String(id),
+        );
+        if (!row) continue;
+        removed.push(id);
+        messageIds.add(row.message_id);
+      }
+      this.database.dropUnreferenced(messageIds, effects);
+      return removed;
+    });
+  }
+
   get(id: string): Promise<QueueEntry | null> {
     return this.database.read(() => {
       const row = this.database.get<QueueRow>("SELECT * FROM queue WHERE id = ?", id);

@@ -164,7 +164,10 @@ export class SqliteStore implements Store {
       JSON.stringify(ids),
       JSON.stringify(ids),
     );
-    return new Set(rows.map((row) => row.id));
+    const referenced = new Set(rows.map((row) => row.id));
+    // Unreferenced by a commit not yet durable: a power loss could bring the row back.
+    for (const id of ids) if (this.database.awaitsDurability(id)) referenced.add(id);
+    return referenced;
   }
 
   async close(): Promise<void> {
@@ -174,6 +177,7 @@ export class SqliteStore implements Store {
     await this.orphanSweep;
     await this.database.settleInflight();
     await this.groupCommit.drain();
+    await this.database.settleRelaxed();
     this.database.close();
   }
 }

@@ -79,7 +79,12 @@ export class SqliteSubmissions implements SubmissionStore {
     });
   }
 
-  recordDelivery(messageId: string, recipient: string, status: DeliveryStatus): Promise<void> {
+  async recordDelivery(messageId: string, recipient: string, status: DeliveryStatus): Promise<void> {
+    // Most relayed messages are no EmailSubmission's: a read answers that without a write transaction.
+    const found = await this.database.read(() =>
+      this.database.get("SELECT 1 FROM submissions WHERE message_id = ? AND destroyed = 0", messageId),
+    );
+    if (found === undefined) return;
     return this.database.write(() => {
       const row = this.database.get<SubmissionRow & { user_id: number }>(
         "SELECT * FROM submissions WHERE message_id = ? AND destroyed = 0",
