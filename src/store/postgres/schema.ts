@@ -427,6 +427,10 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX metadata_entry ON metadata (user_id, coalesce(mailbox_id, 0), entry);
   `,
+  // Disabled users (issue 16): refused at every login, still receiving mail. Existing users are enabled.
+  `
+  ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -443,6 +443,11 @@ const MIGRATIONS: Migration[] = [
       CREATE UNIQUE INDEX metadata_entry ON metadata(user_id, ifnull(mailbox_id, 0), entry);
     `);
   },
+  (db) => {
+    // Disabled users (issue 16): refused at every login, still receiving mail. Existing users are
+    // enabled.
+    db.exec("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
