@@ -23,7 +23,7 @@ const HELP = `Usage: mailroom migrate --from sqlite:DIR --to postgres://USER:PAS
 
 Copy a single-node installation (SQLite) into PostgreSQL: domains, DKIM keys, users (password hashes
 as they are), aliases, mailboxes, subscriptions (names without a mailbox too), vacation settings,
-quotas, Sieve scripts (and which is active), messages (bytes, UIDs, UIDVALIDITY, flags, MODSEQ kept) and the outbound queue. The source is only read, and may keep
+quotas, Sieve scripts (and which is active), IMAP METADATA entries, messages (bytes, UIDs, UIDVALIDITY, flags, MODSEQ kept) and the outbound queue. The source is only read, and may keep
 serving while this runs.
 
 Each run makes the target match the source and copies only what differs, so:
@@ -141,6 +141,7 @@ export function formatSummary(summary: MigrationSummary, seconds: number, dryRun
     `  identities ${n(s.identities.added)} added, ${n(s.identities.unchanged)} unchanged`,
     `  submissions ${n(s.submissions.added)} added, ${n(s.submissions.unchanged)} unchanged`,
     `  sieve      ${n(s.sieveScripts.copied)} copied, ${n(s.sieveScripts.removed)} removed, ${n(s.sieveScripts.unchanged)} unchanged`,
+    `  metadata   ${n(s.metadata.copied)} copied, ${n(s.metadata.removed)} removed, ${n(s.metadata.unchanged)} unchanged`,
   ];
   if (s.messages.vanished > 0) {
     lines.push(

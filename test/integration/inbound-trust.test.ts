@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { ImapFlow } from "imapflow";
-import { dkimSign } from "mailauth";
+import { dkimSign, sealMessage } from "mailauth";
 import nodemailer from "nodemailer";
 import { startTestDns, type TestDns } from "../support/dns.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
@@ -46,6 +46,8 @@ for (const backend of await integrationBackends()) {
     let dns: TestDns;
     const good = keyPair();
     const other = keyPair();
+    const forwarder = keyPair();
+    const stranger = keyPair();
 
     before(async () => {
       dns = await startTestDns({
@@ -57,13 +59,21 @@ for (const backend of await integrationBackends()) {
         "soft.test": { txt: ["v=spf1 -all"] },
         "_dmarc.soft.test": { txt: ["v=DMARC1; p=quarantine"] },
         "s1._domainkey.other.test": { txt: [other.record] },
+        // Two mailing lists that seal what they forward (RFC 8617); only the first is trusted.
+        "lists.forward.test": { txt: ["v=spf1 ip4:127.0.0.1 -all"] },
+        "arc._domainkey.lists.forward.test": { txt: [forwarder.record] },
+        "lists.stranger.test": { txt: ["v=spf1 ip4:127.0.0.1 -all"] },
+        "arc._domainkey.lists.stranger.test": { txt: [stranger.record] },
         "1.0.0.127.zen.test": { a: ["127.0.0.2"], txt: ["Listed: see https://zen.test/query/127.0.0.1"] },
         // ::1, its 32 nibbles reversed (RFC 5782 §2.4).
         [`1${".0".repeat(31)}.zen.test`]: { a: ["127.0.0.4"], txt: ["Listed: IPv6 ::1"] },
       });
       server = await startTestServer({
         store: backend.store,
-        env: { MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}` },
+        env: {
+          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
+          MAILROOM_TRUST_TRUSTED_ARC_SEALERS: "lists.forward.test",
+        },
       });
       assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
       assert.equal((await server.cli(["user", "add", user, "--password-stdin"], `${password}\n`)).code, 0);
@@ -188,6 +198,50 @@ for (const backend of await integrationBackends()) {
       await send("news@soft.test", message("news@soft.test", "quarantined one"));
       assert.ok((await headers("Junk")).some((each) => /quarantined one/.test(each)));
       assert.ok(!(await headers("INBOX")).some((each) => /quarantined one/.test(each)));
+    });
+
+    /**
+     * What a mailing list sends on: good.test's signed message with a tag added to its Subject (which
+     * breaks good.test's signature), sealed by the list with the results it saw on arrival (RFC 8617 §5.1,
+     * i=1 so cv=none). Mail to us from the list's own envelope sender: SPF passes for the list, not for
+     * good.test, so DMARC for good.test (p=reject) fails unless the seal is trusted.
+     */
+    const throughList = async (list: string, pem: string, subject: string) => {
+      const original = await signed(message("alice@good.test", subject), "good.test", good.pem);
+      const tagged = original.replace(`Subject: ${subject}`, `Subject: [list] ${subject}`);
+      const seal = {
+        signingDomain: list,
+        selector: "arc",
+        privateKey: pem,
+        authResults: `${list}; dkim=pass header.d=good.test; spf=pass smtp.mailfrom=good.test; dmarc=pass header.from=good.test`,
+        cv: "none",
+      };
+      const headers = await sealMessage(tagged, seal as unknown as Parameters<typeof sealMessage>[1]);
+      assert.match(headers.toString(), /^ARC-Seal: i=1;/m);
+      return send(`bounces@${list}`, headers.toString() + tagged);
+    };
+
+    test("a trusted list's valid ARC seal overrides the DMARC fail its change caused; an untrusted one's does not", async () => {
+      await throughList("lists.forward.test", forwarder.pem, "forwarded by a trusted list");
+      const inbox = await headers("INBOX");
+      const delivered = inbox.find((each) => /forwarded by a trusted list/.test(each));
+      assert.ok(delivered, "the trusted list's mail is in INBOX");
+      const field = (delivered.match(/^Authentication-Results:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*/gim) ?? [])
+        .find((each) => each.includes(`${HOST};`))
+        ?.replace(/\r\n[ \t]+/g, " ");
+      assert.ok(field, delivered);
+      assert.match(field, /arc=pass/);
+      assert.match(field, /dmarc=fail[^;]*header\.from=good\.test/);
+      await assert.rejects(
+        throughList("lists.stranger.test", stranger.pem, "forwarded by a stranger"),
+        (err: { responseCode?: number; response?: string }) => {
+          assert.equal(err.responseCode, 550);
+          assert.match(err.response ?? "", /5\.7\.1/);
+          return true;
+        },
+      );
+      const all = [...(await headers("INBOX")), ...(await headers("Junk"))];
+      assert.ok(!all.some((each) => /forwarded by a stranger/.test(each)));
     });
 
     /** A server with two blocklist zones whose SMTP listener is on `host`; the 554 reply must match `reason`. */

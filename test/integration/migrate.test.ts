@@ -148,6 +148,20 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
       await sourceStore.sieveScripts.putScript(bob.id, "lists", sieveSource);
       await sourceStore.sieveScripts.activateScript(bob.id, "lists");
       await sourceStore.directory.setDisabled(bob.address, false);
+      const bobInbox = await sourceStore.mailboxes.getMailbox(bob.id, "INBOX");
+      assert.ok(bobInbox);
+      await sourceStore.metadata.setMetadata(
+        bob.id,
+        bobInbox.id,
+        [{ entry: "/private/comment", value: Buffer.from("bob's inbox") }],
+        10,
+      );
+      await sourceStore.metadata.setMetadata(
+        bob.id,
+        null,
+        [{ entry: "/private/vendor/x", value: Buffer.from([0, 1]) }],
+        10,
+      );
     } finally {
       await sourceStore.close();
     }
@@ -271,6 +285,29 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
         { name: "lists", source: sieveSource, active: true },
         { name: "old", source: "keep;", active: false },
       ]);
+    } finally {
+      await pgStore.close();
+    }
+  });
+
+  test("IMAP METADATA entries are copied, on the mailbox and on the server", async () => {
+    assert.match(second.stdout, /metadata\s+2 copied, 0 removed, 0 unchanged/);
+    const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
+    try {
+      const bob = await pgStore.directory.getUser("bob@example.org");
+      assert.ok(bob);
+      const inbox = await pgStore.mailboxes.getMailbox(bob.id, "INBOX");
+      assert.ok(inbox);
+      const entries = await pgStore.metadata.getMetadata(bob.id, inbox.id, ["/private"], "infinity");
+      assert.deepEqual(
+        entries.map((each) => [each.entry, each.value.toString()]),
+        [["/private/comment", "bob's inbox"]],
+      );
+      const server = await pgStore.metadata.getMetadata(bob.id, null, ["/private"], "infinity");
+      assert.deepEqual(
+        server.map((each) => [each.entry, [...each.value]]),
+        [["/private/vendor/x", [0, 1]]],
+      );
     } finally {
       await pgStore.close();
     }

@@ -10,6 +10,7 @@ import {
   emailObject,
   envelopeOf,
   formatAddresses,
+  forwardAsAttachmentDraft,
   forwardDraft,
   newDraft,
   parseAddresses,
@@ -31,6 +32,7 @@ function email(fields: Partial<EmailFull>): EmailFull {
   return {
     id: "E1",
     blobId: "B1",
+    threadId: "T1",
     from: [{ name: "Bob", email: "bob@example.net" }],
     to: [{ name: null, email: "Alice@example.org" }],
     cc: null,
@@ -49,6 +51,7 @@ function email(fields: Partial<EmailFull>): EmailFull {
     textBody: [{ partId: "1", blobId: "B1_1", type: "text/plain", name: null, size: 20 }],
     attachments: [],
     bodyValues: { "1": { value: "Shall we?\n> earlier\n" } },
+    size: 321,
     ...fields,
   };
 }
@@ -133,6 +136,23 @@ describe("webmail drafts", () => {
     assert.equal(
       forwardDraft(email({ subject: "fwd: Plans" }), { ...alice, textSignature: "A." }).subject,
       "fwd: Plans",
+    );
+  });
+
+  test("a forward as attachment carries the whole message as message/rfc822, named after its subject", () => {
+    const forward = forwardAsAttachmentDraft(email({ subject: 'Plans: "Q1"/Q2' }), {
+      ...alice,
+      textSignature: "A.",
+    });
+    assert.equal(forward.subject, 'Fwd: Plans: "Q1"/Q2');
+    assert.equal(forward.body, "\n\n-- \nA.");
+    assert.deepEqual(forward.attachments, [
+      { blobId: "B1", name: "Plans Q1 Q2.eml", type: "message/rfc822", size: 321 },
+    ]);
+    assert.equal(forward.inReplyTo, null);
+    assert.equal(
+      forwardAsAttachmentDraft(email({ subject: null }), alice).attachments[0]?.name,
+      "message.eml",
     );
   });
 

@@ -423,7 +423,8 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     return value;
   };
   /** The message with this subject in Carl's mailboxes, as he received it. */
-  const carlGot = async (subject: string): Promise<ParsedMail> => {
+  const carlGot = async (subject: string): Promise<ParsedMail> => PostalMime.parse(await carlGotRaw(subject));
+  const carlGotRaw = async (subject: string): Promise<Buffer> => {
     const [email] = await until(
       () => emailsOf(carl, { subject }, ["blobId", "subject"]),
       (list) => list.some((each) => each.subject === subject),
@@ -434,8 +435,7 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
       .replace("{blobId}", email?.blobId)
       .replace("{name}", "m.eml")
       .replace("{type}", "message/rfc822");
-    const raw = Buffer.from(await (await fetch(url, { headers: carl.auth })).arrayBuffer());
-    return PostalMime.parse(raw);
+    return Buffer.from(await (await fetch(url, { headers: carl.auth })).arrayBuffer());
   };
   const headerOf = (mail: ParsedMail, name: string) =>
     mail.headers.find((header) => header.key === name)?.value;
@@ -518,6 +518,65 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
     await button("Close").click();
     await composePane().waitFor({ state: "detached" });
     assert.deepEqual(await inDrafts("Fwd: Question"), [], "an untouched forward leaves no draft");
+
+    await row("Question").locator("button").click();
+    await button("Forward as attachment").click();
+    assert.equal(await field("Subject").inputValue(), "Fwd: Question");
+    await page.locator(".compose .attachments", { hasText: "Question.eml" }).waitFor();
+    await field("To").fill(CARL);
+    await button("Send").click();
+    await composePane().waitFor({ state: "detached" });
+    const raw = (await carlGotRaw("Fwd: Question")).toString("latin1");
+    const part = raw.slice(raw.search(/Content-Type: message\/rfc822/i));
+    assert.ok(part.length < raw.length, "the original is attached as message/rfc822");
+    assert.match(part, /Message-ID: <q1@example\.org>/i, "with its own header");
+    assert.match(part, /Are you coming\?/);
+  });
+
+  test("conversations: a thread is one row with its count; the reader lists its messages and opens each", async () => {
+    await user.deliver(
+      {
+        subject: "Lunch",
+        text: "Noon at the usual place?",
+        messageId: "<lunch1@example.org>",
+        envelope: { from: CARL, to: [ADDRESS] },
+      },
+      "Carl <carl@example.org>",
+    );
+    await user.deliver(
+      {
+        subject: "Re: Lunch",
+        text: "Make it half past.",
+        messageId: "<lunch2@example.org>",
+        inReplyTo: "<lunch1@example.org>",
+        references: "<lunch1@example.org>",
+        envelope: { from: CARL, to: [ADDRESS] },
+      },
+      "Carl <carl@example.org>",
+    );
+    await mailbox("inbox").click();
+    await row("Re: Lunch").waitFor();
+    assert.equal(await row("Lunch").count(), 2, "one row per message while conversations are off");
+    await page.getByLabel("Conversations").check();
+    await until(
+      () => row("Lunch").count(),
+      (count) => count === 1,
+    );
+    assert.equal((await row("Re: Lunch").locator(".count").textContent())?.trim(), "2");
+    await row("Re: Lunch").locator("button").click();
+    const thread = page.getByRole("navigation", { name: "Conversation" });
+    await thread.getByRole("button").nth(1).waitFor();
+    assert.equal(await thread.getByRole("button").count(), 2);
+    await thread.getByRole("button").first().click();
+    await page.locator(".reader h2", { hasText: /^Lunch$/ }).waitFor();
+    await page.reload();
+    await logIn();
+    assert.ok(await page.getByLabel("Conversations").isChecked(), "the choice is kept");
+    await page.getByLabel("Conversations").uncheck();
+    await until(
+      () => row("Lunch").count(),
+      (count) => count === 2,
+    );
   });
 
   test("a draft is saved while typing, kept once in Drafts, and opened again after a reload", async () => {

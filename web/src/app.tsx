@@ -1,6 +1,13 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { Compose } from "./compose.js";
-import { type Draft, forwardDraft, newDraft, replyDraft, resumedDraft } from "./draft.js";
+import {
+  type Draft,
+  forwardAsAttachmentDraft,
+  forwardDraft,
+  newDraft,
+  replyDraft,
+  resumedDraft,
+} from "./draft.js";
 import {
   type Address,
   type EmailFull,
@@ -15,11 +22,15 @@ import { Settings } from "./settings.js";
 import { useShortcuts } from "./shortcuts.js";
 
 const PAGE = 50;
-const SUMMARY = ["id", "blobId", "from", "subject", "preview", "receivedAt", "keywords", "mailboxIds"];
+const SUMMARY = [
+  ...["id", "blobId", "threadId", "from", "subject", "preview", "receivedAt", "keywords", "mailboxIds"],
+];
+/** Where the list's "Conversations" choice is kept between visits (a preference, no secret). */
+const THREADS_KEY = "mailroom.conversations";
 const FULL = [
   ...SUMMARY,
   ...["to", "cc", "bcc", "replyTo", "sentAt", "messageId", "inReplyTo", "references"],
-  ...["htmlBody", "textBody", "attachments", "bodyValues"],
+  ...["htmlBody", "textBody", "attachments", "bodyValues", "size"],
 ];
 
 /** What the right-hand pane shows besides a message: a message being written, or the settings. */
@@ -70,6 +81,10 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   /** While set, the list shows this search over all mailboxes instead of the selected mailbox. */
   const [search, setSearch] = useState("");
   const [emails, setEmails] = useState<EmailSummary[]>([]);
+  /** Conversations (RFC 8621 §4.4.3 collapseThreads): one row per thread, its newest message. */
+  const [threads, setThreads] = useState(() => localStorage.getItem(THREADS_KEY) === "on");
+  /** Messages per thread of the listed rows, while conversations are shown. */
+  const [threadSizes, setThreadSizes] = useState<Record<string, number>>({});
   const [total, setTotal] = useState(0);
   const [limit, setLimit] = useState(PAGE);
   const [open, setOpen] = useState<EmailFull | null>(null);
@@ -78,6 +93,8 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   const [tick, setTick] = useState(0);
   const [pane, setPane] = useState<Pane | null>(null);
   const [identities, setIdentities] = useState<Identity[]>([]);
+  /** The open message's thread, oldest first, when it has more than this one message. */
+  const [conversation, setConversation] = useState<EmailSummary[]>([]);
 
   useEffect(() => jmap.push(() => setTick((n) => n + 1)), [jmap]);
 
@@ -127,20 +144,27 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
             sort: [{ property: "receivedAt", isAscending: false }],
             limit,
             calculateTotal: true,
+            collapseThreads: threads,
           },
         ],
         ["Email/get", { "#ids": { resultOf: "0", name: "Email/query", path: "/ids" }, properties: SUMMARY }],
+        ["Thread/get", { "#ids": { resultOf: "1", name: "Email/get", path: "/list/*/threadId" } }],
       ])
-      .then(([query, get]) => {
+      .then(([query, get, thread]) => {
         if (stale) return;
         setTotal(Number(query?.total ?? 0));
         setEmails((get?.list ?? []) as EmailSummary[]);
+        const sizes: Record<string, number> = {};
+        for (const each of (thread?.list ?? []) as Array<{ id: string; emailIds: string[] }>) {
+          sizes[each.id] = each.emailIds.length;
+        }
+        setThreadSizes(sizes);
       })
       .catch(() => {});
     return () => {
       stale = true;
     };
-  }, [jmap, selected, search, limit, tick]);
+  }, [jmap, selected, search, limit, tick, threads]);
 
   const setKeyword = useCallback(
     async (id: string, keyword: string, on: boolean) => {
@@ -201,6 +225,27 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
     setOpen(email);
     if (!email.keywords.$seen) await setKeyword(id, "$seen", true);
   };
+
+  const openThread = open?.threadId;
+  useEffect(() => {
+    if (!openThread) return setConversation([]);
+    let stale = false;
+    jmap
+      .call([
+        ["Thread/get", { ids: [openThread] }],
+        [
+          "Email/get",
+          { "#ids": { resultOf: "0", name: "Thread/get", path: "/list/*/emailIds" }, properties: SUMMARY },
+        ],
+      ])
+      .then(([, get]) => {
+        if (!stale) setConversation((get?.list ?? []) as EmailSummary[]);
+      })
+      .catch(() => {});
+    return () => {
+      stale = true;
+    };
+  }, [jmap, openThread, tick]);
 
   const archive = mailboxes.find((mailbox) => mailbox.role === "archive");
   const current = emails.findIndex((email) => email.id === cursor);
@@ -294,6 +339,19 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
             />
           </form>
         </search>
+        <label class="conversations">
+          <input
+            type="checkbox"
+            checked={threads}
+            onChange={(event) => {
+              const on = event.currentTarget.checked;
+              localStorage.setItem(THREADS_KEY, on ? "on" : "off");
+              setThreads(on);
+              setLimit(PAGE);
+            }}
+          />{" "}
+          Conversations
+        </label>
         {search && (
           <p class="status" aria-live="polite">
             {total} found in all mailboxes
@@ -316,7 +374,15 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
                   {sender(email)}
                   <span class="date"> · {new Date(email.receivedAt).toLocaleString()}</span>
                 </div>
-                <div class="subject">{email.subject ?? "(no subject)"}</div>
+                <div class="subject">
+                  {email.subject ?? "(no subject)"}
+                  {threads && (threadSizes[email.threadId] ?? 1) > 1 && (
+                    <span class="count" aria-label={`${threadSizes[email.threadId]} messages`}>
+                      {" "}
+                      {threadSizes[email.threadId]}
+                    </span>
+                  )}
+                </div>
                 <div class="preview">{email.preview}</div>
               </button>
             </li>
@@ -352,7 +418,11 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           actions={{ setKeyword, move, remove }}
           inTrash={trash !== undefined && Boolean(open.mailboxIds[trash.id])}
           reply={(all) => compose(replyDraft(open, identityFor(open, identities), all))}
-          forward={() => compose(forwardDraft(open, identityFor(open, identities)))}
+          forward={(attached) =>
+            compose((attached ? forwardAsAttachmentDraft : forwardDraft)(open, identityFor(open, identities)))
+          }
+          conversation={conversation}
+          openOther={show}
           close={() => setOpen(null)}
         />
       ) : (
@@ -439,6 +509,8 @@ function Reader({
   inTrash,
   reply,
   forward,
+  conversation,
+  openOther,
   close,
 }: {
   jmap: Jmap;
@@ -447,7 +519,10 @@ function Reader({
   actions: Actions;
   inTrash: boolean;
   reply: (all: boolean) => void;
-  forward: () => void;
+  /** Inline below a summary, or (attached) the whole message as message/rfc822. */
+  forward: (attached: boolean) => void;
+  conversation: EmailSummary[];
+  openOther: (id: string) => void;
   close: () => void;
 }) {
   const { setKeyword, move, remove } = actions;
@@ -483,8 +558,11 @@ function Reader({
         <button type="button" onClick={() => reply(true)}>
           Reply all
         </button>
-        <button type="button" onClick={forward}>
+        <button type="button" onClick={() => forward(false)}>
           Forward
+        </button>
+        <button type="button" onClick={() => forward(true)}>
+          Forward as attachment
         </button>
         <button type="button" onClick={() => setKeyword(email.id, "$flagged", !flagged)}>
           {flagged ? "Unflag" : "Flag"}
@@ -534,6 +612,19 @@ function Reader({
           <dt>Date</dt>
           <dd>{new Date(email.receivedAt).toLocaleString()}</dd>
         </dl>
+        {conversation.length > 1 && (
+          <nav aria-label="Conversation">
+            <ol class="conversation">
+              {conversation.map((each) => (
+                <li key={each.id} aria-current={each.id === email.id ? "true" : undefined}>
+                  <button type="button" disabled={each.id === email.id} onClick={() => openOther(each.id)}>
+                    {sender(each)} · {new Date(each.receivedAt).toLocaleString()}: {each.preview}
+                  </button>
+                </li>
+              ))}
+            </ol>
+          </nav>
+        )}
         <div class="toolbar">
           {html && (
             <button type="button" onClick={() => setPlain(!plain)}>

@@ -159,6 +159,28 @@ export function forwardDraft(email: EmailFull, identity: Identity | undefined): 
   };
 }
 
+/**
+ * The whole message attached as it arrived (message/rfc822, RFC 2046 §5.2.1), its headers and
+ * attachments intact, for a recipient who needs the original (an abuse desk, a filter to train).
+ */
+export function forwardAsAttachmentDraft(email: EmailFull, identity: Identity | undefined): Draft {
+  const subject = email.subject ?? "";
+  return {
+    ...emptyDraft(),
+    identityId: identity?.id ?? "",
+    subject: withPrefix("Fwd", email.subject),
+    body: signed(identity),
+    attachments: [
+      {
+        blobId: email.blobId,
+        name: `${subject.replace(/[\\/:*?"<>|\x00-\x1f\s]+/g, " ").trim() || "message"}.eml`,
+        type: "message/rfc822",
+        size: email.size,
+      },
+    ],
+  };
+}
+
 function attachmentsOf(email: EmailFull): Attachment[] {
   return email.attachments.flatMap((part) =>
     part.blobId

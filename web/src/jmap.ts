@@ -18,6 +18,7 @@ export interface Address {
 export interface EmailSummary {
   id: string;
   blobId: string;
+  threadId: string;
   from: Address[] | null;
   subject: string | null;
   preview: string;
@@ -47,6 +48,7 @@ export interface EmailFull extends EmailSummary {
   textBody: BodyPart[];
   attachments: BodyPart[];
   bodyValues: Record<string, { value: string }>;
+  size: number;
 }
 
 /** How long a dropped push stream waits before it is opened again. */

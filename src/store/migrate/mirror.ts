@@ -9,6 +9,7 @@ import {
   type Mailbox,
   type MailboxMessage,
   type MessageImport,
+  type MetadataChange,
   type QueueEntry,
   type Store,
   StoreError,
@@ -34,6 +35,8 @@ export interface MigrationSummary {
   identities: { added: number; unchanged: number };
   submissions: { added: number; unchanged: number };
   sieveScripts: { copied: number; removed: number; unchanged: number };
+  /** IMAP METADATA entries, on mailboxes and the server. */
+  metadata: { copied: number; removed: number; unchanged: number };
   /** Target users the source does not have: left as they are, named so the operator can decide. */
   extraUsers: string[];
 }
@@ -54,6 +57,7 @@ function emptySummary(): MigrationSummary {
     identities: { added: 0, unchanged: 0 },
     submissions: { added: 0, unchanged: 0 },
     sieveScripts: { copied: 0, removed: 0, unchanged: 0 },
+    metadata: { copied: 0, removed: 0, unchanged: 0 },
     extraUsers: [],
   };
 }
@@ -163,6 +167,7 @@ class Mirror {
       await this.vacationOf(user);
       await this.quotaOf(user);
       await this.sieveScriptsOf(user);
+      await this.metadataOf(user);
       await this.accountOf(user);
       await this.identitiesOf(user);
       await this.submissionsOf(user);
@@ -427,6 +432,50 @@ class Mirror {
     const active = wanted.find((script) => script.active)?.name ?? null;
     if (write && active !== (present.find((script) => script.active)?.name ?? null)) {
       await this.target.sieveScripts.activateScript(targetUser.id, active);
+    }
+  }
+
+  /**
+   * The METADATA entries of the server and of each mailbox (matched by name, after mailboxesOf made
+   * them); entries only the target has go. The target's entry limit does not apply to a copy.
+   */
+  private async metadataOf(user: User): Promise<void> {
+    const targetUser = await this.target.directory.getUser(user.address);
+    const everything = ["/private", "/shared"];
+    const places: Array<{ from: number | null; name: string | null }> = [{ from: null, name: null }];
+    for (const mailbox of await this.source.mailboxes.listMailboxes(user.id)) {
+      places.push({ from: mailbox.id, name: mailbox.name });
+    }
+    const counts = this.summary.metadata;
+    for (const { from, name } of places) {
+      const wanted = await this.source.metadata.getMetadata(user.id, from, everything, "infinity");
+      let into: number | null = null;
+      if (targetUser !== null && name !== null) {
+        into = (await this.target.mailboxes.getMailbox(targetUser.id, name))?.id ?? null;
+        if (into === null) {
+          counts.copied += wanted.length;
+          continue;
+        }
+      }
+      const present =
+        targetUser === null
+          ? []
+          : await this.target.metadata.getMetadata(targetUser.id, into, everything, "infinity");
+      const changes: MetadataChange[] = [];
+      for (const entry of wanted) {
+        const current = present.find((other) => other.entry === entry.entry);
+        if (current?.value.equals(entry.value)) counts.unchanged++;
+        else changes.push(entry);
+      }
+      for (const entry of present) {
+        if (!wanted.some((other) => other.entry === entry.entry))
+          changes.push({ entry: entry.entry, value: null });
+      }
+      counts.copied += changes.filter((change) => change.value !== null).length;
+      counts.removed += changes.filter((change) => change.value === null).length;
+      if (!this.dryRun && targetUser !== null && changes.length > 0) {
+        await this.target.metadata.setMetadata(targetUser.id, into, changes, Number.MAX_SAFE_INTEGER);
+      }
     }
   }
 
