@@ -189,6 +189,16 @@ function routes(deps: AdminApiDeps): Route[] {
       },
     },
     {
+      pattern: at(`/users/${segment}/disabled`),
+      methods: {
+        PUT: async ([address], body) => {
+          const disabled = flag(body, "disabled");
+          if (disabled === undefined) throw new BadInput(`"disabled" must be true or false`);
+          return ok(await service.setDisabled(address as string, disabled));
+        },
+      },
+    },
+    {
       pattern: at("/aliases"),
       methods: {
         GET: async (_, __, query) =>

@@ -13,7 +13,7 @@ import { loadTrace, type MessageTrace } from "../delivery/trace.js";
 import { type DnsRecordToPublish, domainRecords } from "../dns/records.js";
 import { type DkimAlgorithm, generateDkimKey, selectorFor } from "../mail/dkim.js";
 import { readHeaderBlock } from "../mail/headers.js";
-import { type QueueEntry, type Store, StoreError } from "../store/types.js";
+import { type QueueEntry, type Store, StoreError, type User } from "../store/types.js";
 import { ADDRESS_EXAMPLE, aliasSource, DOMAIN_EXAMPLE, domainName, mailAddress } from "./names.js";
 
 /** The parts the admin operations touch, and the store's kind for the status. */
@@ -60,6 +60,8 @@ export interface DomainRecords {
 export interface UserSummary {
   address: string;
   admin: boolean;
+  /** Refused at every login; mail to the address is still delivered. */
+  disabled: boolean;
   createdAt: string;
 }
 
@@ -330,11 +332,7 @@ export function createAdminService(options: AdminServiceOptions) {
     async listUsers(domain?: string): Promise<UserSummary[]> {
       const name = domain === undefined ? undefined : requireDomainName(domain);
       if (name !== undefined) await requireServedDomain(name);
-      return (await directory.listUsers(name)).map((user) => ({
-        address: user.address,
-        admin: user.admin,
-        createdAt: user.createdAt.toISOString(),
-      }));
+      return (await directory.listUsers(name)).map(userSummary);
     },
 
     checkNewUser,
@@ -345,7 +343,7 @@ export function createAdminService(options: AdminServiceOptions) {
       const credentials = await hashPassword(password);
       try {
         const user = await directory.addUser(address, credentials, { admin: settings.admin === true });
-        return { address: user.address, admin: user.admin, createdAt: user.createdAt.toISOString() };
+        return userSummary(user);
       } catch (error) {
         if (error instanceof StoreError && error.code === "exists") throw userExists(address);
         throw error;
@@ -363,8 +361,17 @@ export function createAdminService(options: AdminServiceOptions) {
     async setAdmin(value: string, admin: boolean): Promise<UserSummary> {
       const address = await checkUser(value);
       await directory.setAdmin(address, admin);
-      const user = await requireUser(address);
-      return { address: user.address, admin: user.admin, createdAt: user.createdAt.toISOString() };
+      return userSummary(await requireUser(address));
+    },
+
+    /**
+     * Disables the user's logins (every protocol, passwords and app tokens alike) or enables them again.
+     * Sessions already open stay open; mail to the user is still accepted and delivered.
+     */
+    async setDisabled(value: string, disabled: boolean): Promise<UserSummary> {
+      const address = await checkUser(value);
+      await directory.setDisabled(address, disabled);
+      return userSummary(await requireUser(address));
     },
 
     /** Deletes the user with all of its mailboxes and mail. */
@@ -520,6 +527,15 @@ export function createAdminService(options: AdminServiceOptions) {
         oldestQueuedAt: queue.oldestCreatedAt?.toISOString() ?? null,
       };
     },
+  };
+}
+
+function userSummary(user: User): UserSummary {
+  return {
+    address: user.address,
+    admin: user.admin,
+    disabled: user.disabled,
+    createdAt: user.createdAt.toISOString(),
   };
 }
 

@@ -4,8 +4,10 @@
 //
 // Failure reasons it produces:
 // - "bad-credentials": unknown user (a name that is not even an address included), wrong password or
-//   proof, authorisation identity not the user's own, SCRAM nonce mismatch. All look alike to the
-//   client and take the same work (see burnPasswordCheck).
+//   proof, authorisation identity not the user's own, SCRAM nonce mismatch, a disabled user (even with
+//   the right password or token). All look alike to the client and take the same work (see
+//   burnPasswordCheck): a disabled user's password is checked all the same, and SCRAM runs on with
+//   its real salt, so nothing tells an attacker that the account exists.
 // - "throttled": this client failed too often recently (on this node, or on any node when the store
 //   shares failures: see cluster-throttle.ts); nothing was checked.
 // - "malformed": the client's message does not follow the mechanism's grammar.
@@ -132,11 +134,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         if (!anyPassword && !(await verifyPasswordHash(password, user.passwordHash))) {
           return backend.failed(address, mechanism, "wrong password");
         }
+        if (user.disabled) return backend.failed(address, mechanism, "disabled user");
         return backend.succeeded(authenticatedUser(user), mechanism);
       },
 
       async scramCredentials(username): Promise<ScramCredentials> {
         const user = await findUser(username);
+        if (user?.disabled) {
+          return { user: null, verifier: parseScramVerifier(user.scramSha256), refusal: "disabled user" };
+        }
         if (user) return { user: authenticatedUser(user), verifier: parseScramVerifier(user.scramSha256) };
         return {
           user: null,
@@ -172,6 +178,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (username !== undefined && found.user.address !== who) {
       return backend.failed(who, "token", "token of another user");
     }
+    if (found.user.disabled) return backend.failed(who, "token", "disabled user");
     return backend.succeeded(authenticatedUser(found.user), "token");
   }
 

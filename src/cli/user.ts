@@ -27,7 +27,12 @@ Actions:
   admin EMAIL on|off
                    grant or take away the admin role (the web admin at /admin
                    and its API)
-  list [DOMAIN]    list users, of every domain or of one
+  disable EMAIL    refuse every login of the user (passwords and app tokens,
+                   all protocols) as a wrong password is; sessions already
+                   open stay open, and mail to the user is still delivered
+  enable EMAIL     allow the user's logins again
+  list [DOMAIN]    list users, of every domain or of one; disabled ones are
+                   marked "(disabled)"
   remove EMAIL     delete a user with all of its mailboxes and mail
   passwd EMAIL     set a new password
   quota EMAIL [SIZE|none]
@@ -78,7 +83,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       const domain = args[0] === undefined ? undefined : domainArgument(args[0], HELP_COMMAND);
       return withAdmin(values, io, async ({ admin }) => {
         const users = await admin.listUsers(domain);
-        for (const user of users) io.stdout.write(`${user.address}\n`);
+        for (const user of users) io.stdout.write(`${user.address}${user.disabled ? " (disabled)" : ""}\n`);
         if (users.length === 0) io.stderr.write("no users yet; add one with 'mailroom user add EMAIL'\n");
         return ExitCode.ok;
       });
@@ -112,6 +117,21 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         return ExitCode.ok;
       });
     }
+    case "disable":
+    case "enable": {
+      expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      const disable = action === "disable";
+      return withAdmin(values, io, async ({ admin }) => {
+        await admin.setDisabled(address, disable);
+        io.stderr.write(
+          disable
+            ? `disabled ${address}: every login is refused; mail to it is still delivered\n`
+            : `enabled ${address}: it may log in again\n`,
+        );
+        return ExitCode.ok;
+      });
+    }
     case "quota": {
       expectPositionals(args, ["EMAIL"], ["SIZE"], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
@@ -131,7 +151,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       });
     }
     case undefined:
-      throw usageError("missing action (add, list, remove, passwd, admin or quota)", HELP_COMMAND);
+      throw usageError(
+        "missing action (add, list, remove, passwd, admin, disable, enable or quota)",
+        HELP_COMMAND,
+      );
     default:
       throw usageError(`unknown action '${action}'`, HELP_COMMAND);
   }

@@ -36,6 +36,11 @@ export interface User extends StoredCredentials {
   domainId: number;
   /** May use the web admin (/admin) and its API; set by `mailroom user add --admin` or `user admin`. */
   admin: boolean;
+  /**
+   * Refused at every login (password, SCRAM, app token) as a wrong password is; mail to the address is
+   * still accepted and delivered. Set by `mailroom user disable` / `user enable`.
+   */
+  disabled: boolean;
   createdAt: Date;
 }
 
@@ -86,6 +91,8 @@ export interface DirectoryStore {
   setCredentials(address: string, credentials: StoredCredentials): Promise<void>;
   /** Grants or takes away the admin role; "not-found" for an unknown user. */
   setAdmin(address: string, admin: boolean): Promise<void>;
+  /** Disables (true) or enables again (false) the user's logins; "not-found" for an unknown user. */
+  setDisabled(address: string, disabled: boolean): Promise<void>;
 
   // App tokens. Removed with their user. createAppToken: "not-found" for an unknown user, "exists"
   // for an id already taken; revokeAppToken: "not-found" unless the user has a token of that id.

@@ -89,6 +89,17 @@ describe("admin service", () => {
     assert.ok(changed && (await verifyPasswordHash("another passphrase", changed.passwordHash)));
     assert.equal((await service.setAdmin("root@example.org", false)).admin, false);
     await rejectsWith(service.setAdmin("ghost@example.org", true), "not-found", /there is no user ghost/);
+    assert.equal(user.disabled, false);
+    assert.deepEqual(
+      [
+        (await service.setDisabled("ROOT@example.org", true)).disabled,
+        (await service.listUsers())[0]?.disabled,
+      ],
+      [true, true],
+    );
+    assert.equal((await store.directory.getUser("root@example.org"))?.disabled, true);
+    assert.equal((await service.setDisabled("root@example.org", false)).disabled, false);
+    await rejectsWith(service.setDisabled("ghost@example.org", true), "not-found", /there is no user ghost/);
   });
 
   test("aliases and catch-alls: warnings, loops, shadowed users, removal of one destination", async () => {

@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import { createAuthenticator } from "../../src/auth/authenticator.js";
 import { type AuthPolicy, authRefusal, isLoopback } from "../../src/auth/policy.js";
 import { plainInitialResponse, scramClient } from "../../src/auth/sasl/scram-client.js";
+import { parseScramVerifier } from "../../src/auth/scram-verifier.js";
+import { newToken } from "../../src/auth/tokens.js";
 import { StoreError } from "../../src/store/types.js";
 import {
   assertChallenge,
@@ -241,5 +243,46 @@ describe("throttling through the authenticator", () => {
     assert.match(log, /nobody@example\.org/);
     assert.match(log, /127\.0\.0\.1/);
     assert.doesNotMatch(log, /hunter2-secret|other-secret/);
+  });
+});
+
+describe("disabled users", () => {
+  it("are refused as a wrong password is, by every mechanism and token, with the same delay and count", async () => {
+    const enabled = await makeUser(8, "bob@example.org", "b0b-pass");
+    const bob = { ...enabled, disabled: true };
+    const directory = [bob];
+    const token = newToken();
+    const slept: number[] = [];
+    const { logger, lines } = captureLogger();
+    const auth = createAuthenticator({
+      lookupUser: userDirectory(directory),
+      lookupToken: async (id) => (id === token.id ? { user: bob, secretHash: token.secretHash } : null),
+      config: authConfig({ failureDelay: 1000, maxFailuresPerIp: 5, failureWindow: 60_000 }),
+      logger,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    assertFailure(await auth.verifyPassword("bob@example.org", "b0b-pass", LOOPBACK), "bad-credentials");
+    assertFailure(
+      await auth.begin("PLAIN", LOOPBACK)!.start(plainInitialResponse("bob@example.org", "b0b-pass")),
+      "bad-credentials",
+    );
+    // SCRAM runs on with the user's real salt (what an enabled account shows) and fails at the end.
+    const scram = scramClient("bob@example.org", "b0b-pass");
+    const exchange = auth.begin("SCRAM-SHA-256", LOOPBACK)!;
+    const serverFirst = assertChallenge(await exchange.start(scram.first()));
+    const salt = /,s=([^,]+),/.exec(serverFirst.toString("utf8"))?.[1];
+    assert.equal(salt, parseScramVerifier(bob.scramSha256).salt.toString("base64"));
+    assertFailure(await exchange.next(await scram.final(serverFirst)), "bad-credentials");
+    assertFailure(await auth.verifyToken(token.token, LOOPBACK), "bad-credentials");
+    assert.deepEqual(slept, [1000, 2000, 4000, 8000], "each counts as a failure");
+    assertFailure(await auth.verifyPassword("bob@example.org", "b0b-pass", LOOPBACK), "bad-credentials");
+    assertFailure(await auth.verifyPassword("bob@example.org", "b0b-pass", LOOPBACK), "throttled");
+    assert.match(lines.join(""), /disabled user/);
+
+    // Enabled again, the same credentials work (from another client: this one is throttled).
+    directory[0] = enabled;
+    assertSuccess(await auth.verifyPassword("bob@example.org", "b0b-pass", REMOTE_TLS), "bob@example.org");
   });
 });

@@ -161,6 +161,32 @@ describe("domain, user and alias commands", () => {
     assert.equal((await cli(["user", "remove", "root@example.org"])).code, 0);
   });
 
+  test("user disable and enable: the flag set and cleared, shown by user list; unknown users refused", async () => {
+    const isDisabled = (address: string) =>
+      withTestStore(dataDir, async (store) => (await store.directory.getUser(address))?.disabled);
+    const off = await cli(["user", "disable", "Bob@example.org"]);
+    assert.deepEqual(
+      [off.code, off.stderr],
+      [0, "disabled bob@example.org: every login is refused; mail to it is still delivered\n"],
+    );
+    assert.equal(await isDisabled("bob@example.org"), true);
+    assert.equal(await isDisabled("alice@example.org"), false);
+    const listed = await cli(["user", "list", "example.org"]);
+    assert.deepEqual(listed.stdout.toString().trim().split("\n").sort(), [
+      "alice@example.org",
+      "bob@example.org (disabled)",
+      "carol@example.org",
+    ]);
+    const on = await cli(["user", "enable", "bob@example.org"]);
+    assert.deepEqual([on.code, on.stderr], [0, "enabled bob@example.org: it may log in again\n"]);
+    assert.equal(await isDisabled("bob@example.org"), false);
+    const ghost = await cli(["user", "disable", "ghost@example.org"]);
+    assert.equal(ghost.code, 1);
+    assert.match(ghost.stderr, /there is no user ghost@example.org here/);
+    const missing = await cli(["user", "enable"]);
+    assert.equal(missing.code, 64);
+  });
+
   test("user list, of all domains or one", async () => {
     const all = await cli(["user", "list"]);
     assert.deepEqual(all.stdout.toString().trim().split("\n").sort(), [

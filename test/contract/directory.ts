@@ -191,6 +191,33 @@ export function describeDirectoryContract(context: ContractContext): void {
         await rejectsWith(store.directory.setAdmin("ghost@nowhere.example", true), "not-found");
       });
 
+      test("disabled: off by default, set and cleared by setDisabled, seen by every lookup", async () => {
+        const { domain, user } = await freshUser();
+        assert.equal(user.disabled, false);
+        const other = await store.directory.addUser(`other@${domain}`, CREDENTIALS);
+        await store.directory.setDisabled(user.address.toUpperCase(), true);
+        assert.equal((await store.directory.getUser(user.address))?.disabled, true);
+        assert.equal((await store.directory.getUserById(user.id))?.disabled, true);
+        assert.deepEqual(
+          (await store.directory.listUsers(domain)).map((u) => [u.address, u.disabled]),
+          [
+            [`other@${domain}`, false],
+            [user.address, true],
+          ],
+        );
+        // Disabling changes nothing else about the user.
+        const disabled = await store.directory.getUser(user.address);
+        assert.deepEqual(
+          [disabled?.passwordHash, disabled?.scramSha256, disabled?.admin],
+          [user.passwordHash, user.scramSha256, false],
+        );
+        await store.directory.setDisabled(user.address, true);
+        await store.directory.setDisabled(user.address, false);
+        assert.equal((await store.directory.getUser(user.address))?.disabled, false);
+        assert.equal((await store.directory.getUser(other.address))?.disabled, false);
+        await rejectsWith(store.directory.setDisabled("ghost@nowhere.example", true), "not-found");
+      });
+
       test("removeUser removes the user, its mailboxes and its messages", async () => {
         const { user, inbox } = await freshUser();
         const { blob } = await deliverTo(inbox.id, "to be removed");

@@ -63,6 +63,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
   let first: { code: number | null; stdout: string; stderr: string };
   let second: { code: number | null; stdout: string; stderr: string };
   let relayEnv: NodeJS.ProcessEnv;
+  let bobDisabledAfterFirst: boolean | undefined;
   const vacation = {
     isEnabled: true,
     fromDate: new Date("2026-12-01T00:00:00.000Z"),
@@ -89,6 +90,8 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     }
     await ok(["alias", "add", "team@example.org", "alice@example.org"]);
     await ok(["user", "quota", "alice@example.org", "1GiB"]);
+    // Disabled for the first run (copied with the new user), enabled before the second (an update).
+    await ok(["user", "disable", "bob@example.org"]);
     // A local alias with a remote destination: its mail is queued without relay permission.
     await ok(["alias", "add", "away@example.org", "dave@remote.test"]);
     await send(source, ["alice@example.org", "bob@example.org"], "to both");
@@ -144,6 +147,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
       await sourceStore.sieveScripts.putScript(bob.id, "old", "keep;");
       await sourceStore.sieveScripts.putScript(bob.id, "lists", sieveSource);
       await sourceStore.sieveScripts.activateScript(bob.id, "lists");
+      await sourceStore.directory.setDisabled(bob.address, false);
       const bobInbox = await sourceStore.mailboxes.getMailbox(bob.id, "INBOX");
       assert.ok(bobInbox);
       await sourceStore.metadata.setMetadata(
@@ -167,6 +171,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
       const alice = await target.directory.getUser("alice@example.org");
       assert.ok(alice);
       await target.mailboxes.setSubscribed(alice.id, "Stray", true);
+      bobDisabledAfterFirst = (await target.directory.getUser("bob@example.org"))?.disabled;
     } finally {
       await target.close();
     }
@@ -183,6 +188,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /messages 3\/3 \(100%\) \d/);
     assert.match(first.stdout, /users\s+2 added/);
+    assert.equal(bobDisabledAfterFirst, true, "the disabled flag is copied with a new user");
     assert.match(first.stdout, /aliases\s+2 added/);
     assert.match(first.stdout, /messages\s+3 new, 0 updated/);
     assert.match(first.stdout, /queue\s+1 added/);
@@ -195,7 +201,8 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
   test("the second run, after serve stopped, copies only the delta", () => {
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /messages\s+1 new, 0 updated, 3 unchanged, 0 expunged/);
-    assert.match(second.stdout, /users\s+0 added, 0 updated, 2 unchanged/);
+    // bob enabled again in the source: the flag is an update (the later logins on the target need it).
+    assert.match(second.stdout, /users\s+0 added, 1 updated, 1 unchanged/);
     assert.match(second.stdout, /bodies\s+1 copied/);
     assert.match(second.stdout, /subscriptions\s+0 added, 1 removed, [1-9]\d* unchanged/);
     assert.match(second.stdout, /queue\s+0 added, [01] updated, [01] unchanged, 0 removed/);

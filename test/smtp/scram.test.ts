@@ -16,6 +16,7 @@ before(async () => {
     address: "alice@example.org",
     domainId: 1,
     admin: false,
+    disabled: false,
     createdAt: new Date(),
     ...(await hashPassword("pencil")),
   };

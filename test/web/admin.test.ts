@@ -1,11 +1,11 @@
 // The web admin (web/src/admin, at /admin) in Debian's Chromium, headless, driven by playwright-core
-// against a real `mailroom serve`, as the webmail's test does: the page is served under the strict CSP;
-// a user without the role is refused at login; an admin sees the status with the bound listeners, adds
-// a domain and copies its records, adds a user who can then log in, resets a password and grants the
-// role, removes a user once the page has asked, adds an alias and a catch-all and removes one, and sees
-// a deferred message in the queue with its trace before deleting it — each checked against the server
-// through the CLI or a login; axe-core finds no serious accessibility violation on the screens, light or
-// dark, wide or phone-sized.
+// against a real `mailroom serve`, as the webmail's test does: the page is served under the strict CSP; a
+// user without the role is refused at login; an admin sees the status with the bound listeners, adds a
+// domain and copies its records, adds a user who can then log in, resets a password, grants the role,
+// disables the user (logins refused) and enables them again, removes a user once the page has asked, adds
+// an alias and a catch-all and removes one, and sees a deferred message in the queue with its trace before
+// deleting it — each checked against the server through the CLI or a login; axe-core finds no serious
+// accessibility violation on the screens, light or dark, wide or phone-sized.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -156,7 +156,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     await page.getByRole("alert").filter({ hasText: "domain shop.test is already served here" }).waitFor();
   });
 
-  test("users: add one who can then log in, reset the password, grant the role; removal asks first", async () => {
+  test("users: add one who can then log in, reset the password, grant the role, disable and enable; removal asks first", async () => {
     await section("Users");
     await page.getByLabel("Address").fill("bob@shop.test");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
@@ -181,6 +181,18 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
       headers: { Authorization: basic("bob@shop.test", "bob's new passphrase") },
     });
     assert.equal(admin.status, 200);
+
+    // Disabled, bob's logins are refused as a wrong password is; enabled again, they work.
+    await page.getByRole("button", { name: "Disable bob@shop.test", exact: true }).click();
+    await waitForStatus(/disabled bob@shop\.test: every login is refused; mail to it is still delivered/);
+    await bob.locator("td", { hasText: "disabled" }).waitFor();
+    assert.equal((await login("bob's new passphrase")).status, 401);
+    assert.match((await server.cli(["user", "list", "shop.test"])).stdout, /^bob@shop\.test \(disabled\)$/m);
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.getByRole("button", { name: "Enable bob@shop.test", exact: true }).click();
+    await waitForStatus(/enabled bob@shop\.test: it may log in again/);
+    await bob.locator("td", { hasText: "allowed" }).waitFor();
+    assert.equal((await login("bob's new passphrase")).status, 200);
     assert.deepEqual(await seriousViolations(page), []);
 
     // Removing a user deletes their mail, so the page asks first; dismissed, nothing happens.

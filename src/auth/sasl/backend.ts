@@ -5,9 +5,14 @@ import type { ScramVerifier } from "../scram-verifier.js";
 import type { AuthenticatedUser, SaslFailure, SaslStep } from "../types.js";
 
 export interface ScramCredentials {
-  /** null for an unknown user: the verifier is then made up, so the exchange runs on and fails at the end. */
+  /**
+   * null when the exchange must fail at the end whatever the proof: for an unknown user (the verifier
+   * is then made up) or one refused anyway (with its real verifier, so the salt does not tell).
+   */
   user: AuthenticatedUser | null;
   verifier: ScramVerifier;
+  /** Why a known user is refused, for the log; absent for an unknown user. */
+  refusal?: string;
 }
 
 export interface CredentialBackend {

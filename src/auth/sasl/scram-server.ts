@@ -121,7 +121,7 @@ export class ScramSha256Exchange extends MechanismExchange {
     if (nonce.value !== first.nonce) {
       return this.backend.failed(first.username, this.mechanism, "nonce does not match");
     }
-    const { user, verifier } = first.credentials;
+    const { user, verifier, refusal } = first.credentials;
     const authMessage = `${first.clientFirstBare},${first.serverFirst},${withoutProof}`;
     const clientSignature = hmacSha256(verifier.storedKey, authMessage);
     const clientKey = xorBuffers(proof, clientSignature);
@@ -130,7 +130,7 @@ export class ScramSha256Exchange extends MechanismExchange {
       return this.backend.failed(
         first.username,
         this.mechanism,
-        user === null ? "unknown user" : "wrong proof",
+        user === null ? (refusal ?? "unknown user") : "wrong proof",
       );
     }
     const success = this.backend.succeeded(user, this.mechanism);

@@ -216,17 +216,21 @@ class Mirror {
       const existing = await this.target.directory.getUser(user.address);
       if (existing === null) {
         this.summary.users.added++;
-        if (!this.dryRun)
+        if (!this.dryRun) {
           await this.target.directory.addUser(user.address, credentials, { admin: user.admin });
+          if (user.disabled) await this.target.directory.setDisabled(user.address, true);
+        }
       } else if (
         existing.passwordHash !== credentials.passwordHash ||
         existing.scramSha256 !== credentials.scramSha256 ||
-        existing.admin !== user.admin
+        existing.admin !== user.admin ||
+        existing.disabled !== user.disabled
       ) {
         this.summary.users.updated++;
         if (!this.dryRun) {
           await this.target.directory.setCredentials(user.address, credentials);
           await this.target.directory.setAdmin(user.address, user.admin);
+          await this.target.directory.setDisabled(user.address, user.disabled);
         }
       } else {
         this.summary.users.unchanged++;

@@ -227,6 +227,15 @@ export class PostgresDirectory implements DirectoryStore {
     if (rows.length === 0) throw new StoreError("not-found", `no user ${normalized}`);
   }
 
+  async setDisabled(address: string, disabled: boolean): Promise<void> {
+    const normalized = normalizeAddress(address);
+    const rows = await this.database.read("UPDATE users SET disabled = $2 WHERE address = $1 RETURNING id", [
+      normalized,
+      disabled,
+    ]);
+    if (rows.length === 0) throw new StoreError("not-found", `no user ${normalized}`);
+  }
+
   // ---- aliases ----
 
   async addAlias(source: string, destination: string): Promise<Alias> {

@@ -27,6 +27,7 @@ export interface UserRow {
   password_hash: string;
   scram_sha256: string;
   admin: boolean;
+  disabled: boolean;
   created_at: Date;
 }
 
@@ -89,6 +90,7 @@ export function toUser(row: UserRow): User {
     passwordHash: row.password_hash,
     scramSha256: row.scram_sha256,
     admin: row.admin,
+    disabled: row.disabled,
     createdAt: row.created_at,
   };
 }

@@ -431,6 +431,10 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE submissions ADD COLUMN canceled boolean NOT NULL DEFAULT false;
   `,
+  // Disabled users (issue 16): refused at every login, still receiving mail. Existing users are enabled.
+  `
+  ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

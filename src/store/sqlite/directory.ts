@@ -245,6 +245,18 @@ export class SqliteDirectory implements DirectoryStore {
     });
   }
 
+  setDisabled(address: string, disabled: boolean): Promise<void> {
+    return this.database.write(() => {
+      const normalized = normalizeAddress(address).address;
+      const result = this.database.run(
+        "UPDATE users SET disabled = ? WHERE address = ?",
+        disabled ? 1 : 0,
+        normalized,
+      );
+      if (result.changes === 0) throw new StoreError("not-found", `user ${normalized} does not exist`);
+    });
+  }
+
   // ---- aliases ----
 
   addAlias(source: string, destination: string): Promise<Alias> {

@@ -31,6 +31,7 @@ export interface UserRow {
   password_hash: string;
   scram_sha256: string;
   admin: number;
+  disabled: number;
   created_at: number;
 }
 export interface AliasRow {
@@ -90,6 +91,7 @@ export const toUser = (row: UserRow): User => ({
   passwordHash: row.password_hash,
   scramSha256: row.scram_sha256,
   admin: row.admin === 1,
+  disabled: row.disabled === 1,
   createdAt: new Date(row.created_at),
 });
 export const toMailbox = (row: MailboxRow): Mailbox => ({

@@ -449,6 +449,11 @@ const MIGRATIONS: Migration[] = [
       "ALTER TABLE submissions ADD COLUMN canceled INTEGER NOT NULL DEFAULT 0 CHECK (canceled IN (0, 1))",
     );
   },
+  (db) => {
+    // Disabled users (issue 16): refused at every login, still receiving mail. Existing users are
+    // enabled.
+    db.exec("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

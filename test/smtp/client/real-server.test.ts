@@ -85,6 +85,7 @@ describe("client AUTH against the mailroom submission server", () => {
       address: "alice@example.org",
       domainId: 1,
       admin: false,
+      disabled: false,
       createdAt: new Date(),
       ...(await hashPassword("pencil")),
     };

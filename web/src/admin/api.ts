@@ -27,6 +27,8 @@ export interface DomainRecords {
 export interface UserSummary {
   address: string;
   admin: boolean;
+  /** Every login refused; mail to the address still delivered. */
+  disabled: boolean;
   createdAt: string;
 }
 
@@ -140,6 +142,8 @@ export class AdminClient {
     this.request<void>("PUT", `/users/${encodeURIComponent(address)}/password`, { password });
   setAdmin = (address: string, admin: boolean) =>
     this.request<UserSummary>("PUT", `/users/${encodeURIComponent(address)}/admin`, { admin });
+  setDisabled = (address: string, disabled: boolean) =>
+    this.request<UserSummary>("PUT", `/users/${encodeURIComponent(address)}/disabled`, { disabled });
   removeUser = (address: string) => this.request<void>("DELETE", `/users/${encodeURIComponent(address)}`);
   aliases = async () => (await this.request<{ aliases: AliasSummary[] }>("GET", "/aliases")).aliases;
   addAlias = (source: string, destination: string) =>

@@ -349,6 +349,12 @@ function UsersSection({ client, report }: SectionProps) {
     const done = user.admin ? `${user.address} is no longer an admin` : `${user.address} is now an admin`;
     if (await act(report, () => client.setAdmin(user.address, !user.admin), done)) reload();
   };
+  const toggleDisabled = async (user: UserSummary) => {
+    const done = user.disabled
+      ? `enabled ${user.address}: it may log in again`
+      : `disabled ${user.address}: every login is refused; mail to it is still delivered`;
+    if (await act(report, () => client.setDisabled(user.address, !user.disabled), done)) reload();
+  };
   const remove = async (address: string) => {
     // The only action here that destroys mail: asked once more.
     if (!window.confirm(`Remove ${address} with all of its mailboxes and mail?`)) return;
@@ -375,6 +381,7 @@ function UsersSection({ client, report }: SectionProps) {
           <tr>
             <th scope="col">User</th>
             <th scope="col">Admin</th>
+            <th scope="col">Logins</th>
             <th scope="col">New password</th>
             <th scope="col">Actions</th>
           </tr>
@@ -384,6 +391,7 @@ function UsersSection({ client, report }: SectionProps) {
             <tr key={user.address} data-user={user.address}>
               <td>{user.address}</td>
               <td>{user.admin ? "yes" : "no"}</td>
+              <td>{user.disabled ? "disabled" : "allowed"}</td>
               <td>
                 <form class="row" onSubmit={(event) => resetPassword(event, user.address)}>
                   <input
@@ -406,6 +414,13 @@ function UsersSection({ client, report }: SectionProps) {
                   aria-label={`${user.admin ? "Revoke admin" : "Make admin"} for ${user.address}`}
                 >
                   {user.admin ? "Revoke admin" : "Make admin"}
+                </button>
+                <button
+                  type="button"
+                  onClick={() => toggleDisabled(user)}
+                  aria-label={`${user.disabled ? "Enable" : "Disable"} ${user.address}`}
+                >
+                  {user.disabled ? "Enable" : "Disable"}
                 </button>
                 <button
                   type="button"
