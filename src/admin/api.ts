@@ -142,6 +142,10 @@ function routes(deps: AdminApiDeps): Route[] {
       },
     },
     {
+      pattern: at(`/domains/${segment}/check`),
+      methods: { GET: async ([name]) => ok({ findings: await service.checkDomainDns(name as string) }) },
+    },
+    {
       pattern: at(`/domains/${segment}/records`),
       methods: {
         GET: async ([name], _, query) =>
@@ -195,6 +199,36 @@ function routes(deps: AdminApiDeps): Route[] {
           const disabled = flag(body, "disabled");
           if (disabled === undefined) throw new BadInput(`"disabled" must be true or false`);
           return ok(await service.setDisabled(address as string, disabled));
+        },
+      },
+    },
+    {
+      pattern: at(`/users/${segment}/tokens`),
+      methods: {
+        GET: async ([address]) => ok({ tokens: await service.listTokens(address as string) }),
+        POST: async ([address], body) =>
+          created(await service.createToken(address as string, field(body, "name"))),
+      },
+    },
+    {
+      pattern: at(`/users/${segment}/tokens/${segment}`),
+      methods: {
+        DELETE: async ([address, id]) => {
+          await service.revokeToken(address as string, id as string);
+          return noContent;
+        },
+      },
+    },
+    {
+      pattern: at(`/users/${segment}/quota`),
+      methods: {
+        GET: async ([address]) => ok(await service.quota(address as string)),
+        PUT: async ([address], body) => {
+          const limit = body.limit;
+          if (limit !== null && typeof limit !== "number") {
+            throw new BadInput(`"limit" must be a number of octets, or null for none`);
+          }
+          return ok(await service.setQuota(address as string, limit));
         },
       },
     },

@@ -6,10 +6,14 @@
 // Errors carry a neutral message and, apart, what to do about it in CLI words: the CLI prints both,
 // the HTTP API only the message.
 
+import type { Resolver } from "node:dns/promises";
 import { newPasswordProblem } from "../auth/new-password.js";
 import { hashPassword } from "../auth/password.js";
+import { newToken } from "../auth/tokens.js";
 import { resolveRecipient } from "../delivery/route.js";
 import { loadTrace, type MessageTrace } from "../delivery/trace.js";
+import { checkDomain, checkHost, type Finding } from "../dns/checks.js";
+import { gatherDomain, gatherHost } from "../dns/gather.js";
 import { type DnsRecordToPublish, domainRecords } from "../dns/records.js";
 import { type DkimAlgorithm, generateDkimKey, selectorFor } from "../mail/dkim.js";
 import { readHeaderBlock } from "../mail/headers.js";
@@ -17,7 +21,7 @@ import { type QueueEntry, type Store, StoreError, type User } from "../store/typ
 import { ADDRESS_EXAMPLE, aliasSource, DOMAIN_EXAMPLE, domainName, mailAddress } from "./names.js";
 
 /** The parts the admin operations touch, and the store's kind for the status. */
-export type AdminStore = Pick<Store, "kind" | "directory" | "queue" | "blobs" | "traces">;
+export type AdminStore = Pick<Store, "kind" | "directory" | "queue" | "blobs" | "traces" | "quotas">;
 
 export type AdminErrorCode =
   /** The input is not what the operation takes (a bad name, a weak password). */
@@ -117,8 +121,23 @@ export interface ServerStatus {
   oldestQueuedAt: string | null;
 }
 
+export interface TokenSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface QuotaSummary {
+  address: string;
+  /** Octets; null when the user has no limit. */
+  limit: number | null;
+  used: number;
+}
+
 export interface AdminServiceOptions {
   store: AdminStore;
+  /** How live DNS is read for checkDomainDns (the relay's resolver); without one that check is refused. */
+  resolver?: Resolver;
   /** The server's hostname: the MX target and PTR name of every domain's records. */
   hostname: string;
   version: string;
@@ -505,6 +524,88 @@ export function createAdminService(options: AdminServiceOptions) {
       }
       await store.queue.complete(entry.id);
       return queueListing(entry);
+    },
+
+    // ---- app passwords (tokens: HTTP Basic or Bearer, JMAP and the webmail) ----
+
+    async listTokens(value: string): Promise<TokenSummary[]> {
+      const user = await requireUser(requireAddress(value));
+      return (await directory.listAppTokens(user.id)).map((token) => ({
+        id: token.id,
+        name: token.name,
+        createdAt: token.createdAt.toISOString(),
+      }));
+    },
+
+    /** A new token; `token` is the only time the secret exists outside its hash. */
+    async createToken(value: string, name: string): Promise<TokenSummary & { token: string }> {
+      const user = await requireUser(requireAddress(value));
+      const label = name.trim();
+      if (label === "")
+        throw new AdminError("invalid", "a token needs a name, to tell it apart when revoking");
+      if (label.length > 100) throw new AdminError("invalid", "a token name has at most 100 characters");
+      const made = newToken();
+      const stored = await directory.createAppToken(user.id, {
+        id: made.id,
+        name: label,
+        secretHash: made.secretHash,
+      });
+      return {
+        id: stored.id,
+        name: stored.name,
+        createdAt: stored.createdAt.toISOString(),
+        token: made.token,
+      };
+    },
+
+    async revokeToken(value: string, id: string): Promise<void> {
+      const address = requireAddress(value);
+      const user = await requireUser(address);
+      if (!(await directory.listAppTokens(user.id)).some((token) => token.id === id)) {
+        throw new AdminError(
+          "not-found",
+          `${address} has no token ${id}`,
+          `see 'mailroom token list ${address}'`,
+        );
+      }
+      await directory.revokeAppToken(user.id, id);
+    },
+
+    // ---- quota ----
+
+    async quota(value: string): Promise<QuotaSummary> {
+      const address = requireAddress(value);
+      const user = await requireUser(address);
+      const quota = await store.quotas.getQuota(user.id);
+      return { address, limit: quota.limit, used: quota.used };
+    },
+
+    /** Sets (octets) or lifts (null) the user's storage limit. */
+    async setQuota(value: string, limit: number | null): Promise<QuotaSummary> {
+      const address = requireAddress(value);
+      const user = await requireUser(address);
+      if (limit !== null && (!Number.isSafeInteger(limit) || limit < 1)) {
+        throw new AdminError("invalid", "a quota is a whole number of octets above 0, or none");
+      }
+      await store.quotas.setQuota(user.id, limit);
+      const quota = await store.quotas.getQuota(user.id);
+      return { address, limit: quota.limit, used: quota.used };
+    },
+
+    // ---- live DNS ----
+
+    /** What `mailroom doctor DOMAIN` says of the domain's records and the host name, against live DNS. */
+    async checkDomainDns(value: string): Promise<Finding[]> {
+      const name = requireDomainName(value);
+      await requireServedDomain(name);
+      if (options.resolver === undefined) {
+        throw new AdminError("conflict", "this server checks no DNS here", "run 'mailroom doctor' instead");
+      }
+      const host = await gatherHost(options.resolver, hostname);
+      const addresses = host.addresses.ok ? host.addresses.value : [];
+      const dkim = await directory.getDkimKey(name);
+      const expected = domainRecords({ domain: name, hostname, dkim, addresses });
+      return [...checkHost(host), ...checkDomain(await gatherDomain(options.resolver, name, expected), host)];
     },
 
     // ---- status ----

@@ -1,11 +1,9 @@
 // `mailroom token …`: app passwords / bearer tokens for HTTP and JMAP clients. A token is shown once, at
 // creation; the store keeps only a hash of its secret, so a lost token is revoked and replaced.
 
-import { newToken } from "../auth/tokens.js";
+import { withAdmin } from "./admin.js";
 import { addressArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
-import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
-import { withStore } from "./context.js";
-import { unknownUserError } from "./user.js";
+import { type CliCommand, type CliIo, ExitCode } from "./command.js";
 
 const HELP_COMMAND = "mailroom token --help";
 
@@ -41,14 +39,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
       const name = typeof values.name === "string" ? values.name.trim() : "app";
       if (name === "") throw usageError("--name must not be empty", HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        const user = await store.directory.getUser(address);
-        if (!user) throw unknownUserError(address);
-        const token = newToken();
-        await store.directory.createAppToken(user.id, { id: token.id, name, secretHash: token.secretHash });
+      return withAdmin(values, io, async ({ admin }) => {
+        const token = await admin.createToken(address, name);
         io.stdout.write(`${token.token}\n`);
         io.stderr.write(
-          `created token ${token.id} ("${name}") for ${address}; it is shown only now: use it as the password of HTTP Basic or as a Bearer token\n`,
+          `created token ${token.id} ("${token.name}") for ${address}; it is shown only now: use it as the password of HTTP Basic or as a Bearer token\n`,
         );
         return ExitCode.ok;
       });
@@ -56,13 +51,9 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     case "list": {
       expectPositionals(args, ["EMAIL"], [], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
-      return withStore(values, io, async ({ store }) => {
-        const user = await store.directory.getUser(address);
-        if (!user) throw unknownUserError(address);
-        const tokens = await store.directory.listAppTokens(user.id);
-        for (const token of tokens) {
-          io.stdout.write(`${token.id}\t${token.name}\t${token.createdAt.toISOString()}\n`);
-        }
+      return withAdmin(values, io, async ({ admin }) => {
+        const tokens = await admin.listTokens(address);
+        for (const token of tokens) io.stdout.write(`${token.id}\t${token.name}\t${token.createdAt}\n`);
         if (tokens.length === 0) {
           io.stderr.write(`${address} has no tokens; make one with 'mailroom token create ${address}'\n`);
         }
@@ -73,14 +64,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["EMAIL", "ID"], [], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
       const id = args[1] ?? "";
-      return withStore(values, io, async ({ store }) => {
-        const user = await store.directory.getUser(address);
-        if (!user) throw unknownUserError(address);
-        const owned = (await store.directory.listAppTokens(user.id)).some((token) => token.id === id);
-        if (!owned) {
-          throw new CliError(`${address} has no token ${id}; see 'mailroom token list ${address}'`);
-        }
-        await store.directory.revokeAppToken(user.id, id);
+      return withAdmin(values, io, async ({ admin }) => {
+        await admin.revokeToken(address, id);
         io.stderr.write(`revoked token ${id} of ${address}; clients using it can no longer log in\n`);
         return ExitCode.ok;
       });

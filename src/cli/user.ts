@@ -11,7 +11,6 @@ import {
   usageError,
 } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
-import { withStore } from "./context.js";
 import { readNewPassword } from "./prompt.js";
 
 const HELP_COMMAND = "mailroom user --help";
@@ -136,11 +135,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       expectPositionals(args, ["EMAIL"], ["SIZE"], HELP_COMMAND);
       const address = addressArgument(args[0] ?? "", HELP_COMMAND);
       const limit = args[1] === undefined ? undefined : quotaArgument(args[1]);
-      return withStore(values, io, async ({ store }) => {
-        const user = await store.directory.getUser(address);
-        if (!user) throw unknownUserError(address);
-        if (limit !== undefined) await store.quotas.setQuota(user.id, limit);
-        const quota = await store.quotas.getQuota(user.id);
+      return withAdmin(values, io, async ({ admin }) => {
+        const quota = limit === undefined ? await admin.quota(address) : await admin.setQuota(address, limit);
         const used = formatOctets(quota.used);
         io.stdout.write(
           quota.limit === null

@@ -24,6 +24,7 @@ import { CAPABILITIES, jmapMethods } from "../jmap/methods.js";
 import { sessionResource } from "../jmap/session.js";
 import type { AccountContext } from "../jmap/types.js";
 import type { ConnectionInfo, ProtocolHandler } from "../net/types.js";
+import { createResolver } from "../queue/dns.js";
 import type { ServiceDeps } from "../server/deps.js";
 import { version } from "../server/version.js";
 import { StoreError } from "../store/errors.js";
@@ -91,7 +92,12 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
   // Built without a running server (unit tests), the status names no listener and counts from here.
   const runtime: ServerRuntime = deps.runtime ?? { startedAt: new Date(), listeners: () => [] };
   const adminApi: AdminApi = createAdminApi({
-    service: createAdminService({ store, hostname: config.hostname, version: version() }),
+    service: createAdminService({
+      store,
+      hostname: config.hostname,
+      version: version(),
+      resolver: createResolver(config.relay.resolver),
+    }),
     runtime,
     ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
   });

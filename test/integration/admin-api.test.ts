@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import nodemailer from "nodemailer";
 import { clients, needs } from "../support/clients.js";
+import { startTestDns, type TestDns } from "../support/dns.js";
 import { eventually } from "../support/eventually.js";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 
@@ -28,6 +29,7 @@ const basic = (user: string, password: string) =>
 for (const backend of await integrationBackends()) {
   describe(`admin API on ${backend.name}`, { skip: backend.skip }, () => {
     let server: TestServer;
+    let dns: TestDns;
     let base: string;
     let adminToken: string;
     const asAdmin = { Authorization: basic(ADMIN, PASSWORD) };
@@ -55,9 +57,20 @@ for (const backend of await integrationBackends()) {
     }
 
     before(async () => {
+      // example.org's MX is right and its SPF names our address; DKIM and DMARC are not published.
+      dns = await startTestDns({
+        "mx.mailroom.test": { a: ["192.0.2.25"] },
+        "example.org": { mx: [{ preference: 10, exchange: "mx.mailroom.test" }], txt: ["v=spf1 mx -all"] },
+        // Nothing listens on 127.0.0.2: mail for remote.test is deferred and waits in the queue.
+        "remote.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+        "mx.remote.test": { a: ["127.0.0.2"] },
+      });
       server = await startTestServer({
         ...(backend.store ? { store: backend.store } : {}),
-        env: { MAILROOM_AUTH_FAILURE_DELAY: "1ms" },
+        env: {
+          MAILROOM_AUTH_FAILURE_DELAY: "1ms",
+          MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
+        },
       });
       base = `http://127.0.0.1:${server.ports.http}`;
       assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
@@ -72,7 +85,67 @@ for (const backend of await integrationBackends()) {
 
     after(async () => {
       await server?.cleanup();
+      await dns?.close();
       await backend.release();
+    });
+
+    test("app passwords: created (shown once) and logging in over JMAP, listed, revoked; the CLI sees the same", async () => {
+      const made = await call("POST", `/users/${ALICE}/tokens`, { name: "phone" });
+      assert.equal(made.status, 201, JSON.stringify(made.json));
+      assert.match(made.json.token, /^\S{20,}$/);
+      const session = await fetch(`${base}/.well-known/jmap`, {
+        headers: { Authorization: basic(ALICE, made.json.token) },
+      });
+      assert.equal(session.status, 200, "the new app password logs in");
+      const listed = await call("GET", `/users/${ALICE}/tokens`);
+      assert.deepEqual(
+        listed.json.tokens.map((token: Loose) => [token.id, token.name, "token" in token]),
+        [[made.json.id, "phone", false]],
+        "listed without its secret",
+      );
+      assert.match(
+        (await server.cli(["token", "list", ALICE])).stdout,
+        new RegExp(`^${made.json.id}\tphone\t`),
+      );
+      assert.equal((await call("POST", `/users/${ALICE}/tokens`, { name: " " })).status, 400);
+      assert.equal((await call("DELETE", `/users/${ALICE}/tokens/${made.json.id}`, {})).status, 204);
+      assert.equal((await call("DELETE", `/users/${ALICE}/tokens/${made.json.id}`, {})).status, 404);
+      const after = await fetch(`${base}/.well-known/jmap`, {
+        headers: { Authorization: basic(ALICE, made.json.token) },
+      });
+      assert.equal(after.status, 401, "a revoked app password no longer logs in");
+    });
+
+    test("quota: set, shown with the usage, lifted; the CLI reads the same; bad limits refused", async () => {
+      const none = await call("GET", `/users/${ALICE}/quota`);
+      assert.deepEqual({ ...none.json, used: 0 }, { address: ALICE, limit: null, used: 0 });
+      const set = await call("PUT", `/users/${ALICE}/quota`, { limit: 5_000_000 });
+      assert.equal(set.status, 200);
+      assert.equal(set.json.limit, 5_000_000);
+      assert.match(
+        (await server.cli(["user", "quota", ALICE])).stdout,
+        /of 4\.8 MiB in use|of 5(\.0)? MB in use|of 4\.77 MiB/,
+      );
+      assert.equal((await call("PUT", `/users/${ALICE}/quota`, { limit: "lots" })).status, 400);
+      assert.equal((await call("PUT", `/users/${ALICE}/quota`, { limit: -1 })).status, 400);
+      assert.equal((await call("PUT", `/users/${ALICE}/quota`, { limit: null })).json.limit, null);
+      assert.equal((await call("GET", "/users/nobody@example.org/quota")).status, 404);
+    });
+
+    test("live DNS: a domain's records checked as doctor checks them, each finding with what to change", async () => {
+      const checked = await call("GET", "/domains/example.org/check");
+      assert.equal(checked.status, 200, JSON.stringify(checked.json));
+      const byCheck = Object.fromEntries(
+        checked.json.findings.map((finding: Loose) => [finding.check, finding]),
+      );
+      assert.equal(byCheck["MX example.org"]?.status, "ok", JSON.stringify(checked.json.findings));
+      assert.equal(byCheck["DMARC example.org"]?.status === "ok", false, "no DMARC record is published");
+      assert.ok(
+        checked.json.findings.every(
+          (finding: Loose) => typeof finding.message === "string" && finding.message.length > 0,
+        ),
+      );
+      assert.equal((await call("GET", "/domains/nowhere.example/check")).status, 404);
     });
 
     test("no credentials: 401 asking for Basic or Bearer, as an RFC 7807 problem", async () => {

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import nodemailer from "nodemailer";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { clients, needs } from "../support/clients.js";
+import { startTestDns, type TestDns } from "../support/dns.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const ADMIN = "root@example.org";
@@ -56,6 +57,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
   let context: BrowserContext;
   let page: Page;
   let base = "";
+  let dns: TestDns;
 
   before(async () => {
     // The server serves web/dist; build it when this checkout has not, or web/src changed since.
@@ -63,7 +65,17 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
       const built = spawnSync("npm", ["run", "build"], { cwd: webDir, encoding: "utf8" });
       assert.equal(built.status, 0, built.stderr);
     }
-    server = await startTestServer({ env: { MAILROOM_AUTH_FAILURE_DELAY: "1ms" } });
+    // shop.test's MX is published right; its SPF, DKIM and DMARC are not.
+    dns = await startTestDns({
+      "mx.mailroom.test": { a: ["192.0.2.25"] },
+      "shop.test": { mx: [{ preference: 10, exchange: "mx.mailroom.test" }] },
+      // Nothing listens on 127.0.0.2: mail for remote.test waits in the queue.
+      "remote.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+      "mx.remote.test": { a: ["127.0.0.2"] },
+    });
+    server = await startTestServer({
+      env: { MAILROOM_AUTH_FAILURE_DELAY: "1ms", MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}` },
+    });
     base = `http://127.0.0.1:${server.ports.http}`;
     assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
     for (const [address, extra] of [
@@ -82,6 +94,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
   after(async () => {
     await browser?.close();
     await server?.cleanup();
+    await dns?.close();
   });
 
   const logIn = async (address: string) => {
@@ -150,6 +163,19 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     const listed = await server.cli(["domain", "list"]);
     assert.match(listed.stdout, /^shop\.test$/m);
     assert.deepEqual(await seriousViolations(page), []);
+    // Live DNS, as doctor reads it: the MX is right, DMARC is missing and says what to publish.
+    await page.getByRole("button", { name: "Check DNS of shop.test" }).click();
+    const findings = page.getByRole("region", { name: "DNS check of shop.test" });
+    await findings.locator("li").first().waitFor();
+    assert.match(
+      (await findings.locator("li", { hasText: "MX shop.test" }).textContent()) ?? "",
+      /^ok MX shop\.test/,
+    );
+    assert.match(
+      (await findings.locator("li", { hasText: "DMARC shop.test" }).textContent()) ?? "",
+      /^(fail|warn) /,
+    );
+    assert.deepEqual(await seriousViolations(page), []);
     // A refusal says why.
     await page.getByLabel("New domain").fill("shop.test");
     await page.getByRole("button", { name: "Add domain" }).click();
@@ -214,6 +240,33 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     assert.equal((await server.cli(["user", "list", "shop.test"])).stdout.includes("temp@shop.test"), false);
   });
 
+  test("users: a quota set and lifted; an app password shown once, logging in, then revoked", async () => {
+    await section("Users");
+    await page.getByRole("button", { name: "Quota and app passwords of alice@example.org" }).click();
+    const details = page.getByRole("region", { name: "Quota and app passwords of alice@example.org" });
+    await details.waitFor();
+    await details.getByLabel("Quota in MiB").fill("10");
+    await details.getByRole("button", { name: "Save quota" }).click();
+    await waitForStatus(/alice@example\.org may use 10 MiB/);
+    assert.match((await server.cli(["user", "quota", ALICE])).stdout, /of 10\.0 MiB in use/);
+    await details.getByLabel("New app password for").fill("phone");
+    await details.getByRole("button", { name: "Create" }).click();
+    await waitForStatus(/created the app password "phone"/);
+    const secret = (await details.locator("[data-secret]").textContent()) ?? "";
+    const login = () =>
+      fetch(`${base}/.well-known/jmap`, { headers: { Authorization: basic(ALICE, secret) } });
+    assert.equal((await login()).status, 200, "the app password logs in");
+    assert.match((await server.cli(["token", "list", ALICE])).stdout, /\tphone\t/);
+    assert.deepEqual(await seriousViolations(page), []);
+    await details.getByRole("button", { name: "Revoke phone" }).click();
+    await waitForStatus(/revoked "phone"/);
+    assert.equal((await login()).status, 401, "revoked, it no longer does");
+    await details.getByLabel("Quota in MiB").fill("");
+    await details.getByRole("button", { name: "Save quota" }).click();
+    await waitForStatus(/alice@example\.org has no quota now/);
+    assert.match((await server.cli(["user", "quota", ALICE])).stdout, /no limit/);
+  });
+
   test("aliases: an address and a catch-all are added and listed; one is removed", async () => {
     await section("Aliases");
     const add = async (source: string, destination: string) => {
@@ -253,7 +306,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
   });
 
   test("queue: a deferred message is listed, shown with its trace, and deleted", async () => {
-    // The relay's resolver is a closed port, so the remote recipient waits in the queue.
+    // remote.test's MX is an address nothing listens on, so the remote recipient waits in the queue.
     const transport = nodemailer.createTransport({
       host: "127.0.0.1",
       port: server.ports.submission,

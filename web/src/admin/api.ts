@@ -79,6 +79,24 @@ export interface ServerStatus {
 }
 
 /** A refusal of the server, with its RFC 7807 detail as the message. */
+export interface TokenSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface QuotaSummary {
+  address: string;
+  limit: number | null;
+  used: number;
+}
+
+export interface Finding {
+  status: "ok" | "warn" | "fail";
+  check: string;
+  message: string;
+}
+
 export class AdminApiError extends Error {
   constructor(
     readonly status: number,
@@ -145,6 +163,17 @@ export class AdminClient {
   setDisabled = (address: string, disabled: boolean) =>
     this.request<UserSummary>("PUT", `/users/${encodeURIComponent(address)}/disabled`, { disabled });
   removeUser = (address: string) => this.request<void>("DELETE", `/users/${encodeURIComponent(address)}`);
+  tokens = async (address: string) =>
+    (await this.request<{ tokens: TokenSummary[] }>("GET", `/users/${encodeURIComponent(address)}/tokens`)).tokens;
+  createToken = (address: string, name: string) =>
+    this.request<TokenSummary & { token: string }>("POST", `/users/${encodeURIComponent(address)}/tokens`, { name });
+  revokeToken = (address: string, id: string) =>
+    this.request<void>("DELETE", `/users/${encodeURIComponent(address)}/tokens/${encodeURIComponent(id)}`);
+  quota = (address: string) => this.request<QuotaSummary>("GET", `/users/${encodeURIComponent(address)}/quota`);
+  setQuota = (address: string, limit: number | null) =>
+    this.request<QuotaSummary>("PUT", `/users/${encodeURIComponent(address)}/quota`, { limit });
+  checkDns = async (name: string) =>
+    (await this.request<{ findings: Finding[] }>("GET", `/domains/${encodeURIComponent(name)}/check`)).findings;
   aliases = async () => (await this.request<{ aliases: AliasSummary[] }>("GET", "/aliases")).aliases;
   addAlias = (source: string, destination: string) =>
     this.request<AliasSummary & { warning: string | null }>("POST", "/aliases", { source, destination });

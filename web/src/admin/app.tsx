@@ -5,9 +5,12 @@ import {
   type AliasSummary,
   type DomainRecords,
   type DomainSummary,
+  type Finding,
   type QueueEntryDetail,
   type QueueListing,
+  type QuotaSummary,
   type ServerStatus,
+  type TokenSummary,
   type UserSummary,
 } from "./api.js";
 
@@ -210,6 +213,16 @@ function DomainsSection({ client, report }: SectionProps) {
   const load = useCallback(() => client.domains(), [client]);
   const { items, reload } = useList<DomainSummary>(load, report);
   const [shown, setShown] = useState<DomainRecords | null>(null);
+  const [checked, setChecked] = useState<{ domain: string; findings: Finding[] } | null>(null);
+  const check = async (name: string) => {
+    report({ status: `checking the DNS of ${name}…` });
+    try {
+      setChecked({ domain: name, findings: await client.checkDns(name) });
+      report({ status: `checked the DNS of ${name}` });
+    } catch (e) {
+      report({ error: (e as Error).message });
+    }
+  };
   const add = async (event: Event) => {
     const form = event.currentTarget as HTMLFormElement;
     const name = String(formValues(event).get("name"));
@@ -271,6 +284,13 @@ function DomainsSection({ client, report }: SectionProps) {
                 </button>
                 <button
                   type="button"
+                  onClick={() => check(domain.name)}
+                  aria-label={`Check DNS of ${domain.name}`}
+                >
+                  Check DNS
+                </button>
+                <button
+                  type="button"
                   onClick={() => remove(domain.name)}
                   aria-label={`Remove ${domain.name}`}
                 >
@@ -283,6 +303,18 @@ function DomainsSection({ client, report }: SectionProps) {
       </table>
       {items?.length === 0 && <p>No domains yet.</p>}
       {shown && <Records shown={shown} report={report} />}
+      {checked && (
+        <section class="findings" aria-label={`DNS check of ${checked.domain}`}>
+          <h3>Live DNS of {checked.domain}</h3>
+          <ul>
+            {checked.findings.map((finding) => (
+              <li key={finding.check} data-status={finding.status}>
+                <strong>{finding.status}</strong> {finding.check}: {finding.message}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
     </>
   );
 }
@@ -345,6 +377,7 @@ function UsersSection({ client, report }: SectionProps) {
       form.reset();
     }
   };
+  const [details, setDetails] = useState<string | null>(null);
   const toggleAdmin = async (user: UserSummary) => {
     const done = user.admin ? `${user.address} is no longer an admin` : `${user.address} is now an admin`;
     if (await act(report, () => client.setAdmin(user.address, !user.admin), done)) reload();
@@ -424,6 +457,13 @@ function UsersSection({ client, report }: SectionProps) {
                 </button>
                 <button
                   type="button"
+                  onClick={() => setDetails(user.address)}
+                  aria-label={`Quota and app passwords of ${user.address}`}
+                >
+                  Quota and app passwords
+                </button>
+                <button
+                  type="button"
                   onClick={() => remove(user.address)}
                   aria-label={`Remove ${user.address}`}
                 >
@@ -435,7 +475,95 @@ function UsersSection({ client, report }: SectionProps) {
         </tbody>
       </table>
       {items?.length === 0 && <p>No users yet.</p>}
+      {details && <UserDetails key={details} client={client} report={report} address={details} />}
     </>
+  );
+}
+
+const MIB = 1024 * 1024;
+
+/** One user's storage quota and app passwords (tokens); a new token is shown once, here. */
+function UserDetails({ client, report, address }: SectionProps & { address: string }) {
+  const [quota, setQuota] = useState<QuotaSummary | null>(null);
+  const [tokens, setTokens] = useState<TokenSummary[]>([]);
+  const [made, setMade] = useState<string | null>(null);
+  const reload = useCallback(() => {
+    client.quota(address).then(setQuota, (e: Error) => report({ error: e.message }));
+    client.tokens(address).then(setTokens, (e: Error) => report({ error: e.message }));
+  }, [client, address, report]);
+  useEffect(reload, [reload]);
+  const saveQuota = async (event: Event) => {
+    const text = String(formValues(event).get("limit") ?? "").trim();
+    const limit = text === "" ? null : Math.round(Number(text) * MIB);
+    if (limit !== null && !(limit > 0)) return report({ error: "a quota is a number of MiB above 0, or empty for none" });
+    const saved = await act(
+      report,
+      () => client.setQuota(address, limit),
+      limit === null ? `${address} has no quota now` : `${address} may use ${text} MiB`,
+    );
+    if (saved) reload();
+  };
+  const create = async (event: Event) => {
+    const form = event.currentTarget as HTMLFormElement;
+    const name = String(formValues(event).get("name") ?? "");
+    try {
+      const token = await client.createToken(address, name);
+      setMade(token.token);
+      report({ status: `created the app password "${token.name}"; copy it now, it is not shown again` });
+      form.reset();
+      reload();
+    } catch (e) {
+      report({ error: (e as Error).message });
+    }
+  };
+  const revoke = async (token: TokenSummary) => {
+    if (await act(report, () => client.revokeToken(address, token.id), `revoked "${token.name}"`)) reload();
+  };
+  return (
+    <section class="user-details" aria-label={`Quota and app passwords of ${address}`}>
+      <h3>{address}</h3>
+      <form class="row" onSubmit={saveQuota}>
+        <label>
+          Quota in MiB{" "}
+          <input
+            name="limit"
+            inputMode="decimal"
+            placeholder="none"
+            defaultValue={quota?.limit ? String(quota.limit / MIB) : ""}
+            key={quota?.limit ?? "none"}
+          />
+        </label>
+        <button type="submit">Save quota</button>
+        {quota && (
+          <span class="usage">
+            {(quota.used / MIB).toFixed(1)} MiB in use{quota.limit ? ` of ${(quota.limit / MIB).toFixed(1)}` : ""}
+          </span>
+        )}
+      </form>
+      <h4>App passwords</h4>
+      <ul class="tokens">
+        {tokens.map((token) => (
+          <li key={token.id} data-token={token.id}>
+            {token.name} <small>({new Date(token.createdAt).toLocaleString()})</small>{" "}
+            <button type="button" onClick={() => revoke(token)} aria-label={`Revoke ${token.name}`}>
+              Revoke
+            </button>
+          </li>
+        ))}
+      </ul>
+      {tokens.length === 0 && <p>No app passwords.</p>}
+      <form class="row" onSubmit={create}>
+        <label>
+          New app password for <input name="name" required placeholder="phone" />
+        </label>
+        <button type="submit">Create</button>
+      </form>
+      {made && (
+        <p class="secret">
+          New app password (shown once): <code data-secret>{made}</code>
+        </p>
+      )}
+    </section>
   );
 }
 
