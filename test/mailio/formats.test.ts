@@ -123,10 +123,13 @@ describe("mbox", () => {
     assert.equal(parseFromLineDate("From a@b yesterday"), null);
     assert.equal(parseFromLineDate("From a@b Fri Foo  4 06:12:15 2026"), null);
     fc.assert(
-      fc.property(fc.date({ min: new Date("1970-01-01"), max: new Date("9999-12-31") }), (d) => {
-        const seconds = new Date(Math.floor(d.getTime() / 1000) * 1000);
-        assert.deepEqual(parseFromLineDate(formatFromLine("x", seconds)), seconds);
-      }),
+      fc.property(
+        fc.date({ min: new Date("1970-01-01"), max: new Date("9999-12-31"), noInvalidDate: true }),
+        (d) => {
+          const seconds = new Date(Math.floor(d.getTime() / 1000) * 1000);
+          assert.deepEqual(parseFromLineDate(formatFromLine("x", seconds)), seconds);
+        },
+      ),
     );
   });
 
