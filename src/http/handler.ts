@@ -6,7 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type AdminApi, createAdminApi } from "../admin/api.js";
-import { createAdminService, type ServerRuntime } from "../admin/service.js";
+import { type AdminActor, createAdminService, type ServerRuntime } from "../admin/service.js";
 import { authRefusal } from "../auth/policy.js";
 import type { AuthContext } from "../auth/types.js";
 import { captureAgent } from "../capture/agent.js";
@@ -333,7 +333,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
           { Upgrade: "websocket", Connection: "Upgrade" },
         );
       case "admin":
-        return admin(request, response, route.path, url);
+        return admin(request, response, route.path, url, {
+          userId: account.userId,
+          address: account.address,
+        });
     }
   }
 
@@ -342,6 +345,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     response: ServerResponse,
     path: string,
     url: URL,
+    actor: AdminActor,
   ): Promise<void> {
     const body = await readBody(request, limits.maxSizeRequest);
     if (body === null) {
@@ -359,6 +363,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       query: url.searchParams,
       contentType: type === undefined ? null : (type.split(";")[0] ?? "").trim().toLowerCase(),
       body,
+      actor,
     });
     if (answer.status === 204) {
       response.writeHead(204, { "Cache-Control": "no-store" });
