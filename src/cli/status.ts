@@ -9,6 +9,7 @@ import { createAdminService, type ServerStatus, type StoreStatus } from "../admi
 import { loadConfig } from "../config/load.js";
 import type { RecentEvent } from "../log/recent.js";
 import { CONTROL_SOCKET_NAME, controlSocketPath, MAX_SOCKET_PATH, STATUS_PATH } from "../server/control.js";
+import { liveLockHolder } from "../server/instance-lock.js";
 import { version } from "../server/version.js";
 import { expectPositionals, parseCommandArgs, storeOptions, stringOption } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
@@ -174,10 +175,12 @@ export function formatStatus(status: ServerStatus): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function formatDown(status: StoreStatus, why: string, shared: boolean): string {
+export function formatDown(status: StoreStatus, why: string, shared: boolean, stopped: boolean): string {
   const others = shared ? " (other nodes on the same database may be running)" : "";
   return `${[
-    `mailroom is not running here: ${why}; start it with 'mailroom serve'${others}`,
+    stopped
+      ? `mailroom is not running here: ${why}; start it with 'mailroom serve'${others}`
+      : `mailroom does not answer here: ${why}`,
     `store ${status.store} (mailroom ${status.version}, hostname ${status.hostname}):`,
     ...storeLines(status).map((line) => `  ${line}`),
   ].join("\n")}\n`;
@@ -208,13 +211,20 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     );
     return ExitCode.ok;
   }
+  const holder = await liveLockHolder(config.dataDir);
+  // A live lock holder that does not answer is still starting (the socket opens after the listeners),
+  // or an older mailroom without a control socket: not what "start it with mailroom serve" fixes.
+  const why =
+    holder === null
+      ? asked.why
+      : `a mailroom serve (pid ${holder}) holds ${config.dataDir}, but ${asked.why}: it may still be starting, or be an older version without a control socket; try again, or restart it`;
   const status = await withStore(values, io, ({ store }) =>
     createAdminService({ store, hostname: config.hostname, version: version() }).storeStatus(),
   );
   io.stdout.write(
     values.json
-      ? `${JSON.stringify({ running: false, reason: asked.why, ...status }, null, 2)}\n`
-      : formatDown(status, asked.why, config.store !== "sqlite"),
+      ? `${JSON.stringify({ running: false, reason: why, ...status }, null, 2)}\n`
+      : formatDown(status, why, config.store !== "sqlite", holder === null),
   );
   return ExitCode.unavailable;
 }
