@@ -5,7 +5,7 @@
 
 import { readFile } from "node:fs/promises";
 import { CAPABILITIES, check } from "../sieve/index.js";
-import { isScriptName } from "../store/sieve-scripts.js";
+import { isScriptName, MAX_SCRIPT_NAME } from "../store/sieve-scripts.js";
 import { addressArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
@@ -80,11 +80,14 @@ async function checkFiles(files: string[], io: CliIo): Promise<number> {
   return status;
 }
 
-// RFC 5804 §1.6: a script name is non-empty UTF-8 without control characters; 128 bytes is the
-// least a server must accept, and more than enough here.
+// RFC 5804 §1.6: a script name is non-empty UTF-8 without control characters; 128 characters (512
+// octets) is the least a server must accept.
 function scriptName(name: string): string {
   if (!isScriptName(name)) {
-    throw usageError(`'${name}' is not a script name (1 to 128 bytes, no control characters)`, HELP_COMMAND);
+    throw usageError(
+      `'${name}' is not a script name (1 to ${MAX_SCRIPT_NAME} bytes, no control characters)`,
+      HELP_COMMAND,
+    );
   }
   return name;
 }
