@@ -74,7 +74,8 @@ export function ruleProblem(rule: Rule): string | null {
   if (rule.field === "header" && !/^[!-9;-~]+$/.test(rule.header)) return "give the header's name";
   if (rule.value === "") return "give the text to look for";
   if (rule.moveTo !== null && rule.moveTo === "") return "choose the mailbox to move to";
-  if (rule.redirectTo !== null && !/^[^\s@]+@[^\s@]+$/.test(rule.redirectTo)) return "give an address to redirect to";
+  if (rule.redirectTo !== null && !/^[^\s@]+@[^\s@]+$/.test(rule.redirectTo))
+    return "give an address to redirect to";
   if (actionLines(rule).length === 0) return "choose what to do";
   return null;
 }
