@@ -88,7 +88,7 @@ export function FiltersForm({ jmap }: { jmap: Jmap }) {
     setStatus("");
     const problem = rules.map(ruleProblem).findIndex((each) => each !== null);
     if (problem !== -1) {
-      setError(`Rule ${problem + 1}: ${ruleProblem(rules[problem] as Rule)}`);
+      setError(`Filter ${problem + 1}: ${ruleProblem(rules[problem] as Rule)}`);
       return;
     }
     try {
@@ -162,18 +162,18 @@ function RuleFields({
   return (
     <fieldset class="rule">
       <legend>Filter {n}</legend>
-      <label>
-        When, in filter {n}
-        <select
-          value={rule.field}
-          onChange={(event) => change({ field: event.currentTarget.value as Rule["field"] })}
-        >
-          <option value="from">From</option>
-          <option value="to">To</option>
-          <option value="subject">Subject</option>
-          <option value="header">the header</option>
-        </select>
-      </label>
+      {/* A label around a select would take the options' text into its name. */}
+      <label for={`filter-${n}-field`}>When, in filter {n}</label>
+      <select
+        id={`filter-${n}-field`}
+        value={rule.field}
+        onChange={(event) => change({ field: event.currentTarget.value as Rule["field"] })}
+      >
+        <option value="from">From</option>
+        <option value="to">To</option>
+        <option value="subject">Subject</option>
+        <option value="header">the header</option>
+      </select>
       {rule.field === "header" && (
         <label>
           Header name, in filter {n}
@@ -184,17 +184,16 @@ function RuleFields({
           />
         </label>
       )}
-      <label>
-        Match, in filter {n}
-        <select
-          value={rule.match}
-          onChange={(event) => change({ match: event.currentTarget.value as Rule["match"] })}
-        >
-          <option value="contains">contains</option>
-          <option value="is">is</option>
-          <option value="matches">matches (* and ?)</option>
-        </select>
-      </label>
+      <label for={`filter-${n}-match`}>Match, in filter {n}</label>
+      <select
+        id={`filter-${n}-match`}
+        value={rule.match}
+        onChange={(event) => change({ match: event.currentTarget.value as Rule["match"] })}
+      >
+        <option value="contains">contains</option>
+        <option value="is">is</option>
+        <option value="matches">matches (* and ?)</option>
+      </select>
       <label>
         Text, in filter {n}
         <input
@@ -212,16 +211,20 @@ function RuleFields({
         Move to a mailbox, in filter {n}
       </label>
       {rule.moveTo !== null && (
-        <label>
-          Mailbox, in filter {n}
-          <select value={rule.moveTo} onChange={(event) => change({ moveTo: event.currentTarget.value })}>
+        <>
+          <label for={`filter-${n}-mailbox`}>Mailbox, in filter {n}</label>
+          <select
+            id={`filter-${n}-mailbox`}
+            value={rule.moveTo}
+            onChange={(event) => change({ moveTo: event.currentTarget.value })}
+          >
             {[...new Set([...mailboxes, rule.moveTo])].map((path) => (
               <option key={path} value={path}>
                 {path}
               </option>
             ))}
           </select>
-        </label>
+        </>
       )}
       <label class="inline">
         <input
