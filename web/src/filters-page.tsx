@@ -159,11 +159,14 @@ function RuleFields({
   remove: () => void;
 }) {
   const n = index + 1;
+  // Each field's name says its filter, for screen readers; the fieldset's legend says it to the eye.
   return (
     <fieldset class="rule">
       <legend>Filter {n}</legend>
       {/* A label around a select would take the options' text into its name. */}
-      <label for={`filter-${n}-field`}>When, in filter {n}</label>
+      <label for={`filter-${n}-field`}>
+        When<span class="visually-hidden">, in filter {n}</span>
+      </label>
       <select
         id={`filter-${n}-field`}
         value={rule.field}
@@ -176,7 +179,7 @@ function RuleFields({
       </select>
       {rule.field === "header" && (
         <label>
-          Header name, in filter {n}
+          Header name<span class="visually-hidden">, in filter {n}</span>
           <input
             type="text"
             value={rule.header}
@@ -184,7 +187,9 @@ function RuleFields({
           />
         </label>
       )}
-      <label for={`filter-${n}-match`}>Match, in filter {n}</label>
+      <label for={`filter-${n}-match`}>
+        Match<span class="visually-hidden">, in filter {n}</span>
+      </label>
       <select
         id={`filter-${n}-match`}
         value={rule.match}
@@ -195,7 +200,7 @@ function RuleFields({
         <option value="matches">matches (* and ?)</option>
       </select>
       <label>
-        Text, in filter {n}
+        Text<span class="visually-hidden">, in filter {n}</span>
         <input
           type="text"
           value={rule.value}
@@ -208,11 +213,13 @@ function RuleFields({
           checked={rule.moveTo !== null}
           onChange={(event) => change({ moveTo: event.currentTarget.checked ? (mailboxes[0] ?? "") : null })}
         />
-        Move to a mailbox, in filter {n}
+        Move to a mailbox<span class="visually-hidden">, in filter {n}</span>
       </label>
       {rule.moveTo !== null && (
         <>
-          <label for={`filter-${n}-mailbox`}>Mailbox, in filter {n}</label>
+          <label for={`filter-${n}-mailbox`}>
+            Mailbox<span class="visually-hidden">, in filter {n}</span>
+          </label>
           <select
             id={`filter-${n}-mailbox`}
             value={rule.moveTo}
@@ -232,7 +239,7 @@ function RuleFields({
           checked={rule.markRead}
           onChange={(event) => change({ markRead: event.currentTarget.checked })}
         />
-        Mark as read, in filter {n}
+        Mark as read<span class="visually-hidden">, in filter {n}</span>
       </label>
       <label class="inline">
         <input
@@ -240,7 +247,7 @@ function RuleFields({
           checked={rule.flag}
           onChange={(event) => change({ flag: event.currentTarget.checked })}
         />
-        Flag, in filter {n}
+        Flag<span class="visually-hidden">, in filter {n}</span>
       </label>
       <label class="inline">
         <input
@@ -248,11 +255,11 @@ function RuleFields({
           checked={rule.redirectTo !== null}
           onChange={(event) => change({ redirectTo: event.currentTarget.checked ? "" : null })}
         />
-        Redirect to an address, in filter {n}
+        Redirect to an address<span class="visually-hidden">, in filter {n}</span>
       </label>
       {rule.redirectTo !== null && (
         <label>
-          Address, in filter {n}
+          Address<span class="visually-hidden">, in filter {n}</span>
           <input
             type="email"
             value={rule.redirectTo}
@@ -266,7 +273,7 @@ function RuleFields({
           checked={rule.discard}
           onChange={(event) => change({ discard: event.currentTarget.checked })}
         />
-        Discard, in filter {n}
+        Discard<span class="visually-hidden">, in filter {n}</span>
       </label>
       <label class="inline">
         <input
@@ -274,7 +281,7 @@ function RuleFields({
           checked={rule.stop}
           onChange={(event) => change({ stop: event.currentTarget.checked })}
         />
-        Stop: no later filter applies, in filter {n}
+        Stop: no later filter applies<span class="visually-hidden">, in filter {n}</span>
       </label>
       <button type="button" onClick={remove}>
         Remove filter {n}
