@@ -6,6 +6,7 @@
 // from its text (blob-parts.ts), so it differs from the uploaded one and /set reports it.
 
 import type { ScriptRefusal, ScriptService } from "../sieve-scripts/service.js";
+import { MAX_SCRIPT_NAME } from "../store/sieve-scripts.js";
 import type { Store, StoredSieveScript } from "../store/types.js";
 import { readUserBlob, scriptBlobId } from "./blob-parts.js";
 import { SIEVE } from "./capabilities.js";
@@ -150,7 +151,10 @@ export function sieveScriptQuery(deps: SieveJmapDeps): Method {
 function refuseScript(refusal: ScriptRefusal, existingId?: string): never {
   switch (refusal.kind) {
     case "bad-name":
-      return invalidProperty("name", "a script name is 1 to 512 octets of UTF-8 without control characters");
+      return invalidProperty(
+        "name",
+        `a script name is 1 to ${MAX_SCRIPT_NAME} octets of UTF-8 without control characters`,
+      );
     case "too-large":
       return refuse("tooLarge", `a script may be at most ${refusal.limit} octets on this server`);
     case "not-utf8":
