@@ -12,11 +12,11 @@ import type { AuthContext } from "../auth/types.js";
 import { captureAgent } from "../capture/agent.js";
 import { createMailpitBackend } from "../capture/backend.js";
 import { answerMailpit, isMailpitPath, type MailpitBackend } from "../capture/mailpit.js";
-import { defaultHttpConfig } from "../config/defaults.js";
+import { defaultHttpConfig, defaultManageSieveConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { createDeliveryAgent } from "../delivery/agent.js";
 import { accountFor } from "../jmap/account.js";
-import { parsePartBlobId, readUserBlob } from "../jmap/blob-parts.js";
+import { parsePartBlobId, parseScriptBlobId, readUserBlob } from "../jmap/blob-parts.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
 import { createDispatcher, type DispatchResult } from "../jmap/dispatcher.js";
 import { requestError } from "../jmap/errors.js";
@@ -69,6 +69,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     maxSizeRequest: limitsConfig.maxRequestSize,
   };
   const agent = createDeliveryAgent({ store, logger, hostname: config.hostname });
+  // JMAP Sieve keeps ManageSieve's limits: one set of rules for a user's scripts.
+  const sieveLimits = config.managesieve ?? defaultManageSieveConfig();
   const dispatcher = createDispatcher({
     methods: jmapMethods(
       store,
@@ -80,6 +82,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
       },
       deps.push,
+      sieveLimits,
     ),
     capabilities: CAPABILITIES,
     limits,
@@ -316,7 +319,17 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     const { account, route, url, base } = admission;
     switch (route.kind) {
       case "session":
-        return sendJson(request, response, 200, sessionResource(account, limits, { base }));
+        return sendJson(
+          request,
+          response,
+          200,
+          sessionResource(
+            account,
+            limits,
+            { base },
+            { implementation: `mailroom ${version()}`, limits: sieveLimits },
+          ),
+        );
       case "api":
         return api(request, response, account);
       case "upload":
@@ -635,8 +648,9 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         // A blob id names immutable bytes (RFC 8620 §6.2), so it may be cached, by this user only.
         "Cache-Control": "private, immutable, max-age=31536000",
       });
-    if (parsePartBlobId(route.blobId) !== null) {
-      // A body part is cut from its message on each read; messages are bounded by the size limit.
+    if (parsePartBlobId(route.blobId) !== null || parseScriptBlobId(route.blobId) !== null) {
+      // A body part is cut from its message on each read; messages are bounded by the size limit. A
+      // script's blob is its text, bounded by maxScriptSize.
       const part = await readUserBlob(store, account.userId, route.blobId, new Date());
       if (part === null) return missing();
       head(asked ?? part.type ?? "application/octet-stream", part.bytes.length);

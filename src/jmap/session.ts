@@ -2,6 +2,7 @@
 // everything else in it, so it changes exactly when the session does.
 
 import { createHash } from "node:crypto";
+import type { ScriptLimits } from "../sieve-scripts/service.js";
 import {
   CORE,
   coreCapability,
@@ -9,7 +10,10 @@ import {
   MAIL,
   mailAccountCapability,
   QUOTA,
+  SIEVE,
   SUBMISSION,
+  sieveAccountCapability,
+  sieveCapability,
   submissionAccountCapability,
   VACATION_RESPONSE,
 } from "./capabilities.js";
@@ -21,13 +25,26 @@ export interface SessionUrls {
   base: string;
 }
 
-export function sessionResource(account: AccountContext, limits: JmapLimits, urls: SessionUrls) {
+/** What the session says of JMAP Sieve (RFC 9661 §1.2.1); without it, nothing. */
+export interface SieveSession {
+  implementation: string;
+  limits: ScriptLimits;
+}
+
+export function sessionResource(
+  account: AccountContext,
+  limits: JmapLimits,
+  urls: SessionUrls,
+  sieve?: SieveSession,
+) {
   const accountCapabilities: Record<string, unknown> = {};
   if (account.capabilities.has(CORE)) accountCapabilities[CORE] = {};
   if (account.capabilities.has(MAIL)) accountCapabilities[MAIL] = mailAccountCapability();
   if (account.capabilities.has(SUBMISSION)) accountCapabilities[SUBMISSION] = submissionAccountCapability();
   if (account.capabilities.has(VACATION_RESPONSE)) accountCapabilities[VACATION_RESPONSE] = {};
   if (account.capabilities.has(QUOTA)) accountCapabilities[QUOTA] = {};
+  const offersSieve = sieve !== undefined && account.capabilities.has(SIEVE);
+  if (offersSieve) accountCapabilities[SIEVE] = sieveAccountCapability(sieve.limits);
   const session = {
     capabilities: {
       [CORE]: coreCapability(limits),
@@ -35,6 +52,7 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
       [SUBMISSION]: {},
       [VACATION_RESPONSE]: {},
       [QUOTA]: {},
+      ...(offersSieve ? { [SIEVE]: sieveCapability(sieve.implementation) } : {}),
       // ws:// or wss:// as the client reached us: the same origin, so the same credentials and policy.
       [WEBSOCKET]: websocketCapability(`${urls.base.replace(/^http/, "ws")}/jmap/ws`),
     },
@@ -51,6 +69,7 @@ export function sessionResource(account: AccountContext, limits: JmapLimits, url
       [SUBMISSION]: account.accountId,
       [VACATION_RESPONSE]: account.accountId,
       [QUOTA]: account.accountId,
+      ...(offersSieve ? { [SIEVE]: account.accountId } : {}),
     },
     username: account.address,
     apiUrl: `${urls.base}/jmap/api/`,

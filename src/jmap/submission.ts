@@ -47,6 +47,7 @@ export type SubmissionMethodStore = Pick<
   | "directory"
   | "emails"
   | "blobs"
+  | "sieveScripts"
   | "messages"
   | "mailboxes"
   | "quotas"
