@@ -185,6 +185,11 @@ describe("admin service", () => {
         query: new URLSearchParams(path.includes("?") ? path.slice(path.indexOf("?")) : ""),
         contentType: body === undefined ? null : contentType,
         body: Buffer.from(body === undefined ? "" : JSON.stringify(body)),
+        caller: {
+          address: "root@example.org",
+          viaToken: false,
+          checkPassword: async () => ({ status: 401, body: { status: 401 } }),
+        },
       });
 
     test("routes, methods, JSON-only writes, problems with codes", async () => {
