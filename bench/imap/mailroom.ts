@@ -62,7 +62,9 @@ const OTHER_LISTENERS = [
   "pop3s",
   "imaps",
   "http",
+  "https",
   "managesieve",
+  "metrics",
 ];
 
 function serverEnv(dataDir: string, port: number, httpPort: number | null): NodeJS.ProcessEnv {
