@@ -495,8 +495,7 @@ function UserDetails({ client, report, address }: SectionProps & { address: stri
   const saveQuota = async (event: Event) => {
     const text = String(formValues(event).get("limit") ?? "").trim();
     const limit = text === "" ? null : Math.round(Number(text) * MIB);
-    if (limit !== null && !(limit > 0))
-      return report({ error: "a quota is a number of MiB above 0, or empty for none" });
+    if (limit !== null && !(limit > 0)) return report({ error: "a quota is a number of MiB above 0, or empty for none" });
     const saved = await act(
       report,
       () => client.setQuota(address, limit),
@@ -537,8 +536,7 @@ function UserDetails({ client, report, address }: SectionProps & { address: stri
         <button type="submit">Save quota</button>
         {quota && (
           <span class="usage">
-            {(quota.used / MIB).toFixed(1)} MiB in use
-            {quota.limit ? ` of ${(quota.limit / MIB).toFixed(1)}` : ""}
+            {(quota.used / MIB).toFixed(1)} MiB in use{quota.limit ? ` of ${(quota.limit / MIB).toFixed(1)}` : ""}
           </span>
         )}
       </form>
