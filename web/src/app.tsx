@@ -483,11 +483,12 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
             setView({ scrollTop: element.scrollTop, height: element.clientHeight });
           }}
         >
-          {/* Only the rows in view (and a few beyond) are in the DOM, each placed by its index. */}
+          {/* Only the rows in view (and a few beyond) are in the DOM, each placed by its index and keyed
+              by it: until every page in view is read again after a change, a message may show twice. */}
           <ul style={{ height: `${count * ROW_HEIGHT}px` }}>
             {rows.map(({ email, index }) => (
               <li
-                key={email.id}
+                key={index}
                 data-id={email.id}
                 data-index={index}
                 aria-posinset={index + 1}
