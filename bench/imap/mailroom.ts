@@ -33,6 +33,11 @@ export interface MailroomOptions {
   cpuProfileDir?: string;
   /** Also opens the plain `http` listener (JMAP) on loopback and makes an app token for the user. */
   http?: boolean;
+  /**
+   * The built webmail to serve at `/` ("build" mode only: the compiled server looks for web/dist beside
+   * its dist/); the repository's web/dist by default. bench/webmail serves two builds side by side.
+   */
+  webDist?: string;
 }
 
 export interface MailroomInstance {
@@ -57,7 +62,9 @@ const OTHER_LISTENERS = [
   "pop3s",
   "imaps",
   "http",
+  "https",
   "managesieve",
+  "metrics",
 ];
 
 function serverEnv(dataDir: string, port: number, httpPort: number | null): NodeJS.ProcessEnv {
@@ -82,8 +89,8 @@ function serverEnv(dataDir: string, port: number, httpPort: number | null): Node
   return env;
 }
 
-/** tsc with the project's build config into `buildDir`/dist; returns the CLI entry point. */
-async function build(buildDir: string): Promise<string> {
+/** tsc with the project's build config into `buildDir`/dist, `webDist` as its web/dist; returns the CLI entry point. */
+async function build(buildDir: string, webDist: string): Promise<string> {
   const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
   try {
     await run(
@@ -100,6 +107,8 @@ async function build(buildDir: string): Promise<string> {
   }
   await copyFile(path.join(REPO_ROOT, "package.json"), path.join(buildDir, "package.json"));
   await symlink(path.join(REPO_ROOT, "node_modules"), path.join(buildDir, "node_modules"));
+  await mkdir(path.join(buildDir, "web"));
+  await symlink(webDist, path.join(buildDir, "web", "dist"));
   return path.join(buildDir, "dist", "cli", "main.js");
 }
 
@@ -202,9 +211,12 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
     await rm(dir, { recursive: true, force: true });
   };
   try {
+    if (options.webDist !== undefined && options.mode !== "build") {
+      throw new Error("another webmail build can be served in build mode only");
+    }
     const entry =
       options.mode === "build"
-        ? await build(path.join(dir, "build"))
+        ? await build(path.join(dir, "build"), options.webDist ?? path.join(REPO_ROOT, "web", "dist"))
         : path.join(REPO_ROOT, "src", "cli", "main.ts");
     const httpPort = options.http ? await freePort(host) : null;
     const env = serverEnv(dataDir, port, httpPort);

@@ -1,6 +1,8 @@
 // The web admin's JSON API under /admin/api (issue 16), sans IO: a parsed request of an admin user in,
 // a status and a JSON body (or an RFC 7807 problem) out. Every operation is the admin service's, the
 // same the CLI runs. http/handler.ts authenticates, checks the admin role and reads the body first.
+// Below /me is the self-service part (issue 15, the webmail's settings): any logged-in user, acting
+// on their own account only — its password and app passwords.
 //
 // A request that changes something must carry its body as application/json (an empty object will do):
 // a page elsewhere can send a form or text/plain to this origin without asking, never JSON, so a
@@ -18,10 +20,22 @@ export interface AdminRequest {
   contentType: string | null;
   body: Buffer;
   /**
-   * The logged-in admin; an admin may not disable, demote or remove their own account. Null for the
-   * server's control socket (src/server/control.ts), which answers only the status.
+   * Who is asking: what the self-service part under /me acts on, and only that; an admin may not
+   * disable, demote or remove their own account. Null for the server's control socket
+   * (src/server/control.ts), which answers only the status.
    */
-  actor: AdminActor | null;
+  caller: Caller | null;
+}
+
+/** The logged-in user as the self-service part needs them. */
+export interface Caller extends AdminActor {
+  /** Logged in with an app password rather than the account password. */
+  viaToken: boolean;
+  /**
+   * Checks the caller's account password as a login does, through the authenticator (the same throttle,
+   * delay and failure count); null when it is right, else the very answer a failed login gets.
+   */
+  checkPassword(password: string): Promise<AdminResponse | null>;
 }
 
 export interface AdminResponse {
@@ -50,6 +64,7 @@ const STATUS_OF: Record<AdminError["code"], number> = {
 
 const TITLE_OF: Record<number, string> = {
   400: "Bad Request",
+  403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   409: "Conflict",
@@ -285,6 +300,70 @@ function routes(deps: AdminApiDeps): Route[] {
   ];
 }
 
+/**
+ * The self-service part: any logged-in user, on their own account only. No path here names an account,
+ * so none can reach another one; each operation is the admin service's, as `mailroom user passwd` and
+ * `mailroom token` run it.
+ */
+function selfRoutes(deps: AdminApiDeps, caller: Caller): Route[] {
+  const { service } = deps;
+  const at = (path: string) => new RegExp(`^/me${path}/?$`);
+  // A leaked app password must not be able to make itself a successor the owner never sees coming.
+  const byPassword = () => {
+    if (caller.viaToken) {
+      return fail(
+        403,
+        "app passwords are managed when logged in with the account password, not an app password",
+      );
+    }
+    return null;
+  };
+  return [
+    { pattern: at(""), methods: { GET: async () => ok(await service.showUser(caller.address)) } },
+    {
+      pattern: at("/password"),
+      methods: {
+        PUT: async (_, body) => {
+          // The current password first, so a wrong one always gets a failed login's answer.
+          const refused = await caller.checkPassword(field(body, "currentPassword"));
+          if (refused !== null) return refused;
+          await service.setPassword(caller.address, field(body, "password"));
+          if (flag(body, "revokeAppPasswords") === true) {
+            for (const token of await service.listTokens(caller.address)) {
+              await service.revokeToken(caller.address, token.id);
+            }
+          }
+          return noContent;
+        },
+      },
+    },
+    {
+      pattern: at("/app-passwords"),
+      methods: {
+        GET: async () => ok({ tokens: await service.listTokens(caller.address) }),
+        POST: async (_, body) =>
+          byPassword() ?? created(await service.createToken(caller.address, field(body, "name"))),
+      },
+    },
+    {
+      pattern: at("/app-passwords/([^/]+)"),
+      methods: {
+        DELETE: async ([id]) => {
+          const refused = byPassword();
+          if (refused !== null) return refused;
+          await service.revokeToken(caller.address, id as string);
+          return noContent;
+        },
+      },
+    },
+  ];
+}
+
+/** Whether a path below /admin/api is the self-service part, open to every logged-in user. */
+export function isSelfServicePath(path: string): boolean {
+  return path === "/me" || path.startsWith("/me/");
+}
+
 function retried(deps: AdminApiDeps, due: number): AdminResponse {
   if (due > 0) deps.wakeQueue?.();
   return ok({ due });
@@ -296,7 +375,10 @@ export function createAdminApi(deps: AdminApiDeps) {
   const table = routes(deps);
   return async function answer(request: AdminRequest): Promise<AdminResponse> {
     const method = request.method === "HEAD" ? "GET" : request.method;
-    for (const route of table) {
+    const self = isSelfServicePath(request.path);
+    // The control socket has no caller, so no /me.
+    const here = !self ? table : request.caller === null ? [] : selfRoutes(deps, request.caller);
+    for (const route of here) {
       const match = route.pattern.exec(request.path);
       if (!match) continue;
       const run = route.methods[method];
@@ -316,7 +398,7 @@ export function createAdminApi(deps: AdminApiDeps) {
           params,
           CHANGES.has(method) ? parseBody(request) : {},
           request.query,
-          request.actor ?? undefined,
+          request.caller ?? undefined,
         );
       } catch (error) {
         if (error instanceof BadInput) return fail(400, error.message);

@@ -393,6 +393,10 @@ export function createAdminService(options: AdminServiceOptions) {
       return (await directory.listUsers(name)).map(userSummary);
     },
 
+    async showUser(value: string): Promise<UserSummary> {
+      return userSummary(await requireUser(requireAddress(value)));
+    },
+
     checkNewUser,
 
     async addUser(value: string, password: string, settings: { admin?: boolean } = {}): Promise<UserSummary> {

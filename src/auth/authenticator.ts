@@ -123,6 +123,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       },
 
       async checkPassword(username, password, mechanism) {
+        // An app password goes where a password does (IMAP LOGIN, PLAIN, LOGIN, POP3 PASS): that is
+        // what a mail app is given it for. Only the token's whole form counts (id and 256-bit secret,
+        // tokens.ts), which no typed password has, so no account password stops working.
+        if (!anyPassword && parseToken(password) !== null) return tokenStep(backend, password, username);
         const refusal = await backend.refusal();
         if (refusal) return failure(refusal);
         const address = normalizeUsername(username);
@@ -165,8 +169,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     );
   };
 
-  async function checkToken(token: string, context: AuthContext, username?: string): Promise<SaslStep> {
-    const backend = backendFor(context);
+  function checkToken(token: string, context: AuthContext, username?: string): Promise<SaslStep> {
+    return tokenStep(backendFor(context), token, username);
+  }
+
+  async function tokenStep(backend: CredentialBackend, token: string, username?: string): Promise<SaslStep> {
     const refusal = await backend.refusal();
     if (refusal) return failure(refusal);
     const parsed = parseToken(token);

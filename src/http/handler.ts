@@ -5,10 +5,10 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { type AdminApi, createAdminApi } from "../admin/api.js";
-import { type AdminActor, createAdminService, type ServerRuntime } from "../admin/service.js";
+import { type AdminApi, type Caller, createAdminApi, isSelfServicePath } from "../admin/api.js";
+import { createAdminService, type ServerRuntime } from "../admin/service.js";
 import { authRefusal } from "../auth/policy.js";
-import type { AuthContext } from "../auth/types.js";
+import type { AuthContext, SaslFailure } from "../auth/types.js";
 import { captureAgent } from "../capture/agent.js";
 import { createMailpitBackend } from "../capture/backend.js";
 import { answerMailpit, isMailpitPath, type MailpitBackend } from "../capture/mailpit.js";
@@ -257,33 +257,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     }
 
     const auth = await authenticateRequest(request.headers.authorization, authenticator, context);
-    if (auth.kind !== "user") {
-      if (auth.kind === "failure" && auth.reason === "throttled") {
-        return refuse(
-          problem(
-            429,
-            "Too Many Requests",
-            "too many failed logins from this address; wait a while before trying again",
-          ),
-          { "Retry-After": "60" },
-        );
-      }
-      if (auth.kind === "failure" && auth.reason === "unavailable") {
-        return refuse(
-          problem(503, "Service Unavailable", "logins cannot be checked right now; try again shortly"),
-        );
-      }
-      const detail =
-        auth.kind === "missing"
-          ? "log in with HTTP Basic (address and password or app token) or a Bearer app token"
-          : "the address, password or token is wrong, or the token was revoked";
-      return refuse(problem(401, "Unauthorized", detail), {
-        "WWW-Authenticate": `Basic ${REALM}, charset="UTF-8", Bearer ${REALM}`,
-      });
-    }
+    if (auth.kind !== "user") return { kind: "refused", ...loginRefused(auth) };
     // The URLs in the session are the ones this client reached us by, so a proxy or port mapping works.
     const base = `${info.secure ? "https" : "http"}://${validHost(request.headers.host) ?? config.hostname}`;
-    if (route.kind === "admin") {
+    if (route.kind === "admin" && !isSelfServicePath(route.path)) {
       // Read at every request, so taking the role away (`mailroom user admin U off`) applies at once.
       const user = await store.directory.getUserById(auth.user.userId);
       if (user?.admin !== true) {
@@ -296,7 +273,43 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         );
       }
     }
-    return { kind: "admitted", account: accountFor(auth.user), route, url, base };
+    return {
+      kind: "admitted",
+      account: accountFor(auth.user),
+      route,
+      url,
+      base,
+      viaToken: auth.viaToken,
+      context,
+    };
+  }
+
+  /** The answer to a failed login; a wrong current password in the self-service API gets it too. */
+  function loginRefused(auth: { kind: "missing" } | { kind: "failure"; reason: SaslFailure }): Refusal {
+    if (auth.kind === "failure" && auth.reason === "throttled") {
+      return {
+        problem: problem(
+          429,
+          "Too Many Requests",
+          "too many failed logins from this address; wait a while before trying again",
+        ),
+        headers: { "Retry-After": "60" },
+      };
+    }
+    if (auth.kind === "failure" && auth.reason === "unavailable") {
+      return {
+        problem: problem(503, "Service Unavailable", "logins cannot be checked right now; try again shortly"),
+        headers: {},
+      };
+    }
+    const detail =
+      auth.kind === "missing"
+        ? "log in with HTTP Basic (address and password or app token) or a Bearer app token"
+        : "the address, password or token is wrong, or the token was revoked";
+    return {
+      problem: problem(401, "Unauthorized", detail),
+      headers: { "WWW-Authenticate": `Basic ${REALM}, charset="UTF-8", Bearer ${REALM}` },
+    };
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -349,6 +362,16 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         return admin(request, response, route.path, url, {
           userId: account.userId,
           address: account.address,
+          viaToken: admission.viaToken,
+          async checkPassword(password) {
+            const step = await authenticator.verifyPassword(account.address, password, admission.context);
+            if (step.kind === "success") return null;
+            const refused = loginRefused({
+              kind: "failure",
+              reason: step.kind === "failure" ? step.reason : "malformed",
+            });
+            return { status: refused.problem.status, body: refused.problem, headers: refused.headers };
+          },
         });
     }
   }
@@ -358,7 +381,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     response: ServerResponse,
     path: string,
     url: URL,
-    actor: AdminActor,
+    caller: Caller,
   ): Promise<void> {
     const body = await readBody(request, limits.maxSizeRequest);
     if (body === null) {
@@ -376,7 +399,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       query: url.searchParams,
       contentType: type === undefined ? null : (type.split(";")[0] ?? "").trim().toLowerCase(),
       body,
-      actor,
+      caller,
     });
     if (answer.status === 204) {
       response.writeHead(204, { "Cache-Control": "no-store" });
@@ -759,7 +782,21 @@ type Admission =
   | { kind: "redirect"; location: string }
   | { kind: "webmail"; file: string }
   | { kind: "mailpit"; backend: MailpitBackend; url: URL }
-  | { kind: "admitted"; account: AccountContext; route: ServedRoute; url: URL; base: string };
+  | {
+      kind: "admitted";
+      account: AccountContext;
+      route: ServedRoute;
+      url: URL;
+      base: string;
+      /** Logged in with an app token rather than the account password. */
+      viaToken: boolean;
+      context: AuthContext;
+    };
+
+interface Refusal {
+  problem: Problem;
+  headers: Record<string, string>;
+}
 
 function refuse(body: Problem, headers: Record<string, string> = {}): Admission {
   return { kind: "refused", problem: body, headers };

@@ -72,7 +72,7 @@ export async function startControlSocket(options: {
         query: url.searchParams,
         contentType: null,
         body: Buffer.alloc(0),
-        actor: null,
+        caller: null,
       })
       .then(
         (answer) => send(response, answer.status, answer.body),

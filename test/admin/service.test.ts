@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createAdminApi } from "../../src/admin/api.js";
+import { type Caller, createAdminApi } from "../../src/admin/api.js";
 import { AdminError, createAdminService } from "../../src/admin/service.js";
 import { verifyPasswordHash } from "../../src/auth/password.js";
 import { createRecentEvents } from "../../src/log/recent.js";
@@ -218,7 +218,10 @@ describe("admin service", () => {
         query: new URLSearchParams(path.includes("?") ? path.slice(path.indexOf("?")) : ""),
         contentType: body === undefined ? null : contentType,
         body: Buffer.from(body === undefined ? "" : JSON.stringify(body)),
-        actor,
+        caller:
+          actor === null
+            ? null
+            : { ...actor, viaToken: false, checkPassword: async () => ({ status: 401, body: { status: 401 } }) },
       });
 
     test("an admin cannot disable, demote or remove their own account: 409, nothing changed", async () => {
@@ -308,6 +311,51 @@ describe("admin service", () => {
       });
       const one = await request("POST", "/queue/retry", {});
       assert.deepEqual([one.body, woken], [{ due: 1 }, 1]);
+    });
+
+    test("self-service: the caller's own account only; a refused current password is answered as given", async () => {
+      const me = (path: string, method: string, body: unknown, caller: Partial<Caller>) =>
+        api()({
+          method,
+          path,
+          query: new URLSearchParams(),
+          contentType: "application/json",
+          body: Buffer.from(JSON.stringify(body)),
+          caller: {
+            userId: 1,
+            address: "root@example.org",
+            viaToken: false,
+            checkPassword: async () => null,
+            ...caller,
+          },
+        });
+      const refusal = { status: 401, body: { status: 401, title: "Unauthorized" }, headers: { A: "b" } };
+      assert.deepEqual(
+        await me(
+          "/me/password",
+          "PUT",
+          { currentPassword: "x", password: "new enough password" },
+          {
+            checkPassword: async () => refusal,
+          },
+        ),
+        refusal,
+      );
+      const made = await me("/me/app-passwords", "POST", { name: "phone" }, {});
+      assert.equal(made.status, 201);
+      const id = (made.body as { id: string }).id;
+      assert.equal((await me("/me/app-passwords", "POST", { name: "x" }, { viaToken: true })).status, 403);
+      const user = await store.directory.getUser("root@example.org");
+      assert.deepEqual(
+        (await store.directory.listAppTokens(user?.id ?? 0)).map((token) => token.name),
+        ["phone"],
+      );
+      // Another caller names the same id: it is not theirs, so nothing is found, nothing revoked.
+      await service.addUser("other@example.org", "a long enough passphrase");
+      const other = await me(`/me/app-passwords/${id}`, "DELETE", {}, { address: "other@example.org" });
+      assert.equal(other.status, 404);
+      assert.equal((await me(`/me/app-passwords/${id}`, "DELETE", {}, {})).status, 204);
+      assert.equal((await me("/me/users", "GET", {}, {})).status, 404, "no admin route under /me");
     });
   });
 });

@@ -74,4 +74,21 @@ describe("app tokens", () => {
     assertFailure(await auth.verifyToken(token.token, REMOTE_TLS), "throttled");
     assertFailure(await auth.verifyPassword("alice@example.org", "s3cret", REMOTE_TLS), "throttled");
   });
+
+  it("is taken as a password (IMAP LOGIN, POP3 PASS) and in SASL PLAIN, for its owner only", async () => {
+    const { auth, token } = setup();
+    assertSuccess(
+      await auth.verifyPassword("alice@example.org", token.token, REMOTE_TLS),
+      "alice@example.org",
+    );
+    assertFailure(await auth.verifyPassword("bob@example.org", token.token, REMOTE_TLS), "bad-credentials");
+    const plain = auth.begin("PLAIN", REMOTE_TLS);
+    assert.ok(plain);
+    assertSuccess(await plain.start(Buffer.from(`\0alice@example.org\0${token.token}`)), "alice@example.org");
+    // Only the whole form counts: a password that merely starts like a token is a password.
+    assertFailure(
+      await auth.verifyPassword("alice@example.org", "mrt_s3cret", REMOTE_TLS),
+      "bad-credentials",
+    );
+  });
 });

@@ -8,23 +8,20 @@
 // accessibility violation on the screens, light or dark, wide or phone-sized.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import nodemailer from "nodemailer";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type Remote, startRemote } from "../queue/remote.js";
 import { clients, needs } from "../support/clients.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { buildWebIfStale } from "../support/web.js";
 
 const ADMIN = "root@example.org";
 const ALICE = "alice@example.org";
 const PASSWORD = "a long enough passphrase";
-
-const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -37,16 +34,6 @@ async function seriousViolations(page: Page): Promise<string[]> {
   return violations
     .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
     .map((v) => `${v.id}: ${v.nodes.map((node) => node.target.join(" ")).join(", ")}`);
-}
-
-function isBuilt(): boolean {
-  const built = ["index.html", "admin.html"].map((page) =>
-    statSync(`${webDir}dist/${page}`, { throwIfNoEntry: false }),
-  );
-  if (built.some((stat) => !stat)) return false;
-  const oldest = Math.min(...built.map((stat) => stat?.mtimeMs ?? 0));
-  const sources = readdirSync(`${webDir}src`, { recursive: true, encoding: "utf8" });
-  return sources.every((name) => statSync(`${webDir}src/${name}`).mtimeMs <= oldest);
 }
 
 const basic = (user: string, password: string) =>
@@ -63,10 +50,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
 
   before(async () => {
     // The server serves web/dist; build it when this checkout has not, or web/src changed since.
-    if (!isBuilt()) {
-      const built = spawnSync("npm", ["run", "build"], { cwd: webDir, encoding: "utf8" });
-      assert.equal(built.status, 0, built.stderr);
-    }
+    buildWebIfStale();
     // bounce.test's MX refuses every recipient: the relay's bounce is a warning in the recent errors.
     remote = await startRemote({ rcpt: () => "550 5.1.1 no such user here" });
     // shop.test's MX is published right; its SPF, DKIM and DMARC are not.

@@ -8,21 +8,20 @@
 // axe-core finds no serious accessibility violation on the screens, light or dark, wide or phone-sized.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { SendMailOptions } from "nodemailer";
 import { type Browser, chromium, type Page } from "playwright-core";
 import PostalMime, { type Email as ParsedMail } from "postal-mime";
 import { jmapUser } from "../integration/jmap-helpers.js";
 import { clients, needs } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { buildWebIfStale } from "../support/web.js";
 
 const ADDRESS = "alice@example.org";
 const PASSWORD = "alice's long passphrase";
@@ -38,7 +37,6 @@ const USING = [
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests assert what they read of it
 type Loose = Record<string, any>;
-const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -57,13 +55,6 @@ async function seriousViolations(page: Page): Promise<string[]> {
     .map((v) => `${v.id}: ${v.nodes.map((node) => node.target.join(" ")).join(", ")}`);
 }
 
-function isBuilt(): boolean {
-  const built = statSync(`${webDir}dist/index.html`, { throwIfNoEntry: false });
-  if (!built) return false;
-  const sources = readdirSync(`${webDir}src`, { recursive: true, encoding: "utf8" });
-  return sources.every((name) => statSync(`${webDir}src/${name}`).mtimeMs <= built.mtimeMs);
-}
-
 describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
   let server: TestServer;
   let browser: Browser;
@@ -80,10 +71,7 @@ describe("webmail in Chromium", { skip: needs(clients.chromium) }, () => {
 
   before(async () => {
     // The server serves web/dist; build it when this checkout has not, or web/src changed since.
-    if (!isBuilt()) {
-      const built = spawnSync("npm", ["run", "build"], { cwd: webDir, encoding: "utf8" });
-      assert.equal(built.status, 0, built.stderr);
-    }
+    buildWebIfStale();
     await new Promise<void>((resolve) => remote.listen(0, "127.0.0.1", resolve));
     remoteBase = `http://127.0.0.1:${(remote.address() as AddressInfo).port}`;
     server = await startTestServer();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { Compose } from "./compose.js";
 import {
   type Draft,
@@ -20,8 +20,14 @@ import { sanitizedHtml, textDocument } from "./message.js";
 import { searchFilter } from "./search.js";
 import { Settings } from "./settings.js";
 import { useShortcuts } from "./shortcuts.js";
+import { pagesFor, scrollToShow, stepIndex, visibleRows } from "./window.js";
 
+/** Rows per Email/query page, fetched by position. */
 const PAGE = 50;
+/** A row's height in CSS pixels (style.css gives `.rows li` the same): the list's geometry follows. */
+const ROW_HEIGHT = 68;
+/** Rows kept in the DOM above and below the visible ones. */
+const OVERSCAN = 10;
 const SUMMARY = [
   ...["id", "blobId", "threadId", "from", "subject", "preview", "receivedAt", "keywords", "mailboxIds"],
 ];
@@ -32,6 +38,15 @@ const FULL = [
   ...["to", "cc", "bcc", "replyTo", "sentAt", "messageId", "inReplyTo", "references"],
   ...["htmlBody", "textBody", "attachments", "bodyValues", "size"],
 ];
+
+/** One page of the message list, as read after change number `tick` of list `list`. */
+interface Page {
+  list: string;
+  tick: number;
+  emails: EmailSummary[];
+  /** Messages per thread of these rows, while conversations are shown. */
+  sizes: Record<string, number>;
+}
 
 /** What the right-hand pane shows besides a message: a message being written, or the settings. */
 type Pane = { kind: "compose"; draft: Draft; draftId: string | null; key: number } | { kind: "settings" };
@@ -80,16 +95,27 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   const [selected, setSelected] = useState<string | null>(null);
   /** While set, the list shows this search over all mailboxes instead of the selected mailbox. */
   const [search, setSearch] = useState("");
-  const [emails, setEmails] = useState<EmailSummary[]>([]);
   /** Conversations (RFC 8621 §4.4.3 collapseThreads): one row per thread, its newest message. */
   const [threads, setThreads] = useState(() => localStorage.getItem(THREADS_KEY) === "on");
-  /** Messages per thread of the listed rows, while conversations are shown. */
-  const [threadSizes, setThreadSizes] = useState<Record<string, number>>({});
-  const [total, setTotal] = useState(0);
-  const [limit, setLimit] = useState(PAGE);
+  /**
+   * The pages of the list fetched so far, by page number. `list` says which list (mailbox or search,
+   * conversations or not) a page is of, `tick` after which change: after a change (a push, a move) the
+   * pages stay shown until each is read again as it comes into view.
+   */
+  const [pages, setPages] = useState<Map<number, Page>>(new Map());
+  const [total, setTotal] = useState({ list: "", tick: -1, total: 0 });
+  const [view, setView] = useState({ scrollTop: 0, height: 0 });
+  const scroller = useRef<HTMLDivElement>(null);
+  /** Page reads under way, as "list#tick/page", so one is not asked for twice. */
+  const reading = useRef(new Set<string>());
   const [open, setOpen] = useState<EmailFull | null>(null);
-  /** The message the keyboard is on: j/k move it, Enter opens it, e and # act on it. */
+  /**
+   * The message the keyboard is on (j/k move it, Enter opens it, e and # act on it), by id and by its
+   * row: the id follows the message when mail arrives above it; when it leaves the list, the message
+   * that takes its row takes the cursor.
+   */
   const [cursor, setCursor] = useState<string | null>(null);
+  const [cursorIndex, setCursorIndex] = useState<number | null>(null);
   const [tick, setTick] = useState(0);
   const [pane, setPane] = useState<Pane | null>(null);
   const [identities, setIdentities] = useState<Identity[]>([]);
@@ -131,40 +157,108 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
     };
   }, [jmap, tick]);
 
+  const filter = search ? searchFilter(search) : selected && { inMailbox: selected };
+  const list = JSON.stringify([filter, threads]);
+  const count = total.list === list ? total.total : 0;
+  const range = visibleRows({ ...view, rowHeight: ROW_HEIGHT, total: count, overscan: OVERSCAN });
+  // Before the first answer the total is unknown: the first page is read all the same.
+  const wanted = count === 0 ? [0] : pagesFor(range, PAGE);
+
+  // Another list starts at its top with nothing of the last one's.
+  useLayoutEffect(() => {
+    setPages(new Map());
+    setCursor(null);
+    setCursorIndex(null);
+    if (scroller.current) scroller.current.scrollTop = 0;
+    setView((current) => ({ ...current, scrollTop: 0 }));
+  }, [list]);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const measure = () => setView({ scrollTop: element.scrollTop, height: element.clientHeight });
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+
+  // Each page in view that was not read since the last change is read: Email/query by position, the
+  // summaries, and the thread sizes. An answer for a list no longer shown is dropped.
+  const wantedKey = wanted.join(",");
   useEffect(() => {
-    const filter = search ? searchFilter(search) : selected && { inMailbox: selected };
     if (!filter) return;
-    let stale = false;
-    jmap
-      .call([
-        [
-          "Email/query",
-          {
-            filter,
-            sort: [{ property: "receivedAt", isAscending: false }],
-            limit,
-            calculateTotal: true,
-            collapseThreads: threads,
-          },
-        ],
-        ["Email/get", { "#ids": { resultOf: "0", name: "Email/query", path: "/ids" }, properties: SUMMARY }],
-        ["Thread/get", { "#ids": { resultOf: "1", name: "Email/get", path: "/list/*/threadId" } }],
-      ])
-      .then(([query, get, thread]) => {
-        if (stale) return;
-        setTotal(Number(query?.total ?? 0));
-        setEmails((get?.list ?? []) as EmailSummary[]);
-        const sizes: Record<string, number> = {};
-        for (const each of (thread?.list ?? []) as Array<{ id: string; emailIds: string[] }>) {
-          sizes[each.id] = each.emailIds.length;
-        }
-        setThreadSizes(sizes);
-      })
-      .catch(() => {});
-    return () => {
-      stale = true;
-    };
-  }, [jmap, selected, search, limit, tick, threads]);
+    for (const number of wantedKey.split(",").map(Number)) {
+      const page = pages.get(number);
+      const inFlight = `${list}#${tick}/${number}`;
+      if ((page && page.list === list && page.tick === tick) || reading.current.has(inFlight)) continue;
+      reading.current.add(inFlight);
+      jmap
+        .call([
+          [
+            "Email/query",
+            {
+              filter,
+              sort: [{ property: "receivedAt", isAscending: false }],
+              position: number * PAGE,
+              limit: PAGE,
+              calculateTotal: true,
+              collapseThreads: threads,
+            },
+          ],
+          [
+            "Email/get",
+            { "#ids": { resultOf: "0", name: "Email/query", path: "/ids" }, properties: SUMMARY },
+          ],
+          ["Thread/get", { "#ids": { resultOf: "1", name: "Email/get", path: "/list/*/threadId" } }],
+        ])
+        .then(([query, get, thread]) => {
+          const byId = new Map(((get?.list ?? []) as EmailSummary[]).map((email) => [email.id, email]));
+          const emails = ((query?.ids ?? []) as string[]).flatMap((id) => byId.get(id) ?? []);
+          const sizes: Record<string, number> = {};
+          for (const each of (thread?.list ?? []) as Array<{ id: string; emailIds: string[] }>) {
+            sizes[each.id] = each.emailIds.length;
+          }
+          setPages((current) => {
+            const kept = current.get(number);
+            // An older read answering late must not replace a newer one.
+            if (kept && kept.list === list && kept.tick > tick) return current;
+            const next = new Map(current);
+            next.set(number, { list, tick, emails, sizes });
+            return next;
+          });
+          setTotal((current) =>
+            current.list === list && current.tick > tick
+              ? current
+              : { list, tick, total: Number(query?.total ?? 0) },
+          );
+        })
+        .catch(() => {})
+        .finally(() => reading.current.delete(inFlight));
+    }
+  }, [jmap, list, tick, wantedKey, pages]);
+
+  /** The summary at row `index` of the list shown, when its page has been read. */
+  const rowAt = (index: number): EmailSummary | undefined => {
+    const page = pages.get(Math.floor(index / PAGE));
+    return page && page.list === list ? page.emails[index % PAGE] : undefined;
+  };
+  /** The row of a listed message, looking in the freshest pages first; -1 when none has it. */
+  const indexOf = (id: string): number => {
+    let found = -1;
+    let freshest = -1;
+    for (const [number, page] of pages) {
+      if (page.list !== list) continue;
+      const at = page.emails.findIndex((email) => email.id === id);
+      if (at !== -1 && page.tick > freshest) {
+        found = number * PAGE + at;
+        freshest = page.tick;
+      }
+    }
+    return found;
+  };
+  const threadSize = (email: EmailSummary, index: number): number =>
+    pages.get(Math.floor(index / PAGE))?.sizes[email.threadId] ?? 1;
 
   const setKeyword = useCallback(
     async (id: string, keyword: string, on: boolean) => {
@@ -202,7 +296,8 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
     [jmap, trash, move],
   );
 
-  const show = async (id: string) => {
+  /** Opens a message; `index` is its row in the list, when it was opened from there. */
+  const show = async (id: string, index: number | null = null) => {
     const [result] = await jmap.call([
       [
         "Email/get",
@@ -217,6 +312,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
     const email = ((result?.list ?? []) as EmailFull[])[0];
     if (!email) return;
     setCursor(id);
+    if (index !== null) setCursorIndex(index);
     if (email.keywords.$draft) {
       compose(resumedDraft(email, identities), email.id);
       return;
@@ -248,30 +344,55 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   }, [jmap, openThread, tick]);
 
   const archive = mailboxes.find((mailbox) => mailbox.role === "archive");
-  const current = emails.findIndex((email) => email.id === cursor);
+  /** Moves the cursor by `by` rows, scrolling the row into view; its id comes when its page does. */
   const step = (by: number) => {
-    const next = emails[current === -1 ? 0 : Math.min(Math.max(current + by, 0), emails.length - 1)];
-    if (next) setCursor(next.id);
+    const index = stepIndex(cursorIndex, by, count);
+    if (index === null) return;
+    setCursorIndex(index);
+    setCursor(rowAt(index)?.id ?? null);
+    const element = scroller.current;
+    if (element) element.scrollTop = scrollToShow(index, element.scrollTop, element.clientHeight, ROW_HEIGHT);
   };
-  /** Acts on the message under the cursor, then moves the cursor on to the one below (or above). */
-  const thenNext = (act: (email: EmailSummary) => void) => {
-    const email = emails[current];
-    if (!email) return;
-    setCursor((emails[current + 1] ?? emails[current - 1])?.id ?? null);
-    act(email);
+  /** Acts on the message under the cursor; the message that then takes its row takes the cursor. */
+  const onCursor = (act: (email: EmailSummary) => void) => {
+    const email = cursorIndex === null ? undefined : rowAt(cursorIndex);
+    if (email && email.id === cursor) act(email);
   };
+  // Keeps the cursor's id and row together as pages are read: the id wins while it is listed (mail
+  // arrived above it), else the row (the message left the list: the next one takes its place).
+  useEffect(() => {
+    if (cursorIndex === null) return;
+    const at = cursor === null ? -1 : indexOf(cursor);
+    if (at !== -1) {
+      if (at !== cursorIndex) setCursorIndex(at);
+      return;
+    }
+    if (count === 0) return;
+    const index = Math.min(cursorIndex, count - 1);
+    const page = pages.get(Math.floor(index / PAGE));
+    const there = page && page.list === list && page.tick === tick ? page.emails[index % PAGE] : undefined;
+    if (there) {
+      setCursor(there.id);
+      if (index !== cursorIndex) setCursorIndex(index);
+    }
+  }, [pages, count, cursor, cursorIndex]);
   useShortcuts({
     next: () => step(1),
     previous: () => step(-1),
-    open: () => cursor && show(cursor),
+    open: () => cursor && show(cursor, cursorIndex),
     archive: () =>
-      thenNext((email) => archive && !email.mailboxIds[archive.id] && move(email.id, archive.id)),
-    remove: () => thenNext((email) => remove(email)),
+      onCursor((email) => archive && !email.mailboxIds[archive.id] && move(email.id, archive.id)),
+    remove: () => onCursor((email) => remove(email)),
   });
   useEffect(() => {
     if (cursor)
       document.querySelector<HTMLElement>(`.list li[data-id="${CSS.escape(cursor)}"] button`)?.focus();
   }, [cursor]);
+  const rows: { email: EmailSummary; index: number }[] = [];
+  for (let index = range.start; index < range.end; index++) {
+    const email = rowAt(index);
+    if (email) rows.push({ email, index });
+  }
 
   return (
     <main class={`layout${open || pane ? " pane-open" : ""}`}>
@@ -301,7 +422,6 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
                 onClick={() => {
                   setSelected(mailbox.id);
                   setSearch("");
-                  setLimit(PAGE);
                   setOpen(null);
                   setPane(null);
                 }}
@@ -327,7 +447,6 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
               event.preventDefault();
               const query = new FormData(event.currentTarget).get("q");
               setSearch(String(query ?? "").trim());
-              setLimit(PAGE);
               setOpen(null);
             }}
           >
@@ -347,52 +466,61 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
               const on = event.currentTarget.checked;
               localStorage.setItem(THREADS_KEY, on ? "on" : "off");
               setThreads(on);
-              setLimit(PAGE);
             }}
           />{" "}
           Conversations
         </label>
         {search && (
           <p class="status" aria-live="polite">
-            {total} found in all mailboxes
+            {count} found in all mailboxes
           </p>
         )}
-        <ul>
-          {emails.map((email) => (
-            <li
-              key={email.id}
-              data-id={email.id}
-              class={[
-                email.keywords.$seen ? "" : "unread",
-                open?.id === email.id ? "selected" : "",
-                cursor === email.id ? "cursor" : "",
-              ].join(" ")}
-            >
-              <button type="button" class="row" onClick={() => show(email.id)}>
-                <div class="from">
-                  {email.keywords.$flagged && <span class="flagged">★ </span>}
-                  {sender(email)}
-                  <span class="date"> · {new Date(email.receivedAt).toLocaleString()}</span>
-                </div>
-                <div class="subject">
-                  {email.subject ?? "(no subject)"}
-                  {threads && (threadSizes[email.threadId] ?? 1) > 1 && (
-                    <span class="count" aria-label={`${threadSizes[email.threadId]} messages`}>
-                      {" "}
-                      {threadSizes[email.threadId]}
-                    </span>
-                  )}
-                </div>
-                <div class="preview">{email.preview}</div>
-              </button>
-            </li>
-          ))}
-        </ul>
-        {emails.length < total && (
-          <button type="button" onClick={() => setLimit((n) => n + PAGE)}>
-            More
-          </button>
-        )}
+        <div
+          class="rows"
+          ref={scroller}
+          onScroll={(event) => {
+            const element = event.currentTarget;
+            setView({ scrollTop: element.scrollTop, height: element.clientHeight });
+          }}
+        >
+          {/* Only the rows in view (and a few beyond) are in the DOM, each placed by its index and keyed
+              by it: until every page in view is read again after a change, a message may show twice. */}
+          <ul style={{ height: `${count * ROW_HEIGHT}px` }}>
+            {rows.map(({ email, index }) => (
+              <li
+                key={index}
+                data-id={email.id}
+                data-index={index}
+                aria-posinset={index + 1}
+                aria-setsize={count}
+                style={{ top: `${index * ROW_HEIGHT}px` }}
+                class={[
+                  email.keywords.$seen ? "" : "unread",
+                  open?.id === email.id ? "selected" : "",
+                  cursorIndex === index && cursor === email.id ? "cursor" : "",
+                ].join(" ")}
+              >
+                <button type="button" class="row" onClick={() => show(email.id, index)}>
+                  <div class="from">
+                    {email.keywords.$flagged && <span class="flagged">★ </span>}
+                    {sender(email)}
+                    <span class="date"> · {new Date(email.receivedAt).toLocaleString()}</span>
+                  </div>
+                  <div class="subject">
+                    {email.subject ?? "(no subject)"}
+                    {threads && threadSize(email, index) > 1 && (
+                      <span class="count" aria-label={`${threadSize(email, index)} messages`}>
+                        {" "}
+                        {threadSize(email, index)}
+                      </span>
+                    )}
+                  </div>
+                  <div class="preview">{email.preview}</div>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
       </section>
       {pane?.kind === "compose" ? (
         <Compose

@@ -85,21 +85,74 @@ const USING = [
   "urn:ietf:params:jmap:sieve",
 ];
 
+/** An app password as the self-service API lists it (never its secret). */
+export interface AppPassword {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+/** What the self-service API answered: the status, and the JSON body (a problem when it failed). */
+export interface AccountAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+function basicAuth(username: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+}
+
 export class Jmap {
   private constructor(
-    private readonly auth: string,
+    /** The address logged in as. */
+    readonly username: string,
+    private auth: string,
     private readonly session: Session,
   ) {}
 
   readonly accountId = (): string => this.session.primaryAccounts["urn:ietf:params:jmap:mail"] ?? "";
 
   static async login(username: string, password: string): Promise<Jmap> {
-    const bytes = new TextEncoder().encode(`${username}:${password}`);
-    const auth = `Basic ${btoa(String.fromCharCode(...bytes))}`;
+    const auth = basicAuth(username, password);
     const response = await authorized(auth, "/.well-known/jmap");
     if (response.status === 401) throw new Error("wrong address or password");
     if (!response.ok) throw new Error(`the server answered ${response.status}`);
-    return new Jmap(auth, (await response.json()) as Session);
+    return new Jmap(username, auth, (await response.json()) as Session);
+  }
+
+  /**
+   * The self-service part of the admin API (README: Admin API, /admin/api/me): the account's own
+   * password and app passwords. Not JMAP, which has no such objects; writes go as JSON, as it requires.
+   */
+  async account(method: string, path: string, body?: unknown): Promise<AccountAnswer> {
+    const response = await authorized(this.auth, `/admin/api/me${path}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { "Content-Type": "application/json" } }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      parsed = { detail: `the server answered ${response.status}` };
+    }
+    return { status: response.status, body: parsed };
+  }
+
+  /**
+   * Changes the account's password; from then on this session logs in with the new one, so it goes on
+   * working while every other use of the old password stops.
+   */
+  async changePassword(current: string, next: string, revokeAppPasswords: boolean): Promise<AccountAnswer> {
+    const answer = await this.account("PUT", "/password", {
+      currentPassword: current,
+      password: next,
+      revokeAppPasswords,
+    });
+    if (answer.status === 204) this.auth = basicAuth(this.username, next);
+    return answer;
   }
 
   async call(calls: [string, Record<string, unknown>][]): Promise<Record<string, unknown>[]> {

@@ -1,10 +1,11 @@
-// Settings: the vacation response (RFC 8621 §8, the one "singleton" object) and the identities mail
+// Settings: the vacation response (RFC 8621 §8, the one "singleton" object), the identities mail
 // is sent as (§6: a name and a signature; the account's own default identity cannot be changed here, so
-// a named one is added beside it); and the filters (filters-page.tsx).
+// a named one is added beside it), and — through the admin API's self-service part, as JMAP has no such
+// objects — the account's password and its app passwords; and the filters (filters-page.tsx).
 
 import { useEffect, useState } from "preact/hooks";
 import { FiltersForm } from "./filters-page.js";
-import type { Identity, Jmap } from "./jmap.js";
+import type { AccountAnswer, AppPassword, Identity, Jmap } from "./jmap.js";
 import { explain, Notices, type SetError } from "./notices.js";
 
 interface Vacation {
@@ -39,6 +40,8 @@ export function Settings({ jmap, close }: { jmap: Jmap; close: () => void }) {
       <h2>Settings</h2>
       <VacationForm jmap={jmap} />
       <Identities jmap={jmap} />
+      <PasswordForm jmap={jmap} />
+      <AppPasswords jmap={jmap} />
       <FiltersForm jmap={jmap} />
     </section>
   );
@@ -205,5 +208,146 @@ function IdentityForm({
         )}
       </div>
     </form>
+  );
+}
+
+/** A failed self-service answer in words: the problem's detail, or the status. */
+function failure(answer: AccountAnswer): string {
+  const detail = answer.body.detail;
+  return typeof detail === "string" ? detail : `the server answered ${answer.status}`;
+}
+
+function PasswordForm({ jmap }: { jmap: Jmap }) {
+  const [status, setStatus] = useState("");
+  const [error, setError] = useState("");
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const fields = new FormData(form);
+    const next = String(fields.get("new-password") ?? "");
+    setStatus("");
+    if (next !== String(fields.get("new-password-again") ?? "")) {
+      setError("The two new passwords differ");
+      return;
+    }
+    const answer = await jmap.changePassword(
+      String(fields.get("current-password") ?? ""),
+      next,
+      fields.get("revoke") === "on",
+    );
+    if (answer.status === 204) {
+      form.reset();
+      setError("");
+      setStatus("Password changed");
+    } else if (answer.status === 401) {
+      setError("The current password is wrong");
+    } else {
+      setError(failure(answer));
+    }
+  };
+  return (
+    <form class="settings-form" onSubmit={submit} aria-labelledby="password-heading">
+      <h3 id="password-heading">Password</h3>
+      {/* For password managers: the account these fields belong to. */}
+      <input type="hidden" name="username" autocomplete="username" value={jmap.username} />
+      <label>
+        Current password
+        <input name="current-password" type="password" autocomplete="current-password" required />
+      </label>
+      <label>
+        New password
+        <input name="new-password" type="password" autocomplete="new-password" minLength={8} required />
+      </label>
+      <label>
+        New password again
+        <input name="new-password-again" type="password" autocomplete="new-password" minLength={8} required />
+      </label>
+      <label class="inline">
+        <input name="revoke" type="checkbox" />
+        Also revoke every app password
+      </label>
+      <p class="hint">
+        Other clients still using the old password are refused at their next login; mail apps already
+        connected stay connected until they log in again. App passwords keep working unless revoked.
+      </p>
+      <button type="submit">Change password</button>
+      <Notices error={error} status={status} />
+    </form>
+  );
+}
+
+function AppPasswords({ jmap }: { jmap: Jmap }) {
+  const [list, setList] = useState<AppPassword[]>([]);
+  const [error, setError] = useState("");
+  /** The app password just made: shown this once, as the server never shows it again. */
+  const [made, setMade] = useState<{ name: string; token: string } | null>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    jmap
+      .account("GET", "/app-passwords")
+      .then((answer) => {
+        if (answer.status === 200) setList((answer.body.tokens ?? []) as AppPassword[]);
+        else setError(failure(answer));
+      })
+      .catch((e: Error) => setError(e.message));
+  }, [jmap, tick]);
+  const create = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const name = String(new FormData(form).get("name") ?? "").trim();
+    const answer = await jmap.account("POST", "/app-passwords", { name });
+    if (answer.status === 201) {
+      form.reset();
+      setError("");
+      setMade({ name, token: String(answer.body.token) });
+    } else {
+      setError(failure(answer));
+    }
+    setTick((n) => n + 1);
+  };
+  const revoke = async (password: AppPassword) => {
+    const answer = await jmap.account("DELETE", `/app-passwords/${encodeURIComponent(password.id)}`, {});
+    setError(answer.status === 204 ? "" : failure(answer));
+    if (made && made.name === password.name) setMade(null);
+    setTick((n) => n + 1);
+  };
+  return (
+    <div class="settings-form">
+      <h3 id="app-passwords-heading">App passwords</h3>
+      <p class="hint">
+        One per mail app or device, used in place of your password (IMAP, POP3, SMTP, JMAP), each revoked on
+        its own.
+      </p>
+      {list.length > 0 && (
+        <ul class="app-passwords" aria-labelledby="app-passwords-heading">
+          {list.map((password) => (
+            <li key={password.id}>
+              {password.name} · created {new Date(password.createdAt).toLocaleString()}{" "}
+              <button type="button" onClick={() => revoke(password)}>
+                Revoke {password.name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form class="identity" onSubmit={create} aria-label="Create an app password">
+        <label>
+          Name of the new app password
+          <input name="name" type="text" maxLength={100} required placeholder="phone" />
+        </label>
+        <button type="submit">Create app password</button>
+      </form>
+      {made && (
+        <p class="made" role="status">
+          App password for {made.name}: <code class="secret">{made.token}</code> — copy it now; it is not
+          shown again.
+        </p>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
