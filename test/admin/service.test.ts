@@ -221,7 +221,11 @@ describe("admin service", () => {
         caller:
           actor === null
             ? null
-            : { ...actor, viaToken: false, checkPassword: async () => ({ status: 401, body: { status: 401 } }) },
+            : {
+                ...actor,
+                viaToken: false,
+                checkPassword: async () => ({ status: 401, body: { status: 401 } }),
+              },
       });
 
     test("an admin cannot disable, demote or remove their own account: 409, nothing changed", async () => {

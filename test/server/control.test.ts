@@ -61,7 +61,7 @@ describe("control socket", () => {
       assert.equal(info.mode & 0o777, 0o600);
       assert.deepEqual(await get(path, "/admin/api/status"), { status: 200, body: { version: "9.9.9" } });
       assert.equal(asked.length, 1);
-      assert.deepEqual([asked[0]?.method, asked[0]?.path, asked[0]?.actor], ["GET", "/status", null]);
+      assert.deepEqual([asked[0]?.method, asked[0]?.path, asked[0]?.caller], ["GET", "/status", null]);
       for (const [path_, method] of [
         ["/admin/api/users", "GET"],
         ["/admin/api/status", "POST"],
