@@ -76,6 +76,7 @@ describe("[imap] and [pop3] configuration", () => {
       "MAILROOM_IMAP_MAX_UPDATE_CONTEXTS",
       "MAILROOM_IMAP_METADATA_MAX_SIZE",
       "MAILROOM_IMAP_METADATA_MAX_ENTRIES",
+      "MAILROOM_IMAP_NOTIFY_MAX_PENDING",
     ]);
   });
 

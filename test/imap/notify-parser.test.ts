@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { type Command, CommandError, type NotifyGroup, parseCommand } from "../../src/imap/protocol/command.js";
+import {
+  type Command,
+  CommandError,
+  type NotifyGroup,
+  parseCommand,
+} from "../../src/imap/protocol/command.js";
 import { CommandFramer } from "../../src/imap/protocol/framer.js";
 
 function parse(line: string): Command {
@@ -90,7 +95,12 @@ describe("IMAP NOTIFY parsing", () => {
     ["MessageNew", "MessageExpunge", "FlagChange"],
     ["FlagChange", "MessageExpunge", "MessageNew"],
   );
-  const mailboxEvents = fc.subarray(["MailboxName", "SubscriptionChange", "MailboxMetadataChange", "ServerMetadataChange"]);
+  const mailboxEvents = fc.subarray([
+    "MailboxName",
+    "SubscriptionChange",
+    "MailboxMetadataChange",
+    "ServerMetadataChange",
+  ]);
   const otherGroup = fc.record({
     filter: fc.oneof(
       fc.record({ kind: fc.constantFrom("inboxes", "personal", "subscribed") }),
@@ -123,7 +133,8 @@ describe("IMAP NOTIFY parsing", () => {
         fc.array(otherGroup, { minLength: 0, maxLength: 4 }),
         fc.nat(4),
         (status, selected, others, at) => {
-          const groups = selected === undefined ? others : [...others.slice(0, at), selected, ...others.slice(at)];
+          const groups =
+            selected === undefined ? others : [...others.slice(0, at), selected, ...others.slice(at)];
           fc.pre(groups.length > 0);
           const line = `t NOTIFY SET${status ? " STATUS" : ""} ${groups.map(render).join(" ")}`;
           const command = parse(line);
