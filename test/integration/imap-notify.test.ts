@@ -3,7 +3,8 @@
 // the changes come from client B (python3 imaplib), from SMTP (smtplib) and from JMAP (urllib), and A
 // must hear each of them unsolicited, outside IDLE, as the RFC describes: EXISTS with the fetch
 // attributes, STATUS for a non-selected mailbox, FETCH FLAGS, LIST with OLDNAME, LIST for a JMAP
-// mailbox. On PostgreSQL every change reaches A through LISTEN/NOTIFY, as on a second node.
+// mailbox, METADATA. On PostgreSQL, B, SMTP and JMAP use a second node, so every change reaches A's node
+// through LISTEN/NOTIFY.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -17,7 +18,8 @@ const run = promisify(execFile);
 
 const SCRIPT = String.raw`
 import imaplib, json, re, smtplib, socket, ssl, sys, time, urllib.request, base64
-imap_port, smtp_port, http_port, user, password = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+imap_port, imap_port_b, smtp_port, http_port = [int(p) for p in sys.argv[1:5]]
+user, password = sys.argv[5], sys.argv[6]
 out = {}
 
 class Raw:
@@ -70,9 +72,9 @@ a = Raw()
 assert a.command('A2 LOGIN "%s" "%s"' % (user, password))[-1].startswith('A2 OK')
 out['caps'] = ' '.join(a.command('A3 CAPABILITY'))
 a.command('A4 SELECT Archive')
-out['notify'] = a.command('A5 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))')
+out['notify'] = a.command('A5 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange))')
 
-b = imaplib.IMAP4('127.0.0.1', imap_port)
+b = imaplib.IMAP4('127.0.0.1', imap_port_b)
 b.starttls()
 b.login(user, password)
 b.append('Archive', None, None, b'From: b@example.org\r\nSubject: appended\r\n\r\nhello\r\n')
@@ -90,6 +92,9 @@ out['flags'] = a.until(r'^\* 1 FETCH \(FLAGS \(\\Flagged')
 b.create('Old')
 b.rename('Old', 'Renamed')
 out['rename'] = a.until(r'OLDNAME')
+imaplib.Commands['SETMETADATA'] = ('AUTH', 'SELECTED')
+b._simple_command('SETMETADATA', 'Archive', '(/private/comment "from b")')
+out['metadata'] = a.until(r'^\* METADATA ')
 b.logout()
 
 auth = 'Basic ' + base64.b64encode(('%s:%s' % (user, password)).encode()).decode()
@@ -111,14 +116,18 @@ for (const backend of await integrationBackends()) {
     skip: backend.skip ?? needs(clients.python3),
   }, () => {
     let server: TestServer;
+    /** Where B, SMTP and JMAP go: on PostgreSQL a second node, so A hears them over LISTEN/NOTIFY. */
+    let other: TestServer;
 
     before(async () => {
       server = await startTestServer({ store: backend.store });
+      other = backend.store === undefined ? server : await startTestServer({ store: backend.store });
       assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
       assert.equal((await server.cli(["user", "add", user, "--password-stdin"], `${password}\n`)).code, 0);
     });
 
     after(async () => {
+      if (other !== server) await other?.cleanup();
       await server?.cleanup();
       await backend.release();
     });
@@ -130,8 +139,9 @@ for (const backend of await integrationBackends()) {
           "-c",
           SCRIPT,
           String(server.ports.imap),
-          String(server.ports.smtp),
-          String(server.ports.http),
+          String(other.ports.imap),
+          String(other.ports.smtp),
+          String(other.ports.http),
           user,
           password,
         ],
@@ -152,6 +162,7 @@ for (const backend of await integrationBackends()) {
       assert.equal((out.status as string[]).at(-1), '* STATUS "INBOX" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)');
       assert.equal((out.flags as string[]).at(-1), "* 1 FETCH (FLAGS (\\Flagged \\Recent))");
       assert.equal((out.rename as string[]).at(-1), '* LIST () "/" "Renamed" ("OLDNAME" ("Old"))');
+      assert.equal((out.metadata as string[]).at(-1), '* METADATA "Archive" "/private/comment"');
       assert.ok(out.jmap_created);
       assert.equal((out.jmap as string[]).at(-1), '* LIST () "/" "FromJmap"');
       assert.equal((out.noop as string[]).at(-1), "A6 OK NOOP completed");
