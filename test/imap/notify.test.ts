@@ -202,6 +202,22 @@ describe("IMAP NOTIFY", () => {
     assert.doesNotMatch(await driver.pushedText(), /NOTIFICATIONOVERFLOW/);
   });
 
+  test("in IDLE, NOTIFY's events for other mailboxes are pushed too (RFC 5465 §4)", async () => {
+    const driver = await loggedIn();
+    await driver.command("s SELECT INBOX");
+    await driver.command(
+      "n NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge))",
+    );
+    assert.equal(await driver.command("i IDLE"), "+ idling\r\n");
+    await fixture.deliver(message("here"));
+    await fixture.deliver(message("there"), await mailboxId("Sent"));
+    assert.equal(
+      await driver.pushedText(),
+      '* 1 EXISTS\r\n* 1 RECENT\r\n* STATUS "Sent" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n',
+    );
+    assert.equal(await driver.command("DONE"), "i OK IDLE terminated\r\n");
+  });
+
   test("NOTIFY NONE, like no NOTIFY at all, pushes nothing between commands", async () => {
     const silent = await loggedIn();
     await silent.command("s SELECT INBOX");
