@@ -2,7 +2,8 @@
  * The IMAP session, sans-IO (RFC 9051 states: not authenticated, authenticated, selected, logout).
  * The adapter hands it framed commands and raw lines (SASL responses, IDLE's DONE) one at a time and
  * performs what it returns: bytes to write, and whether to start TLS or close. While the client is in
- * IDLE, changes seen on the store's event bus are written at once through `push`.
+ * IDLE, and between commands once NOTIFY (RFC 5465, notify.ts) asks for it, changes seen on the
+ * store's event bus are written at once through `push`.
  */
 
 import type { Logger } from "pino";
