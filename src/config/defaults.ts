@@ -113,6 +113,8 @@ export function defaultImapConfig(): ImapConfig {
     // Comments and client settings are small; a value must also fit the literal limit to be set.
     metadataMaxSize: 16 * KIB,
     metadataMaxEntries: 1000,
+    // Coalesced per mailbox, so only a client that stops reading (or a mass change) gets near it.
+    notifyMaxPending: 10_000,
   };
 }
 

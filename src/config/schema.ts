@@ -107,6 +107,7 @@ export const FIELDS: readonly Field[] = [
     rule: 'a size like "16KiB"; SETMETADATA values also pass through imap.max_literal_size',
   },
   { path: ["imap", "metadataMaxEntries"], kind: positive },
+  { path: ["imap", "notifyMaxPending"], kind: positive },
   {
     path: ["pop3", "idleTimeout"],
     kind: { type: "duration", min: 10 * MINUTE },

@@ -80,6 +80,8 @@ export interface ImapConfig {
   metadataMaxSize: number;
   /** METADATA entries one user may hold over all mailboxes and the server; more: [METADATA TOOMANY]. */
   metadataMaxEntries: number;
+  /** NOTIFY (RFC 5465): changes one session may have waiting to be sent; past it NOTIFICATIONOVERFLOW. */
+  notifyMaxPending: number;
 }
 
 export interface Pop3Config {

@@ -42,6 +42,8 @@ export interface ImapHandlerOptions {
   maxUpdateContexts?: number;
   /** METADATA (RFC 5464) value size and entries per user. */
   metadataLimits?: MetadataLimits;
+  /** NOTIFY (RFC 5465): changes that may wait for one client before NOTIFICATIONOVERFLOW. */
+  notifyMaxPending?: number;
 }
 
 /** Short responses are gathered up to this many octets before they are written. */
@@ -86,10 +88,13 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
       maxErrors: options.maxErrors,
       maxUpdateContexts: options.maxUpdateContexts,
       metadataLimits: options.metadataLimits,
+      notifyMaxPending: options.notifyMaxPending,
       push: (data) => {
-        if (this.closed) return;
-        this.write(data);
+        if (this.closed) return true;
+        const room = this.write(data);
         this.flushOutput();
+        if (!room) void this.waitWritable().then(() => this.session.resumePush());
+        return room;
       },
       logger,
     });
@@ -133,6 +138,9 @@ class ImapConnection extends CommandConnection<FrameItem, ImapResult> {
       this.queue.push(...this.framer.resolveLiteral(result.literal === "accepted"));
     }
     this.framer.lineMode = this.session.lineMode;
+    // Not inside an APPEND whose message is still streaming in: that command has not ended.
+    if (this.queue.length === 0 && !this.closed && !this.framer.inStreamedCommand)
+      this.session.betweenCommands();
   }
 
   /** Every session, logged in or not, is told BYE between commands once nothing it pipelined waits. */
@@ -206,6 +214,7 @@ export function createImapHandler(
       maxSize: defaultImapConfig().metadataMaxSize,
       maxEntries: defaultImapConfig().metadataMaxEntries,
     },
+    notifyMaxPending: options.notifyMaxPending ?? defaultImapConfig().notifyMaxPending,
   };
   const logger = deps.logger.child({ proto: "imap", listener });
   return connectionSetHandler({

@@ -6,6 +6,7 @@
  * §7.5.1 permits (not during FETCH, STORE or SEARCH).
  */
 
+import { isMessageEvent } from "../store/events.js";
 import type { Mailbox, MailboxEvent, MailboxMessage, Store } from "../store/types.js";
 import { formatSequence } from "./protocol/sequence.js";
 import type { RecentClaims } from "./recent.js";
@@ -29,7 +30,7 @@ export interface ViewMessage {
 
 const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
-type ChangeKind = "exists" | "flags" | "expunge";
+export type ChangeKind = "exists" | "flags" | "expunge";
 
 /**
  * Changes to a user's mailboxes seen while SELECT or EXAMINE is reading one of them. The listing may or
@@ -40,7 +41,7 @@ export class ChangesDuringSelect {
   private readonly byMailbox = new Map<number, Record<ChangeKind, Set<number>>>();
 
   record(event: MailboxEvent): void {
-    if (event.kind === "mailboxes") return;
+    if (!isMessageEvent(event)) return;
     let changes = this.byMailbox.get(event.mailboxId);
     if (changes === undefined) {
       changes = { exists: new Set(), flags: new Set(), expunge: new Set() };
@@ -67,6 +68,8 @@ export interface SyncOptions {
   condstore: boolean;
   /** The command was a UID command: unsolicited FETCH responses carry UID. */
   uid: boolean;
+  /** Only these kinds of change are reported (NOTIFY's events, RFC 5465 §5); the rest keep waiting. */
+  only?: ReadonlySet<ChangeKind>;
 }
 
 export class SelectedMailbox {
@@ -161,9 +164,23 @@ export class SelectedMailbox {
     return this.dirty;
   }
 
+  /** UIDs with a change not yet reported, for NOTIFY's bound on what may wait (RFC 5465 §5.8). */
+  get pendingCount(): number {
+    return this.pendingExists.size + this.pendingFlags.size + this.pendingExpunge.size;
+  }
+
+  /** Whether a change of one of these kinds waits to be reported. */
+  hasPendingOf(kinds: ReadonlySet<ChangeKind>): boolean {
+    return (
+      (kinds.has("exists") && this.pendingExists.size > 0) ||
+      (kinds.has("flags") && this.pendingFlags.size > 0) ||
+      (kinds.has("expunge") && this.pendingExpunge.size > 0)
+    );
+  }
+
   /** Called from the store's event bus: record only; the report happens at the next sync. */
   observe(event: MailboxEvent): void {
-    if (event.kind === "mailboxes" || event.mailboxId !== this.mailbox.id) return;
+    if (!isMessageEvent(event) || event.mailboxId !== this.mailbox.id) return;
     this.observeUids(event.kind, event.uids);
   }
 
@@ -275,12 +292,13 @@ export class SelectedMailbox {
   async sync(store: Pick<Store, "messages">, options: SyncOptions): Promise<Buffer[]> {
     if (!this.dirty) return [];
     const out: Buffer[] = [];
-    if (options.allowExpunge && this.pendingExpunge.size > 0) {
+    const may = (kind: ChangeKind) => options.only === undefined || options.only.has(kind);
+    if (options.allowExpunge && may("expunge") && this.pendingExpunge.size > 0) {
       const uids = [...this.pendingExpunge];
       this.pendingExpunge.clear();
       out.push(...this.removeExpunged(uids, options));
     }
-    if (this.pendingExists.size > 0) {
+    if (may("exists") && this.pendingExists.size > 0) {
       const fresh = [...this.pendingExists].filter((uid) => uid > this.highestUid).sort((a, b) => a - b);
       this.pendingExists.clear();
       const added: number[] = [];
@@ -299,7 +317,7 @@ export class SelectedMailbox {
         if (this.recentClaims !== null) out.push(untagged(`${this.recent.size} RECENT`));
       }
     }
-    if (this.pendingFlags.size > 0) {
+    if (may("flags") && this.pendingFlags.size > 0) {
       const uids = [...this.pendingFlags].sort((a, b) => a - b);
       this.pendingFlags.clear();
       for (const uid of uids) {
@@ -318,7 +336,7 @@ export class SelectedMailbox {
         out.push(untaggedValues([this.seqOf(uid), { atom: "FETCH" }, data]));
       }
     }
-    this.dirty = this.pendingExpunge.size > 0;
+    this.dirty = this.pendingCount > 0;
     return out;
   }
 }

@@ -2,13 +2,15 @@
  * The IMAP session, sans-IO (RFC 9051 states: not authenticated, authenticated, selected, logout).
  * The adapter hands it framed commands and raw lines (SASL responses, IDLE's DONE) one at a time and
  * performs what it returns: bytes to write, and whether to start TLS or close. While the client is in
- * IDLE, changes seen on the store's event bus are written at once through `push`.
+ * IDLE, and between commands once NOTIFY (RFC 5465, notify.ts) asks for it, changes seen on the
+ * store's event bus are written at once through `push`.
  */
 
 import type { Logger } from "pino";
 import { type AuthPolicy, authRefusal } from "../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
 import { defaultImapConfig } from "../config/defaults.js";
+import { isMessageEvent } from "../store/events.js";
 import type { MailboxEvent } from "../store/types.js";
 import {
   CommandFailure,
@@ -29,7 +31,19 @@ import { sort, sortedMatches, thread } from "./commands/sort.js";
 import { storeFlags } from "./commands/store-flags.js";
 import { type AppendUpload, append, copyOrMove, expunge, writeAppend } from "./commands/transfer.js";
 import { DEFAULT_MAX_UPDATE_CONTEXTS, UpdateContexts } from "./commands/updates.js";
-import { type Command, CommandError, parseAppendPrefix, parseCommand } from "./protocol/command.js";
+import {
+  DEFAULT_NOTIFY_MAX_PENDING,
+  NotifyQueue,
+  NotifySettings,
+  SUPPORTED_NOTIFY_EVENTS,
+} from "./notify.js";
+import {
+  type Command,
+  CommandError,
+  type FetchItem,
+  parseAppendPrefix,
+  parseCommand,
+} from "./protocol/command.js";
 import type { FrameItem } from "./protocol/framer.js";
 import { continuation, tagged, untagged } from "./responses.js";
 import { ChangesDuringSelect, type SelectedMailbox, type SyncOptions } from "./selected.js";
@@ -96,8 +110,13 @@ export interface ImapSessionOptions {
   metadataLimits?: MetadataLimits;
   /** BAD responses tolerated before the session says BYE. */
   maxErrors?: number;
-  /** Writes unsolicited responses while the client is in IDLE. */
-  push?: (data: Buffer) => void;
+  /** NOTIFY (RFC 5465): changes that may wait to be sent before NOTIFICATIONOVERFLOW. */
+  notifyMaxPending?: number;
+  /**
+   * Writes unsolicited responses: in IDLE, and between commands under NOTIFY. Returns false when the
+   * connection's buffer is full; the session then waits for resumePush().
+   */
+  push?: (data: Buffer) => unknown;
   logger?: Logger;
 }
 
@@ -164,7 +183,13 @@ export class ImapSession implements ImapContext {
   private user: AuthenticatedUser | null = null;
   private sasl: SaslPhase | null = null;
   private idleTag: string | null = null;
-  private idleWork: Promise<void> = Promise.resolve();
+  /** Unsolicited output being made (IDLE, NOTIFY): a command waits for it, so responses never mix. */
+  private pushWork: Promise<void> = Promise.resolve();
+  /** No command is running and the last result has been written: NOTIFY may push (RFC 5465 §3.1). */
+  private between = false;
+  /** The connection's buffer was full at the last push. */
+  private pushBlocked = false;
+  private readonly notify: NotifyQueue;
   private unsubscribe: (() => void) | null = null;
   /** Set while SELECT or EXAMINE runs: no view is installed then, yet no change may be lost. */
   private selecting: ChangesDuringSelect | null = null;
@@ -193,6 +218,7 @@ export class ImapSession implements ImapContext {
       maxEntries: defaults.metadataMaxEntries,
     };
     this.updates = new UpdateContexts(options.maxUpdateContexts ?? DEFAULT_MAX_UPDATE_CONTEXTS);
+    this.notify = new NotifyQueue(options.notifyMaxPending ?? DEFAULT_NOTIFY_MAX_PENDING);
   }
 
   get store(): ImapStore {
@@ -295,6 +321,7 @@ export class ImapSession implements ImapContext {
       "QUOTA",
       "QUOTA=RES-STORAGE",
       "METADATA",
+      "NOTIFY",
       "COMPRESS=DEFLATE",
       "UNAUTHENTICATE",
       "UTF8=ACCEPT",
@@ -304,6 +331,8 @@ export class ImapSession implements ImapContext {
   }
 
   async handle(item: FrameItem): Promise<ImapResult> {
+    this.between = false;
+    await this.pushWork;
     if (this.stateValue === "logout") return { output: [], action: "close" };
     switch (item.kind) {
       case "continue":
@@ -525,7 +554,7 @@ export class ImapSession implements ImapContext {
       if (
         isBuffered(result) &&
         result.action === "continue" &&
-        this.selected !== null &&
+        (this.selected !== null || this.notify.hasPending) &&
         !this.lineMode &&
         name !== "SELECT" &&
         name !== "EXAMINE"
@@ -534,6 +563,7 @@ export class ImapSession implements ImapContext {
         const last = result.output.pop();
         sync.condstore = this.condstore;
         result.output.push(...(await this.syncSelected(sync)));
+        if (this.notify.hasPending) result.output.push(...(await this.notify.take(this)));
         if (last !== undefined) result.output.push(last);
       }
       return first === null ? result : startingWith(first, result);
@@ -606,6 +636,7 @@ export class ImapSession implements ImapContext {
       sync.condstore = this.condstore;
       yield* await this.syncSelected(sync);
     }
+    if (this.notify.hasPending) yield* await this.notify.take(this);
     yield tagged(tag, "OK", text);
   }
 
@@ -691,6 +722,7 @@ export class ImapSession implements ImapContext {
         this.select(null);
         this.unsubscribe?.();
         this.unsubscribe = null;
+        this.notify.reset();
         this.user = null;
         this.stateValue = "not-authenticated";
         this.enabled.clear();
@@ -718,6 +750,22 @@ export class ImapSession implements ImapContext {
       case "SETMETADATA":
         await setMetadata(this, command);
         return this.ok(tag, [], "SETMETADATA completed");
+      case "NOTIFY": {
+        if (command.groups === null) {
+          await this.notify.set(this, NotifySettings.none());
+          return this.ok(tag, [], "NOTIFY completed; no notifications from now on");
+        }
+        const settings = NotifySettings.fromGroups(this, command.groups);
+        // RFC 5465 §3.1: an event the server does not offer is refused whole, naming those it does.
+        if (settings === null) {
+          return this.result([
+            tagged(tag, "NO", `[BADEVENT (${SUPPORTED_NOTIFY_EVENTS.join(" ")})] not offered here`),
+          ]);
+        }
+        await this.notify.set(this, settings);
+        const output = command.status ? await this.notify.initialStatus(this) : [];
+        return this.ok(tag, output, "NOTIFY completed");
+      }
       case "SETQUOTA":
         throw new CommandFailure(
           "NOPERM",
@@ -737,8 +785,9 @@ export class ImapSession implements ImapContext {
         // when the next change wakes the IDLE (RFC 9051 §6.3.13).
         const output = [continuation("idling")];
         if (this.selected !== null) output.push(...(await this.syncSelected(idleSync(this))));
+        if (this.notify.hasPending) output.push(...(await this.notify.take(this)));
         this.idleTag = tag;
-        if (this.selected?.hasPending) this.scheduleIdleFlush();
+        if (this.selected?.hasPending) this.schedulePush();
         return this.result(output);
       }
       case "CLOSE":
@@ -865,13 +914,59 @@ export class ImapSession implements ImapContext {
   }
 
   private onEvent(event: MailboxEvent): void {
-    if (event.kind === "mailboxes" || this.user === null || event.userId !== this.user.userId) return;
-    this.selecting?.record(event);
+    if (this.user === null || event.userId !== this.user.userId) return;
     const selected = this.selected;
-    if (selected === null) return;
-    selected.observe(event);
-    if (event.mailboxId === selected.mailbox.id) this.updates.observe(event.uids);
-    if (this.idleTag !== null) this.scheduleIdleFlush();
+    if (isMessageEvent(event)) {
+      this.selecting?.record(event);
+      if (selected !== null) {
+        selected.observe(event);
+        if (event.mailboxId === selected.mailbox.id) this.updates.observe(event.uids);
+      }
+    }
+    // The selected mailbox's waiting changes count against NOTIFY's bound only where NOTIFY would
+    // have sent them; otherwise they wait for a command, as without NOTIFY.
+    const counted = this.notify.settings?.selected != null ? (selected?.pendingCount ?? 0) : 0;
+    this.notify.observe(event, selected?.mailbox.id ?? null, counted);
+    if (this.idleTag !== null || (this.between && this.notify.settings !== null)) this.schedulePush();
+  }
+
+  /**
+   * The adapter has written the last result and no command waits: under NOTIFY, changes are sent
+   * from now until the next command arrives (RFC 5465 §3.1 lets the server send them at any time).
+   */
+  betweenCommands(): void {
+    this.between = true;
+    if (this.notify.settings !== null) this.schedulePush();
+  }
+
+  /** The connection's buffer has room again after push() returned false. */
+  resumePush(): void {
+    this.pushBlocked = false;
+    if (this.between || this.idleTag !== null) this.schedulePush();
+  }
+
+  /** Resolves once the unsolicited output being made has been pushed (tests wait on it). */
+  get pushSettled(): Promise<void> {
+    return this.pushWork;
+  }
+
+  /** MessageNew's fetch attributes for the messages just announced (RFC 5465 §5.2), as UID FETCH answers. */
+  private async notifyFetch(uids: readonly number[], items: readonly FetchItem[]): Promise<Buffer[]> {
+    const withUid = items.some((item) => item.kind === "UID")
+      ? [...items]
+      : [...items, { kind: "UID" } as const];
+    const run = fetch(this, {
+      name: "FETCH",
+      uid: true,
+      set: { kind: "ranges", ranges: uids.map((uid) => ({ start: uid, end: uid })) },
+      items: withUid,
+      changedSince: null,
+      vanished: false,
+      partial: null,
+    });
+    const out: Buffer[] = [];
+    for await (const data of run.responses) out.push(data);
+    return out;
   }
 
   /**
@@ -881,7 +976,13 @@ export class ImapSession implements ImapContext {
   private async syncSelected(options: SyncOptions): Promise<Buffer[]> {
     const view = this.selected;
     if (view === null) return [];
+    const known = view.highestKnownUid;
     const output = await view.sync(this.store, options);
+    const fetchItems = this.notify.settings?.selected?.fetch;
+    if (fetchItems != null && view.highestKnownUid > known) {
+      const fresh = view.messages.filter((m) => m.uid > known).map((m) => m.uid);
+      output.push(...(await this.notifyFetch(fresh, fetchItems)));
+    }
     output.push(
       ...(await this.updates.refresh(view, async (key, criteria, only) =>
         criteria === null
@@ -892,27 +993,45 @@ export class ImapSession implements ImapContext {
     return output;
   }
 
-  private scheduleIdleFlush(): void {
-    this.idleWork = this.idleWork
-      .then(() => this.flushIdle())
+  private schedulePush(): void {
+    this.pushWork = this.pushWork
+      .then(() => this.flushPush())
       .catch((error: unknown) => {
-        this.logger?.error({ err: error }, "imap idle update failed");
+        this.logger?.error({ err: error }, "imap unsolicited update failed");
       });
   }
 
-  /** RFC 2177: while idling, changes are reported as they happen (expunges included: no command runs). */
-  private async flushIdle(): Promise<void> {
-    const selected = this.selected;
-    if (this.idleTag === null || selected === null || (!selected.hasPending && !this.updates.stale)) return;
-    const output = await this.syncSelected(idleSync(this));
-    if (this.idleTag === null) return;
-    for (const data of output) this.options.push?.(data);
+  /**
+   * Sends what may be sent unsolicited now. In IDLE (RFC 2177) the selected mailbox's changes as they
+   * happen, expunges included since no command runs; under NOTIFY only the events its selected group
+   * names (RFC 5465 §4), and, between commands too, those changes (expunges held back for
+   * selected-delayed, §6) and the queued STATUS, LIST and METADATA responses for other mailboxes.
+   */
+  private async flushPush(): Promise<void> {
+    const idling = this.idleTag !== null;
+    if (this.stateValue === "logout" || this.pushBlocked || (!idling && !this.between)) return;
+    const output: Buffer[] = [];
+    const view = this.selected;
+    const group = this.notify.settings?.selected ?? null;
+    if (view !== null) {
+      if (group === null && idling) {
+        if (view.hasPending || this.updates.stale) output.push(...(await this.syncSelected(idleSync(this))));
+      } else if (group !== null) {
+        const only = new Set(this.notify.settings?.selectedKinds());
+        if (idling && group.events.has("MessageExpunge")) only.add("expunge");
+        if (view.hasPendingOf(only) || this.updates.stale) {
+          output.push(...(await this.syncSelected({ ...idleSync(this), only })));
+        }
+      }
+    }
+    if (this.notify.hasPending) output.push(...(await this.notify.take(this)));
+    for (const data of output) if (this.options.push?.(data) === false) this.pushBlocked = true;
   }
 
   private async handleLine(line: string): Promise<ImapResult> {
     if (this.idleTag !== null) {
       const tag = this.idleTag;
-      await this.idleWork;
+      await this.pushWork;
       this.idleTag = null;
       const output: Buffer[] = [];
       if (this.selected !== null) {

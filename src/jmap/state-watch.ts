@@ -35,7 +35,9 @@ export function watchStates(options: StateWatchOptions): () => void {
     if (Object.keys(changed).length > 0) options.onChange(changed, now);
   };
   const unsubscribe = options.events.subscribe((event) => {
-    if (event.userId !== options.userId || timer !== undefined || stopped) return;
+    // IMAP METADATA is no JMAP type: its changes move no state.
+    if (event.kind === "metadata" || event.userId !== options.userId || timer !== undefined || stopped)
+      return;
     timer = setTimeout(() => {
       check().catch((error: unknown) => {
         stop();

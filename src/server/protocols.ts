@@ -24,6 +24,7 @@ const imapFromConfig: ProtocolFactory = (listener, deps) => {
     maxLiteralSize: limits.maxLiteralSize,
     maxUpdateContexts: limits.maxUpdateContexts,
     metadataLimits: { maxSize: limits.metadataMaxSize, maxEntries: limits.metadataMaxEntries },
+    notifyMaxPending: limits.notifyMaxPending,
   });
 };
 

@@ -6,7 +6,16 @@ export type MailboxEvent =
   | { kind: "exists"; userId: number; mailboxId: number; uids: number[]; modseq: number }
   | { kind: "flags"; userId: number; mailboxId: number; uids: number[]; modseq: number }
   | { kind: "expunge"; userId: number; mailboxId: number; uids: number[]; modseq: number }
-  | { kind: "mailboxes"; userId: number };
+  | { kind: "mailboxes"; userId: number }
+  /** METADATA entries (RFC 5464) set or removed on a mailbox, or on the server when mailboxId is null. */
+  | { kind: "metadata"; userId: number; mailboxId: number | null; entries: string[] };
+
+/** The events that name messages of one mailbox by UID. */
+export type MessageEvent = Extract<MailboxEvent, { uids: number[] }>;
+
+export function isMessageEvent(event: MailboxEvent): event is MessageEvent {
+  return event.kind === "exists" || event.kind === "flags" || event.kind === "expunge";
+}
 
 export interface MailboxEvents {
   /** Returns the function that unsubscribes. Listeners must not throw. */

@@ -50,6 +50,7 @@ describe("[imap] and [pop3] configuration", () => {
       maxUpdateContexts: 5,
       metadataMaxSize: 16 * 1024,
       metadataMaxEntries: 1000,
+      notifyMaxPending: 10_000,
     });
     assert.deepEqual(config.pop3, {
       idleTimeout: 10 * MINUTE,
@@ -75,6 +76,7 @@ describe("[imap] and [pop3] configuration", () => {
       "MAILROOM_IMAP_MAX_UPDATE_CONTEXTS",
       "MAILROOM_IMAP_METADATA_MAX_SIZE",
       "MAILROOM_IMAP_METADATA_MAX_ENTRIES",
+      "MAILROOM_IMAP_NOTIFY_MAX_PENDING",
     ]);
   });
 
@@ -90,6 +92,7 @@ max_literal_size = "1MiB"
 max_update_contexts = 2
 metadata_max_size = "4KiB"
 metadata_max_entries = 50
+notify_max_pending = 200
 [pop3]
 idle_timeout = "15m"
 max_errors = 3
@@ -106,6 +109,7 @@ max_sasl_line_length = "16KiB"
       maxUpdateContexts: 2,
       metadataMaxSize: 4 * 1024,
       metadataMaxEntries: 50,
+      notifyMaxPending: 200,
     });
     assert.deepEqual(fromFile.pop3, {
       idleTimeout: 15 * MINUTE,
@@ -209,6 +213,7 @@ describe("the configured limits reach the handlers", () => {
       maxUpdateContexts: 1,
       metadataMaxSize: 1024,
       metadataMaxEntries: 10,
+      notifyMaxPending: 100,
     };
     deps = {
       config,

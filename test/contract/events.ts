@@ -47,6 +47,40 @@ export function describeEventsContract(context: ContractContext): void {
         assert.deepEqual(expunge.uids, [uid]);
         assert.equal(expunge.modseq, highest);
       });
+
+      test("METADATA changes publish their entry names, on a mailbox or the server (IMAP NOTIFY)", async () => {
+        const { user, inbox } = await freshUser();
+        const { events, stop } = collectEvents();
+        const value = Buffer.from("v");
+        // Longer than one PostgreSQL notification may carry: left out of the event, never failing the set.
+        const huge = `/private/${"x".repeat(9000)}`;
+        await store.metadata.setMetadata(user.id, inbox.id, [{ entry: "/private/comment", value }], 100);
+        await store.metadata.setMetadata(
+          user.id,
+          null,
+          [
+            { entry: "/private/a", value },
+            { entry: "/private/b", value: null },
+          ],
+          100,
+        );
+        await store.metadata.setMetadata(user.id, null, [{ entry: huge, value }], 100);
+        const mineOf = () => events.filter((e) => e.userId === user.id && e.kind === "metadata");
+        for (let waited = 0; mineOf().length < 2 && waited < 5000; waited += 10) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        stop();
+        const told = mineOf().map((e) => (e.kind === "metadata" ? [e.mailboxId, e.entries] : []));
+        assert.deepEqual(told.slice(0, 2), [
+          [inbox.id, ["/private/comment"]],
+          [null, ["/private/a", "/private/b"]],
+        ]);
+        // SQLite's in-process bus carries any name; PostgreSQL's NOTIFY drops the one too long for it.
+        const third = told[2]?.[1];
+        assert.ok(told.length === 2 || (told.length === 3 && Array.isArray(third) && third[0] === huge));
+        assert.equal((await store.metadata.getMetadata(user.id, null, [huge], 0)).length, 1);
+      });
     });
   });
 }

@@ -171,7 +171,35 @@ export type Command =
   | { name: "COPY" | "MOVE"; uid: boolean; set: SequenceSet; mailbox: string }
   | { name: "UID EXPUNGE"; set: SequenceSet }
   /** RFC 5267 §4.3.5: the tags of the updating searches to stop. */
-  | { name: "CANCELUPDATE"; tags: string[] };
+  | { name: "CANCELUPDATE"; tags: string[] }
+  /** RFC 5465 §3.1: `groups` null is NOTIFY NONE. */
+  | { name: "NOTIFY"; status: boolean; groups: NotifyGroup[] | null };
+
+/** RFC 5465 §6 filter-mailboxes; names as sent (the session decodes them). */
+export type NotifyFilter =
+  | { kind: "selected" | "selected-delayed" | "inboxes" | "personal" | "subscribed" }
+  | { kind: "subtree" | "mailboxes"; mailboxes: string[] };
+
+/** The events RFC 5465 §5 defines, in their canonical spelling. */
+export const NOTIFY_EVENTS = [
+  "MessageNew",
+  "MessageExpunge",
+  "FlagChange",
+  "AnnotationChange",
+  "MailboxName",
+  "SubscriptionChange",
+  "MailboxMetadataChange",
+  "ServerMetadataChange",
+] as const;
+const MESSAGE_EVENTS = new Set(["MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange"]);
+
+export interface NotifyGroup {
+  filter: NotifyFilter;
+  /** The events, canonical where RFC 5465 names them, else upper-cased (event-ext); empty for NONE. */
+  events: string[];
+  /** MessageNew's fetch-att list (RFC 5465 §5.2), null when none was given. */
+  fetch: FetchItem[] | null;
+}
 
 export interface ParsedCommand {
   tag: string;
@@ -386,6 +414,8 @@ function parseArguments(name: string, cursor: Cursor): Command {
       cursor.list(() => cursor.atom("a resource name or limit"));
       return { name, root };
     }
+    case "NOTIFY":
+      return parseNotify(cursor);
     case "FETCH":
     case "STORE":
     case "SEARCH":
@@ -988,4 +1018,102 @@ function parseGetMetadata(cursor: Cursor): Command {
   const entries =
     cursor.peek() === 0x28 ? cursor.list(() => metadataEntry(cursor), false) : [metadataEntry(cursor)];
   return { name: "GETMETADATA", mailbox, entries, maxSize, depth };
+}
+
+/**
+ * RFC 5465 §8: NOTIFY NONE, or NOTIFY SET [STATUS] followed by event groups. What the grammar leaves to
+ * the prose is checked here too, as a client's mistake (BAD): MessageNew and MessageExpunge only
+ * together, FlagChange and AnnotationChange only with both (§5), fetch attributes and only message
+ * events for the selected mailbox (§5.2, §6), and one selected group at most (§6).
+ */
+function parseNotify(cursor: Cursor): Command {
+  cursor.space();
+  const verb = cursor.atom("SET or NONE").toUpperCase();
+  if (verb === "NONE") return { name: "NOTIFY", status: false, groups: null };
+  if (verb !== "SET")
+    throw new ParseError(`NOTIFY ${verb} is not a NOTIFY form; use NOTIFY SET or NOTIFY NONE`);
+  cursor.space();
+  let status = false;
+  if (cursor.peek() !== 0x28) {
+    const word = cursor.atom("STATUS or an event group").toUpperCase();
+    if (word !== "STATUS") throw new ParseError(`expected STATUS or an event group, not ${word}`);
+    status = true;
+    cursor.space();
+  }
+  const groups: NotifyGroup[] = [];
+  for (;;) {
+    groups.push(parseNotifyGroup(cursor));
+    if (!cursor.accept(" ")) break;
+  }
+  if (groups.filter((g) => isSelectedFilter(g.filter)).length > 1) {
+    throw new ParseError("only one event group may name selected or selected-delayed");
+  }
+  return { name: "NOTIFY", status, groups };
+}
+
+function isSelectedFilter(filter: NotifyFilter): boolean {
+  return filter.kind === "selected" || filter.kind === "selected-delayed";
+}
+
+function parseNotifyGroup(cursor: Cursor): NotifyGroup {
+  cursor.expect("(", '"(" opening an event group');
+  const filter = parseNotifyFilter(cursor);
+  cursor.space();
+  const events: string[] = [];
+  let fetch: FetchItem[] | null = null;
+  if (cursor.peek() === 0x28) {
+    cursor.list(() => {
+      const word = cursor.atom("an event name");
+      const event = NOTIFY_EVENTS.find((e) => e.toUpperCase() === word.toUpperCase()) ?? word.toUpperCase();
+      if (events.includes(event)) throw new ParseError(`the event ${event} is named twice`);
+      events.push(event);
+      if (event === "MessageNew" && cursor.lookingAt(" (")) {
+        cursor.space();
+        fetch = cursor.list(() => parseFetchItem(cursor), false);
+      }
+      return event;
+    }, false);
+  } else {
+    const word = cursor.atom("NONE or a list of events").toUpperCase();
+    if (word !== "NONE") throw new ParseError(`expected NONE or a list of events, not ${word}`);
+  }
+  cursor.expect(")", '")" closing the event group');
+  const has = (event: string) => events.includes(event);
+  if (has("MessageNew") !== has("MessageExpunge")) {
+    throw new ParseError("MessageNew and MessageExpunge go together (RFC 5465 §5)");
+  }
+  if ((has("FlagChange") || has("AnnotationChange")) && !has("MessageNew")) {
+    throw new ParseError("FlagChange and AnnotationChange need MessageNew and MessageExpunge (RFC 5465 §5)");
+  }
+  if (isSelectedFilter(filter)) {
+    const other = events.find((e) => !MESSAGE_EVENTS.has(e));
+    if (other !== undefined)
+      throw new ParseError(`${other} is not a message event; selected takes only those`);
+  } else if (fetch !== null) {
+    throw new ParseError("fetch attributes go with MessageNew for the selected mailbox only (RFC 5465 §5.2)");
+  }
+  return { filter, events, fetch };
+}
+
+function parseNotifyFilter(cursor: Cursor): NotifyFilter {
+  const word = cursor.atom("a mailbox filter").toLowerCase();
+  switch (word) {
+    case "selected":
+    case "selected-delayed":
+    case "inboxes":
+    case "personal":
+    case "subscribed":
+      return { kind: word };
+    case "subtree":
+    case "mailboxes": {
+      cursor.space();
+      const mailboxes =
+        cursor.peek() === 0x28
+          ? cursor.list(() => cursor.astring("a mailbox name"), false)
+          : [cursor.astring("a mailbox name")];
+      return { kind: word, mailboxes };
+    }
+    default:
+      throw new ParseError(`unknown mailbox filter ${word}; RFC 5465 §6 defines the ones there are`);
+  }
 }

@@ -137,6 +137,11 @@ export class CommandFramer {
     return this.stoppedValue;
   }
 
+  /** True from a command's first streamed literal (APPEND's message) until the command is complete. */
+  get inStreamedCommand(): boolean {
+    return this.streaming || this.awaiting || this.streamedIndexes.length > 0;
+  }
+
   /** True after a synchronizing streamed literal was announced, until resolveLiteral(). */
   get awaitingVerdict(): boolean {
     return this.awaiting;

@@ -17,12 +17,15 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Logger } from "pino";
+import { isMessageEvent } from "../events.js";
 import type { MailboxEvent, MailboxEvents } from "../types.js";
 
 export const EVENT_CHANNEL = "mailroom_events";
 
 /** NOTIFY payloads must stay under 8000 bytes: long UID lists are split over several notifications. */
 const UIDS_PER_NOTIFICATION = 500;
+/** Octets of metadata entry names per notification, well under the payload limit with the rest. */
+const ENTRY_OCTETS_PER_NOTIFICATION = 6_000;
 const ECHO_TIMEOUT_MS = 2_000;
 const LATE_ECHO_MEMORY_MS = 60_000;
 /** Rows read per catch-up query, so a long outage is replayed in bounded pieces. */
@@ -201,7 +204,7 @@ export class NotifyEventBus implements MailboxEvents {
   }
 
   private note(event: MailboxEvent): void {
-    if (event.kind === "mailboxes") return;
+    if (!isMessageEvent(event)) return;
     const mark = this.marks.get(event.mailboxId);
     const uidNext = event.kind === "exists" ? Math.max(...event.uids) + 1 : 0;
     this.marks.set(event.mailboxId, {
@@ -375,6 +378,26 @@ export class NotifyEventBus implements MailboxEvents {
 }
 
 function splitEvent(event: MailboxEvent): MailboxEvent[] {
+  if (event.kind === "metadata") {
+    // An entry name too long for any notification is left out: a NOTIFY client misses that one
+    // change, where an oversized payload would fail the SETMETADATA itself.
+    const parts: MailboxEvent[] = [];
+    let entries: string[] = [];
+    let octets = 0;
+    for (const entry of event.entries) {
+      const size = Buffer.byteLength(JSON.stringify(entry));
+      if (size > ENTRY_OCTETS_PER_NOTIFICATION) continue;
+      if (octets + size > ENTRY_OCTETS_PER_NOTIFICATION) {
+        parts.push({ ...event, entries });
+        entries = [];
+        octets = 0;
+      }
+      entries.push(entry);
+      octets += size;
+    }
+    if (entries.length > 0) parts.push({ ...event, entries });
+    return parts;
+  }
   if (event.kind === "mailboxes" || event.uids.length <= UIDS_PER_NOTIFICATION) return [event];
   const parts: MailboxEvent[] = [];
   for (let start = 0; start < event.uids.length; start += UIDS_PER_NOTIFICATION) {

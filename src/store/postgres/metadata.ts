@@ -68,6 +68,8 @@ export class PostgresMetadata implements MetadataStore {
       if (Number(held.rows[0]?.n ?? 0) > maxEntries) {
         throw new StoreError("full", `more than ${maxEntries} metadata entries`);
       }
+      // IMAP NOTIFY's MailboxMetadataChange and ServerMetadataChange (RFC 5465 §5.6, §5.7).
+      tx.events.push({ kind: "metadata", userId, mailboxId, entries: changes.map((c) => c.entry) });
     });
   }
 }

@@ -44,7 +44,7 @@ export class SqliteMetadata implements MetadataStore {
     changes: readonly MetadataChange[],
     maxEntries: number,
   ): Promise<void> {
-    return this.database.write(() => {
+    return this.database.write((effects) => {
       if (
         mailboxId !== null &&
         !this.database.get("SELECT 1 FROM mailboxes WHERE id = ? AND user_id = ?", mailboxId, userId)
@@ -75,6 +75,8 @@ export class SqliteMetadata implements MetadataStore {
       if ((held?.n ?? 0) > maxEntries) {
         throw new StoreError("full", `more than ${maxEntries} metadata entries`);
       }
+      // IMAP NOTIFY's MailboxMetadataChange and ServerMetadataChange (RFC 5465 §5.6, §5.7).
+      effects.events.push({ kind: "metadata", userId, mailboxId, entries: changes.map((c) => c.entry) });
     });
   }
 }
