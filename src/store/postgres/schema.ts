@@ -435,6 +435,14 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
   `,
+  // RFC 4865 future release (issue 14): a held entry's release time, and recipients of this server's
+  // own domains whose delivery waits in the queue with it. Display names for the default JMAP Identity.
+  // Existing entries are neither held nor local; existing users have no name.
+  `
+  ALTER TABLE queue ADD COLUMN hold_until timestamptz;
+  ALTER TABLE queue ADD COLUMN local boolean NOT NULL DEFAULT false;
+  ALTER TABLE users ADD COLUMN name text;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
