@@ -16,6 +16,7 @@ import type { InboundTrust, TrustCheck } from "../../trust/inbound.js";
 import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
 import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
 import { DataDecoder, LineEndChecker } from "../protocol/data-decoder.js";
+import { formatDateTime, futureReleaseKeyword } from "../protocol/future-release.js";
 import { type MailParameters, mailParameters, parseParams, rcptParameters } from "../protocol/params.js";
 import { formatReply, type Reply, reply } from "../protocol/reply.js";
 import { receivedHeader, returnPathHeader, rfc5322Date, withProtocol } from "../protocol/trace.js";
@@ -85,6 +86,11 @@ export interface SmtpSessionOptions {
   listener?: string;
   /** Greylisting and rspamd for MX mail (issue 18). */
   filter?: InboundFilter;
+  /**
+   * RFC 4865 FUTURERELEASE on a submission listener: the longest hold, in seconds. Offered in EHLO,
+   * taken from authenticated users only.
+   */
+  futureRelease?: { maxSeconds: number };
 }
 
 type Phase = "greeting" | "command" | "auth" | "data" | "bdat" | "tls-pending" | "closed";
@@ -460,6 +466,9 @@ export class SmtpSession {
       const mechanisms = this.options.authenticator.mechanisms(this.authContext());
       if (mechanisms.length > 0) lines.push(`AUTH ${mechanisms.join(" ")}`);
     }
+    if (this.options.futureRelease) {
+      lines.push(futureReleaseKeyword(this.options.futureRelease.maxSeconds, new Date(this.now())));
+    }
     lines.push(`LIMITS RCPTMAX=${config.maxRecipients} MAILMAX=${config.maxTransactions}`, "HELP");
     return reply(250, null, lines);
   }
@@ -488,7 +497,20 @@ export class SmtpSession {
     if (!this.esmtp && params.value.length > 0) {
       return this.send(reply(555, "5.5.4", "MAIL parameters need EHLO, not HELO"));
     }
-    const mailParams = mailParameters(params.value, this.options.config.maxMessageSize);
+    const futureRelease = this.options.futureRelease;
+    if (
+      futureRelease &&
+      this.user === null &&
+      params.value.some(({ keyword }) => keyword === "HOLDFOR" || keyword === "HOLDUNTIL")
+    ) {
+      // RFC 4865 §3 offers it on submission (RFC 6409), where mail is the authenticated user's.
+      return this.send(reply(530, "5.7.0", "Future release needs authentication; log in with AUTH first"));
+    }
+    const mailParams = mailParameters(
+      params.value,
+      this.options.config.maxMessageSize,
+      futureRelease ? { maxSeconds: futureRelease.maxSeconds, now: new Date(this.now()) } : undefined,
+    );
     if (!mailParams.ok) return this.send(mailParams.reply);
     if (eightBit && !mailParams.value.smtputf8) {
       return this.send(reply(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter"));
@@ -920,6 +942,7 @@ export class SmtpSession {
           sender: envelope.sender?.routingAddress ?? "",
           recipients: envelope.recipients.map((recipient) => recipient.accepted),
           ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
+          ...(envelope.params.holdUntil ? { holdUntil: envelope.params.holdUntil } : {}),
           receivedAt: new Date(),
           canRefuse: true,
           origin: {
@@ -964,7 +987,16 @@ export class SmtpSession {
         "message accepted",
       );
       this.options.events?.accepted();
-      this.send(reply(250, "2.0.0", `Ok: queued as ${result.messageId}`));
+      const held = envelope.params.holdUntil;
+      this.send(
+        reply(
+          250,
+          "2.0.0",
+          held
+            ? `Ok: queued as ${result.messageId}, held until ${formatDateTime(held)}`
+            : `Ok: queued as ${result.messageId}`,
+        ),
+      );
     } catch (error) {
       await writer.abort().catch(() => undefined);
       if (checked !== null) await checked.discard().catch(() => undefined);
