@@ -12,9 +12,10 @@ import type { AuthContext } from "../auth/types.js";
 import { captureAgent } from "../capture/agent.js";
 import { createMailpitBackend } from "../capture/backend.js";
 import { answerMailpit, isMailpitPath, type MailpitBackend } from "../capture/mailpit.js";
-import { defaultHttpConfig } from "../config/defaults.js";
+import { defaultHttpConfig, defaultSubmissionConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { createDeliveryAgent } from "../delivery/agent.js";
+import { MAX_INTERVAL_SECONDS } from "../delivery/future-release.js";
 import { accountFor } from "../jmap/account.js";
 import { parsePartBlobId, readUserBlob } from "../jmap/blob-parts.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
@@ -69,6 +70,11 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     maxSizeRequest: limitsConfig.maxRequestSize,
   };
   const agent = createDeliveryAgent({ store, logger, hostname: config.hostname });
+  // RFC 4865 through JMAP (RFC 8621 §1.3.2 maxDelayedSend): the same limit port 587 advertises.
+  const maxDelayedSend = Math.min(
+    Math.floor((config.submission ?? defaultSubmissionConfig()).maxFutureRelease / 1000),
+    MAX_INTERVAL_SECONDS,
+  );
   const dispatcher = createDispatcher({
     methods: jmapMethods(
       store,
@@ -78,11 +84,13 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         agent: deps.capture ? captureAgent(agent, deps.capture.provisioner) : agent,
         hostname: config.hostname,
         ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
+        maxDelayedSend,
       },
       deps.push,
     ),
     capabilities: CAPABILITIES,
     limits,
+    maxDelayedSend,
     logger,
   });
   // Capture mode only: Mailpit's API, without login as Mailpit has it (the listeners are on loopback).
@@ -316,7 +324,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     const { account, route, url, base } = admission;
     switch (route.kind) {
       case "session":
-        return sendJson(request, response, 200, sessionResource(account, limits, { base }));
+        return sendJson(request, response, 200, sessionResource(account, limits, { base }, maxDelayedSend));
       case "api":
         return api(request, response, account);
       case "upload":

@@ -41,11 +41,11 @@ function hashOf(text: string): string {
   return createHash("sha256").update(text).digest("base64url").slice(0, 12);
 }
 
-function defaultIdentity(account: Pick<AccountContext, "address">): IdentityObject {
+/** `name`: the user's display name from the directory (`mailroom user name`), "" when none is kept. */
+function defaultIdentity(account: Pick<AccountContext, "address">, name = ""): IdentityObject {
   return {
     id: `I${hashOf(account.address)}`,
-    // The directory keeps no display name for a user.
-    name: "",
+    name,
     email: account.address,
     replyTo: null,
     bcc: null,
@@ -75,7 +75,11 @@ export async function identitiesOf(
   account: Pick<AccountContext, "userId" | "address">,
 ): Promise<{ state: string; list: IdentityObject[] }> {
   const { state, identities } = await store.identities.list(account.userId);
-  return { state: stateString(TYPE, state), list: [defaultIdentity(account), ...identities.map(toObject)] };
+  const user = await store.directory.getUserById(account.userId);
+  return {
+    state: stateString(TYPE, state),
+    list: [defaultIdentity(account, user?.name ?? ""), ...identities.map(toObject)],
+  };
 }
 
 const TYPE: ListedType = {

@@ -2,8 +2,8 @@
 // implements: SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), DSN (RFC 3461), AUTH
 // (RFC 4954 §5), FUTURERELEASE (RFC 4865) where the session offers it.
 
+import { holdRequest } from "../../delivery/future-release.js";
 import type { EnvelopeDsn, RecipientDsn } from "../../store/types.js";
-import { holdRequest } from "./future-release.js";
 import { type Reply, reply } from "./reply.js";
 
 export interface EsmtpParam {
@@ -146,7 +146,7 @@ export function mailParameters(
   if (dsn.ret !== undefined || dsn.envid !== undefined) result.dsn = dsn;
   if (futureRelease !== undefined) {
     const held = holdRequest(hold.HOLDFOR, hold.HOLDUNTIL, futureRelease);
-    if (!held.ok) return held;
+    if (!held.ok) return { ok: false, reply: reply(held.code, held.enhanced, held.text) };
     result.holdUntil = held.until;
   }
   return { ok: true, value: result };

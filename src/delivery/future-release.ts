@@ -1,14 +1,12 @@
 // RFC 4865 future message release, the pure part: the FUTURERELEASE EHLO line and the HOLDFOR /
-// HOLDUNTIL values of MAIL FROM. The session decides whether the extension is offered (submission
-// listeners, authenticated users) and the delivery agent holds what it accepts.
-
-import { type Reply, reply } from "./reply.js";
+// HOLDUNTIL values, for SMTP submission's MAIL FROM and JMAP's envelope.mailFrom.parameters alike (so
+// both take and refuse the same values). The SMTP session decides whether the extension is offered
+// (submission listeners, authenticated users); the delivery agent holds what is accepted.
 
 /**
  * RFC 4865 §3: future-release-integer is 1*9DIGIT, so no interval, advertised or asked for, can be
  * longer than this many seconds.
  */
-export const MAX_INTERVAL_DIGITS = 9;
 export const MAX_INTERVAL_SECONDS = 999_999_999;
 
 /** A date-time as RFC 4865 writes it (RFC 3339 §5.6, errata 2040): UTC, whole seconds, "Z". */
@@ -66,7 +64,10 @@ export function parseHoldUntil(value: string): Date | null {
   return Number.isNaN(utc.getTime()) ? null : utc;
 }
 
-export type HoldResult = { ok: true; until: Date | null } | { ok: false; reply: Reply };
+/** A refusal as SMTP answers it; JMAP puts the text in its SetError. */
+export type HoldResult =
+  | { ok: true; until: Date | null }
+  | { ok: false; code: 501; enhanced: "5.5.4"; text: string };
 
 /**
  * The release time a MAIL command's HOLDFOR or HOLDUNTIL asks for (null: neither given), checked
@@ -79,7 +80,7 @@ export function holdRequest(
   holdUntil: string | null | undefined,
   limits: { maxSeconds: number; now: Date },
 ): HoldResult {
-  const refuse = (text: string): HoldResult => ({ ok: false, reply: reply(501, "5.5.4", text) });
+  const refuse = (text: string): HoldResult => ({ ok: false, code: 501, enhanced: "5.5.4", text });
   if (holdFor === undefined && holdUntil === undefined) return { ok: true, until: null };
   if (holdFor !== undefined && holdUntil !== undefined) {
     return refuse("HOLDFOR and HOLDUNTIL cannot be used together; give one of them");
