@@ -89,6 +89,8 @@ export interface QueueListing {
   createdAt: string;
   nextAttemptAt: string;
   lastError: string | null;
+  /** RFC 4865 future release: not tried before this time; null when not held. */
+  holdUntil: string | null;
 }
 
 export interface QueueEntryDetail {
@@ -212,6 +214,7 @@ export function queueListing(entry: QueueEntry): QueueListing {
     createdAt: entry.createdAt.toISOString(),
     nextAttemptAt: entry.nextAttemptAt.toISOString(),
     lastError: entry.lastError,
+    holdUntil: entry.holdUntil?.toISOString() ?? null,
   };
 }
 
