@@ -466,8 +466,8 @@ export class SmtpSession {
       const mechanisms = this.options.authenticator.mechanisms(this.authContext());
       if (mechanisms.length > 0) lines.push(`AUTH ${mechanisms.join(" ")}`);
     }
-    if (this.options.futureRelease) {
-      lines.push(futureReleaseKeyword(this.options.futureRelease.maxSeconds, new Date(this.now())));
+    if (this.futureRelease()) {
+      lines.push(futureReleaseKeyword(this.futureRelease()!.maxSeconds, new Date(this.now())));
     }
     lines.push(`LIMITS RCPTMAX=${config.maxRecipients} MAILMAX=${config.maxTransactions}`, "HELP");
     return reply(250, null, lines);
@@ -497,7 +497,7 @@ export class SmtpSession {
     if (!this.esmtp && params.value.length > 0) {
       return this.send(reply(555, "5.5.4", "MAIL parameters need EHLO, not HELO"));
     }
-    const futureRelease = this.options.futureRelease;
+    const futureRelease = this.futureRelease();
     if (
       futureRelease &&
       this.user === null &&
@@ -537,6 +537,11 @@ export class SmtpSession {
       greylistPassed: false,
     };
     this.send(reply(250, "2.1.0", "Sender ok"));
+  }
+
+  /** RFC 4865 §3: the extension belongs to submission (RFC 6409); the MX listener never offers it. */
+  private futureRelease(): { maxSeconds: number } | null {
+    return this.options.submission ? (this.options.futureRelease ?? null) : null;
   }
 
   /** An authenticated user sends only as themselves (the agent's policy); null when allowed. */
