@@ -189,7 +189,7 @@ export class PostgresMessages implements MessageStore {
         await tx.client.query(
           `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, created_at, next_attempt_at,
                               hold_until, local)
-           SELECT r.id, $2, $3, r.recipient, r.dsn, $4, 'queued', $5, coalesce($6, $5), $6, r.local
+           SELECT r.id, $2, $3, r.recipient, r.dsn, $4, 'queued', $5::timestamptz, coalesce($6::timestamptz, $5::timestamptz), $6::timestamptz, r.local
            FROM jsonb_to_recordset($1::jsonb) AS r(id text, recipient text, dsn jsonb, local boolean)`,
           [
             JSON.stringify(recipients),
