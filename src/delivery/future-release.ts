@@ -94,7 +94,7 @@ export function holdRequest(
       return refuse(`HOLDFOR=${seconds} is longer than the ${maxSeconds} seconds this server holds mail`);
     }
     // HOLDFOR=0 asks for release now: no hold at all.
-    return { ok: true, until: seconds === 0 ? null : new Date(limits.now.getTime() + seconds * 1000) };
+    return { ok: true, until: seconds === 0 ? null : wholeSecond(limits.now.getTime() + seconds * 1000) };
   }
   const until = holdUntil === null || holdUntil === undefined ? null : parseHoldUntil(holdUntil);
   if (until === null) {
@@ -108,5 +108,13 @@ export function holdRequest(
       `HOLDUNTIL=${holdUntil} is later than ${formatDateTime(new Date(latest))}, the latest release this server allows`,
     );
   }
-  return { ok: true, until };
+  return { ok: true, until: wholeSecond(until.getTime()) };
+}
+
+/**
+ * Release times are kept to the second, rounded up (never released early): the 250 reply, the EHLO line
+ * and JMAP's sendAt, all whole seconds, then name the time exactly.
+ */
+function wholeSecond(ms: number): Date {
+  return new Date(Math.ceil(ms / 1000) * 1000);
 }
