@@ -86,6 +86,9 @@ for (const backend of await integrationBackends()) {
      * seconds.)
      */
     async function arrivesAfter(subject: string, release: Date): Promise<void> {
+      // Waiting starts counting at the release: before it there is nothing to wait for.
+      const wait = release.getTime() - Date.now();
+      if (wait > 0) await new Promise((done) => setTimeout(done, wait));
       const at = await eventually(
         `${subject} in bob's INBOX`,
         async () => (await bobGot(subject)) ?? undefined,
