@@ -1,8 +1,9 @@
 // Identity/get, /changes and /set (RFC 8621 §6): the addresses the user sends as. The default identity,
 // the account's own address with the directory's display name for the user (`mailroom user name`), is
 // worked out from the account each time and cannot be changed or destroyed (mayDelete false), so a
-// user always has one; the identities the user makes are kept by the store's identities part. Their email must be one port 587 lets the user send as (ownsAddress in
-// src/delivery/route.ts: the own address, +tags of it, aliases reaching the user), else forbiddenFrom.
+// user always has one; the identities the user makes are kept by the store's identities part. Their
+// email must be one port 587 lets the user send as (ownsAddress in src/delivery/route.ts: the own
+// address, +tags of it, aliases reaching the user), else forbiddenFrom.
 
 import { createHash } from "node:crypto";
 import { ownsAddress } from "../delivery/route.js";
