@@ -7,7 +7,7 @@
 // browser that remembers Basic credentials cannot be made to act for its admin (no CORS is offered).
 
 import { problem } from "../http/problem.js";
-import { AdminError, type AdminService, type ServerRuntime } from "./service.js";
+import { type AdminActor, AdminError, type AdminService, type ServerRuntime } from "./service.js";
 
 export interface AdminRequest {
   method: string;
@@ -17,6 +17,11 @@ export interface AdminRequest {
   /** The media type the client gave its body, without parameters, lower-cased; null when none. */
   contentType: string | null;
   body: Buffer;
+  /**
+   * The logged-in admin; an admin may not disable, demote or remove their own account. Null for the
+   * server's control socket (src/server/control.ts), which answers only the status.
+   */
+  actor: AdminActor | null;
 }
 
 export interface AdminResponse {
@@ -114,7 +119,15 @@ function decode(part: string): string {
 interface Route {
   /** Method → what it does; a path matched with a method not here is a 405. */
   methods: Partial<
-    Record<string, (params: string[], body: Json, query: URLSearchParams) => Promise<AdminResponse>>
+    Record<
+      string,
+      (
+        params: string[],
+        body: Json,
+        query: URLSearchParams,
+        by: AdminActor | undefined,
+      ) => Promise<AdminResponse>
+    >
   >;
   pattern: RegExp;
 }
@@ -173,8 +186,8 @@ function routes(deps: AdminApiDeps): Route[] {
     {
       pattern: at(`/users/${segment}`),
       methods: {
-        DELETE: async ([address]) => {
-          await service.removeUser(address as string);
+        DELETE: async ([address], _, __, by) => {
+          await service.removeUser(address as string, by);
           return noContent;
         },
       },
@@ -191,10 +204,10 @@ function routes(deps: AdminApiDeps): Route[] {
     {
       pattern: at(`/users/${segment}/admin`),
       methods: {
-        PUT: async ([address], body) => {
+        PUT: async ([address], body, _, by) => {
           const admin = flag(body, "admin");
           if (admin === undefined) throw new BadInput(`"admin" must be true or false`);
-          return ok(await service.setAdmin(address as string, admin));
+          return ok(await service.setAdmin(address as string, admin, by));
         },
       },
     },
@@ -211,10 +224,10 @@ function routes(deps: AdminApiDeps): Route[] {
     {
       pattern: at(`/users/${segment}/disabled`),
       methods: {
-        PUT: async ([address], body) => {
+        PUT: async ([address], body, _, by) => {
           const disabled = flag(body, "disabled");
           if (disabled === undefined) throw new BadInput(`"disabled" must be true or false`);
-          return ok(await service.setDisabled(address as string, disabled));
+          return ok(await service.setDisabled(address as string, disabled, by));
         },
       },
     },
@@ -315,7 +328,12 @@ export function createAdminApi(deps: AdminApiDeps) {
       }
       try {
         const params = match.slice(1).map(decode);
-        return await run(params, CHANGES.has(method) ? parseBody(request) : {}, request.query);
+        return await run(
+          params,
+          CHANGES.has(method) ? parseBody(request) : {},
+          request.query,
+          request.actor ?? undefined,
+        );
       } catch (error) {
         if (error instanceof BadInput) return fail(400, error.message);
         if (error instanceof AdminError)

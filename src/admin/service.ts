@@ -15,6 +15,7 @@ import { loadTrace, type MessageTrace } from "../delivery/trace.js";
 import { checkDomain, checkHost, type Finding } from "../dns/checks.js";
 import { gatherDomain, gatherHost } from "../dns/gather.js";
 import { type DnsRecordToPublish, domainRecords } from "../dns/records.js";
+import type { RecentEventsSnapshot } from "../log/recent.js";
 import { type DkimAlgorithm, generateDkimKey, selectorFor } from "../mail/dkim.js";
 import { readHeaderBlock } from "../mail/headers.js";
 import { userName } from "../store/input-checks.js";
@@ -112,18 +113,40 @@ export interface ServerRuntime {
   startedAt: Date;
   /** The listeners open now, with the addresses they are bound to. */
   listeners(): Array<{ name: string; host: string; port: number }>;
+  /** The machine and process this is: with PostgreSQL several nodes answer, each for itself. */
+  node?: { host: string; pid: number };
+  /** This process's ring of recent warn and error log events; absent when its logger keeps none. */
+  recentErrors?: () => RecentEventsSnapshot;
 }
 
-export interface ServerStatus {
+/** What the store says, with or without a running server (`mailroom status` when it is down). */
+export interface StoreStatus {
   version: string;
   hostname: string;
   store: string;
-  startedAt: string;
-  uptimeSeconds: number;
-  listeners: Array<{ name: string; host: string; port: number }>;
   counts: { domains: number; users: number; aliases: number; queued: number };
   /** When the oldest queued entry was queued; null when the queue is empty. */
   oldestQueuedAt: string | null;
+}
+
+export interface ServerStatus extends StoreStatus {
+  startedAt: string;
+  uptimeSeconds: number;
+  listeners: Array<{ name: string; host: string; port: number }>;
+  /** The node that answered; null when the runtime does not say (a server built in a unit test). */
+  node: { host: string; pid: number } | null;
+  /**
+   * The answering node's recent warn and error events, newest first; other nodes on the same
+   * PostgreSQL database keep their own. Null when this server's logger keeps none (an embedding
+   * program's own logger).
+   */
+  recentErrors: (RecentEventsSnapshot & { node: string | null }) | null;
+}
+
+/** The admin on whose behalf an API request acts; the CLI acts for the operator, with none. */
+export interface AdminActor {
+  userId: number;
+  address: string;
 }
 
 export interface TokenSummary {
@@ -281,6 +304,22 @@ export function createAdminService(options: AdminServiceOptions) {
     };
   }
 
+  async function storeStatus(): Promise<StoreStatus> {
+    const [domains, users, aliases, queue] = await Promise.all([
+      directory.listDomains(),
+      directory.listUsers(),
+      directory.listAliases(),
+      store.queue.stats(),
+    ]);
+    return {
+      version: options.version,
+      hostname,
+      store: store.kind,
+      counts: { domains: domains.length, users: users.length, aliases: aliases.length, queued: queue.size },
+      oldestQueuedAt: queue.oldestCreatedAt?.toISOString() ?? null,
+    };
+  }
+
   return {
     hostname,
 
@@ -395,8 +434,9 @@ export function createAdminService(options: AdminServiceOptions) {
       await directory.setCredentials(address, await hashPassword(password));
     },
 
-    async setAdmin(value: string, admin: boolean): Promise<UserSummary> {
+    async setAdmin(value: string, admin: boolean, by?: AdminActor): Promise<UserSummary> {
       const address = await checkUser(value);
+      if (!admin) refuseSelf(await requireUser(address), by, "take the admin role from");
       await directory.setAdmin(address, admin);
       return userSummary(await requireUser(address));
     },
@@ -405,15 +445,17 @@ export function createAdminService(options: AdminServiceOptions) {
      * Disables the user's logins (every protocol, passwords and app tokens alike) or enables them again.
      * Sessions already open stay open; mail to the user is still accepted and delivered.
      */
-    async setDisabled(value: string, disabled: boolean): Promise<UserSummary> {
+    async setDisabled(value: string, disabled: boolean, by?: AdminActor): Promise<UserSummary> {
       const address = await checkUser(value);
+      if (disabled) refuseSelf(await requireUser(address), by, "disable");
       await directory.setDisabled(address, disabled);
       return userSummary(await requireUser(address));
     },
 
     /** Deletes the user with all of its mailboxes and mail. */
-    async removeUser(value: string): Promise<void> {
+    async removeUser(value: string, by?: AdminActor): Promise<void> {
       const address = await checkUser(value);
+      refuseSelf(await requireUser(address), by, "remove");
       await directory.removeUser(address);
     },
 
@@ -628,22 +670,18 @@ export function createAdminService(options: AdminServiceOptions) {
 
     // ---- status ----
 
+    storeStatus,
+
     async status(runtime: ServerRuntime): Promise<ServerStatus> {
-      const [domains, users, aliases, queue] = await Promise.all([
-        directory.listDomains(),
-        directory.listUsers(),
-        directory.listAliases(),
-        store.queue.stats(),
-      ]);
+      const node = runtime.node ?? null;
+      const recent = runtime.recentErrors?.() ?? null;
       return {
-        version: options.version,
-        hostname,
-        store: store.kind,
+        ...(await storeStatus()),
         startedAt: runtime.startedAt.toISOString(),
         uptimeSeconds: Math.max(0, Math.floor((now().getTime() - runtime.startedAt.getTime()) / 1000)),
         listeners: runtime.listeners(),
-        counts: { domains: domains.length, users: users.length, aliases: aliases.length, queued: queue.size },
-        oldestQueuedAt: queue.oldestCreatedAt?.toISOString() ?? null,
+        node,
+        recentErrors: recent === null ? null : { node: node?.host ?? null, ...recent },
       };
     },
   };
@@ -667,6 +705,19 @@ function userSummary(user: User): UserSummary {
     name: user.name,
     createdAt: user.createdAt.toISOString(),
   };
+}
+
+/**
+ * An admin acting through the API may not lock themselves out: disabled, demoted or removed, they could
+ * not log in again to undo it, and a server whose only admin did so has no admin left. Another admin
+ * may; the CLI, run by whoever holds the data directory, may too.
+ */
+function refuseSelf(user: User, by: AdminActor | undefined, what: string): void {
+  if (by === undefined || by.userId !== user.id) return;
+  throw new AdminError(
+    "conflict",
+    `you are logged in as ${user.address} and cannot ${what} your own account: you would lock yourself out; ask another admin, or use 'mailroom user' on the server`,
+  );
 }
 
 function userExists(address: string): AdminError {

@@ -23,6 +23,7 @@ import { sendCommand } from "./send.js";
 import { sendmailCommand } from "./sendmail.js";
 import { serveCommand } from "./serve.js";
 import { sieveCommand } from "./sieve.js";
+import { statusCommand } from "./status.js";
 import { tokenCommand } from "./token.js";
 import { traceCommand } from "./trace.js";
 import { userCommand } from "./user.js";
@@ -32,6 +33,7 @@ export const commands: readonly CliCommand[] = [
   serveCommand,
   devCommand,
   initCommand,
+  statusCommand,
   domainCommand,
   userCommand,
   tokenCommand,

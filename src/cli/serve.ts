@@ -4,6 +4,7 @@ import { constants as osConstants } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../log/logger.js";
+import { createRecentEvents } from "../log/recent.js";
 import { ListenError } from "../net/listener.js";
 import { InstanceLockError } from "../server/instance-lock.js";
 import { protocols } from "../server/protocols.js";
@@ -113,9 +114,10 @@ export async function runServe(
     }).catch((error: unknown) => {
       throw startupError(error);
     });
-    const logger = createLogger(config.log, io.stdout);
+    const recentErrors = createRecentEvents(config.log.recentErrors);
+    const logger = createLogger(config.log, io.stdout, recentErrors);
     for (const warning of warnings) logger.warn(warning);
-    const server = await runServer(config, logger, protocols).catch((error: unknown) => {
+    const server = await runServer(config, logger, protocols, { recentErrors }).catch((error: unknown) => {
       throw startupError(error);
     });
     const signal = await signals.first;

@@ -4,8 +4,10 @@
 // delivery runs, read at each delivery, so changes apply at once.
 
 import { readFile } from "node:fs/promises";
+import { defaultManageSieveConfig } from "../config/defaults.js";
 import { CAPABILITIES, check } from "../sieve/index.js";
-import { isScriptName } from "../store/sieve-scripts.js";
+import { ScriptService } from "../sieve-scripts/service.js";
+import { isScriptName, MAX_SCRIPT_NAME } from "../store/sieve-scripts.js";
 import { addressArgument, expectPositionals, parseCommandArgs, storeOptions, usageError } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
 import { withStore } from "./context.js";
@@ -22,8 +24,9 @@ const HELP = `Usage: mailroom sieve check FILE... | -
 
 check     check Sieve scripts (RFC 5228 and the extensions listed below) without running them: every
           syntax, "require" and argument error is printed as FILE:LINE:COLUMN: message
-put       store (or replace) the user's script NAME; refused, with the same errors, unless valid;
-          a replaced active script stays active
+put       store (or replace) the user's script NAME; refused, with the same errors, unless valid
+          and within [managesieve] max_script_size and max_scripts; a replaced active script stays
+          active
 activate  make NAME the one script run when mail is delivered to the user; --none runs none
 list      the user's scripts, the active one marked with *
 get       print the script NAME
@@ -80,11 +83,14 @@ async function checkFiles(files: string[], io: CliIo): Promise<number> {
   return status;
 }
 
-// RFC 5804 §1.6: a script name is non-empty UTF-8 without control characters; 128 bytes is the
-// least a server must accept, and more than enough here.
+// RFC 5804 §1.6: a script name is non-empty UTF-8 without control characters; 128 characters (512
+// octets) is the least a server must accept.
 function scriptName(name: string): string {
   if (!isScriptName(name)) {
-    throw usageError(`'${name}' is not a script name (1 to 128 bytes, no control characters)`, HELP_COMMAND);
+    throw usageError(
+      `'${name}' is not a script name (1 to ${MAX_SCRIPT_NAME} bytes, no control characters)`,
+      HELP_COMMAND,
+    );
   }
   return name;
 }
@@ -126,17 +132,31 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     if (source === null) return ExitCode.noInput;
     if (!report(file, source, io)) return ExitCode.dataError;
   }
-  return withStore(values, io, async ({ store }) => {
+  return withStore(values, io, async ({ store, config }) => {
     const user = await store.directory.getUser(address);
     if (!user) throw unknownUserError(address);
     const scripts = store.sieveScripts;
     const missing = () =>
       new CliError(`${address} has no Sieve script '${name}'; see 'mailroom sieve list ${address}'`);
     switch (action) {
-      case "put":
-        await scripts.putScript(user.id, name as string, source as string);
+      case "put": {
+        // The rules ManageSieve and JMAP Sieve keep, limits included (sieve-scripts/service.ts).
+        const service = new ScriptService(store, config.managesieve ?? defaultManageSieveConfig());
+        const refusal = await service.put(user.id, name as string, Buffer.from(source as string, "utf8"));
+        if (refusal?.kind === "too-large") {
+          throw new CliError(
+            `the script is larger than [managesieve] max_script_size (${refusal.limit} octets)`,
+          );
+        }
+        if (refusal?.kind === "too-many") {
+          throw new CliError(
+            `${address} already has ${refusal.limit} scripts, [managesieve] max_scripts; delete one first`,
+          );
+        }
+        if (refusal !== null) throw new CliError(`the script cannot be stored (${refusal.kind})`);
         io.stderr.write(`script '${name}' of ${address} stored\n`);
         break;
+      }
       case "activate":
         if (!(await scripts.activateScript(user.id, name))) throw missing();
         io.stderr.write(

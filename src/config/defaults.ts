@@ -4,6 +4,7 @@
 import os from "node:os";
 import path from "node:path";
 import type { AuthPolicy } from "../auth/policy.js";
+import { DEFAULT_RECENT_ERRORS } from "../log/recent.js";
 import { defaultRelayConfig } from "../queue/config.js";
 import type {
   Config,
@@ -186,7 +187,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     hostname: options.hostname ?? os.hostname(),
     dataDir: path.resolve(options.cwd ?? process.cwd(), "data"),
     store: "sqlite",
-    log: { level: "info", format: "auto" },
+    log: { level: "info", format: "auto", recentErrors: DEFAULT_RECENT_ERRORS },
     tls: { cert: null, key: null },
     auth: {
       failureDelay: 1000,

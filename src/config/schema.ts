@@ -3,6 +3,7 @@
 // so the three spellings can never drift apart.
 
 import { AUTH_POLICIES } from "../auth/policy.js";
+import { MAX_RECENT_ERRORS } from "../log/recent.js";
 import { LISTENER_NAMES } from "./defaults.js";
 
 export type FieldKind =
@@ -52,6 +53,11 @@ export const FIELDS: readonly Field[] = [
   { path: ["shutdownTimeout"], kind: { type: "duration", min: 1 } },
   { path: ["log", "level"], kind: { type: "enum", values: ["debug", "info", "warn", "error"] } },
   { path: ["log", "format"], kind: { type: "enum", values: ["auto", "json", "pretty"] } },
+  {
+    path: ["log", "recentErrors"],
+    kind: { type: "integer", min: 0, max: MAX_RECENT_ERRORS },
+    rule: `a number of events from 0 (keep none) to ${MAX_RECENT_ERRORS}`,
+  },
   { path: ["tls", "cert"], kind: { type: "path", nullable: true } },
   { path: ["tls", "key"], kind: { type: "path", nullable: true } },
   { path: ["auth", "failureDelay"], kind: { type: "duration", min: 0 } },

@@ -133,6 +133,8 @@ export interface LogConfig {
   level: "debug" | "info" | "warn" | "error";
   /** "auto": human-readable on a TTY, JSON lines otherwise. */
   format: "auto" | "json" | "pretty";
+  /** How many warn and error events the server keeps in memory for its status (0: none). */
+  recentErrors: number;
 }
 
 export interface TrustConfig {

@@ -6,18 +6,18 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type AdminApi, createAdminApi } from "../admin/api.js";
-import { createAdminService, type ServerRuntime } from "../admin/service.js";
+import { type AdminActor, createAdminService, type ServerRuntime } from "../admin/service.js";
 import { authRefusal } from "../auth/policy.js";
 import type { AuthContext } from "../auth/types.js";
 import { captureAgent } from "../capture/agent.js";
 import { createMailpitBackend } from "../capture/backend.js";
 import { answerMailpit, isMailpitPath, type MailpitBackend } from "../capture/mailpit.js";
-import { defaultHttpConfig, defaultSubmissionConfig } from "../config/defaults.js";
+import { defaultHttpConfig, defaultManageSieveConfig, defaultSubmissionConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { createDeliveryAgent } from "../delivery/agent.js";
 import { MAX_INTERVAL_SECONDS } from "../delivery/future-release.js";
 import { accountFor } from "../jmap/account.js";
-import { parsePartBlobId, readUserBlob } from "../jmap/blob-parts.js";
+import { parsePartBlobId, parseScriptBlobId, readUserBlob } from "../jmap/blob-parts.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
 import { createDispatcher, type DispatchResult } from "../jmap/dispatcher.js";
 import { requestError } from "../jmap/errors.js";
@@ -75,6 +75,8 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     Math.floor((config.submission ?? defaultSubmissionConfig()).maxFutureRelease / 1000),
     MAX_INTERVAL_SECONDS,
   );
+  // JMAP Sieve keeps ManageSieve's limits: one set of rules for a user's scripts.
+  const sieveLimits = config.managesieve ?? defaultManageSieveConfig();
   const dispatcher = createDispatcher({
     methods: jmapMethods(
       store,
@@ -87,6 +89,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         maxDelayedSend,
       },
       deps.push,
+      sieveLimits,
     ),
     capabilities: CAPABILITIES,
     limits,
@@ -324,7 +327,18 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     const { account, route, url, base } = admission;
     switch (route.kind) {
       case "session":
-        return sendJson(request, response, 200, sessionResource(account, limits, { base }, maxDelayedSend));
+        return sendJson(
+          request,
+          response,
+          200,
+          sessionResource(
+            account,
+            limits,
+            { base },
+            { implementation: `mailroom ${version()}`, limits: sieveLimits },
+            maxDelayedSend,
+          ),
+        );
       case "api":
         return api(request, response, account);
       case "upload":
@@ -341,7 +355,10 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
           { Upgrade: "websocket", Connection: "Upgrade" },
         );
       case "admin":
-        return admin(request, response, route.path, url);
+        return admin(request, response, route.path, url, {
+          userId: account.userId,
+          address: account.address,
+        });
     }
   }
 
@@ -350,6 +367,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     response: ServerResponse,
     path: string,
     url: URL,
+    actor: AdminActor,
   ): Promise<void> {
     const body = await readBody(request, limits.maxSizeRequest);
     if (body === null) {
@@ -367,6 +385,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
       query: url.searchParams,
       contentType: type === undefined ? null : (type.split(";")[0] ?? "").trim().toLowerCase(),
       body,
+      actor,
     });
     if (answer.status === 204) {
       response.writeHead(204, { "Cache-Control": "no-store" });
@@ -638,8 +657,9 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         // A blob id names immutable bytes (RFC 8620 §6.2), so it may be cached, by this user only.
         "Cache-Control": "private, immutable, max-age=31536000",
       });
-    if (parsePartBlobId(route.blobId) !== null) {
-      // A body part is cut from its message on each read; messages are bounded by the size limit.
+    if (parsePartBlobId(route.blobId) !== null || parseScriptBlobId(route.blobId) !== null) {
+      // A body part is cut from its message on each read; messages are bounded by the size limit. A
+      // script's blob is its text, bounded by maxScriptSize.
       const part = await readUserBlob(store, account.userId, route.blobId, new Date());
       if (part === null) return missing();
       head(asked ?? part.type ?? "application/octet-stream", part.bytes.length);

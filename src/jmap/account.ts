@@ -2,7 +2,7 @@
 // life and never reused while the user exists.
 
 import type { AuthenticatedUser } from "../auth/types.js";
-import { CORE, MAIL, QUOTA, SUBMISSION, VACATION_RESPONSE } from "./capabilities.js";
+import { CORE, MAIL, QUOTA, SIEVE, SUBMISSION, VACATION_RESPONSE } from "./capabilities.js";
 import type { AccountContext } from "./types.js";
 
 export function accountIdFor(userId: number): string {
@@ -15,6 +15,6 @@ export function accountFor(user: AuthenticatedUser): AccountContext {
     userId: user.userId,
     address: user.address,
     isReadOnly: false,
-    capabilities: new Set([CORE, MAIL, SUBMISSION, VACATION_RESPONSE, QUOTA]),
+    capabilities: new Set([CORE, MAIL, SUBMISSION, VACATION_RESPONSE, QUOTA, SIEVE]),
   };
 }

@@ -2,6 +2,9 @@
 // §1.3). Every advertised limit is enforced: the dispatcher, the methods or the HTTP adapter.
 
 import { futureReleaseKeyword } from "../delivery/future-release.js";
+import { CAPABILITIES as SIEVE_EXTENSIONS, DEFAULT_LIMITS as SIEVE_LIMITS } from "../sieve/index.js";
+import type { ScriptLimits } from "../sieve-scripts/service.js";
+import { MAX_SCRIPT_NAME } from "../store/sieve-scripts.js";
 import { SORT_PROPERTIES } from "./email-query.js";
 
 export const CORE = "urn:ietf:params:jmap:core";
@@ -64,4 +67,29 @@ export function submissionAccountCapability(maxDelayedSend: number, now: Date): 
   if (maxDelayedSend <= 0) return { maxDelayedSend: 0, submissionExtensions: {} };
   const [, ...args] = futureReleaseKeyword(maxDelayedSend, now).split(" ");
   return { maxDelayedSend, submissionExtensions: { FUTURERELEASE: args } };
+}
+
+/** RFC 9661 §1.2: SieveScript/get, /changes, /query, /set and /validate. */
+export const SIEVE = "urn:ietf:params:jmap:sieve";
+
+/** RFC 9661 §1.2.1: the session's sieve capability names the implementation; the limits are per account. */
+export function sieveCapability(implementation: string): Record<string, unknown> {
+  return { implementation };
+}
+
+/**
+ * RFC 9661 §1.2.1: an account's sieve capability — the limits ManageSieve keeps too (one script
+ * service enforces both), and the extensions the delivery engine runs. No enotify or extlists, so
+ * notificationMethods and externalLists are null.
+ */
+export function sieveAccountCapability(limits: ScriptLimits): Record<string, unknown> {
+  return {
+    maxSizeScriptName: MAX_SCRIPT_NAME,
+    maxSizeScript: limits.maxScriptSize,
+    maxNumberScripts: limits.maxScripts,
+    maxNumberRedirects: SIEVE_LIMITS.maxRedirects,
+    sieveExtensions: [...SIEVE_EXTENSIONS],
+    notificationMethods: null,
+    externalLists: null,
+  };
 }

@@ -12,7 +12,7 @@ import type { JsonObject, Method } from "./types.js";
 /** A parsed blob is in no mailbox and has no thread: these are null (§4.9). */
 const METADATA = new Set(["id", "threadId", "mailboxIds", "keywords", "receivedAt"]);
 
-export function emailParse(store: Pick<Store, "blobs">, maxObjects: number): Method {
+export function emailParse(store: Pick<Store, "blobs" | "sieveScripts">, maxObjects: number): Method {
   return {
     capability: MAIL,
     needsAccount: true,

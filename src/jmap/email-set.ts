@@ -23,7 +23,7 @@ import {
 } from "./set.js";
 import type { Json, JsonObject, Method, MethodContext } from "./types.js";
 
-type EmailSetStore = Pick<Store, "emails" | "messages" | "mailboxes" | "blobs" | "quotas">;
+type EmailSetStore = Pick<Store, "emails" | "messages" | "mailboxes" | "blobs" | "quotas" | "sieveScripts">;
 
 const invalid = (property: string, why: string) =>
   new SetRefusal(setError("invalidProperties", `${property}: ${why}`, [property]));

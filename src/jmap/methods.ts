@@ -1,7 +1,8 @@
 // Every JMAP method mailroom serves, by name.
 
+import { type ScriptLimits, ScriptService } from "../sieve-scripts/service.js";
 import type { Store } from "../store/types.js";
-import { CORE, type JmapLimits, MAIL, QUOTA, SUBMISSION, VACATION_RESPONSE } from "./capabilities.js";
+import { CORE, type JmapLimits, MAIL, QUOTA, SIEVE, SUBMISSION, VACATION_RESPONSE } from "./capabilities.js";
 import { blobCopy, coreEcho } from "./core.js";
 import { emailCopy } from "./email-copy.js";
 import { emailImport } from "./email-import.js";
@@ -14,6 +15,13 @@ import { mailboxSet } from "./mailbox-set.js";
 import { type PushSender, pushSubscriptionGet, pushSubscriptionSet } from "./push-subscription.js";
 import { quotaChanges, quotaGet, quotaQuery, quotaQueryChanges } from "./quota.js";
 import { searchSnippetGet } from "./search-snippet.js";
+import {
+  sieveScriptChanges,
+  sieveScriptGet,
+  sieveScriptQuery,
+  sieveScriptSet,
+  sieveScriptValidate,
+} from "./sieve-script.js";
 import {
   emailSubmissionChanges,
   emailSubmissionGet,
@@ -33,6 +41,7 @@ export const CAPABILITIES: ReadonlySet<string> = new Set([
   SUBMISSION,
   VACATION_RESPONSE,
   QUOTA,
+  SIEVE,
   WEBSOCKET,
 ]);
 
@@ -49,19 +58,21 @@ export type JmapStore = Pick<
   | "directory"
   | "submissions"
   | "pushSubscriptions"
+  | "sieveScripts"
   /** EmailSubmission takes a canceled submission's entries back (undoStatus, RFC 8621 §7). */
   | "queue"
 >;
 
 /**
  * `sending` is how EmailSubmission reaches delivery, `push` how PushSubscription verifies and notifies;
- * without one, its type's methods are absent.
+ * without one, its type's methods are absent. `sieve` holds the script limits ManageSieve keeps too.
  */
 export function jmapMethods(
   store: JmapStore,
   limits: JmapLimits,
   sending?: Omit<SubmissionDeps, "store">,
   push?: PushSender,
+  sieve?: ScriptLimits,
 ): MethodRegistry {
   const { maxObjectsInGet, maxObjectsInSet } = limits;
   const pushMethods: Array<[string, Method]> = push
@@ -84,6 +95,16 @@ export function jmapMethods(
         ["EmailSubmission/query", emailSubmissionQuery(submission, limits.maxObjectsInGet)],
         ["EmailSubmission/queryChanges", emailSubmissionQueryChanges],
         ["EmailSubmission/set", emailSubmissionSet(submission, limits.maxObjectsInSet)],
+      ]
+    : [];
+  const scripts = sieve && { store, scripts: new ScriptService(store, sieve) };
+  const sieveMethods: Array<[string, Method]> = scripts
+    ? [
+        ["SieveScript/get", sieveScriptGet(scripts, maxObjectsInGet)],
+        ["SieveScript/changes", sieveScriptChanges(scripts)],
+        ["SieveScript/query", sieveScriptQuery(scripts)],
+        ["SieveScript/set", sieveScriptSet(scripts, maxObjectsInSet)],
+        ["SieveScript/validate", sieveScriptValidate(scripts)],
       ]
     : [];
   return new Map<string, Method>([
@@ -116,5 +137,6 @@ export function jmapMethods(
     ["Quota/queryChanges", quotaQueryChanges(store)],
     ...submissionMethods,
     ...pushMethods,
+    ...sieveMethods,
   ]);
 }

@@ -2,6 +2,7 @@
 // everything else in it, so it changes exactly when the session does.
 
 import { createHash } from "node:crypto";
+import type { ScriptLimits } from "../sieve-scripts/service.js";
 import {
   CORE,
   coreCapability,
@@ -9,7 +10,10 @@ import {
   MAIL,
   mailAccountCapability,
   QUOTA,
+  SIEVE,
   SUBMISSION,
+  sieveAccountCapability,
+  sieveCapability,
   submissionAccountCapability,
   VACATION_RESPONSE,
 } from "./capabilities.js";
@@ -21,6 +25,12 @@ export interface SessionUrls {
   base: string;
 }
 
+/** What the session says of JMAP Sieve (RFC 9661 §1.2.1); without it, nothing. */
+export interface SieveSession {
+  implementation: string;
+  limits: ScriptLimits;
+}
+
 /**
  * `maxDelayedSend`: seconds of the longest future release (0: none). The session's state follows it, not
  * the latest release date shown beside it, which moves with the clock.
@@ -29,6 +39,7 @@ export function sessionResource(
   account: AccountContext,
   limits: JmapLimits,
   urls: SessionUrls,
+  sieve?: SieveSession,
   maxDelayedSend = 0,
 ) {
   const accountCapabilities: Record<string, unknown> = {};
@@ -38,6 +49,8 @@ export function sessionResource(
     accountCapabilities[SUBMISSION] = submissionAccountCapability(maxDelayedSend, new Date());
   if (account.capabilities.has(VACATION_RESPONSE)) accountCapabilities[VACATION_RESPONSE] = {};
   if (account.capabilities.has(QUOTA)) accountCapabilities[QUOTA] = {};
+  const offersSieve = sieve !== undefined && account.capabilities.has(SIEVE);
+  if (offersSieve) accountCapabilities[SIEVE] = sieveAccountCapability(sieve.limits);
   const session = {
     capabilities: {
       [CORE]: coreCapability(limits),
@@ -45,6 +58,7 @@ export function sessionResource(
       [SUBMISSION]: {},
       [VACATION_RESPONSE]: {},
       [QUOTA]: {},
+      ...(offersSieve ? { [SIEVE]: sieveCapability(sieve.implementation) } : {}),
       // ws:// or wss:// as the client reached us: the same origin, so the same credentials and policy.
       [WEBSOCKET]: websocketCapability(`${urls.base.replace(/^http/, "ws")}/jmap/ws`),
     },
@@ -61,6 +75,7 @@ export function sessionResource(
       [SUBMISSION]: account.accountId,
       [VACATION_RESPONSE]: account.accountId,
       [QUOTA]: account.accountId,
+      ...(offersSieve ? { [SIEVE]: account.accountId } : {}),
     },
     username: account.address,
     apiUrl: `${urls.base}/jmap/api/`,

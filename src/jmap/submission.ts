@@ -52,6 +52,7 @@ export type SubmissionMethodStore = Pick<
   | "directory"
   | "emails"
   | "blobs"
+  | "sieveScripts"
   | "messages"
   | "mailboxes"
   | "quotas"

@@ -8,7 +8,8 @@ import { type AuthPolicy, authRefusal } from "../auth/policy.js";
 import { decodeBase64 } from "../auth/sasl/scram-messages.js";
 import type { AuthContext, AuthenticatedUser, Authenticator, SaslExchange, SaslStep } from "../auth/types.js";
 import type { CommandResult } from "../net/command-connection.js";
-import { CAPABILITIES, check, DEFAULT_LIMITS } from "../sieve/index.js";
+import { CAPABILITIES, DEFAULT_LIMITS } from "../sieve/index.js";
+import { type ScriptRefusal, ScriptService } from "../sieve-scripts/service.js";
 import { isScriptName, MAX_SCRIPT_NAME } from "../store/sieve-scripts.js";
 import type { Store } from "../store/types.js";
 import { encodeString, type Item, type Token } from "./parser.js";
@@ -78,8 +79,11 @@ export class ManageSieveSession {
   private sasl: SaslExchange | null = null;
   private errors = 0;
 
+  private readonly scripts: ScriptService;
+
   constructor(private readonly options: ManageSieveSessionOptions) {
     this.secure = options.secure;
+    this.scripts = new ScriptService(options.store, options.limits);
   }
 
   get state(): ManageSieveState {
@@ -298,44 +302,33 @@ export class ManageSieveSession {
         `usage: HAVESPACE "name" size (a name is 1 to ${MAX_SCRIPT_NAME} octets, no controls)`,
       );
     }
-    const full = this.overLimits(size, await this.isNewScriptOverCount(user, name));
-    return full ?? this.reply(response("OK", "Putting the script would succeed"));
+    const full = await this.scripts.room(user.userId, name, size);
+    return full === null
+      ? this.reply(response("OK", "Putting the script would succeed"))
+      : this.refused(full);
   }
 
-  private overLimits(size: number, tooMany: boolean): ManageSieveResult | null {
-    if (size > this.options.limits.maxScriptSize) {
-      return this.fail(
-        `A script may be at most ${this.options.limits.maxScriptSize} octets on this server`,
-        "QUOTA/MAXSIZE",
-      );
+  /** A refusal of the shared script rules (sieve-scripts/service.ts) as a NO with its response code. */
+  private refused(refusal: ScriptRefusal): ManageSieveResult {
+    switch (refusal.kind) {
+      case "too-large":
+        return this.fail(`A script may be at most ${refusal.limit} octets on this server`, "QUOTA/MAXSIZE");
+      case "too-many":
+        return this.fail(
+          `You already have ${refusal.limit} scripts, this server's limit; delete one first`,
+          "QUOTA/MAXSCRIPTS",
+        );
+      case "not-utf8":
+        return this.fail("The script is not valid UTF-8 (RFC 5804 §1.6)");
+      case "invalid":
+        return this.fail(refusal.errors.map((error) => error.message).join("\r\n"));
+      case "bad-name":
+        return this.fail(`a script name is 1 to ${MAX_SCRIPT_NAME} octets, no controls`);
+      case "exists":
+        return this.fail("A script by that name already exists", "ALREADYEXISTS");
+      case "not-found":
+        return this.fail("There is no script by that name", "NONEXISTENT");
     }
-    if (tooMany) {
-      return this.fail(
-        `You already have ${this.options.limits.maxScripts} scripts, this server's limit; delete one first`,
-        "QUOTA/MAXSCRIPTS",
-      );
-    }
-    return null;
-  }
-
-  private async isNewScriptOverCount(user: AuthenticatedUser, name: string): Promise<boolean> {
-    const scripts = await this.options.store.sieveScripts.listScripts(user.userId);
-    return (
-      !scripts.some((script) => script.name === name) && scripts.length >= this.options.limits.maxScripts
-    );
-  }
-
-  /** The script's text, or the failure to send: not UTF-8, or not a valid script. */
-  private validated(token: Token | undefined): string | ManageSieveResult {
-    if (token?.kind !== "string") return this.fail("the script must be a string or literal");
-    if (token.value.length > this.options.limits.maxScriptSize) {
-      return this.overLimits(token.value.length, false)!;
-    }
-    const source = utf8(token.value);
-    if (source === null) return this.fail("The script is not valid UTF-8 (RFC 5804 §1.6)");
-    const errors = check(source, { maxScriptSize: this.options.limits.maxScriptSize });
-    if (errors.length > 0) return this.fail(errors.map((error) => error.message).join("\r\n"));
-    return source;
   }
 
   private async putScript(user: AuthenticatedUser, args: Token[]): Promise<ManageSieveResult> {
@@ -344,19 +337,17 @@ export class ManageSieveSession {
     if (name === null || extra.length > 0) {
       return this.fail(`usage: PUTSCRIPT "name" {size+} script (a name is 1 to ${MAX_SCRIPT_NAME} octets)`);
     }
-    const source = this.validated(scriptToken);
-    if (typeof source !== "string") return source;
-    const full = this.overLimits(0, await this.isNewScriptOverCount(user, name));
-    if (full !== null) return full;
-    await this.options.store.sieveScripts.putScript(user.userId, name, source);
-    return this.reply(response("OK", "Script stored"));
+    if (scriptToken?.kind !== "string") return this.fail("the script must be a string or literal");
+    const refusal = await this.scripts.put(user.userId, name, scriptToken.value);
+    return refusal === null ? this.reply(response("OK", "Script stored")) : this.refused(refusal);
   }
 
   private checkScript(args: Token[]): ManageSieveResult {
+    const [token] = args;
     if (args.length !== 1) return this.fail("usage: CHECKSCRIPT {size+} script");
-    const source = this.validated(args[0]);
-    if (typeof source !== "string") return source;
-    return this.reply(response("OK", "The script is valid"));
+    if (token?.kind !== "string") return this.fail("the script must be a string or literal");
+    const checked = this.scripts.checkSource(token.value);
+    return "source" in checked ? this.reply(response("OK", "The script is valid")) : this.refused(checked);
   }
 
   private async listScripts(user: AuthenticatedUser): Promise<ManageSieveResult> {

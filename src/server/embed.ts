@@ -6,6 +6,7 @@ import { hashPassword } from "../auth/password.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/types.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { createRecentEvents } from "../log/recent.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/types.js";
 import { protocols } from "./protocols.js";
@@ -23,7 +24,10 @@ export interface CreateServerOptions {
    * read the host program's environment unless it is passed here (`env: process.env`).
    */
   env?: NodeJS.ProcessEnv;
-  /** A pino logger; by default one made from the [log] settings, writing to stdout. */
+  /**
+   * A pino logger; by default one made from the [log] settings, writing to stdout. The status's recent
+   * errors are kept only with the default one (a logger made elsewhere cannot be fed to the ring).
+   */
   logger?: Logger;
 }
 
@@ -48,9 +52,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<M
     env: options.env ?? {},
     onWarning: (message) => warnings.push(message),
   });
-  const logger = options.logger ?? createLogger(config.log);
+  const recentErrors = options.logger ? undefined : createRecentEvents(config.log.recentErrors);
+  const logger = options.logger ?? createLogger(config.log, process.stdout, recentErrors);
   for (const warning of warnings) logger.warn(warning);
-  const running = await runServer(config, logger, protocols);
+  const running = await runServer(config, logger, protocols, recentErrors ? { recentErrors } : {});
   const withStore = async <T>(work: (store: Store) => Promise<T>): Promise<T> => {
     const store = await openStore({ store: config.store, dataDir: config.dataDir, logger });
     try {

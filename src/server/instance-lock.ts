@@ -43,6 +43,12 @@ async function readHolder(lockPath: string): Promise<number | null> {
   }
 }
 
+/** The pid of a live process holding dataDir's lock; null when none does (no lock, or a dead one's). */
+export async function liveLockHolder(dataDir: string): Promise<number | null> {
+  const holder = await readHolder(path.join(dataDir, LOCK_FILE_NAME)).catch(() => null);
+  return holder !== null && holder !== process.pid && isAlive(holder) ? holder : null;
+}
+
 /**
  * Takes <dataDir>/serve.pid. The pid is written to a private file first and hard-linked into place, so
  * the lock appears atomically (link fails with EEXIST like O_EXCL) and never exists without its pid.

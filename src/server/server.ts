@@ -2,8 +2,11 @@
 // opens the store, starts one listener per enabled protocol, and shuts all of it down in reverse order.
 
 import { mkdir, open, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
+import { createAdminApi } from "../admin/api.js";
+import { createAdminService, type ServerRuntime } from "../admin/service.js";
 import { createAuthenticator, forProtocol } from "../auth/authenticator.js";
 import { captureAgent } from "../capture/agent.js";
 import { CATCH_ALL_ADDRESS, createProvisioner, type Provisioner } from "../capture/provision.js";
@@ -22,6 +25,7 @@ import { createDeliveryAgent } from "../delivery/agent.js";
 import { createLocalRelease } from "../delivery/release.js";
 import { startTracePruner } from "../delivery/trace.js";
 import { type RunningPushSender, startPushSender } from "../http/push-sender.js";
+import type { RecentEvents } from "../log/recent.js";
 import { createMetrics, type Metrics } from "../metrics/metrics.js";
 import { timedStore } from "../metrics/store.js";
 import { type Listener, startListener } from "../net/listener.js";
@@ -33,8 +37,10 @@ import { tightenDataDir } from "../store/private-dir.js";
 import type { Store } from "../store/types.js";
 import { createRspamdClient } from "../trust/rspamd.js";
 import { withJunkTraining } from "../trust/training.js";
+import { type ControlSocket, startControlSocket } from "./control.js";
 import type { ProtocolFactory, ServiceDeps } from "./deps.js";
 import { acquireInstanceLock, type InstanceLock, InstanceLockError } from "./instance-lock.js";
+import { version } from "./version.js";
 
 export interface RunningServer {
   addresses: Partial<Record<ListenerName, { host: string; port: number }>>;
@@ -116,10 +122,16 @@ interface OpenService {
   handler: ProtocolHandler;
 }
 
+export interface RunServerOptions {
+  /** The ring the logger feeds (createLogger's `recent`), shown in the status; without it none is. */
+  recentErrors?: RecentEvents;
+}
+
 export async function runServer(
   config: Config,
   logger: Logger,
   protocols: Partial<Record<ListenerName, ProtocolFactory>>,
+  options: RunServerOptions = {},
 ): Promise<RunningServer> {
   // What has been set up so far, undone in reverse order when a later step fails.
   const undo: Array<() => Promise<void>> = [];
@@ -131,6 +143,7 @@ export async function runServer(
   let queue: QueueRunner;
   let traces: { stop(): Promise<void> };
   let push: RunningPushSender;
+  let control: ControlSocket | null = null;
 
   // `mailroom queue retry` sends SIGUSR1 to the pid in serve.pid for a queue pass now. The handler goes
   // in before the lock exists and comes out after it is gone: Node opens its debugger on a SIGUSR1 that
@@ -233,6 +246,19 @@ export async function runServer(
     push = pushSender;
     undo.push(() => pushSender.stop());
 
+    const recent = options.recentErrors;
+    const runtime: ServerRuntime = {
+      startedAt,
+      listeners: () =>
+        services.map(({ listener }) => ({
+          name: listener.name,
+          host: listener.address.host,
+          port: listener.address.port,
+        })),
+      // The machine's own name, not config.hostname: nodes sharing one database share that one.
+      node: { host: os.hostname(), pid: process.pid },
+      ...(recent ? { recentErrors: () => recent.snapshot() } : {}),
+    };
     const deps: ServiceDeps = {
       config,
       store: junkTraining(openedStore, config, logger),
@@ -243,15 +269,7 @@ export async function runServer(
       push: pushSender,
       ...(provisioner ? { capture: { provisioner } } : {}),
       metrics,
-      runtime: {
-        startedAt,
-        listeners: () =>
-          services.map(({ listener }) => ({
-            name: listener.name,
-            host: listener.address.host,
-            port: listener.address.port,
-          })),
-      },
+      runtime,
     };
 
     for (const name of LISTENER_NAMES) {
@@ -286,6 +304,16 @@ export async function runServer(
       });
       logger.info(`${name} listening on ${listener.address.host}:${listener.address.port}`);
     }
+    const opened = await startControlSocket({
+      dataDir: config.dataDir,
+      api: createAdminApi({
+        service: createAdminService({ store: openedStore, hostname: config.hostname, version: version() }),
+        runtime,
+      }),
+      logger,
+    });
+    control = opened;
+    if (opened) undo.push(() => opened.close());
     if (services.length === 0) {
       logger.warn(
         "no listener is open: every enabled listener lacks a protocol implementation in this build",
@@ -309,6 +337,10 @@ export async function runServer(
 
   let stopping: Promise<void> | null = null;
   const shutdown = async () => {
+    // First, so `mailroom status` stops calling a server that is going away "running".
+    await control?.close().catch((error: unknown) => {
+      logger.warn({ err: error }, "closing the control socket failed");
+    });
     await Promise.all(services.map(({ listener }) => listener.close()));
     const drained = Promise.all(
       services.map(({ listener, handler }) =>

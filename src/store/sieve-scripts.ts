@@ -1,8 +1,15 @@
 // Each user's Sieve scripts (RFC 5228), by name; at most one is active, the one delivery runs
-// (issue 18). The store keeps source text only: callers check it with src/sieve's `check` first.
+// (issue 18). The store keeps source text only: callers check it with src/sieve's `check` first
+// (src/sieve-scripts/service.ts, which ManageSieve and JMAP share). Each script also has a stable id,
+// and every write takes the user's next script state, stamped on the rows it changed; destroyed scripts
+// stay as tombstones, so that JMAP SieveScript/changes (RFC 9661 §2.3, RFC 8620 §5.2) can tell what
+// changed whichever protocol made the change.
 
-/** Longest script name in octets; RFC 5804 §1.6 lets the server choose, and 128 is Pigeonhole's. */
-export const MAX_SCRIPT_NAME = 128;
+/**
+ * Longest script name in octets. RFC 5804 §1.6 has servers accept names of up to 128 characters, which
+ * take up to 512 octets in UTF-8, and RFC 9661 §1.2.1 makes 512 the least maxSizeScriptName may be.
+ */
+export const MAX_SCRIPT_NAME = 512;
 
 /**
  * Whether `name` may name a script: 1 to MAX_SCRIPT_NAME octets of UTF-8 without the characters RFC
@@ -22,6 +29,19 @@ export interface SieveScript {
   active: boolean;
 }
 
+/** A script with its id, as JMAP names it. */
+export interface StoredSieveScript extends SieveScript {
+  id: number;
+}
+
+/** What changed after a state (RFC 8620 §5.2): script ids. */
+export interface SieveScriptChanges {
+  state: number;
+  created: number[];
+  updated: number[];
+  destroyed: number[];
+}
+
 export interface SieveScriptStore {
   /** Creates or replaces the script `name`; a replaced script keeps its active mark. */
   putScript(userId: number, name: string, source: string): Promise<void>;
@@ -38,4 +58,47 @@ export interface SieveScriptStore {
   /** Makes `name` the one active script (false, and nothing changed, when it does not exist); null deactivates all. */
   activateScript(userId: number, name: string | null): Promise<boolean>;
   getActiveScript(userId: number): Promise<SieveScript | undefined>;
+
+  // By id, for JMAP Sieve (RFC 9661).
+  /** The user's scripts by name, with their ids, and the state they are at (0 before any write). */
+  listScriptsWithState(userId: number): Promise<{ state: number; scripts: StoredSieveScript[] }>;
+  /** A new, inactive script; "exists" when the user has one by that name. */
+  createScript(userId: number, name: string, source: string): Promise<StoredSieveScript | "exists">;
+  /** Renames and/or replaces a script in one step, keeping its active mark. */
+  updateScript(
+    userId: number,
+    id: number,
+    changes: { name?: string; source?: string },
+  ): Promise<"updated" | "not-found" | "exists">;
+  /** "active": the active script is not destroyed (RFC 9661 §2.4, as RFC 5804 §2.10 for DELETESCRIPT). */
+  destroyScript(userId: number, id: number): Promise<"destroyed" | "not-found" | "active">;
+  /** As activateScript, by id. */
+  activateScriptById(userId: number, id: number | null): Promise<boolean>;
+  /** What changed after `sinceState`; null when that state is in the future. */
+  scriptChanges(userId: number, sinceState: number): Promise<SieveScriptChanges | null>;
+}
+
+/** The row as both backends keep it. */
+export interface SieveScriptRow {
+  id: number | string;
+  name: string;
+  source: string;
+  active: number | boolean;
+  created_state: number | string;
+  state: number | string;
+  destroyed: number | boolean;
+}
+
+export function toStoredScript(row: SieveScriptRow): StoredSieveScript {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    source: row.source,
+    active: row.active === true || row.active === 1,
+  };
+}
+
+export function toScript(row: SieveScriptRow): SieveScript {
+  const { id: _id, ...script } = toStoredScript(row);
+  return script;
 }

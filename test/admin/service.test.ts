@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { createAdminApi } from "../../src/admin/api.js";
 import { AdminError, createAdminService } from "../../src/admin/service.js";
 import { verifyPasswordHash } from "../../src/auth/password.js";
+import { createRecentEvents } from "../../src/log/recent.js";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import type { Store } from "../../src/store/types.js";
 import { writeBlob } from "../contract/support.js";
@@ -166,6 +167,32 @@ describe("admin service", () => {
     );
     assert.deepEqual(status.listeners, [{ name: "http", host: "127.0.0.1", port: 8025 }]);
     assert.deepEqual(status.counts, { domains: 2, users: 1, aliases: 2, queued: 0 });
+    assert.deepEqual([status.node, status.recentErrors], [null, null], "a runtime without them");
+    const store = await service.storeStatus();
+    assert.deepEqual(store.counts, status.counts);
+  });
+
+  test("status: the node and its ring of recent errors, named for the node", async () => {
+    const ring = createRecentEvents(5);
+    ring.record({
+      level: "warn",
+      time: "2026-12-04T11:00:00.000Z",
+      msg: "queue: returning to sender",
+      proto: "queue",
+    });
+    const status = await service.status({
+      startedAt,
+      listeners: () => [],
+      node: { host: "node-a", pid: 42 },
+      recentErrors: () => ring.snapshot(),
+    });
+    assert.deepEqual(status.node, { host: "node-a", pid: 42 });
+    assert.equal(status.recentErrors?.node, "node-a");
+    assert.deepEqual(
+      [status.recentErrors?.capacity, status.recentErrors?.total, status.recentErrors?.dropped],
+      [5, 1, 0],
+    );
+    assert.equal(status.recentErrors?.events[0]?.message, "queue: returning to sender");
   });
 
   describe("the API without a socket", () => {
@@ -178,14 +205,64 @@ describe("admin service", () => {
           woken++;
         },
       });
-    const request = (method: string, path: string, body?: unknown, contentType = "application/json") =>
+    const request = (
+      method: string,
+      path: string,
+      body?: unknown,
+      contentType = "application/json",
+      actor: { userId: number; address: string } | null = null,
+    ) =>
       api()({
         method,
         path,
         query: new URLSearchParams(path.includes("?") ? path.slice(path.indexOf("?")) : ""),
         contentType: body === undefined ? null : contentType,
         body: Buffer.from(body === undefined ? "" : JSON.stringify(body)),
+        actor,
       });
+
+    test("an admin cannot disable, demote or remove their own account: 409, nothing changed", async () => {
+      const root = await store.directory.getUser("root@example.org");
+      assert.ok(root);
+      await store.directory.setAdmin(root.address, true);
+      const me = { userId: root.id, address: root.address };
+      const attempts: Array<[string, string, unknown, RegExp]> = [
+        ["PUT", "/users/root@example.org/disabled", { disabled: true }, /cannot disable your own account/],
+        [
+          "PUT",
+          "/users/Root@Example.org/admin",
+          { admin: false },
+          /cannot take the admin role from your own/,
+        ],
+        ["DELETE", "/users/root@example.org", {}, /cannot remove your own account/],
+      ];
+      for (const [method, path, body, message] of attempts) {
+        const refused = await request(method, path, body, "application/json", me);
+        assert.equal(refused.status, 409, path);
+        const problem = refused.body as { code: string; detail: string };
+        assert.equal(problem.code, "conflict");
+        assert.match(problem.detail, message);
+        assert.match(problem.detail, /logged in as root@example\.org.*lock yourself out/);
+      }
+      const after = await store.directory.getUser("root@example.org");
+      assert.deepEqual([after?.admin, after?.disabled], [true, false], "nothing changed");
+      // What cannot lock anyone out stays allowed, and so does the same change by someone else.
+      assert.equal(
+        (await request("PUT", "/users/root@example.org/disabled", { disabled: false }, undefined, me)).status,
+        200,
+      );
+      assert.equal(
+        (await request("PUT", "/users/root@example.org/admin", { admin: true }, undefined, me)).status,
+        200,
+      );
+      const other = { userId: root.id + 1000, address: "other@example.org" };
+      assert.equal(
+        (await request("PUT", "/users/root@example.org/admin", { admin: false }, undefined, other)).status,
+        200,
+      );
+      // The CLI acts for the operator, with no actor.
+      assert.equal((await service.setAdmin("root@example.org", true)).admin, true);
+    });
 
     test("routes, methods, JSON-only writes, problems with codes", async () => {
       const listed = await request("GET", "/users");

@@ -1,6 +1,7 @@
 // `mailroom sieve check`: valid scripts say ok, invalid ones name file, line and column, and the exit
 // status tells a script error (65) from an unreadable file (66) and a usage error (64). `mailroom sieve
-// put|activate|list|get|delete`: a user's scripts in a real store, invalid ones refused.
+// put|activate|list|get|delete`: a user's scripts in a real store, invalid ones refused, and the
+// [managesieve] limits kept as ManageSieve and JMAP Sieve keep them.
 
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -113,6 +114,20 @@ describe("mailroom sieve put|activate|list|get|delete", () => {
     assert.match(bad.stdout.toString(), /^-:2:3: .*fileinto/m);
     assert.equal((await cli(["sieve", "get", "alice@example.org", "bad"])).code, 1);
     assert.doesNotMatch((await cli(["sieve", "list", "alice@example.org"])).stdout.toString(), /bad/);
+  });
+
+  test("put keeps [managesieve] max_scripts and max_script_size; replacing needs no more room", async () => {
+    const env = { MAILROOM_MANAGESIEVE_MAX_SCRIPTS: "2", MAILROOM_MANAGESIEVE_MAX_SCRIPT_SIZE: "1KiB" };
+    const put = (name: string, source: string) =>
+      runCli(["sieve", "put", "alice@example.org", name, "-", "--data-dir", dataDir], { stdin: source, env });
+    const many = await put("third", "keep;\n");
+    assert.equal(many.code, 1);
+    assert.match(many.stderr, /already has 2 scripts, \[managesieve\] max_scripts/);
+    assert.equal((await put("plain", "stop;\n")).code, 0);
+    const big = await put("plain", `# ${"x".repeat(1100)}\nkeep;\n`);
+    assert.equal(big.code, 1);
+    assert.match(big.stderr, /larger than \[managesieve\] max_script_size \(1024 octets\)/);
+    assert.equal((await cli(["sieve", "get", "alice@example.org", "plain"])).stdout.toString(), "stop;\n");
   });
 
   test("activate --none, delete, and the refusals: unknown user, unknown script, bad name", async () => {

@@ -37,7 +37,7 @@ describe("defaults", () => {
     assert.equal(config.hostname, os.hostname());
     assert.equal(config.dataDir, path.resolve("data"));
     assert.equal(config.store, "sqlite");
-    assert.deepEqual(config.log, { level: "info", format: "auto" });
+    assert.deepEqual(config.log, { level: "info", format: "auto", recentErrors: 200 });
     assert.deepEqual(config.tls, { cert: null, key: null });
     assert.deepEqual(config.listeners.smtp, { enabled: true, host: "0.0.0.0", port: 2525, auth: "off" });
     assert.equal(config.listeners.submission.port, 2587);
@@ -67,6 +67,7 @@ shutdown_timeout = "30s"
 [log]
 level = "debug"
 format = "json"
+recent_errors = 50
 [smtp]
 max_message_size = "10MiB"
 max_recipients = 250
@@ -84,7 +85,7 @@ enabled = false
     assert.equal(config.hostname, "mail.example.org");
     assert.equal(config.dataDir, path.join(dir, "state"));
     assert.equal(config.shutdownTimeout, 30_000);
-    assert.deepEqual(config.log, { level: "debug", format: "json" });
+    assert.deepEqual(config.log, { level: "debug", format: "json", recentErrors: 50 });
     assert.equal(config.smtp.maxMessageSize, 10 * 1024 * 1024);
     assert.equal(config.smtp.maxRecipients, 250);
     assert.equal(config.smtp.commandTimeout, 60_000);
@@ -252,6 +253,11 @@ describe("every error names its key", () => {
       [`[smtp]\nmax_message_size = "big"`, /smtp\.max_message_size in .* must be a size/],
       [`smtp = 3`, /smtp in .* must be a table \(\[smtp\]\), got 3/],
       [`[listeners.smtp]\nport = 2.5`, /listeners\.smtp\.port in .* must be a port number/],
+      [
+        `[log]\nrecent_errors = -1`,
+        /log\.recent_errors in .* must be a number of events from 0 \(keep none\) to 10000/,
+      ],
+      [`[log]\nrecent_errors = 20000`, /log\.recent_errors in .* must be a number of events from 0/],
     ];
     for (const [text, pattern] of cases) {
       const file = await writeToml("types.toml", `${text}\n`);

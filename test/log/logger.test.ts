@@ -6,7 +6,7 @@ import { createLogger } from "../../src/log/logger.js";
 
 /** Logs through a fresh logger and returns what reached the destination. */
 async function capture(
-  config: LogConfig,
+  config: Pick<LogConfig, "level" | "format">,
   tty: boolean,
   log: (logger: ReturnType<typeof createLogger>) => void,
 ) {

@@ -3,7 +3,7 @@ import { type TestContext, test } from "node:test";
 import pg from "pg";
 import pino from "pino";
 import { openPostgresStore } from "../../src/store/postgres/index.js";
-import { migrate } from "../../src/store/postgres/schema.js";
+import { migrate, SCHEMA_VERSION } from "../../src/store/postgres/schema.js";
 import type { PostgresStore } from "../../src/store/postgres/store.js";
 import { POSTGRES_SKIP_REASON, startTestPostgres } from "../support/postgres.js";
 import { checkUpgradedAccount } from "../support/upgraded-account.js";
@@ -98,5 +98,37 @@ test("a schema 6 database upgrades: account MODSEQ, email ids, changes from the 
     `,
     async (store) => {
       await checkUpgradedAccount(store, "a@old.example");
+    },
+  ));
+
+test("Sieve scripts upgrade with ids and state 1, keeping their text and active mark", (t) =>
+  upgradeFrom(
+    t,
+    SCHEMA_VERSION - 1,
+    `
+      INSERT INTO domains (name) VALUES ('old.example');
+      INSERT INTO users (address, domain_id, password_hash, scram_sha256)
+        SELECT 'a@old.example', id, 'h', 's' FROM domains;
+      INSERT INTO sieve_scripts (user_id, name, source, active)
+        SELECT id, 'lists', 'keep;', true FROM users UNION ALL
+        SELECT id, 'old', 'discard;', false FROM users;
+    `,
+    async (store) => {
+      const user = (await store.directory.getUser("a@old.example"))!;
+      const { state, scripts } = await store.sieveScripts.listScriptsWithState(user.id);
+      assert.equal(state, 1);
+      assert.deepEqual(
+        scripts.map(({ name, source, active }) => [name, source, active]),
+        [
+          ["lists", "keep;", true],
+          ["old", "discard;", false],
+        ],
+      );
+      assert.deepEqual(
+        (await store.sieveScripts.scriptChanges(user.id, 0))?.created,
+        scripts.map((s) => s.id).sort((a, b) => a - b),
+      );
+      assert.equal(await store.sieveScripts.createScript(user.id, "lists", "stop;"), "exists");
+      assert.equal(await store.sieveScripts.destroyScript(user.id, scripts[0]!.id), "active");
     },
   ));

@@ -180,3 +180,32 @@ test("the SAVEDATE column arrives empty: entries stored before it show their int
       );
     },
   ));
+
+test("Sieve scripts upgrade with ids and state 1, keeping their text and active mark", () =>
+  upgradeFrom(
+    SCHEMA_VERSION - 1,
+    (now) => `
+    INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
+    INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
+      VALUES (1, 'a@old.example', 1, 'h', 's', ${now});
+    INSERT INTO sieve_scripts (user_id, name, source, active)
+      VALUES (1, 'lists', 'keep;', 1), (1, 'old', 'discard;', 0);
+  `,
+    async (store) => {
+      const { state, scripts } = await store.sieveScripts.listScriptsWithState(1);
+      assert.equal(state, 1);
+      assert.deepEqual(
+        scripts.map(({ name, source, active }) => [name, source, active]),
+        [
+          ["lists", "keep;", true],
+          ["old", "discard;", false],
+        ],
+      );
+      assert.deepEqual(
+        (await store.sieveScripts.scriptChanges(1, 0))?.created,
+        scripts.map((s) => s.id),
+      );
+      assert.equal(await store.sieveScripts.createScript(1, "lists", "stop;"), "exists");
+      assert.equal(await store.sieveScripts.destroyScript(1, scripts[0]!.id), "active");
+    },
+  ));

@@ -15,6 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import nodemailer from "nodemailer";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Remote, startRemote } from "../queue/remote.js";
 import { clients, needs } from "../support/clients.js";
 import { startTestDns, type TestDns } from "../support/dns.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -58,6 +59,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
   let page: Page;
   let base = "";
   let dns: TestDns;
+  let remote: Remote;
 
   before(async () => {
     // The server serves web/dist; build it when this checkout has not, or web/src changed since.
@@ -65,16 +67,25 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
       const built = spawnSync("npm", ["run", "build"], { cwd: webDir, encoding: "utf8" });
       assert.equal(built.status, 0, built.stderr);
     }
+    // bounce.test's MX refuses every recipient: the relay's bounce is a warning in the recent errors.
+    remote = await startRemote({ rcpt: () => "550 5.1.1 no such user here" });
     // shop.test's MX is published right; its SPF, DKIM and DMARC are not.
     dns = await startTestDns({
+      "bounce.test": { mx: [{ preference: 10, exchange: "mx.bounce.test" }] },
+      "mx.bounce.test": { a: ["127.0.0.1"] },
       "mx.mailroom.test": { a: ["192.0.2.25"] },
       "shop.test": { mx: [{ preference: 10, exchange: "mx.mailroom.test" }] },
-      // Nothing listens on 127.0.0.2: mail for remote.test waits in the queue.
+      // Nothing listens on 127.0.0.2 (the remote is bound to 127.0.0.1 alone): mail for remote.test
+      // waits in the queue.
       "remote.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
       "mx.remote.test": { a: ["127.0.0.2"] },
     });
     server = await startTestServer({
-      env: { MAILROOM_AUTH_FAILURE_DELAY: "1ms", MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}` },
+      env: {
+        MAILROOM_AUTH_FAILURE_DELAY: "1ms",
+        MAILROOM_RELAY_RESOLVER: `${dns.address}:${dns.port}`,
+        MAILROOM_RELAY_PORT: String(remote.port),
+      },
     });
     base = `http://127.0.0.1:${server.ports.http}`;
     assert.equal((await server.cli(["domain", "add", "example.org"])).code, 0);
@@ -95,6 +106,7 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     await browser?.close();
     await server?.cleanup();
     await dns?.close();
+    await remote?.close();
   });
 
   const logIn = async (address: string) => {
@@ -240,6 +252,34 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     assert.equal((await server.cli(["user", "list", "shop.test"])).stdout.includes("temp@shop.test"), false);
   });
 
+  test("users: the admin logged in cannot disable, demote or remove their own account; the page says why", async () => {
+    await section("Users");
+    for (const [button, refusal] of [
+      ["Disable root@example.org", "cannot disable your own account"],
+      ["Revoke admin for root@example.org", "cannot take the admin role from your own account"],
+    ] as const) {
+      await page.getByRole("button", { name: button, exact: true }).click();
+      const alert = page.getByRole("alert").filter({ hasText: refusal });
+      await alert.waitFor();
+      assert.match(
+        (await alert.textContent()) ?? "",
+        /you are logged in as root@example\.org and cannot .* your own account: you would lock yourself out/,
+      );
+    }
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Remove root@example.org" }).click();
+    await page.getByRole("alert").filter({ hasText: "cannot remove your own account" }).waitFor();
+    const root = page.locator("tr[data-user='root@example.org']");
+    assert.deepEqual(await root.locator("td").nth(1).textContent(), "yes");
+    assert.deepEqual(await root.locator("td").nth(2).textContent(), "allowed");
+    assert.match((await server.cli(["user", "list", "example.org"])).stdout, /^root@example\.org$/m);
+    const still = await fetch(`${base}/admin/api/status`, {
+      headers: { Authorization: basic(ADMIN, PASSWORD) },
+    });
+    assert.equal(still.status, 200, "still an admin, still enabled");
+    assert.deepEqual(await seriousViolations(page), []);
+  });
+
   test("users: a quota set and lifted; an app password shown once, logging in, then revoked", async () => {
     await section("Users");
     await page.getByRole("button", { name: "Quota and app passwords of alice@example.org" }).click();
@@ -339,5 +379,41 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
       (JSON.parse(queue.stdout) as { id: string }[]).some((each) => each.id === id),
       false,
     );
+  });
+
+  test("status: a bounced delivery's warning is among the node's recent errors, without the message", async () => {
+    const transport = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: server.ports.submission,
+      secure: false,
+      requireTLS: true,
+      auth: { user: ADMIN, pass: PASSWORD },
+      tls: { rejectUnauthorized: false },
+    });
+    await transport.sendMail({
+      from: ADMIN,
+      to: "nobody@bounce.test",
+      subject: "private subject",
+      text: "private body\n",
+    });
+    transport.close();
+    const row = page.locator(".recent-errors tbody tr", { hasText: "queue: returning to sender" });
+    for (let tries = 0; (await row.count()) === 0; tries++) {
+      assert.ok(tries < 60, "the bounce appears among the recent errors");
+      // The status is read when its section opens.
+      await section("Domains");
+      await section("Status");
+      await page.waitForTimeout(250);
+    }
+    assert.equal(await row.getAttribute("data-level"), "warn");
+    const text = (await row.textContent()) ?? "";
+    assert.match(text, /queue/);
+    assert.match(text, /nobody@bounce\.test/);
+    assert.match(text, /550 5\.1\.1 no such user here/);
+    assert.equal(/private (subject|body)/.test(text), false, "no message content");
+    const notes = (await page.locator("main").textContent()) ?? "";
+    assert.match(notes, /Each node of a shared database keeps its own/);
+    assert.match(notes, /the last 200 are kept/);
+    assert.deepEqual(await seriousViolations(page), []);
   });
 });

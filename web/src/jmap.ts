@@ -82,6 +82,7 @@ const USING = [
   "urn:ietf:params:jmap:mail",
   "urn:ietf:params:jmap:submission",
   "urn:ietf:params:jmap:vacationresponse",
+  "urn:ietf:params:jmap:sieve",
 ];
 
 export class Jmap {

@@ -1,8 +1,9 @@
 // Settings: the vacation response (RFC 8621 §8, the one "singleton" object) and the identities mail
 // is sent as (§6: a name and a signature; the account's own default identity cannot be changed here, so
-// a named one is added beside it).
+// a named one is added beside it); and the filters (filters-page.tsx).
 
 import { useEffect, useState } from "preact/hooks";
+import { FiltersForm } from "./filters-page.js";
 import type { Identity, Jmap } from "./jmap.js";
 import { explain, Notices, type SetError } from "./notices.js";
 
@@ -38,6 +39,7 @@ export function Settings({ jmap, close }: { jmap: Jmap; close: () => void }) {
       <h2>Settings</h2>
       <VacationForm jmap={jmap} />
       <Identities jmap={jmap} />
+      <FiltersForm jmap={jmap} />
     </section>
   );
 }

@@ -435,6 +435,19 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
   `,
+  // JMAP Sieve (RFC 9661, issue 18): each script gets an id, and every write the user's next script
+  // state, so SieveScript/changes can tell what changed; destroyed scripts stay as tombstones, so a name
+  // is unique among live scripts only. Existing scripts start at state 1.
+  `
+  ALTER TABLE sieve_scripts DROP CONSTRAINT sieve_scripts_pkey;
+  ALTER TABLE sieve_scripts ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;
+  ALTER TABLE sieve_scripts ADD COLUMN created_state bigint NOT NULL DEFAULT 1;
+  ALTER TABLE sieve_scripts ADD COLUMN state bigint NOT NULL DEFAULT 1;
+  ALTER TABLE sieve_scripts ADD COLUMN destroyed boolean NOT NULL DEFAULT false;
+  ALTER TABLE sieve_scripts ALTER COLUMN created_state DROP DEFAULT, ALTER COLUMN state DROP DEFAULT;
+  CREATE UNIQUE INDEX sieve_scripts_name ON sieve_scripts (user_id, name) WHERE NOT destroyed;
+  CREATE INDEX sieve_scripts_state ON sieve_scripts (user_id, state);
+  `,
   // RFC 4865 future release (issue 14): a held entry's release time, and recipients of this server's
   // own domains whose delivery waits in the queue with it. Display names for the default JMAP Identity.
   // Existing entries are neither held nor local; existing users have no name.

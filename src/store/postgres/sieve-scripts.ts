@@ -1,72 +1,201 @@
-// The Sieve scripts part of the PostgreSQL store: table sieve_scripts.
+// The Sieve scripts part of the PostgreSQL store: table sieve_scripts, live rows and tombstones
+// (src/store/sieve-scripts.ts says what it keeps). Every write locks the user's row first
+// (lockedNextState), so a user's script writes run one at a time on every node: the name checks below
+// cannot race, and no moment has two active scripts.
 
-import { type SieveScript, type SieveScriptStore, StoreError } from "../types.js";
-import type { PostgresDatabase } from "./database.js";
+import { identityChangesOf } from "../identities.js";
+import {
+  type SieveScript,
+  type SieveScriptChanges,
+  type SieveScriptRow,
+  type SieveScriptStore,
+  type StoredSieveScript,
+  toScript,
+  toStoredScript,
+} from "../sieve-scripts.js";
+import type { PostgresDatabase, Tx } from "./database.js";
+import { lockedNextState } from "./identities.js";
+
+const STATE = "SELECT coalesce(max(state), 0)::bigint AS state FROM sieve_scripts WHERE user_id = $1";
+const LIVE = "user_id = $1 AND NOT destroyed";
+
+async function byName(tx: Tx, userId: number, name: string): Promise<SieveScriptRow | undefined> {
+  const result = await tx.client.query<SieveScriptRow>(
+    `SELECT * FROM sieve_scripts WHERE ${LIVE} AND name = $2`,
+    [userId, name],
+  );
+  return result.rows[0];
+}
+
+async function byId(tx: Tx, userId: number, id: number): Promise<SieveScriptRow | undefined> {
+  const result = await tx.client.query<SieveScriptRow>(
+    `SELECT * FROM sieve_scripts WHERE ${LIVE} AND id = $2`,
+    [userId, id],
+  );
+  return result.rows[0];
+}
 
 export class PostgresSieveScripts implements SieveScriptStore {
   constructor(private readonly database: PostgresDatabase) {}
 
-  async putScript(userId: number, name: string, source: string): Promise<void> {
-    await this.database.read(
-      `INSERT INTO sieve_scripts (user_id, name, source, active) VALUES ($1, $2, $3, false)
-       ON CONFLICT (user_id, name) DO UPDATE SET source = excluded.source`,
-      [userId, name, source],
+  /** Runs `work` with the user's row locked and the state its writes take. */
+  private write<T>(userId: number, work: (tx: Tx, state: number) => Promise<T>): Promise<T> {
+    return this.database.tx(async (tx) => work(tx, await lockedNextState(tx, STATE, userId)));
+  }
+
+  private async insert(tx: Tx, userId: number, name: string, source: string, state: number) {
+    const result = await tx.client.query<SieveScriptRow>(
+      `INSERT INTO sieve_scripts (user_id, name, source, active, created_state, state)
+       VALUES ($1, $2, $3, false, $4, $4) RETURNING *`,
+      [userId, name, source, state],
     );
+    return result.rows[0]!;
+  }
+
+  private async change(tx: Tx, id: number, name: string, source: string, state: number): Promise<void> {
+    await tx.client.query("UPDATE sieve_scripts SET name = $2, source = $3, state = $4 WHERE id = $1", [
+      id,
+      name,
+      source,
+      state,
+    ]);
+  }
+
+  /** Marks active the script `id` (none for null); only rows whose mark changes take the new state. */
+  private async activate(tx: Tx, userId: number, id: number | null, state: number): Promise<void> {
+    await tx.client.query(
+      `UPDATE sieve_scripts SET active = (id IS NOT DISTINCT FROM $2::bigint), state = $3
+        WHERE ${LIVE} AND active IS DISTINCT FROM (id IS NOT DISTINCT FROM $2::bigint)`,
+      [userId, id, state],
+    );
+  }
+
+  private async destroy(tx: Tx, id: number, state: number): Promise<void> {
+    // The source goes: a tombstone only has to say that the id is gone.
+    await tx.client.query(
+      "UPDATE sieve_scripts SET destroyed = true, active = false, source = '', state = $2 WHERE id = $1",
+      [id, state],
+    );
+  }
+
+  putScript(userId: number, name: string, source: string): Promise<void> {
+    return this.write(userId, async (tx, state) => {
+      const row = await byName(tx, userId, name);
+      if (row === undefined) await this.insert(tx, userId, name, source, state);
+      else await this.change(tx, Number(row.id), name, source, state);
+    });
   }
 
   async getScript(userId: number, name: string): Promise<SieveScript | undefined> {
-    const [row] = await this.database.read<SieveScript>(
-      "SELECT name, source, active FROM sieve_scripts WHERE user_id = $1 AND name = $2",
+    const [row] = await this.database.read<SieveScriptRow>(
+      `SELECT * FROM sieve_scripts WHERE ${LIVE} AND name = $2`,
       [userId, name],
     );
-    return row;
+    return row === undefined ? undefined : toScript(row);
   }
 
-  listScripts(userId: number): Promise<SieveScript[]> {
-    return this.database.read<SieveScript>(
-      'SELECT name, source, active FROM sieve_scripts WHERE user_id = $1 ORDER BY name COLLATE "C"',
-      [userId],
-    );
+  async listScripts(userId: number): Promise<SieveScript[]> {
+    return (await this.listScriptsWithState(userId)).scripts.map(({ id: _id, ...script }) => script);
   }
 
-  async deleteScript(userId: number, name: string): Promise<boolean> {
-    const rows = await this.database.read(
-      "DELETE FROM sieve_scripts WHERE user_id = $1 AND name = $2 RETURNING 1",
-      [userId, name],
-    );
-    return rows.length === 1;
+  deleteScript(userId: number, name: string): Promise<boolean> {
+    return this.write(userId, async (tx, state) => {
+      const row = await byName(tx, userId, name);
+      if (row === undefined) return false;
+      await this.destroy(tx, Number(row.id), state);
+      return true;
+    });
   }
 
-  async renameScript(userId: number, from: string, to: string): Promise<"renamed" | "not-found" | "exists"> {
-    // The unique (user_id, name) key decides a race between two renames onto one name.
-    try {
-      const rows = await this.database.read(
-        "UPDATE sieve_scripts SET name = $3 WHERE user_id = $1 AND name = $2 RETURNING 1",
-        [userId, from, to],
-      );
-      return rows.length === 1 ? "renamed" : "not-found";
-    } catch (err) {
-      if (err instanceof StoreError && err.code === "exists") return "exists";
-      throw err;
-    }
+  renameScript(userId: number, from: string, to: string): Promise<"renamed" | "not-found" | "exists"> {
+    return this.write(userId, async (tx, state) => {
+      const row = await byName(tx, userId, from);
+      if (row === undefined) return "not-found";
+      if ((await byName(tx, userId, to)) !== undefined) return "exists";
+      await this.change(tx, Number(row.id), to, row.source, state);
+      return "renamed";
+    });
   }
 
-  async activateScript(userId: number, name: string | null): Promise<boolean> {
-    // One statement, so that no moment has two active scripts and a missing name changes nothing.
-    const rows = await this.database.read(
-      `UPDATE sieve_scripts SET active = (name IS NOT DISTINCT FROM $2::text) WHERE user_id = $1
-         AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM sieve_scripts WHERE user_id = $1 AND name = $2::text))
-       RETURNING 1`,
-      [userId, name],
-    );
-    return name === null || rows.length > 0;
+  activateScript(userId: number, name: string | null): Promise<boolean> {
+    return this.write(userId, async (tx, state) => {
+      const row = name === null ? null : await byName(tx, userId, name);
+      if (row === undefined) return false;
+      await this.activate(tx, userId, row === null ? null : Number(row.id), state);
+      return true;
+    });
   }
 
   async getActiveScript(userId: number): Promise<SieveScript | undefined> {
-    const [row] = await this.database.read<SieveScript>(
-      "SELECT name, source, active FROM sieve_scripts WHERE user_id = $1 AND active",
+    const [row] = await this.database.read<SieveScriptRow>(
+      `SELECT * FROM sieve_scripts WHERE ${LIVE} AND active`,
       [userId],
     );
-    return row;
+    return row === undefined ? undefined : toScript(row);
+  }
+
+  async listScriptsWithState(userId: number): Promise<{ state: number; scripts: StoredSieveScript[] }> {
+    // One statement, so the scripts and the state are of the same moment.
+    const rows = await this.database.read<SieveScriptRow & { user_state: string | null }>(
+      `SELECT s.*, (${STATE}) AS user_state FROM (SELECT 1) one
+         LEFT JOIN sieve_scripts s ON s.user_id = $1 AND NOT s.destroyed
+        ORDER BY s.name COLLATE "C"`,
+      [userId],
+    );
+    return {
+      state: Number(rows[0]?.user_state ?? 0),
+      scripts: rows.filter((row) => row.id !== null).map(toStoredScript),
+    };
+  }
+
+  createScript(userId: number, name: string, source: string): Promise<StoredSieveScript | "exists"> {
+    return this.write(userId, async (tx, state) => {
+      if ((await byName(tx, userId, name)) !== undefined) return "exists";
+      return toStoredScript(await this.insert(tx, userId, name, source, state));
+    });
+  }
+
+  updateScript(
+    userId: number,
+    id: number,
+    changes: { name?: string; source?: string },
+  ): Promise<"updated" | "not-found" | "exists"> {
+    return this.write(userId, async (tx, state) => {
+      const row = await byId(tx, userId, id);
+      if (row === undefined) return "not-found";
+      const name = changes.name ?? row.name;
+      if (name !== row.name && (await byName(tx, userId, name)) !== undefined) return "exists";
+      await this.change(tx, id, name, changes.source ?? row.source, state);
+      return "updated";
+    });
+  }
+
+  destroyScript(userId: number, id: number): Promise<"destroyed" | "not-found" | "active"> {
+    return this.write(userId, async (tx, state) => {
+      const row = await byId(tx, userId, id);
+      if (row === undefined) return "not-found";
+      if (row.active === true) return "active";
+      await this.destroy(tx, id, state);
+      return "destroyed";
+    });
+  }
+
+  activateScriptById(userId: number, id: number | null): Promise<boolean> {
+    return this.write(userId, async (tx, state) => {
+      if (id !== null && (await byId(tx, userId, id)) === undefined) return false;
+      await this.activate(tx, userId, id, state);
+      return true;
+    });
+  }
+
+  async scriptChanges(userId: number, sinceState: number): Promise<SieveScriptChanges | null> {
+    const state = Number((await this.database.read<{ state: string }>(STATE, [userId]))[0]?.state ?? 0);
+    if (sinceState > state) return null;
+    // Read after the state: a change committed in between shows up here and again next time, never lost.
+    const rows = await this.database.read<SieveScriptRow>(
+      "SELECT * FROM sieve_scripts WHERE user_id = $1 AND state > $2 AND state <= $3 ORDER BY id",
+      [userId, sinceState, state],
+    );
+    return identityChangesOf(rows, sinceState, state);
   }
 }

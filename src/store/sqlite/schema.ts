@@ -455,6 +455,29 @@ const MIGRATIONS: Migration[] = [
     db.exec("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))");
   },
   (db) => {
+    // JMAP Sieve (RFC 9661, issue 18): each script gets an id, and every write the user's next script
+    // state, so SieveScript/changes can tell what changed; destroyed scripts stay as tombstones, so a
+    // name is unique among live scripts only. Existing scripts start at state 1.
+    db.exec(`
+      CREATE TABLE sieve_scripts_new (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0,
+        created_state INTEGER NOT NULL,
+        state INTEGER NOT NULL,
+        destroyed INTEGER NOT NULL DEFAULT 0 CHECK (destroyed IN (0, 1))
+      ) STRICT;
+      INSERT INTO sieve_scripts_new (user_id, name, source, active, created_state, state)
+        SELECT user_id, name, source, active, 1, 1 FROM sieve_scripts ORDER BY user_id, name;
+      DROP TABLE sieve_scripts;
+      ALTER TABLE sieve_scripts_new RENAME TO sieve_scripts;
+      CREATE UNIQUE INDEX sieve_scripts_name ON sieve_scripts(user_id, name) WHERE destroyed = 0;
+      CREATE INDEX sieve_scripts_state ON sieve_scripts(user_id, state);
+    `);
+  },
+  (db) => {
     // RFC 4865 future release (issue 14): a held entry's release time, and recipients of this server's
     // own domains whose delivery waits in the queue with it. Display names for the default JMAP
     // Identity. Existing entries are neither held nor local; existing users have no name.

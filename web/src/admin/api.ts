@@ -76,6 +76,25 @@ export interface ServerStatus {
   listeners: { name: string; host: string; port: number }[];
   counts: { domains: number; users: number; aliases: number; queued: number };
   oldestQueuedAt: string | null;
+  /** The node that answered: with PostgreSQL each node has its own uptime, listeners and errors. */
+  node: { host: string; pid: number } | null;
+  recentErrors: {
+    node: string | null;
+    capacity: number;
+    total: number;
+    dropped: number;
+    /** Newest first. */
+    events: RecentEvent[];
+  } | null;
+}
+
+export interface RecentEvent {
+  time: string;
+  level: "warn" | "error" | "fatal";
+  message: string;
+  proto: string | null;
+  /** Redacted by the server: never passwords, tokens or message content. */
+  fields: Record<string, unknown>;
 }
 
 /** A refusal of the server, with its RFC 7807 detail as the message. */
@@ -164,16 +183,21 @@ export class AdminClient {
     this.request<UserSummary>("PUT", `/users/${encodeURIComponent(address)}/disabled`, { disabled });
   removeUser = (address: string) => this.request<void>("DELETE", `/users/${encodeURIComponent(address)}`);
   tokens = async (address: string) =>
-    (await this.request<{ tokens: TokenSummary[] }>("GET", `/users/${encodeURIComponent(address)}/tokens`)).tokens;
+    (await this.request<{ tokens: TokenSummary[] }>("GET", `/users/${encodeURIComponent(address)}/tokens`))
+      .tokens;
   createToken = (address: string, name: string) =>
-    this.request<TokenSummary & { token: string }>("POST", `/users/${encodeURIComponent(address)}/tokens`, { name });
+    this.request<TokenSummary & { token: string }>("POST", `/users/${encodeURIComponent(address)}/tokens`, {
+      name,
+    });
   revokeToken = (address: string, id: string) =>
     this.request<void>("DELETE", `/users/${encodeURIComponent(address)}/tokens/${encodeURIComponent(id)}`);
-  quota = (address: string) => this.request<QuotaSummary>("GET", `/users/${encodeURIComponent(address)}/quota`);
+  quota = (address: string) =>
+    this.request<QuotaSummary>("GET", `/users/${encodeURIComponent(address)}/quota`);
   setQuota = (address: string, limit: number | null) =>
     this.request<QuotaSummary>("PUT", `/users/${encodeURIComponent(address)}/quota`, { limit });
   checkDns = async (name: string) =>
-    (await this.request<{ findings: Finding[] }>("GET", `/domains/${encodeURIComponent(name)}/check`)).findings;
+    (await this.request<{ findings: Finding[] }>("GET", `/domains/${encodeURIComponent(name)}/check`))
+      .findings;
   aliases = async () => (await this.request<{ aliases: AliasSummary[] }>("GET", "/aliases")).aliases;
   addAlias = (source: string, destination: string) =>
     this.request<AliasSummary & { warning: string | null }>("POST", "/aliases", { source, destination });

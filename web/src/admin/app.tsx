@@ -9,6 +9,7 @@ import {
   type QueueEntryDetail,
   type QueueListing,
   type QuotaSummary,
+  type RecentEvent,
   type ServerStatus,
   type TokenSummary,
   type UserSummary,
@@ -185,6 +186,14 @@ function StatusSection({ client, report }: SectionProps) {
           {status.counts.queued}
           {status.oldestQueuedAt && `, the oldest since ${new Date(status.oldestQueuedAt).toLocaleString()}`}
         </dd>
+        {status.node && (
+          <>
+            <dt>Node</dt>
+            <dd>
+              {status.node.host} (pid {status.node.pid})
+            </dd>
+          </>
+        )}
       </dl>
       <h3>Listeners</h3>
       <table class="listeners">
@@ -205,6 +214,73 @@ function StatusSection({ client, report }: SectionProps) {
           ))}
         </tbody>
       </table>
+      <RecentErrors recent={status.recentErrors} />
+    </>
+  );
+}
+
+/** A field's value as the server gave it; an error shows its message. */
+function fieldText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value !== null && typeof value === "object" && "message" in value) return String(value.message);
+  return JSON.stringify(value);
+}
+
+function RecentErrors({ recent }: { recent: ServerStatus["recentErrors"] }) {
+  if (recent === null) {
+    return (
+      <>
+        <h3>Recent errors</h3>
+        <p>This server keeps no recent errors (its logger was made by the program embedding it).</p>
+      </>
+    );
+  }
+  const where = recent.node ? ` on ${recent.node}` : "";
+  return (
+    <>
+      <h3>Recent errors</h3>
+      <p>
+        Warnings and errors{where} since it started, newest first: the last {recent.capacity} are kept
+        {recent.dropped > 0 ? `, ${recent.dropped} older ones were dropped` : ""}. Each node of a shared
+        database keeps its own.
+      </p>
+      {recent.events.length === 0 ? (
+        <p>None since the start.</p>
+      ) : (
+        <table class="recent-errors">
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Level</th>
+              <th scope="col">Event</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {recent.events.map((event: RecentEvent, index) => (
+              <tr key={`${event.time} ${index}`} data-level={event.level}>
+                <td>{new Date(event.time).toLocaleString()}</td>
+                <td>
+                  <strong>{event.level}</strong>
+                </td>
+                <td>
+                  {event.proto && <span class="proto">{event.proto}</span>} {event.message}
+                </td>
+                <td>
+                  <dl class="fields">
+                    {Object.entries(event.fields).map(([key, value]) => (
+                      <div key={key}>
+                        <dt>{key}</dt>
+                        <dd>{fieldText(value)}</dd>
+                      </div>
+                    ))}
+                  </dl>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </>
   );
 }
@@ -495,7 +571,8 @@ function UserDetails({ client, report, address }: SectionProps & { address: stri
   const saveQuota = async (event: Event) => {
     const text = String(formValues(event).get("limit") ?? "").trim();
     const limit = text === "" ? null : Math.round(Number(text) * MIB);
-    if (limit !== null && !(limit > 0)) return report({ error: "a quota is a number of MiB above 0, or empty for none" });
+    if (limit !== null && !(limit > 0))
+      return report({ error: "a quota is a number of MiB above 0, or empty for none" });
     const saved = await act(
       report,
       () => client.setQuota(address, limit),
@@ -536,7 +613,8 @@ function UserDetails({ client, report, address }: SectionProps & { address: stri
         <button type="submit">Save quota</button>
         {quota && (
           <span class="usage">
-            {(quota.used / MIB).toFixed(1)} MiB in use{quota.limit ? ` of ${(quota.limit / MIB).toFixed(1)}` : ""}
+            {(quota.used / MIB).toFixed(1)} MiB in use
+            {quota.limit ? ` of ${(quota.limit / MIB).toFixed(1)}` : ""}
           </span>
         )}
       </form>
