@@ -88,6 +88,11 @@ function optionalField(body: Json, name: string): string | undefined {
   return body[name] === undefined ? undefined : field(body, name);
 }
 
+/** A string, or null for "none"; undefined when the field is not there. */
+function nullableField(body: Json, name: string): string | null | undefined {
+  return body[name] === null ? null : optionalField(body, name);
+}
+
 function flag(body: Json, name: string): boolean | undefined {
   const value = body[name];
   if (value === undefined) return undefined;
@@ -188,6 +193,7 @@ function routes(deps: AdminApiDeps): Route[] {
           created(
             await service.addUser(field(body, "address"), field(body, "password"), {
               admin: flag(body, "admin") === true,
+              name: nullableField(body, "name") ?? null,
             }),
           ),
       },
@@ -217,6 +223,16 @@ function routes(deps: AdminApiDeps): Route[] {
           const admin = flag(body, "admin");
           if (admin === undefined) throw new BadInput(`"admin" must be true or false`);
           return ok(await service.setAdmin(address as string, admin, by));
+        },
+      },
+    },
+    {
+      pattern: at(`/users/${segment}/name`),
+      methods: {
+        PUT: async ([address], body) => {
+          const name = nullableField(body, "name");
+          if (name === undefined) throw new BadInput(`"name" must be a string or null`);
+          return ok(await service.setName(address as string, name));
         },
       },
     },

@@ -18,6 +18,7 @@ import { type DnsRecordToPublish, domainRecords } from "../dns/records.js";
 import type { RecentEventsSnapshot } from "../log/recent.js";
 import { type DkimAlgorithm, generateDkimKey, selectorFor } from "../mail/dkim.js";
 import { readHeaderBlock } from "../mail/headers.js";
+import { userName } from "../store/input-checks.js";
 import { type QueueEntry, type Store, StoreError, type User } from "../store/types.js";
 import { ADDRESS_EXAMPLE, aliasSource, DOMAIN_EXAMPLE, domainName, mailAddress } from "./names.js";
 
@@ -67,6 +68,8 @@ export interface UserSummary {
   admin: boolean;
   /** Refused at every login; mail to the address is still delivered. */
   disabled: boolean;
+  /** The display name (the default JMAP Identity's name); null when none is kept. */
+  name: string | null;
   createdAt: string;
 }
 
@@ -87,6 +90,8 @@ export interface QueueListing {
   createdAt: string;
   nextAttemptAt: string;
   lastError: string | null;
+  /** RFC 4865 future release: not tried before this time; null when not held. */
+  holdUntil: string | null;
 }
 
 export interface QueueEntryDetail {
@@ -232,6 +237,7 @@ export function queueListing(entry: QueueEntry): QueueListing {
     createdAt: entry.createdAt.toISOString(),
     nextAttemptAt: entry.nextAttemptAt.toISOString(),
     lastError: entry.lastError,
+    holdUntil: entry.holdUntil?.toISOString() ?? null,
   };
 }
 
@@ -399,17 +405,29 @@ export function createAdminService(options: AdminServiceOptions) {
 
     checkNewUser,
 
-    async addUser(value: string, password: string, settings: { admin?: boolean } = {}): Promise<UserSummary> {
+    async addUser(
+      value: string,
+      password: string,
+      settings: { admin?: boolean; name?: string | null } = {},
+    ): Promise<UserSummary> {
       const address = await checkNewUser(value);
       requirePassword(password);
+      const name = requireDisplayName(settings.name ?? null);
       const credentials = await hashPassword(password);
       try {
-        const user = await directory.addUser(address, credentials, { admin: settings.admin === true });
+        const user = await directory.addUser(address, credentials, { admin: settings.admin === true, name });
         return userSummary(user);
       } catch (error) {
         if (error instanceof StoreError && error.code === "exists") throw userExists(address);
         throw error;
       }
+    },
+
+    /** Sets the user's display name (the default JMAP Identity's name), or removes it with null or "". */
+    async setName(value: string, name: string | null): Promise<UserSummary> {
+      const address = await checkUser(value);
+      await directory.setName(address, requireDisplayName(name));
+      return userSummary(await requireUser(address));
     },
 
     checkUser,
@@ -673,11 +691,22 @@ export function createAdminService(options: AdminServiceOptions) {
   };
 }
 
+/** The name as the store keeps it (trimmed, null when empty), or the store's reason as an AdminError. */
+function requireDisplayName(name: string | null): string | null {
+  try {
+    return userName(name);
+  } catch (error) {
+    if (error instanceof StoreError) throw new AdminError("invalid", `name refused: ${error.message}`);
+    throw error;
+  }
+}
+
 function userSummary(user: User): UserSummary {
   return {
     address: user.address,
     admin: user.admin,
     disabled: user.disabled,
+    name: user.name,
     createdAt: user.createdAt.toISOString(),
   };
 }

@@ -190,6 +190,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
           `created:         ${entry.createdAt}`,
           `attempts:        ${entry.attempts}`,
           `next attempt:    ${entry.nextAttemptAt}`,
+          ...(entry.holdUntil ? [`held until:      ${entry.holdUntil} (future release)`] : []),
           `last error:      ${printable(entry.lastError ?? "-")}`,
           `delay notified:  ${entry.delayNotified ? "yes" : "no"}`,
           `NOTIFY:          ${entry.dsn.notify?.join(",") ?? "(default: FAILURE,DELAY)"}`,

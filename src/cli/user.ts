@@ -22,7 +22,11 @@ Manage mail accounts. Each user is a full address on a domain served here.
 Actions:
   add EMAIL        create a user; asks for the password (at least 8 characters)
                    twice on a terminal; with --admin the user may use the web
-                   admin (/admin)
+                   admin (/admin); --name "Ada Lovelace" gives a display name
+  name EMAIL [NAME]
+                   set the display name (the name a JMAP client shows on the
+                   user's own identity), or remove it when NAME is left out
+                   or empty
   admin EMAIL on|off
                    grant or take away the admin role (the web admin at /admin
                    and its API)
@@ -42,6 +46,7 @@ Actions:
 
 Options:
   --admin           for add: make the new user an admin
+  --name NAME       for add: the user's display name
   --password-stdin  read the password from the first line of stdin (also the
                     default when stdin is not a terminal)
   --config FILE     configuration file
@@ -53,6 +58,7 @@ const userOptions = {
   ...storeOptions,
   "password-stdin": { type: "boolean" },
   admin: { type: "boolean" },
+  name: { type: "string" },
 } as const;
 
 async function run(argv: string[], io: CliIo): Promise<number> {
@@ -72,8 +78,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         await admin.checkNewUser(address);
         const added = await admin.addUser(address, await readNewPassword(io, fromStdin), {
           admin: values.admin === true,
+          ...(typeof values.name === "string" ? { name: values.name } : {}),
         });
-        io.stderr.write(`added user ${added.address}${added.admin ? " (an admin)" : ""}\n`);
+        const named = added.name === null ? "" : ` ("${added.name}")`;
+        io.stderr.write(`added user ${added.address}${named}${added.admin ? " (an admin)" : ""}\n`);
         return ExitCode.ok;
       });
     }
@@ -103,6 +111,17 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         await admin.checkUser(address);
         await admin.setPassword(address, await readNewPassword(io, fromStdin));
         io.stderr.write(`changed the password of ${address}\n`);
+        return ExitCode.ok;
+      });
+    }
+    case "name": {
+      expectPositionals(args, ["EMAIL"], ["NAME"], HELP_COMMAND);
+      const address = addressArgument(args[0] ?? "", HELP_COMMAND);
+      return withAdmin(values, io, async ({ admin }) => {
+        const user = await admin.setName(address, args[1] ?? null);
+        io.stderr.write(
+          user.name === null ? `${address} has no display name now\n` : `${address} is now "${user.name}"\n`,
+        );
         return ExitCode.ok;
       });
     }

@@ -14,6 +14,7 @@ import type {
   ManageSieveConfig,
   MetricsConfig,
   Pop3Config,
+  SubmissionConfig,
 } from "./types.js";
 
 export const LISTENER_NAMES: readonly ListenerName[] = [
@@ -156,6 +157,13 @@ export function defaultHttpConfig(): HttpConfig {
   };
 }
 
+/** The longest future release (RFC 4865) when [submission] max_future_release is not set: a week. */
+export const DEFAULT_MAX_FUTURE_RELEASE = 7 * 24 * 60 * MINUTE;
+
+export function defaultSubmissionConfig(): SubmissionConfig {
+  return { maxFutureRelease: DEFAULT_MAX_FUTURE_RELEASE };
+}
+
 /** How long a delivery trace is kept after its last event when [trace] retention is not set. */
 export const DEFAULT_TRACE_RETENTION = 30 * 24 * 60 * MINUTE;
 export function defaultMetricsConfig(): MetricsConfig {
@@ -214,6 +222,7 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
     relay: defaultRelayConfig(),
     trust: { verify: true, enforceDmarc: true, trustedArcSealers: [], dnsbl: [] },
     trace: { retention: DEFAULT_TRACE_RETENTION },
+    submission: defaultSubmissionConfig(),
     filter: {
       rspamd: null,
       rspamdController: null,

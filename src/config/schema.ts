@@ -167,6 +167,12 @@ export const FIELDS: readonly Field[] = [
   { path: ["trust", "dnsbl"], kind: { type: "domains" } },
   // At least a minute: pruning every trace younger than that would leave nothing to look at.
   { path: ["trace", "retention"], kind: { type: "duration", min: MINUTE } },
+  // 0 turns FUTURERELEASE off; RFC 4865 §3 carries the interval in at most 9 digits of seconds.
+  {
+    path: ["submission", "maxFutureRelease"],
+    kind: { type: "duration", min: 0 },
+    rule: 'a duration like "7d", or "0" for no future release',
+  },
   {
     path: ["filter", "rspamd"],
     kind: { type: "string", nullable: true },

@@ -150,6 +150,14 @@ export interface TrustConfig {
   dnsbl: string[];
 }
 
+export interface SubmissionConfig {
+  /**
+   * Milliseconds: the longest hold a submitting client may ask for (RFC 4865 FUTURERELEASE on 587/465,
+   * JMAP maxDelayedSend). 0 turns future release off.
+   */
+  maxFutureRelease: number;
+}
+
 export interface TraceConfig {
   /** Milliseconds a message's delivery trace is kept after its last event; then the server prunes it. */
   retention: number;
@@ -202,6 +210,8 @@ export interface Config {
   trust?: TrustConfig;
   /** Delivery traces; defaultConfig() always fills it (optional so the seam grows compatibly). */
   trace?: TraceConfig;
+  /** Submission (587/465 and JMAP); defaultConfig() always fills it (optional so the seam grows compatibly). */
+  submission?: SubmissionConfig;
   /** Spam filtering of MX mail; defaultConfig() always fills it (optional so the seam grows compatibly). */
   filter?: FilterConfig;
   listeners: Record<ListenerName, ListenerConfig>;

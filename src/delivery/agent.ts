@@ -171,6 +171,8 @@ export function createDeliveryAgent(options: {
       trace.push(traceEvents.refused(refusal.at, refusal.address, refusal.reply));
     }
 
+    if (message.holdUntil !== undefined) return hold(message, message.holdUntil, trace);
+
     for (const recipient of message.recipients) {
       const resolution = await resolveRecipient(store, recipient.address);
       trace.push(traceEvents.accepted(at, recipient.address.trim().toLowerCase()));
@@ -366,6 +368,64 @@ export function createDeliveryAgent(options: {
         { messageId: result.messageId, sender: message.sender, recipients: kept },
       );
     }
+    return result;
+  }
+
+  /**
+   * A held message (RFC 4865): one queue entry per recipient, due at the release time. A recipient of a
+   * local domain is queued as given, marked local, so that at release the runner commits it through
+   * this agent as if it had just arrived (routing, Sieve, quotas, vacation then); remote ones as the
+   * relay sends them. Nothing reaches a mailbox now.
+   */
+  async function hold(
+    message: AcceptedMessage,
+    until: Date,
+    trace: TraceEventInput[],
+  ): Promise<DeliveryResult> {
+    const at = message.receivedAt;
+    const queue: QueueInput[] = [];
+    const queued = new Set<string>();
+    trace.push(traceEvents.held(at, until));
+    for (const recipient of message.recipients) {
+      const given = recipient.address.trim().toLowerCase();
+      const resolution = await resolveRecipient(store, recipient.address);
+      trace.push(traceEvents.accepted(at, given));
+      if (resolution.users.length === 0 && resolution.remote.length === 0) {
+        throw new StoreError("not-found", `<${recipient.address}>: no longer exists here`);
+      }
+      const targets = resolution.localDomain
+        ? [{ recipient: given, local: true, dsn: recipient.dsn }]
+        : resolution.remote.map((target) => ({
+            recipient: target,
+            local: false,
+            dsn: forwardedDsn(recipient.dsn, given, target),
+          }));
+      for (const target of targets) {
+        if (queued.has(target.recipient)) continue;
+        queued.add(target.recipient);
+        queue.push({
+          recipient: target.recipient,
+          ...(target.dsn ? { dsn: target.dsn } : {}),
+          ...(target.local ? { local: true } : {}),
+        });
+        trace.push(traceEvents.queued(at, target.recipient, target.local));
+      }
+    }
+    const result = await store.messages.deliver({
+      blob: message.blob,
+      sender: message.sender,
+      internalDate: message.receivedAt,
+      mailboxes: [],
+      queue,
+      holdUntil: until,
+      ...(message.envelopeDsn ? { envelopeDsn: message.envelopeDsn } : {}),
+      trace,
+    });
+    logger.debug(
+      { messageId: result.messageId, queued: queue.length, until: until.toISOString() },
+      "message held for future release",
+    );
+    options.onQueued?.();
     return result;
   }
 

@@ -72,8 +72,13 @@ export const traceEvents = {
   mailbox(at: Date, user: string, mailbox: string, junk: boolean): TraceEventInput {
     return { at, kind: "mailbox", recipient: user, data: { mailbox, ...(junk ? { junk: true } : {}) } };
   },
-  queued(at: Date, recipient: string): TraceEventInput {
-    return { at, kind: "queued", recipient, data: {} };
+  /** RFC 4865 future release: no recipient gets the message before `until`. */
+  held(at: Date, until: Date): TraceEventInput {
+    return { at, kind: "held", data: { until: until.toISOString() } };
+  },
+  /** `local`: a held message's recipient here, delivered into its mailbox at release. */
+  queued(at: Date, recipient: string, local = false): TraceEventInput {
+    return { at, kind: "queued", recipient, data: local ? { local: true } : {} };
   },
   relay(at: Date, recipient: string, facts: RelayFacts): TraceEventInput {
     return { at, kind: "relay", recipient, data: { ...facts } };
@@ -122,8 +127,12 @@ export function describeEvent(event: Pick<TraceEvent, "kind" | "recipient" | "da
     }
     case "mailbox":
       return `${who} delivered into ${text(data.mailbox)}${data.junk ? " (quarantined: DMARC)" : ""}`;
+    case "held":
+      return `held until ${text(data.until)} (future release, RFC 4865): nothing is delivered before then`;
     case "queued":
-      return `${who} queued for relay`;
+      return data.local === true
+        ? `${who} queued until its release, then delivered here`
+        : `${who} queued for relay`;
     case "relay": {
       const where = data.mx
         ? ` via ${text(data.mx)}${data.tls === true ? " (TLS)" : data.tls === false ? " (no TLS)" : ""}`

@@ -70,6 +70,11 @@ export interface AcceptedMessage {
   junk?: boolean;
   /** rspamd's verdict, when it scanned the message: stored with it, and Sieve's spamtest score. */
   spam?: SpamScan;
+  /**
+   * RFC 4865 future release: nothing is delivered anywhere before this time. Every recipient, local
+   * ones too, waits in the queue; local mailboxes get the message (Sieve, vacation and all) at release.
+   */
+  holdUntil?: Date;
   /** The session that brought it, for the delivery trace. */
   origin?: SessionFacts;
   /** Recipients refused in the same transaction (RCPT), with the reply and when, for the trace. */

@@ -12,9 +12,10 @@ import type { AuthContext, SaslFailure } from "../auth/types.js";
 import { captureAgent } from "../capture/agent.js";
 import { createMailpitBackend } from "../capture/backend.js";
 import { answerMailpit, isMailpitPath, type MailpitBackend } from "../capture/mailpit.js";
-import { defaultHttpConfig, defaultManageSieveConfig } from "../config/defaults.js";
+import { defaultHttpConfig, defaultManageSieveConfig, defaultSubmissionConfig } from "../config/defaults.js";
 import type { ListenerName } from "../config/types.js";
 import { createDeliveryAgent } from "../delivery/agent.js";
+import { MAX_INTERVAL_SECONDS } from "../delivery/future-release.js";
 import { accountFor } from "../jmap/account.js";
 import { parsePartBlobId, parseScriptBlobId, readUserBlob } from "../jmap/blob-parts.js";
 import { DEFAULT_LIMITS, type JmapLimits } from "../jmap/capabilities.js";
@@ -69,6 +70,11 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
     maxSizeRequest: limitsConfig.maxRequestSize,
   };
   const agent = createDeliveryAgent({ store, logger, hostname: config.hostname });
+  // RFC 4865 through JMAP (RFC 8621 §1.3.2 maxDelayedSend): the same limit port 587 advertises.
+  const maxDelayedSend = Math.min(
+    Math.floor((config.submission ?? defaultSubmissionConfig()).maxFutureRelease / 1000),
+    MAX_INTERVAL_SECONDS,
+  );
   // JMAP Sieve keeps ManageSieve's limits: one set of rules for a user's scripts.
   const sieveLimits = config.managesieve ?? defaultManageSieveConfig();
   const dispatcher = createDispatcher({
@@ -80,12 +86,14 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
         agent: deps.capture ? captureAgent(agent, deps.capture.provisioner) : agent,
         hostname: config.hostname,
         ...(deps.wakeQueue ? { wakeQueue: deps.wakeQueue } : {}),
+        maxDelayedSend,
       },
       deps.push,
       sieveLimits,
     ),
     capabilities: CAPABILITIES,
     limits,
+    maxDelayedSend,
     logger,
   });
   // Capture mode only: Mailpit's API, without login as Mailpit has it (the listeners are on loopback).
@@ -341,6 +349,7 @@ export function createHttpHandler(listener: ListenerName, deps: ServiceDeps): Pr
             limits,
             { base },
             { implementation: `mailroom ${version()}`, limits: sieveLimits },
+            maxDelayedSend,
           ),
         );
       case "api":

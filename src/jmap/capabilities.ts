@@ -1,6 +1,7 @@
 // The capabilities mailroom offers and the limits it advertises in the session (RFC 8620 §2, RFC 8621
 // §1.3). Every advertised limit is enforced: the dispatcher, the methods or the HTTP adapter.
 
+import { futureReleaseKeyword } from "../delivery/future-release.js";
 import { CAPABILITIES as SIEVE_EXTENSIONS, DEFAULT_LIMITS as SIEVE_LIMITS } from "../sieve/index.js";
 import type { ScriptLimits } from "../sieve-scripts/service.js";
 import { MAX_SCRIPT_NAME } from "../store/sieve-scripts.js";
@@ -57,9 +58,15 @@ export function mailAccountCapability(): Record<string, unknown> {
   };
 }
 
-/** RFC 8621 §1.3.2: the submission capability of an account. */
-export function submissionAccountCapability(): Record<string, unknown> {
-  return { maxDelayedSend: 0, submissionExtensions: {} };
+/**
+ * RFC 8621 §1.3.2: the submission capability of an account. `maxDelayedSend` is the longest hold in
+ * seconds ([submission] max_future_release); above 0, submissionExtensions offers FUTURERELEASE with
+ * the arguments its EHLO line has (RFC 4865 §3), whose HOLDFOR/HOLDUNTIL envelope.mailFrom takes.
+ */
+export function submissionAccountCapability(maxDelayedSend: number, now: Date): Record<string, unknown> {
+  if (maxDelayedSend <= 0) return { maxDelayedSend: 0, submissionExtensions: {} };
+  const [, ...args] = futureReleaseKeyword(maxDelayedSend, now).split(" ");
+  return { maxDelayedSend, submissionExtensions: { FUTURERELEASE: args } };
 }
 
 /** RFC 9661 §1.2: SieveScript/get, /changes, /query, /set and /validate. */

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   /** Every capability the server knows (the session's `capabilities` keys). */
   capabilities: ReadonlySet<string>;
   limits: JmapLimits;
+  /** Seconds of the longest delayed send, as the session resource shows it (its state depends on it). */
+  maxDelayedSend?: number;
   logger?: Logger;
 }
 
@@ -111,7 +113,7 @@ export function createDispatcher(options: DispatcherOptions) {
     }
     const response: JmapResponse = {
       methodResponses: responses,
-      sessionState: sessionState(account, limits),
+      sessionState: sessionState(account, limits, options.maxDelayedSend ?? 0),
     };
     // RFC 8620 §3.4: only a request that sent createdIds gets them back, with this request's creations.
     if (request.createdIds !== undefined) response.createdIds = Object.fromEntries(createdIds);

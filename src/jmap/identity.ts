@@ -1,8 +1,9 @@
 // Identity/get, /changes and /set (RFC 8621 §6): the addresses the user sends as. The default identity,
-// the account's own address, is worked out from the account each time and cannot be changed or
-// destroyed (mayDelete false), so a user always has one; the identities the user makes are kept by the
-// store's identities part. Their email must be one port 587 lets the user send as (ownsAddress in
-// src/delivery/route.ts: the own address, +tags of it, aliases reaching the user), else forbiddenFrom.
+// the account's own address with the directory's display name for the user (`mailroom user name`), is
+// worked out from the account each time and cannot be changed or destroyed (mayDelete false), so a
+// user always has one; the identities the user makes are kept by the store's identities part. Their
+// email must be one port 587 lets the user send as (ownsAddress in src/delivery/route.ts: the own
+// address, +tags of it, aliases reaching the user), else forbiddenFrom.
 
 import { createHash } from "node:crypto";
 import { ownsAddress } from "../delivery/route.js";
@@ -41,11 +42,11 @@ function hashOf(text: string): string {
   return createHash("sha256").update(text).digest("base64url").slice(0, 12);
 }
 
-function defaultIdentity(account: Pick<AccountContext, "address">): IdentityObject {
+/** `name`: the user's display name from the directory (`mailroom user name`), "" when none is kept. */
+function defaultIdentity(account: Pick<AccountContext, "address">, name = ""): IdentityObject {
   return {
     id: `I${hashOf(account.address)}`,
-    // The directory keeps no display name for a user.
-    name: "",
+    name,
     email: account.address,
     replyTo: null,
     bcc: null,
@@ -75,7 +76,11 @@ export async function identitiesOf(
   account: Pick<AccountContext, "userId" | "address">,
 ): Promise<{ state: string; list: IdentityObject[] }> {
   const { state, identities } = await store.identities.list(account.userId);
-  return { state: stateString(TYPE, state), list: [defaultIdentity(account), ...identities.map(toObject)] };
+  const user = await store.directory.getUserById(account.userId);
+  return {
+    state: stateString(TYPE, state),
+    list: [defaultIdentity(account, user?.name ?? ""), ...identities.map(toObject)],
+  };
 }
 
 const TYPE: ListedType = {

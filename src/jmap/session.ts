@@ -31,16 +31,22 @@ export interface SieveSession {
   limits: ScriptLimits;
 }
 
+/**
+ * `maxDelayedSend`: seconds of the longest future release (0: none). The session's state follows it, not
+ * the latest release date shown beside it, which moves with the clock.
+ */
 export function sessionResource(
   account: AccountContext,
   limits: JmapLimits,
   urls: SessionUrls,
   sieve?: SieveSession,
+  maxDelayedSend = 0,
 ) {
   const accountCapabilities: Record<string, unknown> = {};
   if (account.capabilities.has(CORE)) accountCapabilities[CORE] = {};
   if (account.capabilities.has(MAIL)) accountCapabilities[MAIL] = mailAccountCapability();
-  if (account.capabilities.has(SUBMISSION)) accountCapabilities[SUBMISSION] = submissionAccountCapability();
+  if (account.capabilities.has(SUBMISSION))
+    accountCapabilities[SUBMISSION] = submissionAccountCapability(maxDelayedSend, new Date());
   if (account.capabilities.has(VACATION_RESPONSE)) accountCapabilities[VACATION_RESPONSE] = {};
   if (account.capabilities.has(QUOTA)) accountCapabilities[QUOTA] = {};
   const offersSieve = sieve !== undefined && account.capabilities.has(SIEVE);
@@ -77,17 +83,18 @@ export function sessionResource(
     uploadUrl: `${urls.base}/jmap/upload/{accountId}/`,
     eventSourceUrl: `${urls.base}/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}`,
   };
-  return { ...session, state: sessionState(account, limits) };
+  return { ...session, state: sessionState(account, limits, maxDelayedSend) };
 }
 
 /** Independent of the URL the client used, so every response's sessionState matches the resource's. */
-export function sessionState(account: AccountContext, limits: JmapLimits): string {
+export function sessionState(account: AccountContext, limits: JmapLimits, maxDelayedSend = 0): string {
   const shape = JSON.stringify([
     account.accountId,
     account.address,
     account.isReadOnly,
     [...account.capabilities],
     limits,
+    ...(maxDelayedSend > 0 ? [maxDelayedSend] : []),
   ]);
   return createHash("sha256").update(shape).digest("base64url").slice(0, 16);
 }

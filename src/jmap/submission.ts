@@ -6,7 +6,12 @@
 // waits in the queue (a remote that defers keeps it there), "final" once any recipient has it (local
 // ones at once); an update to "canceled" takes every queue entry back at once, or, when one is being
 // delivered or none is left, is refused with cannotUnsend (§7.5).
+//
+// Delayed send (§7, RFC 4865): envelope.mailFrom.parameters may carry HOLDFOR or HOLDUNTIL, checked as
+// port 587 checks them. The message is then held in the queue for every recipient, local ones too, so
+// the submission stays "pending" (and can be canceled) until its sendAt, the release time.
 
+import { formatDateTime, holdRequest } from "../delivery/future-release.js";
 import { ownsAddress } from "../delivery/route.js";
 import { submitReceived } from "../delivery/submit.js";
 import type { AcceptedRecipient, DeliveryAgent } from "../delivery/types.js";
@@ -80,6 +85,8 @@ export interface SubmissionDeps {
    * submission is recorded, so the outcome it reports has a record to land in.
    */
   wakeQueue?: () => void;
+  /** Seconds: the longest hold HOLDFOR/HOLDUNTIL may ask for (the capability's maxDelayedSend); 0 or absent, none. */
+  maxDelayedSend?: number;
 }
 
 const PROPERTIES = [
@@ -244,20 +251,56 @@ export const emailSubmissionQueryChanges: Method = {
   },
 };
 
-function readAddress(value: Json | undefined): SubmissionAddress {
+/** The MAIL FROM parameters submissionExtensions offers (RFC 4865's), when delayed send is on. */
+const MAIL_FROM_PARAMETERS = ["HOLDFOR", "HOLDUNTIL"];
+
+/**
+ * An envelope Address (§7). Parameters are taken only on mailFrom and only those submissionExtensions
+ * offers (FUTURERELEASE's, when maxDelayedSend is above 0); anything else is refused rather than
+ * silently dropped. Their names are kept upper-cased, as SMTP compares them case-insensitively.
+ */
+function readAddress(value: Json | undefined, allowed: readonly string[]): SubmissionAddress {
   if (value === null || typeof value !== "object" || Array.isArray(value) || typeof value.email !== "string")
     invalidProperty("envelope", "an envelope address is an object with an email");
-  // submissionExtensions is empty: no SMTP parameter is offered, so none is taken (§7).
-  if (value.parameters !== undefined && value.parameters !== null)
-    invalidProperty("envelope", "this server offers no SMTP parameters for EmailSubmission");
-  return { email: value.email, parameters: null };
+  const given = value.parameters;
+  if (given === undefined || given === null) return { email: value.email, parameters: null };
+  if (typeof given !== "object" || Array.isArray(given))
+    invalidProperty("envelope", "parameters is null or an object of SMTP parameters");
+  const parameters: Record<string, string | null> = {};
+  for (const [name, parameter] of Object.entries(given)) {
+    const keyword = name.toUpperCase();
+    if (!allowed.includes(keyword)) {
+      invalidProperty(
+        "envelope",
+        allowed.length === 0
+          ? "this server offers no SMTP parameters here"
+          : `only ${allowed.join(" and ")} can be given here, not ${name}`,
+      );
+    }
+    if (parameter !== null && typeof parameter !== "string")
+      invalidProperty("envelope", `the value of ${name} is a string or null`);
+    parameters[keyword] = parameter;
+  }
+  return { email: value.email, parameters };
 }
 
-function readEnvelope(value: Json | undefined): SubmissionEnvelope | null {
+function readEnvelope(value: Json | undefined, maxDelayedSend: number): SubmissionEnvelope | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== "object" || Array.isArray(value) || !Array.isArray(value.rcptTo))
     invalidProperty("envelope", "envelope must be null or {mailFrom, rcptTo}");
-  return { mailFrom: readAddress(value.mailFrom), rcptTo: value.rcptTo.map(readAddress) };
+  return {
+    mailFrom: readAddress(value.mailFrom, maxDelayedSend > 0 ? MAIL_FROM_PARAMETERS : []),
+    rcptTo: value.rcptTo.map((address) => readAddress(address, [])),
+  };
+}
+
+/** The release time the envelope's HOLDFOR/HOLDUNTIL ask for, checked as port 587 checks them; null: none. */
+function releaseTime(envelope: SubmissionEnvelope, maxDelayedSend: number, now: Date): Date | null {
+  const parameters = envelope.mailFrom.parameters;
+  if (parameters === null) return null;
+  const held = holdRequest(parameters.HOLDFOR, parameters.HOLDUNTIL, { maxSeconds: maxDelayedSend, now });
+  if (!held.ok) invalidProperty("envelope", held.text);
+  return held.until;
 }
 
 /**
@@ -319,7 +362,12 @@ async function createSubmission(
     refuse("forbiddenFrom", `${account.address} may no longer send as ${identity.email}`);
 
   const header = await readHeaderBlock(store.blobs.readBlob(email.messageId));
-  const envelope = readEnvelope(object.envelope) ?? envelopeFromHeader(header, identity.email as string);
+  const maxDelayedSend = deps.maxDelayedSend ?? 0;
+  const envelope =
+    readEnvelope(object.envelope, maxDelayedSend) ?? envelopeFromHeader(header, identity.email as string);
+  // The trace fields' time, and the moment the hold is counted from.
+  const receivedAt = new Date();
+  const holdUntil = releaseTime(envelope, maxDelayedSend, receivedAt);
   if (envelope.rcptTo.length === 0) refuse("noRecipients", "the envelope has no recipients");
   const user = { userId: account.userId, address: account.address };
   const recipientContext = { authenticated: user, remoteAddress: "jmap" };
@@ -337,13 +385,20 @@ async function createSubmission(
     }
     anyLocal ||= verdict.kind === "local";
     deliveryStatus[address.toLowerCase()] =
-      verdict.kind === "local"
-        ? {
-            smtpReply: "250 2.0.0 delivered to the recipient's mailbox",
-            delivered: "yes",
+      holdUntil !== null
+        ? // Held: no recipient has it yet, local or not, until the release.
+          {
+            smtpReply: `250 2.0.0 held until ${formatDateTime(holdUntil)}`,
+            delivered: "queued",
             displayed: "unknown",
           }
-        : { smtpReply: "250 2.0.0 queued for relay", delivered: "queued", displayed: "unknown" };
+        : verdict.kind === "local"
+          ? {
+              smtpReply: "250 2.0.0 delivered to the recipient's mailbox",
+              delivered: "yes",
+              displayed: "unknown",
+            }
+          : { smtpReply: "250 2.0.0 queued for relay", delivered: "queued", displayed: "unknown" };
   }
   if (invalid.length > 0) {
     // A SetError with a property of its own (§7.5), landing in notCreated like any other.
@@ -355,7 +410,6 @@ async function createSubmission(
   }
 
   // The trace fields a submission server adds (RFC 5321 §4.4), as port 587 writes them before the body.
-  const receivedAt = new Date();
   const returnPath = anyLocal ? `Return-Path: <${envelope.mailFrom.email}>\r\n` : "";
   const traceFor = (id: string) =>
     Buffer.from(
@@ -392,6 +446,7 @@ async function createSubmission(
           .filter(({ email: address }) => deliveryStatus[address.toLowerCase()] !== undefined)
           .map(({ email: address }): AcceptedRecipient => ({ address })),
         receivedAt,
+        ...(holdUntil !== null ? { holdUntil } : {}),
         // The HTTP peer's address is not known down here; the account is what the trace needs.
         origin: { protocol: "jmap", client: "", user: account.address },
       },
@@ -407,7 +462,8 @@ async function createSubmission(
     emailId: emailIdOf(email.emailId),
     threadId: threadIdOf(email.threadId),
     envelope,
-    sendAt: receivedAt,
+    // §7: with FUTURERELEASE used, the time the server will release the email.
+    sendAt: holdUntil ?? receivedAt,
     messageId: outcome.result.messageId,
     deliveryStatus,
   });

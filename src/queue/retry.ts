@@ -11,8 +11,16 @@ export function retryDelay(schedule: readonly number[], attempts: number): numbe
   return schedule[index] ?? schedule[schedule.length - 1] ?? 0;
 }
 
+/**
+ * When the entry began to be tried: its release (RFC 4865) when it was held, else when it was queued.
+ * A message held for a week is not "too old" at its first attempt.
+ */
+export function queuedSince(entry: QueueEntry): Date {
+  return entry.holdUntil !== null && entry.holdUntil > entry.createdAt ? entry.holdUntil : entry.createdAt;
+}
+
 export function hasExpired(entry: QueueEntry, config: RelayConfig, now: Date): boolean {
-  return now.getTime() - entry.createdAt.getTime() >= config.maxAge;
+  return now.getTime() - queuedSince(entry).getTime() >= config.maxAge;
 }
 
 /** RFC 3461 §4.1: without NOTIFY the MTA reports failures and, at its discretion, delays. */
@@ -24,7 +32,7 @@ export function wantsNotice(dsn: RecipientDsn, kind: "SUCCESS" | "FAILURE" | "DE
 export function dueForDelayNotice(entry: QueueEntry, config: RelayConfig, now: Date): boolean {
   return (
     !entry.delayNotified &&
-    now.getTime() - entry.createdAt.getTime() >= config.delayNotice &&
+    now.getTime() - queuedSince(entry).getTime() >= config.delayNotice &&
     wantsNotice(entry.dsn, "DELAY")
   );
 }

@@ -35,7 +35,7 @@ import { createCompleteBatch } from "./complete-batch.js";
 import type { RelayConfig } from "./config.js";
 import { type CachedResolve, createDnsResolver } from "./dns.js";
 import { createMxLookup, type MxLookup } from "./mx.js";
-import { dueForDelayNotice, hasExpired, retryDelay, wantsNotice } from "./retry.js";
+import { dueForDelayNotice, hasExpired, queuedSince, retryDelay, wantsNotice } from "./retry.js";
 import { fetchStsPolicy } from "./sts-fetch.js";
 import { StsPolicies } from "./sts-policy.js";
 import { previousUtcDay, sendTlsReports, type TlsReportRun, utcDay } from "./tls-reporter.js";
@@ -74,6 +74,11 @@ export interface QueueRunnerOptions {
   resolve?: CachedResolve;
   /** Takes the place of the SMTP relay (capture mode); lookup and connect are then never used. */
   transport?: Transport;
+  /**
+   * Delivers entries marked local (a held message's recipients here, RFC 4865) once released. Without
+   * it such entries are deferred, never relayed.
+   */
+  localDelivery?: Transport;
 }
 
 export interface QueueRunner {
@@ -120,6 +125,8 @@ const CLAIM_PER_SLOT = 10;
 interface Group {
   messageId: string;
   domain: string;
+  /** Entries for mailboxes here (see QueueEntry.local), which go to localDelivery. */
+  local: boolean;
   entries: QueueEntry[];
   /** When this runner's lease on the entries began (the clock of `now`). */
   claimedAt: number;
@@ -152,10 +159,10 @@ function groupEntries(
       unroutable.push(entry);
       continue;
     }
-    const key = `${entry.messageId}\u0000${domain}`;
+    const key = `${entry.messageId}\u0000${domain}\u0000${entry.local}`;
     let group = byKey.get(key);
     if (!group || group.entries.length >= MAX_GROUP_RECIPIENTS) {
-      group = { messageId: entry.messageId, domain, entries: [], claimedAt };
+      group = { messageId: entry.messageId, domain, local: entry.local, entries: [], claimedAt };
       byKey.set(key, group);
       groups.push(group);
     }
@@ -209,6 +216,20 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       ...(options.connect ? { connect: options.connect } : {}),
       ...(sts ? { sts } : {}),
     });
+  const localTransport: Transport = options.localDelivery ?? {
+    async deliver(_domain, message) {
+      return message.recipients.map(({ address }) => ({
+        address,
+        status: "temporary",
+        enhanced: "4.3.0",
+        detail: "no local delivery is configured for released messages; retried",
+        fromRemote: false,
+        remoteMta: null,
+        remoteHandlesDsn: false,
+      }));
+    },
+    async close() {},
+  };
   const notices = { store, logger, hostname, deliver };
   const reportContext = mtaSts
     ? { store: { ...store, mtaSts }, resolve, hostname, deliver, logger, now }
@@ -433,7 +454,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     let results: RecipientResult[];
     try {
       const { body, eightBit } = await loadOutgoing(() => outgoingBody(store, group.messageId));
-      results = await transport.deliver(group.domain, {
+      results = await (group.local ? localTransport : transport).deliver(group.domain, {
         messageId: group.messageId,
         sender: first.sender,
         recipients: group.entries.map((entry) => ({ address: entry.recipient, dsn: entry.dsn })),
@@ -574,7 +595,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
           notice = {
             ...base,
             action: "delayed",
-            willRetryUntil: new Date(entry.createdAt.getTime() + config.maxAge),
+            willRetryUntil: new Date(queuedSince(entry).getTime() + config.maxAge),
           };
           kind = "delayed";
         }
@@ -596,6 +617,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
         keepLeased({
           messageId: first.messageId,
           domain: "",
+          local: false,
           entries: waitingEntries,
           claimedAt: at.getTime(),
         }),
@@ -723,6 +745,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       }
       await recorder?.flush();
       await transport.close();
+      await localTransport.close();
     },
   };
 }

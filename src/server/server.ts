@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { createAdminApi } from "../admin/api.js";
 import { createAdminService, type ServerRuntime } from "../admin/service.js";
 import { createAuthenticator, forProtocol } from "../auth/authenticator.js";
+import { captureAgent } from "../capture/agent.js";
 import { CATCH_ALL_ADDRESS, createProvisioner, type Provisioner } from "../capture/provision.js";
 import { createCaptureTransport } from "../capture/transport.js";
 import {
@@ -20,6 +21,8 @@ import {
 import { unqualifiedHostnameWarning } from "../config/hostname.js";
 import { ConfigError } from "../config/load.js";
 import type { Config, ListenerName } from "../config/types.js";
+import { createDeliveryAgent } from "../delivery/agent.js";
+import { createLocalRelease } from "../delivery/release.js";
 import { startTracePruner } from "../delivery/trace.js";
 import { type RunningPushSender, startPushSender } from "../http/push-sender.js";
 import type { RecentEvents } from "../log/recent.js";
@@ -203,6 +206,14 @@ export async function runServer(
       failureLog: openedStore.authFailures,
       onFailure: (proto, reason) => metrics.authFailed(proto, reason),
     });
+    // Held messages' local recipients (RFC 4865) are committed at release by the agent SMTP uses.
+    const releaseAgent = createDeliveryAgent({
+      store: openedStore,
+      logger: logger.child({ proto: "queue" }),
+      hostname: config.hostname,
+      onQueued: () => wakeQueue(),
+      vacationPeriod: config.smtp.vacationPeriod,
+    });
     const runner = startQueueRunner({
       store: openedStore,
       logger,
@@ -211,6 +222,10 @@ export async function runServer(
       ...(provisioner
         ? { transport: createCaptureTransport({ store: openedStore, provisioner, logger }) }
         : {}),
+      localDelivery: createLocalRelease({
+        agent: provisioner ? captureAgent(releaseAgent, provisioner) : releaseAgent,
+        logger,
+      }),
       metrics,
     });
     queue = runner;

@@ -41,6 +41,11 @@ export interface User extends StoredCredentials {
    * still accepted and delivered. Set by `mailroom user disable` / `user enable`.
    */
   disabled: boolean;
+  /**
+   * The display name ("Ada Lovelace"), the default JMAP Identity's name; null when none was given. Set
+   * by `mailroom user add --name` or `user name`.
+   */
+  name: string | null;
   createdAt: Date;
 }
 
@@ -83,7 +88,11 @@ export interface DirectoryStore {
 
   // Users. addUser creates DEFAULT_MAILBOXES (the user is no admin unless `options.admin`). removeUser
   // deletes the user's mailboxes and messages.
-  addUser(address: string, credentials: StoredCredentials, options?: { admin?: boolean }): Promise<User>;
+  addUser(
+    address: string,
+    credentials: StoredCredentials,
+    options?: { admin?: boolean; name?: string | null },
+  ): Promise<User>;
   getUser(address: string): Promise<User | null>;
   getUserById(id: number): Promise<User | null>;
   listUsers(domain?: string): Promise<User[]>;
@@ -93,6 +102,11 @@ export interface DirectoryStore {
   setAdmin(address: string, admin: boolean): Promise<void>;
   /** Disables (true) or enables again (false) the user's logins; "not-found" for an unknown user. */
   setDisabled(address: string, disabled: boolean): Promise<void>;
+  /**
+   * Sets the display name, or removes it with null (or text that is only spaces); "invalid" for a name
+   * with control characters or over USER_NAME_LIMIT characters, "not-found" for an unknown user.
+   */
+  setName(address: string, name: string | null): Promise<void>;
 
   // App tokens. Removed with their user. createAppToken: "not-found" for an unknown user, "exists"
   // for an id already taken; revokeAppToken: "not-found" unless the user has a token of that id.

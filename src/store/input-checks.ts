@@ -28,3 +28,22 @@ export function requireDate(value: unknown, what: string): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) invalid(`${what} must be a valid date`);
   return value;
 }
+
+/** Characters of a user's display name; a From: phrase far longer is no name anyone types. */
+export const USER_NAME_LIMIT = 200;
+
+/**
+ * A user's display name as stored: trimmed, null when empty. Control characters (CR, LF and the rest)
+ * are refused: the name goes into header fields a client writes (RFC 5322 §3.2.5 phrase), where a line
+ * break would start a field of its own.
+ */
+export function userName(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "string") invalid("a display name must be text");
+  const name = value.trim();
+  if (name === "") return null;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(name)) invalid("a display name cannot contain control characters");
+  if ([...name].length > USER_NAME_LIMIT) invalid(`a display name has at most ${USER_NAME_LIMIT} characters`);
+  return name;
+}

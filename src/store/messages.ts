@@ -44,6 +44,8 @@ export interface DeliveryInput {
   mailboxes: Array<{ mailboxId: number; flags?: string[] }>;
   /** Remote recipients: one queue entry each. */
   queue: QueueInput[];
+  /** RFC 4865: every queue entry waits until this time (their first attempt is due then). */
+  holdUntil?: Date;
   envelopeDsn?: EnvelopeDsn;
   /**
    * Events for the message's trace, written in the same transaction as the delivery (no extra commit)

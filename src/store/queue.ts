@@ -17,6 +17,12 @@ export interface EnvelopeDsn {
 export interface QueueInput {
   recipient: string;
   dsn?: RecipientDsn;
+  /**
+   * A recipient of this server's own domains whose delivery waits in the queue (a held message:
+   * RFC 4865 FUTURERELEASE holds it everywhere, not only for remote recipients). The runner commits it
+   * to the mailbox at release instead of relaying it.
+   */
+  local?: boolean;
 }
 
 export type QueueState = "queued" | "delivering";
@@ -37,6 +43,13 @@ export interface QueueEntry {
   claimedUntil: Date | null;
   /** Set once a delay notice was sent, so only one goes out. */
   delayNotified: boolean;
+  /**
+   * RFC 4865 future release: no attempt before this time, whatever retry() asks; null when the message
+   * was not held. Expiry and delay notices count from it rather than from createdAt.
+   */
+  holdUntil: Date | null;
+  /** Delivered into a local mailbox at release rather than relayed (see QueueInput.local). */
+  local: boolean;
 }
 
 export interface QueueStats {
@@ -64,7 +77,7 @@ export interface QueueStore {
   list(): Promise<QueueEntry[]>;
   /** How many entries wait (queued or delivering) and when the oldest was queued: for metrics and readiness. */
   stats(): Promise<QueueStats>;
-  /** Makes entries due now (all, or the one named). Returns how many. */
+  /** Makes entries due now (all, or the one named), a held entry at its release time. Returns how many. */
   retry(id?: string): Promise<number>;
   /**
    * Extends to `until` the leases of the named entries that are still "delivering" and still held by

@@ -38,6 +38,7 @@ export async function makeUser(
     domainId: 1,
     admin: false,
     disabled: false,
+    name: null,
     createdAt: new Date(0),
     passwordHash: await hashPasswordScrypt(password, { ln: 4, r: 8, p: 1 }),
     scramSha256: formatScramVerifier(await createScramVerifier(password, scram)),

@@ -218,6 +218,36 @@ export function describeDirectoryContract(context: ContractContext): void {
         await rejectsWith(store.directory.setDisabled("ghost@nowhere.example", true), "not-found");
       });
 
+      test("display name: none by default, given at addUser or by setName, trimmed, refused with control characters", async () => {
+        const { domain, user } = await freshUser();
+        assert.equal(user.name, null);
+        const named = await store.directory.addUser(`named@${domain}`, CREDENTIALS, {
+          name: "  Ada Lovelace ",
+        });
+        assert.equal(named.name, "Ada Lovelace");
+        assert.equal((await store.directory.getUserById(named.id))?.name, "Ada Lovelace");
+        await store.directory.setName(user.address.toUpperCase(), "Émilie du Châtelet");
+        assert.equal((await store.directory.getUser(user.address))?.name, "Émilie du Châtelet");
+        assert.deepEqual(
+          (await store.directory.listUsers(domain)).map((u) => [u.address, u.name]),
+          [
+            [`named@${domain}`, "Ada Lovelace"],
+            [user.address, "Émilie du Châtelet"],
+          ],
+        );
+        for (const bad of ["Eve\r\nBcc: x@y.example", "tab\there", "x".repeat(201)]) {
+          await rejectsWith(store.directory.setName(user.address, bad), "invalid");
+        }
+        await rejectsWith(store.directory.addUser(`bad@${domain}`, CREDENTIALS, { name: "a\nb" }), "invalid");
+        assert.equal(await store.directory.getUser(`bad@${domain}`), null);
+        assert.equal((await store.directory.getUser(user.address))?.name, "Émilie du Châtelet");
+        await store.directory.setName(user.address, "   ");
+        assert.equal((await store.directory.getUser(user.address))?.name, null);
+        await store.directory.setName(named.address, null);
+        assert.equal((await store.directory.getUser(named.address))?.name, null);
+        await rejectsWith(store.directory.setName("ghost@nowhere.example", "Ghost"), "not-found");
+      });
+
       test("removeUser removes the user, its mailboxes and its messages", async () => {
         const { user, inbox } = await freshUser();
         const { blob } = await deliverTo(inbox.id, "to be removed");

@@ -269,7 +269,7 @@ export function describeImport(context: ImportContext): void {
       await rejectsWith(store.imports.listExpunged(987_654_321), "not-found");
     });
 
-    test("importQueueEntry keeps the id; a delivering entry arrives queued and due at its lease end", async () => {
+    test("importQueueEntry keeps the id, the hold and the local flag; a delivering entry arrives queued and due at its lease end", async () => {
       const store = context.store();
       const ref = await body(store, text("outbound"));
       const leaseEnd = new Date("2031-01-02T03:04:05Z");
@@ -287,6 +287,8 @@ export function describeImport(context: ImportContext): void {
         lastError: "451 try later",
         claimedUntil: leaseEnd,
         delayNotified: true,
+        holdUntil: new Date("2030-12-31T12:00:00Z"),
+        local: true,
       };
       await store.imports.importQueueEntry(entry);
       assert.deepEqual(await store.queue.get(entry.id), {

@@ -196,6 +196,92 @@ export function describeQueueContract(context: ContractContext): void {
         assert.equal(await store.queue.cancelMessage(delivered.messageId), "none");
       });
 
+      test("a held delivery (RFC 4865): no claim before the release, retry keeps the hold, cancel works", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const release = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
+        const blob = await writeBlob(store, message("held@remote.example"));
+        const delivered = await store.messages.deliver({
+          blob,
+          sender: "s@example.net",
+          internalDate: new Date(),
+          mailboxes: [],
+          queue: [
+            { recipient: "held@remote.example" },
+            { recipient: "bob@example.org", local: true, dsn: { notify: ["SUCCESS"] } },
+          ],
+          holdUntil: release,
+        });
+        const entries = await Promise.all(delivered.queueIds.map((id) => store.queue.get(id)));
+        assert.deepEqual(
+          entries.map((entry) => [entry?.recipient, entry?.local, entry?.holdUntil?.getTime()]),
+          [
+            ["held@remote.example", false, release.getTime()],
+            ["bob@example.org", true, release.getTime()],
+          ],
+        );
+        for (const entry of entries) assert.equal(entry?.nextAttemptAt.getTime(), release.getTime());
+        assert.deepEqual(entries[1]?.dsn, { notify: ["SUCCESS"] });
+
+        assert.deepEqual(await store.queue.claim(new Date(release.getTime() - 1000), 10, 60_000), []);
+        // `mailroom queue retry` does not release a hold: the entries stay due at their release.
+        assert.equal(await store.queue.retry(), 2);
+        assert.equal(await store.queue.retry(delivered.queueIds[0]), 1);
+        for (const id of delivered.queueIds) {
+          assert.equal((await store.queue.get(id))?.nextAttemptAt.getTime(), release.getTime());
+        }
+        assert.deepEqual(await store.queue.claim(new Date(), 10, 60_000), []);
+
+        // During the hold the sender may take it all back (JMAP undoStatus "canceled").
+        assert.equal(await store.queue.cancelMessage(delivered.messageId), "canceled");
+        assert.deepEqual(await store.queue.list(), []);
+        await rejectsWith(store.blobs.readBlobBytes(delivered.messageId), "not-found");
+      });
+
+      test("a held entry is claimed at its release and, deferred after, retried as usual", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        const release = new Date(Math.ceil((Date.now() + 60_000) / 1000) * 1000);
+        const blob = await writeBlob(store, message("later@remote.example"));
+        const delivered = await store.messages.deliver({
+          blob,
+          sender: "s@example.net",
+          internalDate: new Date(),
+          mailboxes: [],
+          queue: [{ recipient: "later@remote.example" }],
+          holdUntil: release,
+        });
+        const [id] = delivered.queueIds;
+        const claimed = await store.queue.claim(release, 10, 60_000);
+        assert.deepEqual(
+          claimed.map((entry) => [entry.id, entry.holdUntil?.getTime(), entry.local]),
+          [[id, release.getTime(), false]],
+        );
+        // Deferred after its release, retry() makes it due again, at the release at the earliest.
+        await store.queue.defer(id!, new Date(release.getTime() + 3_600_000), "451 later");
+        assert.equal(await store.queue.retry(id), 1);
+        assert.equal((await store.queue.get(id!))?.nextAttemptAt.getTime(), release.getTime());
+        await store.queue.complete(id!);
+      });
+
+      test("a delivery without a hold has none, and a bad release time is refused", async () => {
+        const id = await queueOne("nohold@remote.example");
+        const entry = await store.queue.get(id);
+        assert.equal(entry?.holdUntil, null);
+        assert.equal(entry?.local, false);
+        await store.queue.complete(id);
+        const blob = await writeBlob(store, message("badhold@remote.example"));
+        await rejectsWith(
+          store.messages.deliver({
+            blob,
+            sender: "s@example.net",
+            internalDate: new Date(),
+            mailboxes: [],
+            queue: [{ recipient: "badhold@remote.example" }],
+            holdUntil: new Date(Number.NaN),
+          }),
+          "invalid",
+        );
+      });
+
       test("stats count queued and delivering entries and name the oldest", async () => {
         await drain(new Date(Date.now() + 10 * 86_400_000));
         assert.deepEqual(await store.queue.stats(), { size: 0, oldestCreatedAt: null });

@@ -83,10 +83,11 @@ for (const backend of await integrationBackends()) {
     test("the session offers submission; Identity/get is the user's own address; Identity/set and /changes", async () => {
       assert.ok(session.capabilities[SUBMISSION]);
       assert.equal(session.primaryAccounts[SUBMISSION], accountId);
-      assert.deepEqual(session.accounts[accountId].accountCapabilities[SUBMISSION], {
-        maxDelayedSend: 0,
-        submissionExtensions: {},
-      });
+      // [submission] max_future_release's default, a week, with RFC 4865's EHLO arguments.
+      const submission = session.accounts[accountId].accountCapabilities[SUBMISSION];
+      assert.equal(submission.maxDelayedSend, 604_800);
+      assert.deepEqual(Object.keys(submission.submissionExtensions), ["FUTURERELEASE"]);
+      assert.equal(submission.submissionExtensions.FUTURERELEASE[0], "604800");
       const [[name, identities]] = (await api([["Identity/get", { accountId }, "i"]])) as Calls;
       assert.equal(name, "Identity/get");
       assert.equal(identities.list.length, 1);

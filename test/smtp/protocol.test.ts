@@ -150,6 +150,7 @@ describe("ESMTP parameters", () => {
       body: "BINARYMIME",
       smtputf8: true,
       dsn: { ret: "HDRS", envid: "abc+d" },
+      holdUntil: null,
     });
     const big = mailParameters([{ keyword: "SIZE", value: "1001" }], 1000);
     assert.ok(!big.ok && big.reply.code === 552 && big.reply.enhanced === "5.3.4");

@@ -17,6 +17,7 @@ before(async () => {
     domainId: 1,
     admin: false,
     disabled: false,
+    name: null,
     createdAt: new Date(),
     ...(await hashPassword("pencil")),
   };

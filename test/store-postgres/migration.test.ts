@@ -104,7 +104,7 @@ test("a schema 6 database upgrades: account MODSEQ, email ids, changes from the 
 test("Sieve scripts upgrade with ids and state 1, keeping their text and active mark", (t) =>
   upgradeFrom(
     t,
-    SCHEMA_VERSION - 1,
+    SCHEMA_VERSION - 2,
     `
       INSERT INTO domains (name) VALUES ('old.example');
       INSERT INTO users (address, domain_id, password_hash, scram_sha256)
@@ -130,5 +130,22 @@ test("Sieve scripts upgrade with ids and state 1, keeping their text and active 
       );
       assert.equal(await store.sieveScripts.createScript(user.id, "lists", "stop;"), "exists");
       assert.equal(await store.sieveScripts.destroyScript(user.id, scripts[0]!.id), "active");
+    },
+  ));
+
+test("queue entries upgrade neither held nor local, users without a display name (RFC 4865, issue 14)", (t) =>
+  upgradeFrom(
+    t,
+    SCHEMA_VERSION - 1,
+    `
+      INSERT INTO domains (name) VALUES ('old.example');
+      INSERT INTO users (address, domain_id, password_hash, scram_sha256)
+        SELECT 'a@old.example', id, 'h', 's' FROM domains;
+    `,
+    async (store) => {
+      const user = await store.directory.getUser("a@old.example");
+      assert.equal(user?.name, null);
+      await store.directory.setName("a@old.example", "Ada");
+      assert.equal((await store.directory.getUser("a@old.example"))?.name, "Ada");
     },
   ));

@@ -183,7 +183,7 @@ test("the SAVEDATE column arrives empty: entries stored before it show their int
 
 test("Sieve scripts upgrade with ids and state 1, keeping their text and active mark", () =>
   upgradeFrom(
-    SCHEMA_VERSION - 1,
+    SCHEMA_VERSION - 2,
     (now) => `
     INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
     INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
@@ -207,5 +207,27 @@ test("Sieve scripts upgrade with ids and state 1, keeping their text and active 
       );
       assert.equal(await store.sieveScripts.createScript(1, "lists", "stop;"), "exists");
       assert.equal(await store.sieveScripts.destroyScript(1, scripts[0]!.id), "active");
+    },
+  ));
+
+test("queue entries upgrade neither held nor local, users without a display name (RFC 4865, issue 14)", () =>
+  upgradeFrom(
+    SCHEMA_VERSION - 1,
+    (now) => `
+    INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
+    INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
+      VALUES (1, 'a@old.example', 1, 'h', 's', ${now});
+    INSERT INTO messages (id, size, created_at) VALUES ('01aaaaaaaaaaaaaaaaaa', 22, ${now});
+    INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, attempts, created_at,
+                       next_attempt_at, last_error, claimed_until, delay_notified)
+      VALUES ('01qqqqqqqqqqqqqqqqqq', '01aaaaaaaaaaaaaaaaaa', 'a@old.example', 'b@remote.example', '{}', '{}',
+              'queued', 0, ${now}, ${now}, NULL, NULL, 0);
+  `,
+    async (store) => {
+      const [entry] = await store.queue.list();
+      assert.deepEqual([entry?.recipient, entry?.holdUntil, entry?.local], ["b@remote.example", null, false]);
+      assert.equal((await store.directory.getUser("a@old.example"))?.name, null);
+      await store.directory.setName("a@old.example", "Ada");
+      assert.equal((await store.directory.getUser("a@old.example"))?.name, "Ada");
     },
   ));

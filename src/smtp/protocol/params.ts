@@ -1,7 +1,8 @@
 // ESMTP parameters of MAIL and RCPT (RFC 5321 §4.1.2 esmtp-param) and the extensions mailroom
 // implements: SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), DSN (RFC 3461), AUTH
-// (RFC 4954 §5).
+// (RFC 4954 §5), FUTURERELEASE (RFC 4865) where the session offers it.
 
+import { holdRequest } from "../../delivery/future-release.js";
 import type { EnvelopeDsn, RecipientDsn } from "../../store/types.js";
 import { type Reply, reply } from "./reply.js";
 
@@ -68,14 +69,30 @@ export interface MailParameters {
   body: BodyType;
   smtputf8: boolean;
   dsn: EnvelopeDsn | null;
+  /** RFC 4865 HOLDFOR/HOLDUNTIL: no delivery before this time; null when not held. */
+  holdUntil: Date | null;
 }
 
-/** Validates MAIL FROM parameters; `maxSize` is the SIZE the server advertised. */
-export function mailParameters(params: EsmtpParam[], maxSize: number): ParamResult<MailParameters> {
-  const result: MailParameters = { size: null, body: "7BIT", smtputf8: false, dsn: null };
+/**
+ * Validates MAIL FROM parameters; `maxSize` is the SIZE the server advertised. `futureRelease`, when the
+ * session offers FUTURERELEASE, is its longest hold and the clock; without it HOLDFOR and HOLDUNTIL are
+ * parameters this server does not know (555).
+ */
+export function mailParameters(
+  params: EsmtpParam[],
+  maxSize: number,
+  futureRelease?: { maxSeconds: number; now: Date },
+): ParamResult<MailParameters> {
+  const result: MailParameters = { size: null, body: "7BIT", smtputf8: false, dsn: null, holdUntil: null };
   const dsn: EnvelopeDsn = {};
+  const hold: { HOLDFOR?: string | null; HOLDUNTIL?: string | null } = {};
   for (const { keyword, value } of params) {
     switch (keyword) {
+      case "HOLDFOR":
+      case "HOLDUNTIL":
+        if (futureRelease === undefined) return unsupported(`Parameter ${keyword} is not supported on MAIL`);
+        hold[keyword] = value;
+        break;
       case "SIZE": {
         if (value === null || !/^[0-9]{1,20}$/.test(value))
           return syntaxError("SIZE needs a number of octets");
@@ -127,6 +144,11 @@ export function mailParameters(params: EsmtpParam[], maxSize: number): ParamResu
     }
   }
   if (dsn.ret !== undefined || dsn.envid !== undefined) result.dsn = dsn;
+  if (futureRelease !== undefined) {
+    const held = holdRequest(hold.HOLDFOR, hold.HOLDUNTIL, futureRelease);
+    if (!held.ok) return { ok: false, reply: reply(held.code, held.enhanced, held.text) };
+    result.holdUntil = held.until;
+  }
   return { ok: true, value: result };
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { AuthPolicy } from "../../auth/policy.js";
 import type { Authenticator } from "../../auth/types.js";
 import { captureAgent } from "../../capture/agent.js";
-import { DEFAULT_AUTH_POLICIES } from "../../config/defaults.js";
+import { DEFAULT_AUTH_POLICIES, defaultSubmissionConfig } from "../../config/defaults.js";
 import type { ListenerName, SmtpConfig } from "../../config/types.js";
 import { createDeliveryAgent } from "../../delivery/agent.js";
 import type { DeliveryAgent } from "../../delivery/types.js";
@@ -43,6 +43,11 @@ export interface SmtpHandlerOptions {
   filter?: InboundFilter;
   /** Counts accepted messages and refused transaction steps, for /metrics. */
   metrics?: Pick<Metrics, "smtpAccepted" | "smtpRefused">;
+  /**
+   * Milliseconds: the longest RFC 4865 future release the submission listeners offer ([submission]
+   * max_future_release); absent or 0, FUTURERELEASE is not offered. The MX listener never offers it.
+   */
+  maxFutureRelease?: number;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
@@ -246,6 +251,9 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         listener: options.listener,
         ...(options.trust && !role.submission ? { trust: options.trust } : {}),
         ...(options.filter && !role.submission ? { filter: options.filter } : {}),
+        ...(role.submission && (options.maxFutureRelease ?? 0) >= 1000
+          ? { futureRelease: { maxSeconds: Math.floor((options.maxFutureRelease ?? 0) / 1000) } }
+          : {}),
         ...(metrics
           ? {
               events: {
@@ -330,5 +338,6 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
     ...(trust ? { trust } : {}),
     ...(filter ? { filter } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    maxFutureRelease: (deps.config.submission ?? defaultSubmissionConfig()).maxFutureRelease,
   });
 };

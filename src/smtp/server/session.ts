@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { type AuthPolicy, authRefusal } from "../../auth/policy.js";
 import type { AuthContext, AuthenticatedUser, Authenticator } from "../../auth/types.js";
 import type { SmtpConfig } from "../../config/types.js";
+import { formatDateTime, futureReleaseKeyword } from "../../delivery/future-release.js";
 import { SigningFailure, submitReceived } from "../../delivery/submit.js";
 import { type AcceptedRecipient, type DeliveryAgent, ScriptRefusal } from "../../delivery/types.js";
 import type { BlobRef } from "../../store/types.js";
@@ -85,6 +86,11 @@ export interface SmtpSessionOptions {
   listener?: string;
   /** Greylisting and rspamd for MX mail (issue 18). */
   filter?: InboundFilter;
+  /**
+   * RFC 4865 FUTURERELEASE on a submission listener: the longest hold, in seconds. Offered in EHLO,
+   * taken from authenticated users only.
+   */
+  futureRelease?: { maxSeconds: number };
 }
 
 type Phase = "greeting" | "command" | "auth" | "data" | "bdat" | "tls-pending" | "closed";
@@ -460,6 +466,9 @@ export class SmtpSession {
       const mechanisms = this.options.authenticator.mechanisms(this.authContext());
       if (mechanisms.length > 0) lines.push(`AUTH ${mechanisms.join(" ")}`);
     }
+    if (this.futureRelease()) {
+      lines.push(futureReleaseKeyword(this.futureRelease()!.maxSeconds, new Date(this.now())));
+    }
     lines.push(`LIMITS RCPTMAX=${config.maxRecipients} MAILMAX=${config.maxTransactions}`, "HELP");
     return reply(250, null, lines);
   }
@@ -488,7 +497,20 @@ export class SmtpSession {
     if (!this.esmtp && params.value.length > 0) {
       return this.send(reply(555, "5.5.4", "MAIL parameters need EHLO, not HELO"));
     }
-    const mailParams = mailParameters(params.value, this.options.config.maxMessageSize);
+    const futureRelease = this.futureRelease();
+    if (
+      futureRelease &&
+      this.user === null &&
+      params.value.some(({ keyword }) => keyword === "HOLDFOR" || keyword === "HOLDUNTIL")
+    ) {
+      // RFC 4865 §3 offers it on submission (RFC 6409), where mail is the authenticated user's.
+      return this.send(reply(530, "5.7.0", "Future release needs authentication; log in with AUTH first"));
+    }
+    const mailParams = mailParameters(
+      params.value,
+      this.options.config.maxMessageSize,
+      futureRelease ? { maxSeconds: futureRelease.maxSeconds, now: new Date(this.now()) } : undefined,
+    );
     if (!mailParams.ok) return this.send(mailParams.reply);
     if (eightBit && !mailParams.value.smtputf8) {
       return this.send(reply(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter"));
@@ -515,6 +537,11 @@ export class SmtpSession {
       greylistPassed: false,
     };
     this.send(reply(250, "2.1.0", "Sender ok"));
+  }
+
+  /** RFC 4865 §3: the extension belongs to submission (RFC 6409); the MX listener never offers it. */
+  private futureRelease(): { maxSeconds: number } | null {
+    return this.options.submission ? (this.options.futureRelease ?? null) : null;
   }
 
   /** An authenticated user sends only as themselves (the agent's policy); null when allowed. */
@@ -920,6 +947,7 @@ export class SmtpSession {
           sender: envelope.sender?.routingAddress ?? "",
           recipients: envelope.recipients.map((recipient) => recipient.accepted),
           ...(envelope.params.dsn ? { envelopeDsn: envelope.params.dsn } : {}),
+          ...(envelope.params.holdUntil ? { holdUntil: envelope.params.holdUntil } : {}),
           receivedAt: new Date(),
           canRefuse: true,
           origin: {
@@ -964,7 +992,16 @@ export class SmtpSession {
         "message accepted",
       );
       this.options.events?.accepted();
-      this.send(reply(250, "2.0.0", `Ok: queued as ${result.messageId}`));
+      const held = envelope.params.holdUntil;
+      this.send(
+        reply(
+          250,
+          "2.0.0",
+          held
+            ? `Ok: queued as ${result.messageId}, held until ${formatDateTime(held)}`
+            : `Ok: queued as ${result.messageId}`,
+        ),
+      );
     } catch (error) {
       await writer.abort().catch(() => undefined);
       if (checked !== null) await checked.discard().catch(() => undefined);

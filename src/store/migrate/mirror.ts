@@ -129,10 +129,16 @@ function importedQueueEntry(entry: QueueEntry): QueueEntry {
   };
 }
 
+const times = (entry: QueueEntry) => ({
+  createdAt: entry.createdAt.getTime(),
+  nextAttemptAt: entry.nextAttemptAt.getTime(),
+  holdUntil: entry.holdUntil?.getTime() ?? null,
+});
+
 function sameQueueEntry(a: QueueEntry, b: QueueEntry): boolean {
   return isDeepStrictEqual(
-    { ...a, createdAt: a.createdAt.getTime(), nextAttemptAt: a.nextAttemptAt.getTime(), claimedUntil: null },
-    { ...b, createdAt: b.createdAt.getTime(), nextAttemptAt: b.nextAttemptAt.getTime(), claimedUntil: null },
+    { ...a, ...times(a), claimedUntil: null },
+    { ...b, ...times(b), claimedUntil: null },
   );
 }
 
@@ -217,20 +223,25 @@ class Mirror {
       if (existing === null) {
         this.summary.users.added++;
         if (!this.dryRun) {
-          await this.target.directory.addUser(user.address, credentials, { admin: user.admin });
+          await this.target.directory.addUser(user.address, credentials, {
+            admin: user.admin,
+            name: user.name,
+          });
           if (user.disabled) await this.target.directory.setDisabled(user.address, true);
         }
       } else if (
         existing.passwordHash !== credentials.passwordHash ||
         existing.scramSha256 !== credentials.scramSha256 ||
         existing.admin !== user.admin ||
-        existing.disabled !== user.disabled
+        existing.disabled !== user.disabled ||
+        existing.name !== user.name
       ) {
         this.summary.users.updated++;
         if (!this.dryRun) {
           await this.target.directory.setCredentials(user.address, credentials);
           await this.target.directory.setAdmin(user.address, user.admin);
           await this.target.directory.setDisabled(user.address, user.disabled);
+          await this.target.directory.setName(user.address, user.name);
         }
       } else {
         this.summary.users.unchanged++;

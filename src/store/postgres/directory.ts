@@ -2,6 +2,7 @@
 // and aliases.
 
 import { normalizeDkimKey } from "../dkim-key.js";
+import { userName } from "../input-checks.js";
 import {
   type Alias,
   type AppToken,
@@ -120,16 +121,17 @@ export class PostgresDirectory implements DirectoryStore {
   async addUser(
     address: string,
     credentials: StoredCredentials,
-    options: { admin?: boolean } = {},
+    options: { admin?: boolean; name?: string | null } = {},
   ): Promise<User> {
     const normalized = normalizeAddress(address);
     const domain = normalized.slice(normalized.lastIndexOf("@") + 1);
+    const name = userName(options.name);
     return this.database.tx(async (tx) => {
       const result = await tx.client.query<UserRow>(
-        `INSERT INTO users (address, domain_id, password_hash, scram_sha256, admin)
-         SELECT $1, d.id, $3, $4, $5 FROM domains d WHERE d.name = $2
+        `INSERT INTO users (address, domain_id, password_hash, scram_sha256, admin, name)
+         SELECT $1, d.id, $3, $4, $5, $6 FROM domains d WHERE d.name = $2
          ON CONFLICT (address) DO NOTHING RETURNING *`,
-        [normalized, domain, credentials.passwordHash, credentials.scramSha256, options.admin === true],
+        [normalized, domain, credentials.passwordHash, credentials.scramSha256, options.admin === true, name],
       );
       const row = result.rows[0];
       if (!row) {
@@ -232,6 +234,15 @@ export class PostgresDirectory implements DirectoryStore {
     const rows = await this.database.read("UPDATE users SET disabled = $2 WHERE address = $1 RETURNING id", [
       normalized,
       disabled,
+    ]);
+    if (rows.length === 0) throw new StoreError("not-found", `no user ${normalized}`);
+  }
+
+  async setName(address: string, name: string | null): Promise<void> {
+    const normalized = normalizeAddress(address);
+    const rows = await this.database.read("UPDATE users SET name = $2 WHERE address = $1 RETURNING id", [
+      normalized,
+      userName(name),
     ]);
     if (rows.length === 0) throw new StoreError("not-found", `no user ${normalized}`);
   }

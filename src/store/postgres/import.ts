@@ -295,6 +295,10 @@ export async function importQueueEntry(client: pg.ClientBase, entry: QueueEntry)
     entry.state === "delivering" && entry.claimedUntil !== null
       ? requireDate(entry.claimedUntil, "the lease end")
       : requireDate(entry.nextAttemptAt, "the next attempt time");
+  const holdUntil =
+    entry.holdUntil === null || entry.holdUntil === undefined
+      ? null
+      : requireDate(entry.holdUntil, "the release time");
   const body = await client.query("SELECT 1 FROM blobs WHERE id = $1 AND complete FOR KEY SHARE", [
     entry.messageId,
   ]);
@@ -306,13 +310,13 @@ export async function importQueueEntry(client: pg.ClientBase, entry: QueueEntry)
   }
   await client.query(
     `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, attempts, created_at,
-                        next_attempt_at, last_error, claimed_until, delay_notified)
-     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, NULL, $11)
+                        next_attempt_at, last_error, claimed_until, delay_notified, hold_until, local)
+     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, NULL, $11, $12, $13)
      ON CONFLICT (id) DO UPDATE SET message_id = excluded.message_id, sender = excluded.sender,
        recipient = excluded.recipient, dsn = excluded.dsn, envelope_dsn = excluded.envelope_dsn,
        state = 'queued', attempts = excluded.attempts, created_at = excluded.created_at,
        next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, claimed_until = NULL,
-       delay_notified = excluded.delay_notified`,
+       delay_notified = excluded.delay_notified, hold_until = excluded.hold_until, local = excluded.local`,
     [
       entry.id,
       entry.messageId,
@@ -325,6 +329,8 @@ export async function importQueueEntry(client: pg.ClientBase, entry: QueueEntry)
       due,
       entry.lastError ?? null,
       entry.delayNotified === true,
+      holdUntil,
+      entry.local === true,
     ],
   );
 }

@@ -129,8 +129,12 @@ export class PostgresMessages implements MessageStore {
       if (!recipient.includes("@")) {
         throw new StoreError("invalid", `queue recipient "${entry.recipient}" is not an address`);
       }
-      return { id: newQueueId(), recipient, dsn: entry.dsn ?? {} };
+      return { id: newQueueId(), recipient, dsn: entry.dsn ?? {}, local: entry.local === true };
     });
+    const holdUntil = input.holdUntil ?? null;
+    if (holdUntil !== null && (!(holdUntil instanceof Date) || Number.isNaN(holdUntil.getTime()))) {
+      throw new StoreError("invalid", "the release time must be a valid date");
+    }
     const document = input.mailboxes.length > 0 ? await this.documentOf(input.blob) : null;
     return this.database.tx(async (tx) => {
       const { size, keys } = await this.finishedBlob(tx, input.blob);
@@ -183,10 +187,18 @@ export class PostgresMessages implements MessageStore {
       if (recipients.length > 0) {
         const now = new Date();
         await tx.client.query(
-          `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, created_at, next_attempt_at)
-           SELECT r.id, $2, $3, r.recipient, r.dsn, $4, 'queued', $5, $5
-           FROM jsonb_to_recordset($1::jsonb) AS r(id text, recipient text, dsn jsonb)`,
-          [JSON.stringify(recipients), input.blob.id, sender, JSON.stringify(input.envelopeDsn ?? {}), now],
+          `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, created_at, next_attempt_at,
+                              hold_until, local)
+           SELECT r.id, $2, $3, r.recipient, r.dsn, $4, 'queued', $5::timestamptz, coalesce($6::timestamptz, $5::timestamptz), $6::timestamptz, r.local
+           FROM jsonb_to_recordset($1::jsonb) AS r(id text, recipient text, dsn jsonb, local boolean)`,
+          [
+            JSON.stringify(recipients),
+            input.blob.id,
+            sender,
+            JSON.stringify(input.envelopeDsn ?? {}),
+            now,
+            holdUntil,
+          ],
         );
       }
       for (const [mailboxId, change] of added) {

@@ -96,14 +96,16 @@ export class PostgresQueue implements QueueStore {
 
   async retry(id?: string): Promise<number> {
     const now = new Date();
+    // A held entry stays held (RFC 4865: not released before its time): it is due at its release.
+    const due = "greatest($1::timestamptz, hold_until)";
     const rows =
       id === undefined
         ? await this.database.read(
-            "UPDATE queue SET next_attempt_at = $1 WHERE state = 'queued' RETURNING id",
+            `UPDATE queue SET next_attempt_at = ${due} WHERE state = 'queued' RETURNING id`,
             [now],
           )
         : await this.database.read(
-            "UPDATE queue SET next_attempt_at = $1 WHERE state = 'queued' AND id = $2 RETURNING id",
+            `UPDATE queue SET next_attempt_at = ${due} WHERE state = 'queued' AND id = $2 RETURNING id`,
             [now, id],
           );
     return rows.length;

@@ -28,6 +28,7 @@ export interface UserRow {
   scram_sha256: string;
   admin: boolean;
   disabled: boolean;
+  name: string | null;
   created_at: Date;
 }
 
@@ -76,6 +77,8 @@ export interface QueueRow {
   last_error: string | null;
   claimed_until: Date | null;
   delay_notified: boolean;
+  hold_until: Date | null;
+  local: boolean;
 }
 
 export function toDomain(row: DomainRow): Domain {
@@ -91,6 +94,7 @@ export function toUser(row: UserRow): User {
     scramSha256: row.scram_sha256,
     admin: row.admin,
     disabled: row.disabled,
+    name: row.name,
     createdAt: row.created_at,
   };
 }
@@ -142,5 +146,7 @@ export function toQueueEntry(row: QueueRow): QueueEntry {
     lastError: row.last_error,
     claimedUntil: row.claimed_until,
     delayNotified: row.delay_notified,
+    holdUntil: row.hold_until,
+    local: row.local,
   };
 }

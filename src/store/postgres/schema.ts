@@ -448,6 +448,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX sieve_scripts_name ON sieve_scripts (user_id, name) WHERE NOT destroyed;
   CREATE INDEX sieve_scripts_state ON sieve_scripts (user_id, state);
   `,
+  // RFC 4865 future release (issue 14): a held entry's release time, and recipients of this server's
+  // own domains whose delivery waits in the queue with it. Display names for the default JMAP Identity.
+  // Existing entries are neither held nor local; existing users have no name.
+  `
+  ALTER TABLE queue ADD COLUMN hold_until timestamptz;
+  ALTER TABLE queue ADD COLUMN local boolean NOT NULL DEFAULT false;
+  ALTER TABLE users ADD COLUMN name text;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

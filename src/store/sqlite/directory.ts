@@ -2,6 +2,7 @@
 // and aliases.
 
 import { normalizeDkimKey } from "../dkim-key.js";
+import { userName } from "../input-checks.js";
 import {
   type Alias,
   type AppToken,
@@ -117,9 +118,14 @@ export class SqliteDirectory implements DirectoryStore {
 
   // ---- users ----
 
-  addUser(address: string, credentials: StoredCredentials, options: { admin?: boolean } = {}): Promise<User> {
+  addUser(
+    address: string,
+    credentials: StoredCredentials,
+    options: { admin?: boolean; name?: string | null } = {},
+  ): Promise<User> {
     return this.database.write((effects) => {
       const { address: normalized, domain } = normalizeAddress(address);
+      const name = userName(options.name);
       const passwordHash = requireText(credentials?.passwordHash, "the password hash");
       const scram = requireText(credentials?.scramSha256, "the SCRAM-SHA-256 verifier");
       const domainRow = this.database.get<DomainRow>("SELECT * FROM domains WHERE name = ?", domain);
@@ -133,13 +139,14 @@ export class SqliteDirectory implements DirectoryStore {
         throw new StoreError("exists", `user ${normalized} already exists`);
       }
       const row = this.database.get<UserRow>(
-        `INSERT INTO users (address, domain_id, password_hash, scram_sha256, admin, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+        `INSERT INTO users (address, domain_id, password_hash, scram_sha256, admin, name, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
         normalized,
         domainRow.id,
         passwordHash,
         scram,
         options.admin === true ? 1 : 0,
+        name,
         Date.now(),
       )!;
       // A new account's state is 1 (the column default), and its mailboxes are there from the start.
@@ -251,6 +258,18 @@ export class SqliteDirectory implements DirectoryStore {
       const result = this.database.run(
         "UPDATE users SET disabled = ? WHERE address = ?",
         disabled ? 1 : 0,
+        normalized,
+      );
+      if (result.changes === 0) throw new StoreError("not-found", `user ${normalized} does not exist`);
+    });
+  }
+
+  setName(address: string, name: string | null): Promise<void> {
+    return this.database.write(() => {
+      const normalized = normalizeAddress(address).address;
+      const result = this.database.run(
+        "UPDATE users SET name = ? WHERE address = ?",
+        userName(name),
         normalized,
       );
       if (result.changes === 0) throw new StoreError("not-found", `user ${normalized} does not exist`);

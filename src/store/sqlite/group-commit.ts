@@ -135,13 +135,14 @@ export class GroupCommit {
     }
     const queueIds: string[] = [];
     const now = Date.now();
+    const holdUntil = input.holdUntil === undefined ? null : input.holdUntil.getTime();
     for (const entry of input.queue) {
       const id = newQueueId();
       // RFC 5321 §2.4: a relay must keep the case of a remote local part, so queue addresses stay as given.
       this.database.run(
         `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, attempts, created_at,
-                            next_attempt_at, last_error, claimed_until, delay_notified)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, NULL, NULL, 0)`,
+                            next_attempt_at, last_error, claimed_until, delay_notified, hold_until, local)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, NULL, NULL, 0, ?, ?)`,
         id,
         input.blob.id,
         input.sender,
@@ -149,7 +150,9 @@ export class GroupCommit {
         JSON.stringify(entry.dsn ?? {}),
         JSON.stringify(input.envelopeDsn ?? {}),
         now,
-        now,
+        holdUntil ?? now,
+        holdUntil,
+        entry.local === true ? 1 : 0,
       );
       queueIds.push(id);
     }

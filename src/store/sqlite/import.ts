@@ -286,6 +286,10 @@ function importQueueEntry(context: SqliteImportContext, entry: QueueEntry, bodyS
     entry.state === "delivering" && entry.claimedUntil !== null
       ? requireDate(entry.claimedUntil, "the lease end")
       : requireDate(entry.nextAttemptAt, "the next attempt time");
+  const holdUntil =
+    entry.holdUntil === null || entry.holdUntil === undefined
+      ? null
+      : requireDate(entry.holdUntil, "the release time");
   if (bodySize === null) {
     throw new StoreError(
       "not-found",
@@ -297,13 +301,13 @@ function importQueueEntry(context: SqliteImportContext, entry: QueueEntry, bodyS
   ).run(entry.messageId, bodySize, Date.now(), context.headerOf(entry.messageId));
   db.prepare(
     `INSERT INTO queue (id, message_id, sender, recipient, dsn, envelope_dsn, state, attempts, created_at,
-                        next_attempt_at, last_error, claimed_until, delay_notified)
-     VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, NULL, ?)
+                        next_attempt_at, last_error, claimed_until, delay_notified, hold_until, local)
+     VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, NULL, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET message_id = excluded.message_id, sender = excluded.sender,
        recipient = excluded.recipient, dsn = excluded.dsn, envelope_dsn = excluded.envelope_dsn,
        state = 'queued', attempts = excluded.attempts, created_at = excluded.created_at,
        next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, claimed_until = NULL,
-       delay_notified = excluded.delay_notified`,
+       delay_notified = excluded.delay_notified, hold_until = excluded.hold_until, local = excluded.local`,
   ).run(
     entry.id,
     entry.messageId,
@@ -316,6 +320,8 @@ function importQueueEntry(context: SqliteImportContext, entry: QueueEntry, bodyS
     due.getTime(),
     entry.lastError ?? null,
     entry.delayNotified ? 1 : 0,
+    holdUntil === null ? null : holdUntil.getTime(),
+    entry.local === true ? 1 : 0,
   );
 }
 

@@ -90,6 +90,7 @@ export class SqliteMessages implements MessageStore {
       normalizeFlags(target.flags ?? []);
     }
     for (const entry of input.queue) requireText(entry?.recipient, "a queue recipient");
+    if (input.holdUntil !== undefined) requireDate(input.holdUntil, "the release time");
   }
 
   async append(

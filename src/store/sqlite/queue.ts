@@ -123,11 +123,13 @@ export class SqliteQueue implements QueueStore {
   retry(id?: string): Promise<number> {
     return this.database.write(() => {
       const now = Date.now();
+      // A held entry stays held (RFC 4865: not released before its time): it is due at its release.
+      const due = "max(?, ifnull(hold_until, 0))";
       const result =
         id === undefined
-          ? this.database.run("UPDATE queue SET next_attempt_at = ? WHERE state = 'queued'", now)
+          ? this.database.run(`UPDATE queue SET next_attempt_at = ${due} WHERE state = 'queued'`, now)
           : this.database.run(
-              "UPDATE queue SET next_attempt_at = ? WHERE state = 'queued' AND id = ?",
+              `UPDATE queue SET next_attempt_at = ${due} WHERE state = 'queued' AND id = ?`,
               now,
               id,
             );

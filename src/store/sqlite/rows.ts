@@ -32,6 +32,7 @@ export interface UserRow {
   scram_sha256: string;
   admin: number;
   disabled: number;
+  name: string | null;
   created_at: number;
 }
 export interface AliasRow {
@@ -77,6 +78,8 @@ export interface QueueRow {
   last_error: string | null;
   claimed_until: number | null;
   delay_notified: number;
+  hold_until: number | null;
+  local: number;
 }
 
 export const toDomain = (row: DomainRow): Domain => ({
@@ -92,6 +95,7 @@ export const toUser = (row: UserRow): User => ({
   scramSha256: row.scram_sha256,
   admin: row.admin === 1,
   disabled: row.disabled === 1,
+  name: row.name,
   createdAt: new Date(row.created_at),
 });
 export const toMailbox = (row: MailboxRow): Mailbox => ({
@@ -130,4 +134,6 @@ export const toQueueEntry = (row: QueueRow): QueueEntry => ({
   lastError: row.last_error,
   claimedUntil: row.claimed_until === null ? null : new Date(row.claimed_until),
   delayNotified: row.delay_notified === 1,
+  holdUntil: row.hold_until === null ? null : new Date(row.hold_until),
+  local: row.local === 1,
 });

@@ -477,6 +477,16 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX sieve_scripts_state ON sieve_scripts(user_id, state);
     `);
   },
+  (db) => {
+    // RFC 4865 future release (issue 14): a held entry's release time, and recipients of this server's
+    // own domains whose delivery waits in the queue with it. Display names for the default JMAP
+    // Identity. Existing entries are neither held nor local; existing users have no name.
+    db.exec(`
+      ALTER TABLE queue ADD COLUMN hold_until INTEGER;
+      ALTER TABLE queue ADD COLUMN local INTEGER NOT NULL DEFAULT 0 CHECK (local IN (0, 1));
+      ALTER TABLE users ADD COLUMN name TEXT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

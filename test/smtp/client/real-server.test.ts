@@ -86,6 +86,7 @@ describe("client AUTH against the mailroom submission server", () => {
       domainId: 1,
       admin: false,
       disabled: false,
+      name: null,
       createdAt: new Date(),
       ...(await hashPassword("pencil")),
     };
