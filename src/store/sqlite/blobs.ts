@@ -39,8 +39,8 @@ export class SqliteBlobs implements BlobStore {
     return {
       id: writer.id,
       write: (chunk) => writer.write(chunk),
-      finish: async () => {
-        const ref = await writer.finish();
+      finish: async (options) => {
+        const ref = await writer.finish(options);
         this.rememberHeader(ref.id, writer.headerBlock());
         return ref;
       },
