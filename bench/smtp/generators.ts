@@ -6,12 +6,16 @@
 // Each run sends a fixed number of messages (the same for both generators), so both servers' stores
 // grow alike over the run. Writes a markdown report (--out) and prints it.
 //
-//   node --import tsx bench/smtp/generators.ts [--quick] [--repetitions N] [--out FILE]
-import { readFile, writeFile } from "node:fs/promises";
+// --baseline REF also runs mailroom as built from that commit (git archive into a temp dir) in the same
+// rotation, so a change is measured against what it changes under the same load, not another day's.
+//
+//   node --import tsx bench/smtp/generators.ts [--quick] [--repetitions N] [--baseline REF] [--out FILE]
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
 import { runLoad } from "./load.js";
 import { type MailroomInstance, REPO_ROOT, startMailroom } from "./mailroom.js";
@@ -22,7 +26,8 @@ const DOMAIN = "bench.test";
 const USER = "u";
 const SIZE = 10 * 1024;
 
-type ServerName = "mailroom" | "postfix";
+/** "mailroom", "mailroom REF" (--baseline) or "postfix". */
+type ServerName = string;
 type GeneratorName = "smtp-source" | "load.ts";
 const GENERATORS: GeneratorName[] = ["smtp-source", "load.ts"];
 
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
       quick: { type: "boolean", default: false },
       repetitions: { type: "string", default: "3" },
       out: { type: "string", default: path.join(REPO_ROOT, "bench", "smtp", "GENERATORS.md") },
+      baseline: { type: "string" },
     },
   });
   const repetitions = Number(values.repetitions);
@@ -78,19 +84,39 @@ async function main(): Promise<void> {
   ].map((cell) => ({ ...cell, messages: Math.round(cell.messages * scale) }));
 
   const postfix = await startPostfix({ domain: DOMAIN, user: USER, processLimit: 300 });
-  let mailroom: MailroomInstance | null = null;
+  const mailrooms: MailroomInstance[] = [];
+  let baselineDir: string | null = null;
   try {
-    mailroom = await startMailroom({
-      domain: DOMAIN,
-      user: USER,
-      password: "bench-password",
-      maxConnections: 300,
-      mode: "build",
-    });
+    const start = (root?: string) =>
+      startMailroom({
+        domain: DOMAIN,
+        user: USER,
+        password: "bench-password",
+        maxConnections: 300,
+        mode: "build",
+        ...(root ? { root } : {}),
+      });
+    const mailroom = await start();
+    mailrooms.push(mailroom);
     const servers: Record<ServerName, { port: number; pid: number | null }> = {
       mailroom: { port: mailroom.port, pid: mailroom.pid },
-      postfix: { port: postfix.port, pid: null },
     };
+    const mailroomNames = ["mailroom"];
+    if (values.baseline !== undefined) {
+      baselineDir = await mkdtemp(path.join(os.tmpdir(), "mailroom-bench-baseline-"));
+      const tar = `${baselineDir}.tar`;
+      await promisify(execFile)("git", ["-C", REPO_ROOT, "archive", "-o", tar, values.baseline]);
+      await promisify(execFile)("tar", ["-xf", tar, "-C", baselineDir]);
+      await rm(tar);
+      await symlink(path.join(REPO_ROOT, "node_modules"), path.join(baselineDir, "node_modules"));
+      const old = await start(baselineDir);
+      mailrooms.push(old);
+      const name = `mailroom ${values.baseline}`;
+      servers[name] = { port: old.port, pid: old.pid };
+      mailroomNames.push(name);
+    }
+    servers.postfix = { port: postfix.port, pid: null };
+    const serverNames = Object.keys(servers);
     const startLoad = os.loadavg();
     const once = async (
       server: ServerName,
@@ -100,11 +126,11 @@ async function main(): Promise<void> {
     ): Promise<Run> => {
       if (server === "postfix") await waitForPostfixQueue(postfix, 180_000);
       const load = os.loadavg()[0] ?? 0;
-      const pid = servers[server].pid;
+      const pid = servers[server]?.pid ?? null;
       const cpuBefore = pid === null ? 0 : await cpuMicros(pid);
       const common = {
         host: "127.0.0.1",
-        port: servers[server].port,
+        port: servers[server]?.port ?? 0,
         concurrency: cell.concurrency,
         messages,
         messageSize: SIZE,
@@ -136,7 +162,7 @@ async function main(): Promise<void> {
     };
 
     // Warm-up: JIT, Postfix's first process spawns. Discarded.
-    for (const server of ["mailroom", "postfix"] as const) {
+    for (const server of serverNames) {
       await once(server, "load.ts", cells[1] as CellSpec, 300);
       await once(server, "smtp-source", cells[1] as CellSpec, 300);
     }
@@ -144,7 +170,9 @@ async function main(): Promise<void> {
     const key = (cell: CellSpec, generator: GeneratorName, server: ServerName) =>
       `${cell.label}|${generator}|${server}`;
     for (let repetition = 0; repetition < repetitions; repetition += 1) {
-      const order: ServerName[] = repetition % 2 === 0 ? ["mailroom", "postfix"] : ["postfix", "mailroom"];
+      // Rotated: each server goes first in turn.
+      const shift = repetition % serverNames.length;
+      const order = [...serverNames.slice(shift), ...serverNames.slice(0, shift)];
       for (const cell of cells) {
         for (const generator of GENERATORS) {
           for (const server of order) {
@@ -170,24 +198,37 @@ async function main(): Promise<void> {
       "",
       `- Date: ${new Date().toISOString()}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "unknown"}), shared with other work: load average at start ${startLoad.map((n) => n.toFixed(2)).join(" / ")}`,
       `- Node ${process.version}; mailroom \`mailroom serve\` compiled with tsc; Postfix ${postfix.version} (smtpd fsyncs the queue file before 250)`,
+      ...(values.baseline !== undefined
+        ? [
+            `- \`mailroom ${values.baseline}\`: the same, built from commit ${values.baseline} (git archive), in the same rotation; "mailroom" is this checkout.`,
+          ]
+        : []),
       `- 10 KB messages; ${repetitions} repetitions, each cell's runs back to back with the server order alternating; figures are medians; about ${total * repetitions} messages per server over the run, into one mailbox.`,
       "- smtp-source: Postfix's `/usr/sbin/smtp-source`, no PIPELINING; -d for keepalive. load.ts: bench/smtp/load.ts, PIPELINING; --connection-per-message except keepalive.",
       "- c1, c10, c50: one message per connection (connect, EHLO/HELO, MAIL, RCPT, DATA, QUIT). keepalive c10: 10 connections kept for all their messages.",
       "",
-      "| cell | generator | mailroom msgs/s | Postfix msgs/s | mailroom / Postfix | mailroom CPU µs/msg | load avg (1 min) at the runs |",
-      "|---|---|---|---|---|---|---|",
+      `| cell | generator | ${serverNames.map((name) => `${name} msgs/s`).join(" | ")} | ${mailroomNames.map((name) => `${name} / Postfix`).join(" | ")} |${mailroomNames.length > 1 ? " mailroom / baseline |" : ""} ${mailroomNames.map((name) => `${name} CPU µs/msg`).join(" | ")} | load avg (1 min) at the runs |`,
+      `|---|---|${serverNames.map(() => "---|").join("")}${mailroomNames.map(() => "---|").join("")}${mailroomNames.length > 1 ? "---|" : ""}${mailroomNames.map(() => "---|").join("")}---|`,
     ];
     for (const cell of cells) {
       for (const generator of GENERATORS) {
-        const m = runs.get(key(cell, generator, "mailroom")) ?? [];
-        const p = runs.get(key(cell, generator, "postfix")) ?? [];
-        const mRate = median(m.map((run) => run.rate));
-        const pRate = median(p.map((run) => run.rate));
-        const cpu = median(m.flatMap((run) => (run.cpuMicros === null ? [] : [run.cpuMicros])));
-        const loads = [...m, ...p].map((run) => run.load);
-        lines.push(
-          `| ${cell.label} (${cell.messages} msgs) | ${generator} | ${formatNumber(mRate)} | ${formatNumber(pRate)} | ${formatRatio(mRate, pRate)} | ${formatNumber(cpu)} | ${formatNumber(Math.min(...loads), 2)}–${formatNumber(Math.max(...loads), 2)} |`,
-        );
+        const of = (server: ServerName) => runs.get(key(cell, generator, server)) ?? [];
+        const rate = (server: ServerName) => median(of(server).map((run) => run.rate));
+        const cpu = (server: ServerName) =>
+          median(of(server).flatMap((run) => (run.cpuMicros === null ? [] : [run.cpuMicros])));
+        const loads = serverNames.flatMap((server) => of(server).map((run) => run.load));
+        const row = [
+          `${cell.label} (${cell.messages} msgs)`,
+          generator,
+          ...serverNames.map((server) => formatNumber(rate(server))),
+          ...mailroomNames.map((server) => formatRatio(rate(server), rate("postfix"))),
+          ...(mailroomNames.length > 1
+            ? [formatRatio(rate("mailroom"), rate(mailroomNames[1] as string))]
+            : []),
+          ...mailroomNames.map((server) => formatNumber(cpu(server))),
+          `${formatNumber(Math.min(...loads), 2)}–${formatNumber(Math.max(...loads), 2)}`,
+        ];
+        lines.push(`| ${row.join(" | ")} |`);
       }
     }
     lines.push("", "Every run, msgs/s (accepted/failed):", "");
@@ -204,7 +245,10 @@ async function main(): Promise<void> {
     await writeFile(values.out, text);
     process.stdout.write(text);
   } finally {
-    await mailroom?.stop().catch((error: unknown) => console.error(`stopping mailroom: ${String(error)}`));
+    for (const mailroom of mailrooms) {
+      await mailroom.stop().catch((error: unknown) => console.error(`stopping mailroom: ${String(error)}`));
+    }
+    if (baselineDir !== null) await rm(baselineDir, { recursive: true, force: true });
     await postfix.stop().catch((error: unknown) => console.error(`stopping postfix: ${String(error)}`));
   }
 }
