@@ -51,6 +51,8 @@ const OTHER_LISTENERS = [
   "imap",
   "imaps",
   "http",
+  "https",
+  "metrics",
   "managesieve",
 ];
 
