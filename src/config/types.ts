@@ -59,7 +59,7 @@ export interface SmtpConfig {
 export interface CommitConfig {
   /** Deliveries in one transaction at most. */
   maxBatch: number;
-  /** Microseconds the first delivery of a group waits for others; 0: the next turn of the event loop. */
+  /** Microseconds the first delivery of a group waits for others (whole ms); 0: the next event-loop turn. */
   maxWaitMicros: number;
 }
 

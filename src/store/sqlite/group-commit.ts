@@ -30,8 +30,9 @@ export interface GroupCommitOptions {
   maxBatch: number;
   /**
    * How long the first delivery of a group waits for others before the group commits, µs. 0: the
-   * next turn of the event loop (whatever arrived meanwhile joins). Groups also form by themselves
-   * while a WAL fsync is under way, so a wait pays off only for many senders on a slow disk.
+   * next turn of the event loop (whatever arrived meanwhile joins); otherwise rounded up to whole
+   * milliseconds, as Node's timers count. Groups also form by themselves while a WAL fsync is under
+   * way, so a wait pays off only for many senders on a slow disk.
    */
   maxWaitMicros: number;
 }
@@ -107,7 +108,8 @@ export class GroupCommit {
       };
       // A full group need not wait for its window.
       if (maxWaitMicros <= 0 || this.pending.length >= maxBatch) setImmediate(run);
-      else setTimeout(run, maxWaitMicros / 1000);
+      // Node's timers count whole milliseconds: a wait of 1 to 999 µs is 1 ms.
+      else setTimeout(run, Math.ceil(maxWaitMicros / 1000));
     });
   }
 
