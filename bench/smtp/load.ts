@@ -22,6 +22,11 @@ export interface LoadOptions {
   to: string;
   ehloName?: string;
   replyTimeoutMs?: number;
+  /**
+   * One message per connection (QUIT after each, a new connection and EHLO for the next, timed), as
+   * Postfix's smtp-source does without -d; otherwise every connection stays open for all its messages.
+   */
+  connectionPerMessage?: boolean;
 }
 
 export interface LoadResult {
@@ -187,6 +192,10 @@ async function drive(initial: Session, state: RunState): Promise<void> {
         session = null;
       }
     }
+    if (session && state.options.connectionPerMessage) {
+      await session.connection.quit();
+      session = null;
+    }
   }
   await session?.connection.quit();
 }
@@ -261,7 +270,7 @@ function positiveInteger(text: string | undefined, name: string): number | undef
 }
 
 const USAGE = `usage: node --import tsx bench/smtp/load.ts --port N [--host H] [--concurrency C]
-       [--duration SECONDS | --messages N] [--size 1K|10K|BYTES] [--from ADDR] [--to ADDR] [--json]`;
+       [--duration SECONDS | --messages N] [--size 1K|10K|BYTES] [--from ADDR] [--to ADDR] [--connection-per-message] [--json]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -275,6 +284,7 @@ async function main(): Promise<void> {
       from: { type: "string", default: "sender@bench.test" },
       to: { type: "string", default: "u@bench.test" },
       json: { type: "boolean", default: false },
+      "connection-per-message": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -293,6 +303,7 @@ async function main(): Promise<void> {
     messageSize: parseSize(values.size),
     from: values.from,
     to: values.to,
+    connectionPerMessage: values["connection-per-message"],
   });
   if (values.json) {
     console.log(JSON.stringify(result, null, 2));

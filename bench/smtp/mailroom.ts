@@ -25,6 +25,8 @@ export interface MailroomOptions {
   maxConnections: number;
   /** "build": tsc into a temp dir and run plain node; "tsx": run src/ through the tsx loader. */
   mode: "build" | "tsx";
+  /** The checkout to build ("build" mode): this one by default, or an exported older commit to compare. */
+  root?: string;
 }
 
 export interface MailroomInstance {
@@ -49,6 +51,8 @@ const OTHER_LISTENERS = [
   "imap",
   "imaps",
   "http",
+  "https",
+  "metrics",
   "managesieve",
 ];
 
@@ -72,14 +76,14 @@ function serverEnv(dataDir: string, port: number, options: MailroomOptions): Nod
 }
 
 /** Compiles src/ with the project's build config into `outDir`, next to a copy of package.json. */
-async function build(buildDir: string): Promise<string> {
+async function build(buildDir: string, root: string): Promise<string> {
   const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
   try {
     await run(
       process.execPath,
-      [tsc, "-p", path.join(REPO_ROOT, "tsconfig.build.json"), "--outDir", path.join(buildDir, "dist")],
+      [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", path.join(buildDir, "dist")],
       {
-        cwd: REPO_ROOT,
+        cwd: root,
         maxBuffer: 16 * 1024 * 1024,
       },
     );
@@ -90,7 +94,7 @@ async function build(buildDir: string): Promise<string> {
       `bench: tsc reported type errors (continuing with the emitted JavaScript):\n${stdout.split("\n").slice(0, 10).join("\n")}\n`,
     );
   }
-  await copyFile(path.join(REPO_ROOT, "package.json"), path.join(buildDir, "package.json"));
+  await copyFile(path.join(root, "package.json"), path.join(buildDir, "package.json"));
   await symlink(path.join(REPO_ROOT, "node_modules"), path.join(buildDir, "node_modules"));
   return path.join(buildDir, "dist", "cli", "main.js");
 }
@@ -125,8 +129,8 @@ process.once("SIGINT", stop);
   return entry;
 }
 
-async function smtpRegistered(): Promise<boolean> {
-  const source = await readFile(path.join(REPO_ROOT, "src", "server", "protocols.ts"), "utf8");
+async function smtpRegistered(root: string): Promise<boolean> {
+  const source = await readFile(path.join(root, "src", "server", "protocols.ts"), "utf8");
   return /\bsmtp\s*:/.test(source);
 }
 
@@ -188,10 +192,10 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
   };
   try {
     // Checked before compiling, so the build cannot contain a registration the check did not see.
-    const realServe = await smtpRegistered();
+    const realServe = await smtpRegistered(options.root ?? REPO_ROOT);
     const entry =
       options.mode === "build"
-        ? await build(path.join(dir, "build"))
+        ? await build(path.join(dir, "build"), options.root ?? REPO_ROOT)
         : path.join(REPO_ROOT, "src", "cli", "main.ts");
     const env = serverEnv(dataDir, port, options);
     await cli(options.mode, entry, ["init"], env);

@@ -233,6 +233,8 @@ export function defaultConfig(options: { hostname?: string; cwd?: string } = {})
       greylistExpiry: 35 * 24 * 60 * 60 * SECOND,
       greylistWhitelist: ["127.0.0.0/8", "::1/128"],
     },
+    // As store/sqlite/group-commit.ts's own defaults (what the admin CLI's store uses).
+    commit: { maxBatch: 256, maxWaitMicros: 0 },
     listeners,
     shutdownTimeout: 10 * SECOND,
   };

@@ -63,6 +63,12 @@ export const FIELDS: readonly Field[] = [
   { path: ["auth", "failureDelay"], kind: { type: "duration", min: 0 } },
   { path: ["auth", "maxFailuresPerIp"], kind: positive },
   { path: ["auth", "failureWindow"], kind: { type: "duration", min: 1 } },
+  { path: ["commit", "maxBatch"], kind: positive },
+  {
+    path: ["commit", "maxWaitMicros"],
+    kind: { type: "integer", min: 0, max: 1_000_000 },
+    rule: "microseconds from 0 to 1000000",
+  },
   { path: ["smtp", "maxMessageSize"], kind: { type: "size", min: 1 } },
   { path: ["smtp", "maxRecipients"], kind: positive },
   { path: ["smtp", "maxTransactions"], kind: positive },

@@ -51,6 +51,18 @@ export interface SmtpConfig {
   vacationPeriod: number;
 }
 
+/**
+ * How the SQLite store groups deliveries (store/sqlite/group-commit.ts): the deliveries of one window
+ * share a transaction, the groups committed during a WAL fsync share the next one. A delivery still
+ * resolves — SMTP still answers 250 — only after the fsync that covers it.
+ */
+export interface CommitConfig {
+  /** Deliveries in one transaction at most. */
+  maxBatch: number;
+  /** Microseconds the first delivery of a group waits for others (whole ms); 0: the next event-loop turn. */
+  maxWaitMicros: number;
+}
+
 export interface AuthConfig {
   /** Milliseconds added after each failed authentication, doubling per recent failure from one IP. */
   failureDelay: number;
@@ -214,6 +226,8 @@ export interface Config {
   submission?: SubmissionConfig;
   /** Spam filtering of MX mail; defaultConfig() always fills it (optional so the seam grows compatibly). */
   filter?: FilterConfig;
+  /** Group commit of deliveries (SQLite store); defaultConfig() always fills it. */
+  commit?: CommitConfig;
   listeners: Record<ListenerName, ListenerConfig>;
   /** Milliseconds that in-flight transactions get to finish on SIGTERM/SIGINT. */
   shutdownTimeout: number;

@@ -57,7 +57,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<M
   for (const warning of warnings) logger.warn(warning);
   const running = await runServer(config, logger, protocols, recentErrors ? { recentErrors } : {});
   const withStore = async <T>(work: (store: Store) => Promise<T>): Promise<T> => {
-    const store = await openStore({ store: config.store, dataDir: config.dataDir, logger });
+    const store = await openStore({
+      store: config.store,
+      dataDir: config.dataDir,
+      logger,
+      ...(config.commit ? { groupCommit: config.commit } : {}),
+    });
     try {
       return await work(store);
     } finally {

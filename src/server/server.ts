@@ -174,7 +174,12 @@ export async function runServer(
     const tls = await loadTls(config, logger).catch((error: unknown) => {
       throw error instanceof ConfigError ? error : dataDirError(config.dataDir, error);
     });
-    const rawStore = await openStore({ store: config.store, dataDir: config.dataDir, logger });
+    const rawStore = await openStore({
+      store: config.store,
+      dataDir: config.dataDir,
+      logger,
+      ...(config.commit ? { groupCommit: config.commit } : {}),
+    });
     store = rawStore;
     undo.push(() => rawStore.close());
     // Everything below sees the timed view, so store latency is measured for every caller in one place.

@@ -16,6 +16,11 @@ export interface BlobRef {
   size: number;
 }
 
+export interface FinishOptions {
+  /** false: a scratch body, not made durable (see BlobWriter.finish). Default true. */
+  durable?: boolean;
+}
+
 /**
  * Streams a body into the store. Nothing is visible to readers until `finish()` resolves, and nothing
  * is referenced by any mailbox until a `deliver()`/`append()` names it; an unreferenced body is garbage.
@@ -23,8 +28,13 @@ export interface BlobRef {
 export interface BlobWriter {
   readonly id: string;
   write(chunk: Uint8Array): Promise<void>;
-  /** Makes the bytes durable (fsync) and returns the reference. */
-  finish(): Promise<BlobRef>;
+  /**
+   * Makes the bytes durable (fsync) and returns the reference. With `durable: false` the body is
+   * readable at once but may be lost or cut short by a crash: for a scratch body that is read and then
+   * replaced before anything references it (an MX message's original, whose copy with
+   * Authentication-Results is what gets delivered), so it costs no fsync. Never deliver such a body.
+   */
+  finish(options?: FinishOptions): Promise<BlobRef>;
   /** Throws the bytes away; safe to call at any point, also after finish() failed. */
   abort(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { GroupCommitOptions } from "./sqlite/group-commit.js";
 import { openSqliteStore } from "./sqlite/index.js";
 import { type Store, StoreError } from "./types.js";
 
@@ -12,9 +13,17 @@ export async function openStore(options: {
   dataDir: string;
   logger: Logger;
   create?: boolean;
+  /** The SQLite store's group commit ([commit]); its defaults when absent. */
+  groupCommit?: Partial<GroupCommitOptions>;
 }): Promise<Store> {
   const { store, dataDir, logger } = options;
-  if (store === "sqlite") return openSqliteStore({ dataDir, logger });
+  if (store === "sqlite") {
+    return openSqliteStore({
+      dataDir,
+      logger,
+      ...(options.groupCommit ? { groupCommit: options.groupCommit } : {}),
+    });
+  }
   if (/^postgres(ql)?:\/\//i.test(store)) {
     // Loaded only when asked for, so SQLite installs never load the PostgreSQL driver.
     const { openPostgresStore } = await import("./postgres/index.js");

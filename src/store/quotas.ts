@@ -11,6 +11,11 @@ export interface StorageQuota {
 
 export interface QuotaStore {
   getQuota(userId: number): Promise<StorageQuota>;
+  /**
+   * The limit alone (null: none). Usage is a sum over every entry of the user, so it grows with the
+   * mailbox; a check that only matters when there is a limit (SMTP's at each RCPT) asks this first.
+   */
+  getLimit(userId: number): Promise<number | null>;
   /** Sets or (null) removes the user's limit; "not-found" for a user that does not exist. */
   setQuota(userId: number, limit: number | null): Promise<void>;
 }

@@ -165,6 +165,21 @@ describe("authentication policy per listener", () => {
     );
   });
 
+  test("[commit]: group commit's batch and wait, from the file or the environment, bounded", async () => {
+    assert.deepEqual((await loadConfig({ env: {} })).commit, { maxBatch: 256, maxWaitMicros: 0 });
+    const file = await writeToml("commit.toml", "[commit]\nmax_batch = 32\nmax_wait_micros = 500\n");
+    const config = await loadConfig({ file, env: { MAILROOM_COMMIT_MAX_BATCH: "8" } });
+    assert.deepEqual(config.commit, { maxBatch: 8, maxWaitMicros: 500 });
+    await assert.rejects(
+      loadConfig({ env: { MAILROOM_COMMIT_MAX_WAIT_MICROS: "2000000" } }),
+      /MAILROOM_COMMIT_MAX_WAIT_MICROS.*microseconds from 0 to 1000000/,
+    );
+    await assert.rejects(
+      loadConfig({ env: { MAILROOM_COMMIT_MAX_BATCH: "0" } }),
+      /MAILROOM_COMMIT_MAX_BATCH/,
+    );
+  });
+
   test("set per listener in the file; an unknown value lists the valid ones", async () => {
     const file = await writeToml(
       "auth.toml",

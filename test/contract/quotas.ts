@@ -18,6 +18,7 @@ export function describeQuotasContract(context: ContractContext): void {
       const { user, inbox } = await freshUser();
       const { user: other, inbox: otherInbox } = await freshUser();
       assert.deepEqual(await store.quotas.getQuota(user.id), { limit: null, used: 0 });
+      assert.equal(await store.quotas.getLimit(user.id), null);
       await deliverTo(inbox.id, "one");
       await deliverTo(inbox.id, "two");
       await deliverTo(otherInbox.id, "someone else's");
@@ -27,11 +28,13 @@ export function describeQuotasContract(context: ContractContext): void {
       assert.deepEqual(await store.quotas.getQuota(user.id), { limit: null, used: sizes });
       await store.quotas.setQuota(user.id, 5_000_000_000);
       assert.deepEqual(await store.quotas.getQuota(user.id), { limit: 5_000_000_000, used: sizes });
+      assert.equal(await store.quotas.getLimit(user.id), 5_000_000_000);
       await store.quotas.setQuota(user.id, 1000);
       assert.equal((await store.quotas.getQuota(user.id)).limit, 1000);
       assert.equal((await store.quotas.getQuota(other.id)).limit, null);
       await store.quotas.setQuota(user.id, null);
       assert.equal((await store.quotas.getQuota(user.id)).limit, null);
+      assert.equal(await store.quotas.getLimit(user.id), null);
     });
 
     test("expunged messages stop counting; an unknown user is not-found; removing a user removes the limit", async () => {

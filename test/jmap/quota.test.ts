@@ -11,7 +11,13 @@ import { account } from "./fixtures.js";
 
 function setup() {
   const now: StorageQuota = { limit: 1000, used: 100 };
-  const store = { quotas: { getQuota: async () => ({ ...now }), setQuota: async () => undefined } };
+  const store = {
+    quotas: {
+      getQuota: async () => ({ ...now }),
+      getLimit: async () => now.limit,
+      setQuota: async () => undefined,
+    },
+  };
   const context = (using = [CORE, MAIL, QUOTA]): MethodContext => ({
     account,
     using: new Set(using),

@@ -105,6 +105,67 @@ test("deliveries in one group: each caller gets its own result or error", async 
   });
 });
 
+test("[commit] options: groups of at most max_batch after a wait; each delivery is committed when it resolves", async () => {
+  await withTempDir(async (dataDir) => {
+    const store = await openSqliteStore({
+      dataDir,
+      logger: silentLogger,
+      groupCommit: { maxBatch: 3, maxWaitMicros: 2000 },
+    });
+    try {
+      await store.directory.addDomain("batch.example");
+      const user = await store.directory.addUser("b@batch.example", CREDENTIALS);
+      const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
+      const blobs = await Promise.all(Array.from({ length: 10 }, (_, i) => body(store, `message ${i}`)));
+      // A second connection, as the admin CLI would have: what a resolved delivery promised is there.
+      const other = await openSqliteStore({ dataDir, logger: silentLogger });
+      try {
+        const seen = await Promise.all(
+          blobs.map(async (blob) => {
+            const result = await store.messages.deliver({
+              blob,
+              sender: "",
+              internalDate: new Date(),
+              mailboxes: [{ mailboxId: inbox.id }],
+              queue: [],
+            });
+            const uid = result.uids[0]!.uid;
+            const listed = await other.messages.listMessages(inbox.id, { uidFrom: uid, uidTo: uid });
+            return listed.map((message) => message.messageId);
+          }),
+        );
+        assert.deepEqual(
+          seen,
+          blobs.map((blob) => [blob.id]),
+        );
+      } finally {
+        await other.close();
+      }
+      const listed = await store.messages.listMessages(inbox.id);
+      assert.deepEqual(
+        listed.map((m) => m.uid),
+        Array.from({ length: 10 }, (_, i) => i + 1),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+test("a scratch body (finish durable: false) is read like any other and can be thrown away", async () => {
+  await withStore(async (store) => {
+    const writer = await store.blobs.createBlobWriter();
+    await writer.write(Buffer.from("Subject: scratch\r\n\r\nonly read\r\n"));
+    const ref = await writer.finish({ durable: false });
+    assert.equal(
+      (await store.blobs.readBlobBytes(ref.id)).toString(),
+      "Subject: scratch\r\n\r\nonly read\r\n",
+    );
+    await writer.abort();
+    await assert.rejects(store.blobs.readBlobBytes(ref.id));
+  });
+});
+
 test("close waits for deliveries already accepted; a closed store refuses work", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openSqliteStore({ dataDir, logger: silentLogger });

@@ -9,7 +9,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 import { HeaderCapture } from "../header-capture.js";
 import { isStoreId, newMessageId } from "../ids.js";
-import { type BlobRef, type BlobWriter, StoreError } from "../types.js";
+import { type BlobRef, type BlobWriter, type FinishOptions, StoreError } from "../types.js";
 import { fileError } from "./errors.js";
 
 type FileHandle = fsp.FileHandle;
@@ -331,19 +331,24 @@ export class FileBlobWriter implements BlobWriter {
     }
   }
 
-  async finish(): Promise<BlobRef> {
+  async finish(options?: FinishOptions): Promise<BlobRef> {
     if (this.state !== "open") {
       throw new StoreError("invalid", `message body ${this.id} is ${this.state}; it cannot be finished`);
     }
     this.state = "finishing";
+    const durable = options?.durable ?? true;
     try {
-      await this.handle.sync();
+      if (durable) await this.handle.sync();
       await this.closeHandle();
       const dir = dirname(this.finalPath);
       const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+      // A scratch body is renamed all the same, so it is read like any other; a crash may leave it
+      // cut short, but nothing references it and the orphan sweep removes it.
       await rename(this.tmpPath, this.finalPath);
-      await fsyncDirectory(dir);
-      if (created !== undefined) await fsyncDirectory(dirname(dir));
+      if (durable) {
+        await fsyncDirectory(dir);
+        if (created !== undefined) await fsyncDirectory(dirname(dir));
+      }
     } catch (error) {
       this.state = "failed";
       throw fileError(error, this.tmpPath, "saving a message body");

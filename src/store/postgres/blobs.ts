@@ -14,6 +14,7 @@ import {
   type BlobRef,
   type BlobStore,
   type BlobWriter,
+  type FinishOptions,
   type ReadableBlob,
   StoreError,
   type Upload,
@@ -57,10 +58,12 @@ export class PostgresBlobWriter implements BlobWriter {
     });
   }
 
-  finish(): Promise<BlobRef> {
+  finish(options?: FinishOptions): Promise<BlobRef> {
     return this.serially(async () => {
       this.assertOpen();
       await this.inTransaction(async (client) => {
+        // A scratch body (BlobWriter.finish) need not wait for the WAL flush.
+        if (options?.durable === false) await client.query("SET LOCAL synchronous_commit = off");
         await this.insertPending(client);
         // The header block (Store.readHeaderBlocks) becomes visible with the body, in the same commit.
         await client.query("UPDATE blobs SET complete = true, size = $2, header = $3 WHERE id = $1", [

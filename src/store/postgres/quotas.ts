@@ -20,6 +20,14 @@ export class PostgresQuotas implements QuotaStore {
     };
   }
 
+  async getLimit(userId: number): Promise<number | null> {
+    const [row] = await this.database.read<{ storage_limit: string }>(
+      "SELECT storage_limit FROM quotas WHERE user_id = $1",
+      [userId],
+    );
+    return row === undefined ? null : Number(row.storage_limit);
+  }
+
   async setQuota(userId: number, limit: number | null): Promise<void> {
     const [user] = await this.database.read("SELECT 1 FROM users WHERE id = $1", [userId]);
     if (user === undefined) throw new StoreError("not-found", `no user with id ${userId}`);

@@ -1,7 +1,7 @@
 // Message bodies of the SQLite store: one file each, with a `messages` row (size, header block) from its
 // first reference on. The header block a writer captured waits here until the row that keeps it is written.
 
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId } from "../ids.js";
 import { structureEntries } from "../structure.js";
@@ -21,10 +21,22 @@ import type { Effects, SqliteDatabase } from "./database.js";
  */
 const FINISHED_HEADER_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A finished body up to this size is also kept in memory until its delivery commits or it is thrown
+ * away: right after the final dot it is read whole once or twice (inbound authentication, the
+ * full-text document), and each read from its file is three trips to the thread pool per message.
+ */
+const SMALL_BODY_BYTES = 64 * 1024;
+/** All such bodies together at most; past it the oldest are read from their files again. */
+const FINISHED_BODY_BYTES = 16 * 1024 * 1024;
+
 export class SqliteBlobs implements BlobStore {
   /** Header blocks of finished bodies whose message row is not written yet, by body id. */
   private readonly finishedHeaders = new Map<string, Buffer>();
   private finishedHeaderBytes = 0;
+  /** Small finished bodies whose delivery has not committed yet, by id (see SMALL_BODY_BYTES). */
+  private readonly finishedBodies = new Map<string, Buffer>();
+  private finishedBodyBytes = 0;
 
   constructor(private readonly database: SqliteDatabase) {}
 
@@ -36,12 +48,23 @@ export class SqliteBlobs implements BlobStore {
     const id = options?.id;
     if (id !== undefined) checkImportBlobId(id, isReferenced);
     const writer = await database.files.createWriter(isReferenced, id);
+    let small: Buffer[] | null = [];
+    let smallBytes = 0;
     return {
       id: writer.id,
-      write: (chunk) => writer.write(chunk),
-      finish: async () => {
-        const ref = await writer.finish();
+      write: async (chunk) => {
+        await writer.write(chunk);
+        if (small === null) return;
+        smallBytes += chunk.byteLength;
+        if (smallBytes > SMALL_BODY_BYTES) small = null;
+        // A copy: the caller may reuse its buffer once the write resolved.
+        else small.push(Buffer.from(chunk));
+      },
+      finish: async (options) => {
+        const ref = await writer.finish(options);
         this.rememberHeader(ref.id, writer.headerBlock());
+        if (small !== null) this.rememberBody(ref.id, Buffer.concat(small, smallBytes));
+        small = null;
         return ref;
       },
       abort: () => {
@@ -62,8 +85,23 @@ export class SqliteBlobs implements BlobStore {
     }
   }
 
-  /** Once the body's row is committed, the row keeps its header block. */
+  private rememberBody(id: string, body: Buffer): void {
+    this.finishedBodies.set(id, body);
+    this.finishedBodyBytes += body.length;
+    for (const [oldest, bytes] of this.finishedBodies) {
+      if (this.finishedBodyBytes <= FINISHED_BODY_BYTES) break;
+      this.finishedBodies.delete(oldest);
+      this.finishedBodyBytes -= bytes.length;
+    }
+  }
+
+  /** Once the body's row is committed, the row keeps its header block and the file its bytes. */
   forgetHeader(id: string): void {
+    const body = this.finishedBodies.get(id);
+    if (body !== undefined) {
+      this.finishedBodies.delete(id);
+      this.finishedBodyBytes -= body.length;
+    }
     const header = this.finishedHeaders.get(id);
     if (header === undefined) return;
     this.finishedHeaders.delete(id);
@@ -161,10 +199,15 @@ export class SqliteBlobs implements BlobStore {
   }
 
   readBlob(messageId: string): Readable {
+    const body = this.finishedBodies.get(messageId);
+    if (body !== undefined) return Readable.from([body], { objectMode: false });
     return this.database.files.read(messageId, this.recordedSize(messageId));
   }
 
   readBlobBytes(messageId: string): Promise<Buffer> {
+    const body = this.finishedBodies.get(messageId);
+    // A copy: the cached bytes must stay as the file has them whatever the caller does with its own.
+    if (body !== undefined) return Promise.resolve(Buffer.from(body));
     return this.database.files.readBytes(messageId, this.recordedSize(messageId));
   }
 

@@ -1,11 +1,22 @@
-// Group commit: deliveries that arrive while a group is being formed share one transaction and so
-// one WAL fsync. Each runs in its own savepoint, so one bad input fails only its own caller.
+// Group commit: deliveries whose bodies finish within one short window share one transaction, and
+// the groups committed while a WAL fsync is under way share the next one. Each delivery runs in its own
+// savepoint, so one bad input fails only its own caller.
+//
+// better-sqlite3 is synchronous: with synchronous = FULL the WAL fsync of every commit would hold the
+// event loop, and no other connection could be read, parsed or written meanwhile. So a group commits
+// with synchronous = NORMAL (its frames are written to the WAL, not synced) and the WAL file is then
+// fsynced on the thread pool; only after that fsync does any delivery of the group resolve, and so
+// only then does SMTP answer 250. fsync(2) flushes the file whatever descriptor it is given, and the
+// WAL's frames are in commit order, so one fsync makes every group committed before it durable. The
+// WAL header itself SQLite still syncs on its own when it restarts the log (that sync does not depend
+// on the synchronous setting), and checkpoints sync the WAL before copying it back.
 
+import { close as closeFd, fsync, open as openFd } from "node:fs";
 import type { Logger } from "pino";
 import { newQueueId } from "../ids.js";
 import type { SearchDocument } from "../search-index.js";
 import { threadKeys } from "../threading.js";
-import type { DeliveryInput, DeliveryResult } from "../types.js";
+import { type DeliveryInput, type DeliveryResult, StoreError } from "../types.js";
 import type { SqliteBlobs } from "./blobs.js";
 import { type Effects, emptyEffects, type SqliteDatabase } from "./database.js";
 import { allocate, assignThread, insertEntry } from "./entries.js";
@@ -14,8 +25,19 @@ import { indexDocument } from "./search-index.js";
 import { insertTraceEvents } from "./traces.js";
 import { normalizeFlags } from "./validate.js";
 
-/** Deliveries committed together at most; the rest wait for the next group. */
-const MAX_GROUP = 256;
+export interface GroupCommitOptions {
+  /** Deliveries committed in one transaction at most; the rest wait for the next group. */
+  maxBatch: number;
+  /**
+   * How long the first delivery of a group waits for others before the group commits, µs. 0: the
+   * next turn of the event loop (whatever arrived meanwhile joins); otherwise rounded up to whole
+   * milliseconds, as Node's timers count. Groups also form by themselves while a WAL fsync is under
+   * way, so a wait pays off only for many senders on a slow disk.
+   */
+  maxWaitMicros: number;
+}
+
+export const GROUP_COMMIT_DEFAULTS: GroupCommitOptions = { maxBatch: 256, maxWaitMicros: 0 };
 
 interface PendingDelivery {
   input: DeliveryInput;
@@ -25,17 +47,32 @@ interface PendingDelivery {
   reject: (error: unknown) => void;
 }
 
+/** A delivery committed to the WAL, waiting for the fsync that makes it durable. */
+interface Committed {
+  item: PendingDelivery;
+  result: DeliveryResult;
+  effects: Effects;
+}
+
 export class GroupCommit {
   private pending: PendingDelivery[] = [];
   private current: Promise<void> | null = null;
+  /** Committed, not yet covered by a finished fsync: the next fsync's. */
+  private unsynced: Committed[] = [];
+  private syncing: Promise<void> | null = null;
+  private walFd: number | null = null;
+  private readonly options: GroupCommitOptions;
 
   constructor(
     private readonly database: SqliteDatabase,
     private readonly blobs: SqliteBlobs,
     private readonly logger: Logger,
-  ) {}
+    options: Partial<GroupCommitOptions> = {},
+  ) {
+    this.options = { ...GROUP_COMMIT_DEFAULTS, ...options };
+  }
 
-  /** Settles once the group the delivery joins has committed (or failed). */
+  /** Settles once the group the delivery joins has committed and is durable (or failed). */
   add(input: DeliveryInput, document: SearchDocument | null): Promise<DeliveryResult> {
     return new Promise<DeliveryResult>((resolve, reject) => {
       this.pending.push({ input, document, resolve, reject });
@@ -43,15 +80,24 @@ export class GroupCommit {
     });
   }
 
-  /** Waits until no group is forming or committing. */
+  /** Waits until no group is forming, committing or waiting for its fsync; then lets the WAL go. */
   async drain(): Promise<void> {
-    while (this.current !== null) await this.current;
+    while (this.current !== null || this.syncing !== null) {
+      if (this.current !== null) await this.current;
+      if (this.syncing !== null) await this.syncing;
+    }
+    if (this.walFd !== null) {
+      const fd = this.walFd;
+      this.walFd = null;
+      await new Promise<void>((resolve) => closeFd(fd, () => resolve()));
+    }
   }
 
   private schedule(): void {
     if (this.current !== null) return;
+    const { maxWaitMicros, maxBatch } = this.options;
     this.current = new Promise<void>((done) => {
-      setImmediate(() => {
+      const run = () => {
         this.commitGroup()
           .catch((error: unknown) => this.logger.error({ err: error }, "group commit failed unexpectedly"))
           .finally(() => {
@@ -59,19 +105,26 @@ export class GroupCommit {
             if (this.pending.length > 0) this.schedule();
             done();
           });
-      });
+      };
+      // A full group need not wait for its window.
+      if (maxWaitMicros <= 0 || this.pending.length >= maxBatch) setImmediate(run);
+      // Node's timers count whole milliseconds: a wait of 1 to 999 µs is 1 ms.
+      else setTimeout(run, Math.ceil(maxWaitMicros / 1000));
     });
   }
 
   private async commitGroup(): Promise<void> {
-    const group = this.pending.splice(0, MAX_GROUP);
+    const group = this.pending.splice(0, this.options.maxBatch);
     const outcomes: Array<{ result: DeliveryResult; effects: Effects } | { error: unknown }> = [];
-    const deliverOne = this.database.db.transaction((item: PendingDelivery, effects: Effects) =>
+    const { db } = this.database;
+    const deliverOne = db.transaction((item: PendingDelivery, effects: Effects) =>
       this.applyDelivery(item, effects),
     );
     try {
-      this.database.db
-        .transaction(() => {
+      // NORMAL: the commit writes the WAL without syncing it; the fsync below makes it durable.
+      db.pragma("synchronous = NORMAL");
+      try {
+        db.transaction(() => {
           for (const item of group) {
             const effects = emptyEffects();
             try {
@@ -79,12 +132,14 @@ export class GroupCommit {
             } catch (error) {
               // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
               // deliveries before this one are gone too, and the group must fail as a whole.
-              if (!this.database.db.inTransaction) throw error;
+              if (!db.inTransaction) throw error;
               outcomes.push({ error });
             }
           }
-        })
-        .immediate();
+        }).immediate();
+      } finally {
+        db.pragma("synchronous = FULL");
+      }
     } catch (error) {
       const mapped = sqliteError(error, this.database.path);
       for (const item of group) item.reject(mapped);
@@ -93,14 +148,57 @@ export class GroupCommit {
     this.logger.trace({ deliveries: group.length }, "group commit");
     for (const [index, item] of group.entries()) {
       const outcome = outcomes[index]!;
-      if ("error" in outcome) {
-        item.reject(sqliteError(outcome.error, this.database.path));
-      } else {
-        this.blobs.forgetHeader(item.input.blob.id);
-        this.database.events.publish(outcome.effects.events);
-        item.resolve(outcome.result);
-      }
+      if ("error" in outcome) item.reject(sqliteError(outcome.error, this.database.path));
+      else this.unsynced.push({ item, ...outcome });
     }
+    this.startSync();
+  }
+
+  /**
+   * One WAL fsync at a time: the groups committed while one runs wait for the next, which covers them
+   * all. Their deliveries resolve (and their events go out) only once their fsync has finished.
+   */
+  private startSync(): void {
+    if (this.syncing !== null || this.unsynced.length === 0) return;
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.syncing = this.syncWal()
+      .then(
+        () => {
+          for (const { item, result, effects } of batch) {
+            this.blobs.forgetHeader(item.input.blob.id);
+            this.database.events.publish(effects.events);
+            item.resolve(result);
+          }
+        },
+        (error: unknown) => {
+          // The rows are in the WAL but may not be on disk: the client hears a temporary failure and
+          // sends again; should the first copy survive, that is a duplicate, never a loss.
+          this.logger.error({ err: error }, "fsync of the database WAL failed");
+          const failure = new StoreError(
+            "unavailable",
+            `could not make the delivery durable (fsync of ${this.database.path}-wal failed)`,
+          );
+          for (const { item } of batch) item.reject(failure);
+        },
+      )
+      .finally(() => {
+        this.syncing = null;
+        this.startSync();
+      });
+  }
+
+  private async syncWal(): Promise<void> {
+    // Opened once: SQLite keeps the WAL file (the same inode, truncated at most) while this process
+    // holds its connection, and deletes it only when the last connection closes.
+    if (this.walFd === null) {
+      const path = `${this.database.path}-wal`;
+      this.walFd = await new Promise<number>((resolve, reject) =>
+        openFd(path, "r", (error, fd) => (error ? reject(error) : resolve(fd))),
+      );
+    }
+    const fd = this.walFd;
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
   }
 
   private applyDelivery({ input, document }: PendingDelivery, effects: Effects): DeliveryResult {

@@ -6,13 +6,18 @@ import { fileError } from "../blobs/errors.js";
 import { FileBlobStore } from "../blobs/file-blob-store.js";
 import { makeDataDirPrivate, tightenDataDir } from "../private-dir.js";
 import { sqliteError } from "./errors.js";
+import type { GroupCommitOptions } from "./group-commit.js";
 import { checkSchemaVersion, migrate } from "./schema.js";
 import { SqliteStore } from "./sqlite-store.js";
 
 /** How long a writer waits for another process (the admin CLI, the server) to release the database. */
 const BUSY_TIMEOUT_MS = 5000;
 
-export async function openSqliteStore(options: { dataDir: string; logger: Logger }): Promise<SqliteStore> {
+export async function openSqliteStore(options: {
+  dataDir: string;
+  logger: Logger;
+  groupCommit?: Partial<GroupCommitOptions>;
+}): Promise<SqliteStore> {
   const { dataDir, logger } = options;
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -50,5 +55,5 @@ export async function openSqliteStore(options: { dataDir: string; logger: Logger
     throw fileError(error, dataDir, "making the data directory private");
   }
   logger.debug({ path }, "sqlite store open");
-  return new SqliteStore(db, path, blobs, logger);
+  return new SqliteStore(db, path, blobs, logger, options.groupCommit);
 }

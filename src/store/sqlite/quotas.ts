@@ -22,6 +22,16 @@ export class SqliteQuotas implements QuotaStore {
     });
   }
 
+  getLimit(userId: number): Promise<number | null> {
+    return this.database.read(
+      () =>
+        this.database.get<{ storage_limit: number }>(
+          "SELECT storage_limit FROM quotas WHERE user_id = ?",
+          userId,
+        )?.storage_limit ?? null,
+    );
+  }
+
   setQuota(userId: number, limit: number | null): Promise<void> {
     return this.database.write(() => {
       if (this.database.get("SELECT 1 FROM users WHERE id = ?", userId) === undefined) {

@@ -32,7 +32,7 @@ import { SqliteDirectory } from "./directory.js";
 import { SqliteEmails } from "./emails.js";
 import { EventBus } from "./event-bus.js";
 import { SqliteGreylist, SqliteSpamScans } from "./filter.js";
-import { GroupCommit } from "./group-commit.js";
+import { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
 import { SqliteIdentities } from "./identities.js";
 import { SqliteImports } from "./import.js";
 import { SqliteLocks } from "./locks.js";
@@ -92,13 +92,14 @@ export class SqliteStore implements Store {
     dbPath: string,
     files: FileBlobStore,
     private readonly logger: Logger,
+    groupCommit: Partial<GroupCommitOptions> = {},
   ) {
     const events = new EventBus(logger);
     this.events = events;
     this.database = new SqliteDatabase(db, dbPath, files, events);
     const blobs = new SqliteBlobs(this.database);
     this.blobs = blobs;
-    this.groupCommit = new GroupCommit(this.database, blobs, logger);
+    this.groupCommit = new GroupCommit(this.database, blobs, logger, groupCommit);
     this.directory = new SqliteDirectory(this.database);
     this.mailboxes = new SqliteMailboxes(this.database);
     this.messages = new SqliteMessages(this.database, blobs, this.groupCommit);

@@ -1,0 +1,259 @@
+// mailroom and Postfix side by side under two load generators — bench/smtp/load.ts and Postfix's own
+// smtp-source(1) — in one run: concurrency 1, 10 and 50 with a new connection per message, and 10
+// sessions that keep their connection (smtp-source -d), all with 10 KB messages. Every cell runs each
+// generator against each server back to back, the order alternating per repetition, so a machine
+// shared with other work loads both alike; the load average before each run is recorded with it.
+// Each run sends a fixed number of messages (the same for both generators), so both servers' stores
+// grow alike over the run. Writes a markdown report (--out) and prints it.
+//
+// --baseline REF also runs mailroom as built from that commit (git archive into a temp dir) in the same
+// rotation, so a change is measured against what it changes under the same load, not another day's.
+//
+//   node --import tsx bench/smtp/generators.ts [--quick] [--repetitions N] [--baseline REF] [--out FILE]
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs, promisify } from "node:util";
+import { formatNumber, formatRatio, median } from "../lib/stats.js";
+import { runLoad } from "./load.js";
+import { type MailroomInstance, REPO_ROOT, startMailroom } from "./mailroom.js";
+import { type PostfixInstance, startPostfix } from "./postfix.js";
+import { runSmtpSource } from "./smtp-source.js";
+
+const DOMAIN = "bench.test";
+const USER = "u";
+const SIZE = 10 * 1024;
+
+/** "mailroom", "mailroom REF" (--baseline) or "postfix". */
+type ServerName = string;
+type GeneratorName = "smtp-source" | "load.ts";
+const GENERATORS: GeneratorName[] = ["smtp-source", "load.ts"];
+
+interface CellSpec {
+  label: string;
+  concurrency: number;
+  keepAlive: boolean;
+  messages: number;
+}
+
+interface Run {
+  rate: number;
+  accepted: number;
+  failed: number;
+  load: number;
+  /** The server's CPU time per accepted message, µs (mailroom only: one process). */
+  cpuMicros: number | null;
+  problem: string | null;
+}
+
+/** utime + stime of one process, µs (/proc/PID/stat fields 14 and 15, in clock ticks of 1/100 s). */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "latin1");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function waitForPostfixQueue(instance: PostfixInstance, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await instance.queuedMessages()) > 0) {
+    if (Date.now() > deadline) throw new Error(`Postfix's queue did not empty in ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      repetitions: { type: "string", default: "3" },
+      out: { type: "string", default: path.join(REPO_ROOT, "bench", "smtp", "GENERATORS.md") },
+      baseline: { type: "string" },
+    },
+  });
+  const repetitions = Number(values.repetitions);
+  if (!Number.isInteger(repetitions) || repetitions < 1)
+    throw new Error("--repetitions takes a positive integer");
+  const scale = values.quick ? 0.5 : 1;
+  const cells: CellSpec[] = [
+    { label: "c1", concurrency: 1, keepAlive: false, messages: 600 },
+    { label: "c10", concurrency: 10, keepAlive: false, messages: 2000 },
+    { label: "c50", concurrency: 50, keepAlive: false, messages: 2500 },
+    { label: "keepalive c10", concurrency: 10, keepAlive: true, messages: 3000 },
+  ].map((cell) => ({ ...cell, messages: Math.round(cell.messages * scale) }));
+
+  const postfix = await startPostfix({ domain: DOMAIN, user: USER, processLimit: 300 });
+  const mailrooms: MailroomInstance[] = [];
+  let baselineDir: string | null = null;
+  try {
+    const start = (root?: string) =>
+      startMailroom({
+        domain: DOMAIN,
+        user: USER,
+        password: "bench-password",
+        maxConnections: 300,
+        mode: "build",
+        ...(root ? { root } : {}),
+      });
+    const mailroom = await start();
+    mailrooms.push(mailroom);
+    const servers: Record<ServerName, { port: number; pid: number | null }> = {
+      mailroom: { port: mailroom.port, pid: mailroom.pid },
+    };
+    const mailroomNames = ["mailroom"];
+    if (values.baseline !== undefined) {
+      baselineDir = await mkdtemp(path.join(os.tmpdir(), "mailroom-bench-baseline-"));
+      const tar = `${baselineDir}.tar`;
+      await promisify(execFile)("git", ["-C", REPO_ROOT, "archive", "-o", tar, values.baseline]);
+      await promisify(execFile)("tar", ["-xf", tar, "-C", baselineDir]);
+      await rm(tar);
+      await symlink(path.join(REPO_ROOT, "node_modules"), path.join(baselineDir, "node_modules"));
+      const old = await start(baselineDir);
+      mailrooms.push(old);
+      const name = `mailroom ${values.baseline}`;
+      servers[name] = { port: old.port, pid: old.pid };
+      mailroomNames.push(name);
+    }
+    servers.postfix = { port: postfix.port, pid: null };
+    const serverNames = Object.keys(servers);
+    const startLoad = os.loadavg();
+    const once = async (
+      server: ServerName,
+      generator: GeneratorName,
+      cell: CellSpec,
+      messages: number,
+    ): Promise<Run> => {
+      if (server === "postfix") await waitForPostfixQueue(postfix, 180_000);
+      const load = os.loadavg()[0] ?? 0;
+      const pid = servers[server]?.pid ?? null;
+      const cpuBefore = pid === null ? 0 : await cpuMicros(pid);
+      const common = {
+        host: "127.0.0.1",
+        port: servers[server]?.port ?? 0,
+        concurrency: cell.concurrency,
+        messages,
+        messageSize: SIZE,
+        from: `sender@${DOMAIN}`,
+        to: `${USER}@${DOMAIN}`,
+      };
+      let run: Omit<Run, "load" | "cpuMicros">;
+      if (generator === "smtp-source") {
+        const result = await runSmtpSource({ ...common, keepAlive: cell.keepAlive });
+        run = {
+          rate: result.acceptedPerSecond,
+          accepted: result.accepted,
+          failed: result.failed,
+          problem: result.problem,
+        };
+      } else {
+        const result = await runLoad({ ...common, connectionPerMessage: !cell.keepAlive });
+        const problems = Object.entries(result.problems);
+        run = {
+          rate: result.acceptedPerSecond,
+          accepted: result.accepted,
+          failed: result.failed,
+          problem: problems.length > 0 ? problems.map(([text, n]) => `${n} × ${text}`).join("; ") : null,
+        };
+      }
+      const cpu =
+        pid === null || run.accepted === 0 ? null : ((await cpuMicros(pid)) - cpuBefore) / run.accepted;
+      return { ...run, load, cpuMicros: cpu };
+    };
+
+    // Warm-up: JIT, Postfix's first process spawns. Discarded.
+    for (const server of serverNames) {
+      await once(server, "load.ts", cells[1] as CellSpec, 300);
+      await once(server, "smtp-source", cells[1] as CellSpec, 300);
+    }
+    const runs = new Map<string, Run[]>();
+    const key = (cell: CellSpec, generator: GeneratorName, server: ServerName) =>
+      `${cell.label}|${generator}|${server}`;
+    for (let repetition = 0; repetition < repetitions; repetition += 1) {
+      // Rotated: each server goes first in turn.
+      const shift = repetition % serverNames.length;
+      const order = [...serverNames.slice(shift), ...serverNames.slice(0, shift)];
+      for (const cell of cells) {
+        for (const generator of GENERATORS) {
+          for (const server of order) {
+            const run = await once(server, generator, cell, cell.messages);
+            const list = runs.get(key(cell, generator, server)) ?? [];
+            list.push(run);
+            runs.set(key(cell, generator, server), list);
+            console.error(
+              `run ${repetition + 1}/${repetitions} ${cell.label} ${generator} ${server}: ` +
+                `${run.rate.toFixed(0)} msgs/s (${run.accepted}/${run.failed}), load ${run.load.toFixed(2)}` +
+                (run.problem ? `, ${run.problem}` : ""),
+            );
+          }
+        }
+      }
+    }
+
+    const total = cells.reduce((sum, cell) => sum + cell.messages, 0) * GENERATORS.length;
+    const lines = [
+      "# SMTP, two load generators: mailroom and Postfix side by side",
+      "",
+      `Generated by \`node --import tsx bench/smtp/generators.ts${values.quick ? " --quick" : ""}${values.baseline !== undefined ? ` --baseline ${values.baseline}` : ""}\`. Do not edit by hand; rerun.`,
+      "",
+      `- Date: ${new Date().toISOString()}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "unknown"}), shared with other work: load average at start ${startLoad.map((n) => n.toFixed(2)).join(" / ")}`,
+      `- Node ${process.version}; mailroom \`mailroom serve\` compiled with tsc; Postfix ${postfix.version} (smtpd fsyncs the queue file before 250)`,
+      ...(values.baseline !== undefined
+        ? [
+            `- \`mailroom ${values.baseline}\`: the same, built from commit ${values.baseline} (git archive), in the same rotation; "mailroom" is this checkout.`,
+          ]
+        : []),
+      `- 10 KB messages; ${repetitions} repetitions, each cell's runs back to back with the server order rotated per repetition; figures are medians; about ${total * repetitions} messages per server over the run, into one mailbox.`,
+      "- smtp-source: Postfix's `/usr/sbin/smtp-source`, no PIPELINING; -d for keepalive. load.ts: bench/smtp/load.ts, PIPELINING; --connection-per-message except keepalive.",
+      "- c1, c10, c50: one message per connection (connect, EHLO/HELO, MAIL, RCPT, DATA, QUIT). keepalive c10: 10 connections kept for all their messages.",
+      "",
+      `| cell | generator | ${serverNames.map((name) => `${name} msgs/s`).join(" | ")} | ${mailroomNames.map((name) => `${name} / Postfix`).join(" | ")} |${mailroomNames.length > 1 ? " mailroom / baseline |" : ""} ${mailroomNames.map((name) => `${name} CPU µs/msg`).join(" | ")} | load avg (1 min) at the runs |`,
+      `|---|---|${serverNames.map(() => "---|").join("")}${mailroomNames.map(() => "---|").join("")}${mailroomNames.length > 1 ? "---|" : ""}${mailroomNames.map(() => "---|").join("")}---|`,
+    ];
+    for (const cell of cells) {
+      for (const generator of GENERATORS) {
+        const of = (server: ServerName) => runs.get(key(cell, generator, server)) ?? [];
+        const rate = (server: ServerName) => median(of(server).map((run) => run.rate));
+        const cpu = (server: ServerName) =>
+          median(of(server).flatMap((run) => (run.cpuMicros === null ? [] : [run.cpuMicros])));
+        const loads = serverNames.flatMap((server) => of(server).map((run) => run.load));
+        const row = [
+          `${cell.label} (${cell.messages} msgs)`,
+          generator,
+          ...serverNames.map((server) => formatNumber(rate(server))),
+          ...mailroomNames.map((server) => formatRatio(rate(server), rate("postfix"))),
+          ...(mailroomNames.length > 1
+            ? [formatRatio(rate("mailroom"), rate(mailroomNames[1] as string))]
+            : []),
+          ...mailroomNames.map((server) => formatNumber(cpu(server))),
+          `${formatNumber(Math.min(...loads), 2)}–${formatNumber(Math.max(...loads), 2)}`,
+        ];
+        lines.push(`| ${row.join(" | ")} |`);
+      }
+    }
+    lines.push("", "Every run, msgs/s (accepted/failed):", "");
+    for (const [name, list] of runs) {
+      lines.push(
+        `- ${name.replaceAll("|", ", ")}: ${list.map((run) => `${formatNumber(run.rate)} (${run.accepted}/${run.failed})`).join(", ")}`,
+      );
+    }
+    const problems = [...runs].flatMap(([name, list]) =>
+      list.flatMap((run) => (run.problem ? [`- ${name.replaceAll("|", ", ")}: ${run.problem}`] : [])),
+    );
+    lines.push("", "## Problems seen", "", ...(problems.length > 0 ? problems : ["None."]));
+    const text = `${lines.join("\n")}\n`;
+    await writeFile(values.out, text);
+    process.stdout.write(text);
+  } finally {
+    for (const mailroom of mailrooms) {
+      await mailroom.stop().catch((error: unknown) => console.error(`stopping mailroom: ${String(error)}`));
+    }
+    if (baselineDir !== null) await rm(baselineDir, { recursive: true, force: true });
+    await postfix.stop().catch((error: unknown) => console.error(`stopping postfix: ${String(error)}`));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
