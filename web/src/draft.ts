@@ -105,7 +105,7 @@ export function htmlOf(email: EmailFull): string | null {
   return parts.map((part) => email.bodyValues[part.partId ?? ""]?.value ?? "").join("\n");
 }
 
-const escapeHtml = (text: string) =>
+export const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"]/g,
     (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[char] ?? char,

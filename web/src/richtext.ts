@@ -3,7 +3,7 @@
 // multipart/alternative say the same thing, plainest first) — lists as "- " or "1. ", quotes as "> ",
 // links as "text <url>". Needs a DOM, so it runs in the browser; the tests drive it in Chromium.
 
-import type { Draft } from "./draft.js";
+import { type Draft, escapeHtml } from "./draft.js";
 import { cleanHtml } from "./message.js";
 
 /** Elements that start and end a line of their own. */
@@ -92,17 +92,11 @@ export function htmlToText(html: string): string {
   return tidy(render(body, false)).replace(/\u00a0/g, " ");
 }
 
-const escape = (text: string) =>
-  text.replace(
-    /[&<>"]/g,
-    (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[char] ?? char,
-  );
-
 /** Plain text as the editor writes lines: one <div> each, an empty one holding a <br>. */
 export function textToHtml(text: string): string {
   return text
     .split("\n")
-    .map((line) => `<div>${line === "" ? "<br>" : escape(line)}</div>`)
+    .map((line) => `<div>${line === "" ? "<br>" : escapeHtml(line)}</div>`)
     .join("");
 }
 
