@@ -17,25 +17,37 @@ const BLOCKS = new Set([
 const SILENT = new Set(["HEAD", "SCRIPT", "STYLE", "TEMPLATE", "TITLE"]);
 
 /**
- * Spaces as a browser collapses them (CSS white-space: normal). Those of a <pre> are kept as no-break
- * spaces until the end, so that tidying the lines does not eat its indentation.
+ * Spaces as a browser collapses them (CSS white-space: normal). Those of a <pre>, and the indentation
+ * under a list marker, are no-break spaces until the end, so that tidying the lines keeps them.
  */
 const collapse = (text: string) => text.replace(/[ \t\n\r\f]+/g, " ");
 
-/** Lines without the spaces around their ends, and no more than one empty line in a row. */
-const tidy = (text: string) =>
-  text
-    .replace(/ *\n */g, "\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .replace(/^\n+|\n+$/g, "")
-    .replace(/^ +| +$/g, "");
+/** A block's edge: a line break unless the line is empty already, as a browser lays blocks out. */
+const EDGE = "\u0001";
+/** A paragraph's edge: an empty line between it and what is next to it. */
+const GAP = "\u0002";
+
+/** The edges resolved into line breaks, lines without spaces at their ends, none empty at either end. */
+function tidy(text: string): string {
+  let out = "";
+  for (const char of text.replace(/ *([\n\u0001\u0002]) */g, "$1")) {
+    if (char === EDGE) {
+      if (out !== "" && !out.endsWith("\n")) out += "\n";
+    } else if (char === GAP) {
+      if (out !== "") out += out.endsWith("\n\n") ? "" : out.endsWith("\n") ? "\n" : "\n\n";
+    } else out += char;
+  }
+  return out.replace(/^\n+|\n+$/g, "").replace(/^ +| +$/g, "");
+}
 
 /** Every line of the block after the first indented to sit under the first's text. */
-const hang = (first: string, rest: string, text: string) =>
-  text
+const hang = (first: string, text: string) => {
+  const rest = "\u00a0".repeat(first.length);
+  return text
     .split("\n")
     .map((line, i) => (i === 0 ? first : line === "" ? "" : rest) + line)
     .join("\n");
+};
 
 function render(node: Node, pre: boolean): string {
   if (node.nodeType === Node.TEXT_NODE) {
@@ -57,23 +69,20 @@ function render(node: Node, pre: boolean): string {
       const items = Array.from(element.childNodes, (child) => {
         if (!(child instanceof Element && child.tagName.toUpperCase() === "LI"))
           return tidy(render(child, pre));
-        const marker = tag === "UL" ? "- " : `${number++}. `;
-        return hang(marker, " ".repeat(marker.length), tidy(render(child, pre)));
+        return hang(tag === "UL" ? "-\u00a0" : `${number++}.\u00a0`, tidy(render(child, pre)));
       });
-      return `\n${items.filter((item) => item !== "").join("\n")}\n`;
+      return EDGE + items.filter((item) => item !== "").join(EDGE) + EDGE;
     }
-    case "LI":
-      return `\n${tidy(inner())}\n`;
     case "BLOCKQUOTE": {
       // As draft.ts quotes plain text: a line already quoted gets one more ">" without a space.
       const quoted = tidy(inner())
         .split("\n")
-        .map((line) => (line.startsWith(">") ? `>${line}` : line === "" ? ">" : `> ${line}`))
+        .map((line) => (line.startsWith(">") ? `>${line}` : line === "" ? ">" : `>\u00a0${line}`))
         .join("\n");
-      return `\n${quoted}\n`;
+      return EDGE + quoted + EDGE;
     }
     case "P":
-      return `\n\n${inner()}\n\n`;
+      return GAP + inner() + GAP;
     case "A": {
       const text = inner();
       const href = element.getAttribute("href")?.trim() ?? "";
@@ -82,7 +91,7 @@ function render(node: Node, pre: boolean): string {
       return `${text} <${href}>`;
     }
     default:
-      return BLOCKS.has(tag) ? `\n${inner()}\n` : inner();
+      return BLOCKS.has(tag) ? EDGE + inner() + EDGE : inner();
   }
 }
 
