@@ -57,7 +57,7 @@ describe("webmail rich compose in Chromium", { skip: needs(clients.chromium) }, 
         try {
           if (client.mailbox && client.mailbox.exists > 0) {
             const message = await client.fetchOne("*", { bodyStructure: true, source: true });
-            if (message?.source && message.bodyStructure) return message;
+            if (message !== false && message.source && message.bodyStructure) return message;
           }
         } finally {
           lock.release();
