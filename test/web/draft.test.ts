@@ -158,7 +158,8 @@ describe("webmail drafts", () => {
 
   test("a draft becomes an Email/set object in Drafts with $draft, and opens again as itself", () => {
     const reply = replyDraft(email({}), alice, false);
-    const object = emailObject({ ...reply, bcc: "hidden@example.net" }, alice, "M3");
+    // Written in plain text: compose drops the rich version of the reply.
+    const object = emailObject({ ...reply, html: null, bcc: "hidden@example.net" }, alice, "M3");
     assert.deepEqual(object.mailboxIds, { M3: true });
     assert.deepEqual(object.keywords, { $draft: true, $seen: true });
     assert.deepEqual(object.from, [{ name: "Alice", email: "alice@example.org" }]);
@@ -185,6 +186,30 @@ describe("webmail drafts", () => {
     assert.equal(resumed.bcc, "hidden@example.net");
     assert.equal(resumed.body, reply.body);
     assert.deepEqual(resumed.inReplyTo, ["m2@example.net"]);
+  });
+
+  test("a rich reply quotes the original's HTML in a blockquote, and goes out with both bodies", () => {
+    const html = email({
+      htmlBody: [{ partId: "2", blobId: "B1_2", type: "text/html", name: null, size: 30 }],
+      bodyValues: { "1": { value: "Shall we?" }, "2": { value: "<p>Shall <b>we</b>?</p>" } },
+    });
+    const reply = replyDraft(html, { ...alice, textSignature: "A & B" }, false);
+    assert.match(
+      reply.html ?? "",
+      /wrote:<\/div><blockquote type="cite"><p>Shall <b>we<\/b>\?<\/p><\/blockquote>/,
+    );
+    assert.match(reply.html ?? "", /<div>-- <br>A &amp; B<\/div>$/);
+    // A plain original is quoted line for line, escaped.
+    const plain = replyDraft(email({ bodyValues: { "1": { value: "a < b\nc\n" } } }), alice, false);
+    assert.match(plain.html ?? "", /<blockquote type="cite"><div>a &lt; b<br>c<\/div><\/blockquote>$/);
+
+    const object = emailObject({ ...reply, body: "hi", html: "<b>hi</b>" }, alice, "M3");
+    assert.deepEqual(object.textBody, [{ partId: "text", type: "text/plain" }]);
+    assert.deepEqual(object.htmlBody, [{ partId: "html", type: "text/html" }]);
+    assert.deepEqual(object.bodyValues, { text: { value: "hi" }, html: { value: "<b>hi</b>" } });
+    // Opened again from Drafts, it is rich again.
+    assert.equal(resumedDraft(html, [alice]).html, "<p>Shall <b>we</b>?</p>");
+    assert.equal(resumedDraft(email({}), [alice]).html, null);
   });
 
   test("choosing another identity swaps the signature where it still stands", () => {

@@ -1,15 +1,43 @@
 // The compose pane: a message is a draft in Drafts from the first keystroke on, saved again a moment
 // after each change (Email/set destroys the old draft and creates the new one in the same call: an
 // email's content is immutable, RFC 8621 §4.6), and sent by EmailSubmission/set, whose
-// onSuccessUpdateEmail moves it to Sent and clears $draft (§7.5) in the same request.
+// onSuccessUpdateEmail moves it to Sent and clears $draft (§7.5) in the same request. It is written
+// in plain or rich text, as the user last chose in this browser; rich text goes out as
+// multipart/alternative with a text part made from it (richtext.ts).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Attachment, type Draft, emailObject, envelopeOf, formatSize, withSignature } from "./draft.js";
 import type { Identity, Jmap, Mailbox } from "./jmap.js";
 import { explain, Notices, type SetError } from "./notices.js";
+import { RichEditor } from "./rich-editor.js";
+import { outgoing, textToHtml } from "./richtext.js";
 
 /** How long typing must pause before the draft is saved. */
 const SAVE_AFTER_MS = 800;
+
+/** Where the browser keeps the mode last chosen; only that word, nothing of the mail. */
+const MODE_KEY = "mailroom.compose.mode";
+const rememberedRich = () => {
+  try {
+    return localStorage.getItem(MODE_KEY) === "rich";
+  } catch {
+    return false;
+  }
+};
+const remember = (rich: boolean) => {
+  try {
+    localStorage.setItem(MODE_KEY, rich ? "rich" : "plain");
+  } catch {
+    // Storage refused (a private window): the choice holds for this pane only.
+  }
+};
+
+/** The draft in the mode it opens in: a draft from Drafts as it was saved, anything else as last chosen. */
+function opening(initial: Draft, resumed: boolean): Draft {
+  const rich = resumed ? initial.html !== null : rememberedRich();
+  if (!rich) return { ...initial, html: null };
+  return { ...initial, html: initial.html ?? textToHtml(initial.body) };
+}
 
 export function Compose({
   jmap,
@@ -27,7 +55,10 @@ export function Compose({
   draftId: string | null;
   close: () => void;
 }) {
-  const [draft, setDraft] = useState(initial);
+  const [draft, setDraft] = useState(() => opening(initial, draftId !== null));
+  const rich = draft.html !== null;
+  /** Bumped when the mode changes, so the editor starts again from the converted body. */
+  const [editorKey, setEditorKey] = useState(0);
   const [status, setStatus] = useState("");
   const [error, setError] = useState("");
   const [sending, setSending] = useState(false);
@@ -46,12 +77,18 @@ export function Compose({
   const done = useRef(false);
   const first = useRef<HTMLInputElement>(null);
   const body = useRef<HTMLTextAreaElement>(null);
+  const editor = useRef<HTMLDivElement | null>(null);
 
   useEffect(() => {
     // A reply starts in the body, above the quote; anything else at the first address field.
     if (initial.inReplyTo && !draftId) {
-      body.current?.focus();
-      body.current?.setSelectionRange(0, 0);
+      if (editor.current) {
+        editor.current.focus();
+        document.getSelection()?.collapse(editor.current, 0);
+      } else {
+        body.current?.focus();
+        body.current?.setSelectionRange(0, 0);
+      }
     } else first.current?.focus();
   }, []);
 
@@ -65,7 +102,7 @@ export function Compose({
   const replaceCalls = (current: Draft): [string, Record<string, unknown>] => [
     "Email/set",
     {
-      create: { draft: emailObject(current, identity, drafts?.id ?? "") },
+      create: { draft: emailObject(outgoing(current), identity, drafts?.id ?? "") },
       ...(saved.current ? { destroy: [saved.current] } : {}),
     },
   ];
@@ -98,6 +135,14 @@ export function Compose({
   const update = (fields: Partial<Draft>) => {
     dirty.current = true;
     setDraft((current) => ({ ...current, ...fields }));
+  };
+
+  /** Rich to plain keeps the text the HTML part would have had; plain to rich keeps the lines. */
+  const toggleRich = () => {
+    const next = !rich;
+    remember(next);
+    update(next ? { html: textToHtml(draft.body) } : { html: null, body: outgoing(draft).body });
+    setEditorKey((key) => key + 1);
   };
 
   const send = async (event: Event) => {
@@ -215,6 +260,9 @@ export function Compose({
           <button type="button" onClick={close}>
             Close
           </button>
+          <button type="button" aria-pressed={rich} onClick={toggleRich}>
+            Rich text
+          </button>
         </div>
         <div class="fields">
           {/* Labelled by for/id, not by nesting: a nested select's chosen option would join its name. */}
@@ -225,7 +273,12 @@ export function Compose({
             value={identity?.id ?? ""}
             onChange={(event) => {
               const next = identities.find((each) => each.id === event.currentTarget.value);
-              update({ identityId: next?.id ?? "", body: withSignature(draft.body, identity, next) });
+              // A rich body's signature is the user's to edit; the plain one is swapped.
+              update(
+                rich
+                  ? { identityId: next?.id ?? "" }
+                  : { identityId: next?.id ?? "", body: withSignature(draft.body, identity, next) },
+              );
             }}
           >
             {identities.map((each) => (
@@ -246,15 +299,24 @@ export function Compose({
               onInput={(event) => update({ subject: event.currentTarget.value })}
             />
           </label>
-          <label class="body">
-            Message
-            <textarea
-              ref={body}
-              name="body"
-              value={draft.body}
-              onInput={(event) => update({ body: event.currentTarget.value })}
+          {rich ? (
+            <RichEditor
+              key={editorKey}
+              html={draft.html ?? ""}
+              editorRef={editor}
+              onInput={(html) => update({ html })}
             />
-          </label>
+          ) : (
+            <label class="body">
+              Message
+              <textarea
+                ref={body}
+                name="body"
+                value={draft.body}
+                onInput={(event) => update({ body: event.currentTarget.value })}
+              />
+            </label>
+          )}
           <label>
             Attach files (or drop them here)
             <input

@@ -19,6 +19,11 @@ export interface Draft {
   bcc: string;
   subject: string;
   body: string;
+  /**
+   * The rich body, when the draft is written in rich text; `body` is then its text alternative, and
+   * the message goes out as multipart/alternative (RFC 2046 §5.1.4).
+   */
+  html: string | null;
   inReplyTo: string[] | null;
   references: string[] | null;
   attachments: Attachment[];
@@ -31,6 +36,7 @@ export const emptyDraft = (): Draft => ({
   bcc: "",
   subject: "",
   body: "",
+  html: null,
   inReplyTo: null,
   references: null,
   attachments: [],
@@ -92,6 +98,19 @@ export function textOf(email: EmailFull): string {
   return email.textBody.map((part) => email.bodyValues[part.partId ?? ""]?.value ?? "").join("\n");
 }
 
+/** The markup of the message's HTML parts, or null when it has none (only plain text to show). */
+export function htmlOf(email: EmailFull): string | null {
+  const parts = email.htmlBody.filter((part) => part.type === "text/html");
+  if (parts.length === 0) return null;
+  return parts.map((part) => email.bodyValues[part.partId ?? ""]?.value ?? "").join("\n");
+}
+
+export const escapeHtml = (text: string) =>
+  text.replace(
+    /[&<>"]/g,
+    (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[char] ?? char,
+  );
+
 const same = (a: Address, b: string) => a.email.toLowerCase() === b.toLowerCase();
 
 const signed = (identity: Identity | undefined) =>
@@ -128,13 +147,22 @@ export function replyDraft(email: EmailFull, identity: Identity | undefined, all
     .map((line) => (line.startsWith(">") ? `>${line}` : `> ${line}`))
     .join("\n");
   const parent = email.messageId ?? [];
+  const intro = `On ${dateOf(email)}, ${from ? from.name || from.email : "someone"} wrote:`;
+  // The original's own markup when it has some (compose sanitizes it before showing or sending it),
+  // else its text, kept line for line.
+  const original =
+    htmlOf(email) ?? `<div>${escapeHtml(textOf(email).replace(/\n$/, "")).replace(/\n/g, "<br>")}</div>`;
+  const signature = identity?.textSignature
+    ? `<div>-- <br>${escapeHtml(identity.textSignature).replace(/\n/g, "<br>")}</div>`
+    : "";
   return {
     ...emptyDraft(),
     identityId: identity?.id ?? "",
     to: formatAddresses(to),
     cc: formatAddresses(cc),
     subject: withPrefix("Re", email.subject),
-    body: `\n\nOn ${dateOf(email)}, ${from ? from.name || from.email : "someone"} wrote:\n${quoted}${signed(identity)}`,
+    body: `\n\n${intro}\n${quoted}${signed(identity)}`,
+    html: `<div><br></div><div>${escapeHtml(intro)}</div><blockquote type="cite">${original}</blockquote>${signature}`,
     inReplyTo: parent.length > 0 ? parent : null,
     references: parent.length > 0 ? [...(email.references ?? email.inReplyTo ?? []), ...parent] : null,
   };
@@ -203,6 +231,7 @@ export function resumedDraft(email: EmailFull, identities: Identity[]): Draft {
     subject: email.subject ?? "",
     // The composer ends the text with a line break; what was typed did not.
     body: textOf(email).replace(/\r?\n$/, ""),
+    html: htmlOf(email),
     inReplyTo: email.inReplyTo,
     references: email.references,
     attachments: attachmentsOf(email),
@@ -229,8 +258,13 @@ export function emailObject(
     subject: draft.subject,
     ...(draft.inReplyTo ? { inReplyTo: draft.inReplyTo } : {}),
     ...(draft.references ? { references: draft.references } : {}),
+    // Both bodies make the server build multipart/alternative (RFC 8621 §4.6).
     textBody: [{ partId: "text", type: "text/plain" }],
-    bodyValues: { text: { value: draft.body } },
+    ...(draft.html !== null ? { htmlBody: [{ partId: "html", type: "text/html" }] } : {}),
+    bodyValues: {
+      text: { value: draft.body },
+      ...(draft.html !== null ? { html: { value: draft.html } } : {}),
+    },
     attachments: draft.attachments.map((attachment) => ({
       blobId: attachment.blobId,
       type: attachment.type,

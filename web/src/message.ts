@@ -17,12 +17,16 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   }
 });
 
-export function sanitizedHtml(html: string): string {
-  const clean = DOMPurify.sanitize(html, {
+/** The markup without anything active or remote: what is shown of a message, and what compose sends. */
+export function cleanHtml(html: string): string {
+  return DOMPurify.sanitize(html, {
     FORBID_TAGS: ["style", "link", "meta", "base", "form", "input", "button", "iframe", "object", "embed"],
     FORBID_ATTR: ["style"],
   });
-  return `<!doctype html><html><head><meta charset="utf-8"></head><body>${clean}</body></html>`;
+}
+
+export function sanitizedHtml(html: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"></head><body>${cleanHtml(html)}</body></html>`;
 }
 
 export function textDocument(text: string): string {

@@ -1,0 +1,123 @@
+// Rich-text compose in the webmail, in Debian's Chromium against a real `mailroom serve`: bold typed
+// with Ctrl+B and a bulleted list from the toolbar reach a second local user, who reads over IMAP a
+// multipart/alternative message with a text/plain part made from the HTML and the text/html part; the
+// mode chosen is still chosen after a reload; a reply to an HTML message quotes its markup.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type Browser, chromium, type Page } from "playwright-core";
+import PostalMime from "postal-mime";
+import { jmapUser } from "../integration/jmap-helpers.js";
+import { clients, needs } from "../support/clients.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { buildWebIfStale } from "../support/web.js";
+
+const ADDRESS = "alice@example.org";
+const PASSWORD = "alice's long passphrase";
+const CARL = "carl@example.org";
+const CARL_PASSWORD = "carl's long passphrase";
+
+describe("webmail rich compose in Chromium", { skip: needs(clients.chromium) }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const user = jmapUser(() => server, ADDRESS, PASSWORD);
+  const carl = jmapUser(() => server, CARL, CARL_PASSWORD);
+
+  before(async () => {
+    buildWebIfStale();
+    server = await startTestServer();
+    await user.add();
+    const added = await server.cli(["user", "add", CARL, "--password-stdin"], `${CARL_PASSWORD}\n`);
+    assert.equal(added.code, 0, added.stderr);
+    browser = await chromium.launch({ executablePath: clients.chromium.binary, headless: true });
+    page = await browser.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.cleanup();
+  });
+
+  const button = (name: string) => page.getByRole("button", { name, exact: true });
+  const editor = () => page.getByRole("textbox", { name: "Message", exact: true });
+  const logIn = async () => {
+    await page.goto(`http://127.0.0.1:${server.ports.http}/`);
+    await page.getByLabel("Address").fill(ADDRESS);
+    await page.getByLabel("Password or app password").fill(PASSWORD);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("nav li[data-role=inbox]");
+  };
+
+  /** Carl's newest INBOX message over IMAP, once there is one: its body structure and source. */
+  const carlsNewest = async () => {
+    const client = await carl.imap();
+    try {
+      for (let round = 0; round < 200; round++) {
+        const lock = await client.getMailboxLock("INBOX");
+        try {
+          if (client.mailbox && client.mailbox.exists > 0) {
+            const message = await client.fetchOne("*", { bodyStructure: true, source: true });
+            if (message !== false && message.source && message.bodyStructure) return message;
+          }
+        } finally {
+          lock.release();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error("nothing reached Carl's INBOX");
+    } finally {
+      await client.logout();
+    }
+  };
+
+  test("bold and a list typed in rich mode arrive as multipart/alternative, read over IMAP", async () => {
+    await logIn();
+    await button("New message").click();
+    const rich = button("Rich text");
+    assert.equal(await rich.getAttribute("aria-pressed"), "false");
+    await rich.click();
+    assert.equal(await rich.getAttribute("aria-pressed"), "true");
+    await page.getByLabel("To", { exact: true }).fill(CARL);
+    await page.getByLabel("Subject", { exact: true }).fill("Rich plans");
+    await editor().click();
+    await page.keyboard.press("Control+b");
+    await page.keyboard.type("Bold words");
+    assert.equal(await button("Bold").getAttribute("aria-pressed"), "true");
+    await page.keyboard.press("Control+b");
+    await page.keyboard.type(" then plain");
+    await page.keyboard.press("Enter");
+    await button("Bulleted list").click();
+    await page.keyboard.type("first");
+    await page.keyboard.press("Enter");
+    await page.keyboard.type("second");
+    await button("Send").click();
+    await page.locator("section.compose").waitFor({ state: "detached" });
+
+    const message = await carlsNewest();
+    const structure = message.bodyStructure as { type: string; childNodes?: { type: string }[] };
+    assert.equal(structure.type, "multipart/alternative");
+    assert.deepEqual(
+      structure.childNodes?.map((part) => part.type),
+      ["text/plain", "text/html"],
+    );
+    const mail = await PostalMime.parse(message.source as Buffer);
+    assert.match(mail.html ?? "", /<(b|strong)>Bold words<\/(b|strong)>/);
+    assert.match(mail.html ?? "", /<ul><li>first<\/li><li>second<\/li><\/ul>/);
+    assert.equal(mail.text?.trim(), "Bold words then plain\n- first\n- second");
+  });
+
+  test("the mode is remembered across a reload, and a reply to HTML mail quotes its markup", async () => {
+    await user.deliver(
+      { subject: "Styled", html: "<p>Hello <i>Alice</i></p><script>alert(1)</script>", text: "Hello Alice" },
+      "Bob <bob@example.net>",
+    );
+    await logIn();
+    await page.locator(".list li", { hasText: "Styled" }).click();
+    await button("Reply").click();
+    assert.equal(await button("Rich text").getAttribute("aria-pressed"), "true");
+    const quote = editor().locator("blockquote");
+    await quote.waitFor();
+    assert.match(await quote.innerHTML(), /<p>Hello <i>Alice<\/i><\/p>/);
+    assert.doesNotMatch(await editor().innerHTML(), /<script/);
+  });
+});
