@@ -242,7 +242,8 @@ for (const backend of await integrationBackends()) {
       assert.equal(await jmapStatus(basic(ALICE, kept.json.token)), 200, "app passwords are kept by default");
       // An IMAP session opened before the change is not cut.
       const status = await open.status("INBOX", { messages: true });
-      assert.equal(status && status.messages, 0);
+      assert.ok(status, "STATUS INBOX answered");
+      assert.equal(status.messages, 0);
       await open.logout();
 
       const revoking = await call(basic(ALICE, NEW_PASSWORD), "PUT", "/me/password", {
