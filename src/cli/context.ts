@@ -37,6 +37,18 @@ async function storeIsThere(config: Config): Promise<boolean> {
   }
 }
 
+/** The configuration a command runs with: --config, --data-dir, the environment; warnings to stderr. */
+export async function loadCommandConfig(values: ParsedArgs["values"], io: CliIo): Promise<Config> {
+  const file = stringOption(values, "config");
+  const dataDir = stringOption(values, "data-dir");
+  return loadConfig({
+    env: io.env,
+    ...(file !== undefined ? { file } : {}),
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    onWarning: (message) => io.stderr.write(`mailroom: warning: ${message}\n`),
+  });
+}
+
 /**
  * Opens config and store from the --config/--data-dir values, runs `action`, and closes the store.
  * Without `create`, a data directory that holds no store stops the command (exit 66).
@@ -47,14 +59,7 @@ export async function withStore<T>(
   action: (context: CliContext) => Promise<T>,
   options: { create?: boolean } = {},
 ): Promise<T> {
-  const file = stringOption(values, "config");
-  const dataDir = stringOption(values, "data-dir");
-  const config = await loadConfig({
-    env: io.env,
-    ...(file !== undefined ? { file } : {}),
-    ...(dataDir !== undefined ? { dataDir } : {}),
-    onWarning: (message) => io.stderr.write(`mailroom: warning: ${message}\n`),
-  });
+  const config = await loadCommandConfig(values, io);
   // Commands talk to people; the store's info-level chatter would drown their output.
   const logger = createLogger({ ...config.log, level: "warn" }, io.stderr);
   const create = options.create === true;

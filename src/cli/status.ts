@@ -6,14 +6,13 @@
 
 import http from "node:http";
 import { createAdminService, type ServerStatus, type StoreStatus } from "../admin/service.js";
-import { loadConfig } from "../config/load.js";
 import type { RecentEvent } from "../log/recent.js";
 import { CONTROL_SOCKET_NAME, controlSocketPath, MAX_SOCKET_PATH, STATUS_PATH } from "../server/control.js";
 import { liveLockHolder } from "../server/instance-lock.js";
 import { version } from "../server/version.js";
-import { expectPositionals, parseCommandArgs, storeOptions, stringOption } from "./args.js";
+import { expectPositionals, parseCommandArgs, storeOptions } from "./args.js";
 import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
-import { withStore } from "./context.js";
+import { loadCommandConfig, withStore } from "./context.js";
 
 const HELP = `Usage: mailroom status [--json] [--config FILE] [--data-dir DIR]
 
@@ -193,14 +192,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     "mailroom status --help",
   );
   expectPositionals(positionals, [], [], "mailroom status --help");
-  const file = stringOption(values, "config");
-  const dataDir = stringOption(values, "data-dir");
-  const config = await loadConfig({
-    env: io.env,
-    ...(file !== undefined ? { file } : {}),
-    ...(dataDir !== undefined ? { dataDir } : {}),
-    onWarning: (message) => io.stderr.write(`mailroom: warning: ${message}\n`),
-  });
+  const config = await loadCommandConfig(values, io);
   const socketPath = controlSocketPath(config.dataDir);
   const asked = await askServer(socketPath);
   if (asked.kind === "answered") {
