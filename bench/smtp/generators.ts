@@ -9,17 +9,25 @@
 // --baseline REF also runs mailroom as built from that commit (git archive into a temp dir) in the same
 // rotation, so a change is measured against what it changes under the same load, not another day's.
 //
-//   node --import tsx bench/smtp/generators.ts [--quick] [--repetitions N] [--baseline REF] [--out FILE]
+// --verify runs mailroom twice in the rotation, inbound verification off ("mailroom") and on ("mailroom
+// verify"), with a DNS server on loopback serving SPF, DKIM and DMARC for the sending domain and every
+// generator sending one message DKIM-signed for it; after the run it counts the stored messages whose
+// Authentication-Results says dkim=pass spf=pass dmarc=pass. --cells picks cells by label (c1,c10,c50).
+//
+//   node --import tsx bench/smtp/generators.ts [--quick] [--repetitions N] [--baseline REF] [--verify]
+//     [--cells c1,c10,c50,keepalive] [--out FILE]
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs, promisify } from "node:util";
+import { type BenchDns, startBenchDns } from "../lib/dns.js";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
 import { runLoad } from "./load.js";
 import { type MailroomInstance, REPO_ROOT, startMailroom } from "./mailroom.js";
 import { type PostfixInstance, startPostfix } from "./postfix.js";
+import { signedMessage } from "./signed.js";
 import { runSmtpSource } from "./smtp-source.js";
 
 const DOMAIN = "bench.test";
@@ -63,6 +71,30 @@ async function waitForPostfixQueue(instance: PostfixInstance, timeoutMs: number)
   }
 }
 
+/** The generators' HELO names (load.ts's default and smtp-source -M), which SPF checks too. */
+const HELO_NAMES = ["loadgen.bench.test", "source.bench.test"];
+
+/**
+ * Stored messages under `dir` whose first Authentication-Results field reports dkim, spf and dmarc as
+ * pass, and all files that begin with a header field (the stored messages), read from disk.
+ */
+async function countVerified(dir: string): Promise<{ messages: number; passed: number }> {
+  let messages = 0;
+  let passed = 0;
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const head = (await readFile(file)).subarray(0, 4096).toString("latin1");
+    if (!/^[A-Za-z-]+:/.test(head) || !/\r?\nSubject: bench message/.test(head)) continue;
+    messages += 1;
+    const field = head.match(/^Authentication-Results:[^\n]*(?:\r?\n[ \t][^\n]*)*/im)?.[0] ?? "";
+    if (/\bdkim=pass\b/.test(field) && /\bspf=pass\b/.test(field) && /\bdmarc=pass\b/.test(field))
+      passed += 1;
+  }
+  return { messages, passed };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -70,6 +102,8 @@ async function main(): Promise<void> {
       repetitions: { type: "string", default: "3" },
       out: { type: "string", default: path.join(REPO_ROOT, "bench", "smtp", "GENERATORS.md") },
       baseline: { type: "string" },
+      verify: { type: "boolean", default: false },
+      cells: { type: "string" },
     },
   });
   const repetitions = Number(values.repetitions);
@@ -81,13 +115,29 @@ async function main(): Promise<void> {
     { label: "c10", concurrency: 10, keepAlive: false, messages: 2000 },
     { label: "c50", concurrency: 50, keepAlive: false, messages: 2500 },
     { label: "keepalive c10", concurrency: 10, keepAlive: true, messages: 3000 },
-  ].map((cell) => ({ ...cell, messages: Math.round(cell.messages * scale) }));
+  ]
+    .map((cell) => ({ ...cell, messages: Math.round(cell.messages * scale) }))
+    .filter(
+      (cell) =>
+        values.cells === undefined || values.cells.split(",").includes(cell.label.split(" ")[0] as string),
+    );
+  if (cells.length === 0) throw new Error("--cells takes labels from c1,c10,c50,keepalive");
 
   const postfix = await startPostfix({ domain: DOMAIN, user: USER, processLimit: 300 });
   const mailrooms: MailroomInstance[] = [];
   let baselineDir: string | null = null;
+  let dns: BenchDns | null = null;
+  let signedFile: string | null = null;
   try {
-    const start = (root?: string) =>
+    const signed = values.verify
+      ? await signedMessage(SIZE, `sender@${DOMAIN}`, `${USER}@${DOMAIN}`, HELO_NAMES)
+      : null;
+    if (signed !== null) {
+      dns = await startBenchDns(signed.txt);
+      signedFile = path.join(await mkdtemp(path.join(os.tmpdir(), "mailroom-bench-signed-")), "message");
+      await writeFile(signedFile, signed.message.toString("latin1").replaceAll("\r\n", "\n"));
+    }
+    const start = (root?: string, verify?: boolean) =>
       startMailroom({
         domain: DOMAIN,
         user: USER,
@@ -95,8 +145,10 @@ async function main(): Promise<void> {
         maxConnections: 300,
         mode: "build",
         ...(root ? { root } : {}),
+        ...(verify !== undefined ? { verify } : {}),
+        ...(dns !== null ? { resolver: dns.server } : {}),
       });
-    const mailroom = await start();
+    const mailroom = await start(undefined, signed !== null ? false : undefined);
     mailrooms.push(mailroom);
     const servers: Record<ServerName, { port: number; pid: number | null }> = {
       mailroom: { port: mailroom.port, pid: mailroom.pid },
@@ -114,6 +166,13 @@ async function main(): Promise<void> {
       const name = `mailroom ${values.baseline}`;
       servers[name] = { port: old.port, pid: old.pid };
       mailroomNames.push(name);
+    }
+    let verifying: MailroomInstance | null = null;
+    if (signed !== null) {
+      verifying = await start(undefined, true);
+      mailrooms.push(verifying);
+      servers["mailroom verify"] = { port: verifying.port, pid: verifying.pid };
+      mailroomNames.push("mailroom verify");
     }
     servers.postfix = { port: postfix.port, pid: null };
     const serverNames = Object.keys(servers);
@@ -139,7 +198,11 @@ async function main(): Promise<void> {
       };
       let run: Omit<Run, "load" | "cpuMicros">;
       if (generator === "smtp-source") {
-        const result = await runSmtpSource({ ...common, keepAlive: cell.keepAlive });
+        const result = await runSmtpSource({
+          ...common,
+          keepAlive: cell.keepAlive,
+          ...(signedFile !== null ? { messageFile: signedFile } : {}),
+        });
         run = {
           rate: result.acceptedPerSecond,
           accepted: result.accepted,
@@ -147,7 +210,11 @@ async function main(): Promise<void> {
           problem: result.problem,
         };
       } else {
-        const result = await runLoad({ ...common, connectionPerMessage: !cell.keepAlive });
+        const result = await runLoad({
+          ...common,
+          connectionPerMessage: !cell.keepAlive,
+          ...(signed !== null ? { message: signed.message } : {}),
+        });
         const problems = Object.entries(result.problems);
         run = {
           rate: result.acceptedPerSecond,
@@ -190,11 +257,14 @@ async function main(): Promise<void> {
       }
     }
 
+    const baselineName = values.baseline !== undefined ? `mailroom ${values.baseline}` : null;
+    // Counted before the report is written, from the verifying instance's data dir.
+    const verified = verifying !== null ? await countVerified(verifying.dir) : null;
     const total = cells.reduce((sum, cell) => sum + cell.messages, 0) * GENERATORS.length;
     const lines = [
       "# SMTP, two load generators: mailroom and Postfix side by side",
       "",
-      `Generated by \`node --import tsx bench/smtp/generators.ts${values.quick ? " --quick" : ""}${values.baseline !== undefined ? ` --baseline ${values.baseline}` : ""}\`. Do not edit by hand; rerun.`,
+      `Generated by \`node --import tsx bench/smtp/generators.ts${values.quick ? " --quick" : ""}${values.baseline !== undefined ? ` --baseline ${values.baseline}` : ""}${values.verify ? " --verify" : ""}${values.cells !== undefined ? ` --cells ${values.cells}` : ""}\`. Do not edit by hand; rerun.`,
       "",
       `- Date: ${new Date().toISOString()}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "unknown"}), shared with other work: load average at start ${startLoad.map((n) => n.toFixed(2)).join(" / ")}`,
       `- Node ${process.version}; mailroom \`mailroom serve\` compiled with tsc; Postfix ${postfix.version} (smtpd fsyncs the queue file before 250)`,
@@ -203,12 +273,17 @@ async function main(): Promise<void> {
             `- \`mailroom ${values.baseline}\`: the same, built from commit ${values.baseline} (git archive), in the same rotation; "mailroom" is this checkout.`,
           ]
         : []),
+      ...(verifying !== null && dns !== null
+        ? [
+            `- Verification: "mailroom" runs with \`[trust] verify = false\`, "mailroom verify" with it on; both ask a DNS server on loopback (bench/lib/dns.ts) through \`[relay] resolver\`, which serves SPF (ip4:127.0.0.1, for ${DOMAIN} and the HELO names), DKIM (selector bench, RSA 2048) and DMARC (p=reject) for ${DOMAIN}. Every generator sends the same 10 KB message DKIM-signed for ${DOMAIN} (relaxed/relaxed). Postfix does no SPF/DKIM/DMARC verification (no milter). ${dns.queries()} DNS queries before the runs' report.`,
+          ]
+        : []),
       `- 10 KB messages; ${repetitions} repetitions, each cell's runs back to back with the server order rotated per repetition; figures are medians; about ${total * repetitions} messages per server over the run, into one mailbox.`,
       "- smtp-source: Postfix's `/usr/sbin/smtp-source`, no PIPELINING; -d for keepalive. load.ts: bench/smtp/load.ts, PIPELINING; --connection-per-message except keepalive.",
       "- c1, c10, c50: one message per connection (connect, EHLO/HELO, MAIL, RCPT, DATA, QUIT). keepalive c10: 10 connections kept for all their messages.",
       "",
-      `| cell | generator | ${serverNames.map((name) => `${name} msgs/s`).join(" | ")} | ${mailroomNames.map((name) => `${name} / Postfix`).join(" | ")} |${mailroomNames.length > 1 ? " mailroom / baseline |" : ""} ${mailroomNames.map((name) => `${name} CPU µs/msg`).join(" | ")} | load avg (1 min) at the runs |`,
-      `|---|---|${serverNames.map(() => "---|").join("")}${mailroomNames.map(() => "---|").join("")}${mailroomNames.length > 1 ? "---|" : ""}${mailroomNames.map(() => "---|").join("")}---|`,
+      `| cell | generator | ${serverNames.map((name) => `${name} msgs/s`).join(" | ")} | ${mailroomNames.map((name) => `${name} / Postfix`).join(" | ")} |${baselineName !== null ? " mailroom / baseline |" : ""}${verifying !== null ? " verify on / off msgs/s | verify CPU µs/msg added |" : ""} ${mailroomNames.map((name) => `${name} CPU µs/msg`).join(" | ")} | load avg (1 min) at the runs |`,
+      `|---|---|${serverNames.map(() => "---|").join("")}${mailroomNames.map(() => "---|").join("")}${baselineName !== null ? "---|" : ""}${verifying !== null ? "---|---|" : ""}${mailroomNames.map(() => "---|").join("")}---|`,
     ];
     for (const cell of cells) {
       for (const generator of GENERATORS) {
@@ -222,8 +297,12 @@ async function main(): Promise<void> {
           generator,
           ...serverNames.map((server) => formatNumber(rate(server))),
           ...mailroomNames.map((server) => formatRatio(rate(server), rate("postfix"))),
-          ...(mailroomNames.length > 1
-            ? [formatRatio(rate("mailroom"), rate(mailroomNames[1] as string))]
+          ...(baselineName !== null ? [formatRatio(rate("mailroom"), rate(baselineName))] : []),
+          ...(verifying !== null
+            ? [
+                formatRatio(rate("mailroom verify"), rate("mailroom")),
+                formatNumber(cpu("mailroom verify") - cpu("mailroom")),
+              ]
             : []),
           ...mailroomNames.map((server) => formatNumber(cpu(server))),
           `${formatNumber(Math.min(...loads), 2)}–${formatNumber(Math.max(...loads), 2)}`,
@@ -235,6 +314,12 @@ async function main(): Promise<void> {
     for (const [name, list] of runs) {
       lines.push(
         `- ${name.replaceAll("|", ", ")}: ${list.map((run) => `${formatNumber(run.rate)} (${run.accepted}/${run.failed})`).join(", ")}`,
+      );
+    }
+    if (verified !== null) {
+      lines.push(
+        "",
+        `Stored by "mailroom verify" (read from its data dir after the runs): ${verified.messages} messages, ${verified.passed} of them with Authentication-Results dkim=pass spf=pass dmarc=pass.`,
       );
     }
     const problems = [...runs].flatMap(([name, list]) =>
@@ -249,6 +334,8 @@ async function main(): Promise<void> {
       await mailroom.stop().catch((error: unknown) => console.error(`stopping mailroom: ${String(error)}`));
     }
     if (baselineDir !== null) await rm(baselineDir, { recursive: true, force: true });
+    if (signedFile !== null) await rm(path.dirname(signedFile), { recursive: true, force: true });
+    await dns?.close();
     await postfix.stop().catch((error: unknown) => console.error(`stopping postfix: ${String(error)}`));
   }
 }

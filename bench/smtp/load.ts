@@ -18,6 +18,8 @@ export interface LoadOptions {
   /** Or stop after this many transactions in total. One of the two is required. */
   messages?: number;
   messageSize: number;
+  /** Send these bytes (CRLF line ends, no final dot) as every message instead of a generated one. */
+  message?: Buffer;
   from: string;
   to: string;
   ehloName?: string;
@@ -207,7 +209,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
     throw new Error(`concurrency must be a positive integer, got ${options.concurrency}`);
   }
-  const template = messageTemplate(options.messageSize, options.from, options.to);
+  const fixed = options.message;
+  const template: MessageTemplate =
+    fixed !== undefined
+      ? { size: fixed.length, render: () => fixed }
+      : messageTemplate(options.messageSize, options.from, options.to);
   // Sessions are opened before the clock starts: the figure is transactions per second, not handshakes.
   const opened = await Promise.allSettled(
     Array.from({ length: options.concurrency }, () => openSession(options)),

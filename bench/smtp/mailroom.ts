@@ -27,6 +27,10 @@ export interface MailroomOptions {
   mode: "build" | "tsx";
   /** The checkout to build ("build" mode): this one by default, or an exported older commit to compare. */
   root?: string;
+  /** [trust] verify: SPF/DKIM/DMARC/ARC on MX mail. Unset leaves the configuration's default. */
+  verify?: boolean;
+  /** [relay] resolver, "host:port": the DNS server every lookup (inbound verification too) asks. */
+  resolver?: string;
 }
 
 export interface MailroomInstance {
@@ -72,6 +76,8 @@ function serverEnv(dataDir: string, port: number, options: MailroomOptions): Nod
   env.MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP = String(options.maxConnections);
   // Postfix's smtpd has no per-session transaction limit; match it so sessions are not cut every 100.
   env.MAILROOM_SMTP_MAX_TRANSACTIONS = "1000000";
+  if (options.verify !== undefined) env.MAILROOM_TRUST_VERIFY = String(options.verify);
+  if (options.resolver !== undefined) env.MAILROOM_RELAY_RESOLVER = options.resolver;
   return env;
 }
 

@@ -22,6 +22,8 @@ export interface SourceOptions {
   to: string;
   /** -d: all of a session's messages over one connection. */
   keepAlive: boolean;
+  /** -F: send this file (LF line ends: smtp-source appends CRLF to each line) instead of its own message. */
+  messageFile?: string;
   timeoutMs?: number;
 }
 
@@ -41,8 +43,9 @@ export function runSmtpSource(options: SourceOptions): Promise<SourceResult> {
     String(options.concurrency),
     "-m",
     String(options.messages),
-    "-l",
-    String(options.messageSize),
+    ...(options.messageFile !== undefined
+      ? ["-F", options.messageFile]
+      : ["-l", String(options.messageSize)]),
     "-f",
     options.from,
     "-t",
