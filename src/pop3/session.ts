@@ -163,7 +163,7 @@ export class Pop3Session {
     if (message === undefined || message.deleted || this.readAhead.has(number)) return;
     if (this.readAhead.size >= READ_AHEAD_MESSAGES) return;
     if (message.size > WHOLE_BODY_LIMIT || this.readAheadBytes + message.size > READ_AHEAD_BYTES) return;
-    const body = this.options.store.blobs.readBlobBytes(message.messageId);
+    const body = this.options.store.blobs.readBlobBytes(message.messageId, message.size);
     // A failed read is reported when its RETR is handled (or never, if the session ends first).
     body.catch(() => undefined);
     this.readAhead.set(number, { body, size: message.size });
@@ -425,7 +425,7 @@ export class Pop3Session {
         // Clients that do not pipeline still fetch in order: the next body is read while this one goes out.
         this.startReadAhead(maildrop, found.number + 1);
         if (ahead !== null || found.size <= WHOLE_BODY_LIMIT) {
-          const read = ahead ?? this.options.store.blobs.readBlobBytes(found.messageId);
+          const read = ahead ?? this.options.store.blobs.readBlobBytes(found.messageId, found.size);
           return this.sendWholeMessage(maildrop, found, read);
         }
         return this.sendMessage(maildrop, found, `${found.size} octets`);

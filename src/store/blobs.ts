@@ -68,7 +68,12 @@ export interface BlobStore {
    */
   createBlobWriter(options?: { id?: string }): Promise<BlobWriter>;
   readBlob(messageId: string): Readable;
-  readBlobBytes(messageId: string): Promise<Buffer>;
+  /**
+   * The whole body in one buffer. `size`, when the caller already has the message's recorded size
+   * (MailboxMessage.size), spares a backend that reads files looking it up before the read (one query
+   * per body in a FETCH of thousands); it must be that recorded size, and a backend may ignore it.
+   */
+  readBlobBytes(messageId: string, size?: number): Promise<Buffer>;
   /**
    * The header section of each named message: its bytes from the start up to and including the empty
    * line that ends it (CRLF CRLF), exactly as stored. A message whose first line is empty has the header

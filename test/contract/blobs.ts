@@ -32,6 +32,8 @@ export function describeBlobsContract(context: ContractContext): void {
           const ref = await writeBlob(store, bytes, 100_000);
           assert.ok(ref.id.length > 0);
           assert.deepEqual(await store.blobs.readBlobBytes(ref.id), bytes);
+          // With the recorded size given (as FETCH and RETR do), the same bytes.
+          assert.deepEqual(await store.blobs.readBlobBytes(ref.id, bytes.length), bytes);
           assert.deepEqual(await streamToBuffer(store.blobs.readBlob(ref.id)), bytes);
         }
       });
@@ -44,6 +46,7 @@ export function describeBlobsContract(context: ContractContext): void {
         await rejectsWith(store.blobs.readBlobBytes(writer.id), "not-found");
         await rejectsWith(streamToBuffer(store.blobs.readBlob(writer.id)), "not-found");
         await rejectsWith(store.blobs.readBlobBytes("does-not-exist"), "not-found");
+        await rejectsWith(store.blobs.readBlobBytes(writer.id, 7), "not-found");
       });
 
       test("writer ids are distinct", async () => {

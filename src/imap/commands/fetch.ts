@@ -239,7 +239,7 @@ async function* fetchResponses(
           if (need === NEED_HEADER) {
             const header = headers.get(message.messageId);
             if (header === undefined) {
-              const bytes = await context.store.blobs.readBlobBytes(message.messageId);
+              const bytes = await context.store.blobs.readBlobBytes(message.messageId, message.size);
               const block = headerBlockOf(bytes);
               if (block !== null) backfill.set(message.messageId, block);
               content = new MessageContent(bytes, false);
@@ -438,7 +438,7 @@ class BodyReader {
       const message = this.messages[this.next];
       if (message !== null && message !== undefined) {
         if (this.next > current && this.aheadBytes + message.size > PREFETCH_BYTES) return;
-        const load = this.context.store.blobs.readBlobBytes(message.messageId);
+        const load = this.context.store.blobs.readBlobBytes(message.messageId, message.size);
         // A read-ahead nobody awaits (the client went away) must not become an unhandled rejection.
         load.catch(() => {});
         this.loads.set(this.next, load);

@@ -301,7 +301,8 @@ export class PostgresBlobs implements BlobStore {
     return readBlobStream(this.database.pool, this.database.server, messageId);
   }
 
-  readBlobBytes(messageId: string): Promise<Buffer> {
+  // The size is not needed: the head row read with the first chunks has it.
+  readBlobBytes(messageId: string, _size?: number): Promise<Buffer> {
     return readBlobBytes(this.database.pool, this.database.server, messageId);
   }
 

@@ -204,11 +204,12 @@ export class SqliteBlobs implements BlobStore {
     return this.database.files.read(messageId, this.recordedSize(messageId));
   }
 
-  readBlobBytes(messageId: string): Promise<Buffer> {
+  readBlobBytes(messageId: string, size?: number): Promise<Buffer> {
     const body = this.finishedBodies.get(messageId);
     // A copy: the cached bytes must stay as the file has them whatever the caller does with its own.
     if (body !== undefined) return Promise.resolve(Buffer.from(body));
-    return this.database.files.readBytes(messageId, this.recordedSize(messageId));
+    const known = Number.isSafeInteger(size) && (size as number) >= 0 ? size : this.recordedSize(messageId);
+    return this.database.files.readBytes(messageId, known);
   }
 
   async recordUpload(upload: {
