@@ -46,6 +46,12 @@ const PREVIEW_LENGTH = 200;
 const PREVIEW_OCTETS = 256;
 /** Pieces at least this large are handed out as they are instead of being copied into a response. */
 const LARGE_PIECE = 16 * 1024;
+/**
+ * Small responses are joined up to about this many octets before they are handed on: a header FETCH of
+ * a whole mailbox is thousands of ~150-octet responses, and each piece handed out costs a trip through
+ * the session's and the adapter's async generators.
+ */
+const GATHER_BYTES = 32 * 1024;
 
 /** What an item needs beyond the message list: nothing, the header section, or the whole message. */
 type Need = 0 | 1 | 2;
@@ -194,6 +200,7 @@ async function* fetchResponses(
   // Streamed bodies are not in memory, so every other item must be answerable from the list alone.
   const streamable = command.items.every((item) => needOf(item) === NEED_NOTHING || isWholeMessage(item));
   const markSeen = !view.readOnly && command.items.some(setsSeen);
+  const gathered = new Gathered();
   for (let start = 0; start < targets.length; start += FETCH_BATCH) {
     const batch = targets.slice(start, start + FETCH_BATCH);
     const listed = await loadMessages(context, view, batch);
@@ -263,20 +270,39 @@ async function* fetchResponses(
             structure = structureOf(content);
             computed.set(message.messageId, encodeStructure(structure));
           }
-          yield* fetchResponse(
-            context,
+          const pieces = fetchResponse(
             view,
             message,
             command.items,
             content,
             seen.has(message.uid),
-            opened,
             structure,
           );
+          let unused = opened;
+          for (const piece of pieces) {
+            if (piece === STREAMED_BODY) {
+              if (gathered.size > 0) yield gathered.take();
+              // The body opened before the response started is for the first streamed item only.
+              const ready = unused;
+              unused = null;
+              yield* streamBlob(context, message, ready);
+            } else if (piece.length >= LARGE_PIECE) {
+              if (gathered.size > 0) yield gathered.take();
+              yield piece;
+            } else if (gathered.add(piece) >= GATHER_BYTES) {
+              yield gathered.take();
+            }
+          }
         } finally {
           opened?.stream.destroy();
         }
       }
+      // What a batch gathered goes out before the next batch's store reads.
+      if (gathered.size > 0) yield gathered.take();
+    } catch (error) {
+      // The responses of the messages before the failure are complete: they are sent before the NO.
+      if (gathered.size > 0) yield gathered.take();
+      throw error;
     } finally {
       bodies.close();
       saveHeaderBlocksLater(context, backfill);
@@ -508,10 +534,35 @@ function lowestIndexFrom(listed: readonly MailboxMessage[], uid: number): number
   return lo;
 }
 
+/** Stands, among a response's pieces, for the message body streamed from the store at that point. */
+const STREAMED_BODY = Symbol("streamed body");
+type ResponsePiece = Buffer | typeof STREAMED_BODY;
+
+/** Small responses of several messages, joined into one piece when taken. */
+class Gathered {
+  private pieces: Buffer[] = [];
+  size = 0;
+
+  /** Adds a piece; returns the octets gathered so far. */
+  add(piece: Buffer): number {
+    this.pieces.push(piece);
+    this.size += piece.length;
+    return this.size;
+  }
+
+  take(): Buffer {
+    const joined =
+      this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, this.size);
+    this.pieces = [];
+    this.size = 0;
+    return joined;
+  }
+}
+
 /** Collects a response's text, handing out large buffers (body literals) as separate pieces uncopied. */
 class ResponsePieces {
   private text: Buffer[] = [];
-  private ready: Buffer[] = [];
+  private ready: ResponsePiece[] = [];
 
   add(data: Buffer): void {
     if (data.length >= LARGE_PIECE) {
@@ -526,8 +577,14 @@ class ResponsePieces {
     this.text.push(Buffer.from(text, "latin1"));
   }
 
+  /** Marks where the body streamed from the store goes. */
+  stream(): void {
+    this.flushText();
+    this.ready.push(STREAMED_BODY);
+  }
+
   /** The pieces gathered so far, in order; the builder is empty afterwards. */
-  take(): Buffer[] {
+  take(): ResponsePiece[] {
     this.flushText();
     const ready = this.ready;
     this.ready = [];
@@ -563,27 +620,22 @@ function decodedPart(whole: MessageContent, part: number[]): Buffer | null {
   return data;
 }
 
-/** One `* n FETCH (...)` response, as one piece or (with large literals) several. */
-async function* fetchResponse(
-  context: ImapContext,
+/**
+ * One `* n FETCH (...)` response (after the FLAGS responses new keywords need), as one piece or (with
+ * large literals or streamed bodies) several. Synchronous: everything it needs was read before.
+ */
+function fetchResponse(
   view: SelectedMailbox,
   message: MailboxMessage,
   items: readonly FetchItem[],
   content: MessageContent | null,
   flagsChanged: boolean,
-  opened: OpenedBody | null,
   structure: MessageStructure | null,
-): AsyncGenerator<Buffer, void, undefined> {
-  let unused = opened;
-  /** The body opened before the response started, for the first streamed item; a new read after it. */
-  const body = () => {
-    const ready = unused;
-    unused = null;
-    return ready;
-  };
-  if (flagsChanged || items.some((item) => item.kind === "FLAGS"))
-    yield* view.announceKeywords(message.flags);
+): ResponsePiece[] {
   const out = new ResponsePieces();
+  if (flagsChanged || items.some((item) => item.kind === "FLAGS")) {
+    for (const response of view.announceKeywords(message.flags)) out.add(response);
+  }
   out.addText(`* ${view.seqOf(message.uid)} FETCH (`);
   let first = true;
   const name = (label: string) => {
@@ -663,8 +715,7 @@ async function* fetchResponse(
       case "RFC822":
         if (content === null) {
           name("RFC822");
-          yield* out.take();
-          yield* streamBlob(context, message, body());
+          out.stream();
         } else {
           literal("RFC822", messageRequired(content).bytes);
         }
@@ -684,8 +735,7 @@ async function* fetchResponse(
       case "section": {
         if (content === null) {
           name(item.label);
-          yield* out.take();
-          yield* streamBlob(context, message, body());
+          out.stream();
           break;
         }
         const source = needOf(item) === NEED_HEADER ? headerRequired(content) : messageRequired(content);
@@ -710,7 +760,7 @@ async function* fetchResponse(
   // RFC 9051 §6.4.5: when fetching sets \Seen, the new flags are reported too.
   if (flagsChanged && !sentFlags) add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
   out.addText(")\r\n");
-  yield* out.take();
+  return out.take();
 }
 
 /** A whole message as a literal read from the store in pieces; its length is the size the store recorded. */
