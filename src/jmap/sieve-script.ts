@@ -65,6 +65,11 @@ async function scriptsOf(store: SieveJmapStore, userId: number) {
   return { state: stateString(TYPE, state), scripts, list: scripts.map(toObject) };
 }
 
+/** The account's SieveScript state string now (for push). */
+export async function sieveScriptState(store: Pick<Store, "sieveScripts">, userId: number): Promise<string> {
+  return stateString(TYPE, await store.sieveScripts.scriptState(userId));
+}
+
 export function sieveScriptGet(deps: SieveJmapDeps, maxObjects: number): Method {
   return listedGet(TYPE, maxObjects, (userId) => scriptsOf(deps.store, userId));
 }

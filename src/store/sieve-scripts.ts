@@ -61,6 +61,8 @@ export interface SieveScriptStore {
   // By id, for JMAP Sieve (RFC 9661).
   /** The user's scripts by name, with their ids, and the state they are at (0 before any write). */
   listScriptsWithState(userId: number): Promise<{ state: number; scripts: StoredSieveScript[] }>;
+  /** The state alone (0 before any write), for push: no script text is read. */
+  scriptState(userId: number): Promise<number>;
   /** A new, inactive script; "exists" when the user has one by that name, "too-many" as putScript. */
   createScript(
     userId: number,

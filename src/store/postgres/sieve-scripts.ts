@@ -173,6 +173,10 @@ export class PostgresSieveScripts implements SieveScriptStore {
     };
   }
 
+  async scriptState(userId: number): Promise<number> {
+    return Number((await this.database.read<{ state: string }>(STATE, [userId]))[0]?.state ?? 0);
+  }
+
   createScript(
     userId: number,
     name: string,

@@ -183,6 +183,10 @@ export class SqliteSieveScripts implements SieveScriptStore {
     }));
   }
 
+  scriptState(userId: number): Promise<number> {
+    return this.database.read(() => this.stateOf(userId));
+  }
+
   createScript(
     userId: number,
     name: string,
