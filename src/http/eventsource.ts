@@ -4,7 +4,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { MethodError } from "../jmap/errors.js";
-import { accountPushTypes, parsePushParameters, pingFrame, pushStates, stateFrame } from "../jmap/push.js";
+import {
+  accountPushTypes,
+  PUSH_POLL_MS,
+  parsePushParameters,
+  pingFrame,
+  pushStates,
+  stateFrame,
+} from "../jmap/push.js";
 import { watchStates } from "../jmap/state-watch.js";
 import type { AccountContext } from "../jmap/types.js";
 import type { Store } from "../store/types.js";
@@ -45,6 +52,7 @@ export async function serveEventSource(
     userId: account.userId,
     states,
     baseline,
+    pollMs: PUSH_POLL_MS,
     onChange: (changed) => {
       if (response.writableEnded) return;
       response.write(stateFrame(account.accountId, changed));

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { DispatchResult } from "../jmap/dispatcher.js";
 import { type RequestError, requestError } from "../jmap/errors.js";
-import { accountPushTypes, PUSHABLE_TYPES, pushStates } from "../jmap/push.js";
+import { accountPushTypes, PUSH_POLL_MS, PUSHABLE_TYPES, pushStates } from "../jmap/push.js";
 import { changedStates, type States, watchStates } from "../jmap/state-watch.js";
 import type { AccountContext } from "../jmap/types.js";
 import {
@@ -82,6 +82,7 @@ export function createWebSocketEndpoint(deps: WebSocketDeps) {
         userId: account.userId,
         states,
         baseline: now,
+        pollMs: PUSH_POLL_MS,
         onChange: (changed, all) => send(stateChangeMessage(account.accountId, changed, all)),
         onError: (error) => {
           deps.logger.warn({ err: error }, "could not compute a state for push; closing the WebSocket");

@@ -9,6 +9,9 @@ import { quotaState } from "./quota.js";
 import { sieveScriptState } from "./sieve-script.js";
 import type { States } from "./state-watch.js";
 
+/** How often a push watch looks for changes no event told of (state-watch.ts pollMs says why). */
+export const PUSH_POLL_MS = 5_000;
+
 /** Data types whose state this server can push. */
 export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread", "Quota", "SieveScript"];
 
