@@ -4,7 +4,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { MethodError } from "../jmap/errors.js";
-import { parsePushParameters, pingFrame, pushStates, stateFrame } from "../jmap/push.js";
+import {
+  accountPushTypes,
+  PUSH_POLL_MS,
+  parsePushParameters,
+  pingFrame,
+  pushStates,
+  stateFrame,
+} from "../jmap/push.js";
 import { watchStates } from "../jmap/state-watch.js";
 import type { AccountContext } from "../jmap/types.js";
 import type { Store } from "../store/types.js";
@@ -12,7 +19,7 @@ import { problem } from "./problem.js";
 import { sendProblem } from "./respond.js";
 
 export interface PushDeps {
-  store: Pick<Store, "emails" | "events" | "quotas">;
+  store: Pick<Store, "emails" | "events" | "quotas" | "sieveScripts">;
   logger: Logger;
   /** How to end each open push channel, so a drain does not wait for clients that never hang up. */
   channels: Set<() => void>;
@@ -30,7 +37,8 @@ export async function serveEventSource(
   if (parameters instanceof MethodError) {
     return sendProblem(request, response, problem(400, "Bad Request", parameters.description));
   }
-  const states = () => pushStates(store, account.userId, parameters.types);
+  const types = accountPushTypes(parameters.types, account.capabilities);
+  const states = () => pushStates(store, account.userId, types);
   const baseline = await states();
   response.writeHead(200, {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -44,6 +52,7 @@ export async function serveEventSource(
     userId: account.userId,
     states,
     baseline,
+    pollMs: PUSH_POLL_MS,
     onChange: (changed) => {
       if (response.writableEnded) return;
       response.write(stateFrame(account.accountId, changed));

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { DispatchResult } from "../jmap/dispatcher.js";
 import { type RequestError, requestError } from "../jmap/errors.js";
-import { PUSHABLE_TYPES, pushStates } from "../jmap/push.js";
+import { accountPushTypes, PUSH_POLL_MS, PUSHABLE_TYPES, pushStates } from "../jmap/push.js";
 import { changedStates, type States, watchStates } from "../jmap/state-watch.js";
 import type { AccountContext } from "../jmap/types.js";
 import {
@@ -68,7 +68,7 @@ export function createWebSocketEndpoint(deps: WebSocketDeps) {
 
     const enablePush = async (wanted: string[] | null, pushState: string | undefined) => {
       stopPush?.();
-      const types = new Set((wanted ?? PUSHABLE_TYPES).filter((type) => PUSHABLE_TYPES.includes(type)));
+      const types = accountPushTypes(wanted ?? PUSHABLE_TYPES, account.capabilities);
       const states = () => pushStates(deps.store, account.userId, types);
       const now = await states();
       // RFC 8887 §4.3.5.2: with a pushState the client asks for what changed since it; ours encodes the
@@ -82,6 +82,7 @@ export function createWebSocketEndpoint(deps: WebSocketDeps) {
         userId: account.userId,
         states,
         baseline: now,
+        pollMs: PUSH_POLL_MS,
         onChange: (changed, all) => send(stateChangeMessage(account.accountId, changed, all)),
         onError: (error) => {
           deps.logger.warn({ err: error }, "could not compute a state for push; closing the WebSocket");

@@ -914,7 +914,8 @@ export class ImapSession implements ImapContext {
   }
 
   private onEvent(event: MailboxEvent): void {
-    if (this.user === null || event.userId !== this.user.userId) return;
+    // Sieve scripts are no IMAP state (their changes are for JMAP push).
+    if (this.user === null || event.userId !== this.user.userId || event.kind === "sieve") return;
     const selected = this.selected;
     if (isMessageEvent(event)) {
       this.selecting?.record(event);

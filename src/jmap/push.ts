@@ -2,28 +2,48 @@
 // URL's parameters and the StateChange and ping events as text/event-stream frames.
 
 import type { Store } from "../store/types.js";
+import { SIEVE } from "./capabilities.js";
 import { MethodError } from "./errors.js";
 import { stateOf } from "./ids.js";
 import { quotaState } from "./quota.js";
+import { sieveScriptState } from "./sieve-script.js";
 import type { States } from "./state-watch.js";
 
+/** How often a push watch looks for changes no event told of (state-watch.ts pollMs says why). */
+export const PUSH_POLL_MS = 5_000;
+
 /** Data types whose state this server can push. */
-export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread", "Quota"];
+export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread", "Quota", "SieveScript"];
+
+const MAIL_TYPES: readonly string[] = ["Mailbox", "Email", "Thread"];
 
 /**
  * The states of the given types (those this server pushes) for one account now: the mail types share
- * one (ids.ts); Quota's moves with the usage, so with every delivery and expunge.
+ * one (ids.ts); Quota's moves with the usage, so with every delivery and expunge; SieveScript's with
+ * every script write, whichever protocol made it (the store's "sieve" event wakes the watch).
  */
 export async function pushStates(
-  store: Pick<Store, "emails" | "quotas">,
+  store: Pick<Store, "emails" | "quotas" | "sieveScripts">,
   userId: number,
   types: ReadonlySet<string>,
 ): Promise<States> {
-  const state = stateOf(await store.emails.accountState(userId));
   const states: States = {};
-  for (const type of PUSHABLE_TYPES) if (types.has(type) && type !== "Quota") states[type] = state;
+  if (MAIL_TYPES.some((type) => types.has(type))) {
+    const state = stateOf(await store.emails.accountState(userId));
+    for (const type of MAIL_TYPES) if (types.has(type)) states[type] = state;
+  }
   if (types.has("Quota")) states.Quota = await quotaState(store, userId);
+  if (types.has("SieveScript")) states.SieveScript = await sieveScriptState(store, userId);
   return states;
+}
+
+/** The pushable types among `types` that the account has: SieveScript only with JMAP Sieve. */
+export function accountPushTypes(types: Iterable<string>, capabilities: ReadonlySet<string>): Set<string> {
+  return new Set(
+    [...types].filter(
+      (type) => PUSHABLE_TYPES.includes(type) && (type !== "SieveScript" || capabilities.has(SIEVE)),
+    ),
+  );
 }
 
 export interface PushParameters {

@@ -6,13 +6,16 @@
 // from its text (blob-parts.ts), so it differs from the uploaded one and /set reports it.
 
 import type { ScriptRefusal, ScriptService } from "../sieve-scripts/service.js";
+import type { Changes } from "../store/emails.js";
+import { StoreError } from "../store/errors.js";
 import { MAX_SCRIPT_NAME } from "../store/sieve-scripts.js";
 import type { Store, StoredSieveScript } from "../store/types.js";
 import { readUserBlob, scriptBlobId } from "./blob-parts.js";
 import { SIEVE } from "./capabilities.js";
+import { readMaxChanges } from "./changes.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import { compileFilter } from "./filter.js";
-import { type ListedType, listedChanges, listedGet, stateString } from "./listed.js";
+import { type ListedType, listedGet, stateString } from "./listed.js";
 import { applyWindow, readWindow } from "./query-window.js";
 import {
   attempt,
@@ -62,12 +65,58 @@ async function scriptsOf(store: SieveJmapStore, userId: number) {
   return { state: stateString(TYPE, state), scripts, list: scripts.map(toObject) };
 }
 
+/** The account's SieveScript state string now (for push). */
+export async function sieveScriptState(store: Pick<Store, "sieveScripts">, userId: number): Promise<string> {
+  return stateString(TYPE, await store.sieveScripts.scriptState(userId));
+}
+
 export function sieveScriptGet(deps: SieveJmapDeps, maxObjects: number): Method {
   return listedGet(TYPE, maxObjects, (userId) => scriptsOf(deps.store, userId));
 }
 
+const STATE_PATTERN = new RegExp(`^${TYPE.stateLetter}(0|[1-9][0-9]{0,15})$`);
+
+/**
+ * RFC 8620 §5.2, which RFC 9661 §2 takes as it is: at most maxChanges ids, the rest on the next call
+ * (hasMoreChanges); cannotCalculateChanges for a state this account never had, or when one write touched
+ * more scripts than maxChanges (an activation moves two).
+ */
 export function sieveScriptChanges(deps: SieveJmapDeps): Method {
-  return listedChanges(TYPE, (userId, since) => deps.store.sieveScripts.scriptChanges(userId, since));
+  return {
+    capability: SIEVE,
+    needsAccount: true,
+    writes: false,
+    async run(args, context) {
+      const { sinceState } = args;
+      if (typeof sinceState !== "string") throw invalidArguments('"sinceState" must be a state string');
+      const maxChanges = readMaxChanges(args);
+      const cannot = (why: string) =>
+        new MethodError("cannotCalculateChanges", `${why}; fetch the scripts again with SieveScript/get`);
+      if (!STATE_PATTERN.test(sinceState)) {
+        throw cannot(`${JSON.stringify(sinceState)} is not a SieveScript state of this server`);
+      }
+      let changes: Changes;
+      try {
+        changes = await deps.store.sieveScripts.scriptChanges(
+          context.account.userId,
+          Number(sinceState.slice(1)),
+          maxChanges,
+        );
+      } catch (error) {
+        if (error instanceof StoreError && error.code === "cannot-calculate") throw cannot(error.message);
+        throw error;
+      }
+      return {
+        accountId: context.account.accountId,
+        oldState: sinceState,
+        newState: stateString(TYPE, changes.newState),
+        hasMoreChanges: changes.hasMoreChanges,
+        created: changes.created.map(TYPE.idOf),
+        updated: changes.updated.map(TYPE.idOf),
+        destroyed: changes.destroyed.map(TYPE.idOf),
+      };
+    },
+  };
 }
 
 /** §2.5: name contains, isActive is. */
@@ -139,7 +188,7 @@ export function sieveScriptQuery(deps: SieveJmapDeps): Method {
       return {
         accountId: context.account.accountId,
         queryState: state,
-        // No SieveScript/queryChanges: a client with a handful of scripts queries again.
+        // RFC 9661 defines no SieveScript/queryChanges: a client with a handful of scripts queries again.
         canCalculateChanges: false,
         ...applyWindow(ids, window),
       };

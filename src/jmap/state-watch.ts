@@ -16,6 +16,12 @@ export interface StateWatchOptions {
   /** Computing the states failed; the watch has stopped. */
   onError(error: unknown): void;
   coalesceMs?: number;
+  /**
+   * Also look every this many ms, event or not: SQLite's events reach only the process that wrote, and
+   * the CLI (`mailroom sieve put`, `mailroom mail`) writes from its own. A look that finds the same
+   * states sends nothing.
+   */
+  pollMs?: number;
 }
 
 /** Deliveries often come in bursts; one StateChange covers a burst. */
@@ -26,29 +32,46 @@ export function watchStates(options: StateWatchOptions): () => void {
   let last = options.baseline;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let checking = false;
   const check = async () => {
     timer = undefined;
-    const now = await options.states();
-    if (stopped) return;
-    const changed = changedStates(last, now);
-    last = now;
-    if (Object.keys(changed).length > 0) options.onChange(changed, now);
+    checking = true;
+    try {
+      const now = await options.states();
+      if (stopped) return;
+      const changed = changedStates(last, now);
+      last = now;
+      if (Object.keys(changed).length > 0) options.onChange(changed, now);
+    } finally {
+      checking = false;
+    }
   };
-  const unsubscribe = options.events.subscribe((event) => {
-    // IMAP METADATA is no JMAP type: its changes move no state.
-    if (event.kind === "metadata" || event.userId !== options.userId || timer !== undefined || stopped)
-      return;
+  const schedule = (delay: number) => {
     timer = setTimeout(() => {
       check().catch((error: unknown) => {
         stop();
         options.onError(error);
       });
-    }, options.coalesceMs ?? COALESCE_MS);
+    }, delay);
+  };
+  const unsubscribe = options.events.subscribe((event) => {
+    // IMAP METADATA is no JMAP type: its changes move no state.
+    if (event.kind === "metadata" || event.userId !== options.userId || timer !== undefined || stopped)
+      return;
+    schedule(options.coalesceMs ?? COALESCE_MS);
   });
+  const poll =
+    options.pollMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (timer === undefined && !checking && !stopped) schedule(0);
+        }, options.pollMs);
+  poll?.unref();
   const stop = () => {
     stopped = true;
     unsubscribe();
     clearTimeout(timer);
+    clearInterval(poll);
   };
   return stop;
 }

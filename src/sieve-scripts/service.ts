@@ -48,9 +48,10 @@ export class ScriptService {
   }
 
   /**
-   * Whether a script of `size` octets may be stored under `name` (ManageSieve HAVESPACE, and before every
-   * write): within maxScriptSize, and within maxScripts unless it replaces a script of that name. A null
-   * name is a new script.
+   * Whether a script of `size` octets may be stored under `name` (ManageSieve HAVESPACE): within
+   * maxScriptSize, and within maxScripts unless it replaces a script of that name. A null name is a new
+   * script. Only an answer for now: the writes below have the store count again inside their own
+   * transaction, so two writers racing cannot both take the last place.
    */
   async room(userId: number, name: string | null, size: number): Promise<ScriptRefusal | null> {
     if (size > this.limits.maxScriptSize) return { kind: "too-large", limit: this.limits.maxScriptSize };
@@ -67,10 +68,8 @@ export class ScriptService {
     if (!isScriptName(name)) return { kind: "bad-name" };
     const checked = this.checkSource(bytes);
     if (!("source" in checked)) return checked;
-    const full = await this.room(userId, name, bytes.length);
-    if (full !== null) return full;
-    await this.store.sieveScripts.putScript(userId, name, checked.source);
-    return null;
+    const put = await this.store.sieveScripts.putScript(userId, name, checked.source, this.limits.maxScripts);
+    return put === "too-many" ? { kind: "too-many", limit: this.limits.maxScripts } : null;
   }
 
   /** A new script (JMAP SieveScript/set create): refused when the name is taken, not replaced. */
@@ -78,9 +77,13 @@ export class ScriptService {
     if (!isScriptName(name)) return { kind: "bad-name" };
     const checked = this.checkSource(bytes);
     if (!("source" in checked)) return checked;
-    const full = await this.room(userId, null, bytes.length);
-    if (full !== null) return full;
-    const created = await this.store.sieveScripts.createScript(userId, name, checked.source);
+    const created = await this.store.sieveScripts.createScript(
+      userId,
+      name,
+      checked.source,
+      this.limits.maxScripts,
+    );
+    if (created === "too-many") return { kind: "too-many", limit: this.limits.maxScripts };
     return created === "exists" ? { kind: "exists" } : created;
   }
 

@@ -8,7 +8,9 @@ export type MailboxEvent =
   | { kind: "expunge"; userId: number; mailboxId: number; uids: number[]; modseq: number }
   | { kind: "mailboxes"; userId: number }
   /** METADATA entries (RFC 5464) set or removed on a mailbox, or on the server when mailboxId is null. */
-  | { kind: "metadata"; userId: number; mailboxId: number | null; entries: string[] };
+  | { kind: "metadata"; userId: number; mailboxId: number | null; entries: string[] }
+  /** The user's Sieve scripts changed (any protocol): JMAP push reports the SieveScript state. */
+  | { kind: "sieve"; userId: number };
 
 /** The events that name messages of one mailbox by UID. */
 export type MessageEvent = Extract<MailboxEvent, { uids: number[] }>;

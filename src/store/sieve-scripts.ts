@@ -5,6 +5,9 @@
 // stay as tombstones, so that JMAP SieveScript/changes (RFC 9661 §2.3, RFC 8620 §5.2) can tell what
 // changed whichever protocol made the change.
 
+import { checkSince, pageChanges, summarise } from "./change-pages.js";
+import type { Changes } from "./emails.js";
+
 /**
  * Longest script name in octets. RFC 5804 §1.6 has servers accept names of up to 128 characters, which
  * take up to 512 octets in UTF-8, and RFC 9661 §1.2.1 makes 512 the least maxSizeScriptName may be.
@@ -34,17 +37,13 @@ export interface StoredSieveScript extends SieveScript {
   id: number;
 }
 
-/** What changed after a state (RFC 8620 §5.2): script ids. */
-export interface SieveScriptChanges {
-  state: number;
-  created: number[];
-  updated: number[];
-  destroyed: number[];
-}
-
 export interface SieveScriptStore {
-  /** Creates or replaces the script `name`; a replaced script keeps its active mark. */
-  putScript(userId: number, name: string, source: string): Promise<void>;
+  /**
+   * Creates or replaces the script `name`; a replaced script keeps its active mark. "too-many", and
+   * nothing written, when it would be a new script beyond `maxScripts`: counted in the write's own
+   * transaction, so writers racing from ManageSieve and JMAP cannot pass the limit together.
+   */
+  putScript(userId: number, name: string, source: string, maxScripts?: number): Promise<"put" | "too-many">;
   getScript(userId: number, name: string): Promise<SieveScript | undefined>;
   /** The user's scripts by name. */
   listScripts(userId: number): Promise<SieveScript[]>;
@@ -62,8 +61,15 @@ export interface SieveScriptStore {
   // By id, for JMAP Sieve (RFC 9661).
   /** The user's scripts by name, with their ids, and the state they are at (0 before any write). */
   listScriptsWithState(userId: number): Promise<{ state: number; scripts: StoredSieveScript[] }>;
-  /** A new, inactive script; "exists" when the user has one by that name. */
-  createScript(userId: number, name: string, source: string): Promise<StoredSieveScript | "exists">;
+  /** The state alone (0 before any write), for push: no script text is read. */
+  scriptState(userId: number): Promise<number>;
+  /** A new, inactive script; "exists" when the user has one by that name, "too-many" as putScript. */
+  createScript(
+    userId: number,
+    name: string,
+    source: string,
+    maxScripts?: number,
+  ): Promise<StoredSieveScript | "exists" | "too-many">;
   /** Renames and/or replaces a script in one step, keeping its active mark. */
   updateScript(
     userId: number,
@@ -74,8 +80,11 @@ export interface SieveScriptStore {
   destroyScript(userId: number, id: number): Promise<"destroyed" | "not-found" | "active">;
   /** As activateScript, by id. */
   activateScriptById(userId: number, id: number | null): Promise<boolean>;
-  /** What changed after `sinceState`; null when that state is in the future. */
-  scriptChanges(userId: number, sinceState: number): Promise<SieveScriptChanges | null>;
+  /**
+   * What changed after `sinceState`, at most `maxChanges` ids (RFC 8620 §5.2); StoreError
+   * "cannot-calculate" for a state in the future or a single write that touched more than maxChanges.
+   */
+  scriptChanges(userId: number, sinceState: number, maxChanges?: number): Promise<Changes>;
 }
 
 /** The row as both backends keep it. */
@@ -101,4 +110,25 @@ export function toStoredScript(row: SieveScriptRow): StoredSieveScript {
 export function toScript(row: SieveScriptRow): SieveScript {
   const { id: _id, ...script } = toStoredScript(row);
   return script;
+}
+
+/**
+ * The changes after `since` from the user's rows changed after it (tombstones included), paged as the
+ * mail types' are: a row keeps only its last change, so a page ends at a state every id it names is
+ * complete at (change-pages.ts). The user's history reaches back to state 0: tombstones are never purged.
+ */
+export function scriptChangesOf(
+  rows: readonly SieveScriptRow[],
+  since: number,
+  state: number,
+  maxChanges?: number,
+): Changes {
+  checkSince(since, state, 0, maxChanges);
+  const records = rows.map((row) => ({
+    id: Number(row.id),
+    createdModseq: Number(row.created_state),
+    modseq: Number(row.state),
+    live: !(row.destroyed === true || row.destroyed === 1),
+  }));
+  return pageChanges(summarise(records), since, state, maxChanges);
 }

@@ -7,6 +7,11 @@ import { before, describe, test } from "node:test";
 import type { Store } from "../../src/store/types.js";
 import type { ContractContext } from "./support.js";
 
+/** No changes, at `state`. */
+function unchanged(state: number) {
+  return { created: [], updated: [], destroyed: [], newState: state, hasMoreChanges: false };
+}
+
 export function describeSieveScriptsContract(context: ContractContext): void {
   describe("sieveScripts", () => {
     let store: Store;
@@ -106,15 +111,10 @@ export function describeSieveScriptsContract(context: ContractContext): void {
       const { user: other } = await freshUser();
       const scripts = store.sieveScripts;
       assert.deepEqual(await scripts.listScriptsWithState(user.id), { state: 0, scripts: [] });
-      assert.deepEqual(await scripts.scriptChanges(user.id, 0), {
-        state: 0,
-        created: [],
-        updated: [],
-        destroyed: [],
-      });
-      assert.equal(await scripts.scriptChanges(user.id, 1), null);
+      assert.deepEqual(await scripts.scriptChanges(user.id, 0), unchanged(0));
+      await assert.rejects(scripts.scriptChanges(user.id, 1), { code: "cannot-calculate" });
       const a = await scripts.createScript(user.id, "a", "keep;");
-      assert.ok(a !== "exists");
+      assert.ok(typeof a !== "string");
       assert.deepEqual(a, { id: a.id, name: "a", source: "keep;", active: false });
       assert.equal(await scripts.createScript(user.id, "a", "discard;"), "exists");
       await scripts.putScript(user.id, "b", "discard;");
@@ -125,10 +125,8 @@ export function describeSieveScriptsContract(context: ContractContext): void {
         ["a", "b"],
       );
       assert.deepEqual(await scripts.scriptChanges(user.id, 0), {
-        state: first.state,
+        ...unchanged(first.state),
         created: [a.id, b.id],
-        updated: [],
-        destroyed: [],
       });
       assert.equal((await scripts.listScriptsWithState(other.id)).state, 0);
 
@@ -140,33 +138,72 @@ export function describeSieveScriptsContract(context: ContractContext): void {
       assert.equal(await scripts.activateScriptById(user.id, 0), false);
       assert.equal(await scripts.activateScriptById(user.id, b.id), true);
       const second = await scripts.scriptChanges(user.id, first.state);
-      assert.ok(second !== null && second.state > first.state);
-      assert.deepEqual(second, { state: second.state, created: [], updated: [a.id, b.id], destroyed: [] });
+      assert.ok(second.newState > first.state);
+      assert.deepEqual(second, { ...unchanged(second.newState), updated: [a.id, b.id] });
 
       assert.equal(await scripts.destroyScript(user.id, b.id), "active");
       assert.equal(await scripts.activateScriptById(user.id, a.id), true);
       assert.equal((await scripts.getActiveScript(user.id))?.name, "c");
       assert.equal(await scripts.destroyScript(user.id, b.id), "destroyed");
       assert.equal(await scripts.destroyScript(user.id, b.id), "not-found");
-      const third = await scripts.scriptChanges(user.id, second.state);
-      assert.deepEqual(third, { state: third!.state, created: [], updated: [a.id], destroyed: [b.id] });
+      const third = await scripts.scriptChanges(user.id, second.newState);
+      assert.deepEqual(third, { ...unchanged(third.newState), updated: [a.id], destroyed: [b.id] });
       // A name freed by a destroy can be taken again, by a new id.
       const again = await scripts.createScript(user.id, "b", "keep;");
-      assert.ok(again !== "exists" && again.id !== b.id);
+      assert.ok(typeof again !== "string" && again.id !== b.id);
       assert.equal(await scripts.activateScriptById(user.id, null), true);
       assert.equal(await scripts.getActiveScript(user.id), undefined);
       const last = await scripts.scriptChanges(user.id, 0);
-      assert.deepEqual(last, { state: last!.state, created: [a.id, again.id], updated: [], destroyed: [] });
+      assert.deepEqual(last, { ...unchanged(last.newState), created: [a.id, again.id] });
       // Writes by name count too: ManageSieve's changes reach JMAP clients.
       const before = (await scripts.listScriptsWithState(user.id)).state;
       await scripts.renameScript(user.id, "c", "d");
       await scripts.deleteScript(user.id, "b");
       assert.deepEqual(await scripts.scriptChanges(user.id, before), {
-        state: (await scripts.listScriptsWithState(user.id)).state,
-        created: [],
+        ...unchanged((await scripts.listScriptsWithState(user.id)).state),
         updated: [a.id],
         destroyed: [again.id],
       });
+    });
+
+    test("changes page by maxChanges; a write touching more ids than maxChanges cannot be paged", async () => {
+      const { user } = await freshUser();
+      const scripts = store.sieveScripts;
+      const ids: number[] = [];
+      for (const name of ["a", "b", "c"]) {
+        const created = await scripts.createScript(user.id, name, "keep;");
+        assert.ok(typeof created !== "string");
+        ids.push(created.id);
+      }
+      const first = await scripts.scriptChanges(user.id, 0, 2);
+      assert.deepEqual(first.created, ids.slice(0, 2));
+      assert.equal(first.hasMoreChanges, true);
+      const rest = await scripts.scriptChanges(user.id, first.newState, 2);
+      assert.deepEqual(rest, { ...unchanged(rest.newState), created: ids.slice(2) });
+      assert.equal(rest.newState, (await scripts.listScriptsWithState(user.id)).state);
+      await assert.rejects(scripts.scriptChanges(user.id, 0, 0), { code: "invalid" });
+      // Switching the active script moves two rows in one state: never split across pages.
+      await scripts.activateScriptById(user.id, ids[0]!);
+      const before = (await scripts.listScriptsWithState(user.id)).state;
+      await scripts.activateScriptById(user.id, ids[1]!);
+      await assert.rejects(scripts.scriptChanges(user.id, before, 1), { code: "cannot-calculate" });
+      assert.deepEqual((await scripts.scriptChanges(user.id, before, 2)).updated, ids.slice(0, 2));
+    });
+
+    test("max_scripts is counted inside the write: racing creations never pass it", async () => {
+      const { user } = await freshUser();
+      const scripts = store.sieveScripts;
+      const names = Array.from({ length: 12 }, (_, n) => `s${n}`);
+      const results = await Promise.all([
+        ...names.slice(0, 6).map((name) => scripts.createScript(user.id, name, "keep;", 4)),
+        ...names.slice(6).map((name) => scripts.putScript(user.id, name, "keep;", 4)),
+      ]);
+      assert.equal(results.filter((result) => result !== "too-many").length, 4);
+      assert.equal((await scripts.listScripts(user.id)).length, 4);
+      // Replacing a script by name is no new script: allowed at the limit.
+      const kept = (await scripts.listScripts(user.id))[0]!.name;
+      assert.equal(await scripts.putScript(user.id, kept, "discard;", 4), "put");
+      assert.equal(await scripts.createScript(user.id, kept, "stop;", 4), "exists");
     });
   });
 }

@@ -1,15 +1,16 @@
 // The Sieve scripts part of the PostgreSQL store: table sieve_scripts, live rows and tombstones
 // (src/store/sieve-scripts.ts says what it keeps). Every write locks the user's row first
-// (lockedNextState), so a user's script writes run one at a time on every node: the name checks below
-// cannot race, and no moment has two active scripts.
+// (lockedNextState), so a user's script writes run one at a time on every node: the name checks and the
+// max_scripts count below cannot race, and no moment has two active scripts. Every write that changes
+// something queues a "sieve" event (NOTIFY, so every node hears it) for JMAP push.
 
-import { identityChangesOf } from "../identities.js";
+import type { Changes } from "../emails.js";
 import {
   type SieveScript,
-  type SieveScriptChanges,
   type SieveScriptRow,
   type SieveScriptStore,
   type StoredSieveScript,
+  scriptChangesOf,
   toScript,
   toStoredScript,
 } from "../sieve-scripts.js";
@@ -38,9 +39,26 @@ async function byId(tx: Tx, userId: number, id: number): Promise<SieveScriptRow 
 export class PostgresSieveScripts implements SieveScriptStore {
   constructor(private readonly database: PostgresDatabase) {}
 
-  /** Runs `work` with the user's row locked and the state its writes take. */
-  private write<T>(userId: number, work: (tx: Tx, state: number) => Promise<T>): Promise<T> {
-    return this.database.tx(async (tx) => work(tx, await lockedNextState(tx, STATE, userId)));
+  /** Runs `work` with the user's row locked and the state its writes take; announces what changed. */
+  private write<T>(
+    userId: number,
+    work: (tx: Tx, state: number) => Promise<{ result: T; changed: boolean }>,
+  ): Promise<T> {
+    return this.database.tx(async (tx) => {
+      const { result, changed } = await work(tx, await lockedNextState(tx, STATE, userId));
+      if (changed) tx.events.push({ kind: "sieve", userId });
+      return result;
+    });
+  }
+
+  /** Whether the user already keeps `maxScripts` live scripts (the user's row is locked). */
+  private async full(tx: Tx, userId: number, maxScripts: number | undefined): Promise<boolean> {
+    if (maxScripts === undefined) return false;
+    const result = await tx.client.query<{ count: string }>(
+      `SELECT count(*) AS count FROM sieve_scripts WHERE ${LIVE}`,
+      [userId],
+    );
+    return Number(result.rows[0]?.count ?? 0) >= maxScripts;
   }
 
   private async insert(tx: Tx, userId: number, name: string, source: string, state: number) {
@@ -61,13 +79,17 @@ export class PostgresSieveScripts implements SieveScriptStore {
     ]);
   }
 
-  /** Marks active the script `id` (none for null); only rows whose mark changes take the new state. */
-  private async activate(tx: Tx, userId: number, id: number | null, state: number): Promise<void> {
-    await tx.client.query(
+  /**
+   * Marks active the script `id` (none for null); only rows whose mark changes take the new state.
+   * True when one did.
+   */
+  private async activate(tx: Tx, userId: number, id: number | null, state: number): Promise<boolean> {
+    const result = await tx.client.query(
       `UPDATE sieve_scripts SET active = (id IS NOT DISTINCT FROM $2::bigint), state = $3
         WHERE ${LIVE} AND active IS DISTINCT FROM (id IS NOT DISTINCT FROM $2::bigint)`,
       [userId, id, state],
     );
+    return (result.rowCount ?? 0) > 0;
   }
 
   private async destroy(tx: Tx, id: number, state: number): Promise<void> {
@@ -78,11 +100,14 @@ export class PostgresSieveScripts implements SieveScriptStore {
     );
   }
 
-  putScript(userId: number, name: string, source: string): Promise<void> {
-    return this.write(userId, async (tx, state) => {
+  putScript(userId: number, name: string, source: string, maxScripts?: number): Promise<"put" | "too-many"> {
+    return this.write<"put" | "too-many">(userId, async (tx, state) => {
       const row = await byName(tx, userId, name);
-      if (row === undefined) await this.insert(tx, userId, name, source, state);
-      else await this.change(tx, Number(row.id), name, source, state);
+      if (row === undefined) {
+        if (await this.full(tx, userId, maxScripts)) return { result: "too-many", changed: false };
+        await this.insert(tx, userId, name, source, state);
+      } else await this.change(tx, Number(row.id), name, source, state);
+      return { result: "put", changed: true };
     });
   }
 
@@ -101,28 +126,28 @@ export class PostgresSieveScripts implements SieveScriptStore {
   deleteScript(userId: number, name: string): Promise<boolean> {
     return this.write(userId, async (tx, state) => {
       const row = await byName(tx, userId, name);
-      if (row === undefined) return false;
+      if (row === undefined) return { result: false, changed: false };
       await this.destroy(tx, Number(row.id), state);
-      return true;
+      return { result: true, changed: true };
     });
   }
 
   renameScript(userId: number, from: string, to: string): Promise<"renamed" | "not-found" | "exists"> {
-    return this.write(userId, async (tx, state) => {
+    return this.write<"renamed" | "not-found" | "exists">(userId, async (tx, state) => {
       const row = await byName(tx, userId, from);
-      if (row === undefined) return "not-found";
-      if ((await byName(tx, userId, to)) !== undefined) return "exists";
+      if (row === undefined) return { result: "not-found", changed: false };
+      if ((await byName(tx, userId, to)) !== undefined) return { result: "exists", changed: false };
       await this.change(tx, Number(row.id), to, row.source, state);
-      return "renamed";
+      return { result: "renamed", changed: true };
     });
   }
 
   activateScript(userId: number, name: string | null): Promise<boolean> {
     return this.write(userId, async (tx, state) => {
       const row = name === null ? null : await byName(tx, userId, name);
-      if (row === undefined) return false;
-      await this.activate(tx, userId, row === null ? null : Number(row.id), state);
-      return true;
+      if (row === undefined) return { result: false, changed: false };
+      const changed = await this.activate(tx, userId, row === null ? null : Number(row.id), state);
+      return { result: true, changed };
     });
   }
 
@@ -148,10 +173,20 @@ export class PostgresSieveScripts implements SieveScriptStore {
     };
   }
 
-  createScript(userId: number, name: string, source: string): Promise<StoredSieveScript | "exists"> {
-    return this.write(userId, async (tx, state) => {
-      if ((await byName(tx, userId, name)) !== undefined) return "exists";
-      return toStoredScript(await this.insert(tx, userId, name, source, state));
+  async scriptState(userId: number): Promise<number> {
+    return Number((await this.database.read<{ state: string }>(STATE, [userId]))[0]?.state ?? 0);
+  }
+
+  createScript(
+    userId: number,
+    name: string,
+    source: string,
+    maxScripts?: number,
+  ): Promise<StoredSieveScript | "exists" | "too-many"> {
+    return this.write<StoredSieveScript | "exists" | "too-many">(userId, async (tx, state) => {
+      if ((await byName(tx, userId, name)) !== undefined) return { result: "exists", changed: false };
+      if (await this.full(tx, userId, maxScripts)) return { result: "too-many", changed: false };
+      return { result: toStoredScript(await this.insert(tx, userId, name, source, state)), changed: true };
     });
   }
 
@@ -160,42 +195,41 @@ export class PostgresSieveScripts implements SieveScriptStore {
     id: number,
     changes: { name?: string; source?: string },
   ): Promise<"updated" | "not-found" | "exists"> {
-    return this.write(userId, async (tx, state) => {
+    return this.write<"updated" | "not-found" | "exists">(userId, async (tx, state) => {
       const row = await byId(tx, userId, id);
-      if (row === undefined) return "not-found";
+      if (row === undefined) return { result: "not-found", changed: false };
       const name = changes.name ?? row.name;
-      if (name !== row.name && (await byName(tx, userId, name)) !== undefined) return "exists";
+      if (name !== row.name && (await byName(tx, userId, name)) !== undefined)
+        return { result: "exists", changed: false };
       await this.change(tx, id, name, changes.source ?? row.source, state);
-      return "updated";
+      return { result: "updated", changed: true };
     });
   }
 
   destroyScript(userId: number, id: number): Promise<"destroyed" | "not-found" | "active"> {
-    return this.write(userId, async (tx, state) => {
+    return this.write<"destroyed" | "not-found" | "active">(userId, async (tx, state) => {
       const row = await byId(tx, userId, id);
-      if (row === undefined) return "not-found";
-      if (row.active === true) return "active";
+      if (row === undefined) return { result: "not-found", changed: false };
+      if (row.active === true) return { result: "active", changed: false };
       await this.destroy(tx, id, state);
-      return "destroyed";
+      return { result: "destroyed", changed: true };
     });
   }
 
   activateScriptById(userId: number, id: number | null): Promise<boolean> {
     return this.write(userId, async (tx, state) => {
-      if (id !== null && (await byId(tx, userId, id)) === undefined) return false;
-      await this.activate(tx, userId, id, state);
-      return true;
+      if (id !== null && (await byId(tx, userId, id)) === undefined) return { result: false, changed: false };
+      return { result: true, changed: await this.activate(tx, userId, id, state) };
     });
   }
 
-  async scriptChanges(userId: number, sinceState: number): Promise<SieveScriptChanges | null> {
+  async scriptChanges(userId: number, sinceState: number, maxChanges?: number): Promise<Changes> {
     const state = Number((await this.database.read<{ state: string }>(STATE, [userId]))[0]?.state ?? 0);
-    if (sinceState > state) return null;
     // Read after the state: a change committed in between shows up here and again next time, never lost.
     const rows = await this.database.read<SieveScriptRow>(
       "SELECT * FROM sieve_scripts WHERE user_id = $1 AND state > $2 AND state <= $3 ORDER BY id",
       [userId, sinceState, state],
     );
-    return identityChangesOf(rows, sinceState, state);
+    return scriptChangesOf(rows, sinceState, state, maxChanges);
   }
 }

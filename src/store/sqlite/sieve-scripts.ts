@@ -1,23 +1,43 @@
 // The Sieve scripts part of the SQLite store: table sieve_scripts, live rows and tombstones
 // (src/store/sieve-scripts.ts says what it keeps). Writes run one at a time (database.write), so reading
-// the state and writing the next one cannot interleave with another writer.
+// the state or the script count and writing cannot interleave with another writer. Every write that
+// changes something publishes a "sieve" event, which JMAP push turns into a SieveScript StateChange.
 
-import { identityChangesOf } from "../identities.js";
+import type { Changes } from "../emails.js";
 import {
   type SieveScript,
-  type SieveScriptChanges,
   type SieveScriptRow,
   type SieveScriptStore,
   type StoredSieveScript,
+  scriptChangesOf,
   toScript,
   toStoredScript,
 } from "../sieve-scripts.js";
-import type { SqliteDatabase } from "./database.js";
+import type { Effects, SqliteDatabase } from "./database.js";
 
 const LIVE = "user_id = ? AND destroyed = 0";
 
 export class SqliteSieveScripts implements SieveScriptStore {
   constructor(private readonly database: SqliteDatabase) {}
+
+  /** database.write, announcing the change when `work` reports one. */
+  private write<T>(userId: number, work: () => { result: T; changed: boolean }): Promise<T> {
+    return this.database.write((effects: Effects) => {
+      const { result, changed } = work();
+      if (changed) effects.events.push({ kind: "sieve", userId });
+      return result;
+    });
+  }
+
+  /** Whether the user already keeps `maxScripts` live scripts. */
+  private full(userId: number, maxScripts: number | undefined): boolean {
+    if (maxScripts === undefined) return false;
+    const { count } = this.database.get<{ count: number }>(
+      `SELECT count(*) AS count FROM sieve_scripts WHERE ${LIVE}`,
+      userId,
+    )!;
+    return count >= maxScripts;
+  }
 
   private stateOf(userId: number): number {
     return this.database.get<{ state: number }>(
@@ -65,15 +85,20 @@ export class SqliteSieveScripts implements SieveScriptStore {
     );
   }
 
-  /** Marks active the script `id` (none for null); only rows whose mark changes take the new state. */
-  private activate(userId: number, id: number | null): void {
-    this.database.run(
-      `UPDATE sieve_scripts SET active = (id IS ?), state = ?
+  /**
+   * Marks active the script `id` (none for null); only rows whose mark changes take the new state.
+   * True when one did.
+   */
+  private activate(userId: number, id: number | null): boolean {
+    return (
+      this.database.run(
+        `UPDATE sieve_scripts SET active = (id IS ?), state = ?
         WHERE ${LIVE} AND active != (id IS ?)`,
-      id,
-      this.stateOf(userId) + 1,
-      userId,
-      id,
+        id,
+        this.stateOf(userId) + 1,
+        userId,
+        id,
+      ).changes > 0
     );
   }
 
@@ -86,11 +111,14 @@ export class SqliteSieveScripts implements SieveScriptStore {
     );
   }
 
-  putScript(userId: number, name: string, source: string): Promise<void> {
-    return this.database.write(() => {
+  putScript(userId: number, name: string, source: string, maxScripts?: number): Promise<"put" | "too-many"> {
+    return this.write(userId, () => {
       const row = this.byName(userId, name);
-      if (row === undefined) this.insert(userId, name, source);
-      else this.change(userId, Number(row.id), name, source);
+      if (row === undefined) {
+        if (this.full(userId, maxScripts)) return { result: "too-many", changed: false };
+        this.insert(userId, name, source);
+      } else this.change(userId, Number(row.id), name, source);
+      return { result: "put", changed: true };
     });
   }
 
@@ -110,30 +138,29 @@ export class SqliteSieveScripts implements SieveScriptStore {
   }
 
   deleteScript(userId: number, name: string): Promise<boolean> {
-    return this.database.write(() => {
+    return this.write(userId, () => {
       const row = this.byName(userId, name);
-      if (row === undefined) return false;
+      if (row === undefined) return { result: false, changed: false };
       this.destroy(userId, Number(row.id));
-      return true;
+      return { result: true, changed: true };
     });
   }
 
   renameScript(userId: number, from: string, to: string): Promise<"renamed" | "not-found" | "exists"> {
-    return this.database.write(() => {
+    return this.write(userId, () => {
       const row = this.byName(userId, from);
-      if (row === undefined) return "not-found";
-      if (this.byName(userId, to) !== undefined) return "exists";
+      if (row === undefined) return { result: "not-found", changed: false };
+      if (this.byName(userId, to) !== undefined) return { result: "exists", changed: false };
       this.change(userId, Number(row.id), to, row.source);
-      return "renamed";
+      return { result: "renamed", changed: true };
     });
   }
 
   activateScript(userId: number, name: string | null): Promise<boolean> {
-    return this.database.write(() => {
+    return this.write(userId, () => {
       const row = name === null ? null : this.byName(userId, name);
-      if (row === undefined) return false;
-      this.activate(userId, row === null ? null : Number(row.id));
-      return true;
+      if (row === undefined) return { result: false, changed: false };
+      return { result: true, changed: this.activate(userId, row === null ? null : Number(row.id)) };
     });
   }
 
@@ -156,10 +183,20 @@ export class SqliteSieveScripts implements SieveScriptStore {
     }));
   }
 
-  createScript(userId: number, name: string, source: string): Promise<StoredSieveScript | "exists"> {
-    return this.database.write(() => {
-      if (this.byName(userId, name) !== undefined) return "exists";
-      return toStoredScript(this.insert(userId, name, source));
+  scriptState(userId: number): Promise<number> {
+    return this.database.read(() => this.stateOf(userId));
+  }
+
+  createScript(
+    userId: number,
+    name: string,
+    source: string,
+    maxScripts?: number,
+  ): Promise<StoredSieveScript | "exists" | "too-many"> {
+    return this.write<StoredSieveScript | "exists" | "too-many">(userId, () => {
+      if (this.byName(userId, name) !== undefined) return { result: "exists", changed: false };
+      if (this.full(userId, maxScripts)) return { result: "too-many", changed: false };
+      return { result: toStoredScript(this.insert(userId, name, source)), changed: true };
     });
   }
 
@@ -168,44 +205,43 @@ export class SqliteSieveScripts implements SieveScriptStore {
     id: number,
     changes: { name?: string; source?: string },
   ): Promise<"updated" | "not-found" | "exists"> {
-    return this.database.write(() => {
+    return this.write(userId, () => {
       const row = this.byId(userId, id);
-      if (row === undefined) return "not-found";
+      if (row === undefined) return { result: "not-found", changed: false };
       const name = changes.name ?? row.name;
-      if (name !== row.name && this.byName(userId, name) !== undefined) return "exists";
+      if (name !== row.name && this.byName(userId, name) !== undefined)
+        return { result: "exists", changed: false };
       this.change(userId, id, name, changes.source ?? row.source);
-      return "updated";
+      return { result: "updated", changed: true };
     });
   }
 
   destroyScript(userId: number, id: number): Promise<"destroyed" | "not-found" | "active"> {
-    return this.database.write(() => {
+    return this.write(userId, () => {
       const row = this.byId(userId, id);
-      if (row === undefined) return "not-found";
-      if (row.active === 1) return "active";
+      if (row === undefined) return { result: "not-found", changed: false };
+      if (row.active === 1) return { result: "active", changed: false };
       this.destroy(userId, id);
-      return "destroyed";
+      return { result: "destroyed", changed: true };
     });
   }
 
   activateScriptById(userId: number, id: number | null): Promise<boolean> {
-    return this.database.write(() => {
-      if (id !== null && this.byId(userId, id) === undefined) return false;
-      this.activate(userId, id);
-      return true;
+    return this.write(userId, () => {
+      if (id !== null && this.byId(userId, id) === undefined) return { result: false, changed: false };
+      return { result: true, changed: this.activate(userId, id) };
     });
   }
 
-  scriptChanges(userId: number, sinceState: number): Promise<SieveScriptChanges | null> {
+  scriptChanges(userId: number, sinceState: number, maxChanges?: number): Promise<Changes> {
     return this.database.read(() => {
       const state = this.stateOf(userId);
-      if (sinceState > state) return null;
       const rows = this.database.all<SieveScriptRow>(
         "SELECT * FROM sieve_scripts WHERE user_id = ? AND state > ? ORDER BY id",
         userId,
         sinceState,
       );
-      return identityChangesOf(rows, sinceState, state);
+      return scriptChangesOf(rows, sinceState, state, maxChanges);
     });
   }
 }
