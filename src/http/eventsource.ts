@@ -12,7 +12,7 @@ import { problem } from "./problem.js";
 import { sendProblem } from "./respond.js";
 
 export interface PushDeps {
-  store: Pick<Store, "emails" | "events" | "quotas">;
+  store: Pick<Store, "emails" | "events" | "quotas" | "identities">;
   logger: Logger;
   /** How to end each open push channel, so a drain does not wait for clients that never hang up. */
   channels: Set<() => void>;

@@ -59,7 +59,7 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 export interface PushSenderOptions {
-  store: Pick<Store, "pushSubscriptions" | "emails" | "events" | "quotas">;
+  store: Pick<Store, "pushSubscriptions" | "emails" | "events" | "quotas" | "identities">;
   logger: Logger;
   allowPrivate: boolean;
 }

@@ -3,26 +3,30 @@
 
 import type { Store } from "../store/types.js";
 import { MethodError } from "./errors.js";
+import { identityState } from "./identity.js";
 import { stateOf } from "./ids.js";
 import { quotaState } from "./quota.js";
 import type { States } from "./state-watch.js";
 
 /** Data types whose state this server can push. */
-export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread", "Quota"];
+export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread", "Quota", "Identity"];
 
 /**
  * The states of the given types (those this server pushes) for one account now: the mail types share
- * one (ids.ts); Quota's moves with the usage, so with every delivery and expunge.
+ * one (ids.ts); Quota's moves with the usage, so with every delivery and expunge; Identity's with the
+ * user's identities and display name (the store's "identities" events wake the watch).
  */
 export async function pushStates(
-  store: Pick<Store, "emails" | "quotas">,
+  store: Pick<Store, "emails" | "quotas" | "identities">,
   userId: number,
   types: ReadonlySet<string>,
 ): Promise<States> {
   const state = stateOf(await store.emails.accountState(userId));
   const states: States = {};
-  for (const type of PUSHABLE_TYPES) if (types.has(type) && type !== "Quota") states[type] = state;
+  for (const type of PUSHABLE_TYPES)
+    if (types.has(type) && type !== "Quota" && type !== "Identity") states[type] = state;
   if (types.has("Quota")) states.Quota = await quotaState(store, userId);
+  if (types.has("Identity")) states.Identity = await identityState(store, userId);
   return states;
 }
 
