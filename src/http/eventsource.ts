@@ -19,7 +19,7 @@ import { problem } from "./problem.js";
 import { sendProblem } from "./respond.js";
 
 export interface PushDeps {
-  store: Pick<Store, "emails" | "events" | "quotas" | "sieveScripts">;
+  store: Pick<Store, "emails" | "events" | "quotas" | "sieveScripts" | "identities">;
   logger: Logger;
   /** How to end each open push channel, so a drain does not wait for clients that never hang up. */
   channels: Set<() => void>;

@@ -59,7 +59,7 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 export interface PushSenderOptions {
-  store: Pick<Store, "pushSubscriptions" | "emails" | "events" | "quotas" | "sieveScripts">;
+  store: Pick<Store, "pushSubscriptions" | "emails" | "events" | "quotas" | "sieveScripts" | "identities">;
   logger: Logger;
   allowPrivate: boolean;
 }

@@ -45,7 +45,7 @@ function hashOf(text: string): string {
 /** `name`: the user's display name from the directory (`mailroom user name`), "" when none is kept. */
 function defaultIdentity(account: Pick<AccountContext, "address">, name = ""): IdentityObject {
   return {
-    id: `I${hashOf(account.address)}`,
+    id: defaultIdOf(account.address),
     name,
     email: account.address,
     replyTo: null,
@@ -54,6 +54,10 @@ function defaultIdentity(account: Pick<AccountContext, "address">, name = ""): I
     htmlSignature: "",
     mayDelete: false,
   };
+}
+
+function defaultIdOf(address: string): string {
+  return `I${hashOf(address)}`;
 }
 
 /** Stored identities are "S" and the row id: never a default identity's "I" and hash. */
@@ -83,12 +87,19 @@ export async function identitiesOf(
   };
 }
 
+/** The Identity state string (as Identity/get gives it), for push. */
+export async function identityState(store: Pick<Store, "identities">, userId: number): Promise<string> {
+  return stateString(TYPE, (await store.identities.list(userId)).state);
+}
+
 const TYPE: ListedType = {
   name: "Identity",
   capability: SUBMISSION,
   properties: PROPERTIES,
   stateLetter: "i",
   idOf: (id) => `S${id}`,
+  // Its name is the directory's display name: the store moves the state when that changes.
+  accountObjectId: defaultIdOf,
 };
 
 export function identityGet(store: IdentityMethodStore, maxObjects: number): Method {

@@ -16,6 +16,11 @@ export interface ListedType {
   stateLetter: string;
   /** The object id of the store's row number. */
   idOf(id: number): string;
+  /**
+   * The id of the object made from the account rather than kept as a row (Identity's default one),
+   * reported updated when the store's changes say `nameChanged`.
+   */
+  accountObjectId?(address: string): string;
 }
 
 export function stateString(type: ListedType, state: number): string {
@@ -88,7 +93,12 @@ export function listedChanges(
         newState: stateString(type, changes.state),
         hasMoreChanges: false,
         created: changes.created.map(type.idOf),
-        updated: changes.updated.map(type.idOf),
+        updated: [
+          ...(changes.nameChanged === true && type.accountObjectId !== undefined
+            ? [type.accountObjectId(context.account.address)]
+            : []),
+          ...changes.updated.map(type.idOf),
+        ],
         destroyed: changes.destroyed.map(type.idOf),
       } satisfies JsonObject;
     },

@@ -4,6 +4,7 @@
 import type { Store } from "../store/types.js";
 import { SIEVE } from "./capabilities.js";
 import { MethodError } from "./errors.js";
+import { identityState } from "./identity.js";
 import { stateOf } from "./ids.js";
 import { quotaState } from "./quota.js";
 import { sieveScriptState } from "./sieve-script.js";
@@ -13,17 +14,25 @@ import type { States } from "./state-watch.js";
 export const PUSH_POLL_MS = 5_000;
 
 /** Data types whose state this server can push. */
-export const PUSHABLE_TYPES: readonly string[] = ["Mailbox", "Email", "Thread", "Quota", "SieveScript"];
+export const PUSHABLE_TYPES: readonly string[] = [
+  "Mailbox",
+  "Email",
+  "Thread",
+  "Quota",
+  "SieveScript",
+  "Identity",
+];
 
 const MAIL_TYPES: readonly string[] = ["Mailbox", "Email", "Thread"];
 
 /**
  * The states of the given types (those this server pushes) for one account now: the mail types share
  * one (ids.ts); Quota's moves with the usage, so with every delivery and expunge; SieveScript's with
- * every script write, whichever protocol made it (the store's "sieve" event wakes the watch).
+ * every script write, whichever protocol made it (the store's "sieve" event wakes the watch);
+ * Identity's with the user's identities and display name (the "identities" event).
  */
 export async function pushStates(
-  store: Pick<Store, "emails" | "quotas" | "sieveScripts">,
+  store: Pick<Store, "emails" | "quotas" | "sieveScripts" | "identities">,
   userId: number,
   types: ReadonlySet<string>,
 ): Promise<States> {
@@ -34,6 +43,7 @@ export async function pushStates(
   }
   if (types.has("Quota")) states.Quota = await quotaState(store, userId);
   if (types.has("SieveScript")) states.SieveScript = await sieveScriptState(store, userId);
+  if (types.has("Identity")) states.Identity = await identityState(store, userId);
   return states;
 }
 

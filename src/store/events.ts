@@ -7,6 +7,8 @@ export type MailboxEvent =
   | { kind: "flags"; userId: number; mailboxId: number; uids: number[]; modseq: number }
   | { kind: "expunge"; userId: number; mailboxId: number; uids: number[]; modseq: number }
   | { kind: "mailboxes"; userId: number }
+  /** The user's JMAP identities, or the display name the default one takes its name from, changed. */
+  | { kind: "identities"; userId: number }
   /** METADATA entries (RFC 5464) set or removed on a mailbox, or on the server when mailboxId is null. */
   | { kind: "metadata"; userId: number; mailboxId: number | null; entries: string[] }
   /** The user's Sieve scripts changed (any protocol): JMAP push reports the SieveScript state. */

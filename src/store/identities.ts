@@ -1,7 +1,9 @@
 // The identities a user sends as through JMAP (RFC 8621 §6). The store keeps what the user made; which
 // addresses a user may send as is the submission rules' to say (src/jmap/identity.ts checks before it
 // writes), so this part only checks shape. Destroyed identities stay as tombstones so that
-// Identity/changes can report them; the state is the highest change number of the user's identities.
+// Identity/changes can report them; the state is the highest change number of the user's identities
+// and of the user's display name (users.name_state, moved by the directory's setName), since the default
+// identity's name is that display name. Every change publishes an "identities" event for push.
 
 import { StoreError } from "./errors.js";
 
@@ -28,6 +30,11 @@ export interface IdentityChanges {
   created: number[];
   updated: number[];
   destroyed: number[];
+  /**
+   * The user's display name changed after the state asked about: the default identity, which is no
+   * row here but takes its name from the directory (src/jmap/identity.ts), is updated too.
+   */
+  nameChanged?: boolean;
 }
 
 export interface IdentityStore {

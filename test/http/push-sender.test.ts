@@ -36,7 +36,10 @@ describe("push sender address rules", () => {
   test("checkUrl refuses plain http, credentials and private hosts unless private pushes are allowed", async () => {
     const store = {
       pushSubscriptions: { listVerifiedPushSubscriptions: async () => [] },
-    } as unknown as Pick<Store, "pushSubscriptions" | "emails" | "events" | "quotas" | "sieveScripts">;
+    } as unknown as Pick<
+      Store,
+      "pushSubscriptions" | "emails" | "events" | "quotas" | "sieveScripts" | "identities"
+    >;
     const logger = pino({ level: "silent" });
     const strict = await startPushSender({ store, logger, allowPrivate: false });
     const open = await startPushSender({ store, logger, allowPrivate: true });

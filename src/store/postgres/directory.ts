@@ -17,6 +17,7 @@ import {
   type User,
 } from "../types.js";
 import { dropUnreferencedBlobs, type PostgresDatabase } from "./database.js";
+import { IDENTITY_STATE, lockedNextState } from "./identities.js";
 import { insertMailboxes, lockMailboxes } from "./mailbox-rows.js";
 import { normalizeAddress, normalizeAliasSource, normalizeDomain } from "./names.js";
 import { type AliasRow, type DomainRow, toAlias, toDomain, toUser, type UserRow } from "./rows.js";
@@ -240,11 +241,25 @@ export class PostgresDirectory implements DirectoryStore {
 
   async setName(address: string, name: string | null): Promise<void> {
     const normalized = normalizeAddress(address);
-    const rows = await this.database.read("UPDATE users SET name = $2 WHERE address = $1 RETURNING id", [
-      normalized,
-      userName(name),
-    ]);
-    if (rows.length === 0) throw new StoreError("not-found", `no user ${normalized}`);
+    const next = userName(name);
+    await this.database.tx(async (tx) => {
+      const found = await tx.client.query<{ id: string; name: string | null }>(
+        "SELECT id, name FROM users WHERE address = $1",
+        [normalized],
+      );
+      const row = found.rows[0];
+      if (row === undefined) throw new StoreError("not-found", `no user ${normalized}`);
+      // The same name again changes no identity, so it moves no state.
+      if (row.name === next) return;
+      const userId = Number(row.id);
+      const state = await lockedNextState(tx, IDENTITY_STATE, userId);
+      await tx.client.query("UPDATE users SET name = $2, name_state = $3 WHERE id = $1", [
+        userId,
+        next,
+        state,
+      ]);
+      tx.events.push({ kind: "identities", userId });
+    });
   }
 
   // ---- aliases ----

@@ -398,7 +398,12 @@ function splitEvent(event: MailboxEvent): MailboxEvent[] {
     if (entries.length > 0) parts.push({ ...event, entries });
     return parts;
   }
-  if (event.kind === "mailboxes" || event.kind === "sieve" || event.uids.length <= UIDS_PER_NOTIFICATION)
+  if (
+    event.kind === "mailboxes" ||
+    event.kind === "sieve" ||
+    event.kind === "identities" ||
+    event.uids.length <= UIDS_PER_NOTIFICATION
+  )
     return [event];
   const parts: MailboxEvent[] = [];
   for (let start = 0; start < event.uids.length; start += UIDS_PER_NOTIFICATION) {

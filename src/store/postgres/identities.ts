@@ -14,7 +14,11 @@ import {
 import { StoreError } from "../types.js";
 import type { PostgresDatabase, Tx } from "./database.js";
 
-const STATE = "SELECT coalesce(max(state), 0)::bigint AS state FROM identities WHERE user_id = $1";
+/** The user's identity state: the highest change number of their identities and of their display name. */
+export const IDENTITY_STATE = `SELECT greatest(
+    (SELECT coalesce(max(state), 0) FROM identities WHERE user_id = $1),
+    (SELECT name_state FROM users WHERE id = $1), 0)::bigint AS state`;
+const STATE = IDENTITY_STATE;
 
 /**
  * The next state of a part kept with per-user change numbers (`stateSql` reads the current one), with
@@ -57,6 +61,7 @@ export class PostgresIdentities implements IdentityStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *`,
         [userId, ...identityValues(checked), state],
       );
+      tx.events.push({ kind: "identities", userId });
       return { state, identity: toIdentity(result.rows[0]!) };
     });
   }
@@ -71,6 +76,7 @@ export class PostgresIdentities implements IdentityStore {
                                html_signature = $6, state = $7 WHERE id = $8`,
         [...identityValues(next), state, id],
       );
+      tx.events.push({ kind: "identities", userId });
       return { state };
     });
   }
@@ -80,6 +86,7 @@ export class PostgresIdentities implements IdentityStore {
       const state = await this.nextState(tx, userId);
       await this.live(tx, userId, id);
       await tx.client.query("UPDATE identities SET destroyed = true, state = $1 WHERE id = $2", [state, id]);
+      tx.events.push({ kind: "identities", userId });
       return { state };
     });
   }
@@ -92,7 +99,15 @@ export class PostgresIdentities implements IdentityStore {
       "SELECT * FROM identities WHERE user_id = $1 AND state > $2 AND state <= $3 ORDER BY id",
       [userId, sinceState, state],
     );
-    return identityChangesOf(rows, sinceState, state);
+    const named = await this.database.read<{ name_state: string }>(
+      "SELECT name_state FROM users WHERE id = $1",
+      [userId],
+    );
+    const nameState = Number(named[0]?.name_state ?? 0);
+    return {
+      ...identityChangesOf(rows, sinceState, state),
+      nameChanged: nameState > sinceState && nameState <= state,
+    };
   }
 
   private async live(tx: Tx, userId: number, id: number): Promise<IdentityRow> {

@@ -456,6 +456,9 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE queue ADD COLUMN local boolean NOT NULL DEFAULT false;
   ALTER TABLE users ADD COLUMN name text;
   `,
+  // The identity change number at which the user's display name last changed: the default JMAP
+  // Identity's name comes from it, so Identity/changes reports that identity updated after it.
+  "ALTER TABLE users ADD COLUMN name_state bigint NOT NULL DEFAULT 0",
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

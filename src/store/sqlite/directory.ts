@@ -18,6 +18,7 @@ import {
 } from "../types.js";
 import { forgetUploadBodies } from "./blobs.js";
 import type { SqliteDatabase } from "./database.js";
+import { SQLITE_IDENTITY_STATE } from "./identities.js";
 import { insertMailbox } from "./mailbox-rows.js";
 import { type AliasRow, type DkimKeyRow, type DomainRow, toDomain, toUser, type UserRow } from "./rows.js";
 import { normalizeAddress, normalizeAliasSource, normalizeDomain, requireText } from "./validate.js";
@@ -265,14 +266,19 @@ export class SqliteDirectory implements DirectoryStore {
   }
 
   setName(address: string, name: string | null): Promise<void> {
-    return this.database.write(() => {
+    return this.database.write((effects) => {
       const normalized = normalizeAddress(address).address;
-      const result = this.database.run(
-        "UPDATE users SET name = ? WHERE address = ?",
-        userName(name),
+      const row = this.database.get<{ id: number; name: string | null }>(
+        "SELECT id, name FROM users WHERE address = ?",
         normalized,
       );
-      if (result.changes === 0) throw new StoreError("not-found", `user ${normalized} does not exist`);
+      if (!row) throw new StoreError("not-found", `user ${normalized} does not exist`);
+      const next = userName(name);
+      // The same name again changes no identity, so it moves no state.
+      if (row.name === next) return;
+      const state = this.database.get<{ state: number }>(SQLITE_IDENTITY_STATE, row.id, row.id)!.state + 1;
+      this.database.run("UPDATE users SET name = ?, name_state = ? WHERE id = ?", next, state, row.id);
+      effects.events.push({ kind: "identities", userId: row.id });
     });
   }
 

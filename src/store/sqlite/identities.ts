@@ -14,14 +14,19 @@ import {
 import { StoreError } from "../types.js";
 import type { SqliteDatabase } from "./database.js";
 
+/**
+ * The user's identity state: the highest change number of their identities and of their display name.
+ * Binds the user id twice.
+ */
+export const SQLITE_IDENTITY_STATE = `SELECT max(
+    coalesce((SELECT max(state) FROM identities WHERE user_id = ?), 0),
+    coalesce((SELECT name_state FROM users WHERE id = ?), 0)) AS state`;
+
 export class SqliteIdentities implements IdentityStore {
   constructor(private readonly database: SqliteDatabase) {}
 
   private stateOf(userId: number): number {
-    return this.database.get<{ state: number }>(
-      "SELECT coalesce(max(state), 0) AS state FROM identities WHERE user_id = ?",
-      userId,
-    )!.state;
+    return this.database.get<{ state: number }>(SQLITE_IDENTITY_STATE, userId, userId)!.state;
   }
 
   list(userId: number): Promise<{ state: number; identities: StoredIdentity[] }> {
@@ -34,7 +39,7 @@ export class SqliteIdentities implements IdentityStore {
   }
 
   create(userId: number, fields: IdentityFields): Promise<{ state: number; identity: StoredIdentity }> {
-    return this.database.write(() => {
+    return this.database.write((effects) => {
       const checked = checkIdentityFields(fields) as IdentityFields;
       if (checked.email === undefined) throw new StoreError("invalid", "an identity needs an email");
       const state = this.stateOf(userId) + 1;
@@ -47,12 +52,13 @@ export class SqliteIdentities implements IdentityStore {
         state,
         state,
       )!;
+      effects.events.push({ kind: "identities", userId });
       return { state, identity: toIdentity(row) };
     });
   }
 
   update(userId: number, id: number, fields: Partial<IdentityFields>): Promise<{ state: number }> {
-    return this.database.write(() => {
+    return this.database.write((effects) => {
       const checked = checkIdentityFields(fields);
       const row = this.live(userId, id);
       const current = toIdentity(row);
@@ -65,15 +71,17 @@ export class SqliteIdentities implements IdentityStore {
         state,
         id,
       );
+      effects.events.push({ kind: "identities", userId });
       return { state };
     });
   }
 
   destroy(userId: number, id: number): Promise<{ state: number }> {
-    return this.database.write(() => {
+    return this.database.write((effects) => {
       this.live(userId, id);
       const state = this.stateOf(userId) + 1;
       this.database.run("UPDATE identities SET destroyed = 1, state = ? WHERE id = ?", state, id);
+      effects.events.push({ kind: "identities", userId });
       return { state };
     });
   }
@@ -87,7 +95,14 @@ export class SqliteIdentities implements IdentityStore {
         userId,
         sinceState,
       );
-      return identityChangesOf(rows, sinceState, state);
+      const named = this.database.get<{ name_state: number }>(
+        "SELECT name_state FROM users WHERE id = ?",
+        userId,
+      );
+      return {
+        ...identityChangesOf(rows, sinceState, state),
+        nameChanged: (named?.name_state ?? 0) > sinceState,
+      };
     });
   }
 

@@ -487,6 +487,11 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE users ADD COLUMN name TEXT;
     `);
   },
+  (db) => {
+    // The identity change number at which the user's display name last changed: the default JMAP
+    // Identity's name comes from it, so Identity/changes reports that identity updated after it.
+    db.exec("ALTER TABLE users ADD COLUMN name_state INTEGER NOT NULL DEFAULT 0");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
