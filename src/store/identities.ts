@@ -32,9 +32,10 @@ export interface IdentityChanges {
   destroyed: number[];
   /**
    * The user's display name changed after the state asked about: the default identity, which is no
-   * row here but takes its name from the directory (src/jmap/identity.ts), is updated too.
+   * row here but takes its name from the directory (src/jmap/identity.ts), is updated too. Only
+   * identities' changes carry it, and only when true.
    */
-  nameChanged?: boolean;
+  nameChanged?: true;
 }
 
 export interface IdentityStore {
@@ -122,8 +123,15 @@ export function toIdentity(row: IdentityRow): StoredIdentity {
 export type ChangeRow = Pick<IdentityRow, "id" | "created_state" | "destroyed">;
 
 /** Sorts rows changed after `since` into created, updated and destroyed (RFC 8620 §5.2). */
-export function identityChangesOf(rows: ChangeRow[], since: number, state: number): IdentityChanges {
+/** `nameState`: the change number at which the user's display name last changed (users.name_state). */
+export function identityChangesOf(
+  rows: ChangeRow[],
+  since: number,
+  state: number,
+  nameState = 0,
+): IdentityChanges {
   const changes: IdentityChanges = { state, created: [], updated: [], destroyed: [] };
+  if (nameState > since && nameState <= state) changes.nameChanged = true;
   for (const row of rows) {
     const born = Number(row.created_state) > since;
     const gone = row.destroyed === true || row.destroyed === 1;

@@ -69,6 +69,33 @@ export function describeIdentitiesContract(context: ContractContext): void {
       assert.equal(await store.identities.changes(user.id, s3 + 1), null);
     });
 
+    test("a new display name moves the identity state once; the same name again does not", async () => {
+      const { user } = await freshUser();
+      const { state: s1 } = await store.identities.create(user.id, fields(user.address));
+      await store.directory.setName(user.address, "Ann Other");
+      const s2 = (await store.identities.list(user.id)).state;
+      assert.ok(s2 > s1);
+      assert.deepEqual(await store.identities.changes(user.id, s1), {
+        state: s2,
+        created: [],
+        updated: [],
+        destroyed: [],
+        nameChanged: true,
+      });
+      await store.directory.setName(user.address, "Ann Other");
+      assert.equal((await store.identities.list(user.id)).state, s2);
+      const { state: s3 } = await store.identities.update(
+        user.id,
+        (await store.identities.list(user.id)).identities[0]!.id,
+        { name: "W" },
+      );
+      assert.equal((await store.identities.changes(user.id, s2))?.nameChanged, undefined);
+      assert.equal((await store.identities.changes(user.id, s1))?.nameChanged, true);
+      await store.directory.setName(user.address, null);
+      assert.ok((await store.identities.list(user.id)).state > s3);
+      await assert.rejects(store.directory.setName("nobody@example.invalid", "x"), { code: "not-found" });
+    });
+
     test("another user's identity is not found, and bad fields are refused", async () => {
       const { user: ann } = await freshUser();
       const { user: bob } = await freshUser();

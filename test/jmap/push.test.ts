@@ -10,7 +10,7 @@ const parse = (query: string) => parsePushParameters(new URLSearchParams(query))
 describe("push parameters and frames", () => {
   test("types (* or a list, unknown ones dropped), closeafter, and a ping clamped to 10..600 s", () => {
     assert.deepEqual(parse("types=*&closeafter=state&ping=0"), {
-      types: new Set(["Mailbox", "Email", "Thread", "Quota", "SieveScript"]),
+      types: new Set(["Mailbox", "Email", "Thread", "Quota", "SieveScript", "Identity"]),
       closeAfterState: true,
       ping: 0,
     });

@@ -103,11 +103,7 @@ export class PostgresIdentities implements IdentityStore {
       "SELECT name_state FROM users WHERE id = $1",
       [userId],
     );
-    const nameState = Number(named[0]?.name_state ?? 0);
-    return {
-      ...identityChangesOf(rows, sinceState, state),
-      nameChanged: nameState > sinceState && nameState <= state,
-    };
+    return identityChangesOf(rows, sinceState, state, Number(named[0]?.name_state ?? 0));
   }
 
   private async live(tx: Tx, userId: number, id: number): Promise<IdentityRow> {

@@ -99,10 +99,7 @@ export class SqliteIdentities implements IdentityStore {
         "SELECT name_state FROM users WHERE id = ?",
         userId,
       );
-      return {
-        ...identityChangesOf(rows, sinceState, state),
-        nameChanged: (named?.name_state ?? 0) > sinceState,
-      };
+      return identityChangesOf(rows, sinceState, state, named?.name_state ?? 0);
     });
   }
 
