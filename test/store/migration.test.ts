@@ -79,6 +79,12 @@ test("a file that is not a database gets a clear error", async () => {
  * Builds a database at schema `version` with the statements `setup` gives for the time `now`, then opens
  * it (which upgrades it) for `check`.
  */
+// Schema versions just before a migration, counted from the start: relative to SCHEMA_VERSION they would
+// move each time a migration is appended and silently test a later schema.
+const BEFORE_SAVEDATE = 13;
+const BEFORE_JMAP_SIEVE = 22;
+const BEFORE_FUTURE_RELEASE = 23;
+
 async function upgradeFrom(
   version: number,
   setup: (now: number) => string,
@@ -159,7 +165,7 @@ test("a schema 5 database upgrades: account MODSEQ, email ids, changes from the 
 
 test("the SAVEDATE column arrives empty: entries stored before it show their internal date", () =>
   upgradeFrom(
-    SCHEMA_VERSION - 1,
+    BEFORE_SAVEDATE,
     (now) => `
     INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
     INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
@@ -183,7 +189,7 @@ test("the SAVEDATE column arrives empty: entries stored before it show their int
 
 test("Sieve scripts upgrade with ids and state 1, keeping their text and active mark", () =>
   upgradeFrom(
-    SCHEMA_VERSION - 2,
+    BEFORE_JMAP_SIEVE,
     (now) => `
     INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
     INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
@@ -212,7 +218,7 @@ test("Sieve scripts upgrade with ids and state 1, keeping their text and active 
 
 test("queue entries upgrade neither held nor local, users without a display name (RFC 4865, issue 14)", () =>
   upgradeFrom(
-    SCHEMA_VERSION - 1,
+    BEFORE_FUTURE_RELEASE,
     (now) => `
     INSERT INTO domains (id, name, created_at) VALUES (1, 'old.example', ${now});
     INSERT INTO users (id, address, domain_id, password_hash, scram_sha256, created_at)
