@@ -98,6 +98,10 @@ export interface QueueRunner {
 /** How often the runner looks whether yesterday's TLS reports are due (claimed once per day in the store). */
 const TLS_REPORT_CHECK_MS = 60 * 60_000;
 const TLS_REPORT_FIRST_CHECK_MS = 60_000;
+/** Past an entry's due time, so the claim made then (with the runner's clock) finds it due. */
+const DUE_MARGIN_MS = 5;
+/** How soon to look again at an entry that is due but was not claimed. */
+const DUE_AGAIN_MS = 1000;
 
 /** The system's CA roots plus [relay] tls_ca_file, or undefined when there is no such file. */
 export function relayCertificateAuthorities(config: RelayConfig): string[] | undefined {
@@ -293,10 +297,37 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     await sendGathered(waiting);
   };
 
+  /** Counts schedule() calls, so one whose nextDue() answer came late does not undo a newer one. */
+  let scheduled = 0;
+  const setTimer = (delay: number): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void tick(), delay);
+  };
+  /**
+   * Sets the next pass for when the queue's next entry is due (a retry, a lease end, or a held
+   * message's release: RFC 4865 §4 asks for release at the time given), and at the latest after
+   * pollInterval, which also picks up what other nodes queued. While every slot is busy a freed slot
+   * starts the next pass instead; an entry that is due yet unclaimed (held here, its lease renewal
+   * failing) is looked at again after a second rather than in a loop.
+   */
   const schedule = (): void => {
     if (stopping) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void tick(), config.pollInterval);
+    const call = ++scheduled;
+    setTimer(config.pollInterval);
+    if (sending >= config.concurrency || pending.length >= config.concurrency) return;
+    store.queue.nextDue().then(
+      (due) => {
+        if (due === null || stopping || call !== scheduled) return;
+        const wait = due.getTime() - now().getTime();
+        const delay = wait > 0 ? wait + DUE_MARGIN_MS : DUE_AGAIN_MS;
+        if (delay < config.pollInterval) setTimer(delay);
+      },
+      (err: unknown) =>
+        logger.warn(
+          { err },
+          "queue: could not read when the next entry is due; looking again at the next poll",
+        ),
+    );
   };
 
   const tick = (): Promise<void> => {

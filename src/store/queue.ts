@@ -77,6 +77,12 @@ export interface QueueStore {
   list(): Promise<QueueEntry[]>;
   /** How many entries wait (queued or delivering) and when the oldest was queued: for metrics and readiness. */
   stats(): Promise<QueueStats>;
+  /**
+   * When claim() will next find something: the earliest next attempt of a queued entry or lease end of
+   * a delivering one, past or future; null when the queue is empty. The runner sleeps until then rather
+   * than a whole poll interval, so a held message goes out at its release time (RFC 4865).
+   */
+  nextDue(): Promise<Date | null>;
   /** Makes entries due now (all, or the one named), a held entry at its release time. Returns how many. */
   retry(id?: string): Promise<number>;
   /**

@@ -237,6 +237,40 @@ export function describeQueueContract(context: ContractContext): void {
         await rejectsWith(store.blobs.readBlobBytes(delivered.messageId), "not-found");
       });
 
+      test("nextDue: the earliest next attempt or lease end, null when the queue is empty", async () => {
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        assert.equal(await store.queue.nextDue(), null);
+        const release = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
+        const blob = await writeBlob(store, message("due-held@remote.example"));
+        await store.messages.deliver({
+          blob,
+          sender: "s@example.net",
+          internalDate: new Date(),
+          mailboxes: [],
+          queue: [{ recipient: "due-held@remote.example" }],
+          holdUntil: release,
+        });
+        assert.equal((await store.queue.nextDue())?.getTime(), release.getTime());
+
+        const id = await queueOne("due-now@remote.example");
+        const queuedAt = (await store.queue.get(id))!.nextAttemptAt;
+        assert.ok(queuedAt.getTime() < release.getTime());
+        assert.equal((await store.queue.nextDue())?.getTime(), queuedAt.getTime());
+
+        // Claimed, the entry counts from its lease end: due again then if its claimer died.
+        const claimedAt = new Date(queuedAt.getTime() + 1000);
+        assert.deepEqual(
+          (await store.queue.claim(claimedAt, 10, 60_000)).map((e) => e.id),
+          [id],
+        );
+        assert.equal((await store.queue.nextDue())?.getTime(), claimedAt.getTime() + 60_000);
+        const retryAt = new Date(release.getTime() + 60_000);
+        await store.queue.defer(id, retryAt, "451 4.3.0 later");
+        assert.equal((await store.queue.nextDue())?.getTime(), release.getTime());
+        await drain(new Date(Date.now() + 10 * 86_400_000));
+        assert.equal(await store.queue.nextDue(), null);
+      });
+
       test("a held entry is claimed at its release and, deferred after, retried as usual", async () => {
         await drain(new Date(Date.now() + 10 * 86_400_000));
         const release = new Date(Math.ceil((Date.now() + 60_000) / 1000) * 1000);

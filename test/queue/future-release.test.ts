@@ -8,6 +8,7 @@ import { createDeliveryAgent } from "../../src/delivery/agent.js";
 import { createLocalRelease } from "../../src/delivery/release.js";
 import type { QueueRunner } from "../../src/queue/scheduler.js";
 import { startQueueRunner } from "../../src/queue/scheduler.js";
+import { eventually } from "../support/eventually.js";
 import { type Harness, makeHarness, silent } from "./helpers.js";
 
 const HOUR = 3_600_000;
@@ -23,7 +24,7 @@ describe("a held message in the queue runner", () => {
     harness = null;
   });
 
-  async function setup(withLocal: boolean) {
+  async function setup(withLocal: boolean, holdMs = HOUR) {
     const h = await makeHarness(() => ({
       "remote.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
       "mx.remote.test": { a: ["127.0.0.1"] },
@@ -41,7 +42,7 @@ describe("a held message in the queue runner", () => {
     const writer = await agent.createBlobWriter();
     await writer.write(Buffer.from(`Return-Path: <alice@example.org>\r\n${BODY}`));
     const blob = await writer.finish();
-    const release = new Date(h.now().getTime() + HOUR);
+    const release = new Date(h.now().getTime() + holdMs);
     const result = await agent.commit({
       blob,
       sender: "alice@example.org",
@@ -89,6 +90,25 @@ describe("a held message in the queue runner", () => {
     assert.deepEqual(kinds[0], ["held", null]);
     assert.ok(kinds.some(([kind, to]) => kind === "relay" && to === "alice@example.org"));
     assert.ok(kinds.some(([kind, to]) => kind === "relay" && to === "bob@remote.test"));
+  });
+
+  test("with an hour's poll interval the runner still wakes at the release, not before it", async () => {
+    const { h, release, inbox } = await setup(true, 1500);
+    assert.equal(h.config.pollInterval, HOUR);
+    // As the server does after every commit that queued something (its onQueued).
+    runner!.wake();
+    const [copy] = await eventually("the released copy in the INBOX", async () => {
+      const listed = await h.store.messages.listMessages(inbox.id);
+      return listed.length > 0 ? listed : undefined;
+    });
+    assert.ok(
+      copy!.internalDate >= release,
+      `committed at ${copy!.internalDate.toISOString()}, before the release ${release.toISOString()}`,
+    );
+    await eventually("the remote recipient relayed", async () =>
+      h.remote.transactions.length === 1 ? true : undefined,
+    );
+    assert.deepEqual(await h.store.queue.list(), []);
   });
 
   test("a runner without local delivery defers the local entry and never relays it", async () => {

@@ -94,6 +94,17 @@ export class PostgresQueue implements QueueStore {
     return { size: Number(row?.size ?? 0), oldestCreatedAt: row?.oldest ?? null };
   }
 
+  async nextDue(): Promise<Date | null> {
+    // least() skips NULLs, so either half may be empty.
+    const rows = await this.database.read<{ due: Date | null }>(
+      `SELECT least(
+         (SELECT min(next_attempt_at) FROM queue WHERE state = 'queued'),
+         (SELECT min(claimed_until) FROM queue WHERE state = 'delivering')
+       ) AS due`,
+    );
+    return rows[0]?.due ?? null;
+  }
+
   async retry(id?: string): Promise<number> {
     const now = new Date();
     // A held entry stays held (RFC 4865: not released before its time): it is due at its release.

@@ -120,6 +120,19 @@ export class SqliteQueue implements QueueStore {
     });
   }
 
+  nextDue(): Promise<Date | null> {
+    return this.database.read(() => {
+      // Each half is one step down the queue_due (state, next_attempt_at) index or a scan of the few
+      // entries being delivered.
+      const row = this.database.get<{ queued: number | null; leased: number | null }>(
+        `SELECT (SELECT min(next_attempt_at) FROM queue WHERE state = 'queued') AS queued,
+                (SELECT min(claimed_until) FROM queue WHERE state = 'delivering') AS leased`,
+      );
+      const times = [row?.queued, row?.leased].filter((t): t is number => t != null);
+      return times.length === 0 ? null : new Date(Math.min(...times));
+    });
+  }
+
   retry(id?: string): Promise<number> {
     return this.database.write(() => {
       const now = Date.now();
