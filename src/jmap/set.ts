@@ -1,6 +1,7 @@
 // What every /set-shaped method shares (RFC 8620 §5.3, RFC 8621 §4.8): reading create/update/destroy
 // within maxObjectsInSet, ifInState, "#creationId" ids, SetErrors, and maps that are null when empty.
 
+import { quotaExceededBy } from "../store/quotas.js";
 import type { Store } from "../store/types.js";
 import { invalidArguments, MethodError } from "./errors.js";
 import type { Json, JsonObject } from "./types.js";
@@ -27,8 +28,8 @@ export function refuse(type: string, description: string, properties?: readonly 
  * their storage limit — the same limit IMAP APPEND and SMTP delivery keep.
  */
 export async function requireRoom(store: Pick<Store, "quotas">, userId: number, size: number): Promise<void> {
-  const quota = await store.quotas.getQuota(userId);
-  if (quota.limit !== null && quota.used + size > quota.limit) {
+  const quota = await quotaExceededBy(store.quotas, userId, size);
+  if (quota !== null) {
     refuse(
       "overQuota",
       `this would take the account over its ${quota.limit}-octet quota (${quota.used} in use); destroy some mail first`,

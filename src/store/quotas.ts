@@ -19,3 +19,18 @@ export interface QuotaStore {
   /** Sets or (null) removes the user's limit; "not-found" for a user that does not exist. */
   setQuota(userId: number, limit: number | null): Promise<void>;
 }
+
+/**
+ * The user's quota when adding `size` octets would take them past their limit; null when it fits or
+ * there is no limit, in which case the usage sum is never read (it grows with the mailbox, and IMAP
+ * APPEND and JMAP creations ask at every message).
+ */
+export async function quotaExceededBy(
+  quotas: Pick<QuotaStore, "getQuota" | "getLimit">,
+  userId: number,
+  size: number,
+): Promise<StorageQuota | null> {
+  if ((await quotas.getLimit(userId)) === null) return null;
+  const quota = await quotas.getQuota(userId);
+  return quota.limit !== null && quota.used + size > quota.limit ? quota : null;
+}

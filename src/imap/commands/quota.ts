@@ -4,6 +4,7 @@
  * so SETQUOTA is refused.
  */
 
+import { quotaExceededBy } from "../../store/quotas.js";
 import type { ImapValue } from "../protocol/value.js";
 import { untaggedValues } from "../responses.js";
 import { CommandFailure, decodeName, encodeName, type ImapContext, requireMailbox } from "./context.js";
@@ -44,8 +45,8 @@ export async function getQuota(context: ImapContext, root: string): Promise<Buff
  * the client sends the message (as for TOOBIG), COPY before anything is copied.
  */
 export async function requireRoom(context: ImapContext, size: number): Promise<void> {
-  const quota = await context.store.quotas.getQuota(context.userId);
-  if (quota.limit !== null && quota.used + size > quota.limit) {
+  const quota = await quotaExceededBy(context.store.quotas, context.userId, size);
+  if (quota !== null) {
     throw new CommandFailure(
       "OVERQUOTA",
       `this would take the mailboxes over their ${quota.limit}-octet quota (${quota.used} in use); expunge some mail first`,
