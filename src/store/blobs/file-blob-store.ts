@@ -1,5 +1,6 @@
 // Message bodies as files: <root>/messages/<fan-out>/<id>. A body is written to <root>/tmp first and
-// renamed into place only after fsync, so a crash leaves either a complete body or a stray temp file.
+// renamed into place when finished; finish() resolves only once its data and name are fsynced, and only
+// then can a row name it, so a crash leaves complete referenced bodies plus garbage the sweeps remove.
 
 import {
   closeSync,
@@ -348,17 +349,22 @@ export class FileBlobWriter implements BlobWriter {
     this.state = "finishing";
     const durable = options?.durable ?? true;
     try {
-      if (durable) await this.handle.sync();
-      await this.closeHandle();
       const dir = dirname(this.finalPath);
       const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-      // A scratch body is renamed all the same, so it is read like any other; a crash may leave it
-      // cut short, but nothing references it and the orphan sweep removes it.
+      // Renamed before the fsyncs, so that one journal commit can carry the data and the new name
+      // together and the directory's fsync finds little left to do. Until finish() resolves nothing
+      // references the body (the row naming it is committed only then), so a crash that leaves it cut
+      // short under its final name leaves garbage for the orphan sweep, never a short message. A
+      // scratch body is renamed all the same, so it is read like any other.
       await rename(this.tmpPath, this.finalPath);
       if (durable) {
-        await fsyncDirectory(dir);
-        if (created !== undefined) await fsyncDirectory(dirname(dir));
+        await Promise.all([
+          this.handle.sync(),
+          fsyncDirectory(dir),
+          created === undefined ? null : fsyncDirectory(dirname(dir)),
+        ]);
       }
+      await this.closeHandle();
     } catch (error) {
       this.state = "failed";
       throw fileError(error, this.tmpPath, "saving a message body");
