@@ -7,6 +7,7 @@ import type { FileBlobStore } from "../blobs/file-blob-store.js";
 import { type MailboxEvent, StoreError } from "../types.js";
 import { sqliteError } from "./errors.js";
 import type { EventBus } from "./event-bus.js";
+import { WalSync } from "./wal-sync.js";
 
 /** What a committed transaction leaves to do: events to publish, bodies nobody references any more. */
 export interface Effects {
@@ -31,12 +32,17 @@ export class SqliteDatabase {
   private readonly awaitingDurability = new Set<string>();
   private durabilityTimer: NodeJS.Timeout | null = null;
 
+  /** The WAL fsync every durable commit waits for, shared so that commits close together share one. */
+  readonly walSync: WalSync;
+
   constructor(
     readonly db: Database.Database,
     readonly path: string,
     readonly files: FileBlobStore,
     readonly events: EventBus,
-  ) {}
+  ) {
+    this.walSync = new WalSync(`${path}-wal`);
+  }
 
   get closed(): boolean {
     return this.isClosed;
@@ -100,21 +106,42 @@ export class SqliteDatabase {
     }
   }
 
-  /** Runs fn in one IMMEDIATE transaction, then publishes its events and removes orphaned bodies. */
+  /**
+   * Runs fn in one IMMEDIATE transaction and resolves once the commit is durable; then publishes its
+   * events and removes orphaned bodies. The commit itself holds the event loop only for its writes: the
+   * WAL fsync runs on the thread pool (./wal-sync.ts), shared with the commits made meanwhile.
+   */
   async write<T>(fn: (effects: Effects) => T, acceptedBeforeClose = false): Promise<T> {
     if (!(acceptedBeforeClose && this.db.open)) this.assertOpen();
     const effects = emptyEffects();
     let result: T;
-    // Relaxed commits before this one are durable once it is, if it wrote anything (a commit without
-    // changes writes no WAL frame, so it syncs nothing): the fsync covers the whole WAL file.
+    // Relaxed commits before this one are durable once it is: the fsync covers the whole WAL file.
     const relaxedBefore = this.awaitingDurability.size > 0 ? [...this.awaitingDurability] : null;
-    const changesBefore = relaxedBefore ? this.totalChanges() : 0;
+    const changesBefore = this.totalChanges();
     try {
-      result = this.db.transaction(() => fn(effects)).immediate();
+      this.db.pragma("synchronous = NORMAL");
+      try {
+        result = this.db.transaction(() => fn(effects)).immediate();
+      } finally {
+        this.db.pragma("synchronous = FULL");
+      }
     } catch (error) {
       throw sqliteError(error, this.path);
     }
-    if (relaxedBefore && this.totalChanges() > changesBefore) this.durable(relaxedBefore, effects);
+    // A commit without changes wrote no WAL frame: there is nothing to sync.
+    if (this.totalChanges() > changesBefore) {
+      try {
+        await this.walSync.sync();
+      } catch (error) {
+        // The rows are in the WAL and may yet reach the disk: the caller hears a temporary failure, and
+        // what it retries may exist twice, never not at all. The events wait: nobody was told.
+        throw new StoreError(
+          "unavailable",
+          `could not make the change durable: the database's fsync failed (${(error as NodeJS.ErrnoException).code ?? "error"}); try again`,
+        );
+      }
+      if (relaxedBefore) this.durable(relaxedBefore, effects);
+    }
     await this.afterCommit(effects);
     return result;
   }

@@ -1,17 +1,8 @@
 // Group commit: deliveries whose bodies finish within one short window share one transaction, and
-// the groups committed while a WAL fsync is under way share the next one. Each delivery runs in its own
-// savepoint, so one bad input fails only its own caller.
-//
-// better-sqlite3 is synchronous: with synchronous = FULL the WAL fsync of every commit would hold the
-// event loop, and no other connection could be read, parsed or written meanwhile. So a group commits
-// with synchronous = NORMAL (its frames are written to the WAL, not synced) and the WAL file is then
-// fsynced on the thread pool; only after that fsync does any delivery of the group resolve, and so
-// only then does SMTP answer 250. fsync(2) flushes the file whatever descriptor it is given, and the
-// WAL's frames are in commit order, so one fsync makes every group committed before it durable. The
-// WAL header itself SQLite still syncs on its own when it restarts the log (that sync does not depend
-// on the synchronous setting), and checkpoints sync the WAL before copying it back.
+// the groups committed while a WAL fsync is under way share the next one (./wal-sync.ts). Each delivery
+// runs in its own savepoint, so one bad input fails only its own caller. No delivery of a group resolves,
+// and so SMTP answers no 250, before the fsync that covers its commit has finished.
 
-import { close as closeFd, fsync, open as openFd } from "node:fs";
 import type { Logger } from "pino";
 import { newQueueId } from "../ids.js";
 import type { SearchDocument } from "../search-index.js";
@@ -57,10 +48,8 @@ interface Committed {
 export class GroupCommit {
   private pending: PendingDelivery[] = [];
   private current: Promise<void> | null = null;
-  /** Committed, not yet covered by a finished fsync: the next fsync's. */
-  private unsynced: Committed[] = [];
-  private syncing: Promise<void> | null = null;
-  private walFd: number | null = null;
+  /** Committed groups waiting for the fsync that makes them durable. */
+  private readonly syncing = new Set<Promise<void>>();
   private readonly options: GroupCommitOptions;
 
   constructor(
@@ -80,16 +69,11 @@ export class GroupCommit {
     });
   }
 
-  /** Waits until no group is forming, committing or waiting for its fsync; then lets the WAL go. */
+  /** Waits until no group is forming, committing or waiting for its fsync. */
   async drain(): Promise<void> {
-    while (this.current !== null || this.syncing !== null) {
+    while (this.current !== null || this.syncing.size > 0) {
       if (this.current !== null) await this.current;
-      if (this.syncing !== null) await this.syncing;
-    }
-    if (this.walFd !== null) {
-      const fd = this.walFd;
-      this.walFd = null;
-      await new Promise<void>((resolve) => closeFd(fd, () => resolve()));
+      await Promise.all(this.syncing);
     }
   }
 
@@ -146,23 +130,19 @@ export class GroupCommit {
       return;
     }
     this.logger.trace({ deliveries: group.length }, "group commit");
+    const committed: Committed[] = [];
     for (const [index, item] of group.entries()) {
       const outcome = outcomes[index]!;
       if ("error" in outcome) item.reject(sqliteError(outcome.error, this.database.path));
-      else this.unsynced.push({ item, ...outcome });
+      else committed.push({ item, ...outcome });
     }
-    this.startSync();
+    if (committed.length > 0) this.awaitSync(committed);
   }
 
-  /**
-   * One WAL fsync at a time: the groups committed while one runs wait for the next, which covers them
-   * all. Their deliveries resolve (and their events go out) only once their fsync has finished.
-   */
-  private startSync(): void {
-    if (this.syncing !== null || this.unsynced.length === 0) return;
-    const batch = this.unsynced;
-    this.unsynced = [];
-    this.syncing = this.syncWal()
+  /** The group's deliveries resolve (and their events go out) only once their fsync has finished. */
+  private awaitSync(batch: Committed[]): void {
+    const done: Promise<void> = this.database.walSync
+      .sync()
       .then(
         () => {
           for (const { item, result, effects } of batch) {
@@ -182,23 +162,8 @@ export class GroupCommit {
           for (const { item } of batch) item.reject(failure);
         },
       )
-      .finally(() => {
-        this.syncing = null;
-        this.startSync();
-      });
-  }
-
-  private async syncWal(): Promise<void> {
-    // Opened once: SQLite keeps the WAL file (the same inode, truncated at most) while this process
-    // holds its connection, and deletes it only when the last connection closes.
-    if (this.walFd === null) {
-      const path = `${this.database.path}-wal`;
-      this.walFd = await new Promise<number>((resolve, reject) =>
-        openFd(path, "r", (error, fd) => (error ? reject(error) : resolve(fd))),
-      );
-    }
-    const fd = this.walFd;
-    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+      .finally(() => this.syncing.delete(done));
+    this.syncing.add(done);
   }
 
   private applyDelivery({ input, document }: PendingDelivery, effects: Effects): DeliveryResult {

@@ -179,6 +179,7 @@ export class SqliteStore implements Store {
     await this.database.settleInflight();
     await this.groupCommit.drain();
     await this.database.settleRelaxed();
+    await this.database.walSync.close();
     this.database.close();
   }
 }
