@@ -179,7 +179,7 @@ describe("SEARCH reads only what its keys need", () => {
         const bytes = await fixture.store.blobs.readBlobBytes(m.messageId);
         const hit = matches(
           key,
-          { ...m, seq: index + 1, modseq: BigInt(m.modseq), body: () => bytes },
+          { ...m, seq: index + 1, body: () => bytes },
           { maxSeq: listed.length, maxUid: m.uid },
         );
         if (hit) expected.push(index + 1);

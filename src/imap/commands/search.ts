@@ -95,7 +95,7 @@ export async function findMatches(
         internalDate: known.internalDate,
         savedDate: known.savedDate,
         size: known.size,
-        modseq: BigInt(current?.modseq ?? known.modseq),
+        modseq: current?.modseq ?? known.modseq,
       };
       const result = evaluate(key, data, searchContext);
       if (result === undefined) undecided.push({ data, messageId: known.messageId });

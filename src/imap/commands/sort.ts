@@ -44,7 +44,7 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
           internalDate: known.internalDate,
           savedDate: known.savedDate,
           size: known.size,
-          modseq: BigInt(hit.modseq),
+          modseq: hit.modseq,
         };
         const body = await readBody(context.store, view.mailbox.id, { data, messageId: known.messageId });
         header = body === null ? null : headerBlockOf(body);

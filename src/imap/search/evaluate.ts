@@ -192,9 +192,16 @@ function holdsNowhere(block: Buffer, wanted: string): boolean {
   return !block.toString("latin1").toLowerCase().includes(wanted);
 }
 
+// Flags match case-insensitively (RFC 9051 §2.3.2), but a search runs this once per message: only a
+// flag of the same length can differ in case alone, so the others are never lowercased.
 function hasFlag(flags: ReadonlySet<string> | readonly string[], flag: string): boolean {
-  const wanted = flag.toLowerCase();
-  for (const f of flags) if (f.toLowerCase() === wanted) return true;
+  let wanted: string | null = null;
+  for (const f of flags) {
+    if (f === flag) return true;
+    if (f.length !== flag.length) continue;
+    wanted ??= flag.toLowerCase();
+    if (f.toLowerCase() === wanted) return true;
+  }
   return false;
 }
 

@@ -84,7 +84,8 @@ export interface SearchData {
   /** RFC 8514: when the message entered the mailbox. */
   savedDate: Date;
   size: number;
-  modseq: bigint;
+  /** The store's MODSEQ, a safe integer; compared with a MODSEQ key's bigint directly. */
+  modseq: number;
   header?: Buffer;
   message?: Buffer;
 }
@@ -100,7 +101,8 @@ export interface SearchableMessage {
   internalDate: Date;
   savedDate: Date;
   size: number;
-  modseq: bigint;
+  /** The store's MODSEQ, a safe integer; compared with a MODSEQ key's bigint directly. */
+  modseq: number;
   body(): Buffer;
 }
 

@@ -37,7 +37,7 @@ function message(overrides: Partial<SearchableMessage> = {}): SearchableMessage 
     internalDate: new Date("2025-04-01T06:30:00Z"),
     savedDate: new Date("2025-04-03T23:59:59Z"),
     size: 2000,
-    modseq: 17n,
+    modseq: 17,
     reads: 0,
     body() {
       m.reads++;

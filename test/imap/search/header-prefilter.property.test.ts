@@ -17,7 +17,7 @@ const data: SearchData = {
   internalDate: new Date("2025-01-01T00:00:00Z"),
   savedDate: new Date("2025-01-01T00:00:00Z"),
   size: 100,
-  modseq: 1n,
+  modseq: 1,
 };
 
 /** Pieces that make folds, encoded words, case and non-ASCII text meet the search string. */
