@@ -120,4 +120,71 @@ describe("webmail rich compose in Chromium", { skip: needs(clients.chromium) }, 
     assert.match(await quote.innerHTML(), /<p>Hello <i>Alice<\/i><\/p>/);
     assert.doesNotMatch(await editor().innerHTML(), /<script/);
   });
+
+  /** JMAP calls as Alice, in her mail account. */
+  const api = async (calls: [string, Record<string, unknown>][]) => {
+    const session = await user.session();
+    const accountId = session.primaryAccounts["urn:ietf:params:jmap:mail"];
+    const response = await fetch(session.apiUrl, {
+      method: "POST",
+      headers: { ...user.auth, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        using: ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail", "urn:ietf:params:jmap:submission"],
+        methodCalls: calls.map(([name, args], i) => [name, { accountId, ...args }, String(i)]),
+      }),
+    });
+    const body = (await response.json()) as { methodResponses: [string, Record<string, unknown>][] };
+    return body.methodResponses.map(([, args]) => args);
+  };
+  const richMode = async () => {
+    if ((await button("Rich text").getAttribute("aria-pressed")) !== "true")
+      await button("Rich text").click();
+    assert.equal(await button("Rich text").getAttribute("aria-pressed"), "true");
+  };
+
+  test("choosing another identity in rich mode swaps the signature in both parts of what is sent", async () => {
+    const [created] = await api([
+      [
+        "Identity/set",
+        {
+          create: {
+            work: { name: "Alice at work", email: ADDRESS, textSignature: "Alice\nFloor 3" },
+            home: { name: "Alice at home", email: ADDRESS, textSignature: "A. & the cat" },
+          },
+        },
+      ],
+    ]);
+    assert.deepEqual(Object.keys((created?.created ?? {}) as object).sort(), ["home", "work"]);
+    await logIn();
+    await button("New message").click();
+    await richMode();
+    const from = page.getByLabel("From", { exact: true });
+    const signature = editor().locator("[data-signature]");
+    await from.selectOption({ label: `Alice at work <${ADDRESS}>` });
+    await signature.filter({ hasText: "Floor 3" }).waitFor();
+    await editor().click();
+    await page.keyboard.press("Control+Home");
+    await page.keyboard.type("See you at noon");
+    await from.selectOption({ label: `Alice at home <${ADDRESS}>` });
+    await signature.filter({ hasText: "the cat" }).waitFor();
+    assert.equal(await signature.count(), 1);
+    assert.doesNotMatch((await editor().textContent()) ?? "", /Floor 3/);
+    await page.getByLabel("To", { exact: true }).fill(CARL);
+    await page.getByLabel("Subject", { exact: true }).fill("Signed in rich");
+    await button("Send").click();
+    await page.locator("section.compose").waitFor({ state: "detached" });
+
+    const message = await carlsNewest();
+    const mail = await PostalMime.parse(message.source as Buffer);
+    assert.equal(mail.subject, "Signed in rich");
+    assert.equal(mail.from?.name, "Alice at home");
+    const html = mail.html ?? "";
+    assert.equal(html.match(/data-signature/g)?.length, 1, html);
+    assert.match(html, /<div>-- <\/div><div>A\. &amp; the cat<\/div><\/div>/);
+    assert.doesNotMatch(html, /Floor 3|Alice<\/div>/);
+    assert.match(html, /See you at noon/);
+    // The text part keeps the separator's space (RFC 3676 §4.3): "-- " alone on its line.
+    assert.match(mail.text ?? "", /^See you at noon\r?\n\r?\n-- \r?\nA\. & the cat\s*$/);
+    assert.doesNotMatch(message.source?.toString() ?? "", /Floor 3/);
+  });
 });

@@ -10,8 +10,20 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import fc from "fast-check";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { emptyDraft } from "../../web/src/draft.js";
+import { emptyDraft, newDraft, textToHtml, withSignature } from "../../web/src/draft.js";
+import type { Identity } from "../../web/src/jmap.js";
 import { clients, needs } from "../support/clients.js";
+
+const identity = (id: string, textSignature: string): Identity => ({
+  id,
+  name: "",
+  email: "alice@example.org",
+  textSignature,
+  mayDelete: true,
+});
+const work = identity("work", "Alice\nat work");
+const home = identity("home", "A. & co");
+const none = identity("none", "");
 
 const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
 
@@ -48,6 +60,12 @@ describe("webmail rich text", { skip: needs(clients.chromium) }, () => {
 
   const toText = (html: string) =>
     page.evaluate((markup) => (globalThis as never as Rt).richtext.htmlToText(markup), html);
+  const swapped = (html: string, from: Identity, to: Identity) =>
+    page.evaluate(([markup, a, b]) => (globalThis as never as Rt).richtext.withHtmlSignature(markup, a, b), [
+      html,
+      from,
+      to,
+    ] as const);
   /** What compose saves and sends of this markup: the HTML part and the text part. */
   const sent = (html: string) =>
     page.evaluate(
@@ -156,11 +174,68 @@ describe("webmail rich text", { skip: needs(clients.chromium) }, () => {
     assert.doesNotMatch(text, /steal/);
     assert.equal(text, "Hi you\npicclickok <https://example.org/>");
   });
+
+  test("a signature separator keeps its space in the text part (RFC 3676 §4.3); a bare -- line does not gain one", async () => {
+    assert.equal(await toText(textToHtml(`Hi${newDraft(work).body}`, work)), "Hi\n\n-- \nAlice\nat work");
+    assert.equal(await toText("<div>Hi</div><div>-- <br>Sig</div>"), "Hi\n-- \nSig");
+    assert.equal(await toText("<p>a -- </p><div>--</div><div>--&nbsp;</div>"), "a --\n\n--\n-- ");
+    // Quoted, the separator is a quoted line like any other.
+    assert.equal(await toText("<blockquote><div>-- </div><div>Bob</div></blockquote>"), "> -- \n> Bob");
+  });
+
+  test("the signature block survives sanitizing, and choosing another identity swaps it", async () => {
+    const html = textToHtml(`Hello${newDraft(work).body}`, work);
+    assert.equal(
+      html,
+      '<div>Hello</div><div data-signature=""><div><br></div><div>-- </div><div>Alice</div><div>at work</div></div>',
+    );
+    const out = await sent(html);
+    assert.equal(out.html, html);
+    assert.equal(out.text, "Hello\n\n-- \nAlice\nat work");
+
+    const toHome = await swapped(html, work, home);
+    assert.equal(
+      toHome,
+      '<div>Hello</div><div data-signature=""><div><br></div><div>-- </div><div>A. &amp; co</div></div>',
+    );
+    assert.equal(await swapped(toHome, home, none), "<div>Hello</div>");
+    // From no signature the new one goes at the end, after the last written line.
+    assert.equal(await swapped("<div>Hello</div><div><br></div><div><br></div>", none, home), toHome);
+    assert.equal(
+      await swapped("<div><br></div>", none, home),
+      '<div><br></div><div data-signature=""><div><br></div><div>-- </div><div>A. &amp; co</div></div>',
+    );
+    // A signature the user edited is theirs: it stays, and no second one is added.
+    const edited = html.replace("at work", "at home");
+    assert.equal(await swapped(edited, work, home), edited);
+  });
+
+  test("in rich text the signature swaps as it does in plain text (fast-check)", async () => {
+    const line = fc.array(fc.stringMatching(/^[A-Za-z&<é]{1,6}$/), { maxLength: 4 }).map((w) => w.join(" "));
+    const text = fc.array(line, { maxLength: 4 }).map((lines) => lines.join("\n"));
+    const signature = fc.array(
+      line.filter((l) => l !== ""),
+      { minLength: 1, maxLength: 3 },
+    );
+    const someone = fc
+      .option(signature, { nil: undefined })
+      .map((lines) => identity("x", lines?.join("\n") ?? ""));
+    await fc.assert(
+      fc.asyncProperty(text, someone, someone, async (body, from, to) => {
+        const plain = withSignature(body + newDraft(from).body, from, to);
+        const rich = await swapped(textToHtml(body + newDraft(from).body, from), from, to);
+        assert.equal(await toText(rich), await toText(textToHtml(plain, to)));
+        assert.equal(await toText(rich), plain.replace(/^\n+|\n+$/g, ""));
+      }),
+      { numRuns: 150 },
+    );
+  });
 });
 
 /** The bundle's global, as the page has it. */
 interface Rt {
   richtext: {
+    withHtmlSignature(html: string, from: Identity, to: Identity): string;
     htmlToText(html: string): string;
     outgoing(draft: ReturnType<typeof emptyDraft>): ReturnType<typeof emptyDraft>;
   };

@@ -6,11 +6,19 @@
 // multipart/alternative with a text part made from it (richtext.ts).
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Attachment, type Draft, emailObject, envelopeOf, formatSize, withSignature } from "./draft.js";
+import {
+  type Attachment,
+  type Draft,
+  emailObject,
+  envelopeOf,
+  formatSize,
+  textToHtml,
+  withSignature,
+} from "./draft.js";
 import type { Identity, Jmap, Mailbox } from "./jmap.js";
 import { explain, Notices, type SetError } from "./notices.js";
 import { RichEditor } from "./rich-editor.js";
-import { outgoing, textToHtml } from "./richtext.js";
+import { outgoing, withHtmlSignature } from "./richtext.js";
 
 /** How long typing must pause before the draft is saved. */
 const SAVE_AFTER_MS = 800;
@@ -33,10 +41,10 @@ const remember = (rich: boolean) => {
 };
 
 /** The draft in the mode it opens in: a draft from Drafts as it was saved, anything else as last chosen. */
-function opening(initial: Draft, resumed: boolean): Draft {
+function opening(initial: Draft, resumed: boolean, identity: Identity | undefined): Draft {
   const rich = resumed ? initial.html !== null : rememberedRich();
   if (!rich) return { ...initial, html: null };
-  return { ...initial, html: initial.html ?? textToHtml(initial.body) };
+  return { ...initial, html: initial.html ?? textToHtml(initial.body, identity) };
 }
 
 export function Compose({
@@ -55,7 +63,13 @@ export function Compose({
   draftId: string | null;
   close: () => void;
 }) {
-  const [draft, setDraft] = useState(() => opening(initial, draftId !== null));
+  const [draft, setDraft] = useState(() =>
+    opening(
+      initial,
+      draftId !== null,
+      identities.find((each) => each.id === initial.identityId) ?? identities[0],
+    ),
+  );
   const rich = draft.html !== null;
   /** Bumped when the mode changes, so the editor starts again from the converted body. */
   const [editorKey, setEditorKey] = useState(0);
@@ -141,7 +155,7 @@ export function Compose({
   const toggleRich = () => {
     const next = !rich;
     remember(next);
-    update(next ? { html: textToHtml(draft.body) } : { html: null, body: outgoing(draft).body });
+    update(next ? { html: textToHtml(draft.body, identity) } : { html: null, body: outgoing(draft).body });
     setEditorKey((key) => key + 1);
   };
 
@@ -273,12 +287,13 @@ export function Compose({
             value={identity?.id ?? ""}
             onChange={(event) => {
               const next = identities.find((each) => each.id === event.currentTarget.value);
-              // A rich body's signature is the user's to edit; the plain one is swapped.
-              update(
-                rich
-                  ? { identityId: next?.id ?? "" }
-                  : { identityId: next?.id ?? "", body: withSignature(draft.body, identity, next) },
-              );
+              if (draft.html === null) {
+                update({ identityId: next?.id ?? "", body: withSignature(draft.body, identity, next) });
+                return;
+              }
+              update({ identityId: next?.id ?? "", html: withHtmlSignature(draft.html, identity, next) });
+              // The editor takes its markup only when it starts.
+              setEditorKey((key) => key + 1);
             }}
           >
             {identities.map((each) => (

@@ -3,7 +3,8 @@
 // multipart/alternative say the same thing, plainest first) — lists as "- " or "1. ", quotes as "> ",
 // links as "text <url>". Needs a DOM, so it runs in the browser; the tests drive it in Chromium.
 
-import { type Draft, escapeHtml } from "./draft.js";
+import { type Draft, signatureHtml } from "./draft.js";
+import type { Identity } from "./jmap.js";
 import { cleanHtml } from "./message.js";
 
 /** Elements that start and end a line of their own. */
@@ -27,10 +28,19 @@ const EDGE = "\u0001";
 /** A paragraph's edge: an empty line between it and what is next to it. */
 const GAP = "\u0002";
 
-/** The edges resolved into line breaks, lines without spaces at their ends, none empty at either end. */
+/**
+ * A signature separator line, "-- ": its space is what makes it one (RFC 3676 §4.3), so it is a
+ * no-break space until the end, which tidying keeps.
+ */
+const SEPARATOR = /(^|[\n\u0001\u0002]) *-- (?= *(?:[\n\u0001\u0002]|$))/g;
+
+/**
+ * The edges resolved into line breaks, lines without spaces at their ends (but for a signature
+ * separator), none empty at either end.
+ */
 function tidy(text: string): string {
   let out = "";
-  for (const char of text.replace(/ *([\n\u0001\u0002]) */g, "$1")) {
+  for (const char of text.replace(SEPARATOR, "$1--\u00a0").replace(/ *([\n\u0001\u0002]) */g, "$1")) {
     if (char === EDGE) {
       if (out !== "" && !out.endsWith("\n")) out += "\n";
     } else if (char === GAP) {
@@ -101,13 +111,36 @@ export function htmlToText(html: string): string {
   return tidy(render(body, false)).replace(/\u00a0/g, " ");
 }
 
-/** Plain text as the editor writes lines: one <div> each, an empty one holding a <br>. */
-export function textToHtml(text: string): string {
-  return text
-    .split("\n")
-    .map((line) => `<div>${line === "" ? "<br>" : escapeHtml(line)}</div>`)
-    .join("");
+/** The body with the old identity's signature block, where it still stands, swapped for the new one's. */
+export function withHtmlSignature(
+  html: string,
+  from: Identity | undefined,
+  to: Identity | undefined,
+): string {
+  const body = new DOMParser().parseFromString(html, "text/html").body;
+  // As withSignature does in plain text: the block stands while its text is still the signature's.
+  const old = htmlToText(signatureHtml(from));
+  const standing = Array.from(body.querySelectorAll("[data-signature]"))
+    .reverse()
+    .find((block) => htmlToText(block.outerHTML) === old);
+  const next = signatureHtml(to);
+  if (standing) {
+    standing.insertAdjacentHTML("afterend", next);
+    standing.remove();
+  } else if (old === "" && next !== "") {
+    // As plain text drops the empty lines at its end: the last empty lines go, but not the first line.
+    while (body.childElementCount > 1 && isEmptyLine(body.lastElementChild)) body.lastElementChild?.remove();
+    body.insertAdjacentHTML("beforeend", next);
+  }
+  return body.innerHTML;
 }
+
+/** A line the editor wrote and the user left empty: <div><br></div>. */
+const isEmptyLine = (element: Element | null) =>
+  element?.tagName === "DIV" &&
+  !element.hasAttribute("data-signature") &&
+  (element.textContent ?? "").trim() === "" &&
+  Array.from(element.children).every((child) => child.tagName === "BR");
 
 /** The draft as it is saved and sent: its markup sanitized, and the text part made from that. */
 export function outgoing(draft: Draft): Draft {
