@@ -4,6 +4,8 @@
 // mode chosen is still chosen after a reload; a reply to an HTML message quotes its markup.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
 import PostalMime from "postal-mime";
@@ -11,6 +13,19 @@ import { jmapUser } from "../integration/jmap-helpers.js";
 import { clients, needs } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { buildWebIfStale } from "../support/web.js";
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** What axe finds serious or critical in the elements the selector picks. */
+async function seriousViolations(page: Page, selector: string): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const violations = (await page.evaluate(
+    `axe.run(${JSON.stringify(selector)}, { iframes: false, resultTypes: ['violations'] }).then((r) => r.violations)`,
+  )) as { id: string; impact: string; nodes: { target: string[] }[] }[];
+  return violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+}
 
 const ADDRESS = "alice@example.org";
 const PASSWORD = "alice's long passphrase";
@@ -186,5 +201,57 @@ describe("webmail rich compose in Chromium", { skip: needs(clients.chromium) }, 
     // The text part keeps the separator's space (RFC 3676 §4.3): "-- " alone on its line.
     assert.match(mail.text ?? "", /^See you at noon\r?\n\r?\n-- \r?\nA\. & the cat\s*$/);
     assert.doesNotMatch(message.source?.toString() ?? "", /Floor 3/);
+  });
+
+  test("leaving rich text asks first when formatting would be lost, and keeps rich text if told to", async () => {
+    await logIn();
+    await button("New message").click();
+    await richMode();
+    const rich = button("Rich text");
+    const question = page.getByRole("alertdialog", { name: "Switch to plain text?" });
+    const plainBody = page.locator("textarea[name=body]");
+
+    // Nothing to lose: no question.
+    await editor().click();
+    await page.keyboard.press("Control+Home");
+    await page.keyboard.type("Just words");
+    await rich.click();
+    assert.equal(await rich.getAttribute("aria-pressed"), "false");
+    assert.equal(await question.count(), 0);
+    assert.match(await plainBody.inputValue(), /^Just words($|\n)/);
+
+    await rich.click();
+    await editor().click();
+    await page.keyboard.press("Control+Home");
+    await page.keyboard.press("Control+b");
+    await page.keyboard.type("Loud");
+    await page.keyboard.press("Control+b");
+    await rich.click();
+    await question.waitFor();
+    assert.equal(await rich.getAttribute("aria-pressed"), "true");
+    // The safe answer has the focus; declining keeps the editor and its bold.
+    assert.equal(await page.locator(":focus").textContent(), "Keep rich text");
+    assert.deepEqual(await seriousViolations(page, "[role=alertdialog]"), []);
+    await question.getByRole("button", { name: "Keep rich text" }).click();
+    await question.waitFor({ state: "detached" });
+    assert.equal(await rich.getAttribute("aria-pressed"), "true");
+    assert.match(await editor().innerHTML(), /<b>Loud<\/b>/);
+
+    // Escape declines too.
+    await rich.click();
+    await question.waitFor();
+    assert.equal(await page.locator(":focus").textContent(), "Keep rich text");
+    await page.keyboard.press("Escape");
+    await question.waitFor({ state: "detached" });
+    assert.equal(await rich.getAttribute("aria-pressed"), "true");
+
+    await rich.click();
+    await question.getByRole("button", { name: "Switch and lose formatting" }).click();
+    await question.waitFor({ state: "detached" });
+    assert.equal(await rich.getAttribute("aria-pressed"), "false");
+    assert.match(await plainBody.inputValue(), /^LoudJust words($|\n)/);
+    assert.equal(await page.locator("[contenteditable]").count(), 0);
+    await button("Discard").click();
+    await page.locator("section.compose").waitFor({ state: "detached" });
   });
 });

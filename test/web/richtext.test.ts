@@ -66,6 +66,8 @@ describe("webmail rich text", { skip: needs(clients.chromium) }, () => {
       from,
       to,
     ] as const);
+  const formatted = (html: string) =>
+    page.evaluate((markup) => (globalThis as never as Rt).richtext.hasFormatting(markup), html);
   /** What compose saves and sends of this markup: the HTML part and the text part. */
   const sent = (html: string) =>
     page.evaluate(
@@ -230,12 +232,45 @@ describe("webmail rich text", { skip: needs(clients.chromium) }, () => {
       { numRuns: 150 },
     );
   });
+
+  test("formatting is what plain text cannot keep; lines, spaces and a signature are not", async () => {
+    for (const html of [
+      "<div>a <b>bold</b> word</div>",
+      "<div><i>it</i></div>",
+      "<u>under</u>",
+      "<strong>x</strong>",
+      '<div><a href="https://example.org/">link</a></div>',
+      "<ul><li>one</li></ul>",
+      "<ol><li>one</li></ol>",
+      "<blockquote>quoted</blockquote>",
+    ]) {
+      assert.equal(await formatted(html), true, html);
+    }
+    for (const html of ["", "<div><br></div>", "<p>a</p><div>b<br>c</div>", "<span>x</span>"]) {
+      assert.equal(await formatted(html), false, html);
+    }
+    // What the sanitizer drops is no formatting that switching would lose.
+    assert.equal(await formatted('<div onclick="x()">a</div><script>alert(1)</script>'), false);
+    const line = fc
+      .array(fc.stringMatching(/^[A-Za-z&<>"é*_-]{1,6}$/), { maxLength: 4 })
+      .map((w) => w.join(" "));
+    const text = fc.array(line, { maxLength: 5 }).map((lines) => lines.join("\n"));
+    await fc.assert(
+      fc.asyncProperty(text, fc.constantFrom(work, home, none), async (body, who) => {
+        const html = textToHtml(body + newDraft(who).body, who);
+        assert.equal(await formatted(html), false, html);
+        assert.equal(await formatted(`${html}<div><b>${html}</b></div>`), true);
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
 
 /** The bundle's global, as the page has it. */
 interface Rt {
   richtext: {
     withHtmlSignature(html: string, from: Identity, to: Identity): string;
+    hasFormatting(html: string): boolean;
     htmlToText(html: string): string;
     outgoing(draft: ReturnType<typeof emptyDraft>): ReturnType<typeof emptyDraft>;
   };

@@ -5,7 +5,7 @@
 // in plain or rich text, as the user last chose in this browser; rich text goes out as
 // multipart/alternative with a text part made from it (richtext.ts).
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
   type Attachment,
   type Draft,
@@ -18,7 +18,7 @@ import {
 import type { Identity, Jmap, Mailbox } from "./jmap.js";
 import { explain, Notices, type SetError } from "./notices.js";
 import { RichEditor } from "./rich-editor.js";
-import { outgoing, withHtmlSignature } from "./richtext.js";
+import { hasFormatting, outgoing, withHtmlSignature } from "./richtext.js";
 
 /** How long typing must pause before the draft is saved. */
 const SAVE_AFTER_MS = 800;
@@ -73,6 +73,10 @@ export function Compose({
   const rich = draft.html !== null;
   /** Bumped when the mode changes, so the editor starts again from the converted body. */
   const [editorKey, setEditorKey] = useState(0);
+  /** Asking whether to leave rich text for plain and lose the formatting. */
+  const [losing, setLosing] = useState(false);
+  const keep = useRef<HTMLButtonElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
   const [status, setStatus] = useState("");
   const [error, setError] = useState("");
   const [sending, setSending] = useState(false);
@@ -152,12 +156,25 @@ export function Compose({
   };
 
   /** Rich to plain keeps the text the HTML part would have had; plain to rich keeps the lines. */
-  const toggleRich = () => {
+  const switchMode = () => {
     const next = !rich;
     remember(next);
     update(next ? { html: textToHtml(draft.body, identity) } : { html: null, body: outgoing(draft).body });
     setEditorKey((key) => key + 1);
   };
+  const toggleRich = () => {
+    if (rich && hasFormatting(draft.html ?? "")) setLosing(true);
+    else switchMode();
+  };
+  const answer = (lose: boolean) => {
+    setLosing(false);
+    if (lose) switchMode();
+    toggle.current?.focus();
+  };
+  // In the same commit as the question appears, so that a key pressed at once already reaches it.
+  useLayoutEffect(() => {
+    if (losing) keep.current?.focus();
+  }, [losing]);
 
   const send = async (event: Event) => {
     event.preventDefault();
@@ -274,10 +291,34 @@ export function Compose({
           <button type="button" onClick={close}>
             Close
           </button>
-          <button type="button" aria-pressed={rich} onClick={toggleRich}>
+          <button type="button" ref={toggle} aria-pressed={rich} onClick={toggleRich}>
             Rich text
           </button>
         </div>
+        {losing && (
+          <div
+            class="confirm"
+            role="alertdialog"
+            aria-label="Switch to plain text?"
+            aria-describedby="compose-losing"
+            onKeyDown={(event) => {
+              if (event.key !== "Escape") return;
+              event.preventDefault();
+              answer(false);
+            }}
+          >
+            <p id="compose-losing">
+              Plain text cannot keep this message's formatting: bold, italics, underlining, links, lists and
+              quotes are lost.
+            </p>
+            <button type="button" onClick={() => answer(true)}>
+              Switch and lose formatting
+            </button>
+            <button type="button" ref={keep} onClick={() => answer(false)}>
+              Keep rich text
+            </button>
+          </div>
+        )}
         <div class="fields">
           {/* Labelled by for/id, not by nesting: a nested select's chosen option would join its name. */}
           <label for="compose-from">From</label>

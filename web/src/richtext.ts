@@ -142,6 +142,18 @@ const isEmptyLine = (element: Element | null) =>
   (element.textContent ?? "").trim() === "" &&
   Array.from(element.children).every((child) => child.tagName === "BR");
 
+/** Elements that only lay out lines, which the text part keeps as they are. */
+const LINES = new Set(["DIV", "P", "BR", "SPAN"]);
+
+/**
+ * Whether the markup holds what plain text cannot keep — bold, italics, links, lists, quotes and the
+ * like: any element but those that only make lines.
+ */
+export function hasFormatting(html: string): boolean {
+  const body = new DOMParser().parseFromString(cleanHtml(html), "text/html").body;
+  return Array.from(body.querySelectorAll("*")).some((element) => !LINES.has(element.tagName));
+}
+
 /** The draft as it is saved and sent: its markup sanitized, and the text part made from that. */
 export function outgoing(draft: Draft): Draft {
   if (draft.html === null) return draft;
