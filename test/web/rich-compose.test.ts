@@ -254,4 +254,70 @@ describe("webmail rich compose in Chromium", { skip: needs(clients.chromium) }, 
     await button("Discard").click();
     await page.locator("section.compose").waitFor({ state: "detached" });
   });
+
+  test("the Link button asks for the address in the page: only http(s) and mailto, Enter and Escape", async () => {
+    const prompted: string[] = [];
+    const onDialog = (dialog: { message(): string; dismiss(): Promise<void> }) => {
+      prompted.push(dialog.message());
+      dialog.dismiss();
+    };
+    page.on("dialog", onDialog);
+    try {
+      await logIn();
+      await button("New message").click();
+      await richMode();
+      const address = page.getByLabel("Link address", { exact: true });
+      await page.getByLabel("To", { exact: true }).fill(CARL);
+      await page.getByLabel("Subject", { exact: true }).fill("Linked");
+      await editor().click();
+      await page.keyboard.press("Control+Home");
+      await page.keyboard.type("Read the docs");
+      for (let i = 0; i < "the docs".length; i++) await page.keyboard.press("Shift+ArrowLeft");
+      await button("Link").click();
+      await address.waitFor();
+      assert.equal(await button("Link").getAttribute("aria-expanded"), "true");
+      assert.equal(await page.locator(":focus").getAttribute("inputmode"), "url");
+      assert.deepEqual(await seriousViolations(page, ".link-address"), []);
+
+      await page.keyboard.type("javascript:alert(1)");
+      await page.keyboard.press("Enter");
+      await page.getByRole("alert").filter({ hasText: "A link address starts with" }).waitFor();
+      assert.equal(await address.getAttribute("aria-invalid"), "true");
+      assert.doesNotMatch(await editor().innerHTML(), /<a /);
+      await address.fill("https://example.org/docs");
+      await page.keyboard.press("Enter");
+      await address.waitFor({ state: "detached" });
+      assert.match(await editor().innerHTML(), /Read <a href="https:\/\/example.org\/docs">the docs<\/a>/);
+
+      // Escape leaves the editor as it was, with the focus back in it.
+      await page.keyboard.press("End");
+      await button("Link").click();
+      await address.fill("https://example.org/never");
+      await page.keyboard.press("Escape");
+      await address.waitFor({ state: "detached" });
+      await page.keyboard.type(". Mail");
+      assert.doesNotMatch(await editor().innerHTML(), /never/);
+
+      // With nothing selected the address is the link's text; OK does what Enter does.
+      await page.keyboard.type(" ");
+      await button("Link").click();
+      await address.fill("mailto:bob@example.net");
+      await page.getByRole("button", { name: "OK", exact: true }).click();
+      await address.waitFor({ state: "detached" });
+      assert.match(
+        await editor().innerHTML(),
+        /the docs<\/a>\. Mail(&nbsp;| )<a href="mailto:bob@example.net">bob@example.net<\/a>/,
+      );
+      await button("Send").click();
+      await page.locator("section.compose").waitFor({ state: "detached" });
+    } finally {
+      page.off("dialog", onDialog);
+    }
+    assert.deepEqual(prompted, []);
+
+    const mail = await PostalMime.parse((await carlsNewest()).source as Buffer);
+    assert.equal(mail.subject, "Linked");
+    assert.match(mail.html ?? "", /<a href="https:\/\/example.org\/docs"[^>]*>the docs<\/a>/);
+    assert.match(mail.text ?? "", /^Read the docs <https:\/\/example.org\/docs>\. Mail bob@example.net/);
+  });
 });

@@ -68,6 +68,8 @@ describe("webmail rich text", { skip: needs(clients.chromium) }, () => {
     ] as const);
   const formatted = (html: string) =>
     page.evaluate((markup) => (globalThis as never as Rt).richtext.hasFormatting(markup), html);
+  const target = (typed: string) =>
+    page.evaluate((text) => (globalThis as never as Rt).richtext.linkTarget(text), typed);
   /** What compose saves and sends of this markup: the HTML part and the text part. */
   const sent = (html: string) =>
     page.evaluate(
@@ -264,6 +266,39 @@ describe("webmail rich text", { skip: needs(clients.chromium) }, () => {
       { numRuns: 100 },
     );
   });
+
+  test("a link goes only to a whole http(s) or mailto URL", async () => {
+    assert.equal(await target("https://example.org"), "https://example.org/");
+    assert.equal(await target("  HTTP://Example.org/a b?c "), "http://example.org/a%20b?c");
+    assert.equal(await target("mailto:bob@example.net"), "mailto:bob@example.net");
+    for (const typed of [
+      "",
+      "example.org",
+      "javascript:alert(1)",
+      " JavaScript:alert(1)",
+      "data:text/html,<script>alert(1)</script>",
+      "file:///etc/passwd",
+      "ftp://example.org/",
+      "https://",
+      "mailto:",
+      "//example.org/",
+    ]) {
+      assert.equal(await target(typed), null, typed);
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.webUrl({ withQueryParameters: true, withFragments: true }), async (url) => {
+        assert.equal(await target(url), new URL(url).href);
+      }),
+      { numRuns: 100 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: "binary" }), async (typed) => {
+        const href = await target(typed);
+        assert.ok(href === null || /^(https?:\/\/[^/]|mailto:.)/.test(href), `${typed} -> ${href}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 /** The bundle's global, as the page has it. */
@@ -271,6 +306,7 @@ interface Rt {
   richtext: {
     withHtmlSignature(html: string, from: Identity, to: Identity): string;
     hasFormatting(html: string): boolean;
+    linkTarget(typed: string): string | null;
     htmlToText(html: string): string;
     outgoing(draft: ReturnType<typeof emptyDraft>): ReturnType<typeof emptyDraft>;
   };

@@ -142,6 +142,21 @@ const isEmptyLine = (element: Element | null) =>
   (element.textContent ?? "").trim() === "" &&
   Array.from(element.children).every((child) => child.tagName === "BR");
 
+/** Where a link may lead: web pages and mail addresses, never a script, data or a local file. */
+const LINKABLE = new Set(["http:", "https:", "mailto:"]);
+
+/** The address typed for a link, as the link's href; null unless it is a whole http(s) or mailto URL. */
+export function linkTarget(typed: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(typed.trim());
+  } catch {
+    return null;
+  }
+  if (!LINKABLE.has(url.protocol)) return null;
+  return (url.protocol === "mailto:" ? url.pathname : url.hostname) === "" ? null : url.href;
+}
+
 /** Elements that only lay out lines, which the text part keeps as they are. */
 const LINES = new Set(["DIV", "P", "BR", "SPAN"]);
 
