@@ -3,10 +3,10 @@
 // user without the role is refused at login; an admin sees the status with the bound listeners, adds a
 // domain and copies its records, adds a user who can then log in, resets a password, grants the role,
 // disables the user (logins refused) and enables them again, removes a user once the page has asked, sets
-// and clears a display name (the user's JMAP identity following it), adds
-// an alias and a catch-all and removes one, and sees a deferred message in the queue with its trace before
-// deleting it — each checked against the server through the CLI or a login; axe-core finds no serious
-// accessibility violation on the screens, light or dark, wide or phone-sized.
+// and clears a display name (the user's JMAP identity following it), adds an alias and a catch-all and
+// removes one, and sees a deferred message in the queue with its trace before deleting it — each checked
+// against the server through the CLI, the API or a login; axe-core finds no serious accessibility
+// violation on the screens, light or dark, wide or phone-sized.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -1,7 +1,10 @@
 // Rich-text compose in the webmail, in Debian's Chromium against a real `mailroom serve`: bold typed
 // with Ctrl+B and a bulleted list from the toolbar reach a second local user, who reads over IMAP a
 // multipart/alternative message with a text/plain part made from the HTML and the text/html part; the
-// mode chosen is still chosen after a reload; a reply to an HTML message quotes its markup.
+// mode chosen is still chosen after a reload; a reply to an HTML message quotes its markup; another
+// identity picked in rich mode swaps the signature in both parts of what Carl gets; leaving rich text
+// with formatting in it asks first, in the page; the Link button asks for the address in the page and
+// takes only http(s) and mailto.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -2,7 +2,9 @@
 // needs a real DOM and the real DOMPurify, so the module is bundled by the webmail's own Vite and run in
 // a blank page. The text part made from HTML: lists as "- " and "1. ", links as "text <url>", quotes as
 // "> "; never a tag, and every word of the HTML kept in order (fast-check); and what is sent has no
-// script, no on* handler, no javascript: link.
+// script, no on* handler, no javascript: link. A signature separator keeps its space; the signature
+// block swaps as plain text's signature does (fast-check, against withSignature); formatting is told
+// from plain lines; a link goes only to an http(s) or mailto URL (fast-check).
 
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";

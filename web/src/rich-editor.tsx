@@ -107,8 +107,8 @@ export function RichEditor({
     setLinking(null);
   };
   const addLink = () => {
-    const href = linkTarget(address);
     if (!linking) return;
+    const href = linkTarget(address);
     if (href === null) {
       setRefused(true);
       addressField.current?.focus();

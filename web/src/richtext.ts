@@ -1,7 +1,9 @@
 // Rich text as compose sends it: the editor's markup cleaned by the same sanitizer that guards reading
 // (message.ts), and the text/plain alternative derived from it (RFC 2046 §5.1.4: the parts of a
 // multipart/alternative say the same thing, plainest first) — lists as "- " or "1. ", quotes as "> ",
-// links as "text <url>". Needs a DOM, so it runs in the browser; the tests drive it in Chromium.
+// links as "text <url>"; and what compose asks of rich text: its signature block swapped for another
+// identity's, whether it holds formatting plain text would lose, where a link may lead. Needs a DOM, so
+// it runs in the browser; the tests drive it in Chromium.
 
 import { type Draft, signatureHtml } from "./draft.js";
 import type { Identity } from "./jmap.js";
