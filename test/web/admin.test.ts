@@ -2,10 +2,11 @@
 // against a real `mailroom serve`, as the webmail's test does: the page is served under the strict CSP; a
 // user without the role is refused at login; an admin sees the status with the bound listeners, adds a
 // domain and copies its records, adds a user who can then log in, resets a password, grants the role,
-// disables the user (logins refused) and enables them again, removes a user once the page has asked, adds
-// an alias and a catch-all and removes one, and sees a deferred message in the queue with its trace before
-// deleting it — each checked against the server through the CLI or a login; axe-core finds no serious
-// accessibility violation on the screens, light or dark, wide or phone-sized.
+// disables the user (logins refused) and enables them again, removes a user once the page has asked, sets
+// and clears a display name (the user's JMAP identity following it), adds an alias and a catch-all and
+// removes one, and sees a deferred message in the queue with its trace before deleting it — each checked
+// against the server through the CLI, the API or a login; axe-core finds no serious accessibility
+// violation on the screens, light or dark, wide or phone-sized.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -289,6 +290,58 @@ describe("web admin in Chromium", { skip: needs(clients.chromium) }, () => {
     await details.getByRole("button", { name: "Save quota" }).click();
     await waitForStatus(/alice@example\.org has no quota now/);
     assert.match((await server.cli(["user", "quota", ALICE])).stdout, /no limit/);
+  });
+
+  test("users: a display name shown, set and cleared; the user's JMAP identity follows it", async () => {
+    const adminApi = async () => {
+      const response = await fetch(`${base}/admin/api/users`, {
+        headers: { Authorization: basic(ADMIN, PASSWORD) },
+      });
+      const { users } = (await response.json()) as { users: { address: string; name: string | null }[] };
+      return users.find((user) => user.address === ALICE)?.name;
+    };
+    /** The name of Alice's default identity, as a JMAP client of hers sees it (RFC 8621 §6). */
+    const identityName = async () => {
+      const auth = { Authorization: basic(ALICE, PASSWORD) };
+      const session = (await (await fetch(`${base}/.well-known/jmap`, { headers: auth })).json()) as {
+        apiUrl: string;
+        primaryAccounts: Record<string, string>;
+      };
+      const accountId = session.primaryAccounts["urn:ietf:params:jmap:submission"];
+      const response = await fetch(session.apiUrl, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          using: ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:submission"],
+          methodCalls: [["Identity/get", { accountId, ids: null }, "0"]],
+        }),
+      });
+      const { methodResponses } = (await response.json()) as {
+        methodResponses: [string, { list: { email: string; name: string }[] }, string][];
+      };
+      return methodResponses[0]?.[1].list.find((identity) => identity.email === ALICE)?.name;
+    };
+    assert.equal(await adminApi(), null);
+    await section("Users");
+    const field = page.getByLabel(`Display name of ${ALICE}`, { exact: true });
+    assert.equal(await field.inputValue(), "");
+    await field.fill("  Alice Example ");
+    await page.getByRole("button", { name: `Save the display name of ${ALICE}` }).click();
+    await waitForStatus(/alice@example\.org is now "Alice Example"/);
+    assert.equal(await adminApi(), "Alice Example");
+    assert.equal(await identityName(), "Alice Example");
+    // The list read again shows the name as the server has it.
+    await section("Domains");
+    await section("Users");
+    assert.equal(await field.inputValue(), "Alice Example");
+    assert.deepEqual(await seriousViolations(page), []);
+
+    await field.fill("");
+    await field.press("Enter");
+    await waitForStatus(/alice@example\.org has no display name now/);
+    assert.equal(await adminApi(), null);
+    assert.equal(await identityName(), "");
+    assert.equal(await field.inputValue(), "");
   });
 
   test("aliases: an address and a catch-all are added and listed; one is removed", async () => {

@@ -198,7 +198,10 @@ describe("webmail drafts", () => {
       reply.html ?? "",
       /wrote:<\/div><blockquote type="cite"><p>Shall <b>we<\/b>\?<\/p><\/blockquote>/,
     );
-    assert.match(reply.html ?? "", /<div>-- <br>A &amp; B<\/div>$/);
+    assert.match(
+      reply.html ?? "",
+      /<\/blockquote><div data-signature=""><div><br><\/div><div>-- <\/div><div>A &amp; B<\/div><\/div>$/,
+    );
     // A plain original is quoted line for line, escaped.
     const plain = replyDraft(email({ bodyValues: { "1": { value: "a < b\nc\n" } } }), alice, false);
     assert.match(plain.html ?? "", /<blockquote type="cite"><div>a &lt; b<br>c<\/div><\/blockquote>$/);

@@ -5,12 +5,20 @@
 // in plain or rich text, as the user last chose in this browser; rich text goes out as
 // multipart/alternative with a text part made from it (richtext.ts).
 
-import { useEffect, useRef, useState } from "preact/hooks";
-import { type Attachment, type Draft, emailObject, envelopeOf, formatSize, withSignature } from "./draft.js";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import {
+  type Attachment,
+  type Draft,
+  emailObject,
+  envelopeOf,
+  formatSize,
+  textToHtml,
+  withSignature,
+} from "./draft.js";
 import type { Identity, Jmap, Mailbox } from "./jmap.js";
 import { explain, Notices, type SetError } from "./notices.js";
 import { RichEditor } from "./rich-editor.js";
-import { outgoing, textToHtml } from "./richtext.js";
+import { hasFormatting, outgoing, withHtmlSignature } from "./richtext.js";
 
 /** How long typing must pause before the draft is saved. */
 const SAVE_AFTER_MS = 800;
@@ -33,10 +41,10 @@ const remember = (rich: boolean) => {
 };
 
 /** The draft in the mode it opens in: a draft from Drafts as it was saved, anything else as last chosen. */
-function opening(initial: Draft, resumed: boolean): Draft {
+function opening(initial: Draft, resumed: boolean, identity: Identity | undefined): Draft {
   const rich = resumed ? initial.html !== null : rememberedRich();
   if (!rich) return { ...initial, html: null };
-  return { ...initial, html: initial.html ?? textToHtml(initial.body) };
+  return { ...initial, html: initial.html ?? textToHtml(initial.body, identity) };
 }
 
 export function Compose({
@@ -55,10 +63,20 @@ export function Compose({
   draftId: string | null;
   close: () => void;
 }) {
-  const [draft, setDraft] = useState(() => opening(initial, draftId !== null));
+  const [draft, setDraft] = useState(() =>
+    opening(
+      initial,
+      draftId !== null,
+      identities.find((each) => each.id === initial.identityId) ?? identities[0],
+    ),
+  );
   const rich = draft.html !== null;
   /** Bumped when the mode changes, so the editor starts again from the converted body. */
   const [editorKey, setEditorKey] = useState(0);
+  /** Asking whether to leave rich text for plain and lose the formatting. */
+  const [losing, setLosing] = useState(false);
+  const keep = useRef<HTMLButtonElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
   const [status, setStatus] = useState("");
   const [error, setError] = useState("");
   const [sending, setSending] = useState(false);
@@ -138,12 +156,25 @@ export function Compose({
   };
 
   /** Rich to plain keeps the text the HTML part would have had; plain to rich keeps the lines. */
-  const toggleRich = () => {
+  const switchMode = () => {
     const next = !rich;
     remember(next);
-    update(next ? { html: textToHtml(draft.body) } : { html: null, body: outgoing(draft).body });
+    update(next ? { html: textToHtml(draft.body, identity) } : { html: null, body: outgoing(draft).body });
     setEditorKey((key) => key + 1);
   };
+  const toggleRich = () => {
+    if (rich && hasFormatting(draft.html ?? "")) setLosing(true);
+    else switchMode();
+  };
+  const answer = (lose: boolean) => {
+    setLosing(false);
+    if (lose) switchMode();
+    toggle.current?.focus();
+  };
+  // In the same commit as the question appears, so that a key pressed at once already reaches it.
+  useLayoutEffect(() => {
+    if (losing) keep.current?.focus();
+  }, [losing]);
 
   const send = async (event: Event) => {
     event.preventDefault();
@@ -260,10 +291,34 @@ export function Compose({
           <button type="button" onClick={close}>
             Close
           </button>
-          <button type="button" aria-pressed={rich} onClick={toggleRich}>
+          <button type="button" ref={toggle} aria-pressed={rich} onClick={toggleRich}>
             Rich text
           </button>
         </div>
+        {losing && (
+          <div
+            class="confirm"
+            role="alertdialog"
+            aria-label="Switch to plain text?"
+            aria-describedby="compose-losing"
+            onKeyDown={(event) => {
+              if (event.key !== "Escape") return;
+              event.preventDefault();
+              answer(false);
+            }}
+          >
+            <p id="compose-losing">
+              Plain text cannot keep this message's formatting: bold, italics, underlining, links, lists and
+              quotes are lost.
+            </p>
+            <button type="button" onClick={() => answer(true)}>
+              Switch and lose formatting
+            </button>
+            <button type="button" ref={keep} onClick={() => answer(false)}>
+              Keep rich text
+            </button>
+          </div>
+        )}
         <div class="fields">
           {/* Labelled by for/id, not by nesting: a nested select's chosen option would join its name. */}
           <label for="compose-from">From</label>
@@ -273,12 +328,13 @@ export function Compose({
             value={identity?.id ?? ""}
             onChange={(event) => {
               const next = identities.find((each) => each.id === event.currentTarget.value);
-              // A rich body's signature is the user's to edit; the plain one is swapped.
-              update(
-                rich
-                  ? { identityId: next?.id ?? "" }
-                  : { identityId: next?.id ?? "", body: withSignature(draft.body, identity, next) },
-              );
+              if (draft.html === null) {
+                update({ identityId: next?.id ?? "", body: withSignature(draft.body, identity, next) });
+                return;
+              }
+              update({ identityId: next?.id ?? "", html: withHtmlSignature(draft.html, identity, next) });
+              // The editor takes its markup only when it starts.
+              setEditorKey((key) => key + 1);
             }}
           >
             {identities.map((each) => (

@@ -116,12 +116,39 @@ const same = (a: Address, b: string) => a.email.toLowerCase() === b.toLowerCase(
 const signed = (identity: Identity | undefined) =>
   identity?.textSignature ? `\n\n-- \n${identity.textSignature}` : "";
 
+/** Where the identity's signature, as it was put in, still stands in the body; -1 if nowhere. */
+const signatureAt = (body: string, identity: Identity | undefined) => {
+  const signature = signed(identity);
+  return signature === "" ? -1 : body.lastIndexOf(signature);
+};
+
 /** The body with the old identity's signature, where it still stands, swapped for the new one's. */
 export function withSignature(body: string, from: Identity | undefined, to: Identity | undefined): string {
-  const old = signed(from);
-  if (old === "") return to?.textSignature ? body.replace(/\n*$/, signed(to)) : body;
-  const at = body.lastIndexOf(old);
-  return at === -1 ? body : body.slice(0, at) + signed(to) + body.slice(at + old.length);
+  if (signed(from) === "") return to?.textSignature ? body.replace(/\n*$/, signed(to)) : body;
+  const at = signatureAt(body, from);
+  return at === -1 ? body : body.slice(0, at) + signed(to) + body.slice(at + signed(from).length);
+}
+
+/** Plain text as the editor writes lines: one <div> each, an empty one holding a <br>. */
+const linesHtml = (text: string) =>
+  text
+    .split("\n")
+    .map((line) => `<div>${line === "" ? "<br>" : escapeHtml(line)}</div>`)
+    .join("");
+
+/**
+ * The identity's signature as rich text holds it, the empty line above it included as in plain text:
+ * in an element of its own, so that choosing another identity finds it again.
+ */
+export const signatureHtml = (identity: Identity | undefined) =>
+  identity?.textSignature ? `<div data-signature="">${linesHtml(signed(identity).slice(1))}</div>` : "";
+
+/** Plain text as rich text, line for line; the identity's signature, where it still stands, marked. */
+export function textToHtml(text: string, identity?: Identity): string {
+  const at = signatureAt(text, identity);
+  if (at === -1) return linesHtml(text);
+  const after = text.slice(at + signed(identity).length).replace(/^\n/, "");
+  return linesHtml(text.slice(0, at)) + signatureHtml(identity) + (after === "" ? "" : linesHtml(after));
 }
 
 export function newDraft(identity: Identity | undefined): Draft {
@@ -152,9 +179,6 @@ export function replyDraft(email: EmailFull, identity: Identity | undefined, all
   // else its text, kept line for line.
   const original =
     htmlOf(email) ?? `<div>${escapeHtml(textOf(email).replace(/\n$/, "")).replace(/\n/g, "<br>")}</div>`;
-  const signature = identity?.textSignature
-    ? `<div>-- <br>${escapeHtml(identity.textSignature).replace(/\n/g, "<br>")}</div>`
-    : "";
   return {
     ...emptyDraft(),
     identityId: identity?.id ?? "",
@@ -162,7 +186,7 @@ export function replyDraft(email: EmailFull, identity: Identity | undefined, all
     cc: formatAddresses(cc),
     subject: withPrefix("Re", email.subject),
     body: `\n\n${intro}\n${quoted}${signed(identity)}`,
-    html: `<div><br></div><div>${escapeHtml(intro)}</div><blockquote type="cite">${original}</blockquote>${signature}`,
+    html: `<div><br></div><div>${escapeHtml(intro)}</div><blockquote type="cite">${original}</blockquote>${signatureHtml(identity)}`,
     inReplyTo: parent.length > 0 ? parent : null,
     references: parent.length > 0 ? [...(email.references ?? email.inReplyTo ?? []), ...parent] : null,
   };

@@ -4,8 +4,10 @@
 // markup and sanitized before it is saved or sent (richtext.ts); nothing is written into it but
 // sanitized markup.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { escapeHtml } from "./draft.js";
 import { cleanHtml } from "./message.js";
+import { linkTarget } from "./richtext.js";
 
 interface Command {
   label: string;
@@ -44,6 +46,15 @@ export function RichEditor({
 }) {
   const own = useRef<HTMLDivElement | null>(null);
   const [active, setActive] = useState<Record<string, boolean>>({});
+  /** The link being added: where it goes in the editor, kept while the address field has the focus. */
+  const [linking, setLinking] = useState<Range | null>(null);
+  const [address, setAddress] = useState("");
+  const [refused, setRefused] = useState(false);
+  const addressField = useRef<HTMLInputElement>(null);
+  // In the same commit as the field appears, so that what is typed at once goes into it.
+  useLayoutEffect(() => {
+    if (linking) addressField.current?.focus();
+  }, [linking]);
 
   useEffect(() => {
     if (own.current) own.current.innerHTML = cleanHtml(html);
@@ -68,9 +79,47 @@ export function RichEditor({
     document.execCommand(run, false, value);
     changed();
   };
+  /** The editor focused again with the selection it had when the link was asked for. */
+  const restore = (range: Range) => {
+    own.current?.focus();
+    const selection = document.getSelection();
+    selection?.removeAllRanges();
+    selection?.addRange(range);
+  };
   const link = () => {
-    const url = window.prompt("Link address (https://… or mailto:…)");
-    if (url?.trim()) apply("createLink", url.trim());
+    const root = own.current;
+    if (!root) return;
+    const selection = document.getSelection();
+    const range = selection?.rangeCount ? selection.getRangeAt(0) : null;
+    let at: Range;
+    if (range && root.contains(range.commonAncestorContainer)) at = range.cloneRange();
+    else {
+      at = document.createRange();
+      at.selectNodeContents(root);
+      at.collapse(false);
+    }
+    setAddress("");
+    setRefused(false);
+    setLinking(at);
+  };
+  const cancelLink = () => {
+    if (linking) restore(linking);
+    setLinking(null);
+  };
+  const addLink = () => {
+    if (!linking) return;
+    const href = linkTarget(address);
+    if (href === null) {
+      setRefused(true);
+      addressField.current?.focus();
+      return;
+    }
+    restore(linking);
+    setLinking(null);
+    // With nothing selected there is no text to make a link of: the address itself is the text.
+    const text = escapeHtml(href.replace(/^mailto:/, ""));
+    if (linking.collapsed) apply("insertHTML", `<a href="${escapeHtml(href)}">${text}</a>`);
+    else apply("createLink", href);
   };
 
   return (
@@ -101,12 +150,55 @@ export function RichEditor({
         <button
           type="button"
           aria-label="Link"
+          aria-expanded={linking !== null}
           onMouseDown={(event) => event.preventDefault()}
-          onClick={link}
+          onClick={linking ? cancelLink : link}
         >
           Link
         </button>
       </div>
+      {linking && (
+        // Not a form: it sits inside the compose form, and forms do not nest.
+        <fieldset class="link-address">
+          <legend>Add a link</legend>
+          <label>
+            Link address
+            <input
+              ref={addressField}
+              type="text"
+              inputMode="url"
+              placeholder="https://… or mailto:…"
+              value={address}
+              aria-invalid={refused}
+              aria-describedby={refused ? "link-refused" : undefined}
+              onInput={(event) => {
+                setAddress(event.currentTarget.value);
+                setRefused(false);
+              }}
+              onKeyDown={(event) => {
+                if (event.key === "Enter") {
+                  event.preventDefault();
+                  addLink();
+                } else if (event.key === "Escape") {
+                  event.preventDefault();
+                  cancelLink();
+                }
+              }}
+            />
+          </label>
+          <button type="button" onClick={addLink}>
+            OK
+          </button>
+          <button type="button" onClick={cancelLink}>
+            Cancel
+          </button>
+          {refused && (
+            <p id="link-refused" class="error" role="alert">
+              A link address starts with https://, http:// or mailto:
+            </p>
+          )}
+        </fieldset>
+      )}
       {/* biome-ignore lint/a11y/useSemanticElements: a textarea cannot hold markup; a contenteditable
           region is a textbox to assistive technology only when it says so (WAI-ARIA textbox role) */}
       <div

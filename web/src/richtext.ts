@@ -1,9 +1,12 @@
 // Rich text as compose sends it: the editor's markup cleaned by the same sanitizer that guards reading
 // (message.ts), and the text/plain alternative derived from it (RFC 2046 §5.1.4: the parts of a
 // multipart/alternative say the same thing, plainest first) — lists as "- " or "1. ", quotes as "> ",
-// links as "text <url>". Needs a DOM, so it runs in the browser; the tests drive it in Chromium.
+// links as "text <url>"; and what compose asks of rich text: its signature block swapped for another
+// identity's, whether it holds formatting plain text would lose, where a link may lead. Needs a DOM, so
+// it runs in the browser; the tests drive it in Chromium.
 
-import { type Draft, escapeHtml } from "./draft.js";
+import { type Draft, signatureHtml } from "./draft.js";
+import type { Identity } from "./jmap.js";
 import { cleanHtml } from "./message.js";
 
 /** Elements that start and end a line of their own. */
@@ -27,10 +30,19 @@ const EDGE = "\u0001";
 /** A paragraph's edge: an empty line between it and what is next to it. */
 const GAP = "\u0002";
 
-/** The edges resolved into line breaks, lines without spaces at their ends, none empty at either end. */
+/**
+ * A signature separator line, "-- ": its space is what makes it one (RFC 3676 §4.3), so it is a
+ * no-break space until the end, which tidying keeps.
+ */
+const SEPARATOR = /(^|[\n\u0001\u0002]) *-- (?= *(?:[\n\u0001\u0002]|$))/g;
+
+/**
+ * The edges resolved into line breaks, lines without spaces at their ends (but for a signature
+ * separator), none empty at either end.
+ */
 function tidy(text: string): string {
   let out = "";
-  for (const char of text.replace(/ *([\n\u0001\u0002]) */g, "$1")) {
+  for (const char of text.replace(SEPARATOR, "$1--\u00a0").replace(/ *([\n\u0001\u0002]) */g, "$1")) {
     if (char === EDGE) {
       if (out !== "" && !out.endsWith("\n")) out += "\n";
     } else if (char === GAP) {
@@ -101,12 +113,62 @@ export function htmlToText(html: string): string {
   return tidy(render(body, false)).replace(/\u00a0/g, " ");
 }
 
-/** Plain text as the editor writes lines: one <div> each, an empty one holding a <br>. */
-export function textToHtml(text: string): string {
-  return text
-    .split("\n")
-    .map((line) => `<div>${line === "" ? "<br>" : escapeHtml(line)}</div>`)
-    .join("");
+/** The body with the old identity's signature block, where it still stands, swapped for the new one's. */
+export function withHtmlSignature(
+  html: string,
+  from: Identity | undefined,
+  to: Identity | undefined,
+): string {
+  const body = new DOMParser().parseFromString(html, "text/html").body;
+  // As withSignature does in plain text: the block stands while its text is still the signature's.
+  const old = htmlToText(signatureHtml(from));
+  const standing = Array.from(body.querySelectorAll("[data-signature]"))
+    .reverse()
+    .find((block) => htmlToText(block.outerHTML) === old);
+  const next = signatureHtml(to);
+  if (standing) {
+    standing.insertAdjacentHTML("afterend", next);
+    standing.remove();
+  } else if (old === "" && next !== "") {
+    // As plain text drops the empty lines at its end: the last empty lines go, but not the first line.
+    while (body.childElementCount > 1 && isEmptyLine(body.lastElementChild)) body.lastElementChild?.remove();
+    body.insertAdjacentHTML("beforeend", next);
+  }
+  return body.innerHTML;
+}
+
+/** A line the editor wrote and the user left empty: <div><br></div>. */
+const isEmptyLine = (element: Element | null) =>
+  element?.tagName === "DIV" &&
+  !element.hasAttribute("data-signature") &&
+  (element.textContent ?? "").trim() === "" &&
+  Array.from(element.children).every((child) => child.tagName === "BR");
+
+/** Where a link may lead: web pages and mail addresses, never a script, data or a local file. */
+const LINKABLE = new Set(["http:", "https:", "mailto:"]);
+
+/** The address typed for a link, as the link's href; null unless it is a whole http(s) or mailto URL. */
+export function linkTarget(typed: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(typed.trim());
+  } catch {
+    return null;
+  }
+  if (!LINKABLE.has(url.protocol)) return null;
+  return (url.protocol === "mailto:" ? url.pathname : url.hostname) === "" ? null : url.href;
+}
+
+/** Elements that only lay out lines, which the text part keeps as they are. */
+const LINES = new Set(["DIV", "P", "BR", "SPAN"]);
+
+/**
+ * Whether the markup holds what plain text cannot keep — bold, italics, links, lists, quotes and the
+ * like: any element but those that only make lines.
+ */
+export function hasFormatting(html: string): boolean {
+  const body = new DOMParser().parseFromString(cleanHtml(html), "text/html").body;
+  return Array.from(body.querySelectorAll("*")).some((element) => !LINES.has(element.tagName));
 }
 
 /** The draft as it is saved and sent: its markup sanitized, and the text part made from that. */

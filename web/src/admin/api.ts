@@ -29,6 +29,8 @@ export interface UserSummary {
   admin: boolean;
   /** Every login refused; mail to the address still delivered. */
   disabled: boolean;
+  /** The display name, which the default JMAP identity sends as; null for none. */
+  name: string | null;
   createdAt: string;
 }
 
@@ -179,6 +181,9 @@ export class AdminClient {
     this.request<void>("PUT", `/users/${encodeURIComponent(address)}/password`, { password });
   setAdmin = (address: string, admin: boolean) =>
     this.request<UserSummary>("PUT", `/users/${encodeURIComponent(address)}/admin`, { admin });
+  /** null or "" removes the name. */
+  setName = (address: string, name: string | null) =>
+    this.request<UserSummary>("PUT", `/users/${encodeURIComponent(address)}/name`, { name });
   setDisabled = (address: string, disabled: boolean) =>
     this.request<UserSummary>("PUT", `/users/${encodeURIComponent(address)}/disabled`, { disabled });
   removeUser = (address: string) => this.request<void>("DELETE", `/users/${encodeURIComponent(address)}`);

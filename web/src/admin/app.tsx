@@ -453,6 +453,11 @@ function UsersSection({ client, report }: SectionProps) {
       form.reset();
     }
   };
+  const saveName = async (event: Event, address: string) => {
+    const name = String(formValues(event).get("name") ?? "").trim();
+    const done = name === "" ? `${address} has no display name now` : `${address} is now "${name}"`;
+    if (await act(report, () => client.setName(address, name === "" ? null : name), done)) reload();
+  };
   const [details, setDetails] = useState<string | null>(null);
   const toggleAdmin = async (user: UserSummary) => {
     const done = user.admin ? `${user.address} is no longer an admin` : `${user.address} is now an admin`;
@@ -491,6 +496,7 @@ function UsersSection({ client, report }: SectionProps) {
             <th scope="col">User</th>
             <th scope="col">Admin</th>
             <th scope="col">Logins</th>
+            <th scope="col">Display name</th>
             <th scope="col">New password</th>
             <th scope="col">Actions</th>
           </tr>
@@ -501,6 +507,21 @@ function UsersSection({ client, report }: SectionProps) {
               <td>{user.address}</td>
               <td>{user.admin ? "yes" : "no"}</td>
               <td>{user.disabled ? "disabled" : "allowed"}</td>
+              <td>
+                <form class="row" onSubmit={(event) => saveName(event, user.address)}>
+                  <input
+                    name="name"
+                    placeholder="none"
+                    defaultValue={user.name ?? ""}
+                    // A new field when the saved name changes, so the field shows what was saved.
+                    key={user.name ?? ""}
+                    aria-label={`Display name of ${user.address}`}
+                  />
+                  <button type="submit" aria-label={`Save the display name of ${user.address}`}>
+                    Save
+                  </button>
+                </form>
+              </td>
               <td>
                 <form class="row" onSubmit={(event) => resetPassword(event, user.address)}>
                   <input
