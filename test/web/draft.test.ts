@@ -139,6 +139,26 @@ describe("webmail drafts", () => {
     );
   });
 
+  test("a rich forward carries the original's own markup below the summary, the signature above it", () => {
+    const html = email({
+      htmlBody: [{ partId: "2", blobId: "B1_2", type: "text/html", name: null, size: 30 }],
+      bodyValues: { "1": { value: "Shall we?" }, "2": { value: "<p>Shall <b>we</b>?</p>" } },
+    });
+    const forward = forwardDraft(html, { ...alice, textSignature: "A & B" });
+    assert.match(
+      forward.html ?? "",
+      /^<div><br><\/div><div data-signature=""><div><br><\/div><div>-- <\/div><div>A &amp; B<\/div><\/div>/,
+    );
+    assert.match(
+      forward.html ?? "",
+      /<div>---------- Forwarded message ----------<br>From: Bob &lt;bob@example\.net&gt;<br>[^]*<\/div><div><br><\/div><p>Shall <b>we<\/b>\?<\/p>$/,
+    );
+    // A plain original goes along line for line, escaped; without a signature there is no block.
+    const plain = forwardDraft(email({ bodyValues: { "1": { value: "a < b\nc\n" } } }), alice);
+    assert.doesNotMatch(plain.html ?? "", /data-signature/);
+    assert.match(plain.html ?? "", /<div>a &lt; b<br>c<\/div>$/);
+  });
+
   test("a forward as attachment carries the whole message as message/rfc822, named after its subject", () => {
     const forward = forwardAsAttachmentDraft(email({ subject: 'Plans: "Q1"/Q2' }), {
       ...alice,

@@ -175,10 +175,7 @@ export function replyDraft(email: EmailFull, identity: Identity | undefined, all
     .join("\n");
   const parent = email.messageId ?? [];
   const intro = `On ${dateOf(email)}, ${from ? from.name || from.email : "someone"} wrote:`;
-  // The original's own markup when it has some (compose sanitizes it before showing or sending it),
-  // else its text, kept line for line.
-  const original =
-    htmlOf(email) ?? `<div>${escapeHtml(textOf(email).replace(/\n$/, "")).replace(/\n/g, "<br>")}</div>`;
+  const original = originalHtml(email);
   return {
     ...emptyDraft(),
     identityId: identity?.id ?? "",
@@ -192,7 +189,17 @@ export function replyDraft(email: EmailFull, identity: Identity | undefined, all
   };
 }
 
-/** The message inline below a header summary; its attachments go along (their part blob ids). */
+/**
+ * The original's own markup when it has some (compose sanitizes it before showing or sending it), else
+ * its text, kept line for line: what a rich reply quotes and a rich forward carries.
+ */
+const originalHtml = (email: EmailFull) =>
+  htmlOf(email) ?? `<div>${escapeHtml(textOf(email).replace(/\n$/, "")).replace(/\n/g, "<br>")}</div>`;
+
+/**
+ * The message inline below a header summary; its attachments go along (their part blob ids). In rich
+ * text the original keeps its own markup, as a rich reply quotes it.
+ */
 export function forwardDraft(email: EmailFull, identity: Identity | undefined): Draft {
   const summary = [
     "---------- Forwarded message ----------",
@@ -207,6 +214,7 @@ export function forwardDraft(email: EmailFull, identity: Identity | undefined): 
     identityId: identity?.id ?? "",
     subject: withPrefix("Fwd", email.subject),
     body: `${signed(identity)}\n\n${summary}\n\n${textOf(email)}`,
+    html: `<div><br></div>${signatureHtml(identity)}<div><br></div><div>${escapeHtml(summary).replace(/\n/g, "<br>")}</div><div><br></div>${originalHtml(email)}`,
     attachments: attachmentsOf(email),
   };
 }
