@@ -212,17 +212,27 @@ export const PREVIEW_LENGTH = 256;
  * stripped, white space collapsed, at most `length` characters (code points, so no surrogate pair is
  * split). Parts after the first `length` characters are not decoded.
  */
+/** Characters of a text part folded at a time while a preview is made. */
+const PREVIEW_SLICE = 1024;
+
 export function preview(
   textBody: readonly BodyPart[],
   textOf: (part: BodyPart) => string,
   length = PREVIEW_LENGTH,
 ): string {
   let out = "";
+  const enough = length * 2;
   for (const part of textBody) {
     if (part.type !== "text/plain" && part.type !== "text/html") continue;
-    const text = textOf(part);
-    out = `${out} ${part.type === "text/html" ? htmlToText(text) : text}`.replace(/\s+/g, " ").trimStart();
-    if (out.length >= length * 2) break;
+    const raw = textOf(part);
+    const text = part.type === "text/html" ? htmlToText(raw) : raw;
+    out = out === "" ? out : `${out} `;
+    // A preview is the start of the text: the whitespace of a long body is folded a slice at a time
+    // and only until there is enough, not over the whole body for every message listed.
+    for (let at = 0; at < text.length && out.length < enough; at += PREVIEW_SLICE) {
+      out = `${out}${text.slice(at, at + PREVIEW_SLICE)}`.replace(/\s+/g, " ").trimStart();
+    }
+    if (out.length >= enough) break;
   }
   return Array.from(out.trim()).slice(0, length).join("");
 }
