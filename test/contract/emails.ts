@@ -372,5 +372,27 @@ export function describeEmailsContract(context: ContractContext): void {
       });
       assert.deepEqual(foreign, { emailIds: [], total: 0 }, "another user's mailbox lists nothing");
     });
+
+    test("pageMailbox collapsed: of a thread's entries at the same time, the lower email id stands for it", async () => {
+      const { user, inbox } = await freshUser();
+      const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
+      const t1 = await deliver(inbox.id, mail("tt1@x"), at(1));
+      const t2 = await deliver(inbox.id, mail("tt2@x", "In-Reply-To: <tt1@x>\r\n"), at(7));
+      const t3 = await deliver(inbox.id, mail("tt3@x", "In-Reply-To: <tt1@x>\r\n"), at(7));
+      const other = await deliver(inbox.id, mail("to@x"), at(4));
+      assert.ok(t2.emailId < t3.emailId);
+      const page = await store.emails.pageMailbox(user.id, inbox.id, {
+        collapseThreads: true,
+        position: 0,
+        limit: null,
+      });
+      assert.deepEqual(page, { emailIds: [t2.emailId, other.emailId], total: 2 });
+      assert.deepEqual(
+        (await store.emails.pageMailbox(user.id, inbox.id, { collapseThreads: false, position: 0, limit: 2 }))
+          .emailIds,
+        [t2.emailId, t3.emailId],
+      );
+      assert.ok(t1.emailId < t2.emailId);
+    });
   });
 }

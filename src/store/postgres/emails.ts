@@ -17,6 +17,15 @@ import type { PostgresDatabase, Tx } from "./database.js";
 import { type MessageRow, toMessage } from "./rows.js";
 
 const USER_MAILBOXES = "SELECT id FROM mailboxes WHERE user_id = $1";
+
+/**
+ * Keeps entry m only where it is its thread's newest in the mailbox (receivedAt descending, then the
+ * lower email id), where a collapsed list shows the thread (RFC 8621 §4.4.3). Walking the mailbox newest
+ * first, each candidate costs one probe of its thread's few entries, so a page reads about its own size.
+ */
+const NEWEST_OF_ITS_THREAD = `AND NOT EXISTS (SELECT 1 FROM messages n
+  WHERE n.mailbox_id = m.mailbox_id AND n.thread_id = m.thread_id
+    AND (n.internal_date > m.internal_date OR (n.internal_date = m.internal_date AND n.email_id < m.email_id)))`;
 /** Mailboxes whose expunge records count: live ones and deleted ones (their entries went with them). */
 const EVER_MAILBOXES = `${USER_MAILBOXES} UNION ALL SELECT mailbox_id FROM mailbox_tombstones WHERE user_id = $1`;
 
@@ -173,12 +182,9 @@ export class PostgresEmails implements EmailStore {
   ): Promise<{ emailIds: number[]; total: number }> {
     const entries = `SELECT email_id, thread_id, internal_date FROM messages
       WHERE mailbox_id = $2 AND mailbox_id IN (${USER_MAILBOXES})`;
-    // A thread stands where its newest email in the mailbox stands (RFC 8621 §4.4.3).
-    const listed = page.collapseThreads
-      ? `SELECT email_id, internal_date FROM (SELECT email_id, internal_date, row_number() OVER
-           (PARTITION BY thread_id ORDER BY internal_date DESC, email_id) AS rank FROM (${entries}) e) r
-         WHERE rank = 1`
-      : entries;
+    const listed = `SELECT email_id, internal_date FROM messages m
+      WHERE mailbox_id = $2 AND mailbox_id IN (${USER_MAILBOXES})
+        ${page.collapseThreads ? NEWEST_OF_ITS_THREAD : ""}`;
     const counted = page.collapseThreads ? "count(DISTINCT thread_id)" : "count(*)";
     // One statement, so the page and the total come from one snapshot.
     const found = await this.database.read<{ ids: number[] | null; total: number }>(

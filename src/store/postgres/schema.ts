@@ -459,6 +459,14 @@ const MIGRATIONS: readonly string[] = [
   // The identity change number at which the user's display name last changed: the default JMAP
   // Identity's name comes from it, so Identity/changes reports that identity updated after it.
   "ALTER TABLE users ADD COLUMN name_state bigint NOT NULL DEFAULT 0",
+  // A mailbox's entries newest first, and each thread's entries in date order: a mail client's list
+  // (JMAP Email/query by receivedAt, collapsed or not) reads its page from the first and checks each
+  // candidate's thread in the second, instead of sorting the whole mailbox.
+  `
+  CREATE INDEX messages_date ON messages (mailbox_id, internal_date DESC, email_id) INCLUDE (thread_id);
+  DROP INDEX messages_thread;
+  CREATE INDEX messages_thread ON messages (mailbox_id, thread_id, internal_date, email_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

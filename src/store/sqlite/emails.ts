@@ -16,6 +16,15 @@ import type { SqliteDatabase } from "./database.js";
 import { type MessageRow, toMessage } from "./rows.js";
 
 const USER_MAILBOXES = "SELECT id FROM mailboxes WHERE user_id = ?";
+
+/**
+ * Keeps entry m only where it is its thread's newest in the mailbox (receivedAt descending, then the
+ * lower email id), where a collapsed list shows the thread (RFC 8621 §4.4.3). Walking the mailbox newest
+ * first, each candidate costs one probe of its thread's few entries, so a page reads about its own size.
+ */
+const NEWEST_OF_ITS_THREAD = `AND NOT EXISTS (SELECT 1 FROM mailbox_messages n
+  WHERE n.mailbox_id = m.mailbox_id AND n.thread_id = m.thread_id
+    AND (n.internal_date > m.internal_date OR (n.internal_date = m.internal_date AND n.email_id < m.email_id)))`;
 /** Mailboxes whose expunge records count: live ones and deleted ones (their entries went with them). */
 const EVER_MAILBOXES = `${USER_MAILBOXES} UNION ALL SELECT mailbox_id FROM mailbox_tombstones WHERE user_id = ?`;
 
@@ -170,15 +179,12 @@ export class SqliteEmails implements EmailStore {
     return this.database.read(() => {
       const entries = `SELECT email_id, thread_id, internal_date FROM mailbox_messages
         WHERE mailbox_id = ? AND mailbox_id IN (${USER_MAILBOXES})`;
-      // A thread stands where its newest email in the mailbox stands (RFC 8621 §4.4.3).
-      const listed = page.collapseThreads
-        ? `SELECT email_id, internal_date FROM (SELECT email_id, internal_date, row_number() OVER
-             (PARTITION BY thread_id ORDER BY internal_date DESC, email_id) AS rank FROM (${entries}))
-           WHERE rank = 1`
-        : entries;
       const ids = this.database
         .all<{ email_id: number }>(
-          `SELECT email_id FROM (${listed}) ORDER BY internal_date DESC, email_id LIMIT ? OFFSET ?`,
+          `SELECT email_id FROM mailbox_messages m
+           WHERE mailbox_id = ? AND mailbox_id IN (${USER_MAILBOXES})
+             ${page.collapseThreads ? NEWEST_OF_ITS_THREAD : ""}
+           ORDER BY internal_date DESC, email_id LIMIT ? OFFSET ?`,
           mailboxId,
           userId,
           page.limit ?? -1,

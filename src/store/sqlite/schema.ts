@@ -492,6 +492,16 @@ const MIGRATIONS: Migration[] = [
     // Identity's name comes from it, so Identity/changes reports that identity updated after it.
     db.exec("ALTER TABLE users ADD COLUMN name_state INTEGER NOT NULL DEFAULT 0");
   },
+  (db) => {
+    // A mailbox's entries newest first, and each thread's entries in date order, both covering: a mail
+    // client's list (JMAP Email/query by receivedAt, collapsed or not) reads its page from the first and
+    // checks each candidate's thread in the second, instead of sorting the whole mailbox.
+    db.exec(`
+      CREATE INDEX mailbox_messages_date ON mailbox_messages(mailbox_id, internal_date DESC, email_id, thread_id);
+      DROP INDEX mailbox_messages_thread;
+      CREATE INDEX mailbox_messages_thread ON mailbox_messages(mailbox_id, thread_id, internal_date, email_id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
