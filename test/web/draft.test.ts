@@ -151,7 +151,7 @@ describe("webmail drafts", () => {
     );
     assert.match(
       forward.html ?? "",
-      /<div>---------- Forwarded message ----------<br>From: Bob &lt;bob@example\.net&gt;<br>[^]*<\/div><div><br><\/div><p>Shall <b>we<\/b>\?<\/p>$/,
+      /<div>---------- Forwarded message ----------<br>From: Bob &lt;bob@example\.net&gt;<br>[\s\S]*<\/div><div><br><\/div><p>Shall <b>we<\/b>\?<\/p>$/,
     );
     // A plain original goes along line for line, escaped; without a signature there is no block.
     const plain = forwardDraft(email({ bodyValues: { "1": { value: "a < b\nc\n" } } }), alice);
