@@ -25,7 +25,7 @@ function fakeStore() {
   ]);
   const store = {
     emails: { accountState: async () => state.modseq },
-    quotas: { getQuota: async () => state.quota },
+    quotas: { getQuota: async () => state.quota, getLimit: async () => state.quota.limit },
     mailboxes: { getMailboxById: async (id: number) => mailboxes.get(id) ?? null },
     blobs: {
       findReadableBlob: async (_userId: number, blobId: string) => {
