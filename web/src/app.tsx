@@ -108,6 +108,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   const scroller = useRef<HTMLDivElement>(null);
   /** Page reads under way, as "list#tick/page", so one is not asked for twice. */
   const reading = useRef(new Set<string>());
+  const shownList = useRef("");
   const [open, setOpen] = useState<EmailFull | null>(null);
   /**
    * The message the keyboard is on (j/k move it, Enter opens it, e and # act on it), by id and by its
@@ -159,6 +160,8 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
 
   const filter = search ? searchFilter(search) : selected && { inMailbox: selected };
   const list = JSON.stringify([filter, threads]);
+  // What the answers below compare with: their own list may no longer be the one shown.
+  shownList.current = list;
   const count = total.list === list ? total.total : 0;
   const range = visibleRows({ ...view, rowHeight: ROW_HEIGHT, total: count, overscan: OVERSCAN });
   // Before the first answer the total is unknown: the first page is read all the same.
@@ -213,6 +216,9 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
           ["Thread/get", { "#ids": { resultOf: "1", name: "Email/get", path: "/list/*/threadId" } }],
         ])
         .then(([query, get, thread]) => {
+          // A late answer for a list no longer shown (Conversations toggled, another mailbox) would
+          // overwrite the shown list's page and total, and a total of another list resets the scroll.
+          if (shownList.current !== list) return;
           const byId = new Map(((get?.list ?? []) as EmailSummary[]).map((email) => [email.id, email]));
           const emails = ((query?.ids ?? []) as string[]).flatMap((id) => byId.get(id) ?? []);
           const sizes: Record<string, number> = {};
