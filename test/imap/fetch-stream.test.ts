@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { STREAM_THRESHOLD } from "../../src/imap/commands/fetch.js";
+import { PREFETCH_COUNT, STREAM_THRESHOLD } from "../../src/imap/commands/fetch.js";
 import { CommandFramer } from "../../src/imap/protocol/framer.js";
 import type { ImapOutput } from "../../src/imap/session.js";
 import type { BlobWriter, Store } from "../../src/store/types.js";
@@ -116,8 +116,9 @@ describe("FETCH streams its responses", () => {
   });
 
   test("lazy: a consumer that stops after the first piece leaves the other bodies unread", async () => {
-    // 8,000-octet bodies: a handful of responses fill the 32 KiB a piece gathers before it goes out.
-    await deliverMany(60, (i) => `${String(i).padEnd(7998, ".")}\r\n`);
+    // 8,000-octet bodies: a handful of responses fill the 32 KiB a piece gathers before it goes out;
+    // more messages than the read-ahead, so reading them all would show.
+    await deliverMany(PREFETCH_COUNT * 3, (i) => `${String(i).padEnd(7998, ".")}\r\n`);
     const counting = countingStore();
     const driver = await selectedDriver(counting.store);
     const output = (await start(driver, "F1 UID FETCH 1:* (BODY.PEEK[])")) as AsyncIterable<Buffer>;
@@ -131,8 +132,8 @@ describe("FETCH streams its responses", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(counting.calls.readBlobBytes + counting.calls.readBlob, reads, "no reads after the stop");
     assert.ok(
-      reads <= answered + 8,
-      `read ${reads} bodies for ${answered} messages (read-ahead is at most 8)`,
+      reads <= answered + PREFETCH_COUNT,
+      `read ${reads} bodies for ${answered} messages (read-ahead is at most ${PREFETCH_COUNT})`,
     );
     assert.match(await driver.command("N1 NOOP"), /N1 OK/);
   });

@@ -32,8 +32,11 @@ type FetchCommand = Extract<Command, { name: "FETCH" }>;
 
 /** Messages whose metadata (and header blocks) are read with one store call each. */
 export const FETCH_BATCH = 200;
-/** Message bodies read ahead of the one being written: at most this many… */
-const PREFETCH_COUNT = 8;
+/**
+ * Message bodies read ahead of the one being written: at most this many, topped up only once half are
+ * used, so the reads go to the store's reading thread in batches rather than one by one…
+ */
+export const PREFETCH_COUNT = 32;
 /** …and at most this many octets between them. */
 const PREFETCH_BYTES = 4 * 1024 * 1024;
 /** A whole-message literal larger than this is read from the store as a stream, in pieces. */
@@ -460,6 +463,7 @@ class BodyReader {
 
   private fill(current: number): void {
     if (this.next < current) this.next = current;
+    if (this.next - current > PREFETCH_COUNT / 2) return;
     while (this.next < this.messages.length && this.next < current + PREFETCH_COUNT) {
       const message = this.messages[this.next];
       if (message !== null && message !== undefined) {

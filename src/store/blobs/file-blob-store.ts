@@ -18,6 +18,7 @@ import type { Logger } from "pino";
 import { HeaderCapture } from "../header-capture.js";
 import { isStoreId, newMessageId } from "../ids.js";
 import { type BlobRef, type BlobWriter, type FinishOptions, StoreError } from "../types.js";
+import { BodyReadThreads } from "./body-read-thread.js";
 import { fileError } from "./errors.js";
 
 type FileHandle = fsp.FileHandle;
@@ -56,12 +57,19 @@ export class FileBlobStore {
   readonly tmpDir: string;
   private readonly logger: Logger;
   private readonly openTemp: (path: string) => Promise<FileHandle>;
+  private readonly readThreads: BodyReadThreads;
 
   constructor(options: FileBlobStoreOptions) {
     this.messagesDir = join(options.root, "messages");
     this.tmpDir = join(options.root, "tmp");
     this.logger = options.logger;
     this.openTemp = options.openTemp ?? ((path) => open(path, "wx", 0o600));
+    this.readThreads = new BodyReadThreads(readKnownSize, this.logger);
+  }
+
+  /** Stops the body-reading threads; later reads still work, on the main thread. */
+  close(): void {
+    this.readThreads.close();
   }
 
   /** Creates the directories and removes temp files left by processes that are gone. */
@@ -219,31 +227,15 @@ export class FileBlobStore {
   }
 
   /**
-   * The whole body in one buffer. With `size` known this is two trips to the thread pool (open, one
-   * read into a buffer of that size) instead of readFile's four or more (it also fstat()s, reads until
-   * end of file and closes there); see bench/store/blob-read.ts. Open and read stay asynchronous: a
-   * synchronous read of a body that is not in the page cache would stall every connection of the
-   * process. The close is synchronous: closing a descriptor opened read-only writes nothing back and
-   * never waits for the disk (close(2)), while a trip to the thread pool costs the event loop more
-   * (each is a wake-up of a pool thread; about a third of a small body's read, measured for issue 19).
+   * The whole body in one buffer. With `size` known, bodies up to a megabyte are read in batches on a
+   * worker thread (body-read-thread.ts); the rest, and every read once that thread has failed, take
+   * readKnownSize below.
    */
   async readBytes(id: string, size?: number): Promise<Buffer> {
     const path = this.pathOf(id);
     try {
       if (size === undefined || !Number.isSafeInteger(size) || size < 0) return await readFile(path);
-      const fd = await openForReading(path);
-      try {
-        const buffer = Buffer.allocUnsafe(size);
-        let filled = 0;
-        while (filled < size) {
-          const bytesRead = await readInto(fd, buffer, filled, filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return filled === size ? buffer : buffer.subarray(0, filled);
-      } finally {
-        closeSync(fd);
-      }
+      return await this.readThreads.read(path, size);
     } catch (error) {
       throw fileError(error, path, "reading a message body");
     }
@@ -270,6 +262,30 @@ export class FileBlobStore {
 
 // The callback forms of open/read/close: each is one trip to the thread pool like the FileHandle forms,
 // without a FileHandle object to create, track and release per body (measured in bench/store/blob-read.ts).
+/**
+ * Two trips to the thread pool (open, one read into a buffer of the known size) instead of readFile's
+ * four or more (it also fstat()s, reads until end of file and closes there); see
+ * bench/store/blob-read.ts. Open and read stay asynchronous: a synchronous read of a body that is not
+ * in the page cache would stall every connection of the process. The close is synchronous: closing a
+ * descriptor opened read-only writes nothing back and never waits for the disk (close(2)), while a
+ * trip to the thread pool costs the event loop more.
+ */
+async function readKnownSize(path: string, size: number): Promise<Buffer> {
+  const fd = await openForReading(path);
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const bytesRead = await readInto(fd, buffer, filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === size ? buffer : buffer.subarray(0, filled);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function openForReading(path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     fsOpen(path, constants.O_RDONLY, (error, fd) => (error ? reject(error) : resolve(fd)));

@@ -63,6 +63,7 @@ export class SqliteDatabase {
     // Bodies still awaiting durability stay as files: the orphan sweep of a later start removes them
     // once their rows are certainly gone.
     this.awaitingDurability.clear();
+    this.files.close();
     this.db.close();
   }
 
