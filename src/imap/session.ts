@@ -31,6 +31,7 @@ import { sort, sortedMatches, thread } from "./commands/sort.js";
 import { storeFlags } from "./commands/store-flags.js";
 import { type AppendUpload, append, copyOrMove, expunge, writeAppend } from "./commands/transfer.js";
 import { DEFAULT_MAX_UPDATE_CONTEXTS, UpdateContexts } from "./commands/updates.js";
+import { genUrlAuth, resetKey, urlFetch } from "./commands/urlauth.js";
 import {
   DEFAULT_NOTIFY_MAX_PENDING,
   NotifyQueue,
@@ -198,7 +199,7 @@ export class ImapSession implements ImapContext {
   private compressed = false;
   private upload: Upload | null = null;
   private readonly enabled = new Set<string>();
-  private readonly hostname: string;
+  readonly hostname: string;
   private readonly maxErrors: number;
   selected: SelectedMailbox | null = null;
   condstore = false;
@@ -232,6 +233,11 @@ export class ImapSession implements ImapContext {
   get userId(): number {
     if (this.user === null) throw new Error("no user is logged in");
     return this.user.userId;
+  }
+
+  get userAddress(): string {
+    if (this.user === null) throw new Error("no user is logged in");
+    return this.user.address;
   }
 
   /** A user is logged in (whether or not a mailbox is selected). */
@@ -324,6 +330,7 @@ export class ImapSession implements ImapContext {
       "NOTIFY",
       "COMPRESS=DEFLATE",
       "UNAUTHENTICATE",
+      "URLAUTH",
       "UTF8=ACCEPT",
       `APPENDLIMIT=${this.maxMessageSize}`,
     );
@@ -765,6 +772,20 @@ export class ImapSession implements ImapContext {
         await this.notify.set(this, settings);
         const output = command.status ? await this.notify.initialStatus(this) : [];
         return this.ok(tag, output, "NOTIFY completed");
+      }
+      case "GENURLAUTH":
+        return this.ok(tag, await genUrlAuth(this, command.urls), "GENURLAUTH completed");
+      case "URLFETCH":
+        return this.ok(tag, await urlFetch(this, command.urls), "URLFETCH completed");
+      case "RESETKEY": {
+        const code = await resetKey(this, command.mailbox, command.mechanisms);
+        const what = command.mailbox === null ? "every mailbox's key" : "the mailbox's key";
+        return this.ok(
+          tag,
+          [],
+          `RESETKEY completed: ${what} reset, URLs signed with it no longer work`,
+          code,
+        );
       }
       case "SETQUOTA":
         throw new CommandFailure(

@@ -28,6 +28,7 @@ import type { SieveScriptStore } from "./sieve-scripts.js";
 import type { SpamScanStore } from "./spam-scans.js";
 import type { SubmissionStore } from "./submissions.js";
 import type { TraceStore } from "./traces.js";
+import type { UrlAuthKeyStore } from "./url-auth-keys.js";
 import type { VacationStore } from "./vacation.js";
 
 export interface Store {
@@ -69,6 +70,8 @@ export interface Store {
   readonly sieveScripts: SieveScriptStore;
   /** IMAP METADATA (RFC 5464): entries on mailboxes and the server. */
   readonly metadata: MetadataStore;
+  /** URLAUTH (RFC 4467): the access keys that sign each mailbox's authorized URLs. */
+  readonly urlAuthKeys: UrlAuthKeyStore;
   /** Each message's delivery timeline, keyed by its id, with bounded retention (issue 16). */
   readonly traces: TraceStore;
   /** The relay's cached MTA-STS policies and its TLS-RPT session counts (RFC 8461, RFC 8460). */
@@ -104,5 +107,6 @@ export type * from "./sieve-scripts.js";
 export type * from "./spam-scans.js";
 export type * from "./submissions.js";
 export type * from "./traces.js";
+export type * from "./url-auth-keys.js";
 export type * from "./vacation.js";
 export { NO_VACATION } from "./vacation.js";

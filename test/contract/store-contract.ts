@@ -28,6 +28,7 @@ import { describeSubmissionsContract } from "./submissions.js";
 import { type ContractContext, CREDENTIALS, message, writeBlob } from "./support.js";
 import { describeTracesContract } from "./traces.js";
 import { describeUploadsContract } from "./uploads.js";
+import { describeUrlAuthKeysContract } from "./url-auth-keys.js";
 import { describeVacationContract } from "./vacation.js";
 
 type OpenStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
@@ -89,6 +90,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describeLocksContract(context);
     describeVacationContract(context);
     describeMetadataContract(context);
+    describeUrlAuthKeysContract(context);
     describeQuotasContract(context);
     describeSearchContract(context);
     describeSieveScriptsContract(context);

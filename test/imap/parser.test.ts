@@ -11,7 +11,7 @@ import {
 import { Cursor, ParseError } from "../../src/imap/protocol/cursor.js";
 import { CommandFramer, type FrameItem, OVERLONG_LINE_SLACK } from "../../src/imap/protocol/framer.js";
 import { formatSequence, inSequenceSet, parseSequenceSet } from "../../src/imap/protocol/sequence.js";
-import { badUrlText, parseMessageUrl } from "../../src/imap/protocol/url.js";
+import { badUrlText, parseImapUrl, parseMessageUrl } from "../../src/imap/protocol/url.js";
 import { decodeMailboxUtf7, encodeMailboxUtf7 } from "../../src/imap/protocol/utf7.js";
 import { encodeValue, type ImapValue } from "../../src/imap/protocol/value.js";
 
@@ -548,6 +548,117 @@ describe("CATENATE (RFC 4469) and IMAP URLs (RFC 5092)", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  test("absolute IMAP URLs with URLAUTH (RFC 4467 §3, RFC 5092): server, access, expiry, rump and token", () => {
+    const rump =
+      "imap://joe%40example.com@Mail.Example.com:143/INBOX;UIDVALIDITY=7/;UID=20/;SECTION=1.2;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=submit+joe%40example.com";
+    const token = `01${"ab".repeat(32)}`;
+    const full = parseImapUrl(`${rump}:internal:${token}`);
+    assert.deepEqual(full?.server, { user: "joe@example.com", host: "mail.example.com", port: 143 });
+    assert.deepEqual(full?.urlauth, {
+      rump,
+      access: { kind: "submit", user: "joe@example.com" },
+      expire: Date.parse("2030-01-01T00:00:00Z"),
+      mechanism: "INTERNAL",
+      token: Buffer.from(token, "hex"),
+    });
+    assert.equal(full?.uid, 20);
+    assert.deepEqual(full?.section, { part: [1, 2] });
+    const bare = parseImapUrl(rump);
+    assert.equal(bare?.urlauth?.mechanism, null);
+    assert.equal(bare?.urlauth?.rump, rump);
+    assert.deepEqual(parseImapUrl("imap://h.example/INBOX/;UID=3;URLAUTH=AuthUser")?.urlauth?.access, {
+      kind: "authuser",
+    });
+    assert.deepEqual(parseImapUrl("imap://h.example/INBOX/;UID=3")?.server, {
+      user: null,
+      host: "h.example",
+      port: null,
+    });
+    assert.equal(parseImapUrl("/INBOX/;UID=3")?.server, null);
+    for (const url of [
+      "/INBOX/;UID=1;URLAUTH=authuser",
+      "imap://h.example",
+      "imap://u;AUTH=*@h.example/INBOX/;UID=1",
+      "imap://@h.example/INBOX/;UID=1",
+      "imap://h.example:0/INBOX/;UID=1",
+      "imap://h_x/INBOX/;UID=1",
+      "imap://h.example/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00Z",
+      "imap://h.example/INBOX/;UID=1;EXPIRE=tomorrow;URLAUTH=authuser",
+      "imap://h.example/INBOX/;UID=1;URLAUTH=somebody",
+      "imap://h.example/INBOX/;UID=1;URLAUTH=user+",
+      "imap://h.example/INBOX/;UID=1;URLAUTH=authuser:INTERNAL:abcd",
+      `imap://h.example/INBOX/;UID=1;URLAUTH=authuser:INTERNAL:${"a".repeat(33)}`,
+      "imap://h.example/INBOX/;UID=1;URLAUTH=authuser:INTERNAL",
+    ]) {
+      assert.equal(parseImapUrl(url), null, url);
+    }
+  });
+
+  test("fast-check: a built authorized URL parses back to its parts, and its rump is its prefix", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .string({ unit: "grapheme", minLength: 1, maxLength: 12 })
+          .filter((s) => !/[\x00-\x1f\x7f]/.test(s)),
+        fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+        fc.constantFrom("authuser", "anonymous", "user+", "submit+"),
+        fc.option(fc.uint8Array({ minLength: 16, maxLength: 40 }), { nil: null }),
+        (user, uid, access, tokenBytes) => {
+          const id = access.endsWith("+") ? `${access}${encodeURIComponent(user)}` : access;
+          const rump = `imap://${encodeURIComponent(user)}@host.example/INBOX/;UID=${uid};URLAUTH=${id}`;
+          const token = tokenBytes === null ? null : Buffer.from(tokenBytes);
+          const url = token === null ? rump : `${rump}:INTERNAL:${token.toString("hex")}`;
+          const parsed = parseImapUrl(url);
+          assert.equal(parsed?.server?.user, user);
+          assert.equal(parsed?.uid, uid);
+          assert.equal(parsed?.urlauth?.rump, rump);
+          assert.ok(url.startsWith(parsed.urlauth.rump));
+          assert.deepEqual(parsed?.urlauth?.token, token);
+          const expected = access.endsWith("+") ? { kind: access.slice(0, -1), user } : { kind: access };
+          assert.deepEqual(parsed?.urlauth?.access, expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 100 }), (tail) => {
+        const parsed = parseImapUrl(`imap://${tail}`);
+        assert.ok(parsed === null || parsed.server !== null);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("GENURLAUTH, URLFETCH and RESETKEY (RFC 4467 §9)", () => {
+    assert.deepEqual(
+      parse('a GENURLAUTH "imap://u@h/INBOX/;UID=1;URLAUTH=authuser" internal x INTERNAL "y" internal'),
+      {
+        name: "GENURLAUTH",
+        urls: [
+          { rump: "imap://u@h/INBOX/;UID=1;URLAUTH=authuser", mechanism: "INTERNAL" },
+          { rump: "x", mechanism: "INTERNAL" },
+          { rump: "y", mechanism: "INTERNAL" },
+        ],
+      },
+    );
+    assert.deepEqual(parse('a URLFETCH "u1" u2'), { name: "URLFETCH", urls: ["u1", "u2"] });
+    assert.deepEqual(parse("a RESETKEY"), { name: "RESETKEY", mailbox: null, mechanisms: [] });
+    assert.deepEqual(parse("a RESETKEY INBOX internal XSAMPLE"), {
+      name: "RESETKEY",
+      mailbox: "INBOX",
+      mechanisms: ["INTERNAL", "XSAMPLE"],
+    });
+    for (const line of [
+      "a GENURLAUTH",
+      'a GENURLAUTH "u"',
+      'a GENURLAUTH "u" "INTERNAL"',
+      "a URLFETCH",
+      "a RESETKEY INBOX (x)",
+    ]) {
+      assert.throws(() => parse(line), CommandError, line);
+    }
   });
 
   test("fast-check: arbitrary input never throws anything but ParseError (CommandError from commands)", () => {

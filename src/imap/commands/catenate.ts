@@ -1,21 +1,20 @@
 /**
- * CATENATE's URL parts (RFC 4469 §3): the octets of a message or part the user already has, named by an
- * IMAP URL relative to this server (protocol/url.ts), written into the message being built. Only the
- * logged-in user's mailboxes are looked in, so a URL can never reach another user's mail; every URL
+ * CATENATE's URL parts (RFC 4469 §3): the octets of a message or part, named by an IMAP URL, written into
+ * the message being built. A plain URL, relative or absolute, reaches only the logged-in user's own
+ * mailboxes; an authorized one (URLAUTH, RFC 4467) whatever its token admits (url-access.ts). Every URL
  * that does not resolve gets the same NO [BADURL url] whatever the reason, naming nothing but the URL
  * the client sent.
  */
 
-import { parseMessageStructure } from "../../mail/mime/structure.js";
 import { type BlobWriter, StoreError } from "../../store/types.js";
-import { sectionBytes } from "../mime/section.js";
-import { badUrlText, parseMessageUrl } from "../protocol/url.js";
-import { CommandFailure, type ImapContext, inboxCased } from "./context.js";
+import { badUrlText } from "../protocol/url.js";
+import { locateUrl, UrlUnavailable, urlPart } from "../url-access.js";
+import { CommandFailure, type ImapContext } from "./context.js";
 
 function badUrl(url: string): CommandFailure {
   return new CommandFailure(
     `BADURL ${badUrlText(url)}`,
-    "the URL names no message or part in your mailboxes; use /mailbox;UIDVALIDITY=n/;UID=n[/;SECTION=x]",
+    "the URL names no message or part you may read; use /mailbox;UIDVALIDITY=n/;UID=n[/;SECTION=x]",
   );
 }
 
@@ -37,17 +36,16 @@ export async function writeUrl(
   writer: BlobWriter,
   room: number,
 ): Promise<number> {
-  const target = parseMessageUrl(url);
-  if (target === null) throw badUrl(url);
   const store = context.store;
-  const mailbox = await store.mailboxes.getMailbox(context.userId, inboxCased(target.mailbox));
-  if (mailbox === null || (target.uidValidity !== null && target.uidValidity !== mailbox.uidValidity)) {
-    throw badUrl(url);
-  }
-  const message = await store.messages.getMessage(mailbox.id, target.uid);
-  if (message === null) throw badUrl(url);
   try {
-    if (target.section === null && target.partial === null) {
+    const target = await locateUrl(
+      store,
+      { hostname: context.hostname },
+      { userId: context.userId, address: context.userAddress, role: "user" },
+      url,
+    );
+    const { message } = target;
+    if (target.url.section === null && target.url.partial === null) {
       if (message.size > room) throw tooBig(context);
       let written = 0;
       for await (const chunk of store.blobs.readBlob(message.messageId)) {
@@ -57,20 +55,15 @@ export async function writeUrl(
       }
       return written;
     }
-    const bytes = await store.blobs.readBlobBytes(message.messageId);
-    let piece: Buffer | null =
-      target.section === null ? bytes : sectionBytes(bytes, parseMessageStructure(bytes), target.section);
-    if (piece === null) throw badUrl(url);
-    if (target.partial !== null) {
-      const { offset, length } = target.partial;
-      piece = piece.subarray(offset, length === null ? undefined : offset + length);
-    }
+    const piece = urlPart(target, await store.blobs.readBlobBytes(message.messageId));
     if (piece.length > room) throw tooBig(context);
     await writer.write(piece);
     return piece.length;
   } catch (error) {
     // Expunged by another session between the lookup and the read: it no longer resolves.
-    if (error instanceof StoreError && error.code === "not-found") throw badUrl(url);
+    if (error instanceof UrlUnavailable || (error instanceof StoreError && error.code === "not-found")) {
+      throw badUrl(url);
+    }
     throw error;
   }
 }

@@ -8,7 +8,10 @@ import type { SelectedMailbox } from "../selected.js";
 import type { UpdateContexts } from "./updates.js";
 
 /** The store parts IMAP reads and writes: no directory (login goes through the authenticator), no queue. */
-export type ImapStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "events" | "quotas" | "metadata">;
+export type ImapStore = Pick<
+  Store,
+  "mailboxes" | "messages" | "blobs" | "events" | "quotas" | "metadata" | "directory" | "urlAuthKeys"
+>;
 
 /** METADATA (RFC 5464) limits: octets of one value, entries per user. */
 export interface MetadataLimits {
@@ -20,6 +23,10 @@ export interface ImapContext {
   readonly store: ImapStore;
   readonly logger: Logger | undefined;
   readonly userId: number;
+  /** The logged-in user's address, as IMAP URLs name them (RFC 5092 enc-user). */
+  readonly userAddress: string;
+  /** This server's name, which absolute IMAP URLs of its mailboxes carry. */
+  readonly hostname: string;
   selected: SelectedMailbox | null;
   /** RFC 7162: CONDSTORE is in force (enabled or implied by a CONDSTORE-using command). */
   condstore: boolean;

@@ -10,6 +10,7 @@ import { flagList, untagged, untaggedValues } from "../responses.js";
 import type { SequenceSet } from "../search/types.js";
 import { SelectedMailbox } from "../selected.js";
 import { CommandRefused, decodeName, encodeName, type ImapContext, requireMailbox } from "./context.js";
+import { URLMECH_CODE } from "./urlauth.js";
 
 interface NumberRanges {
   /** Ascending, disjoint [low, high] pairs. */
@@ -127,6 +128,7 @@ export async function select(
   out.push(untagged(`OK [UIDNEXT ${uidNext}] predicted next UID`));
   out.push(untagged(`OK [HIGHESTMODSEQ ${highestModseq}] highest modification sequence`));
   out.push(untagged(`OK [MAILBOXID (${mailboxIdOf(mailbox)})] the id JMAP uses too (RFC 8474)`));
+  out.push(untagged(`OK [${URLMECH_CODE}] URLAUTH mechanisms (RFC 4467)`));
   out.push(view.permanentFlagsResponse());
   if (context.rev2) {
     // RFC 9051 §6.3.2: the server returns the mailbox's LIST response, giving its canonical name.

@@ -173,7 +173,12 @@ export type Command =
   /** RFC 5267 §4.3.5: the tags of the updating searches to stop. */
   | { name: "CANCELUPDATE"; tags: string[] }
   /** RFC 5465 §3.1: `groups` null is NOTIFY NONE. */
-  | { name: "NOTIFY"; status: boolean; groups: NotifyGroup[] | null };
+  | { name: "NOTIFY"; status: boolean; groups: NotifyGroup[] | null }
+  /** RFC 4467 §6.1: each rump URL with the mechanism to authorize it by. */
+  | { name: "GENURLAUTH"; urls: Array<{ rump: string; mechanism: string }> }
+  | { name: "URLFETCH"; urls: string[] }
+  /** RFC 4467 §6.2: no mailbox resets every key of the user. */
+  | { name: "RESETKEY"; mailbox: string | null; mechanisms: string[] };
 
 /** RFC 5465 §6 filter-mailboxes; names as sent (the session decodes them). */
 export type NotifyFilter =
@@ -416,6 +421,37 @@ function parseArguments(name: string, cursor: Cursor): Command {
     }
     case "NOTIFY":
       return parseNotify(cursor);
+    case "GENURLAUTH": {
+      // RFC 4467 §9: "GENURLAUTH" 1*(SP url-rump SP mechanism), url-rump = astring.
+      const urls: Array<{ rump: string; mechanism: string }> = [];
+      do {
+        cursor.space();
+        const rump = cursor.astring("a rump URL");
+        cursor.space();
+        urls.push({ rump, mechanism: urlauthMechanism(cursor) });
+      } while (!cursor.atEnd());
+      return { name, urls };
+    }
+    case "URLFETCH": {
+      const urls: string[] = [];
+      do {
+        cursor.space();
+        urls.push(cursor.astring("an authorized URL"));
+      } while (!cursor.atEnd());
+      return { name, urls };
+    }
+    case "RESETKEY": {
+      // RFC 4467 §9: "RESETKEY" [SP mailbox *(SP mechanism)].
+      if (cursor.atEnd()) return { name, mailbox: null, mechanisms: [] };
+      cursor.space();
+      const mailbox = cursor.astring("a mailbox name");
+      const mechanisms: string[] = [];
+      while (!cursor.atEnd()) {
+        cursor.space();
+        mechanisms.push(urlauthMechanism(cursor));
+      }
+      return { name, mailbox, mechanisms };
+    }
     case "FETCH":
     case "STORE":
     case "SEARCH":
@@ -1116,4 +1152,12 @@ function parseNotifyFilter(cursor: Cursor): NotifyFilter {
     default:
       throw new ParseError(`unknown mailbox filter ${word}; RFC 5465 §6 defines the ones there are`);
   }
+}
+
+/** RFC 4467 §9 mechanism: "INTERNAL" / 1*(ALPHA / DIGIT / "-" / "."), compared without case. */
+function urlauthMechanism(cursor: Cursor): string {
+  const mechanism = cursor.atom("a URLAUTH mechanism");
+  if (!/^[A-Za-z0-9.-]+$/.test(mechanism))
+    throw new ParseError(`${mechanism} is not a URLAUTH mechanism name`);
+  return mechanism.toUpperCase();
 }

@@ -1,7 +1,10 @@
 /**
- * IMAP URLs (RFC 5092) of one message or part, in the form CATENATE (RFC 4469 §3) takes from a client of
- * this server: relative to it, "/" enc-mailbox [";UIDVALIDITY=" n] "/;UID=" n ["/;SECTION=" section]
- * ["/;PARTIAL=" offset ["." length]]. Pure: whether the message exists is the caller's question.
+ * IMAP URLs (RFC 5092) of one message or part. The relative form CATENATE (RFC 4469 §3) takes from a
+ * client of this server: "/" enc-mailbox [";UIDVALIDITY=" n] "/;UID=" n ["/;SECTION=" section]
+ * ["/;PARTIAL=" offset ["." length]]; and the absolute form "imap://" [user "@"] host [":" port] with
+ * that path, which may carry URLAUTH's authorization (RFC 4467 §3, RFC 5092 §3.5): [";EXPIRE=" date-time]
+ * ";URLAUTH=" access [":" mechanism ":" token]. Pure: whether the message exists, and whether the
+ * authorization holds, are the caller's questions.
  */
 
 import { ParseError, parseSectionText, type SectionSpec } from "./command.js";
@@ -20,9 +23,9 @@ export interface MessageUrl {
 const MAX_NUMBER = 2 ** 32 - 1;
 
 /**
- * The message a URL names, or null when it is not such a URL: another server's (imap://…), a mailbox
- * list or search rather than a message, URLAUTH (;EXPIRE, ;URLAUTH — not offered here), a bad escape or
- * number, or a section BODY[] could not name.
+ * The message a relative URL names, or null when it is not such a URL: an absolute one, a mailbox list
+ * or search rather than a message, one with URLAUTH (absolute URLs only), a bad escape or number, or a
+ * section BODY[] could not name.
  */
 export function parseMessageUrl(url: string): MessageUrl | null {
   if (!url.startsWith("/") || url.startsWith("//")) return null;
@@ -101,4 +104,99 @@ function percentDecode(text: string): string | null {
 export function badUrlText(url: string): string {
   const text = url.replace(/[\]\x00\r\n]/g, "");
   return text === "" ? "/" : text;
+}
+
+/** Who may use an authorized URL (RFC 4467 §3 access identifiers). */
+export type UrlAccess = { kind: "submit" | "user"; user: string } | { kind: "authuser" | "anonymous" };
+
+export interface UrlAuth {
+  /** The URL up to and including the access identifier: what the token is computed over (§3). */
+  rump: string;
+  access: UrlAccess;
+  /** Milliseconds since the epoch after which the URL is no longer valid; null when it has no ;EXPIRE. */
+  expire: number | null;
+  /** null for a rump URL (what GENURLAUTH takes); otherwise upper-cased, e.g. "INTERNAL". */
+  mechanism: string | null;
+  token: Buffer | null;
+}
+
+export interface ImapUrl extends MessageUrl {
+  /** The absolute form's server part; null for a relative URL. */
+  server: { user: string | null; host: string; port: number | null } | null;
+  urlauth: UrlAuth | null;
+}
+
+/** RFC 3339 date-time, as ;EXPIRE= takes it (RFC 4467 §3). */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * A relative or absolute IMAP URL of a message or part, with its URLAUTH parts; null when it is not one.
+ * An absolute URL with ";AUTH=" in its user part is refused: URLAUTH replaces that login hint (§1).
+ */
+export function parseImapUrl(url: string): ImapUrl | null {
+  let server: ImapUrl["server"] = null;
+  let path = url;
+  if (/^imap:\/\//i.test(url)) {
+    const slash = url.indexOf("/", 7);
+    if (slash < 0) return null;
+    const authority = url.slice(7, slash);
+    path = url.slice(slash);
+    const at = authority.lastIndexOf("@");
+    const userText = at < 0 ? null : authority.slice(0, at);
+    const hostPort = authority.slice(at + 1);
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(hostPort);
+    if (match === null || (userText !== null && /;/.test(userText))) return null;
+    const user = userText === null ? null : percentDecode(userText);
+    if (user === "" || (userText !== null && user === null)) return null;
+    const port = match[2] === undefined ? null : Number(match[2]);
+    if (port !== null && (port < 1 || port > 65535)) return null;
+    server = { user, host: (match[1] as string).toLowerCase(), port };
+  }
+  let urlauth: UrlAuth | null = null;
+  // Neither enc-mailbox nor a section has ";", so the first of these starts the URLAUTH part.
+  const authAt = path.search(/;(?:EXPIRE|URLAUTH)=/i);
+  if (authAt >= 0) {
+    if (server === null) return null;
+    const tail = path.slice(authAt);
+    path = path.slice(0, authAt);
+    const match = /^(?:;EXPIRE=([^;]+))?;URLAUTH=([^:;]+)(?::([A-Za-z0-9.-]+):([0-9A-Fa-f]+))?$/i.exec(tail);
+    if (match === null) return null;
+    const [, expireText, accessText, mechanism, tokenText] = match;
+    let expire: number | null = null;
+    if (expireText !== undefined) {
+      if (!DATE_TIME.test(expireText)) return null;
+      expire = Date.parse(expireText);
+      if (Number.isNaN(expire)) return null;
+    }
+    const access = parseAccess(accessText as string);
+    // RFC 4467 §3: enc-urlauth is 32 or more hex digits; an odd count is not octets.
+    if (
+      access === null ||
+      (tokenText !== undefined && (tokenText.length < 32 || tokenText.length % 2 !== 0))
+    ) {
+      return null;
+    }
+    const rumpEnd =
+      url.length - (mechanism === undefined ? 0 : mechanism.length + (tokenText as string).length + 2);
+    urlauth = {
+      rump: url.slice(0, rumpEnd),
+      access,
+      expire,
+      mechanism: mechanism === undefined ? null : mechanism.toUpperCase(),
+      token: tokenText === undefined ? null : Buffer.from(tokenText, "hex"),
+    };
+  }
+  const message = parseMessageUrl(path);
+  if (message === null) return null;
+  return { ...message, server, urlauth };
+}
+
+function parseAccess(text: string): UrlAccess | null {
+  const lower = text.toLowerCase();
+  if (lower === "authuser" || lower === "anonymous") return { kind: lower };
+  const match = /^(submit|user)\+(.+)$/i.exec(text);
+  if (match === null) return null;
+  const user = percentDecode(match[2] as string);
+  if (user === null || user === "") return null;
+  return { kind: (match[1] as string).toLowerCase() as "submit" | "user", user };
 }

@@ -466,6 +466,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_date ON messages (mailbox_id, internal_date DESC, email_id) INCLUDE (thread_id);
   DROP INDEX messages_thread;
   CREATE INDEX messages_thread ON messages (mailbox_id, thread_id, internal_date, email_id);
+  `, // URLAUTH (RFC 4467, issue 17): each mailbox's access key, made at its first GENURLAUTH, gone with the
+  // mailbox.
+  `
+  CREATE TABLE mailbox_access_keys (
+    mailbox_id bigint PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+    access_key bytea NOT NULL
+  );
   `,
 ];
 

@@ -27,6 +27,7 @@ import { PostgresSearchIndex } from "./search-index.js";
 import { PostgresSieveScripts } from "./sieve-scripts.js";
 import { PostgresSubmissions } from "./submissions.js";
 import { PostgresTraces } from "./traces.js";
+import { PostgresUrlAuthKeys } from "./url-auth-keys.js";
 import { PostgresVacation } from "./vacation.js";
 
 export class PostgresStore implements Store {
@@ -42,6 +43,7 @@ export class PostgresStore implements Store {
   readonly locks: PostgresLocks;
   readonly vacation: PostgresVacation;
   readonly metadata: PostgresMetadata;
+  readonly urlAuthKeys: PostgresUrlAuthKeys;
   readonly sieveScripts: PostgresSieveScripts;
   readonly mtaSts: PostgresMtaSts;
   readonly spamScans: PostgresSpamScans;
@@ -70,6 +72,7 @@ export class PostgresStore implements Store {
     this.locks = new PostgresLocks(this.database);
     this.vacation = new PostgresVacation(this.database);
     this.metadata = new PostgresMetadata(this.database);
+    this.urlAuthKeys = new PostgresUrlAuthKeys(this.database);
     this.sieveScripts = new PostgresSieveScripts(this.database);
     this.mtaSts = new PostgresMtaSts(this.database);
     this.spamScans = new PostgresSpamScans(this.database);

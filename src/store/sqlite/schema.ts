@@ -502,6 +502,16 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX mailbox_messages_thread ON mailbox_messages(mailbox_id, thread_id, internal_date, email_id);
     `);
   },
+  (db) => {
+    // URLAUTH (RFC 4467, issue 17): each mailbox's access key, made at its first GENURLAUTH, gone with
+    // the mailbox.
+    db.exec(`
+      CREATE TABLE mailbox_access_keys (
+        mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+        access_key BLOB NOT NULL
+      ) STRICT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -47,6 +47,7 @@ import { SqliteSearchIndex } from "./search-index.js";
 import { SqliteSieveScripts } from "./sieve-scripts.js";
 import { SqliteSubmissions } from "./submissions.js";
 import { SqliteTraces } from "./traces.js";
+import { SqliteUrlAuthKeys } from "./url-auth-keys.js";
 import { SqliteVacation } from "./vacation.js";
 
 /**
@@ -70,6 +71,7 @@ export class SqliteStore implements Store {
   readonly locks: LockStore;
   readonly vacation: SqliteVacation;
   readonly metadata: SqliteMetadata;
+  readonly urlAuthKeys: SqliteUrlAuthKeys;
   readonly sieveScripts: SqliteSieveScripts;
   readonly mtaSts: SqliteMtaSts;
   readonly spamScans: SqliteSpamScans;
@@ -110,6 +112,7 @@ export class SqliteStore implements Store {
     this.locks = new SqliteLocks(this.database);
     this.vacation = new SqliteVacation(this.database);
     this.metadata = new SqliteMetadata(this.database);
+    this.urlAuthKeys = new SqliteUrlAuthKeys(this.database);
     this.sieveScripts = new SqliteSieveScripts(this.database);
     this.mtaSts = new SqliteMtaSts(this.database);
     this.spamScans = new SqliteSpamScans(this.database);
