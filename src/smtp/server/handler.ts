@@ -23,7 +23,8 @@ import { createInboundFilter, type InboundFilter } from "../../trust/filter.js";
 import { createInboundTrust, type InboundTrust } from "../../trust/inbound.js";
 import { createRspamdClient } from "../../trust/rspamd.js";
 import { formatReply, reply } from "../protocol/reply.js";
-import { type SessionOutput, SmtpSession, type TlsInfo } from "./session.js";
+import { storeBurlSource } from "./burl.js";
+import { type BurlSource, type SessionOutput, SmtpSession, type TlsInfo } from "./session.js";
 
 export interface SmtpHandlerOptions {
   listener: ListenerName;
@@ -48,6 +49,8 @@ export interface SmtpHandlerOptions {
    * max_future_release); absent or 0, FUTURERELEASE is not offered. The MX listener never offers it.
    */
   maxFutureRelease?: number;
+  /** Where the submission listeners' BURL (RFC 4468) reads; absent, BURL is not offered. */
+  burl?: BurlSource;
 }
 
 /** What each SMTP listener offers: "smtp" is the MX (port 25 role), the other two are for submission. */
@@ -254,6 +257,7 @@ export function createSmtpHandler(options: SmtpHandlerOptions): ProtocolHandler 
         ...(role.submission && (options.maxFutureRelease ?? 0) >= 1000
           ? { futureRelease: { maxSeconds: Math.floor((options.maxFutureRelease ?? 0) / 1000) } }
           : {}),
+        ...(role.submission && options.burl ? { burl: options.burl } : {}),
         ...(metrics
           ? {
               events: {
@@ -339,5 +343,6 @@ export const smtpProtocol: ProtocolFactory = (listener, deps) => {
     ...(filter ? { filter } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     maxFutureRelease: (deps.config.submission ?? defaultSubmissionConfig()).maxFutureRelease,
+    burl: storeBurlSource(deps.store, deps.config.hostname),
   });
 };

@@ -10,6 +10,7 @@ import type { SmtpConfig } from "../../config/types.js";
 import { formatDateTime, futureReleaseKeyword } from "../../delivery/future-release.js";
 import { SigningFailure, submitReceived } from "../../delivery/submit.js";
 import { type AcceptedRecipient, type DeliveryAgent, ScriptRefusal } from "../../delivery/types.js";
+import { UrlUnavailable } from "../../imap/url-access.js";
 import type { BlobRef } from "../../store/types.js";
 import { type BlobWriter, StoreError } from "../../store/types.js";
 import type { InboundFilter } from "../../trust/filter.js";
@@ -48,6 +49,7 @@ const TRANSACTION_STAGES: Readonly<Record<string, SmtpStage>> = {
   RCPT: "rcpt",
   DATA: "data",
   BDAT: "data",
+  BURL: "data",
 };
 
 /** What the session tells its owner about messages (the handler counts them for /metrics). */
@@ -91,6 +93,22 @@ export interface SmtpSessionOptions {
    * taken from authenticated users only.
    */
   futureRelease?: { maxSeconds: number };
+  /** RFC 4468 BURL on a submission listener: reads what an IMAP URL names for the logged-in user. */
+  burl?: BurlSource;
+}
+
+export interface BurlSource {
+  /** The octets `url` names, read as `user` may; throws UrlUnavailable when it does not resolve for them. */
+  fetch(user: AuthenticatedUser, url: string): Promise<Buffer>;
+}
+
+/** RFC 4468 §6: 5.7.0 where the user may not read the URL, 5.6.6 where there is nothing to read. */
+function burlFailure(error: unknown): Reply {
+  if (!(error instanceof UrlUnavailable)) {
+    return reply(454, "4.6.6", "The URL could not be read just now; try again later");
+  }
+  const denied = error.reason === "denied" || error.reason === "expired";
+  return reply(554, denied ? "5.7.0" : "5.6.6", `BURL: ${error.message}`);
 }
 
 type Phase = "greeting" | "command" | "auth" | "data" | "bdat" | "tls-pending" | "closed";
@@ -404,6 +422,8 @@ export class SmtpSession {
         return this.dataCommand(args);
       case "BDAT":
         return this.bdatCommand(args);
+      case "BURL":
+        return this.burlCommand(args);
       case "RSET":
         if (args.trim() !== "") return this.send(reply(501, "5.5.4", "RSET takes no arguments"));
         await this.resetTransaction();
@@ -466,6 +486,8 @@ export class SmtpSession {
       const mechanisms = this.options.authenticator.mechanisms(this.authContext());
       if (mechanisms.length > 0) lines.push(`AUTH ${mechanisms.join(" ")}`);
     }
+    // RFC 4468 §3: "imap" for URLAUTH URLs, and this server's own, which it reads for its users.
+    if (this.options.burl) lines.push(`BURL imap imap://${this.options.hostname}`);
     if (this.futureRelease()) {
       lines.push(futureReleaseKeyword(this.futureRelease()!.maxSeconds, new Date(this.now())));
     }
@@ -719,29 +741,76 @@ export class SmtpSession {
     }
     const last = match[2] !== undefined;
     // RFC 3030 §2: the chunk's octets are read even when the command is refused.
-    let refusal = this.transactionRefusal();
-    const envelope = this.envelope;
-    if (refusal === null && envelope !== null) {
-      if (envelope.bdat === null) {
-        const opened = await this.openBlob(envelope);
-        const failed = "code" in opened;
-        if (failed) refusal = opened;
-        envelope.bdat = {
-          writer: failed ? null : opened,
-          headers: this.submissionHeaders(),
-          size: 0,
-          lineEnds: new LineEndChecker(),
-          failure: failed ? opened : null,
-          startedAt: this.now(),
-        };
-        this.dataDeadline = this.now() + this.options.config.dataTimeout;
-      } else if (envelope.bdat.failure !== null) {
-        refusal = reply(503, "5.5.1", "An earlier BDAT chunk failed; send RSET and start again");
-      }
-    }
+    const refusal = this.transactionRefusal() ?? (await this.startChunks());
     this.bdatChunk = { remaining: size, last, refusal };
     this.phase = "bdat";
     if (size === 0) await this.finishBdatChunk();
+  }
+
+  /**
+   * The chunked transfer BDAT and BURL add to, opened at the first chunk; the refusal of this chunk when
+   * the blob cannot be opened or an earlier chunk failed. Call after transactionRefusal() passed.
+   */
+  private async startChunks(): Promise<Reply | null> {
+    const envelope = this.envelope!;
+    if (envelope.bdat !== null) {
+      return envelope.bdat.failure === null
+        ? null
+        : reply(503, "5.5.1", "An earlier BDAT or BURL chunk failed; send RSET and start again");
+    }
+    const opened = await this.openBlob(envelope);
+    const failed = "code" in opened;
+    envelope.bdat = {
+      writer: failed ? null : opened,
+      headers: this.submissionHeaders(),
+      size: 0,
+      lineEnds: new LineEndChecker(),
+      failure: failed ? opened : null,
+      startedAt: this.now(),
+    };
+    this.dataDeadline = this.now() + this.options.config.dataTimeout;
+    return failed ? opened : null;
+  }
+
+  /**
+   * BURL (RFC 4468 §3): a chunk of the message fetched from an IMAP URL instead of sent, so a client
+   * submits a draft it has already stored without uploading it again. It mixes with BDAT chunks in one
+   * transaction; LAST ends the message. A URL that does not resolve fails the whole transaction, as a
+   * failed BDAT chunk does.
+   */
+  private async burlCommand(args: string): Promise<void> {
+    const source = this.options.burl;
+    if (source === undefined) return this.send(reply(500, "5.5.2", "Command not recognized"));
+    const match = /^(\S+)( +LAST)? *$/i.exec(args);
+    if (match === null) return this.send(reply(501, "5.5.4", "Syntax: BURL imap-url [LAST]"));
+    if (this.user === null) {
+      return this.send(reply(530, "5.7.0", "Authentication required: BURL fetches your mail as you"));
+    }
+    const refusal = this.transactionRefusal() ?? (await this.startChunks());
+    if (refusal !== null) return this.send(refusal);
+    const transfer = this.envelope!.bdat!;
+    const url = match[1] as string;
+    let data: Buffer | null = null;
+    try {
+      data = await source.fetch(this.user, url);
+    } catch (error) {
+      transfer.failure = burlFailure(error);
+      if (!(error instanceof UrlUnavailable)) {
+        this.options.logger.warn({ err: error }, "BURL could not read its URL");
+      }
+      await this.abortWriter(transfer);
+    }
+    const limit = this.options.config.maxMessageSize;
+    if (data !== null && transfer.size + data.length > limit) {
+      transfer.failure = reply(552, "5.3.4", `Message too big; the limit is ${limit} octets`);
+      await this.abortWriter(transfer);
+    } else if (data !== null) {
+      transfer.size += data.length;
+      if (this.envelope!.params.body !== "BINARYMIME") transfer.lineEnds.feed(data);
+      await this.writeBlob(transfer, data);
+    }
+    this.bdatChunk = { remaining: 0, last: match[2] !== undefined, refusal: null };
+    await this.finishBdatChunk();
   }
 
   private async refuseBdat(refusal: Reply): Promise<void> {
