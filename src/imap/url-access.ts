@@ -18,7 +18,9 @@ export const URLAUTH_MECHANISM = "INTERNAL";
 const TOKEN_VERSION = 1;
 const KEY_OCTETS = 32;
 
-export type UrlStore = Pick<Store, "directory" | "mailboxes" | "messages" | "blobs" | "urlAuthKeys">;
+export type UrlStore = Pick<Store, "mailboxes" | "messages" | "blobs" | "urlAuthKeys"> & {
+  readonly directory: Pick<Store["directory"], "getUser">;
+};
 
 /** Who is reading: a user in their own session, or the submission server on that user's behalf. */
 export interface UrlReader {

@@ -10,8 +10,11 @@ import type { UpdateContexts } from "./updates.js";
 /** The store parts IMAP reads and writes: no directory (login goes through the authenticator), no queue. */
 export type ImapStore = Pick<
   Store,
-  "mailboxes" | "messages" | "blobs" | "events" | "quotas" | "metadata" | "directory" | "urlAuthKeys"
->;
+  "mailboxes" | "messages" | "blobs" | "events" | "quotas" | "metadata" | "urlAuthKeys"
+> & {
+  /** Only to find the owner an authorized URL names (URLAUTH, RFC 4467). */
+  readonly directory: Pick<Store["directory"], "getUser">;
+};
 
 /** METADATA (RFC 5464) limits: octets of one value, entries per user. */
 export interface MetadataLimits {
