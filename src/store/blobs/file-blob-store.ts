@@ -50,6 +50,8 @@ export interface FileBlobStoreOptions {
   logger: Logger;
   /** Opens a temp file for writing; replaceable so tests can make writes fail like a full disk. */
   openTemp?: (path: string) => Promise<FileHandle>;
+  /** Makes a directory's entries durable; replaceable so tests can make directory fsyncs slow or fail. */
+  fsyncDirectory?: (path: string) => Promise<void>;
 }
 
 export class FileBlobStore {
@@ -57,6 +59,7 @@ export class FileBlobStore {
   readonly tmpDir: string;
   private readonly logger: Logger;
   private readonly openTemp: (path: string) => Promise<FileHandle>;
+  private readonly fsyncDirectory: (path: string) => Promise<void>;
   private readonly readThreads: BodyReadThreads;
 
   constructor(options: FileBlobStoreOptions) {
@@ -64,6 +67,7 @@ export class FileBlobStore {
     this.tmpDir = join(options.root, "tmp");
     this.logger = options.logger;
     this.openTemp = options.openTemp ?? ((path) => open(path, "wx", 0o600));
+    this.fsyncDirectory = options.fsyncDirectory ?? fsyncDirectory;
     this.readThreads = new BodyReadThreads(readKnownSize, this.logger);
   }
 
@@ -176,7 +180,7 @@ export class FileBlobStore {
     } catch (error) {
       throw fileError(error, tmpPath, "creating a temp file for a message body");
     }
-    return new FileBlobWriter(id, tmpPath, this.pathOf(id), handle, isReferenced);
+    return new FileBlobWriter(id, tmpPath, this.pathOf(id), handle, isReferenced, this.fsyncDirectory);
   }
 
   /** The size of a finished body, or null when there is none. */
@@ -337,6 +341,7 @@ export class FileBlobWriter implements BlobWriter {
     private readonly finalPath: string,
     private readonly handle: FileHandle,
     private readonly isReferenced: (id: string) => boolean,
+    private readonly fsyncDirectory: (path: string) => Promise<void>,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -376,8 +381,8 @@ export class FileBlobWriter implements BlobWriter {
       if (durable) {
         await Promise.all([
           this.handle.sync(),
-          fsyncDirectory(dir),
-          created === undefined ? null : fsyncDirectory(dirname(dir)),
+          this.fsyncDirectory(dir),
+          created === undefined ? null : this.fsyncDirectory(dirname(dir)),
         ]);
       }
       await this.closeHandle();
