@@ -2,8 +2,11 @@
 // message): 10,000 files of 11 KB, read one at a time (latency: median µs per read) and 8 at a time (as
 // FETCH's read-ahead does: µs per read over the pass). Each async step (open, fstat, read, close) is one
 // trip to libuv's thread pool, so the variants differ in how many trips they make and how heavy each
-// one's JavaScript wrapper is. Not a test: figures depend on the machine (page cache warm after the
-// first pass). Run: node --import tsx bench/store/blob-read.ts [count] [size]
+// one's JavaScript wrapper is; BodyReadThreads makes none, sending each turn's reads to a worker thread
+// as one batch. What a variant costs the event loop, which every connection shares, is a figure of its
+// own: the loop's busy time per read in the 8-at-a-time pass. Ratios are to the first variant. Not a
+// test: figures depend on the machine (page cache warm after the first pass), so the load average is
+// printed before and after. Run: node --import tsx bench/store/blob-read.ts [count] [size]
 
 import * as fs from "node:fs";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
@@ -11,8 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
+import { BodyReadThreads } from "../../src/store/blobs/body-read-thread.js";
 import { FileBlobStore } from "../../src/store/blobs/file-blob-store.js";
-import { median } from "../lib/stats.js";
+import { formatRatio, median } from "../lib/stats.js";
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const SIZE = Number(process.argv[3] ?? 11 * 1024);
@@ -32,10 +36,25 @@ function callbackRead(fd: number, buffer: Buffer): Promise<number> {
 function callbackClose(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.close(fd, (e) => (e ? reject(e) : resolve())));
 }
+async function callbackReadKnownSize(path: string, size: number): Promise<Buffer> {
+  const fd = await callbackOpen(path);
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    return buffer.subarray(0, await callbackRead(fd, buffer));
+  } finally {
+    await callbackClose(fd);
+  }
+}
+
+function loadAverage(): string {
+  return fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), "mailroom-blob-read-"));
-  const blobs = new FileBlobStore({ root, logger: pino({ level: "silent" }) });
+  const logger = pino({ level: "silent" });
+  const blobs = new FileBlobStore({ root, logger });
+  const threads = new BodyReadThreads(callbackReadKnownSize, logger);
   await blobs.init();
   try {
     const body = Buffer.alloc(SIZE, "body line\r\n");
@@ -64,26 +83,18 @@ async function main(): Promise<void> {
           }
         },
       ],
-      [
-        "callback open + read(size) + close",
-        async (path, _id, size) => {
-          const fd = await callbackOpen(path);
-          try {
-            const buffer = Buffer.allocUnsafe(size);
-            return buffer.subarray(0, await callbackRead(fd, buffer));
-          } finally {
-            await callbackClose(fd);
-          }
-        },
-      ],
+      ["callback open + read(size) + close", (path, _id, size) => callbackReadKnownSize(path, size)],
       ["readFileSync (blocks the loop)", async (path) => fs.readFileSync(path)],
+      ["BodyReadThreads.read(path, size)", (path, _id, size) => threads.read(path, size)],
       ["FileBlobStore.readBytes(id, size)", (_path, id, size) => blobs.readBytes(id, size)],
     ];
     const paths = ids.map((id) => blobs.pathOf(id));
-    console.log(`${COUNT} bodies of ${SIZE} octets; ${PASSES} passes each; medians`);
+    console.log(`${COUNT} bodies of ${SIZE} octets; ${PASSES} passes each; medians; load ${loadAverage()}`);
+    let baseline: { latency: number; pass: number; busy: number } | null = null;
     for (const [label, read] of readers) {
       const latencies: number[] = [];
       const passes: number[] = [];
+      const busy: number[] = [];
       for (let pass = 0; pass < PASSES; pass++) {
         for (let i = 0; i < COUNT; i++) {
           const start = performance.now();
@@ -93,6 +104,7 @@ async function main(): Promise<void> {
         }
         let next = 0;
         const start = performance.now();
+        const loop = performance.eventLoopUtilization();
         await Promise.all(
           Array.from({ length: CONCURRENCY }, async () => {
             while (next < COUNT) {
@@ -102,13 +114,23 @@ async function main(): Promise<void> {
           }),
         );
         passes.push(((performance.now() - start) * 1000) / COUNT);
+        busy.push((performance.eventLoopUtilization(loop).active * 1000) / COUNT);
       }
+      const figures = { latency: median(latencies), pass: median(passes), busy: median(busy) };
+      baseline ??= figures;
       console.log(
-        `${label.padEnd(40)} one at a time ${median(latencies).toFixed(1).padStart(6)} µs/read` +
-          `   ${CONCURRENCY} at a time ${median(passes).toFixed(1).padStart(6)} µs/read`,
+        `${label.padEnd(40)} one at a time ${figures.latency.toFixed(1).padStart(6)} µs/read` +
+          ` ${formatRatio(figures.latency, baseline.latency).padStart(6)}` +
+          `   ${CONCURRENCY} at a time ${figures.pass.toFixed(1).padStart(6)} µs/read` +
+          ` ${formatRatio(figures.pass, baseline.pass).padStart(6)}` +
+          `   loop busy ${figures.busy.toFixed(1).padStart(6)} µs/read` +
+          ` ${formatRatio(figures.busy, baseline.busy).padStart(6)}`,
       );
     }
+    console.log(`load ${loadAverage()}`);
   } finally {
+    threads.close();
+    blobs.close();
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -50,6 +50,8 @@ export interface FileBlobStoreOptions {
   logger: Logger;
   /** Opens a temp file for writing; replaceable so tests can make writes fail like a full disk. */
   openTemp?: (path: string) => Promise<FileHandle>;
+  /** Makes a directory's entries durable; replaceable so tests can make directory fsyncs slow or fail. */
+  fsyncDirectory?: (path: string) => Promise<void>;
 }
 
 export class FileBlobStore {
@@ -57,6 +59,7 @@ export class FileBlobStore {
   readonly tmpDir: string;
   private readonly logger: Logger;
   private readonly openTemp: (path: string) => Promise<FileHandle>;
+  private readonly fanOut: FanOutDirectories;
   private readonly readThreads: BodyReadThreads;
 
   constructor(options: FileBlobStoreOptions) {
@@ -64,6 +67,7 @@ export class FileBlobStore {
     this.tmpDir = join(options.root, "tmp");
     this.logger = options.logger;
     this.openTemp = options.openTemp ?? ((path) => open(path, "wx", 0o600));
+    this.fanOut = new FanOutDirectories(this.messagesDir, options.fsyncDirectory ?? fsyncDirectory);
     this.readThreads = new BodyReadThreads(readKnownSize, this.logger);
   }
 
@@ -176,7 +180,7 @@ export class FileBlobStore {
     } catch (error) {
       throw fileError(error, tmpPath, "creating a temp file for a message body");
     }
-    return new FileBlobWriter(id, tmpPath, this.pathOf(id), handle, isReferenced);
+    return new FileBlobWriter(id, tmpPath, this.pathOf(id), handle, isReferenced, this.fanOut);
   }
 
   /** The size of a finished body, or null when there is none. */
@@ -323,6 +327,58 @@ async function fsyncDirectory(path: string): Promise<void> {
   }
 }
 
+interface FanOutDirectory {
+  /** The directory exists: a body can be renamed into it. */
+  exists: Promise<void>;
+  /** Its entry in messages/ is durable too: a body in it can count as on disk. */
+  durable: Promise<void>;
+}
+
+const KNOWN_DURABLE: FanOutDirectory = { exists: Promise.resolve(), durable: Promise.resolve() };
+
+/**
+ * The fan-out directories' durability, shared by every writer of a store. Without it a writer that
+ * found a directory already there trusted it, while the writer that had just created it might still be
+ * fsyncing messages/: the second body could be acknowledged inside a directory a crash would lose.
+ */
+class FanOutDirectories {
+  /** Creations (and fsyncs of messages/) in flight; an entry goes once settled, so a failure is retried. */
+  private readonly pending = new Map<string, FanOutDirectory>();
+  /**
+   * Directories whose entry this process has fsynced. A directory that merely exists is not enough:
+   * another process sharing the data directory (the admin CLI), or one killed before its fsync, may
+   * have created it, and its entry may still be only in the page cache. So each directory costs one
+   * fsync of messages/ per process, and the set holds at most 32 × 32 names (the fan-out alphabet).
+   * A directory in it is not created again either: nothing removes one (the sweeps remove files).
+   */
+  private readonly durable = new Set<string>();
+
+  constructor(
+    private readonly parent: string,
+    readonly fsync: (path: string) => Promise<void>,
+  ) {}
+
+  prepare(dir: string): FanOutDirectory {
+    if (this.durable.has(dir)) return KNOWN_DURABLE;
+    const known = this.pending.get(dir);
+    if (known !== undefined) return known;
+    const exists = mkdir(dir, { recursive: true, mode: 0o700 }).then(() => undefined);
+    const durable = exists.then(() => this.fsync(this.parent));
+    const entry = { exists, durable };
+    this.pending.set(dir, entry);
+    durable.then(
+      () => {
+        this.durable.add(dir);
+        this.pending.delete(dir);
+      },
+      // The writers waiting get the error themselves; a writer without fsyncs (a scratch body) or
+      // one whose rename failed does not wait, and the rejection must not go unhandled.
+      () => this.pending.delete(dir),
+    );
+    return entry;
+  }
+}
+
 type WriterState = "open" | "finishing" | "finished" | "failed" | "aborted";
 
 export class FileBlobWriter implements BlobWriter {
@@ -337,6 +393,7 @@ export class FileBlobWriter implements BlobWriter {
     private readonly finalPath: string,
     private readonly handle: FileHandle,
     private readonly isReferenced: (id: string) => boolean,
+    private readonly fanOut: FanOutDirectories,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -366,7 +423,8 @@ export class FileBlobWriter implements BlobWriter {
     const durable = options?.durable ?? true;
     try {
       const dir = dirname(this.finalPath);
-      const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+      const directory = this.fanOut.prepare(dir);
+      await directory.exists;
       // Renamed before the fsyncs, so that one journal commit can carry the data and the new name
       // together and the directory's fsync finds little left to do. Until finish() resolves nothing
       // references the body (the row naming it is committed only then), so a crash that leaves it cut
@@ -374,11 +432,7 @@ export class FileBlobWriter implements BlobWriter {
       // scratch body is renamed all the same, so it is read like any other.
       await rename(this.tmpPath, this.finalPath);
       if (durable) {
-        await Promise.all([
-          this.handle.sync(),
-          fsyncDirectory(dir),
-          created === undefined ? null : fsyncDirectory(dirname(dir)),
-        ]);
+        await Promise.all([this.handle.sync(), this.fanOut.fsync(dir), directory.durable]);
       }
       await this.closeHandle();
     } catch (error) {
