@@ -82,6 +82,8 @@ describe("IMAP URLAUTH (RFC 4467)", () => {
     assert.equal(fetched(reply, whole), multipart);
     assert.equal(fetched(reply, part), "second part");
     assert.equal(fetched(reply, partial), "first");
+    // A plain URL, even of the user's own message, is not URLFETCH's to read: it takes authorized ones.
+    assert.equal(fetched(await alice.command(`f URLFETCH "${base}"`), base), null);
   });
 
   test("another user reads what authuser admits, not user+alice or submit+alice, nor a forged token", async () => {

@@ -5,6 +5,7 @@
  * rules of who may read what are in ../url-access.ts, shared with CATENATE and SMTP BURL.
  */
 
+import { parseImapUrl } from "../protocol/url.js";
 import { untaggedValues } from "../responses.js";
 import { authorizeUrl, locateUrl, readUrl, URLAUTH_MECHANISM, UrlUnavailable } from "../url-access.js";
 import { CommandFailure, decodeName, type ImapContext, requireMailbox } from "./context.js";
@@ -46,17 +47,18 @@ export async function genUrlAuth(
 
 /**
  * URLFETCH: one response per URL, with its octets or NIL when it does not resolve for this user; the
- * reason is not told (RFC 4467 §6.3), so no URL reveals whether another user's mailbox exists.
+ * reason is not told (RFC 4467 §6.3), so no URL reveals whether another user's mailbox exists. Only
+ * authorized URLs are fetched: URLFETCH is URLAUTH's reading side, and a plain URL is FETCH's business.
  */
 export async function urlFetch(context: ImapContext, urls: readonly string[]): Promise<Buffer[]> {
   const output: Buffer[] = [];
   for (const url of urls) {
     let data: Buffer | null = null;
     try {
-      data = await readUrl(
-        context.store,
-        await locateUrl(context.store, server(context), reader(context), url),
-      );
+      if (parseImapUrl(url)?.urlauth?.mechanism) {
+        const target = await locateUrl(context.store, server(context), reader(context), url);
+        data = await readUrl(context.store, target);
+      }
     } catch (error) {
       if (!(error instanceof UrlUnavailable)) throw error;
     }
