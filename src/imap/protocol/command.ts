@@ -49,6 +49,13 @@ export interface StatusItemsRequest {
   items: string[];
 }
 
+/** What GETMETADATA asks for (RFC 5464 §4.2). */
+export interface MetadataQuery {
+  entries: string[];
+  maxSize: number | null;
+  depth: 0 | 1 | "infinity";
+}
+
 export interface ListReturn {
   subscribed: boolean;
   children: boolean;
@@ -119,13 +126,7 @@ export type Command =
   | { name: "COMPRESS"; mechanism: string }
   | { name: "GETQUOTAROOT"; mailbox: string }
   | { name: "GETQUOTA" | "SETQUOTA"; root: string }
-  | {
-      name: "GETMETADATA";
-      mailbox: string;
-      entries: string[];
-      maxSize: number | null;
-      depth: 0 | 1 | "infinity";
-    }
+  | ({ name: "GETMETADATA"; mailbox: string } & MetadataQuery)
   | { name: "SETMETADATA"; mailbox: string; changes: Array<{ entry: string; value: Buffer | null }> }
   | { name: "STATUS"; mailbox: string; items: string[] }
   /** One message per part; several are MULTIAPPEND (RFC 3502), stored all or none. */
@@ -992,32 +993,33 @@ function metadataEntry(cursor: Cursor): string {
   return lower;
 }
 
+/** A GETMETADATA option (RFC 5464 §4.2.1 MAXSIZE, §4.2.2 DEPTH), recorded in `query`. */
+function metadataOption(cursor: Cursor, query: MetadataQuery, command: string): void {
+  const option = cursor.atom("MAXSIZE or DEPTH").toUpperCase();
+  cursor.space();
+  if (option === "MAXSIZE") query.maxSize = cursor.number("a size in octets");
+  else if (option === "DEPTH") {
+    const value = cursor.atom("0, 1 or infinity").toLowerCase();
+    if (value !== "0" && value !== "1" && value !== "infinity") {
+      throw new ParseError(`DEPTH must be 0, 1 or infinity, not ${value}`);
+    }
+    query.depth = value === "infinity" ? value : (Number(value) as 0 | 1);
+  } else throw new ParseError(`unknown ${command} option ${option}; MAXSIZE and DEPTH are`);
+}
+
 function parseGetMetadata(cursor: Cursor): Command {
   // RFC 5464 §4.2: GETMETADATA [(MAXSIZE n DEPTH d)] mailbox (entry / "(" entry *(SP entry) ")").
-  let maxSize: number | null = null;
-  let depth: 0 | 1 | "infinity" = 0;
+  const query: MetadataQuery = { entries: [], maxSize: null, depth: 0 };
   cursor.space();
   if (cursor.peek() === 0x28) {
-    cursor.list(() => {
-      const option = cursor.atom("MAXSIZE or DEPTH").toUpperCase();
-      cursor.space();
-      if (option === "MAXSIZE") maxSize = cursor.number("a size in octets");
-      else if (option === "DEPTH") {
-        const value = cursor.atom("0, 1 or infinity").toLowerCase();
-        if (value !== "0" && value !== "1" && value !== "infinity") {
-          throw new ParseError(`DEPTH must be 0, 1 or infinity, not ${value}`);
-        }
-        depth = value === "infinity" ? value : (Number(value) as 0 | 1);
-      } else throw new ParseError(`unknown GETMETADATA option ${option}; MAXSIZE and DEPTH are`);
-      return option;
-    }, false);
+    cursor.list(() => metadataOption(cursor, query, "GETMETADATA"), false);
     cursor.space();
   }
   const mailbox = cursor.astring("a mailbox name");
   cursor.space();
-  const entries =
+  query.entries =
     cursor.peek() === 0x28 ? cursor.list(() => metadataEntry(cursor), false) : [metadataEntry(cursor)];
-  return { name: "GETMETADATA", mailbox, entries, maxSize, depth };
+  return { name: "GETMETADATA", mailbox, ...query };
 }
 
 /**
