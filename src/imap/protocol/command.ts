@@ -49,7 +49,7 @@ export interface StatusItemsRequest {
   items: string[];
 }
 
-/** What GETMETADATA asks for (RFC 5464 §4.2). */
+/** What GETMETADATA (RFC 5464 §4.2) and LIST's METADATA return option (RFC 9590) ask for. */
 export interface MetadataQuery {
   entries: string[];
   maxSize: number | null;
@@ -61,6 +61,7 @@ export interface ListReturn {
   children: boolean;
   specialUse: boolean;
   status: string[] | null;
+  metadata: MetadataQuery | null;
 }
 
 export interface QresyncParams {
@@ -530,7 +531,13 @@ function parseList(cursor: Cursor): Command {
   } else {
     patterns = [cursor.listMailbox()];
   }
-  const returns: ListReturn = { subscribed: false, children: false, specialUse: false, status: null };
+  const returns: ListReturn = {
+    subscribed: false,
+    children: false,
+    specialUse: false,
+    status: null,
+    metadata: null,
+  };
   if (!cursor.atEnd()) {
     cursor.space();
     cursor.expect("RETURN", "RETURN");
@@ -548,6 +555,9 @@ function parseList(cursor: Cursor): Command {
           if (!STATUS_ITEMS.has(item)) throw new ParseError(`unknown STATUS item ${item}`);
           return item;
         }, false);
+      } else if (option === "METADATA") {
+        cursor.space();
+        returns.metadata = parseListMetadata(cursor);
       } else throw new ParseError(`unknown LIST return option ${option}`);
       return option;
     });
@@ -1020,6 +1030,26 @@ function parseGetMetadata(cursor: Cursor): Command {
   query.entries =
     cursor.peek() === 0x28 ? cursor.list(() => metadataEntry(cursor), false) : [metadataEntry(cursor)];
   return { name: "GETMETADATA", mailbox, ...query };
+}
+
+/**
+ * RFC 9590 LIST return option METADATA: the entries to give for each listed mailbox, with GETMETADATA's
+ * MAXSIZE and DEPTH. Only the RFC's examples were at hand, not its ABNF, and they show just the plain
+ * `METADATA (entry ...)`; so the grammar is accepted liberally: inside the parentheses, entries (astrings)
+ * and the options `MAXSIZE n` and `DEPTH d`, in any order, each either bare or in a parenthesised list of
+ * its own (as GETMETADATA has them). A bad entry name is BAD, as in GETMETADATA (RFC 5464 §4.1).
+ */
+function parseListMetadata(cursor: Cursor): MetadataQuery {
+  const query: MetadataQuery = { entries: [], maxSize: null, depth: 0 };
+  const item = (nested: boolean): void => {
+    if (!nested && cursor.peek() === 0x28) cursor.list(() => item(true), false);
+    else if (cursor.lookingAtWord("MAXSIZE") || cursor.lookingAtWord("DEPTH")) {
+      metadataOption(cursor, query, "METADATA");
+    } else query.entries.push(metadataEntry(cursor));
+  };
+  cursor.list(() => item(false), false);
+  if (query.entries.length === 0) throw new ParseError("METADATA names no entries; give at least one");
+  return query;
 }
 
 /**
