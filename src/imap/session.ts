@@ -327,6 +327,8 @@ export class ImapSession implements ImapContext {
       "QUOTA",
       "QUOTA=RES-STORAGE",
       "METADATA",
+      // RFC 9590: a LIST return option over METADATA entries, so offered only with METADATA.
+      "LIST-METADATA",
       "NOTIFY",
       "COMPRESS=DEFLATE",
       "UNAUTHENTICATE",
@@ -719,8 +721,10 @@ export class ImapSession implements ImapContext {
         await mailboxes.subscribe(this, command.mailbox, command.name === "SUBSCRIBE");
         return this.ok(tag, [], `${command.name} completed`);
       case "LIST":
-      case "LSUB":
-        return this.ok(tag, await mailboxes.list(this, command), `${command.name} completed`);
+      case "LSUB": {
+        const { output, code } = await mailboxes.list(this, command);
+        return this.ok(tag, output, `${command.name} completed`, code);
+      }
       case "NAMESPACE":
         return this.ok(tag, mailboxes.namespace(), "NAMESPACE completed");
       case "UNAUTHENTICATE":

@@ -1,5 +1,6 @@
 // LIST-EXTENDED (RFC 5258): RECURSIVEMATCH with its CHILDINFO extended data item, and hierarchy levels
-// that exist only as the prefix of deeper mailboxes. The hierarchies are those of RFC 5258 §5.
+// that exist only as the prefix of deeper mailboxes. The hierarchies are those of RFC 5258 §5. Also the
+// METADATA return option (RFC 9590), whose responses follow the LIST lines of these hierarchies.
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
@@ -244,5 +245,128 @@ describe("CREATE leaves subscriptions alone (RFC 9051 §6.3.4, §6.3.9)", () => 
     ]);
     assert.match(await driver.command("m CREATE x/y/z"), /^m OK/);
     assert.deepEqual(await listing('n LSUB "" *', "LSUB"), ['* LSUB (\\HasNoChildren) "/" "x/y/z"']);
+  });
+});
+
+describe("the METADATA return option (RFC 9590)", () => {
+  /** The untagged lines of a reply and its tagged line. */
+  async function reply(line: string): Promise<{ untagged: string[]; tagged: string }> {
+    const lines = (await driver.command(line)).split("\r\n").filter((l) => l !== "");
+    return { untagged: lines.slice(0, -1), tagged: lines.at(-1) ?? "" };
+  }
+
+  beforeEach(async () => {
+    await hierarchy(["Foo", "Foo/Bar"], ["Foo/Bar"]);
+    for (const set of [
+      'SETMETADATA INBOX (/shared/comment "Shared inbox" /private/comment "My inbox")',
+      'SETMETADATA Foo/Bar (/private/comment "Bar" /private/comment/deeper "below")',
+    ]) {
+      assert.match(await driver.command(`s ${set}`), /^s OK/m);
+    }
+  });
+
+  test("is offered with METADATA", async () => {
+    assert.match(await driver.command("c CAPABILITY"), /^\* CAPABILITY .* METADATA LIST-METADATA /m);
+  });
+
+  test("a METADATA response follows each mailbox's LIST, NIL for entries without a value", async () => {
+    assert.deepEqual(await reply('m1 LIST "" "*" RETURN (METADATA ("/shared/comment" "/private/comment"))'), {
+      untagged: [
+        '* LIST (\\HasNoChildren) "/" "INBOX"',
+        '* METADATA "INBOX" (/private/comment "My inbox" /shared/comment "Shared inbox")',
+        '* LIST (\\HasChildren) "/" "Foo"',
+        '* METADATA "Foo" (/private/comment NIL /shared/comment NIL)',
+        '* LIST (\\HasNoChildren) "/" "Foo/Bar"',
+        '* METADATA "Foo/Bar" (/private/comment "Bar" /shared/comment NIL)',
+      ],
+      tagged: "m1 OK LIST completed",
+    });
+  });
+
+  test("after STATUS, whatever the order of the return options, and with CHILDREN and SPECIAL-USE", async () => {
+    await fixture.store.mailboxes.createMailbox(fixture.userId, "Sent", "\\Sent");
+    const expected = [
+      '* LIST (\\HasNoChildren \\Sent) "/" "Sent"',
+      '* STATUS "Sent" (MESSAGES 0)',
+      '* METADATA "Sent" (/private/comment NIL)',
+    ];
+    for (const returns of [
+      "METADATA (/private/comment) STATUS (MESSAGES) CHILDREN SPECIAL-USE",
+      "SPECIAL-USE STATUS (MESSAGES) CHILDREN METADATA (/private/comment)",
+    ]) {
+      assert.deepEqual((await reply(`m2 LIST "" Sent RETURN (${returns})`)).untagged, expected, returns);
+    }
+  });
+
+  test("with SUBSCRIBED: none for \\NonExistent names, nor for a parent listed only for CHILDINFO", async () => {
+    await driver.command("s SUBSCRIBE Foo/Bar");
+    await fixture.store.mailboxes.setSubscribed(fixture.userId, "Gone", true);
+    assert.deepEqual(
+      (await reply('m3 LIST (SUBSCRIBED) "" "*" RETURN (METADATA (/private/comment))')).untagged,
+      [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Foo/Bar"',
+        '* METADATA "Foo/Bar" (/private/comment "Bar")',
+        '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Gone"',
+      ],
+    );
+    assert.deepEqual(
+      (await reply('m4 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (METADATA (/private/comment))'))
+        .untagged,
+      [
+        '* LIST (\\HasChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Gone"',
+      ],
+    );
+    // A hierarchy level that is not a mailbox is \NonExistent too.
+    await hierarchy(["music/rock"], []);
+    assert.deepEqual((await reply('m5 LIST () "" "%" RETURN (METADATA (/private/comment))')).untagged, [
+      '* LIST (\\HasNoChildren) "/" "INBOX"',
+      '* METADATA "INBOX" (/private/comment "My inbox")',
+      '* LIST (\\NonExistent \\HasChildren) "/" "music"',
+    ]);
+  });
+
+  test("DEPTH reaches entries below; MAXSIZE leaves long values out and the OK names the longest", async () => {
+    assert.deepEqual(
+      (await reply('m6 LIST "" Foo/Bar RETURN (METADATA (/private/comment DEPTH 1))')).untagged.slice(1),
+      ['* METADATA "Foo/Bar" (/private/comment "Bar" /private/comment/deeper "below")'],
+    );
+    // As in GETMETADATA, a mailbox whose every value is too long gets no METADATA response at all.
+    assert.deepEqual(await reply('m7 LIST "" "*" RETURN (METADATA ((MAXSIZE 5) /private/comment))'), {
+      untagged: [
+        '* LIST (\\HasNoChildren) "/" "INBOX"',
+        '* LIST (\\HasChildren) "/" "Foo"',
+        '* METADATA "Foo" (/private/comment NIL)',
+        '* LIST (\\HasNoChildren) "/" "Foo/Bar"',
+        '* METADATA "Foo/Bar" (/private/comment "Bar")',
+      ],
+      tagged: "m7 OK [METADATA LONGENTRIES 8] LIST completed",
+    });
+  });
+
+  test("values go out as GETMETADATA sends them: a literal for 8-bit text, a literal8 for NUL", async () => {
+    const set = await driver.send(
+      `s1 SETMETADATA Foo (/private/a {7+}\r\nGrüße /private/b ~{3+}\r\na\0b)\r\n`,
+    );
+    assert.match(set, /^s1 OK/m);
+    const listed = await driver.command('m8 LIST "" Foo RETURN (METADATA (/private/a /private/b))');
+    const got = await driver.command("m9 GETMETADATA Foo (/private/a /private/b)");
+    const metadata = listed.slice(listed.indexOf("* METADATA"), listed.indexOf("m8 OK"));
+    assert.equal(metadata, got.slice(0, got.indexOf("m9 OK")));
+    // The driver reads bytes as latin1: the 7 bytes of "Grüße" in UTF-8 are 7 characters here.
+    assert.match(
+      metadata,
+      /^\* METADATA "Foo" \(\/private\/a \{7\}\r\n.{7} \/private\/b ~\{3\}\r\na\0b\)\r\n$/,
+    );
+  });
+
+  test("bad entry names are BAD, and nothing is listed", async () => {
+    const { untagged, tagged } = await reply('b1 LIST "" "*" RETURN (METADATA ("/private/*"))');
+    assert.deepEqual(untagged, []);
+    assert.match(tagged, /^b1 BAD entry \/private\/\* is not a valid entry name/);
+    assert.match(
+      (await reply('b2 LIST "" "*" RETURN (METADATA (/comment))')).tagged,
+      /^b2 BAD .*\/private or \/shared/,
+    );
   });
 });

@@ -413,6 +413,148 @@ describe("command parser", () => {
   });
 });
 
+describe("LIST-METADATA (RFC 9590): the METADATA return option", () => {
+  function metadataOf(line: string) {
+    const list = parse(line);
+    assert.ok(list.name === "LIST");
+    return list.returns.metadata;
+  }
+
+  test("the RFC's plain form, entries lower-cased, GETMETADATA's defaults", () => {
+    assert.deepEqual(metadataOf('a LIST "" "*" RETURN (METADATA ("/shared/comment" "/Private/Comment"))'), {
+      entries: ["/shared/comment", "/private/comment"],
+      maxSize: null,
+      depth: 0,
+    });
+    assert.equal(metadataOf('a LIST "" "*" RETURN (CHILDREN)'), null);
+    assert.equal(metadataOf('a LIST "" "*"'), null);
+  });
+
+  test("atoms, literals, an entry list, and MAXSIZE and DEPTH bare or in their own list", () => {
+    assert.deepEqual(
+      metadataOf(
+        'a LIST "" * RETURN (METADATA (/private/a {14+}\r\n/shared/vendor (/private/b "/private/c")))',
+      ),
+      { entries: ["/private/a", "/shared/vendor", "/private/b", "/private/c"], maxSize: null, depth: 0 },
+    );
+    assert.deepEqual(metadataOf('a LIST "" * RETURN (METADATA (MAXSIZE 100 DEPTH infinity /private/a))'), {
+      entries: ["/private/a"],
+      maxSize: 100,
+      depth: "infinity",
+    });
+    assert.deepEqual(
+      metadataOf('a LIST "" * RETURN (METADATA ((maxsize 5 depth 1) (/private/a /shared/b)))'),
+      {
+        entries: ["/private/a", "/shared/b"],
+        maxSize: 5,
+        depth: 1,
+      },
+    );
+  });
+
+  test("combines with selection options and the other return options, in any order", () => {
+    const list = parse(
+      'a LIST (SUBSCRIBED RECURSIVEMATCH) "" % RETURN (SPECIAL-USE METADATA (/private/a) STATUS (MESSAGES) CHILDREN)',
+    );
+    assert.ok(list.name === "LIST");
+    assert.equal(list.selection.subscribed, true);
+    assert.deepEqual(list.returns, {
+      subscribed: false,
+      children: true,
+      specialUse: true,
+      status: ["MESSAGES"],
+      metadata: { entries: ["/private/a"], maxSize: null, depth: 0 },
+    });
+  });
+
+  test("bad entry names, options and shapes are BAD", () => {
+    const bad = (metadata: string) => parseError(`t1 LIST "" * RETURN (METADATA ${metadata})`).message;
+    assert.match(bad("(/other/comment)"), /not under \/private or \/shared/);
+    assert.match(bad('("/private/*")'), /not a valid entry name/);
+    assert.match(bad("(/private/a/)"), /not a valid entry name/);
+    assert.match(bad("(DEPTH 2 /private/a)"), /DEPTH must be 0, 1 or infinity/);
+    assert.match(bad("(MAXSIZE big /private/a)"), /expected a size/);
+    assert.match(bad("((MAXSIZE 10))"), /names no entries/);
+    assert.match(bad("()"), /must not be empty/);
+    assert.match(bad("/private/a"), /expected a parenthesised list/);
+    // One level of parentheses inside METADATA's own, no deeper.
+    assert.match(bad("(((/private/a)))"), /expected an entry name/);
+    assert.match(parseError('t1 LIST "" * RETURN (METADATA)').message, /expected a single space/);
+  });
+
+  test("fast-check: entries in any spelling and grouping, with options anywhere, parse to the same query", () => {
+    const component = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.-]{0,8}$/);
+    const entry = fc
+      .tuple(
+        fc.constantFrom("/private", "/shared", "/PRIVATE", "/Shared"),
+        fc.array(component, { minLength: 1, maxLength: 3 }),
+      )
+      .map(([root, parts]) => `${root}/${parts.join("/")}`);
+    // How one entry is written: an atom, a quoted string or a literal (all astrings, RFC 5464 §5).
+    const spelled = fc
+      .tuple(entry, fc.constantFrom("atom", "quoted", "literal"))
+      .map(([name, form]) =>
+        form === "atom" ? name : form === "quoted" ? `"${name}"` : `{${name.length}+}\r\n${name}`,
+      );
+    const option = fc.oneof(
+      fc.nat({ max: 100_000 }).map((n) => ({ text: `MAXSIZE ${n}`, maxSize: n })),
+      fc.constantFrom<0 | 1 | "infinity">(0, 1, "infinity").map((d) => ({ text: `DEPTH ${d}`, depth: d })),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            // Bare entries and options, or (grouped) a parenthesised list of them.
+            parts: fc.array(
+              fc.oneof(
+                spelled.map((text) => ({ kind: "entry" as const, text })),
+                option.map((o) => ({ kind: "option" as const, ...o })),
+              ),
+              { minLength: 1, maxLength: 3 },
+            ),
+            grouped: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        fc.shuffledSubarray(["CHILDREN", "SPECIAL-USE", "SUBSCRIBED", "STATUS (MESSAGES)"]),
+        fc.nat(),
+        (items, others, at) => {
+          const body = items
+            .map(({ parts, grouped }) => {
+              const text = parts.map((part) => part.text).join(" ");
+              return grouped ? `(${text})` : text;
+            })
+            .join(" ");
+          const returns = [...others];
+          returns.splice(at % (others.length + 1), 0, `METADATA (${body})`);
+          const expected = {
+            entries: [] as string[],
+            maxSize: null as number | null,
+            depth: 0 as 0 | 1 | "infinity",
+          };
+          for (const part of items.flatMap(({ parts }) => parts)) {
+            if (part.kind === "entry")
+              expected.entries.push(part.text.replace(/^\{\d+\+\}\r\n|"/g, "").toLowerCase());
+            else if ("maxSize" in part) expected.maxSize = part.maxSize;
+            else expected.depth = part.depth;
+          }
+          const line = `a LIST "" * RETURN (${returns.join(" ")})`;
+          if (expected.entries.length === 0) {
+            assert.match(parseError(line).message, /names no entries/);
+            return;
+          }
+          const list = parse(line);
+          assert.ok(list.name === "LIST");
+          assert.deepEqual(list.returns.metadata, expected);
+          assert.equal(list.returns.children, others.includes("CHILDREN"));
+          assert.deepEqual(list.returns.status, others.includes("STATUS (MESSAGES)") ? ["MESSAGES"] : null);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("CATENATE (RFC 4469) and IMAP URLs (RFC 5092)", () => {
   test("TEXT literals stream like messages; a URL literal is held; the prefix parses up to each TEXT", () => {
     const items = frames(

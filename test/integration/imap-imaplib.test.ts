@@ -234,5 +234,104 @@ print(json.dumps(out))
       assert.match(String(out.b_permanent), /\$Issue17 \\\*\)$/);
       assert.match(String(out.b_fetch), /FLAGS \(\$Issue17\)/);
     });
+
+    test("python3 imaplib: LIST RETURN (METADATA ...) (RFC 9590), alone, with STATUS and SUBSCRIBED, MAXSIZE", async () => {
+      const script = `
+import imaplib, json, sys
+port, password = int(sys.argv[1]), sys.argv[2]
+m = imaplib.IMAP4('127.0.0.1', port)
+m.starttls()
+m.login('bob@example.org', password)
+out = {'caps': m.capability()[1][0].decode().split()}
+# Every line the client reads, in order, to see which METADATA follows which LIST.
+lines = []
+read_line = m._get_line
+def get_line():
+    line = read_line()
+    lines.append(line.decode())
+    return line
+m._get_line = get_line
+def run(name, *args):
+    del lines[:]
+    typ, data = m._simple_command(name, *args)
+    m.untagged_responses.clear()
+    return {'typ': typ, 'tagged': data[-1].decode(), 'lines': list(lines)}
+for name in ('Projects', 'Projects/Q3', 'Gone'):
+    m.create(name)
+m.subscribe('Projects/Q3')
+m.subscribe('Gone')
+m.delete('Gone')
+m.xatom('SETMETADATA', 'INBOX', '(/shared/comment "Shared note" /private/comment "Mine")')
+m.xatom('SETMETADATA', 'Projects', '(/private/comment "%s" /private/comment/owner "bob")' % ('x' * 300))
+out['plain'] = run('LIST', '""', '"*"', 'RETURN', '(METADATA ("/shared/comment" "/private/comment"))')
+out['combined'] = run('LIST', '(SUBSCRIBED)', '""', '"*"', 'RETURN', '(CHILDREN METADATA (/private/comment) STATUS (MESSAGES))')
+out['options'] = run('LIST', '""', 'Projects*', 'RETURN', '(METADATA ((MAXSIZE 100 DEPTH infinity) (/private/comment)))')
+try:
+    out['bad'] = run('LIST', '""', '"*"', 'RETURN', '(METADATA ("/private/*"))')
+except imaplib.IMAP4.error as error:
+    out['bad'] = {'error': str(error), 'lines': list(lines)}
+m.logout()
+print(json.dumps(out))
+`;
+      const { stdout } = await run("python3", ["-c", script, String(server.ports.imap), password]);
+      type Reply = { typ: string; tagged: string; lines: string[] };
+      const out = JSON.parse(stdout) as {
+        caps: string[];
+        plain: Reply;
+        combined: Reply;
+        options: Reply;
+        bad: { error: string; lines: string[] };
+      };
+      assert.ok(out.caps.includes("METADATA") && out.caps.includes("LIST-METADATA"), out.caps.join(" "));
+
+      const plain = out.plain.lines;
+      assert.equal(out.plain.typ, "OK");
+      assert.match(out.plain.tagged, /^LIST completed$/);
+      // Each mailbox's LIST line is followed by its METADATA line, NIL for what it lacks.
+      const listed = plain.filter((line) => line.startsWith("* LIST "));
+      assert.ok(listed.length >= 3, plain.join("\n"));
+      for (const line of listed) {
+        const name = line.slice(line.indexOf(' "/" ') + 5);
+        assert.ok(plain[plain.indexOf(line) + 1]?.startsWith(`* METADATA ${name} (`), plain.join("\n"));
+      }
+      assert.ok(
+        plain.includes('* METADATA "INBOX" (/private/comment "Mine" /shared/comment "Shared note")'),
+        plain.join("\n"),
+      );
+      assert.ok(
+        plain.includes('* METADATA "Projects/Q3" (/private/comment NIL /shared/comment NIL)'),
+        plain.join("\n"),
+      );
+      assert.ok(
+        plain.includes(`* METADATA "Projects" (/private/comment "${"x".repeat(300)}" /shared/comment NIL)`),
+        plain.join("\n"),
+      );
+
+      // SUBSCRIBED selection: the deleted but subscribed Gone is \NonExistent and gets no METADATA; STATUS
+      // comes before METADATA although the return options name them the other way round.
+      assert.equal(out.combined.typ, "OK");
+      assert.deepEqual(
+        out.combined.lines.slice(0, -1).filter((line) => /"(Projects\/Q3|Gone)"/.test(line)),
+        [
+          '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Gone"',
+          '* LIST (\\HasNoChildren \\Subscribed) "/" "Projects/Q3"',
+          '* STATUS "Projects/Q3" (MESSAGES 0)',
+          '* METADATA "Projects/Q3" (/private/comment NIL)',
+        ],
+      );
+
+      // MAXSIZE leaves the 300-octet value out and says so on the tagged OK; DEPTH reaches /owner.
+      assert.deepEqual(out.options.lines.slice(0, -1), [
+        '* LIST (\\HasChildren) "/" "Projects"',
+        '* METADATA "Projects" (/private/comment/owner "bob")',
+        '* LIST (\\HasNoChildren) "/" "Projects/Q3"',
+        '* METADATA "Projects/Q3" (/private/comment NIL)',
+      ]);
+      assert.equal(out.options.tagged, "[METADATA LONGENTRIES 300] LIST completed");
+
+      // imaplib raises for a BAD; nothing was listed before it.
+      assert.match(out.bad.error, /^LIST command error: BAD .*not a valid entry name/);
+      assert.deepEqual(out.bad.lines.slice(0, -1), []);
+    });
   });
 }

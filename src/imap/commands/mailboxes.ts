@@ -15,6 +15,7 @@ import {
   requireMailbox,
   storeFailure,
 } from "./context.js";
+import { longEntriesCode, metadataResponse } from "./metadata.js";
 
 export const SEPARATOR = "/";
 
@@ -82,10 +83,11 @@ function listedNames(
   return out;
 }
 
+/** The untagged responses, and the tagged OK's response code (RFC 9590 METADATA's LONGENTRIES). */
 export async function list(
   context: ImapContext,
   command: Extract<Command, { name: "LIST" | "LSUB" }>,
-): Promise<Buffer[]> {
+): Promise<{ output: Buffer[]; code: string | null }> {
   const lsub = command.name === "LSUB";
   const patterns = lsub ? [command.pattern] : command.patterns;
   const selection = lsub
@@ -94,11 +96,14 @@ export async function list(
   const returns =
     command.name === "LIST"
       ? command.returns
-      : { subscribed: false, children: false, specialUse: false, status: null };
+      : { subscribed: false, children: false, specialUse: false, status: null, metadata: null };
 
   // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter and root.
   if (!lsub && patterns.length === 1 && patterns[0] === "") {
-    return [untaggedValues([{ atom: "LIST" }, [{ atom: "\\Noselect" }], SEPARATOR, ""])];
+    return {
+      output: [untaggedValues([{ atom: "LIST" }, [{ atom: "\\Noselect" }], SEPARATOR, ""])],
+      code: null,
+    };
   }
   const mailboxes = await context.store.mailboxes.listMailboxes(context.userId);
   const bySubscription = lsub || selection.subscribed;
@@ -135,6 +140,7 @@ export async function list(
   if (selection.specialUse) childInfo.push("SPECIAL-USE");
 
   const out: Buffer[] = [];
+  let longest = 0;
   for (const entry of listed) {
     const name = entry.name;
     const mailbox = existing.get(name) ?? null;
@@ -174,8 +180,21 @@ export async function list(
       // for a \NonExistent one.
       out.push(await statusResponse(context, mailbox, returns.status));
     }
+    if (returns.metadata !== null && mailbox !== null && entry.reason === "selected") {
+      // RFC 9590: as with STATUS (RFC 5819 §2), a METADATA response follows the LIST of each mailbox
+      // that matches the patterns and selection options; none for a \NonExistent name or one listed only
+      // for its CHILDINFO.
+      const metadata = await metadataResponse(
+        context,
+        mailbox.id,
+        encodeName(context, name),
+        returns.metadata,
+      );
+      if (metadata.response !== null) out.push(metadata.response);
+      longest = Math.max(longest, metadata.longest);
+    }
   }
-  return out;
+  return { output: out, code: longEntriesCode(longest) };
 }
 
 export async function statusResponse(

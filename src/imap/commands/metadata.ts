@@ -6,6 +6,7 @@
  */
 
 import { StoreError } from "../../store/types.js";
+import type { MetadataQuery } from "../protocol/command.js";
 import { encodeValue, type ImapValue } from "../protocol/value.js";
 import { CommandFailure, decodeName, encodeName, type ImapContext, requireMailbox } from "./context.js";
 
@@ -34,17 +35,22 @@ async function target(context: ImapContext, raw: string): Promise<{ id: number |
   return { id: mailbox.id, name: encodeName(context, mailbox.name) };
 }
 
-export async function getMetadata(
+/**
+ * The METADATA response (RFC 5464 §4.4.1) giving `query`'s entries of mailbox `id` (null: the server) as
+ * `name`, and the length of the longest value MAXSIZE left out (0 when none was).
+ */
+export async function metadataResponse(
   context: ImapContext,
-  command: { mailbox: string; entries: string[]; maxSize: number | null; depth: 0 | 1 | "infinity" },
-): Promise<{ output: Buffer[]; code: string | null }> {
-  const { id, name } = await target(context, command.mailbox);
-  const found = await context.store.metadata.getMetadata(context.userId, id, command.entries, command.depth);
-  const values = new Map<string, Buffer | null>(command.entries.map((entry) => [entry, null]));
+  id: number | null,
+  name: ImapValue,
+  query: MetadataQuery,
+): Promise<{ response: Buffer | null; longest: number }> {
+  const found = await context.store.metadata.getMetadata(context.userId, id, query.entries, query.depth);
+  const values = new Map<string, Buffer | null>(query.entries.map((entry) => [entry, null]));
   let longest = 0;
   for (const { entry, value } of found) {
     // §4.2.1: a value over MAXSIZE is left out, and the tagged OK says how long the longest was.
-    if (command.maxSize !== null && value.length > command.maxSize) {
+    if (query.maxSize !== null && value.length > query.maxSize) {
       longest = Math.max(longest, value.length);
       values.delete(entry);
     } else values.set(entry, value);
@@ -57,8 +63,21 @@ export async function getMetadata(
     parts.push(encodeValue(encodeEntry(entry)), Buffer.from(" "), encodeEntryValue(value));
   }
   parts.push(Buffer.from(")"), CRLF);
-  const output = values.size > 0 ? [Buffer.concat(parts)] : [];
-  return { output, code: longest > 0 ? `METADATA LONGENTRIES ${longest}` : null };
+  return { response: values.size > 0 ? Buffer.concat(parts) : null, longest };
+}
+
+/** The tagged OK's code after values were left out for MAXSIZE (RFC 5464 §4.2.1), `longest` the longest. */
+export function longEntriesCode(longest: number): string | null {
+  return longest > 0 ? `METADATA LONGENTRIES ${longest}` : null;
+}
+
+export async function getMetadata(
+  context: ImapContext,
+  command: { mailbox: string } & MetadataQuery,
+): Promise<{ output: Buffer[]; code: string | null }> {
+  const { id, name } = await target(context, command.mailbox);
+  const { response, longest } = await metadataResponse(context, id, name, command);
+  return { output: response === null ? [] : [response], code: longEntriesCode(longest) };
 }
 
 export async function setMetadata(

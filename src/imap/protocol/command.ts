@@ -49,11 +49,19 @@ export interface StatusItemsRequest {
   items: string[];
 }
 
+/** What GETMETADATA (RFC 5464 §4.2) and LIST's METADATA return option (RFC 9590) ask for. */
+export interface MetadataQuery {
+  entries: string[];
+  maxSize: number | null;
+  depth: 0 | 1 | "infinity";
+}
+
 export interface ListReturn {
   subscribed: boolean;
   children: boolean;
   specialUse: boolean;
   status: string[] | null;
+  metadata: MetadataQuery | null;
 }
 
 export interface QresyncParams {
@@ -119,13 +127,7 @@ export type Command =
   | { name: "COMPRESS"; mechanism: string }
   | { name: "GETQUOTAROOT"; mailbox: string }
   | { name: "GETQUOTA" | "SETQUOTA"; root: string }
-  | {
-      name: "GETMETADATA";
-      mailbox: string;
-      entries: string[];
-      maxSize: number | null;
-      depth: 0 | 1 | "infinity";
-    }
+  | ({ name: "GETMETADATA"; mailbox: string } & MetadataQuery)
   | { name: "SETMETADATA"; mailbox: string; changes: Array<{ entry: string; value: Buffer | null }> }
   | { name: "STATUS"; mailbox: string; items: string[] }
   /** One message per part; several are MULTIAPPEND (RFC 3502), stored all or none. */
@@ -565,7 +567,13 @@ function parseList(cursor: Cursor): Command {
   } else {
     patterns = [cursor.listMailbox()];
   }
-  const returns: ListReturn = { subscribed: false, children: false, specialUse: false, status: null };
+  const returns: ListReturn = {
+    subscribed: false,
+    children: false,
+    specialUse: false,
+    status: null,
+    metadata: null,
+  };
   if (!cursor.atEnd()) {
     cursor.space();
     cursor.expect("RETURN", "RETURN");
@@ -583,6 +591,9 @@ function parseList(cursor: Cursor): Command {
           if (!STATUS_ITEMS.has(item)) throw new ParseError(`unknown STATUS item ${item}`);
           return item;
         }, false);
+      } else if (option === "METADATA") {
+        cursor.space();
+        returns.metadata = parseListMetadata(cursor);
       } else throw new ParseError(`unknown LIST return option ${option}`);
       return option;
     });
@@ -1028,32 +1039,53 @@ function metadataEntry(cursor: Cursor): string {
   return lower;
 }
 
+/** A GETMETADATA option (RFC 5464 §4.2.1 MAXSIZE, §4.2.2 DEPTH), recorded in `query`. */
+function metadataOption(cursor: Cursor, query: MetadataQuery, command: string): void {
+  const option = cursor.atom("MAXSIZE or DEPTH").toUpperCase();
+  cursor.space();
+  if (option === "MAXSIZE") query.maxSize = cursor.number("a size in octets");
+  else if (option === "DEPTH") {
+    const value = cursor.atom("0, 1 or infinity").toLowerCase();
+    if (value !== "0" && value !== "1" && value !== "infinity") {
+      throw new ParseError(`DEPTH must be 0, 1 or infinity, not ${value}`);
+    }
+    query.depth = value === "infinity" ? value : (Number(value) as 0 | 1);
+  } else throw new ParseError(`unknown ${command} option ${option}; MAXSIZE and DEPTH are`);
+}
+
 function parseGetMetadata(cursor: Cursor): Command {
   // RFC 5464 §4.2: GETMETADATA [(MAXSIZE n DEPTH d)] mailbox (entry / "(" entry *(SP entry) ")").
-  let maxSize: number | null = null;
-  let depth: 0 | 1 | "infinity" = 0;
+  const query: MetadataQuery = { entries: [], maxSize: null, depth: 0 };
   cursor.space();
   if (cursor.peek() === 0x28) {
-    cursor.list(() => {
-      const option = cursor.atom("MAXSIZE or DEPTH").toUpperCase();
-      cursor.space();
-      if (option === "MAXSIZE") maxSize = cursor.number("a size in octets");
-      else if (option === "DEPTH") {
-        const value = cursor.atom("0, 1 or infinity").toLowerCase();
-        if (value !== "0" && value !== "1" && value !== "infinity") {
-          throw new ParseError(`DEPTH must be 0, 1 or infinity, not ${value}`);
-        }
-        depth = value === "infinity" ? value : (Number(value) as 0 | 1);
-      } else throw new ParseError(`unknown GETMETADATA option ${option}; MAXSIZE and DEPTH are`);
-      return option;
-    }, false);
+    cursor.list(() => metadataOption(cursor, query, "GETMETADATA"), false);
     cursor.space();
   }
   const mailbox = cursor.astring("a mailbox name");
   cursor.space();
-  const entries =
+  query.entries =
     cursor.peek() === 0x28 ? cursor.list(() => metadataEntry(cursor), false) : [metadataEntry(cursor)];
-  return { name: "GETMETADATA", mailbox, entries, maxSize, depth };
+  return { name: "GETMETADATA", mailbox, ...query };
+}
+
+/**
+ * RFC 9590 LIST return option METADATA: the entries to give for each listed mailbox, with GETMETADATA's
+ * MAXSIZE and DEPTH. Only the RFC's examples were at hand, not its ABNF, and they show just the plain
+ * `METADATA (entry ...)`; so the grammar is accepted liberally: inside the parentheses, entries (astrings)
+ * and the options `MAXSIZE n` and `DEPTH d`, in any order, each either bare or in a parenthesised list of
+ * its own (as GETMETADATA has them). A bad entry name is BAD, as in GETMETADATA (RFC 5464 §4.1).
+ */
+function parseListMetadata(cursor: Cursor): MetadataQuery {
+  const query: MetadataQuery = { entries: [], maxSize: null, depth: 0 };
+  const item = (nested: boolean): void => {
+    if (!nested && cursor.peek() === 0x28) cursor.list(() => item(true), false);
+    else if (cursor.lookingAtWord("MAXSIZE") || cursor.lookingAtWord("DEPTH")) {
+      metadataOption(cursor, query, "METADATA");
+    } else query.entries.push(metadataEntry(cursor));
+  };
+  cursor.list(() => item(false), false);
+  if (query.entries.length === 0) throw new ParseError("METADATA names no entries; give at least one");
+  return query;
 }
 
 /**
