@@ -90,6 +90,8 @@ b.store('1', '+FLAGS', '(\\Flagged)')
 out['flags'] = a.until(r'^\* 1 FETCH \(FLAGS \(\\Flagged')
 
 b.create('Old')
+# Seen first: a rename coalesced with the create into one look is rightly told as a new name only.
+a.until(r'^\* LIST \(\) "/" "Old"')
 b.rename('Old', 'Renamed')
 out['rename'] = a.until(r'OLDNAME')
 imaplib.Commands['SETMETADATA'] = ('AUTH', 'SELECTED')
