@@ -142,6 +142,7 @@ export function formatSummary(summary: MigrationSummary, seconds: number, dryRun
     `  submissions ${n(s.submissions.added)} added, ${n(s.submissions.unchanged)} unchanged`,
     `  sieve      ${n(s.sieveScripts.copied)} copied, ${n(s.sieveScripts.removed)} removed, ${n(s.sieveScripts.unchanged)} unchanged`,
     `  metadata   ${n(s.metadata.copied)} copied, ${n(s.metadata.removed)} removed, ${n(s.metadata.unchanged)} unchanged`,
+    `  url keys   ${n(s.urlAuthKeys.copied)} copied, ${n(s.urlAuthKeys.removed)} removed, ${n(s.urlAuthKeys.unchanged)} unchanged`,
   ];
   if (s.messages.vanished > 0) {
     lines.push(

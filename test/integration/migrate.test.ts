@@ -14,6 +14,8 @@ import { startTestDns, type TestDns } from "../support/dns.js";
 import { POSTGRES_SKIP_REASON, startTestPostgres, type TestPostgres } from "../support/postgres.js";
 import { runCli, startTestServer, type TestServer } from "../support/server.js";
 
+const URL_KEY = Buffer.alloc(32, 7);
+
 const silent = pino({ level: "silent" });
 const passwords: Record<string, string> = {
   "alice@example.org": "alice secret",
@@ -162,6 +164,7 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
         [{ entry: "/private/vendor/x", value: Buffer.from([0, 1]) }],
         10,
       );
+      await sourceStore.urlAuthKeys.accessKey(bob.id, bobInbox.id, URL_KEY);
     } finally {
       await sourceStore.close();
     }
@@ -285,6 +288,19 @@ describe("mailroom migrate: SQLite → PostgreSQL", {
         { name: "lists", source: sieveSource, active: true },
         { name: "old", source: "keep;", active: false },
       ]);
+    } finally {
+      await pgStore.close();
+    }
+  });
+
+  test("URLAUTH access keys are copied, so URLs signed before the move still resolve", async () => {
+    assert.match(second.stdout, /url keys\s+1 copied, 0 removed, 0 unchanged/);
+    const pgStore = await openPostgresStore({ url: pg.url, logger: silent });
+    try {
+      const bob = await pgStore.directory.getUser("bob@example.org");
+      const inbox = bob && (await pgStore.mailboxes.getMailbox(bob.id, "INBOX"));
+      assert.ok(bob && inbox);
+      assert.deepEqual(await pgStore.urlAuthKeys.accessKey(bob.id, inbox.id, null), URL_KEY);
     } finally {
       await pgStore.close();
     }

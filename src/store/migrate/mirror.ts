@@ -37,6 +37,8 @@ export interface MigrationSummary {
   sieveScripts: { copied: number; removed: number; unchanged: number };
   /** IMAP METADATA entries, on mailboxes and the server. */
   metadata: { copied: number; removed: number; unchanged: number };
+  /** URLAUTH access keys of mailboxes, so URLs signed before the move still resolve after it. */
+  urlAuthKeys: { copied: number; removed: number; unchanged: number };
   /** Target users the source does not have: left as they are, named so the operator can decide. */
   extraUsers: string[];
 }
@@ -58,6 +60,7 @@ function emptySummary(): MigrationSummary {
     submissions: { added: 0, unchanged: 0 },
     sieveScripts: { copied: 0, removed: 0, unchanged: 0 },
     metadata: { copied: 0, removed: 0, unchanged: 0 },
+    urlAuthKeys: { copied: 0, removed: 0, unchanged: 0 },
     extraUsers: [],
   };
 }
@@ -174,6 +177,7 @@ class Mirror {
       await this.quotaOf(user);
       await this.sieveScriptsOf(user);
       await this.metadataOf(user);
+      await this.urlAuthKeysOf(user);
       await this.accountOf(user);
       await this.identitiesOf(user);
       await this.submissionsOf(user);
@@ -487,6 +491,34 @@ class Mirror {
       if (!this.dryRun && targetUser !== null && changes.length > 0) {
         await this.target.metadata.setMetadata(targetUser.id, into, changes, Number.MAX_SAFE_INTEGER);
       }
+    }
+  }
+
+  /**
+   * Each mailbox's URLAUTH key (matched by name), so a URL signed before the move still resolves: the
+   * target keeps the UIDVALIDITY and UIDs, and the token depends on nothing else. A key only the target
+   * has goes, as RESETKEY would.
+   */
+  private async urlAuthKeysOf(user: User): Promise<void> {
+    const targetUser = await this.target.directory.getUser(user.address);
+    const counts = this.summary.urlAuthKeys;
+    for (const mailbox of await this.source.mailboxes.listMailboxes(user.id)) {
+      const wanted = await this.source.urlAuthKeys.accessKey(user.id, mailbox.id, null);
+      const into =
+        targetUser === null ? null : await this.target.mailboxes.getMailbox(targetUser.id, mailbox.name);
+      const present =
+        targetUser === null || into === null
+          ? null
+          : await this.target.urlAuthKeys.accessKey(targetUser.id, into.id, null);
+      if (wanted === null ? present === null : present?.equals(wanted)) {
+        if (wanted !== null) counts.unchanged++;
+        continue;
+      }
+      if (wanted === null) counts.removed++;
+      else counts.copied++;
+      if (this.dryRun || targetUser === null || into === null) continue;
+      if (present !== null) await this.target.urlAuthKeys.resetAccessKeys(targetUser.id, into.id);
+      if (wanted !== null) await this.target.urlAuthKeys.accessKey(targetUser.id, into.id, wanted);
     }
   }
 
