@@ -228,8 +228,9 @@ export function preview(
     const text = part.type === "text/html" ? htmlToText(raw) : raw;
     out = out === "" ? out : `${out} `;
     // A preview is the start of the text: the whitespace of a long body is folded a slice at a time
-    // and only until there is enough, not over the whole body for every message listed.
-    for (let at = 0; at < text.length && out.length < enough; at += PREVIEW_SLICE) {
+    // and only until there is enough, not over the whole body for every message listed. The first
+    // slice is always taken, so the space just put between the parts is never what the preview ends on.
+    for (let at = 0; at < text.length && (at === 0 || out.length < enough); at += PREVIEW_SLICE) {
       out = `${out}${text.slice(at, at + PREVIEW_SLICE)}`.replace(/\s+/g, " ").trimStart();
     }
     if (out.length >= enough) break;
