@@ -151,6 +151,41 @@ function merged(
   return out;
 }
 
+/** What SELECT reports of a whole listing besides its entries. */
+export interface ListingSummary {
+  /** The keywords the entries use, in the order they first appear (FLAGS lists them so). */
+  readonly keywords: readonly string[];
+  /** Index + 1 of the first entry without \Seen; 0 when every entry has it. */
+  readonly firstUnseen: number;
+  /** The highest MODSEQ of any entry; 0 for none. */
+  readonly highestModseq: number;
+}
+
+/**
+ * Keyed by the listing array itself: a kept listing is never changed in place (bringing it up to date
+ * makes a new array), so a summary can never go stale, and a SELECT of an unchanged mailbox skips the
+ * pass over every entry.
+ */
+const summaries = new WeakMap<readonly MailboxMessage[], ListingSummary>();
+
+/** The summary of a listing that is not changed afterwards (one from MailboxListings, or a fresh one). */
+export function listingSummary(messages: readonly MailboxMessage[]): ListingSummary {
+  const kept = summaries.get(messages);
+  if (kept !== undefined) return kept;
+  const keywords = new Set<string>();
+  let firstUnseen = 0;
+  let highestModseq = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as MailboxMessage;
+    for (const flag of message.flags) if (!flag.startsWith("\\")) keywords.add(flag);
+    if (firstUnseen === 0 && !message.flags.includes("\\Seen")) firstUnseen = i + 1;
+    if (message.modseq > highestModseq) highestModseq = message.modseq;
+  }
+  const summary = { keywords: [...keywords], firstUnseen, highestModseq };
+  summaries.set(messages, summary);
+  return summary;
+}
+
 export interface ImapCaches {
   headers: HeaderBlockCache;
   listings: MailboxListings;

@@ -8,6 +8,7 @@
 
 import { isMessageEvent } from "../store/events.js";
 import type { Mailbox, MailboxEvent, MailboxMessage, Store } from "../store/types.js";
+import { listingSummary } from "./caches.js";
 import { formatSequence } from "./protocol/sequence.js";
 import type { RecentClaims } from "./recent.js";
 import { flagList, untagged, untaggedValues } from "./responses.js";
@@ -73,7 +74,9 @@ export interface SyncOptions {
 }
 
 export class SelectedMailbox {
-  readonly messages: ViewMessage[];
+  /** The listing the view started from until the first change to it; then this view's own copy. */
+  private entries: readonly ViewMessage[];
+  private ownsEntries = false;
   private readonly pendingExists = new Set<number>();
   private readonly pendingFlags = new Set<number>();
   private readonly pendingExpunge = new Set<number>();
@@ -97,9 +100,9 @@ export class SelectedMailbox {
     messages: readonly MailboxMessage[],
     private readonly recentClaims: RecentClaims | null,
   ) {
-    this.messages = [...messages];
+    this.entries = messages;
     this.highestUid = this.messages.at(-1)?.uid ?? 0;
-    for (const message of messages) this.addKeywords(message.flags);
+    for (const keyword of listingSummary(messages).keywords) this.keywords.add(keyword);
     // Only UIDs above the highest one claimed can be recent (UIDs only grow): the rest are not looked at.
     const claimed = recentClaims?.claimed(mailbox) ?? 0;
     const unclaimed: number[] = [];
@@ -107,6 +110,20 @@ export class SelectedMailbox {
       unclaimed.push((this.messages[i] as ViewMessage).uid);
     }
     this.recent = new Set(this.takeRecent(unclaimed.reverse()));
+  }
+
+  /** The message sequence, in UID order; changed only by this view's own methods. */
+  get messages(): readonly ViewMessage[] {
+    return this.entries;
+  }
+
+  /** The entries to change: copied on the first change, as the listing is shared (see caches.ts). */
+  private ownEntries(): ViewMessage[] {
+    if (!this.ownsEntries) {
+      this.entries = [...this.entries];
+      this.ownsEntries = true;
+    }
+    return this.entries as ViewMessage[];
   }
 
   /** EXAMINE sees recent messages without claiming them (RFC 3501 §6.3.2). */
@@ -262,7 +279,7 @@ export class SelectedMailbox {
     const index = this.indexOf(message.uid);
     const view = this.messages[index];
     if (view === undefined) return;
-    this.messages[index] = { ...view, flags: [...message.flags], modseq: message.modseq };
+    this.ownEntries()[index] = { ...view, flags: [...message.flags], modseq: message.modseq };
   }
 
   /** Removes messages this session expunged; returns the responses announcing it. */
@@ -275,14 +292,14 @@ export class SelectedMailbox {
     if (gone.length === 0) return [];
     const out = this.beforeRemove?.(gone) ?? [];
     if (options.vanished) {
-      for (const uid of gone) this.messages.splice(this.indexOf(uid), 1);
+      for (const uid of gone) this.ownEntries().splice(this.indexOf(uid), 1);
       out.push(untagged(`VANISHED ${formatSequence(gone)}`));
       return out;
     }
     // Highest first, so each sequence number is still the one the client knows when it reads it.
     for (const uid of [...gone].reverse()) {
       const index = this.indexOf(uid);
-      this.messages.splice(index, 1);
+      this.ownEntries().splice(index, 1);
       out.push(untagged(`${index + 1} EXPUNGE`));
     }
     return out;
@@ -306,7 +323,7 @@ export class SelectedMailbox {
         const message = await store.messages.getMessage(this.mailbox.id, uid);
         if (message === null) continue;
         out.push(...this.announceKeywords(message.flags));
-        this.messages.push(message);
+        this.ownEntries().push(message);
         this.highestUid = uid;
         added.push(uid);
       }
@@ -328,7 +345,7 @@ export class SelectedMailbox {
         if (message === null || message.modseq <= known.modseq) continue;
         // The entry may be in the view's first listing, shared with other sessions: replaced, not changed.
         const view = { ...known, flags: [...message.flags], modseq: message.modseq };
-        this.messages[index] = view;
+        this.ownEntries()[index] = view;
         out.push(...this.announceKeywords(view.flags));
         const data = [{ atom: "FLAGS" }, flagList(this.shownFlags(uid, view.flags))];
         if (options.uid) data.push({ atom: "UID" }, uid);

@@ -101,6 +101,59 @@ describe("the listing SELECT starts from", () => {
   });
 });
 
+describe("the summary SELECT reports from a kept listing", () => {
+  /** FLAGS, UNSEEN and HIGHESTMODSEQ as the store's own listing and mailbox row give them now. */
+  async function expected(): Promise<{ keywords: string[]; unseen: number; modseq: number }> {
+    const listed = await fixture.store.messages.listMessages(fixture.inbox.id);
+    const row = (await fixture.store.mailboxes.getMailboxById(fixture.inbox.id))!;
+    const keywords = [...new Set(listed.flatMap((m) => m.flags.filter((f) => !f.startsWith("\\"))))];
+    const unseen = listed.findIndex((m) => !m.flags.includes("\\Seen")) + 1;
+    const modseq = Math.max(row.highestModseq, ...listed.map((m) => m.modseq));
+    return { keywords: keywords.sort(), unseen, modseq };
+  }
+
+  function reported(select: string): { keywords: string[]; unseen: number; modseq: number } {
+    const flags = /^\* FLAGS \(([^)]*)\)/m.exec(select)?.[1] ?? "";
+    return {
+      keywords: flags
+        .split(" ")
+        .filter((f) => f !== "" && !f.startsWith("\\"))
+        .sort(),
+      unseen: Number(/OK \[UNSEEN (\d+)\]/.exec(select)?.[1] ?? 0),
+      modseq: Number(/OK \[HIGHESTMODSEQ (\d+)\]/.exec(select)?.[1]),
+    };
+  }
+
+  test("stays right across other sessions' flag changes, expunges and appends", async () => {
+    for (let n = 1; n <= 5; n++) await fixture.deliver(message(`m${n}`), undefined, ["\\Seen"]);
+    const reader = await session();
+    const writer = await session();
+    await writer.command("w0 SELECT INBOX");
+    const changes = [
+      "STORE 3 -FLAGS.SILENT (\\Seen)",
+      "STORE 2 -FLAGS.SILENT (\\Seen $Later)",
+      "STORE 2 +FLAGS.SILENT (\\Seen)",
+      "STORE 3 +FLAGS.SILENT (\\Seen)",
+      "STORE 4 +FLAGS.SILENT (\\Deleted)",
+      "EXPUNGE",
+      "STORE 1 -FLAGS.SILENT (\\Seen)",
+      "STORE 1 +FLAGS.SILENT (\\Deleted)",
+      "EXPUNGE",
+      "APPEND INBOX (Other) {14}\r\nSubject: x\r\n\r\n",
+      "STORE 2 -FLAGS.SILENT ($Later)",
+    ];
+    assert.deepEqual(reported(await reader.command("r0 SELECT INBOX")), await expected());
+    for (const [i, change] of changes.entries()) {
+      assert.match(await writer.command(`w${i + 1} ${change}`), new RegExp(`w${i + 1} OK`));
+      // Twice: the second SELECT finds the listing the first one brought up to date, with its summary.
+      for (const again of ["a", "b"]) {
+        const select = await reader.command(`r${i + 1}${again} SELECT INBOX`);
+        assert.deepEqual(reported(select), await expected(), `after ${change} (${again})`);
+      }
+    }
+  });
+});
+
 describe("kept header blocks", () => {
   function countingStore(): { store: Store; asked: string[] } {
     const asked: string[] = [];

@@ -22,7 +22,7 @@ import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, isTopHeader, sectionBytes, topHeaderBytes } from "../mime/section.js";
 import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/command.js";
 import { formatSequence, partialWindow } from "../protocol/sequence.js";
-import { encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
+import { asciiWireText, encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
 import type { SelectedMailbox } from "../selected.js";
 import { CommandFailure, type ImapContext, requireSelected } from "./context.js";
@@ -647,7 +647,9 @@ function fetchResponse(
   };
   const add = (label: string, value: ImapValue) => {
     name(label);
-    out.add(encodeValue(value));
+    const text = asciiWireText(value);
+    if (text === null) out.add(encodeValue(value));
+    else out.addText(text);
   };
   const literal = (label: string, data: Buffer, binary = false) => {
     name(label);

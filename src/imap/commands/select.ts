@@ -1,8 +1,7 @@
 /** SELECT and EXAMINE (RFC 9051 §6.3.2–3), with CONDSTORE and QRESYNC (RFC 7162 §3.1.2, §3.2.5). */
 
 import { mailboxIdOf } from "../../mail/object-ids.js";
-import type { MailboxMessage } from "../../store/types.js";
-import { imapCaches } from "../caches.js";
+import { imapCaches, listingSummary } from "../caches.js";
 import type { Command, QresyncParams } from "../protocol/command.js";
 import { formatSequence, inSequenceSet } from "../protocol/sequence.js";
 import { recentClaims } from "../recent.js";
@@ -111,15 +110,10 @@ export async function select(
     messages,
     context.rev2 ? null : recentClaims(context.store),
   );
-  let firstUnseen = 0;
+  const { firstUnseen, highestModseq: listedModseq } = listingSummary(messages);
   // The mailbox row was read before the listing: a message delivered in between is in the view, so the
   // reported UIDNEXT and HIGHESTMODSEQ must also cover what the listing shows.
-  let highestModseq = mailbox.highestModseq;
-  for (let i = 0; i < messages.length; i++) {
-    const message = messages[i] as MailboxMessage;
-    if (firstUnseen === 0 && !message.flags.includes("\\Seen")) firstUnseen = i + 1;
-    if (message.modseq > highestModseq) highestModseq = message.modseq;
-  }
+  const highestModseq = Math.max(mailbox.highestModseq, listedModseq);
   const uidNext = Math.max(mailbox.uidNext, view.maxUid + 1);
   const out: Buffer[] = [view.flagsResponse(), untagged(`${view.exists} EXISTS`)];
   if (!context.rev2) out.push(untagged(`${view.recentCount} RECENT`));

@@ -38,54 +38,87 @@ export function withoutNul(data: Buffer): Buffer {
   return copy;
 }
 
-function literal(data: Buffer, out: Buffer[]): void {
-  out.push(Buffer.from(`{${data.length}}\r\n`), withoutNul(data));
-}
-
 function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (m) => `\\${m}`)}"`;
 }
 
-function pushValue(value: ImapValue, out: Buffer[]): void {
-  if (value === null) {
-    out.push(Buffer.from("NIL"));
-  } else if (typeof value === "number" || typeof value === "bigint") {
-    out.push(Buffer.from(String(value)));
-  } else if (typeof value === "string") {
-    if (isQuotable(value)) {
-      out.push(Buffer.from(quote(value), "utf8"));
+/**
+ * Builds a value's wire octets with one Buffer per run of text rather than one per token: a FETCH of a
+ * whole mailbox encodes tens of thousands of small values. Every token boundary has an ASCII delimiter
+ * on one side, so encoding a run as one string gives the octets token-by-token encoding gave.
+ */
+class Encoder {
+  readonly pieces: Buffer[] = [];
+  text = "";
+
+  value(value: ImapValue): void {
+    if (value === null) {
+      this.text += "NIL";
+    } else if (typeof value === "number" || typeof value === "bigint") {
+      this.text += String(value);
+    } else if (typeof value === "string") {
+      if (isQuotable(value)) this.text += quote(value);
+      else this.literal(Buffer.from(value, "utf8"));
+    } else if (Buffer.isBuffer(value)) {
+      this.literal(value);
+    } else if (Array.isArray(value)) {
+      this.text += "(";
+      this.values(value);
+      this.text += ")";
+    } else if ("literal" in value) {
+      this.literal(value.literal);
     } else {
-      literal(Buffer.from(value, "utf8"), out);
+      this.text += value.atom;
     }
-  } else if (Buffer.isBuffer(value)) {
-    literal(value, out);
-  } else if (Array.isArray(value)) {
-    out.push(Buffer.from("("));
-    value.forEach((item, i) => {
-      if (i > 0) out.push(Buffer.from(" "));
-      pushValue(item, out);
-    });
-    out.push(Buffer.from(")"));
-  } else if ("literal" in value) {
-    literal(value.literal, out);
-  } else {
-    out.push(Buffer.from(value.atom, "utf8"));
+  }
+
+  values(values: readonly ImapValue[]): void {
+    for (let i = 0; i < values.length; i++) {
+      if (i > 0) this.text += " ";
+      this.value(values[i] as ImapValue);
+    }
+  }
+
+  take(): Buffer {
+    this.flush();
+    return this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces);
+  }
+
+  private literal(data: Buffer): void {
+    this.text += `{${data.length}}\r\n`;
+    this.flush();
+    this.pieces.push(withoutNul(data));
+  }
+
+  private flush(): void {
+    if (this.text === "") return;
+    this.pieces.push(Buffer.from(this.text, "utf8"));
+    this.text = "";
   }
 }
 
 /** Encodes one value as it appears on the wire. */
 export function encodeValue(value: ImapValue): Buffer {
-  const out: Buffer[] = [];
-  pushValue(value, out);
-  return Buffer.concat(out);
+  const encoder = new Encoder();
+  encoder.value(value);
+  return encoder.take();
 }
+
+/**
+ * The wire form of a value as text, when it needs no literal and is ASCII (so the same octets in any
+ * encoding); else null. Lets a response builder join it to its own text instead of adding a Buffer.
+ */
+export function asciiWireText(value: ImapValue): string | null {
+  const encoder = new Encoder();
+  encoder.value(value);
+  return encoder.pieces.length === 0 && ASCII.test(encoder.text) ? encoder.text : null;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Encodes values separated by single spaces (the body of an untagged response). */
 export function encodeValues(values: readonly ImapValue[]): Buffer {
-  const out: Buffer[] = [];
-  values.forEach((v, i) => {
-    if (i > 0) out.push(Buffer.from(" "));
-    pushValue(v, out);
-  });
-  return Buffer.concat(out);
+  const encoder = new Encoder();
+  encoder.values(values);
+  return encoder.take();
 }
