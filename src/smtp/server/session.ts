@@ -800,15 +800,7 @@ export class SmtpSession {
       }
       await this.abortWriter(transfer);
     }
-    const limit = this.options.config.maxMessageSize;
-    if (data !== null && transfer.size + data.length > limit) {
-      transfer.failure = reply(552, "5.3.4", `Message too big; the limit is ${limit} octets`);
-      await this.abortWriter(transfer);
-    } else if (data !== null) {
-      transfer.size += data.length;
-      if (this.envelope!.params.body !== "BINARYMIME") transfer.lineEnds.feed(data);
-      await this.writeBlob(transfer, data);
-    }
+    if (data !== null) await this.appendChunk(transfer, data);
     this.bdatChunk = { remaining: 0, last: match[2] !== undefined, refusal: null };
     await this.finishBdatChunk();
   }
@@ -827,20 +819,22 @@ export class SmtpSession {
     chunk.remaining -= take;
     const transfer = this.envelope?.bdat;
     if (chunk.refusal === null && transfer && transfer.failure === null) {
-      transfer.size += piece.length;
-      if (transfer.size > this.options.config.maxMessageSize) {
-        transfer.failure = reply(
-          552,
-          "5.3.4",
-          `Message too big; the limit is ${this.options.config.maxMessageSize} octets`,
-        );
-        await this.abortWriter(transfer);
-      } else {
-        if (this.envelope!.params.body !== "BINARYMIME") transfer.lineEnds.feed(piece);
-        await this.writeBlob(transfer, piece);
-      }
+      await this.appendChunk(transfer, piece);
     }
     if (chunk.remaining === 0) await this.finishBdatChunk();
+  }
+
+  /** Adds a BDAT or BURL chunk's octets to the message, or fails the transfer once past the size limit. */
+  private async appendChunk(transfer: BdatTransfer, data: Buffer): Promise<void> {
+    transfer.size += data.length;
+    const limit = this.options.config.maxMessageSize;
+    if (transfer.size > limit) {
+      transfer.failure = reply(552, "5.3.4", `Message too big; the limit is ${limit} octets`);
+      await this.abortWriter(transfer);
+      return;
+    }
+    if (this.envelope!.params.body !== "BINARYMIME") transfer.lineEnds.feed(data);
+    await this.writeBlob(transfer, data);
   }
 
   private async finishBdatChunk(): Promise<void> {
