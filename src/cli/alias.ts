@@ -89,7 +89,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const aliasCommand: CliCommand = {
   name: "alias",
-  summary: "add, list and remove aliases and catch-all addresses",
   help: HELP,
   run,
 };

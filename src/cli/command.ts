@@ -11,12 +11,18 @@ export interface CliIo {
 export interface CliCommand {
   /** The word after `mailroom`. */
   name: string;
-  /** One line for `mailroom --help`. */
-  summary: string;
   /** Full text for `mailroom <name> --help`. */
   help: string;
   /** Resolves to the process exit code (see ExitCode). */
   run(argv: string[], io: CliIo): Promise<number>;
+}
+
+/** A command as the dispatcher lists it; its module is loaded only to show its help or run it. */
+export interface CliCommandEntry {
+  name: string;
+  /** One line for `mailroom --help`. */
+  summary: string;
+  load(): Promise<CliCommand>;
 }
 
 /** sysexits(3)-style codes, so scripts can tell "you typed it wrong" from "it failed". */

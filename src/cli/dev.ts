@@ -24,7 +24,6 @@ Options:
 
 export const devCommand: CliCommand = {
   name: "dev",
-  summary: "catch all mail for development (any address, nothing sent; Mailpit API)",
   help: HELP,
   run: (argv, io) => runServe(argv, io, { name: "dev", help: HELP, capture: true }),
 };

@@ -96,7 +96,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const dkimCommand: CliCommand = {
   name: "dkim",
-  summary: "show and rotate the DKIM keys that sign outgoing mail",
   help: HELP,
   run,
 };

@@ -129,7 +129,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const doctorCommand: CliCommand = {
   name: "doctor",
-  summary: "check DNS records, hostname, TLS certificate and outbound port 25",
   help: HELP,
   run,
 };

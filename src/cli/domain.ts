@@ -114,7 +114,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const domainCommand: CliCommand = {
   name: "domain",
-  summary: "add, list and remove the domains served here",
   help: HELP,
   run,
 };

@@ -142,7 +142,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const exportCommand: CliCommand = {
   name: "export",
-  summary: "write mail out as a Maildir or mbox files",
   help: HELP,
   run,
 };

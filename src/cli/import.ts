@@ -339,7 +339,6 @@ export function formatImportSummary(summary: ImportSummary, users: number, secon
 
 export const importCommand: CliCommand = {
   name: "import",
-  summary: "copy mail in from a Maildir or mbox files",
   help: HELP,
   run,
 };

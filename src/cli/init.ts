@@ -43,7 +43,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const initCommand: CliCommand = {
   name: "init",
-  summary: "create an empty store (data directory or PostgreSQL schema)",
   help: HELP,
   run,
 };

@@ -174,7 +174,6 @@ function padChars(text: string, width: number): string {
 
 export const mailCommand: CliCommand = {
   name: "mail",
-  summary: "list the messages of a mailbox and print one as stored",
   help: HELP,
   run,
 };

@@ -7,52 +7,116 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../config/load.js";
 import { version } from "../server/version.js";
 import { StoreError } from "../store/types.js";
-import { aliasCommand } from "./alias.js";
-import { type CliCommand, CliError, type CliIo, ExitCode } from "./command.js";
-import { devCommand } from "./dev.js";
-import { dkimCommand } from "./dkim.js";
-import { doctorCommand } from "./doctor.js";
-import { domainCommand } from "./domain.js";
-import { exportCommand } from "./export.js";
-import { importCommand } from "./import.js";
-import { initCommand } from "./init.js";
-import { mailCommand } from "./mail.js";
-import { migrateCommand } from "./migrate.js";
-import { queueCommand } from "./queue.js";
-import { sendCommand } from "./send.js";
-import { sendmailCommand } from "./sendmail.js";
-import { serveCommand } from "./serve.js";
-import { sieveCommand } from "./sieve.js";
-import { statusCommand } from "./status.js";
-import { tokenCommand } from "./token.js";
-import { traceCommand } from "./trace.js";
-import { userCommand } from "./user.js";
-import { vacationCommand } from "./vacation.js";
+import { type CliCommandEntry, CliError, type CliIo, ExitCode } from "./command.js";
 
-export const commands: readonly CliCommand[] = [
-  serveCommand,
-  devCommand,
-  initCommand,
-  statusCommand,
-  domainCommand,
-  userCommand,
-  tokenCommand,
-  aliasCommand,
-  sieveCommand,
-  vacationCommand,
-  mailCommand,
-  queueCommand,
-  traceCommand,
-  dkimCommand,
-  doctorCommand,
-  sendCommand,
-  sendmailCommand,
-  migrateCommand,
-  importCommand,
-  exportCommand,
+/**
+ * The commands, each module loaded only when its command runs: `mailroom serve` does not carry the
+ * importer's IMAP client or the PostgreSQL migration, and a one-line command starts without the server.
+ */
+export const commands: readonly CliCommandEntry[] = [
+  {
+    name: "serve",
+    summary: "run the mail server until stopped",
+    load: async () => (await import("./serve.js")).serveCommand,
+  },
+  {
+    name: "dev",
+    summary: "catch all mail for development (any address, nothing sent; Mailpit API)",
+    load: async () => (await import("./dev.js")).devCommand,
+  },
+  {
+    name: "init",
+    summary: "create an empty store (data directory or PostgreSQL schema)",
+    load: async () => (await import("./init.js")).initCommand,
+  },
+  {
+    name: "status",
+    summary: "show the running server's status: listeners, uptime, queue, recent errors",
+    load: async () => (await import("./status.js")).statusCommand,
+  },
+  {
+    name: "domain",
+    summary: "add, list and remove the domains served here",
+    load: async () => (await import("./domain.js")).domainCommand,
+  },
+  {
+    name: "user",
+    summary: "add, list and remove users, and set their passwords and quotas",
+    load: async () => (await import("./user.js")).userCommand,
+  },
+  {
+    name: "token",
+    summary: "create, list and revoke a user's app tokens (HTTP and JMAP logins)",
+    load: async () => (await import("./token.js")).tokenCommand,
+  },
+  {
+    name: "alias",
+    summary: "add, list and remove aliases and catch-all addresses",
+    load: async () => (await import("./alias.js")).aliasCommand,
+  },
+  {
+    name: "sieve",
+    summary: "check Sieve scripts and manage each user's (put, activate, list, get, delete)",
+    load: async () => (await import("./sieve.js")).sieveCommand,
+  },
+  {
+    name: "vacation",
+    summary: "show or set a user's vacation auto-reply",
+    load: async () => (await import("./vacation.js")).vacationCommand,
+  },
+  {
+    name: "mail",
+    summary: "list the messages of a mailbox and print one as stored",
+    load: async () => (await import("./mail.js")).mailCommand,
+  },
+  {
+    name: "queue",
+    summary: "list, inspect, retry and delete outbound queue entries",
+    load: async () => (await import("./queue.js")).queueCommand,
+  },
+  {
+    name: "trace",
+    summary: "why a message did or didn't arrive: its delivery trace by id, or by recipient",
+    load: async () => (await import("./trace.js")).traceCommand,
+  },
+  {
+    name: "dkim",
+    summary: "show and rotate the DKIM keys that sign outgoing mail",
+    load: async () => (await import("./dkim.js")).dkimCommand,
+  },
+  {
+    name: "doctor",
+    summary: "check DNS records, hostname, TLS certificate and outbound port 25",
+    load: async () => (await import("./doctor.js")).doctorCommand,
+  },
+  {
+    name: "send",
+    summary: "compose a message and send it (to a server, or straight to the recipients' MX hosts)",
+    load: async () => (await import("./send.js")).sendCommand,
+  },
+  {
+    name: "sendmail",
+    summary: "read a message from stdin and submit it, like sendmail(8), for cron, git and mail(1)",
+    load: async () => (await import("./sendmail.js")).sendmailCommand,
+  },
+  {
+    name: "migrate",
+    summary: "copy a SQLite installation into PostgreSQL (re-runnable mirror)",
+    load: async () => (await import("./migrate.js")).migrateCommand,
+  },
+  {
+    name: "import",
+    summary: "copy mail in from a Maildir or mbox files",
+    load: async () => (await import("./import.js")).importCommand,
+  },
+  {
+    name: "export",
+    summary: "write mail out as a Maildir or mbox files",
+    load: async () => (await import("./export.js")).exportCommand,
+  },
 ];
 
-export function usage(available: readonly CliCommand[] = commands): string {
+export function usage(available: readonly CliCommandEntry[] = commands): string {
   const width = Math.max(...available.map((command) => command.name.length));
   const lines = available.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
   return `Usage: mailroom <command> [options]
@@ -76,7 +140,7 @@ const isHelp = (arg: string | undefined): boolean => arg === "--help" || arg ===
 export async function main(
   argv: string[],
   io: CliIo,
-  available: readonly CliCommand[] = commands,
+  available: readonly CliCommandEntry[] = commands,
 ): Promise<number> {
   const [name, ...rest] = argv;
   try {
@@ -92,12 +156,13 @@ export async function main(
       io.stdout.write(`mailroom ${version()}\n`);
       return ExitCode.ok;
     }
-    if (name === "help") return showHelp(rest[0], io, available);
-    const command = available.find((each) => each.name === name);
-    if (!command) {
+    if (name === "help") return await showHelp(rest[0], io, available);
+    const entry = available.find((each) => each.name === name);
+    if (!entry) {
       const what = name.startsWith("-") ? "option" : "command";
       throw new CliError(`unknown ${what} '${name}'; see 'mailroom --help'`, ExitCode.usage);
     }
+    const command = await entry.load();
     if (isHelp(rest[0])) {
       io.stdout.write(command.help);
       return ExitCode.ok;
@@ -108,14 +173,18 @@ export async function main(
   }
 }
 
-function showHelp(name: string | undefined, io: CliIo, available: readonly CliCommand[]): number {
+async function showHelp(
+  name: string | undefined,
+  io: CliIo,
+  available: readonly CliCommandEntry[],
+): Promise<number> {
   if (name === undefined) {
     io.stdout.write(usage(available));
     return ExitCode.ok;
   }
-  const command = available.find((each) => each.name === name);
-  if (!command) throw new CliError(`unknown command '${name}'; see 'mailroom --help'`, ExitCode.usage);
-  io.stdout.write(command.help);
+  const entry = available.find((each) => each.name === name);
+  if (!entry) throw new CliError(`unknown command '${name}'; see 'mailroom --help'`, ExitCode.usage);
+  io.stdout.write((await entry.load()).help);
   return ExitCode.ok;
 }
 

@@ -276,7 +276,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const migrateCommand: CliCommand = {
   name: "migrate",
-  summary: "copy a SQLite installation into PostgreSQL (re-runnable mirror)",
   help: HELP,
   run,
 };

@@ -277,7 +277,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const queueCommand: CliCommand = {
   name: "queue",
-  summary: "list, inspect, retry and delete outbound queue entries",
   help: HELP,
   run,
 };

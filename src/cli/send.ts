@@ -523,7 +523,6 @@ async function readCaFile(file: string): Promise<Buffer> {
 
 export const sendCommand: CliCommand = {
   name: "send",
-  summary: "compose a message and send it (to a server, or straight to the recipients' MX hosts)",
   help: HELP,
   run,
 };

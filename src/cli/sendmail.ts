@@ -177,7 +177,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const sendmailCommand: CliCommand = {
   name: "sendmail",
-  summary: "read a message from stdin and submit it, like sendmail(8), for cron, git and mail(1)",
   help: HELP,
   run,
 };

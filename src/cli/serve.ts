@@ -136,7 +136,6 @@ export async function runServe(
 
 export const serveCommand: CliCommand = {
   name: "serve",
-  summary: "run the mail server until stopped",
   help: HELP,
   run: (argv, io) => runServe(argv, io, { name: "serve", help: HELP, capture: false }),
 };

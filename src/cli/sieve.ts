@@ -187,7 +187,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const sieveCommand: CliCommand = {
   name: "sieve",
-  summary: "check Sieve scripts and manage each user's (put, activate, list, get, delete)",
   help: HELP,
   run,
 };

@@ -223,7 +223,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const statusCommand: CliCommand = {
   name: "status",
-  summary: "show the running server's status: listeners, uptime, queue, recent errors",
   help: HELP,
   run,
 };

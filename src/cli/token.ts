@@ -79,7 +79,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const tokenCommand: CliCommand = {
   name: "token",
-  summary: "create, list and revoke a user's app tokens (HTTP and JMAP logins)",
   help: HELP,
   run,
 };

@@ -187,7 +187,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const traceCommand: CliCommand = {
   name: "trace",
-  summary: "why a message did or didn't arrive: its delivery trace by id, or by recipient",
   help: HELP,
   run,
 };

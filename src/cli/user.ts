@@ -208,7 +208,6 @@ export function unknownUserError(address: string): CliError {
 
 export const userCommand: CliCommand = {
   name: "user",
-  summary: "add, list and remove users, and set their passwords and quotas",
   help: HELP,
   run,
 };

@@ -131,7 +131,6 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 export const vacationCommand: CliCommand = {
   name: "vacation",
-  summary: "show or set a user's vacation auto-reply",
   help: HELP,
   run,
 };

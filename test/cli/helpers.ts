@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { pino } from "pino";
-import type { CliCommand, CliIo } from "../../src/cli/command.js";
+import type { CliCommandEntry, CliIo } from "../../src/cli/command.js";
 import { main } from "../../src/cli/main.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/types.js";
@@ -36,7 +36,7 @@ export async function runCli(
     stdin?: string | Buffer;
     tty?: FakeTty;
     env?: NodeJS.ProcessEnv;
-    commands?: readonly CliCommand[];
+    commands?: readonly CliCommandEntry[];
   } = {},
 ): Promise<CliRun> {
   const stdin = new PassThrough() as PassThrough & {

@@ -4,7 +4,7 @@ import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseCommandArgs, storeOptions } from "../../src/cli/args.js";
-import { type CliCommand, CliError, ExitCode } from "../../src/cli/command.js";
+import { type CliCommandEntry, CliError, ExitCode } from "../../src/cli/command.js";
 import { storeExitCode } from "../../src/cli/main.js";
 import { StoreError } from "../../src/store/types.js";
 import { makeDataDir, runCli } from "./helpers.js";
@@ -85,11 +85,10 @@ describe("mailroom dispatcher", () => {
   });
 
   test("CliError, StoreError and unexpected errors map to their exit codes", async () => {
-    const throwing = (error: unknown): CliCommand => ({
+    const throwing = (error: unknown): CliCommandEntry => ({
       name: "boom",
       summary: "fails",
-      help: "",
-      run: () => Promise.reject(error),
+      load: async () => ({ name: "boom", help: "", run: () => Promise.reject(error) }),
     });
     const cli = await runCli(["boom"], { commands: [throwing(new CliError("try again later", 75))] });
     assert.deepEqual([cli.code, cli.stderr], [75, "mailroom: try again later\n"]);

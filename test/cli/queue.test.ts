@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { QueueListing } from "../../src/cli/queue.js";
-import { queueCommand } from "../../src/cli/queue.js";
 import { queueMessage } from "../queue/helpers.js";
 import { makeDataDir, runCli, withTestStore } from "./helpers.js";
 
@@ -9,8 +8,7 @@ describe("mailroom queue", () => {
   let dataDir: string;
   let cleanup: () => Promise<void>;
   let ids: string[] = [];
-  const cli = (argv: string[]) =>
-    runCli(["queue", ...argv, "--data-dir", dataDir], { commands: [queueCommand] });
+  const cli = (argv: string[]) => runCli(["queue", ...argv, "--data-dir", dataDir]);
 
   before(async () => {
     ({ dataDir, cleanup } = await makeDataDir());
