@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { pino } from "pino";
 import { openStore } from "../../src/store/open.js";
 import type { BlobRef } from "../../src/store/types.js";
+import { commandLine, launchEnv } from "../lib/launch.js";
 import { freePort, waitForPort } from "../lib/net.js";
 import { type ProcessMemory, readProcessMemory } from "../lib/proc.js";
 import { REPO_ROOT } from "../pop3/mailroom.js";
@@ -112,10 +113,6 @@ async function build(buildDir: string, webDist: string): Promise<string> {
   return path.join(buildDir, "dist", "cli", "main.js");
 }
 
-function commandLine(mode: MailroomMode, entry: string, args: string[]): string[] {
-  return mode === "tsx" ? ["--import", "tsx", entry, ...args] : [entry, ...args];
-}
-
 async function cli(
   mode: MailroomMode,
   entry: string,
@@ -125,7 +122,7 @@ async function cli(
 ): Promise<string> {
   const child = spawn(process.execPath, commandLine(mode, entry, args), {
     cwd: REPO_ROOT,
-    env,
+    env: launchEnv(entry, env),
     stdio: "pipe",
   });
   let output = "";
@@ -244,7 +241,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
     const profile = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir] : [];
     const server = spawn(process.execPath, [...profile, ...commandLine(options.mode, entry, ["serve"])], {
       cwd: REPO_ROOT,
-      env,
+      env: launchEnv(entry, env),
       stdio: ["ignore", log.fd, log.fd],
     });
     child = server;

@@ -16,6 +16,7 @@ import { pino } from "pino";
 import { hashPassword } from "../../src/auth/password.js";
 import { openStore } from "../../src/store/open.js";
 import type { BlobRef } from "../../src/store/types.js";
+import { commandLine, launchEnv } from "../lib/launch.js";
 import { freePort, waitForPort } from "../lib/net.js";
 import { type ProcessMemory, readProcessMemory } from "../lib/proc.js";
 
@@ -166,14 +167,10 @@ async function cliLoads(mode: MailroomMode, entry: string, env: NodeJS.ProcessEn
   }
 }
 
-function commandLine(mode: MailroomMode, entry: string, args: string[]): string[] {
-  return mode === "tsx" ? ["--import", "tsx", entry, ...args] : [entry, ...args];
-}
-
 async function cli(mode: MailroomMode, entry: string, args: string[], env: NodeJS.ProcessEnv, stdin = "") {
   const child = spawn(process.execPath, commandLine(mode, entry, args), {
     cwd: REPO_ROOT,
-    env,
+    env: launchEnv(entry, env),
     stdio: "pipe",
   });
   let output = "";
@@ -318,7 +315,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
         : commandLine(options.mode, await writeStopgapEntry(dir, options.mode, path.join(dir, "build")), []),
       {
         cwd: REPO_ROOT,
-        env,
+        env: launchEnv(entry, env),
         stdio: ["ignore", log.fd, log.fd],
       },
     );

@@ -13,6 +13,7 @@ import pino from "pino";
 import { loadConfig } from "../../src/config/load.js";
 import { loadTls } from "../../src/net/tls.js";
 import { openStore } from "../../src/store/open.js";
+import { commandLine, launchEnv } from "../lib/launch.js";
 import { benchMessage, recipientOf, SENDER } from "./message.js";
 
 const run = promisify(execFile);
@@ -144,11 +145,16 @@ export async function prepareMailroom(options: RelayRunOptions): Promise<Prepare
   return {
     async start() {
       const log = await open(logPath, "w");
-      child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.build.entry, "serve"], {
-        cwd: REPO_ROOT,
-        env,
-        stdio: ["ignore", log.fd, log.fd],
-      });
+      const { entry } = options.build;
+      child = spawn(
+        process.execPath,
+        [...(options.nodeArgs ?? []), ...commandLine("build", entry, ["serve"])],
+        {
+          cwd: REPO_ROOT,
+          env: launchEnv(entry, env),
+          stdio: ["ignore", log.fd, log.fd],
+        },
+      );
       await log.close();
     },
     async queued() {

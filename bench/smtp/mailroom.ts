@@ -9,6 +9,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { commandLine, launchEnv } from "../lib/launch.js";
 import { freePort, waitForPort } from "../lib/net.js";
 import { type ProcessMemory, readProcessMemory } from "../lib/proc.js";
 
@@ -140,10 +141,6 @@ async function smtpRegistered(root: string): Promise<boolean> {
   return /\bsmtp\s*:/.test(source);
 }
 
-function commandLine(mode: "build" | "tsx", entry: string, args: string[]): string[] {
-  return mode === "tsx" ? ["--import", "tsx", entry, ...args] : [entry, ...args];
-}
-
 async function cli(
   mode: "build" | "tsx",
   entry: string,
@@ -153,7 +150,7 @@ async function cli(
 ) {
   const child = spawn(process.execPath, commandLine(mode, entry, args), {
     cwd: REPO_ROOT,
-    env,
+    env: launchEnv(entry, env),
     stdio: "pipe",
   });
   let output = "";
@@ -219,7 +216,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
     const log = await open(logPath, "w");
     const server = spawn(process.execPath, serveArgs, {
       cwd: REPO_ROOT,
-      env,
+      env: launchEnv(entry, env),
       stdio: ["ignore", log.fd, log.fd],
     });
     child = server;
