@@ -5,7 +5,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { dkimSign } from "mailauth/lib/dkim/sign.js";
 import { mailboxAddress, parseAddressList } from "./address-list.js";
 
 export type DkimAlgorithm = "rsa-sha256" | "ed25519-sha256";
@@ -106,6 +105,8 @@ export async function signMessage(
     algorithm: key.algorithm,
     canonicalization: "relaxed/relaxed",
   };
+  // Loaded at the first signature: a node that never submits or relays mail does without it (issue 19).
+  const { dkimSign } = await import("mailauth/lib/dkim/sign.js");
   // mailauth signs what signatureData lists; the same fields at the top level only satisfy its types.
   const result = await dkimSign(message, {
     ...signature,
