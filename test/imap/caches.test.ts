@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { HeaderBlockCache, MailboxListings } from "../../src/imap/caches.js";
+import { fieldIndexBytes, indexFields, scanHeader } from "../../src/mail/mime/header.js";
 import type { Store } from "../../src/store/types.js";
 import { spyStore } from "../support/store-spy.js";
 import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
@@ -173,11 +174,13 @@ describe("kept header blocks", () => {
     const ids = (await fixture.store.messages.listMessages(fixture.inbox.id)).map((m) => m.messageId);
     const { store, asked } = countingStore();
     const one = (await fixture.store.blobs.readHeaderBlocks([ids[0]!])).get(ids[0]!)!;
-    // Room for two of these blocks (the test messages' headers differ by a digit at most).
-    const cache = new HeaderBlockCache(one.length * 2 + 1);
+    // Room for two of these blocks with their field indexes (the test messages' headers differ by a
+    // digit at most).
+    const size = one.length + fieldIndexBytes(indexFields(scanHeader(one, 0, one.length)));
+    const cache = new HeaderBlockCache(size * 2 + 1);
     const first = await cache.read(store, ids);
     assert.equal(first.size, 3);
-    assert.ok(first.get(ids[1]!)?.toString("latin1").includes("Subject: m2\r\n"));
+    assert.ok(first.get(ids[1]!)?.block.toString("latin1").includes("Subject: m2\r\n"));
     asked.length = 0;
     const again = await cache.read(store, [ids[1]!, ids[2]!]);
     assert.deepEqual(asked, []);

@@ -10,13 +10,13 @@
 
 import type { Readable } from "node:stream";
 import { messagePreview, truncateValue } from "../../mail/body.js";
-import { type HeaderBlock, scanHeader } from "../../mail/mime/header.js";
+import { type FieldIndex, indexFields, scanHeader } from "../../mail/mime/header.js";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import { decodeStructure, encodeStructure, type MessageStructure } from "../../store/structure.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
-import { imapCaches } from "../caches.js";
+import { imapCaches, type KeptHeader } from "../caches.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, isTopHeader, sectionBytes, topHeaderBytes } from "../mime/section.js";
@@ -121,12 +121,15 @@ export class FetchStreamBroken extends Error {
 /** A message's bytes (or just its header block) and MIME structure, parsed once when first needed. */
 export class MessageContent {
   private structure: MessagePart | null = null;
-  private header: HeaderBlock | null = null;
 
-  /** `bytes` is the whole message, or only its header section when `headerOnly`. */
+  /**
+   * `bytes` is the whole message, or only its header section when `headerOnly`; `fields`, when known
+   * (a kept header block's, see caches.ts), are its top-level fields.
+   */
   constructor(
     readonly bytes: Buffer,
     readonly headerOnly: boolean,
+    private fields: FieldIndex | null = null,
   ) {}
 
   part(): MessagePart {
@@ -139,8 +142,8 @@ export class MessageContent {
     // The message's own header needs only its top-level fields: a header FETCH of a whole mailbox
     // would otherwise parse every header block as a MIME tree.
     if (isTopHeader(section)) {
-      this.header ??= this.structure ?? scanHeader(this.bytes, 0, this.bytes.length);
-      return topHeaderBytes(this.bytes, this.header, section);
+      this.fields ??= indexFields(this.structure ?? scanHeader(this.bytes, 0, this.bytes.length));
+      return topHeaderBytes(this.bytes, this.fields, section);
     }
     return sectionBytes(this.bytes, this.part(), section);
   }
@@ -225,7 +228,7 @@ async function* fetchResponses(
           context.store,
           messages.filter((_, i) => needs[i] === NEED_HEADER).map((m) => m.messageId),
         )
-      : new Map<string, Buffer>();
+      : new Map<string, KeptHeader>();
     const seen = markSeen ? await markBatchSeen(context, view, messages) : new Set<number>();
     // Header blocks found by reading whole bodies, for the store to keep (see saveHeaderBlocksLater).
     const backfill = new Map<string, Buffer>();
@@ -254,7 +257,7 @@ async function* fetchResponses(
               if (block !== null) backfill.set(message.messageId, block);
               content = new MessageContent(bytes, false);
             } else {
-              content = new MessageContent(header, true);
+              content = new MessageContent(header.block, true, header.fields);
             }
           } else if (need === NEED_MESSAGE) {
             const bytes = await bodies.take(i);
