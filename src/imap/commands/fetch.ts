@@ -24,7 +24,7 @@ import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/comma
 import { formatSequence, partialWindow } from "../protocol/sequence.js";
 import { asciiWireText, encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
-import type { SelectedMailbox } from "../selected.js";
+import { firstIndexFrom, type SelectedMailbox } from "../selected.js";
 import { CommandFailure, type ImapContext, requireSelected } from "./context.js";
 import { resolveTargets, type Target } from "./targets.js";
 
@@ -523,22 +523,10 @@ async function loadMessages(
   if (mailbox === null || mailbox.uidValidity !== view.mailbox.uidValidity) return map;
   const listed = await caches.listings.list(context.store, mailbox);
   for (const { uid } of targets) {
-    const message = listed[lowestIndexFrom(listed, uid)];
+    const message = listed[firstIndexFrom(listed, uid)];
     if (message?.uid === uid) map.set(uid, message);
   }
   return map;
-}
-
-/** Index of the first message whose UID is at least `uid` in a UID-ordered listing. */
-function lowestIndexFrom(listed: readonly MailboxMessage[], uid: number): number {
-  let lo = 0;
-  let hi = listed.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((listed[mid] as MailboxMessage).uid < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Stands, among a response's pieces, for the message body streamed from the store at that point. */
