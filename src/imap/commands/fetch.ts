@@ -206,7 +206,7 @@ async function* fetchResponses(
   // Streamed bodies are not in memory, so every other item must be answerable from the list alone.
   const streamable = command.items.every((item) => needOf(item) === NEED_NOTHING || isWholeMessage(item));
   const markSeen = !view.readOnly && command.items.some(setsSeen);
-  const gathered = new Gathered();
+  const output = new ResponseOutput();
   for (let start = 0; start < targets.length; start += FETCH_BATCH) {
     const batch = targets.slice(start, start + FETCH_BATCH);
     const listed = await loadMessages(context, view, batch);
@@ -276,27 +276,22 @@ async function* fetchResponses(
             structure = structureOf(content);
             computed.set(message.messageId, encodeStructure(structure));
           }
-          const pieces = fetchResponse(
-            view,
-            message,
-            command.items,
-            content,
-            seen.has(message.uid),
-            structure,
-          );
+          const mark = output.mark();
+          try {
+            fetchResponse(output, view, message, command.items, content, seen.has(message.uid), structure);
+          } catch (error) {
+            output.rollback(mark);
+            throw error;
+          }
           let unused = opened;
-          for (const piece of pieces) {
+          for (const piece of output.take(GATHER_BYTES)) {
             if (piece === STREAMED_BODY) {
-              if (gathered.size > 0) yield gathered.take();
               // The body opened before the response started is for the first streamed item only.
               const ready = unused;
               unused = null;
               yield* streamBlob(context, message, ready);
-            } else if (piece.length >= LARGE_PIECE) {
-              if (gathered.size > 0) yield gathered.take();
+            } else {
               yield piece;
-            } else if (gathered.add(piece) >= GATHER_BYTES) {
-              yield gathered.take();
             }
           }
         } finally {
@@ -304,10 +299,13 @@ async function* fetchResponses(
         }
       }
       // What a batch gathered goes out before the next batch's store reads.
-      if (gathered.size > 0) yield gathered.take();
+      const rest = output.rest();
+      if (rest !== null) yield rest;
     } catch (error) {
-      // The responses of the messages before the failure are complete: they are sent before the NO.
-      if (gathered.size > 0) yield gathered.take();
+      // The responses of the messages before the failure are complete: they are sent before the NO. A
+      // body that broke off mid-literal ends the connection instead, with nothing more written.
+      const rest = error instanceof FetchStreamBroken ? null : output.rest();
+      if (rest !== null) yield rest;
       throw error;
     } finally {
       bodies.close();
@@ -533,64 +531,98 @@ async function loadMessages(
 const STREAMED_BODY = Symbol("streamed body");
 type ResponsePiece = Buffer | typeof STREAMED_BODY;
 
-/** Small responses of several messages, joined into one piece when taken. */
-class Gathered {
-  private pieces: Buffer[] = [];
-  size = 0;
-
-  /** Adds a piece; returns the octets gathered so far. */
-  add(piece: Buffer): number {
-    this.pieces.push(piece);
-    this.size += piece.length;
-    return this.size;
-  }
-
-  take(): Buffer {
-    const joined =
-      this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, this.size);
-    this.pieces = [];
-    this.size = 0;
-    return joined;
-  }
-}
-
 /**
- * Collects a response's pieces in order: adjacent text as one buffer, other buffers as they are, never
- * copied here (fetchResponses joins the small pieces of many responses with one copy).
+ * The responses being built, in order: text and small pieces copied into one buffer as they come, large
+ * pieces and streamed bodies kept as they are. A header FETCH of a whole mailbox is thousands of
+ * ~150-octet responses; written in place they cost a copy each instead of several buffers each, and
+ * each piece handed out saves a trip through the session's and the adapter's async generators.
  */
-class ResponsePieces {
-  private pieces: ResponsePiece[] = [];
-  private text = "";
+class ResponseOutput {
+  private buffer: Buffer = Buffer.allocUnsafe(GATHER_BYTES);
+  /** Where the octets not yet cut into `ready` start, and where the next octet goes. */
+  private start = 0;
+  private used = 0;
+  private ready: ResponsePiece[] = [];
 
-  add(data: Buffer): void {
-    this.flushText();
-    this.pieces.push(data);
+  text(text: string): void {
+    // Response text is ASCII (values that are not go through encodeValue as bytes), one octet a character.
+    this.room(text.length);
+    this.used += this.buffer.write(text, this.used, "latin1");
   }
 
-  addText(text: string): void {
-    this.text += text;
+  bytes(data: Buffer): void {
+    if (data.length >= LARGE_PIECE) {
+      this.cut();
+      this.ready.push(data);
+      return;
+    }
+    this.room(data.length);
+    this.used += data.copy(this.buffer, this.used);
   }
 
   /** Marks where the body streamed from the store goes. */
   stream(): void {
-    this.flushText();
-    this.pieces.push(STREAMED_BODY);
+    this.cut();
+    this.ready.push(STREAMED_BODY);
   }
 
-  /** The pieces gathered so far, in order; the builder is empty afterwards. */
-  take(): ResponsePiece[] {
-    this.flushText();
-    const pieces = this.pieces;
-    this.pieces = [];
-    return pieces;
+  /** What rollback() returns to: nothing is handed out in between, so every octet since is still here. */
+  mark(): OutputMark {
+    return { ready: this.ready.length, buffer: this.buffer, start: this.start, used: this.used };
   }
 
-  private flushText(): void {
-    if (this.text === "") return;
-    this.pieces.push(Buffer.from(this.text, "latin1"));
-    this.text = "";
+  /** Forgets what was written since `mark` (a response that could not be completed). */
+  rollback(mark: OutputMark): void {
+    this.ready.length = mark.ready;
+    this.buffer = mark.buffer;
+    this.start = mark.start;
+    this.used = mark.used;
+  }
+
+  /**
+   * The pieces ready to go after a response, in order: those cut off by a large piece or a stream, and
+   * what is gathered once it holds at least `least` octets.
+   */
+  take(least: number): ResponsePiece[] {
+    if (this.used - this.start >= least) this.cut();
+    if (this.ready.length === 0) return NOTHING_READY;
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
+  }
+
+  /** What is gathered and not yet taken; only octets, as every response's pieces are taken after it. */
+  rest(): Buffer | null {
+    if (this.used === this.start) return null;
+    const rest = this.buffer.subarray(this.start, this.used);
+    this.start = this.used;
+    return rest;
+  }
+
+  private cut(): void {
+    if (this.used === this.start) return;
+    this.ready.push(this.buffer.subarray(this.start, this.used));
+    this.start = this.used;
+  }
+
+  private room(length: number): void {
+    if (this.used + length <= this.buffer.length) return;
+    this.cut();
+    // What was cut is handed out as a view of the old buffer; the new octets go to a fresh one.
+    this.buffer = Buffer.allocUnsafe(Math.max(GATHER_BYTES, length));
+    this.start = 0;
+    this.used = 0;
   }
 }
+
+interface OutputMark {
+  ready: number;
+  buffer: Buffer;
+  start: number;
+  used: number;
+}
+
+const NOTHING_READY: ResponsePiece[] = [];
 
 function messageRequired(content: MessageContent | null): MessageContent {
   if (content === null || content.headerOnly) throw new Error("fetch item needs the whole message");
@@ -619,35 +651,35 @@ function decodedPart(whole: MessageContent, part: number[]): Buffer | null {
  * large literals or streamed bodies) several. Synchronous: everything it needs was read before.
  */
 function fetchResponse(
+  out: ResponseOutput,
   view: SelectedMailbox,
   message: MailboxMessage,
   items: readonly FetchItem[],
   content: MessageContent | null,
   flagsChanged: boolean,
   structure: MessageStructure | null,
-): ResponsePiece[] {
-  const out = new ResponsePieces();
+): void {
   if (flagsChanged || items.some((item) => item.kind === "FLAGS")) {
-    for (const response of view.announceKeywords(message.flags)) out.add(response);
+    for (const response of view.announceKeywords(message.flags)) out.bytes(response);
   }
-  out.addText(`* ${view.seqOf(message.uid)} FETCH (`);
+  out.text(`* ${view.seqOf(message.uid)} FETCH (`);
   let first = true;
   const name = (label: string) => {
-    out.addText(first ? `${label} ` : ` ${label} `);
+    out.text(first ? `${label} ` : ` ${label} `);
     first = false;
   };
   const add = (label: string, value: ImapValue) => {
     name(label);
     const text = asciiWireText(value);
-    if (text === null) out.add(encodeValue(value));
-    else out.addText(text);
+    if (text === null) out.bytes(encodeValue(value));
+    else out.text(text);
   };
   const literal = (label: string, data: Buffer, binary = false) => {
     name(label);
     // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
     const literal8 = binary && data.includes(0);
-    out.addText(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
-    out.add(literal8 ? data : withoutNul(data));
+    out.text(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
+    out.bytes(literal8 ? data : withoutNul(data));
   };
   let sentFlags = false;
   for (const item of items) {
@@ -693,20 +725,20 @@ function fetchResponse(
       case "ENVELOPE": {
         name("ENVELOPE");
         if (structure !== null) {
-          out.add(structure.envelope);
+          out.bytes(structure.envelope);
         } else {
           const header = headerRequired(content);
-          out.add(encodeValue(envelopeOf(header.part(), header.bytes)));
+          out.bytes(encodeValue(envelopeOf(header.part(), header.bytes)));
         }
         break;
       }
       case "BODYSTRUCTURE":
         name("BODYSTRUCTURE");
-        out.add(structure?.bodyStructure ?? structureOf(messageRequired(content)).bodyStructure);
+        out.bytes(structure?.bodyStructure ?? structureOf(messageRequired(content)).bodyStructure);
         break;
       case "BODY":
         name("BODY");
-        out.add(structure?.body ?? structureOf(messageRequired(content)).body);
+        out.bytes(structure?.body ?? structureOf(messageRequired(content)).body);
         break;
       case "RFC822":
         if (content === null) {
@@ -755,8 +787,7 @@ function fetchResponse(
   }
   // RFC 9051 §6.4.5: when fetching sets \Seen, the new flags are reported too.
   if (flagsChanged && !sentFlags) add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
-  out.addText(")\r\n");
-  return out.take();
+  out.text(")\r\n");
 }
 
 /** A whole message as a literal read from the store in pieces; its length is the size the store recorded. */
