@@ -543,14 +543,15 @@ class ResponseOutput {
   private start = 0;
   private used = 0;
   private ready: ResponsePiece[] = [];
+  /** Text not yet in the buffer: joined as a string first, one buffer write costing more than a join. */
+  private pending = "";
 
   text(text: string): void {
-    // Response text is ASCII (values that are not go through encodeValue as bytes), one octet a character.
-    this.room(text.length);
-    this.used += this.buffer.write(text, this.used, "latin1");
+    this.pending += text;
   }
 
   bytes(data: Buffer): void {
+    this.writePending();
     if (data.length >= LARGE_PIECE) {
       this.cut();
       this.ready.push(data);
@@ -562,17 +563,20 @@ class ResponseOutput {
 
   /** Marks where the body streamed from the store goes. */
   stream(): void {
+    this.writePending();
     this.cut();
     this.ready.push(STREAMED_BODY);
   }
 
   /** What rollback() returns to: nothing is handed out in between, so every octet since is still here. */
   mark(): OutputMark {
+    this.writePending();
     return { ready: this.ready.length, buffer: this.buffer, start: this.start, used: this.used };
   }
 
   /** Forgets what was written since `mark` (a response that could not be completed). */
   rollback(mark: OutputMark): void {
+    this.pending = "";
     this.ready.length = mark.ready;
     this.buffer = mark.buffer;
     this.start = mark.start;
@@ -584,6 +588,7 @@ class ResponseOutput {
    * what is gathered once it holds at least `least` octets.
    */
   take(least: number): ResponsePiece[] {
+    this.writePending();
     if (this.used - this.start >= least) this.cut();
     if (this.ready.length === 0) return NOTHING_READY;
     const ready = this.ready;
@@ -593,10 +598,19 @@ class ResponseOutput {
 
   /** What is gathered and not yet taken; only octets, as every response's pieces are taken after it. */
   rest(): Buffer | null {
+    this.writePending();
     if (this.used === this.start) return null;
     const rest = this.buffer.subarray(this.start, this.used);
     this.start = this.used;
     return rest;
+  }
+
+  private writePending(): void {
+    if (this.pending === "") return;
+    // Response text is ASCII (values that are not go through encodeValue as bytes), one octet a character.
+    this.room(this.pending.length);
+    this.used += this.buffer.write(this.pending, this.used, "latin1");
+    this.pending = "";
   }
 
   private cut(): void {
