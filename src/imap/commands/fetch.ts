@@ -207,6 +207,7 @@ async function* fetchResponses(
   const streamable = command.items.every((item) => needOf(item) === NEED_NOTHING || isWholeMessage(item));
   const markSeen = !view.readOnly && command.items.some(setsSeen);
   const output = new ResponseOutput();
+  const asksFlags = command.items.some((item) => item.kind === "FLAGS");
   for (let start = 0; start < targets.length; start += FETCH_BATCH) {
     const batch = targets.slice(start, start + FETCH_BATCH);
     const listed = await loadMessages(context, view, batch);
@@ -278,7 +279,16 @@ async function* fetchResponses(
           }
           const mark = output.mark();
           try {
-            fetchResponse(output, view, message, command.items, content, seen.has(message.uid), structure);
+            fetchResponse(
+              output,
+              view,
+              message,
+              command.items,
+              asksFlags,
+              content,
+              seen.has(message.uid),
+              structure,
+            );
           } catch (error) {
             output.rollback(mark);
             throw error;
@@ -545,6 +555,8 @@ class ResponseOutput {
   private ready: ResponsePiece[] = [];
   /** Text not yet in the buffer: joined as a string first, one buffer write costing more than a join. */
   private pending = "";
+  /** No item of the response begun last has been written yet. */
+  private firstItem = true;
 
   text(text: string): void {
     this.pending += text;
@@ -559,6 +571,38 @@ class ResponseOutput {
     }
     this.room(data.length);
     this.used += data.copy(this.buffer, this.used);
+  }
+
+  /** Starts a `* n FETCH (` response. */
+  begin(seq: number): void {
+    this.text(`* ${seq} FETCH (`);
+    this.firstItem = true;
+  }
+
+  /** An item's name, after the space that separates it from the item before. */
+  name(label: string): void {
+    this.text(this.firstItem ? `${label} ` : ` ${label} `);
+    this.firstItem = false;
+  }
+
+  value(label: string, value: ImapValue): void {
+    this.name(label);
+    // Numbers (UID, sizes) are the most common values and never need the encoder.
+    const text = typeof value === "number" ? String(value) : asciiWireText(value);
+    if (text === null) this.bytes(encodeValue(value));
+    else this.text(text);
+  }
+
+  literal(label: string, data: Buffer, binary = false): void {
+    this.name(label);
+    // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
+    const literal8 = binary && data.includes(0);
+    this.text(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
+    this.bytes(literal8 ? data : withoutNul(data));
+  }
+
+  end(): void {
+    this.text(")\r\n");
   }
 
   /** Marks where the body streamed from the store goes. */
@@ -669,61 +713,44 @@ function fetchResponse(
   view: SelectedMailbox,
   message: MailboxMessage,
   items: readonly FetchItem[],
+  asksFlags: boolean,
   content: MessageContent | null,
   flagsChanged: boolean,
   structure: MessageStructure | null,
 ): void {
-  if (flagsChanged || items.some((item) => item.kind === "FLAGS")) {
+  if (flagsChanged || asksFlags) {
     for (const response of view.announceKeywords(message.flags)) out.bytes(response);
   }
-  out.text(`* ${view.seqOf(message.uid)} FETCH (`);
-  let first = true;
-  const name = (label: string) => {
-    out.text(first ? `${label} ` : ` ${label} `);
-    first = false;
-  };
-  const add = (label: string, value: ImapValue) => {
-    name(label);
-    const text = asciiWireText(value);
-    if (text === null) out.bytes(encodeValue(value));
-    else out.text(text);
-  };
-  const literal = (label: string, data: Buffer, binary = false) => {
-    name(label);
-    // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
-    const literal8 = binary && data.includes(0);
-    out.text(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
-    out.bytes(literal8 ? data : withoutNul(data));
-  };
+  out.begin(view.seqOf(message.uid));
   let sentFlags = false;
   for (const item of items) {
     switch (item.kind) {
       case "FLAGS":
-        add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
+        out.value("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
         sentFlags = true;
         break;
       case "UID":
-        add("UID", message.uid);
+        out.value("UID", message.uid);
         break;
       case "INTERNALDATE":
-        add("INTERNALDATE", formatInternalDate(message.internalDate));
+        out.value("INTERNALDATE", formatInternalDate(message.internalDate));
         break;
       case "RFC822.SIZE":
-        add("RFC822.SIZE", message.size);
+        out.value("RFC822.SIZE", message.size);
         break;
       case "MODSEQ":
-        add("MODSEQ", [message.modseq]);
+        out.value("MODSEQ", [message.modseq]);
         break;
       // RFC 8474 §5.1: the ids JMAP uses for the same email and thread.
       case "EMAILID":
-        add("EMAILID", [{ atom: emailIdOf(message.emailId) }]);
+        out.value("EMAILID", [{ atom: emailIdOf(message.emailId) }]);
         break;
       case "THREADID":
-        add("THREADID", [{ atom: threadIdOf(message.threadId) }]);
+        out.value("THREADID", [{ atom: threadIdOf(message.threadId) }]);
         break;
       // RFC 8514 §4.2: every message here has a save date, so never NIL.
       case "SAVEDATE":
-        add("SAVEDATE", formatInternalDate(message.savedDate));
+        out.value("SAVEDATE", formatInternalDate(message.savedDate));
         break;
       case "PREVIEW": {
         const whole = messageRequired(content);
@@ -733,11 +760,11 @@ function fetchResponse(
           false,
         ).value;
         // UTF-8 text goes as a literal, which may carry 8-bit octets in any session (RFC 9051 §4.3).
-        add("PREVIEW", /^[\x20-\x7e]*$/.test(text) ? text : { literal: Buffer.from(text, "utf8") });
+        out.value("PREVIEW", /^[\x20-\x7e]*$/.test(text) ? text : { literal: Buffer.from(text, "utf8") });
         break;
       }
       case "ENVELOPE": {
-        name("ENVELOPE");
+        out.name("ENVELOPE");
         if (structure !== null) {
           out.bytes(structure.envelope);
         } else {
@@ -747,61 +774,61 @@ function fetchResponse(
         break;
       }
       case "BODYSTRUCTURE":
-        name("BODYSTRUCTURE");
+        out.name("BODYSTRUCTURE");
         out.bytes(structure?.bodyStructure ?? structureOf(messageRequired(content)).bodyStructure);
         break;
       case "BODY":
-        name("BODY");
+        out.name("BODY");
         out.bytes(structure?.body ?? structureOf(messageRequired(content)).body);
         break;
       case "RFC822":
         if (content === null) {
-          name("RFC822");
+          out.name("RFC822");
           out.stream();
         } else {
-          literal("RFC822", messageRequired(content).bytes);
+          out.literal("RFC822", messageRequired(content).bytes);
         }
         break;
       case "RFC822.HEADER":
-        literal(
+        out.literal(
           "RFC822.HEADER",
           headerRequired(content).section({ part: [], text: "HEADER" }) ?? Buffer.alloc(0),
         );
         break;
       case "RFC822.TEXT":
-        literal(
+        out.literal(
           "RFC822.TEXT",
           messageRequired(content).section({ part: [], text: "TEXT" }) ?? Buffer.alloc(0),
         );
         break;
       case "section": {
         if (content === null) {
-          name(item.label);
+          out.name(item.label);
           out.stream();
           break;
         }
         const source = needOf(item) === NEED_HEADER ? headerRequired(content) : messageRequired(content);
         // RFC 9051 §6.4.5: a part that does not exist is returned as an empty string.
-        literal(item.label, applyPartial(source.section(item.section) ?? Buffer.alloc(0), item.partial));
+        out.literal(item.label, applyPartial(source.section(item.section) ?? Buffer.alloc(0), item.partial));
         break;
       }
       case "binary": {
         const data = decodedPart(messageRequired(content), item.part);
         const label = item.partial === null ? item.label : `${item.label}<${item.partial.offset}>`;
-        if (data === null) add(label, null);
-        else literal(label, applyPartial(data, item.partial), true);
+        if (data === null) out.value(label, null);
+        else out.literal(label, applyPartial(data, item.partial), true);
         break;
       }
       case "binary.size": {
         const data = decodedPart(messageRequired(content), item.part);
-        add(item.label, data === null ? null : data.length);
+        out.value(item.label, data === null ? null : data.length);
         break;
       }
     }
   }
   // RFC 9051 §6.4.5: when fetching sets \Seen, the new flags are reported too.
-  if (flagsChanged && !sentFlags) add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
-  out.text(")\r\n");
+  if (flagsChanged && !sentFlags) out.value("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
+  out.end();
 }
 
 /** A whole message as a literal read from the store in pieces; its length is the size the store recorded. */
