@@ -15,6 +15,7 @@
 
 import { type FieldIndex, fieldIndexBytes, indexFields, scanHeader } from "../mail/mime/header.js";
 import type { Mailbox, MailboxMessage, Store } from "../store/types.js";
+import { fieldListKey, type HeaderFieldsSection, topHeaderBytes } from "./mime/section.js";
 
 /** Octets of header blocks kept per store: about 10,000 messages of typical header size. */
 export const HEADER_CACHE_BYTES = 32 * 1024 * 1024;
@@ -23,8 +24,15 @@ export const LISTING_CACHE_MESSAGES = 200_000;
 
 /** A kept header block and its fields, found once so a HEADER.FIELDS answer need not scan it again. */
 export interface KeptHeader {
+  readonly id: string;
   readonly block: Buffer;
   readonly fields: FieldIndex;
+  /**
+   * The last HEADER.FIELDS or HEADER.FIELDS.NOT answer cut from the block, with the field list it
+   * answers (see fieldListKey): a client asks for the same fields each time it opens a mailbox, as
+   * Dovecot's cache file expects too. Set only through HeaderBlockCache.fieldsAnswer, which counts it.
+   */
+  answer: { readonly list: string; readonly bytes: Buffer } | null;
 }
 
 /**
@@ -51,11 +59,31 @@ export class HeaderBlockCache {
     for (const [id, block] of await store.blobs.readHeaderBlocks(missing)) {
       // Found when the block arrives rather than at its first HEADER.FIELDS, so what a block costs
       // in memory is known when it is kept; one scan is little beside the store read.
-      const kept = { block, fields: indexFields(scanHeader(block, 0, block.length)) };
+      const kept = { id, block, fields: indexFields(scanHeader(block, 0, block.length)), answer: null };
       found.set(id, kept);
       this.keep(id, kept);
     }
     return found;
+  }
+
+  /**
+   * HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT of the message whose block this is. A field list's
+   * answer is the one kept with the block when it is for the same list, else cut now and kept in
+   * place of the last one.
+   */
+  topHeader(kept: KeptHeader, section: { text: "HEADER" } | HeaderFieldsSection): Buffer {
+    if (section.text === "HEADER") return topHeaderBytes(kept.block, kept.fields, section);
+    const list = fieldListKey(section);
+    if (kept.answer?.list === list) return kept.answer.bytes;
+    const cut = topHeaderBytes(kept.block, kept.fields, section);
+    if (this.blocks.get(kept.id) !== kept) return cut;
+    // Its own memory, not a slice of Node's shared pool, which a kept slice would hold on to whole.
+    const bytes = Buffer.allocUnsafeSlow(cut.length);
+    cut.copy(bytes);
+    this.bytes += answerBytes(bytes) - (kept.answer === null ? 0 : answerBytes(kept.answer.bytes));
+    kept.answer = { list, bytes };
+    this.dropOldest();
+    return bytes;
   }
 
   private keep(id: string, kept: KeptHeader): void {
@@ -63,6 +91,10 @@ export class HeaderBlockCache {
     if (size > this.maxBytes || this.blocks.has(id)) return;
     this.blocks.set(id, kept);
     this.bytes += size;
+    this.dropOldest();
+  }
+
+  private dropOldest(): void {
     for (const [oldest, dropped] of this.blocks) {
       if (this.bytes <= this.maxBytes) break;
       this.blocks.delete(oldest);
@@ -72,7 +104,13 @@ export class HeaderBlockCache {
 }
 
 function keptBytes(kept: KeptHeader): number {
-  return kept.block.length + fieldIndexBytes(kept.fields);
+  const answer = kept.answer === null ? 0 : answerBytes(kept.answer.bytes);
+  return kept.block.length + fieldIndexBytes(kept.fields) + answer;
+}
+
+/** A kept answer's octets and about what its own ArrayBuffer and the objects around it take. */
+function answerBytes(bytes: Buffer): number {
+  return bytes.length + 200;
 }
 
 interface Listing {

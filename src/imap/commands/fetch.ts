@@ -16,7 +16,7 @@ import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import { decodeStructure, encodeStructure, type MessageStructure } from "../../store/structure.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
-import { imapCaches, type KeptHeader } from "../caches.js";
+import { type HeaderBlockCache, imapCaches, type KeptHeader } from "../caches.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, isTopHeader, sectionBytes, topHeaderBytes } from "../mime/section.js";
@@ -122,14 +122,17 @@ export class FetchStreamBroken extends Error {
 export class MessageContent {
   private structure: MessagePart | null = null;
 
+  private fields: FieldIndex | null = null;
+
   /**
-   * `bytes` is the whole message, or only its header section when `headerOnly`; `fields`, when known
-   * (a kept header block's, see caches.ts), are its top-level fields.
+   * `bytes` is the whole message, or only its header section when `headerOnly`; `kept`, when `bytes`
+   * is a header block kept in `cache` (see caches.ts), holds its fields and last HEADER.FIELDS answer.
    */
   constructor(
     readonly bytes: Buffer,
     readonly headerOnly: boolean,
-    private fields: FieldIndex | null = null,
+    private readonly kept: KeptHeader | null = null,
+    private readonly cache: HeaderBlockCache | null = null,
   ) {}
 
   part(): MessagePart {
@@ -142,6 +145,7 @@ export class MessageContent {
     // The message's own header needs only its top-level fields: a header FETCH of a whole mailbox
     // would otherwise parse every header block as a MIME tree.
     if (isTopHeader(section)) {
+      if (this.kept !== null && this.cache !== null) return this.cache.topHeader(this.kept, section);
       this.fields ??= indexFields(this.structure ?? scanHeader(this.bytes, 0, this.bytes.length));
       return topHeaderBytes(this.bytes, this.fields, section);
     }
@@ -208,6 +212,7 @@ async function* fetchResponses(
   const markSeen = !view.readOnly && command.items.some(setsSeen);
   const output = new ResponseOutput();
   const asksFlags = command.items.some((item) => item.kind === "FLAGS");
+  const headerCache = imapCaches(context.store).headers;
   for (let start = 0; start < targets.length; start += FETCH_BATCH) {
     const batch = targets.slice(start, start + FETCH_BATCH);
     const listed = await loadMessages(context, view, batch);
@@ -225,7 +230,7 @@ async function* fetchResponses(
       : new Map<string, MessageStructure>();
     const needs = messages.map((m) => (structures.has(m.messageId) ? needBesides : need));
     const headers = needs.includes(NEED_HEADER)
-      ? await imapCaches(context.store).headers.read(
+      ? await headerCache.read(
           context.store,
           messages.filter((_, i) => needs[i] === NEED_HEADER).map((m) => m.messageId),
         )
@@ -258,7 +263,7 @@ async function* fetchResponses(
               if (block !== null) backfill.set(message.messageId, block);
               content = new MessageContent(bytes, false);
             } else {
-              content = new MessageContent(header.block, true, header.fields);
+              content = new MessageContent(header.block, true, header, headerCache);
             }
           } else if (need === NEED_MESSAGE) {
             const bytes = await bodies.take(i);

@@ -103,7 +103,7 @@ export function sectionBytes(message: Buffer, part: MessagePart, section: Sectio
 export function topHeaderBytes(
   message: Buffer,
   header: FieldIndex,
-  section: { text: "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT"; fields?: string[] },
+  section: { text: "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT"; fields?: readonly string[] },
 ): Buffer {
   if (section.text === "HEADER") return message.subarray(0, header.bodyStart);
   const keep = section.text === "HEADER.FIELDS";
@@ -128,6 +128,26 @@ export function topHeaderBytes(
   return out;
 }
 
+export interface HeaderFieldsSection {
+  text: "HEADER.FIELDS" | "HEADER.FIELDS.NOT";
+  fields?: readonly string[];
+}
+
+/**
+ * What a HEADER.FIELDS or HEADER.FIELDS.NOT answer depends on, as a string: the kind and the set of
+ * names, in any order or case.
+ */
+export function fieldListKey(section: HeaderFieldsSection): string {
+  let key = listKeys.get(section);
+  if (key === undefined) {
+    key = `${section.text} ${[...fieldSet(section.fields ?? NO_FIELDS)].sort().join(" ")}`;
+    listKeys.set(section, key);
+  }
+  return key;
+}
+
+/** By the parsed section itself, which every message of a command shares. */
+const listKeys = new WeakMap<HeaderFieldsSection, string>();
 const NO_FIELDS: readonly string[] = [];
 /** The lower-cased names of a parsed section's field list, made once per command rather than per message. */
 const fieldSets = new WeakMap<readonly string[], ReadonlySet<string>>();
