@@ -13,51 +13,104 @@
  * every change up to M is committed and visible to the reads that follow.
  */
 
+import { type FieldIndex, fieldIndexBytes, indexFields, scanHeader } from "../mail/mime/header.js";
 import type { Mailbox, MailboxMessage, Store } from "../store/types.js";
+import { fieldListKey, type HeaderFieldsSection, topHeaderBytes } from "./mime/section.js";
 
 /** Octets of header blocks kept per store: about 10,000 messages of typical header size. */
 export const HEADER_CACHE_BYTES = 32 * 1024 * 1024;
 /** Mailbox entries kept over all listings per store; a mailbox larger than this is listed each time. */
 export const LISTING_CACHE_MESSAGES = 200_000;
 
+/** A kept header block and its fields, found once so a HEADER.FIELDS answer need not scan it again. */
+export interface KeptHeader {
+  readonly id: string;
+  readonly block: Buffer;
+  readonly fields: FieldIndex;
+  /**
+   * The last HEADER.FIELDS or HEADER.FIELDS.NOT answer cut from the block, with the field list it
+   * answers (see fieldListKey): a client asks for the same fields each time it opens a mailbox, as
+   * Dovecot's cache file expects too. Set only through HeaderBlockCache.fieldsAnswer, which counts it.
+   */
+  answer: { readonly list: string; readonly bytes: Buffer } | null;
+}
+
 /**
- * Header blocks by message id, the oldest kept dropped first past `maxBytes`. Not reordered on use: a
- * header FETCH or SEARCH of a whole mailbox touches every block, and moving each would cost more than
- * the store read it saves.
+ * Header blocks by message id, the oldest kept dropped first past `maxBytes` (counting each block's
+ * field index too). Not reordered on use: a header FETCH or SEARCH of a whole mailbox touches every
+ * block, and moving each would cost more than the store read it saves.
  */
 export class HeaderBlockCache {
-  private readonly blocks = new Map<string, Buffer>();
+  private readonly blocks = new Map<string, KeptHeader>();
   private bytes = 0;
 
   constructor(private readonly maxBytes = HEADER_CACHE_BYTES) {}
 
   /** Like BlobStore.readHeaderBlocks: the known blocks of `messageIds`, asking the store only for the rest. */
-  async read(store: Pick<Store, "blobs">, messageIds: readonly string[]): Promise<Map<string, Buffer>> {
-    const found = new Map<string, Buffer>();
+  async read(store: Pick<Store, "blobs">, messageIds: readonly string[]): Promise<Map<string, KeptHeader>> {
+    const found = new Map<string, KeptHeader>();
     const missing: string[] = [];
     for (const id of messageIds) {
-      const block = this.blocks.get(id);
-      if (block === undefined) missing.push(id);
-      else found.set(id, block);
+      const kept = this.blocks.get(id);
+      if (kept === undefined) missing.push(id);
+      else found.set(id, kept);
     }
     if (missing.length === 0) return found;
     for (const [id, block] of await store.blobs.readHeaderBlocks(missing)) {
-      found.set(id, block);
-      this.keep(id, block);
+      // Found when the block arrives rather than at its first HEADER.FIELDS, so what a block costs
+      // in memory is known when it is kept; one scan is little beside the store read.
+      const kept = { id, block, fields: indexFields(scanHeader(block, 0, block.length)), answer: null };
+      found.set(id, kept);
+      this.keep(id, kept);
     }
     return found;
   }
 
-  private keep(id: string, block: Buffer): void {
-    if (block.length > this.maxBytes || this.blocks.has(id)) return;
-    this.blocks.set(id, block);
-    this.bytes += block.length;
+  /**
+   * HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT of the message whose block this is. A field list's
+   * answer is the one kept with the block when it is for the same list, else cut now and kept in
+   * place of the last one.
+   */
+  topHeader(kept: KeptHeader, section: { text: "HEADER" } | HeaderFieldsSection): Buffer {
+    if (section.text === "HEADER") return topHeaderBytes(kept.block, kept.fields, section);
+    const list = fieldListKey(section);
+    if (kept.answer?.list === list) return kept.answer.bytes;
+    const cut = topHeaderBytes(kept.block, kept.fields, section);
+    if (this.blocks.get(kept.id) !== kept) return cut;
+    // Its own memory, not a slice of Node's shared pool, which a kept slice would hold on to whole.
+    const bytes = Buffer.allocUnsafeSlow(cut.length);
+    cut.copy(bytes);
+    this.bytes += answerBytes(bytes) - (kept.answer === null ? 0 : answerBytes(kept.answer.bytes));
+    kept.answer = { list, bytes };
+    this.dropOldest();
+    return bytes;
+  }
+
+  private keep(id: string, kept: KeptHeader): void {
+    const size = keptBytes(kept);
+    if (size > this.maxBytes || this.blocks.has(id)) return;
+    this.blocks.set(id, kept);
+    this.bytes += size;
+    this.dropOldest();
+  }
+
+  private dropOldest(): void {
     for (const [oldest, dropped] of this.blocks) {
       if (this.bytes <= this.maxBytes) break;
       this.blocks.delete(oldest);
-      this.bytes -= dropped.length;
+      this.bytes -= keptBytes(dropped);
     }
   }
+}
+
+function keptBytes(kept: KeptHeader): number {
+  const answer = kept.answer === null ? 0 : answerBytes(kept.answer.bytes);
+  return kept.block.length + fieldIndexBytes(kept.fields) + answer;
+}
+
+/** A kept answer's octets and about what its own ArrayBuffer and the objects around it take. */
+function answerBytes(bytes: Buffer): number {
+  return bytes.length + 200;
 }
 
 interface Listing {

@@ -223,16 +223,13 @@ export class SelectedMailbox {
   }
 
   indexOf(uid: number): number {
-    let lo = 0;
-    let hi = this.messages.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const found = (this.messages[mid] as ViewMessage).uid;
-      if (found === uid) return mid;
-      if (found < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    const index = this.firstIndexFrom(uid);
+    return this.messages[index]?.uid === uid ? index : -1;
+  }
+
+  /** Index of the first message whose UID is at least `uid` (the length when there is none). */
+  firstIndexFrom(uid: number): number {
+    return firstIndexFrom(this.messages, uid);
   }
 
   get maxUid(): number {
@@ -356,4 +353,16 @@ export class SelectedMailbox {
     this.dirty = this.pendingCount > 0;
     return out;
   }
+}
+
+/** Index of the first entry whose UID is at least `uid` in a UID-ordered list (its length when none is). */
+export function firstIndexFrom(entries: readonly { readonly uid: number }[], uid: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((entries[mid] as { uid: number }).uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { HeaderBlockCache, MailboxListings } from "../../src/imap/caches.js";
+import { fieldIndexBytes, indexFields, scanHeader } from "../../src/mail/mime/header.js";
 import type { Store } from "../../src/store/types.js";
 import { spyStore } from "../support/store-spy.js";
 import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
@@ -27,6 +28,32 @@ function uidsAndFlags(reply: string): string[] {
   return [...reply.matchAll(/^\* \d+ FETCH \(UID (\d+) FLAGS \(([^)]*)\)\)/gm)].map(
     (m) => `${m[1]} ${(m[2] ?? "").split(" ").filter(Boolean).sort().join(" ")}`,
   );
+}
+
+/** The fixture's store, noting every message id whose header block is asked of it. */
+function countingStore(): { store: Store; asked: string[] } {
+  const asked: string[] = [];
+  const store = spyStore(fixture.store, {
+    blobs: (blobs) => ({
+      readHeaderBlocks: (ids) => {
+        asked.push(...ids);
+        return blobs.readHeaderBlocks(ids);
+      },
+    }),
+  });
+  return { store, asked };
+}
+
+/**
+ * `count` messages m1, m2, … and a header cache with room for two of their blocks with their field
+ * indexes (the test messages' headers differ by a digit at most), reading through countingStore().
+ */
+async function roomForTwo(count: number) {
+  for (let n = 1; n <= count; n++) await fixture.deliver(message(`m${n}`));
+  const ids = (await fixture.store.messages.listMessages(fixture.inbox.id)).map((m) => m.messageId);
+  const one = (await fixture.store.blobs.readHeaderBlocks([ids[0]!])).get(ids[0]!)!;
+  const size = one.length + fieldIndexBytes(indexFields(scanHeader(one, 0, one.length)));
+  return { ids, ...countingStore(), cache: new HeaderBlockCache(size * 2 + 1) };
 }
 
 describe("the listing SELECT starts from", () => {
@@ -155,34 +182,59 @@ describe("the summary SELECT reports from a kept listing", () => {
 });
 
 describe("kept header blocks", () => {
-  function countingStore(): { store: Store; asked: string[] } {
-    const asked: string[] = [];
-    const store = spyStore(fixture.store, {
-      blobs: (blobs) => ({
-        readHeaderBlocks: (ids) => {
-          asked.push(...ids);
-          return blobs.readHeaderBlocks(ids);
-        },
-      }),
-    });
-    return { store, asked };
-  }
-
   test("are read from the store once, and the oldest kept go past the bound", async () => {
-    for (let n = 1; n <= 3; n++) await fixture.deliver(message(`m${n}`));
-    const ids = (await fixture.store.messages.listMessages(fixture.inbox.id)).map((m) => m.messageId);
-    const { store, asked } = countingStore();
-    const one = (await fixture.store.blobs.readHeaderBlocks([ids[0]!])).get(ids[0]!)!;
-    // Room for two of these blocks (the test messages' headers differ by a digit at most).
-    const cache = new HeaderBlockCache(one.length * 2 + 1);
+    const { ids, store, asked, cache } = await roomForTwo(3);
     const first = await cache.read(store, ids);
     assert.equal(first.size, 3);
-    assert.ok(first.get(ids[1]!)?.toString("latin1").includes("Subject: m2\r\n"));
+    assert.ok(first.get(ids[1]!)?.block.toString("latin1").includes("Subject: m2\r\n"));
     asked.length = 0;
     const again = await cache.read(store, [ids[1]!, ids[2]!]);
     assert.deepEqual(asked, []);
     assert.deepEqual(again, new Map([ids[1]!, ids[2]!].map((id) => [id, first.get(id)])));
     await cache.read(store, [ids[0]!]);
+    assert.deepEqual(asked, [ids[0]]);
+  });
+});
+
+describe("kept HEADER.FIELDS answers", () => {
+  test("are the answer for their own field list only: other lists, kinds and messages are cut afresh", async () => {
+    await fixture.deliver(message("one", "body\r\n", "X-Tag: a\r\n"));
+    await fixture.deliver(message("two"));
+    const reader = await session();
+    await reader.command("a SELECT INBOX");
+    const fields = (reply: string) => [...reply.matchAll(/\{\d+\}\r\n([\s\S]*?)\r\n\r\n/g)].map((m) => m[1]);
+    const subjects = ["Subject: one", "Subject: two"];
+    assert.deepEqual(
+      fields(await reader.command("b FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")),
+      subjects,
+    );
+    // The same list in another case and order, then again as it was: the kept answer.
+    assert.deepEqual(
+      fields(await reader.command("c FETCH 1:* (BODY.PEEK[HEADER.FIELDS (subject)])")),
+      subjects,
+    );
+    assert.deepEqual(fields(await reader.command("d FETCH 1 (BODY.PEEK[HEADER.FIELDS (X-TAG SUBJECT)])")), [
+      "Subject: one\r\nX-Tag: a",
+    ]);
+    assert.deepEqual(fields(await reader.command("e FETCH 1 (BODY.PEEK[HEADER.FIELDS (subject x-tag)])")), [
+      "Subject: one\r\nX-Tag: a",
+    ]);
+    const not = await reader.command("f FETCH 2 (BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)])");
+    assert.doesNotMatch(not, /Subject:/);
+    assert.match(not, /From: Bob/);
+    assert.deepEqual(fields(await reader.command("g FETCH 2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")), [
+      "Subject: two",
+    ]);
+  });
+
+  test("count towards the bound, so keeping them drops the oldest blocks", async () => {
+    // Room for both blocks, not for an answer besides.
+    const { ids, store, asked, cache } = await roomForTwo(2);
+    const kept = await cache.read(store, ids);
+    const section = { text: "HEADER.FIELDS" as const, fields: ["Subject"] };
+    assert.equal(cache.topHeader(kept.get(ids[1]!)!, section).toString("latin1"), "Subject: m2\r\n\r\n");
+    asked.length = 0;
+    await cache.read(store, ids);
     assert.deepEqual(asked, [ids[0]]);
   });
 });

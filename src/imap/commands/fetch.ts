@@ -10,13 +10,13 @@
 
 import type { Readable } from "node:stream";
 import { messagePreview, truncateValue } from "../../mail/body.js";
-import { type HeaderBlock, scanHeader } from "../../mail/mime/header.js";
+import { type FieldIndex, indexFields, scanHeader } from "../../mail/mime/header.js";
 import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
 import { emailIdOf, threadIdOf } from "../../mail/object-ids.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import { decodeStructure, encodeStructure, type MessageStructure } from "../../store/structure.js";
 import { type MailboxMessage, StoreError } from "../../store/types.js";
-import { imapCaches } from "../caches.js";
+import { type HeaderBlockCache, imapCaches, type KeptHeader } from "../caches.js";
 import { bodyStructureOf } from "../mime/bodystructure.js";
 import { envelopeOf } from "../mime/envelope.js";
 import { binaryBytes, isTopHeader, sectionBytes, topHeaderBytes } from "../mime/section.js";
@@ -24,7 +24,7 @@ import type { Command, FetchItem, Partial, SectionSpec } from "../protocol/comma
 import { formatSequence, partialWindow } from "../protocol/sequence.js";
 import { asciiWireText, encodeValue, type ImapValue, withoutNul } from "../protocol/value.js";
 import { flagList, formatInternalDate, untagged } from "../responses.js";
-import type { SelectedMailbox } from "../selected.js";
+import { firstIndexFrom, type SelectedMailbox } from "../selected.js";
 import { CommandFailure, type ImapContext, requireSelected } from "./context.js";
 import { resolveTargets, type Target } from "./targets.js";
 
@@ -121,12 +121,18 @@ export class FetchStreamBroken extends Error {
 /** A message's bytes (or just its header block) and MIME structure, parsed once when first needed. */
 export class MessageContent {
   private structure: MessagePart | null = null;
-  private header: HeaderBlock | null = null;
 
-  /** `bytes` is the whole message, or only its header section when `headerOnly`. */
+  private fields: FieldIndex | null = null;
+
+  /**
+   * `bytes` is the whole message, or only its header section when `headerOnly`; `kept`, when `bytes`
+   * is a header block kept in `cache` (see caches.ts), holds its fields and last HEADER.FIELDS answer.
+   */
   constructor(
     readonly bytes: Buffer,
     readonly headerOnly: boolean,
+    private readonly kept: KeptHeader | null = null,
+    private readonly cache: HeaderBlockCache | null = null,
   ) {}
 
   part(): MessagePart {
@@ -139,8 +145,9 @@ export class MessageContent {
     // The message's own header needs only its top-level fields: a header FETCH of a whole mailbox
     // would otherwise parse every header block as a MIME tree.
     if (isTopHeader(section)) {
-      this.header ??= this.structure ?? scanHeader(this.bytes, 0, this.bytes.length);
-      return topHeaderBytes(this.bytes, this.header, section);
+      if (this.kept !== null && this.cache !== null) return this.cache.topHeader(this.kept, section);
+      this.fields ??= indexFields(this.structure ?? scanHeader(this.bytes, 0, this.bytes.length));
+      return topHeaderBytes(this.bytes, this.fields, section);
     }
     return sectionBytes(this.bytes, this.part(), section);
   }
@@ -203,7 +210,9 @@ async function* fetchResponses(
   // Streamed bodies are not in memory, so every other item must be answerable from the list alone.
   const streamable = command.items.every((item) => needOf(item) === NEED_NOTHING || isWholeMessage(item));
   const markSeen = !view.readOnly && command.items.some(setsSeen);
-  const gathered = new Gathered();
+  const output = new ResponseOutput();
+  const asksFlags = command.items.some((item) => item.kind === "FLAGS");
+  const headerCache = imapCaches(context.store).headers;
   for (let start = 0; start < targets.length; start += FETCH_BATCH) {
     const batch = targets.slice(start, start + FETCH_BATCH);
     const listed = await loadMessages(context, view, batch);
@@ -221,11 +230,11 @@ async function* fetchResponses(
       : new Map<string, MessageStructure>();
     const needs = messages.map((m) => (structures.has(m.messageId) ? needBesides : need));
     const headers = needs.includes(NEED_HEADER)
-      ? await imapCaches(context.store).headers.read(
+      ? await headerCache.read(
           context.store,
           messages.filter((_, i) => needs[i] === NEED_HEADER).map((m) => m.messageId),
         )
-      : new Map<string, Buffer>();
+      : new Map<string, KeptHeader>();
     const seen = markSeen ? await markBatchSeen(context, view, messages) : new Set<number>();
     // Header blocks found by reading whole bodies, for the store to keep (see saveHeaderBlocksLater).
     const backfill = new Map<string, Buffer>();
@@ -254,7 +263,7 @@ async function* fetchResponses(
               if (block !== null) backfill.set(message.messageId, block);
               content = new MessageContent(bytes, false);
             } else {
-              content = new MessageContent(header, true);
+              content = new MessageContent(header.block, true, header, headerCache);
             }
           } else if (need === NEED_MESSAGE) {
             const bytes = await bodies.take(i);
@@ -273,27 +282,31 @@ async function* fetchResponses(
             structure = structureOf(content);
             computed.set(message.messageId, encodeStructure(structure));
           }
-          const pieces = fetchResponse(
-            view,
-            message,
-            command.items,
-            content,
-            seen.has(message.uid),
-            structure,
-          );
+          const mark = output.mark();
+          try {
+            fetchResponse(
+              output,
+              view,
+              message,
+              command.items,
+              asksFlags,
+              content,
+              seen.has(message.uid),
+              structure,
+            );
+          } catch (error) {
+            output.rollback(mark);
+            throw error;
+          }
           let unused = opened;
-          for (const piece of pieces) {
+          for (const piece of output.take(GATHER_BYTES)) {
             if (piece === STREAMED_BODY) {
-              if (gathered.size > 0) yield gathered.take();
               // The body opened before the response started is for the first streamed item only.
               const ready = unused;
               unused = null;
               yield* streamBlob(context, message, ready);
-            } else if (piece.length >= LARGE_PIECE) {
-              if (gathered.size > 0) yield gathered.take();
+            } else {
               yield piece;
-            } else if (gathered.add(piece) >= GATHER_BYTES) {
-              yield gathered.take();
             }
           }
         } finally {
@@ -301,10 +314,13 @@ async function* fetchResponses(
         }
       }
       // What a batch gathered goes out before the next batch's store reads.
-      if (gathered.size > 0) yield gathered.take();
+      const rest = output.rest();
+      if (rest !== null) yield rest;
     } catch (error) {
-      // The responses of the messages before the failure are complete: they are sent before the NO.
-      if (gathered.size > 0) yield gathered.take();
+      // The responses of the messages before the failure are complete: they are sent before the NO. A
+      // body that broke off mid-literal ends the connection instead, with nothing more written.
+      const rest = error instanceof FetchStreamBroken ? null : output.rest();
+      if (rest !== null) yield rest;
       throw error;
     } finally {
       bodies.close();
@@ -520,86 +536,156 @@ async function loadMessages(
   if (mailbox === null || mailbox.uidValidity !== view.mailbox.uidValidity) return map;
   const listed = await caches.listings.list(context.store, mailbox);
   for (const { uid } of targets) {
-    const message = listed[lowestIndexFrom(listed, uid)];
+    const message = listed[firstIndexFrom(listed, uid)];
     if (message?.uid === uid) map.set(uid, message);
   }
   return map;
-}
-
-/** Index of the first message whose UID is at least `uid` in a UID-ordered listing. */
-function lowestIndexFrom(listed: readonly MailboxMessage[], uid: number): number {
-  let lo = 0;
-  let hi = listed.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((listed[mid] as MailboxMessage).uid < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Stands, among a response's pieces, for the message body streamed from the store at that point. */
 const STREAMED_BODY = Symbol("streamed body");
 type ResponsePiece = Buffer | typeof STREAMED_BODY;
 
-/** Small responses of several messages, joined into one piece when taken. */
-class Gathered {
-  private pieces: Buffer[] = [];
-  size = 0;
-
-  /** Adds a piece; returns the octets gathered so far. */
-  add(piece: Buffer): number {
-    this.pieces.push(piece);
-    this.size += piece.length;
-    return this.size;
-  }
-
-  take(): Buffer {
-    const joined =
-      this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, this.size);
-    this.pieces = [];
-    this.size = 0;
-    return joined;
-  }
-}
-
 /**
- * Collects a response's pieces in order: adjacent text as one buffer, other buffers as they are, never
- * copied here (fetchResponses joins the small pieces of many responses with one copy).
+ * The responses being built, in order: text and small pieces copied into one buffer as they come, large
+ * pieces and streamed bodies kept as they are. A header FETCH of a whole mailbox is thousands of
+ * ~150-octet responses; written in place they cost a copy each instead of several buffers each, and
+ * each piece handed out saves a trip through the session's and the adapter's async generators.
  */
-class ResponsePieces {
-  private pieces: ResponsePiece[] = [];
-  private text = "";
+class ResponseOutput {
+  private buffer: Buffer = Buffer.allocUnsafe(GATHER_BYTES);
+  /** Where the octets not yet cut into `ready` start, and where the next octet goes. */
+  private start = 0;
+  private used = 0;
+  private ready: ResponsePiece[] = [];
+  /** Text not yet in the buffer: joined as a string first, one buffer write costing more than a join. */
+  private pending = "";
+  /** No item of the response begun last has been written yet. */
+  private firstItem = true;
 
-  add(data: Buffer): void {
-    this.flushText();
-    this.pieces.push(data);
+  text(text: string): void {
+    this.pending += text;
   }
 
-  addText(text: string): void {
-    this.text += text;
+  bytes(data: Buffer): void {
+    this.writePending();
+    if (data.length >= LARGE_PIECE) {
+      this.cut();
+      this.ready.push(data);
+      return;
+    }
+    this.room(data.length);
+    this.used += data.copy(this.buffer, this.used);
+  }
+
+  /** Starts a `* n FETCH (` response. */
+  begin(seq: number): void {
+    this.text(`* ${seq} FETCH (`);
+    this.firstItem = true;
+  }
+
+  /** An item's name, after the space that separates it from the item before. */
+  name(label: string): void {
+    this.text(this.firstItem ? `${label} ` : ` ${label} `);
+    this.firstItem = false;
+  }
+
+  value(label: string, value: ImapValue): void {
+    this.name(label);
+    // Numbers (UID, sizes) are the most common values and never need the encoder.
+    const text = typeof value === "number" ? String(value) : asciiWireText(value);
+    if (text === null) this.bytes(encodeValue(value));
+    else this.text(text);
+  }
+
+  literal(label: string, data: Buffer, binary = false): void {
+    this.name(label);
+    // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
+    const literal8 = binary && data.includes(0);
+    this.text(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
+    this.bytes(literal8 ? data : withoutNul(data));
+  }
+
+  end(): void {
+    this.text(")\r\n");
   }
 
   /** Marks where the body streamed from the store goes. */
   stream(): void {
-    this.flushText();
-    this.pieces.push(STREAMED_BODY);
+    this.writePending();
+    this.cut();
+    this.ready.push(STREAMED_BODY);
   }
 
-  /** The pieces gathered so far, in order; the builder is empty afterwards. */
-  take(): ResponsePiece[] {
-    this.flushText();
-    const pieces = this.pieces;
-    this.pieces = [];
-    return pieces;
+  /** What rollback() returns to: nothing is handed out in between, so every octet since is still here. */
+  mark(): OutputMark {
+    this.writePending();
+    return { ready: this.ready.length, buffer: this.buffer, start: this.start, used: this.used };
   }
 
-  private flushText(): void {
-    if (this.text === "") return;
-    this.pieces.push(Buffer.from(this.text, "latin1"));
-    this.text = "";
+  /** Forgets what was written since `mark` (a response that could not be completed). */
+  rollback(mark: OutputMark): void {
+    this.pending = "";
+    this.ready.length = mark.ready;
+    this.buffer = mark.buffer;
+    this.start = mark.start;
+    this.used = mark.used;
+  }
+
+  /**
+   * The pieces ready to go after a response, in order: those cut off by a large piece or a stream, and
+   * what is gathered once it holds at least `least` octets.
+   */
+  take(least: number): ResponsePiece[] {
+    this.writePending();
+    if (this.used - this.start >= least) this.cut();
+    if (this.ready.length === 0) return NOTHING_READY;
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
+  }
+
+  /** What is gathered and not yet taken; only octets, as every response's pieces are taken after it. */
+  rest(): Buffer | null {
+    this.writePending();
+    if (this.used === this.start) return null;
+    const rest = this.buffer.subarray(this.start, this.used);
+    this.start = this.used;
+    return rest;
+  }
+
+  private writePending(): void {
+    if (this.pending === "") return;
+    // Response text is ASCII (values that are not go through encodeValue as bytes), one octet a character.
+    this.room(this.pending.length);
+    this.used += this.buffer.write(this.pending, this.used, "latin1");
+    this.pending = "";
+  }
+
+  private cut(): void {
+    if (this.used === this.start) return;
+    this.ready.push(this.buffer.subarray(this.start, this.used));
+    this.start = this.used;
+  }
+
+  private room(length: number): void {
+    if (this.used + length <= this.buffer.length) return;
+    this.cut();
+    // What was cut is handed out as a view of the old buffer; the new octets go to a fresh one.
+    this.buffer = Buffer.allocUnsafe(Math.max(GATHER_BYTES, length));
+    this.start = 0;
+    this.used = 0;
   }
 }
+
+interface OutputMark {
+  ready: number;
+  buffer: Buffer;
+  start: number;
+  used: number;
+}
+
+const NOTHING_READY: ResponsePiece[] = [];
 
 function messageRequired(content: MessageContent | null): MessageContent {
   if (content === null || content.headerOnly) throw new Error("fetch item needs the whole message");
@@ -628,65 +714,48 @@ function decodedPart(whole: MessageContent, part: number[]): Buffer | null {
  * large literals or streamed bodies) several. Synchronous: everything it needs was read before.
  */
 function fetchResponse(
+  out: ResponseOutput,
   view: SelectedMailbox,
   message: MailboxMessage,
   items: readonly FetchItem[],
+  asksFlags: boolean,
   content: MessageContent | null,
   flagsChanged: boolean,
   structure: MessageStructure | null,
-): ResponsePiece[] {
-  const out = new ResponsePieces();
-  if (flagsChanged || items.some((item) => item.kind === "FLAGS")) {
-    for (const response of view.announceKeywords(message.flags)) out.add(response);
+): void {
+  if (flagsChanged || asksFlags) {
+    for (const response of view.announceKeywords(message.flags)) out.bytes(response);
   }
-  out.addText(`* ${view.seqOf(message.uid)} FETCH (`);
-  let first = true;
-  const name = (label: string) => {
-    out.addText(first ? `${label} ` : ` ${label} `);
-    first = false;
-  };
-  const add = (label: string, value: ImapValue) => {
-    name(label);
-    const text = asciiWireText(value);
-    if (text === null) out.add(encodeValue(value));
-    else out.addText(text);
-  };
-  const literal = (label: string, data: Buffer, binary = false) => {
-    name(label);
-    // RFC 3516 §4.2: binary content with NUL octets must go as literal8.
-    const literal8 = binary && data.includes(0);
-    out.addText(`${literal8 ? "~" : ""}{${data.length}}\r\n`);
-    out.add(literal8 ? data : withoutNul(data));
-  };
+  out.begin(view.seqOf(message.uid));
   let sentFlags = false;
   for (const item of items) {
     switch (item.kind) {
       case "FLAGS":
-        add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
+        out.value("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
         sentFlags = true;
         break;
       case "UID":
-        add("UID", message.uid);
+        out.value("UID", message.uid);
         break;
       case "INTERNALDATE":
-        add("INTERNALDATE", formatInternalDate(message.internalDate));
+        out.value("INTERNALDATE", formatInternalDate(message.internalDate));
         break;
       case "RFC822.SIZE":
-        add("RFC822.SIZE", message.size);
+        out.value("RFC822.SIZE", message.size);
         break;
       case "MODSEQ":
-        add("MODSEQ", [message.modseq]);
+        out.value("MODSEQ", [message.modseq]);
         break;
       // RFC 8474 §5.1: the ids JMAP uses for the same email and thread.
       case "EMAILID":
-        add("EMAILID", [{ atom: emailIdOf(message.emailId) }]);
+        out.value("EMAILID", [{ atom: emailIdOf(message.emailId) }]);
         break;
       case "THREADID":
-        add("THREADID", [{ atom: threadIdOf(message.threadId) }]);
+        out.value("THREADID", [{ atom: threadIdOf(message.threadId) }]);
         break;
       // RFC 8514 §4.2: every message here has a save date, so never NIL.
       case "SAVEDATE":
-        add("SAVEDATE", formatInternalDate(message.savedDate));
+        out.value("SAVEDATE", formatInternalDate(message.savedDate));
         break;
       case "PREVIEW": {
         const whole = messageRequired(content);
@@ -696,76 +765,75 @@ function fetchResponse(
           false,
         ).value;
         // UTF-8 text goes as a literal, which may carry 8-bit octets in any session (RFC 9051 §4.3).
-        add("PREVIEW", /^[\x20-\x7e]*$/.test(text) ? text : { literal: Buffer.from(text, "utf8") });
+        out.value("PREVIEW", /^[\x20-\x7e]*$/.test(text) ? text : { literal: Buffer.from(text, "utf8") });
         break;
       }
       case "ENVELOPE": {
-        name("ENVELOPE");
+        out.name("ENVELOPE");
         if (structure !== null) {
-          out.add(structure.envelope);
+          out.bytes(structure.envelope);
         } else {
           const header = headerRequired(content);
-          out.add(encodeValue(envelopeOf(header.part(), header.bytes)));
+          out.bytes(encodeValue(envelopeOf(header.part(), header.bytes)));
         }
         break;
       }
       case "BODYSTRUCTURE":
-        name("BODYSTRUCTURE");
-        out.add(structure?.bodyStructure ?? structureOf(messageRequired(content)).bodyStructure);
+        out.name("BODYSTRUCTURE");
+        out.bytes(structure?.bodyStructure ?? structureOf(messageRequired(content)).bodyStructure);
         break;
       case "BODY":
-        name("BODY");
-        out.add(structure?.body ?? structureOf(messageRequired(content)).body);
+        out.name("BODY");
+        out.bytes(structure?.body ?? structureOf(messageRequired(content)).body);
         break;
       case "RFC822":
         if (content === null) {
-          name("RFC822");
+          out.name("RFC822");
           out.stream();
         } else {
-          literal("RFC822", messageRequired(content).bytes);
+          out.literal("RFC822", messageRequired(content).bytes);
         }
         break;
       case "RFC822.HEADER":
-        literal(
+        out.literal(
           "RFC822.HEADER",
           headerRequired(content).section({ part: [], text: "HEADER" }) ?? Buffer.alloc(0),
         );
         break;
       case "RFC822.TEXT":
-        literal(
+        out.literal(
           "RFC822.TEXT",
           messageRequired(content).section({ part: [], text: "TEXT" }) ?? Buffer.alloc(0),
         );
         break;
       case "section": {
         if (content === null) {
-          name(item.label);
+          out.name(item.label);
           out.stream();
           break;
         }
         const source = needOf(item) === NEED_HEADER ? headerRequired(content) : messageRequired(content);
         // RFC 9051 §6.4.5: a part that does not exist is returned as an empty string.
-        literal(item.label, applyPartial(source.section(item.section) ?? Buffer.alloc(0), item.partial));
+        out.literal(item.label, applyPartial(source.section(item.section) ?? Buffer.alloc(0), item.partial));
         break;
       }
       case "binary": {
         const data = decodedPart(messageRequired(content), item.part);
         const label = item.partial === null ? item.label : `${item.label}<${item.partial.offset}>`;
-        if (data === null) add(label, null);
-        else literal(label, applyPartial(data, item.partial), true);
+        if (data === null) out.value(label, null);
+        else out.literal(label, applyPartial(data, item.partial), true);
         break;
       }
       case "binary.size": {
         const data = decodedPart(messageRequired(content), item.part);
-        add(item.label, data === null ? null : data.length);
+        out.value(item.label, data === null ? null : data.length);
         break;
       }
     }
   }
   // RFC 9051 §6.4.5: when fetching sets \Seen, the new flags are reported too.
-  if (flagsChanged && !sentFlags) add("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
-  out.addText(")\r\n");
-  return out.take();
+  if (flagsChanged && !sentFlags) out.value("FLAGS", flagList(view.shownFlags(message.uid, message.flags)));
+  out.end();
 }
 
 /** A whole message as a literal read from the store in pieces; its length is the size the store recorded. */

@@ -107,7 +107,7 @@ export async function findMatches(
       ]);
       const left: Candidate[] = [];
       for (const candidate of undecided) {
-        const header = headers.get(candidate.messageId);
+        const header = headers.get(candidate.messageId)?.block;
         // Without a stored header section the whole message is read in the next round.
         const result =
           header === undefined ? undefined : evaluate(key, { ...candidate.data, header }, searchContext);

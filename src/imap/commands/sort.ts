@@ -1,7 +1,7 @@
 /** SORT, THREAD and their UID forms (RFC 5256): the SEARCH matches, ordered or threaded by header facts. */
 
 import { headerBlockOf } from "../../store/header-capture.js";
-import { imapCaches } from "../caches.js";
+import { imapCaches, type KeptHeader } from "../caches.js";
 import type { Command, SortCriterion } from "../protocol/command.js";
 import { untagged } from "../responses.js";
 import type { SearchKey } from "../search/types.js";
@@ -32,10 +32,10 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
       ? await imapCaches(context.store).headers.read(context.store, [
           ...new Set(batch.map((b) => b.known.messageId)),
         ])
-      : new Map<string, Buffer>();
+      : new Map<string, KeptHeader>();
     const backfill = new Map<string, Buffer>();
     for (const { hit, known } of batch) {
-      let header = headers.get(known.messageId) ?? null;
+      let header = headers.get(known.messageId)?.block ?? null;
       if (header === null && headersNeeded) {
         const data = {
           seq: hit.seq,

@@ -1,8 +1,7 @@
 /** Resolving a command's sequence set against the selected mailbox as the client knows it. */
 
-import { inSequenceSet } from "../protocol/sequence.js";
 import type { SequenceSet } from "../search/types.js";
-import type { SelectedMailbox } from "../selected.js";
+import type { SelectedMailbox, ViewMessage } from "../selected.js";
 import { CommandRefused } from "./context.js";
 
 export interface Target {
@@ -11,8 +10,9 @@ export interface Target {
 }
 
 /**
- * The messages a set names, in mailbox order. A message number beyond the mailbox is a client error
- * (RFC 9051 §9 seq-number); a UID that does not exist is simply not there (§6.4.8).
+ * The messages a set names, in mailbox order, each once. A message number beyond the mailbox is a client
+ * error (RFC 9051 §9 seq-number); a UID that does not exist is simply not there (§6.4.8). Found range by
+ * range through the view's UID order, so a chunk of a large mailbox costs its own size, not the mailbox's.
  */
 export function resolveTargets(
   view: SelectedMailbox,
@@ -20,18 +20,26 @@ export function resolveTargets(
   uid: boolean,
   saved: ReadonlySet<number>,
 ): Target[] {
+  const messages = view.messages;
   const targets: Target[] = [];
   if (set.kind === "saved") {
-    view.messages.forEach((m, i) => {
-      if (saved.has(m.uid)) targets.push({ seq: i + 1, uid: m.uid });
-    });
+    const indexes: number[] = [];
+    for (const savedUid of saved) {
+      const index = view.indexOf(savedUid);
+      if (index >= 0) indexes.push(index);
+    }
+    indexes.sort((a, b) => a - b);
+    for (const i of indexes) targets.push({ seq: i + 1, uid: (messages[i] as ViewMessage).uid });
     return targets;
   }
   if (uid) {
-    const max = view.maxUid;
-    view.messages.forEach((m, i) => {
-      if (inSequenceSet(set, m.uid, max)) targets.push({ seq: i + 1, uid: m.uid });
-    });
+    for (const [low, high] of mergedRanges(set, view.maxUid)) {
+      for (let i = view.firstIndexFrom(low); i < messages.length; i++) {
+        const found = (messages[i] as ViewMessage).uid;
+        if (found > high) break;
+        targets.push({ seq: i + 1, uid: found });
+      }
+    }
     return targets;
   }
   const exists = view.exists;
@@ -46,8 +54,30 @@ export function resolveTargets(
       }
     }
   }
-  view.messages.forEach((m, i) => {
-    if (inSequenceSet(set, i + 1, exists)) targets.push({ seq: i + 1, uid: m.uid });
-  });
+  for (const [low, high] of mergedRanges(set, exists)) {
+    for (let seq = Math.max(low, 1); seq <= high; seq++) {
+      targets.push({ seq, uid: (messages[seq - 1] as ViewMessage).uid });
+    }
+  }
   return targets;
+}
+
+/**
+ * The set's ranges as ascending, disjoint [low, high] pairs, "*" standing for `max` (RFC 9051 §9: a range
+ * is unordered, "4:2" is 2,3,4). Overlapping ranges are joined, so no message is named twice.
+ */
+function mergedRanges(set: Extract<SequenceSet, { kind: "ranges" }>, max: number): Array<[number, number]> {
+  const ranges = set.ranges.map(({ start, end }): [number, number] => {
+    const a = start === "*" ? max : start;
+    const b = end === "*" ? max : end;
+    return a <= b ? [a, b] : [b, a];
+  });
+  ranges.sort((x, y) => x[0] - y[0]);
+  const merged: Array<[number, number]> = [];
+  for (const range of ranges) {
+    const last = merged.at(-1);
+    if (last !== undefined && range[0] <= last[1] + 1) last[1] = Math.max(last[1], range[1]);
+    else merged.push(range);
+  }
+  return merged;
 }

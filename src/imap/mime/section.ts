@@ -2,7 +2,7 @@
  * Body sections (RFC 9051 §6.4.5 BODY[section]) and decoded binary sections (RFC 3516 BINARY[part]):
  * exact slices of the stored bytes, located through the MIME tree.
  */
-import type { HeaderBlock, HeaderField } from "../../mail/mime/header.js";
+import type { FieldIndex, HeaderField } from "../../mail/mime/header.js";
 import { isEmbeddedMessage, isMultipart, type MessagePart } from "../../mail/mime/structure.js";
 import { decodeTransfer, transferEncodingOf } from "../../mail/mime/transfer-encoding.js";
 
@@ -102,11 +102,63 @@ export function sectionBytes(message: Buffer, part: MessagePart, section: Sectio
  */
 export function topHeaderBytes(
   message: Buffer,
-  header: HeaderBlock,
-  section: { text: "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT"; fields?: string[] },
+  header: FieldIndex,
+  section: { text: "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT"; fields?: readonly string[] },
 ): Buffer {
   if (section.text === "HEADER") return message.subarray(0, header.bodyStart);
-  return headerFields(message, header.fields, section.fields ?? [], section.text === "HEADER.FIELDS");
+  const keep = section.text === "HEADER.FIELDS";
+  const wanted = fieldSet(section.fields ?? NO_FIELDS);
+  const { keys, bounds } = header;
+  // Measured first, so the answer is one buffer filled in place (a header FETCH of a whole mailbox
+  // makes one per message).
+  let length = CRLF.length;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (key !== "" && wanted.has(key) === keep)
+      length += (bounds[2 * i + 1] as number) - (bounds[2 * i] as number);
+  }
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (key !== "" && wanted.has(key) === keep) at += message.copy(out, at, bounds[2 * i], bounds[2 * i + 1]);
+  }
+  // RFC 9051 §6.4.5: the subset "includes the blank line" that ends a header.
+  CRLF.copy(out, at);
+  return out;
+}
+
+export interface HeaderFieldsSection {
+  text: "HEADER.FIELDS" | "HEADER.FIELDS.NOT";
+  fields?: readonly string[];
+}
+
+/**
+ * What a HEADER.FIELDS or HEADER.FIELDS.NOT answer depends on, as a string: the kind and the set of
+ * names, in any order or case.
+ */
+export function fieldListKey(section: HeaderFieldsSection): string {
+  let key = listKeys.get(section);
+  if (key === undefined) {
+    key = `${section.text} ${[...fieldSet(section.fields ?? NO_FIELDS)].sort().join(" ")}`;
+    listKeys.set(section, key);
+  }
+  return key;
+}
+
+/** By the parsed section itself, which every message of a command shares. */
+const listKeys = new WeakMap<HeaderFieldsSection, string>();
+const NO_FIELDS: readonly string[] = [];
+/** The lower-cased names of a parsed section's field list, made once per command rather than per message. */
+const fieldSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function fieldSet(names: readonly string[]): ReadonlySet<string> {
+  let set = fieldSets.get(names);
+  if (set === undefined) {
+    set = new Set(names.map((n) => n.toLowerCase()));
+    fieldSets.set(names, set);
+  }
+  return set;
 }
 
 /** Whether a section is the message's own HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT (see topHeaderBytes). */

@@ -76,6 +76,48 @@ export function scanHeader(message: Buffer, start: number, end: number): HeaderB
   return { fields, bodyStart: end };
 }
 
+/**
+ * A header's fields in compact form, for header blocks kept across commands (src/imap/caches.ts): a
+ * HeaderBlock holds an object and two strings per field, several times the octets of the block itself;
+ * this holds two offsets per field and a name shared with every other block's field of that name.
+ */
+export interface FieldIndex {
+  /** Each field's HeaderField.key: its lower-cased name, "" for a line that is not a field. */
+  readonly keys: readonly string[];
+  /** Each field's start and end offset (HeaderField.start, .end), in pairs. */
+  readonly bounds: Uint32Array;
+  readonly bodyStart: number;
+}
+
+/** Distinct names shared between indexes; bounded, as field names are the sender's to choose. */
+const SHARED_KEYS = 4096;
+const sharedKeys = new Map<string, string>();
+
+function sharedKey(key: string): string {
+  const known = sharedKeys.get(key);
+  if (known !== undefined) return known;
+  if (sharedKeys.size < SHARED_KEYS) sharedKeys.set(key, key);
+  return key;
+}
+
+export function indexFields(header: HeaderBlock): FieldIndex {
+  const { fields } = header;
+  const keys: string[] = new Array(fields.length);
+  const bounds = new Uint32Array(fields.length * 2);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as HeaderField;
+    keys[i] = sharedKey(field.key);
+    bounds[2 * i] = field.start;
+    bounds[2 * i + 1] = field.end;
+  }
+  return { keys, bounds, bodyStart: header.bodyStart };
+}
+
+/** About what an index takes in memory: its offsets, a reference per name, and the objects around them. */
+export function fieldIndexBytes(index: FieldIndex): number {
+  return index.bounds.byteLength + index.keys.length * 8 + 200;
+}
+
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 /** Bytes as text: UTF-8 when they are valid UTF-8 (RFC 6532), otherwise Latin-1, never failing. */

@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { binaryBytes, resolvePart, sectionBytes } from "../../../src/imap/mime/section.js";
+import fc from "fast-check";
+import { binaryBytes, resolvePart, sectionBytes, topHeaderBytes } from "../../../src/imap/mime/section.js";
+import { indexFields, scanHeader } from "../../../src/mail/mime/header.js";
 import { parseMessageStructure } from "../../../src/mail/mime/structure.js";
+import { headerBlockOf } from "../../../src/store/header-capture.js";
 
 const corpus = (name: string) => readFileSync(join(import.meta.dirname, "corpus", `${name}.eml`));
 
@@ -164,6 +167,44 @@ describe("binaryBytes", () => {
     assert.deepEqual(
       binaryBytes(m, parseMessageStructure(m), [1]),
       Buffer.from("a=b cd=ZZ=4\r\ne\nf\xe9", "latin1"),
+    );
+  });
+});
+
+describe("topHeaderBytes over a kept block's field index", () => {
+  const name = fc.constantFrom("Subject", "FROM", "date", "To", "X-Tag", "Received", "subject");
+  const line = fc.oneof(
+    fc
+      .tuple(name, fc.constantFrom(": a", ":", " : b", ":=?utf-8?q?x?=", ": \u00e9t\u00e9"))
+      .map(([n, v]) => `${n}${v}`),
+    fc.constantFrom(" folded", "\tfolded", "no colon here", "bad name: x"),
+  );
+  const ending = fc.constantFrom("\r\n", "\n");
+  const message = fc
+    .tuple(fc.array(fc.tuple(line, ending), { maxLength: 12 }), fc.boolean())
+    .map(([lines, body]) => {
+      const header = lines.map(([text, end]) => text + end).join("");
+      return Buffer.from(body ? `${header}\r\nbody\r\n` : header, "utf8");
+    });
+  const section = fc.oneof(
+    fc.constant({ text: "HEADER" as const }),
+    fc.record({
+      text: fc.constantFrom("HEADER.FIELDS" as const, "HEADER.FIELDS.NOT" as const),
+      fields: fc.array(name, { minLength: 1, maxLength: 3 }),
+    }),
+  );
+
+  test("gives the octets sectionBytes cuts from the whole message", () => {
+    fc.assert(
+      fc.property(message, section, (whole, spec) => {
+        // What the store keeps of a message, as the cache holds it (the whole message when it has no
+        // blank line).
+        const block = headerBlockOf(whole) ?? whole;
+        const fields = indexFields(scanHeader(block, 0, block.length));
+        const expected = sectionBytes(whole, parseMessageStructure(whole), { part: [], ...spec });
+        assert.deepEqual(topHeaderBytes(block, fields, spec), expected);
+      }),
+      { numRuns: 500 },
     );
   });
 });
