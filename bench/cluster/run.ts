@@ -27,7 +27,9 @@ const OTHER_LISTENERS = [
   "imap",
   "imaps",
   "http",
+  "https",
   "managesieve",
+  "metrics",
 ];
 
 interface Setup {
