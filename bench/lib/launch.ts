@@ -17,7 +17,8 @@ function launchOf(entry: string): Launch {
   if (match === null) return launch;
   const words = (match[1] as string).trim().split(/\s+/);
   const node = words.indexOf("node");
-  for (const word of words.slice(0, Math.max(node, 0))) {
+  if (node === -1) return launch;
+  for (const word of words.slice(0, node)) {
     const [name, value] = word.split("=", 2) as [string, string];
     launch.env[name] = value;
   }
