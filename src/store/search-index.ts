@@ -31,6 +31,26 @@ export interface SearchIndex {
     text: string,
     options?: { mailboxId?: number },
   ): Promise<string[]>;
+
+  /**
+   * The message ids of the bodies of the user's entries in `mailboxId` whose kept match words
+   * (mail/search-match.ts) lack one of `patterns`: the bodies no IMAP BODY or TEXT search that requires
+   * those patterns can match. A body without kept words is never among them. Bodies not yet indexed are
+   * indexed first, as for `search`. Each id once, in no particular order.
+   */
+  cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<string[]>;
+}
+
+/** Patterns one cannotMatch query tests at most: any of them is enough to rule a body out. */
+export const MAX_MATCH_PATTERNS = 16;
+
+export function checkPatterns(mailboxId: number, patterns: readonly string[]): string[] {
+  if (!Number.isSafeInteger(mailboxId)) throw new StoreError("invalid", "the mailbox id must be an integer");
+  if (!Array.isArray(patterns) || patterns.some((pattern) => typeof pattern !== "string" || pattern === "")) {
+    throw new StoreError("invalid", "match patterns must be non-empty strings");
+  }
+  // The longest are kept: they are the likeliest to be missing.
+  return [...new Set(patterns)].sort((a, b) => b.length - a.length).slice(0, MAX_MATCH_PATTERNS);
 }
 
 /** Bodies indexed per transaction when a search catches up on bodies stored before the index. */

@@ -1,9 +1,11 @@
 // Store contract, part `search`: the full-text index, filled at delivery and append, found by word,
-// prefix and phrase per field, emptied by expunge, and only ever the searching user's messages.
+// prefix and phrase per field, emptied by expunge, and only ever the searching user's messages; and
+// the words kept for IMAP SEARCH BODY/TEXT, which rule out the bodies that cannot match.
 // Run by runStoreContract (store-contract.ts) against every backend.
 
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { requiredPatterns } from "../../src/mail/search-match.js";
 import type { BlobRef, SearchField, Store } from "../../src/store/types.js";
 import { type ContractContext, writeBlob } from "./support.js";
 
@@ -60,6 +62,22 @@ export function describeSearchContract(context: ContractContext): void {
     before(() => {
       store = context.store();
     });
+
+    /** Imports write entries in bulk, without indexing their bodies. */
+    async function importUnindexed(mailboxId: number, blobs: readonly BlobRef[]): Promise<void> {
+      await store.imports.importMessages(
+        mailboxId,
+        blobs.map((blob, index) => ({
+          uid: index + 1,
+          blob,
+          flags: [],
+          internalDate: new Date(),
+          modseq: index + 1,
+          emailId: index + 1,
+          threadId: index + 1,
+        })),
+      );
+    }
 
     async function deliver(mailboxIds: number[], bytes: string): Promise<BlobRef> {
       const blob = await writeBlob(store, bytes);
@@ -173,27 +191,62 @@ export function describeSearchContract(context: ContractContext): void {
       );
     });
 
+    test("cannotMatch rules out the bodies lacking a pattern of an IMAP search, only in that mailbox", async () => {
+      const { user, inbox } = await context.freshUser();
+      const other = await store.mailboxes.createMailbox(user.id, "Match other");
+      const budget = await deliver([inbox.id], plain("Plans", "the quarterly budgets were approved"));
+      const quiet = await deliver([inbox.id], plain("Lunch", "no money talk today"));
+      const html = await deliver([inbox.id], REPORT);
+      const elsewhere = await deliver([other.id], plain("Other", "nothing of note"));
+      const ruledOut = async (patterns: string[], mailboxId = inbox.id, userId = user.id) =>
+        (await store.search.cannotMatch(userId, mailboxId, patterns)).sort();
+      // "budget" (inside a word), then "budgets were" (a word's end, then a word's start).
+      assert.deepEqual(await ruledOut(["budget"]), [quiet.id, html.id].sort());
+      assert.deepEqual(await ruledOut(["budgets ", " were"]), [quiet.id, html.id].sort());
+      assert.deepEqual(await ruledOut([" budget "]), [budget.id, quiet.id, html.id].sort(), "a whole word");
+      // BODY matches an HTML part's markup, unlike JMAP's body.
+      assert.deepEqual(await ruledOut([" nbsp "]), [budget.id, quiet.id].sort());
+      // TEXT matches any header field: names, and values decoded.
+      assert.deepEqual(await ruledOut([" mime version "]), [budget.id, quiet.id].sort());
+      // Patterns are folded as the evaluator folds (NFKD): requiredPatterns makes them.
+      assert.deepEqual(await ruledOut(requiredPatterns("Renée ")), [budget.id, quiet.id].sort());
+      assert.deepEqual(await ruledOut([]), []);
+      assert.deepEqual(await ruledOut(["note"], other.id), []);
+      assert.deepEqual(await ruledOut(["budget"], other.id), [elsewhere.id]);
+      const stranger = await context.freshUser();
+      assert.deepEqual(await ruledOut(["budget"], inbox.id, stranger.user.id), [], "only the user's own");
+      await assert.rejects(store.search.cannotMatch(user.id, inbox.id, [""]), { code: "invalid" });
+    });
+
+    test("cannotMatch never rules out a body whose words were too many to keep", async () => {
+      const { user, inbox } = await context.freshUser();
+      const words = Array.from({ length: 70_000 }, (_, i) => `w${i.toString(36)}`).join(" ");
+      const large = await deliver([inbox.id], plain("Large", words));
+      const small = await deliver([inbox.id], plain("Small", "w1 w2"));
+      assert.deepEqual(await store.search.cannotMatch(user.id, inbox.id, [" zzzzz "]), [small.id]);
+      assert.notEqual(large.id, small.id);
+    });
+
     test("imported messages (not indexed when written) are found at the owner's first search", async () => {
       const { user, inbox } = await context.freshUser();
       const blobs: BlobRef[] = [];
       for (let index = 1; index <= 3; index++)
         blobs.push(await writeBlob(store, plain(`Old ${index}`, "walrus")));
-      await store.imports.importMessages(
-        inbox.id,
-        blobs.map((blob, index) => ({
-          uid: index + 1,
-          blob,
-          flags: [],
-          internalDate: new Date(),
-          modseq: index + 1,
-          emailId: index + 1,
-          threadId: index + 1,
-        })),
-      );
+      await importUnindexed(inbox.id, blobs);
       assert.deepEqual(
         (await store.search.search(user.id, ["body"], "walrus")).sort(),
         blobs.map((blob) => blob.id).sort(),
       );
+    });
+
+    test("imported messages are indexed at the owner's first IMAP search too", async () => {
+      const { user, inbox } = await context.freshUser();
+      const blobs = [
+        await writeBlob(store, plain("Old", "narwhal")),
+        await writeBlob(store, plain("Old", "seal")),
+      ];
+      await importUnindexed(inbox.id, blobs);
+      assert.deepEqual(await store.search.cannotMatch(user.id, inbox.id, ["narwhal"]), [blobs[1]?.id]);
     });
   });
 }

@@ -10,7 +10,7 @@ import type { UpdateContexts } from "./updates.js";
 /** The store parts IMAP reads and writes: no directory (login goes through the authenticator), no queue. */
 export type ImapStore = Pick<
   Store,
-  "mailboxes" | "messages" | "blobs" | "events" | "quotas" | "metadata" | "urlAuthKeys"
+  "mailboxes" | "messages" | "blobs" | "events" | "quotas" | "metadata" | "urlAuthKeys" | "search"
 > & {
   /** Only to find the owner an authorized URL names (URLAUTH, RFC 4467). */
   readonly directory: Pick<Store["directory"], "getUser">;

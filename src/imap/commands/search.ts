@@ -1,5 +1,6 @@
 /** SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH results (RFC 4731) and SAVE (RFC 5182). */
 
+import { requiredPatterns } from "../../mail/search-match.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import type { Store } from "../../store/types.js";
 import { imapCaches } from "../caches.js";
@@ -50,6 +51,23 @@ export async function readBody(
   }
 }
 
+/** The BODY and TEXT values a message must match for `key` to hold: those under no OR or NOT. */
+function requiredTexts(key: SearchKey): string[] {
+  if (key.type === "body" || key.type === "text") return [key.value];
+  if (key.type === "and") return key.keys.flatMap(requiredTexts);
+  return [];
+}
+
+/**
+ * The bodies in the mailbox that cannot match `key`, told by the full-text index's kept words without
+ * reading them (mail/search-match.ts); empty when the key requires no BODY or TEXT match.
+ */
+async function bodiesRuledOut(context: ImapContext, mailboxId: number, key: SearchKey): Promise<Set<string>> {
+  const patterns = requiredTexts(key).flatMap(requiredPatterns);
+  if (patterns.length === 0) return new Set();
+  return new Set(await context.store.search.cannotMatch(context.userId, mailboxId, patterns));
+}
+
 /**
  * The messages of the selected mailbox matching `key`, in mailbox order. Each batch is decided in up to
  * three rounds: from the view alone (flags, size, dates), then from the stored header sections, then
@@ -77,6 +95,7 @@ export async function findMatches(
   };
   const cost = keyCost(key);
   const tryHeaders = keyReadsHeader(key);
+  const ruledOut = await bodiesRuledOut(context, view.mailbox.id, key);
   const hits: Hit[] = [];
   for (let start = 0; start < view.messages.length; start += BATCH) {
     const end = Math.min(start + BATCH, view.messages.length);
@@ -115,6 +134,13 @@ export async function findMatches(
         else decided.set(candidate.data.seq - 1, result);
       }
       undecided = left;
+    }
+    if (ruledOut.size > 0) {
+      undecided = undecided.filter((candidate) => {
+        if (!ruledOut.has(candidate.messageId)) return true;
+        decided.set(candidate.data.seq - 1, false);
+        return false;
+      });
     }
     if (undecided.length > 0 && cost !== KeyCost.Metadata) {
       // Header blocks found in the bodies read here, for the store to keep (see saveHeaderBlocksLater).

@@ -6,12 +6,10 @@
  */
 import { isAscii } from "node:buffer";
 import { mailboxAddress, parseAddressList } from "../../mail/address-list.js";
-import { decodeCharset } from "../../mail/mime/charset.js";
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
 import { fieldValue, type HeaderField, scanHeader } from "../../mail/mime/header.js";
-import { parameter } from "../../mail/mime/params.js";
-import { isEmbeddedMessage, type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
-import { decodeTransfer, transferEncodingOf } from "../../mail/mime/transfer-encoding.js";
+import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
+import { bodyMatchText, foldCase, headerMatchText } from "../../mail/search-match.js";
 import type {
   SearchableMessage,
   SearchContext,
@@ -92,50 +90,12 @@ export function sequenceSetContains(
 
 const ASCII = /^[\x00-\x7f]*$/;
 
-/**
- * Case-insensitive comparison form, close to i;unicode-casemap (RFC 5051, which RFC 9051 §6.4.4 names):
- * full upper-then-lower case mapping and compatibility decomposition.
- */
-export function foldCase(text: string): string {
-  // ASCII text maps to itself under NFKD and through upper case, so lower case alone is the same answer.
-  if (ASCII.test(text)) return text.toLowerCase();
-  return text.toUpperCase().toLowerCase().normalize("NFKD");
-}
-
 interface ParsedMessage {
   bytes: Buffer;
   root: MessagePart;
   headerText?: string;
   bodyText?: string;
   fullText?: string;
-}
-
-function decodedHeader(bytes: Buffer, fields: readonly HeaderField[]): string {
-  return fields
-    .filter((f) => f.key !== "")
-    .map((f) => `${f.name}: ${decodeEncodedWords(fieldValue(bytes, f))}`)
-    .join("\n");
-}
-
-/** The decoded text of a body: text/* leaves in their charsets, and the headers and text of embedded messages. */
-function bodyText(bytes: Buffer, part: MessagePart, includeMimeHeaders: boolean, out: string[]): void {
-  if (part.children.length > 0) {
-    for (const child of part.children) {
-      if (includeMimeHeaders) out.push(decodedHeader(bytes, child.fields));
-      bodyText(bytes, child, includeMimeHeaders, out);
-    }
-    return;
-  }
-  if (isEmbeddedMessage(part) && part.message !== null) {
-    out.push(decodedHeader(bytes, part.message.fields));
-    bodyText(bytes, part.message, includeMimeHeaders, out);
-    return;
-  }
-  if (part.type !== "text") return;
-  const encoding = transferEncodingOf(part.encoding);
-  const raw = bytes.subarray(part.bodyStart, part.bodyEnd);
-  const decoded = encoding === null ? raw : decodeTransfer(raw, encoding);
-  out.push(decodeCharset(decoded, parameter(part.params, "charset") ?? ""));
 }
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
@@ -235,7 +195,7 @@ class Evaluation {
   }
 
   private headerText(p: ParsedMessage): string {
-    p.headerText ??= foldCase(decodedHeader(p.bytes, p.root.fields));
+    p.headerText ??= headerMatchText(p.bytes, p.root);
     return p.headerText;
   }
 
@@ -243,9 +203,7 @@ class Evaluation {
   private bodyText(p: ParsedMessage, withMimeHeaders: boolean): string {
     const cached = withMimeHeaders ? p.fullText : p.bodyText;
     if (cached !== undefined) return cached;
-    const out: string[] = [];
-    bodyText(p.bytes, p.root, withMimeHeaders, out);
-    const text = foldCase(out.join("\n"));
+    const text = bodyMatchText(p.bytes, p.root, withMimeHeaders);
     if (withMimeHeaders) p.fullText = text;
     else p.bodyText = text;
     return text;

@@ -5,7 +5,7 @@
  */
 
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
-import { foldCase } from "../search/evaluate.js";
+import { foldCase } from "../../mail/search-match.js";
 
 export interface BaseSubject {
   /** Case-folded (i;unicode-casemap, as SORT compares), so equal base subjects are equal strings. */

@@ -8,7 +8,7 @@ import { mailboxAddress, parseAddressList } from "../../mail/address-list.js";
 import { dateTime } from "../../mail/date-time.js";
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
 import { fieldValue, findField, scanHeader, withoutComments } from "../../mail/mime/header.js";
-import { foldCase } from "../search/evaluate.js";
+import { foldCase } from "../../mail/search-match.js";
 import { type BaseSubject, baseSubject } from "./base-subject.js";
 
 export interface SortFacts {

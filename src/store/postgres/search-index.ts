@@ -4,6 +4,7 @@
 import { searchWords } from "../../mail/search-text.js";
 import {
   CATCH_UP_BATCH,
+  checkPatterns,
   checkSearch,
   documentOf,
   type SearchDocument,
@@ -20,10 +21,10 @@ export async function indexDocument(
   document: SearchDocument,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO search_docs (message_id, subject, "from", "to", cc, bcc, body, attached)
+    `INSERT INTO search_docs (message_id, subject, "from", "to", cc, bcc, body, attached, match_words)
      VALUES ($1, to_tsvector('simple', $2), to_tsvector('simple', $3), to_tsvector('simple', $4),
              to_tsvector('simple', $5), to_tsvector('simple', $6), to_tsvector('simple', $7),
-             to_tsvector('simple', $8))
+             to_tsvector('simple', $8), $9)
      ON CONFLICT DO NOTHING`,
     [
       messageId,
@@ -34,6 +35,7 @@ export async function indexDocument(
       document.bcc,
       document.body,
       document.attached,
+      document.matchWords,
     ],
   );
 }
@@ -65,6 +67,21 @@ export class PostgresSearchIndex implements SearchIndex {
          SELECT 1 FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
          WHERE m.message_id = d.message_id AND b.user_id = $2${mailboxId === undefined ? "" : " AND m.mailbox_id = $3"})`,
       mailboxId === undefined ? [tsquery(words), userId] : [tsquery(words), userId, mailboxId],
+    );
+    return rows.map((row) => row.message_id);
+  }
+
+  async cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<string[]> {
+    const kept = checkPatterns(mailboxId, patterns);
+    if (kept.length === 0) return [];
+    await this.catchUp(userId);
+    const lacking = kept.map((_, index) => `strpos(d.match_words, $${index + 3}) = 0`).join(" OR ");
+    const rows = await this.database.read<{ message_id: string }>(
+      `SELECT d.message_id FROM search_docs d
+       WHERE d.match_words IS NOT NULL AND (${lacking}) AND d.message_id IN (
+         SELECT m.message_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+         WHERE m.mailbox_id = $1 AND b.user_id = $2)`,
+      [mailboxId, userId, ...kept],
     );
     return rows.map((row) => row.message_id);
   }

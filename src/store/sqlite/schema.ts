@@ -512,6 +512,16 @@ const MIGRATIONS: Migration[] = [
       ) STRICT;
     `);
   },
+  (db) => {
+    // IMAP SEARCH BODY and TEXT skip the bodies whose kept words (mail/search-match.ts) cannot hold the
+    // text. The documents written before keep no such words, so the index is emptied: each user's next
+    // search indexes their bodies again, as it did bodies stored before the index existed.
+    db.exec(`
+      ALTER TABLE search_docs ADD COLUMN match_words TEXT;
+      DELETE FROM search_docs;
+      INSERT INTO search_text (search_text) VALUES ('delete-all');
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

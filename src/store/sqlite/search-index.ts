@@ -5,6 +5,7 @@
 import { searchWords } from "../../mail/search-text.js";
 import {
   CATCH_UP_BATCH,
+  checkPatterns,
   checkSearch,
   documentOf,
   type SearchDocument,
@@ -19,9 +20,11 @@ const USER_MAILBOXES = "SELECT id FROM mailboxes WHERE user_id = ?";
 /** Indexes a body unless it is already; in the caller's transaction. */
 export function indexDocument(database: SqliteDatabase, messageId: string, document: SearchDocument): void {
   const id = database
-    .stmt("INSERT INTO search_docs (message_id) VALUES (?) ON CONFLICT DO NOTHING RETURNING id")
+    .stmt(
+      "INSERT INTO search_docs (message_id, match_words) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
+    )
     .pluck(true)
-    .get(messageId) as number | undefined;
+    .get(messageId, document.matchWords) as number | undefined;
   if (id === undefined) return;
   database.run(
     `INSERT INTO search_text (rowid, subject, "from", "to", cc, bcc, body, attached)
@@ -83,6 +86,26 @@ export class SqliteSearchIndex implements SearchIndex {
             ...(mailboxId === undefined ? [] : [mailboxId]),
             userId,
           ) as string[],
+    );
+  }
+
+  async cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<string[]> {
+    this.database.assertOpen();
+    const kept = checkPatterns(mailboxId, patterns);
+    if (kept.length === 0) return [];
+    await this.catchUp(userId);
+    const lacking = kept.map(() => "instr(d.match_words, ?) = 0").join(" OR ");
+    return this.database.read(
+      () =>
+        this.database
+          .stmt(
+            `SELECT d.message_id FROM search_docs d
+             WHERE d.message_id IN (SELECT message_id FROM mailbox_messages
+                                    WHERE mailbox_id = ? AND mailbox_id IN (${USER_MAILBOXES}))
+               AND d.match_words IS NOT NULL AND (${lacking})`,
+          )
+          .pluck(true)
+          .all(mailboxId, userId, ...kept) as string[],
     );
   }
 
