@@ -16,10 +16,9 @@ import { fieldValue, type HeaderField } from "./mime/header.js";
 import { parameter } from "./mime/params.js";
 import { isEmbeddedMessage, type MessagePart } from "./mime/structure.js";
 import { decodeTransfer, transferEncodingOf } from "./mime/transfer-encoding.js";
+import { eachWord } from "./words.js";
 
 const ASCII = /^[\x00-\x7f]*$/;
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
-
 /**
  * Characters of the kept words of one message. Past it nothing is kept, and the message is read by
  * every search, as it is without an index.
@@ -87,12 +86,13 @@ export function matchWords(bytes: Buffer, root: MessagePart): string | null {
   const words = new Set<string>();
   let length = 1;
   for (const text of [headerMatchText(bytes, root), bodyMatchText(bytes, root, true)]) {
-    for (const [word] of text.matchAll(WORD)) {
-      if (words.has(word)) continue;
+    eachWord(text, (start, end) => {
+      const word = text.slice(start, end);
+      if (words.has(word)) return;
       words.add(word);
       length += word.length + 1;
-      if (length > MAX_MATCH_WORDS_CHARS) return null;
-    }
+    });
+    if (length > MAX_MATCH_WORDS_CHARS) return null;
   }
   return words.size === 0 ? " " : ` ${[...words].join(" ")} `;
 }
@@ -107,12 +107,10 @@ export function matchWords(bytes: Buffer, root: MessagePart): string | null {
 export function requiredPatterns(value: string): string[] {
   const folded = foldCase(value);
   const patterns: string[] = [];
-  for (const match of folded.matchAll(WORD)) {
-    const word = match[0];
-    const start = match.index;
+  eachWord(folded, (start, end) => {
     const openBefore = start === 0;
-    const openAfter = start + word.length === folded.length;
-    patterns.push(`${openBefore ? "" : " "}${word}${openAfter ? "" : " "}`);
-  }
+    const openAfter = end === folded.length;
+    patterns.push(`${openBefore ? "" : " "}${folded.slice(start, end)}${openAfter ? "" : " "}`);
+  });
   return patterns;
 }

@@ -10,7 +10,6 @@ import { fieldValue } from "./mime/header.js";
 import { parameter } from "./mime/params.js";
 import { isEmbeddedMessage, isMultipart, type MessagePart, parseMessageStructure } from "./mime/structure.js";
 import { decodeTransfer, transferEncodingOf } from "./mime/transfer-encoding.js";
-import { matchWords } from "./search-match.js";
 
 /**
  * body: the text parts of the message itself (JMAP's "body"); attached: the header fields and text
@@ -18,11 +17,8 @@ import { matchWords } from "./search-match.js";
  */
 export const SEARCH_FIELDS = ["subject", "from", "to", "cc", "bcc", "body", "attached"] as const;
 export type SearchField = (typeof SEARCH_FIELDS)[number];
-/**
- * Each field's words, folded, separated by one space; and `matchWords`, the distinct words of what IMAP
- * SEARCH BODY and TEXT match (mail/search-match.ts), null when they are too many to keep or unknown.
- */
-export type SearchDocument = Record<SearchField, string> & { matchWords: string | null };
+/** Each field's words, folded, separated by one space. */
+export type SearchDocument = Record<SearchField, string>;
 
 /**
  * Characters of words kept per field: PostgreSQL refuses a tsvector over 1 MiB, and this bound keeps
@@ -108,7 +104,6 @@ export function searchDocument(message: Buffer): SearchDocument {
     bcc: header("bcc"),
     body: joinWords(body),
     attached: joinWords(attached),
-    matchWords: matchWords(message, root),
   };
 }
 
@@ -121,5 +116,4 @@ export const EMPTY_DOCUMENT: SearchDocument = {
   bcc: "",
   body: "",
   attached: "",
-  matchWords: null,
 };

@@ -7,6 +7,8 @@
 // rows in bulk) are indexed by the first search of a user who holds them, in batches: only users who
 // search pay for it, and a search never answers from a partial index.
 
+import { parseMessageStructure } from "../mail/mime/structure.js";
+import { matchWords } from "../mail/search-match.js";
 import {
   EMPTY_DOCUMENT,
   SEARCH_FIELDS,
@@ -36,9 +38,28 @@ export interface SearchIndex {
    * The message ids of the bodies of the user's entries in `mailboxId` whose kept match words
    * (mail/search-match.ts) lack one of `patterns`: the bodies no IMAP BODY or TEXT search that requires
    * those patterns can match. A body without kept words is never among them. Bodies not yet indexed are
-   * indexed first, as for `search`. Each id once, in no particular order.
+   * indexed first, as for `search`, and the mailbox's bodies whose words are not yet kept are read for
+   * them. Each id once, in no particular order.
    */
   cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<string[]>;
+}
+
+/**
+ * What a stored body keeps for IMAP's BODY and TEXT (mail/search-match.ts), worked out at the first
+ * such search of a user who holds it, not at delivery: "" when its words are too many to keep, or when
+ * the body is gone meanwhile; such a body is never ruled out.
+ */
+export async function matchWordsOf(
+  blobs: { readBlobBytes(messageId: string): Promise<Buffer> },
+  messageId: string,
+): Promise<string> {
+  try {
+    const bytes = await blobs.readBlobBytes(messageId);
+    return matchWords(bytes, parseMessageStructure(bytes)) ?? "";
+  } catch (error) {
+    if (error instanceof StoreError && error.code === "not-found") return "";
+    throw error;
+  }
 }
 
 /** Patterns one cannotMatch query tests at most: any of them is enough to rule a body out. */

@@ -120,8 +120,9 @@ describe("SEARCH reads only what its keys need", () => {
     await deliverMix();
     const { store, counts } = countingStore(fixture.store);
     const driver = await session(store);
-    // The index keeps the words of everything TEXT searches, header fields included, so the four
-    // messages with "quarterly" in a subject or body are read (one matches) and the other four are not.
+    // The store reads each body once to keep its words at this first search (not through the session's
+    // reads counted here); they are the words of everything TEXT searches, header fields included, so
+    // the four messages with "quarterly" in a subject or body are read (one matches), the others not.
     assert.deepEqual(searchNumbers(await driver.command('a SEARCH BODY "quarterly"')), [4]);
     assert.equal(counts.blobReads, 4);
     counts.blobReads = 0;

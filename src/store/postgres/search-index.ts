@@ -7,6 +7,7 @@ import {
   checkPatterns,
   checkSearch,
   documentOf,
+  matchWordsOf,
   type SearchDocument,
   type SearchIndex,
 } from "../search-index.js";
@@ -21,10 +22,10 @@ export async function indexDocument(
   document: SearchDocument,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO search_docs (message_id, subject, "from", "to", cc, bcc, body, attached, match_words)
+    `INSERT INTO search_docs (message_id, subject, "from", "to", cc, bcc, body, attached)
      VALUES ($1, to_tsvector('simple', $2), to_tsvector('simple', $3), to_tsvector('simple', $4),
              to_tsvector('simple', $5), to_tsvector('simple', $6), to_tsvector('simple', $7),
-             to_tsvector('simple', $8), $9)
+             to_tsvector('simple', $8))
      ON CONFLICT DO NOTHING`,
     [
       messageId,
@@ -35,10 +36,13 @@ export async function indexDocument(
       document.bcc,
       document.body,
       document.attached,
-      document.matchWords,
     ],
   );
 }
+
+/** The bodies of a mailbox's entries, if the mailbox is the user's: parameters $1 mailbox id, $2 user id. */
+const MAILBOX_BODIES = `SELECT m.message_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+  WHERE m.mailbox_id = $1 AND b.user_id = $2`;
 
 /** A tsquery phrase of the words, the last a prefix; the words hold only letters, digits and marks. */
 function tsquery(words: readonly string[]): string {
@@ -75,15 +79,39 @@ export class PostgresSearchIndex implements SearchIndex {
     const kept = checkPatterns(mailboxId, patterns);
     if (kept.length === 0) return [];
     await this.catchUp(userId);
+    await this.keepMatchWords(userId, mailboxId);
     const lacking = kept.map((_, index) => `strpos(d.match_words, $${index + 3}) = 0`).join(" OR ");
     const rows = await this.database.read<{ message_id: string }>(
       `SELECT d.message_id FROM search_docs d
-       WHERE d.match_words IS NOT NULL AND (${lacking}) AND d.message_id IN (
-         SELECT m.message_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-         WHERE m.mailbox_id = $1 AND b.user_id = $2)`,
+       WHERE d.match_words IS NOT NULL AND d.match_words <> '' AND (${lacking})
+         AND d.message_id IN (${MAILBOX_BODIES})`,
       [mailboxId, userId, ...kept],
     );
     return rows.map((row) => row.message_id);
+  }
+
+  /** Keeps the match words of the mailbox's indexed bodies that have none yet. */
+  private async keepMatchWords(userId: number, mailboxId: number): Promise<void> {
+    const { pool, server } = this.database;
+    const blobs = { readBlobBytes: (messageId: string) => readBlobBytes(pool, server, messageId) };
+    for (;;) {
+      const missing = (
+        await this.database.read<{ message_id: string }>(
+          `SELECT d.message_id FROM search_docs d
+           WHERE d.match_words IS NULL AND d.message_id IN (${MAILBOX_BODIES}) LIMIT $3`,
+          [mailboxId, userId, CATCH_UP_BATCH],
+        )
+      ).map((row) => row.message_id);
+      if (missing.length === 0) return;
+      const words = await Promise.all(missing.map((id) => matchWordsOf(blobs, id)));
+      await this.database.tx(async (tx) => {
+        await tx.client.query(
+          `UPDATE search_docs d SET match_words = w.words
+           FROM unnest($1::text[], $2::text[]) AS w (id, words) WHERE d.message_id = w.id`,
+          [missing, words],
+        );
+      });
+    }
   }
 
   /** Indexes the user's bodies that are not yet (stored before the index existed, or imported). */

@@ -514,13 +514,8 @@ const MIGRATIONS: Migration[] = [
   },
   (db) => {
     // IMAP SEARCH BODY and TEXT skip the bodies whose kept words (mail/search-match.ts) cannot hold the
-    // text. The documents written before keep no such words, so the index is emptied: each user's next
-    // search indexes their bodies again, as it did bodies stored before the index existed.
-    db.exec(`
-      ALTER TABLE search_docs ADD COLUMN match_words TEXT;
-      DELETE FROM search_docs;
-      INSERT INTO search_text (search_text) VALUES ('delete-all');
-    `);
+    // text. NULL: not worked out yet (the first such search in a mailbox does it); '': none kept.
+    db.exec("ALTER TABLE search_docs ADD COLUMN match_words TEXT");
   },
 ];
 

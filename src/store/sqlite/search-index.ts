@@ -8,6 +8,7 @@ import {
   checkPatterns,
   checkSearch,
   documentOf,
+  matchWordsOf,
   type SearchDocument,
   type SearchIndex,
 } from "../search-index.js";
@@ -16,15 +17,15 @@ import type { SqliteBlobs } from "./blobs.js";
 import type { SqliteDatabase } from "./database.js";
 
 const USER_MAILBOXES = "SELECT id FROM mailboxes WHERE user_id = ?";
+/** The bodies of a mailbox's entries, if the mailbox is the user's: parameters mailbox id, user id. */
+const MAILBOX_BODIES = `SELECT message_id FROM mailbox_messages WHERE mailbox_id = ? AND mailbox_id IN (${USER_MAILBOXES})`;
 
 /** Indexes a body unless it is already; in the caller's transaction. */
 export function indexDocument(database: SqliteDatabase, messageId: string, document: SearchDocument): void {
   const id = database
-    .stmt(
-      "INSERT INTO search_docs (message_id, match_words) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
-    )
+    .stmt("INSERT INTO search_docs (message_id) VALUES (?) ON CONFLICT DO NOTHING RETURNING id")
     .pluck(true)
-    .get(messageId, document.matchWords) as number | undefined;
+    .get(messageId) as number | undefined;
   if (id === undefined) return;
   database.run(
     `INSERT INTO search_text (rowid, subject, "from", "to", cc, bcc, body, attached)
@@ -94,19 +95,42 @@ export class SqliteSearchIndex implements SearchIndex {
     const kept = checkPatterns(mailboxId, patterns);
     if (kept.length === 0) return [];
     await this.catchUp(userId);
+    await this.keepMatchWords(userId, mailboxId);
     const lacking = kept.map(() => "instr(d.match_words, ?) = 0").join(" OR ");
     return this.database.read(
       () =>
         this.database
           .stmt(
             `SELECT d.message_id FROM search_docs d
-             WHERE d.message_id IN (SELECT message_id FROM mailbox_messages
-                                    WHERE mailbox_id = ? AND mailbox_id IN (${USER_MAILBOXES}))
-               AND d.match_words IS NOT NULL AND (${lacking})`,
+             WHERE d.message_id IN (${MAILBOX_BODIES})
+               AND d.match_words IS NOT NULL AND d.match_words <> '' AND (${lacking})`,
           )
           .pluck(true)
           .all(mailboxId, userId, ...kept) as string[],
     );
+  }
+
+  /** Keeps the match words of the mailbox's indexed bodies that have none yet. */
+  private async keepMatchWords(userId: number, mailboxId: number): Promise<void> {
+    for (;;) {
+      const missing = await this.database.read(
+        () =>
+          this.database
+            .stmt(
+              `SELECT message_id FROM search_docs
+               WHERE match_words IS NULL AND message_id IN (${MAILBOX_BODIES}) LIMIT ?`,
+            )
+            .pluck(true)
+            .all(mailboxId, userId, CATCH_UP_BATCH) as string[],
+      );
+      if (missing.length === 0) return;
+      const words = await Promise.all(missing.map((id) => matchWordsOf(this.blobs, id)));
+      await this.database.write(() => {
+        for (const [index, id] of missing.entries()) {
+          this.database.run("UPDATE search_docs SET match_words = ? WHERE message_id = ?", words[index], id);
+        }
+      });
+    }
   }
 
   /** Indexes the user's bodies that are not yet (stored before the index existed, or imported). */
