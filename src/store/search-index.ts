@@ -7,8 +7,6 @@
 // rows in bulk) are indexed by the first search of a user who holds them, in batches: only users who
 // search pay for it, and a search never answers from a partial index.
 
-import { parseMessageStructure } from "../mail/mime/structure.js";
-import { matchWords } from "../mail/search-match.js";
 import {
   EMPTY_DOCUMENT,
   SEARCH_FIELDS,
@@ -35,31 +33,25 @@ export interface SearchIndex {
   ): Promise<string[]>;
 
   /**
-   * The message ids of the bodies of the user's entries in `mailboxId` whose kept match words
-   * (mail/search-match.ts) lack one of `patterns`: the bodies no IMAP BODY or TEXT search that requires
-   * those patterns can match. A body without kept words is never among them. Bodies not yet indexed are
-   * indexed first, as for `search`, and the mailbox's bodies whose words are not yet kept are read for
-   * them. Each id once, in no particular order.
+   * What the full-text index tells an IMAP BODY or TEXT search in `mailboxId` that requires `patterns`
+   * (mail/search-match.ts): `ruledOut`, the bodies of the user's entries there whose kept match words
+   * lack one of them, which the search cannot match; `unkept`, the bodies whose words are not kept
+   * yet, which the search reads anyway and may keep with keepMatchWords. Bodies not yet indexed are
+   * indexed first, as for `search`. Each id once, in no particular order.
    */
-  cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<string[]>;
+  cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<MatchFilter>;
+
+  /**
+   * Keeps each body's match words, as mail/search-match.ts's matchWords made them from the body's
+   * stored bytes (null: too many to keep), where none are kept yet. Only a caller that read the body
+   * may give them: wrong words would make searches miss messages.
+   */
+  keepMatchWords(words: ReadonlyMap<string, string | null>): Promise<void>;
 }
 
-/**
- * What a stored body keeps for IMAP's BODY and TEXT (mail/search-match.ts), worked out at the first
- * such search of a user who holds it, not at delivery: "" when its words are too many to keep, or when
- * the body is gone meanwhile; such a body is never ruled out.
- */
-export async function matchWordsOf(
-  blobs: { readBlobBytes(messageId: string): Promise<Buffer> },
-  messageId: string,
-): Promise<string> {
-  try {
-    const bytes = await blobs.readBlobBytes(messageId);
-    return matchWords(bytes, parseMessageStructure(bytes)) ?? "";
-  } catch (error) {
-    if (error instanceof StoreError && error.code === "not-found") return "";
-    throw error;
-  }
+export interface MatchFilter {
+  ruledOut: string[];
+  unkept: string[];
 }
 
 /** Patterns one cannotMatch query tests at most: any of them is enough to rule a body out. */
@@ -72,6 +64,22 @@ export function checkPatterns(mailboxId: number, patterns: readonly string[]): s
   }
   // The longest are kept: they are the likeliest to be missing.
   return [...new Set(patterns)].sort((a, b) => b.length - a.length).slice(0, MAX_MATCH_PATTERNS);
+}
+
+/** The rows keepMatchWords writes: "" stands for null (nothing kept, never ruled out). */
+export function checkMatchWords(words: ReadonlyMap<string, string | null>): Array<[string, string]> {
+  if (!(words instanceof Map)) throw new StoreError("invalid", "match words must be a Map");
+  const rows: Array<[string, string]> = [];
+  for (const [messageId, kept] of words) {
+    if (typeof messageId !== "string" || (kept !== null && typeof kept !== "string")) {
+      throw new StoreError("invalid", "match words map message ids to strings or null");
+    }
+    if (kept !== null && !(kept.startsWith(" ") && kept.endsWith(" "))) {
+      throw new StoreError("invalid", "kept match words begin and end with a space");
+    }
+    rows.push([messageId, kept ?? ""]);
+  }
+  return rows;
 }
 
 /** Bodies indexed per transaction when a search catches up on bodies stored before the index. */

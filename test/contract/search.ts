@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { requiredPatterns } from "../../src/mail/search-match.js";
+import { parseMessageStructure } from "../../src/mail/mime/structure.js";
+import { matchWords, requiredPatterns } from "../../src/mail/search-match.js";
 import type { BlobRef, SearchField, Store } from "../../src/store/types.js";
 import { type ContractContext, writeBlob } from "./support.js";
 
@@ -191,6 +192,16 @@ export function describeSearchContract(context: ContractContext): void {
       );
     });
 
+    /** Keeps the match words of these bodies as a search that read them would. */
+    async function keepWords(...blobs: BlobRef[]): Promise<void> {
+      const words = new Map<string, string | null>();
+      for (const blob of blobs) {
+        const bytes = await store.blobs.readBlobBytes(blob.id);
+        words.set(blob.id, matchWords(bytes, parseMessageStructure(bytes)));
+      }
+      await store.search.keepMatchWords(words);
+    }
+
     test("cannotMatch rules out the bodies lacking a pattern of an IMAP search, only in that mailbox", async () => {
       const { user, inbox } = await context.freshUser();
       const other = await store.mailboxes.createMailbox(user.id, "Match other");
@@ -198,8 +209,16 @@ export function describeSearchContract(context: ContractContext): void {
       const quiet = await deliver([inbox.id], plain("Lunch", "no money talk today"));
       const html = await deliver([inbox.id], REPORT);
       const elsewhere = await deliver([other.id], plain("Other", "nothing of note"));
+      const filter = (patterns: string[], mailboxId = inbox.id, userId = user.id) =>
+        store.search.cannotMatch(userId, mailboxId, patterns);
       const ruledOut = async (patterns: string[], mailboxId = inbox.id, userId = user.id) =>
-        (await store.search.cannotMatch(userId, mailboxId, patterns)).sort();
+        (await filter(patterns, mailboxId, userId)).ruledOut.sort();
+      // Delivery keeps no words: until a search keeps them, no body is ruled out.
+      const before = await filter(["budget"]);
+      assert.deepEqual(before.ruledOut, []);
+      assert.deepEqual(before.unkept.sort(), [budget.id, quiet.id, html.id].sort());
+      await keepWords(budget, quiet, html, elsewhere);
+      assert.deepEqual((await filter(["budget"])).unkept, []);
       // "budget" (inside a word), then "budgets were" (a word's end, then a word's start).
       assert.deepEqual(await ruledOut(["budget"]), [quiet.id, html.id].sort());
       assert.deepEqual(await ruledOut(["budgets ", " were"]), [quiet.id, html.id].sort());
@@ -214,8 +233,22 @@ export function describeSearchContract(context: ContractContext): void {
       assert.deepEqual(await ruledOut(["note"], other.id), []);
       assert.deepEqual(await ruledOut(["budget"], other.id), [elsewhere.id]);
       const stranger = await context.freshUser();
-      assert.deepEqual(await ruledOut(["budget"], inbox.id, stranger.user.id), [], "only the user's own");
-      await assert.rejects(store.search.cannotMatch(user.id, inbox.id, [""]), { code: "invalid" });
+      assert.deepEqual(await filter(["budget"], inbox.id, stranger.user.id), { ruledOut: [], unkept: [] });
+      await assert.rejects(filter([""]), { code: "invalid" });
+    });
+
+    test("kept words are never replaced, and keepMatchWords refuses what no search makes", async () => {
+      const { user, inbox } = await context.freshUser();
+      const first = await deliver([inbox.id], plain("First", "alpha"));
+      await keepWords(first);
+      await store.search.keepMatchWords(new Map([[first.id, " beta "]]));
+      assert.deepEqual((await store.search.cannotMatch(user.id, inbox.id, ["alpha"])).ruledOut, []);
+      assert.deepEqual((await store.search.cannotMatch(user.id, inbox.id, ["beta"])).ruledOut, [first.id]);
+      await assert.rejects(store.search.keepMatchWords(new Map([[first.id, "beta"]])), { code: "invalid" });
+      await assert.rejects(
+        store.search.keepMatchWords([[first.id, " b "]] as unknown as Map<string, string>),
+        { code: "invalid" },
+      );
     });
 
     test("cannotMatch never rules out a body whose words were too many to keep", async () => {
@@ -223,8 +256,11 @@ export function describeSearchContract(context: ContractContext): void {
       const words = Array.from({ length: 70_000 }, (_, i) => `w${i.toString(36)}`).join(" ");
       const large = await deliver([inbox.id], plain("Large", words));
       const small = await deliver([inbox.id], plain("Small", "w1 w2"));
-      assert.deepEqual(await store.search.cannotMatch(user.id, inbox.id, [" zzzzz "]), [small.id]);
-      assert.notEqual(large.id, small.id);
+      await keepWords(large, small);
+      assert.deepEqual(await store.search.cannotMatch(user.id, inbox.id, [" zzzzz "]), {
+        ruledOut: [small.id],
+        unkept: [],
+      });
     });
 
     test("imported messages (not indexed when written) are found at the owner's first search", async () => {
@@ -246,7 +282,14 @@ export function describeSearchContract(context: ContractContext): void {
         await writeBlob(store, plain("Old", "seal")),
       ];
       await importUnindexed(inbox.id, blobs);
-      assert.deepEqual(await store.search.cannotMatch(user.id, inbox.id, ["narwhal"]), [blobs[1]?.id]);
+      assert.deepEqual(
+        (await store.search.cannotMatch(user.id, inbox.id, ["narwhal"])).unkept.sort(),
+        blobs.map((blob) => blob.id).sort(),
+      );
+      await keepWords(...blobs);
+      assert.deepEqual((await store.search.cannotMatch(user.id, inbox.id, ["narwhal"])).ruledOut, [
+        blobs[1]?.id,
+      ]);
     });
   });
 }

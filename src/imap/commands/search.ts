@@ -1,6 +1,7 @@
 /** SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH results (RFC 4731) and SAVE (RFC 5182). */
 
-import { requiredPatterns } from "../../mail/search-match.js";
+import { parseMessageStructure } from "../../mail/mime/structure.js";
+import { matchWords, requiredPatterns } from "../../mail/search-match.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import type { Store } from "../../store/types.js";
 import { imapCaches } from "../caches.js";
@@ -58,14 +59,27 @@ function requiredTexts(key: SearchKey): string[] {
   return [];
 }
 
-/**
- * The bodies in the mailbox that cannot match `key`, told by the full-text index's kept words without
- * reading them (mail/search-match.ts); empty when the key requires no BODY or TEXT match.
- */
-async function bodiesRuledOut(context: ImapContext, mailboxId: number, key: SearchKey): Promise<Set<string>> {
+interface TextFilter {
+  /** Bodies that cannot match `key`, told by the full-text index's kept words without reading them. */
+  ruledOut: ReadonlySet<string>;
+  /** Bodies whose words the index does not keep yet: this search works them out from what it reads. */
+  unkept: ReadonlySet<string>;
+}
+
+/** What the full-text index tells about `key`'s BODY and TEXT keys; nothing when it requires none. */
+async function textFilter(context: ImapContext, mailboxId: number, key: SearchKey): Promise<TextFilter> {
   const patterns = requiredTexts(key).flatMap(requiredPatterns);
-  if (patterns.length === 0) return new Set();
-  return new Set(await context.store.search.cannotMatch(context.userId, mailboxId, patterns));
+  if (patterns.length === 0) return { ruledOut: new Set(), unkept: new Set() };
+  const { ruledOut, unkept } = await context.store.search.cannotMatch(context.userId, mailboxId, patterns);
+  return { ruledOut: new Set(ruledOut), unkept: new Set(unkept) };
+}
+
+/** Hands the store the match words of bodies a search read, after its answer, as header blocks are. */
+function keepMatchWordsLater(context: ImapContext, words: ReadonlyMap<string, string | null>): void {
+  if (words.size === 0) return;
+  context.store.search.keepMatchWords(words).catch((error: unknown) => {
+    context.logger?.debug({ err: error, count: words.size }, "could not keep match words of bodies read");
+  });
 }
 
 /**
@@ -95,7 +109,7 @@ export async function findMatches(
   };
   const cost = keyCost(key);
   const tryHeaders = keyReadsHeader(key);
-  const ruledOut = await bodiesRuledOut(context, view.mailbox.id, key);
+  const { ruledOut, unkept } = await textFilter(context, view.mailbox.id, key);
   const hits: Hit[] = [];
   for (let start = 0; start < view.messages.length; start += BATCH) {
     const end = Math.min(start + BATCH, view.messages.length);
@@ -145,6 +159,7 @@ export async function findMatches(
     if (undecided.length > 0 && cost !== KeyCost.Metadata) {
       // Header blocks found in the bodies read here, for the store to keep (see saveHeaderBlocksLater).
       const backfill = new Map<string, Buffer>();
+      const words = new Map<string, string | null>();
       let next = 0;
       const worker = async () => {
         while (next < undecided.length) {
@@ -153,6 +168,9 @@ export async function findMatches(
           if (tryHeaders && message !== null) {
             const block = headerBlockOf(message);
             if (block !== null) backfill.set(candidate.messageId, block);
+          }
+          if (message !== null && unkept.has(candidate.messageId)) {
+            words.set(candidate.messageId, matchWords(message, parseMessageStructure(message)));
           }
           const result =
             message === null ? false : evaluate(key, { ...candidate.data, message }, searchContext);
@@ -163,6 +181,7 @@ export async function findMatches(
         await Promise.all(Array.from({ length: Math.min(BODY_READS_IN_FLIGHT, undecided.length) }, worker));
       } finally {
         saveHeaderBlocksLater(context, backfill);
+        keepMatchWordsLater(context, words);
       }
     }
     for (let i = start; i < end; i++) {

@@ -475,7 +475,7 @@ const MIGRATIONS: readonly string[] = [
   );
   `,
   // IMAP SEARCH BODY and TEXT skip the bodies whose kept words (mail/search-match.ts) cannot hold the
-  // text. NULL: not worked out yet (the first such search in a mailbox does it); '': none kept.
+  // text. NULL: none kept yet (a search that reads the body keeps them); '': too many to keep.
   "ALTER TABLE search_docs ADD COLUMN match_words text",
 ];
 

@@ -4,10 +4,11 @@
 import { searchWords } from "../../mail/search-text.js";
 import {
   CATCH_UP_BATCH,
+  checkMatchWords,
   checkPatterns,
   checkSearch,
   documentOf,
-  matchWordsOf,
+  type MatchFilter,
   type SearchDocument,
   type SearchIndex,
 } from "../search-index.js";
@@ -75,43 +76,33 @@ export class PostgresSearchIndex implements SearchIndex {
     return rows.map((row) => row.message_id);
   }
 
-  async cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<string[]> {
+  async cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<MatchFilter> {
     const kept = checkPatterns(mailboxId, patterns);
-    if (kept.length === 0) return [];
+    if (kept.length === 0) return { ruledOut: [], unkept: [] };
     await this.catchUp(userId);
-    await this.keepMatchWords(userId, mailboxId);
     const lacking = kept.map((_, index) => `strpos(d.match_words, $${index + 3}) = 0`).join(" OR ");
-    const rows = await this.database.read<{ message_id: string }>(
-      `SELECT d.message_id FROM search_docs d
-       WHERE d.match_words IS NOT NULL AND d.match_words <> '' AND (${lacking})
+    const rows = await this.database.read<{ message_id: string; unkept: boolean }>(
+      `SELECT d.message_id, d.match_words IS NULL AS unkept FROM search_docs d
+       WHERE (d.match_words IS NULL OR (d.match_words <> '' AND (${lacking})))
          AND d.message_id IN (${MAILBOX_BODIES})`,
       [mailboxId, userId, ...kept],
     );
-    return rows.map((row) => row.message_id);
+    const filter: MatchFilter = { ruledOut: [], unkept: [] };
+    for (const row of rows) (row.unkept ? filter.unkept : filter.ruledOut).push(row.message_id);
+    return filter;
   }
 
-  /** Keeps the match words of the mailbox's indexed bodies that have none yet. */
-  private async keepMatchWords(userId: number, mailboxId: number): Promise<void> {
-    const { pool, server } = this.database;
-    const blobs = { readBlobBytes: (messageId: string) => readBlobBytes(pool, server, messageId) };
-    for (;;) {
-      const missing = (
-        await this.database.read<{ message_id: string }>(
-          `SELECT d.message_id FROM search_docs d
-           WHERE d.match_words IS NULL AND d.message_id IN (${MAILBOX_BODIES}) LIMIT $3`,
-          [mailboxId, userId, CATCH_UP_BATCH],
-        )
-      ).map((row) => row.message_id);
-      if (missing.length === 0) return;
-      const words = await Promise.all(missing.map((id) => matchWordsOf(blobs, id)));
-      await this.database.tx(async (tx) => {
-        await tx.client.query(
-          `UPDATE search_docs d SET match_words = w.words
-           FROM unnest($1::text[], $2::text[]) AS w (id, words) WHERE d.message_id = w.id`,
-          [missing, words],
-        );
-      });
-    }
+  async keepMatchWords(words: ReadonlyMap<string, string | null>): Promise<void> {
+    const rows = checkMatchWords(words);
+    if (rows.length === 0) return;
+    await this.database.tx(async (tx) => {
+      await tx.client.query(
+        `UPDATE search_docs d SET match_words = w.words
+         FROM unnest($1::text[], $2::text[]) AS w (id, words)
+         WHERE d.message_id = w.id AND d.match_words IS NULL`,
+        [rows.map(([id]) => id), rows.map(([, kept]) => kept)],
+      );
+    });
   }
 
   /** Indexes the user's bodies that are not yet (stored before the index existed, or imported). */

@@ -514,7 +514,7 @@ const MIGRATIONS: Migration[] = [
   },
   (db) => {
     // IMAP SEARCH BODY and TEXT skip the bodies whose kept words (mail/search-match.ts) cannot hold the
-    // text. NULL: not worked out yet (the first such search in a mailbox does it); '': none kept.
+    // text. NULL: none kept yet (a search that reads the body keeps them); '': too many to keep.
     db.exec("ALTER TABLE search_docs ADD COLUMN match_words TEXT");
   },
 ];

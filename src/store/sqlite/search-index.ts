@@ -5,10 +5,11 @@
 import { searchWords } from "../../mail/search-text.js";
 import {
   CATCH_UP_BATCH,
+  checkMatchWords,
   checkPatterns,
   checkSearch,
   documentOf,
-  matchWordsOf,
+  type MatchFilter,
   type SearchDocument,
   type SearchIndex,
 } from "../search-index.js";
@@ -90,47 +91,37 @@ export class SqliteSearchIndex implements SearchIndex {
     );
   }
 
-  async cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<string[]> {
+  async cannotMatch(userId: number, mailboxId: number, patterns: readonly string[]): Promise<MatchFilter> {
     this.database.assertOpen();
     const kept = checkPatterns(mailboxId, patterns);
-    if (kept.length === 0) return [];
+    if (kept.length === 0) return { ruledOut: [], unkept: [] };
     await this.catchUp(userId);
-    await this.keepMatchWords(userId, mailboxId);
     const lacking = kept.map(() => "instr(d.match_words, ?) = 0").join(" OR ");
-    return this.database.read(
+    const rows = this.database.read(
       () =>
         this.database
           .stmt(
-            `SELECT d.message_id FROM search_docs d
+            `SELECT d.message_id AS id, d.match_words IS NULL AS unkept FROM search_docs d
              WHERE d.message_id IN (${MAILBOX_BODIES})
-               AND d.match_words IS NOT NULL AND d.match_words <> '' AND (${lacking})`,
+               AND (d.match_words IS NULL OR (d.match_words <> '' AND (${lacking})))`,
           )
-          .pluck(true)
-          .all(mailboxId, userId, ...kept) as string[],
+          .all(mailboxId, userId, ...kept) as Array<{ id: string; unkept: number }>,
     );
+    const filter: MatchFilter = { ruledOut: [], unkept: [] };
+    for (const row of await rows) (row.unkept === 1 ? filter.unkept : filter.ruledOut).push(row.id);
+    return filter;
   }
 
-  /** Keeps the match words of the mailbox's indexed bodies that have none yet. */
-  private async keepMatchWords(userId: number, mailboxId: number): Promise<void> {
-    for (;;) {
-      const missing = await this.database.read(
-        () =>
-          this.database
-            .stmt(
-              `SELECT message_id FROM search_docs
-               WHERE match_words IS NULL AND message_id IN (${MAILBOX_BODIES}) LIMIT ?`,
-            )
-            .pluck(true)
-            .all(mailboxId, userId, CATCH_UP_BATCH) as string[],
+  async keepMatchWords(words: ReadonlyMap<string, string | null>): Promise<void> {
+    this.database.assertOpen();
+    const rows = checkMatchWords(words);
+    if (rows.length === 0) return;
+    await this.database.write(() => {
+      const update = this.database.stmt(
+        "UPDATE search_docs SET match_words = ? WHERE message_id = ? AND match_words IS NULL",
       );
-      if (missing.length === 0) return;
-      const words = await Promise.all(missing.map((id) => matchWordsOf(this.blobs, id)));
-      await this.database.write(() => {
-        for (const [index, id] of missing.entries()) {
-          this.database.run("UPDATE search_docs SET match_words = ? WHERE message_id = ?", words[index], id);
-        }
-      });
-    }
+      for (const [messageId, kept] of rows) update.run(kept, messageId);
+    });
   }
 
   /** Indexes the user's bodies that are not yet (stored before the index existed, or imported). */
