@@ -18,6 +18,8 @@ import { resultOptions } from "./updates.js";
 const BATCH = 500;
 /** Bodies read concurrently, so the latency of one file read hides behind the others. */
 const BODY_READS_IN_FLIGHT = 4;
+const NO_MATCH = 1;
+const MATCH = 2;
 
 export function usesModseq(key: SearchKey): boolean {
   if (key.type === "modseq") return true;
@@ -113,7 +115,8 @@ export async function findMatches(
   const hits: Hit[] = [];
   for (let start = 0; start < view.messages.length; start += BATCH) {
     const end = Math.min(start + BATCH, view.messages.length);
-    const decided = new Map<number, boolean>();
+    // Per message of the batch: UNDECIDED, or decided false or true.
+    const decided = new Uint8Array(end - start);
     let undecided: Candidate[] = [];
     for (let i = start; i < end; i++) {
       const known = view.messages[i];
@@ -132,7 +135,7 @@ export async function findMatches(
       };
       const result = evaluate(key, data, searchContext);
       if (result === undefined) undecided.push({ data, messageId: known.messageId });
-      else decided.set(i, result);
+      else decided[i - start] = result ? MATCH : NO_MATCH;
     }
     if (undecided.length > 0 && tryHeaders) {
       const headers = await imapCaches(store).headers.read(store, [
@@ -142,17 +145,17 @@ export async function findMatches(
       for (const candidate of undecided) {
         const header = headers.get(candidate.messageId)?.block;
         // Without a stored header section the whole message is read in the next round.
-        const result =
-          header === undefined ? undefined : evaluate(key, { ...candidate.data, header }, searchContext);
+        candidate.data.header = header;
+        const result = header === undefined ? undefined : evaluate(key, candidate.data, searchContext);
         if (result === undefined) left.push(candidate);
-        else decided.set(candidate.data.seq - 1, result);
+        else decided[candidate.data.seq - 1 - start] = result ? MATCH : NO_MATCH;
       }
       undecided = left;
     }
     if (ruledOut.size > 0) {
       undecided = undecided.filter((candidate) => {
         if (!ruledOut.has(candidate.messageId)) return true;
-        decided.set(candidate.data.seq - 1, false);
+        decided[candidate.data.seq - 1 - start] = NO_MATCH;
         return false;
       });
     }
@@ -174,7 +177,7 @@ export async function findMatches(
           }
           const result =
             message === null ? false : evaluate(key, { ...candidate.data, message }, searchContext);
-          decided.set(candidate.data.seq - 1, result === true);
+          decided[candidate.data.seq - 1 - start] = result === true ? MATCH : NO_MATCH;
         }
       };
       try {
@@ -185,7 +188,7 @@ export async function findMatches(
       }
     }
     for (let i = start; i < end; i++) {
-      if (decided.get(i) !== true) continue;
+      if (decided[i - start] !== MATCH) continue;
       const known = view.messages[i] as (typeof view.messages)[number];
       hits.push({ seq: i + 1, uid: known.uid, modseq: changed.get(known.uid)?.modseq ?? known.modseq });
     }
