@@ -39,6 +39,8 @@ export interface MailroomOptions {
    * its dist/); the repository's web/dist by default. bench/webmail serves two builds side by side.
    */
   webDist?: string;
+  /** Settings for `mailroom serve` beyond the benchmark's own, as MAILROOM_* variables. */
+  settings?: Record<string, string>;
 }
 
 export interface MailroomInstance {
@@ -216,7 +218,7 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
         ? await build(path.join(dir, "build"), options.webDist ?? path.join(REPO_ROOT, "web", "dist"))
         : path.join(REPO_ROOT, "src", "cli", "main.ts");
     const httpPort = options.http ? await freePort(host) : null;
-    const env = serverEnv(dataDir, port, httpPort);
+    const env = { ...serverEnv(dataDir, port, httpPort), ...options.settings };
     const domain = options.address.slice(options.address.indexOf("@") + 1);
     await cli(options.mode, entry, ["init"], env);
     await cli(options.mode, entry, ["domain", "add", domain], env);

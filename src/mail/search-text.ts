@@ -45,14 +45,19 @@ function cutWord(word: string): string {
 }
 
 function joinWords(texts: readonly string[]): string {
-  let out = "";
+  const kept: string[] = [];
+  // The length of the kept words joined by single spaces.
+  let length = 0;
   for (const text of texts) {
-    for (const word of searchWords(text)) {
-      if (out.length + word.length + 1 > MAX_FIELD_CHARS) return out;
-      out = out === "" ? word : `${out} ${word}`;
+    // Word by word, so a long text is split only as far as the field holds.
+    for (const [found] of text.normalize("NFKC").toLowerCase().matchAll(WORD)) {
+      const word = found.length > MAX_WORD_CHARS ? cutWord(found) : found;
+      if (length + word.length + 1 > MAX_FIELD_CHARS) return kept.join(" ");
+      length += (kept.length === 0 ? 0 : 1) + word.length;
+      kept.push(word);
     }
   }
-  return out;
+  return kept.join(" ");
 }
 
 /** The decoded header fields of a part, names and values, for an attached message's words. */

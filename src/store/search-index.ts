@@ -7,6 +7,7 @@
 // rows in bulk) are indexed by the first search of a user who holds them, in batches: only users who
 // search pay for it, and a search never answers from a partial index.
 
+import type { Readable } from "node:stream";
 import {
   EMPTY_DOCUMENT,
   SEARCH_FIELDS,
@@ -85,17 +86,46 @@ export function checkMatchWords(words: ReadonlyMap<string, string | null>): Arra
 /** Bodies indexed per transaction when a search catches up on bodies stored before the index. */
 export const CATCH_UP_BATCH = 200;
 
+/**
+ * Octets of a body the index reads: the words of what follows are not found. A field keeps at most
+ * MAX_FIELD_CHARS of words anyway, and reading, decoding and splitting a whole body of a gigabyte would
+ * hold several times that in memory.
+ */
+export const MAX_INDEXED_OCTETS = 4 * 1024 * 1024;
+
 /** The document of a stored body; an unreadable one (gone meanwhile) is marked indexed, empty. */
 export async function documentOf(
-  blobs: { readBlobBytes(messageId: string): Promise<Buffer> },
+  blobs: { readBlobBytes(messageId: string): Promise<Buffer>; readBlob(messageId: string): Readable },
   messageId: string,
+  /** The body's size, when the caller has it: a small body is read in one piece. */
+  size?: number,
 ): Promise<SearchDocument> {
   try {
-    return searchDocument(await blobs.readBlobBytes(messageId));
+    const bytes =
+      size !== undefined && size <= MAX_INDEXED_OCTETS
+        ? await blobs.readBlobBytes(messageId)
+        : await leadingOctets(blobs.readBlob(messageId), MAX_INDEXED_OCTETS);
+    return searchDocument(bytes);
   } catch (error) {
     if (error instanceof StoreError && error.code === "not-found") return EMPTY_DOCUMENT;
     throw error;
   }
+}
+
+/** The first `limit` octets of a stream (all of a shorter one); the rest is never read. */
+async function leadingOctets(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+      if (total >= limit) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, limit);
 }
 
 export function checkSearch(

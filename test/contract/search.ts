@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { parseMessageStructure } from "../../src/mail/mime/structure.js";
 import { matchWords, requiredPatterns } from "../../src/mail/search-match.js";
+import { MAX_INDEXED_OCTETS } from "../../src/store/search-index.js";
 import type { BlobRef, SearchField, Store } from "../../src/store/types.js";
 import { type ContractContext, writeBlob } from "./support.js";
 
@@ -261,6 +262,15 @@ export function describeSearchContract(context: ContractContext): void {
         ruledOut: [small.id],
         unkept: [],
       });
+    });
+
+    test("a body longer than the index reads is found by its first words, not by its last", async () => {
+      const { user, inbox } = await context.freshUser();
+      const filler = "filler text of a very long message\r\n".repeat(MAX_INDEXED_OCTETS / 36 + 1000);
+      const { id } = await deliver([inbox.id], plain("Huge", `aardvark opening\r\n${filler}zymurgy closing`));
+      assert.deepEqual(await store.search.search(user.id, ["body"], "aardvark"), [id]);
+      assert.deepEqual(await store.search.search(user.id, ["body"], "zymurgy"), []);
+      assert.deepEqual(await store.search.search(user.id, ["subject"], "huge"), [id]);
     });
 
     test("imported messages (not indexed when written) are found at the owner's first search", async () => {

@@ -18,7 +18,7 @@ import {
   type MessageStore,
   StoreError,
 } from "../types.js";
-import { readBlobBytes } from "./blobs.js";
+import { readBlobBytes, readBlobStream } from "./blobs.js";
 import { dropUnreferencedBlobs, type PostgresDatabase, type Tx } from "./database.js";
 import { toStoreError } from "./errors.js";
 import { allocate, lockMailboxes } from "./mailbox-rows.js";
@@ -99,7 +99,14 @@ export class PostgresMessages implements MessageStore {
   /** Read before the transaction, so no connection waits on the parse. */
   private documentOf(blob: BlobRef): Promise<SearchDocument> {
     const { pool, server } = this.database;
-    return documentOf({ readBlobBytes: (id) => readBlobBytes(pool, server, id) }, blob.id);
+    return documentOf(
+      {
+        readBlobBytes: (id) => readBlobBytes(pool, server, id),
+        readBlob: (id) => readBlobStream(pool, server, id),
+      },
+      blob.id,
+      blob.size,
+    );
   }
 
   /** Locks a finished body against removal until this transaction ends; returns its size and header. */

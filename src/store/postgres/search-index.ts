@@ -13,7 +13,7 @@ import {
   type SearchIndex,
 } from "../search-index.js";
 import type { SearchField } from "../types.js";
-import { readBlobBytes } from "./blobs.js";
+import { readBlobBytes, readBlobStream } from "./blobs.js";
 import type { PostgresDatabase } from "./database.js";
 
 /** Indexes a body unless it is already; in the caller's transaction. */
@@ -120,7 +120,13 @@ export class PostgresSearchIndex implements SearchIndex {
       const { pool, server } = this.database;
       const documents = await Promise.all(
         missing.map((id) =>
-          documentOf({ readBlobBytes: (messageId) => readBlobBytes(pool, server, messageId) }, id),
+          documentOf(
+            {
+              readBlobBytes: (messageId) => readBlobBytes(pool, server, messageId),
+              readBlob: (messageId) => readBlobStream(pool, server, messageId),
+            },
+            id,
+          ),
         ),
       );
       await this.database.tx(async (tx) => {

@@ -61,7 +61,9 @@ export class SqliteMessages implements MessageStore {
     return this.database.track(
       this.blobs
         .checkBlob(input.blob)
-        .then(() => (input.mailboxes.length > 0 ? documentOf(this.blobs, input.blob.id) : null))
+        .then(() =>
+          input.mailboxes.length > 0 ? documentOf(this.blobs, input.blob.id, input.blob.size) : null,
+        )
         .then((document) => this.groupCommit.add(input, document)),
     );
   }
@@ -105,7 +107,7 @@ export class SqliteMessages implements MessageStore {
     return this.database.track(
       this.blobs
         .checkBlob(blob)
-        .then(() => documentOf(this.blobs, blob.id))
+        .then(() => documentOf(this.blobs, blob.id, blob.size))
         .then((document) => this.appendChecked(mailboxId, blob, normalizedFlags, internalDate, document))
         .then((message) => {
           this.blobs.forgetHeader(blob.id);
