@@ -72,9 +72,14 @@ async function loadBytes(
       bytes.set(id, block);
     }
   }
-  for (const row of rows) {
-    if (!bytes.has(row.messageId)) bytes.set(row.messageId, await store.blobs.readBlobBytes(row.messageId));
-  }
+  // All at once and with the size the row records: the store then reads them as one batch, where one
+  // read after another would cost a round trip to its reading thread and a size lookup each.
+  const missing = new Map<string, number>();
+  for (const row of rows) if (!bytes.has(row.messageId)) missing.set(row.messageId, row.size);
+  const read = await Promise.all(
+    [...missing].map(async ([id, size]) => [id, await store.blobs.readBlobBytes(id, size)] as const),
+  );
+  for (const [id, body] of read) bytes.set(id, body);
   return bytes;
 }
 
