@@ -301,6 +301,9 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "se
             collapseThreads,
             position: window.position,
             limit: window.limit,
+            // From position 0 the answer's position is 0 whatever the total: count only when asked
+            // or when a position past the end must be brought back to it.
+            count: window.calculateTotal || window.position > 0,
           }),
           store.emails.accountState(userId),
         ]);
@@ -308,7 +311,7 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "se
           accountId: context.account.accountId,
           queryState: stateOf(modseq),
           canCalculateChanges: true,
-          position: Math.min(window.position, page.total),
+          position: page.total === null ? window.position : Math.min(window.position, page.total),
           ids: page.emailIds.map(emailIdOf),
           ...(window.calculateTotal ? { total: page.total } : {}),
         };
