@@ -72,9 +72,14 @@ async function loadBytes(
       bytes.set(id, block);
     }
   }
-  for (const row of rows) {
-    if (!bytes.has(row.messageId)) bytes.set(row.messageId, await store.blobs.readBlobBytes(row.messageId));
-  }
+  // All at once and with the size the row records: the store then reads them as one batch, where one
+  // read after another would cost a round trip to its reading thread and a size lookup each.
+  const missing = new Map<string, number>();
+  for (const row of rows) if (!bytes.has(row.messageId)) missing.set(row.messageId, row.size);
+  const read = await Promise.all(
+    [...missing].map(async ([id, size]) => [id, await store.blobs.readBlobBytes(id, size)] as const),
+  );
+  for (const [id, body] of read) bytes.set(id, body);
   return bytes;
 }
 
@@ -296,6 +301,9 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "se
             collapseThreads,
             position: window.position,
             limit: window.limit,
+            // From position 0 the answer's position is 0 whatever the total: count only when asked
+            // or when a position past the end must be brought back to it.
+            count: window.calculateTotal || window.position > 0,
           }),
           store.emails.accountState(userId),
         ]);
@@ -303,7 +311,7 @@ export function emailQuery(store: EmailJmapStore & Pick<Store, "mailboxes" | "se
           accountId: context.account.accountId,
           queryState: stateOf(modseq),
           canCalculateChanges: true,
-          position: Math.min(window.position, page.total),
+          position: page.total === null ? window.position : Math.min(window.position, page.total),
           ids: page.emailIds.map(emailIdOf),
           ...(window.calculateTotal ? { total: page.total } : {}),
         };

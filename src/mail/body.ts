@@ -167,10 +167,18 @@ export interface PartText {
   problem: boolean;
 }
 
-/** A text part as a string: transfer encoding and charset decoded, CRLF as LF (RFC 8621 §4.1.4). */
-export function partText(content: DecodedContent, part: BodyPart): PartText {
+/**
+ * A text part as a string, transfer encoding and charset decoded, its line ends as stored: what the
+ * preview reads, which folds them with the other white space.
+ */
+export function partCharacters(content: DecodedContent, part: BodyPart): PartText {
   const decoded = decodeCharsetChecked(content.bytes, part.charset ?? "us-ascii");
-  return { text: decoded.text.replaceAll("\r\n", "\n"), problem: content.problem || decoded.problem };
+  return { text: decoded.text, problem: content.problem || decoded.problem };
+}
+
+/** A part's characters (partCharacters) with CRLF as LF, as body values give them (RFC 8621 §4.1.4). */
+export function lfLineEnds(characters: PartText): PartText {
+  return { text: characters.text.replaceAll("\r\n", "\n"), problem: characters.problem };
 }
 
 function utf8Length(codePoint: number): number {
@@ -208,38 +216,80 @@ export function truncateValue(
 export const PREVIEW_LENGTH = 256;
 
 /**
- * The preview (RFC 8621 §4.1.4): the text of the textBody's text parts (`textOf` decodes one), HTML
- * stripped, white space collapsed, at most `length` characters (code points, so no surrogate pair is
- * split). Parts after the first `length` characters are not decoded.
+ * JavaScript's `\s` (ECMAScript WhiteSpace and LineTerminator, what String.prototype.trim removes):
+ * the white space the preview folds.
  */
-/** Characters of a text part folded at a time while a preview is made. */
-const PREVIEW_SLICE = 1024;
+function isSpace(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0xa0) return false;
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
 
+/** UTF-16 units of the code point at `at`: 2 for a surrogate pair, else 1 (a lone surrogate too). */
+function codePointUnits(text: string, at: number): number {
+  const code = text.charCodeAt(at);
+  return code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(at + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+}
+
+/**
+ * The preview (RFC 8621 §4.1.4): the text of the textBody's text parts (`textOf` decodes one) joined
+ * by a space, HTML stripped, each run of white space made one space, trimmed, at most `length`
+ * characters (code points, so no surrogate pair is split). It is built in one pass that stops at the
+ * `length`th character: a list of 50 messages would otherwise spend most of its time folding and
+ * splitting text that is thrown away. Parts after that are not decoded.
+ */
 export function preview(
   textBody: readonly BodyPart[],
   textOf: (part: BodyPart) => string,
   length = PREVIEW_LENGTH,
 ): string {
   let out = "";
-  const enough = length * 2;
+  let count = 0;
+  // White space since the last character taken: it becomes one space only once a character follows,
+  // so the preview never ends on it unless the limit falls just after it.
+  let space = false;
   for (const part of textBody) {
+    if (count >= length) break;
     if (part.type !== "text/plain" && part.type !== "text/html") continue;
     const raw = textOf(part);
     const text = part.type === "text/html" ? htmlToText(raw) : raw;
-    out = out === "" ? out : `${out} `;
-    // A preview is the start of the text: the whitespace of a long body is folded a slice at a time
-    // and only until there is enough, not over the whole body for every message listed. The first
-    // slice is always taken, so the space just put between the parts is never what the preview ends on.
-    for (let at = 0; at < text.length && (at === 0 || out.length < enough); at += PREVIEW_SLICE) {
-      out = `${out}${text.slice(at, at + PREVIEW_SLICE)}`.replace(/\s+/g, " ").trimStart();
+    space = true;
+    let at = 0;
+    while (at < text.length && count < length) {
+      if (isSpace(text.charCodeAt(at))) {
+        space = true;
+        at++;
+        continue;
+      }
+      if (space && out !== "") {
+        out += " ";
+        count++;
+        if (count >= length) break;
+      }
+      space = false;
+      const start = at;
+      while (at < text.length && count < length && !isSpace(text.charCodeAt(at))) {
+        at += codePointUnits(text, at);
+        count++;
+      }
+      out += text.slice(start, at);
     }
-    if (out.length >= enough) break;
   }
-  return Array.from(out.trim()).slice(0, length).join("");
+  return out;
 }
 
 /** The preview of a message already parsed into `root`, its parts decoded as they are needed. */
 export function messagePreview(message: Buffer, root: MessagePart, length = PREVIEW_LENGTH): string {
   const { textBody } = flattenBody(bodyTree(root));
-  return preview(textBody, (part) => partText(decodedContent(message, part), part).text, length);
+  return preview(textBody, (part) => partCharacters(decodedContent(message, part), part).text, length);
 }

@@ -28,6 +28,12 @@ export interface MailboxPage {
   position: number;
   /** At most this many ids; null for all. */
   limit: number | null;
+  /**
+   * Count all the mailbox's emails (or threads) too. Counting reads every entry, where the page reads
+   * only its own from the index (1.4 ms of a 10,000-message mailbox's 1.7), so it is asked for only
+   * when the answer needs it.
+   */
+  count: boolean;
 }
 
 export interface EmailStore {
@@ -50,14 +56,15 @@ export interface EmailStore {
   listEmails(userId: number, filter?: { mailboxId?: number }): Promise<MailboxMessage[]>;
   /**
    * A mail client's list: a mailbox's email ids newest first (receivedAt descending, then email id
-   * ascending), sorted and windowed by the database, with the count of all emails (or threads). An
-   * unknown mailbox or another user's gives no ids and a total of 0.
+   * ascending), sorted and windowed by the database, with the count of all emails (or threads) when
+   * `page.count` asks for it (null otherwise). An unknown mailbox or another user's gives no ids and a
+   * total of 0.
    */
   pageMailbox(
     userId: number,
     mailboxId: number,
     page: MailboxPage,
-  ): Promise<{ emailIds: number[]; total: number }>;
+  ): Promise<{ emailIds: number[]; total: number | null }>;
   /** The threads among `threadIds` that still hold emails; unknown ids are left out. */
   getThreads(userId: number, threadIds: readonly number[]): Promise<Thread[]>;
 }

@@ -318,7 +318,7 @@ export function describeEmailsContract(context: ContractContext): void {
       assert.deepEqual(await store.messages.expungedSince(inbox.id, seen.at(-2)!), [first.uid]);
     });
 
-    test("pageMailbox: newest first, ties by email id, one per thread when collapsed, windowed, counted", async () => {
+    test("pageMailbox: newest first, ties by email id, one per thread when collapsed, windowed, counted when asked", async () => {
       const { user, inbox } = await freshUser();
       const other = await freshUser();
       const archive = (await store.mailboxes.getMailbox(user.id, "Archive"))!;
@@ -338,30 +338,35 @@ export function describeEmailsContract(context: ContractContext): void {
         collapseThreads: false,
         position: 0,
         limit: null,
+        count: true,
       });
       assert.deepEqual(all, { emailIds: newestFirst, total: 6 });
       const page = await store.emails.pageMailbox(user.id, inbox.id, {
         collapseThreads: false,
         position: 2,
         limit: 3,
+        count: true,
       });
       assert.deepEqual(page, { emailIds: newestFirst.slice(2, 5), total: 6 });
       const threads = await store.emails.pageMailbox(user.id, inbox.id, {
         collapseThreads: true,
         position: 0,
         limit: null,
+        count: true,
       });
       assert.deepEqual(threads, { emailIds: [a3.emailId, single.emailId, b2.emailId], total: 3 });
       const second = await store.emails.pageMailbox(user.id, inbox.id, {
         collapseThreads: true,
         position: 1,
         limit: 1,
+        count: true,
       });
       assert.deepEqual(second, { emailIds: [single.emailId], total: 3 });
       const past = await store.emails.pageMailbox(user.id, inbox.id, {
         collapseThreads: false,
         position: 10,
         limit: 5,
+        count: true,
       });
       assert.deepEqual(past, { emailIds: [], total: 6 });
 
@@ -369,8 +374,29 @@ export function describeEmailsContract(context: ContractContext): void {
         collapseThreads: false,
         position: 0,
         limit: null,
+        count: true,
       });
       assert.deepEqual(foreign, { emailIds: [], total: 0 }, "another user's mailbox lists nothing");
+
+      for (const collapseThreads of [false, true]) {
+        const counted = await store.emails.pageMailbox(user.id, inbox.id, {
+          collapseThreads,
+          position: 1,
+          limit: 2,
+          count: true,
+        });
+        const uncounted = await store.emails.pageMailbox(user.id, inbox.id, {
+          collapseThreads,
+          position: 1,
+          limit: 2,
+          count: false,
+        });
+        assert.deepEqual(
+          uncounted,
+          { emailIds: counted.emailIds, total: null },
+          "not counted: the same page",
+        );
+      }
     });
 
     test("pageMailbox collapsed: of a thread's entries at the same time, the lower email id stands for it", async () => {
@@ -385,11 +411,18 @@ export function describeEmailsContract(context: ContractContext): void {
         collapseThreads: true,
         position: 0,
         limit: null,
+        count: true,
       });
       assert.deepEqual(page, { emailIds: [t2.emailId, other.emailId], total: 2 });
       assert.deepEqual(
-        (await store.emails.pageMailbox(user.id, inbox.id, { collapseThreads: false, position: 0, limit: 2 }))
-          .emailIds,
+        (
+          await store.emails.pageMailbox(user.id, inbox.id, {
+            collapseThreads: false,
+            position: 0,
+            limit: 2,
+            count: false,
+          })
+        ).emailIds,
         [t2.emailId, t3.emailId],
       );
       assert.ok(t1.emailId < t2.emailId);

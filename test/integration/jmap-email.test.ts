@@ -184,29 +184,35 @@ for (const backend of await integrationBackends()) {
         ["Mailbox/get", { accountId, ids: null, properties: ["role"] }, "m"],
       ])) as [Loose];
       const inbox = (mailboxes[1].list as Loose[]).find((mailbox) => mailbox.role === "inbox") as Loose;
-      // The same question twice: as the plain list (pageMailbox) and wrapped in an AND (runEmailQuery).
+      // The same question twice: as the plain list (pageMailbox) and wrapped in an AND (runEmailQuery),
+      // with the total and without (the list then counts nothing, yet its position must not differ).
       const both = async (args: Loose) => {
-        const [plain, wrapped] = await api([
-          ["Email/query", { accountId, filter: { inMailbox: inbox.id }, calculateTotal: true, ...args }, "a"],
-          [
-            "Email/query",
-            {
-              accountId,
-              filter: { operator: "AND", conditions: [{ inMailbox: inbox.id }] },
-              calculateTotal: true,
-              ...args,
-            },
-            "b",
-          ],
-        ]);
-        assert.equal(plain?.[0], "Email/query");
-        const { ids, total, position } = (plain as Loose)[1] as Loose;
-        const expected = (wrapped as Loose)[1] as Loose;
-        assert.deepEqual(
-          { ids, total, position },
-          { ids: expected.ids, total: expected.total, position: expected.position },
-        );
-        return ids as string[];
+        let found: string[] | undefined;
+        for (const calculateTotal of [true, false]) {
+          const [plain, wrapped] = await api([
+            ["Email/query", { accountId, filter: { inMailbox: inbox.id }, calculateTotal, ...args }, "a"],
+            [
+              "Email/query",
+              {
+                accountId,
+                filter: { operator: "AND", conditions: [{ inMailbox: inbox.id }] },
+                calculateTotal,
+                ...args,
+              },
+              "b",
+            ],
+          ]);
+          assert.equal(plain?.[0], "Email/query");
+          const { ids, total, position } = (plain as Loose)[1] as Loose;
+          const expected = (wrapped as Loose)[1] as Loose;
+          assert.deepEqual(
+            { ids, total, position },
+            { ids: expected.ids, total: expected.total, position: expected.position },
+          );
+          assert.equal(total === undefined, !calculateTotal);
+          found ??= ids as string[];
+        }
+        return found as string[];
       };
       const everything = await both({});
       assert.equal(everything.length, 3);

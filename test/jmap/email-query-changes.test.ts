@@ -68,7 +68,7 @@ function fakeStore() {
       pageMailbox: async (
         _userId: number,
         mailboxId: number,
-        page: { collapseThreads: boolean; position: number; limit: number | null },
+        page: { collapseThreads: boolean; position: number; limit: number | null; count: boolean },
       ) => {
         const seen = new Set<number>();
         const ordered = [...rows.values()]
@@ -83,7 +83,7 @@ function fakeStore() {
         const end = page.limit === null ? undefined : page.position + page.limit;
         return {
           emailIds: ordered.slice(page.position, end).map((row) => row.emailId),
-          total: ordered.length,
+          total: page.count ? ordered.length : null,
         };
       },
       emailChanges: since,

@@ -15,9 +15,11 @@ function wholePreview(texts: readonly string[], length: number): string {
 const part = (index: number): BodyPart =>
   ({ partId: String(index + 1), type: "text/plain", subParts: [] }) as unknown as BodyPart;
 
-// Long runs of whitespace, words, and characters outside the BMP (two UTF-16 units each).
+// Long runs of whitespace (Unicode's too, which \s matches, and U+200B, which it does not), words,
+// characters outside the BMP (two UTF-16 units each) and lone surrogates (one code point each).
 const piece = fc.oneof(
-  fc.constantFrom(" ", "  ", "\n", "\t \r\n", " ".repeat(1500)),
+  fc.constantFrom(" ", "  ", "\n", "\t \r\n", " ".repeat(1500), "\v\f", "\u00a0", "\u1680\u2000\u200a"),
+  fc.constantFrom("\u2028\u2029", "\u202f\u205f\u3000", "\ufeff", "\u200b", "\u0085", "\ud800", "\udc00"),
   fc.stringMatching(/^[a-z]{1,12}$/),
   fc.constantFrom("🌱", "é", "x".repeat(1100)),
 );

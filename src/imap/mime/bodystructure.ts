@@ -1,7 +1,7 @@
 /** BODY and BODYSTRUCTURE (RFC 9051 §7.5.2, grammar in §9: body, body-type-1part, body-type-mpart). */
 
 import type { MimeParameter } from "../../mail/mime/params.js";
-import { isEmbeddedMessage, isMultipart, type MessagePart } from "../../mail/mime/structure.js";
+import { bodyLines, isEmbeddedMessage, isMultipart, type MessagePart } from "../../mail/mime/structure.js";
 import type { ImapValue } from "../protocol/value.js";
 import { envelopeOf } from "./envelope.js";
 import { adjacent, nstring } from "./imap-values.js";
@@ -66,10 +66,10 @@ export function bodyStructureOf(part: MessagePart, message: Buffer, extended: bo
     value.push(
       envelopeOf(part.message, message),
       bodyStructureOf(part.message, message, extended),
-      part.lines,
+      bodyLines(message, part),
     );
   } else if (part.type === "text") {
-    value.push(part.lines);
+    value.push(bodyLines(message, part));
   }
   if (extended) value.push(nstring(part.md5), ...extensionFields(part));
   return value;

@@ -10,8 +10,9 @@ import {
   decodedContent,
   type FlatBody,
   flattenBody,
+  lfLineEnds,
   type PartText,
-  partText,
+  partCharacters,
   preview,
   truncateValue,
 } from "../../mail/body.js";
@@ -148,6 +149,7 @@ export class ParsedEmail {
   #tree: BodyPart | undefined;
   #flat: FlatBody | undefined;
   #decoded = new Map<BodyPart, DecodedContent>();
+  #characters = new Map<BodyPart, PartText>();
   #texts = new Map<BodyPart, PartText>();
 
   constructor(
@@ -181,10 +183,19 @@ export class ParsedEmail {
     return content;
   }
 
+  #partCharacters(part: BodyPart): PartText {
+    let characters = this.#characters.get(part);
+    if (characters === undefined) {
+      characters = partCharacters(this.#content(part), part);
+      this.#characters.set(part, characters);
+    }
+    return characters;
+  }
+
   #text(part: BodyPart): PartText {
     let text = this.#texts.get(part);
     if (text === undefined) {
-      text = partText(this.#content(part), part);
+      text = lfLineEnds(this.#partCharacters(part));
       this.#texts.set(part, text);
     }
     return text;
@@ -245,7 +256,7 @@ export class ParsedEmail {
   }
 
   get preview(): string {
-    return preview(this.#body.textBody, (part) => this.#text(part).text);
+    return preview(this.#body.textBody, (part) => this.#partCharacters(part).text);
   }
 
   /**

@@ -179,23 +179,24 @@ export class PostgresEmails implements EmailStore {
     userId: number,
     mailboxId: number,
     page: MailboxPage,
-  ): Promise<{ emailIds: number[]; total: number }> {
+  ): Promise<{ emailIds: number[]; total: number | null }> {
     const entries = `SELECT email_id, thread_id, internal_date FROM messages
       WHERE mailbox_id = $2 AND mailbox_id IN (${USER_MAILBOXES})`;
     const listed = `SELECT email_id, internal_date FROM messages m
       WHERE mailbox_id = $2 AND mailbox_id IN (${USER_MAILBOXES})
         ${page.collapseThreads ? NEWEST_OF_ITS_THREAD : ""}`;
     const counted = page.collapseThreads ? "count(DISTINCT thread_id)" : "count(*)";
+    const total = page.count ? `(SELECT ${counted} FROM (${entries}) t)::float8` : "NULL::float8";
     // One statement, so the page and the total come from one snapshot.
-    const found = await this.database.read<{ ids: number[] | null; total: number }>(
+    const found = await this.database.read<{ ids: number[] | null; total: number | null }>(
       `SELECT (SELECT array_agg(email_id::float8 ORDER BY internal_date DESC, email_id) FROM
                 (SELECT email_id, internal_date FROM (${listed}) l ORDER BY internal_date DESC, email_id
                  LIMIT $3 OFFSET $4) p) AS ids,
-              (SELECT ${counted} FROM (${entries}) t)::float8 AS total`,
+              ${total} AS total`,
       [userId, mailboxId, page.limit, page.position],
     );
     const row = found[0];
-    return { emailIds: row?.ids ?? [], total: row?.total ?? 0 };
+    return { emailIds: row?.ids ?? [], total: page.count ? (row?.total ?? 0) : null };
   }
 
   async getThreads(userId: number, threadIds: readonly number[]): Promise<Thread[]> {

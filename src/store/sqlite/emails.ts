@@ -175,7 +175,7 @@ export class SqliteEmails implements EmailStore {
     userId: number,
     mailboxId: number,
     page: MailboxPage,
-  ): Promise<{ emailIds: number[]; total: number }> {
+  ): Promise<{ emailIds: number[]; total: number | null }> {
     return this.database.read(() => {
       const entries = `SELECT email_id, thread_id, internal_date FROM mailbox_messages
         WHERE mailbox_id = ? AND mailbox_id IN (${USER_MAILBOXES})`;
@@ -191,6 +191,7 @@ export class SqliteEmails implements EmailStore {
           page.position,
         )
         .map((row) => row.email_id);
+      if (!page.count) return { emailIds: ids, total: null };
       const counted = page.collapseThreads ? "count(DISTINCT thread_id)" : "count(*)";
       const total = this.database.get<{ total: number }>(
         `SELECT ${counted} AS total FROM (${entries})`,
