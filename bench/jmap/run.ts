@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import zlib from "node:zlib";
+import WebSocket from "ws";
 import { ImapClient, type ImapResponse } from "../imap/client.js";
 
 type Imap = ImapClient;
@@ -103,7 +104,7 @@ type Invocation = [string, Record<string, unknown>, string];
  * answers, which it inflates through web streams — and competed with the server for the two cores;
  * the README has the figures. The requests, the answers compared and the server's work are the same.
  */
-class JmapClient {
+class JmapClient implements JmapCaller {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(
@@ -152,6 +153,85 @@ class JmapClient {
   }
 }
 
+/** What a round needs of a JMAP transport. */
+interface JmapCaller {
+  call(calls: Invocation[]): Promise<Invocation[]>;
+  close(): void;
+}
+
+/**
+ * JMAP over WebSocket (RFC 8887): one connection, authenticated once at the handshake, each request a
+ * "Request" message answered by a "Response" with its id — a session, as IMAP's is.
+ */
+class JmapWebSocket implements JmapCaller {
+  private next = 0;
+  private readonly waiting = new Map<
+    string,
+    { resolve(calls: Invocation[]): void; reject(error: Error): void }
+  >();
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on("message", (data: Buffer) => {
+      const message = JSON.parse(data.toString("utf8")) as {
+        "@type": string;
+        requestId?: string;
+        methodResponses?: Invocation[];
+      };
+      const waiter = message.requestId === undefined ? undefined : this.waiting.get(message.requestId);
+      if (waiter === undefined) return;
+      this.waiting.delete(message.requestId as string);
+      if (message["@type"] !== "Response") {
+        waiter.reject(new Error(`JMAP over WebSocket answered ${data.toString("utf8")}`));
+        return;
+      }
+      try {
+        waiter.resolve(checked(message.methodResponses ?? []));
+      } catch (error) {
+        waiter.reject(error as Error);
+      }
+    });
+    socket.on("close", () => {
+      for (const waiter of this.waiting.values()) waiter.reject(new Error("the JMAP WebSocket closed"));
+      this.waiting.clear();
+    });
+  }
+
+  static async open(url: string, token: string): Promise<JmapWebSocket> {
+    const socket = new WebSocket(url, ["jmap"], { headers: { authorization: `Bearer ${token}` } });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", resolve);
+      socket.once("error", reject);
+    });
+    return new JmapWebSocket(socket);
+  }
+
+  call(calls: Invocation[]): Promise<Invocation[]> {
+    const id = String(++this.next);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.socket.send(
+        JSON.stringify({
+          "@type": "Request",
+          id,
+          using: ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+          methodCalls: calls,
+        }),
+      );
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+function checked(responses: Invocation[]): Invocation[] {
+  for (const [name, args] of responses) {
+    if (name === "error") throw new Error(`JMAP method error: ${JSON.stringify(args)}`);
+  }
+  return responses;
+}
+
 function answerOf(status: number, encoding: string | undefined, chunks: Buffer[]): Invocation[] {
   const raw = Buffer.concat(chunks);
   const text = (
@@ -164,11 +244,7 @@ function answerOf(status: number, encoding: string | undefined, chunks: Buffer[]
           : raw
   ).toString("utf8");
   if (status !== 200) throw new Error(`JMAP request answered ${status}: ${text}`);
-  const body = JSON.parse(text) as { methodResponses: Invocation[] };
-  for (const [name, args] of body.methodResponses) {
-    if (name === "error") throw new Error(`JMAP method error: ${JSON.stringify(args)}`);
-  }
-  return body.methodResponses;
+  return checked((JSON.parse(text) as { methodResponses: Invocation[] }).methodResponses);
 }
 
 const LIST_PROPERTIES = ["id", "threadId", "keywords", "from", "subject", "receivedAt", "size", "preview"];
@@ -180,7 +256,7 @@ function subjectsOf(response: Invocation | undefined): string[] {
 
 let accountId = "";
 
-async function mailroomRound(jmap: JmapClient, inbox: string, other: Imap): Promise<Round> {
+async function mailroomRound(jmap: JmapCaller, inbox: string, other: Imap): Promise<Round> {
   const page = (filter: Record<string, unknown>, collapseThreads: boolean, calculateTotal: boolean) =>
     jmap.call([
       [
@@ -388,26 +464,32 @@ async function machineFacts(dovecotVersion: string, loadStart: number[], preview
   ];
 }
 
-function report(facts: string[], runs: Record<"mailroom" | "mailroomImap" | "dovecot", Round[]>): string {
+function report(
+  facts: string[],
+  runs: Record<"mailroom" | "mailroomSocket" | "mailroomImap" | "dovecot", Round[]>,
+): string {
   const rows = STEPS.map((step) => {
     const ours = median(runs.mailroom.map((round) => round.timings[step]));
     const theirs = median(runs.dovecot.map((round) => round.timings[step]));
+    const oursSocket = median(runs.mailroomSocket.map((round) => round.timings[step]));
     const oursImap = median(runs.mailroomImap.map((round) => round.timings[step]));
     const [jmapLabel, imapLabel] = STEP_LABEL[step];
-    return `| ${step} | ${jmapLabel} | ${formatNumber(ours, 1)} | ${imapLabel} | ${formatNumber(theirs, 1)} | ${formatRatio(ours, theirs)} | ${formatNumber(oursImap, 1)} | ${formatRatio(oursImap, theirs)} |`;
+    return `| ${step} | ${jmapLabel} | ${formatNumber(ours, 1)} | ${imapLabel} | ${formatNumber(theirs, 1)} | ${formatRatio(ours, theirs)} | ${formatNumber(oursSocket, 1)} | ${formatRatio(oursSocket, theirs)} | ${formatNumber(oursImap, 1)} | ${formatRatio(oursImap, theirs)} |`;
   });
   return [
     "# JMAP: mailroom's JMAP beside Dovecot's IMAP (`bench/jmap/`)",
     "",
     "Written by `node --import tsx bench/jmap/run.ts`; medians of the timed rounds in milliseconds, from the",
     "client's first byte out to its last byte in (lower is better; the ratios are mailroom ÷ Dovecot, below 1",
-    "is mailroom faster). The last two columns send mailroom's own IMAP the same commands Dovecot gets.",
+    "is mailroom faster). The WebSocket columns send the same JMAP requests over one JMAP WebSocket (RFC",
+    "8887), authenticated once at its handshake as an IMAP session is at LOGIN; the last two columns send",
+    "mailroom's own IMAP the same commands Dovecot gets.",
     "",
     ...facts,
     `- Rounds: ${runs.mailroom.length} timed per server after one untimed first pass`,
     "",
-    "| step | mailroom (JMAP) | ms | Dovecot (IMAP) | ms | ratio | mailroom (IMAP) ms | ratio |",
-    "|---|---|---:|---|---:|---:|---:|---:|",
+    "| step | mailroom (JMAP) | ms | Dovecot (IMAP) | ms | ratio | mailroom (JMAP over WebSocket) ms | ratio | mailroom (IMAP) ms | ratio |",
+    "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
   ].join("\n");
@@ -444,9 +526,16 @@ async function main(): Promise<void> {
     const base = `http://${mailroom.host}:${http.port}`;
     const session = (await (
       await fetch(`${base}/.well-known/jmap`, { headers: { authorization: `Bearer ${http.token}` } })
-    ).json()) as { apiUrl: string; primaryAccounts: Record<string, string> };
+    ).json()) as {
+      apiUrl: string;
+      primaryAccounts: Record<string, string>;
+      capabilities: Record<string, { url?: string }>;
+    };
     accountId = session.primaryAccounts["urn:ietf:params:jmap:mail"] as string;
     const jmap = new JmapClient(new URL(session.apiUrl, base).toString(), http.token);
+    const socketUrl = session.capabilities["urn:ietf:params:jmap:websocket"]?.url;
+    if (socketUrl === undefined) throw new Error("mailroom's JMAP session offers no WebSocket");
+    const jmapSocket = await JmapWebSocket.open(socketUrl, http.token);
     const mailboxes = await jmap.call([["Mailbox/query", { accountId, filter: { role: "inbox" } }, "m"]]);
     const inbox = (mailboxes[0]?.[1].ids as string[] | undefined)?.[0];
     if (inbox === undefined) throw new Error("mailroom's JMAP shows no Inbox");
@@ -456,8 +545,14 @@ async function main(): Promise<void> {
     const preview = dovecotImap.capabilities.has("PREVIEW") ? "PREVIEW" : "BODY.PEEK[TEXT]<0.256>";
     // mailroom's IMAP has no PREVIEW (RFC 8970): it gets the first 256 octets of the text instead.
     const mailroomImap = await imapSession(mailroom.host, mailroom.port, true);
-    const runs = { mailroom: [] as Round[], mailroomImap: [] as Round[], dovecot: [] as Round[] };
+    const runs = {
+      mailroom: [] as Round[],
+      mailroomSocket: [] as Round[],
+      mailroomImap: [] as Round[],
+      dovecot: [] as Round[],
+    };
     const runMailroom = () => mailroomRound(jmap, inbox, mailroomOther);
+    const runMailroomSocket = () => mailroomRound(jmapSocket, inbox, mailroomOther);
     const arrivalOf = async (imap: Imap) =>
       new Map(
         sortResults((await imap.ok("UID SORT (ARRIVAL) UTF-8 ALL")).untagged).map((uid, i) => [uid, i]),
@@ -469,27 +564,32 @@ async function main(): Promise<void> {
       imapRound(mailroomImap, mailroomOther, "BODY.PEEK[TEXT]<0.256>", mailroomArrival);
     await runMailroom();
     await runDovecot();
+    await runMailroomSocket();
     await runMailroomImap();
     for (let repetition = 0; repetition < settings.repetitions; repetition++) {
       const ours = repetition % 2 === 0 ? await runMailroom() : undefined;
       const theirs = await runDovecot();
       const mine = ours ?? (await runMailroom());
+      const mineSocket = await runMailroomSocket();
       const mineImap = await runMailroomImap();
       for (const step of STEPS) {
         const problem =
           compare(step, mine.answers[step], theirs.answers[step]) ??
+          compare(step, mineSocket.answers[step], theirs.answers[step]) ??
           compare(step, mineImap.answers[step], theirs.answers[step]);
         if (problem) throw new Error(`round ${repetition + 1}: ${problem}`);
       }
       runs.mailroom.push(mine);
+      runs.mailroomSocket.push(mineSocket);
       runs.mailroomImap.push(mineImap);
       runs.dovecot.push(theirs);
       process.stderr.write(
-        `bench: round ${repetition + 1}: ${STEPS.map((step) => `${step} ${formatNumber(mine.timings[step], 1)}/${formatNumber(theirs.timings[step], 1)}/${formatNumber(mineImap.timings[step], 1)} ms`).join(", ")}\n`,
+        `bench: round ${repetition + 1}: ${STEPS.map((step) => `${step} ${formatNumber(mine.timings[step], 1)}/${formatNumber(mineSocket.timings[step], 1)}/${formatNumber(theirs.timings[step], 1)}/${formatNumber(mineImap.timings[step], 1)} ms`).join(", ")}\n`,
       );
     }
     for (const imap of [mailroomOther, mailroomImap, dovecotImap, dovecotOther]) await imap.logout();
     jmap.close();
+    jmapSocket.close();
     const text = report(await machineFacts(dovecot.version, loadStart, preview), runs);
     await writeReport(settings.out, text);
   } finally {
