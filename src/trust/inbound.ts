@@ -5,11 +5,13 @@
 // to the stored copy, and the policy's verdict (policy.ts).
 //
 // Off the critical path where it can be: `begin` runs at MAIL FROM and starts both SPF checks at once,
-// so by the end of DATA their answers are in the cache (or in flight, shared), and `finish` waits only
-// for DKIM's key lookups and DMARC's record. The SMTP session calls these two; it knows nothing of DNS.
+// so by the end of DATA their answers are in the cache (or in flight, shared); `receive` runs when the
+// body starts and feeds mailauth each chunk as it arrives, so DKIM's body hashing keeps pace with the
+// client and the end of DATA waits only for what needs the whole message: DKIM's key lookups, the
+// signature checks and DMARC's record. The SMTP session calls these; it knows nothing of DNS.
 
 import { isIP } from "node:net";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import type { authenticate, spf } from "mailauth";
 import type { Logger } from "pino";
 import { skipOctets } from "../mail/headers.js";
@@ -48,7 +50,22 @@ export type TrustOutcome =
 export interface TrustCheck {
   /** Why the connecting address is refused (a DNS blocklist's TXT reason), or null; asked at RCPT. */
   blocklisted: Promise<string | null>;
+  /** When the body starts (DATA, or the first BDAT chunk): the verification it is fed to. */
+  receive(): MessageFeed;
+}
+
+/** One message's verification, fed while it arrives; ended by exactly one of `finish` and `abort`. */
+export interface MessageFeed {
+  /**
+   * The message's next octets, as received (never the trace fields this server writes before it).
+   * Resolves once mailauth has room for more, so memory stays bounded however large the message; never
+   * rejects: when the verification has failed, chunks are dropped and the message goes unverified.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /** The whole message is stored as `message`: the verdict, and the copy to deliver. */
   finish(message: ReceivedMessage): Promise<TrustOutcome>;
+  /** There will be no message (RSET, a dropped connection, a refusal, the store failing); idempotent. */
+  abort(): void;
 }
 
 export interface InboundTrust {
@@ -116,7 +133,7 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
           return null;
         });
       // The same query mailauth's authenticate makes later, started now: its answers wait in the cache.
-      const early = quiet(
+      void quiet(
         library.then(({ spf }) => spf({ sender: envelope.sender, ip, helo, mta: hostname, resolver })),
       );
       // RFC 7208 §2.3: the HELO identity is checked on its own too, unless it is an address literal;
@@ -129,37 +146,81 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
               ),
             )
           : Promise.resolve(null);
-      return {
-        blocklisted: listing(ip),
-        async finish(message) {
-          let result: AuthResult | null = null;
-          try {
-            await early;
-            const { authenticate } = await library;
-            result = await authenticate(messageStream(blobs, message), {
-              sender: envelope.sender,
-              ip,
-              helo,
-              mta: hostname,
-              resolver,
-              disableBimi: true,
-            });
-          } catch (err) {
+      const receive = (): MessageFeed => {
+        const input = new PassThrough();
+        // Destroyed by abort: mailauth, once it reads the stream, sees the error; until then no one does.
+        input.on("error", () => undefined);
+        let aborted = false;
+        let finishing = false;
+        let stopped = false;
+        // The one write waiting for room (the session awaits each), woken by a drain or by the end.
+        let waiting: (() => void) | null = null;
+        const wake = () => {
+          const resolve = waiting;
+          waiting = null;
+          resolve?.();
+        };
+        input.on("drain", wake);
+        const verified: Promise<AuthResult | null> = library
+          .then(({ authenticate }) =>
+            aborted
+              ? null
+              : authenticate(input, {
+                  sender: envelope.sender,
+                  ip,
+                  helo,
+                  mta: hostname,
+                  resolver,
+                  disableBimi: true,
+                }),
+          )
+          .catch((err: unknown) => {
             // Our own failure is never the sender's: the mail is taken unverified, and the log says so.
-            logger.warn({ err }, "authenticating a received message failed; taken unverified");
-          }
-          const heloResult = await heloCheck;
-          const rows = result === null ? [] : resultRows(result, heloResult, helo);
-          const verdict: TrustVerdict =
-            result === null
-              ? { kind: "accept", junk: false, reason: null }
-              : decide(facts(result), options.policy, random);
-          if (verdict.kind === "reject") return verdict;
-          if (verdict.reason !== null) logger.info({ reason: verdict.reason }, "trust policy");
-          const field = authenticationResultsField(hostname, rows);
-          return { kind: "accept", ...(await rewrite(blobs, message, field, hostname)), junk: verdict.junk };
-        },
+            if (!aborted) logger.warn({ err }, "authenticating a received message failed; taken unverified");
+            return null;
+          })
+          .finally(() => {
+            // Settled before the end only by a failure: what is still written has no reader.
+            stopped = true;
+            if (!finishing) input.destroy();
+            wake();
+          });
+        return {
+          async write(chunk) {
+            if (stopped || aborted || finishing) return;
+            if (input.write(chunk)) return;
+            await new Promise<void>((resolve) => {
+              waiting = resolve;
+            });
+          },
+          abort() {
+            if (aborted || finishing) return;
+            aborted = true;
+            input.destroy(new Error("the transaction ended without a message"));
+            wake();
+          },
+          async finish(message) {
+            finishing = true;
+            if (!stopped) input.end();
+            const result = await verified;
+            const heloResult = await heloCheck;
+            const rows = result === null ? [] : resultRows(result, heloResult, helo);
+            const verdict: TrustVerdict =
+              result === null
+                ? { kind: "accept", junk: false, reason: null }
+                : decide(facts(result), options.policy, random);
+            if (verdict.kind === "reject") return verdict;
+            if (verdict.reason !== null) logger.info({ reason: verdict.reason }, "trust policy");
+            const field = authenticationResultsField(hostname, rows);
+            return {
+              kind: "accept",
+              ...(await rewrite(blobs, message, field, hostname)),
+              junk: verdict.junk,
+            };
+          },
+        };
       };
+      return { blocklisted: listing(ip), receive };
     },
   };
 }

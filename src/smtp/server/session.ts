@@ -14,7 +14,7 @@ import { UrlUnavailable } from "../../imap/url-access.js";
 import type { BlobRef } from "../../store/types.js";
 import { type BlobWriter, StoreError } from "../../store/types.js";
 import type { InboundFilter } from "../../trust/filter.js";
-import type { InboundTrust, TrustCheck } from "../../trust/inbound.js";
+import type { InboundTrust, MessageFeed, TrustCheck } from "../../trust/inbound.js";
 import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
 import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
 import { DataDecoder, LineEndChecker } from "../protocol/data-decoder.js";
@@ -142,6 +142,8 @@ interface Envelope {
 interface BdatTransfer {
   /** Null once the transaction failed: later chunks are read and thrown away. */
   writer: BlobWriter | null;
+  /** The inbound authentication the body is fed to as it arrives; null without one, or once failed. */
+  feed: MessageFeed | null;
   headers: SubmissionHeaders | null;
   size: number;
   lineEnds: LineEndChecker;
@@ -151,6 +153,7 @@ interface BdatTransfer {
 
 interface DataTransfer {
   writer: BlobWriter | null;
+  feed: MessageFeed | null;
   headers: SubmissionHeaders | null;
   decoder: DataDecoder;
   failure: Reply | null;
@@ -684,6 +687,7 @@ export class SmtpSession {
     const config = this.options.config;
     this.data = {
       writer,
+      feed: envelope.trust?.receive() ?? null,
       headers: this.submissionHeaders(),
       decoder: new DataDecoder({ maxLine: config.maxDataLine, maxSize: config.maxMessageSize }),
       failure: null,
@@ -762,6 +766,7 @@ export class SmtpSession {
     const failed = "code" in opened;
     envelope.bdat = {
       writer: failed ? null : opened,
+      feed: failed ? null : (envelope.trust?.receive() ?? null),
       headers: this.submissionHeaders(),
       size: 0,
       lineEnds: new LineEndChecker(),
@@ -922,7 +927,9 @@ export class SmtpSession {
     const bytes = transfer.headers ? transfer.headers.push(data) : data;
     if (bytes.length === 0) return;
     try {
-      await writer.write(bytes);
+      // Side by side, each with its own backpressure: the slower of the disk and the verification
+      // paces the client.
+      await Promise.all([writer.write(bytes), transfer.feed?.write(bytes)]);
     } catch (error) {
       this.options.logger.warn({ err: error }, "writing a message body failed");
       transfer.failure = storeFailureReply(error);
@@ -931,6 +938,8 @@ export class SmtpSession {
   }
 
   private async abortWriter(transfer: DataTransfer | BdatTransfer): Promise<void> {
+    transfer.feed?.abort();
+    transfer.feed = null;
     const writer = transfer.writer;
     transfer.writer = null;
     if (writer !== null) await writer.abort().catch(() => undefined);
@@ -968,13 +977,14 @@ export class SmtpSession {
       }
     }
     const writer = transfer.writer;
+    const feed = transfer.feed;
     let checked: { blob: BlobRef; junk: boolean; discard(): Promise<void> } | null = null;
     try {
       // With inbound authentication the delivered body is its copy with Authentication-Results: the
       // original is only read, so it need not be made durable (one fsync and one directory fsync less).
-      const received = await writer.finish(envelope.trust !== null ? { durable: false } : undefined);
-      if (envelope.trust !== null) {
-        const verdict = await envelope.trust.finish({
+      const received = await writer.finish(feed !== null ? { durable: false } : undefined);
+      if (feed !== null) {
+        const verdict = await feed.finish({
           blob: received,
           traceLength: envelope.traceLength,
           traceFor: envelope.traceFor,
@@ -1068,6 +1078,8 @@ export class SmtpSession {
         ),
       );
     } catch (error) {
+      // Before feed.finish (the writer failing to finish) the verification is still reading.
+      feed?.abort();
       await writer.abort().catch(() => undefined);
       if (checked !== null) await checked.discard().catch(() => undefined);
       if (error instanceof ScriptRefusal) {
@@ -1124,6 +1136,7 @@ export class SmtpSession {
 
   /** Drops the envelope without waiting; a BDAT blob in progress is aborted in the background. */
   private discardEnvelope(): void {
+    this.envelope?.bdat?.feed?.abort();
     const writer = this.envelope?.bdat?.writer;
     if (writer) writer.abort().catch(() => undefined);
     this.envelope = null;

@@ -1,0 +1,223 @@
+// Inbound authentication fed while the body streams: an SmtpSession on the MX side with the real
+// createInboundTrust (mailauth) over an in-memory resolver and the fake agent's blobs. DKIM must verify
+// whatever the chunking of DATA or BDAT, a body changed in transit must fail, a transaction that ends
+// without a message must leave no blob and never ask for the key, and the stored message keeps its
+// layout: trace fields, our one Authentication-Results field, then the message exactly as sent.
+
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { Readable } from "node:stream";
+import { describe, test } from "node:test";
+import { setImmediate as turn } from "node:timers/promises";
+import { dkimSign } from "mailauth";
+import pino from "pino";
+import { createInboundTrust } from "../../src/trust/inbound.js";
+import { codes, FakeAgent, harness, testConfig } from "../smtp/fakes.js";
+
+const HOST = "mx.example.org";
+const CLIENT = "192.0.2.7";
+
+const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const keyRecord = `v=DKIM1; k=rsa; p=${publicKey.export({ type: "spki", format: "der" }).toString("base64")}`;
+
+const RECORDS: Record<string, string> = {
+  "good.test": `v=spf1 ip4:${CLIENT} -all`,
+  "s1._domainkey.good.test": keyRecord,
+  "_dmarc.good.test": "v=DMARC1; p=none",
+};
+
+async function signed(body: string): Promise<string> {
+  const message =
+    "From: <alice@good.test>\r\nTo: <dana@example.org>\r\nSubject: streamed\r\n" +
+    `Date: Mon, 07 Dec 2026 12:00:00 +0000\r\nMessage-ID: <streamed@good.test>\r\n\r\n${body}`;
+  // mailauth 4.x signs with signatureData; its bundled types still describe the older flat options.
+  const options = { signatureData: [{ signingDomain: "good.test", selector: "s1", privateKey: pem }] };
+  const result = await dkimSign(message, options as unknown as Parameters<typeof dkimSign>[1]);
+  assert.deepEqual(result.errors, []);
+  return result.signatures + message;
+}
+
+function mx(maxMessageSize = 10_000) {
+  const agent = new FakeAgent();
+  const queries: string[] = [];
+  const reads: string[] = [];
+  const resolve = async (name: string, rrtype: string) => {
+    queries.push(`${rrtype} ${name}`);
+    const record = rrtype === "TXT" ? RECORDS[name.toLowerCase()] : undefined;
+    if (record === undefined) throw Object.assign(new Error(`${name} not found`), { code: "ENOTFOUND" });
+    return [[record]];
+  };
+  const trust = createInboundTrust({
+    hostname: HOST,
+    blobs: {
+      readBlob: (id) => {
+        reads.push(id);
+        return Readable.from([agent.bodies.get(id) ?? Buffer.alloc(0)]);
+      },
+      createBlobWriter: () => agent.createBlobWriter(),
+    },
+    resolve,
+    policy: { enforceDmarc: true, trustedArcSealers: [] },
+    logger: pino({ level: "silent" }),
+  });
+  const h = harness({ agent, trust, remoteAddress: CLIENT, config: testConfig({ maxMessageSize }) });
+  const keyAsked = () => queries.includes("TXT s1._domainkey.good.test");
+  return { ...h, agent, keyAsked, reads };
+}
+
+type Session = ReturnType<typeof mx>;
+
+async function envelope(h: Session): Promise<void> {
+  assert.deepEqual(codes(await h.send("EHLO client.good.test\r\n")), ["250"]);
+  assert.deepEqual(codes(await h.send("MAIL FROM:<alice@good.test>\r\nRCPT TO:<dana@example.org>\r\n")), [
+    "250",
+    "250",
+  ]);
+}
+
+/** Sends `bytes` in pieces of `size` octets, each its own receive() as separate socket reads are. */
+async function trickle(h: Session, bytes: Buffer, size: number): Promise<string> {
+  let replies = "";
+  for (let at = 0; at < bytes.length; at += size) replies += await h.send(bytes.subarray(at, at + size));
+  return replies;
+}
+
+/**
+ * The stored message split at our Authentication-Results field, which must be the one field between
+ * the trace fields the session wrote (Return-Path, Received naming the stored id) and the message.
+ */
+function stored(h: Session): { trace: string; field: string; message: string } {
+  assert.equal(h.agent.commits.length, 1);
+  const id = h.agent.commits[0]!.blob.id;
+  const text = h.agent.bodies.get(id)?.toString("latin1") ?? "";
+  const at = text.indexOf(`Authentication-Results: ${HOST};`);
+  assert.ok(at > 0, text);
+  const trace = text.slice(0, at);
+  assert.match(trace, /^Return-Path: <alice@good\.test>\r\nReceived: from client\.good\.test /);
+  assert.ok(trace.includes(`id ${id}`), trace);
+  const end = text.slice(at).search(/\r\n(?![ \t])/) + at + 2;
+  return { trace, field: text.slice(at, end).replace(/\r\n[ \t]+/g, " "), message: text.slice(end) };
+}
+
+describe("inbound authentication while the body streams", () => {
+  test("DATA in 7-octet reads: DKIM, SPF and DMARC pass; trace, one field, then the message as sent", async () => {
+    const h = mx();
+    await envelope(h);
+    const raw = await signed("hello\r\n..a line that starts with a dot\r\n");
+    assert.deepEqual(codes(await h.send("DATA\r\n")), ["354"]);
+    // The dot-stuffing (RFC 5321 §4.5.2) is undone before the octets reach the verification.
+    const wire = Buffer.from(`${raw.replace(/^\./gm, "..")}.\r\n`, "latin1");
+    assert.deepEqual(codes(await trickle(h, wire, 7)), ["250"]);
+    const { field, message } = stored(h);
+    assert.equal(message, raw);
+    assert.match(field, /dkim=pass[^;]*header\.i=@good\.test/);
+    assert.match(field, /spf=pass[^;]*smtp\.mailfrom=alice@good\.test/);
+    assert.match(field, /dmarc=pass[^;]*header\.from=good\.test/);
+    assert.deepEqual(h.agent.aborted, ["msg1"], "the scratch original is removed once the copy is committed");
+    // Verified from the octets as they came: the stored original is read back only to write the copy.
+    assert.deepEqual(h.reads, ["msg1"]);
+  });
+
+  test("BDAT in three chunks, split inside the header section: DKIM passes", async () => {
+    const h = mx();
+    await envelope(h);
+    const raw = Buffer.from(await signed("chunked\r\n"), "latin1");
+    const cuts = [0, 40, 300, raw.length];
+    let replies = "";
+    for (let i = 0; i < 3; i += 1) {
+      const piece = raw.subarray(cuts[i], cuts[i + 1]);
+      replies += await h.send(
+        Buffer.concat([Buffer.from(`BDAT ${piece.length}${i === 2 ? " LAST" : ""}\r\n`), piece]),
+      );
+    }
+    assert.deepEqual(codes(replies), ["250", "250", "250"]);
+    const { field, message } = stored(h);
+    assert.equal(message, raw.toString("latin1"));
+    assert.match(field, /dkim=pass/);
+  });
+
+  test("a message of several megabytes, read as a socket delivers it, verifies: backpressure loses nothing", async () => {
+    const h = mx(8 * 1024 * 1024);
+    await envelope(h);
+    const line = `${"x".repeat(76)}\r\n`;
+    const raw = await signed(line.repeat(Math.ceil((3 * 1024 * 1024) / line.length)));
+    assert.deepEqual(codes(await h.send("DATA\r\n")), ["354"]);
+    assert.deepEqual(codes(await trickle(h, Buffer.from(`${raw}.\r\n`, "latin1"), 64 * 1024)), ["250"]);
+    const { field, message } = stored(h);
+    assert.equal(message.length, raw.length);
+    assert.match(field, /dkim=pass/);
+  });
+
+  test("a body changed after signing fails: the body hash does not verify", async () => {
+    const h = mx();
+    await envelope(h);
+    const raw = (await signed("the original text\r\n")).replace("original", "altered");
+    assert.deepEqual(codes(await h.send(`DATA\r\n${raw}.\r\n`)), ["354", "250"]);
+    const { field, message } = stored(h);
+    assert.equal(message, raw);
+    assert.match(field, /dkim=neutral \(body hash did not verify\)[^;]*header\.i=@good\.test/);
+    assert.doesNotMatch(field, /dkim=pass/);
+  });
+
+  test("a connection dropped in the middle of DATA: the blob is gone, the key never asked for", async () => {
+    const h = mx();
+    await envelope(h);
+    const raw = await signed("never finished\r\n");
+    assert.deepEqual(codes(await h.send(`DATA\r\n${raw.slice(0, raw.length - 10)}`)), ["354"]);
+    await h.session.dispose();
+    await turn();
+    assert.deepEqual(h.agent.commits, []);
+    assert.deepEqual([...h.agent.bodies.keys()], []);
+    assert.deepEqual(h.agent.aborted, ["msg1"]);
+    assert.ok(!h.keyAsked(), "the verification went on after the transaction ended");
+  });
+
+  test("RSET after a BDAT chunk ends that verification; the next message on the session verifies alone", async () => {
+    const h = mx();
+    await envelope(h);
+    const first = await signed("first\r\n");
+    assert.deepEqual(codes(await h.send(`BDAT 100\r\n${first.slice(0, 100)}RSET\r\n`)), ["250", "250"]);
+    assert.deepEqual(h.agent.aborted, ["msg1"]);
+    assert.ok(!h.keyAsked());
+    await envelope(h);
+    const second = await signed("second\r\n");
+    assert.deepEqual(codes(await h.send(`BDAT ${second.length} LAST\r\n${second}`)), ["250"]);
+    const { field, message } = stored(h);
+    assert.equal(message, second);
+    assert.match(field, /dkim=pass/);
+  });
+
+  test("a message over the size limit is refused with 552, over DATA and over BDAT, and nothing is kept", async () => {
+    for (const over of ["data", "bdat"] as const) {
+      const h = mx(2_000);
+      await envelope(h);
+      const raw = await signed(`${"y".repeat(70)}\r\n`.repeat(40));
+      const replies =
+        over === "data"
+          ? await h.send(`DATA\r\n${raw}.\r\n`)
+          : await h.send(
+              `BDAT 1500\r\n${raw.slice(0, 1500)}BDAT ${raw.length - 1500} LAST\r\n${raw.slice(1500)}`,
+            );
+      assert.equal(codes(replies).at(-1), "552", replies);
+      await turn();
+      assert.deepEqual(h.agent.commits, []);
+      assert.deepEqual([...h.agent.bodies.keys()], []);
+      assert.ok(!h.keyAsked(), over);
+    }
+  });
+
+  test("the store failing mid-body: 451, the verification stopped, and the next message still verifies", async () => {
+    const h = mx();
+    await envelope(h);
+    const raw = await signed("store trouble\r\n");
+    assert.deepEqual(codes(await h.send(`DATA\r\n${raw.slice(0, 200)}`)), ["354"]);
+    h.agent.writeError = new Error("disk on fire");
+    assert.deepEqual(codes(await h.send(`${raw.slice(200)}.\r\n`)), ["451"]);
+    assert.ok(!h.keyAsked());
+    h.agent.writeError = null;
+    await envelope(h);
+    assert.deepEqual(codes(await h.send(`DATA\r\n${raw}.\r\n`)), ["354", "250"]);
+    assert.match(stored(h).field, /dkim=pass/);
+  });
+});
