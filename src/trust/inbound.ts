@@ -9,6 +9,11 @@
 // body starts and feeds mailauth each chunk as it arrives, so DKIM's body hashing keeps pace with the
 // client and the end of DATA waits only for what needs the whole message: DKIM's key lookups, the
 // signature checks and DMARC's record. The SMTP session calls these; it knows nothing of DNS.
+//
+// Written once where it can be: the Authentication-Results field goes before the message but is known
+// only after its last octet, so a message that ends within HELD_MESSAGE_LIMIT is held in memory and
+// written to its blob once, with the field, at the end; a longer one goes to a scratch blob as it
+// arrives (not made durable) and is copied behind the field at the end, as every message once was.
 
 import { isIP } from "node:net";
 import { PassThrough, Readable } from "node:stream";
@@ -16,7 +21,7 @@ import type { authenticate, spf } from "mailauth";
 import type { Logger } from "pino";
 import { skipOctets } from "../mail/headers.js";
 import type { CachedResolve } from "../queue/dns.js";
-import type { BlobRef, BlobStore } from "../store/types.js";
+import type { BlobRef, BlobStore, BlobWriter } from "../store/types.js";
 import { HEADER_BLOCK_LIMIT } from "../store/types.js";
 import { authenticationResultsField, withoutOwnResults } from "./authentication-results.js";
 import { expandIpv6 } from "./greylist.js";
@@ -30,42 +35,53 @@ export interface InboundEnvelope {
   sender: string;
 }
 
-/** The stored message as the session has it after the final dot. */
+/** A stored message as received, after the octets this server wrote before it (trace fields, our result). */
 export interface ReceivedMessage {
   blob: BlobRef;
-  /** Octets of trace fields this server wrote first, and those fields naming another blob id. */
   traceLength: number;
-  traceFor(id: string): Buffer;
 }
 
+/**
+ * Octets of a message held in memory while it streams (see the top of the file). Per connection in
+ * DATA or BDAT, so a thousand such connections hold at most 64 MiB; most mail is smaller than this.
+ */
+export const HELD_MESSAGE_LIMIT = 64 * 1024;
+
 export type TrustOutcome =
-  /** Refused at the end of DATA; nothing is to be stored. */
+  /** Refused at the end of DATA; the blob is not written, and is for the caller to abort. */
   | { kind: "reject"; code: number; enhanced: string; text: string }
   /**
-   * A new finished blob carrying Authentication-Results, to commit instead of the original (which the
-   * caller then removes); `discard` removes it when the commit fails.
+   * The blob `receive` was given, finished (durable): our trace fields, the Authentication-Results
+   * field, then the message with any Authentication-Results claiming our name removed. `prefixLength`
+   * is the octets before the message, for a reader that wants it without our fields (rspamd).
    */
-  | { kind: "accept"; blob: BlobRef; junk: boolean; discard(): Promise<void> };
+  | { kind: "accept"; blob: BlobRef; junk: boolean; prefixLength: number };
 
 export interface TrustCheck {
   /** Why the connecting address is refused (a DNS blocklist's TXT reason), or null; asked at RCPT. */
   blocklisted: Promise<string | null>;
-  /** When the body starts (DATA, or the first BDAT chunk): the verification it is fed to. */
-  receive(): MessageFeed;
+  /**
+   * When the body starts (DATA, or the first BDAT chunk): the message goes to `writer` through the
+   * returned feed, after `trace` (the trace fields naming `writer.id`), which the caller does not write.
+   */
+  receive(writer: BlobWriter, trace: Buffer): MessageFeed;
 }
 
-/** One message's verification, fed while it arrives; ended by exactly one of `finish` and `abort`. */
+/**
+ * One message, verified and stored while it arrives; ended by exactly one of `finish` and `abort`
+ * (`abort` also after a failed `finish`). The caller still owns the writer it gave: it aborts it when
+ * the message is refused or fails, as for any blob.
+ */
 export interface MessageFeed {
   /**
-   * The message's next octets, as received (never the trace fields this server writes before it).
-   * Resolves once mailauth has room for more, so memory stays bounded however large the message; never
-   * rejects: when the verification has failed, chunks are dropped and the message goes unverified.
+   * The message's next octets, as received. Resolves once they are held or stored and mailauth has
+   * room for more, so memory stays bounded however large the message; rejects only when the store
+   * fails. When the verification fails, the message is still stored and goes unverified.
    */
   write(chunk: Uint8Array): Promise<void>;
-  /** The whole message is stored as `message`: the verdict, and the copy to deliver. */
-  finish(message: ReceivedMessage): Promise<TrustOutcome>;
+  finish(): Promise<TrustOutcome>;
   /** There will be no message (RSET, a dropped connection, a refusal, the store failing); idempotent. */
-  abort(): void;
+  abort(): Promise<void>;
 }
 
 export interface InboundTrust {
@@ -76,6 +92,7 @@ export interface InboundTrust {
 export interface InboundTrustOptions {
   /** Our authserv-id (RFC 8601 §2.5): the server's hostname. */
   hostname: string;
+  /** The scratch blobs of messages longer than HELD_MESSAGE_LIMIT. */
   blobs: Pick<BlobStore, "readBlob" | "createBlobWriter">;
   resolve: CachedResolve;
   policy: TrustPolicy;
@@ -146,12 +163,12 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
               ),
             )
           : Promise.resolve(null);
-      const receive = (): MessageFeed => {
+      const verification = (): Verification => {
         const input = new PassThrough();
         // Destroyed by abort: mailauth, once it reads the stream, sees the error; until then no one does.
         input.on("error", () => undefined);
         let aborted = false;
-        let finishing = false;
+        let ending = false;
         let stopped = false;
         // The one write waiting for room (the session awaits each), woken by a drain or by the end.
         let waiting: (() => void) | null = null;
@@ -182,41 +199,88 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
           .finally(() => {
             // Settled before the end only by a failure: what is still written has no reader.
             stopped = true;
-            if (!finishing) input.destroy();
+            if (!ending) input.destroy();
             wake();
           });
         return {
           async write(chunk) {
-            if (stopped || aborted || finishing) return;
+            if (stopped || aborted || ending) return;
             if (input.write(chunk)) return;
             await new Promise<void>((resolve) => {
               waiting = resolve;
             });
           },
+          end() {
+            ending = true;
+            if (!stopped) input.end();
+            return verified;
+          },
           abort() {
-            if (aborted || finishing) return;
+            if (aborted || ending) return;
             aborted = true;
             input.destroy(new Error("the transaction ended without a message"));
             wake();
           },
-          async finish(message) {
-            finishing = true;
-            if (!stopped) input.end();
-            const result = await verified;
+        };
+      };
+      const receive = (writer: BlobWriter, trace: Buffer): MessageFeed => {
+        const verifying = verification();
+        // The message while it fits in HELD_MESSAGE_LIMIT; null once it went to `scratch`.
+        let held: Buffer[] | null = [];
+        let heldLength = 0;
+        let scratch: BlobWriter | null = null;
+        const store = async (chunk: Uint8Array): Promise<void> => {
+          if (held !== null && heldLength + chunk.byteLength <= HELD_MESSAGE_LIMIT) {
+            held.push(Buffer.from(chunk));
+            heldLength += chunk.byteLength;
+            return;
+          }
+          if (held !== null) {
+            scratch = await blobs.createBlobWriter();
+            await scratch.write(Buffer.concat(held));
+            held = null;
+          }
+          await scratch!.write(chunk);
+        };
+        const dropScratch = async () => {
+          const blob = scratch;
+          scratch = null;
+          await blob?.abort().catch(() => undefined);
+        };
+        return {
+          async write(chunk) {
+            await Promise.all([store(chunk), verifying.write(chunk)]);
+          },
+          async abort() {
+            verifying.abort();
+            held = null;
+            await dropScratch();
+          },
+          async finish() {
+            // Only read back, then removed: a crash may lose it, nothing references it (see BlobWriter).
+            const original = scratch === null ? null : await scratch.finish({ durable: false });
+            const result = await verifying.end();
             const heloResult = await heloCheck;
             const rows = result === null ? [] : resultRows(result, heloResult, helo);
             const verdict: TrustVerdict =
               result === null
                 ? { kind: "accept", junk: false, reason: null }
                 : decide(facts(result), options.policy, random);
-            if (verdict.kind === "reject") return verdict;
+            if (verdict.kind === "reject") {
+              await dropScratch();
+              return verdict;
+            }
             if (verdict.reason !== null) logger.info({ reason: verdict.reason }, "trust policy");
-            const field = authenticationResultsField(hostname, rows);
-            return {
-              kind: "accept",
-              ...(await rewrite(blobs, message, field, hostname)),
-              junk: verdict.junk,
-            };
+            const prefix = Buffer.concat([
+              trace,
+              Buffer.from(authenticationResultsField(hostname, rows), "latin1"),
+            ]);
+            const message = original === null ? [Buffer.concat(held ?? [])] : blobs.readBlob(original.id);
+            held = null;
+            await writeWithResults(writer, prefix, message, hostname);
+            const blob = await writer.finish();
+            await dropScratch();
+            return { kind: "accept", blob, junk: verdict.junk, prefixLength: prefix.length };
           },
         };
       };
@@ -279,47 +343,49 @@ interface ArcLink {
   "arc-seal"?: { parsed?: { d?: { value?: string } } };
 }
 
-/** The message as it arrived: the blob without the trace fields this server wrote before it. */
+/** The message as it arrived: the blob without what this server wrote before it. */
 export function messageStream(blobs: Pick<BlobStore, "readBlob">, message: ReceivedMessage): Readable {
   return Readable.from(skipOctets(blobs.readBlob(message.blob.id), message.traceLength));
 }
 
+/** The message's verification, fed as it arrives. */
+interface Verification {
+  /** Resolves once mailauth has room for more; never rejects (a failed verification drops chunks). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** The whole message was written: mailauth's result, or null when it failed. */
+  end(): Promise<AuthResult | null>;
+  abort(): void;
+}
+
 /**
- * A copy of the message: our trace fields (naming the copy's id), the Authentication-Results field,
- * then the message with any Authentication-Results claiming our name removed. The header section is
- * held in memory (it is bounded by HEADER_BLOCK_LIMIT); the body is streamed through.
+ * `prefix` (our trace fields and the Authentication-Results field), then the message with any
+ * Authentication-Results claiming our name removed. The header section is held in memory (it is
+ * bounded by HEADER_BLOCK_LIMIT); the body is streamed through.
  */
-async function rewrite(
-  blobs: InboundTrustOptions["blobs"],
-  message: ReceivedMessage,
-  field: string,
+async function writeWithResults(
+  writer: BlobWriter,
+  prefix: Buffer,
+  message: AsyncIterable<Buffer> | Iterable<Buffer>,
   hostname: string,
-): Promise<{ blob: BlobRef; discard(): Promise<void> }> {
-  const writer = await blobs.createBlobWriter();
-  try {
-    await writer.write(Buffer.concat([message.traceFor(writer.id), Buffer.from(field, "latin1")]));
-    let head: Buffer | null = Buffer.alloc(0);
-    for await (const chunk of skipOctets(blobs.readBlob(message.blob.id), message.traceLength)) {
-      if (head === null) {
-        await writer.write(chunk);
-        continue;
-      }
-      head = Buffer.concat([head, chunk]);
-      const end = headerEnd(head);
-      if (end < 0 && head.length <= HEADER_BLOCK_LIMIT) continue;
-      // Past the limit without an empty line the whole of it is taken as the header, as the store does.
-      const cut = end < 0 ? head.length : end;
-      const header = withoutOwnResults(head.subarray(0, cut).toString("latin1"), hostname);
-      await writer.write(Buffer.concat([Buffer.from(header, "latin1"), head.subarray(cut)]));
-      head = null;
+): Promise<void> {
+  await writer.write(prefix);
+  let head: Buffer | null = Buffer.alloc(0);
+  for await (const chunk of message) {
+    if (head === null) {
+      await writer.write(chunk);
+      continue;
     }
-    if (head !== null && head.length > 0) {
-      await writer.write(Buffer.from(withoutOwnResults(head.toString("latin1"), hostname), "latin1"));
-    }
-    return { blob: await writer.finish(), discard: () => writer.abort() };
-  } catch (err) {
-    await writer.abort().catch(() => undefined);
-    throw err;
+    head = Buffer.concat([head, chunk]);
+    const end = headerEnd(head);
+    if (end < 0 && head.length <= HEADER_BLOCK_LIMIT) continue;
+    // Past the limit without an empty line the whole of it is taken as the header, as the store does.
+    const cut = end < 0 ? head.length : end;
+    const header = withoutOwnResults(head.subarray(0, cut).toString("latin1"), hostname);
+    await writer.write(Buffer.concat([Buffer.from(header, "latin1"), head.subarray(cut)]));
+    head = null;
+  }
+  if (head !== null && head.length > 0) {
+    await writer.write(Buffer.from(withoutOwnResults(head.toString("latin1"), hostname), "latin1"));
   }
 }
 

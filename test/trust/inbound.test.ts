@@ -2,7 +2,8 @@
 // createInboundTrust (mailauth) over an in-memory resolver and the fake agent's blobs. DKIM must verify
 // whatever the chunking of DATA or BDAT, a body changed in transit must fail, a transaction that ends
 // without a message must leave no blob and never ask for the key, and the stored message keeps its
-// layout: trace fields, our one Authentication-Results field, then the message exactly as sent.
+// layout: trace fields, our one Authentication-Results field, then the message exactly as sent, written
+// once when it is held in memory and copied from a scratch blob when it is longer.
 
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
@@ -11,10 +12,11 @@ import { describe, test } from "node:test";
 import { setImmediate as turn } from "node:timers/promises";
 import { dkimSign } from "mailauth";
 import pino from "pino";
-import { createInboundTrust } from "../../src/trust/inbound.js";
+import { createInboundTrust, HELD_MESSAGE_LIMIT } from "../../src/trust/inbound.js";
 import { codes, FakeAgent, harness, testConfig } from "../smtp/fakes.js";
 
 const HOST = "mx.example.org";
+const LINE = `${"x".repeat(76)}\r\n`;
 const CLIENT = "192.0.2.7";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -25,6 +27,8 @@ const RECORDS: Record<string, string> = {
   "good.test": `v=spf1 ip4:${CLIENT} -all`,
   "s1._domainkey.good.test": keyRecord,
   "_dmarc.good.test": "v=DMARC1; p=none",
+  "strict.test": "v=spf1 -all",
+  "_dmarc.strict.test": "v=DMARC1; p=reject",
 };
 
 async function signed(body: string): Promise<string> {
@@ -68,9 +72,9 @@ function mx(maxMessageSize = 10_000) {
 
 type Session = ReturnType<typeof mx>;
 
-async function envelope(h: Session): Promise<void> {
+async function envelope(h: Session, from = "alice@good.test"): Promise<void> {
   assert.deepEqual(codes(await h.send("EHLO client.good.test\r\n")), ["250"]);
-  assert.deepEqual(codes(await h.send("MAIL FROM:<alice@good.test>\r\nRCPT TO:<dana@example.org>\r\n")), [
+  assert.deepEqual(codes(await h.send(`MAIL FROM:<${from}>\r\nRCPT TO:<dana@example.org>\r\n`)), [
     "250",
     "250",
   ]);
@@ -114,9 +118,10 @@ describe("inbound authentication while the body streams", () => {
     assert.match(field, /dkim=pass[^;]*header\.i=@good\.test/);
     assert.match(field, /spf=pass[^;]*smtp\.mailfrom=alice@good\.test/);
     assert.match(field, /dmarc=pass[^;]*header\.from=good\.test/);
-    assert.deepEqual(h.agent.aborted, ["msg1"], "the scratch original is removed once the copy is committed");
-    // Verified from the octets as they came: the stored original is read back only to write the copy.
-    assert.deepEqual(h.reads, ["msg1"]);
+    // Held while it streamed, then written once with its result: no scratch blob, nothing read back.
+    assert.equal(h.agent.commits[0]!.blob.id, "msg1");
+    assert.deepEqual(h.agent.aborted, []);
+    assert.deepEqual(h.reads, []);
   });
 
   test("BDAT in three chunks, split inside the header section: DKIM passes", async () => {
@@ -137,16 +142,32 @@ describe("inbound authentication while the body streams", () => {
     assert.match(field, /dkim=pass/);
   });
 
-  test("a message of several megabytes, read as a socket delivers it, verifies: backpressure loses nothing", async () => {
+  test("a message of several megabytes goes through a scratch blob; backpressure loses nothing", async () => {
     const h = mx(8 * 1024 * 1024);
     await envelope(h);
-    const line = `${"x".repeat(76)}\r\n`;
-    const raw = await signed(line.repeat(Math.ceil((3 * 1024 * 1024) / line.length)));
+    const raw = await signed(LINE.repeat(Math.ceil((3 * 1024 * 1024) / LINE.length)));
     assert.deepEqual(codes(await h.send("DATA\r\n")), ["354"]);
     assert.deepEqual(codes(await trickle(h, Buffer.from(`${raw}.\r\n`, "latin1"), 64 * 1024)), ["250"]);
     const { field, message } = stored(h);
-    assert.equal(message.length, raw.length);
+    assert.equal(message, raw);
     assert.match(field, /dkim=pass/);
+    // Delivered under the id its trace fields name; the scratch copy was read once and removed.
+    assert.equal(h.agent.commits[0]!.blob.id, "msg1");
+    assert.deepEqual(h.reads, ["msg2"]);
+    assert.deepEqual(h.agent.aborted, ["msg2"]);
+  });
+
+  test("one octet past the held limit spills to the scratch blob; at the limit it does not", async () => {
+    for (const extra of [0, 1]) {
+      const h = mx(1024 * 1024);
+      await envelope(h);
+      const base = await signed("");
+      const padded = await signed(`${"z".repeat(HELD_MESSAGE_LIMIT - base.length - 2 + extra)}\r\n`);
+      assert.equal(padded.length, HELD_MESSAGE_LIMIT + extra);
+      assert.deepEqual(codes(await h.send(`BDAT ${padded.length} LAST\r\n${padded}`)), ["250"]);
+      assert.equal(stored(h).message, padded);
+      assert.deepEqual(h.agent.aborted, extra === 0 ? [] : ["msg2"]);
+    }
   });
 
   test("a body changed after signing fails: the body hash does not verify", async () => {
@@ -160,17 +181,31 @@ describe("inbound authentication while the body streams", () => {
     assert.doesNotMatch(field, /dkim=pass/);
   });
 
-  test("a connection dropped in the middle of DATA: the blob is gone, the key never asked for", async () => {
-    const h = mx();
-    await envelope(h);
-    const raw = await signed("never finished\r\n");
-    assert.deepEqual(codes(await h.send(`DATA\r\n${raw.slice(0, raw.length - 10)}`)), ["354"]);
-    await h.session.dispose();
-    await turn();
-    assert.deepEqual(h.agent.commits, []);
-    assert.deepEqual([...h.agent.bodies.keys()], []);
-    assert.deepEqual(h.agent.aborted, ["msg1"]);
-    assert.ok(!h.keyAsked(), "the verification went on after the transaction ended");
+  test("a connection dropped in the middle of DATA: the blobs are gone, the key never asked for", async () => {
+    for (const lines of [1, 2000]) {
+      const h = mx(1024 * 1024);
+      await envelope(h);
+      const raw = await signed(LINE.repeat(lines));
+      assert.deepEqual(codes(await h.send(`DATA\r\n${raw.slice(0, raw.length - 10)}`)), ["354"]);
+      await h.session.dispose();
+      await turn();
+      assert.deepEqual(h.agent.commits, []);
+      assert.deepEqual([...h.agent.bodies.keys()], []);
+      assert.deepEqual(h.agent.aborted.sort(), lines === 1 ? ["msg1"] : ["msg1", "msg2"]);
+      assert.ok(!h.keyAsked(), "the verification went on after the transaction ended");
+    }
+  });
+
+  test("refused by the sender's DMARC policy: 550, held or spilled, and no blob is kept", async () => {
+    for (const lines of [1, 2000]) {
+      const h = mx(1024 * 1024);
+      await envelope(h, "ceo@strict.test");
+      const raw = `From: <ceo@strict.test>\r\nTo: <dana@example.org>\r\nSubject: forged\r\n\r\n${LINE.repeat(lines)}`;
+      const replies = await h.send(`DATA\r\n${raw}.\r\n`);
+      assert.deepEqual(codes(replies), ["354", "550"], replies);
+      assert.deepEqual(h.agent.commits, []);
+      assert.deepEqual([...h.agent.bodies.keys()], []);
+    }
   });
 
   test("RSET after a BDAT chunk ends that verification; the next message on the session verifies alone", async () => {
@@ -207,17 +242,22 @@ describe("inbound authentication while the body streams", () => {
     }
   });
 
-  test("the store failing mid-body: 451, the verification stopped, and the next message still verifies", async () => {
-    const h = mx();
-    await envelope(h);
-    const raw = await signed("store trouble\r\n");
-    assert.deepEqual(codes(await h.send(`DATA\r\n${raw.slice(0, 200)}`)), ["354"]);
-    h.agent.writeError = new Error("disk on fire");
-    assert.deepEqual(codes(await h.send(`${raw.slice(200)}.\r\n`)), ["451"]);
-    assert.ok(!h.keyAsked());
-    h.agent.writeError = null;
-    await envelope(h);
-    assert.deepEqual(codes(await h.send(`DATA\r\n${raw}.\r\n`)), ["354", "250"]);
-    assert.match(stored(h).field, /dkim=pass/);
+  test("the store failing mid-body (scratch) or at the end (held): 451, nothing kept, the next message verifies", async () => {
+    for (const when of ["mid-body", "at the end"] as const) {
+      const h = mx(1024 * 1024);
+      await envelope(h);
+      const raw = await signed(LINE.repeat(when === "mid-body" ? 2000 : 10));
+      assert.deepEqual(codes(await h.send(`DATA\r\n${raw.slice(0, raw.length - 1000)}`)), ["354"]);
+      h.agent.writeError = new Error("disk on fire");
+      assert.deepEqual(codes(await h.send(`${raw.slice(raw.length - 1000)}.\r\n`)), ["451"]);
+      assert.deepEqual(h.agent.commits, []);
+      assert.deepEqual([...h.agent.bodies.keys()], []);
+      // A store failing before the end stops the verification with it.
+      if (when === "mid-body") assert.ok(!h.keyAsked());
+      h.agent.writeError = null;
+      await envelope(h);
+      assert.deepEqual(codes(await h.send(`DATA\r\n${raw}.\r\n`)), ["354", "250"]);
+      assert.match(stored(h).field, /dkim=pass/);
+    }
   });
 });
