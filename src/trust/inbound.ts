@@ -7,8 +7,9 @@
 // Off the critical path where it can be: `begin` runs at MAIL FROM and starts both SPF checks at once,
 // so by the end of DATA their answers are in the cache (or in flight, shared); `receive` runs when the
 // body starts and feeds mailauth each chunk as it arrives, so DKIM's body hashing keeps pace with the
-// client and the end of DATA waits only for what needs the whole message: DKIM's key lookups, the
-// signature checks and DMARC's record. The SMTP session calls these; it knows nothing of DNS.
+// client; when the header section is in, the DKIM keys and the DMARC record it names are asked for
+// too, so the end of DATA waits only for what needs the whole message: the signature checks and the
+// policy. The SMTP session calls these; it knows nothing of DNS.
 //
 // Written once where it can be: the Authentication-Results field goes before the message but is known
 // only after its last octet, so a message that ends within HELD_MESSAGE_LIMIT is held in memory and
@@ -46,6 +47,9 @@ export interface ReceivedMessage {
  * DATA or BDAT, so a thousand such connections hold at most 64 MiB; most mail is smaller than this.
  */
 export const HELD_MESSAGE_LIMIT = 64 * 1024;
+
+/** DNS names asked for ahead from one header section, however many signatures it carries. */
+const PREFETCH_LIMIT = 8;
 
 export type TrustOutcome =
   /** Refused at the end of DATA; the blob is not written, and is for the caller to abort. */
@@ -229,6 +233,19 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
         let held: Buffer[] | null = [];
         let heldLength = 0;
         let scratch: BlobWriter | null = null;
+        // The header section until it ends (or passes HEADER_BLOCK_LIMIT without ending), then null.
+        let head: Buffer | null = Buffer.alloc(0);
+        const watch = (chunk: Uint8Array) => {
+          if (head === null) return;
+          const from = Math.max(0, head.length - 3);
+          head = Buffer.concat([head, chunk]);
+          const end = headerEnd(head, from);
+          if (end < 0 && head.length <= HEADER_BLOCK_LIMIT) return;
+          // The same queries mailauth makes after the final dot: their answers wait in the cache.
+          const names = end < 0 ? [] : lookupNames(head.subarray(0, end).toString("latin1"));
+          for (const name of names) void options.resolve(name, "TXT").catch(() => undefined);
+          head = null;
+        };
         const store = async (chunk: Uint8Array): Promise<void> => {
           if (held !== null && heldLength + chunk.byteLength <= HELD_MESSAGE_LIMIT) {
             held.push(Buffer.from(chunk));
@@ -249,11 +266,13 @@ export function createInboundTrust(options: InboundTrustOptions): InboundTrust {
         };
         return {
           async write(chunk) {
+            watch(chunk);
             await Promise.all([store(chunk), verifying.write(chunk)]);
           },
           async abort() {
             verifying.abort();
             held = null;
+            head = null;
             await dropScratch();
           },
           async finish() {
@@ -389,9 +408,42 @@ async function writeWithResults(
   }
 }
 
-/** The offset just past the empty line that ends the header section, or -1 if it is not there yet. */
-function headerEnd(bytes: Buffer): number {
+/**
+ * The offset just past the empty line that ends the header section, or -1 if it is not there yet;
+ * `from`: where to start looking, when what comes before was searched already.
+ */
+function headerEnd(bytes: Buffer, from = 0): number {
   if (bytes.subarray(0, 2).toString("latin1") === "\r\n") return 2;
-  const at = bytes.indexOf("\r\n\r\n");
+  const at = bytes.indexOf("\r\n\r\n", from);
   return at < 0 ? -1 : at + 4;
+}
+
+/**
+ * The TXT names mailauth asks for once the whole message is in: each DKIM signature's key record
+ * (RFC 6376 §3.6.2.1, from its case-sensitive s= and d= tags, §3.2) and the DMARC record of each
+ * From: domain (RFC 7489 §6.6.3; the organizational domain it may fall back to is left to mailauth).
+ */
+export function lookupNames(header: string): string[] {
+  const names = new Set<string>();
+  for (const field of header.replace(/\r\n(?=[ \t])/g, "").split("\r\n")) {
+    const colon = field.indexOf(":");
+    if (colon < 0) continue;
+    const name = field.slice(0, colon).trim().toLowerCase();
+    const value = field.slice(colon + 1);
+    if (name === "dkim-signature") {
+      const tags = new Map(
+        value.split(";").map((tag) => {
+          const eq = tag.indexOf("=");
+          return [tag.slice(0, Math.max(eq, 0)).trim(), tag.slice(eq + 1).replace(/\s+/g, "")] as const;
+        }),
+      );
+      const domain = tags.get("d");
+      const selector = tags.get("s");
+      if (domain && selector) names.add(`${selector}._domainkey.${domain}`);
+    } else if (name === "from") {
+      for (const match of value.matchAll(/@([A-Za-z0-9.-]+)/g))
+        names.add(`_dmarc.${match[1]!.toLowerCase()}`);
+    }
+  }
+  return [...names].slice(0, PREFETCH_LIMIT);
 }

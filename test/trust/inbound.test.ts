@@ -1,7 +1,8 @@
 // Inbound authentication fed while the body streams: an SmtpSession on the MX side with the real
 // createInboundTrust (mailauth) over an in-memory resolver and the fake agent's blobs. DKIM must verify
-// whatever the chunking of DATA or BDAT, a body changed in transit must fail, a transaction that ends
-// without a message must leave no blob and never ask for the key, and the stored message keeps its
+// whatever the chunking of DATA or BDAT, the key be asked for as soon as the header section is in, a
+// body changed in transit must fail, a transaction that ends without a message must leave no blob and
+// stop the verification before it asks for the key itself, and the stored message keeps its
 // layout: trace fields, our one Authentication-Results field, then the message exactly as sent, written
 // once when it is held in memory and copied from a scratch blob when it is longer.
 
@@ -12,7 +13,7 @@ import { describe, test } from "node:test";
 import { setImmediate as turn } from "node:timers/promises";
 import { dkimSign } from "mailauth";
 import pino from "pino";
-import { createInboundTrust, HELD_MESSAGE_LIMIT } from "../../src/trust/inbound.js";
+import { createInboundTrust, HELD_MESSAGE_LIMIT, lookupNames } from "../../src/trust/inbound.js";
 import { codes, FakeAgent, harness, testConfig } from "../smtp/fakes.js";
 
 const HOST = "mx.example.org";
@@ -66,8 +67,11 @@ function mx(maxMessageSize = 10_000) {
     logger: pino({ level: "silent" }),
   });
   const h = harness({ agent, trust, remoteAddress: CLIENT, config: testConfig({ maxMessageSize }) });
-  const keyAsked = () => queries.includes("TXT s1._domainkey.good.test");
-  return { ...h, agent, keyAsked, reads };
+  const keyQueries = () => queries.filter((query) => query === "TXT s1._domainkey.good.test").length;
+  // The resolver here caches nothing: the first query is the one made ahead when the header section
+  // ends, a second one mailauth's own, after the final dot.
+  const keyAsked = () => keyQueries() > 1;
+  return { ...h, agent, keyAsked, keyQueries, reads, queries };
 }
 
 type Session = ReturnType<typeof mx>;
@@ -122,6 +126,38 @@ describe("inbound authentication while the body streams", () => {
     assert.equal(h.agent.commits[0]!.blob.id, "msg1");
     assert.deepEqual(h.agent.aborted, []);
     assert.deepEqual(h.reads, []);
+  });
+
+  test("the key and the DMARC record are asked for once the header section is in, before the final dot", async () => {
+    const h = mx();
+    await envelope(h);
+    const raw = await signed(LINE.repeat(20));
+    const body = raw.indexOf("\r\n\r\n") + 4;
+    assert.deepEqual(codes(await h.send(`DATA\r\n${raw.slice(0, body - 1)}`)), ["354"]);
+    await turn();
+    assert.equal(h.keyQueries(), 0, "asked before the header section ended");
+    assert.deepEqual(codes(await h.send(raw.slice(body - 1, body + 100))), []);
+    await turn();
+    assert.equal(h.keyQueries(), 1);
+    assert.ok(h.queries.includes("TXT _dmarc.good.test"), h.queries.join("\n"));
+    assert.deepEqual(codes(await h.send(`${raw.slice(body + 100)}.\r\n`)), ["250"]);
+    assert.match(stored(h).field, /dkim=pass/);
+  });
+
+  test("lookupNames: every signature's key record and each From: domain's DMARC record", () => {
+    const header =
+      "DKIM-Signature: v=1; a=rsa-sha256; d=Lists.Example;\r\n\ts=2026 ; h=from; bh=x; b=y\r\n" +
+      "dkim-signature: v=1; d=good.test; s=s1; b=z\r\n" +
+      "DKIM-Signature: v=1; b=no-domain-or-selector\r\n" +
+      'From: "A" <alice@Good.Test>, bob@other.test\r\nSubject: d=x; s=y\r\n\r\n';
+    assert.deepEqual(lookupNames(header), [
+      "2026._domainkey.Lists.Example",
+      "s1._domainkey.good.test",
+      "_dmarc.good.test",
+      "_dmarc.other.test",
+    ]);
+    const many = Array.from({ length: 20 }, (_, i) => `DKIM-Signature: d=d${i}.test; s=s\r\n`).join("");
+    assert.equal(lookupNames(`${many}\r\n`).length, 8);
   });
 
   test("BDAT in three chunks, split inside the header section: DKIM passes", async () => {
@@ -181,7 +217,7 @@ describe("inbound authentication while the body streams", () => {
     assert.doesNotMatch(field, /dkim=pass/);
   });
 
-  test("a connection dropped in the middle of DATA: the blobs are gone, the key never asked for", async () => {
+  test("a connection dropped in the middle of DATA: the blobs are gone, mailauth never asks for the key", async () => {
     for (const lines of [1, 2000]) {
       const h = mx(1024 * 1024);
       await envelope(h);
