@@ -984,7 +984,8 @@ export class SmtpSession {
     const feed = transfer.feed;
     try {
       let received: BlobRef;
-      // What rspamd reads: the message as received, after the fields this server put before it.
+      // What rspamd reads: the stored message past the fields this server put before it; with inbound
+      // authentication that is the message as delivered, without fields that claimed our name.
       let prefixLength = envelope.traceLength;
       let trustJunk = false;
       if (feed === null) {
