@@ -7,7 +7,9 @@
 // grow alike over the run. Writes a markdown report (--out) and prints it.
 //
 // --baseline REF also runs mailroom as built from that commit (git archive into a temp dir) in the same
-// rotation, so a change is measured against what it changes under the same load, not another day's.
+// rotation, so a change is measured against what it changes under the same load, not another day's;
+// with --verify that commit runs twice too, verification off ("mailroom REF") and on ("mailroom REF
+// verify").
 //
 // --verify runs mailroom twice in the rotation, inbound verification off ("mailroom") and on ("mailroom
 // verify"), with a DNS server on loopback serving SPF, DKIM and DMARC for the sending domain and every
@@ -166,11 +168,17 @@ async function main(): Promise<void> {
       await promisify(execFile)("tar", ["-xf", tar, "-C", baselineDir]);
       await rm(tar);
       await symlink(path.join(REPO_ROOT, "node_modules"), path.join(baselineDir, "node_modules"));
-      const old = await start(baselineDir);
+      const old = await start(baselineDir, signed !== null ? false : undefined);
       mailrooms.push(old);
       const name = `mailroom ${values.baseline}`;
       servers[name] = { port: old.port, pid: old.pid };
       mailroomNames.push(name);
+      if (signed !== null) {
+        const oldVerifying = await start(baselineDir, true);
+        mailrooms.push(oldVerifying);
+        servers[`${name} verify`] = { port: oldVerifying.port, pid: oldVerifying.pid };
+        mailroomNames.push(`${name} verify`);
+      }
     }
     let verifying: MailroomInstance | null = null;
     if (signed !== null) {
@@ -264,6 +272,14 @@ async function main(): Promise<void> {
     }
 
     const baselineName = values.baseline !== undefined ? `mailroom ${values.baseline}` : null;
+    // Verification on against off: this checkout's, then the baseline's when it runs both.
+    const verifyPairs: Array<[string, string]> =
+      verifying === null
+        ? []
+        : [
+            ["mailroom verify", "mailroom"],
+            ...(baselineName !== null ? [[`${baselineName} verify`, baselineName] as [string, string]] : []),
+          ];
     // Counted before the report is written, from the verifying instance's data dir.
     const verified = verifying !== null ? await countVerified(verifying.dir) : null;
     const total = cells.reduce((sum, cell) => sum + cell.messages, 0) * GENERATORS.length;
@@ -276,7 +292,7 @@ async function main(): Promise<void> {
       `- Node ${process.version}; mailroom \`mailroom serve\` compiled with tsc; Postfix ${postfix.version} (smtpd fsyncs the queue file before 250)`,
       ...(values.baseline !== undefined
         ? [
-            `- \`mailroom ${values.baseline}\`: the same, built from commit ${values.baseline} (git archive), in the same rotation; "mailroom" is this checkout.`,
+            `- \`mailroom ${values.baseline}\`: the same, built from commit ${values.baseline} (git archive), in the same rotation; "mailroom" is this checkout.${verifying !== null ? ` \`mailroom ${values.baseline} verify\` is that commit with verification on.` : ""}`,
           ]
         : []),
       ...(verifying !== null && dns !== null
@@ -288,8 +304,8 @@ async function main(): Promise<void> {
       "- smtp-source: Postfix's `/usr/sbin/smtp-source`, no PIPELINING; -d for keepalive. load.ts: bench/smtp/load.ts, PIPELINING; --connection-per-message except keepalive.",
       "- c1, c10, c50: one message per connection (connect, EHLO/HELO, MAIL, RCPT, DATA, QUIT). keepalive c10: 10 connections kept for all their messages.",
       "",
-      `| cell | generator | ${serverNames.map((name) => `${name} msgs/s`).join(" | ")} | ${mailroomNames.map((name) => `${name} / Postfix`).join(" | ")} |${baselineName !== null ? " mailroom / baseline |" : ""}${verifying !== null ? " verify on / off msgs/s | verify CPU µs/msg added |" : ""} ${mailroomNames.map((name) => `${name} CPU µs/msg`).join(" | ")} | load avg (1 min) at the runs |`,
-      `|---|---|${serverNames.map(() => "---|").join("")}${mailroomNames.map(() => "---|").join("")}${baselineName !== null ? "---|" : ""}${verifying !== null ? "---|---|" : ""}${mailroomNames.map(() => "---|").join("")}---|`,
+      `| cell | generator | ${serverNames.map((name) => `${name} msgs/s`).join(" | ")} | ${mailroomNames.map((name) => `${name} / Postfix`).join(" | ")} |${baselineName !== null ? " mailroom / baseline |" : ""}${baselineName !== null && verifying !== null ? " mailroom verify / baseline verify |" : ""}${verifyPairs.map(([on, off]) => ` ${on} / ${off} msgs/s | ${on} CPU µs/msg added |`).join("")} ${mailroomNames.map((name) => `${name} CPU µs/msg`).join(" | ")} | load avg (1 min) at the runs |`,
+      `|---|---|${serverNames.map(() => "---|").join("")}${mailroomNames.map(() => "---|").join("")}${baselineName !== null ? "---|" : ""}${baselineName !== null && verifying !== null ? "---|" : ""}${verifyPairs.map(() => "---|---|").join("")}${mailroomNames.map(() => "---|").join("")}---|`,
     ];
     for (const cell of cells) {
       for (const generator of GENERATORS) {
@@ -304,12 +320,13 @@ async function main(): Promise<void> {
           ...serverNames.map((server) => formatNumber(rate(server))),
           ...mailroomNames.map((server) => formatRatio(rate(server), rate("postfix"))),
           ...(baselineName !== null ? [formatRatio(rate("mailroom"), rate(baselineName))] : []),
-          ...(verifying !== null
-            ? [
-                formatRatio(rate("mailroom verify"), rate("mailroom")),
-                formatNumber(cpu("mailroom verify") - cpu("mailroom")),
-              ]
+          ...(baselineName !== null && verifying !== null
+            ? [formatRatio(rate("mailroom verify"), rate(`${baselineName} verify`))]
             : []),
+          ...verifyPairs.flatMap(([on, off]) => [
+            formatRatio(rate(on), rate(off)),
+            formatNumber(cpu(on) - cpu(off)),
+          ]),
           ...mailroomNames.map((server) => formatNumber(cpu(server))),
           `${formatNumber(Math.min(...loads), 2)}–${formatNumber(Math.max(...loads), 2)}`,
         ];

@@ -6,7 +6,11 @@
 
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ImapFlow } from "imapflow";
 import { dkimSign, sealMessage } from "mailauth";
 import nodemailer from "nodemailer";
@@ -99,8 +103,8 @@ for (const backend of await integrationBackends()) {
       }
     };
 
-    /** The header section of each message in `mailbox`, in UID order. */
-    const headers = async (mailbox: string): Promise<string[]> => {
+    /** `read` with `mailbox` selected over IMAP, as the user. */
+    const inMailbox = async <T>(mailbox: string, read: (client: ImapFlow) => Promise<T>): Promise<T> => {
       const client = new ImapFlow({
         host: "127.0.0.1",
         port: server.ports.imap,
@@ -113,12 +117,7 @@ for (const backend of await integrationBackends()) {
       try {
         const lock = await client.getMailboxLock(mailbox);
         try {
-          const out: string[] = [];
-          if ((client.mailbox as { exists: number }).exists === 0) return out;
-          for await (const each of client.fetch("1:*", { headers: true })) {
-            out.push(each.headers?.toString("latin1") ?? "");
-          }
-          return out;
+          return await read(client);
         } finally {
           lock.release();
         }
@@ -126,6 +125,27 @@ for (const backend of await integrationBackends()) {
         await client.logout();
       }
     };
+
+    /** The header section of each message in `mailbox`, in UID order. */
+    const headers = (mailbox: string): Promise<string[]> =>
+      inMailbox(mailbox, async (client) => {
+        const out: string[] = [];
+        if ((client.mailbox as { exists: number }).exists === 0) return out;
+        for await (const each of client.fetch("1:*", { headers: true })) {
+          out.push(each.headers?.toString("latin1") ?? "");
+        }
+        return out;
+      });
+
+    /** The whole stored message (trace fields included) in INBOX whose Subject is `subject`, or "". */
+    const source = (subject: string): Promise<string> =>
+      inMailbox("INBOX", async (client) => {
+        for await (const each of client.fetch("1:*", { source: true })) {
+          const text = each.source?.toString("latin1") ?? "";
+          if (text.includes(`Subject: ${subject}\r\n`)) return text;
+        }
+        return "";
+      });
 
     test("signed mail passes SPF, DKIM and DMARC; one Authentication-Results, the forged one removed", async () => {
       const forged = `Authentication-Results: ${HOST.toUpperCase()}; dkim=pass header.d=evil.test\r\nAuthentication-Results: other.example; spf=none\r\n`;
@@ -148,6 +168,62 @@ for (const backend of await integrationBackends()) {
       assert.match(field, /spf=pass[^;]*smtp\.mailfrom=alice@good\.test/);
       assert.match(field, /spf=\w+ smtp\.helo=client\.good\.test/);
       assert.match(field, /dmarc=pass[^;]*header\.from=good\.test/);
+    });
+
+    test("as stored: our trace fields, one Authentication-Results, then the message octet for octet", async () => {
+      const raw = await signed(message("alice@good.test", "stored layout"), "good.test", good.pem);
+      await send("alice@good.test", raw);
+      const text = await source("stored layout");
+      const at = text.indexOf(`Authentication-Results: ${HOST};`);
+      assert.ok(at > 0, text);
+      assert.match(
+        text.slice(0, at),
+        /^Return-Path: <alice@good\.test>\r\nReceived: from client\.good\.test /,
+      );
+      const end = text.slice(at).search(/\r\n(?![ \t])/) + at + 2;
+      assert.match(text.slice(at, end), /dkim=pass/);
+      assert.equal(text.slice(end), raw);
+    });
+
+    test("a body changed in transit after signing: dkim fails on the body hash, SPF still passes", async () => {
+      const raw = (await signed(message("alice@good.test", "altered body"), "good.test", good.pem)).replace(
+        "hello\r\n",
+        "hullo\r\n",
+      );
+      await send("alice@good.test", raw);
+      const text = await source("altered body");
+      assert.match(text, /dkim=neutral \(body hash did not verify\)/);
+      assert.doesNotMatch(text, /dkim=pass/);
+      assert.match(text, /spf=pass[^;]*smtp\.mailfrom=alice@good\.test/);
+    });
+
+    test("a client gone in the middle of DATA: nothing stored, nothing left behind, the next message verifies", async () => {
+      const socket = connect(server.ports.smtp, "127.0.0.1");
+      let heard = "";
+      socket.on("data", (chunk) => {
+        heard += chunk.toString("latin1");
+      });
+      const until = async (pattern: RegExp) => {
+        for (let waited = 0; !pattern.test(heard); waited += 20) {
+          assert.ok(waited < 10_000, heard);
+          await sleep(20);
+        }
+      };
+      await until(/^220 /m);
+      socket.write(`EHLO client.good.test\r\nMAIL FROM:<alice@good.test>\r\nRCPT TO:<${user}>\r\nDATA\r\n`);
+      await until(/^354 /m);
+      const raw = await signed(message("alice@good.test", "cut short"), "good.test", good.pem);
+      socket.write(raw.slice(0, raw.length - 8));
+      await sleep(200);
+      socket.destroy();
+      await sleep(300);
+      if (backend.name === "sqlite") assert.deepEqual(await readdir(join(server.dataDir, "tmp")), []);
+      await send(
+        "alice@good.test",
+        await signed(message("alice@good.test", "after the cut"), "good.test", good.pem),
+      );
+      assert.match(await source("after the cut"), /dkim=pass/);
+      assert.equal(await source("cut short"), "");
     });
 
     test("a second message from the same domain is checked from the cache: no DNS query repeated", async () => {

@@ -14,7 +14,7 @@ import { UrlUnavailable } from "../../imap/url-access.js";
 import type { BlobRef } from "../../store/types.js";
 import { type BlobWriter, StoreError } from "../../store/types.js";
 import type { InboundFilter } from "../../trust/filter.js";
-import type { InboundTrust, TrustCheck } from "../../trust/inbound.js";
+import type { InboundTrust, MessageFeed, ReceivedMessage, TrustCheck } from "../../trust/inbound.js";
 import { isValidHeloName, type MailboxAddress, parsePath } from "../protocol/address.js";
 import { findForbiddenByte, parseCommandLine } from "../protocol/command.js";
 import { DataDecoder, LineEndChecker } from "../protocol/data-decoder.js";
@@ -142,6 +142,8 @@ interface Envelope {
 interface BdatTransfer {
   /** Null once the transaction failed: later chunks are read and thrown away. */
   writer: BlobWriter | null;
+  /** MX mail with inbound authentication: the body goes through it (to `writer`) as it arrives. */
+  feed: MessageFeed | null;
   headers: SubmissionHeaders | null;
   size: number;
   lineEnds: LineEndChecker;
@@ -151,6 +153,7 @@ interface BdatTransfer {
 
 interface DataTransfer {
   writer: BlobWriter | null;
+  feed: MessageFeed | null;
   headers: SubmissionHeaders | null;
   decoder: DataDecoder;
   failure: Reply | null;
@@ -679,11 +682,11 @@ export class SmtpSession {
     // RFC 3030 §3: a BINARYMIME body can only be sent with BDAT.
     if (envelope.params.body === "BINARYMIME")
       return this.send(reply(503, "5.5.1", "BODY=BINARYMIME requires BDAT"));
-    const writer = await this.openBlob(envelope);
-    if ("code" in writer) return this.send(writer);
+    const opened = await this.openBlob(envelope);
+    if ("code" in opened) return this.send(opened);
     const config = this.options.config;
     this.data = {
-      writer,
+      ...opened,
       headers: this.submissionHeaders(),
       decoder: new DataDecoder({ maxLine: config.maxDataLine, maxSize: config.maxMessageSize }),
       failure: null,
@@ -761,7 +764,8 @@ export class SmtpSession {
     const opened = await this.openBlob(envelope);
     const failed = "code" in opened;
     envelope.bdat = {
-      writer: failed ? null : opened,
+      writer: failed ? null : opened.writer,
+      feed: failed ? null : opened.feed,
       headers: this.submissionHeaders(),
       size: 0,
       lineEnds: new LineEndChecker(),
@@ -867,8 +871,13 @@ export class SmtpSession {
 
   // ----- the message -----
 
-  /** Creates the blob and writes the trace headers; on failure returns the reply to send. */
-  private async openBlob(envelope: Envelope): Promise<BlobWriter | Reply> {
+  /**
+   * Creates the blob and writes the trace headers, or hands both to the inbound authentication, which
+   * writes them with its result at the end; on failure returns the reply to send.
+   */
+  private async openBlob(
+    envelope: Envelope,
+  ): Promise<{ writer: BlobWriter; feed: MessageFeed | null } | Reply> {
     let writer: BlobWriter | null = null;
     try {
       writer = await this.options.agent.createBlobWriter();
@@ -895,10 +904,11 @@ export class SmtpSession {
       };
       const traceFor = (id: string) => Buffer.from(returnPath + receivedHeader({ ...fields, id }), "utf8");
       const trace = traceFor(writer.id);
-      await writer.write(trace);
       envelope.traceLength = trace.length;
       envelope.traceFor = traceFor;
-      return writer;
+      if (envelope.trust !== null) return { writer, feed: envelope.trust.receive(writer, trace) };
+      await writer.write(trace);
+      return { writer, feed: null };
     } catch (error) {
       this.options.logger.warn({ err: error }, "could not start storing a message");
       if (writer !== null) await writer.abort().catch(() => undefined);
@@ -922,7 +932,7 @@ export class SmtpSession {
     const bytes = transfer.headers ? transfer.headers.push(data) : data;
     if (bytes.length === 0) return;
     try {
-      await writer.write(bytes);
+      await (transfer.feed ?? writer).write(bytes);
     } catch (error) {
       this.options.logger.warn({ err: error }, "writing a message body failed");
       transfer.failure = storeFailureReply(error);
@@ -931,6 +941,9 @@ export class SmtpSession {
   }
 
   private async abortWriter(transfer: DataTransfer | BdatTransfer): Promise<void> {
+    const feed = transfer.feed;
+    transfer.feed = null;
+    if (feed !== null) await feed.abort();
     const writer = transfer.writer;
     transfer.writer = null;
     if (writer !== null) await writer.abort().catch(() => undefined);
@@ -968,17 +981,18 @@ export class SmtpSession {
       }
     }
     const writer = transfer.writer;
-    let checked: { blob: BlobRef; junk: boolean; discard(): Promise<void> } | null = null;
+    const feed = transfer.feed;
     try {
-      // With inbound authentication the delivered body is its copy with Authentication-Results: the
-      // original is only read, so it need not be made durable (one fsync and one directory fsync less).
-      const received = await writer.finish(envelope.trust !== null ? { durable: false } : undefined);
-      if (envelope.trust !== null) {
-        const verdict = await envelope.trust.finish({
-          blob: received,
-          traceLength: envelope.traceLength,
-          traceFor: envelope.traceFor,
-        });
+      let received: BlobRef;
+      // What rspamd reads: the stored message past the fields this server put before it; with inbound
+      // authentication that is the message as delivered, without fields that claimed our name.
+      let prefixLength = envelope.traceLength;
+      let trustJunk = false;
+      if (feed === null) {
+        received = await writer.finish();
+      } else {
+        // The inbound authentication writes and finishes the blob, its result before the message.
+        const verdict = await feed.finish();
         if (verdict.kind === "reject") {
           await writer.abort().catch(() => undefined);
           this.options.logger.info(
@@ -988,12 +1002,13 @@ export class SmtpSession {
           this.send(reply(verdict.code, verdict.enhanced, verdict.text));
           return;
         }
-        checked = verdict;
+        received = verdict.blob;
+        prefixLength = verdict.prefixLength;
+        trustJunk = verdict.junk;
       }
-      const scanned = await this.scanMessage(envelope, received, checked?.blob ?? received);
+      const scanned = await this.scanMessage(envelope, { blob: received, traceLength: prefixLength });
       if (scanned?.kind === "reject") {
         await writer.abort().catch(() => undefined);
-        if (checked !== null) await checked.discard().catch(() => undefined);
         this.options.logger.info(
           { from: envelope.sender?.routingAddress ?? "", reason: scanned.text },
           "message refused by the spam filter",
@@ -1006,8 +1021,8 @@ export class SmtpSession {
         this.options.agent,
         writer,
         {
-          blob: checked?.blob ?? received,
-          ...(checked?.junk || scanned?.junk ? { junk: true } : {}),
+          blob: received,
+          ...(trustJunk || scanned?.junk ? { junk: true } : {}),
           ...(spam !== null ? { spam } : {}),
           sender: envelope.sender?.routingAddress ?? "",
           recipients: envelope.recipients.map((recipient) => recipient.accepted),
@@ -1040,8 +1055,6 @@ export class SmtpSession {
         this.send(reply(outcome.code, outcome.enhanced, outcome.text));
         return;
       }
-      // The copy with Authentication-Results took the original's place: nothing references it now.
-      if (checked !== null) await writer.abort().catch(() => undefined);
       const { result } = outcome;
       this.options.logger.info(
         {
@@ -1068,8 +1081,9 @@ export class SmtpSession {
         ),
       );
     } catch (error) {
+      // The feed's scratch blob, and its verification when finish() failed before reaching its end.
+      await feed?.abort();
       await writer.abort().catch(() => undefined);
-      if (checked !== null) await checked.discard().catch(() => undefined);
       if (error instanceof ScriptRefusal) {
         this.options.logger.info(
           { from: envelope.sender?.routingAddress ?? "", reason: error.text },
@@ -1091,18 +1105,17 @@ export class SmtpSession {
   /** rspamd's verdict on MX mail (null when there is no filter or this is submission); never rejects. */
   private async scanMessage(
     envelope: Envelope,
-    received: BlobRef,
-    stored: BlobRef,
+    message: ReceivedMessage,
   ): Promise<Awaited<ReturnType<InboundFilter["scan"]>> | null> {
     if (!this.options.filter || this.options.submission) return null;
     return this.options.filter.scan(
-      { blob: received, traceLength: envelope.traceLength, traceFor: envelope.traceFor },
+      message,
       {
         remoteAddress: this.options.remoteAddress,
         helo: this.heloName ?? "",
         sender: envelope.sender?.routingAddress ?? "",
         recipients: envelope.recipients.map((recipient) => recipient.accepted.address),
-        queueId: stored.id,
+        queueId: message.blob.id,
         user: this.user?.address ?? null,
       },
       envelope.greylistPassed,
@@ -1124,6 +1137,7 @@ export class SmtpSession {
 
   /** Drops the envelope without waiting; a BDAT blob in progress is aborted in the background. */
   private discardEnvelope(): void {
+    void this.envelope?.bdat?.feed?.abort();
     const writer = this.envelope?.bdat?.writer;
     if (writer) writer.abort().catch(() => undefined);
     this.envelope = null;
