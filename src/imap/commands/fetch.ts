@@ -187,9 +187,10 @@ async function* fetchResponses(
   context: ImapContext,
   view: SelectedMailbox,
   command: FetchCommand,
-  targets: readonly Target[],
+  named: readonly Target[],
   state: { missing: boolean },
 ): AsyncGenerator<Buffer, void, undefined> {
+  const targets = await changedTargets(context, view, command, named);
   if (command.vanished && command.changedSince !== null) {
     const known = new Set(targets.map((t) => t.uid));
     const set = command.set;
@@ -504,6 +505,36 @@ function inRanges(set: { ranges: Array<{ start: number | "*"; end: number | "*" 
 }
 
 /** The messages of `targets` (in mailbox order) as the store has them now; expunged ones are absent. */
+/**
+ * With CHANGEDSINCE (RFC 7162 §3.1.4.1), the targets whose MODSEQ is above it, told from one listing
+ * of them all: a client catching up asks for 1:* and gets the few that changed, and batch after batch
+ * of unchanged messages need not be listed. Targets gone from the mailbox stay, for the batch that
+ * finds them missing.
+ */
+async function changedTargets(
+  context: ImapContext,
+  view: SelectedMailbox,
+  command: FetchCommand,
+  targets: readonly Target[],
+): Promise<readonly Target[]> {
+  const since = command.changedSince;
+  if (since === null || targets.length <= FETCH_BATCH) return targets;
+  const caches = imapCaches(context.store);
+  if (!caches.listings.wouldKeep(view.exists)) return targets;
+  const mailbox = await context.store.mailboxes.getMailboxById(view.mailbox.id);
+  if (mailbox === null || mailbox.uidValidity !== view.mailbox.uidValidity) return targets;
+  const listed = await caches.listings.list(context.store, mailbox);
+  // Both in ascending UID order (targets are in mailbox order): one walk through the two.
+  const kept: Target[] = [];
+  let at = 0;
+  for (const target of targets) {
+    while (at < listed.length && (listed[at] as MailboxMessage).uid < target.uid) at++;
+    const message = listed[at];
+    if (message?.uid !== target.uid || message.modseq > since) kept.push(target);
+  }
+  return kept;
+}
+
 async function loadMessages(
   context: ImapContext,
   view: SelectedMailbox,
