@@ -179,6 +179,22 @@ export async function startTestServer(
     }
   };
 
+  // A restart listens on the ports the first start was given. Between the two another process may
+  // hold one for a moment, as the local end of an outgoing connection (ports the kernel hands out as
+  // ephemeral ones): such a start is tried again for a few seconds rather than failing the test.
+  const relaunch = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await launch();
+        return;
+      } catch (error) {
+        const busy = error instanceof Error && error.message.includes("address already in use");
+        if (!busy || attempt >= 20) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  };
+
   const signal = async (name: NodeJS.Signals) => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill(name);
     const code = await exited;
@@ -204,7 +220,7 @@ export async function startTestServer(
     kill: async () => {
       await signal("SIGKILL");
     },
-    restart: launch,
+    restart: relaunch,
     cleanup: async () => {
       await signal("SIGKILL");
       await rm(dataDir, { recursive: true, force: true });
