@@ -18,6 +18,7 @@ import { resultOptions } from "./updates.js";
 const BATCH = 500;
 /** Bodies read concurrently, so the latency of one file read hides behind the others. */
 const BODY_READS_IN_FLIGHT = 4;
+/** A message's state in a batch once a round decides it; 0 while undecided. */
 const NO_MATCH = 1;
 const MATCH = 2;
 
@@ -115,7 +116,7 @@ export async function findMatches(
   const hits: Hit[] = [];
   for (let start = 0; start < view.messages.length; start += BATCH) {
     const end = Math.min(start + BATCH, view.messages.length);
-    // Per message of the batch: UNDECIDED, or decided false or true.
+    // Per message of the batch, zero-filled: undecided.
     const decided = new Uint8Array(end - start);
     let undecided: Candidate[] = [];
     for (let i = start; i < end; i++) {
