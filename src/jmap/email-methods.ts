@@ -86,6 +86,41 @@ async function loadBytes(
 const parsed = (row: MailboxMessage, bytes: Buffer): ParsedEmail =>
   parseEmail(bytes, { partBlobId: (partId) => partBlobId(row.messageId, partId) });
 
+/** Properties an Email/get can answer from the flags alone. */
+const KEYWORDS_ONLY = new Set(["id", "keywords"]);
+
+/**
+ * Email/get of ids and keywords only — what a client asks after Email/changes to bring its flags up to
+ * date: the store reads just the flags instead of whole rows.
+ */
+async function keywordsOnly(
+  store: EmailJmapStore,
+  account: { userId: number; accountId: string },
+  wanted: readonly string[],
+  properties: readonly string[],
+): Promise<JsonObject> {
+  const numbers = wanted.map(parseEmailId);
+  const flags = await store.emails.emailFlags(
+    account.userId,
+    numbers.filter((id): id is number => id !== null),
+  );
+  const state = stateOf(await store.emails.accountState(account.userId));
+  const withKeywords = properties.includes("keywords");
+  const list: JsonObject[] = [];
+  const notFound: string[] = [];
+  for (const [index, id] of wanted.entries()) {
+    const found = numbers[index] === null ? undefined : flags.get(numbers[index] as number);
+    if (found === undefined) {
+      notFound.push(id);
+      continue;
+    }
+    const object: JsonObject = { id: emailIdOf(numbers[index] as number) };
+    if (withKeywords) object.keywords = keywordsOf(found);
+    list.push(object);
+  }
+  return { accountId: account.accountId, state, list, notFound };
+}
+
 export function emailGet(store: EmailJmapStore, maxObjects: number): Method {
   return {
     capability: MAIL,
@@ -95,6 +130,9 @@ export function emailGet(store: EmailJmapStore, maxObjects: number): Method {
       const wanted = readIds(args, maxObjects, "Email/get", context);
       const { properties, body } = readEmailArguments(args, GET_DEFAULTS);
       const userId = context.account.userId;
+      if (wanted !== null && properties.every((name) => KEYWORDS_ONLY.has(name))) {
+        return keywordsOnly(store, context.account, wanted, properties);
+      }
       let rows: MailboxMessage[];
       const notFound: string[] = [];
       if (wanted !== null) {

@@ -52,6 +52,11 @@ export interface EmailStore {
   threadChanges(userId: number, sinceState: number, maxChanges?: number): Promise<Changes>;
   /** The user's emails among `emailIds`, in no particular order; unknown ids are left out. */
   getEmails(userId: number, emailIds: readonly number[]): Promise<MailboxMessage[]>;
+  /**
+   * Only the flags of the user's emails among `emailIds`, by email id; unknown ids are left out. What a
+   * client asks after Email/changes (the keywords of what changed), without reading whole rows.
+   */
+  emailFlags(userId: number, emailIds: readonly number[]): Promise<Map<number, string[]>>;
   /** All of the user's emails, or those of one mailbox; unsorted (the JMAP query engine sorts). */
   listEmails(userId: number, filter?: { mailboxId?: number }): Promise<MailboxMessage[]>;
   /**

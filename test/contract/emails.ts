@@ -75,6 +75,16 @@ export function describeEmailsContract(context: ContractContext): void {
       assert.equal(moving.mailboxId, archive.id);
       assert.equal(moving.uid, after.uid);
 
+      await store.messages.updateFlags(inbox.id, [first.uid], "add", ["\\Seen", "work"]);
+      const flags = await store.emails.emailFlags(user.id, [second.emailId, first.emailId, 999_999]);
+      assert.deepEqual(new Set(flags.get(first.emailId)), new Set(["\\Seen", "work"]));
+      assert.deepEqual(flags.get(second.emailId), []);
+      const got2 = await store.emails.getEmails(user.id, [second.emailId, first.emailId]);
+      assert.deepEqual(
+        [...flags].sort(([a], [b]) => a - b),
+        got2.map((m) => [m.emailId, m.flags] as const).sort(([a], [b]) => a - b),
+      );
+
       const all = await store.emails.listEmails(user.id);
       assert.equal(all.length, 4);
       assert.deepEqual(
@@ -85,6 +95,7 @@ export function describeEmailsContract(context: ContractContext): void {
       // Another account sees none of them.
       const other = await freshUser();
       assert.deepEqual(await store.emails.getEmails(other.user.id, [first.emailId]), []);
+      assert.equal((await store.emails.emailFlags(other.user.id, [first.emailId])).size, 0);
       assert.deepEqual(await store.emails.listEmails(other.user.id, { mailboxId: archive.id }), []);
     });
 

@@ -433,6 +433,30 @@ for (const backend of await integrationBackends()) {
       ])) as [[string, Loose]];
       assert.deepEqual(gone.list, []);
       assert.equal(gone.notFound.length, 2);
+      // Ids and keywords alone are read from the flags only: the same answer as the whole-row read.
+      const asked = [
+        flaggedId,
+        changes?.[1].destroyed[0],
+        "Enope",
+        ids.find((id) => id !== flaggedId && id !== changes?.[1].destroyed[0]),
+        flaggedId,
+      ];
+      const [[, lean], [, whole], [, idsOnly]] = (await api([
+        ["Email/get", { accountId, ids: asked, properties: ["keywords"] }, "k"],
+        ["Email/get", { accountId, ids: asked, properties: ["keywords", "size"] }, "w"],
+        ["Email/get", { accountId, ids: asked, properties: ["id"] }, "i"],
+      ])) as [[string, Loose], [string, Loose], [string, Loose]];
+      const withoutSize = (whole.list as Loose[]).map(({ id, keywords }) => ({ id, keywords }));
+      assert.equal(lean.list.length, 2, "an id asked twice is answered once");
+      assert.deepEqual(lean.list, withoutSize);
+      assert.deepEqual(lean.list[0], { id: flaggedId, keywords: { $flagged: true, work: true } });
+      assert.deepEqual(lean.notFound, whole.notFound);
+      assert.equal(lean.notFound.length, 2);
+      assert.equal(lean.state, whole.state);
+      assert.deepEqual(
+        idsOnly.list,
+        withoutSize.map(({ id }) => ({ id })),
+      );
     });
 
     test("Email/set: a draft with an attachment, keywords and a move, destroy, and the SetErrors", async () => {

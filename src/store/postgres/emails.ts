@@ -161,6 +161,15 @@ export class PostgresEmails implements EmailStore {
     return found.map(toMessage);
   }
 
+  async emailFlags(userId: number, emailIds: readonly number[]): Promise<Map<number, string[]>> {
+    const ids = checkIds(emailIds, "email ids");
+    const found = await this.database.read<{ email_id: string; flags: string[] }>(
+      `SELECT email_id, flags FROM messages WHERE mailbox_id IN (${USER_MAILBOXES}) AND email_id = ANY($2::bigint[])`,
+      [userId, ids],
+    );
+    return new Map(found.map((row) => [Number(row.email_id), row.flags]));
+  }
+
   async listEmails(userId: number, filter: { mailboxId?: number } = {}): Promise<MailboxMessage[]> {
     const found =
       filter.mailboxId === undefined

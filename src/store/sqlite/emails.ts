@@ -154,6 +154,19 @@ export class SqliteEmails implements EmailStore {
     });
   }
 
+  emailFlags(userId: number, emailIds: readonly number[]): Promise<Map<number, string[]>> {
+    return this.database.read(() => {
+      const ids = checkIds(emailIds, "email ids");
+      const rows = this.database.all<{ email_id: number; flags: string }>(
+        `SELECT email_id, flags FROM mailbox_messages WHERE mailbox_id IN (${USER_MAILBOXES})
+         AND email_id IN (SELECT value FROM json_each(?))`,
+        userId,
+        ids,
+      );
+      return new Map(rows.map((row) => [row.email_id, JSON.parse(row.flags) as string[]]));
+    });
+  }
+
   listEmails(userId: number, filter: { mailboxId?: number } = {}): Promise<MailboxMessage[]> {
     return this.database.read(() => {
       const rows =
