@@ -3,8 +3,7 @@
 // that make SPF (for MAIL FROM and both generators' HELO names, from 127.0.0.1), DKIM and DMARC pass.
 // Every message of a run is these same bytes: what is measured is verification, not the generator's
 // signing. DMARC says p=reject so a message that fails verification is refused and the run shows it.
-import { generateKeyPairSync } from "node:crypto";
-import { dkimSign } from "mailauth/lib/dkim/sign.js";
+import { type DkimKeyMaterial, dkimTxtRecord, generateDkimKey, signMessage } from "../../src/mail/dkim.js";
 import { messageTemplate } from "./message.js";
 
 export const SELECTOR = "bench";
@@ -23,27 +22,23 @@ export async function signedMessage(
   heloNames: string[],
 ): Promise<SignedMessage> {
   const domain = from.slice(from.lastIndexOf("@") + 1).toLowerCase();
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const unsigned = messageTemplate(size, from, to).render(0);
-  const signature = {
-    signingDomain: domain,
+  const key: DkimKeyMaterial = {
     selector: SELECTOR,
-    privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    privateKeyPem: await generateDkimKey("rsa-sha256"),
     algorithm: "rsa-sha256",
-    canonicalization: "relaxed/relaxed",
   };
-  // mailauth signs what signatureData lists; the same fields at the top level only satisfy its types.
-  const result = await dkimSign(unsigned, { ...signature, signatureData: [signature] });
-  if (result.signatures === "") throw new Error(`DKIM signing failed: ${JSON.stringify(result.errors)}`);
-  const message = Buffer.concat([Buffer.from(result.signatures, "latin1"), unsigned]);
-  const spki = publicKey.export({ type: "spki", format: "der" }).toString("base64");
+  const unsigned = messageTemplate(size, from, to).render(0);
+  // Signed as mailroom signs submitted mail, so the bench's signature is made the way the product's is.
+  const signature = await signMessage(unsigned, domain, key);
+  const message = Buffer.concat([Buffer.from(signature, "latin1"), unsigned]);
+  const dkim = dkimTxtRecord(domain, key);
   const spf = ["v=spf1 ip4:127.0.0.1 -all"];
   return {
     message,
     txt: {
       [domain]: spf,
       ...Object.fromEntries(heloNames.map((name) => [name.toLowerCase(), spf])),
-      [`${SELECTOR}._domainkey.${domain}`]: [`v=DKIM1; k=rsa; p=${spki}`],
+      [dkim.name]: [dkim.value],
       [`_dmarc.${domain}`]: ["v=DMARC1; p=reject"],
     },
   };

@@ -89,7 +89,9 @@ export function dkimTxtRecord(domain: string, key: DkimKeyMaterial): DkimTxtReco
 /**
  * The DKIM-Signature field (CRLF-terminated) for the message read from `message`, signed for `domain`.
  * mailauth's default field list covers From, Subject, Date, Message-ID, To, MIME fields and the like, and
- * never the trace fields (Received, Return-Path), which later hops add to.
+ * never the trace fields (Received, Return-Path), which later hops add to. `signTime` is always passed:
+ * without it mailauth reads the clock twice, for the t= it hashes and the t= it writes, and a signing that
+ * spans a half-second boundary gives a signature no verifier accepts (dkim=fail, bad signature).
  */
 export async function signMessage(
   message: Readable | Buffer,

@@ -11,6 +11,7 @@ import {
   selectorFor,
   signMessage,
 } from "../../src/mail/dkim.js";
+import { withClockSteppingSeconds } from "../support/clock.js";
 
 const MESSAGE = Buffer.from(
   "Return-Path: <alice@example.org>\r\n" +
@@ -118,6 +119,19 @@ describe("signing", () => {
       assert.equal((await verify(relayed, "example.org", key))[0]?.result, "pass");
     });
   }
+
+  test("the signature holds when the clock passes a second boundary while the message is signed", async (t) => {
+    const key: DkimKeyMaterial = {
+      selector: "mr202406",
+      privateKeyPem: await generateDkimKey("rsa-sha256"),
+      algorithm: "rsa-sha256",
+    };
+    // mailauth, left to read the clock itself, would hash one t= and write another.
+    const signature = await withClockSteppingSeconds(t, () => signMessage(MESSAGE, "example.org", key));
+    assert.deepEqual(await verify(Buffer.concat([Buffer.from(signature), MESSAGE]), "example.org", key), [
+      { result: "pass", domain: "example.org", selector: "mr202406" },
+    ]);
+  });
 
   test("a key of another type than the algorithm named is refused", async () => {
     const key: DkimKeyMaterial = {

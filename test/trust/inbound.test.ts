@@ -36,8 +36,12 @@ async function signed(body: string): Promise<string> {
   const message =
     "From: <alice@good.test>\r\nTo: <dana@example.org>\r\nSubject: streamed\r\n" +
     `Date: Mon, 07 Dec 2026 12:00:00 +0000\r\nMessage-ID: <streamed@good.test>\r\n\r\n${body}`;
-  // mailauth 4.x signs with signatureData; its bundled types still describe the older flat options.
-  const options = { signatureData: [{ signingDomain: "good.test", selector: "s1", privateKey: pem }] };
+  // mailauth 4.x signs with signatureData; its bundled types still describe the older flat options. A
+  // pinned signTime, as src/mail/dkim.ts passes: unpinned, a slow signing may hash one t= and write another.
+  const options = {
+    signatureData: [{ signingDomain: "good.test", selector: "s1", privateKey: pem }],
+    signTime: new Date(),
+  };
   const result = await dkimSign(message, options as unknown as Parameters<typeof dkimSign>[1]);
   assert.deepEqual(result.errors, []);
   return result.signatures + message;

@@ -5,10 +5,12 @@ import { Resolver } from "node:dns/promises";
 import { test } from "node:test";
 import { authenticate } from "mailauth";
 import { startBenchDns } from "../../../bench/lib/dns.js";
-import { signedMessage } from "../../../bench/smtp/signed.js";
+import { type SignedMessage, signedMessage } from "../../../bench/smtp/signed.js";
+import { withClockSteppingSeconds } from "../../support/clock.js";
 
-test("the bench's signed message passes SPF, DKIM and DMARC against the bench's DNS server", async () => {
-  const signed = await signedMessage(10 * 1024, "sender@bench.test", "u@bench.test", ["source.bench.test"]);
+const make = () => signedMessage(10 * 1024, "sender@bench.test", "u@bench.test", ["source.bench.test"]);
+
+async function assertPasses(signed: SignedMessage): Promise<void> {
   const dns = await startBenchDns(signed.txt);
   try {
     const resolver = new Resolver({ timeout: 2000, tries: 1 });
@@ -27,4 +29,12 @@ test("the bench's signed message passes SPF, DKIM and DMARC against the bench's 
   } finally {
     await dns.close();
   }
+}
+
+test("the bench's signed message passes SPF, DKIM and DMARC against the bench's DNS server", async () => {
+  await assertPasses(await make());
+});
+
+test("the signature holds when the clock passes a second boundary while the message is signed", async (t) => {
+  await assertPasses(await withClockSteppingSeconds(t, make));
 });
