@@ -4,6 +4,7 @@
 
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
+import { formatDateTime } from "../delivery/future-release.js";
 import { rfc5322Date } from "../smtp/protocol/trace.js";
 import { readHeaderBlock } from "./headers.js";
 
@@ -36,6 +37,8 @@ export interface DeliveryReport {
   to: string;
   envid?: string;
   arrivalDate: Date;
+  /** When the sender held the message for release (RFC 4865 HOLDFOR/HOLDUNTIL, JMAP delayed send). */
+  futureRelease?: Date;
   recipients: DsnRecipient[];
   /** RET: FULL returns the whole message, HDRS only its header (RFC 3461 §4.3). */
   ret: "FULL" | "HDRS";
@@ -118,6 +121,12 @@ function statusFields(report: DeliveryReport): string {
   const message = [`Reporting-MTA: dns; ${report.reportingMta}`];
   if (report.envid !== undefined) message.push(`Original-Envelope-Id: ${oneLine(report.envid)}`);
   message.push(`Arrival-Date: ${rfc5322Date(report.arrivalDate)}`);
+  // RFC 4865 adds this per-message field to RFC 3464 reports, so the sender can tell which of its held
+  // messages the report is about. The release is kept as a time, so a HOLDFOR is reported in the same
+  // "until" form as a HOLDUNTIL.
+  if (report.futureRelease !== undefined) {
+    message.push(`Future-Release-Request: until; ${formatDateTime(report.futureRelease)}`);
+  }
   const blocks = [message.join("\r\n")];
   for (const each of report.recipients) {
     const fields: string[] = [];

@@ -12,7 +12,9 @@ import type { DeliveryInput, DeliveryResult, QueueEntry, Store } from "../store/
 import { hasEightBitBytes, ReturnPathStripper } from "./body.js";
 
 /** What a notice needs to know about the message it reports on: a queue entry, or a local delivery. */
-export type NoticeSubject = Pick<QueueEntry, "messageId" | "sender" | "envelopeDsn" | "createdAt">;
+/** The message a notice is about; `holdUntil` when it was held for a future release (RFC 4865). */
+export type NoticeSubject = Pick<QueueEntry, "messageId" | "sender" | "envelopeDsn" | "createdAt"> &
+  Partial<Pick<QueueEntry, "holdUntil">>;
 
 export interface NoticeContext {
   store: Pick<Store, "directory" | "blobs" | "mailboxes">;
@@ -71,6 +73,7 @@ export async function sendNotice(
         to: entry.sender,
         ...(entry.envelopeDsn.envid !== undefined ? { envid: entry.envelopeDsn.envid } : {}),
         arrivalDate: entry.createdAt,
+        ...(entry.holdUntil ? { futureRelease: entry.holdUntil } : {}),
         recipients,
         ret,
         originalEightBit: eightBit,

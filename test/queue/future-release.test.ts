@@ -5,11 +5,13 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { createDeliveryAgent } from "../../src/delivery/agent.js";
+import { formatDateTime } from "../../src/delivery/future-release.js";
 import { createLocalRelease } from "../../src/delivery/release.js";
 import type { QueueRunner } from "../../src/queue/scheduler.js";
 import { startQueueRunner } from "../../src/queue/scheduler.js";
 import { eventually } from "../support/eventually.js";
-import { type Harness, makeHarness, silent } from "./helpers.js";
+import { type Harness, makeHarness, parseReport, silent } from "./helpers.js";
+import type { RemoteScript } from "./remote.js";
 
 const HOUR = 3_600_000;
 const BODY = "From: alice@example.org\r\nTo: bob@remote.test\r\nSubject: later\r\n\r\nSee you.\r\n";
@@ -24,11 +26,14 @@ describe("a held message in the queue runner", () => {
     harness = null;
   });
 
-  async function setup(withLocal: boolean, holdMs = HOUR) {
-    const h = await makeHarness(() => ({
-      "remote.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
-      "mx.remote.test": { a: ["127.0.0.1"] },
-    }));
+  async function setup(withLocal: boolean, holdMs = HOUR, script: RemoteScript = {}) {
+    const h = await makeHarness(
+      () => ({
+        "remote.test": { mx: [{ preference: 10, exchange: "mx.remote.test" }] },
+        "mx.remote.test": { a: ["127.0.0.1"] },
+      }),
+      script,
+    );
     harness = h;
     const agent = createDeliveryAgent({ store: h.store, logger: silent, hostname: "mx.example.org" });
     runner = startQueueRunner({
@@ -90,6 +95,25 @@ describe("a held message in the queue runner", () => {
     assert.deepEqual(kinds[0], ["held", null]);
     assert.ok(kinds.some(([kind, to]) => kind === "relay" && to === "alice@example.org"));
     assert.ok(kinds.some(([kind, to]) => kind === "relay" && to === "bob@remote.test"));
+  });
+
+  test("a notice about a held message names its release in Future-Release-Request (RFC 4865)", async () => {
+    const { h, release, inbox } = await setup(true, HOUR, {
+      rcpt: (address) => (address === "bob@remote.test" ? "550 5.1.1 No such user here" : "250 2.1.5 Ok"),
+    });
+    h.advance(HOUR + 1000);
+    await runner!.runNow();
+    const stored = await Promise.all(
+      (await h.store.messages.listMessages(inbox.id)).map((entry) =>
+        h.store.blobs.readBlobBytes(entry.messageId),
+      ),
+    );
+    // Alice's INBOX holds her own copy of the message and the notice about bob.
+    const notices = stored.filter((bytes) => bytes.includes("multipart/report")).map(parseReport);
+    assert.equal(notices.length, 1, "one failure notice for bob");
+    const [perMessage, bob] = notices[0]!.status;
+    assert.equal(perMessage?.["future-release-request"], `until; ${formatDateTime(release)}`);
+    assert.equal(bob?.action, "failed");
   });
 
   test("with an hour's poll interval the runner still wakes at the release, not before it", async () => {
