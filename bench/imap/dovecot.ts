@@ -27,6 +27,11 @@ export interface DovecotOptions {
   receivedAt?: (index: number) => Date;
   /** Dovecot's mail_location; by default Maildir++ folders in ~/Maildir. */
   mailLocation?: string;
+  /**
+   * The password scheme of the passwd-file entry (`doveadm pw -l` lists them): PLAIN by default, so
+   * LOGIN costs Dovecot no hashing; ARGON2ID or SHA512-CRYPT make it verify a hash as mailroom does.
+   */
+  passwordScheme?: string;
 }
 
 export interface DovecotInstance {
@@ -128,13 +133,14 @@ export async function startDovecot(options: DovecotOptions): Promise<DovecotInst
   await writeMaildir(path.join(home, "Maildir"), options.messages, options.receivedAt);
   await run("chown", ["-R", `${owner.uid}:${owner.gid}`, home]);
   const passwd = path.join(dir, "passwd");
-  await writeFile(
-    passwd,
-    `${options.user}:{PLAIN}${options.password}:${owner.uid}:${owner.gid}::${home}::\n`,
-    {
-      mode: 0o640,
-    },
-  );
+  const scheme = options.passwordScheme ?? "PLAIN";
+  const secret =
+    scheme === "PLAIN"
+      ? `{PLAIN}${options.password}`
+      : (await run("doveadm", ["pw", "-s", scheme, "-p", options.password])).stdout.trim();
+  await writeFile(passwd, `${options.user}:${secret}:${owner.uid}:${owner.gid}::${home}::\n`, {
+    mode: 0o640,
+  });
   // The auth process reads it as the internal user `dovecot`.
   await chown(passwd, 0, (await account("dovecot")).gid);
   const configPath = path.join(dir, "dovecot.conf");
