@@ -132,12 +132,16 @@ export class PostgresEmails implements EmailStore {
       );
       const born = changed.filter((row) => row.createdModseq > sinceState);
       const candidates = [...new Set([...born, ...removed].map((email) => email.threadId))];
-      const oldest = await rows<{ thread_id: number; oldest: number }>(
-        tx,
-        `SELECT thread_id::float8, min(created_modseq)::float8 AS oldest FROM messages
-         WHERE mailbox_id IN (${USER_MAILBOXES}) AND thread_id = ANY($2::bigint[]) GROUP BY thread_id`,
-        [userId, candidates],
-      );
+      // Flag changes alone (the usual case) create and destroy no email: no thread to look up.
+      const oldest =
+        candidates.length === 0
+          ? []
+          : await rows<{ thread_id: number; oldest: number }>(
+              tx,
+              `SELECT thread_id::float8, min(created_modseq)::float8 AS oldest FROM messages
+               WHERE mailbox_id IN (${USER_MAILBOXES}) AND thread_id = ANY($2::bigint[]) GROUP BY thread_id`,
+              [userId, candidates],
+            );
       return pageChanges(
         threadSummaries(
           born,

@@ -124,16 +124,19 @@ export class SqliteEmails implements EmailStore {
         .filter((row) => row.created_modseq > sinceState)
         .map((row) => ({ threadId: row.thread_id, createdModseq: row.created_modseq }));
       const candidates = new Set([...born, ...removed].map((email) => email.threadId));
+      // Flag changes alone (the usual case) create and destroy no email: no thread to look up.
       const oldestLive = new Map(
-        this.database
-          .all<{ thread_id: number; oldest: number }>(
-            `SELECT thread_id, min(created_modseq) AS oldest FROM mailbox_messages
+        candidates.size === 0
+          ? []
+          : this.database
+              .all<{ thread_id: number; oldest: number }>(
+                `SELECT thread_id, min(created_modseq) AS oldest FROM mailbox_messages
              WHERE mailbox_id IN (${USER_MAILBOXES}) AND thread_id IN (SELECT value FROM json_each(?))
              GROUP BY thread_id`,
-            userId,
-            JSON.stringify([...candidates]),
-          )
-          .map((row) => [row.thread_id, row.oldest]),
+                userId,
+                JSON.stringify([...candidates]),
+              )
+              .map((row) => [row.thread_id, row.oldest]),
       );
       const liveIds = new Set(changed.map((row) => row.email_id));
       return pageChanges(threadSummaries(born, removed, liveIds, oldestLive), sinceState, state, maxChanges);
