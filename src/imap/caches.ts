@@ -1,8 +1,8 @@
 /**
  * What the IMAP sessions of one process keep between commands and share, so the reading commands do not
- * ask the store again for what it already told them (issue 19): the header blocks of message bodies, and
- * the message listing of each mailbox that was selected. Both are kept per store, like the \Recent
- * claims (recent.ts), and bounded.
+ * ask the store again for what it already told them (issue 19): the header blocks of message bodies, what
+ * SORT and THREAD compare of them, and the message listing of each mailbox that was selected. All are
+ * kept per store, like the \Recent claims (recent.ts), and bounded.
  *
  * Header blocks never change: a body's bytes are fixed under its id, so a kept block is always right.
  * A listing does change; it is kept with the MODSEQ it is complete up to and brought up to date with
@@ -14,6 +14,7 @@
  */
 
 import { type FieldIndex, fieldIndexBytes, indexFields, scanHeader } from "../mail/mime/header.js";
+import { decodeSortInputs, type SortInputs } from "../store/sort-inputs.js";
 import type { Mailbox, MailboxMessage, Store } from "../store/types.js";
 import { fieldListKey, type HeaderFieldsSection, topHeaderBytes } from "./mime/section.js";
 
@@ -111,6 +112,62 @@ function keptBytes(kept: KeptHeader): number {
 /** A kept answer's octets and about what its own ArrayBuffer and the objects around it take. */
 function answerBytes(bytes: Buffer): number {
   return bytes.length + 200;
+}
+
+/** Estimated octets of sort inputs kept per store: about 50,000 messages of typical header size. */
+export const SORT_INPUT_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Sort inputs by message id, the oldest kept dropped first past `maxBytes` (estimated). Like header
+ * blocks they never change, since they follow from a body's fixed bytes, so a kept entry is always
+ * right; keeping them decoded spares a SORT or THREAD of a large mailbox both the store read and a
+ * JSON parse per message, which cost more than the sort itself.
+ */
+export class SortInputCache {
+  private readonly inputs = new Map<string, SortInputs>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = SORT_INPUT_CACHE_BYTES) {}
+
+  /** The known inputs of `messageIds`, asking the store only for the rest (one round trip). */
+  async read(store: Pick<Store, "blobs">, messageIds: readonly string[]): Promise<Map<string, SortInputs>> {
+    const found = new Map<string, SortInputs>();
+    const missing: string[] = [];
+    for (const id of messageIds) {
+      const kept = this.inputs.get(id);
+      if (kept === undefined) missing.push(id);
+      else found.set(id, kept);
+    }
+    if (missing.length === 0) return found;
+    for (const [id, encoded] of await store.blobs.readSortInputs(missing)) {
+      const inputs = decodeSortInputs(encoded);
+      if (inputs === null) continue;
+      found.set(id, inputs);
+      this.keep(id, inputs);
+    }
+    return found;
+  }
+
+  keep(id: string, inputs: SortInputs): void {
+    const size = sortInputBytes(inputs);
+    if (size > this.maxBytes || this.inputs.has(id)) return;
+    this.inputs.set(id, inputs);
+    this.bytes += size;
+    for (const [oldest, dropped] of this.inputs) {
+      if (this.bytes <= this.maxBytes) break;
+      this.inputs.delete(oldest);
+      this.bytes -= sortInputBytes(dropped);
+    }
+  }
+}
+
+/** About what one entry takes: its strings' characters and a fixed share for the objects around them. */
+function sortInputBytes(inputs: SortInputs): number {
+  let chars = inputs.subject.text.length + (inputs.messageId?.length ?? 0);
+  chars += inputs.fromMailbox.length + inputs.toMailbox.length + inputs.ccMailbox.length;
+  chars += inputs.displayFrom.length + inputs.displayTo.length;
+  for (const reference of inputs.references) chars += reference.length + 24;
+  return chars + 300;
 }
 
 interface Listing {
@@ -241,6 +298,7 @@ export function listingSummary(messages: readonly MailboxMessage[]): ListingSumm
 
 export interface ImapCaches {
   headers: HeaderBlockCache;
+  sortInputs: SortInputCache;
   listings: MailboxListings;
 }
 
@@ -250,7 +308,11 @@ const cachesByStore = new WeakMap<object, ImapCaches>();
 export function imapCaches(store: object): ImapCaches {
   let caches = cachesByStore.get(store);
   if (caches === undefined) {
-    caches = { headers: new HeaderBlockCache(), listings: new MailboxListings() };
+    caches = {
+      headers: new HeaderBlockCache(),
+      sortInputs: new SortInputCache(),
+      listings: new MailboxListings(),
+    };
     cachesByStore.set(store, caches);
   }
   return caches;

@@ -17,17 +17,17 @@ function compareBy(key: SortKey, a: SortFacts, b: SortFacts): number {
     case "SIZE":
       return a.size - b.size;
     case "SUBJECT":
-      return compareStrings(a.subject.text, b.subject.text);
+      return compareStrings(a.inputs.subject.text, b.inputs.subject.text);
     case "FROM":
-      return compareStrings(a.fromMailbox, b.fromMailbox);
+      return compareStrings(a.inputs.fromMailbox, b.inputs.fromMailbox);
     case "TO":
-      return compareStrings(a.toMailbox, b.toMailbox);
+      return compareStrings(a.inputs.toMailbox, b.inputs.toMailbox);
     case "CC":
-      return compareStrings(a.ccMailbox, b.ccMailbox);
+      return compareStrings(a.inputs.ccMailbox, b.inputs.ccMailbox);
     case "DISPLAYFROM":
-      return compareStrings(a.displayFrom, b.displayFrom);
+      return compareStrings(a.inputs.displayFrom, b.inputs.displayFrom);
     case "DISPLAYTO":
-      return compareStrings(a.displayTo, b.displayTo);
+      return compareStrings(a.inputs.displayTo, b.inputs.displayTo);
   }
 }
 

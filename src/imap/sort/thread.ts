@@ -81,17 +81,17 @@ function references(messages: readonly SortFacts[]): Node {
   };
   for (const message of [...messages].sort((a, b) => a.seq - b.seq)) {
     // Step 1: a missing or repeated Message-ID (the lowest sequence number keeps it) gets a unique one.
-    const existing = message.messageId === null ? undefined : byId.get(message.messageId);
+    const existing = message.inputs.messageId === null ? undefined : byId.get(message.inputs.messageId);
     let own: Node;
-    if (message.messageId !== null && (existing === undefined || existing.message === null)) {
-      own = container(message.messageId);
+    if (message.inputs.messageId !== null && (existing === undefined || existing.message === null)) {
+      own = container(message.inputs.messageId);
       own.message = message;
     } else {
       own = node(message);
       containers.push(own);
     }
     // Step 1A: each reference the parent of the next, unless one is set already or it would loop.
-    const refs = message.references.map(container);
+    const refs = message.inputs.references.map(container);
     for (let i = 1; i < refs.length; i++) {
       const parent = refs[i - 1] as Node;
       const child = refs[i] as Node;
@@ -133,8 +133,8 @@ function references(messages: readonly SortFacts[]): Node {
 
 /** Step 6: threads whose subjects agree are gathered, the original before the replies. */
 function mergeBySubject(root: Node): void {
-  const subjectOf = (n: Node) => sortMessage(n).subject.text;
-  const isReply = (n: Node) => n.message?.subject.isReplyOrForward === true;
+  const subjectOf = (n: Node) => sortMessage(n).inputs.subject.text;
+  const isReply = (n: Node) => n.message?.inputs.subject.isReplyOrForward === true;
   const table = new Map<string, Node>();
   for (const top of root.children) {
     const subject = subjectOf(top);
@@ -176,15 +176,16 @@ function mergeBySubject(root: Node): void {
 /** Sorted by base subject and sent date, cut where the subject changes; each first message the parent. */
 function orderedSubject(messages: readonly SortFacts[]): Node {
   const sorted = [...messages].sort((a, b) => {
-    const x = a.subject.text;
-    const y = b.subject.text;
+    const x = a.inputs.subject.text;
+    const y = b.inputs.subject.text;
     return x < y ? -1 : x > y ? 1 : a.sentDate - b.sentDate || a.seq - b.seq;
   });
   const root = node(null);
   let first: Node | null = null;
   for (const message of sorted) {
     const n = node(message);
-    if (first !== null && sortMessage(first).subject.text === message.subject.text) link(first, n);
+    if (first !== null && sortMessage(first).inputs.subject.text === message.inputs.subject.text)
+      link(first, n);
     else {
       link(root, n);
       first = n;
