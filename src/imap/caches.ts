@@ -148,6 +148,11 @@ export class SortInputCache {
     return found;
   }
 
+  /** The kept inputs of one message, without asking the store. */
+  get(id: string): SortInputs | undefined {
+    return this.inputs.get(id);
+  }
+
   keep(id: string, inputs: SortInputs): void {
     const size = sortInputBytes(inputs);
     if (size > this.maxBytes || this.inputs.has(id)) return;

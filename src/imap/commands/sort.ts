@@ -27,16 +27,25 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
   const view = requireSelected(context);
   const hits = await findMatches(context, key);
   // The view entries are taken before anything else is awaited: the hits' sequence numbers index it.
-  const matched = hits.flatMap((hit) => {
+  const matched: Array<{ hit: Hit; known: ViewMessage }> = [];
+  for (const hit of hits) {
     const known = view.messages[hit.seq - 1];
-    return known === undefined ? [] : [{ hit, known }];
-  });
+    if (known !== undefined) matched.push({ hit, known });
+  }
   const fact = (hit: Hit, known: ViewMessage, inputs: SortInputs) =>
-    sortFacts({ seq: hit.seq, uid: hit.uid, size: known.size, internalDate: known.internalDate }, inputs);
+    sortFacts(hit.seq, hit.uid, known.size, known.internalDate, inputs);
   if (!headersNeeded) return matched.map(({ hit, known }) => fact(hit, known, NO_INPUTS));
   const caches = imapCaches(context.store);
   const facts: SortFacts[] = [];
-  for (let start = 0; start < matched.length; start += BATCH) {
+  let start = 0;
+  // As long as the process's cache has them, nothing is awaited or batched.
+  for (; start < matched.length; start++) {
+    const { hit, known } = matched[start] as { hit: Hit; known: ViewMessage };
+    const kept = caches.sortInputs.get(known.messageId);
+    if (kept === undefined) break;
+    facts.push(fact(hit, known, kept));
+  }
+  for (; start < matched.length; start += BATCH) {
     const batch = matched.slice(start, start + BATCH);
     const ids = [...new Set(batch.map((b) => b.known.messageId))];
     const inputs = await caches.sortInputs.read(context.store, ids);

@@ -23,13 +23,6 @@ export interface SortFacts {
   inputs: SortInputs;
 }
 
-export interface MessageInView {
-  seq: number;
-  uid: number;
-  size: number;
-  internalDate: Date;
-}
-
 /**
  * The msg-ids of a field, normalized as RFC 5256 §3 asks so that `<"a.b"@x>` and `<a.b@x>` are one id:
  * comments, quoting, escapes and white space inside the brackets removed.
@@ -88,14 +81,14 @@ export function sortInputs(header: Buffer | null): SortInputs {
 /** The inputs of a message without a header section worth reading: what SORT ARRIVAL or SIZE passes on. */
 export const NO_INPUTS: SortInputs = sortInputs(null);
 
-export function sortFacts(message: MessageInView, inputs: SortInputs): SortFacts {
-  const internalDate = message.internalDate.getTime();
-  return {
-    seq: message.seq,
-    uid: message.uid,
-    size: message.size,
-    internalDate,
-    sentDate: inputs.sentDate ?? internalDate,
-    inputs,
-  };
+/** The facts of the message at `seq` (UID `uid`) whose body has these inputs. */
+export function sortFacts(
+  seq: number,
+  uid: number,
+  size: number,
+  internalDate: Date,
+  inputs: SortInputs,
+): SortFacts {
+  const internal = internalDate.getTime();
+  return { seq, uid, size, internalDate: internal, sentDate: inputs.sentDate ?? internal, inputs };
 }
