@@ -73,7 +73,7 @@ async function findInputs(
   for (const { hit, known } of batch) {
     if (!wanted.has(known.messageId)) continue;
     wanted.delete(known.messageId);
-    let header = headers.get(known.messageId)?.block ?? null;
+    let header: Buffer | null = headers.get(known.messageId)?.block ?? null;
     if (header === null) {
       const data = {
         seq: hit.seq,
@@ -85,12 +85,12 @@ async function findInputs(
         modseq: hit.modseq,
       };
       const body = await readBody(context.store, view.mailbox.id, { data, messageId: known.messageId });
-      header = body === null ? null : headerBlockOf(body);
+      // A message whose body is gone meanwhile sorts as if it had no header section this time, and
+      // nothing is kept for it; one whose header section has no end the store would keep has none.
+      if (body === null) continue;
+      header = headerBlockOf(body);
       if (header !== null) backfill.set(known.messageId, header);
     }
-    // A message whose header section could not be read (its body gone meanwhile) sorts as if it had
-    // none this time, and nothing is kept for it.
-    if (header === null) continue;
     const found = sortInputs(header);
     inputs.set(known.messageId, found);
     caches.sortInputs.keep(known.messageId, found);
