@@ -1,8 +1,8 @@
 /**
  * What the IMAP sessions of one process keep between commands and share, so the reading commands do not
  * ask the store again for what it already told them (issue 19): the header blocks of message bodies, what
- * SORT and THREAD compare of them, and the message listing of each mailbox that was selected. All are
- * kept per store, like the \Recent claims (recent.ts), and bounded.
+ * SORT and THREAD compare of them, the last THREAD answers, and the message listing of each mailbox that
+ * was selected. All are kept per store, like the \Recent claims (recent.ts), and bounded.
  *
  * Header blocks never change: a body's bytes are fixed under its id, so a kept block is always right.
  * A listing does change; it is kept with the MODSEQ it is complete up to and brought up to date with
@@ -175,6 +175,48 @@ function sortInputBytes(inputs: SortInputs): number {
   return chars + 300;
 }
 
+/** Characters of THREAD answers kept per store: a few answers over mailboxes of 100,000 messages. */
+export const THREAD_ANSWER_CACHE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The last THREAD answer per mailbox, algorithm and numbering (key), with the matches it answered as
+ * sequence number and UID pairs. Clients ask THREAD again each time they show a mailbox, mostly with
+ * nothing arrived or gone meanwhile (flag changes alter no answer over ALL); the algorithm's answer is
+ * a function of those matches alone, so an unchanged list of them is answered as before.
+ */
+export class ThreadAnswers {
+  private readonly answers = new Map<string, { matches: Uint32Array; answer: string }>();
+  private chars = 0;
+
+  constructor(private readonly maxChars = THREAD_ANSWER_CACHE_CHARS) {}
+
+  get(key: string, matches: Uint32Array): string | undefined {
+    const kept = this.answers.get(key);
+    if (kept === undefined || kept.matches.length !== matches.length) return undefined;
+    for (let i = 0; i < matches.length; i++) if (kept.matches[i] !== matches[i]) return undefined;
+    return kept.answer;
+  }
+
+  keep(key: string, matches: Uint32Array, answer: string): void {
+    const size = (entry: { matches: Uint32Array; answer: string }) =>
+      entry.answer.length + entry.matches.length * 4;
+    const old = this.answers.get(key);
+    if (old !== undefined) {
+      this.answers.delete(key);
+      this.chars -= size(old);
+    }
+    const entry = { matches, answer };
+    if (size(entry) > this.maxChars) return;
+    this.answers.set(key, entry);
+    this.chars += size(entry);
+    for (const [oldest, dropped] of this.answers) {
+      if (this.chars <= this.maxChars) break;
+      this.answers.delete(oldest);
+      this.chars -= size(dropped);
+    }
+  }
+}
+
 interface Listing {
   /** Every change up to this MODSEQ is in `messages` (later ones may be too). */
   modseq: number;
@@ -304,6 +346,7 @@ export function listingSummary(messages: readonly MailboxMessage[]): ListingSumm
 export interface ImapCaches {
   headers: HeaderBlockCache;
   sortInputs: SortInputCache;
+  threads: ThreadAnswers;
   listings: MailboxListings;
 }
 
@@ -316,6 +359,7 @@ export function imapCaches(store: object): ImapCaches {
     caches = {
       headers: new HeaderBlockCache(),
       sortInputs: new SortInputCache(),
+      threads: new ThreadAnswers(),
       listings: new MailboxListings(),
     };
     cachesByStore.set(store, caches);

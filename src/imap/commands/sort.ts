@@ -24,14 +24,29 @@ const BATCH = 1000;
  * only where none is kept) and handed to both for next time.
  */
 async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = true): Promise<SortFacts[]> {
+  return factsOf(context, await matchedEntries(context, key), headersNeeded);
+}
+
+type Matched = { hit: Hit; known: ViewMessage };
+
+/** The SEARCH matches of `key` with their view entries. */
+async function matchedEntries(context: ImapContext, key: SearchKey): Promise<Matched[]> {
   const view = requireSelected(context);
   const hits = await findMatches(context, key);
   // The view entries are taken before anything else is awaited: the hits' sequence numbers index it.
-  const matched: Array<{ hit: Hit; known: ViewMessage }> = [];
+  const matched: Matched[] = [];
   for (const hit of hits) {
     const known = view.messages[hit.seq - 1];
     if (known !== undefined) matched.push({ hit, known });
   }
+  return matched;
+}
+
+async function factsOf(
+  context: ImapContext,
+  matched: readonly Matched[],
+  headersNeeded = true,
+): Promise<SortFacts[]> {
   const fact = (hit: Hit, known: ViewMessage, inputs: SortInputs) =>
     sortFacts(hit.seq, hit.uid, known.size, known.internalDate, inputs);
   if (!headersNeeded) return matched.map(({ hit, known }) => fact(hit, known, NO_INPUTS));
@@ -40,7 +55,7 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
   let start = 0;
   // As long as the process's cache has them, nothing is awaited or batched.
   for (; start < matched.length; start++) {
-    const { hit, known } = matched[start] as { hit: Hit; known: ViewMessage };
+    const { hit, known } = matched[start] as Matched;
     const kept = caches.sortInputs.get(known.messageId);
     if (kept === undefined) break;
     facts.push(fact(hit, known, kept));
@@ -60,7 +75,7 @@ async function matchFacts(context: ImapContext, key: SearchKey, headersNeeded = 
 /** Finds the inputs of the `missing` messages of `batch` from their header sections, into `inputs`. */
 async function findInputs(
   context: ImapContext,
-  batch: ReadonlyArray<{ hit: Hit; known: ViewMessage }>,
+  batch: readonly Matched[],
   missing: readonly string[],
   inputs: Map<string, SortInputs>,
 ): Promise<void> {
@@ -139,8 +154,24 @@ export async function thread(
   context: ImapContext,
   command: Extract<Command, { name: "THREAD" }>,
 ): Promise<Buffer[]> {
-  const lists = threadMessages(await matchFacts(context, command.key), command.algorithm, (m) =>
-    command.uid ? m.uid : m.seq,
-  );
+  const { mailbox } = requireSelected(context);
+  const matched = await matchedEntries(context, command.key);
+  // Within one UIDVALIDITY a UID names one entry for good, with its body and internal date, so the
+  // same matches at the same sequence numbers have the same answer (see ThreadAnswers).
+  const numbers = new Uint32Array(matched.length * 2);
+  for (let i = 0; i < matched.length; i++) {
+    const { hit } = matched[i] as Matched;
+    numbers[2 * i] = hit.seq;
+    numbers[2 * i + 1] = hit.uid;
+  }
+  const answers = imapCaches(context.store).threads;
+  const key = `${mailbox.id}/${mailbox.uidValidity}/${command.algorithm}/${command.uid ? "UID" : "seq"}`;
+  let lists = answers.get(key, numbers);
+  if (lists === undefined) {
+    const facts = await factsOf(context, matched);
+    lists = threadMessages(facts, command.algorithm, (m) => (command.uid ? m.uid : m.seq));
+    // NO_INPUTS stands in for a body gone meanwhile: an answer for this moment only.
+    if (!facts.some((f) => f.inputs === NO_INPUTS)) answers.keep(key, numbers, lists);
+  }
   return [untagged(lists === "" ? "THREAD" : `THREAD ${lists}`)];
 }

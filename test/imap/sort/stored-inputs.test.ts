@@ -96,6 +96,31 @@ describe("SORT and THREAD over kept sort inputs", () => {
     assert.equal(second.saves.length, 0);
   });
 
+  test("a THREAD answer is kept for the same matches only", async () => {
+    const watched = counted();
+    const driver = await selected(watched.store);
+    assert.match(await driver.command("A1 THREAD REFERENCES UTF-8 ALL"), /\* THREAD \(1\)\(3 2\)\r\n/);
+    assert.match(await driver.command("A2 STORE 1:3 +FLAGS (\\Seen)"), /A2 OK/);
+    assert.match(await driver.command("A3 THREAD REFERENCES UTF-8 ALL"), /\* THREAD \(1\)\(3 2\)\r\n/);
+    assert.equal(watched.calls.inputs, 1, "flags changed nothing THREAD compares: the kept answer");
+    // A search that matches fewer, and numbering by UID, are answers of their own.
+    assert.match(await driver.command("A4 THREAD REFERENCES UTF-8 2:3"), /\* THREAD \(3 2\)\r\n/);
+    assert.match(await driver.command("A5 UID THREAD REFERENCES UTF-8 ALL"), /\* THREAD \(1\)\(3 2\)\r\n/);
+    await fixture.deliver(message("Re: Zebra", "Hi.\r\n", "References: <Zebra@example.org>\r\n"));
+    assert.match(await driver.command("A6 NOOP"), /\* 4 EXISTS/);
+    assert.match(await driver.command("A7 THREAD REFERENCES UTF-8 ALL"), /\* THREAD \(1 4\)\(3 2\)\r\n/);
+    assert.match(await driver.command("A8 STORE 1 +FLAGS (\\Deleted)"), /A8 OK/);
+    assert.match(await driver.command("A9 EXPUNGE"), /\* 1 EXPUNGE/);
+    // Message 1 gone, so the others are numbered one lower, and its reply is a thread of its own.
+    assert.match(await driver.command("B1 THREAD REFERENCES UTF-8 ALL"), /\* THREAD \(2 1\)\(3\)\r\n/);
+    // As many matches as before, but not the same ones.
+    assert.match(await driver.command("B2 STORE 2 +FLAGS (\\Deleted)"), /B2 OK/);
+    assert.match(await driver.command("B3 EXPUNGE"), /\* 2 EXPUNGE/);
+    await fixture.deliver(message("Apple"));
+    assert.match(await driver.command("B4 NOOP"), /\* 3 EXISTS/);
+    assert.match(await driver.command("B5 THREAD REFERENCES UTF-8 ALL"), /\* THREAD \(2\)\(3 1\)\r\n/);
+  });
+
   test("ARRIVAL and SIZE read no inputs at all", async () => {
     const watched = counted();
     const driver = await selected(watched.store);
