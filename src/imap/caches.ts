@@ -1,8 +1,8 @@
 /**
  * What the IMAP sessions of one process keep between commands and share, so the reading commands do not
- * ask the store again for what it already told them (issue 19): the header blocks of message bodies, and
- * the message listing of each mailbox that was selected. Both are kept per store, like the \Recent
- * claims (recent.ts), and bounded.
+ * ask the store again for what it already told them (issue 19): the header blocks of message bodies, what
+ * SORT and THREAD compare of them, the last THREAD answers, and the message listing of each mailbox that
+ * was selected. All are kept per store, like the \Recent claims (recent.ts), and bounded.
  *
  * Header blocks never change: a body's bytes are fixed under its id, so a kept block is always right.
  * A listing does change; it is kept with the MODSEQ it is complete up to and brought up to date with
@@ -14,6 +14,7 @@
  */
 
 import { type FieldIndex, fieldIndexBytes, indexFields, scanHeader } from "../mail/mime/header.js";
+import { decodeSortInputs, type SortInputs } from "../store/sort-inputs.js";
 import type { Mailbox, MailboxMessage, Store } from "../store/types.js";
 import { fieldListKey, type HeaderFieldsSection, topHeaderBytes } from "./mime/section.js";
 
@@ -111,6 +112,109 @@ function keptBytes(kept: KeptHeader): number {
 /** A kept answer's octets and about what its own ArrayBuffer and the objects around it take. */
 function answerBytes(bytes: Buffer): number {
   return bytes.length + 200;
+}
+
+/** Estimated octets of sort inputs kept per store: about 50,000 messages of typical header size. */
+export const SORT_INPUT_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Sort inputs by message id, the oldest kept dropped first past `maxBytes` (estimated). Like header
+ * blocks they never change, since they follow from a body's fixed bytes, so a kept entry is always
+ * right; keeping them decoded spares a SORT or THREAD of a large mailbox both the store read and a
+ * JSON parse per message, which cost more than the sort itself.
+ */
+export class SortInputCache {
+  private readonly inputs = new Map<string, SortInputs>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = SORT_INPUT_CACHE_BYTES) {}
+
+  /** The known inputs of `messageIds`, asking the store only for the rest (one round trip). */
+  async read(store: Pick<Store, "blobs">, messageIds: readonly string[]): Promise<Map<string, SortInputs>> {
+    const found = new Map<string, SortInputs>();
+    const missing: string[] = [];
+    for (const id of messageIds) {
+      const kept = this.inputs.get(id);
+      if (kept === undefined) missing.push(id);
+      else found.set(id, kept);
+    }
+    if (missing.length === 0) return found;
+    for (const [id, encoded] of await store.blobs.readSortInputs(missing)) {
+      const inputs = decodeSortInputs(encoded);
+      if (inputs === null) continue;
+      found.set(id, inputs);
+      this.keep(id, inputs);
+    }
+    return found;
+  }
+
+  /** The kept inputs of one message, without asking the store. */
+  get(id: string): SortInputs | undefined {
+    return this.inputs.get(id);
+  }
+
+  keep(id: string, inputs: SortInputs): void {
+    const size = sortInputBytes(inputs);
+    if (size > this.maxBytes || this.inputs.has(id)) return;
+    this.inputs.set(id, inputs);
+    this.bytes += size;
+    for (const [oldest, dropped] of this.inputs) {
+      if (this.bytes <= this.maxBytes) break;
+      this.inputs.delete(oldest);
+      this.bytes -= sortInputBytes(dropped);
+    }
+  }
+}
+
+/** About what one entry takes: its strings' characters and a fixed share for the objects around them. */
+function sortInputBytes(inputs: SortInputs): number {
+  let chars = inputs.subject.text.length + (inputs.messageId?.length ?? 0);
+  chars += inputs.fromMailbox.length + inputs.toMailbox.length + inputs.ccMailbox.length;
+  chars += inputs.displayFrom.length + inputs.displayTo.length;
+  for (const reference of inputs.references) chars += reference.length + 24;
+  return chars + 300;
+}
+
+/** Characters of THREAD answers kept per store: a few answers over mailboxes of 100,000 messages. */
+export const THREAD_ANSWER_CACHE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The last THREAD answer per mailbox, algorithm and numbering (key), with the matches it answered as
+ * sequence number and UID pairs. Clients ask THREAD again each time they show a mailbox, mostly with
+ * nothing arrived or gone meanwhile (flag changes alter no answer over ALL); the algorithm's answer is
+ * a function of those matches alone, so an unchanged list of them is answered as before.
+ */
+export class ThreadAnswers {
+  private readonly answers = new Map<string, { matches: Uint32Array; answer: string }>();
+  private chars = 0;
+
+  constructor(private readonly maxChars = THREAD_ANSWER_CACHE_CHARS) {}
+
+  get(key: string, matches: Uint32Array): string | undefined {
+    const kept = this.answers.get(key);
+    if (kept === undefined || kept.matches.length !== matches.length) return undefined;
+    for (let i = 0; i < matches.length; i++) if (kept.matches[i] !== matches[i]) return undefined;
+    return kept.answer;
+  }
+
+  keep(key: string, matches: Uint32Array, answer: string): void {
+    const size = (entry: { matches: Uint32Array; answer: string }) =>
+      entry.answer.length + entry.matches.length * 4;
+    const old = this.answers.get(key);
+    if (old !== undefined) {
+      this.answers.delete(key);
+      this.chars -= size(old);
+    }
+    const entry = { matches, answer };
+    if (size(entry) > this.maxChars) return;
+    this.answers.set(key, entry);
+    this.chars += size(entry);
+    for (const [oldest, dropped] of this.answers) {
+      if (this.chars <= this.maxChars) break;
+      this.answers.delete(oldest);
+      this.chars -= size(dropped);
+    }
+  }
 }
 
 interface Listing {
@@ -241,6 +345,8 @@ export function listingSummary(messages: readonly MailboxMessage[]): ListingSumm
 
 export interface ImapCaches {
   headers: HeaderBlockCache;
+  sortInputs: SortInputCache;
+  threads: ThreadAnswers;
   listings: MailboxListings;
 }
 
@@ -250,7 +356,12 @@ const cachesByStore = new WeakMap<object, ImapCaches>();
 export function imapCaches(store: object): ImapCaches {
   let caches = cachesByStore.get(store);
   if (caches === undefined) {
-    caches = { headers: new HeaderBlockCache(), listings: new MailboxListings() };
+    caches = {
+      headers: new HeaderBlockCache(),
+      sortInputs: new SortInputCache(),
+      threads: new ThreadAnswers(),
+      listings: new MailboxListings(),
+    };
     cachesByStore.set(store, caches);
   }
   return caches;

@@ -58,8 +58,8 @@ export class ChangesDuringSelect {
   }
 }
 
-/** Past this many messages to look up one by one, one listing of the mailbox is cheaper. */
-const FLAG_READS_BEFORE_LISTING = 200;
+/** Past this many messages to look up one by one, one listing of what changed is cheaper. */
+const FLAG_READS_BEFORE_LISTING = 16;
 
 export interface SyncOptions {
   allowExpunge: boolean;
@@ -257,7 +257,7 @@ export class SelectedMailbox {
     const current = new Map<number, { flags: string[]; modseq: number } | null>();
     const uids = [...this.pendingFlags].filter((uid) => this.indexOf(uid) >= 0);
     if (uids.length > FLAG_READS_BEFORE_LISTING) {
-      const listed = new Map((await store.messages.listMessages(this.mailbox.id)).map((m) => [m.uid, m]));
+      const listed = await this.currentEntries(store, uids);
       for (const uid of uids) {
         const message = listed.get(uid);
         current.set(uid, message === undefined ? null : { flags: message.flags, modseq: message.modseq });
@@ -302,6 +302,38 @@ export class SelectedMailbox {
     return out;
   }
 
+  /**
+   * The current entries of `uids` (in the view), in one listing of the entries changed since the
+   * oldest of them was known: an entry's MODSEQ never goes down, so every one still in the mailbox is
+   * in it, and one left out is gone. Not a listing of the whole mailbox, whose entries are mostly the
+   * same as the view's.
+   */
+  private async currentEntries(
+    store: Pick<Store, "messages">,
+    uids: readonly number[],
+  ): Promise<Map<number, MailboxMessage>> {
+    let oldest = Number.POSITIVE_INFINITY;
+    let low = Number.POSITIVE_INFINITY;
+    let high = 0;
+    for (const uid of uids) {
+      const known = this.messages[this.indexOf(uid)];
+      if (known === undefined) continue;
+      oldest = Math.min(oldest, known.modseq);
+      low = Math.min(low, uid);
+      high = Math.max(high, uid);
+    }
+    const found = new Map<number, MailboxMessage>();
+    if (high === 0) return found;
+    const wanted = new Set(uids);
+    const listed = await store.messages.listMessages(this.mailbox.id, {
+      sinceModseq: Math.max(0, oldest - 1),
+      uidFrom: low,
+      uidTo: high,
+    });
+    for (const message of listed) if (wanted.has(message.uid)) found.set(message.uid, message);
+    return found;
+  }
+
   /** Reports what changed since the last sync, in the order expunges, new messages, flag changes. */
   async sync(store: Pick<Store, "messages">, options: SyncOptions): Promise<Buffer[]> {
     if (!this.dirty) return [];
@@ -334,11 +366,13 @@ export class SelectedMailbox {
     if (may("flags") && this.pendingFlags.size > 0) {
       const uids = [...this.pendingFlags].sort((a, b) => a - b);
       this.pendingFlags.clear();
+      const listed = uids.length > FLAG_READS_BEFORE_LISTING ? await this.currentEntries(store, uids) : null;
       for (const uid of uids) {
         const index = this.indexOf(uid);
         const known = this.messages[index];
         if (known === undefined) continue;
-        const message = await store.messages.getMessage(this.mailbox.id, uid);
+        const message =
+          listed === null ? await store.messages.getMessage(this.mailbox.id, uid) : (listed.get(uid) ?? null);
         if (message === null || message.modseq <= known.modseq) continue;
         // The entry may be in the view's first listing, shared with other sessions: replaced, not changed.
         const view = { ...known, flags: [...message.flags], modseq: message.modseq };

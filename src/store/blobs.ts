@@ -103,6 +103,17 @@ export interface BlobStore {
    */
   saveStructures(structures: ReadonlyMap<string, Buffer>): Promise<void>;
   /**
+   * The stored sort inputs (see src/store/sort-inputs.ts, encoded) of each named message; missing from
+   * the map when not yet computed or when the id names no message. One round trip for the whole list.
+   */
+  readSortInputs(messageIds: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Keeps sort inputs a reader computed from header sections. Only fills missing ones, never replaces
+   * one; ids of no stored message are ignored; "invalid" (nothing saved) for a value that is not encoded
+   * sort inputs. One transaction.
+   */
+  saveSortInputs(inputs: ReadonlyMap<string, string>): Promise<void>;
+  /**
    * Keeps a finished body as the user's upload until `expiresAt`. Uploads already expired (anyone's)
    * are forgotten in the same transaction, and their bodies go unless a message names them.
    * "not-found" for an unknown user or a body that is not finished; "invalid" for a bad type or date.

@@ -1,4 +1,4 @@
-// Store contract, part `blobs`: bodies and their header blocks.
+// Store contract, part `blobs`: bodies, their header blocks, structures and sort inputs.
 // Run by runStoreContract (store-contract.ts) against every backend.
 
 import assert from "node:assert/strict";
@@ -7,6 +7,7 @@ import { before, describe, test } from "node:test";
 import { type Store, StoreError } from "../../src/store/types.js";
 import { describeHeaderBlocks } from "./header-blocks.js";
 import { describeSaveHeaderBlocks } from "./save-header-blocks.js";
+import { describeSortInputs } from "./sort-inputs.js";
 import { describeStructures } from "./structures.js";
 import { type ContractContext, rejectsWith, streamToBuffer, writeBlob } from "./support.js";
 
@@ -20,6 +21,7 @@ export function describeBlobsContract(context: ContractContext): void {
     describeHeaderBlocks(context);
     describeSaveHeaderBlocks(context);
     describeStructures(context);
+    describeSortInputs(context);
 
     describe("blobs", () => {
       test("byte-exact round trip: empty, binary, 2 MB", async () => {

@@ -48,7 +48,7 @@ export async function readBody(
   candidate: Candidate,
 ): Promise<Buffer | null> {
   try {
-    return await store.blobs.readBlobBytes(candidate.messageId);
+    return await store.blobs.readBlobBytes(candidate.messageId, candidate.data.size);
   } catch (error) {
     if ((await store.messages.getMessage(mailboxId, candidate.data.uid)) === null) return null;
     throw error;

@@ -9,8 +9,10 @@ import { dateTime } from "../../mail/date-time.js";
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
 import { fieldValue, findField, scanHeader, withoutComments } from "../../mail/mime/header.js";
 import { foldCase } from "../../mail/search-match.js";
-import { type BaseSubject, baseSubject } from "./base-subject.js";
+import type { SortInputs } from "../../store/sort-inputs.js";
+import { baseSubject } from "./base-subject.js";
 
+/** One message as SORT and THREAD see it: its place in the mailbox and what its header section says. */
 export interface SortFacts {
   seq: number;
   uid: number;
@@ -18,25 +20,7 @@ export interface SortFacts {
   internalDate: number;
   /** RFC 5256 §2.2: the Date field in UTC, or the internal date when it is missing or unreadable. */
   sentDate: number;
-  subject: BaseSubject;
-  /** RFC 5256 §3: the addr-mailbox (local part) of the first address, case-folded; "" without one. */
-  fromMailbox: string;
-  toMailbox: string;
-  ccMailbox: string;
-  /** RFC 5957 §3: the first address's display name, or its addr-spec without one, case-folded. */
-  displayFrom: string;
-  displayTo: string;
-  /** Normalized msg-id of the Message-ID field; null without a valid one. */
-  messageId: string | null;
-  /** RFC 5256 §3 step 1: References' msg-ids, or In-Reply-To's first when References has none. */
-  references: string[];
-}
-
-export interface MessageInView {
-  seq: number;
-  uid: number;
-  size: number;
-  internalDate: Date;
+  inputs: SortInputs;
 }
 
 /**
@@ -66,14 +50,14 @@ function firstMailbox(value: string | undefined): { local: string; display: stri
   return { local: "", display: "" };
 }
 
-export function sortFacts(message: MessageInView, header: Buffer | null): SortFacts {
+/** What SORT and THREAD compare of a message with this header section (none: every field missing). */
+export function sortInputs(header: Buffer | null): SortInputs {
   const block = header ?? Buffer.alloc(0);
   const { fields } = scanHeader(block, 0, block.length);
   const field = (name: string): string | undefined => {
     const found = findField(fields, name);
     return found === undefined ? undefined : fieldValue(block, found);
   };
-  const internalDate = message.internalDate.getTime();
   const date = field("date");
   const parsed = date === undefined ? null : dateTime(date);
   const sent = parsed === null ? Number.NaN : Date.parse(parsed);
@@ -82,11 +66,7 @@ export function sortFacts(message: MessageInView, header: Buffer | null): SortFa
   let references = msgIds(field("references") ?? "");
   if (references.length === 0) references = msgIds(field("in-reply-to") ?? "").slice(0, 1);
   return {
-    seq: message.seq,
-    uid: message.uid,
-    size: message.size,
-    internalDate,
-    sentDate: Number.isNaN(sent) ? internalDate : sent,
+    sentDate: Number.isNaN(sent) ? null : sent,
     subject: baseSubject(field("subject") ?? ""),
     fromMailbox: from.local,
     toMailbox: to.local,
@@ -96,4 +76,19 @@ export function sortFacts(message: MessageInView, header: Buffer | null): SortFa
     messageId: msgIds(field("message-id") ?? "")[0] ?? null,
     references,
   };
+}
+
+/** The inputs of a message without a header section worth reading: what SORT ARRIVAL or SIZE passes on. */
+export const NO_INPUTS: SortInputs = sortInputs(null);
+
+/** The facts of the message at `seq` (UID `uid`) whose body has these inputs. */
+export function sortFacts(
+  seq: number,
+  uid: number,
+  size: number,
+  internalDate: Date,
+  inputs: SortInputs,
+): SortFacts {
+  const internal = internalDate.getTime();
+  return { seq, uid, size, internalDate: internal, sentDate: inputs.sentDate ?? internal, inputs };
 }

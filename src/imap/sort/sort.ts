@@ -3,44 +3,41 @@
 import type { SortCriterion, SortKey } from "../protocol/command.js";
 import type { SortFacts } from "./facts.js";
 
-function compareStrings(a: string, b: string): number {
+type Compare = (a: SortFacts, b: SortFacts) => number;
+
+function byString(value: (m: SortFacts) => string): Compare {
   // Code point order of the case-folded forms; an empty string (a missing field) sorts first.
-  return a < b ? -1 : a > b ? 1 : 0;
+  return (a, b) => {
+    const x = value(a);
+    const y = value(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
 }
 
-function compareBy(key: SortKey, a: SortFacts, b: SortFacts): number {
-  switch (key) {
-    case "ARRIVAL":
-      return a.internalDate - b.internalDate;
-    case "DATE":
-      return a.sentDate - b.sentDate;
-    case "SIZE":
-      return a.size - b.size;
-    case "SUBJECT":
-      return compareStrings(a.subject.text, b.subject.text);
-    case "FROM":
-      return compareStrings(a.fromMailbox, b.fromMailbox);
-    case "TO":
-      return compareStrings(a.toMailbox, b.toMailbox);
-    case "CC":
-      return compareStrings(a.ccMailbox, b.ccMailbox);
-    case "DISPLAYFROM":
-      return compareStrings(a.displayFrom, b.displayFrom);
-    case "DISPLAYTO":
-      return compareStrings(a.displayTo, b.displayTo);
-  }
-}
+const COMPARE: Record<SortKey, Compare> = {
+  ARRIVAL: (a, b) => a.internalDate - b.internalDate,
+  DATE: (a, b) => a.sentDate - b.sentDate,
+  SIZE: (a, b) => a.size - b.size,
+  SUBJECT: byString((m) => m.inputs.subject.text),
+  FROM: byString((m) => m.inputs.fromMailbox),
+  TO: byString((m) => m.inputs.toMailbox),
+  CC: byString((m) => m.inputs.ccMailbox),
+  DISPLAYFROM: byString((m) => m.inputs.displayFrom),
+  DISPLAYTO: byString((m) => m.inputs.displayTo),
+};
 
 export function sortMessages(
   messages: readonly SortFacts[],
   criteria: readonly SortCriterion[],
 ): SortFacts[] {
-  return [...messages].sort((a, b) => {
-    for (const { key, reverse } of criteria) {
-      const order = compareBy(key, a, b);
-      if (order !== 0) return reverse ? -order : order;
-    }
-    // RFC 5256 §3: messages equal by every criterion keep their mailbox order, REVERSE or not.
-    return a.seq - b.seq;
-  });
+  // One comparison function made for the whole sort, not a walk through the criteria per comparison.
+  // RFC 5256 §3: messages equal by every criterion keep their mailbox order, REVERSE or not.
+  let compare: Compare = (a, b) => a.seq - b.seq;
+  for (let i = criteria.length - 1; i >= 0; i--) {
+    const { key, reverse } = criteria[i] as SortCriterion;
+    const first = COMPARE[key];
+    const then = compare;
+    compare = reverse ? (a, b) => first(b, a) || then(a, b) : (a, b) => first(a, b) || then(a, b);
+  }
+  return [...messages].sort(compare);
 }

@@ -64,7 +64,20 @@ function bySentDate(a: Node, b: Node): number {
 /** Sorts every set of siblings, the deepest first so a dummy's first child is known when it is compared. */
 function sortSiblings(root: Node): void {
   const nodes = preorder(root);
-  for (let i = nodes.length - 1; i >= 0; i--) (nodes[i] as Node).children.sort(bySentDate);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const children = (nodes[i] as Node).children;
+    if (children.length > 1) children.sort(bySentDate);
+  }
+}
+
+/** `messages` by sequence number; as they are when already so (SEARCH gives its matches in that order). */
+function inMailboxOrder(messages: readonly SortFacts[]): readonly SortFacts[] {
+  for (let i = 1; i < messages.length; i++) {
+    if ((messages[i - 1] as SortFacts).seq > (messages[i] as SortFacts).seq) {
+      return [...messages].sort((a, b) => a.seq - b.seq);
+    }
+  }
+  return messages;
 }
 
 function references(messages: readonly SortFacts[]): Node {
@@ -79,26 +92,25 @@ function references(messages: readonly SortFacts[]): Node {
     }
     return found;
   };
-  for (const message of [...messages].sort((a, b) => a.seq - b.seq)) {
+  for (const message of inMailboxOrder(messages)) {
     // Step 1: a missing or repeated Message-ID (the lowest sequence number keeps it) gets a unique one.
-    const existing = message.messageId === null ? undefined : byId.get(message.messageId);
+    const existing = message.inputs.messageId === null ? undefined : byId.get(message.inputs.messageId);
     let own: Node;
-    if (message.messageId !== null && (existing === undefined || existing.message === null)) {
-      own = container(message.messageId);
+    if (message.inputs.messageId !== null && (existing === undefined || existing.message === null)) {
+      own = container(message.inputs.messageId);
       own.message = message;
     } else {
       own = node(message);
       containers.push(own);
     }
     // Step 1A: each reference the parent of the next, unless one is set already or it would loop.
-    const refs = message.references.map(container);
-    for (let i = 1; i < refs.length; i++) {
-      const parent = refs[i - 1] as Node;
-      const child = refs[i] as Node;
-      if (child.parent === null && !within(parent, child)) link(parent, child);
+    let last: Node | undefined;
+    for (const id of message.inputs.references) {
+      const child = container(id);
+      if (last !== undefined && child.parent === null && !within(last, child)) link(last, child);
+      last = child;
     }
     // Step 1B: the last reference is this message's parent, replacing what a truncated References set.
-    const last = refs.at(-1);
     unlink(own);
     if (last !== undefined && !within(last, own)) link(last, own);
   }
@@ -109,6 +121,7 @@ function references(messages: readonly SortFacts[]): Node {
   const nodes = preorder(root);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const parent = nodes[i] as Node;
+    if (!parent.children.some((child) => child.message === null)) continue;
     const kept: Node[] = [];
     for (const child of parent.children) {
       if (child.message !== null) kept.push(child);
@@ -133,8 +146,8 @@ function references(messages: readonly SortFacts[]): Node {
 
 /** Step 6: threads whose subjects agree are gathered, the original before the replies. */
 function mergeBySubject(root: Node): void {
-  const subjectOf = (n: Node) => sortMessage(n).subject.text;
-  const isReply = (n: Node) => n.message?.subject.isReplyOrForward === true;
+  const subjectOf = (n: Node) => sortMessage(n).inputs.subject.text;
+  const isReply = (n: Node) => n.message?.inputs.subject.isReplyOrForward === true;
   const table = new Map<string, Node>();
   for (const top of root.children) {
     const subject = subjectOf(top);
@@ -145,7 +158,10 @@ function mergeBySubject(root: Node): void {
       table.set(subject, top);
     }
   }
-  for (const top of [...root.children]) {
+  // Threads leave the top level by their parent changing; the list is rebuilt once at the end, as
+  // taking each out of it in turn would cost a pass over it per merge.
+  const added: Node[] = [];
+  for (const top of root.children) {
     // A thread already moved under another (a table entry that came later in the list) is done.
     if (top.parent !== root) continue;
     const subject = subjectOf(top);
@@ -153,38 +169,41 @@ function mergeBySubject(root: Node): void {
     const held = table.get(subject);
     if (held === undefined || held === top) continue;
     if (held.message === null && top.message === null) {
-      unlink(top);
-      for (const child of [...top.children]) {
-        unlink(child);
-        link(held, child);
+      for (const child of top.children) {
+        child.parent = held;
+        held.children.push(child);
       }
+      top.children = [];
+      top.parent = null;
     } else if (held.message === null || (isReply(top) && !isReply(held))) {
-      unlink(top);
-      link(held, top);
+      top.parent = held;
+      held.children.push(top);
     } else {
       const dummy = node(null);
-      unlink(held);
-      unlink(top);
-      link(root, dummy);
-      link(dummy, held);
-      link(dummy, top);
+      dummy.parent = root;
+      held.parent = dummy;
+      top.parent = dummy;
+      dummy.children.push(held, top);
+      added.push(dummy);
       table.set(subject, dummy);
     }
   }
+  root.children = [...root.children.filter((top) => top.parent === root), ...added];
 }
 
 /** Sorted by base subject and sent date, cut where the subject changes; each first message the parent. */
 function orderedSubject(messages: readonly SortFacts[]): Node {
   const sorted = [...messages].sort((a, b) => {
-    const x = a.subject.text;
-    const y = b.subject.text;
+    const x = a.inputs.subject.text;
+    const y = b.inputs.subject.text;
     return x < y ? -1 : x > y ? 1 : a.sentDate - b.sentDate || a.seq - b.seq;
   });
   const root = node(null);
   let first: Node | null = null;
   for (const message of sorted) {
     const n = node(message);
-    if (first !== null && sortMessage(first).subject.text === message.subject.text) link(first, n);
+    if (first !== null && sortMessage(first).inputs.subject.text === message.inputs.subject.text)
+      link(first, n);
     else {
       link(root, n);
       first = n;
@@ -199,28 +218,30 @@ function orderedSubject(messages: readonly SortFacts[]): Node {
  * ("(1 2 3)"), several children each in their own ("(1 (2)(3 4))"), a dummy as a list of lists.
  */
 function format(root: Node, numberOf: (m: SortFacts) => number): string {
-  const out: string[] = [];
-  const work: Array<Node | string> = [...root.children].reverse();
+  // One string grown in place: V8 joins the pieces lazily, cheaper than an array of thousands of them.
+  let out = "";
+  const work: Array<Node | null> = [];
+  for (let i = root.children.length - 1; i >= 0; i--) work.push(root.children[i] as Node);
+  // null closes the list opened for the node pushed before it.
   for (let item = work.pop(); item !== undefined; item = work.pop()) {
-    if (typeof item === "string") {
-      out.push(item);
+    if (item === null) {
+      out += ")";
       continue;
     }
-    out.push("(");
+    out += "(";
     let n = item;
     if (n.message !== null) {
-      const chain = [numberOf(n.message)];
+      out += numberOf(n.message);
       while (n.children.length === 1) {
         n = n.children[0] as Node;
-        chain.push(numberOf(n.message as SortFacts));
+        out += ` ${numberOf(n.message as SortFacts)}`;
       }
-      out.push(chain.join(" "));
-      if (n.children.length > 0) out.push(" ");
+      if (n.children.length > 0) out += " ";
     }
-    work.push(")");
+    work.push(null);
     for (let i = n.children.length - 1; i >= 0; i--) work.push(n.children[i] as Node);
   }
-  return out.join("");
+  return out;
 }
 
 export function threadMessages(

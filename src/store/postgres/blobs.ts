@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import type pg from "pg";
 import { HeaderCapture, headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId, newMessageId } from "../ids.js";
+import { sortInputEntries } from "../sort-inputs.js";
 import { structureEntries } from "../structure.js";
 import {
   type BlobRef,
@@ -367,6 +368,33 @@ export class PostgresBlobs implements BlobStore {
            FROM unnest($1::text[], $2::bytea[]) AS given(id, structure)
           WHERE blobs.id = given.id AND blobs.complete AND blobs.structure IS NULL`,
         [entries.map(([id]) => id), entries.map(([, structure]) => structure)],
+      );
+    });
+  }
+
+  async readSortInputs(messageIds: readonly string[]): Promise<Map<string, string>> {
+    if (!Array.isArray(messageIds) || messageIds.some((id) => typeof id !== "string")) {
+      throw new StoreError("invalid", "readSortInputs needs a list of message ids (strings)");
+    }
+    const found = new Map<string, string>();
+    if (messageIds.length === 0) return found;
+    const rows = await this.database.read<{ id: string; sort_inputs: string }>(
+      "SELECT id, sort_inputs FROM blobs WHERE id = ANY($1::text[]) AND complete AND sort_inputs IS NOT NULL",
+      [[...new Set(messageIds)]],
+    );
+    for (const row of rows) found.set(row.id, row.sort_inputs);
+    return found;
+  }
+
+  async saveSortInputs(inputs: ReadonlyMap<string, string>): Promise<void> {
+    const entries = sortInputEntries(inputs);
+    if (entries.length === 0) return;
+    await this.database.tx(async ({ client }) => {
+      await client.query(
+        `UPDATE blobs SET sort_inputs = given.sort_inputs
+           FROM unnest($1::text[], $2::text[]) AS given(id, sort_inputs)
+          WHERE blobs.id = given.id AND blobs.complete AND blobs.sort_inputs IS NULL`,
+        [entries.map(([id]) => id), entries.map(([, encoded]) => encoded)],
       );
     });
   }

@@ -477,6 +477,10 @@ const MIGRATIONS: readonly string[] = [
   // IMAP SEARCH BODY and TEXT skip the bodies whose kept words (mail/search-match.ts) cannot hold the
   // text. NULL: none kept yet (a search that reads the body keeps them); '': too many to keep.
   "ALTER TABLE search_docs ADD COLUMN match_words text",
+  // What IMAP SORT and THREAD compare of each body (store/sort-inputs.ts). NULL until the first SORT or
+  // THREAD that needs it computes it from the header block and keeps it: existing bodies are filled as
+  // they are sorted, so the migration rewrites no rows.
+  "ALTER TABLE blobs ADD COLUMN sort_inputs text",
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,6 +4,7 @@
 import { Readable } from "node:stream";
 import { headerBlockEntries, isHeaderBlockFor, notAHeaderBlock } from "../header-capture.js";
 import { isStoreId } from "../ids.js";
+import { sortInputEntries } from "../sort-inputs.js";
 import { structureEntries } from "../structure.js";
 import {
   type BlobRef,
@@ -192,6 +193,36 @@ export class SqliteBlobs implements BlobStore {
         this.database.run(
           "UPDATE messages SET structure = ? WHERE id = ? AND structure IS NULL",
           structure,
+          id,
+        );
+      }
+    });
+  }
+
+  readSortInputs(messageIds: readonly string[]): Promise<Map<string, string>> {
+    return this.database.read(() => {
+      if (!Array.isArray(messageIds) || messageIds.some((id) => typeof id !== "string")) {
+        throw new StoreError("invalid", "readSortInputs needs a list of message ids (strings)");
+      }
+      const rows = this.database
+        .stmt(
+          "SELECT id, sort_inputs FROM messages WHERE sort_inputs IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+        )
+        .raw(true)
+        .all(JSON.stringify(messageIds)) as Array<[string, string]>;
+      return new Map(rows);
+    });
+  }
+
+  async saveSortInputs(inputs: ReadonlyMap<string, string>): Promise<void> {
+    this.database.assertOpen();
+    const entries = sortInputEntries(inputs);
+    if (entries.length === 0) return;
+    await this.database.write(() => {
+      for (const [id, encoded] of entries) {
+        this.database.run(
+          "UPDATE messages SET sort_inputs = ? WHERE id = ? AND sort_inputs IS NULL",
+          encoded,
           id,
         );
       }

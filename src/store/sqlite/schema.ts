@@ -517,6 +517,12 @@ const MIGRATIONS: Migration[] = [
     // text. NULL: none kept yet (a search that reads the body keeps them); '': too many to keep.
     db.exec("ALTER TABLE search_docs ADD COLUMN match_words TEXT");
   },
+  (db) => {
+    // What IMAP SORT and THREAD compare of each body (store/sort-inputs.ts). NULL until the first SORT
+    // or THREAD that needs it computes it from the header block and keeps it: existing bodies are
+    // filled as they are sorted, so the migration rewrites no rows.
+    db.exec("ALTER TABLE messages ADD COLUMN sort_inputs TEXT");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

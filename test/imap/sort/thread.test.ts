@@ -26,14 +26,17 @@ function messages(...specs: Spec[]): SortFacts[] {
     size: spec.size ?? 100,
     internalDate: i * 1000,
     sentDate: spec.sent ?? i * 3_600_000,
-    subject: baseSubject(spec.subject ?? `subject ${i + 1}`),
-    fromMailbox: spec.from ?? "",
-    toMailbox: "",
-    ccMailbox: "",
-    displayFrom: spec.from ?? "",
-    displayTo: "",
-    messageId: spec.id ?? null,
-    references: spec.refs ?? [],
+    inputs: {
+      sentDate: spec.sent ?? i * 3_600_000,
+      subject: baseSubject(spec.subject ?? `subject ${i + 1}`),
+      fromMailbox: spec.from ?? "",
+      toMailbox: "",
+      ccMailbox: "",
+      displayFrom: spec.from ?? "",
+      displayTo: "",
+      messageId: spec.id ?? null,
+      references: spec.refs ?? [],
+    },
   }));
 }
 
