@@ -14,7 +14,7 @@ import { decodeCharset } from "./mime/charset.js";
 import { decodeEncodedWords } from "./mime/encoded-words.js";
 import { fieldValue, type HeaderField } from "./mime/header.js";
 import { parameter } from "./mime/params.js";
-import { isEmbeddedMessage, type MessagePart } from "./mime/structure.js";
+import { isEmbeddedMessage, type MessagePart, parseMessageStructure } from "./mime/structure.js";
 import { decodeTransfer, transferEncodingOf } from "./mime/transfer-encoding.js";
 import { eachWord } from "./words.js";
 
@@ -78,14 +78,47 @@ export function bodyMatchText(bytes: Buffer, root: MessagePart, withMimeHeaders:
 }
 
 /**
+ * One message's structure and the folded texts BODY and TEXT match, each made at its first use: a
+ * search that evaluates a message and keeps its words (matchWords) parses and decodes it once.
+ */
+export class MatchTexts {
+  private header: string | undefined;
+  private body: string | undefined;
+  private full: string | undefined;
+
+  constructor(
+    readonly bytes: Buffer,
+    readonly root: MessagePart = parseMessageStructure(bytes),
+  ) {}
+
+  /** The folded decoded top-level header section: what TEXT matches besides the body. */
+  get headerText(): string {
+    this.header ??= headerMatchText(this.bytes, this.root);
+    return this.header;
+  }
+
+  /** What BODY matches. */
+  get bodyText(): string {
+    this.body ??= bodyMatchText(this.bytes, this.root, false);
+    return this.body;
+  }
+
+  /** The body as TEXT matches it: with the MIME headers of the parts. */
+  get fullText(): string {
+    this.full ??= bodyMatchText(this.bytes, this.root, true);
+    return this.full;
+  }
+}
+
+/**
  * The distinct words of everything BODY and TEXT match, each between spaces (" a b c "); null when they
  * pass MAX_MATCH_WORDS_CHARS. BODY's text holds no word TEXT's lacks: its leaves are TEXT's, each
  * between the same line breaks.
  */
-export function matchWords(bytes: Buffer, root: MessagePart): string | null {
+export function matchWords(texts: MatchTexts): string | null {
   const words = new Set<string>();
   let length = 1;
-  for (const text of [headerMatchText(bytes, root), bodyMatchText(bytes, root, true)]) {
+  for (const text of [texts.headerText, texts.fullText]) {
     eachWord(text, (start, end) => {
       const word = text.slice(start, end);
       if (words.has(word)) return;

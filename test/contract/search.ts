@@ -5,8 +5,7 @@
 
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { parseMessageStructure } from "../../src/mail/mime/structure.js";
-import { matchWords, requiredPatterns } from "../../src/mail/search-match.js";
+import { MatchTexts, matchWords, requiredPatterns } from "../../src/mail/search-match.js";
 import { MAX_INDEXED_OCTETS } from "../../src/store/search-index.js";
 import type { BlobRef, SearchField, Store } from "../../src/store/types.js";
 import { type ContractContext, writeBlob } from "./support.js";
@@ -198,7 +197,7 @@ export function describeSearchContract(context: ContractContext): void {
       const words = new Map<string, string | null>();
       for (const blob of blobs) {
         const bytes = await store.blobs.readBlobBytes(blob.id);
-        words.set(blob.id, matchWords(bytes, parseMessageStructure(bytes)));
+        words.set(blob.id, matchWords(new MatchTexts(bytes)));
       }
       await store.search.keepMatchWords(words);
     }

@@ -13,6 +13,7 @@ import {
   foldCase,
   headerMatchText,
   MAX_MATCH_WORDS_CHARS,
+  MatchTexts,
   matchWords,
   requiredPatterns,
 } from "../../src/mail/search-match.js";
@@ -65,7 +66,7 @@ function matchedTexts(bytes: Buffer): string[] {
 function assertKept(bytes: Buffer, value: string): void {
   const folded = foldCase(value);
   if (!matchedTexts(bytes).some((t) => t.includes(folded))) return;
-  const kept = matchWords(bytes, parseMessageStructure(bytes));
+  const kept = matchWords(new MatchTexts(bytes));
   assert.notEqual(kept, null);
   for (const pattern of requiredPatterns(value)) {
     assert.ok(kept?.includes(pattern), `${JSON.stringify(pattern)} of ${JSON.stringify(value)} is kept`);
@@ -109,12 +110,12 @@ test("patterns: whole words between spaces, an open end where the value stops in
 
 test("kept words: each once, between spaces, raw HTML as BODY sees it; none past the bound", () => {
   const bytes = alternativeMessage("Re: Budget", "budget budget", "<b>grew</b>");
-  const kept = matchWords(bytes, parseMessageStructure(bytes));
+  const kept = matchWords(new MatchTexts(bytes));
   assert.ok(kept?.startsWith(" subject re budget "));
   assert.equal(kept?.split(" budget ").length, 2, "a word is kept once");
   assert.ok(kept?.includes(" b "), "tags are text to BODY");
   assert.ok(kept?.includes(" x part "), "TEXT searches the parts' MIME headers");
   const many = Array.from({ length: MAX_MATCH_WORDS_CHARS / 4 }, (_, i) => `w${i.toString(36)}`).join(" ");
   const large = plainMessage("large", many);
-  assert.ok(matchWords(large, parseMessageStructure(large)) === null, "too many words: none kept");
+  assert.ok(matchWords(new MatchTexts(large)) === null, "too many words: none kept");
 });

@@ -1,7 +1,6 @@
 /** SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH results (RFC 4731) and SAVE (RFC 5182). */
 
-import { parseMessageStructure } from "../../mail/mime/structure.js";
-import { matchWords, requiredPatterns } from "../../mail/search-match.js";
+import { MatchTexts, matchWords, requiredPatterns } from "../../mail/search-match.js";
 import { headerBlockOf } from "../../store/header-capture.js";
 import type { Store } from "../../store/types.js";
 import { imapCaches } from "../caches.js";
@@ -173,11 +172,14 @@ export async function findMatches(
             const block = headerBlockOf(message);
             if (block !== null) backfill.set(candidate.messageId, block);
           }
-          if (message !== null && unkept.has(candidate.messageId)) {
-            words.set(candidate.messageId, matchWords(message, parseMessageStructure(message)));
-          }
+          // A body whose words the index lacks is parsed once, for the evaluation and its words alike.
+          const texts =
+            message !== null && unkept.has(candidate.messageId) ? new MatchTexts(message) : undefined;
           const result =
-            message === null ? false : evaluate(key, { ...candidate.data, message }, searchContext);
+            message === null
+              ? false
+              : evaluate(key, { ...candidate.data, message, ...(texts ? { texts } : {}) }, searchContext);
+          if (texts !== undefined) words.set(candidate.messageId, matchWords(texts));
           decided[candidate.data.seq - 1 - start] = result === true ? MATCH : NO_MATCH;
         }
       };

@@ -8,8 +8,7 @@ import { isAscii } from "node:buffer";
 import { mailboxAddress, parseAddressList } from "../../mail/address-list.js";
 import { decodeEncodedWords } from "../../mail/mime/encoded-words.js";
 import { fieldValue, type HeaderField, scanHeader } from "../../mail/mime/header.js";
-import { type MessagePart, parseMessageStructure } from "../../mail/mime/structure.js";
-import { bodyMatchText, foldCase, headerMatchText } from "../../mail/search-match.js";
+import { foldCase, MatchTexts } from "../../mail/search-match.js";
 import type {
   SearchableMessage,
   SearchContext,
@@ -90,14 +89,6 @@ export function sequenceSetContains(
 
 const ASCII = /^[\x00-\x7f]*$/;
 
-interface ParsedMessage {
-  bytes: Buffer;
-  root: MessagePart;
-  headerText?: string;
-  bodyText?: string;
-  fullText?: string;
-}
-
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 function dayNumber(date: SearchDate): number {
@@ -166,7 +157,7 @@ function hasFlag(flags: ReadonlySet<string> | readonly string[], flag: string): 
 }
 
 class Evaluation {
-  private parsed: ParsedMessage | null = null;
+  private parsed: MatchTexts | null = null;
   private headerFields: { bytes: Buffer; fields: HeaderField[] } | null = null;
 
   constructor(
@@ -175,10 +166,9 @@ class Evaluation {
   ) {}
 
   /** The whole message parsed, or null when its bytes are not at hand. */
-  private get structure(): ParsedMessage | null {
+  private get structure(): MatchTexts | null {
     if (this.parsed === null && this.message.message !== undefined) {
-      const bytes = this.message.message;
-      this.parsed = { bytes, root: parseMessageStructure(bytes) };
+      this.parsed = this.message.texts ?? new MatchTexts(this.message.message);
     }
     return this.parsed;
   }
@@ -192,21 +182,6 @@ class Evaluation {
       this.headerFields = { bytes, fields: scanHeader(bytes, 0, bytes.length).fields };
     }
     return this.headerFields;
-  }
-
-  private headerText(p: ParsedMessage): string {
-    p.headerText ??= headerMatchText(p.bytes, p.root);
-    return p.headerText;
-  }
-
-  /** BODY searches the decoded body; TEXT also the MIME headers of the parts (RFC 9051 §6.4.4). */
-  private bodyText(p: ParsedMessage, withMimeHeaders: boolean): string {
-    const cached = withMimeHeaders ? p.fullText : p.bodyText;
-    if (cached !== undefined) return cached;
-    const text = bodyMatchText(p.bytes, p.root, withMimeHeaders);
-    if (withMimeHeaders) p.fullText = text;
-    else p.bodyText = text;
-    return text;
   }
 
   private headerMatches(field: string, value: string): boolean | undefined {
@@ -263,13 +238,13 @@ class Evaluation {
         return this.addressMatches(key.field, key.value);
       case "body": {
         const p = this.structure;
-        return p === null ? undefined : this.bodyText(p, false).includes(foldCase(key.value));
+        return p === null ? undefined : p.bodyText.includes(foldCase(key.value));
       }
       case "text": {
         const p = this.structure;
         if (p === null) return undefined;
         const wanted = foldCase(key.value);
-        return this.headerText(p).includes(wanted) || this.bodyText(p, true).includes(wanted);
+        return p.headerText.includes(wanted) || p.fullText.includes(wanted);
       }
       case "internalDate":
         // RFC 9051 §6.4.4: internal date "disregarding time and timezone"; stored dates are UTC.

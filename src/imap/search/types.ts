@@ -3,6 +3,8 @@
  * RFC 5032) and the sequence-set structure shared by the IMAP parser and the search evaluator.
  */
 
+import type { MatchTexts } from "../../mail/search-match.js";
+
 /** A sequence number or UID; "*" is the largest number in use in the mailbox (RFC 9051 §9 seq-number). */
 export type SequenceNumber = number | "*";
 
@@ -88,6 +90,8 @@ export interface SearchData {
   modseq: number;
   header?: Buffer;
   message?: Buffer;
+  /** `message` parsed already by the caller, which then reads the texts the evaluation made. */
+  texts?: MatchTexts;
 }
 
 /**
