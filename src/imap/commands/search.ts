@@ -113,6 +113,17 @@ export async function findMatches(
   const tryHeaders = keyReadsHeader(key);
   const { ruledOut, unkept } = await textFilter(context, view.mailbox.id, key);
   const hits: Hit[] = [];
+  // Most messages are decided from the view alone (a flag, size or date search decides them all): they
+  // are evaluated in one reused object, and only an undecided one gets its own copy for the later rounds.
+  const scratch: SearchData = {
+    seq: 0,
+    uid: 0,
+    flags: [],
+    internalDate: new Date(0),
+    savedDate: new Date(0),
+    size: 0,
+    modseq: 0,
+  };
   for (let start = 0; start < view.messages.length; start += BATCH) {
     const end = Math.min(start + BATCH, view.messages.length);
     // Per message of the batch, zero-filled: undecided.
@@ -124,17 +135,15 @@ export async function findMatches(
         continue;
       const current = changed.get(known.uid);
       if (current === null) continue;
-      const data: SearchData = {
-        seq: i + 1,
-        uid: known.uid,
-        flags: view.shownFlags(known.uid, current?.flags ?? known.flags),
-        internalDate: known.internalDate,
-        savedDate: known.savedDate,
-        size: known.size,
-        modseq: current?.modseq ?? known.modseq,
-      };
-      const result = evaluate(key, data, searchContext);
-      if (result === undefined) undecided.push({ data, messageId: known.messageId });
+      scratch.seq = i + 1;
+      scratch.uid = known.uid;
+      scratch.flags = view.shownFlags(known.uid, current?.flags ?? known.flags);
+      scratch.internalDate = known.internalDate;
+      scratch.savedDate = known.savedDate;
+      scratch.size = known.size;
+      scratch.modseq = current?.modseq ?? known.modseq;
+      const result = evaluate(key, scratch, searchContext);
+      if (result === undefined) undecided.push({ data: { ...scratch }, messageId: known.messageId });
       else decided[i - start] = result ? MATCH : NO_MATCH;
     }
     if (undecided.length > 0 && tryHeaders) {
