@@ -106,6 +106,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
   const [total, setTotal] = useState({ list: "", tick: -1, total: 0 });
   const [view, setView] = useState({ scrollTop: 0, height: 0 });
   const scroller = useRef<HTMLDivElement>(null);
+  const searchBox = useRef<HTMLInputElement>(null);
   /** Page reads under way, as "list#tick/page", so one is not asked for twice. */
   const reading = useRef(new Set<string>());
   const shownList = useRef("");
@@ -428,6 +429,8 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
                 onClick={() => {
                   setSelected(mailbox.id);
                   setSearch("");
+                  // The box is not bound to the search; left showing, an ended query would look live.
+                  if (searchBox.current) searchBox.current.value = "";
                   setOpen(null);
                   setPane(null);
                 }}
@@ -457,6 +460,7 @@ function Mail({ jmap, logout }: { jmap: Jmap; logout: () => void }) {
             }}
           >
             <input
+              ref={searchBox}
               name="q"
               type="search"
               aria-label="Search mail"
