@@ -408,15 +408,16 @@ async function imapRound(
   const modseq = /HIGHESTMODSEQ (\d+)/.exec(status.untagged.map((response) => response.text).join(" "))?.[1];
   if (modseq === undefined) throw new Error("STATUS gave no HIGHESTMODSEQ");
   await flagHundred(other);
-  // The other session's changes reach this one as unsolicited FETCHes with its next command; take
-  // them now so the timed FETCH answers only what it asked.
-  await imap.ok("NOOP");
+  // The session learns of the other's changes in this command, as Email/changes does in its own: the
+  // answer holds them as unsolicited FETCHes besides the solicited ones, so messages count once.
   const [changesMs, changes] = await timed(() => imap.ok(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq})`));
   timings.changes = changesMs;
-  answers.changes = {
-    subjects: [],
-    total: changes.untagged.filter((response) => / FETCH /.test(response.text)).length,
-  };
+  const fetched = new Set<string>();
+  for (const response of changes.untagged) {
+    const number = /^\* (\d+) FETCH /.exec(response.text);
+    if (number) fetched.add(number[1] as string);
+  }
+  answers.changes = { subjects: [], total: fetched.size };
   return { timings, answers };
 }
 
@@ -457,7 +458,7 @@ async function machineFacts(dovecotVersion: string, loadStart: number[], preview
   const loads = (values: number[]) => values.map((load) => load.toFixed(2)).join(" / ");
   return [
     `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), **shared with other agents' builds and tests during this run**; load average (1/5/15 min) at start ${loads(loadStart)}, at end ${loads(os.loadavg())}`,
+    `- Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}); load average (1/5/15 min) at start ${loads(loadStart)}, at end ${loads(os.loadavg())}`,
     `- Node ${process.version}; mailroom ${settings.mode === "build" ? "compiled with tsc (plain node)" : "through tsx"}, \`mailroom serve\`, SQLite store, JMAP over plain HTTP on loopback with a bearer token; Dovecot ${dovecotVersion}, Maildir, IMAP on loopback, preview as \`${preview}\``,
     `- Mailbox: ${settings.messages} messages from bench/pop3/corpus.ts (seed ${SEED}) in threads of ${THREAD_LENGTH} (In-Reply-To/References); every round's answers were compared and agreed`,
     "- Client: this script, one Node process on the same machine (node:http with one keep-alive connection and gzip, as fetch asks, for JMAP; bench/imap/client.ts for IMAP)",
