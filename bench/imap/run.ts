@@ -316,7 +316,7 @@ async function machineFacts(dovecotVersion: string, loadStart: number[]): Promis
   const loads = (values: number[]) => values.map((load) => load.toFixed(2)).join(" / ");
   return [
     `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), **shared with other agents' builds and tests during this run**; load average (1/5/15 min) at start ${loads(loadStart)}, at end ${loads(os.loadavg())}`,
+    `- Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}); load average (1/5/15 min) at start ${loads(loadStart)}, at end ${loads(os.loadavg())}`,
     `- Memory: ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB; kernel ${kernel}`,
     `- Node ${process.version}; mailroom ${settings.mode === "build" ? "compiled with tsc (plain node)" : "through tsx"}, \`mailroom serve\`, SQLite store; Dovecot ${dovecotVersion}, Maildir`,
     "- Client: bench/imap/client.ts, one Node process on the same machine (it competes for the same cores).",
@@ -325,6 +325,8 @@ async function machineFacts(dovecotVersion: string, loadStart: number[]): Promis
 
 interface ReportInput {
   facts: string[];
+  /** The 1-minute load before the run was above half the cores: other work shared them. */
+  busy: boolean;
   expected: Expected;
   firstPass: Record<ServerName, SessionResult>;
   runs: Record<ServerName, SessionResult[]>;
@@ -370,10 +372,7 @@ ${input.facts.join("\n")}
 ${settings.dovecotScheme === "PLAIN" ? `- LOGIN is not like for like: mailroom verifies an scrypt hash (ln=14, by design, about 16 MiB and tens of ms of work), the bench's Dovecot passwd-file holds the password in {PLAIN}. "SELECT INBOX alone" compares the mailbox part.` : `- LOGIN: mailroom verifies an scrypt hash (ln=14, about 16 MiB), Dovecot one made by \`doveadm pw -s ${settings.dovecotScheme}\` with that command's default cost (\`--dovecot-scheme\`).`}
 - One untimed first pass per server, then ${settings.repetitions} timed sessions each, alternating which server goes first.
 - Every answer was checked: message counts, the sum of body octets against the corpus, each SEARCH's hit count against the corpus, the APPENDed count.
-
-**The machine was shared with other agents' work during this run (see the load average): the figures
-are indicative; re-run on a quiet machine before quoting them.**
-
+${input.busy ? "\n**Something else kept the machine busy during this run (the load average before it started was above half the cores): the figures\nare indicative; re-run on a quiet machine before quoting them.**\n" : ""}
 ## Medians of ${settings.repetitions} sessions
 
 | | mailroom | Dovecot | mailroom/Dovecot | better |
@@ -469,6 +468,8 @@ async function main(): Promise<void> {
     memory.stop();
     const text = report({
       facts: await machineFacts(dovecot.version, loadStart),
+      // At the end the benchmark's own work is in the load; only the start tells of others'.
+      busy: (loadStart[0] ?? 0) > os.cpus().length / 2,
       expected,
       firstPass,
       runs,

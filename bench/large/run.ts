@@ -251,7 +251,7 @@ memory (RSS, /proc) is sampled every 100 ms: mailroom's one process, Dovecot's m
 it forked, summed.
 
 - Date: ${new Date().toISOString()}
-- Machine: ${os.cpus().length} cores, **shared with other agents' work**; load average at start ${loadStart.map((l) => l.toFixed(2)).join(" / ")}, at end ${os
+- Machine: ${os.cpus().length} cores; load average at start ${loadStart.map((l) => l.toFixed(2)).join(" / ")}, at end ${os
   .loadavg()
   .map((l) => l.toFixed(2))
   .join(" / ")}
