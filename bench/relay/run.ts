@@ -156,7 +156,7 @@ const report = `# Relay throughput: queue → smtp-sink
 Produced by \`node --import tsx bench/relay/run.ts --messages ${messages} --domains ${domains} --size ${size} --repetitions ${repetitions}\`.
 
 - Date: ${new Date().toISOString()}
-- CPU: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), shared with other work on the machine: load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" / ")}
+- CPU: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}); load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" / ")}
 - Node ${process.version}; mailroom compiled with tsconfig.build.json; Postfix ${await postfixVersion()}
 - Load: ${messages} messages of ${size} octets, one recipient each, over ${domains} domains; the sink is Postfix's smtp-sink on loopback.
 - mailroom: queue filled through the Store API (SQLite) with no server running; then \`mailroom serve\` with ${

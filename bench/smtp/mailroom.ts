@@ -32,6 +32,8 @@ export interface MailroomOptions {
   verify?: boolean;
   /** [relay] resolver, "host:port": the DNS server every lookup (inbound verification too) asks. */
   resolver?: string;
+  /** Writes a V8 CPU profile of `mailroom serve` into this dir when it stops (node --cpu-prof). */
+  cpuProfileDir?: string;
 }
 
 export interface MailroomInstance {
@@ -210,9 +212,13 @@ export async function startMailroom(options: MailroomOptions): Promise<MailroomI
       env,
       `${options.password}\n`,
     );
-    const serveArgs = realServe
-      ? commandLine(options.mode, entry, ["serve"])
-      : commandLine(options.mode, await writeStopgapEntry(dir, options.mode, path.join(dir, "build")), []);
+    const profile = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir] : [];
+    const serveArgs = [
+      ...profile,
+      ...(realServe
+        ? commandLine(options.mode, entry, ["serve"])
+        : commandLine(options.mode, await writeStopgapEntry(dir, options.mode, path.join(dir, "build")), [])),
+    ];
     const log = await open(logPath, "w");
     const server = spawn(process.execPath, serveArgs, {
       cwd: REPO_ROOT,
