@@ -1,6 +1,7 @@
 // Issue 7: three `mailroom serve` nodes on one PostgreSQL database. Mail accepted by node A is read on
-// node B (CLI and POP3) and on node C (IMAP, woken in IDLE by LISTEN/NOTIFY), byte for byte; and a node
-// killed with SIGKILL while it holds a POP3 maildrop lock does not lock the user out of the others.
+// node B (CLI and POP3) and on node C (IMAP, woken in IDLE by LISTEN/NOTIFY), byte for byte; a flag set
+// on A is pushed to a JMAP EventSource client on B; and a node killed with SIGKILL while it holds a POP3
+// maildrop lock does not lock the user out of the others.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -128,6 +129,52 @@ describe("three nodes on one PostgreSQL", { skip: database === null && POSTGRES_
     } finally {
       imap.close();
     }
+  });
+
+  test("a flag set over IMAP on A reaches a JMAP EventSource client on B as a StateChange", async () => {
+    // Issue 14: on PostgreSQL the push of one node hears what another changed (LISTEN/NOTIFY).
+    const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+    const jmapOn = (index: number) => `http://127.0.0.1:${node(index).server.ports.http}`;
+    const session = (await (
+      await fetch(`${jmapOn(1)}/.well-known/jmap`, { headers: { authorization } })
+    ).json()) as { primaryAccounts: Record<string, string> };
+    const accountId = session.primaryAccounts["urn:ietf:params:jmap:mail"];
+    assert.ok(accountId, "node B's session names the mail account");
+    const stream = await fetch(`${jmapOn(1)}/jmap/eventsource/?types=Email&closeafter=state&ping=0`, {
+      headers: { authorization },
+    });
+    assert.equal(stream.status, 200);
+    const events = stream.text();
+
+    const imap = await LineClient.open(node(0).imapPort);
+    try {
+      await imap.waitFor(/^\* OK[^\r\n]*\r\n/);
+      imap.send(`b1 LOGIN ${user} "${password}"`);
+      await imap.waitFor(/b1 OK[^\r\n]*\r\n/);
+      imap.send("b2 SELECT INBOX");
+      await imap.waitFor(/b2 OK[^\r\n]*\r\n/);
+      imap.send("b3 STORE 1 +FLAGS (\\Flagged)");
+      await imap.waitFor(/b3 OK[^\r\n]*\r\n/);
+    } finally {
+      imap.close();
+    }
+
+    const data = /^event: state\ndata: (.+)$/m.exec(await events)?.[1];
+    assert.ok(data, "node B's EventSource sent a state event");
+    const change = JSON.parse(data) as { "@type": string; changed: Record<string, { Email?: string }> };
+    assert.equal(change["@type"], "StateChange");
+    const answer = (await (
+      await fetch(`${jmapOn(0)}/jmap/api/`, {
+        method: "POST",
+        headers: { authorization, "content-type": "application/json" },
+        body: JSON.stringify({
+          using: ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+          methodCalls: [["Email/get", { accountId, ids: [], properties: ["keywords"] }, "g"]],
+        }),
+      })
+    ).json()) as { methodResponses: Array<[string, { state: string }, string]> };
+    const emailState = answer.methodResponses[0]?.[1].state;
+    assert.equal(change.changed[accountId]?.Email, emailState, "B pushed the Email state A now reports");
   });
 
   test("a node killed with SIGKILL while holding the POP3 lock does not lock the user out", async () => {
