@@ -1,9 +1,10 @@
 // Email objects over JMAP against a real `mailroom serve` on both stores: mail delivered by SMTP read with
 // Email/query, Email/get and Thread/get; changes made over IMAP (imapflow) seen in Email/changes and
-// Mailbox/changes; blobs byte-identical to IMAP's BODY[]; Email/parse of an upload and of an attached
+// Mailbox/changes, and a keyword set over JMAP seen at once by an IMAP session in IDLE; blobs byte-identical to IMAP's BODY[]; Email/parse of an upload and of an attached
 // message by its part blob id, /download of a part's decoded bytes, and the argument errors.
 
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { integrationBackends, startTestServer, type TestServer } from "../support/server.js";
 import { jmapUser } from "./jmap-helpers.js";
@@ -257,6 +258,65 @@ for (const backend of await integrationBackends()) {
         { accountId, ids: [query.ids[1]], properties: ["keywords"] },
       ]);
       assert.deepEqual(after.list[0].keywords, { $seen: true });
+    });
+
+    test("a keyword set over JMAP reaches an IMAP session in IDLE at once, as FETCH FLAGS with a MODSEQ", async () => {
+      // A raw socket, so the test sees the untagged response itself (RFC 2177 IDLE, RFC 7162 §3.2.4).
+      const socket = connect(server.ports.imap, "127.0.0.1");
+      socket.setEncoding("latin1");
+      let received = "";
+      const arrived: Array<() => void> = [];
+      socket.on("data", (chunk: string) => {
+        received += chunk;
+        for (const wake of arrived.splice(0)) wake();
+      });
+      const waitFor = async (pattern: RegExp, from: number): Promise<RegExpExecArray> => {
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const match = pattern.exec(received.slice(from));
+          if (match) return match;
+          assert.ok(Date.now() < deadline, `no ${pattern} in:\n${received.slice(from)}`);
+          await new Promise<void>((wake) => {
+            arrived.push(wake);
+            setTimeout(wake, 200);
+          });
+        }
+      };
+      const command = async (tag: string, text: string) => {
+        const from = received.length;
+        socket.write(`${tag} ${text}\r\n`);
+        return (await waitFor(new RegExp(`^${tag} (OK|NO|BAD)[^\r\n]*\r\n`, "m"), from))[1];
+      };
+      try {
+        await waitFor(/^\* OK[^\r\n]*\r\n/, 0);
+        assert.equal(await command("a1", `LOGIN "${ADDRESS}" "${PASSWORD}"`), "OK");
+        const selecting = received.length;
+        assert.equal(await command("a2", "SELECT INBOX (CONDSTORE)"), "OK");
+        const highest = Number((await waitFor(/HIGHESTMODSEQ (\d+)/, selecting))[1]);
+        const [[, query]] = (await api([
+          ["Email/query", { accountId, filter: { subject: "Unrelated" } }, "q"],
+        ])) as [[string, Loose]];
+        const [id] = query.ids as string[];
+        assert.ok(id, "the message delivered first is found");
+        const idling = received.length;
+        socket.write("a3 IDLE\r\n");
+        await waitFor(/^\+ [^\r\n]*\r\n/m, idling);
+        const [[, set]] = (await api([
+          ["Email/set", { accountId, update: { [id]: { "keywords/$flagged": true } } }, "s"],
+        ])) as [[string, Loose]];
+        assert.deepEqual(set.updated, { [id]: null });
+        const fetch = await waitFor(/^\* \d+ FETCH \(([^\r\n]*)\)\r\n/m, idling);
+        const items = fetch[1] ?? "";
+        assert.match(items, /FLAGS \([^)]*\\Flagged/);
+        const modseq = Number(/MODSEQ \((\d+)\)/.exec(items)?.[1]);
+        assert.ok(modseq > highest, `MODSEQ ${modseq} is above the HIGHESTMODSEQ ${highest} SELECT gave`);
+        const done = received.length;
+        socket.write("DONE\r\n");
+        await waitFor(/^a3 OK[^\r\n]*\r\n/m, done);
+        assert.equal(await command("a4", "LOGOUT"), "OK");
+      } finally {
+        socket.destroy();
+      }
     });
 
     test("IMAP OBJECTID (RFC 8474): imapflow sees the JMAP ids of the mailbox, the email and its thread", async () => {
