@@ -57,6 +57,22 @@ async function pop3Login(port: number): Promise<{ client: LineClient; reply: str
   return { client, reply: match[1] ?? "" };
 }
 
+/** An IMAP session logged in with INBOX selected (tags l1 and l2). */
+async function imapInbox(port: number): Promise<LineClient> {
+  const imap = await LineClient.open(port);
+  try {
+    await imap.waitFor(/^\* OK[^\r\n]*\r\n/);
+    imap.send(`l1 LOGIN ${user} "${password}"`);
+    await imap.waitFor(/l1 OK[^\r\n]*\r\n/);
+    imap.send("l2 SELECT INBOX");
+    await imap.waitFor(/l2 OK[^\r\n]*\r\n/);
+    return imap;
+  } catch (error) {
+    imap.close();
+    throw error;
+  }
+}
+
 describe("three nodes on one PostgreSQL", { skip: database === null && POSTGRES_SKIP_REASON }, () => {
   let nodes: ClusterNode[] = [];
   const node = (index: number): ClusterNode => {
@@ -82,13 +98,8 @@ describe("three nodes on one PostgreSQL", { skip: database === null && POSTGRES_
   test("mail accepted on A: IDLE on C hears it; CLI on B, IMAP on C and POP3 on B read the same bytes", {
     skip: needs(clients.curl),
   }, async () => {
-    const imap = await LineClient.open(node(2).imapPort);
+    const imap = await imapInbox(node(2).imapPort);
     try {
-      await imap.waitFor(/^\* OK[^\r\n]*\r\n/);
-      imap.send(`a1 LOGIN ${user} "${password}"`);
-      await imap.waitFor(/a1 OK[^\r\n]*\r\n/);
-      imap.send("a2 SELECT INBOX");
-      await imap.waitFor(/a2 OK[^\r\n]*\r\n/);
       assert.match(imap.text, /\* 0 EXISTS\r\n/);
       imap.send("a3 IDLE");
       const idling = await imap.waitFor(/\+ [^\r\n]*\r\n/);
@@ -146,13 +157,8 @@ describe("three nodes on one PostgreSQL", { skip: database === null && POSTGRES_
     assert.equal(stream.status, 200);
     const events = stream.text();
 
-    const imap = await LineClient.open(node(0).imapPort);
+    const imap = await imapInbox(node(0).imapPort);
     try {
-      await imap.waitFor(/^\* OK[^\r\n]*\r\n/);
-      imap.send(`b1 LOGIN ${user} "${password}"`);
-      await imap.waitFor(/b1 OK[^\r\n]*\r\n/);
-      imap.send("b2 SELECT INBOX");
-      await imap.waitFor(/b2 OK[^\r\n]*\r\n/);
       imap.send("b3 STORE 1 +FLAGS (\\Flagged)");
       await imap.waitFor(/b3 OK[^\r\n]*\r\n/);
     } finally {
