@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import type { GroupMemory } from "../lib/proc.js";
-import { writeReport } from "../lib/report.js";
+import { busyMachineWarning, writeReport } from "../lib/report.js";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
 import { generateCorpus, generateMessage } from "../pop3/corpus.js";
 import { REPO_ROOT } from "../pop3/mailroom.js";
@@ -325,8 +325,8 @@ async function machineFacts(dovecotVersion: string, loadStart: number[]): Promis
 
 interface ReportInput {
   facts: string[];
-  /** The 1-minute load before the run was above half the cores: other work shared them. */
-  busy: boolean;
+  /** os.loadavg() before the run, for the busy-machine warning. */
+  loadStart: number[];
   expected: Expected;
   firstPass: Record<ServerName, SessionResult>;
   runs: Record<ServerName, SessionResult[]>;
@@ -372,7 +372,7 @@ ${input.facts.join("\n")}
 ${settings.dovecotScheme === "PLAIN" ? `- LOGIN is not like for like: mailroom verifies an scrypt hash (ln=14, by design, about 16 MiB and tens of ms of work), the bench's Dovecot passwd-file holds the password in {PLAIN}. "SELECT INBOX alone" compares the mailbox part.` : `- LOGIN: mailroom verifies an scrypt hash (ln=14, about 16 MiB), Dovecot one made by \`doveadm pw -s ${settings.dovecotScheme}\` with that command's default cost (\`--dovecot-scheme\`).`}
 - One untimed first pass per server, then ${settings.repetitions} timed sessions each, alternating which server goes first.
 - Every answer was checked: message counts, the sum of body octets against the corpus, each SEARCH's hit count against the corpus, the APPENDed count.
-${input.busy ? "\n**Something else kept the machine busy during this run (the load average before it started was above half the cores): the figures\nare indicative; re-run on a quiet machine before quoting them.**\n" : ""}
+${busyMachineWarning(input.loadStart)}
 ## Medians of ${settings.repetitions} sessions
 
 | | mailroom | Dovecot | mailroom/Dovecot | better |
@@ -468,8 +468,7 @@ async function main(): Promise<void> {
     memory.stop();
     const text = report({
       facts: await machineFacts(dovecot.version, loadStart),
-      // At the end the benchmark's own work is in the load; only the start tells of others'.
-      busy: (loadStart[0] ?? 0) > os.cpus().length / 2,
+      loadStart,
       expected,
       firstPass,
       runs,

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import type { GroupMemory } from "../lib/proc.js";
-import { writeReport } from "../lib/report.js";
+import { busyMachineWarning, writeReport } from "../lib/report.js";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
 import { runSession, type SessionResult } from "./client.js";
 import { generateCorpus, generateMessage } from "./corpus.js";
@@ -178,8 +178,8 @@ function corpusFacts(sizes: number[]): string {
 
 function report(input: {
   facts: string[];
-  /** The 1-minute load before the run was above half the cores: other work shared them. */
-  busy: boolean;
+  /** os.loadavg() before the run, for the busy-machine warning. */
+  loadStart: number[];
   corpus: string;
   firstPass: Record<ServerName, SessionResult>;
   runs: Record<ServerName, SessionResult[]>;
@@ -219,8 +219,7 @@ ${input.facts.join("\n")}
   then RETR 1..${settings.serial} again one command at a time (as clients without PIPELINING do), QUIT without DELE.
   One untimed first pass per server, then ${settings.repetitions} timed sessions each, alternating which server goes first.
 - MB = 10^6 octets of message content (dot-stuffing removed); every RETR's size was checked against the corpus.
-
-${input.busy ? "\n**Something else kept the machine busy during this run (the load average before it started was above half the cores):\ntreat the figures as indicative and re-run on a quiet machine before quoting them.**\n" : ""}
+${busyMachineWarning(input.loadStart)}
 ## Medians of ${settings.repetitions} sessions
 
 | | mailroom | Dovecot | mailroom/Dovecot | better |
@@ -318,8 +317,7 @@ async function main(): Promise<void> {
     memory.stop();
     const text = report({
       facts: await machineFacts(dovecot.version, loadStart, mailroom.realServe),
-      // At the end the benchmark's own work is in the load; only the start tells of others'.
-      busy: (loadStart[0] ?? 0) > os.cpus().length / 2,
+      loadStart,
       corpus: corpusFacts(sizes),
       firstPass,
       runs,
