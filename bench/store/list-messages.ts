@@ -1,5 +1,6 @@
 // Times the store calls behind IMAP SELECT and header FETCH/SEARCH on a 10,000-message SQLite mailbox:
-// listMessages (whole mailbox, and a 250-UID range), getMessage, mailboxStatus and readHeaderBlocks.
+// listMessages (whole mailbox, and a 250-UID range), getMessage, mailboxStatus and readHeaderBlocks,
+// and behind STORE on the whole mailbox: updateFlags.
 // Not a test: figures depend on the machine. Run: node --import tsx bench/store/list-messages.ts [count]
 
 import { mkdtemp, rm } from "node:fs/promises";
@@ -81,6 +82,12 @@ try {
   );
   await median("readBlobBytes x 500 (what headers replace)", async () => {
     for (const id of ids.slice(middle, middle + 500)) await store.blobs.readBlobBytes(id);
+  });
+  // Last: it changes the flags the calls above read.
+  const uids = all.map((m) => m.uid);
+  await median(`updateFlags on ${uids.length}: add \\Flagged, remove it`, async () => {
+    await store.messages.updateFlags(inbox.id, uids, "add", ["\\Flagged"]);
+    await store.messages.updateFlags(inbox.id, uids, "remove", ["\\Flagged"]);
   });
 } finally {
   await store.close();

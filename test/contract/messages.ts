@@ -242,6 +242,43 @@ export function describeMessagesContract(context: ContractContext): void {
         assert.equal((await store.mailboxes.mailboxStatus(inbox.id)).unseen, 1);
       });
 
+      test("one updateFlags over many messages with different flags changes each as its own", async () => {
+        const { inbox } = await freshUser();
+        const starting = [[], ["\\Seen"], ["\\Flagged"], ["\\Seen", "$Later"]];
+        const uids: number[] = [];
+        for (let n = 0; n < 40; n++) {
+          uids.push((await deliverTo(inbox.id, `m${n}`, starting[n % starting.length])).uid);
+        }
+        const before = await store.messages.listMessages(inbox.id);
+        // Given unsorted, with a repeat and a UID the mailbox lacks.
+        const given = [...uids].reverse().concat(uids[3]!, 99_999);
+        const result = await store.messages.updateFlags(inbox.id, given, "add", ["\\Flagged"]);
+        const changed = uids.filter((_, n) => n % starting.length !== 2);
+        assert.deepEqual(
+          result.updated.map((m) => m.uid),
+          changed,
+        );
+        const modseq = (await store.mailboxes.mailboxStatus(inbox.id)).highestModseq;
+        const after = await store.messages.listMessages(inbox.id);
+        assert.deepEqual(
+          result.updated,
+          after.filter((m) => changed.includes(m.uid)),
+        );
+        for (const [n, message] of after.entries()) {
+          const flags = starting[n % starting.length]!;
+          assert.deepEqual(
+            [...message.flags].sort(),
+            [...new Set([...flags, "\\Flagged"])].sort(),
+            `UID ${message.uid}`,
+          );
+          assert.equal(message.modseq, changed.includes(message.uid) ? modseq : before[n]!.modseq);
+        }
+        assert.equal((await store.mailboxes.mailboxStatus(inbox.id)).unseen, 20);
+        const cleared = await store.messages.updateFlags(inbox.id, uids, "remove", ["\\Seen"]);
+        assert.equal(cleared.updated.length, 20);
+        assert.equal((await store.mailboxes.mailboxStatus(inbox.id)).unseen, 40);
+      });
+
       test("UNCHANGEDSINCE leaves newer messages alone and reports them", async () => {
         const { inbox } = await freshUser();
         const a = await deliverTo(inbox.id, "a");
