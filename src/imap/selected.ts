@@ -78,7 +78,11 @@ export class SelectedMailbox {
   private entries: readonly ViewMessage[];
   private ownsEntries = false;
   private readonly pendingExists = new Set<number>();
-  private readonly pendingFlags = new Set<number>();
+  /**
+   * UID → the highest MODSEQ an event named for it (infinite when the change's MODSEQ is not known):
+   * the session's own STORE can then cancel what its own event put here (noteFlags).
+   */
+  private readonly pendingFlags = new Map<number, number>();
   private readonly pendingExpunge = new Set<number>();
   private highestUid: number;
   /** Set when something happened that sync() should look at. */
@@ -198,7 +202,17 @@ export class SelectedMailbox {
   /** Called from the store's event bus: record only; the report happens at the next sync. */
   observe(event: MailboxEvent): void {
     if (!isMessageEvent(event) || event.mailboxId !== this.mailbox.id) return;
-    this.observeUids(event.kind, event.uids);
+    if (event.kind !== "flags") {
+      this.observeUids(event.kind, event.uids);
+      return;
+    }
+    for (const uid of event.uids) {
+      // A change this view already shows (its own, noted before the event came) is nothing to report.
+      const known = this.messages[this.indexOf(uid)];
+      if (known !== undefined && known.modseq >= event.modseq) continue;
+      this.pendingFlags.set(uid, Math.max(this.pendingFlags.get(uid) ?? 0, event.modseq));
+      this.dirty = true;
+    }
   }
 
   /**
@@ -207,11 +221,10 @@ export class SelectedMailbox {
    * and expunges of messages still in the view.
    */
   observeUids(kind: ChangeKind, uids: Iterable<number>): void {
-    const target =
-      kind === "exists" ? this.pendingExists : kind === "flags" ? this.pendingFlags : this.pendingExpunge;
     let any = false;
     for (const uid of uids) {
-      target.add(uid);
+      if (kind === "flags") this.pendingFlags.set(uid, Number.POSITIVE_INFINITY);
+      else (kind === "exists" ? this.pendingExists : this.pendingExpunge).add(uid);
       any = true;
     }
     if (any) this.dirty = true;
@@ -255,7 +268,7 @@ export class SelectedMailbox {
     store: Pick<Store, "messages">,
   ): Promise<Map<number, { flags: string[]; modseq: number } | null>> {
     const current = new Map<number, { flags: string[]; modseq: number } | null>();
-    const uids = [...this.pendingFlags].filter((uid) => this.indexOf(uid) >= 0);
+    const uids = [...this.pendingFlags.keys()].filter((uid) => this.indexOf(uid) >= 0);
     if (uids.length > FLAG_READS_BEFORE_LISTING) {
       const listed = await this.currentEntries(store, uids);
       for (const uid of uids) {
@@ -271,12 +284,17 @@ export class SelectedMailbox {
     return current;
   }
 
-  /** Records what this session itself changed, so it is not reported back as someone else's change. */
+  /**
+   * Records what this session itself changed, so it is not reported back as someone else's change:
+   * a waiting change no newer than this one is dropped, so the next sync need not read it again.
+   */
   noteFlags(message: MailboxMessage): void {
     const index = this.indexOf(message.uid);
     const view = this.messages[index];
     if (view === undefined) return;
     this.ownEntries()[index] = { ...view, flags: [...message.flags], modseq: message.modseq };
+    if ((this.pendingFlags.get(message.uid) ?? Number.POSITIVE_INFINITY) <= message.modseq)
+      this.pendingFlags.delete(message.uid);
   }
 
   /** Removes messages this session expunged; returns the responses announcing it. */
@@ -364,7 +382,7 @@ export class SelectedMailbox {
       }
     }
     if (may("flags") && this.pendingFlags.size > 0) {
-      const uids = [...this.pendingFlags].sort((a, b) => a - b);
+      const uids = [...this.pendingFlags.keys()].sort((a, b) => a - b);
       this.pendingFlags.clear();
       const listed = uids.length > FLAG_READS_BEFORE_LISTING ? await this.currentEntries(store, uids) : null;
       for (const uid of uids) {

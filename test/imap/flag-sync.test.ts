@@ -1,5 +1,6 @@
 // Another session's flag changes to more messages than are read one by one: SEARCH sees them and the
-// next sync reports each, read in one listing of what changed; an expunged one is neither.
+// next sync reports each, read in one listing of what changed; an expunged one is neither. A session's
+// own changes are not read back.
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
@@ -43,4 +44,51 @@ test("twenty flag changes from another session: SEARCH and the FETCH updates see
     ]),
   );
   assert.match(updates, /\* 20 EXPUNGE\r\n/);
+});
+
+test("a session's own STORE is not read back from the store; a later change by another still is", async () => {
+  for (let i = 1; i <= 30; i++) await fixture.deliver(message(`m${i}`));
+  const own = new SessionDriver(fixture);
+  await own.login();
+  assert.match(await own.command("A1 SELECT INBOX"), /A1 OK/);
+  const other = new SessionDriver(fixture);
+  await other.login();
+  assert.match(await other.command("B1 SELECT INBOX"), /B1 OK/);
+  const messages = fixture.store.messages;
+  const reads: string[] = [];
+  const listMessages = messages.listMessages.bind(messages);
+  const getMessage = messages.getMessage.bind(messages);
+  messages.listMessages = (...args) => {
+    reads.push("listMessages");
+    return listMessages(...args);
+  };
+  messages.getMessage = (...args) => {
+    reads.push("getMessage");
+    return getMessage(...args);
+  };
+  try {
+    const stored = await own.command("A2 STORE 1:30 +FLAGS.SILENT (\\Flagged)");
+    assert.match(stored, /A2 OK/);
+    const noop = await own.command("A3 NOOP");
+    assert.doesNotMatch(stored + noop, /FETCH/);
+    assert.deepEqual(reads, []);
+    // Another session changes two of the messages after the STORE: both are reported, with the flags
+    // that session left.
+    assert.match(await other.command("B2 STORE 7 -FLAGS.SILENT (\\Flagged)"), /B2 OK/);
+    const store = await own.command("A4 STORE 8 +FLAGS.SILENT (\\Seen)");
+    assert.match(store, /A4 OK/);
+    assert.match(await other.command("B3 STORE 8 +FLAGS.SILENT ($Later)"), /B3 OK/);
+    const updates = store + (await own.command("A5 NOOP"));
+    const fetched = [...updates.matchAll(/\* (\d+) FETCH \(FLAGS \(([^)]*)\)\)/g)].map((m) => [
+      Number(m[1]),
+      (m[2] ?? "").split(" ").sort().join(" "),
+    ]);
+    assert.deepEqual(fetched, [
+      [7, "\\Recent"],
+      [8, "$Later \\Flagged \\Recent \\Seen"],
+    ]);
+  } finally {
+    messages.listMessages = listMessages;
+    messages.getMessage = getMessage;
+  }
 });
