@@ -270,7 +270,7 @@ export class SelectedMailbox {
     const current = new Map<number, { flags: string[]; modseq: number } | null>();
     const uids = [...this.pendingFlags.keys()].filter((uid) => this.indexOf(uid) >= 0);
     if (uids.length > FLAG_READS_BEFORE_LISTING) {
-      const listed = await this.currentEntries(store, uids);
+      const listed = await this.currentEntries(store, this.pendingFlags);
       for (const uid of uids) {
         const message = listed.get(uid);
         current.set(uid, message === undefined ? null : { flags: message.flags, modseq: message.modseq });
@@ -321,28 +321,30 @@ export class SelectedMailbox {
   }
 
   /**
-   * The current entries of `uids` (in the view), in one listing of the entries changed since the
-   * oldest of them was known: an entry's MODSEQ never goes down, so every one still in the mailbox is
-   * in it, and one left out is gone. Not a listing of the whole mailbox, whose entries are mostly the
-   * same as the view's.
+   * The current entries of the `pending` UIDs (in the view), in one listing of the entries changed
+   * since the earliest change among them: the MODSEQ the event named, or where none did, the one the
+   * view knows. An entry's MODSEQ never goes down, so every one still in the mailbox is in it, and one
+   * left out is gone. Not a listing of the whole mailbox, whose entries are mostly the same as the
+   * view's; nor of everything changed since the oldest entry was delivered, which, with other sessions
+   * changing a few messages here and there, is most of the mailbox again.
    */
   private async currentEntries(
     store: Pick<Store, "messages">,
-    uids: readonly number[],
+    pending: ReadonlyMap<number, number>,
   ): Promise<Map<number, MailboxMessage>> {
     let oldest = Number.POSITIVE_INFINITY;
     let low = Number.POSITIVE_INFINITY;
     let high = 0;
-    for (const uid of uids) {
+    for (const [uid, changedAt] of pending) {
       const known = this.messages[this.indexOf(uid)];
       if (known === undefined) continue;
-      oldest = Math.min(oldest, known.modseq);
+      oldest = Math.min(oldest, Number.isFinite(changedAt) ? changedAt : known.modseq);
       low = Math.min(low, uid);
       high = Math.max(high, uid);
     }
     const found = new Map<number, MailboxMessage>();
     if (high === 0) return found;
-    const wanted = new Set(uids);
+    const wanted = new Set(pending.keys());
     const listed = await store.messages.listMessages(this.mailbox.id, {
       sinceModseq: Math.max(0, oldest - 1),
       uidFrom: low,
@@ -382,9 +384,11 @@ export class SelectedMailbox {
       }
     }
     if (may("flags") && this.pendingFlags.size > 0) {
-      const uids = [...this.pendingFlags.keys()].sort((a, b) => a - b);
+      const pending = new Map(this.pendingFlags);
+      const uids = [...pending.keys()].sort((a, b) => a - b);
       this.pendingFlags.clear();
-      const listed = uids.length > FLAG_READS_BEFORE_LISTING ? await this.currentEntries(store, uids) : null;
+      const listed =
+        uids.length > FLAG_READS_BEFORE_LISTING ? await this.currentEntries(store, pending) : null;
       for (const uid of uids) {
         const index = this.indexOf(uid);
         const known = this.messages[index];

@@ -4,6 +4,7 @@
 /** What changed in a mailbox; published after the change is committed. */
 export type MailboxEvent =
   | { kind: "exists"; userId: number; mailboxId: number; uids: number[]; modseq: number }
+  /** `modseq` is the MODSEQ the change gave every one of `uids` (IMAP reads less knowing it). */
   | { kind: "flags"; userId: number; mailboxId: number; uids: number[]; modseq: number }
   | { kind: "expunge"; userId: number; mailboxId: number; uids: number[]; modseq: number }
   | { kind: "mailboxes"; userId: number }

@@ -92,3 +92,31 @@ test("a session's own STORE is not read back from the store; a later change by a
     messages.getMessage = getMessage;
   }
 });
+
+test("changes to scattered messages are read back as what changed, not as all since the oldest delivery", async () => {
+  for (let i = 1; i <= 200; i++) await fixture.deliver(message(`m${i}`));
+  const reader = new SessionDriver(fixture);
+  await reader.login();
+  assert.match(await reader.command("R1 SELECT INBOX"), /R1 OK/);
+  const writer = new SessionDriver(fixture);
+  await writer.login();
+  assert.match(await writer.command("W1 SELECT INBOX"), /W1 OK/);
+  const scattered = Array.from({ length: 20 }, (_, i) => 1 + i * 10);
+  assert.match(await writer.command(`W2 STORE ${scattered.join(",")} +FLAGS.SILENT (\\Answered)`), /W2 OK/);
+  const messages = fixture.store.messages;
+  const listMessages = messages.listMessages.bind(messages);
+  const listed: number[] = [];
+  messages.listMessages = async (...args) => {
+    const result = await listMessages(...args);
+    listed.push(result.length);
+    return result;
+  };
+  try {
+    const noop = await reader.command("R2 NOOP");
+    const fetched = [...noop.matchAll(/\* (\d+) FETCH \(FLAGS \(([^)]*)\)\)/g)].map((m) => Number(m[1]));
+    assert.deepEqual(fetched, scattered);
+    assert.deepEqual(listed, [20]);
+  } finally {
+    messages.listMessages = listMessages;
+  }
+});

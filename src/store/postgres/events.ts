@@ -333,7 +333,8 @@ export class NotifyEventBus implements MailboxEvents {
       if (mailbox === undefined) continue;
       const uid = Number(row.uid);
       const kind = table === "expunged" ? "expunge" : uid >= mailbox.uidNext ? "exists" : "flags";
-      const key = `${kind}:${mailbox.id}`;
+      // A flags event names the MODSEQ each of its UIDs got (events.ts): one per MODSEQ.
+      const key = kind === "flags" ? `flags:${mailbox.id}:${row.modseq}` : `${kind}:${mailbox.id}`;
       const uids: number[] = [];
       const event = events.get(key) ?? {
         kind,
