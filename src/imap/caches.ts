@@ -261,6 +261,12 @@ export class MailboxListings {
     return messages;
   }
 
+  /** Whether the kept listing of `mailbox` (a row read just before) has every change up to it. */
+  isCurrent(mailbox: Mailbox): boolean {
+    const kept = this.listings.get(`${mailbox.id}/${mailbox.uidValidity}`);
+    return kept !== undefined && kept.modseq >= mailbox.highestModseq;
+  }
+
   /** Whether a listing of this many messages would be kept (a larger one is listed every time). */
   wouldKeep(messages: number): boolean {
     return messages <= this.maxMessages;

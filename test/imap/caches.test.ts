@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { HeaderBlockCache, MailboxListings } from "../../src/imap/caches.js";
 import { fieldIndexBytes, indexFields, scanHeader } from "../../src/mail/mime/header.js";
-import type { Store } from "../../src/store/types.js";
+import type { ListMessagesOptions, Store } from "../../src/store/types.js";
 import { spyStore } from "../support/store-spy.js";
 import { createFixture, type ImapFixture, message, SessionDriver } from "./fixtures.js";
 
@@ -178,6 +178,45 @@ describe("the summary SELECT reports from a kept listing", () => {
         assert.deepEqual(reported(select), await expected(), `after ${change} (${again})`);
       }
     }
+  });
+});
+
+describe("a FETCH of a few messages", () => {
+  test("in a changed mailbox reads their range rather than bring the kept listing up to date", async () => {
+    for (let n = 1; n <= 40; n++) await fixture.deliver(message(`m${n}`));
+    const calls: Array<ListMessagesOptions | undefined> = [];
+    const store = spyStore(fixture.store, {
+      messages: (messages) => ({
+        listMessages: (mailboxId, options) => {
+          calls.push(options);
+          return messages.listMessages(mailboxId, options);
+        },
+      }),
+    });
+    const reader = new SessionDriver(fixture, { store });
+    await reader.login();
+    await reader.command("a SELECT INBOX");
+    assert.equal(uidsAndFlags(await reader.command("b FETCH 1:* (UID FLAGS)")).length, 40);
+    const writer = await session();
+    await writer.command("w1 SELECT INBOX");
+    assert.match(await writer.command("w2 STORE 12 +FLAGS.SILENT (\\Flagged)"), /w2 OK/);
+    calls.length = 0;
+    const few = uidsAndFlags(await reader.command("c UID FETCH 10:14 (UID FLAGS)"));
+    assert.deepEqual(few, [
+      "10 \\Recent",
+      "11 \\Recent",
+      "12 \\Flagged \\Recent",
+      "13 \\Recent",
+      "14 \\Recent",
+    ]);
+    assert.deepEqual(
+      calls.filter((options) => options?.uidFrom === 10),
+      [{ uidFrom: 10, uidTo: 14 }],
+    );
+    assert.equal(
+      calls.filter((options) => options?.sinceModseq !== undefined && options.uidFrom === undefined).length,
+      0,
+    );
   });
 });
 

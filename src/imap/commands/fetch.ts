@@ -32,6 +32,8 @@ type FetchCommand = Extract<Command, { name: "FETCH" }>;
 
 /** Messages whose metadata (and header blocks) are read with one store call each. */
 export const FETCH_BATCH = 200;
+/** Below this span of UIDs, a FETCH in a changed mailbox reads its range rather than update the kept listing. */
+const RANGE_READ_SPAN = 1000;
 /**
  * Message bodies read ahead of the one being written: at most this many, topped up only once half are
  * used, so the reads go to the store's reading thread in batches rather than one by one…
@@ -549,8 +551,7 @@ async function loadMessages(
     if (message !== null) map.set(first.uid, message);
     return map;
   }
-  const caches = imapCaches(context.store);
-  if (!caches.listings.wouldKeep(view.exists)) {
+  const rangeRead = async () => {
     const wanted = new Set(targets.map((t) => t.uid));
     const listed = await context.store.messages.listMessages(view.mailbox.id, {
       uidFrom: first.uid,
@@ -560,11 +561,16 @@ async function loadMessages(
       if (wanted.has(message.uid)) map.set(message.uid, message);
     }
     return map;
-  }
+  };
+  const caches = imapCaches(context.store);
+  if (!caches.listings.wouldKeep(view.exists)) return rangeRead();
   // The mailbox as it is now: its row, then the kept listing brought up to it (see caches.ts), which
   // for an unchanged mailbox reads no entries at all. A deleted mailbox has no messages left.
   const mailbox = await context.store.mailboxes.getMailboxById(view.mailbox.id);
   if (mailbox === null || mailbox.uidValidity !== view.mailbox.uidValidity) return map;
+  // Bringing the kept listing up to date copies all of it: for a few UIDs of a mailbox that changes
+  // all the time (many clients at once), reading just their range is far cheaper.
+  if (last.uid - first.uid < RANGE_READ_SPAN && !caches.listings.isCurrent(mailbox)) return rangeRead();
   const listed = await caches.listings.list(context.store, mailbox);
   for (const { uid } of targets) {
     const message = listed[firstIndexFrom(listed, uid)];
