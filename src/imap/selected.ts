@@ -58,7 +58,10 @@ export class ChangesDuringSelect {
   }
 }
 
-/** Past this many messages to look up one by one, one listing of what changed is cheaper. */
+/**
+ * Past this many messages to look up one by one, one listing of what changed is cheaper even when
+ * where the changes began is not known.
+ */
 const FLAG_READS_BEFORE_LISTING = 16;
 
 export interface SyncOptions {
@@ -354,6 +357,26 @@ export class SelectedMailbox {
     return found;
   }
 
+  /** The entries of `uids` (sorted) still in the mailbox: one range read for more than one. */
+  private async entriesOf(
+    store: Pick<Store, "messages">,
+    uids: readonly number[],
+  ): Promise<Map<number, MailboxMessage>> {
+    const found = new Map<number, MailboxMessage>();
+    const first = uids[0];
+    const last = uids.at(-1);
+    if (first === undefined || last === undefined) return found;
+    if (uids.length === 1) {
+      const message = await store.messages.getMessage(this.mailbox.id, first);
+      if (message !== null) found.set(first, message);
+      return found;
+    }
+    const wanted = new Set(uids);
+    const listed = await store.messages.listMessages(this.mailbox.id, { uidFrom: first, uidTo: last });
+    for (const message of listed) if (wanted.has(message.uid)) found.set(message.uid, message);
+    return found;
+  }
+
   /** Reports what changed since the last sync, in the order expunges, new messages, flag changes. */
   async sync(store: Pick<Store, "messages">, options: SyncOptions): Promise<Buffer[]> {
     if (!this.dirty) return [];
@@ -368,9 +391,10 @@ export class SelectedMailbox {
       const fresh = [...this.pendingExists].filter((uid) => uid > this.highestUid).sort((a, b) => a - b);
       this.pendingExists.clear();
       const added: number[] = [];
+      const listed = await this.entriesOf(store, fresh);
       for (const uid of fresh) {
-        const message = await store.messages.getMessage(this.mailbox.id, uid);
-        if (message === null) continue;
+        const message = listed.get(uid);
+        if (message === undefined) continue;
         out.push(...this.announceKeywords(message.flags));
         this.ownEntries().push(message);
         this.highestUid = uid;
@@ -387,8 +411,13 @@ export class SelectedMailbox {
       const pending = new Map(this.pendingFlags);
       const uids = [...pending.keys()].sort((a, b) => a - b);
       this.pendingFlags.clear();
+      // With every change's MODSEQ known the listing holds little more than the changes: one read
+      // instead of one per message.
+      const bounded = [...pending.values()].every(Number.isFinite);
       const listed =
-        uids.length > FLAG_READS_BEFORE_LISTING ? await this.currentEntries(store, pending) : null;
+        uids.length > FLAG_READS_BEFORE_LISTING || (uids.length > 1 && bounded)
+          ? await this.currentEntries(store, pending)
+          : null;
       for (const uid of uids) {
         const index = this.indexOf(uid);
         const known = this.messages[index];
