@@ -575,4 +575,28 @@ describe("selected", () => {
     assert.match(resync, /\* 1 FETCH \(UID 1 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)/);
     assert.ok(modseq > before);
   });
+
+  test("STORE answers: FLAGS, UID and MODSEQ as asked; .SILENT with UNCHANGEDSINCE keeps the MODSEQ", async () => {
+    for (const s of ["a", "b", "c"]) await fixture.deliver(message(s));
+    const driver = new SessionDriver(fixture);
+    await driver.login();
+    await driver.command("a SELECT INBOX");
+    assert.equal(
+      await driver.command("b UID STORE 1:2 +FLAGS (\\Seen $Later)"),
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Later)\r\n" +
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Later \\*)] flags may be set\r\n" +
+        "* 1 FETCH (FLAGS (\\Seen $Later \\Recent) UID 1)\r\n* 2 FETCH (FLAGS (\\Seen $Later \\Recent) UID 2)\r\n" +
+        "b OK UID STORE completed\r\n",
+    );
+    assert.equal(await driver.command("c STORE 3 +FLAGS.SILENT (\\Seen)"), "c OK STORE completed\r\n");
+    await driver.command("d ENABLE CONDSTORE");
+    const modseq = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
+    const silent = await driver.command(`e UID STORE 1:3 (UNCHANGEDSINCE ${modseq}) -FLAGS.SILENT (\\Seen)`);
+    const next = (await fixture.store.mailboxes.mailboxStatus(fixture.inbox.id)).highestModseq;
+    assert.ok(next > modseq);
+    assert.equal(
+      silent,
+      `* 1 FETCH (UID 1 MODSEQ (${next}))\r\n* 2 FETCH (UID 2 MODSEQ (${next}))\r\n* 3 FETCH (UID 3 MODSEQ (${next}))\r\ne OK UID STORE completed\r\n`,
+    );
+  });
 });

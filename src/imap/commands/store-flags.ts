@@ -2,10 +2,11 @@
 
 import type { Command } from "../protocol/command.js";
 import { formatSequence } from "../protocol/sequence.js";
-import { flagList, untaggedValues } from "../responses.js";
 import { CommandRefused, type ImapContext, requireSelected } from "./context.js";
 import { resolveTargets } from "./targets.js";
 
+/** Characters of FETCH answers per buffer handed to the writer. */
+const ANSWER_CHUNK = 64 * 1024;
 const SETTABLE_SYSTEM_FLAGS = new Set(["\\ANSWERED", "\\FLAGGED", "\\DELETED", "\\SEEN", "\\DRAFT"]);
 
 /** Canonical spelling of system flags; keywords are kept as given. \Recent cannot be stored (RFC 9051 §2.3.2). */
@@ -48,20 +49,28 @@ export async function storeFlags(
   const out = view.announceKeywords(result.updated.flatMap((m) => m.flags));
   const updated = new Set(result.updated.map((m) => m.uid));
   const refused = new Set(result.modified);
+  // The answers as text, cut into buffers of about 64 KiB: a STORE on a whole mailbox answers for every
+  // message, and building a buffer per answer cost more than the update itself.
+  let text = "";
   for (const { uid } of targets) {
     if (refused.has(uid)) continue;
-    const index = view.indexOf(uid);
-    const message = view.messages[index];
-    if (message === undefined) continue;
     // .SILENT suppresses the echo, but with CONDSTORE a change still reports its MODSEQ (RFC 7162 §3.1.3).
     if (command.silent && !(context.condstore && command.unchangedSince !== null && updated.has(uid)))
       continue;
-    const data = [];
-    if (!command.silent) data.push({ atom: "FLAGS" }, flagList(view.shownFlags(uid, message.flags)));
-    if (command.uid) data.push({ atom: "UID" }, uid);
-    if (context.condstore) data.push({ atom: "MODSEQ" }, [message.modseq]);
-    out.push(untaggedValues([index + 1, { atom: "FETCH" }, data]));
+    const index = view.indexOf(uid);
+    const message = view.messages[index];
+    if (message === undefined) continue;
+    const data: string[] = [];
+    if (!command.silent) data.push(`FLAGS (${view.shownFlags(uid, message.flags).join(" ")})`);
+    if (command.uid) data.push(`UID ${uid}`);
+    if (context.condstore) data.push(`MODSEQ (${message.modseq})`);
+    text += `* ${index + 1} FETCH (${data.join(" ")})\r\n`;
+    if (text.length >= ANSWER_CHUNK) {
+      out.push(Buffer.from(text, "utf8"));
+      text = "";
+    }
   }
+  if (text.length > 0) out.push(Buffer.from(text, "utf8"));
   let code: string | null = null;
   if (result.modified.length > 0) {
     const numbers = command.uid
