@@ -10,7 +10,7 @@
 // Writes bench/imap/RESULTS-mix.md (or --out).
 //
 //   node --import tsx bench/imap/mix.ts [--quick] [--messages N] [--clients N] [--seconds N]
-//                                       [--repetitions N] [--out FILE]
+//                                       [--repetitions N] [--cpu-prof DIR] [--out FILE]
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -38,7 +38,7 @@ const SERVERS: readonly ServerName[] = ["mailroom", "dovecot"];
 
 function usage(): never {
   process.stderr.write(
-    "usage: node --import tsx bench/imap/mix.ts [--quick] [--messages N] [--clients N] [--seconds N] [--repetitions N] [--out FILE]\n",
+    "usage: node --import tsx bench/imap/mix.ts [--quick] [--messages N] [--clients N] [--seconds N] [--repetitions N] [--cpu-prof DIR] [--out FILE]\n",
   );
   process.exit(2);
 }
@@ -51,6 +51,7 @@ function options() {
       clients: { type: "string", default: "10" },
       seconds: { type: "string" },
       repetitions: { type: "string" },
+      "cpu-prof": { type: "string" },
       out: { type: "string", default: path.join(REPO_ROOT, "bench", "imap", "RESULTS-mix.md") },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -67,6 +68,7 @@ function options() {
     clients: positive(values.clients, 10),
     seconds: positive(values.seconds, values.quick ? 5 : 30),
     repetitions: positive(values.repetitions, values.quick ? 1 : 3),
+    cpuProfileDir: values["cpu-prof"],
     out: values.out,
   };
 }
@@ -329,6 +331,7 @@ async function main(): Promise<void> {
       password: PASSWORD,
       messages: generateCorpus(settings.messages, SEED),
       mode: "build",
+      cpuProfileDir: settings.cpuProfileDir,
     });
     const servers = { mailroom, dovecot };
     // Dovecot indexes its Maildir on the first SELECT; neither server's first look is measured.
