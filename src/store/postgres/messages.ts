@@ -3,7 +3,7 @@
 // nodes writing to one mailbox at once never hand out the same number.
 
 import { newQueueId } from "../ids.js";
-import { checkListOptions } from "../list-options.js";
+import { checkListOptions, type ListedRow, listedMessage } from "../list-options.js";
 import { documentOf, type SearchDocument } from "../search-index.js";
 import { type ThreadKeys, threadKeys } from "../threading.js";
 import {
@@ -79,12 +79,6 @@ async function insertNewEntry(
   );
   return result.rows[0] as MessageRow;
 }
-
-/**
- * A listed message: uid, message id, flags, internal date (ms), save date (ms), size, MODSEQ, email id,
- * thread id.
- */
-type ListedRow = [number, string, string[], number, number, number, number, number, number];
 
 const NO_KEYS: ThreadKeys = { own: null, parents: [] };
 
@@ -281,18 +275,7 @@ export class PostgresMessages implements MessageStore {
     } catch (error) {
       throw toStoreError(error, this.database.server);
     }
-    return rows.map(([uid, messageId, flags, internalDate, savedAt, size, modseq, emailId, threadId]) => ({
-      mailboxId,
-      uid,
-      messageId,
-      flags,
-      internalDate: new Date(internalDate),
-      savedDate: new Date(savedAt),
-      size,
-      modseq,
-      emailId,
-      threadId,
-    }));
+    return rows.map((row) => listedMessage(mailboxId, row));
   }
 
   async getMessage(mailboxId: number, uid: number): Promise<MailboxMessage | null> {

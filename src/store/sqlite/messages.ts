@@ -1,7 +1,7 @@
 // The messages part of the SQLite store: mailbox entries delivered, appended, listed, flagged, expunged,
 // copied and moved. deliver() commits through the group commit (./group-commit.ts).
 
-import { checkListOptions } from "../list-options.js";
+import { checkListOptions, type ListedRow, listedMessage } from "../list-options.js";
 import { documentOf, type SearchDocument } from "../search-index.js";
 import { threadKeys } from "../threading.js";
 import {
@@ -46,37 +46,6 @@ const UPDATE_FLAGS_SQL = `WITH change(uid, flags, seen) AS MATERIALIZED (
     SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?))
   UPDATE mailbox_messages SET flags = change.flags, seen = change.seen, modseq = ?
   FROM change WHERE mailbox_id = ? AND mailbox_messages.uid = change.uid`;
-/** One listed message as LIST_COLUMNS encodes it. */
-type ListedRow = [
-  uid: number,
-  messageId: string,
-  flags: string[],
-  internalDate: number,
-  savedAt: number,
-  size: number,
-  modseq: number,
-  emailId: number,
-  threadId: number,
-];
-
-function listedMessage(
-  mailboxId: number,
-  [uid, messageId, flags, internalDate, savedAt, size, modseq, emailId, threadId]: ListedRow,
-): MailboxMessage {
-  return {
-    mailboxId,
-    uid,
-    messageId,
-    flags,
-    internalDate: new Date(internalDate),
-    savedDate: new Date(savedAt),
-    size,
-    modseq,
-    emailId,
-    threadId,
-  };
-}
-
 export class SqliteMessages implements MessageStore {
   constructor(
     private readonly database: SqliteDatabase,
@@ -242,20 +211,24 @@ export class SqliteMessages implements MessageStore {
       }
       if (changes.length === 0) return { updated: [], modified };
       const { modseq } = allocate(this.database, mailbox.id, 0, 0);
-      // Read in one statement and written in one: a point read before and after each message's own
-      // UPDATE made a STORE on 10,000 messages twice as slow (bench/store/list-messages.ts).
-      this.database.run(
-        UPDATE_FLAGS_SQL,
-        JSON.stringify(
-          changes.map((change) => [
-            change.uid,
-            JSON.stringify(change.flags),
-            change.flags.includes("\\Seen") ? 1 : 0,
-          ]),
-        ),
-        modseq,
-        mailboxId,
-      );
+      // Read in one statement and written in one (per page of LIST_PAGE, which bounds the JSON text):
+      // a point read before and after each message's own UPDATE made a STORE on 10,000 messages twice
+      // as slow (bench/store/list-messages.ts).
+      for (let start = 0; start < changes.length; start += LIST_PAGE) {
+        const page = changes.slice(start, start + LIST_PAGE);
+        this.database.run(
+          UPDATE_FLAGS_SQL,
+          JSON.stringify(
+            page.map((change) => [
+              change.uid,
+              JSON.stringify(change.flags),
+              change.flags.includes("\\Seen") ? 1 : 0,
+            ]),
+          ),
+          modseq,
+          mailboxId,
+        );
+      }
       for (const change of changes) change.modseq = modseq;
       effects.events.push({
         kind: "flags",
