@@ -14,14 +14,21 @@ afterEach(async () => {
   await fixture.cleanup();
 });
 
+/** `count` messages in INBOX and two sessions with it selected. */
+async function twoSessions(count: number): Promise<[SessionDriver, SessionDriver]> {
+  for (let i = 1; i <= count; i++) await fixture.deliver(message(`m${i}`));
+  const sessions: SessionDriver[] = [];
+  for (const name of ["S1", "S2"]) {
+    const session = new SessionDriver(fixture);
+    await session.login();
+    assert.match(await session.command(`${name} SELECT INBOX`), new RegExp(`${name} OK`));
+    sessions.push(session);
+  }
+  return sessions as [SessionDriver, SessionDriver];
+}
+
 test("twenty flag changes from another session: SEARCH and the FETCH updates see all, in one read", async () => {
-  for (let i = 1; i <= 30; i++) await fixture.deliver(message(`m${i}`));
-  const reader = new SessionDriver(fixture);
-  await reader.login();
-  assert.match(await reader.command("R1 SELECT INBOX"), /R1 OK/);
-  const writer = new SessionDriver(fixture);
-  await writer.login();
-  assert.match(await writer.command("W1 SELECT INBOX"), /W1 OK/);
+  const [reader, writer] = await twoSessions(30);
   // An old change first, so the messages' known MODSEQs differ.
   assert.match(await writer.command("W2 STORE 5 +FLAGS.SILENT (\\Seen)"), /W2 OK/);
   assert.match(await reader.command("R2 NOOP"), /\* 5 FETCH \(FLAGS \(\\Seen \\Recent\)\)/);
@@ -47,13 +54,7 @@ test("twenty flag changes from another session: SEARCH and the FETCH updates see
 });
 
 test("a session's own STORE is not read back from the store; a later change by another still is", async () => {
-  for (let i = 1; i <= 30; i++) await fixture.deliver(message(`m${i}`));
-  const own = new SessionDriver(fixture);
-  await own.login();
-  assert.match(await own.command("A1 SELECT INBOX"), /A1 OK/);
-  const other = new SessionDriver(fixture);
-  await other.login();
-  assert.match(await other.command("B1 SELECT INBOX"), /B1 OK/);
+  const [own, other] = await twoSessions(30);
   const messages = fixture.store.messages;
   const reads: string[] = [];
   const listMessages = messages.listMessages.bind(messages);
@@ -94,13 +95,7 @@ test("a session's own STORE is not read back from the store; a later change by a
 });
 
 test("changes to scattered messages are read back as what changed, not as all since the oldest delivery", async () => {
-  for (let i = 1; i <= 200; i++) await fixture.deliver(message(`m${i}`));
-  const reader = new SessionDriver(fixture);
-  await reader.login();
-  assert.match(await reader.command("R1 SELECT INBOX"), /R1 OK/);
-  const writer = new SessionDriver(fixture);
-  await writer.login();
-  assert.match(await writer.command("W1 SELECT INBOX"), /W1 OK/);
+  const [reader, writer] = await twoSessions(200);
   const scattered = Array.from({ length: 20 }, (_, i) => 1 + i * 10);
   assert.match(await writer.command(`W2 STORE ${scattered.join(",")} +FLAGS.SILENT (\\Answered)`), /W2 OK/);
   const messages = fixture.store.messages;
