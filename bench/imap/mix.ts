@@ -14,9 +14,10 @@
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { positiveIntegers } from "../lib/args.js";
 import { busyMachineWarning, writeReport } from "../lib/report.js";
 import { formatNumber, formatRatio, median, percentile } from "../lib/stats.js";
-import { generateCorpus, generateMessage } from "../pop3/corpus.js";
+import { createRandom, generateCorpus, messageOfSize } from "../pop3/corpus.js";
 import { REPO_ROOT } from "../pop3/mailroom.js";
 import { fetchResponses, ImapClient } from "./client.js";
 import { type DovecotInstance, startDovecot } from "./dovecot.js";
@@ -57,11 +58,7 @@ function options() {
     },
   });
   if (values.help) usage();
-  const positive = (value: string | undefined, fallback: number) => {
-    const number = Number(value ?? fallback);
-    if (!Number.isInteger(number) || number < 1) usage();
-    return number;
-  };
+  const positive = positiveIntegers(usage);
   return {
     quick: values.quick,
     messages: positive(values.messages, values.quick ? 1000 : 10_000),
@@ -75,18 +72,6 @@ function options() {
 
 const settings = options();
 
-/** A seeded generator (mulberry32), so both servers see the same sequence of picks. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function pick(next: () => number): Operation {
   let roll = next();
   for (const operation of OPERATIONS) {
@@ -94,18 +79,6 @@ function pick(next: () => number): Operation {
     if (roll < 0) return operation;
   }
   return "fetch";
-}
-
-function appendMessage(client: number): Buffer {
-  const lines = generateMessage(SEED + 1, client)
-    .toString("latin1")
-    .split("\r\n");
-  let text = "";
-  for (const line of lines) {
-    if (text.length + line.length + 2 > APPEND_SIZE - 2) break;
-    text += `${line}\r\n`;
-  }
-  return Buffer.from(text.padEnd(APPEND_SIZE - 2, "x").concat("\r\n"), "latin1");
 }
 
 interface RunResult {
@@ -131,9 +104,10 @@ async function worker(
   /** The UIDs holding this client's keyword on this server, kept across runs. */
   keywordSet: Set<number>,
 ): Promise<void> {
-  const next = random(seed);
+  // Seeded, so both servers see the same sequence of picks.
+  const next = createRandom(seed);
   const keyword = `$mix${index}`;
-  const message = appendMessage(index);
+  const message = messageOfSize(SEED + 1, index, APPEND_SIZE);
   let client: ImapClient | null = null;
   while (performance.now() < deadline) {
     try {

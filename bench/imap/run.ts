@@ -12,10 +12,11 @@ import { execFile } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { positiveIntegers } from "../lib/args.js";
 import type { GroupMemory } from "../lib/proc.js";
 import { busyMachineWarning, writeReport } from "../lib/report.js";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
-import { generateCorpus, generateMessage } from "../pop3/corpus.js";
+import { generateCorpus, messageOfSize } from "../pop3/corpus.js";
 import { REPO_ROOT } from "../pop3/mailroom.js";
 import { fetchResponses, fetchUid, ImapClient, searchResults } from "./client.js";
 import { type DovecotInstance, startDovecot } from "./dovecot.js";
@@ -76,11 +77,7 @@ function options() {
     },
   });
   if (values.help) usage();
-  const positive = (value: string | undefined, fallback: number) => {
-    const number = Number(value ?? fallback);
-    if (!Number.isInteger(number) || number < 1) usage();
-    return number;
-  };
+  const positive = positiveIntegers(usage);
   const mode = values.mode;
   if (mode !== "build" && mode !== "tsx") usage();
   const checkedMode: MailroomMode = mode;
@@ -125,18 +122,6 @@ interface SessionResult {
   appends: number;
   literalPlus: boolean;
   problems: string[];
-}
-
-/** A 4 KB message for APPEND, CRLF line ends, made from the corpus generator's words. */
-function appendMessage(): Buffer {
-  const base = generateMessage(SEED + 1, 0).toString("latin1");
-  const lines = base.split("\r\n");
-  let text = "";
-  for (const line of lines) {
-    if (text.length + line.length + 2 > 4096 - 2) break;
-    text += `${line}\r\n`;
-  }
-  return Buffer.from(text.padEnd(4096 - 2, "x").concat("\r\n"), "latin1");
 }
 
 async function session(
@@ -239,7 +224,7 @@ async function session(
     check(stillFlagged === 0, `${stillFlagged} messages kept \\Flagged after STORE -FLAGS.SILENT`);
 
     await client.ok(`CREATE ${mailboxName}`);
-    const message = appendMessage();
+    const message = messageOfSize(SEED + 1, 0, 4096);
     mark = performance.now();
     for (let count = 0; count < settings.appends; count++) await client.ok(`APPEND ${mailboxName}`, message);
     const appendMs = performance.now() - mark;

@@ -10,6 +10,7 @@ type Imap = ImapClient;
 
 import { type DovecotInstance, startDovecot } from "../imap/dovecot.js";
 import { type MailroomInstance, type MailroomMode, startMailroom } from "../imap/mailroom.js";
+import { positiveIntegers } from "../lib/args.js";
 import { waitForPort } from "../lib/net.js";
 import { writeReport } from "../lib/report.js";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
@@ -60,11 +61,7 @@ function options() {
     },
   });
   if (values.help) usage();
-  const positive = (value: string | undefined, fallback: number) => {
-    const number = Number(value ?? fallback);
-    if (!Number.isInteger(number) || number < 1) usage();
-    return number;
-  };
+  const positive = positiveIntegers(usage);
   const mode = values.mode;
   if (mode !== "build" && mode !== "tsx") usage();
   const checkedMode: MailroomMode = mode;

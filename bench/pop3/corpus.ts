@@ -85,3 +85,16 @@ export function generateMessage(seed: number, index: number): Buffer {
 export function* generateCorpus(count: number, seed: number): Generator<Buffer> {
   for (let index = 0; index < count; index++) yield generateMessage(seed, index);
 }
+
+/**
+ * A message of exactly `size` octets (CRLF line ends) for APPEND: generateMessage(seed, index)'s lines
+ * that fit, then padding on one last line.
+ */
+export function messageOfSize(seed: number, index: number, size: number): Buffer {
+  let text = "";
+  for (const line of generateMessage(seed, index).toString("latin1").split(CRLF)) {
+    if (text.length + line.length + 2 > size - 2) break;
+    text += `${line}${CRLF}`;
+  }
+  return Buffer.from(text.padEnd(size - 2, "x").concat(CRLF), "latin1");
+}

@@ -10,6 +10,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { clients } from "../../test/support/clients.js";
 import { type MailroomInstance, startMailroom } from "../imap/mailroom.js";
 import { threadedCorpus } from "../jmap/corpus.js";
+import { positiveIntegers } from "../lib/args.js";
 import { waitForPort } from "../lib/net.js";
 import { writeReport } from "../lib/report.js";
 import { formatNumber, formatRatio, median } from "../lib/stats.js";
@@ -63,11 +64,7 @@ function options() {
     },
   });
   if (values.help) usage();
-  const positive = (value: string | undefined, fallback: number) => {
-    const number = Number(value ?? fallback);
-    if (!Number.isInteger(number) || number < 1) usage();
-    return number;
-  };
+  const positive = positiveIntegers(usage);
   return {
     before: values.before === undefined ? undefined : path.resolve(values.before),
     messages: positive(values.messages, values.quick ? 2000 : 10_000),
