@@ -243,3 +243,47 @@ test("abort after finish removes a body no delivery took, and keeps a delivered 
     assert.equal((await store.blobs.readBlobBytes(blob.id)).toString(), "delivered");
   });
 });
+
+test("a changed-since listing of most of a mailbox (scanned in UID order) lists what changed, as a small one does", async () => {
+  await withStore(async (store) => {
+    await store.directory.addDomain("example.com");
+    const user = await store.directory.addUser("u@example.com", CREDENTIALS);
+    const inbox = (await store.mailboxes.getMailbox(user.id, "INBOX"))!;
+    // More entries than the scan threshold (2,000 changed), 64 deliveries in flight.
+    const uids: number[] = [];
+    for (let start = 0; start < 2200; start += 64) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(64, 2200 - start) }, async (_, i) =>
+          store.messages.deliver({
+            blob: await body(store, `Subject: m${start + i}\r\n\r\nhi\r\n`),
+            sender: "a@example.net",
+            internalDate: new Date(),
+            mailboxes: [{ mailboxId: inbox.id }],
+            queue: [],
+          }),
+        ),
+      );
+      for (const result of batch) uids.push(result.uids[0]!.uid);
+    }
+    const mark = (await store.mailboxes.mailboxStatus(inbox.id)).highestModseq;
+    uids.sort((a, b) => a - b);
+    // Not the last delivered, whose MODSEQ is the mark itself: a listing since the mark leaves it out.
+    const most = uids.filter((_, i) => i % 20 !== 7 && i !== uids.length - 1);
+    await store.messages.updateFlags(inbox.id, most, "add", ["\\Seen"]);
+    const changed = await store.messages.listMessages(inbox.id, { sinceModseq: mark });
+    assert.ok(most.length > 2000);
+    assert.deepEqual(
+      changed.map((m) => m.uid),
+      most,
+    );
+    assert.ok(changed.every((m) => m.flags.includes("\\Seen") && m.modseq > mark));
+    // A ranged call takes the MODSEQ index: the same answer.
+    assert.deepEqual(await store.messages.listMessages(inbox.id, { sinceModseq: mark, uidFrom: 1 }), changed);
+    const few = uids.filter((_, i) => i % 20 === 7).slice(0, 5);
+    await store.messages.updateFlags(inbox.id, few, "add", ["\\Flagged"]);
+    assert.deepEqual(
+      (await store.messages.listMessages(inbox.id, { sinceModseq: mark + 1 })).map((m) => m.uid),
+      few,
+    );
+  });
+});

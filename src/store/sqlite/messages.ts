@@ -35,6 +35,14 @@ const LIST_PAGE_SQL = `SELECT json_group_array(${LIST_COLUMNS}) FROM (
 const LIST_CHANGED_PAGE_SQL = `SELECT json_group_array(${LIST_COLUMNS}) FROM (
   SELECT * FROM mailbox_messages WHERE mailbox_id = ? AND +uid >= ? AND +uid <= ? AND modseq > ?
   ORDER BY uid LIMIT ?)`;
+// The same in UID order through the primary key, for when most of the mailbox changed: the MODSEQ
+// index would then visit every entry anyway, and the result still has to be sorted.
+const LIST_CHANGED_SCAN_SQL = `SELECT json_group_array(${LIST_COLUMNS}) FROM (
+  SELECT * FROM mailbox_messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND +modseq > ?
+  ORDER BY uid LIMIT ?)`;
+const COUNT_CHANGED_SQL = "SELECT count(*) FROM mailbox_messages WHERE mailbox_id = ? AND modseq > ?";
+/** Past this many changed entries, a changed-since listing of a whole mailbox scans it in UID order. */
+const CHANGED_SCAN_ABOVE = 2000;
 const LIST_UIDS_SQL = `SELECT json_group_array(${LIST_COLUMNS}) FROM (
   SELECT * FROM mailbox_messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid)`;
 /**
@@ -148,16 +156,24 @@ export class SqliteMessages implements MessageStore {
     return this.database.read(() => {
       const { sinceModseq, uidFrom, uidTo } = checkListOptions(options);
       const messages: MailboxMessage[] = [];
+      // Counted only for a whole mailbox (bringing a kept listing up to date after, say, a STORE on
+      // all of it): ranged calls are the few messages a session looks up, and the count would cost
+      // more than it saves there.
+      const changedSql =
+        sinceModseq !== undefined &&
+        options?.uidFrom === undefined &&
+        options?.uidTo === undefined &&
+        (this.database.stmt(COUNT_CHANGED_SQL).pluck(true).get(mailboxId, sinceModseq) as number) >
+          CHANGED_SCAN_ABOVE
+          ? LIST_CHANGED_SCAN_SQL
+          : LIST_CHANGED_PAGE_SQL;
       // SQLite builds each page as one JSON text, which V8 parses far faster than better-sqlite3 turns
       // rows into objects (the bulk of SELECT's time on a large mailbox); pages keep that text bounded.
       for (let low = uidFrom; ; ) {
         const text = (
           sinceModseq === undefined
             ? this.database.stmt(LIST_PAGE_SQL).pluck(true).get(mailboxId, low, uidTo, LIST_PAGE)
-            : this.database
-                .stmt(LIST_CHANGED_PAGE_SQL)
-                .pluck(true)
-                .get(mailboxId, low, uidTo, sinceModseq, LIST_PAGE)
+            : this.database.stmt(changedSql).pluck(true).get(mailboxId, low, uidTo, sinceModseq, LIST_PAGE)
         ) as string;
         const rows = JSON.parse(text) as ListedRow[];
         for (const row of rows) messages.push(listedMessage(mailboxId, row));
